@@ -1,0 +1,37 @@
+package dev.bowline.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code bowline}: the top-level command; run alone, it asks for a subcommand. */
+@Command(
+    name = "bowline",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionInfo.Provider.class,
+    description = {
+      "An Istio-compatible service mesh: Istio YAML in, Envoy xDS v3 on the wire.",
+    },
+    subcommands = {
+      VersionCommand.class,
+      PlannedCommands.Demo.class,
+      PlannedCommands.Up.class,
+      PlannedCommands.ControlPlane.class,
+      PlannedCommands.Proxy.class,
+      PlannedCommands.Validate.class,
+      PlannedCommands.Analyze.class,
+      PlannedCommands.Apply.class,
+      PlannedCommands.Delete.class,
+      PlannedCommands.ProxyStatus.class,
+      PlannedCommands.ProxyConfig.class,
+      PlannedCommands.Dashboard.class,
+    })
+final class BowlineCommand implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new ParameterException(spec.commandLine(), "Missing required subcommand");
+  }
+}
