@@ -53,7 +53,7 @@ class MainTest {
   void unknownSubcommandIsAUsageError() {
     assertThat(run("frobnicate")).isEqualTo(2);
     assertThat(err.toString()).contains("Unmatched argument at index 0: 'frobnicate'");
-    assertThat(err.toString()).contains("Usage: bowline");
+    assertThat(err.toString()).contains("Did you mean: bowline");
   }
 
   @Test

@@ -39,7 +39,6 @@ class ModuleBoundariesTest {
     JavaClasses production =
         new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_JARS)
             .importPackages("dev.bowline");
     assertThat(production.stream().filter(c -> c.getPackageName().startsWith("dev.bowline.proxy")))
         .as("the rule must see the proxy's classes, or it proves nothing")
