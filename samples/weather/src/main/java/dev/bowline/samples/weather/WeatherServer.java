@@ -35,7 +35,7 @@ final class WeatherServer {
   private volatile Identity identity = new Identity("", "", "");
   private volatile Map<String, Integer> ports = Map.of();
   private volatile Endpoints endpoints = request -> null;
-  private boolean started;
+  private volatile boolean started;
 
   /** Binds at once (so a busy port fails here); serves nothing until {@link #start}. */
   WeatherServer(
