@@ -141,13 +141,15 @@ public final class CertificateAuthority {
     chain.add(Pem.encode("CERTIFICATE", der));
     chain.addAll(a.chainPem());
     chain.add(a.bundlePem());
-    LOG.log(
-        System.Logger.Level.DEBUG,
-        "event=certificate_issued identities={0} key=\"{1}\" serial={2} not_after={3}",
-        uris,
-        csr.keyDescription(),
-        serial.toString(16),
-        notAfter);
+    if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+      LOG.log(
+          System.Logger.Level.DEBUG,
+          "event=certificate_issued identities={0} key=\"{1}\" serial={2} not_after={3}",
+          uris,
+          csr.keyDescription(),
+          serial.toString(16),
+          notAfter);
+    }
     return new IssuedCertificate(chain, uris, serial, notBefore, notAfter);
   }
 

@@ -311,6 +311,46 @@ class CaServerTest {
     assertServes();
   }
 
+  @Test
+  void concurrentGoodAndBadCallersEachGetTheirOwnAnswer() throws Exception {
+    String good = csr(TestPki.ec(), SLEEP);
+    String foreign = csr(TestPki.ec(), "spiffe://cluster.local/ns/prod/sa/db");
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      List<java.util.concurrent.Future<Status.Code>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        int kind = i % 4;
+        results.add(
+            pool.submit(
+                () -> {
+                  try {
+                    switch (kind) {
+                      case 0 -> request(stub(channel, "Bearer " + token), good, 0);
+                      case 1 -> request(stub(channel, "Bearer " + token), "garbage", 0);
+                      case 2 -> request(stub(channel, "Bearer " + token), foreign, 0);
+                      default -> request(stub(channel, null), good, 0);
+                    }
+                    return Status.Code.OK;
+                  } catch (StatusRuntimeException e) {
+                    return e.getStatus().getCode();
+                  }
+                }));
+      }
+      for (int i = 0; i < results.size(); i++) {
+        Status.Code expected =
+            switch (i % 4) {
+              case 0 -> Status.Code.OK;
+              case 1 -> Status.Code.INVALID_ARGUMENT;
+              case 2 -> Status.Code.PERMISSION_DENIED;
+              default -> Status.Code.UNAUTHENTICATED;
+            };
+        assertThat(results.get(i).get()).as("request %d", i).isEqualTo(expected);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   private byte[] tamperedSignature() {
     byte[] der = TestPki.csrDer(TestPki.ec(), SLEEP);
     der[der.length - 5] ^= 0x01; // inside the signature's INTEGER s
