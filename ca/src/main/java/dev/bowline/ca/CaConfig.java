@@ -36,7 +36,11 @@ public record CaConfig(
     requireNonNull(defaultTtl, "defaultTtl");
     requireNonNull(maxTtl, "maxTtl");
     requireNonNull(rootTtl, "rootTtl");
-    new WorkloadIdentity(trustDomain, "x", "x"); // validates the trust domain's characters
+    try {
+      new WorkloadIdentity(trustDomain, "x", "x"); // checks the trust domain's characters
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("CaConfig.trustDomain: " + e.getMessage(), e);
+    }
     if (defaultTtl.isNegative() || defaultTtl.isZero()) {
       throw new IllegalArgumentException(
           "CaConfig.defaultTtl: must be positive, was " + defaultTtl);
