@@ -351,6 +351,19 @@ class CaServerTest {
     }
   }
 
+  @Test
+  void theServerCertificateIsReissuedAtHalfLife() throws Exception {
+    X509Certificate first = server.servingChain().getFirst();
+    assertThat(first.getSubjectAlternativeNames())
+        .contains(List.of(2, "istiod.istio-system.svc"), List.of(7, "127.0.0.1"));
+    assertThat(server.servingChain().getFirst()).isEqualTo(first);
+    clock.set(clock.instant().plus(Duration.ofHours(13)));
+    X509Certificate second = server.servingChain().getFirst();
+    assertThat(second.getSerialNumber()).isNotEqualTo(first.getSerialNumber());
+    assertThat(second.getNotAfter()).isAfter(first.getNotAfter());
+    second.verify(ca.signingCertificate().getPublicKey());
+  }
+
   private byte[] tamperedSignature() {
     byte[] der = TestPki.csrDer(TestPki.ec(), SLEEP);
     der[der.length - 5] ^= 0x01; // inside the signature's INTEGER s
