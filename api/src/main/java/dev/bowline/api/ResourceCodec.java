@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.type.LogicalType;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.bowline.api.mesh.MeshConfig;
 import dev.bowline.api.model.Spec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -474,6 +475,59 @@ public final class ResourceCodec {
       return "must be a list";
     }
     return "must be a mapping";
+  }
+
+  /**
+   * Reads a {@code mesh.yaml} (a MeshConfig, no kind or metadata) and applies it on top of Istio's
+   * defaults: mappings merge field by field, lists and scalars replace.
+   */
+  public DecodedMeshConfig decodeMeshConfig(String source, String text) {
+    String resource = "MeshConfig " + source;
+    MeshConfig defaults = MeshConfig.defaults();
+    JsonNode user;
+    try {
+      user = yaml.readTree(text);
+    } catch (JsonProcessingException e) {
+      return new DecodedMeshConfig(
+          defaults,
+          List.of(new Message(resource, "", "not valid YAML: " + e.getOriginalMessage())));
+    }
+    if (user == null || user.isMissingNode() || user.isNull()) {
+      return new DecodedMeshConfig(defaults, List.of());
+    }
+    if (!user.isObject()) {
+      return new DecodedMeshConfig(
+          defaults, List.of(new Message(resource, "", "must be a mapping")));
+    }
+    ObjectNode merged = json.valueToTree(defaults);
+    merge(merged, (ObjectNode) user);
+    List<Message> errors = new ArrayList<>();
+    List<String> unknown = new ArrayList<>();
+    MeshConfig config = null;
+    try (JsonParser p = json.treeAsTokens(merged)) {
+      config = json.readerFor(MeshConfig.class).withAttribute(UNKNOWN_FIELDS, unknown).readValue(p);
+    } catch (JsonMappingException e) {
+      errors.add(new Message(resource, pathOf(e.getPath()).replaceFirst("^\\.", ""), describe(e)));
+    } catch (IOException e) {
+      errors.add(new Message(resource, "", "cannot be read: " + e.getMessage()));
+    }
+    unknown.forEach(
+        u -> errors.add(new Message(resource, u.replaceFirst("^\\.", ""), "unknown field")));
+    return errors.isEmpty() && config != null
+        ? new DecodedMeshConfig(config, List.of())
+        : new DecodedMeshConfig(defaults, errors);
+  }
+
+  private static void merge(ObjectNode into, ObjectNode from) {
+    for (var it = from.properties().iterator(); it.hasNext(); ) {
+      var e = it.next();
+      JsonNode existing = into.get(e.getKey());
+      if (existing instanceof ObjectNode target && e.getValue() instanceof ObjectNode source) {
+        merge(target, source);
+      } else {
+        into.set(e.getKey(), e.getValue());
+      }
+    }
   }
 
   /** One resource as a YAML document (without {@code ---}). */
