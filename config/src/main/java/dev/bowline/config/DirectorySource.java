@@ -96,11 +96,7 @@ public final class DirectorySource implements AutoCloseable {
 
   /** True for files this source reads. */
   static boolean isConfigFile(Path file) {
-    String name = file.getFileName().toString();
-    if (name.startsWith(".") || name.equals("mesh.yaml")) {
-      return false;
-    }
-    return name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json");
+    return ConfigFiles.isConfigFile(file) && !ConfigFiles.isMeshConfig(file);
   }
 
   private void watchLoop() {
