@@ -1,6 +1,5 @@
 package dev.bowline.config.analysis;
 
-import dev.bowline.api.ResourceKey;
 import java.util.Locale;
 
 /**
@@ -10,11 +9,11 @@ import java.util.Locale;
  * @param code Istio's message code, e.g. {@code IST0101}
  * @param name Istio's message name, e.g. {@code ReferencedResourceNotFound}
  * @param level how bad it is
- * @param origin the resource it is about
+ * @param origin the resource it is about, e.g. {@code VirtualService weather/forecast}
  * @param message the text
  */
 public record AnalysisMessage(
-    String code, String name, Level level, ResourceKey origin, String message) {
+    String code, String name, Level level, String origin, String message) {
 
   /** Severity, as istioctl names it. */
   public enum Level {

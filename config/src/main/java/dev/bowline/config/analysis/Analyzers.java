@@ -60,7 +60,7 @@ public final class Analyzers {
 
   private static AnalysisMessage msg(
       String code, String name, Level level, Resource<?> r, String text) {
-    return new AnalysisMessage(code, name, level, r.key(), text);
+    return new AnalysisMessage(code, name, level, r.key().toString(), text);
   }
 
   private static AnalysisMessage notFound(Resource<?> r, String what, String value) {

@@ -75,10 +75,10 @@ class AnalyzersTest {
                 """));
     assertThat(messages)
         .containsExactly(
+            "Error [IST0101] (Gateway weather/egress) Referenced selector not found: \"istio=egressgateway\"",
             "Error [IST0101] (VirtualService weather/ads) Referenced host not found: \"advertisment\"",
             "Error [IST0101] (VirtualService weather/ads) Referenced host+subset in destinationrule not found: \"forecast+v3\"",
             "Error [IST0101] (VirtualService weather/ads) Referenced gateway not found: \"ads-gateway\"",
-            "Error [IST0101] (Gateway weather/egress) Referenced selector not found: \"istio=egressgateway\"",
             "Warning [IST0132] (VirtualService weather/ads) one or more host [ads.example.com] defined in VirtualService weather/ads not found in Gateway weather/frontend-gateway.");
   }
 
