@@ -240,7 +240,7 @@ public final class DirectorySource implements AutoCloseable {
             : codec.decode(relative(file), text);
     ApplyResult result = store.replaceSource(source, decoded);
     LOG.log(
-        Level.INFO,
+        Level.DEBUG,
         () ->
             "config file read file="
                 + relative(file)
