@@ -111,6 +111,8 @@ final class Checks {
       r.error(path, "duration must not be negative");
     } else if (d.compareTo(Duration.ofMillis(1)) < 0) {
       r.error(path, "duration must be at least 1ms");
+    } else if (d.getNano() % 1_000_000 != 0) {
+      r.error(path, "only durations to ms precision are supported");
     }
   }
 

@@ -31,7 +31,7 @@ final class SidecarRules {
       if (in.port() == null) {
         r.error(at + ".port", "ingress listener needs a port");
       } else {
-        port(r, at + ".port", in.port());
+        port(r, at + ".port", in.port(), in.bind(), in.captureMode());
         if (in.port().number() != null && !ingressPorts.add(in.port().number())) {
           r.error(
               at + ".port.number",
@@ -63,7 +63,7 @@ final class SidecarRules {
         }
         catchAll = i;
       } else {
-        port(r, at + ".port", eg.port());
+        port(r, at + ".port", eg.port(), eg.bind(), eg.captureMode());
         String key = (eg.bind() == null ? "" : eg.bind()) + ":" + eg.port().number();
         if (!egressPorts.add(key)) {
           r.error(
@@ -94,15 +94,33 @@ final class SidecarRules {
       }
       VirtualServiceRules.destination(
           r, "spec.outboundTrafficPolicy.egressProxy", otp.egressProxy());
+      if (otp.egressProxy().port() == null) {
+        r.error("spec.outboundTrafficPolicy.egressProxy.port", "egressProxy needs a port");
+      }
     }
   }
 
-  private static void port(Report r, String at, Port p) {
+  private static void port(
+      Report r, String at, Port p, @Nullable String bind, Sidecar.@Nullable CaptureMode capture) {
+    Checks.protocol(r, at + ".protocol", p.protocol());
     if (p.number() == null) {
       r.error(at + ".number", "port number is required");
+      return;
+    }
+    if (p.number() == 0) {
+      // Port 0: a unix domain socket listener.
+      if (bind == null || !bind.startsWith("unix://")) {
+        r.error(at + ".number", "port 0 needs a unix:// socket bind address");
+      } else if (capture != null
+          && capture != Sidecar.CaptureMode.DEFAULT
+          && capture != Sidecar.CaptureMode.NONE) {
+        r.error(
+            at.substring(0, at.lastIndexOf('.')) + ".captureMode",
+            "unix socket listeners need captureMode DEFAULT or NONE");
+      }
+      return;
     }
     Checks.port(r, at + ".number", p.number());
-    Checks.protocol(r, at + ".protocol", p.protocol());
   }
 
   private static void bind(Report r, String at, @Nullable String bind) {

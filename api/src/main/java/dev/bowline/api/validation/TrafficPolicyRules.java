@@ -66,6 +66,14 @@ final class TrafficPolicyRules {
     connectionPool(r, at + ".connectionPool", p.connectionPool());
     outlier(r, at + ".outlierDetection", p.outlierDetection());
     tls(r, at + ".tls", p.tls());
+    var locality = p.loadBalancer() == null ? null : p.loadBalancer().localityLbSetting();
+    if (locality != null
+        && (!locality.failover().isEmpty() || !locality.failoverPriority().isEmpty())
+        && p.outlierDetection() == null) {
+      r.warn(
+          at + ".loadBalancer.localityLbSetting",
+          "locality failover takes effect only with outlierDetection");
+    }
     if (p.tunnel() != null) {
       var t = p.tunnel();
       if (t.protocol() != null && !t.protocol().equals("CONNECT") && !t.protocol().equals("POST")) {
@@ -213,6 +221,8 @@ final class TrafficPolicyRules {
         r.error(fat, "failover from and to must be different regions");
       } else if (f.from().contains("/") || f.to().contains("/")) {
         r.error(fat, "failover is between regions; zones and subzones are not allowed");
+      } else if (f.to().contains("*")) {
+        r.error(fat + ".to", "failover region must not contain a * wildcard");
       }
     }
     Set<String> prio = new HashSet<>();

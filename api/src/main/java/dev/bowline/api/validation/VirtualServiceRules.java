@@ -411,7 +411,10 @@ final class VirtualServiceRules {
       Checks.duration(r, at + ".delay.fixedDelay", delay.fixedDelay());
       Checks.duration(r, at + ".delay.exponentialDelay", delay.exponentialDelay());
       percent(r, at + ".delay.percentage", delay.percentage());
-      Checks.percent(r, at + ".delay.percent", delay.percent());
+      if (delay.percent() != null) {
+        r.warn(at + ".delay.percent", "deprecated; use percentage");
+        Checks.percent(r, at + ".delay.percent", delay.percent());
+      }
     }
     var abort = fault.abort();
     if (abort != null) {

@@ -42,7 +42,8 @@ public final class Analyzers {
         Analyzers::conflictingDestinationRules,
         Analyzers::mtlsConflicts,
         Analyzers::sidecarSelectors,
-        Analyzers::destinationRuleCertificates);
+        Analyzers::destinationRuleCertificates,
+        Analyzers::portNames);
   }
 
   /** Runs {@code analyzers} over {@code context}; messages sorted by level, origin and code. */
@@ -453,6 +454,39 @@ public final class Analyzers {
                             + "\" select the same workload pod \""
                             + we.name()
                             + "\", which can lead to undefined behavior.")));
+      }
+    }
+  }
+
+  private static final java.util.regex.Pattern PORT_NAME_CONVENTION =
+      java.util.regex.Pattern.compile(
+          "(http|http2|https|grpc|grpc-web|tcp|tls|mongo|mysql|redis|udp|h2c)(-.*)?",
+          java.util.regex.Pattern.CASE_INSENSITIVE);
+
+  /**
+   * IST0118: a ServiceEntry port with no protocol whose name does not say it either ({@code
+   * <protocol>[-<suffix>]}), so Istio falls back to protocol sniffing.
+   */
+  static void portNames(AnalysisContext ctx, Consumer<AnalysisMessage> report) {
+    for (Resource<ServiceEntry> se : ctx.of(ServiceEntry.class)) {
+      for (var p : se.spec().ports()) {
+        String name = p.name() == null ? "" : p.name();
+        if ((p.protocol() == null || p.protocol().isEmpty())
+            && !PORT_NAME_CONVENTION.matcher(name).matches()) {
+          report.accept(
+              msg(
+                  "IST0118",
+                  "PortNameIsNotUnderNamingConvention",
+                  Level.INFO,
+                  se,
+                  "Port name "
+                      + name
+                      + " (port: "
+                      + p.number()
+                      + ", targetPort: "
+                      + (p.targetPort() == null ? "" : p.targetPort())
+                      + ") doesn't follow the naming convention of Istio port."));
+        }
       }
     }
   }

@@ -138,4 +138,25 @@ class AnalyzersTest {
             "Warning [IST0002] (DestinationRule weather/ads) Deprecated: spec.trafficPolicy.outlierDetection.consecutiveErrors: deprecated; use consecutive5xxErrors or consecutiveGatewayErrors",
             "Warning [IST0128] (DestinationRule weather/ads) DestinationRule ads in namespace weather has TLS mode set to SIMPLE but no caCertificates are set to validate server identity for host: advertisement");
   }
+
+  @Test
+  void portNamesWithoutProtocolFollowTheConvention() throws Exception {
+    List<String> messages =
+        analyze(
+            weather(
+                """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: legacy, namespace: weather}
+                spec:
+                  hosts: [legacy.example.com]
+                  resolution: DNS
+                  ports:
+                  - {number: 8080, name: web}
+                  - {number: 8443, name: https-admin}
+                """));
+    assertThat(messages)
+        .containsExactly(
+            "Info [IST0118] (ServiceEntry weather/legacy) Port name web (port: 8080, targetPort: ) doesn't follow the naming convention of Istio port.");
+  }
 }
