@@ -182,12 +182,12 @@ public final class ConfigStore {
     }
   }
 
-  /** An immutable copy of everything in force, ordered by key. */
-  public Map<ResourceKey, Resource<?>> snapshot() {
+  /** An immutable, consistent copy of everything in force, with the store's version. */
+  public ConfigSnapshot snapshot() {
     synchronized (lock) {
-      Map<ResourceKey, Resource<?>> copy = new TreeMap<>();
+      Map<ResourceKey, Resource<?>> copy = new HashMap<>();
       entries.forEach((k, e) -> copy.put(k, e.resource()));
-      return java.util.Collections.unmodifiableMap(copy);
+      return new ConfigSnapshot(version, copy);
     }
   }
 

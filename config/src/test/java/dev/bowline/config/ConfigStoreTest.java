@@ -77,6 +77,8 @@ class ConfigStoreTest {
             },
             e -> assertThat(e).isEqualTo(new ConfigEvent.Deleted(second.applied().getFirst())));
     assertThat(store.get(key)).isEmpty();
+    // apply, update, delete: the snapshot carries the store's version.
+    assertThat(store.snapshot().version()).isEqualTo(3);
   }
 
   @Test
@@ -118,21 +120,25 @@ class ConfigStoreTest {
   @Test
   void aSourceOwnsItsResources() {
     store.replaceSource("a.yaml", codec.decode("a.yaml", vs("one", 50) + "---\n" + vs("two", 50)));
-    assertThat(store.snapshot()).hasSize(2);
+    assertThat(store.snapshot().resources()).hasSize(2);
 
     // "two" left the file: it is deleted.
     store.replaceSource("a.yaml", codec.decode("a.yaml", vs("one", 50)));
-    assertThat(store.snapshot().keySet()).extracting(ResourceKey::name).containsExactly("one");
+    assertThat(store.snapshot().resources().keySet())
+        .extracting(ResourceKey::name)
+        .containsExactly("one");
 
     // A document that cannot be identified: nothing of the file is deleted.
     store.replaceSource("a.yaml", codec.decode("a.yaml", "kind: [broken\n"));
-    assertThat(store.snapshot().keySet()).extracting(ResourceKey::name).containsExactly("one");
+    assertThat(store.snapshot().resources().keySet())
+        .extracting(ResourceKey::name)
+        .containsExactly("one");
     assertThat(store.status().rejections())
         .singleElement()
         .satisfies(r -> assertThat(r.key()).isNull());
 
     assertThat(store.removeSource("a.yaml")).extracting(ResourceKey::name).containsExactly("one");
-    assertThat(store.snapshot()).isEmpty();
+    assertThat(store.snapshot().resources()).isEmpty();
     assertThat(store.status().rejections()).isEmpty();
   }
 

@@ -63,7 +63,8 @@ class DirectorySourceTest {
     Files.createDirectories(dir.resolve(".git"));
     Files.writeString(dir.resolve(".git/ignored.yaml"), ConfigStoreTest.vs("ignored", 50));
     start();
-    assertThat(store.snapshot().keySet()).containsExactlyInAnyOrder(vs("forecast"), vs("frontend"));
+    assertThat(store.snapshot().resources().keySet())
+        .containsExactlyInAnyOrder(vs("forecast"), vs("frontend"));
 
     // A valid edit is seen and replaces the resource.
     Files.writeString(dir.resolve("forecast.yaml"), ConfigStoreTest.vs("forecast", 60));
@@ -113,7 +114,7 @@ class DirectorySourceTest {
     Files.delete(dir.resolve("nested/deeper/frontend.yml"));
     Files.delete(dir.resolve("nested/deeper"));
     await().atMost(WAIT).until(() -> store.get(vs("frontend")).isEmpty());
-    assertThat(store.snapshot().keySet()).containsExactly(vs("ads"));
+    assertThat(store.snapshot().resources().keySet()).containsExactly(vs("ads"));
     assertThat(events).last().isInstanceOf(ConfigEvent.Deleted.class);
   }
 
