@@ -136,37 +136,40 @@ public final class ResourceCodec {
     List<Decoded.Rejected> rejected = new ArrayList<>();
     String trimmed = text.stripLeading();
     if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-      decodeText(json, source, 1, text, resources, rejected);
+      decodeText(json, source, 1, text, 1, resources, rejected);
     } else {
       int index = 1;
-      for (String doc : splitDocuments(text)) {
-        decodeText(yaml, source, index++, doc, resources, rejected);
+      for (Document doc : splitDocuments(text)) {
+        decodeText(yaml, source, index++, doc.text(), doc.firstLine(), resources, rejected);
       }
     }
     return new Decoded(resources, rejected);
   }
 
+  /** One YAML document of a text and the line of the text it starts on (from 1). */
+  record Document(String text, int firstLine) {}
+
   /** YAML documents, split at {@code ---} lines; comment-only documents stay (and are skipped). */
-  static List<String> splitDocuments(String text) {
-    List<String> docs = new ArrayList<>();
+  static List<Document> splitDocuments(String text) {
+    List<Document> docs = new ArrayList<>();
     StringBuilder current = new StringBuilder();
     boolean sawSeparator = false;
     int lineNumber = 0;
+    int firstLine = 1;
     for (String line : text.split("\\R", -1)) {
       lineNumber++;
       if (DOCUMENT_SEPARATOR.matcher(line).matches()) {
         if (sawSeparator || !current.toString().isBlank()) {
-          docs.add(current.toString());
+          docs.add(new Document(current.toString(), firstLine));
         }
         sawSeparator = true;
         current.setLength(0);
-        // Blank lines in place of the earlier documents keep error line numbers true to the file.
-        current.append("\n".repeat(lineNumber));
+        firstLine = lineNumber + 1;
       } else {
         current.append(line).append('\n');
       }
     }
-    docs.add(current.toString());
+    docs.add(new Document(current.toString(), firstLine));
     return docs;
   }
 
@@ -175,6 +178,7 @@ public final class ResourceCodec {
       String source,
       int document,
       String text,
+      int firstLine,
       List<Resource<?>> resources,
       List<Decoded.Rejected> rejected) {
     JsonNode node;
@@ -182,7 +186,10 @@ public final class ResourceCodec {
       node = mapper.readTree(text);
     } catch (JsonProcessingException e) {
       String where = source + " document " + document;
-      String line = e.getLocation() == null ? "" : "line " + e.getLocation().getLineNr() + ": ";
+      String line =
+          e.getLocation() == null
+              ? ""
+              : "line " + (e.getLocation().getLineNr() + firstLine - 1) + ": ";
       rejected.add(
           new Decoded.Rejected(
               source,
