@@ -9,6 +9,7 @@ import dev.bowline.api.Message;
 import dev.bowline.api.Resource;
 import dev.bowline.api.ResourceCodec;
 import dev.bowline.api.mesh.MeshConfig;
+import dev.bowline.api.validation.Validator;
 import dev.bowline.config.ConfigFiles;
 import dev.bowline.config.analysis.AnalysisContext;
 import dev.bowline.config.analysis.AnalysisMessage;
@@ -94,6 +95,10 @@ final class AnalyzeCommand implements Callable<Integer> {
         DecodedMeshConfig d = codec.decodeMeshConfig(file.toString(), text);
         mesh = d.config();
         d.errors().forEach(m -> messages.add(schemaError(m)));
+        new Validator()
+            .validate(mesh, file.toString())
+            .errors()
+            .forEach(m -> messages.add(schemaError(m)));
         continue;
       }
       Decoded decoded = codec.decode(file.toString(), text);

@@ -72,6 +72,11 @@ final class ValidateCommand implements Callable<Integer> {
       if (ConfigFiles.isMeshConfig(file)) {
         DecodedMeshConfig mesh = codec.decodeMeshConfig(file.toString(), text);
         fileErrors.addAll(mesh.errors());
+        if (mesh.errors().isEmpty()) {
+          Validation v = validator.validate(mesh.config(), file.toString());
+          fileErrors.addAll(v.errors());
+          warnings.addAll(v.warnings());
+        }
       } else {
         Decoded decoded = codec.decode(file.toString(), text);
         fileErrors.addAll(decoded.errors());

@@ -53,6 +53,23 @@ class ValidateAnalyzeCommandTest {
   }
 
   @Test
+  void validateChecksMeshYaml(@TempDir Path dir) throws Exception {
+    Path mesh = dir.resolve("mesh.yaml");
+    Files.writeString(mesh, "defaultConfig: {drainDuration: 2500ms}\nenableAutoMtls: yes-please\n");
+    assertThat(run("validate", "-f", mesh.toString())).isEqualTo(1);
+    assertThat(err.toString().lines())
+        .containsExactly("MeshConfig " + mesh + ": enableAutoMtls: must be true or false");
+    Files.writeString(mesh, "defaultConfig: {drainDuration: 2500ms}\n");
+    err.getBuffer().setLength(0);
+    assertThat(run("validate", "-f", mesh.toString())).isEqualTo(1);
+    assertThat(err.toString().lines())
+        .containsExactly(
+            "MeshConfig "
+                + mesh
+                + ": defaultConfig.drainDuration: only whole seconds are supported");
+  }
+
+  @Test
   void validateSaysWhenAPathIsMissing() {
     assertThat(run("validate", "-f", "/nonexistent/x.yaml")).isEqualTo(1);
     assertThat(err.toString()).contains("no such file or directory: /nonexistent/x.yaml");

@@ -2,6 +2,7 @@ package dev.bowline.api.validation;
 
 import dev.bowline.api.Resource;
 import dev.bowline.api.Validation;
+import dev.bowline.api.mesh.MeshConfig;
 import dev.bowline.api.model.AuthorizationPolicy;
 import dev.bowline.api.model.DestinationRule;
 import dev.bowline.api.model.EnvoyFilter;
@@ -46,6 +47,16 @@ public final class Validator {
       case Telemetry t -> ExtensionRules.checkTelemetry(r, t);
       case WasmPlugin w -> ExtensionRules.checkWasmPlugin(r, w);
     }
+    return r.build();
+  }
+
+  /**
+   * Errors and warnings of a MeshConfig; messages name it {@code MeshConfig <source>}, paths start
+   * at its root (e.g. {@code defaultConfig.drainDuration}).
+   */
+  public Validation validate(MeshConfig mesh, String source) {
+    Report r = new Report("MeshConfig " + source);
+    MeshConfigRules.check(r, mesh);
     return r.build();
   }
 }

@@ -87,4 +87,40 @@ class MeshConfigTest {
         .extracting(Message::path)
         .isEqualTo(List.of("connectTimeout"));
   }
+
+  @Test
+  void defaultsAreValidAndBadValuesAreReportedWithPaths() {
+    var validator = new dev.bowline.api.validation.Validator();
+    assertThat(validator.validate(MeshConfig.defaults(), "defaults").errors()).isEmpty();
+    DecodedMeshConfig d =
+        codec.decodeMeshConfig(
+            "mesh.yaml",
+            """
+            rootNamespace: Istio_System
+            trustDomain: "*.local"
+            connectTimeout: 0s
+            proxyListenPort: 70000
+            defaultServiceExportTo: ["~", "."]
+            extensionProviders:
+            - {name: otel, opentelemetry: {port: 4317}}
+            - {name: otel, zipkin: {port: 9411}}
+            defaultConfig:
+              drainDuration: 1500ms
+              discoveryAddress: istiod.istio-system.svc
+              proxyStatsMatcher: {inclusionRegexps: ["(?!x)"]}
+            """);
+    assertThat(d.errors()).isEmpty();
+    assertThat(validator.validate(d.config(), "mesh.yaml").errors())
+        .extracting(Message::toString)
+        .containsExactlyInAnyOrder(
+            "MeshConfig mesh.yaml: proxyListenPort: port number 70000 must be in the range 1..65535",
+            "MeshConfig mesh.yaml: connectTimeout: duration must be at least 1ms",
+            "MeshConfig mesh.yaml: rootNamespace: \"Istio_System\" is not a valid namespace",
+            "MeshConfig mesh.yaml: trustDomain: \"*.local\" is not a valid trust domain",
+            "MeshConfig mesh.yaml: defaultServiceExportTo[0]: \"~\" (visible nowhere) must be the only entry",
+            "MeshConfig mesh.yaml: extensionProviders[1].name: extension provider name \"otel\" is not unique",
+            "MeshConfig mesh.yaml: defaultConfig.drainDuration: only whole seconds are supported",
+            "MeshConfig mesh.yaml: defaultConfig.discoveryAddress: \"istiod.istio-system.svc\" must be host:port",
+            "MeshConfig mesh.yaml: defaultConfig.proxyStatsMatcher.inclusionRegexps[0]: \"(?!x)\" is not a valid RE2 regex: invalid or unsupported Perl syntax");
+  }
 }
