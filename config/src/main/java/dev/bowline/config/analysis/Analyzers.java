@@ -4,6 +4,7 @@ import dev.bowline.api.Message;
 import dev.bowline.api.Resource;
 import dev.bowline.api.ResourceKey;
 import dev.bowline.api.Validation;
+import dev.bowline.api.model.AuthorizationPolicy;
 import dev.bowline.api.model.ClientTLSSettings;
 import dev.bowline.api.model.Destination;
 import dev.bowline.api.model.DestinationRule;
@@ -11,6 +12,7 @@ import dev.bowline.api.model.Gateway;
 import dev.bowline.api.model.PeerAuthentication;
 import dev.bowline.api.model.ServiceEntry;
 import dev.bowline.api.model.Sidecar;
+import dev.bowline.api.model.Telemetry;
 import dev.bowline.api.model.VirtualService;
 import dev.bowline.api.model.WorkloadEntry;
 import dev.bowline.api.model.WorkloadGroup;
@@ -43,7 +45,8 @@ public final class Analyzers {
         Analyzers::mtlsConflicts,
         Analyzers::sidecarSelectors,
         Analyzers::destinationRuleCertificates,
-        Analyzers::portNames);
+        Analyzers::portNames,
+        Analyzers::extensionProviders);
   }
 
   /** Runs {@code analyzers} over {@code context}; messages sorted by level, origin and code. */
@@ -487,6 +490,55 @@ public final class Analyzers {
                       + (p.targetPort() == null ? "" : p.targetPort())
                       + ") doesn't follow the naming convention of Istio port."));
         }
+      }
+    }
+  }
+
+  /**
+   * IST0101: a CUSTOM AuthorizationPolicy or a Telemetry names an extension provider MeshConfig
+   * does not define; IST0157: a Telemetry with an empty provider list.
+   */
+  static void extensionProviders(AnalysisContext ctx, Consumer<AnalysisMessage> report) {
+    Set<String> defined = new java.util.HashSet<>();
+    ctx.mesh().extensionProviders().forEach(p -> defined.add(String.valueOf(p.get("name"))));
+    for (Resource<AuthorizationPolicy> ap : ctx.of(AuthorizationPolicy.class)) {
+      var provider = ap.spec().provider();
+      if (ap.spec().action() == AuthorizationPolicy.Action.CUSTOM
+          && provider != null
+          && provider.name() != null
+          && !defined.contains(provider.name())) {
+        report.accept(notFound(ap, "extension provider", provider.name()));
+      }
+    }
+    for (Resource<Telemetry> t : ctx.of(Telemetry.class)) {
+      List<List<Telemetry.ProviderRef>> lists = new ArrayList<>();
+      t.spec().tracing().forEach(x -> lists.add(x.providers()));
+      t.spec().metrics().forEach(x -> lists.add(x.providers()));
+      t.spec().accessLogging().forEach(x -> lists.add(x.providers()));
+      Set<String> reported = new java.util.HashSet<>();
+      for (var list : lists) {
+        for (var ref : list) {
+          if (ref.name() != null && !defined.contains(ref.name()) && reported.add(ref.name())) {
+            report.accept(notFound(t, "extension provider", ref.name()));
+          }
+        }
+      }
+      boolean empty =
+          t.spec().tracing().isEmpty()
+              && t.spec().metrics().isEmpty()
+              && t.spec().accessLogging().isEmpty();
+      if (empty) {
+        report.accept(
+            msg(
+                "IST0157",
+                "InvalidTelemetryProvider",
+                Level.WARNING,
+                t,
+                "The Telemetry "
+                    + t.name()
+                    + " in namespace \""
+                    + t.namespace()
+                    + "\" with empty providers will be ignored."));
       }
     }
   }

@@ -159,4 +159,37 @@ class AnalyzersTest {
         .containsExactly(
             "Info [IST0118] (ServiceEntry weather/legacy) Port name web (port: 8080, targetPort: ) doesn't follow the naming convention of Istio port.");
   }
+
+  @Test
+  void extensionProvidersMustBeDefinedInMeshConfig() throws Exception {
+    List<String> messages =
+        analyze(
+            weather(
+                """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: ext-authz, namespace: weather}
+                spec:
+                  action: CUSTOM
+                  provider: {name: opa}
+                  rules: [{to: [{operation: {paths: [/admin]}}]}]
+                ---
+                apiVersion: telemetry.istio.io/v1
+                kind: Telemetry
+                metadata: {name: tracing, namespace: weather}
+                spec:
+                  tracing: [{providers: [{name: zipkin}]}]
+                  metrics: [{providers: [{name: prometheus}]}]
+                ---
+                apiVersion: telemetry.istio.io/v1
+                kind: Telemetry
+                metadata: {name: nothing, namespace: weather}
+                spec: {}
+                """));
+    assertThat(messages)
+        .containsExactly(
+            "Error [IST0101] (AuthorizationPolicy weather/ext-authz) Referenced extension provider not found: \"opa\"",
+            "Error [IST0101] (Telemetry weather/tracing) Referenced extension provider not found: \"zipkin\"",
+            "Warning [IST0157] (Telemetry weather/nothing) The Telemetry nothing in namespace \"weather\" with empty providers will be ignored.");
+  }
 }
