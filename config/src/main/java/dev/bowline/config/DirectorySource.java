@@ -31,6 +31,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Feeds a {@link ConfigStore} from a directory tree: every {@code *.yaml}, {@code *.yml} and {@code
@@ -48,6 +49,7 @@ public final class DirectorySource implements AutoCloseable {
   private final Path root;
   private final ConfigStore store;
   private final ResourceCodec codec;
+  private final @Nullable MeshConfigStore mesh;
   private final WatchService watcher;
   private final Map<WatchKey, Path> watched = new HashMap<>();
   private final CountDownLatch stopped = new CountDownLatch(1);
@@ -56,9 +58,17 @@ public final class DirectorySource implements AutoCloseable {
 
   /** A source for {@code root}; nothing happens until {@link #start()}. */
   public DirectorySource(Path root, ConfigStore store, ResourceCodec codec) throws IOException {
+    this(root, store, codec, null);
+  }
+
+  /** A source for {@code root} that also feeds {@code root/mesh.yaml} to {@code mesh}. */
+  public DirectorySource(
+      Path root, ConfigStore store, ResourceCodec codec, @Nullable MeshConfigStore mesh)
+      throws IOException {
     this.root = requireNonNull(root, "root").toAbsolutePath().normalize();
     this.store = requireNonNull(store, "store");
     this.codec = requireNonNull(codec, "codec");
+    this.mesh = mesh;
     this.watcher = root.getFileSystem().newWatchService();
   }
 
@@ -149,9 +159,13 @@ public final class DirectorySource implements AutoCloseable {
           scan(path);
         }
       } else if (Files.isRegularFile(path)) {
-        if (isConfigFile(path) && !hidden(path.getParent())) {
+        if (isMeshFile(path)) {
+          readMesh(path);
+        } else if (isConfigFile(path) && !hidden(path.getParent())) {
           read(path);
         }
+      } else if (isMeshFile(path)) {
+        mesh.reset(path.toString());
       } else {
         // Gone: a file, or a whole directory of files.
         String prefix = path + java.io.File.separator;
@@ -210,13 +224,27 @@ public final class DirectorySource implements AutoCloseable {
 
           @Override
           public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-            if (attrs.isRegularFile() && isConfigFile(file)) {
+            if (attrs.isRegularFile() && isMeshFile(file)) {
+              readMesh(file);
+            } else if (attrs.isRegularFile() && isConfigFile(file)) {
               seen.add(file.toString());
               read(file);
             }
             return FileVisitResult.CONTINUE;
           }
         });
+  }
+
+  private boolean isMeshFile(Path path) {
+    return mesh != null && ConfigFiles.isMeshConfig(path) && root.equals(path.getParent());
+  }
+
+  private void readMesh(Path file) {
+    try {
+      mesh.update(file.toString(), Files.readString(file, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      // Deleted between the event and the read: the delete event follows.
+    }
   }
 
   private void read(Path file) {

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.bowline.api.Kind;
 import dev.bowline.api.ResourceCodec;
 import dev.bowline.api.ResourceKey;
+import dev.bowline.api.mesh.MeshConfig;
 import dev.bowline.api.model.VirtualService;
 import dev.bowline.api.validation.Validator;
 import java.nio.file.Files;
@@ -132,5 +133,39 @@ class DirectorySourceTest {
     assertThat(store.get(vs("svc-7"))).isEmpty();
     assertThat(store.status().rejections().getFirst().source())
         .isEqualTo(dir.resolve("ten.yaml").toString());
+  }
+
+  @Test
+  void meshYamlInTheRootFeedsTheMeshConfigWithLastKnownGood() throws Exception {
+    Files.writeString(dir.resolve("mesh.yaml"), "outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n");
+    Files.createDirectories(dir.resolve("team"));
+    Files.writeString(dir.resolve("team/mesh.yaml"), "not: [a, mesh, config\n");
+    MeshConfigStore mesh =
+        new MeshConfigStore(new ResourceCodec(), new Validator(), Clock.systemUTC());
+    List<MeshConfig> seen = new CopyOnWriteArrayList<>();
+    mesh.subscribe(seen::add);
+    source = new DirectorySource(dir, store, new ResourceCodec(), mesh);
+    source.start();
+    assertThat(mesh.current().outboundTrafficPolicy().mode())
+        .isEqualTo(MeshConfig.OutboundTrafficPolicy.Mode.REGISTRY_ONLY);
+    assertThat(store.status().rejections()).as("nested mesh.yaml is skipped").isEmpty();
+
+    Files.writeString(dir.resolve("mesh.yaml"), "outboundTrafficPolicy: {mode: ALLOW_ALL}\n");
+    await().atMost(WAIT).until(() -> mesh.rejection().isPresent());
+    assertThat(mesh.current().outboundTrafficPolicy().mode())
+        .isEqualTo(MeshConfig.OutboundTrafficPolicy.Mode.REGISTRY_ONLY);
+    assertThat(mesh.rejection().orElseThrow().errors().getFirst().toString())
+        .isEqualTo(
+            "MeshConfig "
+                + dir.resolve("mesh.yaml")
+                + ": outboundTrafficPolicy.mode: unknown value \"ALLOW_ALL\"; must be one of REGISTRY_ONLY, ALLOW_ANY");
+
+    Files.writeString(dir.resolve("mesh.yaml"), "trustDomain: weather.example\n");
+    await().atMost(WAIT).until(() -> "weather.example".equals(mesh.current().trustDomain()));
+    assertThat(mesh.rejection()).isEmpty();
+
+    Files.delete(dir.resolve("mesh.yaml"));
+    await().atMost(WAIT).until(() -> mesh.current().equals(MeshConfig.defaults()));
+    assertThat(seen).hasSize(3);
   }
 }
