@@ -154,4 +154,43 @@ class ConfigStoreTest {
     assertThat(second).hasSize(1);
     assertThat(events).hasSize(1);
   }
+
+  @Test
+  void concurrentWritersLeaveOneConsistentHistory() throws Exception {
+    List<Resource<?>> resources = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      resources.add(one(vs("svc-" + i, 50)));
+    }
+    List<ConfigEvent> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+    store.subscribe(seen::add);
+    List<Thread> writers = new ArrayList<>();
+    for (int w = 0; w < 4; w++) {
+      int offset = w;
+      writers.add(
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    for (int i = offset; i < resources.size(); i += 4) {
+                      store.apply(resources.get(i));
+                      if (i % 3 == 0) {
+                        store.delete(resources.get(i).key());
+                      }
+                    }
+                  }));
+    }
+    for (Thread t : writers) {
+      t.join();
+    }
+    long deleted = java.util.stream.IntStream.range(0, 200).filter(i -> i % 3 == 0).count();
+    assertThat(store.status().total()).isEqualTo(200 - deleted);
+    assertThat(seen).hasSize(200 + (int) deleted);
+    // Every change got its own version, and subscribers saw them in version order.
+    List<Long> versions =
+        seen.stream()
+            .filter(e -> !(e instanceof ConfigEvent.Deleted))
+            .map(e -> Long.parseLong(((ConfigEvent.Added) e).resource().resourceVersion()))
+            .toList();
+    assertThat(versions).isSorted().doesNotHaveDuplicates();
+    assertThat(store.snapshot().version()).isEqualTo(200 + deleted);
+  }
 }
