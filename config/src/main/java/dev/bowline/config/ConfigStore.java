@@ -34,9 +34,11 @@ import org.jspecify.annotations.Nullable;
  * the others of the same batch out.
  *
  * <p>Sources: the in-memory API ({@link #apply}, {@link #delete}) and sources that own a set of
- * resources, such as a file ({@link #replaceSource}, {@link #removeSource}). Subscribers get typed
- * {@link ConfigEvent}s in order, on the thread that made the change, after the change is visible;
- * they should return quickly. Thread-safe.
+ * resources, such as a file ({@link #replaceSource}, {@link #removeSource}). When several sources
+ * declare one resource (a copied file), the last writer's version is in force, the status warns,
+ * and when that source lets go another's version takes over. Subscribers get typed {@link
+ * ConfigEvent}s in order, on the thread that made the change, after the change is visible; they
+ * should return quickly. Thread-safe.
  */
 public final class ConfigStore {
   private static final System.Logger LOG = System.getLogger(ConfigStore.class.getName());
@@ -51,7 +53,9 @@ public final class ConfigStore {
 
   // Guarded by lock.
   private final Map<ResourceKey, Entry> entries = new HashMap<>();
-  private final Map<String, Set<ResourceKey>> bySource = new HashMap<>();
+  // What each source declares (its last valid version of each resource); several sources may
+  // declare one key: the last writer's version is in force, the others stand in when it goes.
+  private final Map<String, Map<ResourceKey, Resource<?>>> declared = new HashMap<>();
   private final Map<String, List<Rejection>> rejections = new TreeMap<>();
   private long version;
 
@@ -90,6 +94,8 @@ public final class ConfigStore {
     synchronized (lock) {
       List<ConfigEvent> events = new ArrayList<>();
       boolean removed = remove(key, events);
+      declared.values().forEach(m -> m.remove(key));
+      declared.values().removeIf(Map::isEmpty);
       publish(events);
       return removed;
     }
@@ -122,8 +128,8 @@ public final class ConfigStore {
         log(source, d.key(), d.errors(), kept);
       }
       if (!unidentified) {
-        for (ResourceKey key : List.copyOf(bySource.getOrDefault(source, Set.of()))) {
-          if (!named.contains(key) && remove(key, events)) {
+        for (ResourceKey key : List.copyOf(declared.getOrDefault(source, Map.of()).keySet())) {
+          if (!named.contains(key) && withdraw(source, key, events)) {
             batch.deleted.add(key);
           }
         }
@@ -142,12 +148,12 @@ public final class ConfigStore {
     synchronized (lock) {
       List<ConfigEvent> events = new ArrayList<>();
       List<ResourceKey> deleted = new ArrayList<>();
-      for (ResourceKey key : List.copyOf(bySource.getOrDefault(source, Set.of()))) {
-        if (remove(key, events)) {
+      for (ResourceKey key : List.copyOf(declared.getOrDefault(source, Map.of()).keySet())) {
+        if (withdraw(source, key, events)) {
           deleted.add(key);
         }
       }
-      bySource.remove(source);
+      declared.remove(source);
       rejections.remove(source);
       publish(events);
       return deleted;
@@ -157,7 +163,7 @@ public final class ConfigStore {
   /** The sources that hold resources or have refused changes. */
   public Set<String> sources() {
     synchronized (lock) {
-      Set<String> all = new HashSet<>(bySource.keySet());
+      Set<String> all = new HashSet<>(declared.keySet());
       all.addAll(rejections.keySet());
       return Set.copyOf(all);
     }
@@ -200,6 +206,29 @@ public final class ConfigStore {
         counts.merge(e.resource().kind(), 1, Integer::sum);
         warnings.addAll(e.warnings());
       }
+      Map<ResourceKey, List<String>> sourcesOf = new java.util.TreeMap<>();
+      declared.forEach(
+          (src, keys) ->
+              keys.keySet()
+                  .forEach(k -> sourcesOf.computeIfAbsent(k, x -> new ArrayList<>()).add(src)));
+      sourcesOf.forEach(
+          (k, srcs) -> {
+            Entry e = entries.get(k);
+            if (srcs.size() > 1 && e != null) {
+              java.util.Collections.sort(srcs);
+              warnings.add(
+                  new Message(
+                      k.toString(),
+                      "",
+                      "defined in "
+                          + srcs.size()
+                          + " sources ("
+                          + String.join(", ", srcs)
+                          + "); the version from "
+                          + e.source()
+                          + " is in force"));
+            }
+          });
       List<Rejection> all = rejections.values().stream().flatMap(List::stream).toList();
       return new StoreStatus(counts, all, warnings, version);
     }
@@ -231,17 +260,16 @@ public final class ConfigStore {
       log(source, r.key(), v.errors(), kept);
       return;
     }
+    declared.computeIfAbsent(source, s -> new LinkedHashMap<>()).put(r.key(), r);
     if (old != null && sameContent(old.resource(), r)) {
       batch.unchanged.add(r.key());
       if (!old.source().equals(source)) {
-        move(r.key(), old.source(), source);
         entries.put(r.key(), new Entry(old.resource(), source, v.warnings()));
       }
       return;
     }
     Resource<?> stored = r.withResourceVersion(Long.toString(++version));
     entries.put(r.key(), new Entry(stored, source, v.warnings()));
-    move(r.key(), old == null ? null : old.source(), source);
     batch.applied.add(stored);
     events.add(
         old == null
@@ -265,26 +293,53 @@ public final class ConfigStore {
     if (old == null) {
       return false;
     }
-    move(key, old.source(), null);
     version++;
     events.add(new ConfigEvent.Deleted(old.resource()));
     LOG.log(Level.DEBUG, () -> "config deleted " + fields(key) + " source=" + old.source());
     return true;
   }
 
-  private void move(ResourceKey key, @Nullable String from, @Nullable String to) {
-    if (from != null) {
-      Set<ResourceKey> keys = bySource.get(from);
-      if (keys != null) {
-        keys.remove(key);
-        if (keys.isEmpty()) {
-          bySource.remove(from);
-        }
+  /**
+   * {@code source} no longer declares {@code key}. If its version was in force, another source's
+   * declaration takes over, or the resource is deleted. True when it was deleted.
+   */
+  private boolean withdraw(String source, ResourceKey key, List<ConfigEvent> events) {
+    Map<ResourceKey, Resource<?>> mine = declared.get(source);
+    if (mine != null) {
+      mine.remove(key);
+      if (mine.isEmpty()) {
+        declared.remove(source);
       }
     }
-    if (to != null) {
-      bySource.computeIfAbsent(to, s -> new HashSet<>()).add(key);
+    Entry current = entries.get(key);
+    if (current == null || !current.source().equals(source)) {
+      return false;
     }
+    for (var other : declared.entrySet()) {
+      Resource<?> alt = other.getValue().get(key);
+      if (alt == null) {
+        continue;
+      }
+      List<Message> warnings = validator.validate(alt).warnings();
+      if (sameContent(current.resource(), alt)) {
+        entries.put(key, new Entry(current.resource(), other.getKey(), warnings));
+      } else {
+        Resource<?> stored = alt.withResourceVersion(Long.toString(++version));
+        entries.put(key, new Entry(stored, other.getKey(), warnings));
+        events.add(new ConfigEvent.Updated(current.resource(), stored));
+      }
+      LOG.log(
+          Level.INFO,
+          () ->
+              "config source took over "
+                  + fields(key)
+                  + " source="
+                  + other.getKey()
+                  + " previous="
+                  + source);
+      return false;
+    }
+    return remove(key, events);
   }
 
   private static boolean sameContent(Resource<?> a, Resource<?> b) {
@@ -355,7 +410,7 @@ public final class ConfigStore {
           + ", version="
           + version
           + ", sources="
-          + Objects.toString(bySource.keySet())
+          + Objects.toString(declared.keySet())
           + "}";
     }
   }

@@ -193,4 +193,34 @@ class ConfigStoreTest {
     assertThat(versions).isSorted().doesNotHaveDuplicates();
     assertThat(store.snapshot().version()).isEqualTo(200 + deleted);
   }
+
+  @Test
+  void aResourceDeclaredByTwoSourcesSurvivesEitherGoing() {
+    ResourceKey key = new ResourceKey(Kind.VIRTUAL_SERVICE, "weather", "shared");
+    store.replaceSource("a.yaml", codec.decode("a.yaml", vs("shared", 70)));
+    store.replaceSource("b.yaml", codec.decode("b.yaml", vs("shared", 30)));
+    assertThat(weight(key)).isEqualTo(30);
+    assertThat(store.status().warnings())
+        .extracting(Message::toString)
+        .containsExactly(
+            "VirtualService weather/shared: defined in 2 sources (a.yaml, b.yaml); the version from b.yaml is in force");
+
+    events.clear();
+    assertThat(store.removeSource("b.yaml")).isEmpty();
+    assertThat(weight(key)).isEqualTo(70);
+    assertThat(events).singleElement().isInstanceOf(ConfigEvent.Updated.class);
+    assertThat(store.status().warnings()).isEmpty();
+
+    assertThat(store.removeSource("a.yaml")).containsExactly(key);
+    assertThat(store.get(key)).isEmpty();
+  }
+
+  private int weight(ResourceKey key) {
+    return ((VirtualService) store.get(key).orElseThrow().spec())
+        .http()
+        .getFirst()
+        .route()
+        .getFirst()
+        .weight();
+  }
 }

@@ -98,6 +98,17 @@ class DirectorySourceTest {
         .until(() -> store.sources().contains(dir.resolve("forecast-renamed.yaml").toString()));
     assertThat(weightOf("forecast")).isEqualTo(40);
 
+    // A copy that is deleted again leaves the resource in force (the original still declares it).
+    Files.copy(dir.resolve("forecast-renamed.yaml"), dir.resolve("forecast-copy.yaml"));
+    await()
+        .atMost(WAIT)
+        .until(() -> store.sources().contains(dir.resolve("forecast-copy.yaml").toString()));
+    Files.delete(dir.resolve("forecast-copy.yaml"));
+    await()
+        .atMost(WAIT)
+        .until(() -> !store.sources().contains(dir.resolve("forecast-copy.yaml").toString()));
+    assertThat(weightOf("forecast")).isEqualTo(40);
+
     // A new directory with a file is picked up.
     Files.createDirectories(dir.resolve("later"));
     Files.writeString(
