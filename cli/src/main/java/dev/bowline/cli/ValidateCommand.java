@@ -9,6 +9,7 @@ import dev.bowline.api.Validation;
 import dev.bowline.api.validation.Validator;
 import dev.bowline.config.ConfigFiles;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -35,14 +36,21 @@ import picocli.CommandLine.Spec;
       "Exit code: 0 when every file is valid, 1 when any error was found."
     })
 final class ValidateCommand implements Callable<Integer> {
+  /** {@code -f -} reads the standard input, as kubectl and istioctl do. */
+  static final Path STDIN = Path.of("-");
+
   @Spec CommandSpec spec;
+
+  /** Where {@code -f -} reads from; tests replace it. */
+  InputStream stdin = System.in;
 
   @Option(
       names = {"-f", "--filename"},
       required = true,
       arity = "1..*",
       paramLabel = "PATH",
-      description = "Files or directories (searched recursively for *.yaml, *.yml, *.json).")
+      description =
+          "Files or directories (searched recursively for *.yaml, *.yml, *.json); - for stdin.")
   List<Path> paths = new ArrayList<>();
 
   @Option(
@@ -59,16 +67,25 @@ final class ValidateCommand implements Callable<Integer> {
     Validator validator = new Validator();
     int errors = 0;
     List<Path> files;
+    boolean readStdin = paths.contains(STDIN);
     try {
-      files = ConfigFiles.expand(paths);
+      files =
+          new ArrayList<>(
+              ConfigFiles.expand(paths.stream().filter(p -> !p.equals(STDIN)).toList()));
     } catch (IOException e) {
       err.println("Error: " + e.getMessage());
       return 1;
     }
+    if (readStdin) {
+      files.add(STDIN);
+    }
     for (Path file : files) {
       List<Message> fileErrors = new ArrayList<>();
       List<Message> warnings = new ArrayList<>();
-      String text = Files.readString(file, StandardCharsets.UTF_8);
+      String text =
+          file.equals(STDIN)
+              ? new String(stdin.readAllBytes(), StandardCharsets.UTF_8)
+              : Files.readString(file, StandardCharsets.UTF_8);
       if (ConfigFiles.isMeshConfig(file)) {
         DecodedMeshConfig mesh = codec.decodeMeshConfig(file.toString(), text);
         fileErrors.addAll(mesh.errors());

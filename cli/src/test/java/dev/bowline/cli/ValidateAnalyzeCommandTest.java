@@ -70,6 +70,27 @@ class ValidateAnalyzeCommandTest {
   }
 
   @Test
+  void validateReadsStandardInput() {
+    CommandLine cmd = Main.newCommandLine();
+    cmd.setOut(new PrintWriter(out, true));
+    cmd.setErr(new PrintWriter(err, true));
+    ValidateCommand validate = cmd.getSubcommands().get("validate").getCommand();
+    validate.stdin =
+        new java.io.ByteArrayInputStream(
+            """
+            apiVersion: networking.istio.io/v1
+            kind: Gateway
+            metadata: {name: gw, namespace: weather}
+            spec: {servers: [{port: {number: 80, name: http, protocol: HTTP}}]}
+            """
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(cmd.execute("validate", "-f", "-")).isEqualTo(1);
+    assertThat(err.toString().lines())
+        .containsExactly(
+            "Gateway weather/gw: spec.servers[0].hosts: server must have at least one host");
+  }
+
+  @Test
   void validateSaysWhenAPathIsMissing() {
     assertThat(run("validate", "-f", "/nonexistent/x.yaml")).isEqualTo(1);
     assertThat(err.toString()).contains("no such file or directory: /nonexistent/x.yaml");
