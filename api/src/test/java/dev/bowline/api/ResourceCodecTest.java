@@ -15,17 +15,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class ResourceCodecTest {
+  /** {@code valid/<kind in lower case>.yaml}, one per kind. */
   static final List<String> VALID =
-      List.of(
-          "virtualservice.yaml",
-          "destinationrule.yaml",
-          "gateway.yaml",
-          "serviceentry.yaml",
-          "workloadentry.yaml",
-          "sidecar.yaml",
-          "envoyfilter.yaml",
-          "security.yaml",
-          "telemetry.yaml");
+      java.util.Arrays.stream(Kind.values())
+          .map(k -> k.kindName().toLowerCase(java.util.Locale.ROOT) + ".yaml")
+          .toList();
 
   private final ResourceCodec codec = new ResourceCodec();
 

@@ -24,25 +24,14 @@ import org.junit.jupiter.api.TestFactory;
  * may leave out apiVersion and metadata; the harness fills them in.
  */
 class ValidatorFixturesTest {
-  static final List<String> INVALID =
-      List.of(
-          "virtualservice.yaml",
-          "destinationrule.yaml",
-          "gateway.yaml",
-          "serviceentry.yaml",
-          "sidecar.yaml",
-          "others.yaml");
-  static final List<String> VALID =
-      List.of(
-          "virtualservice.yaml",
-          "destinationrule.yaml",
-          "gateway.yaml",
-          "serviceentry.yaml",
-          "workloadentry.yaml",
-          "sidecar.yaml",
-          "envoyfilter.yaml",
-          "security.yaml",
-          "telemetry.yaml");
+  /** One valid and one invalid fixture file per kind: {@code <kind in lower case>.yaml}. */
+  static final List<String> FILES =
+      java.util.Arrays.stream(Kind.values())
+          .map(k -> k.kindName().toLowerCase(java.util.Locale.ROOT) + ".yaml")
+          .toList();
+
+  static final List<String> INVALID = FILES;
+  static final List<String> VALID = FILES;
 
   private final ResourceCodec codec = new ResourceCodec();
   private final Validator validator = new Validator();
