@@ -275,9 +275,14 @@ public final class ResourceCodec {
           new Message(
               resource,
               at + "kind",
-              "unknown kind \""
-                  + kindName
-                  + "\"; Bowline reads "
+              (apiVersion.contains(".istio.io/")
+                      ? "unknown kind \"" + kindName + "\""
+                      : "\""
+                          + kindName
+                          + "\" ("
+                          + (apiVersion.isEmpty() ? "no apiVersion" : apiVersion)
+                          + ") is not an Istio kind")
+                  + "; Bowline reads "
                   + Arrays.stream(Kind.values())
                       .map(Kind::kindName)
                       .collect(Collectors.joining(", "))));

@@ -161,6 +161,22 @@ class ResourceCodecTest {
   }
 
   @Test
+  void kubernetesKindsAreNamedAsSuch() {
+    assertThat(
+            errors(
+                """
+                apiVersion: v1
+                kind: Service
+                metadata: {name: forecast, namespace: weather}
+                spec: {ports: [{port: 3000}]}
+                """))
+        .singleElement()
+        .asString()
+        .startsWith(
+            "Service weather/forecast: kind: \"Service\" (v1) is not an Istio kind; Bowline reads VirtualService, ");
+  }
+
+  @Test
   void wrongTypesNameTheField() {
     assertThat(
             errors(
