@@ -40,6 +40,7 @@ public final class Analyzers {
         Analyzers::virtualServiceDestinations,
         Analyzers::virtualServiceGateways,
         Analyzers::gatewaySelectors,
+        Analyzers::conflictingGateways,
         Analyzers::conflictingMeshVirtualServices,
         Analyzers::conflictingDestinationRules,
         Analyzers::mtlsConflicts,
@@ -279,6 +280,61 @@ public final class Analyzers {
       labels.add(l);
     }
     return labels;
+  }
+
+  /** IST0145: two Gateways for the same workloads serve overlapping hosts on the same port. */
+  static void conflictingGateways(AnalysisContext ctx, Consumer<AnalysisMessage> report) {
+    List<Resource<Gateway>> gateways = ctx.of(Gateway.class);
+    for (Resource<Gateway> a : gateways) {
+      for (Resource<Gateway> b : gateways) {
+        if (a == b || !a.spec().selector().equals(b.spec().selector())) {
+          continue;
+        }
+        for (var sa : a.spec().servers()) {
+          for (var sb : b.spec().servers()) {
+            if (sa.port() == null
+                || sb.port() == null
+                || sa.port().number() == null
+                || !sa.port().number().equals(sb.port().number())) {
+              continue;
+            }
+            List<String> overlap = new ArrayList<>();
+            for (String ha : sa.hosts()) {
+              String x = ha.contains("/") ? ha.substring(ha.indexOf('/') + 1) : ha;
+              for (String hb : sb.hosts()) {
+                String y = hb.contains("/") ? hb.substring(hb.indexOf('/') + 1) : hb;
+                if ((hostMatches(x, y) || hostMatches(y, x)) && !overlap.contains(x)) {
+                  overlap.add(x);
+                }
+              }
+            }
+            if (!overlap.isEmpty()) {
+              String selector =
+                  a.spec().selector().entrySet().stream()
+                      .map(e -> e.getKey() + "=" + e.getValue())
+                      .collect(Collectors.joining(","));
+              report.accept(
+                  msg(
+                      "IST0145",
+                      "ConflictingGateways",
+                      Level.ERROR,
+                      a,
+                      "Conflict with gateways "
+                          + b.namespace()
+                          + "/"
+                          + b.name()
+                          + " (workload selector "
+                          + selector
+                          + ", port "
+                          + sa.port().number()
+                          + ", hosts "
+                          + overlap
+                          + ")."));
+            }
+          }
+        }
+      }
+    }
   }
 
   /** IST0109: two VirtualServices bound to the mesh define the same host. */

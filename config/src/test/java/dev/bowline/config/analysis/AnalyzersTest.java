@@ -192,4 +192,27 @@ class AnalyzersTest {
             "Error [IST0101] (Telemetry weather/tracing) Referenced extension provider not found: \"zipkin\"",
             "Warning [IST0157] (Telemetry weather/nothing) The Telemetry nothing in namespace \"weather\" with empty providers will be ignored.");
   }
+
+  @Test
+  void gatewaysForTheSameWorkloadsMustNotServeOverlappingHostsOnOnePort() throws Exception {
+    List<String> messages =
+        analyze(
+            weather(
+                """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata: {name: promo-gateway, namespace: weather}
+                spec:
+                  selector: {istio: ingressgateway}
+                  servers:
+                  - port: {number: 80, name: http, protocol: HTTP}
+                    hosts: ["*.example.com"]
+                  - port: {number: 8080, name: http-alt, protocol: HTTP}
+                    hosts: ["weather.example.com"]
+                """));
+    assertThat(messages)
+        .containsExactly(
+            "Error [IST0145] (Gateway weather/frontend-gateway) Conflict with gateways weather/promo-gateway (workload selector istio=ingressgateway, port 80, hosts [weather.example.com]).",
+            "Error [IST0145] (Gateway weather/promo-gateway) Conflict with gateways weather/frontend-gateway (workload selector istio=ingressgateway, port 80, hosts [*.example.com]).");
+  }
 }
