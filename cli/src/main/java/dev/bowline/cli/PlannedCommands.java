@@ -72,24 +72,6 @@ final class PlannedCommands {
     }
   }
 
-  @Command(name = "validate", description = "Validate Istio configuration files (issue #4).")
-  static final class Validate extends Planned {
-    @Override
-    int issue() {
-      return 4;
-    }
-  }
-
-  @Command(
-      name = "analyze",
-      description = "Analyze Istio configuration across resources (issue #4).")
-  static final class Analyze extends Planned {
-    @Override
-    int issue() {
-      return 4;
-    }
-  }
-
   @Command(name = "apply", description = "Apply Istio configuration to a running mesh (issue #7).")
   static final class Apply extends Planned {
     @Override

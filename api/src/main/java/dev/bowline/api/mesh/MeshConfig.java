@@ -1,0 +1,303 @@
+package dev.bowline.api.mesh;
+
+import dev.bowline.api.model.LocalityLoadBalancerSetting;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Istio's MeshConfig ({@code mesh.yaml}): mesh-wide settings. {@link #defaults()} holds Istio's
+ * defaults; a {@code mesh.yaml} is applied on top of them field by field (see {@code
+ * ResourceCodec#decodeMeshConfig}). Provider and selector sections Bowline does not interpret yet
+ * are kept as free-form values.
+ */
+public record MeshConfig(
+    @Nullable Integer proxyListenPort,
+    @Nullable Integer proxyInboundListenPort,
+    @Nullable Integer proxyHttpPort,
+    @Nullable Duration connectTimeout,
+    @Nullable Duration protocolDetectionTimeout,
+    @Nullable Map<String, Object> tcpKeepalive,
+    @Nullable String ingressClass,
+    @Nullable String ingressService,
+    @Nullable String ingressControllerMode,
+    @Nullable String ingressSelector,
+    @Nullable Boolean enableTracing,
+    @Nullable String accessLogFile,
+    @Nullable String accessLogFormat,
+    @Nullable String accessLogEncoding,
+    @Nullable Boolean enableEnvoyAccessLogService,
+    @Nullable Boolean disableEnvoyListenerLog,
+    @Nullable ProxyDefaults defaultConfig,
+    @Nullable OutboundTrafficPolicy outboundTrafficPolicy,
+    @Nullable Map<String, Object> inboundTrafficPolicy,
+    List<Map<String, Object>> configSources,
+    @Nullable Boolean enableAutoMtls,
+    @Nullable String trustDomain,
+    List<String> trustDomainAliases,
+    List<Map<String, Object>> caCertificates,
+    List<String> defaultServiceExportTo,
+    List<String> defaultVirtualServiceExportTo,
+    List<String> defaultDestinationRuleExportTo,
+    @Nullable String rootNamespace,
+    @Nullable LocalityLoadBalancerSetting localityLbSetting,
+    @Nullable Duration dnsRefreshRate,
+    @Nullable String h2UpgradePolicy,
+    @Nullable String inboundClusterStatName,
+    @Nullable String outboundClusterStatName,
+    List<Map<String, Object>> certificates,
+    @Nullable Map<String, Object> thriftConfig,
+    List<Map<String, Object>> serviceSettings,
+    @Nullable Boolean enablePrometheusMerge,
+    @Nullable Boolean verifyCertificateAtClient,
+    @Nullable Map<String, Object> ca,
+    List<Map<String, Object>> extensionProviders,
+    @Nullable Map<String, Object> defaultProviders,
+    List<Map<String, Object>> discoverySelectors,
+    @Nullable Map<String, Object> pathNormalization,
+    @Nullable Map<String, Object> defaultHttpRetryPolicy,
+    @Nullable Map<String, Object> meshMTLS,
+    @Nullable Map<String, Object> tlsDefaults,
+    List<Map<String, Object>> serviceScopeConfigs) {
+
+  public MeshConfig {
+    configSources = frozen(configSources);
+    trustDomainAliases = trustDomainAliases == null ? List.of() : List.copyOf(trustDomainAliases);
+    caCertificates = frozen(caCertificates);
+    defaultServiceExportTo =
+        defaultServiceExportTo == null ? List.of() : List.copyOf(defaultServiceExportTo);
+    defaultVirtualServiceExportTo =
+        defaultVirtualServiceExportTo == null
+            ? List.of()
+            : List.copyOf(defaultVirtualServiceExportTo);
+    defaultDestinationRuleExportTo =
+        defaultDestinationRuleExportTo == null
+            ? List.of()
+            : List.copyOf(defaultDestinationRuleExportTo);
+    certificates = frozen(certificates);
+    serviceSettings = frozen(serviceSettings);
+    extensionProviders = frozen(extensionProviders);
+    discoverySelectors = frozen(discoverySelectors);
+    serviceScopeConfigs = frozen(serviceScopeConfigs);
+    tcpKeepalive = frozen(tcpKeepalive);
+    inboundTrafficPolicy = frozen(inboundTrafficPolicy);
+    thriftConfig = frozen(thriftConfig);
+    ca = frozen(ca);
+    defaultProviders = frozen(defaultProviders);
+    pathNormalization = frozen(pathNormalization);
+    defaultHttpRetryPolicy = frozen(defaultHttpRetryPolicy);
+    meshMTLS = frozen(meshMTLS);
+    tlsDefaults = frozen(tlsDefaults);
+  }
+
+  /** What happens to traffic for hosts outside the registry. */
+  public record OutboundTrafficPolicy(@Nullable Mode mode) {
+    /** REGISTRY_ONLY blocks unknown hosts; ALLOW_ANY passes them through. */
+    public enum Mode {
+      REGISTRY_ONLY,
+      ALLOW_ANY
+    }
+  }
+
+  /** The proxy settings every workload gets unless a ProxyConfig or annotation overrides them. */
+  public record ProxyDefaults(
+      @Nullable String configPath,
+      @Nullable String binaryPath,
+      @Nullable String serviceCluster,
+      @Nullable Duration drainDuration,
+      @Nullable Duration parentShutdownDuration,
+      @Nullable Duration terminationDrainDuration,
+      @Nullable String discoveryAddress,
+      @Nullable Duration discoveryRefreshDelay,
+      @Nullable String zipkinAddress,
+      @Nullable String statsdUdpAddress,
+      @Nullable Map<String, Object> envoyMetricsService,
+      @Nullable Map<String, Object> envoyAccessLogService,
+      @Nullable Integer proxyAdminPort,
+      @Nullable String availabilityZone,
+      @Nullable String controlPlaneAuthPolicy,
+      @Nullable String customConfigFile,
+      @Nullable Integer statNameLength,
+      @Nullable Integer concurrency,
+      @Nullable String proxyBootstrapTemplatePath,
+      @Nullable String interceptionMode,
+      @Nullable Map<String, Object> tracing,
+      @Nullable Map<String, Object> sds,
+      List<Map<String, Object>> envoyAccessLogServices,
+      @Nullable Integer statusPort,
+      @Nullable Map<String, Object> readinessProbe,
+      @Nullable Map<String, String> proxyMetadata,
+      @Nullable Map<String, Object> runtimeValues,
+      @Nullable Integer readinessInitialDelaySeconds,
+      @Nullable Integer readinessPeriodSeconds,
+      @Nullable Integer readinessFailureThreshold,
+      @Nullable Map<String, Object> extraStatTags,
+      @Nullable Map<String, Object> gatewayTopology,
+      @Nullable Boolean holdApplicationUntilProxyStarts,
+      List<String> caCertificatesPem,
+      @Nullable Map<String, Object> image,
+      @Nullable Map<String, Object> privateKeyProvider,
+      @Nullable Map<String, Object> proxyHeaders,
+      @Nullable String meshId,
+      @Nullable ProxyStatsMatcher proxyStatsMatcher,
+      @Nullable Map<String, Object> fileFlushInterval,
+      @Nullable Integer fileFlushMinSizeKb) {
+    public ProxyDefaults {
+      envoyAccessLogServices = frozen(envoyAccessLogServices);
+      caCertificatesPem = caCertificatesPem == null ? List.of() : List.copyOf(caCertificatesPem);
+      proxyMetadata =
+          proxyMetadata == null
+              ? Map.of()
+              : Collections.unmodifiableMap(new LinkedHashMap<>(proxyMetadata));
+      envoyMetricsService = frozen(envoyMetricsService);
+      envoyAccessLogService = frozen(envoyAccessLogService);
+      tracing = frozen(tracing);
+      sds = frozen(sds);
+      readinessProbe = frozen(readinessProbe);
+      runtimeValues = frozen(runtimeValues);
+      extraStatTags = frozen(extraStatTags);
+      gatewayTopology = frozen(gatewayTopology);
+      image = frozen(image);
+      privateKeyProvider = frozen(privateKeyProvider);
+      proxyHeaders = frozen(proxyHeaders);
+      fileFlushInterval = frozen(fileFlushInterval);
+    }
+  }
+
+  /** Which Envoy stats the proxy keeps beyond Istio's default set. */
+  public record ProxyStatsMatcher(
+      List<String> inclusionPrefixes,
+      List<String> inclusionSuffixes,
+      List<String> inclusionRegexps) {
+    public ProxyStatsMatcher {
+      inclusionPrefixes = inclusionPrefixes == null ? List.of() : List.copyOf(inclusionPrefixes);
+      inclusionSuffixes = inclusionSuffixes == null ? List.of() : List.copyOf(inclusionSuffixes);
+      inclusionRegexps = inclusionRegexps == null ? List.of() : List.copyOf(inclusionRegexps);
+    }
+  }
+
+  /** Istio's default mesh configuration (what istiod uses when {@code mesh.yaml} is empty). */
+  public static MeshConfig defaults() {
+    ProxyDefaults proxy =
+        new ProxyDefaults(
+            "./etc/istio/proxy",
+            "/usr/local/bin/envoy",
+            "istio-proxy",
+            Duration.ofSeconds(45),
+            null,
+            Duration.ofSeconds(5),
+            "istiod.istio-system.svc:15012",
+            null,
+            null,
+            null,
+            null,
+            null,
+            15000,
+            null,
+            "MUTUAL_TLS",
+            null,
+            null,
+            2,
+            null,
+            "REDIRECT",
+            Map.of("zipkin", Map.of("address", "zipkin.istio-system:9411")),
+            null,
+            List.of(),
+            15020,
+            null,
+            Map.of(),
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            false,
+            List.of(),
+            null,
+            null,
+            null,
+            null,
+            new ProxyStatsMatcher(List.of(), List.of(), List.of()),
+            null,
+            null);
+    return new MeshConfig(
+        15001,
+        15006,
+        null,
+        Duration.ofSeconds(10),
+        Duration.ZERO,
+        null,
+        "istio",
+        "istio-ingressgateway",
+        "STRICT",
+        null,
+        true,
+        "",
+        "",
+        "TEXT",
+        false,
+        false,
+        proxy,
+        new OutboundTrafficPolicy(OutboundTrafficPolicy.Mode.ALLOW_ANY),
+        null,
+        List.of(),
+        true,
+        "cluster.local",
+        List.of(),
+        List.of(),
+        List.of("*"),
+        List.of("*"),
+        List.of("*"),
+        "istio-system",
+        new LocalityLoadBalancerSetting(List.of(), List.of(), List.of(), true),
+        Duration.ofSeconds(60),
+        "DO_NOT_UPGRADE",
+        null,
+        null,
+        List.of(),
+        null,
+        List.of(),
+        true,
+        true,
+        null,
+        List.of(
+            Map.of("name", "prometheus", "prometheus", Map.of()),
+            Map.of("name", "stackdriver", "stackdriver", Map.of()),
+            Map.of("name", "envoy", "envoyFileAccessLog", Map.of("path", "/dev/stdout"))),
+        Map.of("metrics", List.of("prometheus")),
+        List.of(),
+        null,
+        null,
+        null,
+        null,
+        List.of());
+  }
+
+  private static List<Map<String, Object>> frozen(@Nullable List<Map<String, Object>> list) {
+    if (list == null) {
+      return List.of();
+    }
+    return list.stream().map(MeshConfig::frozen).toList();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static @Nullable Map<String, Object> frozen(@Nullable Map<String, Object> map) {
+    return map == null ? null : (Map<String, Object>) deep(map);
+  }
+
+  private static @Nullable Object deep(@Nullable Object v) {
+    if (v instanceof Map<?, ?> m) {
+      var copy = new LinkedHashMap<Object, @Nullable Object>();
+      m.forEach((k, x) -> copy.put(k, deep(x)));
+      return Collections.unmodifiableMap(copy);
+    }
+    if (v instanceof List<?> l) {
+      return Collections.unmodifiableList(l.stream().map(MeshConfig::deep).toList());
+    }
+    return v;
+  }
+}

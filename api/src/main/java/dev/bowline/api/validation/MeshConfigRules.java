@@ -1,0 +1,109 @@
+package dev.bowline.api.validation;
+
+import dev.bowline.api.mesh.MeshConfig;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** MeshConfig ({@code mesh.yaml}): ports, durations, names and providers. */
+final class MeshConfigRules {
+  private MeshConfigRules() {}
+
+  static void check(Report r, MeshConfig m) {
+    Checks.port(r, "proxyListenPort", m.proxyListenPort());
+    Checks.port(r, "proxyInboundListenPort", m.proxyInboundListenPort());
+    Checks.port(r, "proxyHttpPort", m.proxyHttpPort());
+    Checks.duration(r, "connectTimeout", m.connectTimeout());
+    if (m.protocolDetectionTimeout() != null && !m.protocolDetectionTimeout().isZero()) {
+      // 0s turns protocol detection's timeout off.
+      Checks.duration(r, "protocolDetectionTimeout", m.protocolDetectionTimeout());
+    }
+    Checks.duration(r, "dnsRefreshRate", m.dnsRefreshRate());
+    if (m.rootNamespace() != null && !Checks.isDns1123Label(m.rootNamespace())) {
+      r.error("rootNamespace", "\"" + m.rootNamespace() + "\" is not a valid namespace");
+    }
+    trustDomain(r, "trustDomain", m.trustDomain());
+    for (int i = 0; i < m.trustDomainAliases().size(); i++) {
+      trustDomain(r, "trustDomainAliases[" + i + "]", m.trustDomainAliases().get(i));
+    }
+    Checks.exportTo(r, "defaultServiceExportTo", m.defaultServiceExportTo());
+    Checks.exportTo(r, "defaultVirtualServiceExportTo", m.defaultVirtualServiceExportTo());
+    Checks.exportTo(r, "defaultDestinationRuleExportTo", m.defaultDestinationRuleExportTo());
+    TrafficPolicyRules.locality(r, "localityLbSetting", m.localityLbSetting());
+    Set<String> providers = new HashSet<>();
+    List<Map<String, Object>> ext = m.extensionProviders();
+    for (int i = 0; i < ext.size(); i++) {
+      Object name = ext.get(i).get("name");
+      String at = "extensionProviders[" + i + "]";
+      if (!(name instanceof String n) || n.isEmpty()) {
+        r.error(at + ".name", "extension provider name is required");
+      } else if (!providers.add(n)) {
+        r.error(at + ".name", "extension provider name \"" + n + "\" is not unique");
+      }
+      if (ext.get(i).size() != 2) {
+        r.error(at, "extension provider needs a name and exactly one provider type");
+      }
+    }
+    var p = m.defaultConfig();
+    if (p != null) {
+      seconds(r, "defaultConfig.drainDuration", p.drainDuration());
+      seconds(r, "defaultConfig.terminationDrainDuration", p.terminationDrainDuration());
+      Checks.port(r, "defaultConfig.proxyAdminPort", p.proxyAdminPort());
+      Checks.port(r, "defaultConfig.statusPort", p.statusPort());
+      Checks.nonNegative(r, "defaultConfig.concurrency", p.concurrency());
+      Checks.nonNegative(r, "defaultConfig.statNameLength", p.statNameLength());
+      if (p.discoveryAddress() != null) {
+        hostPort(r, "defaultConfig.discoveryAddress", p.discoveryAddress());
+      }
+      if (p.proxyStatsMatcher() != null) {
+        var regexps = p.proxyStatsMatcher().inclusionRegexps();
+        for (int i = 0; i < regexps.size(); i++) {
+          Checks.regex(
+              r, "defaultConfig.proxyStatsMatcher.inclusionRegexps[" + i + "]", regexps.get(i));
+        }
+      }
+    }
+  }
+
+  /** Drain durations: at least 1 ms and whole seconds (Istio's rule). */
+  private static void seconds(Report r, String path, Duration d) {
+    if (d == null) {
+      return;
+    }
+    Checks.duration(r, path, d);
+    if (!d.isNegative() && d.compareTo(Duration.ofMillis(1)) >= 0 && d.getNano() != 0) {
+      r.error(path, "only whole seconds are supported");
+    }
+  }
+
+  private static void trustDomain(Report r, String path, String domain) {
+    if (domain == null) {
+      return;
+    }
+    if (domain.isEmpty() || Checks.wildcardDomainProblem(domain) != null || domain.contains("*")) {
+      r.error(path, "\"" + domain + "\" is not a valid trust domain");
+    }
+  }
+
+  private static void hostPort(Report r, String path, String address) {
+    int colon = address.lastIndexOf(':');
+    if (colon <= 0) {
+      r.error(path, "\"" + address + "\" must be host:port");
+      return;
+    }
+    String host = address.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    if (!Checks.isIp(host) && Checks.wildcardDomainProblem(host) != null) {
+      r.error(path, "\"" + host + "\" is not a valid host name or IP address");
+    }
+    try {
+      Checks.port(r, path, Integer.parseInt(address.substring(colon + 1)));
+    } catch (NumberFormatException e) {
+      r.error(path, "port \"" + address.substring(colon + 1) + "\" is not a number");
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package dev.bowline.api.mesh;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bowline.api.DecodedMeshConfig;
+import dev.bowline.api.Message;
+import dev.bowline.api.ResourceCodec;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MeshConfigTest {
+  private final ResourceCodec codec = new ResourceCodec();
+
+  @Test
+  void emptyMeshYamlGivesIstiosDefaults() {
+    DecodedMeshConfig d = codec.decodeMeshConfig("mesh.yaml", "# nothing\n");
+    assertThat(d.errors()).isEmpty();
+    MeshConfig m = d.config();
+    assertThat(m.outboundTrafficPolicy().mode())
+        .isEqualTo(MeshConfig.OutboundTrafficPolicy.Mode.ALLOW_ANY);
+    assertThat(m.enableAutoMtls()).isTrue();
+    assertThat(m.rootNamespace()).isEqualTo("istio-system");
+    assertThat(m.trustDomain()).isEqualTo("cluster.local");
+    assertThat(m.defaultConfig().drainDuration()).isEqualTo(Duration.ofSeconds(45));
+    assertThat(m.defaultConfig().discoveryAddress()).isEqualTo("istiod.istio-system.svc:15012");
+    assertThat(m.defaultConfig().proxyStatsMatcher().inclusionPrefixes()).isEmpty();
+    assertThat(m.connectTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(m).isEqualTo(MeshConfig.defaults());
+  }
+
+  @Test
+  void meshYamlMergesOverDefaultsFieldByField() {
+    DecodedMeshConfig d =
+        codec.decodeMeshConfig(
+            "mesh.yaml",
+            """
+            outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+            trustDomain: weather.example
+            defaultConfig:
+              drainDuration: 10s
+              proxyStatsMatcher:
+                inclusionPrefixes: [cluster.outbound]
+              proxyMetadata: {ISTIO_META_DNS_CAPTURE: "true"}
+            extensionProviders:
+            - name: otel
+              opentelemetry: {service: otel.observability.svc.cluster.local, port: 4317}
+            """);
+    assertThat(d.errors()).isEmpty();
+    MeshConfig m = d.config();
+    assertThat(m.outboundTrafficPolicy().mode())
+        .isEqualTo(MeshConfig.OutboundTrafficPolicy.Mode.REGISTRY_ONLY);
+    assertThat(m.trustDomain()).isEqualTo("weather.example");
+    assertThat(m.defaultConfig().drainDuration()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(m.defaultConfig().discoveryAddress()).isEqualTo("istiod.istio-system.svc:15012");
+    assertThat(m.defaultConfig().proxyStatsMatcher().inclusionPrefixes())
+        .containsExactly("cluster.outbound");
+    assertThat(m.defaultConfig().proxyMetadata()).containsEntry("ISTIO_META_DNS_CAPTURE", "true");
+    assertThat(m.extensionProviders())
+        .singleElement()
+        .extracting(p -> p.get("name"))
+        .isEqualTo("otel");
+    assertThat(m.enableAutoMtls()).isTrue();
+  }
+
+  @Test
+  void unknownFieldsAndBadValuesAreErrorsAndLeaveTheDefaults() {
+    DecodedMeshConfig d =
+        codec.decodeMeshConfig(
+            "mesh.yaml",
+            """
+            enableAutoMTLS: false
+            defaultConfig: {drainDurationn: 5s}
+            """);
+    assertThat(d.errors())
+        .extracting(Message::toString)
+        .containsExactlyInAnyOrder(
+            "MeshConfig mesh.yaml: enableAutoMTLS: unknown field",
+            "MeshConfig mesh.yaml: defaultConfig.drainDurationn: unknown field");
+    assertThat(d.config()).isEqualTo(MeshConfig.defaults());
+
+    assertThat(codec.decodeMeshConfig("m", "outboundTrafficPolicy: {mode: DENY_ALL}").errors())
+        .extracting(Message::toString)
+        .containsExactly(
+            "MeshConfig m: outboundTrafficPolicy.mode: unknown value \"DENY_ALL\"; must be one of REGISTRY_ONLY, ALLOW_ANY");
+    assertThat(codec.decodeMeshConfig("m", "connectTimeout: 10").errors())
+        .extracting(Message::path)
+        .isEqualTo(List.of("connectTimeout"));
+  }
+
+  @Test
+  void defaultsAreValidAndBadValuesAreReportedWithPaths() {
+    var validator = new dev.bowline.api.validation.Validator();
+    assertThat(validator.validate(MeshConfig.defaults(), "defaults").errors()).isEmpty();
+    DecodedMeshConfig d =
+        codec.decodeMeshConfig(
+            "mesh.yaml",
+            """
+            rootNamespace: Istio_System
+            trustDomain: "*.local"
+            connectTimeout: 0s
+            proxyListenPort: 70000
+            defaultServiceExportTo: ["~", "."]
+            extensionProviders:
+            - {name: otel, opentelemetry: {port: 4317}}
+            - {name: otel, zipkin: {port: 9411}}
+            defaultConfig:
+              drainDuration: 1500ms
+              discoveryAddress: istiod.istio-system.svc
+              proxyStatsMatcher: {inclusionRegexps: ["(?!x)"]}
+            """);
+    assertThat(d.errors()).isEmpty();
+    assertThat(validator.validate(d.config(), "mesh.yaml").errors())
+        .extracting(Message::toString)
+        .containsExactlyInAnyOrder(
+            "MeshConfig mesh.yaml: proxyListenPort: port number 70000 must be in the range 1..65535",
+            "MeshConfig mesh.yaml: connectTimeout: duration must be at least 1ms",
+            "MeshConfig mesh.yaml: rootNamespace: \"Istio_System\" is not a valid namespace",
+            "MeshConfig mesh.yaml: trustDomain: \"*.local\" is not a valid trust domain",
+            "MeshConfig mesh.yaml: defaultServiceExportTo[0]: \"~\" (visible nowhere) must be the only entry",
+            "MeshConfig mesh.yaml: extensionProviders[1].name: extension provider name \"otel\" is not unique",
+            "MeshConfig mesh.yaml: defaultConfig.drainDuration: only whole seconds are supported",
+            "MeshConfig mesh.yaml: defaultConfig.discoveryAddress: \"istiod.istio-system.svc\" must be host:port",
+            "MeshConfig mesh.yaml: defaultConfig.proxyStatsMatcher.inclusionRegexps[0]: \"(?!x)\" is not a valid RE2 regex: invalid or unsupported Perl syntax");
+  }
+}

@@ -1,0 +1,116 @@
+package dev.bowline.config;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.bowline.api.DecodedMeshConfig;
+import dev.bowline.api.Message;
+import dev.bowline.api.ResourceCodec;
+import dev.bowline.api.Validation;
+import dev.bowline.api.mesh.MeshConfig;
+import dev.bowline.api.validation.Validator;
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The mesh's MeshConfig with last-known-good: starts at Istio's defaults; a new {@code mesh.yaml}
+ * replaces it only when it reads and validates cleanly, otherwise the current one stays and the
+ * rejection is kept for the status. Subscribers get each new MeshConfig. Thread-safe.
+ */
+public final class MeshConfigStore {
+  private static final System.Logger LOG = System.getLogger(MeshConfigStore.class.getName());
+
+  private final ResourceCodec codec;
+  private final Validator validator;
+  private final Clock clock;
+  private final List<Consumer<MeshConfig>> subscribers = new CopyOnWriteArrayList<>();
+  private final Object lock = new Object();
+  private MeshConfig current = MeshConfig.defaults();
+  private @Nullable Rejection rejection;
+
+  /** A store holding Istio's defaults. */
+  public MeshConfigStore(ResourceCodec codec, Validator validator, Clock clock) {
+    this.codec = requireNonNull(codec, "codec");
+    this.validator = requireNonNull(validator, "validator");
+    this.clock = requireNonNull(clock, "clock");
+  }
+
+  /** The MeshConfig in force. */
+  public MeshConfig current() {
+    synchronized (lock) {
+      return current;
+    }
+  }
+
+  /** Why the last change was refused, while it is the latest word of its source. */
+  public Optional<Rejection> rejection() {
+    synchronized (lock) {
+      return Optional.ofNullable(rejection);
+    }
+  }
+
+  /**
+   * Applies {@code text} (a mesh.yaml) on top of Istio's defaults. Returns the errors; when there
+   * are any, the MeshConfig in force does not change.
+   */
+  public List<Message> update(String source, String text) {
+    DecodedMeshConfig decoded = codec.decodeMeshConfig(source, text);
+    List<Message> errors = new ArrayList<>(decoded.errors());
+    if (errors.isEmpty()) {
+      Validation v = validator.validate(decoded.config(), source);
+      errors.addAll(v.errors());
+    }
+    synchronized (lock) {
+      if (!errors.isEmpty()) {
+        rejection = new Rejection(source, null, errors, true, clock.instant());
+        LOG.log(
+            Level.WARNING,
+            "meshconfig rejected source="
+                + source
+                + " errors="
+                + errors.size()
+                + " kept=previous first=\""
+                + errors.getFirst()
+                + "\"");
+        return List.copyOf(errors);
+      }
+      rejection = null;
+      set(decoded.config(), source);
+      return List.of();
+    }
+  }
+
+  /** Goes back to Istio's defaults (e.g. mesh.yaml was deleted). */
+  public void reset(String source) {
+    synchronized (lock) {
+      rejection = null;
+      set(MeshConfig.defaults(), source);
+    }
+  }
+
+  /** Delivers every later MeshConfig to {@code subscriber}; close the result to stop. */
+  public AutoCloseable subscribe(Consumer<MeshConfig> subscriber) {
+    subscribers.add(requireNonNull(subscriber, "subscriber"));
+    return () -> subscribers.remove(subscriber);
+  }
+
+  private void set(MeshConfig next, String source) {
+    if (next.equals(current)) {
+      return;
+    }
+    current = next;
+    LOG.log(Level.INFO, () -> "meshconfig applied source=" + source);
+    for (Consumer<MeshConfig> s : subscribers) {
+      try {
+        s.accept(next);
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "meshconfig subscriber failed error=" + e);
+      }
+    }
+  }
+}
