@@ -126,16 +126,26 @@ final class ChainValidator {
     List<String> all = new ArrayList<>();
     if (sans != null) {
       for (List<?> san : sans) {
-        all.add(san.get(0) + ":" + san.get(1));
+        all.add(sanType(san.get(0)) + ":" + san.get(1));
       }
     }
-    if (!all.equals(List.of("6:" + identity.spiffeId()))) {
+    if (!all.equals(List.of("URI:" + identity.spiffeId()))) {
       throw new CertificateRejectedException(
           "cert_chain[0]: subjectAltName "
               + (all.isEmpty() ? "is missing" : all.toString())
               + " is not exactly the requested identity "
               + identity.spiffeId());
     }
+  }
+
+  private static String sanType(Object type) {
+    return switch (type instanceof Integer i ? i : -1) {
+      case 1 -> "email";
+      case 2 -> "DNS";
+      case 6 -> "URI";
+      case 7 -> "IP";
+      default -> "type" + type;
+    };
   }
 
   private static void checkPath(
