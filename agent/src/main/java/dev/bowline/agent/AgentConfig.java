@@ -2,7 +2,6 @@ package dev.bowline.agent;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.bowline.ca.TrustBundle;
 import dev.bowline.ca.WorkloadIdentity;
 import java.time.Duration;
 
@@ -14,8 +13,9 @@ import java.time.Duration;
  * @param caPort the CA's port (Istio: 15012)
  * @param caServerName the name the CA's certificate must carry (TLS authority), e.g. {@code
  *     istiod.istio-system.svc}
- * @param caRoots the roots the CA's serving certificate must chain to (Istio's {@code
- *     root-cert.pem}); once the agent has a certificate it also trusts the bundle that came with it
+ * @param caTrust the roots the CA's serving certificate must chain to (Istio's {@code
+ *     root-cert.pem}), read before each call; the agent also trusts the bundle that came with its
+ *     current certificate
  * @param token the bearer token the runner vouches for ({@code authorization: Bearer <token>})
  * @param requestedTtl the lifetime to ask for; zero asks for the CA's default (24 h)
  * @param keyAlgorithm the key to generate for each certificate
@@ -31,7 +31,7 @@ public record AgentConfig(
     String caHost,
     int caPort,
     String caServerName,
-    TrustBundle caRoots,
+    CaTrust caTrust,
     String token,
     Duration requestedTtl,
     KeyAlgorithm keyAlgorithm,
@@ -49,7 +49,7 @@ public record AgentConfig(
     requireNonNull(identity, "identity");
     requireNonNull(caHost, "caHost");
     requireNonNull(caServerName, "caServerName");
-    requireNonNull(caRoots, "caRoots");
+    requireNonNull(caTrust, "caTrust");
     requireNonNull(token, "token");
     requireNonNull(requestedTtl, "requestedTtl");
     requireNonNull(keyAlgorithm, "keyAlgorithm");
@@ -90,13 +90,13 @@ public record AgentConfig(
    * retries from 1 s doubling to 60 s, 10 s per CA call, the CA named {@value #ISTIOD_NAME}.
    */
   public static AgentConfig defaults(
-      WorkloadIdentity identity, String caHost, int caPort, TrustBundle caRoots, String token) {
+      WorkloadIdentity identity, String caHost, int caPort, CaTrust caTrust, String token) {
     return new AgentConfig(
         identity,
         caHost,
         caPort,
         ISTIOD_NAME,
-        caRoots,
+        caTrust,
         token,
         Duration.ZERO,
         KeyAlgorithm.EC_P256,
@@ -114,7 +114,7 @@ public record AgentConfig(
         caHost,
         caPort,
         caServerName,
-        caRoots,
+        caTrust,
         token,
         ttl,
         keyAlgorithm,
@@ -132,7 +132,7 @@ public record AgentConfig(
         caHost,
         caPort,
         caServerName,
-        caRoots,
+        caTrust,
         token,
         requestedTtl,
         algorithm,
@@ -150,7 +150,7 @@ public record AgentConfig(
         caHost,
         caPort,
         caServerName,
-        caRoots,
+        caTrust,
         token,
         requestedTtl,
         keyAlgorithm,

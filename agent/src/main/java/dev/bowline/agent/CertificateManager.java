@@ -2,6 +2,7 @@ package dev.bowline.agent;
 
 import static java.util.Objects.requireNonNull;
 
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.security.KeyPair;
 import java.security.SecureRandom;
@@ -172,7 +173,19 @@ public final class CertificateManager implements CertificateSource, AutoCloseabl
       throws CaClient.CallFailedException, CertificateRejectedException {
     KeyPair key = Csr.keyPair(config.keyAlgorithm(), random);
     String csr = Csr.pem(key, config.identity());
-    Set<X509Certificate> trusted = new LinkedHashSet<>(config.caRoots().roots());
+    Set<X509Certificate> trusted = new LinkedHashSet<>();
+    try {
+      trusted.addAll(config.caTrust().roots());
+    } catch (IOException e) {
+      if (old == null) {
+        throw new CaClient.CallFailedException("cannot read the CA's roots: " + e.getMessage(), e);
+      }
+      LOG.log(
+          Level.WARNING,
+          "event=ca_roots_unreadable identity={0} error=\"{1}\" using=current_bundle",
+          config.identity(),
+          e.getMessage());
+    }
     if (old != null) {
       trusted.addAll(old.bundle().roots());
     }

@@ -60,7 +60,7 @@ class AgentEndToEndTest {
                 SLEEP,
                 "127.0.0.1",
                 caServer.port(),
-                ca.trustBundle(),
+                new CaTrust.PemFile(caDir.resolve("root-cert.pem")),
                 tokens.issue("default", "sleep"))
             .withRequestedTtl(Duration.ofHours(1));
     manager = new CertificateManager(config, time, time, random);
@@ -212,6 +212,59 @@ class AgentEndToEndTest {
       other.close();
     }
     assertThat(client.closed).as("one bad stream does not affect another").isNotDone();
+  }
+
+  @Test
+  void aRootRotationPushesTheNewBundleAsRootca() throws Exception {
+    manager.start();
+    time.runDue();
+    WorkloadCertificate first = manager.firstCertificate().get(10, TimeUnit.SECONDS);
+    client.subscribe("", "", "default", "ROOTCA");
+    client.ack(client.next(), "default", "ROOTCA");
+
+    X509Certificate oldRoot = ca.trustBundle().roots().getFirst();
+    ca.rotateRoot();
+    time.advance(Duration.between(time.instant(), time.nextDue()));
+
+    Map<String, Secret> pushed = SdsTestClient.secrets(client.next());
+    assertThat(pushed).containsOnlyKeys("default", "ROOTCA");
+    List<X509Certificate> bundle =
+        Certs.parse(
+            pushed
+                .get("ROOTCA")
+                .getValidationContext()
+                .getTrustedCa()
+                .getInlineBytes()
+                .toString(StandardCharsets.US_ASCII));
+    assertThat(bundle).hasSize(2).contains(oldRoot);
+    assertThat(manager.current().orElseThrow().bundle()).isNotEqualTo(first.bundle());
+  }
+
+  @Test
+  void rsaKeysWorkToo() throws Exception {
+    LocalTokenIssuer tokens = new LocalTokenIssuer(random);
+    try (CaServer rsaCa =
+            CaServer.start(ca, CaServerConfig.defaults("127.0.0.1").withPort(0), tokens);
+        CertificateManager rsa =
+            new CertificateManager(
+                AgentConfig.defaults(
+                        SLEEP,
+                        "127.0.0.1",
+                        rsaCa.port(),
+                        new CaTrust.Fixed(ca.trustBundle()),
+                        tokens.issue("default", "sleep"))
+                    .withKeyAlgorithm(KeyAlgorithm.RSA_2048),
+                time,
+                time,
+                random)) {
+      rsa.start();
+      time.runDue();
+      WorkloadCertificate cert = rsa.firstCertificate().get(10, TimeUnit.SECONDS);
+      assertThat(cert.leaf().getPublicKey().getAlgorithm()).isEqualTo("RSA");
+      assertThat(Certs.matches(Certs.privateKey(cert.privateKeyPem(), "RSA"), cert.leaf()))
+          .isTrue();
+      assertThat(Pem.uris(cert.leaf())).containsExactly(SLEEP.spiffeId());
+    }
   }
 
   /** Chain and key parse, match, and name SLEEP; returns the leaf. */

@@ -98,7 +98,7 @@ class MisbehavingCaTest {
             SLEEP,
             "127.0.0.1",
             ((InetSocketAddress) fakeCa.getListenSockets().getFirst()).getPort(),
-            new TrustBundle(List.of(issuer.root)),
+            new CaTrust.Fixed(new TrustBundle(List.of(issuer.root))),
             "token");
     manager = new CertificateManager(config, time, time, new SecureRandom());
     sds = SdsServer.start(manager, runDir.resolve("socket"), time);

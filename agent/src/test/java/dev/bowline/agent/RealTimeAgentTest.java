@@ -53,7 +53,7 @@ class RealTimeAgentTest {
                         id,
                         "127.0.0.1",
                         caServer.port(),
-                        ca.trustBundle(),
+                        new CaTrust.Fixed(ca.trustBundle()),
                         tokens.issue("weather", "forecast"))
                     .withRequestedTtl(Duration.ofSeconds(4)),
                 Clock.systemUTC(),

@@ -1,6 +1,7 @@
 package dev.bowline.agent.bench;
 
 import dev.bowline.agent.AgentConfig;
+import dev.bowline.agent.CaTrust;
 import dev.bowline.agent.CertificateManager;
 import dev.bowline.agent.Scheduler;
 import dev.bowline.agent.SdsServer;
@@ -67,7 +68,8 @@ public final class TimeToFirstCertificate {
       String token = tokens.issue("bench", "agent");
       for (int i = -warmup - 1; i < rounds; i++) {
         AgentConfig config =
-            AgentConfig.defaults(id, "127.0.0.1", server.port(), ca.trustBundle(), token);
+            AgentConfig.defaults(
+                id, "127.0.0.1", server.port(), new CaTrust.Fixed(ca.trustBundle()), token);
         Path socket = dir.resolve("sds-" + (i + warmup + 1));
         try (CertificateManager manager =
                 new CertificateManager(config, Clock.systemUTC(), Scheduler.of(executor), random);
