@@ -42,6 +42,7 @@ class AgentEndToEndTest {
   @TempDir Path runDir;
   private final SecureRandom random = new SecureRandom();
   private final ManualTime time = new ManualTime(Instant.now());
+  private final LocalTokenIssuer tokens = new LocalTokenIssuer(random);
   private CertificateAuthority ca;
   private CaServer caServer;
   private CertificateManager manager;
@@ -53,7 +54,6 @@ class AgentEndToEndTest {
     ca =
         CertificateAuthority.open(
             CaConfig.defaults(new RootSource.SelfSigned(caDir)), Clock.systemUTC(), random);
-    LocalTokenIssuer tokens = new LocalTokenIssuer(random);
     caServer = CaServer.start(ca, CaServerConfig.defaults("127.0.0.1").withPort(0), tokens);
     AgentConfig config =
         AgentConfig.defaults(
@@ -163,6 +163,20 @@ class AgentEndToEndTest {
   }
 
   @Test
+  void aCertificateThatExpiresWhileTheCaIsDownIsNoLongerValid() throws Exception {
+    manager.start();
+    time.runDue();
+    WorkloadCertificate first = manager.firstCertificate().get(10, TimeUnit.SECONDS);
+    caServer.close();
+
+    time.advance(Duration.between(time.instant(), first.notAfter()).plusSeconds(1));
+
+    assertThat(manager.current()).contains(first);
+    assertThat(manager.hasValidCertificate()).isFalse();
+    caServer = CaServer.start(ca, CaServerConfig.defaults("127.0.0.1").withPort(0), tokens);
+  }
+
+  @Test
   void answersAfterTheFirstCertificateArrives() throws Exception {
     client.subscribe("", "", "default");
     assertThat(client.poll(300)).as("no certificate yet").isNull();
@@ -242,7 +256,6 @@ class AgentEndToEndTest {
 
   @Test
   void rsaKeysWorkToo() throws Exception {
-    LocalTokenIssuer tokens = new LocalTokenIssuer(random);
     try (CaServer rsaCa =
             CaServer.start(ca, CaServerConfig.defaults("127.0.0.1").withPort(0), tokens);
         CertificateManager rsa =

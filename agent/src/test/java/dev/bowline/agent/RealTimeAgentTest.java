@@ -22,14 +22,12 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The agent as the runner starts it: real clock, a real scheduled executor, a 4 s certificate
- * lifetime, readiness on 127.0.0.1.
+ * The agent as the runner starts it ({@link WorkloadAgent}): real clock, a real scheduled executor,
+ * a 4 s certificate lifetime, readiness on 127.0.0.1.
  */
 class RealTimeAgentTest {
   @TempDir Path caDir;
@@ -43,40 +41,31 @@ class RealTimeAgentTest {
         CertificateAuthority.open(
             CaConfig.defaults(new RootSource.SelfSigned(caDir)), Clock.systemUTC(), random);
     LocalTokenIssuer tokens = new LocalTokenIssuer(random);
-    ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
     HttpClient http = HttpClient.newHttpClient();
     try (CaServer caServer =
             CaServer.start(ca, CaServerConfig.defaults("127.0.0.1").withPort(0), tokens);
-        CertificateManager manager =
-            new CertificateManager(
+        WorkloadAgent agent =
+            WorkloadAgent.start(
                 AgentConfig.defaults(
                         id,
                         "127.0.0.1",
                         caServer.port(),
-                        new CaTrust.Fixed(ca.trustBundle()),
+                        new CaTrust.PemFile(caDir.resolve("root-cert.pem")),
                         tokens.issue("weather", "forecast"))
                     .withRequestedTtl(Duration.ofSeconds(4)),
-                Clock.systemUTC(),
-                Scheduler.of(executor),
-                random);
-        SdsServer sds = SdsServer.start(manager, runDir.resolve("socket"), Clock.systemUTC());
-        HealthServer health =
-            HealthServer.start(
-                new InetSocketAddress("127.0.0.1", 0), List.of(HealthServer.certificate(manager)));
-        SdsTestClient client = new SdsTestClient(sds.socket())) {
-      URI ready = URI.create("http://127.0.0.1:" + health.port() + HealthServer.READY_PATH);
-      HttpResponse<String> before =
-          http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.ofString());
-      assertThat(before.statusCode()).isEqualTo(503);
-      assertThat(before.body()).isEqualTo("not ready: workload certificate\n");
-
+                runDir.resolve("workload-spiffe-uds/socket"),
+                new InetSocketAddress("127.0.0.1", 0),
+                List.of());
+        SdsTestClient client = new SdsTestClient(agent.sdsSocket())) {
       client.subscribe("", "", "default");
-      manager.start();
       DiscoveryResponse r1 = client.next();
       client.ack(r1, "default");
+      URI ready =
+          URI.create("http://127.0.0.1:" + agent.healthPort().orElseThrow() + "/healthz/ready");
       HttpResponse<String> after =
           http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(after.statusCode()).isEqualTo(200);
+      assertThat(after.body()).isEqualTo("ready\n");
 
       DiscoveryResponse r2 = client.next(); // pushed at ~80% of 4 s
       X509Certificate first = leaf(r1);
@@ -84,7 +73,37 @@ class RealTimeAgentTest {
       assertThat(second.getSerialNumber()).isNotEqualTo(first.getSerialNumber());
       assertThat(Pem.uris(second)).containsExactly(id.spiffeId());
     } finally {
-      executor.shutdownNow();
+      http.close();
+    }
+  }
+
+  @Test
+  void readinessNamesWhatIsMissing() throws Exception {
+    // No CA listens here: the agent never gets a certificate.
+    HttpClient http = HttpClient.newHttpClient();
+    try (WorkloadAgent agent =
+        WorkloadAgent.start(
+            AgentConfig.defaults(
+                new WorkloadIdentity("cluster.local", "weather", "forecast"),
+                "127.0.0.1",
+                1,
+                new CaTrust.PemFile(caDir.resolve("missing.pem")),
+                "token"),
+            runDir.resolve("socket"),
+            new InetSocketAddress("127.0.0.1", 0),
+            List.of(new HealthServer.Check("proxy listeners", () -> false)))) {
+      URI ready =
+          URI.create("http://127.0.0.1:" + agent.healthPort().orElseThrow() + "/healthz/ready");
+      HttpResponse<String> r =
+          http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(r.body()).isEqualTo("not ready: workload certificate, proxy listeners\n");
+      HttpResponse<String> other =
+          http.send(
+              HttpRequest.newBuilder(ready.resolve("/healthz/readyx")).build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(other.statusCode()).isEqualTo(404);
+    } finally {
       http.close();
     }
   }
