@@ -61,6 +61,11 @@ final class ChainValidator {
       throw new CertificateRejectedException(
           "cert_chain[0]: the leaf's public key is not the key this agent put in its CSR");
     }
+    if (leaf.getBasicConstraints() >= 0) {
+      throw new CertificateRejectedException(
+          "cert_chain[0]: the leaf is a CA certificate (basicConstraints CA:true); a workload"
+              + " certificate must not be able to sign others");
+    }
     checkIdentity(leaf, identity);
     List<X509Certificate> roots = parsed.getLast();
     for (X509Certificate root : roots) {

@@ -144,6 +144,15 @@ class MisbehavingCaTest {
                 "CA answer rejected: cert_chain[0]: subjectAltName [DNS:sleep.default.svc] is not"
                     + " exactly the requested identity spiffe://cluster.local/ns/default/sa/sleep"),
             new Bad(
+                r ->
+                    List.of(
+                        Pem.certificates(
+                            List.of(
+                                issuer.leaf(
+                                    TestIssuer.csrKey(r.getCsr()), SLEEP.spiffeId(), true))),
+                        Pem.certificates(List.of(issuer.root))),
+                "CA answer rejected: cert_chain[0]: the leaf is a CA certificate"),
+            new Bad(
                 r -> List.of("hello", "world"),
                 "CA answer rejected: cert_chain[0]: not PEM X.509 certificates"),
             new Bad(

@@ -66,6 +66,11 @@ final class TestIssuer {
 
   /** A leaf for {@code key} with one subjectAltName: a URI, or a DNS name when it has no ':'. */
   X509Certificate leaf(PublicKey key, String san) {
+    return leaf(key, san, false);
+  }
+
+  /** As {@link #leaf(PublicKey, String)}, marked a CA when {@code ca}. */
+  X509Certificate leaf(PublicKey key, String san, boolean ca) {
     try {
       GeneralName name =
           san.contains(":")
@@ -80,7 +85,7 @@ final class TestIssuer {
                   new X500Name(new org.bouncycastle.asn1.x500.RDN[0]),
                   key)
               .addExtension(Extension.subjectAlternativeName, true, new GeneralNames(name))
-              .addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+              .addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
       return new JcaX509CertificateConverter()
           .getCertificate(
               b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(rootKey.getPrivate())));
