@@ -107,6 +107,36 @@ public record AgentConfig(
         Duration.ofSeconds(10));
   }
 
+  /** Like the record's, with the token redacted (configs end up in logs). */
+  @Override
+  public String toString() {
+    return "AgentConfig[identity="
+        + identity
+        + ", ca="
+        + caHost
+        + ":"
+        + caPort
+        + " ("
+        + caServerName
+        + "), caTrust="
+        + caTrust
+        + ", token=<redacted>, requestedTtl="
+        + requestedTtl
+        + ", keyAlgorithm="
+        + keyAlgorithm
+        + ", rotationFraction="
+        + rotationFraction
+        + ", jitterFraction="
+        + jitterFraction
+        + ", retry="
+        + retryInitial
+        + ".."
+        + retryMax
+        + ", caTimeout="
+        + caTimeout
+        + "]";
+  }
+
   /** This config asking for another certificate lifetime. */
   public AgentConfig withRequestedTtl(Duration ttl) {
     return new AgentConfig(

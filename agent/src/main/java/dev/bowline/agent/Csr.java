@@ -8,6 +8,7 @@ import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
 import java.security.spec.ECGenParameterSpec;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
@@ -53,8 +54,7 @@ final class Csr {
           new GeneralNames(
               new GeneralName(GeneralName.uniformResourceIdentifier, identity.spiffeId())));
       var builder =
-          new JcaPKCS10CertificationRequestBuilder(
-                  new X500Name(new org.bouncycastle.asn1.x500.RDN[0]), key.getPublic())
+          new JcaPKCS10CertificationRequestBuilder(new X500Name(new RDN[0]), key.getPublic())
               .addAttribute(
                   PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, extensions.generate());
       String alg =

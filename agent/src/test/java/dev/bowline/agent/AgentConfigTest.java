@@ -26,6 +26,9 @@ class AgentConfigTest {
     assertThat(c.keyAlgorithm()).isEqualTo(KeyAlgorithm.EC_P256);
     assertThat(c.caServerName()).isEqualTo("istiod.istio-system.svc");
     assertThat(c.requestedTtl()).isZero();
+    assertThat(AgentConfig.defaults(ID, "h", 1, c.caTrust(), "s3cret").toString())
+        .doesNotContain("s3cret")
+        .contains("token=<redacted>");
 
     assertThatThrownBy(() -> c.withRequestedTtl(Duration.ofSeconds(-1)))
         .hasMessage("AgentConfig.requestedTtl: must be zero (CA default) or positive, was PT-1S");
