@@ -1,0 +1,147 @@
+package dev.bowline.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bowline.ca.TrustBundle;
+import dev.bowline.ca.WorkloadIdentity;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.unix.DomainSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The SDS server alone, on a settable certificate source (no CA), as proxy tests can use it. */
+class SdsServerTest {
+  private static final WorkloadIdentity ID =
+      new WorkloadIdentity("cluster.local", "weather", "forecast");
+
+  @TempDir Path dir;
+  private final TestIssuer issuer = new TestIssuer("sds test root");
+  private final SettableCertificateSource source = new SettableCertificateSource();
+  private SdsServer sds;
+
+  @BeforeEach
+  void start() throws Exception {
+    Files.writeString(dir.resolve("socket"), "stale");
+    sds = SdsServer.start(source, dir.resolve("socket"), Clock.systemUTC());
+  }
+
+  @AfterEach
+  void stop() {
+    sds.close();
+  }
+
+  private WorkloadCertificate certificate() {
+    KeyPair key = TestIssuer.ec();
+    return new WorkloadCertificate(
+        key.getPrivate(),
+        List.of(issuer.leaf(key.getPublic(), ID.spiffeId())),
+        new TrustBundle(List.of(issuer.root)),
+        Instant.now());
+  }
+
+  @Test
+  void replacesAStaleSocketAndPushesEverySetToEveryStream() throws Exception {
+    try (SdsTestClient a = new SdsTestClient(sds.socket());
+        SdsTestClient b = new SdsTestClient(sds.socket())) {
+      a.subscribe("", "", "default", "ROOTCA");
+      b.subscribe("", "", "ROOTCA");
+      WorkloadCertificate first = certificate();
+      source.set(first);
+      Map<String, Secret> fromA = SdsTestClient.secrets(a.next());
+      assertThat(fromA).containsOnlyKeys("default", "ROOTCA");
+      assertThat(
+              fromA
+                  .get("default")
+                  .getTlsCertificate()
+                  .getCertificateChain()
+                  .getInlineBytes()
+                  .toString(StandardCharsets.US_ASCII))
+          .isEqualTo(first.chainPem());
+      assertThat(SdsTestClient.secrets(b.next())).containsOnlyKeys("ROOTCA");
+
+      source.set(certificate()); // same bundle, new leaf: only a's default changes
+      assertThat(SdsTestClient.secrets(a.next())).containsOnlyKeys("default");
+      assertThat(b.poll(300)).isNull();
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> sds.openStreams() == 0);
+  }
+
+  @Test
+  void refusesAnotherTypeAndDeltaSecrets() throws Exception {
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress(new DomainSocketAddress(sds.socket().toString()))
+            .channelType(EpollDomainSocketChannel.class)
+            .eventLoopGroup(group)
+            .usePlaintext()
+            .build();
+    try {
+      CompletableFuture<Status> sotw = new CompletableFuture<>();
+      SecretDiscoveryServiceGrpc.newStub(channel)
+          .streamSecrets(observer(sotw))
+          .onNext(
+              DiscoveryRequest.newBuilder()
+                  .setTypeUrl("type.googleapis.com/envoy.config.cluster.v3.Cluster")
+                  .addResourceNames("default")
+                  .build());
+      Status s = sotw.get(10, TimeUnit.SECONDS);
+      assertThat(s.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(s.getDescription())
+          .isEqualTo(
+              "type_url: this server serves only"
+                  + " type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret, not"
+                  + " type.googleapis.com/envoy.config.cluster.v3.Cluster");
+
+      CompletableFuture<Status> delta = new CompletableFuture<>();
+      SecretDiscoveryServiceGrpc.newStub(channel)
+          .deltaSecrets(observer(delta))
+          .onNext(DeltaDiscoveryRequest.newBuilder().addResourceNamesSubscribe("default").build());
+      assertThat(delta.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+  }
+
+  private static <T> StreamObserver<T> observer(CompletableFuture<Status> closed) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(T value) {}
+
+      @Override
+      public void onError(Throwable t) {
+        closed.complete(Status.fromThrowable(t));
+      }
+
+      @Override
+      public void onCompleted() {
+        closed.complete(Status.OK);
+      }
+    };
+  }
+}
