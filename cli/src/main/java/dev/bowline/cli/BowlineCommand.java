@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
       VersionCommand.class,
       PlannedCommands.Demo.class,
       PlannedCommands.Up.class,
-      PlannedCommands.ControlPlane.class,
+      ControlPlaneCommand.class,
       PlannedCommands.Proxy.class,
       PlannedCommands.Validate.class,
       PlannedCommands.Analyze.class,

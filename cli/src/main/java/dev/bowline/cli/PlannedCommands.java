@@ -54,16 +54,6 @@ final class PlannedCommands {
     }
   }
 
-  @Command(
-      name = "control-plane",
-      description = "Run the control plane: config store, registry, xDS server, CA (issue #5).")
-  static final class ControlPlane extends Planned {
-    @Override
-    int issue() {
-      return 5;
-    }
-  }
-
   @Command(name = "proxy", description = "Run the proxy from an Envoy v3 bootstrap (issue #6).")
   static final class Proxy extends Planned {
     @Override

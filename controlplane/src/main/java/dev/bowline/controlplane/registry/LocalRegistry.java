@@ -115,6 +115,9 @@ public final class LocalRegistry implements ServiceRegistry {
     RegistrySnapshot before = snapshot;
     RegistrySnapshot after = new RegistrySnapshot(before.version() + 1, domainSuffix, svc, eps);
     RegistryChange change = after.diff(before);
+    if (change.isEmpty()) {
+      return; // nothing a proxy could see changed (a reload of the same file): keep the version
+    }
     snapshot = after;
     LOG.log(
         System.Logger.Level.DEBUG,
@@ -125,10 +128,8 @@ public final class LocalRegistry implements ServiceRegistry {
                 + change.servicesChanged()
                 + " endpoint_hosts="
                 + change.endpointHosts());
-    if (!change.isEmpty()) {
-      for (Consumer<RegistryChange> l : listeners) {
-        l.accept(change);
-      }
+    for (Consumer<RegistryChange> l : listeners) {
+      l.accept(change);
     }
   }
 }
