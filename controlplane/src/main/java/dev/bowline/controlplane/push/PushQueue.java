@@ -27,7 +27,7 @@ public final class PushQueue<C> implements AutoCloseable {
   private boolean closed;
 
   /**
-   * A queue running {@code push} on at most {@code concurrency} threads.
+   * A queue running {@code push} on at most {@code concurrency} virtual threads.
    *
    * @param push pushes one connection; returns when the push has been handed to the transport
    */
@@ -37,8 +37,7 @@ public final class PushQueue<C> implements AutoCloseable {
     }
     this.push = Objects.requireNonNull(push, "push");
     this.workers =
-        Executors.newFixedThreadPool(
-            concurrency, Thread.ofPlatform().daemon().name(name + "-", 0).factory());
+        Executors.newFixedThreadPool(concurrency, Thread.ofVirtual().name(name + "-", 0).factory());
     for (int i = 0; i < concurrency; i++) {
       workers.execute(this::work);
     }

@@ -9,7 +9,9 @@ import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
+import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -19,6 +21,9 @@ import org.jspecify.annotations.Nullable;
  */
 public final class RegistryFileWatcher implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(RegistryFileWatcher.class.getName());
+
+  /** How long the file must be quiet before it is read. */
+  private static final Duration SETTLE = Duration.ofMillis(100);
 
   private final Path file;
   private final LocalRegistry registry;
@@ -62,13 +67,13 @@ public final class RegistryFileWatcher implements AutoCloseable {
     try {
       while (true) {
         WatchKey key = watcher.take();
-        boolean ours = false;
-        for (WatchEvent<?> e : key.pollEvents()) {
-          if (e.context() instanceof Path p && p.equals(file.getFileName())) {
-            ours = true;
-          }
+        boolean ours = drain(key);
+        // An editor or a plain write truncates first and writes after: wait until the file has
+        // been quiet for a moment so a half-written (say, empty) file is never loaded.
+        WatchKey more;
+        while ((more = watcher.poll(SETTLE.toMillis(), TimeUnit.MILLISECONDS)) != null) {
+          ours |= drain(more);
         }
-        key.reset();
         if (ours) {
           reload();
         }
@@ -76,6 +81,17 @@ public final class RegistryFileWatcher implements AutoCloseable {
     } catch (InterruptedException | ClosedWatchServiceException e) {
       // closing
     }
+  }
+
+  private boolean drain(WatchKey key) {
+    boolean ours = false;
+    for (WatchEvent<?> e : key.pollEvents()) {
+      if (e.context() instanceof Path p && p.equals(file.getFileName())) {
+        ours = true;
+      }
+    }
+    key.reset();
+    return ours;
   }
 
   private void reload() {
