@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bowline.controlplane.model.ConfigInputs;
+import dev.bowline.controlplane.model.HttpRoute;
+import dev.bowline.controlplane.model.SidecarScope;
+import dev.bowline.controlplane.model.TrafficPolicy;
 import dev.bowline.controlplane.registry.HealthStatus;
 import dev.bowline.controlplane.registry.LocalRegistry;
 import dev.bowline.controlplane.registry.LocalService;
@@ -15,8 +18,10 @@ import io.grpc.CallOptions;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.xds.XdsNameResolverProvider;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,6 +29,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -80,13 +86,17 @@ class GrpcXdsClientTest {
   }
 
   void addBackend(String name, String ip) throws Exception {
+    addBackend(name, ip, "v1");
+  }
+
+  void addBackend(String name, String ip, String version) throws Exception {
     Server s = TestBackends.start(name, ip);
     backends.add(s);
     registry.putWorkload(
         new Workload(
             "weather",
             name,
-            Map.of("app", "forecast"),
+            Map.of("app", "forecast", "version", version),
             ip,
             Map.of("grpc", s.getPort()),
             "forecast",
@@ -179,5 +189,79 @@ class GrpcXdsClientTest {
               s.types().values().forEach(t -> assertThat(t.status()).isIn("SYNCED", "STALE"));
               assertThat(s.types().get("lds").subscribed()).containsExactly(HOST + ":" + PORT);
             });
+  }
+
+  /**
+   * The config extension points end to end: a DestinationRule-like policy with subsets v1/v2 and a
+   * VirtualService-like route (header match to v2, else 80/20) given as {@link ConfigInputs}, as
+   * the config module will provide them, drive grpc-java's weighted_clusters, subsets and header
+   * matching.
+   */
+  @Test
+  void configInputsDriveWeightsSubsetsAndHeaderMatches() throws Exception {
+    addBackend("forecast-v1", "127.0.0.6", "v1");
+    addBackend("forecast-v2", "127.0.0.7", "v2");
+    ManagedChannel ch = xdsChannel("client-2");
+    await().atMost(Duration.ofSeconds(20)).until(() -> spread(ch, 4).size() == 2);
+
+    TrafficPolicy subsets =
+        new TrafficPolicy(
+            TrafficPolicy.LoadBalancer.ROUND_ROBIN,
+            List.of(
+                new TrafficPolicy.Subset(
+                    "v1", Map.of("version", "v1"), TrafficPolicy.LoadBalancer.ROUND_ROBIN),
+                new TrafficPolicy.Subset(
+                    "v2", Map.of("version", "v2"), TrafficPolicy.LoadBalancer.ROUND_ROBIN)));
+    List<HttpRoute> routes =
+        List.of(
+            new HttpRoute(
+                "canary",
+                new HttpRoute.PathMatch.Prefix("/"),
+                List.of(new HttpRoute.HeaderMatch("x-canary", "yes")),
+                List.of(new HttpRoute.Destination(HOST, PORT, "v2", 1))),
+            new HttpRoute(
+                "split",
+                new HttpRoute.PathMatch.Prefix("/test.Who/"),
+                List.of(),
+                List.of(
+                    new HttpRoute.Destination(HOST, PORT, "v1", 80),
+                    new HttpRoute.Destination(HOST, PORT, "v2", 20))));
+    controlPlane.updateConfig(
+        new ConfigInputs(
+            (service, port, proxy) ->
+                service.hostname().equals(HOST) ? Optional.of(routes) : Optional.empty(),
+            (service, proxy) ->
+                service.hostname().equals(HOST) ? Optional.of(subsets) : Optional.empty(),
+            proxy -> SidecarScope.DEFAULT),
+        "test");
+
+    // Header match: every call with x-canary goes to v2.
+    Metadata canary = new Metadata();
+    canary.put(Metadata.Key.of("x-canary", Metadata.ASCII_STRING_MARSHALLER), "yes");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () -> {
+              for (int i = 0; i < 20; i++) {
+                if (!callWith(ch, canary).equals("forecast-v2")) {
+                  return false;
+                }
+              }
+              return true;
+            });
+    // Weights: 80/20 over 1,000 calls, within 5 standard deviations (sd = sqrt(1000*.8*.2) = 12.6).
+    Map<String, Integer> counts = spread(ch, 1000);
+    System.out.println("weighted_split=" + counts);
+    assertThat(counts.get("forecast-v1")).isBetween(800 - 63, 800 + 63);
+    assertThat(counts.get("forecast-v2")).isBetween(200 - 63, 200 + 63);
+  }
+
+  static String callWith(ManagedChannel ch, Metadata headers) {
+    return ClientCalls.blockingUnaryCall(
+        io.grpc.ClientInterceptors.intercept(
+            ch, MetadataUtils.newAttachHeadersInterceptor(headers)),
+        TestBackends.WHO,
+        CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS),
+        "who?");
   }
 }
