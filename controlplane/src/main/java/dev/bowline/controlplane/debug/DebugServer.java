@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
-import com.google.protobuf.util.JsonFormat;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.bowline.controlplane.registry.Endpoint;
@@ -16,6 +15,7 @@ import dev.bowline.controlplane.registry.Service;
 import dev.bowline.controlplane.registry.ServicePort;
 import dev.bowline.controlplane.registry.ServiceRegistry;
 import dev.bowline.controlplane.xds.gen.TypeUrls;
+import dev.bowline.controlplane.xds.gen.XdsJson;
 import dev.bowline.controlplane.xds.server.SyncStatus;
 import dev.bowline.controlplane.xds.server.XdsServer;
 import io.envoyproxy.envoy.admin.v3.ClustersConfigDump;
@@ -23,12 +23,6 @@ import io.envoyproxy.envoy.admin.v3.ConfigDump;
 import io.envoyproxy.envoy.admin.v3.EndpointsConfigDump;
 import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
 import io.envoyproxy.envoy.admin.v3.RoutesConfigDump;
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -55,19 +49,6 @@ public final class DebugServer implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(DebugServer.class.getName());
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-  private static final JsonFormat.TypeRegistry TYPES =
-      JsonFormat.TypeRegistry.newBuilder()
-          .add(Cluster.getDescriptor())
-          .add(ClusterLoadAssignment.getDescriptor())
-          .add(Listener.getDescriptor())
-          .add(RouteConfiguration.getDescriptor())
-          .add(HttpConnectionManager.getDescriptor())
-          .add(Router.getDescriptor())
-          .add(ClustersConfigDump.getDescriptor())
-          .add(ListenersConfigDump.getDescriptor())
-          .add(RoutesConfigDump.getDescriptor())
-          .add(EndpointsConfigDump.getDescriptor())
-          .build();
 
   private final BooleanSupplier ready;
   private final PrometheusMeterRegistry meters;
@@ -262,11 +243,7 @@ public final class DebugServer implements AutoCloseable {
         .addConfigs(Any.pack(rds.build()))
         .addConfigs(Any.pack(eds.build()));
     try {
-      send(
-          ex,
-          200,
-          "application/json",
-          JsonFormat.printer().usingTypeRegistry(TYPES).print(out) + "\n");
+      send(ex, 200, "application/json", XdsJson.print(out) + "\n");
     } catch (InvalidProtocolBufferException e) {
       send(ex, 500, "text/plain", "config_dump: " + e.getMessage() + "\n");
     }

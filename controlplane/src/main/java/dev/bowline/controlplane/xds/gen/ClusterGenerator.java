@@ -25,9 +25,9 @@ import java.util.TreeMap;
 /**
  * CDS, as istiod builds it. Outbound clusters {@code outbound|port|subset|host} of type EDS for
  * every visible service port and DestinationRule subset. For sidecars also the inbound clusters of
- * the proxy's own service instances ({@code inbound|port||}), {@code BlackHoleCluster}, {@code
- * PassthroughCluster} and {@code InboundPassthroughCluster}. Proxyless gRPC clients get only the
- * outbound clusters, as istiod's grpc generator does.
+ * the proxy's own service instances ({@code inbound|targetPort||}), {@code BlackHoleCluster},
+ * {@code PassthroughCluster} and {@code InboundPassthroughCluster}. Proxyless gRPC clients get only
+ * the outbound clusters, as istiod's grpc generator does.
  */
 final class ClusterGenerator implements XdsGenerator {
   static final String BLACK_HOLE = "BlackHoleCluster";
@@ -129,7 +129,8 @@ final class ClusterGenerator implements XdsGenerator {
   private static void addSidecarClusters(
       SortedMap<String, Message> out, Proxy proxy, PushContext push) {
     for (Endpoint instance : push.serviceInstances(proxy)) {
-      String name = ClusterName.inbound(instance.servicePort());
+      // Istio names inbound clusters by the workload's (target) port.
+      String name = ClusterName.inbound(instance.port());
       if (out.containsKey(name)) {
         continue;
       }

@@ -6,7 +6,6 @@ import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import dev.bowline.controlplane.push.PushRequest;
 import dev.bowline.controlplane.xds.gen.ClusterName;
-import dev.bowline.controlplane.xds.gen.Generators;
 import dev.bowline.controlplane.xds.gen.ResourceNames;
 import dev.bowline.controlplane.xds.gen.TypeUrls;
 import dev.bowline.controlplane.xds.gen.XdsGenerator;
@@ -56,7 +55,6 @@ final class XdsConnection {
   private final @Nullable StreamObserver<DiscoveryResponse> sotwOut;
   private final @Nullable StreamObserver<DeltaDiscoveryResponse> deltaOut;
   private final Map<String, WatchedResource> watched = new LinkedHashMap<>();
-  private final Set<String> notBuiltLogged = new HashSet<>();
   private @Nullable Proxy proxy;
   private long nonces;
   private boolean closed;
@@ -218,17 +216,6 @@ final class XdsConnection {
                                 + " is not served by this control plane (serves "
                                 + TypeUrls.PUSH_ORDER
                                 + ")")));
-    if (!proxy().isProxylessGrpc()
-        && Generators.notBuiltForSidecars(typeUrl)
-        && notBuiltLogged.add(typeUrl)) {
-      LOG.log(
-          Level.INFO,
-          "event=xds_type_not_built proxy="
-              + proxy().id()
-              + " type="
-              + TypeUrls.shortName(typeUrl)
-              + " note=sidecar LDS/RDS are not generated yet; answering with no resources");
-    }
     return g;
   }
 
