@@ -23,8 +23,8 @@ import picocli.CommandLine.Spec;
       PlannedCommands.Analyze.class,
       PlannedCommands.Apply.class,
       PlannedCommands.Delete.class,
-      PlannedCommands.ProxyStatus.class,
-      PlannedCommands.ProxyConfig.class,
+      ProxyStatusCommand.class,
+      ProxyConfigCommand.class,
       PlannedCommands.Dashboard.class,
     })
 final class BowlineCommand implements Runnable {

@@ -30,6 +30,8 @@ import picocli.CommandLine.Spec;
       "Serves Envoy proxies and proxyless gRPC clients (GENERATOR=grpc) until stopped."
     })
 final class ControlPlaneCommand implements Callable<Integer> {
+  private static final String LOG_FORMAT = "java.util.logging.SimpleFormatter.format";
+
   @Spec CommandSpec spec;
 
   @Option(
@@ -87,6 +89,10 @@ final class ControlPlaneCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (System.getProperty(LOG_FORMAT) == null) {
+      // One line per event (JUL's default takes two).
+      System.setProperty(LOG_FORMAT, "%1$tFT%1$tT.%1$tLZ %4$s %3$s %5$s%6$s%n");
+    }
     ControlPlaneOptions options =
         new ControlPlaneOptions(
             address, xdsPort, monitoringPort, debounceAfter, debounceMax, pushConcurrency, domain);

@@ -98,24 +98,6 @@ final class PlannedCommands {
     }
   }
 
-  @Command(name = "proxy-status", description = "Show each proxy's xDS sync state (issue #5).")
-  static final class ProxyStatus extends Planned {
-    @Override
-    int issue() {
-      return 5;
-    }
-  }
-
-  @Command(
-      name = "proxy-config",
-      description = "Show a proxy's clusters, listeners, routes or endpoints (issue #5).")
-  static final class ProxyConfig extends Planned {
-    @Override
-    int issue() {
-      return 5;
-    }
-  }
-
   @Command(name = "dashboard", description = "Serve the live mesh dashboard (issue #10).")
   static final class Dashboard extends Planned {
     @Override
