@@ -84,14 +84,33 @@ public final class LocalRegistry implements ServiceRegistry {
   private void rebuild() {
     List<Service> svc = new ArrayList<>();
     List<Endpoint> eps = new ArrayList<>();
+    // Workloads by "namespace/key=value" of each label: a selector then only looks at the
+    // workloads carrying its rarest label, not at every workload (1,000 services x 10,000
+    // workloads would otherwise be 10 million checks per change).
+    Map<String, List<Workload>> byLabel = new java.util.HashMap<>();
+    for (Workload w : workloads.values()) {
+      for (Map.Entry<String, String> l : w.labels().entrySet()) {
+        byLabel
+            .computeIfAbsent(
+                w.namespace() + "/" + l.getKey() + "=" + l.getValue(), k -> new ArrayList<>())
+            .add(w);
+      }
+    }
     for (LocalService ls : services.values()) {
       String host = Hostnames.fqdn(ls.name(), ls.namespace(), domainSuffix);
       svc.add(new Service(host, ls.namespace(), ls.name(), ls.ports(), ls.labels()));
       Map<String, String> selector =
           ls.selector().isEmpty() ? Map.of("app", ls.name()) : ls.selector();
-      for (Workload w : workloads.values()) {
-        if (!w.namespace().equals(ls.namespace())
-            || !w.labels().entrySet().containsAll(selector.entrySet())) {
+      List<Workload> candidates = null;
+      for (Map.Entry<String, String> l : selector.entrySet()) {
+        List<Workload> c =
+            byLabel.getOrDefault(ls.namespace() + "/" + l.getKey() + "=" + l.getValue(), List.of());
+        if (candidates == null || c.size() < candidates.size()) {
+          candidates = c;
+        }
+      }
+      for (Workload w : candidates == null ? List.<Workload>of() : candidates) {
+        if (!w.labels().entrySet().containsAll(selector.entrySet())) {
           continue;
         }
         for (ServicePort p : ls.ports()) {
