@@ -1,6 +1,7 @@
 package dev.bowline.controlplane;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.bowline.controlplane.model.ConfigInputs;
@@ -106,6 +107,10 @@ class GrpcXdsClientTest {
   }
 
   ManagedChannel xdsChannel(String nodeName) {
+    return xdsChannel(nodeName, HOST + ":" + PORT);
+  }
+
+  ManagedChannel xdsChannel(String nodeName, String authority) {
     Map<String, Object> bootstrap =
         Map.of(
             "xds_servers",
@@ -122,8 +127,7 @@ class GrpcXdsClientTest {
                 Map.of("GENERATOR", "grpc", "NAMESPACE", "weather")));
     @SuppressWarnings("deprecation")
     ManagedChannel ch =
-        Grpc.newChannelBuilder(
-                SCHEME + ":///" + HOST + ":" + PORT, InsecureChannelCredentials.create())
+        Grpc.newChannelBuilder(SCHEME + ":///" + authority, InsecureChannelCredentials.create())
             .nameResolverFactory(XdsNameResolverProvider.createForTest(SCHEME, bootstrap))
             .build();
     channels.add(ch);
@@ -263,5 +267,26 @@ class GrpcXdsClientTest {
         TestBackends.WHO,
         CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS),
         "who?");
+  }
+
+  /**
+   * A target the mesh doesn't have: grpc-java 1.85 keeps the RPC waiting for its name resolver, so
+   * the control plane must make it visible: the name is listed as missing in syncz (and logged).
+   */
+  @Test
+  void anUnknownTargetFailsFastAndIsVisible() throws Exception {
+    addBackend("forecast-a", "127.0.0.8");
+    ManagedChannel ch = xdsChannel("client-3", "nope.weather.svc.cluster.local:8080");
+    assertThatThrownBy(() -> call(ch)).isInstanceOf(io.grpc.StatusRuntimeException.class);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () ->
+                assertThat(controlPlane.xds().syncStatus())
+                    .singleElement()
+                    .satisfies(
+                        st ->
+                            assertThat(st.types().get("lds").missing())
+                                .containsExactly("nope.weather.svc.cluster.local:8080")));
   }
 }
