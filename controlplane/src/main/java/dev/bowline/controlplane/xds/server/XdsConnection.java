@@ -18,6 +18,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.grpc.Status;
 import io.grpc.SynchronizationContext;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.lang.System.Logger.Level;
 import java.time.Instant;
@@ -59,6 +60,9 @@ final class XdsConnection {
   private long nonces;
   private boolean closed;
 
+  /** A push that arrived while the client wasn't reading; sent, merged, once it is ready. */
+  private @Nullable PushRequest deferred;
+
   /** Hostnames of the EDS clusters this stream watches; read by the pusher on any thread. */
   private volatile Set<String> edsHosts = Set.of();
 
@@ -85,13 +89,37 @@ final class XdsConnection {
   static StreamObserver<DiscoveryRequest> sotw(
       XdsServer server, String id, String peer, StreamObserver<DiscoveryResponse> out) {
     XdsConnection c = new XdsConnection(server, id, peer, false, out, null);
+    c.watchReadiness(out);
     return c.inbound(DiscoveryRequest::getNode, c::onSotw);
   }
 
   static StreamObserver<DeltaDiscoveryRequest> delta(
       XdsServer server, String id, String peer, StreamObserver<DeltaDiscoveryResponse> out) {
     XdsConnection c = new XdsConnection(server, id, peer, true, null, out);
+    c.watchReadiness(out);
     return c.inbound(DeltaDiscoveryRequest::getNode, c::onDelta);
+  }
+
+  private @Nullable ServerCallStreamObserver<?> flow;
+
+  /**
+   * Flow control: pushes to a client that isn't reading (gRPC's outbound buffer is full) are held
+   * back and merged, so a slow proxy costs at most one pending push, not a queue of responses.
+   */
+  private void watchReadiness(StreamObserver<?> out) {
+    if (out instanceof ServerCallStreamObserver<?> s) {
+      flow = s;
+      s.setOnReadyHandler(
+          () ->
+              context.execute(
+                  () -> {
+                    PushRequest r = deferred;
+                    if (r != null && !closed && s.isReady()) {
+                      deferred = null;
+                      push(r);
+                    }
+                  }));
+    }
   }
 
   /** A request that breaks the protocol: the stream ends with this status. */
@@ -370,6 +398,11 @@ final class XdsConnection {
 
   private void push(PushRequest request) {
     if (closed || proxy == null) {
+      return;
+    }
+    ServerCallStreamObserver<?> f = flow;
+    if (f != null && !f.isReady()) {
+      deferred = deferred == null ? request : deferred.merge(request);
       return;
     }
     PushContext push = server.pushContext();

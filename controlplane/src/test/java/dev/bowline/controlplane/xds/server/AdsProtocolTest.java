@@ -479,4 +479,77 @@ class AdsProtocolTest {
                 HttpResponse.BodyHandlers.ofString());
     return r.body();
   }
+
+  @Test
+  void aClientThatDoesNotReadGetsTheLatestStateNotEveryPush() throws Exception {
+    for (int i = 0; i < 400; i++) {
+      service("bulk-" + i, 8000 + i);
+    }
+    await().atMost(WAIT).until(() -> cp.xds().pushContext().registry().services().size() == 402);
+    BlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
+    java.util.concurrent.atomic.AtomicReference<
+            io.grpc.stub.ClientCallStreamObserver<DiscoveryRequest>>
+        call = new java.util.concurrent.atomic.AtomicReference<>();
+    // A client with a small HTTP/2 window (64 KB) that stops reading after the first response.
+    ManagedChannel small =
+        io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", cp.xdsPort())
+            .usePlaintext()
+            .flowControlWindow(64 * 1024)
+            .build();
+    StreamObserver<DiscoveryRequest> requests =
+        AggregatedDiscoveryServiceGrpc.newStub(small)
+            .streamAggregatedResources(
+                new io.grpc.stub.ClientResponseObserver<DiscoveryRequest, DiscoveryResponse>() {
+                  @Override
+                  public void beforeStart(
+                      io.grpc.stub.ClientCallStreamObserver<DiscoveryRequest> r) {
+                    r.disableAutoRequestWithInitial(1); // read one response, then stop reading
+                    call.set(r);
+                  }
+
+                  @Override
+                  public void onNext(DiscoveryResponse r) {
+                    responses.add(r);
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {}
+
+                  @Override
+                  public void onCompleted() {}
+                });
+    requests.onNext(
+        DiscoveryRequest.newBuilder()
+            .setNode(sidecar("slow", "127.0.0.33"))
+            .setTypeUrl(TypeUrls.CLUSTER)
+            .build());
+    DiscoveryResponse first = responses.poll(5, TimeUnit.SECONDS);
+    assertThat(first).isNotNull();
+    requests.onNext(ack(first, List.of()));
+
+    // 15 separate pushes, each ~60 KB of clusters, while the client reads nothing.
+    for (int i = 0; i < 15; i++) {
+      long before = cp.xds().pushContext().version();
+      service("late-" + i, 7000 + i);
+      await().atMost(WAIT).until(() -> cp.xds().pushContext().version() > before);
+    }
+    Thread.sleep(300);
+    call.get().request(100);
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              DiscoveryResponse last = null;
+              for (DiscoveryResponse r : responses) {
+                last = r;
+              }
+              return last != null
+                  && names(last, Cluster.class, Cluster::getName)
+                      .contains("outbound|7014||late-14.weather.svc.cluster.local");
+            });
+    Thread.sleep(200);
+    // The HTTP/2 window lets the first push or two through; the rest were merged into one.
+    assertThat(responses.size()).isLessThanOrEqualTo(4);
+    small.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
 }
