@@ -221,36 +221,55 @@ public final class XdsLoad {
       clusters.add("outbound|8080||svc-" + s + ".bench.svc.cluster.local");
     }
 
-    String java = ProcessHandle.current().info().command().orElse("java");
-    Process cpProcess =
-        new ProcessBuilder(
-                java,
+    String javaBin = ProcessHandle.current().info().command().orElse("java");
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                javaBin,
                 "--enable-native-access=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow",
-                "-cp",
-                System.getProperty("java.class.path"),
-                BenchControlPlane.class.getName(),
-                Integer.toString(services),
-                Integer.toString(endpoints))
-            .redirectError(new File(logFile))
-            .start();
+                "--sun-misc-unsafe-memory-access=allow"));
+    // Extra control-plane JVM options, e.g. -XX:StartFlightRecording=filename=cp.jfr to profile it.
+    String extra = System.getenv().getOrDefault("BENCH_CP_JAVA_OPTS", "").trim();
+    if (!extra.isEmpty()) {
+      command.addAll(List.of(extra.split("\\s+")));
+    }
+    command.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            BenchControlPlane.class.getName(),
+            Integer.toString(services),
+            Integer.toString(endpoints)));
+    Process cpProcess = new ProcessBuilder(command).redirectError(new File(logFile)).start();
     BufferedReader cpOut =
         new BufferedReader(
             new InputStreamReader(cpProcess.getInputStream(), StandardCharsets.UTF_8));
     PrintWriter cpIn = new PrintWriter(cpProcess.getOutputStream(), true, StandardCharsets.UTF_8);
-    String[] ready = cpOut.readLine().split(" ");
+    String line = cpOut.readLine();
+    while (line != null && !line.startsWith("ready ")) {
+      line = cpOut.readLine(); // the JVM may print first (e.g. "Started recording")
+    }
+    if (line == null) {
+      throw new IllegalStateException("the control-plane process ended; see " + logFile);
+    }
+    String[] ready = line.split(" ");
     int xdsPort = Integer.parseInt(ready[1]);
     ExecutorService executor = Executors.newFixedThreadPool(2);
     try {
       cpIn.println("heap");
       long heapBefore = Long.parseLong(cpOut.readLine().split(" ")[1]);
 
+      ProcessHandle cpHandle = cpProcess.toHandle();
+      double cpu0 = cpuSeconds(cpHandle);
+      double own0 = cpuSeconds(ProcessHandle.current());
       long t0 = System.nanoTime();
       Fleet fleet = connect(xdsPort, proxies, clusters, executor, "a");
       boolean synced = await(() -> fleet.sims().stream().allMatch(s -> s.fullSyncNanos != 0), 600);
       double firstSync =
           (fleet.sims().stream().mapToLong(s -> s.fullSyncNanos).max().orElse(t0) - t0) / 1e9;
 
+      double cpuSync = cpuSeconds(cpHandle) - cpu0;
+      double ownSync = cpuSeconds(ProcessHandle.current()) - own0;
       cpIn.println("heap");
       long heapAfter = Long.parseLong(cpOut.readLine().split(" ")[1]);
 
@@ -288,12 +307,14 @@ public final class XdsLoad {
             }
           },
           60);
+      double cpu1 = cpuSeconds(cpHandle);
       long t1 = System.nanoTime();
       Fleet again = connect(xdsPort, proxies, clusters, executor, "b");
       boolean resynced =
           await(() -> again.sims().stream().allMatch(s -> s.fullSyncNanos != 0), 600);
       double reconnect =
           (again.sims().stream().mapToLong(s -> s.fullSyncNanos).max().orElse(t1) - t1) / 1e9;
+      double cpuReconnect = cpuSeconds(cpHandle) - cpu1;
       for (ManagedChannel ch : again.channels()) {
         ch.shutdownNow();
       }
@@ -328,6 +349,16 @@ public final class XdsLoad {
       System.out.printf(
           "%-58s %12.2f s  <= 10 s %s%n",
           "reconnect of all at once -> full sync", reconnect, resynced ? "" : "(NOT ALL SYNCED)");
+      System.out.printf("%-58s %12.1f s%n", "  control-plane CPU during first sync", cpuSync);
+      System.out.printf("%-58s %12.1f s%n", "  client-process CPU during first sync", ownSync);
+      System.out.printf("%-58s %12.1f s%n", "  control-plane CPU during reconnect", cpuReconnect);
+      System.out.printf(
+          "%-58s %12s%n",
+          "  load average (1 min) at the end",
+          String.format(
+              "%.1f",
+              java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                  .getSystemLoadAverage()));
       System.out.println("Peer (istiod) figures: not measured here (no istiod on this machine).");
     } finally {
       cpIn.println("quit");
@@ -335,6 +366,10 @@ public final class XdsLoad {
       cpProcess.destroy();
       executor.shutdownNow();
     }
+  }
+
+  static double cpuSeconds(ProcessHandle p) {
+    return p.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(0.0);
   }
 
   static long pct(long[] sorted, double p) {

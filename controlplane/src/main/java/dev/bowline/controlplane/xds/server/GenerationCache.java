@@ -1,6 +1,5 @@
 package dev.bowline.controlplane.xds.server;
 
-import com.google.protobuf.Message;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import dev.bowline.controlplane.xds.gen.ResourceNames;
@@ -37,14 +36,21 @@ final class GenerationCache {
       metrics.cacheRead(true);
       return hit;
     }
-    metrics.cacheRead(false);
-    SortedMap<String, Message> generated = generator.generate(proxy, push, names);
-    SortedMap<String, GeneratedResource> packed = new TreeMap<>();
-    generated.forEach((name, msg) -> packed.put(name, GeneratedResource.of(name, msg)));
-    SortedMap<String, GeneratedResource> value = Collections.unmodifiableSortedMap(packed);
-    if (contextVersion == push.version()) {
-      map.putIfAbsent(key, value);
-    }
+    // computeIfAbsent: when many equivalent proxies ask at once (a reconnect storm), one generates
+    // and the others wait for its result instead of generating the same thing in parallel.
+    boolean[] generated = {false};
+    SortedMap<String, GeneratedResource> value =
+        map.computeIfAbsent(
+            key,
+            k -> {
+              generated[0] = true;
+              SortedMap<String, GeneratedResource> packed = new TreeMap<>();
+              generator
+                  .generate(proxy, push, names)
+                  .forEach((name, msg) -> packed.put(name, GeneratedResource.of(name, msg)));
+              return Collections.unmodifiableSortedMap(packed);
+            });
+    metrics.cacheRead(!generated[0]);
     return value;
   }
 

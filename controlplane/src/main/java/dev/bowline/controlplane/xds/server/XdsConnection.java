@@ -23,7 +23,6 @@ import io.grpc.stub.StreamObserver;
 import java.lang.System.Logger.Level;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,6 +64,9 @@ final class XdsConnection {
 
   /** Hostnames of the EDS clusters this stream watches; read by the pusher on any thread. */
   private volatile Set<String> edsHosts = Set.of();
+
+  /** The watched EDS cluster names by hostname; confined to the context. */
+  private Map<String, List<String>> edsClustersByHost = Map.of();
 
   private XdsConnection(
       XdsServer server,
@@ -416,10 +418,8 @@ final class XdsConnection {
         sent |= respond(w, push, null, false);
       } else if (type.equals(TypeUrls.ENDPOINT)) {
         Set<String> only = new TreeSet<>();
-        for (String n : w.names) {
-          ClusterName.parse(n)
-              .filter(c -> request.edsHosts().contains(c.host()))
-              .ifPresent(c -> only.add(n));
+        for (String host : request.edsHosts()) {
+          only.addAll(edsClustersByHost.getOrDefault(host, List.of()));
         }
         if (!only.isEmpty()) {
           sent |= respond(w, push, only, false);
@@ -565,13 +565,16 @@ final class XdsConnection {
     WatchedResource eds = watched.get(TypeUrls.ENDPOINT);
     if (eds == null) {
       edsHosts = Set.of();
+      edsClustersByHost = Map.of();
       return;
     }
-    Set<String> hosts = new HashSet<>();
+    Map<String, List<String>> byHost = new java.util.HashMap<>();
     for (String n : eds.names) {
-      ClusterName.parse(n).ifPresent(c -> hosts.add(c.host()));
+      ClusterName.parse(n)
+          .ifPresent(c -> byHost.computeIfAbsent(c.host(), h -> new ArrayList<>()).add(n));
     }
-    edsHosts = Set.copyOf(hosts);
+    edsClustersByHost = byHost;
+    edsHosts = Set.copyOf(byHost.keySet());
   }
 
   // ---- lifecycle and status ----
