@@ -349,6 +349,10 @@ public final class XdsLoad {
       System.out.printf(
           "%-58s %12.2f s  <= 10 s %s%n",
           "reconnect of all at once -> full sync", reconnect, resynced ? "" : "(NOT ALL SYNCED)");
+      System.out.printf(
+          "%-58s %12s%n", "  per-proxy first sync P50 / P99", syncPercentiles(fleet, t0));
+      System.out.printf(
+          "%-58s %12s%n", "  per-proxy reconnect sync P50 / P99", syncPercentiles(again, t1));
       System.out.printf("%-58s %12.1f s%n", "  control-plane CPU during first sync", cpuSync);
       System.out.printf("%-58s %12.1f s%n", "  client-process CPU during first sync", ownSync);
       System.out.printf("%-58s %12.1f s%n", "  control-plane CPU during reconnect", cpuReconnect);
@@ -366,6 +370,11 @@ public final class XdsLoad {
       cpProcess.destroy();
       executor.shutdownNow();
     }
+  }
+
+  static String syncPercentiles(Fleet fleet, long start) {
+    long[] t = fleet.sims().stream().mapToLong(s -> s.fullSyncNanos - start).sorted().toArray();
+    return String.format("%.2f / %.2f s", pct(t, 0.5) / 1e9, pct(t, 0.99) / 1e9);
   }
 
   static double cpuSeconds(ProcessHandle p) {
