@@ -41,9 +41,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The control plane's monitoring port (Istio: 15014): {@code /ready}, {@code /metrics}
- * (Prometheus), {@code /debug/syncz}, {@code /debug/registryz} and {@code
- * /debug/config_dump?proxyID=}. Served by the JDK's HTTP server on two threads; it is for operators
- * and tests, not a hot path.
+ * (Prometheus), {@code /debug/syncz}, {@code /debug/registryz}, {@code /debug/push_status} and
+ * {@code /debug/config_dump?proxyID=}. Served by the JDK's HTTP server on two threads; it is for
+ * operators and tests, not a hot path.
  */
 public final class DebugServer implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(DebugServer.class.getName());
@@ -79,6 +79,7 @@ public final class DebugServer implements AutoCloseable {
     s.createContext("/debug/syncz", ex -> json(ex, syncz()));
     s.createContext("/debug/registryz", ex -> json(ex, registryz()));
     s.createContext("/debug/config_dump", this::configDump);
+    s.createContext("/debug/push_status", ex -> json(ex, pushStatus()));
     s.createContext(
         "/",
         ex -> send(ex, 404, "text/plain", "not found: " + ex.getRequestURI().getPath() + "\n"));
@@ -145,6 +146,25 @@ public final class DebugServer implements AutoCloseable {
       n.put("error", r.error());
       n.put("at", r.at().toString());
     }
+    return root;
+  }
+
+  private ObjectNode pushStatus() {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("current_version", xds.pushContext().version());
+    root.put("connected", xds.connectionCount());
+    xds.lastPush()
+        .ifPresent(
+            p -> {
+              ObjectNode n = root.putObject("last_push");
+              n.put("version", p.version());
+              n.put("at", p.at().toString());
+              n.put("full", p.full());
+              n.set("eds_hosts", JSON.valueToTree(new java.util.TreeSet<>(p.edsHosts())));
+              n.set("reasons", JSON.valueToTree(new java.util.TreeSet<>(p.reasons())));
+              n.put("proxies_queued", p.proxiesQueued());
+              n.put("connected", p.connected());
+            });
     return root;
   }
 

@@ -66,6 +66,7 @@ public final class XdsServer implements AutoCloseable {
   private final ArrayDeque<SyncStatus.Rejected> rejected = new ArrayDeque<>();
   private final AtomicLong streamIds = new AtomicLong();
   private @Nullable Server server;
+  private volatile @Nullable PushStatus lastPush;
 
   /**
    * A server that is not listening yet.
@@ -139,6 +140,15 @@ public final class XdsServer implements AutoCloseable {
       }
     }
     int n = queued;
+    lastPush =
+        new PushStatus(
+            next.version(),
+            clock.instant(),
+            request.full(),
+            request.edsHosts(),
+            request.reasons(),
+            n,
+            connections.size());
     LOG.log(
         Level.DEBUG,
         () ->
@@ -220,6 +230,11 @@ public final class XdsServer implements AutoCloseable {
       return Optional.of(out);
     }
     return Optional.empty();
+  }
+
+  /** The last push, if any happened yet. */
+  public Optional<PushStatus> lastPush() {
+    return Optional.ofNullable(lastPush);
   }
 
   /** How many proxies are connected. */

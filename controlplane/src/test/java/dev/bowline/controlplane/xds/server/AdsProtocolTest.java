@@ -298,6 +298,11 @@ class AdsProtocolTest {
     watcher.assertNothingFor(Duration.ofMillis(200)); // no CDS with it
     other.assertNothingFor(Duration.ofMillis(1)); // not watching forecast: nothing at all
     assertThat(cp.xds().metrics().pushCount(TypeUrls.CLUSTER)).isEqualTo(pushesBefore);
+    assertThat(httpGet("/debug/push_status"))
+        .contains("\"full\" : false")
+        .contains("\"eds_hosts\" : [ \"" + FORECAST + "\" ]")
+        .contains("\"reasons\" : [ \"endpoint\" ]")
+        .contains("\"proxies_queued\" : 1");
   }
 
   @Test
