@@ -17,14 +17,14 @@ import picocli.CommandLine.Spec;
       VersionCommand.class,
       PlannedCommands.Demo.class,
       PlannedCommands.Up.class,
-      PlannedCommands.ControlPlane.class,
+      ControlPlaneCommand.class,
       PlannedCommands.Proxy.class,
       ValidateCommand.class,
       AnalyzeCommand.class,
       PlannedCommands.Apply.class,
       PlannedCommands.Delete.class,
-      PlannedCommands.ProxyStatus.class,
-      PlannedCommands.ProxyConfig.class,
+      ProxyStatusCommand.class,
+      ProxyConfigCommand.class,
       PlannedCommands.Dashboard.class,
     })
 final class BowlineCommand implements Runnable {

@@ -54,16 +54,6 @@ final class PlannedCommands {
     }
   }
 
-  @Command(
-      name = "control-plane",
-      description = "Run the control plane: config store, registry, xDS server, CA (issue #5).")
-  static final class ControlPlane extends Planned {
-    @Override
-    int issue() {
-      return 5;
-    }
-  }
-
   @Command(name = "proxy", description = "Run the proxy from an Envoy v3 bootstrap (issue #6).")
   static final class Proxy extends Planned {
     @Override
@@ -87,24 +77,6 @@ final class PlannedCommands {
     @Override
     int issue() {
       return 7;
-    }
-  }
-
-  @Command(name = "proxy-status", description = "Show each proxy's xDS sync state (issue #5).")
-  static final class ProxyStatus extends Planned {
-    @Override
-    int issue() {
-      return 5;
-    }
-  }
-
-  @Command(
-      name = "proxy-config",
-      description = "Show a proxy's clusters, listeners, routes or endpoints (issue #5).")
-  static final class ProxyConfig extends Planned {
-    @Override
-    int issue() {
-      return 5;
     }
   }
 

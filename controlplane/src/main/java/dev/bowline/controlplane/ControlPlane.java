@@ -1,0 +1,152 @@
+package dev.bowline.controlplane;
+
+import dev.bowline.controlplane.debug.DebugServer;
+import dev.bowline.controlplane.model.ConfigInputs;
+import dev.bowline.controlplane.model.PushContext;
+import dev.bowline.controlplane.push.Debouncer;
+import dev.bowline.controlplane.push.PushRequest;
+import dev.bowline.controlplane.registry.RegistryChange;
+import dev.bowline.controlplane.registry.ServiceRegistry;
+import dev.bowline.controlplane.xds.gen.Generators;
+import dev.bowline.controlplane.xds.server.XdsMetrics;
+import dev.bowline.controlplane.xds.server.XdsServer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
+
+/**
+ * The control plane, like istiod's discovery server: the registry and config inputs go in, change
+ * events are debounced into pushes, each push builds one immutable {@link PushContext} and the ADS
+ * server sends every affected proxy what changed. Debug and metrics are served over HTTP.
+ *
+ * <p>Lifecycle: {@link #start()}, {@link #isReady()}, {@link #close()}.
+ */
+public final class ControlPlane implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(ControlPlane.class.getName());
+
+  private final ControlPlaneOptions options;
+  private final ServiceRegistry registry;
+  private final AtomicReference<ConfigInputs> config;
+  private final PrometheusMeterRegistry meters;
+  private final XdsMetrics metrics;
+  private final XdsServer xds;
+  private final Debouncer debouncer;
+  private final DebugServer debug;
+  private final LongSupplier nanoTime;
+  private final AtomicLong versions = new AtomicLong();
+  private volatile boolean ready;
+
+  /**
+   * A control plane over {@code registry} with the Istio config {@code config} ({@link
+   * ConfigInputs#NONE} until the config module provides it).
+   */
+  public ControlPlane(
+      ControlPlaneOptions options, ServiceRegistry registry, ConfigInputs config, Clock clock) {
+    this.options = Objects.requireNonNull(options, "options");
+    this.registry = Objects.requireNonNull(registry, "registry");
+    this.config = new AtomicReference<>(Objects.requireNonNull(config, "config"));
+    this.nanoTime = System::nanoTime;
+    this.meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    this.metrics = new XdsMetrics(meters);
+    this.xds =
+        new XdsServer(
+            new Generators(),
+            metrics,
+            newPushContext(),
+            options.pushConcurrency(),
+            clock,
+            nanoTime);
+    this.debouncer =
+        new Debouncer(
+            options.debounceQuiet(),
+            options.debounceMax(),
+            Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("xds-debounce").factory()),
+            nanoTime,
+            this::pushNow);
+    this.debug = new DebugServer(this::isReady, meters, xds, registry);
+    registry.addListener(this::onRegistryChange);
+  }
+
+  private PushContext newPushContext() {
+    return new PushContext(versions.incrementAndGet(), registry.snapshot(), config.get());
+  }
+
+  /** Starts the ADS and debug servers; ready once both listen. */
+  public void start() throws IOException {
+    xds.start(new InetSocketAddress(options.address(), options.xdsPort()));
+    debug.start(new InetSocketAddress(options.address(), options.monitoringPort()));
+    ready = true;
+    LOG.log(
+        Level.INFO,
+        "event=control_plane_ready xds_port=" + xds.port() + " monitoring_port=" + debug.port());
+  }
+
+  /** Whether it serves. */
+  public boolean isReady() {
+    return ready;
+  }
+
+  /** The ADS port. */
+  public int xdsPort() {
+    return xds.port();
+  }
+
+  /** The debug/metrics port. */
+  public int monitoringPort() {
+    return debug.port();
+  }
+
+  /** The ADS server (sync state, config dumps). */
+  public XdsServer xds() {
+    return xds;
+  }
+
+  /**
+   * Replaces the Istio config inputs (the config module calls this after a valid change) and pushes
+   * every proxy, debounced.
+   */
+  public void updateConfig(ConfigInputs next, String reason) {
+    config.set(Objects.requireNonNull(next, "next"));
+    metrics.trigger("config");
+    debouncer.submit(new PushRequest(true, Set.of(), nanoTime.getAsLong(), Set.of(reason)));
+  }
+
+  private void onRegistryChange(RegistryChange change) {
+    Set<String> reasons = new HashSet<>();
+    if (change.servicesChanged()) {
+      reasons.add("service");
+      metrics.trigger("service");
+    }
+    if (!change.endpointHosts().isEmpty()) {
+      reasons.add("endpoint");
+      metrics.trigger("endpoint");
+    }
+    debouncer.submit(
+        new PushRequest(
+            change.servicesChanged(), change.endpointHosts(), nanoTime.getAsLong(), reasons));
+  }
+
+  private void pushNow(PushRequest request) {
+    xds.push(newPushContext(), request);
+  }
+
+  @Override
+  public void close() {
+    ready = false;
+    debouncer.close();
+    debug.close();
+    xds.close();
+    meters.close();
+  }
+}

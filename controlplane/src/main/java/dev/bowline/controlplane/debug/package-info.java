@@ -1,0 +1,4 @@
+@NullMarked
+package dev.bowline.controlplane.debug;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package dev.bowline.controlplane.model;
+
+import org.jspecify.annotations.NullMarked;

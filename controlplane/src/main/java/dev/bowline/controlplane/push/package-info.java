@@ -1,0 +1,4 @@
+@NullMarked
+package dev.bowline.controlplane.push;
+
+import org.jspecify.annotations.NullMarked;

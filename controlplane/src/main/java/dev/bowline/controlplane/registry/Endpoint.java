@@ -1,0 +1,49 @@
+package dev.bowline.controlplane.registry;
+
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One instance of one service port: where to send its traffic.
+ *
+ * @param hostname the service's hostname
+ * @param servicePort the service port this endpoint backs
+ * @param address the workload's IP address
+ * @param port the port the workload listens on
+ * @param labels the workload's labels (used for subsets)
+ * @param serviceAccount the workload's service account, short name
+ * @param namespace the workload's namespace
+ * @param workloadName the workload's name
+ * @param locality where it runs
+ * @param network its network
+ * @param health its health
+ */
+public record Endpoint(
+    String hostname,
+    int servicePort,
+    String address,
+    int port,
+    Map<String, String> labels,
+    String serviceAccount,
+    String namespace,
+    String workloadName,
+    Locality locality,
+    String network,
+    HealthStatus health) {
+  public Endpoint {
+    Objects.requireNonNull(hostname, "hostname");
+    Objects.requireNonNull(address, "address");
+    labels = Map.copyOf(labels);
+    Objects.requireNonNull(serviceAccount, "serviceAccount");
+    Objects.requireNonNull(namespace, "namespace");
+    Objects.requireNonNull(workloadName, "workloadName");
+    Objects.requireNonNull(locality, "locality");
+    Objects.requireNonNull(network, "network");
+    Objects.requireNonNull(health, "health");
+  }
+
+  /** The SPIFFE identity of this endpoint's service account in {@code trustDomain}. */
+  public String spiffeId(String trustDomain) {
+    return "spiffe://" + trustDomain + "/ns/" + namespace + "/sa/" + serviceAccount;
+  }
+}

@@ -1,0 +1,4 @@
+@NullMarked
+package dev.bowline.controlplane.registry;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,194 @@
+package dev.bowline.controlplane.xds.gen;
+
+import com.google.protobuf.Duration;
+import com.google.protobuf.Message;
+import dev.bowline.controlplane.model.Proxy;
+import dev.bowline.controlplane.model.PushContext;
+import dev.bowline.controlplane.model.TrafficPolicy;
+import dev.bowline.controlplane.registry.Endpoint;
+import dev.bowline.controlplane.registry.Service;
+import dev.bowline.controlplane.registry.ServicePort;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.BindConfig;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * CDS, as istiod builds it. Outbound clusters {@code outbound|port|subset|host} of type EDS for
+ * every visible service port and DestinationRule subset. For sidecars also the inbound clusters of
+ * the proxy's own service instances ({@code inbound|targetPort||}), {@code BlackHoleCluster},
+ * {@code PassthroughCluster} and {@code InboundPassthroughCluster}. Proxyless gRPC clients get only
+ * the outbound clusters, as istiod's grpc generator does.
+ */
+final class ClusterGenerator implements XdsGenerator {
+  static final String BLACK_HOLE = "BlackHoleCluster";
+  static final String PASSTHROUGH = "PassthroughCluster";
+  static final String INBOUND_PASSTHROUGH = "InboundPassthroughCluster";
+
+  /** Istio's default connect timeout (MeshConfig connectTimeout). */
+  private static final Duration CONNECT_TIMEOUT = Duration.newBuilder().setSeconds(10).build();
+
+  /** Istio binds inbound upstream connections to this address so iptables lets them through. */
+  private static final String INBOUND_BIND = "127.0.0.6";
+
+  static final ConfigSource ADS =
+      ConfigSource.newBuilder()
+          .setAds(AggregatedConfigSource.getDefaultInstance())
+          .setResourceApiVersion(ApiVersion.V3)
+          .build();
+
+  @Override
+  public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
+    SortedMap<String, Message> out = new TreeMap<>();
+    if (names.wildcard()) {
+      for (Service s : push.visibleServices(proxy)) {
+        TrafficPolicy policy = push.trafficPolicy(s, proxy);
+        for (ServicePort p : s.ports()) {
+          addOutbound(out, proxy, s, p.port(), "", policy.loadBalancer());
+          for (TrafficPolicy.Subset subset : policy.subsets()) {
+            addOutbound(out, proxy, s, p.port(), subset.name(), subset.loadBalancer());
+          }
+        }
+      }
+      if (!proxy.isProxylessGrpc()) {
+        addSidecarClusters(out, proxy, push);
+      }
+    }
+    for (String name : names.names()) {
+      if (out.containsKey(name)) {
+        continue;
+      }
+      outbound(proxy, push, name).ifPresent(c -> out.put(name, c));
+    }
+    return out;
+  }
+
+  private static Optional<Cluster> outbound(Proxy proxy, PushContext push, String name) {
+    Optional<ClusterName> parsed =
+        ClusterName.parse(name).filter(c -> c.direction().equals("outbound"));
+    if (parsed.isEmpty()) {
+      return Optional.empty();
+    }
+    ClusterName cn = parsed.get();
+    Optional<Service> service = push.registry().service(cn.host());
+    if (service.isEmpty() || service.get().port(cn.port()).isEmpty()) {
+      return Optional.empty();
+    }
+    TrafficPolicy policy = push.trafficPolicy(service.get(), proxy);
+    if (cn.subset().isEmpty()) {
+      return Optional.of(edsCluster(proxy, name, policy.loadBalancer()));
+    }
+    return policy.subsets().stream()
+        .filter(s -> s.name().equals(cn.subset()))
+        .findFirst()
+        .map(s -> edsCluster(proxy, name, s.loadBalancer()));
+  }
+
+  private static void addOutbound(
+      SortedMap<String, Message> out,
+      Proxy proxy,
+      Service s,
+      int port,
+      String subset,
+      TrafficPolicy.LoadBalancer lb) {
+    String name = ClusterName.outbound(port, subset, s.hostname());
+    out.put(name, edsCluster(proxy, name, lb));
+  }
+
+  static Cluster edsCluster(Proxy proxy, String name, TrafficPolicy.LoadBalancer lb) {
+    Cluster.Builder c =
+        Cluster.newBuilder()
+            .setName(name)
+            .setType(Cluster.DiscoveryType.EDS)
+            .setEdsClusterConfig(
+                Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS).setServiceName(name));
+    switch (lb) {
+      case ROUND_ROBIN -> c.setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+      case LEAST_REQUEST -> c.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST);
+      case RANDOM -> c.setLbPolicy(Cluster.LbPolicy.RANDOM);
+      case PASSTHROUGH ->
+          c.clearEdsClusterConfig()
+              .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+              .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
+    }
+    if (!proxy.isProxylessGrpc()) {
+      c.setConnectTimeout(CONNECT_TIMEOUT);
+    }
+    return c.build();
+  }
+
+  private static void addSidecarClusters(
+      SortedMap<String, Message> out, Proxy proxy, PushContext push) {
+    for (Endpoint instance : push.serviceInstances(proxy)) {
+      // Istio names inbound clusters by the workload's (target) port.
+      String name = ClusterName.inbound(instance.port());
+      if (out.containsKey(name)) {
+        continue;
+      }
+      Cluster.Builder c = Cluster.newBuilder().setName(name).setConnectTimeout(CONNECT_TIMEOUT);
+      if (proxy.interceptionMode().equals("NONE")) {
+        // Local mode: nothing redirects traffic, so the inbound cluster names the app itself.
+        c.setType(Cluster.DiscoveryType.STATIC)
+            .setLoadAssignment(
+                ClusterLoadAssignment.newBuilder()
+                    .setClusterName(name)
+                    .addEndpoints(
+                        LocalityLbEndpoints.newBuilder()
+                            .addLbEndpoints(
+                                LbEndpoint.newBuilder()
+                                    .setEndpoint(
+                                        io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                                            .setAddress(
+                                                socket(instance.address(), instance.port()))))));
+      } else {
+        c.setType(Cluster.DiscoveryType.ORIGINAL_DST)
+            .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+            .setUpstreamBindConfig(
+                BindConfig.newBuilder()
+                    .setSourceAddress(socket(INBOUND_BIND, 0).getSocketAddress()));
+      }
+      out.put(name, c.build());
+    }
+    out.put(
+        BLACK_HOLE,
+        Cluster.newBuilder()
+            .setName(BLACK_HOLE)
+            .setType(Cluster.DiscoveryType.STATIC)
+            .setConnectTimeout(CONNECT_TIMEOUT)
+            .build());
+    out.put(
+        PASSTHROUGH,
+        Cluster.newBuilder()
+            .setName(PASSTHROUGH)
+            .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+            .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+            .setConnectTimeout(CONNECT_TIMEOUT)
+            .build());
+    out.put(
+        INBOUND_PASSTHROUGH,
+        Cluster.newBuilder()
+            .setName(INBOUND_PASSTHROUGH)
+            .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+            .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+            .setConnectTimeout(CONNECT_TIMEOUT)
+            .setUpstreamBindConfig(
+                BindConfig.newBuilder()
+                    .setSourceAddress(socket(INBOUND_BIND, 0).getSocketAddress()))
+            .build());
+  }
+
+  static Address socket(String ip, int port) {
+    return Address.newBuilder()
+        .setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port))
+        .build();
+  }
+}

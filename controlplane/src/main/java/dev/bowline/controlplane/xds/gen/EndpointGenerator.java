@@ -1,0 +1,109 @@
+package dev.bowline.controlplane.xds.gen;
+
+import com.google.protobuf.Message;
+import com.google.protobuf.UInt32Value;
+import dev.bowline.controlplane.model.Proxy;
+import dev.bowline.controlplane.model.PushContext;
+import dev.bowline.controlplane.model.TrafficPolicy;
+import dev.bowline.controlplane.registry.Endpoint;
+import dev.bowline.controlplane.registry.Locality;
+import dev.bowline.controlplane.registry.Service;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * EDS: one {@code ClusterLoadAssignment} per requested outbound cluster, endpoints grouped by
+ * locality with a locality weight equal to its endpoint count (always > 0, as grpc-java requires),
+ * each endpoint with its health; a subset cluster keeps only endpoints carrying the subset's
+ * labels.
+ */
+final class EndpointGenerator implements XdsGenerator {
+  @Override
+  public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
+    SortedMap<String, Message> out = new TreeMap<>();
+    if (names.wildcard()) {
+      for (Service s : push.visibleServices(proxy)) {
+        for (var p : s.ports()) {
+          String name = ClusterName.outbound(p.port(), "", s.hostname());
+          out.put(
+              name, assignment(name, push.registry().endpoints(s.hostname(), p.port()), Map.of()));
+        }
+      }
+    }
+    for (String name : names.names()) {
+      generateOne(proxy, push, name).ifPresent(cla -> out.put(name, cla));
+    }
+    return out;
+  }
+
+  private static Optional<ClusterLoadAssignment> generateOne(
+      Proxy proxy, PushContext push, String name) {
+    Optional<ClusterName> parsed =
+        ClusterName.parse(name).filter(c -> c.direction().equals("outbound"));
+    if (parsed.isEmpty()) {
+      return Optional.empty();
+    }
+    ClusterName cn = parsed.get();
+    Optional<Service> service = push.registry().service(cn.host());
+    if (service.isEmpty() || service.get().port(cn.port()).isEmpty()) {
+      return Optional.empty();
+    }
+    Map<String, String> selector = Map.of();
+    if (!cn.subset().isEmpty()) {
+      Optional<TrafficPolicy.Subset> subset =
+          push.trafficPolicy(service.get(), proxy).subsets().stream()
+              .filter(s -> s.name().equals(cn.subset()))
+              .findFirst();
+      if (subset.isEmpty()) {
+        return Optional.empty();
+      }
+      selector = subset.get().labels();
+    }
+    return Optional.of(assignment(name, push.registry().endpoints(cn.host(), cn.port()), selector));
+  }
+
+  static ClusterLoadAssignment assignment(
+      String name, List<Endpoint> endpoints, Map<String, String> selector) {
+    TreeMap<String, LocalityLbEndpoints.Builder> byLocality = new TreeMap<>();
+    for (Endpoint e : endpoints) {
+      if (!e.labels().entrySet().containsAll(selector.entrySet())) {
+        continue;
+      }
+      Locality l = e.locality();
+      LocalityLbEndpoints.Builder group =
+          byLocality.computeIfAbsent(
+              l.toString(),
+              k ->
+                  LocalityLbEndpoints.newBuilder()
+                      .setLocality(
+                          io.envoyproxy.envoy.config.core.v3.Locality.newBuilder()
+                              .setRegion(l.region())
+                              .setZone(l.zone())
+                              .setSubZone(l.subZone())));
+      group.addLbEndpoints(
+          LbEndpoint.newBuilder()
+              .setEndpoint(
+                  io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                      .setAddress(ClusterGenerator.socket(e.address(), e.port())))
+              .setHealthStatus(
+                  switch (e.health()) {
+                    case HEALTHY -> HealthStatus.HEALTHY;
+                    case UNHEALTHY -> HealthStatus.UNHEALTHY;
+                    case DRAINING -> HealthStatus.DRAINING;
+                  })
+              .setLoadBalancingWeight(UInt32Value.of(1)));
+    }
+    ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(name);
+    for (LocalityLbEndpoints.Builder group : byLocality.values()) {
+      cla.addEndpoints(group.setLoadBalancingWeight(UInt32Value.of(group.getLbEndpointsCount())));
+    }
+    return cla.build();
+  }
+}

@@ -1,0 +1,58 @@
+package dev.bowline.controlplane.xds.gen;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+
+/** The network filters listeners are made of, with Envoy's filter names. */
+final class Filters {
+  static final String HCM = "envoy.filters.network.http_connection_manager";
+  static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
+  static final String ROUTER = "envoy.filters.http.router";
+
+  private Filters() {}
+
+  static HttpFilter router() {
+    return HttpFilter.newBuilder()
+        .setName(ROUTER)
+        .setTypedConfig(Any.pack(Router.getDefaultInstance()))
+        .build();
+  }
+
+  /** An HTTP connection manager taking routes {@code routeName} over ADS. */
+  static Filter hcmRds(String statPrefix, String routeName) {
+    return hcm(
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix(statPrefix)
+            .setRds(
+                Rds.newBuilder()
+                    .setConfigSource(ClusterGenerator.ADS)
+                    .setRouteConfigName(routeName)));
+  }
+
+  /** An HTTP connection manager with an inline route configuration. */
+  static Filter hcmInline(String statPrefix, RouteConfiguration routes) {
+    return hcm(HttpConnectionManager.newBuilder().setStatPrefix(statPrefix).setRouteConfig(routes));
+  }
+
+  private static Filter hcm(HttpConnectionManager.Builder hcm) {
+    return Filter.newBuilder()
+        .setName(HCM)
+        .setTypedConfig(Any.pack(hcm.addHttpFilters(router()).build()))
+        .build();
+  }
+
+  /** A TCP proxy to {@code cluster}. */
+  static Filter tcpProxy(String statPrefix, String cluster) {
+    return Filter.newBuilder()
+        .setName(TCP_PROXY)
+        .setTypedConfig(
+            Any.pack(TcpProxy.newBuilder().setStatPrefix(statPrefix).setCluster(cluster).build()))
+        .build();
+  }
+}

@@ -1,0 +1,216 @@
+package dev.bowline.controlplane.xds.gen;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.Message;
+import com.google.protobuf.UInt32Value;
+import dev.bowline.controlplane.model.Proxy;
+import dev.bowline.controlplane.model.PushContext;
+import dev.bowline.controlplane.model.SidecarScope;
+import dev.bowline.controlplane.registry.Endpoint;
+import dev.bowline.controlplane.registry.Protocol;
+import dev.bowline.controlplane.registry.Service;
+import dev.bowline.controlplane.registry.ServicePort;
+import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * LDS for sidecars, as istiod with traffic capture (REDIRECT/TPROXY): {@code virtualOutbound} on
+ * :15001 (original destination, unknown traffic to PassthroughCluster or BlackHoleCluster by the
+ * outbound policy), {@code virtualInbound} on :15006 with one filter chain per inbound workload
+ * port plus a passthrough chain, and one unbound outbound listener {@code 0.0.0.0_PORT} per visible
+ * service port: an HTTP connection manager taking RDS {@code "PORT"} for HTTP protocols, a TCP
+ * proxy otherwise. Without VIPs two TCP services can't share a port: the first hostname wins.
+ *
+ * <p>With {@code INTERCEPTION_MODE=NONE} (local mode) nothing redirects traffic, so instead each
+ * inbound service port gets a bound listener {@code IP_PORT} on the workload's own address that
+ * forwards to the app on its target port (a port whose target equals the service port gets none: it
+ * would forward to itself); outbound traffic comes through the HTTP proxy egress listener that a
+ * {@code Sidecar} resource declares (not generated yet).
+ */
+final class SidecarListenerGenerator implements XdsGenerator {
+  static final String VIRTUAL_OUTBOUND = "virtualOutbound";
+  static final String VIRTUAL_INBOUND = "virtualInbound";
+
+  @Override
+  public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
+    SortedMap<String, Message> all = new TreeMap<>();
+    if (proxy.interceptionMode().equals("NONE")) {
+      for (Map.Entry<Integer, InboundPort> e : inboundPorts(proxy, push).entrySet()) {
+        InboundPort in = e.getValue();
+        if (in.targetPort() == in.servicePort()) {
+          continue; // the app holds that address and port itself: a listener there would loop
+        }
+        String name = proxy.ipAddress() + "_" + in.servicePort();
+        all.put(
+            name,
+            Listener.newBuilder()
+                .setName(name)
+                .setAddress(ClusterGenerator.socket(proxy.ipAddress(), in.servicePort()))
+                .setTrafficDirection(TrafficDirection.INBOUND)
+                .addFilterChains(inboundChain(in, false))
+                .build());
+      }
+    } else {
+      all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
+      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push));
+      outboundPortListeners(proxy, push).forEach(all::put);
+    }
+    if (names.wildcard()) {
+      return all;
+    }
+    SortedMap<String, Message> out = new TreeMap<>();
+    for (String n : names.names()) {
+      Message m = all.get(n);
+      if (m != null) {
+        out.put(n, m);
+      }
+    }
+    return out;
+  }
+
+  private static Listener virtualOutbound(Proxy proxy, PushContext push) {
+    String cluster =
+        push.scope(proxy).outboundPolicy() == SidecarScope.OutboundTrafficPolicy.ALLOW_ANY
+            ? ClusterGenerator.PASSTHROUGH
+            : ClusterGenerator.BLACK_HOLE;
+    return Listener.newBuilder()
+        .setName(VIRTUAL_OUTBOUND)
+        .setAddress(ClusterGenerator.socket("0.0.0.0", 15001))
+        .setUseOriginalDst(BoolValue.of(true))
+        .setTrafficDirection(TrafficDirection.OUTBOUND)
+        .addFilterChains(
+            FilterChain.newBuilder()
+                .setName("PassthroughFilterChain")
+                .addFilters(Filters.tcpProxy(cluster, cluster)))
+        .build();
+  }
+
+  private static Listener virtualInbound(Proxy proxy, PushContext push) {
+    Listener.Builder l =
+        Listener.newBuilder()
+            .setName(VIRTUAL_INBOUND)
+            .setAddress(ClusterGenerator.socket("0.0.0.0", 15006))
+            .setTrafficDirection(TrafficDirection.INBOUND)
+            .addListenerFilters(
+                ListenerFilter.newBuilder()
+                    .setName("envoy.filters.listener.original_dst")
+                    .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())));
+    for (InboundPort in : inboundPorts(proxy, push).values()) {
+      l.addFilterChains(inboundChain(in, true));
+    }
+    l.addFilterChains(
+        FilterChain.newBuilder()
+            .setName(VIRTUAL_INBOUND)
+            .addFilters(
+                Filters.tcpProxy(
+                    ClusterGenerator.INBOUND_PASSTHROUGH, ClusterGenerator.INBOUND_PASSTHROUGH)));
+    return l.build();
+  }
+
+  /**
+   * One workload port that receives traffic: by target port, with its service port and protocol.
+   */
+  private record InboundPort(int targetPort, int servicePort, Protocol protocol) {}
+
+  private static Map<Integer, InboundPort> inboundPorts(Proxy proxy, PushContext push) {
+    Map<Integer, InboundPort> out = new TreeMap<>();
+    for (Endpoint e : push.serviceInstances(proxy)) {
+      Protocol protocol =
+          push.registry()
+              .service(e.hostname())
+              .flatMap(s -> s.port(e.servicePort()))
+              .map(ServicePort::protocol)
+              .orElse(Protocol.TCP);
+      out.putIfAbsent(e.port(), new InboundPort(e.port(), e.servicePort(), protocol));
+    }
+    return out;
+  }
+
+  private static FilterChain inboundChain(InboundPort in, boolean matchPort) {
+    String cluster = ClusterName.inbound(in.targetPort());
+    String name = "0.0.0.0_" + in.targetPort();
+    Filter filter;
+    if (in.protocol().isHttp()) {
+      RouteConfiguration routes =
+          RouteConfiguration.newBuilder()
+              .setName(cluster)
+              .setValidateClusters(BoolValue.of(false))
+              .addVirtualHosts(
+                  VirtualHost.newBuilder()
+                      .setName("inbound|http|" + in.servicePort())
+                      .addDomains("*")
+                      .addRoutes(
+                          Route.newBuilder()
+                              .setName("default")
+                              .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                              .setRoute(
+                                  RouteAction.newBuilder()
+                                      .setCluster(cluster)
+                                      .setTimeout(
+                                          com.google.protobuf.Duration.getDefaultInstance()))))
+              .build();
+      filter = Filters.hcmInline("inbound_" + name, routes);
+    } else {
+      filter = Filters.tcpProxy(cluster, cluster);
+    }
+    FilterChain.Builder chain = FilterChain.newBuilder().setName(name).addFilters(filter);
+    if (matchPort) {
+      chain.setFilterChainMatch(
+          FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(in.targetPort())));
+    }
+    return chain.build();
+  }
+
+  private static Map<String, Listener> outboundPortListeners(Proxy proxy, PushContext push) {
+    // Per port: HTTP wins over TCP (one RDS covers every HTTP service on it); else the first TCP
+    // service by hostname.
+    Map<Integer, Service> tcp = new TreeMap<>();
+    Map<Integer, Boolean> http = new TreeMap<>();
+    for (Service s : push.visibleServices(proxy)) {
+      for (ServicePort p : s.ports()) {
+        if (p.protocol().isHttp()) {
+          http.put(p.port(), true);
+        } else {
+          tcp.putIfAbsent(p.port(), s);
+        }
+      }
+    }
+    Map<String, Listener> out = new LinkedHashMap<>();
+    java.util.Set<Integer> ports = new java.util.TreeSet<>(http.keySet());
+    ports.addAll(tcp.keySet());
+    for (int port : ports) {
+      String name = "0.0.0.0_" + port;
+      Filter filter =
+          http.containsKey(port)
+              ? Filters.hcmRds("outbound_" + name, Integer.toString(port))
+              : Filters.tcpProxy(
+                  ClusterName.outbound(port, "", tcp.get(port).hostname()),
+                  ClusterName.outbound(port, "", tcp.get(port).hostname()));
+      out.put(
+          name,
+          Listener.newBuilder()
+              .setName(name)
+              .setAddress(ClusterGenerator.socket("0.0.0.0", port))
+              .setBindToPort(BoolValue.of(false))
+              .setTrafficDirection(TrafficDirection.OUTBOUND)
+              .addFilterChains(FilterChain.newBuilder().setName(name).addFilters(filter))
+              .build());
+    }
+    return out;
+  }
+}

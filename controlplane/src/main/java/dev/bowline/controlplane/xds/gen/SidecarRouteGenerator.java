@@ -1,0 +1,165 @@
+package dev.bowline.controlplane.xds.gen;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Duration;
+import com.google.protobuf.Message;
+import com.google.protobuf.UInt32Value;
+import dev.bowline.controlplane.model.HttpRoute;
+import dev.bowline.controlplane.model.Proxy;
+import dev.bowline.controlplane.model.PushContext;
+import dev.bowline.controlplane.model.SidecarScope;
+import dev.bowline.controlplane.registry.Service;
+import dev.bowline.controlplane.registry.ServicePort;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * RDS for sidecars, as istiod: one route configuration per outbound HTTP port, named by the port
+ * ({@code "8080"}), with a virtual host {@code host:port} per visible service on that port whose
+ * domains are the hostname and the short forms a client in the proxy's namespace may use, each with
+ * and without the port; then {@code allow_any} (to PassthroughCluster) or {@code block_all} (502)
+ * for everything else, by the outbound traffic policy. Routes without VirtualService retries get
+ * Istio's default retry policy.
+ */
+final class SidecarRouteGenerator implements XdsGenerator {
+  static final RetryPolicy DEFAULT_RETRY =
+      RetryPolicy.newBuilder()
+          .setRetryOn("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes")
+          .setNumRetries(UInt32Value.of(2))
+          .addRetryHostPredicate(
+              RetryPolicy.RetryHostPredicate.newBuilder()
+                  .setName("envoy.retry_host_predicates.previous_hosts")
+                  .setTypedConfig(Any.pack(PreviousHostsPredicate.getDefaultInstance())))
+          .setHostSelectionRetryMaxAttempts(5)
+          .addRetriableStatusCodes(503)
+          .build();
+  private static final Duration NO_TIMEOUT = Duration.getDefaultInstance();
+
+  @Override
+  public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
+    SortedMap<String, Message> out = new TreeMap<>();
+    List<String> wanted = new ArrayList<>(names.names());
+    if (names.wildcard()) {
+      for (Service s : push.visibleServices(proxy)) {
+        for (ServicePort p : s.ports()) {
+          if (p.protocol().isHttp()) {
+            wanted.add(Integer.toString(p.port()));
+          }
+        }
+      }
+    }
+    for (String name : wanted) {
+      int port;
+      try {
+        port = Integer.parseInt(name);
+      } catch (NumberFormatException e) {
+        continue; // only port-named route configurations exist for sidecars
+      }
+      out.put(name, routeConfig(name, port, proxy, push));
+    }
+    return out;
+  }
+
+  private static RouteConfiguration routeConfig(
+      String name, int port, Proxy proxy, PushContext push) {
+    RouteConfiguration.Builder rc =
+        RouteConfiguration.newBuilder()
+            .setName(name)
+            .setValidateClusters(com.google.protobuf.BoolValue.of(false));
+    for (Service s : push.visibleServices(proxy)) {
+      Optional<ServicePort> sp = s.port(port).filter(p -> p.protocol().isHttp());
+      if (sp.isEmpty()) {
+        continue;
+      }
+      VirtualHost.Builder vh =
+          VirtualHost.newBuilder()
+              .setName(s.hostname() + ":" + port)
+              .addAllDomains(domains(s, port, proxy, push.registry().domainSuffix()))
+              .setIncludeRequestAttemptCount(true);
+      Optional<List<HttpRoute>> routes = push.httpRoutes(s, port, proxy);
+      if (routes.isEmpty()) {
+        vh.addRoutes(
+            Route.newBuilder()
+                .setName("default")
+                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                .setRoute(
+                    RouteAction.newBuilder()
+                        .setCluster(ClusterName.outbound(port, "", s.hostname()))
+                        .setTimeout(NO_TIMEOUT)
+                        .setRetryPolicy(DEFAULT_RETRY)));
+      } else {
+        for (HttpRoute r : routes.get()) {
+          Route route = GrpcRouteGenerator.route(r, port);
+          vh.addRoutes(
+              route.toBuilder()
+                  .setRoute(
+                      route.getRoute().toBuilder()
+                          .setTimeout(NO_TIMEOUT)
+                          .setRetryPolicy(DEFAULT_RETRY)));
+        }
+      }
+      rc.addVirtualHosts(vh);
+    }
+    if (push.scope(proxy).outboundPolicy() == SidecarScope.OutboundTrafficPolicy.ALLOW_ANY) {
+      rc.addVirtualHosts(
+          VirtualHost.newBuilder()
+              .setName("allow_any")
+              .addDomains("*")
+              .setIncludeRequestAttemptCount(true)
+              .addRoutes(
+                  Route.newBuilder()
+                      .setName("allow_any")
+                      .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                      .setRoute(
+                          RouteAction.newBuilder()
+                              .setCluster(ClusterGenerator.PASSTHROUGH)
+                              .setTimeout(NO_TIMEOUT))));
+    } else {
+      rc.addVirtualHosts(
+          VirtualHost.newBuilder()
+              .setName("block_all")
+              .addDomains("*")
+              .setIncludeRequestAttemptCount(true)
+              .addRoutes(
+                  Route.newBuilder()
+                      .setName("block_all")
+                      .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                      .setDirectResponse(DirectResponseAction.newBuilder().setStatus(502))));
+    }
+    return rc.build();
+  }
+
+  /**
+   * The hostname, then the short names Kubernetes DNS resolves for a client in the proxy's
+   * namespace ({@code forecast} only from the same namespace; {@code forecast.weather} and {@code
+   * forecast.weather.svc} from any), each also with {@code :port}.
+   */
+  static List<String> domains(Service s, int port, Proxy proxy, String domainSuffix) {
+    List<String> hosts = new ArrayList<>();
+    hosts.add(s.hostname());
+    if (s.hostname().equals(s.name() + "." + s.namespace() + ".svc." + domainSuffix)) {
+      if (s.namespace().equals(proxy.namespace())) {
+        hosts.add(s.name());
+      }
+      hosts.add(s.name() + "." + s.namespace());
+      hosts.add(s.name() + "." + s.namespace() + ".svc");
+    }
+    List<String> out = new ArrayList<>();
+    for (String h : hosts) {
+      out.add(h);
+      out.add(h + ":" + port);
+    }
+    return out;
+  }
+}

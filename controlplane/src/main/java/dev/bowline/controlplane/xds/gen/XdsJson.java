@@ -1,0 +1,48 @@
+package dev.bowline.controlplane.xds.gen;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageOrBuilder;
+import com.google.protobuf.util.JsonFormat;
+import io.envoyproxy.envoy.admin.v3.ClustersConfigDump;
+import io.envoyproxy.envoy.admin.v3.EndpointsConfigDump;
+import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
+import io.envoyproxy.envoy.admin.v3.RoutesConfigDump;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate;
+
+/** JSON for what the generators produce (config dumps, golden files), every nested type known. */
+public final class XdsJson {
+  /** Every message type generators pack into an {@code Any}, plus Envoy's admin dump types. */
+  public static final JsonFormat.TypeRegistry TYPES =
+      JsonFormat.TypeRegistry.newBuilder()
+          .add(Cluster.getDescriptor())
+          .add(ClusterLoadAssignment.getDescriptor())
+          .add(Listener.getDescriptor())
+          .add(RouteConfiguration.getDescriptor())
+          .add(HttpConnectionManager.getDescriptor())
+          .add(Router.getDescriptor())
+          .add(TcpProxy.getDescriptor())
+          .add(OriginalDst.getDescriptor())
+          .add(PreviousHostsPredicate.getDescriptor())
+          .add(ClustersConfigDump.getDescriptor())
+          .add(ListenersConfigDump.getDescriptor())
+          .add(RoutesConfigDump.getDescriptor())
+          .add(EndpointsConfigDump.getDescriptor())
+          .build();
+
+  private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);
+
+  private XdsJson() {}
+
+  /** Envoy's JSON form of {@code message}. */
+  public static String print(MessageOrBuilder message) throws InvalidProtocolBufferException {
+    return PRINTER.print(message);
+  }
+}

@@ -1,0 +1,4 @@
+@NullMarked
+package dev.bowline.controlplane.xds.server;
+
+import org.jspecify.annotations.NullMarked;
