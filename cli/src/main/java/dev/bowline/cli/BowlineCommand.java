@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
       VersionCommand.class,
       PlannedCommands.Demo.class,
-      PlannedCommands.Up.class,
+      UpCommand.class,
       PlannedCommands.ControlPlane.class,
       PlannedCommands.Proxy.class,
       PlannedCommands.Validate.class,

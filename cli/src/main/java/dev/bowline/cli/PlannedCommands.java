@@ -46,14 +46,6 @@ final class PlannedCommands {
     }
   }
 
-  @Command(name = "up", description = "Mesh a set of local processes from mesh.yaml (issue #7).")
-  static final class Up extends Planned {
-    @Override
-    int issue() {
-      return 7;
-    }
-  }
-
   @Command(
       name = "control-plane",
       description = "Run the control plane: config store, registry, xDS server, CA (issue #5).")
