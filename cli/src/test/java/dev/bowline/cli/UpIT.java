@@ -226,6 +226,63 @@ class UpIT {
     assertThat(runner.waitFor(30, TimeUnit.SECONDS)).isTrue();
   }
 
+  /**
+   * Ctrl-C in a terminal sends SIGINT to the whole foreground process group. The runner runs here
+   * as a group of its own (setsid, like a shell's job) and the group gets SIGINT: the apps must not
+   * die of it on their own (no "exited" report) but be stopped by the runner, leaving nothing.
+   */
+  @Test
+  void ctrlCToTheProcessGroupStopsEverythingThroughTheRunner() throws Exception {
+    Path mesh = dir.resolve("mesh.yaml");
+    Files.writeString(
+        mesh,
+        """
+        workloads:
+        - name: advertisement-v1
+          namespace: weather
+          labels: {app: advertisement, version: v1}
+          ports: [{name: http-advertisement, number: 3003}]
+          replicas: 2
+          role: advertisement
+        """);
+    Path out = dir.resolve("up.out");
+    List<String> argv =
+        new ArrayList<>(
+            List.of(
+                "setsid",
+                ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-jar",
+                ROOT.resolve("cli/target/bowline.jar").toString(),
+                "up",
+                "-f",
+                mesh.toString(),
+                "--first-address",
+                "127.0.0.201"));
+    Process runner =
+        new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+    started.add(runner);
+    awaitLine(out, "bowline up: 2 of 2 instances ready", Duration.ofSeconds(60));
+    List<ProcessHandle> family = runner.descendants().toList();
+    assertThat(family).hasSizeGreaterThanOrEqualTo(2);
+
+    Process kill = new ProcessBuilder("kill", "-INT", "--", "-" + runner.pid()).start();
+    assertThat(kill.waitFor()).isZero();
+
+    assertThat(runner.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    // Both apps ended by the runner's SIGTERM (143), not by the group's SIGINT (130).
+    assertThat(Files.readString(out))
+        .contains("bowline up: stopping", "bowline up: stopped")
+        .doesNotContain("exited")
+        .containsPattern(
+            "bowline up: stopped workload=weather/advertisement-v1 instance=advertisement-v1-0"
+                + " pid=\\d+ code=143")
+        .containsPattern(
+            "bowline up: stopped workload=weather/advertisement-v1 instance=advertisement-v1-1"
+                + " pid=\\d+ code=143");
+    assertThat(family).noneMatch(ProcessHandle::isAlive);
+  }
+
   @Test
   void aPortInUseNamesTheWorkloadAndPortAndStartsNothing() throws Exception {
     Path mesh = dir.resolve("mesh.yaml");

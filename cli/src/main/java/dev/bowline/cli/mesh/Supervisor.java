@@ -32,6 +32,12 @@ public final class Supervisor implements AutoCloseable {
   private static final List<String> NOT_INHERITED =
       List.of("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy");
 
+  private static final java.util.Optional<Path> SETSID =
+      java.util.stream.Stream.of("/usr/bin/setsid", "/bin/setsid")
+          .map(Path::of)
+          .filter(Files::isExecutable)
+          .findFirst();
+
   private final PrintWriter events;
   private final Duration grace;
   private final HttpClient http =
@@ -100,6 +106,7 @@ public final class Supervisor implements AutoCloseable {
     private final Spec spec;
     private final Process process;
     private final long startNanos = System.nanoTime();
+    private volatile boolean stoppedByUs;
 
     Child(Spec spec, Process process) {
       this.spec = spec;
@@ -133,7 +140,13 @@ public final class Supervisor implements AutoCloseable {
       throw new IllegalStateException("supervisor is stopping");
     }
     Files.createDirectories(spec.log().toAbsolutePath().getParent());
-    ProcessBuilder pb = new ProcessBuilder(spec.argv());
+    List<String> argv = new ArrayList<>();
+    // Each child in its own session: a terminal's Ctrl-C (SIGINT to the foreground process group)
+    // reaches only the runner, which then stops the children in order. setsid execs in place (the
+    // child is no group leader), so the pid is the program's own.
+    SETSID.ifPresent(setsid -> argv.add(setsid.toString()));
+    argv.addAll(spec.argv());
+    ProcessBuilder pb = new ProcessBuilder(argv);
     pb.directory(spec.dir().toFile());
     NOT_INHERITED.forEach(pb.environment()::remove);
     pb.environment().putAll(spec.env());
@@ -244,6 +257,9 @@ public final class Supervisor implements AutoCloseable {
       c.process.descendants().forEach(all::add); // before the parent dies and they are re-parented
       all.add(c.process.toHandle());
     }
+    for (Child c : reversed) {
+      c.stoppedByUs = c.process.isAlive();
+    }
     all.forEach(ProcessHandle::destroy);
     CompletableFuture<?>[] exits =
         all.stream().map(ProcessHandle::onExit).toArray(CompletableFuture[]::new);
@@ -263,6 +279,17 @@ public final class Supervisor implements AutoCloseable {
       all.forEach(ProcessHandle::destroyForcibly);
     } catch (java.util.concurrent.ExecutionException e) {
       throw new IllegalStateException(e);
+    }
+    for (Child c : reversed) {
+      if (!c.process.isAlive() && c.stoppedByUs) {
+        report(
+            "bowline up: stopped "
+                + c.spec.what()
+                + " pid="
+                + c.process.pid()
+                + " code="
+                + c.process.exitValue());
+      }
     }
   }
 
