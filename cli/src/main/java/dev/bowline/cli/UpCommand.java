@@ -134,7 +134,7 @@ final class UpCommand implements Callable<Integer> {
             controlPlaneAddress,
             xdsPort,
             monitoringPort);
-    Capabilities caps = noMesh ? Capabilities.NONE : capabilities(Main.newCommandLine());
+    Capabilities caps = noMesh ? Capabilities.DISABLED : capabilities(Main.newCommandLine());
     MeshRunner runner;
     try {
       runner = new MeshRunner(mesh, options, caps, BowlineJvm.current(Main.class.getName()), out);
@@ -176,7 +176,10 @@ final class UpCommand implements Callable<Integer> {
     CommandLine proxy = cli.getSubcommands().get("proxy");
     boolean cpBuilt = built(cp);
     return new Capabilities(
-        cpBuilt, cpBuilt && cp.getCommandSpec().findOption("--config-dir") != null, built(proxy));
+        cpBuilt,
+        cpBuilt && cp.getCommandSpec().findOption("--config-dir") != null,
+        built(proxy),
+        false);
   }
 
   private static boolean built(@Nullable CommandLine sub) {

@@ -65,7 +65,7 @@ class UpCommandTest {
             });
     replaced.addSubcommand("control-plane", new BuiltControlPlane());
     Capabilities caps = UpCommand.capabilities(replaced);
-    assertThat(caps).isEqualTo(new Capabilities(true, true, false));
+    assertThat(caps).isEqualTo(new Capabilities(true, true, false, false));
     assertThat(caps.sidecars()).isFalse();
     assertThat(caps.missing()).isEqualTo("bowline proxy (issue #6) is not built yet");
   }
@@ -94,7 +94,7 @@ class UpCommandTest {
         new MeshRunner(
             spec,
             options,
-            new Capabilities(true, false, false),
+            new Capabilities(true, false, false, false),
             BowlineJvm.current(Main.class.getName()),
             new PrintWriter(out, true))) {
       Path registry = dir.resolve("registry.yaml");

@@ -290,7 +290,22 @@ public final class MeshRunner implements AutoCloseable {
         Map.of(),
         dir,
         dir.resolve("sidecar.log"),
-        new Probe.Http(URI.create("http://" + i.address() + ":15000/ready")));
+        sidecarReady(i));
+  }
+
+  /**
+   * A sidecar is ready when its admin says so and it listens where its app needs it: the outbound
+   * port 15001 ({@code HTTP_PROXY}) and every service port (inbound). Until the control plane sends
+   * those listeners, the sidecar is reported not ready, never silently used.
+   */
+  private static Probe sidecarReady(Instance i) {
+    List<Probe> probes = new ArrayList<>();
+    probes.add(new Probe.Http(URI.create("http://" + i.address() + ":15000/ready")));
+    probes.add(new Probe.Tcp(i.address(), 15001));
+    for (Port p : i.workload().ports()) {
+      probes.add(new Probe.Tcp(i.address(), p.number()));
+    }
+    return new Probe.All(probes);
   }
 
   /** Step 3: every app, all waited for together; an instance whose sidecar failed is skipped. */

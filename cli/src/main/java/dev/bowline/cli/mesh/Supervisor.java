@@ -65,6 +65,13 @@ public final class Supervisor implements AutoCloseable {
 
     /** {@code host:port} accepting a connection. */
     record Tcp(String host, int port) implements Probe {}
+
+    /** Every one of {@code probes}. */
+    record All(List<Probe> probes) implements Probe {
+      public All {
+        probes = List.copyOf(probes);
+      }
+    }
   }
 
   /**
@@ -214,6 +221,7 @@ public final class Supervisor implements AutoCloseable {
           yield false;
         }
       }
+      case Probe.All all -> all.probes().stream().allMatch(this::probe);
       case Probe.Tcp t -> {
         try (Socket s = new Socket()) {
           s.connect(new InetSocketAddress(t.host(), t.port()), 1000);
