@@ -214,7 +214,7 @@ public final class MeshFile {
       if (r != null) {
         if (!r.isIntegralNumber()) {
           error(path + ".replicas", "must be a whole number");
-        } else if (r.asLong() < 1 || r.asLong() > MAX_REPLICAS) {
+        } else if (!r.canConvertToInt() || r.asInt() < 1 || r.asInt() > MAX_REPLICAS) {
           error(path + ".replicas", "must be 1-" + MAX_REPLICAS);
         } else {
           replicas = r.asInt();
@@ -346,7 +346,7 @@ public final class MeshFile {
         error(path + "." + field, "must be a number 1-65535");
         return 0;
       }
-      if (n.asLong() < 1 || n.asLong() > 65535) {
+      if (!n.canConvertToInt() || n.asInt() < 1 || n.asInt() > 65535) {
         error(path + "." + field, "must be 1-65535");
         return 0;
       }

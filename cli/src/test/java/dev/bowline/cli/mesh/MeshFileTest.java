@@ -132,6 +132,13 @@ class MeshFileTest {
         .containsExactly(
             "mesh.yaml:1: workload: unknown field (known: config, workloads)",
             "mesh.yaml:1: workloads: is required");
+    assertThat(
+            errors(
+                "workloads:\n- name: a\n  labels: {app: a}\n  replicas: 4294967297\n"
+                    + "  ports: [{name: tcp, number: 18446744073709551617}]\n  command: [x]\n"))
+        .containsExactly(
+            "mesh.yaml:5: workloads[0].ports[0].number: must be 1-65535",
+            "mesh.yaml:4: workloads[0].replicas: must be 1-50");
     assertThat(errors("workloads: []\n"))
         .containsExactly("mesh.yaml:1: workloads: must list at least one workload");
     assertThat(errors("workloads:\n- name: a\n  name: b\n"))
