@@ -162,6 +162,9 @@ public final class MeshRunner implements AutoCloseable {
             + " of "
             + rows.size()
             + " instances ready; Ctrl-C stops everything");
+    if (ready == 0 && plan.meshed() && !sidecarFailures.isEmpty()) {
+      say("bowline up: no sidecar became ready; --no-mesh runs the apps without them");
+    }
     return ready > 0 ? 0 : 1;
   }
 
