@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bowline.cli.mesh.Capabilities;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -39,6 +40,20 @@ class UpIT {
           .connectTimeout(Duration.ofSeconds(2))
           .build();
 
+  /**
+   * These tests run the apps unmeshed: today because the control plane and proxy are not built (and
+   * the runner must say so), once they are, by {@code --no-mesh} (meshed runs get their own tests
+   * with the control plane's sidecar listeners).
+   */
+  private static final Capabilities CAPS = UpCommand.capabilities(Main.newCommandLine());
+
+  private static final List<String> UNMESHED = CAPS.sidecars() ? List.of("--no-mesh") : List.of();
+
+  private static final String MESH_OFF =
+      "mesh: off, "
+          + (CAPS.sidecars() ? Capabilities.DISABLED : CAPS).missing()
+          + "; the apps run unmeshed and call each other directly";
+
   @TempDir Path dir;
   private final List<Process> started = new ArrayList<>();
 
@@ -61,6 +76,7 @@ class UpIT {
                 ROOT.resolve("cli/target/bowline.jar").toString(),
                 "up"));
     argv.addAll(List.of(args));
+    argv.addAll(UNMESHED);
     ProcessBuilder pb = new ProcessBuilder(argv).directory(ROOT.toFile()).redirectErrorStream(true);
     pb.redirectOutput(out.toFile());
     Process p = pb.start();
@@ -118,10 +134,12 @@ class UpIT {
             "3");
     String output = awaitLine(out, "instances ready", Duration.ofSeconds(120));
     assertThat(output)
+        .contains(MESH_OFF + " (Istio config in config/base, config/local-mode is not applied)")
         .contains(
-            "mesh: off, bowline control-plane (issue #5) and bowline proxy (issue #6) are not"
-                + " built yet; the apps run unmeshed and call each other directly (Istio config"
-                + " in config/base, config/local-mode is not applied)")
+            CAPS.equals(Capabilities.NONE)
+                ? "mesh: off, bowline control-plane (issue #5) and bowline proxy (issue #6) are not"
+                    + " built yet"
+                : "mesh: off, --no-mesh was given")
         .contains("bowline up: 5 of 5 instances ready; Ctrl-C stops everything");
     Map<String, Map<String, String>> rows = table(output);
     assertThat(rows.keySet())
@@ -259,6 +277,7 @@ class UpIT {
                 mesh.toString(),
                 "--first-address",
                 "127.0.0.201"));
+    argv.addAll(UNMESHED);
     Process runner =
         new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(out.toFile()).start();
     started.add(runner);

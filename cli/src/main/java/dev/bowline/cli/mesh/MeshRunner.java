@@ -282,8 +282,8 @@ public final class MeshRunner implements AutoCloseable {
     return failed;
   }
 
-  /** The sidecar of {@code i}: {@code bowline proxy -c <runDir>/<instance>/bootstrap.yaml}. */
-  Supervisor.Spec sidecarSpec(Instance i) {
+  /** Step 2 for {@code i}: {@code bowline proxy -c <run dir>/<instance>.<ns>/bootstrap.yaml}. */
+  public Supervisor.Spec sidecarSpec(Instance i) {
     Path dir = instanceDir(i);
     return new Supervisor.Spec(
         what(i) + " sidecar",

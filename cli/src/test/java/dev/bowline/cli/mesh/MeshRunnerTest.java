@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -82,23 +81,6 @@ class MeshRunnerTest {
                           java.net.URI.create("http://127.0.0.4:15000/ready")),
                       new Supervisor.Probe.Tcp("127.0.0.4", 15001),
                       new Supervisor.Probe.Tcp("127.0.0.4", 3002))));
-    }
-  }
-
-  /** Step 2 launched for real against today's {@code bowline proxy}: reported as not built. */
-  @Test
-  void sidecarStepRunsTheAgreedCommandAndItsExitIsReported() throws Exception {
-    try (MeshRunner r = runner(new Capabilities(true, false, true, false))) {
-      MeshPlan.Instance forecastV2 = r.plan().instances().get(2);
-      Path bootstrap = dir.resolve("forecast-v2-0.weather/bootstrap.yaml");
-      Files.createDirectories(bootstrap.getParent());
-      Files.writeString(bootstrap, SidecarBootstrap.of(r.plan(), forecastV2, "127.0.0.1", 15010));
-      Supervisor.Child sidecar = r.supervisor().start(r.sidecarSpec(forecastV2));
-      Supervisor.Readiness ready = r.supervisor().awaitReady(sidecar, Duration.ofSeconds(60));
-      // Today's bowline proxy is a PlannedCommand; once issue #6 lands this becomes Ready.
-      assertThat(ready).isEqualTo(new Supervisor.Readiness.Exited(MeshRunner.NOT_BUILT));
-      assertThat(Files.readString(dir.resolve("forecast-v2-0.weather/sidecar.log")))
-          .contains("bowline proxy: not built yet (tracked in issue #6)");
     }
   }
 }
