@@ -180,6 +180,23 @@ class UpIT {
                 + " code=137",
             Duration.ofSeconds(20));
     assertThat(runner.isAlive()).isTrue();
+    // The registry the control plane reads drops the dead instance's endpoint, and only it.
+    Path registry = dir.resolve("run/registry.yaml");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> Files.readString(registry).contains("health: UNHEALTHY"));
+    JsonNode reg =
+        new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(registry.toFile());
+    Map<String, String> health = new LinkedHashMap<>();
+    reg.get("workloads")
+        .forEach(w -> health.put(w.get("name").asText(), w.path("health").asText("HEALTHY")));
+    assertThat(health)
+        .containsExactly(
+            Map.entry("frontend-v1-0", "HEALTHY"),
+            Map.entry("forecast-v1-0", "HEALTHY"),
+            Map.entry("forecast-v2-0", "UNHEALTHY"),
+            Map.entry("advertisement-v1-0", "HEALTHY"),
+            Map.entry("recommendation-v1-0", "HEALTHY"));
     for (Map<String, String> row : rows.values()) {
       if (!row.get("INSTANCE").equals("forecast-v2-0")) {
         String port = row.get("PORTS").split(",")[0].split(":")[1];
@@ -236,6 +253,9 @@ class UpIT {
                 + ")")
         .contains("bowline up: 1 of 2 instances ready; Ctrl-C stops everything");
     assertThat(Files.readString(log)).isEqualTo("boom on 127.0.0.197\n");
+    assertThat(Files.readString(dir.resolve("run/registry.yaml")))
+        .containsOnlyOnce("health: UNHEALTHY")
+        .containsPattern("name: broken-0\\n(  .*\\n)*  health: UNHEALTHY");
     assertThat(table(output).get("broken-0").get("HEALTH"))
         .isEqualTo("exited 2 (log: " + log + ")");
     assertThat(get("http://127.0.0.196:3003/health").statusCode()).isEqualTo(200);

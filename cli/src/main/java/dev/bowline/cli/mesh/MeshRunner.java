@@ -77,6 +77,8 @@ public final class MeshRunner implements AutoCloseable {
   private final PrintWriter out;
   private final Supervisor supervisor;
   private final MeshPlan plan;
+  private final java.util.Set<String> unhealthy =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
    * @throws IllegalArgumentException if the addresses do not fit ({@link MeshPlan#assign})
@@ -113,8 +115,8 @@ public final class MeshRunner implements AutoCloseable {
       return 1;
     }
     Files.createDirectories(options.runDir());
-    Path registry = options.runDir().resolve("registry.yaml");
-    Files.writeString(registry, RegistryYaml.of(plan));
+    Path registry = registryFile();
+    writeRegistry();
     for (Instance i : plan.instances()) {
       Path dir = instanceDir(i);
       Files.createDirectories(dir);
@@ -166,6 +168,36 @@ public final class MeshRunner implements AutoCloseable {
       say("bowline up: no sidecar became ready; --no-mesh runs the apps without them");
     }
     return ready > 0 ? 0 : 1;
+  }
+
+  private Path registryFile() {
+    return options.runDir().resolve("registry.yaml");
+  }
+
+  /**
+   * Writes the registry file whole (a temp file moved over the old one, so the control plane's
+   * watcher never reads half a file), with the instances that died or failed marked UNHEALTHY.
+   */
+  private synchronized void writeRegistry() throws IOException {
+    Path tmp = options.runDir().resolve(".registry.yaml.tmp");
+    Files.writeString(tmp, RegistryYaml.of(plan, java.util.Set.copyOf(unhealthy)));
+    Files.move(
+        tmp,
+        registryFile(),
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** An app died or never got ready: its endpoint leaves the mesh, the others stay. */
+  private void markUnhealthy(Instance i) {
+    if (supervisor.stopping() || !unhealthy.add(i.name())) {
+      return;
+    }
+    try {
+      writeRegistry();
+    } catch (IOException e) {
+      say("bowline up: cannot update " + registryFile() + ": " + e.getMessage());
+    }
   }
 
   private List<String> preflight() {
@@ -317,12 +349,16 @@ public final class MeshRunner implements AutoCloseable {
     Map<Instance, String> health = new LinkedHashMap<>();
     for (Instance i : plan.instances()) {
       if (sidecarFailures.containsKey(i)) {
+        markUnhealthy(i);
         health.put(i, "not started: " + sidecarFailures.get(i));
         continue;
       }
       try {
-        started.put(i, supervisor.start(appSpec(i)));
+        Child app = supervisor.start(appSpec(i));
+        app.process().onExit().thenRun(() -> markUnhealthy(i));
+        started.put(i, app);
       } catch (IOException e) {
+        markUnhealthy(i);
         health.put(i, "not started: " + e.getMessage());
         say("bowline up: " + what(i) + " not started: " + e.getMessage());
       }
@@ -338,6 +374,7 @@ public final class MeshRunner implements AutoCloseable {
       } else if (r instanceof Readiness.Ready ok) {
         h = "ready " + millis(ok.after());
       } else {
+        markUnhealthy(i);
         h = describe(r, Objects.requireNonNull(c).spec().log());
         say("bowline up: " + what(i) + " failed to start: " + h);
       }

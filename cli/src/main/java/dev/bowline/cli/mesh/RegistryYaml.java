@@ -22,8 +22,16 @@ import java.util.Map;
 public final class RegistryYaml {
   private RegistryYaml() {}
 
-  /** The registry file for {@code plan}. */
+  /** The registry file for {@code plan}, every instance healthy. */
   public static String of(MeshPlan plan) {
+    return of(plan, java.util.Set.of());
+  }
+
+  /**
+   * The registry file for {@code plan}; the instances named in {@code unhealthy} (their {@link
+   * Instance#name()}) carry {@code health: UNHEALTHY}, so the control plane drops their endpoints.
+   */
+  public static String of(MeshPlan plan, java.util.Set<String> unhealthy) {
     Map<String, Object> services = new LinkedHashMap<>();
     for (Workload w : plan.spec().workloads()) {
       services.computeIfAbsent(
@@ -55,6 +63,9 @@ public final class RegistryYaml {
       e.put("serviceAccount", w.serviceAccount());
       if (!w.locality().isEmpty()) {
         e.put("locality", w.locality());
+      }
+      if (unhealthy.contains(i.name())) {
+        e.put("health", "UNHEALTHY");
       }
       workloads.add(e);
     }

@@ -233,6 +233,11 @@ public final class Supervisor implements AutoCloseable {
     };
   }
 
+  /** Whether {@link #close()} has begun: exits from now on are the supervisor's own doing. */
+  public boolean stopping() {
+    return closing;
+  }
+
   /** The children started so far. */
   public List<Child> children() {
     return List.copyOf(children);

@@ -86,6 +86,17 @@ class GeneratedFilesTest {
   }
 
   @Test
+  void deadInstancesAreMarkedUnhealthy() throws Exception {
+    MeshPlan plan = MeshPlan.assign(MeshPlanTest.spec(), "127.0.0.2", true);
+    JsonNode reg =
+        new YAMLMapper().readTree(RegistryYaml.of(plan, java.util.Set.of("forecast-v1-1")));
+    assertThat(reg.get("workloads"))
+        .extracting(w -> w.get("name").asText() + "=" + w.path("health").asText("HEALTHY"))
+        .containsExactly(
+            "forecast-v1-0=HEALTHY", "forecast-v1-1=UNHEALTHY", "recommendation-v1-0=HEALTHY");
+  }
+
+  @Test
   void registryFileHasTheControlPlanesFormat() throws Exception {
     MeshPlan plan = MeshPlan.assign(MeshPlanTest.spec(), "127.0.0.2", true);
     JsonNode reg = new YAMLMapper().readTree(RegistryYaml.of(plan));
