@@ -274,8 +274,13 @@ public final class Supervisor implements AutoCloseable {
       c.stoppedByUs = c.process.isAlive();
     }
     all.forEach(ProcessHandle::destroy);
+    // The children's own Process futures too: a Process learns its exit value from its own reaper,
+    // which can lag the handle's, and the report below reads it.
     CompletableFuture<?>[] exits =
-        all.stream().map(ProcessHandle::onExit).toArray(CompletableFuture[]::new);
+        java.util.stream.Stream.concat(
+                all.stream().map(ProcessHandle::onExit),
+                reversed.stream().map(c -> c.process.onExit()))
+            .toArray(CompletableFuture[]::new);
     try {
       CompletableFuture.allOf(exits).get(grace.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
