@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
       VersionCommand.class,
       PlannedCommands.Demo.class,
-      PlannedCommands.Up.class,
+      UpCommand.class,
       ControlPlaneCommand.class,
       PlannedCommands.Proxy.class,
       ValidateCommand.class,

@@ -46,14 +46,6 @@ final class PlannedCommands {
     }
   }
 
-  @Command(name = "up", description = "Mesh a set of local processes from mesh.yaml (issue #7).")
-  static final class Up extends Planned {
-    @Override
-    int issue() {
-      return 7;
-    }
-  }
-
   @Command(name = "proxy", description = "Run the proxy from an Envoy v3 bootstrap (issue #6).")
   static final class Proxy extends Planned {
     @Override

@@ -1,0 +1,64 @@
+package dev.bowline.cli.mesh;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * How to start another {@code bowline} subcommand or a Java app in its own JVM: the runner's own
+ * {@code java} and class path.
+ *
+ * @param java the {@code java} executable
+ * @param classPath the class path of the {@code bowline} CLI, absolute entries
+ * @param mainClass the CLI's main class
+ */
+public record BowlineJvm(String java, String classPath, String mainClass) {
+  /** Flags every Bowline JVM gets (as {@code ./bowline} passes them). */
+  static final List<String> BOWLINE_FLAGS =
+      List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
+
+  /** Small-footprint flags for one app per JVM (measured in decision 0006: ~90 MB RSS). */
+  static final List<String> SMALL_APP_FLAGS =
+      List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m", "-Xss256k");
+
+  /** The JVM this process runs in, with its class path made absolute. */
+  public static BowlineJvm current(String mainClass) {
+    String javaCmd =
+        ProcessHandle.current()
+            .info()
+            .command()
+            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    String cp =
+        Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+            .filter(s -> !s.isEmpty())
+            .map(s -> Path.of(s).toAbsolutePath().toString())
+            .collect(Collectors.joining(File.pathSeparator));
+    return new BowlineJvm(javaCmd, cp, mainClass);
+  }
+
+  /** {@code java <flags> -cp <cli> Main <args>}: a {@code bowline} subcommand in its own JVM. */
+  public List<String> bowline(List<String> jvmFlags, List<String> args) {
+    List<String> argv = new ArrayList<>();
+    argv.add(java);
+    argv.addAll(BOWLINE_FLAGS);
+    argv.addAll(jvmFlags);
+    argv.add("-cp");
+    argv.add(classPath);
+    argv.add(mainClass);
+    argv.addAll(args);
+    return argv;
+  }
+
+  /** {@code java <small flags> -jar <jar>}: a Java app in its own small JVM. */
+  public List<String> jar(Path jar) {
+    List<String> argv = new ArrayList<>();
+    argv.add(java);
+    argv.addAll(SMALL_APP_FLAGS);
+    argv.add("-jar");
+    argv.add(jar.toAbsolutePath().toString());
+    return argv;
+  }
+}

@@ -1,0 +1,143 @@
+package dev.bowline.cli.mesh;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bowline.cli.mesh.MeshPlan.Instance;
+import dev.bowline.cli.mesh.MeshSpec.Port;
+import dev.bowline.cli.mesh.MeshSpec.Workload;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The Envoy v3 bootstrap of one instance's sidecar, as pilot-agent would write it: Istio's node id
+ * and metadata ({@code NAMESPACE}, {@code LABELS}, {@code ISTIO_VERSION}, {@code
+ * INTERCEPTION_MODE=NONE}, ...), ADS over gRPC to the control plane, admin on the instance's own
+ * address, port 15000.
+ */
+public final class SidecarBootstrap {
+  /** The Istio release whose API and behaviour the config follows (the book's 1.16). */
+  public static final String ISTIO_VERSION = "1.16.0";
+
+  /** The static cluster that reaches the control plane's ADS port (pilot-agent's name). */
+  public static final String XDS_CLUSTER = "xds-grpc";
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private SidecarBootstrap() {}
+
+  /** The bootstrap YAML for {@code instance}, whose control plane serves ADS at {@code xds}. */
+  public static String of(MeshPlan plan, Instance instance, String xdsHost, int xdsPort) {
+    Workload w = instance.workload();
+    Map<String, Object> metadata = new LinkedHashMap<>();
+    metadata.put("NAMESPACE", w.namespace());
+    metadata.put("LABELS", new TreeMap<>(w.labels()));
+    metadata.put("ISTIO_VERSION", ISTIO_VERSION);
+    metadata.put("INTERCEPTION_MODE", "NONE");
+    metadata.put("INSTANCE_IPS", instance.address());
+    metadata.put("NAME", instance.name());
+    metadata.put("WORKLOAD_NAME", w.name());
+    metadata.put("SERVICE_ACCOUNT", w.serviceAccount());
+    metadata.put("CLUSTER_ID", "Kubernetes");
+    metadata.put("MESH_ID", "cluster.local");
+    metadata.put("POD_PORTS", podPorts(plan, w));
+    Map<String, Object> node = new LinkedHashMap<>();
+    node.put("id", instance.nodeId());
+    node.put("cluster", w.app() + "." + w.namespace());
+    if (!w.locality().isEmpty()) {
+      String[] parts = (w.locality() + "//").split("/", -1);
+      Map<String, Object> loc = new LinkedHashMap<>();
+      loc.put("region", parts[0]);
+      loc.put("zone", parts[1]);
+      loc.put("sub_zone", parts[2]);
+      node.put("locality", loc);
+    }
+    node.put("metadata", metadata);
+
+    Map<String, Object> root = new LinkedHashMap<>();
+    root.put("node", node);
+    root.put("admin", map("address", socket(instance.address(), 15000)));
+    Map<String, Object> ads = new LinkedHashMap<>();
+    ads.put("api_type", "GRPC");
+    ads.put("transport_api_version", "V3");
+    ads.put("grpc_services", List.of(map("envoy_grpc", map("cluster_name", XDS_CLUSTER))));
+    Map<String, Object> dynamic = new LinkedHashMap<>();
+    dynamic.put("ads_config", ads);
+    dynamic.put("lds_config", map("ads", map(), "resource_api_version", "V3"));
+    dynamic.put("cds_config", map("ads", map(), "resource_api_version", "V3"));
+    root.put("dynamic_resources", dynamic);
+    Map<String, Object> xds = new LinkedHashMap<>();
+    xds.put("name", XDS_CLUSTER);
+    xds.put("type", "STATIC");
+    xds.put("connect_timeout", "1s");
+    Map<String, Object> http2 = new LinkedHashMap<>();
+    http2.put(
+        "@type", "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions");
+    http2.put("explicit_http_config", map("http2_protocol_options", map()));
+    xds.put(
+        "typed_extension_protocol_options",
+        map("envoy.extensions.upstreams.http.v3.HttpProtocolOptions", http2));
+    xds.put(
+        "load_assignment",
+        map(
+            "cluster_name",
+            XDS_CLUSTER,
+            "endpoints",
+            List.of(
+                map(
+                    "lb_endpoints",
+                    List.of(map("endpoint", map("address", socket(xdsHost, xdsPort))))))));
+    root.put("static_resources", map("clusters", List.of(xds)));
+    return "# Sidecar bootstrap of "
+        + instance.name()
+        + "."
+        + w.namespace()
+        + ", written by bowline up; run with: bowline proxy -c FILE\n"
+        + Yaml.write(root);
+  }
+
+  /**
+   * The app's ports as Istio's {@code POD_PORTS} metadata (a JSON string of container ports): how
+   * the control plane learns where the inbound listener forwards to.
+   */
+  static String podPorts(MeshPlan plan, Workload w) {
+    List<Map<String, Object>> ports = new ArrayList<>();
+    for (Port p : w.ports()) {
+      Map<String, Object> e = new LinkedHashMap<>();
+      e.put("name", p.name());
+      e.put("containerPort", plan.appPort(p));
+      e.put("protocol", "TCP");
+      ports.add(e);
+    }
+    try {
+      return JSON.writeValueAsString(ports);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A map that keeps the order of {@code keysAndValues}, so written files are stable. */
+  private static Map<String, Object> map(Object... keysAndValues) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+    }
+    return m;
+  }
+
+  private static Map<String, Object> socket(String address, int port) {
+    return map("socket_address", map("address", address, "port_value", port));
+  }
+
+  /** The environment of an app behind its sidecar: outbound calls go through port 15001. */
+  public static Map<String, String> appEnv(Instance instance) {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("HTTP_PROXY", "http://" + instance.address() + ":15001");
+    // Calls to loopback admin endpoints (its own sidecar's admin, the control plane) go direct.
+    env.put("NO_PROXY", "localhost,127.0.0.1," + instance.address());
+    return env;
+  }
+}

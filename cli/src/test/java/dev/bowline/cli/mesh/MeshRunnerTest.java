@@ -1,0 +1,86 @@
+package dev.bowline.cli.mesh;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MeshRunnerTest {
+  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+
+  @TempDir Path dir;
+  private final StringWriter out = new StringWriter();
+
+  private MeshRunner runner(Capabilities caps) throws Exception {
+    MeshSpec spec = MeshFile.read(ROOT.resolve("samples/weather/mesh.yaml"));
+    return new MeshRunner(
+        spec,
+        new MeshRunner.Options(
+            "127.0.0.2",
+            dir,
+            ROOT.resolve("samples/weather/target/bowline-weather-all.jar"),
+            List.of(),
+            Duration.ofSeconds(60),
+            Duration.ofSeconds(2),
+            "127.0.0.1",
+            15010,
+            15014),
+        caps,
+        BowlineJvm.current("dev.bowline.cli.Main"),
+        new PrintWriter(out, true));
+  }
+
+  @Test
+  void unmeshedAppsGetDirectUrlsOfTheFirstInstanceOfEachService() throws Exception {
+    try (MeshRunner r = runner(Capabilities.NONE)) {
+      MeshPlan.Instance frontend = r.plan().instances().get(0);
+      Map<String, String> env = r.appEnv(frontend);
+      assertThat(env)
+          .containsEntry("WEATHER_ROLE", "frontend")
+          .containsEntry("WEATHER_VERSION", "v1")
+          .containsEntry("WEATHER_BIND", "127.0.0.2")
+          .containsEntry("WEATHER_PORT", "3000")
+          .containsEntry("WEATHER_INSTANCE", "frontend-v1-0")
+          .containsEntry("BOWLINE_PORT_HTTP_FRONTEND", "3000")
+          .containsEntry("FORECAST_URL", "http://127.0.0.3:3002")
+          .containsEntry("ADVERTISEMENT_URL", "http://127.0.0.5:3003")
+          .containsEntry("RECOMMENDATION_URL", "http://127.0.0.6:3005")
+          .doesNotContainKey("HTTP_PROXY");
+      assertThat(r.appEnv(r.plan().instances().get(4))).containsEntry("WEATHER_GRPC_PORT", "3006");
+    }
+  }
+
+  @Test
+  void meshedAppsListenOnTargetPortsAndCallThroughTheirSidecar() throws Exception {
+    try (MeshRunner r = runner(new Capabilities(true, false, true, false))) {
+      MeshPlan.Instance forecastV2 = r.plan().instances().get(2);
+      assertThat(r.appEnv(forecastV2))
+          .containsEntry("WEATHER_PORT", "13002")
+          .containsEntry("HTTP_PROXY", "http://127.0.0.4:15001")
+          .doesNotContainKeys("FORECAST_URL", "RECOMMENDATION_URL");
+      Supervisor.Spec sidecar = r.sidecarSpec(forecastV2);
+      assertThat(sidecar.argv().subList(sidecar.argv().size() - 6, sidecar.argv().size()))
+          .containsExactly(
+              "dev.bowline.cli.Main",
+              "proxy",
+              "-c",
+              dir.resolve("forecast-v2-0.weather/bootstrap.yaml").toString(),
+              "--concurrency",
+              "1");
+      assertThat(sidecar.probe())
+          .isEqualTo(
+              new Supervisor.Probe.All(
+                  List.of(
+                      new Supervisor.Probe.Http(
+                          java.net.URI.create("http://127.0.0.4:15000/ready")),
+                      new Supervisor.Probe.Tcp("127.0.0.4", 15001),
+                      new Supervisor.Probe.Tcp("127.0.0.4", 3002))));
+    }
+  }
+}
