@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
       PlannedCommands.Demo.class,
       PlannedCommands.Up.class,
       PlannedCommands.ControlPlane.class,
-      PlannedCommands.Proxy.class,
+      ProxyCommand.class,
       PlannedCommands.Validate.class,
       PlannedCommands.Analyze.class,
       PlannedCommands.Apply.class,

@@ -64,14 +64,6 @@ final class PlannedCommands {
     }
   }
 
-  @Command(name = "proxy", description = "Run the proxy from an Envoy v3 bootstrap (issue #6).")
-  static final class Proxy extends Planned {
-    @Override
-    int issue() {
-      return 6;
-    }
-  }
-
   @Command(name = "validate", description = "Validate Istio configuration files (issue #4).")
   static final class Validate extends Planned {
     @Override

@@ -1,0 +1,109 @@
+package dev.bowline.proxy.xds;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.ClusterConfig;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import java.time.Duration;
+
+/** {@code Cluster} → {@link ClusterConfig}. */
+public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> {
+  public static final String TYPE_URL = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+  static final String HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+  private final EndpointParser endpoints = new EndpointParser();
+
+  public ClusterParser() {
+    super(TYPE_URL, Cluster.class);
+  }
+
+  @Override
+  public String name(Cluster proto) {
+    return proto.getName();
+  }
+
+  @Override
+  @SuppressWarnings("deprecation") // http2_protocol_options on the cluster is still common
+  public ClusterConfig parse(Cluster c) throws InvalidResourceException {
+    if (c.getName().isEmpty()) {
+      throw new InvalidResourceException("name", "must not be empty");
+    }
+    if (c.hasTransportSocket()) {
+      throw new InvalidResourceException("transport_socket", "upstream TLS is not supported yet");
+    }
+    ClusterConfig.Discovery discovery =
+        switch (c.getClusterDiscoveryTypeCase()) {
+          case TYPE ->
+              switch (c.getType()) {
+                case STATIC -> {
+                  try {
+                    yield new ClusterConfig.Static(endpoints.parse(withName(c)));
+                  } catch (InvalidResourceException e) {
+                    throw e.under("load_assignment");
+                  }
+                }
+                case EDS -> {
+                  var eds = c.getEdsClusterConfig();
+                  if (eds.hasEdsConfig() && !eds.getEdsConfig().hasAds()) {
+                    throw new InvalidResourceException(
+                        "eds_cluster_config.eds_config", "only ads is supported");
+                  }
+                  yield new ClusterConfig.Eds(
+                      eds.getServiceName().isEmpty() ? c.getName() : eds.getServiceName());
+                }
+                case STRICT_DNS, LOGICAL_DNS, ORIGINAL_DST, UNRECOGNIZED ->
+                    throw new InvalidResourceException(
+                        "type", c.getType() + " is not supported yet");
+              };
+          case CLUSTER_TYPE ->
+              throw new InvalidResourceException(
+                  "cluster_type", "custom cluster types are not supported");
+          case CLUSTERDISCOVERYTYPE_NOT_SET ->
+              new ClusterConfig.Static(
+                  endpoints.parse(withName(c))); // Envoy's default type is STATIC
+        };
+    ClusterConfig.LbPolicy lb =
+        switch (c.getLbPolicy()) {
+          case ROUND_ROBIN -> ClusterConfig.LbPolicy.ROUND_ROBIN;
+          case LEAST_REQUEST -> ClusterConfig.LbPolicy.LEAST_REQUEST;
+          case RANDOM -> ClusterConfig.LbPolicy.RANDOM;
+          default ->
+              throw new InvalidResourceException(
+                  "lb_policy", c.getLbPolicy() + " is not supported");
+        };
+    Duration connect =
+        c.hasConnectTimeout() ? Protos.duration(c.getConnectTimeout()) : Duration.ofSeconds(5);
+    if (connect.isZero() || connect.isNegative()) {
+      throw new InvalidResourceException("connect_timeout", "must be positive");
+    }
+    boolean http2 = c.hasHttp2ProtocolOptions();
+    int maxPerConn =
+        c.hasMaxRequestsPerConnection() ? c.getMaxRequestsPerConnection().getValue() : 0;
+    var ext = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
+    if (ext != null) {
+      try {
+        HttpProtocolOptions o = ext.unpack(HttpProtocolOptions.class);
+        if (o.hasExplicitHttpConfig()) {
+          http2 = o.getExplicitHttpConfig().hasHttp2ProtocolOptions();
+        } else if (o.hasUseDownstreamProtocolConfig() || o.hasAutoConfig()) {
+          throw new InvalidResourceException(
+              "typed_extension_protocol_options[" + HTTP_OPTIONS + "]",
+              "only explicit_http_config is supported");
+        }
+        if (o.hasCommonHttpProtocolOptions()
+            && o.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
+          maxPerConn = o.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue();
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new InvalidResourceException(
+            "typed_extension_protocol_options[" + HTTP_OPTIONS + "]", e.getMessage());
+      }
+    }
+    return new ClusterConfig(c.getName(), discovery, lb, connect, http2, maxPerConn);
+  }
+
+  private static io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment withName(Cluster c) {
+    var la = c.getLoadAssignment();
+    return la.getClusterName().isEmpty() ? la.toBuilder().setClusterName(c.getName()).build() : la;
+  }
+}

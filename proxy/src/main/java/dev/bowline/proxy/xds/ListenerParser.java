@@ -1,0 +1,269 @@
+package dev.bowline.proxy.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.CidrRange;
+import dev.bowline.proxy.config.ClusterChoice;
+import dev.bowline.proxy.config.FilterChain;
+import dev.bowline.proxy.config.FilterChainMatch;
+import dev.bowline.proxy.config.HttpConnectionManagerConfig;
+import dev.bowline.proxy.config.HttpFilterConfig;
+import dev.bowline.proxy.config.ListenerConfig;
+import dev.bowline.proxy.config.NetworkFilter;
+import dev.bowline.proxy.config.TcpProxyConfig;
+import dev.bowline.proxy.http.filter.FilterRegistry;
+import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/** {@code Listener} → {@link ListenerConfig}, with its network and HTTP filters. */
+public final class ListenerParser extends ResourceParser<Listener, ListenerConfig> {
+  public static final String TYPE_URL = "type.googleapis.com/envoy.config.listener.v3.Listener";
+  static final String HCM_TYPE =
+      "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+  static final String TCP_PROXY_TYPE =
+      "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+
+  private final FilterRegistry filters;
+  private final RouteConfigParser routes = new RouteConfigParser();
+
+  public ListenerParser(FilterRegistry filters) {
+    super(TYPE_URL, Listener.class);
+    this.filters = filters;
+  }
+
+  @Override
+  public String name(Listener proto) {
+    return proto.getName();
+  }
+
+  @Override
+  public ListenerConfig parse(Listener l) throws InvalidResourceException {
+    if (l.getName().isEmpty()) {
+      throw new InvalidResourceException("name", "must not be empty");
+    }
+    if (l.hasApiListener()) {
+      throw new InvalidResourceException(
+          "api_listener", "API listeners are for proxyless clients, not this proxy");
+    }
+    if (l.getListenerFiltersCount() > 0) {
+      for (int i = 0; i < l.getListenerFiltersCount(); i++) {
+        String name = l.getListenerFilters(i).getName();
+        // The inspectors only feed matches on fields we do not match on yet; harmless to accept.
+        if (!name.equals("envoy.filters.listener.tls_inspector")
+            && !name.equals("envoy.filters.listener.http_inspector")) {
+          throw new InvalidResourceException(
+              "listener_filters[" + i + "]", "listener filter '" + name + "' is not supported");
+        }
+      }
+    }
+    var address = Protos.address(l.getAddress(), "address");
+    List<FilterChain> chains = new ArrayList<>();
+    for (int i = 0; i < l.getFilterChainsCount(); i++) {
+      chains.add(chain(l.getFilterChains(i), "filter_chains[" + i + "]"));
+    }
+    Optional<FilterChain> def =
+        l.hasDefaultFilterChain()
+            ? Optional.of(chain(l.getDefaultFilterChain(), "default_filter_chain"))
+            : Optional.empty();
+    if (chains.isEmpty() && def.isEmpty()) {
+      throw new InvalidResourceException("filter_chains", "at least one filter chain is required");
+    }
+    boolean bind = !l.hasBindToPort() || l.getBindToPort().getValue();
+    return new ListenerConfig(l.getName(), address, chains, def, bind);
+  }
+
+  private FilterChain chain(io.envoyproxy.envoy.config.listener.v3.FilterChain c, String field)
+      throws InvalidResourceException {
+    if (c.hasTransportSocket()) {
+      throw new InvalidResourceException(field + ".transport_socket", "TLS is not supported yet");
+    }
+    var m = c.getFilterChainMatch();
+    List<CidrRange> sources = new ArrayList<>();
+    for (int i = 0; i < m.getSourcePrefixRangesCount(); i++) {
+      var r = m.getSourcePrefixRanges(i);
+      try {
+        sources.add(
+            CidrRange.of(r.getAddressPrefix(), r.hasPrefixLen() ? r.getPrefixLen().getValue() : 0));
+      } catch (IllegalArgumentException e) {
+        throw new InvalidResourceException(
+            field + ".filter_chain_match.source_prefix_ranges[" + i + "]", e.getMessage());
+      }
+    }
+    FilterChainMatch match =
+        new FilterChainMatch(
+            m.hasDestinationPort()
+                ? OptionalInt.of(m.getDestinationPort().getValue())
+                : OptionalInt.empty(),
+            sources);
+    if (c.getFiltersCount() == 0) {
+      throw new InvalidResourceException(
+          field + ".filters", "at least one network filter is required");
+    }
+    if (c.getFiltersCount() > 1) {
+      throw new InvalidResourceException(
+          field + ".filters", "only one (terminal) network filter is supported");
+    }
+    return new FilterChain(
+        c.getName(), match, networkFilter(c.getFilters(0), field + ".filters[0]"));
+  }
+
+  private NetworkFilter networkFilter(Filter f, String field) throws InvalidResourceException {
+    if (!f.hasTypedConfig()) {
+      throw new InvalidResourceException(field + ".typed_config", "is required");
+    }
+    Any any = f.getTypedConfig();
+    try {
+      return switch (any.getTypeUrl()) {
+        case HCM_TYPE -> hcm(any.unpack(HttpConnectionManager.class), field + ".typed_config");
+        case TCP_PROXY_TYPE -> tcpProxy(any.unpack(TcpProxy.class), field + ".typed_config");
+        default ->
+            throw new InvalidResourceException(
+                field + ".typed_config", "unsupported network filter type " + any.getTypeUrl());
+      };
+    } catch (InvalidProtocolBufferException e) {
+      throw new InvalidResourceException(
+          field + ".typed_config", "cannot unpack: " + e.getMessage());
+    }
+  }
+
+  private static TcpProxyConfig tcpProxy(TcpProxy t, String field) throws InvalidResourceException {
+    ClusterChoice clusters =
+        switch (t.getClusterSpecifierCase()) {
+          case CLUSTER -> new ClusterChoice.Single(t.getCluster());
+          case WEIGHTED_CLUSTERS -> {
+            List<ClusterChoice.WeightedCluster> list = new ArrayList<>();
+            for (var c : t.getWeightedClusters().getClustersList()) {
+              if (c.getWeight() > 0) {
+                list.add(new ClusterChoice.WeightedCluster(c.getName(), c.getWeight()));
+              }
+            }
+            if (list.isEmpty()) {
+              throw new InvalidResourceException(
+                  field + ".weighted_clusters", "weights must add up to more than 0");
+            }
+            yield new ClusterChoice.Weighted(list);
+          }
+          case CLUSTERSPECIFIER_NOT_SET ->
+              throw new InvalidResourceException(
+                  field, "one of cluster, weighted_clusters is required");
+        };
+    Duration idle = t.hasIdleTimeout() ? Protos.duration(t.getIdleTimeout()) : Duration.ofHours(1);
+    return new TcpProxyConfig(t.getStatPrefix(), clusters, idle);
+  }
+
+  private HttpConnectionManagerConfig hcm(HttpConnectionManager h, String field)
+      throws InvalidResourceException {
+    var codec =
+        switch (h.getCodecType()) {
+          case AUTO -> HttpConnectionManagerConfig.Codec.AUTO;
+          case HTTP1 -> HttpConnectionManagerConfig.Codec.HTTP1;
+          case HTTP2 -> HttpConnectionManagerConfig.Codec.HTTP2;
+          case HTTP3, UNRECOGNIZED ->
+              throw new InvalidResourceException(
+                  field + ".codec_type", "only AUTO, HTTP1 and HTTP2 are supported");
+        };
+    HttpConnectionManagerConfig.RouteSource source =
+        switch (h.getRouteSpecifierCase()) {
+          case RDS -> {
+            String name = h.getRds().getRouteConfigName();
+            if (name.isEmpty()) {
+              throw new InvalidResourceException(
+                  field + ".rds.route_config_name", "must not be empty");
+            }
+            if (!h.getRds().getConfigSource().hasAds() && h.getRds().hasConfigSource()) {
+              throw new InvalidResourceException(
+                  field + ".rds.config_source", "only ads is supported");
+            }
+            yield new HttpConnectionManagerConfig.RdsRoutes(name);
+          }
+          case ROUTE_CONFIG -> {
+            try {
+              yield new HttpConnectionManagerConfig.InlineRoutes(routes.parse(h.getRouteConfig()));
+            } catch (InvalidResourceException e) {
+              throw e.under(field + ".route_config");
+            }
+          }
+          case SCOPED_ROUTES, ROUTESPECIFIER_NOT_SET ->
+              throw new InvalidResourceException(field, "one of rds, route_config is required");
+        };
+    List<HttpFilterConfig> httpFilters = new ArrayList<>();
+    for (int i = 0; i < h.getHttpFiltersCount(); i++) {
+      HttpFilter f = h.getHttpFilters(i);
+      String ff = field + ".http_filters[" + i + "]";
+      if (f.getDisabled()) {
+        continue;
+      }
+      if (!f.hasTypedConfig()) {
+        throw new InvalidResourceException(
+            ff + ".typed_config", "is required (filter " + f.getName() + ")");
+      }
+      String type = f.getTypedConfig().getTypeUrl();
+      Optional<HttpFilterFactory<?>> factory = filters.find(type);
+      if (factory.isEmpty()) {
+        if (f.getIsOptional()) {
+          continue; // Envoy: an optional filter the proxy does not know is skipped
+        }
+        throw new InvalidResourceException(
+            ff + ".typed_config",
+            "unknown HTTP filter type " + type + " (filter " + f.getName() + ")");
+      }
+      Object config;
+      try {
+        config = factory.get().parse(f.getTypedConfig());
+      } catch (InvalidProtocolBufferException e) {
+        throw new InvalidResourceException(
+            ff + ".typed_config", "cannot unpack: " + e.getMessage());
+      } catch (IllegalArgumentException e) {
+        throw new InvalidResourceException(ff + ".typed_config", e.getMessage());
+      }
+      boolean last = i == h.getHttpFiltersCount() - 1;
+      if (factory.get().terminal() != last) {
+        throw new InvalidResourceException(
+            ff,
+            last
+                ? "the last HTTP filter must be terminal (the router)"
+                : "the terminal filter " + f.getName() + " must be last");
+      }
+      httpFilters.add(new HttpFilterConfig(f.getName(), type, config));
+    }
+    if (httpFilters.isEmpty()
+        || !filters.find(httpFilters.getLast().typeUrl()).orElseThrow().terminal()) {
+      throw new InvalidResourceException(
+          field + ".http_filters", "the router must be the last HTTP filter");
+    }
+    boolean useRemote = h.hasUseRemoteAddress() && h.getUseRemoteAddress().getValue();
+    boolean generateId = !h.hasGenerateRequestId() || h.getGenerateRequestId().getValue();
+    int maxKb = h.hasMaxRequestHeadersKb() ? h.getMaxRequestHeadersKb().getValue() : 60;
+    if (maxKb <= 0 || maxKb > 8192) {
+      throw new InvalidResourceException(field + ".max_request_headers_kb", "must be in [1, 8192]");
+    }
+    Duration idle =
+        h.hasStreamIdleTimeout()
+            ? Protos.duration(h.getStreamIdleTimeout())
+            : Duration.ofMinutes(5);
+    Duration request =
+        h.hasRequestTimeout() ? Protos.duration(h.getRequestTimeout()) : Duration.ZERO;
+    String server = h.getServerName().isEmpty() ? "envoy" : h.getServerName();
+    return new HttpConnectionManagerConfig(
+        h.getStatPrefix(),
+        codec,
+        source,
+        httpFilters,
+        useRemote,
+        h.getSkipXffAppend(),
+        generateId,
+        maxKb * 1024,
+        idle,
+        request,
+        server);
+  }
+}

@@ -1,0 +1,88 @@
+package dev.bowline.proxy.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+
+/**
+ * Turns one xDS resource type into its runtime record. {@link #unpackAndParse} is the common part
+ * (unpack the {@code Any}, name the resource); subclasses write {@link #parse}.
+ *
+ * @param <P> the Envoy proto
+ * @param <R> the runtime record
+ */
+public abstract class ResourceParser<P extends Message, R> {
+  private final String typeUrl;
+  private final Class<P> protoClass;
+  private final String kind;
+
+  ResourceParser(String typeUrl, Class<P> protoClass) {
+    this.typeUrl = typeUrl;
+    this.protoClass = protoClass;
+    this.kind = protoClass.getSimpleName();
+  }
+
+  /** The xDS type URL, e.g. {@code type.googleapis.com/envoy.config.listener.v3.Listener}. */
+  public final String typeUrl() {
+    return typeUrl;
+  }
+
+  /** The proto's simple name, used in messages ({@code Listener}, {@code Cluster}). */
+  public final String kind() {
+    return kind;
+  }
+
+  /** The resource's name. */
+  public abstract String name(P proto);
+
+  /** Builds the runtime record; errors name the field relative to the resource. */
+  public abstract R parse(P proto) throws InvalidResourceException;
+
+  /**
+   * Unpacks {@code any}, parses it and returns both, or an error naming type, resource and field.
+   */
+  public final Parsed<P, R> unpackAndParse(Any any) throws ParseFailure {
+    P proto;
+    try {
+      proto = any.unpack(protoClass);
+    } catch (InvalidProtocolBufferException e) {
+      throw new ParseFailure(
+          "", kind + ": cannot unpack " + any.getTypeUrl() + ": " + e.getMessage());
+    }
+    String name = name(proto);
+    try {
+      return new Parsed<>(name, proto, parse(proto));
+    } catch (InvalidResourceException e) {
+      throw new ParseFailure(name, kind + " " + name + ": " + e.getMessage());
+    } catch (RuntimeException e) {
+      throw new ParseFailure(name, kind + " " + name + ": " + e.getMessage());
+    }
+  }
+
+  /** Parses a proto given directly (bootstrap static resources). */
+  public final R parseStatic(P proto) throws ParseFailure {
+    try {
+      return parse(proto);
+    } catch (InvalidResourceException | RuntimeException e) {
+      throw new ParseFailure(name(proto), kind + " " + name(proto) + ": " + e.getMessage());
+    }
+  }
+
+  /** A parsed resource with the proto it came from (kept for config dumps). */
+  public record Parsed<P, R>(String name, P proto, R value) {}
+
+  /** A resource that failed; the message starts with its kind and name. */
+  public static final class ParseFailure extends Exception {
+    private static final long serialVersionUID = 1L;
+    private final String resourceName;
+
+    ParseFailure(String resourceName, String message) {
+      super(message);
+      this.resourceName = resourceName;
+    }
+
+    public String resourceName() {
+      return resourceName;
+    }
+  }
+}

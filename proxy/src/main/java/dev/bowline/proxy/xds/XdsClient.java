@@ -1,0 +1,407 @@
+package dev.bowline.proxy.xds;
+
+import com.google.protobuf.Any;
+import com.google.rpc.Code;
+import com.google.rpc.Status;
+import dev.bowline.proxy.config.ClusterConfig;
+import dev.bowline.proxy.config.Endpoints;
+import dev.bowline.proxy.config.HttpConnectionManagerConfig;
+import dev.bowline.proxy.config.ListenerConfig;
+import dev.bowline.proxy.config.RouteTable;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.StreamObserver;
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.random.RandomGenerator;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A State-of-the-World ADS client. LDS and CDS are wildcard subscriptions; RDS and EDS follow the
+ * names the accepted listeners and clusters refer to. Each response is parsed resource by resource:
+ * good resources are taken, a bad one keeps its last good version and the response is NACKed with
+ * an {@code error_detail} naming type, resource and field. A listener is served once its route
+ * configuration arrived, a cluster once its endpoints did (warming); until then a previous version
+ * keeps serving. The stream reconnects with exponential backoff and re-subscribes.
+ *
+ * <p>All state is confined to {@code executor}, a single thread.
+ */
+public final class XdsClient implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(XdsClient.class.getName());
+  static final String LDS = ListenerParser.TYPE_URL;
+  static final String RDS = RouteConfigParser.TYPE_URL;
+  static final String CDS = ClusterParser.TYPE_URL;
+  static final String EDS = EndpointParser.TYPE_URL;
+
+  private final Node node;
+  private final ManagedChannel channel;
+  private final ScheduledExecutorService executor;
+  private final Consumer<XdsState> publish;
+  private final Clock clock;
+  private final RandomGenerator random;
+  private final Map<String, TypeState<?>> types = new LinkedHashMap<>();
+  private @Nullable StreamObserver<DiscoveryRequest> requests;
+  private int failures;
+  private boolean closed;
+  private XdsState published = XdsState.empty();
+  private final Duration initialBackoff;
+  private final Duration maxBackoff;
+
+  /** Per type URL: parser, subscription, last accepted version, nonce, accepted resources. */
+  private static final class TypeState<R> {
+    final ResourceParser<?, R> parser;
+    final boolean wildcard;
+    Set<String> names = new TreeSet<>();
+    String version = "";
+    String nonce = "";
+    final Map<String, R> accepted = new HashMap<>();
+    final Map<String, XdsState.Accepted> protos = new HashMap<>();
+    boolean requested;
+
+    TypeState(ResourceParser<?, R> parser, boolean wildcard) {
+      this.parser = parser;
+      this.wildcard = wildcard;
+    }
+  }
+
+  public XdsClient(
+      Node node,
+      ManagedChannel channel,
+      ListenerParser listeners,
+      ScheduledExecutorService executor,
+      Consumer<XdsState> publish,
+      Clock clock,
+      RandomGenerator random,
+      Duration initialBackoff,
+      Duration maxBackoff) {
+    this.node = node;
+    this.channel = channel;
+    this.executor = executor;
+    this.publish = publish;
+    this.clock = clock;
+    this.random = random;
+    this.initialBackoff = initialBackoff;
+    this.maxBackoff = maxBackoff;
+    types.put(CDS, new TypeState<>(new ClusterParser(), true));
+    types.put(EDS, new TypeState<>(new EndpointParser(), false));
+    types.put(LDS, new TypeState<>(listeners, true));
+    types.put(RDS, new TypeState<>(new RouteConfigParser(), false));
+  }
+
+  /** Opens the stream and subscribes; returns at once. */
+  public void start() {
+    executor.execute(this::connect);
+  }
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    var stub = AggregatedDiscoveryServiceGrpc.newStub(channel);
+    Object[] self = new Object[1];
+    StreamObserver<DiscoveryResponse> responses =
+        new StreamObserver<>() {
+          @Override
+          public void onNext(DiscoveryResponse r) {
+            executor.execute(
+                () -> {
+                  if (requests == self[0]) {
+                    onResponse(r);
+                  }
+                });
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            executor.execute(() -> streamClosed(self[0], t.toString()));
+          }
+
+          @Override
+          public void onCompleted() {
+            executor.execute(() -> streamClosed(self[0], "stream completed"));
+          }
+        };
+    requests = stub.streamAggregatedResources(responses);
+    self[0] = requests;
+    boolean first = true;
+    for (var e : types.entrySet()) {
+      TypeState<?> t = e.getValue();
+      t.nonce = "";
+      t.requested = false;
+      if (t.wildcard || !t.names.isEmpty()) {
+        send(e.getKey(), t, null, first);
+        first = false;
+      }
+    }
+  }
+
+  private void streamClosed(@Nullable Object stream, String why) {
+    if (closed || stream != requests) {
+      return;
+    }
+    requests = null;
+    failures++;
+    long base = initialBackoff.toMillis() << Math.min(failures - 1, 20);
+    long delay = Math.min(maxBackoff.toMillis(), base);
+    delay = delay / 2 + (long) (random.nextDouble() * (delay / 2.0 + 1)); // jitter
+    LOG.log(Level.INFO, "event=xds_stream_closed reason=\"{0}\" retry_ms={1}", why, delay);
+    executor.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+  }
+
+  private void send(String typeUrl, TypeState<?> t, @Nullable String error, boolean withNode) {
+    StreamObserver<DiscoveryRequest> out = requests;
+    if (out == null) {
+      return;
+    }
+    DiscoveryRequest.Builder b =
+        DiscoveryRequest.newBuilder()
+            .setTypeUrl(typeUrl)
+            .setVersionInfo(t.version)
+            .setResponseNonce(t.nonce)
+            .addAllResourceNames(t.wildcard ? List.of() : t.names);
+    if (withNode || !t.requested) {
+      b.setNode(node);
+    }
+    if (error != null) {
+      b.setErrorDetail(Status.newBuilder().setCode(Code.INVALID_ARGUMENT_VALUE).setMessage(error));
+    }
+    t.requested = true;
+    out.onNext(b.build());
+  }
+
+  private void onResponse(DiscoveryResponse r) {
+    failures = 0;
+    TypeState<?> t = types.get(r.getTypeUrl());
+    if (t == null) {
+      LOG.log(Level.DEBUG, "event=xds_unknown_type type={0}", r.getTypeUrl());
+      return;
+    }
+    List<String> errors = apply(r, t);
+    t.nonce = r.getNonce();
+    if (errors.isEmpty()) {
+      t.version = r.getVersionInfo();
+      send(r.getTypeUrl(), t, null, false);
+      LOG.log(Level.DEBUG, "event=xds_ack type={0} version={1}", t.parser.kind(), t.version);
+    } else {
+      String detail = String.join("; ", errors);
+      send(r.getTypeUrl(), t, detail, false);
+      LOG.log(
+          Level.WARNING,
+          "event=xds_nack type={0} version={1} error=\"{2}\"",
+          t.parser.kind(),
+          r.getVersionInfo(),
+          detail);
+    }
+    updateSubscriptions();
+    publish();
+  }
+
+  private <R> List<String> apply(DiscoveryResponse r, TypeState<R> t) {
+    List<String> errors = new ArrayList<>();
+    Map<String, R> good = new HashMap<>();
+    Map<String, XdsState.Accepted> goodProtos = new HashMap<>();
+    Set<String> seen = new TreeSet<>();
+    long now = clock.millis();
+    for (Any any : r.getResourcesList()) {
+      Any res = any;
+      if (res.getTypeUrl().equals("type.googleapis.com/envoy.service.discovery.v3.Resource")) {
+        try {
+          res = res.unpack(io.envoyproxy.envoy.service.discovery.v3.Resource.class).getResource();
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          errors.add(t.parser.kind() + ": cannot unpack Resource wrapper: " + e.getMessage());
+          continue;
+        }
+      }
+      if (!res.getTypeUrl().equals(r.getTypeUrl())) {
+        errors.add(
+            t.parser.kind()
+                + ": resource of type "
+                + res.getTypeUrl()
+                + " in a "
+                + r.getTypeUrl()
+                + " response");
+        continue;
+      }
+      try {
+        var parsed = t.parser.unpackAndParse(res);
+        if (!seen.add(parsed.name())) {
+          errors.add(t.parser.kind() + " " + parsed.name() + ": duplicate name in one response");
+          continue;
+        }
+        good.put(parsed.name(), parsed.value());
+        goodProtos.put(
+            parsed.name(),
+            new XdsState.Accepted(
+                r.getTypeUrl(),
+                parsed.name(),
+                r.getVersionInfo(),
+                (com.google.protobuf.Message) parsed.proto(),
+                now));
+      } catch (ResourceParser.ParseFailure f) {
+        errors.add(f.getMessage());
+        if (!f.resourceName().isEmpty()) {
+          seen.add(f.resourceName());
+        }
+      }
+    }
+    if (t.wildcard) {
+      // State of the world: a name missing from the response is removed; a bad one keeps its last
+      // good
+      t.accepted.keySet().retainAll(seen);
+      t.protos.keySet().retainAll(seen);
+    }
+    t.accepted.putAll(good);
+    t.protos.putAll(goodProtos);
+    return errors;
+  }
+
+  @SuppressWarnings("unchecked")
+  private <R> TypeState<R> type(String url) {
+    return (TypeState<R>) types.get(url);
+  }
+
+  private void updateSubscriptions() {
+    Set<String> routeNames = new TreeSet<>();
+    for (ListenerConfig l : this.<ListenerConfig>type(LDS).accepted.values()) {
+      rdsNames(l, routeNames);
+    }
+    Set<String> edsNames = new TreeSet<>();
+    for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
+      c.edsName().ifPresent(edsNames::add);
+    }
+    resubscribe(RDS, routeNames);
+    resubscribe(EDS, edsNames);
+  }
+
+  /** Subscribes RDS names of static listeners too (they may use RDS over ADS). */
+  public void addStaticListeners(List<ListenerConfig> staticListeners) {
+    executor.execute(
+        () -> {
+          staticRouteNames.clear();
+          for (ListenerConfig l : staticListeners) {
+            rdsNames(l, staticRouteNames);
+          }
+          updateSubscriptions();
+        });
+  }
+
+  /** Subscribes EDS names of static EDS clusters. */
+  public void addStaticClusters(List<ClusterConfig> staticClusters) {
+    executor.execute(
+        () -> {
+          staticEdsNames.clear();
+          for (ClusterConfig c : staticClusters) {
+            c.edsName().ifPresent(staticEdsNames::add);
+          }
+          updateSubscriptions();
+        });
+  }
+
+  private final Set<String> staticRouteNames = new TreeSet<>();
+  private final Set<String> staticEdsNames = new TreeSet<>();
+
+  private static void rdsNames(ListenerConfig l, Set<String> into) {
+    l.filterChains()
+        .forEach(
+            c -> {
+              if (c.filter() instanceof HttpConnectionManagerConfig h
+                  && h.routes() instanceof HttpConnectionManagerConfig.RdsRoutes r) {
+                into.add(r.name());
+              }
+            });
+    l.defaultChain()
+        .ifPresent(
+            c -> {
+              if (c.filter() instanceof HttpConnectionManagerConfig h
+                  && h.routes() instanceof HttpConnectionManagerConfig.RdsRoutes r) {
+                into.add(r.name());
+              }
+            });
+  }
+
+  private void resubscribe(String url, Set<String> wanted) {
+    Set<String> all = new TreeSet<>(wanted);
+    all.addAll(url.equals(RDS) ? staticRouteNames : staticEdsNames);
+    TypeState<?> t = types.get(url);
+    if (all.equals(t.names)) {
+      return;
+    }
+    t.names = all;
+    t.accepted.keySet().retainAll(all); // unsubscribed resources are gone
+    t.protos.keySet().retainAll(all);
+    send(url, t, null, false);
+  }
+
+  private void publish() {
+    Map<String, RouteTable> routes = Map.copyOf(this.<RouteTable>type(RDS).accepted);
+    Map<String, Endpoints> endpoints = Map.copyOf(this.<Endpoints>type(EDS).accepted);
+    Map<String, ListenerConfig> listeners = new HashMap<>();
+    for (ListenerConfig l : this.<ListenerConfig>type(LDS).accepted.values()) {
+      Set<String> needs = new TreeSet<>();
+      rdsNames(l, needs);
+      ListenerConfig old = published.listeners().get(l.name());
+      if (routes.keySet().containsAll(needs)) {
+        listeners.put(l.name(), l);
+      } else if (old != null) {
+        listeners.put(l.name(), old); // warming: the previous version keeps serving
+      }
+    }
+    Map<String, ClusterConfig> clusters = new HashMap<>();
+    for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
+      ClusterConfig old = published.clusters().get(c.name());
+      if (c.edsName().map(endpoints::containsKey).orElse(true)) {
+        clusters.put(c.name(), c);
+      } else if (old != null) {
+        clusters.put(c.name(), old);
+      }
+    }
+    Map<String, XdsState.Accepted> protos = new HashMap<>();
+    for (var e : types.entrySet()) {
+      for (var p : e.getValue().protos.values()) {
+        protos.put(e.getKey() + "/" + p.name(), p);
+      }
+    }
+    boolean initialized = !types.get(LDS).nonce.isEmpty() && !types.get(CDS).nonce.isEmpty();
+    published =
+        new XdsState(
+            listeners, routes, clusters, endpoints, protos, initialized || published.initialized());
+    publish.accept(published);
+  }
+
+  /** Version and nonce last accepted per type URL, for the admin page and tests. */
+  public Map<String, String> versions() {
+    Map<String, String> v = new LinkedHashMap<>();
+    for (var e : types.entrySet()) {
+      v.put(e.getKey(), e.getValue().version);
+    }
+    return v;
+  }
+
+  @Override
+  public void close() {
+    executor.execute(
+        () -> {
+          closed = true;
+          StreamObserver<DiscoveryRequest> out = requests;
+          requests = null;
+          if (out != null) {
+            out.onCompleted();
+          }
+        });
+    channel.shutdownNow();
+  }
+}
