@@ -71,6 +71,9 @@ public final class XdsClient implements AutoCloseable {
     final Map<String, R> accepted = new HashMap<>();
     final Map<String, XdsState.Accepted> protos = new HashMap<>();
     boolean requested;
+    String lastNack = "";
+    int nackRepeats;
+    java.util.concurrent.@Nullable ScheduledFuture<?> delayedNack;
 
     TypeState(ResourceParser<?, R> parser, boolean wildcard) {
       this.parser = parser;
@@ -117,7 +120,7 @@ public final class XdsClient implements AutoCloseable {
         new StreamObserver<>() {
           @Override
           public void onNext(DiscoveryResponse r) {
-            executor.execute(
+            run(
                 () -> {
                   if (requests == self[0]) {
                     onResponse(r);
@@ -127,12 +130,12 @@ public final class XdsClient implements AutoCloseable {
 
           @Override
           public void onError(Throwable t) {
-            executor.execute(() -> streamClosed(self[0], t.toString()));
+            run(() -> streamClosed(self[0], t.toString()));
           }
 
           @Override
           public void onCompleted() {
-            executor.execute(() -> streamClosed(self[0], "stream completed"));
+            run(() -> streamClosed(self[0], "stream completed"));
           }
         };
     requests = stub.streamAggregatedResources(responses);
@@ -146,6 +149,14 @@ public final class XdsClient implements AutoCloseable {
         send(e.getKey(), t, null, first);
         first = false;
       }
+    }
+  }
+
+  private void run(Runnable task) {
+    try {
+      executor.execute(task);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closing: nothing left to do
     }
   }
 
@@ -192,19 +203,45 @@ public final class XdsClient implements AutoCloseable {
     }
     List<String> errors = apply(r, t);
     t.nonce = r.getNonce();
+    if (t.delayedNack != null) {
+      t.delayedNack.cancel(false);
+      t.delayedNack = null;
+    }
     if (errors.isEmpty()) {
       t.version = r.getVersionInfo();
+      t.lastNack = "";
+      t.nackRepeats = 0;
       send(r.getTypeUrl(), t, null, false);
       LOG.log(Level.DEBUG, "event=xds_ack type={0} version={1}", t.parser.kind(), t.version);
     } else {
       String detail = String.join("; ", errors);
-      send(r.getTypeUrl(), t, detail, false);
-      LOG.log(
-          Level.WARNING,
-          "event=xds_nack type={0} version={1} error=\"{2}\"",
-          t.parser.kind(),
-          r.getVersionInfo(),
-          detail);
+      String key = r.getVersionInfo() + "\n" + detail;
+      if (key.equals(t.lastNack)) {
+        // A server that answers each NACK with the same bad version would make us spin: damp the
+        // repeats with exponential backoff (the first NACK of a version goes out at once).
+        long delay =
+            Math.min(
+                maxBackoff.toMillis(), initialBackoff.toMillis() << Math.min(t.nackRepeats++, 20));
+        String url = r.getTypeUrl();
+        t.delayedNack =
+            executor.schedule(
+                () -> {
+                  t.delayedNack = null;
+                  send(url, t, detail, false);
+                },
+                delay,
+                TimeUnit.MILLISECONDS);
+      } else {
+        t.lastNack = key;
+        t.nackRepeats = 0;
+        send(r.getTypeUrl(), t, detail, false);
+        LOG.log(
+            Level.WARNING,
+            "event=xds_nack type={0} version={1} error=\"{2}\"",
+            t.parser.kind(),
+            r.getVersionInfo(),
+            detail);
+      }
     }
     updateSubscriptions();
     publish();
