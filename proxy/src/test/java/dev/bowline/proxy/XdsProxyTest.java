@@ -361,4 +361,90 @@ class XdsProxyTest {
     startXds();
     await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=b"));
   }
+
+  @Test
+  void configChurnUnderLoadFailsNoRequest() throws Exception {
+    publish(
+        "0",
+        List.of(edsCluster("c0")),
+        List.of(endpoints("c0", a, b)),
+        List.of(listener("routes")),
+        List.of(routes("routes", toCluster("/", "c0"))));
+    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend="));
+
+    java.util.concurrent.atomic.AtomicBoolean running =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
+    List<String> failures = new CopyOnWriteArrayList<>();
+    List<Thread> clients = new java.util.ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      clients.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    while (running.get()) {
+                      try {
+                        var r =
+                            client.send(
+                                HttpRequest.newBuilder(
+                                        URI.create(
+                                            "http://" + LISTEN_IP + ":" + listenPort + "/churn"))
+                                    .timeout(Duration.ofSeconds(5))
+                                    .build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        if (r.statusCode() == 200 && r.body().startsWith("backend=")) {
+                          ok.incrementAndGet();
+                        } else {
+                          failures.add(r.statusCode() + " " + r.body());
+                        }
+                      } catch (Exception e) {
+                        failures.add(e.toString());
+                      }
+                    }
+                  }));
+    }
+    for (int v = 1; v <= 20; v++) {
+      // make before break: the new cluster arrives beside the old one, the route moves to it, the
+      // listener itself is replaced (new stat prefix) each time
+      String prev = "c" + (v - 1);
+      String next = "c" + v;
+      Listener l = listener("routes");
+      var hcm =
+          l
+              .getFilterChains(0)
+              .getFilters(0)
+              .getTypedConfig()
+              .unpack(HttpConnectionManager.class)
+              .toBuilder()
+              .setStatPrefix("ingress" + v)
+              .build();
+      l =
+          l.toBuilder()
+              .setFilterChains(
+                  0,
+                  l.getFilterChains(0).toBuilder()
+                      .setFilters(
+                          0,
+                          l.getFilterChains(0).getFilters(0).toBuilder()
+                              .setTypedConfig(Any.pack(hcm))))
+              .build();
+      publish(
+          String.valueOf(v),
+          List.of(edsCluster(prev), edsCluster(next)),
+          List.of(endpoints(prev, a, b), endpoints(next, v % 2 == 0 ? a : b)),
+          List.of(l),
+          List.of(routes("routes", toCluster("/", next))));
+      Thread.sleep(100);
+    }
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> proxy.snapshot().clusters().containsKey("c20"));
+    Thread.sleep(200);
+    running.set(false);
+    for (Thread t : clients) {
+      t.join();
+    }
+    assertThat(failures).isEmpty();
+    assertThat(ok.get()).isGreaterThan(100);
+  }
 }

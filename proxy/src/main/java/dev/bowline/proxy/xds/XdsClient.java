@@ -384,8 +384,34 @@ public final class XdsClient implements AutoCloseable {
   }
 
   private void publish() {
-    Map<String, RouteTable> routes = Map.copyOf(this.<RouteTable>type(RDS).accepted);
     Map<String, Endpoints> endpoints = Map.copyOf(this.<Endpoints>type(EDS).accepted);
+    // Clusters first: an EDS cluster serves once its endpoints are in; until then its previous
+    // version (if any) keeps serving.
+    Map<String, ClusterConfig> clusters = new HashMap<>();
+    Set<String> warming = new TreeSet<>();
+    for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
+      ClusterConfig old = published.clusters().get(c.name());
+      if (c.edsName().map(endpoints::containsKey).orElse(true)) {
+        clusters.put(c.name(), c);
+      } else if (old != null) {
+        clusters.put(c.name(), old);
+      } else {
+        warming.add(c.name());
+      }
+    }
+    // Routes next: a route table that sends traffic to a cluster still warming waits (its previous
+    // version serves), so a control plane that adds a cluster and moves a route to it in one
+    // update ("make before break") never sees a 503 in between.
+    Map<String, RouteTable> routes = new HashMap<>();
+    for (RouteTable t : this.<RouteTable>type(RDS).accepted.values()) {
+      RouteTable old = published.routes().get(t.name());
+      if (old != null && !java.util.Collections.disjoint(clustersOf(t), warming)) {
+        routes.put(t.name(), old);
+      } else {
+        routes.put(t.name(), t);
+      }
+    }
+    // Listeners last: served once their RDS route tables are in.
     Map<String, ListenerConfig> listeners = new HashMap<>();
     for (ListenerConfig l : this.<ListenerConfig>type(LDS).accepted.values()) {
       Set<String> needs = new TreeSet<>();
@@ -395,15 +421,6 @@ public final class XdsClient implements AutoCloseable {
         listeners.put(l.name(), l);
       } else if (old != null) {
         listeners.put(l.name(), old); // warming: the previous version keeps serving
-      }
-    }
-    Map<String, ClusterConfig> clusters = new HashMap<>();
-    for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
-      ClusterConfig old = published.clusters().get(c.name());
-      if (c.edsName().map(endpoints::containsKey).orElse(true)) {
-        clusters.put(c.name(), c);
-      } else if (old != null) {
-        clusters.put(c.name(), old);
       }
     }
     Map<String, XdsState.Accepted> protos = new HashMap<>();
@@ -417,6 +434,22 @@ public final class XdsClient implements AutoCloseable {
         new XdsState(
             listeners, routes, clusters, endpoints, protos, initialized || published.initialized());
     publish.accept(published);
+  }
+
+  private static Set<String> clustersOf(RouteTable t) {
+    Set<String> names = new TreeSet<>();
+    for (var vh : t.virtualHosts()) {
+      for (var r : vh.routes()) {
+        if (r.action() instanceof dev.bowline.proxy.config.RouteAction.Forward f) {
+          switch (f.clusters()) {
+            case dev.bowline.proxy.config.ClusterChoice.Single one -> names.add(one.cluster());
+            case dev.bowline.proxy.config.ClusterChoice.Weighted w ->
+                w.clusters().forEach(c -> names.add(c.name()));
+          }
+        }
+      }
+    }
+    return names;
   }
 
   /** Version and nonce last accepted per type URL, for the admin page and tests. */
