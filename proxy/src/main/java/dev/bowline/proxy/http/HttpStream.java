@@ -14,7 +14,7 @@ import dev.bowline.proxy.http.filter.HttpFilterFactory;
 import dev.bowline.proxy.http.filter.router.RouteMatcher;
 import dev.bowline.proxy.stats.ClusterStats;
 import dev.bowline.proxy.upstream.ResponseListener;
-import dev.bowline.proxy.upstream.UpstreamConnection;
+import dev.bowline.proxy.upstream.Upstream;
 import dev.bowline.proxy.upstream.Worker;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -63,7 +63,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   private boolean requestComplete;
   private boolean responseStarted;
   private boolean done;
-  private @Nullable UpstreamConnection upstream;
+  private @Nullable Upstream upstream;
   private @Nullable ClusterStats clusterStats;
   private @Nullable ScheduledFuture<?> timeout;
   private final boolean headRequest;
@@ -256,7 +256,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       ReferenceCountUtil.release(c);
       return;
     }
-    UpstreamConnection u = upstream;
+    Upstream u = upstream;
     if (u == null) {
       pending.add(c);
     } else {
@@ -265,7 +265,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   }
 
   @Override
-  public void acquired(UpstreamConnection connection) {
+  public void acquired(Upstream connection) {
     if (done) {
       connection.abort();
       return;
@@ -312,6 +312,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       HttpHeaders h = resp.headers();
       h.remove(HttpHeaderNames.KEEP_ALIVE);
       h.remove(HttpHeaderNames.CONNECTION);
+      h.remove("x-http2-stream-id");
       h.set(HttpHeaderNames.SERVER, conn.config.serverName());
       if (!conn.http2Stream) {
         if (!HttpUtil.isContentLengthSet(resp)
@@ -361,7 +362,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     if (clusterStats != null) {
       clusterStats.upstreamRqTimeout().inc();
     }
-    UpstreamConnection u = upstream;
+    Upstream u = upstream;
     upstream = null;
     if (u != null) {
       u.abort();
@@ -375,7 +376,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   }
 
   void downstreamWritabilityChanged(boolean writable) {
-    UpstreamConnection u = upstream;
+    Upstream u = upstream;
     if (u != null) {
       u.channel().config().setAutoRead(writable);
     }
@@ -389,7 +390,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     cancelTimeout();
     pending.forEach(ReferenceCountUtil::release);
     pending.clear();
-    UpstreamConnection u = upstream;
+    Upstream u = upstream;
     upstream = null;
     if (u != null) {
       u.abort();
@@ -418,7 +419,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   }
 
   private void writeLocal(io.netty.handler.codec.http.FullHttpResponse resp, int status) {
-    UpstreamConnection u = upstream;
+    Upstream u = upstream;
     upstream = null;
     if (u != null) {
       u.abort();

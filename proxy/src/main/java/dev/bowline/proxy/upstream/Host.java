@@ -10,6 +10,14 @@ public final class Host {
   final int weight;
   final ArrayDeque<Channel> idle = new ArrayDeque<>();
   int active;
+
+  /** The HTTP/2 connection to this host from this loop, once connected (HTTP/2 clusters). */
+  @org.jspecify.annotations.Nullable Channel h2;
+
+  /** Requests waiting for {@link #h2} to connect. */
+  final ArrayDeque<java.util.function.Consumer<@org.jspecify.annotations.Nullable Channel>>
+      h2Waiting = new ArrayDeque<>();
+
   int currentWeight; // smooth weighted round robin state
 
   Host(SocketAddr address, int weight) {
@@ -26,5 +34,9 @@ public final class Host {
       c.close();
     }
     idle.clear();
+    Channel h = h2;
+    if (h != null && active == 0) {
+      h.close();
+    }
   }
 }

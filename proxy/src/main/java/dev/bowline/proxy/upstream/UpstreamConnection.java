@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  * An upstream HTTP/1.1 connection: hands what it reads to the request it currently serves and
  * returns itself to its host's pool when a response ends with keep-alive.
  */
-public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
+public final class UpstreamConnection extends ChannelInboundHandlerAdapter implements Upstream {
   private final Worker worker;
   private final Host host;
   private final ClusterHosts cluster;
@@ -30,7 +30,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     this.channel = channel;
   }
 
-  /** The channel, to write the request on. */
+  @Override
   public Channel channel() {
     return channel;
   }
@@ -41,7 +41,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     host.active++;
   }
 
-  /** Stops delivering to the current listener and closes the connection (reset, timeout). */
+  @Override
   public void abort() {
     if (listener != null) {
       listener = null;

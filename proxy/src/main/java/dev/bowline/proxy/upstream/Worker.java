@@ -50,7 +50,7 @@ public final class Worker {
 
   /** What {@link #acquire} hands back. */
   public interface AcquireCallback {
-    void acquired(UpstreamConnection connection);
+    void acquired(Upstream upstream);
 
     void failed(String reason);
   }
@@ -81,6 +81,10 @@ public final class Worker {
     Host host = ch.pick(random);
     if (host == null) {
       return false;
+    }
+    if (cluster.http2()) {
+      acquireH2(host, ch, listener, cb);
+      return true;
     }
     Channel pooled;
     while ((pooled = host.idle.pollLast()) != null) {
@@ -115,6 +119,89 @@ public final class Worker {
           }
         });
     return true;
+  }
+
+  /**
+   * HTTP/2 upstream: one connection per host per loop carries every request as a stream (Envoy's
+   * default); requests that arrive while it connects wait for it.
+   */
+  private void acquireH2(
+      Host host, ClusterHosts ch, ResponseListener listener, AcquireCallback cb) {
+    java.util.function.Consumer<@Nullable Channel> open =
+        conn -> {
+          if (conn == null) {
+            cb.failed("connection failure");
+            return;
+          }
+          H2Stream stream = new H2Stream(host, listener);
+          new io.netty.handler.codec.http2.Http2StreamChannelBootstrap(conn)
+              .handler(
+                  new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel c) {
+                      c.pipeline()
+                          .addLast(
+                              new io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec(
+                                  false));
+                      c.pipeline().addLast(stream);
+                    }
+                  })
+              .open()
+              .addListener(
+                  f -> {
+                    if (f.isSuccess()) {
+                      stream.opened((Channel) f.getNow());
+                      cb.acquired(stream);
+                    } else {
+                      stream.abort();
+                      cb.failed("connection failure");
+                    }
+                  });
+        };
+    Channel conn = host.h2;
+    if (conn != null && conn.isActive()) {
+      open.accept(conn);
+      return;
+    }
+    host.h2Waiting.add(open);
+    if (host.h2Waiting.size() > 1) {
+      return; // a connect is under way
+    }
+    ch.stats.upstreamCxTotal().inc();
+    connect(
+            host,
+            ch,
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel c) {
+                c.pipeline()
+                    .addLast(
+                        io.netty.handler.codec.http2.Http2FrameCodecBuilder.forClient().build());
+                c.pipeline()
+                    .addLast(
+                        new io.netty.handler.codec.http2.Http2MultiplexHandler(
+                            new io.netty.channel.ChannelInboundHandlerAdapter()));
+              }
+            })
+        .addListener(
+            (ChannelFuture done) -> {
+              Channel ok = done.isSuccess() ? done.channel() : null;
+              if (ok == null) {
+                ch.stats.upstreamCxConnectFail().inc();
+              } else {
+                host.h2 = ok;
+                ok.closeFuture()
+                    .addListener(
+                        x -> {
+                          if (host.h2 == ok) {
+                            host.h2 = null;
+                          }
+                        });
+              }
+              var waiting = new java.util.ArrayList<>(host.h2Waiting);
+              host.h2Waiting.clear();
+              waiting.forEach(w -> w.accept(ok));
+            });
   }
 
   /**
