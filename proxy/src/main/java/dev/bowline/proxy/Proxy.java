@@ -153,11 +153,12 @@ public final class Proxy implements AutoCloseable {
     if (bootstrap.hasDynamicResources()) {
       if (dyn.hasAdsConfig()) {
         var ads = dyn.getAdsConfig();
-        if (ads.getApiType() != ApiConfigSource.ApiType.GRPC) {
+        if (ads.getApiType() != ApiConfigSource.ApiType.GRPC
+            && ads.getApiType() != ApiConfigSource.ApiType.DELTA_GRPC) {
           errors.add(
               "dynamic_resources.ads_config.api_type: "
                   + ads.getApiType()
-                  + " is not supported yet (use GRPC)");
+                  + " is not supported (use GRPC or DELTA_GRPC)");
         }
         if (ads.getGrpcServicesCount() != 1) {
           errors.add("dynamic_resources.ads_config.grpc_services: exactly one is required");
@@ -215,7 +216,8 @@ public final class Proxy implements AutoCloseable {
               options.clock(),
               new SplittableRandom(options.random().nextLong()),
               options.xdsInitialBackoff(),
-              options.xdsMaxBackoff());
+              options.xdsMaxBackoff(),
+              dyn.getAdsConfig().getApiType() == ApiConfigSource.ApiType.DELTA_GRPC);
       xdsClient = client;
       client.addStaticListeners(List.copyOf(staticListeners.values()));
       client.addStaticClusters(List.copyOf(staticClusters.values()));

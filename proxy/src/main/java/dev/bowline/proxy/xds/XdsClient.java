@@ -10,6 +10,8 @@ import dev.bowline.proxy.config.ListenerConfig;
 import dev.bowline.proxy.config.RouteTable;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
@@ -31,12 +33,13 @@ import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A State-of-the-World ADS client. LDS and CDS are wildcard subscriptions; RDS and EDS follow the
- * names the accepted listeners and clusters refer to. Each response is parsed resource by resource:
- * good resources are taken, a bad one keeps its last good version and the response is NACKed with
- * an {@code error_detail} naming type, resource and field. A listener is served once its route
- * configuration arrived, a cluster once its endpoints did (warming); until then a previous version
- * keeps serving. The stream reconnects with exponential backoff and re-subscribes.
+ * An ADS client, State of the World or delta ({@code DELTA_GRPC}). LDS and CDS are wildcard
+ * subscriptions; RDS and EDS follow the names the accepted listeners and clusters refer to. Each
+ * response is parsed resource by resource: good resources are taken, a bad one keeps its last good
+ * version and the response is NACKed with an {@code error_detail} naming type, resource and field.
+ * A listener is served once its route configuration arrived, a cluster once its endpoints did
+ * (warming); until then a previous version keeps serving. The stream reconnects with exponential
+ * backoff and re-subscribes.
  *
  * <p>All state is confined to {@code executor}, a single thread.
  */
@@ -54,7 +57,9 @@ public final class XdsClient implements AutoCloseable {
   private final Clock clock;
   private final RandomGenerator random;
   private final Map<String, TypeState<?>> types = new LinkedHashMap<>();
+  private final boolean delta;
   private @Nullable StreamObserver<DiscoveryRequest> requests;
+  private @Nullable StreamObserver<DeltaDiscoveryRequest> deltaRequests;
   private int failures;
   private boolean closed;
   private XdsState published = XdsState.empty();
@@ -90,7 +95,9 @@ public final class XdsClient implements AutoCloseable {
       Clock clock,
       RandomGenerator random,
       Duration initialBackoff,
-      Duration maxBackoff) {
+      Duration maxBackoff,
+      boolean delta) {
+    this.delta = delta;
     this.node = node;
     this.channel = channel;
     this.executor = executor;
@@ -115,6 +122,10 @@ public final class XdsClient implements AutoCloseable {
       return;
     }
     var stub = AggregatedDiscoveryServiceGrpc.newStub(channel);
+    if (delta) {
+      connectDelta(stub);
+      return;
+    }
     Object[] self = new Object[1];
     StreamObserver<DiscoveryResponse> responses =
         new StreamObserver<>() {
@@ -152,6 +163,54 @@ public final class XdsClient implements AutoCloseable {
     }
   }
 
+  private void connectDelta(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
+    Object[] self = new Object[1];
+    StreamObserver<DeltaDiscoveryResponse> responses =
+        new StreamObserver<>() {
+          @Override
+          public void onNext(DeltaDiscoveryResponse r) {
+            run(
+                () -> {
+                  if (deltaRequests == self[0]) {
+                    onDeltaResponse(r);
+                  }
+                });
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            run(() -> streamClosed(self[0], t.toString()));
+          }
+
+          @Override
+          public void onCompleted() {
+            run(() -> streamClosed(self[0], "stream completed"));
+          }
+        };
+    deltaRequests = stub.deltaAggregatedResources(responses);
+    self[0] = deltaRequests;
+    for (var e : types.entrySet()) {
+      TypeState<?> t = e.getValue();
+      t.nonce = "";
+      if (t.wildcard || !t.names.isEmpty()) {
+        // (Re)subscribe, telling the server which versions we hold so it can skip them
+        Map<String, String> held = new HashMap<>();
+        t.protos.values().forEach(a -> held.put(a.name(), a.version()));
+        var b =
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(node)
+                .setTypeUrl(e.getKey())
+                .addAllResourceNamesSubscribe(t.wildcard ? List.of("*") : t.names)
+                .putAllInitialResourceVersions(held);
+        java.util.Objects.requireNonNull(deltaRequests).onNext(b.build());
+      }
+    }
+  }
+
+  private @Nullable Object currentStream() {
+    return delta ? deltaRequests : requests;
+  }
+
   private void run(Runnable task) {
     try {
       executor.execute(task);
@@ -161,10 +220,11 @@ public final class XdsClient implements AutoCloseable {
   }
 
   private void streamClosed(@Nullable Object stream, String why) {
-    if (closed || stream != requests) {
+    if (closed || stream != currentStream()) {
       return;
     }
     requests = null;
+    deltaRequests = null;
     failures++;
     long base = initialBackoff.toMillis() << Math.min(failures - 1, 20);
     long delay = Math.min(maxBackoff.toMillis(), base);
@@ -174,6 +234,18 @@ public final class XdsClient implements AutoCloseable {
   }
 
   private void send(String typeUrl, TypeState<?> t, @Nullable String error, boolean withNode) {
+    if (delta) {
+      StreamObserver<DeltaDiscoveryRequest> out = deltaRequests;
+      if (out != null && !t.nonce.isEmpty()) {
+        var b = DeltaDiscoveryRequest.newBuilder().setTypeUrl(typeUrl).setResponseNonce(t.nonce);
+        if (error != null) {
+          b.setErrorDetail(
+              Status.newBuilder().setCode(Code.INVALID_ARGUMENT_VALUE).setMessage(error));
+        }
+        out.onNext(b.build());
+      }
+      return;
+    }
     StreamObserver<DiscoveryRequest> out = requests;
     if (out == null) {
       return;
@@ -194,6 +266,66 @@ public final class XdsClient implements AutoCloseable {
     out.onNext(b.build());
   }
 
+  private void onDeltaResponse(DeltaDiscoveryResponse r) {
+    failures = 0;
+    TypeState<?> t = types.get(r.getTypeUrl());
+    if (t == null) {
+      LOG.log(Level.DEBUG, "event=xds_unknown_type type={0}", r.getTypeUrl());
+      return;
+    }
+    List<String> errors = applyDelta(r, t);
+    t.nonce = r.getNonce();
+    answer(r.getTypeUrl(), t, errors, r.getSystemVersionInfo());
+  }
+
+  private <R> List<String> applyDelta(DeltaDiscoveryResponse r, TypeState<R> t) {
+    List<String> errors = new ArrayList<>();
+    long now = clock.millis();
+    Set<String> seen = new TreeSet<>();
+    Map<String, R> good = new HashMap<>();
+    Map<String, XdsState.Accepted> goodProtos = new HashMap<>();
+    for (var res : r.getResourcesList()) {
+      Any any = res.getResource();
+      if (!any.getTypeUrl().equals(r.getTypeUrl())) {
+        errors.add(
+            t.parser.kind()
+                + " "
+                + res.getName()
+                + ": resource of type "
+                + any.getTypeUrl()
+                + " in a "
+                + r.getTypeUrl()
+                + " response");
+        continue;
+      }
+      try {
+        var parsed = t.parser.unpackAndParse(any);
+        if (!seen.add(parsed.name())) {
+          errors.add(t.parser.kind() + " " + parsed.name() + ": duplicate name in one response");
+          continue;
+        }
+        good.put(parsed.name(), parsed.value());
+        goodProtos.put(
+            parsed.name(),
+            new XdsState.Accepted(
+                r.getTypeUrl(),
+                parsed.name(),
+                res.getVersion(),
+                (com.google.protobuf.Message) parsed.proto(),
+                now));
+      } catch (ResourceParser.ParseFailure f) {
+        errors.add(f.getMessage());
+      }
+    }
+    t.accepted.putAll(good);
+    t.protos.putAll(goodProtos);
+    for (String gone : r.getRemovedResourcesList()) {
+      t.accepted.remove(gone);
+      t.protos.remove(gone);
+    }
+    return errors;
+  }
+
   private void onResponse(DiscoveryResponse r) {
     failures = 0;
     TypeState<?> t = types.get(r.getTypeUrl());
@@ -203,26 +335,31 @@ public final class XdsClient implements AutoCloseable {
     }
     List<String> errors = apply(r, t);
     t.nonce = r.getNonce();
+    answer(r.getTypeUrl(), t, errors, r.getVersionInfo());
+  }
+
+  /** ACK or NACK a response, then follow its references and publish what is warm. */
+  private void answer(String typeUrl, TypeState<?> t, List<String> errors, String version) {
     if (t.delayedNack != null) {
       t.delayedNack.cancel(false);
       t.delayedNack = null;
     }
     if (errors.isEmpty()) {
-      t.version = r.getVersionInfo();
+      t.version = version;
       t.lastNack = "";
       t.nackRepeats = 0;
-      send(r.getTypeUrl(), t, null, false);
+      send(typeUrl, t, null, false);
       LOG.log(Level.DEBUG, "event=xds_ack type={0} version={1}", t.parser.kind(), t.version);
     } else {
       String detail = String.join("; ", errors);
-      String key = r.getVersionInfo() + "\n" + detail;
+      String key = version + "\n" + detail;
       if (key.equals(t.lastNack)) {
         // A server that answers each NACK with the same bad version would make us spin: damp the
         // repeats with exponential backoff (the first NACK of a version goes out at once).
         long delay =
             Math.min(
                 maxBackoff.toMillis(), initialBackoff.toMillis() << Math.min(t.nackRepeats++, 20));
-        String url = r.getTypeUrl();
+        String url = typeUrl;
         t.delayedNack =
             executor.schedule(
                 () -> {
@@ -234,12 +371,12 @@ public final class XdsClient implements AutoCloseable {
       } else {
         t.lastNack = key;
         t.nackRepeats = 0;
-        send(r.getTypeUrl(), t, detail, false);
+        send(typeUrl, t, detail, false);
         LOG.log(
             Level.WARNING,
             "event=xds_nack type={0} version={1} error=\"{2}\"",
             t.parser.kind(),
-            r.getVersionInfo(),
+            version,
             detail);
       }
     }
@@ -377,10 +514,26 @@ public final class XdsClient implements AutoCloseable {
     if (all.equals(t.names)) {
       return;
     }
+    Set<String> added = new TreeSet<>(all);
+    added.removeAll(t.names);
+    Set<String> removed = new TreeSet<>(t.names);
+    removed.removeAll(all);
     t.names = all;
     t.accepted.keySet().retainAll(all); // unsubscribed resources are gone
     t.protos.keySet().retainAll(all);
-    send(url, t, null, false);
+    if (delta) {
+      StreamObserver<DeltaDiscoveryRequest> out = deltaRequests;
+      if (out != null) {
+        out.onNext(
+            DeltaDiscoveryRequest.newBuilder()
+                .setTypeUrl(url)
+                .addAllResourceNamesSubscribe(added)
+                .addAllResourceNamesUnsubscribe(removed)
+                .build());
+      }
+    } else {
+      send(url, t, null, false);
+    }
   }
 
   private void publish() {
