@@ -36,6 +36,7 @@ class BadInputTest {
                   "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                   stat_prefix: in
                   max_request_headers_kb: 4
+                  request_timeout: 0.3s
                   http_filters:
                   - name: envoy.filters.http.router
                     typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
@@ -124,5 +125,11 @@ class BadInputTest {
       }
     }
     return buf.toString(StandardCharsets.ISO_8859_1);
+  }
+
+  @Test
+  void aRequestThatNeverCompletesGets408() throws Exception {
+    String reply = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+    assertThat(reply).startsWith("HTTP/1.1 408 Request Timeout\r\n").endsWith("request timeout");
   }
 }

@@ -174,8 +174,19 @@ class StaticProxyTest {
 
   @Test
   void keepsAnIncomingRequestIdAndAppendsToForwardedFor() throws Exception {
-    var r = get("api.example.com", "/", "x-request-id", "abc", "x-forwarded-for", "10.1.1.1");
-    assertThat(r.body()).contains("xff=10.1.1.1,127.0.0.1 rid=abc");
+    var r =
+        get(
+            "api.example.com",
+            "/",
+            "x-request-id",
+            "abc",
+            "x-forwarded-for",
+            "10.1.1.1",
+            "x-envoy-expected-rq-timeout-ms",
+            "1");
+    // an edge client's x-envoy-* header is dropped; the proxy sets its own
+    assertThat(r.body()).contains("xff=10.1.1.1,127.0.0.1 rid=abc timeout=15000");
+    assertThat(r.headers().firstValue("x-envoy-upstream-service-time")).isPresent();
   }
 
   @Test
@@ -329,5 +340,25 @@ class StaticProxyTest {
         .contains("\"@type\": \"type.googleapis.com/envoy.admin.v3.BootstrapConfigDump\"")
         .contains("\"static_clusters\"")
         .contains("\"static_listeners\"");
+  }
+
+  @Test
+  void expect100ContinueIsAnsweredByTheProxy() throws Exception {
+    try (Socket s = new Socket(IP, httpPort)) {
+      s.setSoTimeout(5000);
+      OutputStream out = s.getOutputStream();
+      out.write(
+          ("POST /echo HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 5\r\n"
+                  + "Expect: 100-continue\r\nConnection: close\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = s.getInputStream();
+      byte[] interim = in.readNBytes("HTTP/1.1 100 Continue\r\n\r\n".length());
+      assertThat(new String(interim, StandardCharsets.US_ASCII))
+          .isEqualTo("HTTP/1.1 100 Continue\r\n\r\n");
+      out.write("hello".getBytes(StandardCharsets.US_ASCII));
+      String rest = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+      assertThat(rest).startsWith("HTTP/1.1 200 OK").endsWith("hello");
+    }
   }
 }

@@ -167,6 +167,18 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   }
 
   @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
+      HttpStream s = current;
+      if (s != null) {
+        s.onIdle(); // stream_idle_timeout; an idle connection without a stream stays open
+      }
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     HttpStream s = current;
     current = null;

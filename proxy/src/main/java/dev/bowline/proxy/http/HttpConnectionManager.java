@@ -54,6 +54,7 @@ public final class HttpConnectionManager {
                 .setMaxInitialLineLength(max)
                 .setMaxHeaderSize(max)
                 .setMaxChunkSize(65536)));
+    idleTimer(p, config);
     p.addLast(new HttpConnection(config, runtime, f, false));
   }
 
@@ -73,9 +74,22 @@ public final class HttpConnectionManager {
               @Override
               protected void initChannel(Http2StreamChannel stream) {
                 stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));
+                idleTimer(stream.pipeline(), config);
                 stream.pipeline().addLast(new HttpConnection(config, runtime, f, true));
               }
             }));
+  }
+
+  /** {@code stream_idle_timeout}: no bytes either way for that long ends the stream in flight. */
+  private static void idleTimer(ChannelPipeline p, HttpConnectionManagerConfig config) {
+    if (!config.streamIdleTimeout().isZero()) {
+      p.addLast(
+          new io.netty.handler.timeout.IdleStateHandler(
+              0,
+              0,
+              config.streamIdleTimeout().toMillis(),
+              java.util.concurrent.TimeUnit.MILLISECONDS));
+    }
   }
 
   /** {@code codec_type: AUTO}: HTTP/2 if the connection opens with the client preface. */

@@ -67,6 +67,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   private @Nullable ClusterStats clusterStats;
   private @Nullable ScheduledFuture<?> timeout;
   private final boolean headRequest;
+  private @Nullable ScheduledFuture<?> requestTimer;
+  private final long startNanos = System.nanoTime();
+  private final boolean suppressEnvoyHeaders;
 
   HttpStream(HttpConnection conn, HttpRequest request) {
     this.conn = conn;
@@ -82,6 +85,10 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       filters[i] = create(factories[i], conn.config.httpFilters().get(i).config());
     }
     this.upstreamRequest = request;
+    Object routerConfig = conn.config.httpFilters().getLast().config();
+    this.suppressEnvoyHeaders =
+        routerConfig instanceof dev.bowline.proxy.http.filter.router.RouterConfig rc
+            && rc.suppressEnvoyHeaders();
     // A request without a body is complete at its head; its empty last content may still follow.
     this.requestComplete =
         !conn.http2Stream
@@ -95,6 +102,14 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   }
 
   void start(HttpRequest req) {
+    if (!conn.config.requestTimeout().isZero() && !requestComplete) {
+      requestTimer =
+          ctx.executor()
+              .schedule(
+                  this::onRequestTimeout,
+                  conn.config.requestTimeout().toNanos(),
+                  TimeUnit.NANOSECONDS);
+    }
     // A FullHttpRequest is a head and a last content in one; split it so both paths are the same.
     HttpRequest head = req;
     LastHttpContent body = null;
@@ -165,6 +180,25 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       String xff = h.get("x-forwarded-for");
       h.set("x-forwarded-for", xff == null ? conn.remoteIp : xff + "," + conn.remoteIp);
     }
+    if (cfg.useRemoteAddress()) {
+      // The peer is an edge client: x-envoy-* headers from it are not to be trusted (Envoy strips
+      // them the same way for external requests).
+      List<String> envoyHeaders = new ArrayList<>();
+      for (var e : h) {
+        if (e.getKey().regionMatches(true, 0, "x-envoy-", 0, 8)) {
+          envoyHeaders.add(e.getKey());
+        }
+      }
+      envoyHeaders.forEach(h::remove);
+    }
+    if (!conn.http2Stream && HttpUtil.is100ContinueExpected(req)) {
+      // Envoy's default (proxy_100_continue: false): answer 100 ourselves, don't forward Expect
+      h.remove(HttpHeaderNames.EXPECT);
+      ctx.writeAndFlush(
+          new io.netty.handler.codec.http.DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpResponseStatus.CONTINUE),
+          ctx.voidPromise());
+    }
     if (!h.contains("x-forwarded-proto")) {
       h.set("x-forwarded-proto", "http");
     }
@@ -218,7 +252,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     }
     f.hostRewrite().ifPresent(host -> req.headers().set(HttpHeaderNames.HOST, host));
     if (!f.timeout().isZero()) {
-      req.headers().set("x-envoy-expected-rq-timeout-ms", f.timeout().toMillis());
+      if (!suppressEnvoyHeaders) {
+        req.headers().set("x-envoy-expected-rq-timeout-ms", f.timeout().toMillis());
+      }
       timeout =
           ctx.executor().schedule(this::onTimeout, f.timeout().toNanos(), TimeUnit.NANOSECONDS);
     }
@@ -251,6 +287,11 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   void onRequestContent(HttpContent c) {
     if (c instanceof LastHttpContent) {
       requestComplete = true;
+      ScheduledFuture<?> rt = requestTimer;
+      if (rt != null) {
+        rt.cancel(false);
+        requestTimer = null;
+      }
     }
     if (done) {
       ReferenceCountUtil.release(c);
@@ -301,6 +342,10 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
         return; // we do not forward interim responses; the final one follows
       }
       responseStarted = true;
+      if (!suppressEnvoyHeaders) {
+        resp.headers()
+            .set("x-envoy-upstream-service-time", (System.nanoTime() - startNanos) / 1_000_000);
+      }
       int status = resp.status().code();
       if (clusterStats != null) {
         clusterStats.response(status);
@@ -372,6 +417,28 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       ctx.close();
     } else {
       localReply(504, "upstream request timeout");
+    }
+  }
+
+  /** {@code stream_idle_timeout} fired: 408 before the response, else reset. */
+  void onIdle() {
+    if (done) {
+      return;
+    }
+    conn.stats.downstreamRqIdleTimeout().inc();
+    if (responseStarted) {
+      resetByDownstream();
+      ctx.close();
+    } else {
+      localReply(408, "stream timeout");
+    }
+  }
+
+  /** {@code request_timeout} fired: the whole request did not arrive in time. */
+  private void onRequestTimeout() {
+    if (!done && !requestComplete) {
+      conn.stats.downstreamRqTimeout().inc();
+      localReply(408, "request timeout");
     }
   }
 
@@ -453,6 +520,11 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     if (t != null) {
       t.cancel(false);
       timeout = null;
+    }
+    ScheduledFuture<?> rt = requestTimer;
+    if (rt != null) {
+      rt.cancel(false);
+      requestTimer = null;
     }
   }
 }

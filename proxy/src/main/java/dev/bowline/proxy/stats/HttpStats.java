@@ -9,7 +9,8 @@ public record HttpStats(
     Counter[] downstreamRqXx,
     Counter noRoute,
     Counter rqDirectResponse,
-    Counter downstreamRqTimeout) {
+    Counter downstreamRqTimeout,
+    Counter downstreamRqIdleTimeout) {
 
   static HttpStats create(Stats s, String prefix) {
     Map<String, String> tags = Map.of("envoy_http_conn_manager_prefix", prefix);
@@ -32,7 +33,8 @@ public record HttpStats(
         xx,
         s.counter(p + "no_route", "envoy_http_no_route", tags),
         s.counter(p + "rq_direct_response", "envoy_http_rq_direct_response", tags),
-        s.counter(p + "downstream_rq_timeout", "envoy_http_downstream_rq_timeout", tags));
+        s.counter(p + "downstream_rq_timeout", "envoy_http_downstream_rq_timeout", tags),
+        s.counter(p + "downstream_rq_idle_timeout", "envoy_http_downstream_rq_idle_timeout", tags));
   }
 
   public void response(int status) {
