@@ -22,10 +22,14 @@ public record ListenerConfig(
     filterChains = List.copyOf(filterChains);
   }
 
-  /** The chain for a connection to {@code destPort} from {@code sourceIp}, if any. */
-  public Optional<FilterChain> select(int destPort, String sourceIp) {
+  /**
+   * The chain for a connection to {@code destIp:destPort} from {@code sourceIp:sourcePort}: the
+   * first chain whose match fits, else the default chain.
+   */
+  public Optional<FilterChain> select(
+      String destIp, int destPort, String sourceIp, int sourcePort) {
     for (FilterChain c : filterChains) {
-      if (c.match().matches(destPort, sourceIp)) {
+      if (c.match().matches(destIp, destPort, sourceIp, sourcePort)) {
         return Optional.of(c);
       }
     }

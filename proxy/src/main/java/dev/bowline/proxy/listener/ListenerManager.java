@@ -129,10 +129,16 @@ public final class ListenerManager {
   }
 
   private void connection(Channel ch, ListenerConfig config, ListenerStats stats) {
-    int port = ch.localAddress() instanceof InetSocketAddress local ? local.getPort() : 0;
-    String source =
-        ch.remoteAddress() instanceof InetSocketAddress r ? r.getAddress().getHostAddress() : "";
-    FilterChain chain = config.select(port, source).orElse(null);
+    InetSocketAddress local = (InetSocketAddress) ch.localAddress();
+    InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
+    FilterChain chain =
+        config
+            .select(
+                local.getAddress().getHostAddress(),
+                local.getPort(),
+                remote.getAddress().getHostAddress(),
+                remote.getPort())
+            .orElse(null);
     if (chain == null) {
       stats.noFilterChainMatch().inc();
       ch.close();

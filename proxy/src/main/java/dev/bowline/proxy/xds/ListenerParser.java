@@ -83,27 +83,36 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
 
   private FilterChain chain(io.envoyproxy.envoy.config.listener.v3.FilterChain c, String field)
       throws InvalidResourceException {
-    if (c.hasTransportSocket()) {
-      throw new InvalidResourceException(field + ".transport_socket", "TLS is not supported yet");
-    }
     var m = c.getFilterChainMatch();
-    List<CidrRange> sources = new ArrayList<>();
-    for (int i = 0; i < m.getSourcePrefixRangesCount(); i++) {
-      var r = m.getSourcePrefixRanges(i);
-      try {
-        sources.add(
-            CidrRange.of(r.getAddressPrefix(), r.hasPrefixLen() ? r.getPrefixLen().getValue() : 0));
-      } catch (IllegalArgumentException e) {
-        throw new InvalidResourceException(
-            field + ".filter_chain_match.source_prefix_ranges[" + i + "]", e.getMessage());
-      }
+    String mf = field + ".filter_chain_match";
+    List<CidrRange> sources = ranges(m.getSourcePrefixRangesList(), mf + ".source_prefix_ranges");
+    List<CidrRange> dests = ranges(m.getPrefixRangesList(), mf + ".prefix_ranges");
+    if (m.getDirectSourcePrefixRangesCount() > 0) {
+      sources = ranges(m.getDirectSourcePrefixRangesList(), mf + ".direct_source_prefix_ranges");
     }
+    String transport = m.getTransportProtocol();
+    if (!transport.isEmpty() && !transport.equals("raw_buffer") && !transport.equals("tls")) {
+      throw new InvalidResourceException(
+          mf + ".transport_protocol", "unknown transport protocol '" + transport + "'");
+    }
+    boolean needsInspection =
+        transport.equals("tls")
+            || m.getServerNamesCount() > 0
+            || m.getApplicationProtocolsCount() > 0;
     FilterChainMatch match =
         new FilterChainMatch(
             m.hasDestinationPort()
                 ? OptionalInt.of(m.getDestinationPort().getValue())
                 : OptionalInt.empty(),
-            sources);
+            dests,
+            sources,
+            m.getSourcePortsList(),
+            needsInspection);
+    if (c.hasTransportSocket() && !transport.equals("tls")) {
+      // A TLS chain that only TLS connections can reach is harmless (it never matches here);
+      // one that plaintext could reach would be served without its TLS: refuse it.
+      throw new InvalidResourceException(field + ".transport_socket", "TLS is not supported yet");
+    }
     if (c.getFiltersCount() == 0) {
       throw new InvalidResourceException(
           field + ".filters", "at least one network filter is required");
@@ -114,6 +123,22 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     }
     return new FilterChain(
         c.getName(), match, networkFilter(c.getFilters(0), field + ".filters[0]"));
+  }
+
+  private static List<CidrRange> ranges(
+      List<io.envoyproxy.envoy.config.core.v3.CidrRange> in, String field)
+      throws InvalidResourceException {
+    List<CidrRange> out = new ArrayList<>();
+    for (int i = 0; i < in.size(); i++) {
+      var r = in.get(i);
+      try {
+        out.add(
+            CidrRange.of(r.getAddressPrefix(), r.hasPrefixLen() ? r.getPrefixLen().getValue() : 0));
+      } catch (IllegalArgumentException e) {
+        throw new InvalidResourceException(field + "[" + i + "]", e.getMessage());
+      }
+    }
+    return out;
   }
 
   private NetworkFilter networkFilter(Filter f, String field) throws InvalidResourceException {

@@ -151,4 +151,39 @@ class ParsersTest {
         .hasMessage(
             "ClusterLoadAssignment c: endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address: 'backend.local' is not an IP address");
   }
+
+  @Test
+  void filterChainMatchPicksByDestinationAndSourceAndSkipsTlsChains() throws Exception {
+    String chain =
+        "{\"filter_chain_match\":%s,\"filters\":[{\"name\":\"tcp\",\"typed_config\":{\"@type\":"
+            + "\"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\",\"stat_prefix\":\"t\",\"cluster\":\"%s\"}}]}";
+    String json =
+        "{\"name\":\"virtualInbound\",\"address\":{\"socket_address\":{\"address\":\"0.0.0.0\",\"port_value\":15006}},\"filter_chains\":["
+            + chain.formatted("{\"transport_protocol\":\"tls\",\"destination_port\":8080}", "tls")
+            + ","
+            + chain.formatted(
+                "{\"application_protocols\":[\"http/1.1\"],\"destination_port\":8080}", "http")
+            + ","
+            + chain.formatted(
+                "{\"destination_port\":8080,\"prefix_ranges\":[{\"address_prefix\":\"10.0.0.0\",\"prefix_len\":8}]}",
+                "ten")
+            + ","
+            + chain.formatted(
+                "{\"source_prefix_ranges\":[{\"address_prefix\":\"127.0.0.0\",\"prefix_len\":8}],\"source_ports\":[1234]}",
+                "local")
+            + "],\"default_filter_chain\":"
+            + chain.formatted("{}", "default")
+            + "}";
+    var l = listeners.parse(json(json, Listener.newBuilder()).build());
+    java.util.function.Function<java.util.Optional<dev.bowline.proxy.config.FilterChain>, String>
+        cluster =
+            c ->
+                ((ClusterChoice.Single)
+                        ((dev.bowline.proxy.config.TcpProxyConfig) c.orElseThrow().filter())
+                            .clusters())
+                    .cluster();
+    assertThat(cluster.apply(l.select("10.1.2.3", 8080, "192.168.0.1", 5555))).isEqualTo("ten");
+    assertThat(cluster.apply(l.select("11.1.2.3", 8080, "127.0.0.9", 1234))).isEqualTo("local");
+    assertThat(cluster.apply(l.select("11.1.2.3", 8080, "127.0.0.9", 1235))).isEqualTo("default");
+  }
 }
