@@ -414,7 +414,21 @@ class XdsProxyTest {
                         if (r.statusCode() == 200 && r.body().startsWith("backend=")) {
                           ok.incrementAndGet();
                         } else {
-                          failures.add(r.statusCode() + " " + r.body());
+                          var snap = proxy.snapshot();
+                          failures.add(
+                              r.statusCode()
+                                  + " "
+                                  + r.body()
+                                  + " clusters="
+                                  + new java.util.TreeSet<>(snap.clusters().keySet())
+                                  + " route="
+                                  + snap.routes()
+                                      .get("routes")
+                                      .virtualHosts()
+                                      .getFirst()
+                                      .routes()
+                                      .getFirst()
+                                      .action());
                         }
                       } catch (Exception e) {
                         failures.add(e.toString());
@@ -465,5 +479,83 @@ class XdsProxyTest {
     }
     assertThat(failures).isEmpty();
     assertThat(ok.get()).isGreaterThan(100);
+  }
+
+  Listener listenerWithPrefix(String prefix) throws Exception {
+    Listener l = listener("routes");
+    var hcm =
+        l
+            .getFilterChains(0)
+            .getFilters(0)
+            .getTypedConfig()
+            .unpack(HttpConnectionManager.class)
+            .toBuilder()
+            .setStatPrefix(prefix)
+            .build();
+    return l.toBuilder()
+        .setFilterChains(
+            0,
+            l.getFilterChains(0).toBuilder()
+                .setFilters(
+                    0,
+                    l.getFilterChains(0).getFilters(0).toBuilder().setTypedConfig(Any.pack(hcm))))
+        .build();
+  }
+
+  static String keepAliveGet(java.net.Socket s, String path) throws Exception {
+    s.getOutputStream()
+        .write(
+            ("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    return BadInputTest.readResponse(s.getInputStream());
+  }
+
+  @Test
+  void aChangedListenerDrainsItsConnectionsAndAnUnchangedOneDoesNot() throws Exception {
+    publish(
+        "1",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(listenerWithPrefix("one")),
+        List.of(routes("routes", toCluster("/", "backend"))));
+    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=a"));
+    try (java.net.Socket s = new java.net.Socket(LISTEN_IP, listenPort)) {
+      s.setSoTimeout(5000);
+      assertThat(keepAliveGet(s, "/1")).contains("path=/1").doesNotContain("connection: close");
+      // the same listener re-sent with another version of something else: no drain
+      publish(
+          "2",
+          List.of(edsCluster("backend")),
+          List.of(endpoints("backend", a, b)),
+          List.of(listenerWithPrefix("one")),
+          List.of(routes("routes", toCluster("/", "backend"))));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> proxy.snapshot().endpoints().get("backend").endpoints().size() == 2);
+      assertThat(keepAliveGet(s, "/2")).contains("path=/2").doesNotContain("connection: close");
+      // a changed listener: the old connection is told to close, new ones get the new config
+      publish(
+          "3",
+          List.of(edsCluster("backend")),
+          List.of(endpoints("backend", a, b)),
+          List.of(listenerWithPrefix("two")),
+          List.of(routes("routes", toCluster("/", "backend"))));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  ((dev.bowline.proxy.config.HttpConnectionManagerConfig)
+                          proxy
+                              .snapshot()
+                              .listeners()
+                              .get("ingress")
+                              .filterChains()
+                              .getFirst()
+                              .filter())
+                      .statPrefix()
+                      .equals("two"));
+      assertThat(keepAliveGet(s, "/3")).contains("path=/3").contains("connection: close");
+    }
+    assertThat(get("/4")).contains("path=/4");
   }
 }

@@ -465,7 +465,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   }
 
   private boolean keepAlive() {
-    return keepAliveRequested && !conn.runtime.isDraining();
+    return keepAliveRequested && !conn.runtime.isDraining(ctx.channel());
   }
 
   /** Answers the request locally, or resets it if the response already began. */

@@ -56,7 +56,7 @@ public final class ListenerManager {
   private static final class Active {
     volatile ListenerConfig config;
     final Channel server;
-    final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    volatile ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     final ListenerStats stats;
 
     Active(ListenerConfig config, Channel server, ListenerStats stats) {
@@ -77,8 +77,13 @@ public final class ListenerManager {
           || !next.address().equals(e.getValue().config.address())) {
         it.remove();
         drain(e.getValue());
-      } else {
-        e.getValue().config = next;
+      } else if (next != e.getValue().config) {
+        // Changed in place: new connections take the new config, the old ones drain.
+        Active a = e.getValue();
+        ChannelGroup old = a.connections;
+        a.connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+        a.config = next;
+        drainConnections(next.name(), old);
       }
     }
     for (ListenerConfig l : snapshot.listeners().values()) {
@@ -152,15 +157,22 @@ public final class ListenerManager {
 
   private void drain(Active a) {
     a.server.close();
+    drainConnections(a.config.name(), a.connections);
+  }
+
+  private void drainConnections(String listener, ChannelGroup connections) {
     LOG.log(
         Level.DEBUG,
         "event=listener_draining listener={0} connections={1}",
-        a.config.name(),
-        a.connections.size());
-    if (a.connections.isEmpty()) {
+        listener,
+        connections.size());
+    if (connections.isEmpty()) {
       return;
     }
-    group.schedule(() -> a.connections.close(), drainTime.toMillis(), TimeUnit.MILLISECONDS);
+    for (Channel c : connections) {
+      c.attr(ProxyRuntime.CONNECTION_DRAINING).set(Boolean.TRUE);
+    }
+    group.schedule(() -> connections.close(), drainTime.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** The bound listeners. */

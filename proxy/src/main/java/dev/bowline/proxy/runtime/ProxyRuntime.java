@@ -37,4 +37,23 @@ public record ProxyRuntime(
   public boolean isDraining() {
     return draining.get();
   }
+
+  /**
+   * Set on a downstream connection whose listener was changed or removed: it finishes the request
+   * in flight, answers with {@code connection: close}, and is closed after the drain time.
+   */
+  public static final io.netty.util.AttributeKey<Boolean> CONNECTION_DRAINING =
+      io.netty.util.AttributeKey.newInstance("bowline.connection_draining");
+
+  /** Whether {@code ch} (or, for an HTTP/2 stream, its connection) is draining. */
+  public boolean isDraining(io.netty.channel.Channel ch) {
+    if (draining.get()) {
+      return true;
+    }
+    io.netty.channel.Channel c =
+        ch.parent() != null && !(ch.parent() instanceof io.netty.channel.ServerChannel)
+            ? ch.parent()
+            : ch;
+    return Boolean.TRUE.equals(c.attr(CONNECTION_DRAINING).get());
+  }
 }

@@ -304,7 +304,15 @@ public final class XdsClient implements AutoCloseable {
           errors.add(t.parser.kind() + " " + parsed.name() + ": duplicate name in one response");
           continue;
         }
-        good.put(parsed.name(), parsed.value());
+        XdsState.Accepted before = t.protos.get(parsed.name());
+        R current = t.accepted.get(parsed.name());
+        // An unchanged resource keeps its runtime object, so nothing downstream sees a change
+        // (a listener is not drained because a server re-sent it).
+        good.put(
+            parsed.name(),
+            before != null && current != null && before.proto().equals(parsed.proto())
+                ? current
+                : parsed.value());
         goodProtos.put(
             parsed.name(),
             new XdsState.Accepted(
@@ -416,7 +424,15 @@ public final class XdsClient implements AutoCloseable {
           errors.add(t.parser.kind() + " " + parsed.name() + ": duplicate name in one response");
           continue;
         }
-        good.put(parsed.name(), parsed.value());
+        XdsState.Accepted before = t.protos.get(parsed.name());
+        R current = t.accepted.get(parsed.name());
+        // An unchanged resource keeps its runtime object, so nothing downstream sees a change
+        // (a listener is not drained because a server re-sent it).
+        good.put(
+            parsed.name(),
+            before != null && current != null && before.proto().equals(parsed.proto())
+                ? current
+                : parsed.value());
         goodProtos.put(
             parsed.name(),
             new XdsState.Accepted(
@@ -456,6 +472,9 @@ public final class XdsClient implements AutoCloseable {
     Set<String> edsNames = new TreeSet<>();
     for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
       c.edsName().ifPresent(edsNames::add);
+    }
+    for (ClusterConfig c : published.clusters().values()) {
+      c.edsName().ifPresent(edsNames::add); // still serving (held back by a warming route)
     }
     resubscribe(RDS, routeNames);
     resubscribe(EDS, edsNames);
@@ -560,6 +579,14 @@ public final class XdsClient implements AutoCloseable {
       RouteTable old = published.routes().get(t.name());
       if (old != null && !java.util.Collections.disjoint(clustersOf(t), warming)) {
         routes.put(t.name(), old);
+        // While the held-back version serves, the clusters it targets stay even if CDS already
+        // dropped them; they leave as soon as the new version takes over.
+        for (String target : clustersOf(old)) {
+          ClusterConfig was = published.clusters().get(target);
+          if (was != null && !clusters.containsKey(target)) {
+            clusters.put(target, was);
+          }
+        }
       } else {
         routes.put(t.name(), t);
       }
