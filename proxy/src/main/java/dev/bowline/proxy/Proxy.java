@@ -235,6 +235,11 @@ public final class Proxy implements AutoCloseable {
   private ManagedChannel channel(GrpcService service) {
     if (service.hasEnvoyGrpc()) {
       ClusterConfig c = staticClusters.get(service.getEnvoyGrpc().getClusterName());
+      if (c != null && c.discovery() instanceof ClusterConfig.Dns dns) {
+        // let gRPC resolve the name itself (and re-resolve on reconnect)
+        var hp = dns.hosts().getFirst();
+        return NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext().build();
+      }
       Endpoints e = c == null ? null : runtime.snapshot().endpointsOf(c).orElse(null);
       if (e == null || e.endpoints().isEmpty()) {
         throw new BootstrapException(
@@ -265,7 +270,8 @@ public final class Proxy implements AutoCloseable {
     c.putAll(staticClusters);
     Map<String, RouteTable> r = state.routes();
     Map<String, Endpoints> e = state.endpoints();
-    ProxySnapshot next = new ProxySnapshot(++version, l, r, c, e);
+    followDns(c);
+    ProxySnapshot next = new ProxySnapshot(++version, l, r, c, e, resolved);
     runtime.config().set(next);
     listeners.apply(next);
     var names = java.util.Set.copyOf(c.keySet());
@@ -279,6 +285,67 @@ public final class Proxy implements AutoCloseable {
         l.size(),
         c.size());
   }
+
+  /**
+   * Starts or stops periodic resolution for DNS clusters (on the config thread: a slow resolver
+   * delays config, never a request). A new cluster is resolved at once; a failed lookup keeps the
+   * last good addresses, as Envoy does.
+   */
+  private void followDns(Map<String, ClusterConfig> clusters) {
+    var it = dnsTasks.entrySet().iterator();
+    while (it.hasNext()) {
+      var t = it.next();
+      ClusterConfig c = clusters.get(t.getKey());
+      if (c == null || !(c.discovery() instanceof ClusterConfig.Dns)) {
+        t.getValue().cancel(false);
+        resolved.remove(t.getKey());
+        it.remove();
+      }
+    }
+    for (ClusterConfig c : clusters.values()) {
+      if (c.discovery() instanceof ClusterConfig.Dns dns && !dnsTasks.containsKey(c.name())) {
+        resolve(c.name(), dns);
+        long every = dns.refresh().toMillis();
+        dnsTasks.put(
+            c.name(),
+            configThread.scheduleWithFixedDelay(
+                () -> {
+                  if (resolve(c.name(), dns)) {
+                    publish(xds);
+                  }
+                },
+                every,
+                every,
+                TimeUnit.MILLISECONDS));
+      }
+    }
+  }
+
+  /** Resolves a DNS cluster; true when its addresses changed. */
+  private boolean resolve(String cluster, ClusterConfig.Dns dns) {
+    List<Endpoints.Endpoint> list = new ArrayList<>();
+    for (ClusterConfig.HostPort hp : dns.hosts()) {
+      try {
+        java.net.InetAddress[] all = java.net.InetAddress.getAllByName(hp.host());
+        for (java.net.InetAddress a : dns.logical() ? List.of(all[0]) : List.of(all)) {
+          list.add(
+              new Endpoints.Endpoint(new SocketAddr(a.getHostAddress(), hp.port()), hp.weight()));
+        }
+      } catch (java.net.UnknownHostException ex) {
+        LOG.log(Level.INFO, "event=dns_failed cluster={0} host={1}", cluster, hp.host());
+        return false;
+      }
+    }
+    Endpoints next = new Endpoints(cluster, list);
+    if (next.equals(resolved.get(cluster))) {
+      return false;
+    }
+    resolved.put(cluster, next);
+    return true;
+  }
+
+  private final Map<String, Endpoints> resolved = new HashMap<>();
+  private final Map<String, java.util.concurrent.ScheduledFuture<?>> dnsTasks = new HashMap<>();
 
   private void publishOnConfigThread(XdsState state) {
     try {

@@ -23,6 +23,7 @@ class StaticProxyTest {
   static final String IP = "127.0.6.1";
   static Backend a;
   static Backend b;
+  static Backend c;
   static Proxy proxy;
   static int httpPort;
   static int tcpPort;
@@ -83,6 +84,8 @@ class StaticProxyTest {
                             clusters: [{name: a, weight: 1}, {name: b, weight: 1}]
                       - match: {prefix: /lb}
                         route: {cluster: both}
+                      - match: {prefix: /dns}
+                        route: {cluster: by-name}
                       - match: {prefix: /missing}
                         route: {cluster: nope}
                       - match: {prefix: /}
@@ -118,6 +121,12 @@ class StaticProxyTest {
             load_assignment:
               cluster_name: b
               endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %7$s, port_value: %8$d}}}}]}]
+          - name: by-name
+            type: LOGICAL_DNS
+            dns_refresh_rate: 1s
+            load_assignment:
+              cluster_name: by-name
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: localhost, port_value: %9$d}}}}]}]
           - name: both
             type: STATIC
             lb_policy: LEAST_REQUEST
@@ -128,13 +137,14 @@ class StaticProxyTest {
                 - endpoint: {address: {socket_address: {address: %4$s, port_value: %5$d}}}
                 - endpoint: {address: {socket_address: {address: %7$s, port_value: %8$d}}}
         """
-        .formatted(IP, httpPort, tcpPort, a.ip(), a.port(), adminPort, b.ip(), b.port());
+        .formatted(IP, httpPort, tcpPort, a.ip(), a.port(), adminPort, b.ip(), b.port(), c.port());
   }
 
   @BeforeAll
   static void start() {
     a = new Backend("a", "127.0.6.2");
     b = new Backend("b", "127.0.6.3");
+    c = new Backend("c", "127.0.0.1");
     httpPort = Ports.free(IP);
     tcpPort = Ports.free(IP);
     adminPort = Ports.free(IP);
@@ -147,6 +157,7 @@ class StaticProxyTest {
     proxy.close();
     a.close();
     b.close();
+    c.close();
   }
 
   static HttpResponse<String> get(String host, String path, String... headers) throws Exception {
@@ -360,5 +371,10 @@ class StaticProxyTest {
       String rest = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
       assertThat(rest).startsWith("HTTP/1.1 200 OK").endsWith("hello");
     }
+  }
+
+  @Test
+  void dnsClustersResolveOffTheEventLoops() throws Exception {
+    assertThat(get("api.example.com", "/dns").body()).startsWith("backend=c path=/dns");
   }
 }

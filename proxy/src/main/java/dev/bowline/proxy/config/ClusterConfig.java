@@ -22,13 +22,27 @@ public record ClusterConfig(
     int maxRequestsPerConnection) {
 
   /** Where a cluster's endpoints come from. */
-  public sealed interface Discovery {}
+  public sealed interface Discovery permits Static, Eds, Dns {}
 
   /** {@code STATIC}: the endpoints written in the cluster. */
   public record Static(Endpoints endpoints) implements Discovery {}
 
   /** {@code EDS}: the endpoints arrive by EDS under {@code serviceName}. */
   public record Eds(String serviceName) implements Discovery {}
+
+  /**
+   * {@code STRICT_DNS} (every address of every host) or {@code LOGICAL_DNS} (the first address of
+   * the first host), resolved off the event loops every {@code refresh}.
+   */
+  public record Dns(java.util.List<HostPort> hosts, boolean logical, Duration refresh)
+      implements Discovery {
+    public Dns {
+      hosts = java.util.List.copyOf(hosts);
+    }
+  }
+
+  /** A DNS name and port with a load-balancing weight. */
+  public record HostPort(String host, int port, int weight) {}
 
   /** Load-balancing policies. */
   public enum LbPolicy {

@@ -51,7 +51,8 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
                   yield new ClusterConfig.Eds(
                       eds.getServiceName().isEmpty() ? c.getName() : eds.getServiceName());
                 }
-                case STRICT_DNS, LOGICAL_DNS, ORIGINAL_DST, UNRECOGNIZED ->
+                case STRICT_DNS, LOGICAL_DNS -> dns(c);
+                case ORIGINAL_DST, UNRECOGNIZED ->
                     throw new InvalidResourceException(
                         "type", c.getType() + " is not supported yet");
               };
@@ -100,6 +101,35 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
       }
     }
     return new ClusterConfig(c.getName(), discovery, lb, connect, http2, maxPerConn);
+  }
+
+  private static ClusterConfig.Dns dns(Cluster c) throws InvalidResourceException {
+    java.util.List<ClusterConfig.HostPort> hosts = new java.util.ArrayList<>();
+    var la = c.getLoadAssignment();
+    for (int i = 0; i < la.getEndpointsCount(); i++) {
+      for (int j = 0; j < la.getEndpoints(i).getLbEndpointsCount(); j++) {
+        var lbe = la.getEndpoints(i).getLbEndpoints(j);
+        String field = "load_assignment.endpoints[" + i + "].lb_endpoints[" + j + "]";
+        int weight = lbe.hasLoadBalancingWeight() ? lbe.getLoadBalancingWeight().getValue() : 1;
+        hosts.add(
+            Protos.hostPort(
+                lbe.getEndpoint().getAddress(), Math.max(1, weight), field + ".endpoint.address"));
+      }
+    }
+    boolean logical = c.getType() == Cluster.DiscoveryType.LOGICAL_DNS;
+    if (hosts.isEmpty()) {
+      throw new InvalidResourceException(
+          "load_assignment", c.getType() + " needs at least one host");
+    }
+    if (logical && hosts.size() > 1) {
+      throw new InvalidResourceException("load_assignment", "LOGICAL_DNS takes exactly one host");
+    }
+    Duration refresh =
+        c.hasDnsRefreshRate() ? Protos.duration(c.getDnsRefreshRate()) : Duration.ofSeconds(5);
+    if (refresh.toMillis() < 1) {
+      throw new InvalidResourceException("dns_refresh_rate", "must be at least 1ms");
+    }
+    return new ClusterConfig.Dns(hosts, logical, refresh);
   }
 
   private static io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment withName(Cluster c) {

@@ -39,6 +39,23 @@ final class Protos {
     return new SocketAddr(ip, s.getPortValue());
   }
 
+  /** A socket address whose host may be a DNS name (DNS clusters). */
+  static dev.bowline.proxy.config.ClusterConfig.HostPort hostPort(
+      Address a, int weight, String field) throws InvalidResourceException {
+    if (!a.hasSocketAddress()) {
+      throw new InvalidResourceException(field, "only socket_address is supported");
+    }
+    var s = a.getSocketAddress();
+    if (s.getAddress().isEmpty()) {
+      throw new InvalidResourceException(field + ".socket_address.address", "must not be empty");
+    }
+    if (s.getPortValue() == 0) {
+      throw new InvalidResourceException(field + ".socket_address.port_value", "must not be 0");
+    }
+    return new dev.bowline.proxy.config.ClusterConfig.HostPort(
+        s.getAddress(), s.getPortValue(), weight);
+  }
+
   static Pattern regex(String regex, String field) throws InvalidResourceException {
     try {
       return Pattern.compile(regex);
