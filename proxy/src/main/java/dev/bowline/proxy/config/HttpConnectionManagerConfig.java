@@ -17,6 +17,7 @@ import java.util.List;
  * @param streamIdleTimeout zero disables
  * @param requestTimeout zero disables
  * @param serverName the {@code server} response header on local replies
+ * @param websocket whether {@code upgrade_configs} allows WebSocket upgrades
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -29,7 +30,8 @@ public record HttpConnectionManagerConfig(
     int maxRequestHeadersBytes,
     Duration streamIdleTimeout,
     Duration requestTimeout,
-    String serverName)
+    String serverName,
+    boolean websocket)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);

@@ -67,6 +67,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   private @Nullable ClusterStats clusterStats;
   private @Nullable ScheduledFuture<?> timeout;
   private final boolean headRequest;
+  private boolean upgrade;
   private @Nullable ScheduledFuture<?> requestTimer;
   private final long startNanos = System.nanoTime();
   private final boolean suppressEnvoyHeaders;
@@ -158,6 +159,12 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     }
     // hop-by-hop headers stop here (RFC 9110 7.6.1); framing headers stay for the codec
     String connection = h.get(HttpHeaderNames.CONNECTION);
+    upgrade =
+        cfg.websocket()
+            && !conn.http2Stream
+            && "websocket".equalsIgnoreCase(h.get(HttpHeaderNames.UPGRADE))
+            && connection != null
+            && connection.toLowerCase(java.util.Locale.ROOT).contains("upgrade");
     if (connection != null) {
       for (String token : connection.split(",")) {
         String t = token.trim();
@@ -260,10 +267,15 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     }
     req.setProtocolVersion(HttpVersion.HTTP_1_1);
     HttpUtil.setKeepAlive(req, true);
+    if (upgrade) {
+      req.headers()
+          .set(HttpHeaderNames.UPGRADE, "websocket")
+          .set(HttpHeaderNames.CONNECTION, "Upgrade");
+    }
     clusterStats = worker.clusterStats(cluster);
     clusterStats.upstreamRqTotal().inc();
     Endpoints endpoints = snapshot.endpointsOf(cluster).orElse(null);
-    if (endpoints == null || !worker.acquire(cluster, endpoints, this, this)) {
+    if (endpoints == null || !worker.acquire(cluster, endpoints, this, this, upgrade)) {
       localReply(503, "no healthy upstream");
     }
   }
@@ -337,6 +349,10 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       return;
     }
     if (msg instanceof HttpResponse resp) {
+      if (upgrade && resp.status().code() == 101) {
+        tunnel(resp);
+        return;
+      }
       if (resp.status().code() == 100) {
         ReferenceCountUtil.release(msg);
         return; // we do not forward interim responses; the final one follows
@@ -381,6 +397,39 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
         ctx.flush();
       }
     }
+  }
+
+  /**
+   * {@code 101 Switching Protocols} for a WebSocket upgrade: pass the 101 down, then take both
+   * connections out of HTTP and relay bytes between them until either side closes.
+   */
+  private void tunnel(HttpResponse resp) {
+    done = true;
+    cancelTimeout();
+    Upstream u = java.util.Objects.requireNonNull(upstream);
+    upstream = null;
+    if (u instanceof dev.bowline.proxy.upstream.UpstreamConnection uc) {
+      uc.detachForUpgrade();
+    }
+    if (clusterStats != null) {
+      clusterStats.response(101);
+    }
+    conn.stats.response(101);
+    resp.headers().set(HttpHeaderNames.SERVER, conn.config.serverName());
+    ctx.writeAndFlush(resp); // encoded by the HTTP codec right now, before it goes
+    io.netty.channel.Channel up = u.channel();
+    io.netty.channel.Channel down = ctx.channel();
+    up.pipeline().addLast(dev.bowline.proxy.tcp.TcpProxy.relayTo(down));
+    up.pipeline().remove(dev.bowline.proxy.upstream.UpstreamConnection.class);
+    up.pipeline()
+        .remove(io.netty.handler.codec.http.HttpClientCodec.class); // leftovers go on to the relay
+    var dp = down.pipeline();
+    dp.addLast(dev.bowline.proxy.tcp.TcpProxy.relayTo(up));
+    dp.remove(conn);
+    if (dp.get(io.netty.handler.timeout.IdleStateHandler.class) != null) {
+      dp.remove(io.netty.handler.timeout.IdleStateHandler.class);
+    }
+    dp.remove(io.netty.handler.codec.http.HttpServerCodec.class);
   }
 
   @Override

@@ -118,6 +118,15 @@ public final class TcpProxy {
     }
   }
 
+  /**
+   * A handler that writes what its channel reads to {@code peer}, pausing reads while the peer
+   * cannot take more, and closes the peer when its channel closes. Two of them, one on each side,
+   * make a byte relay (TCP proxying, upgraded HTTP connections).
+   */
+  public static io.netty.channel.ChannelHandler relayTo(Channel peer) {
+    return new Relay(peer);
+  }
+
   private static final class Relay extends ChannelInboundHandlerAdapter {
     private final Channel down;
 
@@ -127,6 +136,11 @@ public final class TcpProxy {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (!(msg instanceof io.netty.buffer.ByteBuf)) {
+        // e.g. the empty last content an HTTP codec emits right after a 101 it was removed on
+        ReferenceCountUtil.release(msg);
+        return;
+      }
       down.writeAndFlush(msg).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
       if (!down.isWritable()) {
         ctx.channel().config().setAutoRead(false);

@@ -41,6 +41,18 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     host.active++;
   }
 
+  /**
+   * Hands the connection over after a {@code 101 Switching Protocols}: it no longer belongs to the
+   * pool or to this handler; the caller rewires the pipeline.
+   */
+  public void detachForUpgrade() {
+    if (listener != null) {
+      listener = null;
+      host.active--;
+    }
+    keepAlive = false;
+  }
+
   @Override
   public void abort() {
     if (listener != null) {

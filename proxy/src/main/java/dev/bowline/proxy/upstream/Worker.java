@@ -77,17 +77,30 @@ public final class Worker {
    */
   public boolean acquire(
       ClusterConfig cluster, Endpoints endpoints, ResponseListener listener, AcquireCallback cb) {
+    return acquire(cluster, endpoints, listener, cb, false);
+  }
+
+  /**
+   * As {@link #acquire(ClusterConfig, Endpoints, ResponseListener, AcquireCallback)}; {@code
+   * dedicated} asks for a new HTTP/1.1 connection that never returns to the pool (upgrades).
+   */
+  public boolean acquire(
+      ClusterConfig cluster,
+      Endpoints endpoints,
+      ResponseListener listener,
+      AcquireCallback cb,
+      boolean dedicated) {
     ClusterHosts ch = hosts(cluster, endpoints);
     Host host = ch.pick(random);
     if (host == null) {
       return false;
     }
-    if (cluster.http2()) {
+    if (cluster.http2() && !dedicated) {
       acquireH2(host, ch, listener, cb);
       return true;
     }
     Channel pooled;
-    while ((pooled = host.idle.pollLast()) != null) {
+    while (!dedicated && (pooled = host.idle.pollLast()) != null) {
       if (pooled.isActive()) {
         UpstreamConnection uc = UpstreamConnection.of(pooled);
         uc.bind(listener);

@@ -268,6 +268,20 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     boolean useRemote = h.hasUseRemoteAddress() && h.getUseRemoteAddress().getValue();
     boolean generateId = !h.hasGenerateRequestId() || h.getGenerateRequestId().getValue();
     int maxKb = h.hasMaxRequestHeadersKb() ? h.getMaxRequestHeadersKb().getValue() : 60;
+    boolean websocket = false;
+    for (int i = 0; i < h.getUpgradeConfigsCount(); i++) {
+      var u = h.getUpgradeConfigs(i);
+      if (!u.getUpgradeType().equalsIgnoreCase("websocket")) {
+        throw new InvalidResourceException(
+            field + ".upgrade_configs[" + i + "].upgrade_type",
+            "only websocket is supported, got '" + u.getUpgradeType() + "'");
+      }
+      if (u.getFiltersCount() > 0) {
+        throw new InvalidResourceException(
+            field + ".upgrade_configs[" + i + "].filters", "not supported");
+      }
+      websocket = !u.hasEnabled() || u.getEnabled().getValue();
+    }
     if (maxKb <= 0 || maxKb > 8192) {
       throw new InvalidResourceException(field + ".max_request_headers_kb", "must be in [1, 8192]");
     }
@@ -289,6 +303,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         maxKb * 1024,
         idle,
         request,
-        server);
+        server,
+        websocket);
   }
 }
