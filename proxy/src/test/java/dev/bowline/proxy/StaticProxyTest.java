@@ -84,6 +84,13 @@ class StaticProxyTest {
                             clusters: [{name: a, weight: 1}, {name: b, weight: 1}]
                       - match: {prefix: /lb}
                         route: {cluster: both}
+                      - match: {prefix: /mutate}
+                        route: {cluster: a}
+                        request_headers_to_add:
+                        - header: {key: x-request-id, value: fixed}
+                          append_action: OVERWRITE_IF_EXISTS_OR_ADD
+                        response_headers_to_add: [{header: {key: x-route, value: mutate}}]
+                        response_headers_to_remove: [x-backend]
                       - match: {prefix: /dns}
                         route: {cluster: by-name}
                       - match: {prefix: /missing}
@@ -376,5 +383,13 @@ class StaticProxyTest {
   @Test
   void dnsClustersResolveOffTheEventLoops() throws Exception {
     assertThat(get("api.example.com", "/dns").body()).startsWith("backend=c path=/dns");
+  }
+
+  @Test
+  void routesAddAndRemoveHeadersOnBothWays() throws Exception {
+    var r = get("api.example.com", "/mutate", "x-request-id", "from-client");
+    assertThat(r.body()).contains("rid=fixed");
+    assertThat(r.headers().firstValue("x-route")).contains("mutate");
+    assertThat(r.headers().firstValue("x-backend")).isEmpty();
   }
 }

@@ -11,9 +11,22 @@ import java.util.Optional;
  * domain first, then the longest suffix wildcard ({@code *.example.com}), then the longest prefix
  * wildcard ({@code foo.*}), then {@code *}.
  */
-public record RouteTable(String name, List<VirtualHost> virtualHosts, Index index) {
+public record RouteTable(
+    String name,
+    List<VirtualHost> virtualHosts,
+    Index index,
+    HeaderMutation requestHeaders,
+    HeaderMutation responseHeaders) {
   public RouteTable(String name, List<VirtualHost> virtualHosts) {
-    this(name, List.copyOf(virtualHosts), Index.of(virtualHosts));
+    this(name, virtualHosts, HeaderMutation.NONE, HeaderMutation.NONE);
+  }
+
+  public RouteTable(
+      String name,
+      List<VirtualHost> virtualHosts,
+      HeaderMutation requestHeaders,
+      HeaderMutation responseHeaders) {
+    this(name, List.copyOf(virtualHosts), Index.of(virtualHosts), requestHeaders, responseHeaders);
   }
 
   /** The virtual host serving {@code authority} (port included or not), if any. */

@@ -67,6 +67,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   private @Nullable ClusterStats clusterStats;
   private @Nullable ScheduledFuture<?> timeout;
   private final boolean headRequest;
+  private @Nullable RouteTable matchedTable;
+  private @Nullable VirtualHost matchedHost;
+  private @Nullable Route matchedRoute;
   private boolean upgrade;
   private @Nullable ScheduledFuture<?> requestTimer;
   private final long startNanos = System.nanoTime();
@@ -234,6 +237,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       localReply(404, "");
       return;
     }
+    this.matchedTable = table;
+    this.matchedHost = vh;
+    this.matchedRoute = route;
     switch (route.action()) {
       case RouteAction.DirectResponse d -> {
         conn.stats.rqDirectResponse().inc();
@@ -265,6 +271,11 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       timeout =
           ctx.executor().schedule(this::onTimeout, f.timeout().toNanos(), TimeUnit.NANOSECONDS);
     }
+    // most specific first, as Envoy applies them: route, virtual host, route configuration
+    HeaderOps ops = new HeaderOps(req.headers());
+    route.requestHeaders().applyTo(ops);
+    java.util.Objects.requireNonNull(matchedHost).requestHeaders().applyTo(ops);
+    java.util.Objects.requireNonNull(matchedTable).requestHeaders().applyTo(ops);
     req.setProtocolVersion(HttpVersion.HTTP_1_1);
     HttpUtil.setKeepAlive(req, true);
     if (upgrade) {
@@ -375,6 +386,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       h.remove(HttpHeaderNames.CONNECTION);
       h.remove("x-http2-stream-id");
       h.set(HttpHeaderNames.SERVER, conn.config.serverName());
+      mutateResponse(h);
       if (!conn.http2Stream) {
         if (!HttpUtil.isContentLengthSet(resp)
             && !HttpUtil.isTransferEncodingChunked(resp)
@@ -534,7 +546,44 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     writeLocal(LocalReply.build(ctx.alloc(), status, body, conn.config.serverName(), grpc), status);
   }
 
+  private void mutateResponse(HttpHeaders h) {
+    if (matchedRoute == null || matchedHost == null || matchedTable == null) {
+      return;
+    }
+    HeaderOps ops = new HeaderOps(h);
+    matchedRoute.responseHeaders().applyTo(ops);
+    matchedHost.responseHeaders().applyTo(ops);
+    matchedTable.responseHeaders().applyTo(ops);
+  }
+
+  /** Netty headers seen through the config's header operations. */
+  private record HeaderOps(HttpHeaders h)
+      implements dev.bowline.proxy.config.HeaderMutation.Headers {
+    @Override
+    public boolean contains(String name) {
+      return h.contains(name);
+    }
+
+    @Override
+    public void add(String name, String value) {
+      h.add(name, value);
+    }
+
+    @Override
+    public void set(String name, String value) {
+      h.set(name, value);
+    }
+
+    @Override
+    public void remove(String name) {
+      h.remove(name);
+    }
+  }
+
   private void writeLocal(io.netty.handler.codec.http.FullHttpResponse resp, int status) {
+    if (matchedRoute != null && matchedRoute.action() instanceof RouteAction.DirectResponse) {
+      mutateResponse(resp.headers());
+    }
     Upstream u = upstream;
     upstream = null;
     if (u != null) {

@@ -41,7 +41,17 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     for (int i = 0; i < rc.getVirtualHostsCount(); i++) {
       hosts.add(virtualHost(rc.getVirtualHosts(i), "virtual_hosts[" + i + "]"));
     }
-    return new RouteTable(rc.getName(), hosts);
+    return new RouteTable(
+        rc.getName(),
+        hosts,
+        mutation(
+            rc.getRequestHeadersToAddList(),
+            rc.getRequestHeadersToRemoveList(),
+            "request_headers_to_add"),
+        mutation(
+            rc.getResponseHeadersToAddList(),
+            rc.getResponseHeadersToRemoveList(),
+            "response_headers_to_add"));
   }
 
   private static VirtualHost virtualHost(
@@ -64,12 +74,79 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     for (int i = 0; i < vh.getRoutesCount(); i++) {
       routes.add(route(vh.getRoutes(i), field + ".routes[" + i + "]"));
     }
-    return new VirtualHost(vh.getName(), vh.getDomainsList(), routes);
+    return new VirtualHost(
+        vh.getName(),
+        vh.getDomainsList(),
+        routes,
+        mutation(
+            vh.getRequestHeadersToAddList(),
+            vh.getRequestHeadersToRemoveList(),
+            field + ".request_headers_to_add"),
+        mutation(
+            vh.getResponseHeadersToAddList(),
+            vh.getResponseHeadersToRemoveList(),
+            field + ".response_headers_to_add"));
+  }
+
+  @SuppressWarnings("deprecation") // append (BoolValue) is what many control planes still send
+  private static dev.bowline.proxy.config.HeaderMutation mutation(
+      List<io.envoyproxy.envoy.config.core.v3.HeaderValueOption> add,
+      List<String> remove,
+      String field)
+      throws InvalidResourceException {
+    if (add.isEmpty() && remove.isEmpty()) {
+      return dev.bowline.proxy.config.HeaderMutation.NONE;
+    }
+    List<dev.bowline.proxy.config.HeaderMutation.Add> adds = new ArrayList<>();
+    for (int i = 0; i < add.size(); i++) {
+      var o = add.get(i);
+      String f = field + "[" + i + "]";
+      String name = o.getHeader().getKey().toLowerCase(java.util.Locale.ROOT);
+      if (name.isEmpty() || name.startsWith(":") || name.equals("host")) {
+        throw new InvalidResourceException(
+            f + ".header.key", "cannot set '" + o.getHeader().getKey() + "'");
+      }
+      String value = o.getHeader().getValue();
+      if (value.contains("%")) {
+        throw new InvalidResourceException(
+            f + ".header.value", "header formatters (%...%) are not supported");
+      }
+      var action =
+          o.hasAppend()
+              ? (o.getAppend().getValue()
+                  ? dev.bowline.proxy.config.HeaderMutation.Action.APPEND_IF_EXISTS_OR_ADD
+                  : dev.bowline.proxy.config.HeaderMutation.Action.OVERWRITE_IF_EXISTS_OR_ADD)
+              : switch (o.getAppendAction()) {
+                case APPEND_IF_EXISTS_OR_ADD ->
+                    dev.bowline.proxy.config.HeaderMutation.Action.APPEND_IF_EXISTS_OR_ADD;
+                case ADD_IF_ABSENT -> dev.bowline.proxy.config.HeaderMutation.Action.ADD_IF_ABSENT;
+                case OVERWRITE_IF_EXISTS_OR_ADD ->
+                    dev.bowline.proxy.config.HeaderMutation.Action.OVERWRITE_IF_EXISTS_OR_ADD;
+                case OVERWRITE_IF_EXISTS ->
+                    dev.bowline.proxy.config.HeaderMutation.Action.OVERWRITE_IF_EXISTS;
+                case UNRECOGNIZED ->
+                    throw new InvalidResourceException(f + ".append_action", "unknown action");
+              };
+      adds.add(new dev.bowline.proxy.config.HeaderMutation.Add(name, value, action));
+    }
+    List<String> removes = remove.stream().map(n -> n.toLowerCase(java.util.Locale.ROOT)).toList();
+    return new dev.bowline.proxy.config.HeaderMutation(adds, removes);
   }
 
   private static Route route(io.envoyproxy.envoy.config.route.v3.Route r, String field)
       throws InvalidResourceException {
-    return new Route(r.getName(), match(r.getMatch(), field + ".match"), action(r, field));
+    return new Route(
+        r.getName(),
+        match(r.getMatch(), field + ".match"),
+        action(r, field),
+        mutation(
+            r.getRequestHeadersToAddList(),
+            r.getRequestHeadersToRemoveList(),
+            field + ".request_headers_to_add"),
+        mutation(
+            r.getResponseHeadersToAddList(),
+            r.getResponseHeadersToRemoveList(),
+            field + ".response_headers_to_add"));
   }
 
   private static RouteMatch match(io.envoyproxy.envoy.config.route.v3.RouteMatch m, String field)
