@@ -136,4 +136,25 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
     var la = c.getLoadAssignment();
     return la.getClusterName().isEmpty() ? la.toBuilder().setClusterName(c.getName()).build() : la;
   }
+
+  private static final java.util.Set<String> HONOURED =
+      java.util.Set.of(
+          "name",
+          "type",
+          "lb_policy",
+          "connect_timeout",
+          "load_assignment.cluster_name",
+          "load_assignment.endpoints.lb_endpoints.endpoint.address",
+          "load_assignment.endpoints.lb_endpoints.health_status",
+          "load_assignment.endpoints.lb_endpoints.load_balancing_weight",
+          "eds_cluster_config",
+          "http2_protocol_options",
+          "typed_extension_protocol_options",
+          "max_requests_per_connection",
+          "dns_refresh_rate");
+
+  @Override
+  java.util.Set<String> honouredFields() {
+    return HONOURED;
+  }
 }

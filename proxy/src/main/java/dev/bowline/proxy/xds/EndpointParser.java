@@ -52,4 +52,16 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
     }
     return new Endpoints(cla.getClusterName(), list);
   }
+
+  private static final java.util.Set<String> HONOURED =
+      java.util.Set.of(
+          "cluster_name",
+          "endpoints.lb_endpoints.endpoint.address",
+          "endpoints.lb_endpoints.health_status",
+          "endpoints.lb_endpoints.load_balancing_weight");
+
+  @Override
+  java.util.Set<String> honouredFields() {
+    return HONOURED;
+  }
 }

@@ -306,4 +306,79 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         server,
         websocket);
   }
+
+  private static final java.util.Set<String> HONOURED =
+      java.util.Set.of(
+          "name",
+          "address",
+          "bind_to_port",
+          "listener_filters.name",
+          "filter_chains.name",
+          "filter_chains.filter_chain_match",
+          "filter_chains.transport_socket",
+          "filter_chains.filters.name",
+          "filter_chains.filters.typed_config",
+          "default_filter_chain.name",
+          "default_filter_chain.filter_chain_match",
+          "default_filter_chain.filters.name",
+          "default_filter_chain.filters.typed_config");
+
+  private static final java.util.Set<String> HCM_HONOURED =
+      java.util.Set.of(
+          "stat_prefix",
+          "codec_type",
+          "rds",
+          "route_config",
+          "http_filters",
+          "use_remote_address",
+          "skip_xff_append",
+          "generate_request_id",
+          "max_request_headers_kb",
+          "stream_idle_timeout",
+          "request_timeout",
+          "server_name",
+          "upgrade_configs");
+
+  private static final java.util.Set<String> TCP_HONOURED =
+      java.util.Set.of("stat_prefix", "cluster", "weighted_clusters", "idle_timeout");
+
+  @Override
+  java.util.Set<String> honouredFields() {
+    return HONOURED;
+  }
+
+  @Override
+  java.util.Set<String> nestedIgnored(Listener l) {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    java.util.List<io.envoyproxy.envoy.config.listener.v3.FilterChain> chains =
+        new ArrayList<>(l.getFilterChainsList());
+    if (l.hasDefaultFilterChain()) {
+      chains.add(l.getDefaultFilterChain());
+    }
+    for (var c : chains) {
+      for (Filter f : c.getFiltersList()) {
+        Any any = f.getTypedConfig();
+        try {
+          if (any.getTypeUrl().equals(HCM_TYPE)) {
+            HttpConnectionManager h = any.unpack(HttpConnectionManager.class);
+            for (String x : FieldAudit.ignored(h, HCM_HONOURED)) {
+              out.add("http_connection_manager." + x);
+            }
+            if (h.hasRouteConfig()) {
+              for (String x : FieldAudit.ignored(h.getRouteConfig(), RouteConfigParser.HONOURED)) {
+                out.add("http_connection_manager.route_config." + x);
+              }
+            }
+          } else if (any.getTypeUrl().equals(TCP_PROXY_TYPE)) {
+            for (String x : FieldAudit.ignored(any.unpack(TcpProxy.class), TCP_HONOURED)) {
+              out.add("tcp_proxy." + x);
+            }
+          }
+        } catch (InvalidProtocolBufferException e) {
+          // already rejected by parse()
+        }
+      }
+    }
+    return out;
+  }
 }

@@ -3,6 +3,7 @@ package dev.bowline.proxy.xds;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import java.util.Set;
 
 /**
  * Turns one xDS resource type into its runtime record. {@link #unpackAndParse} is the common part
@@ -38,6 +39,34 @@ public abstract class ResourceParser<P extends Message, R> {
   /** Builds the runtime record; errors name the field relative to the resource. */
   public abstract R parse(P proto) throws InvalidResourceException;
 
+  /** The field paths this parser acts on (see {@link FieldAudit}). */
+  abstract Set<String> honouredFields();
+
+  /** Fields found set but not acted on, beyond the resource's own (e.g. inside typed configs). */
+  Set<String> nestedIgnored(P proto) {
+    return Set.of();
+  }
+
+  private final Set<String> reported = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** Warns once per field this proxy does not act on; never silent, never fatal. */
+  private void audit(P proto) {
+    Set<String> ignored = new java.util.TreeSet<>(FieldAudit.ignored(proto, honouredFields()));
+    ignored.addAll(nestedIgnored(proto));
+    for (String f : ignored) {
+      if (reported.add(f)) {
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "event=xds_field_ignored kind={0} field={1} first_resource={2}",
+            kind,
+            f,
+            name(proto));
+      }
+    }
+  }
+
+  private static final System.Logger LOG = System.getLogger(ResourceParser.class.getName());
+
   /**
    * Unpacks {@code any}, parses it and returns both, or an error naming type, resource and field.
    */
@@ -51,7 +80,9 @@ public abstract class ResourceParser<P extends Message, R> {
     }
     String name = name(proto);
     try {
-      return new Parsed<>(name, proto, parse(proto));
+      Parsed<P, R> parsed = new Parsed<>(name, proto, parse(proto));
+      audit(proto);
+      return parsed;
     } catch (InvalidResourceException e) {
       throw new ParseFailure(name, kind + " " + name + ": " + e.getMessage());
     } catch (RuntimeException e) {
@@ -62,7 +93,9 @@ public abstract class ResourceParser<P extends Message, R> {
   /** Parses a proto given directly (bootstrap static resources). */
   public final R parseStatic(P proto) throws ParseFailure {
     try {
-      return parse(proto);
+      R r = parse(proto);
+      audit(proto);
+      return r;
     } catch (InvalidResourceException | RuntimeException e) {
       throw new ParseFailure(name(proto), kind + " " + name(proto) + ": " + e.getMessage());
     }

@@ -356,4 +356,38 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     }
     return new ClusterChoice.Weighted(list);
   }
+
+  static final java.util.Set<String> HONOURED =
+      java.util.Set.of(
+          "name",
+          "request_headers_to_add",
+          "request_headers_to_remove",
+          "response_headers_to_add",
+          "response_headers_to_remove",
+          "virtual_hosts.name",
+          "virtual_hosts.domains",
+          "virtual_hosts.request_headers_to_add",
+          "virtual_hosts.request_headers_to_remove",
+          "virtual_hosts.response_headers_to_add",
+          "virtual_hosts.response_headers_to_remove",
+          "virtual_hosts.routes.name",
+          "virtual_hosts.routes.match",
+          "virtual_hosts.routes.direct_response",
+          "virtual_hosts.routes.redirect",
+          "virtual_hosts.routes.request_headers_to_add",
+          "virtual_hosts.routes.request_headers_to_remove",
+          "virtual_hosts.routes.response_headers_to_add",
+          "virtual_hosts.routes.response_headers_to_remove",
+          "virtual_hosts.routes.route.cluster",
+          "virtual_hosts.routes.route.weighted_clusters.clusters.name",
+          "virtual_hosts.routes.route.weighted_clusters.clusters.weight",
+          "virtual_hosts.routes.route.weighted_clusters.total_weight",
+          "virtual_hosts.routes.route.prefix_rewrite",
+          "virtual_hosts.routes.route.host_rewrite_literal",
+          "virtual_hosts.routes.route.timeout");
+
+  @Override
+  java.util.Set<String> honouredFields() {
+    return HONOURED;
+  }
 }

@@ -186,4 +186,25 @@ class ParsersTest {
     assertThat(cluster.apply(l.select("11.1.2.3", 8080, "127.0.0.9", 1234))).isEqualTo("local");
     assertThat(cluster.apply(l.select("11.1.2.3", 8080, "127.0.0.9", 1235))).isEqualTo("default");
   }
+
+  @Test
+  void fieldsTheProxyDoesNotActOnAreReportedNotDropped() throws Exception {
+    var c =
+        json(
+                "{\"name\":\"c\",\"type\":\"EDS\",\"eds_cluster_config\":{\"eds_config\":{\"ads\":{}}},"
+                    + "\"outlier_detection\":{\"consecutive_5xx\":3},\"circuit_breakers\":{\"thresholds\":[{\"max_connections\":10}]}}",
+                Cluster.newBuilder())
+            .build();
+    assertThat(new ClusterParser().parse(c).name()).isEqualTo("c");
+    assertThat(FieldAudit.ignored(c, new ClusterParser().honouredFields()))
+        .containsExactly("circuit_breakers", "outlier_detection");
+    var rc =
+        json(
+                "{\"name\":\"r\",\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"*\"],\"routes\":["
+                    + "{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\",\"retry_policy\":{\"num_retries\":2}}}]}]}",
+                RouteConfiguration.newBuilder())
+            .build();
+    assertThat(FieldAudit.ignored(rc, RouteConfigParser.HONOURED))
+        .containsExactly("virtual_hosts.routes.route.retry_policy");
+  }
 }
