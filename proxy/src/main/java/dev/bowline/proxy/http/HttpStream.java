@@ -272,10 +272,16 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
           ctx.executor().schedule(this::onTimeout, f.timeout().toNanos(), TimeUnit.NANOSECONDS);
     }
     // most specific first, as Envoy applies them: route, virtual host, route configuration
-    HeaderOps ops = new HeaderOps(req.headers());
-    route.requestHeaders().applyTo(ops);
-    java.util.Objects.requireNonNull(matchedHost).requestHeaders().applyTo(ops);
-    java.util.Objects.requireNonNull(matchedTable).requestHeaders().applyTo(ops);
+    VirtualHost host = java.util.Objects.requireNonNull(matchedHost);
+    RouteTable table = java.util.Objects.requireNonNull(matchedTable);
+    if (!route.requestHeaders().isEmpty()
+        || !host.requestHeaders().isEmpty()
+        || !table.requestHeaders().isEmpty()) {
+      HeaderOps ops = new HeaderOps(req.headers());
+      route.requestHeaders().applyTo(ops);
+      host.requestHeaders().applyTo(ops);
+      table.requestHeaders().applyTo(ops);
+    }
     req.setProtocolVersion(HttpVersion.HTTP_1_1);
     HttpUtil.setKeepAlive(req, true);
     if (upgrade) {
@@ -548,6 +554,11 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
 
   private void mutateResponse(HttpHeaders h) {
     if (matchedRoute == null || matchedHost == null || matchedTable == null) {
+      return;
+    }
+    if (matchedRoute.responseHeaders().isEmpty()
+        && matchedHost.responseHeaders().isEmpty()
+        && matchedTable.responseHeaders().isEmpty()) {
       return;
     }
     HeaderOps ops = new HeaderOps(h);
