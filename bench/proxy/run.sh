@@ -117,7 +117,7 @@ CONF
 "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
 source "$ROOT/tools/find-java.sh" >/dev/null 2>&1 || true
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
-JAVA_OPTS=${BOWLINE_BENCH_JAVA_OPTS:-"-XX:+UseSerialGC -Xms16m -Xmx48m -XX:ActiveProcessorCount=1 -Xss512k -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=32m -Dio.netty.allocator.numHeapArenas=1 -Dio.netty.allocator.numDirectArenas=1 -Dio.netty.allocator.maxCachedBufferCapacity=8192 -XX:+UseCompactObjectHeaders"}
+JAVA_OPTS=${BOWLINE_BENCH_JAVA_OPTS:-"-XX:+UseSerialGC -Xms64m -Xmx64m -XX:ActiveProcessorCount=1 -Xss512k -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=32m -Dio.netty.allocator.numHeapArenas=1 -Dio.netty.allocator.numDirectArenas=1 -Dio.netty.allocator.maxCachedBufferCapacity=8192 -XX:+UseCompactObjectHeaders"}
 
 cpu_ticks() { # sum utime+stime of the given pids
   local t=0
