@@ -91,6 +91,12 @@ class StaticProxyTest {
                           append_action: OVERWRITE_IF_EXISTS_OR_ADD
                         response_headers_to_add: [{header: {key: x-route, value: mutate}}]
                         response_headers_to_remove: [x-backend]
+                      - match: {prefix: /retry}
+                        route:
+                          cluster: flaky
+                          retry_policy: {retry_on: "connect-failure,refused-stream", num_retries: 2}
+                      - match: {prefix: /noretry}
+                        route: {cluster: flaky}
                       - match: {prefix: /dns}
                         route: {cluster: by-name}
                       - match: {prefix: /missing}
@@ -134,6 +140,14 @@ class StaticProxyTest {
             load_assignment:
               cluster_name: by-name
               endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: localhost, port_value: %9$d}}}}]}]
+          - name: flaky
+            type: STATIC
+            load_assignment:
+              cluster_name: flaky
+              endpoints:
+              - lb_endpoints:
+                - endpoint: {address: {socket_address: {address: 127.0.6.4, port_value: %10$d}}}
+                - endpoint: {address: {socket_address: {address: %4$s, port_value: %5$d}}}
           - name: both
             type: STATIC
             lb_policy: LEAST_REQUEST
@@ -144,7 +158,17 @@ class StaticProxyTest {
                 - endpoint: {address: {socket_address: {address: %4$s, port_value: %5$d}}}
                 - endpoint: {address: {socket_address: {address: %7$s, port_value: %8$d}}}
         """
-        .formatted(IP, httpPort, tcpPort, a.ip(), a.port(), adminPort, b.ip(), b.port(), c.port());
+        .formatted(
+            IP,
+            httpPort,
+            tcpPort,
+            a.ip(),
+            a.port(),
+            adminPort,
+            b.ip(),
+            b.port(),
+            c.port(),
+            Ports.free("127.0.6.4"));
   }
 
   @BeforeAll
@@ -391,5 +415,18 @@ class StaticProxyTest {
     assertThat(r.body()).contains("rid=fixed");
     assertThat(r.headers().firstValue("x-route")).contains("mutate");
     assertThat(r.headers().firstValue("x-backend")).isEmpty();
+  }
+
+  @Test
+  void connectFailuresAreRetriedOnAnotherHostWhenTheRouteSaysSo() throws Exception {
+    int failedWithout = 0;
+    for (int i = 0; i < 10; i++) {
+      assertThat(get("api.example.com", "/retry").statusCode()).isEqualTo(200);
+      if (get("api.example.com", "/noretry").statusCode() == 503) {
+        failedWithout++;
+      }
+    }
+    assertThat(failedWithout).isPositive();
+    assertThat(proxy.stats().cluster("flaky").upstreamRqRetry().value()).isPositive();
   }
 }

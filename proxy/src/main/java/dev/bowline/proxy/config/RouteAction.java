@@ -12,12 +12,15 @@ public sealed interface RouteAction {
    * @param prefixRewrite replaces the matched prefix
    * @param hostRewrite replaces the authority
    * @param timeout the whole-request timeout; zero disables (Envoy's default is 15 s)
+   * @param connectRetries from {@code retry_policy}: how many times a request whose upstream
+   *     connection failed (nothing sent yet) is tried again on a host picked anew
    */
   record Forward(
       ClusterChoice clusters,
       Optional<String> prefixRewrite,
       Optional<String> hostRewrite,
-      Duration timeout)
+      Duration timeout,
+      int connectRetries)
       implements RouteAction {}
 
   /** Answer locally with {@code status} and {@code body}. */

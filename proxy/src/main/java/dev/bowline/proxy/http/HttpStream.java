@@ -67,6 +67,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   private @Nullable ClusterStats clusterStats;
   private @Nullable ScheduledFuture<?> timeout;
   private final boolean headRequest;
+  private @Nullable ClusterConfig target;
+  private @Nullable Endpoints targetEndpoints;
+  private int retriesLeft;
   private @Nullable RouteTable matchedTable;
   private @Nullable VirtualHost matchedHost;
   private @Nullable Route matchedRoute;
@@ -292,6 +295,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     clusterStats = worker.clusterStats(cluster);
     clusterStats.upstreamRqTotal().inc();
     Endpoints endpoints = snapshot.endpointsOf(cluster).orElse(null);
+    this.target = cluster;
+    this.targetEndpoints = endpoints;
+    this.retriesLeft = f.connectRetries();
     if (endpoints == null || !worker.acquire(cluster, endpoints, this, this, upgrade)) {
       localReply(503, "no healthy upstream");
     }
@@ -352,6 +358,15 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
 
   @Override
   public void failed(String reason) {
+    if (!done && retriesLeft > 0 && target != null && targetEndpoints != null) {
+      // nothing reached the upstream: safe to try again, on a host the balancer picks anew
+      retriesLeft--;
+      java.util.Objects.requireNonNull(clusterStats).upstreamRqRetry().inc();
+      if (java.util.Objects.requireNonNull(conn.worker)
+          .acquire(target, targetEndpoints, this, this, upgrade)) {
+        return;
+      }
+    }
     if (!done) {
       localReply(
           503,

@@ -9,7 +9,8 @@ public record ClusterStats(
     Counter upstreamCxTotal,
     Counter upstreamCxConnectFail,
     Counter upstreamRqTimeout,
-    Counter upstreamRqPendingFailureEject) {
+    Counter upstreamRqPendingFailureEject,
+    Counter upstreamRqRetry) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -32,7 +33,8 @@ public record ClusterStats(
         s.counter(
             p + "upstream_rq_pending_failure_eject",
             "envoy_cluster_upstream_rq_pending_failure_eject",
-            tags));
+            tags),
+        s.counter(p + "upstream_rq_retry", "envoy_cluster_upstream_rq_retry", tags));
   }
 
   /** Counts a response with {@code status}. */

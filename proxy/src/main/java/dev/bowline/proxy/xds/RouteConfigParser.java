@@ -72,7 +72,11 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     }
     List<Route> routes = new ArrayList<>();
     for (int i = 0; i < vh.getRoutesCount(); i++) {
-      routes.add(route(vh.getRoutes(i), field + ".routes[" + i + "]"));
+      routes.add(
+          route(
+              vh.getRoutes(i),
+              field + ".routes[" + i + "]",
+              vh.hasRetryPolicy() ? vh.getRetryPolicy() : null));
     }
     return new VirtualHost(
         vh.getName(),
@@ -133,12 +137,15 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     return new dev.bowline.proxy.config.HeaderMutation(adds, removes);
   }
 
-  private static Route route(io.envoyproxy.envoy.config.route.v3.Route r, String field)
+  private static Route route(
+      io.envoyproxy.envoy.config.route.v3.Route r,
+      String field,
+      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry)
       throws InvalidResourceException {
     return new Route(
         r.getName(),
         match(r.getMatch(), field + ".match"),
-        action(r, field),
+        action(r, field, vhostRetry),
         mutation(
             r.getRequestHeadersToAddList(),
             r.getRequestHeadersToRemoveList(),
@@ -236,10 +243,13 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     return new QueryMatch(q.getName(), Optional.empty());
   }
 
-  private static RouteAction action(io.envoyproxy.envoy.config.route.v3.Route r, String field)
+  private static RouteAction action(
+      io.envoyproxy.envoy.config.route.v3.Route r,
+      String field,
+      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry)
       throws InvalidResourceException {
     return switch (r.getActionCase()) {
-      case ROUTE -> forward(r.getRoute(), field + ".route");
+      case ROUTE -> forward(r.getRoute(), field + ".route", vhostRetry);
       case DIRECT_RESPONSE -> {
         var d = r.getDirectResponse();
         if (d.getStatus() < 200 || d.getStatus() > 599) {
@@ -294,7 +304,9 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   }
 
   private static RouteAction forward(
-      io.envoyproxy.envoy.config.route.v3.RouteAction a, String field)
+      io.envoyproxy.envoy.config.route.v3.RouteAction a,
+      String field,
+      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry)
       throws InvalidResourceException {
     ClusterChoice clusters =
         switch (a.getClusterSpecifierCase()) {
@@ -330,7 +342,20 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     if (timeout.isNegative()) {
       throw new InvalidResourceException(field + ".timeout", "must not be negative");
     }
-    return new RouteAction.Forward(clusters, prefixRewrite, hostRewrite, timeout);
+    var policy = a.hasRetryPolicy() ? a.getRetryPolicy() : vhostRetry;
+    int retries = 0;
+    if (policy != null) {
+      // Only retries that are safe without buffering are made: the connection failed, nothing
+      // was sent. Envoy's 5xx, gateway-error, reset and connect-failure all cover that case.
+      for (String on : policy.getRetryOn().split(",")) {
+        switch (on.trim()) {
+          case "connect-failure", "5xx", "gateway-error", "reset", "refused-stream" ->
+              retries = policy.hasNumRetries() ? policy.getNumRetries().getValue() : 1;
+          default -> {}
+        }
+      }
+    }
+    return new RouteAction.Forward(clusters, prefixRewrite, hostRewrite, timeout, retries);
   }
 
   private static ClusterChoice weighted(
@@ -384,7 +409,11 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.weighted_clusters.total_weight",
           "virtual_hosts.routes.route.prefix_rewrite",
           "virtual_hosts.routes.route.host_rewrite_literal",
-          "virtual_hosts.routes.route.timeout");
+          "virtual_hosts.routes.route.timeout",
+          "virtual_hosts.retry_policy.retry_on",
+          "virtual_hosts.retry_policy.num_retries",
+          "virtual_hosts.routes.route.retry_policy.retry_on",
+          "virtual_hosts.routes.route.retry_policy.num_retries");
 
   @Override
   java.util.Set<String> honouredFields() {

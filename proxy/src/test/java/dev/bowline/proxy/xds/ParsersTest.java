@@ -201,10 +201,10 @@ class ParsersTest {
     var rc =
         json(
                 "{\"name\":\"r\",\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"*\"],\"routes\":["
-                    + "{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\",\"retry_policy\":{\"num_retries\":2}}}]}]}",
+                    + "{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\",\"retry_policy\":{\"num_retries\":2,\"per_try_timeout\":\"1s\"}}}]}]}",
                 RouteConfiguration.newBuilder())
             .build();
     assertThat(FieldAudit.ignored(rc, RouteConfigParser.HONOURED))
-        .containsExactly("virtual_hosts.routes.route.retry_policy");
+        .containsExactly("virtual_hosts.routes.route.retry_policy.per_try_timeout");
   }
 }
