@@ -180,8 +180,8 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       }
       h.remove(HttpHeaderNames.CONNECTION);
     }
-    h.remove(HttpHeaderNames.KEEP_ALIVE);
-    h.remove(HttpHeaderNames.PROXY_CONNECTION);
+    h.remove("keep-alive");
+    h.remove("proxy-connection");
     h.remove(HttpHeaderNames.UPGRADE);
     h.remove("x-http2-scheme");
     h.remove("x-http2-stream-id");
@@ -403,7 +403,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
         filters[i].onResponseHeaders(resp);
       }
       HttpHeaders h = resp.headers();
-      h.remove(HttpHeaderNames.KEEP_ALIVE);
+      h.remove("keep-alive");
       h.remove(HttpHeaderNames.CONNECTION);
       h.remove("x-http2-stream-id");
       h.set(HttpHeaderNames.SERVER, conn.config.serverName());

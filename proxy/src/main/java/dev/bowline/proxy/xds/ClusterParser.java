@@ -103,6 +103,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
     return new ClusterConfig(c.getName(), discovery, lb, connect, http2, maxPerConn);
   }
 
+  @SuppressWarnings("deprecation") // dns_refresh_rate: still what control planes (Istio) send
   private static ClusterConfig.Dns dns(Cluster c) throws InvalidResourceException {
     java.util.List<ClusterConfig.HostPort> hosts = new java.util.ArrayList<>();
     var la = c.getLoadAssignment();
