@@ -36,6 +36,8 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
   }
 
   void bind(ResponseListener l) {
+    // a previous request may have paused reading for backpressure; this one starts fresh
+    channel.config().setAutoRead(true);
     this.listener = l;
     this.requests++;
     host.active++;
