@@ -337,6 +337,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       pending.add(c);
     } else {
       u.channel().writeAndFlush(c, u.channel().voidPromise());
+      if (!u.channel().isWritable()) {
+        ctx.channel().config().setAutoRead(false);
+      }
     }
   }
 
@@ -521,6 +524,14 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     if (!done && !requestComplete) {
       conn.stats.downstreamRqTimeout().inc();
       localReply(408, "request timeout");
+    }
+  }
+
+  @Override
+  public void onUpstreamWritabilityChanged(boolean writable) {
+    // request body backpressure: stop reading the client while the upstream is full
+    if (!done) {
+      ctx.channel().config().setAutoRead(writable);
     }
   }
 

@@ -9,4 +9,7 @@ public interface ResponseListener {
 
   /** The connection closed or failed before the response ended. */
   void onUpstreamReset(String reason);
+
+  /** The upstream can take more request bytes ({@code true}) or wants a pause. */
+  default void onUpstreamWritabilityChanged(boolean writable) {}
 }

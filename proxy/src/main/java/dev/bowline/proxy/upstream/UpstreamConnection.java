@@ -89,6 +89,15 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
   }
 
   @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    ResponseListener l = listener;
+    if (l != null) {
+      l.onUpstreamWritabilityChanged(channel.isWritable());
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     host.idle.remove(channel);
     ResponseListener l = listener;
