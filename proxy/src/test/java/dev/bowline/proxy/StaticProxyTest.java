@@ -97,6 +97,8 @@ class StaticProxyTest {
                           retry_policy: {retry_on: "connect-failure,refused-stream", num_retries: 2}
                       - match: {prefix: /noretry}
                         route: {cluster: flaky}
+                      - match: {prefix: /by-header}
+                        route: {cluster_header: x-cluster}
                       - match: {prefix: /dns}
                         route: {cluster: by-name}
                       - match: {prefix: /missing}
@@ -428,5 +430,14 @@ class StaticProxyTest {
     }
     assertThat(failedWithout).isPositive();
     assertThat(proxy.stats().cluster("flaky").upstreamRqRetry().value()).isPositive();
+  }
+
+  @Test
+  void clusterHeaderPicksTheClusterPerRequest() throws Exception {
+    assertThat(get("api.example.com", "/by-header", "x-cluster", "b").body())
+        .startsWith("backend=b");
+    assertThat(get("api.example.com", "/by-header", "x-cluster", "a").body())
+        .startsWith("backend=a");
+    assertThat(get("api.example.com", "/by-header").statusCode()).isEqualTo(503);
   }
 }

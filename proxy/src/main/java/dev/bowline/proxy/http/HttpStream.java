@@ -256,7 +256,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   private void forward(
       HttpRequest req, RouteAction.Forward f, Route route, String path, String queryPart) {
     Worker worker = java.util.Objects.requireNonNull(conn.worker);
-    String clusterName = f.clusters().pick(worker.random());
+    String clusterName = f.clusters().pick(worker.random(), req.headers()::get);
     ClusterConfig cluster = snapshot.clusters().get(clusterName);
     if (cluster == null) {
       localReply(503, ""); // Envoy: NC, cluster not found

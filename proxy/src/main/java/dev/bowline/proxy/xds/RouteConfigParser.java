@@ -317,7 +317,15 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             yield new ClusterChoice.Single(a.getCluster());
           }
           case WEIGHTED_CLUSTERS -> weighted(a.getWeightedClusters(), field + ".weighted_clusters");
-          case CLUSTER_HEADER, CLUSTER_SPECIFIER_PLUGIN, INLINE_CLUSTER_SPECIFIER_PLUGIN ->
+          case CLUSTER_HEADER -> {
+            String header = a.getClusterHeader().toLowerCase(java.util.Locale.ROOT);
+            if (header.isEmpty() || header.startsWith(":")) {
+              throw new InvalidResourceException(
+                  field + ".cluster_header", "must name a regular header");
+            }
+            yield new ClusterChoice.FromHeader(header);
+          }
+          case CLUSTER_SPECIFIER_PLUGIN, INLINE_CLUSTER_SPECIFIER_PLUGIN ->
               throw new InvalidResourceException(
                   field
                       + "."
@@ -404,6 +412,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.response_headers_to_add",
           "virtual_hosts.routes.response_headers_to_remove",
           "virtual_hosts.routes.route.cluster",
+          "virtual_hosts.routes.route.cluster_header",
           "virtual_hosts.routes.route.weighted_clusters.clusters.name",
           "virtual_hosts.routes.route.weighted_clusters.clusters.weight",
           "virtual_hosts.routes.route.weighted_clusters.total_weight",

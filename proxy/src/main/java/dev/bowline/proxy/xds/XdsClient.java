@@ -625,6 +625,7 @@ public final class XdsClient implements AutoCloseable {
             case dev.bowline.proxy.config.ClusterChoice.Single one -> names.add(one.cluster());
             case dev.bowline.proxy.config.ClusterChoice.Weighted w ->
                 w.clusters().forEach(c -> names.add(c.name()));
+            case dev.bowline.proxy.config.ClusterChoice.FromHeader h -> {} // known per request only
           }
         }
       }
