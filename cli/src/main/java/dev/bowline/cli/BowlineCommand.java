@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
       PlannedCommands.Demo.class,
       UpCommand.class,
       ControlPlaneCommand.class,
-      PlannedCommands.Proxy.class,
+      ProxyCommand.class,
       ValidateCommand.class,
       AnalyzeCommand.class,
       PlannedCommands.Apply.class,

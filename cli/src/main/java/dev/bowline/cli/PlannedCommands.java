@@ -46,14 +46,6 @@ final class PlannedCommands {
     }
   }
 
-  @Command(name = "proxy", description = "Run the proxy from an Envoy v3 bootstrap (issue #6).")
-  static final class Proxy extends Planned {
-    @Override
-    int issue() {
-      return 6;
-    }
-  }
-
   @Command(name = "apply", description = "Apply Istio configuration to a running mesh (issue #7).")
   static final class Apply extends Planned {
     @Override

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Proxy benchmark (issue #6): Bowline vs NGINX vs HAProxy as reverse proxies in front of the same
+# NGINX backend serving a 1 KB file, HTTP/1.1 keep-alive load from wrk.
+#
+# On a 2-core machine: load generator and backend share core 0, the proxy under test runs alone on
+# core 1 (taskset). Throughput is then capped by core 0, so the headline figure is the proxy's CPU
+# time per 1,000 requests (utime+stime from /proc, all threads and processes of the proxy), with
+# rps, P50/P99 latency and RSS after the run beside it.
+#
+#   bench/proxy/run.sh [duration-seconds (default 15)] [connections (default 50)]
+#   PROXIES="bowline" WARMUP=10 BOWLINE_BENCH_JAVA_OPTS="..." bench/proxy/run.sh
+#
+# Installs nginx-light, haproxy and wrk from Debian packages if missing. Loopback only.
+set -euo pipefail
+DURATION=${1:-15}
+CONNS=${2:-50}
+WARMUP=${WARMUP:-10}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d /tmp/bowline-bench.XXXXXX)
+chmod 755 "$WORK"
+TCK=$(getconf CLK_TCK)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need nginx || ! need haproxy || ! need wrk; then
+  echo "installing nginx-light haproxy wrk (Debian packages)" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get install -y -q nginx-light haproxy wrk >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+
+BACKEND=127.0.7.1:8081
+# --- backend: NGINX with a 1 KB file, on core 0 -------------------------------------------------
+mkdir -p "$WORK/www" "$WORK/backend/logs" "$WORK/peer/logs"
+head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/1k"
+chmod -R a+rX "$WORK"
+cat > "$WORK/backend/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/backend/nginx.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen $BACKEND; location / { root $WORK/www; } }
+}
+CONF
+taskset -c 0 "$NGINX" -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
+PIDS+=($!)
+
+# --- peers ----------------------------------------------------------------------------------------
+cat > "$WORK/peer/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/peer/nginx.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream backend { server $BACKEND; keepalive 64; }
+  server {
+    listen 127.0.7.2:8080;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CONF
+cat > "$WORK/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+  option http-keep-alive
+frontend fe
+  bind 127.0.7.3:8080
+  default_backend be
+backend be
+  server s1 $BACKEND
+CONF
+cat > "$WORK/bowline.yaml" <<CONF
+node: {id: bench}
+admin: {address: {socket_address: {address: 127.0.7.4, port_value: 15000}}}
+static_resources:
+  listeners:
+  - name: http
+    address: {socket_address: {address: 127.0.7.4, port_value: 8080}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: bench
+          codec_type: HTTP1
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+          route_config:
+            virtual_hosts:
+            - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: backend}}]}
+  clusters:
+  - name: backend
+    type: STATIC
+    load_assignment:
+      cluster_name: backend
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.7.1, port_value: 8081}}}}]}]
+CONF
+
+"$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
+source "$ROOT/tools/find-java.sh" >/dev/null 2>&1 || true
+JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
+JAVA_OPTS=${BOWLINE_BENCH_JAVA_OPTS:-"-XX:+UseSerialGC -Xms64m -Xmx64m -XX:ActiveProcessorCount=1 -Xss512k -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=32m -Dio.netty.allocator.numHeapArenas=1 -Dio.netty.allocator.numDirectArenas=1 -Dio.netty.allocator.maxCachedBufferCapacity=8192 -XX:+UseCompactObjectHeaders"}
+
+cpu_ticks() { # sum utime+stime of the given pids
+  local t=0
+  for p in "$@"; do
+    local s; s=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
+    set -- $s; t=$((t + ${12} + ${13}))
+  done
+  echo "$t"
+}
+rss_kb() { local r=0; for p in "$@"; do r=$((r + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo "$r"; }
+family() { echo "$1"; pgrep -P "$1" || true; }
+wait_http() { for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
+
+printf '%-8s %10s %10s %10s %10s %14s %8s %8s\n' proxy rps p50_ms p99_ms rss_mb cpu_ms/1k_req ready_s cpu_%
+run_one() {
+  local name=$1 url=$2; shift 2
+  local start; start=$(date +%s.%N)
+  taskset -c 1 "$@" >"$WORK/$name.out" 2>&1 &
+  local pid=$!; PIDS+=($pid)
+  wait_http "$url"
+  local ready; ready=$(echo "$(date +%s.%N) - $start" | bc)
+  taskset -c 0 wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null
+  local fam; fam=$(family $pid | tr '\n' ' ')
+  local c0; c0=$(cpu_ticks $fam)
+  local t0; t0=$(date +%s.%N)
+  taskset -c 0 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url" > "$WORK/$name.wrk"
+  local t1; t1=$(date +%s.%N)
+  local c1; c1=$(cpu_ticks $fam)
+  local reqs; reqs=$(awk '/requests in/{print $1}' "$WORK/$name.wrk")
+  local rps; rps=$(awk '/Requests\/sec/{print $2}' "$WORK/$name.wrk")
+  local p50; p50=$(awk '$1=="50%"{print $2}' "$WORK/$name.wrk")
+  local p99; p99=$(awk '$1=="99%"{print $2}' "$WORK/$name.wrk")
+  local errors; errors=$(awk '/Non-2xx|Socket errors/' "$WORK/$name.wrk")
+  local rss; rss=$(rss_kb $fam)
+  local cpu_ms; cpu_ms=$(echo "scale=3; ($c1 - $c0) * 1000 / $TCK" | bc)
+  local per1k; per1k=$(echo "scale=2; $cpu_ms * 1000 / $reqs" | bc)
+  local util; util=$(echo "scale=0; $cpu_ms / 10 / ($t1 - $t0)" | bc)
+  printf '%-8s %10s %10s %10s %10s %14s %8.2f %8s\n' "$name" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$((rss / 1024))" "$per1k" "$ready" "$util"
+  [ -z "$errors" ] || echo "  $name: $errors" >&2
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+ms() { # wrk prints 1.23ms / 456.00us / 1.01s
+  case "$1" in
+    *ms) echo "${1%ms}";;
+    *us) echo "scale=3; ${1%us}/1000" | bc;;
+    *s) echo "scale=3; ${1%s}*1000" | bc;;
+    *) echo "$1";;
+  esac
+}
+
+wait_http "http://$BACKEND/1k"
+PROXIES=${PROXIES:-"nginx haproxy bowline"}
+want() { [[ " $PROXIES " == *" $1 "* ]]; }
+want nginx && run_one nginx http://127.0.7.2:8080/1k "$NGINX" -p "$WORK/peer" -c "$WORK/peer/nginx.conf"
+want haproxy && run_one haproxy http://127.0.7.3:8080/1k "$HAPROXY" -db -f "$WORK/haproxy.cfg"
+want bowline && run_one bowline http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+  -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1
+echo "wrk -t1 -c$CONNS -d${DURATION}s (after ${WARMUP}s warm-up); backend nginx 1 KB on core 0 with wrk; proxy alone on core 1; work dir $WORK"

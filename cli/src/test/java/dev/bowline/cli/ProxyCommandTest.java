@@ -1,0 +1,51 @@
+package dev.bowline.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class ProxyCommandTest {
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private int run(String... args) {
+    CommandLine cmd = Main.newCommandLine();
+    cmd.setOut(new PrintWriter(out, true));
+    cmd.setErr(new PrintWriter(err, true));
+    return cmd.execute(args);
+  }
+
+  @Test
+  void checksAValidBootstrap(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("bootstrap.yaml");
+    Files.writeString(
+        f,
+        "node: {id: n1}\nadmin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}\n");
+    assertThat(run("proxy", "-c", f.toString(), "--check")).isZero();
+    assertThat(out.toString()).contains("bootstrap.yaml: OK");
+  }
+
+  @Test
+  void anUnknownFieldStopsStartupNamingIt(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("bootstrap.yaml");
+    Files.writeString(f, "node: {id: n1}\nstatic_resources: {listenrs: []}\n");
+    assertThat(run("proxy", "-c", f.toString())).isEqualTo(1);
+    assertThat(err.toString()).startsWith("bowline proxy: ").contains("listenrs");
+  }
+
+  @Test
+  void anInvalidStaticResourceStopsStartupNamingIt(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("bootstrap.yaml");
+    Files.writeString(
+        f, "static_resources:\n  clusters:\n  - {name: c1, type: STATIC, lb_policy: MAGLEV}\n");
+    assertThat(run("proxy", "-c", f.toString())).isEqualTo(1);
+    assertThat(err.toString())
+        .contains("static_resources.clusters[0]: Cluster c1: lb_policy: MAGLEV is not supported");
+  }
+}

@@ -1,0 +1,159 @@
+package dev.bowline.proxy.admin;
+
+import dev.bowline.proxy.config.SocketAddr;
+import dev.bowline.proxy.transport.Transport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Envoy's admin endpoints over HTTP/1.1: {@code /ready}, {@code /config_dump}, {@code /clusters},
+ * {@code /listeners}, {@code /stats}, {@code /stats/prometheus}, {@code /server_info}, {@code
+ * /drain_listeners}, {@code /quitquitquit}. Mutating endpoints need POST, as in Envoy.
+ */
+public final class AdminServer implements AutoCloseable {
+  private final Channel server;
+
+  private AdminServer(Channel server) {
+    this.server = server;
+  }
+
+  /** Binds {@code address} on {@code group}; waits for the bind. */
+  public static AdminServer start(
+      SocketAddr address, EventLoopGroup group, Transport transport, AdminView view) {
+    var f =
+        new ServerBootstrap()
+            .group(group)
+            .channel(transport.serverChannelClass())
+            .childHandler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    ch.pipeline()
+                        .addLast(new HttpServerCodec())
+                        .addLast(new HttpObjectAggregator(64 * 1024))
+                        .addLast(new Handler(view));
+                  }
+                })
+            .bind(address.toInet())
+            .syncUninterruptibly();
+    return new AdminServer(f.channel());
+  }
+
+  /** Where the admin server listens. */
+  public InetSocketAddress address() {
+    return (InetSocketAddress) server.localAddress();
+  }
+
+  @Override
+  public void close() {
+    server.close().awaitUninterruptibly();
+  }
+
+  private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private final AdminView view;
+
+    Handler(AdminView view) {
+      this.view = view;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+      QueryStringDecoder q = new QueryStringDecoder(req.uri());
+      boolean post = req.method().equals(HttpMethod.POST);
+      String path = q.path();
+      Runnable after = null;
+      FullHttpResponse resp;
+      try {
+        resp =
+            switch (path) {
+              case "/ready" ->
+                  view.ready()
+                      ? text(HttpResponseStatus.OK, "LIVE\n")
+                      : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "PRE_INITIALIZING\n");
+              case "/config_dump" ->
+                  json(view.configDump(q.parameters().containsKey("include_eds")));
+              case "/clusters" -> text(HttpResponseStatus.OK, view.clusters());
+              case "/listeners" -> text(HttpResponseStatus.OK, view.listeners());
+              case "/stats" -> text(HttpResponseStatus.OK, view.stats());
+              case "/stats/prometheus" -> text(HttpResponseStatus.OK, view.prometheus());
+              case "/server_info" -> json(view.serverInfo());
+              case "/drain_listeners" -> {
+                if (!post) {
+                  yield text(
+                      HttpResponseStatus.METHOD_NOT_ALLOWED, "This endpoint requires POST\n");
+                }
+                view.drainListeners();
+                yield text(HttpResponseStatus.OK, "OK\n");
+              }
+              case "/quitquitquit" -> {
+                if (!post) {
+                  yield text(
+                      HttpResponseStatus.METHOD_NOT_ALLOWED, "This endpoint requires POST\n");
+                }
+                after = view::quit;
+                yield text(HttpResponseStatus.OK, "OK\n");
+              }
+              default ->
+                  text(
+                      HttpResponseStatus.NOT_FOUND,
+                      "invalid path. admin commands are: /clusters /config_dump /drain_listeners /listeners /quitquitquit /ready /server_info /stats /stats/prometheus\n");
+            };
+      } catch (RuntimeException e) {
+        resp = text(HttpResponseStatus.INTERNAL_SERVER_ERROR, e + "\n");
+      }
+      boolean keepAlive = HttpUtil.isKeepAlive(req) && after == null;
+      HttpUtil.setKeepAlive(resp, keepAlive);
+      Runnable then = after;
+      ctx.writeAndFlush(resp)
+          .addListener(
+              f -> {
+                if (!keepAlive) {
+                  ctx.close();
+                }
+                if (then != null) {
+                  then.run();
+                }
+              });
+    }
+
+    private static FullHttpResponse text(HttpResponseStatus status, String body) {
+      return body(status, body, "text/plain; charset=UTF-8");
+    }
+
+    private static FullHttpResponse json(String body) {
+      return body(HttpResponseStatus.OK, body, "application/json");
+    }
+
+    private static FullHttpResponse body(HttpResponseStatus status, String body, String type) {
+      var r =
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1, status, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+      r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+      r.headers().set(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
+      return r;
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+}

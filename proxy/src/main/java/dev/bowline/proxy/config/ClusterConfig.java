@@ -1,0 +1,58 @@
+package dev.bowline.proxy.config;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * A cluster.
+ *
+ * @param name xDS name
+ * @param discovery where endpoints come from
+ * @param lbPolicy how an endpoint is chosen
+ * @param connectTimeout upstream connect timeout
+ * @param http2 speak HTTP/2 (prior knowledge) upstream instead of HTTP/1.1
+ * @param maxRequestsPerConnection zero means unlimited
+ */
+public record ClusterConfig(
+    String name,
+    Discovery discovery,
+    LbPolicy lbPolicy,
+    Duration connectTimeout,
+    boolean http2,
+    int maxRequestsPerConnection) {
+
+  /** Where a cluster's endpoints come from. */
+  public sealed interface Discovery permits Static, Eds, Dns {}
+
+  /** {@code STATIC}: the endpoints written in the cluster. */
+  public record Static(Endpoints endpoints) implements Discovery {}
+
+  /** {@code EDS}: the endpoints arrive by EDS under {@code serviceName}. */
+  public record Eds(String serviceName) implements Discovery {}
+
+  /**
+   * {@code STRICT_DNS} (every address of every host) or {@code LOGICAL_DNS} (the first address of
+   * the first host), resolved off the event loops every {@code refresh}.
+   */
+  public record Dns(java.util.List<HostPort> hosts, boolean logical, Duration refresh)
+      implements Discovery {
+    public Dns {
+      hosts = java.util.List.copyOf(hosts);
+    }
+  }
+
+  /** A DNS name and port with a load-balancing weight. */
+  public record HostPort(String host, int port, int weight) {}
+
+  /** Load-balancing policies. */
+  public enum LbPolicy {
+    ROUND_ROBIN,
+    LEAST_REQUEST,
+    RANDOM
+  }
+
+  /** The EDS service name, when the cluster takes endpoints from EDS. */
+  public Optional<String> edsName() {
+    return discovery instanceof Eds e ? Optional.of(e.serviceName()) : Optional.empty();
+  }
+}

@@ -1,0 +1,55 @@
+package dev.bowline.proxy.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * {@code envoy.filters.network.http_connection_manager}.
+ *
+ * @param statPrefix for {@code http.<prefix>.*} stats
+ * @param codec which HTTP versions the connection accepts
+ * @param routes inline routes or the name of an RDS route configuration
+ * @param httpFilters the HTTP filter chain in order, router last
+ * @param useRemoteAddress whether the peer is the client (appends it to x-forwarded-for)
+ * @param skipXffAppend never touch x-forwarded-for
+ * @param generateRequestId add x-request-id when absent
+ * @param maxRequestHeadersBytes larger request headers are refused with 431
+ * @param streamIdleTimeout zero disables
+ * @param requestTimeout zero disables
+ * @param serverName the {@code server} response header on local replies
+ * @param websocket whether {@code upgrade_configs} allows WebSocket upgrades
+ */
+public record HttpConnectionManagerConfig(
+    String statPrefix,
+    Codec codec,
+    RouteSource routes,
+    List<HttpFilterConfig> httpFilters,
+    boolean useRemoteAddress,
+    boolean skipXffAppend,
+    boolean generateRequestId,
+    int maxRequestHeadersBytes,
+    Duration streamIdleTimeout,
+    Duration requestTimeout,
+    String serverName,
+    boolean websocket)
+    implements NetworkFilter {
+  public HttpConnectionManagerConfig {
+    httpFilters = List.copyOf(httpFilters);
+  }
+
+  /** Envoy's {@code codec_type}. */
+  public enum Codec {
+    AUTO,
+    HTTP1,
+    HTTP2
+  }
+
+  /** Where the route table comes from. */
+  public sealed interface RouteSource {}
+
+  /** Routes written in the listener. */
+  public record InlineRoutes(RouteTable table) implements RouteSource {}
+
+  /** Routes fetched by RDS under {@code name}. */
+  public record RdsRoutes(String name) implements RouteSource {}
+}

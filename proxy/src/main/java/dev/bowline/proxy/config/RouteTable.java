@@ -1,0 +1,99 @@
+package dev.bowline.proxy.config;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A route configuration: virtual hosts indexed for selection by authority as Envoy does: exact
+ * domain first, then the longest suffix wildcard ({@code *.example.com}), then the longest prefix
+ * wildcard ({@code foo.*}), then {@code *}.
+ */
+public record RouteTable(
+    String name,
+    List<VirtualHost> virtualHosts,
+    Index index,
+    HeaderMutation requestHeaders,
+    HeaderMutation responseHeaders) {
+  public RouteTable(String name, List<VirtualHost> virtualHosts) {
+    this(name, virtualHosts, HeaderMutation.NONE, HeaderMutation.NONE);
+  }
+
+  public RouteTable(
+      String name,
+      List<VirtualHost> virtualHosts,
+      HeaderMutation requestHeaders,
+      HeaderMutation responseHeaders) {
+    this(name, List.copyOf(virtualHosts), Index.of(virtualHosts), requestHeaders, responseHeaders);
+  }
+
+  /** The virtual host serving {@code authority} (port included or not), if any. */
+  public Optional<VirtualHost> select(String authority) {
+    String host = authority.toLowerCase(Locale.ROOT);
+    VirtualHost vh = index.pick(host);
+    if (vh == null) {
+      int colon = host.lastIndexOf(':');
+      if (colon > 0 && host.indexOf(']') < colon) {
+        vh = index.pick(host.substring(0, colon));
+      }
+    }
+    return Optional.ofNullable(vh);
+  }
+
+  /** Lookup structure built once per route table. */
+  public record Index(
+      Map<String, VirtualHost> exact,
+      List<Map.Entry<String, VirtualHost>> suffixes,
+      List<Map.Entry<String, VirtualHost>> prefixes,
+      Optional<VirtualHost> any) {
+    static Index of(List<VirtualHost> hosts) {
+      Map<String, VirtualHost> exact = new HashMap<>();
+      List<Map.Entry<String, VirtualHost>> suffixes = new java.util.ArrayList<>();
+      List<Map.Entry<String, VirtualHost>> prefixes = new java.util.ArrayList<>();
+      VirtualHost any = null;
+      for (VirtualHost vh : hosts) {
+        for (String d : vh.domains()) {
+          String domain = d.toLowerCase(Locale.ROOT);
+          if (domain.equals("*")) {
+            any = any == null ? vh : any;
+          } else if (domain.startsWith("*")) {
+            suffixes.add(Map.entry(domain.substring(1), vh));
+          } else if (domain.endsWith("*")) {
+            prefixes.add(Map.entry(domain.substring(0, domain.length() - 1), vh));
+          } else {
+            exact.putIfAbsent(domain, vh);
+          }
+        }
+      }
+      suffixes.sort((a, b) -> b.getKey().length() - a.getKey().length());
+      prefixes.sort((a, b) -> b.getKey().length() - a.getKey().length());
+      return new Index(
+          Map.copyOf(exact),
+          List.copyOf(suffixes),
+          List.copyOf(prefixes),
+          Optional.ofNullable(any));
+    }
+
+    @org.jspecify.annotations.Nullable
+    VirtualHost pick(String host) {
+      VirtualHost vh = exact.get(host);
+      if (vh != null) {
+        return vh;
+      }
+      for (Map.Entry<String, VirtualHost> e : suffixes) {
+        // Envoy: a wildcard matches at least one character, "*.foo.com" never matches "foo.com"
+        if (host.length() > e.getKey().length() && host.endsWith(e.getKey())) {
+          return e.getValue();
+        }
+      }
+      for (Map.Entry<String, VirtualHost> e : prefixes) {
+        if (host.length() > e.getKey().length() && host.startsWith(e.getKey())) {
+          return e.getValue();
+        }
+      }
+      return any.orElse(null);
+    }
+  }
+}

@@ -1,0 +1,196 @@
+package dev.bowline.proxy.http;
+
+import dev.bowline.proxy.config.HttpConnectionManagerConfig;
+import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import dev.bowline.proxy.runtime.ProxyRuntime;
+import dev.bowline.proxy.stats.HttpStats;
+import dev.bowline.proxy.upstream.Worker;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One downstream HTTP connection (or one HTTP/2 stream's child channel): runs its requests one at a
+ * time, in order, so pipelined HTTP/1.1 requests are answered in the order they came. Lives on the
+ * channel's event loop.
+ */
+final class HttpConnection extends ChannelInboundHandlerAdapter {
+  /** Pipelined messages held while a request is in flight; beyond this we stop reading. */
+  private static final int MAX_QUEUED = 64;
+
+  final HttpConnectionManagerConfig config;
+  final ProxyRuntime runtime;
+  final HttpStats stats;
+  final HttpFilterFactory<?>[] filterFactories;
+  final boolean http2Stream;
+  @Nullable Worker worker;
+  @Nullable ChannelHandlerContext ctx;
+  String remoteIp = "";
+  private @Nullable HttpStream current;
+  private boolean discarding; // skipping the rest of a request body after an early reply
+  private final ArrayDeque<HttpObject> queue = new ArrayDeque<>();
+
+  HttpConnection(
+      HttpConnectionManagerConfig config,
+      ProxyRuntime runtime,
+      HttpFilterFactory<?>[] filterFactories,
+      boolean http2Stream) {
+    this.config = config;
+    this.runtime = runtime;
+    this.stats = runtime.stats().http(config.statPrefix());
+    this.filterFactories = filterFactories;
+    this.http2Stream = http2Stream;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    this.worker = runtime.worker(ctx.channel().eventLoop());
+    var remote =
+        http2Stream ? ctx.channel().parent().remoteAddress() : ctx.channel().remoteAddress();
+    if (remote instanceof InetSocketAddress isa) {
+      remoteIp = isa.getAddress().getHostAddress();
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof HttpObject obj)) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    queue.add(obj);
+    if (queue.size() > MAX_QUEUED) {
+      ctx.channel().config().setAutoRead(false);
+    }
+    drain();
+  }
+
+  private void drain() {
+    HttpObject o;
+    while ((o = queue.peek()) != null) {
+      if (o instanceof HttpRequest && current != null) {
+        return; // the next pipelined request waits for the current response
+      }
+      queue.poll();
+      dispatch(o);
+    }
+    if (ctx != null && !ctx.channel().config().isAutoRead()) {
+      ctx.channel().config().setAutoRead(true);
+    }
+  }
+
+  private void dispatch(HttpObject o) {
+    if (o instanceof HttpRequest req) {
+      discarding = false;
+      if (req.decoderResult().isFailure()) {
+        ReferenceCountUtil.release(o);
+        Throwable cause = req.decoderResult().cause();
+        int status =
+            cause instanceof TooLongHttpHeaderException || cause instanceof TooLongHttpLineException
+                ? 431
+                : 400;
+        badRequest(status, status == 431 ? "Request Header Fields Too Large" : "Bad Request");
+        return;
+      }
+      stats.downstreamRqTotal().inc();
+      HttpStream s = new HttpStream(this, req);
+      current = s;
+      s.start(req);
+      return;
+    }
+    if (o instanceof HttpContent c) {
+      if (c.decoderResult().isFailure()) {
+        ReferenceCountUtil.release(c);
+        if (current != null) {
+          current.resetByDownstream();
+        }
+        badRequest(400, "Bad Request");
+        return;
+      }
+      HttpStream s = current;
+      if (s != null && !discarding) {
+        s.onRequestContent(c);
+      } else {
+        ReferenceCountUtil.release(c);
+        if (c instanceof LastHttpContent) {
+          discarding = false;
+        }
+      }
+    }
+  }
+
+  private void badRequest(int status, String body) {
+    if (ctx == null) {
+      return;
+    }
+    stats.response(status);
+    var r = LocalReply.build(ctx.alloc(), status, body, config.serverName(), false);
+    r.headers().set("connection", "close");
+    queue.forEach(ReferenceCountUtil::release);
+    queue.clear();
+    ctx.writeAndFlush(r).addListener(f -> ctx.close());
+  }
+
+  /** Called by the current stream once its response has been written whole. */
+  void streamDone(HttpStream s, boolean keepAlive, boolean requestComplete) {
+    if (s != current) {
+      return;
+    }
+    current = null;
+    if (!keepAlive && ctx != null) {
+      queue.forEach(ReferenceCountUtil::release);
+      queue.clear();
+      ctx.close();
+      return;
+    }
+    discarding = !requestComplete;
+    drain();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    HttpStream s = current;
+    if (s != null) {
+      s.downstreamWritabilityChanged(ctx.channel().isWritable());
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
+      HttpStream s = current;
+      if (s != null) {
+        s.onIdle(); // stream_idle_timeout; an idle connection without a stream stays open
+      }
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    HttpStream s = current;
+    current = null;
+    queue.forEach(ReferenceCountUtil::release);
+    queue.clear();
+    if (s != null) {
+      s.resetByDownstream();
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+}

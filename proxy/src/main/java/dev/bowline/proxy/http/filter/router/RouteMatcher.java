@@ -1,0 +1,66 @@
+package dev.bowline.proxy.http.filter.router;
+
+import dev.bowline.proxy.config.HeaderMatch;
+import dev.bowline.proxy.config.QueryMatch;
+import dev.bowline.proxy.config.Route;
+import dev.bowline.proxy.config.VirtualHost;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/** Finds the first route of a virtual host that matches a request. */
+public final class RouteMatcher {
+  private RouteMatcher() {}
+
+  /**
+   * The first route of {@code vh} matching the request, or null.
+   *
+   * @param path the path without query
+   * @param rawQuery the query string without {@code ?}, possibly empty
+   */
+  public static @Nullable Route match(
+      VirtualHost vh, String path, String rawQuery, HttpHeaders headers) {
+    Map<String, List<String>> params = null;
+    for (Route r : vh.routes()) {
+      var m = r.match();
+      if (!m.matchesPath(path)) {
+        continue;
+      }
+      boolean ok = true;
+      for (HeaderMatch h : m.headers()) {
+        String actual =
+            h.name().equals(":authority") ? headers.get("host") : joined(headers, h.name());
+        if (!h.matches(actual)) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok && !m.query().isEmpty()) {
+        if (params == null) {
+          params = new QueryStringDecoder(rawQuery, false).parameters();
+        }
+        for (QueryMatch q : m.query()) {
+          List<String> values = params.get(q.name());
+          if (!q.matches(values == null || values.isEmpty() ? null : values.getFirst())) {
+            ok = false;
+            break;
+          }
+        }
+      }
+      if (ok) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  private static @Nullable String joined(HttpHeaders headers, String name) {
+    List<String> all = headers.getAll(name);
+    if (all.isEmpty()) {
+      return null;
+    }
+    return all.size() == 1 ? all.getFirst() : String.join(",", all);
+  }
+}

@@ -1,0 +1,39 @@
+package dev.bowline.proxy.http.filter.router;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.http.filter.HttpFilter;
+import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+
+/**
+ * Factory of the router. The forwarding itself is the connection manager's terminal step (see
+ * {@code dev.bowline.proxy.http.HttpStream}); the per-stream filter does nothing of its own.
+ */
+public final class RouterFactory implements HttpFilterFactory<RouterConfig> {
+  public static final String TYPE_URL =
+      "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
+
+  private static final HttpFilter NOTHING = new HttpFilter() {};
+
+  @Override
+  public String typeUrl() {
+    return TYPE_URL;
+  }
+
+  @Override
+  public RouterConfig parse(Any typedConfig) throws InvalidProtocolBufferException {
+    Router r = typedConfig.unpack(Router.class);
+    return new RouterConfig(r.getSuppressEnvoyHeaders());
+  }
+
+  @Override
+  public HttpFilter create(RouterConfig config) {
+    return NOTHING;
+  }
+
+  @Override
+  public boolean terminal() {
+    return true;
+  }
+}

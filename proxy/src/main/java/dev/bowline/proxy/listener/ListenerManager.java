@@ -1,0 +1,216 @@
+package dev.bowline.proxy.listener;
+
+import dev.bowline.proxy.config.FilterChain;
+import dev.bowline.proxy.config.HttpConnectionManagerConfig;
+import dev.bowline.proxy.config.ListenerConfig;
+import dev.bowline.proxy.config.ProxySnapshot;
+import dev.bowline.proxy.config.SocketAddr;
+import dev.bowline.proxy.config.TcpProxyConfig;
+import dev.bowline.proxy.http.HttpConnectionManager;
+import dev.bowline.proxy.runtime.ProxyRuntime;
+import dev.bowline.proxy.stats.ListenerStats;
+import dev.bowline.proxy.tcp.TcpProxy;
+import dev.bowline.proxy.transport.Transport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Keeps the bound listeners in step with the config. A listener whose name and address stay gets
+ * the new config for new connections; a removed or moved listener stops accepting at once and its
+ * connections are closed after the drain time. Called from one config thread only.
+ */
+public final class ListenerManager {
+  private static final System.Logger LOG = System.getLogger(ListenerManager.class.getName());
+
+  private final EventLoopGroup group;
+  private final Transport transport;
+  private final ProxyRuntime runtime;
+  private final Duration drainTime;
+  private final Map<String, Active> active = new HashMap<>();
+
+  public ListenerManager(
+      EventLoopGroup group, Transport transport, ProxyRuntime runtime, Duration drainTime) {
+    this.group = group;
+    this.transport = transport;
+    this.runtime = runtime;
+    this.drainTime = drainTime;
+  }
+
+  /** A bound listener, as reported by the admin server. */
+  public record Bound(String name, InetSocketAddress address) {}
+
+  private static final class Active {
+    volatile ListenerConfig config;
+    final Channel server;
+    volatile ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    final ListenerStats stats;
+
+    Active(ListenerConfig config, Channel server, ListenerStats stats) {
+      this.config = config;
+      this.server = server;
+      this.stats = stats;
+    }
+  }
+
+  /** Brings the bound listeners in line with {@code snapshot}; waits for binds to finish. */
+  public synchronized void apply(ProxySnapshot snapshot) {
+    var it = active.entrySet().iterator();
+    while (it.hasNext()) {
+      var e = it.next();
+      ListenerConfig next = snapshot.listeners().get(e.getKey());
+      if (next == null
+          || !next.bindToPort()
+          || !next.address().equals(e.getValue().config.address())) {
+        it.remove();
+        drain(e.getValue());
+      } else if (next != e.getValue().config) {
+        // Changed in place: new connections take the new config, the old ones drain.
+        Active a = e.getValue();
+        ChannelGroup old = a.connections;
+        a.connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+        a.config = next;
+        drainConnections(next.name(), old);
+      }
+    }
+    for (ListenerConfig l : snapshot.listeners().values()) {
+      if (l.bindToPort() && !active.containsKey(l.name())) {
+        bind(l);
+      }
+    }
+  }
+
+  private void bind(ListenerConfig l) {
+    ListenerStats stats = runtime.stats().listener(l.statPrefix());
+    Active[] holder = new Active[1];
+    ChannelFuture f =
+        new ServerBootstrap()
+            .group(group)
+            .channel(transport.serverChannelClass())
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    Active a = holder[0];
+                    if (a == null) {
+                      ch.close();
+                      return;
+                    }
+                    stats.downstreamCxTotal().inc();
+                    a.connections.add(ch);
+                    connection(ch, a.config, stats);
+                  }
+                })
+            .bind(l.address().toInet());
+    f.awaitUninterruptibly();
+    if (!f.isSuccess()) {
+      LOG.log(
+          Level.WARNING,
+          "event=listener_bind_failed listener={0} address={1} error=\"{2}\"",
+          l.name(),
+          l.address(),
+          f.cause().getMessage());
+      return;
+    }
+    holder[0] = new Active(l, f.channel(), stats);
+    active.put(l.name(), holder[0]);
+    LOG.log(Level.DEBUG, "event=listener_added listener={0} address={1}", l.name(), l.address());
+  }
+
+  private void connection(Channel ch, ListenerConfig config, ListenerStats stats) {
+    InetSocketAddress local = (InetSocketAddress) ch.localAddress();
+    InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
+    FilterChain chain =
+        config
+            .select(
+                local.getAddress().getHostAddress(),
+                local.getPort(),
+                remote.getAddress().getHostAddress(),
+                remote.getPort())
+            .orElse(null);
+    if (chain == null) {
+      stats.noFilterChainMatch().inc();
+      ch.close();
+      return;
+    }
+    switch (chain.filter()) {
+      case HttpConnectionManagerConfig hcm -> HttpConnectionManager.install(ch, hcm, runtime);
+      case TcpProxyConfig tcp -> TcpProxy.install(ch, tcp, runtime);
+    }
+  }
+
+  private void drain(Active a) {
+    a.server.close();
+    drainConnections(a.config.name(), a.connections);
+  }
+
+  private void drainConnections(String listener, ChannelGroup connections) {
+    LOG.log(
+        Level.DEBUG,
+        "event=listener_draining listener={0} connections={1}",
+        listener,
+        connections.size());
+    if (connections.isEmpty()) {
+      return;
+    }
+    for (Channel c : connections) {
+      c.attr(ProxyRuntime.CONNECTION_DRAINING).set(Boolean.TRUE);
+    }
+    group.schedule(() -> connections.close(), drainTime.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** The bound listeners. */
+  public synchronized List<Bound> bound() {
+    return active.values().stream()
+        .map(a -> new Bound(a.config.name(), (InetSocketAddress) a.server.localAddress()))
+        .sorted(java.util.Comparator.comparing(Bound::name))
+        .toList();
+  }
+
+  /** The bound address of listener {@code name}, if bound. */
+  public synchronized java.util.Optional<SocketAddr> boundAddress(String name) {
+    Active a = active.get(name);
+    if (a == null) {
+      return java.util.Optional.empty();
+    }
+    InetSocketAddress isa = (InetSocketAddress) a.server.localAddress();
+    return java.util.Optional.of(new SocketAddr(isa.getAddress().getHostAddress(), isa.getPort()));
+  }
+
+  /** Stops accepting on every listener; existing connections go on. */
+  public synchronized void stopAccepting() {
+    for (Active a : active.values()) {
+      a.server.close().awaitUninterruptibly();
+    }
+  }
+
+  /** Open downstream connections across all listeners. */
+  public synchronized int openConnections() {
+    return active.values().stream().mapToInt(a -> a.connections.size()).sum();
+  }
+
+  /** Closes every listener and connection. */
+  public synchronized void close() {
+    for (Active a : active.values()) {
+      a.server.close();
+      a.connections.close();
+    }
+    active.clear();
+  }
+}

@@ -1,0 +1,47 @@
+package dev.bowline.proxy.stats;
+
+import java.util.Map;
+
+/** Envoy's {@code cluster.<name>.*} counters the proxy keeps. */
+public record ClusterStats(
+    Counter upstreamRqTotal,
+    Counter[] upstreamRqXx,
+    Counter upstreamCxTotal,
+    Counter upstreamCxConnectFail,
+    Counter upstreamRqTimeout,
+    Counter upstreamRqPendingFailureEject,
+    Counter upstreamRqRetry) {
+
+  static ClusterStats create(Stats s, String cluster) {
+    Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
+    String p = "cluster." + cluster + ".";
+    Counter[] xx = new Counter[6];
+    for (int i = 1; i <= 5; i++) {
+      xx[i] =
+          s.counter(
+              p + "upstream_rq_" + i + "xx",
+              "envoy_cluster_upstream_rq_xx",
+              Map.of(
+                  "envoy_cluster_name", cluster, "envoy_response_code_class", String.valueOf(i)));
+    }
+    return new ClusterStats(
+        s.counter(p + "upstream_rq_total", "envoy_cluster_upstream_rq_total", tags),
+        xx,
+        s.counter(p + "upstream_cx_total", "envoy_cluster_upstream_cx_total", tags),
+        s.counter(p + "upstream_cx_connect_fail", "envoy_cluster_upstream_cx_connect_fail", tags),
+        s.counter(p + "upstream_rq_timeout", "envoy_cluster_upstream_rq_timeout", tags),
+        s.counter(
+            p + "upstream_rq_pending_failure_eject",
+            "envoy_cluster_upstream_rq_pending_failure_eject",
+            tags),
+        s.counter(p + "upstream_rq_retry", "envoy_cluster_upstream_rq_retry", tags));
+  }
+
+  /** Counts a response with {@code status}. */
+  public void response(int status) {
+    int cls = status / 100;
+    if (cls >= 1 && cls <= 5) {
+      upstreamRqXx[cls].inc();
+    }
+  }
+}

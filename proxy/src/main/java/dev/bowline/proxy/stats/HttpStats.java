@@ -1,0 +1,46 @@
+package dev.bowline.proxy.stats;
+
+import java.util.Map;
+
+/** Envoy's {@code http.<stat_prefix>.*} counters of a connection manager. */
+public record HttpStats(
+    Counter downstreamCxTotal,
+    Counter downstreamRqTotal,
+    Counter[] downstreamRqXx,
+    Counter noRoute,
+    Counter rqDirectResponse,
+    Counter downstreamRqTimeout,
+    Counter downstreamRqIdleTimeout) {
+
+  static HttpStats create(Stats s, String prefix) {
+    Map<String, String> tags = Map.of("envoy_http_conn_manager_prefix", prefix);
+    String p = "http." + prefix + ".";
+    Counter[] xx = new Counter[6];
+    for (int i = 1; i <= 5; i++) {
+      xx[i] =
+          s.counter(
+              p + "downstream_rq_" + i + "xx",
+              "envoy_http_downstream_rq_xx",
+              Map.of(
+                  "envoy_http_conn_manager_prefix",
+                  prefix,
+                  "envoy_response_code_class",
+                  String.valueOf(i)));
+    }
+    return new HttpStats(
+        s.counter(p + "downstream_cx_total", "envoy_http_downstream_cx_total", tags),
+        s.counter(p + "downstream_rq_total", "envoy_http_downstream_rq_total", tags),
+        xx,
+        s.counter(p + "no_route", "envoy_http_no_route", tags),
+        s.counter(p + "rq_direct_response", "envoy_http_rq_direct_response", tags),
+        s.counter(p + "downstream_rq_timeout", "envoy_http_downstream_rq_timeout", tags),
+        s.counter(p + "downstream_rq_idle_timeout", "envoy_http_downstream_rq_idle_timeout", tags));
+  }
+
+  public void response(int status) {
+    int cls = status / 100;
+    if (cls >= 1 && cls <= 5) {
+      downstreamRqXx[cls].inc();
+    }
+  }
+}

@@ -1,0 +1,87 @@
+package dev.bowline.proxy.stats;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One proxy's counters. Components ask for their stat group once (per cluster, listener or
+ * connection manager) and keep it, so the request path never looks a name up.
+ */
+public final class Stats {
+  private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, ClusterStats> clusters = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, HttpStats> http = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, ListenerStats> listeners = new ConcurrentHashMap<>();
+
+  /** The counter {@code name}, created on first use. */
+  public Counter counter(String name, String promName, Map<String, String> tags) {
+    Counter c = counters.get(name);
+    return c != null
+        ? c
+        : counters.computeIfAbsent(
+            name, n -> new Counter(n, promName, Map.copyOf(tags), new LongAdder()));
+  }
+
+  public ClusterStats cluster(String name) {
+    ClusterStats s = clusters.get(name);
+    return s != null ? s : clusters.computeIfAbsent(name, n -> ClusterStats.create(this, n));
+  }
+
+  public HttpStats http(String prefix) {
+    HttpStats s = http.get(prefix);
+    return s != null ? s : http.computeIfAbsent(prefix, p -> HttpStats.create(this, p));
+  }
+
+  public ListenerStats listener(String address) {
+    ListenerStats s = listeners.get(address);
+    return s != null ? s : listeners.computeIfAbsent(address, a -> ListenerStats.create(this, a));
+  }
+
+  /** Every counter, sorted by name. */
+  public List<Counter> all() {
+    List<Counter> list = new ArrayList<>(counters.values());
+    list.sort(Comparator.comparing(Counter::name));
+    return list;
+  }
+
+  /** Envoy's {@code /stats} text: {@code name: value} lines. */
+  public String text() {
+    StringBuilder sb = new StringBuilder();
+    for (Counter c : all()) {
+      sb.append(c.name()).append(": ").append(c.value()).append('\n');
+    }
+    return sb.toString();
+  }
+
+  /** Envoy's {@code /stats/prometheus} text exposition. */
+  public String prometheus() {
+    StringBuilder sb = new StringBuilder();
+    List<Counter> list = all();
+    list.sort(Comparator.comparing(Counter::promName).thenComparing(Counter::name));
+    String family = "";
+    for (Counter c : list) {
+      if (!c.promName().equals(family)) {
+        family = c.promName();
+        sb.append("# TYPE ").append(family).append(" counter\n");
+      }
+      sb.append(family).append('{');
+      boolean first = true;
+      for (var e : new java.util.TreeMap<>(c.tags()).entrySet()) {
+        if (!first) {
+          sb.append(',');
+        }
+        first = false;
+        sb.append(e.getKey())
+            .append("=\"")
+            .append(e.getValue().replace("\\", "\\\\").replace("\"", "\\\""))
+            .append('"');
+      }
+      sb.append("} ").append(c.value()).append('\n');
+    }
+    return sb.toString();
+  }
+}

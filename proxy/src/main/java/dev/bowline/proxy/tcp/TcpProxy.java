@@ -1,0 +1,166 @@
+package dev.bowline.proxy.tcp;
+
+import dev.bowline.proxy.config.ClusterConfig;
+import dev.bowline.proxy.config.ProxySnapshot;
+import dev.bowline.proxy.config.TcpProxyConfig;
+import dev.bowline.proxy.runtime.ProxyRuntime;
+import dev.bowline.proxy.upstream.Worker;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Relays bytes between a downstream connection and a new connection to a host of the chosen
+ * cluster. Reading from one side pauses while the other cannot take more (backpressure); either
+ * side closing closes both; no bytes either way for the idle timeout closes both.
+ */
+public final class TcpProxy {
+  private TcpProxy() {}
+
+  /** Installs the TCP proxy {@code config} on the fresh downstream channel {@code ch}. */
+  public static void install(Channel ch, TcpProxyConfig config, ProxyRuntime runtime) {
+    ch.config().setAutoRead(false);
+    if (!config.idleTimeout().isZero()) {
+      ch.pipeline()
+          .addLast(
+              new IdleStateHandler(0, 0, config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    }
+    ch.pipeline().addLast(new Downstream(config, runtime));
+  }
+
+  private static final class Downstream extends ChannelInboundHandlerAdapter {
+    private final TcpProxyConfig config;
+    private final ProxyRuntime runtime;
+    private @Nullable Channel upstream;
+
+    Downstream(TcpProxyConfig config, ProxyRuntime runtime) {
+      this.config = config;
+      this.runtime = runtime;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      Channel down = ctx.channel();
+      Worker worker = runtime.worker(down.eventLoop());
+      ProxySnapshot snapshot = runtime.snapshot();
+      ClusterConfig cluster = snapshot.clusters().get(config.clusters().pick(worker.random()));
+      var endpoints = cluster == null ? null : snapshot.endpointsOf(cluster).orElse(null);
+      ChannelFuture f =
+          cluster == null || endpoints == null
+              ? null
+              : worker.connectRaw(cluster, endpoints, new Relay(down));
+      if (f == null) {
+        down.close();
+        return;
+      }
+      upstream = f.channel();
+      f.addListener(
+          (ChannelFuture done) -> {
+            if (done.isSuccess()) {
+              down.config().setAutoRead(true);
+              done.channel().config().setAutoRead(true);
+            } else {
+              down.close();
+            }
+          });
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      Channel up = upstream;
+      if (up == null) {
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      up.writeAndFlush(msg).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+      if (!up.isWritable()) {
+        ctx.channel().config().setAutoRead(false);
+      }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      Channel up = upstream;
+      if (up != null) {
+        up.config().setAutoRead(ctx.channel().isWritable());
+      }
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof IdleStateEvent) {
+        ctx.close();
+      } else {
+        ctx.fireUserEventTriggered(evt);
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      Channel up = upstream;
+      if (up != null) {
+        up.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+
+  /**
+   * A handler that writes what its channel reads to {@code peer}, pausing reads while the peer
+   * cannot take more, and closes the peer when its channel closes. Two of them, one on each side,
+   * make a byte relay (TCP proxying, upgraded HTTP connections).
+   */
+  public static io.netty.channel.ChannelHandler relayTo(Channel peer) {
+    return new Relay(peer);
+  }
+
+  private static final class Relay extends ChannelInboundHandlerAdapter {
+    private final Channel down;
+
+    Relay(Channel down) {
+      this.down = down;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (!(msg instanceof io.netty.buffer.ByteBuf)) {
+        // e.g. the empty last content an HTTP codec emits right after a 101 it was removed on
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      down.writeAndFlush(msg).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+      if (!down.isWritable()) {
+        ctx.channel().config().setAutoRead(false);
+      }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      down.config().setAutoRead(ctx.channel().isWritable());
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      down.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+}

@@ -1,0 +1,120 @@
+package dev.bowline.proxy.upstream;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An upstream HTTP/1.1 connection: hands what it reads to the request it currently serves and
+ * returns itself to its host's pool when a response ends with keep-alive.
+ */
+public final class UpstreamConnection extends ChannelInboundHandlerAdapter implements Upstream {
+  private final Worker worker;
+  private final Host host;
+  private final ClusterHosts cluster;
+  final Channel channel;
+  private @Nullable ResponseListener listener;
+  private boolean keepAlive;
+  private int requests;
+
+  UpstreamConnection(Worker worker, Host host, ClusterHosts cluster, Channel channel) {
+    this.worker = worker;
+    this.host = host;
+    this.cluster = cluster;
+    this.channel = channel;
+  }
+
+  @Override
+  public Channel channel() {
+    return channel;
+  }
+
+  void bind(ResponseListener l) {
+    // a previous request may have paused reading for backpressure; this one starts fresh
+    channel.config().setAutoRead(true);
+    this.listener = l;
+    this.requests++;
+    host.active++;
+  }
+
+  /**
+   * Hands the connection over after a {@code 101 Switching Protocols}: it no longer belongs to the
+   * pool or to this handler; the caller rewires the pipeline.
+   */
+  public void detachForUpgrade() {
+    if (listener != null) {
+      listener = null;
+      host.active--;
+    }
+    keepAlive = false;
+  }
+
+  @Override
+  public void abort() {
+    if (listener != null) {
+      listener = null;
+      host.active--;
+    }
+    channel.close();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    ResponseListener l = listener;
+    if (l == null || !(msg instanceof HttpObject obj)) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (msg instanceof HttpResponse r) {
+      keepAlive = HttpUtil.isKeepAlive(r) && r.status().code() >= 200;
+    }
+    boolean last = msg instanceof LastHttpContent;
+    if (last) {
+      listener = null;
+      host.active--;
+      int max = cluster.config.maxRequestsPerConnection();
+      if (keepAlive && channel.isActive() && (max == 0 || requests < max)) {
+        worker.release(host, cluster, channel);
+      } else {
+        channel.close();
+      }
+    }
+    l.onUpstreamObject(obj);
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    ResponseListener l = listener;
+    if (l != null) {
+      l.onUpstreamWritabilityChanged(channel.isWritable());
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    host.idle.remove(channel);
+    ResponseListener l = listener;
+    if (l != null) {
+      listener = null;
+      host.active--;
+      l.onUpstreamReset("connection termination");
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+
+  /** The connection for {@code ch}, which must be an upstream connection of a worker. */
+  static UpstreamConnection of(Channel ch) {
+    return ch.pipeline().get(UpstreamConnection.class);
+  }
+}

@@ -1,0 +1,283 @@
+package dev.bowline.proxy.upstream;
+
+import dev.bowline.proxy.config.ClusterConfig;
+import dev.bowline.proxy.config.Endpoints;
+import dev.bowline.proxy.stats.ClusterStats;
+import dev.bowline.proxy.stats.Stats;
+import dev.bowline.proxy.transport.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.random.RandomGenerator;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Everything upstream that belongs to one event loop: per-cluster hosts and load-balancer state,
+ * pooled HTTP/1.1 connections. Every method must be called on {@link #loop()}.
+ */
+public final class Worker {
+  private final EventLoop loop;
+  private final Transport transport;
+  private final RandomGenerator random;
+  private final Stats stats;
+  private final Map<String, ClusterHosts> clusters = new HashMap<>();
+
+  public Worker(EventLoop loop, Transport transport, RandomGenerator random, Stats stats) {
+    this.loop = loop;
+    this.transport = transport;
+    this.random = random;
+    this.stats = stats;
+  }
+
+  public EventLoop loop() {
+    return loop;
+  }
+
+  public RandomGenerator random() {
+    return random;
+  }
+
+  public Stats stats() {
+    return stats;
+  }
+
+  /** What {@link #acquire} hands back. */
+  public interface AcquireCallback {
+    void acquired(Upstream upstream);
+
+    void failed(String reason);
+  }
+
+  /** The cluster's state on this loop, refreshed if the cluster or its endpoints changed. */
+  private ClusterHosts hosts(ClusterConfig cluster, Endpoints endpoints) {
+    ClusterHosts h = clusters.get(cluster.name());
+    if (h == null || h.config != cluster || h.endpoints != endpoints) {
+      h = new ClusterHosts(cluster, endpoints, h, stats.cluster(cluster.name()));
+      clusters.put(cluster.name(), h);
+    }
+    return h;
+  }
+
+  /** The cluster's stats. */
+  public ClusterStats clusterStats(ClusterConfig cluster) {
+    ClusterHosts h = clusters.get(cluster.name());
+    return h != null ? h.stats : stats.cluster(cluster.name());
+  }
+
+  /**
+   * Picks a host of {@code cluster} by its load balancer and gets an HTTP/1.1 connection to it,
+   * pooled or new. Returns false without calling back when the cluster has no host.
+   */
+  public boolean acquire(
+      ClusterConfig cluster, Endpoints endpoints, ResponseListener listener, AcquireCallback cb) {
+    return acquire(cluster, endpoints, listener, cb, false);
+  }
+
+  /**
+   * As {@link #acquire(ClusterConfig, Endpoints, ResponseListener, AcquireCallback)}; {@code
+   * dedicated} asks for a new HTTP/1.1 connection that never returns to the pool (upgrades).
+   */
+  public boolean acquire(
+      ClusterConfig cluster,
+      Endpoints endpoints,
+      ResponseListener listener,
+      AcquireCallback cb,
+      boolean dedicated) {
+    ClusterHosts ch = hosts(cluster, endpoints);
+    Host host = ch.pick(random);
+    if (host == null) {
+      return false;
+    }
+    if (cluster.http2() && !dedicated) {
+      acquireH2(host, ch, listener, cb);
+      return true;
+    }
+    Channel pooled;
+    while (!dedicated && (pooled = host.idle.pollLast()) != null) {
+      if (pooled.isActive()) {
+        UpstreamConnection uc = UpstreamConnection.of(pooled);
+        uc.bind(listener);
+        cb.acquired(uc);
+        return true;
+      }
+    }
+    ch.stats.upstreamCxTotal().inc();
+    ChannelFuture f =
+        connect(
+            host,
+            ch,
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel c) {
+                c.pipeline().addLast(new HttpClientCodec(4096, 65536, 65536));
+                c.pipeline().addLast(new UpstreamConnection(Worker.this, host, ch, c));
+              }
+            });
+    f.addListener(
+        (ChannelFuture done) -> {
+          if (done.isSuccess()) {
+            UpstreamConnection uc = UpstreamConnection.of(done.channel());
+            uc.bind(listener);
+            cb.acquired(uc);
+          } else {
+            ch.stats.upstreamCxConnectFail().inc();
+            cb.failed("connection failure");
+          }
+        });
+    return true;
+  }
+
+  /**
+   * HTTP/2 upstream: one connection per host per loop carries every request as a stream (Envoy's
+   * default); requests that arrive while it connects wait for it.
+   */
+  private void acquireH2(
+      Host host, ClusterHosts ch, ResponseListener listener, AcquireCallback cb) {
+    java.util.function.Consumer<@Nullable Channel> open =
+        conn -> {
+          if (conn == null) {
+            cb.failed("connection failure");
+            return;
+          }
+          H2Stream stream = new H2Stream(host, listener);
+          new io.netty.handler.codec.http2.Http2StreamChannelBootstrap(conn)
+              .handler(
+                  new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel c) {
+                      c.pipeline()
+                          .addLast(
+                              new io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec(
+                                  false));
+                      c.pipeline().addLast(stream);
+                    }
+                  })
+              .open()
+              .addListener(
+                  f -> {
+                    if (f.isSuccess()) {
+                      stream.opened((Channel) f.getNow());
+                      cb.acquired(stream);
+                    } else {
+                      stream.abort();
+                      cb.failed("connection failure");
+                    }
+                  });
+        };
+    Channel conn = host.h2;
+    if (conn != null && conn.isActive()) {
+      open.accept(conn);
+      return;
+    }
+    host.h2Waiting.add(open);
+    if (host.h2Waiting.size() > 1) {
+      return; // a connect is under way
+    }
+    ch.stats.upstreamCxTotal().inc();
+    connect(
+            host,
+            ch,
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel c) {
+                c.pipeline()
+                    .addLast(
+                        io.netty.handler.codec.http2.Http2FrameCodecBuilder.forClient().build());
+                c.pipeline()
+                    .addLast(
+                        new io.netty.handler.codec.http2.Http2MultiplexHandler(
+                            new io.netty.channel.ChannelInboundHandlerAdapter()));
+              }
+            })
+        .addListener(
+            (ChannelFuture done) -> {
+              Channel ok = done.isSuccess() ? done.channel() : null;
+              if (ok == null) {
+                ch.stats.upstreamCxConnectFail().inc();
+              } else {
+                host.h2 = ok;
+                ok.closeFuture()
+                    .addListener(
+                        x -> {
+                          if (host.h2 == ok) {
+                            host.h2 = null;
+                          }
+                        });
+              }
+              var waiting = new java.util.ArrayList<>(host.h2Waiting);
+              host.h2Waiting.clear();
+              waiting.forEach(w -> w.accept(ok));
+            });
+  }
+
+  /**
+   * Picks a host and opens a fresh connection to it with {@code handler} (for TCP proxying); null
+   * when the cluster has no host.
+   */
+  public @Nullable ChannelFuture connectRaw(
+      ClusterConfig cluster, Endpoints endpoints, ChannelHandler handler) {
+    ClusterHosts ch = hosts(cluster, endpoints);
+    Host host = ch.pick(random);
+    if (host == null) {
+      return null;
+    }
+    ch.stats.upstreamCxTotal().inc();
+    ChannelFuture f = connect(host, ch, handler);
+    f.addListener(
+        done -> {
+          if (!done.isSuccess()) {
+            ch.stats.upstreamCxConnectFail().inc();
+          }
+        });
+    return f;
+  }
+
+  private ChannelFuture connect(Host host, ClusterHosts ch, ChannelHandler handler) {
+    return new Bootstrap()
+        .group(loop)
+        .channel(transport.socketChannelClass())
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(
+            ChannelOption.CONNECT_TIMEOUT_MILLIS,
+            (int) Math.min(Integer.MAX_VALUE, ch.config.connectTimeout().toMillis()))
+        .handler(handler)
+        .connect(host.address.toInet());
+  }
+
+  void release(Host host, ClusterHosts cluster, Channel channel) {
+    ClusterHosts current = clusters.get(cluster.config.name());
+    if (current == null || !containsHost(current, host)) {
+      channel.close(); // the host left the cluster while the request ran
+      return;
+    }
+    host.idle.addLast(channel);
+  }
+
+  private static boolean containsHost(ClusterHosts ch, Host host) {
+    for (Host h : ch.hosts) {
+      if (h == host) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Forgets clusters that are gone from the config; closes their idle connections. */
+  public void retain(java.util.Set<String> clusterNames) {
+    var it = clusters.entrySet().iterator();
+    while (it.hasNext()) {
+      var e = it.next();
+      if (!clusterNames.contains(e.getKey())) {
+        e.getValue().closeAll();
+        it.remove();
+      }
+    }
+  }
+}

@@ -1,0 +1,161 @@
+package dev.bowline.proxy.xds;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.ClusterConfig;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import java.time.Duration;
+
+/** {@code Cluster} → {@link ClusterConfig}. */
+public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> {
+  public static final String TYPE_URL = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+  static final String HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+  private final EndpointParser endpoints = new EndpointParser();
+
+  public ClusterParser() {
+    super(TYPE_URL, Cluster.class);
+  }
+
+  @Override
+  public String name(Cluster proto) {
+    return proto.getName();
+  }
+
+  @Override
+  @SuppressWarnings("deprecation") // http2_protocol_options on the cluster is still common
+  public ClusterConfig parse(Cluster c) throws InvalidResourceException {
+    if (c.getName().isEmpty()) {
+      throw new InvalidResourceException("name", "must not be empty");
+    }
+    if (c.hasTransportSocket()) {
+      throw new InvalidResourceException("transport_socket", "upstream TLS is not supported yet");
+    }
+    ClusterConfig.Discovery discovery =
+        switch (c.getClusterDiscoveryTypeCase()) {
+          case TYPE ->
+              switch (c.getType()) {
+                case STATIC -> {
+                  try {
+                    yield new ClusterConfig.Static(endpoints.parse(withName(c)));
+                  } catch (InvalidResourceException e) {
+                    throw e.under("load_assignment");
+                  }
+                }
+                case EDS -> {
+                  var eds = c.getEdsClusterConfig();
+                  if (eds.hasEdsConfig() && !eds.getEdsConfig().hasAds()) {
+                    throw new InvalidResourceException(
+                        "eds_cluster_config.eds_config", "only ads is supported");
+                  }
+                  yield new ClusterConfig.Eds(
+                      eds.getServiceName().isEmpty() ? c.getName() : eds.getServiceName());
+                }
+                case STRICT_DNS, LOGICAL_DNS -> dns(c);
+                case ORIGINAL_DST, UNRECOGNIZED ->
+                    throw new InvalidResourceException(
+                        "type", c.getType() + " is not supported yet");
+              };
+          case CLUSTER_TYPE ->
+              throw new InvalidResourceException(
+                  "cluster_type", "custom cluster types are not supported");
+          case CLUSTERDISCOVERYTYPE_NOT_SET ->
+              new ClusterConfig.Static(
+                  endpoints.parse(withName(c))); // Envoy's default type is STATIC
+        };
+    ClusterConfig.LbPolicy lb =
+        switch (c.getLbPolicy()) {
+          case ROUND_ROBIN -> ClusterConfig.LbPolicy.ROUND_ROBIN;
+          case LEAST_REQUEST -> ClusterConfig.LbPolicy.LEAST_REQUEST;
+          case RANDOM -> ClusterConfig.LbPolicy.RANDOM;
+          default ->
+              throw new InvalidResourceException(
+                  "lb_policy", c.getLbPolicy() + " is not supported");
+        };
+    Duration connect =
+        c.hasConnectTimeout() ? Protos.duration(c.getConnectTimeout()) : Duration.ofSeconds(5);
+    if (connect.isZero() || connect.isNegative()) {
+      throw new InvalidResourceException("connect_timeout", "must be positive");
+    }
+    boolean http2 = c.hasHttp2ProtocolOptions();
+    int maxPerConn =
+        c.hasMaxRequestsPerConnection() ? c.getMaxRequestsPerConnection().getValue() : 0;
+    var ext = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
+    if (ext != null) {
+      try {
+        HttpProtocolOptions o = ext.unpack(HttpProtocolOptions.class);
+        if (o.hasExplicitHttpConfig()) {
+          http2 = o.getExplicitHttpConfig().hasHttp2ProtocolOptions();
+        } else if (o.hasUseDownstreamProtocolConfig() || o.hasAutoConfig()) {
+          throw new InvalidResourceException(
+              "typed_extension_protocol_options[" + HTTP_OPTIONS + "]",
+              "only explicit_http_config is supported");
+        }
+        if (o.hasCommonHttpProtocolOptions()
+            && o.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
+          maxPerConn = o.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue();
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new InvalidResourceException(
+            "typed_extension_protocol_options[" + HTTP_OPTIONS + "]", e.getMessage());
+      }
+    }
+    return new ClusterConfig(c.getName(), discovery, lb, connect, http2, maxPerConn);
+  }
+
+  @SuppressWarnings("deprecation") // dns_refresh_rate: still what control planes (Istio) send
+  private static ClusterConfig.Dns dns(Cluster c) throws InvalidResourceException {
+    java.util.List<ClusterConfig.HostPort> hosts = new java.util.ArrayList<>();
+    var la = c.getLoadAssignment();
+    for (int i = 0; i < la.getEndpointsCount(); i++) {
+      for (int j = 0; j < la.getEndpoints(i).getLbEndpointsCount(); j++) {
+        var lbe = la.getEndpoints(i).getLbEndpoints(j);
+        String field = "load_assignment.endpoints[" + i + "].lb_endpoints[" + j + "]";
+        int weight = lbe.hasLoadBalancingWeight() ? lbe.getLoadBalancingWeight().getValue() : 1;
+        hosts.add(
+            Protos.hostPort(
+                lbe.getEndpoint().getAddress(), Math.max(1, weight), field + ".endpoint.address"));
+      }
+    }
+    boolean logical = c.getType() == Cluster.DiscoveryType.LOGICAL_DNS;
+    if (hosts.isEmpty()) {
+      throw new InvalidResourceException(
+          "load_assignment", c.getType() + " needs at least one host");
+    }
+    if (logical && hosts.size() > 1) {
+      throw new InvalidResourceException("load_assignment", "LOGICAL_DNS takes exactly one host");
+    }
+    Duration refresh =
+        c.hasDnsRefreshRate() ? Protos.duration(c.getDnsRefreshRate()) : Duration.ofSeconds(5);
+    if (refresh.toMillis() < 1) {
+      throw new InvalidResourceException("dns_refresh_rate", "must be at least 1ms");
+    }
+    return new ClusterConfig.Dns(hosts, logical, refresh);
+  }
+
+  private static io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment withName(Cluster c) {
+    var la = c.getLoadAssignment();
+    return la.getClusterName().isEmpty() ? la.toBuilder().setClusterName(c.getName()).build() : la;
+  }
+
+  private static final java.util.Set<String> HONOURED =
+      java.util.Set.of(
+          "name",
+          "type",
+          "lb_policy",
+          "connect_timeout",
+          "load_assignment.cluster_name",
+          "load_assignment.endpoints.lb_endpoints.endpoint.address",
+          "load_assignment.endpoints.lb_endpoints.health_status",
+          "load_assignment.endpoints.lb_endpoints.load_balancing_weight",
+          "eds_cluster_config",
+          "http2_protocol_options",
+          "typed_extension_protocol_options",
+          "max_requests_per_connection",
+          "dns_refresh_rate");
+
+  @Override
+  java.util.Set<String> honouredFields() {
+    return HONOURED;
+  }
+}

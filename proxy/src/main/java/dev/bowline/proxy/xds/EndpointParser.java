@@ -1,0 +1,67 @@
+package dev.bowline.proxy.xds;
+
+import dev.bowline.proxy.config.Endpoints;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import java.util.ArrayList;
+import java.util.List;
+
+/** {@code ClusterLoadAssignment} → {@link Endpoints}; unhealthy endpoints are left out. */
+public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, Endpoints> {
+  public static final String TYPE_URL =
+      "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+
+  public EndpointParser() {
+    super(TYPE_URL, ClusterLoadAssignment.class);
+  }
+
+  @Override
+  public String name(ClusterLoadAssignment proto) {
+    return proto.getClusterName();
+  }
+
+  @Override
+  public Endpoints parse(ClusterLoadAssignment cla) throws InvalidResourceException {
+    List<Endpoints.Endpoint> list = new ArrayList<>();
+    for (int i = 0; i < cla.getEndpointsCount(); i++) {
+      var locality = cla.getEndpoints(i);
+      for (int j = 0; j < locality.getLbEndpointsCount(); j++) {
+        var lbe = locality.getLbEndpoints(j);
+        String field = "endpoints[" + i + "].lb_endpoints[" + j + "]";
+        if (!lbe.hasEndpoint()) {
+          throw new InvalidResourceException(field + ".endpoint", "is required");
+        }
+        var addr = Protos.address(lbe.getEndpoint().getAddress(), field + ".endpoint.address");
+        if (addr.port() == 0) {
+          throw new InvalidResourceException(
+              field + ".endpoint.address.socket_address.port_value", "must not be 0");
+        }
+        HealthStatus h = lbe.getHealthStatus();
+        if (h == HealthStatus.UNHEALTHY
+            || h == HealthStatus.DRAINING
+            || h == HealthStatus.TIMEOUT) {
+          continue;
+        }
+        int weight = lbe.hasLoadBalancingWeight() ? lbe.getLoadBalancingWeight().getValue() : 1;
+        if (weight < 1) {
+          throw new InvalidResourceException(
+              field + ".load_balancing_weight", "must be at least 1");
+        }
+        list.add(new Endpoints.Endpoint(addr, weight));
+      }
+    }
+    return new Endpoints(cla.getClusterName(), list);
+  }
+
+  private static final java.util.Set<String> HONOURED =
+      java.util.Set.of(
+          "cluster_name",
+          "endpoints.lb_endpoints.endpoint.address",
+          "endpoints.lb_endpoints.health_status",
+          "endpoints.lb_endpoints.load_balancing_weight");
+
+  @Override
+  java.util.Set<String> honouredFields() {
+    return HONOURED;
+  }
+}

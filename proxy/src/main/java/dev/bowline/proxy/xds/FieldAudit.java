@@ -1,0 +1,52 @@
+package dev.bowline.proxy.xds;
+
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Message;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Finds the fields a resource sets that the proxy does not act on. Control planes (Istio above all)
+ * set many fields this proxy does not implement yet (retry policies, circuit breakers, access logs,
+ * tracing); refusing them would refuse every such resource, so they are accepted and reported
+ * instead: a warning per kind and field, once, and a count in the stats. Nothing is dropped
+ * silently.
+ *
+ * <p>{@code honoured} holds dotted field paths (proto names, no indexes). A set field is honoured
+ * when its path is listed; a message field whose path prefixes listed paths is walked into.
+ */
+final class FieldAudit {
+  private FieldAudit() {}
+
+  static Set<String> ignored(Message m, Set<String> honoured) {
+    Set<String> out = new TreeSet<>();
+    walk(m, "", honoured, out);
+    return out;
+  }
+
+  private static void walk(Message m, String prefix, Set<String> honoured, Set<String> out) {
+    for (var e : m.getAllFields().entrySet()) {
+      FieldDescriptor f = e.getKey();
+      String path = prefix + f.getName();
+      if (honoured.contains(path)) {
+        continue;
+      }
+      String inner = path + ".";
+      boolean walkInto =
+          f.getJavaType() == FieldDescriptor.JavaType.MESSAGE
+              && honoured.stream().anyMatch(h -> h.startsWith(inner));
+      if (!walkInto) {
+        out.add(path);
+        continue;
+      }
+      if (f.isRepeated()) {
+        for (Object o : (List<?>) e.getValue()) {
+          walk((Message) o, inner, honoured, out);
+        }
+      } else {
+        walk((Message) e.getValue(), inner, honoured, out);
+      }
+    }
+  }
+}

@@ -1,0 +1,384 @@
+package dev.bowline.proxy.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.CidrRange;
+import dev.bowline.proxy.config.ClusterChoice;
+import dev.bowline.proxy.config.FilterChain;
+import dev.bowline.proxy.config.FilterChainMatch;
+import dev.bowline.proxy.config.HttpConnectionManagerConfig;
+import dev.bowline.proxy.config.HttpFilterConfig;
+import dev.bowline.proxy.config.ListenerConfig;
+import dev.bowline.proxy.config.NetworkFilter;
+import dev.bowline.proxy.config.TcpProxyConfig;
+import dev.bowline.proxy.http.filter.FilterRegistry;
+import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/** {@code Listener} → {@link ListenerConfig}, with its network and HTTP filters. */
+public final class ListenerParser extends ResourceParser<Listener, ListenerConfig> {
+  public static final String TYPE_URL = "type.googleapis.com/envoy.config.listener.v3.Listener";
+  static final String HCM_TYPE =
+      "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+  static final String TCP_PROXY_TYPE =
+      "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+
+  private final FilterRegistry filters;
+  private final RouteConfigParser routes = new RouteConfigParser();
+
+  public ListenerParser(FilterRegistry filters) {
+    super(TYPE_URL, Listener.class);
+    this.filters = filters;
+  }
+
+  @Override
+  public String name(Listener proto) {
+    return proto.getName();
+  }
+
+  @Override
+  public ListenerConfig parse(Listener l) throws InvalidResourceException {
+    if (l.getName().isEmpty()) {
+      throw new InvalidResourceException("name", "must not be empty");
+    }
+    if (l.hasApiListener()) {
+      throw new InvalidResourceException(
+          "api_listener", "API listeners are for proxyless clients, not this proxy");
+    }
+    if (l.getListenerFiltersCount() > 0) {
+      for (int i = 0; i < l.getListenerFiltersCount(); i++) {
+        String name = l.getListenerFilters(i).getName();
+        // The inspectors only feed matches on fields we do not match on yet; harmless to accept.
+        if (!name.equals("envoy.filters.listener.tls_inspector")
+            && !name.equals("envoy.filters.listener.http_inspector")) {
+          throw new InvalidResourceException(
+              "listener_filters[" + i + "]", "listener filter '" + name + "' is not supported");
+        }
+      }
+    }
+    var address = Protos.address(l.getAddress(), "address");
+    List<FilterChain> chains = new ArrayList<>();
+    for (int i = 0; i < l.getFilterChainsCount(); i++) {
+      chains.add(chain(l.getFilterChains(i), "filter_chains[" + i + "]"));
+    }
+    Optional<FilterChain> def =
+        l.hasDefaultFilterChain()
+            ? Optional.of(chain(l.getDefaultFilterChain(), "default_filter_chain"))
+            : Optional.empty();
+    if (chains.isEmpty() && def.isEmpty()) {
+      throw new InvalidResourceException("filter_chains", "at least one filter chain is required");
+    }
+    boolean bind = !l.hasBindToPort() || l.getBindToPort().getValue();
+    return new ListenerConfig(l.getName(), address, chains, def, bind);
+  }
+
+  private FilterChain chain(io.envoyproxy.envoy.config.listener.v3.FilterChain c, String field)
+      throws InvalidResourceException {
+    var m = c.getFilterChainMatch();
+    String mf = field + ".filter_chain_match";
+    List<CidrRange> sources = ranges(m.getSourcePrefixRangesList(), mf + ".source_prefix_ranges");
+    List<CidrRange> dests = ranges(m.getPrefixRangesList(), mf + ".prefix_ranges");
+    if (m.getDirectSourcePrefixRangesCount() > 0) {
+      sources = ranges(m.getDirectSourcePrefixRangesList(), mf + ".direct_source_prefix_ranges");
+    }
+    String transport = m.getTransportProtocol();
+    if (!transport.isEmpty() && !transport.equals("raw_buffer") && !transport.equals("tls")) {
+      throw new InvalidResourceException(
+          mf + ".transport_protocol", "unknown transport protocol '" + transport + "'");
+    }
+    boolean needsInspection =
+        transport.equals("tls")
+            || m.getServerNamesCount() > 0
+            || m.getApplicationProtocolsCount() > 0;
+    FilterChainMatch match =
+        new FilterChainMatch(
+            m.hasDestinationPort()
+                ? OptionalInt.of(m.getDestinationPort().getValue())
+                : OptionalInt.empty(),
+            dests,
+            sources,
+            m.getSourcePortsList(),
+            needsInspection);
+    if (c.hasTransportSocket() && !transport.equals("tls")) {
+      // A TLS chain that only TLS connections can reach is harmless (it never matches here);
+      // one that plaintext could reach would be served without its TLS: refuse it.
+      throw new InvalidResourceException(field + ".transport_socket", "TLS is not supported yet");
+    }
+    if (c.getFiltersCount() == 0) {
+      throw new InvalidResourceException(
+          field + ".filters", "at least one network filter is required");
+    }
+    if (c.getFiltersCount() > 1) {
+      throw new InvalidResourceException(
+          field + ".filters", "only one (terminal) network filter is supported");
+    }
+    return new FilterChain(
+        c.getName(), match, networkFilter(c.getFilters(0), field + ".filters[0]"));
+  }
+
+  private static List<CidrRange> ranges(
+      List<io.envoyproxy.envoy.config.core.v3.CidrRange> in, String field)
+      throws InvalidResourceException {
+    List<CidrRange> out = new ArrayList<>();
+    for (int i = 0; i < in.size(); i++) {
+      var r = in.get(i);
+      try {
+        out.add(
+            CidrRange.of(r.getAddressPrefix(), r.hasPrefixLen() ? r.getPrefixLen().getValue() : 0));
+      } catch (IllegalArgumentException e) {
+        throw new InvalidResourceException(field + "[" + i + "]", e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  private NetworkFilter networkFilter(Filter f, String field) throws InvalidResourceException {
+    if (!f.hasTypedConfig()) {
+      throw new InvalidResourceException(field + ".typed_config", "is required");
+    }
+    Any any = f.getTypedConfig();
+    try {
+      return switch (any.getTypeUrl()) {
+        case HCM_TYPE -> hcm(any.unpack(HttpConnectionManager.class), field + ".typed_config");
+        case TCP_PROXY_TYPE -> tcpProxy(any.unpack(TcpProxy.class), field + ".typed_config");
+        default ->
+            throw new InvalidResourceException(
+                field + ".typed_config", "unsupported network filter type " + any.getTypeUrl());
+      };
+    } catch (InvalidProtocolBufferException e) {
+      throw new InvalidResourceException(
+          field + ".typed_config", "cannot unpack: " + e.getMessage());
+    }
+  }
+
+  private static TcpProxyConfig tcpProxy(TcpProxy t, String field) throws InvalidResourceException {
+    ClusterChoice clusters =
+        switch (t.getClusterSpecifierCase()) {
+          case CLUSTER -> new ClusterChoice.Single(t.getCluster());
+          case WEIGHTED_CLUSTERS -> {
+            List<ClusterChoice.WeightedCluster> list = new ArrayList<>();
+            for (var c : t.getWeightedClusters().getClustersList()) {
+              if (c.getWeight() > 0) {
+                list.add(new ClusterChoice.WeightedCluster(c.getName(), c.getWeight()));
+              }
+            }
+            if (list.isEmpty()) {
+              throw new InvalidResourceException(
+                  field + ".weighted_clusters", "weights must add up to more than 0");
+            }
+            yield new ClusterChoice.Weighted(list);
+          }
+          case CLUSTERSPECIFIER_NOT_SET ->
+              throw new InvalidResourceException(
+                  field, "one of cluster, weighted_clusters is required");
+        };
+    Duration idle = t.hasIdleTimeout() ? Protos.duration(t.getIdleTimeout()) : Duration.ofHours(1);
+    return new TcpProxyConfig(t.getStatPrefix(), clusters, idle);
+  }
+
+  private HttpConnectionManagerConfig hcm(HttpConnectionManager h, String field)
+      throws InvalidResourceException {
+    var codec =
+        switch (h.getCodecType()) {
+          case AUTO -> HttpConnectionManagerConfig.Codec.AUTO;
+          case HTTP1 -> HttpConnectionManagerConfig.Codec.HTTP1;
+          case HTTP2 -> HttpConnectionManagerConfig.Codec.HTTP2;
+          case HTTP3, UNRECOGNIZED ->
+              throw new InvalidResourceException(
+                  field + ".codec_type", "only AUTO, HTTP1 and HTTP2 are supported");
+        };
+    HttpConnectionManagerConfig.RouteSource source =
+        switch (h.getRouteSpecifierCase()) {
+          case RDS -> {
+            String name = h.getRds().getRouteConfigName();
+            if (name.isEmpty()) {
+              throw new InvalidResourceException(
+                  field + ".rds.route_config_name", "must not be empty");
+            }
+            if (!h.getRds().getConfigSource().hasAds() && h.getRds().hasConfigSource()) {
+              throw new InvalidResourceException(
+                  field + ".rds.config_source", "only ads is supported");
+            }
+            yield new HttpConnectionManagerConfig.RdsRoutes(name);
+          }
+          case ROUTE_CONFIG -> {
+            try {
+              yield new HttpConnectionManagerConfig.InlineRoutes(routes.parse(h.getRouteConfig()));
+            } catch (InvalidResourceException e) {
+              throw e.under(field + ".route_config");
+            }
+          }
+          case SCOPED_ROUTES, ROUTESPECIFIER_NOT_SET ->
+              throw new InvalidResourceException(field, "one of rds, route_config is required");
+        };
+    List<HttpFilterConfig> httpFilters = new ArrayList<>();
+    for (int i = 0; i < h.getHttpFiltersCount(); i++) {
+      HttpFilter f = h.getHttpFilters(i);
+      String ff = field + ".http_filters[" + i + "]";
+      if (f.getDisabled()) {
+        continue;
+      }
+      if (!f.hasTypedConfig()) {
+        throw new InvalidResourceException(
+            ff + ".typed_config", "is required (filter " + f.getName() + ")");
+      }
+      String type = f.getTypedConfig().getTypeUrl();
+      Optional<HttpFilterFactory<?>> factory = filters.find(type);
+      if (factory.isEmpty()) {
+        if (f.getIsOptional()) {
+          continue; // Envoy: an optional filter the proxy does not know is skipped
+        }
+        throw new InvalidResourceException(
+            ff + ".typed_config",
+            "unknown HTTP filter type " + type + " (filter " + f.getName() + ")");
+      }
+      Object config;
+      try {
+        config = factory.get().parse(f.getTypedConfig());
+      } catch (InvalidProtocolBufferException e) {
+        throw new InvalidResourceException(
+            ff + ".typed_config", "cannot unpack: " + e.getMessage());
+      } catch (IllegalArgumentException e) {
+        throw new InvalidResourceException(ff + ".typed_config", e.getMessage());
+      }
+      boolean last = i == h.getHttpFiltersCount() - 1;
+      if (factory.get().terminal() != last) {
+        throw new InvalidResourceException(
+            ff,
+            last
+                ? "the last HTTP filter must be terminal (the router)"
+                : "the terminal filter " + f.getName() + " must be last");
+      }
+      httpFilters.add(new HttpFilterConfig(f.getName(), type, config));
+    }
+    if (httpFilters.isEmpty()
+        || !filters.find(httpFilters.getLast().typeUrl()).orElseThrow().terminal()) {
+      throw new InvalidResourceException(
+          field + ".http_filters", "the router must be the last HTTP filter");
+    }
+    boolean useRemote = h.hasUseRemoteAddress() && h.getUseRemoteAddress().getValue();
+    boolean generateId = !h.hasGenerateRequestId() || h.getGenerateRequestId().getValue();
+    int maxKb = h.hasMaxRequestHeadersKb() ? h.getMaxRequestHeadersKb().getValue() : 60;
+    boolean websocket = false;
+    for (int i = 0; i < h.getUpgradeConfigsCount(); i++) {
+      var u = h.getUpgradeConfigs(i);
+      if (!u.getUpgradeType().equalsIgnoreCase("websocket")) {
+        throw new InvalidResourceException(
+            field + ".upgrade_configs[" + i + "].upgrade_type",
+            "only websocket is supported, got '" + u.getUpgradeType() + "'");
+      }
+      if (u.getFiltersCount() > 0) {
+        throw new InvalidResourceException(
+            field + ".upgrade_configs[" + i + "].filters", "not supported");
+      }
+      websocket = !u.hasEnabled() || u.getEnabled().getValue();
+    }
+    if (maxKb <= 0 || maxKb > 8192) {
+      throw new InvalidResourceException(field + ".max_request_headers_kb", "must be in [1, 8192]");
+    }
+    Duration idle =
+        h.hasStreamIdleTimeout()
+            ? Protos.duration(h.getStreamIdleTimeout())
+            : Duration.ofMinutes(5);
+    Duration request =
+        h.hasRequestTimeout() ? Protos.duration(h.getRequestTimeout()) : Duration.ZERO;
+    String server = h.getServerName().isEmpty() ? "envoy" : h.getServerName();
+    return new HttpConnectionManagerConfig(
+        h.getStatPrefix(),
+        codec,
+        source,
+        httpFilters,
+        useRemote,
+        h.getSkipXffAppend(),
+        generateId,
+        maxKb * 1024,
+        idle,
+        request,
+        server,
+        websocket);
+  }
+
+  private static final java.util.Set<String> HONOURED =
+      java.util.Set.of(
+          "name",
+          "address",
+          "bind_to_port",
+          "listener_filters.name",
+          "filter_chains.name",
+          "filter_chains.filter_chain_match",
+          "filter_chains.transport_socket",
+          "filter_chains.filters.name",
+          "filter_chains.filters.typed_config",
+          "default_filter_chain.name",
+          "default_filter_chain.filter_chain_match",
+          "default_filter_chain.filters.name",
+          "default_filter_chain.filters.typed_config");
+
+  private static final java.util.Set<String> HCM_HONOURED =
+      java.util.Set.of(
+          "stat_prefix",
+          "codec_type",
+          "rds",
+          "route_config",
+          "http_filters",
+          "use_remote_address",
+          "skip_xff_append",
+          "generate_request_id",
+          "max_request_headers_kb",
+          "stream_idle_timeout",
+          "request_timeout",
+          "server_name",
+          "upgrade_configs");
+
+  private static final java.util.Set<String> TCP_HONOURED =
+      java.util.Set.of("stat_prefix", "cluster", "weighted_clusters", "idle_timeout");
+
+  @Override
+  java.util.Set<String> honouredFields() {
+    return HONOURED;
+  }
+
+  @Override
+  java.util.Set<String> nestedIgnored(Listener l) {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    java.util.List<io.envoyproxy.envoy.config.listener.v3.FilterChain> chains =
+        new ArrayList<>(l.getFilterChainsList());
+    if (l.hasDefaultFilterChain()) {
+      chains.add(l.getDefaultFilterChain());
+    }
+    for (var c : chains) {
+      for (Filter f : c.getFiltersList()) {
+        Any any = f.getTypedConfig();
+        try {
+          if (any.getTypeUrl().equals(HCM_TYPE)) {
+            HttpConnectionManager h = any.unpack(HttpConnectionManager.class);
+            for (String x : FieldAudit.ignored(h, HCM_HONOURED)) {
+              out.add("http_connection_manager." + x);
+            }
+            if (h.hasRouteConfig()) {
+              for (String x : FieldAudit.ignored(h.getRouteConfig(), RouteConfigParser.HONOURED)) {
+                out.add("http_connection_manager.route_config." + x);
+              }
+            }
+          } else if (any.getTypeUrl().equals(TCP_PROXY_TYPE)) {
+            for (String x : FieldAudit.ignored(any.unpack(TcpProxy.class), TCP_HONOURED)) {
+              out.add("tcp_proxy." + x);
+            }
+          }
+        } catch (InvalidProtocolBufferException e) {
+          // already rejected by parse()
+        }
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,431 @@
+package dev.bowline.proxy.xds;
+
+import dev.bowline.proxy.config.ClusterChoice;
+import dev.bowline.proxy.config.HeaderMatch;
+import dev.bowline.proxy.config.QueryMatch;
+import dev.bowline.proxy.config.Route;
+import dev.bowline.proxy.config.RouteAction;
+import dev.bowline.proxy.config.RouteMatch;
+import dev.bowline.proxy.config.RouteTable;
+import dev.bowline.proxy.config.StringMatch;
+import dev.bowline.proxy.config.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** {@code RouteConfiguration} → {@link RouteTable}. */
+public final class RouteConfigParser extends ResourceParser<RouteConfiguration, RouteTable> {
+  public static final String TYPE_URL =
+      "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+
+  /** Envoy's default route timeout. */
+  static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(15);
+
+  public RouteConfigParser() {
+    super(TYPE_URL, RouteConfiguration.class);
+  }
+
+  @Override
+  public String name(RouteConfiguration proto) {
+    return proto.getName();
+  }
+
+  @Override
+  public RouteTable parse(RouteConfiguration rc) throws InvalidResourceException {
+    List<VirtualHost> hosts = new ArrayList<>();
+    for (int i = 0; i < rc.getVirtualHostsCount(); i++) {
+      hosts.add(virtualHost(rc.getVirtualHosts(i), "virtual_hosts[" + i + "]"));
+    }
+    return new RouteTable(
+        rc.getName(),
+        hosts,
+        mutation(
+            rc.getRequestHeadersToAddList(),
+            rc.getRequestHeadersToRemoveList(),
+            "request_headers_to_add"),
+        mutation(
+            rc.getResponseHeadersToAddList(),
+            rc.getResponseHeadersToRemoveList(),
+            "response_headers_to_add"));
+  }
+
+  private static VirtualHost virtualHost(
+      io.envoyproxy.envoy.config.route.v3.VirtualHost vh, String field)
+      throws InvalidResourceException {
+    if (vh.getDomainsCount() == 0) {
+      throw new InvalidResourceException(field + ".domains", "at least one domain is required");
+    }
+    for (int d = 0; d < vh.getDomainsCount(); d++) {
+      String domain = vh.getDomains(d);
+      if (domain.isEmpty()
+          || (domain.length() > 1
+              && domain.indexOf('*', 1) >= 0
+              && domain.indexOf('*') != domain.length() - 1)) {
+        throw new InvalidResourceException(
+            field + ".domains[" + d + "]", "invalid domain '" + domain + "'");
+      }
+    }
+    List<Route> routes = new ArrayList<>();
+    for (int i = 0; i < vh.getRoutesCount(); i++) {
+      routes.add(
+          route(
+              vh.getRoutes(i),
+              field + ".routes[" + i + "]",
+              vh.hasRetryPolicy() ? vh.getRetryPolicy() : null));
+    }
+    return new VirtualHost(
+        vh.getName(),
+        vh.getDomainsList(),
+        routes,
+        mutation(
+            vh.getRequestHeadersToAddList(),
+            vh.getRequestHeadersToRemoveList(),
+            field + ".request_headers_to_add"),
+        mutation(
+            vh.getResponseHeadersToAddList(),
+            vh.getResponseHeadersToRemoveList(),
+            field + ".response_headers_to_add"));
+  }
+
+  @SuppressWarnings("deprecation") // append (BoolValue) is what many control planes still send
+  private static dev.bowline.proxy.config.HeaderMutation mutation(
+      List<io.envoyproxy.envoy.config.core.v3.HeaderValueOption> add,
+      List<String> remove,
+      String field)
+      throws InvalidResourceException {
+    if (add.isEmpty() && remove.isEmpty()) {
+      return dev.bowline.proxy.config.HeaderMutation.NONE;
+    }
+    List<dev.bowline.proxy.config.HeaderMutation.Add> adds = new ArrayList<>();
+    for (int i = 0; i < add.size(); i++) {
+      var o = add.get(i);
+      String f = field + "[" + i + "]";
+      String name = o.getHeader().getKey().toLowerCase(java.util.Locale.ROOT);
+      if (name.isEmpty() || name.startsWith(":") || name.equals("host")) {
+        throw new InvalidResourceException(
+            f + ".header.key", "cannot set '" + o.getHeader().getKey() + "'");
+      }
+      String value = o.getHeader().getValue();
+      if (value.contains("%")) {
+        throw new InvalidResourceException(
+            f + ".header.value", "header formatters (%...%) are not supported");
+      }
+      var action =
+          o.hasAppend()
+              ? (o.getAppend().getValue()
+                  ? dev.bowline.proxy.config.HeaderMutation.Action.APPEND_IF_EXISTS_OR_ADD
+                  : dev.bowline.proxy.config.HeaderMutation.Action.OVERWRITE_IF_EXISTS_OR_ADD)
+              : switch (o.getAppendAction()) {
+                case APPEND_IF_EXISTS_OR_ADD ->
+                    dev.bowline.proxy.config.HeaderMutation.Action.APPEND_IF_EXISTS_OR_ADD;
+                case ADD_IF_ABSENT -> dev.bowline.proxy.config.HeaderMutation.Action.ADD_IF_ABSENT;
+                case OVERWRITE_IF_EXISTS_OR_ADD ->
+                    dev.bowline.proxy.config.HeaderMutation.Action.OVERWRITE_IF_EXISTS_OR_ADD;
+                case OVERWRITE_IF_EXISTS ->
+                    dev.bowline.proxy.config.HeaderMutation.Action.OVERWRITE_IF_EXISTS;
+                case UNRECOGNIZED ->
+                    throw new InvalidResourceException(f + ".append_action", "unknown action");
+              };
+      adds.add(new dev.bowline.proxy.config.HeaderMutation.Add(name, value, action));
+    }
+    List<String> removes = remove.stream().map(n -> n.toLowerCase(java.util.Locale.ROOT)).toList();
+    return new dev.bowline.proxy.config.HeaderMutation(adds, removes);
+  }
+
+  private static Route route(
+      io.envoyproxy.envoy.config.route.v3.Route r,
+      String field,
+      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry)
+      throws InvalidResourceException {
+    return new Route(
+        r.getName(),
+        match(r.getMatch(), field + ".match"),
+        action(r, field, vhostRetry),
+        mutation(
+            r.getRequestHeadersToAddList(),
+            r.getRequestHeadersToRemoveList(),
+            field + ".request_headers_to_add"),
+        mutation(
+            r.getResponseHeadersToAddList(),
+            r.getResponseHeadersToRemoveList(),
+            field + ".response_headers_to_add"));
+  }
+
+  private static RouteMatch match(io.envoyproxy.envoy.config.route.v3.RouteMatch m, String field)
+      throws InvalidResourceException {
+    RouteMatch.PathMatch path =
+        switch (m.getPathSpecifierCase()) {
+          case PREFIX -> new RouteMatch.PathMatch.Prefix(m.getPrefix());
+          case PATH -> new RouteMatch.PathMatch.Exact(m.getPath());
+          case SAFE_REGEX ->
+              new RouteMatch.PathMatch.Regex(
+                  Protos.regex(m.getSafeRegex().getRegex(), field + ".safe_regex.regex"));
+          case PATH_SEPARATED_PREFIX -> {
+            String p = m.getPathSeparatedPrefix();
+            if (!p.startsWith("/") || p.endsWith("/") || p.contains("?") || p.contains("#")) {
+              throw new InvalidResourceException(
+                  field + ".path_separated_prefix", "must start with / and not end with /");
+            }
+            yield new RouteMatch.PathMatch.SeparatedPrefix(p);
+          }
+          case CONNECT_MATCHER, PATH_MATCH_POLICY ->
+              throw new InvalidResourceException(
+                  field + "." + m.getPathSpecifierCase().name().toLowerCase(java.util.Locale.ROOT),
+                  "not supported");
+          case PATHSPECIFIER_NOT_SET ->
+              throw new InvalidResourceException(
+                  field, "one of prefix, path, safe_regex, path_separated_prefix is required");
+        };
+    if (m.hasGrpc()
+        || m.hasTlsContext()
+        || m.getDynamicMetadataCount() > 0
+        || m.hasRuntimeFraction()) {
+      throw new InvalidResourceException(
+          field,
+          "grpc, tls_context, dynamic_metadata and runtime_fraction matches are not supported");
+    }
+    boolean caseSensitive = !m.hasCaseSensitive() || m.getCaseSensitive().getValue();
+    List<HeaderMatch> headers = new ArrayList<>();
+    for (int i = 0; i < m.getHeadersCount(); i++) {
+      headers.add(header(m.getHeaders(i), field + ".headers[" + i + "]"));
+    }
+    List<QueryMatch> query = new ArrayList<>();
+    for (int i = 0; i < m.getQueryParametersCount(); i++) {
+      query.add(query(m.getQueryParameters(i), field + ".query_parameters[" + i + "]"));
+    }
+    return new RouteMatch(path, caseSensitive, headers, query);
+  }
+
+  @SuppressWarnings("deprecation") // exact_match & co. are still what many control planes send
+  private static HeaderMatch header(HeaderMatcher h, String field) throws InvalidResourceException {
+    if (h.getName().isEmpty()) {
+      throw new InvalidResourceException(field + ".name", "must not be empty");
+    }
+    String name = h.getName().toLowerCase(java.util.Locale.ROOT);
+    Optional<StringMatch> value =
+        switch (h.getHeaderMatchSpecifierCase()) {
+          case EXACT_MATCH -> Optional.of(new StringMatch.Exact(h.getExactMatch(), false));
+          case PREFIX_MATCH -> Optional.of(new StringMatch.Prefix(h.getPrefixMatch(), false));
+          case SUFFIX_MATCH -> Optional.of(new StringMatch.Suffix(h.getSuffixMatch(), false));
+          case CONTAINS_MATCH -> Optional.of(new StringMatch.Contains(h.getContainsMatch()));
+          case SAFE_REGEX_MATCH ->
+              Optional.of(
+                  new StringMatch.Regex(
+                      Protos.regex(
+                          h.getSafeRegexMatch().getRegex(), field + ".safe_regex_match.regex")));
+          case STRING_MATCH ->
+              Optional.of(Protos.stringMatch(h.getStringMatch(), field + ".string_match"));
+          case PRESENT_MATCH, HEADERMATCHSPECIFIER_NOT_SET -> Optional.empty();
+          case RANGE_MATCH ->
+              throw new InvalidResourceException(field + ".range_match", "not supported");
+        };
+    boolean present =
+        h.getHeaderMatchSpecifierCase() != HeaderMatcher.HeaderMatchSpecifierCase.PRESENT_MATCH
+            || h.getPresentMatch();
+    return new HeaderMatch(name, value, present, h.getInvertMatch());
+  }
+
+  private static QueryMatch query(QueryParameterMatcher q, String field)
+      throws InvalidResourceException {
+    if (q.getName().isEmpty()) {
+      throw new InvalidResourceException(field + ".name", "must not be empty");
+    }
+    if (q.hasStringMatch()) {
+      return new QueryMatch(
+          q.getName(),
+          Optional.of(Protos.stringMatch(q.getStringMatch(), field + ".string_match")));
+    }
+    return new QueryMatch(q.getName(), Optional.empty());
+  }
+
+  private static RouteAction action(
+      io.envoyproxy.envoy.config.route.v3.Route r,
+      String field,
+      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry)
+      throws InvalidResourceException {
+    return switch (r.getActionCase()) {
+      case ROUTE -> forward(r.getRoute(), field + ".route", vhostRetry);
+      case DIRECT_RESPONSE -> {
+        var d = r.getDirectResponse();
+        if (d.getStatus() < 200 || d.getStatus() > 599) {
+          throw new InvalidResourceException(
+              field + ".direct_response.status", "must be in [200, 599], got " + d.getStatus());
+        }
+        if (d.hasBody() && !d.getBody().hasInlineString() && !d.getBody().hasInlineBytes()) {
+          throw new InvalidResourceException(
+              field + ".direct_response.body", "only inline_string and inline_bytes are supported");
+        }
+        String body =
+            d.getBody().hasInlineBytes()
+                ? d.getBody().getInlineBytes().toStringUtf8()
+                : d.getBody().getInlineString();
+        yield new RouteAction.DirectResponse(d.getStatus(), body);
+      }
+      case REDIRECT -> redirect(r.getRedirect(), field + ".redirect");
+      case FILTER_ACTION, NON_FORWARDING_ACTION ->
+          throw new InvalidResourceException(
+              field,
+              r.getActionCase().name().toLowerCase(java.util.Locale.ROOT) + " is not supported");
+      case ACTION_NOT_SET ->
+          throw new InvalidResourceException(
+              field, "one of route, redirect, direct_response is required");
+    };
+  }
+
+  private static RouteAction redirect(RedirectAction r, String field)
+      throws InvalidResourceException {
+    int status =
+        switch (r.getResponseCode()) {
+          case MOVED_PERMANENTLY -> 301;
+          case FOUND -> 302;
+          case SEE_OTHER -> 303;
+          case TEMPORARY_REDIRECT -> 307;
+          case PERMANENT_REDIRECT -> 308;
+          case UNRECOGNIZED ->
+              throw new InvalidResourceException(field + ".response_code", "unknown code");
+        };
+    Optional<String> scheme =
+        r.hasHttpsRedirect() && r.getHttpsRedirect()
+            ? Optional.of("https")
+            : r.getSchemeRewriteSpecifierCase()
+                    == RedirectAction.SchemeRewriteSpecifierCase.SCHEME_REDIRECT
+                ? Optional.of(r.getSchemeRedirect())
+                : Optional.empty();
+    Optional<String> host =
+        r.getHostRedirect().isEmpty() ? Optional.empty() : Optional.of(r.getHostRedirect());
+    Optional<String> path =
+        r.hasPathRedirect() ? Optional.of(r.getPathRedirect()) : Optional.empty();
+    return new RouteAction.Redirect(status, scheme, host, path);
+  }
+
+  private static RouteAction forward(
+      io.envoyproxy.envoy.config.route.v3.RouteAction a,
+      String field,
+      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry)
+      throws InvalidResourceException {
+    ClusterChoice clusters =
+        switch (a.getClusterSpecifierCase()) {
+          case CLUSTER -> {
+            if (a.getCluster().isEmpty()) {
+              throw new InvalidResourceException(field + ".cluster", "must not be empty");
+            }
+            yield new ClusterChoice.Single(a.getCluster());
+          }
+          case WEIGHTED_CLUSTERS -> weighted(a.getWeightedClusters(), field + ".weighted_clusters");
+          case CLUSTER_HEADER -> {
+            String header = a.getClusterHeader().toLowerCase(java.util.Locale.ROOT);
+            if (header.isEmpty() || header.startsWith(":")) {
+              throw new InvalidResourceException(
+                  field + ".cluster_header", "must name a regular header");
+            }
+            yield new ClusterChoice.FromHeader(header);
+          }
+          case CLUSTER_SPECIFIER_PLUGIN, INLINE_CLUSTER_SPECIFIER_PLUGIN ->
+              throw new InvalidResourceException(
+                  field
+                      + "."
+                      + a.getClusterSpecifierCase().name().toLowerCase(java.util.Locale.ROOT),
+                  "not supported");
+          case CLUSTERSPECIFIER_NOT_SET ->
+              throw new InvalidResourceException(
+                  field, "one of cluster, weighted_clusters is required");
+        };
+    Optional<String> prefixRewrite =
+        a.getPrefixRewrite().isEmpty() ? Optional.empty() : Optional.of(a.getPrefixRewrite());
+    if (a.hasRegexRewrite()) {
+      throw new InvalidResourceException(field + ".regex_rewrite", "not supported");
+    }
+    Optional<String> hostRewrite =
+        a.getHostRewriteSpecifierCase()
+                == io.envoyproxy.envoy.config.route.v3.RouteAction.HostRewriteSpecifierCase
+                    .HOST_REWRITE_LITERAL
+            ? Optional.of(a.getHostRewriteLiteral())
+            : Optional.empty();
+    Duration timeout = a.hasTimeout() ? Protos.duration(a.getTimeout()) : DEFAULT_TIMEOUT;
+    if (timeout.isNegative()) {
+      throw new InvalidResourceException(field + ".timeout", "must not be negative");
+    }
+    var policy = a.hasRetryPolicy() ? a.getRetryPolicy() : vhostRetry;
+    int retries = 0;
+    if (policy != null) {
+      // Only retries that are safe without buffering are made: the connection failed, nothing
+      // was sent. Envoy's 5xx, gateway-error, reset and connect-failure all cover that case.
+      for (String on : policy.getRetryOn().split(",")) {
+        switch (on.trim()) {
+          case "connect-failure", "5xx", "gateway-error", "reset", "refused-stream" ->
+              retries = policy.hasNumRetries() ? policy.getNumRetries().getValue() : 1;
+          default -> {}
+        }
+      }
+    }
+    return new RouteAction.Forward(clusters, prefixRewrite, hostRewrite, timeout, retries);
+  }
+
+  private static ClusterChoice weighted(
+      io.envoyproxy.envoy.config.route.v3.WeightedCluster w, String field)
+      throws InvalidResourceException {
+    List<ClusterChoice.WeightedCluster> list = new ArrayList<>();
+    long total = 0;
+    for (int i = 0; i < w.getClustersCount(); i++) {
+      var c = w.getClusters(i);
+      if (c.getName().isEmpty()) {
+        throw new InvalidResourceException(
+            field + ".clusters[" + i + "].name", "must not be empty");
+      }
+      int weight = c.hasWeight() ? c.getWeight().getValue() : 0;
+      total += weight;
+      if (weight > 0) {
+        list.add(new ClusterChoice.WeightedCluster(c.getName(), weight));
+      }
+    }
+    if (total <= 0 || total > Integer.MAX_VALUE) {
+      throw new InvalidResourceException(
+          field + ".clusters", "weights must add up to a positive 32-bit number, got " + total);
+    }
+    return new ClusterChoice.Weighted(list);
+  }
+
+  static final java.util.Set<String> HONOURED =
+      java.util.Set.of(
+          "name",
+          "request_headers_to_add",
+          "request_headers_to_remove",
+          "response_headers_to_add",
+          "response_headers_to_remove",
+          "virtual_hosts.name",
+          "virtual_hosts.domains",
+          "virtual_hosts.request_headers_to_add",
+          "virtual_hosts.request_headers_to_remove",
+          "virtual_hosts.response_headers_to_add",
+          "virtual_hosts.response_headers_to_remove",
+          "virtual_hosts.routes.name",
+          "virtual_hosts.routes.match",
+          "virtual_hosts.routes.direct_response",
+          "virtual_hosts.routes.redirect",
+          "virtual_hosts.routes.request_headers_to_add",
+          "virtual_hosts.routes.request_headers_to_remove",
+          "virtual_hosts.routes.response_headers_to_add",
+          "virtual_hosts.routes.response_headers_to_remove",
+          "virtual_hosts.routes.route.cluster",
+          "virtual_hosts.routes.route.cluster_header",
+          "virtual_hosts.routes.route.weighted_clusters.clusters.name",
+          "virtual_hosts.routes.route.weighted_clusters.clusters.weight",
+          "virtual_hosts.routes.route.weighted_clusters.total_weight",
+          "virtual_hosts.routes.route.prefix_rewrite",
+          "virtual_hosts.routes.route.host_rewrite_literal",
+          "virtual_hosts.routes.route.timeout",
+          "virtual_hosts.retry_policy.retry_on",
+          "virtual_hosts.retry_policy.num_retries",
+          "virtual_hosts.routes.route.retry_policy.retry_on",
+          "virtual_hosts.routes.route.retry_policy.num_retries");
+
+  @Override
+  java.util.Set<String> honouredFields() {
+    return HONOURED;
+  }
+}

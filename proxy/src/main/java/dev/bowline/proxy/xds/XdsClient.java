@@ -1,0 +1,658 @@
+package dev.bowline.proxy.xds;
+
+import com.google.protobuf.Any;
+import com.google.rpc.Code;
+import com.google.rpc.Status;
+import dev.bowline.proxy.config.ClusterConfig;
+import dev.bowline.proxy.config.Endpoints;
+import dev.bowline.proxy.config.HttpConnectionManagerConfig;
+import dev.bowline.proxy.config.ListenerConfig;
+import dev.bowline.proxy.config.RouteTable;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.StreamObserver;
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.random.RandomGenerator;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An ADS client, State of the World or delta ({@code DELTA_GRPC}). LDS and CDS are wildcard
+ * subscriptions; RDS and EDS follow the names the accepted listeners and clusters refer to. Each
+ * response is parsed resource by resource: good resources are taken, a bad one keeps its last good
+ * version and the response is NACKed with an {@code error_detail} naming type, resource and field.
+ * A listener is served once its route configuration arrived, a cluster once its endpoints did
+ * (warming); until then a previous version keeps serving. The stream reconnects with exponential
+ * backoff and re-subscribes.
+ *
+ * <p>All state is confined to {@code executor}, a single thread.
+ */
+public final class XdsClient implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(XdsClient.class.getName());
+  static final String LDS = ListenerParser.TYPE_URL;
+  static final String RDS = RouteConfigParser.TYPE_URL;
+  static final String CDS = ClusterParser.TYPE_URL;
+  static final String EDS = EndpointParser.TYPE_URL;
+
+  private final Node node;
+  private final ManagedChannel channel;
+  private final ScheduledExecutorService executor;
+  private final Consumer<XdsState> publish;
+  private final Clock clock;
+  private final RandomGenerator random;
+  private final Map<String, TypeState<?>> types = new LinkedHashMap<>();
+  private final boolean delta;
+  private @Nullable StreamObserver<DiscoveryRequest> requests;
+  private @Nullable StreamObserver<DeltaDiscoveryRequest> deltaRequests;
+  private int failures;
+  private boolean closed;
+  private XdsState published = XdsState.empty();
+  private final Duration initialBackoff;
+  private final Duration maxBackoff;
+
+  /** Per type URL: parser, subscription, last accepted version, nonce, accepted resources. */
+  private static final class TypeState<R> {
+    final ResourceParser<?, R> parser;
+    final boolean wildcard;
+    Set<String> names = new TreeSet<>();
+    String version = "";
+    String nonce = "";
+    final Map<String, R> accepted = new HashMap<>();
+    final Map<String, XdsState.Accepted> protos = new HashMap<>();
+    boolean requested;
+    String lastNack = "";
+    int nackRepeats;
+    java.util.concurrent.@Nullable ScheduledFuture<?> delayedNack;
+
+    TypeState(ResourceParser<?, R> parser, boolean wildcard) {
+      this.parser = parser;
+      this.wildcard = wildcard;
+    }
+  }
+
+  public XdsClient(
+      Node node,
+      ManagedChannel channel,
+      ListenerParser listeners,
+      ScheduledExecutorService executor,
+      Consumer<XdsState> publish,
+      Clock clock,
+      RandomGenerator random,
+      Duration initialBackoff,
+      Duration maxBackoff,
+      boolean delta) {
+    this.delta = delta;
+    this.node = node;
+    this.channel = channel;
+    this.executor = executor;
+    this.publish = publish;
+    this.clock = clock;
+    this.random = random;
+    this.initialBackoff = initialBackoff;
+    this.maxBackoff = maxBackoff;
+    types.put(CDS, new TypeState<>(new ClusterParser(), true));
+    types.put(EDS, new TypeState<>(new EndpointParser(), false));
+    types.put(LDS, new TypeState<>(listeners, true));
+    types.put(RDS, new TypeState<>(new RouteConfigParser(), false));
+  }
+
+  /** Opens the stream and subscribes; returns at once. */
+  public void start() {
+    executor.execute(this::connect);
+  }
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    var stub = AggregatedDiscoveryServiceGrpc.newStub(channel);
+    if (delta) {
+      connectDelta(stub);
+      return;
+    }
+    Object[] self = new Object[1];
+    StreamObserver<DiscoveryResponse> responses =
+        new StreamObserver<>() {
+          @Override
+          public void onNext(DiscoveryResponse r) {
+            run(
+                () -> {
+                  if (requests == self[0]) {
+                    onResponse(r);
+                  }
+                });
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            run(() -> streamClosed(self[0], t.toString()));
+          }
+
+          @Override
+          public void onCompleted() {
+            run(() -> streamClosed(self[0], "stream completed"));
+          }
+        };
+    requests = stub.streamAggregatedResources(responses);
+    self[0] = requests;
+    boolean first = true;
+    for (var e : types.entrySet()) {
+      TypeState<?> t = e.getValue();
+      t.nonce = "";
+      t.requested = false;
+      if (t.wildcard || !t.names.isEmpty()) {
+        send(e.getKey(), t, null, first);
+        first = false;
+      }
+    }
+  }
+
+  private void connectDelta(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
+    Object[] self = new Object[1];
+    StreamObserver<DeltaDiscoveryResponse> responses =
+        new StreamObserver<>() {
+          @Override
+          public void onNext(DeltaDiscoveryResponse r) {
+            run(
+                () -> {
+                  if (deltaRequests == self[0]) {
+                    onDeltaResponse(r);
+                  }
+                });
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            run(() -> streamClosed(self[0], t.toString()));
+          }
+
+          @Override
+          public void onCompleted() {
+            run(() -> streamClosed(self[0], "stream completed"));
+          }
+        };
+    deltaRequests = stub.deltaAggregatedResources(responses);
+    self[0] = deltaRequests;
+    for (var e : types.entrySet()) {
+      TypeState<?> t = e.getValue();
+      t.nonce = "";
+      if (t.wildcard || !t.names.isEmpty()) {
+        // (Re)subscribe, telling the server which versions we hold so it can skip them
+        Map<String, String> held = new HashMap<>();
+        t.protos.values().forEach(a -> held.put(a.name(), a.version()));
+        var b =
+            DeltaDiscoveryRequest.newBuilder()
+                .setNode(node)
+                .setTypeUrl(e.getKey())
+                .addAllResourceNamesSubscribe(t.wildcard ? List.of("*") : t.names)
+                .putAllInitialResourceVersions(held);
+        java.util.Objects.requireNonNull(deltaRequests).onNext(b.build());
+      }
+    }
+  }
+
+  private @Nullable Object currentStream() {
+    return delta ? deltaRequests : requests;
+  }
+
+  private void run(Runnable task) {
+    try {
+      executor.execute(task);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closing: nothing left to do
+    }
+  }
+
+  private void streamClosed(@Nullable Object stream, String why) {
+    if (closed || stream != currentStream()) {
+      return;
+    }
+    requests = null;
+    deltaRequests = null;
+    failures++;
+    long base = initialBackoff.toMillis() << Math.min(failures - 1, 20);
+    long delay = Math.min(maxBackoff.toMillis(), base);
+    delay = delay / 2 + (long) (random.nextDouble() * (delay / 2.0 + 1)); // jitter
+    LOG.log(Level.INFO, "event=xds_stream_closed reason=\"{0}\" retry_ms={1}", why, delay);
+    executor.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+  }
+
+  private void send(String typeUrl, TypeState<?> t, @Nullable String error, boolean withNode) {
+    if (delta) {
+      StreamObserver<DeltaDiscoveryRequest> out = deltaRequests;
+      if (out != null && !t.nonce.isEmpty()) {
+        var b = DeltaDiscoveryRequest.newBuilder().setTypeUrl(typeUrl).setResponseNonce(t.nonce);
+        if (error != null) {
+          b.setErrorDetail(
+              Status.newBuilder().setCode(Code.INVALID_ARGUMENT_VALUE).setMessage(error));
+        }
+        out.onNext(b.build());
+      }
+      return;
+    }
+    StreamObserver<DiscoveryRequest> out = requests;
+    if (out == null) {
+      return;
+    }
+    DiscoveryRequest.Builder b =
+        DiscoveryRequest.newBuilder()
+            .setTypeUrl(typeUrl)
+            .setVersionInfo(t.version)
+            .setResponseNonce(t.nonce)
+            .addAllResourceNames(t.wildcard ? List.of() : t.names);
+    if (withNode || !t.requested) {
+      b.setNode(node);
+    }
+    if (error != null) {
+      b.setErrorDetail(Status.newBuilder().setCode(Code.INVALID_ARGUMENT_VALUE).setMessage(error));
+    }
+    t.requested = true;
+    out.onNext(b.build());
+  }
+
+  private void onDeltaResponse(DeltaDiscoveryResponse r) {
+    failures = 0;
+    TypeState<?> t = types.get(r.getTypeUrl());
+    if (t == null) {
+      LOG.log(Level.DEBUG, "event=xds_unknown_type type={0}", r.getTypeUrl());
+      return;
+    }
+    List<String> errors = applyDelta(r, t);
+    t.nonce = r.getNonce();
+    answer(r.getTypeUrl(), t, errors, r.getSystemVersionInfo());
+  }
+
+  private <R> List<String> applyDelta(DeltaDiscoveryResponse r, TypeState<R> t) {
+    List<String> errors = new ArrayList<>();
+    long now = clock.millis();
+    Set<String> seen = new TreeSet<>();
+    Map<String, R> good = new HashMap<>();
+    Map<String, XdsState.Accepted> goodProtos = new HashMap<>();
+    for (var res : r.getResourcesList()) {
+      Any any = res.getResource();
+      if (!any.getTypeUrl().equals(r.getTypeUrl())) {
+        errors.add(
+            t.parser.kind()
+                + " "
+                + res.getName()
+                + ": resource of type "
+                + any.getTypeUrl()
+                + " in a "
+                + r.getTypeUrl()
+                + " response");
+        continue;
+      }
+      try {
+        var parsed = t.parser.unpackAndParse(any);
+        if (!seen.add(parsed.name())) {
+          errors.add(t.parser.kind() + " " + parsed.name() + ": duplicate name in one response");
+          continue;
+        }
+        XdsState.Accepted before = t.protos.get(parsed.name());
+        R current = t.accepted.get(parsed.name());
+        // An unchanged resource keeps its runtime object, so nothing downstream sees a change
+        // (a listener is not drained because a server re-sent it).
+        good.put(
+            parsed.name(),
+            before != null && current != null && before.proto().equals(parsed.proto())
+                ? current
+                : parsed.value());
+        goodProtos.put(
+            parsed.name(),
+            new XdsState.Accepted(
+                r.getTypeUrl(),
+                parsed.name(),
+                res.getVersion(),
+                (com.google.protobuf.Message) parsed.proto(),
+                now));
+      } catch (ResourceParser.ParseFailure f) {
+        errors.add(f.getMessage());
+      }
+    }
+    t.accepted.putAll(good);
+    t.protos.putAll(goodProtos);
+    for (String gone : r.getRemovedResourcesList()) {
+      t.accepted.remove(gone);
+      t.protos.remove(gone);
+    }
+    return errors;
+  }
+
+  private void onResponse(DiscoveryResponse r) {
+    failures = 0;
+    TypeState<?> t = types.get(r.getTypeUrl());
+    if (t == null) {
+      LOG.log(Level.DEBUG, "event=xds_unknown_type type={0}", r.getTypeUrl());
+      return;
+    }
+    List<String> errors = apply(r, t);
+    t.nonce = r.getNonce();
+    answer(r.getTypeUrl(), t, errors, r.getVersionInfo());
+  }
+
+  /** ACK or NACK a response, then follow its references and publish what is warm. */
+  private void answer(String typeUrl, TypeState<?> t, List<String> errors, String version) {
+    if (t.delayedNack != null) {
+      t.delayedNack.cancel(false);
+      t.delayedNack = null;
+    }
+    if (errors.isEmpty()) {
+      t.version = version;
+      t.lastNack = "";
+      t.nackRepeats = 0;
+      send(typeUrl, t, null, false);
+      LOG.log(Level.DEBUG, "event=xds_ack type={0} version={1}", t.parser.kind(), t.version);
+    } else {
+      String detail = String.join("; ", errors);
+      String key = version + "\n" + detail;
+      if (key.equals(t.lastNack)) {
+        // A server that answers each NACK with the same bad version would make us spin: damp the
+        // repeats with exponential backoff (the first NACK of a version goes out at once).
+        long delay =
+            Math.min(
+                maxBackoff.toMillis(), initialBackoff.toMillis() << Math.min(t.nackRepeats++, 20));
+        String url = typeUrl;
+        t.delayedNack =
+            executor.schedule(
+                () -> {
+                  t.delayedNack = null;
+                  send(url, t, detail, false);
+                },
+                delay,
+                TimeUnit.MILLISECONDS);
+      } else {
+        t.lastNack = key;
+        t.nackRepeats = 0;
+        send(typeUrl, t, detail, false);
+        LOG.log(
+            Level.WARNING,
+            "event=xds_nack type={0} version={1} error=\"{2}\"",
+            t.parser.kind(),
+            version,
+            detail);
+      }
+    }
+    updateSubscriptions();
+    publish();
+  }
+
+  private <R> List<String> apply(DiscoveryResponse r, TypeState<R> t) {
+    List<String> errors = new ArrayList<>();
+    Map<String, R> good = new HashMap<>();
+    Map<String, XdsState.Accepted> goodProtos = new HashMap<>();
+    Set<String> seen = new TreeSet<>();
+    long now = clock.millis();
+    for (Any any : r.getResourcesList()) {
+      Any res = any;
+      if (res.getTypeUrl().equals("type.googleapis.com/envoy.service.discovery.v3.Resource")) {
+        try {
+          res = res.unpack(io.envoyproxy.envoy.service.discovery.v3.Resource.class).getResource();
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          errors.add(t.parser.kind() + ": cannot unpack Resource wrapper: " + e.getMessage());
+          continue;
+        }
+      }
+      if (!res.getTypeUrl().equals(r.getTypeUrl())) {
+        errors.add(
+            t.parser.kind()
+                + ": resource of type "
+                + res.getTypeUrl()
+                + " in a "
+                + r.getTypeUrl()
+                + " response");
+        continue;
+      }
+      try {
+        var parsed = t.parser.unpackAndParse(res);
+        if (!seen.add(parsed.name())) {
+          errors.add(t.parser.kind() + " " + parsed.name() + ": duplicate name in one response");
+          continue;
+        }
+        XdsState.Accepted before = t.protos.get(parsed.name());
+        R current = t.accepted.get(parsed.name());
+        // An unchanged resource keeps its runtime object, so nothing downstream sees a change
+        // (a listener is not drained because a server re-sent it).
+        good.put(
+            parsed.name(),
+            before != null && current != null && before.proto().equals(parsed.proto())
+                ? current
+                : parsed.value());
+        goodProtos.put(
+            parsed.name(),
+            new XdsState.Accepted(
+                r.getTypeUrl(),
+                parsed.name(),
+                r.getVersionInfo(),
+                (com.google.protobuf.Message) parsed.proto(),
+                now));
+      } catch (ResourceParser.ParseFailure f) {
+        errors.add(f.getMessage());
+        if (!f.resourceName().isEmpty()) {
+          seen.add(f.resourceName());
+        }
+      }
+    }
+    if (t.wildcard) {
+      // State of the world: a name missing from the response is removed; a bad one keeps its last
+      // good
+      t.accepted.keySet().retainAll(seen);
+      t.protos.keySet().retainAll(seen);
+    }
+    t.accepted.putAll(good);
+    t.protos.putAll(goodProtos);
+    return errors;
+  }
+
+  @SuppressWarnings("unchecked")
+  private <R> TypeState<R> type(String url) {
+    return (TypeState<R>) types.get(url);
+  }
+
+  private void updateSubscriptions() {
+    Set<String> routeNames = new TreeSet<>();
+    for (ListenerConfig l : this.<ListenerConfig>type(LDS).accepted.values()) {
+      rdsNames(l, routeNames);
+    }
+    Set<String> edsNames = new TreeSet<>();
+    for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
+      c.edsName().ifPresent(edsNames::add);
+    }
+    for (ClusterConfig c : published.clusters().values()) {
+      c.edsName().ifPresent(edsNames::add); // still serving (held back by a warming route)
+    }
+    resubscribe(RDS, routeNames);
+    resubscribe(EDS, edsNames);
+  }
+
+  /** Subscribes RDS names of static listeners too (they may use RDS over ADS). */
+  public void addStaticListeners(List<ListenerConfig> staticListeners) {
+    executor.execute(
+        () -> {
+          staticRouteNames.clear();
+          for (ListenerConfig l : staticListeners) {
+            rdsNames(l, staticRouteNames);
+          }
+          updateSubscriptions();
+        });
+  }
+
+  /** Subscribes EDS names of static EDS clusters. */
+  public void addStaticClusters(List<ClusterConfig> staticClusters) {
+    executor.execute(
+        () -> {
+          staticEdsNames.clear();
+          for (ClusterConfig c : staticClusters) {
+            c.edsName().ifPresent(staticEdsNames::add);
+          }
+          updateSubscriptions();
+        });
+  }
+
+  private final Set<String> staticRouteNames = new TreeSet<>();
+  private final Set<String> staticEdsNames = new TreeSet<>();
+
+  private static void rdsNames(ListenerConfig l, Set<String> into) {
+    l.filterChains()
+        .forEach(
+            c -> {
+              if (c.filter() instanceof HttpConnectionManagerConfig h
+                  && h.routes() instanceof HttpConnectionManagerConfig.RdsRoutes r) {
+                into.add(r.name());
+              }
+            });
+    l.defaultChain()
+        .ifPresent(
+            c -> {
+              if (c.filter() instanceof HttpConnectionManagerConfig h
+                  && h.routes() instanceof HttpConnectionManagerConfig.RdsRoutes r) {
+                into.add(r.name());
+              }
+            });
+  }
+
+  private void resubscribe(String url, Set<String> wanted) {
+    Set<String> all = new TreeSet<>(wanted);
+    all.addAll(url.equals(RDS) ? staticRouteNames : staticEdsNames);
+    TypeState<?> t = types.get(url);
+    if (all.equals(t.names)) {
+      return;
+    }
+    Set<String> added = new TreeSet<>(all);
+    added.removeAll(t.names);
+    Set<String> removed = new TreeSet<>(t.names);
+    removed.removeAll(all);
+    t.names = all;
+    t.accepted.keySet().retainAll(all); // unsubscribed resources are gone
+    t.protos.keySet().retainAll(all);
+    if (delta) {
+      StreamObserver<DeltaDiscoveryRequest> out = deltaRequests;
+      if (out != null) {
+        out.onNext(
+            DeltaDiscoveryRequest.newBuilder()
+                .setTypeUrl(url)
+                .addAllResourceNamesSubscribe(added)
+                .addAllResourceNamesUnsubscribe(removed)
+                .build());
+      }
+    } else {
+      send(url, t, null, false);
+    }
+  }
+
+  private void publish() {
+    Map<String, Endpoints> endpoints = Map.copyOf(this.<Endpoints>type(EDS).accepted);
+    // Clusters first: an EDS cluster serves once its endpoints are in; until then its previous
+    // version (if any) keeps serving.
+    Map<String, ClusterConfig> clusters = new HashMap<>();
+    Set<String> warming = new TreeSet<>();
+    for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
+      ClusterConfig old = published.clusters().get(c.name());
+      if (c.edsName().map(endpoints::containsKey).orElse(true)) {
+        clusters.put(c.name(), c);
+      } else if (old != null) {
+        clusters.put(c.name(), old);
+      } else {
+        warming.add(c.name());
+      }
+    }
+    // Routes next: a route table that sends traffic to a cluster still warming waits (its previous
+    // version serves), so a control plane that adds a cluster and moves a route to it in one
+    // update ("make before break") never sees a 503 in between.
+    Map<String, RouteTable> routes = new HashMap<>();
+    for (RouteTable t : this.<RouteTable>type(RDS).accepted.values()) {
+      RouteTable old = published.routes().get(t.name());
+      if (old != null && !java.util.Collections.disjoint(clustersOf(t), warming)) {
+        routes.put(t.name(), old);
+        // While the held-back version serves, the clusters it targets stay even if CDS already
+        // dropped them; they leave as soon as the new version takes over.
+        for (String target : clustersOf(old)) {
+          ClusterConfig was = published.clusters().get(target);
+          if (was != null && !clusters.containsKey(target)) {
+            clusters.put(target, was);
+          }
+        }
+      } else {
+        routes.put(t.name(), t);
+      }
+    }
+    // Listeners last: served once their RDS route tables are in.
+    Map<String, ListenerConfig> listeners = new HashMap<>();
+    for (ListenerConfig l : this.<ListenerConfig>type(LDS).accepted.values()) {
+      Set<String> needs = new TreeSet<>();
+      rdsNames(l, needs);
+      ListenerConfig old = published.listeners().get(l.name());
+      if (routes.keySet().containsAll(needs)) {
+        listeners.put(l.name(), l);
+      } else if (old != null) {
+        listeners.put(l.name(), old); // warming: the previous version keeps serving
+      }
+    }
+    Map<String, XdsState.Accepted> protos = new HashMap<>();
+    for (var e : types.entrySet()) {
+      for (var p : e.getValue().protos.values()) {
+        protos.put(e.getKey() + "/" + p.name(), p);
+      }
+    }
+    boolean initialized = !types.get(LDS).nonce.isEmpty() && !types.get(CDS).nonce.isEmpty();
+    published =
+        new XdsState(
+            listeners, routes, clusters, endpoints, protos, initialized || published.initialized());
+    publish.accept(published);
+  }
+
+  private static Set<String> clustersOf(RouteTable t) {
+    Set<String> names = new TreeSet<>();
+    for (var vh : t.virtualHosts()) {
+      for (var r : vh.routes()) {
+        if (r.action() instanceof dev.bowline.proxy.config.RouteAction.Forward f) {
+          switch (f.clusters()) {
+            case dev.bowline.proxy.config.ClusterChoice.Single one -> names.add(one.cluster());
+            case dev.bowline.proxy.config.ClusterChoice.Weighted w ->
+                w.clusters().forEach(c -> names.add(c.name()));
+            case dev.bowline.proxy.config.ClusterChoice.FromHeader h -> {} // known per request only
+          }
+        }
+      }
+    }
+    return names;
+  }
+
+  /** Version and nonce last accepted per type URL, for the admin page and tests. */
+  public Map<String, String> versions() {
+    Map<String, String> v = new LinkedHashMap<>();
+    for (var e : types.entrySet()) {
+      v.put(e.getKey(), e.getValue().version);
+    }
+    return v;
+  }
+
+  @Override
+  public void close() {
+    executor.execute(
+        () -> {
+          closed = true;
+          StreamObserver<DiscoveryRequest> out = requests;
+          requests = null;
+          if (out != null) {
+            out.onCompleted();
+          }
+        });
+    channel.shutdownNow();
+  }
+}

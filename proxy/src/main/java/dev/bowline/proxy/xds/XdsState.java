@@ -1,0 +1,39 @@
+package dev.bowline.proxy.xds;
+
+import com.google.protobuf.Message;
+import dev.bowline.proxy.config.ClusterConfig;
+import dev.bowline.proxy.config.Endpoints;
+import dev.bowline.proxy.config.ListenerConfig;
+import dev.bowline.proxy.config.RouteTable;
+import java.util.Map;
+
+/**
+ * What the xDS client has warmed and may be served: runtime records, and for config dumps the
+ * protos and versions they came from. {@code initialized}: LDS and CDS have each answered once.
+ */
+public record XdsState(
+    Map<String, ListenerConfig> listeners,
+    Map<String, RouteTable> routes,
+    Map<String, ClusterConfig> clusters,
+    Map<String, Endpoints> endpoints,
+    Map<String, Accepted> protos,
+    boolean initialized) {
+  public XdsState {
+    listeners = Map.copyOf(listeners);
+    routes = Map.copyOf(routes);
+    clusters = Map.copyOf(clusters);
+    endpoints = Map.copyOf(endpoints);
+    protos = Map.copyOf(protos);
+  }
+
+  public static XdsState empty() {
+    return new XdsState(Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), false);
+  }
+
+  /**
+   * An accepted resource for the config dump, keyed in {@link #protos()} by {@code typeUrl + "/" +
+   * name}.
+   */
+  public record Accepted(
+      String typeUrl, String name, String version, Message proto, long acceptedAtMillis) {}
+}

@@ -1,0 +1,113 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * gRPC through the proxy: h2c downstream, HTTP/2 upstream, trailers, grpc-status on local replies.
+ */
+class GrpcProxyTest {
+  static final String IP = "127.0.6.50";
+  static Server backend;
+  static Proxy proxy;
+  static ManagedChannel channel;
+  static HealthStatusManager health = new HealthStatusManager();
+
+  @BeforeAll
+  static void start() throws Exception {
+    backend =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.6.51", 0))
+            .addService(health.getHealthService())
+            .build()
+            .start();
+    health.setStatus("weather", HealthCheckResponse.ServingStatus.SERVING);
+    int port = Ports.free(IP);
+    String yaml =
+        """
+        static_resources:
+          listeners:
+          - name: grpc
+            address: {socket_address: {address: %s, port_value: %d}}
+            filter_chains:
+            - filters:
+              - name: hcm
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: grpc
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    virtual_hosts:
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - {match: {prefix: /grpc.health.v1.Health/Watch}, route: {cluster: nowhere}}
+                      - {match: {prefix: /}, route: {cluster: app}}
+          clusters:
+          - name: app
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                explicit_http_config: {http2_protocol_options: {}}
+            load_assignment:
+              cluster_name: app
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.6.51, port_value: %d}}}}]}]
+        """
+            .formatted(IP, port, backend.getPort());
+    proxy =
+        Proxy.start(
+            new BootstrapLoader().parse("grpc.yaml", yaml), ProxyOptions.defaults().withWorkers(2));
+    channel = NettyChannelBuilder.forAddress(IP, port).usePlaintext().build();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    proxy.close();
+    backend.shutdownNow().awaitTermination();
+  }
+
+  @Test
+  void unaryCallsPassThroughWithStatusInTrailers() {
+    var stub = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
+    for (int i = 0; i < 10; i++) {
+      assertThat(
+              stub.check(HealthCheckRequest.newBuilder().setService("weather").build()).getStatus())
+          .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+    }
+    // an error status from the server travels in the trailers
+    assertThatThrownBy(
+            () -> stub.check(HealthCheckRequest.newBuilder().setService("unknown").build()))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+  }
+
+  @Test
+  void aLocalReplyIsAGrpcStatus() {
+    var stub = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
+    var watch = stub.watch(HealthCheckRequest.newBuilder().setService("weather").build());
+    assertThatThrownBy(watch::next)
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+  }
+}

@@ -1,0 +1,128 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** WebSocket upgrade through the connection manager (upgrade_configs: websocket). */
+class WebSocketTest {
+  static final String IP = "127.0.6.60";
+  static MultiThreadIoEventLoopGroup group;
+  static Channel echo;
+  static Proxy proxy;
+  static int port;
+
+  @BeforeAll
+  static void start() throws Exception {
+    group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    echo =
+        new ServerBootstrap()
+            .group(group)
+            .channel(NioServerSocketChannel.class)
+            .childHandler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    ch.pipeline()
+                        .addLast(new HttpServerCodec())
+                        .addLast(new HttpObjectAggregator(65536))
+                        .addLast(new WebSocketServerProtocolHandler("/ws"))
+                        .addLast(
+                            new SimpleChannelInboundHandler<TextWebSocketFrame>() {
+                              @Override
+                              protected void channelRead0(
+                                  ChannelHandlerContext ctx, TextWebSocketFrame f) {
+                                ctx.writeAndFlush(new TextWebSocketFrame("echo: " + f.text()));
+                              }
+                            });
+                  }
+                })
+            .bind("127.0.6.61", 0)
+            .sync()
+            .channel();
+    port = Ports.free(IP);
+    int echoPort = ((java.net.InetSocketAddress) echo.localAddress()).getPort();
+    String yaml =
+        """
+        static_resources:
+          listeners:
+          - name: ws
+            address: {socket_address: {address: %s, port_value: %d}}
+            filter_chains:
+            - filters:
+              - name: hcm
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: ws
+                  upgrade_configs: [{upgrade_type: websocket}]
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    virtual_hosts:
+                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: echo}}]}
+          clusters:
+          - name: echo
+            load_assignment:
+              cluster_name: echo
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.6.61, port_value: %d}}}}]}]
+        """
+            .formatted(IP, port, echoPort);
+    proxy =
+        Proxy.start(
+            new BootstrapLoader().parse("ws.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
+  }
+
+  @AfterAll
+  static void stop() {
+    proxy.close();
+    echo.close();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void messagesFlowBothWaysAfterTheUpgrade() throws Exception {
+    LinkedBlockingQueue<String> received = new LinkedBlockingQueue<>();
+    WebSocket ws =
+        HttpClient.newHttpClient()
+            .newWebSocketBuilder()
+            .buildAsync(
+                URI.create("ws://" + IP + ":" + port + "/ws"),
+                new WebSocket.Listener() {
+                  @Override
+                  public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+                    received.add(data.toString());
+                    w.request(1);
+                    return CompletableFuture.completedFuture(null);
+                  }
+                })
+            .get(5, TimeUnit.SECONDS);
+    for (int i = 0; i < 3; i++) {
+      ws.sendText("hello " + i, true).get(5, TimeUnit.SECONDS);
+      assertThat(received.poll(5, TimeUnit.SECONDS)).isEqualTo("echo: hello " + i);
+    }
+    ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,561 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The proxy configured only by xDS from a second, independent server: java-control-plane's
+ * SimpleCache fed raw Envoy protos. Nothing of Istio is involved.
+ */
+class XdsProxyTest {
+  /** {@code GRPC} (State of the World) here; the delta subclass says {@code DELTA_GRPC}. */
+  String apiType() {
+    return "GRPC";
+  }
+
+  /** A NACK as the server saw it. */
+  record Nack(String typeUrl, String message, String version) {}
+
+  final List<Nack> nacks = new CopyOnWriteArrayList<>();
+
+  static final String XDS_IP = "127.0.6.10";
+  static final String LISTEN_IP = "127.0.6.11";
+  static final ConfigSource ADS =
+      ConfigSource.newBuilder().setAds(AggregatedConfigSource.getDefaultInstance()).build();
+
+  Backend a;
+  Backend b;
+  SimpleCache<String> cache;
+  Server xds;
+  int xdsPort;
+  int listenPort;
+  int adminPort;
+  Proxy proxy;
+  final HttpClient client =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(2))
+          .build();
+
+  @BeforeEach
+  void start() throws Exception {
+    a = new Backend("a", "127.0.6.12");
+    b = new Backend("b", "127.0.6.13");
+    xdsPort = Ports.free(XDS_IP);
+    listenPort = Ports.free(LISTEN_IP);
+    adminPort = Ports.free(XDS_IP);
+    cache = new SimpleCache<>(node -> "all");
+    startXds();
+    String bootstrap =
+        """
+        node: {id: xds-test~1, cluster: test}
+        admin: {address: {socket_address: {address: %s, port_value: %d}}}
+        dynamic_resources:
+          ads_config:
+            api_type: %s
+            transport_api_version: V3
+            grpc_services: [{envoy_grpc: {cluster_name: xds}}]
+          lds_config: {ads: {}, resource_api_version: V3}
+          cds_config: {ads: {}, resource_api_version: V3}
+        static_resources:
+          clusters:
+          - name: xds
+            type: STATIC
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                explicit_http_config: {http2_protocol_options: {}}
+            load_assignment:
+              cluster_name: xds
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
+        """
+            .formatted(XDS_IP, adminPort, apiType(), XDS_IP, xdsPort);
+    proxy =
+        Proxy.start(
+            new BootstrapLoader().parse("xds.yaml", bootstrap),
+            ProxyOptions.defaults()
+                .withWorkers(2)
+                .withXdsBackoff(Duration.ofMillis(50), Duration.ofMillis(400)));
+  }
+
+  void startXds() throws Exception {
+    V3DiscoveryServer server =
+        new V3DiscoveryServer(
+            new DiscoveryServerCallbacks() {
+              @Override
+              public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+                if (request.hasErrorDetail()) {
+                  nacks.add(
+                      new Nack(
+                          request.getTypeUrl(),
+                          request.getErrorDetail().getMessage(),
+                          request.getVersionInfo()));
+                }
+              }
+
+              @Override
+              public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+                if (request.hasErrorDetail()) {
+                  nacks.add(
+                      new Nack(request.getTypeUrl(), request.getErrorDetail().getMessage(), ""));
+                }
+              }
+            },
+            cache);
+    xds =
+        NettyServerBuilder.forAddress(new InetSocketAddress(XDS_IP, xdsPort))
+            .addService(server.getAggregatedDiscoveryServiceImpl())
+            .build()
+            .start();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (proxy != null) {
+      proxy.close();
+    }
+    xds.shutdownNow().awaitTermination();
+    a.close();
+    b.close();
+  }
+
+  static Cluster edsCluster(String name) {
+    return Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.EDS)
+        .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS))
+        .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+        .build();
+  }
+
+  static ClusterLoadAssignment endpoints(String cluster, Backend... backends) {
+    LocalityLbEndpoints.Builder l = LocalityLbEndpoints.newBuilder();
+    for (Backend be : backends) {
+      l.addLbEndpoints(
+          LbEndpoint.newBuilder()
+              .setEndpoint(Endpoint.newBuilder().setAddress(address(be.ip(), be.port())))
+              .setLoadBalancingWeight(UInt32Value.of(1)));
+    }
+    return ClusterLoadAssignment.newBuilder().setClusterName(cluster).addEndpoints(l).build();
+  }
+
+  static Address address(String ip, int port) {
+    return Address.newBuilder()
+        .setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port))
+        .build();
+  }
+
+  Listener listener(String routeName) {
+    HttpConnectionManager hcm =
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix("ingress")
+            .setRds(Rds.newBuilder().setRouteConfigName(routeName).setConfigSource(ADS))
+            .addHttpFilters(
+                HttpFilter.newBuilder()
+                    .setName("envoy.filters.http.router")
+                    .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+            .build();
+    return Listener.newBuilder()
+        .setName("ingress")
+        .setAddress(address(LISTEN_IP, listenPort))
+        .addFilterChains(
+            FilterChain.newBuilder()
+                .addFilters(
+                    Filter.newBuilder()
+                        .setName("envoy.filters.network.http_connection_manager")
+                        .setTypedConfig(Any.pack(hcm))))
+        .build();
+  }
+
+  static RouteConfiguration routes(String name, Route... routes) {
+    return RouteConfiguration.newBuilder()
+        .setName(name)
+        .addVirtualHosts(
+            VirtualHost.newBuilder().setName("all").addDomains("*").addAllRoutes(List.of(routes)))
+        .build();
+  }
+
+  static Route toCluster(String prefix, String cluster) {
+    return Route.newBuilder()
+        .setMatch(RouteMatch.newBuilder().setPrefix(prefix))
+        .setRoute(RouteAction.newBuilder().setCluster(cluster))
+        .build();
+  }
+
+  void publish(
+      String version,
+      List<Cluster> clusters,
+      List<ClusterLoadAssignment> eps,
+      List<Listener> listeners,
+      List<RouteConfiguration> routes) {
+    cache.setSnapshot("all", Snapshot.create(clusters, eps, listeners, routes, List.of(), version));
+  }
+
+  String get(String path) throws Exception {
+    return client
+        .send(
+            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + listenPort + path))
+                .timeout(Duration.ofSeconds(2))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
+  String getOrError(String path) {
+    try {
+      return get(path);
+    } catch (Exception e) {
+      return "error: " + e;
+    }
+  }
+
+  @Test
+  void servesWhatTheXdsServerSendsAndFollowsUpdates() throws Exception {
+    publish(
+        "1",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(listener("routes")),
+        List.of(routes("routes", toCluster("/", "backend"))));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> proxy.ready() && getOrError("/x").startsWith("backend=a path=/x"));
+
+    // EDS: the cluster moves to another host
+    publish(
+        "2",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", b)),
+        List.of(listener("routes")),
+        List.of(routes("routes", toCluster("/", "backend"))));
+    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=b"));
+
+    // RDS: a new route answers directly
+    Route direct =
+        Route.newBuilder()
+            .setMatch(RouteMatch.newBuilder().setPath("/direct"))
+            .setDirectResponse(
+                DirectResponseAction.newBuilder()
+                    .setStatus(200)
+                    .setBody(DataSource.newBuilder().setInlineString("from rds v3")))
+            .build();
+    publish(
+        "3",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", b)),
+        List.of(listener("routes")),
+        List.of(routes("routes", direct, toCluster("/", "backend"))));
+    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/direct").equals("from rds v3"));
+
+    // The admin config dump shows the dynamic resources in Envoy's shape
+    String dump =
+        client
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create(
+                            "http://" + XDS_IP + ":" + adminPort + "/config_dump?include_eds"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
+    assertThat(dump)
+        .contains(
+            "\"dynamic_active_clusters\"",
+            "\"dynamic_listeners\"",
+            "\"dynamic_route_configs\"",
+            "\"dynamic_endpoint_configs\"",
+            "\"version_info\": \"" + (apiType().equals("GRPC") ? "3" : ""));
+
+    // LDS: the listener is removed, its port stops accepting
+    publish(
+        "4",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", b)),
+        List.of(),
+        List.of());
+    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("error"));
+    assertThat(proxy.listenerAddress("ingress")).isEmpty();
+  }
+
+  @Test
+  void anInvalidRouteIsNackedNamingItsFieldAndTheOldOneKeepsServing() throws Exception {
+    publish(
+        "1",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(listener("routes")),
+        List.of(routes("routes", toCluster("/", "backend"))));
+    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=a"));
+
+    Route bad =
+        Route.newBuilder()
+            .setMatch(
+                RouteMatch.newBuilder().setSafeRegex(RegexMatcher.newBuilder().setRegex("([")))
+            .setRoute(RouteAction.newBuilder().setCluster("backend"))
+            .build();
+    publish(
+        "2",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(listener("routes")),
+        List.of(routes("routes", bad)));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> nacks.stream().anyMatch(n -> n.typeUrl().endsWith("RouteConfiguration")));
+    Nack nack = nacks.getFirst();
+    assertThat(nack.message())
+        .startsWith(
+            "RouteConfiguration routes: virtual_hosts[0].routes[0].match.safe_regex.regex: invalid regex");
+    if (apiType().equals("GRPC")) {
+      assertThat(nack.version()).isEqualTo("1"); // the version still in force
+    }
+    assertThat(get("/x")).startsWith("backend=a");
+  }
+
+  @Test
+  void reconnectsAndResubscribesWhenTheServerComesBack() throws Exception {
+    publish(
+        "1",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(listener("routes")),
+        List.of(routes("routes", toCluster("/", "backend"))));
+    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=a"));
+
+    xds.shutdownNow().awaitTermination();
+    assertThat(get("/x")).startsWith("backend=a"); // the last config keeps serving without a server
+    cache = new SimpleCache<>(node -> "all");
+    publish(
+        "9",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", b)),
+        List.of(listener("routes")),
+        List.of(routes("routes", toCluster("/", "backend"))));
+    startXds();
+    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=b"));
+  }
+
+  @Test
+  void configChurnUnderLoadFailsNoRequest() throws Exception {
+    publish(
+        "0",
+        List.of(edsCluster("c0")),
+        List.of(endpoints("c0", a, b)),
+        List.of(listener("routes")),
+        List.of(routes("routes", toCluster("/", "c0"))));
+    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend="));
+
+    java.util.concurrent.atomic.AtomicBoolean running =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
+    List<String> failures = new CopyOnWriteArrayList<>();
+    List<Thread> clients = new java.util.ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      clients.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    while (running.get()) {
+                      try {
+                        var r =
+                            client.send(
+                                HttpRequest.newBuilder(
+                                        URI.create(
+                                            "http://" + LISTEN_IP + ":" + listenPort + "/churn"))
+                                    .timeout(Duration.ofSeconds(5))
+                                    .build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        if (r.statusCode() == 200 && r.body().startsWith("backend=")) {
+                          ok.incrementAndGet();
+                        } else {
+                          var snap = proxy.snapshot();
+                          failures.add(
+                              r.statusCode()
+                                  + " "
+                                  + r.body()
+                                  + " clusters="
+                                  + new java.util.TreeSet<>(snap.clusters().keySet())
+                                  + " route="
+                                  + snap.routes()
+                                      .get("routes")
+                                      .virtualHosts()
+                                      .getFirst()
+                                      .routes()
+                                      .getFirst()
+                                      .action());
+                        }
+                      } catch (Exception e) {
+                        failures.add(e.toString());
+                      }
+                    }
+                  }));
+    }
+    for (int v = 1; v <= 20; v++) {
+      // make before break: the new cluster arrives beside the old one, the route moves to it, the
+      // listener itself is replaced (new stat prefix) each time
+      String prev = "c" + (v - 1);
+      String next = "c" + v;
+      Listener l = listener("routes");
+      var hcm =
+          l
+              .getFilterChains(0)
+              .getFilters(0)
+              .getTypedConfig()
+              .unpack(HttpConnectionManager.class)
+              .toBuilder()
+              .setStatPrefix("ingress" + v)
+              .build();
+      l =
+          l.toBuilder()
+              .setFilterChains(
+                  0,
+                  l.getFilterChains(0).toBuilder()
+                      .setFilters(
+                          0,
+                          l.getFilterChains(0).getFilters(0).toBuilder()
+                              .setTypedConfig(Any.pack(hcm))))
+              .build();
+      publish(
+          String.valueOf(v),
+          List.of(edsCluster(prev), edsCluster(next)),
+          List.of(endpoints(prev, a, b), endpoints(next, v % 2 == 0 ? a : b)),
+          List.of(l),
+          List.of(routes("routes", toCluster("/", next))));
+      Thread.sleep(100);
+    }
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> proxy.snapshot().clusters().containsKey("c20"));
+    Thread.sleep(200);
+    running.set(false);
+    for (Thread t : clients) {
+      t.join();
+    }
+    assertThat(failures).isEmpty();
+    assertThat(ok.get()).isGreaterThan(100);
+  }
+
+  Listener listenerWithPrefix(String prefix) throws Exception {
+    Listener l = listener("routes");
+    var hcm =
+        l
+            .getFilterChains(0)
+            .getFilters(0)
+            .getTypedConfig()
+            .unpack(HttpConnectionManager.class)
+            .toBuilder()
+            .setStatPrefix(prefix)
+            .build();
+    return l.toBuilder()
+        .setFilterChains(
+            0,
+            l.getFilterChains(0).toBuilder()
+                .setFilters(
+                    0,
+                    l.getFilterChains(0).getFilters(0).toBuilder().setTypedConfig(Any.pack(hcm))))
+        .build();
+  }
+
+  static String keepAliveGet(java.net.Socket s, String path) throws Exception {
+    s.getOutputStream()
+        .write(
+            ("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    return BadInputTest.readResponse(s.getInputStream());
+  }
+
+  @Test
+  void aChangedListenerDrainsItsConnectionsAndAnUnchangedOneDoesNot() throws Exception {
+    publish(
+        "1",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(listenerWithPrefix("one")),
+        List.of(routes("routes", toCluster("/", "backend"))));
+    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=a"));
+    try (java.net.Socket s = new java.net.Socket(LISTEN_IP, listenPort)) {
+      s.setSoTimeout(5000);
+      assertThat(keepAliveGet(s, "/1")).contains("path=/1").doesNotContain("connection: close");
+      // the same listener re-sent with another version of something else: no drain
+      publish(
+          "2",
+          List.of(edsCluster("backend")),
+          List.of(endpoints("backend", a, b)),
+          List.of(listenerWithPrefix("one")),
+          List.of(routes("routes", toCluster("/", "backend"))));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> proxy.snapshot().endpoints().get("backend").endpoints().size() == 2);
+      assertThat(keepAliveGet(s, "/2")).contains("path=/2").doesNotContain("connection: close");
+      // a changed listener: the old connection is told to close, new ones get the new config
+      publish(
+          "3",
+          List.of(edsCluster("backend")),
+          List.of(endpoints("backend", a, b)),
+          List.of(listenerWithPrefix("two")),
+          List.of(routes("routes", toCluster("/", "backend"))));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  ((dev.bowline.proxy.config.HttpConnectionManagerConfig)
+                          proxy
+                              .snapshot()
+                              .listeners()
+                              .get("ingress")
+                              .filterChains()
+                              .getFirst()
+                              .filter())
+                      .statPrefix()
+                      .equals("two"));
+      assertThat(keepAliveGet(s, "/3")).contains("path=/3").contains("connection: close");
+    }
+    assertThat(get("/4")).contains("path=/4");
+  }
+}

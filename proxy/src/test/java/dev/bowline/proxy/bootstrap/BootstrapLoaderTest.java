@@ -1,0 +1,92 @@
+package dev.bowline.proxy.bootstrap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BootstrapLoaderTest {
+  private final BootstrapLoader loader = new BootstrapLoader();
+
+  static final String YAML =
+      """
+      node: {id: n1, cluster: c1}
+      static_resources:
+        listeners:
+        - name: l1
+          address: {socket_address: {address: 127.0.0.1, port_value: 8080}}
+          filter_chains:
+          - filters:
+            - name: hcm
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: in
+                rds: {route_config_name: r1, config_source: {ads: {}}}
+      dynamic_resources:
+        ads_config: {api_type: GRPC, grpc_services: [{envoy_grpc: {cluster_name: xds}}]}
+        cds_config: {ads: {}}
+      """;
+
+  @Test
+  void readsYamlWithTypedConfigs() throws Exception {
+    var b = loader.parse("b.yaml", YAML);
+    assertThat(b.getNode().getId()).isEqualTo("n1");
+    var hcm =
+        b.getStaticResources()
+            .getListeners(0)
+            .getFilterChains(0)
+            .getFilters(0)
+            .getTypedConfig()
+            .unpack(HttpConnectionManager.class);
+    assertThat(hcm.getRds().getRouteConfigName()).isEqualTo("r1");
+    assertThat(
+            b.getDynamicResources()
+                .getAdsConfig()
+                .getGrpcServices(0)
+                .getEnvoyGrpc()
+                .getClusterName())
+        .isEqualTo("xds");
+  }
+
+  @Test
+  void readsJsonFiles(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("b.json");
+    Files.writeString(
+        f,
+        "{\"node\": {\"id\": \"j\"}, \"admin\": {\"address\": {\"socketAddress\": {\"address\": \"127.0.0.1\", \"portValue\": 15000}}}}");
+    var b = loader.load(f);
+    assertThat(b.getNode().getId()).isEqualTo("j");
+    assertThat(b.getAdmin().getAddress().getSocketAddress().getPortValue()).isEqualTo(15000);
+  }
+
+  @Test
+  void unknownFieldIsAnErrorNamingTheField() {
+    assertThatThrownBy(() -> loader.parse("b.yaml", "node: {id: n1, clustr: x}"))
+        .isInstanceOf(BootstrapException.class)
+        .hasMessageContaining("b.yaml")
+        .hasMessageContaining("clustr")
+        .hasMessageContaining("envoy.config.core.v3.Node");
+  }
+
+  @Test
+  void unknownExtensionTypeIsAnErrorNamingTheType() {
+    String yaml =
+        YAML.replace(
+            "http_connection_manager.v3.HttpConnectionManager", "redis_proxy.v3.RedisProxy");
+    assertThatThrownBy(() -> loader.parse("b.yaml", yaml))
+        .isInstanceOf(BootstrapException.class)
+        .hasMessageContaining(
+            "type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy");
+  }
+
+  @Test
+  void notYamlIsAClearError() {
+    assertThatThrownBy(() -> loader.parse("b.yaml", "- just\n- a list"))
+        .isInstanceOf(BootstrapException.class)
+        .hasMessage("b.yaml: the bootstrap must be a YAML or JSON object");
+  }
+}

@@ -1,0 +1,210 @@
+package dev.bowline.proxy.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import dev.bowline.proxy.bootstrap.SupportedTypes;
+import dev.bowline.proxy.config.ClusterChoice;
+import dev.bowline.proxy.config.ClusterConfig;
+import dev.bowline.proxy.config.HttpConnectionManagerConfig;
+import dev.bowline.proxy.config.RouteAction;
+import dev.bowline.proxy.http.filter.FilterRegistry;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import org.junit.jupiter.api.Test;
+
+/** Envoy JSON in, runtime records or exact errors out. */
+class ParsersTest {
+  static <B extends Message.Builder> B json(String json, B b) throws Exception {
+    JsonFormat.parser().usingTypeRegistry(SupportedTypes.registry()).merge(json, b);
+    return b;
+  }
+
+  static final String HCM =
+      "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+  static final String ROUTER =
+      "{\"name\":\"router\",\"typed_config\":{\"@type\":\"type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\"}}";
+
+  static String listener(String filters) {
+    return "{\"name\":\"l1\",\"address\":{\"socket_address\":{\"address\":\"0.0.0.0\",\"port_value\":8080}},"
+        + "\"filter_chains\":[{\"filters\":[{\"name\":\"hcm\",\"typed_config\":{\"@type\":\""
+        + HCM
+        + "\","
+        + "\"stat_prefix\":\"p\",\"rds\":{\"route_config_name\":\"8080\",\"config_source\":{\"ads\":{}}},"
+        + "\"http_filters\":["
+        + filters
+        + "]}}]}]}";
+  }
+
+  private final ListenerParser listeners = new ListenerParser(FilterRegistry.builtIn());
+
+  @Test
+  void listenerWithRdsAndRouter() throws Exception {
+    var l =
+        listeners
+            .unpackAndParse(Any.pack(json(listener(ROUTER), Listener.newBuilder()).build()))
+            .value();
+    var hcm = (HttpConnectionManagerConfig) l.filterChains().getFirst().filter();
+    assertThat(hcm.routes()).isEqualTo(new HttpConnectionManagerConfig.RdsRoutes("8080"));
+    assertThat(hcm.httpFilters()).hasSize(1);
+  }
+
+  @Test
+  void unknownRequiredHttpFilterIsRejectedNamingTheField() throws Exception {
+    String unknown =
+        "{\"name\":\"fault\",\"typed_config\":{\"@type\":\"type.googleapis.com/google.protobuf.Empty\"}},";
+    var any = Any.pack(json(listener(unknown + ROUTER), Listener.newBuilder()).build());
+    assertThatThrownBy(() -> listeners.unpackAndParse(any))
+        .hasMessage(
+            "Listener l1: filter_chains[0].filters[0].typed_config.http_filters[0].typed_config: unknown HTTP filter type type.googleapis.com/google.protobuf.Empty (filter fault)");
+  }
+
+  @Test
+  void unknownOptionalHttpFilterIsSkipped() throws Exception {
+    String optional =
+        "{\"name\":\"fault\",\"is_optional\":true,\"typed_config\":{\"@type\":\"type.googleapis.com/google.protobuf.Empty\"}},";
+    var l =
+        listeners
+            .unpackAndParse(
+                Any.pack(json(listener(optional + ROUTER), Listener.newBuilder()).build()))
+            .value();
+    assertThat(((HttpConnectionManagerConfig) l.filterChains().getFirst().filter()).httpFilters())
+        .hasSize(1);
+  }
+
+  @Test
+  void routerMustBeLast() throws Exception {
+    var any = Any.pack(json(listener(""), Listener.newBuilder()).build());
+    assertThatThrownBy(() -> listeners.unpackAndParse(any))
+        .hasMessage(
+            "Listener l1: filter_chains[0].filters[0].typed_config.http_filters: the router must be the last HTTP filter");
+  }
+
+  @Test
+  void routeErrorsNameVirtualHostRouteAndField() throws Exception {
+    var rc =
+        json(
+                "{\"name\":\"8080\",\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"*\"],\"routes\":["
+                    + "{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\"}},"
+                    + "{\"match\":{\"safe_regex\":{\"regex\":\"(\"}},\"route\":{\"cluster\":\"a\"}}]}]}",
+                RouteConfiguration.newBuilder())
+            .build();
+    assertThatThrownBy(() -> new RouteConfigParser().unpackAndParse(Any.pack(rc)))
+        .hasMessageStartingWith(
+            "RouteConfiguration 8080: virtual_hosts[0].routes[1].match.safe_regex.regex: invalid regex");
+  }
+
+  @Test
+  void weightedClustersAndDirectResponse() throws Exception {
+    var rc =
+        json(
+                "{\"name\":\"r\",\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"*\"],\"routes\":["
+                    + "{\"match\":{\"prefix\":\"/w\"},\"route\":{\"weighted_clusters\":{\"clusters\":[{\"name\":\"a\",\"weight\":3},{\"name\":\"b\",\"weight\":1}]},\"timeout\":\"2s\"}},"
+                    + "{\"match\":{\"path\":\"/d\"},\"direct_response\":{\"status\":418,\"body\":{\"inline_string\":\"tea\"}}}]}]}",
+                RouteConfiguration.newBuilder())
+            .build();
+    var t = new RouteConfigParser().parse(rc);
+    var fwd = (RouteAction.Forward) t.virtualHosts().getFirst().routes().get(0).action();
+    assertThat(fwd.clusters())
+        .isEqualTo(
+            new ClusterChoice.Weighted(
+                java.util.List.of(
+                    new ClusterChoice.WeightedCluster("a", 3),
+                    new ClusterChoice.WeightedCluster("b", 1))));
+    assertThat(fwd.timeout()).hasSeconds(2);
+    assertThat(t.virtualHosts().getFirst().routes().get(1).action())
+        .isEqualTo(new RouteAction.DirectResponse(418, "tea"));
+  }
+
+  @Test
+  void clusterErrorsNameTheField() throws Exception {
+    var c =
+        json(
+                "{\"name\":\"outbound|80||x\",\"type\":\"EDS\",\"lb_policy\":\"MAGLEV\"}",
+                Cluster.newBuilder())
+            .build();
+    assertThatThrownBy(() -> new ClusterParser().unpackAndParse(Any.pack(c)))
+        .hasMessage("Cluster outbound|80||x: lb_policy: MAGLEV is not supported");
+    var eds =
+        new ClusterParser()
+            .parse(
+                json(
+                        "{\"name\":\"c\",\"type\":\"EDS\",\"eds_cluster_config\":{\"service_name\":\"svc\",\"eds_config\":{\"ads\":{}}}}",
+                        Cluster.newBuilder())
+                    .build());
+    assertThat(eds.discovery()).isEqualTo(new ClusterConfig.Eds("svc"));
+  }
+
+  @Test
+  void endpointErrorsNameTheField() throws Exception {
+    var cla =
+        json(
+                "{\"cluster_name\":\"c\",\"endpoints\":[{\"lb_endpoints\":[{\"endpoint\":{\"address\":{\"socket_address\":{\"address\":\"backend.local\",\"port_value\":80}}}}]}]}",
+                ClusterLoadAssignment.newBuilder())
+            .build();
+    assertThatThrownBy(() -> new EndpointParser().unpackAndParse(Any.pack(cla)))
+        .hasMessage(
+            "ClusterLoadAssignment c: endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address: 'backend.local' is not an IP address");
+  }
+
+  @Test
+  void filterChainMatchPicksByDestinationAndSourceAndSkipsTlsChains() throws Exception {
+    String chain =
+        "{\"filter_chain_match\":%s,\"filters\":[{\"name\":\"tcp\",\"typed_config\":{\"@type\":"
+            + "\"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\",\"stat_prefix\":\"t\",\"cluster\":\"%s\"}}]}";
+    String json =
+        "{\"name\":\"virtualInbound\",\"address\":{\"socket_address\":{\"address\":\"0.0.0.0\",\"port_value\":15006}},\"filter_chains\":["
+            + chain.formatted("{\"transport_protocol\":\"tls\",\"destination_port\":8080}", "tls")
+            + ","
+            + chain.formatted(
+                "{\"application_protocols\":[\"http/1.1\"],\"destination_port\":8080}", "http")
+            + ","
+            + chain.formatted(
+                "{\"destination_port\":8080,\"prefix_ranges\":[{\"address_prefix\":\"10.0.0.0\",\"prefix_len\":8}]}",
+                "ten")
+            + ","
+            + chain.formatted(
+                "{\"source_prefix_ranges\":[{\"address_prefix\":\"127.0.0.0\",\"prefix_len\":8}],\"source_ports\":[1234]}",
+                "local")
+            + "],\"default_filter_chain\":"
+            + chain.formatted("{}", "default")
+            + "}";
+    var l = listeners.parse(json(json, Listener.newBuilder()).build());
+    java.util.function.Function<java.util.Optional<dev.bowline.proxy.config.FilterChain>, String>
+        cluster =
+            c ->
+                ((ClusterChoice.Single)
+                        ((dev.bowline.proxy.config.TcpProxyConfig) c.orElseThrow().filter())
+                            .clusters())
+                    .cluster();
+    assertThat(cluster.apply(l.select("10.1.2.3", 8080, "192.168.0.1", 5555))).isEqualTo("ten");
+    assertThat(cluster.apply(l.select("11.1.2.3", 8080, "127.0.0.9", 1234))).isEqualTo("local");
+    assertThat(cluster.apply(l.select("11.1.2.3", 8080, "127.0.0.9", 1235))).isEqualTo("default");
+  }
+
+  @Test
+  void fieldsTheProxyDoesNotActOnAreReportedNotDropped() throws Exception {
+    var c =
+        json(
+                "{\"name\":\"c\",\"type\":\"EDS\",\"eds_cluster_config\":{\"eds_config\":{\"ads\":{}}},"
+                    + "\"outlier_detection\":{\"consecutive_5xx\":3},\"circuit_breakers\":{\"thresholds\":[{\"max_connections\":10}]}}",
+                Cluster.newBuilder())
+            .build();
+    assertThat(new ClusterParser().parse(c).name()).isEqualTo("c");
+    assertThat(FieldAudit.ignored(c, new ClusterParser().honouredFields()))
+        .containsExactly("circuit_breakers", "outlier_detection");
+    var rc =
+        json(
+                "{\"name\":\"r\",\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"*\"],\"routes\":["
+                    + "{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\",\"retry_policy\":{\"num_retries\":2,\"per_try_timeout\":\"1s\"}}}]}]}",
+                RouteConfiguration.newBuilder())
+            .build();
+    assertThat(FieldAudit.ignored(rc, RouteConfigParser.HONOURED))
+        .containsExactly("virtual_hosts.routes.route.retry_policy.per_try_timeout");
+  }
+}
