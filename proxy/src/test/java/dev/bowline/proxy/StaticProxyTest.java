@@ -103,6 +103,8 @@ class StaticProxyTest {
                         route: {cluster: by-name}
                       - match: {prefix: /missing}
                         route: {cluster: nope}
+                      - match: {prefix: /passthrough}
+                        route: {cluster: PassthroughCluster}
                       - match: {prefix: /}
                         route: {cluster: a}
                     - name: wild
@@ -150,6 +152,10 @@ class StaticProxyTest {
               - lb_endpoints:
                 - endpoint: {address: {socket_address: {address: 127.0.6.4, port_value: %10$d}}}
                 - endpoint: {address: {socket_address: {address: %4$s, port_value: %5$d}}}
+          - name: PassthroughCluster
+            type: ORIGINAL_DST
+            lb_policy: CLUSTER_PROVIDED
+            connect_timeout: 1s
           - name: both
             type: STATIC
             lb_policy: LEAST_REQUEST
@@ -257,6 +263,11 @@ class StaticProxyTest {
   @Test
   void unknownClusterIs503AndRouteTimeoutIs504() throws Exception {
     assertThat(get("api.example.com", "/missing").statusCode()).isEqualTo(503);
+    // ORIGINAL_DST without an original destination (nothing redirected the connection): Envoy's
+    // answer, not a dropped request.
+    var passthrough = get("api.example.com", "/passthrough");
+    assertThat(passthrough.statusCode()).isEqualTo(503);
+    assertThat(passthrough.body()).isEqualTo("no healthy upstream");
     var slow = get("api.example.com", "/slow");
     assertThat(slow.statusCode()).isEqualTo(504);
     assertThat(slow.body()).isEqualTo("upstream request timeout");
