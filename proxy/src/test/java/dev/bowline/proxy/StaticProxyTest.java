@@ -13,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -105,6 +106,17 @@ class StaticProxyTest {
                         route: {cluster: nope}
                       - match: {prefix: /passthrough}
                         route: {cluster: PassthroughCluster}
+                      - match: {prefix: /odst-a}
+                        route: {cluster: by-original-dst}
+                        request_headers_to_add: [{header: {key: x-envoy-original-dst-host, value: "%4$s:%5$d"}}]
+                      - match: {prefix: /odst-b}
+                        route: {cluster: by-original-dst}
+                        request_headers_to_add: [{header: {key: x-envoy-original-dst-host, value: "%7$s:%8$d"}}]
+                      - match: {prefix: /odst-name}
+                        route: {cluster: by-original-dst}
+                        request_headers_to_add: [{header: {key: x-envoy-original-dst-host, value: "localhost:%5$d"}}]
+                      - match: {prefix: /odst}
+                        route: {cluster: by-original-dst}
                       - match: {prefix: /}
                         route: {cluster: a}
                     - name: wild
@@ -156,6 +168,10 @@ class StaticProxyTest {
             type: ORIGINAL_DST
             lb_policy: CLUSTER_PROVIDED
             connect_timeout: 1s
+          - name: by-original-dst
+            type: ORIGINAL_DST
+            lb_policy: CLUSTER_PROVIDED
+            original_dst_lb_config: {use_http_header: true}
           - name: both
             type: STATIC
             lb_policy: LEAST_REQUEST
@@ -441,6 +457,23 @@ class StaticProxyTest {
     }
     assertThat(failedWithout).isPositive();
     assertThat(proxy.stats().cluster("flaky").upstreamRqRetry().value()).isPositive();
+  }
+
+  @Test
+  void originalDstWithUseHttpHeaderGoesWhereTheHeaderSays() throws Exception {
+    // The routes set x-envoy-original-dst-host (an edge client's own x-envoy-* headers are
+    // stripped, as Envoy does, so a client cannot pick the destination).
+    for (int i = 0; i < 3; i++) {
+      assertThat(get("api.example.com", "/odst-a").body()).startsWith("backend=a");
+      assertThat(get("api.example.com", "/odst-b").body()).startsWith("backend=b");
+    }
+    var noHeader =
+        get("api.example.com", "/odst", "x-envoy-original-dst-host", a.ip() + ":" + a.port());
+    var byName = get("api.example.com", "/odst-name");
+    for (var r : List.of(noHeader, byName)) {
+      assertThat(r.statusCode()).as(r.uri().toString()).isEqualTo(503);
+      assertThat(r.body()).as(r.uri().toString()).isEqualTo("no healthy upstream");
+    }
   }
 
   @Test

@@ -44,11 +44,11 @@ public record ClusterConfig(
   /**
    * {@code ORIGINAL_DST} with {@code lb_policy: CLUSTER_PROVIDED}: the upstream is the address the
    * downstream connection was originally sent to. This proxy never sees a redirected connection (no
-   * iptables) and does not yet read {@code x-envoy-original-dst-host}, so it knows no original
-   * destination and answers as Envoy does then: HTTP 503 "no healthy upstream", a TCP connection
-   * closed.
+   * iptables), so only HTTP's {@code x-envoy-original-dst-host: ip:port} can name it (with {@code
+   * use_http_header}); without one it answers as Envoy does: HTTP 503 "no healthy upstream", a TCP
+   * connection closed. Destinations are cached per event loop and dropped after 5 s unused.
    *
-   * @param useHttpHeader {@code original_dst_lb_config.use_http_header} as sent (not acted on yet)
+   * @param useHttpHeader {@code original_dst_lb_config.use_http_header}
    */
   public record OriginalDst(boolean useHttpHeader) implements Discovery {}
 

@@ -165,7 +165,8 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "http2_protocol_options",
           "typed_extension_protocol_options",
           "max_requests_per_connection",
-          "dns_refresh_rate");
+          "dns_refresh_rate",
+          "original_dst_lb_config.use_http_header");
 
   @Override
   java.util.Set<String> honouredFields() {
