@@ -13,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -103,6 +104,19 @@ class StaticProxyTest {
                         route: {cluster: by-name}
                       - match: {prefix: /missing}
                         route: {cluster: nope}
+                      - match: {prefix: /passthrough}
+                        route: {cluster: PassthroughCluster}
+                      - match: {prefix: /odst-a}
+                        route: {cluster: by-original-dst}
+                        request_headers_to_add: [{header: {key: x-envoy-original-dst-host, value: "%4$s:%5$d"}}]
+                      - match: {prefix: /odst-b}
+                        route: {cluster: by-original-dst}
+                        request_headers_to_add: [{header: {key: x-envoy-original-dst-host, value: "%7$s:%8$d"}}]
+                      - match: {prefix: /odst-name}
+                        route: {cluster: by-original-dst}
+                        request_headers_to_add: [{header: {key: x-envoy-original-dst-host, value: "localhost:%5$d"}}]
+                      - match: {prefix: /odst}
+                        route: {cluster: by-original-dst}
                       - match: {prefix: /}
                         route: {cluster: a}
                     - name: wild
@@ -150,6 +164,14 @@ class StaticProxyTest {
               - lb_endpoints:
                 - endpoint: {address: {socket_address: {address: 127.0.6.4, port_value: %10$d}}}
                 - endpoint: {address: {socket_address: {address: %4$s, port_value: %5$d}}}
+          - name: PassthroughCluster
+            type: ORIGINAL_DST
+            lb_policy: CLUSTER_PROVIDED
+            connect_timeout: 1s
+          - name: by-original-dst
+            type: ORIGINAL_DST
+            lb_policy: CLUSTER_PROVIDED
+            original_dst_lb_config: {use_http_header: true}
           - name: both
             type: STATIC
             lb_policy: LEAST_REQUEST
@@ -257,6 +279,11 @@ class StaticProxyTest {
   @Test
   void unknownClusterIs503AndRouteTimeoutIs504() throws Exception {
     assertThat(get("api.example.com", "/missing").statusCode()).isEqualTo(503);
+    // ORIGINAL_DST without an original destination (nothing redirected the connection): Envoy's
+    // answer, not a dropped request.
+    var passthrough = get("api.example.com", "/passthrough");
+    assertThat(passthrough.statusCode()).isEqualTo(503);
+    assertThat(passthrough.body()).isEqualTo("no healthy upstream");
     var slow = get("api.example.com", "/slow");
     assertThat(slow.statusCode()).isEqualTo(504);
     assertThat(slow.body()).isEqualTo("upstream request timeout");
@@ -430,6 +457,23 @@ class StaticProxyTest {
     }
     assertThat(failedWithout).isPositive();
     assertThat(proxy.stats().cluster("flaky").upstreamRqRetry().value()).isPositive();
+  }
+
+  @Test
+  void originalDstWithUseHttpHeaderGoesWhereTheHeaderSays() throws Exception {
+    // The routes set x-envoy-original-dst-host (an edge client's own x-envoy-* headers are
+    // stripped, as Envoy does, so a client cannot pick the destination).
+    for (int i = 0; i < 3; i++) {
+      assertThat(get("api.example.com", "/odst-a").body()).startsWith("backend=a");
+      assertThat(get("api.example.com", "/odst-b").body()).startsWith("backend=b");
+    }
+    var noHeader =
+        get("api.example.com", "/odst", "x-envoy-original-dst-host", a.ip() + ":" + a.port());
+    var byName = get("api.example.com", "/odst-name");
+    for (var r : List.of(noHeader, byName)) {
+      assertThat(r.statusCode()).as(r.uri().toString()).isEqualTo(503);
+      assertThat(r.body()).as(r.uri().toString()).isEqualTo("no healthy upstream");
+    }
   }
 
   @Test

@@ -1,7 +1,10 @@
 package dev.bowline.controlplane.model;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import java.net.InetAddress;
 import java.util.LinkedHashMap;
@@ -95,7 +98,36 @@ public final class NodeParser {
         string(md, "CLUSTER_ID"),
         string(md, "ISTIO_VERSION"),
         interception.isEmpty() ? "REDIRECT" : interception,
-        string(md, "GENERATOR"));
+        string(md, "GENERATOR"),
+        podPorts(id, string(md, "POD_PORTS")));
+  }
+
+  /** POD_PORTS, a JSON string {@code [{"name":"http","containerPort":8080,...}]}, by port name. */
+  private static Map<String, Integer> podPorts(String id, String json) throws InvalidNodeException {
+    Map<String, Integer> out = new LinkedHashMap<>();
+    if (json.isEmpty()) {
+      return out;
+    }
+    ListValue.Builder list = ListValue.newBuilder();
+    try {
+      JsonFormat.parser().merge(json, list);
+    } catch (InvalidProtocolBufferException | RuntimeException e) {
+      throw new InvalidNodeException(
+          "node '" + id + "': metadata POD_PORTS is not a JSON list: " + e.getMessage());
+    }
+    for (int i = 0; i < list.getValuesCount(); i++) {
+      Value v = list.getValues(i);
+      Value name = v.getStructValue().getFieldsMap().get("name");
+      Value port = v.getStructValue().getFieldsMap().get("containerPort");
+      if (port == null || !port.hasNumberValue()) {
+        throw new InvalidNodeException(
+            "node '" + id + "': metadata POD_PORTS[" + i + "].containerPort must be a number");
+      }
+      if (name != null && name.hasStringValue() && !name.getStringValue().isEmpty()) {
+        out.put(name.getStringValue(), (int) port.getNumberValue());
+      }
+    }
+    return out;
   }
 
   private static String string(Struct md, String key) {

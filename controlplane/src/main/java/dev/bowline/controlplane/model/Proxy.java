@@ -20,6 +20,8 @@ import java.util.Objects;
  * @param interceptionMode metadata INTERCEPTION_MODE ({@code REDIRECT}, {@code TPROXY}, {@code
  *     NONE}); {@code REDIRECT} if absent
  * @param generator metadata GENERATOR; {@code grpc} marks a proxyless gRPC client
+ * @param podPorts metadata POD_PORTS (the container ports, Istio's JSON list of {@code {name,
+ *     containerPort}}) as port name to port; in local mode where the inbound listener forwards to
  */
 public record Proxy(
     String id,
@@ -32,7 +34,8 @@ public record Proxy(
     String clusterId,
     String istioVersion,
     String interceptionMode,
-    String generator) {
+    String generator,
+    Map<String, Integer> podPorts) {
   public Proxy {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(type, "type");
@@ -45,6 +48,40 @@ public record Proxy(
     Objects.requireNonNull(istioVersion, "istioVersion");
     Objects.requireNonNull(interceptionMode, "interceptionMode");
     Objects.requireNonNull(generator, "generator");
+    podPorts = Map.copyOf(podPorts);
+  }
+
+  /** A proxy without POD_PORTS metadata. */
+  public Proxy(
+      String id,
+      NodeType type,
+      String ipAddress,
+      String workloadName,
+      String namespace,
+      String dnsDomain,
+      Map<String, String> labels,
+      String clusterId,
+      String istioVersion,
+      String interceptionMode,
+      String generator) {
+    this(
+        id,
+        type,
+        ipAddress,
+        workloadName,
+        namespace,
+        dnsDomain,
+        labels,
+        clusterId,
+        istioVersion,
+        interceptionMode,
+        generator,
+        Map.of());
+  }
+
+  /** Whether nothing redirects this proxy's traffic (metadata {@code INTERCEPTION_MODE=NONE}). */
+  public boolean isLocalMode() {
+    return interceptionMode.equals("NONE");
   }
 
   /** Whether this is a proxyless gRPC client (metadata {@code GENERATOR=grpc}). */

@@ -22,7 +22,7 @@ public record ClusterConfig(
     int maxRequestsPerConnection) {
 
   /** Where a cluster's endpoints come from. */
-  public sealed interface Discovery permits Static, Eds, Dns {}
+  public sealed interface Discovery permits Static, Eds, Dns, OriginalDst {}
 
   /** {@code STATIC}: the endpoints written in the cluster. */
   public record Static(Endpoints endpoints) implements Discovery {}
@@ -40,6 +40,17 @@ public record ClusterConfig(
       hosts = java.util.List.copyOf(hosts);
     }
   }
+
+  /**
+   * {@code ORIGINAL_DST} with {@code lb_policy: CLUSTER_PROVIDED}: the upstream is the address the
+   * downstream connection was originally sent to. This proxy never sees a redirected connection (no
+   * iptables), so only HTTP's {@code x-envoy-original-dst-host: ip:port} can name it (with {@code
+   * use_http_header}); without one it answers as Envoy does: HTTP 503 "no healthy upstream", a TCP
+   * connection closed. Destinations are cached per event loop and dropped after 5 s unused.
+   *
+   * @param useHttpHeader {@code original_dst_lb_config.use_http_header}
+   */
+  public record OriginalDst(boolean useHttpHeader) implements Discovery {}
 
   /** A DNS name and port with a load-balancing weight. */
   public record HostPort(String host, int port, int weight) {}

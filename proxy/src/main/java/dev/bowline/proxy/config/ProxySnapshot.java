@@ -37,6 +37,7 @@ public record ProxySnapshot(
       case ClusterConfig.Static s -> Optional.of(s.endpoints());
       case ClusterConfig.Eds e -> Optional.ofNullable(endpoints.get(e.serviceName()));
       case ClusterConfig.Dns d -> Optional.ofNullable(resolved.get(cluster.name()));
+      case ClusterConfig.OriginalDst o -> Optional.empty(); // no original destination is known
     };
   }
 }

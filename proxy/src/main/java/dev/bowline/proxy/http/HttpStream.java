@@ -7,6 +7,7 @@ import dev.bowline.proxy.config.ProxySnapshot;
 import dev.bowline.proxy.config.Route;
 import dev.bowline.proxy.config.RouteAction;
 import dev.bowline.proxy.config.RouteTable;
+import dev.bowline.proxy.config.SocketAddr;
 import dev.bowline.proxy.config.VirtualHost;
 import dev.bowline.proxy.http.filter.FilterStatus;
 import dev.bowline.proxy.http.filter.HttpFilter;
@@ -69,6 +70,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   private final boolean headRequest;
   private @Nullable ClusterConfig target;
   private @Nullable Endpoints targetEndpoints;
+  private @Nullable SocketAddr targetHost;
   private int retriesLeft;
   private @Nullable RouteTable matchedTable;
   private @Nullable VirtualHost matchedHost;
@@ -294,12 +296,53 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     }
     clusterStats = worker.clusterStats(cluster);
     clusterStats.upstreamRqTotal().inc();
-    Endpoints endpoints = snapshot.endpointsOf(cluster).orElse(null);
+    Endpoints endpoints;
+    SocketAddr pinned = null;
+    if (cluster.discovery() instanceof ClusterConfig.OriginalDst o) {
+      // Nothing redirects connections here, so only the header can name the destination.
+      pinned = o.useHttpHeader() ? originalDstHost(req.headers().get(ORIGINAL_DST_HOST)) : null;
+      endpoints = pinned == null ? null : worker.originalDst(cluster, pinned);
+    } else {
+      endpoints = snapshot.endpointsOf(cluster).orElse(null);
+    }
     this.target = cluster;
     this.targetEndpoints = endpoints;
+    this.targetHost = pinned;
     this.retriesLeft = f.connectRetries();
-    if (endpoints == null || !worker.acquire(cluster, endpoints, this, this, upgrade)) {
+    if (endpoints == null || !worker.acquire(cluster, endpoints, pinned, this, this, upgrade)) {
       localReply(503, "no healthy upstream");
+    }
+  }
+
+  /** Envoy's header for ORIGINAL_DST clusters with {@code use_http_header}. */
+  static final String ORIGINAL_DST_HOST = "x-envoy-original-dst-host";
+
+  /**
+   * {@code ip:port} or {@code [ipv6]:port} from {@link #ORIGINAL_DST_HOST}; null when absent or not
+   * an IP literal with a port (Envoy resolves no names there either).
+   */
+  static @Nullable SocketAddr originalDstHost(@Nullable String value) {
+    if (value == null) {
+      return null;
+    }
+    int colon = value.lastIndexOf(':');
+    if (colon <= 0 || colon == value.length() - 1) {
+      return null;
+    }
+    String ip = value.substring(0, colon);
+    if (ip.startsWith("[") && ip.endsWith("]")) {
+      ip = ip.substring(1, ip.length() - 1);
+    } else if (ip.indexOf(':') >= 0) {
+      return null;
+    }
+    try {
+      int port = Integer.parseInt(value.substring(colon + 1));
+      if (port < 1 || port > 65535) {
+        return null;
+      }
+      return new SocketAddr(java.net.InetAddress.ofLiteral(ip).getHostAddress(), port);
+    } catch (IllegalArgumentException e) {
+      return null;
     }
   }
 
@@ -366,7 +409,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       retriesLeft--;
       java.util.Objects.requireNonNull(clusterStats).upstreamRqRetry().inc();
       if (java.util.Objects.requireNonNull(conn.worker)
-          .acquire(target, targetEndpoints, this, this, upgrade)) {
+          .acquire(target, targetEndpoints, targetHost, this, this, upgrade)) {
         return;
       }
     }

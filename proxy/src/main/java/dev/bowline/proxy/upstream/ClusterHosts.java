@@ -2,6 +2,7 @@ package dev.bowline.proxy.upstream;
 
 import dev.bowline.proxy.config.ClusterConfig;
 import dev.bowline.proxy.config.Endpoints;
+import dev.bowline.proxy.config.SocketAddr;
 import dev.bowline.proxy.stats.ClusterStats;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -59,6 +60,16 @@ final class ClusterHosts {
     this.hosts = list.toArray(Host[]::new);
     this.totalWeight = total;
     this.equalWeights = equal;
+  }
+
+  /** The host at {@code address}, or null when the cluster has none there. */
+  @Nullable Host find(SocketAddr address) {
+    for (Host h : hosts) {
+      if (h.address.equals(address)) {
+        return h;
+      }
+    }
+    return null;
   }
 
   /** The host for the next request, or null when the cluster has none. */

@@ -2,6 +2,7 @@ package dev.bowline.proxy.upstream;
 
 import dev.bowline.proxy.config.ClusterConfig;
 import dev.bowline.proxy.config.Endpoints;
+import dev.bowline.proxy.config.SocketAddr;
 import dev.bowline.proxy.stats.ClusterStats;
 import dev.bowline.proxy.stats.Stats;
 import dev.bowline.proxy.transport.Transport;
@@ -28,6 +29,16 @@ public final class Worker {
   private final RandomGenerator random;
   private final Stats stats;
   private final Map<String, ClusterHosts> clusters = new HashMap<>();
+
+  /**
+   * ORIGINAL_DST destinations used on this loop, per cluster: address to last use (nanos). Envoy's
+   * host map with its {@code cleanup_interval} (5 s): a destination unused that long is dropped
+   * when a new one arrives.
+   */
+  private final Map<String, Map<SocketAddr, Long>> originalDst = new HashMap<>();
+
+  private final Map<String, Endpoints> originalDstEndpoints = new HashMap<>();
+  static final long ORIGINAL_DST_CLEANUP_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
 
   public Worker(EventLoop loop, Transport transport, RandomGenerator random, Stats stats) {
     this.loop = loop;
@@ -65,6 +76,28 @@ public final class Worker {
     return h;
   }
 
+  /**
+   * The hosts of ORIGINAL_DST {@code cluster} on this loop, {@code target} among them: every
+   * destination used lately, so each keeps its pooled connections. The same object while no
+   * destination is added or dropped.
+   */
+  public Endpoints originalDst(ClusterConfig cluster, SocketAddr target) {
+    long now = System.nanoTime();
+    Map<SocketAddr, Long> seen =
+        originalDst.computeIfAbsent(cluster.name(), k -> new java.util.LinkedHashMap<>());
+    Long before = seen.put(target, now);
+    Endpoints e = originalDstEndpoints.get(cluster.name());
+    if (before == null || e == null) {
+      seen.values().removeIf(used -> now - used > ORIGINAL_DST_CLEANUP_NANOS);
+      e =
+          new Endpoints(
+              cluster.name(),
+              seen.keySet().stream().map(a -> new Endpoints.Endpoint(a, 1)).toList());
+      originalDstEndpoints.put(cluster.name(), e);
+    }
+    return e;
+  }
+
   /** The cluster's stats. */
   public ClusterStats clusterStats(ClusterConfig cluster) {
     ClusterHosts h = clusters.get(cluster.name());
@@ -90,8 +123,22 @@ public final class Worker {
       ResponseListener listener,
       AcquireCallback cb,
       boolean dedicated) {
+    return acquire(cluster, endpoints, null, listener, cb, dedicated);
+  }
+
+  /**
+   * As {@link #acquire(ClusterConfig, Endpoints, ResponseListener, AcquireCallback, boolean)}; a
+   * non-null {@code pinned} is the host to use instead of the balancer's pick (ORIGINAL_DST).
+   */
+  public boolean acquire(
+      ClusterConfig cluster,
+      Endpoints endpoints,
+      @Nullable SocketAddr pinned,
+      ResponseListener listener,
+      AcquireCallback cb,
+      boolean dedicated) {
     ClusterHosts ch = hosts(cluster, endpoints);
-    Host host = ch.pick(random);
+    Host host = pinned == null ? ch.pick(random) : ch.find(pinned);
     if (host == null) {
       return false;
     }
@@ -277,6 +324,8 @@ public final class Worker {
       if (!clusterNames.contains(e.getKey())) {
         e.getValue().closeAll();
         it.remove();
+        originalDst.remove(e.getKey());
+        originalDstEndpoints.remove(e.getKey());
       }
     }
   }

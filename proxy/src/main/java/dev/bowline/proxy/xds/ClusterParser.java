@@ -52,7 +52,15 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
                       eds.getServiceName().isEmpty() ? c.getName() : eds.getServiceName());
                 }
                 case STRICT_DNS, LOGICAL_DNS -> dns(c);
-                case ORIGINAL_DST, UNRECOGNIZED ->
+                case ORIGINAL_DST -> {
+                  if (c.getLbPolicy() != Cluster.LbPolicy.CLUSTER_PROVIDED) {
+                    throw new InvalidResourceException(
+                        "lb_policy", "ORIGINAL_DST needs CLUSTER_PROVIDED, not " + c.getLbPolicy());
+                  }
+                  yield new ClusterConfig.OriginalDst(
+                      c.getOriginalDstLbConfig().getUseHttpHeader());
+                }
+                case UNRECOGNIZED ->
                     throw new InvalidResourceException(
                         "type", c.getType() + " is not supported yet");
               };
@@ -63,15 +71,20 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
               new ClusterConfig.Static(
                   endpoints.parse(withName(c))); // Envoy's default type is STATIC
         };
+    boolean clusterProvided =
+        discovery instanceof ClusterConfig.OriginalDst
+            && c.getLbPolicy() == Cluster.LbPolicy.CLUSTER_PROVIDED;
     ClusterConfig.LbPolicy lb =
-        switch (c.getLbPolicy()) {
-          case ROUND_ROBIN -> ClusterConfig.LbPolicy.ROUND_ROBIN;
-          case LEAST_REQUEST -> ClusterConfig.LbPolicy.LEAST_REQUEST;
-          case RANDOM -> ClusterConfig.LbPolicy.RANDOM;
-          default ->
-              throw new InvalidResourceException(
-                  "lb_policy", c.getLbPolicy() + " is not supported");
-        };
+        clusterProvided
+            ? ClusterConfig.LbPolicy.ROUND_ROBIN // unused: the cluster picks its host itself
+            : switch (c.getLbPolicy()) {
+              case ROUND_ROBIN -> ClusterConfig.LbPolicy.ROUND_ROBIN;
+              case LEAST_REQUEST -> ClusterConfig.LbPolicy.LEAST_REQUEST;
+              case RANDOM -> ClusterConfig.LbPolicy.RANDOM;
+              default ->
+                  throw new InvalidResourceException(
+                      "lb_policy", c.getLbPolicy() + " is not supported");
+            };
     Duration connect =
         c.hasConnectTimeout() ? Protos.duration(c.getConnectTimeout()) : Duration.ofSeconds(5);
     if (connect.isZero() || connect.isNegative()) {
@@ -152,7 +165,8 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "http2_protocol_options",
           "typed_extension_protocol_options",
           "max_requests_per_connection",
-          "dns_refresh_rate");
+          "dns_refresh_rate",
+          "original_dst_lb_config.use_http_header");
 
   @Override
   java.util.Set<String> honouredFields() {

@@ -141,6 +141,36 @@ class ParsersTest {
   }
 
   @Test
+  void originalDstClustersAsIstioSendsThemAreAcceptedOnlyWithClusterProvided() throws Exception {
+    var passthrough =
+        new ClusterParser()
+            .parse(
+                json(
+                        "{\"name\":\"PassthroughCluster\",\"type\":\"ORIGINAL_DST\","
+                            + "\"lb_policy\":\"CLUSTER_PROVIDED\",\"connect_timeout\":\"10s\"}",
+                        Cluster.newBuilder())
+                    .build());
+    assertThat(passthrough.discovery()).isEqualTo(new ClusterConfig.OriginalDst(false));
+    var bad =
+        json(
+                "{\"name\":\"InboundPassthroughCluster\",\"type\":\"ORIGINAL_DST\","
+                    + "\"lb_policy\":\"ROUND_ROBIN\"}",
+                Cluster.newBuilder())
+            .build();
+    assertThatThrownBy(() -> new ClusterParser().unpackAndParse(Any.pack(bad)))
+        .hasMessage(
+            "Cluster InboundPassthroughCluster: lb_policy: ORIGINAL_DST needs CLUSTER_PROVIDED,"
+                + " not ROUND_ROBIN");
+    var eds =
+        json(
+                "{\"name\":\"c\",\"type\":\"EDS\",\"lb_policy\":\"CLUSTER_PROVIDED\"}",
+                Cluster.newBuilder())
+            .build();
+    assertThatThrownBy(() -> new ClusterParser().unpackAndParse(Any.pack(eds)))
+        .hasMessage("Cluster c: lb_policy: CLUSTER_PROVIDED is not supported");
+  }
+
+  @Test
   void endpointErrorsNameTheField() throws Exception {
     var cla =
         json(

@@ -128,35 +128,50 @@ final class ClusterGenerator implements XdsGenerator {
 
   private static void addSidecarClusters(
       SortedMap<String, Message> out, Proxy proxy, PushContext push) {
+    if (proxy.isLocalMode()) {
+      // Local mode: nothing redirects traffic, so the inbound cluster names the app itself, on
+      // the port POD_PORTS gives (the runner moved it there).
+      for (SidecarListenerGenerator.InboundPort in :
+          SidecarListenerGenerator.localInboundPorts(proxy, push)) {
+        String name = ClusterName.inbound(in.targetPort());
+        out.putIfAbsent(
+            name,
+            Cluster.newBuilder()
+                .setName(name)
+                .setConnectTimeout(CONNECT_TIMEOUT)
+                .setType(Cluster.DiscoveryType.STATIC)
+                .setLoadAssignment(
+                    ClusterLoadAssignment.newBuilder()
+                        .setClusterName(name)
+                        .addEndpoints(
+                            LocalityLbEndpoints.newBuilder()
+                                .addLbEndpoints(
+                                    LbEndpoint.newBuilder()
+                                        .setEndpoint(
+                                            io.envoyproxy.envoy.config.endpoint.v3.Endpoint
+                                                .newBuilder()
+                                                .setAddress(
+                                                    socket(proxy.ipAddress(), in.targetPort()))))))
+                .build());
+      }
+    }
     for (Endpoint instance : push.serviceInstances(proxy)) {
       // Istio names inbound clusters by the workload's (target) port.
       String name = ClusterName.inbound(instance.port());
-      if (out.containsKey(name)) {
+      if (proxy.isLocalMode() || out.containsKey(name)) {
         continue;
       }
-      Cluster.Builder c = Cluster.newBuilder().setName(name).setConnectTimeout(CONNECT_TIMEOUT);
-      if (proxy.interceptionMode().equals("NONE")) {
-        // Local mode: nothing redirects traffic, so the inbound cluster names the app itself.
-        c.setType(Cluster.DiscoveryType.STATIC)
-            .setLoadAssignment(
-                ClusterLoadAssignment.newBuilder()
-                    .setClusterName(name)
-                    .addEndpoints(
-                        LocalityLbEndpoints.newBuilder()
-                            .addLbEndpoints(
-                                LbEndpoint.newBuilder()
-                                    .setEndpoint(
-                                        io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
-                                            .setAddress(
-                                                socket(instance.address(), instance.port()))))));
-      } else {
-        c.setType(Cluster.DiscoveryType.ORIGINAL_DST)
-            .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
-            .setUpstreamBindConfig(
-                BindConfig.newBuilder()
-                    .setSourceAddress(socket(INBOUND_BIND, 0).getSocketAddress()));
-      }
-      out.put(name, c.build());
+      out.put(
+          name,
+          Cluster.newBuilder()
+              .setName(name)
+              .setConnectTimeout(CONNECT_TIMEOUT)
+              .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+              .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+              .setUpstreamBindConfig(
+                  BindConfig.newBuilder()
+                      .setSourceAddress(socket(INBOUND_BIND, 0).getSocketAddress()))
+              .build());
     }
     out.put(
         BLACK_HOLE,

@@ -24,7 +24,9 @@ import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -38,23 +40,28 @@ import java.util.TreeMap;
  *
  * <p>With {@code INTERCEPTION_MODE=NONE} (local mode) nothing redirects traffic, so instead each
  * inbound service port gets a bound listener {@code IP_PORT} on the workload's own address that
- * forwards to the app on its target port (a port whose target equals the service port gets none: it
- * would forward to itself); outbound traffic comes through the HTTP proxy egress listener that a
- * {@code Sidecar} resource declares (not generated yet).
+ * forwards to the app on its target port (from POD_PORTS; a port whose target equals the service
+ * port gets none: it would forward to itself), and outbound traffic comes through the HTTP proxy
+ * egress listener {@code IP_15001} bound on the workload's address, an HTTP connection manager
+ * taking RDS {@code "15001"} (every visible HTTP service port, routed by Host), as istiod emits for
+ * a Sidecar egress listener with {@code captureMode: NONE} and protocol {@code HTTP_PROXY}
+ * (decision 0010).
  */
 final class SidecarListenerGenerator implements XdsGenerator {
   static final String VIRTUAL_OUTBOUND = "virtualOutbound";
   static final String VIRTUAL_INBOUND = "virtualInbound";
 
+  /**
+   * The egress port of local mode: Istio's Sidecar egress listener {@code {port: {number: 15001,
+   * protocol: HTTP_PROXY}, captureMode: NONE}} (decision 0010).
+   */
+  static final int HTTP_PROXY_PORT = 15001;
+
   @Override
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
-    if (proxy.interceptionMode().equals("NONE")) {
-      for (Map.Entry<Integer, InboundPort> e : inboundPorts(proxy, push).entrySet()) {
-        InboundPort in = e.getValue();
-        if (in.targetPort() == in.servicePort()) {
-          continue; // the app holds that address and port itself: a listener there would loop
-        }
+    if (proxy.isLocalMode()) {
+      for (InboundPort in : localInboundPorts(proxy, push)) {
         String name = proxy.ipAddress() + "_" + in.servicePort();
         all.put(
             name,
@@ -65,6 +72,20 @@ final class SidecarListenerGenerator implements XdsGenerator {
                 .addFilterChains(inboundChain(in, false))
                 .build());
       }
+      String proxyListener = proxy.ipAddress() + "_" + HTTP_PROXY_PORT;
+      all.put(
+          proxyListener,
+          Listener.newBuilder()
+              .setName(proxyListener)
+              .setAddress(ClusterGenerator.socket(proxy.ipAddress(), HTTP_PROXY_PORT))
+              .setTrafficDirection(TrafficDirection.OUTBOUND)
+              .addFilterChains(
+                  FilterChain.newBuilder()
+                      .setName(proxyListener)
+                      .addFilters(
+                          Filters.hcmRds(
+                              "outbound_" + proxyListener, Integer.toString(HTTP_PROXY_PORT))))
+              .build());
     } else {
       all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
       all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push));
@@ -125,7 +146,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
   /**
    * One workload port that receives traffic: by target port, with its service port and protocol.
    */
-  private record InboundPort(int targetPort, int servicePort, Protocol protocol) {}
+  record InboundPort(int targetPort, int servicePort, Protocol protocol) {}
 
   private static Map<Integer, InboundPort> inboundPorts(Proxy proxy, PushContext push) {
     Map<Integer, InboundPort> out = new TreeMap<>();
@@ -139,6 +160,28 @@ final class SidecarListenerGenerator implements XdsGenerator {
       out.putIfAbsent(e.port(), new InboundPort(e.port(), e.servicePort(), protocol));
     }
     return out;
+  }
+
+  /**
+   * Local mode's inbound ports: each service port of the proxy's own instances, forwarding to the
+   * app's port of the same name in POD_PORTS (the runner moves the app there), else to the
+   * registry's endpoint port. A port whose target is the service port itself gets nothing: the app
+   * holds that address and port, and a listener there would forward to itself.
+   */
+  static List<InboundPort> localInboundPorts(Proxy proxy, PushContext push) {
+    Map<Integer, InboundPort> byServicePort = new TreeMap<>();
+    for (Endpoint e : push.serviceInstances(proxy)) {
+      Optional<ServicePort> sp =
+          push.registry().service(e.hostname()).flatMap(s -> s.port(e.servicePort()));
+      Protocol protocol = sp.map(ServicePort::protocol).orElse(Protocol.TCP);
+      int target = sp.map(p -> proxy.podPorts().get(p.name())).orElse(e.port());
+      if (target == e.servicePort()) {
+        continue;
+      }
+      byServicePort.putIfAbsent(
+          e.servicePort(), new InboundPort(target, e.servicePort(), protocol));
+    }
+    return List.copyOf(byServicePort.values());
   }
 
   private static FilterChain inboundChain(InboundPort in, boolean matchPort) {

@@ -58,6 +58,9 @@ final class SidecarRouteGenerator implements XdsGenerator {
           }
         }
       }
+      if (proxy.isLocalMode()) {
+        wanted.add(Integer.toString(SidecarListenerGenerator.HTTP_PROXY_PORT));
+      }
     }
     for (String name : wanted) {
       int port;
@@ -72,44 +75,54 @@ final class SidecarRouteGenerator implements XdsGenerator {
   }
 
   private static RouteConfiguration routeConfig(
-      String name, int port, Proxy proxy, PushContext push) {
+      String name, int listenerPort, Proxy proxy, PushContext push) {
+    // Local mode's HTTP_PROXY listener takes every service port, as istiod's RDS for an
+    // HTTP_PROXY egress listener does; its domains always carry the port (but for port 80).
+    boolean httpProxy =
+        proxy.isLocalMode() && listenerPort == SidecarListenerGenerator.HTTP_PROXY_PORT;
     RouteConfiguration.Builder rc =
         RouteConfiguration.newBuilder()
             .setName(name)
             .setValidateClusters(com.google.protobuf.BoolValue.of(false));
     for (Service s : push.visibleServices(proxy)) {
-      Optional<ServicePort> sp = s.port(port).filter(p -> p.protocol().isHttp());
-      if (sp.isEmpty()) {
-        continue;
-      }
-      VirtualHost.Builder vh =
-          VirtualHost.newBuilder()
-              .setName(s.hostname() + ":" + port)
-              .addAllDomains(domains(s, port, proxy, push.registry().domainSuffix()))
-              .setIncludeRequestAttemptCount(true);
-      Optional<List<HttpRoute>> routes = push.httpRoutes(s, port, proxy);
-      if (routes.isEmpty()) {
-        vh.addRoutes(
-            Route.newBuilder()
-                .setName("default")
-                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                .setRoute(
-                    RouteAction.newBuilder()
-                        .setCluster(ClusterName.outbound(port, "", s.hostname()))
-                        .setTimeout(NO_TIMEOUT)
-                        .setRetryPolicy(DEFAULT_RETRY)));
-      } else {
-        for (HttpRoute r : routes.get()) {
-          Route route = GrpcRouteGenerator.route(r, port);
+      for (ServicePort sp : httpProxy ? s.ports() : s.port(listenerPort).stream().toList()) {
+        if (!sp.protocol().isHttp()) {
+          continue;
+        }
+        int port = sp.port();
+        List<String> domains = domains(s, port, proxy, push.registry().domainSuffix());
+        if (httpProxy && port != 80) {
+          domains = domains.stream().filter(d -> d.endsWith(":" + port)).toList();
+        }
+        VirtualHost.Builder vh =
+            VirtualHost.newBuilder()
+                .setName(s.hostname() + ":" + port)
+                .addAllDomains(domains)
+                .setIncludeRequestAttemptCount(true);
+        Optional<List<HttpRoute>> routes = push.httpRoutes(s, port, proxy);
+        if (routes.isEmpty()) {
           vh.addRoutes(
-              route.toBuilder()
+              Route.newBuilder()
+                  .setName("default")
+                  .setMatch(RouteMatch.newBuilder().setPrefix("/"))
                   .setRoute(
-                      route.getRoute().toBuilder()
+                      RouteAction.newBuilder()
+                          .setCluster(ClusterName.outbound(port, "", s.hostname()))
                           .setTimeout(NO_TIMEOUT)
                           .setRetryPolicy(DEFAULT_RETRY)));
+        } else {
+          for (HttpRoute r : routes.get()) {
+            Route route = GrpcRouteGenerator.route(r, port);
+            vh.addRoutes(
+                route.toBuilder()
+                    .setRoute(
+                        route.getRoute().toBuilder()
+                            .setTimeout(NO_TIMEOUT)
+                            .setRetryPolicy(DEFAULT_RETRY)));
+          }
         }
+        rc.addVirtualHosts(vh);
       }
-      rc.addVirtualHosts(vh);
     }
     if (push.scope(proxy).outboundPolicy() == SidecarScope.OutboundTrafficPolicy.ALLOW_ANY) {
       rc.addVirtualHosts(

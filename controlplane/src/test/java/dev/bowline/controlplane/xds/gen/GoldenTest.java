@@ -68,6 +68,7 @@ class GoldenTest {
     "REDIRECT, eds, type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment, outbound|3000||forecast.weather.svc.cluster.local outbound|3000||recommendation.weather.svc.cluster.local outbound|6379||redis.weather.svc.cluster.local",
     "NONE, lds, type.googleapis.com/envoy.config.listener.v3.Listener, *",
     "NONE, cds, type.googleapis.com/envoy.config.cluster.v3.Cluster, *",
+    "NONE, rds, type.googleapis.com/envoy.config.route.v3.RouteConfiguration, 15001",
   })
   void frontendSidecar(String interception, String type, String typeUrl, String names)
       throws Exception {

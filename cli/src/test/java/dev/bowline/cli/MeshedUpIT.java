@@ -1,0 +1,158 @@
+package dev.bowline.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code bowline up -f samples/weather/mesh.yaml} meshed, as real processes: the control plane, a
+ * sidecar per instance and the Weather apps. frontend's calls go app → its sidecar's HTTP_PROXY
+ * listener on :15001 → {@code outbound|3002||forecast...} → forecast's sidecar inbound listener on
+ * :3002 → the app on 13002; with no Istio routing, round robin over forecast v1 and v2.
+ */
+class MeshedUpIT {
+  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder()
+          .proxy(HttpClient.Builder.NO_PROXY)
+          .connectTimeout(Duration.ofSeconds(2))
+          .build();
+  private static final String FORECAST = "outbound|3002||forecast.weather.svc.cluster.local";
+
+  @TempDir Path dir;
+  private final List<Process> started = new ArrayList<>();
+
+  @AfterEach
+  void killLeftovers() {
+    for (Process p : started) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    }
+  }
+
+  private static HttpResponse<String> get(String url) throws Exception {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** A sidecar's counter from its admin {@code /stats} (Envoy's text format), 0 if absent. */
+  private static long stat(String admin, String name) throws Exception {
+    for (String line : get(admin + "/stats").body().lines().toList()) {
+      if (line.startsWith(name + ": ")) {
+        return Long.parseLong(line.substring(name.length() + 2).trim());
+      }
+    }
+    return 0;
+  }
+
+  @Test
+  void weatherRunsMeshedRoundRobinOverForecastVersionsAndStopsCleanly() throws Exception {
+    Path out = dir.resolve("up.out");
+    List<String> argv =
+        List.of(
+            ProcessHandle.current().info().command().orElseThrow(),
+            "--enable-native-access=ALL-UNNAMED",
+            "--sun-misc-unsafe-memory-access=allow",
+            "-jar",
+            ROOT.resolve("cli/target/bowline.jar").toString(),
+            "up",
+            "-f",
+            "samples/weather/mesh.yaml",
+            "--first-address",
+            "127.0.0.170",
+            "--run-dir",
+            dir.resolve("run").toString(),
+            "--grace-s",
+            "3");
+    Process runner =
+        new ProcessBuilder(argv)
+            .directory(ROOT.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(out.toFile())
+            .start();
+    started.add(runner);
+    await()
+        .atMost(Duration.ofSeconds(120))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> Files.readString(out).contains("instances ready"));
+    String output = Files.readString(out);
+    assertThat(output)
+        .as(output)
+        .doesNotContain("mesh: off")
+        .contains("control plane: ready in")
+        .contains("bowline up: 5 of 5 instances ready; Ctrl-C stops everything")
+        .containsPattern(
+            "weather/forecast-v2 +forecast-v2-0 +127\\.0\\.0\\.172 +http-forecast:3002->13002");
+
+    // The frontend's service port on its own address is its sidecar's inbound listener.
+    Map<String, Integer> forecastVersions = new TreeMap<>();
+    int recommendations = 0;
+    for (int i = 0; i < 40; i++) {
+      HttpResponse<String> dash = get("http://127.0.0.170:3000/api/dashboard?city=beijing");
+      assertThat(dash.statusCode()).as(dash.body()).isEqualTo(200);
+      JsonNode d = JSON.readTree(dash.body());
+      assertThat(d.at("/forecast/ok").asBoolean()).as(dash.body()).isTrue();
+      assertThat(d.at("/advertisement/ok").asBoolean()).as(dash.body()).isTrue();
+      assertThat(d.at("/advertisement/instance").asText()).isEqualTo("advertisement-v1-0");
+      String version = d.at("/forecast/version").asText();
+      forecastVersions.merge(version, 1, Integer::sum);
+      if (version.equals("v2")) {
+        assertThat(d.at("/forecast/body/recommendation/ok").asBoolean()).as(dash.body()).isTrue();
+        recommendations++;
+      }
+    }
+    // Round robin over two endpoints from one sidecar: an even split, give or take a retry.
+    assertThat(forecastVersions.keySet()).containsExactly("v1", "v2");
+    assertThat(forecastVersions.values()).allMatch(n -> n >= 18 && n <= 22);
+    assertThat(recommendations).isEqualTo(forecastVersions.get("v2"));
+
+    // The frontend's sidecar sent them on the outbound cluster; each forecast sidecar received its
+    // share on its inbound cluster, forwarded to the app's target port.
+    assertThat(stat("http://127.0.0.170:15000", "cluster." + FORECAST + ".upstream_rq_2xx"))
+        .isGreaterThanOrEqualTo(40);
+    assertThat(stat("http://127.0.0.171:15000", "cluster.inbound|13002||.upstream_rq_2xx"))
+        .isGreaterThanOrEqualTo(forecastVersions.get("v1"));
+    assertThat(stat("http://127.0.0.172:15000", "cluster.inbound|13002||.upstream_rq_2xx"))
+        .isGreaterThanOrEqualTo(forecastVersions.get("v2"));
+    // No sidecar rejected the control plane's config.
+    for (String instance :
+        List.of(
+            "frontend-v1-0",
+            "forecast-v1-0",
+            "forecast-v2-0",
+            "advertisement-v1-0",
+            "recommendation-v1-0")) {
+      assertThat(Files.readString(dir.resolve("run/" + instance + ".weather/sidecar.log")))
+          .as(instance)
+          .doesNotContain("xds_nack");
+    }
+
+    // SIGTERM: apps, sidecars and the control plane all stop, none is left.
+    List<ProcessHandle> family = runner.descendants().toList();
+    assertThat(family).hasSizeGreaterThanOrEqualTo(11);
+    runner.destroy();
+    assertThat(runner.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(Files.readString(out))
+        .contains("bowline up: stopped control-plane", "bowline up: stopped");
+    assertThat(family).noneMatch(ProcessHandle::isAlive);
+  }
+}
