@@ -122,6 +122,18 @@ public final class ControlPlane implements AutoCloseable {
     debouncer.submit(new PushRequest(true, Set.of(), nanoTime.getAsLong(), Set.of(reason)));
   }
 
+  /**
+   * Serves {@code body} as JSON at {@code path} on the debug port (e.g. {@code /debug/configz}).
+   */
+  public void addDebugEndpoint(String path, java.util.function.Supplier<Object> body) {
+    debug.addJsonEndpoint(path, body);
+  }
+
+  /** The options it runs with. */
+  public ControlPlaneOptions options() {
+    return options;
+  }
+
   private void onRegistryChange(RegistryChange change) {
     Set<String> reasons = new HashSet<>();
     if (change.servicesChanged()) {

@@ -100,13 +100,21 @@ final class SidecarRouteGenerator implements XdsGenerator {
                         .setRetryPolicy(DEFAULT_RETRY)));
       } else {
         for (HttpRoute r : routes.get()) {
-          Route route = GrpcRouteGenerator.route(r, port);
-          vh.addRoutes(
-              route.toBuilder()
-                  .setRoute(
-                      route.getRoute().toBuilder()
-                          .setTimeout(NO_TIMEOUT)
-                          .setRetryPolicy(DEFAULT_RETRY)));
+          Route route = HttpRoutes.route(r, port);
+          if (route.hasRoute()) {
+            // istiod: no VirtualService timeout means none; no retries means the mesh default.
+            RouteAction.Builder action = route.getRoute().toBuilder();
+            if (r.policy().timeout() == null) {
+              action.setTimeout(NO_TIMEOUT);
+            }
+            if (r.policy().retry() == null) {
+              action.setRetryPolicy(DEFAULT_RETRY);
+            } else if (r.policy().retry().attempts() == 0) {
+              action.clearRetryPolicy();
+            }
+            route = route.toBuilder().setRoute(action).build();
+          }
+          vh.addRoutes(route);
         }
       }
       rc.addVirtualHosts(vh);

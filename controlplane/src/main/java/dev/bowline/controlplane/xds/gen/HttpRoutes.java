@@ -1,0 +1,200 @@
+package dev.bowline.controlplane.xds.gen;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import dev.bowline.controlplane.model.HttpRoute;
+import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import java.time.Duration;
+
+/**
+ * A resolved VirtualService route in its Envoy form, as istiod's route translation emits it:
+ * matches, weighted clusters, timeout, retry policy, fault (per-route config of {@code
+ * envoy.filters.http.fault}), request mirror, prefix/regex/authority rewrite and redirect.
+ */
+final class HttpRoutes {
+  /** The fault filter's name; its per-route config carries a VirtualService {@code fault}. */
+  static final String FAULT_FILTER = "envoy.filters.http.fault";
+
+  private HttpRoutes() {}
+
+  /**
+   * The Envoy route for {@code r}; {@code defaultPort} stands for destinations without a port.
+   * Timeout and retries are set only when the VirtualService sets them.
+   */
+  static Route route(HttpRoute r, int defaultPort) {
+    RouteMatch.Builder m = RouteMatch.newBuilder();
+    switch (r.path()) {
+      case HttpRoute.PathMatch.Prefix p -> m.setPrefix(p.prefix());
+      case HttpRoute.PathMatch.Exact e -> m.setPath(e.path());
+      case HttpRoute.PathMatch.Regex x -> m.setSafeRegex(regex(x.regex()));
+    }
+    for (HttpRoute.HeaderMatch h : r.headers()) {
+      m.addHeaders(header(h));
+    }
+    Route.Builder route = Route.newBuilder().setName(r.name()).setMatch(m);
+    HttpRoute.Policy p = r.policy();
+    if (p.redirect() != null) {
+      return route.setRedirect(redirect(p.redirect())).build();
+    }
+    RouteAction.Builder action = RouteAction.newBuilder();
+    if (r.destinations().size() == 1) {
+      action.setCluster(cluster(r.destinations().getFirst(), defaultPort));
+    } else {
+      WeightedCluster.Builder wc = WeightedCluster.newBuilder();
+      for (HttpRoute.Destination d : r.destinations()) {
+        wc.addClusters(
+            WeightedCluster.ClusterWeight.newBuilder()
+                .setName(cluster(d, defaultPort))
+                .setWeight(UInt32Value.of(d.weight())));
+      }
+      action.setWeightedClusters(wc);
+    }
+    if (p.timeout() != null) {
+      action.setTimeout(duration(p.timeout()));
+    }
+    if (p.retry() != null && p.retry().attempts() > 0) {
+      action.setRetryPolicy(retry(p.retry()));
+    }
+    if (p.mirror() != null) {
+      action.addRequestMirrorPolicies(
+          RouteAction.RequestMirrorPolicy.newBuilder()
+              .setCluster(cluster(p.mirror().destination(), defaultPort))
+              .setRuntimeFraction(
+                  RuntimeFractionalPercent.newBuilder()
+                      .setDefaultValue(percent(p.mirror().percent()))));
+    }
+    if (p.rewrite() != null) {
+      HttpRoute.Rewrite w = p.rewrite();
+      if (w.uri() != null) {
+        if (r.path() instanceof HttpRoute.PathMatch.Prefix) {
+          action.setPrefixRewrite(w.uri());
+        } else {
+          // istiod: a rewrite of a non-prefix match replaces the whole path.
+          action.setRegexRewrite(
+              RegexMatchAndSubstitute.newBuilder()
+                  .setPattern(regex("/.*"))
+                  .setSubstitution(w.uri()));
+        }
+      }
+      if (w.regex() != null) {
+        action.setRegexRewrite(
+            RegexMatchAndSubstitute.newBuilder()
+                .setPattern(regex(w.regex()))
+                .setSubstitution(w.substitution() == null ? "" : w.substitution()));
+      }
+      if (w.authority() != null) {
+        action.setHostRewriteLiteral(w.authority());
+      }
+    }
+    route.setRoute(action);
+    if (p.fault() != null) {
+      route.putTypedPerFilterConfig(FAULT_FILTER, Any.pack(fault(p.fault())));
+    }
+    return route.build();
+  }
+
+  /** The VirtualService retries; 0 attempts disable retries as in istiod. */
+  static RetryPolicy retry(HttpRoute.Retry r) {
+    RetryPolicy.Builder b =
+        SidecarRouteGenerator.DEFAULT_RETRY.toBuilder().setNumRetries(UInt32Value.of(r.attempts()));
+    if (!r.retryOn().isEmpty()) {
+      b.setRetryOn(r.retryOn());
+    }
+    if (r.perTryTimeout() != null) {
+      b.setPerTryTimeout(duration(r.perTryTimeout()));
+    }
+    return b.build();
+  }
+
+  static HTTPFault fault(HttpRoute.Fault f) {
+    HTTPFault.Builder b = HTTPFault.newBuilder();
+    if (f.delay() != null) {
+      b.setDelay(
+          FaultDelay.newBuilder()
+              .setFixedDelay(duration(f.delay()))
+              .setPercentage(percent(f.delayPercent())));
+    }
+    if (f.abortHttpStatus() > 0 || f.abortGrpcStatus() >= 0) {
+      FaultAbort.Builder a = FaultAbort.newBuilder().setPercentage(percent(f.abortPercent()));
+      if (f.abortHttpStatus() > 0) {
+        a.setHttpStatus(f.abortHttpStatus());
+      } else {
+        a.setGrpcStatus(f.abortGrpcStatus());
+      }
+      b.setAbort(a);
+    }
+    return b.build();
+  }
+
+  private static RedirectAction redirect(HttpRoute.Redirect r) {
+    RedirectAction.Builder b = RedirectAction.newBuilder();
+    if (r.uri() != null) {
+      b.setPathRedirect(r.uri());
+    }
+    if (r.authority() != null) {
+      b.setHostRedirect(r.authority());
+    }
+    if (r.port() > 0) {
+      b.setPortRedirect(r.port());
+    }
+    if (r.scheme() != null) {
+      b.setSchemeRedirect(r.scheme());
+    }
+    b.setResponseCode(
+        switch (r.code()) {
+          case 302 -> RedirectAction.RedirectResponseCode.FOUND;
+          case 303 -> RedirectAction.RedirectResponseCode.SEE_OTHER;
+          case 307 -> RedirectAction.RedirectResponseCode.TEMPORARY_REDIRECT;
+          case 308 -> RedirectAction.RedirectResponseCode.PERMANENT_REDIRECT;
+          default -> RedirectAction.RedirectResponseCode.MOVED_PERMANENTLY;
+        });
+    return b.build();
+  }
+
+  private static HeaderMatcher header(HttpRoute.HeaderMatch h) {
+    StringMatcher.Builder s = StringMatcher.newBuilder();
+    switch (h.kind()) {
+      case EXACT -> s.setExact(h.value());
+      case PREFIX -> s.setPrefix(h.value());
+      case REGEX -> s.setSafeRegex(regex(h.value()));
+    }
+    return HeaderMatcher.newBuilder().setName(h.name()).setStringMatch(s).build();
+  }
+
+  private static RegexMatcher regex(String re) {
+    return RegexMatcher.newBuilder().setRegex(re).build();
+  }
+
+  /** A percentage (0..100) as Istio emits it: per million. */
+  private static FractionalPercent percent(double value) {
+    return FractionalPercent.newBuilder()
+        .setNumerator((int) Math.round(value * 10_000))
+        .setDenominator(FractionalPercent.DenominatorType.MILLION)
+        .build();
+  }
+
+  private static com.google.protobuf.Duration duration(Duration d) {
+    return com.google.protobuf.Duration.newBuilder()
+        .setSeconds(d.getSeconds())
+        .setNanos(d.getNano())
+        .build();
+  }
+
+  private static String cluster(HttpRoute.Destination d, int defaultPort) {
+    return ClusterName.outbound(d.port() == 0 ? defaultPort : d.port(), d.subset(), d.host());
+  }
+}
