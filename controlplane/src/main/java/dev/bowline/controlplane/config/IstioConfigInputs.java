@@ -293,15 +293,94 @@ public final class IstioConfigInputs {
       }
     }
     TrafficPolicy.LoadBalancer top = lb(policy, TrafficPolicy.LoadBalancer.ROUND_ROBIN);
+    TrafficPolicy.ClusterSettings settings = settings(policy);
     Map<String, TrafficPolicy.Subset> subsets = new LinkedHashMap<>();
     for (Resource<DestinationRule> dr : rules) {
       for (DestinationRule.Subset s : dr.spec().subsets()) {
-        // A subset without its own load balancer inherits the rule's.
+        // What a subset's policy does not set, it inherits from the rule's.
         subsets.putIfAbsent(
-            s.name(), new TrafficPolicy.Subset(s.name(), s.labels(), lb(s.trafficPolicy(), top)));
+            s.name(),
+            new TrafficPolicy.Subset(
+                s.name(),
+                s.labels(),
+                lb(s.trafficPolicy(), top),
+                settings(s.trafficPolicy()).over(settings)));
       }
     }
-    return new TrafficPolicy(top, List.copyOf(subsets.values()));
+    return new TrafficPolicy(top, List.copyOf(subsets.values()), settings);
+  }
+
+  private static TrafficPolicy.ClusterSettings settings(DestinationRule.@Nullable TrafficPolicy p) {
+    if (p == null) {
+      return TrafficPolicy.ClusterSettings.NONE;
+    }
+    TrafficPolicy.ConsistentHash hash = null;
+    var ch = p.loadBalancer() == null ? null : p.loadBalancer().consistentHash();
+    if (ch != null) {
+      TrafficPolicy.HashKey key;
+      String name = "";
+      java.time.Duration ttl = null;
+      String path = "";
+      if (ch.httpHeaderName() != null) {
+        key = TrafficPolicy.HashKey.HEADER;
+        name = ch.httpHeaderName();
+      } else if (ch.httpCookie() != null) {
+        key = TrafficPolicy.HashKey.COOKIE;
+        name = ch.httpCookie().name() == null ? "" : ch.httpCookie().name();
+        ttl = ch.httpCookie().ttl();
+        path = ch.httpCookie().path() == null ? "" : ch.httpCookie().path();
+      } else if (ch.httpQueryParameterName() != null) {
+        key = TrafficPolicy.HashKey.QUERY_PARAMETER;
+        name = ch.httpQueryParameterName();
+      } else {
+        key = TrafficPolicy.HashKey.SOURCE_IP;
+      }
+      boolean maglev = ch.maglev() != null;
+      long size = 0;
+      if (maglev && ch.maglev().tableSize() != null) {
+        size = ch.maglev().tableSize();
+      } else if (ch.ringHash() != null && ch.ringHash().minimumRingSize() != null) {
+        size = ch.ringHash().minimumRingSize();
+      } else if (ch.minimumRingSize() != null) {
+        size = ch.minimumRingSize();
+      }
+      hash = new TrafficPolicy.ConsistentHash(key, name, ttl, path, maglev, size);
+    }
+    TrafficPolicy.CircuitBreakers breakers = null;
+    java.time.Duration connectTimeout = null;
+    var pool = p.connectionPool();
+    if (pool != null) {
+      var tcp = pool.tcp();
+      var http = pool.http();
+      connectTimeout = tcp == null ? null : tcp.connectTimeout();
+      breakers =
+          new TrafficPolicy.CircuitBreakers(
+              tcp == null ? 0 : orZero(tcp.maxConnections()),
+              http == null ? 0 : orZero(http.http1MaxPendingRequests()),
+              http == null ? 0 : orZero(http.http2MaxRequests()),
+              http == null ? 0 : orZero(http.maxRetries()),
+              http == null ? 0 : orZero(http.maxRequestsPerConnection()));
+    }
+    TrafficPolicy.OutlierDetection outlier = null;
+    var od = p.outlierDetection();
+    if (od != null) {
+      outlier =
+          new TrafficPolicy.OutlierDetection(
+              od.consecutive5xxErrors() != null
+                  ? od.consecutive5xxErrors()
+                  : orZero(od.consecutiveErrors()),
+              orZero(od.consecutiveGatewayErrors()),
+              orZero(od.consecutiveLocalOriginFailures()),
+              od.interval(),
+              od.baseEjectionTime(),
+              orZero(od.maxEjectionPercent()),
+              orZero(od.minHealthPercent()));
+    }
+    return new TrafficPolicy.ClusterSettings(hash, breakers, connectTimeout, outlier);
+  }
+
+  private static int orZero(@Nullable Integer v) {
+    return v == null ? 0 : v;
   }
 
   private static TrafficPolicy.LoadBalancer lb(

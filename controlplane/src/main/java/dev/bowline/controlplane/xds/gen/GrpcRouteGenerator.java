@@ -41,16 +41,24 @@ final class GrpcRouteGenerator implements XdsGenerator {
     VirtualHost.Builder vh = VirtualHost.newBuilder().setName(t.hostPort()).addAllDomains(domains);
     Optional<List<HttpRoute>> routes = push.httpRoutes(t.service(), t.port().port(), proxy);
     if (routes.isEmpty()) {
-      vh.addRoutes(
+      Route route =
           Route.newBuilder()
               .setMatch(RouteMatch.newBuilder().setPrefix("/"))
               .setRoute(
                   RouteAction.newBuilder()
                       .setCluster(
-                          ClusterName.outbound(t.port().port(), "", t.service().hostname()))));
+                          ClusterName.outbound(t.port().port(), "", t.service().hostname())))
+              .build();
+      vh.addRoutes(
+          HttpRoutes.withHashPolicy(
+              route,
+              List.of(new HttpRoute.Destination(t.service().hostname(), t.port().port(), "", 1)),
+              proxy,
+              push));
     } else {
       for (HttpRoute r : routes.get()) {
-        vh.addRoutes(route(r, t.port().port()));
+        vh.addRoutes(
+            HttpRoutes.withHashPolicy(route(r, t.port().port()), r.destinations(), proxy, push));
       }
     }
     return RouteConfiguration.newBuilder().setName(t.requestedName()).addVirtualHosts(vh).build();

@@ -3,6 +3,10 @@ package dev.bowline.controlplane.xds.gen;
 import com.google.protobuf.Any;
 import com.google.protobuf.UInt32Value;
 import dev.bowline.controlplane.model.HttpRoute;
+import dev.bowline.controlplane.model.Proxy;
+import dev.bowline.controlplane.model.PushContext;
+import dev.bowline.controlplane.model.TrafficPolicy;
+import dev.bowline.controlplane.registry.Service;
 import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.RedirectAction;
@@ -19,6 +23,8 @@ import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import java.time.Duration;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A resolved VirtualService route in its Envoy form, as istiod's route translation emits it:
@@ -105,6 +111,43 @@ final class HttpRoutes {
       route.putTypedPerFilterConfig(FAULT_FILTER, Any.pack(fault(p.fault())));
     }
     return route.build();
+  }
+
+  /**
+   * {@code route} with the hash policy of its destinations' DestinationRule consistent hash, when
+   * every destination has the same one (as istiod: a hash only makes sense if all clusters agree).
+   */
+  static Route withHashPolicy(
+      Route route, List<HttpRoute.Destination> destinations, Proxy proxy, PushContext push) {
+    if (!route.hasRoute() || destinations.isEmpty()) {
+      return route;
+    }
+    TrafficPolicy.ConsistentHash hash = null;
+    for (HttpRoute.Destination d : destinations) {
+      TrafficPolicy.ConsistentHash h = consistentHash(d, proxy, push);
+      if (h == null || (hash != null && !hash.equals(h))) {
+        return route;
+      }
+      hash = h;
+    }
+    return route.toBuilder()
+        .setRoute(route.getRoute().toBuilder().addHashPolicy(ClusterPolicies.hashPolicy(hash)))
+        .build();
+  }
+
+  private static TrafficPolicy.@Nullable ConsistentHash consistentHash(
+      HttpRoute.Destination d, Proxy proxy, PushContext push) {
+    Service service = push.registry().service(d.host()).orElse(null);
+    if (service == null) {
+      return null;
+    }
+    TrafficPolicy policy = push.trafficPolicy(service, proxy);
+    for (TrafficPolicy.Subset s : policy.subsets()) {
+      if (s.name().equals(d.subset())) {
+        return s.settings().consistentHash();
+      }
+    }
+    return policy.settings().consistentHash();
   }
 
   /** The VirtualService retries; 0 attempts disable retries as in istiod. */

@@ -89,7 +89,7 @@ final class SidecarRouteGenerator implements XdsGenerator {
               .setIncludeRequestAttemptCount(true);
       Optional<List<HttpRoute>> routes = push.httpRoutes(s, port, proxy);
       if (routes.isEmpty()) {
-        vh.addRoutes(
+        Route route =
             Route.newBuilder()
                 .setName("default")
                 .setMatch(RouteMatch.newBuilder().setPrefix("/"))
@@ -97,7 +97,11 @@ final class SidecarRouteGenerator implements XdsGenerator {
                     RouteAction.newBuilder()
                         .setCluster(ClusterName.outbound(port, "", s.hostname()))
                         .setTimeout(NO_TIMEOUT)
-                        .setRetryPolicy(DEFAULT_RETRY)));
+                        .setRetryPolicy(DEFAULT_RETRY))
+                .build();
+        vh.addRoutes(
+            HttpRoutes.withHashPolicy(
+                route, List.of(new HttpRoute.Destination(s.hostname(), port, "", 1)), proxy, push));
       } else {
         for (HttpRoute r : routes.get()) {
           Route route = HttpRoutes.route(r, port);
@@ -114,7 +118,7 @@ final class SidecarRouteGenerator implements XdsGenerator {
             }
             route = route.toBuilder().setRoute(action).build();
           }
-          vh.addRoutes(route);
+          vh.addRoutes(HttpRoutes.withHashPolicy(route, r.destinations(), proxy, push));
         }
       }
       rc.addVirtualHosts(vh);
