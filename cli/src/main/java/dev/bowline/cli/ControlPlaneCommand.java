@@ -119,13 +119,6 @@ final class ControlPlaneCommand implements Callable<Integer> {
       }
     }
     ControlPlane cp = new ControlPlane(options, registry, ConfigInputs.NONE, Clock.systemUTC());
-    try {
-      cp.start();
-    } catch (java.io.IOException e) {
-      err.println("bowline control-plane: cannot listen on " + address + ": " + e.getMessage());
-      cp.close();
-      return 1;
-    }
     ConfigFeed feed = null;
     if (!configDirs.isEmpty()) {
       try {
@@ -133,8 +126,21 @@ final class ControlPlaneCommand implements Callable<Integer> {
       } catch (java.io.IOException e) {
         err.println("bowline control-plane: cannot watch config: " + e.getMessage());
         cp.close();
+        if (watcher != null) {
+          watcher.close();
+        }
         return 1;
       }
+    }
+    try {
+      cp.start();
+    } catch (java.io.IOException e) {
+      err.println("bowline control-plane: cannot listen on " + address + ": " + e.getMessage());
+      if (feed != null) {
+        feed.close();
+      }
+      cp.close();
+      return 1;
     }
     out.println("xds: " + address + ":" + cp.xdsPort());
     out.println("monitoring: http://" + address + ":" + cp.monitoringPort() + "/debug/syncz");

@@ -1,6 +1,7 @@
 package dev.bowline.controlplane;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.bowline.controlplane.config.ConfigFeed;
@@ -15,7 +16,10 @@ import dev.bowline.controlplane.registry.Workload;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.xds.XdsNameResolverProvider;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -98,29 +102,8 @@ class ConfigDirectoryGrpcTest {
 
   @Test
   void virtualServiceFileSplitsTrafficFollowsEditsAndSurvivesABrokenEdit() throws Exception {
-    registry.putService(
-        new LocalService(
-            "weather",
-            "forecast",
-            List.of(new ServicePort("grpc", PORT, Protocol.GRPC, PORT)),
-            Map.of(),
-            Map.of()));
-    addBackend("forecast-v1", "127.0.0.2", "v1");
-    addBackend("forecast-v2", "127.0.0.3", "v2");
-    Files.writeString(dir.resolve("dr.yaml"), DESTINATION_RULE);
     Path vs = dir.resolve("vs.yaml");
-    Files.writeString(vs, split(80, 20));
-    controlPlane =
-        new ControlPlane(
-            ControlPlaneOptions.DEFAULTS
-                .withPorts(0, 0)
-                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
-            registry,
-            ConfigInputs.NONE,
-            Clock.systemUTC());
-    controlPlane.start();
-    feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
-    channel = xdsChannel();
+    startWith(split(80, 20));
 
     Map<String, Integer> first = calls(RPCS);
     System.out.println("split_80_20=" + first);
@@ -144,6 +127,68 @@ class ConfigDirectoryGrpcTest {
     Map<String, Integer> third = calls(RPCS);
     System.out.println("after_broken_edit=" + third);
     assertThat(share(third, "forecast-v2")).isBetween(0.44, 0.56);
+  }
+
+  void startWith(String virtualService) throws Exception {
+    registry.putService(
+        new LocalService(
+            "weather",
+            "forecast",
+            List.of(new ServicePort("grpc", PORT, Protocol.GRPC, PORT)),
+            Map.of(),
+            Map.of()));
+    addBackend("forecast-v1", "127.0.0.2", "v1");
+    addBackend("forecast-v2", "127.0.0.3", "v2");
+    Files.writeString(dir.resolve("dr.yaml"), DESTINATION_RULE);
+    Files.writeString(dir.resolve("vs.yaml"), virtualService);
+    controlPlane =
+        new ControlPlane(
+            ControlPlaneOptions.DEFAULTS
+                .withPorts(0, 0)
+                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
+            registry,
+            ConfigInputs.NONE,
+            Clock.systemUTC());
+    feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
+    controlPlane.start();
+    channel = xdsChannel();
+  }
+
+  /**
+   * A VirtualService fault in its Envoy form (per-route config of the fault filter the gRPC
+   * listener carries), enforced by grpc-java itself: the matched requests are aborted with
+   * UNAVAILABLE, the others pass.
+   */
+  @Test
+  void faultAbortReachesTheGrpcClient() throws Exception {
+    startWith(
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: forecast, namespace: weather}
+        spec:
+          hosts: [forecast]
+          http:
+          - match: [{headers: {x-fault: {exact: abort}}}]
+            fault: {abort: {grpcStatus: UNAVAILABLE, percentage: {value: 100}}}
+            route: [{destination: {host: forecast, subset: v1}}]
+          - route: [{destination: {host: forecast, subset: v2}}]
+        """);
+    assertThat(GrpcXdsClientTest.call(channel)).isEqualTo("forecast-v2");
+    for (int i = 0; i < 5; i++) {
+      assertThatThrownBy(() -> GrpcXdsClientTest.callWith(channel, header("x-fault", "abort")))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+    }
+    assertThat(GrpcXdsClientTest.callWith(channel, header("x-fault", "none")))
+        .isEqualTo("forecast-v2");
+  }
+
+  static Metadata header(String name, String value) {
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER), value);
+    return headers;
   }
 
   static double share(Map<String, Integer> counts, String name) {

@@ -43,8 +43,9 @@ public final class ConfigFeed implements AutoCloseable {
   }
 
   /**
-   * Reads every directory (returning once the first read of each is done and pushed) and watches
-   * them for changes.
+   * Reads every directory (returning once the first read of each is done and handed to the control
+   * plane) and watches them for changes. Start it before the control plane so that the first
+   * proxies already get this config; started later, it reaches them with the next (debounced) push.
    */
   public static ConfigFeed start(ControlPlane controlPlane, List<Path> directories, Clock clock)
       throws IOException {

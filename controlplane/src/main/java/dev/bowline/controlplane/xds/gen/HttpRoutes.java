@@ -70,7 +70,13 @@ final class HttpRoutes {
       action.setWeightedClusters(wc);
     }
     if (p.timeout() != null) {
-      action.setTimeout(duration(p.timeout()));
+      // istiod sets the stream duration too: that is the timeout gRPC clients enforce.
+      action
+          .setTimeout(duration(p.timeout()))
+          .setMaxStreamDuration(
+              RouteAction.MaxStreamDuration.newBuilder()
+                  .setMaxStreamDuration(duration(p.timeout()))
+                  .setGrpcTimeoutHeaderMax(duration(p.timeout())));
     }
     if (p.retry() != null && p.retry().attempts() > 0) {
       action.setRetryPolicy(retry(p.retry()));
