@@ -113,6 +113,8 @@ class ConfigDirectoryGrpcTest {
     await()
         .atMost(Duration.ofSeconds(10))
         .until(() -> configz().contains("\"resourceVersion\":\"3\""));
+    // Then until the client has it: 100 calls with a v2 share an 80/20 split gives ~1e-4 of times.
+    await().atMost(Duration.ofSeconds(10)).until(() -> share(calls(100), "forecast-v2") > 0.35);
     Map<String, Integer> second = calls(RPCS);
     System.out.println("split_50_50=" + second);
     assertThat(share(second, "forecast-v2")).isBetween(0.44, 0.56);
@@ -193,7 +195,6 @@ class ConfigDirectoryGrpcTest {
 
   static double share(Map<String, Integer> counts, String name) {
     int total = counts.values().stream().mapToInt(Integer::intValue).sum();
-    assertThat(total).isEqualTo(RPCS);
     return counts.getOrDefault(name, 0) / (double) total;
   }
 

@@ -124,8 +124,8 @@ public final class IstioConfigInputs {
       destinations.add(destination(d.destination(), vs.namespace(), weight));
     }
     HttpRoute.Policy policy = policy(vs, r);
-    if (destinations.isEmpty() && policy.redirect() == null) {
-      return; // delegate or direct response: not translated yet
+    if (destinations.isEmpty() && !policy.answersDirectly()) {
+      return; // delegate: not translated yet
     }
     if (r.match().isEmpty()) {
       out.add(
@@ -148,26 +148,31 @@ public final class IstioConfigInputs {
             };
       }
       List<HttpRoute.HeaderMatch> headers = new ArrayList<>();
-      m.headers()
-          .forEach(
-              (header, match) -> {
-                StringMatch.Match v = match.match();
-                if (v != null) {
-                  headers.add(
-                      new HttpRoute.HeaderMatch(
-                          header,
-                          switch (v) {
-                            case StringMatch.Exact e -> HttpRoute.MatchKind.EXACT;
-                            case StringMatch.Prefix p -> HttpRoute.MatchKind.PREFIX;
-                            case StringMatch.Regex x -> HttpRoute.MatchKind.REGEX;
-                          },
-                          v.value()));
-                }
-              });
+      // istiod: method, authority and scheme are pseudo-header matches.
+      headerMatch(headers, ":method", m.method(), false);
+      headerMatch(headers, ":authority", m.authority(), false);
+      headerMatch(headers, ":scheme", m.scheme(), false);
+      m.headers().forEach((header, match) -> headerMatch(headers, header, match, false));
+      m.withoutHeaders().forEach((header, match) -> headerMatch(headers, header, match, true));
       String routeName =
           m.name() == null ? name : name.isEmpty() ? m.name() : name + "." + m.name();
       out.add(new HttpRoute(routeName, path, headers, destinations, policy));
     }
+  }
+
+  private static void headerMatch(
+      List<HttpRoute.HeaderMatch> out, String name, @Nullable StringMatch match, boolean invert) {
+    StringMatch.Match v = match == null ? null : match.match();
+    if (v == null) {
+      return;
+    }
+    HttpRoute.MatchKind kind =
+        switch (v) {
+          case StringMatch.Exact e -> HttpRoute.MatchKind.EXACT;
+          case StringMatch.Prefix p -> HttpRoute.MatchKind.PREFIX;
+          case StringMatch.Regex x -> HttpRoute.MatchKind.REGEX;
+        };
+    out.add(new HttpRoute.HeaderMatch(name, kind, v.value(), invert));
   }
 
   private HttpRoute.Policy policy(Resource<VirtualService> vs, VirtualService.HTTPRoute r) {
@@ -227,7 +232,27 @@ public final class IstioConfigInputs {
               x.scheme(),
               x.redirectCode() == null ? 301 : x.redirectCode());
     }
-    return new HttpRoute.Policy(r.timeout(), retry, fault, mirror, rewrite, redirect);
+    HttpRoute.DirectResponse direct = null;
+    if (r.directResponse() != null) {
+      var d = r.directResponse();
+      direct =
+          new HttpRoute.DirectResponse(
+              d.status() == null ? 200 : d.status(), d.body() == null ? null : d.body().string());
+    }
+    HttpRoute.HeaderOps ops = null;
+    if (r.headers() != null) {
+      var req = r.headers().request();
+      var resp = r.headers().response();
+      ops =
+          new HttpRoute.HeaderOps(
+              req == null ? Map.of() : req.set(),
+              req == null ? Map.of() : req.add(),
+              req == null ? List.of() : req.remove(),
+              resp == null ? Map.of() : resp.set(),
+              resp == null ? Map.of() : resp.add(),
+              resp == null ? List.of() : resp.remove());
+    }
+    return new HttpRoute.Policy(r.timeout(), retry, fault, mirror, rewrite, redirect, direct, ops);
   }
 
   /** Istio: an unset percentage means 100%. */

@@ -2,6 +2,7 @@ package dev.bowline.controlplane.model;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -29,9 +30,9 @@ public record HttpRoute(
     headers = List.copyOf(headers);
     destinations = List.copyOf(destinations);
     Objects.requireNonNull(policy, "policy");
-    if (destinations.isEmpty() && policy.redirect() == null) {
+    if (destinations.isEmpty() && !policy.answersDirectly()) {
       throw new IllegalArgumentException(
-          "route " + name + ": at least one destination (or a redirect)");
+          "route " + name + ": at least one destination (or a redirect or direct response)");
     }
   }
 
@@ -60,17 +61,25 @@ public record HttpRoute(
     REGEX
   }
 
-  /** The header {@code name} must match {@code value} ({@code kind}). */
-  public record HeaderMatch(String name, MatchKind kind, String value) {
+  /**
+   * The header {@code name} (pseudo-headers {@code :method}, {@code :authority}, {@code :scheme}
+   * included) must match {@code value} ({@code kind}); with {@code invert}, must not.
+   */
+  public record HeaderMatch(String name, MatchKind kind, String value, boolean invert) {
     public HeaderMatch {
       Objects.requireNonNull(name, "name");
       Objects.requireNonNull(kind, "kind");
       Objects.requireNonNull(value, "value");
     }
 
+    /** A positive match. */
+    public HeaderMatch(String name, MatchKind kind, String value) {
+      this(name, kind, value, false);
+    }
+
     /** An exact match. */
     public HeaderMatch(String name, String value) {
-      this(name, MatchKind.EXACT, value);
+      this(name, MatchKind.EXACT, value, false);
     }
   }
 
@@ -95,6 +104,8 @@ public record HttpRoute(
    * @param mirror where to mirror requests
    * @param rewrite path/authority rewrite
    * @param redirect answer with a redirect instead of forwarding
+   * @param directResponse answer directly instead of forwarding
+   * @param headerOps request and response header changes
    */
   public record Policy(
       @Nullable Duration timeout,
@@ -102,9 +113,37 @@ public record HttpRoute(
       @Nullable Fault fault,
       @Nullable Mirror mirror,
       @Nullable Rewrite rewrite,
-      @Nullable Redirect redirect) {
+      @Nullable Redirect redirect,
+      @Nullable DirectResponse directResponse,
+      @Nullable HeaderOps headerOps) {
     /** No policy. */
-    public static final Policy NONE = new Policy(null, null, null, null, null, null);
+    public static final Policy NONE = new Policy(null, null, null, null, null, null, null, null);
+
+    /** Whether the route answers itself (redirect or direct response) instead of forwarding. */
+    public boolean answersDirectly() {
+      return redirect != null || directResponse != null;
+    }
+  }
+
+  /** VirtualService {@code directResponse}: {@code status} with an optional body. */
+  public record DirectResponse(int status, @Nullable String body) {}
+
+  /** VirtualService {@code headers}: set (replace), add (append) and remove, per direction. */
+  public record HeaderOps(
+      Map<String, String> requestSet,
+      Map<String, String> requestAdd,
+      List<String> requestRemove,
+      Map<String, String> responseSet,
+      Map<String, String> responseAdd,
+      List<String> responseRemove) {
+    public HeaderOps {
+      requestSet = Map.copyOf(requestSet);
+      requestAdd = Map.copyOf(requestAdd);
+      requestRemove = List.copyOf(requestRemove);
+      responseSet = Map.copyOf(responseSet);
+      responseAdd = Map.copyOf(responseAdd);
+      responseRemove = List.copyOf(responseRemove);
+    }
   }
 
   /**

@@ -7,7 +7,11 @@ import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import dev.bowline.controlplane.model.TrafficPolicy;
 import dev.bowline.controlplane.registry.Service;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.RedirectAction;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
@@ -53,8 +57,19 @@ final class HttpRoutes {
     }
     Route.Builder route = Route.newBuilder().setName(r.name()).setMatch(m);
     HttpRoute.Policy p = r.policy();
+    if (p.headerOps() != null) {
+      headerOps(route, p.headerOps());
+    }
     if (p.redirect() != null) {
       return route.setRedirect(redirect(p.redirect())).build();
+    }
+    if (p.directResponse() != null) {
+      DirectResponseAction.Builder d =
+          DirectResponseAction.newBuilder().setStatus(p.directResponse().status());
+      if (p.directResponse().body() != null) {
+        d.setBody(DataSource.newBuilder().setInlineString(p.directResponse().body()));
+      }
+      return route.setDirectResponse(d).build();
     }
     RouteAction.Builder action = RouteAction.newBuilder();
     if (r.destinations().size() == 1) {
@@ -189,6 +204,29 @@ final class HttpRoutes {
     return b.build();
   }
 
+  /** istiod: set replaces (OVERWRITE_IF_EXISTS_OR_ADD), add appends (APPEND_IF_EXISTS_OR_ADD). */
+  private static void headerOps(Route.Builder route, HttpRoute.HeaderOps ops) {
+    ops.requestSet().forEach((k, v) -> route.addRequestHeadersToAdd(header(k, v, OVERWRITE)));
+    ops.requestAdd().forEach((k, v) -> route.addRequestHeadersToAdd(header(k, v, APPEND)));
+    route.addAllRequestHeadersToRemove(ops.requestRemove());
+    ops.responseSet().forEach((k, v) -> route.addResponseHeadersToAdd(header(k, v, OVERWRITE)));
+    ops.responseAdd().forEach((k, v) -> route.addResponseHeadersToAdd(header(k, v, APPEND)));
+    route.addAllResponseHeadersToRemove(ops.responseRemove());
+  }
+
+  private static final HeaderValueOption.HeaderAppendAction OVERWRITE =
+      HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD;
+  private static final HeaderValueOption.HeaderAppendAction APPEND =
+      HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD;
+
+  private static HeaderValueOption header(
+      String name, String value, HeaderValueOption.HeaderAppendAction action) {
+    return HeaderValueOption.newBuilder()
+        .setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
+        .setAppendAction(action)
+        .build();
+  }
+
   private static RedirectAction redirect(HttpRoute.Redirect r) {
     RedirectAction.Builder b = RedirectAction.newBuilder();
     if (r.uri() != null) {
@@ -221,7 +259,11 @@ final class HttpRoutes {
       case PREFIX -> s.setPrefix(h.value());
       case REGEX -> s.setSafeRegex(regex(h.value()));
     }
-    return HeaderMatcher.newBuilder().setName(h.name()).setStringMatch(s).build();
+    return HeaderMatcher.newBuilder()
+        .setName(h.name())
+        .setStringMatch(s)
+        .setInvertMatch(h.invert())
+        .build();
   }
 
   private static RegexMatcher regex(String re) {

@@ -162,4 +162,47 @@ class HttpRoutesTest {
     assertThat(fault.getAbort().getGrpcStatus()).isEqualTo(14);
     assertThat(fault.hasDelay()).isFalse();
   }
+
+  @Test
+  void pseudoHeaderAndNegativeMatchesDirectResponseAndHeaderOperations() {
+    List<Route> r =
+        routes(
+            """
+            - match:
+              - method: {exact: POST}
+                authority: {prefix: forecast}
+                withoutHeaders: {x-debug: {exact: "1"}}
+              directResponse: {status: 418, body: {string: "no forecast"}}
+            - headers:
+                request: {set: {x-mesh: bowline}, add: {x-trace: a}, remove: [x-secret]}
+                response: {set: {cache-control: no-store}, remove: [server]}
+              route: [{destination: {host: forecast}}]
+            """);
+    var headers = r.getFirst().getMatch().getHeadersList();
+    assertThat(headers)
+        .extracting(h -> h.getName(), h -> h.getInvertMatch())
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(":method", false),
+            org.assertj.core.groups.Tuple.tuple(":authority", false),
+            org.assertj.core.groups.Tuple.tuple("x-debug", true));
+    assertThat(headers.get(1).getStringMatch().getPrefix()).isEqualTo("forecast");
+    assertThat(r.getFirst().getDirectResponse().getStatus()).isEqualTo(418);
+    assertThat(r.getFirst().getDirectResponse().getBody().getInlineString())
+        .isEqualTo("no forecast");
+    Route ops = r.get(1);
+    assertThat(ops.getRequestHeadersToAddList())
+        .extracting(o -> o.getHeader().getKey(), o -> o.getAppendAction())
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(
+                "x-mesh",
+                io.envoyproxy.envoy.config.core.v3.HeaderValueOption.HeaderAppendAction
+                    .OVERWRITE_IF_EXISTS_OR_ADD),
+            org.assertj.core.groups.Tuple.tuple(
+                "x-trace",
+                io.envoyproxy.envoy.config.core.v3.HeaderValueOption.HeaderAppendAction
+                    .APPEND_IF_EXISTS_OR_ADD));
+    assertThat(ops.getRequestHeadersToRemoveList()).containsExactly("x-secret");
+    assertThat(ops.getResponseHeadersToAdd(0).getHeader().getValue()).isEqualTo("no-store");
+    assertThat(ops.getResponseHeadersToRemoveList()).containsExactly("server");
+  }
 }
