@@ -156,7 +156,17 @@ public final class IstioConfigInputs {
       m.withoutHeaders().forEach((header, match) -> headerMatch(headers, header, match, true));
       String routeName =
           m.name() == null ? name : name.isEmpty() ? m.name() : name + "." + m.name();
-      out.add(new HttpRoute(routeName, path, headers, destinations, policy));
+      List<HttpRoute.HeaderMatch> query = new ArrayList<>();
+      m.queryParams().forEach((param, match) -> headerMatch(query, param, match, false));
+      out.add(
+          new HttpRoute(
+              routeName,
+              path,
+              headers,
+              query,
+              Boolean.TRUE.equals(m.ignoreUriCase()),
+              destinations,
+              policy));
     }
   }
 

@@ -14,6 +14,8 @@ import org.jspecify.annotations.Nullable;
  * @param name the route's name (may be empty)
  * @param path how the request path must match
  * @param headers header matches, all required
+ * @param queryParams query parameter matches (name, kind, value), all required
+ * @param ignoreUriCase whether the path matches case-insensitively
  * @param destinations weighted destinations; weights are relative and positive; empty only for a
  *     redirect
  * @param policy what else the route does
@@ -22,18 +24,31 @@ public record HttpRoute(
     String name,
     PathMatch path,
     List<HeaderMatch> headers,
+    List<HeaderMatch> queryParams,
+    boolean ignoreUriCase,
     List<Destination> destinations,
     Policy policy) {
   public HttpRoute {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(path, "path");
     headers = List.copyOf(headers);
+    queryParams = List.copyOf(queryParams);
     destinations = List.copyOf(destinations);
     Objects.requireNonNull(policy, "policy");
     if (destinations.isEmpty() && !policy.answersDirectly()) {
       throw new IllegalArgumentException(
           "route " + name + ": at least one destination (or a redirect or direct response)");
     }
+  }
+
+  /** A route without query parameter matches, case-sensitive. */
+  public HttpRoute(
+      String name,
+      PathMatch path,
+      List<HeaderMatch> headers,
+      List<Destination> destinations,
+      Policy policy) {
+    this(name, path, headers, List.of(), false, destinations, policy);
   }
 
   /** A route without policy. */

@@ -1,6 +1,7 @@
 package dev.bowline.controlplane.xds.gen;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
 import dev.bowline.controlplane.model.HttpRoute;
 import dev.bowline.controlplane.model.Proxy;
@@ -13,6 +14,7 @@ import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
 import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
 import io.envoyproxy.envoy.config.route.v3.RedirectAction;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.Route;
@@ -54,6 +56,13 @@ final class HttpRoutes {
     }
     for (HttpRoute.HeaderMatch h : r.headers()) {
       m.addHeaders(header(h));
+    }
+    for (HttpRoute.HeaderMatch q : r.queryParams()) {
+      m.addQueryParameters(
+          QueryParameterMatcher.newBuilder().setName(q.name()).setStringMatch(stringMatch(q)));
+    }
+    if (r.ignoreUriCase()) {
+      m.setCaseSensitive(BoolValue.of(false));
     }
     Route.Builder route = Route.newBuilder().setName(r.name()).setMatch(m);
     HttpRoute.Policy p = r.policy();
@@ -252,16 +261,20 @@ final class HttpRoutes {
     return b.build();
   }
 
-  private static HeaderMatcher header(HttpRoute.HeaderMatch h) {
+  private static StringMatcher stringMatch(HttpRoute.HeaderMatch h) {
     StringMatcher.Builder s = StringMatcher.newBuilder();
     switch (h.kind()) {
       case EXACT -> s.setExact(h.value());
       case PREFIX -> s.setPrefix(h.value());
       case REGEX -> s.setSafeRegex(regex(h.value()));
     }
+    return s.build();
+  }
+
+  private static HeaderMatcher header(HttpRoute.HeaderMatch h) {
     return HeaderMatcher.newBuilder()
         .setName(h.name())
-        .setStringMatch(s)
+        .setStringMatch(stringMatch(h))
         .setInvertMatch(h.invert())
         .build();
   }

@@ -78,7 +78,7 @@ class HttpRoutesTest {
             - name: api
               match:
               - {name: exact, uri: {exact: /forecast}, headers: {x-env: {prefix: prod}}}
-              - {uri: {regex: "/v[0-9]+/.*"}}
+              - {uri: {regex: "/v[0-9]+/.*"}, ignoreUriCase: true, queryParams: {city: {exact: oslo}}}
               route:
               - {destination: {host: forecast, subset: v1}, weight: 75}
               - {destination: {host: forecast, subset: v2, port: {number: 9090}}, weight: 25}
@@ -91,6 +91,11 @@ class HttpRoutesTest {
     assertThat(exact.getMatch().getPath()).isEqualTo("/forecast");
     assertThat(exact.getMatch().getHeaders(0).getStringMatch().getPrefix()).isEqualTo("prod");
     assertThat(r.get(1).getMatch().getSafeRegex().getRegex()).isEqualTo("/v[0-9]+/.*");
+    assertThat(r.get(1).getMatch().getCaseSensitive().getValue()).isFalse();
+    assertThat(r.get(1).getMatch().getQueryParameters(0).getName()).isEqualTo("city");
+    assertThat(r.get(1).getMatch().getQueryParameters(0).getStringMatch().getExact())
+        .isEqualTo("oslo");
+    assertThat(exact.getMatch().hasCaseSensitive()).isFalse();
     var wc = exact.getRoute().getWeightedClusters().getClustersList();
     assertThat(wc)
         .extracting(c -> c.getName(), c -> c.getWeight().getValue())
