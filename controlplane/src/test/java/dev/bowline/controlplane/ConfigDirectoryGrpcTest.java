@@ -154,6 +154,11 @@ class ConfigDirectoryGrpcTest {
     feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
     controlPlane.start();
     channel = xdsChannel();
+    // The first call also waits for xDS resolution, which on a loaded machine may take seconds.
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(() -> !GrpcXdsClientTest.call(channel).isEmpty());
   }
 
   /**
