@@ -329,20 +329,54 @@ public final class IstioConfigInputs {
     }
     TrafficPolicy.LoadBalancer top = lb(policy, TrafficPolicy.LoadBalancer.ROUND_ROBIN);
     TrafficPolicy.ClusterSettings settings = settings(policy);
+    Map<Integer, TrafficPolicy.PortLevel> ports = ports(policy);
     Map<String, TrafficPolicy.Subset> subsets = new LinkedHashMap<>();
     for (Resource<DestinationRule> dr : rules) {
       for (DestinationRule.Subset s : dr.spec().subsets()) {
         // What a subset's policy does not set, it inherits from the rule's.
+        Map<Integer, TrafficPolicy.PortLevel> own = ports(s.trafficPolicy());
         subsets.putIfAbsent(
             s.name(),
             new TrafficPolicy.Subset(
                 s.name(),
                 s.labels(),
                 lb(s.trafficPolicy(), top),
-                settings(s.trafficPolicy()).over(settings)));
+                settings(s.trafficPolicy()).over(settings),
+                own.isEmpty() ? ports : own));
       }
     }
-    return new TrafficPolicy(top, List.copyOf(subsets.values()), settings);
+    return new TrafficPolicy(top, List.copyOf(subsets.values()), settings, ports);
+  }
+
+  private static Map<Integer, TrafficPolicy.PortLevel> ports(
+      DestinationRule.@Nullable TrafficPolicy policy) {
+    if (policy == null || policy.portLevelSettings().isEmpty()) {
+      return Map.of();
+    }
+    Map<Integer, TrafficPolicy.PortLevel> out = new HashMap<>();
+    for (var p : policy.portLevelSettings()) {
+      if (p.port() == null || p.port().number() == null) {
+        continue;
+      }
+      // The same shape as a traffic policy, so the same translation.
+      DestinationRule.TrafficPolicy asPolicy =
+          new DestinationRule.TrafficPolicy(
+              p.loadBalancer(),
+              p.connectionPool(),
+              p.outlierDetection(),
+              p.tls(),
+              List.of(),
+              null,
+              null,
+              null);
+      out.putIfAbsent(
+          p.port().number(),
+          new TrafficPolicy.PortLevel(
+              p.loadBalancer() != null,
+              lb(asPolicy, TrafficPolicy.LoadBalancer.ROUND_ROBIN),
+              settings(asPolicy)));
+    }
+    return out;
   }
 
   private static TrafficPolicy.ClusterSettings settings(DestinationRule.@Nullable TrafficPolicy p) {

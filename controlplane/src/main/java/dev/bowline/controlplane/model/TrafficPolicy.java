@@ -15,9 +15,13 @@ import org.jspecify.annotations.Nullable;
  * @param subsets named subsets: each selects endpoints by labels and becomes a cluster {@code
  *     outbound|port|subset|host}
  * @param settings consistent hash, connection pool and outlier detection of the host's clusters
+ * @param ports {@code portLevelSettings} by port number
  */
 public record TrafficPolicy(
-    LoadBalancer loadBalancer, List<Subset> subsets, ClusterSettings settings) {
+    LoadBalancer loadBalancer,
+    List<Subset> subsets,
+    ClusterSettings settings,
+    Map<Integer, PortLevel> ports) {
   /** No DestinationRule: round robin, no subsets. */
   public static final TrafficPolicy DEFAULT =
       new TrafficPolicy(LoadBalancer.ROUND_ROBIN, List.of());
@@ -26,11 +30,62 @@ public record TrafficPolicy(
     Objects.requireNonNull(loadBalancer, "loadBalancer");
     subsets = List.copyOf(subsets);
     Objects.requireNonNull(settings, "settings");
+    ports = Map.copyOf(ports);
+  }
+
+  /** A policy without port-level settings. */
+  public TrafficPolicy(LoadBalancer loadBalancer, List<Subset> subsets, ClusterSettings settings) {
+    this(loadBalancer, subsets, settings, Map.of());
   }
 
   /** A policy without cluster settings. */
   public TrafficPolicy(LoadBalancer loadBalancer, List<Subset> subsets) {
     this(loadBalancer, subsets, ClusterSettings.NONE);
+  }
+
+  /** The load balancer of the host's cluster for {@code port} (port-level settings applied). */
+  public LoadBalancer loadBalancer(int port) {
+    return PortLevel.loadBalancer(ports.get(port), loadBalancer);
+  }
+
+  /** The cluster settings of the host's cluster for {@code port} (port-level settings applied). */
+  public ClusterSettings settings(int port) {
+    return PortLevel.settings(ports.get(port), settings);
+  }
+
+  /**
+   * A DestinationRule {@code portLevelSettings} entry: what it sets replaces the policy it applies
+   * to, part by part, as istiod.
+   *
+   * @param setsLoadBalancer whether it sets {@code loadBalancer} (then {@code loadBalancer} and the
+   *     consistent hash of {@code settings} replace the policy's)
+   * @param loadBalancer its simple load balancer
+   * @param settings its settings; null parts are unset
+   */
+  public record PortLevel(
+      boolean setsLoadBalancer, LoadBalancer loadBalancer, ClusterSettings settings) {
+    public PortLevel {
+      Objects.requireNonNull(loadBalancer, "loadBalancer");
+      Objects.requireNonNull(settings, "settings");
+    }
+
+    static LoadBalancer loadBalancer(@Nullable PortLevel p, LoadBalancer base) {
+      return p != null && p.setsLoadBalancer() ? p.loadBalancer() : base;
+    }
+
+    static ClusterSettings settings(@Nullable PortLevel p, ClusterSettings base) {
+      if (p == null) {
+        return base;
+      }
+      ClusterSettings merged = p.settings().over(base);
+      return p.setsLoadBalancer()
+          ? new ClusterSettings(
+              p.settings().consistentHash(),
+              merged.circuitBreakers(),
+              merged.connectTimeout(),
+              merged.outlierDetection())
+          : merged;
+    }
   }
 
   /** Istio's {@code loadBalancer.simple} values that map to an Envoy LB policy. */
@@ -41,22 +96,46 @@ public record TrafficPolicy(
     PASSTHROUGH
   }
 
-  /** A DestinationRule subset, its policy already merged over the rule's. */
+  /**
+   * A DestinationRule subset, its policy already merged over the rule's; {@code ports} are the
+   * subset's port-level settings, or the rule's when it has none (istiod's merge).
+   */
   public record Subset(
       String name,
       Map<String, String> labels,
       LoadBalancer loadBalancer,
-      ClusterSettings settings) {
+      ClusterSettings settings,
+      Map<Integer, PortLevel> ports) {
     public Subset {
       Objects.requireNonNull(name, "name");
       labels = Map.copyOf(labels);
       Objects.requireNonNull(loadBalancer, "loadBalancer");
       Objects.requireNonNull(settings, "settings");
+      ports = Map.copyOf(ports);
+    }
+
+    /** A subset without port-level settings. */
+    public Subset(
+        String name,
+        Map<String, String> labels,
+        LoadBalancer loadBalancer,
+        ClusterSettings settings) {
+      this(name, labels, loadBalancer, settings, Map.of());
     }
 
     /** A subset without cluster settings. */
     public Subset(String name, Map<String, String> labels, LoadBalancer loadBalancer) {
       this(name, labels, loadBalancer, ClusterSettings.NONE);
+    }
+
+    /** The subset cluster's load balancer for {@code port}. */
+    public LoadBalancer loadBalancer(int port) {
+      return PortLevel.loadBalancer(ports.get(port), loadBalancer);
+    }
+
+    /** The subset cluster's settings for {@code port}. */
+    public ClusterSettings settings(int port) {
+      return PortLevel.settings(ports.get(port), settings);
     }
   }
 

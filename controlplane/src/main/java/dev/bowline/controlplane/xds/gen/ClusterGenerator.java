@@ -53,10 +53,23 @@ final class ClusterGenerator implements XdsGenerator {
       for (Service s : push.visibleServices(proxy)) {
         TrafficPolicy policy = push.trafficPolicy(s, proxy);
         for (ServicePort p : s.ports()) {
-          addOutbound(out, proxy, s, p.port(), "", policy.loadBalancer(), policy.settings());
+          addOutbound(
+              out,
+              proxy,
+              s,
+              p.port(),
+              "",
+              policy.loadBalancer(p.port()),
+              policy.settings(p.port()));
           for (TrafficPolicy.Subset subset : policy.subsets()) {
             addOutbound(
-                out, proxy, s, p.port(), subset.name(), subset.loadBalancer(), subset.settings());
+                out,
+                proxy,
+                s,
+                p.port(),
+                subset.name(),
+                subset.loadBalancer(p.port()),
+                subset.settings(p.port()));
           }
         }
       }
@@ -86,12 +99,13 @@ final class ClusterGenerator implements XdsGenerator {
     }
     TrafficPolicy policy = push.trafficPolicy(service.get(), proxy);
     if (cn.subset().isEmpty()) {
-      return Optional.of(edsCluster(proxy, name, policy.loadBalancer(), policy.settings()));
+      return Optional.of(
+          edsCluster(proxy, name, policy.loadBalancer(cn.port()), policy.settings(cn.port())));
     }
     return policy.subsets().stream()
         .filter(s -> s.name().equals(cn.subset()))
         .findFirst()
-        .map(s -> edsCluster(proxy, name, s.loadBalancer(), s.settings()));
+        .map(s -> edsCluster(proxy, name, s.loadBalancer(cn.port()), s.settings(cn.port())));
   }
 
   private static void addOutbound(

@@ -53,12 +53,14 @@ final class GrpcRouteGenerator implements XdsGenerator {
           HttpRoutes.withHashPolicy(
               route,
               List.of(new HttpRoute.Destination(t.service().hostname(), t.port().port(), "", 1)),
+              t.port().port(),
               proxy,
               push));
     } else {
       for (HttpRoute r : routes.get()) {
         vh.addRoutes(
-            HttpRoutes.withHashPolicy(route(r, t.port().port()), r.destinations(), proxy, push));
+            HttpRoutes.withHashPolicy(
+                route(r, t.port().port()), r.destinations(), t.port().port(), proxy, push));
       }
     }
     return RouteConfiguration.newBuilder().setName(t.requestedName()).addVirtualHosts(vh).build();

@@ -148,13 +148,18 @@ final class HttpRoutes {
    * every destination has the same one (as istiod: a hash only makes sense if all clusters agree).
    */
   static Route withHashPolicy(
-      Route route, List<HttpRoute.Destination> destinations, Proxy proxy, PushContext push) {
+      Route route,
+      List<HttpRoute.Destination> destinations,
+      int defaultPort,
+      Proxy proxy,
+      PushContext push) {
     if (!route.hasRoute() || destinations.isEmpty()) {
       return route;
     }
     TrafficPolicy.ConsistentHash hash = null;
     for (HttpRoute.Destination d : destinations) {
-      TrafficPolicy.ConsistentHash h = consistentHash(d, proxy, push);
+      TrafficPolicy.ConsistentHash h =
+          consistentHash(d, d.port() == 0 ? defaultPort : d.port(), proxy, push);
       if (h == null || (hash != null && !hash.equals(h))) {
         return route;
       }
@@ -166,7 +171,7 @@ final class HttpRoutes {
   }
 
   private static TrafficPolicy.@Nullable ConsistentHash consistentHash(
-      HttpRoute.Destination d, Proxy proxy, PushContext push) {
+      HttpRoute.Destination d, int port, Proxy proxy, PushContext push) {
     Service service = push.registry().service(d.host()).orElse(null);
     if (service == null) {
       return null;
@@ -174,10 +179,10 @@ final class HttpRoutes {
     TrafficPolicy policy = push.trafficPolicy(service, proxy);
     for (TrafficPolicy.Subset s : policy.subsets()) {
       if (s.name().equals(d.subset())) {
-        return s.settings().consistentHash();
+        return s.settings(port).consistentHash();
       }
     }
-    return policy.settings().consistentHash();
+    return policy.settings(port).consistentHash();
   }
 
   /** The VirtualService retries; 0 attempts disable retries as in istiod. */

@@ -101,7 +101,11 @@ final class SidecarRouteGenerator implements XdsGenerator {
                 .build();
         vh.addRoutes(
             HttpRoutes.withHashPolicy(
-                route, List.of(new HttpRoute.Destination(s.hostname(), port, "", 1)), proxy, push));
+                route,
+                List.of(new HttpRoute.Destination(s.hostname(), port, "", 1)),
+                port,
+                proxy,
+                push));
       } else {
         for (HttpRoute r : routes.get()) {
           Route route = HttpRoutes.route(r, port);
@@ -118,7 +122,7 @@ final class SidecarRouteGenerator implements XdsGenerator {
             }
             route = route.toBuilder().setRoute(action).build();
           }
-          vh.addRoutes(HttpRoutes.withHashPolicy(route, r.destinations(), proxy, push));
+          vh.addRoutes(HttpRoutes.withHashPolicy(route, r.destinations(), port, proxy, push));
         }
       }
       rc.addVirtualHosts(vh);

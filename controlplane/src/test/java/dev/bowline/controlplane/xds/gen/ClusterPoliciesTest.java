@@ -43,6 +43,10 @@ class ClusterPoliciesTest {
             baseEjectionTime: 30s
             maxEjectionPercent: 50
             minHealthPercent: 20
+          portLevelSettings:
+          - port: {number: 9090}
+            loadBalancer: {simple: LEAST_REQUEST}
+            connectionPool: {http: {http2MaxRequests: 7}}
         subsets:
         - name: v1
           labels: {version: v1}
@@ -58,7 +62,9 @@ class ClusterPoliciesTest {
         new LocalService(
             "weather",
             "forecast",
-            List.of(new ServicePort("http", 8080, Protocol.HTTP, 8080)),
+            List.of(
+                new ServicePort("http", 8080, Protocol.HTTP, 8080),
+                new ServicePort("admin", 9090, Protocol.HTTP, 9090)),
             Map.of(),
             Map.of()));
     Decoded d = new ResourceCodec().decode("dr.yaml", DR);
@@ -103,6 +109,29 @@ class ClusterPoliciesTest {
     assertThat(v2.getLbPolicy()).isEqualTo(Cluster.LbPolicy.MAGLEV);
     assertThat(v2.getMaglevLbConfig().getTableSize().getValue()).isEqualTo(65537);
     assertThat(v2.getOutlierDetection()).as("what it does not set, it inherits").isEqualTo(od);
+  }
+
+  @Test
+  void portLevelSettingsReplaceThePartsTheySetForTheirPortOnly() {
+    var clusters = new ClusterGenerator().generate(HttpRoutesTest.PROXY, push(), ResourceNames.ALL);
+    Cluster admin = (Cluster) clusters.get("outbound|9090||forecast.weather.svc.cluster.local");
+    assertThat(admin.getLbPolicy())
+        .as("the port's loadBalancer replaces the consistent hash")
+        .isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+    assertThat(admin.getCircuitBreakers().getThresholds(0).getMaxRequests().getValue())
+        .isEqualTo(7);
+    assertThat(admin.getOutlierDetection().getConsecutive5Xx().getValue())
+        .as("what the port does not set stays the rule's")
+        .isEqualTo(3);
+    Cluster v1Admin = (Cluster) clusters.get("outbound|9090|v1|forecast.weather.svc.cluster.local");
+    assertThat(v1Admin.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+    var routes =
+        new SidecarRouteGenerator()
+            .generate(HttpRoutesTest.PROXY, push(), ResourceNames.of(Set.of("9090")));
+    RouteConfiguration rc = (RouteConfiguration) routes.get("9090");
+    assertThat(rc.getVirtualHosts(0).getRoutes(0).getRoute().getHashPolicyList())
+        .as("no consistent hash on that port, so no hash key")
+        .isEmpty();
   }
 
   @Test
