@@ -2,6 +2,7 @@ package dev.bowline.cli;
 
 import dev.bowline.controlplane.ControlPlane;
 import dev.bowline.controlplane.ControlPlaneOptions;
+import dev.bowline.controlplane.config.ConfigFeed;
 import dev.bowline.controlplane.model.ConfigInputs;
 import dev.bowline.controlplane.registry.LocalRegistry;
 import dev.bowline.controlplane.registry.RegistryFile;
@@ -39,6 +40,13 @@ final class ControlPlaneCommand implements Callable<Integer> {
       paramLabel = "FILE",
       description = "Local registry YAML (services and workloads); reloaded when it changes.")
   @Nullable Path registryFile;
+
+  @Option(
+      names = "--config-dir",
+      paramLabel = "DIR",
+      description =
+          "Directory of Istio YAML (VirtualService, DestinationRule, Sidecar...); watched, repeatable.")
+  java.util.List<Path> configDirs = new java.util.ArrayList<>();
 
   @Option(
       names = "--address",
@@ -110,12 +118,27 @@ final class ControlPlaneCommand implements Callable<Integer> {
         return 1;
       }
     }
-    // Istio config (VirtualService, DestinationRule, Sidecar) joins with the config store.
     ControlPlane cp = new ControlPlane(options, registry, ConfigInputs.NONE, Clock.systemUTC());
+    ConfigFeed feed = null;
+    if (!configDirs.isEmpty()) {
+      try {
+        feed = ConfigFeed.start(cp, configDirs, Clock.systemUTC());
+      } catch (java.io.IOException e) {
+        err.println("bowline control-plane: cannot watch config: " + e.getMessage());
+        cp.close();
+        if (watcher != null) {
+          watcher.close();
+        }
+        return 1;
+      }
+    }
     try {
       cp.start();
     } catch (java.io.IOException e) {
       err.println("bowline control-plane: cannot listen on " + address + ": " + e.getMessage());
+      if (feed != null) {
+        feed.close();
+      }
       cp.close();
       return 1;
     }
@@ -126,12 +149,31 @@ final class ControlPlaneCommand implements Callable<Integer> {
             + registry.snapshot().services().size()
             + " services"
             + (registryFile == null ? "" : " from " + registryFile));
+    if (feed != null) {
+      var status = feed.store().status();
+      out.println(
+          "config: "
+              + status.total()
+              + " resources, "
+              + status.rejections().size()
+              + " refused, from "
+              + configDirs
+              + " (http://"
+              + address
+              + ":"
+              + cp.monitoringPort()
+              + "/debug/configz)");
+    }
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     RegistryFileWatcher w = watcher;
+    ConfigFeed f = feed;
     Thread hook =
         new Thread(
             () -> {
+              if (f != null) {
+                f.close();
+              }
               cp.close();
               if (w != null) {
                 w.close();

@@ -42,11 +42,24 @@ class ControlPlaneIT {
   void servesTheRegistryAndStopsOnSigterm(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("registry.yaml");
     Files.writeString(file, REGISTRY);
+    Path config = Files.createDirectory(dir.resolve("config"));
+    Files.writeString(
+        config.resolve("dr.yaml"),
+        """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: forecast, namespace: weather}
+        spec:
+          host: forecast
+          subsets: [{name: v1, labels: {version: v1}}]
+        """);
     Process p =
         bowline(
                 "control-plane",
                 "--registry",
                 file.toString(),
+                "--config-dir",
+                config.toString(),
                 "--xds-port",
                 "0",
                 "--monitoring-port",
@@ -59,10 +72,12 @@ class ControlPlaneIT {
       String xds = out.readLine();
       String monitoring = out.readLine();
       String registry = out.readLine();
+      String configLine = out.readLine();
       assertThat(xds)
           .as(Files.readString(dir.resolve("err.txt")))
           .matches("xds: 127\\.0\\.0\\.1:\\d+");
       assertThat(registry).isEqualTo("registry: 1 services from " + file);
+      assertThat(configLine).startsWith("config: 1 resources, 0 refused, from [" + config + "]");
       String base = monitoring.replace("monitoring: ", "").replace("/debug/syncz", "");
       HttpClient http = HttpClient.newHttpClient();
       assertThat(get(http, base + "/ready")).isEqualTo("ready\n");
@@ -70,6 +85,8 @@ class ControlPlaneIT {
           .contains(
               "\"hostname\" : \"forecast.weather.svc.cluster.local\"",
               "\"address\" : \"127.0.0.11\"");
+      assertThat(get(http, base + "/debug/configz"))
+          .contains("\"kind\" : \"DestinationRule\"", "\"name\" : \"forecast\"");
       assertThat(get(http, base + "/metrics")).contains("pilot_xds_pushes{type=\"cds\"}");
     } finally {
       p.destroy();

@@ -84,6 +84,9 @@ public final class ControlPlane implements AutoCloseable {
 
   /** Starts the ADS and debug servers; ready once both listen. */
   public void start() throws IOException {
+    // The first proxies get what is in force now (config given before start included), not the
+    // context built at construction.
+    pushNow(new PushRequest(true, Set.of(), nanoTime.getAsLong(), Set.of("start")));
     xds.start(new InetSocketAddress(options.address(), options.xdsPort()));
     debug.start(new InetSocketAddress(options.address(), options.monitoringPort()));
     ready = true;
@@ -114,12 +117,25 @@ public final class ControlPlane implements AutoCloseable {
 
   /**
    * Replaces the Istio config inputs (the config module calls this after a valid change) and pushes
-   * every proxy, debounced.
+   * every proxy, debounced. Inputs given before {@link #start()} are in force from the first
+   * connection on.
    */
   public void updateConfig(ConfigInputs next, String reason) {
     config.set(Objects.requireNonNull(next, "next"));
     metrics.trigger("config");
     debouncer.submit(new PushRequest(true, Set.of(), nanoTime.getAsLong(), Set.of(reason)));
+  }
+
+  /**
+   * Serves {@code body} as JSON at {@code path} on the debug port (e.g. {@code /debug/configz}).
+   */
+  public void addDebugEndpoint(String path, java.util.function.Supplier<Object> body) {
+    debug.addJsonEndpoint(path, body);
+  }
+
+  /** The options it runs with. */
+  public ControlPlaneOptions options() {
+    return options;
   }
 
   private void onRegistryChange(RegistryChange change) {

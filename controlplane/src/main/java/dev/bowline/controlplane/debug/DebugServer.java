@@ -37,6 +37,7 @@ import java.util.SortedMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -54,6 +55,7 @@ public final class DebugServer implements AutoCloseable {
   private final PrometheusMeterRegistry meters;
   private final XdsServer xds;
   private final ServiceRegistry registry;
+  private final Map<String, Supplier<Object>> extra = new java.util.LinkedHashMap<>();
   private @Nullable HttpServer server;
   private @Nullable ExecutorService executor;
 
@@ -80,6 +82,7 @@ public final class DebugServer implements AutoCloseable {
     s.createContext("/debug/registryz", ex -> json(ex, registryz()));
     s.createContext("/debug/config_dump", this::configDump);
     s.createContext("/debug/push_status", ex -> json(ex, pushStatus()));
+    extra.forEach((path, body) -> s.createContext(path, ex -> json(ex, body.get())));
     s.createContext(
         "/",
         ex -> send(ex, 404, "text/plain", "not found: " + ex.getRequestURI().getPath() + "\n"));
@@ -89,6 +92,17 @@ public final class DebugServer implements AutoCloseable {
     s.setExecutor(executor);
     s.start();
     server = s;
+  }
+
+  /**
+   * Serves {@code body}, as JSON, at {@code path} (e.g. {@code /debug/configz} from the config
+   * feed); from now on if already listening.
+   */
+  public synchronized void addJsonEndpoint(String path, Supplier<Object> body) {
+    extra.put(Objects.requireNonNull(path, "path"), Objects.requireNonNull(body, "body"));
+    if (server != null) {
+      server.createContext(path, ex -> json(ex, body.get()));
+    }
   }
 
   /** The port it listens on. */

@@ -53,9 +53,23 @@ final class ClusterGenerator implements XdsGenerator {
       for (Service s : push.visibleServices(proxy)) {
         TrafficPolicy policy = push.trafficPolicy(s, proxy);
         for (ServicePort p : s.ports()) {
-          addOutbound(out, proxy, s, p.port(), "", policy.loadBalancer());
+          addOutbound(
+              out,
+              proxy,
+              s,
+              p.port(),
+              "",
+              policy.loadBalancer(p.port()),
+              policy.settings(p.port()));
           for (TrafficPolicy.Subset subset : policy.subsets()) {
-            addOutbound(out, proxy, s, p.port(), subset.name(), subset.loadBalancer());
+            addOutbound(
+                out,
+                proxy,
+                s,
+                p.port(),
+                subset.name(),
+                subset.loadBalancer(p.port()),
+                subset.settings(p.port()));
           }
         }
       }
@@ -85,12 +99,13 @@ final class ClusterGenerator implements XdsGenerator {
     }
     TrafficPolicy policy = push.trafficPolicy(service.get(), proxy);
     if (cn.subset().isEmpty()) {
-      return Optional.of(edsCluster(proxy, name, policy.loadBalancer()));
+      return Optional.of(
+          edsCluster(proxy, name, policy.loadBalancer(cn.port()), policy.settings(cn.port())));
     }
     return policy.subsets().stream()
         .filter(s -> s.name().equals(cn.subset()))
         .findFirst()
-        .map(s -> edsCluster(proxy, name, s.loadBalancer()));
+        .map(s -> edsCluster(proxy, name, s.loadBalancer(cn.port()), s.settings(cn.port())));
   }
 
   private static void addOutbound(
@@ -99,12 +114,17 @@ final class ClusterGenerator implements XdsGenerator {
       Service s,
       int port,
       String subset,
-      TrafficPolicy.LoadBalancer lb) {
+      TrafficPolicy.LoadBalancer lb,
+      TrafficPolicy.ClusterSettings settings) {
     String name = ClusterName.outbound(port, subset, s.hostname());
-    out.put(name, edsCluster(proxy, name, lb));
+    out.put(name, edsCluster(proxy, name, lb, settings));
   }
 
-  static Cluster edsCluster(Proxy proxy, String name, TrafficPolicy.LoadBalancer lb) {
+  static Cluster edsCluster(
+      Proxy proxy,
+      String name,
+      TrafficPolicy.LoadBalancer lb,
+      TrafficPolicy.ClusterSettings settings) {
     Cluster.Builder c =
         Cluster.newBuilder()
             .setName(name)
@@ -123,6 +143,7 @@ final class ClusterGenerator implements XdsGenerator {
     if (!proxy.isProxylessGrpc()) {
       c.setConnectTimeout(CONNECT_TIMEOUT);
     }
+    ClusterPolicies.apply(c, settings, !proxy.isProxylessGrpc());
     return c.build();
   }
 

@@ -1,19 +1,14 @@
 package dev.bowline.controlplane.xds.gen;
 
 import com.google.protobuf.Message;
-import com.google.protobuf.UInt32Value;
 import dev.bowline.controlplane.model.HttpRoute;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
-import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
-import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
-import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -46,52 +41,32 @@ final class GrpcRouteGenerator implements XdsGenerator {
     VirtualHost.Builder vh = VirtualHost.newBuilder().setName(t.hostPort()).addAllDomains(domains);
     Optional<List<HttpRoute>> routes = push.httpRoutes(t.service(), t.port().port(), proxy);
     if (routes.isEmpty()) {
-      vh.addRoutes(
+      Route route =
           Route.newBuilder()
               .setMatch(RouteMatch.newBuilder().setPrefix("/"))
               .setRoute(
                   RouteAction.newBuilder()
                       .setCluster(
-                          ClusterName.outbound(t.port().port(), "", t.service().hostname()))));
+                          ClusterName.outbound(t.port().port(), "", t.service().hostname())))
+              .build();
+      vh.addRoutes(
+          HttpRoutes.withHashPolicy(
+              route,
+              List.of(new HttpRoute.Destination(t.service().hostname(), t.port().port(), "", 1)),
+              t.port().port(),
+              proxy,
+              push));
     } else {
       for (HttpRoute r : routes.get()) {
-        vh.addRoutes(route(r, t.port().port()));
+        vh.addRoutes(
+            HttpRoutes.withHashPolicy(
+                route(r, t.port().port()), r.destinations(), t.port().port(), proxy, push));
       }
     }
     return RouteConfiguration.newBuilder().setName(t.requestedName()).addVirtualHosts(vh).build();
   }
 
   static Route route(HttpRoute r, int defaultPort) {
-    RouteMatch.Builder m = RouteMatch.newBuilder();
-    switch (r.path()) {
-      case HttpRoute.PathMatch.Prefix p -> m.setPrefix(p.prefix());
-      case HttpRoute.PathMatch.Exact e -> m.setPath(e.path());
-      case HttpRoute.PathMatch.Regex x ->
-          m.setSafeRegex(RegexMatcher.newBuilder().setRegex(x.regex()));
-    }
-    for (HttpRoute.HeaderMatch h : r.headers()) {
-      m.addHeaders(
-          HeaderMatcher.newBuilder()
-              .setName(h.name())
-              .setStringMatch(StringMatcher.newBuilder().setExact(h.value())));
-    }
-    RouteAction.Builder action = RouteAction.newBuilder();
-    if (r.destinations().size() == 1) {
-      action.setCluster(cluster(r.destinations().getFirst(), defaultPort));
-    } else {
-      WeightedCluster.Builder wc = WeightedCluster.newBuilder();
-      for (HttpRoute.Destination d : r.destinations()) {
-        wc.addClusters(
-            WeightedCluster.ClusterWeight.newBuilder()
-                .setName(cluster(d, defaultPort))
-                .setWeight(UInt32Value.of(d.weight())));
-      }
-      action.setWeightedClusters(wc);
-    }
-    return Route.newBuilder().setName(r.name()).setMatch(m).setRoute(action).build();
-  }
-
-  private static String cluster(HttpRoute.Destination d, int defaultPort) {
-    return ClusterName.outbound(d.port() == 0 ? defaultPort : d.port(), d.subset(), d.host());
+    return HttpRoutes.route(r, defaultPort);
   }
 }

@@ -101,7 +101,7 @@ final class SidecarRouteGenerator implements XdsGenerator {
                 .setIncludeRequestAttemptCount(true);
         Optional<List<HttpRoute>> routes = push.httpRoutes(s, port, proxy);
         if (routes.isEmpty()) {
-          vh.addRoutes(
+          Route route =
               Route.newBuilder()
                   .setName("default")
                   .setMatch(RouteMatch.newBuilder().setPrefix("/"))
@@ -109,16 +109,32 @@ final class SidecarRouteGenerator implements XdsGenerator {
                       RouteAction.newBuilder()
                           .setCluster(ClusterName.outbound(port, "", s.hostname()))
                           .setTimeout(NO_TIMEOUT)
-                          .setRetryPolicy(DEFAULT_RETRY)));
+                          .setRetryPolicy(DEFAULT_RETRY))
+                  .build();
+          vh.addRoutes(
+              HttpRoutes.withHashPolicy(
+                  route,
+                  List.of(new HttpRoute.Destination(s.hostname(), port, "", 1)),
+                  port,
+                  proxy,
+                  push));
         } else {
           for (HttpRoute r : routes.get()) {
-            Route route = GrpcRouteGenerator.route(r, port);
-            vh.addRoutes(
-                route.toBuilder()
-                    .setRoute(
-                        route.getRoute().toBuilder()
-                            .setTimeout(NO_TIMEOUT)
-                            .setRetryPolicy(DEFAULT_RETRY)));
+            Route route = HttpRoutes.route(r, port);
+            if (route.hasRoute()) {
+              // istiod: no VirtualService timeout means none; no retries means the mesh default.
+              RouteAction.Builder action = route.getRoute().toBuilder();
+              if (r.policy().timeout() == null) {
+                action.setTimeout(NO_TIMEOUT);
+              }
+              if (r.policy().retry() == null) {
+                action.setRetryPolicy(DEFAULT_RETRY);
+              } else if (r.policy().retry().attempts() == 0) {
+                action.clearRetryPolicy();
+              }
+              route = route.toBuilder().setRoute(action).build();
+            }
+            vh.addRoutes(HttpRoutes.withHashPolicy(route, r.destinations(), port, proxy, push));
           }
         }
         rc.addVirtualHosts(vh);

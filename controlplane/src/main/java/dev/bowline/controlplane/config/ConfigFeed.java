@@ -1,0 +1,140 @@
+package dev.bowline.controlplane.config;
+
+import dev.bowline.api.Resource;
+import dev.bowline.api.ResourceCodec;
+import dev.bowline.api.validation.Validator;
+import dev.bowline.config.ConfigSnapshot;
+import dev.bowline.config.ConfigStore;
+import dev.bowline.config.DirectorySource;
+import dev.bowline.config.Rejection;
+import dev.bowline.config.StoreStatus;
+import dev.bowline.controlplane.ControlPlane;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Istio config from directories into a control plane: a {@link ConfigStore} fed by one {@link
+ * DirectorySource} per directory; every change the store accepts rebuilds the {@link
+ * IstioConfigInputs} from a fresh snapshot and hands them to the control plane, which debounces a
+ * full push. A change the store refuses changes nothing: the last good config stays in force.
+ * {@code /debug/configz} lists what is in force and what was refused.
+ */
+public final class ConfigFeed implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(ConfigFeed.class.getName());
+
+  private final ControlPlane controlPlane;
+  private final ConfigStore store;
+  private final List<DirectorySource> sources = new ArrayList<>();
+  private final AutoCloseable subscription;
+  private final String rootNamespace;
+
+  private ConfigFeed(ControlPlane controlPlane, ConfigStore store, String rootNamespace) {
+    this.controlPlane = controlPlane;
+    this.store = store;
+    this.rootNamespace = rootNamespace;
+    this.subscription = store.subscribe(e -> publish("config"));
+  }
+
+  /**
+   * Reads every directory (returning once the first read of each is done and handed to the control
+   * plane) and watches them for changes. Start it before the control plane so that the first
+   * proxies already get this config; started later, it reaches them with the next (debounced) push.
+   */
+  public static ConfigFeed start(ControlPlane controlPlane, List<Path> directories, Clock clock)
+      throws IOException {
+    Objects.requireNonNull(controlPlane, "controlPlane");
+    ConfigFeed feed =
+        new ConfigFeed(
+            controlPlane,
+            new ConfigStore(new Validator(), clock),
+            IstioConfigInputs.ROOT_NAMESPACE);
+    try {
+      for (Path dir : directories) {
+        DirectorySource source = new DirectorySource(dir, feed.store, new ResourceCodec());
+        feed.sources.add(source);
+        source.start();
+      }
+    } catch (IOException | RuntimeException e) {
+      feed.close();
+      throw e;
+    }
+    feed.publish("config-initial");
+    controlPlane.addDebugEndpoint("/debug/configz", feed::configz);
+    return feed;
+  }
+
+  /** The store the directories feed. */
+  public ConfigStore store() {
+    return store;
+  }
+
+  private void publish(String reason) {
+    ConfigSnapshot snapshot = store.snapshot();
+    controlPlane.updateConfig(
+        IstioConfigInputs.of(snapshot, controlPlane.options().domainSuffix(), rootNamespace),
+        reason);
+    LOG.log(Level.DEBUG, () -> "event=config_inputs version=" + snapshot.version());
+  }
+
+  /** {@code /debug/configz}: the store version, resources in force, refused changes, warnings. */
+  Object configz() {
+    ConfigSnapshot snapshot = store.snapshot();
+    StoreStatus status = store.status();
+    List<Map<String, Object>> resources = new ArrayList<>();
+    for (Resource<?> r : snapshot.resources().values()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("kind", r.kind().toString());
+      m.put("namespace", r.namespace());
+      m.put("name", r.name());
+      m.put("resourceVersion", r.resourceVersion());
+      resources.add(m);
+    }
+    List<Map<String, Object>> rejections = new ArrayList<>();
+    for (Rejection rj : status.rejections()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("source", rj.source());
+      m.put("resource", rj.key() == null ? "" : rj.key().toString());
+      m.put("keptPrevious", rj.keptPrevious());
+      m.put("at", rj.at().toString());
+      m.put(
+          "errors",
+          rj.errors().stream()
+              .map(e -> (e.path().isEmpty() ? "" : e.path() + ": ") + e.text())
+              .toList());
+      rejections.add(m);
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("version", snapshot.version());
+    out.put("resources", resources);
+    out.put("rejections", rejections);
+    out.put(
+        "warnings",
+        status.warnings().stream()
+            .map(w -> w.resource() + " " + w.path() + ": " + w.text())
+            .toList());
+    return out;
+  }
+
+  @Override
+  public void close() {
+    try {
+      subscription.close();
+    } catch (Exception e) {
+      LOG.log(Level.WARNING, "event=config_unsubscribe_failed error=" + e);
+    }
+    for (DirectorySource s : sources) {
+      try {
+        s.close();
+      } catch (IOException e) {
+        LOG.log(Level.WARNING, "event=config_source_close_failed error=" + e);
+      }
+    }
+  }
+}

@@ -1,0 +1,536 @@
+package dev.bowline.controlplane.config;
+
+import dev.bowline.api.Resource;
+import dev.bowline.api.model.DestinationRule;
+import dev.bowline.api.model.Percent;
+import dev.bowline.api.model.Sidecar;
+import dev.bowline.api.model.StringMatch;
+import dev.bowline.api.model.VirtualService;
+import dev.bowline.config.ConfigSnapshot;
+import dev.bowline.controlplane.model.ConfigInputs;
+import dev.bowline.controlplane.model.HttpRoute;
+import dev.bowline.controlplane.model.Proxy;
+import dev.bowline.controlplane.model.SidecarScope;
+import dev.bowline.controlplane.model.TrafficPolicy;
+import dev.bowline.controlplane.registry.Service;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The {@link ConfigInputs} of one {@link ConfigSnapshot}, indexed once, as istiod's PushContext
+ * indexes VirtualServices, DestinationRules and Sidecars:
+ *
+ * <ul>
+ *   <li>VirtualServices bound to the mesh (no {@code gateways}, or {@code mesh}) by host; short
+ *       hosts resolve in the VirtualService's namespace, {@code *.suffix} matches by suffix; {@code
+ *       exportTo} ({@code *} by default, {@code .} its own namespace) limits who sees it. When
+ *       several apply, one in the proxy's namespace wins, then the first by (namespace, name);
+ *       istiod also keeps one per host for sidecars.
+ *   <li>DestinationRules by host, the first namespace that has a visible one winning: the proxy's,
+ *       then the service's, then the root namespace; rules of that namespace for the same host are
+ *       merged (subsets of later rules added unless the name is taken, the first traffic policy
+ *       kept), as istiod does.
+ *   <li>Sidecars: the one in the proxy's namespace whose workloadSelector matches its labels, else
+ *       the namespace's without selector, else the root namespace's, else Istio's default.
+ * </ul>
+ *
+ * Immutable; lookups allocate only their result.
+ */
+public final class IstioConfigInputs {
+  /** Istio's default root namespace. */
+  public static final String ROOT_NAMESPACE = "istio-system";
+
+  private final String domainSuffix;
+  private final String rootNamespace;
+  private final List<Resource<VirtualService>> virtualServices;
+  private final Map<String, List<Resource<DestinationRule>>> rulesByHost = new HashMap<>();
+  private final List<Resource<Sidecar>> sidecars;
+
+  private IstioConfigInputs(ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
+    this.domainSuffix = domainSuffix;
+    this.rootNamespace = rootNamespace;
+    this.virtualServices =
+        snapshot.list(VirtualService.class).stream()
+            .filter(vs -> vs.spec().gateways().isEmpty() || vs.spec().gateways().contains("mesh"))
+            .toList();
+    for (Resource<DestinationRule> dr : snapshot.list(DestinationRule.class)) {
+      rulesByHost
+          .computeIfAbsent(fqdn(dr.spec().host(), dr.namespace()), h -> new ArrayList<>())
+          .add(dr);
+    }
+    this.sidecars = snapshot.list(Sidecar.class);
+  }
+
+  /** The inputs of {@code snapshot} for a cluster with DNS domain {@code domainSuffix}. */
+  public static ConfigInputs of(
+      ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
+    IstioConfigInputs in = new IstioConfigInputs(snapshot, domainSuffix, rootNamespace);
+    return new ConfigInputs(in::httpRoutes, in::trafficPolicy, in::scopeFor);
+  }
+
+  // ---- VirtualService
+
+  Optional<List<HttpRoute>> httpRoutes(Service service, int port, Proxy proxy) {
+    Resource<VirtualService> chosen = null;
+    for (Resource<VirtualService> vs : virtualServices) {
+      if (!exported(vs.spec().exportTo(), vs.namespace(), proxy.namespace())
+          || !bindsHost(vs, service.hostname())) {
+        continue;
+      }
+      if (vs.namespace().equals(proxy.namespace())) {
+        chosen = vs;
+        break;
+      }
+      if (chosen == null) {
+        chosen = vs;
+      }
+    }
+    if (chosen == null) {
+      return Optional.empty();
+    }
+    List<HttpRoute> out = new ArrayList<>();
+    for (VirtualService.HTTPRoute r : chosen.spec().http()) {
+      translate(chosen, r, port, out);
+    }
+    return out.isEmpty() ? Optional.empty() : Optional.of(out);
+  }
+
+  private boolean bindsHost(Resource<VirtualService> vs, String hostname) {
+    for (String h : vs.spec().hosts()) {
+      String pattern = h.startsWith("*") ? h : fqdn(h, vs.namespace());
+      if (pattern.equals("*")
+          || pattern.equals(hostname)
+          || (pattern.startsWith("*.") && hostname.endsWith(pattern.substring(1)))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void translate(
+      Resource<VirtualService> vs, VirtualService.HTTPRoute r, int port, List<HttpRoute> out) {
+    String name = r.name() == null ? "" : r.name();
+    List<HttpRoute.Destination> destinations = new ArrayList<>();
+    for (VirtualService.HTTPRouteDestination d : r.route()) {
+      int weight = d.weight() == null ? (r.route().size() == 1 ? 100 : 0) : d.weight();
+      if (d.destination() == null || weight <= 0) {
+        continue; // istiod drops zero-weight destinations
+      }
+      destinations.add(destination(d.destination(), vs.namespace(), weight));
+    }
+    HttpRoute.Policy policy = policy(vs, r);
+    if (destinations.isEmpty() && !policy.answersDirectly()) {
+      return; // delegate: not translated yet
+    }
+    if (r.match().isEmpty()) {
+      out.add(
+          new HttpRoute(
+              name, new HttpRoute.PathMatch.Prefix("/"), List.of(), destinations, policy));
+      return;
+    }
+    for (VirtualService.HTTPMatchRequest m : r.match()) {
+      if (m.port() != null && m.port() != port) {
+        continue;
+      }
+      HttpRoute.PathMatch path = new HttpRoute.PathMatch.Prefix("/");
+      StringMatch.Match uri = m.uri() == null ? null : m.uri().match();
+      if (uri != null) {
+        path =
+            switch (uri) {
+              case StringMatch.Exact e -> new HttpRoute.PathMatch.Exact(e.value());
+              case StringMatch.Prefix p -> new HttpRoute.PathMatch.Prefix(p.value());
+              case StringMatch.Regex x -> new HttpRoute.PathMatch.Regex(x.value());
+            };
+      }
+      List<HttpRoute.HeaderMatch> headers = new ArrayList<>();
+      // istiod: method, authority and scheme are pseudo-header matches.
+      headerMatch(headers, ":method", m.method(), false);
+      headerMatch(headers, ":authority", m.authority(), false);
+      headerMatch(headers, ":scheme", m.scheme(), false);
+      m.headers().forEach((header, match) -> headerMatch(headers, header, match, false));
+      m.withoutHeaders().forEach((header, match) -> headerMatch(headers, header, match, true));
+      String routeName =
+          m.name() == null ? name : name.isEmpty() ? m.name() : name + "." + m.name();
+      List<HttpRoute.HeaderMatch> query = new ArrayList<>();
+      m.queryParams().forEach((param, match) -> headerMatch(query, param, match, false));
+      out.add(
+          new HttpRoute(
+              routeName,
+              path,
+              headers,
+              query,
+              Boolean.TRUE.equals(m.ignoreUriCase()),
+              destinations,
+              policy));
+    }
+  }
+
+  private static void headerMatch(
+      List<HttpRoute.HeaderMatch> out, String name, @Nullable StringMatch match, boolean invert) {
+    StringMatch.Match v = match == null ? null : match.match();
+    if (v == null) {
+      return;
+    }
+    HttpRoute.MatchKind kind =
+        switch (v) {
+          case StringMatch.Exact e -> HttpRoute.MatchKind.EXACT;
+          case StringMatch.Prefix p -> HttpRoute.MatchKind.PREFIX;
+          case StringMatch.Regex x -> HttpRoute.MatchKind.REGEX;
+        };
+    out.add(new HttpRoute.HeaderMatch(name, kind, v.value(), invert));
+  }
+
+  private HttpRoute.Policy policy(Resource<VirtualService> vs, VirtualService.HTTPRoute r) {
+    HttpRoute.Retry retry = null;
+    if (r.retries() != null) {
+      VirtualService.HTTPRetry x = r.retries();
+      retry =
+          new HttpRoute.Retry(
+              x.attempts() == null ? 2 : x.attempts(),
+              x.perTryTimeout(),
+              x.retryOn() == null ? "" : x.retryOn());
+    }
+    HttpRoute.Fault fault = null;
+    if (r.fault() != null) {
+      VirtualService.HTTPFaultInjection f = r.fault();
+      var delay = f.delay();
+      var abort = f.abort();
+      fault =
+          new HttpRoute.Fault(
+              delay == null ? null : delay.fixedDelay(),
+              delay == null ? 0 : percent(delay.percentage(), delay.percent()),
+              abort == null || abort.httpStatus() == null ? 0 : abort.httpStatus(),
+              abort == null || abort.grpcStatus() == null ? -1 : grpcCode(abort.grpcStatus()),
+              abort == null ? 0 : percent(abort.percentage(), null));
+    }
+    HttpRoute.Mirror mirror = null;
+    if (r.mirror() != null) {
+      mirror =
+          new HttpRoute.Mirror(
+              destination(r.mirror(), vs.namespace(), 1),
+              percent(r.mirrorPercentage(), r.mirrorPercent()));
+    } else if (!r.mirrors().isEmpty() && r.mirrors().getFirst().destination() != null) {
+      var m = r.mirrors().getFirst();
+      mirror =
+          new HttpRoute.Mirror(
+              destination(m.destination(), vs.namespace(), 1), percent(m.percentage(), null));
+    }
+    HttpRoute.Rewrite rewrite = null;
+    if (r.rewrite() != null) {
+      var w = r.rewrite();
+      var rx = w.uriRegexRewrite();
+      rewrite =
+          new HttpRoute.Rewrite(
+              w.uri(),
+              rx == null ? null : rx.match(),
+              rx == null ? null : rx.rewrite(),
+              w.authority());
+    }
+    HttpRoute.Redirect redirect = null;
+    if (r.redirect() != null) {
+      var x = r.redirect();
+      redirect =
+          new HttpRoute.Redirect(
+              x.uri(),
+              x.authority(),
+              x.port() == null ? 0 : x.port(),
+              x.scheme(),
+              x.redirectCode() == null ? 301 : x.redirectCode());
+    }
+    HttpRoute.DirectResponse direct = null;
+    if (r.directResponse() != null) {
+      var d = r.directResponse();
+      direct =
+          new HttpRoute.DirectResponse(
+              d.status() == null ? 200 : d.status(), d.body() == null ? null : d.body().string());
+    }
+    HttpRoute.HeaderOps ops = null;
+    if (r.headers() != null) {
+      var req = r.headers().request();
+      var resp = r.headers().response();
+      ops =
+          new HttpRoute.HeaderOps(
+              req == null ? Map.of() : req.set(),
+              req == null ? Map.of() : req.add(),
+              req == null ? List.of() : req.remove(),
+              resp == null ? Map.of() : resp.set(),
+              resp == null ? Map.of() : resp.add(),
+              resp == null ? List.of() : resp.remove());
+    }
+    return new HttpRoute.Policy(r.timeout(), retry, fault, mirror, rewrite, redirect, direct, ops);
+  }
+
+  /** Istio: an unset percentage means 100%. */
+  private static double percent(@Nullable Percent percentage, @Nullable Integer legacy) {
+    if (percentage != null) {
+      return percentage.value();
+    }
+    return legacy == null ? 100 : legacy;
+  }
+
+  private static int grpcCode(String status) {
+    try {
+      return io.grpc.Status.Code.valueOf(status).value();
+    } catch (IllegalArgumentException e) {
+      return Integer.parseInt(status);
+    }
+  }
+
+  private HttpRoute.Destination destination(
+      dev.bowline.api.model.Destination d, String namespace, int weight) {
+    int port = d.port() == null || d.port().number() == null ? 0 : d.port().number();
+    return new HttpRoute.Destination(
+        fqdn(d.host(), namespace), port, d.subset() == null ? "" : d.subset(), weight);
+  }
+
+  // ---- DestinationRule
+
+  Optional<TrafficPolicy> trafficPolicy(Service service, Proxy proxy) {
+    List<Resource<DestinationRule>> rules = rulesByHost.get(service.hostname());
+    if (rules == null) {
+      return Optional.empty();
+    }
+    for (String ns : List.of(proxy.namespace(), service.namespace(), rootNamespace)) {
+      List<Resource<DestinationRule>> inNs = new ArrayList<>();
+      for (Resource<DestinationRule> dr : rules) {
+        if (dr.namespace().equals(ns)
+            && exported(dr.spec().exportTo(), dr.namespace(), proxy.namespace())
+            && selects(dr.spec().workloadSelector(), dr.namespace(), proxy)) {
+          inNs.add(dr);
+        }
+      }
+      if (!inNs.isEmpty()) {
+        return Optional.of(merge(inNs));
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static boolean selects(
+      dev.bowline.api.model.@Nullable LabelSelector selector, String namespace, Proxy proxy) {
+    if (selector == null || selector.matchLabels().isEmpty()) {
+      return true;
+    }
+    return namespace.equals(proxy.namespace())
+        && proxy.labels().entrySet().containsAll(selector.matchLabels().entrySet());
+  }
+
+  private static TrafficPolicy merge(List<Resource<DestinationRule>> rules) {
+    DestinationRule.TrafficPolicy policy = null;
+    for (Resource<DestinationRule> dr : rules) {
+      if (policy == null) {
+        policy = dr.spec().trafficPolicy();
+      }
+    }
+    TrafficPolicy.LoadBalancer top = lb(policy, TrafficPolicy.LoadBalancer.ROUND_ROBIN);
+    TrafficPolicy.ClusterSettings settings = settings(policy);
+    Map<Integer, TrafficPolicy.PortLevel> ports = ports(policy);
+    Map<String, TrafficPolicy.Subset> subsets = new LinkedHashMap<>();
+    for (Resource<DestinationRule> dr : rules) {
+      for (DestinationRule.Subset s : dr.spec().subsets()) {
+        // What a subset's policy does not set, it inherits from the rule's.
+        Map<Integer, TrafficPolicy.PortLevel> own = ports(s.trafficPolicy());
+        subsets.putIfAbsent(
+            s.name(),
+            new TrafficPolicy.Subset(
+                s.name(),
+                s.labels(),
+                lb(s.trafficPolicy(), top),
+                settings(s.trafficPolicy()).over(settings),
+                own.isEmpty() ? ports : own));
+      }
+    }
+    return new TrafficPolicy(top, List.copyOf(subsets.values()), settings, ports);
+  }
+
+  private static Map<Integer, TrafficPolicy.PortLevel> ports(
+      DestinationRule.@Nullable TrafficPolicy policy) {
+    if (policy == null || policy.portLevelSettings().isEmpty()) {
+      return Map.of();
+    }
+    Map<Integer, TrafficPolicy.PortLevel> out = new HashMap<>();
+    for (var p : policy.portLevelSettings()) {
+      if (p.port() == null || p.port().number() == null) {
+        continue;
+      }
+      // The same shape as a traffic policy, so the same translation.
+      DestinationRule.TrafficPolicy asPolicy =
+          new DestinationRule.TrafficPolicy(
+              p.loadBalancer(),
+              p.connectionPool(),
+              p.outlierDetection(),
+              p.tls(),
+              List.of(),
+              null,
+              null,
+              null);
+      out.putIfAbsent(
+          p.port().number(),
+          new TrafficPolicy.PortLevel(
+              p.loadBalancer() != null,
+              lb(asPolicy, TrafficPolicy.LoadBalancer.ROUND_ROBIN),
+              settings(asPolicy)));
+    }
+    return out;
+  }
+
+  private static TrafficPolicy.ClusterSettings settings(DestinationRule.@Nullable TrafficPolicy p) {
+    if (p == null) {
+      return TrafficPolicy.ClusterSettings.NONE;
+    }
+    TrafficPolicy.ConsistentHash hash = null;
+    var ch = p.loadBalancer() == null ? null : p.loadBalancer().consistentHash();
+    if (ch != null) {
+      TrafficPolicy.HashKey key;
+      String name = "";
+      java.time.Duration ttl = null;
+      String path = "";
+      if (ch.httpHeaderName() != null) {
+        key = TrafficPolicy.HashKey.HEADER;
+        name = ch.httpHeaderName();
+      } else if (ch.httpCookie() != null) {
+        key = TrafficPolicy.HashKey.COOKIE;
+        name = ch.httpCookie().name() == null ? "" : ch.httpCookie().name();
+        ttl = ch.httpCookie().ttl();
+        path = ch.httpCookie().path() == null ? "" : ch.httpCookie().path();
+      } else if (ch.httpQueryParameterName() != null) {
+        key = TrafficPolicy.HashKey.QUERY_PARAMETER;
+        name = ch.httpQueryParameterName();
+      } else {
+        key = TrafficPolicy.HashKey.SOURCE_IP;
+      }
+      boolean maglev = ch.maglev() != null;
+      long size = 0;
+      if (maglev && ch.maglev().tableSize() != null) {
+        size = ch.maglev().tableSize();
+      } else if (ch.ringHash() != null && ch.ringHash().minimumRingSize() != null) {
+        size = ch.ringHash().minimumRingSize();
+      } else if (ch.minimumRingSize() != null) {
+        size = ch.minimumRingSize();
+      }
+      hash = new TrafficPolicy.ConsistentHash(key, name, ttl, path, maglev, size);
+    }
+    TrafficPolicy.CircuitBreakers breakers = null;
+    java.time.Duration connectTimeout = null;
+    var pool = p.connectionPool();
+    if (pool != null) {
+      var tcp = pool.tcp();
+      var http = pool.http();
+      connectTimeout = tcp == null ? null : tcp.connectTimeout();
+      breakers =
+          new TrafficPolicy.CircuitBreakers(
+              tcp == null ? 0 : orZero(tcp.maxConnections()),
+              http == null ? 0 : orZero(http.http1MaxPendingRequests()),
+              http == null ? 0 : orZero(http.http2MaxRequests()),
+              http == null ? 0 : orZero(http.maxRetries()),
+              http == null ? 0 : orZero(http.maxRequestsPerConnection()));
+    }
+    TrafficPolicy.OutlierDetection outlier = null;
+    var od = p.outlierDetection();
+    if (od != null) {
+      outlier =
+          new TrafficPolicy.OutlierDetection(
+              od.consecutive5xxErrors() != null
+                  ? od.consecutive5xxErrors()
+                  : orZero(od.consecutiveErrors()),
+              orZero(od.consecutiveGatewayErrors()),
+              orZero(od.consecutiveLocalOriginFailures()),
+              od.interval(),
+              od.baseEjectionTime(),
+              orZero(od.maxEjectionPercent()),
+              orZero(od.minHealthPercent()));
+    }
+    return new TrafficPolicy.ClusterSettings(hash, breakers, connectTimeout, outlier);
+  }
+
+  private static int orZero(@Nullable Integer v) {
+    return v == null ? 0 : v;
+  }
+
+  private static TrafficPolicy.LoadBalancer lb(
+      DestinationRule.@Nullable TrafficPolicy policy, TrafficPolicy.LoadBalancer fallback) {
+    if (policy == null || policy.loadBalancer() == null || policy.loadBalancer().simple() == null) {
+      return fallback;
+    }
+    return switch (policy.loadBalancer().simple()) {
+      case LEAST_CONN, LEAST_REQUEST -> TrafficPolicy.LoadBalancer.LEAST_REQUEST;
+      case RANDOM -> TrafficPolicy.LoadBalancer.RANDOM;
+      case PASSTHROUGH -> TrafficPolicy.LoadBalancer.PASSTHROUGH;
+      case ROUND_ROBIN, UNSPECIFIED -> TrafficPolicy.LoadBalancer.ROUND_ROBIN;
+    };
+  }
+
+  // ---- Sidecar
+
+  SidecarScope scopeFor(Proxy proxy) {
+    Resource<Sidecar> chosen = null;
+    for (Resource<Sidecar> sc : sidecars) {
+      if (!sc.namespace().equals(proxy.namespace())) {
+        continue;
+      }
+      var selector = sc.spec().workloadSelector();
+      if (selector != null && !selector.labels().isEmpty()) {
+        if (proxy.labels().entrySet().containsAll(selector.labels().entrySet())) {
+          chosen = sc;
+          break;
+        }
+      } else if (chosen == null) {
+        chosen = sc;
+      }
+    }
+    if (chosen == null) {
+      for (Resource<Sidecar> sc : sidecars) {
+        if (sc.namespace().equals(rootNamespace)
+            && (sc.spec().workloadSelector() == null
+                || sc.spec().workloadSelector().labels().isEmpty())) {
+          chosen = sc;
+          break;
+        }
+      }
+    }
+    if (chosen == null) {
+      return SidecarScope.DEFAULT;
+    }
+    List<String> hosts = new ArrayList<>();
+    for (Sidecar.IstioEgressListener e : chosen.spec().egress()) {
+      hosts.addAll(e.hosts());
+    }
+    if (chosen.spec().egress().isEmpty()) {
+      hosts.add("*/*");
+    }
+    var otp = chosen.spec().outboundTrafficPolicy();
+    SidecarScope.OutboundTrafficPolicy mode =
+        otp != null && otp.mode() == Sidecar.OutboundTrafficPolicy.Mode.REGISTRY_ONLY
+            ? SidecarScope.OutboundTrafficPolicy.REGISTRY_ONLY
+            : SidecarScope.OutboundTrafficPolicy.ALLOW_ANY;
+    return new SidecarScope(hosts, mode, "Sidecar " + chosen.namespace() + "/" + chosen.name());
+  }
+
+  // ---- helpers
+
+  /** Istio's short-name resolution: a host without a dot lives in {@code namespace}. */
+  private String fqdn(String host, String namespace) {
+    if (host.contains(".") || host.startsWith("*")) {
+      return host;
+    }
+    return host + "." + namespace + ".svc." + domainSuffix;
+  }
+
+  /** {@code exportTo}: empty or {@code *} for all, {@code .} for the own namespace, or names. */
+  private static boolean exported(List<String> exportTo, String own, String viewer) {
+    if (exportTo.isEmpty()) {
+      return true;
+    }
+    for (String e : exportTo) {
+      if (e.equals("*") || e.equals(viewer) || (e.equals(".") && own.equals(viewer))) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,309 @@
+package dev.bowline.controlplane.xds.gen;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.UInt32Value;
+import dev.bowline.controlplane.model.HttpRoute;
+import dev.bowline.controlplane.model.Proxy;
+import dev.bowline.controlplane.model.PushContext;
+import dev.bowline.controlplane.model.TrafficPolicy;
+import dev.bowline.controlplane.registry.Service;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import java.time.Duration;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A resolved VirtualService route in its Envoy form, as istiod's route translation emits it:
+ * matches, weighted clusters, timeout, retry policy, fault (per-route config of {@code
+ * envoy.filters.http.fault}), request mirror, prefix/regex/authority rewrite and redirect.
+ */
+final class HttpRoutes {
+  /** The fault filter's name; its per-route config carries a VirtualService {@code fault}. */
+  static final String FAULT_FILTER = "envoy.filters.http.fault";
+
+  private HttpRoutes() {}
+
+  /**
+   * The Envoy route for {@code r}; {@code defaultPort} stands for destinations without a port.
+   * Timeout and retries are set only when the VirtualService sets them.
+   */
+  static Route route(HttpRoute r, int defaultPort) {
+    RouteMatch.Builder m = RouteMatch.newBuilder();
+    switch (r.path()) {
+      case HttpRoute.PathMatch.Prefix p -> m.setPrefix(p.prefix());
+      case HttpRoute.PathMatch.Exact e -> m.setPath(e.path());
+      case HttpRoute.PathMatch.Regex x -> m.setSafeRegex(regex(x.regex()));
+    }
+    for (HttpRoute.HeaderMatch h : r.headers()) {
+      m.addHeaders(header(h));
+    }
+    for (HttpRoute.HeaderMatch q : r.queryParams()) {
+      m.addQueryParameters(
+          QueryParameterMatcher.newBuilder().setName(q.name()).setStringMatch(stringMatch(q)));
+    }
+    if (r.ignoreUriCase()) {
+      m.setCaseSensitive(BoolValue.of(false));
+    }
+    Route.Builder route = Route.newBuilder().setName(r.name()).setMatch(m);
+    HttpRoute.Policy p = r.policy();
+    if (p.headerOps() != null) {
+      headerOps(route, p.headerOps());
+    }
+    if (p.redirect() != null) {
+      return route.setRedirect(redirect(p.redirect())).build();
+    }
+    if (p.directResponse() != null) {
+      DirectResponseAction.Builder d =
+          DirectResponseAction.newBuilder().setStatus(p.directResponse().status());
+      if (p.directResponse().body() != null) {
+        d.setBody(DataSource.newBuilder().setInlineString(p.directResponse().body()));
+      }
+      return route.setDirectResponse(d).build();
+    }
+    RouteAction.Builder action = RouteAction.newBuilder();
+    if (r.destinations().size() == 1) {
+      action.setCluster(cluster(r.destinations().getFirst(), defaultPort));
+    } else {
+      WeightedCluster.Builder wc = WeightedCluster.newBuilder();
+      for (HttpRoute.Destination d : r.destinations()) {
+        wc.addClusters(
+            WeightedCluster.ClusterWeight.newBuilder()
+                .setName(cluster(d, defaultPort))
+                .setWeight(UInt32Value.of(d.weight())));
+      }
+      action.setWeightedClusters(wc);
+    }
+    if (p.timeout() != null) {
+      // istiod sets the stream duration too: that is the timeout gRPC clients enforce.
+      action
+          .setTimeout(duration(p.timeout()))
+          .setMaxStreamDuration(
+              RouteAction.MaxStreamDuration.newBuilder()
+                  .setMaxStreamDuration(duration(p.timeout()))
+                  .setGrpcTimeoutHeaderMax(duration(p.timeout())));
+    }
+    if (p.retry() != null && p.retry().attempts() > 0) {
+      action.setRetryPolicy(retry(p.retry()));
+    }
+    if (p.mirror() != null) {
+      action.addRequestMirrorPolicies(
+          RouteAction.RequestMirrorPolicy.newBuilder()
+              .setCluster(cluster(p.mirror().destination(), defaultPort))
+              .setRuntimeFraction(
+                  RuntimeFractionalPercent.newBuilder()
+                      .setDefaultValue(percent(p.mirror().percent()))));
+    }
+    if (p.rewrite() != null) {
+      HttpRoute.Rewrite w = p.rewrite();
+      if (w.uri() != null) {
+        if (r.path() instanceof HttpRoute.PathMatch.Prefix) {
+          action.setPrefixRewrite(w.uri());
+        } else {
+          // istiod: a rewrite of a non-prefix match replaces the whole path.
+          action.setRegexRewrite(
+              RegexMatchAndSubstitute.newBuilder()
+                  .setPattern(regex("/.*"))
+                  .setSubstitution(w.uri()));
+        }
+      }
+      if (w.regex() != null) {
+        action.setRegexRewrite(
+            RegexMatchAndSubstitute.newBuilder()
+                .setPattern(regex(w.regex()))
+                .setSubstitution(w.substitution() == null ? "" : w.substitution()));
+      }
+      if (w.authority() != null) {
+        action.setHostRewriteLiteral(w.authority());
+      }
+    }
+    route.setRoute(action);
+    if (p.fault() != null) {
+      route.putTypedPerFilterConfig(FAULT_FILTER, Any.pack(fault(p.fault())));
+    }
+    return route.build();
+  }
+
+  /**
+   * {@code route} with the hash policy of its destinations' DestinationRule consistent hash, when
+   * every destination has the same one (as istiod: a hash only makes sense if all clusters agree).
+   */
+  static Route withHashPolicy(
+      Route route,
+      List<HttpRoute.Destination> destinations,
+      int defaultPort,
+      Proxy proxy,
+      PushContext push) {
+    if (!route.hasRoute() || destinations.isEmpty()) {
+      return route;
+    }
+    TrafficPolicy.ConsistentHash hash = null;
+    for (HttpRoute.Destination d : destinations) {
+      TrafficPolicy.ConsistentHash h =
+          consistentHash(d, d.port() == 0 ? defaultPort : d.port(), proxy, push);
+      if (h == null || (hash != null && !hash.equals(h))) {
+        return route;
+      }
+      hash = h;
+    }
+    return route.toBuilder()
+        .setRoute(route.getRoute().toBuilder().addHashPolicy(ClusterPolicies.hashPolicy(hash)))
+        .build();
+  }
+
+  private static TrafficPolicy.@Nullable ConsistentHash consistentHash(
+      HttpRoute.Destination d, int port, Proxy proxy, PushContext push) {
+    Service service = push.registry().service(d.host()).orElse(null);
+    if (service == null) {
+      return null;
+    }
+    TrafficPolicy policy = push.trafficPolicy(service, proxy);
+    for (TrafficPolicy.Subset s : policy.subsets()) {
+      if (s.name().equals(d.subset())) {
+        return s.settings(port).consistentHash();
+      }
+    }
+    return policy.settings(port).consistentHash();
+  }
+
+  /** The VirtualService retries; 0 attempts disable retries as in istiod. */
+  static RetryPolicy retry(HttpRoute.Retry r) {
+    RetryPolicy.Builder b =
+        SidecarRouteGenerator.DEFAULT_RETRY.toBuilder().setNumRetries(UInt32Value.of(r.attempts()));
+    if (!r.retryOn().isEmpty()) {
+      b.setRetryOn(r.retryOn());
+    }
+    if (r.perTryTimeout() != null) {
+      b.setPerTryTimeout(duration(r.perTryTimeout()));
+    }
+    return b.build();
+  }
+
+  static HTTPFault fault(HttpRoute.Fault f) {
+    HTTPFault.Builder b = HTTPFault.newBuilder();
+    if (f.delay() != null) {
+      b.setDelay(
+          FaultDelay.newBuilder()
+              .setFixedDelay(duration(f.delay()))
+              .setPercentage(percent(f.delayPercent())));
+    }
+    if (f.abortHttpStatus() > 0 || f.abortGrpcStatus() >= 0) {
+      FaultAbort.Builder a = FaultAbort.newBuilder().setPercentage(percent(f.abortPercent()));
+      if (f.abortHttpStatus() > 0) {
+        a.setHttpStatus(f.abortHttpStatus());
+      } else {
+        a.setGrpcStatus(f.abortGrpcStatus());
+      }
+      b.setAbort(a);
+    }
+    return b.build();
+  }
+
+  /** istiod: set replaces (OVERWRITE_IF_EXISTS_OR_ADD), add appends (APPEND_IF_EXISTS_OR_ADD). */
+  private static void headerOps(Route.Builder route, HttpRoute.HeaderOps ops) {
+    ops.requestSet().forEach((k, v) -> route.addRequestHeadersToAdd(header(k, v, OVERWRITE)));
+    ops.requestAdd().forEach((k, v) -> route.addRequestHeadersToAdd(header(k, v, APPEND)));
+    route.addAllRequestHeadersToRemove(ops.requestRemove());
+    ops.responseSet().forEach((k, v) -> route.addResponseHeadersToAdd(header(k, v, OVERWRITE)));
+    ops.responseAdd().forEach((k, v) -> route.addResponseHeadersToAdd(header(k, v, APPEND)));
+    route.addAllResponseHeadersToRemove(ops.responseRemove());
+  }
+
+  private static final HeaderValueOption.HeaderAppendAction OVERWRITE =
+      HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD;
+  private static final HeaderValueOption.HeaderAppendAction APPEND =
+      HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD;
+
+  private static HeaderValueOption header(
+      String name, String value, HeaderValueOption.HeaderAppendAction action) {
+    return HeaderValueOption.newBuilder()
+        .setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
+        .setAppendAction(action)
+        .build();
+  }
+
+  private static RedirectAction redirect(HttpRoute.Redirect r) {
+    RedirectAction.Builder b = RedirectAction.newBuilder();
+    if (r.uri() != null) {
+      b.setPathRedirect(r.uri());
+    }
+    if (r.authority() != null) {
+      b.setHostRedirect(r.authority());
+    }
+    if (r.port() > 0) {
+      b.setPortRedirect(r.port());
+    }
+    if (r.scheme() != null) {
+      b.setSchemeRedirect(r.scheme());
+    }
+    b.setResponseCode(
+        switch (r.code()) {
+          case 302 -> RedirectAction.RedirectResponseCode.FOUND;
+          case 303 -> RedirectAction.RedirectResponseCode.SEE_OTHER;
+          case 307 -> RedirectAction.RedirectResponseCode.TEMPORARY_REDIRECT;
+          case 308 -> RedirectAction.RedirectResponseCode.PERMANENT_REDIRECT;
+          default -> RedirectAction.RedirectResponseCode.MOVED_PERMANENTLY;
+        });
+    return b.build();
+  }
+
+  private static StringMatcher stringMatch(HttpRoute.HeaderMatch h) {
+    StringMatcher.Builder s = StringMatcher.newBuilder();
+    switch (h.kind()) {
+      case EXACT -> s.setExact(h.value());
+      case PREFIX -> s.setPrefix(h.value());
+      case REGEX -> s.setSafeRegex(regex(h.value()));
+    }
+    return s.build();
+  }
+
+  private static HeaderMatcher header(HttpRoute.HeaderMatch h) {
+    return HeaderMatcher.newBuilder()
+        .setName(h.name())
+        .setStringMatch(stringMatch(h))
+        .setInvertMatch(h.invert())
+        .build();
+  }
+
+  private static RegexMatcher regex(String re) {
+    return RegexMatcher.newBuilder().setRegex(re).build();
+  }
+
+  /** A percentage (0..100) as Istio emits it: per million. */
+  private static FractionalPercent percent(double value) {
+    return FractionalPercent.newBuilder()
+        .setNumerator((int) Math.round(value * 10_000))
+        .setDenominator(FractionalPercent.DenominatorType.MILLION)
+        .build();
+  }
+
+  private static com.google.protobuf.Duration duration(Duration d) {
+    return com.google.protobuf.Duration.newBuilder()
+        .setSeconds(d.getSeconds())
+        .setNanos(d.getNano())
+        .build();
+  }
+
+  private static String cluster(HttpRoute.Destination d, int defaultPort) {
+    return ClusterName.outbound(d.port() == 0 ? defaultPort : d.port(), d.subset(), d.host());
+  }
+}
