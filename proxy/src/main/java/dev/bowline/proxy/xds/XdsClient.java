@@ -396,11 +396,6 @@ public final class XdsClient implements AutoCloseable {
             detail);
       }
     }
-    // Warm first, then follow references: the EDS names held for a route table that is held back
-    // come from the state about to be published, never from the one it replaces (a cluster CDS
-    // just dropped must not stay subscribed: java-control-plane's SimpleCache does not answer an
-    // ADS request naming a resource its snapshot lacks, which would stall the new clusters).
-    published = warm();
     updateSubscriptions();
     publish();
   }
@@ -486,9 +481,10 @@ public final class XdsClient implements AutoCloseable {
     for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
       c.edsName().ifPresent(edsNames::add);
     }
-    for (ClusterConfig c : published.clusters().values()) {
-      c.edsName().ifPresent(edsNames::add); // still serving (held back by a warming route)
-    }
+    // Only what CDS names now: a cluster that still serves after CDS dropped it (a held-back route
+    // targets it) keeps its last endpoints without a subscription. Asking for it would stall
+    // warming with java-control-plane's SimpleCache, which answers no ADS request naming a
+    // resource its snapshot lacks, so the new cluster's endpoints would never come.
     resubscribe(RDS, routeNames);
     resubscribe(EDS, edsNames);
   }
