@@ -66,6 +66,14 @@ public final class XdsClient implements AutoCloseable {
   private final Duration initialBackoff;
   private final Duration maxBackoff;
 
+  /**
+   * How long a changed route table waits for a cluster CDS has not named yet before it is taken
+   * anyway: Envoy's default {@code initial_fetch_timeout}.
+   */
+  static final Duration HOLD_LIMIT = Duration.ofSeconds(15);
+
+  private final Duration holdLimit = HOLD_LIMIT;
+
   /** Per type URL: parser, subscription, last accepted version, nonce, accepted resources. */
   private static final class TypeState<R> {
     final ResourceParser<?, R> parser;
@@ -473,9 +481,10 @@ public final class XdsClient implements AutoCloseable {
     for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
       c.edsName().ifPresent(edsNames::add);
     }
-    for (ClusterConfig c : published.clusters().values()) {
-      c.edsName().ifPresent(edsNames::add); // still serving (held back by a warming route)
-    }
+    // Only what CDS names now: a cluster that still serves after CDS dropped it (a held-back route
+    // targets it) keeps its last endpoints without a subscription. Asking for it would stall
+    // warming with java-control-plane's SimpleCache, which answers no ADS request naming a
+    // resource its snapshot lacks, so the new cluster's endpoints would never come.
     resubscribe(RDS, routeNames);
     resubscribe(EDS, edsNames);
   }
@@ -492,12 +501,14 @@ public final class XdsClient implements AutoCloseable {
         });
   }
 
-  /** Subscribes EDS names of static EDS clusters. */
+  /** Subscribes EDS names of static EDS clusters; routes may target static clusters at once. */
   public void addStaticClusters(List<ClusterConfig> staticClusters) {
     executor.execute(
         () -> {
           staticEdsNames.clear();
+          staticClusterNames.clear();
           for (ClusterConfig c : staticClusters) {
+            staticClusterNames.add(c.name());
             c.edsName().ifPresent(staticEdsNames::add);
           }
           updateSubscriptions();
@@ -506,6 +517,8 @@ public final class XdsClient implements AutoCloseable {
 
   private final Set<String> staticRouteNames = new TreeSet<>();
   private final Set<String> staticEdsNames = new TreeSet<>();
+  private final Set<String> staticClusterNames = new TreeSet<>();
+  private final Map<String, Held> held = new HashMap<>();
 
   private static void rdsNames(ListenerConfig l, Set<String> into) {
     l.filterChains()
@@ -556,7 +569,16 @@ public final class XdsClient implements AutoCloseable {
   }
 
   private void publish() {
-    Map<String, Endpoints> endpoints = Map.copyOf(this.<Endpoints>type(EDS).accepted);
+    published = warm();
+    publish.accept(published);
+  }
+
+  /**
+   * The state that may serve now: clusters with their endpoints, route tables whose clusters are
+   * all known and warm, listeners whose route tables are in.
+   */
+  private XdsState warm() {
+    Map<String, Endpoints> endpoints = new HashMap<>(this.<Endpoints>type(EDS).accepted);
     // Clusters first: an EDS cluster serves once its endpoints are in; until then its previous
     // version (if any) keeps serving.
     Map<String, ClusterConfig> clusters = new HashMap<>();
@@ -574,10 +596,50 @@ public final class XdsClient implements AutoCloseable {
     // Routes next: a route table that sends traffic to a cluster still warming waits (its previous
     // version serves), so a control plane that adds a cluster and moves a route to it in one
     // update ("make before break") never sees a 503 in between.
+    // A target is missing when it is warming or not known at all: on ADS the RDS update that
+    // moves a route to a new cluster can be applied before the CDS update naming that cluster
+    // (the server answers each type's request when it comes, and a slow ACK leaves CDS behind).
+    // A table that keeps missing a cluster for longer than the hold limit is taken anyway (the
+    // control plane may really mean a cluster that does not exist; Envoy answers 503 then).
+    long now = clock.millis();
     Map<String, RouteTable> routes = new HashMap<>();
+    Set<String> stillHeld = new TreeSet<>();
     for (RouteTable t : this.<RouteTable>type(RDS).accepted.values()) {
       RouteTable old = published.routes().get(t.name());
-      if (old != null && !java.util.Collections.disjoint(clustersOf(t), warming)) {
+      Set<String> missing = new TreeSet<>(clustersOf(t));
+      missing.removeAll(clusters.keySet());
+      missing.removeAll(staticClusterNames);
+      boolean hold = old != null && old != t && !missing.isEmpty();
+      if (hold && !warming.containsAll(missing)) {
+        Held h = held.get(t.name());
+        if (h == null || h.table() != t) {
+          h = new Held(t, now);
+          held.put(t.name(), h);
+          LOG.log(
+              Level.INFO,
+              "event=route_held route={0} missing_clusters={1}",
+              t.name(),
+              String.join(",", missing));
+          executor.schedule(
+              () -> {
+                if (!closed) {
+                  publish();
+                }
+              },
+              holdLimit.toMillis() + 1,
+              TimeUnit.MILLISECONDS);
+        }
+        if (now - h.since() > holdLimit.toMillis()) {
+          LOG.log(
+              Level.WARNING,
+              "event=route_taken_with_unknown_clusters route={0} clusters={1}",
+              t.name(),
+              String.join(",", missing));
+          hold = false;
+        }
+      }
+      if (hold) {
+        stillHeld.add(t.name());
         routes.put(t.name(), old);
         // While the held-back version serves, the clusters it targets stay even if CDS already
         // dropped them; they leave as soon as the new version takes over.
@@ -590,6 +652,21 @@ public final class XdsClient implements AutoCloseable {
       } else {
         routes.put(t.name(), t);
       }
+    }
+    held.keySet().retainAll(stillHeld);
+    // A cluster that still serves (its previous version while the new one warms, or one a held-back
+    // route table targets) keeps its endpoints even if the server already removed them (delta EDS
+    // removes the load assignments of clusters its snapshot dropped).
+    for (ClusterConfig c : clusters.values()) {
+      c.edsName()
+          .filter(n -> !endpoints.containsKey(n))
+          .ifPresent(
+              n -> {
+                Endpoints was = published.endpoints().get(n);
+                if (was != null) {
+                  endpoints.put(n, was);
+                }
+              });
     }
     // Listeners last: served once their RDS route tables are in.
     Map<String, ListenerConfig> listeners = new HashMap<>();
@@ -610,11 +687,12 @@ public final class XdsClient implements AutoCloseable {
       }
     }
     boolean initialized = !types.get(LDS).nonce.isEmpty() && !types.get(CDS).nonce.isEmpty();
-    published =
-        new XdsState(
-            listeners, routes, clusters, endpoints, protos, initialized || published.initialized());
-    publish.accept(published);
+    return new XdsState(
+        listeners, routes, clusters, endpoints, protos, initialized || published.initialized());
   }
+
+  /** A route table held back because it targets a cluster CDS has not named, and since when. */
+  private record Held(RouteTable table, long since) {}
 
   private static Set<String> clustersOf(RouteTable t) {
     Set<String> names = new TreeSet<>();

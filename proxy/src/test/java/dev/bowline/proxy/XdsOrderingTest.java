@@ -1,0 +1,327 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Message;
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import dev.bowline.proxy.config.ClusterChoice;
+import dev.bowline.proxy.config.RouteAction;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Server;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The order in which xDS updates of different types reach the proxy, chosen by the test: a
+ * hand-driven ADS server (State of the World) that sends exactly the responses the test names, in
+ * that order, over a real gRPC stream, to a real proxy forwarding real HTTP.
+ */
+class XdsOrderingTest {
+  static final String XDS_IP = "127.0.7.10";
+  static final String LISTEN_IP = "127.0.7.11";
+  static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+  static final String EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+  static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
+  static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+
+  final AtomicReference<StreamObserver<DiscoveryResponse>> stream = new AtomicReference<>();
+  final List<DiscoveryRequest> requests = new CopyOnWriteArrayList<>();
+  final AtomicInteger nonce = new AtomicInteger();
+  final HttpClient client =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(2))
+          .build();
+  Backend a;
+  Backend b;
+  Server xds;
+  int listenPort;
+  Proxy proxy;
+
+  @BeforeEach
+  void start() throws Exception {
+    a = new Backend("a", "127.0.7.12");
+    b = new Backend("b", "127.0.7.13");
+    int xdsPort = Ports.free(XDS_IP);
+    int adminPort = Ports.free(XDS_IP);
+    listenPort = Ports.free(LISTEN_IP);
+    xds =
+        NettyServerBuilder.forAddress(new InetSocketAddress(XDS_IP, xdsPort))
+            .addService(
+                new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
+                  @Override
+                  public StreamObserver<DiscoveryRequest> streamAggregatedResources(
+                      StreamObserver<DiscoveryResponse> out) {
+                    stream.set(out);
+                    return new StreamObserver<>() {
+                      @Override
+                      public void onNext(DiscoveryRequest r) {
+                        requests.add(r);
+                      }
+
+                      @Override
+                      public void onError(Throwable t) {}
+
+                      @Override
+                      public void onCompleted() {
+                        out.onCompleted();
+                      }
+                    };
+                  }
+                })
+            .build()
+            .start();
+    String bootstrap =
+        """
+        node: {id: ordering-test~1, cluster: test}
+        admin: {address: {socket_address: {address: %s, port_value: %d}}}
+        dynamic_resources:
+          ads_config:
+            api_type: GRPC
+            transport_api_version: V3
+            grpc_services: [{envoy_grpc: {cluster_name: xds}}]
+          lds_config: {ads: {}, resource_api_version: V3}
+          cds_config: {ads: {}, resource_api_version: V3}
+        static_resources:
+          clusters:
+          - name: xds
+            type: STATIC
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                explicit_http_config: {http2_protocol_options: {}}
+            load_assignment:
+              cluster_name: xds
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
+        """
+            .formatted(XDS_IP, adminPort, XDS_IP, xdsPort);
+    proxy =
+        Proxy.start(
+            new BootstrapLoader().parse("ordering.yaml", bootstrap),
+            ProxyOptions.defaults().withWorkers(1));
+    await().atMost(Duration.ofSeconds(10)).until(() -> stream.get() != null);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    proxy.close();
+    xds.shutdownNow().awaitTermination();
+    a.close();
+    b.close();
+  }
+
+  @Test
+  void aRouteToAClusterCdsHasNotNamedYetWaitsForIt() throws Exception {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
+    send(EDS, "1", endpoints("c0", a));
+    send(LDS, "1", listener());
+    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .ignoreExceptions()
+        .until(() -> get().startsWith("backend=a"));
+
+    // The RDS update moving the route to c1 arrives before the CDS update that names c1 (the
+    // server answered RDS first because the proxy's CDS ACK was still on its way).
+    long published = proxy.snapshot().version();
+    send(RDS, "2", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c1")));
+    await().atMost(Duration.ofSeconds(5)).until(() -> proxy.snapshot().version() > published);
+    assertThat(routeTarget()).isEqualTo("c0"); // held back: the previous version serves
+    for (int i = 0; i < 5; i++) {
+      assertThat(get()).startsWith("backend=a");
+    }
+
+    // CDS names c1: it warms (no endpoints yet), the route still waits
+    long published2 = proxy.snapshot().version();
+    send(CDS, "2", XdsProxyTest.edsCluster("c0"), XdsProxyTest.edsCluster("c1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> proxy.snapshot().version() > published2);
+    assertThat(acked(CDS, "2")).isTrue();
+    assertThat(routeTarget()).isEqualTo("c0");
+    assertThat(get()).startsWith("backend=a");
+
+    // Its endpoints arrive: the route moves, in one publication with the cluster
+    send(EDS, "2", endpoints("c0", a), endpoints("c1", b));
+    await().atMost(Duration.ofSeconds(5)).until(() -> routeTarget().equals("c1"));
+    assertThat(proxy.snapshot().clusters()).containsKey("c1");
+    assertThat(get()).startsWith("backend=b");
+  }
+
+  @Test
+  void aClusterCdsDroppedLeavesTheEdsSubscriptionWithTheSameUpdate() throws Exception {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"), XdsProxyTest.edsCluster("c1"));
+    send(EDS, "1", endpoints("c0", a), endpoints("c1", a));
+    send(LDS, "1", listener());
+    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c1")));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .ignoreExceptions()
+        .until(() -> get().startsWith("backend=a"));
+
+    // c0 goes, c2 comes: the next EDS request names exactly the clusters CDS now has. (Naming
+    // c0 too would leave java-control-plane's SimpleCache silent: in ADS mode it does not answer
+    // a request for a resource its snapshot lacks, so c2 would never warm.)
+    int before = requests.size();
+    send(CDS, "2", XdsProxyTest.edsCluster("c1"), XdsProxyTest.edsCluster("c2"));
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(
+            () ->
+                requests.subList(before, requests.size()).stream()
+                    .anyMatch(r -> r.getTypeUrl().equals(EDS)));
+    assertThat(
+            requests.subList(before, requests.size()).stream()
+                .filter(r -> r.getTypeUrl().equals(EDS))
+                .map(r -> List.copyOf(r.getResourceNamesList())))
+        .containsExactly(List.of("c1", "c2"));
+  }
+
+  @Test
+  void aHeldRouteKeepsItsDroppedClusterServingWithoutSubscribingIt() throws Exception {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
+    send(EDS, "1", endpoints("c0", a));
+    send(LDS, "1", listener());
+    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .ignoreExceptions()
+        .until(() -> get().startsWith("backend=a"));
+
+    // c1 comes (no endpoints yet) and the route moves to it: held, c0 serves
+    send(CDS, "2", XdsProxyTest.edsCluster("c0"), XdsProxyTest.edsCluster("c1"));
+    long published = proxy.snapshot().version();
+    send(RDS, "2", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c1")));
+    await().atMost(Duration.ofSeconds(5)).until(() -> proxy.snapshot().version() > published);
+    assertThat(routeTarget()).isEqualTo("c0");
+
+    // CDS drops c0 while the route still waits: c0 keeps serving with its last endpoints, and
+    // the EDS request names only what CDS has (never c0)
+    int before = requests.size();
+    long published2 = proxy.snapshot().version();
+    send(CDS, "3", XdsProxyTest.edsCluster("c1"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> proxy.snapshot().version() > published2);
+    assertThat(routeTarget()).isEqualTo("c0");
+    assertThat(get()).startsWith("backend=a");
+    assertThat(
+            requests.subList(before, requests.size()).stream()
+                .filter(r -> r.getTypeUrl().equals(EDS))
+                .map(r -> List.copyOf(r.getResourceNamesList())))
+        .containsExactly(List.of("c1"));
+
+    // c1's endpoints: the route moves and c0 leaves
+    send(EDS, "3", endpoints("c1", b));
+    await().atMost(Duration.ofSeconds(5)).until(() -> routeTarget().equals("c1"));
+    assertThat(get()).startsWith("backend=b");
+    assertThat(proxy.snapshot().clusters()).doesNotContainKey("c0");
+  }
+
+  void send(String typeUrl, String version, Message... resources) {
+    var r =
+        DiscoveryResponse.newBuilder()
+            .setTypeUrl(typeUrl)
+            .setVersionInfo(version)
+            .setNonce(String.valueOf(nonce.incrementAndGet()));
+    for (Message m : resources) {
+      r.addResources(Any.pack(m));
+    }
+    synchronized (stream) {
+      stream.get().onNext(r.build());
+    }
+  }
+
+  boolean acked(String typeUrl, String version) {
+    return requests.stream()
+        .anyMatch(
+            r ->
+                r.getTypeUrl().equals(typeUrl)
+                    && r.getVersionInfo().equals(version)
+                    && !r.hasErrorDetail());
+  }
+
+  String routeTarget() {
+    var action =
+        (RouteAction.Forward)
+            proxy
+                .snapshot()
+                .routes()
+                .get("routes")
+                .virtualHosts()
+                .getFirst()
+                .routes()
+                .getFirst()
+                .action();
+    return ((ClusterChoice.Single) action.clusters()).cluster();
+  }
+
+  String get() throws Exception {
+    return client
+        .send(
+            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + listenPort + "/o"))
+                .timeout(Duration.ofSeconds(2))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
+  static ClusterLoadAssignment endpoints(String cluster, Backend be) {
+    return ClusterLoadAssignment.newBuilder()
+        .setClusterName(cluster)
+        .addEndpoints(
+            LocalityLbEndpoints.newBuilder()
+                .addLbEndpoints(
+                    LbEndpoint.newBuilder()
+                        .setEndpoint(
+                            Endpoint.newBuilder()
+                                .setAddress(XdsProxyTest.address(be.ip(), be.port())))))
+        .build();
+  }
+
+  Listener listener() {
+    HttpConnectionManager hcm =
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix("ingress")
+            .setRds(Rds.newBuilder().setRouteConfigName("routes").setConfigSource(XdsProxyTest.ADS))
+            .addHttpFilters(
+                HttpFilter.newBuilder()
+                    .setName("envoy.filters.http.router")
+                    .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+            .build();
+    return Listener.newBuilder()
+        .setName("ingress")
+        .setAddress(XdsProxyTest.address(LISTEN_IP, listenPort))
+        .addFilterChains(
+            FilterChain.newBuilder()
+                .addFilters(
+                    Filter.newBuilder()
+                        .setName("envoy.filters.network.http_connection_manager")
+                        .setTypedConfig(Any.pack(hcm))))
+        .build();
+  }
+}
