@@ -11,8 +11,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * Istio's MeshConfig ({@code mesh.yaml}): mesh-wide settings. {@link #defaults()} holds Istio's
  * defaults; a {@code mesh.yaml} is applied on top of them field by field (see {@code
- * ResourceCodec#decodeMeshConfig}). Provider and selector sections Bowline does not interpret yet
- * are kept as free-form values.
+ * ResourceCodec#decodeMeshConfig}). Extension providers, tracing, the CA, CA certificates and
+ * discovery selectors are typed ({@link ExtensionProvider}, {@link MeshTypes}); a few sections
+ * Bowline does not interpret yet are kept as free-form values.
  */
 public record MeshConfig(
     @Nullable Integer proxyListenPort,
@@ -38,7 +39,7 @@ public record MeshConfig(
     @Nullable Boolean enableAutoMtls,
     @Nullable String trustDomain,
     List<String> trustDomainAliases,
-    List<Map<String, Object>> caCertificates,
+    List<MeshTypes.CertificateData> caCertificates,
     List<String> defaultServiceExportTo,
     List<String> defaultVirtualServiceExportTo,
     List<String> defaultDestinationRuleExportTo,
@@ -53,10 +54,10 @@ public record MeshConfig(
     List<Map<String, Object>> serviceSettings,
     @Nullable Boolean enablePrometheusMerge,
     @Nullable Boolean verifyCertificateAtClient,
-    @Nullable Map<String, Object> ca,
-    List<Map<String, Object>> extensionProviders,
+    MeshTypes.@Nullable CertificateAuthority ca,
+    List<ExtensionProvider> extensionProviders,
     @Nullable Map<String, Object> defaultProviders,
-    List<Map<String, Object>> discoverySelectors,
+    List<MeshTypes.LabelSelector> discoverySelectors,
     @Nullable Map<String, Object> pathNormalization,
     @Nullable Map<String, Object> defaultHttpRetryPolicy,
     @Nullable Map<String, Object> meshMTLS,
@@ -66,7 +67,7 @@ public record MeshConfig(
   public MeshConfig {
     configSources = frozen(configSources);
     trustDomainAliases = trustDomainAliases == null ? List.of() : List.copyOf(trustDomainAliases);
-    caCertificates = frozen(caCertificates);
+    caCertificates = ExtensionProvider.list(caCertificates);
     defaultServiceExportTo =
         defaultServiceExportTo == null ? List.of() : List.copyOf(defaultServiceExportTo);
     defaultVirtualServiceExportTo =
@@ -79,13 +80,12 @@ public record MeshConfig(
             : List.copyOf(defaultDestinationRuleExportTo);
     certificates = frozen(certificates);
     serviceSettings = frozen(serviceSettings);
-    extensionProviders = frozen(extensionProviders);
-    discoverySelectors = frozen(discoverySelectors);
+    extensionProviders = ExtensionProvider.list(extensionProviders);
+    discoverySelectors = ExtensionProvider.list(discoverySelectors);
     serviceScopeConfigs = frozen(serviceScopeConfigs);
     tcpKeepalive = frozen(tcpKeepalive);
     inboundTrafficPolicy = frozen(inboundTrafficPolicy);
     thriftConfig = frozen(thriftConfig);
-    ca = frozen(ca);
     defaultProviders = frozen(defaultProviders);
     pathNormalization = frozen(pathNormalization);
     defaultHttpRetryPolicy = frozen(defaultHttpRetryPolicy);
@@ -124,7 +124,7 @@ public record MeshConfig(
       @Nullable Integer concurrency,
       @Nullable String proxyBootstrapTemplatePath,
       @Nullable String interceptionMode,
-      @Nullable Map<String, Object> tracing,
+      MeshTypes.@Nullable Tracing tracing,
       @Nullable Map<String, Object> sds,
       List<Map<String, Object>> envoyAccessLogServices,
       @Nullable Integer statusPort,
@@ -154,7 +154,6 @@ public record MeshConfig(
               : Collections.unmodifiableMap(new LinkedHashMap<>(proxyMetadata));
       envoyMetricsService = frozen(envoyMetricsService);
       envoyAccessLogService = frozen(envoyAccessLogService);
-      tracing = frozen(tracing);
       sds = frozen(sds);
       readinessProbe = frozen(readinessProbe);
       runtimeValues = frozen(runtimeValues);
@@ -203,7 +202,16 @@ public record MeshConfig(
             2,
             null,
             "REDIRECT",
-            Map.of("zipkin", Map.of("address", "zipkin.istio-system:9411")),
+            new MeshTypes.Tracing(
+                new MeshTypes.Tracing.Address("zipkin.istio-system:9411"),
+                null,
+                null,
+                null,
+                null,
+                Map.of(),
+                null,
+                null,
+                null),
             null,
             List.of(),
             15020,
@@ -265,9 +273,14 @@ public record MeshConfig(
         true,
         null,
         List.of(
-            Map.of("name", "prometheus", "prometheus", Map.of()),
-            Map.of("name", "stackdriver", "stackdriver", Map.of()),
-            Map.of("name", "envoy", "envoyFileAccessLog", Map.of("path", "/dev/stdout"))),
+            provider("prometheus", null, new ExtensionProvider.Prometheus(), null),
+            provider(
+                "stackdriver",
+                new ExtensionProvider.Stackdriver(null, null, null, null, null, null),
+                null,
+                null),
+            provider(
+                "envoy", null, null, new ExtensionProvider.FileAccessLog("/dev/stdout", null))),
         Map.of("metrics", List.of("prometheus")),
         List.of(),
         null,
@@ -275,6 +288,29 @@ public record MeshConfig(
         null,
         null,
         List.of());
+  }
+
+  private static ExtensionProvider provider(
+      String name,
+      ExtensionProvider.@Nullable Stackdriver stackdriver,
+      ExtensionProvider.@Nullable Prometheus prometheus,
+      ExtensionProvider.@Nullable FileAccessLog file) {
+    return new ExtensionProvider(
+        name,
+        null,
+        null,
+        null,
+        null,
+        null,
+        stackdriver,
+        null,
+        null,
+        null,
+        prometheus,
+        file,
+        null,
+        null,
+        null);
   }
 
   private static List<Map<String, Object>> frozen(@Nullable List<Map<String, Object>> list) {

@@ -556,7 +556,7 @@ public final class Analyzers {
    */
   static void extensionProviders(AnalysisContext ctx, Consumer<AnalysisMessage> report) {
     Set<String> defined = new java.util.HashSet<>();
-    ctx.mesh().extensionProviders().forEach(p -> defined.add(String.valueOf(p.get("name"))));
+    ctx.mesh().extensionProviders().forEach(p -> defined.add(String.valueOf(p.name())));
     for (Resource<AuthorizationPolicy> ap : ctx.of(AuthorizationPolicy.class)) {
       var provider = ap.spec().provider();
       if (ap.spec().action() == AuthorizationPolicy.Action.CUSTOM
