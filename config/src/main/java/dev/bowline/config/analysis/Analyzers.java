@@ -112,9 +112,12 @@ public final class Analyzers {
     return m.path().isEmpty() ? m.text() : m.path() + ": " + m.text();
   }
 
-  /** Hosts the registry knows: ServiceEntry hosts, fully qualified. */
+  /** Hosts the registry knows: local services and ServiceEntry hosts, fully qualified. */
   private static List<String> registryHosts(AnalysisContext ctx) {
     List<String> hosts = new ArrayList<>();
+    for (LocalRegistry.Service svc : ctx.registry().services()) {
+      hosts.add(svc.name() + "." + svc.namespace() + ".svc." + ctx.domainSuffix());
+    }
     for (Resource<ServiceEntry> se : ctx.of(ServiceEntry.class)) {
       for (String h : se.spec().hosts()) {
         hosts.add(ctx.fqdn(h, se.namespace()));
@@ -266,6 +269,7 @@ public final class Analyzers {
 
   private static List<Map<String, String>> workloadLabels(AnalysisContext ctx) {
     List<Map<String, String>> labels = new ArrayList<>();
+    ctx.registry().workloads().forEach(w -> labels.add(w.labels()));
     ctx.of(WorkloadEntry.class).forEach(w -> labels.add(w.spec().labels()));
     ctx.of(ServiceEntry.class)
         .forEach(se -> se.spec().endpoints().forEach(e -> labels.add(e.labels())));

@@ -285,4 +285,55 @@ class AnalyzersTest {
         .isFalse();
     assertThat(Analyzers.hostsOverlap("a.example.com", "b.example.com")).isFalse();
   }
+
+  @Test
+  void localRegistryServicesAndWorkloadsCountAsFound() throws Exception {
+    List<Resource<?>> resources =
+        weather(
+            """
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: billing, namespace: weather}
+            spec:
+              hosts: [billing]
+              http:
+              - route:
+                - destination: {host: billing}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: Gateway
+            metadata: {name: egress, namespace: weather}
+            spec:
+              selector: {istio: egressgateway}
+              servers:
+              - port: {number: 80, name: http, protocol: HTTP}
+                hosts: ["*"]
+            """);
+    List<String> without = analyze(resources);
+    assertThat(without)
+        .contains(
+            "Error [IST0101] (Gateway weather/egress) Referenced selector not found: \"istio=egressgateway\"",
+            "Error [IST0101] (VirtualService weather/billing) Referenced host not found: \"billing\"");
+    var registry =
+        new LocalRegistry(
+            List.of(new LocalRegistry.Service("weather", "billing")),
+            List.of(
+                new LocalRegistry.Workload(
+                    "istio-system", "egress-1", java.util.Map.of("istio", "egressgateway"))));
+    assertThat(
+            Analyzers.run(
+                new AnalysisContext(resources, MeshConfig.defaults(), registry), Analyzers.all()))
+        .isEmpty();
+    // A service in another namespace does not make the short name "billing" found.
+    var elsewhere =
+        new LocalRegistry(List.of(new LocalRegistry.Service("billing", "billing")), List.of());
+    assertThat(
+            Analyzers.run(
+                    new AnalysisContext(resources, MeshConfig.defaults(), elsewhere),
+                    Analyzers.all())
+                .stream()
+                .map(AnalysisMessage::toString))
+        .contains(
+            "Error [IST0101] (VirtualService weather/billing) Referenced host not found: \"billing\"");
+  }
 }
