@@ -21,7 +21,7 @@ public record MeshConfig(
     @Nullable Integer proxyHttpPort,
     @Nullable Duration connectTimeout,
     @Nullable Duration protocolDetectionTimeout,
-    @Nullable Map<String, Object> tcpKeepalive,
+    MeshTypes.@Nullable TcpKeepalive tcpKeepalive,
     @Nullable String ingressClass,
     @Nullable String ingressService,
     @Nullable String ingressControllerMode,
@@ -34,7 +34,7 @@ public record MeshConfig(
     @Nullable Boolean disableEnvoyListenerLog,
     @Nullable ProxyDefaults defaultConfig,
     @Nullable OutboundTrafficPolicy outboundTrafficPolicy,
-    @Nullable Map<String, Object> inboundTrafficPolicy,
+    MeshTypes.@Nullable InboundTrafficPolicy inboundTrafficPolicy,
     List<Map<String, Object>> configSources,
     @Nullable Boolean enableAutoMtls,
     @Nullable String trustDomain,
@@ -49,19 +49,19 @@ public record MeshConfig(
     @Nullable String h2UpgradePolicy,
     @Nullable String inboundClusterStatName,
     @Nullable String outboundClusterStatName,
-    List<Map<String, Object>> certificates,
-    @Nullable Map<String, Object> thriftConfig,
-    List<Map<String, Object>> serviceSettings,
+    List<MeshTypes.Certificate> certificates,
+    MeshTypes.@Nullable ThriftConfig thriftConfig,
+    List<MeshTypes.ServiceSettings> serviceSettings,
     @Nullable Boolean enablePrometheusMerge,
     @Nullable Boolean verifyCertificateAtClient,
     MeshTypes.@Nullable CertificateAuthority ca,
     List<ExtensionProvider> extensionProviders,
-    @Nullable Map<String, Object> defaultProviders,
+    MeshTypes.@Nullable DefaultProviders defaultProviders,
     List<MeshTypes.LabelSelector> discoverySelectors,
-    @Nullable Map<String, Object> pathNormalization,
+    MeshTypes.@Nullable PathNormalization pathNormalization,
     @Nullable Map<String, Object> defaultHttpRetryPolicy,
-    @Nullable Map<String, Object> meshMTLS,
-    @Nullable Map<String, Object> tlsDefaults,
+    MeshTypes.@Nullable TlsConfig meshMTLS,
+    MeshTypes.@Nullable TlsConfig tlsDefaults,
     List<Map<String, Object>> serviceScopeConfigs) {
 
   public MeshConfig {
@@ -78,19 +78,12 @@ public record MeshConfig(
         defaultDestinationRuleExportTo == null
             ? List.of()
             : List.copyOf(defaultDestinationRuleExportTo);
-    certificates = frozen(certificates);
-    serviceSettings = frozen(serviceSettings);
+    certificates = ExtensionProvider.list(certificates);
+    serviceSettings = ExtensionProvider.list(serviceSettings);
     extensionProviders = ExtensionProvider.list(extensionProviders);
     discoverySelectors = ExtensionProvider.list(discoverySelectors);
     serviceScopeConfigs = frozen(serviceScopeConfigs);
-    tcpKeepalive = frozen(tcpKeepalive);
-    inboundTrafficPolicy = frozen(inboundTrafficPolicy);
-    thriftConfig = frozen(thriftConfig);
-    defaultProviders = frozen(defaultProviders);
-    pathNormalization = frozen(pathNormalization);
     defaultHttpRetryPolicy = frozen(defaultHttpRetryPolicy);
-    meshMTLS = frozen(meshMTLS);
-    tlsDefaults = frozen(tlsDefaults);
   }
 
   /** What happens to traffic for hosts outside the registry. */
@@ -281,7 +274,7 @@ public record MeshConfig(
                 null),
             provider(
                 "envoy", null, null, new ExtensionProvider.FileAccessLog("/dev/stdout", null))),
-        Map.of("metrics", List.of("prometheus")),
+        new MeshTypes.DefaultProviders(List.of(), List.of("prometheus"), List.of()),
         List.of(),
         null,
         null,

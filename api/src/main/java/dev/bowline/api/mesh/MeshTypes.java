@@ -101,4 +101,75 @@ public final class MeshTypes {
       }
     }
   }
+
+  /** {@code defaultProviders}: extension provider names used when Telemetry names none. */
+  public record DefaultProviders(
+      List<String> tracing, List<String> metrics, List<String> accessLogging) {
+    public DefaultProviders {
+      tracing = ExtensionProvider.list(tracing);
+      metrics = ExtensionProvider.list(metrics);
+      accessLogging = ExtensionProvider.list(accessLogging);
+    }
+  }
+
+  /** {@code tcpKeepalive}: TCP keepalive towards upstreams. */
+  public record TcpKeepalive(
+      @Nullable Integer probes, @Nullable Duration time, @Nullable Duration interval) {}
+
+  /** {@code meshMTLS} and {@code tlsDefaults}: TLS versions and ciphers. */
+  public record TlsConfig(
+      @Nullable TlsVersion minProtocolVersion, List<String> ecdhCurves, List<String> cipherSuites) {
+    public TlsConfig {
+      ecdhCurves = ExtensionProvider.list(ecdhCurves);
+      cipherSuites = ExtensionProvider.list(cipherSuites);
+    }
+
+    /** Istio's TLS protocol versions. */
+    public enum TlsVersion {
+      TLS_AUTO,
+      TLSV1_2,
+      TLSV1_3
+    }
+  }
+
+  /** {@code pathNormalization}: how the proxy normalizes request paths. */
+  public record PathNormalization(@Nullable Normalization normalization) {
+    /** Istio's path normalization levels. */
+    public enum Normalization {
+      DEFAULT,
+      NONE,
+      BASE,
+      MERGE_SLASHES,
+      DECODE_AND_MERGE_SLASHES
+    }
+  }
+
+  /** {@code inboundTrafficPolicy}: where inbound traffic goes. */
+  public record InboundTrafficPolicy(@Nullable Mode mode) {
+    /** PASSTHROUGH keeps the original address; LOCALHOST sends to localhost. */
+    public enum Mode {
+      PASSTHROUGH,
+      LOCALHOST
+    }
+  }
+
+  /** {@code serviceSettings}: settings for hosts matching {@code hosts}. */
+  public record ServiceSettings(@Nullable Settings settings, List<String> hosts) {
+    public ServiceSettings {
+      hosts = ExtensionProvider.list(hosts);
+    }
+
+    /** The settings. */
+    public record Settings(@Nullable Boolean clusterLocal) {}
+  }
+
+  /** {@code certificates}: DNS certificates istiod issues (deprecated in Istio). */
+  public record Certificate(@Nullable String secretName, List<String> dnsNames) {
+    public Certificate {
+      dnsNames = ExtensionProvider.list(dnsNames);
+    }
+  }
+
+  /** {@code thriftConfig}: the Thrift rate limit service. */
+  public record ThriftConfig(@Nullable String rateLimitUrl, @Nullable Duration rateLimitTimeout) {}
 }

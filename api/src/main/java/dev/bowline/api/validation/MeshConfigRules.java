@@ -53,6 +53,17 @@ final class MeshConfigRules {
       Checks.duration(r, "ca.requestTimeout", m.ca().requestTimeout());
       TrafficPolicyRules.tls(r, "ca.tlsSettings", m.ca().tlsSettings());
     }
+    if (m.tcpKeepalive() != null) {
+      Checks.duration(r, "tcpKeepalive.time", m.tcpKeepalive().time());
+      Checks.duration(r, "tcpKeepalive.interval", m.tcpKeepalive().interval());
+      Checks.nonNegative(r, "tcpKeepalive.probes", m.tcpKeepalive().probes());
+    }
+    for (int i = 0; i < m.serviceSettings().size(); i++) {
+      var hosts = m.serviceSettings().get(i).hosts();
+      for (int j = 0; j < hosts.size(); j++) {
+        Checks.wildcardDomain(r, "serviceSettings[" + i + "].hosts[" + j + "]", hosts.get(j));
+      }
+    }
     for (int i = 0; i < m.caCertificates().size(); i++) {
       ProviderRules.certificate(r, "caCertificates[" + i + "]", m.caCertificates().get(i));
     }
