@@ -49,6 +49,8 @@ import org.jspecify.annotations.Nullable;
  */
 public final class ResourceCodec {
   private static final String UNKNOWN_FIELDS = "bowline.unknownFields";
+  private static final List<String> TRACERS =
+      List.of("zipkin", "lightstep", "datadog", "stackdriver", "openCensusAgent");
   private static final Set<String> TOP_LEVEL =
       Set.of("apiVersion", "kind", "metadata", "spec", "status");
   private static final Set<String> METADATA =
@@ -512,6 +514,12 @@ public final class ResourceCodec {
           defaults, List.of(new Message(resource, "", "must be a mapping")));
     }
     ObjectNode merged = json.valueToTree(defaults);
+    if (user.at("/defaultConfig/tracing") instanceof ObjectNode tracing
+        && TRACERS.stream().anyMatch(tracing::has)
+        && merged.get("defaultConfig") instanceof ObjectNode proxy) {
+      // Naming a tracer replaces the default one (zipkin): tracers are a oneof.
+      proxy.remove("tracing");
+    }
     merge(merged, (ObjectNode) user);
     List<Message> errors = new ArrayList<>();
     List<String> unknown = new ArrayList<>();

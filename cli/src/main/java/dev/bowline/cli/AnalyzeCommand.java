@@ -10,10 +10,13 @@ import dev.bowline.api.Resource;
 import dev.bowline.api.ResourceCodec;
 import dev.bowline.api.mesh.MeshConfig;
 import dev.bowline.api.validation.Validator;
+import dev.bowline.cli.mesh.MeshFile;
+import dev.bowline.cli.mesh.MeshSpec;
 import dev.bowline.config.ConfigFiles;
 import dev.bowline.config.analysis.AnalysisContext;
 import dev.bowline.config.analysis.AnalysisMessage;
 import dev.bowline.config.analysis.Analyzers;
+import dev.bowline.config.analysis.LocalRegistry;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -30,9 +33,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code bowline analyze -f DIR... [-o text|json|yaml]}: reads every resource and reports
- * cross-resource problems with Istio's message codes, like {@code istioctl analyze}. Exits 79
- * (istioctl's code) when an error is found, 0 otherwise.
+ * {@code bowline analyze -f DIR... [--mesh FILE] [--registry FILE] [-o text|json|yaml]}: reads
+ * every resource and reports cross-resource problems with Istio's message codes, like {@code
+ * istioctl analyze}. The local runner's mesh file and the control plane's registry file stand in
+ * for the cluster's Services and pods. Exits 79 (istioctl's code) when an error is found, 0
+ * otherwise.
  */
 @Command(
     name = "analyze",
@@ -56,11 +61,30 @@ final class AnalyzeCommand implements Callable<Integer> {
 
   @Option(
       names = {"-f", "--filename"},
-      required = true,
       arity = "1..*",
       paramLabel = "PATH",
-      description = "Files or directories (searched recursively for *.yaml, *.yml, *.json).")
+      description = {
+        "Files or directories (searched recursively for *.yaml, *.yml, *.json).",
+        "Default with --mesh: the mesh file's config directories."
+      })
   List<Path> paths = new ArrayList<>();
+
+  @Option(
+      names = "--mesh",
+      paramLabel = "FILE",
+      description =
+          "The local runner's mesh file (bowline up -f FILE): its workloads are the pods and its"
+              + " apps the services of the analysis (a host like forecast is found, a selector"
+              + " matching no workload is reported).")
+  Path meshFile;
+
+  @Option(
+      names = "--registry",
+      paramLabel = "FILE",
+      description =
+          "The control plane's registry file (bowline control-plane --registry FILE): its"
+              + " services and workloads count as found.")
+  Path registryFile;
 
   @Option(
       names = {"-o", "--output"},
@@ -79,6 +103,29 @@ final class AnalyzeCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     ResourceCodec codec = new ResourceCodec(namespace);
+    LocalRegistry registry = LocalRegistry.empty();
+    try {
+      if (meshFile != null) {
+        MeshSpec mesh = MeshFile.read(meshFile);
+        registry = registry.plus(LocalRegistries.of(mesh));
+        if (paths.isEmpty()) {
+          paths = new ArrayList<>(mesh.configDirs());
+        }
+      }
+      if (registryFile != null) {
+        registry = registry.plus(LocalRegistries.read(registryFile));
+      }
+    } catch (MeshFile.InvalidMeshException e) {
+      e.errors().forEach(m -> err.println("Error: " + m));
+      return 1;
+    } catch (IOException | IllegalArgumentException e) {
+      err.println("Error: " + e.getMessage());
+      return 1;
+    }
+    if (paths.isEmpty()) {
+      err.println("Error: give the configuration with -f PATH (or a mesh file with --mesh FILE)");
+      return 1;
+    }
     List<Path> files;
     try {
       files = ConfigFiles.expand(paths);
@@ -105,7 +152,7 @@ final class AnalyzeCommand implements Callable<Integer> {
       resources.addAll(decoded.resources());
       decoded.errors().forEach(m -> messages.add(schemaError(m)));
     }
-    messages.addAll(Analyzers.run(new AnalysisContext(resources, mesh), Analyzers.all()));
+    messages.addAll(Analyzers.run(new AnalysisContext(resources, mesh, registry), Analyzers.all()));
     boolean error = messages.stream().anyMatch(m -> m.level() == AnalysisMessage.Level.ERROR);
     switch (output) {
       case text -> {

@@ -136,4 +136,63 @@ class ValidateAnalyzeCommandTest {
     assertThat(out.toString())
         .contains("- code: \"IST0101\"", "origin: \"VirtualService weather/ads\"");
   }
+
+  private static final Path SAMPLE = Path.of("../samples/weather");
+
+  @Test
+  void analyzeCountsTheMeshFilesServicesAndWorkloadsAsFound() {
+    String base = SAMPLE.resolve("config/base").toString();
+    assertThat(run("analyze", "-f", base)).isEqualTo(AnalyzeCommand.ISSUES_FOUND);
+    assertThat(out.toString())
+        .contains(
+            "Error [IST0101] (VirtualService weather/forecast) Referenced host not found: \"forecast\"");
+    out.getBuffer().setLength(0);
+
+    // mesh.yaml runs frontend, forecast, advertisement and recommendation but no ingress gateway:
+    // the Gateway's selector istio=ingressgateway matches no workload, as istioctl says in a
+    // cluster without the ingress gateway pod.
+    assertThat(run("analyze", "-f", base, "--mesh", SAMPLE.resolve("mesh.yaml").toString()))
+        .isEqualTo(AnalyzeCommand.ISSUES_FOUND);
+    assertThat(out.toString().lines())
+        .containsExactly(
+            "Error [IST0101] (Gateway weather/weather-gateway) Referenced selector not found: \"istio=ingressgateway\"");
+  }
+
+  @Test
+  void analyzeReadsTheControlPlanesRegistryFile(@TempDir Path dir) throws Exception {
+    Path registry = dir.resolve("registry.yaml");
+    Files.writeString(
+        registry,
+        """
+        services:
+        - {namespace: weather, name: frontend, ports: [{name: http, port: 3000}]}
+        - {namespace: weather, name: forecast, ports: [{name: http, port: 3002}]}
+        - {namespace: weather, name: advertisement, ports: [{name: http, port: 3003}]}
+        - {namespace: weather, name: recommendation, ports: [{name: http, port: 3005}]}
+        workloads:
+        - namespace: istio-system
+          name: istio-ingressgateway-1
+          labels: {istio: ingressgateway}
+          address: 127.0.0.9
+        """);
+    String base = SAMPLE.resolve("config/base").toString();
+    assertThat(run("analyze", "-f", base, "--registry", registry.toString()))
+        .as(out + "" + err)
+        .isZero();
+    assertThat(out.toString()).startsWith("\u2714 No validation issues found");
+
+    Files.writeString(registry, "services:\n- {name: forecast}\n");
+    assertThat(run("analyze", "-f", base, "--registry", registry.toString())).isEqualTo(1);
+    assertThat(err.toString()).contains("services[0].namespace: required");
+  }
+
+  @Test
+  void analyzeWithOnlyAMeshFileReadsItsConfigDirectories() {
+    assertThat(run("analyze", "--mesh", SAMPLE.resolve("mesh.yaml").toString()))
+        .isEqualTo(AnalyzeCommand.ISSUES_FOUND);
+    assertThat(out.toString().lines())
+        .containsExactly(
+            "Error [IST0101] (Gateway weather/weather-gateway) Referenced selector not found: \"istio=ingressgateway\"");
+    assertThat(err.toString()).contains("config/base", "config/local-mode");
+  }
 }

@@ -54,4 +54,17 @@ class ValidateIT {
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out()).startsWith("\u2714 No validation issues found");
   }
+
+  @Test
+  void analyzeWithTheLocalMeshFindsTheServicesAndReportsTheMissingIngressGateway()
+      throws Exception {
+    Result r =
+        bowline(
+            "analyze", "-f", "samples/weather/config/base", "--mesh", "samples/weather/mesh.yaml");
+    // mesh.yaml has no ingress gateway workload: only the Gateway's selector is not found.
+    assertThat(r.exit()).as(r.err()).isEqualTo(79);
+    assertThat(r.out().lines())
+        .containsExactly(
+            "Error [IST0101] (Gateway weather/weather-gateway) Referenced selector not found: \"istio=ingressgateway\"");
+  }
 }

@@ -11,8 +11,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * Istio's MeshConfig ({@code mesh.yaml}): mesh-wide settings. {@link #defaults()} holds Istio's
  * defaults; a {@code mesh.yaml} is applied on top of them field by field (see {@code
- * ResourceCodec#decodeMeshConfig}). Provider and selector sections Bowline does not interpret yet
- * are kept as free-form values.
+ * ResourceCodec#decodeMeshConfig}). Extension providers, tracing, the CA, CA certificates and
+ * discovery selectors are typed ({@link ExtensionProvider}, {@link MeshTypes}); a few sections
+ * Bowline does not interpret yet are kept as free-form values.
  */
 public record MeshConfig(
     @Nullable Integer proxyListenPort,
@@ -20,7 +21,7 @@ public record MeshConfig(
     @Nullable Integer proxyHttpPort,
     @Nullable Duration connectTimeout,
     @Nullable Duration protocolDetectionTimeout,
-    @Nullable Map<String, Object> tcpKeepalive,
+    MeshTypes.@Nullable TcpKeepalive tcpKeepalive,
     @Nullable String ingressClass,
     @Nullable String ingressService,
     @Nullable String ingressControllerMode,
@@ -33,12 +34,12 @@ public record MeshConfig(
     @Nullable Boolean disableEnvoyListenerLog,
     @Nullable ProxyDefaults defaultConfig,
     @Nullable OutboundTrafficPolicy outboundTrafficPolicy,
-    @Nullable Map<String, Object> inboundTrafficPolicy,
+    MeshTypes.@Nullable InboundTrafficPolicy inboundTrafficPolicy,
     List<Map<String, Object>> configSources,
     @Nullable Boolean enableAutoMtls,
     @Nullable String trustDomain,
     List<String> trustDomainAliases,
-    List<Map<String, Object>> caCertificates,
+    List<MeshTypes.CertificateData> caCertificates,
     List<String> defaultServiceExportTo,
     List<String> defaultVirtualServiceExportTo,
     List<String> defaultDestinationRuleExportTo,
@@ -48,25 +49,25 @@ public record MeshConfig(
     @Nullable String h2UpgradePolicy,
     @Nullable String inboundClusterStatName,
     @Nullable String outboundClusterStatName,
-    List<Map<String, Object>> certificates,
-    @Nullable Map<String, Object> thriftConfig,
-    List<Map<String, Object>> serviceSettings,
+    List<MeshTypes.Certificate> certificates,
+    MeshTypes.@Nullable ThriftConfig thriftConfig,
+    List<MeshTypes.ServiceSettings> serviceSettings,
     @Nullable Boolean enablePrometheusMerge,
     @Nullable Boolean verifyCertificateAtClient,
-    @Nullable Map<String, Object> ca,
-    List<Map<String, Object>> extensionProviders,
-    @Nullable Map<String, Object> defaultProviders,
-    List<Map<String, Object>> discoverySelectors,
-    @Nullable Map<String, Object> pathNormalization,
+    MeshTypes.@Nullable CertificateAuthority ca,
+    List<ExtensionProvider> extensionProviders,
+    MeshTypes.@Nullable DefaultProviders defaultProviders,
+    List<MeshTypes.LabelSelector> discoverySelectors,
+    MeshTypes.@Nullable PathNormalization pathNormalization,
     @Nullable Map<String, Object> defaultHttpRetryPolicy,
-    @Nullable Map<String, Object> meshMTLS,
-    @Nullable Map<String, Object> tlsDefaults,
+    MeshTypes.@Nullable TlsConfig meshMTLS,
+    MeshTypes.@Nullable TlsConfig tlsDefaults,
     List<Map<String, Object>> serviceScopeConfigs) {
 
   public MeshConfig {
     configSources = frozen(configSources);
     trustDomainAliases = trustDomainAliases == null ? List.of() : List.copyOf(trustDomainAliases);
-    caCertificates = frozen(caCertificates);
+    caCertificates = ExtensionProvider.list(caCertificates);
     defaultServiceExportTo =
         defaultServiceExportTo == null ? List.of() : List.copyOf(defaultServiceExportTo);
     defaultVirtualServiceExportTo =
@@ -77,20 +78,12 @@ public record MeshConfig(
         defaultDestinationRuleExportTo == null
             ? List.of()
             : List.copyOf(defaultDestinationRuleExportTo);
-    certificates = frozen(certificates);
-    serviceSettings = frozen(serviceSettings);
-    extensionProviders = frozen(extensionProviders);
-    discoverySelectors = frozen(discoverySelectors);
+    certificates = ExtensionProvider.list(certificates);
+    serviceSettings = ExtensionProvider.list(serviceSettings);
+    extensionProviders = ExtensionProvider.list(extensionProviders);
+    discoverySelectors = ExtensionProvider.list(discoverySelectors);
     serviceScopeConfigs = frozen(serviceScopeConfigs);
-    tcpKeepalive = frozen(tcpKeepalive);
-    inboundTrafficPolicy = frozen(inboundTrafficPolicy);
-    thriftConfig = frozen(thriftConfig);
-    ca = frozen(ca);
-    defaultProviders = frozen(defaultProviders);
-    pathNormalization = frozen(pathNormalization);
     defaultHttpRetryPolicy = frozen(defaultHttpRetryPolicy);
-    meshMTLS = frozen(meshMTLS);
-    tlsDefaults = frozen(tlsDefaults);
   }
 
   /** What happens to traffic for hosts outside the registry. */
@@ -124,7 +117,7 @@ public record MeshConfig(
       @Nullable Integer concurrency,
       @Nullable String proxyBootstrapTemplatePath,
       @Nullable String interceptionMode,
-      @Nullable Map<String, Object> tracing,
+      MeshTypes.@Nullable Tracing tracing,
       @Nullable Map<String, Object> sds,
       List<Map<String, Object>> envoyAccessLogServices,
       @Nullable Integer statusPort,
@@ -154,7 +147,6 @@ public record MeshConfig(
               : Collections.unmodifiableMap(new LinkedHashMap<>(proxyMetadata));
       envoyMetricsService = frozen(envoyMetricsService);
       envoyAccessLogService = frozen(envoyAccessLogService);
-      tracing = frozen(tracing);
       sds = frozen(sds);
       readinessProbe = frozen(readinessProbe);
       runtimeValues = frozen(runtimeValues);
@@ -203,7 +195,16 @@ public record MeshConfig(
             2,
             null,
             "REDIRECT",
-            Map.of("zipkin", Map.of("address", "zipkin.istio-system:9411")),
+            new MeshTypes.Tracing(
+                new MeshTypes.Tracing.Address("zipkin.istio-system:9411"),
+                null,
+                null,
+                null,
+                null,
+                Map.of(),
+                null,
+                null,
+                null),
             null,
             List.of(),
             15020,
@@ -265,16 +266,44 @@ public record MeshConfig(
         true,
         null,
         List.of(
-            Map.of("name", "prometheus", "prometheus", Map.of()),
-            Map.of("name", "stackdriver", "stackdriver", Map.of()),
-            Map.of("name", "envoy", "envoyFileAccessLog", Map.of("path", "/dev/stdout"))),
-        Map.of("metrics", List.of("prometheus")),
+            provider("prometheus", null, new ExtensionProvider.Prometheus(), null),
+            provider(
+                "stackdriver",
+                new ExtensionProvider.Stackdriver(null, null, null, null, null, null),
+                null,
+                null),
+            provider(
+                "envoy", null, null, new ExtensionProvider.FileAccessLog("/dev/stdout", null))),
+        new MeshTypes.DefaultProviders(List.of(), List.of("prometheus"), List.of()),
         List.of(),
         null,
         null,
         null,
         null,
         List.of());
+  }
+
+  private static ExtensionProvider provider(
+      String name,
+      ExtensionProvider.@Nullable Stackdriver stackdriver,
+      ExtensionProvider.@Nullable Prometheus prometheus,
+      ExtensionProvider.@Nullable FileAccessLog file) {
+    return new ExtensionProvider(
+        name,
+        null,
+        null,
+        null,
+        null,
+        null,
+        stackdriver,
+        null,
+        null,
+        null,
+        prometheus,
+        file,
+        null,
+        null,
+        null);
   }
 
   private static List<Map<String, Object>> frozen(@Nullable List<Map<String, Object>> list) {

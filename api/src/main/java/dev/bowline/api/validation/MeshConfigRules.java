@@ -1,10 +1,10 @@
 package dev.bowline.api.validation;
 
+import dev.bowline.api.mesh.ExtensionProvider;
 import dev.bowline.api.mesh.MeshConfig;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /** MeshConfig ({@code mesh.yaml}): ports, durations, names and providers. */
@@ -33,18 +33,42 @@ final class MeshConfigRules {
     Checks.exportTo(r, "defaultDestinationRuleExportTo", m.defaultDestinationRuleExportTo());
     TrafficPolicyRules.locality(r, "localityLbSetting", m.localityLbSetting());
     Set<String> providers = new HashSet<>();
-    List<Map<String, Object>> ext = m.extensionProviders();
+    List<ExtensionProvider> ext = m.extensionProviders();
     for (int i = 0; i < ext.size(); i++) {
-      Object name = ext.get(i).get("name");
       String at = "extensionProviders[" + i + "]";
-      if (!(name instanceof String n) || n.isEmpty()) {
+      String n = ext.get(i).name();
+      if (n == null || n.isEmpty()) {
         r.error(at + ".name", "extension provider name is required");
       } else if (!providers.add(n)) {
         r.error(at + ".name", "extension provider name \"" + n + "\" is not unique");
       }
-      if (ext.get(i).size() != 2) {
-        r.error(at, "extension provider needs a name and exactly one provider type");
+      ProviderRules.provider(r, at, ext.get(i));
+    }
+    if (m.ca() != null) {
+      if (m.ca().address() == null || m.ca().address().isEmpty()) {
+        r.error("ca.address", "CA address is required");
+      } else {
+        hostPort(r, "ca.address", m.ca().address());
       }
+      Checks.duration(r, "ca.requestTimeout", m.ca().requestTimeout());
+      TrafficPolicyRules.tls(r, "ca.tlsSettings", m.ca().tlsSettings());
+    }
+    if (m.tcpKeepalive() != null) {
+      Checks.duration(r, "tcpKeepalive.time", m.tcpKeepalive().time());
+      Checks.duration(r, "tcpKeepalive.interval", m.tcpKeepalive().interval());
+      Checks.nonNegative(r, "tcpKeepalive.probes", m.tcpKeepalive().probes());
+    }
+    for (int i = 0; i < m.serviceSettings().size(); i++) {
+      var hosts = m.serviceSettings().get(i).hosts();
+      for (int j = 0; j < hosts.size(); j++) {
+        Checks.wildcardDomain(r, "serviceSettings[" + i + "].hosts[" + j + "]", hosts.get(j));
+      }
+    }
+    for (int i = 0; i < m.caCertificates().size(); i++) {
+      ProviderRules.certificate(r, "caCertificates[" + i + "]", m.caCertificates().get(i));
+    }
+    for (int i = 0; i < m.discoverySelectors().size(); i++) {
+      ProviderRules.selector(r, "discoverySelectors[" + i + "]", m.discoverySelectors().get(i));
     }
     var p = m.defaultConfig();
     if (p != null) {
@@ -56,6 +80,9 @@ final class MeshConfigRules {
       Checks.nonNegative(r, "defaultConfig.statNameLength", p.statNameLength());
       if (p.discoveryAddress() != null) {
         hostPort(r, "defaultConfig.discoveryAddress", p.discoveryAddress());
+      }
+      if (p.tracing() != null) {
+        ProviderRules.tracing(r, "defaultConfig.tracing", p.tracing());
       }
       if (p.proxyStatsMatcher() != null) {
         var regexps = p.proxyStatsMatcher().inclusionRegexps();
@@ -87,7 +114,7 @@ final class MeshConfigRules {
     }
   }
 
-  private static void hostPort(Report r, String path, String address) {
+  static void hostPort(Report r, String path, String address) {
     int colon = address.lastIndexOf(':');
     if (colon <= 0) {
       r.error(path, "\"" + address + "\" must be host:port");

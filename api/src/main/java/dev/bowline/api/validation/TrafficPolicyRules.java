@@ -292,7 +292,7 @@ final class TrafficPolicyRules {
     Checks.percent(r, at + ".minHealthPercent", o.minHealthPercent());
   }
 
-  private static void tls(Report r, String at, @Nullable ClientTLSSettings tls) {
+  static void tls(Report r, String at, @Nullable ClientTLSSettings tls) {
     if (tls == null) {
       return;
     }

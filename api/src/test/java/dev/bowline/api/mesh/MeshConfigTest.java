@@ -5,9 +5,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.bowline.api.DecodedMeshConfig;
 import dev.bowline.api.Message;
 import dev.bowline.api.ResourceCodec;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 
 class MeshConfigTest {
   private final ResourceCodec codec = new ResourceCodec();
@@ -58,7 +65,7 @@ class MeshConfigTest {
     assertThat(m.defaultConfig().proxyMetadata()).containsEntry("ISTIO_META_DNS_CAPTURE", "true");
     assertThat(m.extensionProviders())
         .singleElement()
-        .extracting(p -> p.get("name"))
+        .extracting(ExtensionProvider::name)
         .isEqualTo("otel");
     assertThat(m.enableAutoMtls()).isTrue();
   }
@@ -119,8 +126,106 @@ class MeshConfigTest {
             "MeshConfig mesh.yaml: trustDomain: \"*.local\" is not a valid trust domain",
             "MeshConfig mesh.yaml: defaultServiceExportTo[0]: \"~\" (visible nowhere) must be the only entry",
             "MeshConfig mesh.yaml: extensionProviders[1].name: extension provider name \"otel\" is not unique",
+            "MeshConfig mesh.yaml: extensionProviders[0].opentelemetry.service: service is required",
+            "MeshConfig mesh.yaml: extensionProviders[1].zipkin.service: service is required",
             "MeshConfig mesh.yaml: defaultConfig.drainDuration: only whole seconds are supported",
             "MeshConfig mesh.yaml: defaultConfig.discoveryAddress: \"istiod.istio-system.svc\" must be host:port",
             "MeshConfig mesh.yaml: defaultConfig.proxyStatsMatcher.inclusionRegexps[0]: \"(?!x)\" is not a valid RE2 regex: invalid or unsupported Perl syntax");
+  }
+
+  /** {@code invalid/meshconfig.yaml}: each document a mesh.yaml preceded by its expected errors. */
+  static List<List<String>> meshCases() {
+    String text;
+    try (InputStream in = MeshConfigTest.class.getResourceAsStream("/invalid/meshconfig.yaml")) {
+      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    List<List<String>> cases = new ArrayList<>();
+    for (String doc : text.split("(?m)^---\\s*$")) {
+      cases.add(List.of(doc.strip().split("\n")));
+    }
+    return cases;
+  }
+
+  @TestFactory
+  Stream<DynamicTest> invalidMeshConfigsReportTheExactFieldPath() {
+    var validator = new dev.bowline.api.validation.Validator();
+    List<List<String>> cases = meshCases();
+    return java.util.stream.IntStream.range(0, cases.size())
+        .mapToObj(
+            i -> {
+              List<String> lines = cases.get(i);
+              List<String> expected =
+                  lines.stream()
+                      .filter(l -> l.startsWith("# expect: "))
+                      .map(l -> l.substring("# expect: ".length()))
+                      .toList();
+              String yaml = String.join("\n", lines) + "\n";
+              return DynamicTest.dynamicTest(
+                  "meshconfig #" + (i + 1) + " " + expected,
+                  () -> {
+                    DecodedMeshConfig d = codec.decodeMeshConfig("mesh.yaml", yaml);
+                    List<Message> all = new ArrayList<>(d.errors());
+                    all.addAll(validator.validate(d.config(), "mesh.yaml").errors());
+                    assertThat(expected).isNotEmpty();
+                    assertThat(all)
+                        .as(yaml)
+                        .extracting(m -> m.path() + ": " + m.text())
+                        .containsAll(expected);
+                    assertThat(all)
+                        .allSatisfy(
+                            m -> assertThat(m.resource()).isEqualTo("MeshConfig mesh.yaml"));
+                  });
+            });
+  }
+
+  @Test
+  void typedSectionsDecodeAndANamedTracerReplacesTheDefaultZipkin() {
+    DecodedMeshConfig d =
+        codec.decodeMeshConfig(
+            "mesh.yaml",
+            """
+            defaultConfig:
+              tracing:
+                datadog: {address: "datadog-agent.monitoring:8126"}
+                sampling: 10
+                customTags: {env: {environment: {name: ENV, defaultValue: dev}}}
+            extensionProviders:
+            - name: authz
+              envoyExtAuthzHttp:
+                service: authz.foo.svc.cluster.local
+                port: 8000
+                includeRequestHeadersInCheck: [x-user]
+            - {name: zipkin, zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411, maxTagLength: 256}}
+            ca: {address: "ca.example:443", requestTimeout: 10s}
+            caCertificates:
+            - {spiffeBundleUrl: "https://bundle.example/spiffe", trustDomains: [example.org]}
+            discoverySelectors:
+            - matchExpressions: [{key: env, operator: In, values: [prod]}]
+            """);
+    assertThat(d.errors()).isEmpty();
+    MeshConfig m = d.config();
+    assertThat(new dev.bowline.api.validation.Validator().validate(m, "mesh.yaml").errors())
+        .isEmpty();
+    var tracing = m.defaultConfig().tracing();
+    assertThat(tracing.tracers()).containsExactly("datadog");
+    assertThat(tracing.sampling()).isEqualTo(10.0);
+    assertThat(tracing.customTags().get("env").environment().name()).isEqualTo("ENV");
+    assertThat(m.extensionProviders().get(0).envoyExtAuthzHttp().includeRequestHeadersInCheck())
+        .containsExactly("x-user");
+    assertThat(m.extensionProviders().get(1).zipkin().maxTagLength()).isEqualTo(256);
+    assertThat(m.ca().requestTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(m.caCertificates().getFirst().trustDomains()).containsExactly("example.org");
+    assertThat(m.discoverySelectors().getFirst().matchExpressions().getFirst().values())
+        .containsExactly("prod");
+    assertThat(MeshConfig.defaults().extensionProviders())
+        .extracting(p -> p.set().keySet().iterator().next())
+        .containsExactly("prometheus", "stackdriver", "envoyFileAccessLog");
+  }
+
+  @Test
+  void atLeastFiftyInvalidMeshConfigCases() {
+    assertThat(meshCases()).hasSizeGreaterThanOrEqualTo(50);
   }
 }

@@ -14,11 +14,27 @@ import java.util.Map;
 public final class AnalysisContext {
   private final List<Resource<?>> resources;
   private final MeshConfig mesh;
+  private final LocalRegistry registry;
 
-  /** A context of {@code resources} under {@code mesh}. */
+  /** A context of {@code resources} under {@code mesh}, with no services or workloads known. */
   public AnalysisContext(Collection<? extends Resource<?>> resources, MeshConfig mesh) {
+    this(resources, mesh, LocalRegistry.empty());
+  }
+
+  /**
+   * A context of {@code resources} under {@code mesh}, where {@code registry}'s services and
+   * workloads exist.
+   */
+  public AnalysisContext(
+      Collection<? extends Resource<?>> resources, MeshConfig mesh, LocalRegistry registry) {
     this.resources = List.copyOf(resources);
     this.mesh = mesh;
+    this.registry = registry;
+  }
+
+  /** Services and workloads known besides the resources. */
+  public LocalRegistry registry() {
+    return registry;
   }
 
   /** Every resource. */

@@ -112,9 +112,12 @@ public final class Analyzers {
     return m.path().isEmpty() ? m.text() : m.path() + ": " + m.text();
   }
 
-  /** Hosts the registry knows: ServiceEntry hosts, fully qualified. */
+  /** Hosts the registry knows: local services and ServiceEntry hosts, fully qualified. */
   private static List<String> registryHosts(AnalysisContext ctx) {
     List<String> hosts = new ArrayList<>();
+    for (LocalRegistry.Service svc : ctx.registry().services()) {
+      hosts.add(svc.name() + "." + svc.namespace() + ".svc." + ctx.domainSuffix());
+    }
     for (Resource<ServiceEntry> se : ctx.of(ServiceEntry.class)) {
       for (String h : se.spec().hosts()) {
         hosts.add(ctx.fqdn(h, se.namespace()));
@@ -266,6 +269,7 @@ public final class Analyzers {
 
   private static List<Map<String, String>> workloadLabels(AnalysisContext ctx) {
     List<Map<String, String>> labels = new ArrayList<>();
+    ctx.registry().workloads().forEach(w -> labels.add(w.labels()));
     ctx.of(WorkloadEntry.class).forEach(w -> labels.add(w.spec().labels()));
     ctx.of(ServiceEntry.class)
         .forEach(se -> se.spec().endpoints().forEach(e -> labels.add(e.labels())));
@@ -337,27 +341,65 @@ public final class Analyzers {
     }
   }
 
-  /** IST0109: two VirtualServices bound to the mesh define the same host. */
+  /**
+   * IST0109: VirtualServices bound to the mesh define the same host within one export scope, as
+   * Istio's analyzer sees it: hosts are keyed by {@code scope/fqdn} (scope {@code *} when the
+   * VirtualService is exported everywhere, otherwise each namespace of its {@code exportTo}); a
+   * namespace-scoped host also conflicts with every host exported everywhere that overlaps it,
+   * wildcards included ({@code *.weather.svc.cluster.local} vs {@code
+   * forecast.weather.svc.cluster.local}). Two hosts both exported everywhere conflict only when
+   * equal: there the more specific host wins, which Istio does not report.
+   */
   static void conflictingMeshVirtualServices(
       AnalysisContext ctx, Consumer<AnalysisMessage> report) {
-    Map<String, List<Resource<VirtualService>>> byHost = new TreeMap<>();
+    Map<String, List<Resource<VirtualService>>> byScopedHost = new TreeMap<>();
     for (Resource<VirtualService> vs : ctx.of(VirtualService.class)) {
       boolean mesh = vs.spec().gateways().isEmpty() || vs.spec().gateways().contains("mesh");
       if (!mesh) {
         continue;
       }
-      for (String h : vs.spec().hosts()) {
-        byHost.computeIfAbsent(ctx.fqdn(h, vs.namespace()), k -> new ArrayList<>()).add(vs);
+      List<String> exportTo = vs.spec().exportTo();
+      java.util.Set<String> scopes = new java.util.TreeSet<>();
+      if (exportTo.isEmpty() || exportTo.contains("*")) {
+        scopes.add("*");
+      } else {
+        exportTo.forEach(e -> scopes.add(e.equals(".") ? vs.namespace() : e));
+      }
+      for (String scope : scopes) {
+        for (String h : vs.spec().hosts()) {
+          var list =
+              byScopedHost.computeIfAbsent(
+                  scope + "/" + ctx.fqdn(h, vs.namespace()), k -> new ArrayList<>());
+          if (!list.contains(vs)) {
+            list.add(vs);
+          }
+        }
       }
     }
-    byHost.forEach(
-        (host, list) -> {
-          if (list.size() > 1) {
-            String names =
-                list.stream()
-                    .map(v -> v.namespace() + "/" + v.name())
-                    .collect(Collectors.joining(","));
-            for (var vs : list) {
+    java.util.Set<Resource<VirtualService>> reported = new java.util.HashSet<>();
+    byScopedHost.forEach(
+        (scopedHost, own) -> {
+          int slash = scopedHost.indexOf('/');
+          String scope = scopedHost.substring(0, slash);
+          String host = scopedHost.substring(slash + 1);
+          List<Resource<VirtualService>> list = new ArrayList<>(own);
+          if (!scope.equals("*")) {
+            byScopedHost.forEach(
+                (other, vss) -> {
+                  if (other.startsWith("*/") && hostsOverlap(host, other.substring(2))) {
+                    vss.stream().filter(v -> !list.contains(v)).forEach(list::add);
+                  }
+                });
+          }
+          if (list.size() < 2) {
+            return;
+          }
+          String names =
+              list.stream()
+                  .map(v -> v.namespace() + "/" + v.name())
+                  .collect(Collectors.joining(","));
+          for (var vs : list) {
+            if (reported.add(vs)) {
               report.accept(
                   msg(
                       "IST0109",
@@ -367,11 +409,32 @@ public final class Analyzers {
                       "The VirtualServices "
                           + names
                           + " associated with mesh gateway define the same host "
-                          + host
+                          + scopedHost
                           + " which can lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource."));
             }
           }
         });
+  }
+
+  /**
+   * True when two host names overlap: equal, or one wildcard's suffix covers the other ({@code *}
+   * covers everything).
+   */
+  static boolean hostsOverlap(String a, String b) {
+    boolean wa = a.startsWith("*");
+    boolean wb = b.startsWith("*");
+    if (wa && wb) {
+      String sa = a.substring(1);
+      String sb = b.substring(1);
+      return sa.length() < sb.length() ? sb.endsWith(sa) : sa.endsWith(sb);
+    }
+    if (wa) {
+      return b.endsWith(a.substring(1));
+    }
+    if (wb) {
+      return a.endsWith(b.substring(1));
+    }
+    return a.equals(b);
   }
 
   /**
@@ -556,7 +619,7 @@ public final class Analyzers {
    */
   static void extensionProviders(AnalysisContext ctx, Consumer<AnalysisMessage> report) {
     Set<String> defined = new java.util.HashSet<>();
-    ctx.mesh().extensionProviders().forEach(p -> defined.add(String.valueOf(p.get("name"))));
+    ctx.mesh().extensionProviders().forEach(p -> defined.add(String.valueOf(p.name())));
     for (Resource<AuthorizationPolicy> ap : ctx.of(AuthorizationPolicy.class)) {
       var provider = ap.spec().provider();
       if (ap.spec().action() == AuthorizationPolicy.Action.CUSTOM

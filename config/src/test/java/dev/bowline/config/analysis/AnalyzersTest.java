@@ -112,7 +112,7 @@ class AnalyzersTest {
                 """));
     assertThat(messages)
         .contains(
-            "Error [IST0109] (VirtualService weather/forecast) The VirtualServices weather/forecast,weather/forecast-2 associated with mesh gateway define the same host forecast.weather.svc.cluster.local which can lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource.",
+            "Error [IST0109] (VirtualService weather/forecast) The VirtualServices weather/forecast,weather/forecast-2 associated with mesh gateway define the same host */forecast.weather.svc.cluster.local which can lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource.",
             "Error [IST0113] (DestinationRule weather/forecast-plain) A DestinationRule and Policy are in conflict with regards to mTLS for host forecast.weather.svc.cluster.local. The DestinationRule \"weather/forecast-plain\" specifies that mTLS must be false but the Policy object \"istio-system/default\" specifies Strict.",
             "Error [IST0111] (Sidecar weather/default) The Sidecars [default, second] in namespace \"weather\" have no workload selector, which can lead to undefined behavior.",
             "Warning [BWL0001] (DestinationRule weather/forecast) The DestinationRules weather/forecast,weather/forecast-plain in one namespace define the same host forecast.weather.svc.cluster.local; only their subsets merge, the first traffic policy wins.");
@@ -214,5 +214,126 @@ class AnalyzersTest {
         .containsExactly(
             "Error [IST0145] (Gateway weather/frontend-gateway) Conflict with gateways weather/promo-gateway (workload selector istio=ingressgateway, port 80, hosts [weather.example.com]).",
             "Error [IST0145] (Gateway weather/promo-gateway) Conflict with gateways weather/frontend-gateway (workload selector istio=ingressgateway, port 80, hosts [*.example.com]).");
+  }
+
+  private static String vs(String name, String namespace, String host, String exportTo) {
+    return """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: %s, namespace: %s}
+        spec:
+          hosts: ["%s"]
+          exportTo: %s
+          http:
+          - route:
+            - destination: {host: forecast.weather.svc.cluster.local}
+        """
+        .formatted(name, namespace, host, exportTo);
+  }
+
+  private List<String> ist0109(String... yaml) throws Exception {
+    return analyze(weather(yaml)).stream().filter(m -> m.contains("IST0109")).toList();
+  }
+
+  @Test
+  void meshVirtualServicesConflictOnWildcardOverlapAcrossExportScopes() throws Exception {
+    // The weather app's VirtualService "forecast" (exported everywhere) is covered by the
+    // wildcard that all-weather keeps to its namespace.
+    assertThat(ist0109(vs("all-weather", "weather", "*.weather.svc.cluster.local", "[\".\"]")))
+        .containsExactlyInAnyOrder(
+            "Error [IST0109] (VirtualService weather/all-weather) The VirtualServices weather/all-weather,weather/forecast associated with mesh gateway define the same host weather/*.weather.svc.cluster.local which can lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource.",
+            "Error [IST0109] (VirtualService weather/forecast) The VirtualServices weather/all-weather,weather/forecast associated with mesh gateway define the same host weather/*.weather.svc.cluster.local which can lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource.");
+    // A scoped "*" overlaps every host exported everywhere.
+    assertThat(ist0109(vs("catch-all", "weather", "*", "[\".\"]")))
+        .hasSize(2)
+        .allSatisfy(m -> assertThat(m).contains("define the same host weather/*"));
+  }
+
+  @Test
+  void meshVirtualServicesInSeparateScopesOrBothExportedWithDifferentHostsDoNotConflict()
+      throws Exception {
+    // Both exported everywhere: the more specific host wins; Istio reports nothing.
+    assertThat(ist0109(vs("all-weather", "weather", "*.weather.svc.cluster.local", "[]")))
+        .isEmpty();
+    // Same host, but each kept to its own namespace.
+    assertThat(
+            ist0109(
+                vs("a", "team-a", "shared.example.com", "[\".\"]"),
+                vs("b", "team-b", "shared.example.com", "[\".\"]")))
+        .isEmpty();
+    assertThat(
+            ist0109(
+                vs("a", "team-a", "shared.example.com", "[\".\"]"),
+                vs("b", "team-b", "shared.example.com", "[team-a]")))
+        .hasSize(2);
+  }
+
+  @Test
+  void hostOverlapFollowsWildcardSuffixes() {
+    assertThat(
+            Analyzers.hostsOverlap(
+                "*.weather.svc.cluster.local", "forecast.weather.svc.cluster.local"))
+        .isTrue();
+    assertThat(Analyzers.hostsOverlap("forecast.weather.svc.cluster.local", "*.svc.cluster.local"))
+        .isTrue();
+    assertThat(Analyzers.hostsOverlap("*.svc.cluster.local", "*.weather.svc.cluster.local"))
+        .isTrue();
+    assertThat(Analyzers.hostsOverlap("*", "anything.example.com")).isTrue();
+    assertThat(
+            Analyzers.hostsOverlap(
+                "*.weather.svc.cluster.local", "forecast.other.svc.cluster.local"))
+        .isFalse();
+    assertThat(Analyzers.hostsOverlap("a.example.com", "b.example.com")).isFalse();
+  }
+
+  @Test
+  void localRegistryServicesAndWorkloadsCountAsFound() throws Exception {
+    List<Resource<?>> resources =
+        weather(
+            """
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: billing, namespace: weather}
+            spec:
+              hosts: [billing]
+              http:
+              - route:
+                - destination: {host: billing}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: Gateway
+            metadata: {name: egress, namespace: weather}
+            spec:
+              selector: {istio: egressgateway}
+              servers:
+              - port: {number: 80, name: http, protocol: HTTP}
+                hosts: ["*"]
+            """);
+    List<String> without = analyze(resources);
+    assertThat(without)
+        .contains(
+            "Error [IST0101] (Gateway weather/egress) Referenced selector not found: \"istio=egressgateway\"",
+            "Error [IST0101] (VirtualService weather/billing) Referenced host not found: \"billing\"");
+    var registry =
+        new LocalRegistry(
+            List.of(new LocalRegistry.Service("weather", "billing")),
+            List.of(
+                new LocalRegistry.Workload(
+                    "istio-system", "egress-1", java.util.Map.of("istio", "egressgateway"))));
+    assertThat(
+            Analyzers.run(
+                new AnalysisContext(resources, MeshConfig.defaults(), registry), Analyzers.all()))
+        .isEmpty();
+    // A service in another namespace does not make the short name "billing" found.
+    var elsewhere =
+        new LocalRegistry(List.of(new LocalRegistry.Service("billing", "billing")), List.of());
+    assertThat(
+            Analyzers.run(
+                    new AnalysisContext(resources, MeshConfig.defaults(), elsewhere),
+                    Analyzers.all())
+                .stream()
+                .map(AnalysisMessage::toString))
+        .contains(
+            "Error [IST0101] (VirtualService weather/billing) Referenced host not found: \"billing\"");
   }
 }
