@@ -1,6 +1,7 @@
 package dev.bowline.api.mesh;
 
 import dev.bowline.api.model.LocalityLoadBalancerSetting;
+import dev.bowline.api.model.VirtualService;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -12,8 +13,9 @@ import org.jspecify.annotations.Nullable;
  * Istio's MeshConfig ({@code mesh.yaml}): mesh-wide settings. {@link #defaults()} holds Istio's
  * defaults; a {@code mesh.yaml} is applied on top of them field by field (see {@code
  * ResourceCodec#decodeMeshConfig}). Extension providers, tracing, the CA, CA certificates and
- * discovery selectors are typed ({@link ExtensionProvider}, {@link MeshTypes}); a few sections
- * Bowline does not interpret yet are kept as free-form values.
+ * discovery selectors, config sources, the default retry policy and service scopes are typed
+ * ({@link ExtensionProvider}, {@link MeshTypes}); a few sections Bowline does not interpret yet are
+ * kept as free-form values.
  */
 public record MeshConfig(
     @Nullable Integer proxyListenPort,
@@ -35,7 +37,7 @@ public record MeshConfig(
     @Nullable ProxyDefaults defaultConfig,
     @Nullable OutboundTrafficPolicy outboundTrafficPolicy,
     MeshTypes.@Nullable InboundTrafficPolicy inboundTrafficPolicy,
-    List<Map<String, Object>> configSources,
+    List<MeshTypes.ConfigSource> configSources,
     @Nullable Boolean enableAutoMtls,
     @Nullable String trustDomain,
     List<String> trustDomainAliases,
@@ -59,13 +61,13 @@ public record MeshConfig(
     MeshTypes.@Nullable DefaultProviders defaultProviders,
     List<MeshTypes.LabelSelector> discoverySelectors,
     MeshTypes.@Nullable PathNormalization pathNormalization,
-    @Nullable Map<String, Object> defaultHttpRetryPolicy,
+    VirtualService.@Nullable HTTPRetry defaultHttpRetryPolicy,
     MeshTypes.@Nullable TlsConfig meshMTLS,
     MeshTypes.@Nullable TlsConfig tlsDefaults,
-    List<Map<String, Object>> serviceScopeConfigs) {
+    List<MeshTypes.ServiceScopeConfigs> serviceScopeConfigs) {
 
   public MeshConfig {
-    configSources = frozen(configSources);
+    configSources = ExtensionProvider.list(configSources);
     trustDomainAliases = trustDomainAliases == null ? List.of() : List.copyOf(trustDomainAliases);
     caCertificates = ExtensionProvider.list(caCertificates);
     defaultServiceExportTo =
@@ -82,8 +84,7 @@ public record MeshConfig(
     serviceSettings = ExtensionProvider.list(serviceSettings);
     extensionProviders = ExtensionProvider.list(extensionProviders);
     discoverySelectors = ExtensionProvider.list(discoverySelectors);
-    serviceScopeConfigs = frozen(serviceScopeConfigs);
-    defaultHttpRetryPolicy = frozen(defaultHttpRetryPolicy);
+    serviceScopeConfigs = ExtensionProvider.list(serviceScopeConfigs);
   }
 
   /** What happens to traffic for hosts outside the registry. */
