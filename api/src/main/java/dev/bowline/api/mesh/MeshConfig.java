@@ -1,7 +1,9 @@
 package dev.bowline.api.mesh;
 
 import dev.bowline.api.model.LocalityLoadBalancerSetting;
+import dev.bowline.api.model.ProxyConfig;
 import dev.bowline.api.model.VirtualService;
+import dev.bowline.api.model.WorkloadGroup;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -119,10 +121,10 @@ public record MeshConfig(
       @Nullable String proxyBootstrapTemplatePath,
       @Nullable String interceptionMode,
       MeshTypes.@Nullable Tracing tracing,
-      @Nullable Map<String, Object> sds,
+      MeshTypes.@Nullable Sds sds,
       List<Map<String, Object>> envoyAccessLogServices,
       @Nullable Integer statusPort,
-      @Nullable Map<String, Object> readinessProbe,
+      WorkloadGroup.@Nullable ReadinessProbe readinessProbe,
       @Nullable Map<String, String> proxyMetadata,
       @Nullable Map<String, Object> runtimeValues,
       @Nullable Integer readinessInitialDelaySeconds,
@@ -132,7 +134,7 @@ public record MeshConfig(
       @Nullable Map<String, Object> gatewayTopology,
       @Nullable Boolean holdApplicationUntilProxyStarts,
       List<String> caCertificatesPem,
-      @Nullable Map<String, Object> image,
+      ProxyConfig.@Nullable ProxyImage image,
       @Nullable Map<String, Object> privateKeyProvider,
       @Nullable Map<String, Object> proxyHeaders,
       @Nullable String meshId,
@@ -148,12 +150,9 @@ public record MeshConfig(
               : Collections.unmodifiableMap(new LinkedHashMap<>(proxyMetadata));
       envoyMetricsService = frozen(envoyMetricsService);
       envoyAccessLogService = frozen(envoyAccessLogService);
-      sds = frozen(sds);
-      readinessProbe = frozen(readinessProbe);
       runtimeValues = frozen(runtimeValues);
       extraStatTags = frozen(extraStatTags);
       gatewayTopology = frozen(gatewayTopology);
-      image = frozen(image);
       privateKeyProvider = frozen(privateKeyProvider);
       proxyHeaders = frozen(proxyHeaders);
       fileFlushInterval = frozen(fileFlushInterval);

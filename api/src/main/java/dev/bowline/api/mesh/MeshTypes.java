@@ -197,4 +197,7 @@ public final class MeshTypes {
       GLOBAL
     }
   }
+
+  /** {@code defaultConfig.sds}: the legacy secret discovery settings (deprecated in Istio). */
+  public record Sds(@Nullable Boolean enabled, @Nullable String k8sSaJwtPath) {}
 }

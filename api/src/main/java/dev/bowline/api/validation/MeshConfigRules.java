@@ -97,6 +97,8 @@ final class MeshConfigRules {
       if (p.discoveryAddress() != null) {
         hostPort(r, "defaultConfig.discoveryAddress", p.discoveryAddress());
       }
+      WorkloadRules.probe(r, "defaultConfig.readinessProbe", p.readinessProbe());
+      ExtensionRules.image(r, "defaultConfig.image", p.image());
       if (p.tracing() != null) {
         ProviderRules.tracing(r, "defaultConfig.tracing", p.tracing());
       }
