@@ -1,6 +1,9 @@
 package dev.bowline.api.mesh;
 
 import dev.bowline.api.model.LocalityLoadBalancerSetting;
+import dev.bowline.api.model.ProxyConfig;
+import dev.bowline.api.model.VirtualService;
+import dev.bowline.api.model.WorkloadGroup;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -12,8 +15,9 @@ import org.jspecify.annotations.Nullable;
  * Istio's MeshConfig ({@code mesh.yaml}): mesh-wide settings. {@link #defaults()} holds Istio's
  * defaults; a {@code mesh.yaml} is applied on top of them field by field (see {@code
  * ResourceCodec#decodeMeshConfig}). Extension providers, tracing, the CA, CA certificates and
- * discovery selectors are typed ({@link ExtensionProvider}, {@link MeshTypes}); a few sections
- * Bowline does not interpret yet are kept as free-form values.
+ * discovery selectors, config sources, the default retry policy and service scopes are typed
+ * ({@link ExtensionProvider}, {@link MeshTypes}); a few sections Bowline does not interpret yet are
+ * kept as free-form values.
  */
 public record MeshConfig(
     @Nullable Integer proxyListenPort,
@@ -35,7 +39,7 @@ public record MeshConfig(
     @Nullable ProxyDefaults defaultConfig,
     @Nullable OutboundTrafficPolicy outboundTrafficPolicy,
     MeshTypes.@Nullable InboundTrafficPolicy inboundTrafficPolicy,
-    List<Map<String, Object>> configSources,
+    List<MeshTypes.ConfigSource> configSources,
     @Nullable Boolean enableAutoMtls,
     @Nullable String trustDomain,
     List<String> trustDomainAliases,
@@ -59,13 +63,13 @@ public record MeshConfig(
     MeshTypes.@Nullable DefaultProviders defaultProviders,
     List<MeshTypes.LabelSelector> discoverySelectors,
     MeshTypes.@Nullable PathNormalization pathNormalization,
-    @Nullable Map<String, Object> defaultHttpRetryPolicy,
+    VirtualService.@Nullable HTTPRetry defaultHttpRetryPolicy,
     MeshTypes.@Nullable TlsConfig meshMTLS,
     MeshTypes.@Nullable TlsConfig tlsDefaults,
-    List<Map<String, Object>> serviceScopeConfigs) {
+    List<MeshTypes.ServiceScopeConfigs> serviceScopeConfigs) {
 
   public MeshConfig {
-    configSources = frozen(configSources);
+    configSources = ExtensionProvider.list(configSources);
     trustDomainAliases = trustDomainAliases == null ? List.of() : List.copyOf(trustDomainAliases);
     caCertificates = ExtensionProvider.list(caCertificates);
     defaultServiceExportTo =
@@ -82,8 +86,7 @@ public record MeshConfig(
     serviceSettings = ExtensionProvider.list(serviceSettings);
     extensionProviders = ExtensionProvider.list(extensionProviders);
     discoverySelectors = ExtensionProvider.list(discoverySelectors);
-    serviceScopeConfigs = frozen(serviceScopeConfigs);
-    defaultHttpRetryPolicy = frozen(defaultHttpRetryPolicy);
+    serviceScopeConfigs = ExtensionProvider.list(serviceScopeConfigs);
   }
 
   /** What happens to traffic for hosts outside the registry. */
@@ -118,10 +121,10 @@ public record MeshConfig(
       @Nullable String proxyBootstrapTemplatePath,
       @Nullable String interceptionMode,
       MeshTypes.@Nullable Tracing tracing,
-      @Nullable Map<String, Object> sds,
+      MeshTypes.@Nullable Sds sds,
       List<Map<String, Object>> envoyAccessLogServices,
       @Nullable Integer statusPort,
-      @Nullable Map<String, Object> readinessProbe,
+      WorkloadGroup.@Nullable ReadinessProbe readinessProbe,
       @Nullable Map<String, String> proxyMetadata,
       @Nullable Map<String, Object> runtimeValues,
       @Nullable Integer readinessInitialDelaySeconds,
@@ -131,7 +134,7 @@ public record MeshConfig(
       @Nullable Map<String, Object> gatewayTopology,
       @Nullable Boolean holdApplicationUntilProxyStarts,
       List<String> caCertificatesPem,
-      @Nullable Map<String, Object> image,
+      ProxyConfig.@Nullable ProxyImage image,
       @Nullable Map<String, Object> privateKeyProvider,
       @Nullable Map<String, Object> proxyHeaders,
       @Nullable String meshId,
@@ -147,12 +150,9 @@ public record MeshConfig(
               : Collections.unmodifiableMap(new LinkedHashMap<>(proxyMetadata));
       envoyMetricsService = frozen(envoyMetricsService);
       envoyAccessLogService = frozen(envoyAccessLogService);
-      sds = frozen(sds);
-      readinessProbe = frozen(readinessProbe);
       runtimeValues = frozen(runtimeValues);
       extraStatTags = frozen(extraStatTags);
       gatewayTopology = frozen(gatewayTopology);
-      image = frozen(image);
       privateKeyProvider = frozen(privateKeyProvider);
       proxyHeaders = frozen(proxyHeaders);
       fileFlushInterval = frozen(fileFlushInterval);

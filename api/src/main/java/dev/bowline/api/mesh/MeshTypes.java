@@ -172,4 +172,32 @@ public final class MeshTypes {
 
   /** {@code thriftConfig}: the Thrift rate limit service. */
   public record ThriftConfig(@Nullable String rateLimitUrl, @Nullable Duration rateLimitTimeout) {}
+
+  /** {@code configSources}: where istiod reads config from besides Kubernetes. */
+  public record ConfigSource(
+      @Nullable String address,
+      @Nullable ClientTLSSettings tlsSettings,
+      List<Resource> subscribedResources) {
+    public ConfigSource {
+      subscribedResources = ExtensionProvider.list(subscribedResources);
+    }
+
+    /** The resource kinds a config source may serve. */
+    public enum Resource {
+      SERVICE_REGISTRY
+    }
+  }
+
+  /** {@code serviceScopeConfigs}: whether selected services stay local or are global. */
+  public record ServiceScopeConfigs(
+      @Nullable LabelSelector servicesSelector, @Nullable Scope scope) {
+    /** LOCAL services are reachable only in their own cluster; GLOBAL ones everywhere. */
+    public enum Scope {
+      LOCAL,
+      GLOBAL
+    }
+  }
+
+  /** {@code defaultConfig.sds}: the legacy secret discovery settings (deprecated in Istio). */
+  public record Sds(@Nullable Boolean enabled, @Nullable String k8sSaJwtPath) {}
 }

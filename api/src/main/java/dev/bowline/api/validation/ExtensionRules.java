@@ -6,6 +6,7 @@ import dev.bowline.api.model.WasmPlugin;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /** Telemetry, WasmPlugin and ProxyConfig. */
 final class ExtensionRules {
@@ -16,13 +17,7 @@ final class ExtensionRules {
   static void checkProxyConfig(Report r, ProxyConfig pc) {
     SecurityRules.selector(r, "spec.selector", pc.selector());
     Checks.nonNegative(r, "spec.concurrency", pc.concurrency());
-    if (pc.image() != null
-        && pc.image().imageType() != null
-        && !IMAGE_TYPES.contains(pc.image().imageType())) {
-      r.error(
-          "spec.image.imageType",
-          "\"" + pc.image().imageType() + "\" must be one of default, debug, distroless");
-    }
+    image(r, "spec.image", pc.image());
     pc.environmentVariables()
         .keySet()
         .forEach(
@@ -33,6 +28,15 @@ final class ExtensionRules {
                     "\"" + k + "\" is not a valid environment variable name");
               }
             });
+  }
+
+  /** A proxy image ({@code ProxyConfig.image}, MeshConfig {@code defaultConfig.image}). */
+  static void image(Report r, String at, ProxyConfig.@Nullable ProxyImage image) {
+    if (image != null && image.imageType() != null && !IMAGE_TYPES.contains(image.imageType())) {
+      r.error(
+          at + ".imageType",
+          "\"" + image.imageType() + "\" must be one of default, debug, distroless");
+    }
   }
 
   private static void providers(Report r, String at, List<Telemetry.ProviderRef> providers) {

@@ -70,6 +70,22 @@ final class MeshConfigRules {
     for (int i = 0; i < m.discoverySelectors().size(); i++) {
       ProviderRules.selector(r, "discoverySelectors[" + i + "]", m.discoverySelectors().get(i));
     }
+    for (int i = 0; i < m.configSources().size(); i++) {
+      var c = m.configSources().get(i);
+      String at = "configSources[" + i + "]";
+      if (c.address() == null || c.address().isEmpty()) {
+        r.error(at + ".address", "config source address is required");
+      }
+      TrafficPolicyRules.tls(r, at + ".tlsSettings", c.tlsSettings());
+    }
+    VirtualServiceRules.retries(r, "defaultHttpRetryPolicy", m.defaultHttpRetryPolicy());
+    for (int i = 0; i < m.serviceScopeConfigs().size(); i++) {
+      var c = m.serviceScopeConfigs().get(i);
+      String at = "serviceScopeConfigs[" + i + "]";
+      if (c.servicesSelector() != null) {
+        ProviderRules.selector(r, at + ".servicesSelector", c.servicesSelector());
+      }
+    }
     var p = m.defaultConfig();
     if (p != null) {
       seconds(r, "defaultConfig.drainDuration", p.drainDuration());
@@ -81,6 +97,8 @@ final class MeshConfigRules {
       if (p.discoveryAddress() != null) {
         hostPort(r, "defaultConfig.discoveryAddress", p.discoveryAddress());
       }
+      WorkloadRules.probe(r, "defaultConfig.readinessProbe", p.readinessProbe());
+      ExtensionRules.image(r, "defaultConfig.image", p.image());
       if (p.tracing() != null) {
         ProviderRules.tracing(r, "defaultConfig.tracing", p.tracing());
       }

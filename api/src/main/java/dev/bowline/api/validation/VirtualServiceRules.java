@@ -365,7 +365,7 @@ final class VirtualServiceRules {
     }
   }
 
-  private static void retries(Report r, String at, VirtualService.@Nullable HTTPRetry retry) {
+  static void retries(Report r, String at, VirtualService.@Nullable HTTPRetry retry) {
     if (retry == null) {
       return;
     }

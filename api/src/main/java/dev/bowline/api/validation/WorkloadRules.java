@@ -5,6 +5,7 @@ import dev.bowline.api.model.WorkloadEntry;
 import dev.bowline.api.model.WorkloadGroup;
 import java.util.HashSet;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /** ServiceEntry, WorkloadEntry and WorkloadGroup. */
 final class WorkloadRules {
@@ -177,34 +178,39 @@ final class WorkloadRules {
     if (wg.metadata() != null) {
       Checks.labels(r, "spec.metadata.labels", wg.metadata().labels());
     }
-    var p = wg.probe();
-    if (p != null) {
-      if (p.httpGet() == null && p.tcpSocket() == null && p.exec() == null && p.grpc() == null) {
-        r.error("spec.probe", "probe needs one of httpGet, tcpSocket, exec or grpc");
+    probe(r, "spec.probe", wg.probe());
+  }
+
+  /** A readiness probe (WorkloadGroup {@code probe}, MeshConfig {@code readinessProbe}). */
+  static void probe(Report r, String at, WorkloadGroup.@Nullable ReadinessProbe p) {
+    if (p == null) {
+      return;
+    }
+    if (p.httpGet() == null && p.tcpSocket() == null && p.exec() == null && p.grpc() == null) {
+      r.error(at, "probe needs one of httpGet, tcpSocket, exec or grpc");
+    }
+    Checks.nonNegative(r, at + ".initialDelaySeconds", p.initialDelaySeconds());
+    Checks.nonNegative(r, at + ".timeoutSeconds", p.timeoutSeconds());
+    Checks.nonNegative(r, at + ".periodSeconds", p.periodSeconds());
+    Checks.nonNegative(r, at + ".successThreshold", p.successThreshold());
+    Checks.nonNegative(r, at + ".failureThreshold", p.failureThreshold());
+    if (p.httpGet() != null) {
+      if (p.httpGet().port() == null) {
+        r.error(at + ".httpGet.port", "port is required");
       }
-      Checks.nonNegative(r, "spec.probe.initialDelaySeconds", p.initialDelaySeconds());
-      Checks.nonNegative(r, "spec.probe.timeoutSeconds", p.timeoutSeconds());
-      Checks.nonNegative(r, "spec.probe.periodSeconds", p.periodSeconds());
-      Checks.nonNegative(r, "spec.probe.successThreshold", p.successThreshold());
-      Checks.nonNegative(r, "spec.probe.failureThreshold", p.failureThreshold());
-      if (p.httpGet() != null) {
-        if (p.httpGet().port() == null) {
-          r.error("spec.probe.httpGet.port", "port is required");
-        }
-        Checks.port(r, "spec.probe.httpGet.port", p.httpGet().port());
+      Checks.port(r, at + ".httpGet.port", p.httpGet().port());
+    }
+    if (p.tcpSocket() != null) {
+      if (p.tcpSocket().port() == null) {
+        r.error(at + ".tcpSocket.port", "port is required");
       }
-      if (p.tcpSocket() != null) {
-        if (p.tcpSocket().port() == null) {
-          r.error("spec.probe.tcpSocket.port", "port is required");
-        }
-        Checks.port(r, "spec.probe.tcpSocket.port", p.tcpSocket().port());
-      }
-      if (p.grpc() != null) {
-        Checks.port(r, "spec.probe.grpc.port", p.grpc().port());
-      }
-      if (p.exec() != null && p.exec().command().isEmpty()) {
-        r.error("spec.probe.exec.command", "command is required");
-      }
+      Checks.port(r, at + ".tcpSocket.port", p.tcpSocket().port());
+    }
+    if (p.grpc() != null) {
+      Checks.port(r, at + ".grpc.port", p.grpc().port());
+    }
+    if (p.exec() != null && p.exec().command().isEmpty()) {
+      r.error(at + ".exec.command", "command is required");
     }
   }
 }
