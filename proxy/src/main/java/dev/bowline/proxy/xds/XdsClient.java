@@ -306,32 +306,8 @@ public final class XdsClient implements AutoCloseable {
                 + " response");
         continue;
       }
-      try {
-        var parsed = t.parser.unpackAndParse(any);
-        if (!seen.add(parsed.name())) {
-          errors.add(t.parser.kind() + " " + parsed.name() + ": duplicate name in one response");
-          continue;
-        }
-        XdsState.Accepted before = t.protos.get(parsed.name());
-        R current = t.accepted.get(parsed.name());
-        // An unchanged resource keeps its runtime object, so nothing downstream sees a change
-        // (a listener is not drained because a server re-sent it).
-        good.put(
-            parsed.name(),
-            before != null && current != null && before.proto().equals(parsed.proto())
-                ? current
-                : parsed.value());
-        goodProtos.put(
-            parsed.name(),
-            new XdsState.Accepted(
-                r.getTypeUrl(),
-                parsed.name(),
-                res.getVersion(),
-                (com.google.protobuf.Message) parsed.proto(),
-                now));
-      } catch (ResourceParser.ParseFailure f) {
-        errors.add(f.getMessage());
-      }
+      acceptOne(
+          t, any, r.getTypeUrl(), res.getVersion(), now, false, seen, good, goodProtos, errors);
     }
     t.accepted.putAll(good);
     t.protos.putAll(goodProtos);
@@ -400,6 +376,49 @@ public final class XdsClient implements AutoCloseable {
     publish();
   }
 
+  /**
+   * Parses one resource of a SotW or delta response into {@code good}/{@code goodProtos}, or an
+   * error into {@code errors}. An unchanged resource keeps its runtime object, so nothing
+   * downstream sees a change (a listener is not drained because a server re-sent it). With {@code
+   * rememberFailedNames} (SotW), a resource that failed to parse still counts as present, so the
+   * removal of missing names keeps its last good version.
+   */
+  private <R> void acceptOne(
+      TypeState<R> t,
+      Any resource,
+      String typeUrl,
+      String version,
+      long now,
+      boolean rememberFailedNames,
+      Set<String> seen,
+      Map<String, R> good,
+      Map<String, XdsState.Accepted> goodProtos,
+      List<String> errors) {
+    try {
+      var parsed = t.parser.unpackAndParse(resource);
+      if (!seen.add(parsed.name())) {
+        errors.add(t.parser.kind() + " " + parsed.name() + ": duplicate name in one response");
+        return;
+      }
+      XdsState.Accepted before = t.protos.get(parsed.name());
+      R current = t.accepted.get(parsed.name());
+      good.put(
+          parsed.name(),
+          before != null && current != null && before.proto().equals(parsed.proto())
+              ? current
+              : parsed.value());
+      goodProtos.put(
+          parsed.name(),
+          new XdsState.Accepted(
+              typeUrl, parsed.name(), version, (com.google.protobuf.Message) parsed.proto(), now));
+    } catch (ResourceParser.ParseFailure f) {
+      errors.add(f.getMessage());
+      if (rememberFailedNames && !f.resourceName().isEmpty()) {
+        seen.add(f.resourceName());
+      }
+    }
+  }
+
   private <R> List<String> apply(DiscoveryResponse r, TypeState<R> t) {
     List<String> errors = new ArrayList<>();
     Map<String, R> good = new HashMap<>();
@@ -426,35 +445,8 @@ public final class XdsClient implements AutoCloseable {
                 + " response");
         continue;
       }
-      try {
-        var parsed = t.parser.unpackAndParse(res);
-        if (!seen.add(parsed.name())) {
-          errors.add(t.parser.kind() + " " + parsed.name() + ": duplicate name in one response");
-          continue;
-        }
-        XdsState.Accepted before = t.protos.get(parsed.name());
-        R current = t.accepted.get(parsed.name());
-        // An unchanged resource keeps its runtime object, so nothing downstream sees a change
-        // (a listener is not drained because a server re-sent it).
-        good.put(
-            parsed.name(),
-            before != null && current != null && before.proto().equals(parsed.proto())
-                ? current
-                : parsed.value());
-        goodProtos.put(
-            parsed.name(),
-            new XdsState.Accepted(
-                r.getTypeUrl(),
-                parsed.name(),
-                r.getVersionInfo(),
-                (com.google.protobuf.Message) parsed.proto(),
-                now));
-      } catch (ResourceParser.ParseFailure f) {
-        errors.add(f.getMessage());
-        if (!f.resourceName().isEmpty()) {
-          seen.add(f.resourceName());
-        }
-      }
+      acceptOne(
+          t, res, r.getTypeUrl(), r.getVersionInfo(), now, true, seen, good, goodProtos, errors);
     }
     if (t.wildcard) {
       // State of the world: a name missing from the response is removed; a bad one keeps its last
