@@ -19,6 +19,7 @@ import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -415,7 +416,7 @@ public final class ResourceCodec {
   static String pathOf(@Nullable JsonStreamContext context) {
     List<String> parts = new ArrayList<>();
     for (JsonStreamContext c = context; c != null && c.getParent() != null; c = c.getParent()) {
-      if (c.inObject() && c.getCurrentName() != null) {
+      if (c.getCurrentName() != null) {
         parts.add("." + c.getCurrentName());
       } else if (c.inArray()) {
         parts.add("[" + Math.max(0, c.getCurrentIndex()) + "]");
@@ -520,8 +521,56 @@ public final class ResourceCodec {
       // Naming a tracer replaces the default one (zipkin): tracers are a oneof.
       proxy.remove("tracing");
     }
-    merge(merged, (ObjectNode) user);
     List<Message> errors = new ArrayList<>();
+    if (user.at("/defaultConfig") instanceof ObjectNode userProxy
+        && merged.get("defaultConfig") instanceof ObjectNode proxy) {
+      // serviceCluster and tracingServiceName are a oneof: naming one replaces the other.
+      if (userProxy.has("serviceCluster") && userProxy.has("tracingServiceName")) {
+        errors.add(
+            new Message(
+                resource,
+                "defaultConfig.tracingServiceName",
+                "only one of serviceCluster or tracingServiceName may be set"));
+      } else if (userProxy.has("tracingServiceName")) {
+        proxy.remove("serviceCluster");
+      }
+    }
+    ObjectNode userFields = ((ObjectNode) user).deepCopy();
+    // As istiod's ApplyMeshConfig, a user's extension provider replaces the default of the same
+    // name and the other defaults stay. The user's come first so that their indexes (and error
+    // paths) are those of the file; order carries no meaning (providers are found by name).
+    if (userFields.get("extensionProviders") instanceof ArrayNode userProviders
+        && merged.get("extensionProviders") instanceof ArrayNode defaultProviders) {
+      ArrayNode providers = userProviders.deepCopy();
+      var named = new java.util.HashSet<JsonNode>();
+      userProviders.forEach(p -> named.add(p.get("name")));
+      for (JsonNode d : defaultProviders) {
+        if (!named.contains(d.get("name"))) {
+          providers.add(d);
+        }
+      }
+      userFields.set("extensionProviders", providers);
+    }
+    // Trust domain aliases are a sorted union with the previous ones (Istio's rule too).
+    if (userFields.get("trustDomainAliases") instanceof ArrayNode aliases) {
+      JsonNode previous =
+          merged.get("trustDomainAliases") instanceof ArrayNode list
+              ? list
+              : json.createArrayNode();
+      var union = new java.util.TreeSet<String>();
+      boolean allText = true;
+      for (JsonNode n : aliases) {
+        allText &= n.isTextual();
+        union.add(n.asText());
+      }
+      previous.forEach(n -> union.add(n.asText()));
+      if (allText) {
+        ArrayNode sorted = json.createArrayNode();
+        union.forEach(sorted::add);
+        userFields.set("trustDomainAliases", sorted);
+      }
+    }
+    merge(merged, userFields);
     List<String> unknown = new ArrayList<>();
     MeshConfig config = null;
     try (JsonParser p = json.treeAsTokens(merged)) {
@@ -610,7 +659,9 @@ public final class ResourceCodec {
       }
       // The parser points at the property's value; find the object context that holds it.
       JsonStreamContext c = p.getParsingContext();
-      while (c != null && !(c.inObject() && propertyName.equals(c.getCurrentName()))) {
+      // (A record's unknown properties are replayed from a token buffer, whose context for a list
+      // value is an array context that carries the property's name: match the name alone.)
+      while (c != null && !propertyName.equals(c.getCurrentName())) {
         c = c.getParent();
       }
       String path = c == null ? "." + propertyName : pathOf(c);

@@ -16,8 +16,8 @@ import org.jspecify.annotations.Nullable;
  * defaults; a {@code mesh.yaml} is applied on top of them field by field (see {@code
  * ResourceCodec#decodeMeshConfig}). Extension providers, tracing, the CA, CA certificates and
  * discovery selectors, config sources, the default retry policy and service scopes are typed
- * ({@link ExtensionProvider}, {@link MeshTypes}); a few sections Bowline does not interpret yet are
- * kept as free-form values.
+ * ({@link ExtensionProvider}, {@link MeshTypes}), as is every section of {@code defaultConfig}
+ * (Istio's ProxyConfig): an unknown field anywhere is an error with its path.
  */
 public record MeshConfig(
     @Nullable Integer proxyListenPort,
@@ -103,6 +103,7 @@ public record MeshConfig(
       @Nullable String configPath,
       @Nullable String binaryPath,
       @Nullable String serviceCluster,
+      MeshTypes.@Nullable TracingServiceName tracingServiceName,
       @Nullable Duration drainDuration,
       @Nullable Duration parentShutdownDuration,
       @Nullable Duration terminationDrainDuration,
@@ -110,8 +111,8 @@ public record MeshConfig(
       @Nullable Duration discoveryRefreshDelay,
       @Nullable String zipkinAddress,
       @Nullable String statsdUdpAddress,
-      @Nullable Map<String, Object> envoyMetricsService,
-      @Nullable Map<String, Object> envoyAccessLogService,
+      MeshTypes.@Nullable RemoteService envoyMetricsService,
+      MeshTypes.@Nullable RemoteService envoyAccessLogService,
       @Nullable Integer proxyAdminPort,
       @Nullable String availabilityZone,
       @Nullable String controlPlaneAuthPolicy,
@@ -122,40 +123,33 @@ public record MeshConfig(
       @Nullable String interceptionMode,
       MeshTypes.@Nullable Tracing tracing,
       MeshTypes.@Nullable Sds sds,
-      List<Map<String, Object>> envoyAccessLogServices,
       @Nullable Integer statusPort,
       WorkloadGroup.@Nullable ReadinessProbe readinessProbe,
       @Nullable Map<String, String> proxyMetadata,
-      @Nullable Map<String, Object> runtimeValues,
-      @Nullable Integer readinessInitialDelaySeconds,
-      @Nullable Integer readinessPeriodSeconds,
-      @Nullable Integer readinessFailureThreshold,
-      @Nullable Map<String, Object> extraStatTags,
-      @Nullable Map<String, Object> gatewayTopology,
+      Map<String, String> runtimeValues,
+      List<String> extraStatTags,
+      MeshTypes.@Nullable Topology gatewayTopology,
       @Nullable Boolean holdApplicationUntilProxyStarts,
       List<String> caCertificatesPem,
       ProxyConfig.@Nullable ProxyImage image,
-      @Nullable Map<String, Object> privateKeyProvider,
-      @Nullable Map<String, Object> proxyHeaders,
+      MeshTypes.@Nullable PrivateKeyProvider privateKeyProvider,
+      MeshTypes.@Nullable ProxyHeaders proxyHeaders,
       @Nullable String meshId,
       @Nullable ProxyStatsMatcher proxyStatsMatcher,
-      @Nullable Map<String, Object> fileFlushInterval,
-      @Nullable Integer fileFlushMinSizeKb) {
+      @Nullable Duration fileFlushInterval,
+      @Nullable Integer fileFlushMinSizeKb,
+      @Nullable Boolean statsCompression) {
     public ProxyDefaults {
-      envoyAccessLogServices = frozen(envoyAccessLogServices);
       caCertificatesPem = caCertificatesPem == null ? List.of() : List.copyOf(caCertificatesPem);
       proxyMetadata =
           proxyMetadata == null
               ? Map.of()
               : Collections.unmodifiableMap(new LinkedHashMap<>(proxyMetadata));
-      envoyMetricsService = frozen(envoyMetricsService);
-      envoyAccessLogService = frozen(envoyAccessLogService);
-      runtimeValues = frozen(runtimeValues);
-      extraStatTags = frozen(extraStatTags);
-      gatewayTopology = frozen(gatewayTopology);
-      privateKeyProvider = frozen(privateKeyProvider);
-      proxyHeaders = frozen(proxyHeaders);
-      fileFlushInterval = frozen(fileFlushInterval);
+      runtimeValues =
+          runtimeValues == null
+              ? Map.of()
+              : Collections.unmodifiableMap(new LinkedHashMap<>(runtimeValues));
+      extraStatTags = extraStatTags == null ? List.of() : List.copyOf(extraStatTags);
     }
   }
 
@@ -175,26 +169,27 @@ public record MeshConfig(
   public static MeshConfig defaults() {
     ProxyDefaults proxy =
         new ProxyDefaults(
-            "./etc/istio/proxy",
-            "/usr/local/bin/envoy",
-            "istio-proxy",
-            Duration.ofSeconds(45),
-            null,
-            Duration.ofSeconds(5),
-            "istiod.istio-system.svc:15012",
-            null,
-            null,
-            null,
-            null,
-            null,
-            15000,
-            null,
-            "MUTUAL_TLS",
-            null,
-            null,
-            2,
-            null,
-            "REDIRECT",
+            "./etc/istio/proxy", // configPath
+            "/usr/local/bin/envoy", // binaryPath
+            "istio-proxy", // serviceCluster
+            null, // tracingServiceName
+            Duration.ofSeconds(45), // drainDuration
+            null, // parentShutdownDuration
+            Duration.ofSeconds(5), // terminationDrainDuration
+            "istiod.istio-system.svc:15012", // discoveryAddress
+            null, // discoveryRefreshDelay
+            null, // zipkinAddress
+            null, // statsdUdpAddress
+            null, // envoyMetricsService
+            null, // envoyAccessLogService
+            15000, // proxyAdminPort
+            null, // availabilityZone
+            "MUTUAL_TLS", // controlPlaneAuthPolicy
+            null, // customConfigFile
+            null, // statNameLength
+            2, // concurrency
+            null, // proxyBootstrapTemplatePath
+            "REDIRECT", // interceptionMode
             new MeshTypes.Tracing(
                 new MeshTypes.Tracing.Address("zipkin.istio-system:9411"),
                 null,
@@ -205,26 +200,23 @@ public record MeshConfig(
                 null,
                 null,
                 null),
-            null,
-            List.of(),
-            15020,
-            null,
-            Map.of(),
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            false,
-            List.of(),
-            null,
-            null,
-            null,
-            null,
+            null, // sds
+            15020, // statusPort
+            null, // readinessProbe
+            Map.of(), // proxyMetadata
+            Map.of(), // runtimeValues
+            List.of(), // extraStatTags
+            null, // gatewayTopology
+            false, // holdApplicationUntilProxyStarts
+            List.of(), // caCertificatesPem
+            null, // image
+            null, // privateKeyProvider
+            null, // proxyHeaders
+            null, // meshId
             new ProxyStatsMatcher(List.of(), List.of(), List.of()),
-            null,
-            null);
+            null, // fileFlushInterval
+            null, // fileFlushMinSizeKb
+            null); // statsCompression
     return new MeshConfig(
         15001,
         15006,
@@ -304,29 +296,5 @@ public record MeshConfig(
         null,
         null,
         null);
-  }
-
-  private static List<Map<String, Object>> frozen(@Nullable List<Map<String, Object>> list) {
-    if (list == null) {
-      return List.of();
-    }
-    return list.stream().map(MeshConfig::frozen).toList();
-  }
-
-  @SuppressWarnings("unchecked")
-  private static @Nullable Map<String, Object> frozen(@Nullable Map<String, Object> map) {
-    return map == null ? null : (Map<String, Object>) deep(map);
-  }
-
-  private static @Nullable Object deep(@Nullable Object v) {
-    if (v instanceof Map<?, ?> m) {
-      var copy = new LinkedHashMap<Object, @Nullable Object>();
-      m.forEach((k, x) -> copy.put(k, deep(x)));
-      return Collections.unmodifiableMap(copy);
-    }
-    if (v instanceof List<?> l) {
-      return Collections.unmodifiableList(l.stream().map(MeshConfig::deep).toList());
-    }
-    return v;
   }
 }

@@ -200,4 +200,86 @@ public final class MeshTypes {
 
   /** {@code defaultConfig.sds}: the legacy secret discovery settings (deprecated in Istio). */
   public record Sds(@Nullable Boolean enabled, @Nullable String k8sSaJwtPath) {}
+
+  /**
+   * {@code defaultConfig.envoyMetricsService} and {@code envoyAccessLogService}: a gRPC service the
+   * proxy streams to.
+   */
+  public record RemoteService(
+      @Nullable String address,
+      @Nullable ClientTLSSettings tlsSettings,
+      dev.bowline.api.model.ConnectionPoolSettings.TCPSettings.@Nullable TcpKeepalive
+          tcpKeepalive) {}
+
+  /** {@code defaultConfig.gatewayTopology}: what a gateway trusts of its downstreams. */
+  public record Topology(
+      @Nullable Integer numTrustedProxies,
+      @Nullable ForwardClientCertDetails forwardClientCertDetails,
+      @Nullable ProxyProtocolConfiguration proxyProtocol) {
+    /** Presence turns on the PROXY protocol listener filter; it has no fields. */
+    public record ProxyProtocolConfiguration() {}
+  }
+
+  /** How the {@code x-forwarded-client-cert} header is handled (Istio's enum). */
+  public enum ForwardClientCertDetails {
+    UNDEFINED,
+    SANITIZE,
+    FORWARD_ONLY,
+    APPEND_FORWARD,
+    SANITIZE_SET,
+    ALWAYS_FORWARD_ONLY
+  }
+
+  /** {@code defaultConfig.privateKeyProvider}: a hardware key provider (one of them). */
+  public record PrivateKeyProvider(@Nullable Provider cryptomb, @Nullable Provider qat) {
+    /** Polling delay and software fallback of a provider. */
+    public record Provider(@Nullable Duration pollDelay, @Nullable Boolean fallback) {}
+  }
+
+  /** {@code defaultConfig.tracingServiceName}: how the tracing service name is derived. */
+  public enum TracingServiceName {
+    APP_LABEL_AND_NAMESPACE,
+    CANONICAL_NAME_ONLY,
+    CANONICAL_NAME_AND_NAMESPACE
+  }
+
+  /** {@code defaultConfig.proxyHeaders}: which headers the proxy adds, keeps or forwards. */
+  public record ProxyHeaders(
+      @Nullable ForwardClientCertDetails forwardedClientCert,
+      @Nullable SetCurrentClientCertDetails setCurrentClientCertDetails,
+      @Nullable Disabled requestId,
+      @Nullable Server server,
+      @Nullable Disabled attemptCount,
+      @Nullable Disabled envoyDebugHeaders,
+      @Nullable MetadataExchangeHeaders metadataExchangeHeaders,
+      @Nullable Boolean preserveHttp1HeaderCase,
+      @Nullable Enabled xForwardedHost,
+      @Nullable Enabled xForwardedPort) {
+
+    /** A header the proxy adds unless {@code disabled}. */
+    public record Disabled(@Nullable Boolean disabled) {}
+
+    /** A header the proxy adds only when {@code enabled}. */
+    public record Enabled(@Nullable Boolean enabled) {}
+
+    /** The {@code server} response header: off, or a custom value. */
+    public record Server(@Nullable Boolean disabled, @Nullable String value) {}
+
+    /** Where the metadata exchange headers are sent. */
+    public record MetadataExchangeHeaders(@Nullable Mode mode) {
+      /** UNDEFINED: always; IN_MESH: only to in-mesh destinations. */
+      public enum Mode {
+        UNDEFINED,
+        IN_MESH
+      }
+    }
+
+    /** Which client certificate details go into {@code x-forwarded-client-cert}. */
+    public record SetCurrentClientCertDetails(
+        @Nullable Boolean subject,
+        @Nullable Boolean cert,
+        @Nullable Boolean chain,
+        @Nullable Boolean dns,
+        @Nullable Boolean uri) {}
+  }
 }

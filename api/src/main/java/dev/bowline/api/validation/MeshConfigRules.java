@@ -2,10 +2,12 @@ package dev.bowline.api.validation;
 
 import dev.bowline.api.mesh.ExtensionProvider;
 import dev.bowline.api.mesh.MeshConfig;
+import dev.bowline.api.mesh.MeshTypes;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /** MeshConfig ({@code mesh.yaml}): ports, durations, names and providers. */
 final class MeshConfigRules {
@@ -102,6 +104,22 @@ final class MeshConfigRules {
       if (p.tracing() != null) {
         ProviderRules.tracing(r, "defaultConfig.tracing", p.tracing());
       }
+      remoteService(r, "defaultConfig.envoyMetricsService", p.envoyMetricsService());
+      remoteService(r, "defaultConfig.envoyAccessLogService", p.envoyAccessLogService());
+      if (p.gatewayTopology() != null) {
+        Checks.nonNegative(
+            r,
+            "defaultConfig.gatewayTopology.numTrustedProxies",
+            p.gatewayTopology().numTrustedProxies());
+      }
+      privateKeyProvider(r, "defaultConfig.privateKeyProvider", p.privateKeyProvider());
+      Checks.duration(r, "defaultConfig.fileFlushInterval", p.fileFlushInterval());
+      Checks.nonNegative(r, "defaultConfig.fileFlushMinSizeKb", p.fileFlushMinSizeKb());
+      for (int i = 0; i < p.extraStatTags().size(); i++) {
+        if (p.extraStatTags().get(i) == null || p.extraStatTags().get(i).isBlank()) {
+          r.error("defaultConfig.extraStatTags[" + i + "]", "tag name must not be empty");
+        }
+      }
       if (p.proxyStatsMatcher() != null) {
         var regexps = p.proxyStatsMatcher().inclusionRegexps();
         for (int i = 0; i < regexps.size(); i++) {
@@ -109,6 +127,53 @@ final class MeshConfigRules {
               r, "defaultConfig.proxyStatsMatcher.inclusionRegexps[" + i + "]", regexps.get(i));
         }
       }
+    }
+  }
+
+  /** A gRPC service the proxy streams to: {@code host:port} and its client TLS. */
+  private static void remoteService(
+      Report r, String path, MeshTypes.@Nullable RemoteService service) {
+    if (service == null) {
+      return;
+    }
+    if (service.address() == null || service.address().isEmpty()) {
+      r.error(path + ".address", "address is required");
+    } else {
+      hostPort(r, path + ".address", service.address());
+    }
+    TrafficPolicyRules.tls(r, path + ".tlsSettings", service.tlsSettings());
+    if (service.tcpKeepalive() != null) {
+      Checks.duration(r, path + ".tcpKeepalive.time", service.tcpKeepalive().time());
+      Checks.duration(r, path + ".tcpKeepalive.interval", service.tcpKeepalive().interval());
+      Checks.nonNegative(r, path + ".tcpKeepalive.probes", service.tcpKeepalive().probes());
+    }
+  }
+
+  /** One provider, with a positive poll delay (Istio's rule). */
+  private static void privateKeyProvider(
+      Report r, String path, MeshTypes.@Nullable PrivateKeyProvider provider) {
+    if (provider == null) {
+      return;
+    }
+    var set = new java.util.ArrayList<String>();
+    if (provider.cryptomb() != null) set.add("cryptomb");
+    if (provider.qat() != null) set.add("qat");
+    if (set.size() != 1) {
+      r.error(
+          path,
+          set.isEmpty()
+              ? "one of cryptomb or qat is required"
+              : "only one of cryptomb or qat may be set");
+      return;
+    }
+    var chosen = provider.cryptomb() != null ? provider.cryptomb() : provider.qat();
+    String at = path + "." + set.get(0) + ".pollDelay";
+    if (chosen.pollDelay() == null) {
+      r.error(at, "pollDelay is required");
+    } else if (chosen.pollDelay().isZero() || chosen.pollDelay().isNegative()) {
+      r.error(at, "pollDelay must be positive");
+    } else {
+      Checks.duration(r, at, chosen.pollDelay());
     }
   }
 

@@ -63,11 +63,60 @@ class MeshConfigTest {
     assertThat(m.defaultConfig().proxyStatsMatcher().inclusionPrefixes())
         .containsExactly("cluster.outbound");
     assertThat(m.defaultConfig().proxyMetadata()).containsEntry("ISTIO_META_DNS_CAPTURE", "true");
+    // Istio merges extension providers by name: the user's are added to the default ones.
     assertThat(m.extensionProviders())
-        .singleElement()
         .extracting(ExtensionProvider::name)
-        .isEqualTo("otel");
+        .containsExactly("otel", "prometheus", "stackdriver", "envoy");
     assertThat(m.enableAutoMtls()).isTrue();
+  }
+
+  @Test
+  void aUserProviderReplacesTheDefaultOfTheSameNameAndAliasesAreAUnion() {
+    DecodedMeshConfig d =
+        codec.decodeMeshConfig(
+            "mesh.yaml",
+            """
+            trustDomainAliases: [old.local, a.local, old.local]
+            extensionProviders:
+            - {name: envoy, envoyFileAccessLog: {path: /var/log/mesh.log}}
+            defaultConfig:
+              tracingServiceName: CANONICAL_NAME_ONLY
+              proxyHeaders:
+                server: {value: bowline}
+                requestId: {disabled: true}
+                forwardedClientCert: SANITIZE_SET
+                metadataExchangeHeaders: {mode: IN_MESH}
+              gatewayTopology: {numTrustedProxies: 2, proxyProtocol: {}}
+              envoyMetricsService: {address: "metrics.svc:15000", tcpKeepalive: {time: 5s}}
+              extraStatTags: [request_host]
+              runtimeValues: {"re2.max_program_size.error_level": "1000"}
+              fileFlushInterval: 2s
+            """);
+    assertThat(d.errors()).isEmpty();
+    MeshConfig m = d.config();
+    assertThat(m.extensionProviders())
+        .extracting(ExtensionProvider::name)
+        .containsExactly("envoy", "prometheus", "stackdriver");
+    assertThat(m.extensionProviders().get(0).envoyFileAccessLog().path())
+        .isEqualTo("/var/log/mesh.log");
+    assertThat(m.trustDomainAliases()).containsExactly("a.local", "old.local");
+    var p = m.defaultConfig();
+    assertThat(p.tracingServiceName()).isEqualTo(MeshTypes.TracingServiceName.CANONICAL_NAME_ONLY);
+    assertThat(p.serviceCluster()).as("a oneof with tracingServiceName").isNull();
+    assertThat(p.proxyHeaders().server().value()).isEqualTo("bowline");
+    assertThat(p.proxyHeaders().requestId().disabled()).isTrue();
+    assertThat(p.proxyHeaders().forwardedClientCert())
+        .isEqualTo(MeshTypes.ForwardClientCertDetails.SANITIZE_SET);
+    assertThat(p.proxyHeaders().metadataExchangeHeaders().mode())
+        .isEqualTo(MeshTypes.ProxyHeaders.MetadataExchangeHeaders.Mode.IN_MESH);
+    assertThat(p.gatewayTopology().numTrustedProxies()).isEqualTo(2);
+    assertThat(p.gatewayTopology().proxyProtocol()).isNotNull();
+    assertThat(p.envoyMetricsService().tcpKeepalive().time()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(p.extraStatTags()).containsExactly("request_host");
+    assertThat(p.runtimeValues()).containsEntry("re2.max_program_size.error_level", "1000");
+    assertThat(p.fileFlushInterval()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(new dev.bowline.api.validation.Validator().validate(m, "mesh.yaml").errors())
+        .isEmpty();
   }
 
   @Test

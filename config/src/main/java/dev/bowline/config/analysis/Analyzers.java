@@ -551,13 +551,16 @@ public final class Analyzers {
                                 + "\" have no workload selector, which can lead to undefined behavior.")));
           }
         });
+    // Workloads are WorkloadEntries and the workloads of the mesh/registry files (pods to Istio).
+    List<LocalRegistry.Workload> workloads = new ArrayList<>(ctx.registry().workloads());
     for (Resource<WorkloadEntry> we : ctx.of(WorkloadEntry.class)) {
+      workloads.add(new LocalRegistry.Workload(we.namespace(), we.name(), we.spec().labels()));
+    }
+    for (LocalRegistry.Workload we : workloads) {
       List<Resource<Sidecar>> selecting =
           withSelector.getOrDefault(we.namespace(), List.of()).stream()
               .filter(
-                  sc ->
-                      AnalysisContext.selects(
-                          sc.spec().workloadSelector().labels(), we.spec().labels()))
+                  sc -> AnalysisContext.selects(sc.spec().workloadSelector().labels(), we.labels()))
               .toList();
       if (selecting.size() > 1) {
         List<String> names = selecting.stream().map(Resource::name).toList();

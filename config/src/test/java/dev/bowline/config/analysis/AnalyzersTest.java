@@ -336,4 +336,49 @@ class AnalyzersTest {
         .contains(
             "Error [IST0101] (VirtualService weather/billing) Referenced host not found: \"billing\"");
   }
+
+  @Test
+  void sidecarsSelectingOneRegistryWorkloadConflict() throws Exception {
+    List<Resource<?>> resources =
+        weather(
+            """
+            apiVersion: networking.istio.io/v1
+            kind: Sidecar
+            metadata: {name: billing-egress, namespace: weather}
+            spec:
+              workloadSelector: {labels: {app: billing}}
+              egress: [{hosts: ["./*"]}]
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: Sidecar
+            metadata: {name: billing-canary-egress, namespace: weather}
+            spec:
+              workloadSelector: {labels: {version: canary}}
+              egress: [{hosts: ["./*"]}]
+            """);
+    // No WorkloadEntry carries these labels: only the registry's workloads (pods) can conflict.
+    assertThat(analyze(resources)).noneMatch(m -> m.contains("IST0110"));
+    var registry =
+        new LocalRegistry(
+            List.of(),
+            List.of(
+                new LocalRegistry.Workload(
+                    "weather",
+                    "forecast-v1-0",
+                    java.util.Map.of("app", "forecast", "version", "v1")),
+                new LocalRegistry.Workload(
+                    "weather",
+                    "billing-canary-0",
+                    java.util.Map.of("app", "billing", "version", "canary"))));
+    assertThat(
+            Analyzers.run(
+                    new AnalysisContext(resources, MeshConfig.defaults(), registry),
+                    Analyzers.all())
+                .stream()
+                .map(AnalysisMessage::toString)
+                .filter(m -> m.contains("IST0110")))
+        .containsExactlyInAnyOrder(
+            "Error [IST0110] (Sidecar weather/billing-egress) The Sidecars [billing-egress, billing-canary-egress] in namespace \"weather\" select the same workload pod \"billing-canary-0\", which can lead to undefined behavior.",
+            "Error [IST0110] (Sidecar weather/billing-canary-egress) The Sidecars [billing-egress, billing-canary-egress] in namespace \"weather\" select the same workload pod \"billing-canary-0\", which can lead to undefined behavior.");
+  }
 }
