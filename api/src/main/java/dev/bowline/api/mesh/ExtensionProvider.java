@@ -176,10 +176,19 @@ public record ExtensionProvider(
       @Nullable Http http,
       @Nullable Grpc grpc,
       @Nullable ResourceDetectors resourceDetectors,
-      @Nullable Map<String, Object> dynatraceSampler)
+      @Nullable DynatraceSampler dynatraceSampler)
       implements Remote {
-    public OpenTelemetryTracing {
-      dynatraceSampler = dynatraceSampler == null ? null : Map.copyOf(dynatraceSampler);
+
+    /** Dynatrace's sampler, which asks its API for the sampling budget. */
+    public record DynatraceSampler(
+        @Nullable String tenant,
+        @Nullable Integer clusterId,
+        @Nullable Integer rootSpansPerMinute,
+        @Nullable DynatraceApi httpService) {
+
+      /** Where the Dynatrace API is. */
+      public record DynatraceApi(
+          @Nullable String service, @Nullable Integer port, @Nullable Http http) {}
     }
 
     /** OTLP over HTTP. */
@@ -197,12 +206,9 @@ public record ExtensionProvider(
     }
 
     /** Resource detectors that add attributes to spans. */
-    public record ResourceDetectors(
-        @Nullable Map<String, Object> environment, @Nullable Map<String, Object> dynatrace) {
-      public ResourceDetectors {
-        environment = environment == null ? null : Map.copyOf(environment);
-        dynatrace = dynatrace == null ? null : Map.copyOf(dynatrace);
-      }
+    public record ResourceDetectors(@Nullable Detector environment, @Nullable Detector dynatrace) {
+      /** A detector is switched on by its presence; it has no settings. */
+      public record Detector() {}
     }
   }
 

@@ -79,6 +79,12 @@ class MeshConfigTest {
             trustDomainAliases: [old.local, a.local, old.local]
             extensionProviders:
             - {name: envoy, envoyFileAccessLog: {path: /var/log/mesh.log}}
+            - name: otel
+              opentelemetry:
+                service: otel.observability.svc.cluster.local
+                port: 4317
+                resourceDetectors: {environment: {}}
+                dynatraceSampler: {tenant: abc, clusterId: 7, httpService: {service: dt.svc.cluster.local, port: 443}}
             defaultConfig:
               tracingServiceName: CANONICAL_NAME_ONLY
               proxyHeaders:
@@ -96,7 +102,12 @@ class MeshConfigTest {
     MeshConfig m = d.config();
     assertThat(m.extensionProviders())
         .extracting(ExtensionProvider::name)
-        .containsExactly("envoy", "prometheus", "stackdriver");
+        .containsExactly("envoy", "otel", "prometheus", "stackdriver");
+    var otel = m.extensionProviders().get(1).opentelemetry();
+    assertThat(otel.resourceDetectors().environment()).isNotNull();
+    assertThat(otel.resourceDetectors().dynatrace()).isNull();
+    assertThat(otel.dynatraceSampler().clusterId()).isEqualTo(7);
+    assertThat(otel.dynatraceSampler().httpService().port()).isEqualTo(443);
     assertThat(m.extensionProviders().get(0).envoyFileAccessLog().path())
         .isEqualTo("/var/log/mesh.log");
     assertThat(m.trustDomainAliases()).containsExactly("a.local", "old.local");
