@@ -28,6 +28,7 @@ public final class XdsJson {
           .add(RouteConfiguration.getDescriptor())
           .add(HttpConnectionManager.getDescriptor())
           .add(Router.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor())
           .add(TcpProxy.getDescriptor())
           .add(OriginalDst.getDescriptor())
           .add(PreviousHostsPredicate.getDescriptor())
