@@ -497,18 +497,46 @@ public final class IstioConfigInputs {
       return SidecarScope.DEFAULT;
     }
     List<String> hosts = new ArrayList<>();
+    List<SidecarScope.EgressListener> egress = new ArrayList<>();
     for (Sidecar.IstioEgressListener e : chosen.spec().egress()) {
       hosts.addAll(e.hosts());
+      if (e.port() != null && e.port().number() != null) {
+        egress.add(
+            new SidecarScope.EgressListener(
+                e.port().number(),
+                e.port().protocol() == null
+                    ? ""
+                    : e.port().protocol().toUpperCase(java.util.Locale.ROOT),
+                e.bind() == null ? "" : e.bind(),
+                e.captureMode() == null ? "DEFAULT" : e.captureMode().name(),
+                e.hosts()));
+      }
     }
     if (chosen.spec().egress().isEmpty()) {
       hosts.add("*/*");
+    }
+    List<SidecarScope.IngressListener> ingress = new ArrayList<>();
+    for (Sidecar.IstioIngressListener i : chosen.spec().ingress()) {
+      if (i.port() == null || i.port().number() == null) {
+        continue;
+      }
+      ingress.add(
+          new SidecarScope.IngressListener(
+              i.port().number(),
+              i.port().protocol() == null
+                  ? ""
+                  : i.port().protocol().toUpperCase(java.util.Locale.ROOT),
+              i.port().name() == null ? "" : i.port().name(),
+              i.bind() == null ? "" : i.bind(),
+              i.defaultEndpoint() == null ? "" : i.defaultEndpoint()));
     }
     var otp = chosen.spec().outboundTrafficPolicy();
     SidecarScope.OutboundTrafficPolicy mode =
         otp != null && otp.mode() == Sidecar.OutboundTrafficPolicy.Mode.REGISTRY_ONLY
             ? SidecarScope.OutboundTrafficPolicy.REGISTRY_ONLY
             : SidecarScope.OutboundTrafficPolicy.ALLOW_ANY;
-    return new SidecarScope(hosts, mode, "Sidecar " + chosen.namespace() + "/" + chosen.name());
+    return new SidecarScope(
+        hosts, mode, "Sidecar " + chosen.namespace() + "/" + chosen.name(), egress, ingress);
   }
 
   // ---- helpers

@@ -72,25 +72,32 @@ final class SidecarListenerGenerator implements XdsGenerator {
                 .addFilterChains(inboundChain(in, false))
                 .build());
       }
-      String proxyListener = proxy.ipAddress() + "_" + HTTP_PROXY_PORT;
-      all.put(
-          proxyListener,
-          Listener.newBuilder()
-              .setName(proxyListener)
-              .setAddress(ClusterGenerator.socket(proxy.ipAddress(), HTTP_PROXY_PORT))
-              .setTrafficDirection(TrafficDirection.OUTBOUND)
-              .addFilterChains(
-                  FilterChain.newBuilder()
-                      .setName(proxyListener)
-                      .addFilters(
-                          Filters.hcmRds(
-                              "outbound_" + proxyListener, Integer.toString(HTTP_PROXY_PORT))))
-              .build());
     } else {
       all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
       all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push));
       outboundPortListeners(proxy, push).forEach(all::put);
     }
+    // The HTTP proxy egress listener: from the Sidecar's HTTP_PROXY egress listener, or local
+    // mode's default (decision 0010).
+    push.scope(proxy)
+        .httpProxyListener(proxy)
+        .ifPresent(
+            e -> {
+              String proxyListener = e.bind() + "_" + e.port();
+              all.put(
+                  proxyListener,
+                  Listener.newBuilder()
+                      .setName(proxyListener)
+                      .setAddress(ClusterGenerator.socket(e.bind(), e.port()))
+                      .setTrafficDirection(TrafficDirection.OUTBOUND)
+                      .addFilterChains(
+                          FilterChain.newBuilder()
+                              .setName(proxyListener)
+                              .addFilters(
+                                  Filters.hcmRds(
+                                      "outbound_" + proxyListener, Integer.toString(e.port()))))
+                      .build());
+            });
     if (names.wildcard()) {
       return all;
     }
@@ -170,6 +177,23 @@ final class SidecarListenerGenerator implements XdsGenerator {
    */
   static List<InboundPort> localInboundPorts(Proxy proxy, PushContext push) {
     Map<Integer, InboundPort> byServicePort = new TreeMap<>();
+    List<SidecarScope.IngressListener> ingress = push.scope(proxy).ingressListeners();
+    if (!ingress.isEmpty()) {
+      // A Sidecar's ingress listeners replace the ones derived from the service instances.
+      for (SidecarScope.IngressListener i : ingress) {
+        if (i.targetPort() != i.port()) {
+          byServicePort.putIfAbsent(
+              i.port(),
+              new InboundPort(
+                  i.targetPort(),
+                  i.port(),
+                  i.protocol().isEmpty()
+                      ? Protocol.fromPortName(i.portName())
+                      : Protocol.parse(i.protocol())));
+        }
+      }
+      return List.copyOf(byServicePort.values());
+    }
     for (Endpoint e : push.serviceInstances(proxy)) {
       Optional<ServicePort> sp =
           push.registry().service(e.hostname()).flatMap(s -> s.port(e.servicePort()));
