@@ -96,6 +96,18 @@ public final class PushContext {
     return config.virtualServices().httpRoutes(service, port, proxy);
   }
 
+  /**
+   * The VirtualService {@code tcp} route for {@code service:port} seen by {@code proxy}, if any.
+   */
+  public Optional<L4Route> tcpRoute(Service service, int port, Proxy proxy) {
+    return config.virtualServices().tcpRoute(service, port, proxy);
+  }
+
+  /** The VirtualService {@code tls} routes for {@code service:port} seen by {@code proxy}. */
+  public List<L4Route> tlsRoutes(Service service, int port, Proxy proxy) {
+    return config.virtualServices().tlsRoutes(service, port, proxy);
+  }
+
   /** The proxy's own service instances (the endpoints at its IP address). */
   public List<Endpoint> serviceInstances(Proxy proxy) {
     return registry.instancesAt(proxy.ipAddress());

@@ -77,6 +77,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
       all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push));
       outboundPortListeners(proxy, push).forEach(all::put);
     }
+    // Sidecar egress listeners bound to an address (captureMode NONE or a bind).
+    EgressListeners.bound(proxy, push).forEach(all::putIfAbsent);
     // The HTTP proxy egress listener: from the Sidecar's HTTP_PROXY egress listener, or local
     // mode's default (decision 0010).
     push.scope(proxy)
@@ -262,21 +264,26 @@ final class SidecarListenerGenerator implements XdsGenerator {
     ports.addAll(tcp.keySet());
     for (int port : ports) {
       String name = "0.0.0.0_" + port;
-      Filter filter =
+      // HTTP: one RDS; else VirtualService tls/tcp routes (SNI chains, weighted tcp_proxy).
+      List<FilterChain> chains =
           http.containsKey(port)
-              ? Filters.hcmRds("outbound_" + name, Integer.toString(port))
-              : Filters.tcpProxy(
-                  ClusterName.outbound(port, "", tcp.get(port).hostname()),
-                  ClusterName.outbound(port, "", tcp.get(port).hostname()));
-      out.put(
-          name,
+              ? List.of(
+                  FilterChain.newBuilder()
+                      .setName(name)
+                      .addFilters(Filters.hcmRds("outbound_" + name, Integer.toString(port)))
+                      .build())
+              : L4Routes.chains(tcp.get(port), port, proxy, push, name);
+      Listener.Builder l =
           Listener.newBuilder()
               .setName(name)
               .setAddress(ClusterGenerator.socket("0.0.0.0", port))
               .setBindToPort(BoolValue.of(false))
               .setTrafficDirection(TrafficDirection.OUTBOUND)
-              .addFilterChains(FilterChain.newBuilder().setName(name).addFilters(filter))
-              .build());
+              .addAllFilterChains(chains);
+      if (L4Routes.needsTlsInspector(chains)) {
+        l.addListenerFilters(L4Routes.tlsInspector());
+      }
+      out.put(name, l.build());
     }
     return out;
   }
