@@ -1,10 +1,13 @@
 package dev.bowline.controlplane;
 
+import dev.bowline.config.ConfigSnapshot;
 import dev.bowline.controlplane.debug.DebugServer;
 import dev.bowline.controlplane.model.ConfigInputs;
+import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import dev.bowline.controlplane.push.Debouncer;
 import dev.bowline.controlplane.push.PushRequest;
+import dev.bowline.controlplane.registry.MeshRegistry;
 import dev.bowline.controlplane.registry.RegistryChange;
 import dev.bowline.controlplane.registry.ServiceRegistry;
 import dev.bowline.controlplane.xds.gen.Generators;
@@ -35,7 +38,7 @@ public final class ControlPlane implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(ControlPlane.class.getName());
 
   private final ControlPlaneOptions options;
-  private final ServiceRegistry registry;
+  private final MeshRegistry registry;
   private final AtomicReference<ConfigInputs> config;
   private final PrometheusMeterRegistry meters;
   private final XdsMetrics metrics;
@@ -53,7 +56,7 @@ public final class ControlPlane implements AutoCloseable {
   public ControlPlane(
       ControlPlaneOptions options, ServiceRegistry registry, ConfigInputs config, Clock clock) {
     this.options = Objects.requireNonNull(options, "options");
-    this.registry = Objects.requireNonNull(registry, "registry");
+    this.registry = new MeshRegistry(Objects.requireNonNull(registry, "registry"));
     this.config = new AtomicReference<>(Objects.requireNonNull(config, "config"));
     this.nanoTime = System::nanoTime;
     this.meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -74,8 +77,31 @@ public final class ControlPlane implements AutoCloseable {
                 Thread.ofPlatform().daemon().name("xds-debounce").factory()),
             nanoTime,
             this::pushNow);
-    this.debug = new DebugServer(this::isReady, meters, xds, registry);
-    registry.addListener(this::onRegistryChange);
+    this.debug = new DebugServer(this::isReady, meters, xds, this.registry);
+    this.registry.addListener(this::onRegistryChange);
+    xds.setProxyLifecycle(
+        new XdsServer.ProxyLifecycle() {
+          @Override
+          public void connected(String connectionId, Proxy proxy) {
+            if (!proxy.autoRegisterGroup().isEmpty()) {
+              // istiod's auto-registration: a WorkloadEntry from the group's template while the
+              // proxy is connected.
+              ControlPlane.this.registry.autoRegister(
+                  connectionId,
+                  proxy.namespace(),
+                  proxy.autoRegisterGroup(),
+                  proxy.ipAddress(),
+                  proxy.labels());
+            }
+          }
+
+          @Override
+          public void disconnected(String connectionId, Proxy proxy) {
+            if (!proxy.autoRegisterGroup().isEmpty()) {
+              ControlPlane.this.registry.unregister(connectionId);
+            }
+          }
+        });
   }
 
   private PushContext newPushContext() {
@@ -131,6 +157,23 @@ public final class ControlPlane implements AutoCloseable {
    */
   public void addDebugEndpoint(String path, java.util.function.Supplier<Object> body) {
     debug.addJsonEndpoint(path, body);
+  }
+
+  /**
+   * The merged registry it serves from: the given one plus ServiceEntry, WorkloadEntry and
+   * auto-registered workloads from Istio config.
+   */
+  public MeshRegistry registry() {
+    return registry;
+  }
+
+  /**
+   * Replaces the Istio config: the registry takes its ServiceEntries, WorkloadEntries and
+   * WorkloadGroups, the generators {@code inputs}; one debounced push follows.
+   */
+  public void updateConfig(ConfigSnapshot snapshot, ConfigInputs inputs, String reason) {
+    registry.updateConfig(snapshot);
+    updateConfig(inputs, reason);
   }
 
   /** The options it runs with. */

@@ -155,7 +155,10 @@ class GrpcXdsClientTest {
     ManagedChannel ch = xdsChannel("client-1");
 
     // The first call waits for LDS -> RDS -> CDS -> EDS; then every backend must be in rotation.
-    await().atMost(Duration.ofSeconds(20)).until(() -> spread(ch, 3).size() == 3);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(() -> spread(ch, 3).size() == 3);
     Map<String, Integer> counts = spread(ch, 300);
     assertThat(counts).containsOnlyKeys("forecast-a", "forecast-b", "forecast-c");
     assertThat(counts.values()).allSatisfy(n -> assertThat(n).isBetween(95, 105));
@@ -206,7 +209,10 @@ class GrpcXdsClientTest {
     addBackend("forecast-v1", "127.0.0.6", "v1");
     addBackend("forecast-v2", "127.0.0.7", "v2");
     ManagedChannel ch = xdsChannel("client-2");
-    await().atMost(Duration.ofSeconds(20)).until(() -> spread(ch, 4).size() == 2);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(() -> spread(ch, 4).size() == 2);
 
     TrafficPolicy subsets =
         new TrafficPolicy(

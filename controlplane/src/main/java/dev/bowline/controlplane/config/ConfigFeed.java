@@ -78,6 +78,7 @@ public final class ConfigFeed implements AutoCloseable {
   private void publish(String reason) {
     ConfigSnapshot snapshot = store.snapshot();
     controlPlane.updateConfig(
+        snapshot,
         IstioConfigInputs.of(snapshot, controlPlane.options().domainSuffix(), rootNamespace),
         reason);
     LOG.log(Level.DEBUG, () -> "event=config_inputs version=" + snapshot.version());

@@ -9,6 +9,7 @@ import dev.bowline.api.model.VirtualService;
 import dev.bowline.config.ConfigSnapshot;
 import dev.bowline.controlplane.model.ConfigInputs;
 import dev.bowline.controlplane.model.HttpRoute;
+import dev.bowline.controlplane.model.L4Route;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.SidecarScope;
 import dev.bowline.controlplane.model.TrafficPolicy;
@@ -28,13 +29,14 @@ import org.jspecify.annotations.Nullable;
  * <ul>
  *   <li>VirtualServices bound to the mesh (no {@code gateways}, or {@code mesh}) by host; short
  *       hosts resolve in the VirtualService's namespace, {@code *.suffix} matches by suffix; {@code
- *       exportTo} ({@code *} by default, {@code .} its own namespace) limits who sees it. When
- *       several apply, one in the proxy's namespace wins, then the first by (namespace, name);
- *       istiod also keeps one per host for sidecars.
- *   <li>DestinationRules by host, the first namespace that has a visible one winning: the proxy's,
- *       then the service's, then the root namespace; rules of that namespace for the same host are
- *       merged (subsets of later rules added unless the name is taken, the first traffic policy
- *       kept), as istiod does.
+ *       exportTo} ({@code *} by default, {@code .} its own namespace) limits who sees it; which one
+ *       serves a host and how delegates expand is {@link VirtualServiceIndex}'s. Matches for other
+ *       gateways, source labels or source namespaces than the proxy's are dropped per proxy; {@code
+ *       tcp} and {@code tls} routes are resolved the same way.
+ *   <li>DestinationRules by host (exact, else the most specific wildcard), the first namespace that
+ *       has a visible one winning: the proxy's, then the service's, then the root namespace; rules
+ *       of that namespace for the same host are merged (subsets of later rules added unless the
+ *       name is taken, the first traffic policy kept), as istiod does.
  *   <li>Sidecars: the one in the proxy's namespace whose workloadSelector matches its labels, else
  *       the namespace's without selector, else the root namespace's, else Istio's default.
  * </ul>
@@ -47,17 +49,14 @@ public final class IstioConfigInputs {
 
   private final String domainSuffix;
   private final String rootNamespace;
-  private final List<Resource<VirtualService>> virtualServices;
+  private final VirtualServiceIndex vsIndex;
   private final Map<String, List<Resource<DestinationRule>>> rulesByHost = new HashMap<>();
   private final List<Resource<Sidecar>> sidecars;
 
   private IstioConfigInputs(ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
     this.domainSuffix = domainSuffix;
     this.rootNamespace = rootNamespace;
-    this.virtualServices =
-        snapshot.list(VirtualService.class).stream()
-            .filter(vs -> vs.spec().gateways().isEmpty() || vs.spec().gateways().contains("mesh"))
-            .toList();
+    this.vsIndex = new VirtualServiceIndex(snapshot.list(VirtualService.class), this::fqdn);
     for (Resource<DestinationRule> dr : snapshot.list(DestinationRule.class)) {
       rulesByHost
           .computeIfAbsent(fqdn(dr.spec().host(), dr.namespace()), h -> new ArrayList<>())
@@ -70,50 +69,130 @@ public final class IstioConfigInputs {
   public static ConfigInputs of(
       ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
     IstioConfigInputs in = new IstioConfigInputs(snapshot, domainSuffix, rootNamespace);
-    return new ConfigInputs(in::httpRoutes, in::trafficPolicy, in::scopeFor);
+    ConfigInputs.VirtualServices vs =
+        new ConfigInputs.VirtualServices() {
+          @Override
+          public Optional<List<HttpRoute>> httpRoutes(Service service, int port, Proxy proxy) {
+            return in.httpRoutes(service, port, proxy);
+          }
+
+          @Override
+          public Optional<L4Route> tcpRoute(Service service, int port, Proxy proxy) {
+            return in.tcpRoute(service, port, proxy);
+          }
+
+          @Override
+          public List<L4Route> tlsRoutes(Service service, int port, Proxy proxy) {
+            return in.tlsRoutes(service, port, proxy);
+          }
+        };
+    return new ConfigInputs(vs, in::trafficPolicy, in::scopeFor);
   }
 
   // ---- VirtualService
 
   Optional<List<HttpRoute>> httpRoutes(Service service, int port, Proxy proxy) {
-    Resource<VirtualService> chosen = null;
-    for (Resource<VirtualService> vs : virtualServices) {
-      if (!exported(vs.spec().exportTo(), vs.namespace(), proxy.namespace())
-          || !bindsHost(vs, service.hostname())) {
-        continue;
-      }
-      if (vs.namespace().equals(proxy.namespace())) {
-        chosen = vs;
-        break;
-      }
-      if (chosen == null) {
-        chosen = vs;
-      }
-    }
-    if (chosen == null) {
+    Optional<Resource<VirtualService>> chosen =
+        vsIndex.select(service.hostname(), proxy.namespace());
+    if (chosen.isEmpty()) {
       return Optional.empty();
     }
     List<HttpRoute> out = new ArrayList<>();
-    for (VirtualService.HTTPRoute r : chosen.spec().http()) {
-      translate(chosen, r, port, out);
+    for (VirtualServiceIndex.Bound b : vsIndex.httpRoutes(chosen.get())) {
+      translate(b.owner(), b.route(), port, proxy, out);
     }
     return out.isEmpty() ? Optional.empty() : Optional.of(out);
   }
 
-  private boolean bindsHost(Resource<VirtualService> vs, String hostname) {
-    for (String h : vs.spec().hosts()) {
-      String pattern = h.startsWith("*") ? h : fqdn(h, vs.namespace());
-      if (pattern.equals("*")
-          || pattern.equals(hostname)
-          || (pattern.startsWith("*.") && hostname.endsWith(pattern.substring(1)))) {
-        return true;
+  /**
+   * istiod's per-proxy match filter: a match bound to gateways other than {@code mesh}, for other
+   * source labels or another source namespace does not apply to this proxy.
+   */
+  static boolean appliesTo(
+      List<String> gateways,
+      Map<String, String> sourceLabels,
+      @Nullable String sourceNamespace,
+      Proxy proxy) {
+    if (!gateways.isEmpty() && !gateways.contains("mesh")) {
+      return false;
+    }
+    if (!proxy.labels().entrySet().containsAll(sourceLabels.entrySet())) {
+      return false;
+    }
+    return sourceNamespace == null
+        || sourceNamespace.isEmpty()
+        || sourceNamespace.equals(proxy.namespace());
+  }
+
+  Optional<L4Route> tcpRoute(Service service, int port, Proxy proxy) {
+    Optional<Resource<VirtualService>> chosen =
+        vsIndex.select(service.hostname(), proxy.namespace());
+    if (chosen.isEmpty()) {
+      return Optional.empty();
+    }
+    Resource<VirtualService> vs = chosen.get();
+    for (VirtualService.TCPRoute r : vs.spec().tcp()) {
+      boolean matches = r.match().isEmpty();
+      for (VirtualService.L4MatchAttributes m : r.match()) {
+        if ((m.port() == null || m.port() == port)
+            && m.destinationSubnets().isEmpty()
+            && appliesTo(m.gateways(), m.sourceLabels(), m.sourceNamespace(), proxy)) {
+          matches = true;
+          break;
+        }
+      }
+      if (matches) {
+        List<HttpRoute.Destination> d = l4Destinations(vs, r.route());
+        if (!d.isEmpty()) {
+          return Optional.of(new L4Route(List.of(), d));
+        }
       }
     }
-    return false;
+    return Optional.empty();
+  }
+
+  List<L4Route> tlsRoutes(Service service, int port, Proxy proxy) {
+    Optional<Resource<VirtualService>> chosen =
+        vsIndex.select(service.hostname(), proxy.namespace());
+    if (chosen.isEmpty()) {
+      return List.of();
+    }
+    Resource<VirtualService> vs = chosen.get();
+    List<L4Route> out = new ArrayList<>();
+    for (VirtualService.TLSRoute r : vs.spec().tls()) {
+      java.util.Set<String> sni = new java.util.LinkedHashSet<>();
+      for (VirtualService.TLSMatchAttributes m : r.match()) {
+        if ((m.port() == null || m.port() == port)
+            && appliesTo(m.gateways(), m.sourceLabels(), m.sourceNamespace(), proxy)) {
+          m.sniHosts().forEach(h -> sni.add(fqdn(h, vs.namespace())));
+        }
+      }
+      List<HttpRoute.Destination> d = l4Destinations(vs, r.route());
+      if (!sni.isEmpty() && !d.isEmpty()) {
+        out.add(new L4Route(List.copyOf(sni), d));
+      }
+    }
+    return out;
+  }
+
+  private List<HttpRoute.Destination> l4Destinations(
+      Resource<VirtualService> vs, List<VirtualService.RouteDestination> route) {
+    List<HttpRoute.Destination> out = new ArrayList<>();
+    for (VirtualService.RouteDestination d : route) {
+      int weight = d.weight() == null ? (route.size() == 1 ? 100 : 0) : d.weight();
+      if (d.destination() != null && weight > 0) {
+        out.add(destination(d.destination(), vs.namespace(), weight));
+      }
+    }
+    return out;
   }
 
   private void translate(
-      Resource<VirtualService> vs, VirtualService.HTTPRoute r, int port, List<HttpRoute> out) {
+      Resource<VirtualService> vs,
+      VirtualService.HTTPRoute r,
+      int port,
+      Proxy proxy,
+      List<HttpRoute> out) {
     String name = r.name() == null ? "" : r.name();
     List<HttpRoute.Destination> destinations = new ArrayList<>();
     for (VirtualService.HTTPRouteDestination d : r.route()) {
@@ -135,6 +214,9 @@ public final class IstioConfigInputs {
     }
     for (VirtualService.HTTPMatchRequest m : r.match()) {
       if (m.port() != null && m.port() != port) {
+        continue;
+      }
+      if (!appliesTo(m.gateways(), m.sourceLabels(), m.sourceNamespace(), proxy)) {
         continue;
       }
       HttpRoute.PathMatch path = new HttpRoute.PathMatch.Prefix("/");
@@ -292,6 +374,17 @@ public final class IstioConfigInputs {
 
   Optional<TrafficPolicy> trafficPolicy(Service service, Proxy proxy) {
     List<Resource<DestinationRule>> rules = rulesByHost.get(service.hostname());
+    if (rules == null) {
+      // istiod: without an exact host, the most specific wildcard host ({@code *.example.com}).
+      String best = null;
+      for (String h : rulesByHost.keySet()) {
+        if ((h.equals("*") || (h.startsWith("*.") && service.hostname().endsWith(h.substring(1))))
+            && (best == null || h.length() > best.length())) {
+          best = h;
+        }
+      }
+      rules = best == null ? null : rulesByHost.get(best);
+    }
     if (rules == null) {
       return Optional.empty();
     }
@@ -497,18 +590,46 @@ public final class IstioConfigInputs {
       return SidecarScope.DEFAULT;
     }
     List<String> hosts = new ArrayList<>();
+    List<SidecarScope.EgressListener> egress = new ArrayList<>();
     for (Sidecar.IstioEgressListener e : chosen.spec().egress()) {
       hosts.addAll(e.hosts());
+      if (e.port() != null && e.port().number() != null) {
+        egress.add(
+            new SidecarScope.EgressListener(
+                e.port().number(),
+                e.port().protocol() == null
+                    ? ""
+                    : e.port().protocol().toUpperCase(java.util.Locale.ROOT),
+                e.bind() == null ? "" : e.bind(),
+                e.captureMode() == null ? "DEFAULT" : e.captureMode().name(),
+                e.hosts()));
+      }
     }
     if (chosen.spec().egress().isEmpty()) {
       hosts.add("*/*");
+    }
+    List<SidecarScope.IngressListener> ingress = new ArrayList<>();
+    for (Sidecar.IstioIngressListener i : chosen.spec().ingress()) {
+      if (i.port() == null || i.port().number() == null) {
+        continue;
+      }
+      ingress.add(
+          new SidecarScope.IngressListener(
+              i.port().number(),
+              i.port().protocol() == null
+                  ? ""
+                  : i.port().protocol().toUpperCase(java.util.Locale.ROOT),
+              i.port().name() == null ? "" : i.port().name(),
+              i.bind() == null ? "" : i.bind(),
+              i.defaultEndpoint() == null ? "" : i.defaultEndpoint()));
     }
     var otp = chosen.spec().outboundTrafficPolicy();
     SidecarScope.OutboundTrafficPolicy mode =
         otp != null && otp.mode() == Sidecar.OutboundTrafficPolicy.Mode.REGISTRY_ONLY
             ? SidecarScope.OutboundTrafficPolicy.REGISTRY_ONLY
             : SidecarScope.OutboundTrafficPolicy.ALLOW_ANY;
-    return new SidecarScope(hosts, mode, "Sidecar " + chosen.namespace() + "/" + chosen.name());
+    return new SidecarScope(
+        hosts, mode, "Sidecar " + chosen.namespace() + "/" + chosen.name(), egress, ingress);
   }
 
   // ---- helpers
@@ -522,7 +643,7 @@ public final class IstioConfigInputs {
   }
 
   /** {@code exportTo}: empty or {@code *} for all, {@code .} for the own namespace, or names. */
-  private static boolean exported(List<String> exportTo, String own, String viewer) {
+  static boolean exported(List<String> exportTo, String own, String viewer) {
     if (exportTo.isEmpty()) {
       return true;
     }

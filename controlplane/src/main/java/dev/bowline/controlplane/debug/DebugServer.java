@@ -186,11 +186,19 @@ public final class DebugServer implements AutoCloseable {
     RegistrySnapshot snap = registry.snapshot();
     ObjectNode root = JSON.createObjectNode();
     root.put("version", snap.version());
+    if (registry instanceof dev.bowline.controlplane.registry.MeshRegistry mesh) {
+      root.set("warnings", JSON.valueToTree(mesh.warnings()));
+    }
     ArrayNode services = root.putArray("services");
     for (Service s : snap.services()) {
       ObjectNode n = services.addObject();
       n.put("hostname", s.hostname());
       n.put("namespace", s.namespace());
+      n.put("origin", s.origin());
+      n.put("resolution", s.resolution().name());
+      n.put("mesh_external", s.meshExternal());
+      n.set("addresses", JSON.valueToTree(s.addresses()));
+      n.set("export_to", JSON.valueToTree(s.exportTo()));
       n.set("labels", JSON.valueToTree(s.labels()));
       ArrayNode ports = n.putArray("ports");
       for (ServicePort p : s.ports()) {
@@ -210,6 +218,7 @@ public final class DebugServer implements AutoCloseable {
           en.put("locality", e.locality().toString());
           en.put("network", e.network());
           en.put("health", e.health().name());
+          en.put("weight", e.weight());
         }
       }
     }

@@ -39,6 +39,19 @@ public record ConfigInputs(
      * namespace precedence applied), or empty when none applies and the default route is used.
      */
     Optional<List<HttpRoute>> httpRoutes(Service service, int port, Proxy proxy);
+
+    /**
+     * The VirtualService {@code tcp} route for {@code service:port} seen by {@code proxy}: the
+     * first whose match applies (port, source labels, {@code mesh}); empty for the default.
+     */
+    default Optional<L4Route> tcpRoute(Service service, int port, Proxy proxy) {
+      return Optional.empty();
+    }
+
+    /** The VirtualService {@code tls} routes (by SNI) for {@code service:port} seen by a proxy. */
+    default List<L4Route> tlsRoutes(Service service, int port, Proxy proxy) {
+      return List.of();
+    }
   }
 
   /** DestinationRule index: the merged policy for a host, as seen by a proxy. */

@@ -99,7 +99,8 @@ public final class NodeParser {
         string(md, "ISTIO_VERSION"),
         interception.isEmpty() ? "REDIRECT" : interception,
         string(md, "GENERATOR"),
-        podPorts(id, string(md, "POD_PORTS")));
+        podPorts(id, string(md, "POD_PORTS")),
+        string(md, "AUTO_REGISTER_GROUP"));
   }
 
   /** POD_PORTS, a JSON string {@code [{"name":"http","containerPort":8080,...}]}, by port name. */

@@ -22,6 +22,9 @@ import java.util.Objects;
  * @param generator metadata GENERATOR; {@code grpc} marks a proxyless gRPC client
  * @param podPorts metadata POD_PORTS (the container ports, Istio's JSON list of {@code {name,
  *     containerPort}}) as port name to port; in local mode where the inbound listener forwards to
+ * @param autoRegisterGroup metadata AUTO_REGISTER_GROUP: the WorkloadGroup (in its namespace) whose
+ *     template registers this proxy's workload as a WorkloadEntry while it is connected; empty for
+ *     none
  */
 public record Proxy(
     String id,
@@ -35,7 +38,8 @@ public record Proxy(
     String istioVersion,
     String interceptionMode,
     String generator,
-    Map<String, Integer> podPorts) {
+    Map<String, Integer> podPorts,
+    String autoRegisterGroup) {
   public Proxy {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(type, "type");
@@ -49,6 +53,37 @@ public record Proxy(
     Objects.requireNonNull(interceptionMode, "interceptionMode");
     Objects.requireNonNull(generator, "generator");
     podPorts = Map.copyOf(podPorts);
+    Objects.requireNonNull(autoRegisterGroup, "autoRegisterGroup");
+  }
+
+  /** A proxy without AUTO_REGISTER_GROUP metadata. */
+  public Proxy(
+      String id,
+      NodeType type,
+      String ipAddress,
+      String workloadName,
+      String namespace,
+      String dnsDomain,
+      Map<String, String> labels,
+      String clusterId,
+      String istioVersion,
+      String interceptionMode,
+      String generator,
+      Map<String, Integer> podPorts) {
+    this(
+        id,
+        type,
+        ipAddress,
+        workloadName,
+        namespace,
+        dnsDomain,
+        labels,
+        clusterId,
+        istioVersion,
+        interceptionMode,
+        generator,
+        podPorts,
+        "");
   }
 
   /** A proxy without POD_PORTS metadata. */

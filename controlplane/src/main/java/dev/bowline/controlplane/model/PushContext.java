@@ -10,7 +10,7 @@ import java.util.Optional;
 /**
  * Everything a push generates from, fixed at one moment: the registry snapshot and the Istio config
  * inputs, with the lookups generators need. Built once per push and shared by every proxy; never
- * mutated.
+ * mutated (its per-scope views are computed on first use and then only read).
  */
 public final class PushContext {
   private final long version;
@@ -39,15 +39,46 @@ public final class PushContext {
     return config;
   }
 
-  /** The scope of {@code proxy}. */
+  /** The scope of {@code proxy}, computed once per push for its namespace and labels. */
   public SidecarScope scope(Proxy proxy) {
-    return config.sidecars().scopeFor(proxy);
+    return view(proxy).scope();
   }
 
-  /** The services {@code proxy} may reach under its scope, sorted by hostname. */
+  /**
+   * The services {@code proxy} may reach: exported to its namespace and selected by its scope's
+   * egress hosts, sorted by hostname; computed once per push for its namespace and labels.
+   */
   public List<Service> visibleServices(Proxy proxy) {
-    SidecarScope scope = scope(proxy);
-    return registry.services().stream().filter(s -> scope.isVisible(s, proxy.namespace())).toList();
+    return view(proxy).services();
+  }
+
+  /** What proxies of one namespace with the same labels see (Istio's SidecarScope per push). */
+  private record ScopeKey(String namespace, java.util.Map<String, String> labels) {}
+
+  private record ScopeView(SidecarScope scope, List<Service> services) {}
+
+  private final java.util.concurrent.ConcurrentHashMap<ScopeKey, ScopeView> views =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private ScopeView view(Proxy proxy) {
+    ScopeKey key = new ScopeKey(proxy.namespace(), proxy.labels());
+    ScopeView v = views.get(key);
+    if (v != null) {
+      return v;
+    }
+    return views.computeIfAbsent(
+        key,
+        k -> {
+          SidecarScope scope = config.sidecars().scopeFor(proxy);
+          List<Service> services =
+              registry.services().stream()
+                  .filter(
+                      s ->
+                          s.isExportedTo(proxy.namespace())
+                              && scope.isVisible(s, proxy.namespace()))
+                  .toList();
+          return new ScopeView(scope, services);
+        });
   }
 
   /** The service {@code name} means to {@code proxy} (short names resolve in its namespace). */
@@ -63,6 +94,18 @@ public final class PushContext {
   /** The VirtualService routes for {@code service:port} seen by {@code proxy}, if any. */
   public Optional<List<HttpRoute>> httpRoutes(Service service, int port, Proxy proxy) {
     return config.virtualServices().httpRoutes(service, port, proxy);
+  }
+
+  /**
+   * The VirtualService {@code tcp} route for {@code service:port} seen by {@code proxy}, if any.
+   */
+  public Optional<L4Route> tcpRoute(Service service, int port, Proxy proxy) {
+    return config.virtualServices().tcpRoute(service, port, proxy);
+  }
+
+  /** The VirtualService {@code tls} routes for {@code service:port} seen by {@code proxy}. */
+  public List<L4Route> tlsRoutes(Service service, int port, Proxy proxy) {
+    return config.virtualServices().tlsRoutes(service, port, proxy);
   }
 
   /** The proxy's own service instances (the endpoints at its IP address). */

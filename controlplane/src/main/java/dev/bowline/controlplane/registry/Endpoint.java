@@ -17,6 +17,7 @@ import java.util.Objects;
  * @param locality where it runs
  * @param network its network
  * @param health its health
+ * @param weight its load-balancing weight (WorkloadEntry {@code weight}), at least 1
  */
 public record Endpoint(
     String hostname,
@@ -29,7 +30,39 @@ public record Endpoint(
     String workloadName,
     Locality locality,
     String network,
-    HealthStatus health) {
+    HealthStatus health,
+    int weight) {
+  /** Istio's label saying whether a workload takes mTLS: {@code istio} or {@code disabled}. */
+  public static final String TLS_MODE_LABEL = "security.istio.io/tlsMode";
+
+  /** An endpoint of weight 1. */
+  public Endpoint(
+      String hostname,
+      int servicePort,
+      String address,
+      int port,
+      Map<String, String> labels,
+      String serviceAccount,
+      String namespace,
+      String workloadName,
+      Locality locality,
+      String network,
+      HealthStatus health) {
+    this(
+        hostname,
+        servicePort,
+        address,
+        port,
+        labels,
+        serviceAccount,
+        namespace,
+        workloadName,
+        locality,
+        network,
+        health,
+        1);
+  }
+
   public Endpoint {
     Objects.requireNonNull(hostname, "hostname");
     Objects.requireNonNull(address, "address");
@@ -40,6 +73,10 @@ public record Endpoint(
     Objects.requireNonNull(locality, "locality");
     Objects.requireNonNull(network, "network");
     Objects.requireNonNull(health, "health");
+    if (weight < 1) {
+      throw new IllegalArgumentException(
+          "endpoint " + address + ":" + port + ": weight " + weight + " must be >= 1");
+    }
   }
 
   /** The SPIFFE identity of this endpoint's service account in {@code trustDomain}. */

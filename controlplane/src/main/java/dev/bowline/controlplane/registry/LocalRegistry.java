@@ -98,9 +98,11 @@ public final class LocalRegistry implements ServiceRegistry {
     }
     for (LocalService ls : services.values()) {
       String host = Hostnames.fqdn(ls.name(), ls.namespace(), domainSuffix);
-      svc.add(new Service(host, ls.namespace(), ls.name(), ls.ports(), ls.labels()));
       Map<String, String> selector =
           ls.selector().isEmpty() ? Map.of("app", ls.name()) : ls.selector();
+      svc.add(
+          new Service(host, ls.namespace(), ls.name(), ls.ports(), ls.labels())
+              .withSelector(selector));
       List<Workload> candidates = null;
       for (Map.Entry<String, String> l : selector.entrySet()) {
         List<Workload> c =

@@ -18,6 +18,7 @@ import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -56,18 +57,22 @@ final class ClusterGenerator implements XdsGenerator {
           addOutbound(
               out,
               proxy,
+              push,
               s,
               p.port(),
               "",
+              Map.of(),
               policy.loadBalancer(p.port()),
               policy.settings(p.port()));
           for (TrafficPolicy.Subset subset : policy.subsets()) {
             addOutbound(
                 out,
                 proxy,
+                push,
                 s,
                 p.port(),
                 subset.name(),
+                subset.labels(),
                 subset.loadBalancer(p.port()),
                 subset.settings(p.port()));
           }
@@ -100,24 +105,44 @@ final class ClusterGenerator implements XdsGenerator {
     TrafficPolicy policy = push.trafficPolicy(service.get(), proxy);
     if (cn.subset().isEmpty()) {
       return Optional.of(
-          edsCluster(proxy, name, policy.loadBalancer(cn.port()), policy.settings(cn.port())));
+          ServiceClusters.outbound(
+              proxy,
+              push,
+              service.get(),
+              cn.port(),
+              name,
+              Map.of(),
+              policy.loadBalancer(cn.port()),
+              policy.settings(cn.port())));
     }
     return policy.subsets().stream()
         .filter(s -> s.name().equals(cn.subset()))
         .findFirst()
-        .map(s -> edsCluster(proxy, name, s.loadBalancer(cn.port()), s.settings(cn.port())));
+        .map(
+            s ->
+                ServiceClusters.outbound(
+                    proxy,
+                    push,
+                    service.get(),
+                    cn.port(),
+                    name,
+                    s.labels(),
+                    s.loadBalancer(cn.port()),
+                    s.settings(cn.port())));
   }
 
   private static void addOutbound(
       SortedMap<String, Message> out,
       Proxy proxy,
+      PushContext push,
       Service s,
       int port,
       String subset,
+      Map<String, String> subsetLabels,
       TrafficPolicy.LoadBalancer lb,
       TrafficPolicy.ClusterSettings settings) {
     String name = ClusterName.outbound(port, subset, s.hostname());
-    out.put(name, edsCluster(proxy, name, lb, settings));
+    out.put(name, ServiceClusters.outbound(proxy, push, s, port, name, subsetLabels, lb, settings));
   }
 
   static Cluster edsCluster(
@@ -201,14 +226,19 @@ final class ClusterGenerator implements XdsGenerator {
             .setType(Cluster.DiscoveryType.STATIC)
             .setConnectTimeout(CONNECT_TIMEOUT)
             .build());
-    out.put(
-        PASSTHROUGH,
+    Cluster.Builder passthrough =
         Cluster.newBuilder()
             .setName(PASSTHROUGH)
             .setType(Cluster.DiscoveryType.ORIGINAL_DST)
             .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
-            .setConnectTimeout(CONNECT_TIMEOUT)
-            .build());
+            .setConnectTimeout(CONNECT_TIMEOUT);
+    if (push.scope(proxy).httpProxyListener(proxy).isPresent()) {
+      // Requests through the HTTP proxy listener were not redirected: their original destination
+      // can only be named by x-envoy-original-dst-host (decision 0016).
+      passthrough.setOriginalDstLbConfig(
+          Cluster.OriginalDstLbConfig.newBuilder().setUseHttpHeader(true));
+    }
+    out.put(PASSTHROUGH, passthrough.build());
     out.put(
         INBOUND_PASSTHROUGH,
         Cluster.newBuilder()

@@ -30,6 +30,9 @@ final class EndpointGenerator implements XdsGenerator {
     SortedMap<String, Message> out = new TreeMap<>();
     if (names.wildcard()) {
       for (Service s : push.visibleServices(proxy)) {
+        if (!s.usesEds()) {
+          continue; // DNS and passthrough clusters carry their endpoints themselves
+        }
         for (var p : s.ports()) {
           String name = ClusterName.outbound(p.port(), "", s.hostname());
           out.put(
@@ -52,7 +55,7 @@ final class EndpointGenerator implements XdsGenerator {
     }
     ClusterName cn = parsed.get();
     Optional<Service> service = push.registry().service(cn.host());
-    if (service.isEmpty() || service.get().port(cn.port()).isEmpty()) {
+    if (service.isEmpty() || service.get().port(cn.port()).isEmpty() || !service.get().usesEds()) {
       return Optional.empty();
     }
     Map<String, String> selector = Map.of();
@@ -98,11 +101,16 @@ final class EndpointGenerator implements XdsGenerator {
                     case UNHEALTHY -> HealthStatus.UNHEALTHY;
                     case DRAINING -> HealthStatus.DRAINING;
                   })
-              .setLoadBalancingWeight(UInt32Value.of(1)));
+              .setLoadBalancingWeight(UInt32Value.of(e.weight())));
     }
     ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(name);
     for (LocalityLbEndpoints.Builder group : byLocality.values()) {
-      cla.addEndpoints(group.setLoadBalancingWeight(UInt32Value.of(group.getLbEndpointsCount())));
+      // istiod: a locality weighs the sum of its endpoints' weights (> 0, as grpc-java needs).
+      int sum = 0;
+      for (LbEndpoint e : group.getLbEndpointsList()) {
+        sum += e.getLoadBalancingWeight().getValue();
+      }
+      cla.addEndpoints(group.setLoadBalancingWeight(UInt32Value.of(sum)));
     }
     return cla.build();
   }

@@ -72,25 +72,34 @@ final class SidecarListenerGenerator implements XdsGenerator {
                 .addFilterChains(inboundChain(in, false))
                 .build());
       }
-      String proxyListener = proxy.ipAddress() + "_" + HTTP_PROXY_PORT;
-      all.put(
-          proxyListener,
-          Listener.newBuilder()
-              .setName(proxyListener)
-              .setAddress(ClusterGenerator.socket(proxy.ipAddress(), HTTP_PROXY_PORT))
-              .setTrafficDirection(TrafficDirection.OUTBOUND)
-              .addFilterChains(
-                  FilterChain.newBuilder()
-                      .setName(proxyListener)
-                      .addFilters(
-                          Filters.hcmRds(
-                              "outbound_" + proxyListener, Integer.toString(HTTP_PROXY_PORT))))
-              .build());
     } else {
       all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
       all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push));
       outboundPortListeners(proxy, push).forEach(all::put);
     }
+    // Sidecar egress listeners bound to an address (captureMode NONE or a bind).
+    EgressListeners.bound(proxy, push).forEach(all::putIfAbsent);
+    // The HTTP proxy egress listener: from the Sidecar's HTTP_PROXY egress listener, or local
+    // mode's default (decision 0010).
+    push.scope(proxy)
+        .httpProxyListener(proxy)
+        .ifPresent(
+            e -> {
+              String proxyListener = e.bind() + "_" + e.port();
+              all.put(
+                  proxyListener,
+                  Listener.newBuilder()
+                      .setName(proxyListener)
+                      .setAddress(ClusterGenerator.socket(e.bind(), e.port()))
+                      .setTrafficDirection(TrafficDirection.OUTBOUND)
+                      .addFilterChains(
+                          FilterChain.newBuilder()
+                              .setName(proxyListener)
+                              .addFilters(
+                                  Filters.hcmRds(
+                                      "outbound_" + proxyListener, Integer.toString(e.port()))))
+                      .build());
+            });
     if (names.wildcard()) {
       return all;
     }
@@ -170,6 +179,23 @@ final class SidecarListenerGenerator implements XdsGenerator {
    */
   static List<InboundPort> localInboundPorts(Proxy proxy, PushContext push) {
     Map<Integer, InboundPort> byServicePort = new TreeMap<>();
+    List<SidecarScope.IngressListener> ingress = push.scope(proxy).ingressListeners();
+    if (!ingress.isEmpty()) {
+      // A Sidecar's ingress listeners replace the ones derived from the service instances.
+      for (SidecarScope.IngressListener i : ingress) {
+        if (i.targetPort() != i.port()) {
+          byServicePort.putIfAbsent(
+              i.port(),
+              new InboundPort(
+                  i.targetPort(),
+                  i.port(),
+                  i.protocol().isEmpty()
+                      ? Protocol.fromPortName(i.portName())
+                      : Protocol.parse(i.protocol())));
+        }
+      }
+      return List.copyOf(byServicePort.values());
+    }
     for (Endpoint e : push.serviceInstances(proxy)) {
       Optional<ServicePort> sp =
           push.registry().service(e.hostname()).flatMap(s -> s.port(e.servicePort()));
@@ -238,21 +264,26 @@ final class SidecarListenerGenerator implements XdsGenerator {
     ports.addAll(tcp.keySet());
     for (int port : ports) {
       String name = "0.0.0.0_" + port;
-      Filter filter =
+      // HTTP: one RDS; else VirtualService tls/tcp routes (SNI chains, weighted tcp_proxy).
+      List<FilterChain> chains =
           http.containsKey(port)
-              ? Filters.hcmRds("outbound_" + name, Integer.toString(port))
-              : Filters.tcpProxy(
-                  ClusterName.outbound(port, "", tcp.get(port).hostname()),
-                  ClusterName.outbound(port, "", tcp.get(port).hostname()));
-      out.put(
-          name,
+              ? List.of(
+                  FilterChain.newBuilder()
+                      .setName(name)
+                      .addFilters(Filters.hcmRds("outbound_" + name, Integer.toString(port)))
+                      .build())
+              : L4Routes.chains(tcp.get(port), port, proxy, push, name);
+      Listener.Builder l =
           Listener.newBuilder()
               .setName(name)
               .setAddress(ClusterGenerator.socket("0.0.0.0", port))
               .setBindToPort(BoolValue.of(false))
               .setTrafficDirection(TrafficDirection.OUTBOUND)
-              .addFilterChains(FilterChain.newBuilder().setName(name).addFilters(filter))
-              .build());
+              .addAllFilterChains(chains);
+      if (L4Routes.needsTlsInspector(chains)) {
+        l.addListenerFilters(L4Routes.tlsInspector());
+      }
+      out.put(name, l.build());
     }
     return out;
   }

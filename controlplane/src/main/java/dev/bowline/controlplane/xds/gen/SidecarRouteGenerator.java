@@ -58,9 +58,9 @@ final class SidecarRouteGenerator implements XdsGenerator {
           }
         }
       }
-      if (proxy.isLocalMode()) {
-        wanted.add(Integer.toString(SidecarListenerGenerator.HTTP_PROXY_PORT));
-      }
+      push.scope(proxy)
+          .httpProxyListener(proxy)
+          .ifPresent(e -> wanted.add(Integer.toString(e.port())));
     }
     for (String name : wanted) {
       int port;
@@ -78,13 +78,18 @@ final class SidecarRouteGenerator implements XdsGenerator {
       String name, int listenerPort, Proxy proxy, PushContext push) {
     // Local mode's HTTP_PROXY listener takes every service port, as istiod's RDS for an
     // HTTP_PROXY egress listener does; its domains always carry the port (but for port 80).
-    boolean httpProxy =
-        proxy.isLocalMode() && listenerPort == SidecarListenerGenerator.HTTP_PROXY_PORT;
+    Optional<SidecarScope.EgressListener> proxyListener =
+        push.scope(proxy).httpProxyListener(proxy).filter(e -> e.port() == listenerPort);
+    boolean httpProxy = proxyListener.isPresent();
     RouteConfiguration.Builder rc =
         RouteConfiguration.newBuilder()
             .setName(name)
             .setValidateClusters(com.google.protobuf.BoolValue.of(false));
     for (Service s : push.visibleServices(proxy)) {
+      if (httpProxy
+          && !SidecarScope.matchesAny(proxyListener.get().hosts(), s, proxy.namespace())) {
+        continue; // the HTTP proxy listener serves only its own egress hosts
+      }
       for (ServicePort sp : httpProxy ? s.ports() : s.port(listenerPort).stream().toList()) {
         if (!sp.protocol().isHttp()) {
           continue;

@@ -67,6 +67,21 @@ public final class XdsServer implements AutoCloseable {
   private final AtomicLong streamIds = new AtomicLong();
   private @Nullable Server server;
   private volatile @Nullable PushStatus lastPush;
+  private volatile ProxyLifecycle lifecycle = new ProxyLifecycle() {};
+
+  /** Told when a proxy's stream starts (after its node was accepted) and when it ends. */
+  public interface ProxyLifecycle {
+    /** {@code proxy} connected on the stream {@code connectionId}. */
+    default void connected(String connectionId, Proxy proxy) {}
+
+    /** The stream {@code connectionId} of {@code proxy} ended. */
+    default void disconnected(String connectionId, Proxy proxy) {}
+  }
+
+  /** Sets who is told about connections (the registry, for auto-registration). */
+  public void setProxyLifecycle(ProxyLifecycle lifecycle) {
+    this.lifecycle = Objects.requireNonNull(lifecycle, "lifecycle");
+  }
 
   /**
    * A server that is not listening yet.
@@ -267,6 +282,9 @@ public final class XdsServer implements AutoCloseable {
     connections.put(c.id(), c);
     Proxy p = c.proxyOrNull();
     metrics.connected(p == null ? "" : p.istioVersion());
+    if (p != null) {
+      lifecycle.connected(c.id(), p);
+    }
   }
 
   void unregister(XdsConnection c) {
@@ -274,6 +292,9 @@ public final class XdsServer implements AutoCloseable {
       queue.remove(c);
       Proxy p = c.proxyOrNull();
       metrics.disconnected(p == null ? "" : p.istioVersion());
+      if (p != null) {
+        lifecycle.disconnected(c.id(), p);
+      }
     }
   }
 
