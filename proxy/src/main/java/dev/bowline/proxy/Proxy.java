@@ -56,6 +56,7 @@ public final class Proxy implements AutoCloseable {
   private final Bootstrap bootstrap;
   private final ProxyOptions options;
   private final MultiThreadIoEventLoopGroup group;
+  private final dev.bowline.proxy.upstream.ClusterStates clusterStates;
   private final ProxyRuntime runtime;
   private final ListenerManager listeners;
   private final Map<String, ListenerConfig> staticListeners;
@@ -87,6 +88,13 @@ public final class Proxy implements AutoCloseable {
     this.group = options.transport().newEventLoopGroup(options.workers());
     Stats stats = new Stats();
     Map<EventExecutor, Worker> workers = new IdentityHashMap<>();
+    // circuit breakers and outlier detection are cluster-wide, shared by every loop (Envoy)
+    this.clusterStates =
+        new dev.bowline.proxy.upstream.ClusterStates(
+            stats,
+            System::nanoTime,
+            group.next(),
+            new SplittableRandom(options.random().nextLong()));
     for (EventExecutor loop : group) {
       workers.put(
           loop,
@@ -94,7 +102,8 @@ public final class Proxy implements AutoCloseable {
               (io.netty.channel.EventLoop) loop,
               options.transport(),
               new SplittableRandom(options.random().nextLong()),
-              stats));
+              stats,
+              clusterStates));
     }
     this.runtime =
         new ProxyRuntime(
@@ -275,6 +284,7 @@ public final class Proxy implements AutoCloseable {
     runtime.config().set(next);
     listeners.apply(next);
     var names = java.util.Set.copyOf(c.keySet());
+    clusterStates.retain(names);
     for (var entry : runtime.workers().entrySet()) {
       entry.getKey().execute(() -> entry.getValue().retain(names));
     }
@@ -459,8 +469,17 @@ public final class Proxy implements AutoCloseable {
                 for (Endpoints.Endpoint e :
                     s.endpointsOf(c).map(Endpoints::endpoints).orElse(List.of())) {
                   String h = n + "::" + e.address() + "::";
-                  sb.append(h).append("health_flags::healthy\n");
+                  sb.append(h)
+                      .append(
+                          clusterStates.ejected(n, e.address())
+                              ? "health_flags::/failed_outlier_check\n"
+                              : "health_flags::healthy\n");
                   sb.append(h).append("weight::").append(e.weight()).append('\n');
+                  String[] loc = (e.locality() + "//").split("/", -1);
+                  sb.append(h).append("region::").append(loc[0]).append('\n');
+                  sb.append(h).append("zone::").append(loc[1]).append('\n');
+                  sb.append(h).append("sub_zone::").append(loc[2]).append('\n');
+                  sb.append(h).append("priority::").append(e.priority()).append('\n');
                 }
                 sb.append(n)
                     .append("::upstream_rq_total::")

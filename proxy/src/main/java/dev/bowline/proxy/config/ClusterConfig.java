@@ -12,6 +12,7 @@ import java.util.Optional;
  * @param connectTimeout upstream connect timeout
  * @param http2 speak HTTP/2 (prior knowledge) upstream instead of HTTP/1.1
  * @param maxRequestsPerConnection zero means unlimited
+ * @param policy load-balancer parameters, circuit breakers, outlier detection, pool limits
  */
 public record ClusterConfig(
     String name,
@@ -19,7 +20,26 @@ public record ClusterConfig(
     LbPolicy lbPolicy,
     Duration connectTimeout,
     boolean http2,
-    int maxRequestsPerConnection) {
+    int maxRequestsPerConnection,
+    ClusterPolicy policy) {
+
+  /** A cluster with Envoy's defaults for everything {@link ClusterPolicy} holds. */
+  public ClusterConfig(
+      String name,
+      Discovery discovery,
+      LbPolicy lbPolicy,
+      Duration connectTimeout,
+      boolean http2,
+      int maxRequestsPerConnection) {
+    this(
+        name,
+        discovery,
+        lbPolicy,
+        connectTimeout,
+        http2,
+        maxRequestsPerConnection,
+        ClusterPolicy.DEFAULT);
+  }
 
   /** Where a cluster's endpoints come from. */
   public sealed interface Discovery permits Static, Eds, Dns, OriginalDst {}
@@ -59,7 +79,14 @@ public record ClusterConfig(
   public enum LbPolicy {
     ROUND_ROBIN,
     LEAST_REQUEST,
-    RANDOM
+    RANDOM,
+    RING_HASH,
+    MAGLEV;
+
+    /** Whether the policy picks hosts by the request's hash. */
+    public boolean hashed() {
+      return this == RING_HASH || this == MAGLEV;
+    }
   }
 
   /** The EDS service name, when the cluster takes endpoints from EDS. */

@@ -2,12 +2,34 @@ package dev.bowline.proxy.config;
 
 import java.util.List;
 
-/** A cluster's endpoints ({@code ClusterLoadAssignment}), healthy ones only. */
-public record Endpoints(String clusterName, List<Endpoint> endpoints) {
+/**
+ * A cluster's endpoints ({@code ClusterLoadAssignment}), healthy ones only.
+ *
+ * @param overprovisioningFactor {@code policy.overprovisioning_factor} in percent (Envoy's default
+ *     140): a priority level whose healthy share times this reaches 100 takes all its load
+ */
+public record Endpoints(String clusterName, List<Endpoint> endpoints, int overprovisioningFactor) {
   public Endpoints {
     endpoints = List.copyOf(endpoints);
   }
 
-  /** One upstream host. {@code weight} is at least 1. */
-  public record Endpoint(SocketAddr address, int weight) {}
+  /** Endpoints with Envoy's default overprovisioning factor. */
+  public Endpoints(String clusterName, List<Endpoint> endpoints) {
+    this(clusterName, endpoints, 140);
+  }
+
+  /**
+   * One upstream host. {@code weight} is at least 1.
+   *
+   * @param priority its locality's priority level (0 is the highest)
+   * @param locality its locality as {@code region/zone/sub_zone}
+   * @param localityWeight its locality's {@code load_balancing_weight}, 0 when unset
+   */
+  public record Endpoint(
+      SocketAddr address, int weight, int priority, String locality, int localityWeight) {
+    /** A host at priority 0 in the unnamed locality. */
+    public Endpoint(SocketAddr address, int weight) {
+      this(address, weight, 0, "", 0);
+    }
+  }
 }

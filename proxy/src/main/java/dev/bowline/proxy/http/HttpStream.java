@@ -79,6 +79,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   private @Nullable ScheduledFuture<?> requestTimer;
   private final long startNanos = System.nanoTime();
   private final boolean suppressEnvoyHeaders;
+  private @Nullable String hashCookie; // Set-Cookie for a generated hash_policy cookie
 
   HttpStream(HttpConnection conn, HttpRequest request) {
     this.conn = conn;
@@ -309,9 +310,58 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     this.targetEndpoints = endpoints;
     this.targetHost = pinned;
     this.retriesLeft = f.connectRetries();
-    if (endpoints == null || !worker.acquire(cluster, endpoints, pinned, this, this, upgrade)) {
+    Long hash =
+        cluster.lbPolicy().hashed() && !f.hashPolicies().isEmpty()
+            ? dev.bowline.proxy.lb.RequestHash.compute(
+                f.hashPolicies(),
+                req.headers(),
+                req.uri(),
+                conn.remoteIp,
+                addressOf(true),
+                addressOf(false),
+                c -> hashCookie = c)
+            : null;
+    if (endpoints == null
+        || !worker.acquire(cluster, endpoints, pinned, hash, this, this, upgrade)) {
       localReply(503, "no healthy upstream");
     }
+  }
+
+  /** The downstream connection's remote or local address as {@code ip:port}. */
+  private String addressOf(boolean remote) {
+    var ch = conn.http2Stream ? ctx.channel().parent() : ctx.channel();
+    var a = remote ? ch.remoteAddress() : ch.localAddress();
+    return a instanceof java.net.InetSocketAddress i
+        ? i.getAddress().getHostAddress() + ":" + i.getPort()
+        : String.valueOf(a);
+  }
+
+  @Override
+  public void overflowed() {
+    // a circuit breaker said no (Envoy's UO response flag)
+    if (done) {
+      return;
+    }
+    if (clusterStats != null) {
+      clusterStats.response(503);
+    }
+    conn.stats.response(503);
+    var resp =
+        LocalReply.build(
+            ctx.alloc(),
+            503,
+            "upstream connect error or disconnect/reset before headers. reset reason: overflow",
+            conn.config.serverName(),
+            grpc);
+    if (!suppressEnvoyHeaders) {
+      resp.headers().set("x-envoy-overloaded", "true");
+    }
+    writeLocal(resp, 503);
+  }
+
+  @Override
+  public boolean cancelled() {
+    return done;
   }
 
   /** Envoy's header for ORIGINAL_DST clusters with {@code use_http_header}. */
@@ -453,6 +503,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       h.remove(HttpHeaderNames.CONNECTION);
       h.remove("x-http2-stream-id");
       h.set(HttpHeaderNames.SERVER, conn.config.serverName());
+      if (hashCookie != null) {
+        h.add(HttpHeaderNames.SET_COOKIE, hashCookie);
+      }
       mutateResponse(h);
       if (!conn.http2Stream) {
         if (!HttpUtil.isContentLengthSet(resp)

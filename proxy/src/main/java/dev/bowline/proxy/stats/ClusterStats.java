@@ -10,7 +10,12 @@ public record ClusterStats(
     Counter upstreamCxConnectFail,
     Counter upstreamRqTimeout,
     Counter upstreamRqPendingFailureEject,
-    Counter upstreamRqRetry) {
+    Counter upstreamRqRetry,
+    Counter upstreamCxOverflow,
+    Counter upstreamRqPendingOverflow,
+    Counter upstreamRqRetryOverflow,
+    Counter outlierEjectionsTotal,
+    Counter outlierEjectionsOverflow) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -34,7 +39,20 @@ public record ClusterStats(
             p + "upstream_rq_pending_failure_eject",
             "envoy_cluster_upstream_rq_pending_failure_eject",
             tags),
-        s.counter(p + "upstream_rq_retry", "envoy_cluster_upstream_rq_retry", tags));
+        s.counter(p + "upstream_rq_retry", "envoy_cluster_upstream_rq_retry", tags),
+        s.counter(p + "upstream_cx_overflow", "envoy_cluster_upstream_cx_overflow", tags),
+        s.counter(
+            p + "upstream_rq_pending_overflow", "envoy_cluster_upstream_rq_pending_overflow", tags),
+        s.counter(
+            p + "upstream_rq_retry_overflow", "envoy_cluster_upstream_rq_retry_overflow", tags),
+        s.counter(
+            p + "outlier_detection.ejections_enforced_total",
+            "envoy_cluster_outlier_detection_ejections_enforced_total",
+            tags),
+        s.counter(
+            p + "outlier_detection.ejections_overflow",
+            "envoy_cluster_outlier_detection_ejections_overflow",
+            tags));
   }
 
   /** Counts a response with {@code status}. */

@@ -17,7 +17,7 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   H2Stream(Host host, ResponseListener listener) {
     this.host = host;
     this.listener = listener;
-    host.active++;
+    host.begin();
   }
 
   void opened(Channel stream) {
@@ -33,7 +33,7 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   public void abort() {
     if (listener != null) {
       listener = null;
-      host.active--;
+      host.end();
     }
     Channel c = channel;
     if (c != null) {
@@ -48,9 +48,12 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
       ReferenceCountUtil.release(msg);
       return;
     }
+    if (msg instanceof io.netty.handler.codec.http.HttpResponse r && r.status().code() >= 200) {
+      host.state.httpResult(host.health, r.status().code());
+    }
     if (msg instanceof LastHttpContent) {
       listener = null;
-      host.active--;
+      host.end();
     }
     l.onUpstreamObject(obj);
   }
@@ -60,7 +63,8 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
     ResponseListener l = listener;
     if (l != null) {
       listener = null;
-      host.active--;
+      host.end();
+      host.state.localFailure(host.health, false);
       l.onUpstreamReset("remote reset");
     }
   }

@@ -8,8 +8,22 @@ import java.util.ArrayDeque;
 public final class Host {
   final SocketAddr address;
   final int weight;
+  final int priority;
+  final String locality;
   final ArrayDeque<Channel> idle = new ArrayDeque<>();
   int active;
+
+  /** Connections from this loop to this host, open or opening. */
+  int connections;
+
+  /** The cluster-wide state: circuit-breaker counts, outlier detection. */
+  final ClusterState state;
+
+  /** This endpoint's outlier-detection state, shared by all loops. */
+  final HostHealth health;
+
+  /** Requests waiting for a connection to this host (the cluster is at max_connections). */
+  final ArrayDeque<Worker.Pending> pending = new ArrayDeque<>();
 
   /** The HTTP/2 connection to this host from this loop, once connected (HTTP/2 clusters). */
   @org.jspecify.annotations.Nullable Channel h2;
@@ -20,13 +34,29 @@ public final class Host {
 
   int currentWeight; // smooth weighted round robin state
 
-  Host(SocketAddr address, int weight) {
+  Host(SocketAddr address, int weight, int priority, String locality, ClusterState state) {
     this.address = address;
     this.weight = weight;
+    this.priority = priority;
+    this.locality = locality;
+    this.state = state;
+    this.health = state.health(address);
   }
 
   public SocketAddr address() {
     return address;
+  }
+
+  /** A request starts on this host (counts toward {@code max_requests}). */
+  void begin() {
+    active++;
+    state.requests.incrementAndGet();
+  }
+
+  /** A request on this host ended. */
+  void end() {
+    active--;
+    state.requests.decrementAndGet();
   }
 
   void closeIdle() {

@@ -40,7 +40,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     channel.config().setAutoRead(true);
     this.listener = l;
     this.requests++;
-    host.active++;
+    host.begin();
   }
 
   /**
@@ -50,7 +50,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
   public void detachForUpgrade() {
     if (listener != null) {
       listener = null;
-      host.active--;
+      host.end();
     }
     keepAlive = false;
   }
@@ -59,7 +59,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
   public void abort() {
     if (listener != null) {
       listener = null;
-      host.active--;
+      host.end();
     }
     channel.close();
   }
@@ -73,11 +73,14 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     }
     if (msg instanceof HttpResponse r) {
       keepAlive = HttpUtil.isKeepAlive(r) && r.status().code() >= 200;
+      if (r.status().code() >= 200) {
+        cluster.state.httpResult(host.health, r.status().code());
+      }
     }
     boolean last = msg instanceof LastHttpContent;
     if (last) {
       listener = null;
-      host.active--;
+      host.end();
       int max = cluster.config.maxRequestsPerConnection();
       if (keepAlive && channel.isActive() && (max == 0 || requests < max)) {
         worker.release(host, cluster, channel);
@@ -103,9 +106,21 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     ResponseListener l = listener;
     if (l != null) {
       listener = null;
-      host.active--;
+      host.end();
+      cluster.state.localFailure(host.health, false); // reset before the response ended
       l.onUpstreamReset("connection termination");
     }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
+      if (listener == null) {
+        ctx.close(); // idle_timeout of a pooled connection
+      }
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
   }
 
   @Override

@@ -29,6 +29,7 @@ public final class Worker {
   private final RandomGenerator random;
   private final Stats stats;
   private final Map<String, ClusterHosts> clusters = new HashMap<>();
+  private final ClusterStates states;
 
   /**
    * ORIGINAL_DST destinations used on this loop, per cluster: address to last use (nanos). Envoy's
@@ -40,11 +41,31 @@ public final class Worker {
   private final Map<String, Endpoints> originalDstEndpoints = new HashMap<>();
   static final long ORIGINAL_DST_CLEANUP_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
 
+  /**
+   * A worker with its own cluster-wide state (circuit breakers and outlier detection then count
+   * this loop only): for tests and single-loop proxies.
+   */
   public Worker(EventLoop loop, Transport transport, RandomGenerator random, Stats stats) {
+    this(
+        loop,
+        transport,
+        random,
+        stats,
+        new ClusterStates(stats, System::nanoTime, loop, new java.util.SplittableRandom()));
+  }
+
+  /** A worker sharing {@code states} with the proxy's other workers. */
+  public Worker(
+      EventLoop loop,
+      Transport transport,
+      RandomGenerator random,
+      Stats stats,
+      ClusterStates states) {
     this.loop = loop;
     this.transport = transport;
     this.random = random;
     this.stats = stats;
+    this.states = states;
   }
 
   public EventLoop loop() {
@@ -64,13 +85,31 @@ public final class Worker {
     void acquired(Upstream upstream);
 
     void failed(String reason);
+
+    /**
+     * A circuit breaker refused the request ({@code max_requests} or {@code max_pending_requests}):
+     * Envoy answers 503 with {@code x-envoy-overloaded: true} and the UO flag.
+     */
+    default void overflowed() {
+      failed("overflow");
+    }
+
+    /** Whether the request gave up while it waited for a connection (it then gets none). */
+    default boolean cancelled() {
+      return false;
+    }
   }
+
+  /** A request waiting for a connection to {@code host} (the cluster is at max_connections). */
+  record Pending(ResponseListener listener, AcquireCallback cb) {}
 
   /** The cluster's state on this loop, refreshed if the cluster or its endpoints changed. */
   private ClusterHosts hosts(ClusterConfig cluster, Endpoints endpoints) {
     ClusterHosts h = clusters.get(cluster.name());
     if (h == null || h.config != cluster || h.endpoints != endpoints) {
-      h = new ClusterHosts(cluster, endpoints, h, stats.cluster(cluster.name()));
+      h =
+          new ClusterHosts(
+              cluster, endpoints, h, stats.cluster(cluster.name()), states.of(cluster));
       clusters.put(cluster.name(), h);
     }
     return h;
@@ -137,8 +176,40 @@ public final class Worker {
       ResponseListener listener,
       AcquireCallback cb,
       boolean dedicated) {
+    return acquire(cluster, endpoints, pinned, null, listener, cb, dedicated);
+  }
+
+  /**
+   * As {@link #acquire(ClusterConfig, Endpoints, SocketAddr, ResponseListener, AcquireCallback,
+   * boolean)}; {@code hash} is the request's hash from the route's {@code hash_policy} (see {@link
+   * dev.bowline.proxy.lb.RequestHash}), null for none. RING_HASH and MAGLEV clusters pick by it (at
+   * random without one); other policies ignore it.
+   *
+   * <p>Circuit breakers apply here, cluster-wide across loops: past {@code max_requests}, or past
+   * {@code max_connections} with {@code max_pending_requests} already waiting, {@link
+   * AcquireCallback#overflowed} is called (counted as {@code upstream_rq_pending_overflow}); past
+   * {@code max_connections} alone the request waits for a connection of its host to come free
+   * ({@code upstream_cx_overflow}).
+   */
+  public boolean acquire(
+      ClusterConfig cluster,
+      Endpoints endpoints,
+      @Nullable SocketAddr pinned,
+      @Nullable Long hash,
+      ResponseListener listener,
+      AcquireCallback cb,
+      boolean dedicated) {
     ClusterHosts ch = hosts(cluster, endpoints);
-    Host host = pinned == null ? ch.pick(random) : ch.find(pinned);
+    var limits = cluster.policy().limits();
+    if (ch.state.requests.get() >= limits.maxRequests()) {
+      ch.stats.upstreamRqPendingOverflow().inc();
+      cb.overflowed();
+      return true;
+    }
+    Host host =
+        pinned != null
+            ? ch.find(pinned)
+            : hash != null ? ch.pick(random, true, hash) : ch.pick(random);
     if (host == null) {
       return false;
     }
@@ -155,6 +226,25 @@ public final class Worker {
         return true;
       }
     }
+    // As Envoy: a loop with no connection to this host opens one even past max_connections
+    // (other loops hold them all), or what waits here could never be served.
+    if (ch.state.connections.get() >= limits.maxConnections() && host.connections > 0) {
+      ch.stats.upstreamCxOverflow().inc();
+      if (dedicated || ch.state.pending.get() >= limits.maxPendingRequests()) {
+        ch.stats.upstreamRqPendingOverflow().inc();
+        cb.overflowed();
+        return true;
+      }
+      ch.state.pending.incrementAndGet();
+      host.pending.add(new Pending(listener, cb));
+      return true;
+    }
+    connectHttp1(host, ch, listener, cb);
+    return true;
+  }
+
+  private void connectHttp1(
+      Host host, ClusterHosts ch, ResponseListener listener, AcquireCallback cb) {
     ch.stats.upstreamCxTotal().inc();
     ChannelFuture f =
         connect(
@@ -163,6 +253,15 @@ public final class Worker {
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel c) {
+                long idle = ch.config.policy().idleTimeout().toNanos();
+                if (idle > 0) {
+                  // closes a pooled connection idle that long (UpstreamConnection ignores it
+                  // while a request runs)
+                  c.pipeline()
+                      .addLast(
+                          new io.netty.handler.timeout.IdleStateHandler(
+                              0, 0, idle, java.util.concurrent.TimeUnit.NANOSECONDS));
+                }
                 c.pipeline().addLast(new HttpClientCodec(4096, 65536, 65536));
                 c.pipeline().addLast(new UpstreamConnection(Worker.this, host, ch, c));
               }
@@ -170,15 +269,45 @@ public final class Worker {
     f.addListener(
         (ChannelFuture done) -> {
           if (done.isSuccess()) {
+            ch.state.localSuccess(host.health);
             UpstreamConnection uc = UpstreamConnection.of(done.channel());
             uc.bind(listener);
             cb.acquired(uc);
           } else {
             ch.stats.upstreamCxConnectFail().inc();
+            ch.state.localFailure(host.health, false);
             cb.failed("connection failure");
           }
         });
-    return true;
+  }
+
+  /**
+   * A connection of {@code host} came free or closed: the first request still waiting for one gets
+   * it (or a new connection, if the cluster is below max_connections again).
+   */
+  boolean servePending(Host host, ClusterHosts ch, @Nullable Channel free) {
+    Pending p;
+    while ((p = host.pending.pollFirst()) != null) {
+      ch.state.pending.decrementAndGet();
+      if (p.cb().cancelled()) {
+        continue;
+      }
+      if (free != null) {
+        UpstreamConnection uc = UpstreamConnection.of(free);
+        uc.bind(p.listener());
+        p.cb().acquired(uc);
+        return true;
+      }
+      if (ch.state.connections.get() < ch.config.policy().limits().maxConnections()
+          || host.connections == 0) {
+        connectHttp1(host, ch, p.listener(), p.cb());
+        return false;
+      }
+      host.pending.addFirst(p); // still no room: keep waiting
+      ch.state.pending.incrementAndGet();
+      return false;
+    }
+    return false;
   }
 
   /**
@@ -248,7 +377,9 @@ public final class Worker {
               Channel ok = done.isSuccess() ? done.channel() : null;
               if (ok == null) {
                 ch.stats.upstreamCxConnectFail().inc();
+                ch.state.localFailure(host.health, false);
               } else {
+                ch.state.localSuccess(host.health);
                 host.h2 = ok;
                 ok.closeFuture()
                     .addListener(
@@ -266,7 +397,7 @@ public final class Worker {
 
   /**
    * Picks a host and opens a fresh connection to it with {@code handler} (for TCP proxying); null
-   * when the cluster has no host.
+   * when the cluster has no host or is at {@code max_connections}.
    */
   public @Nullable ChannelFuture connectRaw(
       ClusterConfig cluster, Endpoints endpoints, ChannelHandler handler) {
@@ -275,33 +406,59 @@ public final class Worker {
     if (host == null) {
       return null;
     }
+    if (ch.state.connections.get() >= cluster.policy().limits().maxConnections()) {
+      ch.stats.upstreamCxOverflow().inc(); // tcp_proxy closes the downstream connection
+      return null;
+    }
     ch.stats.upstreamCxTotal().inc();
     ChannelFuture f = connect(host, ch, handler);
     f.addListener(
         done -> {
           if (!done.isSuccess()) {
             ch.stats.upstreamCxConnectFail().inc();
+            ch.state.localFailure(host.health, false);
+          } else {
+            ch.state.localSuccess(host.health);
           }
         });
     return f;
   }
 
   private ChannelFuture connect(Host host, ClusterHosts ch, ChannelHandler handler) {
-    return new Bootstrap()
-        .group(loop)
-        .channel(transport.socketChannelClass())
-        .option(ChannelOption.TCP_NODELAY, true)
-        .option(
-            ChannelOption.CONNECT_TIMEOUT_MILLIS,
-            (int) Math.min(Integer.MAX_VALUE, ch.config.connectTimeout().toMillis()))
-        .handler(handler)
-        .connect(host.address.toInet());
+    Bootstrap b =
+        new Bootstrap()
+            .group(loop)
+            .channel(transport.socketChannelClass())
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(
+                ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                (int) Math.min(Integer.MAX_VALUE, ch.config.connectTimeout().toMillis()));
+    ch.config.policy().tcpKeepalive().ifPresent(k -> UpstreamOptions.keepalive(b, k));
+    ChannelFuture f = b.handler(handler).connect(host.address.toInet());
+    ClusterState st = ch.state;
+    st.connections.incrementAndGet();
+    host.connections++;
+    f.channel()
+        .closeFuture()
+        .addListener(
+            x -> {
+              st.connections.decrementAndGet();
+              host.connections--;
+              if (!host.pending.isEmpty()) {
+                ClusterHosts current = clusters.get(ch.config.name());
+                servePending(host, current != null ? current : ch, null);
+              }
+            });
+    return f;
   }
 
   void release(Host host, ClusterHosts cluster, Channel channel) {
     ClusterHosts current = clusters.get(cluster.config.name());
     if (current == null || !containsHost(current, host)) {
       channel.close(); // the host left the cluster while the request ran
+      return;
+    }
+    if (!host.pending.isEmpty() && servePending(host, current, channel)) {
       return;
     }
     host.idle.addLast(channel);
@@ -314,6 +471,32 @@ public final class Worker {
       }
     }
     return false;
+  }
+
+  /**
+   * Takes a retry from {@code cluster}'s {@code max_retries} budget (cluster-wide, across loops):
+   * true when the retry may go ahead, and the caller must then call {@link #retryDone} once it
+   * ends; false (counted as {@code upstream_rq_retry_overflow}) when the budget is spent and the
+   * request must not be retried. For the router's retry logic.
+   */
+  public boolean tryRetry(ClusterConfig cluster) {
+    ClusterState st = states.of(cluster);
+    if (st.retries.incrementAndGet() > cluster.policy().limits().maxRetries()) {
+      st.retries.decrementAndGet();
+      st.stats.upstreamRqRetryOverflow().inc();
+      return false;
+    }
+    return true;
+  }
+
+  /** A retry granted by {@link #tryRetry} has ended (answered, failed or given up). */
+  public void retryDone(ClusterConfig cluster) {
+    states.of(cluster).retries.decrementAndGet();
+  }
+
+  /** The proxy's cluster-wide state (circuit breakers, outlier detection). */
+  public ClusterStates states() {
+    return states;
   }
 
   /** Forgets clusters that are gone from the config; closes their idle connections. */

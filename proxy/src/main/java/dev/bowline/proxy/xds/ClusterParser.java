@@ -81,6 +81,8 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
               case ROUND_ROBIN -> ClusterConfig.LbPolicy.ROUND_ROBIN;
               case LEAST_REQUEST -> ClusterConfig.LbPolicy.LEAST_REQUEST;
               case RANDOM -> ClusterConfig.LbPolicy.RANDOM;
+              case RING_HASH -> ClusterConfig.LbPolicy.RING_HASH;
+              case MAGLEV -> ClusterConfig.LbPolicy.MAGLEV;
               default ->
                   throw new InvalidResourceException(
                       "lb_policy", c.getLbPolicy() + " is not supported");
@@ -113,7 +115,8 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
             "typed_extension_protocol_options[" + HTTP_OPTIONS + "]", e.getMessage());
       }
     }
-    return new ClusterConfig(c.getName(), discovery, lb, connect, http2, maxPerConn);
+    return new ClusterConfig(
+        c.getName(), discovery, lb, connect, http2, maxPerConn, ClusterPolicyParser.parse(c, lb));
   }
 
   @SuppressWarnings("deprecation") // dns_refresh_rate: still what control planes (Istio) send
@@ -168,8 +171,12 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "dns_refresh_rate",
           "original_dst_lb_config.use_http_header");
 
+  private static final java.util.Set<String> ALL_HONOURED =
+      java.util.stream.Stream.concat(HONOURED.stream(), ClusterPolicyParser.HONOURED.stream())
+          .collect(java.util.stream.Collectors.toUnmodifiableSet());
+
   @Override
   java.util.Set<String> honouredFields() {
-    return HONOURED;
+    return ALL_HONOURED;
   }
 }

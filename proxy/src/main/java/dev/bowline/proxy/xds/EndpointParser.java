@@ -25,6 +25,10 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
     List<Endpoints.Endpoint> list = new ArrayList<>();
     for (int i = 0; i < cla.getEndpointsCount(); i++) {
       var locality = cla.getEndpoints(i);
+      var l = locality.getLocality();
+      String localityName = l.getRegion() + "/" + l.getZone() + "/" + l.getSubZone();
+      int localityWeight =
+          locality.hasLoadBalancingWeight() ? locality.getLoadBalancingWeight().getValue() : 0;
       for (int j = 0; j < locality.getLbEndpointsCount(); j++) {
         var lbe = locality.getLbEndpoints(j);
         String field = "endpoints[" + i + "].lb_endpoints[" + j + "]";
@@ -47,10 +51,19 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
           throw new InvalidResourceException(
               field + ".load_balancing_weight", "must be at least 1");
         }
-        list.add(new Endpoints.Endpoint(addr, weight));
+        list.add(
+            new Endpoints.Endpoint(
+                addr, weight, locality.getPriority(), localityName, localityWeight));
       }
     }
-    return new Endpoints(cla.getClusterName(), list);
+    int factor = 140;
+    if (cla.getPolicy().hasOverprovisioningFactor()) {
+      factor = cla.getPolicy().getOverprovisioningFactor().getValue();
+      if (factor < 1) {
+        throw new InvalidResourceException("policy.overprovisioning_factor", "must be at least 1");
+      }
+    }
+    return new Endpoints(cla.getClusterName(), list, factor);
   }
 
   private static final java.util.Set<String> HONOURED =
@@ -58,7 +71,11 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
           "cluster_name",
           "endpoints.lb_endpoints.endpoint.address",
           "endpoints.lb_endpoints.health_status",
-          "endpoints.lb_endpoints.load_balancing_weight");
+          "endpoints.lb_endpoints.load_balancing_weight",
+          "endpoints.locality",
+          "endpoints.priority",
+          "endpoints.load_balancing_weight",
+          "policy.overprovisioning_factor");
 
   @Override
   java.util.Set<String> honouredFields() {

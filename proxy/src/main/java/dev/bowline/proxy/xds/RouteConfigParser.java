@@ -363,7 +363,13 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         }
       }
     }
-    return new RouteAction.Forward(clusters, prefixRewrite, hostRewrite, timeout, retries);
+    return new RouteAction.Forward(
+        clusters,
+        prefixRewrite,
+        hostRewrite,
+        timeout,
+        retries,
+        HashPolicyParser.parse(a.getHashPolicyList(), field + ".hash_policy"));
   }
 
   private static ClusterChoice weighted(
@@ -419,6 +425,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.prefix_rewrite",
           "virtual_hosts.routes.route.host_rewrite_literal",
           "virtual_hosts.routes.route.timeout",
+          "virtual_hosts.routes.route.hash_policy",
           "virtual_hosts.retry_policy.retry_on",
           "virtual_hosts.retry_policy.num_retries",
           "virtual_hosts.routes.route.retry_policy.retry_on",

@@ -125,11 +125,11 @@ class ParsersTest {
   void clusterErrorsNameTheField() throws Exception {
     var c =
         json(
-                "{\"name\":\"outbound|80||x\",\"type\":\"EDS\",\"lb_policy\":\"MAGLEV\"}",
+                "{\"name\":\"outbound|80||x\",\"type\":\"EDS\",\"lb_policy\":\"CLUSTER_PROVIDED\"}",
                 Cluster.newBuilder())
             .build();
     assertThatThrownBy(() -> new ClusterParser().unpackAndParse(Any.pack(c)))
-        .hasMessage("Cluster outbound|80||x: lb_policy: MAGLEV is not supported");
+        .hasMessage("Cluster outbound|80||x: lb_policy: CLUSTER_PROVIDED is not supported");
     var eds =
         new ClusterParser()
             .parse(
@@ -222,12 +222,15 @@ class ParsersTest {
     var c =
         json(
                 "{\"name\":\"c\",\"type\":\"EDS\",\"eds_cluster_config\":{\"eds_config\":{\"ads\":{}}},"
-                    + "\"outlier_detection\":{\"consecutive_5xx\":3},\"circuit_breakers\":{\"thresholds\":[{\"max_connections\":10}]}}",
+                    + "\"outlier_detection\":{\"consecutive_5xx\":3,\"success_rate_stdev_factor\":1900},"
+                    + "\"circuit_breakers\":{\"thresholds\":[{\"max_connections\":10,\"retry_budget\":{}}]}}",
                 Cluster.newBuilder())
             .build();
     assertThat(new ClusterParser().parse(c).name()).isEqualTo("c");
     assertThat(FieldAudit.ignored(c, new ClusterParser().honouredFields()))
-        .containsExactly("circuit_breakers", "outlier_detection");
+        .containsExactly(
+            "circuit_breakers.thresholds.retry_budget",
+            "outlier_detection.success_rate_stdev_factor");
     var rc =
         json(
                 "{\"name\":\"r\",\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"*\"],\"routes\":["

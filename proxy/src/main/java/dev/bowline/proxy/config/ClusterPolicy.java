@@ -1,0 +1,114 @@
+package dev.bowline.proxy.config;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What a cluster's load balancer, circuit breakers, outlier detector and connection pools do beyond
+ * picking a discovery type: the parts of an Envoy {@code Cluster} that shape how requests spread
+ * and when they are refused.
+ *
+ * @param lb the policy's parameters ({@code ring_hash_lb_config}, {@code maglev_lb_config}, {@code
+ *     least_request_lb_config}); {@link Lb.Plain} for policies without any
+ * @param slowStart {@code slow_start_config} of round robin or least request, if set
+ * @param panicThresholdPercent {@code common_lb_config.healthy_panic_threshold} (Envoy's default
+ *     50; 0 disables panic)
+ * @param localityWeighted {@code common_lb_config.locality_weighted_lb_config} is set
+ * @param limits {@code circuit_breakers} thresholds of the DEFAULT priority
+ * @param outlier {@code outlier_detection}, if set
+ * @param idleTimeout {@code common_http_protocol_options.idle_timeout} of upstream connections
+ *     (Envoy's default 1 h; zero disables)
+ * @param tcpKeepalive {@code upstream_connection_options.tcp_keepalive}, if set
+ */
+public record ClusterPolicy(
+    Lb lb,
+    Optional<SlowStart> slowStart,
+    int panicThresholdPercent,
+    boolean localityWeighted,
+    Limits limits,
+    Optional<Outlier> outlier,
+    Duration idleTimeout,
+    Optional<TcpKeepalive> tcpKeepalive) {
+
+  /** Envoy's defaults: nothing set on the cluster. */
+  public static final ClusterPolicy DEFAULT =
+      new ClusterPolicy(
+          new Plain(),
+          Optional.empty(),
+          50,
+          false,
+          Limits.DEFAULT,
+          Optional.empty(),
+          Duration.ofHours(1),
+          Optional.empty());
+
+  public ClusterPolicy {
+    Objects.requireNonNull(lb, "lb");
+    Objects.requireNonNull(limits, "limits");
+  }
+
+  /** Load-balancer parameters, one record per policy that has any. */
+  public sealed interface Lb {}
+
+  /** ROUND_ROBIN, RANDOM: no parameters. */
+  public record Plain() implements Lb {}
+
+  /**
+   * LEAST_REQUEST: {@code choiceCount} hosts compared when weights are equal (power of two
+   * choices), {@code activeRequestBias} for the weighted case (weight / (active + 1)^bias).
+   */
+  public record LeastRequest(int choiceCount, double activeRequestBias) implements Lb {}
+
+  /** RING_HASH: the ring's size bounds (Envoy's defaults 1024 and 8M). */
+  public record RingHash(long minimumRingSize, long maximumRingSize) implements Lb {}
+
+  /** MAGLEV: the lookup table's size, a prime (Envoy's default 65537). */
+  public record Maglev(long tableSize) implements Lb {}
+
+  /**
+   * Slow start: a host new to the cluster gets a weight growing from {@code minWeightPercent} to
+   * its full weight over {@code window}, as {@code (age / window)^(1 / aggression)}.
+   */
+  public record SlowStart(Duration window, double aggression, double minWeightPercent) {}
+
+  /**
+   * Circuit breaker thresholds, cluster-wide across all event loops ({@code Long.MAX_VALUE} for
+   * unlimited). Envoy's defaults are 1024, 1024, 1024 and 3.
+   */
+  public record Limits(
+      long maxConnections, long maxPendingRequests, long maxRequests, long maxRetries) {
+    public static final Limits DEFAULT = new Limits(1024, 1024, 1024, 3);
+  }
+
+  /**
+   * {@code outlier_detection}, the consecutive-error detectors (success-rate and failure-percentage
+   * detectors are not implemented; setting them is reported by the parser).
+   *
+   * @param consecutive5xx errors in a row that eject (with {@code enforcing5xx} percent)
+   * @param consecutiveGatewayFailure 502/503/504 in a row that eject
+   * @param consecutiveLocalOriginFailure connect failures, timeouts and resets in a row that eject
+   *     (only with {@code splitExternalLocalOriginErrors})
+   * @param splitExternalLocalOriginErrors local-origin errors count apart from HTTP status; without
+   *     it they count as 503s
+   * @param interval how often ejections are reviewed
+   * @param baseEjectionTime ejection time per ejection so far
+   * @param maxEjectionTime the longest an ejection lasts
+   * @param maxEjectionPercent the most hosts ejected at once, in percent of the cluster's hosts
+   */
+  public record Outlier(
+      int consecutive5xx,
+      int enforcing5xx,
+      int consecutiveGatewayFailure,
+      int enforcingGatewayFailure,
+      int consecutiveLocalOriginFailure,
+      int enforcingLocalOriginFailure,
+      boolean splitExternalLocalOriginErrors,
+      Duration interval,
+      Duration baseEjectionTime,
+      Duration maxEjectionTime,
+      int maxEjectionPercent) {}
+
+  /** {@code tcp_keepalive}: zero leaves the system default. */
+  public record TcpKeepalive(int probes, int idleSeconds, int intervalSeconds) {}
+}

@@ -1,0 +1,264 @@
+package dev.bowline.proxy.upstream;
+
+import dev.bowline.proxy.config.ClusterConfig;
+import dev.bowline.proxy.config.ClusterPolicy;
+import dev.bowline.proxy.config.Endpoints;
+import dev.bowline.proxy.config.SocketAddr;
+import dev.bowline.proxy.stats.ClusterStats;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What one cluster shares across event loops, as Envoy's cluster-wide resource manager and outlier
+ * detector: circuit-breaker counts (atomics, no locks) and each endpoint's {@link HostHealth}.
+ * Ejections are rare and serialised on this object's monitor; the request path only reads the
+ * {@link #healthVersion} to know when its per-loop view is stale.
+ */
+final class ClusterState {
+  private static final System.Logger LOG = System.getLogger(ClusterState.class.getName());
+
+  final String name;
+  final ClusterStats stats;
+  private final LongSupplier nanos;
+  private final ScheduledExecutorService timer;
+  private final java.util.random.RandomGenerator random;
+
+  // circuit breakers (Envoy's ResourceManager)
+  final AtomicLong connections = new AtomicLong();
+  final AtomicLong pending = new AtomicLong();
+  final AtomicLong requests = new AtomicLong();
+  final AtomicLong retries = new AtomicLong();
+
+  private final Map<SocketAddr, HostHealth> health = new ConcurrentHashMap<>();
+  private final long createdNanos;
+
+  /** Bumped on every ejection and un-ejection; loops rebuild their host sets when it moves. */
+  volatile int healthVersion;
+
+  private volatile ClusterConfig config;
+  private @Nullable ScheduledFuture<?> interval;
+  private @Nullable Endpoints lastEndpoints;
+
+  ClusterState(
+      ClusterConfig config,
+      ClusterStats stats,
+      LongSupplier nanos,
+      ScheduledExecutorService timer,
+      java.util.random.RandomGenerator random) {
+    this.name = config.name();
+    this.config = config;
+    this.stats = stats;
+    this.nanos = nanos;
+    this.timer = timer;
+    this.random = random;
+    this.createdNanos = nanos.getAsLong();
+  }
+
+  long nanos() {
+    return nanos.getAsLong();
+  }
+
+  ClusterConfig config() {
+    return config;
+  }
+
+  /**
+   * Takes a new version of the cluster or its endpoints: starts, re-times or stops the outlier
+   * detector and forgets endpoints that left. Idempotent; any loop may call it.
+   */
+  synchronized void update(ClusterConfig c, Endpoints endpoints) {
+    boolean configChanged = c != config;
+    config = c;
+    if (endpoints != lastEndpoints) {
+      lastEndpoints = endpoints;
+      var keep = new java.util.HashSet<SocketAddr>();
+      for (Endpoints.Endpoint e : endpoints.endpoints()) {
+        keep.add(e.address());
+      }
+      if (health.keySet().retainAll(keep)) {
+        healthVersion++;
+      }
+    }
+    var outlier = c.policy().outlier();
+    if (outlier.isEmpty()) {
+      stopTimer();
+      boolean any = false;
+      for (HostHealth h : health.values()) {
+        any |= h.ejected;
+        h.ejected = false;
+        h.numEjections = 0;
+      }
+      if (any) {
+        healthVersion++;
+      }
+    } else if (interval == null || configChanged) {
+      stopTimer();
+      long every = Math.max(1, outlier.get().interval().toNanos());
+      interval = timer.scheduleAtFixedRate(this::onInterval, every, every, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** The shared health of the endpoint at {@code address}, created on first sight. */
+  HostHealth health(SocketAddr address) {
+    HostHealth h = health.get(address);
+    if (h != null) {
+      return h;
+    }
+    long now = nanos();
+    // hosts present when the cluster first appears are not new: nothing to warm them against
+    boolean initial = now - createdNanos < TimeUnit.MILLISECONDS.toNanos(100);
+    return health.computeIfAbsent(address, a -> new HostHealth(a, initial ? 0 : now));
+  }
+
+  /** Whether {@code address} is ejected now (admin page). */
+  boolean ejected(SocketAddr address) {
+    HostHealth h = health.get(address);
+    return h != null && h.ejected;
+  }
+
+  void close() {
+    stopTimer();
+  }
+
+  private synchronized void stopTimer() {
+    ScheduledFuture<?> f = interval;
+    if (f != null) {
+      f.cancel(false);
+      interval = null;
+    }
+  }
+
+  // ---- outlier detection: results reported from the request path ----
+
+  /** An HTTP response with {@code status} came from the endpoint. */
+  void httpResult(HostHealth h, int status) {
+    var o = config.policy().outlier();
+    if (o.isEmpty()) {
+      return;
+    }
+    ClusterPolicy.Outlier od = o.get();
+    if (status >= 500) {
+      if (h.consecutive5xx.incrementAndGet() == od.consecutive5xx()) {
+        eject(h, od.enforcing5xx(), "consecutive_5xx");
+      }
+      if (status >= 502 && status <= 504) {
+        if (h.consecutiveGateway.incrementAndGet() == od.consecutiveGatewayFailure()) {
+          eject(h, od.enforcingGatewayFailure(), "consecutive_gateway_failure");
+        }
+      } else {
+        resetIfSet(h.consecutiveGateway);
+      }
+    } else {
+      resetIfSet(h.consecutive5xx);
+      resetIfSet(h.consecutiveGateway);
+    }
+  }
+
+  /**
+   * A failure of local origin (connect failure, timeout, reset). With {@code
+   * split_external_local_origin_errors} it counts on its own; without, as a 503 (504 for a timeout)
+   * from the endpoint, as Envoy maps it.
+   */
+  void localFailure(HostHealth h, boolean timeout) {
+    var o = config.policy().outlier();
+    if (o.isEmpty()) {
+      return;
+    }
+    ClusterPolicy.Outlier od = o.get();
+    if (od.splitExternalLocalOriginErrors()) {
+      if (h.consecutiveLocal.incrementAndGet() == od.consecutiveLocalOriginFailure()) {
+        eject(h, od.enforcingLocalOriginFailure(), "consecutive_local_origin_failure");
+      }
+    } else {
+      httpResult(h, timeout ? 504 : 503);
+    }
+  }
+
+  /** A connection to the endpoint was established (a local-origin success). */
+  void localSuccess(HostHealth h) {
+    var o = config.policy().outlier();
+    if (o.isPresent() && o.get().splitExternalLocalOriginErrors()) {
+      resetIfSet(h.consecutiveLocal);
+    }
+  }
+
+  private static void resetIfSet(java.util.concurrent.atomic.AtomicInteger a) {
+    if (a.get() != 0) {
+      a.set(0); // read first: a healthy stream of responses writes nothing shared
+    }
+  }
+
+  private synchronized void eject(HostHealth h, int enforcingPercent, String type) {
+    var o = config.policy().outlier();
+    if (o.isEmpty() || h.ejected || !health.containsKey(h.address)) {
+      return;
+    }
+    if (enforcingPercent < 100) {
+      int roll;
+      synchronized (random) { // shared by every cluster of the proxy
+        roll = random.nextInt(100);
+      }
+      if (roll >= enforcingPercent) {
+        return;
+      }
+    }
+    int total = health.size();
+    long active = health.values().stream().filter(x -> x.ejected).count();
+    if (100.0 * (active + 1) / total > o.get().maxEjectionPercent()) {
+      stats.outlierEjectionsOverflow().inc();
+      return;
+    }
+    h.ejected = true;
+    h.numEjections++;
+    h.ejectedAtNanos = nanos();
+    healthVersion++;
+    stats.outlierEjectionsTotal().inc();
+    LOG.log(
+        System.Logger.Level.INFO,
+        "event=outlier_ejected cluster={0} host={1} type={2} ejections={3}",
+        name,
+        h.address,
+        type,
+        h.numEjections);
+  }
+
+  /**
+   * The detector's interval: brings back hosts whose ejection time ({@code base_ejection_time ×
+   * ejections}, at most {@code max(base, max_ejection_time)}) has passed; a host that stayed in
+   * through an interval has its ejection count lowered.
+   */
+  synchronized void onInterval() {
+    var o = config.policy().outlier();
+    if (o.isEmpty()) {
+      return;
+    }
+    long now = nanos();
+    long base = o.get().baseEjectionTime().toNanos();
+    long cap = Math.max(base, o.get().maxEjectionTime().toNanos());
+    for (HostHealth h : health.values()) {
+      if (h.ejected) {
+        long time = Math.min(base * h.numEjections, cap);
+        if (now - h.ejectedAtNanos >= time) {
+          h.ejected = false;
+          h.consecutive5xx.set(0);
+          h.consecutiveGateway.set(0);
+          h.consecutiveLocal.set(0);
+          healthVersion++;
+          LOG.log(
+              System.Logger.Level.INFO,
+              "event=outlier_unejected cluster={0} host={1}",
+              name,
+              h.address);
+        }
+      } else if (h.numEjections > 0 && now - h.ejectedAtNanos >= base * h.numEjections) {
+        h.numEjections--;
+      }
+    }
+  }
+}

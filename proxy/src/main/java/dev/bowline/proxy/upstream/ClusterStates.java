@@ -1,0 +1,63 @@
+package dev.bowline.proxy.upstream;
+
+import dev.bowline.proxy.config.ClusterConfig;
+import dev.bowline.proxy.config.SocketAddr;
+import dev.bowline.proxy.stats.Stats;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.LongSupplier;
+import java.util.random.RandomGenerator;
+
+/**
+ * The cluster-wide state of every cluster, shared by one proxy's {@link Worker}s: circuit-breaker
+ * counts and outlier detection. One per proxy, never static.
+ */
+public final class ClusterStates {
+  private final ConcurrentHashMap<String, ClusterState> states = new ConcurrentHashMap<>();
+  private final Stats stats;
+  private final LongSupplier nanos;
+  private final ScheduledExecutorService timer;
+  private final RandomGenerator random;
+
+  /**
+   * @param nanos the monotonic clock
+   * @param timer runs outlier-detection intervals (an event loop will do: the work is small)
+   * @param random decides {@code enforcing_*} percentages; used under the cluster's monitor only
+   */
+  public ClusterStates(
+      Stats stats, LongSupplier nanos, ScheduledExecutorService timer, RandomGenerator random) {
+    this.stats = stats;
+    this.nanos = nanos;
+    this.timer = timer;
+    this.random = random;
+  }
+
+  ClusterState of(ClusterConfig c) {
+    ClusterState s = states.get(c.name());
+    return s != null
+        ? s
+        : states.computeIfAbsent(
+            c.name(), n -> new ClusterState(c, stats.cluster(n), nanos, timer, random));
+  }
+
+  /** Whether outlier detection has ejected {@code address} from {@code cluster} (admin page). */
+  public boolean ejected(String cluster, SocketAddr address) {
+    ClusterState s = states.get(cluster);
+    return s != null && s.ejected(address);
+  }
+
+  /** Forgets clusters no longer configured. */
+  public void retain(Set<String> names) {
+    states
+        .entrySet()
+        .removeIf(
+            e -> {
+              if (names.contains(e.getKey())) {
+                return false;
+              }
+              e.getValue().close();
+              return true;
+            });
+  }
+}

@@ -1,0 +1,32 @@
+package dev.bowline.proxy.upstream;
+
+import dev.bowline.proxy.config.SocketAddr;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One endpoint's outlier-detection state, shared by every event loop's {@link Host} for it:
+ * consecutive error counters (atomics bumped on the request path) and the ejection, which only the
+ * cluster's {@link ClusterState} changes.
+ */
+final class HostHealth {
+  final SocketAddr address;
+
+  /** When the endpoint joined the cluster (for slow start); 0 for the cluster's first hosts. */
+  final long addedNanos;
+
+  final AtomicInteger consecutive5xx = new AtomicInteger();
+  final AtomicInteger consecutiveGateway = new AtomicInteger();
+  final AtomicInteger consecutiveLocal = new AtomicInteger();
+
+  /** Ejected by outlier detection; read on the request path through the health version. */
+  volatile boolean ejected;
+
+  // guarded by the ClusterState's monitor
+  int numEjections;
+  long ejectedAtNanos;
+
+  HostHealth(SocketAddr address, long addedNanos) {
+    this.address = address;
+    this.addedNanos = addedNanos;
+  }
+}

@@ -1,0 +1,267 @@
+package dev.bowline.proxy.xds;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.ClusterConfig;
+import dev.bowline.proxy.config.ClusterPolicy;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import java.math.BigInteger;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The load-balancing, circuit-breaking, outlier-detection and pool fields of a {@code Cluster} →
+ * {@link ClusterPolicy}, with Envoy's defaults for what is unset. Kept apart from {@link
+ * ClusterParser} so cluster discovery and these policies change independently.
+ */
+final class ClusterPolicyParser {
+  private ClusterPolicyParser() {}
+
+  /** The field paths acted on here, for {@link FieldAudit}. */
+  static final Set<String> HONOURED =
+      Set.of(
+          "ring_hash_lb_config.minimum_ring_size",
+          "ring_hash_lb_config.maximum_ring_size",
+          "ring_hash_lb_config.hash_function",
+          "maglev_lb_config.table_size",
+          "least_request_lb_config.choice_count",
+          "least_request_lb_config.active_request_bias",
+          "least_request_lb_config.slow_start_config",
+          "round_robin_lb_config.slow_start_config",
+          "common_lb_config.healthy_panic_threshold",
+          "common_lb_config.locality_weighted_lb_config",
+          "circuit_breakers.thresholds.priority",
+          "circuit_breakers.thresholds.max_connections",
+          "circuit_breakers.thresholds.max_pending_requests",
+          "circuit_breakers.thresholds.max_requests",
+          "circuit_breakers.thresholds.max_retries",
+          "circuit_breakers.thresholds.track_remaining",
+          "outlier_detection.consecutive_5xx",
+          "outlier_detection.enforcing_consecutive_5xx",
+          "outlier_detection.consecutive_gateway_failure",
+          "outlier_detection.enforcing_consecutive_gateway_failure",
+          "outlier_detection.consecutive_local_origin_failure",
+          "outlier_detection.enforcing_consecutive_local_origin_failure",
+          "outlier_detection.split_external_local_origin_errors",
+          "outlier_detection.interval",
+          "outlier_detection.base_ejection_time",
+          "outlier_detection.max_ejection_time",
+          "outlier_detection.max_ejection_percent",
+          "upstream_connection_options.tcp_keepalive",
+          "common_http_protocol_options.idle_timeout",
+          "load_assignment.endpoints.locality",
+          "load_assignment.endpoints.priority",
+          "load_assignment.endpoints.load_balancing_weight",
+          "load_assignment.policy.overprovisioning_factor");
+
+  @SuppressWarnings("deprecation") // common_http_protocol_options on the cluster is still sent
+  static ClusterPolicy parse(Cluster c, ClusterConfig.LbPolicy lbPolicy)
+      throws InvalidResourceException {
+    ClusterPolicy.Lb lb =
+        switch (lbPolicy) {
+          case RING_HASH -> ringHash(c);
+          case MAGLEV -> maglev(c);
+          case LEAST_REQUEST -> leastRequest(c);
+          case ROUND_ROBIN, RANDOM -> new ClusterPolicy.Plain();
+        };
+    Optional<ClusterPolicy.SlowStart> slowStart = Optional.empty();
+    if (lbPolicy == ClusterConfig.LbPolicy.ROUND_ROBIN
+        && c.getRoundRobinLbConfig().hasSlowStartConfig()) {
+      slowStart =
+          Optional.of(
+              slowStart(
+                  c.getRoundRobinLbConfig().getSlowStartConfig(),
+                  "round_robin_lb_config.slow_start_config"));
+    } else if (lbPolicy == ClusterConfig.LbPolicy.LEAST_REQUEST
+        && c.getLeastRequestLbConfig().hasSlowStartConfig()) {
+      slowStart =
+          Optional.of(
+              slowStart(
+                  c.getLeastRequestLbConfig().getSlowStartConfig(),
+                  "least_request_lb_config.slow_start_config"));
+    }
+    int panic = 50;
+    var common = c.getCommonLbConfig();
+    if (common.hasHealthyPanicThreshold()) {
+      double v = common.getHealthyPanicThreshold().getValue();
+      if (v < 0 || v > 100) {
+        throw new InvalidResourceException(
+            "common_lb_config.healthy_panic_threshold.value", "must be within [0, 100]");
+      }
+      panic = (int) Math.round(v);
+    }
+    boolean localityWeighted = common.hasLocalityWeightedLbConfig();
+    Duration idle = Duration.ofHours(1);
+    if (c.hasCommonHttpProtocolOptions() && c.getCommonHttpProtocolOptions().hasIdleTimeout()) {
+      idle = Protos.duration(c.getCommonHttpProtocolOptions().getIdleTimeout());
+    }
+    var ext = c.getTypedExtensionProtocolOptionsMap().get(ClusterParser.HTTP_OPTIONS);
+    if (ext != null) {
+      try {
+        HttpProtocolOptions o = ext.unpack(HttpProtocolOptions.class);
+        if (o.getCommonHttpProtocolOptions().hasIdleTimeout()) {
+          idle = Protos.duration(o.getCommonHttpProtocolOptions().getIdleTimeout());
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new InvalidResourceException(
+            "typed_extension_protocol_options[" + ClusterParser.HTTP_OPTIONS + "]", e.getMessage());
+      }
+    }
+    Optional<ClusterPolicy.TcpKeepalive> keepalive = Optional.empty();
+    if (c.getUpstreamConnectionOptions().hasTcpKeepalive()) {
+      var k = c.getUpstreamConnectionOptions().getTcpKeepalive();
+      keepalive =
+          Optional.of(
+              new ClusterPolicy.TcpKeepalive(
+                  k.getKeepaliveProbes().getValue(),
+                  k.getKeepaliveTime().getValue(),
+                  k.getKeepaliveInterval().getValue()));
+    }
+    return new ClusterPolicy(
+        lb, slowStart, panic, localityWeighted, limits(c), outlier(c), idle, keepalive);
+  }
+
+  private static ClusterPolicy.Lb ringHash(Cluster c) throws InvalidResourceException {
+    var r = c.getRingHashLbConfig();
+    if (r.getHashFunction() != Cluster.RingHashLbConfig.HashFunction.XX_HASH) {
+      throw new InvalidResourceException(
+          "ring_hash_lb_config.hash_function", r.getHashFunction() + " is not supported");
+    }
+    long min = r.hasMinimumRingSize() ? r.getMinimumRingSize().getValue() : 1024;
+    long max = r.hasMaximumRingSize() ? r.getMaximumRingSize().getValue() : 8L * 1024 * 1024;
+    if (min < 1 || max > 8L * 1024 * 1024) {
+      throw new InvalidResourceException(
+          "ring_hash_lb_config", "ring sizes must be within [1, 8388608]");
+    }
+    if (min > max) {
+      throw new InvalidResourceException(
+          "ring_hash_lb_config.minimum_ring_size",
+          "must not exceed maximum_ring_size (" + max + ")");
+    }
+    return new ClusterPolicy.RingHash(min, max);
+  }
+
+  private static ClusterPolicy.Lb maglev(Cluster c) throws InvalidResourceException {
+    long size =
+        c.getMaglevLbConfig().hasTableSize()
+            ? c.getMaglevLbConfig().getTableSize().getValue()
+            : 65537;
+    if (size < 2 || size > 5000011 || !BigInteger.valueOf(size).isProbablePrime(30)) {
+      throw new InvalidResourceException(
+          "maglev_lb_config.table_size", "must be a prime number up to 5000011, not " + size);
+    }
+    return new ClusterPolicy.Maglev(size);
+  }
+
+  private static ClusterPolicy.Lb leastRequest(Cluster c) throws InvalidResourceException {
+    var l = c.getLeastRequestLbConfig();
+    int choices = l.hasChoiceCount() ? l.getChoiceCount().getValue() : 2;
+    if (choices < 2) {
+      throw new InvalidResourceException(
+          "least_request_lb_config.choice_count", "must be at least 2");
+    }
+    double bias = l.hasActiveRequestBias() ? l.getActiveRequestBias().getDefaultValue() : 1.0;
+    if (bias < 0) {
+      throw new InvalidResourceException(
+          "least_request_lb_config.active_request_bias", "must not be negative");
+    }
+    return new ClusterPolicy.LeastRequest(choices, bias);
+  }
+
+  private static ClusterPolicy.SlowStart slowStart(Cluster.SlowStartConfig s, String field)
+      throws InvalidResourceException {
+    if (!s.hasSlowStartWindow()) {
+      throw new InvalidResourceException(field + ".slow_start_window", "is required");
+    }
+    Duration window = Protos.duration(s.getSlowStartWindow());
+    double aggression = s.hasAggression() ? s.getAggression().getDefaultValue() : 1.0;
+    if (aggression <= 0) {
+      throw new InvalidResourceException(field + ".aggression", "must be positive");
+    }
+    double min = s.hasMinWeightPercent() ? s.getMinWeightPercent().getValue() : 10.0;
+    return new ClusterPolicy.SlowStart(window, aggression, min);
+  }
+
+  private static ClusterPolicy.Limits limits(Cluster c) {
+    for (var t : c.getCircuitBreakers().getThresholdsList()) {
+      if (t.getPriority() != RoutingPriority.DEFAULT) {
+        continue; // requests here are all of default priority
+      }
+      var d = ClusterPolicy.Limits.DEFAULT;
+      return new ClusterPolicy.Limits(
+          t.hasMaxConnections() ? unsigned(t.getMaxConnections().getValue()) : d.maxConnections(),
+          t.hasMaxPendingRequests()
+              ? unsigned(t.getMaxPendingRequests().getValue())
+              : d.maxPendingRequests(),
+          t.hasMaxRequests() ? unsigned(t.getMaxRequests().getValue()) : d.maxRequests(),
+          t.hasMaxRetries() ? unsigned(t.getMaxRetries().getValue()) : d.maxRetries());
+    }
+    return ClusterPolicy.Limits.DEFAULT;
+  }
+
+  private static long unsigned(int v) {
+    return Integer.toUnsignedLong(v);
+  }
+
+  private static Optional<ClusterPolicy.Outlier> outlier(Cluster c)
+      throws InvalidResourceException {
+    if (!c.hasOutlierDetection()) {
+      return Optional.empty();
+    }
+    OutlierDetection o = c.getOutlierDetection();
+    Duration interval = o.hasInterval() ? Protos.duration(o.getInterval()) : Duration.ofSeconds(10);
+    if (interval.isZero() || interval.isNegative()) {
+      throw new InvalidResourceException("outlier_detection.interval", "must be positive");
+    }
+    Duration base =
+        o.hasBaseEjectionTime() ? Protos.duration(o.getBaseEjectionTime()) : Duration.ofSeconds(30);
+    Duration max =
+        o.hasMaxEjectionTime() ? Protos.duration(o.getMaxEjectionTime()) : Duration.ofSeconds(300);
+    int maxPercent = o.hasMaxEjectionPercent() ? o.getMaxEjectionPercent().getValue() : 10;
+    for (var p :
+        new Object[][] {
+          {
+            "enforcing_consecutive_5xx",
+            o.hasEnforcingConsecutive5Xx(),
+            o.getEnforcingConsecutive5Xx().getValue()
+          },
+          {
+            "enforcing_consecutive_gateway_failure",
+            o.hasEnforcingConsecutiveGatewayFailure(),
+            o.getEnforcingConsecutiveGatewayFailure().getValue()
+          },
+          {
+            "enforcing_consecutive_local_origin_failure",
+            o.hasEnforcingConsecutiveLocalOriginFailure(),
+            o.getEnforcingConsecutiveLocalOriginFailure().getValue()
+          },
+          {"max_ejection_percent", o.hasMaxEjectionPercent(), maxPercent}
+        }) {
+      if ((boolean) p[1] && (int) p[2] > 100) {
+        throw new InvalidResourceException("outlier_detection." + p[0], "must be at most 100");
+      }
+    }
+    return Optional.of(
+        new ClusterPolicy.Outlier(
+            o.hasConsecutive5Xx() ? o.getConsecutive5Xx().getValue() : 5,
+            o.hasEnforcingConsecutive5Xx() ? o.getEnforcingConsecutive5Xx().getValue() : 100,
+            o.hasConsecutiveGatewayFailure() ? o.getConsecutiveGatewayFailure().getValue() : 5,
+            o.hasEnforcingConsecutiveGatewayFailure()
+                ? o.getEnforcingConsecutiveGatewayFailure().getValue()
+                : 0,
+            o.hasConsecutiveLocalOriginFailure()
+                ? o.getConsecutiveLocalOriginFailure().getValue()
+                : 5,
+            o.hasEnforcingConsecutiveLocalOriginFailure()
+                ? o.getEnforcingConsecutiveLocalOriginFailure().getValue()
+                : 100,
+            o.getSplitExternalLocalOriginErrors(),
+            interval,
+            base,
+            max,
+            maxPercent));
+  }
+}

@@ -1,0 +1,170 @@
+package dev.bowline.proxy.xds;
+
+import static dev.bowline.proxy.xds.ParsersTest.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.Any;
+import dev.bowline.proxy.config.ClusterConfig;
+import dev.bowline.proxy.config.ClusterPolicy;
+import dev.bowline.proxy.config.Endpoints;
+import dev.bowline.proxy.config.HashPolicy;
+import dev.bowline.proxy.config.RouteAction;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** Cluster policies, locality endpoints and hash policies: Envoy JSON in, records or errors out. */
+class UpstreamPolicyParserTest {
+  static ClusterConfig cluster(String extra) throws Exception {
+    String j =
+        "{\"name\":\"c\",\"type\":\"EDS\",\"eds_cluster_config\":{\"eds_config\":{\"ads\":{}}},"
+            + extra
+            + "}";
+    return new ClusterParser()
+        .unpackAndParse(Any.pack(json(j, Cluster.newBuilder()).build()))
+        .value();
+  }
+
+  static void rejected(String extra, String message) throws Exception {
+    String j =
+        "{\"name\":\"c\",\"type\":\"EDS\",\"eds_cluster_config\":{\"eds_config\":{\"ads\":{}}},"
+            + extra
+            + "}";
+    Any any = Any.pack(json(j, Cluster.newBuilder()).build());
+    assertThatThrownBy(() -> new ClusterParser().unpackAndParse(any)).hasMessage(message);
+  }
+
+  @Test
+  void istioShapedClusterBecomesItsPolicy() throws Exception {
+    ClusterConfig c =
+        cluster(
+            """
+            "lb_policy": "RING_HASH",
+            "ring_hash_lb_config": {"minimum_ring_size": "4096"},
+            "common_lb_config": {"healthy_panic_threshold": {"value": 30}, "locality_weighted_lb_config": {}},
+            "circuit_breakers": {"thresholds": [
+              {"priority": "HIGH", "max_connections": 7},
+              {"max_connections": 1, "max_pending_requests": 2, "max_requests": 4294967295, "max_retries": 3, "track_remaining": true}]},
+            "outlier_detection": {"consecutive_5xx": 7, "interval": "5s", "base_ejection_time": "15s",
+              "max_ejection_percent": 50, "enforcing_consecutive_gateway_failure": 0,
+              "split_external_local_origin_errors": true, "consecutive_local_origin_failure": 2},
+            "upstream_connection_options": {"tcp_keepalive": {"keepalive_time": 300, "keepalive_interval": 75, "keepalive_probes": 9}},
+            "common_http_protocol_options": {"idle_timeout": "90s"}
+            """);
+    assertThat(c.lbPolicy()).isEqualTo(ClusterConfig.LbPolicy.RING_HASH);
+    ClusterPolicy p = c.policy();
+    assertThat(p.lb()).isEqualTo(new ClusterPolicy.RingHash(4096, 8 * 1024 * 1024));
+    assertThat(p.panicThresholdPercent()).isEqualTo(30);
+    assertThat(p.localityWeighted()).isTrue();
+    assertThat(p.limits()).isEqualTo(new ClusterPolicy.Limits(1, 2, 4294967295L, 3));
+    assertThat(p.outlier())
+        .contains(
+            new ClusterPolicy.Outlier(
+                7,
+                100,
+                5,
+                0,
+                2,
+                100,
+                true,
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(15),
+                Duration.ofSeconds(300),
+                50));
+    assertThat(p.tcpKeepalive()).contains(new ClusterPolicy.TcpKeepalive(9, 300, 75));
+    assertThat(p.idleTimeout()).isEqualTo(Duration.ofSeconds(90));
+  }
+
+  @Test
+  void defaultsAreEnvoys() throws Exception {
+    ClusterConfig c = cluster("\"lb_policy\": \"LEAST_REQUEST\"");
+    assertThat(c.policy().lb()).isEqualTo(new ClusterPolicy.LeastRequest(2, 1.0));
+    assertThat(c.policy().limits()).isEqualTo(ClusterPolicy.Limits.DEFAULT);
+    assertThat(c.policy().panicThresholdPercent()).isEqualTo(50);
+    assertThat(c.policy().outlier()).isEmpty();
+    assertThat(cluster("\"lb_policy\": \"MAGLEV\"").policy().lb())
+        .isEqualTo(new ClusterPolicy.Maglev(65537));
+    var slow =
+        cluster(
+            "\"round_robin_lb_config\": {\"slow_start_config\": {\"slow_start_window\": \"20s\"}}");
+    assertThat(slow.policy().slowStart())
+        .contains(new ClusterPolicy.SlowStart(Duration.ofSeconds(20), 1.0, 10.0));
+  }
+
+  @Test
+  void badPoliciesNameTheField() throws Exception {
+    rejected(
+        "\"lb_policy\": \"MAGLEV\", \"maglev_lb_config\": {\"table_size\": \"65536\"}",
+        "Cluster c: maglev_lb_config.table_size: must be a prime number up to 5000011, not 65536");
+    rejected(
+        "\"lb_policy\": \"RING_HASH\", \"ring_hash_lb_config\": {\"minimum_ring_size\": \"4096\", \"maximum_ring_size\": \"1024\"}",
+        "Cluster c: ring_hash_lb_config.minimum_ring_size: must not exceed maximum_ring_size (1024)");
+    rejected(
+        "\"lb_policy\": \"RING_HASH\", \"ring_hash_lb_config\": {\"hash_function\": \"MURMUR_HASH_2\"}",
+        "Cluster c: ring_hash_lb_config.hash_function: MURMUR_HASH_2 is not supported");
+    rejected(
+        "\"outlier_detection\": {\"max_ejection_percent\": 101}",
+        "Cluster c: outlier_detection.max_ejection_percent: must be at most 100");
+    rejected(
+        "\"least_request_lb_config\": {\"choice_count\": 1}, \"lb_policy\": \"LEAST_REQUEST\"",
+        "Cluster c: least_request_lb_config.choice_count: must be at least 2");
+  }
+
+  @Test
+  void endpointsKeepTheirLocalityAndPriority() throws Exception {
+    String j =
+        """
+        {"cluster_name": "c", "policy": {"overprovisioning_factor": 120}, "endpoints": [
+          {"locality": {"region": "r", "zone": "z1"}, "load_balancing_weight": 3,
+           "lb_endpoints": [{"endpoint": {"address": {"socket_address": {"address": "10.0.0.1", "port_value": 80}}}}]},
+          {"locality": {"region": "r", "zone": "z2", "sub_zone": "s"}, "priority": 1,
+           "lb_endpoints": [{"endpoint": {"address": {"socket_address": {"address": "10.0.0.2", "port_value": 80}}}}]}]}
+        """;
+    Endpoints e =
+        new EndpointParser()
+            .unpackAndParse(Any.pack(json(j, ClusterLoadAssignment.newBuilder()).build()))
+            .value();
+    assertThat(e.overprovisioningFactor()).isEqualTo(120);
+    assertThat(e.endpoints().get(0).priority()).isZero();
+    assertThat(e.endpoints().get(0).locality()).isEqualTo("r/z1/");
+    assertThat(e.endpoints().get(0).localityWeight()).isEqualTo(3);
+    assertThat(e.endpoints().get(1).priority()).isEqualTo(1);
+    assertThat(e.endpoints().get(1).locality()).isEqualTo("r/z2/s");
+  }
+
+  @Test
+  void hashPoliciesOfARoute() throws Exception {
+    String j =
+        """
+        {"name": "r", "virtual_hosts": [{"name": "v", "domains": ["*"], "routes": [
+          {"match": {"prefix": "/"}, "route": {"cluster": "c", "hash_policy": [
+            {"header": {"header_name": "X-User"}, "terminal": true},
+            {"cookie": {"name": "lb", "ttl": "10s", "path": "/a"}},
+            {"connection_properties": {"source_ip": true}},
+            {"query_parameter": {"name": "u"}}]}}]}]}
+        """;
+    var table =
+        new RouteConfigParser()
+            .unpackAndParse(Any.pack(json(j, RouteConfiguration.newBuilder()).build()))
+            .value();
+    var f = (RouteAction.Forward) table.virtualHosts().getFirst().routes().getFirst().action();
+    assertThat(f.hashPolicies())
+        .containsExactly(
+            new HashPolicy.Header("x-user", true),
+            new HashPolicy.Cookie(
+                "lb", Optional.of(Duration.ofSeconds(10)), Optional.of("/a"), false),
+            new HashPolicy.SourceIp(false),
+            new HashPolicy.QueryParameter("u", false));
+    String bad =
+        j.replace(
+            "{\"query_parameter\": {\"name\": \"u\"}}", "{\"filter_state\": {\"key\": \"k\"}}");
+    Any any = Any.pack(json(bad, RouteConfiguration.newBuilder()).build());
+    assertThatThrownBy(() -> new RouteConfigParser().unpackAndParse(any))
+        .hasMessage(
+            "RouteConfiguration r: virtual_hosts[0].routes[0].route.hash_policy[3].filter_state: not supported");
+  }
+}
