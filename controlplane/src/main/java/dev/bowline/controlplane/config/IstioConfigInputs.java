@@ -51,6 +51,9 @@ public final class IstioConfigInputs {
   private final Map<String, List<Resource<DestinationRule>>> rulesByHost = new HashMap<>();
   private final List<Resource<Sidecar>> sidecars;
 
+  /**
+   * The VirtualServices a sidecar uses: bound to the mesh (no {@code gateways}, or {@code mesh}).
+   */
   private IstioConfigInputs(ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
     this.domainSuffix = domainSuffix;
     this.rootNamespace = rootNamespace;
@@ -70,7 +73,8 @@ public final class IstioConfigInputs {
   public static ConfigInputs of(
       ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
     IstioConfigInputs in = new IstioConfigInputs(snapshot, domainSuffix, rootNamespace);
-    return new ConfigInputs(in::httpRoutes, in::trafficPolicy, in::scopeFor);
+    return new ConfigInputs(
+        in::httpRoutes, in::trafficPolicy, in::scopeFor, new IstioGatewayInputs(snapshot, in));
   }
 
   // ---- VirtualService
@@ -95,9 +99,26 @@ public final class IstioConfigInputs {
     }
     List<HttpRoute> out = new ArrayList<>();
     for (VirtualService.HTTPRoute r : chosen.spec().http()) {
-      translate(chosen, r, port, out);
+      translate(chosen, r, port, proxy, MESH, out);
     }
     return out.isEmpty() ? Optional.empty() : Optional.of(out);
+  }
+
+  /** The reserved gateway name of the sidecars. */
+  static final String MESH = "mesh";
+
+  /**
+   * The HTTP routes of {@code vs} as the proxy {@code proxy} serving {@code gateway} ({@code
+   * namespace/name}, or {@link #MESH}) on {@code port} uses them: a match applies only if its
+   * {@code port}, {@code gateways}, {@code sourceLabels} and {@code sourceNamespace} allow it, and
+   * a rule none of whose matches applies is dropped, as istiod does.
+   */
+  List<HttpRoute> httpRoutes(Resource<VirtualService> vs, int port, Proxy proxy, String gateway) {
+    List<HttpRoute> out = new ArrayList<>();
+    for (VirtualService.HTTPRoute r : vs.spec().http()) {
+      translate(vs, r, port, proxy, gateway, out);
+    }
+    return out;
   }
 
   private boolean bindsHost(Resource<VirtualService> vs, String hostname) {
@@ -113,7 +134,12 @@ public final class IstioConfigInputs {
   }
 
   private void translate(
-      Resource<VirtualService> vs, VirtualService.HTTPRoute r, int port, List<HttpRoute> out) {
+      Resource<VirtualService> vs,
+      VirtualService.HTTPRoute r,
+      int port,
+      Proxy proxy,
+      String gateway,
+      List<HttpRoute> out) {
     String name = r.name() == null ? "" : r.name();
     List<HttpRoute.Destination> destinations = new ArrayList<>();
     for (VirtualService.HTTPRouteDestination d : r.route()) {
@@ -134,7 +160,10 @@ public final class IstioConfigInputs {
       return;
     }
     for (VirtualService.HTTPMatchRequest m : r.match()) {
-      if (m.port() != null && m.port() != port) {
+      if ((m.port() != null && m.port() != port)
+          || !appliesTo(m.gateways(), vs, gateway)
+          || !proxy.labels().entrySet().containsAll(m.sourceLabels().entrySet())
+          || (m.sourceNamespace() != null && !m.sourceNamespace().equals(proxy.namespace()))) {
         continue;
       }
       HttpRoute.PathMatch path = new HttpRoute.PathMatch.Prefix("/");
@@ -168,6 +197,42 @@ public final class IstioConfigInputs {
               destinations,
               policy));
     }
+  }
+
+  /**
+   * Whether a match with {@code gateways} applies at {@code gateway}: an empty list means the
+   * VirtualService's own {@code gateways} (none: {@code mesh}).
+   */
+  private static boolean appliesTo(
+      List<String> gateways, Resource<VirtualService> vs, String gateway) {
+    List<String> names = gateways.isEmpty() ? vs.spec().gateways() : gateways;
+    if (names.isEmpty()) {
+      return gateway.equals(MESH);
+    }
+    for (String g : names) {
+      if (gatewayKey(g, vs.namespace()).equals(gateway)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A {@code gateways} entry as {@code namespace/name}: {@code mesh} stays, {@code name} is in the
+   * VirtualService's namespace, {@code ns/name} as is, and the old {@code name.ns.svc.suffix} form
+   * becomes {@code ns/name}.
+   */
+  static String gatewayKey(String ref, String vsNamespace) {
+    if (ref.equals(MESH) || ref.contains("/")) {
+      return ref;
+    }
+    int dot = ref.indexOf('.');
+    if (dot > 0) {
+      String rest = ref.substring(dot + 1);
+      int next = rest.indexOf('.');
+      return (next < 0 ? rest : rest.substring(0, next)) + "/" + ref.substring(0, dot);
+    }
+    return vsNamespace + "/" + ref;
   }
 
   private static void headerMatch(
@@ -514,7 +579,7 @@ public final class IstioConfigInputs {
   // ---- helpers
 
   /** Istio's short-name resolution: a host without a dot lives in {@code namespace}. */
-  private String fqdn(String host, String namespace) {
+  String fqdn(String host, String namespace) {
     if (host.contains(".") || host.startsWith("*")) {
       return host;
     }
@@ -522,7 +587,7 @@ public final class IstioConfigInputs {
   }
 
   /** {@code exportTo}: empty or {@code *} for all, {@code .} for the own namespace, or names. */
-  private static boolean exported(List<String> exportTo, String own, String viewer) {
+  static boolean exported(List<String> exportTo, String own, String viewer) {
     if (exportTo.isEmpty()) {
       return true;
     }
