@@ -119,8 +119,9 @@ final class ControlPlaneCommand implements Callable<Integer> {
       }
     }
     ControlPlane cp = new ControlPlane(options, registry, ConfigInputs.NONE, Clock.systemUTC());
+    // Always fed, so that bowline apply/delete (POST /config/apply) work without a directory too.
     ConfigFeed feed = null;
-    if (!configDirs.isEmpty()) {
+    {
       try {
         feed = ConfigFeed.start(cp, configDirs, Clock.systemUTC());
       } catch (java.io.IOException e) {

@@ -38,32 +38,6 @@ final class PlannedCommands {
     }
   }
 
-  @Command(name = "demo", description = "Run the Weather Forecast mesh on this machine (issue #7).")
-  static final class Demo extends Planned {
-    @Override
-    int issue() {
-      return 7;
-    }
-  }
-
-  @Command(name = "apply", description = "Apply Istio configuration to a running mesh (issue #7).")
-  static final class Apply extends Planned {
-    @Override
-    int issue() {
-      return 7;
-    }
-  }
-
-  @Command(
-      name = "delete",
-      description = "Delete Istio configuration from a running mesh (issue #7).")
-  static final class Delete extends Planned {
-    @Override
-    int issue() {
-      return 7;
-    }
-  }
-
   @Command(name = "dashboard", description = "Serve the live mesh dashboard (issue #10).")
   static final class Dashboard extends Planned {
     @Override

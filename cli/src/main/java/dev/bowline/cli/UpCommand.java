@@ -109,6 +109,15 @@ final class UpCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException, InterruptedException {
+    return run(runner -> {});
+  }
+
+  /**
+   * Runs the mesh until Ctrl-C/SIGTERM; {@code started} is told once it runs (for {@code bowline
+   * demo}'s tour).
+   */
+  int run(java.util.function.Consumer<MeshRunner> started)
+      throws IOException, InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     MeshSpec mesh;
@@ -162,6 +171,7 @@ final class UpCommand implements Callable<Integer> {
       runner.close();
       return code;
     }
+    started.accept(runner);
     stopped.await();
     return 0;
   }

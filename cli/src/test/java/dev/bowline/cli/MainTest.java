@@ -70,7 +70,7 @@ class MainTest {
 
   @Test
   void plannedSubcommandSaysWhichIssueTracksIt() {
-    assertThat(run("demo")).isEqualTo(PlannedCommands.NOT_BUILT);
-    assertThat(err.toString()).contains("bowline demo: not built yet (tracked in issue #7)");
+    assertThat(run("dashboard")).isEqualTo(PlannedCommands.NOT_BUILT);
+    assertThat(err.toString()).contains("bowline dashboard: not built yet (tracked in issue #10)");
   }
 }

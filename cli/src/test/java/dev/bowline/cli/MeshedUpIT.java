@@ -133,6 +133,16 @@ class MeshedUpIT {
         .isGreaterThanOrEqualTo(40);
     assertThat(stat("http://127.0.0.172:15000", "cluster.inbound|13002||.upstream_rq_2xx"))
         .isZero();
+    // The ingress gateway (mesh.yaml's gateways, config/base/gateway.yaml) serves the frontend
+    // on 127.0.0.1:8080: Gateway port 80 is the gateway Service's port, 8080 its target.
+    assertThat(output)
+        .contains("ingress: http://127.0.0.1:8080/ (gateway istio-system/istio-ingressgateway)");
+    HttpResponse<String> viaIngress = get("http://127.0.0.1:8080/api/dashboard?city=beijing");
+    assertThat(viaIngress.statusCode()).as(viaIngress.body()).isEqualTo(200);
+    assertThat(JSON.readTree(viaIngress.body()).at("/frontend/instance").asText())
+        .isEqualTo("frontend-v1-0");
+    assertThat(Files.readString(dir.resolve("run/istio-ingressgateway-0.istio-system/gateway.log")))
+        .doesNotContain("xds_nack");
     // No sidecar rejected the control plane's config.
     for (String instance :
         List.of(
@@ -148,7 +158,7 @@ class MeshedUpIT {
 
     // SIGTERM: apps, sidecars and the control plane all stop, none is left.
     List<ProcessHandle> family = runner.descendants().toList();
-    assertThat(family).hasSizeGreaterThanOrEqualTo(11);
+    assertThat(family).hasSizeGreaterThanOrEqualTo(12);
     runner.destroy();
     assertThat(runner.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(Files.readString(out))

@@ -176,6 +176,11 @@ public final class ControlPlane implements AutoCloseable {
     updateConfig(inputs, reason);
   }
 
+  /** Serves {@code path} on the debug port with {@code handler} (e.g. the config API). */
+  public void addDebugHandler(String path, com.sun.net.httpserver.HttpHandler handler) {
+    debug.addHandler(path, handler);
+  }
+
   /** The options it runs with. */
   public ControlPlaneOptions options() {
     return options;

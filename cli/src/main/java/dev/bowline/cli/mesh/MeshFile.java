@@ -43,6 +43,12 @@ import org.jspecify.annotations.Nullable;
  *   # command: [python3, -m, http.server, --bind, "${BOWLINE_ADDRESS}", "${BOWLINE_PORT_HTTP}"]
  *   env: {KEY: value}
  *   health: /health                           # default /health for roles; else the port accepting
+ * gateways:                                   # optional: ingress gateway proxies (decision 0014)
+ * - name: istio-ingressgateway                # these four are the defaults
+ *   namespace: istio-system
+ *   labels: {istio: ingressgateway}           # app: NAME is added; Gateway selectors match these
+ *   address: 127.0.0.1
+ *   ports: [{name: http2, number: 80, targetPort: 8080}]  # Gateway port 80 listens on 8080
  * </pre>
  */
 public final class MeshFile {
@@ -65,7 +71,9 @@ public final class MeshFile {
           "redis",
           "udp");
 
-  private static final Set<String> TOP = Set.of("config", "workloads");
+  private static final Set<String> TOP = Set.of("config", "workloads", "gateways");
+  private static final Set<String> GATEWAY =
+      Set.of("name", "namespace", "labels", "address", "ports");
   private static final Set<String> WORKLOAD =
       Set.of(
           "name",
@@ -170,10 +178,18 @@ public final class MeshFile {
         }
       }
       crossChecks(workloads);
+      List<MeshSpec.Gateway> gateways = new ArrayList<>();
+      List<JsonNode> gs = list(root, "gateways", "");
+      for (int i = 0; i < gs.size(); i++) {
+        MeshSpec.Gateway g = gateway(gs.get(i), "gateways[" + i + "]");
+        if (g != null) {
+          gateways.add(g);
+        }
+      }
       if (!errors.isEmpty()) {
         throw new InvalidMeshException(errors);
       }
-      return new MeshSpec(source, configDirs, List.copyOf(workloads.values()));
+      return new MeshSpec(source, configDirs, List.copyOf(workloads.values()), gateways);
     }
 
     private Path baseDir() {
@@ -208,7 +224,7 @@ public final class MeshFile {
       if (!app.isEmpty() && !DNS_LABEL.matcher(app).matches()) {
         error(path + ".labels.app", "'" + app + "' must be a DNS label: it is a service name");
       }
-      List<Port> ports = ports(w, path);
+      List<Port> ports = ports(w, path, true);
       int replicas = 1;
       JsonNode r = w.get("replicas");
       if (r != null) {
@@ -242,6 +258,43 @@ public final class MeshFile {
         return null;
       }
       return new Workload(name, namespace, labels, ports, replicas, locality, sa, run, env, health);
+    }
+
+    private MeshSpec.@Nullable Gateway gateway(JsonNode g, String path) {
+      if (!g.isObject()) {
+        error(path, "must be a mapping");
+        return null;
+      }
+      int before = errors.size();
+      unknown(g, GATEWAY, path);
+      String name = string(g, "name", path, false, "istio-ingressgateway");
+      if (!DNS_LABEL.matcher(name).matches() || name.length() > 56) {
+        error(path + ".name", "'" + name + "' must be a DNS label: a-z, 0-9 and '-'");
+      }
+      String namespace = string(g, "namespace", path, false, "istio-system");
+      if (!DNS_LABEL.matcher(namespace).matches()) {
+        error(path + ".namespace", "'" + namespace + "' must be a DNS label (a-z, 0-9, '-')");
+      }
+      Map<String, String> labels =
+          g.get("labels") == null
+              ? new LinkedHashMap<>(Map.of("istio", "ingressgateway"))
+              : stringMap(g, "labels", path);
+      labels.putIfAbsent("app", name);
+      String address = string(g, "address", path, false, "127.0.0.1");
+      try {
+        if (!(java.net.InetAddress.ofLiteral(address) instanceof java.net.Inet4Address a)
+            || !a.isLoopbackAddress()) {
+          error(path + ".address", "'" + address + "' must be a loopback address 127.x.y.z");
+        }
+      } catch (IllegalArgumentException e) {
+        error(path + ".address", "'" + address + "' is not an IPv4 address");
+      }
+      List<Port> ports =
+          g.get("ports") == null ? List.of(new Port("http2", 80, 8080)) : ports(g, path, false);
+      if (errors.size() != before) {
+        return null;
+      }
+      return new MeshSpec.Gateway(name, namespace, labels, address, ports);
     }
 
     private MeshSpec.@Nullable Run run(JsonNode w, String path, Map<String, String> labels) {
@@ -284,7 +337,7 @@ public final class MeshFile {
       return argv.size() == command.size() ? new MeshSpec.Command(argv) : null;
     }
 
-    private List<Port> ports(JsonNode w, String path) {
+    private List<Port> ports(JsonNode w, String path, boolean sidecar) {
       List<Port> out = new ArrayList<>();
       List<JsonNode> ps = list(w, "ports", path);
       if (ps.isEmpty()) {
@@ -322,7 +375,7 @@ public final class MeshFile {
           error(pp + ".number", number + " is listed twice");
         }
         int target = portNumber(p, "targetPort", pp, false);
-        if (target > 0 && target == number) {
+        if (sidecar && target > 0 && target == number) {
           error(
               pp + ".targetPort",
               "must differ from number: the sidecar takes "

@@ -87,6 +87,7 @@ public final class MeshRunner implements AutoCloseable {
   private final MeshPlan plan;
   private final java.util.Set<String> unhealthy =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final List<URI> ingress = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /**
    * @throws IllegalArgumentException if the addresses do not fit ({@link MeshPlan#assign})
@@ -148,9 +149,11 @@ public final class MeshRunner implements AutoCloseable {
         return 1;
       }
     }
-    // Step 2: one sidecar per instance; step 3: the apps.
+    // Step 2: one sidecar per instance (and the gateways, waited for last); step 3: the apps.
+    Map<MeshSpec.Gateway, Child> gateways = new LinkedHashMap<>();
     Map<Instance, String> sidecarFailures = new LinkedHashMap<>();
     if (caps.sidecars()) {
+      gateways.putAll(startGateways());
       sidecarFailures.putAll(startSidecars());
     } else {
       say(
@@ -165,6 +168,7 @@ public final class MeshRunner implements AutoCloseable {
     }
     List<Row> rows = startApps(sidecarFailures);
     printTable(rows);
+    awaitGateways(gateways);
     long ready = rows.stream().filter(r -> r.health().startsWith("ready")).count();
     say(
         "bowline up: "
@@ -176,6 +180,47 @@ public final class MeshRunner implements AutoCloseable {
       say("bowline up: no sidecar became ready; --no-mesh runs the apps without them");
     }
     return ready > 0 ? 0 : 1;
+  }
+
+  /**
+   * The URLs of the gateways' HTTP ports that became ready, e.g. {@code http://127.0.0.1:8080/}.
+   */
+  public List<URI> ingressUrls() {
+    return List.copyOf(ingress);
+  }
+
+  private Map<MeshSpec.Gateway, Child> startGateways() throws IOException {
+    Map<MeshSpec.Gateway, Child> started = new LinkedHashMap<>();
+    for (MeshSpec.Gateway g : spec.gateways()) {
+      IngressGateways.writeBootstrap(
+          options.runDir(), g, options.controlPlaneAddress(), options.xdsPort());
+      started.put(g, supervisor.start(IngressGateways.spec(options.runDir(), g, jvm)));
+    }
+    return started;
+  }
+
+  private void awaitGateways(Map<MeshSpec.Gateway, Child> started) throws InterruptedException {
+    for (Map.Entry<MeshSpec.Gateway, Child> e : started.entrySet()) {
+      MeshSpec.Gateway g = e.getKey();
+      Readiness r = supervisor.awaitReady(e.getValue(), options.readyTimeout());
+      if (r instanceof Readiness.Ready) {
+        for (URI url : IngressGateways.urls(g)) {
+          ingress.add(url);
+          say("ingress: " + url + " (gateway " + g.namespace() + "/" + g.name() + ")");
+        }
+      } else {
+        say(
+            "bowline up: gateway "
+                + g.namespace()
+                + "/"
+                + g.name()
+                + ": "
+                + describe(r, e.getValue().spec().log())
+                + "; does a Gateway select "
+                + g.labels()
+                + "?");
+      }
+    }
   }
 
   private Path registryFile() {
@@ -230,6 +275,9 @@ public final class MeshRunner implements AutoCloseable {
                 new InetSocketAddress(options.controlPlaneAddress(), options.monitoringPort()))
             : List.of();
     problems.addAll(plan.portsInUse(cp));
+    if (caps.sidecars()) {
+      problems.addAll(IngressGateways.portsInUse(spec));
+    }
     return problems;
   }
 

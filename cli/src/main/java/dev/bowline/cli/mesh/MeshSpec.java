@@ -11,12 +11,63 @@ import java.util.Objects;
  * @param source the file it was read from (relative paths in it resolve against its folder)
  * @param configDirs Istio config directories for the control plane, resolved
  * @param workloads the workloads, in file order
+ * @param gateways the gateway proxies (ingress), in file order
  */
-public record MeshSpec(Path source, List<Path> configDirs, List<Workload> workloads) {
+public record MeshSpec(
+    Path source, List<Path> configDirs, List<Workload> workloads, List<Gateway> gateways) {
   public MeshSpec {
     Objects.requireNonNull(source, "source");
     configDirs = List.copyOf(configDirs);
     workloads = List.copyOf(workloads);
+    gateways = List.copyOf(gateways);
+  }
+
+  /** A mesh without gateways. */
+  public MeshSpec(Path source, List<Path> configDirs, List<Workload> workloads) {
+    this(source, configDirs, workloads, List.of());
+  }
+
+  /**
+   * A gateway proxy (Istio's {@code istio-ingressgateway}): a {@code bowline proxy} with a {@code
+   * router~} node id and no app, configured from the {@code Gateway} resources whose selector
+   * matches its labels, registered as a service so that Gateway ports map to its listening ports.
+   *
+   * @param name its name (and its service's), e.g. {@code istio-ingressgateway}
+   * @param namespace its namespace, e.g. {@code istio-system}
+   * @param labels its labels ({@code app} is its name unless given), matched by Gateway selectors
+   * @param address the loopback address it listens on
+   * @param ports its service ports: {@code number} is the port Gateway servers name (80), {@code
+   *     targetPort} the one it listens on (8080; 0: the same)
+   */
+  public record Gateway(
+      String name, String namespace, Map<String, String> labels, String address, List<Port> ports) {
+    public Gateway {
+      labels = Map.copyOf(labels);
+      ports = List.copyOf(ports);
+    }
+
+    /** Its instance name in the registry and its node id: {@code <name>-0}. */
+    public String instanceName() {
+      return name + "-0";
+    }
+
+    /** Istio's gateway node id: {@code router~IP~NAME.NS~NS.svc.cluster.local}. */
+    public String nodeId() {
+      return "router~"
+          + address
+          + "~"
+          + instanceName()
+          + "."
+          + namespace
+          + "~"
+          + namespace
+          + ".svc.cluster.local";
+    }
+
+    /** The port it listens on for {@code p}. */
+    public static int listenPort(Port p) {
+      return p.targetPort() == 0 ? p.number() : p.targetPort();
+    }
   }
 
   /** The folder relative paths resolve against. */

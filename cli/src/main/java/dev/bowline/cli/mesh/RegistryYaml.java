@@ -69,6 +69,31 @@ public final class RegistryYaml {
       }
       workloads.add(e);
     }
+    // Gateways are services too (Istio's istio-ingressgateway Service): the control plane maps a
+    // Gateway server's port (80) to the gateway's listening port (targetPort 8080) through it.
+    for (MeshSpec.Gateway g : plan.spec().gateways()) {
+      Map<String, Object> s = new LinkedHashMap<>();
+      s.put("namespace", g.namespace());
+      s.put("name", g.name());
+      List<Object> ports = new ArrayList<>();
+      for (Port p : g.ports()) {
+        Map<String, Object> port = new LinkedHashMap<>();
+        port.put("name", p.name());
+        port.put("port", p.number());
+        port.put("targetPort", MeshSpec.Gateway.listenPort(p));
+        ports.add(port);
+      }
+      s.put("ports", ports);
+      s.put("selector", Map.of("app", g.labels().get("app")));
+      services.putIfAbsent(g.namespace() + "/" + g.name(), s);
+      Map<String, Object> e = new LinkedHashMap<>();
+      e.put("namespace", g.namespace());
+      e.put("name", g.instanceName());
+      e.put("labels", new java.util.TreeMap<>(g.labels()));
+      e.put("address", g.address());
+      e.put("serviceAccount", g.name() + "-service-account");
+      workloads.add(e);
+    }
     Map<String, Object> root = new LinkedHashMap<>();
     root.put("services", new ArrayList<>(services.values()));
     root.put("workloads", workloads);

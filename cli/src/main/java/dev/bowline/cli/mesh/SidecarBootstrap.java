@@ -56,10 +56,48 @@ public final class SidecarBootstrap {
       node.put("locality", loc);
     }
     node.put("metadata", metadata);
+    return "# Sidecar bootstrap of "
+        + instance.name()
+        + "."
+        + w.namespace()
+        + ", written by bowline up; run with: bowline proxy -c FILE\n"
+        + Yaml.write(bootstrap(node, instance.address(), xdsHost, xdsPort));
+  }
 
+  /**
+   * The bootstrap YAML of a gateway proxy, as pilot-agent writes it for {@code istio-proxy router}:
+   * node id {@code router~...}, the gateway's labels (which Gateway selectors match), {@code
+   * INTERCEPTION_MODE=NONE} (nothing redirects to it: its listeners bind its own address).
+   */
+  public static String gateway(MeshSpec.Gateway g, String xdsHost, int xdsPort) {
+    Map<String, Object> metadata = new LinkedHashMap<>();
+    metadata.put("NAMESPACE", g.namespace());
+    metadata.put("LABELS", new TreeMap<>(g.labels()));
+    metadata.put("ISTIO_VERSION", ISTIO_VERSION);
+    metadata.put("INTERCEPTION_MODE", "NONE");
+    metadata.put("INSTANCE_IPS", g.address());
+    metadata.put("NAME", g.instanceName());
+    metadata.put("WORKLOAD_NAME", g.name());
+    metadata.put("SERVICE_ACCOUNT", g.name() + "-service-account");
+    metadata.put("CLUSTER_ID", "Kubernetes");
+    metadata.put("MESH_ID", "cluster.local");
+    Map<String, Object> node = new LinkedHashMap<>();
+    node.put("id", g.nodeId());
+    node.put("cluster", g.name() + "." + g.namespace());
+    node.put("metadata", metadata);
+    return "# Gateway bootstrap of "
+        + g.name()
+        + "."
+        + g.namespace()
+        + ", written by bowline up; run with: bowline proxy -c FILE\n"
+        + Yaml.write(bootstrap(node, g.address(), xdsHost, xdsPort));
+  }
+
+  private static Map<String, Object> bootstrap(
+      Map<String, Object> node, String adminAddress, String xdsHost, int xdsPort) {
     Map<String, Object> root = new LinkedHashMap<>();
     root.put("node", node);
-    root.put("admin", map("address", socket(instance.address(), 15000)));
+    root.put("admin", map("address", socket(adminAddress, 15000)));
     Map<String, Object> ads = new LinkedHashMap<>();
     ads.put("api_type", "GRPC");
     ads.put("transport_api_version", "V3");
@@ -91,12 +129,7 @@ public final class SidecarBootstrap {
                     "lb_endpoints",
                     List.of(map("endpoint", map("address", socket(xdsHost, xdsPort))))))));
     root.put("static_resources", map("clusters", List.of(xds)));
-    return "# Sidecar bootstrap of "
-        + instance.name()
-        + "."
-        + w.namespace()
-        + ", written by bowline up; run with: bowline proxy -c FILE\n"
-        + Yaml.write(root);
+    return root;
   }
 
   /**

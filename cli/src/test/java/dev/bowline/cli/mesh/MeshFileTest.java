@@ -127,10 +127,44 @@ class MeshFileTest {
   }
 
   @Test
+  void gatewaysTakeIstiosDefaultsAndNameTheirBadFields() throws Exception {
+    MeshSpec weather = MeshFile.read(ROOT.resolve("samples/weather/mesh.yaml"));
+    assertThat(weather.gateways())
+        .containsExactly(
+            new MeshSpec.Gateway(
+                "istio-ingressgateway",
+                "istio-system",
+                Map.of("istio", "ingressgateway", "app", "istio-ingressgateway"),
+                "127.0.0.1",
+                List.of(new Port("http2", 80, 8080))));
+    assertThat(weather.gateways().getFirst().nodeId())
+        .isEqualTo(
+            "router~127.0.0.1~istio-ingressgateway-0.istio-system~istio-system.svc.cluster.local");
+    MeshSpec defaults =
+        MeshFile.parse(
+            "workloads:\n- {name: a, labels: {app: a}, ports: [{name: http, number: 80}],"
+                + " command: [x]}\ngateways:\n- {}\n",
+            Path.of("/tmp/mesh.yaml"));
+    assertThat(defaults.gateways()).isEqualTo(weather.gateways());
+    assertThat(
+            errors(
+                "workloads:\n- {name: a, labels: {app: a}, ports: [{name: http, number: 80}],"
+                    + " command: [x]}\ngateways:\n- name: in\n  address: 10.0.0.1\n"
+                    + "  ports: [{name: web, number: 80}]\n  colour: red\n"))
+        .containsExactly(
+            "mesh.yaml:7: gateways[0].colour: unknown field (known: address, labels, name,"
+                + " namespace, ports)",
+            "mesh.yaml:5: gateways[0].address: '10.0.0.1' must be a loopback address 127.x.y.z",
+            "mesh.yaml:6: gateways[0].ports[0].name: 'web' must be <protocol>[-<suffix>] with a"
+                + " protocol of [grpc, grpc-web, http, http2, https, mongo, mysql, redis, tcp,"
+                + " tls, udp]");
+  }
+
+  @Test
   void unknownTopLevelFieldsMissingWorkloadsAndBadYaml() {
     assertThat(errors("workload:\n- name: x\n"))
         .containsExactly(
-            "mesh.yaml:1: workload: unknown field (known: config, workloads)",
+            "mesh.yaml:1: workload: unknown field (known: config, gateways, workloads)",
             "mesh.yaml:1: workloads: is required");
     assertThat(
             errors(

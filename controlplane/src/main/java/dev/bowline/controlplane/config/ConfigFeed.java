@@ -24,7 +24,8 @@ import java.util.Objects;
  * DirectorySource} per directory; every change the store accepts rebuilds the {@link
  * IstioConfigInputs} from a fresh snapshot and hands them to the control plane, which debounces a
  * full push. A change the store refuses changes nothing: the last good config stays in force.
- * {@code /debug/configz} lists what is in force and what was refused.
+ * {@code /debug/configz} lists what is in force and what was refused; {@code POST /config/apply}
+ * and {@code /config/delete} change it ({@link ConfigApi}, {@code bowline apply/delete}).
  */
 public final class ConfigFeed implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(ConfigFeed.class.getName());
@@ -67,6 +68,9 @@ public final class ConfigFeed implements AutoCloseable {
     }
     feed.publish("config-initial");
     controlPlane.addDebugEndpoint("/debug/configz", feed::configz);
+    ConfigApi api = new ConfigApi(feed.store, new Validator(), new ResourceCodec());
+    controlPlane.addDebugHandler("/config/apply", api.applyHandler());
+    controlPlane.addDebugHandler("/config/delete", api.deleteHandler());
     return feed;
   }
 

@@ -86,7 +86,8 @@ public final class IstioConfigInputs {
             return in.tlsRoutes(service, port, proxy);
           }
         };
-    return new ConfigInputs(vs, in::trafficPolicy, in::scopeFor);
+    return new ConfigInputs(
+        vs, in::trafficPolicy, in::scopeFor, new IstioGatewayInputs(snapshot, in));
   }
 
   // ---- VirtualService
@@ -99,9 +100,62 @@ public final class IstioConfigInputs {
     }
     List<HttpRoute> out = new ArrayList<>();
     for (VirtualServiceIndex.Bound b : vsIndex.httpRoutes(chosen.get())) {
-      translate(b.owner(), b.route(), port, proxy, out);
+      translate(b.owner(), b.route(), port, proxy, MESH, out);
     }
     return out.isEmpty() ? Optional.empty() : Optional.of(out);
+  }
+
+  /** The reserved gateway name of the sidecars. */
+  static final String MESH = "mesh";
+
+  /**
+   * The HTTP routes of {@code vs} as the proxy {@code proxy} serving {@code gateway} ({@code
+   * namespace/name}, or {@link #MESH}) on {@code port} uses them: a match applies only if its
+   * {@code port}, {@code gateways}, {@code sourceLabels} and {@code sourceNamespace} allow it, and
+   * a rule none of whose matches applies is dropped, as istiod does.
+   */
+  List<HttpRoute> httpRoutes(Resource<VirtualService> vs, int port, Proxy proxy, String gateway) {
+    List<HttpRoute> out = new ArrayList<>();
+    for (VirtualService.HTTPRoute r : vs.spec().http()) {
+      translate(vs, r, port, proxy, gateway, out);
+    }
+    return out;
+  }
+
+  /**
+   * Whether a match with {@code gateways} applies at {@code gateway}: an empty list means the
+   * VirtualService's own {@code gateways} (none: {@code mesh}).
+   */
+  private static boolean boundTo(
+      List<String> gateways, Resource<VirtualService> vs, String gateway) {
+    List<String> names = gateways.isEmpty() ? vs.spec().gateways() : gateways;
+    if (names.isEmpty()) {
+      return gateway.equals(MESH);
+    }
+    for (String g : names) {
+      if (gatewayKey(g, vs.namespace()).equals(gateway)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A {@code gateways} entry as {@code namespace/name}: {@code mesh} stays, {@code name} is in the
+   * VirtualService's namespace, {@code ns/name} as is, and the old {@code name.ns.svc.suffix} form
+   * becomes {@code ns/name}.
+   */
+  static String gatewayKey(String ref, String vsNamespace) {
+    if (ref.equals(MESH) || ref.contains("/")) {
+      return ref;
+    }
+    int dot = ref.indexOf('.');
+    if (dot > 0) {
+      String rest = ref.substring(dot + 1);
+      int next = rest.indexOf('.');
+      return (next < 0 ? rest : rest.substring(0, next)) + "/" + ref.substring(0, dot);
+    }
+    return vsNamespace + "/" + ref;
   }
 
   /**
@@ -192,6 +246,7 @@ public final class IstioConfigInputs {
       VirtualService.HTTPRoute r,
       int port,
       Proxy proxy,
+      String gateway,
       List<HttpRoute> out) {
     String name = r.name() == null ? "" : r.name();
     List<HttpRoute.Destination> destinations = new ArrayList<>();
@@ -216,7 +271,8 @@ public final class IstioConfigInputs {
       if (m.port() != null && m.port() != port) {
         continue;
       }
-      if (!appliesTo(m.gateways(), m.sourceLabels(), m.sourceNamespace(), proxy)) {
+      if (!boundTo(m.gateways(), vs, gateway)
+          || !appliesTo(List.of(), m.sourceLabels(), m.sourceNamespace(), proxy)) {
         continue;
       }
       HttpRoute.PathMatch path = new HttpRoute.PathMatch.Prefix("/");
@@ -635,7 +691,7 @@ public final class IstioConfigInputs {
   // ---- helpers
 
   /** Istio's short-name resolution: a host without a dot lives in {@code namespace}. */
-  private String fqdn(String host, String namespace) {
+  String fqdn(String host, String namespace) {
     if (host.contains(".") || host.startsWith("*")) {
       return host;
     }

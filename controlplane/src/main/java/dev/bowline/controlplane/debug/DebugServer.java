@@ -56,6 +56,8 @@ public final class DebugServer implements AutoCloseable {
   private final XdsServer xds;
   private final ServiceRegistry registry;
   private final Map<String, Supplier<Object>> extra = new java.util.LinkedHashMap<>();
+  private final Map<String, com.sun.net.httpserver.HttpHandler> handlers =
+      new java.util.LinkedHashMap<>();
   private @Nullable HttpServer server;
   private @Nullable ExecutorService executor;
 
@@ -83,6 +85,7 @@ public final class DebugServer implements AutoCloseable {
     s.createContext("/debug/config_dump", this::configDump);
     s.createContext("/debug/push_status", ex -> json(ex, pushStatus()));
     extra.forEach((path, body) -> s.createContext(path, ex -> json(ex, body.get())));
+    handlers.forEach(s::createContext);
     s.createContext(
         "/",
         ex -> send(ex, 404, "text/plain", "not found: " + ex.getRequestURI().getPath() + "\n"));
@@ -102,6 +105,17 @@ public final class DebugServer implements AutoCloseable {
     extra.put(Objects.requireNonNull(path, "path"), Objects.requireNonNull(body, "body"));
     if (server != null) {
       server.createContext(path, ex -> json(ex, body.get()));
+    }
+  }
+
+  /**
+   * Serves {@code path} with {@code handler} (e.g. the config API's {@code POST /config/apply});
+   * from now on if already listening.
+   */
+  public synchronized void addHandler(String path, com.sun.net.httpserver.HttpHandler handler) {
+    handlers.put(Objects.requireNonNull(path, "path"), Objects.requireNonNull(handler, "handler"));
+    if (server != null) {
+      server.createContext(path, handler);
     }
   }
 

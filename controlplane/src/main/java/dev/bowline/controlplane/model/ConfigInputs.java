@@ -15,10 +15,14 @@ import java.util.Optional;
  * @param virtualServices VirtualService routes by host and port
  * @param destinationRules DestinationRule policies by host
  * @param sidecars the SidecarScope of each proxy
+ * @param gateways the Gateway servers of each gateway proxy and the VirtualServices bound to them
  */
 public record ConfigInputs(
-    VirtualServices virtualServices, DestinationRules destinationRules, Sidecars sidecars) {
-  /** No VirtualService, DestinationRule or Sidecar: Istio's defaults. */
+    VirtualServices virtualServices,
+    DestinationRules destinationRules,
+    Sidecars sidecars,
+    Gateways gateways) {
+  /** No VirtualService, DestinationRule, Sidecar or Gateway: Istio's defaults. */
   public static final ConfigInputs NONE =
       new ConfigInputs(
           (service, port, proxy) -> Optional.empty(),
@@ -29,6 +33,13 @@ public record ConfigInputs(
     Objects.requireNonNull(virtualServices, "virtualServices");
     Objects.requireNonNull(destinationRules, "destinationRules");
     Objects.requireNonNull(sidecars, "sidecars");
+    Objects.requireNonNull(gateways, "gateways");
+  }
+
+  /** Inputs without Gateways. */
+  public ConfigInputs(
+      VirtualServices virtualServices, DestinationRules destinationRules, Sidecars sidecars) {
+    this(virtualServices, destinationRules, sidecars, Gateways.NONE);
   }
 
   /** VirtualService index: the HTTP routes bound to a service port, as seen by a proxy. */
@@ -66,5 +77,35 @@ public record ConfigInputs(
   public interface Sidecars {
     /** The scope that applies to {@code proxy}. */
     SidecarScope scopeFor(Proxy proxy);
+  }
+
+  /** Gateway index: what a gateway proxy ({@code router~...}) serves. */
+  public interface Gateways {
+    /** No Gateway resources. */
+    Gateways NONE =
+        new Gateways() {
+          @Override
+          public List<GatewayServer> servers(Proxy proxy) {
+            return List.of();
+          }
+
+          @Override
+          public List<GatewayVirtualService> virtualServices(GatewayServer server, Proxy proxy) {
+            return List.of();
+          }
+        };
+
+    /**
+     * The servers of every Gateway whose {@code selector} matches {@code proxy}'s labels, in
+     * (namespace, name, server) order.
+     */
+    List<GatewayServer> servers(Proxy proxy);
+
+    /**
+     * The VirtualServices bound to {@code server}'s Gateway and exported to {@code proxy}'s
+     * namespace, in (namespace, name) order, with routes resolved for the server's port. Host
+     * matching against the server's hosts is the generator's job.
+     */
+    List<GatewayVirtualService> virtualServices(GatewayServer server, Proxy proxy);
   }
 }

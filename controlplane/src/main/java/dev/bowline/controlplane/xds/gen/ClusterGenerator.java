@@ -174,6 +174,17 @@ final class ClusterGenerator implements XdsGenerator {
 
   private static void addSidecarClusters(
       SortedMap<String, Message> out, Proxy proxy, PushContext push) {
+    if (proxy.type() == dev.bowline.controlplane.model.NodeType.ROUTER) {
+      // istiod: a gateway has no inbound side; besides the outbound clusters it gets BlackHole.
+      out.put(
+          BLACK_HOLE,
+          Cluster.newBuilder()
+              .setName(BLACK_HOLE)
+              .setType(Cluster.DiscoveryType.STATIC)
+              .setConnectTimeout(CONNECT_TIMEOUT)
+              .build());
+      return;
+    }
     if (proxy.isLocalMode()) {
       // Local mode: nothing redirects traffic, so the inbound cluster names the app itself, on
       // the port POD_PORTS gives (the runner moved it there).

@@ -1,12 +1,13 @@
 package dev.bowline.controlplane.xds.gen;
 
+import dev.bowline.controlplane.model.NodeType;
 import dev.bowline.controlplane.model.Proxy;
 import java.util.Optional;
 
 /**
  * Chooses the generator for a proxy and a type URL: proxyless gRPC clients ({@code GENERATOR=grpc})
- * get istiod's grpc generator output; sidecars and gateways get istiod's sidecar output (gateway
- * listeners from Gateway resources are not built yet).
+ * get istiod's grpc generator output; gateways ({@code router~}) get listeners and routes from the
+ * Gateway resources that select them; sidecars get istiod's sidecar output. CDS and EDS are shared.
  */
 public final class Generators {
   private final XdsGenerator clusters = new ClusterGenerator();
@@ -15,6 +16,8 @@ public final class Generators {
   private final XdsGenerator grpcRoutes = new GrpcRouteGenerator();
   private final XdsGenerator sidecarListeners = new SidecarListenerGenerator();
   private final XdsGenerator sidecarRoutes = new SidecarRouteGenerator();
+  private final XdsGenerator gatewayListeners = new GatewayListenerGenerator();
+  private final XdsGenerator gatewayRoutes = new GatewayRouteGenerator();
 
   /** The default set of generators. */
   public Generators() {}
@@ -25,8 +28,15 @@ public final class Generators {
       case TypeUrls.CLUSTER -> Optional.of(clusters);
       case TypeUrls.ENDPOINT -> Optional.of(endpoints);
       case TypeUrls.LISTENER ->
-          Optional.of(proxy.isProxylessGrpc() ? grpcListeners : sidecarListeners);
-      case TypeUrls.ROUTE -> Optional.of(proxy.isProxylessGrpc() ? grpcRoutes : sidecarRoutes);
+          Optional.of(
+              proxy.isProxylessGrpc()
+                  ? grpcListeners
+                  : proxy.type() == NodeType.ROUTER ? gatewayListeners : sidecarListeners);
+      case TypeUrls.ROUTE ->
+          Optional.of(
+              proxy.isProxylessGrpc()
+                  ? grpcRoutes
+                  : proxy.type() == NodeType.ROUTER ? gatewayRoutes : sidecarRoutes);
       default -> Optional.empty();
     };
   }

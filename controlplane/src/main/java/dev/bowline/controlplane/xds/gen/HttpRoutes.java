@@ -144,6 +144,27 @@ final class HttpRoutes {
   }
 
   /**
+   * {@code route} with what istiod adds to every VirtualService route of a sidecar or gateway: no
+   * VirtualService timeout means none (0s, not Envoy's 15 s); no retries means the mesh default
+   * policy; 0 attempts mean no retries.
+   */
+  static Route withMeshDefaults(Route route, HttpRoute r) {
+    if (!route.hasRoute()) {
+      return route;
+    }
+    RouteAction.Builder action = route.getRoute().toBuilder();
+    if (r.policy().timeout() == null) {
+      action.setTimeout(com.google.protobuf.Duration.getDefaultInstance());
+    }
+    if (r.policy().retry() == null) {
+      action.setRetryPolicy(SidecarRouteGenerator.DEFAULT_RETRY);
+    } else if (r.policy().retry().attempts() == 0) {
+      action.clearRetryPolicy();
+    }
+    return route.toBuilder().setRoute(action).build();
+  }
+
+  /**
    * {@code route} with the hash policy of its destinations' DestinationRule consistent hash, when
    * every destination has the same one (as istiod: a hash only makes sense if all clusters agree).
    */

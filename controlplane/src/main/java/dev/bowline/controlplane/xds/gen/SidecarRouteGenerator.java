@@ -125,20 +125,7 @@ final class SidecarRouteGenerator implements XdsGenerator {
                   push));
         } else {
           for (HttpRoute r : routes.get()) {
-            Route route = HttpRoutes.route(r, port);
-            if (route.hasRoute()) {
-              // istiod: no VirtualService timeout means none; no retries means the mesh default.
-              RouteAction.Builder action = route.getRoute().toBuilder();
-              if (r.policy().timeout() == null) {
-                action.setTimeout(NO_TIMEOUT);
-              }
-              if (r.policy().retry() == null) {
-                action.setRetryPolicy(DEFAULT_RETRY);
-              } else if (r.policy().retry().attempts() == 0) {
-                action.clearRetryPolicy();
-              }
-              route = route.toBuilder().setRoute(action).build();
-            }
+            Route route = HttpRoutes.withMeshDefaults(HttpRoutes.route(r, port), r);
             vh.addRoutes(HttpRoutes.withHashPolicy(route, r.destinations(), port, proxy, push));
           }
         }

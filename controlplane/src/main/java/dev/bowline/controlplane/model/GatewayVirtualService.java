@@ -1,0 +1,30 @@
+package dev.bowline.controlplane.model;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A VirtualService bound to a Gateway ({@code spec.gateways}), as a gateway proxy sees it: its
+ * hosts and its HTTP and TCP routes, already resolved for one server port.
+ *
+ * @param namespace the VirtualService's namespace
+ * @param name its name
+ * @param hosts its {@code spec.hosts}, short names made fully qualified in its namespace
+ * @param http its HTTP routes for the port, in order (matches for other ports, gateways or source
+ *     labels dropped)
+ * @param tcp the destinations of its first TCP route that applies to the port (empty if none)
+ */
+public record GatewayVirtualService(
+    String namespace,
+    String name,
+    List<String> hosts,
+    List<HttpRoute> http,
+    List<HttpRoute.Destination> tcp) {
+  public GatewayVirtualService {
+    Objects.requireNonNull(namespace, "namespace");
+    Objects.requireNonNull(name, "name");
+    hosts = List.copyOf(hosts);
+    http = List.copyOf(http);
+    tcp = List.copyOf(tcp);
+  }
+}
