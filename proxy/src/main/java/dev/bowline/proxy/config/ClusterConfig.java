@@ -12,6 +12,8 @@ import java.util.Optional;
  * @param connectTimeout upstream connect timeout
  * @param http2 speak HTTP/2 (prior knowledge) upstream instead of HTTP/1.1
  * @param maxRequestsPerConnection zero means unlimited
+ * @param transport plaintext or TLS per endpoint ({@code transport_socket}, {@code
+ *     transport_socket_matches})
  */
 public record ClusterConfig(
     String name,
@@ -19,7 +21,26 @@ public record ClusterConfig(
     LbPolicy lbPolicy,
     Duration connectTimeout,
     boolean http2,
-    int maxRequestsPerConnection) {
+    int maxRequestsPerConnection,
+    dev.bowline.proxy.tls.UpstreamTransport transport) {
+
+  /** A plaintext cluster. */
+  public ClusterConfig(
+      String name,
+      Discovery discovery,
+      LbPolicy lbPolicy,
+      Duration connectTimeout,
+      boolean http2,
+      int maxRequestsPerConnection) {
+    this(
+        name,
+        discovery,
+        lbPolicy,
+        connectTimeout,
+        http2,
+        maxRequestsPerConnection,
+        dev.bowline.proxy.tls.UpstreamTransport.PLAINTEXT);
+  }
 
   /** Where a cluster's endpoints come from. */
   public sealed interface Discovery permits Static, Eds, Dns, OriginalDst {}

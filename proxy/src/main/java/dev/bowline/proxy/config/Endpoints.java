@@ -1,6 +1,7 @@
 package dev.bowline.proxy.config;
 
 import java.util.List;
+import java.util.Map;
 
 /** A cluster's endpoints ({@code ClusterLoadAssignment}), healthy ones only. */
 public record Endpoints(String clusterName, List<Endpoint> endpoints) {
@@ -8,6 +9,18 @@ public record Endpoints(String clusterName, List<Endpoint> endpoints) {
     endpoints = List.copyOf(endpoints);
   }
 
-  /** One upstream host. {@code weight} is at least 1. */
-  public record Endpoint(SocketAddr address, int weight) {}
+  /**
+   * One upstream host. {@code weight} is at least 1; {@code socketMatch} is its {@code
+   * envoy.transport_socket_match} metadata (string values), which picks the cluster's transport
+   * socket.
+   */
+  public record Endpoint(SocketAddr address, int weight, Map<String, String> socketMatch) {
+    public Endpoint {
+      socketMatch = Map.copyOf(socketMatch);
+    }
+
+    public Endpoint(SocketAddr address, int weight) {
+      this(address, weight, Map.of());
+    }
+  }
 }

@@ -44,11 +44,12 @@ final class ClusterHosts {
     boolean equal = true;
     for (Endpoints.Endpoint e : endpoints.endpoints()) {
       Host h = old.remove(e.address());
-      if (h == null || h.weight != e.weight()) {
+      var tls = config.transport().forEndpoint(e.socketMatch()).orElse(null);
+      if (h == null || h.weight != e.weight() || !java.util.Objects.equals(h.tls, tls)) {
         if (h != null) {
-          old.put(e.address(), h); // closed below; weight changed, start fresh
+          old.put(e.address(), h); // closed below; weight or TLS changed, start fresh
         }
-        h = new Host(e.address(), e.weight());
+        h = new Host(e.address(), e.weight(), tls);
       }
       list.add(h);
       total += e.weight();

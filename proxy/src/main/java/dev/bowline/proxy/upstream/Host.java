@@ -20,9 +20,16 @@ public final class Host {
 
   int currentWeight; // smooth weighted round robin state
 
-  Host(SocketAddr address, int weight) {
+  /** The TLS towards this host (by the cluster's transport socket matches), null for plaintext. */
+  final dev.bowline.proxy.tls.@org.jspecify.annotations.Nullable UpstreamTls tls;
+
+  Host(
+      SocketAddr address,
+      int weight,
+      dev.bowline.proxy.tls.@org.jspecify.annotations.Nullable UpstreamTls tls) {
     this.address = address;
     this.weight = weight;
+    this.tls = tls;
   }
 
   public SocketAddr address() {

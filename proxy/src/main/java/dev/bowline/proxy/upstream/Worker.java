@@ -5,6 +5,8 @@ import dev.bowline.proxy.config.Endpoints;
 import dev.bowline.proxy.config.SocketAddr;
 import dev.bowline.proxy.stats.ClusterStats;
 import dev.bowline.proxy.stats.Stats;
+import dev.bowline.proxy.tls.TlsContexts;
+import dev.bowline.proxy.tls.TlsSockets;
 import dev.bowline.proxy.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -12,8 +14,10 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.ssl.SslHandler;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.random.RandomGenerator;
@@ -29,6 +33,7 @@ public final class Worker {
   private final RandomGenerator random;
   private final Stats stats;
   private final Map<String, ClusterHosts> clusters = new HashMap<>();
+  private final TlsContexts tlsContexts;
 
   /**
    * ORIGINAL_DST destinations used on this loop, per cluster: address to last use (nanos). Envoy's
@@ -41,6 +46,17 @@ public final class Worker {
   static final long ORIGINAL_DST_CLEANUP_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
 
   public Worker(EventLoop loop, Transport transport, RandomGenerator random, Stats stats) {
+    this(loop, transport, random, stats, new TlsContexts(new dev.bowline.proxy.tls.SecretStore()));
+  }
+
+  /** A worker whose TLS clusters take their SSL contexts from {@code tlsContexts}. */
+  public Worker(
+      EventLoop loop,
+      Transport transport,
+      RandomGenerator random,
+      Stats stats,
+      TlsContexts tlsContexts) {
+    this.tlsContexts = tlsContexts;
     this.loop = loop;
     this.transport = transport;
     this.random = random;
@@ -287,15 +303,48 @@ public final class Worker {
   }
 
   private ChannelFuture connect(Host host, ClusterHosts ch, ChannelHandler handler) {
-    return new Bootstrap()
-        .group(loop)
-        .channel(transport.socketChannelClass())
-        .option(ChannelOption.TCP_NODELAY, true)
-        .option(
-            ChannelOption.CONNECT_TIMEOUT_MILLIS,
-            (int) Math.min(Integer.MAX_VALUE, ch.config.connectTimeout().toMillis()))
-        .handler(handler)
-        .connect(host.address.toInet());
+    var tls = host.tls;
+    ChannelFuture f =
+        new Bootstrap()
+            .group(loop)
+            .channel(transport.socketChannelClass())
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(
+                ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                (int) Math.min(Integer.MAX_VALUE, ch.config.connectTimeout().toMillis()))
+            .handler(handler)
+            .connect(host.address.toInet());
+    if (tls == null) {
+      return f;
+    }
+    // The cluster's TLS transport socket: the connection counts as made once the handshake is.
+    Channel c = f.channel();
+    ChannelPromise done = c.newPromise();
+    SslHandler ssl =
+        TlsSockets.client(
+            c, tls, tlsContexts, stats, ch.config.name(), host.address.ip(), host.address.port());
+    if (ssl == null) {
+      c.close();
+      return done.setFailure(new javax.net.ssl.SSLException("TLS secrets not ready"));
+    }
+    f.addListener(
+        (ChannelFuture connected) -> {
+          if (!connected.isSuccess()) {
+            done.tryFailure(connected.cause());
+            return;
+          }
+          ssl.handshakeFuture()
+              .addListener(
+                  h -> {
+                    if (h.isSuccess()) {
+                      done.trySuccess();
+                    } else {
+                      done.tryFailure(h.cause());
+                      c.close();
+                    }
+                  });
+        });
+    return done;
   }
 
   void release(Host host, ClusterHosts cluster, Channel channel) {

@@ -47,7 +47,7 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
           throw new InvalidResourceException(
               field + ".load_balancing_weight", "must be at least 1");
         }
-        list.add(new Endpoints.Endpoint(addr, weight));
+        list.add(new Endpoints.Endpoint(addr, weight, TlsParser.endpointMatch(lbe.getMetadata())));
       }
     }
     return new Endpoints(cla.getClusterName(), list);
@@ -58,7 +58,8 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
           "cluster_name",
           "endpoints.lb_endpoints.endpoint.address",
           "endpoints.lb_endpoints.health_status",
-          "endpoints.lb_endpoints.load_balancing_weight");
+          "endpoints.lb_endpoints.load_balancing_weight",
+          "endpoints.lb_endpoints.metadata.filter_metadata");
 
   @Override
   java.util.Set<String> honouredFields() {
