@@ -17,8 +17,11 @@ import java.util.Optional;
  * @param sidecars the SidecarScope of each proxy
  */
 public record ConfigInputs(
-    VirtualServices virtualServices, DestinationRules destinationRules, Sidecars sidecars) {
-  /** No VirtualService, DestinationRule or Sidecar: Istio's defaults. */
+    VirtualServices virtualServices,
+    DestinationRules destinationRules,
+    Sidecars sidecars,
+    PeerAuthentications peerAuthentications) {
+  /** No VirtualService, DestinationRule, Sidecar or PeerAuthentication: Istio's defaults. */
   public static final ConfigInputs NONE =
       new ConfigInputs(
           (service, port, proxy) -> Optional.empty(),
@@ -29,6 +32,26 @@ public record ConfigInputs(
     Objects.requireNonNull(virtualServices, "virtualServices");
     Objects.requireNonNull(destinationRules, "destinationRules");
     Objects.requireNonNull(sidecars, "sidecars");
+    Objects.requireNonNull(peerAuthentications, "peerAuthentications");
+  }
+
+  /** Inputs without PeerAuthentication: every workload port is PERMISSIVE (Istio's default). */
+  public ConfigInputs(
+      VirtualServices virtualServices, DestinationRules destinationRules, Sidecars sidecars) {
+    this(virtualServices, destinationRules, sidecars, PeerAuthentications.PERMISSIVE);
+  }
+
+  /** PeerAuthentication index: the mTLS a workload port accepts. */
+  @FunctionalInterface
+  public interface PeerAuthentications {
+    /** No PeerAuthentication anywhere: PERMISSIVE, Istio's default. */
+    PeerAuthentications PERMISSIVE = (namespace, labels, port) -> MtlsMode.PERMISSIVE;
+
+    /**
+     * The mode for the workload in {@code namespace} with {@code labels} on its (target) port
+     * {@code port}: port-level, then workload, namespace and mesh policies, UNSET inheriting.
+     */
+    MtlsMode mode(String namespace, java.util.Map<String, String> labels, int port);
   }
 
   /** VirtualService index: the HTTP routes bound to a service port, as seen by a proxy. */

@@ -56,6 +56,7 @@ final class ClusterGenerator implements XdsGenerator {
           addOutbound(
               out,
               proxy,
+              push,
               s,
               p.port(),
               "",
@@ -65,6 +66,7 @@ final class ClusterGenerator implements XdsGenerator {
             addOutbound(
                 out,
                 proxy,
+                push,
                 s,
                 p.port(),
                 subset.name(),
@@ -100,31 +102,46 @@ final class ClusterGenerator implements XdsGenerator {
     TrafficPolicy policy = push.trafficPolicy(service.get(), proxy);
     if (cn.subset().isEmpty()) {
       return Optional.of(
-          edsCluster(proxy, name, policy.loadBalancer(cn.port()), policy.settings(cn.port())));
+          edsCluster(
+              proxy,
+              name,
+              policy.loadBalancer(cn.port()),
+              policy.settings(cn.port()),
+              new ClusterTls.Target(push, service.get(), cn.port(), "")));
     }
     return policy.subsets().stream()
         .filter(s -> s.name().equals(cn.subset()))
         .findFirst()
-        .map(s -> edsCluster(proxy, name, s.loadBalancer(cn.port()), s.settings(cn.port())));
+        .map(
+            s ->
+                edsCluster(
+                    proxy,
+                    name,
+                    s.loadBalancer(cn.port()),
+                    s.settings(cn.port()),
+                    new ClusterTls.Target(push, service.get(), cn.port(), s.name())));
   }
 
   private static void addOutbound(
       SortedMap<String, Message> out,
       Proxy proxy,
+      PushContext push,
       Service s,
       int port,
       String subset,
       TrafficPolicy.LoadBalancer lb,
       TrafficPolicy.ClusterSettings settings) {
     String name = ClusterName.outbound(port, subset, s.hostname());
-    out.put(name, edsCluster(proxy, name, lb, settings));
+    out.put(
+        name, edsCluster(proxy, name, lb, settings, new ClusterTls.Target(push, s, port, subset)));
   }
 
   static Cluster edsCluster(
       Proxy proxy,
       String name,
       TrafficPolicy.LoadBalancer lb,
-      TrafficPolicy.ClusterSettings settings) {
+      TrafficPolicy.ClusterSettings settings,
+      ClusterTls.Target target) {
     Cluster.Builder c =
         Cluster.newBuilder()
             .setName(name)
@@ -144,6 +161,9 @@ final class ClusterGenerator implements XdsGenerator {
       c.setConnectTimeout(CONNECT_TIMEOUT);
     }
     ClusterPolicies.apply(c, settings, !proxy.isProxylessGrpc());
+    if (!proxy.isProxylessGrpc() && lb != TrafficPolicy.LoadBalancer.PASSTHROUGH) {
+      ClusterTls.apply(c, settings.tls(), target);
+    }
     return c.build();
   }
 
