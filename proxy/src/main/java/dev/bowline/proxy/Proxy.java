@@ -14,6 +14,11 @@ import dev.bowline.proxy.http.filter.FilterRegistry;
 import dev.bowline.proxy.listener.ListenerManager;
 import dev.bowline.proxy.runtime.ProxyRuntime;
 import dev.bowline.proxy.stats.Stats;
+import dev.bowline.proxy.tls.SdsClient;
+import dev.bowline.proxy.tls.SdsSource;
+import dev.bowline.proxy.tls.SecretKey;
+import dev.bowline.proxy.tls.SecretStore;
+import dev.bowline.proxy.tls.TlsContexts;
 import dev.bowline.proxy.upstream.Worker;
 import dev.bowline.proxy.xds.ClusterParser;
 import dev.bowline.proxy.xds.ListenerParser;
@@ -61,6 +66,18 @@ public final class Proxy implements AutoCloseable {
   private final ListenerManager listeners;
   private final Map<String, ListenerConfig> staticListeners;
   private final Map<String, ClusterConfig> staticClusters;
+  private final SecretStore secrets;
+  private final TlsContexts tlsContexts;
+
+  /**
+   * Static clusters whose endpoint is a Unix socket ({@code pipe}): only gRPC services use them.
+   */
+  private final Map<String, String> pipeClusters;
+
+  /** SDS streams by source cluster, opened when the config first names a secret there. */
+  private final Map<String, SdsClient> sdsClients = new HashMap<>();
+
+  private io.netty.channel.@Nullable EventLoopGroup sdsGroup;
   private final ScheduledExecutorService configThread;
   private final Timestamp started;
   private final CountDownLatch terminated = new CountDownLatch(1);
@@ -74,7 +91,9 @@ public final class Proxy implements AutoCloseable {
       Bootstrap bootstrap,
       ProxyOptions options,
       Map<String, ListenerConfig> staticListeners,
-      Map<String, ClusterConfig> staticClusters) {
+      Map<String, ClusterConfig> staticClusters,
+      Map<String, String> pipeClusters) {
+    this.pipeClusters = Map.copyOf(pipeClusters);
     this.bootstrap = bootstrap;
     this.options = options;
     this.staticListeners = Map.copyOf(staticListeners);
@@ -87,6 +106,10 @@ public final class Proxy implements AutoCloseable {
             .build();
     this.group = options.transport().newEventLoopGroup(options.workers());
     Stats stats = new Stats();
+    this.secrets = new SecretStore();
+    this.tlsContexts =
+        new TlsContexts(
+            secrets, !"jdk".equalsIgnoreCase(System.getProperty("bowline.tls.provider", "")));
     Map<EventExecutor, Worker> workers = new IdentityHashMap<>();
     // circuit breakers and outlier detection are cluster-wide, shared by every loop (Envoy)
     this.clusterStates =
@@ -103,7 +126,8 @@ public final class Proxy implements AutoCloseable {
               options.transport(),
               new SplittableRandom(options.random().nextLong()),
               stats,
-              clusterStates));
+              clusterStates,
+              tlsContexts));
     }
     this.runtime =
         new ProxyRuntime(
@@ -111,7 +135,8 @@ public final class Proxy implements AutoCloseable {
             java.util.Collections.unmodifiableMap(workers),
             stats,
             FilterRegistry.builtIn(),
-            new AtomicBoolean());
+            new AtomicBoolean(),
+            tlsContexts);
     this.listeners = new ListenerManager(group, options.transport(), runtime, options.drainTime());
     this.configThread =
         Executors.newSingleThreadScheduledExecutor(
@@ -145,7 +170,13 @@ public final class Proxy implements AutoCloseable {
       }
     }
     Map<String, ClusterConfig> cs = new HashMap<>();
+    Map<String, String> pipes = new HashMap<>();
     for (int i = 0; i < sr.getClustersCount(); i++) {
+      var pipe = SdsClusters.pipePath(sr.getClusters(i));
+      if (pipe.isPresent()) {
+        pipes.put(sr.getClusters(i).getName(), pipe.get());
+        continue;
+      }
       try {
         ClusterConfig c = cp.parseStatic(sr.getClusters(i));
         if (cs.put(c.name(), c) != null) {
@@ -155,8 +186,14 @@ public final class Proxy implements AutoCloseable {
         errors.add("static_resources.clusters[" + i + "]: " + e.getMessage());
       }
     }
-    if (sr.getSecretsCount() > 0) {
-      errors.add("static_resources.secrets: TLS secrets are not supported yet");
+    Map<String, dev.bowline.proxy.tls.Secret> staticSecrets = new HashMap<>();
+    var secretParser = new dev.bowline.proxy.xds.SecretParser();
+    for (int i = 0; i < sr.getSecretsCount(); i++) {
+      try {
+        staticSecrets.put(sr.getSecrets(i).getName(), secretParser.parseStatic(sr.getSecrets(i)));
+      } catch (ResourceParser.ParseFailure e) {
+        errors.add("static_resources.secrets[" + i + "]: " + e.getMessage());
+      }
     }
     var dyn = bootstrap.getDynamicResources();
     if (bootstrap.hasDynamicResources()) {
@@ -192,7 +229,9 @@ public final class Proxy implements AutoCloseable {
     if (!errors.isEmpty()) {
       throw new BootstrapException("invalid bootstrap: " + String.join("; ", errors));
     }
-    Proxy p = new Proxy(bootstrap, options, ls, cs);
+    Proxy p = new Proxy(bootstrap, options, ls, cs, pipes);
+    staticSecrets.forEach(
+        (name, secret) -> p.secrets.put(new SecretKey(new SdsSource.Static(), name), secret));
     try {
       p.begin(lp);
     } catch (RuntimeException e) {
@@ -282,6 +321,7 @@ public final class Proxy implements AutoCloseable {
     followDns(c);
     ProxySnapshot next = new ProxySnapshot(++version, l, r, c, e, resolved);
     runtime.config().set(next);
+    followSecrets(next);
     listeners.apply(next);
     var names = java.util.Set.copyOf(c.keySet());
     clusterStates.retain(names);
@@ -294,6 +334,94 @@ public final class Proxy implements AutoCloseable {
         version,
         l.size(),
         c.size());
+  }
+
+  /**
+   * Subscribes each SDS source to exactly the secrets the config names there (opening the stream on
+   * first use) and forgets SSL contexts of configs no longer in force. On the config thread.
+   */
+  private void followSecrets(ProxySnapshot next) {
+    Map<String, java.util.Set<String>> wanted = new HashMap<>();
+    java.util.Set<Object> live = new java.util.HashSet<>();
+    for (var tls : TlsUse.upstream(next)) {
+      live.add(tls);
+      TlsUse.collect(tls.common(), wanted);
+    }
+    for (var tls : TlsUse.downstream(next)) {
+      live.add(tls);
+      TlsUse.collect(tls.common(), wanted);
+    }
+    tlsContexts.retain(live);
+    for (var e : wanted.entrySet()) {
+      SdsClient c = sdsClients.get(e.getKey());
+      if (c == null) {
+        ManagedChannel ch;
+        try {
+          ch = sdsChannel(e.getKey());
+        } catch (BootstrapException ex) {
+          LOG.log(
+              Level.WARNING,
+              "event=sds_source_invalid cluster={0} error=\"{1}\"",
+              e.getKey(),
+              ex.getMessage());
+          continue;
+        }
+        c =
+            new SdsClient(
+                new SdsSource.Grpc(e.getKey()), ch, bootstrap.getNode(), secrets, configThread);
+        sdsClients.put(e.getKey(), c);
+      }
+      c.subscribe(e.getValue());
+    }
+    for (var e : sdsClients.entrySet()) {
+      if (!wanted.containsKey(e.getKey())) {
+        e.getValue().subscribe(java.util.Set.of());
+      }
+    }
+  }
+
+  /** A gRPC channel to static cluster {@code name}: a Unix socket ({@code pipe}) or TCP. */
+  private ManagedChannel sdsChannel(String name) {
+    String pipe = pipeClusters.get(name);
+    if (pipe != null) {
+      if (sdsGroup == null) {
+        sdsGroup = SdsClusters.newGroup();
+      }
+      return SdsClusters.unixChannel(pipe, java.util.Objects.requireNonNull(sdsGroup));
+    }
+    if (!staticClusters.containsKey(name)) {
+      throw new BootstrapException("sds_config: no static cluster named '" + name + "'");
+    }
+    return channel(
+        GrpcService.newBuilder()
+            .setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(name))
+            .build());
+  }
+
+  /** Whether every SDS secret the config names has arrived. */
+  private boolean secretsReady() {
+    ProxySnapshot s = runtime.snapshot();
+    for (var tls : TlsUse.upstream(s)) {
+      if (!TlsUse.present(tls.common(), secrets)) {
+        return false;
+      }
+    }
+    for (var tls : TlsUse.downstream(s)) {
+      if (!TlsUse.present(tls.common(), secrets)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The proxy's secrets (static and from SDS). */
+  public SecretStore secrets() {
+    return secrets;
+  }
+
+  /** The SSL contexts in use; tells which TLS implementation runs. */
+  public TlsContexts tls() {
+    return tlsContexts;
   }
 
   /**
@@ -392,7 +520,7 @@ public final class Proxy implements AutoCloseable {
 
   /** Whether the first config is applied: static listeners bound and, with ADS, LDS and CDS in. */
   public boolean ready() {
-    return !closed.get() && (xdsClient == null || xds.initialized());
+    return !closed.get() && (xdsClient == null || xds.initialized()) && secretsReady();
   }
 
   /**
@@ -427,6 +555,11 @@ public final class Proxy implements AutoCloseable {
     XdsClient c = xdsClient;
     if (c != null) {
       c.close();
+    }
+    sdsClients.values().forEach(SdsClient::close);
+    var sg = sdsGroup;
+    if (sg != null) {
+      sg.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
     AdminServer a = admin;
     if (a != null) {

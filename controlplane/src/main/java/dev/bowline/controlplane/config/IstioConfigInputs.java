@@ -1,15 +1,19 @@
 package dev.bowline.controlplane.config;
 
 import dev.bowline.api.Resource;
+import dev.bowline.api.model.ClientTLSSettings;
 import dev.bowline.api.model.DestinationRule;
+import dev.bowline.api.model.PeerAuthentication;
 import dev.bowline.api.model.Percent;
 import dev.bowline.api.model.Sidecar;
 import dev.bowline.api.model.StringMatch;
 import dev.bowline.api.model.VirtualService;
 import dev.bowline.config.ConfigSnapshot;
+import dev.bowline.controlplane.model.ClientTls;
 import dev.bowline.controlplane.model.ConfigInputs;
 import dev.bowline.controlplane.model.HttpRoute;
 import dev.bowline.controlplane.model.L4Route;
+import dev.bowline.controlplane.model.MtlsMode;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.SidecarScope;
 import dev.bowline.controlplane.model.TrafficPolicy;
@@ -52,6 +56,7 @@ public final class IstioConfigInputs {
   private final VirtualServiceIndex vsIndex;
   private final Map<String, List<Resource<DestinationRule>>> rulesByHost = new HashMap<>();
   private final List<Resource<Sidecar>> sidecars;
+  private final List<Resource<PeerAuthentication>> peerAuthentications;
 
   private IstioConfigInputs(ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
     this.domainSuffix = domainSuffix;
@@ -63,6 +68,13 @@ public final class IstioConfigInputs {
           .add(dr);
     }
     this.sidecars = snapshot.list(Sidecar.class);
+    // Istio takes the oldest when several apply; without creation times, the first by name.
+    this.peerAuthentications =
+        snapshot.list(PeerAuthentication.class).stream()
+            .sorted(
+                java.util.Comparator.comparing((Resource<PeerAuthentication> r) -> r.namespace())
+                    .thenComparing(Resource::name))
+            .toList();
   }
 
   /** The inputs of {@code snapshot} for a cluster with DNS domain {@code domainSuffix}. */
@@ -87,7 +99,7 @@ public final class IstioConfigInputs {
           }
         };
     return new ConfigInputs(
-        vs, in::trafficPolicy, in::scopeFor, new IstioGatewayInputs(snapshot, in));
+        vs, in::trafficPolicy, in::scopeFor, new IstioGatewayInputs(snapshot, in), in::mtlsMode);
   }
 
   // ---- VirtualService
@@ -426,6 +438,66 @@ public final class IstioConfigInputs {
         fqdn(d.host(), namespace), port, d.subset() == null ? "" : d.subset(), weight);
   }
 
+  // ---- PeerAuthentication
+
+  /**
+   * Istio's precedence: a workload-selecting policy in the workload's namespace, else the
+   * namespace-wide one (no selector), else the mesh-wide one (root namespace, no selector); the
+   * port-level mode of the workload policy first. UNSET (or absent) inherits from the next level;
+   * with nothing set the mode is PERMISSIVE.
+   */
+  MtlsMode mtlsMode(String namespace, Map<String, String> labels, int port) {
+    Resource<PeerAuthentication> workload = null;
+    Resource<PeerAuthentication> ns = null;
+    Resource<PeerAuthentication> mesh = null;
+    for (Resource<PeerAuthentication> pa : peerAuthentications) {
+      var sel = pa.spec().selector();
+      boolean selects = sel != null && !sel.matchLabels().isEmpty();
+      if (pa.namespace().equals(namespace)) {
+        if (selects) {
+          if (workload == null && labels.entrySet().containsAll(sel.matchLabels().entrySet())) {
+            workload = pa;
+          }
+        } else if (ns == null) {
+          ns = pa;
+        }
+      }
+      if (pa.namespace().equals(rootNamespace) && !selects && mesh == null) {
+        mesh = pa;
+      }
+    }
+    if (workload != null) {
+      var portLevel = workload.spec().portLevelMtls().get(Integer.toString(port));
+      MtlsMode m = mode(portLevel);
+      if (m != null) {
+        return m;
+      }
+      m = mode(workload.spec().mtls());
+      if (m != null) {
+        return m;
+      }
+    }
+    for (var level : java.util.Arrays.asList(ns, mesh)) {
+      MtlsMode m = level == null ? null : mode(level.spec().mtls());
+      if (m != null) {
+        return m;
+      }
+    }
+    return MtlsMode.PERMISSIVE;
+  }
+
+  private static @Nullable MtlsMode mode(PeerAuthentication.@Nullable MutualTLS mtls) {
+    if (mtls == null || mtls.mode() == null) {
+      return null;
+    }
+    return switch (mtls.mode()) {
+      case UNSET -> null;
+      case STRICT -> MtlsMode.STRICT;
+      case PERMISSIVE -> MtlsMode.PERMISSIVE;
+      case DISABLE -> MtlsMode.DISABLE;
+    };
+  }
+
   // ---- DestinationRule
 
   Optional<TrafficPolicy> trafficPolicy(Service service, Proxy proxy) {
@@ -594,7 +666,33 @@ public final class IstioConfigInputs {
               orZero(od.maxEjectionPercent()),
               orZero(od.minHealthPercent()));
     }
-    return new TrafficPolicy.ClusterSettings(hash, breakers, connectTimeout, outlier);
+    return new TrafficPolicy.ClusterSettings(hash, breakers, connectTimeout, outlier, tls(p.tls()));
+  }
+
+  private static @Nullable ClientTls tls(@Nullable ClientTLSSettings t) {
+    if (t == null) {
+      return null;
+    }
+    ClientTls.Mode mode =
+        switch (t.mode() == null ? ClientTLSSettings.Mode.DISABLE : t.mode()) {
+          case DISABLE -> ClientTls.Mode.DISABLE;
+          case SIMPLE -> ClientTls.Mode.SIMPLE;
+          case MUTUAL -> ClientTls.Mode.MUTUAL;
+          case ISTIO_MUTUAL -> ClientTls.Mode.ISTIO_MUTUAL;
+        };
+    return new ClientTls(
+        mode,
+        orEmpty(t.clientCertificate()),
+        orEmpty(t.privateKey()),
+        orEmpty(t.caCertificates()),
+        orEmpty(t.credentialName()),
+        t.subjectAltNames(),
+        orEmpty(t.sni()),
+        Boolean.TRUE.equals(t.insecureSkipVerify()));
+  }
+
+  private static String orEmpty(@Nullable String s) {
+    return s == null ? "" : s;
   }
 
   private static int orZero(@Nullable Integer v) {

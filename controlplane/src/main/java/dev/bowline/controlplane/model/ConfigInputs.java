@@ -16,13 +16,17 @@ import java.util.Optional;
  * @param destinationRules DestinationRule policies by host
  * @param sidecars the SidecarScope of each proxy
  * @param gateways the Gateway servers of each gateway proxy and the VirtualServices bound to them
+ * @param peerAuthentications the PeerAuthentication mode of each workload port
  */
 public record ConfigInputs(
     VirtualServices virtualServices,
     DestinationRules destinationRules,
     Sidecars sidecars,
-    Gateways gateways) {
-  /** No VirtualService, DestinationRule, Sidecar or Gateway: Istio's defaults. */
+    Gateways gateways,
+    PeerAuthentications peerAuthentications) {
+  /**
+   * No VirtualService, DestinationRule, Sidecar, Gateway or PeerAuthentication: Istio's defaults.
+   */
   public static final ConfigInputs NONE =
       new ConfigInputs(
           (service, port, proxy) -> Optional.empty(),
@@ -34,12 +38,45 @@ public record ConfigInputs(
     Objects.requireNonNull(destinationRules, "destinationRules");
     Objects.requireNonNull(sidecars, "sidecars");
     Objects.requireNonNull(gateways, "gateways");
+    Objects.requireNonNull(peerAuthentications, "peerAuthentications");
+  }
+
+  /** Inputs without Gateways or PeerAuthentication (every workload port PERMISSIVE). */
+  public ConfigInputs(
+      VirtualServices virtualServices, DestinationRules destinationRules, Sidecars sidecars) {
+    this(
+        virtualServices, destinationRules, sidecars, Gateways.NONE, PeerAuthentications.PERMISSIVE);
+  }
+
+  /** Inputs without PeerAuthentication: every workload port is PERMISSIVE (Istio's default). */
+  public ConfigInputs(
+      VirtualServices virtualServices,
+      DestinationRules destinationRules,
+      Sidecars sidecars,
+      Gateways gateways) {
+    this(virtualServices, destinationRules, sidecars, gateways, PeerAuthentications.PERMISSIVE);
   }
 
   /** Inputs without Gateways. */
   public ConfigInputs(
-      VirtualServices virtualServices, DestinationRules destinationRules, Sidecars sidecars) {
-    this(virtualServices, destinationRules, sidecars, Gateways.NONE);
+      VirtualServices virtualServices,
+      DestinationRules destinationRules,
+      Sidecars sidecars,
+      PeerAuthentications peerAuthentications) {
+    this(virtualServices, destinationRules, sidecars, Gateways.NONE, peerAuthentications);
+  }
+
+  /** PeerAuthentication index: the mTLS a workload port accepts. */
+  @FunctionalInterface
+  public interface PeerAuthentications {
+    /** No PeerAuthentication anywhere: PERMISSIVE, Istio's default. */
+    PeerAuthentications PERMISSIVE = (namespace, labels, port) -> MtlsMode.PERMISSIVE;
+
+    /**
+     * The mode for the workload in {@code namespace} with {@code labels} on its (target) port
+     * {@code port}: port-level, then workload, namespace and mesh policies, UNSET inheriting.
+     */
+    MtlsMode mode(String namespace, java.util.Map<String, String> labels, int port);
   }
 
   /** VirtualService index: the HTTP routes bound to a service port, as seen by a proxy. */

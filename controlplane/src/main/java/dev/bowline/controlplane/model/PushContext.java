@@ -108,6 +108,16 @@ public final class PushContext {
     return config.virtualServices().tlsRoutes(service, port, proxy);
   }
 
+  /** The mutual TLS {@code proxy}'s workload accepts on its (target) port {@code port}. */
+  public MtlsMode mtlsMode(Proxy proxy, int port) {
+    return config.peerAuthentications().mode(proxy.namespace(), proxy.labels(), port);
+  }
+
+  /** The mutual TLS endpoint {@code e}'s workload accepts on its port. */
+  public MtlsMode mtlsMode(Endpoint e) {
+    return config.peerAuthentications().mode(e.namespace(), e.labels(), e.port());
+  }
+
   /** The proxy's own service instances (the endpoints at its IP address). */
   public List<Endpoint> serviceInstances(Proxy proxy) {
     return registry.instancesAt(proxy.ipAddress());

@@ -83,7 +83,8 @@ public record TrafficPolicy(
               p.settings().consistentHash(),
               merged.circuitBreakers(),
               merged.connectTimeout(),
-              merged.outlierDetection())
+              merged.outlierDetection(),
+              merged.tls())
           : merged;
     }
   }
@@ -152,9 +153,19 @@ public record TrafficPolicy(
       @Nullable ConsistentHash consistentHash,
       @Nullable CircuitBreakers circuitBreakers,
       @Nullable Duration connectTimeout,
-      @Nullable OutlierDetection outlierDetection) {
+      @Nullable OutlierDetection outlierDetection,
+      @Nullable ClientTls tls) {
     /** Nothing set. */
-    public static final ClusterSettings NONE = new ClusterSettings(null, null, null, null);
+    public static final ClusterSettings NONE = new ClusterSettings(null, null, null, null, null);
+
+    /** Settings without TLS. */
+    public ClusterSettings(
+        @Nullable ConsistentHash consistentHash,
+        @Nullable CircuitBreakers circuitBreakers,
+        @Nullable Duration connectTimeout,
+        @Nullable OutlierDetection outlierDetection) {
+      this(consistentHash, circuitBreakers, connectTimeout, outlierDetection, null);
+    }
 
     /** Istio's subset merge: each part the subset sets replaces the rule's. */
     public ClusterSettings over(ClusterSettings parent) {
@@ -162,7 +173,8 @@ public record TrafficPolicy(
           consistentHash != null ? consistentHash : parent.consistentHash,
           circuitBreakers != null ? circuitBreakers : parent.circuitBreakers,
           connectTimeout != null ? connectTimeout : parent.connectTimeout,
-          outlierDetection != null ? outlierDetection : parent.outlierDetection);
+          outlierDetection != null ? outlierDetection : parent.outlierDetection,
+          tls != null ? tls : parent.tls);
     }
   }
 

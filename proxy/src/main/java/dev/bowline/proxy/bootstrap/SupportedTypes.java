@@ -30,6 +30,22 @@ public final class SupportedTypes {
         .add(TcpProxy.getDescriptor())
         .add(Router.getDescriptor())
         .add(HttpProtocolOptions.getDescriptor())
+        .add(
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+                .getDescriptor())
+        .add(
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                .getDescriptor())
+        .add(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.getDescriptor())
+        .add(
+            io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer
+                .getDescriptor())
+        .add(
+            io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
+                .getDescriptor())
+        .add(
+            io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector
+                .getDescriptor())
         .add(BootstrapConfigDump.getDescriptor())
         .add(ListenersConfigDump.getDescriptor())
         .add(ClustersConfigDump.getDescriptor())

@@ -13,6 +13,8 @@ import java.util.Optional;
  * @param http2 speak HTTP/2 (prior knowledge) upstream instead of HTTP/1.1
  * @param maxRequestsPerConnection zero means unlimited
  * @param policy load-balancer parameters, circuit breakers, outlier detection, pool limits
+ * @param transport plaintext or TLS per endpoint ({@code transport_socket}, {@code
+ *     transport_socket_matches})
  */
 public record ClusterConfig(
     String name,
@@ -21,9 +23,10 @@ public record ClusterConfig(
     Duration connectTimeout,
     boolean http2,
     int maxRequestsPerConnection,
-    ClusterPolicy policy) {
+    ClusterPolicy policy,
+    dev.bowline.proxy.tls.UpstreamTransport transport) {
 
-  /** A cluster with Envoy's defaults for everything {@link ClusterPolicy} holds. */
+  /** A plaintext cluster with Envoy's defaults for everything {@link ClusterPolicy} holds. */
   public ClusterConfig(
       String name,
       Discovery discovery,
@@ -38,7 +41,48 @@ public record ClusterConfig(
         connectTimeout,
         http2,
         maxRequestsPerConnection,
-        ClusterPolicy.DEFAULT);
+        ClusterPolicy.DEFAULT,
+        dev.bowline.proxy.tls.UpstreamTransport.PLAINTEXT);
+  }
+
+  /** A plaintext cluster. */
+  public ClusterConfig(
+      String name,
+      Discovery discovery,
+      LbPolicy lbPolicy,
+      Duration connectTimeout,
+      boolean http2,
+      int maxRequestsPerConnection,
+      ClusterPolicy policy) {
+    this(
+        name,
+        discovery,
+        lbPolicy,
+        connectTimeout,
+        http2,
+        maxRequestsPerConnection,
+        policy,
+        dev.bowline.proxy.tls.UpstreamTransport.PLAINTEXT);
+  }
+
+  /** A cluster with Envoy's defaults for everything {@link ClusterPolicy} holds. */
+  public ClusterConfig(
+      String name,
+      Discovery discovery,
+      LbPolicy lbPolicy,
+      Duration connectTimeout,
+      boolean http2,
+      int maxRequestsPerConnection,
+      dev.bowline.proxy.tls.UpstreamTransport transport) {
+    this(
+        name,
+        discovery,
+        lbPolicy,
+        connectTimeout,
+        http2,
+        maxRequestsPerConnection,
+        ClusterPolicy.DEFAULT,
+        transport);
   }
 
   /** Where a cluster's endpoints come from. */

@@ -1,6 +1,7 @@
 package dev.bowline.proxy.config;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * A cluster's endpoints ({@code ClusterLoadAssignment}), healthy ones only.
@@ -24,12 +25,34 @@ public record Endpoints(String clusterName, List<Endpoint> endpoints, int overpr
    * @param priority its locality's priority level (0 is the highest)
    * @param locality its locality as {@code region/zone/sub_zone}
    * @param localityWeight its locality's {@code load_balancing_weight}, 0 when unset
+   * @param socketMatch its {@code envoy.transport_socket_match} metadata (string values), which
+   *     picks the cluster's transport socket
    */
   public record Endpoint(
-      SocketAddr address, int weight, int priority, String locality, int localityWeight) {
+      SocketAddr address,
+      int weight,
+      int priority,
+      String locality,
+      int localityWeight,
+      Map<String, String> socketMatch) {
+    public Endpoint {
+      socketMatch = Map.copyOf(socketMatch);
+    }
+
     /** A host at priority 0 in the unnamed locality. */
     public Endpoint(SocketAddr address, int weight) {
-      this(address, weight, 0, "", 0);
+      this(address, weight, 0, "", 0, Map.of());
+    }
+
+    /** A host without transport socket match metadata. */
+    public Endpoint(
+        SocketAddr address, int weight, int priority, String locality, int localityWeight) {
+      this(address, weight, priority, locality, localityWeight, Map.of());
+    }
+
+    /** A host at priority 0 in the unnamed locality with transport socket match metadata. */
+    public Endpoint(SocketAddr address, int weight, Map<String, String> socketMatch) {
+      this(address, weight, 0, "", 0, socketMatch);
     }
   }
 }

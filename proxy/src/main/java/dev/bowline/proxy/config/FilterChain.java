@@ -1,10 +1,20 @@
 package dev.bowline.proxy.config;
 
+import dev.bowline.proxy.tls.DownstreamTls;
+import java.util.Optional;
+
 /**
- * One filter chain: its match and its terminal network filter.
+ * One filter chain: its match, its transport socket and its terminal network filter.
  *
  * @param name the chain's name (may be empty)
  * @param match which connections take this chain
  * @param filter the terminal network filter (HTTP connection manager or TCP proxy)
+ * @param tls the chain's {@code transport_socket} when it terminates TLS; empty is plaintext
  */
-public record FilterChain(String name, FilterChainMatch match, NetworkFilter filter) {}
+public record FilterChain(
+    String name, FilterChainMatch match, NetworkFilter filter, Optional<DownstreamTls> tls) {
+  /** A plaintext chain. */
+  public FilterChain(String name, FilterChainMatch match, NetworkFilter filter) {
+    this(name, match, filter, Optional.empty());
+  }
+}

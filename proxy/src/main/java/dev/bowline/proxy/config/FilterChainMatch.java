@@ -4,50 +4,114 @@ import java.util.List;
 import java.util.OptionalInt;
 
 /**
- * Envoy's {@code filter_chain_match} as far as a plaintext connection can be told apart:
- * destination port, destination and source prefix ranges, source ports. A chain that requires TLS
- * ({@code transport_protocol: tls}, {@code server_names}) or sniffed application protocols never
- * matches: the proxy has no TLS and runs no inspectors yet, so every connection is {@code
- * raw_buffer} with no application protocol, exactly what Envoy would see without its inspectors.
+ * Envoy's {@code filter_chain_match}. {@link ListenerConfig#select} narrows the chains criterion by
+ * criterion in Envoy's order, keeping the most specific; {@link #score} rates one criterion.
+ *
+ * @param serverNames SNI values, exact or {@code *.suffix}; empty matches any
+ * @param transportProtocol {@code tls} or {@code raw_buffer}; empty matches any
+ * @param applicationProtocols ALPN values (or those {@code http_inspector} sniffed); empty matches
+ *     any
  */
 public record FilterChainMatch(
     OptionalInt destinationPort,
     List<CidrRange> destinationPrefixRanges,
+    List<String> serverNames,
+    String transportProtocol,
+    List<String> applicationProtocols,
     List<CidrRange> sourcePrefixRanges,
-    List<Integer> sourcePorts,
-    boolean needsInspection) {
+    List<Integer> sourcePorts) {
   public FilterChainMatch {
     destinationPrefixRanges = List.copyOf(destinationPrefixRanges);
+    serverNames = List.copyOf(serverNames);
+    applicationProtocols = List.copyOf(applicationProtocols);
     sourcePrefixRanges = List.copyOf(sourcePrefixRanges);
     sourcePorts = List.copyOf(sourcePorts);
   }
 
   public static FilterChainMatch any() {
-    return new FilterChainMatch(OptionalInt.empty(), List.of(), List.of(), List.of(), false);
+    return new FilterChainMatch(
+        OptionalInt.empty(), List.of(), List.of(), "", List.of(), List.of(), List.of());
   }
 
-  boolean matches(String destIp, int destPort, String sourceIp, int sourcePort) {
-    if (needsInspection) {
-      return false;
-    }
-    if (destinationPort.isPresent() && destinationPort.getAsInt() != destPort) {
-      return false;
-    }
-    if (!sourcePorts.isEmpty() && !sourcePorts.contains(sourcePort)) {
-      return false;
-    }
-    return inAny(destinationPrefixRanges, destIp) && inAny(sourcePrefixRanges, sourceIp);
+  /** Whether matching this chain needs what the listener filters find out (SNI, ALPN, TLS). */
+  public boolean needsInspection() {
+    return !serverNames.isEmpty()
+        || !transportProtocol.isEmpty()
+        || !applicationProtocols.isEmpty();
   }
 
-  private static boolean inAny(List<CidrRange> ranges, String ip) {
-    if (ranges.isEmpty()) {
-      return true;
+  /** Envoy's criteria, in the order it applies them. */
+  enum Criterion {
+    DESTINATION_PORT,
+    DESTINATION_IP,
+    SERVER_NAME,
+    TRANSPORT_PROTOCOL,
+    APPLICATION_PROTOCOL,
+    SOURCE_IP,
+    SOURCE_PORT
+  }
+
+  /**
+   * How this chain fits {@code c} on {@code criterion}: negative excludes it, 0 means it does not
+   * constrain it (a wildcard), higher is more specific.
+   */
+  int score(Criterion criterion, ConnectionInfo c) {
+    return switch (criterion) {
+      case DESTINATION_PORT ->
+          destinationPort.isEmpty() ? 0 : destinationPort.getAsInt() == c.destPort() ? 1 : -1;
+      case DESTINATION_IP -> prefixScore(destinationPrefixRanges, c.destIp());
+      case SERVER_NAME -> serverNameScore(c.serverName());
+      case TRANSPORT_PROTOCOL ->
+          transportProtocol.isEmpty()
+              ? 0
+              : transportProtocol.equals(c.transportProtocol()) ? 1 : -1;
+      case APPLICATION_PROTOCOL -> {
+        if (applicationProtocols.isEmpty()) {
+          yield 0;
+        }
+        for (String p : c.applicationProtocols()) {
+          if (applicationProtocols.contains(p)) {
+            yield 1;
+          }
+        }
+        yield -1;
+      }
+      case SOURCE_IP -> prefixScore(sourcePrefixRanges, c.sourceIp());
+      case SOURCE_PORT -> sourcePorts.isEmpty() ? 0 : sourcePorts.contains(c.sourcePort()) ? 1 : -1;
+    };
+  }
+
+  private int serverNameScore(String sni) {
+    if (serverNames.isEmpty()) {
+      return 0;
     }
-    for (CidrRange r : ranges) {
-      if (r.contains(ip)) {
-        return true;
+    if (sni.isEmpty()) {
+      return -1;
+    }
+    int best = -1;
+    for (String n : serverNames) {
+      if (n.equalsIgnoreCase(sni)) {
+        return Integer.MAX_VALUE; // an exact name beats every wildcard
+      }
+      if (n.startsWith("*.")
+          && sni.length() > n.length() - 1
+          && sni.regionMatches(true, sni.length() - (n.length() - 1), n, 1, n.length() - 1)) {
+        best = Math.max(best, n.length()); // the longest suffix wins
       }
     }
-    return false;
+    return best;
+  }
+
+  private static int prefixScore(List<CidrRange> ranges, String ip) {
+    if (ranges.isEmpty()) {
+      return 0;
+    }
+    int best = -1;
+    for (CidrRange r : ranges) {
+      if (r.contains(ip)) {
+        best = Math.max(best, r.length() + 1); // the longest prefix wins
+      }
+    }
+    return best;
   }
 }

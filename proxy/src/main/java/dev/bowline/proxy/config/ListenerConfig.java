@@ -1,5 +1,7 @@
 package dev.bowline.proxy.config;
 
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -8,32 +10,93 @@ import java.util.Optional;
  *
  * @param name the listener's xDS name
  * @param address bind address
- * @param filterChains chains in config order; the first whose match fits wins
+ * @param filterChains chains in config order
  * @param defaultChain used when no chain matches
  * @param bindToPort false for listeners reached only by hand-off
+ * @param inspection the listener filters that look at a connection's first bytes
  */
 public record ListenerConfig(
     String name,
     SocketAddr address,
     List<FilterChain> filterChains,
     Optional<FilterChain> defaultChain,
-    boolean bindToPort) {
+    boolean bindToPort,
+    Inspection inspection) {
   public ListenerConfig {
     filterChains = List.copyOf(filterChains);
   }
 
+  /** A listener without listener filters. */
+  public ListenerConfig(
+      String name,
+      SocketAddr address,
+      List<FilterChain> filterChains,
+      Optional<FilterChain> defaultChain,
+      boolean bindToPort) {
+    this(name, address, filterChains, defaultChain, bindToPort, Inspection.NONE);
+  }
+
   /**
-   * The chain for a connection to {@code destIp:destPort} from {@code sourceIp:sourcePort}: the
-   * first chain whose match fits, else the default chain.
+   * The listener filters {@code envoy.filters.listener.tls_inspector} and {@code
+   * envoy.filters.listener.http_inspector}, with {@code listener_filters_timeout} and {@code
+   * continue_on_listener_filters_timeout}.
+   */
+  public record Inspection(boolean tls, boolean http, Duration timeout, boolean continueOnTimeout) {
+    public static final Inspection NONE =
+        new Inspection(false, false, Duration.ofSeconds(15), false);
+
+    public boolean any() {
+      return tls || http;
+    }
+  }
+
+  /**
+   * The chain for a plaintext connection to {@code destIp:destPort} from {@code
+   * sourceIp:sourcePort}, as {@link #select(ConnectionInfo)}.
    */
   public Optional<FilterChain> select(
       String destIp, int destPort, String sourceIp, int sourcePort) {
-    for (FilterChain c : filterChains) {
-      if (c.match().matches(destIp, destPort, sourceIp, sourcePort)) {
-        return Optional.of(c);
+    return select(ConnectionInfo.plain(destIp, destPort, sourceIp, sourcePort));
+  }
+
+  /**
+   * The chain for connection {@code c}, as Envoy picks it: the criteria are applied in order
+   * (destination port, destination IP, server name, transport protocol, application protocols,
+   * source IP, source port); at each, the chains that match most specifically stay, or, if none
+   * names the criterion's value, those that leave it open. No chain left: the default chain.
+   */
+  public Optional<FilterChain> select(ConnectionInfo c) {
+    List<FilterChain> left = filterChains;
+    for (FilterChainMatch.Criterion criterion : FilterChainMatch.Criterion.values()) {
+      int best = -1;
+      for (FilterChain fc : left) {
+        best = Math.max(best, fc.match().score(criterion, c));
+      }
+      if (best < 0) {
+        return defaultChain;
+      }
+      List<FilterChain> next = new ArrayList<>(left.size());
+      for (FilterChain fc : left) {
+        if (fc.match().score(criterion, c) == best) {
+          next.add(fc);
+        }
+      }
+      left = next;
+    }
+    return left.isEmpty() ? defaultChain : Optional.of(left.getFirst());
+  }
+
+  /** Whether a connection must be inspected before its chain can be chosen. */
+  public boolean needsInspection() {
+    if (!inspection.any()) {
+      return false;
+    }
+    for (FilterChain fc : filterChains) {
+      if (fc.match().needsInspection()) {
+        return true;
       }
     }
-    return defaultChain;
+    return false;
   }
 
   /** Envoy's stat name for this listener's address, e.g. {@code 127.0.0.1_8080}. */

@@ -1,5 +1,6 @@
 package dev.bowline.proxy.listener;
 
+import dev.bowline.proxy.config.ConnectionInfo;
 import dev.bowline.proxy.config.FilterChain;
 import dev.bowline.proxy.config.HttpConnectionManagerConfig;
 import dev.bowline.proxy.config.ListenerConfig;
@@ -10,6 +11,8 @@ import dev.bowline.proxy.http.HttpConnectionManager;
 import dev.bowline.proxy.runtime.ProxyRuntime;
 import dev.bowline.proxy.stats.ListenerStats;
 import dev.bowline.proxy.tcp.TcpProxy;
+import dev.bowline.proxy.tls.ConnectionInspector;
+import dev.bowline.proxy.tls.TlsSockets;
 import dev.bowline.proxy.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -136,18 +139,51 @@ public final class ListenerManager {
   private void connection(Channel ch, ListenerConfig config, ListenerStats stats) {
     InetSocketAddress local = (InetSocketAddress) ch.localAddress();
     InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
-    FilterChain chain =
-        config
-            .select(
-                local.getAddress().getHostAddress(),
-                local.getPort(),
-                remote.getAddress().getHostAddress(),
-                remote.getPort())
-            .orElse(null);
+    String destIp = local.getAddress().getHostAddress();
+    String sourceIp = remote.getAddress().getHostAddress();
+    if (config.needsInspection()) {
+      // tls_inspector / http_inspector: the chain depends on the first bytes
+      ch.pipeline()
+          .addLast(
+              new ConnectionInspector(
+                  config.inspection(),
+                  found ->
+                      install(
+                          ch,
+                          config,
+                          stats,
+                          new ConnectionInfo(
+                              destIp,
+                              local.getPort(),
+                              sourceIp,
+                              remote.getPort(),
+                              found.transportProtocol(),
+                              found.serverName(),
+                              found.protocols())),
+                  () -> stats.noFilterChainMatch().inc()));
+      return;
+    }
+    install(
+        ch,
+        config,
+        stats,
+        ConnectionInfo.plain(destIp, local.getPort(), sourceIp, remote.getPort()));
+  }
+
+  private void install(
+      Channel ch, ListenerConfig config, ListenerStats stats, ConnectionInfo info) {
+    FilterChain chain = config.select(info).orElse(null);
     if (chain == null) {
       stats.noFilterChainMatch().inc();
       ch.close();
       return;
+    }
+    if (chain.tls().isPresent()) {
+      // the chain's transport socket: TLS under the network filter
+      if (!TlsSockets.install(ch, chain.tls().get(), runtime, config.statPrefix())) {
+        ch.close();
+        return;
+      }
     }
     switch (chain.filter()) {
       case HttpConnectionManagerConfig hcm -> HttpConnectionManager.install(ch, hcm, runtime);

@@ -18,7 +18,24 @@ public record ProxyRuntime(
     Map<EventExecutor, Worker> workers,
     Stats stats,
     FilterRegistry filters,
-    AtomicBoolean draining) {
+    AtomicBoolean draining,
+    dev.bowline.proxy.tls.TlsContexts tls) {
+
+  /** A runtime with no TLS secrets (tests, plaintext-only setups). */
+  public ProxyRuntime(
+      AtomicReference<ProxySnapshot> config,
+      Map<EventExecutor, Worker> workers,
+      Stats stats,
+      FilterRegistry filters,
+      AtomicBoolean draining) {
+    this(
+        config,
+        workers,
+        stats,
+        filters,
+        draining,
+        new dev.bowline.proxy.tls.TlsContexts(new dev.bowline.proxy.tls.SecretStore()));
+  }
 
   /** The current configuration. */
   public ProxySnapshot snapshot() {

@@ -60,15 +60,17 @@ final class ClusterHosts {
     List<Host> list = new ArrayList<>();
     for (Endpoints.Endpoint e : endpoints.endpoints()) {
       Host h = old.remove(e.address());
+      var tls = config.transport().forEndpoint(e.socketMatch()).orElse(null);
       if (h == null
           || h.weight != e.weight()
           || h.priority != e.priority()
           || !h.locality.equals(e.locality())
-          || h.state != state) {
+          || h.state != state
+          || !java.util.Objects.equals(h.tls, tls)) {
         if (h != null) {
           old.put(e.address(), h); // closed below; changed, start fresh
         }
-        h = new Host(e.address(), e.weight(), e.priority(), e.locality(), state);
+        h = new Host(e.address(), e.weight(), e.priority(), e.locality(), state, tls);
       }
       list.add(h);
     }

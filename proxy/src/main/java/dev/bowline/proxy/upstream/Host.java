@@ -34,13 +34,23 @@ public final class Host {
 
   int currentWeight; // smooth weighted round robin state
 
-  Host(SocketAddr address, int weight, int priority, String locality, ClusterState state) {
+  /** The TLS towards this host (by the cluster's transport socket matches), null for plaintext. */
+  final dev.bowline.proxy.tls.@org.jspecify.annotations.Nullable UpstreamTls tls;
+
+  Host(
+      SocketAddr address,
+      int weight,
+      int priority,
+      String locality,
+      ClusterState state,
+      dev.bowline.proxy.tls.@org.jspecify.annotations.Nullable UpstreamTls tls) {
     this.address = address;
     this.weight = weight;
     this.priority = priority;
     this.locality = locality;
     this.state = state;
     this.health = state.health(address);
+    this.tls = tls;
   }
 
   public SocketAddr address() {

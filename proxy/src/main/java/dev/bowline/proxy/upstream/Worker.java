@@ -5,6 +5,8 @@ import dev.bowline.proxy.config.Endpoints;
 import dev.bowline.proxy.config.SocketAddr;
 import dev.bowline.proxy.stats.ClusterStats;
 import dev.bowline.proxy.stats.Stats;
+import dev.bowline.proxy.tls.TlsContexts;
+import dev.bowline.proxy.tls.TlsSockets;
 import dev.bowline.proxy.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -12,8 +14,10 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.ssl.SslHandler;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.random.RandomGenerator;
@@ -30,6 +34,7 @@ public final class Worker {
   private final Stats stats;
   private final Map<String, ClusterHosts> clusters = new HashMap<>();
   private final ClusterStates states;
+  private final TlsContexts tlsContexts;
 
   /**
    * ORIGINAL_DST destinations used on this loop, per cluster: address to last use (nanos). Envoy's
@@ -54,13 +59,50 @@ public final class Worker {
         new ClusterStates(stats, System::nanoTime, loop, new java.util.SplittableRandom()));
   }
 
-  /** A worker sharing {@code states} with the proxy's other workers. */
+  /** A worker sharing {@code states} with the proxy's other workers, without TLS secrets. */
   public Worker(
       EventLoop loop,
       Transport transport,
       RandomGenerator random,
       Stats stats,
       ClusterStates states) {
+    this(
+        loop,
+        transport,
+        random,
+        stats,
+        states,
+        new TlsContexts(new dev.bowline.proxy.tls.SecretStore()));
+  }
+
+  /** A worker with its own cluster-wide state whose TLS clusters use {@code tlsContexts}. */
+  public Worker(
+      EventLoop loop,
+      Transport transport,
+      RandomGenerator random,
+      Stats stats,
+      TlsContexts tlsContexts) {
+    this(
+        loop,
+        transport,
+        random,
+        stats,
+        new ClusterStates(stats, System::nanoTime, loop, new java.util.SplittableRandom()),
+        tlsContexts);
+  }
+
+  /**
+   * A worker sharing {@code states} with the proxy's other workers, whose TLS clusters take their
+   * SSL contexts from {@code tlsContexts}.
+   */
+  public Worker(
+      EventLoop loop,
+      Transport transport,
+      RandomGenerator random,
+      Stats stats,
+      ClusterStates states,
+      TlsContexts tlsContexts) {
+    this.tlsContexts = tlsContexts;
     this.loop = loop;
     this.transport = transport;
     this.random = random;
@@ -425,6 +467,7 @@ public final class Worker {
   }
 
   private ChannelFuture connect(Host host, ClusterHosts ch, ChannelHandler handler) {
+    var tls = host.tls;
     Bootstrap b =
         new Bootstrap()
             .group(loop)
@@ -449,7 +492,37 @@ public final class Worker {
                 servePending(host, current != null ? current : ch, null);
               }
             });
-    return f;
+    if (tls == null) {
+      return f;
+    }
+    // The cluster's TLS transport socket: the connection counts as made once the handshake is.
+    Channel c = f.channel();
+    ChannelPromise done = c.newPromise();
+    SslHandler ssl =
+        TlsSockets.client(
+            c, tls, tlsContexts, stats, ch.config.name(), host.address.ip(), host.address.port());
+    if (ssl == null) {
+      c.close();
+      return done.setFailure(new javax.net.ssl.SSLException("TLS secrets not ready"));
+    }
+    f.addListener(
+        (ChannelFuture connected) -> {
+          if (!connected.isSuccess()) {
+            done.tryFailure(connected.cause());
+            return;
+          }
+          ssl.handshakeFuture()
+              .addListener(
+                  h -> {
+                    if (h.isSuccess()) {
+                      done.trySuccess();
+                    } else {
+                      done.tryFailure(h.cause());
+                      c.close();
+                    }
+                  });
+        });
+    return done;
   }
 
   void release(Host host, ClusterHosts cluster, Channel channel) {

@@ -28,9 +28,6 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
     if (c.getName().isEmpty()) {
       throw new InvalidResourceException("name", "must not be empty");
     }
-    if (c.hasTransportSocket()) {
-      throw new InvalidResourceException("transport_socket", "upstream TLS is not supported yet");
-    }
     ClusterConfig.Discovery discovery =
         switch (c.getClusterDiscoveryTypeCase()) {
           case TYPE ->
@@ -116,7 +113,14 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
       }
     }
     return new ClusterConfig(
-        c.getName(), discovery, lb, connect, http2, maxPerConn, ClusterPolicyParser.parse(c, lb));
+        c.getName(),
+        discovery,
+        lb,
+        connect,
+        http2,
+        maxPerConn,
+        ClusterPolicyParser.parse(c, lb),
+        TlsParser.upstream(c));
   }
 
   @SuppressWarnings("deprecation") // dns_refresh_rate: still what control planes (Istio) send
@@ -164,12 +168,15 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "load_assignment.endpoints.lb_endpoints.endpoint.address",
           "load_assignment.endpoints.lb_endpoints.health_status",
           "load_assignment.endpoints.lb_endpoints.load_balancing_weight",
+          "load_assignment.endpoints.lb_endpoints.metadata.filter_metadata",
           "eds_cluster_config",
           "http2_protocol_options",
           "typed_extension_protocol_options",
           "max_requests_per_connection",
           "dns_refresh_rate",
-          "original_dst_lb_config.use_http_header");
+          "original_dst_lb_config.use_http_header",
+          "transport_socket",
+          "transport_socket_matches");
 
   private static final java.util.Set<String> ALL_HONOURED =
       java.util.stream.Stream.concat(HONOURED.stream(), ClusterPolicyParser.HONOURED.stream())

@@ -53,7 +53,12 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
         }
         list.add(
             new Endpoints.Endpoint(
-                addr, weight, locality.getPriority(), localityName, localityWeight));
+                addr,
+                weight,
+                locality.getPriority(),
+                localityName,
+                localityWeight,
+                TlsParser.endpointMatch(lbe.getMetadata())));
       }
     }
     int factor = 140;
@@ -75,7 +80,8 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
           "endpoints.locality",
           "endpoints.priority",
           "endpoints.load_balancing_weight",
-          "policy.overprovisioning_factor");
+          "policy.overprovisioning_factor",
+          "endpoints.lb_endpoints.metadata.filter_metadata");
 
   @Override
   java.util.Set<String> honouredFields() {

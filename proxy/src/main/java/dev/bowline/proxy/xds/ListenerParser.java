@@ -54,17 +54,30 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       throw new InvalidResourceException(
           "api_listener", "API listeners are for proxyless clients, not this proxy");
     }
-    if (l.getListenerFiltersCount() > 0) {
-      for (int i = 0; i < l.getListenerFiltersCount(); i++) {
-        String name = l.getListenerFilters(i).getName();
-        // The inspectors only feed matches on fields we do not match on yet; harmless to accept.
-        if (!name.equals("envoy.filters.listener.tls_inspector")
-            && !name.equals("envoy.filters.listener.http_inspector")) {
-          throw new InvalidResourceException(
-              "listener_filters[" + i + "]", "listener filter '" + name + "' is not supported");
-        }
+    boolean tlsInspector = false;
+    boolean httpInspector = false;
+    for (int i = 0; i < l.getListenerFiltersCount(); i++) {
+      var lf = l.getListenerFilters(i);
+      String type = lf.hasTypedConfig() ? lf.getTypedConfig().getTypeUrl() : "";
+      if (lf.getName().equals("envoy.filters.listener.tls_inspector")
+          || type.endsWith("/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector")) {
+        tlsInspector = true;
+      } else if (lf.getName().equals("envoy.filters.listener.http_inspector")
+          || type.endsWith("/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector")) {
+        httpInspector = true;
+      } else {
+        throw new InvalidResourceException(
+            "listener_filters[" + i + "]",
+            "listener filter '" + lf.getName() + "' is not supported");
       }
     }
+    Duration inspectTimeout =
+        l.hasListenerFiltersTimeout()
+            ? Protos.duration(l.getListenerFiltersTimeout())
+            : Duration.ofSeconds(15);
+    var inspection =
+        new ListenerConfig.Inspection(
+            tlsInspector, httpInspector, inspectTimeout, l.getContinueOnListenerFiltersTimeout());
     var address = Protos.address(l.getAddress(), "address");
     List<FilterChain> chains = new ArrayList<>();
     for (int i = 0; i < l.getFilterChainsCount(); i++) {
@@ -78,7 +91,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       throw new InvalidResourceException("filter_chains", "at least one filter chain is required");
     }
     boolean bind = !l.hasBindToPort() || l.getBindToPort().getValue();
-    return new ListenerConfig(l.getName(), address, chains, def, bind);
+    return new ListenerConfig(l.getName(), address, chains, def, bind, inspection);
   }
 
   private FilterChain chain(io.envoyproxy.envoy.config.listener.v3.FilterChain c, String field)
@@ -95,24 +108,21 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       throw new InvalidResourceException(
           mf + ".transport_protocol", "unknown transport protocol '" + transport + "'");
     }
-    boolean needsInspection =
-        transport.equals("tls")
-            || m.getServerNamesCount() > 0
-            || m.getApplicationProtocolsCount() > 0;
     FilterChainMatch match =
         new FilterChainMatch(
             m.hasDestinationPort()
                 ? OptionalInt.of(m.getDestinationPort().getValue())
                 : OptionalInt.empty(),
             dests,
+            m.getServerNamesList(),
+            transport,
+            m.getApplicationProtocolsList(),
             sources,
-            m.getSourcePortsList(),
-            needsInspection);
-    if (c.hasTransportSocket() && !transport.equals("tls")) {
-      // A TLS chain that only TLS connections can reach is harmless (it never matches here);
-      // one that plaintext could reach would be served without its TLS: refuse it.
-      throw new InvalidResourceException(field + ".transport_socket", "TLS is not supported yet");
-    }
+            m.getSourcePortsList());
+    Optional<dev.bowline.proxy.tls.DownstreamTls> tls =
+        c.hasTransportSocket()
+            ? TlsParser.downstream(c.getTransportSocket(), field + ".transport_socket")
+            : Optional.empty();
     if (c.getFiltersCount() == 0) {
       throw new InvalidResourceException(
           field + ".filters", "at least one network filter is required");
@@ -122,7 +132,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           field + ".filters", "only one (terminal) network filter is supported");
     }
     return new FilterChain(
-        c.getName(), match, networkFilter(c.getFilters(0), field + ".filters[0]"));
+        c.getName(), match, networkFilter(c.getFilters(0), field + ".filters[0]"), tls);
   }
 
   private static List<CidrRange> ranges(
@@ -313,6 +323,10 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "address",
           "bind_to_port",
           "listener_filters.name",
+          "listener_filters.typed_config",
+          "listener_filters_timeout",
+          "continue_on_listener_filters_timeout",
+          "default_filter_chain.transport_socket",
           "filter_chains.name",
           "filter_chains.filter_chain_match",
           "filter_chains.transport_socket",

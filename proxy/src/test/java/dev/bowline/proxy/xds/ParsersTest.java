@@ -213,8 +213,31 @@ class ParsersTest {
                             .clusters())
                     .cluster();
     assertThat(cluster.apply(l.select("10.1.2.3", 8080, "192.168.0.1", 5555))).isEqualTo("ten");
-    assertThat(cluster.apply(l.select("11.1.2.3", 8080, "127.0.0.9", 1234))).isEqualTo("local");
-    assertThat(cluster.apply(l.select("11.1.2.3", 8080, "127.0.0.9", 1235))).isEqualTo("default");
+    // Envoy narrows by destination port first: the port-8080 chains all need something this
+    // plaintext connection lacks (TLS, sniffed ALPN, 10/8), so it gets the default chain, not
+    // "local" (which names no port)
+    assertThat(cluster.apply(l.select("11.1.2.3", 8080, "127.0.0.9", 1234))).isEqualTo("default");
+    assertThat(cluster.apply(l.select("11.1.2.3", 9090, "127.0.0.9", 1234))).isEqualTo("local");
+    assertThat(cluster.apply(l.select("11.1.2.3", 9090, "127.0.0.9", 1235))).isEqualTo("default");
+    // what the inspectors find picks the TLS and HTTP chains
+    assertThat(
+            cluster.apply(
+                l.select(
+                    new dev.bowline.proxy.config.ConnectionInfo(
+                        "11.1.2.3", 8080, "127.0.0.9", 1234, "tls", "", java.util.List.of()))))
+        .isEqualTo("tls");
+    assertThat(
+            cluster.apply(
+                l.select(
+                    new dev.bowline.proxy.config.ConnectionInfo(
+                        "11.1.2.3",
+                        8080,
+                        "127.0.0.9",
+                        1234,
+                        "raw_buffer",
+                        "",
+                        java.util.List.of("http/1.1")))))
+        .isEqualTo("http");
   }
 
   @Test

@@ -149,7 +149,8 @@ final class ClusterGenerator implements XdsGenerator {
       Proxy proxy,
       String name,
       TrafficPolicy.LoadBalancer lb,
-      TrafficPolicy.ClusterSettings settings) {
+      TrafficPolicy.ClusterSettings settings,
+      ClusterTls.Target target) {
     Cluster.Builder c =
         Cluster.newBuilder()
             .setName(name)
@@ -169,6 +170,9 @@ final class ClusterGenerator implements XdsGenerator {
       c.setConnectTimeout(CONNECT_TIMEOUT);
     }
     ClusterPolicies.apply(c, settings, !proxy.isProxylessGrpc());
+    if (!proxy.isProxylessGrpc() && lb != TrafficPolicy.LoadBalancer.PASSTHROUGH) {
+      ClusterTls.apply(c, settings.tls(), target);
+    }
     return c.build();
   }
 

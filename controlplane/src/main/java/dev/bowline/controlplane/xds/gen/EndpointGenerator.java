@@ -2,6 +2,7 @@ package dev.bowline.controlplane.xds.gen;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.UInt32Value;
+import dev.bowline.controlplane.model.MtlsMode;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import dev.bowline.controlplane.model.TrafficPolicy;
@@ -36,7 +37,8 @@ final class EndpointGenerator implements XdsGenerator {
         for (var p : s.ports()) {
           String name = ClusterName.outbound(p.port(), "", s.hostname());
           out.put(
-              name, assignment(name, push.registry().endpoints(s.hostname(), p.port()), Map.of()));
+              name,
+              assignment(name, push.registry().endpoints(s.hostname(), p.port()), Map.of(), push));
         }
       }
     }
@@ -69,11 +71,18 @@ final class EndpointGenerator implements XdsGenerator {
       }
       selector = subset.get().labels();
     }
-    return Optional.of(assignment(name, push.registry().endpoints(cn.host(), cn.port()), selector));
+    return Optional.of(
+        assignment(name, push.registry().endpoints(cn.host(), cn.port()), selector, push));
   }
 
+  /**
+   * The endpoints of cluster {@code name}; those whose workload runs a sidecar ({@code
+   * security.istio.io/tlsMode: istio}) and does not DISABLE mTLS carry {@code
+   * envoy.transport_socket_match: {tlsMode: istio}}, which auto mTLS keys on (istiod's
+   * EndpointBuilder).
+   */
   static ClusterLoadAssignment assignment(
-      String name, List<Endpoint> endpoints, Map<String, String> selector) {
+      String name, List<Endpoint> endpoints, Map<String, String> selector, PushContext push) {
     TreeMap<String, LocalityLbEndpoints.Builder> byLocality = new TreeMap<>();
     for (Endpoint e : endpoints) {
       if (!e.labels().entrySet().containsAll(selector.entrySet())) {
@@ -90,9 +99,12 @@ final class EndpointGenerator implements XdsGenerator {
                               .setRegion(l.region())
                               .setZone(l.zone())
                               .setSubZone(l.subZone())));
+      LbEndpoint.Builder lbe = LbEndpoint.newBuilder();
+      if (Security.istioTlsMode(e) && push.mtlsMode(e) != MtlsMode.DISABLE) {
+        lbe.setMetadata(Security.istioEndpointMetadata());
+      }
       group.addLbEndpoints(
-          LbEndpoint.newBuilder()
-              .setEndpoint(
+          lbe.setEndpoint(
                   io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                       .setAddress(ClusterGenerator.socket(e.address(), e.port())))
               .setHealthStatus(

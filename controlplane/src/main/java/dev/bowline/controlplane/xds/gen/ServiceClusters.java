@@ -34,8 +34,11 @@ final class ServiceClusters {
       Map<String, String> subsetLabels,
       TrafficPolicy.LoadBalancer lb,
       TrafficPolicy.ClusterSettings settings) {
+    ClusterTls.Target tls =
+        new ClusterTls.Target(
+            push, service, port, ClusterName.parse(name).map(ClusterName::subset).orElse(""));
     return switch (service.resolution()) {
-      case STATIC -> ClusterGenerator.edsCluster(proxy, name, lb, settings);
+      case STATIC -> ClusterGenerator.edsCluster(proxy, name, lb, settings, tls);
       case NONE -> {
         Cluster.Builder c =
             Cluster.newBuilder()
@@ -44,6 +47,9 @@ final class ServiceClusters {
                 .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
                 .setConnectTimeout(CONNECT_TIMEOUT);
         ClusterPolicies.apply(c, settings, !proxy.isProxylessGrpc());
+        if (!proxy.isProxylessGrpc()) {
+          ClusterTls.apply(c, settings.tls(), tls);
+        }
         yield c.build();
       }
       case DNS, DNS_ROUND_ROBIN -> {
@@ -56,7 +62,8 @@ final class ServiceClusters {
                   .limit(1)
                   .toList();
         }
-        ClusterLoadAssignment cla = EndpointGenerator.assignment(name, endpoints, subsetLabels);
+        ClusterLoadAssignment cla =
+            EndpointGenerator.assignment(name, endpoints, subsetLabels, push);
         Cluster.Builder c =
             Cluster.newBuilder()
                 .setName(name)
@@ -73,6 +80,9 @@ final class ServiceClusters {
           default -> c.setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
         }
         ClusterPolicies.apply(c, settings, !proxy.isProxylessGrpc());
+        if (!proxy.isProxylessGrpc()) {
+          ClusterTls.apply(c, settings.tls(), tls);
+        }
         yield c.build();
       }
     };

@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.Message;
 import com.google.protobuf.UInt32Value;
+import dev.bowline.controlplane.model.MtlsMode;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import dev.bowline.controlplane.model.SidecarScope;
@@ -63,14 +64,17 @@ final class SidecarListenerGenerator implements XdsGenerator {
     if (proxy.isLocalMode()) {
       for (InboundPort in : localInboundPorts(proxy, push)) {
         String name = proxy.ipAddress() + "_" + in.servicePort();
-        all.put(
-            name,
+        Listener.Builder l =
             Listener.newBuilder()
                 .setName(name)
                 .setAddress(ClusterGenerator.socket(proxy.ipAddress(), in.servicePort()))
-                .setTrafficDirection(TrafficDirection.INBOUND)
-                .addFilterChains(inboundChain(in, false))
-                .build());
+                .setTrafficDirection(TrafficDirection.INBOUND);
+        MtlsMode mode = push.mtlsMode(proxy, in.targetPort());
+        if (mode != MtlsMode.DISABLE) {
+          l.addListenerFilters(Security.tlsInspector());
+        }
+        l.addAllFilterChains(inboundChains(in, false, mode));
+        all.put(name, l.build());
       }
     } else {
       all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
@@ -139,9 +143,10 @@ final class SidecarListenerGenerator implements XdsGenerator {
             .addListenerFilters(
                 ListenerFilter.newBuilder()
                     .setName("envoy.filters.listener.original_dst")
-                    .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())));
+                    .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
+            .addListenerFilters(Security.tlsInspector());
     for (InboundPort in : inboundPorts(proxy, push).values()) {
-      l.addFilterChains(inboundChain(in, true));
+      l.addAllFilterChains(inboundChains(in, true, push.mtlsMode(proxy, in.targetPort())));
     }
     l.addFilterChains(
         FilterChain.newBuilder()
@@ -208,6 +213,35 @@ final class SidecarListenerGenerator implements XdsGenerator {
           e.servicePort(), new InboundPort(target, e.servicePort(), protocol));
     }
     return List.copyOf(byServicePort.values());
+  }
+
+  /**
+   * The inbound chains of one port by its PeerAuthentication mode, as istiod builds them: STRICT
+   * one TLS chain (the sidecar certificate, client certificates required and checked against
+   * ROOTCA), DISABLE one plaintext chain, PERMISSIVE both, told apart by {@code transport_protocol}
+   * from the tls_inspector.
+   */
+  private static List<FilterChain> inboundChains(InboundPort in, boolean matchPort, MtlsMode mode) {
+    FilterChain plain = inboundChain(in, matchPort);
+    if (mode == MtlsMode.DISABLE) {
+      return List.of(plain);
+    }
+    FilterChainMatch.Builder tlsMatch =
+        plain.getFilterChainMatch().toBuilder().setTransportProtocol("tls");
+    FilterChain tls =
+        plain.toBuilder()
+            .setFilterChainMatch(tlsMatch)
+            .setTransportSocket(
+                Security.socket(
+                    Security.inbound(
+                        in.protocol().isHttp() ? Security.INBOUND_HTTP_ALPN : List.of())))
+            .build();
+    if (mode == MtlsMode.STRICT) {
+      return List.of(tls);
+    }
+    FilterChainMatch.Builder rawMatch =
+        plain.getFilterChainMatch().toBuilder().setTransportProtocol("raw_buffer");
+    return List.of(tls, plain.toBuilder().setFilterChainMatch(rawMatch).build());
   }
 
   private static FilterChain inboundChain(InboundPort in, boolean matchPort) {

@@ -1,0 +1,30 @@
+package dev.bowline.proxy.config;
+
+import java.util.List;
+
+/**
+ * What a new downstream connection looks like to filter chain matching: its addresses and what the
+ * listener filters found ({@code tls_inspector}: TLS, SNI, ALPN; {@code http_inspector}: {@code
+ * http/1.1}, {@code h2c}).
+ *
+ * @param transportProtocol {@code tls} or {@code raw_buffer}
+ * @param serverName SNI, empty if none
+ * @param applicationProtocols ALPN offered by the client, or the sniffed HTTP version
+ */
+public record ConnectionInfo(
+    String destIp,
+    int destPort,
+    String sourceIp,
+    int sourcePort,
+    String transportProtocol,
+    String serverName,
+    List<String> applicationProtocols) {
+  public ConnectionInfo {
+    applicationProtocols = List.copyOf(applicationProtocols);
+  }
+
+  /** A connection nothing was detected on: {@code raw_buffer}, no SNI, no ALPN. */
+  public static ConnectionInfo plain(String destIp, int destPort, String sourceIp, int sourcePort) {
+    return new ConnectionInfo(destIp, destPort, sourceIp, sourcePort, "raw_buffer", "", List.of());
+  }
+}

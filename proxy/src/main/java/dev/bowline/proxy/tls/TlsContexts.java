@@ -1,0 +1,181 @@
+package dev.bowline.proxy.tls;
+
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import java.io.ByteArrayInputStream;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Netty SSL contexts for the TLS configs in force, built from the current secrets. A context is
+ * built once per config and secret version and shared by all event loops; a secret rotation makes
+ * the next handshake build a new one, while open connections keep theirs (Envoy's behaviour: no
+ * connection is dropped by a rotation). A config whose secrets have not arrived yet has no context:
+ * new connections under it fail, as Envoy's do before its SDS secrets are warm.
+ *
+ * <p>BoringSSL (netty-tcnative) is used where it loads, the JDK's SSLEngine otherwise.
+ */
+public final class TlsContexts {
+  private static final System.Logger LOG = System.getLogger(TlsContexts.class.getName());
+  private static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
+
+  private final SecretStore secrets;
+  private final SslProvider provider;
+  private final ConcurrentHashMap<Object, Built> cache = new ConcurrentHashMap<>();
+
+  private record Built(long version, @Nullable SslContext context, String problem) {}
+
+  /** Contexts over {@code secrets}, with BoringSSL when {@code preferOpenSsl} and it loads. */
+  public TlsContexts(SecretStore secrets, boolean preferOpenSsl) {
+    this.secrets = secrets;
+    this.provider = preferOpenSsl && OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+  }
+
+  /** Contexts over {@code secrets}, BoringSSL when available. */
+  public TlsContexts(SecretStore secrets) {
+    this(secrets, true);
+  }
+
+  /** {@code "BoringSSL"} or {@code "JDK"}. */
+  public String providerName() {
+    return provider == SslProvider.OPENSSL ? "BoringSSL" : "JDK";
+  }
+
+  /** The secrets these contexts are built from. */
+  public SecretStore secrets() {
+    return secrets;
+  }
+
+  /** The client context for {@code tls}, or null while its secrets are missing or invalid. */
+  public @Nullable SslContext client(UpstreamTls tls) {
+    return get(tls, () -> build(tls.common(), false, false));
+  }
+
+  /** The server context for {@code tls}, or null while its secrets are missing or invalid. */
+  public @Nullable SslContext server(DownstreamTls tls) {
+    return get(tls, () -> build(tls.common(), true, tls.requireClientCertificate()));
+  }
+
+  /** Why {@code tls} (an upstream or downstream config) has no context; empty when it has one. */
+  public String problem(Object tls) {
+    Built b = cache.get(tls);
+    return b == null ? "not built yet" : b.problem();
+  }
+
+  /** Forgets contexts of configs no longer in force. */
+  public void retain(Set<Object> live) {
+    cache.keySet().retainAll(live);
+  }
+
+  private interface Builder {
+    SslContext build() throws Exception;
+  }
+
+  private @Nullable SslContext get(Object key, Builder builder) {
+    long v = secrets.version();
+    Built b = cache.get(key);
+    if (b != null && b.version() == v) {
+      return b.context();
+    }
+    Built next;
+    try {
+      next = new Built(v, builder.build(), "");
+    } catch (MissingSecret e) {
+      next = new Built(v, null, e.getMessage());
+    } catch (Exception e) {
+      LOG.log(Level.WARNING, "event=tls_context_failed error=\"{0}\"", e.getMessage());
+      next = new Built(v, null, String.valueOf(e.getMessage()));
+    }
+    cache.put(key, next);
+    return next.context();
+  }
+
+  private static final class MissingSecret extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    MissingSecret(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private SslContext build(CommonTls c, boolean server, boolean requireClientCert)
+      throws Exception {
+    String chain = null;
+    String key = null;
+    if (!c.certificates().isEmpty()) {
+      switch (c.certificates().getFirst()) {
+        case CertificateSource.Inline i -> {
+          chain = i.chainPem();
+          key = i.keyPem();
+        }
+        case CertificateSource.Sds s -> {
+          SecretKey k = new SecretKey(s.source(), s.name());
+          if (!(secrets.get(k).orElse(null) instanceof Secret.Certificate cert)) {
+            throw new MissingSecret("certificate secret " + k + " has not arrived");
+          }
+          chain = cert.chainPem();
+          key = cert.keyPem();
+        }
+      }
+    }
+    List<X509Certificate> trusted = null;
+    List<SanMatcher> sans = new ArrayList<>(c.sanMatchers());
+    if (c.trust().isPresent()) {
+      switch (c.trust().get()) {
+        case TrustSource.Inline i -> trusted = Pem.certificates(i.caPem());
+        case TrustSource.Sds s -> {
+          SecretKey k = new SecretKey(s.source(), s.name());
+          if (!(secrets.get(k).orElse(null) instanceof Secret.Validation v)) {
+            throw new MissingSecret("validation secret " + k + " has not arrived");
+          }
+          trusted = Pem.certificates(v.caPem());
+          sans.addAll(v.sanMatchers());
+        }
+      }
+    }
+    SslContextBuilder b;
+    if (server) {
+      b = SslContextBuilder.forServer(stream(chain), stream(key));
+      b.clientAuth(
+          requireClientCert
+              ? ClientAuth.REQUIRE
+              : trusted != null ? ClientAuth.OPTIONAL : ClientAuth.NONE);
+    } else {
+      b = SslContextBuilder.forClient();
+      if (chain != null) {
+        b.keyManager(stream(chain), stream(key));
+      }
+    }
+    if (trusted != null) {
+      b.trustManager(new PeerVerifier(trusted, sans));
+    } else {
+      // Envoy: without a validation context the peer's certificate is not verified
+      b.trustManager(InsecureTrustManagerFactory.INSTANCE);
+    }
+    if (!c.alpn().isEmpty()) {
+      b.applicationProtocolConfig(
+          new ApplicationProtocolConfig(
+              ApplicationProtocolConfig.Protocol.ALPN,
+              ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+              ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+              c.alpn()));
+    }
+    return b.sslProvider(provider).protocols(PROTOCOLS).build();
+  }
+
+  private static ByteArrayInputStream stream(@Nullable String pem) {
+    return new ByteArrayInputStream(
+        java.util.Objects.requireNonNull(pem, "pem").getBytes(StandardCharsets.US_ASCII));
+  }
+}

@@ -1,0 +1,40 @@
+package dev.bowline.proxy.tls;
+
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What a finished TLS handshake tells about the peer of a connection: its verified certificate
+ * chain (empty when it sent none), its URI SANs (Istio: the SPIFFE identity) and the negotiated
+ * ALPN. Attached to the downstream and upstream channel; read by filters (RBAC principals, XFCC).
+ */
+public record TlsPeer(
+    List<X509Certificate> chain,
+    List<String> uriSans,
+    String alpn,
+    String protocol,
+    String cipher) {
+  public TlsPeer {
+    chain = List.copyOf(chain);
+    uriSans = List.copyOf(uriSans);
+  }
+
+  static final AttributeKey<TlsPeer> KEY = AttributeKey.valueOf("bowline.tls_peer");
+
+  /** The TLS peer of connection {@code ch} (or, for an HTTP/2 stream, of its parent). */
+  public static Optional<TlsPeer> of(Channel ch) {
+    TlsPeer p = ch.attr(KEY).get();
+    if (p == null && ch.parent() != null) {
+      p = ch.parent().attr(KEY).get();
+    }
+    return Optional.ofNullable(p);
+  }
+
+  /** The peer's first URI SAN (its SPIFFE id), empty if none. */
+  public String principal() {
+    return uriSans.isEmpty() ? "" : uriSans.getFirst();
+  }
+}
