@@ -64,6 +64,19 @@ public final class Worker {
     void acquired(Upstream upstream);
 
     void failed(String reason);
+
+    /** The balancer chose {@code host} for this request (before connecting). */
+    default void picked(SocketAddr host) {}
+
+    /** A retry host predicate: whether to pick again instead of {@code host}. */
+    default boolean rejectHost(SocketAddr host) {
+      return false;
+    }
+
+    /** How many more picks a rejected host gets ({@code host_selection_retry_max_attempts}). */
+    default int hostSelectionAttempts() {
+      return 0;
+    }
   }
 
   /** The cluster's state on this loop, refreshed if the cluster or its endpoints changed. */
@@ -138,10 +151,18 @@ public final class Worker {
       AcquireCallback cb,
       boolean dedicated) {
     ClusterHosts ch = hosts(cluster, endpoints);
-    Host host = pinned == null ? ch.pick(random) : ch.find(pinned);
-    if (host == null) {
+    Host first = pinned == null ? ch.pick(random) : ch.find(pinned);
+    if (first == null) {
       return false;
     }
+    for (int i = 0; pinned == null && i < cb.hostSelectionAttempts(); i++) {
+      if (!cb.rejectHost(first.address)) {
+        break;
+      }
+      first = java.util.Objects.requireNonNull(ch.pick(random));
+    }
+    Host host = first;
+    cb.picked(host.address);
     if (cluster.http2() && !dedicated) {
       acquireH2(host, ch, listener, cb);
       return true;
