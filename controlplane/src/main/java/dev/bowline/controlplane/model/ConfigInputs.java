@@ -15,9 +15,19 @@ import java.util.Optional;
  * @param virtualServices VirtualService routes by host and port
  * @param destinationRules DestinationRule policies by host
  * @param sidecars the SidecarScope of each proxy
+ * @param envoyFilters the EnvoyFilter patches that apply to each proxy
  */
 public record ConfigInputs(
-    VirtualServices virtualServices, DestinationRules destinationRules, Sidecars sidecars) {
+    VirtualServices virtualServices,
+    DestinationRules destinationRules,
+    Sidecars sidecars,
+    EnvoyFilters envoyFilters) {
+  /** Inputs without EnvoyFilters. */
+  public ConfigInputs(
+      VirtualServices virtualServices, DestinationRules destinationRules, Sidecars sidecars) {
+    this(virtualServices, destinationRules, sidecars, proxy -> List.of());
+  }
+
   /** No VirtualService, DestinationRule or Sidecar: Istio's defaults. */
   public static final ConfigInputs NONE =
       new ConfigInputs(
@@ -29,6 +39,26 @@ public record ConfigInputs(
     Objects.requireNonNull(virtualServices, "virtualServices");
     Objects.requireNonNull(destinationRules, "destinationRules");
     Objects.requireNonNull(sidecars, "sidecars");
+    Objects.requireNonNull(envoyFilters, "envoyFilters");
+  }
+
+  /** EnvoyFilter index: the config patches that apply to a proxy, in the order istiod applies. */
+  @FunctionalInterface
+  public interface EnvoyFilters {
+    /**
+     * The patches of every EnvoyFilter selecting {@code proxy} (root namespace first, then the
+     * proxy's namespace; by priority, then name), each with its source {@code namespace/name}.
+     */
+    List<EnvoyFilterPatch> patches(Proxy proxy);
+  }
+
+  /** One config patch of an EnvoyFilter, with the filter it comes from ({@code ns/name}). */
+  public record EnvoyFilterPatch(
+      String source, dev.bowline.api.model.EnvoyFilter.EnvoyConfigObjectPatch patch) {
+    public EnvoyFilterPatch {
+      Objects.requireNonNull(source, "source");
+      Objects.requireNonNull(patch, "patch");
+    }
   }
 
   /** VirtualService index: the HTTP routes bound to a service port, as seen by a proxy. */

@@ -31,6 +31,17 @@ public final class XdsJson {
           .add(TcpProxy.getDescriptor())
           .add(OriginalDst.getDescriptor())
           .add(PreviousHostsPredicate.getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.retry.priority.previous_priorities.v3
+                  .PreviousPrioritiesConfig.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+                  .getDescriptor())
+          .add(com.github.udpa.udpa.type.v1.TypedStruct.getDescriptor())
+          .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
           .add(ClustersConfigDump.getDescriptor())
           .add(ListenersConfigDump.getDescriptor())
           .add(RoutesConfigDump.getDescriptor())
