@@ -75,6 +75,46 @@ public final class IstioConfigInputs {
                 java.util.Comparator.comparing((Resource<PeerAuthentication> r) -> r.namespace())
                     .thenComparing(Resource::name))
             .toList();
+    this.envoyFilters =
+        snapshot.list(dev.bowline.api.model.EnvoyFilter.class).stream()
+            .sorted(
+                java.util.Comparator.comparing(
+                        (Resource<dev.bowline.api.model.EnvoyFilter> f) ->
+                            !f.namespace().equals(rootNamespace))
+                    .thenComparing(f -> f.spec().priority() == null ? 0 : f.spec().priority())
+                    .thenComparing(f -> f.namespace() + "/" + f.name()))
+            .toList();
+  }
+
+  private final List<Resource<dev.bowline.api.model.EnvoyFilter>> envoyFilters;
+
+  // ---- EnvoyFilter
+
+  /**
+   * istiod's selection: an EnvoyFilter in the root namespace applies to every proxy, one in another
+   * namespace to that namespace's proxies; a workloadSelector must match the proxy's labels.
+   * Filters with targetRefs (gateways by reference) are not applied to sidecars.
+   */
+  List<ConfigInputs.EnvoyFilterPatch> envoyFilterPatches(Proxy proxy) {
+    List<ConfigInputs.EnvoyFilterPatch> out = new ArrayList<>();
+    for (Resource<dev.bowline.api.model.EnvoyFilter> f : envoyFilters) {
+      var spec = f.spec();
+      if (!f.namespace().equals(rootNamespace) && !f.namespace().equals(proxy.namespace())) {
+        continue;
+      }
+      if (!spec.targetRefs().isEmpty()) {
+        continue;
+      }
+      var selector = spec.workloadSelector();
+      if (selector != null
+          && !proxy.labels().entrySet().containsAll(selector.labels().entrySet())) {
+        continue;
+      }
+      for (var p : spec.configPatches()) {
+        out.add(new ConfigInputs.EnvoyFilterPatch(f.namespace() + "/" + f.name(), p));
+      }
+    }
+    return out;
   }
 
   /** The inputs of {@code snapshot} for a cluster with DNS domain {@code domainSuffix}. */
@@ -99,7 +139,12 @@ public final class IstioConfigInputs {
           }
         };
     return new ConfigInputs(
-        vs, in::trafficPolicy, in::scopeFor, new IstioGatewayInputs(snapshot, in), in::mtlsMode);
+        vs,
+        in::trafficPolicy,
+        in::scopeFor,
+        new IstioGatewayInputs(snapshot, in),
+        in::mtlsMode,
+        in::envoyFilterPatches);
   }
 
   // ---- VirtualService
@@ -343,7 +388,10 @@ public final class IstioConfigInputs {
           new HttpRoute.Retry(
               x.attempts() == null ? 2 : x.attempts(),
               x.perTryTimeout(),
-              x.retryOn() == null ? "" : x.retryOn());
+              x.retryOn() == null ? "" : x.retryOn(),
+              Boolean.TRUE.equals(x.retryRemoteLocalities()),
+              x.retryIgnorePreviousHosts(),
+              x.backoff());
     }
     HttpRoute.Fault fault = null;
     if (r.fault() != null) {
@@ -364,11 +412,48 @@ public final class IstioConfigInputs {
           new HttpRoute.Mirror(
               destination(r.mirror(), vs.namespace(), 1),
               percent(r.mirrorPercentage(), r.mirrorPercent()));
-    } else if (!r.mirrors().isEmpty() && r.mirrors().getFirst().destination() != null) {
-      var m = r.mirrors().getFirst();
-      mirror =
+    }
+    List<HttpRoute.Mirror> moreMirrors = new ArrayList<>();
+    for (var m : r.mirrors()) {
+      if (m.destination() == null) {
+        continue;
+      }
+      var one =
           new HttpRoute.Mirror(
               destination(m.destination(), vs.namespace(), 1), percent(m.percentage(), null));
+      if (mirror == null) {
+        mirror = one;
+      } else {
+        moreMirrors.add(one);
+      }
+    }
+    HttpRoute.Cors cors = null;
+    if (r.corsPolicy() != null) {
+      var c = r.corsPolicy();
+      List<HttpRoute.HeaderMatch> origins = new ArrayList<>();
+      if (!c.allowOrigins().isEmpty()) {
+        for (StringMatch m : c.allowOrigins()) {
+          headerMatch(origins, "origin", m, false);
+        }
+      } else {
+        for (String o : c.allowOrigin()) {
+          origins.add(new HttpRoute.HeaderMatch("origin", o));
+        }
+      }
+      cors =
+          new HttpRoute.Cors(
+              origins,
+              c.allowMethods(),
+              c.allowHeaders(),
+              c.exposeHeaders(),
+              c.maxAge(),
+              c.allowCredentials(),
+              c.unmatchedPreflights() == null
+                      || c.unmatchedPreflights()
+                          == VirtualService.CorsPolicy.UnmatchedPreflights.UNSPECIFIED
+                  ? null
+                  : c.unmatchedPreflights()
+                      == VirtualService.CorsPolicy.UnmatchedPreflights.FORWARD);
     }
     HttpRoute.Rewrite rewrite = null;
     if (r.rewrite() != null) {
@@ -412,7 +497,8 @@ public final class IstioConfigInputs {
               resp == null ? Map.of() : resp.add(),
               resp == null ? List.of() : resp.remove());
     }
-    return new HttpRoute.Policy(r.timeout(), retry, fault, mirror, rewrite, redirect, direct, ops);
+    return new HttpRoute.Policy(
+        r.timeout(), retry, fault, mirror, rewrite, redirect, direct, ops, moreMirrors, cors);
   }
 
   /** Istio: an unset percentage means 100%. */

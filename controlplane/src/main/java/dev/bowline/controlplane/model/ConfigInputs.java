@@ -17,15 +17,18 @@ import java.util.Optional;
  * @param sidecars the SidecarScope of each proxy
  * @param gateways the Gateway servers of each gateway proxy and the VirtualServices bound to them
  * @param peerAuthentications the PeerAuthentication mode of each workload port
+ * @param envoyFilters the EnvoyFilter patches that apply to each proxy
  */
 public record ConfigInputs(
     VirtualServices virtualServices,
     DestinationRules destinationRules,
     Sidecars sidecars,
     Gateways gateways,
-    PeerAuthentications peerAuthentications) {
+    PeerAuthentications peerAuthentications,
+    EnvoyFilters envoyFilters) {
   /**
-   * No VirtualService, DestinationRule, Sidecar, Gateway or PeerAuthentication: Istio's defaults.
+   * No VirtualService, DestinationRule, Sidecar, Gateway, PeerAuthentication or EnvoyFilter:
+   * Istio's defaults.
    */
   public static final ConfigInputs NONE =
       new ConfigInputs(
@@ -39,31 +42,64 @@ public record ConfigInputs(
     Objects.requireNonNull(sidecars, "sidecars");
     Objects.requireNonNull(gateways, "gateways");
     Objects.requireNonNull(peerAuthentications, "peerAuthentications");
+    Objects.requireNonNull(envoyFilters, "envoyFilters");
   }
 
-  /** Inputs without Gateways or PeerAuthentication (every workload port PERMISSIVE). */
+  /** Inputs without Gateways, PeerAuthentication (every port PERMISSIVE) or EnvoyFilters. */
   public ConfigInputs(
       VirtualServices virtualServices, DestinationRules destinationRules, Sidecars sidecars) {
     this(
-        virtualServices, destinationRules, sidecars, Gateways.NONE, PeerAuthentications.PERMISSIVE);
+        virtualServices,
+        destinationRules,
+        sidecars,
+        Gateways.NONE,
+        PeerAuthentications.PERMISSIVE,
+        EnvoyFilters.NONE);
   }
 
-  /** Inputs without PeerAuthentication: every workload port is PERMISSIVE (Istio's default). */
+  /** Inputs with Gateways only besides the three basic indexes. */
   public ConfigInputs(
       VirtualServices virtualServices,
       DestinationRules destinationRules,
       Sidecars sidecars,
       Gateways gateways) {
-    this(virtualServices, destinationRules, sidecars, gateways, PeerAuthentications.PERMISSIVE);
+    this(
+        virtualServices,
+        destinationRules,
+        sidecars,
+        gateways,
+        PeerAuthentications.PERMISSIVE,
+        EnvoyFilters.NONE);
   }
 
-  /** Inputs without Gateways. */
+  /** Inputs with PeerAuthentication only besides the three basic indexes. */
   public ConfigInputs(
       VirtualServices virtualServices,
       DestinationRules destinationRules,
       Sidecars sidecars,
       PeerAuthentications peerAuthentications) {
-    this(virtualServices, destinationRules, sidecars, Gateways.NONE, peerAuthentications);
+    this(
+        virtualServices,
+        destinationRules,
+        sidecars,
+        Gateways.NONE,
+        peerAuthentications,
+        EnvoyFilters.NONE);
+  }
+
+  /** Inputs with EnvoyFilters only besides the three basic indexes. */
+  public ConfigInputs(
+      VirtualServices virtualServices,
+      DestinationRules destinationRules,
+      Sidecars sidecars,
+      EnvoyFilters envoyFilters) {
+    this(
+        virtualServices,
+        destinationRules,
+        sidecars,
+        Gateways.NONE,
+        PeerAuthentications.PERMISSIVE,
+        envoyFilters);
   }
 
   /** PeerAuthentication index: the mTLS a workload port accepts. */
@@ -77,6 +113,28 @@ public record ConfigInputs(
      * {@code port}: port-level, then workload, namespace and mesh policies, UNSET inheriting.
      */
     MtlsMode mode(String namespace, java.util.Map<String, String> labels, int port);
+  }
+
+  /** EnvoyFilter index: the config patches that apply to a proxy, in the order istiod applies. */
+  @FunctionalInterface
+  public interface EnvoyFilters {
+    /** No EnvoyFilter anywhere. */
+    EnvoyFilters NONE = proxy -> List.of();
+
+    /**
+     * The patches of every EnvoyFilter selecting {@code proxy} (root namespace first, then the
+     * proxy's namespace; by priority, then name), each with its source {@code namespace/name}.
+     */
+    List<EnvoyFilterPatch> patches(Proxy proxy);
+  }
+
+  /** One config patch of an EnvoyFilter, with the filter it comes from ({@code ns/name}). */
+  public record EnvoyFilterPatch(
+      String source, dev.bowline.api.model.EnvoyFilter.EnvoyConfigObjectPatch patch) {
+    public EnvoyFilterPatch {
+      Objects.requireNonNull(source, "source");
+      Objects.requireNonNull(patch, "patch");
+    }
   }
 
   /** VirtualService index: the HTTP routes bound to a service port, as seen by a proxy. */

@@ -121,6 +121,8 @@ public record HttpRoute(
    * @param redirect answer with a redirect instead of forwarding
    * @param directResponse answer directly instead of forwarding
    * @param headerOps request and response header changes
+   * @param moreMirrors VirtualService {@code mirrors} after the first (which is {@code mirror})
+   * @param cors the CORS policy
    */
   public record Policy(
       @Nullable Duration timeout,
@@ -130,9 +132,38 @@ public record HttpRoute(
       @Nullable Rewrite rewrite,
       @Nullable Redirect redirect,
       @Nullable DirectResponse directResponse,
-      @Nullable HeaderOps headerOps) {
+      @Nullable HeaderOps headerOps,
+      List<Mirror> moreMirrors,
+      @Nullable Cors cors) {
     /** No policy. */
     public static final Policy NONE = new Policy(null, null, null, null, null, null, null, null);
+
+    public Policy {
+      moreMirrors = List.copyOf(moreMirrors);
+    }
+
+    /** A policy without CORS and with at most one mirror. */
+    public Policy(
+        @Nullable Duration timeout,
+        @Nullable Retry retry,
+        @Nullable Fault fault,
+        @Nullable Mirror mirror,
+        @Nullable Rewrite rewrite,
+        @Nullable Redirect redirect,
+        @Nullable DirectResponse directResponse,
+        @Nullable HeaderOps headerOps) {
+      this(
+          timeout,
+          retry,
+          fault,
+          mirror,
+          rewrite,
+          redirect,
+          directResponse,
+          headerOps,
+          List.of(),
+          null);
+    }
 
     /** Whether the route answers itself (redirect or direct response) instead of forwarding. */
     public boolean answersDirectly() {
@@ -168,7 +199,46 @@ public record HttpRoute(
    * @param perTryTimeout the timeout of each try, or null
    * @param retryOn Envoy/gRPC retry conditions, comma separated
    */
-  public record Retry(int attempts, @Nullable Duration perTryTimeout, String retryOn) {}
+  public record Retry(
+      int attempts,
+      @Nullable Duration perTryTimeout,
+      String retryOn,
+      boolean retryRemoteLocalities,
+      @Nullable Boolean retryIgnorePreviousHosts,
+      @Nullable Duration backoff) {
+    /** Retries without locality, host predicate or backoff choices. */
+    public Retry(int attempts, @Nullable Duration perTryTimeout, String retryOn) {
+      this(attempts, perTryTimeout, retryOn, false, null, null);
+    }
+  }
+
+  /**
+   * VirtualService {@code corsPolicy}.
+   *
+   * @param allowOrigins allowed origins (an exact {@code *} allows any)
+   * @param allowMethods methods a preflight allows
+   * @param allowHeaders headers a preflight allows
+   * @param exposeHeaders headers the browser may read
+   * @param maxAge how long a preflight answer may be cached, or null
+   * @param allowCredentials whether credentials are allowed, or null (unset)
+   * @param forwardUnmatchedPreflights whether a preflight from a disallowed origin goes upstream,
+   *     or null (unset: Envoy's default, forward)
+   */
+  public record Cors(
+      List<HeaderMatch> allowOrigins,
+      List<String> allowMethods,
+      List<String> allowHeaders,
+      List<String> exposeHeaders,
+      @Nullable Duration maxAge,
+      @Nullable Boolean allowCredentials,
+      @Nullable Boolean forwardUnmatchedPreflights) {
+    public Cors {
+      allowOrigins = List.copyOf(allowOrigins);
+      allowMethods = List.copyOf(allowMethods);
+      allowHeaders = List.copyOf(allowHeaders);
+      exposeHeaders = List.copyOf(exposeHeaders);
+    }
+  }
 
   /**
    * VirtualService {@code fault}: a delay and/or abort applied to a percentage of requests.

@@ -92,6 +92,11 @@ public final class PushContext {
   }
 
   /** The VirtualService routes for {@code service:port} seen by {@code proxy}, if any. */
+  /** The EnvoyFilter patches that apply to {@code proxy}, in order. */
+  public List<ConfigInputs.EnvoyFilterPatch> envoyFilterPatches(Proxy proxy) {
+    return config().envoyFilters().patches(proxy);
+  }
+
   public Optional<List<HttpRoute>> httpRoutes(Service service, int port, Proxy proxy) {
     return config.virtualServices().httpRoutes(service, port, proxy);
   }

@@ -46,6 +46,22 @@ public final class SupportedTypes {
         .add(
             io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector
                 .getDescriptor())
+        // HTTP filters and their per-route configs, retry extensions, config wrappers
+        .add(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor())
+        .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
+        .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
+        .add(
+            io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+                .getDescriptor())
+        .add(
+            io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate
+                .getDescriptor())
+        .add(
+            io.envoyproxy.envoy.extensions.retry.priority.previous_priorities.v3
+                .PreviousPrioritiesConfig.getDescriptor())
+        .add(io.envoyproxy.envoy.config.route.v3.FilterConfig.getDescriptor())
+        .add(com.github.udpa.udpa.type.v1.TypedStruct.getDescriptor())
+        .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
         .add(BootstrapConfigDump.getDescriptor())
         .add(ListenersConfigDump.getDescriptor())
         .add(ClustersConfigDump.getDescriptor())

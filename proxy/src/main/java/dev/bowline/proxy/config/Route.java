@@ -1,5 +1,7 @@
 package dev.bowline.proxy.config;
 
+import java.util.Map;
+
 /**
  * A route: what it matches, what it does, and the headers it adds or removes on the request and the
  * response.
@@ -9,7 +11,25 @@ public record Route(
     RouteMatch match,
     RouteAction action,
     HeaderMutation requestHeaders,
-    HeaderMutation responseHeaders) {
+    HeaderMutation responseHeaders,
+    Map<String, Object> filterConfigs) {
+  /**
+   * @param filterConfigs {@code typed_per_filter_config}: per HTTP filter name, that filter's
+   *     per-route config as its factory built it
+   */
+  public Route {
+    filterConfigs = Map.copyOf(filterConfigs);
+  }
+
+  public Route(
+      String name,
+      RouteMatch match,
+      RouteAction action,
+      HeaderMutation requestHeaders,
+      HeaderMutation responseHeaders) {
+    this(name, match, action, requestHeaders, responseHeaders, Map.of());
+  }
+
   public Route(String name, RouteMatch match, RouteAction action) {
     this(name, match, action, HeaderMutation.NONE, HeaderMutation.NONE);
   }

@@ -13,8 +13,10 @@ public sealed interface RouteAction {
    * @param hostRewrite replaces the authority
    * @param timeout the whole-request timeout; zero disables (Envoy's default is 15 s)
    * @param connectRetries from {@code retry_policy}: how many times a request whose upstream
-   *     connection failed (nothing sent yet) is tried again on a host picked anew
+   *     connection failed (nothing sent yet) is tried again on a host picked anew; superseded by
+   *     {@code policy.retry()} when that is present
    * @param hashPolicies {@code hash_policy}: what RING_HASH and MAGLEV clusters hash
+   * @param policy retries, idle timeout, mirrors, regex rewrite
    */
   record Forward(
       ClusterChoice clusters,
@@ -22,10 +24,29 @@ public sealed interface RouteAction {
       Optional<String> hostRewrite,
       Duration timeout,
       int connectRetries,
-      java.util.List<HashPolicy> hashPolicies)
+      java.util.List<HashPolicy> hashPolicies,
+      ForwardPolicy policy)
       implements RouteAction {
     public Forward {
       hashPolicies = java.util.List.copyOf(hashPolicies);
+    }
+
+    /** A forward without retry/mirror policy. */
+    public Forward(
+        ClusterChoice clusters,
+        Optional<String> prefixRewrite,
+        Optional<String> hostRewrite,
+        Duration timeout,
+        int connectRetries,
+        java.util.List<HashPolicy> hashPolicies) {
+      this(
+          clusters,
+          prefixRewrite,
+          hostRewrite,
+          timeout,
+          connectRetries,
+          hashPolicies,
+          ForwardPolicy.NONE);
     }
 
     /** A forward without hash policies. */
@@ -34,8 +55,33 @@ public sealed interface RouteAction {
         Optional<String> prefixRewrite,
         Optional<String> hostRewrite,
         Duration timeout,
+        int connectRetries,
+        ForwardPolicy policy) {
+      this(
+          clusters,
+          prefixRewrite,
+          hostRewrite,
+          timeout,
+          connectRetries,
+          java.util.List.of(),
+          policy);
+    }
+
+    /** A plain forward. */
+    public Forward(
+        ClusterChoice clusters,
+        Optional<String> prefixRewrite,
+        Optional<String> hostRewrite,
+        Duration timeout,
         int connectRetries) {
-      this(clusters, prefixRewrite, hostRewrite, timeout, connectRetries, java.util.List.of());
+      this(
+          clusters,
+          prefixRewrite,
+          hostRewrite,
+          timeout,
+          connectRetries,
+          java.util.List.of(),
+          ForwardPolicy.NONE);
     }
   }
 
@@ -43,6 +89,33 @@ public sealed interface RouteAction {
   record DirectResponse(int status, String body) implements RouteAction {}
 
   /** Answer with a redirect to the same request under a new scheme/host/path. */
-  record Redirect(int status, Optional<String> scheme, Optional<String> host, Optional<String> path)
-      implements RouteAction {}
+  record Redirect(
+      int status,
+      Optional<String> scheme,
+      Optional<String> host,
+      Optional<String> path,
+      RedirectExtras extras)
+      implements RouteAction {
+    public Redirect(
+        int status, Optional<String> scheme, Optional<String> host, Optional<String> path) {
+      this(status, scheme, host, path, RedirectExtras.NONE);
+    }
+  }
+
+  /**
+   * The rest of Envoy's {@code RedirectAction}.
+   *
+   * @param port {@code port_redirect}, 0 when unset
+   * @param prefixRewrite {@code prefix_rewrite} of the matched prefix
+   * @param regexRewrite {@code regex_rewrite} of the path
+   * @param stripQuery {@code strip_query}
+   */
+  record RedirectExtras(
+      int port,
+      Optional<String> prefixRewrite,
+      Optional<ForwardPolicy.RegexRewrite> regexRewrite,
+      boolean stripQuery) {
+    public static final RedirectExtras NONE =
+        new RedirectExtras(0, Optional.empty(), Optional.empty(), false);
+  }
 }

@@ -1,6 +1,7 @@
 package dev.bowline.proxy.config;
 
 import java.util.List;
+import java.util.Map;
 
 /** A virtual host: its domains, routes in order (first match wins), and its header mutations. */
 public record VirtualHost(
@@ -8,10 +9,27 @@ public record VirtualHost(
     List<String> domains,
     List<Route> routes,
     HeaderMutation requestHeaders,
-    HeaderMutation responseHeaders) {
+    HeaderMutation responseHeaders,
+    Map<String, Object> filterConfigs,
+    boolean includeAttemptCount) {
+  /**
+   * @param filterConfigs {@code typed_per_filter_config}, as on {@link Route}
+   * @param includeAttemptCount {@code include_request_attempt_count}: send {@code
+   *     x-envoy-attempt-count} upstream
+   */
   public VirtualHost {
     domains = List.copyOf(domains);
     routes = List.copyOf(routes);
+    filterConfigs = Map.copyOf(filterConfigs);
+  }
+
+  public VirtualHost(
+      String name,
+      List<String> domains,
+      List<Route> routes,
+      HeaderMutation requestHeaders,
+      HeaderMutation responseHeaders) {
+    this(name, domains, routes, requestHeaders, responseHeaders, Map.of(), false);
   }
 
   public VirtualHost(String name, List<String> domains, List<Route> routes) {

@@ -52,7 +52,10 @@ import org.jspecify.annotations.Nullable;
  *   <li>stream the response back through the filters in reverse order.
  * </ol>
  */
-final class HttpStream implements ResponseListener, Worker.AcquireCallback {
+final class HttpStream
+    implements ResponseListener,
+        Worker.AcquireCallback,
+        dev.bowline.proxy.http.filter.StreamContext {
   private final HttpConnection conn;
   private final ChannelHandlerContext ctx;
   private final ProxySnapshot snapshot;
@@ -80,6 +83,32 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   private final long startNanos = System.nanoTime();
   private final boolean suppressEnvoyHeaders;
   private @Nullable String hashCookie; // Set-Cookie for a generated hash_policy cookie
+  private @Nullable Long requestHash; // hash_policy result for RING_HASH/MAGLEV, every attempt
+
+  /** {@link ResponseFlags} bits: why the stream ended as it did (for access logs). */
+  private int responseFlags;
+
+  /** How many filters have seen the request head (their response side sees the response). */
+  private int decodedFilters;
+
+  private String path = "";
+  private String queryPart = "";
+  private String authority = "";
+
+  // Retries (route retry_policy). The request body is kept (retained) while a retry may still
+  // need it; past REPLAY_LIMIT bytes retries stop, as Envoy's buffer limit does.
+  private @Nullable RetryState retry;
+  private @Nullable List<HttpContent> replay;
+  private long replayBytes;
+  private int attempts;
+  private long perTryTimeoutNanos;
+  private long globalTimeoutNanos;
+  private @Nullable ScheduledFuture<?> perTryTimer;
+  private boolean includeAttemptCount;
+  private boolean forwarded;
+
+  /** Request bytes kept for retries at most (Envoy's default connection buffer limit, 1 MiB). */
+  static final long REPLAY_LIMIT = 1 << 20;
 
   HttpStream(HttpConnection conn, HttpRequest request) {
     this.conn = conn;
@@ -222,38 +251,132 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       h.set("x-request-id", requestId());
     }
 
-    for (HttpFilter f : filters) {
-      if (f.onRequestHeaders(req, this::localReply) == FilterStatus.STOP_ITERATION || done) {
-        return;
-      }
-    }
-
+    // The route is found before the filters run, so they can read its per-filter config.
     RouteTable table =
         switch (cfg.routes()) {
           case HttpConnectionManagerConfig.InlineRoutes inline -> inline.table();
           case HttpConnectionManagerConfig.RdsRoutes rds -> snapshot.routes().get(rds.name());
         };
     int q = uri.indexOf('?');
-    String path = q < 0 ? uri : uri.substring(0, q);
-    String query = q < 0 ? "" : uri.substring(q + 1);
+    this.path = q < 0 ? uri : uri.substring(0, q);
+    this.queryPart = q < 0 ? "" : uri.substring(q);
+    this.authority = authority;
     VirtualHost vh = table == null ? null : table.select(authority).orElse(null);
-    Route route = vh == null ? null : RouteMatcher.match(vh, path, query, h);
-    if (route == null) {
-      conn.stats.noRoute().inc();
-      localReply(404, "");
-      return;
-    }
+    Route route =
+        vh == null ? null : RouteMatcher.match(vh, path, q < 0 ? "" : uri.substring(q + 1), h);
     this.matchedTable = table;
     this.matchedHost = vh;
     this.matchedRoute = route;
+    decodeFrom(0);
+  }
+
+  /** Runs the filters from {@code first} on, then the router; a STOP pauses it. */
+  private void decodeFrom(int first) {
+    HttpRequest req = upstreamRequest;
+    for (int i = first; i < filters.length; i++) {
+      decodedFilters = i + 1;
+      if (filters[i].onRequestHeaders(req, this, routeFilterConfig(i))
+              == FilterStatus.STOP_ITERATION
+          || done) {
+        resumeAt = i + 1;
+        return;
+      }
+    }
+    Route route = matchedRoute;
+    if (route == null) {
+      conn.stats.noRoute().inc();
+      responseFlags |= ResponseFlags.NO_ROUTE_FOUND;
+      localReply(404, "");
+      return;
+    }
     switch (route.action()) {
       case RouteAction.DirectResponse d -> {
         conn.stats.rqDirectResponse().inc();
         localReply(d.status(), d.body());
       }
-      case RouteAction.Redirect r -> redirect(r, authority, uri);
-      case RouteAction.Forward f -> forward(req, f, route, path, q < 0 ? "" : uri.substring(q));
+      case RouteAction.Redirect r -> redirect(r, authority, path, queryPart, route);
+      case RouteAction.Forward f -> forward(req, f, route, path, queryPart);
     }
+  }
+
+  private int resumeAt = -1;
+
+  /** The matched route's (else virtual host's) per-filter config of filter {@code i}. */
+  private @Nullable Object routeFilterConfig(int i) {
+    Route r = matchedRoute;
+    if (r == null) {
+      return null;
+    }
+    String name = conn.config.httpFilters().get(i).name();
+    Object c = r.filterConfigs().get(name);
+    if (c == null) {
+      VirtualHost vh = java.util.Objects.requireNonNull(matchedHost);
+      c = vh.filterConfigs().get(name);
+    }
+    return c;
+  }
+
+  // StreamContext, for the filters
+
+  @Override
+  public io.netty.util.concurrent.EventExecutor executor() {
+    return ctx.executor();
+  }
+
+  @Override
+  public java.util.random.RandomGenerator random() {
+    return java.util.Objects.requireNonNull(conn.worker).random();
+  }
+
+  @Override
+  public boolean grpc() {
+    return grpc;
+  }
+
+  @Override
+  public boolean done() {
+    return done;
+  }
+
+  @Override
+  public void sendLocalReply(int status, String body, int flags) {
+    responseFlags |= flags;
+    localReply(status, body);
+  }
+
+  @Override
+  public void sendGrpcReply(int grpcStatus, String message, int flags) {
+    responseFlags |= flags;
+    if (done) {
+      return;
+    }
+    if (responseStarted) {
+      localReply(500, message); // resets
+      return;
+    }
+    conn.stats.response(200);
+    var r = LocalReply.build(ctx.alloc(), 200, message, conn.config.serverName(), true);
+    r.headers().set("grpc-status", grpcStatus);
+    writeLocal(r, 200);
+  }
+
+  @Override
+  public void addResponseFlags(int flags) {
+    responseFlags |= flags;
+  }
+
+  @Override
+  public void continueDecoding() {
+    if (!done && resumeAt >= 0) {
+      int from = resumeAt;
+      resumeAt = -1;
+      decodeFrom(from);
+    }
+  }
+
+  /** The {@link ResponseFlags} bits recorded so far. */
+  int responseFlags() {
+    return responseFlags;
   }
 
   private void forward(
@@ -262,20 +385,53 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     String clusterName = f.clusters().pick(worker.random(), req.headers()::get);
     ClusterConfig cluster = snapshot.clusters().get(clusterName);
     if (cluster == null) {
+      responseFlags |= ResponseFlags.NO_CLUSTER_FOUND;
       localReply(503, ""); // Envoy: NC, cluster not found
       return;
     }
     if (f.prefixRewrite().isPresent()
         && route.match().path() instanceof dev.bowline.proxy.config.RouteMatch.PathMatch.Prefix p) {
       req.setUri(f.prefixRewrite().get() + path.substring(p.prefix().length()) + queryPart);
+    } else if (f.policy().regexRewrite().isPresent()) {
+      req.setUri(f.policy().regexRewrite().get().apply(path) + queryPart);
     }
     f.hostRewrite().ifPresent(host -> req.headers().set(HttpHeaderNames.HOST, host));
-    if (!f.timeout().isZero()) {
-      if (!suppressEnvoyHeaders) {
-        req.headers().set("x-envoy-expected-rq-timeout-ms", f.timeout().toMillis());
+    // Timeouts as Envoy's router takes them: the route's, unless the (trusted: HCM strips
+    // x-envoy-* from edge clients) x-envoy-upstream-rq-timeout-ms header says otherwise.
+    globalTimeoutNanos = f.timeout().toNanos();
+    String rqTimeout = req.headers().get("x-envoy-upstream-rq-timeout-ms");
+    if (rqTimeout != null) {
+      req.headers().remove("x-envoy-upstream-rq-timeout-ms");
+      long ms = parseMillis(rqTimeout);
+      if (ms >= 0) {
+        globalTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(ms);
       }
-      timeout =
-          ctx.executor().schedule(this::onTimeout, f.timeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+    var retryPolicy = f.policy().retry().orElse(null);
+    perTryTimeoutNanos = retryPolicy == null ? 0 : retryPolicy.perTryTimeout().toNanos();
+    String perTry = req.headers().get("x-envoy-upstream-rq-per-try-timeout-ms");
+    if (perTry != null) {
+      req.headers().remove("x-envoy-upstream-rq-per-try-timeout-ms");
+      long ms = parseMillis(perTry);
+      if (ms >= 0) {
+        perTryTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(ms);
+      }
+    }
+    if (globalTimeoutNanos > 0 && perTryTimeoutNanos >= globalTimeoutNanos) {
+      perTryTimeoutNanos = 0; // Envoy: a per-try timeout not below the route's is ignored
+    }
+    if (retryPolicy != null && retryPolicy.numRetries() > 0) {
+      retry = new RetryState(retryPolicy);
+      replay = new ArrayList<>(2);
+      for (HttpContent c : pending) {
+        keepForReplay(c);
+      }
+      pending.clear();
+    }
+    includeAttemptCount = matchedHost != null && matchedHost.includeAttemptCount();
+    forwarded = true;
+    if (globalTimeoutNanos > 0 && requestComplete) {
+      startGlobalTimer();
     }
     // most specific first, as Envoy applies them: route, virtual host, route configuration
     VirtualHost host = java.util.Objects.requireNonNull(matchedHost);
@@ -309,8 +465,8 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     this.target = cluster;
     this.targetEndpoints = endpoints;
     this.targetHost = pinned;
-    this.retriesLeft = f.connectRetries();
-    Long hash =
+    this.retriesLeft = retry != null ? 0 : f.connectRetries();
+    this.requestHash =
         cluster.lbPolicy().hashed() && !f.hashPolicies().isEmpty()
             ? dev.bowline.proxy.lb.RequestHash.compute(
                 f.hashPolicies(),
@@ -321,8 +477,64 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
                 addressOf(false),
                 c -> hashCookie = c)
             : null;
-    if (endpoints == null
-        || !worker.acquire(cluster, endpoints, pinned, hash, this, this, upgrade)) {
+    if (endpoints == null) {
+      responseFlags |= ResponseFlags.NO_HEALTHY_UPSTREAM;
+      localReply(503, "no healthy upstream");
+      return;
+    }
+    mirror(req, f, worker);
+    startAttempt();
+  }
+
+  private static long parseMillis(String v) {
+    try {
+      return Long.parseLong(v.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private void startGlobalTimer() {
+    if (timeout == null && globalTimeoutNanos > 0 && !done) {
+      if (!suppressEnvoyHeaders && attempts == 0) {
+        upstreamRequest.headers().set("x-envoy-expected-rq-timeout-ms", expectedTimeoutMillis());
+      }
+      timeout = ctx.executor().schedule(this::onTimeout, globalTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private long expectedTimeoutMillis() {
+    long nanos = globalTimeoutNanos;
+    if (perTryTimeoutNanos > 0 && (nanos == 0 || perTryTimeoutNanos < nanos)) {
+      nanos = perTryTimeoutNanos;
+    }
+    return TimeUnit.NANOSECONDS.toMillis(nanos);
+  }
+
+  /** One try: pick a host (avoiding earlier ones if the policy says so) and send the request. */
+  private void startAttempt() {
+    if (done) {
+      return;
+    }
+    attempts++;
+    HttpHeaders h = upstreamRequest.headers();
+    if (includeAttemptCount) {
+      h.set("x-envoy-attempt-count", attempts);
+    }
+    if (!suppressEnvoyHeaders && (globalTimeoutNanos > 0 || perTryTimeoutNanos > 0)) {
+      h.set("x-envoy-expected-rq-timeout-ms", expectedTimeoutMillis());
+    }
+    Worker worker = java.util.Objects.requireNonNull(conn.worker);
+    ClusterConfig cluster = java.util.Objects.requireNonNull(target);
+    if (!worker.acquire(
+        cluster,
+        java.util.Objects.requireNonNull(targetEndpoints),
+        targetHost,
+        requestHash,
+        this,
+        this,
+        upgrade)) {
+      responseFlags |= ResponseFlags.NO_HEALTHY_UPSTREAM;
       localReply(503, "no healthy upstream");
     }
   }
@@ -342,6 +554,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     if (done) {
       return;
     }
+    responseFlags |= ResponseFlags.UPSTREAM_OVERFLOW;
     if (clusterStats != null) {
       clusterStats.response(503);
     }
@@ -362,6 +575,110 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   @Override
   public boolean cancelled() {
     return done;
+  }
+
+  @Override
+  public void picked(SocketAddr host) {
+    RetryState r = retry;
+    if (r != null) {
+      r.tried(host);
+    }
+  }
+
+  @Override
+  public boolean rejectHost(SocketAddr host) {
+    RetryState r = retry;
+    return r != null && r.rejects(host);
+  }
+
+  @Override
+  public int hostSelectionAttempts() {
+    RetryState r = retry;
+    return r == null ? 0 : r.hostSelectionAttempts();
+  }
+
+  /** Keeps {@code c} for later tries while the replay buffer has room; past it, retries stop. */
+  private void keepForReplay(HttpContent c) {
+    List<HttpContent> r = java.util.Objects.requireNonNull(replay);
+    r.add(c);
+    replayBytes += c.content().readableBytes();
+    if (replayBytes > REPLAY_LIMIT) {
+      // Envoy: retry_or_shadow_abandoned. What no upstream has yet stays pending.
+      retry = null;
+      replay = null;
+      if (upstream == null) {
+        pending.addAll(r);
+      } else {
+        r.forEach(ReferenceCountUtil::release);
+      }
+    }
+  }
+
+  /** Fire-and-forget copies of the request head (bodies are not mirrored) to mirror clusters. */
+  private void mirror(HttpRequest req, RouteAction.Forward f, Worker worker) {
+    for (dev.bowline.proxy.config.RequestMirror m : f.policy().mirrors()) {
+      if (m.perMillion() < 1_000_000
+          && (m.perMillion() == 0 || worker.random().nextInt(1_000_000) >= m.perMillion())) {
+        continue;
+      }
+      ClusterConfig mc = snapshot.clusters().get(m.cluster());
+      Endpoints me = mc == null ? null : snapshot.endpointsOf(mc).orElse(null);
+      if (mc == null || me == null) {
+        continue;
+      }
+      String host = req.headers().get(HttpHeaderNames.HOST, "");
+      int colon = host.lastIndexOf(':');
+      String shadow =
+          colon > 0 && host.indexOf(']') < colon
+              ? host.substring(0, colon) + "-shadow" + host.substring(colon)
+              : host + "-shadow";
+      HttpHeaders copy = req.headers().copy();
+      copy.set(HttpHeaderNames.HOST, shadow);
+      copy.remove(HttpHeaderNames.TRANSFER_ENCODING);
+      copy.set(HttpHeaderNames.CONTENT_LENGTH, 0);
+      var head =
+          new io.netty.handler.codec.http.DefaultFullHttpRequest(
+              HttpVersion.HTTP_1_1,
+              req.method(),
+              req.uri(),
+              io.netty.buffer.Unpooled.EMPTY_BUFFER,
+              copy,
+              io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+      worker.clusterStats(mc).upstreamRqTotal().inc();
+      Mirror shadowRequest = new Mirror(head);
+      worker.acquire(mc, me, shadowRequest, shadowRequest);
+    }
+  }
+
+  /** A mirrored request: sent when its connection comes, its response read and dropped. */
+  private static final class Mirror implements ResponseListener, Worker.AcquireCallback {
+    private @Nullable HttpRequest request;
+
+    Mirror(HttpRequest request) {
+      this.request = request;
+    }
+
+    @Override
+    public void acquired(Upstream upstream) {
+      HttpRequest r = request;
+      request = null;
+      if (r != null) {
+        upstream.channel().writeAndFlush(r, upstream.channel().voidPromise());
+      }
+    }
+
+    @Override
+    public void failed(String reason) {
+      request = null;
+    }
+
+    @Override
+    public void onUpstreamObject(HttpObject msg) {
+      ReferenceCountUtil.release(msg);
+    }
+
+    @Override
+    public void onUpstreamReset(String reason) {}
   }
 
   /** Envoy's header for ORIGINAL_DST clusters with {@code use_http_header}. */
@@ -396,9 +713,38 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     }
   }
 
-  private void redirect(RouteAction.Redirect r, String authority, String uri) {
-    String location =
-        r.scheme().orElse("http") + "://" + r.host().orElse(authority) + r.path().orElse(uri);
+  /** Envoy's redirect: scheme, host, port, path (or prefix/regex rewrite), query kept or not. */
+  private void redirect(
+      RouteAction.Redirect r, String authority, String path, String query, Route route) {
+    var x = r.extras();
+    String host = r.host().orElse(authority);
+    if (x.port() > 0) {
+      int colon = host.lastIndexOf(':');
+      if (colon > 0 && host.indexOf(']') < colon) {
+        host = host.substring(0, colon);
+      }
+      host = host + ":" + x.port();
+    }
+    String newPath = path;
+    String newQuery = x.stripQuery() ? "" : query;
+    if (r.path().isPresent()) {
+      String p = r.path().get();
+      int q = p.indexOf('?');
+      if (q >= 0) {
+        newPath = p.substring(0, q);
+        newQuery = p.substring(q);
+      } else {
+        newPath = p;
+      }
+    } else if (x.prefixRewrite().isPresent()
+        && route.match().path() instanceof dev.bowline.proxy.config.RouteMatch.PathMatch.Prefix p) {
+      newPath =
+          x.prefixRewrite().get() + path.substring(Math.min(p.prefix().length(), path.length()));
+    } else if (x.regexRewrite().isPresent()) {
+      newPath = x.regexRewrite().get().apply(path);
+    }
+    String location = r.scheme().orElse("http") + "://" + host + newPath + newQuery;
+    conn.stats.response(r.status());
     var resp = LocalReply.build(ctx.alloc(), r.status(), "", conn.config.serverName(), false);
     resp.headers().set(HttpHeaderNames.LOCATION, location);
     writeLocal(resp, r.status());
@@ -413,7 +759,8 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   }
 
   void onRequestContent(HttpContent c) {
-    if (c instanceof LastHttpContent) {
+    boolean last = c instanceof LastHttpContent;
+    if (last) {
       requestComplete = true;
       ScheduledFuture<?> rt = requestTimer;
       if (rt != null) {
@@ -426,13 +773,30 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       return;
     }
     Upstream u = upstream;
-    if (u == null) {
+    if (replay != null) {
+      // retries may need it again: keep the original, send a duplicate
+      HttpContent copy = u == null ? null : c.retainedDuplicate();
+      keepForReplay(c);
+      if (copy != null) {
+        send(u, copy);
+      }
+    } else if (u == null) {
       pending.add(c);
     } else {
-      u.channel().writeAndFlush(c, u.channel().voidPromise());
-      if (!u.channel().isWritable()) {
-        ctx.channel().config().setAutoRead(false);
+      send(u, c);
+    }
+    if (last && forwarded) {
+      startGlobalTimer();
+      if (u != null) {
+        startPerTryTimer();
       }
+    }
+  }
+
+  private void send(Upstream u, HttpContent c) {
+    u.channel().writeAndFlush(c, u.channel().voidPromise());
+    if (!u.channel().isWritable()) {
+      ctx.channel().config().setAutoRead(false);
     }
   }
 
@@ -445,16 +809,99 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     upstream = connection;
     var ch = connection.channel();
     ch.write(upstreamRequest, ch.voidPromise());
+    List<HttpContent> r = replay;
+    if (r != null) {
+      for (HttpContent c : r) {
+        ch.write(c.retainedDuplicate(), ch.voidPromise());
+      }
+    }
     for (HttpContent c : pending) {
       ch.write(c, ch.voidPromise());
     }
     pending.clear();
     ch.flush();
+    if (requestComplete) {
+      startPerTryTimer();
+    }
+  }
+
+  private void startPerTryTimer() {
+    if (perTryTimeoutNanos > 0 && perTryTimer == null && !done) {
+      int attempt = attempts;
+      perTryTimer =
+          ctx.executor()
+              .schedule(() -> onPerTryTimeout(attempt), perTryTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void cancelPerTryTimer() {
+    ScheduledFuture<?> t = perTryTimer;
+    if (t != null) {
+      t.cancel(false);
+      perTryTimer = null;
+    }
+  }
+
+  /** The per-try timeout of try {@code attempt} fired: as Envoy, it counts as a 504. */
+  private void onPerTryTimeout(int attempt) {
+    if (done || attempt != attempts || responseStarted) {
+      return;
+    }
+    perTryTimer = null;
+    if (clusterStats != null) {
+      clusterStats.upstreamRqTimeout().inc();
+    }
+    Upstream u = upstream;
+    upstream = null;
+    if (u != null) {
+      u.abort();
+    }
+    if (retryIf(RetryState.Outcome.TIMEOUT)) {
+      return;
+    }
+    responseFlags |= ResponseFlags.UPSTREAM_REQUEST_TIMEOUT;
+    localReply(504, "upstream request timeout");
+  }
+
+  /**
+   * Schedules another try after the backoff if the policy retries {@code outcome} and tries are
+   * left; true when it did. Out of tries after a retriable outcome: URX.
+   */
+  private boolean retryIf(RetryState.Outcome outcome) {
+    RetryState r = retry;
+    if (r == null || done || !r.retries(outcome)) {
+      return false;
+    }
+    if (!r.hasRetriesLeft() || !retryAdmitted()) {
+      responseFlags |= ResponseFlags.UPSTREAM_RETRY_LIMIT_EXCEEDED;
+      return false;
+    }
+    r.consume();
+    cancelPerTryTimer();
+    java.util.Objects.requireNonNull(clusterStats).upstreamRqRetry().inc();
+    long backoff = r.nextBackoffMillis(random());
+    ctx.executor().schedule(this::startAttempt, backoff, TimeUnit.MILLISECONDS);
+    return true;
+  }
+
+  /**
+   * The cluster's retry budget (circuit breaker {@code max_retries}) admits one more retry. A hook
+   * for the circuit-breaker work: until it lands, every retry is admitted.
+   */
+  private boolean retryAdmitted() {
+    return true;
   }
 
   @Override
   public void failed(String reason) {
-    if (!done && retriesLeft > 0 && target != null && targetEndpoints != null) {
+    if (done) {
+      return;
+    }
+    cancelPerTryTimer();
+    if (retryIf(RetryState.Outcome.CONNECT_FAILURE)) {
+      return;
+    }
+    if (retriesLeft > 0 && target != null && targetEndpoints != null) {
       // nothing reached the upstream: safe to try again, on a host the balancer picks anew
       retriesLeft--;
       java.util.Objects.requireNonNull(clusterStats).upstreamRqRetry().inc();
@@ -464,6 +911,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       }
     }
     if (!done) {
+      responseFlags |= ResponseFlags.UPSTREAM_CONNECTION_FAILURE;
       localReply(
           503,
           "upstream connect error or disconnect/reset before headers. reset reason: " + reason);
@@ -485,6 +933,21 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
         ReferenceCountUtil.release(msg);
         return; // we do not forward interim responses; the final one follows
       }
+      RetryState r = retry;
+      if (r != null && r.retries(resp) && retryIf(RetryState.Outcome.RESPONSE)) {
+        // this try's answer is dropped with its exchange; the next try answers
+        ReferenceCountUtil.release(msg);
+        Upstream u = upstream;
+        upstream = null;
+        if (u != null) {
+          u.abort();
+        }
+        return;
+      }
+      if (r != null && r.retries(resp)) {
+        responseFlags |= ResponseFlags.UPSTREAM_RETRY_LIMIT_EXCEEDED;
+      }
+      cancelPerTryTimer();
       responseStarted = true;
       if (!suppressEnvoyHeaders) {
         resp.headers()
@@ -573,8 +1036,17 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     if (responseStarted) {
       done = true;
       cancelTimeout();
+      responseFlags |= ResponseFlags.UPSTREAM_CONNECTION_TERMINATION;
       ctx.close(); // mid-response: the only honest thing is to reset the downstream too
     } else {
+      cancelPerTryTimer();
+      if (retryIf(
+          reason.contains("refused")
+              ? RetryState.Outcome.REFUSED_STREAM
+              : RetryState.Outcome.RESET)) {
+        return;
+      }
+      responseFlags |= ResponseFlags.UPSTREAM_CONNECTION_TERMINATION;
       localReply(
           503,
           "upstream connect error or disconnect/reset before headers. reset reason: " + reason);
@@ -593,8 +1065,10 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     if (u != null) {
       u.abort();
     }
+    responseFlags |= ResponseFlags.UPSTREAM_REQUEST_TIMEOUT;
     if (responseStarted) {
       done = true;
+      cancelTimeout();
       ctx.close();
     } else {
       localReply(504, "upstream request timeout");
@@ -607,6 +1081,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       return;
     }
     conn.stats.downstreamRqIdleTimeout().inc();
+    responseFlags |= ResponseFlags.STREAM_IDLE_TIMEOUT;
     if (responseStarted) {
       resetByDownstream();
       ctx.close();
@@ -643,6 +1118,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       return;
     }
     done = true;
+    if (!responseStarted) {
+      responseFlags |= ResponseFlags.DOWNSTREAM_CONNECTION_TERMINATION;
+    }
     cancelTimeout();
     pending.forEach(ReferenceCountUtil::release);
     pending.clear();
@@ -717,6 +1195,10 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     if (matchedRoute != null && matchedRoute.action() instanceof RouteAction.DirectResponse) {
       mutateResponse(resp.headers());
     }
+    // as in Envoy, a local reply passes the response side of the filters that saw the request
+    for (int i = Math.min(decodedFilters, filters.length) - 1; i >= 0; i--) {
+      filters[i].onResponseHeaders(resp);
+    }
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
@@ -747,6 +1229,13 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   }
 
   private void cancelTimeout() {
+    cancelPerTryTimer();
+    List<HttpContent> r = replay;
+    if (r != null) {
+      replay = null;
+      retry = null;
+      r.forEach(ReferenceCountUtil::release);
+    }
     ScheduledFuture<?> t = timeout;
     if (t != null) {
       t.cancel(false);

@@ -140,6 +140,19 @@ public final class Worker {
     default boolean cancelled() {
       return false;
     }
+
+    /** The balancer chose {@code host} for this request (before connecting). */
+    default void picked(SocketAddr host) {}
+
+    /** A retry host predicate: whether to pick again instead of {@code host}. */
+    default boolean rejectHost(SocketAddr host) {
+      return false;
+    }
+
+    /** How many more picks a rejected host gets ({@code host_selection_retry_max_attempts}). */
+    default int hostSelectionAttempts() {
+      return 0;
+    }
   }
 
   /** A request waiting for a connection to {@code host} (the cluster is at max_connections). */
@@ -248,13 +261,21 @@ public final class Worker {
       cb.overflowed();
       return true;
     }
-    Host host =
+    Host first =
         pinned != null
             ? ch.find(pinned)
             : hash != null ? ch.pick(random, true, hash) : ch.pick(random);
-    if (host == null) {
+    if (first == null) {
       return false;
     }
+    for (int i = 0; pinned == null && i < cb.hostSelectionAttempts(); i++) {
+      if (!cb.rejectHost(first.address)) {
+        break;
+      }
+      first = java.util.Objects.requireNonNull(ch.pick(random));
+    }
+    Host host = first;
+    cb.picked(host.address);
     if (cluster.http2() && !dedicated) {
       acquireH2(host, ch, listener, cb);
       return true;

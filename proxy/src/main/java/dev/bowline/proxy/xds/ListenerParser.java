@@ -33,11 +33,12 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
   private final FilterRegistry filters;
-  private final RouteConfigParser routes = new RouteConfigParser();
+  private final RouteConfigParser routes;
 
   public ListenerParser(FilterRegistry filters) {
     super(TYPE_URL, Listener.class);
     this.filters = filters;
+    this.routes = new RouteConfigParser(filters);
   }
 
   @Override
@@ -241,7 +242,16 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         throw new InvalidResourceException(
             ff + ".typed_config", "is required (filter " + f.getName() + ")");
       }
-      String type = f.getTypedConfig().getTypeUrl();
+      com.google.protobuf.Any typed;
+      try {
+        typed = FilterConfigs.unwrapTypedStruct(f.getTypedConfig(), filters, ff + ".typed_config");
+      } catch (InvalidResourceException e) {
+        if (f.getIsOptional()) {
+          continue;
+        }
+        throw e;
+      }
+      String type = typed.getTypeUrl();
       Optional<HttpFilterFactory<?>> factory = filters.find(type);
       if (factory.isEmpty()) {
         if (f.getIsOptional()) {
@@ -253,7 +263,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       }
       Object config;
       try {
-        config = factory.get().parse(f.getTypedConfig());
+        config = factory.get().parse(typed);
       } catch (InvalidProtocolBufferException e) {
         throw new InvalidResourceException(
             ff + ".typed_config", "cannot unpack: " + e.getMessage());

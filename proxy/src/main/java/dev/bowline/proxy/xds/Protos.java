@@ -78,4 +78,18 @@ final class Protos {
               field, "a match pattern (exact, prefix, suffix, contains, safe_regex) is required");
     };
   }
+
+  /** A {@code FractionalPercent} as parts per million (0.0001% granularity), capped at 100%. */
+  static int perMillion(io.envoyproxy.envoy.type.v3.FractionalPercent p, String field)
+      throws InvalidResourceException {
+    long scale =
+        switch (p.getDenominator()) {
+          case HUNDRED -> 10_000;
+          case TEN_THOUSAND -> 100;
+          case MILLION -> 1;
+          case UNRECOGNIZED ->
+              throw new InvalidResourceException(field + ".denominator", "unknown denominator");
+        };
+    return (int) Math.min(1_000_000L, (p.getNumerator() & 0xFFFFFFFFL) * scale);
+  }
 }

@@ -26,8 +26,16 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   /** Envoy's default route timeout. */
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(15);
 
+  private final dev.bowline.proxy.http.filter.FilterRegistry filters;
+
   public RouteConfigParser() {
+    this(dev.bowline.proxy.http.filter.FilterRegistry.builtIn());
+  }
+
+  /** A parser that reads {@code typed_per_filter_config} with {@code filters}. */
+  public RouteConfigParser(dev.bowline.proxy.http.filter.FilterRegistry filters) {
     super(TYPE_URL, RouteConfiguration.class);
+    this.filters = filters;
   }
 
   @Override
@@ -39,7 +47,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   public RouteTable parse(RouteConfiguration rc) throws InvalidResourceException {
     List<VirtualHost> hosts = new ArrayList<>();
     for (int i = 0; i < rc.getVirtualHostsCount(); i++) {
-      hosts.add(virtualHost(rc.getVirtualHosts(i), "virtual_hosts[" + i + "]"));
+      hosts.add(virtualHost(rc.getVirtualHosts(i), "virtual_hosts[" + i + "]", filters));
     }
     return new RouteTable(
         rc.getName(),
@@ -55,7 +63,9 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   }
 
   private static VirtualHost virtualHost(
-      io.envoyproxy.envoy.config.route.v3.VirtualHost vh, String field)
+      io.envoyproxy.envoy.config.route.v3.VirtualHost vh,
+      String field,
+      dev.bowline.proxy.http.filter.FilterRegistry filters)
       throws InvalidResourceException {
     if (vh.getDomainsCount() == 0) {
       throw new InvalidResourceException(field + ".domains", "at least one domain is required");
@@ -76,7 +86,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           route(
               vh.getRoutes(i),
               field + ".routes[" + i + "]",
-              vh.hasRetryPolicy() ? vh.getRetryPolicy() : null));
+              vh.hasRetryPolicy() ? vh.getRetryPolicy() : null,
+              filters));
     }
     return new VirtualHost(
         vh.getName(),
@@ -89,7 +100,10 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         mutation(
             vh.getResponseHeadersToAddList(),
             vh.getResponseHeadersToRemoveList(),
-            field + ".response_headers_to_add"));
+            field + ".response_headers_to_add"),
+        FilterConfigs.perRoute(
+            vh.getTypedPerFilterConfigMap(), filters, field + ".typed_per_filter_config"),
+        vh.getIncludeRequestAttemptCount());
   }
 
   @SuppressWarnings("deprecation") // append (BoolValue) is what many control planes still send
@@ -140,7 +154,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   private static Route route(
       io.envoyproxy.envoy.config.route.v3.Route r,
       String field,
-      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry)
+      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry,
+      dev.bowline.proxy.http.filter.FilterRegistry filters)
       throws InvalidResourceException {
     return new Route(
         r.getName(),
@@ -153,7 +168,9 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         mutation(
             r.getResponseHeadersToAddList(),
             r.getResponseHeadersToRemoveList(),
-            field + ".response_headers_to_add"));
+            field + ".response_headers_to_add"),
+        FilterConfigs.perRoute(
+            r.getTypedPerFilterConfigMap(), filters, field + ".typed_per_filter_config"));
   }
 
   private static RouteMatch match(io.envoyproxy.envoy.config.route.v3.RouteMatch m, String field)
@@ -202,7 +219,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   }
 
   @SuppressWarnings("deprecation") // exact_match & co. are still what many control planes send
-  private static HeaderMatch header(HeaderMatcher h, String field) throws InvalidResourceException {
+  static HeaderMatch header(HeaderMatcher h, String field) throws InvalidResourceException {
     if (h.getName().isEmpty()) {
       throw new InvalidResourceException(field + ".name", "must not be empty");
     }
@@ -300,7 +317,18 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         r.getHostRedirect().isEmpty() ? Optional.empty() : Optional.of(r.getHostRedirect());
     Optional<String> path =
         r.hasPathRedirect() ? Optional.of(r.getPathRedirect()) : Optional.empty();
-    return new RouteAction.Redirect(status, scheme, host, path);
+    if (r.getPortRedirect() > 65535) {
+      throw new InvalidResourceException(field + ".port_redirect", "must be at most 65535");
+    }
+    var extras =
+        new RouteAction.RedirectExtras(
+            r.getPortRedirect(),
+            r.hasPrefixRewrite() ? Optional.of(r.getPrefixRewrite()) : Optional.empty(),
+            r.hasRegexRewrite()
+                ? Optional.of(regexRewrite(r.getRegexRewrite(), field + ".regex_rewrite"))
+                : Optional.empty(),
+            r.getStripQuery());
+    return new RouteAction.Redirect(status, scheme, host, path, extras);
   }
 
   private static RouteAction forward(
@@ -337,9 +365,6 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         };
     Optional<String> prefixRewrite =
         a.getPrefixRewrite().isEmpty() ? Optional.empty() : Optional.of(a.getPrefixRewrite());
-    if (a.hasRegexRewrite()) {
-      throw new InvalidResourceException(field + ".regex_rewrite", "not supported");
-    }
     Optional<String> hostRewrite =
         a.getHostRewriteSpecifierCase()
                 == io.envoyproxy.envoy.config.route.v3.RouteAction.HostRewriteSpecifierCase
@@ -363,13 +388,70 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         }
       }
     }
+    Optional<dev.bowline.proxy.config.RetryPolicy> retryPolicy =
+        policy == null
+            ? Optional.empty()
+            : Optional.of(
+                RetryPolicies.parse(
+                    policy,
+                    a.hasRetryPolicy() ? field + ".retry_policy" : "virtual_host.retry_policy"));
+    Optional<Duration> idle = Optional.empty();
+    if (a.hasIdleTimeout()) {
+      idle = Optional.of(Protos.duration(a.getIdleTimeout()));
+      if (idle.get().isNegative()) {
+        throw new InvalidResourceException(field + ".idle_timeout", "must not be negative");
+      }
+    }
+    List<dev.bowline.proxy.config.RequestMirror> mirrors = new ArrayList<>();
+    for (int i = 0; i < a.getRequestMirrorPoliciesCount(); i++) {
+      var m = a.getRequestMirrorPolicies(i);
+      String mf = field + ".request_mirror_policies[" + i + "]";
+      if (m.getCluster().isEmpty()) {
+        throw new InvalidResourceException(mf + ".cluster", "must not be empty");
+      }
+      int perMillion =
+          m.hasRuntimeFraction()
+              ? Protos.perMillion(
+                  m.getRuntimeFraction().getDefaultValue(), mf + ".runtime_fraction")
+              : 1_000_000;
+      mirrors.add(new dev.bowline.proxy.config.RequestMirror(m.getCluster(), perMillion));
+    }
+    var extra =
+        new dev.bowline.proxy.config.ForwardPolicy(
+            retryPolicy,
+            idle,
+            mirrors,
+            a.hasRegexRewrite()
+                ? Optional.of(regexRewrite(a.getRegexRewrite(), field + ".regex_rewrite"))
+                : Optional.empty());
     return new RouteAction.Forward(
         clusters,
         prefixRewrite,
         hostRewrite,
         timeout,
         retries,
-        HashPolicyParser.parse(a.getHashPolicyList(), field + ".hash_policy"));
+        HashPolicyParser.parse(a.getHashPolicyList(), field + ".hash_policy"),
+        extra);
+  }
+
+  /** Envoy's substitution ({@code \\1} for a group) in {@link java.util.regex.Matcher} syntax. */
+  static dev.bowline.proxy.config.ForwardPolicy.RegexRewrite regexRewrite(
+      io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute r, String field)
+      throws InvalidResourceException {
+    var pattern = Protos.regex(r.getPattern().getRegex(), field + ".pattern.regex");
+    String sub = r.getSubstitution();
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < sub.length(); i++) {
+      char c = sub.charAt(i);
+      if (c == '\\' && i + 1 < sub.length() && Character.isDigit(sub.charAt(i + 1))) {
+        out.append('$').append(sub.charAt(++i));
+      } else if (c == '$' || c == '\\') {
+        out.append('\\').append(c);
+      } else {
+        out.append(c);
+      }
+    }
+    return new dev.bowline.proxy.config.ForwardPolicy.RegexRewrite(pattern, out.toString());
   }
 
   private static ClusterChoice weighted(
@@ -427,6 +509,26 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.timeout",
           "virtual_hosts.routes.route.hash_policy",
           "virtual_hosts.retry_policy.retry_on",
+          "virtual_hosts.retry_policy.per_try_timeout",
+          "virtual_hosts.retry_policy.retriable_status_codes",
+          "virtual_hosts.retry_policy.retriable_headers",
+          "virtual_hosts.retry_policy.retry_back_off",
+          "virtual_hosts.retry_policy.retry_host_predicate",
+          "virtual_hosts.retry_policy.host_selection_retry_max_attempts",
+          "virtual_hosts.retry_policy.retry_priority",
+          "virtual_hosts.routes.route.retry_policy.per_try_timeout",
+          "virtual_hosts.routes.route.retry_policy.retriable_status_codes",
+          "virtual_hosts.routes.route.retry_policy.retriable_headers",
+          "virtual_hosts.routes.route.retry_policy.retry_back_off",
+          "virtual_hosts.routes.route.retry_policy.retry_host_predicate",
+          "virtual_hosts.routes.route.retry_policy.host_selection_retry_max_attempts",
+          "virtual_hosts.routes.route.retry_policy.retry_priority",
+          "virtual_hosts.routes.route.idle_timeout",
+          "virtual_hosts.routes.route.regex_rewrite",
+          "virtual_hosts.routes.route.request_mirror_policies",
+          "virtual_hosts.routes.typed_per_filter_config",
+          "virtual_hosts.typed_per_filter_config",
+          "virtual_hosts.include_request_attempt_count",
           "virtual_hosts.retry_policy.num_retries",
           "virtual_hosts.routes.route.retry_policy.retry_on",
           "virtual_hosts.routes.route.retry_policy.num_retries");

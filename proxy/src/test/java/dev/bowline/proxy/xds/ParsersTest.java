@@ -257,10 +257,10 @@ class ParsersTest {
     var rc =
         json(
                 "{\"name\":\"r\",\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"*\"],\"routes\":["
-                    + "{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\",\"retry_policy\":{\"num_retries\":2,\"per_try_timeout\":\"1s\"}}}]}]}",
+                    + "{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\",\"retry_policy\":{\"num_retries\":2,\"retriable_request_headers\":[{\"name\":\"x\"}]}}}]}]}",
                 RouteConfiguration.newBuilder())
             .build();
     assertThat(FieldAudit.ignored(rc, RouteConfigParser.HONOURED))
-        .containsExactly("virtual_hosts.routes.route.retry_policy.per_try_timeout");
+        .containsExactly("virtual_hosts.routes.route.retry_policy.retriable_request_headers");
   }
 }

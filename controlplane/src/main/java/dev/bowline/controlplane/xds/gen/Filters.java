@@ -3,17 +3,22 @@ package dev.bowline.controlplane.xds.gen;
 import com.google.protobuf.Any;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.util.List;
 
 /** The network filters listeners are made of, with Envoy's filter names. */
 final class Filters {
   static final String HCM = "envoy.filters.network.http_connection_manager";
   static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
   static final String ROUTER = "envoy.filters.http.router";
+  static final String FAULT = "envoy.filters.http.fault";
+  static final String CORS = "envoy.filters.http.cors";
 
   private Filters() {}
 
@@ -40,10 +45,27 @@ final class Filters {
     return hcm(HttpConnectionManager.newBuilder().setStatPrefix(statPrefix).setRouteConfig(routes));
   }
 
+  /**
+   * istiod's HTTP filters that the routes' {@code typed_per_filter_config} needs, before the
+   * router: the fault and CORS filters, both with empty configs (they act only per route).
+   */
+  static List<HttpFilter> policyFilters() {
+    return List.of(
+        HttpFilter.newBuilder()
+            .setName(FAULT)
+            .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance()))
+            .build(),
+        HttpFilter.newBuilder()
+            .setName(CORS)
+            .setTypedConfig(Any.pack(Cors.getDefaultInstance()))
+            .build());
+  }
+
   private static Filter hcm(HttpConnectionManager.Builder hcm) {
     return Filter.newBuilder()
         .setName(HCM)
-        .setTypedConfig(Any.pack(hcm.addHttpFilters(router()).build()))
+        .setTypedConfig(
+            Any.pack(hcm.addAllHttpFilters(policyFilters()).addHttpFilters(router()).build()))
         .build();
   }
 

@@ -14,10 +14,35 @@ public final class Generators {
   private final XdsGenerator endpoints = new EndpointGenerator();
   private final XdsGenerator grpcListeners = new GrpcListenerGenerator();
   private final XdsGenerator grpcRoutes = new GrpcRouteGenerator();
-  private final XdsGenerator sidecarListeners = new SidecarListenerGenerator();
-  private final XdsGenerator sidecarRoutes = new SidecarRouteGenerator();
+  // EnvoyFilter patches go on last, over what istiod's generators would emit
+  private final XdsGenerator sidecarListeners =
+      patched(
+          new SidecarListenerGenerator(),
+          dev.bowline.controlplane.xds.gen.envoyfilter.EnvoyFilterPatcher::listeners);
+  private final XdsGenerator sidecarRoutes =
+      patched(
+          new SidecarRouteGenerator(),
+          dev.bowline.controlplane.xds.gen.envoyfilter.EnvoyFilterPatcher::routes);
+
   private final XdsGenerator gatewayListeners = new GatewayListenerGenerator();
   private final XdsGenerator gatewayRoutes = new GatewayRouteGenerator();
+
+  /** How EnvoyFilter patches apply to one generator's output. */
+  @FunctionalInterface
+  private interface Patcher {
+    java.util.SortedMap<String, com.google.protobuf.Message> apply(
+        java.util.SortedMap<String, com.google.protobuf.Message> out,
+        Proxy proxy,
+        java.util.List<dev.bowline.controlplane.model.ConfigInputs.EnvoyFilterPatch> patches);
+  }
+
+  private static XdsGenerator patched(XdsGenerator g, Patcher patcher) {
+    return (proxy, push, names) -> {
+      var out = g.generate(proxy, push, names);
+      var patches = push.envoyFilterPatches(proxy);
+      return patches.isEmpty() ? out : patcher.apply(out, proxy, patches);
+    };
+  }
 
   /** The default set of generators. */
   public Generators() {}

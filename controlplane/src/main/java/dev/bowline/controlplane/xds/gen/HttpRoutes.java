@@ -41,6 +41,9 @@ final class HttpRoutes {
   /** The fault filter's name; its per-route config carries a VirtualService {@code fault}. */
   static final String FAULT_FILTER = "envoy.filters.http.fault";
 
+  /** The CORS filter's name; its per-route config carries a VirtualService {@code corsPolicy}. */
+  static final String CORS_FILTER = "envoy.filters.http.cors";
+
   private HttpRoutes() {}
 
   /**
@@ -105,13 +108,18 @@ final class HttpRoutes {
     if (p.retry() != null && p.retry().attempts() > 0) {
       action.setRetryPolicy(retry(p.retry()));
     }
+    List<HttpRoute.Mirror> mirrors = new java.util.ArrayList<>();
     if (p.mirror() != null) {
+      mirrors.add(p.mirror());
+    }
+    mirrors.addAll(p.moreMirrors());
+    for (HttpRoute.Mirror mirror : mirrors) {
       action.addRequestMirrorPolicies(
           RouteAction.RequestMirrorPolicy.newBuilder()
-              .setCluster(cluster(p.mirror().destination(), defaultPort))
+              .setCluster(cluster(mirror.destination(), defaultPort))
               .setRuntimeFraction(
                   RuntimeFractionalPercent.newBuilder()
-                      .setDefaultValue(percent(p.mirror().percent()))));
+                      .setDefaultValue(percent(mirror.percent()))));
     }
     if (p.rewrite() != null) {
       HttpRoute.Rewrite w = p.rewrite();
@@ -139,6 +147,9 @@ final class HttpRoutes {
     route.setRoute(action);
     if (p.fault() != null) {
       route.putTypedPerFilterConfig(FAULT_FILTER, Any.pack(fault(p.fault())));
+    }
+    if (p.cors() != null) {
+      route.putTypedPerFilterConfig(CORS_FILTER, Any.pack(cors(p.cors())));
     }
     return route.build();
   }
@@ -206,15 +217,85 @@ final class HttpRoutes {
     return policy.settings(port).consistentHash();
   }
 
-  /** The VirtualService retries; 0 attempts disable retries as in istiod. */
+  /**
+   * The VirtualService retries as istiod converts them: the mesh default with the VirtualService's
+   * attempts; {@code retryOn} numbers become {@code retriable_status_codes} (adding {@code
+   * retriable-status-codes}); {@code retryIgnorePreviousHosts} keeps or drops the previous-hosts
+   * predicate; {@code retryRemoteLocalities} adds the previous-priorities retry priority; {@code
+   * backoff} is the base interval. 0 attempts disable retries (the caller drops the policy).
+   */
   static RetryPolicy retry(HttpRoute.Retry r) {
     RetryPolicy.Builder b =
         SidecarRouteGenerator.DEFAULT_RETRY.toBuilder().setNumRetries(UInt32Value.of(r.attempts()));
     if (!r.retryOn().isEmpty()) {
-      b.setRetryOn(r.retryOn());
+      List<String> on = new java.util.ArrayList<>();
+      List<Integer> codes = new java.util.ArrayList<>();
+      for (String part : r.retryOn().split(",")) {
+        String t = part.trim();
+        if (t.isEmpty()) {
+          continue;
+        }
+        if (t.chars().allMatch(Character::isDigit) && t.length() == 3) {
+          codes.add(Integer.parseInt(t));
+        } else {
+          on.add(t);
+        }
+      }
+      String retryOn = String.join(",", on);
+      if (!codes.isEmpty() && !retryOn.contains("retriable-status-codes")) {
+        retryOn =
+            retryOn.isEmpty() ? "retriable-status-codes" : retryOn + ",retriable-status-codes";
+      }
+      b.setRetryOn(retryOn).clearRetriableStatusCodes().addAllRetriableStatusCodes(codes);
     }
     if (r.perTryTimeout() != null) {
       b.setPerTryTimeout(duration(r.perTryTimeout()));
+    }
+    if (r.retryIgnorePreviousHosts() != null && !r.retryIgnorePreviousHosts()) {
+      b.clearRetryHostPredicate();
+    }
+    if (r.retryRemoteLocalities()) {
+      b.setRetryPriority(
+          RetryPolicy.RetryPriority.newBuilder()
+              .setName("envoy.retry_priorities.previous_priorities")
+              .setTypedConfig(
+                  Any.pack(
+                      io.envoyproxy.envoy.extensions.retry.priority.previous_priorities.v3
+                          .PreviousPrioritiesConfig.newBuilder()
+                          .setUpdateFrequency(2)
+                          .build())));
+    }
+    if (r.backoff() != null) {
+      b.setRetryBackOff(
+          RetryPolicy.RetryBackOff.newBuilder().setBaseInterval(duration(r.backoff())));
+    }
+    return b.build();
+  }
+
+  /** A VirtualService {@code corsPolicy} as istiod emits it: a per-route {@code CorsPolicy}. */
+  static io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy cors(HttpRoute.Cors c) {
+    var b =
+        io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.newBuilder()
+            .setAllowMethods(String.join(",", c.allowMethods()))
+            .setAllowHeaders(String.join(",", c.allowHeaders()))
+            .setExposeHeaders(String.join(",", c.exposeHeaders()))
+            .setFilterEnabled(
+                RuntimeFractionalPercent.newBuilder()
+                    .setDefaultValue(
+                        FractionalPercent.newBuilder()
+                            .setNumerator(100)
+                            .setDenominator(FractionalPercent.DenominatorType.HUNDRED)));
+    for (HttpRoute.HeaderMatch o : c.allowOrigins()) {
+      b.addAllowOriginStringMatch(stringMatch(o));
+    }
+    if (c.maxAge() != null) {
+      b.setMaxAge(Long.toString(c.maxAge().getSeconds()));
+    }
+    if (c.allowCredentials() != null) {
+      b.setAllowCredentials(BoolValue.of(c.allowCredentials()));
+    }
+    if (c.forwardUnmatchedPreflights() != null) {
+      b.setForwardNotMatchingPreflights(BoolValue.of(c.forwardUnmatchedPreflights()));
     }
     return b.build();
   }

@@ -28,7 +28,6 @@ public final class XdsJson {
           .add(RouteConfiguration.getDescriptor())
           .add(HttpConnectionManager.getDescriptor())
           .add(Router.getDescriptor())
-          .add(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor())
           .add(TcpProxy.getDescriptor())
           .add(OriginalDst.getDescriptor())
           .add(PreviousHostsPredicate.getDescriptor())
@@ -44,6 +43,17 @@ public final class XdsJson {
           .add(
               io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
                   .getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.retry.priority.previous_priorities.v3
+                  .PreviousPrioritiesConfig.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+                  .getDescriptor())
+          .add(com.github.udpa.udpa.type.v1.TypedStruct.getDescriptor())
+          .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
           .add(ClustersConfigDump.getDescriptor())
           .add(ListenersConfigDump.getDescriptor())
           .add(RoutesConfigDump.getDescriptor())

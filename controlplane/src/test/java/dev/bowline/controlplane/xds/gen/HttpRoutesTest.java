@@ -210,4 +210,89 @@ class HttpRoutesTest {
     assertThat(ops.getResponseHeadersToAdd(0).getHeader().getValue()).isEqualTo("no-store");
     assertThat(ops.getResponseHeadersToRemoveList()).containsExactly("server");
   }
+
+  @Test
+  void retriesAsIstiodConvertsThem() {
+    List<Route> r =
+        routes(
+            """
+            - match: [{uri: {prefix: /a}}]
+              route: [{destination: {host: forecast}}]
+              retries:
+                attempts: 3
+                retryOn: "5xx,503,429,reset"
+                retryRemoteLocalities: true
+                retryIgnorePreviousHosts: false
+                backoff: 50ms
+            - route: [{destination: {host: forecast}}]
+              retries: {attempts: 4}
+            """);
+    var a = r.getFirst().getRoute().getRetryPolicy();
+    assertThat(a.getNumRetries().getValue()).isEqualTo(3);
+    assertThat(a.getRetryOn()).isEqualTo("5xx,reset,retriable-status-codes");
+    assertThat(a.getRetriableStatusCodesList()).containsExactly(503, 429);
+    assertThat(a.getRetryHostPredicateList()).isEmpty();
+    assertThat(a.getRetryPriority().getName())
+        .isEqualTo("envoy.retry_priorities.previous_priorities");
+    assertThat(a.getRetryBackOff().getBaseInterval()).isEqualTo(Durations.fromMillis(50));
+    assertThat(a.getHostSelectionRetryMaxAttempts()).isEqualTo(5);
+    var b = r.get(1).getRoute().getRetryPolicy();
+    // no retryOn: the mesh default's conditions, predicate and 503
+    assertThat(b.getNumRetries().getValue()).isEqualTo(4);
+    assertThat(b.getRetryOn())
+        .isEqualTo("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
+    assertThat(b.getRetriableStatusCodesList()).containsExactly(503);
+    assertThat(b.getRetryHostPredicate(0).getName())
+        .isEqualTo("envoy.retry_host_predicates.previous_hosts");
+  }
+
+  @Test
+  void corsPolicyIsThePerRouteConfigOfTheCorsFilter() throws Exception {
+    Route r =
+        routes(
+                """
+                - route: [{destination: {host: forecast}}]
+                  corsPolicy:
+                    allowOrigins: [{exact: "https://a.example"}, {regex: "https://.*[.]b[.]example"}]
+                    allowMethods: [GET, POST]
+                    allowHeaders: [x-a]
+                    exposeHeaders: [x-b, x-c]
+                    maxAge: 24h
+                    allowCredentials: true
+                """)
+            .getFirst();
+    var cors =
+        r.getTypedPerFilterConfigOrThrow(HttpRoutes.CORS_FILTER)
+            .unpack(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.class);
+    assertThat(cors.getAllowOriginStringMatch(0).getExact()).isEqualTo("https://a.example");
+    assertThat(cors.getAllowOriginStringMatch(1).getSafeRegex().getRegex())
+        .isEqualTo("https://.*[.]b[.]example");
+    assertThat(cors.getAllowMethods()).isEqualTo("GET,POST");
+    assertThat(cors.getAllowHeaders()).isEqualTo("x-a");
+    assertThat(cors.getExposeHeaders()).isEqualTo("x-b,x-c");
+    assertThat(cors.getMaxAge()).isEqualTo("86400");
+    assertThat(cors.getAllowCredentials().getValue()).isTrue();
+    assertThat(cors.getFilterEnabled().getDefaultValue().getNumerator()).isEqualTo(100);
+  }
+
+  @Test
+  void everyMirrorBecomesAMirrorPolicy() {
+    Route r =
+        routes(
+                """
+                - route: [{destination: {host: forecast, subset: v1}}]
+                  mirrors:
+                  - {destination: {host: forecast, subset: v2}, percentage: {value: 12.5}}
+                  - {destination: {host: forecast, subset: v3}}
+                """)
+            .getFirst();
+    var m = r.getRoute().getRequestMirrorPoliciesList();
+    assertThat(m)
+        .extracting(x -> x.getCluster(), x -> x.getRuntimeFraction().getDefaultValue())
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(
+                "outbound|8080|v2|forecast.weather.svc.cluster.local", perMillion(125_000)),
+            org.assertj.core.groups.Tuple.tuple(
+                "outbound|8080|v3|forecast.weather.svc.cluster.local", perMillion(1_000_000)));
+  }
 }

@@ -1,5 +1,6 @@
 package dev.bowline.proxy.http.filter;
 
+import com.google.protobuf.Message;
 import dev.bowline.proxy.http.filter.router.RouterFactory;
 import java.util.HashMap;
 import java.util.List;
@@ -9,28 +10,63 @@ import java.util.Optional;
 /** The HTTP filter factories known to one proxy, by type URL. Immutable; injected, never global. */
 public final class FilterRegistry {
   private final Map<String, HttpFilterFactory<?>> byTypeUrl;
+  private final Map<String, HttpFilterFactory<?>> byPerRouteTypeUrl;
+  private final Map<String, Message> messages;
 
-  private FilterRegistry(Map<String, HttpFilterFactory<?>> byTypeUrl) {
+  private FilterRegistry(
+      Map<String, HttpFilterFactory<?>> byTypeUrl,
+      Map<String, HttpFilterFactory<?>> byPerRouteTypeUrl,
+      Map<String, Message> messages) {
     this.byTypeUrl = Map.copyOf(byTypeUrl);
+    this.byPerRouteTypeUrl = Map.copyOf(byPerRouteTypeUrl);
+    this.messages = Map.copyOf(messages);
   }
 
   /** A registry of {@code factories}; two with the same type URL are an error. */
   public static FilterRegistry of(List<HttpFilterFactory<?>> factories) {
     Map<String, HttpFilterFactory<?>> m = new HashMap<>();
+    Map<String, HttpFilterFactory<?>> perRoute = new HashMap<>();
+    Map<String, Message> messages = new HashMap<>();
     for (HttpFilterFactory<?> f : factories) {
       if (m.put(f.typeUrl(), f) != null) {
         throw new IllegalArgumentException("two HTTP filter factories for " + f.typeUrl());
       }
+      Message type = f.configType();
+      if (type != null) {
+        messages.put(f.typeUrl(), type);
+      }
+      for (Message p : f.perRouteTypes()) {
+        String url = "type.googleapis.com/" + p.getDescriptorForType().getFullName();
+        if (perRoute.put(url, f) != null) {
+          throw new IllegalArgumentException("two HTTP filter factories for per-route " + url);
+        }
+        messages.put(url, p);
+      }
     }
-    return new FilterRegistry(m);
+    return new FilterRegistry(m, perRoute, messages);
   }
 
   /** The filters this proxy ships with. */
   public static FilterRegistry builtIn() {
-    return of(List.of(new RouterFactory()));
+    return of(
+        List.of(
+            new RouterFactory(),
+            new dev.bowline.proxy.http.filter.fault.FaultFactory(),
+            new dev.bowline.proxy.http.filter.cors.CorsFactory(),
+            new dev.bowline.proxy.http.filter.localratelimit.LocalRateLimitFactory()));
   }
 
   public Optional<HttpFilterFactory<?>> find(String typeUrl) {
     return Optional.ofNullable(byTypeUrl.get(typeUrl));
+  }
+
+  /** The factory whose per-route config has {@code typeUrl}. */
+  public Optional<HttpFilterFactory<?>> findPerRoute(String typeUrl) {
+    return Optional.ofNullable(byPerRouteTypeUrl.get(typeUrl));
+  }
+
+  /** The message type of a filter or per-route config type URL (to read a TypedStruct). */
+  public Optional<Message> message(String typeUrl) {
+    return Optional.ofNullable(messages.get(typeUrl));
   }
 }

@@ -21,6 +21,34 @@ public interface HttpFilterFactory<C> {
    */
   C parse(Any typedConfig) throws InvalidProtocolBufferException;
 
+  /**
+   * Builds the filter's per-route config from a route's or virtual host's {@code
+   * typed_per_filter_config} entry; by default the filter takes none.
+   *
+   * @throws IllegalArgumentException naming the bad field, relative to the per-route config
+   * @throws InvalidProtocolBufferException when the bytes are not the declared type
+   */
+  default Object parsePerRoute(Any typedConfig) throws InvalidProtocolBufferException {
+    throw new IllegalArgumentException(
+        "the filter takes no per-route config (" + typedConfig.getTypeUrl() + ")");
+  }
+
+  /**
+   * The messages {@link #parsePerRoute} accepts (default instances), so a per-route config can be
+   * found by its type URL and given as a {@code TypedStruct}; empty when the filter takes none.
+   */
+  default java.util.List<com.google.protobuf.Message> perRouteTypes() {
+    return java.util.List.of();
+  }
+
+  /**
+   * The message {@link #parse} takes (a default instance), so the filter can be given as a {@code
+   * TypedStruct}; null when it cannot.
+   */
+  default com.google.protobuf.@org.jspecify.annotations.Nullable Message configType() {
+    return null;
+  }
+
   /** A filter for one stream; called on the stream's event loop. */
   HttpFilter create(C config);
 
