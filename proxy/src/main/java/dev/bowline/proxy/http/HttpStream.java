@@ -12,6 +12,9 @@ import dev.bowline.proxy.config.VirtualHost;
 import dev.bowline.proxy.http.filter.FilterStatus;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import dev.bowline.proxy.http.filter.ResponseFlag;
+import dev.bowline.proxy.http.filter.ResponseFlags;
+import dev.bowline.proxy.http.filter.StreamInfo;
 import dev.bowline.proxy.http.filter.router.RouteMatcher;
 import dev.bowline.proxy.stats.ClusterStats;
 import dev.bowline.proxy.upstream.ResponseListener;
@@ -52,7 +55,7 @@ import org.jspecify.annotations.Nullable;
  *   <li>stream the response back through the filters in reverse order.
  * </ol>
  */
-final class HttpStream implements ResponseListener, Worker.AcquireCallback {
+final class HttpStream implements ResponseListener, Worker.AcquireCallback, StreamInfo {
   private final HttpConnection conn;
   private final ChannelHandlerContext ctx;
   private final ProxySnapshot snapshot;
@@ -79,6 +82,23 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   private @Nullable ScheduledFuture<?> requestTimer;
   private final long startNanos = System.nanoTime();
   private final boolean suppressEnvoyHeaders;
+  // What StreamInfo tells observing filters (stats, access logs); see the methods at the end.
+  private final long startEpochMillis = System.currentTimeMillis();
+  private final HttpRequest downstreamHead;
+  private final String method;
+  private final String originalPath;
+  private final ResponseFlags responseFlags = new ResponseFlags();
+  private int responseCode;
+  private @Nullable HttpHeaders responseHeaders;
+  private @Nullable HttpHeaders responseTrailers;
+  private long bytesReceived;
+  private long bytesSent;
+  private long firstByteNanos;
+  private long endNanos;
+  private @Nullable String upstreamCluster;
+  private java.net.@Nullable SocketAddress upstreamAddress;
+  private Object @Nullable [] filterState;
+  private boolean completed;
 
   HttpStream(HttpConnection conn, HttpRequest request) {
     this.conn = conn;
@@ -88,10 +108,13 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     String ct = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
     this.grpc = ct != null && ct.startsWith("application/grpc");
     this.headRequest = request.method().equals(HttpMethod.HEAD);
+    this.downstreamHead = request;
+    this.method = request.method().name();
+    this.originalPath = request.uri();
     HttpFilterFactory<?>[] factories = conn.filterFactories;
     this.filters = new HttpFilter[factories.length];
     for (int i = 0; i < factories.length; i++) {
-      filters[i] = create(factories[i], conn.config.httpFilters().get(i).config());
+      filters[i] = create(factories[i], conn.config.httpFilters().get(i).config(), this);
     }
     this.upstreamRequest = request;
     Object routerConfig = conn.config.httpFilters().getLast().config();
@@ -106,8 +129,8 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   }
 
   @SuppressWarnings("unchecked")
-  private static <C> HttpFilter create(HttpFilterFactory<C> f, Object config) {
-    return f.create((C) config);
+  private static <C> HttpFilter create(HttpFilterFactory<C> f, Object config, StreamInfo info) {
+    return f.create((C) config, info);
   }
 
   void start(HttpRequest req) {
@@ -238,6 +261,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     VirtualHost vh = table == null ? null : table.select(authority).orElse(null);
     Route route = vh == null ? null : RouteMatcher.match(vh, path, query, h);
     if (route == null) {
+      responseFlags.set(ResponseFlag.NR);
       conn.stats.noRoute().inc();
       localReply(404, "");
       return;
@@ -261,9 +285,11 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     String clusterName = f.clusters().pick(worker.random(), req.headers()::get);
     ClusterConfig cluster = snapshot.clusters().get(clusterName);
     if (cluster == null) {
+      responseFlags.set(ResponseFlag.NC);
       localReply(503, ""); // Envoy: NC, cluster not found
       return;
     }
+    this.upstreamCluster = clusterName;
     if (f.prefixRewrite().isPresent()
         && route.match().path() instanceof dev.bowline.proxy.config.RouteMatch.PathMatch.Prefix p) {
       req.setUri(f.prefixRewrite().get() + path.substring(p.prefix().length()) + queryPart);
@@ -310,6 +336,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     this.targetHost = pinned;
     this.retriesLeft = f.connectRetries();
     if (endpoints == null || !worker.acquire(cluster, endpoints, pinned, this, this, upgrade)) {
+      responseFlags.set(ResponseFlag.UH);
       localReply(503, "no healthy upstream");
     }
   }
@@ -363,6 +390,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
   }
 
   void onRequestContent(HttpContent c) {
+    bytesReceived += c.content().readableBytes();
     if (c instanceof LastHttpContent) {
       requestComplete = true;
       ScheduledFuture<?> rt = requestTimer;
@@ -394,6 +422,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     }
     upstream = connection;
     var ch = connection.channel();
+    upstreamAddress = ch.remoteAddress();
     ch.write(upstreamRequest, ch.voidPromise());
     for (HttpContent c : pending) {
       ch.write(c, ch.voidPromise());
@@ -414,6 +443,13 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       }
     }
     if (!done) {
+      responseFlags.set(ResponseFlag.UF);
+      if (retriesLeft == 0
+          && matchedRoute != null
+          && matchedRoute.action() instanceof RouteAction.Forward f
+          && f.connectRetries() > 0) {
+        responseFlags.set(ResponseFlag.URX);
+      }
       localReply(
           503,
           "upstream connect error or disconnect/reset before headers. reset reason: " + reason);
@@ -436,6 +472,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
         return; // we do not forward interim responses; the final one follows
       }
       responseStarted = true;
+      responseCode = resp.status().code();
+      responseHeaders = resp.headers();
+      firstByteNanos = System.nanoTime();
       if (!suppressEnvoyHeaders) {
         resp.headers()
             .set("x-envoy-upstream-service-time", (System.nanoTime() - startNanos) / 1_000_000);
@@ -468,7 +507,14 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
         }
       }
     }
+    if (msg instanceof HttpContent content) {
+      bytesSent += content.content().readableBytes();
+    }
+    if (msg instanceof LastHttpContent last && !last.trailingHeaders().isEmpty()) {
+      responseTrailers = last.trailingHeaders();
+    }
     if (msg instanceof LastHttpContent) {
+      complete(); // before the last write, so whoever sees the response sees it counted
       finish(ctx.writeAndFlush(msg));
     } else {
       ctx.write(msg, ctx.voidPromise());
@@ -494,6 +540,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       clusterStats.response(101);
     }
     conn.stats.response(101);
+    responseCode = 101;
+    responseHeaders = resp.headers();
+    complete();
     resp.headers().set(HttpHeaderNames.SERVER, conn.config.serverName());
     ctx.writeAndFlush(resp); // encoded by the HTTP codec right now, before it goes
     io.netty.channel.Channel up = u.channel();
@@ -517,9 +566,11 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       return;
     }
     upstream = null;
+    responseFlags.set(ResponseFlag.UC);
     if (responseStarted) {
       done = true;
       cancelTimeout();
+      complete();
       ctx.close(); // mid-response: the only honest thing is to reset the downstream too
     } else {
       localReply(
@@ -535,6 +586,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     if (clusterStats != null) {
       clusterStats.upstreamRqTimeout().inc();
     }
+    responseFlags.set(ResponseFlag.UT);
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
@@ -542,6 +594,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     }
     if (responseStarted) {
       done = true;
+      complete();
       ctx.close();
     } else {
       localReply(504, "upstream request timeout");
@@ -554,6 +607,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       return;
     }
     conn.stats.downstreamRqIdleTimeout().inc();
+    responseFlags.set(ResponseFlag.SI);
     if (responseStarted) {
       resetByDownstream();
       ctx.close();
@@ -590,6 +644,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       return;
     }
     done = true;
+    responseFlags.set(ResponseFlag.DC);
     cancelTimeout();
     pending.forEach(ReferenceCountUtil::release);
     pending.clear();
@@ -598,6 +653,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     if (u != null) {
       u.abort();
     }
+    complete();
   }
 
   private boolean keepAlive() {
@@ -675,6 +731,13 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     if (headRequest) {
       resp.content().clear();
     }
+    responseCode = status;
+    responseHeaders = resp.headers();
+    bytesSent += resp.content().readableBytes();
+    for (int i = filters.length - 1; i >= 0; i--) {
+      filters[i].onResponseHeaders(resp);
+    }
+    complete(); // before the write, so whoever sees the response sees it counted
     finish(ctx.writeAndFlush(resp));
   }
 
@@ -684,6 +747,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     pending.forEach(ReferenceCountUtil::release);
     pending.clear();
     upstream = null;
+    complete();
     boolean keep = keepAlive() && (requestComplete || conn.http2Stream);
     boolean complete = requestComplete;
     if (keep) {
@@ -704,5 +768,170 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
       rt.cancel(false);
       requestTimer = null;
     }
+  }
+
+  /** The stream ended: tell the filters once (stats, access logs), with the final figures. */
+  private void complete() {
+    if (completed) {
+      return;
+    }
+    completed = true;
+    endNanos = System.nanoTime();
+    for (HttpFilter f : filters) {
+      try {
+        f.onStreamComplete(this);
+      } catch (RuntimeException e) {
+        System.getLogger(HttpStream.class.getName())
+            .log(
+                System.Logger.Level.WARNING,
+                "event=filter_complete_failed error={0}",
+                e.toString());
+      }
+    }
+  }
+
+  // StreamInfo: what observing filters read. Owned by the event loop like everything here.
+
+  @Override
+  public long startEpochMillis() {
+    return startEpochMillis;
+  }
+
+  @Override
+  public long startNanos() {
+    return startNanos;
+  }
+
+  @Override
+  public long durationNanos() {
+    return endNanos == 0 ? 0 : endNanos - startNanos;
+  }
+
+  @Override
+  public long responseStartNanos() {
+    return firstByteNanos == 0 ? 0 : firstByteNanos - startNanos;
+  }
+
+  @Override
+  public int responseCode() {
+    return responseCode;
+  }
+
+  @Override
+  public ResponseFlags responseFlags() {
+    return responseFlags;
+  }
+
+  @Override
+  public long bytesReceived() {
+    return bytesReceived;
+  }
+
+  @Override
+  public long bytesSent() {
+    return bytesSent;
+  }
+
+  @Override
+  public String protocol() {
+    if (conn.http2Stream) {
+      return "HTTP/2";
+    }
+    return downstreamHead.protocolVersion().equals(HttpVersion.HTTP_1_0) ? "HTTP/1.0" : "HTTP/1.1";
+  }
+
+  @Override
+  public HttpHeaders requestHeaders() {
+    return downstreamHead.headers();
+  }
+
+  @Override
+  public String method() {
+    return method;
+  }
+
+  @Override
+  public String path() {
+    return originalPath;
+  }
+
+  @Override
+  public @Nullable HttpHeaders responseHeaders() {
+    return responseHeaders;
+  }
+
+  @Override
+  public @Nullable HttpHeaders responseTrailers() {
+    return responseTrailers;
+  }
+
+  @Override
+  public @Nullable String upstreamCluster() {
+    return upstreamCluster;
+  }
+
+  @Override
+  public @Nullable String upstreamHost() {
+    return upstreamAddress instanceof java.net.InetSocketAddress a
+        ? a.getAddress().getHostAddress() + ":" + a.getPort()
+        : null;
+  }
+
+  @Override
+  public @Nullable String routeName() {
+    Route r = matchedRoute;
+    return r == null ? null : r.name();
+  }
+
+  @Override
+  public String downstreamRemoteAddress() {
+    return address(
+        conn.http2Stream ? ctx.channel().parent().remoteAddress() : ctx.channel().remoteAddress());
+  }
+
+  @Override
+  public String downstreamLocalAddress() {
+    return address(
+        conn.http2Stream ? ctx.channel().parent().localAddress() : ctx.channel().localAddress());
+  }
+
+  private static String address(java.net.@Nullable SocketAddress a) {
+    return a instanceof java.net.InetSocketAddress i
+        ? i.getAddress().getHostAddress() + ":" + i.getPort()
+        : "-";
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> @Nullable T get(StateKey<T> key) {
+    Object[] st = filterState;
+    if (st != null) {
+      for (int i = 0; i < st.length; i += 2) {
+        if (st[i] == key) {
+          return (T) st[i + 1];
+        }
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public <T> void put(StateKey<T> key, T value) {
+    Object[] st = filterState;
+    if (st == null) {
+      filterState = new Object[] {key, value, null, null};
+      return;
+    }
+    for (int i = 0; i < st.length; i += 2) {
+      if (st[i] == key || st[i] == null) {
+        st[i] = key;
+        st[i + 1] = value;
+        return;
+      }
+    }
+    Object[] grown = java.util.Arrays.copyOf(st, st.length * 2);
+    grown[st.length] = key;
+    grown[st.length + 1] = value;
+    filterState = grown;
   }
 }

@@ -11,8 +11,10 @@ import dev.bowline.proxy.config.HttpFilterConfig;
 import dev.bowline.proxy.config.ListenerConfig;
 import dev.bowline.proxy.config.NetworkFilter;
 import dev.bowline.proxy.config.TcpProxyConfig;
+import dev.bowline.proxy.http.filter.FilterContext;
 import dev.bowline.proxy.http.filter.FilterRegistry;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import dev.bowline.proxy.http.filter.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -66,13 +68,14 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       }
     }
     var address = Protos.address(l.getAddress(), "address");
+    FilterContext fc = filterContext(l);
     List<FilterChain> chains = new ArrayList<>();
     for (int i = 0; i < l.getFilterChainsCount(); i++) {
-      chains.add(chain(l.getFilterChains(i), "filter_chains[" + i + "]"));
+      chains.add(chain(l.getFilterChains(i), "filter_chains[" + i + "]", fc));
     }
     Optional<FilterChain> def =
         l.hasDefaultFilterChain()
-            ? Optional.of(chain(l.getDefaultFilterChain(), "default_filter_chain"))
+            ? Optional.of(chain(l.getDefaultFilterChain(), "default_filter_chain", fc))
             : Optional.empty();
     if (chains.isEmpty() && def.isEmpty()) {
       throw new InvalidResourceException("filter_chains", "at least one filter chain is required");
@@ -81,7 +84,18 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     return new ListenerConfig(l.getName(), address, chains, def, bind);
   }
 
-  private FilterChain chain(io.envoyproxy.envoy.config.listener.v3.FilterChain c, String field)
+  /** What HTTP filters may know of their listener. */
+  private static FilterContext filterContext(Listener l) {
+    return new FilterContext(
+        switch (l.getTrafficDirection()) {
+          case INBOUND -> TrafficDirection.INBOUND;
+          case OUTBOUND -> TrafficDirection.OUTBOUND;
+          case UNSPECIFIED, UNRECOGNIZED -> TrafficDirection.UNSPECIFIED;
+        });
+  }
+
+  private FilterChain chain(
+      io.envoyproxy.envoy.config.listener.v3.FilterChain c, String field, FilterContext fc)
       throws InvalidResourceException {
     var m = c.getFilterChainMatch();
     String mf = field + ".filter_chain_match";
@@ -122,7 +136,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           field + ".filters", "only one (terminal) network filter is supported");
     }
     return new FilterChain(
-        c.getName(), match, networkFilter(c.getFilters(0), field + ".filters[0]"));
+        c.getName(), match, networkFilter(c.getFilters(0), field + ".filters[0]", fc));
   }
 
   private static List<CidrRange> ranges(
@@ -141,14 +155,15 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     return out;
   }
 
-  private NetworkFilter networkFilter(Filter f, String field) throws InvalidResourceException {
+  private NetworkFilter networkFilter(Filter f, String field, FilterContext fc)
+      throws InvalidResourceException {
     if (!f.hasTypedConfig()) {
       throw new InvalidResourceException(field + ".typed_config", "is required");
     }
     Any any = f.getTypedConfig();
     try {
       return switch (any.getTypeUrl()) {
-        case HCM_TYPE -> hcm(any.unpack(HttpConnectionManager.class), field + ".typed_config");
+        case HCM_TYPE -> hcm(any.unpack(HttpConnectionManager.class), field + ".typed_config", fc);
         case TCP_PROXY_TYPE -> tcpProxy(any.unpack(TcpProxy.class), field + ".typed_config");
         default ->
             throw new InvalidResourceException(
@@ -185,7 +200,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     return new TcpProxyConfig(t.getStatPrefix(), clusters, idle);
   }
 
-  private HttpConnectionManagerConfig hcm(HttpConnectionManager h, String field)
+  private HttpConnectionManagerConfig hcm(HttpConnectionManager h, String field, FilterContext fc)
       throws InvalidResourceException {
     var codec =
         switch (h.getCodecType()) {
@@ -243,7 +258,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       }
       Object config;
       try {
-        config = factory.get().parse(f.getTypedConfig());
+        config = factory.get().parse(f.getTypedConfig(), fc);
       } catch (InvalidProtocolBufferException e) {
         throw new InvalidResourceException(
             ff + ".typed_config", "cannot unpack: " + e.getMessage());
@@ -312,6 +327,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "name",
           "address",
           "bind_to_port",
+          "traffic_direction",
           "listener_filters.name",
           "filter_chains.name",
           "filter_chains.filter_chain_match",

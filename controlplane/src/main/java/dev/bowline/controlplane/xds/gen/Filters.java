@@ -8,6 +8,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.util.List;
 
 /** The network filters listeners are made of, with Envoy's filter names. */
 final class Filters {
@@ -26,24 +27,37 @@ final class Filters {
 
   /** An HTTP connection manager taking routes {@code routeName} over ADS. */
   static Filter hcmRds(String statPrefix, String routeName) {
+    return hcmRds(statPrefix, routeName, List.of());
+  }
+
+  /** An HTTP connection manager taking routes over ADS, with {@code filters} before the router. */
+  static Filter hcmRds(String statPrefix, String routeName, List<HttpFilter> filters) {
     return hcm(
         HttpConnectionManager.newBuilder()
             .setStatPrefix(statPrefix)
             .setRds(
                 Rds.newBuilder()
                     .setConfigSource(ClusterGenerator.ADS)
-                    .setRouteConfigName(routeName)));
+                    .setRouteConfigName(routeName)),
+        filters);
   }
 
   /** An HTTP connection manager with an inline route configuration. */
   static Filter hcmInline(String statPrefix, RouteConfiguration routes) {
-    return hcm(HttpConnectionManager.newBuilder().setStatPrefix(statPrefix).setRouteConfig(routes));
+    return hcmInline(statPrefix, routes, List.of());
   }
 
-  private static Filter hcm(HttpConnectionManager.Builder hcm) {
+  /** An HTTP connection manager with inline routes and {@code filters} before the router. */
+  static Filter hcmInline(String statPrefix, RouteConfiguration routes, List<HttpFilter> filters) {
+    return hcm(
+        HttpConnectionManager.newBuilder().setStatPrefix(statPrefix).setRouteConfig(routes),
+        filters);
+  }
+
+  private static Filter hcm(HttpConnectionManager.Builder hcm, List<HttpFilter> filters) {
     return Filter.newBuilder()
         .setName(HCM)
-        .setTypedConfig(Any.pack(hcm.addHttpFilters(router()).build()))
+        .setTypedConfig(Any.pack(hcm.addAllHttpFilters(filters).addHttpFilters(router()).build()))
         .build();
   }
 

@@ -11,6 +11,7 @@ import dev.bowline.controlplane.registry.Endpoint;
 import dev.bowline.controlplane.registry.Protocol;
 import dev.bowline.controlplane.registry.Service;
 import dev.bowline.controlplane.registry.ServicePort;
+import dev.bowline.controlplane.xds.gen.telemetry.TelemetryFilters;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -84,7 +85,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
                       .setName(proxyListener)
                       .addFilters(
                           Filters.hcmRds(
-                              "outbound_" + proxyListener, Integer.toString(HTTP_PROXY_PORT))))
+                              "outbound_" + proxyListener,
+                              Integer.toString(HTTP_PROXY_PORT),
+                              TelemetryFilters.sidecarOutbound())))
               .build());
     } else {
       all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
@@ -207,7 +210,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
                                       .setTimeout(
                                           com.google.protobuf.Duration.getDefaultInstance()))))
               .build();
-      filter = Filters.hcmInline("inbound_" + name, routes);
+      filter = Filters.hcmInline("inbound_" + name, routes, TelemetryFilters.sidecarInbound());
     } else {
       filter = Filters.tcpProxy(cluster, cluster);
     }
@@ -240,7 +243,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
       String name = "0.0.0.0_" + port;
       Filter filter =
           http.containsKey(port)
-              ? Filters.hcmRds("outbound_" + name, Integer.toString(port))
+              ? Filters.hcmRds(
+                  "outbound_" + name, Integer.toString(port), TelemetryFilters.sidecarOutbound())
               : Filters.tcpProxy(
                   ClusterName.outbound(port, "", tcp.get(port).hostname()),
                   ClusterName.outbound(port, "", tcp.get(port).hostname()));
