@@ -69,6 +69,7 @@ public final class Proxy implements AutoCloseable {
   private volatile XdsState xds = XdsState.empty();
   private @Nullable XdsClient xdsClient;
   private @Nullable AdminServer admin;
+  private dev.bowline.proxy.accesslog.@Nullable AccessLogWriter accessLogs;
   private long version;
 
   private Proxy(
@@ -130,7 +131,8 @@ public final class Proxy implements AutoCloseable {
                 new NodeInfo(node.getId(), node.getCluster(), node.getMetadata()),
                 stats,
                 options.clock()));
-    ListenerParser lp = new ListenerParser(filters);
+    var accessLogs = new dev.bowline.proxy.accesslog.AccessLogWriter(1000, 100_000);
+    ListenerParser lp = new ListenerParser(filters, accessLogs);
     ClusterParser cp = new ClusterParser();
     List<String> errors = new ArrayList<>();
     Map<String, ListenerConfig> ls = new HashMap<>();
@@ -194,6 +196,7 @@ public final class Proxy implements AutoCloseable {
       throw new BootstrapException("invalid bootstrap: " + String.join("; ", errors));
     }
     Proxy p = new Proxy(bootstrap, options, ls, cs, stats, filters);
+    p.accessLogs = accessLogs;
     try {
       p.begin(lp);
     } catch (RuntimeException e) {
@@ -435,6 +438,10 @@ public final class Proxy implements AutoCloseable {
     listeners.close();
     configThread.shutdownNow();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    var logs = accessLogs;
+    if (logs != null) {
+      logs.close(); // after the loops: every finished stream's line is queued by now
+    }
     terminated.countDown();
     LOG.log(Level.INFO, "event=proxy_stopped node={0}", bootstrap.getNode().getId());
   }

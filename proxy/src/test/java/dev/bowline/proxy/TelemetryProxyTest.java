@@ -1,6 +1,7 @@
 package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.bowline.proxy.bootstrap.BootstrapLoader;
@@ -11,6 +12,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * peers learn each other from the exchange headers, the headers never reach either app, and both
  * proxies' {@code /stats/prometheus} count exactly the requests sent, with Istio's labels.
  */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class TelemetryProxyTest {
   static final String CLIENT_IP = "127.0.7.1";
   static final String SERVER_IP = "127.0.7.2";
@@ -42,6 +46,62 @@ class TelemetryProxyTest {
           .version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(5))
           .build();
+
+  static final String ISTIO_TEXT_FORMAT =
+      "[%START_TIME%] \\\"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\\\""
+          + " %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%"
+          + " %CONNECTION_TERMINATION_DETAILS% \\\"%UPSTREAM_TRANSPORT_FAILURE_REASON%\\\""
+          + " %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%"
+          + " \\\"%REQ(X-FORWARDED-FOR)%\\\" \\\"%REQ(USER-AGENT)%\\\""
+          + " \\\"%REQ(X-REQUEST-ID)%\\\" \\\"%REQ(:AUTHORITY)%\\\""
+          + " \\\"%UPSTREAM_HOST%\\\" %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS%"
+          + " %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME%"
+          + " %ROUTE_NAME%\\n";
+
+  static Path logDir;
+
+  static String accessLog(String file, boolean json) {
+    String in14 = " ".repeat(14);
+    String in18 = " ".repeat(18);
+    String format =
+        json
+            ? in14
+                + "log_format:\n"
+                + " ".repeat(16)
+                + "json_format:\n"
+                + String.join(
+                    "",
+                    List.of(
+                            "start_time: \"%START_TIME%\"\n",
+                            "method: \"%REQ(:METHOD)%\"\n",
+                            "path: \"%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%\"\n",
+                            "response_code: \"%RESPONSE_CODE%\"\n",
+                            "response_flags: \"%RESPONSE_FLAGS%\"\n",
+                            "upstream_cluster: \"%UPSTREAM_CLUSTER%\"\n",
+                            "upstream_host: \"%UPSTREAM_HOST%\"\n",
+                            "bytes_sent: \"%BYTES_SENT%\"\n",
+                            "authority: \"%REQ(:AUTHORITY)%\"\n")
+                        .stream()
+                        .map(l -> in18 + l)
+                        .toList())
+            : in14
+                + "log_format: {text_format_source: {inline_string: \""
+                + ISTIO_TEXT_FORMAT
+                + "\"}}\n";
+    return " ".repeat(10)
+        + "access_log:\n"
+        + " ".repeat(10)
+        + "- name: envoy.access_loggers.file\n"
+        + " ".repeat(12)
+        + "typed_config:\n"
+        + in14
+        + "\"@type\": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog\n"
+        + in14
+        + "path: "
+        + logDir.resolve(file)
+        + "\n"
+        + format;
+  }
 
   static String filters(String rootId) {
     return """
@@ -107,6 +167,7 @@ class TelemetryProxyTest {
                         route: {cluster: "outbound|3002|v2|forecast.weather.svc.cluster.local"}
         """
             .formatted(CLIENT_IP, port, adminPort)
+        + accessLog("client.log", true)
         + filters("stats_outbound")
         + """
           clusters:
@@ -148,6 +209,7 @@ class TelemetryProxyTest {
                         route: {cluster: "inbound|13002||"}
         """
             .formatted(SERVER_IP, port, adminPort)
+        + accessLog("server.log", false)
         + filters("stats_inbound")
         + """
           clusters:
@@ -162,6 +224,7 @@ class TelemetryProxyTest {
 
   @BeforeAll
   static void start() throws IOException {
+    logDir = Files.createTempDirectory("telemetry-logs");
     app = HttpServer.create(new InetSocketAddress(SERVER_IP, 0), 64);
     app.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
     app.createContext(
@@ -249,6 +312,7 @@ class TelemetryProxyTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Order(1) // first: it counts exactly what it sent on fresh proxies
   void bothSidesCountEveryRequestWithTheirPeer() throws Exception {
     for (int i = 0; i < 7; i++) {
       HttpResponse<String> r = get("/weather?city=" + i);
@@ -318,22 +382,69 @@ class TelemetryProxyTest {
 
   @Test
   void aRequestThatReachesNoUpstreamIsCountedWithItsFlagAndAnUnknownPeer() throws Exception {
+    Map<String, String> down =
+        Map.of(
+            "reporter", "source",
+            "destination_workload", "unknown",
+            "destination_service", "down.weather.svc.cluster.local",
+            "destination_service_name", "down",
+            "response_code", "503",
+            "response_flags", "UF");
+    long before = Math.max(0, value(prometheus(client), "istio_requests_total", down));
     for (int i = 0; i < 2; i++) {
       assertThat(get("/down").statusCode()).isEqualTo(503);
     }
-    String c = prometheus(client);
-    assertThat(
-            value(
-                c,
-                "istio_requests_total",
-                Map.of(
-                    "reporter", "source",
-                    "destination_workload", "unknown",
-                    "destination_service", "down.weather.svc.cluster.local",
-                    "destination_service_name", "down",
-                    "response_code", "503",
-                    "response_flags", "UF")))
-        .isEqualTo(2);
+    assertThat(value(prometheus(client), "istio_requests_total", down)).isEqualTo(before + 2);
+  }
+
+  @Test
+  void accessLogsCarryTheFormatsFieldsAndTheResponseFlags() throws Exception {
+    assertThat(get("/weather?city=log").statusCode()).isEqualTo(200);
+    assertThat(get("/down/log").statusCode()).isEqualTo(503);
+    Path clientLog = logDir.resolve("client.log");
+    Path serverLog = logDir.resolve("server.log");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                Files.exists(clientLog)
+                    && Files.readString(clientLog).contains("/down/log")
+                    && Files.exists(serverLog)
+                    && Files.readString(serverLog).contains("city=log"));
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    var down =
+        Files.readAllLines(clientLog).stream()
+            .filter(l -> l.contains("/down/log"))
+            .map(
+                l -> {
+                  try {
+                    return json.readTree(l);
+                  } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                  }
+                })
+            .findFirst()
+            .orElseThrow();
+    assertThat(down.get("method").asText()).isEqualTo("GET");
+    assertThat(down.get("response_code").asInt()).isEqualTo(503);
+    assertThat(down.get("response_flags").asText()).isEqualTo("UF");
+    assertThat(down.get("upstream_cluster").asText())
+        .isEqualTo("outbound|9|v1|down.weather.svc.cluster.local");
+    assertThat(down.get("authority").asText()).isEqualTo("forecast.weather:3002");
+    assertThat(down.get("start_time").asText()).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
+
+    String line =
+        Files.readAllLines(serverLog).stream()
+            .filter(l -> l.contains("city=log"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(line)
+        .matches(
+            "\\[\\d{4}-\\d\\d-\\d\\dT[^]]+Z\\] \"GET /weather\\?city=log HTTP/1.1\" 200 - - - \"-\" 0 8 \\d+ \\d+ \"-\" \"[^\"]+\" \"[0-9a-f-]{36}\" \"forecast.weather:3002\" \""
+                + SERVER_IP.replace(".", "\\.")
+                + ":\\d+\" inbound\\|13002\\|\\| - "
+                + SERVER_IP.replace(".", "\\.")
+                + ":\\d+ 127\\.[0-9.]+:\\d+ - -");
   }
 
   static Map<String, String> with(Map<String, String> m, String k, String v) {

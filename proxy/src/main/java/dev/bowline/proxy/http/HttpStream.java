@@ -86,7 +86,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback, Stre
   private final long startEpochMillis = System.currentTimeMillis();
   private final HttpRequest downstreamHead;
   private final String method;
-  private final String originalPath;
+  private String originalPath; // the :path as received (origin form)
   private final ResponseFlags responseFlags = new ResponseFlags();
   private int responseCode;
   private @Nullable HttpHeaders responseHeaders;
@@ -174,6 +174,7 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback, Stre
         h.set(HttpHeaderNames.HOST, uri.substring(scheme + 3, slash < 0 ? uri.length() : slash));
         uri = slash < 0 ? "/" : uri.substring(slash);
         req.setUri(uri);
+        originalPath = uri;
       } else if (!uri.equals("*")) {
         localReply(400, "Bad Request");
         return;
@@ -787,6 +788,9 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback, Stre
                 "event=filter_complete_failed error={0}",
                 e.toString());
       }
+    }
+    for (var log : conn.config.accessLogs()) {
+      log.log(this); // formats here, writes on the access-log thread
     }
   }
 

@@ -2,6 +2,7 @@ package dev.bowline.proxy.xds;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.accesslog.AccessLogWriter;
 import dev.bowline.proxy.config.CidrRange;
 import dev.bowline.proxy.config.ClusterChoice;
 import dev.bowline.proxy.config.FilterChain;
@@ -36,10 +37,17 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
 
   private final FilterRegistry filters;
   private final RouteConfigParser routes = new RouteConfigParser();
+  private final AccessLogWriter accessLogWriter;
 
   public ListenerParser(FilterRegistry filters) {
+    this(filters, new AccessLogWriter(1000, 100_000));
+  }
+
+  /** A parser whose access loggers write through {@code accessLogWriter}. */
+  public ListenerParser(FilterRegistry filters, AccessLogWriter accessLogWriter) {
     super(TYPE_URL, Listener.class);
     this.filters = filters;
+    this.accessLogWriter = accessLogWriter;
   }
 
   @Override
@@ -319,7 +327,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         idle,
         request,
         server,
-        websocket);
+        websocket,
+        AccessLogParser.parse(h.getAccessLogList(), field + ".access_log", accessLogWriter));
   }
 
   private static final java.util.Set<String> HONOURED =
@@ -353,7 +362,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "stream_idle_timeout",
           "request_timeout",
           "server_name",
-          "upgrade_configs");
+          "upgrade_configs",
+          "access_log");
 
   private static final java.util.Set<String> TCP_HONOURED =
       java.util.Set.of("stat_prefix", "cluster", "weighted_clusters", "idle_timeout");

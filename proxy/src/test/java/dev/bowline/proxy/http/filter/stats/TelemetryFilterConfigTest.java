@@ -121,4 +121,24 @@ class TelemetryFilterConfigTest {
             prefix
                 + "config.configuration: root_id '' names no reporter (stats_outbound or stats_inbound) and the listener has no traffic_direction");
   }
+
+  @Test
+  void accessLogFormatErrorsNameTheField() throws Exception {
+    String json =
+        """
+        {"name": "l1", "address": {"socket_address": {"address": "127.0.0.1", "port_value": 8080}},
+         "filter_chains": [{"filters": [{"name": "hcm", "typed_config": {
+           "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+           "stat_prefix": "p", "rds": {"route_config_name": "8080", "config_source": {"ads": {}}},
+           "access_log": [{"name": "envoy.access_loggers.file", "typed_config": {
+             "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+             "path": "/dev/null", "log_format": {"text_format_source": {"inline_string": "%START_TIME% %NOPE%"}}}}],
+           "http_filters": [{"name": "router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}
+        """;
+    var b = Listener.newBuilder();
+    JsonFormat.parser().usingTypeRegistry(SupportedTypes.registry()).merge(json, b);
+    assertThatThrownBy(() -> listeners.unpackAndParse(Any.pack(b.build())))
+        .hasMessage(
+            "Listener l1: filter_chains[0].filters[0].typed_config.access_log[0].typed_config.log_format: unknown command %NOPE%");
+  }
 }
