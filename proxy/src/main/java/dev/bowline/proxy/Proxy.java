@@ -10,7 +10,9 @@ import dev.bowline.proxy.config.ListenerConfig;
 import dev.bowline.proxy.config.ProxySnapshot;
 import dev.bowline.proxy.config.RouteTable;
 import dev.bowline.proxy.config.SocketAddr;
+import dev.bowline.proxy.http.filter.FilterEnvironment;
 import dev.bowline.proxy.http.filter.FilterRegistry;
+import dev.bowline.proxy.http.filter.NodeInfo;
 import dev.bowline.proxy.listener.ListenerManager;
 import dev.bowline.proxy.runtime.ProxyRuntime;
 import dev.bowline.proxy.stats.Stats;
@@ -85,6 +87,7 @@ public final class Proxy implements AutoCloseable {
   private volatile XdsState xds = XdsState.empty();
   private @Nullable XdsClient xdsClient;
   private @Nullable AdminServer admin;
+  private dev.bowline.proxy.accesslog.@Nullable AccessLogWriter accessLogs;
   private long version;
 
   private Proxy(
@@ -92,7 +95,9 @@ public final class Proxy implements AutoCloseable {
       ProxyOptions options,
       Map<String, ListenerConfig> staticListeners,
       Map<String, ClusterConfig> staticClusters,
-      Map<String, String> pipeClusters) {
+      Map<String, String> pipeClusters,
+      Stats stats,
+      FilterRegistry filters) {
     this.pipeClusters = Map.copyOf(pipeClusters);
     this.bootstrap = bootstrap;
     this.options = options;
@@ -105,7 +110,6 @@ public final class Proxy implements AutoCloseable {
             .setNanos((int) (now % 1000) * 1_000_000)
             .build();
     this.group = options.transport().newEventLoopGroup(options.workers());
-    Stats stats = new Stats();
     this.secrets = new SecretStore();
     this.tlsContexts =
         new TlsContexts(
@@ -134,7 +138,7 @@ public final class Proxy implements AutoCloseable {
             new AtomicReference<>(ProxySnapshot.empty()),
             java.util.Collections.unmodifiableMap(workers),
             stats,
-            FilterRegistry.builtIn(),
+            filters,
             new AtomicBoolean(),
             tlsContexts);
     this.listeners = new ListenerManager(group, options.transport(), runtime, options.drainTime());
@@ -153,8 +157,16 @@ public final class Proxy implements AutoCloseable {
    * the ADS stream if configured. Returns once static listeners are bound.
    */
   public static Proxy start(Bootstrap bootstrap, ProxyOptions options) {
-    FilterRegistry filters = FilterRegistry.builtIn();
-    ListenerParser lp = new ListenerParser(filters);
+    Stats stats = new Stats();
+    var node = bootstrap.getNode();
+    FilterRegistry filters =
+        FilterRegistry.builtIn(
+            new FilterEnvironment(
+                new NodeInfo(node.getId(), node.getCluster(), node.getMetadata()),
+                stats,
+                options.clock()));
+    var accessLogs = new dev.bowline.proxy.accesslog.AccessLogWriter(1000, 100_000);
+    ListenerParser lp = new ListenerParser(filters, accessLogs);
     ClusterParser cp = new ClusterParser();
     List<String> errors = new ArrayList<>();
     Map<String, ListenerConfig> ls = new HashMap<>();
@@ -229,9 +241,10 @@ public final class Proxy implements AutoCloseable {
     if (!errors.isEmpty()) {
       throw new BootstrapException("invalid bootstrap: " + String.join("; ", errors));
     }
-    Proxy p = new Proxy(bootstrap, options, ls, cs, pipes);
+    Proxy p = new Proxy(bootstrap, options, ls, cs, pipes, stats, filters);
     staticSecrets.forEach(
         (name, secret) -> p.secrets.put(new SecretKey(new SdsSource.Static(), name), secret));
+    p.accessLogs = accessLogs;
     try {
       p.begin(lp);
     } catch (RuntimeException e) {
@@ -568,6 +581,10 @@ public final class Proxy implements AutoCloseable {
     listeners.close();
     configThread.shutdownNow();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    var logs = accessLogs;
+    if (logs != null) {
+      logs.close(); // after the loops: every finished stream's line is queued by now
+    }
     terminated.countDown();
     LOG.log(Level.INFO, "event=proxy_stopped node={0}", bootstrap.getNode().getId());
   }

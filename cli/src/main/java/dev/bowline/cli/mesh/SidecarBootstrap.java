@@ -128,8 +128,89 @@ public final class SidecarBootstrap {
                 map(
                     "lb_endpoints",
                     List.of(map("endpoint", map("address", socket(xdsHost, xdsPort))))))));
-    root.put("static_resources", map("clusters", List.of(xds)));
+    root.put(
+        "static_resources",
+        map(
+            "listeners",
+            List.of(prometheusListener(adminAddress)),
+            "clusters",
+            List.of(xds, prometheusCluster(adminAddress))));
     return root;
+  }
+
+  /**
+   * Istio's bootstrap listener on :15090: {@code /stats/prometheus} forwarded to the admin server,
+   * so Prometheus scrapes the sidecar's metrics (Istio's standard ones included) on Istio's port
+   * without reaching the rest of the admin API.
+   */
+  private static Map<String, Object> prometheusListener(String address) {
+    Map<String, Object> hcm = new LinkedHashMap<>();
+    hcm.put(
+        "@type",
+        "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager");
+    hcm.put("codec_type", "AUTO");
+    hcm.put("stat_prefix", "stats");
+    hcm.put(
+        "route_config",
+        map(
+            "virtual_hosts",
+            List.of(
+                map(
+                    "name",
+                    "backend",
+                    "domains",
+                    List.of("*"),
+                    "routes",
+                    List.of(
+                        map(
+                            "match",
+                            map("prefix", "/stats/prometheus"),
+                            "route",
+                            map("cluster", "prometheus_stats")))))));
+    hcm.put(
+        "http_filters",
+        List.of(
+            map(
+                "name",
+                "envoy.filters.http.router",
+                "typed_config",
+                map(
+                    "@type",
+                    "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"))));
+    return map(
+        "name",
+        "0.0.0.0_15090",
+        "address",
+        socket(address, 15090),
+        "filter_chains",
+        List.of(
+            map(
+                "filters",
+                List.of(
+                    map(
+                        "name",
+                        "envoy.filters.network.http_connection_manager",
+                        "typed_config",
+                        hcm)))));
+  }
+
+  private static Map<String, Object> prometheusCluster(String address) {
+    return map(
+        "name",
+        "prometheus_stats",
+        "type",
+        "STATIC",
+        "connect_timeout",
+        "0.250s",
+        "load_assignment",
+        map(
+            "cluster_name",
+            "prometheus_stats",
+            "endpoints",
+            List.of(
+                map(
+                    "lb_endpoints",
+                    List.of(map("endpoint", map("address", socket(address, 15000))))))));
   }
 
   /**

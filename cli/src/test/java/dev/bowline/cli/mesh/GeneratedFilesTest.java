@@ -25,7 +25,13 @@ class GeneratedFilesTest {
     Bootstrap.Builder b = Bootstrap.newBuilder();
     JsonFormat.parser()
         .usingTypeRegistry(
-            TypeRegistry.newBuilder().add(HttpProtocolOptions.getDescriptor()).build())
+            TypeRegistry.newBuilder()
+                .add(HttpProtocolOptions.getDescriptor())
+                .add(
+                    io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+                        .HttpConnectionManager.getDescriptor())
+                .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor())
+                .build())
         .merge(new ObjectMapper().writeValueAsString(tree), b);
     return b.build();
   }
@@ -75,6 +81,34 @@ class GeneratedFilesTest {
                 "envoy.extensions.upstreams.http.v3.HttpProtocolOptions")
             .unpack(HttpProtocolOptions.class);
     assertThat(h2.getExplicitHttpConfig().hasHttp2ProtocolOptions()).isTrue();
+    // Istio's :15090 listener: /stats/prometheus of the admin server, nothing else of it.
+    var stats = b.getStaticResources().getListeners(0);
+    assertThat(stats.getName()).isEqualTo("0.0.0.0_15090");
+    assertThat(stats.getAddress().getSocketAddress().getAddress()).isEqualTo("127.0.0.4");
+    assertThat(stats.getAddress().getSocketAddress().getPortValue()).isEqualTo(15090);
+    var hcm =
+        stats
+            .getFilterChains(0)
+            .getFilters(0)
+            .getTypedConfig()
+            .unpack(
+                io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+                    .HttpConnectionManager.class);
+    var route = hcm.getRouteConfig().getVirtualHosts(0).getRoutes(0);
+    assertThat(route.getMatch().getPrefix()).isEqualTo("/stats/prometheus");
+    assertThat(route.getRoute().getCluster()).isEqualTo("prometheus_stats");
+    Cluster admin = b.getStaticResources().getClusters(1);
+    assertThat(admin.getName()).isEqualTo("prometheus_stats");
+    assertThat(
+            admin
+                .getLoadAssignment()
+                .getEndpoints(0)
+                .getLbEndpoints(0)
+                .getEndpoint()
+                .getAddress()
+                .getSocketAddress()
+                .getPortValue())
+        .isEqualTo(15000);
   }
 
   @Test

@@ -29,6 +29,12 @@ public final class SupportedTypes {
         .add(HttpConnectionManager.getDescriptor())
         .add(TcpProxy.getDescriptor())
         .add(Router.getDescriptor())
+        .add(io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm.getDescriptor())
+        .add(com.google.protobuf.StringValue.getDescriptor())
+        .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
+        .add(
+            io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor())
+        .add(dev.bowline.proxy.http.filter.metadataexchange.MetadataExchangeProto.descriptor())
         .add(HttpProtocolOptions.getDescriptor())
         .add(
             io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext

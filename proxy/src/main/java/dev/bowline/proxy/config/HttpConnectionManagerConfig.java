@@ -18,6 +18,7 @@ import java.util.List;
  * @param requestTimeout zero disables
  * @param serverName the {@code server} response header on local replies
  * @param websocket whether {@code upgrade_configs} allows WebSocket upgrades
+ * @param accessLogs {@code access_log}: file loggers, each written when a stream ends
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -31,10 +32,12 @@ public record HttpConnectionManagerConfig(
     Duration streamIdleTimeout,
     Duration requestTimeout,
     String serverName,
-    boolean websocket)
+    boolean websocket,
+    List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
+    accessLogs = List.copyOf(accessLogs);
   }
 
   /** Envoy's {@code codec_type}. */

@@ -12,6 +12,9 @@ import dev.bowline.proxy.config.VirtualHost;
 import dev.bowline.proxy.http.filter.FilterStatus;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import dev.bowline.proxy.http.filter.ResponseFlag;
+import dev.bowline.proxy.http.filter.ResponseFlags;
+import dev.bowline.proxy.http.filter.StreamInfo;
 import dev.bowline.proxy.http.filter.router.RouteMatcher;
 import dev.bowline.proxy.stats.ClusterStats;
 import dev.bowline.proxy.upstream.ResponseListener;
@@ -55,7 +58,8 @@ import org.jspecify.annotations.Nullable;
 final class HttpStream
     implements ResponseListener,
         Worker.AcquireCallback,
-        dev.bowline.proxy.http.filter.StreamContext {
+        dev.bowline.proxy.http.filter.StreamContext,
+        StreamInfo {
   private final HttpConnection conn;
   private final ChannelHandlerContext ctx;
   private final ProxySnapshot snapshot;
@@ -85,9 +89,6 @@ final class HttpStream
   private @Nullable String hashCookie; // Set-Cookie for a generated hash_policy cookie
   private @Nullable Long requestHash; // hash_policy result for RING_HASH/MAGLEV, every attempt
 
-  /** {@link ResponseFlags} bits: why the stream ended as it did (for access logs). */
-  private int responseFlags;
-
   /** How many filters have seen the request head (their response side sees the response). */
   private int decodedFilters;
 
@@ -110,6 +111,24 @@ final class HttpStream
   /** Request bytes kept for retries at most (Envoy's default connection buffer limit, 1 MiB). */
   static final long REPLAY_LIMIT = 1 << 20;
 
+  // What StreamInfo tells observing filters (stats, access logs); see the methods at the end.
+  private final long startEpochMillis = System.currentTimeMillis();
+  private final HttpRequest downstreamHead;
+  private final String method;
+  private String originalPath; // the :path as received (origin form)
+  private final ResponseFlags responseFlags = new ResponseFlags();
+  private int responseCode;
+  private @Nullable HttpHeaders responseHeaders;
+  private @Nullable HttpHeaders responseTrailers;
+  private long bytesReceived;
+  private long bytesSent;
+  private long firstByteNanos;
+  private long endNanos;
+  private @Nullable String upstreamCluster;
+  private java.net.@Nullable SocketAddress upstreamAddress;
+  private Object @Nullable [] filterState;
+  private boolean completed;
+
   HttpStream(HttpConnection conn, HttpRequest request) {
     this.conn = conn;
     this.ctx = java.util.Objects.requireNonNull(conn.ctx);
@@ -118,10 +137,13 @@ final class HttpStream
     String ct = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
     this.grpc = ct != null && ct.startsWith("application/grpc");
     this.headRequest = request.method().equals(HttpMethod.HEAD);
+    this.downstreamHead = request;
+    this.method = request.method().name();
+    this.originalPath = request.uri();
     HttpFilterFactory<?>[] factories = conn.filterFactories;
     this.filters = new HttpFilter[factories.length];
     for (int i = 0; i < factories.length; i++) {
-      filters[i] = create(factories[i], conn.config.httpFilters().get(i).config());
+      filters[i] = create(factories[i], conn.config.httpFilters().get(i).config(), this);
     }
     this.upstreamRequest = request;
     Object routerConfig = conn.config.httpFilters().getLast().config();
@@ -136,8 +158,8 @@ final class HttpStream
   }
 
   @SuppressWarnings("unchecked")
-  private static <C> HttpFilter create(HttpFilterFactory<C> f, Object config) {
-    return f.create((C) config);
+  private static <C> HttpFilter create(HttpFilterFactory<C> f, Object config, StreamInfo info) {
+    return f.create((C) config, info);
   }
 
   void start(HttpRequest req) {
@@ -181,6 +203,7 @@ final class HttpStream
         h.set(HttpHeaderNames.HOST, uri.substring(scheme + 3, slash < 0 ? uri.length() : slash));
         uri = slash < 0 ? "/" : uri.substring(slash);
         req.setUri(uri);
+        originalPath = uri;
       } else if (!uri.equals("*")) {
         localReply(400, "Bad Request");
         return;
@@ -285,7 +308,7 @@ final class HttpStream
     Route route = matchedRoute;
     if (route == null) {
       conn.stats.noRoute().inc();
-      responseFlags |= ResponseFlags.NO_ROUTE_FOUND;
+      responseFlags.set(ResponseFlag.NR);
       localReply(404, "");
       return;
     }
@@ -340,13 +363,13 @@ final class HttpStream
 
   @Override
   public void sendLocalReply(int status, String body, int flags) {
-    responseFlags |= flags;
+    responseFlags.add(flags);
     localReply(status, body);
   }
 
   @Override
   public void sendGrpcReply(int grpcStatus, String message, int flags) {
-    responseFlags |= flags;
+    responseFlags.add(flags);
     if (done) {
       return;
     }
@@ -362,7 +385,7 @@ final class HttpStream
 
   @Override
   public void addResponseFlags(int flags) {
-    responseFlags |= flags;
+    responseFlags.add(flags);
   }
 
   @Override
@@ -374,21 +397,17 @@ final class HttpStream
     }
   }
 
-  /** The {@link ResponseFlags} bits recorded so far. */
-  int responseFlags() {
-    return responseFlags;
-  }
-
   private void forward(
       HttpRequest req, RouteAction.Forward f, Route route, String path, String queryPart) {
     Worker worker = java.util.Objects.requireNonNull(conn.worker);
     String clusterName = f.clusters().pick(worker.random(), req.headers()::get);
     ClusterConfig cluster = snapshot.clusters().get(clusterName);
     if (cluster == null) {
-      responseFlags |= ResponseFlags.NO_CLUSTER_FOUND;
+      responseFlags.set(ResponseFlag.NC);
       localReply(503, ""); // Envoy: NC, cluster not found
       return;
     }
+    this.upstreamCluster = clusterName;
     if (f.prefixRewrite().isPresent()
         && route.match().path() instanceof dev.bowline.proxy.config.RouteMatch.PathMatch.Prefix p) {
       req.setUri(f.prefixRewrite().get() + path.substring(p.prefix().length()) + queryPart);
@@ -478,7 +497,7 @@ final class HttpStream
                 c -> hashCookie = c)
             : null;
     if (endpoints == null) {
-      responseFlags |= ResponseFlags.NO_HEALTHY_UPSTREAM;
+      responseFlags.set(ResponseFlag.UH);
       localReply(503, "no healthy upstream");
       return;
     }
@@ -534,7 +553,7 @@ final class HttpStream
         this,
         this,
         upgrade)) {
-      responseFlags |= ResponseFlags.NO_HEALTHY_UPSTREAM;
+      responseFlags.set(ResponseFlag.UH);
       localReply(503, "no healthy upstream");
     }
   }
@@ -554,7 +573,7 @@ final class HttpStream
     if (done) {
       return;
     }
-    responseFlags |= ResponseFlags.UPSTREAM_OVERFLOW;
+    responseFlags.set(ResponseFlag.UO);
     if (clusterStats != null) {
       clusterStats.response(503);
     }
@@ -759,6 +778,7 @@ final class HttpStream
   }
 
   void onRequestContent(HttpContent c) {
+    bytesReceived += c.content().readableBytes();
     boolean last = c instanceof LastHttpContent;
     if (last) {
       requestComplete = true;
@@ -808,6 +828,7 @@ final class HttpStream
     }
     upstream = connection;
     var ch = connection.channel();
+    upstreamAddress = ch.remoteAddress();
     ch.write(upstreamRequest, ch.voidPromise());
     List<HttpContent> r = replay;
     if (r != null) {
@@ -859,7 +880,7 @@ final class HttpStream
     if (retryIf(RetryState.Outcome.TIMEOUT)) {
       return;
     }
-    responseFlags |= ResponseFlags.UPSTREAM_REQUEST_TIMEOUT;
+    responseFlags.set(ResponseFlag.UT);
     localReply(504, "upstream request timeout");
   }
 
@@ -873,7 +894,7 @@ final class HttpStream
       return false;
     }
     if (!r.hasRetriesLeft() || !retryAdmitted()) {
-      responseFlags |= ResponseFlags.UPSTREAM_RETRY_LIMIT_EXCEEDED;
+      responseFlags.set(ResponseFlag.URX);
       return false;
     }
     r.consume();
@@ -911,7 +932,7 @@ final class HttpStream
       }
     }
     if (!done) {
-      responseFlags |= ResponseFlags.UPSTREAM_CONNECTION_FAILURE;
+      responseFlags.set(ResponseFlag.UF);
       localReply(
           503,
           "upstream connect error or disconnect/reset before headers. reset reason: " + reason);
@@ -945,10 +966,13 @@ final class HttpStream
         return;
       }
       if (r != null && r.retries(resp)) {
-        responseFlags |= ResponseFlags.UPSTREAM_RETRY_LIMIT_EXCEEDED;
+        responseFlags.set(ResponseFlag.URX);
       }
       cancelPerTryTimer();
       responseStarted = true;
+      responseCode = resp.status().code();
+      responseHeaders = resp.headers();
+      firstByteNanos = System.nanoTime();
       if (!suppressEnvoyHeaders) {
         resp.headers()
             .set("x-envoy-upstream-service-time", (System.nanoTime() - startNanos) / 1_000_000);
@@ -984,7 +1008,14 @@ final class HttpStream
         }
       }
     }
+    if (msg instanceof HttpContent content) {
+      bytesSent += content.content().readableBytes();
+    }
+    if (msg instanceof LastHttpContent last && !last.trailingHeaders().isEmpty()) {
+      responseTrailers = last.trailingHeaders();
+    }
     if (msg instanceof LastHttpContent) {
+      complete(); // before the last write, so whoever sees the response sees it counted
       finish(ctx.writeAndFlush(msg));
     } else {
       ctx.write(msg, ctx.voidPromise());
@@ -1010,6 +1041,9 @@ final class HttpStream
       clusterStats.response(101);
     }
     conn.stats.response(101);
+    responseCode = 101;
+    responseHeaders = resp.headers();
+    complete();
     resp.headers().set(HttpHeaderNames.SERVER, conn.config.serverName());
     ctx.writeAndFlush(resp); // encoded by the HTTP codec right now, before it goes
     io.netty.channel.Channel up = u.channel();
@@ -1033,10 +1067,11 @@ final class HttpStream
       return;
     }
     upstream = null;
+    responseFlags.set(ResponseFlag.UC);
     if (responseStarted) {
       done = true;
       cancelTimeout();
-      responseFlags |= ResponseFlags.UPSTREAM_CONNECTION_TERMINATION;
+      complete();
       ctx.close(); // mid-response: the only honest thing is to reset the downstream too
     } else {
       cancelPerTryTimer();
@@ -1046,7 +1081,7 @@ final class HttpStream
               : RetryState.Outcome.RESET)) {
         return;
       }
-      responseFlags |= ResponseFlags.UPSTREAM_CONNECTION_TERMINATION;
+      responseFlags.set(ResponseFlag.UC);
       localReply(
           503,
           "upstream connect error or disconnect/reset before headers. reset reason: " + reason);
@@ -1060,15 +1095,17 @@ final class HttpStream
     if (clusterStats != null) {
       clusterStats.upstreamRqTimeout().inc();
     }
+    responseFlags.set(ResponseFlag.UT);
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
       u.abort();
     }
-    responseFlags |= ResponseFlags.UPSTREAM_REQUEST_TIMEOUT;
+    responseFlags.set(ResponseFlag.UT);
     if (responseStarted) {
       done = true;
       cancelTimeout();
+      complete();
       ctx.close();
     } else {
       localReply(504, "upstream request timeout");
@@ -1081,7 +1118,7 @@ final class HttpStream
       return;
     }
     conn.stats.downstreamRqIdleTimeout().inc();
-    responseFlags |= ResponseFlags.STREAM_IDLE_TIMEOUT;
+    responseFlags.set(ResponseFlag.SI);
     if (responseStarted) {
       resetByDownstream();
       ctx.close();
@@ -1119,7 +1156,7 @@ final class HttpStream
     }
     done = true;
     if (!responseStarted) {
-      responseFlags |= ResponseFlags.DOWNSTREAM_CONNECTION_TERMINATION;
+      responseFlags.set(ResponseFlag.DC);
     }
     cancelTimeout();
     pending.forEach(ReferenceCountUtil::release);
@@ -1129,6 +1166,7 @@ final class HttpStream
     if (u != null) {
       u.abort();
     }
+    complete();
   }
 
   private boolean keepAlive() {
@@ -1210,6 +1248,13 @@ final class HttpStream
     if (headRequest) {
       resp.content().clear();
     }
+    responseCode = status;
+    responseHeaders = resp.headers();
+    bytesSent += resp.content().readableBytes();
+    for (int i = filters.length - 1; i >= 0; i--) {
+      filters[i].onResponseHeaders(resp);
+    }
+    complete(); // before the write, so whoever sees the response sees it counted
     finish(ctx.writeAndFlush(resp));
   }
 
@@ -1219,6 +1264,7 @@ final class HttpStream
     pending.forEach(ReferenceCountUtil::release);
     pending.clear();
     upstream = null;
+    complete();
     boolean keep = keepAlive() && (requestComplete || conn.http2Stream);
     boolean complete = requestComplete;
     if (keep) {
@@ -1246,5 +1292,173 @@ final class HttpStream
       rt.cancel(false);
       requestTimer = null;
     }
+  }
+
+  /** The stream ended: tell the filters once (stats, access logs), with the final figures. */
+  private void complete() {
+    if (completed) {
+      return;
+    }
+    completed = true;
+    endNanos = System.nanoTime();
+    for (HttpFilter f : filters) {
+      try {
+        f.onStreamComplete(this);
+      } catch (RuntimeException e) {
+        System.getLogger(HttpStream.class.getName())
+            .log(
+                System.Logger.Level.WARNING,
+                "event=filter_complete_failed error={0}",
+                e.toString());
+      }
+    }
+    for (var log : conn.config.accessLogs()) {
+      log.log(this); // formats here, writes on the access-log thread
+    }
+  }
+
+  // StreamInfo: what observing filters read. Owned by the event loop like everything here.
+
+  @Override
+  public long startEpochMillis() {
+    return startEpochMillis;
+  }
+
+  @Override
+  public long startNanos() {
+    return startNanos;
+  }
+
+  @Override
+  public long durationNanos() {
+    return endNanos == 0 ? 0 : endNanos - startNanos;
+  }
+
+  @Override
+  public long responseStartNanos() {
+    return firstByteNanos == 0 ? 0 : firstByteNanos - startNanos;
+  }
+
+  @Override
+  public int responseCode() {
+    return responseCode;
+  }
+
+  @Override
+  public ResponseFlags responseFlags() {
+    return responseFlags;
+  }
+
+  @Override
+  public long bytesReceived() {
+    return bytesReceived;
+  }
+
+  @Override
+  public long bytesSent() {
+    return bytesSent;
+  }
+
+  @Override
+  public String protocol() {
+    if (conn.http2Stream) {
+      return "HTTP/2";
+    }
+    return downstreamHead.protocolVersion().equals(HttpVersion.HTTP_1_0) ? "HTTP/1.0" : "HTTP/1.1";
+  }
+
+  @Override
+  public HttpHeaders requestHeaders() {
+    return downstreamHead.headers();
+  }
+
+  @Override
+  public String method() {
+    return method;
+  }
+
+  @Override
+  public String path() {
+    return originalPath;
+  }
+
+  @Override
+  public @Nullable HttpHeaders responseHeaders() {
+    return responseHeaders;
+  }
+
+  @Override
+  public @Nullable HttpHeaders responseTrailers() {
+    return responseTrailers;
+  }
+
+  @Override
+  public @Nullable String upstreamCluster() {
+    return upstreamCluster;
+  }
+
+  @Override
+  public @Nullable String upstreamHost() {
+    return upstreamAddress instanceof java.net.InetSocketAddress a
+        ? a.getAddress().getHostAddress() + ":" + a.getPort()
+        : null;
+  }
+
+  @Override
+  public @Nullable String routeName() {
+    Route r = matchedRoute;
+    return r == null ? null : r.name();
+  }
+
+  @Override
+  public String downstreamRemoteAddress() {
+    return address(
+        conn.http2Stream ? ctx.channel().parent().remoteAddress() : ctx.channel().remoteAddress());
+  }
+
+  @Override
+  public String downstreamLocalAddress() {
+    return address(
+        conn.http2Stream ? ctx.channel().parent().localAddress() : ctx.channel().localAddress());
+  }
+
+  private static String address(java.net.@Nullable SocketAddress a) {
+    return a instanceof java.net.InetSocketAddress i
+        ? i.getAddress().getHostAddress() + ":" + i.getPort()
+        : "-";
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> @Nullable T get(StateKey<T> key) {
+    Object[] st = filterState;
+    if (st != null) {
+      for (int i = 0; i < st.length; i += 2) {
+        if (st[i] == key) {
+          return (T) st[i + 1];
+        }
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public <T> void put(StateKey<T> key, T value) {
+    Object[] st = filterState;
+    if (st == null) {
+      filterState = new Object[] {key, value, null, null};
+      return;
+    }
+    for (int i = 0; i < st.length; i += 2) {
+      if (st[i] == key || st[i] == null) {
+        st[i] = key;
+        st[i + 1] = value;
+        return;
+      }
+    }
+    Object[] grown = java.util.Arrays.copyOf(st, st.length * 2);
+    grown[st.length] = key;
+    grown[st.length + 1] = value;
+    filterState = grown;
   }
 }

@@ -1,74 +1,60 @@
 package dev.bowline.proxy.http;
 
+import dev.bowline.proxy.http.filter.ResponseFlag;
+
 /**
- * Envoy's response flags ({@code %RESPONSE_FLAGS%} in access logs), as bits of an {@code int}: the
- * one place that says why a stream ended the way it did. A stream collects them as it goes ({@code
- * HttpStream.responseFlags()}); {@link #format} prints them as Envoy does, comma-separated short
- * codes in this declaration order, {@code -} when none.
+ * Envoy's response flags as {@code int} bits for code that passes several at once (filters through
+ * {@code StreamContext.addResponseFlags}, local replies). They are {@link ResponseFlag#bit()}: a
+ * stream keeps them in its one {@link dev.bowline.proxy.http.filter.ResponseFlags}, which access
+ * logs and the stats filter read.
  */
 public final class ResponseFlags {
   private ResponseFlags() {}
 
   /** UH: no healthy upstream host. */
-  public static final int NO_HEALTHY_UPSTREAM = 1;
+  public static final int NO_HEALTHY_UPSTREAM = ResponseFlag.UH.bit();
 
   /** UF: upstream connection failure. */
-  public static final int UPSTREAM_CONNECTION_FAILURE = 1 << 1;
+  public static final int UPSTREAM_CONNECTION_FAILURE = ResponseFlag.UF.bit();
 
   /** UO: upstream overflow (circuit breaking). */
-  public static final int UPSTREAM_OVERFLOW = 1 << 2;
+  public static final int UPSTREAM_OVERFLOW = ResponseFlag.UO.bit();
 
   /** NR: no route for the request. */
-  public static final int NO_ROUTE_FOUND = 1 << 3;
+  public static final int NO_ROUTE_FOUND = ResponseFlag.NR.bit();
 
   /** URX: the retry limit or the retry budget ran out. */
-  public static final int UPSTREAM_RETRY_LIMIT_EXCEEDED = 1 << 4;
+  public static final int UPSTREAM_RETRY_LIMIT_EXCEEDED = ResponseFlag.URX.bit();
 
   /** NC: the route's cluster does not exist. */
-  public static final int NO_CLUSTER_FOUND = 1 << 5;
+  public static final int NO_CLUSTER_FOUND = ResponseFlag.NC.bit();
 
   /** DI: the fault filter delayed the request. */
-  public static final int DELAY_INJECTED = 1 << 6;
+  public static final int DELAY_INJECTED = ResponseFlag.DI.bit();
 
   /** FI: the fault filter aborted the request. */
-  public static final int FAULT_INJECTED = 1 << 7;
+  public static final int FAULT_INJECTED = ResponseFlag.FI.bit();
 
   /** RL: the rate limit filter refused the request. */
-  public static final int RATE_LIMITED = 1 << 8;
+  public static final int RATE_LIMITED = ResponseFlag.RL.bit();
 
   /** UT: the route or per-try timeout fired. */
-  public static final int UPSTREAM_REQUEST_TIMEOUT = 1 << 9;
+  public static final int UPSTREAM_REQUEST_TIMEOUT = ResponseFlag.UT.bit();
 
   /** UC: the upstream connection ended before the response. */
-  public static final int UPSTREAM_CONNECTION_TERMINATION = 1 << 10;
+  public static final int UPSTREAM_CONNECTION_TERMINATION = ResponseFlag.UC.bit();
 
   /** DC: the downstream connection ended before the response. */
-  public static final int DOWNSTREAM_CONNECTION_TERMINATION = 1 << 11;
+  public static final int DOWNSTREAM_CONNECTION_TERMINATION = ResponseFlag.DC.bit();
 
   /** SI: the stream idle timeout fired. */
-  public static final int STREAM_IDLE_TIMEOUT = 1 << 12;
+  public static final int STREAM_IDLE_TIMEOUT = ResponseFlag.SI.bit();
 
   /** UR: the upstream reset the stream (HTTP/2 RST_STREAM). */
-  public static final int UPSTREAM_REMOTE_RESET = 1 << 13;
+  public static final int UPSTREAM_REMOTE_RESET = ResponseFlag.UR.bit();
 
-  private static final String[] CODES = {
-    "UH", "UF", "UO", "NR", "URX", "NC", "DI", "FI", "RL", "UT", "UC", "DC", "SI", "UR"
-  };
-
-  /** {@code flags} as Envoy prints them, e.g. {@code UT} or {@code URX,UF}; {@code -} if none. */
+  /** {@code flags} as Envoy prints them, e.g. {@code UT} or {@code UF,URX}; {@code -} if none. */
   public static String format(int flags) {
-    if (flags == 0) {
-      return "-";
-    }
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < CODES.length; i++) {
-      if ((flags & (1 << i)) != 0) {
-        if (!b.isEmpty()) {
-          b.append(',');
-        }
-        b.append(CODES[i]);
-      }
-    }
-    return b.toString();
+    return dev.bowline.proxy.http.filter.ResponseFlags.format(flags);
   }
 }

@@ -16,6 +16,16 @@ public final class Stats {
   private final ConcurrentHashMap<String, ClusterStats> clusters = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, HttpStats> http = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, ListenerStats> listeners = new ConcurrentHashMap<>();
+  private final java.util.List<java.util.function.Consumer<StringBuilder>> prometheusSources =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /**
+   * Adds metric families that are not counters of this class (e.g. Istio's standard metrics of the
+   * stats filter): {@code source} appends them to {@link #prometheus()}'s text.
+   */
+  public void addPrometheusSource(java.util.function.Consumer<StringBuilder> source) {
+    prometheusSources.add(source);
+  }
 
   /** The counter {@code name}, created on first use. */
   public Counter counter(String name, String promName, Map<String, String> tags) {
@@ -81,6 +91,9 @@ public final class Stats {
             .append('"');
       }
       sb.append("} ").append(c.value()).append('\n');
+    }
+    for (var source : prometheusSources) {
+      source.accept(sb);
     }
     return sb.toString();
   }

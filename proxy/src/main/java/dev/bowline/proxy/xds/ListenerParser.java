@@ -2,6 +2,7 @@ package dev.bowline.proxy.xds;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.accesslog.AccessLogWriter;
 import dev.bowline.proxy.config.CidrRange;
 import dev.bowline.proxy.config.ClusterChoice;
 import dev.bowline.proxy.config.FilterChain;
@@ -11,8 +12,10 @@ import dev.bowline.proxy.config.HttpFilterConfig;
 import dev.bowline.proxy.config.ListenerConfig;
 import dev.bowline.proxy.config.NetworkFilter;
 import dev.bowline.proxy.config.TcpProxyConfig;
+import dev.bowline.proxy.http.filter.FilterContext;
 import dev.bowline.proxy.http.filter.FilterRegistry;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import dev.bowline.proxy.http.filter.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -34,11 +37,18 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
 
   private final FilterRegistry filters;
   private final RouteConfigParser routes;
+  private final AccessLogWriter accessLogWriter;
 
   public ListenerParser(FilterRegistry filters) {
+    this(filters, new AccessLogWriter(1000, 100_000));
+  }
+
+  /** A parser whose access loggers write through {@code accessLogWriter}. */
+  public ListenerParser(FilterRegistry filters, AccessLogWriter accessLogWriter) {
     super(TYPE_URL, Listener.class);
     this.filters = filters;
     this.routes = new RouteConfigParser(filters);
+    this.accessLogWriter = accessLogWriter;
   }
 
   @Override
@@ -80,13 +90,14 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         new ListenerConfig.Inspection(
             tlsInspector, httpInspector, inspectTimeout, l.getContinueOnListenerFiltersTimeout());
     var address = Protos.address(l.getAddress(), "address");
+    FilterContext fc = filterContext(l);
     List<FilterChain> chains = new ArrayList<>();
     for (int i = 0; i < l.getFilterChainsCount(); i++) {
-      chains.add(chain(l.getFilterChains(i), "filter_chains[" + i + "]"));
+      chains.add(chain(l.getFilterChains(i), "filter_chains[" + i + "]", fc));
     }
     Optional<FilterChain> def =
         l.hasDefaultFilterChain()
-            ? Optional.of(chain(l.getDefaultFilterChain(), "default_filter_chain"))
+            ? Optional.of(chain(l.getDefaultFilterChain(), "default_filter_chain", fc))
             : Optional.empty();
     if (chains.isEmpty() && def.isEmpty()) {
       throw new InvalidResourceException("filter_chains", "at least one filter chain is required");
@@ -95,7 +106,18 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     return new ListenerConfig(l.getName(), address, chains, def, bind, inspection);
   }
 
-  private FilterChain chain(io.envoyproxy.envoy.config.listener.v3.FilterChain c, String field)
+  /** What HTTP filters may know of their listener. */
+  private static FilterContext filterContext(Listener l) {
+    return new FilterContext(
+        switch (l.getTrafficDirection()) {
+          case INBOUND -> TrafficDirection.INBOUND;
+          case OUTBOUND -> TrafficDirection.OUTBOUND;
+          case UNSPECIFIED, UNRECOGNIZED -> TrafficDirection.UNSPECIFIED;
+        });
+  }
+
+  private FilterChain chain(
+      io.envoyproxy.envoy.config.listener.v3.FilterChain c, String field, FilterContext fc)
       throws InvalidResourceException {
     var m = c.getFilterChainMatch();
     String mf = field + ".filter_chain_match";
@@ -133,7 +155,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           field + ".filters", "only one (terminal) network filter is supported");
     }
     return new FilterChain(
-        c.getName(), match, networkFilter(c.getFilters(0), field + ".filters[0]"), tls);
+        c.getName(), match, networkFilter(c.getFilters(0), field + ".filters[0]", fc), tls);
   }
 
   private static List<CidrRange> ranges(
@@ -152,14 +174,15 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     return out;
   }
 
-  private NetworkFilter networkFilter(Filter f, String field) throws InvalidResourceException {
+  private NetworkFilter networkFilter(Filter f, String field, FilterContext fc)
+      throws InvalidResourceException {
     if (!f.hasTypedConfig()) {
       throw new InvalidResourceException(field + ".typed_config", "is required");
     }
     Any any = f.getTypedConfig();
     try {
       return switch (any.getTypeUrl()) {
-        case HCM_TYPE -> hcm(any.unpack(HttpConnectionManager.class), field + ".typed_config");
+        case HCM_TYPE -> hcm(any.unpack(HttpConnectionManager.class), field + ".typed_config", fc);
         case TCP_PROXY_TYPE -> tcpProxy(any.unpack(TcpProxy.class), field + ".typed_config");
         default ->
             throw new InvalidResourceException(
@@ -196,7 +219,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     return new TcpProxyConfig(t.getStatPrefix(), clusters, idle);
   }
 
-  private HttpConnectionManagerConfig hcm(HttpConnectionManager h, String field)
+  private HttpConnectionManagerConfig hcm(HttpConnectionManager h, String field, FilterContext fc)
       throws InvalidResourceException {
     var codec =
         switch (h.getCodecType()) {
@@ -263,7 +286,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       }
       Object config;
       try {
-        config = factory.get().parse(typed);
+        config = factory.get().parse(typed, fc);
       } catch (InvalidProtocolBufferException e) {
         throw new InvalidResourceException(
             ff + ".typed_config", "cannot unpack: " + e.getMessage());
@@ -324,7 +347,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         idle,
         request,
         server,
-        websocket);
+        websocket,
+        AccessLogParser.parse(h.getAccessLogList(), field + ".access_log", accessLogWriter));
   }
 
   private static final java.util.Set<String> HONOURED =
@@ -332,6 +356,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "name",
           "address",
           "bind_to_port",
+          "traffic_direction",
           "listener_filters.name",
           "listener_filters.typed_config",
           "listener_filters_timeout",
@@ -361,7 +386,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "stream_idle_timeout",
           "request_timeout",
           "server_name",
-          "upgrade_configs");
+          "upgrade_configs",
+          "access_log");
 
   private static final java.util.Set<String> TCP_HONOURED =
       java.util.Set.of("stat_prefix", "cluster", "weighted_clusters", "idle_timeout");

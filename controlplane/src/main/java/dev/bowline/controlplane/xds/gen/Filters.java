@@ -31,18 +31,31 @@ final class Filters {
 
   /** An HTTP connection manager taking routes {@code routeName} over ADS. */
   static Filter hcmRds(String statPrefix, String routeName) {
+    return hcmRds(statPrefix, routeName, List.of());
+  }
+
+  /** An HTTP connection manager taking routes over ADS, with {@code filters} before the router. */
+  static Filter hcmRds(String statPrefix, String routeName, List<HttpFilter> filters) {
     return hcm(
         HttpConnectionManager.newBuilder()
             .setStatPrefix(statPrefix)
             .setRds(
                 Rds.newBuilder()
                     .setConfigSource(ClusterGenerator.ADS)
-                    .setRouteConfigName(routeName)));
+                    .setRouteConfigName(routeName)),
+        filters);
   }
 
   /** An HTTP connection manager with an inline route configuration. */
   static Filter hcmInline(String statPrefix, RouteConfiguration routes) {
-    return hcm(HttpConnectionManager.newBuilder().setStatPrefix(statPrefix).setRouteConfig(routes));
+    return hcmInline(statPrefix, routes, List.of());
+  }
+
+  /** An HTTP connection manager with inline routes and {@code filters} before the router. */
+  static Filter hcmInline(String statPrefix, RouteConfiguration routes, List<HttpFilter> filters) {
+    return hcm(
+        HttpConnectionManager.newBuilder().setStatPrefix(statPrefix).setRouteConfig(routes),
+        filters);
   }
 
   /**
@@ -61,11 +74,19 @@ final class Filters {
             .build());
   }
 
-  private static Filter hcm(HttpConnectionManager.Builder hcm) {
+  /**
+   * The HCM with {@code filters} (telemetry: metadata exchange, stats) first, so that they see
+   * every response, fault aborts included; then the policy filters and the router.
+   */
+  private static Filter hcm(HttpConnectionManager.Builder hcm, List<HttpFilter> filters) {
     return Filter.newBuilder()
         .setName(HCM)
         .setTypedConfig(
-            Any.pack(hcm.addAllHttpFilters(policyFilters()).addHttpFilters(router()).build()))
+            Any.pack(
+                hcm.addAllHttpFilters(filters)
+                    .addAllHttpFilters(policyFilters())
+                    .addHttpFilters(router())
+                    .build()))
         .build();
   }
 

@@ -12,6 +12,7 @@ import dev.bowline.controlplane.registry.Endpoint;
 import dev.bowline.controlplane.registry.Protocol;
 import dev.bowline.controlplane.registry.Service;
 import dev.bowline.controlplane.registry.ServicePort;
+import dev.bowline.controlplane.xds.gen.telemetry.TelemetryFilters;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -101,7 +102,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
                               .setName(proxyListener)
                               .addFilters(
                                   Filters.hcmRds(
-                                      "outbound_" + proxyListener, Integer.toString(e.port()))))
+                                      "outbound_" + proxyListener,
+                                      Integer.toString(e.port()),
+                                      TelemetryFilters.sidecarOutbound())))
                       .build());
             });
     if (names.wildcard()) {
@@ -267,7 +270,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
                                       .setTimeout(
                                           com.google.protobuf.Duration.getDefaultInstance()))))
               .build();
-      filter = Filters.hcmInline("inbound_" + name, routes);
+      filter = Filters.hcmInline("inbound_" + name, routes, TelemetryFilters.sidecarInbound());
     } else {
       filter = Filters.tcpProxy(cluster, cluster);
     }
@@ -304,7 +307,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
               ? List.of(
                   FilterChain.newBuilder()
                       .setName(name)
-                      .addFilters(Filters.hcmRds("outbound_" + name, Integer.toString(port)))
+                      .addFilters(
+                          Filters.hcmRds(
+                              "outbound_" + name,
+                              Integer.toString(port),
+                              TelemetryFilters.sidecarOutbound()))
                       .build())
               : L4Routes.chains(tcp.get(port), port, proxy, push, name);
       Listener.Builder l =

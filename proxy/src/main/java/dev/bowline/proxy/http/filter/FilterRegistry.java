@@ -46,14 +46,29 @@ public final class FilterRegistry {
     return new FilterRegistry(m, perRoute, messages);
   }
 
-  /** The filters this proxy ships with. */
+  /** The filters this proxy ships with, for a proxy without a node (tests, tools). */
   public static FilterRegistry builtIn() {
+    return builtIn(
+        new FilterEnvironment(
+            NodeInfo.EMPTY, new dev.bowline.proxy.stats.Stats(), java.time.Clock.systemUTC()));
+  }
+
+  /**
+   * The filters this proxy ships with: the router, fault, CORS and local rate limit, and Istio's
+   * telemetry extensions (metadata exchange, stats) behind the Wasm filter's null VM.
+   */
+  public static FilterRegistry builtIn(FilterEnvironment env) {
     return of(
         List.of(
             new RouterFactory(),
             new dev.bowline.proxy.http.filter.fault.FaultFactory(),
             new dev.bowline.proxy.http.filter.cors.CorsFactory(),
-            new dev.bowline.proxy.http.filter.localratelimit.LocalRateLimitFactory()));
+            new dev.bowline.proxy.http.filter.localratelimit.LocalRateLimitFactory(),
+            new dev.bowline.proxy.http.filter.wasm.WasmFactory(
+                List.of(
+                    new dev.bowline.proxy.http.filter.metadataexchange.MetadataExchangePlugin(
+                        env.node()),
+                    new dev.bowline.proxy.http.filter.stats.StatsPlugin(env)))));
   }
 
   public Optional<HttpFilterFactory<?>> find(String typeUrl) {

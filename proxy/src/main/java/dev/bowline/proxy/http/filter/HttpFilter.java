@@ -26,6 +26,12 @@ public interface HttpFilter {
   /** Sees (and may change) the response head on its way down, local replies included. */
   default void onResponseHeaders(HttpResponse response) {}
 
+  /**
+   * The stream ended (response sent whole, local reply, or reset); called once, last, on the
+   * stream's event loop. Envoy's access-log hook: {@code info} is final now.
+   */
+  default void onStreamComplete(StreamInfo info) {}
+
   /** Lets a filter answer a request itself. */
   @FunctionalInterface
   interface LocalReplySink {

@@ -49,8 +49,27 @@ public interface HttpFilterFactory<C> {
     return null;
   }
 
+  /**
+   * Builds the config from {@code typedConfig} for a filter on a listener described by {@code
+   * context}; by default the context does not matter.
+   *
+   * @throws IllegalArgumentException naming the bad field, relative to the filter's config
+   * @throws InvalidProtocolBufferException when the bytes are not the declared type
+   */
+  default C parse(Any typedConfig, FilterContext context) throws InvalidProtocolBufferException {
+    return parse(typedConfig);
+  }
+
   /** A filter for one stream; called on the stream's event loop. */
   HttpFilter create(C config);
+
+  /**
+   * A filter for one stream that may observe it through {@code stream}; called on the stream's
+   * event loop. By default the stream is not needed.
+   */
+  default HttpFilter create(C config, StreamInfo stream) {
+    return create(config);
+  }
 
   /** Whether this is the terminal filter (the router). */
   default boolean terminal() {

@@ -1,0 +1,53 @@
+package dev.bowline.proxy.http.filter;
+
+/**
+ * The response flags of one stream: the one place the connection manager, the router and filters
+ * (fault, circuit breaking, ...) record why a stream ended, and the one place access logs and
+ * metrics read them. Mutable, owned by the stream's event loop.
+ */
+public final class ResponseFlags {
+  private static final ResponseFlag[] ALL = ResponseFlag.values();
+  private int bits;
+
+  /** Records {@code flag}. */
+  public void set(ResponseFlag flag) {
+    bits |= flag.bit();
+  }
+
+  /** Records every flag in {@code bits} (a set of {@link ResponseFlag#bit()}). */
+  public void add(int bits) {
+    this.bits |= bits;
+  }
+
+  /** Whether {@code flag} was recorded. */
+  public boolean has(ResponseFlag flag) {
+    return (bits & flag.bit()) != 0;
+  }
+
+  /** Every recorded flag as a bit set of {@link ResponseFlag#bit()}. */
+  public int bits() {
+    return bits;
+  }
+
+  /** Envoy's text: the short names comma-separated in Envoy's order, {@code -} when none. */
+  public static String format(int bits) {
+    if (bits == 0) {
+      return "-";
+    }
+    StringBuilder sb = new StringBuilder();
+    for (ResponseFlag f : ALL) {
+      if ((bits & f.bit()) != 0) {
+        if (!sb.isEmpty()) {
+          sb.append(',');
+        }
+        sb.append(f.name());
+      }
+    }
+    return sb.toString();
+  }
+
+  @Override
+  public String toString() {
+    return format(bits);
+  }
+}

@@ -1,0 +1,93 @@
+package dev.bowline.proxy.http.filter;
+
+import io.netty.handler.codec.http.HttpHeaders;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What is known about one HTTP stream, for filters that observe it (metadata exchange, stats,
+ * access logs): Envoy's {@code StreamInfo}. Read on the stream's event loop; values that are not
+ * known yet are 0, null or empty.
+ */
+public interface StreamInfo {
+  /** When the request head arrived, epoch milliseconds. */
+  long startEpochMillis();
+
+  /** When the request head arrived, {@link System#nanoTime()}. */
+  long startNanos();
+
+  /** Nanoseconds from the request head to the end of the response (0 while in flight). */
+  long durationNanos();
+
+  /** Nanoseconds from the request head to the first response byte (0 when none). */
+  long responseStartNanos();
+
+  /** The response status sent downstream; 0 when none was (reset before a response). */
+  int responseCode();
+
+  /** The stream's response flags. */
+  ResponseFlags responseFlags();
+
+  /** Request body bytes received from downstream. */
+  long bytesReceived();
+
+  /** Response body bytes sent downstream. */
+  long bytesSent();
+
+  /** {@code HTTP/1.1}, {@code HTTP/2}, {@code HTTP/1.0}. */
+  String protocol();
+
+  /** The request head as received (after the connection manager's own edits). */
+  HttpHeaders requestHeaders();
+
+  /** The request method. */
+  String method();
+
+  /** The request path with its query, as received. */
+  String path();
+
+  /** The response head sent downstream, once there is one. */
+  @Nullable HttpHeaders responseHeaders();
+
+  /** The response trailers sent downstream, once the response ended with some. */
+  @Nullable HttpHeaders responseTrailers();
+
+  /** The cluster the request was sent to, once chosen. */
+  @Nullable String upstreamCluster();
+
+  /** The upstream host {@code ip:port}, once connected. */
+  @Nullable String upstreamHost();
+
+  /** The matched route's name, once routed ({@code ""} for an unnamed route). */
+  @Nullable String routeName();
+
+  /** The downstream peer's {@code ip:port}. */
+  String downstreamRemoteAddress();
+
+  /** The local {@code ip:port} the downstream connection came to. */
+  String downstreamLocalAddress();
+
+  /** Filter state: a value another filter of this stream put under {@code key}. */
+  <T> @Nullable T get(StateKey<T> key);
+
+  /** Sets filter state {@code key} for the rest of this stream. */
+  <T> void put(StateKey<T> key, T value);
+
+  /**
+   * A typed key of filter state; compared by identity, so a filter package keeps its keys as
+   * constants.
+   *
+   * @param <T> the value's type
+   */
+  final class StateKey<T> {
+    private final String name;
+
+    public StateKey(String name) {
+      this.name = name;
+    }
+
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+}

@@ -1,0 +1,5 @@
+/** istio-proxy's HTTP metadata exchange: peers learn each other's workload from headers. */
+@NullMarked
+package dev.bowline.proxy.http.filter.metadataexchange;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,135 @@
+package dev.bowline.proxy.xds;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Value;
+import dev.bowline.proxy.accesslog.AccessLogWriter;
+import dev.bowline.proxy.accesslog.FileAccessLog;
+import dev.bowline.proxy.accesslog.LogFormat;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
+import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.AccessLogFormatCase;
+import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code access_log} of a connection manager: {@code envoy.access_loggers.file} (and {@code
+ * stdout}, a file logger to {@code /dev/stdout}) with text or JSON formats. Access-log filters and
+ * other loggers are refused naming the field.
+ */
+final class AccessLogParser {
+  static final String FILE_TYPE =
+      "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog";
+  static final String STDOUT_TYPE =
+      "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog";
+
+  private AccessLogParser() {}
+
+  static List<FileAccessLog> parse(List<AccessLog> logs, String field, AccessLogWriter writer)
+      throws InvalidResourceException {
+    List<FileAccessLog> out = new ArrayList<>();
+    for (int i = 0; i < logs.size(); i++) {
+      AccessLog a = logs.get(i);
+      String f = field + "[" + i + "]";
+      if (a.hasFilter()) {
+        throw new InvalidResourceException(
+            f + ".filter", "access log filters are not supported yet");
+      }
+      if (!a.hasTypedConfig()) {
+        throw new InvalidResourceException(f + ".typed_config", "is required");
+      }
+      String type = a.getTypedConfig().getTypeUrl();
+      try {
+        switch (type) {
+          case FILE_TYPE -> {
+            var fl =
+                a.getTypedConfig()
+                    .unpack(
+                        io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.class);
+            if (fl.getPath().isEmpty()) {
+              throw new InvalidResourceException(f + ".typed_config.path", "must not be empty");
+            }
+            out.add(new FileAccessLog(fl.getPath(), format(fl, f + ".typed_config"), writer));
+          }
+          case STDOUT_TYPE -> {
+            var so = a.getTypedConfig().unpack(StdoutAccessLog.class);
+            LogFormat format =
+                so.hasLogFormat()
+                    ? logFormat(so.getLogFormat(), f + ".typed_config.log_format")
+                    : LogFormat.text(LogFormat.ENVOY_DEFAULT);
+            out.add(new FileAccessLog("/dev/stdout", format, writer));
+          }
+          default ->
+              throw new InvalidResourceException(
+                  f + ".typed_config", "unsupported access logger type " + type);
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new InvalidResourceException(f + ".typed_config", "cannot unpack: " + e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  private static LogFormat format(
+      io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog fl, String field)
+      throws InvalidResourceException {
+    try {
+      return switch (fl.getAccessLogFormatCase()) {
+        case ACCESSLOGFORMAT_NOT_SET -> LogFormat.text(LogFormat.ENVOY_DEFAULT);
+        case FORMAT -> LogFormat.text(fl.getFormat());
+        case JSON_FORMAT -> LogFormat.json(jsonKeys(fl.getJsonFormat(), field + ".json_format"));
+        case TYPED_JSON_FORMAT ->
+            LogFormat.json(jsonKeys(fl.getTypedJsonFormat(), field + ".typed_json_format"));
+        case LOG_FORMAT -> logFormat(fl.getLogFormat(), field + ".log_format");
+      };
+    } catch (IllegalArgumentException e) {
+      throw new InvalidResourceException(
+          field + "." + formatField(fl.getAccessLogFormatCase()), e.getMessage());
+    }
+  }
+
+  private static String formatField(AccessLogFormatCase c) {
+    return switch (c) {
+      case FORMAT -> "format";
+      case JSON_FORMAT -> "json_format";
+      case TYPED_JSON_FORMAT -> "typed_json_format";
+      default -> "log_format";
+    };
+  }
+
+  private static LogFormat logFormat(
+      io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString s, String field)
+      throws InvalidResourceException {
+    try {
+      return switch (s.getFormatCase()) {
+        case TEXT_FORMAT -> LogFormat.text(s.getTextFormat());
+        case TEXT_FORMAT_SOURCE -> {
+          if (!s.getTextFormatSource().hasInlineString()) {
+            throw new InvalidResourceException(
+                field + ".text_format_source", "only inline_string is supported");
+          }
+          yield LogFormat.text(s.getTextFormatSource().getInlineString());
+        }
+        case JSON_FORMAT -> LogFormat.json(jsonKeys(s.getJsonFormat(), field + ".json_format"));
+        case FORMAT_NOT_SET -> LogFormat.text(LogFormat.ENVOY_DEFAULT);
+      };
+    } catch (IllegalArgumentException e) {
+      throw new InvalidResourceException(field, e.getMessage());
+    }
+  }
+
+  private static Map<String, String> jsonKeys(com.google.protobuf.Struct s, String field)
+      throws InvalidResourceException {
+    Map<String, String> keys = new LinkedHashMap<>();
+    for (var e : s.getFieldsMap().entrySet()) {
+      Value v = e.getValue();
+      if (!v.hasStringValue()) {
+        throw new InvalidResourceException(
+            field + "." + e.getKey(), "only format strings are supported as values");
+      }
+      keys.put(e.getKey(), v.getStringValue());
+    }
+    return keys;
+  }
+}
