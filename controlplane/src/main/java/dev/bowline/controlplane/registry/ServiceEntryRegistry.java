@@ -21,10 +21,10 @@ import java.util.Map;
  *
  * <p>Istio's rules: an endpoint's port is the WorkloadEntry's port of the service port's
  * <em>name</em>, else the port's {@code targetPort}, else its number; its labels are the entry's
- * plus {@code security.istio.io/tlsMode} ({@code disabled} for MESH_EXTERNAL services and for
- * entries labelled so, else {@code istio}); locality, network, weight and service account come from
- * the entry. A DNS service without endpoints resolves its own host. A pure function: {@link #build}
- * keeps no state.
+ * plus {@code security.istio.io/tlsMode} (the entry's label, else {@code istio} when it names a
+ * service account, else {@code disabled}; always {@code disabled} for MESH_EXTERNAL services);
+ * locality, network, weight and service account come from the entry. A DNS service without
+ * endpoints resolves its own host. A pure function: {@link #build} keeps no state.
  */
 public final class ServiceEntryRegistry {
   private ServiceEntryRegistry() {}
@@ -246,9 +246,14 @@ public final class ServiceEntryRegistry {
     }
     Map<String, String> labels = new HashMap<>(we.labels());
     String tlsMode = labels.get(Endpoint.TLS_MODE_LABEL);
+    // istiod (getTLSModeFromWorkloadEntry): the label if set, else istio when the entry names a
+    // service account, else disabled; mesh-external services never get auto mTLS.
+    boolean hasAccount = we.serviceAccount() != null && !we.serviceAccount().isEmpty();
     labels.put(
         Endpoint.TLS_MODE_LABEL,
-        service.meshExternal() || "disabled".equals(tlsMode) ? "disabled" : "istio");
+        service.meshExternal()
+            ? "disabled"
+            : tlsMode != null ? tlsMode : hasAccount ? "istio" : "disabled");
     int weight = we.weight() == null || we.weight() < 1 ? 1 : we.weight();
     String sa =
         we.serviceAccount() == null || we.serviceAccount().isEmpty()

@@ -184,6 +184,8 @@ class EnvoyFilterPatcherTest {
           .extracting(HttpFilter::getName)
           .containsExactly(
               "envoy.filters.http.local_ratelimit",
+              "istio.metadata_exchange",
+              "istio.stats",
               "envoy.filters.http.fault",
               "envoy.filters.http.cors",
               "envoy.filters.http.router");
