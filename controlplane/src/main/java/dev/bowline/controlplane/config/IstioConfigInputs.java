@@ -50,6 +50,7 @@ public final class IstioConfigInputs {
   private final List<Resource<VirtualService>> virtualServices;
   private final Map<String, List<Resource<DestinationRule>>> rulesByHost = new HashMap<>();
   private final List<Resource<Sidecar>> sidecars;
+  private final List<Resource<dev.bowline.api.model.Telemetry>> telemetries;
 
   private IstioConfigInputs(ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
     this.domainSuffix = domainSuffix;
@@ -64,13 +65,14 @@ public final class IstioConfigInputs {
           .add(dr);
     }
     this.sidecars = snapshot.list(Sidecar.class);
+    this.telemetries = snapshot.list(dev.bowline.api.model.Telemetry.class);
   }
 
   /** The inputs of {@code snapshot} for a cluster with DNS domain {@code domainSuffix}. */
   public static ConfigInputs of(
       ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
     IstioConfigInputs in = new IstioConfigInputs(snapshot, domainSuffix, rootNamespace);
-    return new ConfigInputs(in::httpRoutes, in::trafficPolicy, in::scopeFor);
+    return new ConfigInputs(in::httpRoutes, in::trafficPolicy, in::scopeFor, () -> in.telemetries);
   }
 
   // ---- VirtualService

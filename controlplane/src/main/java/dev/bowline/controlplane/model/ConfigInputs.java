@@ -15,9 +15,13 @@ import java.util.Optional;
  * @param virtualServices VirtualService routes by host and port
  * @param destinationRules DestinationRule policies by host
  * @param sidecars the SidecarScope of each proxy
+ * @param telemetries the Telemetry resources in force (telemetry.istio.io)
  */
 public record ConfigInputs(
-    VirtualServices virtualServices, DestinationRules destinationRules, Sidecars sidecars) {
+    VirtualServices virtualServices,
+    DestinationRules destinationRules,
+    Sidecars sidecars,
+    Telemetries telemetries) {
   /** No VirtualService, DestinationRule or Sidecar: Istio's defaults. */
   public static final ConfigInputs NONE =
       new ConfigInputs(
@@ -25,7 +29,14 @@ public record ConfigInputs(
           (service, proxy) -> Optional.empty(),
           proxy -> SidecarScope.DEFAULT);
 
+  /** Inputs without Telemetry resources. */
+  public ConfigInputs(
+      VirtualServices virtualServices, DestinationRules destinationRules, Sidecars sidecars) {
+    this(virtualServices, destinationRules, sidecars, List::of);
+  }
+
   public ConfigInputs {
+    Objects.requireNonNull(telemetries, "telemetries");
     Objects.requireNonNull(virtualServices, "virtualServices");
     Objects.requireNonNull(destinationRules, "destinationRules");
     Objects.requireNonNull(sidecars, "sidecars");
@@ -46,6 +57,12 @@ public record ConfigInputs(
   public interface DestinationRules {
     /** The traffic policy for {@code service} as seen from {@code proxy}'s namespace, if any. */
     Optional<TrafficPolicy> trafficPolicy(Service service, Proxy proxy);
+  }
+
+  /** The Telemetry resources in force; generators resolve them per proxy. */
+  @FunctionalInterface
+  public interface Telemetries {
+    List<dev.bowline.api.Resource<dev.bowline.api.model.Telemetry>> all();
   }
 
   /** Sidecar index: the scope of each proxy (workloadSelector, namespace default, mesh default). */

@@ -11,7 +11,7 @@ import dev.bowline.controlplane.registry.Endpoint;
 import dev.bowline.controlplane.registry.Protocol;
 import dev.bowline.controlplane.registry.Service;
 import dev.bowline.controlplane.registry.ServicePort;
-import dev.bowline.controlplane.xds.gen.telemetry.TelemetryFilters;
+import dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -61,6 +61,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
   @Override
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
+    SidecarTelemetry telemetry = SidecarTelemetry.of(proxy, push);
     if (proxy.isLocalMode()) {
       for (InboundPort in : localInboundPorts(proxy, push)) {
         String name = proxy.ipAddress() + "_" + in.servicePort();
@@ -70,7 +71,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
                 .setName(name)
                 .setAddress(ClusterGenerator.socket(proxy.ipAddress(), in.servicePort()))
                 .setTrafficDirection(TrafficDirection.INBOUND)
-                .addFilterChains(inboundChain(in, false))
+                .addFilterChains(inboundChain(in, false, telemetry))
                 .build());
       }
       String proxyListener = proxy.ipAddress() + "_" + HTTP_PROXY_PORT;
@@ -87,12 +88,13 @@ final class SidecarListenerGenerator implements XdsGenerator {
                           Filters.hcmRds(
                               "outbound_" + proxyListener,
                               Integer.toString(HTTP_PROXY_PORT),
-                              TelemetryFilters.sidecarOutbound())))
+                              telemetry.outboundFilters(),
+                              telemetry.outboundLogs())))
               .build());
     } else {
       all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
-      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push));
-      outboundPortListeners(proxy, push).forEach(all::put);
+      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push, telemetry));
+      outboundPortListeners(proxy, push, telemetry).forEach(all::put);
     }
     if (names.wildcard()) {
       return all;
@@ -124,7 +126,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
         .build();
   }
 
-  private static Listener virtualInbound(Proxy proxy, PushContext push) {
+  private static Listener virtualInbound(
+      Proxy proxy, PushContext push, SidecarTelemetry telemetry) {
     Listener.Builder l =
         Listener.newBuilder()
             .setName(VIRTUAL_INBOUND)
@@ -135,7 +138,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
                     .setName("envoy.filters.listener.original_dst")
                     .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())));
     for (InboundPort in : inboundPorts(proxy, push).values()) {
-      l.addFilterChains(inboundChain(in, true));
+      l.addFilterChains(inboundChain(in, true, telemetry));
     }
     l.addFilterChains(
         FilterChain.newBuilder()
@@ -187,7 +190,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
     return List.copyOf(byServicePort.values());
   }
 
-  private static FilterChain inboundChain(InboundPort in, boolean matchPort) {
+  private static FilterChain inboundChain(
+      InboundPort in, boolean matchPort, SidecarTelemetry telemetry) {
     String cluster = ClusterName.inbound(in.targetPort());
     String name = "0.0.0.0_" + in.targetPort();
     Filter filter;
@@ -210,7 +214,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
                                       .setTimeout(
                                           com.google.protobuf.Duration.getDefaultInstance()))))
               .build();
-      filter = Filters.hcmInline("inbound_" + name, routes, TelemetryFilters.sidecarInbound());
+      filter =
+          Filters.hcmInline(
+              "inbound_" + name, routes, telemetry.inboundFilters(), telemetry.inboundLogs());
     } else {
       filter = Filters.tcpProxy(cluster, cluster);
     }
@@ -222,7 +228,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
     return chain.build();
   }
 
-  private static Map<String, Listener> outboundPortListeners(Proxy proxy, PushContext push) {
+  private static Map<String, Listener> outboundPortListeners(
+      Proxy proxy, PushContext push, SidecarTelemetry telemetry) {
     // Per port: HTTP wins over TCP (one RDS covers every HTTP service on it); else the first TCP
     // service by hostname.
     Map<Integer, Service> tcp = new TreeMap<>();
@@ -244,7 +251,10 @@ final class SidecarListenerGenerator implements XdsGenerator {
       Filter filter =
           http.containsKey(port)
               ? Filters.hcmRds(
-                  "outbound_" + name, Integer.toString(port), TelemetryFilters.sidecarOutbound())
+                  "outbound_" + name,
+                  Integer.toString(port),
+                  telemetry.outboundFilters(),
+                  telemetry.outboundLogs())
               : Filters.tcpProxy(
                   ClusterName.outbound(port, "", tcp.get(port).hostname()),
                   ClusterName.outbound(port, "", tcp.get(port).hostname()));
