@@ -180,6 +180,12 @@ class MeshedTelemetryIT {
                 Map.of("reporter", "source", "destination_workload", "forecast-v1")))
         .isEqualTo(N);
 
+    // pilot-agent's merged endpoint on :15020 carries the same series.
+    HttpResponse<String> merged = get("http://" + FRONTEND + ":15020/stats/prometheus");
+    assertThat(merged.statusCode()).isEqualTo(200);
+    assertThat(sum(merged.body(), "istio_requests_total", toForecast)).isEqualTo(N);
+    assertThat(merged.body()).contains("istio_agent_scrapes_total ");
+
     // The server side: forecast v1's sidecar reports the same calls as destination; v2 saw none.
     String v1 = metrics(FORECAST_V1);
     assertThat(
@@ -270,7 +276,7 @@ class MeshedTelemetryIT {
         - job_name: envoy-stats
           metrics_path: /stats/prometheus
           static_configs:
-          - targets: ['%s:15090', '%s:15090', '%s:15090', '%s:15090', '127.0.0.184:15090']
+          - targets: ['%s:15020', '%s:15020', '%s:15020', '%s:15020', '127.0.0.184:15020']
         """
             .formatted(FRONTEND, FORECAST_V1, FORECAST_V2, ADVERTISEMENT));
     Process p =
