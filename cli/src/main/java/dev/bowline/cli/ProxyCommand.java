@@ -42,6 +42,22 @@ final class ProxyCommand implements Callable<Integer> {
   String transport = "auto";
 
   @Option(
+      names = "--merged-metrics",
+      paramLabel = "IP:PORT",
+      description =
+          "Serve pilot-agent's merged metrics here (/stats/prometheus: the proxy's :15090 metrics"
+              + " plus --app-metrics), e.g. 127.0.0.2:15020.")
+  String mergedMetrics;
+
+  @Option(
+      names = "--app-metrics",
+      paramLabel = "URL",
+      description =
+          "The app's Prometheus endpoint merged into --merged-metrics (Istio's"
+              + " prometheus.io/port and /path).")
+  java.net.URI appMetrics;
+
+  @Option(
       names = "--check",
       description =
           "Only parse and validate the bootstrap, then exit (like Envoy's --mode validate).")
@@ -68,11 +84,47 @@ final class ProxyCommand implements Callable<Integer> {
       err.println("bowline proxy: " + e.getMessage());
       return 1;
     }
+    dev.bowline.agent.MergedMetricsServer merged = null;
+    if (mergedMetrics != null) {
+      int colon = mergedMetrics.lastIndexOf(':');
+      var admin = proxy.adminAddress();
+      if (colon <= 0 || admin.isEmpty()) {
+        err.println(
+            "bowline proxy: --merged-metrics: "
+                + (colon <= 0
+                    ? "want IP:PORT, got '" + mergedMetrics + "'"
+                    : "the bootstrap has no admin address"));
+        proxy.close();
+        return 1;
+      }
+      var a = admin.get();
+      try {
+        merged =
+            dev.bowline.agent.MergedMetricsServer.start(
+                new java.net.InetSocketAddress(
+                    mergedMetrics.substring(0, colon),
+                    Integer.parseInt(mergedMetrics.substring(colon + 1))),
+                java.net.URI.create(
+                    "http://"
+                        + a.getAddress().getHostAddress()
+                        + ":"
+                        + a.getPort()
+                        + "/stats/prometheus"),
+                java.util.Optional.ofNullable(appMetrics));
+      } catch (java.io.UncheckedIOException | IllegalArgumentException e) {
+        err.println("bowline proxy: --merged-metrics: " + e.getMessage());
+        proxy.close();
+        return 1;
+      }
+    }
     Proxy running = proxy;
     Duration drain = options.drainTime();
     Thread hook = new Thread(() -> running.drainAndClose(drain), "bowline-drain");
     Runtime.getRuntime().addShutdownHook(hook);
     running.awaitTermination();
+    if (merged != null) {
+      merged.close();
+    }
     return 0;
   }
 }

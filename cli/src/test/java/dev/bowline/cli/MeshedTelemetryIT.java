@@ -84,6 +84,32 @@ class MeshedTelemetryIT {
 
   @Test
   void sidecarsCountEveryCallWithIstiosLabelsAndPrometheusAnswersIstiosQuery() throws Exception {
+    // The Weather mesh as samples/weather/mesh.yaml has it, plus one mesh-wide Telemetry resource
+    // turning on access logs with Istio's "envoy" provider (/dev/stdout: the sidecars' logs).
+    Path telemetry = Files.createDirectories(dir.resolve("telemetry"));
+    Files.writeString(
+        telemetry.resolve("telemetry.yaml"),
+        """
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: {name: mesh-default, namespace: istio-system}
+        spec:
+          accessLogging: [{providers: [{name: envoy}]}]
+        """);
+    String meshYaml = Files.readString(ROOT.resolve("samples/weather/mesh.yaml"));
+    assertThat(meshYaml).contains("config: [config/base, config/local-mode]");
+    Path meshFile = dir.resolve("mesh.yaml");
+    Files.writeString(
+        meshFile,
+        meshYaml.replace(
+            "config: [config/base, config/local-mode]",
+            "config: ["
+                + ROOT.resolve("samples/weather/config/base")
+                + ", "
+                + ROOT.resolve("samples/weather/config/local-mode")
+                + ", "
+                + telemetry
+                + "]"));
     Path out = dir.resolve("up.out");
     Process runner =
         new ProcessBuilder(
@@ -95,7 +121,7 @@ class MeshedTelemetryIT {
                     ROOT.resolve("cli/target/bowline.jar").toString(),
                     "up",
                     "-f",
-                    "samples/weather/mesh.yaml",
+                    meshFile.toString(),
                     "--first-address",
                     FRONTEND,
                     "--run-dir",
@@ -180,6 +206,12 @@ class MeshedTelemetryIT {
                 Map.of("reporter", "source", "destination_workload", "forecast-v1")))
         .isEqualTo(N);
 
+    // pilot-agent's merged endpoint on :15020 carries the same series.
+    HttpResponse<String> merged = get("http://" + FRONTEND + ":15020/stats/prometheus");
+    assertThat(merged.statusCode()).isEqualTo(200);
+    assertThat(sum(merged.body(), "istio_requests_total", toForecast)).isEqualTo(N);
+    assertThat(merged.body()).contains("istio_agent_scrapes_total ");
+
     // The server side: forecast v1's sidecar reports the same calls as destination; v2 saw none.
     String v1 = metrics(FORECAST_V1);
     assertThat(
@@ -209,6 +241,34 @@ class MeshedTelemetryIT {
                 "istio_requests_total",
                 Map.of("reporter", "destination", "source_workload", "frontend-v1")))
         .isEqualTo(N);
+
+    // Access logs in Istio's text format: client side on frontend's sidecar, server side on
+    // forecast v1's, each call with its code, flags and cluster.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(300))
+        .untilAsserted(
+            () -> {
+              assertThat(
+                      Files.readAllLines(dir.resolve("run/frontend-v1-0.weather/sidecar.log"))
+                          .stream()
+                          .filter(
+                              l ->
+                                  l.matches(
+                                      "\\[.*Z\\] \"GET /\\S* HTTP/1.1\" 200 - .*"
+                                          + " outbound\\|3002\\|v1\\|forecast\\.weather\\.svc\\.cluster\\.local .*"))
+                          .count())
+                  .isEqualTo(N);
+              assertThat(
+                      Files.readAllLines(dir.resolve("run/forecast-v1-0.weather/sidecar.log"))
+                          .stream()
+                          .filter(
+                              l ->
+                                  l.matches(
+                                      "\\[.*Z\\] \"GET /(?!health)\\S* HTTP/1.1\" 200 - .* inbound\\|13002\\|\\| .*"))
+                          .count())
+                  .isEqualTo(N);
+            });
 
     if (prometheus != null) {
       // Istio's canary query, answered by a real Prometheus that scraped the sidecars.
@@ -270,7 +330,7 @@ class MeshedTelemetryIT {
         - job_name: envoy-stats
           metrics_path: /stats/prometheus
           static_configs:
-          - targets: ['%s:15090', '%s:15090', '%s:15090', '%s:15090', '127.0.0.184:15090']
+          - targets: ['%s:15020', '%s:15020', '%s:15020', '%s:15020', '127.0.0.184:15020']
         """
             .formatted(FRONTEND, FORECAST_V1, FORECAST_V2, ADVERTISEMENT));
     Process p =

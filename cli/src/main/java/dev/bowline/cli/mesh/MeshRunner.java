@@ -377,7 +377,14 @@ public final class MeshRunner implements AutoCloseable {
         what(i) + " sidecar",
         jvm.bowline(
             SIDECAR_FLAGS,
-            List.of("proxy", "-c", dir.resolve("bootstrap.yaml").toString(), "--concurrency", "1")),
+            List.of(
+                "proxy",
+                "-c",
+                dir.resolve("bootstrap.yaml").toString(),
+                "--concurrency",
+                "1",
+                "--merged-metrics", // pilot-agent's :15020 (decision 0015)
+                i.address() + ":15020")),
         Map.of(),
         dir,
         dir.resolve("sidecar.log"),

@@ -57,6 +57,7 @@ public final class IstioConfigInputs {
   private final Map<String, List<Resource<DestinationRule>>> rulesByHost = new HashMap<>();
   private final List<Resource<Sidecar>> sidecars;
   private final List<Resource<PeerAuthentication>> peerAuthentications;
+  private final List<Resource<dev.bowline.api.model.Telemetry>> telemetries;
 
   private IstioConfigInputs(ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
     this.domainSuffix = domainSuffix;
@@ -75,6 +76,7 @@ public final class IstioConfigInputs {
                 java.util.Comparator.comparing((Resource<PeerAuthentication> r) -> r.namespace())
                     .thenComparing(Resource::name))
             .toList();
+    this.telemetries = snapshot.list(dev.bowline.api.model.Telemetry.class);
     this.envoyFilters =
         snapshot.list(dev.bowline.api.model.EnvoyFilter.class).stream()
             .sorted(
@@ -144,7 +146,8 @@ public final class IstioConfigInputs {
         in::scopeFor,
         new IstioGatewayInputs(snapshot, in),
         in::mtlsMode,
-        in::envoyFilterPatches);
+        in::envoyFilterPatches,
+        () -> in.telemetries);
   }
 
   // ---- VirtualService

@@ -18,6 +18,7 @@ import java.util.Optional;
  * @param gateways the Gateway servers of each gateway proxy and the VirtualServices bound to them
  * @param peerAuthentications the PeerAuthentication mode of each workload port
  * @param envoyFilters the EnvoyFilter patches that apply to each proxy
+ * @param telemetries the Telemetry resources in force (telemetry.istio.io)
  */
 public record ConfigInputs(
     VirtualServices virtualServices,
@@ -25,7 +26,8 @@ public record ConfigInputs(
     Sidecars sidecars,
     Gateways gateways,
     PeerAuthentications peerAuthentications,
-    EnvoyFilters envoyFilters) {
+    EnvoyFilters envoyFilters,
+    Telemetries telemetries) {
   /**
    * No VirtualService, DestinationRule, Sidecar, Gateway, PeerAuthentication or EnvoyFilter:
    * Istio's defaults.
@@ -43,6 +45,47 @@ public record ConfigInputs(
     Objects.requireNonNull(gateways, "gateways");
     Objects.requireNonNull(peerAuthentications, "peerAuthentications");
     Objects.requireNonNull(envoyFilters, "envoyFilters");
+    Objects.requireNonNull(telemetries, "telemetries");
+  }
+
+  /** Inputs without Telemetry resources. */
+  public ConfigInputs(
+      VirtualServices virtualServices,
+      DestinationRules destinationRules,
+      Sidecars sidecars,
+      Gateways gateways,
+      PeerAuthentications peerAuthentications,
+      EnvoyFilters envoyFilters) {
+    this(
+        virtualServices,
+        destinationRules,
+        sidecars,
+        gateways,
+        peerAuthentications,
+        envoyFilters,
+        List::of);
+  }
+
+  /** Inputs with Telemetry resources only besides the three basic indexes. */
+  public ConfigInputs(
+      VirtualServices virtualServices,
+      DestinationRules destinationRules,
+      Sidecars sidecars,
+      Telemetries telemetries) {
+    this(
+        virtualServices,
+        destinationRules,
+        sidecars,
+        Gateways.NONE,
+        PeerAuthentications.PERMISSIVE,
+        EnvoyFilters.NONE,
+        telemetries);
+  }
+
+  /** The Telemetry resources in force; generators resolve them per proxy. */
+  @FunctionalInterface
+  public interface Telemetries {
+    List<dev.bowline.api.Resource<dev.bowline.api.model.Telemetry>> all();
   }
 
   /** Inputs without Gateways, PeerAuthentication (every port PERMISSIVE) or EnvoyFilters. */

@@ -1,6 +1,7 @@
 package dev.bowline.controlplane.xds.gen;
 
 import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
@@ -31,30 +32,44 @@ final class Filters {
 
   /** An HTTP connection manager taking routes {@code routeName} over ADS. */
   static Filter hcmRds(String statPrefix, String routeName) {
-    return hcmRds(statPrefix, routeName, List.of());
+    return hcmRds(statPrefix, routeName, List.of(), List.of());
   }
 
-  /** An HTTP connection manager taking routes over ADS, with {@code filters} before the router. */
-  static Filter hcmRds(String statPrefix, String routeName, List<HttpFilter> filters) {
+  /**
+   * An HTTP connection manager taking routes over ADS, with {@code filters} before the router and
+   * access logs {@code logs}.
+   */
+  static Filter hcmRds(
+      String statPrefix, String routeName, List<HttpFilter> filters, List<AccessLog> logs) {
     return hcm(
         HttpConnectionManager.newBuilder()
             .setStatPrefix(statPrefix)
             .setRds(
                 Rds.newBuilder()
                     .setConfigSource(ClusterGenerator.ADS)
-                    .setRouteConfigName(routeName)),
+                    .setRouteConfigName(routeName))
+            .addAllAccessLog(logs),
         filters);
   }
 
   /** An HTTP connection manager with an inline route configuration. */
   static Filter hcmInline(String statPrefix, RouteConfiguration routes) {
-    return hcmInline(statPrefix, routes, List.of());
+    return hcmInline(statPrefix, routes, List.of(), List.of());
   }
 
-  /** An HTTP connection manager with inline routes and {@code filters} before the router. */
-  static Filter hcmInline(String statPrefix, RouteConfiguration routes, List<HttpFilter> filters) {
+  /**
+   * An HTTP connection manager with inline routes, {@code filters} and access logs {@code logs}.
+   */
+  static Filter hcmInline(
+      String statPrefix,
+      RouteConfiguration routes,
+      List<HttpFilter> filters,
+      List<AccessLog> logs) {
     return hcm(
-        HttpConnectionManager.newBuilder().setStatPrefix(statPrefix).setRouteConfig(routes),
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix(statPrefix)
+            .setRouteConfig(routes)
+            .addAllAccessLog(logs),
         filters);
   }
 

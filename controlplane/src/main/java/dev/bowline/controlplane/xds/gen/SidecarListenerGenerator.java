@@ -12,7 +12,7 @@ import dev.bowline.controlplane.registry.Endpoint;
 import dev.bowline.controlplane.registry.Protocol;
 import dev.bowline.controlplane.registry.Service;
 import dev.bowline.controlplane.registry.ServicePort;
-import dev.bowline.controlplane.xds.gen.telemetry.TelemetryFilters;
+import dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -62,6 +62,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
   @Override
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
+    SidecarTelemetry telemetry = SidecarTelemetry.of(proxy, push);
     if (proxy.isLocalMode()) {
       for (InboundPort in : localInboundPorts(proxy, push)) {
         String name = proxy.ipAddress() + "_" + in.servicePort();
@@ -74,13 +75,13 @@ final class SidecarListenerGenerator implements XdsGenerator {
         if (mode != MtlsMode.DISABLE) {
           l.addListenerFilters(Security.tlsInspector());
         }
-        l.addAllFilterChains(inboundChains(in, false, mode));
+        l.addAllFilterChains(inboundChains(in, false, mode, telemetry));
         all.put(name, l.build());
       }
     } else {
       all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
-      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push));
-      outboundPortListeners(proxy, push).forEach(all::put);
+      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push, telemetry));
+      outboundPortListeners(proxy, push, telemetry).forEach(all::put);
     }
     // Sidecar egress listeners bound to an address (captureMode NONE or a bind).
     EgressListeners.bound(proxy, push).forEach(all::putIfAbsent);
@@ -104,7 +105,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
                                   Filters.hcmRds(
                                       "outbound_" + proxyListener,
                                       Integer.toString(e.port()),
-                                      TelemetryFilters.sidecarOutbound())))
+                                      telemetry.outboundFilters(),
+                                      telemetry.outboundLogs())))
                       .build());
             });
     if (names.wildcard()) {
@@ -137,7 +139,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
         .build();
   }
 
-  private static Listener virtualInbound(Proxy proxy, PushContext push) {
+  private static Listener virtualInbound(
+      Proxy proxy, PushContext push, SidecarTelemetry telemetry) {
     Listener.Builder l =
         Listener.newBuilder()
             .setName(VIRTUAL_INBOUND)
@@ -149,7 +152,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
                     .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
             .addListenerFilters(Security.tlsInspector());
     for (InboundPort in : inboundPorts(proxy, push).values()) {
-      l.addAllFilterChains(inboundChains(in, true, push.mtlsMode(proxy, in.targetPort())));
+      l.addAllFilterChains(
+          inboundChains(in, true, push.mtlsMode(proxy, in.targetPort()), telemetry));
     }
     l.addFilterChains(
         FilterChain.newBuilder()
@@ -224,8 +228,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
    * ROOTCA), DISABLE one plaintext chain, PERMISSIVE both, told apart by {@code transport_protocol}
    * from the tls_inspector.
    */
-  private static List<FilterChain> inboundChains(InboundPort in, boolean matchPort, MtlsMode mode) {
-    FilterChain plain = inboundChain(in, matchPort);
+  private static List<FilterChain> inboundChains(
+      InboundPort in, boolean matchPort, MtlsMode mode, SidecarTelemetry telemetry) {
+    FilterChain plain = inboundChain(in, matchPort, telemetry);
     if (mode == MtlsMode.DISABLE) {
       return List.of(plain);
     }
@@ -247,7 +252,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
     return List.of(tls, plain.toBuilder().setFilterChainMatch(rawMatch).build());
   }
 
-  private static FilterChain inboundChain(InboundPort in, boolean matchPort) {
+  private static FilterChain inboundChain(
+      InboundPort in, boolean matchPort, SidecarTelemetry telemetry) {
     String cluster = ClusterName.inbound(in.targetPort());
     String name = "0.0.0.0_" + in.targetPort();
     Filter filter;
@@ -270,7 +276,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
                                       .setTimeout(
                                           com.google.protobuf.Duration.getDefaultInstance()))))
               .build();
-      filter = Filters.hcmInline("inbound_" + name, routes, TelemetryFilters.sidecarInbound());
+      filter =
+          Filters.hcmInline(
+              "inbound_" + name, routes, telemetry.inboundFilters(), telemetry.inboundLogs());
     } else {
       filter = Filters.tcpProxy(cluster, cluster);
     }
@@ -282,7 +290,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
     return chain.build();
   }
 
-  private static Map<String, Listener> outboundPortListeners(Proxy proxy, PushContext push) {
+  private static Map<String, Listener> outboundPortListeners(
+      Proxy proxy, PushContext push, SidecarTelemetry telemetry) {
     // Per port: HTTP wins over TCP (one RDS covers every HTTP service on it); else the first TCP
     // service by hostname.
     Map<Integer, Service> tcp = new TreeMap<>();
@@ -311,7 +320,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
                           Filters.hcmRds(
                               "outbound_" + name,
                               Integer.toString(port),
-                              TelemetryFilters.sidecarOutbound()))
+                              telemetry.outboundFilters(),
+                              telemetry.outboundLogs()))
                       .build())
               : L4Routes.chains(tcp.get(port), port, proxy, push, name);
       Listener.Builder l =
