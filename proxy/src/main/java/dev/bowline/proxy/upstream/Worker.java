@@ -272,7 +272,12 @@ public final class Worker {
       if (!cb.rejectHost(first.address)) {
         break;
       }
-      first = java.util.Objects.requireNonNull(ch.pick(random));
+      // with ejections or failed health checks the balancer may have none left: keep the last
+      Host again = hash != null ? ch.pick(random, true, hash) : ch.pick(random);
+      if (again == null) {
+        break;
+      }
+      first = again;
     }
     Host host = first;
     cb.picked(host.address);

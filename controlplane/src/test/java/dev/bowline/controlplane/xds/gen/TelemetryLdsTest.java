@@ -71,7 +71,12 @@ class TelemetryLdsTest {
                 """));
     assertThat(hcm.getHttpFiltersList())
         .extracting(f -> f.getName())
-        .containsExactly("istio.metadata_exchange", "istio.stats", "envoy.filters.http.router");
+        .containsExactly(
+            "istio.metadata_exchange",
+            "istio.stats",
+            "envoy.filters.http.fault",
+            "envoy.filters.http.cors",
+            "envoy.filters.http.router");
     String stats =
         hcm.getHttpFilters(1)
             .getTypedConfig()
@@ -92,6 +97,7 @@ class TelemetryLdsTest {
   void withoutTelemetryThereAreNoAccessLogsAndDefaultStats() throws Exception {
     HttpConnectionManager hcm = inboundHcm(push(""));
     assertThat(hcm.getAccessLogCount()).isZero();
-    assertThat(hcm.getHttpFiltersCount()).isEqualTo(3);
+    // metadata exchange, stats, fault, CORS, router
+    assertThat(hcm.getHttpFiltersCount()).isEqualTo(5);
   }
 }
