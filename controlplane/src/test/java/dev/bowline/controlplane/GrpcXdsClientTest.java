@@ -206,7 +206,11 @@ class GrpcXdsClientTest {
     addBackend("forecast-v1", "127.0.0.6", "v1");
     addBackend("forecast-v2", "127.0.0.7", "v2");
     ManagedChannel ch = xdsChannel("client-2");
-    await().atMost(Duration.ofSeconds(20)).until(() -> spread(ch, 4).size() == 2);
+    // the first call also waits for xDS resolution: seconds on a loaded machine
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(() -> spread(ch, 4).size() == 2);
 
     TrafficPolicy subsets =
         new TrafficPolicy(
