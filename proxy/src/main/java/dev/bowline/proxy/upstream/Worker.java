@@ -51,7 +51,12 @@ public final class Worker {
         transport,
         random,
         stats,
-        new ClusterStates(stats, System::nanoTime, loop, new java.util.SplittableRandom()));
+        new ClusterStates(
+            stats,
+            System::nanoTime,
+            loop,
+            transport.socketChannelClass(),
+            new java.util.SplittableRandom()));
   }
 
   /** A worker sharing {@code states} with the proxy's other workers. */

@@ -110,6 +110,9 @@ class UpstreamPolicyParserTest {
         "\"outlier_detection\": {\"max_ejection_percent\": 101}",
         "Cluster c: outlier_detection.max_ejection_percent: must be at most 100");
     rejected(
+        "\"health_checks\": [{\"timeout\": \"1s\", \"interval\": \"1s\", \"unhealthy_threshold\": 2, \"healthy_threshold\": 1, \"grpc_health_check\": {}}]",
+        "Cluster c: health_checks[0]: GRPC_HEALTH_CHECK is not supported (http or tcp only)");
+    rejected(
         "\"least_request_lb_config\": {\"choice_count\": 1}, \"lb_policy\": \"LEAST_REQUEST\"",
         "Cluster c: least_request_lb_config.choice_count: must be at least 2");
   }
