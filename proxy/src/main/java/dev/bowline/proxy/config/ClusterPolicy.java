@@ -21,6 +21,8 @@ import java.util.Optional;
  *     (Envoy's default 1 h; zero disables)
  * @param tcpKeepalive {@code upstream_connection_options.tcp_keepalive}, if set
  * @param healthCheck {@code health_checks} (at most one), if set
+ * @param downstreamProtocol {@code use_downstream_protocol_config}: HTTP/2 upstream for HTTP/2
+ *     downstream requests, HTTP/1.1 for the others (Istio's {@code useClientProtocol})
  */
 public record ClusterPolicy(
     Lb lb,
@@ -31,7 +33,8 @@ public record ClusterPolicy(
     Optional<Outlier> outlier,
     Duration idleTimeout,
     Optional<TcpKeepalive> tcpKeepalive,
-    Optional<HealthCheck> healthCheck) {
+    Optional<HealthCheck> healthCheck,
+    boolean downstreamProtocol) {
 
   /** Envoy's defaults: nothing set on the cluster. */
   public static final ClusterPolicy DEFAULT =
@@ -44,7 +47,8 @@ public record ClusterPolicy(
           Optional.empty(),
           Duration.ofHours(1),
           Optional.empty(),
-          Optional.empty());
+          Optional.empty(),
+          false);
 
   public ClusterPolicy {
     Objects.requireNonNull(lb, "lb");

@@ -364,6 +364,11 @@ final class HttpStream implements ResponseListener, Worker.AcquireCallback {
     return done;
   }
 
+  @Override
+  public boolean downstreamHttp2() {
+    return conn.http2Stream;
+  }
+
   /** Envoy's header for ORIGINAL_DST clusters with {@code use_http_header}. */
   static final String ORIGINAL_DST_HOST = "x-envoy-original-dst-host";
 

@@ -218,7 +218,9 @@ public final class Worker {
     if (host == null) {
       return false;
     }
-    if (cluster.http2() && !dedicated) {
+    boolean h2 =
+        cluster.http2() || (cluster.policy().downstreamProtocol() && listener.downstreamHttp2());
+    if (h2 && !dedicated) {
       acquireH2(host, ch, listener, cb);
       return true;
     }

@@ -103,6 +103,7 @@ final class ClusterPolicyParser {
     }
     boolean localityWeighted = common.hasLocalityWeightedLbConfig();
     Duration idle = Duration.ofHours(1);
+    boolean downstreamProtocol = false;
     if (c.hasCommonHttpProtocolOptions() && c.getCommonHttpProtocolOptions().hasIdleTimeout()) {
       idle = Protos.duration(c.getCommonHttpProtocolOptions().getIdleTimeout());
     }
@@ -110,6 +111,7 @@ final class ClusterPolicyParser {
     if (ext != null) {
       try {
         HttpProtocolOptions o = ext.unpack(HttpProtocolOptions.class);
+        downstreamProtocol = o.hasUseDownstreamProtocolConfig();
         if (o.getCommonHttpProtocolOptions().hasIdleTimeout()) {
           idle = Protos.duration(o.getCommonHttpProtocolOptions().getIdleTimeout());
         }
@@ -137,7 +139,8 @@ final class ClusterPolicyParser {
         outlier(c),
         idle,
         keepalive,
-        healthCheck(c));
+        healthCheck(c),
+        downstreamProtocol);
   }
 
   private static Optional<ClusterPolicy.HealthCheck> healthCheck(Cluster c)

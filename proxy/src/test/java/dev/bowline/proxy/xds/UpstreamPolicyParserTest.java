@@ -96,6 +96,20 @@ class UpstreamPolicyParserTest {
   }
 
   @Test
+  void useClientProtocolIsAccepted() throws Exception {
+    ClusterConfig c =
+        cluster(
+            """
+            "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+              "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+              "use_downstream_protocol_config": {"http_protocol_options": {}, "http2_protocol_options": {}}}}
+            """);
+    assertThat(c.policy().downstreamProtocol()).isTrue();
+    assertThat(c.http2()).isFalse();
+    assertThat(cluster("\"lb_policy\": \"RANDOM\"").policy().downstreamProtocol()).isFalse();
+  }
+
+  @Test
   void badPoliciesNameTheField() throws Exception {
     rejected(
         "\"lb_policy\": \"MAGLEV\", \"maglev_lb_config\": {\"table_size\": \"65536\"}",
