@@ -43,9 +43,11 @@ class ProxyCommandTest {
   void anInvalidStaticResourceStopsStartupNamingIt(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("bootstrap.yaml");
     Files.writeString(
-        f, "static_resources:\n  clusters:\n  - {name: c1, type: STATIC, lb_policy: MAGLEV}\n");
+        f,
+        "static_resources:\n  clusters:\n  - {name: c1, type: STATIC, lb_policy: CLUSTER_PROVIDED}\n");
     assertThat(run("proxy", "-c", f.toString())).isEqualTo(1);
     assertThat(err.toString())
-        .contains("static_resources.clusters[0]: Cluster c1: lb_policy: MAGLEV is not supported");
+        .contains(
+            "static_resources.clusters[0]: Cluster c1: lb_policy: CLUSTER_PROVIDED is not supported");
   }
 }
