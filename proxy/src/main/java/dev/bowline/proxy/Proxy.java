@@ -120,7 +120,8 @@ public final class Proxy implements AutoCloseable {
         new dev.bowline.proxy.upstream.ClusterStates(
             stats,
             System::nanoTime,
-            group.next(),
+            (io.netty.channel.EventLoop) group.next(),
+            options.transport().socketChannelClass(),
             new SplittableRandom(options.random().nextLong()));
     for (EventExecutor loop : group) {
       workers.put(
@@ -620,10 +621,9 @@ public final class Proxy implements AutoCloseable {
                     s.endpointsOf(c).map(Endpoints::endpoints).orElse(List.of())) {
                   String h = n + "::" + e.address() + "::";
                   sb.append(h)
-                      .append(
-                          clusterStates.ejected(n, e.address())
-                              ? "health_flags::/failed_outlier_check\n"
-                              : "health_flags::healthy\n");
+                      .append("health_flags::")
+                      .append(clusterStates.healthFlags(n, e.address()))
+                      .append('\n');
                   sb.append(h).append("weight::").append(e.weight()).append('\n');
                   String[] loc = (e.locality() + "//").split("/", -1);
                   sb.append(h).append("region::").append(loc[0]).append('\n');

@@ -70,6 +70,8 @@ class UpstreamPolicyTest {
                   route: {cluster: od}
                 - match: {prefix: /prio}
                   route: {cluster: prio}
+                - match: {prefix: /hc}
+                  route: {cluster: hc}
         """;
     return """
         node: {id: lb-test, cluster: test}
@@ -128,6 +130,17 @@ class UpstreamPolicyTest {
               - locality: {region: r1, zone: other}
                 priority: 1
                 lb_endpoints: [%13$s, %14$s]
+          - name: hc
+            type: STATIC
+            health_checks:
+            - timeout: 0.5s
+              interval: 0.2s
+              unhealthy_threshold: 2
+              healthy_threshold: 1
+              http_health_check: {path: /healthz}
+            load_assignment:
+              cluster_name: hc
+              endpoints: [{lb_endpoints: [%15$s, %16$s]}]
         """
         .formatted(
             IP,
@@ -143,12 +156,14 @@ class UpstreamPolicyTest {
             b(7).yaml(),
             b(8).yaml(),
             b(9).yaml(),
-            b(10).yaml());
+            b(10).yaml(),
+            b(11).yaml(),
+            b(12).yaml());
   }
 
   @BeforeAll
   static void start() {
-    for (int i = 1; i <= 10; i++) {
+    for (int i = 1; i <= 12; i++) {
       backends.add(new ToggleBackend("b" + i, "127.0.61." + (10 + i)));
     }
     port = Ports.free(IP);
@@ -310,5 +325,23 @@ class UpstreamPolicyTest {
         .atMost(Duration.ofSeconds(20))
         .until(() -> spread(20, "/prio").keySet().equals(java.util.Set.of("backend=b8")));
     assertThat(spread(100, "/prio")).containsOnlyKeys("backend=b8");
+  }
+
+  @Test
+  void anEndpointFailingItsHealthCheckLeavesAndComesBack() throws Exception {
+    assertThat(spread(40, "/hc")).containsOnlyKeys("backend=b11", "backend=b12");
+    b(11).status.set(503);
+    try {
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> spread(10, "/hc").keySet().equals(java.util.Set.of("backend=b12")));
+      assertThat(admin("/clusters"))
+          .contains("hc::" + b(11).ip() + ":" + b(11).port() + "::health_flags::/failed_active_hc");
+    } finally {
+      b(11).status.set(200);
+    }
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> spread(20, "/hc").containsKey("backend=b11"));
   }
 }

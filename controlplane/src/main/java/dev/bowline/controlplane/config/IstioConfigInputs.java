@@ -755,7 +755,64 @@ public final class IstioConfigInputs {
               orZero(od.maxEjectionPercent()),
               orZero(od.minHealthPercent()));
     }
-    return new TrafficPolicy.ClusterSettings(hash, breakers, connectTimeout, outlier, tls(p.tls()));
+    var lbs = p.loadBalancer();
+    return new TrafficPolicy.ClusterSettings(
+        hash,
+        breakers,
+        connectTimeout,
+        outlier,
+        tls(p.tls()),
+        lbs == null ? null : localityLb(lbs.localityLbSetting()),
+        lbs == null ? null : warmup(lbs),
+        pool == null ? null : poolOptions(pool));
+  }
+
+  private static TrafficPolicy.@Nullable LocalityLb localityLb(
+      dev.bowline.api.model.@Nullable LocalityLoadBalancerSetting l) {
+    if (l == null) {
+      return null;
+    }
+    return new TrafficPolicy.LocalityLb(
+        l.enabled() == null || l.enabled(),
+        l.distribute().stream()
+            .map(
+                d ->
+                    new TrafficPolicy.LocalityLb.Distribute(
+                        d.from() == null ? "" : d.from(), d.to()))
+            .toList(),
+        l.failover().stream()
+            .map(
+                f ->
+                    new TrafficPolicy.LocalityLb.Failover(
+                        f.from() == null ? "" : f.from(), f.to() == null ? "" : f.to()))
+            .toList(),
+        l.failoverPriority());
+  }
+
+  private static TrafficPolicy.@Nullable Warmup warmup(DestinationRule.LoadBalancerSettings lbs) {
+    if (lbs.warmup() != null && lbs.warmup().duration() != null) {
+      return new TrafficPolicy.Warmup(
+          lbs.warmup().duration(), lbs.warmup().aggression(), lbs.warmup().minimumPercent());
+    }
+    return lbs.warmupDurationSecs() == null
+        ? null
+        : new TrafficPolicy.Warmup(lbs.warmupDurationSecs(), null, null);
+  }
+
+  private static TrafficPolicy.PoolOptions poolOptions(
+      dev.bowline.api.model.ConnectionPoolSettings pool) {
+    var tcp = pool.tcp();
+    var http = pool.http();
+    var ka = tcp == null ? null : tcp.tcpKeepalive();
+    return new TrafficPolicy.PoolOptions(
+        ka == null ? null : new TrafficPolicy.Keepalive(ka.probes(), ka.time(), ka.interval()),
+        http == null ? null : http.idleTimeout(),
+        http != null
+            && http.h2UpgradePolicy()
+                == dev.bowline.api.model.ConnectionPoolSettings.HTTPSettings.H2UpgradePolicy
+                    .UPGRADE,
+        http != null && Boolean.TRUE.equals(http.useClientProtocol()),
+        http == null ? 0 : orZero(http.maxConcurrentStreams()));
   }
 
   private static @Nullable ClientTls tls(@Nullable ClientTLSSettings t) {

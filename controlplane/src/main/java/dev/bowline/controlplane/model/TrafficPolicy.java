@@ -84,7 +84,10 @@ public record TrafficPolicy(
               merged.circuitBreakers(),
               merged.connectTimeout(),
               merged.outlierDetection(),
-              merged.tls())
+              merged.tls(),
+              p.settings().localityLb(),
+              p.settings().warmup(),
+              merged.pool())
           : merged;
     }
   }
@@ -148,23 +151,49 @@ public record TrafficPolicy(
    * @param circuitBreakers {@code connectionPool} limits
    * @param connectTimeout {@code connectionPool.tcp.connectTimeout}
    * @param outlierDetection {@code outlierDetection}
+   * @param localityLb {@code loadBalancer.localityLbSetting}
+   * @param warmup {@code loadBalancer.warmupDurationSecs} or {@code warmup}
+   * @param pool the rest of {@code connectionPool}: keepalive, idle timeout, HTTP/2 options
    */
   public record ClusterSettings(
       @Nullable ConsistentHash consistentHash,
       @Nullable CircuitBreakers circuitBreakers,
       @Nullable Duration connectTimeout,
       @Nullable OutlierDetection outlierDetection,
-      @Nullable ClientTls tls) {
+      @Nullable ClientTls tls,
+      @Nullable LocalityLb localityLb,
+      @Nullable Warmup warmup,
+      @Nullable PoolOptions pool) {
     /** Nothing set. */
-    public static final ClusterSettings NONE = new ClusterSettings(null, null, null, null, null);
+    public static final ClusterSettings NONE =
+        new ClusterSettings(null, null, null, null, null, null, null, null);
 
-    /** Settings without TLS. */
+    /** Settings with TLS but without locality, warm-up and pool options. */
+    public ClusterSettings(
+        @Nullable ConsistentHash consistentHash,
+        @Nullable CircuitBreakers circuitBreakers,
+        @Nullable Duration connectTimeout,
+        @Nullable OutlierDetection outlierDetection,
+        @Nullable ClientTls tls) {
+      this(
+          consistentHash, circuitBreakers, connectTimeout, outlierDetection, tls, null, null, null);
+    }
+
+    /** Settings without TLS, locality, warm-up and pool options. */
     public ClusterSettings(
         @Nullable ConsistentHash consistentHash,
         @Nullable CircuitBreakers circuitBreakers,
         @Nullable Duration connectTimeout,
         @Nullable OutlierDetection outlierDetection) {
-      this(consistentHash, circuitBreakers, connectTimeout, outlierDetection, null);
+      this(
+          consistentHash,
+          circuitBreakers,
+          connectTimeout,
+          outlierDetection,
+          null,
+          null,
+          null,
+          null);
     }
 
     /** Istio's subset merge: each part the subset sets replaces the rule's. */
@@ -174,9 +203,70 @@ public record TrafficPolicy(
           circuitBreakers != null ? circuitBreakers : parent.circuitBreakers,
           connectTimeout != null ? connectTimeout : parent.connectTimeout,
           outlierDetection != null ? outlierDetection : parent.outlierDetection,
-          tls != null ? tls : parent.tls);
+          tls != null ? tls : parent.tls,
+          localityLb != null ? localityLb : parent.localityLb,
+          warmup != null ? warmup : parent.warmup,
+          pool != null ? pool : parent.pool);
     }
   }
+
+  /**
+   * {@code localityLbSetting}: one of distribute, failover (with failoverPriority) applies, and
+   * failover only with outlier detection (istiod's rule).
+   *
+   * @param enabled false turns locality load balancing off for the host
+   * @param distribute {@code from} locality pattern to weights by {@code to} locality pattern
+   * @param failover region {@code from} to region {@code to}
+   * @param failoverPriority label names, most significant first
+   */
+  public record LocalityLb(
+      boolean enabled,
+      List<Distribute> distribute,
+      List<Failover> failover,
+      List<String> failoverPriority) {
+    public LocalityLb {
+      distribute = List.copyOf(distribute);
+      failover = List.copyOf(failover);
+      failoverPriority = List.copyOf(failoverPriority);
+    }
+
+    /** istiod's default (mesh {@code localityLbSetting.enabled: true}): failover by proximity. */
+    public static final LocalityLb DEFAULT = new LocalityLb(true, List.of(), List.of(), List.of());
+
+    /** One {@code distribute} entry; {@code to} keeps the rule's order. */
+    public record Distribute(String from, Map<String, Integer> to) {
+      public Distribute {
+        to = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(to));
+      }
+    }
+
+    /** One {@code failover} entry. */
+    public record Failover(String from, String to) {}
+  }
+
+  /** Slow start: {@code duration}, {@code aggression} (1.0), {@code minimumPercent} (10). */
+  public record Warmup(
+      Duration duration, @Nullable Double aggression, @Nullable Double minimumPercent) {}
+
+  /**
+   * {@code connectionPool} options beyond the circuit breaker limits; null or 0 parts are unset.
+   *
+   * @param keepalive {@code tcp.tcpKeepalive}
+   * @param idleTimeout {@code http.idleTimeout}
+   * @param h2Upgrade {@code http.h2UpgradePolicy: UPGRADE}
+   * @param useClientProtocol {@code http.useClientProtocol}
+   * @param maxConcurrentStreams {@code http.maxConcurrentStreams}
+   */
+  public record PoolOptions(
+      @Nullable Keepalive keepalive,
+      @Nullable Duration idleTimeout,
+      boolean h2Upgrade,
+      boolean useClientProtocol,
+      int maxConcurrentStreams) {}
+
+  /** {@code tcpKeepalive}: probes, time and interval (null for the system's). */
+  public record Keepalive(
+      @Nullable Integer probes, @Nullable Duration time, @Nullable Duration interval) {}
 
   /** What a consistent hash hashes. */
   public enum HashKey {

@@ -20,6 +20,9 @@ import java.util.Optional;
  * @param idleTimeout {@code common_http_protocol_options.idle_timeout} of upstream connections
  *     (Envoy's default 1 h; zero disables)
  * @param tcpKeepalive {@code upstream_connection_options.tcp_keepalive}, if set
+ * @param healthCheck {@code health_checks} (at most one), if set
+ * @param downstreamProtocol {@code use_downstream_protocol_config}: HTTP/2 upstream for HTTP/2
+ *     downstream requests, HTTP/1.1 for the others (Istio's {@code useClientProtocol})
  */
 public record ClusterPolicy(
     Lb lb,
@@ -29,7 +32,9 @@ public record ClusterPolicy(
     Limits limits,
     Optional<Outlier> outlier,
     Duration idleTimeout,
-    Optional<TcpKeepalive> tcpKeepalive) {
+    Optional<TcpKeepalive> tcpKeepalive,
+    Optional<HealthCheck> healthCheck,
+    boolean downstreamProtocol) {
 
   /** Envoy's defaults: nothing set on the cluster. */
   public static final ClusterPolicy DEFAULT =
@@ -41,7 +46,9 @@ public record ClusterPolicy(
           Limits.DEFAULT,
           Optional.empty(),
           Duration.ofHours(1),
-          Optional.empty());
+          Optional.empty(),
+          Optional.empty(),
+          false);
 
   public ClusterPolicy {
     Objects.requireNonNull(lb, "lb");
@@ -108,6 +115,38 @@ public record ClusterPolicy(
       Duration baseEjectionTime,
       Duration maxEjectionTime,
       int maxEjectionPercent) {}
+
+  /**
+   * An active health check: every {@code interval} each endpoint is probed; {@code
+   * unhealthyThreshold} failures in a row (a probe unanswered within {@code timeout} fails) take it
+   * out of load balancing, {@code healthyThreshold} successes bring it back.
+   */
+  public record HealthCheck(
+      Duration timeout,
+      Duration interval,
+      int unhealthyThreshold,
+      int healthyThreshold,
+      Probe probe) {}
+
+  /** What a health check sends. */
+  public sealed interface Probe {}
+
+  /**
+   * {@code http_health_check}: {@code GET path} with {@code host} (the cluster's name when empty);
+   * healthy when the status is in one of {@code expected} ({@code [start, end)}), 200 by default.
+   */
+  public record HttpProbe(String path, String host, java.util.List<StatusRange> expected)
+      implements Probe {
+    public HttpProbe {
+      expected = java.util.List.copyOf(expected);
+    }
+  }
+
+  /** HTTP statuses {@code [start, end)}. */
+  public record StatusRange(int start, int end) {}
+
+  /** {@code tcp_health_check} without payloads: healthy when a connection opens. */
+  public record TcpProbe() implements Probe {}
 
   /** {@code tcp_keepalive}: zero leaves the system default. */
   public record TcpKeepalive(int probes, int idleSeconds, int intervalSeconds) {}

@@ -700,6 +700,11 @@ final class HttpStream
     public void onUpstreamReset(String reason) {}
   }
 
+  @Override
+  public boolean downstreamHttp2() {
+    return conn.http2Stream;
+  }
+
   /** Envoy's header for ORIGINAL_DST clusters with {@code use_http_header}. */
   static final String ORIGINAL_DST_HOST = "x-envoy-original-dst-host";
 

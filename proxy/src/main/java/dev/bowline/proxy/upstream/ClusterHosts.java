@@ -153,7 +153,7 @@ final class ClusterHosts {
     int totalHealth = 0;
     for (int i = 0; i < n; i++) {
       List<Host> p = all.get(i);
-      long healthy = p.stream().filter(x -> !x.health.ejected).count();
+      long healthy = p.stream().filter(x -> !x.health.unhealthy()).count();
       health[i] = (int) Math.min(100, healthy * factor / p.size());
       totalHealth += health[i];
     }
@@ -194,7 +194,7 @@ final class ClusterHosts {
       acc += load[i];
       cumulative[i] = acc;
       List<Host> usable =
-          panic ? all.get(i) : all.get(i).stream().filter(x -> !x.health.ejected).toList();
+          panic ? all.get(i) : all.get(i).stream().filter(x -> !x.health.unhealthy()).toList();
       lv[i] = level(usable, all.get(i), factor);
     }
     this.levels = lv;

@@ -7,7 +7,6 @@ import dev.bowline.proxy.config.SocketAddr;
 import dev.bowline.proxy.stats.ClusterStats;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,7 +25,9 @@ final class ClusterState {
   final String name;
   final ClusterStats stats;
   private final LongSupplier nanos;
-  private final ScheduledExecutorService timer;
+  private final io.netty.channel.EventLoop timer;
+  private final Class<? extends io.netty.channel.Channel> channelClass;
+  private @Nullable HealthChecker healthChecker;
   private final java.util.random.RandomGenerator random;
 
   // circuit breakers (Envoy's ResourceManager)
@@ -49,8 +50,10 @@ final class ClusterState {
       ClusterConfig config,
       ClusterStats stats,
       LongSupplier nanos,
-      ScheduledExecutorService timer,
+      io.netty.channel.EventLoop timer,
+      Class<? extends io.netty.channel.Channel> channelClass,
       java.util.random.RandomGenerator random) {
+    this.channelClass = channelClass;
     this.name = config.name();
     this.config = config;
     this.stats = stats;
@@ -84,6 +87,16 @@ final class ClusterState {
       if (health.keySet().retainAll(keep)) {
         healthVersion++;
       }
+    }
+    var hc = c.policy().healthCheck().orElse(null);
+    HealthChecker running = healthChecker;
+    if (running != null && (hc == null || !hc.equals(running.check()))) {
+      running.stop();
+      healthChecker = null;
+      clearActiveHc();
+    }
+    if (hc != null && healthChecker == null) {
+      healthChecker = new HealthChecker(this, timer, channelClass, hc);
     }
     var outlier = c.policy().outlier();
     if (outlier.isEmpty()) {
@@ -124,6 +137,39 @@ final class ClusterState {
 
   void close() {
     stopTimer();
+    HealthChecker h = healthChecker;
+    if (h != null) {
+      h.stop();
+    }
+  }
+
+  /** The endpoints' shared states (health checking walks them). */
+  java.util.Collection<HostHealth> hosts() {
+    return health.values();
+  }
+
+  /** An endpoint's active health changed: loops rebuild their view. */
+  synchronized void healthChanged() {
+    healthVersion++;
+  }
+
+  private void clearActiveHc() {
+    for (HostHealth h : health.values()) {
+      h.failedActiveHc = false;
+      h.hcFailures = 0;
+      h.hcSuccesses = 0;
+    }
+    healthVersion++;
+  }
+
+  /** Envoy's {@code health_flags} of {@code address} for the admin page. */
+  String healthFlags(SocketAddr address) {
+    HostHealth h = health.get(address);
+    if (h == null || !h.unhealthy()) {
+      return "healthy";
+    }
+    return (h.failedActiveHc ? "/failed_active_hc" : "")
+        + (h.ejected ? "/failed_outlier_check" : "");
   }
 
   private synchronized void stopTimer() {

@@ -5,7 +5,6 @@ import dev.bowline.proxy.config.SocketAddr;
 import dev.bowline.proxy.stats.Stats;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.LongSupplier;
 import java.util.random.RandomGenerator;
 
@@ -17,19 +16,26 @@ public final class ClusterStates {
   private final ConcurrentHashMap<String, ClusterState> states = new ConcurrentHashMap<>();
   private final Stats stats;
   private final LongSupplier nanos;
-  private final ScheduledExecutorService timer;
+  private final io.netty.channel.EventLoop timer;
+  private final Class<? extends io.netty.channel.Channel> channelClass;
   private final RandomGenerator random;
 
   /**
    * @param nanos the monotonic clock
-   * @param timer runs outlier-detection intervals (an event loop will do: the work is small)
+   * @param timer runs outlier-detection intervals and health checks (the work is small)
+   * @param channelClass the socket channel type health checks connect with
    * @param random decides {@code enforcing_*} percentages; used under the cluster's monitor only
    */
   public ClusterStates(
-      Stats stats, LongSupplier nanos, ScheduledExecutorService timer, RandomGenerator random) {
+      Stats stats,
+      LongSupplier nanos,
+      io.netty.channel.EventLoop timer,
+      Class<? extends io.netty.channel.Channel> channelClass,
+      RandomGenerator random) {
     this.stats = stats;
     this.nanos = nanos;
     this.timer = timer;
+    this.channelClass = channelClass;
     this.random = random;
   }
 
@@ -38,13 +44,23 @@ public final class ClusterStates {
     return s != null
         ? s
         : states.computeIfAbsent(
-            c.name(), n -> new ClusterState(c, stats.cluster(n), nanos, timer, random));
+            c.name(),
+            n -> new ClusterState(c, stats.cluster(n), nanos, timer, channelClass, random));
   }
 
-  /** Whether outlier detection has ejected {@code address} from {@code cluster} (admin page). */
+  /** Whether outlier detection has ejected {@code address} from {@code cluster}. */
   public boolean ejected(String cluster, SocketAddr address) {
     ClusterState s = states.get(cluster);
     return s != null && s.ejected(address);
+  }
+
+  /**
+   * Envoy's {@code health_flags} for {@code address} in {@code cluster}: {@code healthy}, or {@code
+   * /failed_active_hc} and/or {@code /failed_outlier_check}.
+   */
+  public String healthFlags(String cluster, SocketAddr address) {
+    ClusterState s = states.get(cluster);
+    return s == null ? "healthy" : s.healthFlags(address);
   }
 
   /** Forgets clusters no longer configured. */

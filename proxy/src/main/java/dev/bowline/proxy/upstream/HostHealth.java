@@ -21,9 +21,21 @@ final class HostHealth {
   /** Ejected by outlier detection; read on the request path through the health version. */
   volatile boolean ejected;
 
+  /** Failed its active health check ({@code unhealthy_threshold} failures in a row). */
+  volatile boolean failedActiveHc;
+
+  // active health check counters, touched by the checker's loop only
+  int hcFailures;
+  int hcSuccesses;
+
   // guarded by the ClusterState's monitor
   int numEjections;
   long ejectedAtNanos;
+
+  /** Whether load balancing should avoid the endpoint (outside panic). */
+  boolean unhealthy() {
+    return ejected || failedActiveHc;
+  }
 
   HostHealth(SocketAddr address, long addedNanos) {
     this.address = address;

@@ -10,6 +10,14 @@ public interface ResponseListener {
   /** The connection closed or failed before the response ended. */
   void onUpstreamReset(String reason);
 
+  /**
+   * Whether the request came over HTTP/2 (clusters with {@code use_downstream_protocol_config} then
+   * use HTTP/2 upstream too).
+   */
+  default boolean downstreamHttp2() {
+    return false;
+  }
+
   /** The upstream can take more request bytes ({@code true}) or wants a pause. */
   default void onUpstreamWritabilityChanged(boolean writable) {}
 }

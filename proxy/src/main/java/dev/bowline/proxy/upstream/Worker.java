@@ -56,7 +56,12 @@ public final class Worker {
         transport,
         random,
         stats,
-        new ClusterStates(stats, System::nanoTime, loop, new java.util.SplittableRandom()));
+        new ClusterStates(
+            stats,
+            System::nanoTime,
+            loop,
+            transport.socketChannelClass(),
+            new java.util.SplittableRandom()));
   }
 
   /** A worker sharing {@code states} with the proxy's other workers, without TLS secrets. */
@@ -87,7 +92,12 @@ public final class Worker {
         transport,
         random,
         stats,
-        new ClusterStates(stats, System::nanoTime, loop, new java.util.SplittableRandom()),
+        new ClusterStates(
+            stats,
+            System::nanoTime,
+            loop,
+            transport.socketChannelClass(),
+            new java.util.SplittableRandom()),
         tlsContexts);
   }
 
@@ -281,7 +291,9 @@ public final class Worker {
     }
     Host host = first;
     cb.picked(host.address);
-    if (cluster.http2() && !dedicated) {
+    boolean h2 =
+        cluster.http2() || (cluster.policy().downstreamProtocol() && listener.downstreamHttp2());
+    if (h2 && !dedicated) {
       acquireH2(host, ch, listener, cb);
       return true;
     }

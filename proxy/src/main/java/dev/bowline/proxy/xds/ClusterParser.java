@@ -98,10 +98,10 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
         HttpProtocolOptions o = ext.unpack(HttpProtocolOptions.class);
         if (o.hasExplicitHttpConfig()) {
           http2 = o.getExplicitHttpConfig().hasHttp2ProtocolOptions();
-        } else if (o.hasUseDownstreamProtocolConfig() || o.hasAutoConfig()) {
+        } else if (o.hasAutoConfig()) {
           throw new InvalidResourceException(
               "typed_extension_protocol_options[" + HTTP_OPTIONS + "]",
-              "only explicit_http_config is supported");
+              "only explicit_http_config and use_downstream_protocol_config are supported");
         }
         if (o.hasCommonHttpProtocolOptions()
             && o.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {

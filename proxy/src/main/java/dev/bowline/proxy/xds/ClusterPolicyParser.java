@@ -55,7 +55,15 @@ final class ClusterPolicyParser {
           "load_assignment.endpoints.locality",
           "load_assignment.endpoints.priority",
           "load_assignment.endpoints.load_balancing_weight",
-          "load_assignment.policy.overprovisioning_factor");
+          "load_assignment.policy.overprovisioning_factor",
+          "health_checks.timeout",
+          "health_checks.interval",
+          "health_checks.unhealthy_threshold",
+          "health_checks.healthy_threshold",
+          "health_checks.http_health_check.path",
+          "health_checks.http_health_check.host",
+          "health_checks.http_health_check.expected_statuses",
+          "health_checks.tcp_health_check");
 
   @SuppressWarnings("deprecation") // common_http_protocol_options on the cluster is still sent
   static ClusterPolicy parse(Cluster c, ClusterConfig.LbPolicy lbPolicy)
@@ -95,6 +103,7 @@ final class ClusterPolicyParser {
     }
     boolean localityWeighted = common.hasLocalityWeightedLbConfig();
     Duration idle = Duration.ofHours(1);
+    boolean downstreamProtocol = false;
     if (c.hasCommonHttpProtocolOptions() && c.getCommonHttpProtocolOptions().hasIdleTimeout()) {
       idle = Protos.duration(c.getCommonHttpProtocolOptions().getIdleTimeout());
     }
@@ -102,6 +111,7 @@ final class ClusterPolicyParser {
     if (ext != null) {
       try {
         HttpProtocolOptions o = ext.unpack(HttpProtocolOptions.class);
+        downstreamProtocol = o.hasUseDownstreamProtocolConfig();
         if (o.getCommonHttpProtocolOptions().hasIdleTimeout()) {
           idle = Protos.duration(o.getCommonHttpProtocolOptions().getIdleTimeout());
         }
@@ -121,7 +131,77 @@ final class ClusterPolicyParser {
                   k.getKeepaliveInterval().getValue()));
     }
     return new ClusterPolicy(
-        lb, slowStart, panic, localityWeighted, limits(c), outlier(c), idle, keepalive);
+        lb,
+        slowStart,
+        panic,
+        localityWeighted,
+        limits(c),
+        outlier(c),
+        idle,
+        keepalive,
+        healthCheck(c),
+        downstreamProtocol);
+  }
+
+  private static Optional<ClusterPolicy.HealthCheck> healthCheck(Cluster c)
+      throws InvalidResourceException {
+    if (c.getHealthChecksCount() == 0) {
+      return Optional.empty();
+    }
+    if (c.getHealthChecksCount() > 1) {
+      throw new InvalidResourceException("health_checks", "only one health check is supported");
+    }
+    var h = c.getHealthChecks(0);
+    String f = "health_checks[0]";
+    if (!h.hasTimeout() || !h.hasInterval()) {
+      throw new InvalidResourceException(f, "timeout and interval are required");
+    }
+    Duration timeout = Protos.duration(h.getTimeout());
+    Duration interval = Protos.duration(h.getInterval());
+    if (timeout.isZero() || interval.isZero() || timeout.isNegative() || interval.isNegative()) {
+      throw new InvalidResourceException(f, "timeout and interval must be positive");
+    }
+    if (!h.hasUnhealthyThreshold() || !h.hasHealthyThreshold()) {
+      throw new InvalidResourceException(
+          f, "unhealthy_threshold and healthy_threshold are required");
+    }
+    ClusterPolicy.Probe probe =
+        switch (h.getHealthCheckerCase()) {
+          case HTTP_HEALTH_CHECK -> {
+            var http = h.getHttpHealthCheck();
+            if (!http.getPath().startsWith("/")) {
+              throw new InvalidResourceException(
+                  f + ".http_health_check.path", "must start with /");
+            }
+            java.util.List<ClusterPolicy.StatusRange> expected = new java.util.ArrayList<>();
+            for (var r : http.getExpectedStatusesList()) {
+              expected.add(new ClusterPolicy.StatusRange((int) r.getStart(), (int) r.getEnd()));
+            }
+            if (expected.isEmpty()) {
+              expected.add(new ClusterPolicy.StatusRange(200, 201));
+            }
+            yield new ClusterPolicy.HttpProbe(
+                http.getPath(), http.getHost().isEmpty() ? c.getName() : http.getHost(), expected);
+          }
+          case TCP_HEALTH_CHECK -> {
+            var tcp = h.getTcpHealthCheck();
+            if (tcp.hasSend() || tcp.getReceiveCount() > 0) {
+              throw new InvalidResourceException(
+                  f + ".tcp_health_check", "send/receive payloads are not supported");
+            }
+            yield new ClusterPolicy.TcpProbe();
+          }
+          default ->
+              throw new InvalidResourceException(
+                  f, h.getHealthCheckerCase() + " is not supported (http or tcp only)");
+        };
+    return Optional.of(
+        new ClusterPolicy.HealthCheck(
+            timeout,
+            interval,
+            h.getUnhealthyThreshold().getValue(),
+            h.getHealthyThreshold().getValue(),
+            probe));
   }
 
   private static ClusterPolicy.Lb ringHash(Cluster c) throws InvalidResourceException {

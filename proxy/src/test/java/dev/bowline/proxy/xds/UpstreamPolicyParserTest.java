@@ -96,6 +96,20 @@ class UpstreamPolicyParserTest {
   }
 
   @Test
+  void useClientProtocolIsAccepted() throws Exception {
+    ClusterConfig c =
+        cluster(
+            """
+            "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+              "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+              "use_downstream_protocol_config": {"http_protocol_options": {}, "http2_protocol_options": {}}}}
+            """);
+    assertThat(c.policy().downstreamProtocol()).isTrue();
+    assertThat(c.http2()).isFalse();
+    assertThat(cluster("\"lb_policy\": \"RANDOM\"").policy().downstreamProtocol()).isFalse();
+  }
+
+  @Test
   void badPoliciesNameTheField() throws Exception {
     rejected(
         "\"lb_policy\": \"MAGLEV\", \"maglev_lb_config\": {\"table_size\": \"65536\"}",
@@ -109,6 +123,9 @@ class UpstreamPolicyParserTest {
     rejected(
         "\"outlier_detection\": {\"max_ejection_percent\": 101}",
         "Cluster c: outlier_detection.max_ejection_percent: must be at most 100");
+    rejected(
+        "\"health_checks\": [{\"timeout\": \"1s\", \"interval\": \"1s\", \"unhealthy_threshold\": 2, \"healthy_threshold\": 1, \"grpc_health_check\": {}}]",
+        "Cluster c: health_checks[0]: GRPC_HEALTH_CHECK is not supported (http or tcp only)");
     rejected(
         "\"least_request_lb_config\": {\"choice_count\": 1}, \"lb_policy\": \"LEAST_REQUEST\"",
         "Cluster c: least_request_lb_config.choice_count: must be at least 2");

@@ -8,6 +8,7 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
 import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.v3.Percent;
 import java.time.Duration;
 
@@ -21,6 +22,8 @@ import java.time.Duration;
 final class ClusterPolicies {
   /** istiod's minimum ring size when a ring hash sets none. */
   static final long DEFAULT_RING_SIZE = 1024;
+
+  static final String HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
   /** Envoy's "no limit": uint32 max. */
   private static final UInt32Value UNLIMITED = UInt32Value.of(-1);
@@ -45,6 +48,11 @@ final class ClusterPolicies {
       }
     }
     TrafficPolicy.CircuitBreakers cb = s.circuitBreakers();
+    if (cb == null && sidecar && c.getType() == Cluster.DiscoveryType.EDS) {
+      // istiod puts Envoy's maximum on every outbound cluster (Envoy's own defaults are 1024
+      // and 3 retries)
+      cb = new TrafficPolicy.CircuitBreakers(0, 0, 0, 0, 0);
+    }
     if (cb != null) {
       c.setCircuitBreakers(
           CircuitBreakers.newBuilder()
@@ -57,6 +65,23 @@ final class ClusterPolicies {
                       .setMaxRetries(limit(cb.maxRetries()))
                       .setTrackRemaining(true)));
     }
+    HttpProtocolOptions.Builder http = HttpProtocolOptions.newBuilder();
+    if (cb != null && cb.maxRequestsPerConnection() > 0) {
+      http.getCommonHttpProtocolOptionsBuilder()
+          .setMaxRequestsPerConnection(UInt32Value.of(cb.maxRequestsPerConnection()));
+    }
+    applyPool(c, http, s.pool());
+    if (!http.build().equals(HttpProtocolOptions.getDefaultInstance())) {
+      if (!http.hasExplicitHttpConfig() && !http.hasUseDownstreamProtocolConfig()) {
+        http.setExplicitHttpConfig(
+            HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                .setHttpProtocolOptions(
+                    io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions.getDefaultInstance()));
+      }
+      c.putTypedExtensionProtocolOptions(HTTP_OPTIONS, com.google.protobuf.Any.pack(http.build()));
+    }
+    applyLocality(c, s);
+    applyWarmup(c, s.warmup());
     if (s.connectTimeout() != null && sidecar) {
       c.setConnectTimeout(duration(s.connectTimeout()));
     }
@@ -95,6 +120,89 @@ final class ClusterPolicies {
             Cluster.CommonLbConfig.newBuilder()
                 .setHealthyPanicThreshold(Percent.newBuilder().setValue(od.minHealthPercent())));
       }
+    }
+  }
+
+  /**
+   * Sets {@code common_lb_config.locality_weighted_lb_config} when the host's locality setting
+   * distributes (istiod's {@code applyLocalityLoadBalancer}; weights and failover priorities are
+   * set per proxy in EDS, see {@link LocalityLoadBalancing}).
+   */
+  static void applyLocality(Cluster.Builder c, TrafficPolicy.ClusterSettings s) {
+    TrafficPolicy.LocalityLb l = s.localityLb();
+    if (l != null && l.enabled() && !l.distribute().isEmpty()) {
+      c.getCommonLbConfigBuilder()
+          .setLocalityWeightedLbConfig(
+              Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance());
+    }
+  }
+
+  /** {@code connectionPool} keepalive, idle timeout and HTTP/2 options, as istiod emits them. */
+  private static void applyPool(
+      Cluster.Builder c,
+      HttpProtocolOptions.Builder http,
+      TrafficPolicy.@org.jspecify.annotations.Nullable PoolOptions p) {
+    if (p == null) {
+      return;
+    }
+    if (p.keepalive() != null) {
+      var k = io.envoyproxy.envoy.config.core.v3.TcpKeepalive.newBuilder();
+      if (p.keepalive().probes() != null) {
+        k.setKeepaliveProbes(UInt32Value.of(p.keepalive().probes()));
+      }
+      if (p.keepalive().time() != null) {
+        k.setKeepaliveTime(UInt32Value.of((int) p.keepalive().time().toSeconds()));
+      }
+      if (p.keepalive().interval() != null) {
+        k.setKeepaliveInterval(UInt32Value.of((int) p.keepalive().interval().toSeconds()));
+      }
+      c.getUpstreamConnectionOptionsBuilder().setTcpKeepalive(k);
+    }
+    if (p.idleTimeout() != null) {
+      http.getCommonHttpProtocolOptionsBuilder().setIdleTimeout(duration(p.idleTimeout()));
+    }
+    if (p.useClientProtocol()) {
+      http.setUseDownstreamProtocolConfig(
+          HttpProtocolOptions.UseDownstreamHttpConfig.newBuilder()
+              .setHttpProtocolOptions(
+                  io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions.getDefaultInstance())
+              .setHttp2ProtocolOptions(h2(p)));
+    } else if (p.h2Upgrade()) {
+      http.setExplicitHttpConfig(
+          HttpProtocolOptions.ExplicitHttpConfig.newBuilder().setHttp2ProtocolOptions(h2(p)));
+    }
+  }
+
+  private static io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions h2(
+      TrafficPolicy.PoolOptions p) {
+    var h2 = io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions.newBuilder();
+    if (p.maxConcurrentStreams() > 0) {
+      h2.setMaxConcurrentStreams(UInt32Value.of(p.maxConcurrentStreams()));
+    }
+    return h2.build();
+  }
+
+  /** {@code warmupDurationSecs}/{@code warmup}: slow start on round robin or least request. */
+  private static void applyWarmup(
+      Cluster.Builder c, TrafficPolicy.@org.jspecify.annotations.Nullable Warmup w) {
+    if (w == null) {
+      return;
+    }
+    Cluster.SlowStartConfig.Builder s =
+        Cluster.SlowStartConfig.newBuilder().setSlowStartWindow(duration(w.duration()));
+    if (w.aggression() != null) {
+      s.setAggression(
+          io.envoyproxy.envoy.config.core.v3.RuntimeDouble.newBuilder()
+              .setDefaultValue(w.aggression())
+              .setRuntimeKey("global"));
+    }
+    if (w.minimumPercent() != null) {
+      s.setMinWeightPercent(Percent.newBuilder().setValue(w.minimumPercent()));
+    }
+    switch (c.getLbPolicy()) {
+      case ROUND_ROBIN -> c.getRoundRobinLbConfigBuilder().setSlowStartConfig(s);
+      case LEAST_REQUEST -> c.getLeastRequestLbConfigBuilder().setSlowStartConfig(s);
+      default -> {} // istiod: slow start only applies to these two
     }
   }
 

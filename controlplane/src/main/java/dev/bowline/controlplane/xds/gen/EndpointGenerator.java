@@ -29,6 +29,7 @@ final class EndpointGenerator implements XdsGenerator {
   @Override
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> out = new TreeMap<>();
+    Locality locality = locality(proxy, push);
     if (names.wildcard()) {
       for (Service s : push.visibleServices(proxy)) {
         if (!s.usesEds()) {
@@ -38,18 +39,24 @@ final class EndpointGenerator implements XdsGenerator {
           String name = ClusterName.outbound(p.port(), "", s.hostname());
           out.put(
               name,
-              assignment(name, push.registry().endpoints(s.hostname(), p.port()), Map.of(), push));
+              forProxy(
+                  proxy,
+                  locality,
+                  assignment(
+                      name, push.registry().endpoints(s.hostname(), p.port()), Map.of(), push),
+                  push.registry().endpoints(s.hostname(), p.port()),
+                  push.trafficPolicy(s, proxy).settings(p.port())));
         }
       }
     }
     for (String name : names.names()) {
-      generateOne(proxy, push, name).ifPresent(cla -> out.put(name, cla));
+      generateOne(proxy, locality, push, name).ifPresent(cla -> out.put(name, cla));
     }
     return out;
   }
 
   private static Optional<ClusterLoadAssignment> generateOne(
-      Proxy proxy, PushContext push, String name) {
+      Proxy proxy, Locality locality, PushContext push, String name) {
     Optional<ClusterName> parsed =
         ClusterName.parse(name).filter(c -> c.direction().equals("outbound"));
     if (parsed.isEmpty()) {
@@ -61,18 +68,43 @@ final class EndpointGenerator implements XdsGenerator {
       return Optional.empty();
     }
     Map<String, String> selector = Map.of();
+    TrafficPolicy policy = push.trafficPolicy(service.get(), proxy);
+    TrafficPolicy.ClusterSettings settings = policy.settings(cn.port());
     if (!cn.subset().isEmpty()) {
       Optional<TrafficPolicy.Subset> subset =
-          push.trafficPolicy(service.get(), proxy).subsets().stream()
-              .filter(s -> s.name().equals(cn.subset()))
-              .findFirst();
+          policy.subsets().stream().filter(s -> s.name().equals(cn.subset())).findFirst();
       if (subset.isEmpty()) {
         return Optional.empty();
       }
       selector = subset.get().labels();
+      settings = subset.get().settings(cn.port());
     }
+    List<Endpoint> endpoints = push.registry().endpoints(cn.host(), cn.port());
     return Optional.of(
-        assignment(name, push.registry().endpoints(cn.host(), cn.port()), selector, push));
+        forProxy(
+            proxy, locality, assignment(name, endpoints, selector, push), endpoints, settings));
+  }
+
+  /**
+   * The assignment as this proxy sees it: locality weights or failover priorities relative to the
+   * proxy's locality (that of its own service instances, as istiod falls back to).
+   */
+  private static ClusterLoadAssignment forProxy(
+      Proxy proxy,
+      Locality locality,
+      ClusterLoadAssignment cla,
+      List<Endpoint> endpoints,
+      TrafficPolicy.ClusterSettings settings) {
+    return LocalityLoadBalancing.apply(cla, endpoints, locality, proxy.labels(), settings);
+  }
+
+  /** The proxy's locality: that of its own service instances (istiod's fallback), if any. */
+  private static Locality locality(Proxy proxy, PushContext push) {
+    return push.serviceInstances(proxy).stream()
+        .map(Endpoint::locality)
+        .filter(l -> !l.equals(Locality.NONE))
+        .findFirst()
+        .orElse(Locality.NONE);
   }
 
   /**

@@ -1,0 +1,58 @@
+package dev.bowline.cli.traffic;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A workload's app for end-to-end tests: answers {@code <name>} with the status it is told to (200
+ * by default); {@code /slow} waits 300 ms first.
+ */
+final class Backend implements AutoCloseable {
+  final String name;
+  final AtomicInteger status = new AtomicInteger(200);
+  private final HttpServer server;
+  private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+
+  Backend(String name, String ip) {
+    this.name = name;
+    try {
+      server = HttpServer.create(new InetSocketAddress(ip, 0), 64);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    server.setExecutor(executor);
+    server.createContext(
+        "/",
+        ex -> {
+          ex.getRequestBody().readAllBytes();
+          if (ex.getRequestURI().getPath().startsWith("/slow")) {
+            try {
+              Thread.sleep(300);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          byte[] out = name.getBytes(StandardCharsets.UTF_8);
+          ex.sendResponseHeaders(status.get(), out.length);
+          ex.getResponseBody().write(out);
+          ex.close();
+        });
+    server.start();
+  }
+
+  int port() {
+    return server.getAddress().getPort();
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    executor.shutdownNow();
+  }
+}
