@@ -80,6 +80,10 @@ public final class Proxy implements AutoCloseable {
   private final Map<String, SdsClient> sdsClients = new HashMap<>();
 
   private io.netty.channel.@Nullable EventLoopGroup sdsGroup;
+
+  /** SDS source clusters named by the config but absent from the bootstrap (warned once). */
+  private final java.util.Set<String> missingSdsSources = new java.util.HashSet<>();
+
   private final ScheduledExecutorService configThread;
   private final Timestamp started;
   private final CountDownLatch terminated = new CountDownLatch(1);
@@ -373,6 +377,9 @@ public final class Proxy implements AutoCloseable {
         try {
           ch = sdsChannel(e.getKey());
         } catch (BootstrapException ex) {
+          if (!missingSdsSources.add(e.getKey())) {
+            continue; // reported once
+          }
           LOG.log(
               Level.WARNING,
               "event=sds_source_invalid cluster={0} error=\"{1}\"",
@@ -412,17 +419,25 @@ public final class Proxy implements AutoCloseable {
             .build());
   }
 
-  /** Whether every SDS secret the config names has arrived. */
+  /**
+   * Whether every SDS secret the config names has arrived, among those that can: a secret whose
+   * gRPC source is not a static cluster of the bootstrap never will (its TLS connections fail, as
+   * in Envoy), and waiting for it would keep a proxy without an agent unready for good.
+   */
   private boolean secretsReady() {
     ProxySnapshot s = runtime.snapshot();
-    for (var tls : TlsUse.upstream(s)) {
-      if (!TlsUse.present(tls.common(), secrets)) {
-        return false;
-      }
-    }
-    for (var tls : TlsUse.downstream(s)) {
-      if (!TlsUse.present(tls.common(), secrets)) {
-        return false;
+    List<dev.bowline.proxy.tls.CommonTls> all = new ArrayList<>();
+    TlsUse.upstream(s).forEach(t -> all.add(t.common()));
+    TlsUse.downstream(s).forEach(t -> all.add(t.common()));
+    for (var common : all) {
+      for (SecretKey k : common.sdsSecrets()) {
+        boolean reachable =
+            !(k.source() instanceof SdsSource.Grpc g)
+                || pipeClusters.containsKey(g.cluster())
+                || staticClusters.containsKey(g.cluster());
+        if (reachable && secrets.get(k).isEmpty()) {
+          return false;
+        }
       }
     }
     return true;

@@ -417,6 +417,43 @@ class TlsProxyTest {
   }
 
   @Test
+  void secretsFromAnUnknownSdsClusterNeverArriveButDoNotKeepTheProxyUnready() throws Exception {
+    int port = Ports.free(CLIENT_IP);
+    String yaml =
+        """
+        node: {id: no-agent, cluster: test}
+        static_resources:
+          clusters:
+        %s
+          listeners:
+          - name: out
+            address: {socket_address: {address: %s, port_value: %d}}
+            filter_chains:
+            - filters:
+        %s
+        """
+            .formatted(
+                cluster("mtls-strict", strictPort, true, SERVER_ID),
+                CLIENT_IP,
+                port,
+                hcm("noagent", "{match: {prefix: /}, route: {cluster: mtls-strict}}"));
+    try (Proxy p =
+        Proxy.start(
+            new BootstrapLoader().parse("no-agent.yaml", yaml),
+            ProxyOptions.defaults().withWorkers(1))) {
+      assertThat(p.ready()).as("no sds-grpc cluster: nothing to wait for").isTrue();
+      var r =
+          http.send(
+              HttpRequest.newBuilder(URI.create("http://" + CLIENT_IP + ":" + port + "/x"))
+                  .timeout(Duration.ofSeconds(10))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as("no certificate, no TLS connection").isEqualTo(503);
+      assertThat(stat(p, "cluster.mtls-strict.ssl.connection_error")).isPositive();
+    }
+  }
+
+  @Test
   void rotatedCertificatesServeNewHandshakesWhileOpenConnectionsKeepGoing() throws Exception {
     assertThat(get("/strict/warm").statusCode()).isEqualTo(200);
     long handshakes = stat(client, "cluster.mtls-strict.ssl.handshake");

@@ -89,6 +89,13 @@ public final class MeshRunner implements AutoCloseable {
       java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final List<URI> ingress = new java.util.concurrent.CopyOnWriteArrayList<>();
 
+  /** Istio's CA port, on the control plane's address (as istiod serves it). */
+  static final int CA_PORT = 15012;
+
+  private final dev.bowline.ca.LocalTokenIssuer tokens =
+      new dev.bowline.ca.LocalTokenIssuer(new java.security.SecureRandom());
+  private @Nullable MeshSecurity security;
+
   /**
    * @throws IllegalArgumentException if the addresses do not fit ({@link MeshPlan#assign})
    */
@@ -126,12 +133,48 @@ public final class MeshRunner implements AutoCloseable {
     Files.createDirectories(options.runDir());
     Path registry = registryFile();
     writeRegistry();
+    // Identities first (meshed): the CA, then one agent per instance serving SDS on its socket.
+    if (caps.sidecars()) {
+      try {
+        security =
+            MeshSecurity.start(
+                options.runDir().resolve("ca"),
+                options.controlPlaneAddress(),
+                CA_PORT,
+                tokens,
+                new java.security.SecureRandom());
+      } catch (RuntimeException e) {
+        say("bowline up: the CA did not start: " + e.getMessage());
+        return 1;
+      }
+    }
     for (Instance i : plan.instances()) {
       Path dir = instanceDir(i);
       Files.createDirectories(dir);
+      Path sds = null;
+      MeshSecurity sec = security;
+      if (sec != null) {
+        sds =
+            sec.startAgent(
+                i,
+                dir,
+                options.controlPlaneAddress(),
+                options.runDir().resolve("ca").resolve("root-cert.pem"),
+                tokens);
+      }
       Files.writeString(
           dir.resolve("bootstrap.yaml"),
-          SidecarBootstrap.of(plan, i, options.controlPlaneAddress(), options.xdsPort()));
+          SidecarBootstrap.of(plan, i, options.controlPlaneAddress(), options.xdsPort(), sds));
+    }
+    if (security != null) {
+      say(
+          "security: CA "
+              + options.controlPlaneAddress()
+              + ":"
+              + CA_PORT
+              + " (root in "
+              + options.runDir().resolve("ca")
+              + "), one agent per instance; sidecars talk mutual TLS (auto mTLS)");
     }
     say(
         "bowline up: "
@@ -272,7 +315,8 @@ public final class MeshRunner implements AutoCloseable {
         caps.controlPlane()
             ? List.of(
                 new InetSocketAddress(options.controlPlaneAddress(), options.xdsPort()),
-                new InetSocketAddress(options.controlPlaneAddress(), options.monitoringPort()))
+                new InetSocketAddress(options.controlPlaneAddress(), options.monitoringPort()),
+                new InetSocketAddress(options.controlPlaneAddress(), CA_PORT))
             : List.of();
     problems.addAll(plan.portsInUse(cp));
     if (caps.sidecars()) {
@@ -637,5 +681,9 @@ public final class MeshRunner implements AutoCloseable {
   @Override
   public void close() {
     supervisor.close();
+    MeshSecurity sec = security;
+    if (sec != null) {
+      sec.close();
+    }
   }
 }

@@ -22,6 +22,18 @@ import java.util.Map;
 public final class RegistryYaml {
   private RegistryYaml() {}
 
+  /**
+   * A workload's labels; behind a sidecar also {@code security.istio.io/tlsMode: istio}, the label
+   * Istio's injector adds and auto mTLS keys on.
+   */
+  static java.util.SortedMap<String, String> labels(MeshPlan plan, Workload w) {
+    java.util.SortedMap<String, String> labels = new java.util.TreeMap<>(w.labels());
+    if (plan.meshed()) {
+      labels.putIfAbsent("security.istio.io/tlsMode", "istio");
+    }
+    return labels;
+  }
+
   /** The registry file for {@code plan}, every instance healthy. */
   public static String of(MeshPlan plan) {
     return of(plan, java.util.Set.of());
@@ -58,7 +70,7 @@ public final class RegistryYaml {
       Map<String, Object> e = new LinkedHashMap<>();
       e.put("namespace", w.namespace());
       e.put("name", i.name());
-      e.put("labels", new java.util.TreeMap<>(w.labels()));
+      e.put("labels", labels(plan, w));
       e.put("address", i.address());
       e.put("serviceAccount", w.serviceAccount());
       if (!w.locality().isEmpty()) {

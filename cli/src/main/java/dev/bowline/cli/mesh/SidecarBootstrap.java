@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The Envoy v3 bootstrap of one instance's sidecar, as pilot-agent would write it: Istio's node id
@@ -29,12 +28,28 @@ public final class SidecarBootstrap {
 
   private SidecarBootstrap() {}
 
+  /** The static cluster that reaches the agent's SDS server on its Unix socket (Istio's name). */
+  public static final String SDS_CLUSTER = "sds-grpc";
+
   /** The bootstrap YAML for {@code instance}, whose control plane serves ADS at {@code xds}. */
   public static String of(MeshPlan plan, Instance instance, String xdsHost, int xdsPort) {
+    return of(plan, instance, xdsHost, xdsPort, null);
+  }
+
+  /**
+   * As {@link #of(MeshPlan, Instance, String, int)}, with Istio's {@code sds-grpc} cluster to the
+   * agent's SDS socket {@code sdsSocket} when not null.
+   */
+  public static String of(
+      MeshPlan plan,
+      Instance instance,
+      String xdsHost,
+      int xdsPort,
+      java.nio.file.@org.jspecify.annotations.Nullable Path sdsSocket) {
     Workload w = instance.workload();
     Map<String, Object> metadata = new LinkedHashMap<>();
     metadata.put("NAMESPACE", w.namespace());
-    metadata.put("LABELS", new TreeMap<>(w.labels()));
+    metadata.put("LABELS", RegistryYaml.labels(plan, w));
     metadata.put("ISTIO_VERSION", ISTIO_VERSION);
     metadata.put("INTERCEPTION_MODE", "NONE");
     metadata.put("INSTANCE_IPS", instance.address());
@@ -61,7 +76,7 @@ public final class SidecarBootstrap {
         + "."
         + w.namespace()
         + ", written by bowline up; run with: bowline proxy -c FILE\n"
-        + Yaml.write(bootstrap(node, instance.address(), xdsHost, xdsPort));
+        + Yaml.write(bootstrap(node, instance.address(), xdsHost, xdsPort, sdsSocket));
   }
 
   /**
@@ -90,11 +105,15 @@ public final class SidecarBootstrap {
         + "."
         + g.namespace()
         + ", written by bowline up; run with: bowline proxy -c FILE\n"
-        + Yaml.write(bootstrap(node, g.address(), xdsHost, xdsPort));
+        + Yaml.write(bootstrap(node, g.address(), xdsHost, xdsPort, null));
   }
 
   private static Map<String, Object> bootstrap(
-      Map<String, Object> node, String adminAddress, String xdsHost, int xdsPort) {
+      Map<String, Object> node,
+      String adminAddress,
+      String xdsHost,
+      int xdsPort,
+      java.nio.file.@org.jspecify.annotations.Nullable Path sdsSocket) {
     Map<String, Object> root = new LinkedHashMap<>();
     root.put("node", node);
     root.put("admin", map("address", socket(adminAddress, 15000)));
@@ -128,13 +147,33 @@ public final class SidecarBootstrap {
                 map(
                     "lb_endpoints",
                     List.of(map("endpoint", map("address", socket(xdsHost, xdsPort))))))));
+    List<Object> clusters = new ArrayList<>(List.of(xds, prometheusCluster(adminAddress)));
+    if (sdsSocket != null) {
+      Map<String, Object> sds = new LinkedHashMap<>();
+      sds.put("name", SDS_CLUSTER);
+      sds.put("type", "STATIC");
+      sds.put("connect_timeout", "1s");
+      sds.put(
+          "typed_extension_protocol_options",
+          map("envoy.extensions.upstreams.http.v3.HttpProtocolOptions", http2));
+      sds.put(
+          "load_assignment",
+          map(
+              "cluster_name",
+              SDS_CLUSTER,
+              "endpoints",
+              List.of(
+                  map(
+                      "lb_endpoints",
+                      List.of(
+                          map(
+                              "endpoint",
+                              map("address", map("pipe", map("path", sdsSocket.toString())))))))));
+      clusters.add(sds);
+    }
     root.put(
         "static_resources",
-        map(
-            "listeners",
-            List.of(prometheusListener(adminAddress)),
-            "clusters",
-            List.of(xds, prometheusCluster(adminAddress))));
+        map("listeners", List.of(prometheusListener(adminAddress)), "clusters", clusters));
     return root;
   }
 

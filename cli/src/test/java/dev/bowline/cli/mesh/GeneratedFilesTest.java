@@ -134,7 +134,8 @@ class GeneratedFilesTest {
   void registryFileHasTheControlPlanesFormat() throws Exception {
     MeshPlan plan = MeshPlan.assign(MeshPlanTest.spec(), "127.0.0.2", true);
     JsonNode reg = new YAMLMapper().readTree(RegistryYaml.of(plan));
-    // The fields of the control plane's RegistryFile (branch controlplane), nothing else.
+    // The fields of the control plane's RegistryFile (branch controlplane), nothing else; meshed
+    // workloads carry Istio's injected label security.istio.io/tlsMode=istio (auto mTLS).
     assertThat(reg.properties())
         .extracting(Map.Entry::getKey)
         .containsExactly("services", "workloads");
@@ -144,8 +145,8 @@ class GeneratedFilesTest {
                 + "{\"namespace\":\"weather\",\"name\":\"recommendation\",\"ports\":[{\"name\":\"http-recommendation\",\"port\":3005},{\"name\":\"grpc-recommendation\",\"port\":3006}],\"selector\":{\"app\":\"recommendation\"}}]");
     assertThat(reg.get("workloads").toString())
         .isEqualTo(
-            "[{\"namespace\":\"weather\",\"name\":\"forecast-v1-0\",\"labels\":{\"app\":\"forecast\",\"version\":\"v1\"},\"address\":\"127.0.0.2\",\"serviceAccount\":\"default\"},"
-                + "{\"namespace\":\"weather\",\"name\":\"forecast-v1-1\",\"labels\":{\"app\":\"forecast\",\"version\":\"v1\"},\"address\":\"127.0.0.3\",\"serviceAccount\":\"default\"},"
-                + "{\"namespace\":\"weather\",\"name\":\"recommendation-v1-0\",\"labels\":{\"app\":\"recommendation\",\"version\":\"v1\"},\"address\":\"127.0.0.4\",\"serviceAccount\":\"default\"}]");
+            "[{\"namespace\":\"weather\",\"name\":\"forecast-v1-0\",\"labels\":{\"app\":\"forecast\",\"security.istio.io/tlsMode\":\"istio\",\"version\":\"v1\"},\"address\":\"127.0.0.2\",\"serviceAccount\":\"default\"},"
+                + "{\"namespace\":\"weather\",\"name\":\"forecast-v1-1\",\"labels\":{\"app\":\"forecast\",\"security.istio.io/tlsMode\":\"istio\",\"version\":\"v1\"},\"address\":\"127.0.0.3\",\"serviceAccount\":\"default\"},"
+                + "{\"namespace\":\"weather\",\"name\":\"recommendation-v1-0\",\"labels\":{\"app\":\"recommendation\",\"security.istio.io/tlsMode\":\"istio\",\"version\":\"v1\"},\"address\":\"127.0.0.4\",\"serviceAccount\":\"default\"}]");
   }
 }

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# TLS benchmark (issues #6, #9): Bowline vs NGINX terminating the same TLS in front of the same
+# NGINX backend (1 KB file), in one run. Two figures per proxy:
+#   - mutual-TLS handshakes: `openssl s_time -new` (a full handshake per connection, client
+#     certificate presented and verified, ECDSA P-256 keys as Istio's), server CPU per handshake;
+#   - requests over TLS on keep-alive connections: wrk https (server certificate only: wrk cannot
+#     present a client certificate), CPU per 1,000 requests.
+# Bowline runs twice: BoringSSL (netty-tcnative, the default) and the JDK's SSLEngine
+# (-Dbowline.tls.provider=jdk). Load generator and backend on core 0, proxy alone on core 1.
+#
+#   bench/proxy/tls.sh [seconds per measurement (default 10)]
+#   PROXIES="nginx bowline bowline-jdk" bench/proxy/tls.sh 5
+#
+# Loopback only; installs nginx-light and wrk from Debian packages if missing.
+set -euo pipefail
+DURATION=${1:-10}
+CONNS=${CONNS:-50}
+WARMUP=${WARMUP:-5}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d /tmp/bowline-tls-bench.XXXXXX)
+chmod 755 "$WORK"
+TCK=$(getconf CLK_TCK)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need nginx || ! need wrk || ! need openssl; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get install -y -q nginx-light wrk openssl >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+# --- certificates: a root, a server and a client, SPIFFE URI SANs, ECDSA P-256 -------------------
+C="$WORK/certs"; mkdir -p "$C"
+openssl ecparam -name prime256v1 -genkey -noout -out "$C/root.key" 2>/dev/null
+openssl req -x509 -new -key "$C/root.key" -subj "/CN=bench root" -days 2 -out "$C/root.pem" 2>/dev/null
+leaf() { # name spiffe-uri
+  openssl ecparam -name prime256v1 -genkey -noout -out "$C/$1.ec" 2>/dev/null
+  openssl pkcs8 -topk8 -nocrypt -in "$C/$1.ec" -out "$C/$1.key"
+  openssl req -new -key "$C/$1.key" -subj "/" -out "$C/$1.csr" 2>/dev/null
+  printf 'subjectAltName=critical,URI:%s,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' "$2" > "$C/$1.ext"
+  openssl x509 -req -in "$C/$1.csr" -CA "$C/root.pem" -CAkey "$C/root.key" -CAcreateserial -days 1 -extfile "$C/$1.ext" -out "$C/$1.pem" 2>/dev/null
+}
+leaf server spiffe://cluster.local/ns/bench/sa/server
+leaf client spiffe://cluster.local/ns/bench/sa/client
+chmod -R a+rX "$WORK"
+
+BACKEND=127.0.7.11:8081
+mkdir -p "$WORK/www" "$WORK/backend" "$WORK/peer"
+head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/1k"
+cat > "$WORK/backend/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/backend/nginx.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000; server { listen $BACKEND; location / { root $WORK/www; } } }
+CONF
+taskset -c 0 "$NGINX" -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
+PIDS+=($!)
+
+# NGINX terminating TLS, optional client certificates verified against the root (like Bowline's
+# PERMISSIVE-free mTLS chain: s_time presents one, wrk does not), TLS 1.3 and 1.2.
+cat > "$WORK/peer/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/peer/nginx.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream backend { server $BACKEND; keepalive 64; }
+  server {
+    listen 127.0.7.12:8443 ssl;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate $C/server.pem;
+    ssl_certificate_key $C/server.key;
+    ssl_client_certificate $C/root.pem;
+    ssl_verify_client optional;
+    ssl_session_cache off;
+    ssl_session_tickets off;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CONF
+cat > "$WORK/bowline.yaml" <<CONF
+node: {id: tls-bench}
+admin: {address: {socket_address: {address: 127.0.7.13, port_value: 15000}}}
+static_resources:
+  listeners:
+  - name: https
+    address: {socket_address: {address: 127.0.7.13, port_value: 8443}}
+    filter_chains:
+    - transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          common_tls_context:
+            tls_certificates: [{certificate_chain: {filename: $C/server.pem}, private_key: {filename: $C/server.key}}]
+            validation_context:
+              trusted_ca: {filename: $C/root.pem}
+              match_typed_subject_alt_names: [{san_type: URI, matcher: {prefix: "spiffe://cluster.local/"}}]
+      filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: bench
+          codec_type: HTTP1
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+          route_config:
+            virtual_hosts:
+            - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: backend}}]}
+  clusters:
+  - name: backend
+    type: STATIC
+    load_assignment:
+      cluster_name: backend
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.7.11, port_value: 8081}}}}]}]
+CONF
+
+[ -f "$ROOT/cli/target/bowline.jar" ] || "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
+source "$ROOT/tools/find-java.sh" >/dev/null 2>&1 || true
+JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
+JAVA_OPTS=${BOWLINE_BENCH_JAVA_OPTS:-"-XX:+UseSerialGC -Xms64m -Xmx64m -XX:ActiveProcessorCount=1 -Xss512k -XX:+UseCompactObjectHeaders"}
+
+cpu_ticks() { local t=0; for p in "$@"; do local s; s=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue; set -- $s; t=$((t + ${12} + ${13})); done; echo "$t"; }
+family() { echo "$1"; pgrep -P "$1" || true; }
+wait_tls() { for _ in $(seq 1 300); do curl -skf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
+ms() { case "$1" in *ms) echo "${1%ms}";; *us) echo "scale=3; ${1%us}/1000" | bc;; *s) echo "scale=3; ${1%s}*1000" | bc;; *) echo "$1";; esac; }
+
+printf '%-12s %14s %16s %12s %14s %10s\n' proxy mtls_hs/s cpu_ms/1k_hs rps_tls cpu_ms/1k_req p99_ms
+run_one() {
+  local name=$1 hostport=$2; shift 2
+  taskset -c 1 "$@" >"$WORK/$name.out" 2>&1 &
+  local pid=$!; PIDS+=($pid)
+  wait_tls "https://$hostport/1k"
+  local fam; fam=$(family $pid | tr '\n' ' ')
+  local st=(openssl s_time -connect "$hostport" -new -cert "$C/client.pem" -key "$C/client.key" -CAfile "$C/root.pem")
+  taskset -c 0 "${st[@]}" -time "$WARMUP" >/dev/null 2>&1 || true
+  local c0; c0=$(cpu_ticks $fam)
+  taskset -c 0 "${st[@]}" -time "$DURATION" > "$WORK/$name.stime" 2>&1 || true
+  local c1; c1=$(cpu_ticks $fam)
+  local conns; conns=$(awk '/connections in [0-9.]+s;/{print $1; exit}' "$WORK/$name.stime")
+  local hs; hs=$(awk '/connections\/user sec/{print $1; exit}' "$WORK/$name.stime")
+  hs=$(echo "scale=1; $conns / $DURATION" | bc)
+  local hs_cpu; hs_cpu=$(echo "scale=3; ($c1 - $c0) * 1000 / $TCK * 1000 / $conns" | bc)
+  taskset -c 0 wrk -t1 -c"$CONNS" -d"${WARMUP}s" "https://$hostport/1k" >/dev/null
+  c0=$(cpu_ticks $fam)
+  taskset -c 0 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "https://$hostport/1k" > "$WORK/$name.wrk"
+  c1=$(cpu_ticks $fam)
+  local reqs; reqs=$(awk '/requests in/{print $1}' "$WORK/$name.wrk")
+  local rps; rps=$(awk '/Requests\/sec/{print $2}' "$WORK/$name.wrk")
+  local p99; p99=$(awk '$1=="99%"{print $2}' "$WORK/$name.wrk")
+  local per1k; per1k=$(echo "scale=2; ($c1 - $c0) * 1000 / $TCK * 1000 / $reqs" | bc)
+  printf '%-12s %14s %16s %12s %14s %10s\n' "$name" "$hs" "$hs_cpu" "$rps" "$per1k" "$(ms "$p99")"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+PROXIES=${PROXIES:-"nginx bowline bowline-jdk"}
+want() { [[ " $PROXIES " == *" $1 "* ]]; }
+BOWLINE=(-jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1)
+want nginx && run_one nginx 127.0.7.12:8443 "$NGINX" -p "$WORK/peer" -c "$WORK/peer/nginx.conf"
+want bowline && run_one bowline 127.0.7.13:8443 "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${BOWLINE[@]}"
+want bowline-jdk && run_one bowline-jdk 127.0.7.13:8443 "$JAVA" $JAVA_OPTS -Dbowline.tls.provider=jdk --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${BOWLINE[@]}"
+echo "s_time -new (mTLS, ECDSA P-256, ${DURATION}s after ${WARMUP}s warm-up); wrk -t1 -c$CONNS -d${DURATION}s https keep-alive; load + backend on core 0, proxy alone on core 1; work dir $WORK"
