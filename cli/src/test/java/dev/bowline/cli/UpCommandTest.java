@@ -172,8 +172,9 @@ class UpCommandTest {
       Files.writeString(
           bootstrap, SidecarBootstrap.of(runner.plan(), forecastV2, "127.0.0.241", 15010));
       Supervisor.Spec spec = runner.sidecarSpec(forecastV2);
-      assertThat(spec.argv().subList(spec.argv().size() - 5, spec.argv().size()))
-          .containsExactly("proxy", "-c", bootstrap.toString(), "--concurrency", "1");
+      assertThat(spec.argv().subList(spec.argv().size() - 7, spec.argv().size()))
+          .containsExactly(
+              "proxy", "-c", bootstrap.toString(), "--concurrency", "1", "--drain-time-s", "1");
       Supervisor.Child sidecar = runner.supervisor().start(spec);
       if (REAL.proxy()) {
         Supervisor.Spec admin =

@@ -65,13 +65,15 @@ class MeshRunnerTest {
           .containsEntry("HTTP_PROXY", "http://127.0.0.4:15001")
           .doesNotContainKeys("FORECAST_URL", "RECOMMENDATION_URL");
       Supervisor.Spec sidecar = r.sidecarSpec(forecastV2);
-      assertThat(sidecar.argv().subList(sidecar.argv().size() - 6, sidecar.argv().size()))
+      assertThat(sidecar.argv().subList(sidecar.argv().size() - 8, sidecar.argv().size()))
           .containsExactly(
               "dev.bowline.cli.Main",
               "proxy",
               "-c",
               dir.resolve("forecast-v2-0.weather/bootstrap.yaml").toString(),
               "--concurrency",
+              "1",
+              "--drain-time-s",
               "1");
       assertThat(sidecar.probe())
           .isEqualTo(
