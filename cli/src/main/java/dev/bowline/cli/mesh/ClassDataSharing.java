@@ -112,9 +112,27 @@ final class ClassDataSharing {
         }
         Files.setLastModifiedTime(lock, FileTime.from(Instant.now()));
       }
+      prune(dir, kind, archive.getFileName().toString());
       return List.of("-XX:+RecordDynamicDumpInfo", ARCHIVE_PROPERTY + archive, "-Xlog:cds=off");
     } catch (IOException e) {
       return List.of(); // read-only checkout: run without
+    }
+  }
+
+  /**
+   * Deletes this kind's archives of earlier builds (about 45 MB each). A JVM that maps one keeps
+   * its mapping; Linux frees the file when the last one exits.
+   */
+  private static void prune(Path dir, String kind, String current) {
+    try (var files = Files.list(dir)) {
+      for (Path f : files.toList()) {
+        String name = f.getFileName().toString();
+        if (name.startsWith(kind + "-") && !name.startsWith(current)) {
+          Files.deleteIfExists(f);
+        }
+      }
+    } catch (IOException e) {
+      // keeping old archives costs disk space only
     }
   }
 
