@@ -180,7 +180,9 @@ class UpCommandTest {
               "--concurrency",
               "1",
               "--merged-metrics",
-              forecastV2.address() + ":15020");
+              forecastV2.address() + ":15020",
+              "--drain-time-s",
+              "1");
       Supervisor.Child sidecar = runner.supervisor().start(spec);
       if (REAL.proxy()) {
         Supervisor.Spec admin =

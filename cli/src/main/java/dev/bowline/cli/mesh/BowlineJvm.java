@@ -39,12 +39,23 @@ public record BowlineJvm(String java, String classPath, String mainClass) {
     return new BowlineJvm(javaCmd, cp, mainClass);
   }
 
-  /** {@code java <flags> -cp <cli> Main <args>}: a {@code bowline} subcommand in its own JVM. */
+  /**
+   * {@code java <flags> -cp <cli> Main <args>}: a {@code bowline} subcommand in its own JVM, with
+   * the AppCDS archive of its kind (the subcommand) when it has one ({@link ClassDataSharing}).
+   */
   public List<String> bowline(List<String> jvmFlags, List<String> args) {
     List<String> argv = new ArrayList<>();
     argv.add(java);
     argv.addAll(BOWLINE_FLAGS);
     argv.addAll(jvmFlags);
+    if (!args.isEmpty()) {
+      argv.addAll(
+          ClassDataSharing.flags(
+              args.getFirst(),
+              java,
+              Arrays.stream(classPath.split(File.pathSeparator)).map(Path::of).toList(),
+              jvmFlags));
+    }
     argv.add("-cp");
     argv.add(classPath);
     argv.add(mainClass);
@@ -57,6 +68,8 @@ public record BowlineJvm(String java, String classPath, String mainClass) {
     List<String> argv = new ArrayList<>();
     argv.add(java);
     argv.addAll(SMALL_APP_FLAGS);
+    argv.addAll(
+        ClassDataSharing.flags("app", java, List.of(jar.toAbsolutePath()), SMALL_APP_FLAGS));
     argv.add("-jar");
     argv.add(jar.toAbsolutePath().toString());
     return argv;

@@ -70,7 +70,14 @@ final class IngressGateways {
         "gateway=" + g.namespace() + "/" + g.name(),
         jvm.bowline(
             MeshRunner.SIDECAR_FLAGS,
-            List.of("proxy", "-c", dir.resolve("bootstrap.yaml").toString(), "--concurrency", "1")),
+            List.of(
+                "proxy",
+                "-c",
+                dir.resolve("bootstrap.yaml").toString(),
+                "--concurrency",
+                "1",
+                "--drain-time-s",
+                MeshRunner.PROXY_DRAIN_SECONDS)),
         Map.of(),
         dir,
         dir.resolve("gateway.log"),

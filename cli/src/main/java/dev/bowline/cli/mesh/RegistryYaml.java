@@ -83,7 +83,8 @@ public final class RegistryYaml {
     }
     // Gateways are services too (Istio's istio-ingressgateway Service): the control plane maps a
     // Gateway server's port (80) to the gateway's listening port (targetPort 8080) through it.
-    for (MeshSpec.Gateway g : plan.spec().gateways()) {
+    for (MeshSpec.Gateway g :
+        plan.meshed() ? plan.spec().gateways() : List.<MeshSpec.Gateway>of()) {
       Map<String, Object> s = new LinkedHashMap<>();
       s.put("namespace", g.namespace());
       s.put("name", g.name());

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The Envoy v3 bootstrap of one instance's sidecar, as pilot-agent would write it: Istio's node id

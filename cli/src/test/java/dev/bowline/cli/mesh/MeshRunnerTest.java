@@ -74,7 +74,9 @@ class MeshRunnerTest {
               "--concurrency",
               "1",
               "--merged-metrics",
-              "127.0.0.4:15020");
+              "127.0.0.4:15020",
+              "--drain-time-s",
+              "1");
       assertThat(sidecar.probe())
           .isEqualTo(
               new Supervisor.Probe.All(

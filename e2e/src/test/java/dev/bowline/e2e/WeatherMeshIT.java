@@ -1,0 +1,256 @@
+package dev.bowline.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The book's chapter 10 scenarios (samples/weather/config/canary-*) on the Weather mesh, from the
+ * outside: every request enters through the ingress gateway ({@code Gateway weather-gateway}, port
+ * 80 served on 8080), crosses frontend's sidecar, which routes forecast by the VirtualService in
+ * force, and the answer says which versions served it. Config changes go in with {@code bowline
+ * apply}, as a user would; each test starts from {@code base}.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class WeatherMeshIT {
+  static final Map<String, String> TESTER = Map.of("Cookie", "user=tester");
+  static final Map<String, String> CHROME_UA =
+      Map.of(
+          "User-Agent",
+          "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+              + " Safari/537.36");
+
+  @TempDir static Path dir;
+  WeatherMesh mesh;
+
+  @BeforeAll
+  void start() throws Exception {
+    mesh = WeatherMesh.start(dir);
+    // Time to the first dashboard answered through the ingress (the machine is shared: it is a
+    // figure for the report, not an assertion).
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .ignoreExceptions()
+        .until(() -> mesh.dashboard(Map.of()) != null);
+    System.out.printf("e2e_up_to_ingress_serving_s=%.1f%n", mesh.secondsSinceStart());
+    assertThat(mesh.output())
+        .contains("bowline up: 6 of 6 instances ready")
+        .contains("ingress: http://127.0.0.180:8080/ (gateway istio-system/istio-ingressgateway)");
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    if (mesh != null) {
+      List<ProcessHandle> family = mesh.family();
+      mesh.close();
+      assertThat(family).noneMatch(ProcessHandle::isAlive);
+    }
+  }
+
+  /** Back to base: everyone gets frontend v1 and forecast v1, the tester included. */
+  @BeforeEach
+  void base() throws Exception {
+    mesh.apply(WeatherMesh.CONFIG.resolve("base"));
+    awaitConsecutive(
+        30, TESTER, d -> version(d, "frontend").equals("v1") && forecast(d).equals("v1"));
+  }
+
+  static String version(JsonNode d, String part) {
+    return d.at("/" + part + "/version").asText();
+  }
+
+  static String forecast(JsonNode d) {
+    return version(d, "forecast");
+  }
+
+  /**
+   * Waits until {@code n} requests in a row satisfy {@code check}: the new config has reached the
+   * proxies that decide (a request seen with the old config restarts the count).
+   */
+  void awaitConsecutive(
+      int n, Map<String, String> headers, java.util.function.Predicate<JsonNode> check) {
+    AtomicInteger run = new AtomicInteger();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(20))
+        .until(
+            () ->
+                check.test(mesh.dashboard(headers))
+                    ? run.incrementAndGet() >= n
+                    : run.getAndSet(0) < 0);
+  }
+
+  /** {@code n} dashboards, 4 at a time; forecast versions counted. Any failed request fails. */
+  Map<String, Integer> forecastVersions(int n, Map<String, String> headers) throws Exception {
+    Map<String, Integer> counts = new ConcurrentHashMap<>();
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<?>> workers = new ArrayList<>();
+      AtomicInteger left = new AtomicInteger(n);
+      for (int w = 0; w < 4; w++) {
+        workers.add(
+            pool.submit(
+                () -> {
+                  while (left.getAndDecrement() > 0) {
+                    counts.merge(forecast(mesh.dashboard(headers)), 1, Integer::sum);
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> f : workers) {
+        f.get();
+      }
+    }
+    return new TreeMap<>(counts);
+  }
+
+  /**
+   * Book 10.2: 80/20 by weight. Over N = 1,000 requests the v2 share has standard deviation
+   * sqrt(0.2 * 0.8 / 1000) = 1.26 points, so the issue's bound of 20% ± 4 points is ±3.2 sigma: a
+   * correct 80/20 split fails it about once in 700 runs, a 75/25 or 85/15 one almost always.
+   */
+  @Test
+  @Order(1)
+  void weightCanarySendsTwentyPercentToV2() throws Exception {
+    mesh.apply(WeatherMesh.CONFIG.resolve("canary-weight"));
+    awaitConsecutive(1, Map.of(), d -> forecast(d).equals("v2"));
+    Map<String, Integer> counts = forecastVersions(1000, Map.of());
+    System.out.println("canary_weight_80_20=" + counts);
+    assertThat(counts.keySet()).containsOnly("v1", "v2");
+    assertThat(counts.get("v2") / 1000.0).isBetween(0.16, 0.24);
+  }
+
+  /** Book 10.3: the tester (cookie) gets v2 every time, everyone else never. */
+  @Test
+  @Order(2)
+  void headerCanarySendsTheTesterToV2AndNobodyElse() throws Exception {
+    mesh.apply(WeatherMesh.CONFIG.resolve("canary-header"));
+    awaitConsecutive(10, TESTER, d -> forecast(d).equals("v2"));
+    assertThat(forecastVersions(100, TESTER)).containsExactly(Map.entry("v2", 100));
+    assertThat(forecastVersions(100, Map.of())).containsExactly(Map.entry("v1", 100));
+    assertThat(forecastVersions(50, Map.of("Cookie", "user=someone")))
+        .containsExactly(Map.entry("v1", 50));
+  }
+
+  /**
+   * Book 10.4: tester on Chrome -> v2; tester elsewhere, or header x-weather-canary: true -> 50/50
+   * (over 200 requests sigma is 3.5 points: 35-65% is ±4.2 sigma); everyone else -> v1.
+   */
+  @Test
+  @Order(3)
+  void combinedRules() throws Exception {
+    mesh.apply(WeatherMesh.CONFIG.resolve("canary-combined"));
+    Map<String, String> testerOnChrome = new java.util.HashMap<>(TESTER);
+    testerOnChrome.putAll(CHROME_UA);
+    awaitConsecutive(10, testerOnChrome, d -> forecast(d).equals("v2"));
+    assertThat(forecastVersions(50, testerOnChrome)).containsExactly(Map.entry("v2", 50));
+    Map<String, String> testerOnCurl = Map.of("Cookie", "user=tester", "User-Agent", "curl/8.5");
+    Map<String, Integer> half = forecastVersions(200, testerOnCurl);
+    Map<String, Integer> canary = forecastVersions(200, Map.of("x-weather-canary", "true"));
+    System.out.println("canary_combined_tester_curl=" + half + " canary_header=" + canary);
+    assertThat(half.getOrDefault("v2", 0) / 200.0).isBetween(0.35, 0.65);
+    assertThat(canary.getOrDefault("v2", 0) / 200.0).isBetween(0.35, 0.65);
+    assertThat(forecastVersions(100, CHROME_UA)).containsExactly(Map.entry("v1", 100));
+  }
+
+  /**
+   * Book 10.5: the tester gets frontend v2 at the gateway (cookie rule of a gateway-bound
+   * VirtualService), and frontend v2's calls get forecast v2 (sourceLabels); nobody else sees v2.
+   */
+  @Test
+  @Order(4)
+  void multiServiceCanaryMovesFrontendAndForecastTogether() throws Exception {
+    mesh.apply(WeatherMesh.CONFIG.resolve("canary-multi-service"));
+    awaitConsecutive(10, TESTER, d -> version(d, "frontend").equals("v2"));
+    for (int i = 0; i < 50; i++) {
+      JsonNode t = mesh.dashboard(TESTER);
+      assertThat(version(t, "frontend") + "/" + forecast(t)).isEqualTo("v2/v2");
+      JsonNode o = mesh.dashboard(Map.of());
+      assertThat(version(o, "frontend") + "/" + forecast(o)).isEqualTo("v1/v1");
+    }
+  }
+
+  /**
+   * A split changed while traffic flows: four clients keep requesting through the gateway while
+   * {@code bowline apply} moves forecast from v1 to 50/50 to all v2 and back; not one request may
+   * fail, and each split must show.
+   */
+  @Test
+  @Order(5)
+  void liveApplyShiftsTrafficWithoutAFailedRequest() throws Exception {
+    AtomicBoolean running = new AtomicBoolean(true);
+    AtomicInteger ok = new AtomicInteger();
+    List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int w = 0; w < 4; w++) {
+        pool.submit(
+            () -> {
+              while (running.get()) {
+                try {
+                  mesh.dashboard(Map.of());
+                  ok.incrementAndGet();
+                } catch (Exception | AssertionError e) {
+                  failures.add(String.valueOf(e));
+                }
+              }
+            });
+      }
+      Path half = dir.resolve("split-50-50.yaml");
+      Path allV2 = dir.resolve("split-0-100.yaml");
+      String weighted = Files.readString(WeatherMesh.CONFIG.resolve("canary-weight/forecast.yaml"));
+      Files.writeString(
+          half, weighted.replace("weight: 80", "weight: 50").replace("weight: 20", "weight: 50"));
+      Files.writeString(
+          allV2, weighted.replace("weight: 80", "weight: 0").replace("weight: 20", "weight: 100"));
+
+      assertThat(mesh.apply(half)).contains("VirtualService weather/forecast configured");
+      awaitConsecutive(1, Map.of(), d -> forecast(d).equals("v2"));
+      assertThat(mesh.apply(allV2)).contains("VirtualService weather/forecast configured");
+      awaitConsecutive(20, Map.of(), d -> forecast(d).equals("v2"));
+      assertThat(mesh.apply(WeatherMesh.CONFIG.resolve("base"))).contains("configured");
+      awaitConsecutive(20, Map.of(), d -> forecast(d).equals("v1"));
+      running.set(false);
+    }
+    System.out.println("live_apply_requests_ok=" + ok.get() + " failed=" + failures.size());
+    assertThat(failures).isEmpty();
+    assertThat(ok.get()).isGreaterThan(50);
+  }
+
+  /** The page in a real browser, through the gateway: the forecast, the ad, the version labels. */
+  @Test
+  @Order(6)
+  void theFrontendPageRendersForecastAndAdvertisementInHeadlessChromium() throws Exception {
+    Path shot = Path.of("target/e2e-frontend-page.png").toAbsolutePath();
+    Map<String, String> page = Browser.render(WeatherMesh.INGRESS + "/", shot);
+    System.out.println("browser_page=" + page + " screenshot=" + shot);
+    assertThat(page.get("frontend-version")).isEqualTo("frontend v1");
+    assertThat(page.get("forecast-version")).contains("v1");
+    assertThat(Integer.parseInt(page.get("days"))).isGreaterThanOrEqualTo(3);
+    assertThat(page.get("advertisement-version")).contains("v1");
+    assertThat(page.get("ad-text")).isNotBlank();
+    assertThat(Files.size(shot)).isGreaterThan(1000);
+  }
+}
