@@ -110,6 +110,16 @@ class HttpPoliciesTest {
                         route: {cluster: one, retry_policy: {retry_on: 5xx, num_retries: 1, per_try_timeout: 0.3s}}
                       - match: {prefix: /slow-pertry}
                         route: {cluster: one, prefix_rewrite: /slow, retry_policy: {retry_on: connect-failure, num_retries: 1, per_try_timeout: 0.2s}}
+                      - match: {prefix: /idle}
+                        route: {cluster: one, prefix_rewrite: /slow, idle_timeout: 0.2s}
+                      - match: {prefix: /wc}
+                        route:
+                          weighted_clusters:
+                            clusters:
+                            - name: one
+                              weight: 1
+                              request_headers_to_add: [{header: {key: x-wc, value: one}}]
+                              response_headers_to_add: [{header: {key: x-wc-resp, value: one}}]
                       - match: {prefix: /slow}
                         route: {cluster: one, timeout: 0.2s}
                       - match: {prefix: /long}
@@ -386,6 +396,19 @@ class HttpPoliciesTest {
     var p = get("/slow-pertry");
     assertThat(p.statusCode()).isEqualTo(504);
     assertThat(p.body()).isEqualTo("upstream request timeout");
+  }
+
+  @Test
+  void routeIdleTimeoutAnswers408AndWeightedClustersAddTheirHeaders() throws Exception {
+    long t0 = System.nanoTime();
+    var idle = get("/idle");
+    assertThat(idle.statusCode()).isEqualTo(408);
+    assertThat(idle.body()).isEqualTo("stream timeout");
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(900));
+
+    var wc = get("/wc");
+    assertThat(wc.body()).contains("wc=one");
+    assertThat(wc.headers().firstValue("x-wc-resp")).contains("one");
   }
 
   @Test

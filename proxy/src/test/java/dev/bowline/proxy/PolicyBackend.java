@@ -65,7 +65,9 @@ final class PolicyBackend implements AutoCloseable {
                       + " host="
                       + ex.getRequestHeaders().getFirst("Host")
                       + " uri="
-                      + ex.getRequestURI())
+                      + ex.getRequestURI()
+                      + " wc="
+                      + ex.getRequestHeaders().getFirst("X-Wc"))
                   .getBytes(StandardCharsets.UTF_8);
           ex.sendResponseHeaders(status, out.length);
           ex.getResponseBody().write(out);

@@ -104,6 +104,12 @@ final class HttpStream
   private @Nullable ScheduledFuture<?> perTryTimer;
   private boolean includeAttemptCount;
   private boolean forwarded;
+  private dev.bowline.proxy.config.ClusterChoice.@Nullable WeightedCluster weightedCluster;
+
+  // The route's idle_timeout: reset by every message either way; checked when the timer fires.
+  private long routeIdleNanos;
+  private long lastActivity;
+  private @Nullable ScheduledFuture<?> idleTimer;
 
   /** Request bytes kept for retries at most (Envoy's default connection buffer limit, 1 MiB). */
   static final long REPLAY_LIMIT = 1 << 20;
@@ -380,7 +386,13 @@ final class HttpStream
   private void forward(
       HttpRequest req, RouteAction.Forward f, Route route, String path, String queryPart) {
     Worker worker = java.util.Objects.requireNonNull(conn.worker);
-    String clusterName = f.clusters().pick(worker.random(), req.headers()::get);
+    String clusterName;
+    if (f.clusters() instanceof dev.bowline.proxy.config.ClusterChoice.Weighted w) {
+      weightedCluster = w.pickEntry(worker.random());
+      clusterName = weightedCluster.name();
+    } else {
+      clusterName = f.clusters().pick(worker.random(), req.headers()::get);
+    }
     ClusterConfig cluster = snapshot.clusters().get(clusterName);
     if (cluster == null) {
       responseFlags |= ResponseFlags.NO_CLUSTER_FOUND;
@@ -428,16 +440,31 @@ final class HttpStream
     }
     includeAttemptCount = matchedHost != null && matchedHost.includeAttemptCount();
     forwarded = true;
+    f.policy()
+        .idleTimeout()
+        .filter(d -> !d.isZero())
+        .ifPresent(
+            d -> {
+              routeIdleNanos = d.toNanos();
+              lastActivity = System.nanoTime();
+              idleTimer =
+                  ctx.executor().schedule(this::onRouteIdle, routeIdleNanos, TimeUnit.NANOSECONDS);
+            });
     if (globalTimeoutNanos > 0 && requestComplete) {
       startGlobalTimer();
     }
     // most specific first, as Envoy applies them: route, virtual host, route configuration
     VirtualHost host = java.util.Objects.requireNonNull(matchedHost);
     RouteTable table = java.util.Objects.requireNonNull(matchedTable);
+    var wc = weightedCluster;
     if (!route.requestHeaders().isEmpty()
         || !host.requestHeaders().isEmpty()
-        || !table.requestHeaders().isEmpty()) {
+        || !table.requestHeaders().isEmpty()
+        || (wc != null && !wc.requestHeaders().isEmpty())) {
       HeaderOps ops = new HeaderOps(req.headers());
+      if (wc != null) {
+        wc.requestHeaders().applyTo(ops);
+      }
       route.requestHeaders().applyTo(ops);
       host.requestHeaders().applyTo(ops);
       table.requestHeaders().applyTo(ops);
@@ -487,6 +514,21 @@ final class HttpStream
         upstreamRequest.headers().set("x-envoy-expected-rq-timeout-ms", expectedTimeoutMillis());
       }
       timeout = ctx.executor().schedule(this::onTimeout, globalTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** The route's idle timeout fired: idle long enough, or look again when it could be. */
+  private void onRouteIdle() {
+    idleTimer = null;
+    if (done) {
+      return;
+    }
+    long idle = System.nanoTime() - lastActivity;
+    if (idle >= routeIdleNanos) {
+      onIdle();
+    } else {
+      idleTimer =
+          ctx.executor().schedule(this::onRouteIdle, routeIdleNanos - idle, TimeUnit.NANOSECONDS);
     }
   }
 
@@ -707,6 +749,9 @@ final class HttpStream
   }
 
   void onRequestContent(HttpContent c) {
+    if (routeIdleNanos > 0) {
+      lastActivity = System.nanoTime();
+    }
     boolean last = c instanceof LastHttpContent;
     if (last) {
       requestComplete = true;
@@ -868,6 +913,9 @@ final class HttpStream
 
   @Override
   public void onUpstreamObject(HttpObject msg) {
+    if (routeIdleNanos > 0) {
+      lastActivity = System.nanoTime();
+    }
     if (done) {
       ReferenceCountUtil.release(msg);
       return;
@@ -882,7 +930,8 @@ final class HttpStream
         return; // we do not forward interim responses; the final one follows
       }
       RetryState r = retry;
-      if (r != null && r.retries(resp) && retryIf(RetryState.Outcome.RESPONSE)) {
+      boolean retriable = r != null && r.retries(resp);
+      if (retriable && retryIf(RetryState.Outcome.RESPONSE)) {
         // this try's answer is dropped with its exchange; the next try answers
         ReferenceCountUtil.release(msg);
         Upstream u = upstream;
@@ -892,7 +941,7 @@ final class HttpStream
         }
         return;
       }
-      if (r != null && r.retries(resp)) {
+      if (retriable) {
         responseFlags |= ResponseFlags.UPSTREAM_RETRY_LIMIT_EXCEEDED;
       }
       cancelPerTryTimer();
@@ -1101,12 +1150,17 @@ final class HttpStream
     if (matchedRoute == null || matchedHost == null || matchedTable == null) {
       return;
     }
+    var wc = weightedCluster;
     if (matchedRoute.responseHeaders().isEmpty()
         && matchedHost.responseHeaders().isEmpty()
-        && matchedTable.responseHeaders().isEmpty()) {
+        && matchedTable.responseHeaders().isEmpty()
+        && (wc == null || wc.responseHeaders().isEmpty())) {
       return;
     }
     HeaderOps ops = new HeaderOps(h);
+    if (wc != null) {
+      wc.responseHeaders().applyTo(ops);
+    }
     matchedRoute.responseHeaders().applyTo(ops);
     matchedHost.responseHeaders().applyTo(ops);
     matchedTable.responseHeaders().applyTo(ops);
@@ -1175,6 +1229,11 @@ final class HttpStream
 
   private void cancelTimeout() {
     cancelPerTryTimer();
+    ScheduledFuture<?> it = idleTimer;
+    if (it != null) {
+      it.cancel(false);
+      idleTimer = null;
+    }
     List<HttpContent> r = replay;
     if (r != null) {
       replay = null;
