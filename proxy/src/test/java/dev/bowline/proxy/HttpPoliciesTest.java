@@ -532,6 +532,12 @@ class HttpPoliciesTest {
         .until(() -> bad1.requests.get() - before == 5);
     // Envoy puts the suffix on the host, before the port
     assertThat(bad1.lastHost).isEqualTo(IP + "-shadow:" + httpPort);
+    // a body is mirrored whole
+    var post = send(at("/mirror").POST(HttpRequest.BodyPublishers.ofString("x".repeat(5000))));
+    assertThat(post.statusCode()).isEqualTo(200);
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(15))
+        .untilAsserted(() -> assertThat(bad1.lastBody).hasSize(5000));
   }
 
   @Test

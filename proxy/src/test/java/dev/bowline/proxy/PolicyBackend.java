@@ -21,6 +21,7 @@ final class PolicyBackend implements AutoCloseable {
   final HttpServer server;
   final AtomicInteger requests = new AtomicInteger();
   volatile String lastHost = "";
+  volatile String lastBody = "";
   private final java.util.Map<String, AtomicInteger> flaky =
       new java.util.concurrent.ConcurrentHashMap<>();
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -36,7 +37,7 @@ final class PolicyBackend implements AutoCloseable {
     server.createContext(
         "/",
         ex -> {
-          ex.getRequestBody().readAllBytes();
+          lastBody = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
           int n = requests.incrementAndGet();
           lastHost = ex.getRequestHeaders().getFirst("Host");
           String path = ex.getRequestURI().getPath();

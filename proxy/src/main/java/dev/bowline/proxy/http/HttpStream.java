@@ -604,39 +604,103 @@ final class HttpStream
     }
   }
 
-  /** Fire-and-forget copies of the request head (bodies are not mirrored) to mirror clusters. */
+  // Request mirroring: the chosen mirror clusters and a copy of the body until the request ends.
+  private @Nullable List<ClusterConfig> mirrorClusters;
+  private @Nullable HttpRequest mirrorHead;
+  private io.netty.buffer.@Nullable CompositeByteBuf mirrorBody;
+
+  /**
+   * Draws each mirror policy; the chosen clusters get a copy of the whole request (head as sent
+   * upstream, host suffixed {@code -shadow} before the port) once it has arrived: fire and forget.
+   */
   private void mirror(HttpRequest req, RouteAction.Forward f, Worker worker) {
+    List<ClusterConfig> chosen = null;
     for (dev.bowline.proxy.config.RequestMirror m : f.policy().mirrors()) {
       if (m.perMillion() < 1_000_000
           && (m.perMillion() == 0 || worker.random().nextInt(1_000_000) >= m.perMillion())) {
         continue;
       }
       ClusterConfig mc = snapshot.clusters().get(m.cluster());
-      Endpoints me = mc == null ? null : snapshot.endpointsOf(mc).orElse(null);
-      if (mc == null || me == null) {
+      if (mc == null || snapshot.endpointsOf(mc).isEmpty()) {
         continue;
       }
-      String host = req.headers().get(HttpHeaderNames.HOST, "");
-      int colon = host.lastIndexOf(':');
-      String shadow =
-          colon > 0 && host.indexOf(']') < colon
-              ? host.substring(0, colon) + "-shadow" + host.substring(colon)
-              : host + "-shadow";
-      HttpHeaders copy = req.headers().copy();
-      copy.set(HttpHeaderNames.HOST, shadow);
-      copy.remove(HttpHeaderNames.TRANSFER_ENCODING);
-      copy.set(HttpHeaderNames.CONTENT_LENGTH, 0);
-      var head =
+      if (chosen == null) {
+        chosen = new ArrayList<>(1);
+      }
+      chosen.add(mc);
+    }
+    if (chosen == null) {
+      return;
+    }
+    String host = req.headers().get(HttpHeaderNames.HOST, "");
+    int colon = host.lastIndexOf(':');
+    String shadow =
+        colon > 0 && host.indexOf(']') < colon
+            ? host.substring(0, colon) + "-shadow" + host.substring(colon)
+            : host + "-shadow";
+    HttpHeaders copy = req.headers().copy();
+    copy.set(HttpHeaderNames.HOST, shadow);
+    copy.remove(HttpHeaderNames.TRANSFER_ENCODING);
+    mirrorClusters = chosen;
+    mirrorHead = new DefaultHttpRequest(HttpVersion.HTTP_1_1, req.method(), req.uri(), copy);
+    var body = ctx.alloc().compositeBuffer();
+    mirrorBody = body;
+    List<HttpContent> r = replay;
+    if (r != null) {
+      r.forEach(c -> body.addComponent(true, c.content().retainedDuplicate()));
+    }
+    pending.forEach(c -> body.addComponent(true, c.content().retainedDuplicate()));
+    if (requestComplete) {
+      sendMirrors();
+    }
+  }
+
+  /** Keeps a copy of {@code c} for the mirrors; sends them when the request is complete. */
+  private void mirrorContent(HttpContent c) {
+    var body = java.util.Objects.requireNonNull(mirrorBody);
+    body.addComponent(true, c.content().retainedDuplicate());
+    if (body.readableBytes() > REPLAY_LIMIT) {
+      releaseMirror(); // Envoy: retry_or_shadow_abandoned
+    } else if (c instanceof LastHttpContent) {
+      sendMirrors();
+    }
+  }
+
+  private void sendMirrors() {
+    var body = java.util.Objects.requireNonNull(mirrorBody);
+    HttpRequest head = java.util.Objects.requireNonNull(mirrorHead);
+    Worker worker = java.util.Objects.requireNonNull(conn.worker);
+    for (ClusterConfig mc : java.util.Objects.requireNonNull(mirrorClusters)) {
+      Endpoints me = snapshot.endpointsOf(mc).orElse(null);
+      if (me == null) {
+        continue;
+      }
+      HttpHeaders h = head.headers().copy();
+      h.set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+      var full =
           new io.netty.handler.codec.http.DefaultFullHttpRequest(
               HttpVersion.HTTP_1_1,
-              req.method(),
-              req.uri(),
-              io.netty.buffer.Unpooled.EMPTY_BUFFER,
-              copy,
+              head.method(),
+              head.uri(),
+              body.retainedDuplicate(),
+              h,
               io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
       worker.clusterStats(mc).upstreamRqTotal().inc();
-      Mirror shadowRequest = new Mirror(head);
-      worker.acquire(mc, me, shadowRequest, shadowRequest);
+      Mirror shadowRequest = new Mirror(full);
+      if (!worker.acquire(mc, me, shadowRequest, shadowRequest)) {
+        shadowRequest.failed("no healthy upstream");
+      }
+    }
+    releaseMirror();
+  }
+
+  private void releaseMirror() {
+    var body = mirrorBody;
+    mirrorBody = null;
+    mirrorHead = null;
+    mirrorClusters = null;
+    if (body != null) {
+      body.release();
     }
   }
 
@@ -659,7 +723,9 @@ final class HttpStream
 
     @Override
     public void failed(String reason) {
+      HttpRequest r = request;
       request = null;
+      ReferenceCountUtil.release(r);
     }
 
     @Override
@@ -764,6 +830,9 @@ final class HttpStream
     if (done) {
       ReferenceCountUtil.release(c);
       return;
+    }
+    if (mirrorBody != null) {
+      mirrorContent(c);
     }
     Upstream u = upstream;
     if (replay != null) {
@@ -1229,6 +1298,7 @@ final class HttpStream
 
   private void cancelTimeout() {
     cancelPerTryTimer();
+    releaseMirror();
     ScheduledFuture<?> it = idleTimer;
     if (it != null) {
       it.cancel(false);
