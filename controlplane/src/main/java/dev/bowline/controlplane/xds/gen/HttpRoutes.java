@@ -191,9 +191,15 @@ final class HttpRoutes {
       }
       hash = h;
     }
-    return route.toBuilder()
-        .setRoute(route.getRoute().toBuilder().addHashPolicy(ClusterPolicies.hashPolicy(hash)))
-        .build();
+    RouteAction.Builder action =
+        route.getRoute().toBuilder().addHashPolicy(ClusterPolicies.hashPolicy(hash));
+    if (action.hasRetryPolicy()) {
+      // istiod's DefaultConsistentHashPolicy: a hashed route's retries stay on the hashed host,
+      // so the previous-hosts predicate goes (an explicit retryIgnorePreviousHosts is not told
+      // apart here)
+      action.setRetryPolicy(action.getRetryPolicy().toBuilder().clearRetryHostPredicate());
+    }
+    return route.toBuilder().setRoute(action).build();
   }
 
   private static TrafficPolicy.@Nullable ConsistentHash consistentHash(

@@ -325,4 +325,17 @@ class HttpRoutesTest {
     assertThat(wc.getClusters(1).getResponseHeadersToAdd(0).getHeader().getValue()).isEqualTo("2");
     assertThat(r.get(1).getRequestHeadersToAddCount()).isZero();
   }
+
+  @Test
+  void aHashedRouteRetriesWithoutThePreviousHostsPredicate() {
+    var routes =
+        new SidecarRouteGenerator()
+            .generate(
+                PROXY, ClusterPoliciesTest.push(), ResourceNames.of(java.util.Set.of("8080")));
+    var rc = (io.envoyproxy.envoy.config.route.v3.RouteConfiguration) routes.get("8080");
+    var action = rc.getVirtualHosts(0).getRoutes(0).getRoute();
+    assertThat(action.getHashPolicyList()).isNotEmpty();
+    assertThat(action.getRetryPolicy().getNumRetries().getValue()).isEqualTo(2);
+    assertThat(action.getRetryPolicy().getRetryHostPredicateList()).isEmpty();
+  }
 }
