@@ -277,10 +277,11 @@ final class HttpStream
   /** Runs the filters from {@code first} on, then the router; a STOP pauses it. */
   private void decodeFrom(int first) {
     HttpRequest req = upstreamRequest;
+    int last = filters.length - 1; // the router: no per-route config to look up
     for (int i = first; i < filters.length; i++) {
       decodedFilters = i + 1;
-      if (filters[i].onRequestHeaders(req, this, routeFilterConfig(i))
-              == FilterStatus.STOP_ITERATION
+      @Nullable Object routeConfig = i == last ? null : routeFilterConfig(i);
+      if (filters[i].onRequestHeaders(req, this, routeConfig) == FilterStatus.STOP_ITERATION
           || done) {
         resumeAt = i + 1;
         return;
