@@ -73,7 +73,9 @@ public final class Proxy implements AutoCloseable {
       Bootstrap bootstrap,
       ProxyOptions options,
       Map<String, ListenerConfig> staticListeners,
-      Map<String, ClusterConfig> staticClusters) {
+      Map<String, ClusterConfig> staticClusters,
+      Stats stats,
+      FilterRegistry filters) {
     this.bootstrap = bootstrap;
     this.options = options;
     this.staticListeners = Map.copyOf(staticListeners);
@@ -85,7 +87,6 @@ public final class Proxy implements AutoCloseable {
             .setNanos((int) (now % 1000) * 1_000_000)
             .build();
     this.group = options.transport().newEventLoopGroup(options.workers());
-    Stats stats = new Stats();
     Map<EventExecutor, Worker> workers = new IdentityHashMap<>();
     for (EventExecutor loop : group) {
       workers.put(
@@ -101,7 +102,7 @@ public final class Proxy implements AutoCloseable {
             new AtomicReference<>(ProxySnapshot.empty()),
             java.util.Collections.unmodifiableMap(workers),
             stats,
-            FilterRegistry.builtIn(),
+            filters,
             new AtomicBoolean());
     this.listeners = new ListenerManager(group, options.transport(), runtime, options.drainTime());
     this.configThread =
@@ -119,7 +120,8 @@ public final class Proxy implements AutoCloseable {
    * the ADS stream if configured. Returns once static listeners are bound.
    */
   public static Proxy start(Bootstrap bootstrap, ProxyOptions options) {
-    FilterRegistry filters = FilterRegistry.builtIn();
+    Stats stats = new Stats(); // one set of counters, filters' included
+    FilterRegistry filters = FilterRegistry.builtIn(stats);
     ListenerParser lp = new ListenerParser(filters);
     ClusterParser cp = new ClusterParser();
     List<String> errors = new ArrayList<>();
@@ -183,7 +185,7 @@ public final class Proxy implements AutoCloseable {
     if (!errors.isEmpty()) {
       throw new BootstrapException("invalid bootstrap: " + String.join("; ", errors));
     }
-    Proxy p = new Proxy(bootstrap, options, ls, cs);
+    Proxy p = new Proxy(bootstrap, options, ls, cs, stats, filters);
     try {
       p.begin(lp);
     } catch (RuntimeException e) {

@@ -509,6 +509,12 @@ class HttpPoliciesTest {
     }
     // other routes are not limited
     assertThat(get("/other").statusCode()).isEqualTo(200);
+    // Envoy's counters, under the config's stat_prefix
+    String prefix = "http_local_rate_limiter.http_local_rate_limit.";
+    assertThat(stat(prefix + "enabled")).isEqualTo(5);
+    assertThat(stat(prefix + "ok")).isEqualTo(3);
+    assertThat(stat(prefix + "rate_limited")).isEqualTo(2);
+    assertThat(stat(prefix + "enforced")).isEqualTo(2);
   }
 
   @Test

@@ -35,6 +35,11 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
   private final FilterRegistry filters;
   private final RouteConfigParser routes;
 
+  /** The HTTP filters this parser knows (RDS parses per-route configs with the same). */
+  FilterRegistry filters() {
+    return filters;
+  }
+
   public ListenerParser(FilterRegistry filters) {
     super(TYPE_URL, Listener.class);
     this.filters = filters;

@@ -46,14 +46,20 @@ public final class FilterRegistry {
     return new FilterRegistry(m, perRoute, messages);
   }
 
-  /** The filters this proxy ships with. */
+  /** The filters this proxy ships with; their counters go nowhere. */
   public static FilterRegistry builtIn() {
+    return builtIn(new dev.bowline.proxy.stats.Stats());
+  }
+
+  /** The filters this proxy ships with, counting in {@code stats}. */
+  public static FilterRegistry builtIn(dev.bowline.proxy.stats.Stats stats) {
     return of(
         List.of(
             new RouterFactory(),
             new dev.bowline.proxy.http.filter.fault.FaultFactory(),
             new dev.bowline.proxy.http.filter.cors.CorsFactory(),
-            new dev.bowline.proxy.http.filter.localratelimit.LocalRateLimitFactory()));
+            new dev.bowline.proxy.http.filter.localratelimit.LocalRateLimitFactory(
+                stats, System::nanoTime)));
   }
 
   public Optional<HttpFilterFactory<?>> find(String typeUrl) {
