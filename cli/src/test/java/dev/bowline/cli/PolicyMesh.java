@@ -296,7 +296,11 @@ final class PolicyMesh implements AutoCloseable {
                 ("instance="
                         + name
                         + " attempt="
-                        + ex.getRequestHeaders().getFirst("X-Envoy-Attempt-Count"))
+                        + ex.getRequestHeaders().getFirst("X-Envoy-Attempt-Count")
+                        + " path="
+                        + ex.getRequestURI()
+                        + " x-dest="
+                        + ex.getRequestHeaders().getFirst("X-Dest"))
                     .getBytes(StandardCharsets.UTF_8);
             ex.sendResponseHeaders(status, out.length);
             ex.getResponseBody().write(out);

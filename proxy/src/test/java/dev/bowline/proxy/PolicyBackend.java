@@ -21,6 +21,7 @@ final class PolicyBackend implements AutoCloseable {
   final HttpServer server;
   final AtomicInteger requests = new AtomicInteger();
   volatile String lastHost = "";
+  volatile String lastBody = "";
   private final java.util.Map<String, AtomicInteger> flaky =
       new java.util.concurrent.ConcurrentHashMap<>();
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -36,7 +37,7 @@ final class PolicyBackend implements AutoCloseable {
     server.createContext(
         "/",
         ex -> {
-          ex.getRequestBody().readAllBytes();
+          lastBody = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
           int n = requests.incrementAndGet();
           lastHost = ex.getRequestHeaders().getFirst("Host");
           String path = ex.getRequestURI().getPath();
@@ -65,7 +66,9 @@ final class PolicyBackend implements AutoCloseable {
                       + " host="
                       + ex.getRequestHeaders().getFirst("Host")
                       + " uri="
-                      + ex.getRequestURI())
+                      + ex.getRequestURI()
+                      + " wc="
+                      + ex.getRequestHeaders().getFirst("X-Wc"))
                   .getBytes(StandardCharsets.UTF_8);
           ex.sendResponseHeaders(status, out.length);
           ex.getResponseBody().write(out);

@@ -315,7 +315,13 @@ public final class IstioConfigInputs {
       if (d.destination() == null || weight <= 0) {
         continue; // istiod drops zero-weight destinations
       }
-      destinations.add(destination(d.destination(), vs.namespace(), weight));
+      HttpRoute.Destination dest = destination(d.destination(), vs.namespace(), weight);
+      if (d.headers() != null) {
+        dest =
+            new HttpRoute.Destination(
+                dest.host(), dest.port(), dest.subset(), dest.weight(), headerOps(d.headers()));
+      }
+      destinations.add(dest);
     }
     HttpRoute.Policy policy = policy(vs, r);
     if (destinations.isEmpty() && !policy.answersDirectly()) {
@@ -487,21 +493,21 @@ public final class IstioConfigInputs {
           new HttpRoute.DirectResponse(
               d.status() == null ? 200 : d.status(), d.body() == null ? null : d.body().string());
     }
-    HttpRoute.HeaderOps ops = null;
-    if (r.headers() != null) {
-      var req = r.headers().request();
-      var resp = r.headers().response();
-      ops =
-          new HttpRoute.HeaderOps(
-              req == null ? Map.of() : req.set(),
-              req == null ? Map.of() : req.add(),
-              req == null ? List.of() : req.remove(),
-              resp == null ? Map.of() : resp.set(),
-              resp == null ? Map.of() : resp.add(),
-              resp == null ? List.of() : resp.remove());
-    }
+    HttpRoute.HeaderOps ops = r.headers() == null ? null : headerOps(r.headers());
     return new HttpRoute.Policy(
         r.timeout(), retry, fault, mirror, rewrite, redirect, direct, ops, moreMirrors, cors);
+  }
+
+  private static HttpRoute.HeaderOps headerOps(VirtualService.Headers headers) {
+    var req = headers.request();
+    var resp = headers.response();
+    return new HttpRoute.HeaderOps(
+        req == null ? Map.of() : req.set(),
+        req == null ? Map.of() : req.add(),
+        req == null ? List.of() : req.remove(),
+        resp == null ? Map.of() : resp.set(),
+        resp == null ? Map.of() : resp.add(),
+        resp == null ? List.of() : resp.remove());
   }
 
   /** Istio: an unset percentage means 100%. */

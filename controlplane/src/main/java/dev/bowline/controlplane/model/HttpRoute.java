@@ -100,13 +100,20 @@ public record HttpRoute(
 
   /**
    * A destination: a fully qualified host, its port (0: the route's port), an optional subset
-   * ({@code ""} for none), and a relative weight.
+   * ({@code ""} for none), a relative weight, and its own header operations (VirtualService {@code
+   * route[].headers}) or null.
    */
-  public record Destination(String host, int port, String subset, int weight) {
+  public record Destination(
+      String host, int port, String subset, int weight, @Nullable HeaderOps headers) {
     public Destination {
       if (weight <= 0) {
         throw new IllegalArgumentException("destination " + host + ": weight must be > 0");
       }
+    }
+
+    /** A destination without header operations of its own. */
+    public Destination(String host, int port, String subset, int weight) {
+      this(host, port, subset, weight, null);
     }
   }
 

@@ -50,17 +50,30 @@ public sealed interface ClusterChoice {
 
     @Override
     public String pick(RandomGenerator random, Function<String, @Nullable String> headers) {
+      return pickEntry(random).name();
+    }
+
+    /** The cluster for this request, with its own header mutations. */
+    public WeightedCluster pickEntry(RandomGenerator random) {
       int r = random.nextInt(totalWeight);
       for (WeightedCluster c : clusters) {
         r -= c.weight();
         if (r < 0) {
-          return c.name();
+          return c;
         }
       }
-      return clusters.getLast().name();
+      return clusters.getLast();
     }
   }
 
-  /** A cluster with its weight. */
-  record WeightedCluster(String name, int weight) {}
+  /**
+   * A cluster with its weight and the headers it adds or removes ({@code request_headers_to_add}
+   * and friends of a {@code weighted_clusters} entry, applied before the route's).
+   */
+  record WeightedCluster(
+      String name, int weight, HeaderMutation requestHeaders, HeaderMutation responseHeaders) {
+    public WeightedCluster(String name, int weight) {
+      this(name, weight, HeaderMutation.NONE, HeaderMutation.NONE);
+    }
+  }
 }

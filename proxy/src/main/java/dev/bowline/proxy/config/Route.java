@@ -3,8 +3,9 @@ package dev.bowline.proxy.config;
 import java.util.Map;
 
 /**
- * A route: what it matches, what it does, and the headers it adds or removes on the request and the
- * response.
+ * A route: what it matches, what it does, the headers it adds or removes on the request and the
+ * response, and {@code filterConfigs}: its {@code typed_per_filter_config}, per HTTP filter name
+ * that filter's per-route config as its factory built it.
  */
 public record Route(
     String name,
@@ -13,10 +14,6 @@ public record Route(
     HeaderMutation requestHeaders,
     HeaderMutation responseHeaders,
     Map<String, Object> filterConfigs) {
-  /**
-   * @param filterConfigs {@code typed_per_filter_config}: per HTTP filter name, that filter's
-   *     per-route config as its factory built it
-   */
   public Route {
     filterConfigs = Map.copyOf(filterConfigs);
   }

@@ -3,7 +3,11 @@ package dev.bowline.proxy.config;
 import java.util.List;
 import java.util.Map;
 
-/** A virtual host: its domains, routes in order (first match wins), and its header mutations. */
+/**
+ * A virtual host: its domains, routes in order (first match wins), its header mutations, its {@code
+ * typed_per_filter_config} ({@code filterConfigs}, as on {@link Route}) and whether it sends {@code
+ * x-envoy-attempt-count} upstream ({@code include_request_attempt_count}).
+ */
 public record VirtualHost(
     String name,
     List<String> domains,
@@ -12,11 +16,6 @@ public record VirtualHost(
     HeaderMutation responseHeaders,
     Map<String, Object> filterConfigs,
     boolean includeAttemptCount) {
-  /**
-   * @param filterConfigs {@code typed_per_filter_config}, as on {@link Route}
-   * @param includeAttemptCount {@code include_request_attempt_count}: send {@code
-   *     x-envoy-attempt-count} upstream
-   */
   public VirtualHost {
     domains = List.copyOf(domains);
     routes = List.copyOf(routes);

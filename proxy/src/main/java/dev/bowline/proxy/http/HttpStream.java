@@ -107,6 +107,12 @@ final class HttpStream
   private @Nullable ScheduledFuture<?> perTryTimer;
   private boolean includeAttemptCount;
   private boolean forwarded;
+  private dev.bowline.proxy.config.ClusterChoice.@Nullable WeightedCluster weightedCluster;
+
+  // The route's idle_timeout: reset by every message either way; checked when the timer fires.
+  private long routeIdleNanos;
+  private long lastActivity;
+  private @Nullable ScheduledFuture<?> idleTimer;
 
   /** Request bytes kept for retries at most (Envoy's default connection buffer limit, 1 MiB). */
   static final long REPLAY_LIMIT = 1 << 20;
@@ -296,10 +302,11 @@ final class HttpStream
   /** Runs the filters from {@code first} on, then the router; a STOP pauses it. */
   private void decodeFrom(int first) {
     HttpRequest req = upstreamRequest;
+    int last = filters.length - 1; // the router: no per-route config to look up
     for (int i = first; i < filters.length; i++) {
       decodedFilters = i + 1;
-      if (filters[i].onRequestHeaders(req, this, routeFilterConfig(i))
-              == FilterStatus.STOP_ITERATION
+      @Nullable Object routeConfig = i == last ? null : routeFilterConfig(i);
+      if (filters[i].onRequestHeaders(req, this, routeConfig) == FilterStatus.STOP_ITERATION
           || done) {
         resumeAt = i + 1;
         return;
@@ -400,7 +407,13 @@ final class HttpStream
   private void forward(
       HttpRequest req, RouteAction.Forward f, Route route, String path, String queryPart) {
     Worker worker = java.util.Objects.requireNonNull(conn.worker);
-    String clusterName = f.clusters().pick(worker.random(), req.headers()::get);
+    String clusterName;
+    if (f.clusters() instanceof dev.bowline.proxy.config.ClusterChoice.Weighted w) {
+      weightedCluster = w.pickEntry(worker.random());
+      clusterName = weightedCluster.name();
+    } else {
+      clusterName = f.clusters().pick(worker.random(), req.headers()::get);
+    }
     ClusterConfig cluster = snapshot.clusters().get(clusterName);
     if (cluster == null) {
       responseFlags.set(ResponseFlag.NC);
@@ -449,16 +462,31 @@ final class HttpStream
     }
     includeAttemptCount = matchedHost != null && matchedHost.includeAttemptCount();
     forwarded = true;
+    f.policy()
+        .idleTimeout()
+        .filter(d -> !d.isZero())
+        .ifPresent(
+            d -> {
+              routeIdleNanos = d.toNanos();
+              lastActivity = System.nanoTime();
+              idleTimer =
+                  ctx.executor().schedule(this::onRouteIdle, routeIdleNanos, TimeUnit.NANOSECONDS);
+            });
     if (globalTimeoutNanos > 0 && requestComplete) {
       startGlobalTimer();
     }
     // most specific first, as Envoy applies them: route, virtual host, route configuration
     VirtualHost host = java.util.Objects.requireNonNull(matchedHost);
     RouteTable table = java.util.Objects.requireNonNull(matchedTable);
+    var wc = weightedCluster;
     if (!route.requestHeaders().isEmpty()
         || !host.requestHeaders().isEmpty()
-        || !table.requestHeaders().isEmpty()) {
+        || !table.requestHeaders().isEmpty()
+        || (wc != null && !wc.requestHeaders().isEmpty())) {
       HeaderOps ops = new HeaderOps(req.headers());
+      if (wc != null) {
+        wc.requestHeaders().applyTo(ops);
+      }
       route.requestHeaders().applyTo(ops);
       host.requestHeaders().applyTo(ops);
       table.requestHeaders().applyTo(ops);
@@ -519,6 +547,21 @@ final class HttpStream
         upstreamRequest.headers().set("x-envoy-expected-rq-timeout-ms", expectedTimeoutMillis());
       }
       timeout = ctx.executor().schedule(this::onTimeout, globalTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** The route's idle timeout fired: idle long enough, or look again when it could be. */
+  private void onRouteIdle() {
+    idleTimer = null;
+    if (done) {
+      return;
+    }
+    long idle = System.nanoTime() - lastActivity;
+    if (idle >= routeIdleNanos) {
+      onIdle();
+    } else {
+      idleTimer =
+          ctx.executor().schedule(this::onRouteIdle, routeIdleNanos - idle, TimeUnit.NANOSECONDS);
     }
   }
 
@@ -633,39 +676,103 @@ final class HttpStream
     }
   }
 
-  /** Fire-and-forget copies of the request head (bodies are not mirrored) to mirror clusters. */
+  // Request mirroring: the chosen mirror clusters and a copy of the body until the request ends.
+  private @Nullable List<ClusterConfig> mirrorClusters;
+  private @Nullable HttpRequest mirrorHead;
+  private io.netty.buffer.@Nullable CompositeByteBuf mirrorBody;
+
+  /**
+   * Draws each mirror policy; the chosen clusters get a copy of the whole request (head as sent
+   * upstream, host suffixed {@code -shadow} before the port) once it has arrived: fire and forget.
+   */
   private void mirror(HttpRequest req, RouteAction.Forward f, Worker worker) {
+    List<ClusterConfig> chosen = null;
     for (dev.bowline.proxy.config.RequestMirror m : f.policy().mirrors()) {
       if (m.perMillion() < 1_000_000
           && (m.perMillion() == 0 || worker.random().nextInt(1_000_000) >= m.perMillion())) {
         continue;
       }
       ClusterConfig mc = snapshot.clusters().get(m.cluster());
-      Endpoints me = mc == null ? null : snapshot.endpointsOf(mc).orElse(null);
-      if (mc == null || me == null) {
+      if (mc == null || snapshot.endpointsOf(mc).isEmpty()) {
         continue;
       }
-      String host = req.headers().get(HttpHeaderNames.HOST, "");
-      int colon = host.lastIndexOf(':');
-      String shadow =
-          colon > 0 && host.indexOf(']') < colon
-              ? host.substring(0, colon) + "-shadow" + host.substring(colon)
-              : host + "-shadow";
-      HttpHeaders copy = req.headers().copy();
-      copy.set(HttpHeaderNames.HOST, shadow);
-      copy.remove(HttpHeaderNames.TRANSFER_ENCODING);
-      copy.set(HttpHeaderNames.CONTENT_LENGTH, 0);
-      var head =
+      if (chosen == null) {
+        chosen = new ArrayList<>(1);
+      }
+      chosen.add(mc);
+    }
+    if (chosen == null) {
+      return;
+    }
+    String host = req.headers().get(HttpHeaderNames.HOST, "");
+    int colon = host.lastIndexOf(':');
+    String shadow =
+        colon > 0 && host.indexOf(']') < colon
+            ? host.substring(0, colon) + "-shadow" + host.substring(colon)
+            : host + "-shadow";
+    HttpHeaders copy = req.headers().copy();
+    copy.set(HttpHeaderNames.HOST, shadow);
+    copy.remove(HttpHeaderNames.TRANSFER_ENCODING);
+    mirrorClusters = chosen;
+    mirrorHead = new DefaultHttpRequest(HttpVersion.HTTP_1_1, req.method(), req.uri(), copy);
+    var body = ctx.alloc().compositeBuffer();
+    mirrorBody = body;
+    List<HttpContent> r = replay;
+    if (r != null) {
+      r.forEach(c -> body.addComponent(true, c.content().retainedDuplicate()));
+    }
+    pending.forEach(c -> body.addComponent(true, c.content().retainedDuplicate()));
+    if (requestComplete) {
+      sendMirrors();
+    }
+  }
+
+  /** Keeps a copy of {@code c} for the mirrors; sends them when the request is complete. */
+  private void mirrorContent(HttpContent c) {
+    var body = java.util.Objects.requireNonNull(mirrorBody);
+    body.addComponent(true, c.content().retainedDuplicate());
+    if (body.readableBytes() > REPLAY_LIMIT) {
+      releaseMirror(); // Envoy: retry_or_shadow_abandoned
+    } else if (c instanceof LastHttpContent) {
+      sendMirrors();
+    }
+  }
+
+  private void sendMirrors() {
+    var body = java.util.Objects.requireNonNull(mirrorBody);
+    HttpRequest head = java.util.Objects.requireNonNull(mirrorHead);
+    Worker worker = java.util.Objects.requireNonNull(conn.worker);
+    for (ClusterConfig mc : java.util.Objects.requireNonNull(mirrorClusters)) {
+      Endpoints me = snapshot.endpointsOf(mc).orElse(null);
+      if (me == null) {
+        continue;
+      }
+      HttpHeaders h = head.headers().copy();
+      h.set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+      var full =
           new io.netty.handler.codec.http.DefaultFullHttpRequest(
               HttpVersion.HTTP_1_1,
-              req.method(),
-              req.uri(),
-              io.netty.buffer.Unpooled.EMPTY_BUFFER,
-              copy,
+              head.method(),
+              head.uri(),
+              body.retainedDuplicate(),
+              h,
               io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
       worker.clusterStats(mc).upstreamRqTotal().inc();
-      Mirror shadowRequest = new Mirror(head);
-      worker.acquire(mc, me, shadowRequest, shadowRequest);
+      Mirror shadowRequest = new Mirror(full);
+      if (!worker.acquire(mc, me, shadowRequest, shadowRequest)) {
+        shadowRequest.failed("no healthy upstream");
+      }
+    }
+    releaseMirror();
+  }
+
+  private void releaseMirror() {
+    var body = mirrorBody;
+    mirrorBody = null;
+    mirrorHead = null;
+    mirrorClusters = null;
+    if (body != null) {
+      body.release();
     }
   }
 
@@ -688,7 +795,9 @@ final class HttpStream
 
     @Override
     public void failed(String reason) {
+      HttpRequest r = request;
       request = null;
+      ReferenceCountUtil.release(r);
     }
 
     @Override
@@ -784,6 +893,9 @@ final class HttpStream
 
   void onRequestContent(HttpContent c) {
     bytesReceived += c.content().readableBytes();
+    if (routeIdleNanos > 0) {
+      lastActivity = System.nanoTime();
+    }
     boolean last = c instanceof LastHttpContent;
     if (last) {
       requestComplete = true;
@@ -796,6 +908,9 @@ final class HttpStream
     if (done) {
       ReferenceCountUtil.release(c);
       return;
+    }
+    if (mirrorBody != null) {
+      mirrorContent(c);
     }
     Upstream u = upstream;
     if (replay != null) {
@@ -946,6 +1061,9 @@ final class HttpStream
 
   @Override
   public void onUpstreamObject(HttpObject msg) {
+    if (routeIdleNanos > 0) {
+      lastActivity = System.nanoTime();
+    }
     if (done) {
       ReferenceCountUtil.release(msg);
       return;
@@ -960,7 +1078,8 @@ final class HttpStream
         return; // we do not forward interim responses; the final one follows
       }
       RetryState r = retry;
-      if (r != null && r.retries(resp) && retryIf(RetryState.Outcome.RESPONSE)) {
+      boolean retriable = r != null && r.retries(resp);
+      if (retriable && retryIf(RetryState.Outcome.RESPONSE)) {
         // this try's answer is dropped with its exchange; the next try answers
         ReferenceCountUtil.release(msg);
         Upstream u = upstream;
@@ -970,7 +1089,7 @@ final class HttpStream
         }
         return;
       }
-      if (r != null && r.retries(resp)) {
+      if (retriable) {
         responseFlags.set(ResponseFlag.URX);
       }
       cancelPerTryTimer();
@@ -1199,12 +1318,17 @@ final class HttpStream
     if (matchedRoute == null || matchedHost == null || matchedTable == null) {
       return;
     }
+    var wc = weightedCluster;
     if (matchedRoute.responseHeaders().isEmpty()
         && matchedHost.responseHeaders().isEmpty()
-        && matchedTable.responseHeaders().isEmpty()) {
+        && matchedTable.responseHeaders().isEmpty()
+        && (wc == null || wc.responseHeaders().isEmpty())) {
       return;
     }
     HeaderOps ops = new HeaderOps(h);
+    if (wc != null) {
+      wc.responseHeaders().applyTo(ops);
+    }
     matchedRoute.responseHeaders().applyTo(ops);
     matchedHost.responseHeaders().applyTo(ops);
     matchedTable.responseHeaders().applyTo(ops);
@@ -1281,6 +1405,12 @@ final class HttpStream
 
   private void cancelTimeout() {
     cancelPerTryTimer();
+    releaseMirror();
+    ScheduledFuture<?> it = idleTimer;
+    if (it != null) {
+      it.cancel(false);
+      idleTimer = null;
+    }
     List<HttpContent> r = replay;
     if (r != null) {
       replay = null;

@@ -30,6 +30,7 @@ final class RetryState {
   private final RetryPolicy policy;
   private int retriesLeft;
   private int backoffStep = 1;
+  private @Nullable SocketAddr firstTried;
   private @Nullable List<SocketAddr> tried;
 
   RetryState(RetryPolicy policy) {
@@ -142,6 +143,10 @@ final class RetryState {
   /** Records that a try went to {@code host}. */
   void tried(SocketAddr host) {
     if (policy.previousHosts()) {
+      if (firstTried == null) {
+        firstTried = host; // the common case: one try, no list
+        return;
+      }
       List<SocketAddr> t = tried;
       if (t == null) {
         tried = t = new ArrayList<>(3);
@@ -152,6 +157,9 @@ final class RetryState {
 
   /** {@code previous_hosts}: whether a host was tried before by this stream. */
   boolean rejects(SocketAddr host) {
+    if (host.equals(firstTried)) {
+      return true;
+    }
     List<SocketAddr> t = tried;
     return t != null && t.contains(host);
   }

@@ -39,6 +39,11 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
   private final RouteConfigParser routes;
   private final AccessLogWriter accessLogWriter;
 
+  /** The HTTP filters this parser knows (RDS parses per-route configs with the same). */
+  FilterRegistry filters() {
+    return filters;
+  }
+
   public ListenerParser(FilterRegistry filters) {
     this(filters, new AccessLogWriter(1000, 100_000));
   }

@@ -468,7 +468,19 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
       int weight = c.hasWeight() ? c.getWeight().getValue() : 0;
       total += weight;
       if (weight > 0) {
-        list.add(new ClusterChoice.WeightedCluster(c.getName(), weight));
+        String cf = field + ".clusters[" + i + "]";
+        list.add(
+            new ClusterChoice.WeightedCluster(
+                c.getName(),
+                weight,
+                mutation(
+                    c.getRequestHeadersToAddList(),
+                    c.getRequestHeadersToRemoveList(),
+                    cf + ".request_headers_to_add"),
+                mutation(
+                    c.getResponseHeadersToAddList(),
+                    c.getResponseHeadersToRemoveList(),
+                    cf + ".response_headers_to_add")));
       }
     }
     if (total <= 0 || total > Integer.MAX_VALUE) {
@@ -503,6 +515,10 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.cluster_header",
           "virtual_hosts.routes.route.weighted_clusters.clusters.name",
           "virtual_hosts.routes.route.weighted_clusters.clusters.weight",
+          "virtual_hosts.routes.route.weighted_clusters.clusters.request_headers_to_add",
+          "virtual_hosts.routes.route.weighted_clusters.clusters.request_headers_to_remove",
+          "virtual_hosts.routes.route.weighted_clusters.clusters.response_headers_to_add",
+          "virtual_hosts.routes.route.weighted_clusters.clusters.response_headers_to_remove",
           "virtual_hosts.routes.route.weighted_clusters.total_weight",
           "virtual_hosts.routes.route.prefix_rewrite",
           "virtual_hosts.routes.route.host_rewrite_literal",

@@ -117,7 +117,7 @@ public final class XdsClient implements AutoCloseable {
     types.put(CDS, new TypeState<>(new ClusterParser(), true));
     types.put(EDS, new TypeState<>(new EndpointParser(), false));
     types.put(LDS, new TypeState<>(listeners, true));
-    types.put(RDS, new TypeState<>(new RouteConfigParser(), false));
+    types.put(RDS, new TypeState<>(new RouteConfigParser(listeners.filters()), false));
   }
 
   /** Opens the stream and subscribes; returns at once. */

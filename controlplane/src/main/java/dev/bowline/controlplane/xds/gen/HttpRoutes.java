@@ -85,14 +85,29 @@ final class HttpRoutes {
     }
     RouteAction.Builder action = RouteAction.newBuilder();
     if (r.destinations().size() == 1) {
-      action.setCluster(cluster(r.destinations().getFirst(), defaultPort));
+      HttpRoute.Destination only = r.destinations().getFirst();
+      action.setCluster(cluster(only, defaultPort));
+      if (only.headers() != null) {
+        // istiod: a single destination's headers go on the route, after the route's own
+        headerOps(route, only.headers());
+      }
     } else {
       WeightedCluster.Builder wc = WeightedCluster.newBuilder();
       for (HttpRoute.Destination d : r.destinations()) {
-        wc.addClusters(
+        WeightedCluster.ClusterWeight.Builder cw =
             WeightedCluster.ClusterWeight.newBuilder()
                 .setName(cluster(d, defaultPort))
-                .setWeight(UInt32Value.of(d.weight())));
+                .setWeight(UInt32Value.of(d.weight()));
+        if (d.headers() != null) {
+          var ops = d.headers();
+          ops.requestSet().forEach((k, v) -> cw.addRequestHeadersToAdd(header(k, v, OVERWRITE)));
+          ops.requestAdd().forEach((k, v) -> cw.addRequestHeadersToAdd(header(k, v, APPEND)));
+          cw.addAllRequestHeadersToRemove(ops.requestRemove());
+          ops.responseSet().forEach((k, v) -> cw.addResponseHeadersToAdd(header(k, v, OVERWRITE)));
+          ops.responseAdd().forEach((k, v) -> cw.addResponseHeadersToAdd(header(k, v, APPEND)));
+          cw.addAllResponseHeadersToRemove(ops.responseRemove());
+        }
+        wc.addClusters(cw);
       }
       action.setWeightedClusters(wc);
     }
@@ -197,9 +212,15 @@ final class HttpRoutes {
       }
       hash = h;
     }
-    return route.toBuilder()
-        .setRoute(route.getRoute().toBuilder().addHashPolicy(ClusterPolicies.hashPolicy(hash)))
-        .build();
+    RouteAction.Builder action =
+        route.getRoute().toBuilder().addHashPolicy(ClusterPolicies.hashPolicy(hash));
+    if (action.hasRetryPolicy()) {
+      // istiod's DefaultConsistentHashPolicy: a hashed route's retries stay on the hashed host,
+      // so the previous-hosts predicate goes (an explicit retryIgnorePreviousHosts is not told
+      // apart here)
+      action.setRetryPolicy(action.getRetryPolicy().toBuilder().clearRetryHostPredicate());
+    }
+    return route.toBuilder().setRoute(action).build();
   }
 
   private static TrafficPolicy.@Nullable ConsistentHash consistentHash(

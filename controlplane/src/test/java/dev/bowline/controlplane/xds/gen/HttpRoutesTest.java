@@ -295,4 +295,47 @@ class HttpRoutesTest {
             org.assertj.core.groups.Tuple.tuple(
                 "outbound|8080|v3|forecast.weather.svc.cluster.local", perMillion(1_000_000)));
   }
+
+  @Test
+  void destinationHeadersGoOnTheRouteOrOnTheirWeightedCluster() {
+    List<Route> r =
+        routes(
+            """
+            - match: [{uri: {prefix: /one}}]
+              route:
+              - destination: {host: forecast}
+                headers: {request: {set: {x-a: "1"}}, response: {remove: [x-b]}}
+            - route:
+              - destination: {host: forecast, subset: v1}
+                weight: 90
+                headers: {request: {add: {x-v: "1"}}}
+              - destination: {host: forecast, subset: v2}
+                weight: 10
+                headers: {response: {set: {x-v: "2"}}}
+            """);
+    Route one = r.getFirst();
+    assertThat(one.getRequestHeadersToAdd(0).getHeader().getKey()).isEqualTo("x-a");
+    assertThat(one.getResponseHeadersToRemoveList()).containsExactly("x-b");
+    var wc = r.get(1).getRoute().getWeightedClusters();
+    assertThat(wc.getClusters(0).getRequestHeadersToAdd(0).getHeader().getKey()).isEqualTo("x-v");
+    assertThat(wc.getClusters(0).getRequestHeadersToAdd(0).getAppendAction())
+        .isEqualTo(
+            io.envoyproxy.envoy.config.core.v3.HeaderValueOption.HeaderAppendAction
+                .APPEND_IF_EXISTS_OR_ADD);
+    assertThat(wc.getClusters(1).getResponseHeadersToAdd(0).getHeader().getValue()).isEqualTo("2");
+    assertThat(r.get(1).getRequestHeadersToAddCount()).isZero();
+  }
+
+  @Test
+  void aHashedRouteRetriesWithoutThePreviousHostsPredicate() {
+    var routes =
+        new SidecarRouteGenerator()
+            .generate(
+                PROXY, ClusterPoliciesTest.push(), ResourceNames.of(java.util.Set.of("8080")));
+    var rc = (io.envoyproxy.envoy.config.route.v3.RouteConfiguration) routes.get("8080");
+    var action = rc.getVirtualHosts(0).getRoutes(0).getRoute();
+    assertThat(action.getHashPolicyList()).isNotEmpty();
+    assertThat(action.getRetryPolicy().getNumRetries().getValue()).isEqualTo(2);
+    assertThat(action.getRetryPolicy().getRetryHostPredicateList()).isEmpty();
+  }
 }

@@ -63,7 +63,8 @@ public final class FilterRegistry {
             new RouterFactory(),
             new dev.bowline.proxy.http.filter.fault.FaultFactory(),
             new dev.bowline.proxy.http.filter.cors.CorsFactory(),
-            new dev.bowline.proxy.http.filter.localratelimit.LocalRateLimitFactory(),
+            new dev.bowline.proxy.http.filter.localratelimit.LocalRateLimitFactory(
+                env.stats(), System::nanoTime),
             new dev.bowline.proxy.http.filter.wasm.WasmFactory(
                 List.of(
                     new dev.bowline.proxy.http.filter.metadataexchange.MetadataExchangePlugin(

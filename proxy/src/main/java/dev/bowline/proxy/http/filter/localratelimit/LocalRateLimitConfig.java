@@ -1,8 +1,8 @@
 package dev.bowline.proxy.http.filter.localratelimit;
 
 import dev.bowline.proxy.config.HeaderMutation;
+import dev.bowline.proxy.stats.Counter;
 import java.util.Optional;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A local rate limit (the filter's or a route's). Holds its token bucket: one per config object,
@@ -29,10 +29,19 @@ public record LocalRateLimitConfig(
     boolean rateLimitHeaders,
     Stats stats) {
 
-  /** Envoy's {@code http_local_rate_limit.*} counters. */
-  public record Stats(LongAdder enabled, LongAdder enforced, LongAdder rateLimited, LongAdder ok) {
-    static Stats create() {
-      return new Stats(new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder());
+  /** Envoy's {@code <stat_prefix>.http_local_rate_limit.*} counters. */
+  public record Stats(Counter enabled, Counter enforced, Counter rateLimited, Counter ok) {
+    static Stats create(dev.bowline.proxy.stats.Stats stats, String prefix) {
+      return new Stats(
+          counter(stats, prefix, "enabled"),
+          counter(stats, prefix, "enforced"),
+          counter(stats, prefix, "rate_limited"),
+          counter(stats, prefix, "ok"));
+    }
+
+    private static Counter counter(dev.bowline.proxy.stats.Stats stats, String prefix, String n) {
+      String name = prefix + ".http_local_rate_limit." + n;
+      return stats.counter(name, "envoy_" + name.replace('.', '_'), java.util.Map.of());
     }
   }
 }

@@ -6,6 +6,7 @@ import com.google.protobuf.Message;
 import dev.bowline.proxy.config.HeaderMutation;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import dev.bowline.proxy.stats.Stats;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
 import io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit;
@@ -21,15 +22,15 @@ public final class LocalRateLimitFactory implements HttpFilterFactory<LocalRateL
   public static final String TYPE_URL =
       "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit";
 
+  private final Stats stats;
   private final LongSupplier nanoTime;
 
-  /** A factory whose buckets fill by the system's monotonic clock. */
-  public LocalRateLimitFactory() {
-    this(System::nanoTime);
-  }
-
-  /** A factory whose buckets fill by {@code nanoTime}. */
-  public LocalRateLimitFactory(LongSupplier nanoTime) {
+  /**
+   * A factory whose buckets fill by {@code nanoTime} and whose counters ({@code
+   * <stat_prefix>.http_local_rate_limit.*}) are in {@code stats}.
+   */
+  public LocalRateLimitFactory(Stats stats, LongSupplier nanoTime) {
+    this.stats = stats;
     this.nanoTime = nanoTime;
   }
 
@@ -107,7 +108,7 @@ public final class LocalRateLimitFactory implements HttpFilterFactory<LocalRateL
         p.getEnableXRatelimitHeaders()
             == io.envoyproxy.envoy.extensions.common.ratelimit.v3.XRateLimitHeadersRFCVersion
                 .DRAFT_VERSION_03,
-        LocalRateLimitConfig.Stats.create());
+        LocalRateLimitConfig.Stats.create(stats, p.getStatPrefix()));
   }
 
   private static int perMillion(RuntimeFractionalPercent r, String field) {

@@ -31,20 +31,20 @@ final class LocalRateLimitFilter implements HttpFilter {
     if (bucket == null || !draw(stream, c.enabledPerMillion())) {
       return FilterStatus.CONTINUE;
     }
-    c.stats().enabled().increment();
+    c.stats().enabled().inc();
     applied = c;
     if (bucket.tryConsume()) {
-      c.stats().ok().increment();
+      c.stats().ok().inc();
       return FilterStatus.CONTINUE;
     }
-    c.stats().rateLimited().increment();
+    c.stats().rateLimited().inc();
     if (!draw(stream, c.enforcedPerMillion())) {
       if (!c.requestHeadersWhenNotEnforced().isEmpty()) {
         c.requestHeadersWhenNotEnforced().applyTo(new Ops(request.headers()));
       }
       return FilterStatus.CONTINUE;
     }
-    c.stats().enforced().increment();
+    c.stats().enforced().inc();
     limited = true;
     stream.sendLocalReply(c.status(), "local_rate_limited", ResponseFlags.RATE_LIMITED);
     return FilterStatus.STOP_ITERATION;

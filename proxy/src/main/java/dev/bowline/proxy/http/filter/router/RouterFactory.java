@@ -2,9 +2,13 @@ package dev.bowline.proxy.http.filter.router;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.http.filter.FilterStatus;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import dev.bowline.proxy.http.filter.StreamContext;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.netty.handler.codec.http.HttpRequest;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Factory of the router. The forwarding itself is the connection manager's terminal step (see
@@ -14,7 +18,14 @@ public final class RouterFactory implements HttpFilterFactory<RouterConfig> {
   public static final String TYPE_URL =
       "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
 
-  private static final HttpFilter NOTHING = new HttpFilter() {};
+  private static final HttpFilter NOTHING =
+      new HttpFilter() {
+        @Override
+        public FilterStatus onRequestHeaders(
+            HttpRequest request, StreamContext stream, @Nullable Object routeConfig) {
+          return FilterStatus.CONTINUE; // the stream forwards after the last filter
+        }
+      };
 
   @Override
   public String typeUrl() {
