@@ -65,10 +65,6 @@ public final class XdsServer implements AutoCloseable {
   private final Map<String, XdsConnection> connections = new ConcurrentHashMap<>();
   private final ArrayDeque<SyncStatus.Rejected> rejected = new ArrayDeque<>();
   private final AtomicLong streamIds = new AtomicLong();
-  private final java.util.concurrent.ExecutorService requestExecutor =
-      java.util.concurrent.Executors.newFixedThreadPool(
-          Math.max(4, 2 * Runtime.getRuntime().availableProcessors()),
-          Thread.ofPlatform().daemon().name("xds-request-", 0).factory());
   private @Nullable Server server;
   private volatile @Nullable PushStatus lastPush;
   private volatile ProxyLifecycle lifecycle = new ProxyLifecycle() {};
@@ -127,10 +123,6 @@ public final class XdsServer implements AutoCloseable {
         };
     server =
         NettyServerBuilder.forAddress(address)
-            // Requests (a reconnect storm's initial answers included) run on a bounded pool, not
-            // grpc's unbounded cached one: thousands of streams answered at once would only
-            // contend and hold their responses in memory together.
-            .executor(requestExecutor)
             .addService(ServerInterceptors.intercept(new AdsService(), peer))
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
@@ -331,7 +323,6 @@ public final class XdsServer implements AutoCloseable {
     }
     connections.values().forEach(XdsConnection::shutdown);
     queue.close();
-    requestExecutor.shutdown();
     if (s != null) {
       s.shutdown();
       try {
