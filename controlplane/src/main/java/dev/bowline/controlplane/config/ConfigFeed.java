@@ -3,6 +3,7 @@ package dev.bowline.controlplane.config;
 import dev.bowline.api.Resource;
 import dev.bowline.api.ResourceCodec;
 import dev.bowline.api.validation.Validator;
+import dev.bowline.config.ConfigEvent;
 import dev.bowline.config.ConfigSnapshot;
 import dev.bowline.config.ConfigStore;
 import dev.bowline.config.DirectorySource;
@@ -40,7 +41,7 @@ public final class ConfigFeed implements AutoCloseable {
     this.controlPlane = controlPlane;
     this.store = store;
     this.rootNamespace = rootNamespace;
-    this.subscription = store.subscribe(e -> publish("config"));
+    this.subscription = store.subscribe(this::onEvent);
   }
 
   /**
@@ -77,6 +78,25 @@ public final class ConfigFeed implements AutoCloseable {
   /** The store the directories feed. */
   public ConfigStore store() {
     return store;
+  }
+
+  /**
+   * A WorkloadEntry change only moves endpoints: the registry takes it and its diff pushes EDS to
+   * the proxies watching the affected services, not a full push to everyone (istiod's scoped push
+   * for WorkloadEntry events). Every other kind is a full push.
+   */
+  private void onEvent(ConfigEvent event) {
+    Resource<?> changed =
+        switch (event) {
+          case ConfigEvent.Added a -> a.resource();
+          case ConfigEvent.Updated u -> u.resource();
+          case ConfigEvent.Deleted d -> d.previous();
+        };
+    if (changed.spec() instanceof dev.bowline.api.model.WorkloadEntry) {
+      controlPlane.registry().updateConfig(store.snapshot());
+      return;
+    }
+    publish("config");
   }
 
   private void publish(String reason) {

@@ -4,34 +4,37 @@ import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import dev.bowline.controlplane.xds.gen.ResourceNames;
 import dev.bowline.controlplane.xds.gen.XdsGenerator;
-import java.util.Collections;
+import io.envoyproxy.envoy.config.core.v3.ControlPlane;
 import java.util.Map;
-import java.util.SortedMap;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Generated resources per (push context, equivalence class, type, requested names): the second
- * proxy of a class gets the first one's output. Holds only the current push context's entries; a
- * newer context drops them all.
+ * proxy of a class gets the first one's output, packed and with its SotW response prebuilt ({@link
+ * Generated}). Holds only the current push context's entries; a newer context drops them all.
+ * Lock-free: the current generation is one reference.
  */
 final class GenerationCache {
   private record Key(EquivalenceClass cls, String typeUrl, ResourceNames names) {}
 
-  private final XdsMetrics metrics;
-  private volatile long contextVersion = -1;
-  private volatile Map<Key, SortedMap<String, GeneratedResource>> entries =
-      new ConcurrentHashMap<>();
+  private record Entries(long version, Map<Key, Generated> map) {}
 
-  GenerationCache(XdsMetrics metrics) {
+  private final XdsMetrics metrics;
+  private final ControlPlane controlPlane;
+  private final AtomicReference<Entries> entries =
+      new AtomicReference<>(new Entries(-1, new ConcurrentHashMap<>()));
+
+  GenerationCache(XdsMetrics metrics, ControlPlane controlPlane) {
     this.metrics = metrics;
+    this.controlPlane = controlPlane;
   }
 
-  SortedMap<String, GeneratedResource> get(
+  Generated get(
       Proxy proxy, PushContext push, String typeUrl, ResourceNames names, XdsGenerator generator) {
-    Map<Key, SortedMap<String, GeneratedResource>> map = entriesFor(push);
+    Map<Key, Generated> map = entriesFor(push);
     Key key = new Key(EquivalenceClass.of(proxy, push), typeUrl, names);
-    SortedMap<String, GeneratedResource> hit = map.get(key);
+    Generated hit = map.get(key);
     if (hit != null) {
       metrics.cacheRead(true);
       return hit;
@@ -39,26 +42,31 @@ final class GenerationCache {
     // computeIfAbsent: when many equivalent proxies ask at once (a reconnect storm), one generates
     // and the others wait for its result instead of generating the same thing in parallel.
     boolean[] generated = {false};
-    SortedMap<String, GeneratedResource> value =
+    Generated value =
         map.computeIfAbsent(
             key,
             k -> {
               generated[0] = true;
-              SortedMap<String, GeneratedResource> packed = new TreeMap<>();
-              generator
-                  .generate(proxy, push, names)
-                  .forEach((name, msg) -> packed.put(name, GeneratedResource.of(name, msg)));
-              return Collections.unmodifiableSortedMap(packed);
+              return Generated.of(
+                  generator.generate(proxy, push, names), typeUrl, push.version(), controlPlane);
             });
     metrics.cacheRead(!generated[0]);
     return value;
   }
 
-  private synchronized Map<Key, SortedMap<String, GeneratedResource>> entriesFor(PushContext push) {
-    if (push.version() > contextVersion) {
-      contextVersion = push.version();
-      entries = new ConcurrentHashMap<>();
+  private Map<Key, Generated> entriesFor(PushContext push) {
+    while (true) {
+      Entries current = entries.get();
+      if (push.version() == current.version()) {
+        return current.map();
+      }
+      if (push.version() < current.version()) {
+        return new ConcurrentHashMap<>(); // an older context: generate, don't keep
+      }
+      Entries next = new Entries(push.version(), new ConcurrentHashMap<>());
+      if (entries.compareAndSet(current, next)) {
+        return next.map();
+      }
     }
-    return push.version() == contextVersion ? entries : new ConcurrentHashMap<>();
   }
 }

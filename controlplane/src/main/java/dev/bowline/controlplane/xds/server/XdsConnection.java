@@ -43,7 +43,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class XdsConnection {
   private static final System.Logger LOG = System.getLogger(XdsConnection.class.getName());
-  private static final ControlPlane CONTROL_PLANE =
+  static final ControlPlane CONTROL_PLANE =
       ControlPlane.newBuilder().setIdentifier("bowline").build();
 
   private final XdsServer server;
@@ -221,8 +221,12 @@ final class XdsConnection {
 
   /** Whether this stream watches an EDS cluster of any of {@code hosts}. Any thread. */
   boolean watchesAny(Set<String> hosts) {
-    for (String h : edsHosts) {
-      if (hosts.contains(h)) {
+    Set<String> watched = edsHosts;
+    // Iterate the smaller set: a change names a few hosts, a proxy may watch thousands.
+    Set<String> small = hosts.size() <= watched.size() ? hosts : watched;
+    Set<String> large = small == hosts ? watched : hosts;
+    for (String h : small) {
+      if (large.contains(h)) {
         return true;
       }
     }
@@ -254,10 +258,21 @@ final class XdsConnection {
   private void onSotw(DiscoveryRequest req) throws BadRequest {
     String type = req.getTypeUrl();
     generator(type);
-    Set<String> names = new TreeSet<>(req.getResourceNamesList());
-    boolean star = names.remove("*");
     WatchedResource w = watched.get(type);
     String nonce = req.getResponseNonce();
+    List<com.google.protobuf.ByteString> raw = req.getResourceNamesList().asByteStringList();
+    if (w != null
+        && !nonce.isEmpty()
+        && nonce.equals(w.sentNonce)
+        && !req.hasErrorDetail()
+        && raw.equals(w.rawNames)) {
+      // The common case, an ACK repeating the subscription (SotW ACKs carry every name again):
+      // compare the raw names instead of decoding and sorting them.
+      ack(w, nonce, req.getVersionInfo());
+      return;
+    }
+    Set<String> names = new TreeSet<>(req.getResourceNamesList());
+    boolean star = names.remove("*");
     if (w == null || nonce.isEmpty()) {
       boolean legacyWildcard =
           names.isEmpty() && TypeUrls.wildcardByDefault(type) && (w == null || w.wildcard);
@@ -267,6 +282,8 @@ final class XdsConnection {
       }
       w.wildcard = star || legacyWildcard;
       w.names = names;
+      w.request = null;
+      w.rawNames = List.copyOf(raw);
       updateEdsHosts();
       respond(w, server.pushContext(), null, true);
       return;
@@ -289,9 +306,11 @@ final class XdsConnection {
     }
     ack(w, nonce, req.getVersionInfo());
     boolean wildcard = star || (names.isEmpty() && w.wildcard);
+    w.rawNames = List.copyOf(raw);
     if (wildcard != w.wildcard || !names.equals(w.names)) {
       w.wildcard = wildcard;
       w.names = names;
+      w.request = null;
       updateEdsHosts();
       respond(w, server.pushContext(), null, true);
     }
@@ -308,7 +327,7 @@ final class XdsConnection {
       w = new WatchedResource(type);
       watched.put(type, w);
       w.wildcard = req.getResourceNamesSubscribeCount() == 0 && TypeUrls.wildcardByDefault(type);
-      w.sent.putAll(req.getInitialResourceVersionsMap());
+      w.ownSent().putAll(req.getInitialResourceVersionsMap());
     }
     String nonce = req.getResponseNonce();
     if (!nonce.isEmpty()) {
@@ -344,12 +363,13 @@ final class XdsConnection {
       } else if (w.names.remove(u)) {
         w.missing.remove(u);
         if (!w.wildcard) {
-          w.sent.remove(u);
+          w.ownSent().remove(u);
         }
         changed = true;
       }
     }
     if (changed) {
+      w.request = null;
       updateEdsHosts();
       respond(w, server.pushContext(), null, first);
     }
@@ -444,31 +464,32 @@ final class XdsConnection {
     } catch (BadRequest e) {
       return false;
     }
-    ResourceNames names =
-        only != null
-            ? ResourceNames.of(only)
-            : w.wildcard ? new ResourceNames(true, w.names) : ResourceNames.of(w.names);
-    SortedMap<String, GeneratedResource> resources =
-        server.cache().get(proxy(), push, w.typeUrl, names, generator);
-    Set<String> missing = new TreeSet<>(names.names());
-    missing.removeAll(resources.keySet());
+    ResourceNames names = only != null ? ResourceNames.of(only) : w.request();
+    Generated generated = server.cache().get(proxy(), push, w.typeUrl, names, generator);
+    SortedMap<String, GeneratedResource> resources = generated.resources();
+    Map<String, String> present = generated.versions(); // hashed: cheaper lookups than the tree
+    Set<String> missing = Set.of();
+    for (String n : names.names()) {
+      if (!present.containsKey(n)) {
+        if (missing.isEmpty()) {
+          missing = new TreeSet<>();
+        }
+        missing.add(n);
+      }
+    }
     long bytes;
     String nonce;
     if (delta) {
       List<Resource> changed = new ArrayList<>();
       for (GeneratedResource r : resources.values()) {
         if (!r.version().equals(w.sent.get(r.name()))) {
-          changed.add(
-              Resource.newBuilder()
-                  .setName(r.name())
-                  .setVersion(r.version())
-                  .setResource(r.any())
-                  .build());
+          changed.add(r.delta());
         }
       }
       List<String> removed = new ArrayList<>();
-      for (String name : w.sent.keySet()) {
-        if ((only == null || only.contains(name)) && !resources.containsKey(name)) {
+      // What the client has and we no longer do; an EDS push only looks at its few clusters.
+      for (String name : only != null ? only : w.sent.keySet()) {
+        if (w.sent.containsKey(name) && !present.containsKey(name)) {
           removed.add(name);
         }
       }
@@ -492,13 +513,13 @@ final class XdsConnection {
               .build();
       Objects.requireNonNull(deltaOut).onNext(response);
       bytes = response.getSerializedSize();
+      Map<String, String> sent = w.ownSent();
       for (Resource r : changed) {
-        w.sent.put(r.getName(), r.getVersion());
+        sent.put(r.getName(), r.getVersion());
       }
-      removed.forEach(w.sent::remove);
+      removed.forEach(sent::remove);
     } else {
-      Map<String, String> versions = new LinkedHashMap<>();
-      resources.forEach((n, r) -> versions.put(n, r.version()));
+      Map<String, String> versions = generated.versions();
       Map<String, String> scope = w.sent;
       if (only != null) {
         scope = new LinkedHashMap<>();
@@ -513,23 +534,17 @@ final class XdsConnection {
         return false;
       }
       nonce = nextNonce();
-      DiscoveryResponse.Builder response =
-          DiscoveryResponse.newBuilder()
-              .setVersionInfo(Long.toString(push.version()))
-              .setTypeUrl(w.typeUrl)
-              .setNonce(nonce)
-              .setControlPlane(CONTROL_PLANE);
-      for (GeneratedResource r : resources.values()) {
-        response.addResources(r.any());
-      }
-      DiscoveryResponse built = response.build();
+      // The response equivalent streams share, with this stream's nonce.
+      DiscoveryResponse built = generated.sotw().toBuilder().setNonce(nonce).build();
       Objects.requireNonNull(sotwOut).onNext(built);
       bytes = built.getSerializedSize();
       if (only == null) {
-        w.sent = new java.util.HashMap<>(versions);
+        w.sent = versions;
+        w.sentShared = true;
       } else {
-        only.forEach(w.sent::remove);
-        w.sent.putAll(versions);
+        Map<String, String> sent = w.ownSent();
+        only.forEach(sent::remove);
+        sent.putAll(versions);
       }
     }
     w.sentNonce = nonce;
@@ -548,7 +563,7 @@ final class XdsConnection {
       }
     }
     if (only == null) {
-      w.missing = missing;
+      w.missing = missing.isEmpty() ? new TreeSet<>() : missing;
     } else {
       w.missing.removeAll(only);
       w.missing.addAll(missing);

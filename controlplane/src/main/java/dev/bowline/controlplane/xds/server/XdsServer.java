@@ -101,7 +101,7 @@ public final class XdsServer implements AutoCloseable {
     this.pushContext = new AtomicReference<>(Objects.requireNonNull(initial, "initial"));
     this.clock = Objects.requireNonNull(clock, "clock");
     this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
-    this.cache = new GenerationCache(metrics);
+    this.cache = new GenerationCache(metrics, XdsConnection.CONTROL_PLANE);
     this.queue = new PushQueue<>(pushConcurrency, "xds-push", this::pushOne);
   }
 
