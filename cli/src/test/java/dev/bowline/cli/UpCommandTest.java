@@ -172,7 +172,7 @@ class UpCommandTest {
       Files.writeString(
           bootstrap, SidecarBootstrap.of(runner.plan(), forecastV2, "127.0.0.241", 15010));
       Supervisor.Spec spec = runner.sidecarSpec(forecastV2);
-      assertThat(spec.argv().subList(spec.argv().size() - 7, spec.argv().size()))
+      assertThat(spec.argv().subList(spec.argv().size() - 9, spec.argv().size()))
           .containsExactly(
               "proxy",
               "-c",

@@ -65,7 +65,7 @@ class MeshRunnerTest {
           .containsEntry("HTTP_PROXY", "http://127.0.0.4:15001")
           .doesNotContainKeys("FORECAST_URL", "RECOMMENDATION_URL");
       Supervisor.Spec sidecar = r.sidecarSpec(forecastV2);
-      assertThat(sidecar.argv().subList(sidecar.argv().size() - 8, sidecar.argv().size()))
+      assertThat(sidecar.argv().subList(sidecar.argv().size() - 10, sidecar.argv().size()))
           .containsExactly(
               "dev.bowline.cli.Main",
               "proxy",
