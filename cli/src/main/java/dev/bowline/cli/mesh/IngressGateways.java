@@ -51,11 +51,17 @@ final class IngressGateways {
   }
 
   /** Writes the gateway's bootstrap. */
-  static void writeBootstrap(Path runDir, Gateway g, String xdsHost, int xdsPort)
+  static void writeBootstrap(
+      Path runDir,
+      Gateway g,
+      String xdsHost,
+      int xdsPort,
+      java.nio.file.@org.jspecify.annotations.Nullable Path sdsSocket)
       throws IOException {
     Path dir = dir(runDir, g);
     Files.createDirectories(dir);
-    Files.writeString(dir.resolve("bootstrap.yaml"), SidecarBootstrap.gateway(g, xdsHost, xdsPort));
+    Files.writeString(
+        dir.resolve("bootstrap.yaml"), SidecarBootstrap.gateway(g, xdsHost, xdsPort, sdsSocket));
   }
 
   /** {@code bowline proxy -c <run dir>/<gateway>.<ns>/bootstrap.yaml}, with the sidecars' flags. */

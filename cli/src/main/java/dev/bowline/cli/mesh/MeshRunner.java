@@ -250,8 +250,21 @@ public final class MeshRunner implements AutoCloseable {
   private Map<MeshSpec.Gateway, Child> startGateways() throws IOException {
     Map<MeshSpec.Gateway, Child> started = new LinkedHashMap<>();
     for (MeshSpec.Gateway g : spec.gateways()) {
+      Path sds = null;
+      MeshSecurity sec = security;
+      if (sec != null) {
+        Path dir = IngressGateways.dir(options.runDir(), g);
+        Files.createDirectories(dir);
+        sds =
+            sec.startAgent(
+                g,
+                dir,
+                options.controlPlaneAddress(),
+                options.runDir().resolve("ca").resolve("root-cert.pem"),
+                tokens);
+      }
       IngressGateways.writeBootstrap(
-          options.runDir(), g, options.controlPlaneAddress(), options.xdsPort());
+          options.runDir(), g, options.controlPlaneAddress(), options.xdsPort(), sds);
       started.put(g, supervisor.start(IngressGateways.spec(options.runDir(), g, jvm)));
     }
     return started;

@@ -88,8 +88,34 @@ final class MeshSecurity implements AutoCloseable {
    */
   Path startAgent(
       Instance i, Path instanceDir, String caHost, Path rootCert, LocalTokenIssuer tokens) {
-    String ns = i.workload().namespace();
-    String sa = i.workload().serviceAccount();
+    return startAgent(
+        i.name(),
+        i.workload().namespace(),
+        i.workload().serviceAccount(),
+        instanceDir,
+        caHost,
+        rootCert,
+        tokens);
+  }
+
+  /**
+   * Starts the agent of a gateway: as pilot-agent in a gateway pod, it gives the gateway its
+   * workload certificate, so it can talk mutual TLS to the sidecars behind it.
+   */
+  Path startAgent(
+      MeshSpec.Gateway g, Path dir, String caHost, Path rootCert, LocalTokenIssuer tokens) {
+    return startAgent(
+        g.instanceName(), g.namespace(), g.serviceAccount(), dir, caHost, rootCert, tokens);
+  }
+
+  private Path startAgent(
+      String name,
+      String ns,
+      String sa,
+      Path instanceDir,
+      String caHost,
+      Path rootCert,
+      LocalTokenIssuer tokens) {
     WorkloadIdentity id = new WorkloadIdentity(CaConfig.DEFAULT_TRUST_DOMAIN, ns, sa);
     Path socket = instanceDir.resolve(SDS_SOCKET);
     WorkloadAgent agent =
@@ -99,7 +125,7 @@ final class MeshSecurity implements AutoCloseable {
             socket,
             null,
             List.of());
-    agents.put(i.name() + "." + ns, agent);
+    agents.put(name + "." + ns, agent);
     return socket;
   }
 

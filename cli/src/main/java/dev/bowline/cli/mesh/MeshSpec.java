@@ -51,6 +51,11 @@ public record MeshSpec(
       return name + "-0";
     }
 
+    /** Its service account, as Istio's gateway charts name it: {@code <name>-service-account}. */
+    public String serviceAccount() {
+      return name + "-service-account";
+    }
+
     /** Istio's gateway node id: {@code router~IP~NAME.NS~NS.svc.cluster.local}. */
     public String nodeId() {
       return "router~"

@@ -86,6 +86,15 @@ public final class SidecarBootstrap {
    * INTERCEPTION_MODE=NONE} (nothing redirects to it: its listeners bind its own address).
    */
   public static String gateway(MeshSpec.Gateway g, String xdsHost, int xdsPort) {
+    return gateway(g, xdsHost, xdsPort, null);
+  }
+
+  /** As {@link #gateway(MeshSpec.Gateway, String, int)}, with the agent's SDS socket if any. */
+  public static String gateway(
+      MeshSpec.Gateway g,
+      String xdsHost,
+      int xdsPort,
+      java.nio.file.@org.jspecify.annotations.Nullable Path sdsSocket) {
     Map<String, Object> metadata = new LinkedHashMap<>();
     metadata.put("NAMESPACE", g.namespace());
     metadata.put("LABELS", new TreeMap<>(g.labels()));
@@ -94,7 +103,7 @@ public final class SidecarBootstrap {
     metadata.put("INSTANCE_IPS", g.address());
     metadata.put("NAME", g.instanceName());
     metadata.put("WORKLOAD_NAME", g.name());
-    metadata.put("SERVICE_ACCOUNT", g.name() + "-service-account");
+    metadata.put("SERVICE_ACCOUNT", g.serviceAccount());
     metadata.put("CLUSTER_ID", "Kubernetes");
     metadata.put("MESH_ID", "cluster.local");
     Map<String, Object> node = new LinkedHashMap<>();
@@ -106,7 +115,7 @@ public final class SidecarBootstrap {
         + "."
         + g.namespace()
         + ", written by bowline up; run with: bowline proxy -c FILE\n"
-        + Yaml.write(bootstrap(node, g.address(), xdsHost, xdsPort, null));
+        + Yaml.write(bootstrap(node, g.address(), xdsHost, xdsPort, sdsSocket));
   }
 
   private static Map<String, Object> bootstrap(
