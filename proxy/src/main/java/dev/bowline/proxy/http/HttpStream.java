@@ -369,14 +369,18 @@ final class HttpStream
   }
 
   @Override
-  public void sendLocalReply(int status, String body, int flags) {
-    responseFlags.add(flags);
+  public void sendLocalReply(int status, String body, @Nullable ResponseFlag flag) {
+    if (flag != null) {
+      responseFlags.set(flag);
+    }
     localReply(status, body);
   }
 
   @Override
-  public void sendGrpcReply(int grpcStatus, String message, int flags) {
-    responseFlags.add(flags);
+  public void sendGrpcReply(int grpcStatus, String message, @Nullable ResponseFlag flag) {
+    if (flag != null) {
+      responseFlags.set(flag);
+    }
     if (done) {
       return;
     }
@@ -391,8 +395,8 @@ final class HttpStream
   }
 
   @Override
-  public void addResponseFlags(int flags) {
-    responseFlags.add(flags);
+  public void addResponseFlag(ResponseFlag flag) {
+    responseFlags.set(flag);
   }
 
   @Override

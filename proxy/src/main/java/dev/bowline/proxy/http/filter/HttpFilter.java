@@ -20,7 +20,7 @@ public interface HttpFilter {
    */
   default FilterStatus onRequestHeaders(
       HttpRequest request, StreamContext stream, @Nullable Object routeConfig) {
-    return onRequestHeaders(request, (status, body) -> stream.sendLocalReply(status, body, 0));
+    return onRequestHeaders(request, (status, body) -> stream.sendLocalReply(status, body, null));
   }
 
   /** Sees (and may change) the response head on its way down, local replies included. */

@@ -14,11 +14,6 @@ public final class ResponseFlags {
     bits |= flag.bit();
   }
 
-  /** Records every flag in {@code bits} (a set of {@link ResponseFlag#bit()}). */
-  public void add(int bits) {
-    this.bits |= bits;
-  }
-
   /** Whether {@code flag} was recorded. */
   public boolean has(ResponseFlag flag) {
     return (bits & flag.bit()) != 0;

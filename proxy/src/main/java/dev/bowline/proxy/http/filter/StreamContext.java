@@ -2,6 +2,7 @@ package dev.bowline.proxy.http.filter;
 
 import io.netty.util.concurrent.EventExecutor;
 import java.util.random.RandomGenerator;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a filter may ask of the stream it runs on. Every method must be called on the stream's event
@@ -22,16 +23,18 @@ public interface StreamContext {
 
   /**
    * Answers locally with {@code status} and {@code body} (a gRPC request gets the mapped {@code
-   * grpc-status}); {@code flags} are {@code ResponseFlags} bits to record. The response passes the
+   * grpc-status}) and records {@code flag} (e.g. FI, RL; null: none). The response passes the
    * response side of the filters that already saw the request.
    */
-  void sendLocalReply(int status, String body, int flags);
+  void sendLocalReply(int status, String body, @Nullable ResponseFlag flag);
 
-  /** Answers a gRPC request locally with {@code grpc-status: grpcStatus}. */
-  void sendGrpcReply(int grpcStatus, String message, int flags);
+  /**
+   * Answers a gRPC request locally with {@code grpc-status: grpcStatus}, recording {@code flag}.
+   */
+  void sendGrpcReply(int grpcStatus, String message, @Nullable ResponseFlag flag);
 
-  /** Records {@code ResponseFlags} bits on the stream. */
-  void addResponseFlags(int flags);
+  /** Records {@code flag} (e.g. DI) on the stream, in its {@link ResponseFlags}. */
+  void addResponseFlag(ResponseFlag flag);
 
   /** Resumes the filter chain after the next filter; for a filter that returned STOP_ITERATION. */
   void continueDecoding();

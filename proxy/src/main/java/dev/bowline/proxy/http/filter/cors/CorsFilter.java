@@ -39,7 +39,7 @@ final class CorsFilter implements HttpFilter {
             && !request.headers().get("access-control-request-method", "").isEmpty();
     if (!c.allows(o)) {
       if (isPreflight && !c.forwardNotMatchingPreflights()) {
-        stream.sendLocalReply(403, "", 0);
+        stream.sendLocalReply(403, "", null);
         return FilterStatus.STOP_ITERATION;
       }
       return FilterStatus.CONTINUE;
@@ -50,7 +50,7 @@ final class CorsFilter implements HttpFilter {
       return FilterStatus.CONTINUE;
     }
     preflight = true;
-    stream.sendLocalReply(200, "", 0);
+    stream.sendLocalReply(200, "", null);
     return FilterStatus.STOP_ITERATION;
   }
 

@@ -1,9 +1,9 @@
 package dev.bowline.proxy.http.filter.fault;
 
 import dev.bowline.proxy.config.HeaderMatch;
-import dev.bowline.proxy.http.ResponseFlags;
 import dev.bowline.proxy.http.filter.FilterStatus;
 import dev.bowline.proxy.http.filter.HttpFilter;
+import dev.bowline.proxy.http.filter.ResponseFlag;
 import dev.bowline.proxy.http.filter.StreamContext;
 import io.netty.handler.codec.http.HttpRequest;
 import java.util.concurrent.TimeUnit;
@@ -35,7 +35,7 @@ final class FaultFilter implements HttpFilter {
     }
     var delay = c.delay().orElse(null);
     if (delay != null && draw(stream, delay.perMillion())) {
-      stream.addResponseFlags(ResponseFlags.DELAY_INJECTED);
+      stream.addResponseFlag(ResponseFlag.DI);
       stream
           .executor()
           .schedule(
@@ -59,9 +59,9 @@ final class FaultFilter implements HttpFilter {
     }
     switch (abort) {
       case FaultConfig.HttpAbort h ->
-          stream.sendLocalReply(h.status(), "fault filter abort", ResponseFlags.FAULT_INJECTED);
+          stream.sendLocalReply(h.status(), "fault filter abort", ResponseFlag.FI);
       case FaultConfig.GrpcAbort g ->
-          stream.sendGrpcReply(g.status(), "fault filter abort", ResponseFlags.FAULT_INJECTED);
+          stream.sendGrpcReply(g.status(), "fault filter abort", ResponseFlag.FI);
     }
     return true;
   }

@@ -1,9 +1,9 @@
 package dev.bowline.proxy.http.filter.localratelimit;
 
 import dev.bowline.proxy.config.HeaderMutation;
-import dev.bowline.proxy.http.ResponseFlags;
 import dev.bowline.proxy.http.filter.FilterStatus;
 import dev.bowline.proxy.http.filter.HttpFilter;
+import dev.bowline.proxy.http.filter.ResponseFlag;
 import dev.bowline.proxy.http.filter.StreamContext;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
@@ -46,7 +46,7 @@ final class LocalRateLimitFilter implements HttpFilter {
     }
     c.stats().enforced().inc();
     limited = true;
-    stream.sendLocalReply(c.status(), "local_rate_limited", ResponseFlags.RATE_LIMITED);
+    stream.sendLocalReply(c.status(), "local_rate_limited", ResponseFlag.RL);
     return FilterStatus.STOP_ITERATION;
   }
 
