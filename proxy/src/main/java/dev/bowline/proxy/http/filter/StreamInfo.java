@@ -73,6 +73,35 @@ public interface StreamInfo {
   <T> void put(StateKey<T> key, T value);
 
   /**
+   * Envoy's dynamic metadata: the struct filter {@code filter} (e.g. {@code
+   * envoy.filters.http.jwt_authn}, {@code istio_authn}) emitted for this stream; null when none.
+   * RBAC's metadata matchers and access logs ({@code %DYNAMIC_METADATA(...)%}) read it.
+   */
+  default com.google.protobuf.@Nullable Struct dynamicMetadata(String filter) {
+    java.util.Map<String, com.google.protobuf.Struct> all = get(DYNAMIC_METADATA);
+    return all == null ? null : all.get(filter);
+  }
+
+  /**
+   * Merges {@code fields} into the dynamic metadata of {@code filter} for the rest of this stream
+   * (a field already there is replaced, as Envoy's {@code setDynamicMetadata} does).
+   */
+  default void setDynamicMetadata(String filter, com.google.protobuf.Struct fields) {
+    java.util.Map<String, com.google.protobuf.Struct> all = get(DYNAMIC_METADATA);
+    if (all == null) {
+      all = new java.util.HashMap<>(4);
+      put(DYNAMIC_METADATA, all);
+    }
+    com.google.protobuf.Struct old = all.get(filter);
+    all.put(
+        filter, old == null ? fields : old.toBuilder().putAllFields(fields.getFieldsMap()).build());
+  }
+
+  /** Where {@link #setDynamicMetadata} keeps its structs, by filter name. */
+  StateKey<java.util.Map<String, com.google.protobuf.Struct>> DYNAMIC_METADATA =
+      new StateKey<>("envoy.dynamic_metadata");
+
+  /**
    * A typed key of filter state; compared by identity, so a filter package keeps its keys as
    * constants.
    *
