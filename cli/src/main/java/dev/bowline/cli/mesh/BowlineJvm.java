@@ -44,14 +44,22 @@ public record BowlineJvm(String java, String classPath, String mainClass) {
    * the AppCDS archive of its kind (the subcommand) when it has one ({@link ClassDataSharing}).
    */
   public List<String> bowline(List<String> jvmFlags, List<String> args) {
+    return bowline(args.isEmpty() ? "" : args.getFirst(), jvmFlags, args);
+  }
+
+  /**
+   * {@code java <flags> -cp <cli> Main <args>} with the AppCDS archive of {@code kind} (e.g. {@code
+   * sidecar}, {@code gateway}: one archive per role, never shared between roles).
+   */
+  public List<String> bowline(String kind, List<String> jvmFlags, List<String> args) {
     List<String> argv = new ArrayList<>();
     argv.add(java);
     argv.addAll(BOWLINE_FLAGS);
     argv.addAll(jvmFlags);
-    if (!args.isEmpty()) {
+    if (!kind.isEmpty()) {
       argv.addAll(
           ClassDataSharing.flags(
-              args.getFirst(),
+              kind,
               java,
               Arrays.stream(classPath.split(File.pathSeparator)).map(Path::of).toList(),
               jvmFlags));

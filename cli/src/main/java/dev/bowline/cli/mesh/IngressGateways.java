@@ -75,6 +75,7 @@ final class IngressGateways {
     return new Supervisor.Spec(
         "gateway=" + g.namespace() + "/" + g.name(),
         jvm.bowline(
+            "gateway",
             MeshRunner.SIDECAR_FLAGS,
             List.of(
                 "proxy",

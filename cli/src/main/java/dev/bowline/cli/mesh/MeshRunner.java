@@ -102,6 +102,9 @@ public final class MeshRunner implements AutoCloseable {
       java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final List<URI> ingress = new java.util.concurrent.CopyOnWriteArrayList<>();
 
+  /** The AppCDS archives being written after this run's first start (decision 0014). */
+  private volatile ClassDataSharing.@Nullable Dumps cdsDumps;
+
   /** Istio's CA port, on the control plane's address (as istiod serves it). */
   static final int CA_PORT = 15012;
 
@@ -199,18 +202,21 @@ public final class MeshRunner implements AutoCloseable {
             + "; registry, bootstraps and logs in "
             + options.runDir());
 
-    // Step 1: the control plane, over the registry file.
-    if (caps.controlPlane()) {
-      if (!startControlPlane(registry)) {
-        return 1;
-      }
-    }
-    // Step 2: one sidecar per instance (and the gateways, waited for last); step 3: the apps.
+    // Step 1: the control plane, over the registry file. Step 2, started at the same time (a
+    // proxy retries its xDS stream until the control plane listens, and the JVMs' start-up
+    // overlaps): one sidecar per instance and the gateways (waited for last). Step 3: the apps.
+    Child controlPlane = caps.controlPlane() ? startControlPlane(registry) : null;
     Map<MeshSpec.Gateway, Child> gateways = new LinkedHashMap<>();
-    Map<Instance, String> sidecarFailures = new LinkedHashMap<>();
     if (caps.sidecars()) {
       gateways.putAll(startGateways());
-      sidecarFailures.putAll(startSidecars());
+    }
+    Map<Instance, Child> sidecars = caps.sidecars() ? startSidecars() : Map.of();
+    if (controlPlane != null && !awaitControlPlane(controlPlane)) {
+      return 1;
+    }
+    Map<Instance, String> sidecarFailures = new LinkedHashMap<>();
+    if (caps.sidecars()) {
+      sidecarFailures.putAll(awaitSidecars(sidecars));
     } else {
       say(
           "mesh: off, "
@@ -233,7 +239,7 @@ public final class MeshRunner implements AutoCloseable {
             + rows.size()
             + " instances ready; Ctrl-C stops everything");
     // The JVMs that create AppCDS archives write them now that they serve (decision 0014).
-    ClassDataSharing.dumpCreators(supervisor.children(), jvm.java());
+    cdsDumps = ClassDataSharing.dumpCreators(supervisor.children(), jvm.java());
     if (ready == 0 && plan.meshed() && !sidecarFailures.isEmpty()) {
       say("bowline up: no sidecar became ready; --no-mesh runs the apps without them");
     }
@@ -358,7 +364,13 @@ public final class MeshRunner implements AutoCloseable {
   }
 
   /** Step 1: {@code bowline control-plane --registry FILE ...}, ready when {@code /ready} is. */
-  private boolean startControlPlane(Path registry) throws IOException, InterruptedException {
+  private boolean startAndAwaitControlPlane(Path registry)
+      throws IOException, InterruptedException {
+    return awaitControlPlane(startControlPlane(registry));
+  }
+
+  /** Starts step 1; {@link #awaitControlPlane} waits for it. */
+  private Child startControlPlane(Path registry) throws IOException {
     List<String> args = new ArrayList<>(controlPlaneArgs(registry));
     Supervisor.Spec s =
         new Supervisor.Spec(
@@ -374,7 +386,12 @@ public final class MeshRunner implements AutoCloseable {
                         + ":"
                         + options.monitoringPort()
                         + "/ready")));
-    Child cp = supervisor.start(s);
+    return supervisor.start(s);
+  }
+
+  /** Whether the control plane {@code cp} became ready; says so either way. */
+  private boolean awaitControlPlane(Child cp) throws InterruptedException {
+    Supervisor.Spec s = cp.spec();
     Readiness r = supervisor.awaitReady(cp, options.readyTimeout());
     if (r instanceof Readiness.Ready ready) {
       say(
@@ -418,16 +435,35 @@ public final class MeshRunner implements AutoCloseable {
     return args;
   }
 
-  /** Step 2: {@code bowline proxy -c bootstrap.yaml} per instance; the failures by instance. */
-  private Map<Instance, String> startSidecars() throws InterruptedException {
+  /**
+   * Step 2: {@code bowline proxy -c bootstrap.yaml} per instance; an instance whose sidecar could
+   * not even be started is missing ({@link #awaitSidecars} reports it).
+   */
+  private Map<Instance, Child> startSidecars() {
     Map<Instance, Child> started = new LinkedHashMap<>();
+    for (Instance i : plan.instances()) {
+      try {
+        started.put(i, supervisor.start(sidecarSpec(i)));
+      } catch (IOException e) {
+        say(
+            "bowline up: sidecar of "
+                + i.name()
+                + "."
+                + i.workload().namespace()
+                + ": not started: "
+                + e.getMessage());
+      }
+    }
+    return started;
+  }
+
+  /** Waits for the sidecars {@link #startSidecars} started; the failures by instance. */
+  private Map<Instance, String> awaitSidecars(Map<Instance, Child> started)
+      throws InterruptedException {
     Map<Instance, String> failed = new LinkedHashMap<>();
     for (Instance i : plan.instances()) {
-      Supervisor.Spec s = sidecarSpec(i);
-      try {
-        started.put(i, supervisor.start(s));
-      } catch (IOException e) {
-        failed.put(i, "sidecar not started: " + e.getMessage());
+      if (!started.containsKey(i)) {
+        failed.put(i, "sidecar not started");
       }
     }
     Map<Instance, Readiness> ready = awaitAll(started);
@@ -448,6 +484,7 @@ public final class MeshRunner implements AutoCloseable {
     return new Supervisor.Spec(
         what(i) + " sidecar",
         jvm.bowline(
+            "sidecar",
             SIDECAR_FLAGS,
             List.of(
                 "proxy",
@@ -699,7 +736,7 @@ public final class MeshRunner implements AutoCloseable {
 
   /** Step 1 alone, for tests of the launching code: whether the control plane became ready. */
   public boolean startControlPlaneForTest(Path registry) throws IOException, InterruptedException {
-    return startControlPlane(registry);
+    return startAndAwaitControlPlane(registry);
   }
 
   /** The control plane's arguments (after {@code bowline}), for tests. */
@@ -714,6 +751,11 @@ public final class MeshRunner implements AutoCloseable {
     MeshSecurity sec = security;
     if (sec != null) {
       sec.close();
+    }
+    ClassDataSharing.Dumps dumps = cdsDumps;
+    if (dumps != null && dumps.pending()) {
+      say("bowline up: finishing the start-up archives (first run only, up to 15 s)");
+      dumps.finish(java.time.Duration.ofSeconds(15));
     }
   }
 }
