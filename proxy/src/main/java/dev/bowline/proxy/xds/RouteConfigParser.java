@@ -493,6 +493,9 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   static final java.util.Set<String> HONOURED =
       java.util.Set.of(
           "name",
+          // false (what istiod sends) is this proxy's behaviour: a route to a cluster not known
+          // yet answers 503 NC at request time; true is reported by nestedIgnored
+          "validate_clusters",
           "request_headers_to_add",
           "request_headers_to_remove",
           "response_headers_to_add",
@@ -552,5 +555,12 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   @Override
   java.util.Set<String> honouredFields() {
     return HONOURED;
+  }
+
+  @Override
+  java.util.Set<String> nestedIgnored(RouteConfiguration proto) {
+    return proto.hasValidateClusters() && proto.getValidateClusters().getValue()
+        ? java.util.Set.of("validate_clusters")
+        : java.util.Set.of();
   }
 }

@@ -263,4 +263,18 @@ class ParsersTest {
     assertThat(FieldAudit.ignored(rc, RouteConfigParser.HONOURED))
         .containsExactly("virtual_hosts.routes.route.retry_policy.retriable_request_headers");
   }
+
+  @Test
+  void validateClustersFalseAsIstiodSendsItIsHonouredAndTrueIsReported() {
+    RouteConfiguration off =
+        RouteConfiguration.newBuilder()
+            .setName("80")
+            .setValidateClusters(com.google.protobuf.BoolValue.of(false))
+            .build();
+    assertThat(FieldAudit.ignored(off, RouteConfigParser.HONOURED)).isEmpty();
+    assertThat(new RouteConfigParser().nestedIgnored(off)).isEmpty();
+    RouteConfiguration on =
+        off.toBuilder().setValidateClusters(com.google.protobuf.BoolValue.of(true)).build();
+    assertThat(new RouteConfigParser().nestedIgnored(on)).containsExactly("validate_clusters");
+  }
 }
