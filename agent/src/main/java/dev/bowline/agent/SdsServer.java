@@ -45,16 +45,6 @@ import org.jspecify.annotations.Nullable;
  * <p>The socket file is made owner-only (0600): whoever can connect gets the private key.
  */
 public final class SdsServer implements AutoCloseable {
-  /**
-   * grpc-netty asks every server channel for SO_KEEPALIVE, which a Unix socket does not have;
-   * Netty's bootstrap then warns once per server. Kept strongly here so the level sticks.
-   */
-  private static final java.util.logging.Logger NETTY_BOOTSTRAP =
-      java.util.logging.Logger.getLogger("io.netty.bootstrap.AbstractBootstrap");
-
-  static {
-    NETTY_BOOTSTRAP.setLevel(java.util.logging.Level.SEVERE);
-  }
 
   private static final System.Logger LOG = System.getLogger(SdsServer.class.getName());
 

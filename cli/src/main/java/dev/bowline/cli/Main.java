@@ -6,7 +6,16 @@ import picocli.CommandLine;
 public final class Main {
   private Main() {}
 
+  /**
+   * grpc-netty asks every channel for SO_KEEPALIVE, which the Unix sockets of SDS (agent and proxy)
+   * do not have, and Netty's bootstraps warn about it once per channel: noise that hid real
+   * warnings in {@code bowline up}. Kept strongly here so the level sticks.
+   */
+  private static final java.util.logging.Logger NETTY_BOOTSTRAP =
+      java.util.logging.Logger.getLogger("io.netty.bootstrap");
+
   public static void main(String[] args) {
+    NETTY_BOOTSTRAP.setLevel(java.util.logging.Level.SEVERE);
     System.exit(run(args));
   }
 

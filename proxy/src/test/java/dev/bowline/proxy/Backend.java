@@ -52,7 +52,11 @@ final class Backend implements AutoCloseable {
                       + " rid="
                       + ex.getRequestHeaders().getFirst("X-Request-Id")
                       + " timeout="
-                      + ex.getRequestHeaders().getFirst("X-Envoy-Expected-Rq-Timeout-Ms");
+                      + ex.getRequestHeaders().getFirst("X-Envoy-Expected-Rq-Timeout-Ms")
+                      + " proto="
+                      + ex.getRequestHeaders().getFirst("X-Forwarded-Proto")
+                      + " xfcc="
+                      + ex.getRequestHeaders().getFirst("X-Forwarded-Client-Cert");
           byte[] out = body.getBytes(StandardCharsets.UTF_8);
           ex.getResponseHeaders().set("X-Backend", name);
           if (path.startsWith("/chunked")) {

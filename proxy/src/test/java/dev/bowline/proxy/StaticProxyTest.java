@@ -234,7 +234,7 @@ class StaticProxyTest {
         .startsWith("backend=a path=/things?x=1 host=api.example.com xff=127.0.0.1 rid=");
     assertThat(r.body())
         .matches(
-            ".* rid=[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12} timeout=15000");
+            ".* rid=[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12} timeout=15000 proto=http xfcc=null");
     assertThat(r.headers().firstValue("server")).contains("envoy");
   }
 

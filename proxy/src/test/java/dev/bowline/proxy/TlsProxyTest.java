@@ -84,11 +84,21 @@ class TlsProxyTest {
   }
 
   static String hcm(String prefix, String routes) {
+    return hcm(prefix, routes, "");
+  }
+
+  /** Istio's inbound sidecar XFCC settings. */
+  static final String ISTIO_INBOUND_XFCC =
+      "forward_client_cert_details: APPEND_FORWARD\n"
+          + "          set_current_client_cert_details: {subject: true, dns: true, uri: true}";
+
+  static String hcm(String prefix, String routes, String extra) {
     return """
               - name: envoy.filters.network.http_connection_manager
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                   stat_prefix: %s
+                  %s
                   http_filters:
                   - name: envoy.filters.http.router
                     typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
@@ -98,7 +108,7 @@ class TlsProxyTest {
                       domains: ["*"]
                       routes: [%s]
         """
-        .formatted(prefix, routes);
+        .formatted(prefix, extra, routes);
   }
 
   static String mtlsChain() {
@@ -121,7 +131,10 @@ class TlsProxyTest {
         .formatted(
             sds("default"),
             sds("ROOTCA"),
-            hcm("inbound_mtls", "{match: {prefix: /}, route: {cluster: backend}}"));
+            hcm(
+                "inbound_mtls",
+                "{match: {prefix: /}, route: {cluster: backend}}",
+                ISTIO_INBOUND_XFCC));
   }
 
   static String upstreamTls(String san) {
@@ -313,6 +326,27 @@ class TlsProxyTest {
         .isGreaterThan(before);
     assertThat(stat(client, "cluster.mtls-strict.ssl.handshake")).isPositive();
     assertThat(server.tls().providerName()).isIn("BoringSSL", "JDK");
+  }
+
+  @Test
+  void theServerSidecarTellsTheAppWhoCalledInXForwardedClientCert() throws Exception {
+    // What the app sends is never trusted: the client sidecar's outbound HCM sanitizes it.
+    var r =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://" + CLIENT_IP + ":" + outPort + "/strict/xfcc"))
+                .header("x-forwarded-client-cert", "By=spiffe://evil/ns/x/sa/y;Hash=00")
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+    String xfcc = r.body().substring(r.body().indexOf("xfcc=") + 5);
+    // Hash: SHA-256 of the client's DER certificate (which one depends on rotations by other tests)
+    assertThat(xfcc)
+        .matches(
+            "By="
+                + java.util.regex.Pattern.quote(SERVER_ID)
+                + ";Hash=[0-9a-f]{64};Subject=\"\";URI="
+                + java.util.regex.Pattern.quote(CLIENT_ID));
+    assertThat(r.body()).doesNotContain("evil");
   }
 
   @Test

@@ -32,6 +32,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   final HttpStats stats;
   final HttpFilterFactory<?>[] filterFactories;
   final boolean http2Stream;
+
+  /** This connection's {@code x-forwarded-client-cert} element, once built. */
+  final ForwardedClientCert.ElementCache xfcc = new ForwardedClientCert.ElementCache();
+
   @Nullable Worker worker;
   @Nullable ChannelHandlerContext ctx;
   String remoteIp = "";

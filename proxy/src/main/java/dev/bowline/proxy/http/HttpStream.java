@@ -273,9 +273,13 @@ final class HttpStream
               HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpResponseStatus.CONTINUE),
           ctx.voidPromise());
     }
-    if (!h.contains("x-forwarded-proto")) {
-      h.set("x-forwarded-proto", "http");
+    dev.bowline.proxy.tls.TlsPeer tls =
+        dev.bowline.proxy.tls.TlsPeer.of(ctx.channel()).orElse(null);
+    if (cfg.useRemoteAddress() || !h.contains("x-forwarded-proto")) {
+      // Envoy: an edge request's scheme is the connection's; an internal one keeps what it says
+      h.set("x-forwarded-proto", tls != null ? "https" : "http");
     }
+    ForwardedClientCert.apply(h, cfg.clientCert(), tls, conn.xfcc);
     if (cfg.generateRequestId() && !h.contains("x-request-id")) {
       h.set("x-request-id", requestId());
     }

@@ -9,17 +9,30 @@ import java.util.Optional;
 /**
  * What a finished TLS handshake tells about the peer of a connection: its verified certificate
  * chain (empty when it sent none), its URI SANs (Istio: the SPIFFE identity) and the negotiated
- * ALPN. Attached to the downstream and upstream channel; read by filters (RBAC principals, XFCC).
+ * ALPN, and the URI SANs of the certificate this side presented ({@code By=} of XFCC). Attached to
+ * the downstream and upstream channel; read by filters (RBAC principals, XFCC).
  */
 public record TlsPeer(
     List<X509Certificate> chain,
     List<String> uriSans,
     String alpn,
     String protocol,
-    String cipher) {
+    String cipher,
+    List<String> localUriSans) {
   public TlsPeer {
     chain = List.copyOf(chain);
     uriSans = List.copyOf(uriSans);
+    localUriSans = List.copyOf(localUriSans);
+  }
+
+  /** A peer whose local side presented no URI SAN. */
+  public TlsPeer(
+      List<X509Certificate> chain,
+      List<String> uriSans,
+      String alpn,
+      String protocol,
+      String cipher) {
+    this(chain, uriSans, alpn, protocol, cipher, List.of());
   }
 
   static final AttributeKey<TlsPeer> KEY = AttributeKey.valueOf("bowline.tls_peer");

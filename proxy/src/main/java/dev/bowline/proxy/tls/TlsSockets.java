@@ -176,6 +176,12 @@ public final class TlsSockets {
     List<String> uris =
         chain.isEmpty() ? List.of() : SanMatcher.sans(chain.getFirst(), SanMatcher.Type.URI);
     String alpn = ssl.applicationProtocol();
-    return new TlsPeer(chain, uris, alpn == null ? "" : alpn, s.getProtocol(), s.getCipherSuite());
+    List<String> local = List.of();
+    Certificate[] mine = s.getLocalCertificates();
+    if (mine != null && mine.length > 0 && mine[0] instanceof X509Certificate x) {
+      local = SanMatcher.sans(x, SanMatcher.Type.URI);
+    }
+    return new TlsPeer(
+        chain, uris, alpn == null ? "" : alpn, s.getProtocol(), s.getCipherSuite(), local);
   }
 }

@@ -353,7 +353,37 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         request,
         server,
         websocket,
-        AccessLogParser.parse(h.getAccessLogList(), field + ".access_log", accessLogWriter));
+        AccessLogParser.parse(h.getAccessLogList(), field + ".access_log", accessLogWriter),
+        clientCertDetails(h, field));
+  }
+
+  /** {@code forward_client_cert_details} and {@code set_current_client_cert_details}. */
+  private static dev.bowline.proxy.config.ClientCertDetails clientCertDetails(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field)
+      throws InvalidResourceException {
+    var mode =
+        switch (h.getForwardClientCertDetails()) {
+          case SANITIZE -> dev.bowline.proxy.config.ClientCertDetails.Mode.SANITIZE;
+          case FORWARD_ONLY -> dev.bowline.proxy.config.ClientCertDetails.Mode.FORWARD_ONLY;
+          case APPEND_FORWARD -> dev.bowline.proxy.config.ClientCertDetails.Mode.APPEND_FORWARD;
+          case SANITIZE_SET -> dev.bowline.proxy.config.ClientCertDetails.Mode.SANITIZE_SET;
+          case ALWAYS_FORWARD_ONLY ->
+              dev.bowline.proxy.config.ClientCertDetails.Mode.ALWAYS_FORWARD_ONLY;
+          case UNRECOGNIZED ->
+              throw new InvalidResourceException(
+                  field + ".forward_client_cert_details", "unknown value");
+        };
+    var set = h.getSetCurrentClientCertDetails();
+    return new dev.bowline.proxy.config.ClientCertDetails(
+        mode,
+        set.hasSubject() && set.getSubject().getValue(),
+        set.getCert(),
+        set.getChain(),
+        set.getDns(),
+        set.getUri());
   }
 
   private static final java.util.Set<String> HONOURED =
@@ -386,6 +416,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "http_filters",
           "use_remote_address",
           "skip_xff_append",
+          "forward_client_cert_details",
+          "set_current_client_cert_details",
           "generate_request_id",
           "max_request_headers_kb",
           "stream_idle_timeout",
