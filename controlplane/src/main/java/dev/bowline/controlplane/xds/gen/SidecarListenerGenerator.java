@@ -75,7 +75,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
         if (mode != MtlsMode.DISABLE) {
           l.addListenerFilters(Security.tlsInspector());
         }
-        l.addAllFilterChains(inboundChains(in, false, mode, telemetry));
+        l.addAllFilterChains(inboundChains(in, false, mode, telemetry, push.trustDomains()));
         all.put(name, l.build());
       }
     } else {
@@ -124,19 +124,34 @@ final class SidecarListenerGenerator implements XdsGenerator {
 
   private static Listener virtualOutbound(Proxy proxy, PushContext push) {
     String cluster =
-        push.scope(proxy).outboundPolicy() == SidecarScope.OutboundTrafficPolicy.ALLOW_ANY
+        push.outboundTrafficPolicy(proxy) == SidecarScope.OutboundTrafficPolicy.ALLOW_ANY
             ? ClusterGenerator.PASSTHROUGH
             : ClusterGenerator.BLACK_HOLE;
-    return Listener.newBuilder()
-        .setName(VIRTUAL_OUTBOUND)
-        .setAddress(ClusterGenerator.socket("0.0.0.0", 15001))
-        .setUseOriginalDst(BoolValue.of(true))
-        .setTrafficDirection(TrafficDirection.OUTBOUND)
-        .addFilterChains(
-            FilterChain.newBuilder()
-                .setName("PassthroughFilterChain")
-                .addFilters(Filters.tcpProxy(cluster, cluster)))
-        .build();
+    Listener.Builder l =
+        Listener.newBuilder()
+            .setName(VIRTUAL_OUTBOUND)
+            .setAddress(ClusterGenerator.socket("0.0.0.0", 15001))
+            .setUseOriginalDst(BoolValue.of(true))
+            .setTrafficDirection(TrafficDirection.OUTBOUND)
+            .addFilterChains(
+                FilterChain.newBuilder()
+                    .setName("PassthroughFilterChain")
+                    .addFilters(Filters.tcpProxy(cluster, cluster)));
+    protocolDetectionTimeout(l, push);
+    return l.build();
+  }
+
+  /**
+   * MeshConfig {@code protocolDetectionTimeout} (0, Istio's default, leaves the listener filters
+   * without a timeout), as istiod sets it on the virtual listeners: after it the connection goes on
+   * with what the listener filters found so far.
+   */
+  private static void protocolDetectionTimeout(Listener.Builder l, PushContext push) {
+    java.time.Duration t = push.mesh().protocolDetectionTimeout();
+    if (t != null && !t.isZero()) {
+      l.setListenerFiltersTimeout(ClusterGenerator.proto(t))
+          .setContinueOnListenerFiltersTimeout(true);
+    }
   }
 
   private static Listener virtualInbound(
@@ -151,9 +166,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
                     .setName("envoy.filters.listener.original_dst")
                     .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
             .addListenerFilters(Security.tlsInspector());
+    protocolDetectionTimeout(l, push);
     for (InboundPort in : inboundPorts(proxy, push).values()) {
       l.addAllFilterChains(
-          inboundChains(in, true, push.mtlsMode(proxy, in.targetPort()), telemetry));
+          inboundChains(
+              in, true, push.mtlsMode(proxy, in.targetPort()), telemetry, push.trustDomains()));
     }
     l.addFilterChains(
         FilterChain.newBuilder()
@@ -229,7 +246,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
    * from the tls_inspector.
    */
   private static List<FilterChain> inboundChains(
-      InboundPort in, boolean matchPort, MtlsMode mode, SidecarTelemetry telemetry) {
+      InboundPort in,
+      boolean matchPort,
+      MtlsMode mode,
+      SidecarTelemetry telemetry,
+      List<String> trustDomains) {
     FilterChain plain = inboundChain(in, matchPort, telemetry);
     if (mode == MtlsMode.DISABLE) {
       return List.of(plain);
@@ -242,7 +263,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
             .setTransportSocket(
                 Security.socket(
                     Security.inbound(
-                        in.protocol().isHttp() ? Security.INBOUND_HTTP_ALPN : List.of())))
+                        in.protocol().isHttp() ? Security.INBOUND_HTTP_ALPN : List.of(),
+                        trustDomains)))
             .build();
     if (mode == MtlsMode.STRICT) {
       return List.of(tls);
