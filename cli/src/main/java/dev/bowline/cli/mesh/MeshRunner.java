@@ -148,6 +148,13 @@ public final class MeshRunner implements AutoCloseable {
     writeRegistry();
     // Identities first (meshed): the CA, then one agent per instance serving SDS on its socket.
     if (caps.sidecars()) {
+      String trustDomain;
+      try {
+        trustDomain = trustDomain();
+      } catch (IllegalArgumentException e) {
+        say("bowline up: " + e.getMessage());
+        return 1;
+      }
       try {
         security =
             MeshSecurity.start(
@@ -155,7 +162,8 @@ public final class MeshRunner implements AutoCloseable {
                 options.controlPlaneAddress(),
                 CA_PORT,
                 tokens,
-                new java.security.SecureRandom());
+                new java.security.SecureRandom(),
+                trustDomain);
       } catch (RuntimeException e) {
         say("bowline up: the CA did not start: " + e.getMessage());
         return 1;
@@ -351,6 +359,35 @@ public final class MeshRunner implements AutoCloseable {
       problems.addAll(IngressGateways.portsInUse(spec));
     }
     return problems;
+  }
+
+  /**
+   * The trust domain the CA issues in: MeshConfig {@code trustDomain} of the first {@code
+   * mesh.yaml} at the top of a config directory (the one the control plane reads), else {@code
+   * cluster.local}. Read once: a new trust domain needs new certificates, so it takes a restart (as
+   * Istio's CA).
+   *
+   * @throws IllegalArgumentException naming the file and field when that mesh.yaml is invalid
+   */
+  private String trustDomain() throws IOException {
+    for (Path d : configDirs()) {
+      Path mesh = d.resolve("mesh.yaml");
+      if (Files.isRegularFile(mesh)) {
+        dev.bowline.config.MeshConfigStore store =
+            new dev.bowline.config.MeshConfigStore(
+                new dev.bowline.api.ResourceCodec(),
+                new dev.bowline.api.validation.Validator(),
+                java.time.Clock.systemUTC());
+        List<dev.bowline.api.Message> errors =
+            store.update(mesh.toString(), Files.readString(mesh));
+        if (!errors.isEmpty()) {
+          throw new IllegalArgumentException("invalid MeshConfig: " + errors.getFirst());
+        }
+        String td = store.current().trustDomain();
+        return td == null || td.isEmpty() ? dev.bowline.ca.CaConfig.DEFAULT_TRUST_DOMAIN : td;
+      }
+    }
+    return dev.bowline.ca.CaConfig.DEFAULT_TRUST_DOMAIN;
   }
 
   private List<Path> configDirs() {
