@@ -757,31 +757,9 @@ public final class IstioConfigInputs {
         connectTimeout,
         outlier,
         tls(p.tls()),
-        lbs == null ? null : localityLb(lbs.localityLbSetting()),
+        lbs == null ? null : TrafficPolicy.LocalityLb.of(lbs.localityLbSetting()),
         lbs == null ? null : warmup(lbs),
         pool == null ? null : poolOptions(pool));
-  }
-
-  private static TrafficPolicy.@Nullable LocalityLb localityLb(
-      dev.bowline.api.model.@Nullable LocalityLoadBalancerSetting l) {
-    if (l == null) {
-      return null;
-    }
-    return new TrafficPolicy.LocalityLb(
-        l.enabled() == null || l.enabled(),
-        l.distribute().stream()
-            .map(
-                d ->
-                    new TrafficPolicy.LocalityLb.Distribute(
-                        d.from() == null ? "" : d.from(), d.to()))
-            .toList(),
-        l.failover().stream()
-            .map(
-                f ->
-                    new TrafficPolicy.LocalityLb.Failover(
-                        f.from() == null ? "" : f.from(), f.to() == null ? "" : f.to()))
-            .toList(),
-        l.failoverPriority());
   }
 
   private static TrafficPolicy.@Nullable Warmup warmup(DestinationRule.LoadBalancerSettings lbs) {

@@ -21,6 +21,7 @@ public final class PushContext {
   private final MeshConfig mesh;
   private final List<String> trustDomains;
   private final HttpRoute.@Nullable Retry defaultRetry;
+  private final TrafficPolicy.ClusterSettings meshClusterDefaults;
 
   /**
    * A context numbered {@code version} over {@code registry} and {@code config}, with Istio's
@@ -48,6 +49,26 @@ public final class PushContext {
         mesh.defaultHttpRetryPolicy() == null
             ? null
             : HttpRoute.Retry.of(mesh.defaultHttpRetryPolicy());
+    this.meshClusterDefaults =
+        new TrafficPolicy.ClusterSettings(
+            null,
+            null,
+            null,
+            null,
+            null,
+            TrafficPolicy.LocalityLb.of(mesh.localityLbSetting()),
+            null,
+            null);
+  }
+
+  /**
+   * {@code settings} over the mesh-wide cluster defaults: MeshConfig {@code localityLbSetting}
+   * where the DestinationRule sets none (as istiod's {@code getLocalityLbSetting}).
+   */
+  public TrafficPolicy.ClusterSettings withMeshDefaults(TrafficPolicy.ClusterSettings settings) {
+    return settings.localityLb() != null || meshClusterDefaults.localityLb() == null
+        ? settings
+        : settings.over(meshClusterDefaults);
   }
 
   private static String trustDomainOf(MeshConfig mesh) {

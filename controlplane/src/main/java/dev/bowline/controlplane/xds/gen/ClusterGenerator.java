@@ -153,7 +153,10 @@ final class ClusterGenerator implements XdsGenerator {
       TrafficPolicy.LoadBalancer lb,
       TrafficPolicy.ClusterSettings settings) {
     String name = ClusterName.outbound(port, subset, s.hostname());
-    out.put(name, ServiceClusters.outbound(proxy, push, s, port, name, subsetLabels, lb, settings));
+    out.put(
+        name,
+        ServiceClusters.outbound(
+            proxy, push, s, port, name, subsetLabels, lb, push.withMeshDefaults(settings)));
   }
 
   static Cluster edsCluster(
