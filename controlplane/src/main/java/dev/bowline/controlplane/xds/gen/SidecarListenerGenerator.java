@@ -34,11 +34,12 @@ import java.util.TreeMap;
 
 /**
  * LDS for sidecars, as istiod with traffic capture (REDIRECT/TPROXY): {@code virtualOutbound} on
- * :15001 (original destination, unknown traffic to PassthroughCluster or BlackHoleCluster by the
- * outbound policy), {@code virtualInbound} on :15006 with one filter chain per inbound workload
- * port plus a passthrough chain, and one unbound outbound listener {@code 0.0.0.0_PORT} per visible
- * service port: an HTTP connection manager taking RDS {@code "PORT"} for HTTP protocols, a TCP
- * proxy otherwise. Without VIPs two TCP services can't share a port: the first hostname wins.
+ * :15001 (MeshConfig {@code proxyListenPort}; original destination, unknown traffic to
+ * PassthroughCluster or BlackHoleCluster by the outbound policy), {@code virtualInbound} on :15006
+ * ({@code proxyInboundListenPort}) with one filter chain per inbound workload port plus a
+ * passthrough chain, and one unbound outbound listener {@code 0.0.0.0_PORT} per visible service
+ * port: an HTTP connection manager taking RDS {@code "PORT"} for HTTP protocols, a TCP proxy
+ * otherwise. Without VIPs two TCP services can't share a port: the first hostname wins.
  *
  * <p>With {@code INTERCEPTION_MODE=NONE} (local mode) nothing redirects traffic, so instead each
  * inbound service port gets a bound listener {@code IP_PORT} on the workload's own address that
@@ -130,7 +131,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
     Listener.Builder l =
         Listener.newBuilder()
             .setName(VIRTUAL_OUTBOUND)
-            .setAddress(ClusterGenerator.socket("0.0.0.0", 15001))
+            .setAddress(
+                ClusterGenerator.socket("0.0.0.0", port(push.mesh().proxyListenPort(), 15001)))
             .setUseOriginalDst(BoolValue.of(true))
             .setTrafficDirection(TrafficDirection.OUTBOUND)
             .addFilterChains(
@@ -139,6 +141,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
                     .addFilters(Filters.tcpProxy(cluster, cluster)));
     protocolDetectionTimeout(l, push);
     return l.build();
+  }
+
+  /** MeshConfig {@code proxyListenPort} / {@code proxyInboundListenPort}, else Istio's port. */
+  private static int port(@org.jspecify.annotations.Nullable Integer mesh, int istio) {
+    return mesh == null || mesh <= 0 ? istio : mesh;
   }
 
   /**
@@ -159,7 +166,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
     Listener.Builder l =
         Listener.newBuilder()
             .setName(VIRTUAL_INBOUND)
-            .setAddress(ClusterGenerator.socket("0.0.0.0", 15006))
+            .setAddress(
+                ClusterGenerator.socket(
+                    "0.0.0.0", port(push.mesh().proxyInboundListenPort(), 15006)))
             .setTrafficDirection(TrafficDirection.INBOUND)
             .addListenerFilters(
                 ListenerFilter.newBuilder()

@@ -267,6 +267,29 @@ class MeshConfigGenTest {
   }
 
   @Test
+  void proxyListenPortsAndProtocolDetectionTimeoutShapeTheVirtualListeners() {
+    MeshConfig m =
+        mesh("proxyListenPort: 16001\nproxyInboundListenPort: 16006\nprotocolDetectionTimeout: 2s");
+    SortedMap<String, Message> lds =
+        new SidecarListenerGenerator().generate(proxy(), push(ENTRY, m), ResourceNames.ALL);
+    Listener out = (Listener) lds.get(SidecarListenerGenerator.VIRTUAL_OUTBOUND);
+    Listener in = (Listener) lds.get(SidecarListenerGenerator.VIRTUAL_INBOUND);
+    assertThat(out.getAddress().getSocketAddress().getPortValue()).isEqualTo(16001);
+    assertThat(in.getAddress().getSocketAddress().getPortValue()).isEqualTo(16006);
+    for (Listener l : List.of(out, in)) {
+      assertThat(l.getListenerFiltersTimeout().getSeconds()).isEqualTo(2);
+      assertThat(l.getContinueOnListenerFiltersTimeout()).isTrue();
+    }
+    Listener dflt =
+        (Listener)
+            new SidecarListenerGenerator()
+                .generate(proxy(), push(ENTRY, MeshConfig.defaults()), ResourceNames.ALL)
+                .get(SidecarListenerGenerator.VIRTUAL_INBOUND);
+    assertThat(dflt.getAddress().getSocketAddress().getPortValue()).isEqualTo(15006);
+    assertThat(dflt.hasListenerFiltersTimeout()).isFalse();
+  }
+
+  @Test
   void connectTimeoutAndDnsRefreshRateReachEveryCluster() {
     MeshConfig m = mesh("connectTimeout: 250ms\ndnsRefreshRate: 7s");
     PushContext push =
