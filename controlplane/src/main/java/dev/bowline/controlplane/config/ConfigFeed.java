@@ -161,7 +161,11 @@ public final class ConfigFeed implements AutoCloseable {
     publish("config");
   }
 
-  private void publish(String reason) {
+  /**
+   * Serialized: a config event and a MeshConfig change (new root namespace) may publish at once,
+   * and the later one must read both latest states.
+   */
+  private synchronized void publish(String reason) {
     ConfigSnapshot snapshot = store.snapshot();
     controlPlane.updateConfig(
         snapshot,
