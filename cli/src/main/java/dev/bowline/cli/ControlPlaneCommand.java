@@ -49,6 +49,15 @@ final class ControlPlaneCommand implements Callable<Integer> {
   java.util.List<Path> configDirs = new java.util.ArrayList<>();
 
   @Option(
+      names = "--mesh-config",
+      paramLabel = "FILE",
+      description = {
+        "MeshConfig (istiod's --meshConfig: a mesh.yaml, or the istio ConfigMap with data.mesh);"
+            + " watched. Without it, mesh.yaml at the top of a --config-dir is read."
+      })
+  @Nullable Path meshConfigFile;
+
+  @Option(
       names = "--address",
       defaultValue = "127.0.0.1",
       description = "Address to bind (default: ${DEFAULT-VALUE}).")
@@ -123,7 +132,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
     ConfigFeed feed = null;
     {
       try {
-        feed = ConfigFeed.start(cp, configDirs, Clock.systemUTC());
+        feed = ConfigFeed.start(cp, configDirs, meshConfigFile, Clock.systemUTC());
       } catch (java.io.IOException e) {
         err.println("bowline control-plane: cannot watch config: " + e.getMessage());
         cp.close();
@@ -132,6 +141,18 @@ final class ControlPlaneCommand implements Callable<Integer> {
         }
         return 1;
       }
+    }
+    if (!feed.initialMeshConfigErrors().isEmpty()) {
+      // As istiod: a mesh config that does not read is fatal at start (later, the last good one
+      // stays in force).
+      err.println("bowline control-plane: invalid MeshConfig:");
+      feed.initialMeshConfigErrors().forEach(m -> err.println("  " + m));
+      feed.close();
+      cp.close();
+      if (watcher != null) {
+        watcher.close();
+      }
+      return 1;
     }
     try {
       cp.start();

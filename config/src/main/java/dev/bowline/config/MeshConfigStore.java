@@ -25,6 +25,10 @@ import org.jspecify.annotations.Nullable;
 public final class MeshConfigStore {
   private static final System.Logger LOG = System.getLogger(MeshConfigStore.class.getName());
 
+  private static final com.fasterxml.jackson.databind.ObjectMapper YAML =
+      new com.fasterxml.jackson.databind.ObjectMapper(
+          new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
+
   private final ResourceCodec codec;
   private final Validator validator;
   private final Clock clock;
@@ -55,14 +59,44 @@ public final class MeshConfigStore {
   }
 
   /**
-   * Applies {@code text} (a mesh.yaml) on top of Istio's defaults. Returns the errors; when there
-   * are any, the MeshConfig in force does not change.
+   * Applies {@code text} on top of Istio's defaults: a MeshConfig ({@code mesh.yaml}, istiod's
+   * {@code --meshConfig} file) or the {@code istio} ConfigMap holding one under {@code data.mesh}
+   * (what {@code kubectl get configmap istio -n istio-system -o yaml} prints). Returns the errors;
+   * when there are any, the MeshConfig in force does not change.
    */
   public List<Message> update(String source, String text) {
-    DecodedMeshConfig decoded = codec.decodeMeshConfig(source, text);
-    List<Message> errors = new ArrayList<>(decoded.errors());
+    List<Message> errors = new ArrayList<>();
+    String mesh = text;
+    String from = source;
+    if (isConfigMap(text)) {
+      try {
+        var node = YAML.readTree(text);
+        var data = node.path("data").path("mesh");
+        String name =
+            node.path("metadata").path("namespace").asText("")
+                + "/"
+                + node.path("metadata").path("name").asText("");
+        if (!data.isTextual()) {
+          errors.add(
+              new Message(
+                  "ConfigMap " + name + " (" + source + ")",
+                  "data.mesh",
+                  "missing: the ConfigMap must hold the MeshConfig as text under data.mesh"));
+        } else {
+          mesh = data.asText();
+          from = source + " (ConfigMap " + name + " data.mesh)";
+        }
+      } catch (java.io.IOException e) {
+        errors.add(new Message("ConfigMap " + source, "", "not YAML: " + e.getMessage()));
+      }
+    }
+    DecodedMeshConfig decoded =
+        errors.isEmpty()
+            ? codec.decodeMeshConfig(from, mesh)
+            : new DecodedMeshConfig(MeshConfig.defaults(), List.of());
+    errors.addAll(decoded.errors());
     if (errors.isEmpty()) {
-      Validation v = validator.validate(decoded.config(), source);
+      Validation v = validator.validate(decoded.config(), from);
       errors.addAll(v.errors());
     }
     synchronized (lock) {
@@ -83,6 +117,19 @@ public final class MeshConfigStore {
       set(decoded.config(), source);
       return List.of();
     }
+  }
+
+  /**
+   * Whether {@code text} is a Kubernetes ConfigMap (the {@code istio} one) rather than a
+   * MeshConfig.
+   */
+  static boolean isConfigMap(String text) {
+    for (String line : text.lines().toList()) {
+      if (line.strip().equals("kind: ConfigMap")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Goes back to Istio's defaults (e.g. mesh.yaml was deleted). */

@@ -1,5 +1,6 @@
 package dev.bowline.controlplane;
 
+import dev.bowline.api.mesh.MeshConfig;
 import dev.bowline.config.ConfigSnapshot;
 import dev.bowline.controlplane.debug.DebugServer;
 import dev.bowline.controlplane.model.ConfigInputs;
@@ -40,6 +41,7 @@ public final class ControlPlane implements AutoCloseable {
   private final ControlPlaneOptions options;
   private final MeshRegistry registry;
   private final AtomicReference<ConfigInputs> config;
+  private final AtomicReference<MeshConfig> mesh = new AtomicReference<>(MeshConfig.defaults());
   private final PrometheusMeterRegistry meters;
   private final XdsMetrics metrics;
   private final XdsServer xds;
@@ -105,7 +107,8 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   private PushContext newPushContext() {
-    return new PushContext(versions.incrementAndGet(), registry.snapshot(), config.get());
+    return new PushContext(
+        versions.incrementAndGet(), registry.snapshot(), config.get(), mesh.get());
   }
 
   /** Starts the ADS and debug servers; ready once both listen. */
@@ -150,6 +153,23 @@ public final class ControlPlane implements AutoCloseable {
     config.set(Objects.requireNonNull(next, "next"));
     metrics.trigger("config");
     debouncer.submit(new PushRequest(true, Set.of(), nanoTime.getAsLong(), Set.of(reason)));
+  }
+
+  /**
+   * Replaces the MeshConfig (merged over Istio's defaults and validated by the caller: the config
+   * feed's {@code MeshConfigStore}) and pushes every proxy, debounced: every generator reads it
+   * from the next {@link PushContext}. Given before {@link #start()}, it is in force from the first
+   * connection on.
+   */
+  public void updateMeshConfig(MeshConfig next, String reason) {
+    mesh.set(Objects.requireNonNull(next, "next"));
+    metrics.trigger("global");
+    debouncer.submit(new PushRequest(true, Set.of(), nanoTime.getAsLong(), Set.of(reason)));
+  }
+
+  /** The MeshConfig in force (Istio's defaults until one is given). */
+  public MeshConfig meshConfig() {
+    return mesh.get();
   }
 
   /**

@@ -112,6 +112,9 @@ public final class MeshRunner implements AutoCloseable {
       new dev.bowline.ca.LocalTokenIssuer(new java.security.SecureRandom());
   private @Nullable MeshSecurity security;
 
+  /** The MeshConfig of the config directories' mesh.yaml, read once at start (decision 0021). */
+  private dev.bowline.api.mesh.MeshConfig mesh = dev.bowline.api.mesh.MeshConfig.defaults();
+
   /**
    * @throws IllegalArgumentException if the addresses do not fit ({@link MeshPlan#assign})
    */
@@ -150,7 +153,17 @@ public final class MeshRunner implements AutoCloseable {
     Path registry = registryFile();
     writeRegistry();
     // Identities first (meshed): the CA, then one agent per instance serving SDS on its socket.
+    try {
+      loadMeshConfig();
+    } catch (IllegalArgumentException e) {
+      say("bowline up: " + e.getMessage());
+      return 1;
+    }
     if (caps.sidecars()) {
+      String trustDomain =
+          mesh.trustDomain() == null || mesh.trustDomain().isEmpty()
+              ? dev.bowline.ca.CaConfig.DEFAULT_TRUST_DOMAIN
+              : mesh.trustDomain();
       try {
         security =
             MeshSecurity.start(
@@ -158,7 +171,8 @@ public final class MeshRunner implements AutoCloseable {
                 options.controlPlaneAddress(),
                 CA_PORT,
                 tokens,
-                new java.security.SecureRandom());
+                new java.security.SecureRandom(),
+                trustDomain);
       } catch (RuntimeException e) {
         say("bowline up: the CA did not start: " + e.getMessage());
         return 1;
@@ -180,7 +194,8 @@ public final class MeshRunner implements AutoCloseable {
       }
       Files.writeString(
           dir.resolve("bootstrap.yaml"),
-          SidecarBootstrap.of(plan, i, options.controlPlaneAddress(), options.xdsPort(), sds));
+          SidecarBootstrap.of(
+              plan, i, options.controlPlaneAddress(), options.xdsPort(), sds, meshMetadata()));
     }
     if (security != null) {
       say(
@@ -359,6 +374,90 @@ public final class MeshRunner implements AutoCloseable {
     return problems;
   }
 
+  /**
+   * The MeshConfig of the first {@code mesh.yaml} at the top of a config directory (the one the
+   * control plane reads), else Istio's defaults. The runner reads it once: its {@code trustDomain}
+   * is what the CA issues in (a new trust domain needs new certificates, so it takes a restart, as
+   * with Istio's CA) and its {@code defaultConfig} shapes each sidecar's bootstrap and command
+   * line.
+   *
+   * @throws IllegalArgumentException naming the file and field when that mesh.yaml is invalid
+   */
+  dev.bowline.api.mesh.MeshConfig loadMeshConfig() throws IOException {
+    mesh = readMeshConfig();
+    return mesh;
+  }
+
+  private dev.bowline.api.mesh.MeshConfig readMeshConfig() throws IOException {
+    for (Path d : configDirs()) {
+      Path file = d.resolve("mesh.yaml");
+      if (Files.isRegularFile(file)) {
+        dev.bowline.config.MeshConfigStore store =
+            new dev.bowline.config.MeshConfigStore(
+                new dev.bowline.api.ResourceCodec(),
+                new dev.bowline.api.validation.Validator(),
+                java.time.Clock.systemUTC());
+        List<dev.bowline.api.Message> errors =
+            store.update(file.toString(), Files.readString(file));
+        if (!errors.isEmpty()) {
+          throw new IllegalArgumentException("invalid MeshConfig: " + errors.getFirst());
+        }
+        return store.current();
+      }
+    }
+    return dev.bowline.api.mesh.MeshConfig.defaults();
+  }
+
+  /**
+   * Node metadata from MeshConfig, as pilot-agent adds it: {@code MESH_ID} ({@code
+   * defaultConfig.meshId}, else the trust domain) and every {@code ISTIO_META_*} entry of {@code
+   * defaultConfig.proxyMetadata}, without the prefix.
+   */
+  Map<String, String> meshMetadata() {
+    Map<String, String> out = new LinkedHashMap<>();
+    var d = mesh.defaultConfig();
+    String meshId = d == null ? null : d.meshId();
+    if (meshId == null || meshId.isEmpty()) {
+      meshId = mesh.trustDomain() == null ? "cluster.local" : mesh.trustDomain();
+    }
+    out.put("MESH_ID", meshId);
+    if (d != null) {
+      d.proxyMetadata()
+          .forEach(
+              (k, v) -> {
+                if (k.startsWith("ISTIO_META_") && k.length() > "ISTIO_META_".length()) {
+                  out.put(k.substring("ISTIO_META_".length()), v);
+                }
+              });
+    }
+    return out;
+  }
+
+  /**
+   * MeshConfig {@code defaultConfig.concurrency} when the mesh.yaml changes it from Istio's 2, else
+   * the runner's 1 (a local mesh shares a few cores between many sidecars).
+   */
+  private String sidecarConcurrency() {
+    var d = mesh.defaultConfig();
+    Integer c = d == null ? null : d.concurrency();
+    Integer istio = dev.bowline.api.mesh.MeshConfig.defaults().defaultConfig().concurrency();
+    return c != null && c > 0 && !c.equals(istio) ? c.toString() : "1";
+  }
+
+  /**
+   * MeshConfig {@code defaultConfig.terminationDrainDuration} when the mesh.yaml changes it from
+   * Istio's 5 s, else the runner's short drain.
+   */
+  private String sidecarDrainSeconds() {
+    var d = mesh.defaultConfig();
+    java.time.Duration t = d == null ? null : d.terminationDrainDuration();
+    java.time.Duration istio =
+        dev.bowline.api.mesh.MeshConfig.defaults().defaultConfig().terminationDrainDuration();
+    return t != null && !t.equals(istio)
+        ? Long.toString(Math.max(0, t.toSeconds()))
+        : PROXY_DRAIN_SECONDS;
+  }
+
   private List<Path> configDirs() {
     return options.configDirs().isEmpty() ? spec.configDirs() : options.configDirs();
   }
@@ -491,11 +590,11 @@ public final class MeshRunner implements AutoCloseable {
                 "-c",
                 dir.resolve("bootstrap.yaml").toString(),
                 "--concurrency",
-                "1",
+                sidecarConcurrency(),
                 "--merged-metrics", // pilot-agent's :15020 (decision 0015)
                 i.address() + ":15020",
                 "--drain-time-s",
-                PROXY_DRAIN_SECONDS)),
+                sidecarDrainSeconds())),
         Map.of(),
         dir,
         dir.resolve("sidecar.log"),

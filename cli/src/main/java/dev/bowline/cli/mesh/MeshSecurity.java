@@ -23,10 +23,11 @@ import java.util.Map;
 /**
  * Workload identities for a local mesh: the CA (Istio's CSR API on :15012 of the control plane's
  * address, its root kept in {@code <run dir>/ca}, so identities survive a restart) and one agent
- * per instance, which gets {@code spiffe://cluster.local/ns/<ns>/sa/<sa>} with a token the runner
- * vouches for and serves it, with the trust bundle, over SDS on {@code <instance dir>/sds.sock}:
- * the socket the sidecar's {@code sds-grpc} cluster names. CA and agents live in the runner's JVM
- * (decision 0011): the token issuer's secret never leaves the process.
+ * per instance, which gets {@code spiffe://<trustDomain>/ns/<ns>/sa/<sa>} (MeshConfig {@code
+ * trustDomain} of the config directories' {@code mesh.yaml}, {@code cluster.local} by default) with
+ * a token the runner vouches for and serves it, with the trust bundle, over SDS on {@code <instance
+ * dir>/sds.sock}: the socket the sidecar's {@code sds-grpc} cluster names. CA and agents live in
+ * the runner's JVM (decision 0011): the token issuer's secret never leaves the process.
  */
 final class MeshSecurity implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(MeshSecurity.class.getName());
@@ -35,6 +36,7 @@ final class MeshSecurity implements AutoCloseable {
   static final String SDS_SOCKET = "sds.sock";
 
   private final CaServer server;
+  private final String trustDomain;
   private final Map<String, WorkloadAgent> agents = new LinkedHashMap<>();
 
   /**
@@ -44,8 +46,9 @@ final class MeshSecurity implements AutoCloseable {
    */
   private final List<java.util.logging.Logger> quieted = new ArrayList<>();
 
-  private MeshSecurity(CaServer server) {
+  private MeshSecurity(CaServer server, String trustDomain) {
     this.server = server;
+    this.trustDomain = trustDomain;
   }
 
   private static List<java.util.logging.Logger> quiet() {
@@ -66,13 +69,29 @@ final class MeshSecurity implements AutoCloseable {
   /** Starts the CA on {@code address:caPort} with its root in {@code caDir}. */
   static MeshSecurity start(
       Path caDir, String address, int caPort, LocalTokenIssuer tokens, SecureRandom random) {
+    return start(caDir, address, caPort, tokens, random, CaConfig.DEFAULT_TRUST_DOMAIN);
+  }
+
+  /**
+   * Starts the CA on {@code address:caPort} with its root in {@code caDir}, issuing identities in
+   * {@code trustDomain} (MeshConfig {@code trustDomain}).
+   */
+  static MeshSecurity start(
+      Path caDir,
+      String address,
+      int caPort,
+      LocalTokenIssuer tokens,
+      SecureRandom random,
+      String trustDomain) {
     List<java.util.logging.Logger> quieted = quiet();
     CertificateAuthority ca =
         CertificateAuthority.open(
-            CaConfig.defaults(new RootSource.SelfSigned(caDir)), Clock.systemUTC(), random);
+            CaConfig.defaults(new RootSource.SelfSigned(caDir)).withTrustDomain(trustDomain),
+            Clock.systemUTC(),
+            random);
     CaServer server = CaServer.start(ca, CaServerConfig.defaults(address).withPort(caPort), tokens);
     LOG.log(Level.DEBUG, "event=mesh_ca_started address={0} port={1}", address, server.port());
-    MeshSecurity s = new MeshSecurity(server);
+    MeshSecurity s = new MeshSecurity(server, trustDomain);
     s.quieted.addAll(quieted);
     return s;
   }
@@ -108,7 +127,8 @@ final class MeshSecurity implements AutoCloseable {
         g.instanceName(), g.namespace(), g.serviceAccount(), dir, caHost, rootCert, tokens);
   }
 
-  private Path startAgent(
+  /** Starts the agent of workload {@code name.ns} running as service account {@code sa}. */
+  Path startAgent(
       String name,
       String ns,
       String sa,
@@ -116,7 +136,7 @@ final class MeshSecurity implements AutoCloseable {
       String caHost,
       Path rootCert,
       LocalTokenIssuer tokens) {
-    WorkloadIdentity id = new WorkloadIdentity(CaConfig.DEFAULT_TRUST_DOMAIN, ns, sa);
+    WorkloadIdentity id = new WorkloadIdentity(trustDomain, ns, sa);
     Path socket = instanceDir.resolve(SDS_SOCKET);
     WorkloadAgent agent =
         WorkloadAgent.start(

@@ -47,6 +47,20 @@ public final class SidecarBootstrap {
       String xdsHost,
       int xdsPort,
       java.nio.file.@org.jspecify.annotations.Nullable Path sdsSocket) {
+    return of(plan, instance, xdsHost, xdsPort, sdsSocket, Map.of());
+  }
+
+  /**
+   * As {@link #of(MeshPlan, Instance, String, int, java.nio.file.Path)}, with node metadata from
+   * MeshConfig ({@code MESH_ID}, {@code proxyMetadata}'s {@code ISTIO_META_*}) over the runner's.
+   */
+  public static String of(
+      MeshPlan plan,
+      Instance instance,
+      String xdsHost,
+      int xdsPort,
+      java.nio.file.@org.jspecify.annotations.Nullable Path sdsSocket,
+      Map<String, String> meshMetadata) {
     Workload w = instance.workload();
     Map<String, Object> metadata = new LinkedHashMap<>();
     metadata.put("NAMESPACE", w.namespace());
@@ -60,6 +74,7 @@ public final class SidecarBootstrap {
     metadata.put("CLUSTER_ID", "Kubernetes");
     metadata.put("MESH_ID", "cluster.local");
     metadata.put("POD_PORTS", podPorts(plan, w));
+    metadata.putAll(meshMetadata);
     Map<String, Object> node = new LinkedHashMap<>();
     node.put("id", instance.nodeId());
     node.put("cluster", w.app() + "." + w.namespace());

@@ -18,6 +18,10 @@ class MeshRunnerTest {
   private final StringWriter out = new StringWriter();
 
   private MeshRunner runner(Capabilities caps) throws Exception {
+    return runner(caps, List.of());
+  }
+
+  private MeshRunner runner(Capabilities caps, List<Path> configDirs) throws Exception {
     MeshSpec spec = MeshFile.read(ROOT.resolve("samples/weather/mesh.yaml"));
     return new MeshRunner(
         spec,
@@ -25,7 +29,7 @@ class MeshRunnerTest {
             "127.0.0.2",
             dir,
             ROOT.resolve("samples/weather/target/bowline-weather-all.jar"),
-            List.of(),
+            configDirs,
             Duration.ofSeconds(60),
             Duration.ofSeconds(2),
             "127.0.0.1",
@@ -53,6 +57,41 @@ class MeshRunnerTest {
           .containsEntry("RECOMMENDATION_URL", "http://127.0.0.6:3005")
           .doesNotContainKey("HTTP_PROXY");
       assertThat(r.appEnv(r.plan().instances().get(4))).containsEntry("WEATHER_GRPC_PORT", "3006");
+    }
+  }
+
+  @Test
+  void meshConfigDefaultConfigShapesTheSidecarsCommandLineAndBootstrap() throws Exception {
+    Path config = java.nio.file.Files.createDirectories(dir.resolve("config"));
+    java.nio.file.Files.writeString(
+        config.resolve("mesh.yaml"),
+        """
+        trustDomain: corp.example
+        defaultConfig:
+          concurrency: 3
+          terminationDrainDuration: 7s
+          proxyMetadata: {ISTIO_META_DNS_CAPTURE: "true", OTHER_ENV: x}
+        """);
+    try (MeshRunner r = runner(new Capabilities(true, false, true, false), List.of(config))) {
+      MeshPlan.Instance forecastV2 = r.plan().instances().get(2);
+      // Before the MeshConfig is read: the runner's own defaults.
+      assertThat(r.sidecarSpec(forecastV2).argv()).containsSequence("--concurrency", "1");
+      assertThat(r.loadMeshConfig().trustDomain()).isEqualTo("corp.example");
+      List<String> argv = r.sidecarSpec(forecastV2).argv();
+      assertThat(argv).containsSequence("--concurrency", "3");
+      assertThat(argv).containsSequence("--drain-time-s", "7");
+      assertThat(r.meshMetadata())
+          .containsExactlyInAnyOrderEntriesOf(
+              Map.of("MESH_ID", "corp.example", "DNS_CAPTURE", "true"));
+      String bootstrap =
+          SidecarBootstrap.of(r.plan(), forecastV2, "127.0.0.1", 15010, null, r.meshMetadata());
+      assertThat(bootstrap).contains("MESH_ID: corp.example").contains("DNS_CAPTURE");
+    }
+    java.nio.file.Files.writeString(
+        config.resolve("mesh.yaml"), "outboundTrafficPolicy: {mode: SOMETIMES}\n");
+    try (MeshRunner r = runner(new Capabilities(true, false, true, false), List.of(config))) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(r::loadMeshConfig)
+          .hasMessageContaining("outboundTrafficPolicy.mode");
     }
   }
 

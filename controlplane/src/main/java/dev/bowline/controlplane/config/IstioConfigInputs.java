@@ -390,18 +390,7 @@ public final class IstioConfigInputs {
   }
 
   private HttpRoute.Policy policy(Resource<VirtualService> vs, VirtualService.HTTPRoute r) {
-    HttpRoute.Retry retry = null;
-    if (r.retries() != null) {
-      VirtualService.HTTPRetry x = r.retries();
-      retry =
-          new HttpRoute.Retry(
-              x.attempts() == null ? 2 : x.attempts(),
-              x.perTryTimeout(),
-              x.retryOn() == null ? "" : x.retryOn(),
-              Boolean.TRUE.equals(x.retryRemoteLocalities()),
-              x.retryIgnorePreviousHosts(),
-              x.backoff());
-    }
+    HttpRoute.Retry retry = r.retries() == null ? null : HttpRoute.Retry.of(r.retries());
     HttpRoute.Fault fault = null;
     if (r.fault() != null) {
       VirtualService.HTTPFaultInjection f = r.fault();
@@ -768,31 +757,9 @@ public final class IstioConfigInputs {
         connectTimeout,
         outlier,
         tls(p.tls()),
-        lbs == null ? null : localityLb(lbs.localityLbSetting()),
+        lbs == null ? null : TrafficPolicy.LocalityLb.of(lbs.localityLbSetting()),
         lbs == null ? null : warmup(lbs),
         pool == null ? null : poolOptions(pool));
-  }
-
-  private static TrafficPolicy.@Nullable LocalityLb localityLb(
-      dev.bowline.api.model.@Nullable LocalityLoadBalancerSetting l) {
-    if (l == null) {
-      return null;
-    }
-    return new TrafficPolicy.LocalityLb(
-        l.enabled() == null || l.enabled(),
-        l.distribute().stream()
-            .map(
-                d ->
-                    new TrafficPolicy.LocalityLb.Distribute(
-                        d.from() == null ? "" : d.from(), d.to()))
-            .toList(),
-        l.failover().stream()
-            .map(
-                f ->
-                    new TrafficPolicy.LocalityLb.Failover(
-                        f.from() == null ? "" : f.from(), f.to() == null ? "" : f.to()))
-            .toList(),
-        l.failoverPriority());
   }
 
   private static TrafficPolicy.@Nullable Warmup warmup(DestinationRule.LoadBalancerSettings lbs) {
@@ -930,10 +897,13 @@ public final class IstioConfigInputs {
               i.defaultEndpoint() == null ? "" : i.defaultEndpoint()));
     }
     var otp = chosen.spec().outboundTrafficPolicy();
+    // Not set: MeshConfig's outboundTrafficPolicy applies (PushContext.outboundTrafficPolicy).
     SidecarScope.OutboundTrafficPolicy mode =
-        otp != null && otp.mode() == Sidecar.OutboundTrafficPolicy.Mode.REGISTRY_ONLY
-            ? SidecarScope.OutboundTrafficPolicy.REGISTRY_ONLY
-            : SidecarScope.OutboundTrafficPolicy.ALLOW_ANY;
+        otp == null || otp.mode() == null
+            ? null
+            : otp.mode() == Sidecar.OutboundTrafficPolicy.Mode.REGISTRY_ONLY
+                ? SidecarScope.OutboundTrafficPolicy.REGISTRY_ONLY
+                : SidecarScope.OutboundTrafficPolicy.ALLOW_ANY;
     return new SidecarScope(
         hosts, mode, "Sidecar " + chosen.namespace() + "/" + chosen.name(), egress, ingress);
   }

@@ -217,6 +217,20 @@ public record HttpRoute(
     public Retry(int attempts, @Nullable Duration perTryTimeout, String retryOn) {
       this(attempts, perTryTimeout, retryOn, false, null, null);
     }
+
+    /**
+     * Istio's {@code HTTPRetry} (a VirtualService's {@code retries} or MeshConfig's {@code
+     * defaultHttpRetryPolicy}); attempts default to 2 as in Istio.
+     */
+    public static Retry of(dev.bowline.api.model.VirtualService.HTTPRetry x) {
+      return new Retry(
+          x.attempts() == null ? 2 : x.attempts(),
+          x.perTryTimeout(),
+          x.retryOn() == null ? "" : x.retryOn(),
+          Boolean.TRUE.equals(x.retryRemoteLocalities()),
+          x.retryIgnorePreviousHosts(),
+          x.backoff());
+    }
   }
 
   /**

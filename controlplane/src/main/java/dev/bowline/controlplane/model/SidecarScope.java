@@ -14,7 +14,9 @@ import org.jspecify.annotations.Nullable;
  * @param egressHosts Istio's {@code egress.hosts} of every egress listener: {@code *&#47;*}, {@code
  *     .&#47;*}, {@code weather&#47;*}, {@code *&#47;forecast.weather.svc.cluster.local}, {@code
  *     ~&#47;*} (none)
- * @param outboundPolicy what happens to traffic for unknown destinations
+ * @param outboundPolicy what happens to traffic for unknown destinations, or null when the Sidecar
+ *     does not say (MeshConfig's {@code outboundTrafficPolicy} then applies: {@link
+ *     PushContext#outboundTrafficPolicy})
  * @param origin where the scope comes from ({@code default} or {@code Sidecar ns/name})
  * @param egressListeners the Sidecar's egress listeners that name a port (the catch-all one, with
  *     no port, only contributes hosts)
@@ -22,13 +24,14 @@ import org.jspecify.annotations.Nullable;
  */
 public record SidecarScope(
     List<String> egressHosts,
-    OutboundTrafficPolicy outboundPolicy,
+    @Nullable OutboundTrafficPolicy outboundPolicy,
     String origin,
     List<EgressListener> egressListeners,
     List<IngressListener> ingressListeners) {
-  /** Istio's default scope: every service in every namespace, unknown traffic passes through. */
-  public static final SidecarScope DEFAULT =
-      new SidecarScope(List.of("*/*"), OutboundTrafficPolicy.ALLOW_ANY, "default");
+  /**
+   * Istio's default scope: every service in every namespace, unknown traffic as MeshConfig says.
+   */
+  public static final SidecarScope DEFAULT = new SidecarScope(List.of("*/*"), null, "default");
 
   /** The port Istio's local HTTP proxy listens on in local mode (decision 0010). */
   public static final int DEFAULT_HTTP_PROXY_PORT = 15001;
@@ -100,7 +103,6 @@ public record SidecarScope(
 
   public SidecarScope {
     egressHosts = List.copyOf(egressHosts);
-    Objects.requireNonNull(outboundPolicy, "outboundPolicy");
     Objects.requireNonNull(origin, "origin");
     egressListeners = List.copyOf(egressListeners);
     ingressListeners = List.copyOf(ingressListeners);
@@ -108,7 +110,7 @@ public record SidecarScope(
 
   /** A scope with only egress hosts and a policy. */
   public SidecarScope(
-      List<String> egressHosts, OutboundTrafficPolicy outboundPolicy, String origin) {
+      List<String> egressHosts, @Nullable OutboundTrafficPolicy outboundPolicy, String origin) {
     this(egressHosts, outboundPolicy, origin, List.of(), List.of());
   }
 

@@ -233,6 +233,24 @@ public record TrafficPolicy(
     /** istiod's default (mesh {@code localityLbSetting.enabled: true}): failover by proximity. */
     public static final LocalityLb DEFAULT = new LocalityLb(true, List.of(), List.of(), List.of());
 
+    /** Istio's {@code localityLbSetting} (a DestinationRule's or MeshConfig's); null if absent. */
+    public static @Nullable LocalityLb of(
+        dev.bowline.api.model.@Nullable LocalityLoadBalancerSetting l) {
+      if (l == null) {
+        return null;
+      }
+      return new LocalityLb(
+          l.enabled() == null || l.enabled(),
+          l.distribute().stream()
+              .map(d -> new Distribute(d.from() == null ? "" : d.from(), d.to()))
+              .toList(),
+          l.failover().stream()
+              .map(
+                  f -> new Failover(f.from() == null ? "" : f.from(), f.to() == null ? "" : f.to()))
+              .toList(),
+          l.failoverPriority());
+    }
+
     /** One {@code distribute} entry; {@code to} keeps the rule's order. */
     public record Distribute(String from, Map<String, Integer> to) {
       public Distribute {

@@ -35,8 +35,19 @@ final class ClusterGenerator implements XdsGenerator {
   static final String PASSTHROUGH = "PassthroughCluster";
   static final String INBOUND_PASSTHROUGH = "InboundPassthroughCluster";
 
-  /** Istio's default connect timeout (MeshConfig connectTimeout). */
-  private static final Duration CONNECT_TIMEOUT = Duration.newBuilder().setSeconds(10).build();
+  /** Istio's default connect timeout (MeshConfig {@code connectTimeout}). */
+  private static final Duration DEFAULT_CONNECT_TIMEOUT =
+      Duration.newBuilder().setSeconds(10).build();
+
+  /** MeshConfig {@code connectTimeout}: every cluster's unless a DestinationRule sets one. */
+  static Duration connectTimeout(PushContext push) {
+    java.time.Duration d = push.mesh().connectTimeout();
+    return d == null ? DEFAULT_CONNECT_TIMEOUT : proto(d);
+  }
+
+  static Duration proto(java.time.Duration d) {
+    return Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
+  }
 
   /** Istio binds inbound upstream connections to this address so iptables lets them through. */
   private static final String INBOUND_BIND = "127.0.0.6";
@@ -142,7 +153,10 @@ final class ClusterGenerator implements XdsGenerator {
       TrafficPolicy.LoadBalancer lb,
       TrafficPolicy.ClusterSettings settings) {
     String name = ClusterName.outbound(port, subset, s.hostname());
-    out.put(name, ServiceClusters.outbound(proxy, push, s, port, name, subsetLabels, lb, settings));
+    out.put(
+        name,
+        ServiceClusters.outbound(
+            proxy, push, s, port, name, subsetLabels, lb, push.withMeshDefaults(settings)));
   }
 
   static Cluster edsCluster(
@@ -167,7 +181,7 @@ final class ClusterGenerator implements XdsGenerator {
               .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
     }
     if (!proxy.isProxylessGrpc()) {
-      c.setConnectTimeout(CONNECT_TIMEOUT);
+      c.setConnectTimeout(connectTimeout(target.push()));
     }
     ClusterPolicies.apply(c, settings, !proxy.isProxylessGrpc());
     if (!proxy.isProxylessGrpc() && lb != TrafficPolicy.LoadBalancer.PASSTHROUGH) {
@@ -185,7 +199,7 @@ final class ClusterGenerator implements XdsGenerator {
           Cluster.newBuilder()
               .setName(BLACK_HOLE)
               .setType(Cluster.DiscoveryType.STATIC)
-              .setConnectTimeout(CONNECT_TIMEOUT)
+              .setConnectTimeout(connectTimeout(push))
               .build());
       return;
     }
@@ -199,7 +213,7 @@ final class ClusterGenerator implements XdsGenerator {
             name,
             Cluster.newBuilder()
                 .setName(name)
-                .setConnectTimeout(CONNECT_TIMEOUT)
+                .setConnectTimeout(connectTimeout(push))
                 .setType(Cluster.DiscoveryType.STATIC)
                 .setLoadAssignment(
                     ClusterLoadAssignment.newBuilder()
@@ -226,7 +240,7 @@ final class ClusterGenerator implements XdsGenerator {
           name,
           Cluster.newBuilder()
               .setName(name)
-              .setConnectTimeout(CONNECT_TIMEOUT)
+              .setConnectTimeout(connectTimeout(push))
               .setType(Cluster.DiscoveryType.ORIGINAL_DST)
               .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
               .setUpstreamBindConfig(
@@ -239,14 +253,14 @@ final class ClusterGenerator implements XdsGenerator {
         Cluster.newBuilder()
             .setName(BLACK_HOLE)
             .setType(Cluster.DiscoveryType.STATIC)
-            .setConnectTimeout(CONNECT_TIMEOUT)
+            .setConnectTimeout(connectTimeout(push))
             .build());
     Cluster.Builder passthrough =
         Cluster.newBuilder()
             .setName(PASSTHROUGH)
             .setType(Cluster.DiscoveryType.ORIGINAL_DST)
             .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
-            .setConnectTimeout(CONNECT_TIMEOUT);
+            .setConnectTimeout(connectTimeout(push));
     if (push.scope(proxy).httpProxyListener(proxy).isPresent()) {
       // Requests through the HTTP proxy listener were not redirected: their original destination
       // can only be named by x-envoy-original-dst-host (decision 0016).
@@ -260,7 +274,7 @@ final class ClusterGenerator implements XdsGenerator {
             .setName(INBOUND_PASSTHROUGH)
             .setType(Cluster.DiscoveryType.ORIGINAL_DST)
             .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
-            .setConnectTimeout(CONNECT_TIMEOUT)
+            .setConnectTimeout(connectTimeout(push))
             .setUpstreamBindConfig(
                 BindConfig.newBuilder()
                     .setSourceAddress(socket(INBOUND_BIND, 0).getSocketAddress()))

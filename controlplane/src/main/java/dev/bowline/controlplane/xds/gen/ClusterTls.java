@@ -5,6 +5,7 @@ import dev.bowline.controlplane.model.PushContext;
 import dev.bowline.controlplane.registry.Endpoint;
 import dev.bowline.controlplane.registry.Service;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import org.jspecify.annotations.Nullable;
@@ -13,8 +14,9 @@ import org.jspecify.annotations.Nullable;
  * The TLS of an outbound cluster, as istiod decides it ({@code cluster_tls.go}): the
  * DestinationRule's {@code tls} (port-level and subset settings already merged) when it sets one —
  * DISABLE plaintext, SIMPLE/MUTUAL from the rule, ISTIO_MUTUAL with the sidecar certificate —;
- * without one, auto mTLS: {@code transport_socket_matches} giving ISTIO_MUTUAL to endpoints
- * labelled {@code tlsMode: istio} and plaintext to the others.
+ * without one, auto mTLS (MeshConfig {@code enableAutoMtls}, on by default): {@code
+ * transport_socket_matches} giving ISTIO_MUTUAL to endpoints labelled {@code tlsMode: istio} and
+ * plaintext to the others; with it off, plaintext.
  */
 final class ClusterTls {
   private ClusterTls() {}
@@ -24,7 +26,9 @@ final class ClusterTls {
 
   static void apply(Cluster.Builder c, @Nullable ClientTls tls, Target t) {
     if (tls == null) {
-      Security.autoMtls(c, Security.istioMutual(serviceAccounts(t), defaultSni(t)));
+      if (!Boolean.FALSE.equals(t.push().mesh().enableAutoMtls())) {
+        Security.autoMtls(c, Security.istioMutual(serviceAccounts(t), defaultSni(t)));
+      }
       return;
     }
     switch (tls.mode()) {
@@ -47,12 +51,18 @@ final class ClusterTls {
     return "outbound_." + t.port() + "_." + t.subset() + "_." + t.service().hostname();
   }
 
-  /** The SPIFFE ids of the service's workloads: who may answer for it. */
+  /**
+   * The SPIFFE ids of the service's workloads: who may answer for it, in the mesh's trust domain
+   * and each of its {@code trustDomainAliases} (istiod's {@code ExpandWithTrustDomains}).
+   */
   static Set<String> serviceAccounts(Target t) {
     Set<String> out = new TreeSet<>();
+    List<String> domains = t.push().trustDomains();
     for (Endpoint e : t.push().registry().endpoints(t.service().hostname(), t.port())) {
       if (!e.serviceAccount().isEmpty()) {
-        out.add(e.spiffeId(Security.TRUST_DOMAIN));
+        for (String td : domains) {
+          out.add(e.spiffeId(td));
+        }
       }
     }
     return out;

@@ -45,7 +45,7 @@ final class EndpointGenerator implements XdsGenerator {
                   assignment(
                       name, push.registry().endpoints(s.hostname(), p.port()), Map.of(), push),
                   push.registry().endpoints(s.hostname(), p.port()),
-                  push.trafficPolicy(s, proxy).settings(p.port())));
+                  push.withMeshDefaults(push.trafficPolicy(s, proxy).settings(p.port()))));
         }
       }
     }
@@ -82,7 +82,11 @@ final class EndpointGenerator implements XdsGenerator {
     List<Endpoint> endpoints = push.registry().endpoints(cn.host(), cn.port());
     return Optional.of(
         forProxy(
-            proxy, locality, assignment(name, endpoints, selector, push), endpoints, settings));
+            proxy,
+            locality,
+            assignment(name, endpoints, selector, push),
+            endpoints,
+            push.withMeshDefaults(settings)));
   }
 
   /**

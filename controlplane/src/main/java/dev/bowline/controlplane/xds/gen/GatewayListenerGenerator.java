@@ -19,18 +19,21 @@ import java.util.TreeMap;
 /**
  * LDS for gateways ({@code router~} nodes), as istiod: one listener per (address, port) of the
  * servers of the Gateways that select the proxy ({@link GatewayPorts}). An HTTP port gets an HTTP
- * connection manager taking RDS {@code http.<port>}; a TCP port a TCP proxy to the destinations of
- * the first bound VirtualService whose hosts match the server's and that has a TCP route for it (no
- * such VirtualService: no listener, as istiod).
+ * connection manager taking RDS {@code http.<port>} (with the mesh-wide access logs); a TCP port a
+ * TCP proxy to the destinations of the first bound VirtualService whose hosts match the server's
+ * and that has a TCP route for it (no such VirtualService: no listener, as istiod).
  */
 final class GatewayListenerGenerator implements XdsGenerator {
   @Override
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
+    // Mesh-wide access logs (MeshConfig accessLogFile, or a Telemetry resource) on gateways too.
+    var logs =
+        dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry.of(proxy, push).outboundLogs();
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
       Filter filter;
       if (lp.http()) {
-        filter = Filters.hcmRds("outbound_" + lp.listenerName(), lp.routeName());
+        filter = Filters.hcmRds("outbound_" + lp.listenerName(), lp.routeName(), List.of(), logs);
       } else {
         filter = tcpFilter(lp, proxy, push);
         if (filter == null) {

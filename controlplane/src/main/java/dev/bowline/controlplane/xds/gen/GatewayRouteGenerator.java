@@ -91,7 +91,8 @@ final class GatewayRouteGenerator implements XdsGenerator {
     List<Route> out = new ArrayList<>();
     for (HttpRoute r : vs.http()) {
       HttpRoute resolved = withPorts(r, serverPort, push);
-      Route route = HttpRoutes.withMeshDefaults(HttpRoutes.route(resolved, serverPort), resolved);
+      Route route =
+          HttpRoutes.withMeshDefaults(HttpRoutes.route(resolved, serverPort), resolved, push);
       out.add(HttpRoutes.withHashPolicy(route, resolved.destinations(), serverPort, proxy, push));
     }
     return out;

@@ -172,9 +172,9 @@ final class HttpRoutes {
   /**
    * {@code route} with what istiod adds to every VirtualService route of a sidecar or gateway: no
    * VirtualService timeout means none (0s, not Envoy's 15 s); no retries means the mesh default
-   * policy; 0 attempts mean no retries.
+   * policy ({@link #meshRetry}); 0 attempts mean no retries.
    */
-  static Route withMeshDefaults(Route route, HttpRoute r) {
+  static Route withMeshDefaults(Route route, HttpRoute r, PushContext push) {
     if (!route.hasRoute()) {
       return route;
     }
@@ -183,11 +183,29 @@ final class HttpRoutes {
       action.setTimeout(com.google.protobuf.Duration.getDefaultInstance());
     }
     if (r.policy().retry() == null) {
-      action.setRetryPolicy(SidecarRouteGenerator.DEFAULT_RETRY);
+      RetryPolicy mesh = meshRetry(push);
+      if (mesh == null) {
+        action.clearRetryPolicy();
+      } else {
+        action.setRetryPolicy(mesh);
+      }
     } else if (r.policy().retry().attempts() == 0) {
       action.clearRetryPolicy();
     }
     return route.toBuilder().setRoute(action).build();
+  }
+
+  /**
+   * The retry policy of a route without VirtualService {@code retries}: MeshConfig {@code
+   * defaultHttpRetryPolicy} when set (null when it allows 0 attempts), else Istio's built-in
+   * default ({@link SidecarRouteGenerator#DEFAULT_RETRY}), as istiod's {@code retry.ConvertPolicy}.
+   */
+  static @Nullable RetryPolicy meshRetry(PushContext push) {
+    HttpRoute.Retry r = push.defaultRetry();
+    if (r == null) {
+      return SidecarRouteGenerator.DEFAULT_RETRY;
+    }
+    return r.attempts() == 0 ? null : retry(r);
   }
 
   /**

@@ -39,7 +39,11 @@ import java.util.List;
 final class Security {
   private Security() {}
 
-  /** Istio's default trust domain (MeshConfig {@code trustDomain}). */
+  /**
+   * Istio's default trust domain. Generators read the mesh's from {@link
+   * dev.bowline.controlplane.model.PushContext#trustDomain()} (and {@code trustDomains()} with the
+   * aliases); this constant is only that default.
+   */
   static final String TRUST_DOMAIN = "cluster.local";
 
   static final String SDS_CLUSTER = "sds-grpc";
@@ -199,9 +203,16 @@ final class Security {
 
   /**
    * The inbound side of Istio mTLS: our certificate, clients must present one chaining to ROOTCA
-   * with a SPIFFE id in our trust domain.
+   * with a SPIFFE id in one of {@code trustDomains} (the mesh's and its aliases).
    */
-  static DownstreamTlsContext inbound(List<String> alpn) {
+  static DownstreamTlsContext inbound(List<String> alpn, List<String> trustDomains) {
+    CertificateValidationContext.Builder validation = CertificateValidationContext.newBuilder();
+    for (String td : trustDomains) {
+      validation.addMatchTypedSubjectAltNames(
+          SubjectAltNameMatcher.newBuilder()
+              .setSanType(SubjectAltNameMatcher.SanType.URI)
+              .setMatcher(StringMatcher.newBuilder().setPrefix("spiffe://" + td + "/")));
+    }
     return DownstreamTlsContext.newBuilder()
         .setRequireClientCertificate(BoolValue.of(true))
         .setCommonTlsContext(
@@ -213,14 +224,7 @@ final class Security {
                 .addTlsCertificateSdsSecretConfigs(sds(CERT))
                 .setCombinedValidationContext(
                     CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
-                        .setDefaultValidationContext(
-                            CertificateValidationContext.newBuilder()
-                                .addMatchTypedSubjectAltNames(
-                                    SubjectAltNameMatcher.newBuilder()
-                                        .setSanType(SubjectAltNameMatcher.SanType.URI)
-                                        .setMatcher(
-                                            StringMatcher.newBuilder()
-                                                .setPrefix("spiffe://" + TRUST_DOMAIN + "/"))))
+                        .setDefaultValidationContext(validation)
                         .setValidationContextSdsSecretConfig(sds(ROOTCA))))
         .build();
   }

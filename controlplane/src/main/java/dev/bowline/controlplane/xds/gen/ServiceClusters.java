@@ -16,12 +16,12 @@ import java.util.Map;
  * cluster builder: {@code EDS} for registry endpoints; for ServiceEntry {@code DNS} a {@code
  * STRICT_DNS} cluster and for {@code DNS_ROUND_ROBIN} a {@code LOGICAL_DNS} one, both with their
  * endpoints inline (subset labels applied; LOGICAL_DNS takes the first, as Envoy allows one), IPv4
- * lookups, the DNS TTL respected and MeshConfig's default 60 s refresh; for {@code NONE} an {@code
- * ORIGINAL_DST} cluster (the connection's own destination). DestinationRule settings apply to all.
+ * lookups, the DNS TTL respected and MeshConfig's {@code dnsRefreshRate} (60 s by default); for
+ * {@code NONE} an {@code ORIGINAL_DST} cluster (the connection's own destination). DestinationRule
+ * settings apply to all.
  */
 final class ServiceClusters {
-  private static final Duration DNS_REFRESH = Duration.newBuilder().setSeconds(60).build();
-  private static final Duration CONNECT_TIMEOUT = Duration.newBuilder().setSeconds(10).build();
+  private static final Duration DEFAULT_DNS_REFRESH = Duration.newBuilder().setSeconds(60).build();
 
   private ServiceClusters() {}
 
@@ -45,7 +45,7 @@ final class ServiceClusters {
                 .setName(name)
                 .setType(Cluster.DiscoveryType.ORIGINAL_DST)
                 .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
-                .setConnectTimeout(CONNECT_TIMEOUT);
+                .setConnectTimeout(ClusterGenerator.connectTimeout(push));
         ClusterPolicies.apply(c, settings, !proxy.isProxylessGrpc());
         if (!proxy.isProxylessGrpc()) {
           ClusterTls.apply(c, settings.tls(), tls);
@@ -69,10 +69,13 @@ final class ServiceClusters {
                 .setName(name)
                 .setType(
                     logical ? Cluster.DiscoveryType.LOGICAL_DNS : Cluster.DiscoveryType.STRICT_DNS)
-                .setConnectTimeout(CONNECT_TIMEOUT)
+                .setConnectTimeout(ClusterGenerator.connectTimeout(push))
                 .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_ONLY)
                 .setRespectDnsTtl(true)
-                .setDnsRefreshRate(DNS_REFRESH)
+                .setDnsRefreshRate(
+                    push.mesh().dnsRefreshRate() == null
+                        ? DEFAULT_DNS_REFRESH
+                        : ClusterGenerator.proto(push.mesh().dnsRefreshRate()))
                 .setLoadAssignment(cla);
         switch (lb) {
           case LEAST_REQUEST -> c.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST);

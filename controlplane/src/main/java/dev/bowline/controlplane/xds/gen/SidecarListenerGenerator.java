@@ -34,11 +34,12 @@ import java.util.TreeMap;
 
 /**
  * LDS for sidecars, as istiod with traffic capture (REDIRECT/TPROXY): {@code virtualOutbound} on
- * :15001 (original destination, unknown traffic to PassthroughCluster or BlackHoleCluster by the
- * outbound policy), {@code virtualInbound} on :15006 with one filter chain per inbound workload
- * port plus a passthrough chain, and one unbound outbound listener {@code 0.0.0.0_PORT} per visible
- * service port: an HTTP connection manager taking RDS {@code "PORT"} for HTTP protocols, a TCP
- * proxy otherwise. Without VIPs two TCP services can't share a port: the first hostname wins.
+ * :15001 (MeshConfig {@code proxyListenPort}; original destination, unknown traffic to
+ * PassthroughCluster or BlackHoleCluster by the outbound policy), {@code virtualInbound} on :15006
+ * ({@code proxyInboundListenPort}) with one filter chain per inbound workload port plus a
+ * passthrough chain, and one unbound outbound listener {@code 0.0.0.0_PORT} per visible service
+ * port: an HTTP connection manager taking RDS {@code "PORT"} for HTTP protocols, a TCP proxy
+ * otherwise. Without VIPs two TCP services can't share a port: the first hostname wins.
  *
  * <p>With {@code INTERCEPTION_MODE=NONE} (local mode) nothing redirects traffic, so instead each
  * inbound service port gets a bound listener {@code IP_PORT} on the workload's own address that
@@ -75,7 +76,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
         if (mode != MtlsMode.DISABLE) {
           l.addListenerFilters(Security.tlsInspector());
         }
-        l.addAllFilterChains(inboundChains(in, false, mode, telemetry));
+        l.addAllFilterChains(inboundChains(in, false, mode, telemetry, push.trustDomains()));
         all.put(name, l.build());
       }
     } else {
@@ -124,19 +125,40 @@ final class SidecarListenerGenerator implements XdsGenerator {
 
   private static Listener virtualOutbound(Proxy proxy, PushContext push) {
     String cluster =
-        push.scope(proxy).outboundPolicy() == SidecarScope.OutboundTrafficPolicy.ALLOW_ANY
+        push.outboundTrafficPolicy(proxy) == SidecarScope.OutboundTrafficPolicy.ALLOW_ANY
             ? ClusterGenerator.PASSTHROUGH
             : ClusterGenerator.BLACK_HOLE;
-    return Listener.newBuilder()
-        .setName(VIRTUAL_OUTBOUND)
-        .setAddress(ClusterGenerator.socket("0.0.0.0", 15001))
-        .setUseOriginalDst(BoolValue.of(true))
-        .setTrafficDirection(TrafficDirection.OUTBOUND)
-        .addFilterChains(
-            FilterChain.newBuilder()
-                .setName("PassthroughFilterChain")
-                .addFilters(Filters.tcpProxy(cluster, cluster)))
-        .build();
+    Listener.Builder l =
+        Listener.newBuilder()
+            .setName(VIRTUAL_OUTBOUND)
+            .setAddress(
+                ClusterGenerator.socket("0.0.0.0", port(push.mesh().proxyListenPort(), 15001)))
+            .setUseOriginalDst(BoolValue.of(true))
+            .setTrafficDirection(TrafficDirection.OUTBOUND)
+            .addFilterChains(
+                FilterChain.newBuilder()
+                    .setName("PassthroughFilterChain")
+                    .addFilters(Filters.tcpProxy(cluster, cluster)));
+    protocolDetectionTimeout(l, push);
+    return l.build();
+  }
+
+  /** MeshConfig {@code proxyListenPort} / {@code proxyInboundListenPort}, else Istio's port. */
+  private static int port(@org.jspecify.annotations.Nullable Integer mesh, int istio) {
+    return mesh == null || mesh <= 0 ? istio : mesh;
+  }
+
+  /**
+   * MeshConfig {@code protocolDetectionTimeout} (0, Istio's default, leaves the listener filters
+   * without a timeout), as istiod sets it on the virtual listeners: after it the connection goes on
+   * with what the listener filters found so far.
+   */
+  private static void protocolDetectionTimeout(Listener.Builder l, PushContext push) {
+    java.time.Duration t = push.mesh().protocolDetectionTimeout();
+    if (t != null && !t.isZero()) {
+      l.setListenerFiltersTimeout(ClusterGenerator.proto(t))
+          .setContinueOnListenerFiltersTimeout(true);
+    }
   }
 
   private static Listener virtualInbound(
@@ -144,16 +166,20 @@ final class SidecarListenerGenerator implements XdsGenerator {
     Listener.Builder l =
         Listener.newBuilder()
             .setName(VIRTUAL_INBOUND)
-            .setAddress(ClusterGenerator.socket("0.0.0.0", 15006))
+            .setAddress(
+                ClusterGenerator.socket(
+                    "0.0.0.0", port(push.mesh().proxyInboundListenPort(), 15006)))
             .setTrafficDirection(TrafficDirection.INBOUND)
             .addListenerFilters(
                 ListenerFilter.newBuilder()
                     .setName("envoy.filters.listener.original_dst")
                     .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
             .addListenerFilters(Security.tlsInspector());
+    protocolDetectionTimeout(l, push);
     for (InboundPort in : inboundPorts(proxy, push).values()) {
       l.addAllFilterChains(
-          inboundChains(in, true, push.mtlsMode(proxy, in.targetPort()), telemetry));
+          inboundChains(
+              in, true, push.mtlsMode(proxy, in.targetPort()), telemetry, push.trustDomains()));
     }
     l.addFilterChains(
         FilterChain.newBuilder()
@@ -229,7 +255,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
    * from the tls_inspector.
    */
   private static List<FilterChain> inboundChains(
-      InboundPort in, boolean matchPort, MtlsMode mode, SidecarTelemetry telemetry) {
+      InboundPort in,
+      boolean matchPort,
+      MtlsMode mode,
+      SidecarTelemetry telemetry,
+      List<String> trustDomains) {
     FilterChain plain = inboundChain(in, matchPort, telemetry);
     if (mode == MtlsMode.DISABLE) {
       return List.of(plain);
@@ -242,7 +272,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
             .setTransportSocket(
                 Security.socket(
                     Security.inbound(
-                        in.protocol().isHttp() ? Security.INBOUND_HTTP_ALPN : List.of())))
+                        in.protocol().isHttp() ? Security.INBOUND_HTTP_ALPN : List.of(),
+                        trustDomains)))
             .build();
     if (mode == MtlsMode.STRICT) {
       return List.of(tls);

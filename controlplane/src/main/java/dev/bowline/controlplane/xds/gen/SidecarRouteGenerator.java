@@ -85,6 +85,7 @@ final class SidecarRouteGenerator implements XdsGenerator {
         RouteConfiguration.newBuilder()
             .setName(name)
             .setValidateClusters(com.google.protobuf.BoolValue.of(false));
+    RetryPolicy meshRetry = HttpRoutes.meshRetry(push);
     for (Service s : push.visibleServices(proxy)) {
       if (httpProxy
           && !SidecarScope.matchesAny(proxyListener.get().hosts(), s, proxy.namespace())) {
@@ -106,15 +107,18 @@ final class SidecarRouteGenerator implements XdsGenerator {
                 .setIncludeRequestAttemptCount(true);
         Optional<List<HttpRoute>> routes = push.httpRoutes(s, port, proxy);
         if (routes.isEmpty()) {
+          RouteAction.Builder action =
+              RouteAction.newBuilder()
+                  .setCluster(ClusterName.outbound(port, "", s.hostname()))
+                  .setTimeout(NO_TIMEOUT);
+          if (meshRetry != null) {
+            action.setRetryPolicy(meshRetry);
+          }
           Route route =
               Route.newBuilder()
                   .setName("default")
                   .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                  .setRoute(
-                      RouteAction.newBuilder()
-                          .setCluster(ClusterName.outbound(port, "", s.hostname()))
-                          .setTimeout(NO_TIMEOUT)
-                          .setRetryPolicy(DEFAULT_RETRY))
+                  .setRoute(action)
                   .build();
           vh.addRoutes(
               HttpRoutes.withHashPolicy(
@@ -125,14 +129,14 @@ final class SidecarRouteGenerator implements XdsGenerator {
                   push));
         } else {
           for (HttpRoute r : routes.get()) {
-            Route route = HttpRoutes.withMeshDefaults(HttpRoutes.route(r, port), r);
+            Route route = HttpRoutes.withMeshDefaults(HttpRoutes.route(r, port), r, push);
             vh.addRoutes(HttpRoutes.withHashPolicy(route, r.destinations(), port, proxy, push));
           }
         }
         rc.addVirtualHosts(vh);
       }
     }
-    if (push.scope(proxy).outboundPolicy() == SidecarScope.OutboundTrafficPolicy.ALLOW_ANY) {
+    if (push.outboundTrafficPolicy(proxy) == SidecarScope.OutboundTrafficPolicy.ALLOW_ANY) {
       rc.addVirtualHosts(
           VirtualHost.newBuilder()
               .setName("allow_any")

@@ -32,6 +32,7 @@ public final class XdsJson {
           .add(com.google.protobuf.StringValue.getDescriptor())
           .add(dev.bowline.controlplane.xds.gen.telemetry.MetadataExchangeProto.descriptor())
           .add(TcpProxy.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
           .add(OriginalDst.getDescriptor())
           .add(PreviousHostsPredicate.getDescriptor())
           .add(

@@ -154,6 +154,30 @@ class GatewayGeneratorTest {
     // With traffic capture (Kubernetes), istiod's 0.0.0.0 listener.
     assertThat(generate(ingress("REDIRECT"), push, TypeUrls.LISTENER, ResourceNames.ALL))
         .containsOnlyKeys("0.0.0.0_8080");
+    assertThat(hcm(l).getAccessLogCount()).isZero();
+  }
+
+  @Test
+  void meshWideAccessLogsAndRetryPolicyReachTheGateway() throws Exception {
+    PushContext base = push(REGISTRY, weather());
+    var mesh =
+        new ResourceCodec()
+            .decodeMeshConfig(
+                "mesh.yaml", "accessLogFile: /dev/stdout\ndefaultHttpRetryPolicy: {attempts: 3}\n");
+    assertThat(mesh.errors()).isEmpty();
+    PushContext push = new PushContext(2, base.registry(), base.config(), mesh.config());
+    Proxy gw = ingress("NONE");
+    Listener l =
+        (Listener) generate(gw, push, TypeUrls.LISTENER, ResourceNames.ALL).get("127.0.0.1_8080");
+    assertThat(hcm(l).getAccessLogList())
+        .singleElement()
+        .satisfies(a -> assertThat(a.getName()).isEqualTo("envoy.access_loggers.file"));
+    RouteConfiguration rc =
+        (RouteConfiguration)
+            generate(gw, push, TypeUrls.ROUTE, ResourceNames.of(Set.of("http.8080")))
+                .get("http.8080");
+    assertThat(rc.getVirtualHosts(0).getRoutes(0).getRoute().getRetryPolicy().getNumRetries())
+        .isEqualTo(com.google.protobuf.UInt32Value.of(3));
   }
 
   @Test

@@ -8,6 +8,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.Message;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import dev.bowline.api.DecodedMeshConfig;
+import dev.bowline.api.ResourceCodec;
+import dev.bowline.api.mesh.MeshConfig;
+import dev.bowline.api.validation.Validator;
 import dev.bowline.controlplane.model.ConfigInputs;
 import dev.bowline.controlplane.model.NodeParser;
 import dev.bowline.controlplane.model.Proxy;
@@ -34,9 +38,25 @@ class GoldenTest {
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   static PushContext push() throws Exception {
+    return push(MeshConfig.defaults());
+  }
+
+  static PushContext push(MeshConfig mesh) throws Exception {
     LocalRegistry registry = new LocalRegistry("cluster.local");
     registry.replaceAll(RegistryFile.read(DIR.resolve("weather-registry.yaml")));
-    return new PushContext(1, registry.snapshot(), ConfigInputs.NONE);
+    return new PushContext(1, registry.snapshot(), ConfigInputs.NONE, mesh);
+  }
+
+  /** {@code golden/mesh-custom.yaml} over Istio's defaults; it must read and validate cleanly. */
+  static MeshConfig customMesh() throws Exception {
+    DecodedMeshConfig d =
+        new ResourceCodec()
+            .decodeMeshConfig(
+                "mesh-custom.yaml",
+                Files.readString(DIR.resolve("mesh-custom.yaml"), StandardCharsets.UTF_8));
+    assertThat(d.errors()).isEmpty();
+    assertThat(new Validator().validate(d.config(), "mesh-custom.yaml").errors()).isEmpty();
+    return d.config();
   }
 
   static Proxy frontend(String interception) throws Exception {
@@ -69,16 +89,22 @@ class GoldenTest {
     "NONE, lds, type.googleapis.com/envoy.config.listener.v3.Listener, *",
     "NONE, cds, type.googleapis.com/envoy.config.cluster.v3.Cluster, *",
     "NONE, rds, type.googleapis.com/envoy.config.route.v3.RouteConfiguration, 15001",
+    "MESHCONFIG, cds, type.googleapis.com/envoy.config.cluster.v3.Cluster, *",
+    "MESHCONFIG, lds, type.googleapis.com/envoy.config.listener.v3.Listener, *",
+    "MESHCONFIG, rds, type.googleapis.com/envoy.config.route.v3.RouteConfiguration, 3000",
   })
-  void frontendSidecar(String interception, String type, String typeUrl, String names)
-      throws Exception {
+  void frontendSidecar(String variant, String type, String typeUrl, String names) throws Exception {
+    // MESHCONFIG: the captured (REDIRECT) sidecar under golden/mesh-custom.yaml.
+    boolean custom = variant.equals("MESHCONFIG");
+    String interception = custom ? "REDIRECT" : variant;
     Proxy proxy = frontend(interception);
     ResourceNames requested =
         names.equals("*")
             ? ResourceNames.ALL
             : ResourceNames.of(java.util.Set.of(names.split(" ")));
     XdsGenerator g = new Generators().forType(proxy, typeUrl).orElseThrow();
-    SortedMap<String, Message> out = g.generate(proxy, push(), requested);
+    SortedMap<String, Message> out =
+        g.generate(proxy, custom ? push(customMesh()) : push(), requested);
     ObjectNode root = JSON.createObjectNode();
     for (Map.Entry<String, Message> e : out.entrySet()) {
       root.set(e.getKey(), JSON.readTree(XdsJson.print(e.getValue())));
@@ -87,7 +113,7 @@ class GoldenTest {
     Path golden =
         DIR.resolve(
             "frontend-sidecar-"
-                + interception.toLowerCase(java.util.Locale.ROOT)
+                + variant.toLowerCase(java.util.Locale.ROOT)
                 + "-"
                 + type
                 + ".json");

@@ -65,6 +65,10 @@ class LocalityLbTest {
   }
 
   static PushContext push(String trafficPolicy) {
+    return push(trafficPolicy, dev.bowline.api.mesh.MeshConfig.defaults());
+  }
+
+  static PushContext push(String trafficPolicy, dev.bowline.api.mesh.MeshConfig mesh) {
     LocalRegistry registry = new LocalRegistry("cluster.local");
     registry.putService(
         new LocalService(
@@ -108,7 +112,48 @@ class LocalityLbTest {
     return new PushContext(
         1,
         registry.snapshot(),
-        IstioConfigInputs.of(new ConfigSnapshot(1, m), "cluster.local", "istio-system"));
+        IstioConfigInputs.of(new ConfigSnapshot(1, m), "cluster.local", "istio-system"),
+        mesh);
+  }
+
+  @Test
+  void meshConfigLocalityLbSettingIsTheDefaultAndADestinationRuleReplacesIt() {
+    var decoded =
+        new ResourceCodec()
+            .decodeMeshConfig(
+                "mesh.yaml",
+                """
+                localityLbSetting:
+                  distribute:
+                  - from: r1/z1/*
+                    to: {"r1/*": 80, "r2/z3/*": 20}
+                """);
+    assertThat(decoded.errors()).isEmpty();
+    var mesh = decoded.config();
+    // No DestinationRule setting: the mesh's distribute applies.
+    PushContext push = push("", mesh);
+    Map<String, Integer> weights = new TreeMap<>();
+    for (var g : eds(push).getEndpointsList()) {
+      weights.put(
+          g.getLocality().getRegion() + "/" + g.getLocality().getZone(),
+          g.getLbEndpointsCount() == 0 ? 0 : g.getLoadBalancingWeight().getValue());
+    }
+    assertThat(weights)
+        .containsExactlyEntriesOf(
+            new TreeMap<>(Map.of("r1/z1", 40, "r1/z2", 40, "r2/z3", 20, "r3/z4", 0)));
+    assertThat(cds(push).getCommonLbConfig().hasLocalityWeightedLbConfig()).isTrue();
+    // The rule's own setting wins: disabled, so one priority and no locality weights.
+    PushContext ruled =
+        push(OUTLIER + "loadBalancer:\n  localityLbSetting: {enabled: false}\n", mesh);
+    assertThat(priorities(eds(ruled)).values()).containsOnly(0);
+    assertThat(cds(ruled).getCommonLbConfig().hasLocalityWeightedLbConfig()).isFalse();
+    // Mesh setting disabled: no failover even with outlier detection.
+    var off =
+        new ResourceCodec()
+            .decodeMeshConfig("mesh.yaml", "localityLbSetting: {enabled: false}\n")
+            .config();
+    assertThat(priorities(eds(push(OUTLIER, off))).values()).containsOnly(0);
+    assertThat(priorities(eds(push(OUTLIER))).values()).contains(0, 1);
   }
 
   static ClusterLoadAssignment eds(PushContext push) {

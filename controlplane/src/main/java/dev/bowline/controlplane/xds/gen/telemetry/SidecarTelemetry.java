@@ -1,6 +1,5 @@
 package dev.bowline.controlplane.xds.gen.telemetry;
 
-import dev.bowline.api.mesh.MeshConfig;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
@@ -29,17 +28,14 @@ public record SidecarTelemetry(
   }
 
   /**
-   * The telemetry of {@code proxy} in {@code push}. MeshConfig is Istio's default until the control
-   * plane reads a mesh config ({@code accessLogFile} empty, Prometheus the metrics provider, {@code
-   * envoy} the file access log provider).
+   * The telemetry of {@code proxy} in {@code push}, with the push's MeshConfig ({@code
+   * accessLogFile}, {@code accessLogEncoding}, {@code accessLogFormat}, {@code extensionProviders},
+   * {@code defaultProviders}, {@code rootNamespace}).
    */
   public static SidecarTelemetry of(Proxy proxy, PushContext push) {
     EffectiveTelemetry t =
         TelemetryResolver.resolve(
-            MeshConfig.defaults(),
-            push.config().telemetries().all(),
-            proxy.namespace(),
-            proxy.labels());
+            push.mesh(), push.config().telemetries().all(), proxy.namespace(), proxy.labels());
     return new SidecarTelemetry(
         TelemetryFilters.sidecarInbound(t.serverStats()),
         AccessLogs.of(t.serverLogs()),
