@@ -16,6 +16,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Backend implements AutoCloseable {
   final String name;
   final AtomicInteger status = new AtomicInteger(200);
+  final AtomicInteger hits = new AtomicInteger();
+  // the client address:port of every connection that brought a request
+  final java.util.Set<String> connections = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final HttpServer server;
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
 
@@ -31,6 +34,8 @@ final class Backend implements AutoCloseable {
         "/",
         ex -> {
           ex.getRequestBody().readAllBytes();
+          hits.incrementAndGet();
+          connections.add(ex.getRemoteAddress().toString());
           if (ex.getRequestURI().getPath().startsWith("/slow")) {
             try {
               Thread.sleep(300);
