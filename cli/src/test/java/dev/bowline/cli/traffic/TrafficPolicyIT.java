@@ -53,6 +53,7 @@ class TrafficPolicyIT {
   static ConfigFeed feed;
   static Proxy sidecar;
   static final Map<String, Backend> backends = new HashMap<>();
+  static final List<H2Backend> h2Backends = new ArrayList<>();
   static HttpClient client;
   static int adminPort;
   // the sidecar's admin port, reached directly (client goes through the sidecar's 15001)
@@ -159,6 +160,15 @@ class TrafficPolicyIT {
         trafficPolicy:
           connectionPool:
             http: {maxRequestsPerConnection: 5}
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: {name: h2up, namespace: weather}
+      spec:
+        host: h2up
+        trafficPolicy:
+          connectionPool:
+            http: {h2UpgradePolicy: UPGRADE}
       ---
       # retry budget: rb allows one retry in flight (circuit breaker max_retries), rb-plain has
       # istiod's unlimited default; both routes retry 5xx three times
@@ -304,6 +314,22 @@ class TrafficPolicyIT {
     workload("fp", "fp-silver-2", "127.0.62.83", "region1/zone1/", Map.of("tier", "silver"));
     workload("mrpc", "mrpc-1", "127.0.62.91", "region1/zone1/");
     workload("mrpc-plain", "mrpc-plain-1", "127.0.62.92", "region1/zone1/");
+    for (String s : List.of("h2up", "h2plain")) {
+      service(s);
+      H2Backend b = new H2Backend(s + "-1", s.equals("h2up") ? "127.0.62.101" : "127.0.62.102");
+      h2Backends.add(b);
+      registry.putWorkload(
+          new Workload(
+              NS,
+              s + "-1",
+              Map.of("app", s),
+              s.equals("h2up") ? "127.0.62.101" : "127.0.62.102",
+              Map.of("http", b.port()),
+              "default",
+              Locality.parse("region1/zone1/"),
+              "",
+              HealthStatus.HEALTHY));
+    }
     workload("rb-plain", "rb-plain-1", "127.0.62.62", "region1/zone1/");
     workload("efc", "efc-1", "127.0.62.51", "region1/zone1/");
     workload("efc", "efc-2", "127.0.62.52", "region1/zone1/");
@@ -415,6 +441,7 @@ class TrafficPolicyIT {
       controlPlane.close();
     }
     backends.values().forEach(Backend::close);
+    h2Backends.forEach(H2Backend::close);
   }
 
   static HttpResponse<String> call(String service, String path, String... headers)
@@ -716,5 +743,15 @@ class TrafficPolicyIT {
     // one connection per 5 requests (one more per event loop that served a partial batch)
     assertThat(limited.connections.size()).isBetween(10, 12);
     assertThat(plain.connections.size()).isLessThanOrEqualTo(2);
+  }
+
+  @Test
+  void h2UpgradePolicyUpgradeSpeaksHttp2ToTheBackend() throws Exception {
+    HttpResponse<String> upgraded = call("h2up", "/");
+    HttpResponse<String> plain = call("h2plain", "/");
+    System.out.println("h2_upgrade upgraded=" + upgraded.body() + " plain=" + plain.body());
+    assertThat(upgraded.statusCode()).isEqualTo(200);
+    assertThat(upgraded.body()).isEqualTo("h2up-1 HTTP/2");
+    assertThat(plain.body()).isEqualTo("h2plain-1 HTTP/1.1");
   }
 }
