@@ -199,6 +199,44 @@ class TrafficPolicyIT {
         - route: [{destination: {host: rb-plain}}]
           retries: {attempts: 3, retryOn: 5xx}
       ---
+      # Envoy's success-rate and failure-percentage outlier detectors, which DestinationRule does
+      # not have, added by EnvoyFilter to the sr and fpct clusters (consecutive detectors off)
+      apiVersion: networking.istio.io/v1alpha3
+      kind: EnvoyFilter
+      metadata: {name: rate-detectors, namespace: weather}
+      spec:
+        workloadSelector: {labels: {app: client}}
+        configPatches:
+        - applyTo: CLUSTER
+          match: {context: SIDECAR_OUTBOUND, cluster: {service: sr.weather.svc.cluster.local}}
+          patch:
+            operation: MERGE
+            value:
+              lb_policy: ROUND_ROBIN
+              outlier_detection:
+                consecutive_5xx: 100000
+                interval: 1s
+                base_ejection_time: 60s
+                max_ejection_percent: 50
+                success_rate_minimum_hosts: 5
+                success_rate_request_volume: 10
+        - applyTo: CLUSTER
+          match: {context: SIDECAR_OUTBOUND, cluster: {service: fpct.weather.svc.cluster.local}}
+          patch:
+            operation: MERGE
+            value:
+              lb_policy: ROUND_ROBIN
+              outlier_detection:
+                consecutive_5xx: 100000
+                interval: 1s
+                base_ejection_time: 60s
+                max_ejection_percent: 50
+                enforcing_success_rate: 0
+                enforcing_failure_percentage: 100
+                failure_percentage_threshold: 40
+                failure_percentage_minimum_hosts: 5
+                failure_percentage_request_volume: 10
+      ---
       # EnvoyFilter patches on the client's sidecar (issue #8): a LISTENER and a NETWORK_FILTER
       # MERGE on the HTTP_PROXY listener 15001, and a CLUSTER MERGE adding outlier detection to
       # efc's cluster only (efc-plain, the same without the patch, is the control)
@@ -314,6 +352,13 @@ class TrafficPolicyIT {
     workload("fp", "fp-silver-2", "127.0.62.83", "region1/zone1/", Map.of("tier", "silver"));
     workload("mrpc", "mrpc-1", "127.0.62.91", "region1/zone1/");
     workload("mrpc-plain", "mrpc-plain-1", "127.0.62.92", "region1/zone1/");
+    for (String s : List.of("sr", "fpct")) {
+      service(s);
+      for (int i = 1; i <= 5; i++) {
+        workload(
+            s, s + "-" + i, "127.0.62." + ((s.equals("sr") ? 110 : 120) + i), "region1/zone1/");
+      }
+    }
     for (String s : List.of("h2up", "h2plain")) {
       service(s);
       H2Backend b = new H2Backend(s + "-1", s.equals("h2up") ? "127.0.62.101" : "127.0.62.102");
@@ -753,5 +798,57 @@ class TrafficPolicyIT {
     assertThat(upgraded.statusCode()).isEqualTo(200);
     assertThat(upgraded.body()).isEqualTo("h2up-1 HTTP/2");
     assertThat(plain.body()).isEqualTo("h2plain-1 HTTP/1.1");
+  }
+
+  /** Requests until {@code bad} gets none of a batch of 50; the requests it took. */
+  static int untilEjected(String service, String bad) throws Exception {
+    int sent = 0;
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (System.nanoTime() < deadline) {
+      Map<String, Integer> batch = spread(service, 50);
+      sent += 50;
+      if (!batch.containsKey(bad) && !batch.containsKey("status-500")) {
+        return sent;
+      }
+    }
+    throw new AssertionError(bad + " was not ejected within 20 s");
+  }
+
+  @Test
+  void successRateOutlierDetectionEjectsTheEndpointBelowTheMean() throws Exception {
+    backends.get("sr-3").status.set(500);
+    try {
+      long start = System.nanoTime();
+      int sent = untilEjected("sr", "sr-3");
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      Map<String, Integer> after = spread("sr", 200);
+      System.out.println(
+          "success_rate ejected_after_requests=" + sent + " within=" + took + " after=" + after);
+      assertThat(after).containsOnlyKeys("sr-1", "sr-2", "sr-4", "sr-5");
+      assertThat(after.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(200);
+    } finally {
+      backends.get("sr-3").status.set(200);
+    }
+  }
+
+  @Test
+  void failurePercentageOutlierDetectionEjectsAnEndpointFailingHalfItsRequests() throws Exception {
+    backends.get("fpct-2").failEvery.set(2);
+    try {
+      long start = System.nanoTime();
+      int sent = untilEjected("fpct", "fpct-2");
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      Map<String, Integer> after = spread("fpct", 200);
+      System.out.println(
+          "failure_percentage ejected_after_requests="
+              + sent
+              + " within="
+              + took
+              + " after="
+              + after);
+      assertThat(after).containsOnlyKeys("fpct-1", "fpct-3", "fpct-4", "fpct-5");
+    } finally {
+      backends.get("fpct-2").failEvery.set(0);
+    }
   }
 }
