@@ -22,6 +22,12 @@ final class EnvoyFilterRules {
   private static final Set<ApplyTo> INSERTABLE =
       EnumSet.of(
           ApplyTo.NETWORK_FILTER, ApplyTo.HTTP_FILTER, ApplyTo.LISTENER_FILTER, ApplyTo.HTTP_ROUTE);
+  private static final Set<ApplyTo> REPLACEABLE =
+      EnumSet.of(
+          ApplyTo.NETWORK_FILTER,
+          ApplyTo.HTTP_FILTER,
+          ApplyTo.LISTENER_FILTER,
+          ApplyTo.FILTER_CHAIN);
   private static final Set<String> DEPRECATED_FILTER_NAMES =
       Set.of(
           "envoy.http_connection_manager",
@@ -66,11 +72,17 @@ final class EnvoyFilterRules {
               at + ".patch.operation",
               op + " applies only to HTTP_FILTER, NETWORK_FILTER, LISTENER_FILTER and HTTP_ROUTE");
         }
-        if (op == Operation.REPLACE
-            && applyTo != ApplyTo.HTTP_FILTER
-            && applyTo != ApplyTo.NETWORK_FILTER) {
+        if (op == Operation.REPLACE && !REPLACEABLE.contains(applyTo)) {
           r.error(
-              at + ".patch.operation", "REPLACE applies only to HTTP_FILTER and NETWORK_FILTER");
+              at + ".patch.operation",
+              "REPLACE applies only to HTTP_FILTER, NETWORK_FILTER, LISTENER_FILTER and"
+                  + " FILTER_CHAIN");
+        }
+        if (applyTo == ApplyTo.ROUTE_CONFIGURATION && op != Operation.MERGE) {
+          r.warn(at + ".patch.operation", "only MERGE applies to ROUTE_CONFIGURATION; ignored");
+        }
+        if (applyTo == ApplyTo.EXTENSION_CONFIG && op != Operation.ADD) {
+          r.warn(at + ".patch.operation", "only ADD applies to EXTENSION_CONFIG; ignored");
         }
         if (op == Operation.REMOVE && !cp.patch().value().isEmpty()) {
           r.error(at + ".patch.value", "REMOVE takes no value");

@@ -16,6 +16,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Backend implements AutoCloseable {
   final String name;
   final AtomicInteger status = new AtomicInteger(200);
+  final AtomicInteger hits = new AtomicInteger();
+  // when above 0: every failEvery-th request answers 500 (a partly failing endpoint)
+  final AtomicInteger failEvery = new AtomicInteger();
+  // the client address:port of every connection that brought a request
+  final java.util.Set<String> connections = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final HttpServer server;
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
 
@@ -31,6 +36,8 @@ final class Backend implements AutoCloseable {
         "/",
         ex -> {
           ex.getRequestBody().readAllBytes();
+          hits.incrementAndGet();
+          connections.add(ex.getRemoteAddress().toString());
           if (ex.getRequestURI().getPath().startsWith("/slow")) {
             try {
               Thread.sleep(300);
@@ -39,7 +46,9 @@ final class Backend implements AutoCloseable {
             }
           }
           byte[] out = name.getBytes(StandardCharsets.UTF_8);
-          ex.sendResponseHeaders(status.get(), out.length);
+          int every = failEvery.get();
+          int code = every > 0 && hits.get() % every == 0 ? 500 : status.get();
+          ex.sendResponseHeaders(code, out.length);
           ex.getResponseBody().write(out);
           ex.close();
         });

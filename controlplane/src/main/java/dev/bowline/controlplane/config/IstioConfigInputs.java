@@ -77,14 +77,14 @@ public final class IstioConfigInputs {
                     .thenComparing(Resource::name))
             .toList();
     this.telemetries = snapshot.list(dev.bowline.api.model.Telemetry.class);
+    // istiod's order: priority, then (creation time, which Bowline's store has not) name.namespace
     this.envoyFilters =
         snapshot.list(dev.bowline.api.model.EnvoyFilter.class).stream()
             .sorted(
                 java.util.Comparator.comparing(
                         (Resource<dev.bowline.api.model.EnvoyFilter> f) ->
-                            !f.namespace().equals(rootNamespace))
-                    .thenComparing(f -> f.spec().priority() == null ? 0 : f.spec().priority())
-                    .thenComparing(f -> f.namespace() + "/" + f.name()))
+                            f.spec().priority() == null ? 0 : f.spec().priority())
+                    .thenComparing(f -> f.name() + "." + f.namespace()))
             .toList();
   }
 
@@ -94,8 +94,9 @@ public final class IstioConfigInputs {
 
   /**
    * istiod's selection: an EnvoyFilter in the root namespace applies to every proxy, one in another
-   * namespace to that namespace's proxies; a workloadSelector must match the proxy's labels.
-   * Filters with targetRefs (gateways by reference) are not applied to sidecars.
+   * namespace to that namespace's proxies; a workloadSelector must match the proxy's labels;
+   * targetRefs (kind Gateway) select the gateway proxies of that Gateway API Gateway in the
+   * filter's namespace, by their {@code gateway.networking.k8s.io/gateway-name} label.
    */
   List<ConfigInputs.EnvoyFilterPatch> envoyFilterPatches(Proxy proxy) {
     List<ConfigInputs.EnvoyFilterPatch> out = new ArrayList<>();
@@ -104,7 +105,7 @@ public final class IstioConfigInputs {
       if (!f.namespace().equals(rootNamespace) && !f.namespace().equals(proxy.namespace())) {
         continue;
       }
-      if (!spec.targetRefs().isEmpty()) {
+      if (!spec.targetRefs().isEmpty() && !targetsProxy(f, proxy)) {
         continue;
       }
       var selector = spec.workloadSelector();
@@ -112,11 +113,28 @@ public final class IstioConfigInputs {
           && !proxy.labels().entrySet().containsAll(selector.labels().entrySet())) {
         continue;
       }
-      for (var p : spec.configPatches()) {
-        out.add(new ConfigInputs.EnvoyFilterPatch(f.namespace() + "/" + f.name(), p));
+      for (int i = 0; i < spec.configPatches().size(); i++) {
+        out.add(
+            new ConfigInputs.EnvoyFilterPatch(
+                f.namespace() + "/" + f.name(), i, spec.configPatches().get(i)));
       }
     }
     return out;
+  }
+
+  private static boolean targetsProxy(Resource<dev.bowline.api.model.EnvoyFilter> f, Proxy proxy) {
+    for (var ref : f.spec().targetRefs()) {
+      String ns =
+          ref.namespace() == null || ref.namespace().isEmpty() ? f.namespace() : ref.namespace();
+      if ("Gateway".equals(ref.kind())
+          && ns.equals(f.namespace())
+          && ns.equals(proxy.namespace())
+          && ref.name() != null
+          && ref.name().equals(proxy.labels().get("gateway.networking.k8s.io/gateway-name"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The inputs of {@code snapshot} for a cluster with DNS domain {@code domainSuffix}. */

@@ -165,18 +165,36 @@ public record ConfigInputs(
     EnvoyFilters NONE = proxy -> List.of();
 
     /**
-     * The patches of every EnvoyFilter selecting {@code proxy} (root namespace first, then the
-     * proxy's namespace; by priority, then name), each with its source {@code namespace/name}.
+     * The patches of every EnvoyFilter selecting {@code proxy} (the root namespace's and the
+     * proxy's namespace's, ordered as istiod: by priority, then name), each with its source.
      */
     List<EnvoyFilterPatch> patches(Proxy proxy);
   }
 
-  /** One config patch of an EnvoyFilter, with the filter it comes from ({@code ns/name}). */
+  /**
+   * One config patch of an EnvoyFilter, with the filter it comes from ({@code ns/name}) and its
+   * index in {@code spec.configPatches} (-1 when unknown).
+   */
   public record EnvoyFilterPatch(
-      String source, dev.bowline.api.model.EnvoyFilter.EnvoyConfigObjectPatch patch) {
+      String source, int index, dev.bowline.api.model.EnvoyFilter.EnvoyConfigObjectPatch patch) {
     public EnvoyFilterPatch {
       Objects.requireNonNull(source, "source");
       Objects.requireNonNull(patch, "patch");
+    }
+
+    /** A patch whose index is not known. */
+    public EnvoyFilterPatch(
+        String source, dev.bowline.api.model.EnvoyFilter.EnvoyConfigObjectPatch patch) {
+      this(source, -1, patch);
+    }
+
+    /** Where this patch's value is, for error messages: {@code EnvoyFilter ns/name: spec...}. */
+    public String field(String path) {
+      return "EnvoyFilter "
+          + source
+          + ": spec.configPatches"
+          + (index < 0 ? "[]" : "[" + index + "]")
+          + (path.isEmpty() ? "" : "." + path);
     }
   }
 

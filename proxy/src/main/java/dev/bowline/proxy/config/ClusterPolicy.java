@@ -102,6 +102,7 @@ public record ClusterPolicy(
    * @param baseEjectionTime ejection time per ejection so far
    * @param maxEjectionTime the longest an ejection lasts
    * @param maxEjectionPercent the most hosts ejected at once, in percent of the cluster's hosts
+   * @param rates the success-rate and failure-percentage detectors
    */
   public record Outlier(
       int consecutive5xx,
@@ -114,7 +115,76 @@ public record ClusterPolicy(
       Duration interval,
       Duration baseEjectionTime,
       Duration maxEjectionTime,
-      int maxEjectionPercent) {}
+      int maxEjectionPercent,
+      Rates rates) {
+
+    /** Consecutive detectors only, with Envoy's defaults for the rate-based ones. */
+    public Outlier(
+        int consecutive5xx,
+        int enforcing5xx,
+        int consecutiveGatewayFailure,
+        int enforcingGatewayFailure,
+        int consecutiveLocalOriginFailure,
+        int enforcingLocalOriginFailure,
+        boolean splitExternalLocalOriginErrors,
+        Duration interval,
+        Duration baseEjectionTime,
+        Duration maxEjectionTime,
+        int maxEjectionPercent) {
+      this(
+          consecutive5xx,
+          enforcing5xx,
+          consecutiveGatewayFailure,
+          enforcingGatewayFailure,
+          consecutiveLocalOriginFailure,
+          enforcingLocalOriginFailure,
+          splitExternalLocalOriginErrors,
+          interval,
+          baseEjectionTime,
+          maxEjectionTime,
+          maxEjectionPercent,
+          Rates.DEFAULT);
+    }
+  }
+
+  /**
+   * Envoy's interval-based detectors. Success rate: among hosts with at least {@code
+   * successRateRequestVolume} requests in the interval, when there are {@code
+   * successRateMinimumHosts} of them, a host whose success rate is below mean − ({@code
+   * successRateStdevFactor}/1000) × stdev is ejected ({@code enforcingSuccessRate} percent).
+   * Failure percentage: among hosts with {@code failurePercentageRequestVolume} requests, when
+   * there are {@code failurePercentageMinimumHosts} of them, a host failing at least {@code
+   * failurePercentageThreshold} percent is ejected ({@code enforcingFailurePercentage} percent).
+   */
+  public record Rates(
+      int successRateMinimumHosts,
+      int successRateRequestVolume,
+      int successRateStdevFactor,
+      int enforcingSuccessRate,
+      int failurePercentageThreshold,
+      int failurePercentageMinimumHosts,
+      int failurePercentageRequestVolume,
+      int enforcingFailurePercentage) {
+    /** Envoy's defaults: success rate on (5 hosts, 100 requests, 1.9 stdev), failure % off. */
+    public static final Rates DEFAULT = new Rates(5, 100, 1900, 100, 85, 5, 50, 0);
+
+    /** Whether either detector can eject: requests must then be counted per host. */
+    public boolean enabled() {
+      return enforcingSuccessRate > 0 || enforcingFailurePercentage > 0;
+    }
+
+    /** The fewest hosts a cluster needs for an enabled detector to act. */
+    public int minimumHosts() {
+      int m = Integer.MAX_VALUE;
+      if (enforcingSuccessRate > 0) {
+        m = Math.min(m, successRateMinimumHosts);
+      }
+      if (enforcingFailurePercentage > 0) {
+        m = Math.min(m, failurePercentageMinimumHosts);
+      }
+      return m;
+    }
+  }
 
   /**
    * An active health check: every {@code interval} each endpoint is probed; {@code

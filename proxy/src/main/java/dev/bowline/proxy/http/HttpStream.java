@@ -76,6 +76,8 @@ final class HttpStream
   private @Nullable ScheduledFuture<?> timeout;
   private final boolean headRequest;
   private @Nullable ClusterConfig target;
+  // the cluster whose retry budget this stream holds one retry of (Envoy's RetryState resource)
+  private @Nullable ClusterConfig retryHeld;
   private @Nullable Endpoints targetEndpoints;
   private @Nullable SocketAddr targetHost;
   private int retriesLeft;
@@ -1021,8 +1023,11 @@ final class HttpStream
     if (r == null || done || !r.retries(outcome)) {
       return false;
     }
-    if (!r.hasRetriesLeft() || !retryAdmitted()) {
+    if (!r.hasRetriesLeft()) {
       responseFlags.set(ResponseFlag.URX);
+      return false;
+    }
+    if (!retryAdmitted()) {
       return false;
     }
     r.consume();
@@ -1034,11 +1039,32 @@ final class HttpStream
   }
 
   /**
-   * The cluster's retry budget (circuit breaker {@code max_retries}) admits one more retry. A hook
-   * for the circuit-breaker work: until it lands, every retry is admitted.
+   * The cluster's retry budget (circuit breaker {@code max_retries}, cluster-wide) admits one more
+   * retry. As in Envoy's router, a stream holds at most one retry of the budget, from the moment a
+   * retry is decided until the next decision or the end of the stream; past the budget the retry is
+   * not attempted, {@code upstream_rq_retry_overflow} counts it and the stream gets UO.
    */
   private boolean retryAdmitted() {
+    ClusterConfig cluster = target;
+    var worker = conn.worker;
+    if (cluster == null || worker == null) {
+      return true;
+    }
+    releaseRetry();
+    if (!worker.tryRetry(cluster)) {
+      responseFlags.set(ResponseFlag.UO);
+      return false;
+    }
+    retryHeld = cluster;
     return true;
+  }
+
+  private void releaseRetry() {
+    ClusterConfig held = retryHeld;
+    if (held != null) {
+      retryHeld = null;
+      java.util.Objects.requireNonNull(conn.worker).retryDone(held);
+    }
   }
 
   @Override
@@ -1097,8 +1123,8 @@ final class HttpStream
         }
         return;
       }
-      if (retriable) {
-        responseFlags.set(ResponseFlag.URX);
+      if (retriable && !responseFlags.has(ResponseFlag.UO)) {
+        responseFlags.set(ResponseFlag.URX); // out of tries; past the retry budget it is UO
       }
       cancelPerTryTimer();
       responseStarted = true;
@@ -1443,6 +1469,7 @@ final class HttpStream
       return;
     }
     completed = true;
+    releaseRetry();
     endNanos = System.nanoTime();
     for (HttpFilter f : filters) {
       try {

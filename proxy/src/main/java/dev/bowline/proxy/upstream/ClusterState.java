@@ -189,6 +189,12 @@ final class ClusterState {
       return;
     }
     ClusterPolicy.Outlier od = o.get();
+    if (od.rates().enabled() && health.size() >= od.rates().minimumHosts()) {
+      h.intervalRequests.increment();
+      if (status >= 500) {
+        h.intervalFailures.increment();
+      }
+    }
     if (status >= 500) {
       if (h.consecutive5xx.incrementAndGet() == od.consecutive5xx()) {
         eject(h, od.enforcing5xx(), "consecutive_5xx");
@@ -304,6 +310,68 @@ final class ClusterState {
         }
       } else if (h.numEjections > 0 && now - h.ejectedAtNanos >= base * h.numEjections) {
         h.numEjections--;
+      }
+    }
+    rateDetectors(o.get().rates());
+  }
+
+  /** Envoy's success-rate and failure-percentage detectors over the interval just ended. */
+  private void rateDetectors(ClusterPolicy.Rates r) {
+    if (!r.enabled()) {
+      return;
+    }
+    java.util.List<HostHealth> hosts = java.util.List.copyOf(health.values());
+    long[] requests = new long[hosts.size()];
+    long[] failures = new long[hosts.size()];
+    for (int i = 0; i < hosts.size(); i++) {
+      requests[i] = hosts.get(i).intervalRequests.sumThenReset();
+      failures[i] = hosts.get(i).intervalFailures.sumThenReset();
+    }
+    if (r.enforcingSuccessRate() > 0) {
+      int n = 0;
+      double sum = 0;
+      for (int i = 0; i < hosts.size(); i++) {
+        if (!hosts.get(i).ejected && requests[i] >= r.successRateRequestVolume()) {
+          n++;
+          sum += 100.0 * (requests[i] - failures[i]) / requests[i];
+        }
+      }
+      if (n > 0 && n >= r.successRateMinimumHosts()) {
+        double mean = sum / n;
+        double variance = 0;
+        for (int i = 0; i < hosts.size(); i++) {
+          if (!hosts.get(i).ejected && requests[i] >= r.successRateRequestVolume()) {
+            double rate = 100.0 * (requests[i] - failures[i]) / requests[i];
+            variance += (rate - mean) * (rate - mean);
+          }
+        }
+        double threshold = mean - r.successRateStdevFactor() / 1000.0 * Math.sqrt(variance / n);
+        for (int i = 0; i < hosts.size(); i++) {
+          HostHealth h = hosts.get(i);
+          if (!h.ejected
+              && requests[i] >= r.successRateRequestVolume()
+              && 100.0 * (requests[i] - failures[i]) / requests[i] < threshold) {
+            eject(h, r.enforcingSuccessRate(), "success_rate");
+          }
+        }
+      }
+    }
+    if (r.enforcingFailurePercentage() > 0) {
+      int n = 0;
+      for (int i = 0; i < hosts.size(); i++) {
+        if (requests[i] >= r.failurePercentageRequestVolume()) {
+          n++;
+        }
+      }
+      if (n >= r.failurePercentageMinimumHosts()) {
+        for (int i = 0; i < hosts.size(); i++) {
+          HostHealth h = hosts.get(i);
+          if (!h.ejected
+              && requests[i] >= r.failurePercentageRequestVolume()
+              && 100.0 * failures[i] / requests[i] >= r.failurePercentageThreshold()) {
+            eject(h, r.enforcingFailurePercentage(), "failure_percentage");
+          }
+        }
       }
     }
   }

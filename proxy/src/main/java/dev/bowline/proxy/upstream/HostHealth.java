@@ -18,6 +18,13 @@ final class HostHealth {
   final AtomicInteger consecutiveGateway = new AtomicInteger();
   final AtomicInteger consecutiveLocal = new AtomicInteger();
 
+  // this interval's requests and failures (5xx, and local failures without the split), counted
+  // only while a success-rate or failure-percentage detector can act on the cluster
+  final java.util.concurrent.atomic.LongAdder intervalRequests =
+      new java.util.concurrent.atomic.LongAdder();
+  final java.util.concurrent.atomic.LongAdder intervalFailures =
+      new java.util.concurrent.atomic.LongAdder();
+
   /** Ejected by outlier detection; read on the request path through the health version. */
   volatile boolean ejected;
 

@@ -47,6 +47,14 @@ final class ClusterPolicyParser {
           "outlier_detection.enforcing_consecutive_local_origin_failure",
           "outlier_detection.split_external_local_origin_errors",
           "outlier_detection.interval",
+          "outlier_detection.success_rate_minimum_hosts",
+          "outlier_detection.success_rate_request_volume",
+          "outlier_detection.success_rate_stdev_factor",
+          "outlier_detection.enforcing_success_rate",
+          "outlier_detection.failure_percentage_threshold",
+          "outlier_detection.failure_percentage_minimum_hosts",
+          "outlier_detection.failure_percentage_request_volume",
+          "outlier_detection.enforcing_failure_percentage",
           "outlier_detection.base_ejection_time",
           "outlier_detection.max_ejection_time",
           "outlier_detection.max_ejection_percent",
@@ -318,7 +326,22 @@ final class ClusterPolicyParser {
             o.hasEnforcingConsecutiveLocalOriginFailure(),
             o.getEnforcingConsecutiveLocalOriginFailure().getValue()
           },
-          {"max_ejection_percent", o.hasMaxEjectionPercent(), maxPercent}
+          {"max_ejection_percent", o.hasMaxEjectionPercent(), maxPercent},
+          {
+            "enforcing_success_rate",
+            o.hasEnforcingSuccessRate(),
+            o.getEnforcingSuccessRate().getValue()
+          },
+          {
+            "enforcing_failure_percentage",
+            o.hasEnforcingFailurePercentage(),
+            o.getEnforcingFailurePercentage().getValue()
+          },
+          {
+            "failure_percentage_threshold",
+            o.hasFailurePercentageThreshold(),
+            o.getFailurePercentageThreshold().getValue()
+          }
         }) {
       if ((boolean) p[1] && (int) p[2] > 100) {
         throw new InvalidResourceException("outlier_detection." + p[0], "must be at most 100");
@@ -342,6 +365,36 @@ final class ClusterPolicyParser {
             interval,
             base,
             max,
-            maxPercent));
+            maxPercent,
+            rates(o)));
+  }
+
+  private static ClusterPolicy.Rates rates(OutlierDetection o) {
+    var d = ClusterPolicy.Rates.DEFAULT;
+    return new ClusterPolicy.Rates(
+        o.hasSuccessRateMinimumHosts()
+            ? o.getSuccessRateMinimumHosts().getValue()
+            : d.successRateMinimumHosts(),
+        o.hasSuccessRateRequestVolume()
+            ? o.getSuccessRateRequestVolume().getValue()
+            : d.successRateRequestVolume(),
+        o.hasSuccessRateStdevFactor()
+            ? o.getSuccessRateStdevFactor().getValue()
+            : d.successRateStdevFactor(),
+        o.hasEnforcingSuccessRate()
+            ? o.getEnforcingSuccessRate().getValue()
+            : d.enforcingSuccessRate(),
+        o.hasFailurePercentageThreshold()
+            ? o.getFailurePercentageThreshold().getValue()
+            : d.failurePercentageThreshold(),
+        o.hasFailurePercentageMinimumHosts()
+            ? o.getFailurePercentageMinimumHosts().getValue()
+            : d.failurePercentageMinimumHosts(),
+        o.hasFailurePercentageRequestVolume()
+            ? o.getFailurePercentageRequestVolume().getValue()
+            : d.failurePercentageRequestVolume(),
+        o.hasEnforcingFailurePercentage()
+            ? o.getEnforcingFailurePercentage().getValue()
+            : d.enforcingFailurePercentage());
   }
 }

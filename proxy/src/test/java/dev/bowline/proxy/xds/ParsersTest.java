@@ -245,15 +245,14 @@ class ParsersTest {
     var c =
         json(
                 "{\"name\":\"c\",\"type\":\"EDS\",\"eds_cluster_config\":{\"eds_config\":{\"ads\":{}}},"
-                    + "\"outlier_detection\":{\"consecutive_5xx\":3,\"success_rate_stdev_factor\":1900},"
+                    + "\"outlier_detection\":{\"consecutive_5xx\":3,\"always_eject_one_host\":true},"
                     + "\"circuit_breakers\":{\"thresholds\":[{\"max_connections\":10,\"retry_budget\":{}}]}}",
                 Cluster.newBuilder())
             .build();
     assertThat(new ClusterParser().parse(c).name()).isEqualTo("c");
     assertThat(FieldAudit.ignored(c, new ClusterParser().honouredFields()))
         .containsExactly(
-            "circuit_breakers.thresholds.retry_budget",
-            "outlier_detection.success_rate_stdev_factor");
+            "circuit_breakers.thresholds.retry_budget", "outlier_detection.always_eject_one_host");
     var rc =
         json(
                 "{\"name\":\"r\",\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"*\"],\"routes\":["

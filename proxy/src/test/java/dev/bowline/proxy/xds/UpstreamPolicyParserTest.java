@@ -184,4 +184,23 @@ class UpstreamPolicyParserTest {
         .hasMessage(
             "RouteConfiguration r: virtual_hosts[0].routes[0].route.hash_policy[3].filter_state: not supported");
   }
+
+  @Test
+  void rateBasedOutlierDetectorsTakeEnvoysFieldsAndDefaults() throws Exception {
+    ClusterConfig c =
+        cluster(
+            """
+            "outlier_detection": {"success_rate_minimum_hosts": 3, "success_rate_request_volume": 20,
+              "success_rate_stdev_factor": 1000, "enforcing_failure_percentage": 100,
+              "failure_percentage_threshold": 40}
+            """);
+    var rates = c.policy().outlier().orElseThrow().rates();
+    assertThat(rates).isEqualTo(new ClusterPolicy.Rates(3, 20, 1000, 100, 40, 5, 50, 100));
+    assertThat(rates.minimumHosts()).isEqualTo(3);
+    assertThat(cluster("\"outlier_detection\": {}").policy().outlier().orElseThrow().rates())
+        .isEqualTo(ClusterPolicy.Rates.DEFAULT);
+    rejected(
+        "\"outlier_detection\": {\"failure_percentage_threshold\": 101}",
+        "Cluster c: outlier_detection.failure_percentage_threshold: must be at most 100");
+  }
 }

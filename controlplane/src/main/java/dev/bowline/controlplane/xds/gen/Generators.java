@@ -10,7 +10,11 @@ import java.util.Optional;
  * Gateway resources that select them; sidecars get istiod's sidecar output. CDS and EDS are shared.
  */
 public final class Generators {
-  private final XdsGenerator clusters = new ClusterGenerator();
+  private final XdsGenerator clusters =
+      patched(
+          new ClusterGenerator(),
+          dev.bowline.controlplane.xds.gen.envoyfilter.EnvoyFilterPatcher::clusters);
+  private final XdsGenerator grpcClusters = new ClusterGenerator();
   private final XdsGenerator endpoints = new EndpointGenerator();
   private final XdsGenerator grpcListeners = new GrpcListenerGenerator();
   private final XdsGenerator grpcRoutes = new GrpcRouteGenerator();
@@ -24,8 +28,14 @@ public final class Generators {
           new SidecarRouteGenerator(),
           dev.bowline.controlplane.xds.gen.envoyfilter.EnvoyFilterPatcher::routes);
 
-  private final XdsGenerator gatewayListeners = new GatewayListenerGenerator();
-  private final XdsGenerator gatewayRoutes = new GatewayRouteGenerator();
+  private final XdsGenerator gatewayListeners =
+      patched(
+          new GatewayListenerGenerator(),
+          dev.bowline.controlplane.xds.gen.envoyfilter.EnvoyFilterPatcher::listeners);
+  private final XdsGenerator gatewayRoutes =
+      patched(
+          new GatewayRouteGenerator(),
+          dev.bowline.controlplane.xds.gen.envoyfilter.EnvoyFilterPatcher::routes);
 
   /** How EnvoyFilter patches apply to one generator's output. */
   @FunctionalInterface
@@ -50,7 +60,7 @@ public final class Generators {
   /** The generator for {@code typeUrl} and {@code proxy}; empty if the type is not served. */
   public Optional<XdsGenerator> forType(Proxy proxy, String typeUrl) {
     return switch (typeUrl) {
-      case TypeUrls.CLUSTER -> Optional.of(clusters);
+      case TypeUrls.CLUSTER -> Optional.of(proxy.isProxylessGrpc() ? grpcClusters : clusters);
       case TypeUrls.ENDPOINT -> Optional.of(endpoints);
       case TypeUrls.LISTENER ->
           Optional.of(

@@ -245,4 +245,70 @@ class EnvoyFilterPatcherTest {
     EnvoyFilterPatcher.applyFilterPatch(f, Operation.INSERT_AFTER, null, filter("a9"));
     assertThat(names(f)).containsExactly("b0", "first", "cors", "z", "y", "router", "a9");
   }
+
+  @Test
+  void invalidPatchesAreErrorsNamingTheFilterAndFieldAndTheRestStillApplies() throws Exception {
+    String yaml =
+        java.nio.file.Files.readString(
+            EnvoyFilterGoldenTest.DIR.resolve("envoyfilter/priority-and-errors.yaml"));
+    PushContext push = EnvoyFilterGoldenTest.push(yaml);
+    Proxy proxy = EnvoyFilterGoldenTest.frontend();
+    List<String> errors = EnvoyFilterPatcher.errors(push.envoyFilterPatches(proxy), proxy);
+    assertThat(errors).hasSize(2);
+    assertThat(errors.get(0))
+        .startsWith(
+            "EnvoyFilter weather/broken: spec.configPatches[0].patch.value.conect_timeout: ")
+        .contains("conect_timeout")
+        .contains("envoy.config.cluster.v3.Cluster");
+    assertThat(errors.get(1))
+        .startsWith(
+            "EnvoyFilter weather/broken: spec.configPatches[1].patch.value.per_connection_buffer_limit_bytes: ")
+        .contains("per_connection_buffer_limit_bytes");
+    var clusters = EnvoyFilterGoldenTest.generate(push, TypeUrls.CLUSTER);
+    var redis =
+        (io.envoyproxy.envoy.config.cluster.v3.Cluster)
+            clusters.get("outbound|6379||redis.weather.svc.cluster.local");
+    assertThat(redis.getConnectTimeout().getSeconds()).isEqualTo(5);
+  }
+
+  @Test
+  void durationsAreReplacedAndAnysMergedByContent() {
+    var merge = new ProtoMerge(dev.bowline.controlplane.xds.gen.XdsJson.TYPES);
+    var base =
+        io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder()
+            .setName("c")
+            .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10))
+            .build();
+    var overlay =
+        io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder()
+            .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setNanos(250_000_000))
+            .build();
+    var merged = merge.merge(base, overlay);
+    assertThat(merged.getConnectTimeout().getSeconds()).isZero();
+    assertThat(merged.getConnectTimeout().getNanos()).isEqualTo(250_000_000);
+    assertThat(merged.getName()).isEqualTo("c");
+    var tcp =
+        io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.newBuilder()
+            .setStatPrefix("p")
+            .setCluster("x")
+            .build();
+    var idle =
+        io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.newBuilder()
+            .setIdleTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(2))
+            .build();
+    Any m = merge.mergeAny(Any.pack(tcp), Any.pack(idle));
+    assertThat(m.getTypeUrl()).isEqualTo(Any.pack(tcp).getTypeUrl());
+    assertThat(m.getValue())
+        .isEqualTo(tcp.toBuilder().setIdleTimeout(idle.getIdleTimeout()).build().toByteString());
+  }
+
+  @Test
+  void routeConfigurationPortsAsIstiodNamesThem() {
+    assertThat(EnvoyFilterPatcher.portOf("8080")).isEqualTo(8080);
+    assertThat(EnvoyFilterPatcher.portOf("inbound|13000||")).isEqualTo(13000);
+    assertThat(EnvoyFilterPatcher.portOf("http.80")).isEqualTo(80);
+    assertThat(EnvoyFilterPatcher.portOf("https.443.https.gw.ns")).isEqualTo(443);
+    assertThat(EnvoyFilterPatcher.portOf("foo.example.com:9090")).isEqualTo(9090);
+    assertThat(EnvoyFilterPatcher.portOf("allow_any")).isEqualTo(-1);
+  }
 }
