@@ -30,7 +30,13 @@ final class GatewayListenerGenerator implements XdsGenerator {
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
       Filter filter;
       if (lp.http()) {
-        filter = Filters.hcmRds("outbound_" + lp.listenerName(), lp.routeName());
+        // RequestAuthentication selecting the gateway: jwt_authn + istio_authn before the router
+        filter =
+            Filters.hcmRds(
+                "outbound_" + lp.listenerName(),
+                lp.routeName(),
+                RequestAuthn.filters(proxy, push),
+                List.of());
       } else {
         filter = tcpFilter(lp, proxy, push);
         if (filter == null) {

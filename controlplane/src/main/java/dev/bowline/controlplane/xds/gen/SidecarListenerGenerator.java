@@ -63,6 +63,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
     SidecarTelemetry telemetry = SidecarTelemetry.of(proxy, push);
+    // RequestAuthentication: jwt_authn + istio_authn on every inbound HTTP chain
+    List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
+        authn = RequestAuthn.filters(proxy, push);
     if (proxy.isLocalMode()) {
       for (InboundPort in : localInboundPorts(proxy, push)) {
         String name = proxy.ipAddress() + "_" + in.servicePort();
@@ -75,12 +78,12 @@ final class SidecarListenerGenerator implements XdsGenerator {
         if (mode != MtlsMode.DISABLE) {
           l.addListenerFilters(Security.tlsInspector());
         }
-        l.addAllFilterChains(inboundChains(in, false, mode, telemetry));
+        l.addAllFilterChains(inboundChains(in, false, mode, telemetry, authn));
         all.put(name, l.build());
       }
     } else {
       all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
-      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push, telemetry));
+      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push, telemetry, authn));
       outboundPortListeners(proxy, push, telemetry).forEach(all::put);
     }
     // Sidecar egress listeners bound to an address (captureMode NONE or a bind).
@@ -140,7 +143,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
   }
 
   private static Listener virtualInbound(
-      Proxy proxy, PushContext push, SidecarTelemetry telemetry) {
+      Proxy proxy,
+      PushContext push,
+      SidecarTelemetry telemetry,
+      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
+          authn) {
     Listener.Builder l =
         Listener.newBuilder()
             .setName(VIRTUAL_INBOUND)
@@ -153,7 +160,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
             .addListenerFilters(Security.tlsInspector());
     for (InboundPort in : inboundPorts(proxy, push).values()) {
       l.addAllFilterChains(
-          inboundChains(in, true, push.mtlsMode(proxy, in.targetPort()), telemetry));
+          inboundChains(in, true, push.mtlsMode(proxy, in.targetPort()), telemetry, authn));
     }
     l.addFilterChains(
         FilterChain.newBuilder()
@@ -229,8 +236,13 @@ final class SidecarListenerGenerator implements XdsGenerator {
    * from the tls_inspector.
    */
   private static List<FilterChain> inboundChains(
-      InboundPort in, boolean matchPort, MtlsMode mode, SidecarTelemetry telemetry) {
-    FilterChain plain = inboundChain(in, matchPort, telemetry);
+      InboundPort in,
+      boolean matchPort,
+      MtlsMode mode,
+      SidecarTelemetry telemetry,
+      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
+          authn) {
+    FilterChain plain = inboundChain(in, matchPort, telemetry, authn);
     if (mode == MtlsMode.DISABLE) {
       return List.of(plain);
     }
@@ -253,7 +265,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
   }
 
   private static FilterChain inboundChain(
-      InboundPort in, boolean matchPort, SidecarTelemetry telemetry) {
+      InboundPort in,
+      boolean matchPort,
+      SidecarTelemetry telemetry,
+      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
+          authn) {
     String cluster = ClusterName.inbound(in.targetPort());
     String name = "0.0.0.0_" + in.targetPort();
     Filter filter;
@@ -278,7 +294,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
               .build();
       filter =
           Filters.hcmInline(
-              "inbound_" + name, routes, telemetry.inboundFilters(), telemetry.inboundLogs());
+              "inbound_" + name,
+              routes,
+              // telemetry first so it sees authn's 401s, then authn before the policy filters
+              concat(telemetry.inboundFilters(), authn),
+              telemetry.inboundLogs());
     } else {
       filter = Filters.tcpProxy(cluster, cluster);
     }
@@ -336,6 +356,15 @@ final class SidecarListenerGenerator implements XdsGenerator {
       }
       out.put(name, l.build());
     }
+    return out;
+  }
+
+  private static <T> List<T> concat(List<T> a, List<T> b) {
+    if (b.isEmpty()) {
+      return a;
+    }
+    List<T> out = new java.util.ArrayList<>(a);
+    out.addAll(b);
     return out;
   }
 }
