@@ -32,7 +32,7 @@ final class JwksCache {
   /** The largest JWKS document accepted. */
   static final int MAX_JWKS_BYTES = 256 * 1024;
 
-  private record State(@Nullable JWKSet keys, long fetchedNanos, long failedNanos) {}
+  private record State(@Nullable JwksKeys keys, long fetchedNanos, long failedNanos) {}
 
   private final String uri;
   private final String cluster;
@@ -54,7 +54,7 @@ final class JwksCache {
   }
 
   /** The keys to verify with now; null when no fetch has succeeded yet. */
-  @Nullable JWKSet keys() {
+  @Nullable JwksKeys keys() {
     return state.get().keys();
   }
 
@@ -142,7 +142,8 @@ final class JwksCache {
     return mine;
   }
 
-  private void done(CompletableFuture<Void> f, @Nullable JWKSet keys, String problem) {
+  private void done(CompletableFuture<Void> f, @Nullable JWKSet set, String problem) {
+    JwksKeys keys = set == null ? null : JwksKeys.of(set);
     long now = nanos.getAsLong();
     State old = state.get();
     if (keys != null) {
@@ -152,7 +153,7 @@ final class JwksCache {
           "event=jwks_fetched uri={0} cluster={1} keys={2}",
           uri,
           cluster,
-          keys.getKeys().size());
+          keys.keys().size());
     } else {
       state.set(new State(old.keys(), old.fetchedNanos(), now));
       LOG.log(

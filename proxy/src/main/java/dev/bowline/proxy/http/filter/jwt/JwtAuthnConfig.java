@@ -71,7 +71,7 @@ record JwtAuthnConfig(
   sealed interface Jwks {}
 
   /** {@code local_jwks}: keys given inline, parsed once. */
-  record LocalJwks(com.nimbusds.jose.jwk.JWKSet keys) implements Jwks {}
+  record LocalJwks(JwksKeys keys) implements Jwks {}
 
   /**
    * {@code remote_jwks}: fetched from {@code uri} through cluster {@code cluster}, kept for {@code

@@ -189,7 +189,7 @@ public final class JwtAuthnFactory implements HttpFilterFactory<JwtAuthnConfig> 
               throw new IllegalArgumentException(at + ".local_jwks: JSON nested too deep");
             }
             try {
-              yield new JwtAuthnConfig.LocalJwks(JWKSet.parse(json).toPublicJWKSet());
+              yield new JwtAuthnConfig.LocalJwks(JwksKeys.of(JWKSet.parse(json).toPublicJWKSet()));
             } catch (java.text.ParseException e) {
               throw new IllegalArgumentException(
                   at + ".local_jwks: not a JSON Web Key Set: " + e.getMessage());

@@ -4,7 +4,6 @@ import com.google.protobuf.ListValue;
 import com.google.protobuf.NullValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
-import com.nimbusds.jose.jwk.JWKSet;
 import dev.bowline.proxy.http.filter.FilterStatus;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.StreamContext;
@@ -281,7 +280,7 @@ final class JwtAuthnFilter implements HttpFilter {
     if (!JwtVerifier.audienceAllowed(t, c.audiences())) {
       return JwtStatus.JWT_AUDIENCE_NOT_ALLOWED;
     }
-    JWKSet keys =
+    JwksKeys keys =
         switch (p.jwks()) {
           case JwtAuthnConfig.LocalJwks l -> l.keys();
           case JwtAuthnConfig.RemoteJwks r -> r.cache().keys();

@@ -3,12 +3,8 @@ package dev.bowline.proxy.http.filter.jwt;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSVerifier;
-import com.nimbusds.jose.crypto.ECDSAVerifier;
-import com.nimbusds.jose.crypto.MACVerifier;
-import com.nimbusds.jose.crypto.RSASSAVerifier;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
-import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.OctetSequenceKey;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.util.Base64URL;
@@ -206,7 +202,7 @@ final class JwtVerifier {
    * key has one) match is tried; none matching is JWKS_KID_ALG_MISMATCH, none verifying
    * JWT_VERIFICATION_FAIL.
    */
-  static JwtStatus checkSignature(Parsed t, JWKSet keys) {
+  static JwtStatus checkSignature(Parsed t, JwksKeys keys) {
     SignedJWT jwt;
     try {
       jwt =
@@ -218,7 +214,8 @@ final class JwtVerifier {
       return JwtStatus.JWT_VERIFICATION_FAIL;
     }
     boolean matched = false;
-    for (JWK key : keys.getKeys()) {
+    for (JwksKeys.Entry e : keys.keys()) {
+      JWK key = e.key();
       if (t.kid() != null && key.getKeyID() != null && !key.getKeyID().equals(t.kid())) {
         continue;
       }
@@ -226,38 +223,32 @@ final class JwtVerifier {
         continue;
       }
       matched = true;
-      JWSVerifier verifier = verifier(key, t.alg());
-      if (verifier == null) {
+      JWSVerifier verifier = e.verifier();
+      if (verifier == null || !fits(key, t.alg())) {
         continue;
       }
       try {
         if (jwt.verify(verifier)) {
           return JwtStatus.OK;
         }
-      } catch (JOSEException | IllegalStateException e) {
+      } catch (JOSEException | IllegalStateException ex) {
         // a key that cannot check this signature: try the next
       }
     }
     return matched ? JwtStatus.JWT_VERIFICATION_FAIL : JwtStatus.JWKS_KID_ALG_MISMATCH;
   }
 
-  /** A verifier of {@code key} for {@code alg}; null when the key's type does not fit. */
-  private static @Nullable JWSVerifier verifier(JWK key, String alg) {
-    try {
-      if (key instanceof RSAKey rsa && (alg.startsWith("RS") || alg.startsWith("PS"))) {
-        return new RSASSAVerifier(rsa);
-      }
-      if (key instanceof ECKey ec && alg.startsWith("ES")) {
-        var curves = com.nimbusds.jose.jwk.Curve.forJWSAlgorithm(JWSAlgorithm.parse(alg));
-        return curves.contains(ec.getCurve()) ? new ECDSAVerifier(ec) : null;
-      }
-      if (key instanceof OctetSequenceKey oct && alg.startsWith("HS")) {
-        return new MACVerifier(oct);
-      }
-    } catch (JOSEException e) {
-      return null;
-    }
-    return null;
+  /** Whether {@code key}'s type (and curve) can verify {@code alg}. */
+  private static boolean fits(JWK key, String alg) {
+    return switch (key) {
+      case RSAKey rsa -> alg.startsWith("RS") || alg.startsWith("PS");
+      case ECKey ec ->
+          alg.startsWith("ES")
+              && com.nimbusds.jose.jwk.Curve.forJWSAlgorithm(JWSAlgorithm.parse(alg))
+                  .contains(ec.getCurve());
+      case OctetSequenceKey oct -> alg.startsWith("HS");
+      default -> false;
+    };
   }
 
   private static boolean isInteger(@Nullable Object o) {
