@@ -62,6 +62,9 @@ class JwtAuthnProxyTest {
   static HttpServer backend;
   static Proxy proxy;
   static int port;
+  static int tlsPort;
+  static TestPki pki;
+  static TestPki.Issued clientCert;
   static @TempDir Path dir;
   static Path accessLog;
   static final HttpClient client =
@@ -103,6 +106,10 @@ class JwtAuthnProxyTest {
         });
     backend.start();
     port = Ports.free(IP);
+    tlsPort = Ports.free(IP);
+    pki = new TestPki("jwt-root");
+    TestPki.Issued serverCert = pki.issue("spiffe://cluster.local/ns/weather/sa/forecast");
+    clientCert = pki.issue("spiffe://cluster.local/ns/shop/sa/frontend");
     accessLog = dir.resolve("access.log");
     String local = new JWKSet(ec.toPublicJWK()).toString().replace("\"", "\\\"");
     String yaml =
@@ -172,6 +179,78 @@ class JwtAuthnProxyTest {
                     - name: all
                       domains: ["*"]
                       routes: [{match: {prefix: /}, route: {cluster: backend}}]
+          - name: https
+            address: {socket_address: {address: %1$s, port_value: %9$d}}
+            filter_chains:
+            - transport_socket:
+                name: envoy.transport_sockets.tls
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                  require_client_certificate: true
+                  common_tls_context:
+                    tls_certificates:
+                    - certificate_chain: {inline_string: "%10$s"}
+                      private_key: {inline_string: "%11$s"}
+                    validation_context: {trusted_ca: {inline_string: "%12$s"}}
+              filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: jwt_tls
+                  access_log:
+                  - name: envoy.access_loggers.file
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                      path: %7$s
+                      format: "tls %%RESPONSE_CODE%% %%DYNAMIC_METADATA(istio_authn:source.principal)%% %%DYNAMIC_METADATA(istio_authn:source.namespace)%% %%DYNAMIC_METADATA(istio_authn:request.auth.principal)%%\\n"
+                  http_filters:
+                  - name: envoy.filters.http.jwt_authn
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
+                      bypass_cors_preflight: true
+                      providers:
+                        origins-0:
+                          issuer: %3$s
+                          audiences: [weather]
+                          payload_in_metadata: %3$s
+                          forward_payload_header: x-jwt-payload
+                          claim_to_headers: [{header_name: x-jwt-sub, claim_name: sub}, {header_name: x-jwt-groups, claim_name: groups}]
+                          local_jwks: {inline_string: "%4$s"}
+                        origins-1:
+                          issuer: %5$s
+                          payload_in_metadata: %5$s
+                          forward: true
+                          from_headers: [{name: x-token}]
+                          from_params: [token]
+                          remote_jwks:
+                            http_uri: {uri: "http://jwks.example:%6$d/jwks", cluster: "outbound|%6$d||jwks.example", timeout: 5s}
+                            cache_duration: 1s
+                      rules:
+                      - match: {prefix: /}
+                        requires:
+                          requires_any:
+                            requirements:
+                            - provider_name: origins-0
+                            - provider_name: origins-1
+                            - requires_all:
+                                requirements:
+                                - requires_any: {requirements: [{provider_name: origins-0}, {allow_missing: {}}]}
+                                - requires_any: {requirements: [{provider_name: origins-1}, {allow_missing: {}}]}
+                  - name: istio_authn
+                    typed_config:
+                      "@type": type.googleapis.com/istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig
+                      policy:
+                        origins: [{jwt: {issuer: %3$s}}, {jwt: {issuer: %5$s}}]
+                        origin_is_optional: true
+                        principal_binding: USE_ORIGIN
+                      skip_validate_trust_domain: true
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    virtual_hosts:
+                    - name: all
+                      domains: ["*"]
+                      routes: [{match: {prefix: /}, route: {cluster: backend}}]
           clusters:
           - name: backend
             type: STATIC
@@ -192,10 +271,18 @@ class JwtAuthnProxyTest {
                 ISS_REMOTE,
                 jwks.getAddress().getPort(),
                 accessLog,
-                backend.getAddress().getPort());
+                backend.getAddress().getPort(),
+                tlsPort,
+                escape(serverCert.certPem()),
+                escape(serverCert.keyPem()),
+                escape(pki.rootPem()));
     proxy =
         Proxy.start(
             new BootstrapLoader().parse("jwt.yaml", yaml), ProxyOptions.defaults().withWorkers(2));
+  }
+
+  static String escape(String pem) {
+    return pem.replace("\n", "\\n");
   }
 
   @AfterAll
@@ -373,5 +460,47 @@ class JwtAuthnProxyTest {
     Thread.sleep(1200);
     assertThat(get("/forecast", "x-token", next).statusCode()).isEqualTo(200);
     assertThat(get("/forecast", "x-token", next).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void istioAuthnNamesTheMtlsPeerBesideTheTokensPrincipal() throws Exception {
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    ks.setKeyEntry(
+        "client",
+        clientCert.key().getPrivate(),
+        new char[0],
+        new java.security.cert.Certificate[] {clientCert.cert()});
+    var kmf =
+        javax.net.ssl.KeyManagerFactory.getInstance(
+            javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(ks, new char[0]);
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    trust.setCertificateEntry("root", pki.root);
+    var tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+    tmf.init(trust);
+    var ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+    String token = es256(claims(ISS_LOCAL).subject("bob").build());
+    try (var socket = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket(IP, tlsPort)) {
+      socket.setSoTimeout(10_000);
+      socket
+          .getOutputStream()
+          .write(
+              ("GET /peer HTTP/1.1\r\nHost: forecast\r\nAuthorization: Bearer "
+                      + token
+                      + "\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+      String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(response).startsWith("HTTP/1.1 200");
+    }
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () ->
+                assertThat(Files.readString(accessLog))
+                    .contains(
+                        "tls 200 cluster.local/ns/shop/sa/frontend shop " + ISS_LOCAL + "/bob"));
   }
 }
