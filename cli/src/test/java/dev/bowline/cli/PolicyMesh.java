@@ -266,6 +266,10 @@ final class PolicyMesh implements AutoCloseable {
     final AtomicInteger requests = new AtomicInteger();
     final Map<String, AtomicInteger> byPath = new ConcurrentHashMap<>();
     final Map<String, String> hostByPath = new ConcurrentHashMap<>();
+
+    /** The last request's headers per path, names in lower case. */
+    final Map<String, Map<String, String>> headersByPath = new ConcurrentHashMap<>();
+
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
 
     App(String name, String ip, int port) throws IOException {
@@ -281,6 +285,10 @@ final class PolicyMesh implements AutoCloseable {
             String path = ex.getRequestURI().getPath();
             int n = byPath.computeIfAbsent(path, k -> new AtomicInteger()).incrementAndGet();
             hostByPath.put(path, String.valueOf(ex.getRequestHeaders().getFirst("Host")));
+            Map<String, String> headers = new java.util.TreeMap<>();
+            ex.getRequestHeaders()
+                .forEach((k, v) -> headers.put(k.toLowerCase(java.util.Locale.ROOT), v.getFirst()));
+            headersByPath.put(path, headers);
             int status = 200;
             if (path.contains("flaky") && n % 3 != 0) {
               status = 503;

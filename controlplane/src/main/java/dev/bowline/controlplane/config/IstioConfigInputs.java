@@ -77,6 +77,13 @@ public final class IstioConfigInputs {
                     .thenComparing(Resource::name))
             .toList();
     this.telemetries = snapshot.list(dev.bowline.api.model.Telemetry.class);
+    this.requestAuthentications =
+        snapshot.list(dev.bowline.api.model.RequestAuthentication.class).stream()
+            .sorted(
+                java.util.Comparator.comparing(
+                        (Resource<dev.bowline.api.model.RequestAuthentication> r) -> r.namespace())
+                    .thenComparing(Resource::name))
+            .toList();
     // istiod's order: priority, then (creation time, which Bowline's store has not) name.namespace
     this.envoyFilters =
         snapshot.list(dev.bowline.api.model.EnvoyFilter.class).stream()
@@ -89,6 +96,34 @@ public final class IstioConfigInputs {
   }
 
   private final List<Resource<dev.bowline.api.model.EnvoyFilter>> envoyFilters;
+  private final List<Resource<dev.bowline.api.model.RequestAuthentication>> requestAuthentications;
+
+  // ---- RequestAuthentication
+
+  /**
+   * istiod's {@code getConfigsForWorkload}: policies of the workload's namespace, then of the root
+   * namespace, each applying when its selector (none: every workload) matches the labels. Policies
+   * with targetRefs (gateways by reference) are not applied by selector.
+   */
+  List<Resource<dev.bowline.api.model.RequestAuthentication>> requestAuthentications(
+      String namespace, Map<String, String> labels) {
+    List<Resource<dev.bowline.api.model.RequestAuthentication>> out = new ArrayList<>();
+    for (String ns :
+        namespace.equals(rootNamespace) ? List.of(namespace) : List.of(namespace, rootNamespace)) {
+      for (var ra : requestAuthentications) {
+        if (!ra.namespace().equals(ns)
+            || ra.spec().targetRef() != null
+            || !ra.spec().targetRefs().isEmpty()) {
+          continue;
+        }
+        var selector = ra.spec().selector();
+        if (selector == null || labels.entrySet().containsAll(selector.matchLabels().entrySet())) {
+          out.add(ra);
+        }
+      }
+    }
+    return out;
+  }
 
   // ---- EnvoyFilter
 
@@ -165,7 +200,8 @@ public final class IstioConfigInputs {
         new IstioGatewayInputs(snapshot, in),
         in::mtlsMode,
         in::envoyFilterPatches,
-        () -> in.telemetries);
+        () -> in.telemetries,
+        in::requestAuthentications);
   }
 
   // ---- VirtualService

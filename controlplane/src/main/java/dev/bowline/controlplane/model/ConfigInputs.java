@@ -19,6 +19,7 @@ import java.util.Optional;
  * @param peerAuthentications the PeerAuthentication mode of each workload port
  * @param envoyFilters the EnvoyFilter patches that apply to each proxy
  * @param telemetries the Telemetry resources in force (telemetry.istio.io)
+ * @param requestAuthentications the RequestAuthentications that apply to each workload
  */
 public record ConfigInputs(
     VirtualServices virtualServices,
@@ -27,7 +28,8 @@ public record ConfigInputs(
     Gateways gateways,
     PeerAuthentications peerAuthentications,
     EnvoyFilters envoyFilters,
-    Telemetries telemetries) {
+    Telemetries telemetries,
+    RequestAuthentications requestAuthentications) {
   /**
    * No VirtualService, DestinationRule, Sidecar, Gateway, PeerAuthentication or EnvoyFilter:
    * Istio's defaults.
@@ -46,6 +48,41 @@ public record ConfigInputs(
     Objects.requireNonNull(peerAuthentications, "peerAuthentications");
     Objects.requireNonNull(envoyFilters, "envoyFilters");
     Objects.requireNonNull(telemetries, "telemetries");
+    Objects.requireNonNull(requestAuthentications, "requestAuthentications");
+  }
+
+  /** Inputs without RequestAuthentication. */
+  public ConfigInputs(
+      VirtualServices virtualServices,
+      DestinationRules destinationRules,
+      Sidecars sidecars,
+      Gateways gateways,
+      PeerAuthentications peerAuthentications,
+      EnvoyFilters envoyFilters,
+      Telemetries telemetries) {
+    this(
+        virtualServices,
+        destinationRules,
+        sidecars,
+        gateways,
+        peerAuthentications,
+        envoyFilters,
+        telemetries,
+        RequestAuthentications.NONE);
+  }
+
+  /**
+   * RequestAuthentication index: the policies that apply to a workload, as istiod selects them (its
+   * namespace's and the root namespace's, each without selector or with one matching).
+   */
+  @FunctionalInterface
+  public interface RequestAuthentications {
+    /** No RequestAuthentication anywhere. */
+    RequestAuthentications NONE = (namespace, labels) -> List.of();
+
+    /** The policies for a workload of {@code namespace} with {@code labels}. */
+    List<dev.bowline.api.Resource<dev.bowline.api.model.RequestAuthentication>> forWorkload(
+        String namespace, java.util.Map<String, String> labels);
   }
 
   /** Inputs without Telemetry resources. */

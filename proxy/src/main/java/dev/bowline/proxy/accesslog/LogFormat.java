@@ -222,6 +222,7 @@ public final class LogFormat {
         case "PROTOCOL" -> info.protocol();
         case "REQ" -> header(info, true);
         case "RESP" -> header(info, false);
+        case "DYNAMIC_METADATA" -> dynamicMetadata(info, java.util.Objects.requireNonNull(header));
         default -> null; // known but not tracked yet: RESPONSE_CODE_DETAILS, ... print "-"
       };
     }
@@ -250,6 +251,40 @@ public final class LogFormat {
         return info.responseCode() == 0 ? null : Integer.toString(info.responseCode());
       }
       return h == null ? null : h.get(name);
+    }
+
+    /**
+     * {@code %DYNAMIC_METADATA(NAMESPACE:KEY:...)%}: the value at that path of the filter's
+     * metadata; strings as they are, anything else as JSON.
+     */
+    private static @org.jspecify.annotations.Nullable String dynamicMetadata(
+        StreamInfo info, String arg) {
+      String[] path = arg.split(":");
+      com.google.protobuf.Struct s = info.dynamicMetadata(path[0]);
+      if (s == null) {
+        return null;
+      }
+      com.google.protobuf.Value v =
+          com.google.protobuf.Value.newBuilder().setStructValue(s).build();
+      for (int i = 1; i < path.length; i++) {
+        if (!v.hasStructValue()) {
+          return null;
+        }
+        v = v.getStructValue().getFieldsMap().get(path[i]);
+        if (v == null) {
+          return null;
+        }
+      }
+      if (v.hasStringValue()) {
+        return v.getStringValue();
+      }
+      try {
+        return com.google.protobuf.util.JsonFormat.printer()
+            .omittingInsignificantWhitespace()
+            .print(v);
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        return null;
+      }
     }
 
     private static String withoutPort(String address) {
@@ -321,6 +356,12 @@ public final class LogFormat {
     String arg = body.substring(open + 1, body.length() - 1);
     if (name.equals("START_TIME")) {
       return new Command(name, null, null, max); // custom time formats print the ISO default
+    }
+    if (name.equals("DYNAMIC_METADATA")) {
+      if (arg.isEmpty()) {
+        throw new IllegalArgumentException("command %" + body + "%: namespace required");
+      }
+      return new Command(name, arg, null, max);
     }
     if (!name.equals("REQ") && !name.equals("RESP")) {
       throw new IllegalArgumentException("unknown command %" + body + "%");

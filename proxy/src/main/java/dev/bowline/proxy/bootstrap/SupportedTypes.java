@@ -57,6 +57,10 @@ public final class SupportedTypes {
         .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor())
         .add(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor())
         .add(
+            io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
+                .getDescriptor())
+        .add(dev.bowline.proxy.http.filter.istioauthn.IstioAuthnProto.descriptor())
+        .add(
             io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
                 .getDescriptor())
         .add(

@@ -406,6 +406,29 @@ final class HttpStream
   }
 
   @Override
+  public void httpCall(
+      String cluster,
+      io.netty.handler.codec.http.FullHttpRequest request,
+      java.time.Duration timeout,
+      int maxBodyBytes,
+      HttpCallback callback) {
+    UpstreamCall.start(
+        java.util.Objects.requireNonNull(conn.worker),
+        conn.runtime.snapshot(),
+        cluster,
+        request,
+        timeout,
+        maxBodyBytes,
+        callback);
+  }
+
+  /** The downstream connection's TLS peer, if it came over TLS. */
+  @Override
+  public java.util.Optional<dev.bowline.proxy.tls.TlsPeer> downstreamTls() {
+    return dev.bowline.proxy.tls.TlsPeer.of(ctx.channel());
+  }
+
+  @Override
   public void continueDecoding() {
     if (!done && resumeAt >= 0) {
       int from = resumeAt;

@@ -91,6 +91,8 @@ final class ClusterGenerator implements XdsGenerator {
       }
       if (!proxy.isProxylessGrpc()) {
         addSidecarClusters(out, proxy, push);
+        // JWKS hosts of RequestAuthentication that are no registry service
+        RequestAuthn.jwksClusters(proxy, push).forEach(out::putIfAbsent);
       }
     }
     for (String name : names.names()) {

@@ -33,7 +33,13 @@ final class GatewayListenerGenerator implements XdsGenerator {
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
       Filter filter;
       if (lp.http()) {
-        filter = Filters.hcmRds("outbound_" + lp.listenerName(), lp.routeName(), List.of(), logs);
+        // RequestAuthentication selecting the gateway: jwt_authn + istio_authn before the router
+        filter =
+            Filters.hcmRds(
+                "outbound_" + lp.listenerName(),
+                lp.routeName(),
+                RequestAuthn.filters(proxy, push),
+                logs);
       } else {
         filter = tcpFilter(lp, proxy, push);
         if (filter == null) {

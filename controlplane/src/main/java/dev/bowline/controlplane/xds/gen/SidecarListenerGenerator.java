@@ -64,6 +64,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
     SidecarTelemetry telemetry = SidecarTelemetry.of(proxy, push);
+    // RequestAuthentication: jwt_authn + istio_authn on every inbound HTTP chain
+    List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
+        authn = RequestAuthn.filters(proxy, push);
     if (proxy.isLocalMode()) {
       for (InboundPort in : localInboundPorts(proxy, push)) {
         String name = proxy.ipAddress() + "_" + in.servicePort();
@@ -76,12 +79,12 @@ final class SidecarListenerGenerator implements XdsGenerator {
         if (mode != MtlsMode.DISABLE) {
           l.addListenerFilters(Security.tlsInspector());
         }
-        l.addAllFilterChains(inboundChains(in, false, mode, telemetry, push.trustDomains()));
+        l.addAllFilterChains(inboundChains(in, false, mode, telemetry, push.trustDomains(), authn));
         all.put(name, l.build());
       }
     } else {
       all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
-      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push, telemetry));
+      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push, telemetry, authn));
       outboundPortListeners(proxy, push, telemetry).forEach(all::put);
     }
     // Sidecar egress listeners bound to an address (captureMode NONE or a bind).
@@ -162,7 +165,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
   }
 
   private static Listener virtualInbound(
-      Proxy proxy, PushContext push, SidecarTelemetry telemetry) {
+      Proxy proxy,
+      PushContext push,
+      SidecarTelemetry telemetry,
+      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
+          authn) {
     Listener.Builder l =
         Listener.newBuilder()
             .setName(VIRTUAL_INBOUND)
@@ -179,7 +186,12 @@ final class SidecarListenerGenerator implements XdsGenerator {
     for (InboundPort in : inboundPorts(proxy, push).values()) {
       l.addAllFilterChains(
           inboundChains(
-              in, true, push.mtlsMode(proxy, in.targetPort()), telemetry, push.trustDomains()));
+              in,
+              true,
+              push.mtlsMode(proxy, in.targetPort()),
+              telemetry,
+              push.trustDomains(),
+              authn));
     }
     l.addFilterChains(
         FilterChain.newBuilder()
@@ -259,8 +271,10 @@ final class SidecarListenerGenerator implements XdsGenerator {
       boolean matchPort,
       MtlsMode mode,
       SidecarTelemetry telemetry,
-      List<String> trustDomains) {
-    FilterChain plain = inboundChain(in, matchPort, telemetry);
+      List<String> trustDomains,
+      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
+          authn) {
+    FilterChain plain = inboundChain(in, matchPort, telemetry, authn);
     if (mode == MtlsMode.DISABLE) {
       return List.of(plain);
     }
@@ -284,7 +298,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
   }
 
   private static FilterChain inboundChain(
-      InboundPort in, boolean matchPort, SidecarTelemetry telemetry) {
+      InboundPort in,
+      boolean matchPort,
+      SidecarTelemetry telemetry,
+      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
+          authn) {
     String cluster = ClusterName.inbound(in.targetPort());
     String name = "0.0.0.0_" + in.targetPort();
     Filter filter;
@@ -309,7 +327,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
               .build();
       filter =
           Filters.hcmInline(
-              "inbound_" + name, routes, telemetry.inboundFilters(), telemetry.inboundLogs());
+              "inbound_" + name,
+              routes,
+              // telemetry first so it sees authn's 401s, then authn before the policy filters
+              concat(telemetry.inboundFilters(), authn),
+              telemetry.inboundLogs());
     } else {
       filter = Filters.tcpProxy(cluster, cluster);
     }
@@ -367,6 +389,15 @@ final class SidecarListenerGenerator implements XdsGenerator {
       }
       out.put(name, l.build());
     }
+    return out;
+  }
+
+  private static <T> List<T> concat(List<T> a, List<T> b) {
+    if (b.isEmpty()) {
+      return a;
+    }
+    List<T> out = new java.util.ArrayList<>(a);
+    out.addAll(b);
     return out;
   }
 }

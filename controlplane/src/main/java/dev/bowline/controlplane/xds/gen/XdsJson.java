@@ -31,6 +31,10 @@ public final class XdsJson {
           .add(io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm.getDescriptor())
           .add(com.google.protobuf.StringValue.getDescriptor())
           .add(dev.bowline.controlplane.xds.gen.telemetry.MetadataExchangeProto.descriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
+                  .getDescriptor())
+          .add(IstioAuthnProto.descriptor())
           .add(TcpProxy.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
           .add(OriginalDst.getDescriptor())

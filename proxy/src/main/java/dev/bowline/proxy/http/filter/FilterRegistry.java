@@ -63,6 +63,8 @@ public final class FilterRegistry {
             new RouterFactory(),
             new dev.bowline.proxy.http.filter.fault.FaultFactory(),
             new dev.bowline.proxy.http.filter.cors.CorsFactory(),
+            new dev.bowline.proxy.http.filter.jwt.JwtAuthnFactory(env.clock(), System::nanoTime),
+            new dev.bowline.proxy.http.filter.istioauthn.IstioAuthnFactory(),
             new dev.bowline.proxy.http.filter.localratelimit.LocalRateLimitFactory(
                 env.stats(), System::nanoTime),
             new dev.bowline.proxy.http.filter.wasm.WasmFactory(

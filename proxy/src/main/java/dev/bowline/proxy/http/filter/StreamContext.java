@@ -38,4 +38,31 @@ public interface StreamContext {
 
   /** Resumes the filter chain after the next filter; for a filter that returned STOP_ITERATION. */
   void continueDecoding();
+
+  /**
+   * Sends {@code request} (a whole request: method, path, headers with {@code host}) to a host of
+   * cluster {@code cluster} of the current config, through the proxy's own pools, balancer and
+   * circuit breakers, as Envoy's async HTTP client does; {@code callback} runs on this stream's
+   * event loop with the whole response, or a failure when the cluster is unknown or has no host,
+   * the connection fails, {@code timeout} passes, or the body exceeds {@code maxBodyBytes}. The
+   * call does not end with the stream. By default the stream cannot make calls.
+   */
+  default void httpCall(
+      String cluster,
+      io.netty.handler.codec.http.FullHttpRequest request,
+      java.time.Duration timeout,
+      int maxBodyBytes,
+      HttpCallback callback) {
+    request.release();
+    callback.onFailure("upstream calls are not supported here");
+  }
+
+  /** The outcome of {@link #httpCall}; exactly one method is called, once. */
+  interface HttpCallback {
+    /** The response's status and whole body. */
+    void onResponse(int status, byte[] body);
+
+    /** Why no whole response came. */
+    void onFailure(String reason);
+  }
 }

@@ -66,6 +66,14 @@ public interface StreamInfo {
   /** The local {@code ip:port} the downstream connection came to. */
   String downstreamLocalAddress();
 
+  /**
+   * The downstream connection's TLS peer (verified chain, URI SANs) when it came over TLS; Envoy's
+   * {@code downstreamAddressProvider().sslConnection()}.
+   */
+  default java.util.Optional<dev.bowline.proxy.tls.TlsPeer> downstreamTls() {
+    return java.util.Optional.empty();
+  }
+
   /** Filter state: a value another filter of this stream put under {@code key}. */
   <T> @Nullable T get(StateKey<T> key);
 
