@@ -32,6 +32,8 @@ class RbacProxyTest {
   static Proxy proxy;
   static int httpPort;
   static int tcpPort;
+  @org.junit.jupiter.api.io.TempDir static java.nio.file.Path logDir;
+  static java.nio.file.Path accessLog;
   static final HttpClient client =
       HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
@@ -51,6 +53,12 @@ class RbacProxyTest {
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                   stat_prefix: inbound_rbac
+                  access_log:
+                  - name: envoy.access_loggers.file
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                      path: %7$s
+                      log_format: {text_format_source: {inline_string: "%%REQ(:PATH)%% %%RESPONSE_CODE%% %%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)%% %%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_effective_policy_id)%%\\n"}}
                   http_filters:
                   - name: envoy.filters.http.rbac
                     typed_config:
@@ -121,7 +129,8 @@ class RbacProxyTest {
               cluster_name: echo
               endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %1$s, port_value: %6$d}}}}]}]
         """
-        .formatted(IP, httpPort, tcpPort, backend.ip(), backend.port(), echo.getLocalPort());
+        .formatted(
+            IP, httpPort, tcpPort, backend.ip(), backend.port(), echo.getLocalPort(), accessLog);
   }
 
   @BeforeAll
@@ -150,6 +159,7 @@ class RbacProxyTest {
             });
     httpPort = Ports.free(IP);
     tcpPort = Ports.free(IP);
+    accessLog = logDir.resolve("access.log");
     var bs = new BootstrapLoader().parse("rbac.yaml", bootstrap());
     proxy = Proxy.start(bs, ProxyOptions.defaults().withWorkers(1));
   }
@@ -209,6 +219,13 @@ class RbacProxyTest {
         .isEqualTo(1);
     assertThat(stat("http.inbound_rbac.rbac.istio_dry_run_allow_shadow_allowed") - shadowAllowed)
         .isEqualTo(1);
+    // the shadow result is dynamic metadata the access log can print, as Envoy's
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(java.nio.file.Files.readAllLines(accessLog))
+                    .contains("/admin 200 denied shadow-admin", "/public/b 200 allowed -"));
   }
 
   @Test

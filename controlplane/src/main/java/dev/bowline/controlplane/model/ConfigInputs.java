@@ -19,6 +19,7 @@ import java.util.Optional;
  * @param peerAuthentications the PeerAuthentication mode of each workload port
  * @param envoyFilters the EnvoyFilter patches that apply to each proxy
  * @param telemetries the Telemetry resources in force (telemetry.istio.io)
+ * @param authorizationPolicies the AuthorizationPolicies that apply to each workload
  */
 public record ConfigInputs(
     VirtualServices virtualServices,
@@ -27,7 +28,8 @@ public record ConfigInputs(
     Gateways gateways,
     PeerAuthentications peerAuthentications,
     EnvoyFilters envoyFilters,
-    Telemetries telemetries) {
+    Telemetries telemetries,
+    AuthorizationPolicies authorizationPolicies) {
   /**
    * No VirtualService, DestinationRule, Sidecar, Gateway, PeerAuthentication or EnvoyFilter:
    * Istio's defaults.
@@ -46,6 +48,42 @@ public record ConfigInputs(
     Objects.requireNonNull(peerAuthentications, "peerAuthentications");
     Objects.requireNonNull(envoyFilters, "envoyFilters");
     Objects.requireNonNull(telemetries, "telemetries");
+    Objects.requireNonNull(authorizationPolicies, "authorizationPolicies");
+  }
+
+  /** Inputs without AuthorizationPolicies. */
+  public ConfigInputs(
+      VirtualServices virtualServices,
+      DestinationRules destinationRules,
+      Sidecars sidecars,
+      Gateways gateways,
+      PeerAuthentications peerAuthentications,
+      EnvoyFilters envoyFilters,
+      Telemetries telemetries) {
+    this(
+        virtualServices,
+        destinationRules,
+        sidecars,
+        gateways,
+        peerAuthentications,
+        envoyFilters,
+        telemetries,
+        AuthorizationPolicies.NONE);
+  }
+
+  /** AuthorizationPolicy index (security.istio.io): the policies in force for a workload. */
+  @FunctionalInterface
+  public interface AuthorizationPolicies {
+    /** No AuthorizationPolicy anywhere: every request is allowed. */
+    AuthorizationPolicies NONE = (namespace, labels) -> List.of();
+
+    /**
+     * The policies that apply to the workload in {@code namespace} with {@code labels}: those of
+     * the root namespace (mesh-wide) and of {@code namespace}, without a selector or with one the
+     * labels match; sorted by namespace, then name.
+     */
+    List<dev.bowline.api.Resource<dev.bowline.api.model.AuthorizationPolicy>> forWorkload(
+        String namespace, java.util.Map<String, String> labels);
   }
 
   /** Inputs without Telemetry resources. */

@@ -222,8 +222,39 @@ public final class LogFormat {
         case "PROTOCOL" -> info.protocol();
         case "REQ" -> header(info, true);
         case "RESP" -> header(info, false);
+        case "DYNAMIC_METADATA" -> dynamicMetadata(info);
         default -> null; // known but not tracked yet: RESPONSE_CODE_DETAILS, ... print "-"
       };
+    }
+
+    /** {@code DYNAMIC_METADATA(NAMESPACE:KEY:...)}: a string as is, anything else as JSON. */
+    private @org.jspecify.annotations.Nullable String dynamicMetadata(StreamInfo info) {
+      String[] path = java.util.Objects.requireNonNull(header).split(":");
+      com.google.protobuf.Struct s = info.dynamicMetadata(path[0]);
+      if (s == null) {
+        return null;
+      }
+      com.google.protobuf.Value v =
+          com.google.protobuf.Value.newBuilder().setStructValue(s).build();
+      for (int i = 1; i < path.length; i++) {
+        if (!v.hasStructValue()) {
+          return null;
+        }
+        v = v.getStructValue().getFieldsMap().get(path[i]);
+        if (v == null) {
+          return null;
+        }
+      }
+      if (v.hasStringValue()) {
+        return v.getStringValue();
+      }
+      try {
+        return com.google.protobuf.util.JsonFormat.printer()
+            .omittingInsignificantWhitespace()
+            .print(v);
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        return null;
+      }
     }
 
     private @org.jspecify.annotations.Nullable String header(StreamInfo info, boolean request) {
@@ -321,6 +352,12 @@ public final class LogFormat {
     String arg = body.substring(open + 1, body.length() - 1);
     if (name.equals("START_TIME")) {
       return new Command(name, null, null, max); // custom time formats print the ISO default
+    }
+    if (name.equals("DYNAMIC_METADATA")) {
+      if (arg.isEmpty() || arg.startsWith(":")) {
+        throw new IllegalArgumentException("command %" + body + "%: namespace required");
+      }
+      return new Command(name, arg, null, max);
     }
     if (!name.equals("REQ") && !name.equals("RESP")) {
       throw new IllegalArgumentException("unknown command %" + body + "%");

@@ -27,10 +27,16 @@ final class GatewayListenerGenerator implements XdsGenerator {
   @Override
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
+    // AuthorizationPolicies selecting the gateway's workload (by its labels), as on sidecars
+    var authz =
+        dev.bowline.controlplane.xds.gen.authz.AuthzFilters.build(
+            push.authorizationPolicies(proxy), Security.TRUST_DOMAIN);
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
       Filter filter;
       if (lp.http()) {
-        filter = Filters.hcmRds("outbound_" + lp.listenerName(), lp.routeName());
+        filter =
+            Filters.hcmRds(
+                "outbound_" + lp.listenerName(), lp.routeName(), authz.http(), List.of());
       } else {
         filter = tcpFilter(lp, proxy, push);
         if (filter == null) {
@@ -44,7 +50,10 @@ final class GatewayListenerGenerator implements XdsGenerator {
               .setAddress(ClusterGenerator.socket(lp.address(), lp.port()))
               .setTrafficDirection(TrafficDirection.OUTBOUND)
               .addFilterChains(
-                  FilterChain.newBuilder().setName(lp.listenerName()).addFilters(filter))
+                  FilterChain.newBuilder()
+                      .setName(lp.listenerName())
+                      .addAllFilters(lp.http() ? List.of() : authz.tcp())
+                      .addFilters(filter))
               .build());
     }
     if (names.wildcard()) {

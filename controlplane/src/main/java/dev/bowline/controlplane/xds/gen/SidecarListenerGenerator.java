@@ -12,6 +12,7 @@ import dev.bowline.controlplane.registry.Endpoint;
 import dev.bowline.controlplane.registry.Protocol;
 import dev.bowline.controlplane.registry.Service;
 import dev.bowline.controlplane.registry.ServicePort;
+import dev.bowline.controlplane.xds.gen.authz.AuthzFilters;
 import dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
@@ -63,6 +64,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
     SidecarTelemetry telemetry = SidecarTelemetry.of(proxy, push);
+    // AuthorizationPolicy -> RBAC: HTTP filters on HTTP chains, network filters on TCP chains
+    AuthzFilters authz =
+        AuthzFilters.build(push.authorizationPolicies(proxy), Security.TRUST_DOMAIN);
     if (proxy.isLocalMode()) {
       for (InboundPort in : localInboundPorts(proxy, push)) {
         String name = proxy.ipAddress() + "_" + in.servicePort();
@@ -75,12 +79,12 @@ final class SidecarListenerGenerator implements XdsGenerator {
         if (mode != MtlsMode.DISABLE) {
           l.addListenerFilters(Security.tlsInspector());
         }
-        l.addAllFilterChains(inboundChains(in, false, mode, telemetry));
+        l.addAllFilterChains(inboundChains(in, false, mode, telemetry, authz));
         all.put(name, l.build());
       }
     } else {
       all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
-      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push, telemetry));
+      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push, telemetry, authz));
       outboundPortListeners(proxy, push, telemetry).forEach(all::put);
     }
     // Sidecar egress listeners bound to an address (captureMode NONE or a bind).
@@ -140,7 +144,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
   }
 
   private static Listener virtualInbound(
-      Proxy proxy, PushContext push, SidecarTelemetry telemetry) {
+      Proxy proxy, PushContext push, SidecarTelemetry telemetry, AuthzFilters authz) {
     Listener.Builder l =
         Listener.newBuilder()
             .setName(VIRTUAL_INBOUND)
@@ -153,11 +157,12 @@ final class SidecarListenerGenerator implements XdsGenerator {
             .addListenerFilters(Security.tlsInspector());
     for (InboundPort in : inboundPorts(proxy, push).values()) {
       l.addAllFilterChains(
-          inboundChains(in, true, push.mtlsMode(proxy, in.targetPort()), telemetry));
+          inboundChains(in, true, push.mtlsMode(proxy, in.targetPort()), telemetry, authz));
     }
     l.addFilterChains(
         FilterChain.newBuilder()
             .setName(VIRTUAL_INBOUND)
+            .addAllFilters(authz.tcp())
             .addFilters(
                 Filters.tcpProxy(
                     ClusterGenerator.INBOUND_PASSTHROUGH, ClusterGenerator.INBOUND_PASSTHROUGH)));
@@ -229,8 +234,12 @@ final class SidecarListenerGenerator implements XdsGenerator {
    * from the tls_inspector.
    */
   private static List<FilterChain> inboundChains(
-      InboundPort in, boolean matchPort, MtlsMode mode, SidecarTelemetry telemetry) {
-    FilterChain plain = inboundChain(in, matchPort, telemetry);
+      InboundPort in,
+      boolean matchPort,
+      MtlsMode mode,
+      SidecarTelemetry telemetry,
+      AuthzFilters authz) {
+    FilterChain plain = inboundChain(in, matchPort, telemetry, authz);
     if (mode == MtlsMode.DISABLE) {
       return List.of(plain);
     }
@@ -253,7 +262,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
   }
 
   private static FilterChain inboundChain(
-      InboundPort in, boolean matchPort, SidecarTelemetry telemetry) {
+      InboundPort in, boolean matchPort, SidecarTelemetry telemetry, AuthzFilters authz) {
     String cluster = ClusterName.inbound(in.targetPort());
     String name = "0.0.0.0_" + in.targetPort();
     Filter filter;
@@ -276,13 +285,19 @@ final class SidecarListenerGenerator implements XdsGenerator {
                                       .setTimeout(
                                           com.google.protobuf.Duration.getDefaultInstance()))))
               .build();
-      filter =
-          Filters.hcmInline(
-              "inbound_" + name, routes, telemetry.inboundFilters(), telemetry.inboundLogs());
+      // telemetry first (it sees RBAC's 403s), then authorization, then the policy filters
+      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
+          httpFilters = new java.util.ArrayList<>(telemetry.inboundFilters());
+      httpFilters.addAll(authz.http());
+      filter = Filters.hcmInline("inbound_" + name, routes, httpFilters, telemetry.inboundLogs());
     } else {
       filter = Filters.tcpProxy(cluster, cluster);
     }
-    FilterChain.Builder chain = FilterChain.newBuilder().setName(name).addFilters(filter);
+    FilterChain.Builder chain = FilterChain.newBuilder().setName(name);
+    if (!in.protocol().isHttp()) {
+      chain.addAllFilters(authz.tcp());
+    }
+    chain.addFilters(filter);
     if (matchPort) {
       chain.setFilterChainMatch(
           FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(in.targetPort())));
