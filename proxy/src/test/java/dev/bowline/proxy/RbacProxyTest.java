@@ -100,8 +100,13 @@ class RbacProxyTest {
                         route: {cluster: one}
           - name: tcp
             address: {socket_address: {address: %1$s, port_value: %3$d}}
+            # as istiod's inbound chains: the inspector reads first, the TCP proxy comes after
+            listener_filters:
+            - name: envoy.filters.listener.tls_inspector
+              typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector}
             filter_chains:
-            - filters:
+            - filter_chain_match: {transport_protocol: raw_buffer}
+              filters:
               - name: envoy.filters.network.rbac
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC
