@@ -333,7 +333,8 @@ class TlsProxyTest {
     // What the app sends is never trusted: the client sidecar's outbound HCM sanitizes it.
     var r =
         http.send(
-            HttpRequest.newBuilder(URI.create("http://" + CLIENT_IP + ":" + outPort + "/strict/xfcc"))
+            HttpRequest.newBuilder(
+                    URI.create("http://" + CLIENT_IP + ":" + outPort + "/strict/xfcc"))
                 .header("x-forwarded-client-cert", "By=spiffe://evil/ns/x/sa/y;Hash=00")
                 .build(),
             HttpResponse.BodyHandlers.ofString());

@@ -230,6 +230,14 @@ final class SecurityRules {
             && !key.startsWith("experimental.envoy.filters.")) {
           r.error(wat + ".key", "unknown attribute \"" + key + "\"");
         }
+        if (key.startsWith("experimental.envoy.filters.")
+            && !key.matches("experimental\\.envoy\\.filters\\.[^\\[\\]]+\\[[^\\[\\]]+\\]")) {
+          r.error(
+              wat + ".key",
+              "\""
+                  + key
+                  + "\" must be of the form experimental.envoy.filters.<filter name>[<metadata key>]");
+        }
         if (c.values().isEmpty() && c.notValues().isEmpty()) {
           r.error(wat, "at least one of values or notValues must be set");
         }

@@ -84,6 +84,13 @@ public final class IstioConfigInputs {
                         (Resource<dev.bowline.api.model.RequestAuthentication> r) -> r.namespace())
                     .thenComparing(Resource::name))
             .toList();
+    this.authorizationPolicies =
+        snapshot.list(dev.bowline.api.model.AuthorizationPolicy.class).stream()
+            .sorted(
+                java.util.Comparator.comparing(
+                        (Resource<dev.bowline.api.model.AuthorizationPolicy> r) -> r.namespace())
+                    .thenComparing(Resource::name))
+            .toList();
     // istiod's order: priority, then (creation time, which Bowline's store has not) name.namespace
     this.envoyFilters =
         snapshot.list(dev.bowline.api.model.EnvoyFilter.class).stream()
@@ -201,7 +208,8 @@ public final class IstioConfigInputs {
         in::mtlsMode,
         in::envoyFilterPatches,
         () -> in.telemetries,
-        in::requestAuthentications);
+        in::requestAuthentications,
+        in::authorizationPolicies);
   }
 
   // ---- VirtualService
@@ -574,6 +582,35 @@ public final class IstioConfigInputs {
     int port = d.port() == null || d.port().number() == null ? 0 : d.port().number();
     return new HttpRoute.Destination(
         fqdn(d.host(), namespace), port, d.subset() == null ? "" : d.subset(), weight);
+  }
+
+  // ---- AuthorizationPolicy
+
+  private final List<Resource<dev.bowline.api.model.AuthorizationPolicy>> authorizationPolicies;
+
+  /**
+   * istiod's selection for a workload: policies of the root namespace (mesh-wide) and of the
+   * workload's namespace whose selector is absent or matches its labels. Policies that name targets
+   * ({@code targetRef(s)}) apply to gateways by reference, not to workloads by label.
+   */
+  List<Resource<dev.bowline.api.model.AuthorizationPolicy>> authorizationPolicies(
+      String namespace, Map<String, String> labels) {
+    List<Resource<dev.bowline.api.model.AuthorizationPolicy>> out = new ArrayList<>();
+    for (var ap : authorizationPolicies) {
+      if (!ap.namespace().equals(namespace) && !ap.namespace().equals(rootNamespace)) {
+        continue;
+      }
+      var spec = ap.spec();
+      if (spec.targetRef() != null || !spec.targetRefs().isEmpty()) {
+        continue;
+      }
+      var sel = spec.selector();
+      if (sel != null && !labels.entrySet().containsAll(sel.matchLabels().entrySet())) {
+        continue;
+      }
+      out.add(ap);
+    }
+    return out;
   }
 
   // ---- PeerAuthentication

@@ -20,6 +20,7 @@ import java.util.Optional;
  * @param envoyFilters the EnvoyFilter patches that apply to each proxy
  * @param telemetries the Telemetry resources in force (telemetry.istio.io)
  * @param requestAuthentications the RequestAuthentications that apply to each workload
+ * @param authorizationPolicies the AuthorizationPolicies that apply to each workload
  */
 public record ConfigInputs(
     VirtualServices virtualServices,
@@ -29,7 +30,8 @@ public record ConfigInputs(
     PeerAuthentications peerAuthentications,
     EnvoyFilters envoyFilters,
     Telemetries telemetries,
-    RequestAuthentications requestAuthentications) {
+    RequestAuthentications requestAuthentications,
+    AuthorizationPolicies authorizationPolicies) {
   /**
    * No VirtualService, DestinationRule, Sidecar, Gateway, PeerAuthentication or EnvoyFilter:
    * Istio's defaults.
@@ -49,9 +51,38 @@ public record ConfigInputs(
     Objects.requireNonNull(envoyFilters, "envoyFilters");
     Objects.requireNonNull(telemetries, "telemetries");
     Objects.requireNonNull(requestAuthentications, "requestAuthentications");
+    Objects.requireNonNull(authorizationPolicies, "authorizationPolicies");
   }
 
-  /** Inputs without RequestAuthentication. */
+  /** These inputs with {@code r} as their RequestAuthentication index. */
+  public ConfigInputs withRequestAuthentications(RequestAuthentications r) {
+    return new ConfigInputs(
+        virtualServices,
+        destinationRules,
+        sidecars,
+        gateways,
+        peerAuthentications,
+        envoyFilters,
+        telemetries,
+        r,
+        authorizationPolicies);
+  }
+
+  /** These inputs with {@code a} as their AuthorizationPolicy index. */
+  public ConfigInputs withAuthorizationPolicies(AuthorizationPolicies a) {
+    return new ConfigInputs(
+        virtualServices,
+        destinationRules,
+        sidecars,
+        gateways,
+        peerAuthentications,
+        envoyFilters,
+        telemetries,
+        requestAuthentications,
+        a);
+  }
+
+  /** Inputs without RequestAuthentication or AuthorizationPolicy. */
   public ConfigInputs(
       VirtualServices virtualServices,
       DestinationRules destinationRules,
@@ -68,7 +99,8 @@ public record ConfigInputs(
         peerAuthentications,
         envoyFilters,
         telemetries,
-        RequestAuthentications.NONE);
+        RequestAuthentications.NONE,
+        AuthorizationPolicies.NONE);
   }
 
   /**
@@ -82,6 +114,21 @@ public record ConfigInputs(
 
     /** The policies for a workload of {@code namespace} with {@code labels}. */
     List<dev.bowline.api.Resource<dev.bowline.api.model.RequestAuthentication>> forWorkload(
+        String namespace, java.util.Map<String, String> labels);
+  }
+
+  /** AuthorizationPolicy index (security.istio.io): the policies in force for a workload. */
+  @FunctionalInterface
+  public interface AuthorizationPolicies {
+    /** No AuthorizationPolicy anywhere: every request is allowed. */
+    AuthorizationPolicies NONE = (namespace, labels) -> List.of();
+
+    /**
+     * The policies that apply to the workload in {@code namespace} with {@code labels}: those of
+     * the root namespace (mesh-wide) and of {@code namespace}, without a selector or with one the
+     * labels match; sorted by namespace, then name.
+     */
+    List<dev.bowline.api.Resource<dev.bowline.api.model.AuthorizationPolicy>> forWorkload(
         String namespace, java.util.Map<String, String> labels);
   }
 

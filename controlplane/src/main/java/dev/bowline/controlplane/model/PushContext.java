@@ -225,6 +225,12 @@ public final class PushContext {
     return config.peerAuthentications().mode(e.namespace(), e.labels(), e.port());
   }
 
+  /** The AuthorizationPolicies in force for {@code proxy}'s workload. */
+  public List<dev.bowline.api.Resource<dev.bowline.api.model.AuthorizationPolicy>>
+      authorizationPolicies(Proxy proxy) {
+    return config.authorizationPolicies().forWorkload(proxy.namespace(), proxy.labels());
+  }
+
   /** The proxy's own service instances (the endpoints at its IP address). */
   public List<Endpoint> serviceInstances(Proxy proxy) {
     return registry.instancesAt(proxy.ipAddress());

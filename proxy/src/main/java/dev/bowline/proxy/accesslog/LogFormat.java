@@ -358,7 +358,7 @@ public final class LogFormat {
       return new Command(name, null, null, max); // custom time formats print the ISO default
     }
     if (name.equals("DYNAMIC_METADATA")) {
-      if (arg.isEmpty()) {
+      if (arg.isEmpty() || arg.startsWith(":")) {
         throw new IllegalArgumentException("command %" + body + "%: namespace required");
       }
       return new Command(name, arg, null, max);

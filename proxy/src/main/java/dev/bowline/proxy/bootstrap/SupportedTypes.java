@@ -63,6 +63,9 @@ public final class SupportedTypes {
         .add(
             io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
                 .getDescriptor())
+        .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
+        .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBACPerRoute.getDescriptor())
+        .add(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor())
         .add(
             io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate
                 .getDescriptor())

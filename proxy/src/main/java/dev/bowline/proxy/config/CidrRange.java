@@ -20,6 +20,11 @@ public record CidrRange(byte[] prefix, int length) {
     } catch (IllegalArgumentException e) {
       return false;
     }
+    return contains(a);
+  }
+
+  /** Whether address {@code a} (4 or 16 bytes) is in this range. */
+  public boolean contains(byte[] a) {
     if (a.length != prefix.length) {
       return false;
     }

@@ -23,6 +23,22 @@ public record ConnectionInfo(
     applicationProtocols = List.copyOf(applicationProtocols);
   }
 
+  /**
+   * The chosen connection's info, on its channel (filters read the SNI from it, e.g. RBAC's {@code
+   * requested_server_name}).
+   */
+  public static final io.netty.util.AttributeKey<ConnectionInfo> KEY =
+      io.netty.util.AttributeKey.valueOf("bowline.connection_info");
+
+  /** The info of connection {@code ch} (or, for an HTTP/2 stream, of its parent); null if none. */
+  public static @org.jspecify.annotations.Nullable ConnectionInfo of(io.netty.channel.Channel ch) {
+    ConnectionInfo i = ch.attr(KEY).get();
+    if (i == null && ch.parent() != null) {
+      i = ch.parent().attr(KEY).get();
+    }
+    return i;
+  }
+
   /** A connection nothing was detected on: {@code raw_buffer}, no SNI, no ALPN. */
   public static ConnectionInfo plain(String destIp, int destPort, String sourceIp, int sourcePort) {
     return new ConnectionInfo(destIp, destPort, sourceIp, sourcePort, "raw_buffer", "", List.of());

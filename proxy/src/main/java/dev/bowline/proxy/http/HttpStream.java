@@ -424,11 +424,6 @@ final class HttpStream
 
   /** The downstream connection's TLS peer, if it came over TLS. */
   @Override
-  public java.util.Optional<dev.bowline.proxy.tls.TlsPeer> downstreamTls() {
-    return dev.bowline.proxy.tls.TlsPeer.of(ctx.channel());
-  }
-
-  @Override
   public void continueDecoding() {
     if (!done && resumeAt >= 0) {
       int from = resumeAt;
@@ -1613,6 +1608,51 @@ final class HttpStream
   public String downstreamLocalAddress() {
     return address(
         conn.http2Stream ? ctx.channel().parent().localAddress() : ctx.channel().localAddress());
+  }
+
+  private io.netty.channel.Channel downstream() {
+    return conn.http2Stream ? ctx.channel().parent() : ctx.channel();
+  }
+
+  @Override
+  public java.net.@Nullable InetSocketAddress downstreamLocal() {
+    return downstream().localAddress() instanceof java.net.InetSocketAddress i ? i : null;
+  }
+
+  @Override
+  public java.net.@Nullable InetSocketAddress downstreamDirectRemote() {
+    return downstream().remoteAddress() instanceof java.net.InetSocketAddress i ? i : null;
+  }
+
+  @Override
+  public java.net.@Nullable InetAddress downstreamRemoteIp() {
+    var direct = downstreamDirectRemote();
+    if (!conn.config.useRemoteAddress()) {
+      String xff = downstreamHead.headers().get("x-forwarded-for");
+      if (xff != null) {
+        String last = xff.substring(xff.lastIndexOf(',') + 1).trim();
+        if (!last.isEmpty()
+            && (Character.digit(last.charAt(0), 16) >= 0 || last.charAt(0) == ':')) {
+          try {
+            return java.net.InetAddress.ofLiteral(last);
+          } catch (IllegalArgumentException e) {
+            // not an IP literal: the peer, as Envoy falls back
+          }
+        }
+      }
+    }
+    return direct == null ? null : direct.getAddress();
+  }
+
+  @Override
+  public dev.bowline.proxy.tls.@Nullable TlsPeer downstreamTlsPeer() {
+    return dev.bowline.proxy.tls.TlsPeer.of(ctx.channel()).orElse(null);
+  }
+
+  @Override
+  public String requestedServerName() {
+    var info = dev.bowline.proxy.config.ConnectionInfo.of(ctx.channel());
+    return info == null ? "" : info.serverName();
   }
 
   private static String address(java.net.@Nullable SocketAddress a) {

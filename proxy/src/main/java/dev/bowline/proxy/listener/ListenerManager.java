@@ -178,12 +178,16 @@ public final class ListenerManager {
       ch.close();
       return;
     }
+    ch.attr(ConnectionInfo.KEY).set(info);
     if (chain.tls().isPresent()) {
       // the chain's transport socket: TLS under the network filter
       if (!TlsSockets.install(ch, chain.tls().get(), runtime, config.statPrefix())) {
         ch.close();
         return;
       }
+    }
+    for (var rf : chain.readFilters()) {
+      rf.install(ch);
     }
     switch (chain.filter()) {
       case HttpConnectionManagerConfig hcm -> HttpConnectionManager.install(ch, hcm, runtime);

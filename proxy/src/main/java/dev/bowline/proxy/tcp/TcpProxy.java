@@ -46,8 +46,34 @@ public final class TcpProxy {
       this.runtime = runtime;
     }
 
+    /**
+     * Bytes that came before the upstream connected: those a listener filter (tls_inspector,
+     * http_inspector) or a read filter (RBAC) already read when the proxy was installed.
+     */
+    private final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>(2);
+
+    private boolean started;
+    private boolean connected;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      // Installed after a listener filter: the channel is active already, channelActive is past.
+      if (ctx.channel().isActive()) {
+        connect(ctx);
+      }
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+      connect(ctx);
+      ctx.fireChannelActive();
+    }
+
+    private void connect(ChannelHandlerContext ctx) {
+      if (started) {
+        return;
+      }
+      started = true;
       Channel down = ctx.channel();
       Worker worker = runtime.worker(down.eventLoop());
       ProxySnapshot snapshot = runtime.snapshot();
@@ -65,12 +91,26 @@ public final class TcpProxy {
       f.addListener(
           (ChannelFuture done) -> {
             if (done.isSuccess()) {
+              connected = true;
+              Object m;
+              while ((m = pending.poll()) != null) {
+                done.channel().write(m).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+              }
+              done.channel().flush();
               down.config().setAutoRead(true);
               done.channel().config().setAutoRead(true);
             } else {
+              releasePending();
               down.close();
             }
           });
+    }
+
+    private void releasePending() {
+      Object m;
+      while ((m = pending.poll()) != null) {
+        ReferenceCountUtil.release(m);
+      }
     }
 
     @Override
@@ -78,6 +118,10 @@ public final class TcpProxy {
       Channel up = upstream;
       if (up == null) {
         ReferenceCountUtil.release(msg);
+        return;
+      }
+      if (!connected) {
+        pending.add(msg);
         return;
       }
       up.writeAndFlush(msg).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
@@ -106,6 +150,7 @@ public final class TcpProxy {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+      releasePending();
       Channel up = upstream;
       if (up != null) {
         up.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);

@@ -155,12 +155,42 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       throw new InvalidResourceException(
           field + ".filters", "at least one network filter is required");
     }
-    if (c.getFiltersCount() > 1) {
-      throw new InvalidResourceException(
-          field + ".filters", "only one (terminal) network filter is supported");
+    List<dev.bowline.proxy.network.ReadFilter> readFilters = new ArrayList<>();
+    int last = c.getFiltersCount() - 1;
+    for (int i = 0; i < last; i++) {
+      readFilters.add(readFilter(c.getFilters(i), field + ".filters[" + i + "]"));
     }
     return new FilterChain(
-        c.getName(), match, networkFilter(c.getFilters(0), field + ".filters[0]", fc), tls);
+        c.getName(),
+        match,
+        networkFilter(c.getFilters(last), field + ".filters[" + last + "]", fc),
+        tls,
+        readFilters);
+  }
+
+  /** A non-terminal network filter (RBAC): before the chain's HCM or TCP proxy. */
+  private dev.bowline.proxy.network.ReadFilter readFilter(Filter f, String field)
+      throws InvalidResourceException {
+    if (!f.hasTypedConfig()) {
+      throw new InvalidResourceException(field + ".typed_config", "is required");
+    }
+    Any any = f.getTypedConfig();
+    var factory = filters.findNetwork(any.getTypeUrl());
+    if (factory.isEmpty()) {
+      throw new InvalidResourceException(
+          field + ".typed_config",
+          "unsupported network filter type "
+              + any.getTypeUrl()
+              + " (only the last filter may be terminal)");
+    }
+    try {
+      return factory.get().parse(any);
+    } catch (InvalidProtocolBufferException e) {
+      throw new InvalidResourceException(
+          field + ".typed_config", "cannot unpack: " + e.getMessage());
+    } catch (IllegalArgumentException e) {
+      throw new InvalidResourceException(field + ".typed_config", e.getMessage());
+    }
   }
 
   private static List<CidrRange> ranges(
@@ -291,7 +321,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       }
       Object config;
       try {
-        config = factory.get().parse(typed, fc);
+        config = factory.get().parse(typed, fc.inConnectionManager(h.getStatPrefix()));
       } catch (InvalidProtocolBufferException e) {
         throw new InvalidResourceException(
             ff + ".typed_config", "cannot unpack: " + e.getMessage());

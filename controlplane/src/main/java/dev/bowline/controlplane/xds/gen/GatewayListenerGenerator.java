@@ -30,16 +30,17 @@ final class GatewayListenerGenerator implements XdsGenerator {
     // Mesh-wide access logs (MeshConfig accessLogFile, or a Telemetry resource) on gateways too.
     var logs =
         dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry.of(proxy, push).outboundLogs();
+    // RequestAuthentication (jwt_authn + istio_authn) then the AuthorizationPolicies selecting the
+    // gateway's workload (by its labels), as on sidecars
+    var authz =
+        dev.bowline.controlplane.xds.gen.authz.AuthzFilters.build(
+            push.authorizationPolicies(proxy), Security.TRUST_DOMAIN);
+    var httpFilters = new java.util.ArrayList<>(RequestAuthn.filters(proxy, push));
+    httpFilters.addAll(authz.http());
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
       Filter filter;
       if (lp.http()) {
-        // RequestAuthentication selecting the gateway: jwt_authn + istio_authn before the router
-        filter =
-            Filters.hcmRds(
-                "outbound_" + lp.listenerName(),
-                lp.routeName(),
-                RequestAuthn.filters(proxy, push),
-                logs);
+        filter = Filters.hcmRds("outbound_" + lp.listenerName(), lp.routeName(), httpFilters, logs);
       } else {
         filter = tcpFilter(lp, proxy, push);
         if (filter == null) {
@@ -53,7 +54,10 @@ final class GatewayListenerGenerator implements XdsGenerator {
               .setAddress(ClusterGenerator.socket(lp.address(), lp.port()))
               .setTrafficDirection(TrafficDirection.OUTBOUND)
               .addFilterChains(
-                  FilterChain.newBuilder().setName(lp.listenerName()).addFilters(filter))
+                  FilterChain.newBuilder()
+                      .setName(lp.listenerName())
+                      .addAllFilters(lp.http() ? List.of() : authz.tcp())
+                      .addFilters(filter))
               .build());
     }
     if (names.wildcard()) {

@@ -12,6 +12,7 @@ import dev.bowline.controlplane.registry.Endpoint;
 import dev.bowline.controlplane.registry.Protocol;
 import dev.bowline.controlplane.registry.Service;
 import dev.bowline.controlplane.registry.ServicePort;
+import dev.bowline.controlplane.xds.gen.authz.AuthzFilters;
 import dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
@@ -64,9 +65,12 @@ final class SidecarListenerGenerator implements XdsGenerator {
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
     SidecarTelemetry telemetry = SidecarTelemetry.of(proxy, push);
-    // RequestAuthentication: jwt_authn + istio_authn on every inbound HTTP chain
-    List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
-        authn = RequestAuthn.filters(proxy, push);
+    // RequestAuthentication (jwt_authn + istio_authn) then AuthorizationPolicy (RBAC) on every
+    // inbound HTTP chain, istiod's order; network RBAC on TCP chains
+    AuthzFilters rbac =
+        AuthzFilters.build(push.authorizationPolicies(proxy), Security.TRUST_DOMAIN);
+    AuthzFilters authz =
+        new AuthzFilters(concat(RequestAuthn.filters(proxy, push), rbac.http()), rbac.tcp());
     if (proxy.isLocalMode()) {
       for (InboundPort in : localInboundPorts(proxy, push)) {
         String name = proxy.ipAddress() + "_" + in.servicePort();
@@ -79,12 +83,12 @@ final class SidecarListenerGenerator implements XdsGenerator {
         if (mode != MtlsMode.DISABLE) {
           l.addListenerFilters(Security.tlsInspector());
         }
-        l.addAllFilterChains(inboundChains(in, false, mode, telemetry, push.trustDomains(), authn));
+        l.addAllFilterChains(inboundChains(in, false, mode, telemetry, push.trustDomains(), authz));
         all.put(name, l.build());
       }
     } else {
       all.put(VIRTUAL_OUTBOUND, virtualOutbound(proxy, push));
-      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push, telemetry, authn));
+      all.put(VIRTUAL_INBOUND, virtualInbound(proxy, push, telemetry, authz));
       outboundPortListeners(proxy, push, telemetry).forEach(all::put);
     }
     // Sidecar egress listeners bound to an address (captureMode NONE or a bind).
@@ -165,11 +169,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
   }
 
   private static Listener virtualInbound(
-      Proxy proxy,
-      PushContext push,
-      SidecarTelemetry telemetry,
-      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
-          authn) {
+      Proxy proxy, PushContext push, SidecarTelemetry telemetry, AuthzFilters authz) {
     Listener.Builder l =
         Listener.newBuilder()
             .setName(VIRTUAL_INBOUND)
@@ -191,11 +191,12 @@ final class SidecarListenerGenerator implements XdsGenerator {
               push.mtlsMode(proxy, in.targetPort()),
               telemetry,
               push.trustDomains(),
-              authn));
+              authz));
     }
     l.addFilterChains(
         FilterChain.newBuilder()
             .setName(VIRTUAL_INBOUND)
+            .addAllFilters(authz.tcp())
             .addFilters(
                 Filters.tcpProxy(
                     ClusterGenerator.INBOUND_PASSTHROUGH, ClusterGenerator.INBOUND_PASSTHROUGH)));
@@ -272,9 +273,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
       MtlsMode mode,
       SidecarTelemetry telemetry,
       List<String> trustDomains,
-      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
-          authn) {
-    FilterChain plain = inboundChain(in, matchPort, telemetry, authn);
+      AuthzFilters authz) {
+    FilterChain plain = inboundChain(in, matchPort, telemetry, authz);
     if (mode == MtlsMode.DISABLE) {
       return List.of(plain);
     }
@@ -298,11 +298,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
   }
 
   private static FilterChain inboundChain(
-      InboundPort in,
-      boolean matchPort,
-      SidecarTelemetry telemetry,
-      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter>
-          authn) {
+      InboundPort in, boolean matchPort, SidecarTelemetry telemetry, AuthzFilters authz) {
     String cluster = ClusterName.inbound(in.targetPort());
     String name = "0.0.0.0_" + in.targetPort();
     Filter filter;
@@ -325,17 +321,22 @@ final class SidecarListenerGenerator implements XdsGenerator {
                                       .setTimeout(
                                           com.google.protobuf.Duration.getDefaultInstance()))))
               .build();
+      // telemetry first (it sees authn's 401s and RBAC's 403s), then authn and authorization,
+      // then the policy filters
       filter =
           Filters.hcmInline(
               "inbound_" + name,
               routes,
-              // telemetry first so it sees authn's 401s, then authn before the policy filters
-              concat(telemetry.inboundFilters(), authn),
+              concat(telemetry.inboundFilters(), authz.http()),
               telemetry.inboundLogs());
     } else {
       filter = Filters.tcpProxy(cluster, cluster);
     }
-    FilterChain.Builder chain = FilterChain.newBuilder().setName(name).addFilters(filter);
+    FilterChain.Builder chain = FilterChain.newBuilder().setName(name);
+    if (!in.protocol().isHttp()) {
+      chain.addAllFilters(authz.tcp());
+    }
+    chain.addFilters(filter);
     if (matchPort) {
       chain.setFilterChainMatch(
           FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(in.targetPort())));

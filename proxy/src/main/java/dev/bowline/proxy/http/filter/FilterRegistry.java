@@ -12,14 +12,34 @@ public final class FilterRegistry {
   private final Map<String, HttpFilterFactory<?>> byTypeUrl;
   private final Map<String, HttpFilterFactory<?>> byPerRouteTypeUrl;
   private final Map<String, Message> messages;
+  private final Map<String, dev.bowline.proxy.network.NetworkFilterFactory> network;
 
   private FilterRegistry(
       Map<String, HttpFilterFactory<?>> byTypeUrl,
       Map<String, HttpFilterFactory<?>> byPerRouteTypeUrl,
-      Map<String, Message> messages) {
+      Map<String, Message> messages,
+      Map<String, dev.bowline.proxy.network.NetworkFilterFactory> network) {
     this.byTypeUrl = Map.copyOf(byTypeUrl);
     this.byPerRouteTypeUrl = Map.copyOf(byPerRouteTypeUrl);
     this.messages = Map.copyOf(messages);
+    this.network = Map.copyOf(network);
+  }
+
+  /** This registry plus the non-terminal network filter factories {@code factories}. */
+  public FilterRegistry withNetwork(
+      List<dev.bowline.proxy.network.NetworkFilterFactory> factories) {
+    Map<String, dev.bowline.proxy.network.NetworkFilterFactory> m = new HashMap<>(network);
+    for (var f : factories) {
+      if (m.put(f.typeUrl(), f) != null) {
+        throw new IllegalArgumentException("two network filter factories for " + f.typeUrl());
+      }
+    }
+    return new FilterRegistry(byTypeUrl, byPerRouteTypeUrl, messages, m);
+  }
+
+  /** The non-terminal network filter factory for {@code typeUrl}. */
+  public Optional<dev.bowline.proxy.network.NetworkFilterFactory> findNetwork(String typeUrl) {
+    return Optional.ofNullable(network.get(typeUrl));
   }
 
   /** A registry of {@code factories}; two with the same type URL are an error. */
@@ -43,7 +63,7 @@ public final class FilterRegistry {
         messages.put(url, p);
       }
     }
-    return new FilterRegistry(m, perRoute, messages);
+    return new FilterRegistry(m, perRoute, messages, Map.of());
   }
 
   /** The filters this proxy ships with, for a proxy without a node (tests, tools). */
@@ -58,20 +78,21 @@ public final class FilterRegistry {
    * telemetry extensions (metadata exchange, stats) behind the Wasm filter's null VM.
    */
   public static FilterRegistry builtIn(FilterEnvironment env) {
-    return of(
-        List.of(
+    return of(List.of(
             new RouterFactory(),
             new dev.bowline.proxy.http.filter.fault.FaultFactory(),
             new dev.bowline.proxy.http.filter.cors.CorsFactory(),
             new dev.bowline.proxy.http.filter.jwt.JwtAuthnFactory(env.clock(), System::nanoTime),
             new dev.bowline.proxy.http.filter.istioauthn.IstioAuthnFactory(),
+            new dev.bowline.proxy.http.filter.rbac.RbacFactory(env.stats()),
             new dev.bowline.proxy.http.filter.localratelimit.LocalRateLimitFactory(
                 env.stats(), System::nanoTime),
             new dev.bowline.proxy.http.filter.wasm.WasmFactory(
                 List.of(
                     new dev.bowline.proxy.http.filter.metadataexchange.MetadataExchangePlugin(
                         env.node()),
-                    new dev.bowline.proxy.http.filter.stats.StatsPlugin(env)))));
+                    new dev.bowline.proxy.http.filter.stats.StatsPlugin(env)))))
+        .withNetwork(List.of(new dev.bowline.proxy.network.rbac.NetworkRbacFactory(env.stats())));
   }
 
   public Optional<HttpFilterFactory<?>> find(String typeUrl) {

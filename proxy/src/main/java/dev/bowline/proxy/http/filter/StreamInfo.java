@@ -71,7 +71,37 @@ public interface StreamInfo {
    * {@code downstreamAddressProvider().sslConnection()}.
    */
   default java.util.Optional<dev.bowline.proxy.tls.TlsPeer> downstreamTls() {
-    return java.util.Optional.empty();
+    return java.util.Optional.ofNullable(downstreamTlsPeer());
+  }
+
+  /** The downstream connection's local address (where it came to); null when not IP. */
+  default java.net.@Nullable InetSocketAddress downstreamLocal() {
+    return null;
+  }
+
+  /** The downstream connection's peer (Envoy's direct remote address); null when not IP. */
+  default java.net.@Nullable InetSocketAddress downstreamDirectRemote() {
+    return null;
+  }
+
+  /**
+   * The original client as the connection manager trusts it (Envoy's downstream remote address):
+   * the peer when {@code use_remote_address} is set, else the last {@code x-forwarded-for} entry
+   * when it is an IP literal, else the peer; null when not IP.
+   */
+  default java.net.@Nullable InetAddress downstreamRemoteIp() {
+    var d = downstreamDirectRemote();
+    return d == null ? null : d.getAddress();
+  }
+
+  /** The downstream connection's verified TLS peer; null on a plaintext connection. */
+  default dev.bowline.proxy.tls.@Nullable TlsPeer downstreamTlsPeer() {
+    return null;
+  }
+
+  /** The SNI the downstream client sent (from the listener's tls_inspector); empty if none. */
+  default String requestedServerName() {
+    return "";
   }
 
   /** Filter state: a value another filter of this stream put under {@code key}. */

@@ -1,0 +1,135 @@
+package dev.bowline.proxy.network.rbac;
+
+import com.google.protobuf.Struct;
+import dev.bowline.proxy.config.ConnectionInfo;
+import dev.bowline.proxy.network.ReadFilter;
+import dev.bowline.proxy.rbac.RbacEngine;
+import dev.bowline.proxy.rbac.RbacInput;
+import dev.bowline.proxy.rbac.RbacStats;
+import dev.bowline.proxy.tls.TlsPeer;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The network RBAC filter's config and its per-connection handler: on the first bytes (after the
+ * TLS handshake, so the peer is known) the shadow engine is counted, then the enforced one decides;
+ * a denied connection is closed without reading further, an allowed one loses the handler.
+ *
+ * @param rules the enforced engine; empty: nothing is enforced
+ * @param shadowRules the shadow engine; empty: none
+ * @param stats {@code <stat_prefix>rbac.*}
+ */
+record NetworkRbac(Optional<RbacEngine> rules, Optional<RbacEngine> shadowRules, RbacStats stats)
+    implements ReadFilter {
+  private static final System.Logger LOG = System.getLogger(NetworkRbac.class.getName());
+
+  @Override
+  public void install(Channel ch) {
+    if (rules.isPresent() || shadowRules.isPresent()) {
+      ch.pipeline().addLast(new Handler(this));
+    }
+  }
+
+  /** Whether connection {@code in} may go on; counts as Envoy does. */
+  boolean decide(RbacInput in) {
+    if (shadowRules.isPresent()) {
+      RbacEngine e = shadowRules.get();
+      (e.allowed(e.firstMatch(in)) ? stats.shadowAllowed() : stats.shadowDenied()).inc();
+    }
+    if (rules.isEmpty()) {
+      return true;
+    }
+    RbacEngine e = rules.get();
+    RbacEngine.Policy matched = e.firstMatch(in);
+    if (e.action() == RbacEngine.Action.LOG) {
+      (matched != null ? stats.logged() : stats.notLogged()).inc();
+    }
+    if (e.allowed(matched)) {
+      stats.allowed().inc();
+      return true;
+    }
+    stats.denied().inc();
+    return false;
+  }
+
+  private static final class Handler extends ChannelInboundHandlerAdapter {
+    private final NetworkRbac rbac;
+
+    Handler(NetworkRbac rbac) {
+      this.rbac = rbac;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (rbac.decide(new ConnectionInput(ctx.channel()))) {
+        ctx.pipeline().remove(this);
+        ctx.fireChannelRead(msg);
+        return;
+      }
+      ReferenceCountUtil.release(msg);
+      LOG.log(
+          Level.DEBUG,
+          "event=rbac_connection_denied remote={0} local={1}",
+          ctx.channel().remoteAddress(),
+          ctx.channel().localAddress());
+      ctx.close();
+    }
+  }
+
+  /** What RBAC sees of a connection: no request head, no dynamic metadata. */
+  record ConnectionInput(Channel ch) implements RbacInput {
+    private static final byte[] NONE = new byte[0];
+
+    @Override
+    public @Nullable String header(String name) {
+      return null;
+    }
+
+    @Override
+    public @Nullable String urlPath() {
+      return null;
+    }
+
+    @Override
+    public byte[] destinationIp() {
+      return ch.localAddress() instanceof InetSocketAddress a ? a.getAddress().getAddress() : NONE;
+    }
+
+    @Override
+    public int destinationPort() {
+      return ch.localAddress() instanceof InetSocketAddress a ? a.getPort() : 0;
+    }
+
+    @Override
+    public byte[] directRemoteIp() {
+      return ch.remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getAddress() : NONE;
+    }
+
+    @Override
+    public byte[] remoteIp() {
+      return directRemoteIp();
+    }
+
+    @Override
+    public @Nullable TlsPeer tlsPeer() {
+      return TlsPeer.of(ch).orElse(null);
+    }
+
+    @Override
+    public String requestedServerName() {
+      ConnectionInfo info = ConnectionInfo.of(ch);
+      return info == null ? "" : info.serverName();
+    }
+
+    @Override
+    public @Nullable Struct dynamicMetadata(String filter) {
+      return null;
+    }
+  }
+}
