@@ -3,6 +3,8 @@ package dev.bowline.cli;
 import dev.bowline.controlplane.ControlPlane;
 import dev.bowline.controlplane.ControlPlaneOptions;
 import dev.bowline.controlplane.config.ConfigFeed;
+import dev.bowline.controlplane.dashboard.DashboardOptions;
+import dev.bowline.controlplane.dashboard.MeshDashboard;
 import dev.bowline.controlplane.model.ConfigInputs;
 import dev.bowline.controlplane.registry.LocalRegistry;
 import dev.bowline.controlplane.registry.RegistryFile;
@@ -133,10 +135,16 @@ final class ControlPlaneCommand implements Callable<Integer> {
         return 1;
       }
     }
+    // The mesh dashboard on the same port: /dashboard/ and its /api/ (decision 0020).
+    ConfigFeed configFeed = feed;
+    MeshDashboard dashboard =
+        MeshDashboard.start(
+            cp, () -> configFeed.store().snapshot(), DashboardOptions.DEFAULTS, Clock.systemUTC());
     try {
       cp.start();
     } catch (java.io.IOException e) {
       err.println("bowline control-plane: cannot listen on " + address + ": " + e.getMessage());
+      dashboard.close();
       if (feed != null) {
         feed.close();
       }
@@ -145,6 +153,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
     }
     out.println("xds: " + address + ":" + cp.xdsPort());
     out.println("monitoring: http://" + address + ":" + cp.monitoringPort() + "/debug/syncz");
+    out.println("dashboard: http://" + address + ":" + cp.monitoringPort() + "/dashboard/");
     out.println(
         "registry: "
             + registry.snapshot().services().size()
@@ -172,6 +181,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
     Thread hook =
         new Thread(
             () -> {
+              dashboard.close();
               if (f != null) {
                 f.close();
               }

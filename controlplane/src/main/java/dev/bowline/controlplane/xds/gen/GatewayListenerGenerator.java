@@ -27,10 +27,19 @@ final class GatewayListenerGenerator implements XdsGenerator {
   @Override
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
+    // Istio's gateways run metadata exchange and client-side stats as sidecars' outbound side do,
+    // so the mesh's metrics (and the dashboard's graph) name the gateway as the caller.
+    dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry telemetry =
+        dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry.of(proxy, push);
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
       Filter filter;
       if (lp.http()) {
-        filter = Filters.hcmRds("outbound_" + lp.listenerName(), lp.routeName());
+        filter =
+            Filters.hcmRds(
+                "outbound_" + lp.listenerName(),
+                lp.routeName(),
+                telemetry.outboundFilters(),
+                telemetry.outboundLogs());
       } else {
         filter = tcpFilter(lp, proxy, push);
         if (filter == null) {
