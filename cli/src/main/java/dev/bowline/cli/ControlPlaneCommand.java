@@ -153,7 +153,6 @@ final class ControlPlaneCommand implements Callable<Integer> {
     }
     out.println("xds: " + address + ":" + cp.xdsPort());
     out.println("monitoring: http://" + address + ":" + cp.monitoringPort() + "/debug/syncz");
-    out.println("dashboard: http://" + address + ":" + cp.monitoringPort() + "/dashboard/");
     out.println(
         "registry: "
             + registry.snapshot().services().size()
@@ -174,6 +173,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
               + cp.monitoringPort()
               + "/debug/configz)");
     }
+    out.println("dashboard: http://" + address + ":" + cp.monitoringPort() + "/dashboard/");
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     RegistryFileWatcher w = watcher;
