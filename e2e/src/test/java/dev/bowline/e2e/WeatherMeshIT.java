@@ -307,6 +307,31 @@ class WeatherMeshIT {
                   return wanted.stream().allMatch(id -> rates.getOrDefault(id, 0.0) > 0);
                 });
         System.out.println("dashboard_edges_rps=" + rates + " requests_sent=" + sent.get());
+        // What one scrape of each proxy costs (size of its /stats/prometheus, time to answer,
+        // read and parse it within a round): a figure for decision 0020.
+        var targets =
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(
+                    mesh.http
+                        .send(
+                            java.net.http.HttpRequest.newBuilder(
+                                    java.net.URI.create(WeatherMesh.CONTROL_PLANE + "/api/graph"))
+                                .build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString())
+                        .body())
+                .path("targets");
+        for (var t : targets) {
+          System.out.println(
+              "dashboard_scrape proxy="
+                  + t.path("proxy").asText()
+                  + " bytes="
+                  + t.path("bytes").asInt()
+                  + " series="
+                  + t.path("series").asInt()
+                  + " ms="
+                  + t.path("millis").asDouble());
+        }
+        assertThat(targets).hasSize(7).allMatch(t -> t.path("ok").asBoolean());
         assertThat(rates.get(frontend + ">weather/forecast/v1"))
             .isGreaterThan(rates.get(frontend + ">weather/forecast/v2"));
         String label =

@@ -195,6 +195,8 @@ public final class MeshDashboard implements AutoCloseable {
       n.put("error", t.error());
       n.put("lastOk", t.lastOk() == null ? null : t.lastOk().toString());
       n.put("series", t.series());
+      n.put("bytes", t.bytes());
+      n.put("millis", t.millis());
     }
     ArrayNode nodes = root.putArray("nodes");
     for (Node n : m.nodes().values()) {

@@ -35,7 +35,13 @@ final class MeshScraper implements AutoCloseable {
 
   /** The last outcome of scraping one target. */
   record TargetStatus(
-      String proxyId, URI url, @Nullable Instant lastOk, @Nullable String error, int series) {}
+      String proxyId,
+      URI url,
+      @Nullable Instant lastOk,
+      @Nullable String error,
+      int series,
+      int bytes,
+      double millis) {}
 
   private final Supplier<List<Target>> targets;
   private final DashboardOptions options;
@@ -100,6 +106,7 @@ final class MeshScraper implements AutoCloseable {
   synchronized void scrapeOnce() {
     List<Target> now = targets.get();
     List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+    long started = nanoTime.getAsLong();
     for (Target t : now) {
       calls.add(
           http.sendAsync(
@@ -119,18 +126,30 @@ final class MeshScraper implements AutoCloseable {
         long at = nanoTime.getAsLong();
         if (r.statusCode() != 200) {
           status.put(
-              key, new TargetStatus(t.proxyId(), t.url(), lastOk, "HTTP " + r.statusCode(), 0));
+              key,
+              new TargetStatus(
+                  t.proxyId(), t.url(), lastOk, "HTTP " + r.statusCode(), 0, 0, millis(started)));
           continue;
         }
         List<PrometheusText.Sample> samples = PrometheusText.parse(r.body(), TrafficGraph::wanted);
         window.record(key, at, samples);
         status.put(
-            key, new TargetStatus(t.proxyId(), t.url(), clock.instant(), null, samples.size()));
+            key,
+            new TargetStatus(
+                t.proxyId(),
+                t.url(),
+                clock.instant(),
+                null,
+                samples.size(),
+                r.body().length(),
+                millis(started)));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
       } catch (PrometheusText.ParseException e) {
-        status.put(key, new TargetStatus(t.proxyId(), t.url(), lastOk, e.getMessage(), 0));
+        status.put(
+            key,
+            new TargetStatus(t.proxyId(), t.url(), lastOk, e.getMessage(), 0, 0, millis(started)));
       } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
         calls.get(i).cancel(true);
         Throwable cause = e.getCause() == null ? e : e.getCause();
@@ -142,7 +161,9 @@ final class MeshScraper implements AutoCloseable {
                 lastOk,
                 cause.getClass().getSimpleName()
                     + (cause.getMessage() == null ? "" : ": " + cause.getMessage()),
-                0));
+                0,
+                0,
+                millis(started)));
       }
     }
     window.retain(live);
@@ -150,6 +171,11 @@ final class MeshScraper implements AutoCloseable {
     statuses.set(List.copyOf(status.values()));
     graph.set(
         TrafficGraph.of(window.totals(nanoTime.getAsLong()), clock.instant(), options.window()));
+  }
+
+  /** Milliseconds since {@code started} (answer, read and parse of one target, in a round). */
+  private double millis(long started) {
+    return Math.round((nanoTime.getAsLong() - started) / 1e4) / 100.0;
   }
 
   @Override

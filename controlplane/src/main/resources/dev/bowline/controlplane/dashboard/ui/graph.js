@@ -12,6 +12,12 @@ function el(name, attrs = {}, text) {
   return e;
 }
 
+/** The point at t of a cubic Bézier curve, one coordinate. */
+function bezier(t, p0, p1, p2, p3) {
+  const u = 1 - t;
+  return u * u * u * p0 + 3 * u * u * t * p1 + 3 * u * t * t * p2 + t * t * t * p3;
+}
+
 /** Edge health class from its error share. */
 export function edgeClass(edge) {
   if (!(edge.rps > 0)) return 'idle';
@@ -27,13 +33,15 @@ export function edgeClass(edge) {
 export function renderGraph(svg, graph, selection, onSelect) {
   const { positions, groups, width, height } = layout(graph.nodes, graph.edges);
   svg.replaceChildren();
+  // Natural size, shrunk (never blown up) to the panel by CSS max-width.
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
-  svg.style.height = Math.max(320, Math.min(height, 900)) + 'px';
+  svg.setAttribute('width', width);
+  svg.setAttribute('height', height);
   const defs = el('defs');
   for (const cls of ['ok', 'warn', 'bad', 'idle']) {
     const m = el('marker', {
       id: 'arrow-' + cls, viewBox: '0 0 10 10', refX: '10', refY: '5',
-      markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse',
+      markerWidth: '9', markerHeight: '9', markerUnits: 'userSpaceOnUse', orient: 'auto',
     });
     m.append(el('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'arrow-' + cls,
       fill: { ok: '#2f9e44', warn: '#e8890c', bad: '#d63a3a', idle: '#b8c0cc' }[cls] }));
@@ -65,7 +73,11 @@ export function renderGraph(svg, graph, selection, onSelect) {
     const w = 1.5 + 4.5 * Math.sqrt((e.rps || 0) / maxRps);
     g.append(el('path', { d, 'stroke-width': w.toFixed(2), 'marker-end': `url(#arrow-${cls})` }));
     g.append(el('path', { d, 'stroke-width': 12, stroke: 'transparent', class: 'hit' }));
-    const mx = (x1 + x2) / 2, my = (y1 + y2) / 2 - (back ? 45 : 0);
+    // The label sits two thirds along the curve, near its callee, so that the edges leaving one
+    // node (which share their start) do not stack their labels.
+    const c1x = x1 + bend, c1y = back ? y1 - 60 : y1;
+    const c2x = x2 - bend, c2y = back ? y2 - 60 : y2;
+    const mx = bezier(0.66, x1, c1x, c2x, x2), my = bezier(0.66, y1, c1y, c2y, y2) - 6;
     const label = el('text', { x: mx, y: my - 4, 'text-anchor': 'middle', class: 'edge-label' });
     label.append(el('tspan', { x: mx, dy: 0 }, `${fmt.rps(e.rps)} · ${fmt.pct(e.errorRate)} err`));
     label.append(el('tspan', { x: mx, dy: 13 }, `p50 ${fmt.ms(e.p50Ms)} · p99 ${fmt.ms(e.p99Ms)}`));
