@@ -43,6 +43,7 @@ import java.util.regex.Pattern;
  * <p>Lifecycle: {@link #start}, {@link #close()}.
  */
 public final class MeshDashboard implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(MeshDashboard.class.getName());
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String UI = "/dev/bowline/controlplane/dashboard/ui/";
   private static final Pattern ASSET = Pattern.compile("[a-z][a-z0-9-]*\\.(html|js|css|svg)");
@@ -56,6 +57,7 @@ public final class MeshDashboard implements AutoCloseable {
   private final ControlPlane controlPlane;
   private final Supplier<ConfigSnapshot> config;
   private final MeshScraper scraper;
+  private final DashboardOptions options;
 
   private MeshDashboard(
       ControlPlane controlPlane,
@@ -67,8 +69,6 @@ public final class MeshDashboard implements AutoCloseable {
     this.scraper = new MeshScraper(this::targets, options, clock, System::nanoTime);
     this.options = options;
   }
-
-  private final DashboardOptions options;
 
   /**
    * Serves the dashboard on {@code controlPlane}'s monitoring port and starts scraping its proxies;
@@ -413,8 +413,17 @@ public final class MeshDashboard implements AutoCloseable {
           "{\"error\":\"use GET\"}\n".getBytes(StandardCharsets.UTF_8));
       return;
     }
-    Object b = body.get();
-    Reply r = b instanceof Reply reply ? reply : Reply.ok(b);
+    Reply r;
+    try {
+      Object b = body.get();
+      r = b instanceof Reply reply ? reply : Reply.ok(b);
+    } catch (RuntimeException e) {
+      // One bad answer (a registry or config oddity) must not take the page down.
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "event=dashboard_api_failed path=" + ex.getRequestURI().getPath() + " error=" + e);
+      r = Reply.error(500, ex.getRequestURI().getPath() + ": " + e);
+    }
     send(ex, r.status(), "application/json", JSON.writeValueAsBytes(r.body()));
   }
 
@@ -423,6 +432,10 @@ public final class MeshDashboard implements AutoCloseable {
     if (path.equals("/dashboard")) {
       ex.getResponseHeaders().set("Location", "/dashboard/");
       send(ex, 302, "text/plain", new byte[0]);
+      return;
+    }
+    if (!path.startsWith("/dashboard/")) {
+      send(ex, 404, "text/plain", ("not found: " + path + "\n").getBytes(StandardCharsets.UTF_8));
       return;
     }
     String name = path.substring("/dashboard/".length());

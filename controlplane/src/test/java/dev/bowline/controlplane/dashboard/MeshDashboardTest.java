@@ -393,6 +393,7 @@ class MeshDashboardTest {
     }
     assertThat(get("/dashboard/style.css").statusCode()).isEqualTo(200);
     assertThat(get("/dashboard/missing.js").statusCode()).isEqualTo(404);
+    assertThat(get("/dashboardx").statusCode()).isEqualTo(404);
     assertThat(get("/dashboard/..%2Fdashboard%2FMeshDashboard.class").statusCode()).isEqualTo(404);
     HttpResponse<String> bare = get("/dashboard");
     assertThat(bare.statusCode()).isEqualTo(302);
