@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
       DeleteCommand.class,
       ProxyStatusCommand.class,
       ProxyConfigCommand.class,
-      PlannedCommands.Dashboard.class,
+      DashboardCommand.class,
     })
 final class BowlineCommand implements Runnable {
   @Spec CommandSpec spec;

@@ -3,6 +3,8 @@ package dev.bowline.cli;
 import dev.bowline.controlplane.ControlPlane;
 import dev.bowline.controlplane.ControlPlaneOptions;
 import dev.bowline.controlplane.config.ConfigFeed;
+import dev.bowline.controlplane.dashboard.DashboardOptions;
+import dev.bowline.controlplane.dashboard.MeshDashboard;
 import dev.bowline.controlplane.model.ConfigInputs;
 import dev.bowline.controlplane.registry.LocalRegistry;
 import dev.bowline.controlplane.registry.RegistryFile;
@@ -154,10 +156,16 @@ final class ControlPlaneCommand implements Callable<Integer> {
       }
       return 1;
     }
+    // The mesh dashboard on the same port: /dashboard/ and its /api/ (decision 0020).
+    ConfigFeed configFeed = feed;
+    MeshDashboard dashboard =
+        MeshDashboard.start(
+            cp, () -> configFeed.store().snapshot(), DashboardOptions.DEFAULTS, Clock.systemUTC());
     try {
       cp.start();
     } catch (java.io.IOException e) {
       err.println("bowline control-plane: cannot listen on " + address + ": " + e.getMessage());
+      dashboard.close();
       if (feed != null) {
         feed.close();
       }
@@ -186,6 +194,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
               + cp.monitoringPort()
               + "/debug/configz)");
     }
+    out.println("dashboard: http://" + address + ":" + cp.monitoringPort() + "/dashboard/");
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     RegistryFileWatcher w = watcher;
@@ -193,6 +202,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
     Thread hook =
         new Thread(
             () -> {
+              dashboard.close();
               if (f != null) {
                 f.close();
               }

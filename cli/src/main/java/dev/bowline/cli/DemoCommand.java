@@ -77,6 +77,15 @@ final class DemoCommand implements Callable<Integer> {
     } else {
       sb.append("Weather Forecast is up: open ").append(urls.getFirst()).append('\n');
     }
+    runner
+        .dashboardUrl()
+        .ifPresent(
+            d ->
+                sb.append("Mesh dashboard (live graph, traces): ")
+                    .append(d)
+                    .append("  (or: ")
+                    .append(bowline)
+                    .append(" dashboard)\n"));
     sb.append("Try, in another terminal (each scenario replaces base resources; README in ")
         .append(config)
         .append("):\n");

@@ -1,7 +1,6 @@
 package dev.bowline.cli;
 
 import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Unmatched;
@@ -35,14 +34,6 @@ final class PlannedCommands {
                   + issue()
                   + "); see README.md for what runs today");
       return NOT_BUILT;
-    }
-  }
-
-  @Command(name = "dashboard", description = "Serve the live mesh dashboard (issue #10).")
-  static final class Dashboard extends Planned {
-    @Override
-    int issue() {
-      return 10;
     }
   }
 }

@@ -73,6 +73,7 @@ class ControlPlaneIT {
       String monitoring = out.readLine();
       String registry = out.readLine();
       String configLine = out.readLine();
+      String dashboardLine = out.readLine();
       assertThat(xds)
           .as(Files.readString(dir.resolve("err.txt")))
           .matches("xds: 127\\.0\\.0\\.1:\\d+");
@@ -88,6 +89,16 @@ class ControlPlaneIT {
       assertThat(get(http, base + "/debug/configz"))
           .contains("\"kind\" : \"DestinationRule\"", "\"name\" : \"forecast\"");
       assertThat(get(http, base + "/metrics")).contains("pilot_xds_pushes{type=\"cds\"}");
+      // The dashboard on the same port, and bowline dashboard finding it.
+      assertThat(dashboardLine).isEqualTo("dashboard: " + base + "/dashboard/");
+      assertThat(get(http, base + "/dashboard/")).contains("<title>Bowline mesh dashboard</title>");
+      assertThat(get(http, base + "/api/graph"))
+          .contains("\"id\":\"weather/forecast/latest\"", "\"edges\":[]");
+      java.io.StringWriter cliOut = new java.io.StringWriter();
+      picocli.CommandLine cli = Main.newCommandLine();
+      cli.setOut(new java.io.PrintWriter(cliOut, true));
+      assertThat(cli.execute("dashboard", "--no-browser", "--control-plane", base)).isZero();
+      assertThat(cliOut.toString()).isEqualTo("dashboard: " + base + "/dashboard/\n");
     } finally {
       p.destroy();
       assertThat(p.waitFor(20, TimeUnit.SECONDS)).as("stops on SIGTERM").isTrue();

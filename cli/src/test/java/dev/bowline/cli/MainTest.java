@@ -68,9 +68,34 @@ class MainTest {
     assertThat(err.toString()).contains("Missing required subcommand");
   }
 
+  /** A subcommand in PlannedCommands (none is left today) says which issue tracks it. */
+  @CommandLine.Command(name = "someday")
+  static final class Someday extends PlannedCommands.Planned {
+    @Override
+    int issue() {
+      return 99;
+    }
+  }
+
   @Test
   void plannedSubcommandSaysWhichIssueTracksIt() {
-    assertThat(run("dashboard")).isEqualTo(PlannedCommands.NOT_BUILT);
-    assertThat(err.toString()).contains("bowline dashboard: not built yet (tracked in issue #10)");
+    CommandLine cmd = Main.newCommandLine().addSubcommand(new Someday());
+    cmd.setErr(new PrintWriter(err, true));
+    assertThat(cmd.execute("someday")).isEqualTo(PlannedCommands.NOT_BUILT);
+    assertThat(err.toString()).contains("bowline someday: not built yet (tracked in issue #99)");
+  }
+
+  @Test
+  void dashboardWithoutAControlPlaneSaysHowToStartOne() throws Exception {
+    int port;
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    assertThat(run("dashboard", "--no-browser", "--control-plane", "http://127.0.0.1:" + port))
+        .isEqualTo(1);
+    assertThat(err.toString())
+        .contains("bowline dashboard: no control plane answers at http://127.0.0.1:" + port)
+        .contains("start a mesh with bowline demo or bowline up -f mesh.yaml");
   }
 }

@@ -31,21 +31,7 @@ final class Browser {
    * {@code screenshot} and returns the texts of the elements the tests check.
    */
   static Map<String, String> render(String url, Path screenshot) throws Exception {
-    Assumptions.assumeTrue(
-        Files.isExecutable(CHROMIUM) && Files.isExecutable(DRIVER),
-        "Debian chromium and chromium-driver are not installed (.ci/run installs them)");
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments(
-        "--headless",
-        "--no-sandbox",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        "--no-proxy-server",
-        "--window-size=1200,1000");
-    ChromeDriverService service =
-        new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile()).build();
-    WebDriver driver = new ChromeDriver(service, options);
+    WebDriver driver = start();
     try {
       driver.get(url);
       new WebDriverWait(driver, Duration.ofSeconds(30))
@@ -61,11 +47,38 @@ final class Browser {
         out.put(id, driver.findElement(By.id(id)).getText());
       }
       out.put("days", Integer.toString(driver.findElements(By.cssSelector("#days .day")).size()));
-      Files.createDirectories(screenshot.getParent());
-      Files.write(screenshot, ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
+      screenshot(driver, screenshot);
       return out;
     } finally {
       driver.quit();
     }
+  }
+
+  /**
+   * A headless Chromium (skips the test where Debian's chromium and chromium-driver are missing);
+   * the caller quits it.
+   */
+  static WebDriver start() {
+    Assumptions.assumeTrue(
+        Files.isExecutable(CHROMIUM) && Files.isExecutable(DRIVER),
+        "Debian chromium and chromium-driver are not installed (.ci/run installs them)");
+    ChromeOptions options = new ChromeOptions();
+    options.setBinary(CHROMIUM.toFile());
+    options.addArguments(
+        "--headless",
+        "--no-sandbox",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--no-proxy-server",
+        "--window-size=1400,1000");
+    ChromeDriverService service =
+        new ChromeDriverService.Builder().usingDriverExecutable(DRIVER.toFile()).build();
+    return new ChromeDriver(service, options);
+  }
+
+  /** Saves what {@code driver} shows as a PNG (a test artifact under target/). */
+  static void screenshot(WebDriver driver, Path file) throws java.io.IOException {
+    Files.createDirectories(file.getParent());
+    Files.write(file, ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
   }
 }

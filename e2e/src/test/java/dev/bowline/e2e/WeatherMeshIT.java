@@ -253,4 +253,117 @@ class WeatherMeshIT {
     assertThat(page.get("ad-text")).isNotBlank();
     assertThat(Files.size(shot)).isGreaterThan(1000);
   }
+
+  /**
+   * The control plane's dashboard in a real browser while traffic flows through the ingress with
+   * forecast split 80/20: the graph shows the gateway calling frontend and frontend calling both
+   * forecast versions, with rates above zero (decision 0020); a node's details list the config that
+   * routes its calls.
+   */
+  @Test
+  @Order(7)
+  void theDashboardGraphShowsFrontendCallingBothForecastVersionsWhileTrafficFlows()
+      throws Exception {
+    mesh.apply(WeatherMesh.CONFIG.resolve("canary-weight"));
+    awaitConsecutive(1, Map.of(), d -> forecast(d).equals("v2"));
+    AtomicBoolean running = new AtomicBoolean(true);
+    AtomicInteger sent = new AtomicInteger();
+    org.openqa.selenium.WebDriver driver = null;
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int w = 0; w < 3; w++) {
+        pool.submit(
+            () -> {
+              while (running.get()) {
+                try {
+                  mesh.dashboard(Map.of());
+                  sent.incrementAndGet();
+                } catch (Exception | AssertionError e) {
+                  // the graph tells; the other tests count failures
+                }
+              }
+            });
+      }
+      try {
+        driver = Browser.start();
+        driver.get(WeatherMesh.CONTROL_PLANE + "/dashboard/");
+        String frontend = "weather/frontend/v1";
+        String gateway = "istio-system/istio-ingressgateway/latest";
+        List<String> wanted =
+            List.of(
+                frontend + ">weather/forecast/v1",
+                frontend + ">weather/forecast/v2",
+                gateway + ">" + frontend);
+        Map<String, Double> rates = new TreeMap<>();
+        new org.openqa.selenium.support.ui.WebDriverWait(driver, Duration.ofSeconds(90))
+            .pollingEvery(Duration.ofMillis(500))
+            .until(
+                d -> {
+                  rates.clear();
+                  for (var e :
+                      d.findElements(org.openqa.selenium.By.cssSelector("#graph g.edge"))) {
+                    rates.put(
+                        e.getAttribute("data-id"), Double.parseDouble(e.getAttribute("data-rps")));
+                  }
+                  return wanted.stream().allMatch(id -> rates.getOrDefault(id, 0.0) > 0);
+                });
+        System.out.println("dashboard_edges_rps=" + rates + " requests_sent=" + sent.get());
+        // What one scrape of each proxy costs (size of its /stats/prometheus, time to answer,
+        // read and parse it within a round): a figure for decision 0020.
+        var targets =
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(
+                    mesh.http
+                        .send(
+                            java.net.http.HttpRequest.newBuilder(
+                                    java.net.URI.create(WeatherMesh.CONTROL_PLANE + "/api/graph"))
+                                .build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString())
+                        .body())
+                .path("targets");
+        for (var t : targets) {
+          System.out.println(
+              "dashboard_scrape proxy="
+                  + t.path("proxy").asText()
+                  + " bytes="
+                  + t.path("bytes").asInt()
+                  + " series="
+                  + t.path("series").asInt()
+                  + " ms="
+                  + t.path("millis").asDouble());
+        }
+        assertThat(targets).hasSize(7).allMatch(t -> t.path("ok").asBoolean());
+        assertThat(rates.get(frontend + ">weather/forecast/v1"))
+            .isGreaterThan(rates.get(frontend + ">weather/forecast/v2"));
+        String label =
+            driver
+                .findElement(
+                    org.openqa.selenium.By.cssSelector(
+                        "#graph g.edge[data-id='" + frontend + ">weather/forecast/v2'] text"))
+                .getText();
+        assertThat(label).contains("rps").contains("p99");
+        // The details of frontend v1: its calls and the Istio config that routes them.
+        driver
+            .findElement(
+                org.openqa.selenium.By.cssSelector("#graph g.node[data-id='" + frontend + "']"))
+            .click();
+        new org.openqa.selenium.support.ui.WebDriverWait(driver, Duration.ofSeconds(20))
+            .until(
+                d ->
+                    d.findElement(org.openqa.selenium.By.id("details-body"))
+                        .getText()
+                        .contains("VirtualService weather/forecast"));
+        assertThat(driver.findElement(org.openqa.selenium.By.id("details-body")).getText())
+            .contains("routes its calls to forecast.weather.svc.cluster.local")
+            .contains("xDS config dump");
+        Path shot = Path.of("target/e2e-dashboard.png").toAbsolutePath();
+        Browser.screenshot(driver, shot);
+        System.out.println("dashboard_screenshot=" + shot);
+      } finally {
+        running.set(false);
+        if (driver != null) {
+          driver.quit();
+        }
+      }
+    }
+  }
 }

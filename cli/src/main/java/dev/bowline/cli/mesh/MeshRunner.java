@@ -101,6 +101,7 @@ public final class MeshRunner implements AutoCloseable {
   private final java.util.Set<String> unhealthy =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final List<URI> ingress = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private volatile @Nullable URI dashboard;
 
   /** The AppCDS archives being written after this run's first start (decision 0014). */
   private volatile ClassDataSharing.@Nullable Dumps cdsDumps;
@@ -246,6 +247,11 @@ public final class MeshRunner implements AutoCloseable {
     List<Row> rows = startApps(sidecarFailures);
     printTable(rows);
     awaitGateways(gateways);
+    if (caps.controlPlane()) {
+      // Beside the page's URL: the control plane's live service graph (decision 0020).
+      dashboard = dashboardUrl(options);
+      say("dashboard: " + dashboard + " (live service graph; bowline dashboard opens it)");
+    }
     long ready = rows.stream().filter(r -> r.health().startsWith("ready")).count();
     say(
         "bowline up: "
@@ -259,6 +265,16 @@ public final class MeshRunner implements AutoCloseable {
       say("bowline up: no sidecar became ready; --no-mesh runs the apps without them");
     }
     return ready > 0 ? 0 : 1;
+  }
+
+  /** The control plane's dashboard, once it runs ({@code http://127.0.0.1:15014/dashboard/}). */
+  public java.util.Optional<URI> dashboardUrl() {
+    return java.util.Optional.ofNullable(dashboard);
+  }
+
+  static URI dashboardUrl(Options options) {
+    return URI.create(
+        "http://" + options.controlPlaneAddress() + ":" + options.monitoringPort() + "/dashboard/");
   }
 
   /**

@@ -27,20 +27,28 @@ final class GatewayListenerGenerator implements XdsGenerator {
   @Override
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
-    // Mesh-wide access logs (MeshConfig accessLogFile, or a Telemetry resource) on gateways too.
-    var logs =
-        dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry.of(proxy, push).outboundLogs();
-    // RequestAuthentication (jwt_authn + istio_authn) then the AuthorizationPolicies selecting the
-    // gateway's workload (by its labels), as on sidecars
+    // Istio's gateways run metadata exchange and client-side stats as sidecars' outbound side do,
+    // so the mesh's metrics (and the dashboard's graph) name the gateway as the caller; mesh-wide
+    // access logs (MeshConfig accessLogFile, or a Telemetry resource) too.
+    dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry telemetry =
+        dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry.of(proxy, push);
+    // Then RequestAuthentication (jwt_authn + istio_authn) and the AuthorizationPolicies selecting
+    // the gateway's workload (by its labels), as on sidecars.
     var authz =
         dev.bowline.controlplane.xds.gen.authz.AuthzFilters.build(
             push.authorizationPolicies(proxy), Security.TRUST_DOMAIN);
-    var httpFilters = new java.util.ArrayList<>(RequestAuthn.filters(proxy, push));
+    var httpFilters = new java.util.ArrayList<>(telemetry.outboundFilters());
+    httpFilters.addAll(RequestAuthn.filters(proxy, push));
     httpFilters.addAll(authz.http());
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
       Filter filter;
       if (lp.http()) {
-        filter = Filters.hcmRds("outbound_" + lp.listenerName(), lp.routeName(), httpFilters, logs);
+        filter =
+            Filters.hcmRds(
+                "outbound_" + lp.listenerName(),
+                lp.routeName(),
+                httpFilters,
+                telemetry.outboundLogs());
       } else {
         filter = tcpFilter(lp, proxy, push);
         if (filter == null) {

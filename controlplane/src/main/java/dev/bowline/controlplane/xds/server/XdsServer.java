@@ -209,6 +209,18 @@ public final class XdsServer implements AutoCloseable {
     return out;
   }
 
+  /** The proxies connected now, one per stream (for the dashboard's metrics scraper). */
+  public List<Proxy> connectedProxies() {
+    List<Proxy> out = new ArrayList<>();
+    for (XdsConnection c : connections.values()) {
+      Proxy p = c.proxyOrNull();
+      if (p != null) {
+        out.add(p);
+      }
+    }
+    return out;
+  }
+
   /** The most recent streams refused for a bad node or request, newest last. */
   public synchronized List<SyncStatus.Rejected> rejected() {
     return List.copyOf(rejected);
