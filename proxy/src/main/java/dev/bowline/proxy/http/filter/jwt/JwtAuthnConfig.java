@@ -21,7 +21,8 @@ record JwtAuthnConfig(
     Map<String, Requirement> requirementMap,
     boolean bypassCorsPreflight) {
   JwtAuthnConfig {
-    providers = Map.copyOf(providers);
+    // by name, so checks over all providers run in a stable order
+    providers = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(providers));
     rules = List.copyOf(rules);
     requirementMap = Map.copyOf(requirementMap);
   }
