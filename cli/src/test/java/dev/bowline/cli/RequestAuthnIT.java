@@ -168,6 +168,49 @@ class RequestAuthnIT {
   }
 
   @Test
+  void anAuthorizationPolicyOnRequestPrincipalsAndClaimsTurnsAMissingOrWrongTokenInto403()
+      throws Exception {
+    // Istio's documented "require a JWT" pattern, and a claim-based rule, both as DENY policies
+    // on their own paths so the other tests' requests are untouched.
+    mesh.apply(
+        "jwt-required.yaml",
+        """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: require-jwt, namespace: weather}
+        spec:
+          selector: {matchLabels: {app: forecast}}
+          action: DENY
+          rules:
+          - from: [{source: {notRequestPrincipals: ["*"]}}]
+            to: [{operation: {paths: ["/secure/*"]}}]
+          - to: [{operation: {paths: ["/gold/*"]}}]
+            when: [{key: "request.auth.claims[plan]", notValues: [gold]}]
+        """);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> call("/secure/a", null).statusCode() == 403);
+    var missing = call("/secure/a", null);
+    assertThat(missing.body()).isEqualTo("RBAC: access denied");
+    assertThat(call("/secure/b", es256(claims().build(), ec)).statusCode()).isEqualTo(200);
+    // requestPrincipal is iss/sub, claims come from istio_authn's request.auth.claims
+    assertThat(call("/gold/a", es256(claims().build(), ec)).statusCode()).isEqualTo(200);
+    var silver = call("/gold/b", es256(claims().claim("plan", "silver").build(), ec));
+    assertThat(silver.statusCode()).isEqualTo(403);
+    // an invalid token is still jwt_authn's 401, before RBAC
+    assertThat(
+            call(
+                    "/secure/c",
+                    es256(
+                        claims().build(), new ECKeyGenerator(Curve.P_256).keyID("ec-1").generate()))
+                .statusCode())
+        .isEqualTo(401);
+    // unaffected paths keep passing without a token
+    assertThat(call("/open", null).statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void aMissingTokenPasses() {
     var r = call("/none", null);
     assertThat(r.statusCode()).isEqualTo(200);
