@@ -67,8 +67,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
     SidecarTelemetry telemetry = SidecarTelemetry.of(proxy, push);
     // RequestAuthentication (jwt_authn + istio_authn) then AuthorizationPolicy (RBAC) on every
     // inbound HTTP chain, istiod's order; network RBAC on TCP chains
-    AuthzFilters rbac =
-        AuthzFilters.build(push.authorizationPolicies(proxy), Security.TRUST_DOMAIN);
+    AuthzFilters rbac = AuthzFilters.build(push.authorizationPolicies(proxy), push.trustDomain());
     AuthzFilters authz =
         new AuthzFilters(concat(RequestAuthn.filters(proxy, push), rbac.http()), rbac.tcp());
     if (proxy.isLocalMode()) {
