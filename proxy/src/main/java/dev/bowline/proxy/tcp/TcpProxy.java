@@ -40,6 +40,11 @@ public final class TcpProxy {
     private final TcpProxyConfig config;
     private final ProxyRuntime runtime;
     private @Nullable Channel upstream;
+    private boolean started;
+    private boolean connected;
+    // Bytes read before the upstream connection is up: the ClientHello a listener filter
+    // (tls_inspector) peeked at and handed on when this handler was installed behind it.
+    private final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
 
     Downstream(TcpProxyConfig config, ProxyRuntime runtime) {
       this.config = config;
@@ -47,7 +52,25 @@ public final class TcpProxy {
     }
 
     @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      // Installed after a listener filter, the connection is already active: no channelActive
+      // will come, so connect now.
+      if (ctx.channel().isActive()) {
+        start(ctx);
+      }
+    }
+
+    @Override
     public void channelActive(ChannelHandlerContext ctx) {
+      start(ctx);
+      ctx.fireChannelActive();
+    }
+
+    private void start(ChannelHandlerContext ctx) {
+      if (started) {
+        return;
+      }
+      started = true;
       Channel down = ctx.channel();
       Worker worker = runtime.worker(down.eventLoop());
       ProxySnapshot snapshot = runtime.snapshot();
@@ -65,6 +88,14 @@ public final class TcpProxy {
       f.addListener(
           (ChannelFuture done) -> {
             if (done.isSuccess()) {
+              connected = true;
+              boolean wrote = !pending.isEmpty();
+              for (Object m; (m = pending.poll()) != null; ) {
+                done.channel().write(m).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+              }
+              if (wrote) {
+                done.channel().flush();
+              }
               down.config().setAutoRead(true);
               done.channel().config().setAutoRead(true);
             } else {
@@ -76,8 +107,12 @@ public final class TcpProxy {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       Channel up = upstream;
-      if (up == null) {
-        ReferenceCountUtil.release(msg);
+      if (up == null || !connected) {
+        if (started && ctx.channel().isActive()) {
+          pending.add(msg); // written once the upstream connection is up
+        } else {
+          ReferenceCountUtil.release(msg);
+        }
         return;
       }
       up.writeAndFlush(msg).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
@@ -105,7 +140,17 @@ public final class TcpProxy {
     }
 
     @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+      for (Object m; (m = pending.poll()) != null; ) {
+        ReferenceCountUtil.release(m);
+      }
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+      for (Object m; (m = pending.poll()) != null; ) {
+        ReferenceCountUtil.release(m);
+      }
       Channel up = upstream;
       if (up != null) {
         up.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);

@@ -26,6 +26,7 @@ public final class Generators {
 
   private final XdsGenerator gatewayListeners = new GatewayListenerGenerator();
   private final XdsGenerator gatewayRoutes = new GatewayRouteGenerator();
+  private final XdsGenerator secrets = new SecretGenerator();
 
   /** How EnvoyFilter patches apply to one generator's output. */
   @FunctionalInterface
@@ -62,6 +63,7 @@ public final class Generators {
               proxy.isProxylessGrpc()
                   ? grpcRoutes
                   : proxy.type() == NodeType.ROUTER ? gatewayRoutes : sidecarRoutes);
+      case TypeUrls.SECRET -> Optional.of(secrets);
       default -> Optional.empty();
     };
   }
