@@ -4,6 +4,7 @@ import dev.bowline.api.model.AuthorizationPolicy;
 import dev.bowline.api.model.DestinationRule;
 import dev.bowline.api.model.EnvoyFilter;
 import dev.bowline.api.model.Gateway;
+import dev.bowline.api.model.KubernetesSecret;
 import dev.bowline.api.model.PeerAuthentication;
 import dev.bowline.api.model.ProxyConfig;
 import dev.bowline.api.model.RequestAuthentication;
@@ -41,7 +42,11 @@ public enum Kind {
   AUTHORIZATION_POLICY(
       "security.istio.io", "AuthorizationPolicy", AuthorizationPolicy.class, "v1beta1", "v1"),
   TELEMETRY("telemetry.istio.io", "Telemetry", Telemetry.class, "v1alpha1", "v1"),
-  WASM_PLUGIN("extensions.istio.io", "WasmPlugin", WasmPlugin.class, "v1alpha1");
+  WASM_PLUGIN("extensions.istio.io", "WasmPlugin", WasmPlugin.class, "v1alpha1"),
+  /**
+   * Kubernetes' core {@code v1} Secret: the certificates a Gateway's {@code credentialName} names.
+   */
+  SECRET("", "Secret", KubernetesSecret.class, "v1");
 
   private final String group;
   private final String kindName;
@@ -77,12 +82,12 @@ public enum Kind {
 
   /** Every {@code apiVersion} accepted for this kind, e.g. {@code networking.istio.io/v1}. */
   public List<String> apiVersions() {
-    return versions.stream().map(v -> group + "/" + v).toList();
+    return versions.stream().map(v -> group.isEmpty() ? v : group + "/" + v).toList();
   }
 
   /** The newest {@code apiVersion}, used when Bowline writes a resource itself. */
   public String preferredApiVersion() {
-    return group + "/" + versions.getLast();
+    return apiVersions().getLast();
   }
 
   /** The kind named {@code kindName} in YAML. */

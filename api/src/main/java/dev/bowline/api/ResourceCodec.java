@@ -54,6 +54,11 @@ public final class ResourceCodec {
       List.of("zipkin", "lightstep", "datadog", "stackdriver", "openCensusAgent");
   private static final Set<String> TOP_LEVEL =
       Set.of("apiVersion", "kind", "metadata", "spec", "status");
+
+  /** A Kubernetes Secret has its content at the top level, not under {@code spec}. */
+  private static final Set<String> SECRET_TOP_LEVEL =
+      Set.of("apiVersion", "kind", "metadata", "type", "data", "stringData", "immutable");
+
   private static final Set<String> METADATA =
       Set.of(
           "name",
@@ -267,7 +272,7 @@ public final class ResourceCodec {
 
     for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
       String field = it.next();
-      if (!TOP_LEVEL.contains(field)) {
+      if (!(kind == Kind.SECRET ? SECRET_TOP_LEVEL : TOP_LEVEL).contains(field)) {
         errors.add(new Message(resource, at + field, "unknown field"));
       }
     }
@@ -344,10 +349,21 @@ public final class ResourceCodec {
     Spec spec = null;
     if (kind != null) {
       JsonNode specNode = node.path("spec");
+      String specPath = at + "spec";
+      if (kind == Kind.SECRET) {
+        ObjectNode content = json.createObjectNode();
+        for (String f : List.of("type", "data", "stringData", "immutable")) {
+          if (node.has(f)) {
+            content.set(f, node.get(f));
+          }
+        }
+        specNode = content;
+        specPath = prefix;
+      }
       if (specNode.isMissingNode() || specNode.isNull()) {
         specNode = json.createObjectNode();
       }
-      spec = readSpec(kind, specNode, resource, at + "spec", errors);
+      spec = readSpec(kind, specNode, resource, specPath, errors);
     }
     if (!errors.isEmpty() || spec == null) {
       rejected.add(new Decoded.Rejected(source, document, key, errors));
@@ -637,6 +653,17 @@ public final class ResourceCodec {
     }
     if (!r.resourceVersion().isEmpty()) {
       meta.put("resourceVersion", r.resourceVersion());
+    }
+    if (r.spec() instanceof dev.bowline.api.model.KubernetesSecret secret) {
+      // Kubernetes' shape; the values are private keys: written back only as they were given
+      if (secret.type() != null) {
+        root.put("type", secret.type());
+      }
+      root.set("data", json.valueToTree(secret.data()));
+      if (!secret.stringData().isEmpty()) {
+        root.set("stringData", json.valueToTree(secret.stringData()));
+      }
+      return root;
     }
     root.set("spec", json.valueToTree(r.spec()));
     return root;

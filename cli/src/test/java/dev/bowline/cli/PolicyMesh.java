@@ -118,8 +118,26 @@ final class PolicyMesh implements AutoCloseable {
   }
 
   private Proxy sidecar(String name, String ip, Map<String, String> labels, List<String> ports) {
+    return start("sidecar", NS, name, ip, labels, ports);
+  }
+
+  /**
+   * Starts an ingress gateway proxy ({@code router~}, namespace {@code istio-system}, local mode)
+   * at {@code ip} with {@code labels}; Gateways whose selector matches them configure it.
+   */
+  Proxy gateway(String ip, Map<String, String> labels) {
+    return start("router", "istio-system", "istio-ingressgateway-0", ip, labels, List.of());
+  }
+
+  private Proxy start(
+      String type,
+      String ns,
+      String name,
+      String ip,
+      Map<String, String> labels,
+      List<String> ports) {
     Map<String, Object> md = new LinkedHashMap<>();
-    md.put("NAMESPACE", NS);
+    md.put("NAMESPACE", ns);
     md.put("LABELS", labels);
     md.put("ISTIO_VERSION", "1.16.0");
     md.put("INTERCEPTION_MODE", "NONE");
@@ -137,9 +155,9 @@ final class PolicyMesh implements AutoCloseable {
               "node",
               Map.of(
                   "id",
-                  "sidecar~" + ip + "~" + name + "." + NS + "~" + NS + ".svc.cluster.local",
+                  type + "~" + ip + "~" + name + "." + ns + "~" + ns + ".svc.cluster.local",
                   "cluster",
-                  name + "." + NS,
+                  name + "." + ns,
                   "metadata",
                   md),
               "admin",

@@ -283,7 +283,8 @@ public final class Proxy implements AutoCloseable {
               new SplittableRandom(options.random().nextLong()),
               options.xdsInitialBackoff(),
               options.xdsMaxBackoff(),
-              dyn.getAdsConfig().getApiType() == ApiConfigSource.ApiType.DELTA_GRPC);
+              dyn.getAdsConfig().getApiType() == ApiConfigSource.ApiType.DELTA_GRPC,
+              secrets);
       xdsClient = client;
       client.addStaticListeners(List.copyOf(staticListeners.values()));
       client.addStaticClusters(List.copyOf(staticClusters.values()));
@@ -431,10 +432,16 @@ public final class Proxy implements AutoCloseable {
     TlsUse.downstream(s).forEach(t -> all.add(t.common()));
     for (var common : all) {
       for (SecretKey k : common.sdsSecrets()) {
+        // ADS secrets do not hold readiness either: a credentialName whose Secret does not exist
+        // yet must not keep a gateway (and its other listeners) unready; its chain refuses TLS
+        // connections until the secret arrives (decision 0022).
         boolean reachable =
-            !(k.source() instanceof SdsSource.Grpc g)
-                || pipeClusters.containsKey(g.cluster())
-                || staticClusters.containsKey(g.cluster());
+            switch (k.source()) {
+              case SdsSource.Grpc g ->
+                  pipeClusters.containsKey(g.cluster()) || staticClusters.containsKey(g.cluster());
+              case SdsSource.Ads a -> false;
+              case SdsSource.Static st -> true;
+            };
         if (reachable && secrets.get(k).isEmpty()) {
           return false;
         }

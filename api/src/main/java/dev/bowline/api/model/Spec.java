@@ -18,4 +18,5 @@ public sealed interface Spec
         RequestAuthentication,
         AuthorizationPolicy,
         Telemetry,
-        WasmPlugin {}
+        WasmPlugin,
+        KubernetesSecret {}

@@ -7,6 +7,7 @@ import dev.bowline.api.model.AuthorizationPolicy;
 import dev.bowline.api.model.DestinationRule;
 import dev.bowline.api.model.EnvoyFilter;
 import dev.bowline.api.model.Gateway;
+import dev.bowline.api.model.KubernetesSecret;
 import dev.bowline.api.model.PeerAuthentication;
 import dev.bowline.api.model.ProxyConfig;
 import dev.bowline.api.model.RequestAuthentication;
@@ -46,6 +47,7 @@ public final class Validator {
       case AuthorizationPolicy ap -> SecurityRules.checkAuthorizationPolicy(r, ap);
       case Telemetry t -> ExtensionRules.checkTelemetry(r, t);
       case WasmPlugin w -> ExtensionRules.checkWasmPlugin(r, w);
+      case KubernetesSecret ks -> SecretRules.check(r, ks);
     }
     return r.build();
   }

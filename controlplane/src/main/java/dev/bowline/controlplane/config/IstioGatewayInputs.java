@@ -2,10 +2,14 @@ package dev.bowline.controlplane.config;
 
 import dev.bowline.api.Resource;
 import dev.bowline.api.model.Gateway;
+import dev.bowline.api.model.KubernetesSecret;
+import dev.bowline.api.model.ServerTLSSettings;
 import dev.bowline.api.model.VirtualService;
 import dev.bowline.config.ConfigSnapshot;
 import dev.bowline.controlplane.model.ConfigInputs;
+import dev.bowline.controlplane.model.CredentialSecret;
 import dev.bowline.controlplane.model.GatewayServer;
+import dev.bowline.controlplane.model.GatewayTls;
 import dev.bowline.controlplane.model.GatewayVirtualService;
 import dev.bowline.controlplane.model.HttpRoute;
 import dev.bowline.controlplane.model.Proxy;
@@ -36,12 +40,24 @@ final class IstioGatewayInputs implements ConfigInputs.Gateways {
   private final IstioConfigInputs routes;
   private final List<Resource<Gateway>> gateways;
   private final Map<String, List<Resource<VirtualService>>> byGateway = new HashMap<>();
+  private final Map<String, CredentialSecret> secrets = new HashMap<>();
 
   IstioGatewayInputs(ConfigSnapshot snapshot, IstioConfigInputs routes) {
     this.routes = routes;
     Comparator<Resource<?>> order =
         Comparator.comparing((Resource<?> r) -> r.namespace()).thenComparing(Resource::name);
     this.gateways = snapshot.list(Gateway.class).stream().sorted(order).toList();
+    for (Resource<KubernetesSecret> sec : snapshot.list(KubernetesSecret.class)) {
+      // only valid Secrets reach the snapshot (the store validates PEM and key/certificate match)
+      KubernetesSecret k = sec.spec();
+      var cert = k.certificate();
+      secrets.put(
+          sec.namespace() + "/" + sec.name(),
+          new CredentialSecret(
+              cert.map(KubernetesSecret.CertificateAndKey::chainPem),
+              cert.map(KubernetesSecret.CertificateAndKey::keyPem),
+              k.caCertificates().map(KubernetesSecret.CaBundle::pem)));
+    }
     List<Resource<VirtualService>> vss =
         snapshot.list(VirtualService.class).stream().sorted(order).toList();
     for (Resource<VirtualService> vs : vss) {
@@ -87,10 +103,36 @@ final class IstioGatewayInputs implements ConfigInputs.Gateways {
                 Protocol.parse(protocol.toUpperCase(Locale.ROOT)),
                 s.bind() == null ? "" : s.bind(),
                 hosts,
-                s.tls() == null || s.tls().mode() == null ? "" : s.tls().mode().name()));
+                s.tls() == null || s.tls().mode() == null ? "" : s.tls().mode().name(),
+                java.util.Optional.ofNullable(s.tls()).map(IstioGatewayInputs::tls)));
       }
     }
     return out;
+  }
+
+  private static GatewayTls tls(ServerTLSSettings t) {
+    return new GatewayTls(
+        t.mode() == null ? "" : t.mode().name(),
+        Boolean.TRUE.equals(t.httpsRedirect()),
+        orEmpty(t.credentialName()),
+        orEmpty(t.serverCertificate()),
+        orEmpty(t.privateKey()),
+        orEmpty(t.caCertificates()),
+        t.subjectAltNames(),
+        t.verifyCertificateSpki(),
+        t.verifyCertificateHash(),
+        t.minProtocolVersion() == null ? "" : t.minProtocolVersion().name(),
+        t.maxProtocolVersion() == null ? "" : t.maxProtocolVersion().name(),
+        t.cipherSuites());
+  }
+
+  private static String orEmpty(@org.jspecify.annotations.Nullable String s) {
+    return s == null ? "" : s;
+  }
+
+  @Override
+  public java.util.Optional<CredentialSecret> secret(String namespace, String name) {
+    return java.util.Optional.ofNullable(secrets.get(namespace + "/" + name));
   }
 
   @Override
@@ -105,7 +147,59 @@ final class IstioGatewayInputs implements ConfigInputs.Gateways {
       List<HttpRoute> http = routes.httpRoutes(vs, server.port(), proxy, server.gateway());
       out.add(
           new GatewayVirtualService(
-              vs.namespace(), vs.name(), hosts, http, tcp(vs, server, proxy)));
+              vs.namespace(),
+              vs.name(),
+              hosts,
+              http,
+              tcp(vs, server, proxy),
+              tlsRoutes(vs, server, proxy)));
+    }
+    return out;
+  }
+
+  /** The TLS routes of {@code vs} that apply to the server (port, gateway, source labels). */
+  private List<GatewayVirtualService.TlsRoute> tlsRoutes(
+      Resource<VirtualService> vs, GatewayServer server, Proxy proxy) {
+    List<GatewayVirtualService.TlsRoute> out = new ArrayList<>();
+    for (VirtualService.TLSRoute r : vs.spec().tls()) {
+      List<String> sni = new ArrayList<>();
+      boolean applies = false;
+      for (VirtualService.TLSMatchAttributes m : r.match()) {
+        List<String> gws = m.gateways().isEmpty() ? vs.spec().gateways() : m.gateways();
+        boolean gatewayOk =
+            gws.stream()
+                .anyMatch(
+                    g -> IstioConfigInputs.gatewayKey(g, vs.namespace()).equals(server.gateway()));
+        if ((m.port() == null || m.port() == server.port())
+            && gatewayOk
+            && proxy.labels().entrySet().containsAll(m.sourceLabels().entrySet())) {
+          applies = true;
+          sni.addAll(m.sniHosts());
+        }
+      }
+      if (!applies) {
+        continue;
+      }
+      out.add(new GatewayVirtualService.TlsRoute(sni, destinations(vs, r.route())));
+    }
+    return out;
+  }
+
+  private List<HttpRoute.Destination> destinations(
+      Resource<VirtualService> vs, List<VirtualService.RouteDestination> route) {
+    List<HttpRoute.Destination> out = new ArrayList<>();
+    for (VirtualService.RouteDestination d : route) {
+      int weight = d.weight() == null ? (route.size() == 1 ? 100 : 0) : d.weight();
+      if (d.destination() == null || weight <= 0) {
+        continue;
+      }
+      var dest = d.destination();
+      out.add(
+          new HttpRoute.Destination(
+              routes.fqdn(dest.host(), vs.namespace()),
+              dest.port() == null || dest.port().number() == null ? 0 : dest.port().number(),
+              dest.subset() == null ? "" : dest.subset(),
+              weight));
     }
     return out;
   }

@@ -347,5 +347,13 @@ public record ConfigInputs(
      * matching against the server's hosts is the generator's job.
      */
     List<GatewayVirtualService> virtualServices(GatewayServer server, Proxy proxy);
+
+    /**
+     * The validated Kubernetes Secret {@code namespace/name} (a {@code credentialName}), if there
+     * is one with TLS material.
+     */
+    default java.util.Optional<CredentialSecret> secret(String namespace, String name) {
+      return java.util.Optional.empty();
+    }
   }
 }

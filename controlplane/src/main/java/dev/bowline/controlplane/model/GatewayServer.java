@@ -16,6 +16,7 @@ import java.util.Objects;
  * @param hosts the server's hosts in {@code namespace/host} form ({@code *&#47;} added when the
  *     namespace part is absent)
  * @param tlsMode the server's {@code tls.mode} ({@code SIMPLE}, {@code PASSTHROUGH}, ...), or empty
+ * @param tls the server's whole {@code tls} block, if it has one
  */
 public record GatewayServer(
     String gateway,
@@ -25,7 +26,22 @@ public record GatewayServer(
     Protocol protocol,
     String bind,
     List<String> hosts,
-    String tlsMode) {
+    String tlsMode,
+    java.util.Optional<GatewayTls> tls) {
+  /** A server without a {@code tls} block. */
+  public GatewayServer(
+      String gateway,
+      int index,
+      int port,
+      String portName,
+      Protocol protocol,
+      String bind,
+      List<String> hosts,
+      String tlsMode) {
+    this(
+        gateway, index, port, portName, protocol, bind, hosts, tlsMode, java.util.Optional.empty());
+  }
+
   public GatewayServer {
     Objects.requireNonNull(gateway, "gateway");
     Objects.requireNonNull(portName, "portName");
@@ -33,6 +49,19 @@ public record GatewayServer(
     Objects.requireNonNull(bind, "bind");
     hosts = List.copyOf(hosts);
     Objects.requireNonNull(tlsMode, "tlsMode");
+    Objects.requireNonNull(tls, "tls");
+  }
+
+  /** The Gateway's name. */
+  public String gatewayName() {
+    return gateway.substring(gateway.indexOf('/') + 1);
+  }
+
+  /**
+   * Whether the server redirects plaintext requests to {@code https} ({@code tls.httpsRedirect}).
+   */
+  public boolean httpsRedirect() {
+    return tls.map(GatewayTls::httpsRedirect).orElse(false);
   }
 
   /** The Gateway's namespace. */

@@ -296,10 +296,7 @@ final class TlsParser {
     }
     ConfigSource cs = s.getSdsConfig();
     if (cs.hasAds()) {
-      throw new InvalidResourceException(
-          f + ".sds_config.ads",
-          "SDS over the ADS stream is not supported yet; use an api_config_source (GRPC) to a"
-              + " static cluster, as Istio's sds-grpc");
+      return new SdsSource.Ads(); // through the ADS stream (Istio's credentialName secrets)
     }
     if (cs.hasApiConfigSource()) {
       ApiConfigSource api = cs.getApiConfigSource();

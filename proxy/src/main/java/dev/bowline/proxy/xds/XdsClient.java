@@ -49,6 +49,7 @@ public final class XdsClient implements AutoCloseable {
   static final String RDS = RouteConfigParser.TYPE_URL;
   static final String CDS = ClusterParser.TYPE_URL;
   static final String EDS = EndpointParser.TYPE_URL;
+  static final String SDS = SecretParser.TYPE_URL;
 
   private final Node node;
   private final ManagedChannel channel;
@@ -65,6 +66,7 @@ public final class XdsClient implements AutoCloseable {
   private XdsState published = XdsState.empty();
   private final Duration initialBackoff;
   private final Duration maxBackoff;
+  private final dev.bowline.proxy.tls.SecretStore secrets;
 
   /**
    * How long a changed route table waits for a cluster CDS has not named yet before it is taken
@@ -105,6 +107,38 @@ public final class XdsClient implements AutoCloseable {
       Duration initialBackoff,
       Duration maxBackoff,
       boolean delta) {
+    this(
+        node,
+        channel,
+        listeners,
+        executor,
+        publish,
+        clock,
+        random,
+        initialBackoff,
+        maxBackoff,
+        delta,
+        new dev.bowline.proxy.tls.SecretStore());
+  }
+
+  /**
+   * A client that also takes SDS secrets on the ADS stream ({@code sds_config: {ads: {}}}): it
+   * subscribes to exactly the names the accepted listeners and clusters use and keeps {@code
+   * secrets} in step (source {@link dev.bowline.proxy.tls.SdsSource.Ads}).
+   */
+  public XdsClient(
+      Node node,
+      ManagedChannel channel,
+      ListenerParser listeners,
+      ScheduledExecutorService executor,
+      Consumer<XdsState> publish,
+      Clock clock,
+      RandomGenerator random,
+      Duration initialBackoff,
+      Duration maxBackoff,
+      boolean delta,
+      dev.bowline.proxy.tls.SecretStore secrets) {
+    this.secrets = secrets;
     this.delta = delta;
     this.node = node;
     this.channel = channel;
@@ -118,6 +152,7 @@ public final class XdsClient implements AutoCloseable {
     types.put(EDS, new TypeState<>(new EndpointParser(), false));
     types.put(LDS, new TypeState<>(listeners, true));
     types.put(RDS, new TypeState<>(new RouteConfigParser(listeners.filters()), false));
+    types.put(SDS, new TypeState<>(new SecretParser(), false));
   }
 
   /** Opens the stream and subscribes; returns at once. */
@@ -479,6 +514,44 @@ public final class XdsClient implements AutoCloseable {
     // resource its snapshot lacks, so the new cluster's endpoints would never come.
     resubscribe(RDS, routeNames);
     resubscribe(EDS, edsNames);
+    Set<String> secretNames = new TreeSet<>();
+    for (ListenerConfig l : this.<ListenerConfig>type(LDS).accepted.values()) {
+      l.filterChains().forEach(c -> c.tls().ifPresent(t -> adsSecrets(t.common(), secretNames)));
+      l.defaultChain().flatMap(c -> c.tls()).ifPresent(t -> adsSecrets(t.common(), secretNames));
+    }
+    for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
+      c.transport().all().forEach(t -> adsSecrets(t.common(), secretNames));
+    }
+    resubscribe(SDS, secretNames);
+  }
+
+  private static void adsSecrets(dev.bowline.proxy.tls.CommonTls tls, Set<String> into) {
+    for (var k : tls.sdsSecrets()) {
+      if (k.source() instanceof dev.bowline.proxy.tls.SdsSource.Ads) {
+        into.add(k.name());
+      }
+    }
+  }
+
+  /**
+   * Puts the SDS secrets accepted on this stream into the secret store and takes out those no
+   * longer subscribed: the next TLS handshake under them sees the change, open connections keep the
+   * context they were made with.
+   */
+  private void syncSecrets() {
+    Map<String, dev.bowline.proxy.tls.Secret> now =
+        this.<dev.bowline.proxy.tls.Secret>type(SDS).accepted;
+    for (var e : now.entrySet()) {
+      secrets.put(
+          new dev.bowline.proxy.tls.SecretKey(
+              new dev.bowline.proxy.tls.SdsSource.Ads(), e.getKey()),
+          e.getValue());
+    }
+    for (var k : secrets.all().keySet()) {
+      if (k.source() instanceof dev.bowline.proxy.tls.SdsSource.Ads && !now.containsKey(k.name())) {
+        secrets.remove(k);
+      }
+    }
   }
 
   /** Subscribes RDS names of static listeners too (they may use RDS over ADS). */
@@ -533,7 +606,7 @@ public final class XdsClient implements AutoCloseable {
 
   private void resubscribe(String url, Set<String> wanted) {
     Set<String> all = new TreeSet<>(wanted);
-    all.addAll(url.equals(RDS) ? staticRouteNames : staticEdsNames);
+    all.addAll(url.equals(RDS) ? staticRouteNames : url.equals(EDS) ? staticEdsNames : Set.of());
     TypeState<?> t = types.get(url);
     if (all.equals(t.names)) {
       return;
@@ -561,6 +634,7 @@ public final class XdsClient implements AutoCloseable {
   }
 
   private void publish() {
+    syncSecrets();
     published = warm();
     publish.accept(published);
   }

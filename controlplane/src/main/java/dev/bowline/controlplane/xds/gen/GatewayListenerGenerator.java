@@ -3,16 +3,22 @@ package dev.bowline.controlplane.xds.gen;
 import com.google.protobuf.Any;
 import com.google.protobuf.Message;
 import dev.bowline.controlplane.model.GatewayServer;
+import dev.bowline.controlplane.model.GatewayTls;
 import dev.bowline.controlplane.model.GatewayVirtualService;
 import dev.bowline.controlplane.model.HttpRoute;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
+import dev.bowline.controlplane.registry.Protocol;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -41,6 +47,21 @@ final class GatewayListenerGenerator implements XdsGenerator {
     httpFilters.addAll(RequestAuthn.filters(proxy, push));
     httpFilters.addAll(authz.http());
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
+      if (lp.kind() == GatewayPorts.Kind.TLS) {
+        List<FilterChain> chains = tlsChains(lp, proxy, push);
+        if (!chains.isEmpty()) {
+          all.put(
+              lp.listenerName(),
+              Listener.newBuilder()
+                  .setName(lp.listenerName())
+                  .setAddress(ClusterGenerator.socket(lp.address(), lp.port()))
+                  .setTrafficDirection(TrafficDirection.OUTBOUND)
+                  .addListenerFilters(Security.tlsInspector())
+                  .addAllFilterChains(chains)
+                  .build());
+        }
+        continue;
+      }
       Filter filter;
       if (lp.http()) {
         filter =
@@ -81,15 +102,138 @@ final class GatewayListenerGenerator implements XdsGenerator {
     return out;
   }
 
+  /**
+   * The filter chains of a TLS listener, istiod's way: a server that terminates TLS (SIMPLE,
+   * MUTUAL, ISTIO_MUTUAL, OPTIONAL_MUTUAL) gets one chain matching its hosts as {@code
+   * server_names} ({@code *} matches every SNI) with its {@code DownstreamTlsContext}, then an HTTP
+   * connection manager on RDS {@code https.<port>.<portName>.<gateway>.<namespace>} (HTTPS) or a
+   * TCP proxy to its VirtualService's TCP route (TLS). PASSTHROUGH gets one chain per {@code tls:}
+   * route of a bound VirtualService, matching the route's {@code sniHosts} (within the server's
+   * hosts), with a TCP proxy to its destination: the bytes pass untouched. A chain whose match an
+   * earlier chain already has is dropped (Envoy refuses duplicate matches).
+   */
+  private static List<FilterChain> tlsChains(
+      GatewayPorts.ListenerPort lp, Proxy proxy, PushContext push) {
+    List<FilterChain> chains = new ArrayList<>();
+    Set<List<String>> seen = new HashSet<>();
+    for (GatewayServer s : lp.servers()) {
+      GatewayTls tls = s.tls().orElseThrow();
+      switch (tls.mode()) {
+        case "PASSTHROUGH" -> {
+          for (GatewayVirtualService vs : push.config().gateways().virtualServices(s, proxy)) {
+            List<String> vsHosts = GatewayHosts.matching(s, vs);
+            if (vsHosts.isEmpty()) {
+              continue;
+            }
+            for (GatewayVirtualService.TlsRoute r : vs.tls()) {
+              if (r.destinations().isEmpty()) {
+                continue;
+              }
+              List<String> sni = new ArrayList<>();
+              for (String h : r.sniHosts().isEmpty() ? vsHosts : r.sniHosts()) {
+                for (String serverHost : s.hosts()) {
+                  String met =
+                      GatewayHosts.intersect(serverHost.substring(serverHost.indexOf('/') + 1), h);
+                  if (met != null && !sni.contains(met)) {
+                    sni.add(met);
+                  }
+                }
+              }
+              if (sni.isEmpty() || !seen.add(sorted(sni))) {
+                continue;
+              }
+              chains.add(
+                  FilterChain.newBuilder()
+                      .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
+                      .addFilters(tcpProxy(r.destinations(), s.port(), push))
+                      .build());
+            }
+          }
+        }
+        case "SIMPLE", "MUTUAL", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL" -> {
+          List<String> names = serverNames(s);
+          if (!seen.add(sorted(names))) {
+            continue;
+          }
+          Filter filter;
+          if (s.protocol() == Protocol.HTTPS) {
+            filter =
+                Filters.hcmRds("outbound_" + lp.listenerName(), GatewayPorts.httpsRouteName(s));
+          } else {
+            filter = tcpFilter(List.of(s), lp.listenerName(), proxy, push);
+            if (filter == null) {
+              continue;
+            }
+          }
+          FilterChain.Builder fc = FilterChain.newBuilder();
+          if (!names.isEmpty()) {
+            fc.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(names));
+          }
+          chains.add(
+              fc.setTransportSocket(Security.socket(GatewayTlsContext.of(s, tls)))
+                  .addFilters(filter)
+                  .build());
+        }
+        default -> {} // AUTO_PASSTHROUGH: not served yet (decision 0022)
+      }
+    }
+    return chains;
+  }
+
+  /** A server's hosts as SNI names: the host part; none when one of them is {@code *}. */
+  private static List<String> serverNames(GatewayServer s) {
+    List<String> out = new ArrayList<>();
+    for (String h : s.hosts()) {
+      String host = h.substring(h.indexOf('/') + 1);
+      if (host.equals("*")) {
+        return List.of();
+      }
+      if (!out.contains(host)) {
+        out.add(host);
+      }
+    }
+    return out;
+  }
+
+  private static List<String> sorted(List<String> names) {
+    return names.stream().sorted().toList();
+  }
+
+  private static Filter tcpProxy(List<HttpRoute.Destination> ds, int serverPort, PushContext push) {
+    TcpProxy.Builder tcp = TcpProxy.newBuilder();
+    if (ds.size() == 1) {
+      String cluster = GatewayRouteGenerator.cluster(ds.getFirst(), serverPort, push);
+      tcp.setStatPrefix(cluster).setCluster(cluster);
+    } else {
+      TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
+      for (HttpRoute.Destination d : ds) {
+        wc.addClusters(
+            TcpProxy.WeightedCluster.ClusterWeight.newBuilder()
+                .setName(GatewayRouteGenerator.cluster(d, serverPort, push))
+                .setWeight(d.weight()));
+      }
+      tcp.setStatPrefix("weighted").setWeightedClusters(wc);
+    }
+    return Filter.newBuilder()
+        .setName(Filters.TCP_PROXY)
+        .setTypedConfig(Any.pack(tcp.build()))
+        .build();
+  }
+
   private static @org.jspecify.annotations.Nullable Filter tcpFilter(
       GatewayPorts.ListenerPort lp, Proxy proxy, PushContext push) {
-    for (GatewayServer s : lp.servers()) {
+    return tcpFilter(lp.servers(), lp.listenerName(), proxy, push);
+  }
+
+  private static @org.jspecify.annotations.Nullable Filter tcpFilter(
+      List<GatewayServer> servers, String statPrefix, Proxy proxy, PushContext push) {
+    for (GatewayServer s : servers) {
       for (GatewayVirtualService vs : push.config().gateways().virtualServices(s, proxy)) {
         if (vs.tcp().isEmpty() || GatewayHosts.matching(s, vs).isEmpty()) {
           continue;
         }
         List<HttpRoute.Destination> ds = vs.tcp();
-        TcpProxy.Builder tcp = TcpProxy.newBuilder().setStatPrefix(lp.listenerName());
+        TcpProxy.Builder tcp = TcpProxy.newBuilder().setStatPrefix(statPrefix);
         if (ds.size() == 1) {
           tcp.setCluster(GatewayRouteGenerator.cluster(ds.getFirst(), s.port(), push));
         } else {

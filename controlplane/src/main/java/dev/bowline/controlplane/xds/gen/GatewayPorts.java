@@ -19,10 +19,11 @@ import java.util.Map;
  * The address is the server's {@code bind}, else, for a proxy nothing redirects traffic to ({@code
  * INTERCEPTION_MODE=NONE}, local mode) its own address, else {@code 0.0.0.0}.
  *
- * <p>Only plaintext servers are served: HTTP, HTTP2 and GRPC through an HTTP connection manager
- * taking RDS {@code http.<port>}, TCP through a TCP proxy. A port whose first server is HTTP takes
- * only HTTP servers (istiod's rule: protocols on one port must agree). TLS servers (HTTPS, TLS, any
- * {@code tls.mode}) are not served yet (decision 0014).
+ * <p>Three kinds of listener: plaintext HTTP (HTTP, HTTP2, GRPC; an HTTP connection manager taking
+ * RDS {@code http.<port>}), TCP (a TCP proxy) and TLS (HTTPS and TLS servers with a {@code
+ * tls.mode}: one filter chain per server, or per SNI route for PASSTHROUGH, decision 0022). The
+ * first server of a port decides its kind; servers of another kind on that port are dropped
+ * (istiod's rule: protocols on one port must agree).
  */
 final class GatewayPorts {
   private GatewayPorts() {}
@@ -32,10 +33,15 @@ final class GatewayPorts {
    *
    * @param address where it binds
    * @param port the port it listens on
-   * @param http whether it is an HTTP listener (else TCP)
+   * @param kind plaintext HTTP, TCP or TLS
    * @param servers the servers it serves, in Gateway order
    */
-  record ListenerPort(String address, int port, boolean http, List<GatewayServer> servers) {
+  record ListenerPort(String address, int port, Kind kind, List<GatewayServer> servers) {
+    /** Whether it is a plaintext HTTP listener taking RDS {@link #routeName()}. */
+    boolean http() {
+      return kind == Kind.HTTP;
+    }
+
     /** Istio's listener name: {@code address_port}. */
     String listenerName() {
       return address + "_" + port;
@@ -47,13 +53,38 @@ final class GatewayPorts {
     }
   }
 
+  /** What a listener serves. */
+  enum Kind {
+    HTTP,
+    TCP,
+    TLS
+  }
+
+  /** The kind of listener a server needs, or null when it cannot be served. */
+  static @org.jspecify.annotations.Nullable Kind kind(GatewayServer s) {
+    if (s.isPlainHttp()) {
+      return Kind.HTTP;
+    }
+    if (s.tlsMode().isEmpty()) {
+      return !s.protocol().isHttp() && isTcp(s) ? Kind.TCP : null;
+    }
+    return switch (s.protocol()) {
+      case HTTPS, TLS -> Kind.TLS;
+      default -> null;
+    };
+  }
+
+  /** Istio's route configuration name for an HTTPS server: {@code https.443.https.gw.ns}. */
+  static String httpsRouteName(GatewayServer s) {
+    return "https." + s.port() + "." + s.portName() + "." + s.gatewayName() + "." + s.namespace();
+  }
+
   static List<ListenerPort> of(Proxy proxy, PushContext push) {
     Map<String, ListenerPort> byAddress = new LinkedHashMap<>();
     for (GatewayServer s : push.config().gateways().servers(proxy)) {
-      boolean http = s.isPlainHttp();
-      boolean tcp = s.tlsMode().isEmpty() && !s.protocol().isHttp() && isTcp(s);
-      if (!http && !tcp) {
-        continue; // TLS servers: not served yet
+      Kind kind = kind(s);
+      if (kind == null) {
+        continue; // e.g. HTTPS without a tls.mode: invalid, never served
       }
       String address =
           !s.bind().isEmpty() ? s.bind() : proxy.isLocalMode() ? proxy.ipAddress() : "0.0.0.0";
@@ -61,11 +92,11 @@ final class GatewayPorts {
       String key = address + "_" + port;
       ListenerPort existing = byAddress.get(key);
       if (existing == null) {
-        byAddress.put(key, new ListenerPort(address, port, http, List.of(s)));
-      } else if (existing.http() == http) {
+        byAddress.put(key, new ListenerPort(address, port, kind, List.of(s)));
+      } else if (existing.kind() == kind) {
         List<GatewayServer> servers = new ArrayList<>(existing.servers());
         servers.add(s);
-        byAddress.put(key, new ListenerPort(address, port, http, servers));
+        byAddress.put(key, new ListenerPort(address, port, kind, servers));
       }
       // else: a protocol conflict on one port; the first server's protocol wins, as in istiod.
     }

@@ -37,17 +37,50 @@ final class GatewayRouteGenerator implements XdsGenerator {
     SortedMap<String, Message> out = new TreeMap<>();
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
       if (lp.http() && (names.wildcard() || names.names().contains(lp.routeName()))) {
-        out.put(lp.routeName(), routeConfig(lp, proxy, push));
+        out.put(lp.routeName(), routeConfig(lp.routeName(), lp.servers(), proxy, push));
+      }
+      if (lp.kind() == GatewayPorts.Kind.TLS) {
+        // one route configuration per HTTPS server that terminates TLS, named as istiod names it
+        for (GatewayServer s : lp.servers()) {
+          String name = GatewayPorts.httpsRouteName(s);
+          if (s.protocol() == dev.bowline.controlplane.registry.Protocol.HTTPS
+              && !s.tlsMode().equals("PASSTHROUGH")
+              && !s.tlsMode().equals("AUTO_PASSTHROUGH")
+              && !out.containsKey(name)
+              && (names.wildcard() || names.names().contains(name))) {
+            out.put(name, routeConfig(name, List.of(s), proxy, push));
+          }
+        }
       }
     }
     return out;
   }
 
+  /**
+   * A server with {@code tls.httpsRedirect}: every request is answered with a 301 to the same URL
+   * over {@code https} (what Envoy's {@code require_tls: ALL} answers on this plaintext listener).
+   */
+  private static final Route HTTPS_REDIRECT =
+      Route.newBuilder()
+          .setName("https-redirect")
+          .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+          .setRedirect(
+              io.envoyproxy.envoy.config.route.v3.RedirectAction.newBuilder()
+                  .setHttpsRedirect(true)
+                  .setResponseCode(
+                      io.envoyproxy.envoy.config.route.v3.RedirectAction.RedirectResponseCode
+                          .MOVED_PERMANENTLY))
+          .build();
+
   private static RouteConfiguration routeConfig(
-      GatewayPorts.ListenerPort lp, Proxy proxy, PushContext push) {
+      String routeName, List<GatewayServer> servers, Proxy proxy, PushContext push) {
     Map<String, VirtualHost.Builder> hosts = new LinkedHashMap<>();
-    for (GatewayServer server : lp.servers()) {
+    java.util.Set<String> redirected = new java.util.HashSet<>();
+    for (GatewayServer server : servers) {
       for (GatewayVirtualService vs : push.config().gateways().virtualServices(server, proxy)) {
+        if (vs.http().isEmpty()) {
+          continue; // only TLS or TCP routes: nothing for an HTTP virtual host (istiod)
+        }
         List<Route> routes = null;
         for (String host : GatewayHosts.matching(server, vs)) {
           String name = host + ":" + server.port();
@@ -60,6 +93,15 @@ final class GatewayRouteGenerator implements XdsGenerator {
                     .setIncludeRequestAttemptCount(true);
             hosts.put(name, vh);
           }
+          if (server.httpsRedirect()) {
+            if (redirected.add(name)) {
+              vh.clearRoutes().addRoutes(HTTPS_REDIRECT);
+            }
+            continue;
+          }
+          if (redirected.contains(name)) {
+            continue;
+          }
           if (routes == null) {
             routes = routes(vs, server.port(), proxy, push);
           }
@@ -68,14 +110,12 @@ final class GatewayRouteGenerator implements XdsGenerator {
       }
     }
     RouteConfiguration.Builder rc =
-        RouteConfiguration.newBuilder()
-            .setName(lp.routeName())
-            .setValidateClusters(BoolValue.of(false));
+        RouteConfiguration.newBuilder().setName(routeName).setValidateClusters(BoolValue.of(false));
     hosts.values().forEach(rc::addVirtualHosts);
     if (rc.getVirtualHostsCount() == 0) {
       rc.addVirtualHosts(
           VirtualHost.newBuilder()
-              .setName("blackhole:" + lp.servers().getFirst().port())
+              .setName("blackhole:" + servers.getFirst().port())
               .addDomains("*")
               .addRoutes(
                   Route.newBuilder()

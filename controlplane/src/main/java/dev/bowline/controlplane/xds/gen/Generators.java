@@ -36,6 +36,7 @@ public final class Generators {
       patched(
           new GatewayRouteGenerator(),
           dev.bowline.controlplane.xds.gen.envoyfilter.EnvoyFilterPatcher::routes);
+  private final XdsGenerator secrets = new SecretGenerator();
 
   /** How EnvoyFilter patches apply to one generator's output. */
   @FunctionalInterface
@@ -72,6 +73,7 @@ public final class Generators {
               proxy.isProxylessGrpc()
                   ? grpcRoutes
                   : proxy.type() == NodeType.ROUTER ? gatewayRoutes : sidecarRoutes);
+      case TypeUrls.SECRET -> Optional.of(secrets);
       default -> Optional.empty();
     };
   }

@@ -11,9 +11,13 @@ public final class TypeUrls {
   public static final String ENDPOINT = PREFIX + "envoy.config.endpoint.v3.ClusterLoadAssignment";
   public static final String LISTENER = PREFIX + "envoy.config.listener.v3.Listener";
   public static final String ROUTE = PREFIX + "envoy.config.route.v3.RouteConfiguration";
+  public static final String SECRET = PREFIX + "envoy.extensions.transport_sockets.tls.v3.Secret";
 
-  /** CDS before EDS, LDS before RDS, as the xDS protocol recommends (make before break). */
-  public static final List<String> PUSH_ORDER = List.of(CLUSTER, ENDPOINT, LISTENER, ROUTE);
+  /**
+   * CDS before EDS, LDS before RDS, as the xDS protocol recommends (make before break); SDS last
+   * (the listeners name the secrets).
+   */
+  public static final List<String> PUSH_ORDER = List.of(CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET);
 
   /** Whether an empty subscription of this type means "everything" (LDS and CDS only). */
   public static boolean wildcardByDefault(String typeUrl) {
@@ -27,6 +31,7 @@ public final class TypeUrls {
       case ENDPOINT -> "eds";
       case LISTENER -> "lds";
       case ROUTE -> "rds";
+      case SECRET -> "sds";
       default -> typeUrl.substring(typeUrl.lastIndexOf('.') + 1);
     };
   }

@@ -317,8 +317,10 @@ class GatewayGeneratorTest {
     Proxy gw = ingress("REDIRECT");
 
     var listeners = generate(gw, push, TypeUrls.LISTENER, ResourceNames.ALL);
-    // No gateway Service in this registry: server ports are listener ports. HTTPS is not served.
-    assertThat(listeners).containsOnlyKeys("0.0.0.0_9080", "0.0.0.0_9432", "127.0.0.7_9500");
+    // No gateway Service in this registry: server ports are listener ports. HTTPS terminates TLS
+    // (decision 0022) with its own route configuration.
+    assertThat(listeners)
+        .containsOnlyKeys("0.0.0.0_9080", "0.0.0.0_9432", "0.0.0.0_9443", "127.0.0.7_9500");
     TcpProxy tcp =
         ((Listener) listeners.get("0.0.0.0_9432"))
             .getFilterChains(0)
@@ -328,7 +330,8 @@ class GatewayGeneratorTest {
     assertThat(tcp.getCluster()).isEqualTo("outbound|5432||db.shop.svc.cluster.local");
 
     var routes = generate(gw, push, TypeUrls.ROUTE, ResourceNames.ALL);
-    assertThat(routes).containsOnlyKeys("http.9080", "http.9500");
+    assertThat(routes)
+        .containsOnlyKeys("http.9080", "http.9500", "https.9443.https.edge.istio-system");
     RouteConfiguration rc = (RouteConfiguration) routes.get("http.9080");
     // VirtualServices in (namespace, name) order: shop's "*" meets shop.example.org, weather's
     // a.example.com meets weather/*.example.com (other.org is not served), and shop's "*" meets
