@@ -19,6 +19,7 @@ import java.util.List;
  * @param serverName the {@code server} response header on local replies
  * @param websocket whether {@code upgrade_configs} allows WebSocket upgrades
  * @param accessLogs {@code access_log}: file loggers, each written when a stream ends
+ * @param tracer {@code tracing} with a provider: spans and context propagation; null when off
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -33,11 +34,44 @@ public record HttpConnectionManagerConfig(
     Duration requestTimeout,
     String serverName,
     boolean websocket,
-    List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs)
+    List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs,
+    dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
     accessLogs = List.copyOf(accessLogs);
+  }
+
+  /** A connection manager without tracing. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      Codec codec,
+      RouteSource routes,
+      List<HttpFilterConfig> httpFilters,
+      boolean useRemoteAddress,
+      boolean skipXffAppend,
+      boolean generateRequestId,
+      int maxRequestHeadersBytes,
+      Duration streamIdleTimeout,
+      Duration requestTimeout,
+      String serverName,
+      boolean websocket,
+      List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs) {
+    this(
+        statPrefix,
+        codec,
+        routes,
+        httpFilters,
+        useRemoteAddress,
+        skipXffAppend,
+        generateRequestId,
+        maxRequestHeadersBytes,
+        streamIdleTimeout,
+        requestTimeout,
+        serverName,
+        websocket,
+        accessLogs,
+        null);
   }
 
   /** Envoy's {@code codec_type}. */
