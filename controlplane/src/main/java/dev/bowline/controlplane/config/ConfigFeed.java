@@ -37,11 +37,22 @@ public final class ConfigFeed implements AutoCloseable {
   private final AutoCloseable subscription;
   private final String rootNamespace;
 
+  private final dev.bowline.config.MeshConfigStore mesh;
+  private @org.jspecify.annotations.Nullable AutoCloseable meshSubscription;
+
   private ConfigFeed(ControlPlane controlPlane, ConfigStore store, String rootNamespace) {
     this.controlPlane = controlPlane;
     this.store = store;
     this.rootNamespace = rootNamespace;
+    this.mesh =
+        new dev.bowline.config.MeshConfigStore(
+            new ResourceCodec(), new Validator(), Clock.systemUTC());
     this.subscription = store.subscribe(this::onEvent);
+  }
+
+  /** The MeshConfig in force. */
+  public dev.bowline.api.mesh.MeshConfig meshConfig() {
+    return mesh.current();
   }
 
   /**
@@ -51,6 +62,21 @@ public final class ConfigFeed implements AutoCloseable {
    */
   public static ConfigFeed start(ControlPlane controlPlane, List<Path> directories, Clock clock)
       throws IOException {
+    return start(controlPlane, directories, null, clock);
+  }
+
+  /**
+   * As {@link #start(ControlPlane, List, Clock)}, with the MeshConfig read from {@code meshFile}
+   * (istiod's {@code --meshConfig}; read once) or else from a {@code mesh.yaml} at the top of a
+   * config directory (watched). A refused mesh config leaves the last good one (at first: Istio's
+   * defaults) in force, and is listed in {@code /debug/configz}'s warnings.
+   */
+  public static ConfigFeed start(
+      ControlPlane controlPlane,
+      List<Path> directories,
+      @org.jspecify.annotations.Nullable Path meshFile,
+      Clock clock)
+      throws IOException {
     Objects.requireNonNull(controlPlane, "controlPlane");
     ConfigFeed feed =
         new ConfigFeed(
@@ -58,8 +84,23 @@ public final class ConfigFeed implements AutoCloseable {
             new ConfigStore(new Validator(), clock),
             IstioConfigInputs.ROOT_NAMESPACE);
     try {
+      if (meshFile != null) {
+        var errors =
+            feed.mesh.update(
+                meshFile.toString(),
+                java.nio.file.Files.readString(meshFile, java.nio.charset.StandardCharsets.UTF_8));
+        if (!errors.isEmpty()) {
+          throw new IOException(
+              "invalid mesh config "
+                  + meshFile
+                  + ": "
+                  + String.join("; ", errors.stream().map(Object::toString).toList()));
+        }
+      }
       for (Path dir : directories) {
-        DirectorySource source = new DirectorySource(dir, feed.store, new ResourceCodec());
+        DirectorySource source =
+            new DirectorySource(
+                dir, feed.store, new ResourceCodec(), meshFile == null ? feed.mesh : null);
         feed.sources.add(source);
         source.start();
       }
@@ -67,6 +108,7 @@ public final class ConfigFeed implements AutoCloseable {
       feed.close();
       throw e;
     }
+    feed.meshSubscription = feed.mesh.subscribe(m -> feed.publish("meshconfig"));
     feed.publish("config-initial");
     controlPlane.addDebugEndpoint("/debug/configz", feed::configz);
     ConfigApi api = new ConfigApi(feed.store, new Validator(), new ResourceCodec());
@@ -103,7 +145,8 @@ public final class ConfigFeed implements AutoCloseable {
     ConfigSnapshot snapshot = store.snapshot();
     controlPlane.updateConfig(
         snapshot,
-        IstioConfigInputs.of(snapshot, controlPlane.options().domainSuffix(), rootNamespace),
+        IstioConfigInputs.of(
+            snapshot, controlPlane.options().domainSuffix(), rootNamespace, mesh.current()),
         reason);
     LOG.log(Level.DEBUG, () -> "event=config_inputs version=" + snapshot.version());
   }
@@ -151,6 +194,10 @@ public final class ConfigFeed implements AutoCloseable {
   public void close() {
     try {
       subscription.close();
+      AutoCloseable m = meshSubscription;
+      if (m != null) {
+        m.close();
+      }
     } catch (Exception e) {
       LOG.log(Level.WARNING, "event=config_unsubscribe_failed error=" + e);
     }

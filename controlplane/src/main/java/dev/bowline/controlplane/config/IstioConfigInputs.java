@@ -122,6 +122,15 @@ public final class IstioConfigInputs {
   /** The inputs of {@code snapshot} for a cluster with DNS domain {@code domainSuffix}. */
   public static ConfigInputs of(
       ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
+    return of(snapshot, domainSuffix, rootNamespace, dev.bowline.api.mesh.MeshConfig.defaults());
+  }
+
+  /** The inputs of {@code snapshot} under MeshConfig {@code mesh}. */
+  public static ConfigInputs of(
+      ConfigSnapshot snapshot,
+      String domainSuffix,
+      String rootNamespace,
+      dev.bowline.api.mesh.MeshConfig mesh) {
     IstioConfigInputs in = new IstioConfigInputs(snapshot, domainSuffix, rootNamespace);
     ConfigInputs.VirtualServices vs =
         new ConfigInputs.VirtualServices() {
@@ -147,7 +156,17 @@ public final class IstioConfigInputs {
         new IstioGatewayInputs(snapshot, in),
         in::mtlsMode,
         in::envoyFilterPatches,
-        () -> in.telemetries);
+        new ConfigInputs.Telemetries() {
+          @Override
+          public List<Resource<dev.bowline.api.model.Telemetry>> all() {
+            return in.telemetries;
+          }
+
+          @Override
+          public dev.bowline.api.mesh.MeshConfig mesh() {
+            return mesh;
+          }
+        });
   }
 
   // ---- VirtualService

@@ -27,10 +27,14 @@ final class GatewayListenerGenerator implements XdsGenerator {
   @Override
   public SortedMap<String, Message> generate(Proxy proxy, PushContext push, ResourceNames names) {
     SortedMap<String, Message> all = new TreeMap<>();
+    var tracing =
+        dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry.gatewayTracing(proxy, push);
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
       Filter filter;
       if (lp.http()) {
-        filter = Filters.hcmRds("outbound_" + lp.listenerName(), lp.routeName());
+        filter =
+            Filters.hcmRds(
+                "outbound_" + lp.listenerName(), lp.routeName(), List.of(), List.of(), tracing);
       } else {
         filter = tcpFilter(lp, proxy, push);
         if (filter == null) {

@@ -110,6 +110,7 @@ final class SidecarRouteGenerator implements XdsGenerator {
               Route.newBuilder()
                   .setName("default")
                   .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                  .setDecorator(HttpRoutes.defaultOperation(s.hostname(), port))
                   .setRoute(
                       RouteAction.newBuilder()
                           .setCluster(ClusterName.outbound(port, "", s.hostname()))

@@ -4,8 +4,10 @@ import dev.bowline.api.mesh.MeshConfig;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a sidecar's connection managers carry for telemetry, per side: the HTTP filters before the
@@ -15,12 +17,25 @@ import java.util.List;
  * @param inboundLogs server-side access logs
  * @param outboundFilters metadata exchange and client-side stats
  * @param outboundLogs client-side access logs
+ * @param inboundTracing server-side {@code tracing}, null when off
+ * @param outboundTracing client-side {@code tracing}, null when off
  */
 public record SidecarTelemetry(
     List<HttpFilter> inboundFilters,
     List<AccessLog> inboundLogs,
     List<HttpFilter> outboundFilters,
-    List<AccessLog> outboundLogs) {
+    List<AccessLog> outboundLogs,
+    HttpConnectionManager.@Nullable Tracing inboundTracing,
+    HttpConnectionManager.@Nullable Tracing outboundTracing) {
+  /** Telemetry without tracing. */
+  public SidecarTelemetry(
+      List<HttpFilter> inboundFilters,
+      List<AccessLog> inboundLogs,
+      List<HttpFilter> outboundFilters,
+      List<AccessLog> outboundLogs) {
+    this(inboundFilters, inboundLogs, outboundFilters, outboundLogs, null, null);
+  }
+
   public SidecarTelemetry {
     inboundFilters = List.copyOf(inboundFilters);
     inboundLogs = List.copyOf(inboundLogs);
@@ -29,21 +44,46 @@ public record SidecarTelemetry(
   }
 
   /**
-   * The telemetry of {@code proxy} in {@code push}. MeshConfig is Istio's default until the control
-   * plane reads a mesh config ({@code accessLogFile} empty, Prometheus the metrics provider, {@code
-   * envoy} the file access log provider).
+   * The telemetry of {@code proxy} in {@code push}, under the MeshConfig the config inputs carry
+   * (Istio's defaults when no {@code mesh.yaml} is read).
    */
   public static SidecarTelemetry of(Proxy proxy, PushContext push) {
+    MeshConfig mesh = push.config().telemetries().mesh();
     EffectiveTelemetry t =
         TelemetryResolver.resolve(
-            MeshConfig.defaults(),
-            push.config().telemetries().all(),
-            proxy.namespace(),
-            proxy.labels());
+            mesh, push.config().telemetries().all(), proxy.namespace(), proxy.labels());
     return new SidecarTelemetry(
         TelemetryFilters.sidecarInbound(t.serverStats()),
         AccessLogs.of(t.serverLogs()),
         TelemetryFilters.sidecarOutbound(t.clientStats()),
-        AccessLogs.of(t.clientLogs()));
+        AccessLogs.of(t.clientLogs()),
+        tracing(t, false, mesh, proxy, push),
+        tracing(t, true, mesh, proxy, push));
+  }
+
+  /**
+   * The {@code tracing} of a connection manager of {@code proxy}: client side ({@code client}) for
+   * outbound and gateway listeners, server side for inbound, as istiod's listener classes choose.
+   */
+  public static HttpConnectionManager.@Nullable Tracing tracing(
+      EffectiveTelemetry t, boolean client, MeshConfig mesh, Proxy proxy, PushContext push) {
+    boolean legacy = t.clientTracing() == null && t.serverTracing() == null;
+    return TracingConfigs.of(
+        client ? t.clientTracing() : t.serverTracing(),
+        legacy,
+        mesh,
+        proxy,
+        push.registry(),
+        new java.util.ArrayList<>());
+  }
+
+  /** The client-side {@code tracing} of a gateway's connection managers. */
+  public static HttpConnectionManager.@Nullable Tracing gatewayTracing(
+      Proxy proxy, PushContext push) {
+    MeshConfig mesh = push.config().telemetries().mesh();
+    EffectiveTelemetry t =
+        TelemetryResolver.resolve(
+            mesh, push.config().telemetries().all(), proxy.namespace(), proxy.labels());
+    return tracing(t, true, mesh, proxy, push);
   }
 }
