@@ -180,18 +180,6 @@ final class ControlPlaneCommand implements Callable<Integer> {
       }
     }
     out.println("xds: " + address + ":" + cp.xdsPort());
-    if (otlp > 0) {
-      out.println(
-          "otlp: "
-              + address
-              + ":"
-              + otlp
-              + " (traces: http://"
-              + address
-              + ":"
-              + cp.monitoringPort()
-              + "/api/traces)");
-    }
     out.println("monitoring: http://" + address + ":" + cp.monitoringPort() + "/debug/syncz");
     out.println(
         "registry: "
@@ -212,6 +200,19 @@ final class ControlPlaneCommand implements Callable<Integer> {
               + ":"
               + cp.monitoringPort()
               + "/debug/configz)");
+    }
+    // after the lines scripts read by position (xds, monitoring, registry, config)
+    if (otlp > 0) {
+      out.println(
+          "otlp: "
+              + address
+              + ":"
+              + otlp
+              + " (traces: http://"
+              + address
+              + ":"
+              + cp.monitoringPort()
+              + "/api/traces)");
     }
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
