@@ -99,6 +99,13 @@ final class ControlPlaneCommand implements Callable<Integer> {
   int pushConcurrency = 100;
 
   @Option(
+      names = "--otlp-port",
+      defaultValue = "4317",
+      description =
+          "OTLP/gRPC trace receiver port on --address (default: ${DEFAULT-VALUE}; 0 picks a free port, -1 turns it off). OTLP/HTTP is POST /v1/traces on the monitoring port; traces are served at /api/traces.")
+  int otlpPort = 4317;
+
+  @Option(
       names = "--domain",
       defaultValue = "cluster.local",
       description = "Cluster DNS domain (default: ${DEFAULT-VALUE}).")
@@ -172,6 +179,28 @@ final class ControlPlaneCommand implements Callable<Integer> {
       cp.close();
       return 1;
     }
+    // The control plane's own trace collector (the dashboard reads /api/traces).
+    var traces =
+        new dev.bowline.controlplane.traces.TraceReceiver(
+            new dev.bowline.controlplane.traces.TraceStore(1000, 1000));
+    cp.addDebugHandler("/v1/traces", traces::otlpHttp);
+    cp.addDebugHandler("/api/traces", traces::api);
+    cp.addDebugEndpoint("/debug/tracez", traces::status);
+    int otlp = -1;
+    if (otlpPort >= 0) {
+      try {
+        otlp = traces.startGrpc(new java.net.InetSocketAddress(address, otlpPort));
+      } catch (java.io.IOException e) {
+        err.println(
+            "bowline control-plane: OTLP receiver cannot listen on "
+                + address
+                + ":"
+                + otlpPort
+                + " ("
+                + e.getMessage()
+                + "); traces only over POST /v1/traces");
+      }
+    }
     out.println("xds: " + address + ":" + cp.xdsPort());
     out.println("monitoring: http://" + address + ":" + cp.monitoringPort() + "/debug/syncz");
     out.println(
@@ -195,6 +224,19 @@ final class ControlPlaneCommand implements Callable<Integer> {
               + "/debug/configz)");
     }
     out.println("dashboard: http://" + address + ":" + cp.monitoringPort() + "/dashboard/");
+    // after the lines scripts read by position (xds, monitoring, registry, config)
+    if (otlp > 0) {
+      out.println(
+          "otlp: "
+              + address
+              + ":"
+              + otlp
+              + " (traces: http://"
+              + address
+              + ":"
+              + cp.monitoringPort()
+              + "/api/traces)");
+    }
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     RegistryFileWatcher w = watcher;
@@ -206,6 +248,7 @@ final class ControlPlaneCommand implements Callable<Integer> {
               if (f != null) {
                 f.close();
               }
+              traces.close();
               cp.close();
               if (w != null) {
                 w.close();

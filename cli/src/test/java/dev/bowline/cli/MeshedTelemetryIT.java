@@ -32,7 +32,6 @@ import org.junit.jupiter.api.io.TempDir;
  * (Debian's {@code prometheus}, when installed) scraping the sidecars answers Istio's PromQL.
  */
 class MeshedTelemetryIT {
-  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP =
       HttpClient.newBuilder()
@@ -96,48 +95,9 @@ class MeshedTelemetryIT {
         spec:
           accessLogging: [{providers: [{name: envoy}]}]
         """);
-    String meshYaml = Files.readString(ROOT.resolve("samples/weather/mesh.yaml"));
-    assertThat(meshYaml).contains("config: [config/base, config/local-mode]");
-    Path meshFile = dir.resolve("mesh.yaml");
-    Files.writeString(
-        meshFile,
-        meshYaml.replace(
-            "config: [config/base, config/local-mode]",
-            "config: ["
-                + ROOT.resolve("samples/weather/config/base")
-                + ", "
-                + ROOT.resolve("samples/weather/config/local-mode")
-                + ", "
-                + telemetry
-                + "]"));
-    Path out = dir.resolve("up.out");
-    Process runner =
-        new ProcessBuilder(
-                List.of(
-                    ProcessHandle.current().info().command().orElseThrow(),
-                    "--enable-native-access=ALL-UNNAMED",
-                    "--sun-misc-unsafe-memory-access=allow",
-                    "-jar",
-                    ROOT.resolve("cli/target/bowline.jar").toString(),
-                    "up",
-                    "-f",
-                    meshFile.toString(),
-                    "--first-address",
-                    FRONTEND,
-                    "--run-dir",
-                    dir.resolve("run").toString(),
-                    "--grace-s",
-                    "3"))
-            .directory(ROOT.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(out.toFile())
-            .start();
+    MeshedWeather mesh = MeshedWeather.up(dir, FRONTEND, List.of(telemetry));
+    Process runner = mesh.runner;
     started.add(runner);
-    await()
-        .atMost(Duration.ofSeconds(120))
-        .pollInterval(Duration.ofMillis(200))
-        .until(() -> Files.readString(out).contains("instances ready"));
-    assertThat(Files.readString(out)).contains("5 of 5 instances ready");
 
     Process prometheus = startPrometheus();
 
@@ -296,8 +256,7 @@ class MeshedTelemetryIT {
       prometheus.waitFor(10, TimeUnit.SECONDS);
     }
 
-    runner.destroy();
-    assertThat(runner.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    mesh.close();
   }
 
   private int prometheusPort;

@@ -92,6 +92,7 @@ public final class Proxy implements AutoCloseable {
   private @Nullable XdsClient xdsClient;
   private @Nullable AdminServer admin;
   private dev.bowline.proxy.accesslog.@Nullable AccessLogWriter accessLogs;
+  private dev.bowline.proxy.tracing.@Nullable SpanReporter spans;
   private long version;
 
   private Proxy(
@@ -101,7 +102,8 @@ public final class Proxy implements AutoCloseable {
       Map<String, ClusterConfig> staticClusters,
       Map<String, String> pipeClusters,
       Stats stats,
-      FilterRegistry filters) {
+      FilterRegistry filters,
+      AtomicReference<ProxySnapshot> config) {
     this.pipeClusters = Map.copyOf(pipeClusters);
     this.bootstrap = bootstrap;
     this.options = options;
@@ -140,7 +142,7 @@ public final class Proxy implements AutoCloseable {
     }
     this.runtime =
         new ProxyRuntime(
-            new AtomicReference<>(ProxySnapshot.empty()),
+            config,
             java.util.Collections.unmodifiableMap(workers),
             stats,
             filters,
@@ -171,7 +173,16 @@ public final class Proxy implements AutoCloseable {
                 stats,
                 options.clock()));
     var accessLogs = new dev.bowline.proxy.accesslog.AccessLogWriter(1000, 100_000);
-    ListenerParser lp = new ListenerParser(filters, accessLogs);
+    AtomicReference<ProxySnapshot> config = new AtomicReference<>(ProxySnapshot.empty());
+    // spans leave in batches of up to 512 within 1 s; at most 10,000 wait (more are dropped)
+    var spans = new dev.bowline.proxy.tracing.SpanReporter(config::get, stats, 10_000, 512, 1000);
+    ListenerParser lp =
+        new ListenerParser(
+            filters,
+            accessLogs,
+            spans,
+            new dev.bowline.proxy.tracing.TracingConfig.LocalNode(
+                node.getId(), node.getCluster(), node.getLocality().getZone()));
     ClusterParser cp = new ClusterParser();
     List<String> errors = new ArrayList<>();
     Map<String, ListenerConfig> ls = new HashMap<>();
@@ -246,7 +257,8 @@ public final class Proxy implements AutoCloseable {
     if (!errors.isEmpty()) {
       throw new BootstrapException("invalid bootstrap: " + String.join("; ", errors));
     }
-    Proxy p = new Proxy(bootstrap, options, ls, cs, pipes, stats, filters);
+    Proxy p = new Proxy(bootstrap, options, ls, cs, pipes, stats, filters, config);
+    p.spans = spans;
     staticSecrets.forEach(
         (name, secret) -> p.secrets.put(new SecretKey(new SdsSource.Static(), name), secret));
     p.accessLogs = accessLogs;
@@ -607,6 +619,10 @@ public final class Proxy implements AutoCloseable {
     var logs = accessLogs;
     if (logs != null) {
       logs.close(); // after the loops: every finished stream's line is queued by now
+    }
+    var sr = spans;
+    if (sr != null) {
+      sr.close(); // likewise for spans
     }
     terminated.countDown();
     LOG.log(Level.INFO, "event=proxy_stopped node={0}", bootstrap.getNode().getId());

@@ -153,6 +153,11 @@ public final class MeshRunner implements AutoCloseable {
     Files.createDirectories(options.runDir());
     Path registry = registryFile();
     writeRegistry();
+    if (plan.meshed() && caps.controlPlaneConfigDir()) {
+      Files.createDirectories(MeshTracing.dir(options.runDir()));
+      Files.writeString(
+          MeshTracing.dir(options.runDir()).resolve("mesh.yaml"), MeshTracing.meshYaml());
+    }
     // Identities first (meshed): the CA, then one agent per instance serving SDS on its socket.
     try {
       loadMeshConfig();
@@ -341,7 +346,12 @@ public final class MeshRunner implements AutoCloseable {
    */
   private synchronized void writeRegistry() throws IOException {
     Path tmp = options.runDir().resolve(".registry.yaml.tmp");
-    Files.writeString(tmp, RegistryYaml.of(plan, java.util.Set.copyOf(unhealthy)));
+    Files.writeString(
+        tmp,
+        RegistryYaml.of(
+            plan,
+            java.util.Set.copyOf(unhealthy),
+            caps.controlPlaneConfigDir() ? options.controlPlaneAddress() : null));
     Files.move(
         tmp,
         registryFile(),
@@ -381,7 +391,8 @@ public final class MeshRunner implements AutoCloseable {
             ? List.of(
                 new InetSocketAddress(options.controlPlaneAddress(), options.xdsPort()),
                 new InetSocketAddress(options.controlPlaneAddress(), options.monitoringPort()),
-                new InetSocketAddress(options.controlPlaneAddress(), CA_PORT))
+                new InetSocketAddress(options.controlPlaneAddress(), CA_PORT),
+                new InetSocketAddress(options.controlPlaneAddress(), MeshTracing.PORT))
             : List.of();
     problems.addAll(plan.portsInUse(cp));
     if (caps.sidecars()) {
@@ -521,6 +532,20 @@ public final class MeshRunner implements AutoCloseable {
               + ":"
               + options.monitoringPort()
               + "/debug/syncz");
+      if (plan.meshed() && caps.controlPlaneConfigDir()) {
+        say(
+            "traces: OTLP "
+                + options.controlPlaneAddress()
+                + ":"
+                + MeshTracing.PORT
+                + ", sampled "
+                + MeshTracing.SAMPLING
+                + "%, http://"
+                + options.controlPlaneAddress()
+                + ":"
+                + options.monitoringPort()
+                + "/api/traces");
+      }
       return true;
     }
     say("bowline up: control plane failed: " + describe(r, s.log()));
@@ -540,6 +565,11 @@ public final class MeshRunner implements AutoCloseable {
     args.add("--monitoring-port");
     args.add(Integer.toString(options.monitoringPort()));
     if (caps.controlPlaneConfigDir()) {
+      if (plan.meshed()) {
+        // first, so that a mesh.yaml of the user's config replaces it
+        args.add("--config-dir");
+        args.add(MeshTracing.dir(options.runDir()).toString());
+      }
       for (Path d : configDirs()) {
         args.add("--config-dir");
         args.add(d.toString());

@@ -44,6 +44,17 @@ public final class RegistryYaml {
    * Instance#name()}) carry {@code health: UNHEALTHY}, so the control plane drops their endpoints.
    */
   public static String of(MeshPlan plan, java.util.Set<String> unhealthy) {
+    return of(plan, unhealthy, null);
+  }
+
+  /**
+   * As {@link #of(MeshPlan, java.util.Set)}; with sidecars and a {@code collectorAddress}, also the
+   * trace collector service at that address ({@link MeshTracing}).
+   */
+  public static String of(
+      MeshPlan plan,
+      java.util.Set<String> unhealthy,
+      @org.jspecify.annotations.Nullable String collectorAddress) {
     Map<String, Object> services = new LinkedHashMap<>();
     for (Workload w : plan.spec().workloads()) {
       services.computeIfAbsent(
@@ -106,6 +117,10 @@ public final class RegistryYaml {
       e.put("address", g.address());
       e.put("serviceAccount", g.name() + "-service-account");
       workloads.add(e);
+    }
+    if (plan.meshed() && collectorAddress != null) {
+      services.putIfAbsent(MeshTracing.NAMESPACE + "/" + MeshTracing.NAME, MeshTracing.service());
+      workloads.add(MeshTracing.workload(collectorAddress));
     }
     Map<String, Object> root = new LinkedHashMap<>();
     root.put("services", new ArrayList<>(services.values()));

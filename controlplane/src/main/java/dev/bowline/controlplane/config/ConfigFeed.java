@@ -169,7 +169,8 @@ public final class ConfigFeed implements AutoCloseable {
     ConfigSnapshot snapshot = store.snapshot();
     controlPlane.updateConfig(
         snapshot,
-        IstioConfigInputs.of(snapshot, controlPlane.options().domainSuffix(), rootNamespace),
+        IstioConfigInputs.of(
+            snapshot, controlPlane.options().domainSuffix(), rootNamespace, mesh.current()),
         reason);
     LOG.log(Level.DEBUG, () -> "event=config_inputs version=" + snapshot.version());
   }

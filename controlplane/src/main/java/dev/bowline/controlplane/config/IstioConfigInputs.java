@@ -182,6 +182,15 @@ public final class IstioConfigInputs {
   /** The inputs of {@code snapshot} for a cluster with DNS domain {@code domainSuffix}. */
   public static ConfigInputs of(
       ConfigSnapshot snapshot, String domainSuffix, String rootNamespace) {
+    return of(snapshot, domainSuffix, rootNamespace, dev.bowline.api.mesh.MeshConfig.defaults());
+  }
+
+  /** The inputs of {@code snapshot} under MeshConfig {@code mesh}. */
+  public static ConfigInputs of(
+      ConfigSnapshot snapshot,
+      String domainSuffix,
+      String rootNamespace,
+      dev.bowline.api.mesh.MeshConfig mesh) {
     IstioConfigInputs in = new IstioConfigInputs(snapshot, domainSuffix, rootNamespace);
     ConfigInputs.VirtualServices vs =
         new ConfigInputs.VirtualServices() {

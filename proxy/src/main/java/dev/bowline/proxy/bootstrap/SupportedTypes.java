@@ -36,6 +36,9 @@ public final class SupportedTypes {
             io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor())
         .add(dev.bowline.proxy.http.filter.metadataexchange.MetadataExchangeProto.descriptor())
         .add(HttpProtocolOptions.getDescriptor())
+        // tracers (connection manager tracing.provider)
+        .add(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor())
+        .add(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor())
         .add(
             io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
                 .getDescriptor())

@@ -20,6 +20,7 @@ import java.util.List;
  * @param websocket whether {@code upgrade_configs} allows WebSocket upgrades
  * @param accessLogs {@code access_log}: file loggers, each written when a stream ends
  * @param clientCert {@code forward_client_cert_details} and {@code set_current_client_cert_details}
+ * @param tracer {@code tracing} with a provider: spans and context propagation; null when off
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -35,14 +36,15 @@ public record HttpConnectionManagerConfig(
     String serverName,
     boolean websocket,
     List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs,
-    ClientCertDetails clientCert)
+    ClientCertDetails clientCert,
+    dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
     accessLogs = List.copyOf(accessLogs);
   }
 
-  /** A connection manager with Envoy's default XFCC handling (sanitize). */
+  /** A connection manager with Envoy's default XFCC handling (sanitize) and no tracing. */
   public HttpConnectionManagerConfig(
       String statPrefix,
       Codec codec,
@@ -71,7 +73,8 @@ public record HttpConnectionManagerConfig(
         serverName,
         websocket,
         accessLogs,
-        ClientCertDetails.SANITIZE);
+        ClientCertDetails.SANITIZE,
+        null);
   }
 
   /** Envoy's {@code codec_type}. */

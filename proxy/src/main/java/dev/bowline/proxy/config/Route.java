@@ -5,7 +5,8 @@ import java.util.Map;
 /**
  * A route: what it matches, what it does, the headers it adds or removes on the request and the
  * response, and {@code filterConfigs}: its {@code typed_per_filter_config}, per HTTP filter name
- * that filter's per-route config as its factory built it.
+ * that filter's per-route config as its factory built it; {@code decorator}: its {@code
+ * decorator.operation}, the name of the spans it serves ({@code ""} when none).
  */
 public record Route(
     String name,
@@ -13,9 +14,21 @@ public record Route(
     RouteAction action,
     HeaderMutation requestHeaders,
     HeaderMutation responseHeaders,
-    Map<String, Object> filterConfigs) {
+    Map<String, Object> filterConfigs,
+    String decorator) {
   public Route {
     filterConfigs = Map.copyOf(filterConfigs);
+  }
+
+  /** A route without a {@code decorator}. */
+  public Route(
+      String name,
+      RouteMatch match,
+      RouteAction action,
+      HeaderMutation requestHeaders,
+      HeaderMutation responseHeaders,
+      Map<String, Object> filterConfigs) {
+    this(name, match, action, requestHeaders, responseHeaders, filterConfigs, "");
   }
 
   public Route(

@@ -137,6 +137,10 @@ final class HttpStream
   private Object @Nullable [] filterState;
   private boolean completed;
 
+  // Tracing: only a sampled request has a span (and, with spawn_upstream_span, an upstream one).
+  private dev.bowline.proxy.tracing.@Nullable Span span;
+  private dev.bowline.proxy.tracing.@Nullable Span upstreamSpan;
+
   HttpStream(HttpConnection conn, HttpRequest request) {
     this.conn = conn;
     this.ctx = java.util.Objects.requireNonNull(conn.ctx);
@@ -284,6 +288,11 @@ final class HttpStream
     ForwardedClientCert.apply(h, cfg.clientCert(), tls, conn.xfcc);
     if (cfg.generateRequestId() && !h.contains("x-request-id")) {
       h.set("x-request-id", requestId());
+    }
+    var tracer = cfg.tracer();
+    if (tracer != null) {
+      // Envoy's trace decision (x-request-id, force/client headers, an incoming context's flag)
+      span = tracer.start(h, random(), startNanos);
     }
 
     // The route is found before the filters run, so they can read its per-filter config.
@@ -556,6 +565,18 @@ final class HttpStream
       responseFlags.set(ResponseFlag.UH);
       localReply(503, "no healthy upstream");
       return;
+    }
+    var tracer = conn.config.tracer();
+    var s = span;
+    if (tracer != null && s != null) {
+      // the upstream request carries our span (or its upstream child) as the caller's context
+      if (tracer.config().spawnUpstreamSpan()) {
+        var up = tracer.upstreamSpan(s, clusterName, worker.random());
+        upstreamSpan = up;
+        tracer.inject(up, req.headers());
+      } else {
+        tracer.inject(s, req.headers());
+      }
     }
     mirror(req, f, worker);
     startAttempt();
@@ -1502,6 +1523,16 @@ final class HttpStream
     }
     for (var log : conn.config.accessLogs()) {
       log.log(this); // formats here, writes on the access-log thread
+    }
+    var tracer = conn.config.tracer();
+    var s = span;
+    if (tracer != null && s != null) {
+      var up = upstreamSpan;
+      if (up != null) {
+        tracer.finishUpstream(up, this);
+      }
+      Route r = matchedRoute;
+      tracer.finish(s, this, r == null ? null : r.decorator()); // exported off the event loop
     }
   }
 

@@ -50,11 +50,37 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
 
   /** A parser whose access loggers write through {@code accessLogWriter}. */
   public ListenerParser(FilterRegistry filters, AccessLogWriter accessLogWriter) {
+    this(filters, accessLogWriter, null);
+  }
+
+  /**
+   * A parser whose access loggers write through {@code accessLogWriter} and whose connection
+   * managers' spans go to {@code reporter}, describing {@code node}; without a reporter, {@code
+   * tracing} is validated but traces nothing.
+   */
+  public ListenerParser(
+      FilterRegistry filters,
+      AccessLogWriter accessLogWriter,
+      dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable SpanReporter reporter,
+      dev.bowline.proxy.tracing.TracingConfig.LocalNode node) {
+    this(
+        filters,
+        accessLogWriter,
+        reporter == null ? null : new TracingParser.Context(node, reporter, System::getenv));
+  }
+
+  private ListenerParser(
+      FilterRegistry filters,
+      AccessLogWriter accessLogWriter,
+      TracingParser.@org.jspecify.annotations.Nullable Context tracing) {
     super(TYPE_URL, Listener.class);
     this.filters = filters;
     this.routes = new RouteConfigParser(filters);
     this.accessLogWriter = accessLogWriter;
+    this.tracing = tracing;
   }
+
+  private final TracingParser.@org.jspecify.annotations.Nullable Context tracing;
 
   @Override
   public String name(Listener proto) {
@@ -384,7 +410,14 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         server,
         websocket,
         AccessLogParser.parse(h.getAccessLogList(), field + ".access_log", accessLogWriter),
-        clientCertDetails(h, field));
+        clientCertDetails(h, field),
+        h.hasTracing()
+            ? TracingParser.parse(
+                h.getTracing(),
+                field + ".tracing",
+                fc.direction() == TrafficDirection.OUTBOUND,
+                tracing)
+            : null);
   }
 
   /** {@code forward_client_cert_details} and {@code set_current_client_cert_details}. */
@@ -454,7 +487,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "request_timeout",
           "server_name",
           "upgrade_configs",
-          "access_log");
+          "access_log",
+          "tracing");
 
   private static final java.util.Set<String> TCP_HONOURED =
       java.util.Set.of("stat_prefix", "cluster", "weighted_clusters", "idle_timeout");

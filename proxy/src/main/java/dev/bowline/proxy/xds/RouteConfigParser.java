@@ -170,7 +170,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             r.getResponseHeadersToRemoveList(),
             field + ".response_headers_to_add"),
         FilterConfigs.perRoute(
-            r.getTypedPerFilterConfigMap(), filters, field + ".typed_per_filter_config"));
+            r.getTypedPerFilterConfigMap(), filters, field + ".typed_per_filter_config"),
+        r.getDecorator().getOperation());
   }
 
   private static RouteMatch match(io.envoyproxy.envoy.config.route.v3.RouteMatch m, String field)
@@ -507,6 +508,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.response_headers_to_add",
           "virtual_hosts.response_headers_to_remove",
           "virtual_hosts.routes.name",
+          "virtual_hosts.routes.decorator.operation",
+          "virtual_hosts.routes.decorator.propagate",
           "virtual_hosts.routes.match",
           "virtual_hosts.routes.direct_response",
           "virtual_hosts.routes.redirect",

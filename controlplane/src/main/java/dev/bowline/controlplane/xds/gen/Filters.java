@@ -12,6 +12,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /** The network filters listeners are made of, with Envoy's filter names. */
 final class Filters {
@@ -41,15 +42,32 @@ final class Filters {
    */
   static Filter hcmRds(
       String statPrefix, String routeName, List<HttpFilter> filters, List<AccessLog> logs) {
+    return hcmRds(statPrefix, routeName, filters, logs, null);
+  }
+
+  /** As {@link #hcmRds(String, String, List, List)}, with {@code tracing} when not null. */
+  static Filter hcmRds(
+      String statPrefix,
+      String routeName,
+      List<HttpFilter> filters,
+      List<AccessLog> logs,
+      HttpConnectionManager.@Nullable Tracing tracing) {
     return hcm(
-        HttpConnectionManager.newBuilder()
-            .setStatPrefix(statPrefix)
-            .setRds(
-                Rds.newBuilder()
-                    .setConfigSource(ClusterGenerator.ADS)
-                    .setRouteConfigName(routeName))
-            .addAllAccessLog(logs),
+        traced(
+            HttpConnectionManager.newBuilder()
+                .setStatPrefix(statPrefix)
+                .setRds(
+                    Rds.newBuilder()
+                        .setConfigSource(ClusterGenerator.ADS)
+                        .setRouteConfigName(routeName))
+                .addAllAccessLog(logs),
+            tracing),
         filters);
+  }
+
+  private static HttpConnectionManager.Builder traced(
+      HttpConnectionManager.Builder hcm, HttpConnectionManager.@Nullable Tracing tracing) {
+    return tracing == null ? hcm : hcm.setTracing(tracing);
   }
 
   /** An HTTP connection manager with an inline route configuration. */
@@ -65,11 +83,23 @@ final class Filters {
       RouteConfiguration routes,
       List<HttpFilter> filters,
       List<AccessLog> logs) {
+    return hcmInline(statPrefix, routes, filters, logs, null);
+  }
+
+  /** As {@link #hcmInline(String, RouteConfiguration, List, List)}, with {@code tracing}. */
+  static Filter hcmInline(
+      String statPrefix,
+      RouteConfiguration routes,
+      List<HttpFilter> filters,
+      List<AccessLog> logs,
+      HttpConnectionManager.@Nullable Tracing tracing) {
     return hcm(
-        HttpConnectionManager.newBuilder()
-            .setStatPrefix(statPrefix)
-            .setRouteConfig(routes)
-            .addAllAccessLog(logs),
+        traced(
+            HttpConnectionManager.newBuilder()
+                .setStatPrefix(statPrefix)
+                .setRouteConfig(routes)
+                .addAllAccessLog(logs),
+            tracing),
         filters);
   }
 

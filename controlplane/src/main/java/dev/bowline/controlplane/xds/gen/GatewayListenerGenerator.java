@@ -46,6 +46,8 @@ final class GatewayListenerGenerator implements XdsGenerator {
     var httpFilters = new java.util.ArrayList<>(telemetry.outboundFilters());
     httpFilters.addAll(RequestAuthn.filters(proxy, push));
     httpFilters.addAll(authz.http());
+    var tracing =
+        dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry.gatewayTracing(proxy, push);
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
       if (lp.kind() == GatewayPorts.Kind.TLS) {
         List<FilterChain> chains = tlsChains(lp, proxy, push);
@@ -69,7 +71,8 @@ final class GatewayListenerGenerator implements XdsGenerator {
                 "outbound_" + lp.listenerName(),
                 lp.routeName(),
                 httpFilters,
-                telemetry.outboundLogs());
+                telemetry.outboundLogs(),
+                tracing);
       } else {
         filter = tcpFilter(lp, proxy, push);
         if (filter == null) {

@@ -113,7 +113,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
                                       "outbound_" + proxyListener,
                                       Integer.toString(e.port()),
                                       telemetry.outboundFilters(),
-                                      telemetry.outboundLogs())))
+                                      telemetry.outboundLogs(),
+                                      telemetry.outboundTracing())))
                       .build());
             });
     if (names.wildcard()) {
@@ -205,7 +206,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
   /**
    * One workload port that receives traffic: by target port, with its service port and protocol.
    */
-  record InboundPort(int targetPort, int servicePort, Protocol protocol) {}
+  record InboundPort(int targetPort, int servicePort, Protocol protocol, String hostname) {
+    InboundPort(int targetPort, int servicePort, Protocol protocol) {
+      this(targetPort, servicePort, protocol, "");
+    }
+  }
 
   private static Map<Integer, InboundPort> inboundPorts(Proxy proxy, PushContext push) {
     Map<Integer, InboundPort> out = new TreeMap<>();
@@ -216,7 +221,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
               .flatMap(s -> s.port(e.servicePort()))
               .map(ServicePort::protocol)
               .orElse(Protocol.TCP);
-      out.putIfAbsent(e.port(), new InboundPort(e.port(), e.servicePort(), protocol));
+      out.putIfAbsent(e.port(), new InboundPort(e.port(), e.servicePort(), protocol, e.hostname()));
     }
     return out;
   }
@@ -255,7 +260,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
         continue;
       }
       byServicePort.putIfAbsent(
-          e.servicePort(), new InboundPort(target, e.servicePort(), protocol));
+          e.servicePort(), new InboundPort(target, e.servicePort(), protocol, e.hostname()));
     }
     return List.copyOf(byServicePort.values());
   }
@@ -296,6 +301,16 @@ final class SidecarListenerGenerator implements XdsGenerator {
     return List.of(tls, plain.toBuilder().setFilterChainMatch(rawMatch).build());
   }
 
+  /** istiod's inbound default route, named for tracing by its service ({@code host:port/*}). */
+  private static Route.Builder inboundRoute(InboundPort in) {
+    Route.Builder r =
+        Route.newBuilder().setName("default").setMatch(RouteMatch.newBuilder().setPrefix("/"));
+    if (!in.hostname().isEmpty()) {
+      r.setDecorator(HttpRoutes.defaultOperation(in.hostname(), in.servicePort()));
+    }
+    return r;
+  }
+
   private static FilterChain inboundChain(
       InboundPort in, boolean matchPort, SidecarTelemetry telemetry, AuthzFilters authz) {
     String cluster = ClusterName.inbound(in.targetPort());
@@ -311,9 +326,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
                       .setName("inbound|http|" + in.servicePort())
                       .addDomains("*")
                       .addRoutes(
-                          Route.newBuilder()
-                              .setName("default")
-                              .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                          inboundRoute(in)
                               .setRoute(
                                   RouteAction.newBuilder()
                                       .setCluster(cluster)
@@ -327,7 +340,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
               "inbound_" + name,
               routes,
               concat(telemetry.inboundFilters(), authz.http()),
-              telemetry.inboundLogs());
+              telemetry.inboundLogs(),
+              telemetry.inboundTracing());
     } else {
       filter = Filters.tcpProxy(cluster, cluster);
     }
@@ -374,7 +388,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
                               "outbound_" + name,
                               Integer.toString(port),
                               telemetry.outboundFilters(),
-                              telemetry.outboundLogs()))
+                              telemetry.outboundLogs(),
+                              telemetry.outboundTracing()))
                       .build())
               : L4Routes.chains(tcp.get(port), port, proxy, push, name);
       Listener.Builder l =

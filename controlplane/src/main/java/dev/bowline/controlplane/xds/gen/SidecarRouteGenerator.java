@@ -118,6 +118,7 @@ final class SidecarRouteGenerator implements XdsGenerator {
               Route.newBuilder()
                   .setName("default")
                   .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                  .setDecorator(HttpRoutes.defaultOperation(s.hostname(), port))
                   .setRoute(action)
                   .build();
           vh.addRoutes(

@@ -27,6 +27,8 @@ public final class XdsJson {
           .add(Listener.getDescriptor())
           .add(RouteConfiguration.getDescriptor())
           .add(HttpConnectionManager.getDescriptor())
+          .add(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor())
+          .add(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor())
           .add(Router.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor())

@@ -1,10 +1,13 @@
 package dev.bowline.controlplane.xds.gen.telemetry;
 
+import dev.bowline.api.mesh.MeshConfig;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a sidecar's connection managers carry for telemetry, per side: the HTTP filters before the
@@ -14,12 +17,25 @@ import java.util.List;
  * @param inboundLogs server-side access logs
  * @param outboundFilters metadata exchange and client-side stats
  * @param outboundLogs client-side access logs
+ * @param inboundTracing server-side {@code tracing}, null when off
+ * @param outboundTracing client-side {@code tracing}, null when off
  */
 public record SidecarTelemetry(
     List<HttpFilter> inboundFilters,
     List<AccessLog> inboundLogs,
     List<HttpFilter> outboundFilters,
-    List<AccessLog> outboundLogs) {
+    List<AccessLog> outboundLogs,
+    HttpConnectionManager.@Nullable Tracing inboundTracing,
+    HttpConnectionManager.@Nullable Tracing outboundTracing) {
+  /** Telemetry without tracing. */
+  public SidecarTelemetry(
+      List<HttpFilter> inboundFilters,
+      List<AccessLog> inboundLogs,
+      List<HttpFilter> outboundFilters,
+      List<AccessLog> outboundLogs) {
+    this(inboundFilters, inboundLogs, outboundFilters, outboundLogs, null, null);
+  }
+
   public SidecarTelemetry {
     inboundFilters = List.copyOf(inboundFilters);
     inboundLogs = List.copyOf(inboundLogs);
@@ -33,13 +49,42 @@ public record SidecarTelemetry(
    * {@code defaultProviders}, {@code rootNamespace}).
    */
   public static SidecarTelemetry of(Proxy proxy, PushContext push) {
+    MeshConfig mesh = push.mesh();
     EffectiveTelemetry t =
         TelemetryResolver.resolve(
-            push.mesh(), push.config().telemetries().all(), proxy.namespace(), proxy.labels());
+            mesh, push.config().telemetries().all(), proxy.namespace(), proxy.labels());
     return new SidecarTelemetry(
         TelemetryFilters.sidecarInbound(t.serverStats()),
         AccessLogs.of(t.serverLogs()),
         TelemetryFilters.sidecarOutbound(t.clientStats()),
-        AccessLogs.of(t.clientLogs()));
+        AccessLogs.of(t.clientLogs()),
+        tracing(t, false, mesh, proxy, push),
+        tracing(t, true, mesh, proxy, push));
+  }
+
+  /**
+   * The {@code tracing} of a connection manager of {@code proxy}: client side ({@code client}) for
+   * outbound and gateway listeners, server side for inbound, as istiod's listener classes choose.
+   */
+  public static HttpConnectionManager.@Nullable Tracing tracing(
+      EffectiveTelemetry t, boolean client, MeshConfig mesh, Proxy proxy, PushContext push) {
+    boolean legacy = t.clientTracing() == null && t.serverTracing() == null;
+    return TracingConfigs.of(
+        client ? t.clientTracing() : t.serverTracing(),
+        legacy,
+        mesh,
+        proxy,
+        push.registry(),
+        new java.util.ArrayList<>());
+  }
+
+  /** The client-side {@code tracing} of a gateway's connection managers. */
+  public static HttpConnectionManager.@Nullable Tracing gatewayTracing(
+      Proxy proxy, PushContext push) {
+    MeshConfig mesh = push.mesh();
+    EffectiveTelemetry t =
+        TelemetryResolver.resolve(
+            mesh, push.config().telemetries().all(), proxy.namespace(), proxy.labels());
+    return tracing(t, true, mesh, proxy, push);
   }
 }

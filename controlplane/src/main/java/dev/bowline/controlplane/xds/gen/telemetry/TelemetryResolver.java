@@ -119,12 +119,102 @@ public final class TelemetryResolver {
     }
     List<AccessLogSink> legacy = legacy(mesh);
     List<String> defaultLogProviders = defaults == null ? List.of() : defaults.accessLogging();
+    List<AccessLogSink> clientSinks =
+        clientLogs.sinks(providers, defaultLogProviders, legacy, warnings);
+    List<AccessLogSink> serverSinks =
+        serverLogs.sinks(providers, defaultLogProviders, legacy, warnings);
+
+    // Tracing (istiod's Telemetries.Tracing): nothing to resolve without Telemetry and a default
+    // provider; else the default provider, then each level's tracing entries per side.
+    List<String> defaultTracing = defaults == null ? List.of() : defaults.tracing();
+    if (levels.isEmpty() && defaultTracing.isEmpty()) {
+      return new EffectiveTelemetry(
+          prometheus ? client.overrides() : new StatsOverrides(true, Map.of()),
+          prometheus ? server.overrides() : new StatsOverrides(true, Map.of()),
+          clientSinks,
+          serverSinks,
+          warnings);
+    }
+    Trace clientTrace = new Trace();
+    Trace serverTrace = new Trace();
+    if (!defaultTracing.isEmpty()) {
+      ExtensionProvider p =
+          tracingProvider(
+              providers, defaultTracing.getFirst(), "meshConfig.defaultProviders", warnings);
+      clientTrace.provider = p;
+      serverTrace.provider = p;
+    }
+    for (Resource<Telemetry> t : levels) {
+      for (int i = 0; i < t.spec().tracing().size(); i++) {
+        var tr = t.spec().tracing().get(i);
+        String field = where(t) + "spec.tracing[" + i + "]";
+        WorkloadMode mode = tr.match() == null ? null : tr.match().mode();
+        List<Trace> sides =
+            mode == null || mode == WorkloadMode.CLIENT_AND_SERVER
+                ? List.of(clientTrace, serverTrace)
+                : mode == WorkloadMode.CLIENT ? List.of(clientTrace) : List.of(serverTrace);
+        ExtensionProvider p =
+            tr.providers().isEmpty()
+                ? null
+                : tracingProvider(
+                    providers, tr.providers().getFirst().name(), field + ".providers[0]", warnings);
+        if (tr.providers().size() > 1) {
+          warnings.add(field + ".providers: only the first provider is used (as istiod does)");
+        }
+        for (Trace side : sides) {
+          if (!tr.providers().isEmpty()) {
+            side.provider = p;
+          }
+          if (tr.randomSamplingPercentage() != null) {
+            side.sampling = tr.randomSamplingPercentage();
+          }
+          if (tr.disableSpanReporting() != null) {
+            side.disabled = tr.disableSpanReporting();
+          }
+          side.tags.putAll(tr.customTags());
+        }
+      }
+    }
     return new EffectiveTelemetry(
         prometheus ? client.overrides() : new StatsOverrides(true, Map.of()),
         prometheus ? server.overrides() : new StatsOverrides(true, Map.of()),
-        clientLogs.sinks(providers, defaultLogProviders, legacy, warnings),
-        serverLogs.sinks(providers, defaultLogProviders, legacy, warnings),
-        warnings);
+        clientSinks,
+        serverSinks,
+        warnings,
+        clientTrace.spec(),
+        serverTrace.spec());
+  }
+
+  /** The tracing provider {@code name}, or null (with a warning) when it is not one. */
+  private static @Nullable ExtensionProvider tracingProvider(
+      Map<String, ExtensionProvider> all, String name, String field, List<String> warnings) {
+    ExtensionProvider p = all.get(name);
+    if (p == null) {
+      warnings.add(
+          field + ": tracing provider '" + name + "' is not in meshConfig.extensionProviders");
+      return null;
+    }
+    if (p.zipkin() == null && p.opentelemetry() == null) {
+      warnings.add(
+          field
+              + ": tracing provider '"
+              + name
+              + "': only zipkin and opentelemetry are supported; tracing is off");
+      return null;
+    }
+    return p;
+  }
+
+  /** One side's tracing as the levels leave it. */
+  private static final class Trace {
+    @Nullable ExtensionProvider provider;
+    @Nullable Double sampling;
+    boolean disabled;
+    final Map<String, Telemetry.Tracing.CustomTag> tags = new LinkedHashMap<>();
+
+    TracingSpec spec() {
+      return new TracingSpec(provider, sampling, disabled || provider == null, tags);
+    }
   }
 
   private static String where(Resource<Telemetry> t) {

@@ -1,0 +1,102 @@
+package dev.bowline.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The meshed Weather app for an IT: {@code bowline up} (the built {@code cli/target/bowline.jar})
+ * of {@code samples/weather/mesh.yaml} with its config directories plus {@code extraConfig}, the
+ * first instance at {@code firstAddress}, run from {@code dir}; returns once all five instances are
+ * ready. {@link #close()} stops it and waits for it.
+ */
+final class MeshedWeather implements AutoCloseable {
+  static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+
+  final Process runner;
+  final Path out;
+  final Path dir;
+
+  private MeshedWeather(Process runner, Path out, Path dir) {
+    this.runner = runner;
+    this.out = out;
+    this.dir = dir;
+  }
+
+  static MeshedWeather up(Path dir, String firstAddress, List<Path> extraConfig) throws Exception {
+    String meshYaml = Files.readString(ROOT.resolve("samples/weather/mesh.yaml"));
+    assertThat(meshYaml).contains("config: [config/base, config/local-mode]");
+    List<String> dirs = new ArrayList<>();
+    dirs.add(ROOT.resolve("samples/weather/config/base").toString());
+    dirs.add(ROOT.resolve("samples/weather/config/local-mode").toString());
+    extraConfig.forEach(p -> dirs.add(p.toString()));
+    Path meshFile = dir.resolve("mesh.yaml");
+    Files.writeString(
+        meshFile,
+        meshYaml.replace(
+            "config: [config/base, config/local-mode]",
+            "config: [" + String.join(", ", dirs) + "]"));
+    Path out = dir.resolve("up.out");
+    Process runner =
+        new ProcessBuilder(
+                List.of(
+                    ProcessHandle.current().info().command().orElseThrow(),
+                    "--enable-native-access=ALL-UNNAMED",
+                    "--sun-misc-unsafe-memory-access=allow",
+                    "-jar",
+                    ROOT.resolve("cli/target/bowline.jar").toString(),
+                    "up",
+                    "-f",
+                    meshFile.toString(),
+                    "--first-address",
+                    firstAddress,
+                    "--run-dir",
+                    dir.resolve("run").toString(),
+                    "--grace-s",
+                    "3"))
+            .directory(ROOT.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(out.toFile())
+            .start();
+    MeshedWeather m = new MeshedWeather(runner, out, dir);
+    try {
+      await()
+          .atMost(Duration.ofSeconds(120))
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> Files.readString(out).contains("instances ready"));
+      assertThat(Files.readString(out)).contains("5 of 5 instances ready");
+    } catch (RuntimeException | AssertionError e) {
+      m.kill();
+      throw e;
+    }
+    return m;
+  }
+
+  /** What {@code bowline up} printed so far. */
+  String output() throws java.io.IOException {
+    return Files.readString(out);
+  }
+
+  /** Stops at once, the whole process tree (a failed test's leftovers). */
+  void kill() {
+    runner.descendants().forEach(ProcessHandle::destroyForcibly);
+    runner.destroyForcibly();
+  }
+
+  /** Stops gracefully (SIGTERM to the runner) and checks it ended. */
+  @Override
+  public void close() throws InterruptedException {
+    runner.destroy();
+    boolean ended = runner.waitFor(30, TimeUnit.SECONDS);
+    if (!ended) {
+      kill();
+    }
+    assertThat(ended).as("bowline up stopped within 30 s").isTrue();
+  }
+}

@@ -1,0 +1,75 @@
+package dev.bowline.proxy.tracing;
+
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.random.RandomGenerator;
+
+/**
+ * Envoy's trace decision carried in {@code x-request-id} (its UUID request-id extension): the
+ * UUID's version digit (index 14) records why a request is traced — {@code 9} random sampling,
+ * {@code a} forced by the client ({@code x-client-trace-id}), {@code b} forced by {@code
+ * x-envoy-force-trace}, {@code 4} not traced. A proxy that sees a decision keeps it; otherwise it
+ * decides (Envoy's {@code mutateTracingRequestHeader}): client sampling for {@code
+ * x-client-trace-id}, then the force header, then random sampling keyed by the request id (its
+ * first eight hex digits mod 10,000, so every proxy on the path decides the same for the same
+ * request), then overall sampling may veto. Allocation happens only when the id is rewritten.
+ */
+public final class Sampling {
+  /** The version digit of a request id: no trace decision. */
+  static final char NO_TRACE = '4';
+
+  /** Traced by random sampling. */
+  static final char SAMPLED = '9';
+
+  /** Traced because of {@code x-client-trace-id}. */
+  static final char CLIENT = 'a';
+
+  /** Traced because of {@code x-envoy-force-trace}. */
+  static final char FORCED = 'b';
+
+  private Sampling() {}
+
+  /**
+   * Applies Envoy's decision to {@code h}'s {@code x-request-id} and says whether the request is
+   * traced. Without a well-formed request id nothing is decided ({@code false}).
+   */
+  public static boolean decide(HttpHeaders h, TracingConfig c, RandomGenerator random) {
+    String rid = h.get("x-request-id");
+    if (rid == null || rid.length() != 36 || rid.charAt(14) == '-') {
+      return false;
+    }
+    long key = TraceContext.hex(rid, 0, 8);
+    if (key < 0) {
+      return false;
+    }
+    int mod = (int) (key % TracingConfig.ALL);
+    char reason = Character.toLowerCase(rid.charAt(14));
+    char next = reason;
+    if (reason != SAMPLED && reason != CLIENT && reason != FORCED) {
+      next = NO_TRACE;
+      if (h.contains("x-client-trace-id")
+          && random.nextInt(TracingConfig.ALL) < c.clientSampling()) {
+        next = CLIENT;
+      } else if (h.contains("x-envoy-force-trace")) {
+        next = FORCED;
+      } else if (mod < c.randomSampling()) {
+        next = SAMPLED;
+      }
+    }
+    if (mod >= c.overallSampling()) {
+      next = NO_TRACE;
+    }
+    if (next != reason && !(next == NO_TRACE && !isReason(reason))) {
+      h.set("x-request-id", rid.substring(0, 14) + next + rid.substring(15));
+    }
+    return next != NO_TRACE;
+  }
+
+  private static boolean isReason(char c) {
+    return c == SAMPLED || c == CLIENT || c == FORCED;
+  }
+
+  /** The trace reason digit of {@code requestId} (index 14), or {@code 0} when malformed. */
+  public static char reason(String requestId) {
+    return requestId.length() == 36 ? Character.toLowerCase(requestId.charAt(14)) : 0;
+  }
+}
