@@ -170,14 +170,6 @@ public record ConfigInputs(
   @FunctionalInterface
   public interface Telemetries {
     List<dev.bowline.api.Resource<dev.bowline.api.model.Telemetry>> all();
-
-    /**
-     * The MeshConfig in force (extension providers, default providers, tracing defaults); Istio's
-     * defaults unless a {@code mesh.yaml} was read.
-     */
-    default dev.bowline.api.mesh.MeshConfig mesh() {
-      return dev.bowline.api.mesh.MeshConfig.defaults();
-    }
   }
 
   /** Inputs without Gateways, PeerAuthentication (every port PERMISSIVE) or EnvoyFilters. */

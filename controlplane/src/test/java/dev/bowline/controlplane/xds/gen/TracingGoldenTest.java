@@ -100,20 +100,8 @@ class TracingGoldenTest {
         1,
         registry.snapshot(),
         new ConfigInputs(
-            none.virtualServices(),
-            none.destinationRules(),
-            none.sidecars(),
-            new ConfigInputs.Telemetries() {
-              @Override
-              public List<Resource<Telemetry>> all() {
-                return telemetries;
-              }
-
-              @Override
-              public MeshConfig mesh() {
-                return mesh;
-              }
-            }));
+            none.virtualServices(), none.destinationRules(), none.sidecars(), () -> telemetries),
+        mesh);
   }
 
   static SortedMap<String, Message> lds(PushContext push) throws Exception {
