@@ -86,7 +86,11 @@ final class Filters {
     return hcmInline(statPrefix, routes, filters, logs, null);
   }
 
-  /** As {@link #hcmInline(String, RouteConfiguration, List, List)}, with {@code tracing}. */
+  /**
+   * As {@link #hcmInline(String, RouteConfiguration, List, List)}, with {@code tracing}: istiod's
+   * inbound connection manager, which also tells the app who called in {@code
+   * x-forwarded-client-cert} (APPEND_FORWARD with the subject, URI and DNS SANs of the client).
+   */
   static Filter hcmInline(
       String statPrefix,
       RouteConfiguration routes,
@@ -98,7 +102,60 @@ final class Filters {
             HttpConnectionManager.newBuilder()
                 .setStatPrefix(statPrefix)
                 .setRouteConfig(routes)
-                .addAllAccessLog(logs),
+                .addAllAccessLog(logs)
+                .setForwardClientCertDetails(
+                    HttpConnectionManager.ForwardClientCertDetails.APPEND_FORWARD)
+                .setSetCurrentClientCertDetails(
+                    HttpConnectionManager.SetCurrentClientCertDetails.newBuilder()
+                        .setSubject(com.google.protobuf.BoolValue.of(true))
+                        .setDns(true)
+                        .setUri(true)),
+            tracing),
+        filters);
+  }
+
+  /**
+   * istiod's gateway connection manager: routes over ADS, and {@code x-forwarded-client-cert} as
+   * MeshConfig's {@code defaultConfig.gatewayTopology.forwardClientCertDetails} says (Istio's
+   * default SANITIZE_SET), with the client certificate's subject, PEM, URI and DNS SANs.
+   */
+  static Filter gatewayHcm(
+      String statPrefix,
+      String routeName,
+      List<HttpFilter> filters,
+      List<AccessLog> logs,
+      HttpConnectionManager.@Nullable Tracing tracing,
+      dev.bowline.api.mesh.MeshConfig mesh) {
+    var topology = mesh.defaultConfig() == null ? null : mesh.defaultConfig().gatewayTopology();
+    var fwd = topology == null ? null : topology.forwardClientCertDetails();
+    HttpConnectionManager.ForwardClientCertDetails mode =
+        switch (fwd == null
+            ? dev.bowline.api.mesh.MeshTypes.ForwardClientCertDetails.UNDEFINED
+            : fwd) {
+          case UNDEFINED, SANITIZE_SET ->
+              HttpConnectionManager.ForwardClientCertDetails.SANITIZE_SET;
+          case SANITIZE -> HttpConnectionManager.ForwardClientCertDetails.SANITIZE;
+          case FORWARD_ONLY -> HttpConnectionManager.ForwardClientCertDetails.FORWARD_ONLY;
+          case APPEND_FORWARD -> HttpConnectionManager.ForwardClientCertDetails.APPEND_FORWARD;
+          case ALWAYS_FORWARD_ONLY ->
+              HttpConnectionManager.ForwardClientCertDetails.ALWAYS_FORWARD_ONLY;
+        };
+    return hcm(
+        traced(
+            HttpConnectionManager.newBuilder()
+                .setStatPrefix(statPrefix)
+                .setRds(
+                    Rds.newBuilder()
+                        .setConfigSource(ClusterGenerator.ADS)
+                        .setRouteConfigName(routeName))
+                .addAllAccessLog(logs)
+                .setForwardClientCertDetails(mode)
+                .setSetCurrentClientCertDetails(
+                    HttpConnectionManager.SetCurrentClientCertDetails.newBuilder()
+                        .setSubject(com.google.protobuf.BoolValue.of(true))
+                        .setCert(true)
+                        .setDns(true)
+                        .setUri(true)),
             tracing),
         filters);
   }

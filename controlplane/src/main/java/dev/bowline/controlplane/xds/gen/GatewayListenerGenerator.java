@@ -50,7 +50,19 @@ final class GatewayListenerGenerator implements XdsGenerator {
         dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry.gatewayTracing(proxy, push);
     for (GatewayPorts.ListenerPort lp : GatewayPorts.of(proxy, push)) {
       if (lp.kind() == GatewayPorts.Kind.TLS) {
-        List<FilterChain> chains = tlsChains(lp, proxy, push);
+        List<FilterChain> chains =
+            tlsChains(
+                lp,
+                proxy,
+                push,
+                route ->
+                    Filters.gatewayHcm(
+                        "outbound_" + lp.listenerName(),
+                        route,
+                        httpFilters,
+                        telemetry.outboundLogs(),
+                        tracing,
+                        push.mesh()));
         if (!chains.isEmpty()) {
           all.put(
               lp.listenerName(),
@@ -67,12 +79,13 @@ final class GatewayListenerGenerator implements XdsGenerator {
       Filter filter;
       if (lp.http()) {
         filter =
-            Filters.hcmRds(
+            Filters.gatewayHcm(
                 "outbound_" + lp.listenerName(),
                 lp.routeName(),
                 httpFilters,
                 telemetry.outboundLogs(),
-                tracing);
+                tracing,
+                push.mesh());
       } else {
         filter = tcpFilter(lp, proxy, push);
         if (filter == null) {
@@ -113,10 +126,14 @@ final class GatewayListenerGenerator implements XdsGenerator {
    * TCP proxy to its VirtualService's TCP route (TLS). PASSTHROUGH gets one chain per {@code tls:}
    * route of a bound VirtualService, matching the route's {@code sniHosts} (within the server's
    * hosts), with a TCP proxy to its destination: the bytes pass untouched. A chain whose match an
-   * earlier chain already has is dropped (Envoy refuses duplicate matches).
+   * earlier chain already has is dropped (Envoy refuses duplicate matches). {@code httpManager}
+   * builds the connection manager of an HTTPS server from its route name.
    */
   private static List<FilterChain> tlsChains(
-      GatewayPorts.ListenerPort lp, Proxy proxy, PushContext push) {
+      GatewayPorts.ListenerPort lp,
+      Proxy proxy,
+      PushContext push,
+      java.util.function.Function<String, Filter> httpManager) {
     List<FilterChain> chains = new ArrayList<>();
     Set<List<String>> seen = new HashSet<>();
     for (GatewayServer s : lp.servers()) {
@@ -160,8 +177,8 @@ final class GatewayListenerGenerator implements XdsGenerator {
           }
           Filter filter;
           if (s.protocol() == Protocol.HTTPS) {
-            filter =
-                Filters.hcmRds("outbound_" + lp.listenerName(), GatewayPorts.httpsRouteName(s));
+            // the same filters as the port's HTTP servers: telemetry, authn, RBAC, tracing, XFCC
+            filter = httpManager.apply(GatewayPorts.httpsRouteName(s));
           } else {
             filter = tcpFilter(List.of(s), lp.listenerName(), proxy, push);
             if (filter == null) {
