@@ -80,11 +80,11 @@ final class ClassDataSharing {
 
   /** {@link #dumpCreators} for JVMs started with {@code creators} (their command lines). */
   static Dumps dumpCreatorsOf(List<List<String>> creators) {
-    java.util.concurrent.ConcurrentLinkedQueue<List<String>> queue =
+    java.util.concurrent.ConcurrentLinkedQueue<Dump> queue =
         new java.util.concurrent.ConcurrentLinkedQueue<>();
     for (List<String> argv : creators) {
-      List<String> d = dumpCommand(argv);
-      if (!d.isEmpty()) {
+      Dump d = dump(argv);
+      if (d != null) {
         queue.add(d);
       }
     }
@@ -95,8 +95,8 @@ final class ClassDataSharing {
               .name("cds-dump-" + i)
               .start(
                   () -> {
-                    for (List<String> d = queue.poll(); d != null; d = queue.poll()) {
-                      dump(d, dumps);
+                    for (Dump d = queue.poll(); d != null; d = queue.poll()) {
+                      run(d, dumps);
                     }
                   }));
     }
@@ -142,6 +142,26 @@ final class ClassDataSharing {
    * them), the class list comes from a copy, and the output goes to {@code <archive>.tmp}.
    */
   static List<String> dumpCommand(List<String> argv) {
+    Dump d = dump(argv);
+    return d == null ? List.of() : d.command();
+  }
+
+  /**
+   * One archive to dump: {@code command} reads the copy of {@code classList} and writes {@code
+   * archive}'s temporary file.
+   */
+  record Dump(List<String> command, Path classList, Path archive) {
+    Path classListCopy() {
+      return classList.resolveSibling(classList.getFileName() + ".copy");
+    }
+
+    Path tmp() {
+      return archive.resolveSibling(archive.getFileName() + ".tmp");
+    }
+  }
+
+  /** The dump of the JVM started with {@code argv}; null when that JVM is not a creator. */
+  private static @org.jspecify.annotations.Nullable Dump dump(List<String> argv) {
     String archive = null;
     String classList = null;
     for (String a : argv) {
@@ -152,8 +172,9 @@ final class ClassDataSharing {
       }
     }
     if (archive == null || classList == null) {
-      return List.of();
+      return null;
     }
+    Dump d = new Dump(List.of(), Path.of(classList), Path.of(archive));
     List<String> out = new ArrayList<>();
     out.add(argv.getFirst());
     for (int i = 1; i < argv.size(); i++) {
@@ -178,25 +199,23 @@ final class ClassDataSharing {
       }
     }
     out.add("-Xshare:dump");
-    out.add("-XX:SharedClassListFile=" + classList + ".copy");
-    out.add("-XX:SharedArchiveFile=" + archive + ".tmp");
+    out.add("-XX:SharedClassListFile=" + d.classListCopy());
+    out.add("-XX:SharedArchiveFile=" + d.tmp());
     out.add("-Xlog:cds=off");
     out.add("-Xlog:cds+map=off");
-    return out;
+    return new Dump(List.copyOf(out), d.classList(), d.archive());
   }
 
-  /** Runs one dump command of {@link #dumpCommand} and moves its archive in place. */
-  private static void dump(List<String> command, Dumps dumps) {
+  /** Runs {@code d} and moves its archive in place. */
+  private static void run(Dump d, Dumps dumps) {
     if (dumps.cancelled) {
       return;
     }
-    String list = command.get(command.size() - 4).substring("-XX:SharedClassListFile=".length());
-    String tmpArchive =
-        command.get(command.size() - 3).substring("-XX:SharedArchiveFile=".length());
-    Path copy = Path.of(list);
-    Path original = Path.of(list.substring(0, list.length() - ".copy".length()));
-    Path tmp = Path.of(tmpArchive);
-    Path target = Path.of(tmpArchive.substring(0, tmpArchive.length() - ".tmp".length()));
+    Path copy = d.classListCopy();
+    Path original = d.classList();
+    Path tmp = d.tmp();
+    Path target = d.archive();
+    List<String> command = d.command();
     boolean written = false;
     try {
       // The creator is still appending: keep whole lines only.

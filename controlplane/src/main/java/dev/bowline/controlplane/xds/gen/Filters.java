@@ -52,17 +52,17 @@ final class Filters {
       List<HttpFilter> filters,
       List<AccessLog> logs,
       HttpConnectionManager.@Nullable Tracing tracing) {
-    return hcm(
-        traced(
-            HttpConnectionManager.newBuilder()
-                .setStatPrefix(statPrefix)
-                .setRds(
-                    Rds.newBuilder()
-                        .setConfigSource(ClusterGenerator.ADS)
-                        .setRouteConfigName(routeName))
-                .addAllAccessLog(logs),
-            tracing),
-        filters);
+    return hcm(traced(rds(statPrefix, routeName, logs), tracing), filters);
+  }
+
+  /** A connection manager builder taking routes {@code routeName} over ADS, with {@code logs}. */
+  private static HttpConnectionManager.Builder rds(
+      String statPrefix, String routeName, List<AccessLog> logs) {
+    return HttpConnectionManager.newBuilder()
+        .setStatPrefix(statPrefix)
+        .setRds(
+            Rds.newBuilder().setConfigSource(ClusterGenerator.ADS).setRouteConfigName(routeName))
+        .addAllAccessLog(logs);
   }
 
   private static HttpConnectionManager.Builder traced(
@@ -142,13 +142,7 @@ final class Filters {
         };
     return hcm(
         traced(
-            HttpConnectionManager.newBuilder()
-                .setStatPrefix(statPrefix)
-                .setRds(
-                    Rds.newBuilder()
-                        .setConfigSource(ClusterGenerator.ADS)
-                        .setRouteConfigName(routeName))
-                .addAllAccessLog(logs)
+            rds(statPrefix, routeName, logs)
                 .setForwardClientCertDetails(mode)
                 .setSetCurrentClientCertDetails(
                     HttpConnectionManager.SetCurrentClientCertDetails.newBuilder()
