@@ -8,6 +8,8 @@
 #
 #   bench/proxy/observability.sh [duration-seconds (default 15)] [connections (default 50)]
 #   ROUNDS=2 WARMUP=10 bench/proxy/observability.sh
+#   CONFIGS="router stats alog trace observed" bench/proxy/observability.sh 10 50   # attribute the cost
+#   PROXY_EXTRA_OPTS="-XX:StartFlightRecording=..." to profile the proxy
 #
 # Backend: NGINX serving 1 KB, with wrk and the OTLP receiver, on core 0; the proxy alone on core 1.
 # Loopback only. Run it on a quiet machine (load < 1): the figures are meaningless otherwise.
@@ -96,8 +98,7 @@ $2
       endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.8.5, port_value: 4317}}}}]}]
 CONF
 }
-bootstrap "$WORK/router.yaml" "" ""
-bootstrap "$WORK/observed.yaml" "$(cat <<'F'
+FILTERS=$(cat <<'F'
           - name: istio.metadata_exchange
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
@@ -112,13 +113,17 @@ bootstrap "$WORK/observed.yaml" "$(cat <<'F'
                 vm_config: {vm_id: stats_inbound, runtime: envoy.wasm.runtime.null, code: {local: {inline_string: envoy.wasm.stats}}}
                 configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: '{}'}
 F
-)" "$(cat <<H
+)
+ALOG=$(cat <<H
           access_log:
           - name: envoy.access_loggers.file
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
               path: $WORK/access.log
               log_format: {text_format_source: {inline_string: "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% \"%UPSTREAM_TRANSPORT_FAILURE_REASON%\" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" \"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\" %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n"}}
+H
+)
+TRACE=$(cat <<'H'
           tracing:
             client_sampling: {value: 100}
             random_sampling: {value: 1}
@@ -132,7 +137,16 @@ F
                 "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
                 grpc_service: {envoy_grpc: {cluster_name: "outbound|4317||otel-collector.istio-system.svc.cluster.local", authority: otel-collector.istio-system.svc.cluster.local}}
 H
-)"
+)
+# CONFIGS picks what runs: router (bare), observed (everything), and one-feature variants to
+# attribute the cost: stats (metadata exchange + stats), alog (access log), trace (1% tracing).
+CONFIGS=${CONFIGS:-"router observed"}
+bootstrap "$WORK/router.yaml" "" ""
+bootstrap "$WORK/observed.yaml" "$FILTERS" "$ALOG
+$TRACE"
+bootstrap "$WORK/stats.yaml" "$FILTERS" ""
+bootstrap "$WORK/alog.yaml" "" "$ALOG"
+bootstrap "$WORK/trace.yaml" "" "$TRACE"
 
 "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
@@ -147,7 +161,7 @@ wait_http "http://127.0.8.5:15014/ready"
 URL=http://127.0.8.4:8080/1k
 declare -A RPS CPU
 run_one() { # $1: name
-  taskset -c 1 "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+  taskset -c 1 "$JAVA" $JAVA_OPTS ${PROXY_EXTRA_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
     -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/$1.yaml" --concurrency 1 >"$WORK/$1.out" 2>&1 &
   local pid=$!; PIDS+=($pid)
   wait_http "$URL"
@@ -165,11 +179,15 @@ run_one() { # $1: name
 }
 wait_http "http://$BACKEND/1k"
 printf '%-9s %10s %14s\n' config rps cpu_ms/1k_req
-for _ in $(seq 1 "$ROUNDS"); do run_one router; run_one observed; done
+for _ in $(seq 1 "$ROUNDS"); do for c in $CONFIGS; do run_one "$c"; done; done
 mean() { echo "$@" | tr ' ' '\n' | awk 'NF{s+=$1;n++} END{printf "%.1f", s/n}'; }
-r=$(mean ${RPS[router]}); p=$(mean ${RPS[observed]})
-rc=$(mean ${CPU[router]}); pc=$(mean ${CPU[observed]})
-echo "mean: router $r rps, $rc ms/1k; observed $p rps, $pc ms/1k"
-echo "ratio rps observed/router: $(echo "scale=3; $p / $r" | bc) (target >= 0.85); cpu router/observed: $(echo "scale=3; $rc / $pc" | bc)"
-echo "spans received by the OTLP receiver: $(curl -s http://127.0.8.5:15014/debug/tracez); access log lines: $(wc -l < "$WORK/access.log")"
+[[ " $CONFIGS " == *" router "* ]] || { echo "(no router run: no ratios)"; exit 0; }
+r=$(mean ${RPS[router]}); rc=$(mean ${CPU[router]})
+echo "mean: router $r rps, $rc ms/1k"
+for c in $CONFIGS; do
+  [ "$c" = router ] && continue
+  p=$(mean ${RPS[$c]}); pc=$(mean ${CPU[$c]})
+  echo "mean: $c $p rps, $pc ms/1k; ratio rps $c/router: $(echo "scale=3; $p / $r" | bc) (target for observed >= 0.85); cpu router/$c: $(echo "scale=3; $rc / $pc" | bc)"
+done
+echo "spans received by the OTLP receiver: $(curl -s http://127.0.8.5:15014/debug/tracez); access log lines: $(wc -l < "$WORK/access.log" 2>/dev/null || echo 0)"
 echo "wrk -t1 -c$CONNS -d${DURATION}s (after ${WARMUP}s warm-up) nginx 1 KB + wrk + OTLP receiver on core 0; proxy alone on core 1; $WORK"

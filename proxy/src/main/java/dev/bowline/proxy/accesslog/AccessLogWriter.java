@@ -3,9 +3,7 @@ package dev.bowline.proxy.accesslog;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -14,26 +12,44 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Writes access-log lines to their files from one background thread, so event loops never touch a
- * file: they append a line to a lock-free queue; the writer drains it in batches, one write per
- * file per batch, every {@code flushInterval} at the latest (Envoy's {@code
- * file_flush_interval_msec} is 1 s). A file that cannot be opened or written is reported once and
- * its lines are dropped; the proxy keeps serving. At most {@code maxQueued} lines wait; beyond that
- * lines are dropped and counted, as Envoy drops when its buffer is full.
+ * file: they append a line's bytes to its file's lock-free queue; the writer drains the queues into
+ * one buffer per file and writes it, as Envoy's access-log files do: when {@value #FLUSH_BYTES}
+ * bytes are pending ({@code min_flush_size}) or every {@code flushInterval} ({@code
+ * file_flush_interval_msec}, 1 s by default), whichever comes first. A file that cannot be opened
+ * or written is reported once and its lines are dropped; the proxy keeps serving. At most {@code
+ * maxQueued} lines wait; beyond that lines are dropped and counted, as Envoy drops when its buffer
+ * is full.
  */
 public final class AccessLogWriter implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(AccessLogWriter.class.getName());
 
-  private record Line(String path, String text) {}
+  /** Pending bytes that wake the writer before its interval (Envoy's {@code min_flush_size}). */
+  static final int FLUSH_BYTES = 64 * 1024;
 
-  private final ConcurrentLinkedQueue<Line> queue = new ConcurrentLinkedQueue<>();
+  /** One file's queue and, on the writer thread, its stream and buffer. */
+  private static final class Sink {
+    final String path;
+    final ConcurrentLinkedQueue<byte[]> queue = new ConcurrentLinkedQueue<>();
+    // writer thread only
+    byte[] buffer = new byte[0];
+    int used;
+    @org.jspecify.annotations.Nullable OutputStream out;
+    boolean failed;
+
+    Sink(String path) {
+      this.path = path;
+    }
+  }
+
+  private final ConcurrentHashMap<String, Sink> sinks = new ConcurrentHashMap<>();
   private final AtomicLong queued = new AtomicLong();
+  private final AtomicLong pendingBytes = new AtomicLong();
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong written = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean started = new AtomicBoolean();
   private final long flushNanos;
   private final long maxQueued;
-  private final Map<String, OutputStream> files = new HashMap<>(); // writer thread only
   private final Thread thread;
 
   /** A writer that flushes at least every {@code flushMillis}. */
@@ -45,14 +61,27 @@ public final class AccessLogWriter implements AutoCloseable {
 
   /** Queues {@code line} for {@code path}; never blocks. */
   public void append(String path, String line) {
+    append(path, line.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** Queues the encoded {@code line} (newline included) for {@code path}; never blocks. */
+  public void append(String path, byte[] line) {
     if (queued.incrementAndGet() > maxQueued || closed.get()) {
       queued.decrementAndGet();
       dropped.incrementAndGet();
       return;
     }
-    queue.add(new Line(path, line));
+    Sink sink = sinks.get(path);
+    if (sink == null) {
+      sink = sinks.computeIfAbsent(path, Sink::new);
+    }
+    sink.queue.add(line);
     if (!started.get() && started.compareAndSet(false, true)) {
       thread.start(); // the first line starts the thread: proxies without access logs have none
+    }
+    long before = pendingBytes.getAndAdd(line.length);
+    if (before < FLUSH_BYTES && before + line.length >= FLUSH_BYTES) {
+      LockSupport.unpark(thread); // once per FLUSH_BYTES, not per line
     }
   }
 
@@ -67,64 +96,81 @@ public final class AccessLogWriter implements AutoCloseable {
   }
 
   private void run() {
-    Map<String, StringBuilder> batch = new HashMap<>();
     while (true) {
-      Line l;
-      int n = 0;
-      while ((l = queue.poll()) != null) {
-        queued.decrementAndGet();
-        batch.computeIfAbsent(l.path(), p -> new StringBuilder()).append(l.text());
-        if (++n >= 4096) {
-          break;
-        }
+      boolean stopping = closed.get();
+      long drained = 0;
+      for (Sink sink : sinks.values()) {
+        drained += drain(sink);
       }
-      for (var e : batch.entrySet()) {
-        if (e.getValue().isEmpty()) {
-          continue;
-        }
-        write(e.getKey(), e.getValue());
-        e.getValue().setLength(0);
+      if (stopping && drained == 0) {
+        break;
       }
-      if (n == 0) {
-        if (closed.get()) {
-          break;
-        }
+      if (pendingBytes.get() < FLUSH_BYTES && !closed.get()) {
         LockSupport.parkNanos(flushNanos);
       }
     }
-    files.values().forEach(AccessLogWriter::closeQuietly);
+    for (Sink sink : sinks.values()) {
+      closeQuietly(sink.out);
+    }
   }
 
-  private void write(String path, StringBuilder text) {
-    OutputStream out = files.get(path);
-    long lines = text.chars().filter(c -> c == '\n').count();
-    try {
-      if (out == null) {
-        if (files.containsKey(path)) {
-          dropped.addAndGet(lines);
-          return; // failed before; reported then
-        }
-        out = new FileOutputStream(path, true);
-        files.put(path, out);
+  /** Writes what {@code sink}'s queue holds now; returns the bytes taken from the queue. */
+  private long drain(Sink sink) {
+    long bytes = 0;
+    long lines = 0;
+    byte[] line;
+    while ((line = sink.queue.poll()) != null) {
+      queued.decrementAndGet();
+      bytes += line.length;
+      lines++;
+      if (sink.failed) {
+        continue;
       }
-      out.write(text.toString().getBytes(StandardCharsets.UTF_8));
-      out.flush();
-      written.addAndGet(lines);
+      if (sink.used + line.length > sink.buffer.length) {
+        if (sink.used > 0) {
+          flush(sink);
+        }
+        if (line.length > sink.buffer.length) {
+          sink.buffer = new byte[Math.max(FLUSH_BYTES, line.length)];
+        }
+      }
+      System.arraycopy(line, 0, sink.buffer, sink.used, line.length);
+      sink.used += line.length;
+    }
+    pendingBytes.addAndGet(-bytes);
+    if (sink.failed) {
+      dropped.addAndGet(lines);
+      return bytes;
+    }
+    if (sink.used > 0) {
+      flush(sink);
+    }
+    written.addAndGet(lines);
+    return bytes;
+  }
+
+  private void flush(Sink sink) {
+    try {
+      OutputStream out = sink.out;
+      if (out == null) {
+        out = new FileOutputStream(sink.path, true);
+        sink.out = out;
+      }
+      out.write(sink.buffer, 0, sink.used);
     } catch (IOException e) {
       LOG.log(
           System.Logger.Level.WARNING,
           "event=access_log_write_failed path={0} error={1}",
-          path,
+          sink.path,
           e.getMessage());
-      if (out != null) {
-        closeQuietly(out);
-      }
-      files.put(path, null);
-      dropped.addAndGet(lines);
+      closeQuietly(sink.out);
+      sink.out = null;
+      sink.failed = true;
     }
+    sink.used = 0;
   }
 
-  private static void closeQuietly(OutputStream out) {
+  private static void closeQuietly(@org.jspecify.annotations.Nullable OutputStream out) {
     if (out == null) {
       return;
     }

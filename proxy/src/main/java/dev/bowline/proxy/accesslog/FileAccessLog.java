@@ -1,6 +1,8 @@
 package dev.bowline.proxy.accesslog;
 
 import dev.bowline.proxy.http.filter.StreamInfo;
+import io.netty.util.concurrent.FastThreadLocal;
+import java.nio.charset.StandardCharsets;
 
 /**
  * {@code envoy.access_loggers.file} on a connection manager: where lines go and how they look.
@@ -10,8 +12,23 @@ import dev.bowline.proxy.http.filter.StreamInfo;
  * @param writer the proxy's writer thread
  */
 public record FileAccessLog(String path, LogFormat format, AccessLogWriter writer) {
-  /** Formats {@code info} on the calling event loop and hands the line to the writer. */
+  /** The event loop's line builder, reused line after line. */
+  private static final FastThreadLocal<StringBuilder> LINE =
+      new FastThreadLocal<>() {
+        @Override
+        protected StringBuilder initialValue() {
+          return new StringBuilder(512);
+        }
+      };
+
+  /** Formats {@code info} on the calling event loop and hands the line's bytes to the writer. */
   public void log(StreamInfo info) {
-    writer.append(path, format.render(info));
+    StringBuilder sb = LINE.get();
+    sb.setLength(0);
+    format.renderTo(sb, info);
+    writer.append(path, sb.toString().getBytes(StandardCharsets.UTF_8));
+    if (sb.length() > 8192) {
+      LINE.set(new StringBuilder(512)); // don't keep a huge line's buffer
+    }
   }
 }

@@ -1,6 +1,9 @@
 package dev.bowline.proxy.accesslog;
 
 import dev.bowline.proxy.http.filter.StreamInfo;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.util.AsciiString;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -23,9 +26,8 @@ public final class LogFormat {
           + "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" "
           + "\"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\"\n";
 
-  private static final DateTimeFormatter ISO =
-      DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'", Locale.ROOT)
-          .withZone(ZoneOffset.UTC);
+  private static final DateTimeFormatter SECOND_PREFIX =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.", Locale.ROOT).withZone(ZoneOffset.UTC);
 
   private static final Set<String> NO_ARG =
       Set.of(
@@ -85,13 +87,24 @@ public final class LogFormat {
 
   /** One line for {@code info}, newline-terminated for JSON (text formats carry their own). */
   public String render(StreamInfo info) {
-    StringBuilder sb = new StringBuilder(256);
+    StringBuilder sb = new StringBuilder(512);
+    renderTo(sb, info);
+    return sb.toString();
+  }
+
+  /**
+   * Appends one line for {@code info} to {@code sb}: the request path's way, into a builder the
+   * caller reuses, with values appended in place (no intermediate strings for numbers, times or
+   * missing values).
+   */
+  public void renderTo(StringBuilder sb, StreamInfo info) {
     if (json.isEmpty()) {
       for (Part p : text) {
-        p.append(sb, info, false);
+        p.append(sb, info);
       }
-      return sb.toString();
+      return;
     }
+    StringBuilder v = SCRATCH.get();
     sb.append('{');
     boolean first = true;
     for (var e : json) {
@@ -102,31 +115,78 @@ public final class LogFormat {
       quote(sb, e.getKey());
       sb.append(':');
       List<Part> parts = e.getValue();
+      v.setLength(0);
       if (parts.size() == 1 && parts.getFirst() instanceof Command c && c.numeric()) {
-        StringBuilder v = new StringBuilder();
-        c.append(v, info, true);
-        sb.append(v.toString().equals("-") ? "null" : v);
+        c.append(v, info);
+        sb.append(isDash(v, 0) ? "null" : v);
       } else {
-        StringBuilder v = new StringBuilder();
         boolean allMissing = true;
         for (Part p : parts) {
           int before = v.length();
-          p.append(v, info, true);
-          if (!(p instanceof Command && v.substring(before).equals("-"))) {
+          p.append(v, info);
+          if (!(p instanceof Command && isDash(v, before))) {
             allMissing = false;
           }
         }
         if (allMissing && parts.size() == 1) {
           sb.append("null");
         } else {
-          quote(sb, v.toString());
+          quote(sb, v);
         }
       }
     }
-    return sb.append("}\n").toString();
+    sb.append("}\n");
   }
 
-  private static void quote(StringBuilder sb, String s) {
+  private static boolean isDash(StringBuilder sb, int from) {
+    return sb.length() == from + 1 && sb.charAt(from) == '-';
+  }
+
+  /** Per-thread scratch for JSON values (event loops render one line at a time). */
+  private static final FastThreadLocal<StringBuilder> SCRATCH =
+      new FastThreadLocal<>() {
+        @Override
+        protected StringBuilder initialValue() {
+          return new StringBuilder(256);
+        }
+      };
+
+  /**
+   * {@code %START_TIME%}'s text up to the seconds, per thread, recomputed once a second (Envoy
+   * caches its formatted time the same way); the milliseconds are appended per line.
+   */
+  private static final class SecondCache {
+    long second = Long.MIN_VALUE;
+    String prefix = "";
+  }
+
+  private static final FastThreadLocal<SecondCache> SECONDS =
+      new FastThreadLocal<>() {
+        @Override
+        protected SecondCache initialValue() {
+          return new SecondCache();
+        }
+      };
+
+  static void appendIsoTime(StringBuilder sb, long epochMillis) {
+    long second = Math.floorDiv(epochMillis, 1000);
+    SecondCache c = SECONDS.get();
+    if (c.second != second) {
+      c.prefix = SECOND_PREFIX.format(Instant.ofEpochSecond(second));
+      c.second = second;
+    }
+    int ms = (int) Math.floorMod(epochMillis, 1000);
+    sb.append(c.prefix);
+    if (ms < 100) {
+      sb.append('0');
+    }
+    if (ms < 10) {
+      sb.append('0');
+    }
+    sb.append(ms).append('Z');
+  }
+
+  private static void quote(StringBuilder sb, CharSequence s) {
     sb.append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -149,28 +209,77 @@ public final class LogFormat {
   }
 
   private sealed interface Part {
-    void append(StringBuilder sb, StreamInfo info, boolean json);
+    void append(StringBuilder sb, StreamInfo info);
   }
 
   private record Literal(String text) implements Part {
     @Override
-    public void append(StringBuilder sb, StreamInfo info, boolean json) {
+    public void append(StringBuilder sb, StreamInfo info) {
       sb.append(text);
     }
+  }
+
+  // Command codes, resolved once at compile time so rendering switches on an int.
+  private static final int START_TIME = 0;
+  private static final int RESPONSE_CODE = 1;
+  private static final int RESPONSE_FLAGS = 2;
+  private static final int BYTES_RECEIVED = 3;
+  private static final int BYTES_SENT = 4;
+  private static final int DURATION = 5;
+  private static final int RESPONSE_DURATION = 6;
+  private static final int UPSTREAM_HOST = 7;
+  private static final int UPSTREAM_CLUSTER = 8;
+  private static final int DOWNSTREAM_LOCAL_ADDRESS = 9;
+  private static final int DOWNSTREAM_REMOTE_ADDRESS = 10;
+  private static final int DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT = 11;
+  private static final int DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT = 12;
+  private static final int ROUTE_NAME = 13;
+  private static final int PROTOCOL = 14;
+  private static final int REQ = 15;
+  private static final int RESP = 16;
+  private static final int DYNAMIC_METADATA = 17;
+  private static final int REQUESTED_SERVER_NAME = 18;
+  private static final int UNTRACKED = 19; // known but not tracked yet: prints "-"
+
+  private static int code(String name) {
+    return switch (name) {
+      case "START_TIME" -> START_TIME;
+      case "RESPONSE_CODE" -> RESPONSE_CODE;
+      case "RESPONSE_FLAGS" -> RESPONSE_FLAGS;
+      case "BYTES_RECEIVED" -> BYTES_RECEIVED;
+      case "BYTES_SENT" -> BYTES_SENT;
+      case "DURATION" -> DURATION;
+      case "RESPONSE_DURATION" -> RESPONSE_DURATION;
+      case "UPSTREAM_HOST" -> UPSTREAM_HOST;
+      case "UPSTREAM_CLUSTER" -> UPSTREAM_CLUSTER;
+      case "DOWNSTREAM_LOCAL_ADDRESS" -> DOWNSTREAM_LOCAL_ADDRESS;
+      case "DOWNSTREAM_REMOTE_ADDRESS" -> DOWNSTREAM_REMOTE_ADDRESS;
+      case "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT" -> DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT;
+      case "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT" -> DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT;
+      case "ROUTE_NAME" -> ROUTE_NAME;
+      case "PROTOCOL" -> PROTOCOL;
+      case "REQ" -> REQ;
+      case "RESP" -> RESP;
+      case "DYNAMIC_METADATA" -> DYNAMIC_METADATA;
+      case "REQUESTED_SERVER_NAME" -> REQUESTED_SERVER_NAME;
+      default -> UNTRACKED; // REQUEST_DURATION, RESPONSE_CODE_DETAILS, ...
+    };
   }
 
   /**
    * One {@code %COMMAND(arg)%:max} operator.
    *
    * @param name the command
-   * @param header for REQ/RESP/TRAILER: the header, else null
+   * @param code the command's code
+   * @param header for REQ/RESP: the header (lower case), for DYNAMIC_METADATA its path, else null
    * @param altHeader REQ(X?Y): the header tried when X is absent
    * @param max truncation length, or -1
    */
   private record Command(
       String name,
-      @org.jspecify.annotations.Nullable String header,
-      @org.jspecify.annotations.Nullable String altHeader,
+      int code,
+      @org.jspecify.annotations.Nullable AsciiString header,
+      @org.jspecify.annotations.Nullable AsciiString altHeader,
       int max)
       implements Part {
     boolean numeric() {
@@ -186,70 +295,85 @@ public final class LogFormat {
       };
     }
 
+    /** Appends the value, {@code -} when it is missing or empty, cut to {@code max}. */
     @Override
-    public void append(StringBuilder sb, StreamInfo info, boolean json) {
-      String v = value(info);
-      if (v == null || v.isEmpty()) {
-        v = "-";
+    public void append(StringBuilder sb, StreamInfo info) {
+      int start = sb.length();
+      value(sb, info);
+      int len = sb.length() - start;
+      if (len == 0) {
+        sb.append('-');
+      } else if (max >= 0 && len > max) {
+        sb.setLength(start + max);
       }
-      if (max >= 0 && v.length() > max) {
-        v = v.substring(0, max);
-      }
-      sb.append(v);
     }
 
-    private @org.jspecify.annotations.Nullable String value(StreamInfo info) {
-      return switch (name) {
-        case "START_TIME" -> ISO.format(Instant.ofEpochMilli(info.startEpochMillis()));
-        case "RESPONSE_CODE" -> Integer.toString(info.responseCode());
-        case "RESPONSE_FLAGS" -> info.responseFlags().toString();
-        case "BYTES_RECEIVED" -> Long.toString(info.bytesReceived());
-        case "BYTES_SENT" -> Long.toString(info.bytesSent());
-        case "DURATION" -> Long.toString(info.durationNanos() / 1_000_000);
-        case "REQUEST_DURATION" -> "-";
-        case "RESPONSE_DURATION" ->
-            info.responseStartNanos() == 0
-                ? null
-                : Long.toString(info.responseStartNanos() / 1_000_000);
-        case "UPSTREAM_HOST" -> info.upstreamHost();
-        case "UPSTREAM_CLUSTER" -> info.upstreamCluster();
-        case "DOWNSTREAM_LOCAL_ADDRESS" -> info.downstreamLocalAddress();
-        case "DOWNSTREAM_REMOTE_ADDRESS" -> info.downstreamRemoteAddress();
-        case "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT" -> withoutPort(info.downstreamLocalAddress());
-        case "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT" ->
-            withoutPort(info.downstreamRemoteAddress());
-        case "ROUTE_NAME" -> info.routeName();
-        case "PROTOCOL" -> info.protocol();
-        case "REQ" -> header(info, true);
-        case "RESP" -> header(info, false);
-        case "DYNAMIC_METADATA" -> dynamicMetadata(info, java.util.Objects.requireNonNull(header));
-        default -> null; // known but not tracked yet: RESPONSE_CODE_DETAILS, ... print "-"
-      };
+    private void value(StringBuilder sb, StreamInfo info) {
+      switch (code) {
+        case START_TIME -> appendIsoTime(sb, info.startEpochMillis());
+        case RESPONSE_CODE -> sb.append(info.responseCode());
+        case RESPONSE_FLAGS -> info.responseFlags().appendTo(sb);
+        case BYTES_RECEIVED -> sb.append(info.bytesReceived());
+        case BYTES_SENT -> sb.append(info.bytesSent());
+        case DURATION -> sb.append(info.durationNanos() / 1_000_000);
+        case RESPONSE_DURATION -> {
+          if (info.responseStartNanos() != 0) {
+            sb.append(info.responseStartNanos() / 1_000_000);
+          }
+        }
+        case UPSTREAM_HOST -> appendNullable(sb, info.upstreamHost());
+        case UPSTREAM_CLUSTER -> appendNullable(sb, info.upstreamCluster());
+        case DOWNSTREAM_LOCAL_ADDRESS -> sb.append(info.downstreamLocalAddress());
+        case DOWNSTREAM_REMOTE_ADDRESS -> sb.append(info.downstreamRemoteAddress());
+        case DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT ->
+            appendWithoutPort(sb, info.downstreamLocalAddress());
+        case DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT ->
+            appendWithoutPort(sb, info.downstreamRemoteAddress());
+        case ROUTE_NAME -> appendNullable(sb, info.routeName());
+        case PROTOCOL -> sb.append(info.protocol());
+        case REQUESTED_SERVER_NAME -> sb.append(info.requestedServerName());
+        case REQ, RESP -> {
+          boolean request = code == REQ;
+          String v = one(info, request, java.util.Objects.requireNonNull(header));
+          if (v == null && altHeader != null) {
+            v = one(info, request, altHeader);
+          }
+          appendNullable(sb, v);
+        }
+        case DYNAMIC_METADATA ->
+            appendNullable(
+                sb, dynamicMetadata(info, java.util.Objects.requireNonNull(header).toString()));
+        default -> {} // not tracked yet: "-"
+      }
     }
 
-    private @org.jspecify.annotations.Nullable String header(StreamInfo info, boolean request) {
-      String v = one(info, request, java.util.Objects.requireNonNull(header));
-      if (v == null && altHeader != null) {
-        v = one(info, request, altHeader);
+    private static void appendNullable(
+        StringBuilder sb, @org.jspecify.annotations.Nullable String v) {
+      if (v != null) {
+        sb.append(v);
       }
-      return v;
     }
 
     private static @org.jspecify.annotations.Nullable String one(
-        StreamInfo info, boolean request, String name) {
+        StreamInfo info, boolean request, AsciiString name) {
       if (request) {
-        return switch (name) {
-          case ":method" -> info.method();
-          case ":path" -> info.path();
-          case ":authority" -> info.requestHeaders().get("host");
-          case ":scheme" -> info.requestHeaders().get("x-forwarded-proto");
-          default -> info.requestHeaders().get(name);
-        };
+        if (name.byteAt(0) == ':') {
+          if (name.contentEquals(":method")) {
+            return info.method();
+          } else if (name.contentEquals(":path")) {
+            return info.path();
+          } else if (name.contentEquals(":authority")) {
+            return info.requestHeaders().get(HttpHeaderNames.HOST);
+          } else if (name.contentEquals(":scheme")) {
+            return info.requestHeaders().get(X_FORWARDED_PROTO);
+          }
+        }
+        return info.requestHeaders().get(name);
       }
-      var h = info.responseHeaders();
-      if (name.equals(":status")) {
+      if (name.contentEquals(":status")) {
         return info.responseCode() == 0 ? null : Integer.toString(info.responseCode());
       }
+      var h = info.responseHeaders();
       return h == null ? null : h.get(name);
     }
 
@@ -287,11 +411,13 @@ public final class LogFormat {
       }
     }
 
-    private static String withoutPort(String address) {
+    private static void appendWithoutPort(StringBuilder sb, String address) {
       int colon = address.lastIndexOf(':');
-      return colon > 0 ? address.substring(0, colon) : address;
+      sb.append(address, 0, colon > 0 ? colon : address.length());
     }
   }
+
+  private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
 
   /** Parses {@code format} into literals and commands. */
   static List<Part> compile(String format) {
@@ -311,6 +437,10 @@ public final class LogFormat {
         continue;
       }
       int end = format.indexOf('%', i + 1);
+      if (format.startsWith("START_TIME(", i + 1)) {
+        int close = format.indexOf(")%", i + 1); // a strftime format has % signs of its own
+        end = close < 0 ? -1 : close + 1;
+      }
       if (end < 0) {
         throw new IllegalArgumentException(
             "unterminated command at " + i + ": '" + format.substring(i) + "'");
@@ -318,15 +448,15 @@ public final class LogFormat {
       String body = format.substring(i + 1, end);
       int next = end + 1;
       int max = -1;
-      if (next < format.length() && format.charAt(next) == ':' && body.contains("(")) {
-        int j = next + 1;
-        while (j < format.length() && Character.isDigit(format.charAt(j))) {
-          j++;
+      // %COMMAND(arg):N% truncates the value to N characters
+      int close = body.lastIndexOf(')');
+      if (close > 0 && close + 1 < body.length() && body.charAt(close + 1) == ':') {
+        String n = body.substring(close + 2);
+        if (n.isEmpty() || !n.chars().allMatch(Character::isDigit)) {
+          throw new IllegalArgumentException("command %" + body + "%: bad length '" + n + "'");
         }
-        if (j > next + 1) {
-          max = Integer.parseInt(format.substring(next + 1, j));
-          next = j;
-        }
+        max = Integer.parseInt(n);
+        body = body.substring(0, close + 1);
       }
       if (!lit.isEmpty()) {
         parts.add(new Literal(lit.toString()));
@@ -347,7 +477,7 @@ public final class LogFormat {
       if (!NO_ARG.contains(body)) {
         throw new IllegalArgumentException("unknown command %" + body + "%");
       }
-      return new Command(body, null, null, max);
+      return new Command(body, code(body), null, null, max);
     }
     String name = body.substring(0, open);
     if (!body.endsWith(")")) {
@@ -355,13 +485,13 @@ public final class LogFormat {
     }
     String arg = body.substring(open + 1, body.length() - 1);
     if (name.equals("START_TIME")) {
-      return new Command(name, null, null, max); // custom time formats print the ISO default
+      return new Command(name, START_TIME, null, null, max); // custom formats print the ISO one
     }
     if (name.equals("DYNAMIC_METADATA")) {
       if (arg.isEmpty() || arg.startsWith(":")) {
         throw new IllegalArgumentException("command %" + body + "%: namespace required");
       }
-      return new Command(name, arg, null, max);
+      return new Command(name, DYNAMIC_METADATA, new AsciiString(arg), null, max);
     }
     if (!name.equals("REQ") && !name.equals("RESP")) {
       throw new IllegalArgumentException("unknown command %" + body + "%");
@@ -375,6 +505,11 @@ public final class LogFormat {
     if (arg.isEmpty()) {
       throw new IllegalArgumentException("command %" + body + "%: header name required");
     }
-    return new Command(name, arg.toLowerCase(Locale.ROOT), alt, max);
+    return new Command(
+        name,
+        code(name),
+        new AsciiString(arg.toLowerCase(Locale.ROOT)),
+        alt == null ? null : new AsciiString(alt),
+        max);
   }
 }

@@ -36,6 +36,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   /** This connection's {@code x-forwarded-client-cert} element, once built. */
   final ForwardedClientCert.ElementCache xfcc = new ForwardedClientCert.ElementCache();
 
+  // The downstream addresses as text, made on first use (access logs, metrics) and kept for the
+  // connection's life; event loop only.
+  @Nullable String remoteAddressText;
+  @Nullable String localAddressText;
+
   @Nullable Worker worker;
   @Nullable ChannelHandlerContext ctx;
   String remoteIp = "";

@@ -134,6 +134,10 @@ final class HttpStream
   private long endNanos;
   private @Nullable String upstreamCluster;
   private java.net.@Nullable SocketAddress upstreamAddress;
+  private io.netty.channel.@Nullable Channel upstreamChannel;
+  // the upstream host's "ip:port", kept on the pooled channel so it is made once per connection
+  private static final io.netty.util.AttributeKey<String> UPSTREAM_HOST_TEXT =
+      io.netty.util.AttributeKey.valueOf("bowline.upstreamHostText");
   private Object @Nullable [] filterState;
   private boolean completed;
 
@@ -998,6 +1002,7 @@ final class HttpStream
     upstream = connection;
     var ch = connection.channel();
     upstreamAddress = ch.remoteAddress();
+    upstreamChannel = ch;
     ch.write(upstreamRequest, ch.voidPromise());
     List<HttpContent> r = replay;
     if (r != null) {
@@ -1618,9 +1623,20 @@ final class HttpStream
 
   @Override
   public @Nullable String upstreamHost() {
-    return upstreamAddress instanceof java.net.InetSocketAddress a
-        ? a.getAddress().getHostAddress() + ":" + a.getPort()
-        : null;
+    if (!(upstreamAddress instanceof java.net.InetSocketAddress a)) {
+      return null;
+    }
+    var ch = upstreamChannel;
+    if (ch != null && ch.remoteAddress() == a) {
+      var attr = ch.attr(UPSTREAM_HOST_TEXT);
+      String text = attr.get();
+      if (text == null) {
+        text = a.getAddress().getHostAddress() + ":" + a.getPort();
+        attr.set(text);
+      }
+      return text;
+    }
+    return a.getAddress().getHostAddress() + ":" + a.getPort();
   }
 
   @Override
@@ -1631,14 +1647,22 @@ final class HttpStream
 
   @Override
   public String downstreamRemoteAddress() {
-    return address(
-        conn.http2Stream ? ctx.channel().parent().remoteAddress() : ctx.channel().remoteAddress());
+    String a = conn.remoteAddressText;
+    if (a == null) {
+      a = address(downstream().remoteAddress());
+      conn.remoteAddressText = a;
+    }
+    return a;
   }
 
   @Override
   public String downstreamLocalAddress() {
-    return address(
-        conn.http2Stream ? ctx.channel().parent().localAddress() : ctx.channel().localAddress());
+    String a = conn.localAddressText;
+    if (a == null) {
+      a = address(downstream().localAddress());
+      conn.localAddressText = a;
+    }
+    return a;
   }
 
   private io.netty.channel.Channel downstream() {

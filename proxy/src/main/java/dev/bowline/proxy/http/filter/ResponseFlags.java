@@ -41,6 +41,23 @@ public final class ResponseFlags {
     return sb.toString();
   }
 
+  /** Appends Envoy's text of these flags to {@code sb} (nothing when there are none). */
+  public void appendTo(StringBuilder sb) {
+    if (bits == 0) {
+      return;
+    }
+    boolean first = true;
+    for (ResponseFlag f : ALL) {
+      if ((bits & f.bit()) != 0) {
+        if (!first) {
+          sb.append(',');
+        }
+        first = false;
+        sb.append(f.name());
+      }
+    }
+  }
+
   @Override
   public String toString() {
     return format(bits);
