@@ -21,6 +21,8 @@ import java.util.List;
  * @param accessLogs {@code access_log}: file loggers, each written when a stream ends
  * @param clientCert {@code forward_client_cert_details} and {@code set_current_client_cert_details}
  * @param tracer {@code tracing} with a provider: spans and context propagation; null when off
+ * @param paths {@code normalize_path}, {@code merge_slashes}, {@code
+ *     path_with_escaped_slashes_action}
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -37,11 +39,48 @@ public record HttpConnectionManagerConfig(
     boolean websocket,
     List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs,
     ClientCertDetails clientCert,
-    dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer)
+    dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer,
+    PathNormalization paths)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
     accessLogs = List.copyOf(accessLogs);
+  }
+
+  /** A connection manager that leaves request paths as they come (Envoy's defaults). */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      Codec codec,
+      RouteSource routes,
+      List<HttpFilterConfig> httpFilters,
+      boolean useRemoteAddress,
+      boolean skipXffAppend,
+      boolean generateRequestId,
+      int maxRequestHeadersBytes,
+      Duration streamIdleTimeout,
+      Duration requestTimeout,
+      String serverName,
+      boolean websocket,
+      List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs,
+      ClientCertDetails clientCert,
+      dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer) {
+    this(
+        statPrefix,
+        codec,
+        routes,
+        httpFilters,
+        useRemoteAddress,
+        skipXffAppend,
+        generateRequestId,
+        maxRequestHeadersBytes,
+        streamIdleTimeout,
+        requestTimeout,
+        serverName,
+        websocket,
+        accessLogs,
+        clientCert,
+        tracer,
+        PathNormalization.NONE);
   }
 
   /** A connection manager with Envoy's default XFCC handling (sanitize) and no tracing. */
@@ -74,7 +113,8 @@ public record HttpConnectionManagerConfig(
         websocket,
         accessLogs,
         ClientCertDetails.SANITIZE,
-        null);
+        null,
+        PathNormalization.NONE);
   }
 
   /** Envoy's {@code codec_type}. */

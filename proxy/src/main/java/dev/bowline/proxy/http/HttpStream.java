@@ -225,6 +225,29 @@ final class HttpStream
         return;
       }
     }
+    var paths = cfg.paths();
+    if (paths.active() && !uri.equals("*")) {
+      switch (paths.apply(uri)) {
+        case dev.bowline.proxy.config.PathNormalization.Continue(String p) -> {
+          if (p != uri) {
+            uri = p;
+            req.setUri(p);
+            originalPath = p; // what filters, routes, logs and the upstream see, as in Envoy
+          }
+        }
+        case dev.bowline.proxy.config.PathNormalization.Reject r -> {
+          localReply(400, "Bad Request");
+          return;
+        }
+        case dev.bowline.proxy.config.PathNormalization.Redirect(String p) -> {
+          conn.stats.response(307);
+          var resp = LocalReply.build(ctx.alloc(), 307, "", conn.config.serverName(), false);
+          resp.headers().set(HttpHeaderNames.LOCATION, p);
+          writeLocal(resp, 307);
+          return;
+        }
+      }
+    }
     String authority = h.get(HttpHeaderNames.HOST);
     if (authority == null || authority.isEmpty()) {
       if (req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {

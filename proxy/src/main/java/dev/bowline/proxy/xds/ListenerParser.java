@@ -417,7 +417,39 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
                 field + ".tracing",
                 fc.direction() == TrafficDirection.OUTBOUND,
                 tracing)
-            : null);
+            : null,
+        pathNormalization(h, field));
+  }
+
+  /** {@code normalize_path}, {@code merge_slashes}, {@code path_with_escaped_slashes_action}. */
+  private static dev.bowline.proxy.config.PathNormalization pathNormalization(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field)
+      throws InvalidResourceException {
+    var action =
+        switch (h.getPathWithEscapedSlashesAction()) {
+          case IMPLEMENTATION_SPECIFIC_DEFAULT, KEEP_UNCHANGED ->
+              dev.bowline.proxy.config.PathNormalization.EscapedSlashes.KEEP_UNCHANGED;
+          case REJECT_REQUEST ->
+              dev.bowline.proxy.config.PathNormalization.EscapedSlashes.REJECT_REQUEST;
+          case UNESCAPE_AND_REDIRECT ->
+              dev.bowline.proxy.config.PathNormalization.EscapedSlashes.UNESCAPE_AND_REDIRECT;
+          case UNESCAPE_AND_FORWARD ->
+              dev.bowline.proxy.config.PathNormalization.EscapedSlashes.UNESCAPE_AND_FORWARD;
+          case UNRECOGNIZED ->
+              throw new InvalidResourceException(
+                  field + ".path_with_escaped_slashes_action", "unknown action");
+        };
+    if (h.hasPathNormalizationOptions()) {
+      throw new InvalidResourceException(
+          field + ".path_normalization_options", "not supported (use normalize_path)");
+    }
+    var p =
+        new dev.bowline.proxy.config.PathNormalization(
+            h.hasNormalizePath() && h.getNormalizePath().getValue(), h.getMergeSlashes(), action);
+    return p.active() ? p : dev.bowline.proxy.config.PathNormalization.NONE;
   }
 
   /** {@code forward_client_cert_details} and {@code set_current_client_cert_details}. */

@@ -37,7 +37,14 @@ final class EgressListeners {
             List.of(
                 FilterChain.newBuilder()
                     .setName(name)
-                    .addFilters(Filters.hcmRds("outbound_" + name, Integer.toString(e.port())))
+                    .addFilters(
+                        Filters.hcmRds(
+                            "outbound_" + name,
+                            Integer.toString(e.port()),
+                            List.of(),
+                            List.of(),
+                            null,
+                            push.mesh()))
                     .build());
       } else {
         Service target = null;

@@ -1,6 +1,8 @@
 package dev.bowline.controlplane.xds.gen;
 
 import com.google.protobuf.Any;
+import dev.bowline.api.mesh.MeshConfig;
+import dev.bowline.api.mesh.MeshTypes.PathNormalization.Normalization;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
@@ -42,17 +44,45 @@ final class Filters {
    */
   static Filter hcmRds(
       String statPrefix, String routeName, List<HttpFilter> filters, List<AccessLog> logs) {
-    return hcmRds(statPrefix, routeName, filters, logs, null);
+    return hcmRds(statPrefix, routeName, filters, logs, null, MeshConfig.defaults());
   }
 
-  /** As {@link #hcmRds(String, String, List, List)}, with {@code tracing} when not null. */
+  /**
+   * As {@link #hcmRds(String, String, List, List)}, with {@code tracing} when not null and the
+   * mesh's path normalization.
+   */
   static Filter hcmRds(
       String statPrefix,
       String routeName,
       List<HttpFilter> filters,
       List<AccessLog> logs,
-      HttpConnectionManager.@Nullable Tracing tracing) {
-    return hcm(traced(rds(statPrefix, routeName, logs), tracing), filters);
+      HttpConnectionManager.@Nullable Tracing tracing,
+      MeshConfig mesh) {
+    return hcm(paths(traced(rds(statPrefix, routeName, logs), tracing), mesh), filters);
+  }
+
+  /**
+   * istiod's path normalization on every connection manager, from MeshConfig {@code
+   * pathNormalization} ({@code BASE} when unset): NONE turns it off; BASE is {@code
+   * normalize_path}; MERGE_SLASHES adds {@code merge_slashes}; DECODE_AND_MERGE_SLASHES also
+   * forwards {@code %2F} and {@code %5C} unescaped.
+   */
+  static HttpConnectionManager.Builder paths(HttpConnectionManager.Builder hcm, MeshConfig mesh) {
+    var pn = mesh.pathNormalization();
+    var level =
+        pn == null || pn.normalization() == null ? Normalization.DEFAULT : pn.normalization();
+    switch (level) {
+      case NONE -> hcm.setNormalizePath(com.google.protobuf.BoolValue.of(false));
+      case DEFAULT, BASE -> hcm.setNormalizePath(com.google.protobuf.BoolValue.of(true));
+      case MERGE_SLASHES ->
+          hcm.setNormalizePath(com.google.protobuf.BoolValue.of(true)).setMergeSlashes(true);
+      case DECODE_AND_MERGE_SLASHES ->
+          hcm.setNormalizePath(com.google.protobuf.BoolValue.of(true))
+              .setMergeSlashes(true)
+              .setPathWithEscapedSlashesAction(
+                  HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_FORWARD);
+    }
+    return hcm;
   }
 
   /** A connection manager builder taking routes {@code routeName} over ADS, with {@code logs}. */
@@ -83,7 +113,7 @@ final class Filters {
       RouteConfiguration routes,
       List<HttpFilter> filters,
       List<AccessLog> logs) {
-    return hcmInline(statPrefix, routes, filters, logs, null);
+    return hcmInline(statPrefix, routes, filters, logs, null, MeshConfig.defaults());
   }
 
   /**
@@ -96,10 +126,11 @@ final class Filters {
       RouteConfiguration routes,
       List<HttpFilter> filters,
       List<AccessLog> logs,
-      HttpConnectionManager.@Nullable Tracing tracing) {
+      HttpConnectionManager.@Nullable Tracing tracing,
+      MeshConfig mesh) {
     return hcm(
         traced(
-            HttpConnectionManager.newBuilder()
+            paths(HttpConnectionManager.newBuilder(), mesh)
                 .setStatPrefix(statPrefix)
                 .setRouteConfig(routes)
                 .addAllAccessLog(logs)
@@ -125,7 +156,7 @@ final class Filters {
       List<HttpFilter> filters,
       List<AccessLog> logs,
       HttpConnectionManager.@Nullable Tracing tracing,
-      dev.bowline.api.mesh.MeshConfig mesh) {
+      MeshConfig mesh) {
     var topology = mesh.defaultConfig() == null ? null : mesh.defaultConfig().gatewayTopology();
     var fwd = topology == null ? null : topology.forwardClientCertDetails();
     HttpConnectionManager.ForwardClientCertDetails mode =
@@ -142,7 +173,7 @@ final class Filters {
         };
     return hcm(
         traced(
-            rds(statPrefix, routeName, logs)
+            paths(rds(statPrefix, routeName, logs), mesh)
                 .setForwardClientCertDetails(mode)
                 .setSetCurrentClientCertDetails(
                     HttpConnectionManager.SetCurrentClientCertDetails.newBuilder()

@@ -82,7 +82,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
         if (mode != MtlsMode.DISABLE) {
           l.addListenerFilters(Security.tlsInspector());
         }
-        l.addAllFilterChains(inboundChains(in, false, mode, telemetry, push.trustDomains(), authz));
+        l.addAllFilterChains(
+            inboundChains(in, false, mode, telemetry, push.trustDomains(), authz, push.mesh()));
         all.put(name, l.build());
       }
     } else {
@@ -114,7 +115,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
                                       Integer.toString(e.port()),
                                       telemetry.outboundFilters(),
                                       telemetry.outboundLogs(),
-                                      telemetry.outboundTracing())))
+                                      telemetry.outboundTracing(),
+                                      push.mesh())))
                       .build());
             });
     if (names.wildcard()) {
@@ -191,7 +193,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
               push.mtlsMode(proxy, in.targetPort()),
               telemetry,
               push.trustDomains(),
-              authz));
+              authz,
+              push.mesh()));
     }
     l.addFilterChains(
         FilterChain.newBuilder()
@@ -277,8 +280,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
       MtlsMode mode,
       SidecarTelemetry telemetry,
       List<String> trustDomains,
-      AuthzFilters authz) {
-    FilterChain plain = inboundChain(in, matchPort, telemetry, authz);
+      AuthzFilters authz,
+      dev.bowline.api.mesh.MeshConfig mesh) {
+    FilterChain plain = inboundChain(in, matchPort, telemetry, authz, mesh);
     if (mode == MtlsMode.DISABLE) {
       return List.of(plain);
     }
@@ -312,7 +316,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
   }
 
   private static FilterChain inboundChain(
-      InboundPort in, boolean matchPort, SidecarTelemetry telemetry, AuthzFilters authz) {
+      InboundPort in,
+      boolean matchPort,
+      SidecarTelemetry telemetry,
+      AuthzFilters authz,
+      dev.bowline.api.mesh.MeshConfig mesh) {
     String cluster = ClusterName.inbound(in.targetPort());
     String name = "0.0.0.0_" + in.targetPort();
     Filter filter;
@@ -341,7 +349,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
               routes,
               concat(telemetry.inboundFilters(), authz.http()),
               telemetry.inboundLogs(),
-              telemetry.inboundTracing());
+              telemetry.inboundTracing(),
+              mesh);
     } else {
       filter = Filters.tcpProxy(cluster, cluster);
     }
@@ -389,7 +398,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
                               Integer.toString(port),
                               telemetry.outboundFilters(),
                               telemetry.outboundLogs(),
-                              telemetry.outboundTracing()))
+                              telemetry.outboundTracing(),
+                              push.mesh()))
                       .build())
               : L4Routes.chains(tcp.get(port), port, proxy, push, name);
       Listener.Builder l =
