@@ -58,7 +58,7 @@ class RbacProxyTest {
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
                       path: %7$s
-                      log_format: {text_format_source: {inline_string: "%%REQ(:PATH)%% %%RESPONSE_CODE%% %%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)%% %%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_effective_policy_id)%%\\n"}}
+                      log_format: {text_format_source: {inline_string: "%%REQ(:PATH)%% %%RESPONSE_CODE%% %%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)%% %%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_effective_policy_id)%% %%RESPONSE_CODE_DETAILS%%\\n"}}
                   http_filters:
                   - name: envoy.filters.http.rbac
                     typed_config:
@@ -207,6 +207,16 @@ class RbacProxyTest {
     assertThat(post.body()).isEqualTo("RBAC: access denied");
     var bob = send("GET", "/private", "x-user", "bob");
     assertThat(bob.statusCode()).isEqualTo(403);
+    // Envoy's response code details name the reason (no ALLOW policy matched)
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(java.nio.file.Files.readAllLines(accessLog))
+                    .anyMatch(
+                        l ->
+                            l.startsWith("/private 403 ")
+                                && l.endsWith(" rbac_access_denied_matched_policy[none]")));
 
     assertThat(backend.requests.get() - before).isEqualTo(2);
     assertThat(stat("http.inbound_rbac.rbac.allowed") - allowed).isEqualTo(2);
@@ -230,7 +240,9 @@ class RbacProxyTest {
         .untilAsserted(
             () ->
                 assertThat(java.nio.file.Files.readAllLines(accessLog))
-                    .contains("/admin 200 denied shadow-admin", "/public/b 200 allowed -"));
+                    .contains(
+                        "/admin 200 denied shadow-admin via_upstream",
+                        "/public/b 200 allowed - via_upstream"));
   }
 
   @Test

@@ -77,6 +77,7 @@ class TelemetryProxyTest {
                             "path: \"%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%\"\n",
                             "response_code: \"%RESPONSE_CODE%\"\n",
                             "response_flags: \"%RESPONSE_FLAGS%\"\n",
+                            "response_code_details: \"%RESPONSE_CODE_DETAILS%\"\n",
                             "upstream_cluster: \"%UPSTREAM_CLUSTER%\"\n",
                             "upstream_host: \"%UPSTREAM_HOST%\"\n",
                             "bytes_sent: \"%BYTES_SENT%\"\n",
@@ -428,6 +429,8 @@ class TelemetryProxyTest {
     assertThat(down.get("method").asText()).isEqualTo("GET");
     assertThat(down.get("response_code").asInt()).isEqualTo(503);
     assertThat(down.get("response_flags").asText()).isEqualTo("UF");
+    assertThat(down.get("response_code_details").asText())
+        .isEqualTo("upstream_reset_before_response_started{connection_failure}");
     assertThat(down.get("upstream_cluster").asText())
         .isEqualTo("outbound|9|v1|down.weather.svc.cluster.local");
     assertThat(down.get("authority").asText()).isEqualTo("forecast.weather:3002");
@@ -440,9 +443,9 @@ class TelemetryProxyTest {
             .orElseThrow();
     assertThat(line)
         .matches(
-            "\\[\\d{4}-\\d\\d-\\d\\dT[^]]+Z\\] \"GET /weather\\?city=log HTTP/1.1\" 200 - - - \"-\" 0 8 \\d+ \\d+ \"-\" \"[^\"]+\" \"[0-9a-f-]{36}\" \"forecast.weather:3002\" \""
+            "\\[\\d{4}-\\d\\d-\\d\\dT[^]]+Z\\] \"GET /weather\\?city=log HTTP/1.1\" 200 - via_upstream - \"-\" 0 8 \\d+ \\d+ \"-\" \"[^\"]+\" \"[0-9a-f-]{36}\" \"forecast.weather:3002\" \""
                 + SERVER_IP.replace(".", "\\.")
-                + ":\\d+\" inbound\\|13002\\|\\| - "
+                + ":\\d+\" inbound\\|13002\\|\\| 127\\.[0-9.]+:\\d+ "
                 + SERVER_IP.replace(".", "\\.")
                 + ":\\d+ 127\\.[0-9.]+:\\d+ - -");
   }

@@ -239,7 +239,9 @@ public final class LogFormat {
   private static final int RESP = 16;
   private static final int DYNAMIC_METADATA = 17;
   private static final int REQUESTED_SERVER_NAME = 18;
-  private static final int UNTRACKED = 19; // known but not tracked yet: prints "-"
+  private static final int RESPONSE_CODE_DETAILS = 19;
+  private static final int UPSTREAM_LOCAL_ADDRESS = 20;
+  private static final int UNTRACKED = 21; // known but not tracked yet: prints "-"
 
   private static int code(String name) {
     return switch (name) {
@@ -262,6 +264,8 @@ public final class LogFormat {
       case "RESP" -> RESP;
       case "DYNAMIC_METADATA" -> DYNAMIC_METADATA;
       case "REQUESTED_SERVER_NAME" -> REQUESTED_SERVER_NAME;
+      case "RESPONSE_CODE_DETAILS" -> RESPONSE_CODE_DETAILS;
+      case "UPSTREAM_LOCAL_ADDRESS" -> UPSTREAM_LOCAL_ADDRESS;
       default -> UNTRACKED; // REQUEST_DURATION, RESPONSE_CODE_DETAILS, ...
     };
   }
@@ -332,6 +336,8 @@ public final class LogFormat {
         case ROUTE_NAME -> appendNullable(sb, info.routeName());
         case PROTOCOL -> sb.append(info.protocol());
         case REQUESTED_SERVER_NAME -> sb.append(info.requestedServerName());
+        case RESPONSE_CODE_DETAILS -> appendNullable(sb, info.responseCodeDetails());
+        case UPSTREAM_LOCAL_ADDRESS -> appendNullable(sb, info.upstreamLocalAddress());
         case REQ, RESP -> {
           boolean request = code == REQ;
           String v = one(info, request, java.util.Objects.requireNonNull(header));

@@ -124,6 +124,8 @@ final class HttpStream
   private final HttpRequest downstreamHead;
   private final String method;
   private String originalPath; // the :path as received (origin form)
+  private boolean viaUpstream; // the response head came from the upstream
+  private @Nullable String details; // Envoy's response code details when set explicitly
   private final ResponseFlags responseFlags = new ResponseFlags();
   private int responseCode;
   private @Nullable HttpHeaders responseHeaders;
@@ -138,6 +140,8 @@ final class HttpStream
   // the upstream host's "ip:port", kept on the pooled channel so it is made once per connection
   private static final io.netty.util.AttributeKey<String> UPSTREAM_HOST_TEXT =
       io.netty.util.AttributeKey.valueOf("bowline.upstreamHostText");
+  private static final io.netty.util.AttributeKey<String> UPSTREAM_LOCAL_TEXT =
+      io.netty.util.AttributeKey.valueOf("bowline.upstreamLocalText");
   private Object @Nullable [] filterState;
   private boolean completed;
 
@@ -236,6 +240,7 @@ final class HttpStream
           }
         }
         case dev.bowline.proxy.config.PathNormalization.Reject r -> {
+          details = "path_normalization_failed";
           localReply(400, "Bad Request");
           return;
         }
@@ -253,6 +258,7 @@ final class HttpStream
       if (req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
         authority = "";
       } else {
+        details = "missing_host_header";
         localReply(400, "missing host header");
         return;
       }
@@ -364,9 +370,13 @@ final class HttpStream
     switch (route.action()) {
       case RouteAction.DirectResponse d -> {
         conn.stats.rqDirectResponse().inc();
+        details = "direct_response";
         localReply(d.status(), d.body());
       }
-      case RouteAction.Redirect r -> redirect(r, authority, path, queryPart, route);
+      case RouteAction.Redirect r -> {
+        details = "direct_response"; // Envoy: a redirect is a direct response entry
+        redirect(r, authority, path, queryPart, route);
+      }
       case RouteAction.Forward f -> forward(req, f, route, path, queryPart);
     }
   }
@@ -416,6 +426,54 @@ final class HttpStream
       responseFlags.set(flag);
     }
     localReply(status, body);
+  }
+
+  @Override
+  public void sendLocalReply(
+      int status, String body, @Nullable ResponseFlag flag, String responseCodeDetails) {
+    if (!done) {
+      details = responseCodeDetails;
+    }
+    sendLocalReply(status, body, flag);
+  }
+
+  @Override
+  public @Nullable String responseCodeDetails() {
+    if (details != null) {
+      return details;
+    }
+    if (viaUpstream) {
+      return "via_upstream";
+    }
+    if (responseCode == 0) {
+      return null;
+    }
+    // Envoy's ResponseCodeDetails for the replies the connection manager and router make
+    var f = responseFlags;
+    if (f.has(ResponseFlag.NR)) {
+      return "route_not_found";
+    } else if (f.has(ResponseFlag.NC)) {
+      return "cluster_not_found";
+    } else if (f.has(ResponseFlag.UH)) {
+      return "no_healthy_upstream";
+    } else if (f.has(ResponseFlag.UO)) {
+      return "upstream_reset_before_response_started{overflow}";
+    } else if (f.has(ResponseFlag.UF)) {
+      return "upstream_reset_before_response_started{connection_failure}";
+    } else if (f.has(ResponseFlag.UC)) {
+      return "upstream_reset_before_response_started{connection_termination}";
+    } else if (f.has(ResponseFlag.UT)) {
+      return "upstream_response_timeout";
+    } else if (f.has(ResponseFlag.SI)) {
+      return "stream_idle_timeout";
+    } else if (f.has(ResponseFlag.FI)) {
+      return "fault_filter_abort";
+    } else if (f.has(ResponseFlag.RL)) {
+      return "local_rate_limited";
+    } else if (f.has(ResponseFlag.UAEX)) {
+      return "ext_authz_denied";
+    }
+    return null;
   }
 
   @Override
@@ -1196,6 +1254,7 @@ final class HttpStream
       cancelPerTryTimer();
       responseStarted = true;
       responseCode = resp.status().code();
+      viaUpstream = true;
       responseHeaders = resp.headers();
       firstByteNanos = System.nanoTime();
       if (!suppressEnvoyHeaders) {
@@ -1267,6 +1326,7 @@ final class HttpStream
     }
     conn.stats.response(101);
     responseCode = 101;
+    viaUpstream = true;
     responseHeaders = resp.headers();
     complete();
     resp.headers().set(HttpHeaderNames.SERVER, conn.config.serverName());
@@ -1356,6 +1416,7 @@ final class HttpStream
   private void onRequestTimeout() {
     if (!done && !requestComplete) {
       conn.stats.downstreamRqTimeout().inc();
+      details = "request_overall_timeout";
       localReply(408, "request timeout");
     }
   }
@@ -1660,6 +1721,21 @@ final class HttpStream
       return text;
     }
     return a.getAddress().getHostAddress() + ":" + a.getPort();
+  }
+
+  @Override
+  public @Nullable String upstreamLocalAddress() {
+    var ch = upstreamChannel;
+    if (ch == null || !(ch.localAddress() instanceof java.net.InetSocketAddress a)) {
+      return null;
+    }
+    var attr = ch.attr(UPSTREAM_LOCAL_TEXT);
+    String text = attr.get();
+    if (text == null) {
+      text = address(a);
+      attr.set(text);
+    }
+    return text;
   }
 
   @Override

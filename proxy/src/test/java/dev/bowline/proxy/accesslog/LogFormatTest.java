@@ -177,9 +177,10 @@ class LogFormatTest {
         LogFormat.text(
                 "%UPSTREAM_HOST% %RESPONSE_FLAGS% %REQ(USER-AGENT):7% %REQ(X-MISSING?:AUTHORITY)%"
                     + " %RESP(:STATUS)% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"
-                    + " %REQUESTED_SERVER_NAME% %RESPONSE_CODE_DETAILS% 100%%")
+                    + " %REQUESTED_SERVER_NAME% %RESPONSE_CODE_DETAILS% %UPSTREAM_LOCAL_ADDRESS%"
+                    + " %CONNECTION_TERMINATION_DETAILS% 100%%")
             .render(info);
-    assertThat(line).isEqualTo("- - Mozilla - 503 127.0.0.9 forecast.weather - 100%");
+    assertThat(line).isEqualTo("- - Mozilla - 503 127.0.0.9 forecast.weather - - - 100%");
   }
 
   @Test

@@ -29,6 +29,16 @@ public interface StreamContext {
   void sendLocalReply(int status, String body, @Nullable ResponseFlag flag);
 
   /**
+   * As {@link #sendLocalReply(int, String, ResponseFlag)}, telling the access log why: Envoy's
+   * {@code %RESPONSE_CODE_DETAILS%} (one token, no spaces, e.g. {@code
+   * rbac_access_denied_matched_policy[none]}).
+   */
+  default void sendLocalReply(
+      int status, String body, @Nullable ResponseFlag flag, String responseCodeDetails) {
+    sendLocalReply(status, body, flag);
+  }
+
+  /**
    * Answers a gRPC request locally with {@code grpc-status: grpcStatus}, recording {@code flag}.
    */
   void sendGrpcReply(int grpcStatus, String message, @Nullable ResponseFlag flag);

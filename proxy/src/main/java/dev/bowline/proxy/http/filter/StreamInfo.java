@@ -27,6 +27,14 @@ public interface StreamInfo {
   /** The stream's response flags. */
   ResponseFlags responseFlags();
 
+  /**
+   * Envoy's response code details: {@code via_upstream}, {@code route_not_found}, {@code
+   * upstream_reset_before_response_started{connection_failure}}, ...; null when unknown.
+   */
+  default @Nullable String responseCodeDetails() {
+    return null;
+  }
+
   /** Request body bytes received from downstream. */
   long bytesReceived();
 
@@ -56,6 +64,11 @@ public interface StreamInfo {
 
   /** The upstream host {@code ip:port}, once connected. */
   @Nullable String upstreamHost();
+
+  /** The local {@code ip:port} of the upstream connection, once connected. */
+  default @Nullable String upstreamLocalAddress() {
+    return null;
+  }
 
   /** The matched route's name, once routed ({@code ""} for an unnamed route). */
   @Nullable String routeName();

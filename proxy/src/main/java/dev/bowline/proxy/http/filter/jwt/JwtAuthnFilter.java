@@ -142,7 +142,11 @@ final class JwtAuthnFilter implements HttpFilter {
     JwtStatus s = evaluate(requirement, request);
     if (s != JwtStatus.OK) {
       failure = s;
-      stream.sendLocalReply(s.httpStatus(), s.text(), null);
+      stream.sendLocalReply(
+          s.httpStatus(),
+          s.text(),
+          null,
+          "jwt_authn_access_denied{" + s.text().replace(' ', '_') + "}");
       return FilterStatus.STOP_ITERATION;
     }
     Struct.Builder metadata = Struct.newBuilder();

@@ -77,7 +77,11 @@ final class RbacFilter implements HttpFilter {
       return FilterStatus.CONTINUE;
     }
     stats.denied().inc();
-    stream.sendLocalReply(403, DENIED_BODY, null);
+    stream.sendLocalReply(
+        403,
+        DENIED_BODY,
+        null,
+        "rbac_access_denied_matched_policy[" + (matched == null ? "none" : matched.name()) + "]");
     return FilterStatus.STOP_ITERATION;
   }
 
