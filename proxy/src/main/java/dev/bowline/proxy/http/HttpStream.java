@@ -64,6 +64,7 @@ final class HttpStream
   private final ChannelHandlerContext ctx;
   private final ProxySnapshot snapshot;
   private final boolean keepAliveRequested;
+  private byte keepAliveDecision; // 0 undecided, 1 keep, -1 close
   private final boolean grpc;
   private final HttpFilter[] filters;
   private HttpRequest upstreamRequest;
@@ -1366,8 +1367,18 @@ final class HttpStream
     complete();
   }
 
+  /**
+   * Whether the connection stays open after this response. Decided once, when the response head
+   * goes out, so the {@code connection: close} the client saw and what the proxy does agree even if
+   * the listener starts draining while the body flows (closing without telling would race the
+   * client's next request on the connection).
+   */
   private boolean keepAlive() {
-    return keepAliveRequested && !conn.runtime.isDraining(ctx.channel());
+    if (keepAliveDecision == 0) {
+      keepAliveDecision =
+          keepAliveRequested && !conn.runtime.isDraining(ctx.channel()) ? (byte) 1 : (byte) -1;
+    }
+    return keepAliveDecision > 0;
   }
 
   /** Answers the request locally, or resets it if the response already began. */
