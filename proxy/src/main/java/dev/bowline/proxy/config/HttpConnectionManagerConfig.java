@@ -21,6 +21,7 @@ import java.util.List;
  * @param accessLogs {@code access_log}: file loggers, each written when a stream ends
  * @param clientCert {@code forward_client_cert_details} and {@code set_current_client_cert_details}
  * @param tracer {@code tracing} with a provider: spans and context propagation; null when off
+ * @param connect whether {@code upgrade_configs} enables {@code CONNECT} (off: CONNECT gets 403)
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -37,7 +38,8 @@ public record HttpConnectionManagerConfig(
     boolean websocket,
     List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs,
     ClientCertDetails clientCert,
-    dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer)
+    dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer,
+    boolean connect)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
@@ -74,7 +76,8 @@ public record HttpConnectionManagerConfig(
         websocket,
         accessLogs,
         ClientCertDetails.SANITIZE,
-        null);
+        null,
+        false);
   }
 
   /** Envoy's {@code codec_type}. */
