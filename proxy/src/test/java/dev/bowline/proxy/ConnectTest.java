@@ -171,6 +171,86 @@ class ConnectTest {
   }
 
   @Test
+  void anHttp2ConnectStreamIsATunnel() throws Exception {
+    var group =
+        new io.netty.channel.MultiThreadIoEventLoopGroup(
+            1, io.netty.channel.nio.NioIoHandler.newFactory());
+    try {
+      io.netty.channel.Channel conn =
+          new io.netty.bootstrap.Bootstrap()
+              .group(group)
+              .channel(io.netty.channel.socket.nio.NioSocketChannel.class)
+              .handler(
+                  new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+                    @Override
+                    protected void initChannel(io.netty.channel.Channel ch) {
+                      ch.pipeline()
+                          .addLast(
+                              io.netty.handler.codec.http2.Http2FrameCodecBuilder.forClient()
+                                  .build(),
+                              new io.netty.handler.codec.http2.Http2MultiplexHandler(
+                                  new io.netty.channel.ChannelInboundHandlerAdapter()));
+                    }
+                  })
+              .connect(IP, port)
+              .sync()
+              .channel();
+      var frames = new java.util.concurrent.LinkedBlockingQueue<Object>();
+      var stream =
+          new io.netty.handler.codec.http2.Http2StreamChannelBootstrap(conn)
+              .handler(
+                  new io.netty.channel.ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(
+                        io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                      if (msg instanceof io.netty.handler.codec.http2.Http2DataFrame d) {
+                        frames.add(
+                            (d.isEndStream() ? "END:" : "")
+                                + d.content().toString(StandardCharsets.US_ASCII));
+                      } else if (msg instanceof io.netty.handler.codec.http2.Http2HeadersFrame h) {
+                        frames.add(h.headers().status().toString());
+                      }
+                      io.netty.util.ReferenceCountUtil.release(msg);
+                    }
+                  })
+              .open()
+              .sync()
+              .getNow();
+      var headers =
+          new io.netty.handler.codec.http2.DefaultHttp2Headers()
+              .method("CONNECT")
+              .authority("echo.test:7");
+      stream.writeAndFlush(
+          new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(headers, false));
+      assertThat(frames.poll(5, TimeUnit.SECONDS)).isEqualTo("200");
+      StringBuilder echoed = new StringBuilder();
+      for (String msg : new String[] {"ping\n", "more bytes"}) {
+        stream.writeAndFlush(
+            new io.netty.handler.codec.http2.DefaultHttp2DataFrame(
+                io.netty.buffer.Unpooled.copiedBuffer(msg, StandardCharsets.US_ASCII), false));
+        while (!echoed.toString().endsWith(msg)) {
+          Object f = frames.poll(5, TimeUnit.SECONDS);
+          assertThat(f).isNotNull();
+          echoed.append(f);
+        }
+      }
+      assertThat(echoed.toString()).isEqualTo("ping\nmore bytes");
+      // END_STREAM half-closes the upstream; the echo server closes; the proxy ends the stream
+      stream.writeAndFlush(
+          new io.netty.handler.codec.http2.DefaultHttp2DataFrame(
+              io.netty.buffer.Unpooled.EMPTY_BUFFER, true));
+      Object last = frames.poll(5, TimeUnit.SECONDS);
+      while (last != null && !last.toString().startsWith("END:")) {
+        last = frames.poll(5, TimeUnit.SECONDS);
+      }
+      assertThat(last).isEqualTo("END:");
+      conn.close().sync();
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void curlTunnelsThroughTheProxyToAnHttpBackend() throws Exception {
     // -p: curl as an HTTP proxy client sends CONNECT web.test:80, then speaks HTTP in the tunnel
     Process p =
