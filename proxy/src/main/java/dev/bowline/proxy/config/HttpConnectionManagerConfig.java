@@ -23,6 +23,7 @@ import java.util.List;
  * @param tracer {@code tracing} with a provider: spans and context propagation; null when off
  * @param paths {@code normalize_path}, {@code merge_slashes}, {@code
  *     path_with_escaped_slashes_action}
+ * @param connect whether {@code upgrade_configs} enables {@code CONNECT} (off: CONNECT gets 403)
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -40,7 +41,8 @@ public record HttpConnectionManagerConfig(
     List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs,
     ClientCertDetails clientCert,
     dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer,
-    PathNormalization paths)
+    PathNormalization paths,
+    boolean connect)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
@@ -80,7 +82,8 @@ public record HttpConnectionManagerConfig(
         accessLogs,
         clientCert,
         tracer,
-        PathNormalization.NONE);
+        PathNormalization.NONE,
+        false);
   }
 
   /** A connection manager with Envoy's default XFCC handling (sanitize) and no tracing. */
@@ -114,7 +117,8 @@ public record HttpConnectionManagerConfig(
         accessLogs,
         ClientCertDetails.SANITIZE,
         null,
-        PathNormalization.NONE);
+        PathNormalization.NONE,
+        false);
   }
 
   /** Envoy's {@code codec_type}. */

@@ -28,6 +28,20 @@ public record RouteMatch(
 
     /** {@code path_separated_prefix}: equals it, or continues with {@code /}. */
     record SeparatedPrefix(String prefix) implements PathMatch {}
+
+    /**
+     * {@code connect_matcher}: matches CONNECT requests only (they have no path), which no other
+     * path rule matches.
+     */
+    record Connect() implements PathMatch {}
+  }
+
+  /** Whether the request is matched by the path rule; a CONNECT request only by {@link Connect}. */
+  public boolean matchesPath(String path, boolean connect) {
+    if (this.path instanceof PathMatch.Connect) {
+      return connect;
+    }
+    return !connect && matchesPath(path);
   }
 
   /** Whether {@code path} (without the query) is matched by the path rule. */
@@ -45,6 +59,7 @@ public record RouteMatch(
                   ? path.startsWith(s.prefix())
                   : path.toLowerCase(Locale.ROOT).startsWith(s.prefix().toLowerCase(Locale.ROOT)))
               && (path.length() == s.prefix().length() || path.charAt(s.prefix().length()) == '/');
+      case PathMatch.Connect c -> false;
     };
   }
 }

@@ -64,6 +64,7 @@ final class HttpStream
   private final ChannelHandlerContext ctx;
   private final ProxySnapshot snapshot;
   private final boolean keepAliveRequested;
+  private byte keepAliveDecision; // 0 undecided, 1 keep, -1 close
   private final boolean grpc;
   private final HttpFilter[] filters;
   private HttpRequest upstreamRequest;
@@ -85,6 +86,7 @@ final class HttpStream
   private @Nullable VirtualHost matchedHost;
   private @Nullable Route matchedRoute;
   private boolean upgrade;
+  private boolean connect; // a CONNECT request, terminated by its route
   private @Nullable ScheduledFuture<?> requestTimer;
   private final long startNanos = System.nanoTime();
   private final boolean suppressEnvoyHeaders;
@@ -215,7 +217,20 @@ final class HttpStream
     HttpHeaders h = req.headers();
     HttpConnectionManagerConfig cfg = conn.config;
     String uri = req.uri();
-    if (!uri.startsWith("/")) {
+    if (req.method().equals(HttpMethod.CONNECT)) {
+      if (!cfg.connect()) {
+        localReply(403, ""); // Envoy: CONNECT is refused unless upgrade_configs enables it
+        return;
+      }
+      // authority-form (RFC 9110 9.3.6): the target is host:port and there is no path; over
+      // HTTP/2 the authority came as :authority (Host by now)
+      connect = true;
+      if (!conn.http2Stream || !h.contains(HttpHeaderNames.HOST)) {
+        h.set(HttpHeaderNames.HOST, uri);
+      }
+      uri = "";
+      originalPath = "";
+    } else if (!uri.startsWith("/")) {
       // absolute-form from an HTTP proxy client: http://authority/path
       int scheme = uri.indexOf("://");
       if (scheme > 0) {
@@ -340,7 +355,9 @@ final class HttpStream
     this.authority = authority;
     VirtualHost vh = table == null ? null : table.select(authority).orElse(null);
     Route route =
-        vh == null ? null : RouteMatcher.match(vh, path, q < 0 ? "" : uri.substring(q + 1), h);
+        vh == null
+            ? null
+            : RouteMatcher.match(vh, path, q < 0 ? "" : uri.substring(q + 1), h, connect);
     this.matchedTable = table;
     this.matchedHost = vh;
     this.matchedRoute = route;
@@ -543,6 +560,10 @@ final class HttpStream
       return;
     }
     this.upstreamCluster = clusterName;
+    if (connect) {
+      connectTunnel(cluster);
+      return;
+    }
     if (f.prefixRewrite().isPresent()
         && route.match().path() instanceof dev.bowline.proxy.config.RouteMatch.PathMatch.Prefix p) {
       req.setUri(f.prefixRewrite().get() + path.substring(p.prefix().length()) + queryPart);
@@ -1346,6 +1367,97 @@ final class HttpStream
     dp.remove(io.netty.handler.codec.http.HttpServerCodec.class);
   }
 
+  /**
+   * CONNECT termination: a TCP connection to a host of {@code cluster}, then {@code 200} downstream
+   * and the connection (or, over HTTP/2, the stream) becomes a byte relay to it, as Envoy's router
+   * does for a route with {@code upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}]}.
+   */
+  private void connectTunnel(ClusterConfig cluster) {
+    Worker worker = java.util.Objects.requireNonNull(conn.worker);
+    clusterStats = worker.clusterStats(cluster);
+    clusterStats.upstreamRqTotal().inc();
+    io.netty.channel.Channel down = ctx.channel();
+    var endpoints = snapshot.endpointsOf(cluster).orElse(null);
+    // What follows the CONNECT head is tunnel payload, not HTTP: read no more until the relay
+    down.config().setAutoRead(false);
+    io.netty.channel.ChannelHandler toDown =
+        conn.http2Stream
+            ? ConnectTunnel.upstreamToStream(down)
+            : dev.bowline.proxy.tcp.TcpProxy.relayTo(down);
+    io.netty.channel.ChannelFuture f =
+        endpoints == null ? null : worker.connectRaw(cluster, endpoints, toDown);
+    if (f == null) {
+      down.config().setAutoRead(true);
+      responseFlags.set(ResponseFlag.UH);
+      localReply(503, "no healthy upstream");
+      return;
+    }
+    f.addListener(
+        (io.netty.channel.ChannelFuture connected) -> {
+          io.netty.channel.Channel up = connected.channel();
+          if (done) {
+            up.close(); // the downstream went away meanwhile
+            return;
+          }
+          if (!connected.isSuccess()) {
+            down.config().setAutoRead(true);
+            responseFlags.set(ResponseFlag.UF);
+            localReply(
+                503,
+                "upstream connect error or disconnect/reset before headers. reset reason:"
+                    + " connection failure");
+            return;
+          }
+          done = true;
+          cancelTimeout();
+          var clusterStats = this.clusterStats;
+          if (clusterStats != null) {
+            clusterStats.response(200);
+          }
+          conn.stats.response(200);
+          responseCode = 200;
+          var resp =
+              new io.netty.handler.codec.http.DefaultHttpResponse(
+                  HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpResponseStatus.OK);
+          resp.headers().set(HttpHeaderNames.SERVER, conn.config.serverName());
+          responseHeaders = resp.headers();
+          complete();
+          // payload that came with the head (a client that did not wait for the 200)
+          for (HttpContent c : pending) {
+            if (c.content().isReadable()) {
+              up.write(c.content());
+            } else {
+              c.release();
+            }
+          }
+          pending.clear();
+          up.flush();
+          var dp = down.pipeline();
+          if (conn.http2Stream) {
+            ctx.writeAndFlush(resp); // HEADERS without END_STREAM: the stream stays open
+            dp.addLast(ConnectTunnel.streamToUpstream(up));
+            dp.remove(conn);
+          } else {
+            // the head as bytes through the codec, then the codec goes: leftovers reach the relay
+            ctx.writeAndFlush(
+                new io.netty.handler.codec.http.DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1,
+                    io.netty.handler.codec.http.HttpResponseStatus.OK,
+                    io.netty.buffer.Unpooled.EMPTY_BUFFER,
+                    resp.headers(),
+                    io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE));
+            dp.addLast(dev.bowline.proxy.tcp.TcpProxy.relayTo(up));
+            dp.remove(conn);
+            dp.remove(io.netty.handler.codec.http.HttpServerCodec.class);
+          }
+          if (dp.get(io.netty.handler.timeout.IdleStateHandler.class) != null) {
+            dp.remove(io.netty.handler.timeout.IdleStateHandler.class);
+          }
+          up.config().setAutoRead(true);
+          down.config().setAutoRead(true);
+        });
+  }
+
   @Override
   public void onUpstreamReset(String reason) {
     if (done) {
@@ -1455,8 +1567,18 @@ final class HttpStream
     complete();
   }
 
+  /**
+   * Whether the connection stays open after this response. Decided once, when the response head
+   * goes out, so the {@code connection: close} the client saw and what the proxy does agree even if
+   * the listener starts draining while the body flows (closing without telling would race the
+   * client's next request on the connection).
+   */
   private boolean keepAlive() {
-    return keepAliveRequested && !conn.runtime.isDraining(ctx.channel());
+    if (keepAliveDecision == 0) {
+      keepAliveDecision =
+          keepAliveRequested && !conn.runtime.isDraining(ctx.channel()) ? (byte) 1 : (byte) -1;
+    }
+    return keepAliveDecision > 0;
   }
 
   /** Answers the request locally, or resets it if the response already began. */

@@ -56,16 +56,62 @@ public final class ListenerManager {
   /** A bound listener, as reported by the admin server. */
   public record Bound(String name, InetSocketAddress address) {}
 
+  /**
+   * One version of a listener's config with the connections accepted under it. A connection reads
+   * the generation once, so it never pairs one version's config with another's drain.
+   */
+  private static final class Generation {
+    final ListenerConfig config;
+    final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    volatile boolean draining;
+
+    Generation(ListenerConfig config) {
+      this.config = config;
+    }
+
+    /**
+     * Adds a connection accepted under this generation; false if the drain began meanwhile (the
+     * drain either sees the connection in the group or the connection sees the flag: both sides
+     * write, then read).
+     */
+    boolean add(Channel ch) {
+      connections.add(ch);
+      return !draining;
+    }
+  }
+
   private static final class Active {
-    volatile ListenerConfig config;
+    volatile Generation current;
     final Channel server;
-    volatile ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     final ListenerStats stats;
 
     Active(ListenerConfig config, Channel server, ListenerStats stats) {
-      this.config = config;
+      this.current = new Generation(config);
       this.server = server;
       this.stats = stats;
+    }
+
+    ListenerConfig config() {
+      return current.config;
+    }
+
+    /**
+     * The generation a new connection joins: the current one. A connection accepted just as the
+     * config changed moves on to the new generation rather than join a drain whose timer already
+     * runs; if the listener itself is going away it drains with it.
+     */
+    Generation join(Channel ch) {
+      while (true) {
+        Generation g = current;
+        if (g.add(ch)) {
+          return g;
+        }
+        if (current == g) {
+          ch.attr(ProxyRuntime.CONNECTION_DRAINING).set(Boolean.TRUE);
+          return g;
+        }
+        g.connections.remove(ch);
+      }
     }
   }
 
@@ -77,16 +123,15 @@ public final class ListenerManager {
       ListenerConfig next = snapshot.listeners().get(e.getKey());
       if (next == null
           || !next.bindToPort()
-          || !next.address().equals(e.getValue().config.address())) {
+          || !next.address().equals(e.getValue().config().address())) {
         it.remove();
         drain(e.getValue());
-      } else if (next != e.getValue().config) {
+      } else if (next != e.getValue().config()) {
         // Changed in place: new connections take the new config, the old ones drain.
         Active a = e.getValue();
-        ChannelGroup old = a.connections;
-        a.connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-        a.config = next;
-        drainConnections(next.name(), old);
+        Generation old = a.current;
+        a.current = new Generation(next);
+        drainConnections(old);
       }
     }
     for (ListenerConfig l : snapshot.listeners().values()) {
@@ -116,8 +161,7 @@ public final class ListenerManager {
                       return;
                     }
                     stats.downstreamCxTotal().inc();
-                    a.connections.add(ch);
-                    connection(ch, a.config, stats);
+                    connection(ch, a.join(ch).config, stats);
                   }
                 })
             .bind(l.address().toInet());
@@ -197,18 +241,17 @@ public final class ListenerManager {
 
   private void drain(Active a) {
     a.server.close();
-    drainConnections(a.config.name(), a.connections);
+    drainConnections(a.current);
   }
 
-  private void drainConnections(String listener, ChannelGroup connections) {
+  private void drainConnections(Generation g) {
+    g.draining = true;
+    ChannelGroup connections = g.connections;
     LOG.log(
         Level.DEBUG,
         "event=listener_draining listener={0} connections={1}",
-        listener,
+        g.config.name(),
         connections.size());
-    if (connections.isEmpty()) {
-      return;
-    }
     for (Channel c : connections) {
       c.attr(ProxyRuntime.CONNECTION_DRAINING).set(Boolean.TRUE);
     }
@@ -218,7 +261,7 @@ public final class ListenerManager {
   /** The bound listeners. */
   public synchronized List<Bound> bound() {
     return active.values().stream()
-        .map(a -> new Bound(a.config.name(), (InetSocketAddress) a.server.localAddress()))
+        .map(a -> new Bound(a.config().name(), (InetSocketAddress) a.server.localAddress()))
         .sorted(java.util.Comparator.comparing(Bound::name))
         .toList();
   }
@@ -242,14 +285,14 @@ public final class ListenerManager {
 
   /** Open downstream connections across all listeners. */
   public synchronized int openConnections() {
-    return active.values().stream().mapToInt(a -> a.connections.size()).sum();
+    return active.values().stream().mapToInt(a -> a.current.connections.size()).sum();
   }
 
   /** Closes every listener and connection. */
   public synchronized void close() {
     for (Active a : active.values()) {
       a.server.close();
-      a.connections.close();
+      a.current.connections.close();
     }
     active.clear();
   }

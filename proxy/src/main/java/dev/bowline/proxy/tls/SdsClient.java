@@ -42,6 +42,9 @@ public final class SdsClient implements AutoCloseable {
   private int failures;
   private boolean closed;
 
+  /** Set by {@link #close} from any thread: callbacks stop handing work to the executor. */
+  private volatile boolean closing;
+
   /** A client that opens its stream on the first {@link #subscribe}. */
   public SdsClient(
       SdsSource.Grpc source,
@@ -81,17 +84,17 @@ public final class SdsClient implements AutoCloseable {
         new StreamObserver<>() {
           @Override
           public void onNext(DiscoveryResponse r) {
-            executor.execute(() -> receive(self[0], r));
+            onExecutor(() -> receive(self[0], r));
           }
 
           @Override
           public void onError(Throwable t) {
-            executor.execute(() -> broken(self[0], String.valueOf(t.getMessage())));
+            onExecutor(() -> broken(self[0], String.valueOf(t.getMessage())));
           }
 
           @Override
           public void onCompleted() {
-            executor.execute(() -> broken(self[0], "stream closed by server"));
+            onExecutor(() -> broken(self[0], "stream closed by server"));
           }
         };
     StreamObserver<DiscoveryRequest> out =
@@ -100,6 +103,21 @@ public final class SdsClient implements AutoCloseable {
     requests = out;
     nonce = "";
     send(null);
+  }
+
+  /**
+   * Hands a stream event to the executor, unless the client is closing: the stream's end at
+   * shutdown (cancelled by the channel's shutdown) is expected and has nothing left to do.
+   */
+  private void onExecutor(Runnable r) {
+    if (closing) {
+      return;
+    }
+    try {
+      executor.execute(r);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // the owner shut the executor down before closing this client: nothing left to do either
+    }
   }
 
   private void send(@Nullable String errorDetail) {
@@ -175,25 +193,31 @@ public final class SdsClient implements AutoCloseable {
     return source;
   }
 
+  /**
+   * Ends the stream, then the channel: the stream is half-closed on the executor (where its state
+   * lives), the channel shut down after it; events the shutdown causes are dropped, not queued.
+   */
   @Override
   public void close() {
-    channel.shutdownNow();
-    try {
-      executor.execute(
-          () -> {
-            closed = true;
-            StreamObserver<DiscoveryRequest> out = requests;
-            requests = null;
-            if (out != null) {
-              try {
-                out.onCompleted();
-              } catch (RuntimeException e) {
-                // the stream may already be gone
-              }
+    closing = true;
+    Runnable end =
+        () -> {
+          closed = true;
+          StreamObserver<DiscoveryRequest> out = requests;
+          requests = null;
+          if (out != null) {
+            try {
+              out.onCompleted();
+            } catch (RuntimeException e) {
+              // the stream may already be gone
             }
-          });
+          }
+          channel.shutdownNow();
+        };
+    try {
+      executor.execute(end);
     } catch (java.util.concurrent.RejectedExecutionException e) {
-      // the executor is shutting down with the proxy
+      channel.shutdownNow(); // the executor is gone already: nothing else touches the state
     }
   }
 

@@ -373,18 +373,25 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     boolean generateId = !h.hasGenerateRequestId() || h.getGenerateRequestId().getValue();
     int maxKb = h.hasMaxRequestHeadersKb() ? h.getMaxRequestHeadersKb().getValue() : 60;
     boolean websocket = false;
+    boolean connect = false;
     for (int i = 0; i < h.getUpgradeConfigsCount(); i++) {
       var u = h.getUpgradeConfigs(i);
-      if (!u.getUpgradeType().equalsIgnoreCase("websocket")) {
+      boolean isConnect = u.getUpgradeType().equalsIgnoreCase("CONNECT");
+      if (!isConnect && !u.getUpgradeType().equalsIgnoreCase("websocket")) {
         throw new InvalidResourceException(
             field + ".upgrade_configs[" + i + "].upgrade_type",
-            "only websocket is supported, got '" + u.getUpgradeType() + "'");
+            "only websocket and CONNECT are supported, got '" + u.getUpgradeType() + "'");
       }
       if (u.getFiltersCount() > 0) {
         throw new InvalidResourceException(
             field + ".upgrade_configs[" + i + "].filters", "not supported");
       }
-      websocket = !u.hasEnabled() || u.getEnabled().getValue();
+      boolean enabled = !u.hasEnabled() || u.getEnabled().getValue();
+      if (isConnect) {
+        connect = enabled;
+      } else {
+        websocket = enabled;
+      }
     }
     if (maxKb <= 0 || maxKb > 8192) {
       throw new InvalidResourceException(field + ".max_request_headers_kb", "must be in [1, 8192]");
@@ -418,7 +425,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
                 fc.direction() == TrafficDirection.OUTBOUND,
                 tracing)
             : null,
-        pathNormalization(h, field));
+        pathNormalization(h, field),
+        connect);
   }
 
   /** {@code normalize_path}, {@code merge_slashes}, {@code path_with_escaped_slashes_action}. */

@@ -157,6 +157,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
       io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry,
       dev.bowline.proxy.http.filter.FilterRegistry filters)
       throws InvalidResourceException {
+    connectTermination(r, field);
     return new Route(
         r.getName(),
         match(r.getMatch(), field + ".match"),
@@ -172,6 +173,50 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         FilterConfigs.perRoute(
             r.getTypedPerFilterConfigMap(), filters, field + ".typed_per_filter_config"),
         r.getDecorator().getOperation());
+  }
+
+  /**
+   * CONNECT is terminated here ({@code upgrade_configs: [{upgrade_type: CONNECT, connect_config:
+   * {}}]} on a {@code connect_matcher} route): the router opens a TCP connection to the cluster and
+   * relays the tunnel's bytes. Forwarding the CONNECT request itself upstream (no {@code
+   * connect_config}) and extended CONNECT on path routes are not supported, so they are refused.
+   */
+  private static void connectTermination(io.envoyproxy.envoy.config.route.v3.Route r, String field)
+      throws InvalidResourceException {
+    boolean connectMatcher = r.getMatch().hasConnectMatcher();
+    boolean terminates = false;
+    var ups = r.getRoute().getUpgradeConfigsList();
+    for (int i = 0; i < ups.size(); i++) {
+      var u = ups.get(i);
+      if (!u.getUpgradeType().equalsIgnoreCase("CONNECT")) {
+        continue;
+      }
+      String uf = field + ".route.upgrade_configs[" + i + "]";
+      if (!connectMatcher) {
+        throw new InvalidResourceException(
+            uf + ".upgrade_type",
+            "CONNECT needs match.connect_matcher (extended CONNECT is not supported)");
+      }
+      if (!u.hasConnectConfig()) {
+        throw new InvalidResourceException(
+            uf + ".connect_config",
+            "required: forwarding CONNECT upstream is not supported, only terminating it");
+      }
+      if (u.getConnectConfig().hasProxyProtocolConfig()) {
+        throw new InvalidResourceException(
+            uf + ".connect_config.proxy_protocol_config", "not supported");
+      }
+      if (u.getConnectConfig().getAllowPost()) {
+        throw new InvalidResourceException(uf + ".connect_config.allow_post", "not supported");
+      }
+      terminates = !u.hasEnabled() || u.getEnabled().getValue();
+    }
+    if (connectMatcher && r.hasRoute() && !terminates) {
+      throw new InvalidResourceException(
+          field + ".route.upgrade_configs",
+          "a connect_matcher route needs {upgrade_type: CONNECT, connect_config: {}}: forwarding"
+              + " CONNECT upstream is not supported, only terminating it");
+    }
   }
 
   private static RouteMatch match(io.envoyproxy.envoy.config.route.v3.RouteMatch m, String field)
@@ -191,7 +236,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             }
             yield new RouteMatch.PathMatch.SeparatedPrefix(p);
           }
-          case CONNECT_MATCHER, PATH_MATCH_POLICY ->
+          case CONNECT_MATCHER -> new RouteMatch.PathMatch.Connect();
+          case PATH_MATCH_POLICY ->
               throw new InvalidResourceException(
                   field + "." + m.getPathSpecifierCase().name().toLowerCase(java.util.Locale.ROOT),
                   "not supported");
@@ -527,6 +573,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.weighted_clusters.clusters.response_headers_to_remove",
           "virtual_hosts.routes.route.weighted_clusters.total_weight",
           "virtual_hosts.routes.route.prefix_rewrite",
+          "virtual_hosts.routes.route.upgrade_configs.upgrade_type",
+          "virtual_hosts.routes.route.upgrade_configs.connect_config",
           "virtual_hosts.routes.route.host_rewrite_literal",
           "virtual_hosts.routes.route.timeout",
           "virtual_hosts.routes.route.hash_policy",

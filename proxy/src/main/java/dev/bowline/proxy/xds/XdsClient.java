@@ -585,6 +585,9 @@ public final class XdsClient implements AutoCloseable {
   private final Set<String> staticClusterNames = new TreeSet<>();
   private final Map<String, Held> held = new HashMap<>();
 
+  /** Clusters CDS dropped that a served route table still targets, and since when. */
+  private final Map<String, Long> kept = new HashMap<>();
+
   private static void rdsNames(ListenerConfig l, Set<String> into) {
     l.filterChains()
         .forEach(
@@ -720,6 +723,36 @@ public final class XdsClient implements AutoCloseable {
       }
     }
     held.keySet().retainAll(stillHeld);
+    // Break after make, the other way round: CDS can drop a cluster before RDS moves the route
+    // that targets it (SotW servers answer CDS first). A cluster a served route table still
+    // targets stays, with its last endpoints, until no served table targets it, or at most the
+    // hold limit (then the route answers 503 NC, as Envoy's would at once).
+    Set<String> keptNow = new TreeSet<>();
+    for (RouteTable t : routes.values()) {
+      for (String target : clustersOf(t)) {
+        ClusterConfig was = published.clusters().get(target);
+        if (was == null || clusters.containsKey(target)) {
+          continue;
+        }
+        long since = kept.computeIfAbsent(target, k -> now);
+        if (now - since <= holdLimit.toMillis()) {
+          clusters.put(target, was);
+          keptNow.add(target);
+          if (since == now) {
+            LOG.log(Level.DEBUG, "event=cluster_kept cluster={0} route={1}", target, t.name());
+            executor.schedule(
+                () -> {
+                  if (!closed) {
+                    publish();
+                  }
+                },
+                holdLimit.toMillis() + 1,
+                TimeUnit.MILLISECONDS);
+          }
+        }
+      }
+    }
+    kept.keySet().retainAll(keptNow);
     // A cluster that still serves (its previous version while the new one warms, or one a held-back
     // route table targets) keeps its endpoints even if the server already removed them (delta EDS
     // removes the load assignments of clusters its snapshot dropped).

@@ -22,10 +22,19 @@ public final class RouteMatcher {
    */
   public static @Nullable Route match(
       VirtualHost vh, String path, String rawQuery, HttpHeaders headers) {
+    return match(vh, path, rawQuery, headers, false);
+  }
+
+  /**
+   * The first route of {@code vh} matching the request, or null; a CONNECT request ({@code
+   * connect}) is matched by {@code connect_matcher} routes only, as in Envoy.
+   */
+  public static @Nullable Route match(
+      VirtualHost vh, String path, String rawQuery, HttpHeaders headers, boolean connect) {
     Map<String, List<String>> params = null;
     for (Route r : vh.routes()) {
       var m = r.match();
-      if (!m.matchesPath(path)) {
+      if (!m.matchesPath(path, connect)) {
         continue;
       }
       boolean ok = true;

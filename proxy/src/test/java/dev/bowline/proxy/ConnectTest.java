@@ -1,0 +1,331 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * CONNECT termination (Envoy's {@code upgrade_configs: [{upgrade_type: CONNECT}]} on the connection
+ * manager, {@code connect_matcher} routes with {@code connect_config}): the proxy opens a TCP
+ * connection to the route's cluster, answers 200 and relays the tunnel's bytes. Real sockets: a raw
+ * client, curl as an HTTP proxy client, a TCP echo server and an HTTP backend.
+ */
+class ConnectTest {
+  static final String IP = "127.0.6.70";
+  static ServerSocket echo;
+  static Backend web;
+  static Proxy proxy;
+  static int port;
+  static int closedPort;
+
+  static String routes() {
+    return """
+                    virtual_hosts:
+                    - name: echo
+                      domains: ["echo.test:7"]
+                      routes:
+                      - match: {connect_matcher: {}}
+                        route: {cluster: echo, upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}]}
+                    - name: web
+                      domains: ["web.test:80"]
+                      routes:
+                      - match: {connect_matcher: {}}
+                        route: {cluster: web, upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}]}
+                    - name: other
+                      domains: ["*"]
+                      routes:
+                      - match: {prefix: /}
+                        direct_response: {status: 200, body: {inline_string: plain}}
+        """;
+  }
+
+  static String listener(String name, int port, String upgrades) {
+    return """
+          - name: %s
+            address: {socket_address: {address: %s, port_value: %d}}
+            filter_chains:
+            - filters:
+              - name: hcm
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: %s
+                  %s
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+        %s"""
+        .formatted(name, IP, port, name, upgrades, routes());
+  }
+
+  static String clusters(int echoPort, Backend web) {
+    return """
+          clusters:
+          - name: echo
+            load_assignment:
+              cluster_name: echo
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.6.71, port_value: %d}}}}]}]
+          - name: web
+            load_assignment:
+              cluster_name: web
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
+        """
+        .formatted(echoPort, web.ip(), web.port());
+  }
+
+  @BeforeAll
+  static void start() throws Exception {
+    echo = new ServerSocket(0, 50, InetAddress.getByName("127.0.6.71"));
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              while (!echo.isClosed()) {
+                try {
+                  Socket s = echo.accept();
+                  Thread.ofVirtual()
+                      .start(
+                          () -> {
+                            try (s) {
+                              s.getInputStream().transferTo(s.getOutputStream());
+                            } catch (IOException e) {
+                              // the peer went away
+                            }
+                          });
+                } catch (IOException e) {
+                  return;
+                }
+              }
+            });
+    web = new Backend("web", "127.0.6.72");
+    port = Ports.free(IP);
+    closedPort = Ports.free(IP);
+    String yaml =
+        "static_resources:\n  listeners:\n"
+            + listener("connect", port, "upgrade_configs: [{upgrade_type: CONNECT}]")
+            + listener("noconnect", closedPort, "")
+            + clusters(echo.getLocalPort(), web);
+    proxy =
+        Proxy.start(
+            new BootstrapLoader().parse("connect.yaml", yaml),
+            ProxyOptions.defaults().withWorkers(1));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    proxy.close();
+    echo.close();
+    web.close();
+  }
+
+  static String head(InputStream in) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    while (!sb.toString().endsWith("\r\n\r\n")) {
+      int c = in.read();
+      if (c < 0) {
+        break;
+      }
+      sb.append((char) c);
+    }
+    return sb.toString();
+  }
+
+  static void send(OutputStream out, String s) throws IOException {
+    out.write(s.getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+  }
+
+  @Test
+  void aConnectTunnelRelaysBytesBothWaysToTheRouteCluster() throws Exception {
+    try (Socket s = new Socket(IP, port)) {
+      s.setSoTimeout(5000);
+      send(s.getOutputStream(), "CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\n");
+      String head = head(s.getInputStream());
+      assertThat(head)
+          .startsWith("HTTP/1.1 200 OK\r\n")
+          .doesNotContainIgnoringCase("content-length");
+      // not HTTP any more: arbitrary bytes, several round trips, in both directions
+      for (String msg : new String[] {"hello\n", "GET / HTTP/1.1\r\n\r\n", "\u0000\u0001binary"}) {
+        send(s.getOutputStream(), msg);
+        byte[] back = s.getInputStream().readNBytes(msg.length());
+        assertThat(new String(back, StandardCharsets.US_ASCII)).isEqualTo(msg);
+      }
+      // the client finishing ends the tunnel: the echo server closes, the proxy closes
+      s.shutdownOutput();
+      assertThat(s.getInputStream().read()).isEqualTo(-1);
+    }
+    assertThat(proxy.stats().text())
+        .contains("cluster.echo.upstream_cx_total: 1")
+        .contains("http.connect.downstream_rq_2xx: 1");
+  }
+
+  @Test
+  void anHttp2ConnectStreamIsATunnel() throws Exception {
+    var group =
+        new io.netty.channel.MultiThreadIoEventLoopGroup(
+            1, io.netty.channel.nio.NioIoHandler.newFactory());
+    try {
+      io.netty.channel.Channel conn =
+          new io.netty.bootstrap.Bootstrap()
+              .group(group)
+              .channel(io.netty.channel.socket.nio.NioSocketChannel.class)
+              .handler(
+                  new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+                    @Override
+                    protected void initChannel(io.netty.channel.Channel ch) {
+                      ch.pipeline()
+                          .addLast(
+                              io.netty.handler.codec.http2.Http2FrameCodecBuilder.forClient()
+                                  .build(),
+                              new io.netty.handler.codec.http2.Http2MultiplexHandler(
+                                  new io.netty.channel.ChannelInboundHandlerAdapter()));
+                    }
+                  })
+              .connect(IP, port)
+              .sync()
+              .channel();
+      var frames = new java.util.concurrent.LinkedBlockingQueue<Object>();
+      var stream =
+          new io.netty.handler.codec.http2.Http2StreamChannelBootstrap(conn)
+              .handler(
+                  new io.netty.channel.ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(
+                        io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                      if (msg instanceof io.netty.handler.codec.http2.Http2DataFrame d) {
+                        frames.add(
+                            (d.isEndStream() ? "END:" : "")
+                                + d.content().toString(StandardCharsets.US_ASCII));
+                      } else if (msg instanceof io.netty.handler.codec.http2.Http2HeadersFrame h) {
+                        frames.add(h.headers().status().toString());
+                      }
+                      io.netty.util.ReferenceCountUtil.release(msg);
+                    }
+                  })
+              .open()
+              .sync()
+              .getNow();
+      var headers =
+          new io.netty.handler.codec.http2.DefaultHttp2Headers()
+              .method("CONNECT")
+              .authority("echo.test:7");
+      stream.writeAndFlush(
+          new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(headers, false));
+      assertThat(frames.poll(5, TimeUnit.SECONDS)).isEqualTo("200");
+      StringBuilder echoed = new StringBuilder();
+      for (String msg : new String[] {"ping\n", "more bytes"}) {
+        stream.writeAndFlush(
+            new io.netty.handler.codec.http2.DefaultHttp2DataFrame(
+                io.netty.buffer.Unpooled.copiedBuffer(msg, StandardCharsets.US_ASCII), false));
+        while (!echoed.toString().endsWith(msg)) {
+          Object f = frames.poll(5, TimeUnit.SECONDS);
+          assertThat(f).isNotNull();
+          echoed.append(f);
+        }
+      }
+      assertThat(echoed.toString()).isEqualTo("ping\nmore bytes");
+      // END_STREAM half-closes the upstream; the echo server closes; the proxy ends the stream
+      stream.writeAndFlush(
+          new io.netty.handler.codec.http2.DefaultHttp2DataFrame(
+              io.netty.buffer.Unpooled.EMPTY_BUFFER, true));
+      Object last = frames.poll(5, TimeUnit.SECONDS);
+      while (last != null && !last.toString().startsWith("END:")) {
+        last = frames.poll(5, TimeUnit.SECONDS);
+      }
+      assertThat(last).isEqualTo("END:");
+      conn.close().sync();
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void curlTunnelsThroughTheProxyToAnHttpBackend() throws Exception {
+    // -p: curl as an HTTP proxy client sends CONNECT web.test:80, then speaks HTTP in the tunnel
+    Process p =
+        new ProcessBuilder(
+                "curl", "-sS", "-p", "-x", "http://" + IP + ":" + port, "http://web.test/hello")
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(out).startsWith("backend=web path=/hello host=web.test");
+    assertThat(p.exitValue()).isZero();
+  }
+
+  @Test
+  void connectOnlyMatchesConnectRoutesAndOtherRequestsDoNotMatchThem() throws Exception {
+    try (Socket s = new Socket(IP, port)) {
+      s.setSoTimeout(5000);
+      // no connect_matcher route for this authority: 404, as Envoy's
+      send(s.getOutputStream(), "CONNECT nowhere.test:1 HTTP/1.1\r\nHost: nowhere.test:1\r\n\r\n");
+      assertThat(BadInputTest.readResponse(s.getInputStream())).startsWith("HTTP/1.1 404");
+    }
+    try (Socket s = new Socket(IP, port)) {
+      s.setSoTimeout(5000);
+      // a GET to the CONNECT-only virtual host matches no route
+      send(s.getOutputStream(), "GET /x HTTP/1.1\r\nHost: web.test:80\r\n\r\n");
+      assertThat(BadInputTest.readResponse(s.getInputStream())).startsWith("HTTP/1.1 404");
+      // and a GET elsewhere takes the path route on the same connection
+      send(s.getOutputStream(), "GET /x HTTP/1.1\r\nHost: plain.test\r\n\r\n");
+      assertThat(BadInputTest.readResponse(s.getInputStream()))
+          .startsWith("HTTP/1.1 200")
+          .endsWith("plain");
+    }
+  }
+
+  @Test
+  void withoutConnectInUpgradeConfigsConnectIsForbidden() throws Exception {
+    try (Socket s = new Socket(IP, closedPort)) {
+      s.setSoTimeout(5000);
+      send(s.getOutputStream(), "CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\n");
+      assertThat(BadInputTest.readResponse(s.getInputStream())).startsWith("HTTP/1.1 403");
+    }
+  }
+
+  @Test
+  void aConnectRouteThatWouldForwardTheConnectUpstreamIsRefusedNamingTheField() {
+    String yaml =
+        """
+        static_resources:
+          listeners:
+          - name: bad
+            address: {socket_address: {address: %s, port_value: %d}}
+            filter_chains:
+            - filters:
+              - name: hcm
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: bad
+                  upgrade_configs: [{upgrade_type: CONNECT}]
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    virtual_hosts:
+                    - name: all
+                      domains: ["*"]
+                      routes: [{match: {connect_matcher: {}}, route: {cluster: echo}}]
+        """
+            .formatted(IP, Ports.free(IP));
+    assertThatThrownBy(
+            () ->
+                Proxy.start(
+                        new BootstrapLoader().parse("bad.yaml", yaml),
+                        ProxyOptions.defaults().withWorkers(1))
+                    .close())
+        .hasMessageContaining("virtual_hosts[0].routes[0].route.upgrade_configs")
+        .hasMessageContaining("forwarding CONNECT upstream is not supported");
+  }
+}
