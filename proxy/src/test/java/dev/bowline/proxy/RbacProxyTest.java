@@ -58,7 +58,7 @@ class RbacProxyTest {
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
                       path: %7$s
-                      log_format: {text_format_source: {inline_string: "%%REQ(:PATH)%% %%RESPONSE_CODE%% %%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_engine_result)%% %%DYNAMIC_METADATA(envoy.filters.http.rbac:shadow_effective_policy_id)%% %%RESPONSE_CODE_DETAILS%%\\n"}}
+                      log_format: {text_format_source: {inline_string: "%%REQ(:PATH)%% %%RESPONSE_CODE%% %%DYNAMIC_METADATA(envoy.filters.http.rbac:istio_dry_run_allow_shadow_engine_result)%% %%DYNAMIC_METADATA(envoy.filters.http.rbac:istio_dry_run_allow_shadow_effective_policy_id)%% %%RESPONSE_CODE_DETAILS%%\\n"}}
                   http_filters:
                   - name: envoy.filters.http.rbac
                     typed_config:

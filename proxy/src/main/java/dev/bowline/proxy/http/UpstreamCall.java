@@ -27,7 +27,7 @@ import org.jspecify.annotations.Nullable;
  * callback on the worker's loop. Lives on that loop; finishes exactly once (response, failure or
  * timeout).
  */
-final class UpstreamCall implements ResponseListener, Worker.AcquireCallback {
+public final class UpstreamCall implements ResponseListener, Worker.AcquireCallback {
   private final Worker worker;
   private final int maxBodyBytes;
   private final HttpCallback callback;
@@ -35,6 +35,8 @@ final class UpstreamCall implements ResponseListener, Worker.AcquireCallback {
   private @Nullable Upstream upstream;
   private @Nullable ScheduledFuture<?> timer;
   private int status;
+  private io.netty.handler.codec.http.HttpHeaders headers =
+      io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE;
   private @Nullable ByteBuf body;
   private boolean finished;
 
@@ -47,7 +49,7 @@ final class UpstreamCall implements ResponseListener, Worker.AcquireCallback {
   }
 
   /** Starts the call to {@code clusterName} of {@code snapshot} on {@code worker}'s loop. */
-  static void start(
+  public static void start(
       Worker worker,
       ProxySnapshot snapshot,
       String clusterName,
@@ -101,6 +103,7 @@ final class UpstreamCall implements ResponseListener, Worker.AcquireCallback {
       }
       if (msg instanceof HttpResponse head) {
         status = head.status().code();
+        headers = head.headers();
         body = Unpooled.buffer(256);
       }
       if (msg instanceof HttpContent c) {
@@ -120,7 +123,8 @@ final class UpstreamCall implements ResponseListener, Worker.AcquireCallback {
           byte[] bytes = ByteBufUtil.getBytes(b);
           b.release();
           body = null;
-          callback.onResponse(status, bytes);
+          callback.onResponse(
+              status, headers, bytes, ((LastHttpContent) msg).trailingHeaders().copy());
         }
       }
     } finally {

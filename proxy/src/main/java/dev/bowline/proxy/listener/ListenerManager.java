@@ -231,7 +231,7 @@ public final class ListenerManager {
       }
     }
     for (var rf : chain.readFilters()) {
-      rf.install(ch);
+      rf.install(ch, runtime);
     }
     switch (chain.filter()) {
       case HttpConnectionManagerConfig hcm -> HttpConnectionManager.install(ch, hcm, runtime);

@@ -179,7 +179,7 @@ public final class RbacProtos {
   }
 
   /** Envoy's StringMatcher. */
-  static StringMatch string(StringMatcher m, String at) {
+  public static StringMatch string(StringMatcher m, String at) {
     boolean ic = m.getIgnoreCase();
     return switch (m.getMatchPatternCase()) {
       case EXACT -> new StringMatch.Exact(m.getExact(), ic);
@@ -271,7 +271,7 @@ public final class RbacProtos {
         m.getFilter(), path, value(m.getValue(), at + ".value"), m.getInvert());
   }
 
-  static Matcher.ValueMatch value(ValueMatcher v, String at) {
+  public static Matcher.ValueMatch value(ValueMatcher v, String at) {
     return switch (v.getMatchPatternCase()) {
       case NULL_MATCH -> new Matcher.ValueMatch.Null();
       case DOUBLE_MATCH -> {

@@ -40,10 +40,17 @@ final class GatewayListenerGenerator implements XdsGenerator {
         dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry.of(proxy, push);
     // Then RequestAuthentication (jwt_authn + istio_authn) and the AuthorizationPolicies selecting
     // the gateway's workload (by its labels), as on sidecars.
-    var authz =
+    var rbac =
         dev.bowline.controlplane.xds.gen.authz.AuthzFilters.build(
             push.authorizationPolicies(proxy), push.trustDomain());
+    // CUSTOM (ext_authz) first, before request authentication, as istiod puts it
+    var custom = dev.bowline.controlplane.xds.gen.authz.CustomAuthz.of(proxy, push);
+    var authz =
+        new dev.bowline.controlplane.xds.gen.authz.AuthzFilters(
+            rbac.http(),
+            java.util.stream.Stream.concat(custom.tcp().stream(), rbac.tcp().stream()).toList());
     var httpFilters = new java.util.ArrayList<>(telemetry.outboundFilters());
+    httpFilters.addAll(custom.http());
     httpFilters.addAll(RequestAuthn.filters(proxy, push));
     httpFilters.addAll(authz.http());
     var tracing =

@@ -13,6 +13,7 @@ import dev.bowline.controlplane.registry.Protocol;
 import dev.bowline.controlplane.registry.Service;
 import dev.bowline.controlplane.registry.ServicePort;
 import dev.bowline.controlplane.xds.gen.authz.AuthzFilters;
+import dev.bowline.controlplane.xds.gen.authz.CustomAuthz;
 import dev.bowline.controlplane.xds.gen.telemetry.SidecarTelemetry;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
@@ -68,8 +69,12 @@ final class SidecarListenerGenerator implements XdsGenerator {
     // RequestAuthentication (jwt_authn + istio_authn) then AuthorizationPolicy (RBAC) on every
     // inbound HTTP chain, istiod's order; network RBAC on TCP chains
     AuthzFilters rbac = AuthzFilters.build(push.authorizationPolicies(proxy), push.trustDomain());
+    // CUSTOM (ext_authz) comes first, before request authentication, as istiod puts it
+    CustomAuthz custom = CustomAuthz.of(proxy, push);
     AuthzFilters authz =
-        new AuthzFilters(concat(RequestAuthn.filters(proxy, push), rbac.http()), rbac.tcp());
+        new AuthzFilters(
+            concat(custom.http(), concat(RequestAuthn.filters(proxy, push), rbac.http())),
+            concat(custom.tcp(), rbac.tcp()));
     if (proxy.isLocalMode()) {
       for (InboundPort in : localInboundPorts(proxy, push)) {
         String name = proxy.ipAddress() + "_" + in.servicePort();

@@ -85,6 +85,7 @@ public final class FilterRegistry {
             new dev.bowline.proxy.http.filter.jwt.JwtAuthnFactory(env.clock(), System::nanoTime),
             new dev.bowline.proxy.http.filter.istioauthn.IstioAuthnFactory(),
             new dev.bowline.proxy.http.filter.rbac.RbacFactory(env.stats()),
+            new dev.bowline.proxy.http.filter.extauthz.ExtAuthzFactory(env.stats()),
             new dev.bowline.proxy.http.filter.localratelimit.LocalRateLimitFactory(
                 env.stats(), System::nanoTime),
             new dev.bowline.proxy.http.filter.wasm.WasmFactory(
@@ -92,7 +93,10 @@ public final class FilterRegistry {
                     new dev.bowline.proxy.http.filter.metadataexchange.MetadataExchangePlugin(
                         env.node()),
                     new dev.bowline.proxy.http.filter.stats.StatsPlugin(env)))))
-        .withNetwork(List.of(new dev.bowline.proxy.network.rbac.NetworkRbacFactory(env.stats())));
+        .withNetwork(
+            List.of(
+                new dev.bowline.proxy.network.rbac.NetworkRbacFactory(env.stats()),
+                new dev.bowline.proxy.network.extauthz.NetworkExtAuthzFactory(env.stats())));
   }
 
   public Optional<HttpFilterFactory<?>> find(String typeUrl) {

@@ -72,6 +72,18 @@ public interface StreamContext {
     /** The response's status and whole body. */
     void onResponse(int status, byte[] body);
 
+    /**
+     * The response's status, headers, whole body and trailers (empty when none); by default {@link
+     * #onResponse(int, byte[])}. For callers that read headers or trailers (ext_authz, gRPC).
+     */
+    default void onResponse(
+        int status,
+        io.netty.handler.codec.http.HttpHeaders headers,
+        byte[] body,
+        io.netty.handler.codec.http.HttpHeaders trailers) {
+      onResponse(status, body);
+    }
+
     /** Why no whole response came. */
     void onFailure(String reason);
   }

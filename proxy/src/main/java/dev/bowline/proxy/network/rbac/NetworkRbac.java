@@ -25,9 +25,16 @@ import org.jspecify.annotations.Nullable;
  * @param shadowRules the shadow engine; empty: none
  * @param stats {@code <stat_prefix>rbac.*}
  */
-record NetworkRbac(Optional<RbacEngine> rules, Optional<RbacEngine> shadowRules, RbacStats stats)
+record NetworkRbac(
+    Optional<RbacEngine> rules,
+    Optional<RbacEngine> shadowRules,
+    RbacStats stats,
+    String shadowPrefix)
     implements ReadFilter {
   private static final System.Logger LOG = System.getLogger(NetworkRbac.class.getName());
+
+  /** Where Envoy's network RBAC filter leaves its dynamic metadata. */
+  static final String METADATA_NAMESPACE = "envoy.filters.network.rbac";
 
   @Override
   public void install(Channel ch) {
@@ -38,9 +45,34 @@ record NetworkRbac(Optional<RbacEngine> rules, Optional<RbacEngine> shadowRules,
 
   /** Whether connection {@code in} may go on; counts as Envoy does. */
   boolean decide(RbacInput in) {
+    return decide(in, null);
+  }
+
+  /**
+   * Whether connection {@code in} may go on; counts as Envoy does and leaves the shadow result in
+   * {@code ch}'s dynamic metadata ({@code envoy.filters.network.rbac}, keys under the shadow
+   * prefix) for the filters after it (Istio's CUSTOM ext_authz).
+   */
+  boolean decide(RbacInput in, io.netty.channel.@Nullable Channel ch) {
     if (shadowRules.isPresent()) {
       RbacEngine e = shadowRules.get();
-      (e.allowed(e.firstMatch(in)) ? stats.shadowAllowed() : stats.shadowDenied()).inc();
+      RbacEngine.Policy matched = e.firstMatch(in);
+      boolean allowed = e.allowed(matched);
+      (allowed ? stats.shadowAllowed() : stats.shadowDenied()).inc();
+      if (ch != null) {
+        Struct.Builder md = Struct.newBuilder();
+        if (matched != null) {
+          md.putFields(
+              shadowPrefix + "shadow_effective_policy_id",
+              com.google.protobuf.Value.newBuilder().setStringValue(matched.name()).build());
+        }
+        md.putFields(
+            shadowPrefix + "shadow_engine_result",
+            com.google.protobuf.Value.newBuilder()
+                .setStringValue(allowed ? "allowed" : "denied")
+                .build());
+        dev.bowline.proxy.network.ConnectionMetadata.set(ch, METADATA_NAMESPACE, md.build());
+      }
     }
     if (rules.isEmpty()) {
       return true;
@@ -67,7 +99,7 @@ record NetworkRbac(Optional<RbacEngine> rules, Optional<RbacEngine> shadowRules,
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (rbac.decide(new ConnectionInput(ctx.channel()))) {
+      if (rbac.decide(new ConnectionInput(ctx.channel()), ctx.channel())) {
         ctx.pipeline().remove(this);
         ctx.fireChannelRead(msg);
         return;

@@ -48,6 +48,7 @@ public final class NetworkRbacFactory implements NetworkFilterFactory {
         p.hasShadowRules()
             ? Optional.of(RbacProtos.engine(p.getShadowRules(), "shadow_rules"))
             : Optional.empty(),
-        RbacStats.create(stats, p.getStatPrefix(), p.getShadowRulesStatPrefix()));
+        RbacStats.create(stats, p.getStatPrefix(), p.getShadowRulesStatPrefix()),
+        p.getShadowRulesStatPrefix());
   }
 }

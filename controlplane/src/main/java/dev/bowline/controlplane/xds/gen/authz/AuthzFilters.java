@@ -15,9 +15,10 @@ import java.util.List;
 
 /**
  * The RBAC filters of one workload, as istiod 1.16 builds them from the AuthorizationPolicies that
- * select it: CUSTOM first, then AUDIT (action LOG), DENY, ALLOW, one filter per action present. An
- * ALLOW policy without rules allows nothing; no ALLOW policy allows everything; a policy with
- * {@code istio.io/dry-run: "true"} goes to the shadow rules.
+ * select it: AUDIT (action LOG), DENY, ALLOW, one filter per action present (CUSTOM policies are
+ * {@link CustomAuthz}'s, which istiod puts before request authentication). An ALLOW policy without
+ * rules allows nothing; no ALLOW policy allows everything; a policy with {@code istio.io/dry-run:
+ * "true"} goes to the shadow rules.
  *
  * @param http the HTTP filters for inbound HTTP chains and gateways ({@code
  *     envoy.filters.http.rbac})
@@ -55,14 +56,13 @@ public record AuthzFilters(List<HttpFilter> http, List<Filter> tcp) {
     if (policies.isEmpty()) {
       return NONE;
     }
-    List<Resource<AuthorizationPolicy>> custom = new ArrayList<>();
     List<Resource<AuthorizationPolicy>> audit = new ArrayList<>();
     List<Resource<AuthorizationPolicy>> deny = new ArrayList<>();
     List<Resource<AuthorizationPolicy>> allow = new ArrayList<>();
     for (var p : policies) {
       var action = p.spec().action() == null ? AuthorizationPolicy.Action.ALLOW : p.spec().action();
       switch (action) {
-        case CUSTOM -> custom.add(p);
+        case CUSTOM -> {} // CustomAuthz
         case AUDIT -> audit.add(p);
         case DENY -> deny.add(p);
         case ALLOW -> allow.add(p);
@@ -70,15 +70,7 @@ public record AuthzFilters(List<HttpFilter> http, List<Filter> tcp) {
     }
     List<HttpFilter> http = new ArrayList<>();
     List<Filter> tcp = new ArrayList<>();
-    // CUSTOM: no ext_authz yet; like istiod with a provider it cannot use, the requests the CUSTOM
-    // rules match are denied (fail closed) rather than let through.
-    if (!custom.isEmpty()) {
-      LOG.log(
-          Level.WARNING,
-          "event=authz_custom_unsupported policies={0} effect=deny_matched",
-          custom.stream().map(r -> r.namespace() + "/" + r.name()).toList());
-    }
-    addFilters(custom, RBAC.Action.DENY, trustDomain, http, tcp, true);
+    // CUSTOM policies: CustomAuthz (ext_authz), which goes before request authentication
     addFilters(audit, RBAC.Action.LOG, trustDomain, http, tcp, false);
     addFilters(deny, RBAC.Action.DENY, trustDomain, http, tcp, false);
     addFilters(allow, RBAC.Action.ALLOW, trustDomain, http, tcp, false);

@@ -54,7 +54,8 @@ public final class RbacFactory implements HttpFilterFactory<RbacConfig> {
         p.hasShadowRules()
             ? Optional.of(RbacProtos.engine(p.getShadowRules(), "shadow_rules"))
             : Optional.empty(),
-        RbacStats.create(stats, scope + rulesPrefix, p.getShadowRulesStatPrefix()));
+        RbacStats.create(stats, scope + rulesPrefix, p.getShadowRulesStatPrefix()),
+        p.getShadowRulesStatPrefix());
   }
 
   private static String rulesStatPrefix(RBAC p) {

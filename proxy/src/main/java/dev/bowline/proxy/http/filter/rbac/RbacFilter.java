@@ -52,9 +52,10 @@ final class RbacFilter implements HttpFilter {
       (allowed ? stats.shadowAllowed() : stats.shadowDenied()).inc();
       Struct.Builder md = Struct.newBuilder();
       if (matched != null) {
-        md.putFields("shadow_effective_policy_id", str(matched.name()));
+        md.putFields(config.shadowPrefix() + "shadow_effective_policy_id", str(matched.name()));
       }
-      md.putFields("shadow_engine_result", str(allowed ? "allowed" : "denied"));
+      md.putFields(
+          config.shadowPrefix() + "shadow_engine_result", str(allowed ? "allowed" : "denied"));
       info.setDynamicMetadata(METADATA_NAMESPACE, md.build());
     }
     if (rules.isEmpty()) {

@@ -1,0 +1,305 @@
+package dev.bowline.proxy.http.filter.extauthz;
+
+import dev.bowline.proxy.config.StringMatch;
+import dev.bowline.proxy.http.filter.FilterStatus;
+import dev.bowline.proxy.http.filter.HttpFilter;
+import dev.bowline.proxy.http.filter.ResponseFlag;
+import dev.bowline.proxy.http.filter.StreamContext;
+import dev.bowline.proxy.http.filter.StreamInfo;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One stream's ext_authz, as Envoy's filter: a request the filter is enabled for is held while the
+ * authorizer is asked (on the stream's event loop, never blocking it); allowed, it goes on with the
+ * authorizer's upstream headers; denied, the client gets the authorizer's status, body and headers;
+ * a failed check (no answer, timeout, 5xx, a gRPC error) lets it through with {@code
+ * failure_mode_allow}, else answers {@code status_on_error}. Denials and failures record {@code
+ * UAEX}.
+ */
+final class ExtAuthzFilter implements HttpFilter {
+  private static final System.Logger LOG = System.getLogger(ExtAuthzFilter.class.getName());
+
+  /** The largest authorizer answer read. */
+  static final int MAX_RESPONSE_BYTES = 1 << 20;
+
+  /** Headers of an authorizer's answer never passed on (framing and hop-by-hop). */
+  private static final Set<String> NOT_PASSED =
+      Set.of(
+          "host",
+          "content-length",
+          "transfer-encoding",
+          "connection",
+          "keep-alive",
+          "upgrade",
+          "proxy-connection",
+          "te");
+
+  /** Headers Envoy always passes to the client of a denial when allowed_client_headers is set. */
+  private static final Set<String> ALWAYS_TO_CLIENT = Set.of("www-authenticate", "location");
+
+  private final ExtAuthzConfig config;
+  private final StreamInfo info;
+
+  /** Headers to set on the response on its way down (the authorizer's). */
+  private List<Map.Entry<String, String>> responseHeaders = List.of();
+
+  /** While the check is being started: a synchronous answer is only recorded. */
+  private boolean starting;
+
+  private @Nullable Runnable syncResult;
+
+  ExtAuthzFilter(ExtAuthzConfig config, StreamInfo info) {
+    this.config = config;
+    this.info = info;
+  }
+
+  @Override
+  public FilterStatus onRequestHeaders(
+      HttpRequest request, StreamContext stream, @Nullable Object routeConfig) {
+    if (config.enabledBy().isPresent() && !config.enabledBy().get().matches(info)) {
+      config.stats().disabled().inc();
+      return FilterStatus.CONTINUE;
+    }
+    StreamContext.HttpCallback callback =
+        switch (config.service()) {
+          case ExtAuthzConfig.HttpCheck h -> httpCallback(h, request, stream);
+          case ExtAuthzConfig.GrpcCheck g -> grpcCallback(request, stream);
+        };
+    FullHttpRequest check =
+        switch (config.service()) {
+          case ExtAuthzConfig.HttpCheck h -> httpCheck(h, request);
+          case ExtAuthzConfig.GrpcCheck g -> GrpcCheckCodec.request(g, request, info);
+        };
+    starting = true;
+    stream.httpCall(
+        config.service().cluster(),
+        check,
+        config.service().timeout(),
+        MAX_RESPONSE_BYTES,
+        callback);
+    starting = false;
+    Runnable sync = syncResult;
+    if (sync != null) {
+      syncResult = null;
+      sync.run();
+      return stream.done() ? FilterStatus.STOP_ITERATION : FilterStatus.CONTINUE;
+    }
+    return FilterStatus.STOP_ITERATION;
+  }
+
+  @Override
+  public void onResponseHeaders(HttpResponse response) {
+    for (var h : responseHeaders) {
+      response.headers().set(h.getKey(), h.getValue());
+    }
+  }
+
+  /** Runs {@code decision} now, or after the call returns when it came back synchronously. */
+  private void decide(StreamContext stream, Runnable decision) {
+    if (starting) {
+      syncResult = decision;
+      return;
+    }
+    if (stream.done()) {
+      return; // the client went away meanwhile
+    }
+    decision.run();
+    if (!stream.done()) {
+      stream.continueDecoding();
+    }
+  }
+
+  private void allow(
+      HttpRequest request,
+      List<Map.Entry<String, String>> upstreamSet,
+      List<Map.Entry<String, String>> upstreamAppend,
+      List<String> upstreamRemove,
+      List<Map.Entry<String, String>> toClient) {
+    config.stats().ok().inc();
+    HttpHeaders h = request.headers();
+    for (String name : upstreamRemove) {
+      h.remove(name);
+    }
+    for (var e : upstreamSet) {
+      h.set(e.getKey(), e.getValue());
+    }
+    for (var e : upstreamAppend) {
+      h.add(e.getKey(), e.getValue());
+    }
+    responseHeaders = toClient;
+  }
+
+  private void deny(
+      StreamContext stream, int status, String body, List<Map.Entry<String, String>> toClient) {
+    config.stats().denied().inc();
+    responseHeaders = toClient;
+    stream.sendLocalReply(status, body, ResponseFlag.UAEX);
+  }
+
+  private void error(StreamContext stream, String reason) {
+    config.stats().error().inc();
+    LOG.log(
+        Level.DEBUG,
+        "event=ext_authz_error cluster={0} reason=\"{1}\" failure_mode_allow={2}",
+        config.service().cluster(),
+        reason,
+        config.failureModeAllow());
+    if (config.failureModeAllow()) {
+      config.stats().failureModeAllowed().inc();
+      return;
+    }
+    stream.sendLocalReply(config.statusOnError(), "", ResponseFlag.UAEX);
+  }
+
+  // --- HTTP service ---
+
+  /**
+   * Envoy's check request: the request's method, the path under {@code path_prefix}, its {@code
+   * host}, {@code authorization} and the allowed headers, then {@code headers_to_add}; no body.
+   */
+  static FullHttpRequest httpCheck(ExtAuthzConfig.HttpCheck h, HttpRequest request) {
+    FullHttpRequest r =
+        new DefaultFullHttpRequest(
+            HttpVersion.HTTP_1_1, request.method(), h.pathPrefix() + request.uri());
+    HttpHeaders out = r.headers();
+    for (var e : request.headers()) {
+      String name = e.getKey().toLowerCase(Locale.ROOT);
+      if (name.equals("host")
+          || name.equals("authorization")
+          || (!NOT_PASSED.contains(name) && ExtAuthzConfig.anyMatch(h.allowedHeaders(), name))) {
+        out.add(name, e.getValue());
+      }
+    }
+    for (var e : h.headersToAdd()) {
+      out.set(e.getKey(), e.getValue());
+    }
+    out.set("content-length", "0");
+    return r;
+  }
+
+  private StreamContext.HttpCallback httpCallback(
+      ExtAuthzConfig.HttpCheck h, HttpRequest request, StreamContext stream) {
+    return new StreamContext.HttpCallback() {
+      @Override
+      public void onResponse(int status, byte[] body) {
+        throw new AssertionError("the four-argument onResponse is called");
+      }
+
+      @Override
+      public void onResponse(int status, HttpHeaders headers, byte[] body, HttpHeaders trailers) {
+        if (status >= 500) {
+          decide(stream, () -> error(stream, "authorizer answered " + status));
+        } else if (status == 200) {
+          decide(
+              stream,
+              () ->
+                  allow(
+                      request,
+                      pick(headers, h.upstreamHeaders()),
+                      List.of(),
+                      List.of(),
+                      pick(headers, h.clientHeadersOnSuccess())));
+        } else {
+          List<Map.Entry<String, String>> toClient =
+              h.clientHeaders().isPresent()
+                  ? pickForClient(headers, h.clientHeaders().get())
+                  : pickAll(headers);
+          String text = new String(body, StandardCharsets.UTF_8);
+          decide(stream, () -> deny(stream, status, text, toClient));
+        }
+      }
+
+      @Override
+      public void onFailure(String reason) {
+        decide(stream, () -> error(stream, reason));
+      }
+    };
+  }
+
+  private static List<Map.Entry<String, String>> pick(HttpHeaders h, List<StringMatch> allowed) {
+    if (allowed.isEmpty()) {
+      return List.of();
+    }
+    List<Map.Entry<String, String>> out = new ArrayList<>();
+    for (var e : h) {
+      String name = e.getKey().toLowerCase(Locale.ROOT);
+      if (!NOT_PASSED.contains(name) && ExtAuthzConfig.anyMatch(allowed, name)) {
+        out.add(Map.entry(name, e.getValue()));
+      }
+    }
+    return out;
+  }
+
+  private static List<Map.Entry<String, String>> pickForClient(
+      HttpHeaders h, List<StringMatch> allowed) {
+    List<Map.Entry<String, String>> out = new ArrayList<>();
+    for (var e : h) {
+      String name = e.getKey().toLowerCase(Locale.ROOT);
+      if (!NOT_PASSED.contains(name)
+          && (ALWAYS_TO_CLIENT.contains(name) || ExtAuthzConfig.anyMatch(allowed, name))) {
+        out.add(Map.entry(name, e.getValue()));
+      }
+    }
+    return out;
+  }
+
+  private static List<Map.Entry<String, String>> pickAll(HttpHeaders h) {
+    List<Map.Entry<String, String>> out = new ArrayList<>();
+    for (var e : h) {
+      String name = e.getKey().toLowerCase(Locale.ROOT);
+      if (!NOT_PASSED.contains(name)) {
+        out.add(Map.entry(name, e.getValue()));
+      }
+    }
+    return out;
+  }
+
+  // --- gRPC service ---
+
+  private StreamContext.HttpCallback grpcCallback(HttpRequest request, StreamContext stream) {
+    return new StreamContext.HttpCallback() {
+      @Override
+      public void onResponse(int status, byte[] body) {
+        throw new AssertionError("the four-argument onResponse is called");
+      }
+
+      @Override
+      public void onResponse(int status, HttpHeaders headers, byte[] body, HttpHeaders trailers) {
+        GrpcCheckCodec.Outcome o = GrpcCheckCodec.response(status, headers, body, trailers);
+        switch (o) {
+          case GrpcCheckCodec.Outcome.Failed f -> decide(stream, () -> error(stream, f.reason()));
+          case GrpcCheckCodec.Outcome.Ok ok ->
+              decide(
+                  stream,
+                  () ->
+                      allow(
+                          request,
+                          ok.upstreamSet(),
+                          ok.upstreamAppend(),
+                          ok.upstreamRemove(),
+                          ok.toClient()));
+          case GrpcCheckCodec.Outcome.Denied d ->
+              decide(stream, () -> deny(stream, d.status(), d.body(), d.headers()));
+        }
+      }
+
+      @Override
+      public void onFailure(String reason) {
+        decide(stream, () -> error(stream, reason));
+      }
+    };
+  }
+}
