@@ -119,7 +119,9 @@ public final class Proxy implements AutoCloseable {
     this.secrets = new SecretStore();
     this.tlsContexts =
         new TlsContexts(
-            secrets, !"jdk".equalsIgnoreCase(System.getProperty("bowline.tls.provider", "")));
+            secrets,
+            !"jdk".equalsIgnoreCase(System.getProperty("bowline.tls.provider", "")),
+            options.clock());
     Map<EventExecutor, Worker> workers = new IdentityHashMap<>();
     // circuit breakers and outlier detection are cluster-wide, shared by every loop (Envoy)
     this.clusterStates =

@@ -11,6 +11,7 @@ import java.io.ByteArrayInputStream;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -32,14 +33,24 @@ public final class TlsContexts {
 
   private final SecretStore secrets;
   private final SslProvider provider;
+  private final InstantSource clock;
   private final ConcurrentHashMap<Object, Built> cache = new ConcurrentHashMap<>();
 
   private record Built(long version, @Nullable SslContext context, String problem) {}
 
-  /** Contexts over {@code secrets}, with BoringSSL when {@code preferOpenSsl} and it loads. */
-  public TlsContexts(SecretStore secrets, boolean preferOpenSsl) {
+  /**
+   * Contexts over {@code secrets}, with BoringSSL when {@code preferOpenSsl} and it loads; {@code
+   * clock} decides when a remembered peer certificate has expired.
+   */
+  public TlsContexts(SecretStore secrets, boolean preferOpenSsl, InstantSource clock) {
     this.secrets = secrets;
     this.provider = preferOpenSsl && OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+    this.clock = clock;
+  }
+
+  /** Contexts over {@code secrets}, with BoringSSL when {@code preferOpenSsl} and it loads. */
+  public TlsContexts(SecretStore secrets, boolean preferOpenSsl) {
+    this(secrets, preferOpenSsl, InstantSource.system());
   }
 
   /** Contexts over {@code secrets}, BoringSSL when available. */
@@ -158,7 +169,7 @@ public final class TlsContexts {
       }
     }
     if (trusted != null) {
-      b.trustManager(new PeerVerifier(trusted, sans));
+      b.trustManager(new PeerVerifier(trusted, sans, clock));
     } else {
       // Envoy: without a validation context the peer's certificate is not verified
       b.trustManager(InsecureTrustManagerFactory.INSTANCE);

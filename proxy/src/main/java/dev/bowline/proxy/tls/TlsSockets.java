@@ -163,6 +163,18 @@ public final class TlsSockets {
 
   private static TlsPeer peer(SslHandler ssl) {
     SSLSession s = ssl.engine().getSession();
+    String alpn = ssl.applicationProtocol();
+    List<String> local = localUriSans(s);
+    if (s.getValue(PeerVerifier.SESSION_KEY) instanceof PeerVerifier.Verified v) {
+      // verified (or found in the verifier's cache) during this handshake: parsed once already
+      return new TlsPeer(
+          v.chain(),
+          v.uriSans(),
+          alpn == null ? "" : alpn,
+          s.getProtocol(),
+          s.getCipherSuite(),
+          local);
+    }
     List<X509Certificate> chain = new ArrayList<>();
     try {
       for (Certificate c : s.getPeerCertificates()) {
@@ -175,13 +187,15 @@ public final class TlsSockets {
     }
     List<String> uris =
         chain.isEmpty() ? List.of() : SanMatcher.sans(chain.getFirst(), SanMatcher.Type.URI);
-    String alpn = ssl.applicationProtocol();
-    List<String> local = List.of();
-    Certificate[] mine = s.getLocalCertificates();
-    if (mine != null && mine.length > 0 && mine[0] instanceof X509Certificate x) {
-      local = SanMatcher.sans(x, SanMatcher.Type.URI);
-    }
     return new TlsPeer(
         chain, uris, alpn == null ? "" : alpn, s.getProtocol(), s.getCipherSuite(), local);
+  }
+
+  private static List<String> localUriSans(SSLSession s) {
+    Certificate[] mine = s.getLocalCertificates();
+    if (mine != null && mine.length > 0 && mine[0] instanceof X509Certificate x) {
+      return SanMatcher.sans(x, SanMatcher.Type.URI);
+    }
+    return List.of();
   }
 }
