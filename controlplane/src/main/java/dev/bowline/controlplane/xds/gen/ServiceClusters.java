@@ -57,8 +57,11 @@ final class ServiceClusters {
             yield c.build();
           }
           case DNS, DNS_ROUND_ROBIN -> {
+            // grpc-java's xDS client takes EDS and LOGICAL_DNS clusters only (STRICT_DNS is
+            // NACKed): a proxyless client gets LOGICAL_DNS, one endpoint it resolves itself.
             boolean logical =
-                service.resolution() != dev.bowline.controlplane.registry.Resolution.DNS;
+                service.resolution() != dev.bowline.controlplane.registry.Resolution.DNS
+                    || proxy.isProxylessGrpc();
             List<Endpoint> endpoints = push.registry().endpoints(service.hostname(), port);
             if (logical && !endpoints.isEmpty()) {
               endpoints =
