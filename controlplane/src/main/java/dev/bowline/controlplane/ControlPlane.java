@@ -42,6 +42,8 @@ public final class ControlPlane implements AutoCloseable {
   private final MeshRegistry registry;
   private final AtomicReference<ConfigInputs> config;
   private final AtomicReference<MeshConfig> mesh = new AtomicReference<>(MeshConfig.defaults());
+  private final AtomicReference<@org.jspecify.annotations.Nullable ConfigSnapshot> lastSnapshot =
+      new AtomicReference<>();
   private final PrometheusMeterRegistry meters;
   private final XdsMetrics metrics;
   private final XdsServer xds;
@@ -192,8 +194,17 @@ public final class ControlPlane implements AutoCloseable {
    * WorkloadGroups, the generators {@code inputs}; one debounced push follows.
    */
   public void updateConfig(ConfigSnapshot snapshot, ConfigInputs inputs, String reason) {
+    ConfigSnapshot before = lastSnapshot.getAndSet(snapshot);
     registry.updateConfig(snapshot);
-    updateConfig(inputs, reason);
+    config.set(Objects.requireNonNull(inputs, "inputs"));
+    metrics.trigger("config");
+    debouncer.submit(
+        new PushRequest(
+            true,
+            Set.of(),
+            nanoTime.getAsLong(),
+            Set.of(reason),
+            before == null ? null : ConfigChanges.scope(before, snapshot)));
   }
 
   /** Serves {@code path} on the debug port with {@code handler} (e.g. the config API). */

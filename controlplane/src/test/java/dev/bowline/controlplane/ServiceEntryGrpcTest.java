@@ -8,6 +8,7 @@ import com.google.protobuf.Value;
 import dev.bowline.controlplane.config.ConfigFeed;
 import dev.bowline.controlplane.model.ConfigInputs;
 import dev.bowline.controlplane.registry.LocalRegistry;
+import dev.bowline.controlplane.xds.server.SyncStatus;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
@@ -193,34 +194,114 @@ class ServiceEntryGrpcTest {
     assertThat(controlPlane.registry().snapshot().endpoints(HOST, PORT)).hasSize(2);
   }
 
+  /**
+   * A DNS ServiceEntry behind a VirtualService of a visible service: grpc-java takes no STRICT_DNS
+   * clusters, so a proxyless client gets a LOGICAL_DNS cluster and resolves the name itself.
+   */
+  @Test
+  void dnsServiceEntryBehindAVirtualServiceServesGrpcClients() throws Exception {
+    Server ledger = backend("ledger", "127.0.0.1");
+    Server direct = backend("billing-direct", "127.0.0.25");
+    Files.writeString(
+        dir.resolve("ledger.yaml"),
+        """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: billing, namespace: shop}
+        spec:
+          hosts: [%1$s]
+          location: MESH_INTERNAL
+          resolution: STATIC
+          ports: [{number: %2$d, name: grpc, protocol: GRPC}]
+          endpoints: [{address: 127.0.0.25, ports: {grpc: %3$d}}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: ledger, namespace: shop}
+        spec:
+          hosts: [ledger.shop.example]
+          location: MESH_EXTERNAL
+          resolution: DNS
+          ports: [{number: %2$d, name: grpc, protocol: GRPC}]
+          endpoints: [{address: localhost, ports: {grpc: %4$d}}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: billing, namespace: shop}
+        spec:
+          hosts: [%1$s]
+          http: [{route: [{destination: {host: ledger.shop.example, port: {number: %2$d}}}]}]
+        """
+            .formatted(HOST, PORT, direct.getPort(), ledger.getPort()));
+    controlPlane =
+        new ControlPlane(
+            ControlPlaneOptions.DEFAULTS
+                .withPorts(0, 0)
+                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
+            new LocalRegistry("cluster.local"),
+            ConfigInputs.NONE,
+            Clock.systemUTC());
+    feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
+    controlPlane.start();
+    // A LOGICAL_DNS cluster makes grpc-java look up the "dns" resolver in the channel's registry;
+    // a channel given only the xDS resolver factory has none, so register it in the default
+    // registry (beside dns) for this test.
+    var xds = XdsNameResolverProvider.createForTest(GrpcXdsClientTest.SCHEME, bootstrap());
+    io.grpc.NameResolverRegistry.getDefaultRegistry().register(xds);
+    try {
+      ManagedChannel ch =
+          Grpc.newChannelBuilder(
+                  GrpcXdsClientTest.SCHEME + ":///" + HOST + ":" + PORT,
+                  InsecureChannelCredentials.create())
+              .build();
+      channels.add(ch);
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .ignoreExceptions()
+          .until(() -> !GrpcXdsClientTest.call(ch).isEmpty());
+      assertThat(GrpcXdsClientTest.spread(ch, 20)).containsOnlyKeys("ledger");
+    } finally {
+      io.grpc.NameResolverRegistry.getDefaultRegistry().deregister(xds);
+    }
+    // the client ACKed every type (a STRICT_DNS cluster would be NACKed)
+    assertThat(controlPlane.xds().syncStatus())
+        .allSatisfy(
+            s ->
+                assertThat(s.types().values())
+                    .extracting(SyncStatus.TypeStatus::status)
+                    .doesNotContain("NACK"));
+  }
+
   static Value str(String s) {
     return Value.newBuilder().setStringValue(s).build();
   }
 
   ManagedChannel channel() {
-    Map<String, Object> bootstrap =
-        Map.of(
-            "xds_servers",
-            List.of(
-                Map.of(
-                    "server_uri", "127.0.0.1:" + controlPlane.xdsPort(),
-                    "channel_creds", List.of(Map.of("type", "insecure")),
-                    "server_features", List.of("xds_v3"))),
-            "node",
-            Map.of(
-                "id",
-                "sidecar~127.0.0.1~client.shop~shop.svc.cluster.local",
-                "metadata",
-                Map.of("GENERATOR", "grpc", "NAMESPACE", "shop")));
     @SuppressWarnings("deprecation")
     ManagedChannel ch =
         Grpc.newChannelBuilder(
                 GrpcXdsClientTest.SCHEME + ":///" + HOST + ":" + PORT,
                 InsecureChannelCredentials.create())
             .nameResolverFactory(
-                XdsNameResolverProvider.createForTest(GrpcXdsClientTest.SCHEME, bootstrap))
+                XdsNameResolverProvider.createForTest(GrpcXdsClientTest.SCHEME, bootstrap()))
             .build();
     channels.add(ch);
     return ch;
+  }
+
+  Map<String, Object> bootstrap() {
+    return Map.of(
+        "xds_servers",
+        List.of(
+            Map.of(
+                "server_uri", "127.0.0.1:" + controlPlane.xdsPort(),
+                "channel_creds", List.of(Map.of("type", "insecure")),
+                "server_features", List.of("xds_v3"))),
+        "node",
+        Map.of(
+            "id",
+            "sidecar~127.0.0.1~client.shop~shop.svc.cluster.local",
+            "metadata",
+            Map.of("GENERATOR", "grpc", "NAMESPACE", "shop")));
   }
 }

@@ -880,10 +880,13 @@ public final class IstioConfigInputs {
     return new TrafficPolicy.PoolOptions(
         ka == null ? null : new TrafficPolicy.Keepalive(ka.probes(), ka.time(), ka.interval()),
         http == null ? null : http.idleTimeout(),
-        http != null
-            && http.h2UpgradePolicy()
-                == dev.bowline.api.model.ConnectionPoolSettings.HTTPSettings.H2UpgradePolicy
-                    .UPGRADE,
+        http == null || http.h2UpgradePolicy() == null
+            ? TrafficPolicy.H2Upgrade.DEFAULT
+            : switch (http.h2UpgradePolicy()) {
+              case UPGRADE -> TrafficPolicy.H2Upgrade.UPGRADE;
+              case DO_NOT_UPGRADE -> TrafficPolicy.H2Upgrade.DO_NOT_UPGRADE;
+              default -> TrafficPolicy.H2Upgrade.DEFAULT;
+            },
         http != null && Boolean.TRUE.equals(http.useClientProtocol()),
         http == null ? 0 : orZero(http.maxConcurrentStreams()));
   }

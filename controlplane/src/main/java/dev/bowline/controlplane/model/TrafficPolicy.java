@@ -271,16 +271,26 @@ public record TrafficPolicy(
    *
    * @param keepalive {@code tcp.tcpKeepalive}
    * @param idleTimeout {@code http.idleTimeout}
-   * @param h2Upgrade {@code http.h2UpgradePolicy: UPGRADE}
+   * @param h2Upgrade {@code http.h2UpgradePolicy}
    * @param useClientProtocol {@code http.useClientProtocol}
    * @param maxConcurrentStreams {@code http.maxConcurrentStreams}
    */
   public record PoolOptions(
       @Nullable Keepalive keepalive,
       @Nullable Duration idleTimeout,
-      boolean h2Upgrade,
+      H2Upgrade h2Upgrade,
       boolean useClientProtocol,
       int maxConcurrentStreams) {}
+
+  /**
+   * A DestinationRule's {@code http.h2UpgradePolicy}: DEFAULT follows MeshConfig {@code
+   * h2UpgradePolicy}.
+   */
+  public enum H2Upgrade {
+    DEFAULT,
+    UPGRADE,
+    DO_NOT_UPGRADE
+  }
 
   /** {@code tcpKeepalive}: probes, time and interval (null for the system's). */
   public record Keepalive(

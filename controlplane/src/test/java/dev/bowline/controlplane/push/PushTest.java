@@ -22,6 +22,36 @@ class PushTest {
 
   /** A clock the test moves by hand; the scheduler still runs on real time, so checks re-arm. */
   @Test
+  void scopedFullPushesMergeAndAnUnscopedOneWins() {
+    PushScope vs = new PushScope(Set.of("a.example"), Set.of("lds", "rds"));
+    PushScope dr = new PushScope(Set.of("b.example"), Set.of("cds"));
+    PushRequest a = new PushRequest(true, Set.of(), 5, Set.of("config"), vs);
+    PushRequest b = new PushRequest(true, Set.of(), 3, Set.of("config"), dr);
+    PushRequest eds = new PushRequest(false, Set.of("c.example"), 1, Set.of("endpoint"));
+
+    PushRequest both = a.merge(b);
+    assertThat(both.scope().hosts()).containsExactlyInAnyOrder("a.example", "b.example");
+    assertThat(both.pushesType("cds")).isTrue();
+    assertThat(both.pushesType("eds")).isFalse();
+    assertThat(both.startNanos()).isEqualTo(3);
+    // an EDS-only request keeps the scope and adds its hosts
+    PushRequest withEds = eds.merge(a);
+    assertThat(withEds.scope()).isEqualTo(vs);
+    assertThat(withEds.edsHosts()).containsExactly("c.example");
+    assertThat(withEds.edsOnly().full()).isFalse();
+    // an unscoped full push covers everything
+    PushRequest all = new PushRequest(true, Set.of(), 9, Set.of("service"));
+    assertThat(both.merge(all).scope()).isNull();
+    assertThat(all.merge(a).pushesType("eds")).isTrue();
+    // config patterns: exact, wildcard, short names
+    assertThat(PushScope.covers("a.example", "a.example")).isTrue();
+    assertThat(PushScope.covers("*.example", "a.example")).isTrue();
+    assertThat(PushScope.covers("forecast", "forecast.weather.svc.cluster.local")).isTrue();
+    assertThat(PushScope.covers("forecast", "forecastx.weather.svc.cluster.local")).isFalse();
+    assertThat(PushScope.covers("b.example", "a.example")).isFalse();
+  }
+
+  @Test
   void debounceMergesABurstAndReleasesAfterQuiet() throws Exception {
     AtomicLong now = new AtomicLong();
     List<PushRequest> released = new CopyOnWriteArrayList<>();

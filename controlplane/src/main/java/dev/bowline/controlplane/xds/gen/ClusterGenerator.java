@@ -192,6 +192,13 @@ final class ClusterGenerator implements XdsGenerator {
     return c.build();
   }
 
+  /** An inbound cluster's upstream protocol by its port's: istiod's {@code setUpstreamProtocol}. */
+  private static Cluster.Builder inboundProtocol(
+      Cluster.Builder c, dev.bowline.controlplane.registry.Protocol protocol) {
+    ClusterPolicies.applyUpstreamProtocol(c, protocol, false, true, null, null);
+    return c;
+  }
+
   private static void addSidecarClusters(
       SortedMap<String, Message> out, Proxy proxy, PushContext push) {
     if (proxy.type() == dev.bowline.controlplane.model.NodeType.ROUTER) {
@@ -213,7 +220,7 @@ final class ClusterGenerator implements XdsGenerator {
         String name = ClusterName.inbound(in.targetPort());
         out.putIfAbsent(
             name,
-            Cluster.newBuilder()
+            inboundProtocol(Cluster.newBuilder(), in.protocol())
                 .setName(name)
                 .setConnectTimeout(connectTimeout(push))
                 .setType(Cluster.DiscoveryType.STATIC)
@@ -240,7 +247,13 @@ final class ClusterGenerator implements XdsGenerator {
       }
       out.put(
           name,
-          Cluster.newBuilder()
+          inboundProtocol(
+                  Cluster.newBuilder(),
+                  push.registry()
+                      .service(instance.hostname())
+                      .flatMap(s -> s.port(instance.servicePort()))
+                      .map(dev.bowline.controlplane.registry.ServicePort::protocol)
+                      .orElse(dev.bowline.controlplane.registry.Protocol.TCP))
               .setName(name)
               .setConnectTimeout(connectTimeout(push))
               .setType(Cluster.DiscoveryType.ORIGINAL_DST)

@@ -3,6 +3,7 @@ package dev.bowline.controlplane.xds.gen;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.UInt64Value;
 import dev.bowline.controlplane.model.TrafficPolicy;
+import dev.bowline.controlplane.registry.Protocol;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
@@ -167,10 +168,70 @@ final class ClusterPolicies {
               .setHttpProtocolOptions(
                   io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions.getDefaultInstance())
               .setHttp2ProtocolOptions(h2(p)));
-    } else if (p.h2Upgrade()) {
-      http.setExplicitHttpConfig(
-          HttpProtocolOptions.ExplicitHttpConfig.newBuilder().setHttp2ProtocolOptions(h2(p)));
     }
+  }
+
+  /**
+   * The upstream HTTP protocol of a cluster for a service port, as istiod's {@code
+   * setUpstreamProtocol} and {@code shouldH2Upgrade}: HTTP/2 for HTTP2/gRPC ports; for an outbound
+   * cluster also when the DestinationRule says {@code h2UpgradePolicy: UPGRADE} (any port), or it
+   * says DEFAULT (or nothing), the port is HTTP and MeshConfig {@code h2UpgradePolicy} is UPGRADE;
+   * else, on a sidecar, a port with an undeclared (sniffed) protocol uses the downstream's
+   * protocol. A DestinationRule's {@code useClientProtocol} (already applied) is left alone.
+   *
+   * @param meshPolicy MeshConfig {@code h2UpgradePolicy} (null: Istio's default DO_NOT_UPGRADE)
+   */
+  static void applyUpstreamProtocol(
+      Cluster.Builder c,
+      Protocol protocol,
+      boolean outbound,
+      boolean sidecar,
+      TrafficPolicy.@org.jspecify.annotations.Nullable PoolOptions pool,
+      @org.jspecify.annotations.Nullable String meshPolicy) {
+    if (pool != null && pool.useClientProtocol()) {
+      return;
+    }
+    TrafficPolicy.H2Upgrade override =
+        pool == null ? TrafficPolicy.H2Upgrade.DEFAULT : pool.h2Upgrade();
+    boolean upgrade =
+        outbound
+            && (override == TrafficPolicy.H2Upgrade.UPGRADE
+                || (override == TrafficPolicy.H2Upgrade.DEFAULT
+                    && protocol.isHttp()
+                    && "UPGRADE".equals(meshPolicy)));
+    boolean http2 =
+        protocol == Protocol.HTTP2 || protocol == Protocol.GRPC || protocol == Protocol.GRPC_WEB;
+    HttpProtocolOptions.Builder http;
+    try {
+      http =
+          c.getTypedExtensionProtocolOptionsMap().containsKey(HTTP_OPTIONS)
+              ? c
+                  .getTypedExtensionProtocolOptionsMap()
+                  .get(HTTP_OPTIONS)
+                  .unpack(HttpProtocolOptions.class)
+                  .toBuilder()
+              : HttpProtocolOptions.newBuilder();
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new IllegalStateException("cluster " + c.getName() + ": " + e.getMessage(), e);
+    }
+    if (upgrade || http2) {
+      var h2 =
+          pool == null
+              ? io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions.getDefaultInstance()
+              : h2(pool);
+      http.setExplicitHttpConfig(
+          HttpProtocolOptions.ExplicitHttpConfig.newBuilder().setHttp2ProtocolOptions(h2));
+    } else if (sidecar && protocol == Protocol.UNSUPPORTED) {
+      http.setUseDownstreamProtocolConfig(
+          HttpProtocolOptions.UseDownstreamHttpConfig.newBuilder()
+              .setHttpProtocolOptions(
+                  io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions.getDefaultInstance())
+              .setHttp2ProtocolOptions(
+                  io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions.getDefaultInstance()));
+    } else {
+      return;
+    }
+    c.putTypedExtensionProtocolOptions(HTTP_OPTIONS, com.google.protobuf.Any.pack(http.build()));
   }
 
   private static io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions h2(

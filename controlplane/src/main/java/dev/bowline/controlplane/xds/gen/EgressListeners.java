@@ -17,7 +17,9 @@ import java.util.Map;
  * {@code bind}), other than the HTTP proxy one: {@code BIND_PORT} bound on that address (the
  * proxy's own address if the Sidecar gives none). An HTTP port takes RDS {@code "PORT"}; a TCP or
  * TLS port carries the chains of the first of its hosts' services on that port ({@link L4Routes}:
- * VirtualService tcp/tls routes apply). A port none of its hosts serves gets no listener.
+ * VirtualService tcp/tls routes apply); a port without a declared protocol sniffs ({@link
+ * ProtocolSniffing}): those chains plus an HTTP chain taking RDS {@code "host:port"} of that
+ * service. A port none of its hosts serves gets no listener.
  */
 final class EgressListeners {
   private EgressListeners() {}
@@ -59,6 +61,26 @@ final class EgressListeners {
           continue;
         }
         chains = L4Routes.chains(target, e.port(), proxy, push, name);
+        if (protocol == Protocol.UNSUPPORTED) {
+          // No declared protocol: sniff. The HTTP chain takes istiod's per-service route
+          // configuration "host:port" (that service's virtual host for any authority).
+          Listener.Builder l =
+              Listener.newBuilder()
+                  .setName(name)
+                  .setAddress(ClusterGenerator.socket(bind, e.port()))
+                  .setTrafficDirection(TrafficDirection.OUTBOUND);
+          FilterChain http =
+              FilterChain.newBuilder()
+                  .setName(name)
+                  .addFilters(
+                      Filters.hcmRds(
+                          "outbound_" + name,
+                          SidecarRouteGenerator.sniffedRouteName(target.hostname(), e.port())))
+                  .build();
+          ProtocolSniffing.outbound(l, http, chains, push);
+          out.put(name, l.build());
+          continue;
+        }
       }
       Listener.Builder l =
           Listener.newBuilder()

@@ -84,11 +84,16 @@ final class SidecarListenerGenerator implements XdsGenerator {
                 .setAddress(ClusterGenerator.socket(proxy.ipAddress(), in.servicePort()))
                 .setTrafficDirection(TrafficDirection.INBOUND);
         MtlsMode mode = push.mtlsMode(proxy, in.targetPort());
-        if (mode != MtlsMode.DISABLE) {
+        List<FilterChain> chains =
+            inboundChains(in, false, mode, telemetry, push.trustDomains(), authz, push.mesh());
+        if (in.protocol() == Protocol.UNSUPPORTED) {
+          // protocol sniffing: the inspectors its chains need, and the detection timeout
+          l.addAllListenerFilters(ProtocolSniffing.inspectorsFor(chains));
+          ProtocolSniffing.detectionTimeout(l, push);
+        } else if (mode != MtlsMode.DISABLE) {
           l.addListenerFilters(Security.tlsInspector());
         }
-        l.addAllFilterChains(
-            inboundChains(in, false, mode, telemetry, push.trustDomains(), authz, push.mesh()));
+        l.addAllFilterChains(chains);
         all.put(name, l.build());
       }
     } else {
@@ -190,6 +195,15 @@ final class SidecarListenerGenerator implements XdsGenerator {
                     .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
             .addListenerFilters(Security.tlsInspector());
     protocolDetectionTimeout(l, push);
+    List<Integer> sniffed =
+        inboundPorts(proxy, push).values().stream()
+            .filter(in -> in.protocol() == Protocol.UNSUPPORTED)
+            .map(InboundPort::targetPort)
+            .toList();
+    if (!sniffed.isEmpty()) {
+      // after the TLS inspector (a TLS connection is not sniffed), only on the sniffed ports
+      l.addListenerFilters(ProtocolSniffing.httpInspector(sniffed));
+    }
     for (InboundPort in : inboundPorts(proxy, push).values()) {
       l.addAllFilterChains(
           inboundChains(
@@ -287,6 +301,14 @@ final class SidecarListenerGenerator implements XdsGenerator {
       List<String> trustDomains,
       AuthzFilters authz,
       dev.bowline.api.mesh.MeshConfig mesh) {
+    if (in.protocol() == Protocol.UNSUPPORTED) {
+      return ProtocolSniffing.inbound(
+          mode,
+          inboundChain(in, matchPort, telemetry, authz, true, mesh),
+          inboundChain(in, matchPort, telemetry, authz, false, mesh),
+          Security.socket(Security.inbound(Security.INBOUND_HTTP_ALPN, trustDomains)),
+          Security.socket(Security.inbound(List.of(), trustDomains)));
+    }
     FilterChain plain = inboundChain(in, matchPort, telemetry, authz, mesh);
     if (mode == MtlsMode.DISABLE) {
       return List.of(plain);
@@ -326,10 +348,20 @@ final class SidecarListenerGenerator implements XdsGenerator {
       SidecarTelemetry telemetry,
       AuthzFilters authz,
       dev.bowline.api.mesh.MeshConfig mesh) {
+    return inboundChain(in, matchPort, telemetry, authz, in.protocol().isHttp(), mesh);
+  }
+
+  private static FilterChain inboundChain(
+      InboundPort in,
+      boolean matchPort,
+      SidecarTelemetry telemetry,
+      AuthzFilters authz,
+      boolean http,
+      dev.bowline.api.mesh.MeshConfig mesh) {
     String cluster = ClusterName.inbound(in.targetPort());
     String name = "0.0.0.0_" + in.targetPort();
     Filter filter;
-    if (in.protocol().isHttp()) {
+    if (http) {
       RouteConfiguration routes =
           RouteConfiguration.newBuilder()
               .setName(cluster)
@@ -360,7 +392,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
       filter = Filters.tcpProxy(cluster, cluster);
     }
     FilterChain.Builder chain = FilterChain.newBuilder().setName(name);
-    if (!in.protocol().isHttp()) {
+    if (!http) {
       chain.addAllFilters(authz.tcp());
     }
     chain.addFilters(filter);
@@ -375,14 +407,20 @@ final class SidecarListenerGenerator implements XdsGenerator {
       Proxy proxy, PushContext push, SidecarTelemetry telemetry) {
     // Per port: HTTP wins over TCP (one RDS covers every HTTP service on it); else the first TCP
     // service by hostname.
+    // A port with an undeclared protocol, or with both HTTP and TCP services, sniffs: the TCP
+    // chains of its first non-HTTP service and the HTTP chain, told apart by the HTTP inspector.
     Map<Integer, Service> tcp = new TreeMap<>();
     Map<Integer, Boolean> http = new TreeMap<>();
+    java.util.Set<Integer> sniffed = new java.util.TreeSet<>();
     for (Service s : push.visibleServices(proxy)) {
       for (ServicePort p : s.ports()) {
         if (p.protocol().isHttp()) {
           http.put(p.port(), true);
         } else {
           tcp.putIfAbsent(p.port(), s);
+        }
+        if (p.protocol() == Protocol.UNSUPPORTED) {
+          sniffed.add(p.port());
         }
       }
     }
@@ -391,29 +429,36 @@ final class SidecarListenerGenerator implements XdsGenerator {
     ports.addAll(tcp.keySet());
     for (int port : ports) {
       String name = "0.0.0.0_" + port;
-      // HTTP: one RDS; else VirtualService tls/tcp routes (SNI chains, weighted tcp_proxy).
-      List<FilterChain> chains =
-          http.containsKey(port)
-              ? List.of(
-                  FilterChain.newBuilder()
-                      .setName(name)
-                      .addFilters(
-                          Filters.hcmRds(
-                              "outbound_" + name,
-                              Integer.toString(port),
-                              telemetry.outboundFilters(),
-                              telemetry.outboundLogs(),
-                              telemetry.outboundTracing(),
-                              push.mesh()))
-                      .build())
-              : L4Routes.chains(tcp.get(port), port, proxy, push, name);
+      FilterChain httpChain =
+          FilterChain.newBuilder()
+              .setName(name)
+              .addFilters(
+                  Filters.hcmRds(
+                      "outbound_" + name,
+                      Integer.toString(port),
+                      telemetry.outboundFilters(),
+                      telemetry.outboundLogs(),
+                      telemetry.outboundTracing(),
+                      push.mesh()))
+              .build();
       Listener.Builder l =
           Listener.newBuilder()
               .setName(name)
               .setAddress(ClusterGenerator.socket("0.0.0.0", port))
               .setBindToPort(BoolValue.of(false))
-              .setTrafficDirection(TrafficDirection.OUTBOUND)
-              .addAllFilterChains(chains);
+              .setTrafficDirection(TrafficDirection.OUTBOUND);
+      if (tcp.containsKey(port) && (sniffed.contains(port) || http.containsKey(port))) {
+        ProtocolSniffing.outbound(
+            l, httpChain, L4Routes.chains(tcp.get(port), port, proxy, push, name), push);
+        out.put(name, l.build());
+        continue;
+      }
+      // HTTP: one RDS; else VirtualService tls/tcp routes (SNI chains, weighted tcp_proxy).
+      List<FilterChain> chains =
+          http.containsKey(port)
+              ? List.of(httpChain)
+              : L4Routes.chains(tcp.get(port), port, proxy, push, name);
+      l.addAllFilterChains(chains);
       if (L4Routes.needsTlsInspector(chains)) {
         l.addListenerFilters(L4Routes.tlsInspector());
       }

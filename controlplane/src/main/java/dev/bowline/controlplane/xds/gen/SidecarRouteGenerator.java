@@ -8,6 +8,7 @@ import dev.bowline.controlplane.model.HttpRoute;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import dev.bowline.controlplane.model.SidecarScope;
+import dev.bowline.controlplane.registry.Protocol;
 import dev.bowline.controlplane.registry.Service;
 import dev.bowline.controlplane.registry.ServicePort;
 import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
@@ -53,7 +54,7 @@ final class SidecarRouteGenerator implements XdsGenerator {
     if (names.wildcard()) {
       for (Service s : push.visibleServices(proxy)) {
         for (ServicePort p : s.ports()) {
-          if (p.protocol().isHttp()) {
+          if (routed(p)) {
             wanted.add(Integer.toString(p.port()));
           }
         }
@@ -63,13 +64,19 @@ final class SidecarRouteGenerator implements XdsGenerator {
           .ifPresent(e -> wanted.add(Integer.toString(e.port())));
     }
     for (String name : wanted) {
+      int colon = name.lastIndexOf(':');
       int port;
       try {
-        port = Integer.parseInt(name);
+        port = Integer.parseInt(name.substring(colon + 1));
       } catch (NumberFormatException e) {
-        continue; // only port-named route configurations exist for sidecars
+        continue; // only port-named ("8080") and sniffed ("host:8080") route configurations
       }
-      out.put(name, routeConfig(name, port, proxy, push));
+      if (colon < 0) {
+        out.put(name, routeConfig(name, port, proxy, push));
+      } else {
+        sniffedRouteConfig(name, name.substring(0, colon), port, proxy, push)
+            .ifPresent(rc -> out.put(name, rc));
+      }
     }
     return out;
   }
@@ -85,14 +92,13 @@ final class SidecarRouteGenerator implements XdsGenerator {
         RouteConfiguration.newBuilder()
             .setName(name)
             .setValidateClusters(com.google.protobuf.BoolValue.of(false));
-    RetryPolicy meshRetry = HttpRoutes.meshRetry(push);
     for (Service s : push.visibleServices(proxy)) {
       if (httpProxy
           && !SidecarScope.matchesAny(proxyListener.get().hosts(), s, proxy.namespace())) {
         continue; // the HTTP proxy listener serves only its own egress hosts
       }
       for (ServicePort sp : httpProxy ? s.ports() : s.port(listenerPort).stream().toList()) {
-        if (!sp.protocol().isHttp()) {
+        if (!routed(sp)) {
           continue;
         }
         int port = sp.port();
@@ -100,43 +106,85 @@ final class SidecarRouteGenerator implements XdsGenerator {
         if (httpProxy && port != 80) {
           domains = domains.stream().filter(d -> d.endsWith(":" + port)).toList();
         }
-        VirtualHost.Builder vh =
-            VirtualHost.newBuilder()
-                .setName(s.hostname() + ":" + port)
-                .addAllDomains(domains)
-                .setIncludeRequestAttemptCount(true);
-        Optional<List<HttpRoute>> routes = push.httpRoutes(s, port, proxy);
-        if (routes.isEmpty()) {
-          RouteAction.Builder action =
-              RouteAction.newBuilder()
-                  .setCluster(ClusterName.outbound(port, "", s.hostname()))
-                  .setTimeout(NO_TIMEOUT);
-          if (meshRetry != null) {
-            action.setRetryPolicy(meshRetry);
-          }
-          Route route =
-              Route.newBuilder()
-                  .setName("default")
-                  .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                  .setDecorator(HttpRoutes.defaultOperation(s.hostname(), port))
-                  .setRoute(action)
-                  .build();
-          vh.addRoutes(
-              HttpRoutes.withHashPolicy(
-                  route,
-                  List.of(new HttpRoute.Destination(s.hostname(), port, "", 1)),
-                  port,
-                  proxy,
-                  push));
-        } else {
-          for (HttpRoute r : routes.get()) {
-            Route route = HttpRoutes.withMeshDefaults(HttpRoutes.route(r, port), r, push);
-            vh.addRoutes(HttpRoutes.withHashPolicy(route, r.destinations(), port, proxy, push));
-          }
-        }
-        rc.addVirtualHosts(vh);
+        rc.addVirtualHosts(virtualHost(s, port, domains, proxy, push));
       }
     }
+    addCatchAll(rc, proxy, push);
+    return rc.build();
+  }
+
+  /** Route configuration name of a sniffed port's HTTP chain on a bound listener (istiod's). */
+  static String sniffedRouteName(String hostname, int port) {
+    return hostname + ":" + port;
+  }
+
+  /**
+   * istiod's route configuration for a sniffed port bound to one service ({@code host:port}): that
+   * service's virtual host alone, for any authority, and no catch-all. Absent when the service is
+   * not visible or its port is not HTTP or undeclared.
+   */
+  private static Optional<RouteConfiguration> sniffedRouteConfig(
+      String name, String hostname, int port, Proxy proxy, PushContext push) {
+    for (Service s : push.visibleServices(proxy)) {
+      if (s.hostname().equals(hostname)
+          && s.port(port).filter(SidecarRouteGenerator::routed).isPresent()) {
+        return Optional.of(
+            RouteConfiguration.newBuilder()
+                .setName(name)
+                .setValidateClusters(com.google.protobuf.BoolValue.of(false))
+                .addVirtualHosts(virtualHost(s, port, List.of("*"), proxy, push))
+                .build());
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Whether a service port gets virtual hosts: HTTP, or undeclared (sniffed) as istiod. */
+  static boolean routed(ServicePort p) {
+    return p.protocol().isHttp() || p.protocol() == Protocol.UNSUPPORTED;
+  }
+
+  private static VirtualHost virtualHost(
+      Service s, int port, List<String> domains, Proxy proxy, PushContext push) {
+    RetryPolicy meshRetry = HttpRoutes.meshRetry(push);
+    VirtualHost.Builder vh =
+        VirtualHost.newBuilder()
+            .setName(s.hostname() + ":" + port)
+            .addAllDomains(domains)
+            .setIncludeRequestAttemptCount(true);
+    Optional<List<HttpRoute>> routes = push.httpRoutes(s, port, proxy);
+    if (routes.isEmpty()) {
+      RouteAction.Builder action =
+          RouteAction.newBuilder()
+              .setCluster(ClusterName.outbound(port, "", s.hostname()))
+              .setTimeout(NO_TIMEOUT);
+      if (meshRetry != null) {
+        action.setRetryPolicy(meshRetry);
+      }
+      Route route =
+          Route.newBuilder()
+              .setName("default")
+              .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+              .setDecorator(HttpRoutes.defaultOperation(s.hostname(), port))
+              .setRoute(action)
+              .build();
+      vh.addRoutes(
+          HttpRoutes.withHashPolicy(
+              route,
+              List.of(new HttpRoute.Destination(s.hostname(), port, "", 1)),
+              port,
+              proxy,
+              push));
+    } else {
+      for (HttpRoute r : routes.get()) {
+        Route route = HttpRoutes.withMeshDefaults(HttpRoutes.route(r, port), r, push);
+        vh.addRoutes(HttpRoutes.withHashPolicy(route, r.destinations(), port, proxy, push));
+      }
+    }
+    return vh.build();
+  }
+
+  private static void addCatchAll(RouteConfiguration.Builder rc, Proxy proxy, PushContext push) {
     if (push.outboundTrafficPolicy(proxy) == SidecarScope.OutboundTrafficPolicy.ALLOW_ANY) {
       rc.addVirtualHosts(
           VirtualHost.newBuilder()
@@ -163,7 +211,6 @@ final class SidecarRouteGenerator implements XdsGenerator {
                       .setMatch(RouteMatch.newBuilder().setPrefix("/"))
                       .setDirectResponse(DirectResponseAction.newBuilder().setStatus(502))));
     }
-    return rc.build();
   }
 
   /**

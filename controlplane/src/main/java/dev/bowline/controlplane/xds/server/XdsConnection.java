@@ -55,7 +55,7 @@ final class XdsConnection {
   private final @Nullable StreamObserver<DiscoveryResponse> sotwOut;
   private final @Nullable StreamObserver<DeltaDiscoveryResponse> deltaOut;
   private final Map<String, WatchedResource> watched = new LinkedHashMap<>();
-  private @Nullable Proxy proxy;
+  private volatile @Nullable Proxy proxy;
   private long nonces;
   private boolean closed;
 
@@ -207,6 +207,27 @@ final class XdsConnection {
 
   private Proxy proxy() {
     return Objects.requireNonNull(proxy, "proxy");
+  }
+
+  /**
+   * Whether a full push limited to {@code scope} concerns this proxy: always without a scope, for
+   * gateways (a VirtualService bound to a gateway names hosts that are no services) and before the
+   * proxy is known; else when one of the services it sees matches a host of the scope (istiod's
+   * {@code SidecarScope.DependsOnConfig}).
+   */
+  boolean inScope(dev.bowline.controlplane.push.@Nullable PushScope scope, PushContext push) {
+    Proxy p = proxy;
+    if (scope == null || p == null || p.type() != dev.bowline.controlplane.model.NodeType.SIDECAR) {
+      return true;
+    }
+    for (dev.bowline.controlplane.registry.Service s : push.visibleServices(p)) {
+      for (String host : scope.hosts()) {
+        if (dev.bowline.controlplane.push.PushScope.covers(host, s.hostname())) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   String id() {
@@ -434,9 +455,9 @@ final class XdsConnection {
       if (w == null) {
         continue;
       }
-      if (request.full()) {
+      if (request.pushesType(type)) {
         sent |= respond(w, push, null, false);
-      } else if (type.equals(TypeUrls.ENDPOINT)) {
+      } else if (type.equals(TypeUrls.ENDPOINT) && !request.edsHosts().isEmpty()) {
         Set<String> only = new TreeSet<>();
         for (String host : request.edsHosts()) {
           only.addAll(edsClustersByHost.getOrDefault(host, List.of()));

@@ -143,14 +143,18 @@ public final class XdsServer implements AutoCloseable {
 
   /**
    * Makes {@code next} current and queues a push to every connection the request affects: all of
-   * them for a full push, only those watching a changed cluster for an EDS push.
+   * them for a full push (those that see one of its scope's hosts for a scoped one), only those
+   * watching a changed cluster for an EDS push.
    */
   public void push(PushContext next, PushRequest request) {
     pushContext.set(next);
     int queued = 0;
     for (XdsConnection c : connections.values()) {
-      if (request.full() || c.watchesAny(request.edsHosts())) {
+      if (request.full() && c.inScope(request.scope(), next)) {
         queue.enqueue(c, request);
+        queued++;
+      } else if (c.watchesAny(request.edsHosts())) {
+        queue.enqueue(c, request.edsOnly());
         queued++;
       }
     }

@@ -1,0 +1,293 @@
+package dev.bowline.controlplane;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bowline.controlplane.config.ConfigFeed;
+import dev.bowline.controlplane.model.ConfigInputs;
+import dev.bowline.controlplane.registry.LocalRegistry;
+import dev.bowline.proxy.Proxy;
+import dev.bowline.proxy.ProxyOptions;
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Protocol sniffing end to end, through the real control plane and two of our real proxies in local
+ * mode: a service port named {@code data} (no protocol prefix, no protocol: Istio detects it) gets
+ * a sniffing egress listener on the client's sidecar and a sniffing inbound listener on the
+ * server's. HTTP and raw TCP sent to the same port both reach the same app, and the HTTP requests
+ * get HTTP routing (a VirtualService header match and a header set by its route) on the client side
+ * and the HTTP inbound chain on the server side, while the TCP bytes pass through untouched.
+ */
+class ProtocolSniffingTest {
+  static final String CLIENT_IP = "127.0.0.70";
+  static final String SERVER_IP = "127.0.0.71";
+
+  @TempDir Path dir;
+  final List<Proxy> proxies = new ArrayList<>();
+  ServerSocket app;
+  ControlPlane controlPlane;
+  ConfigFeed feed;
+
+  @AfterEach
+  void stop() throws Exception {
+    for (Proxy p : proxies) {
+      p.close();
+    }
+    if (app != null) {
+      app.close();
+    }
+    if (feed != null) {
+      feed.close();
+    }
+    if (controlPlane != null) {
+      controlPlane.close();
+    }
+  }
+
+  /**
+   * An app that speaks both protocols on one port: an HTTP/1.1 request is answered with its own
+   * headers as the body; any other line is echoed back as {@code tcp:<line>}.
+   */
+  ServerSocket app() throws IOException {
+    ServerSocket s = new ServerSocket(0, 50, InetAddress.getByName(SERVER_IP));
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              while (!s.isClosed()) {
+                try {
+                  Socket c = s.accept();
+                  Thread.ofVirtual().start(() -> serve(c));
+                } catch (IOException e) {
+                  // closed
+                }
+              }
+            });
+    return s;
+  }
+
+  static void serve(Socket c) {
+    try (c) {
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.UTF_8));
+      OutputStream out = c.getOutputStream();
+      String line;
+      while ((line = in.readLine()) != null) {
+        if (line.endsWith(" HTTP/1.1")) {
+          StringBuilder headers = new StringBuilder();
+          String h;
+          while ((h = in.readLine()) != null && !h.isEmpty()) {
+            headers.append(h.toLowerCase(Locale.ROOT)).append('\n');
+          }
+          byte[] body = headers.toString().getBytes(StandardCharsets.UTF_8);
+          out.write(
+              ("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: "
+                      + body.length
+                      + "\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+          out.write(body);
+        } else {
+          out.write(("tcp:" + line + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        out.flush();
+      }
+    } catch (IOException e) {
+      // client gone
+    }
+  }
+
+  @Test
+  void httpAndRawTcpOnTheSameUndeclaredPortBothWorkAndHttpIsRouted() throws Exception {
+    app = app();
+    int port = SidecarIsolationTest.freePort(CLIENT_IP);
+    Files.writeString(
+        dir.resolve("echo.yaml"),
+        """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: echo, namespace: shop}
+        spec:
+          hosts: [echo.shop.example]
+          location: MESH_INTERNAL
+          resolution: STATIC
+          ports: [{number: %1$d, name: data}]
+          endpoints: [{address: %2$s, ports: {data: %1$d}, labels: {app: echo}}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: echo, namespace: shop}
+        spec:
+          host: echo.shop.example
+          trafficPolicy: {tls: {mode: DISABLE}}
+        ---
+        apiVersion: security.istio.io/v1
+        kind: PeerAuthentication
+        metadata: {name: default, namespace: shop}
+        spec:
+          mtls: {mode: DISABLE}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Sidecar
+        metadata: {name: client, namespace: shop}
+        spec:
+          workloadSelector: {labels: {app: client}}
+          egress:
+          - port: {number: %1$d, name: data}
+            bind: %3$s
+            captureMode: NONE
+            hosts: [./echo.shop.example]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: echo, namespace: shop}
+        spec:
+          hosts: [echo.shop.example]
+          http:
+          - match: [{headers: {x-variant: {exact: teapot}}}]
+            fault: {abort: {httpStatus: 418, percentage: {value: 100}}}
+            route: [{destination: {host: echo.shop.example}}]
+          - headers: {request: {set: {x-routed-by: echo-vs}}}
+            route: [{destination: {host: echo.shop.example}}]
+        """
+            .formatted(port, SERVER_IP, CLIENT_IP));
+    controlPlane =
+        new ControlPlane(
+            ControlPlaneOptions.DEFAULTS
+                .withPorts(0, 0)
+                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
+            new LocalRegistry("cluster.local"),
+            ConfigInputs.NONE,
+            Clock.systemUTC());
+    feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
+    controlPlane.start();
+    proxies.add(start(CLIENT_IP, "client-1", "{app: client}", ""));
+    Proxy server =
+        start(
+            SERVER_IP,
+            "echo-1",
+            "{app: echo}",
+            "POD_PORTS: '[{\"name\":\"data\",\"containerPort\":%d}]'"
+                .formatted(app.getLocalPort()));
+    proxies.add(server);
+
+    InetSocketAddress sidecar = new InetSocketAddress(CLIENT_IP, port);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(() -> tcp(sidecar, "ping").equals("tcp:ping"));
+
+    // raw TCP: the bytes reach the app as they are
+    assertThat(tcp(sidecar, "hello over tcp")).isEqualTo("tcp:hello over tcp");
+
+    // HTTP on the same port: routed by the VirtualService
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    URI uri = URI.create("http://" + CLIENT_IP + ":" + port + "/hello");
+    HttpResponse<String> routed =
+        http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(routed.statusCode()).isEqualTo(200);
+    assertThat(routed.body()).contains("x-routed-by: echo-vs");
+    HttpResponse<String> teapot =
+        http.send(
+            HttpRequest.newBuilder(uri).header("x-variant", "teapot").build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(teapot.statusCode()).isEqualTo(418);
+
+    // and TCP still works after HTTP went through
+    assertThat(tcp(sidecar, "again")).isEqualTo("tcp:again");
+
+    // the server's sidecar took its HTTP inbound chain for the HTTP request (an HTTP connection
+    // manager counted it) and its TCP chain for the rest
+    String serverStats = server.stats().text();
+    System.out.println("server_stats:\n" + serverStats);
+    String inboundHttp = "http.inbound_0.0.0.0_" + app.getLocalPort() + ".downstream_rq_total";
+    assertThat(counter(serverStats, inboundHttp)).isEqualTo(1);
+  }
+
+  static long counter(String stats, String name) {
+    for (String line : stats.split("\n")) {
+      if (line.startsWith(name + ":")) {
+        return Long.parseLong(line.substring(name.length() + 1).trim());
+      }
+    }
+    return -1;
+  }
+
+  /** One line over a new TCP connection, and the line that comes back. */
+  static String tcp(InetSocketAddress to, String line) throws IOException {
+    try (Socket s = new Socket()) {
+      s.connect(to, 2000);
+      s.setSoTimeout(5000);
+      s.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+      String back = in.readLine();
+      return back == null ? "" : back;
+    }
+  }
+
+  Proxy start(String ip, String name, String labels, String extraMetadata) throws IOException {
+    String bootstrap =
+        """
+        node:
+          id: sidecar~%1$s~%2$s.shop~shop.svc.cluster.local
+          metadata:
+            NAMESPACE: shop
+            INTERCEPTION_MODE: NONE
+            LABELS: %3$s
+            %4$s
+        admin: {address: {socket_address: {address: %1$s, port_value: %5$d}}}
+        dynamic_resources:
+          ads_config:
+            api_type: DELTA_GRPC
+            transport_api_version: V3
+            grpc_services: [{envoy_grpc: {cluster_name: xds-grpc}}]
+          lds_config: {ads: {}, resource_api_version: V3}
+          cds_config: {ads: {}, resource_api_version: V3}
+        static_resources:
+          clusters:
+          - name: xds-grpc
+            type: STATIC
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                explicit_http_config: {http2_protocol_options: {}}
+            load_assignment:
+              cluster_name: xds-grpc
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %6$d}}}}]}]
+        """
+            .formatted(
+                ip,
+                name,
+                labels,
+                extraMetadata,
+                SidecarIsolationTest.freePort(ip),
+                controlPlane.xdsPort());
+    return Proxy.start(
+        new BootstrapLoader().parse(name + ".yaml", bootstrap),
+        ProxyOptions.defaults()
+            .withWorkers(1)
+            .withXdsBackoff(Duration.ofMillis(50), Duration.ofMillis(400)));
+  }
+}
