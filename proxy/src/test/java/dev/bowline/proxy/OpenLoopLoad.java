@@ -70,7 +70,7 @@ final class OpenLoopLoad {
 
     String line() {
       return String.format(
-          "due=%d ok=%d failed=%d (rejected=%d lost=%d connect=%d unanswered=%d)"
+          "due=%d ok=%d failed=%d rejected=%d lost=%d connect=%d unanswered=%d"
               + " seconds=%.2f achieved_rps=%.0f connections=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.1f",
           due,
           ok,

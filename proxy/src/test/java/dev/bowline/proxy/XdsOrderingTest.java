@@ -242,6 +242,35 @@ class XdsOrderingTest {
     assertThat(proxy.snapshot().clusters()).doesNotContainKey("c0");
   }
 
+  @Test
+  void aClusterCdsDropsBeforeRdsMovesTheRouteKeepsServingUntilItMoves() throws Exception {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
+    send(EDS, "1", endpoints("c0", a));
+    send(LDS, "1", listener());
+    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .ignoreExceptions()
+        .until(() -> get().startsWith("backend=a"));
+
+    // A SotW server replacing c0 by c1 answers CDS (and EDS) first: c0 is gone from CDS while
+    // the served route still targets it. It keeps serving (Envoy would answer 503 NC here).
+    send(CDS, "2", XdsProxyTest.edsCluster("c1"));
+    long published = proxy.snapshot().version();
+    send(EDS, "2", endpoints("c1", b));
+    await().atMost(Duration.ofSeconds(5)).until(() -> proxy.snapshot().version() > published);
+    assertThat(proxy.snapshot().clusters()).containsKeys("c0", "c1");
+    for (int i = 0; i < 5; i++) {
+      assertThat(get()).startsWith("backend=a");
+    }
+
+    // RDS moves the route: c0 leaves with the same publication
+    send(RDS, "2", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c1")));
+    await().atMost(Duration.ofSeconds(5)).until(() -> routeTarget().equals("c1"));
+    assertThat(proxy.snapshot().clusters()).doesNotContainKey("c0");
+    assertThat(get()).startsWith("backend=b");
+  }
+
   void send(String typeUrl, String version, Message... resources) {
     var r =
         DiscoveryResponse.newBuilder()
