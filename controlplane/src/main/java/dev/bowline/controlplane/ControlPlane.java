@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
@@ -41,6 +42,7 @@ public final class ControlPlane implements AutoCloseable {
   private final ControlPlaneOptions options;
   private final MeshRegistry registry;
   private final AtomicReference<ConfigInputs> config;
+  private final java.util.concurrent.ScheduledExecutorService graceTimer;
   private final AtomicReference<MeshConfig> mesh = new AtomicReference<>(MeshConfig.defaults());
   private final AtomicReference<@org.jspecify.annotations.Nullable ConfigSnapshot> lastSnapshot =
       new AtomicReference<>();
@@ -81,6 +83,9 @@ public final class ControlPlane implements AutoCloseable {
                 Thread.ofPlatform().daemon().name("xds-debounce").factory()),
             nanoTime,
             this::pushNow);
+    this.graceTimer =
+        Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("workload-entry-grace").factory());
     this.debug = new DebugServer(this::isReady, meters, xds, this.registry);
     this.registry.addListener(this::onRegistryChange);
     xds.setProxyLifecycle(
@@ -102,7 +107,17 @@ public final class ControlPlane implements AutoCloseable {
           @Override
           public void disconnected(String connectionId, Proxy proxy) {
             if (!proxy.autoRegisterGroup().isEmpty()) {
-              ControlPlane.this.registry.unregister(connectionId);
+              // istiod keeps the entry for a grace period: a proxy that reconnects within it
+              // registers the same entry (<group>-<ip>) again and it never goes away
+              Duration grace = options.workloadEntryGrace();
+              if (grace.isZero() || grace.isNegative()) {
+                ControlPlane.this.registry.unregister(connectionId);
+              } else {
+                graceTimer.schedule(
+                    () -> ControlPlane.this.registry.unregister(connectionId),
+                    grace.toMillis(),
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+              }
             }
           }
         });
@@ -240,6 +255,7 @@ public final class ControlPlane implements AutoCloseable {
   public void close() {
     ready = false;
     debouncer.close();
+    graceTimer.shutdownNow();
     debug.close();
     xds.close();
     meters.close();

@@ -15,6 +15,9 @@ import java.util.Objects;
  *     PILOT_DEBOUNCE_MAX}, 10 s)
  * @param pushConcurrency connections pushed at once ({@code PILOT_PUSH_THROTTLE}, 100)
  * @param domainSuffix the cluster's DNS domain ({@code cluster.local})
+ * @param workloadEntryGrace how long an auto-registered WorkloadEntry outlives its proxy's stream
+ *     ({@code PILOT_WORKLOAD_ENTRY_GRACE_PERIOD}, 10 s): a proxy that reconnects within it keeps
+ *     its entry
  */
 public record ControlPlaneOptions(
     String address,
@@ -23,7 +26,8 @@ public record ControlPlaneOptions(
     Duration debounceQuiet,
     Duration debounceMax,
     int pushConcurrency,
-    String domainSuffix) {
+    String domainSuffix,
+    Duration workloadEntryGrace) {
   /** Istio's defaults on 127.0.0.1. */
   public static final ControlPlaneOptions DEFAULTS =
       new ControlPlaneOptions(
@@ -33,13 +37,35 @@ public record ControlPlaneOptions(
           Duration.ofMillis(100),
           Duration.ofSeconds(10),
           100,
-          "cluster.local");
+          "cluster.local",
+          Duration.ofSeconds(10));
+
+  /** Options with Istio's WorkloadEntry grace period (10 s). */
+  public ControlPlaneOptions(
+      String address,
+      int xdsPort,
+      int monitoringPort,
+      Duration debounceQuiet,
+      Duration debounceMax,
+      int pushConcurrency,
+      String domainSuffix) {
+    this(
+        address,
+        xdsPort,
+        monitoringPort,
+        debounceQuiet,
+        debounceMax,
+        pushConcurrency,
+        domainSuffix,
+        Duration.ofSeconds(10));
+  }
 
   public ControlPlaneOptions {
     Objects.requireNonNull(address, "address");
     Objects.requireNonNull(debounceQuiet, "debounceQuiet");
     Objects.requireNonNull(debounceMax, "debounceMax");
     Objects.requireNonNull(domainSuffix, "domainSuffix");
+    Objects.requireNonNull(workloadEntryGrace, "workloadEntryGrace");
     checkPort("xdsPort", xdsPort);
     checkPort("monitoringPort", monitoringPort);
     if (pushConcurrency < 1) {
@@ -56,12 +82,39 @@ public record ControlPlaneOptions(
   /** These options with other ports. */
   public ControlPlaneOptions withPorts(int xds, int monitoring) {
     return new ControlPlaneOptions(
-        address, xds, monitoring, debounceQuiet, debounceMax, pushConcurrency, domainSuffix);
+        address,
+        xds,
+        monitoring,
+        debounceQuiet,
+        debounceMax,
+        pushConcurrency,
+        domainSuffix,
+        workloadEntryGrace);
   }
 
   /** These options with another debounce. */
   public ControlPlaneOptions withDebounce(Duration quiet, Duration max) {
     return new ControlPlaneOptions(
-        address, xdsPort, monitoringPort, quiet, max, pushConcurrency, domainSuffix);
+        address,
+        xdsPort,
+        monitoringPort,
+        quiet,
+        max,
+        pushConcurrency,
+        domainSuffix,
+        workloadEntryGrace);
+  }
+
+  /** These options with another WorkloadEntry grace period. */
+  public ControlPlaneOptions withWorkloadEntryGrace(Duration grace) {
+    return new ControlPlaneOptions(
+        address,
+        xdsPort,
+        monitoringPort,
+        debounceQuiet,
+        debounceMax,
+        pushConcurrency,
+        domainSuffix,
+        grace);
   }
 }

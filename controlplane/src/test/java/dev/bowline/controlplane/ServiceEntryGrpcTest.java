@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * grpc-java's own xDS client reaches services that exist only as Istio config: a ServiceEntry whose
  * WorkloadEntries (selected by labels) sit in two localities of weight 3 and 1, so calls split 3:1;
  * a proxy that connects with {@code AUTO_REGISTER_GROUP} joins the service from its WorkloadGroup's
- * template while connected, and leaves when its stream ends.
+ * template while connected, keeps its entry when it reconnects within the grace period, and leaves
+ * after the grace period when its stream ends.
  */
 class ServiceEntryGrpcTest {
   static final String HOST = "billing.shop.example";
@@ -109,7 +110,8 @@ class ServiceEntryGrpcTest {
         new ControlPlane(
             ControlPlaneOptions.DEFAULTS
                 .withPorts(0, 0)
-                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
+                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1))
+                .withWorkloadEntryGrace(Duration.ofSeconds(1)),
             new LocalRegistry("cluster.local"),
             ConfigInputs.NONE,
             Clock.systemUTC());
@@ -148,6 +150,35 @@ class ServiceEntryGrpcTest {
                 "127.0.0.1:" + controlPlane.xdsPort(), InsecureChannelCredentials.create())
             .build();
     channels.add(ads);
+    StreamObserver<DiscoveryRequest> vmStream = vmStream(ads);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> GrpcXdsClientTest.spread(ch, 20).containsKey("billing-vm"));
+    Map<String, Integer> withVm = GrpcXdsClientTest.spread(ch, 800);
+    System.out.println("with_auto_registered_vm=" + withVm);
+    assertThat(withVm.get("billing-vm") / 800.0).isBetween(0.33, 0.47); // 4 of 10
+    assertThat(
+            controlPlane.registry().snapshot().endpoints(HOST, PORT).stream()
+                .map(e -> e.workloadName()))
+        .contains("billing-vm-127.0.0.24");
+
+    // It reconnects within the grace period (1 s here, Istio's 10 s by default): the entry stays
+    // past the old stream's grace.
+    vmStream.onCompleted();
+    StreamObserver<DiscoveryRequest> again = vmStream(ads);
+    Thread.sleep(2000);
+    assertThat(controlPlane.registry().snapshot().endpoints(HOST, PORT)).hasSize(3);
+
+    // Its stream ends for good: after the grace period the entry goes, and with it the traffic.
+    again.onCompleted();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> !GrpcXdsClientTest.spread(ch, 40).containsKey("billing-vm"));
+    assertThat(controlPlane.registry().snapshot().endpoints(HOST, PORT)).hasSize(2);
+  }
+
+  /** A VM's proxy stream asking to be registered from the billing-vm WorkloadGroup. */
+  static StreamObserver<DiscoveryRequest> vmStream(ManagedChannel ads) {
     List<DiscoveryResponse> received = new java.util.concurrent.CopyOnWriteArrayList<>();
     StreamObserver<DiscoveryRequest> vmStream =
         AggregatedDiscoveryServiceGrpc.newStub(ads)
@@ -175,23 +206,7 @@ class ServiceEntryGrpcTest {
                             .putFields("NAMESPACE", str("shop"))))
             .setTypeUrl("type.googleapis.com/envoy.config.cluster.v3.Cluster")
             .build());
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(() -> GrpcXdsClientTest.spread(ch, 20).containsKey("billing-vm"));
-    Map<String, Integer> withVm = GrpcXdsClientTest.spread(ch, 800);
-    System.out.println("with_auto_registered_vm=" + withVm);
-    assertThat(withVm.get("billing-vm") / 800.0).isBetween(0.33, 0.47); // 4 of 10
-    assertThat(
-            controlPlane.registry().snapshot().endpoints(HOST, PORT).stream()
-                .map(e -> e.workloadName()))
-        .contains("billing-vm-127.0.0.24");
-
-    // Its stream ends: the entry goes, and with it the traffic.
-    vmStream.onCompleted();
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(() -> !GrpcXdsClientTest.spread(ch, 40).containsKey("billing-vm"));
-    assertThat(controlPlane.registry().snapshot().endpoints(HOST, PORT)).hasSize(2);
+    return vmStream;
   }
 
   /**
