@@ -10,9 +10,10 @@
 #   bench/proxy/run.sh [duration-seconds (default 15)] [connections (default 50)]
 #   PROXIES="bowline" WARMUP=10 BOWLINE_BENCH_JAVA_OPTS="..." bench/proxy/run.sh
 #
-# PROXIES (default "nginx haproxy bowline"): bowline starts from a JDK 25 AOT cache trained in the
-# same run, bowline-noaot without one. The proxy's JVM options are
-# cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options (BOWLINE_BENCH_JAVA_OPTS appended).
+# PROXIES (default "nginx haproxy bowline"): bowline starts from a static AppCDS archive trained in
+# the same run, as ./bowline proxy does; bowline-aot from a JDK 25 AOT cache; bowline-noaot plain.
+# The proxy's JVM options are cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options
+# (BOWLINE_BENCH_JAVA_OPTS appended).
 #
 # Installs nginx-light, haproxy and wrk from Debian packages if missing. Loopback only.
 set -euo pipefail
@@ -180,20 +181,33 @@ PROXIES=${PROXIES:-"nginx haproxy bowline"}
 want() { [[ " $PROXIES " == *" $1 "* ]]; }
 want nginx && run_one nginx http://127.0.7.2:8080/1k "$NGINX" -p "$WORK/peer" -c "$WORK/peer/nginx.conf"
 want haproxy && run_one haproxy http://127.0.7.3:8080/1k "$HAPROXY" -db -f "$WORK/haproxy.cfg"
-# bowline-noaot: plain JIT start. bowline: with a JDK 25 AOT cache (JEP 514/515) made by a training
-# run in this script (start, 3 s of load, stop: the JVM writes the cache at exit), as ./bowline does.
+# bowline: with the static AppCDS archive ./bowline proxy makes (decision 0030): a training run in
+# this script (start, 3 s of load, stop) records the class list, java -Xshare:dump archives it.
+# bowline-aot: a JDK 25 AOT cache (JEP 514/515) trained the same way instead. bowline-noaot: neither.
+train() { # train <extra JVM flags...>: start, wait for ready, 3 s of load, stop
+  # shellcheck disable=SC2086
+  taskset -c 1 "$JAVA" $JAVA_OPTS "$@" "${BOWLINE_ARGS[@]}" --drain-time-s 0 >"$WORK/bowline-train.out" 2>&1 &
+  local t=$!; PIDS+=($t)
+  wait_http http://127.0.7.4:8080/1k
+  taskset -c 0 wrk -t1 -c"$CONNS" -d3s http://127.0.7.4:8080/1k >/dev/null
+  kill "$t"; wait "$t" 2>/dev/null || true
+}
 # shellcheck disable=SC2086
 want bowline-noaot && run_one bowline-noaot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS "${BOWLINE_ARGS[@]}"
 if want bowline; then
+  train -XX:DumpLoadedClassList="$WORK/bowline.classlist"
   # shellcheck disable=SC2086
-  taskset -c 1 "$JAVA" $JAVA_OPTS -XX:AOTCacheOutput="$WORK/bowline.aot" "${BOWLINE_ARGS[@]}" --drain-time-s 0 \
-    >"$WORK/bowline-train.out" 2>&1 &
-  train=$!; PIDS+=($train)
-  wait_http http://127.0.7.4:8080/1k
-  taskset -c 0 wrk -t1 -c"$CONNS" -d3s http://127.0.7.4:8080/1k >/dev/null
-  kill "$train"; wait "$train" 2>/dev/null || true
+  "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $JAVA_OPTS -Xshare:dump \
+    -XX:SharedClassListFile="$WORK/bowline.classlist" -XX:SharedArchiveFile="$WORK/bowline.jsa" \
+    -cp "$ROOT/cli/target/bowline.jar" >"$WORK/bowline-dump.out" 2>&1 ||
+    { echo "no CDS archive written; see $WORK/bowline-dump.out" >&2; exit 1; }
+  # shellcheck disable=SC2086
+  run_one bowline http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
+fi
+if want bowline-aot; then
+  train -XX:AOTCacheOutput="$WORK/bowline.aot"
   [ -f "$WORK/bowline.aot" ] || { echo "no AOT cache written; see $WORK/bowline-train.out" >&2; exit 1; }
   # shellcheck disable=SC2086
-  run_one bowline http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:AOTCache="$WORK/bowline.aot" "${BOWLINE_ARGS[@]}"
+  run_one bowline-aot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:AOTCache="$WORK/bowline.aot" "${BOWLINE_ARGS[@]}"
 fi
 echo "wrk -t1 -c$CONNS -d${DURATION}s (after ${WARMUP}s warm-up); backend nginx 1 KB on core 0 with wrk; proxy alone on core 1; work dir $WORK"
