@@ -122,7 +122,8 @@ R
 
 "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
-JAVA_OPTS=${BOWLINE_BENCH_JAVA_OPTS:-"-XX:+UseSerialGC -Xms64m -Xmx64m -XX:ActiveProcessorCount=1 -Dio.netty.allocator.numHeapArenas=1 -Dio.netty.allocator.numDirectArenas=1"}
+# The proxy's JVM options: the file every proxy process uses (decision 0030), then overrides.
+JAVA_OPTS="@$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options ${BOWLINE_BENCH_JAVA_OPTS:-}"
 cpu_ticks() { local s; s=$(cut -d')' -f2- "/proc/$1/stat"); set -- $s; echo $((${12} + ${13})); }
 wait_http() { for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
 URL=http://127.0.8.4:8080/1k

@@ -10,6 +10,11 @@
 #   bench/proxy/run.sh [duration-seconds (default 15)] [connections (default 50)]
 #   PROXIES="bowline" WARMUP=10 BOWLINE_BENCH_JAVA_OPTS="..." bench/proxy/run.sh
 #
+# PROXIES (default "nginx haproxy bowline"): bowline starts from a static AppCDS archive trained in
+# the same run, as ./bowline proxy does; bowline-aot from a JDK 25 AOT cache; bowline-noaot plain.
+# The proxy's JVM options are cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options
+# (BOWLINE_BENCH_JAVA_OPTS appended).
+#
 # Installs nginx-light, haproxy and wrk from Debian packages if missing. Loopback only.
 set -euo pipefail
 DURATION=${1:-15}
@@ -117,7 +122,10 @@ CONF
 "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
 source "$ROOT/tools/find-java.sh" >/dev/null 2>&1 || true
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
-JAVA_OPTS=${BOWLINE_BENCH_JAVA_OPTS:-"-XX:+UseSerialGC -Xms64m -Xmx64m -XX:ActiveProcessorCount=1 -Xss512k -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=32m -Dio.netty.allocator.numHeapArenas=1 -Dio.netty.allocator.numDirectArenas=1 -Dio.netty.allocator.maxCachedBufferCapacity=8192 -XX:+UseCompactObjectHeaders"}
+# The proxy's JVM options: the same file the mesh runner and ./bowline use (decision 0030);
+# BOWLINE_BENCH_JAVA_OPTS come after it, so they can override any of them.
+JAVA_OPTS="@$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options ${BOWLINE_BENCH_JAVA_OPTS:-}"
+BOWLINE_ARGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1)
 
 cpu_ticks() { # sum utime+stime of the given pids
   local t=0
@@ -131,7 +139,7 @@ rss_kb() { local r=0; for p in "$@"; do r=$((r + $(awk '/VmRSS/{print $2}' "/pro
 family() { echo "$1"; pgrep -P "$1" || true; }
 wait_http() { for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
 
-printf '%-8s %10s %10s %10s %10s %14s %8s %8s\n' proxy rps p50_ms p99_ms rss_mb cpu_ms/1k_req ready_s cpu_%
+printf '%-13s %10s %10s %10s %10s %14s %8s %8s\n' proxy rps p50_ms p99_ms rss_mb cpu_ms/1k_req ready_s cpu_%
 run_one() {
   local name=$1 url=$2; shift 2
   local start; start=$(date +%s.%N)
@@ -155,7 +163,7 @@ run_one() {
   local cpu_ms; cpu_ms=$(echo "scale=3; ($c1 - $c0) * 1000 / $TCK" | bc)
   local per1k; per1k=$(echo "scale=2; $cpu_ms * 1000 / $reqs" | bc)
   local util; util=$(echo "scale=0; $cpu_ms / 10 / ($t1 - $t0)" | bc)
-  printf '%-8s %10s %10s %10s %10s %14s %8.2f %8s\n' "$name" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$((rss / 1024))" "$per1k" "$ready" "$util"
+  printf '%-13s %10s %10s %10s %10s %14s %8.2f %8s\n' "$name" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$((rss / 1024))" "$per1k" "$ready" "$util"
   [ -z "$errors" ] || echo "  $name: $errors" >&2
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
@@ -173,6 +181,33 @@ PROXIES=${PROXIES:-"nginx haproxy bowline"}
 want() { [[ " $PROXIES " == *" $1 "* ]]; }
 want nginx && run_one nginx http://127.0.7.2:8080/1k "$NGINX" -p "$WORK/peer" -c "$WORK/peer/nginx.conf"
 want haproxy && run_one haproxy http://127.0.7.3:8080/1k "$HAPROXY" -db -f "$WORK/haproxy.cfg"
-want bowline && run_one bowline http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-  -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1
+# bowline: with the static AppCDS archive ./bowline proxy makes (decision 0030): a training run in
+# this script (start, 3 s of load, stop) records the class list, java -Xshare:dump archives it.
+# bowline-aot: a JDK 25 AOT cache (JEP 514/515) trained the same way instead. bowline-noaot: neither.
+train() { # train <extra JVM flags...>: start, wait for ready, 3 s of load, stop
+  # shellcheck disable=SC2086
+  taskset -c 1 "$JAVA" $JAVA_OPTS "$@" "${BOWLINE_ARGS[@]}" --drain-time-s 0 >"$WORK/bowline-train.out" 2>&1 &
+  local t=$!; PIDS+=($t)
+  wait_http http://127.0.7.4:8080/1k
+  taskset -c 0 wrk -t1 -c"$CONNS" -d3s http://127.0.7.4:8080/1k >/dev/null
+  kill "$t"; wait "$t" 2>/dev/null || true
+}
+# shellcheck disable=SC2086
+want bowline-noaot && run_one bowline-noaot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS "${BOWLINE_ARGS[@]}"
+if want bowline; then
+  train -XX:DumpLoadedClassList="$WORK/bowline.classlist"
+  # shellcheck disable=SC2086
+  "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $JAVA_OPTS -Xshare:dump \
+    -XX:SharedClassListFile="$WORK/bowline.classlist" -XX:SharedArchiveFile="$WORK/bowline.jsa" \
+    -cp "$ROOT/cli/target/bowline.jar" >"$WORK/bowline-dump.out" 2>&1 ||
+    { echo "no CDS archive written; see $WORK/bowline-dump.out" >&2; exit 1; }
+  # shellcheck disable=SC2086
+  run_one bowline http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
+fi
+if want bowline-aot; then
+  train -XX:AOTCacheOutput="$WORK/bowline.aot"
+  [ -f "$WORK/bowline.aot" ] || { echo "no AOT cache written; see $WORK/bowline-train.out" >&2; exit 1; }
+  # shellcheck disable=SC2086
+  run_one bowline-aot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:AOTCache="$WORK/bowline.aot" "${BOWLINE_ARGS[@]}"
+fi
 echo "wrk -t1 -c$CONNS -d${DURATION}s (after ${WARMUP}s warm-up); backend nginx 1 KB on core 0 with wrk; proxy alone on core 1; work dir $WORK"

@@ -126,7 +126,8 @@ CONF
 [ -f "$ROOT/cli/target/bowline.jar" ] || "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
 source "$ROOT/tools/find-java.sh" >/dev/null 2>&1 || true
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
-JAVA_OPTS=${BOWLINE_BENCH_JAVA_OPTS:-"-XX:+UseSerialGC -Xms64m -Xmx64m -XX:ActiveProcessorCount=1 -Xss512k -XX:+UseCompactObjectHeaders"}
+# The proxy's JVM options: the file every proxy process uses (decision 0030), then overrides.
+JAVA_OPTS="@$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options ${BOWLINE_BENCH_JAVA_OPTS:-}"
 
 cpu_ticks() { local t=0; for p in "$@"; do local s; s=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue; set -- $s; t=$((t + ${12} + ${13})); done; echo "$t"; }
 family() { echo "$1"; pgrep -P "$1" || true; }

@@ -21,16 +21,37 @@ public final class Main {
 
   /** Runs one command line and returns its exit code (0 ok, 1 failure, 2 usage error). */
   public static int run(String... args) {
-    return newCommandLine().execute(args);
+    return commandLineFor(args).execute(args);
+  }
+
+  /** The command tree {@link #run} uses for {@code args}. */
+  static CommandLine commandLineFor(String... args) {
+    return newCommandLine(args.length > 0 && args[0].equals("proxy"));
   }
 
   static CommandLine newCommandLine() {
-    CommandLine cmd = new CommandLine(new BowlineCommand());
+    return newCommandLine(false);
+  }
+
+  /**
+   * The command tree; with {@code proxyOnly}, only {@code bowline proxy}: picocli inspects every
+   * subcommand it is given, and loading all of them (control plane, CLI clients) cost a proxy ~0.15
+   * s of start-up and the metaspace of classes it never runs (decision 0030).
+   */
+  static CommandLine newCommandLine(boolean proxyOnly) {
+    CommandLine cmd = new CommandLine(proxyOnly ? new ProxyOnlyCommand() : new BowlineCommand());
     cmd.setExecutionExceptionHandler(
         (ex, commandLine, parseResult) -> {
           commandLine.getErr().println("bowline " + commandLine.getCommandName() + ": " + ex);
           return 1;
         });
     return cmd;
+  }
+
+  /** {@code bowline} with its {@code proxy} subcommand only: what a proxy process runs. */
+  @CommandLine.Command(name = "bowline", subcommands = ProxyCommand.class)
+  static final class ProxyOnlyCommand implements Runnable {
+    @Override
+    public void run() {}
   }
 }

@@ -15,7 +15,7 @@ class ProxyCommandTest {
   private final StringWriter err = new StringWriter();
 
   private int run(String... args) {
-    CommandLine cmd = Main.newCommandLine();
+    CommandLine cmd = Main.commandLineFor(args); // the proxy-only tree, as Main.run picks it
     cmd.setOut(new PrintWriter(out, true));
     cmd.setErr(new PrintWriter(err, true));
     return cmd.execute(args);
@@ -49,5 +49,15 @@ class ProxyCommandTest {
     assertThat(err.toString())
         .contains(
             "static_resources.clusters[0]: Cluster c1: lb_policy: CLUSTER_PROVIDED is not supported");
+  }
+
+  @Test
+  void theProxyOnlyTreeStillSaysBowlineProxy() {
+    assertThat(run("proxy")).isEqualTo(2);
+    assertThat(err.toString())
+        .contains("Missing required option: '--config-path")
+        .contains("Usage: bowline proxy");
+    assertThat(Main.commandLineFor("proxy").getSubcommands()).containsOnlyKeys("proxy");
+    assertThat(Main.commandLineFor("version").getSubcommands()).containsKeys("proxy", "version");
   }
 }

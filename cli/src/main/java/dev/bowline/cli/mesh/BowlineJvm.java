@@ -1,6 +1,9 @@
 package dev.bowline.cli.mesh;
 
 import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,6 +22,33 @@ public record BowlineJvm(String java, String classPath, String mainClass) {
   /** Flags every Bowline JVM gets (as {@code ./bowline} passes them). */
   static final List<String> BOWLINE_FLAGS =
       List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
+
+  /**
+   * The JVM options of every proxy process (sidecars, gateways, {@code bowline proxy} run by {@code
+   * ./bowline}, the proxy benchmark): the resource {@code proxy.jvm-options} beside this class, a
+   * {@code java} argument file that {@code ./bowline} and {@code bench/proxy/run.sh} pass as it is,
+   * so the three can never differ (decision 0030).
+   */
+  public static final List<String> PROXY_FLAGS = options("proxy.jvm-options");
+
+  /**
+   * The options of {@code java} argument file resource {@code name}: one per line, blank lines and
+   * lines starting with {@code #} skipped.
+   */
+  static List<String> options(String name) {
+    try (var in = BowlineJvm.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("missing resource " + name);
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8)
+          .lines()
+          .map(String::strip)
+          .filter(l -> !l.isEmpty() && !l.startsWith("#"))
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading resource " + name, e);
+    }
+  }
 
   /** Small-footprint flags for one app per JVM (measured in decision 0006: ~90 MB RSS). */
   static final List<String> SMALL_APP_FLAGS =

@@ -75,11 +75,10 @@ public final class MeshRunner implements AutoCloseable {
   private final Capabilities caps;
 
   /**
-   * A sidecar's JVM: a small heap, the serial collector and C1 only, as the apps (decision 0010:
-   * RSS per sidecar about 170 MB with G1 and C2, measured below with these).
+   * A sidecar's (and a gateway's) JVM: the options of every proxy process, {@link
+   * BowlineJvm#PROXY_FLAGS} (decisions 0010, 0030).
    */
-  static final List<String> SIDECAR_FLAGS =
-      List.of("-Xmx96m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss256k");
+  static final List<String> SIDECAR_FLAGS = BowlineJvm.PROXY_FLAGS;
 
   /**
    * The control plane's JVM: serial collector and C1 only, as the sidecars; with its AppCDS archive

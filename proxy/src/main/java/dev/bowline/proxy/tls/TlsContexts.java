@@ -32,8 +32,15 @@ public final class TlsContexts {
   private static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
 
   private final SecretStore secrets;
-  private final SslProvider provider;
   private final InstantSource clock;
+  private final boolean preferOpenSsl;
+
+  /**
+   * Chosen at the first context built, not at construction: probing BoringSSL loads netty-tcnative
+   * and the JDK's security providers (~0.2 s and a few MB), which a proxy without TLS never needs.
+   */
+  private volatile @Nullable SslProvider provider;
+
   private final ConcurrentHashMap<Object, Built> cache = new ConcurrentHashMap<>();
 
   private record Built(long version, @Nullable SslContext context, String problem) {}
@@ -44,7 +51,7 @@ public final class TlsContexts {
    */
   public TlsContexts(SecretStore secrets, boolean preferOpenSsl, InstantSource clock) {
     this.secrets = secrets;
-    this.provider = preferOpenSsl && OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+    this.preferOpenSsl = preferOpenSsl;
     this.clock = clock;
   }
 
@@ -60,7 +67,16 @@ public final class TlsContexts {
 
   /** {@code "BoringSSL"} or {@code "JDK"}. */
   public String providerName() {
-    return provider == SslProvider.OPENSSL ? "BoringSSL" : "JDK";
+    return provider() == SslProvider.OPENSSL ? "BoringSSL" : "JDK";
+  }
+
+  private SslProvider provider() {
+    SslProvider p = provider;
+    if (p == null) {
+      p = preferOpenSsl && OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+      provider = p;
+    }
+    return p;
   }
 
   /** The secrets these contexts are built from. */
@@ -182,7 +198,7 @@ public final class TlsContexts {
               ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
               c.alpn()));
     }
-    return b.sslProvider(provider).protocols(PROTOCOLS).build();
+    return b.sslProvider(provider()).protocols(PROTOCOLS).build();
   }
 
   private static ByteArrayInputStream stream(@Nullable String pem) {

@@ -1,6 +1,8 @@
 package dev.bowline.proxy.xds;
 
 import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.DynamicMessage;
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import java.util.List;
 import java.util.Set;
@@ -21,8 +23,25 @@ final class FieldAudit {
 
   static Set<String> ignored(Message m, Set<String> honoured) {
     Set<String> out = new TreeSet<>();
-    walk(m, "", honoured, out);
+    walk(dynamic(m), "", honoured, out);
     return out;
+  }
+
+  /**
+   * {@code m} as a {@link DynamicMessage}: {@code getAllFields()} of a generated message resolves
+   * every field of its type (and of each nested type walked) by reflection, loading their builder
+   * classes and keeping thousands of {@code Method}s; a dynamic copy reads the descriptors only
+   * (decision 0030). Costs one serialisation per resource, on the config thread.
+   */
+  private static Message dynamic(Message m) {
+    if (m instanceof DynamicMessage) {
+      return m;
+    }
+    try {
+      return DynamicMessage.parseFrom(m.getDescriptorForType(), m.toByteString());
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("re-parsing " + m.getDescriptorForType().getFullName(), e);
+    }
   }
 
   private static void walk(Message m, String prefix, Set<String> honoured, Set<String> out) {

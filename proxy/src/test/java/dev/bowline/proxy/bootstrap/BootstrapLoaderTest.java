@@ -89,4 +89,39 @@ class BootstrapLoaderTest {
         .isInstanceOf(BootstrapException.class)
         .hasMessage("b.yaml: the bootstrap must be a YAML or JSON object");
   }
+
+  @Test
+  void typesNestedInsideAnyAreResolvedToo() throws Exception {
+    // Only the types a bootstrap names are built (decision 0030): the RBAC inside the connection
+    // manager's Any must be found as well as the connection manager itself.
+    String indent = " ".repeat(10); // the connection manager's fields in YAML
+    String filters =
+        String.join(
+            "\n" + indent,
+            "http_filters:",
+            "- name: envoy.filters.http.rbac",
+            "  typed_config:",
+            "    \"@type\": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+            "    rules: {action: DENY, policies: {p1: {permissions: [{any: true}],"
+                + " principals: [{any: true}]}}}",
+            "- name: envoy.filters.http.router",
+            "  typed_config: {\"@type\":"
+                + " type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}");
+    String rds = "rds: {route_config_name: r1, config_source: {ads: {}}}";
+    String yaml = YAML.replace(rds, rds + "\n" + indent + filters);
+    var b = loader.parse("b.yaml", yaml);
+    var hcm =
+        b.getStaticResources()
+            .getListeners(0)
+            .getFilterChains(0)
+            .getFilters(0)
+            .getTypedConfig()
+            .unpack(HttpConnectionManager.class);
+    var rbac =
+        hcm.getHttpFilters(0)
+            .getTypedConfig()
+            .unpack(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class);
+    assertThat(rbac.getRules().getPoliciesMap()).containsKey("p1");
+    assertThat(hcm.getHttpFilters(1).getName()).isEqualTo("envoy.filters.http.router");
+  }
 }
