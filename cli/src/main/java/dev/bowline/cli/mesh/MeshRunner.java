@@ -76,9 +76,14 @@ public final class MeshRunner implements AutoCloseable {
 
   /**
    * A sidecar's (and a gateway's) JVM: the options of every proxy process, {@link
-   * BowlineJvm#PROXY_FLAGS} (decisions 0010, 0030).
+   * BowlineJvm#PROXY_FLAGS} plus C1 only: the local mesh carries light traffic and many proxies
+   * share one machine, so memory and start-up CPU matter more than peak throughput (0030).
    */
-  static final List<String> SIDECAR_FLAGS = BowlineJvm.PROXY_FLAGS;
+  static final List<String> SIDECAR_FLAGS =
+      java.util.stream.Stream.concat(
+              BowlineJvm.PROXY_FLAGS.stream(),
+              java.util.stream.Stream.of("-XX:TieredStopAtLevel=1"))
+          .toList();
 
   /**
    * The control plane's JVM: serial collector and C1 only, as the sidecars; with its AppCDS archive
