@@ -30,6 +30,7 @@ public final class SupportedTypes {
         .add(TcpProxy.getDescriptor())
         .add(Router.getDescriptor())
         .add(io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm.getDescriptor())
+        .add(io.envoyproxy.envoy.extensions.filters.network.wasm.v3.Wasm.getDescriptor())
         .add(com.google.protobuf.StringValue.getDescriptor())
         .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
         .add(

@@ -65,7 +65,7 @@ public final class TlsSockets {
     SslHandler ssl = ctx.newHandler(ch.alloc());
     ch.pipeline().addLast(ssl);
     ch.pipeline().addLast(HandshakeErrors.INSTANCE);
-    watch(ch, ssl, stats, "listener=" + statPrefix);
+    watch(ch, ssl, stats, "listener=" + statPrefix, runtime.tls(), tls);
     return true;
   }
 
@@ -100,17 +100,23 @@ public final class TlsSockets {
             : ctx.newHandler(ch.alloc(), tls.sni(), port);
     ch.pipeline().addFirst(ssl);
     ch.pipeline().addAfter(ch.pipeline().context(ssl).name(), null, HandshakeErrors.INSTANCE);
-    watch(ch, ssl, stats, "cluster=" + cluster + " host=" + host + ":" + port);
+    watch(ch, ssl, stats, "cluster=" + cluster + " host=" + host + ":" + port, contexts, tls);
     return ssl;
   }
 
-  private static void watch(Channel ch, SslHandler ssl, TlsStats stats, String where) {
+  private static void watch(
+      Channel ch,
+      SslHandler ssl,
+      TlsStats stats,
+      String where,
+      TlsContexts contexts,
+      Object config) {
     ssl.handshakeFuture()
         .addListener(
             f -> {
               if (f.isSuccess()) {
                 stats.handshake().inc();
-                ch.attr(TlsPeer.KEY).set(peer(ssl));
+                ch.attr(TlsPeer.KEY).set(peer(ssl, contexts.localUriSans(config)));
                 if (ch.attr(TlsPeer.KEY).get().chain().isEmpty()) {
                   stats.noCertificate().inc();
                 }
@@ -161,7 +167,7 @@ public final class TlsSockets {
     return m;
   }
 
-  private static TlsPeer peer(SslHandler ssl) {
+  private static TlsPeer peer(SslHandler ssl, List<String> configuredLocal) {
     SSLSession s = ssl.engine().getSession();
     List<X509Certificate> chain = new ArrayList<>();
     try {
@@ -176,7 +182,7 @@ public final class TlsSockets {
     List<String> uris =
         chain.isEmpty() ? List.of() : SanMatcher.sans(chain.getFirst(), SanMatcher.Type.URI);
     String alpn = ssl.applicationProtocol();
-    List<String> local = List.of();
+    List<String> local = configuredLocal; // what a resumed session did not present again
     Certificate[] mine = s.getLocalCertificates();
     if (mine != null && mine.length > 0 && mine[0] instanceof X509Certificate x) {
       local = SanMatcher.sans(x, SanMatcher.Type.URI);
