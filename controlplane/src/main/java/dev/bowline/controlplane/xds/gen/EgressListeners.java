@@ -23,6 +23,12 @@ final class EgressListeners {
   private EgressListeners() {}
 
   static Map<String, Listener> bound(Proxy proxy, PushContext push) {
+    return bound(proxy, push, List.of());
+  }
+
+  /** As {@link #bound(Proxy, PushContext)}, with {@code tcpStats} before each TCP proxy. */
+  static Map<String, Listener> bound(
+      Proxy proxy, PushContext push, List<io.envoyproxy.envoy.config.listener.v3.Filter> tcpStats) {
     Map<String, Listener> out = new LinkedHashMap<>();
     for (SidecarScope.EgressListener e : push.scope(proxy).egressListeners()) {
       if (e.isHttpProxy() || (e.bind().isEmpty() && !e.captureMode().equals("NONE"))) {
@@ -51,7 +57,7 @@ final class EgressListeners {
         if (target == null) {
           continue;
         }
-        chains = L4Routes.chains(target, e.port(), proxy, push, name);
+        chains = L4Routes.chains(target, e.port(), proxy, push, name, tcpStats);
       }
       Listener.Builder l =
           Listener.newBuilder()

@@ -91,7 +91,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
       outboundPortListeners(proxy, push, telemetry).forEach(all::put);
     }
     // Sidecar egress listeners bound to an address (captureMode NONE or a bind).
-    EgressListeners.bound(proxy, push).forEach(all::putIfAbsent);
+    EgressListeners.bound(proxy, push, telemetry.outboundTcpStats()).forEach(all::putIfAbsent);
     // The HTTP proxy egress listener: from the Sidecar's HTTP_PROXY egress listener, or local
     // mode's default (decision 0010).
     push.scope(proxy)
@@ -290,7 +290,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
             .setTransportSocket(
                 Security.socket(
                     Security.inbound(
-                        in.protocol().isHttp() ? Security.INBOUND_HTTP_ALPN : List.of(),
+                        in.protocol().isHttp()
+                            ? Security.INBOUND_HTTP_ALPN
+                            : Security.INBOUND_TCP_ALPN,
                         trustDomains)))
             .build();
     if (mode == MtlsMode.STRICT) {
@@ -347,7 +349,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
     }
     FilterChain.Builder chain = FilterChain.newBuilder().setName(name);
     if (!in.protocol().isHttp()) {
-      chain.addAllFilters(authz.tcp());
+      // TCP metadata exchange, network RBAC, TCP stats (istiod's order)
+      chain.addAllFilters(telemetry.inboundTcp(authz.tcp()));
     }
     chain.addFilters(filter);
     if (matchPort) {
@@ -391,7 +394,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
                               telemetry.outboundLogs(),
                               telemetry.outboundTracing()))
                       .build())
-              : L4Routes.chains(tcp.get(port), port, proxy, push, name);
+              : L4Routes.chains(
+                  tcp.get(port), port, proxy, push, name, telemetry.outboundTcpStats());
       Listener.Builder l =
           Listener.newBuilder()
               .setName(name)
