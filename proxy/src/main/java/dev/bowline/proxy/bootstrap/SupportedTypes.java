@@ -31,6 +31,9 @@ public final class SupportedTypes {
         .add(Router.getDescriptor())
         .add(io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm.getDescriptor())
         .add(io.envoyproxy.envoy.extensions.filters.network.wasm.v3.Wasm.getDescriptor())
+        .add(
+            io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                .getDescriptor())
         .add(com.google.protobuf.StringValue.getDescriptor())
         .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
         .add(
