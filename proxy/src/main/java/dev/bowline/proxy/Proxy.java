@@ -185,7 +185,7 @@ public final class Proxy implements AutoCloseable {
             spans,
             new dev.bowline.proxy.tracing.TracingConfig.LocalNode(
                 node.getId(), node.getCluster(), node.getLocality().getZone()));
-    ClusterParser cp = new ClusterParser();
+    ClusterParser cp = new ClusterParser(filters);
     List<String> errors = new ArrayList<>();
     Map<String, ListenerConfig> ls = new HashMap<>();
     var sr = bootstrap.getStaticResources();

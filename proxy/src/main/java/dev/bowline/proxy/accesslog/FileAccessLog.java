@@ -3,15 +3,24 @@ package dev.bowline.proxy.accesslog;
 import dev.bowline.proxy.http.filter.StreamInfo;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 
 /**
- * {@code envoy.access_loggers.file} on a connection manager: where lines go and how they look.
+ * {@code envoy.access_loggers.file} on a connection manager: where lines go, how they look, and
+ * which streams are logged.
  *
  * @param path the file ({@code /dev/stdout} works)
  * @param format the compiled format
  * @param writer the proxy's writer thread
+ * @param filter the access log's {@code filter} (a CEL expression); empty logs every stream
  */
-public record FileAccessLog(String path, LogFormat format, AccessLogWriter writer) {
+public record FileAccessLog(
+    String path, LogFormat format, AccessLogWriter writer, Optional<CelFilter> filter) {
+  /** A log of every stream. */
+  public FileAccessLog(String path, LogFormat format, AccessLogWriter writer) {
+    this(path, format, writer, Optional.empty());
+  }
+
   /** The event loop's line builder, reused line after line. */
   private static final FastThreadLocal<StringBuilder> LINE =
       new FastThreadLocal<>() {
@@ -21,8 +30,14 @@ public record FileAccessLog(String path, LogFormat format, AccessLogWriter write
         }
       };
 
-  /** Formats {@code info} on the calling event loop and hands the line's bytes to the writer. */
+  /**
+   * Formats {@code info} on the calling event loop and hands the line's bytes to the writer, unless
+   * the filter says no.
+   */
   public void log(StreamInfo info) {
+    if (filter.isPresent() && !filter.get().test(info)) {
+      return;
+    }
     StringBuilder sb = LINE.get();
     sb.setLength(0);
     format.renderTo(sb, info);

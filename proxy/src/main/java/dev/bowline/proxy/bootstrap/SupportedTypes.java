@@ -41,6 +41,8 @@ public final class SupportedTypes {
           "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
           "envoy.extensions.filters.http.router.v3.Router",
           "envoy.extensions.filters.http.wasm.v3.Wasm",
+          "envoy.extensions.filters.network.wasm.v3.Wasm",
+          "envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
           "google.protobuf.StringValue",
           "envoy.extensions.access_loggers.file.v3.FileAccessLog",
           "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
@@ -95,6 +97,11 @@ public final class SupportedTypes {
       case "envoy.extensions.filters.http.router.v3.Router" -> Router.getDescriptor();
       case "envoy.extensions.filters.http.wasm.v3.Wasm" ->
           io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm.getDescriptor();
+      case "envoy.extensions.filters.network.wasm.v3.Wasm" ->
+          io.envoyproxy.envoy.extensions.filters.network.wasm.v3.Wasm.getDescriptor();
+      case "envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter" ->
+          io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+              .getDescriptor();
       case "google.protobuf.StringValue" -> com.google.protobuf.StringValue.getDescriptor();
       case "envoy.extensions.access_loggers.file.v3.FileAccessLog" ->
           io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor();

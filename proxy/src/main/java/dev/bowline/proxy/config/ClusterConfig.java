@@ -15,6 +15,8 @@ import java.util.Optional;
  * @param policy load-balancer parameters, circuit breakers, outlier detection, pool limits
  * @param transport plaintext or TLS per endpoint ({@code transport_socket}, {@code
  *     transport_socket_matches})
+ * @param upstreamFilters {@code filters}: the network filters on each raw (TCP proxied) upstream
+ *     connection, in order
  */
 public record ClusterConfig(
     String name,
@@ -24,7 +26,33 @@ public record ClusterConfig(
     boolean http2,
     int maxRequestsPerConnection,
     ClusterPolicy policy,
-    dev.bowline.proxy.tls.UpstreamTransport transport) {
+    dev.bowline.proxy.tls.UpstreamTransport transport,
+    java.util.List<dev.bowline.proxy.network.UpstreamFilter> upstreamFilters) {
+  public ClusterConfig {
+    upstreamFilters = java.util.List.copyOf(upstreamFilters);
+  }
+
+  /** A cluster without upstream network filters. */
+  public ClusterConfig(
+      String name,
+      Discovery discovery,
+      LbPolicy lbPolicy,
+      Duration connectTimeout,
+      boolean http2,
+      int maxRequestsPerConnection,
+      ClusterPolicy policy,
+      dev.bowline.proxy.tls.UpstreamTransport transport) {
+    this(
+        name,
+        discovery,
+        lbPolicy,
+        connectTimeout,
+        http2,
+        maxRequestsPerConnection,
+        policy,
+        transport,
+        java.util.List.of());
+  }
 
   /** A plaintext cluster with Envoy's defaults for everything {@link ClusterPolicy} holds. */
   public ClusterConfig(

@@ -3,6 +3,7 @@ package dev.bowline.proxy.tcp;
 import dev.bowline.proxy.config.ClusterConfig;
 import dev.bowline.proxy.config.ProxySnapshot;
 import dev.bowline.proxy.config.TcpProxyConfig;
+import dev.bowline.proxy.http.filter.ResponseFlag;
 import dev.bowline.proxy.runtime.ProxyRuntime;
 import dev.bowline.proxy.upstream.Worker;
 import io.netty.buffer.Unpooled;
@@ -33,17 +34,21 @@ public final class TcpProxy {
           .addLast(
               new IdleStateHandler(0, 0, config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
     }
-    ch.pipeline().addLast(new Downstream(config, runtime));
+    TcpSession session = new TcpSession();
+    ch.attr(TcpSession.KEY).set(session);
+    ch.pipeline().addLast(new Downstream(config, runtime, session));
   }
 
   private static final class Downstream extends ChannelInboundHandlerAdapter {
     private final TcpProxyConfig config;
     private final ProxyRuntime runtime;
+    private final TcpSession session;
     private @Nullable Channel upstream;
 
-    Downstream(TcpProxyConfig config, ProxyRuntime runtime) {
+    Downstream(TcpProxyConfig config, ProxyRuntime runtime, TcpSession session) {
       this.config = config;
       this.runtime = runtime;
+      this.session = session;
     }
 
     /**
@@ -77,16 +82,21 @@ public final class TcpProxy {
       Channel down = ctx.channel();
       Worker worker = runtime.worker(down.eventLoop());
       ProxySnapshot snapshot = runtime.snapshot();
-      ClusterConfig cluster = snapshot.clusters().get(config.clusters().pick(worker.random()));
+      String name = config.clusters().pick(worker.random());
+      session.cluster(name);
+      ClusterConfig cluster = snapshot.clusters().get(name);
       var endpoints = cluster == null ? null : snapshot.endpointsOf(cluster).orElse(null);
       ChannelFuture f =
           cluster == null || endpoints == null
               ? null
-              : worker.connectRaw(cluster, endpoints, new Relay(down));
+              : worker.connectRaw(cluster, endpoints, upstreamHandlers(cluster, down));
       if (f == null) {
+        // no cluster: NC; no endpoint, no healthy host or the connection limit reached: UH
+        session.flag(cluster == null ? ResponseFlag.NC : ResponseFlag.UH);
         down.close();
         return;
       }
+      session.upstream(f.channel());
       upstream = f.channel();
       f.addListener(
           (ChannelFuture done) -> {
@@ -100,6 +110,7 @@ public final class TcpProxy {
               down.config().setAutoRead(true);
               done.channel().config().setAutoRead(true);
             } else {
+              session.flag(ResponseFlag.UF);
               releasePending();
               down.close();
             }
@@ -161,6 +172,23 @@ public final class TcpProxy {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       ctx.close();
     }
+  }
+
+  /** The cluster's upstream network filters (Cluster.filters), then the relay to {@code down}. */
+  private static io.netty.channel.ChannelHandler upstreamHandlers(
+      ClusterConfig cluster, Channel down) {
+    if (cluster.upstreamFilters().isEmpty()) {
+      return new Relay(down);
+    }
+    return new io.netty.channel.ChannelInitializer<Channel>() {
+      @Override
+      protected void initChannel(Channel up) {
+        for (var f : cluster.upstreamFilters()) {
+          f.install(up, down);
+        }
+        up.pipeline().addLast(new Relay(down));
+      }
+    };
   }
 
   /**

@@ -55,6 +55,14 @@ public final class TlsContexts {
     this.clock = clock;
   }
 
+  /** Per config: the URI SANs of our certificate (a resumed session does not present it). */
+  private final ConcurrentHashMap<Object, List<String>> localUriSans = new ConcurrentHashMap<>();
+
+  /** The URI SANs of the certificate {@code tls} (an upstream or downstream config) presents. */
+  public List<String> localUriSans(Object tls) {
+    return localUriSans.getOrDefault(tls, List.of());
+  }
+
   /** Contexts over {@code secrets}, with BoringSSL when {@code preferOpenSsl} and it loads. */
   public TlsContexts(SecretStore secrets, boolean preferOpenSsl) {
     this(secrets, preferOpenSsl, InstantSource.system());
@@ -86,12 +94,12 @@ public final class TlsContexts {
 
   /** The client context for {@code tls}, or null while its secrets are missing or invalid. */
   public @Nullable SslContext client(UpstreamTls tls) {
-    return get(tls, () -> build(tls.common(), false, false));
+    return get(tls, () -> build(tls, tls.common(), false, false));
   }
 
   /** The server context for {@code tls}, or null while its secrets are missing or invalid. */
   public @Nullable SslContext server(DownstreamTls tls) {
-    return get(tls, () -> build(tls.common(), true, tls.requireClientCertificate()));
+    return get(tls, () -> build(tls, tls.common(), true, tls.requireClientCertificate()));
   }
 
   /** Why {@code tls} (an upstream or downstream config) has no context; empty when it has one. */
@@ -103,6 +111,7 @@ public final class TlsContexts {
   /** Forgets contexts of configs no longer in force. */
   public void retain(Set<Object> live) {
     cache.keySet().retainAll(live);
+    localUriSans.keySet().retainAll(live);
   }
 
   private interface Builder {
@@ -136,7 +145,7 @@ public final class TlsContexts {
     }
   }
 
-  private SslContext build(CommonTls c, boolean server, boolean requireClientCert)
+  private SslContext build(Object key0, CommonTls c, boolean server, boolean requireClientCert)
       throws Exception {
     String chain = null;
     String key = null;
@@ -155,6 +164,11 @@ public final class TlsContexts {
           key = cert.keyPem();
         }
       }
+    }
+    if (chain != null) {
+      List<X509Certificate> mine = Pem.certificates(chain);
+      localUriSans.put(
+          key0, mine.isEmpty() ? List.of() : SanMatcher.sans(mine.getFirst(), SanMatcher.Type.URI));
     }
     List<X509Certificate> trusted = null;
     List<SanMatcher> sans = new ArrayList<>(c.sanMatchers());

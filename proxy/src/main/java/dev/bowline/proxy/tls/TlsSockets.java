@@ -65,7 +65,7 @@ public final class TlsSockets {
     SslHandler ssl = ctx.newHandler(ch.alloc());
     ch.pipeline().addLast(ssl);
     ch.pipeline().addLast(HandshakeErrors.INSTANCE);
-    watch(ch, ssl, stats, "listener=" + statPrefix);
+    watch(ch, ssl, stats, "listener=" + statPrefix, runtime.tls(), tls);
     return true;
   }
 
@@ -100,17 +100,23 @@ public final class TlsSockets {
             : ctx.newHandler(ch.alloc(), tls.sni(), port);
     ch.pipeline().addFirst(ssl);
     ch.pipeline().addAfter(ch.pipeline().context(ssl).name(), null, HandshakeErrors.INSTANCE);
-    watch(ch, ssl, stats, "cluster=" + cluster + " host=" + host + ":" + port);
+    watch(ch, ssl, stats, "cluster=" + cluster + " host=" + host + ":" + port, contexts, tls);
     return ssl;
   }
 
-  private static void watch(Channel ch, SslHandler ssl, TlsStats stats, String where) {
+  private static void watch(
+      Channel ch,
+      SslHandler ssl,
+      TlsStats stats,
+      String where,
+      TlsContexts contexts,
+      Object config) {
     ssl.handshakeFuture()
         .addListener(
             f -> {
               if (f.isSuccess()) {
                 stats.handshake().inc();
-                ch.attr(TlsPeer.KEY).set(peer(ssl));
+                ch.attr(TlsPeer.KEY).set(peer(ssl, contexts.localUriSans(config)));
                 if (ch.attr(TlsPeer.KEY).get().chain().isEmpty()) {
                   stats.noCertificate().inc();
                 }
@@ -161,10 +167,13 @@ public final class TlsSockets {
     return m;
   }
 
-  private static TlsPeer peer(SslHandler ssl) {
+  private static TlsPeer peer(SslHandler ssl, List<String> configuredLocal) {
     SSLSession s = ssl.engine().getSession();
     String alpn = ssl.applicationProtocol();
     List<String> local = localUriSans(s);
+    if (local.isEmpty()) {
+      local = configuredLocal; // a resumed session does not present our certificate again
+    }
     if (s.getValue(PeerVerifier.SESSION_KEY) instanceof PeerVerifier.Verified v) {
       // verified (or found in the verifier's cache) during this handshake: parsed once already
       return new TlsPeer(

@@ -32,10 +32,10 @@ final class AccessLogParser {
     for (int i = 0; i < logs.size(); i++) {
       AccessLog a = logs.get(i);
       String f = field + "[" + i + "]";
-      if (a.hasFilter()) {
-        throw new InvalidResourceException(
-            f + ".filter", "access log filters are not supported yet");
-      }
+      java.util.Optional<dev.bowline.proxy.accesslog.CelFilter> filter =
+          a.hasFilter()
+              ? java.util.Optional.of(filter(a.getFilter(), f + ".filter"))
+              : java.util.Optional.empty();
       if (!a.hasTypedConfig()) {
         throw new InvalidResourceException(f + ".typed_config", "is required");
       }
@@ -50,7 +50,8 @@ final class AccessLogParser {
             if (fl.getPath().isEmpty()) {
               throw new InvalidResourceException(f + ".typed_config.path", "must not be empty");
             }
-            out.add(new FileAccessLog(fl.getPath(), format(fl, f + ".typed_config"), writer));
+            out.add(
+                new FileAccessLog(fl.getPath(), format(fl, f + ".typed_config"), writer, filter));
           }
           case STDOUT_TYPE -> {
             var so = a.getTypedConfig().unpack(StdoutAccessLog.class);
@@ -58,7 +59,7 @@ final class AccessLogParser {
                 so.hasLogFormat()
                     ? logFormat(so.getLogFormat(), f + ".typed_config.log_format")
                     : LogFormat.text(LogFormat.ENVOY_DEFAULT);
-            out.add(new FileAccessLog("/dev/stdout", format, writer));
+            out.add(new FileAccessLog("/dev/stdout", format, writer, filter));
           }
           default ->
               throw new InvalidResourceException(
@@ -69,6 +70,41 @@ final class AccessLogParser {
       }
     }
     return out;
+  }
+
+  static final String CEL_TYPE =
+      "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter";
+
+  /** An access log's {@code filter}: only Envoy's CEL extension filter is supported. */
+  private static dev.bowline.proxy.accesslog.CelFilter filter(
+      io.envoyproxy.envoy.config.accesslog.v3.AccessLogFilter filter, String field)
+      throws InvalidResourceException {
+    if (!filter.hasExtensionFilter()) {
+      throw new InvalidResourceException(
+          field,
+          "only extension_filter with "
+              + CEL_TYPE
+              + " is supported, got "
+              + filter.getFilterSpecifierCase());
+    }
+    var ext = filter.getExtensionFilter();
+    String f = field + ".extension_filter.typed_config";
+    if (!ext.getTypedConfig().getTypeUrl().equals(CEL_TYPE)) {
+      throw new InvalidResourceException(
+          f, "unsupported access log filter type " + ext.getTypedConfig().getTypeUrl());
+    }
+    try {
+      var cel =
+          ext.getTypedConfig()
+              .unpack(
+                  io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                      .class);
+      return dev.bowline.proxy.accesslog.CelFilter.compile(cel.getExpression());
+    } catch (InvalidProtocolBufferException e) {
+      throw new InvalidResourceException(f, "cannot unpack: " + e.getMessage());
+    } catch (IllegalArgumentException e) {
+      throw new InvalidResourceException(f, e.getMessage());
+    }
   }
 
   private static LogFormat format(

@@ -12,9 +12,17 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
   static final String HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
   private final EndpointParser endpoints = new EndpointParser();
+  private final dev.bowline.proxy.http.filter.FilterRegistry filters;
 
+  /** A parser knowing the built-in upstream network filters of a proxy without a node. */
   public ClusterParser() {
+    this(dev.bowline.proxy.http.filter.FilterRegistry.builtIn());
+  }
+
+  /** A parser whose {@code filters} (upstream network filters) come from {@code filters}. */
+  public ClusterParser(dev.bowline.proxy.http.filter.FilterRegistry filters) {
     super(TYPE_URL, Cluster.class);
+    this.filters = filters;
   }
 
   @Override
@@ -120,7 +128,34 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
         http2,
         maxPerConn,
         ClusterPolicyParser.parse(c, lb),
-        TlsParser.upstream(c));
+        TlsParser.upstream(c),
+        upstreamFilters(c));
+  }
+
+  /** {@code filters}: upstream network filters by type URL; an unknown one is an error. */
+  private java.util.List<dev.bowline.proxy.network.UpstreamFilter> upstreamFilters(Cluster c)
+      throws InvalidResourceException {
+    java.util.List<dev.bowline.proxy.network.UpstreamFilter> out = new java.util.ArrayList<>();
+    for (int i = 0; i < c.getFiltersCount(); i++) {
+      var f = c.getFilters(i);
+      String field = "filters[" + i + "].typed_config";
+      if (!f.hasTypedConfig()) {
+        throw new InvalidResourceException(field, "is required");
+      }
+      var factory = filters.findUpstream(f.getTypedConfig().getTypeUrl());
+      if (factory.isEmpty()) {
+        throw new InvalidResourceException(
+            field, "unsupported upstream network filter type " + f.getTypedConfig().getTypeUrl());
+      }
+      try {
+        out.add(factory.get().parseUpstream(f.getTypedConfig()));
+      } catch (InvalidProtocolBufferException e) {
+        throw new InvalidResourceException(field, "cannot unpack: " + e.getMessage());
+      } catch (IllegalArgumentException e) {
+        throw new InvalidResourceException(field, e.getMessage());
+      }
+    }
+    return out;
   }
 
   @SuppressWarnings("deprecation") // dns_refresh_rate: still what control planes (Istio) send
@@ -176,7 +211,9 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "dns_refresh_rate",
           "original_dst_lb_config.use_http_header",
           "transport_socket",
-          "transport_socket_matches");
+          "transport_socket_matches",
+          "filters.name",
+          "filters.typed_config");
 
   private static final java.util.Set<String> ALL_HONOURED =
       java.util.stream.Stream.concat(HONOURED.stream(), ClusterPolicyParser.HONOURED.stream())

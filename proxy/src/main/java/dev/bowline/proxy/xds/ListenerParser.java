@@ -39,7 +39,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
   private final RouteConfigParser routes;
   private final AccessLogWriter accessLogWriter;
 
-  /** The HTTP filters this parser knows (RDS parses per-route configs with the same). */
+  /** The filters this parser knows (RDS and CDS parse with the same). */
   FilterRegistry filters() {
     return filters;
   }
@@ -184,7 +184,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     List<dev.bowline.proxy.network.ReadFilter> readFilters = new ArrayList<>();
     int last = c.getFiltersCount() - 1;
     for (int i = 0; i < last; i++) {
-      readFilters.add(readFilter(c.getFilters(i), field + ".filters[" + i + "]"));
+      readFilters.add(readFilter(c.getFilters(i), field + ".filters[" + i + "]", fc));
     }
     return new FilterChain(
         c.getName(),
@@ -195,7 +195,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
   }
 
   /** A non-terminal network filter (RBAC): before the chain's HCM or TCP proxy. */
-  private dev.bowline.proxy.network.ReadFilter readFilter(Filter f, String field)
+  private dev.bowline.proxy.network.ReadFilter readFilter(Filter f, String field, FilterContext fc)
       throws InvalidResourceException {
     if (!f.hasTypedConfig()) {
       throw new InvalidResourceException(field + ".typed_config", "is required");
@@ -210,7 +210,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
               + " (only the last filter may be terminal)");
     }
     try {
-      return factory.get().parse(any);
+      return factory.get().parse(any, fc);
     } catch (InvalidProtocolBufferException e) {
       throw new InvalidResourceException(
           field + ".typed_config", "cannot unpack: " + e.getMessage());

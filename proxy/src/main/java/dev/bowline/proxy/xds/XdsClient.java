@@ -148,7 +148,7 @@ public final class XdsClient implements AutoCloseable {
     this.random = random;
     this.initialBackoff = initialBackoff;
     this.maxBackoff = maxBackoff;
-    types.put(CDS, new TypeState<>(new ClusterParser(), true));
+    types.put(CDS, new TypeState<>(new ClusterParser(listeners.filters()), true));
     types.put(EDS, new TypeState<>(new EndpointParser(), false));
     types.put(LDS, new TypeState<>(listeners, true));
     types.put(RDS, new TypeState<>(new RouteConfigParser(listeners.filters()), false));

@@ -28,8 +28,12 @@ final class ClusterTls {
     if (tls == null) {
       if (!Boolean.FALSE.equals(t.push().mesh().enableAutoMtls())) {
         Security.autoMtls(c, Security.istioMutual(serviceAccounts(t), defaultSni(t)));
+        metadataExchange(c);
       }
       return;
+    }
+    if (tls.mode() == ClientTls.Mode.ISTIO_MUTUAL) {
+      metadataExchange(c);
     }
     switch (tls.mode()) {
       case DISABLE -> {}
@@ -44,6 +48,14 @@ final class ClusterTls {
       case SIMPLE, MUTUAL ->
           c.setTransportSocket(Security.socket(Security.fromRule(tls, tls.sni())));
     }
+  }
+
+  /**
+   * istiod's {@code TCPClusterMx} on a cluster that may speak Istio mTLS: the TCP metadata exchange
+   * runs on its raw (TCP proxied) connections when ALPN {@code istio-peer-exchange} is negotiated.
+   */
+  private static void metadataExchange(Cluster.Builder c) {
+    c.addFilters(dev.bowline.controlplane.xds.gen.telemetry.TelemetryFilters.tcpClusterMx());
   }
 
   /** Istio's SNI for mesh traffic: {@code outbound_.<port>_.<subset>_.<host>}. */

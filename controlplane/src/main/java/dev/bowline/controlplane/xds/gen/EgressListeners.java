@@ -25,6 +25,12 @@ final class EgressListeners {
   private EgressListeners() {}
 
   static Map<String, Listener> bound(Proxy proxy, PushContext push) {
+    return bound(proxy, push, List.of());
+  }
+
+  /** As {@link #bound(Proxy, PushContext)}, with {@code tcpStats} before each TCP proxy. */
+  static Map<String, Listener> bound(
+      Proxy proxy, PushContext push, List<io.envoyproxy.envoy.config.listener.v3.Filter> tcpStats) {
     Map<String, Listener> out = new LinkedHashMap<>();
     for (SidecarScope.EgressListener e : push.scope(proxy).egressListeners()) {
       if (e.isHttpProxy() || (e.bind().isEmpty() && !e.captureMode().equals("NONE"))) {
@@ -60,7 +66,7 @@ final class EgressListeners {
         if (target == null) {
           continue;
         }
-        chains = L4Routes.chains(target, e.port(), proxy, push, name);
+        chains = L4Routes.chains(target, e.port(), proxy, push, name, tcpStats);
         if (protocol == Protocol.UNSUPPORTED) {
           // No declared protocol: sniff. The HTTP chain takes istiod's per-service route
           // configuration "host:port" (that service's virtual host for any authority).

@@ -31,6 +31,12 @@ final class L4Routes {
   /** The chains for {@code service:port}, the default chain named {@code name}. */
   static List<FilterChain> chains(
       Service service, int port, Proxy proxy, PushContext push, String name) {
+    return chains(service, port, proxy, push, name, List.of());
+  }
+
+  /** As above, with {@code before} (istiod: the client-side TCP stats) ahead of each TCP proxy. */
+  static List<FilterChain> chains(
+      Service service, int port, Proxy proxy, PushContext push, String name, List<Filter> before) {
     List<FilterChain> out = new ArrayList<>();
     for (L4Route tls : push.tlsRoutes(service, port, proxy)) {
       out.add(
@@ -40,6 +46,7 @@ final class L4Routes {
                   FilterChainMatch.newBuilder()
                       .setTransportProtocol("tls")
                       .addAllServerNames(tls.sniHosts()))
+              .addAllFilters(before)
               .addFilters(tcpProxy(tls.destinations(), port))
               .build());
     }
@@ -50,7 +57,8 @@ final class L4Routes {
             : Filters.tcpProxy(
                 ClusterName.outbound(port, "", service.hostname()),
                 ClusterName.outbound(port, "", service.hostname()));
-    out.add(FilterChain.newBuilder().setName(name).addFilters(filter).build());
+    out.add(
+        FilterChain.newBuilder().setName(name).addAllFilters(before).addFilters(filter).build());
     return out;
   }
 

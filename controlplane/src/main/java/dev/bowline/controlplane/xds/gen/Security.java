@@ -56,6 +56,12 @@ final class Security {
   /** Istio's ALPN for mTLS between sidecars (metadata exchange first). */
   static final List<String> MTLS_ALPN = List.of("istio-peer-exchange", "istio");
 
+  /**
+   * The server's ALPN on an inbound TCP chain (istiod's {@code ALPNDownstreamWithMxc}): the TCP
+   * metadata exchange first.
+   */
+  static final List<String> INBOUND_TCP_ALPN = List.of("istio-peer-exchange", "h2", "http/1.1");
+
   /** The server's ALPN on an inbound HTTP chain. */
   static final List<String> INBOUND_HTTP_ALPN = List.of("h2", "http/1.1");
 

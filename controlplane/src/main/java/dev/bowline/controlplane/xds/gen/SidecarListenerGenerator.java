@@ -102,7 +102,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
       outboundPortListeners(proxy, push, telemetry).forEach(all::put);
     }
     // Sidecar egress listeners bound to an address (captureMode NONE or a bind).
-    EgressListeners.bound(proxy, push).forEach(all::putIfAbsent);
+    EgressListeners.bound(proxy, push, telemetry.outboundTcpStats()).forEach(all::putIfAbsent);
     // The HTTP proxy egress listener: from the Sidecar's HTTP_PROXY egress listener, or local
     // mode's default (decision 0010).
     push.scope(proxy)
@@ -321,7 +321,9 @@ final class SidecarListenerGenerator implements XdsGenerator {
             .setTransportSocket(
                 Security.socket(
                     Security.inbound(
-                        in.protocol().isHttp() ? Security.INBOUND_HTTP_ALPN : List.of(),
+                        in.protocol().isHttp()
+                            ? Security.INBOUND_HTTP_ALPN
+                            : Security.INBOUND_TCP_ALPN,
                         trustDomains)))
             .build();
     if (mode == MtlsMode.STRICT) {
@@ -393,7 +395,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
     }
     FilterChain.Builder chain = FilterChain.newBuilder().setName(name);
     if (!http) {
-      chain.addAllFilters(authz.tcp());
+      // TCP metadata exchange, network RBAC, TCP stats (istiod's order)
+      chain.addAllFilters(telemetry.inboundTcp(authz.tcp()));
     }
     chain.addFilters(filter);
     if (matchPort) {
@@ -449,7 +452,10 @@ final class SidecarListenerGenerator implements XdsGenerator {
               .setTrafficDirection(TrafficDirection.OUTBOUND);
       if (tcp.containsKey(port) && (sniffed.contains(port) || http.containsKey(port))) {
         ProtocolSniffing.outbound(
-            l, httpChain, L4Routes.chains(tcp.get(port), port, proxy, push, name), push);
+            l,
+            httpChain,
+            L4Routes.chains(tcp.get(port), port, proxy, push, name, telemetry.outboundTcpStats()),
+            push);
         out.put(name, l.build());
         continue;
       }
@@ -457,7 +463,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
       List<FilterChain> chains =
           http.containsKey(port)
               ? List.of(httpChain)
-              : L4Routes.chains(tcp.get(port), port, proxy, push, name);
+              : L4Routes.chains(
+                  tcp.get(port), port, proxy, push, name, telemetry.outboundTcpStats());
       l.addAllFilterChains(chains);
       if (L4Routes.needsTlsInspector(chains)) {
         l.addListenerFilters(L4Routes.tlsInspector());

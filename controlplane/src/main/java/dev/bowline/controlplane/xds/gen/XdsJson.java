@@ -33,6 +33,10 @@ public final class XdsJson {
           .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.filters.network.wasm.v3.Wasm.getDescriptor())
+          .add(
+              io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                  .getDescriptor())
           .add(com.google.protobuf.StringValue.getDescriptor())
           .add(dev.bowline.controlplane.xds.gen.telemetry.MetadataExchangeProto.descriptor())
           .add(

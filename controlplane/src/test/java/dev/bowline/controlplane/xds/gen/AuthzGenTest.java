@@ -138,9 +138,11 @@ class AuthzGenTest {
   @Test
   void noPolicyNoFilter() throws Exception {
     assertThat(httpRbac(push(""))).isEmpty();
+    // telemetry only: the TCP metadata exchange and stats around no RBAC
     assertThat(tcpFilters(push("")))
         .extracting(Filter::getName)
-        .containsExactly("envoy.filters.network.tcp_proxy");
+        .containsExactly(
+            "istio.metadata_exchange", "istio.stats", "envoy.filters.network.tcp_proxy");
   }
 
   @Test
@@ -251,13 +253,17 @@ class AuthzGenTest {
               - from: [{source: {ipBlocks: ["10.0.0.0/8"]}}]
                 to: [{operation: {methods: [POST]}}]
             """;
-    List<Filter> tcp = tcpFilters(push(yaml));
-    assertThat(tcp)
+    List<Filter> all = tcpFilters(push(yaml));
+    // istiod's order: metadata exchange, RBAC (deny, then allow), stats, tcp_proxy
+    assertThat(all)
         .extracting(Filter::getName)
         .containsExactly(
+            "istio.metadata_exchange",
             "envoy.filters.network.rbac",
             "envoy.filters.network.rbac",
+            "istio.stats",
             "envoy.filters.network.tcp_proxy");
+    List<Filter> tcp = all.subList(1, 4);
     var deny =
         tcp.get(0)
             .getTypedConfig()

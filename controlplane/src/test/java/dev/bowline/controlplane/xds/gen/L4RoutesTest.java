@@ -12,8 +12,9 @@ import org.junit.jupiter.api.Test;
 
 /** VirtualService tcp and tls routes in the outbound port listeners, as istiod emits them. */
 class L4RoutesTest {
+  /** The chain's terminal filter (after the TCP stats). */
   static TcpProxy tcp(FilterChain chain) throws InvalidProtocolBufferException {
-    return chain.getFilters(0).getTypedConfig().unpack(TcpProxy.class);
+    return chain.getFilters(chain.getFiltersCount() - 1).getTypedConfig().unpack(TcpProxy.class);
   }
 
   @Test

@@ -13,16 +13,36 @@ public final class FilterRegistry {
   private final Map<String, HttpFilterFactory<?>> byPerRouteTypeUrl;
   private final Map<String, Message> messages;
   private final Map<String, dev.bowline.proxy.network.NetworkFilterFactory> network;
+  private final Map<String, dev.bowline.proxy.network.UpstreamFilterFactory> upstream;
 
   private FilterRegistry(
       Map<String, HttpFilterFactory<?>> byTypeUrl,
       Map<String, HttpFilterFactory<?>> byPerRouteTypeUrl,
       Map<String, Message> messages,
-      Map<String, dev.bowline.proxy.network.NetworkFilterFactory> network) {
+      Map<String, dev.bowline.proxy.network.NetworkFilterFactory> network,
+      Map<String, dev.bowline.proxy.network.UpstreamFilterFactory> upstream) {
     this.byTypeUrl = Map.copyOf(byTypeUrl);
     this.byPerRouteTypeUrl = Map.copyOf(byPerRouteTypeUrl);
     this.messages = Map.copyOf(messages);
     this.network = Map.copyOf(network);
+    this.upstream = Map.copyOf(upstream);
+  }
+
+  /** This registry plus the upstream network filter factories ({@code Cluster.filters}). */
+  public FilterRegistry withUpstream(
+      List<dev.bowline.proxy.network.UpstreamFilterFactory> factories) {
+    Map<String, dev.bowline.proxy.network.UpstreamFilterFactory> m = new HashMap<>(upstream);
+    for (var f : factories) {
+      if (m.put(f.typeUrl(), f) != null) {
+        throw new IllegalArgumentException("two upstream filter factories for " + f.typeUrl());
+      }
+    }
+    return new FilterRegistry(byTypeUrl, byPerRouteTypeUrl, messages, network, m);
+  }
+
+  /** The upstream network filter factory for {@code typeUrl}. */
+  public Optional<dev.bowline.proxy.network.UpstreamFilterFactory> findUpstream(String typeUrl) {
+    return Optional.ofNullable(upstream.get(typeUrl));
   }
 
   /** This registry plus the non-terminal network filter factories {@code factories}. */
@@ -34,7 +54,7 @@ public final class FilterRegistry {
         throw new IllegalArgumentException("two network filter factories for " + f.typeUrl());
       }
     }
-    return new FilterRegistry(byTypeUrl, byPerRouteTypeUrl, messages, m);
+    return new FilterRegistry(byTypeUrl, byPerRouteTypeUrl, messages, m, upstream);
   }
 
   /** The non-terminal network filter factory for {@code typeUrl}. */
@@ -63,7 +83,7 @@ public final class FilterRegistry {
         messages.put(url, p);
       }
     }
-    return new FilterRegistry(m, perRoute, messages, Map.of());
+    return new FilterRegistry(m, perRoute, messages, Map.of(), Map.of());
   }
 
   /** The filters this proxy ships with, for a proxy without a node (tests, tools). */
@@ -78,6 +98,10 @@ public final class FilterRegistry {
    * telemetry extensions (metadata exchange, stats) behind the Wasm filter's null VM.
    */
   public static FilterRegistry builtIn(FilterEnvironment env) {
+    var stats = new dev.bowline.proxy.http.filter.stats.StatsPlugin(env);
+    // istio-proxy's TCP metadata exchange: one factory, downstream (listener) and upstream
+    // (cluster) filter
+    var tcpMx = new dev.bowline.proxy.network.metadataexchange.TcpMetadataExchangeFactory(env);
     return of(List.of(
             new RouterFactory(),
             new dev.bowline.proxy.http.filter.fault.FaultFactory(),
@@ -92,11 +116,14 @@ public final class FilterRegistry {
                 List.of(
                     new dev.bowline.proxy.http.filter.metadataexchange.MetadataExchangePlugin(
                         env.node()),
-                    new dev.bowline.proxy.http.filter.stats.StatsPlugin(env)))))
+                    stats))))
         .withNetwork(
             List.of(
                 new dev.bowline.proxy.network.rbac.NetworkRbacFactory(env.stats()),
-                new dev.bowline.proxy.network.extauthz.NetworkExtAuthzFactory(env.stats())));
+                new dev.bowline.proxy.network.extauthz.NetworkExtAuthzFactory(env.stats()),
+                tcpMx,
+                new dev.bowline.proxy.network.wasm.NetworkWasmFactory(List.of(stats))))
+        .withUpstream(List.of(tcpMx));
   }
 
   public Optional<HttpFilterFactory<?>> find(String typeUrl) {

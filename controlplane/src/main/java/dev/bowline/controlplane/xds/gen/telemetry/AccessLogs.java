@@ -28,6 +28,9 @@ public final class AccessLogs {
   /** istiod's default JSON keys ({@code EnvoyJSONLogFormatIstio}). */
   public static final Map<String, String> ISTIO_JSON_FORMAT = istioJson();
 
+  /** The name istiod gives the CEL access-log filter. */
+  public static final String CEL_FILTER = "envoy.access_loggers.extension_filters.cel";
+
   private AccessLogs() {}
 
   private static Map<String, String> istioJson() {
@@ -74,9 +77,23 @@ public final class AccessLogs {
         format.setTextFormatSource(
             DataSource.newBuilder().setInlineString(text.endsWith("\n") ? text : text + "\n"));
       }
+      AccessLog.Builder log = AccessLog.newBuilder();
+      if (!s.filter().isEmpty()) {
+        // istiod: Envoy's CEL extension filter
+        log.setFilter(
+            io.envoyproxy.envoy.config.accesslog.v3.AccessLogFilter.newBuilder()
+                .setExtensionFilter(
+                    io.envoyproxy.envoy.config.accesslog.v3.ExtensionFilter.newBuilder()
+                        .setName(CEL_FILTER)
+                        .setTypedConfig(
+                            Any.pack(
+                                io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3
+                                    .ExpressionFilter.newBuilder()
+                                    .setExpression(s.filter())
+                                    .build()))));
+      }
       out.add(
-          AccessLog.newBuilder()
-              .setName("envoy.access_loggers.file")
+          log.setName("envoy.access_loggers.file")
               .setTypedConfig(
                   Any.pack(
                       FileAccessLog.newBuilder().setPath(s.path()).setLogFormat(format).build()))

@@ -19,6 +19,8 @@ import org.jspecify.annotations.Nullable;
  * @param outboundLogs client-side access logs
  * @param inboundTracing server-side {@code tracing}, null when off
  * @param outboundTracing client-side {@code tracing}, null when off
+ * @param inboundTcpStats the server-side TCP stats network filter (none when metrics are off)
+ * @param outboundTcpStats the client-side TCP stats network filter
  */
 public record SidecarTelemetry(
     List<HttpFilter> inboundFilters,
@@ -26,7 +28,28 @@ public record SidecarTelemetry(
     List<HttpFilter> outboundFilters,
     List<AccessLog> outboundLogs,
     HttpConnectionManager.@Nullable Tracing inboundTracing,
-    HttpConnectionManager.@Nullable Tracing outboundTracing) {
+    HttpConnectionManager.@Nullable Tracing outboundTracing,
+    List<io.envoyproxy.envoy.config.listener.v3.Filter> inboundTcpStats,
+    List<io.envoyproxy.envoy.config.listener.v3.Filter> outboundTcpStats) {
+  /** Telemetry without TCP stats. */
+  public SidecarTelemetry(
+      List<HttpFilter> inboundFilters,
+      List<AccessLog> inboundLogs,
+      List<HttpFilter> outboundFilters,
+      List<AccessLog> outboundLogs,
+      HttpConnectionManager.@Nullable Tracing inboundTracing,
+      HttpConnectionManager.@Nullable Tracing outboundTracing) {
+    this(
+        inboundFilters,
+        inboundLogs,
+        outboundFilters,
+        outboundLogs,
+        inboundTracing,
+        outboundTracing,
+        List.of(),
+        List.of());
+  }
+
   /** Telemetry without tracing. */
   public SidecarTelemetry(
       List<HttpFilter> inboundFilters,
@@ -41,6 +64,21 @@ public record SidecarTelemetry(
     inboundLogs = List.copyOf(inboundLogs);
     outboundFilters = List.copyOf(outboundFilters);
     outboundLogs = List.copyOf(outboundLogs);
+    inboundTcpStats = List.copyOf(inboundTcpStats);
+    outboundTcpStats = List.copyOf(outboundTcpStats);
+  }
+
+  /**
+   * The network filters of an inbound TCP chain before its {@code tcp_proxy}, as istiod orders
+   * them: the TCP metadata exchange, then {@code authz} (network RBAC), then the TCP stats.
+   */
+  public List<io.envoyproxy.envoy.config.listener.v3.Filter> inboundTcp(
+      List<io.envoyproxy.envoy.config.listener.v3.Filter> authz) {
+    List<io.envoyproxy.envoy.config.listener.v3.Filter> out = new java.util.ArrayList<>();
+    out.add(TelemetryFilters.tcpListenerMx());
+    out.addAll(authz);
+    out.addAll(inboundTcpStats);
+    return List.copyOf(out);
   }
 
   /**
@@ -59,7 +97,9 @@ public record SidecarTelemetry(
         TelemetryFilters.sidecarOutbound(t.clientStats()),
         AccessLogs.of(t.clientLogs()),
         tracing(t, false, mesh, proxy, push),
-        tracing(t, true, mesh, proxy, push));
+        tracing(t, true, mesh, proxy, push),
+        TelemetryFilters.tcpStats(true, t.serverStats()),
+        TelemetryFilters.tcpStats(false, t.clientStats()));
   }
 
   /**

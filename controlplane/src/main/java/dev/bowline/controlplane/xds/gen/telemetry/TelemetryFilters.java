@@ -41,7 +41,69 @@ public final class TelemetryFilters {
                       .build()))
           .build();
 
+  /** The ALPN istio-proxy's TCP metadata exchange waits for. */
+  public static final String MX_PROTOCOL = "istio-peer-exchange";
+
+  private static final Any TCP_MX_CONFIG = tcpMxConfig();
+
   private TelemetryFilters() {}
+
+  private static Any tcpMxConfig() {
+    var d = MetadataExchangeProto.descriptor();
+    return Any.newBuilder()
+        .setTypeUrl(MX_CONFIG_TYPE)
+        .setValue(
+            com.google.protobuf.DynamicMessage.newBuilder(d)
+                .setField(d.findFieldByName("protocol"), MX_PROTOCOL)
+                .build()
+                .toByteString())
+        .build();
+  }
+
+  /**
+   * istiod's {@code TCPListenerMx}: the TCP metadata exchange as the first network filter of an
+   * inbound TCP chain ({@code protocol: istio-peer-exchange}).
+   */
+  public static io.envoyproxy.envoy.config.listener.v3.Filter tcpListenerMx() {
+    return io.envoyproxy.envoy.config.listener.v3.Filter.newBuilder()
+        .setName(MX_NAME)
+        .setTypedConfig(TCP_MX_CONFIG)
+        .build();
+  }
+
+  /** istiod's {@code TCPClusterMx}: the same as an upstream filter of outbound clusters. */
+  public static io.envoyproxy.envoy.config.cluster.v3.Filter tcpClusterMx() {
+    return io.envoyproxy.envoy.config.cluster.v3.Filter.newBuilder()
+        .setName(MX_NAME)
+        .setTypedConfig(TCP_MX_CONFIG)
+        .build();
+  }
+
+  /**
+   * istiod's TCP stats filter ({@code istio.stats} as a network Wasm filter, null-VM {@code
+   * envoy.wasm.stats}) for TCP chains, server side ({@code stats_inbound}) or client side; none
+   * when the Telemetry API turned metrics off.
+   */
+  public static List<io.envoyproxy.envoy.config.listener.v3.Filter> tcpStats(
+      boolean inbound, StatsOverrides overrides) {
+    if (overrides.disabled()) {
+      return List.of();
+    }
+    String rootId = inbound ? "stats_inbound" : "stats_outbound";
+    return List.of(
+        io.envoyproxy.envoy.config.listener.v3.Filter.newBuilder()
+            .setName(STATS_NAME)
+            .setTypedConfig(
+                Any.pack(
+                    io.envoyproxy.envoy.extensions.filters.network.wasm.v3.Wasm.newBuilder()
+                        .setConfig(
+                            PluginConfig.newBuilder()
+                                .setRootId(rootId)
+                                .setVmConfig(nullVm("envoy.wasm.stats", "tcp_" + rootId))
+                                .setConfiguration(Any.pack(StringValue.of(overrides.json(false)))))
+                        .build()))
+            .build());
+  }
 
   /** Metadata exchange and server-side stats, for inbound connection managers. */
   public static List<HttpFilter> sidecarInbound() {

@@ -111,18 +111,19 @@ public final class TelemetryResolver {
           if (a.disabled() != null) {
             side.disabled = a.disabled();
           }
-        }
-        if (a.filter() != null && a.filter().expression() != null) {
-          warnings.add(field + ".filter: CEL filters are not applied yet; every request is logged");
+          if (a.filter() != null && a.filter().expression() != null) {
+            // the most specific level's filter wins, as istiod's merge of accessLogging
+            side.filter = a.filter().expression();
+          }
         }
       }
     }
     List<AccessLogSink> legacy = legacy(mesh);
     List<String> defaultLogProviders = defaults == null ? List.of() : defaults.accessLogging();
     List<AccessLogSink> clientSinks =
-        clientLogs.sinks(providers, defaultLogProviders, legacy, warnings);
+        clientLogs.filtered(clientLogs.sinks(providers, defaultLogProviders, legacy, warnings));
     List<AccessLogSink> serverSinks =
-        serverLogs.sinks(providers, defaultLogProviders, legacy, warnings);
+        serverLogs.filtered(serverLogs.sinks(providers, defaultLogProviders, legacy, warnings));
 
     // Tracing (istiod's Telemetries.Tracing): nothing to resolve without Telemetry and a default
     // provider; else the default provider, then each level's tracing entries per side.
@@ -346,6 +347,17 @@ public final class TelemetryResolver {
     boolean configured;
     boolean disabled;
     @Nullable List<String> providers;
+    String filter = "";
+
+    /** {@code sinks} with this side's CEL filter (Envoy's access-log filter), if any. */
+    List<AccessLogSink> filtered(List<AccessLogSink> sinks) {
+      if (filter.isEmpty()) {
+        return sinks;
+      }
+      return sinks.stream()
+          .map(s -> new AccessLogSink(s.path(), s.json(), s.textFormat(), s.jsonLabels(), filter))
+          .toList();
+    }
 
     List<AccessLogSink> sinks(
         Map<String, ExtensionProvider> all,

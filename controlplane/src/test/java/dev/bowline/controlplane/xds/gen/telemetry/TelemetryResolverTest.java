@@ -170,7 +170,7 @@ class TelemetryResolverTest {
   }
 
   @Test
-  void whatCannotBeAppliedIsReportedNamingTheResourceAndField() throws Exception {
+  void aCelFilterBecomesEnvoysExtensionFilterOnTheAccessLog() throws Exception {
     var t =
         TelemetryResolver.resolve(
             mesh(""),
@@ -186,9 +186,21 @@ class TelemetryResolverTest {
                 """),
             "weather",
             FORECAST);
-    assertThat(t.warnings())
-        .containsExactly(
-            "Telemetry weather/logs: spec.accessLogging[0].filter: CEL filters are not applied yet; every request is logged");
+    assertThat(t.warnings()).isEmpty();
+    var log = AccessLogs.of(t.clientLogs()).getFirst();
+    assertThat(log.getFilter().getExtensionFilter().getName())
+        .isEqualTo("envoy.access_loggers.extension_filters.cel");
+    assertThat(
+            log.getFilter()
+                .getExtensionFilter()
+                .getTypedConfig()
+                .unpack(
+                    io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                        .class)
+                .getExpression())
+        .isEqualTo("response.code >= 400");
+    // and the proxy compiles it
+    dev.bowline.proxy.accesslog.CelFilter.compile("response.code >= 400");
     assertThat(
             AccessLogs.of(t.clientLogs())
                 .getFirst()

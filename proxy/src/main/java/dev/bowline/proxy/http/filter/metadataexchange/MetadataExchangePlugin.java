@@ -67,6 +67,14 @@ public final class MetadataExchangePlugin implements NullVmPlugin<MetadataExchan
 
   /** Base64 of the serialized Struct of the exchanged keys of {@code metadata}. */
   static String encode(Struct metadata) {
+    return Base64.getEncoder().encodeToString(exchanged(metadata).toByteArray());
+  }
+
+  /**
+   * The part of node metadata {@code metadata} a peer is told: its {@code EXCHANGE_KEYS}, else
+   * istio-proxy's default keys.
+   */
+  public static Struct exchanged(Struct metadata) {
     String keys = "";
     Value k = metadata.getFieldsOrDefault("EXCHANGE_KEYS", Value.getDefaultInstance());
     if (k.hasStringValue()) {
@@ -83,7 +91,7 @@ public final class MetadataExchangePlugin implements NullVmPlugin<MetadataExchan
         out.putFields(key, v);
       }
     }
-    return Base64.getEncoder().encodeToString(out.build().toByteArray());
+    return out.build();
   }
 
   @Override

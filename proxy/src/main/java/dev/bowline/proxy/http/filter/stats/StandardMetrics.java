@@ -16,6 +16,16 @@ public final class StandardMetrics {
 
   private final ConcurrentHashMap<TableKey, SeriesTable> tables = new ConcurrentHashMap<>();
 
+  private record TcpKey(String prefix, Map<TcpMetric, MetricOverride> overrides) {}
+
+  private final ConcurrentHashMap<TcpKey, TcpTable> tcpTables = new ConcurrentHashMap<>();
+
+  /** The TCP table for filters with {@code prefix} and {@code overrides}. */
+  TcpTable tcpTable(String prefix, Map<TcpMetric, MetricOverride> overrides) {
+    return tcpTables.computeIfAbsent(
+        new TcpKey(prefix, Map.copyOf(overrides)), k -> new TcpTable(k.prefix(), k.overrides()));
+  }
+
   /** The table for filters with {@code prefix} and {@code overrides}, shared by all of them. */
   SeriesTable table(String prefix, Map<Metric, MetricOverride> overrides) {
     return tables.computeIfAbsent(
@@ -32,6 +42,30 @@ public final class StandardMetrics {
     for (var e : byPrefix.entrySet()) {
       for (Metric m : Metric.values()) {
         write(out, e.getKey() + "_" + m.configName(), m, e.getValue());
+      }
+    }
+    Map<String, List<TcpSeries>> tcpByPrefix = new LinkedHashMap<>();
+    for (TcpTable t : new ArrayList<>(tcpTables.values())) {
+      List<TcpSeries> l = tcpByPrefix.computeIfAbsent(t.prefix, p -> new ArrayList<>());
+      t.all().forEach(l::add);
+    }
+    for (var e : tcpByPrefix.entrySet()) {
+      for (TcpMetric m : TcpMetric.values()) {
+        Map<String, long[]> sums = new LinkedHashMap<>();
+        for (TcpSeries s : e.getValue()) {
+          String labels = s.labels[m.ordinal()];
+          if (labels != null) {
+            sums.computeIfAbsent(labels, l -> new long[1])[0] += s.value(m);
+          }
+        }
+        if (sums.isEmpty()) {
+          continue;
+        }
+        String name = e.getKey() + "_" + m.configName();
+        out.append("# TYPE ").append(name).append(" counter\n");
+        sums.forEach(
+            (labels, v) ->
+                out.append(name).append('{').append(labels).append("} ").append(v[0]).append('\n'));
       }
     }
   }

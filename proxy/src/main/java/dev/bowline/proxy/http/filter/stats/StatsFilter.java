@@ -199,7 +199,7 @@ public final class StatsFilter implements HttpFilter {
     return out;
   }
 
-  private static void escape(StringBuilder sb, String v) {
+  static void escape(StringBuilder sb, String v) {
     for (int i = 0; i < v.length(); i++) {
       char c = v.charAt(i);
       switch (c) {

@@ -27,7 +27,8 @@ import java.util.Set;
  * {@code drop} and {@code tags_to_remove}. Custom {@code dimensions} and {@code definitions} are
  * refused (they need an expression language this proxy does not have yet).
  */
-public final class StatsPlugin implements NullVmPlugin<StatsFilter> {
+public final class StatsPlugin
+    implements NullVmPlugin<StatsFilter>, dev.bowline.proxy.network.wasm.NetworkNullVmPlugin {
   /** The plugin's null-VM name. */
   public static final String NAME = "envoy.wasm.stats";
 
@@ -63,8 +64,40 @@ public final class StatsPlugin implements NullVmPlugin<StatsFilter> {
     return NAME;
   }
 
+  /** What a stats filter's config says, for HTTP and TCP alike. */
+  private record Parsed(
+      Reporter reporter,
+      String prefix,
+      boolean noHostFallback,
+      Map<Metric, MetricOverride> http,
+      Map<TcpMetric, MetricOverride> tcp) {}
+
   @Override
   public StatsFilter parse(String rootId, Any configuration, FilterContext context)
+      throws InvalidProtocolBufferException {
+    Parsed p = parseConfig(rootId, configuration, context);
+    return new StatsFilter(
+        new StatsConfig(
+            p.reporter(),
+            local,
+            p.noHostFallback(),
+            p.http(),
+            metrics.table(p.prefix(), p.http())));
+  }
+
+  /**
+   * The TCP stats filter (istiod's {@code istio.stats} network filter): the same config, its {@code
+   * tcp_*} metric overrides.
+   */
+  @Override
+  public dev.bowline.proxy.network.ReadFilter parseNetwork(
+      String rootId, Any configuration, FilterContext context)
+      throws InvalidProtocolBufferException {
+    Parsed p = parseConfig(rootId, configuration, context);
+    return new TcpStatsFilter(p.reporter(), local, metrics.tcpTable(p.prefix(), p.tcp()));
+  }
+
+  private Parsed parseConfig(String rootId, Any configuration, FilterContext context)
       throws InvalidProtocolBufferException {
     Reporter reporter =
         switch (rootId) {
@@ -95,6 +128,7 @@ public final class StatsPlugin implements NullVmPlugin<StatsFilter> {
     String prefix = "istio";
     boolean noHostFallback = false;
     Map<Metric, MetricOverride> overrides = new EnumMap<>(Metric.class);
+    Map<TcpMetric, MetricOverride> tcpOverrides = new EnumMap<>(TcpMetric.class);
     if (!json.isBlank()) {
       JsonNode root;
       try {
@@ -117,7 +151,7 @@ public final class StatsPlugin implements NullVmPlugin<StatsFilter> {
             }
           }
           case "disable_host_header_fallback" -> noHostFallback = v.asBoolean();
-          case "metrics" -> parseMetrics(v, overrides);
+          case "metrics" -> parseMetrics(v, overrides, tcpOverrides);
           case "definitions" ->
               throw new IllegalArgumentException(
                   "definitions: custom metrics are not supported yet");
@@ -129,12 +163,11 @@ public final class StatsPlugin implements NullVmPlugin<StatsFilter> {
         }
       }
     }
-    return new StatsFilter(
-        new StatsConfig(
-            reporter, local, noHostFallback, overrides, metrics.table(prefix, overrides)));
+    return new Parsed(reporter, prefix, noHostFallback, overrides, tcpOverrides);
   }
 
-  private static void parseMetrics(JsonNode list, Map<Metric, MetricOverride> out) {
+  private static void parseMetrics(
+      JsonNode list, Map<Metric, MetricOverride> out, Map<TcpMetric, MetricOverride> tcp) {
     if (!list.isArray()) {
       throw new IllegalArgumentException("metrics: must be a list");
     }
@@ -165,12 +198,19 @@ public final class StatsPlugin implements NullVmPlugin<StatsFilter> {
         for (Metric metric : Metric.values()) {
           out.merge(metric, new MetricOverride(drop, remove), StatsPlugin::combine);
         }
+        for (TcpMetric metric : TcpMetric.values()) {
+          tcp.merge(metric, new MetricOverride(drop, remove), StatsPlugin::combine);
+        }
       } else {
         Metric metric = Metric.byConfigName(name);
-        if (metric == null) {
+        TcpMetric tcpMetric = TcpMetric.byConfigName(name);
+        if (metric != null) {
+          out.merge(metric, new MetricOverride(drop, remove), StatsPlugin::combine);
+        } else if (tcpMetric != null) {
+          tcp.merge(tcpMetric, new MetricOverride(drop, remove), StatsPlugin::combine);
+        } else {
           throw new IllegalArgumentException(field + ".name: unknown metric '" + name + "'");
         }
-        out.merge(metric, new MetricOverride(drop, remove), StatsPlugin::combine);
       }
     }
   }
