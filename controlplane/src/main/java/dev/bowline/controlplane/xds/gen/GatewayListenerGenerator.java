@@ -42,7 +42,7 @@ final class GatewayListenerGenerator implements XdsGenerator {
     // the gateway's workload (by its labels), as on sidecars.
     var authz =
         dev.bowline.controlplane.xds.gen.authz.AuthzFilters.build(
-            push.authorizationPolicies(proxy), push.trustDomain());
+            push.authorizationPolicies(proxy), push.trustDomains());
     var httpFilters = new java.util.ArrayList<>(telemetry.outboundFilters());
     httpFilters.addAll(RequestAuthn.filters(proxy, push));
     httpFilters.addAll(authz.http());

@@ -67,7 +67,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
     SidecarTelemetry telemetry = SidecarTelemetry.of(proxy, push);
     // RequestAuthentication (jwt_authn + istio_authn) then AuthorizationPolicy (RBAC) on every
     // inbound HTTP chain, istiod's order; network RBAC on TCP chains
-    AuthzFilters rbac = AuthzFilters.build(push.authorizationPolicies(proxy), push.trustDomain());
+    AuthzFilters rbac = AuthzFilters.build(push.authorizationPolicies(proxy), push.trustDomains());
     AuthzFilters authz =
         new AuthzFilters(concat(RequestAuthn.filters(proxy, push), rbac.http()), rbac.tcp());
     if (proxy.isLocalMode()) {
@@ -82,7 +82,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
         if (mode != MtlsMode.DISABLE) {
           l.addListenerFilters(Security.tlsInspector());
         }
-        l.addAllFilterChains(inboundChains(in, false, mode, telemetry, push.trustDomains(), authz));
+        l.addAllFilterChains(inboundChains(in, false, mode, telemetry, push, authz));
         all.put(name, l.build());
       }
     } else {
@@ -185,13 +185,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
     protocolDetectionTimeout(l, push);
     for (InboundPort in : inboundPorts(proxy, push).values()) {
       l.addAllFilterChains(
-          inboundChains(
-              in,
-              true,
-              push.mtlsMode(proxy, in.targetPort()),
-              telemetry,
-              push.trustDomains(),
-              authz));
+          inboundChains(in, true, push.mtlsMode(proxy, in.targetPort()), telemetry, push, authz));
     }
     l.addFilterChains(
         FilterChain.newBuilder()
@@ -276,7 +270,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
       boolean matchPort,
       MtlsMode mode,
       SidecarTelemetry telemetry,
-      List<String> trustDomains,
+      PushContext push,
       AuthzFilters authz) {
     FilterChain plain = inboundChain(in, matchPort, telemetry, authz);
     if (mode == MtlsMode.DISABLE) {
@@ -291,7 +285,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
                 Security.socket(
                     Security.inbound(
                         in.protocol().isHttp() ? Security.INBOUND_HTTP_ALPN : List.of(),
-                        trustDomains)))
+                        push.trustDomains(),
+                        Security.inboundTlsParams(push.mesh()))))
             .build();
     if (mode == MtlsMode.STRICT) {
       return List.of(tls);
