@@ -10,16 +10,27 @@ import java.util.Optional;
  * @param trust the CAs a peer certificate must chain to; empty means the peer is not verified
  * @param sanMatchers the peer must have a subjectAltName matching one of them (if any are given)
  * @param alpn ALPN protocols, in preference order
+ * @param params protocol versions, cipher suites and groups ({@code tls_params})
  */
 public record CommonTls(
     List<CertificateSource> certificates,
     Optional<TrustSource> trust,
     List<SanMatcher> sanMatchers,
-    List<String> alpn) {
+    List<String> alpn,
+    TlsParams params) {
   public CommonTls {
     certificates = List.copyOf(certificates);
     sanMatchers = List.copyOf(sanMatchers);
     alpn = List.copyOf(alpn);
+  }
+
+  /** A context with the default {@link TlsParams}. */
+  public CommonTls(
+      List<CertificateSource> certificates,
+      Optional<TrustSource> trust,
+      List<SanMatcher> sanMatchers,
+      List<String> alpn) {
+    this(certificates, trust, sanMatchers, alpn, TlsParams.DEFAULT);
   }
 
   /** The SDS secrets this context needs. */

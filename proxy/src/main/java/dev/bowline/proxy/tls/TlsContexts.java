@@ -2,10 +2,13 @@ package dev.bowline.proxy.tls;
 
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.DelegatingSslContext;
 import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslContextOption;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.io.ByteArrayInputStream;
 import java.lang.System.Logger.Level;
@@ -16,6 +19,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -29,7 +34,6 @@ import org.jspecify.annotations.Nullable;
  */
 public final class TlsContexts {
   private static final System.Logger LOG = System.getLogger(TlsContexts.class.getName());
-  private static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
 
   private final SecretStore secrets;
   private final InstantSource clock;
@@ -212,7 +216,46 @@ public final class TlsContexts {
               ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
               c.alpn()));
     }
-    return b.sslProvider(provider()).protocols(PROTOCOLS).build();
+    TlsParams p = c.params();
+    SslProvider provider = provider();
+    b.sslProvider(provider).protocols(p.protocols());
+    if (!p.cipherSuites().isEmpty()) {
+      // Envoy's cipher_suites restrict TLS 1.2; TLS 1.3 keeps its (not configurable) suites
+      List<String> suites = new ArrayList<>(p.cipherSuites());
+      if (p.protocols().contains("TLSv1.3")) {
+        suites.addAll(TLS13_SUITES);
+      }
+      // a suite the provider lacks is skipped, not fatal (JDK 25 lacks istiod's static-RSA ones)
+      b.ciphers(suites, SupportedCipherSuiteFilter.INSTANCE);
+    }
+    if (p.ecdhCurves().isEmpty()) {
+      return b.build();
+    }
+    if (provider == SslProvider.OPENSSL) {
+      return b.option(OpenSslContextOption.GROUPS, p.ecdhCurves().toArray(String[]::new)).build();
+    }
+    String[] groups = p.ecdhCurves().stream().map(TlsContexts::jdkGroup).toArray(String[]::new);
+    return new DelegatingSslContext(b.build()) {
+      @Override
+      protected void initEngine(SSLEngine engine) {
+        SSLParameters sp = engine.getSSLParameters();
+        sp.setNamedGroups(groups);
+        engine.setSSLParameters(sp);
+      }
+    };
+  }
+
+  private static final List<String> TLS13_SUITES =
+      List.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256");
+
+  private static String jdkGroup(String envoyName) {
+    return switch (envoyName) {
+      case "X25519" -> "x25519";
+      case "P-256" -> "secp256r1";
+      case "P-384" -> "secp384r1";
+      case "P-521" -> "secp521r1";
+      default -> envoyName;
+    };
   }
 
   private static ByteArrayInputStream stream(@Nullable String pem) {

@@ -7,6 +7,7 @@ import dev.bowline.proxy.tls.CommonTls;
 import dev.bowline.proxy.tls.DownstreamTls;
 import dev.bowline.proxy.tls.SanMatcher;
 import dev.bowline.proxy.tls.SdsSource;
+import dev.bowline.proxy.tls.TlsParams;
 import dev.bowline.proxy.tls.TrustSource;
 import dev.bowline.proxy.tls.UpstreamTls;
 import dev.bowline.proxy.tls.UpstreamTransport;
@@ -214,7 +215,104 @@ final class TlsParser {
           throw new InvalidResourceException(f, "certificate providers are not supported");
       case VALIDATIONCONTEXTTYPE_NOT_SET -> {}
     }
-    return new CommonTls(certs, trust, sans, c.getAlpnProtocolsList());
+    return new CommonTls(
+        certs, trust, sans, c.getAlpnProtocolsList(), params(c, f + ".tls_params"));
+  }
+
+  private static final java.util.Set<String> TLS13_SUITES =
+      java.util.Set.of(
+          "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256");
+
+  /** Envoy's key-exchange group names Bowline offers (BoringSSL's; the JDK's are mapped). */
+  static final java.util.Set<String> CURVES = java.util.Set.of("X25519", "P-256", "P-384", "P-521");
+
+  private static TlsParams params(CommonTlsContext c, String f) throws InvalidResourceException {
+    if (!c.hasTlsParams()) {
+      return TlsParams.DEFAULT;
+    }
+    var p = c.getTlsParams();
+    if (p.getSignatureAlgorithmsCount() > 0) {
+      throw new InvalidResourceException(f + ".signature_algorithms", "not supported");
+    }
+    String min =
+        version(p.getTlsMinimumProtocolVersion(), "TLSv1.2", f + ".tls_minimum_protocol_version");
+    String max =
+        version(p.getTlsMaximumProtocolVersion(), "TLSv1.3", f + ".tls_maximum_protocol_version");
+    if (max.equals("TLSv1.2") && min.equals("TLSv1.3")) {
+      throw new InvalidResourceException(
+          f + ".tls_maximum_protocol_version", max + " is below the minimum " + min);
+    }
+    List<String> ciphers = new ArrayList<>();
+    for (int i = 0; i < p.getCipherSuitesCount(); i++) {
+      String entry = p.getCipherSuites(i).strip();
+      // BoringSSL's equal-preference groups "[A|B]": kept in order
+      if (entry.startsWith("[") && entry.endsWith("]")) {
+        entry = entry.substring(1, entry.length() - 1);
+      }
+      for (String name : entry.split("\\|")) {
+        if (TLS13_SUITES.contains(name.strip())) {
+          continue; // TLS 1.3's suites are always on (BoringSSL's rule); Gateway users list them
+        }
+        String java = io.netty.handler.ssl.CipherSuiteConverter.toJava(name.strip(), "TLS");
+        if (java == null || !KnownSuites.JAVA.contains(java)) {
+          throw new InvalidResourceException(
+              f + ".cipher_suites[" + i + "]", "unknown cipher suite " + name.strip());
+        }
+        if (!ciphers.contains(java)) {
+          ciphers.add(java);
+        }
+      }
+    }
+    List<String> curves = new ArrayList<>();
+    for (int i = 0; i < p.getEcdhCurvesCount(); i++) {
+      String curve = p.getEcdhCurves(i).strip();
+      if (!CURVES.contains(curve)) {
+        throw new InvalidResourceException(
+            f + ".ecdh_curves[" + i + "]",
+            "unsupported curve " + curve + " (supported: X25519, P-256, P-384, P-521)");
+      }
+      curves.add(curve);
+    }
+    return new TlsParams(min, max, ciphers, curves);
+  }
+
+  /**
+   * The suites the JDK or BoringSSL knows, by IANA name, loaded on first use. A context keeps those
+   * its provider supports (JDK 25 no longer offers the static-RSA suites istiod lists).
+   */
+  private static final class KnownSuites {
+    static final java.util.Set<String> JAVA = load();
+
+    private static java.util.Set<String> load() {
+      java.util.Set<String> all = new java.util.HashSet<>();
+      try {
+        all.addAll(
+            List.of(
+                javax.net.ssl.SSLContext.getDefault()
+                    .getSupportedSSLParameters()
+                    .getCipherSuites()));
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+      if (io.netty.handler.ssl.OpenSsl.isAvailable()) {
+        all.addAll(io.netty.handler.ssl.OpenSsl.availableJavaCipherSuites());
+      }
+      return java.util.Set.copyOf(all);
+    }
+  }
+
+  private static String version(
+      io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters.TlsProtocol v,
+      String auto,
+      String f)
+      throws InvalidResourceException {
+    return switch (v) {
+      case TLS_AUTO -> auto;
+      case TLSv1_2 -> "TLSv1.2";
+      case TLSv1_3 -> "TLSv1.3";
+      default ->
+          throw new InvalidResourceException(f, v + " is not supported (TLSv1_2 and TLSv1_3 only)");
+    };
   }
 
   /** The SAN matchers of a validation context (inline or in an SDS validation secret). */

@@ -42,7 +42,7 @@ final class GatewayListenerGenerator implements XdsGenerator {
     // the gateway's workload (by its labels), as on sidecars.
     var rbac =
         dev.bowline.controlplane.xds.gen.authz.AuthzFilters.build(
-            push.authorizationPolicies(proxy), push.trustDomain());
+            push.authorizationPolicies(proxy), push.trustDomains());
     // CUSTOM (ext_authz) first, before request authentication, as istiod puts it
     var custom = dev.bowline.controlplane.xds.gen.authz.CustomAuthz.of(proxy, push);
     var authz =

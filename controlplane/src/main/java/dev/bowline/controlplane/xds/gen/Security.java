@@ -28,6 +28,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import java.util.Collection;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Istio's TLS shapes (its {@code cluster_tls.go}, {@code authn} and {@code security/model}): the
@@ -211,7 +212,41 @@ final class Security {
    * The inbound side of Istio mTLS: our certificate, clients must present one chaining to ROOTCA
    * with a SPIFFE id in one of {@code trustDomains} (the mesh's and its aliases).
    */
-  static DownstreamTlsContext inbound(List<String> alpn, List<String> trustDomains) {
+  /**
+   * istiod's cipher suites for inbound mesh mTLS ({@code SupportedCiphers} in Istio 1.16), TLS 1.2
+   * only: TLS 1.3's are fixed.
+   */
+  static final List<String> INBOUND_CIPHERS =
+      List.of(
+          "ECDHE-ECDSA-AES256-GCM-SHA384",
+          "ECDHE-RSA-AES256-GCM-SHA384",
+          "ECDHE-ECDSA-AES128-GCM-SHA256",
+          "ECDHE-RSA-AES128-GCM-SHA256",
+          "AES256-GCM-SHA384",
+          "AES128-GCM-SHA256");
+
+  /**
+   * istiod's inbound mTLS parameters: MeshConfig {@code meshMTLS.minProtocolVersion} (TLS 1.2 when
+   * unset or {@code TLS_AUTO}) up to TLS 1.3, {@link #INBOUND_CIPHERS}.
+   */
+  static TlsParameters inboundTlsParams(dev.bowline.api.mesh.@Nullable MeshConfig mesh) {
+    var mtls = mesh == null ? null : mesh.meshMTLS();
+    var min =
+        mtls != null
+                && mtls.minProtocolVersion()
+                    == dev.bowline.api.mesh.MeshTypes.TlsConfig.TlsVersion.TLSV1_3
+            ? TlsParameters.TlsProtocol.TLSv1_3
+            : TlsParameters.TlsProtocol.TLSv1_2;
+    return TlsParameters.newBuilder()
+        .setTlsMinimumProtocolVersion(min)
+        .setTlsMaximumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_3)
+        .addAllCipherSuites(INBOUND_CIPHERS)
+        .build();
+  }
+
+  /** The inbound side of Istio mTLS with {@code params} (see {@link #inboundTlsParams}). */
+  static DownstreamTlsContext inbound(
+      List<String> alpn, List<String> trustDomains, TlsParameters params) {
     CertificateValidationContext.Builder validation = CertificateValidationContext.newBuilder();
     for (String td : trustDomains) {
       validation.addMatchTypedSubjectAltNames(
@@ -223,9 +258,7 @@ final class Security {
         .setRequireClientCertificate(BoolValue.of(true))
         .setCommonTlsContext(
             CommonTlsContext.newBuilder()
-                .setTlsParams(
-                    TlsParameters.newBuilder()
-                        .setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_2))
+                .setTlsParams(params)
                 .addAllAlpnProtocols(alpn)
                 .addTlsCertificateSdsSecretConfigs(sds(CERT))
                 .setCombinedValidationContext(

@@ -68,7 +68,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
     SidecarTelemetry telemetry = SidecarTelemetry.of(proxy, push);
     // RequestAuthentication (jwt_authn + istio_authn) then AuthorizationPolicy (RBAC) on every
     // inbound HTTP chain, istiod's order; network RBAC on TCP chains
-    AuthzFilters rbac = AuthzFilters.build(push.authorizationPolicies(proxy), push.trustDomain());
+    AuthzFilters rbac = AuthzFilters.build(push.authorizationPolicies(proxy), push.trustDomains());
     // CUSTOM (ext_authz) comes first, before request authentication, as istiod puts it
     CustomAuthz custom = CustomAuthz.of(proxy, push);
     AuthzFilters authz =
@@ -306,8 +306,11 @@ final class SidecarListenerGenerator implements XdsGenerator {
           mode,
           inboundChain(in, matchPort, telemetry, authz, true, mesh),
           inboundChain(in, matchPort, telemetry, authz, false, mesh),
-          Security.socket(Security.inbound(Security.INBOUND_HTTP_ALPN, trustDomains)),
-          Security.socket(Security.inbound(List.of(), trustDomains)));
+          Security.socket(
+              Security.inbound(
+                  Security.INBOUND_HTTP_ALPN, trustDomains, Security.inboundTlsParams(mesh))),
+          Security.socket(
+              Security.inbound(List.of(), trustDomains, Security.inboundTlsParams(mesh))));
     }
     FilterChain plain = inboundChain(in, matchPort, telemetry, authz, mesh);
     if (mode == MtlsMode.DISABLE) {
@@ -324,7 +327,8 @@ final class SidecarListenerGenerator implements XdsGenerator {
                         in.protocol().isHttp()
                             ? Security.INBOUND_HTTP_ALPN
                             : Security.INBOUND_TCP_ALPN,
-                        trustDomains)))
+                        trustDomains,
+                        Security.inboundTlsParams(mesh))))
             .build();
     if (mode == MtlsMode.STRICT) {
       return List.of(tls);

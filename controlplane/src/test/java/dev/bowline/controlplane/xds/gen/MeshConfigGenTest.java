@@ -209,6 +209,32 @@ class MeshConfigGenTest {
   }
 
   @Test
+  void meshMtlsMinimumVersionReachesInboundTlsAsIstiodEmitsIt() {
+    var strict = Security.inboundTlsParams(mesh("meshMTLS: {minProtocolVersion: TLSV1_3}"));
+    assertThat(strict.getTlsMinimumProtocolVersion())
+        .isEqualTo(
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters.TlsProtocol
+                .TLSv1_3);
+    var dflt = Security.inboundTlsParams(mesh(""));
+    assertThat(dflt.getTlsMinimumProtocolVersion())
+        .isEqualTo(
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters.TlsProtocol
+                .TLSv1_2);
+    assertThat(dflt.getTlsMaximumProtocolVersion())
+        .isEqualTo(
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters.TlsProtocol
+                .TLSv1_3);
+    assertThat(dflt.getCipherSuitesList())
+        .containsExactly(
+            "ECDHE-ECDSA-AES256-GCM-SHA384",
+            "ECDHE-RSA-AES256-GCM-SHA384",
+            "ECDHE-ECDSA-AES128-GCM-SHA256",
+            "ECDHE-RSA-AES128-GCM-SHA256",
+            "AES256-GCM-SHA384",
+            "AES128-GCM-SHA256");
+  }
+
+  @Test
   void trustDomainAndAliasesNameTheUpstreamIdentities() throws Exception {
     MeshConfig td = mesh("trustDomain: corp.example\ntrustDomainAliases: [legacy.example]");
     PushContext push = push(ENTRY, td);

@@ -53,6 +53,16 @@ public record AuthzFilters(List<HttpFilter> http, List<Filter> tcp) {
   /** The filters for {@code policies} (those selecting one workload) in {@code trustDomain}. */
   public static AuthzFilters build(
       List<Resource<AuthorizationPolicy>> policies, String trustDomain) {
+    return build(policies, List.of(trustDomain));
+  }
+
+  /**
+   * The filters for {@code policies} (those selecting one workload); {@code trustDomain} is the
+   * mesh's trust domain followed by its {@code trustDomainAliases}: a principal in any of them (or
+   * in {@code cluster.local}) matches its peers in all of them, as istiod expands it.
+   */
+  public static AuthzFilters build(
+      List<Resource<AuthorizationPolicy>> policies, List<String> trustDomain) {
     if (policies.isEmpty()) {
       return NONE;
     }
@@ -80,7 +90,7 @@ public record AuthzFilters(List<HttpFilter> http, List<Filter> tcp) {
   private static void addFilters(
       List<Resource<AuthorizationPolicy>> policies,
       RBAC.Action action,
-      String trustDomain,
+      List<String> trustDomain,
       List<HttpFilter> http,
       List<Filter> tcp,
       boolean enforceOnly) {
@@ -150,7 +160,7 @@ public record AuthzFilters(List<HttpFilter> http, List<Filter> tcp) {
   private static Rules rules(
       List<Resource<AuthorizationPolicy>> policies,
       RBAC.Action action,
-      String trustDomain,
+      List<String> trustDomain,
       boolean forTcp,
       boolean enforceOnly) {
     RBAC.Builder enforce = RBAC.newBuilder().setAction(action);

@@ -55,7 +55,7 @@ public record CustomAuthz(List<HttpFilter> http, List<Filter> tcp, List<String> 
   public static CustomAuthz of(
       dev.bowline.controlplane.model.Proxy proxy, dev.bowline.controlplane.model.PushContext push) {
     return build(
-        push.authorizationPolicies(proxy), push.mesh(), push.registry(), push.trustDomain());
+        push.authorizationPolicies(proxy), push.mesh(), push.registry(), push.trustDomains());
   }
 
   /**
@@ -66,7 +66,7 @@ public record CustomAuthz(List<HttpFilter> http, List<Filter> tcp, List<String> 
       List<Resource<AuthorizationPolicy>> policies,
       MeshConfig mesh,
       RegistrySnapshot registry,
-      String trustDomain) {
+      List<String> trustDomains) {
     List<Resource<AuthorizationPolicy>> custom =
         policies.stream()
             .filter(p -> p.spec().action() == AuthorizationPolicy.Action.CUSTOM)
@@ -85,7 +85,7 @@ public record CustomAuthz(List<HttpFilter> http, List<Filter> tcp, List<String> 
       return denyAll(bad.errors());
     }
     var built = (ExtAuthzProviders.Built) provider;
-    RBAC httpRules = rules(custom, trustDomain, false);
+    RBAC httpRules = rules(custom, trustDomains, false);
     List<HttpFilter> http =
         List.of(
             rbacHttp(httpRules),
@@ -107,7 +107,7 @@ public record CustomAuthz(List<HttpFilter> http, List<Filter> tcp, List<String> 
               .newBuilder()
               .setStatPrefix(AuthzFilters.TCP_STAT_PREFIX)
               .setShadowRulesStatPrefix(ExtAuthzProviders.SHADOW_PREFIX);
-      RBAC tcpRules = rules(custom, trustDomain, true);
+      RBAC tcpRules = rules(custom, trustDomains, true);
       if (tcpRules != null) {
         netRbac.setShadowRules(tcpRules);
       }
@@ -176,9 +176,9 @@ public record CustomAuthz(List<HttpFilter> http, List<Filter> tcp, List<String> 
    * dry-run CUSTOM rules).
    */
   private static @Nullable RBAC rules(
-      List<Resource<AuthorizationPolicy>> custom, String trustDomain, boolean forTcp) {
+      List<Resource<AuthorizationPolicy>> custom, List<String> trustDomains, boolean forTcp) {
     RBAC.Builder rbac = RBAC.newBuilder().setAction(RBAC.Action.DENY);
-    RuleModel model = new RuleModel(trustDomain, forTcp, RBAC.Action.DENY);
+    RuleModel model = new RuleModel(trustDomains, forTcp, RBAC.Action.DENY);
     boolean any = false;
     for (var p : custom) {
       if (Boolean.parseBoolean(p.annotations().get(AuthzFilters.DRY_RUN))) {

@@ -32,12 +32,13 @@ final class RuleModel {
     }
   }
 
-  private final String trustDomain;
+  private final List<String> trustDomains;
   private final boolean forTcp;
   private final RBAC.Action action;
 
-  RuleModel(String trustDomain, boolean forTcp, RBAC.Action action) {
-    this.trustDomain = trustDomain;
+  /** {@code trustDomains}: the mesh's trust domain, then its aliases. */
+  RuleModel(List<String> trustDomains, boolean forTcp, RBAC.Action action) {
+    this.trustDomains = List.copyOf(trustDomains);
     this.forTcp = forTcp;
     this.action = action;
   }
@@ -65,7 +66,9 @@ final class RuleModel {
         case "source.ip" -> basePrincipals.add(new Key<>(k, v, nv, this::srcIp, false));
         case "remote.ip" -> basePrincipals.add(new Key<>(k, v, nv, this::remoteIp, false));
         case "source.namespace" -> basePrincipals.add(new Key<>(k, v, nv, this::namespace, false));
-        case "source.principal" -> basePrincipals.add(new Key<>(k, v, nv, this::principal, false));
+        case "source.principal" ->
+            basePrincipals.add(
+                new Key<>(k, withAliases(v), withAliases(nv), this::principal, false));
         case "source.serviceAccount" ->
             basePrincipals.add(new Key<>(k, v, nv, this::serviceAccount, false));
         case "request.auth.principal" ->
@@ -124,7 +127,12 @@ final class RuleModel {
                 this::serviceAccount,
                 false));
         keys.add(
-            new Key<>("principals", s.principals(), s.notPrincipals(), this::principal, false));
+            new Key<>(
+                "principals",
+                withAliases(s.principals()),
+                withAliases(s.notPrincipals()),
+                this::principal,
+                false));
         keys.add(
             new Key<>(
                 "requestPrincipals",
@@ -245,16 +253,40 @@ final class RuleModel {
         .build();
   }
 
-  /** {@code cluster.local} in a policy means the mesh's trust domain (Istio's alias rule). */
-  private String migrate(String principal) {
-    if (principal.startsWith("cluster.local/") && !trustDomain.equals("cluster.local")) {
-      return trustDomain + principal.substring("cluster.local".length());
+  /**
+   * istiod's {@code ReplaceTrustDomainAliases}: a principal {@code <td>/ns/<ns>/sa/<sa>} whose
+   * trust domain is the mesh's, one of its aliases or {@code cluster.local} stands for the same
+   * identity in every one of them (the mesh's first); other principals, and those that do not name
+   * a trust domain ({@code *}, prefixes, other shapes), are kept as written.
+   */
+  List<String> withAliases(List<String> principals) {
+    List<String> out = new ArrayList<>(principals.size());
+    for (String p : principals) {
+      String[] parts = p.split("/", -1);
+      if (parts.length != 5 || parts[0].startsWith("*")) {
+        add(out, p);
+        continue;
+      }
+      String td = parts[0];
+      if (!td.equals("cluster.local") && !trustDomains.contains(td)) {
+        add(out, p); // a foreign trust domain: as written
+        continue;
+      }
+      for (String each : trustDomains) {
+        add(out, each + p.substring(td.length()));
+      }
     }
-    return principal;
+    return out;
+  }
+
+  private static void add(List<String> out, String v) {
+    if (!out.contains(v)) {
+      out.add(v);
+    }
   }
 
   private Principal principal(String v) {
-    return authenticated(IstioMatchers.string(migrate(v), SPIFFE));
+    return authenticated(IstioMatchers.string(v, SPIFFE));
   }
 
   private Principal serviceAccount(String v) {
