@@ -21,6 +21,9 @@ import java.util.List;
  * @param accessLogs {@code access_log}: file loggers, each written when a stream ends
  * @param clientCert {@code forward_client_cert_details} and {@code set_current_client_cert_details}
  * @param tracer {@code tracing} with a provider: spans and context propagation; null when off
+ * @param maxConcurrentStreams {@code http2_protocol_options.max_concurrent_streams}: HTTP/2 streams
+ *     a client may have open at once on one connection; one more is refused with RST_STREAM
+ *     REFUSED_STREAM
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -37,8 +40,12 @@ public record HttpConnectionManagerConfig(
     boolean websocket,
     List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs,
     ClientCertDetails clientCert,
-    dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer)
+    dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer,
+    int maxConcurrentStreams)
     implements NetworkFilter {
+  /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
+  public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
+
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
     accessLogs = List.copyOf(accessLogs);
@@ -74,7 +81,8 @@ public record HttpConnectionManagerConfig(
         websocket,
         accessLogs,
         ClientCertDetails.SANITIZE,
-        null);
+        null,
+        DEFAULT_MAX_CONCURRENT_STREAMS);
   }
 
   /** Envoy's {@code codec_type}. */

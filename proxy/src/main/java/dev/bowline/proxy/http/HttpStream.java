@@ -203,10 +203,25 @@ final class HttpStream
     decodeHeaders(head);
   }
 
+  /** Whether {@code s} is a non-empty run of visible ASCII (RFC 9112's request-target). */
+  private static boolean visibleAscii(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c <= 0x20 || c >= 0x7f) {
+        return false;
+      }
+    }
+    return !s.isEmpty();
+  }
+
   private void decodeHeaders(HttpRequest req) {
     HttpHeaders h = req.headers();
     HttpConnectionManagerConfig cfg = conn.config;
     String uri = req.uri();
+    if (!visibleAscii(uri)) {
+      localReply(400, "Bad Request"); // as Envoy's codecs: no control bytes, spaces or non-ASCII
+      return;
+    }
     if (!uri.startsWith("/")) {
       // absolute-form from an HTTP proxy client: http://authority/path
       int scheme = uri.indexOf("://");
