@@ -35,7 +35,7 @@ for t in "${TARGETS[@]}"; do
   set -e
   secs=$(( $(date +%s) - start ))
   cp "proxy/target/surefire-reports/dev.bowline.proxy.fuzz.$t-output.txt" "$log" 2>/dev/null || true
-  last=$(cat "$log" "$log.mvn" 2>/dev/null | grep -aE '^#[0-9]+ ' | tail -1 || true)
+  last=$(cat "$log" "$log.mvn" 2>/dev/null | grep -aE '^#[0-9]+[[:space:]]' | tail -1 || true)
   runs=$(sed -nE 's/^#([0-9]+).*/\1/p' <<<"$last")
   cov=$(sed -nE 's/.*cov: ([0-9]+).*/\1/p' <<<"$last")
   ft=$(sed -nE 's/.*ft: ([0-9]+).*/\1/p' <<<"$last")
