@@ -101,6 +101,12 @@ class BadInputTest {
       assertThat(exchange("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + "y".repeat(8000) + "\r\n\r\n"))
           .startsWith("HTTP/1.1 431");
       assertThat(exchange("\u0001\u0002 nonsense\r\n\r\n")).startsWith("HTTP/1.1 400");
+      assertThat(
+              exchange(
+                  "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nabc\r\n0\r\n\r\n"))
+          .contains("HTTP/1.1 400");
+      assertThat(exchange("GET /\u0001x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+          .startsWith("HTTP/1.1 400");
       out.write("GET /two HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       assertThat(readResponse(in)).contains("path=/two");
     }

@@ -24,6 +24,9 @@ import java.util.List;
  * @param paths {@code normalize_path}, {@code merge_slashes}, {@code
  *     path_with_escaped_slashes_action}
  * @param connect whether {@code upgrade_configs} enables {@code CONNECT} (off: CONNECT gets 403)
+ * @param maxConcurrentStreams {@code http2_protocol_options.max_concurrent_streams}: HTTP/2 streams
+ *     a client may have open at once on one connection; one more is refused with RST_STREAM
+ *     REFUSED_STREAM
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -42,8 +45,12 @@ public record HttpConnectionManagerConfig(
     ClientCertDetails clientCert,
     dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer,
     PathNormalization paths,
-    boolean connect)
+    boolean connect,
+    int maxConcurrentStreams)
     implements NetworkFilter {
+  /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
+  public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
+
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
     accessLogs = List.copyOf(accessLogs);
@@ -83,7 +90,8 @@ public record HttpConnectionManagerConfig(
         clientCert,
         tracer,
         PathNormalization.NONE,
-        false);
+        false,
+        DEFAULT_MAX_CONCURRENT_STREAMS);
   }
 
   /** A connection manager with Envoy's default XFCC handling (sanitize) and no tracing. */
@@ -118,7 +126,8 @@ public record HttpConnectionManagerConfig(
         ClientCertDetails.SANITIZE,
         null,
         PathNormalization.NONE,
-        false);
+        false,
+        DEFAULT_MAX_CONCURRENT_STREAMS);
   }
 
   /** Envoy's {@code codec_type}. */

@@ -200,6 +200,25 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (http2Stream && cause instanceof io.netty.handler.codec.DecoderException) {
+      // HEADERS that are no HTTP request (no :path, ...): invalid messaging, which ends the whole
+      // connection with GOAWAY PROTOCOL_ERROR, as in Envoy by default
+      ctx.channel()
+          .parent()
+          .writeAndFlush(
+              new io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame(
+                  io.netty.handler.codec.http2.Http2Error.PROTOCOL_ERROR));
+      ctx.close();
+      return;
+    }
+    // the peer's doing (a reset socket, an HTTP/2 stream error the codec already answered with
+    // RST_STREAM) is routine; anything else is a bug of ours that must not pass silently
+    if (!(cause instanceof java.io.IOException
+        || cause instanceof io.netty.handler.codec.http2.Http2Exception
+        || cause instanceof io.netty.handler.codec.http2.Http2FrameStreamException)) {
+      System.getLogger(HttpConnection.class.getName())
+          .log(System.Logger.Level.WARNING, "event=downstream_error error={0}", cause.toString());
+    }
     ctx.close();
   }
 }

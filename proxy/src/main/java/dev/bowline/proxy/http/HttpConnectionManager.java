@@ -13,6 +13,11 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -42,6 +47,18 @@ public final class HttpConnectionManager {
     }
   }
 
+  /**
+   * Starts draining the downstream connection {@code ch}, as Envoy does: an HTTP/2 connection gets
+   * GOAWAY (NO_ERROR, naming the last stream it will still serve) and closes once those streams are
+   * done; an HTTP/1.1 connection answers its next response with {@code connection: close} (the
+   * draining flag, {@link ProxyRuntime#isDraining(Channel)}). Any thread.
+   */
+  public static void drain(Channel ch) {
+    if (ch.pipeline().get(Http2FrameCodec.class) != null) {
+      ch.close(); // the codec's graceful close: GOAWAY, then the open streams finish
+    }
+  }
+
   static void http1(
       ChannelPipeline p,
       HttpConnectionManagerConfig config,
@@ -64,9 +81,11 @@ public final class HttpConnectionManager {
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] f) {
     p.addLast(
-        Http2FrameCodecBuilder.forServer()
+        new ServerCodecBuilder()
             .initialSettings(
-                Http2Settings.defaultSettings().maxHeaderListSize(config.maxRequestHeadersBytes()))
+                Http2Settings.defaultSettings()
+                    .maxHeaderListSize(config.maxRequestHeadersBytes())
+                    .maxConcurrentStreams(config.maxConcurrentStreams()))
             .build());
     p.addLast(
         new Http2MultiplexHandler(
@@ -78,6 +97,81 @@ public final class HttpConnectionManager {
                 stream.pipeline().addLast(new HttpConnection(config, runtime, f, true));
               }
             }));
+    p.addLast(ConnectionErrors.INSTANCE);
+  }
+
+  /**
+   * How long a closing HTTP/2 connection waits for its open streams after GOAWAY (Envoy's default
+   * {@code drain_timeout}); Netty's server codec would close at once.
+   */
+  private static final long H2_CLOSE_GRACE_MILLIS = 5_000;
+
+  /**
+   * Netty's server frame codec, closing gracefully, and with Envoy's answer to invalid HTTP
+   * messaging: a received HEADERS with bad pseudo-headers or connection-specific headers (Netty's
+   * stream errors of type PROTOCOL_ERROR on inbound frames) ends the whole connection with GOAWAY
+   * PROTOCOL_ERROR, as Envoy does unless {@code override_stream_error_on_invalid_http_message} is
+   * set, instead of resetting only that stream.
+   */
+  private static final class ServerCodecBuilder extends Http2FrameCodecBuilder {
+    ServerCodecBuilder() {
+      server(true);
+      gracefulShutdownTimeoutMillis(H2_CLOSE_GRACE_MILLIS);
+    }
+
+    @Override
+    protected Http2FrameCodec build(
+        Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings) {
+      Http2FrameCodec codec =
+          new Http2FrameCodec(
+              encoder, decoder, settings, decoupleCloseAndGoAway(), flushPreface()) {
+            @Override
+            public void onError(ChannelHandlerContext ctx, boolean outbound, Throwable cause) {
+              Throwable c = cause;
+              if (!outbound
+                  && Http2CodecUtil.getEmbeddedHttp2Exception(cause)
+                      instanceof Http2Exception.StreamException e
+                  && e.error() == Http2Error.PROTOCOL_ERROR) {
+                c =
+                    Http2Exception.connectionError(
+                        Http2Error.PROTOCOL_ERROR,
+                        cause,
+                        "invalid HTTP messaging on stream %d: %s",
+                        e.streamId(),
+                        e.getMessage());
+              }
+              super.onError(ctx, outbound, c);
+            }
+          };
+      codec.gracefulShutdownTimeoutMillis(gracefulShutdownTimeoutMillis());
+      return codec;
+    }
+  }
+
+  /**
+   * Last on an HTTP/2 connection. The frame codec passes a protocol error on before it answers it
+   * with GOAWAY (or RST_STREAM) and closes the connection itself: the error ends here instead of at
+   * the pipeline's tail, where Netty would log a warning per bad client, and nothing here closes
+   * first (a close now would be the graceful one, GOAWAY NO_ERROR, hiding the error code).
+   */
+  @io.netty.channel.ChannelHandler.Sharable
+  private static final class ConnectionErrors
+      extends io.netty.channel.ChannelInboundHandlerAdapter {
+    static final ConnectionErrors INSTANCE = new ConnectionErrors();
+    private static final System.Logger LOG =
+        System.getLogger(HttpConnectionManager.class.getName());
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (cause instanceof io.netty.handler.codec.http2.Http2Exception) {
+        LOG.log(System.Logger.Level.DEBUG, "event=h2_protocol_error error={0}", cause.toString());
+        return; // the codec answers with the error's code, then closes
+      }
+      if (!(cause instanceof java.io.IOException)) {
+        LOG.log(System.Logger.Level.WARNING, "event=downstream_error error={0}", cause.toString());
+      }
+      ctx.close();
+    }
   }
 
   /** {@code stream_idle_timeout}: no bytes either way for that long ends the stream in flight. */

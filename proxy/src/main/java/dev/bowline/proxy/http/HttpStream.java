@@ -213,10 +213,25 @@ final class HttpStream
     decodeHeaders(head);
   }
 
+  /** Whether {@code s} is a non-empty run of visible ASCII (RFC 9112's request-target). */
+  private static boolean visibleAscii(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c <= 0x20 || c >= 0x7f) {
+        return false;
+      }
+    }
+    return !s.isEmpty();
+  }
+
   private void decodeHeaders(HttpRequest req) {
     HttpHeaders h = req.headers();
     HttpConnectionManagerConfig cfg = conn.config;
     String uri = req.uri();
+    if (!visibleAscii(uri)) {
+      localReply(400, "Bad Request"); // as Envoy's codecs: no control bytes, spaces or non-ASCII
+      return;
+    }
     if (req.method().equals(HttpMethod.CONNECT)) {
       if (!cfg.connect()) {
         localReply(403, ""); // Envoy: CONNECT is refused unless upgrade_configs enables it

@@ -77,7 +77,12 @@ public final class RequestHash {
     if (q < 0) {
       return null;
     }
-    List<String> v = new QueryStringDecoder(uri).parameters().get(name);
+    List<String> v;
+    try {
+      v = new QueryStringDecoder(uri).parameters().get(name);
+    } catch (IllegalArgumentException malformed) {
+      return null; // a malformed escape (k%v): no parameter to hash
+    }
     return v == null || v.isEmpty() ? null : v.getFirst();
   }
 

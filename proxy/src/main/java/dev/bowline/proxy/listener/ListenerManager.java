@@ -254,6 +254,7 @@ public final class ListenerManager {
         connections.size());
     for (Channel c : connections) {
       c.attr(ProxyRuntime.CONNECTION_DRAINING).set(Boolean.TRUE);
+      HttpConnectionManager.drain(c);
     }
     group.schedule(() -> connections.close(), drainTime.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -276,10 +277,14 @@ public final class ListenerManager {
     return java.util.Optional.of(new SocketAddr(isa.getAddress().getHostAddress(), isa.getPort()));
   }
 
-  /** Stops accepting on every listener; existing connections go on. */
+  /**
+   * Stops accepting on every listener; existing connections go on, HTTP/2 ones told by GOAWAY to
+   * open no new streams.
+   */
   public synchronized void stopAccepting() {
     for (Active a : active.values()) {
       a.server.close().awaitUninterruptibly();
+      a.current.connections.forEach(HttpConnectionManager::drain);
     }
   }
 

@@ -426,7 +426,27 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
                 tracing)
             : null,
         pathNormalization(h, field),
-        connect);
+        connect,
+        maxConcurrentStreams(h, field));
+  }
+
+  /** {@code http2_protocol_options.max_concurrent_streams}, Envoy's range and default. */
+  private static int maxConcurrentStreams(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field)
+      throws InvalidResourceException {
+    if (!h.getHttp2ProtocolOptions().hasMaxConcurrentStreams()) {
+      return HttpConnectionManagerConfig.DEFAULT_MAX_CONCURRENT_STREAMS;
+    }
+    int n = h.getHttp2ProtocolOptions().getMaxConcurrentStreams().getValue();
+    if (n < 1) {
+      throw new InvalidResourceException(
+          field + ".http2_protocol_options.max_concurrent_streams",
+          "must be in [1, 2147483647], got " + Integer.toUnsignedString(n));
+    }
+    return n;
   }
 
   /** {@code normalize_path}, {@code merge_slashes}, {@code path_with_escaped_slashes_action}. */
@@ -528,7 +548,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "server_name",
           "upgrade_configs",
           "access_log",
-          "tracing");
+          "tracing",
+          "http2_protocol_options.max_concurrent_streams");
 
   private static final java.util.Set<String> TCP_HONOURED =
       java.util.Set.of("stat_prefix", "cluster", "weighted_clusters", "idle_timeout");

@@ -1,5 +1,7 @@
 package dev.bowline.proxy.fuzz;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -17,8 +19,10 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 /**
  * xDS-to-runtime conversion: any proto a server may send is either turned into runtime records or
  * rejected with an {@link InvalidResourceException} naming a field. Any other exception is a bug
- * (it would escape as an unnamed error). Seeds in {@code
- * src/test/resources/.../XdsParserFuzzTestInputs}.
+ * (it would escape as an unnamed error). Input: a serialized resource, then one byte choosing its
+ * type (mod 4: Listener, RouteConfiguration, Cluster, ClusterLoadAssignment); the seeds in {@code
+ * src/test/resources/dev/bowline/proxy/fuzz/XdsParserFuzzTestInputs} are real resources, so the
+ * fuzzer mutates near-valid protos (nested typed_config included).
  */
 class XdsParserFuzzTest {
   private final ListenerParser listeners = new ListenerParser(FilterRegistry.builtIn());
@@ -37,8 +41,11 @@ class XdsParserFuzzTest {
         case 2 -> clusters.parse(Cluster.parseFrom(bytes));
         default -> endpoints.parse(ClusterLoadAssignment.parseFrom(bytes));
       }
-    } catch (InvalidProtocolBufferException | InvalidResourceException expected) {
-      // not a proto at all, or a resource the parser rejects with a field path: both fine
+    } catch (InvalidProtocolBufferException notAProto) {
+      // not a proto at all: the xDS client never gets this far
+    } catch (InvalidResourceException rejected) {
+      // the clear config error: it names the field (the parser adds the resource's name)
+      assertThat(rejected.field()).as(rejected.getMessage()).isNotBlank();
     }
   }
 }

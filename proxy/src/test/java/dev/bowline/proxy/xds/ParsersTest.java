@@ -55,6 +55,35 @@ class ParsersTest {
   }
 
   @Test
+  void http2MaxConcurrentStreamsIsHonouredWithEnvoysDefaultAndRange() throws Exception {
+    var plain =
+        listeners
+            .unpackAndParse(Any.pack(json(listener(ROUTER), Listener.newBuilder()).build()))
+            .value();
+    assertThat(
+            ((HttpConnectionManagerConfig) plain.filterChains().getFirst().filter())
+                .maxConcurrentStreams())
+        .isEqualTo(Integer.MAX_VALUE);
+    String with =
+        listener(ROUTER)
+            .replace(
+                "\"stat_prefix\":\"p\",",
+                "\"stat_prefix\":\"p\",\"http2_protocol_options\":{\"max_concurrent_streams\":%d},");
+    var l =
+        listeners
+            .unpackAndParse(Any.pack(json(with.formatted(7), Listener.newBuilder()).build()))
+            .value();
+    assertThat(
+            ((HttpConnectionManagerConfig) l.filterChains().getFirst().filter())
+                .maxConcurrentStreams())
+        .isEqualTo(7);
+    var zero = Any.pack(json(with.formatted(0), Listener.newBuilder()).build());
+    assertThatThrownBy(() -> listeners.unpackAndParse(zero))
+        .hasMessage(
+            "Listener l1: filter_chains[0].filters[0].typed_config.http2_protocol_options.max_concurrent_streams: must be in [1, 2147483647], got 0");
+  }
+
+  @Test
   void unknownRequiredHttpFilterIsRejectedNamingTheField() throws Exception {
     String unknown =
         "{\"name\":\"fault\",\"typed_config\":{\"@type\":\"type.googleapis.com/google.protobuf.Empty\"}},";

@@ -340,7 +340,12 @@ final class JwtAuthnFilter implements HttpFilter {
       }
     }
     if (!p.fromParams().isEmpty() && request.uri().indexOf('?') >= 0) {
-      Map<String, List<String>> params = new QueryStringDecoder(request.uri()).parameters();
+      Map<String, List<String>> params;
+      try {
+        params = new QueryStringDecoder(request.uri()).parameters();
+      } catch (IllegalArgumentException malformed) {
+        params = Map.of(); // a malformed escape (k%v): no token from the parameters
+      }
       for (String name : p.fromParams()) {
         for (String v : params.getOrDefault(name, List.of())) {
           out.add(new Token(v, null));

@@ -48,7 +48,7 @@ public final class RouteMatcher {
       }
       if (ok && !m.query().isEmpty()) {
         if (params == null) {
-          params = new QueryStringDecoder(rawQuery, false).parameters();
+          params = queryParams(rawQuery);
         }
         for (QueryMatch q : m.query()) {
           List<String> values = params.get(q.name());
@@ -63,6 +63,18 @@ public final class RouteMatcher {
       }
     }
     return null;
+  }
+
+  /**
+   * The decoded query parameters; a query with a malformed escape ({@code k%v}) has none, so it
+   * matches no query_parameters matcher rather than failing the request.
+   */
+  private static java.util.Map<String, List<String>> queryParams(String rawQuery) {
+    try {
+      return new QueryStringDecoder(rawQuery, false).parameters();
+    } catch (IllegalArgumentException malformed) {
+      return java.util.Map.of();
+    }
   }
 
   private static @Nullable String joined(HttpHeaders headers, String name) {

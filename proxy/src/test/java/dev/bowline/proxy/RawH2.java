@@ -1,0 +1,211 @@
+package dev.bowline.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Settings;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+
+/**
+ * A bare HTTP/2 client over a socket, frame by frame, for tests that must send what a proper client
+ * never would (frames on the wrong stream, bad pseudo-headers, more streams than allowed) and see
+ * exactly which frames come back.
+ */
+final class RawH2 implements AutoCloseable {
+  static final int DATA = 0;
+  static final int HEADERS = 1;
+  static final int RST_STREAM = 3;
+  static final int SETTINGS = 4;
+  static final int GOAWAY = 7;
+  static final int PROTOCOL_ERROR = 1;
+  static final int REFUSED_STREAM = 7;
+
+  /** One frame read back; for HEADERS, {@code headers} is the decoded block. */
+  record Frame(int type, int flags, int stream, byte[] payload, Http2Headers headers) {
+    /** RST_STREAM's or GOAWAY's error code. */
+    long errorCode() {
+      int at = type == GOAWAY ? 4 : 0;
+      return Integer.toUnsignedLong(
+          (payload[at] & 0xff) << 24
+              | (payload[at + 1] & 0xff) << 16
+              | (payload[at + 2] & 0xff) << 8
+              | (payload[at + 3] & 0xff));
+    }
+
+    boolean endStream() {
+      return (flags & 0x1) != 0;
+    }
+
+    @Override
+    public String toString() {
+      return "Frame[type=" + type + " stream=" + stream + " flags=" + flags + "]";
+    }
+  }
+
+  private final Socket socket;
+  private final DataInputStream in;
+  private final DefaultHttp2FrameWriter writer = new DefaultHttp2FrameWriter();
+  private final DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false);
+  private final EmbeddedChannel encoderChannel =
+      new EmbeddedChannel(new ChannelOutboundHandlerAdapter());
+
+  RawH2(String ip, int port) throws IOException {
+    socket = new Socket(ip, port);
+    socket.setSoTimeout(5000);
+    in = new DataInputStream(socket.getInputStream());
+  }
+
+  /** Writes raw bytes. */
+  RawH2 send(byte[] bytes) throws IOException {
+    socket.getOutputStream().write(bytes);
+    socket.getOutputStream().flush();
+    return this;
+  }
+
+  /** The client preface and an empty SETTINGS frame. */
+  RawH2 preface() throws IOException {
+    send(ByteBufUtil.getBytes(Http2CodecUtil.connectionPrefaceBuf()));
+    return frames((w, c) -> w.writeSettings(c, new Http2Settings(), c.newPromise()));
+  }
+
+  interface Writes {
+    void write(DefaultHttp2FrameWriter w, ChannelHandlerContext ctx) throws Exception;
+  }
+
+  /** Encodes frames with Netty's writer (which writes whatever it is given) and sends them. */
+  RawH2 frames(Writes writes) throws IOException {
+    ChannelHandlerContext ctx = encoderChannel.pipeline().firstContext();
+    try {
+      writes.write(writer, ctx);
+    } catch (Exception e) {
+      throw new IOException(e);
+    }
+    encoderChannel.flush();
+    ByteBuf all = Unpooled.buffer();
+    Object o;
+    while ((o = encoderChannel.readOutbound()) != null) {
+      all.writeBytes((ByteBuf) o);
+      ((ByteBuf) o).release();
+    }
+    byte[] bytes = ByteBufUtil.getBytes(all);
+    all.release();
+    return send(bytes);
+  }
+
+  /** HEADERS of a GET for {@code path}, ending the stream if {@code end}. */
+  RawH2 get(int stream, String path, boolean end) throws IOException {
+    return frames(
+        (w, c) ->
+            w.writeHeaders(
+                c,
+                stream,
+                new DefaultHttp2Headers().method("GET").path(path).scheme("http").authority("test"),
+                0,
+                end,
+                c.newPromise()));
+  }
+
+  private boolean settingsSeen;
+  private boolean settingsAcked;
+
+  /**
+   * Reads until the proxy's SETTINGS arrived (and was acknowledged) and our own was acknowledged,
+   * so the limits it announced are in force.
+   */
+  RawH2 handshake() throws IOException {
+    while (!(settingsSeen && settingsAcked)) {
+      if (readFrame(true) == null) {
+        throw new EOFException("closed during the handshake");
+      }
+    }
+    return this;
+  }
+
+  /** The next frame, answering the proxy's SETTINGS with an ACK on the way; null once closed. */
+  Frame read() throws IOException {
+    return readFrame(false);
+  }
+
+  private Frame readFrame(boolean handshake) throws IOException {
+    while (true) {
+      int len;
+      try {
+        len = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+      } catch (EOFException | java.net.SocketException e) {
+        return null;
+      }
+      int type = in.readUnsignedByte();
+      int flags = in.readUnsignedByte();
+      int stream = in.readInt() & 0x7fffffff;
+      byte[] payload = new byte[len];
+      in.readFully(payload);
+      if (type == SETTINGS) {
+        if ((flags & 0x1) == 0) {
+          settingsSeen = true;
+          frames((w, c) -> w.writeSettingsAck(c, c.newPromise()));
+        } else {
+          settingsAcked = true;
+        }
+        if (handshake) {
+          return new Frame(type, flags, stream, payload, null);
+        }
+        continue;
+      }
+      if (type == 8 /* WINDOW_UPDATE */ || type == 6 /* PING */) {
+        continue;
+      }
+      Http2Headers headers = null;
+      if (type == HEADERS) {
+        int pad = (flags & 0x8) != 0 ? payload[0] & 0xff : 0;
+        int from = ((flags & 0x8) != 0 ? 1 : 0) + ((flags & 0x20) != 0 ? 5 : 0);
+        try {
+          headers =
+              decoder.decodeHeaders(
+                  stream, Unpooled.wrappedBuffer(payload, from, payload.length - from - pad));
+        } catch (io.netty.handler.codec.http2.Http2Exception e) {
+          throw new IOException(e);
+        }
+      }
+      return new Frame(type, flags, stream, payload, headers);
+    }
+  }
+
+  /** Frames until one of {@code type} arrives (returned) or the connection closes (null). */
+  Frame readUntil(int type) throws IOException {
+    Frame f;
+    while ((f = read()) != null && f.type() != type) {
+      // skip
+    }
+    return f;
+  }
+
+  /** Whether the proxy closed the connection (reads to the end, at most the socket timeout). */
+  boolean closedByPeer() throws IOException {
+    try {
+      while (read() != null) {
+        // drain
+      }
+      return true;
+    } catch (SocketTimeoutException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    encoderChannel.finishAndReleaseAll();
+    socket.close();
+  }
+}
