@@ -213,14 +213,16 @@ class ExtAuthzGenTest {
                 + "\"value\":{\"stringMatch\":{\"prefix\":\"istio-ext-authz\"}}}}");
 
     List<Filter> tcp = AuthzGenTest.tcpFilters(push);
+    // after TCP metadata exchange (istiod's first inbound TCP filter): CUSTOM, then RBAC
     List<String> tcpNames = tcp.stream().map(Filter::getName).toList();
-    assertThat(tcpNames.subList(0, 3))
+    assertThat(tcpNames.getFirst()).isEqualTo("istio.metadata_exchange");
+    assertThat(tcpNames.subList(1, 4))
         .containsExactly(
             "envoy.filters.network.rbac",
             CustomAuthz.NETWORK_EXT_AUTHZ,
             "envoy.filters.network.rbac");
     var netShadow =
-        tcp.get(0)
+        tcp.get(1)
             .getTypedConfig()
             .unpack(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
     assertThat(netShadow.getStatPrefix()).isEqualTo("tcp.");
@@ -229,7 +231,7 @@ class ExtAuthzGenTest {
     // connection, rule 1 keeps its namespace
     assertThat(netShadow.getShadowRules().getPoliciesMap()).hasSize(2);
     var netExt =
-        tcp.get(1)
+        tcp.get(2)
             .getTypedConfig()
             .unpack(io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.class);
     assertThat(netExt.getStatPrefix()).isEqualTo("tcp.");
@@ -260,8 +262,10 @@ class ExtAuthzGenTest {
             "{\"action\":\"DENY\",\"policies\":{\"default-deny-all-due-to-bad-CUSTOM-action\":"
                 + "{\"permissions\":[{\"any\":true}],\"principals\":[{\"any\":true}]}}}");
     var netDeny =
-        AuthzGenTest.tcpFilters(push)
-            .getFirst()
+        AuthzGenTest.tcpFilters(push).stream()
+            .filter(f -> f.getName().equals("envoy.filters.network.rbac"))
+            .findFirst()
+            .orElseThrow()
             .getTypedConfig()
             .unpack(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
     assertThat(netDeny.getRules().getPoliciesMap())
