@@ -59,11 +59,6 @@ public final class AccessLogWriter implements AutoCloseable {
     this.thread = Thread.ofPlatform().name("bowline-access-log").daemon().unstarted(this::run);
   }
 
-  /** Queues {@code line} for {@code path}; never blocks. */
-  public void append(String path, String line) {
-    append(path, line.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-  }
-
   /** Queues the encoded {@code line} (newline included) for {@code path}; never blocks. */
   public void append(String path, byte[] line) {
     if (queued.incrementAndGet() > maxQueued || closed.get()) {

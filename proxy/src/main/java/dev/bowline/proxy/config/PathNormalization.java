@@ -40,8 +40,11 @@ public record PathNormalization(
   /** Go on with {@code path} (the same instance when nothing changed). */
   public record Continue(String path) implements Outcome {}
 
-  /** Answer 400: the path cannot be normalized, or carries escaped slashes that are refused. */
-  public record Reject(String details) implements Outcome {}
+  /**
+   * Answer 400: the path cannot be normalized, or carries escaped slashes that are refused (Envoy
+   * reports both as {@code path_normalization_failed}).
+   */
+  public record Reject() implements Outcome {}
 
   /** Redirect the client to {@code path} (escaped slashes with {@code UNESCAPE_AND_REDIRECT}). */
   public record Redirect(String path) implements Outcome {}
@@ -59,7 +62,7 @@ public record PathNormalization(
       if (unescaped != path) {
         switch (escapedSlashes) {
           case REJECT_REQUEST -> {
-            return new Reject("escaped slashes in the path");
+            return new Reject();
           }
           case UNESCAPE_AND_REDIRECT -> redirect = true;
           default -> {}
@@ -70,7 +73,7 @@ public record PathNormalization(
     if (normalize) {
       String n = normalizePath(path);
       if (n == null) {
-        return new Reject("path normalization failed");
+        return new Reject();
       }
       path = n;
     }

@@ -269,7 +269,7 @@ final class HttpStream
             originalPath = p; // what filters, routes, logs and the upstream see, as in Envoy
           }
         }
-        case dev.bowline.proxy.config.PathNormalization.Reject r -> {
+        case dev.bowline.proxy.config.PathNormalization.Reject() -> {
           details = "path_normalization_failed";
           localReply(400, "Bad Request");
           return;
@@ -1844,32 +1844,34 @@ final class HttpStream
 
   @Override
   public @Nullable String upstreamHost() {
-    if (!(upstreamAddress instanceof java.net.InetSocketAddress a)) {
-      return null;
-    }
     var ch = upstreamChannel;
-    if (ch != null && ch.remoteAddress() == a) {
-      var attr = ch.attr(UPSTREAM_HOST_TEXT);
-      String text = attr.get();
-      if (text == null) {
-        text = a.getAddress().getHostAddress() + ":" + a.getPort();
-        attr.set(text);
-      }
-      return text;
+    if (ch != null && upstreamAddress == ch.remoteAddress()) {
+      return channelText(ch, UPSTREAM_HOST_TEXT, upstreamAddress);
     }
-    return a.getAddress().getHostAddress() + ":" + a.getPort();
+    return upstreamAddress instanceof java.net.InetSocketAddress a ? address(a) : null;
   }
 
   @Override
   public @Nullable String upstreamLocalAddress() {
     var ch = upstreamChannel;
-    if (ch == null || !(ch.localAddress() instanceof java.net.InetSocketAddress a)) {
+    return ch == null ? null : channelText(ch, UPSTREAM_LOCAL_TEXT, ch.localAddress());
+  }
+
+  /**
+   * {@code address}'s {@code ip:port} text, kept on the pooled upstream channel under {@code key}
+   * so it is made once per connection; null when it is not an IP address.
+   */
+  private static @Nullable String channelText(
+      io.netty.channel.Channel ch,
+      io.netty.util.AttributeKey<String> key,
+      java.net.@Nullable SocketAddress address) {
+    if (!(address instanceof java.net.InetSocketAddress)) {
       return null;
     }
-    var attr = ch.attr(UPSTREAM_LOCAL_TEXT);
+    var attr = ch.attr(key);
     String text = attr.get();
     if (text == null) {
-      text = address(a);
+      text = address(address);
       attr.set(text);
     }
     return text;

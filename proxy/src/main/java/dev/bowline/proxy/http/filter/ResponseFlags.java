@@ -30,22 +30,16 @@ public final class ResponseFlags {
       return "-";
     }
     StringBuilder sb = new StringBuilder();
-    for (ResponseFlag f : ALL) {
-      if ((bits & f.bit()) != 0) {
-        if (!sb.isEmpty()) {
-          sb.append(',');
-        }
-        sb.append(f.name());
-      }
-    }
+    appendTo(sb, bits);
     return sb.toString();
   }
 
   /** Appends Envoy's text of these flags to {@code sb} (nothing when there are none). */
   public void appendTo(StringBuilder sb) {
-    if (bits == 0) {
-      return;
-    }
+    appendTo(sb, bits);
+  }
+
+  private static void appendTo(StringBuilder sb, int bits) {
     boolean first = true;
     for (ResponseFlag f : ALL) {
       if ((bits & f.bit()) != 0) {
