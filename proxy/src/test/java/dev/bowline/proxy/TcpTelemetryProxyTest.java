@@ -60,6 +60,12 @@ class TcpTelemetryProxyTest {
   }
 
   static String common(TestPki.Issued cert, String alpn, String peerSan) throws Exception {
+    return common(pki, cert, alpn, peerSan);
+  }
+
+  /** A common TLS context presenting {@code cert} and trusting {@code ca}'s root. */
+  static String common(TestPki ca, TestPki.Issued cert, String alpn, String peerSan)
+      throws Exception {
     return """
                   common_tls_context:
                     alpn_protocols: [%s]
@@ -74,7 +80,7 @@ class TcpTelemetryProxyTest {
             alpn,
             oneLine(cert.certPem()),
             oneLine(cert.keyPem()),
-            pem("CERTIFICATE", pki.root.getEncoded()),
+            pem("CERTIFICATE", ca.root.getEncoded()),
             peerSan);
   }
 

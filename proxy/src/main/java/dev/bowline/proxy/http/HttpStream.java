@@ -1943,6 +1943,12 @@ final class HttpStream
   }
 
   @Override
+  public dev.bowline.proxy.tls.@Nullable TlsPeer upstreamTlsPeer() {
+    var ch = upstreamChannel;
+    return ch == null ? null : dev.bowline.proxy.tls.TlsPeer.of(ch).orElse(null);
+  }
+
+  @Override
   public String requestedServerName() {
     var info = dev.bowline.proxy.config.ConnectionInfo.of(ctx.channel());
     return info == null ? "" : info.serverName();

@@ -50,4 +50,14 @@ public record TlsPeer(
   public String principal() {
     return uriSans.isEmpty() ? "" : uriSans.getFirst();
   }
+
+  /** The first URI SAN of the certificate this side presented (its SPIFFE id), empty if none. */
+  public String localPrincipal() {
+    return localUriSans.isEmpty() ? "" : localUriSans.getFirst();
+  }
+
+  /** Whether the peer presented a verified certificate (Envoy's {@code connection.mtls}). */
+  public boolean mutual() {
+    return !chain.isEmpty();
+  }
 }

@@ -112,6 +112,14 @@ public interface StreamInfo {
     return null;
   }
 
+  /**
+   * The upstream connection's TLS peer (the server's verified chain and URI SANs, and this side's
+   * own) once connected over TLS; null before, or on a plaintext upstream.
+   */
+  default dev.bowline.proxy.tls.@Nullable TlsPeer upstreamTlsPeer() {
+    return null;
+  }
+
   /** The SNI the downstream client sent (from the listener's tls_inspector); empty if none. */
   default String requestedServerName() {
     return "";

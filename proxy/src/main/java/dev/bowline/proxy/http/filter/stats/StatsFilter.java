@@ -4,6 +4,7 @@ import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.StreamInfo;
 import dev.bowline.proxy.http.filter.metadataexchange.MetadataExchangePlugin;
 import dev.bowline.proxy.http.filter.metadataexchange.PeerInfo;
+import dev.bowline.proxy.tls.TlsPeer;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import org.jspecify.annotations.Nullable;
@@ -16,6 +17,8 @@ import org.jspecify.annotations.Nullable;
 public final class StatsFilter implements HttpFilter {
   private static final String UNKNOWN = PeerInfo.UNKNOWN;
   private static final String DNS_SUFFIX = ".svc.cluster.local";
+  private static final int SOURCE_PRINCIPAL = Labels.NAMES.indexOf("source_principal");
+  private static final int DESTINATION_PRINCIPAL = Labels.NAMES.indexOf("destination_principal");
 
   private final StatsConfig config;
 
@@ -56,11 +59,26 @@ public final class StatsFilter implements HttpFilter {
     int code = Math.min(Math.max(info.responseCode(), 0), 999);
     int grpcStatus = grpc ? grpcStatus(info) : -1;
     int flags = info.responseFlags().bits();
+    // principals and policy: the connection's TLS peer (downstream inbound, upstream outbound)
+    Reporter reporter = config.reporter();
+    TlsPeer tls = source ? info.upstreamTlsPeer() : info.downstreamTlsPeer();
+    int identity =
+        table.identity(
+            TlsLabels.sourcePrincipal(reporter, tls),
+            TlsLabels.destinationPrincipal(reporter, tls),
+            TlsLabels.policy(reporter, tls));
     long seriesKey =
-        code | ((long) (grpcStatus + 1) << 10) | ((grpc ? 1L : 0L) << 16) | ((long) flags << 17);
+        code
+            | ((long) (grpcStatus + 1) << 10)
+            | ((grpc ? 1L : 0L) << 16)
+            | ((flags & 0xFFFFFFFFL) << 17)
+            | ((long) identity << 49);
     Series s = g.find(seriesKey);
     if (s == null) {
-      s = g.add(seriesKey, new Series(labels(g.base, grpc, code, grpcStatus, flags)));
+      s =
+          g.add(
+              seriesKey,
+              new Series(labels(g.base, grpc, code, grpcStatus, flags, table.identity(identity))));
     }
     s.record(info.durationNanos() / 1e6, info.bytesReceived(), info.bytesSent());
   }
@@ -109,13 +127,13 @@ public final class StatsFilter implements HttpFilter {
       src.canonicalService(),
       src.canonicalRevision(),
       src.namespace(),
-      UNKNOWN, // source_principal: needs mTLS (not on this connection)
+      UNKNOWN, // source_principal: per connection, set per series
       src.app(),
       src.version(),
       src.clusterId(),
       dst.workload(),
       dst.namespace(),
-      UNKNOWN, // destination_principal: needs mTLS
+      UNKNOWN, // destination_principal: per connection, set per series
       dst.app(),
       dst.version(),
       service,
@@ -165,16 +183,22 @@ public final class StatsFilter implements HttpFilter {
   }
 
   private @Nullable String[] labels(
-      String[] base, boolean grpc, int code, int grpcStatus, int flags) {
+      String[] base,
+      boolean grpc,
+      int code,
+      int grpcStatus,
+      int flags,
+      SeriesTable.TlsIdentity identity) {
     String[] values = new String[Labels.NAMES.size()];
     System.arraycopy(base, 0, values, 0, base.length);
+    values[SOURCE_PRINCIPAL] = identity.sourcePrincipal();
+    values[DESTINATION_PRINCIPAL] = identity.destinationPrincipal();
     int i = Labels.FIRST_PER_REQUEST;
     values[i++] = grpc ? "grpc" : "http";
     values[i++] = Integer.toString(code);
     values[i++] = grpcStatus < 0 ? "" : Integer.toString(grpcStatus);
     values[i++] = dev.bowline.proxy.http.filter.ResponseFlags.format(flags);
-    // connection_security_policy: the client cannot know; the server sees plaintext here
-    values[i] = config.reporter() == Reporter.SOURCE ? UNKNOWN : "none";
+    values[i] = identity.policy();
     @Nullable String[] out = new String[Metric.values().length];
     for (Metric m : Metric.values()) {
       MetricOverride o = config.overrides().getOrDefault(m, MetricOverride.NONE);

@@ -53,21 +53,9 @@ record TcpStatsFilter(Reporter reporter, PeerInfo local, TcpTable table) impleme
     PeerInfo dst = source ? peer : local;
     TcpSession session = TcpSession.of(ch);
     String cluster = session == null ? null : session.cluster();
-    String srcPrincipal;
-    String dstPrincipal;
-    String policy;
-    if (source) {
-      Channel up = session == null ? null : session.upstream();
-      TlsPeer tls = up == null ? null : TlsPeer.of(up).orElse(null);
-      dstPrincipal = tls == null ? "" : tls.principal();
-      srcPrincipal = tls == null || tls.localUriSans().isEmpty() ? "" : tls.localUriSans().get(0);
-      policy = UNKNOWN;
-    } else {
-      TlsPeer tls = TlsPeer.of(ch).orElse(null);
-      srcPrincipal = tls == null ? "" : tls.principal();
-      dstPrincipal = tls == null || tls.localUriSans().isEmpty() ? "" : tls.localUriSans().get(0);
-      policy = tls != null && !tls.chain().isEmpty() ? "mutual_tls" : "none";
-    }
+    // inbound: the downstream connection's TLS peer; outbound: the upstream connection's
+    Channel tlsChannel = source ? (session == null ? null : session.upstream()) : ch;
+    TlsPeer tls = tlsChannel == null ? null : TlsPeer.of(tlsChannel).orElse(null);
     String service = UNKNOWN;
     if (cluster != null && cluster.startsWith("outbound|")) {
       int last = cluster.lastIndexOf('|');
@@ -96,13 +84,13 @@ record TcpStatsFilter(Reporter reporter, PeerInfo local, TcpTable table) impleme
             src.canonicalService(),
             src.canonicalRevision(),
             src.namespace(),
-            orUnknown(srcPrincipal),
+            TlsLabels.sourcePrincipal(reporter, tls),
             src.app(),
             src.version(),
             src.clusterId(),
             dst.workload(),
             dst.namespace(),
-            orUnknown(dstPrincipal),
+            TlsLabels.destinationPrincipal(reporter, tls),
             dst.app(),
             dst.version(),
             service,
@@ -113,12 +101,8 @@ record TcpStatsFilter(Reporter reporter, PeerInfo local, TcpTable table) impleme
             dst.clusterId(),
             "tcp",
             ResponseFlags.format(session == null ? 0 : session.flags()),
-            policy);
+            TlsLabels.policy(reporter, tls));
     return table.get(values, this::newSeries);
-  }
-
-  private static String orUnknown(String v) {
-    return v.isEmpty() ? UNKNOWN : v;
   }
 
   private TcpSeries newSeries(List<String> values) {
