@@ -195,6 +195,10 @@ class TcpTelemetryProxyTest {
           clusters:
           - name: "inbound|5432||"
             type: STATIC
+            metadata:
+              filter_metadata:
+                istio:
+                  services: [{host: db.weather.svc.cluster.local, name: db, namespace: weather}]
             load_assignment:
               cluster_name: app
               endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
@@ -320,6 +324,10 @@ class TcpTelemetryProxyTest {
             Map.entry("destination_workload", "db-v1"),
             Map.entry("destination_principal", SERVER_ID),
             Map.entry("destination_app", "db"),
+            // from the inbound cluster's istio.services metadata, as istiod sets it
+            Map.entry("destination_service", "db.weather.svc.cluster.local"),
+            Map.entry("destination_service_name", "db"),
+            Map.entry("destination_service_namespace", "weather"),
             Map.entry("request_protocol", "tcp"),
             Map.entry("response_flags", "-"),
             Map.entry("connection_security_policy", "mutual_tls"));

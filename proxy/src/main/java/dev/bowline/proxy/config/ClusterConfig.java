@@ -17,6 +17,8 @@ import java.util.Optional;
  *     transport_socket_matches})
  * @param upstreamFilters {@code filters}: the network filters on each raw (TCP proxied) upstream
  *     connection, in order
+ * @param metadata {@code metadata.filter_metadata}: per filter namespace, what the cluster tells
+ *     filters that look at it (Istio's stats read {@code istio.services})
  */
 public record ClusterConfig(
     String name,
@@ -27,9 +29,35 @@ public record ClusterConfig(
     int maxRequestsPerConnection,
     ClusterPolicy policy,
     dev.bowline.proxy.tls.UpstreamTransport transport,
-    java.util.List<dev.bowline.proxy.network.UpstreamFilter> upstreamFilters) {
+    java.util.List<dev.bowline.proxy.network.UpstreamFilter> upstreamFilters,
+    java.util.Map<String, com.google.protobuf.Struct> metadata) {
   public ClusterConfig {
     upstreamFilters = java.util.List.copyOf(upstreamFilters);
+    metadata = java.util.Map.copyOf(metadata);
+  }
+
+  /** A cluster without filter metadata. */
+  public ClusterConfig(
+      String name,
+      Discovery discovery,
+      LbPolicy lbPolicy,
+      Duration connectTimeout,
+      boolean http2,
+      int maxRequestsPerConnection,
+      ClusterPolicy policy,
+      dev.bowline.proxy.tls.UpstreamTransport transport,
+      java.util.List<dev.bowline.proxy.network.UpstreamFilter> upstreamFilters) {
+    this(
+        name,
+        discovery,
+        lbPolicy,
+        connectTimeout,
+        http2,
+        maxRequestsPerConnection,
+        policy,
+        transport,
+        upstreamFilters,
+        java.util.Map.of());
   }
 
   /** A cluster without upstream network filters. */

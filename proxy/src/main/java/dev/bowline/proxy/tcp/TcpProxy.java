@@ -85,6 +85,9 @@ public final class TcpProxy {
       String name = config.clusters().pick(worker.random());
       session.cluster(name);
       ClusterConfig cluster = snapshot.clusters().get(name);
+      if (cluster != null) {
+        session.clusterConfig(cluster);
+      }
       var endpoints = cluster == null ? null : snapshot.endpointsOf(cluster).orElse(null);
       ChannelFuture f =
           cluster == null || endpoints == null

@@ -15,6 +15,7 @@ public final class TcpSession {
 
   private @Nullable String cluster;
   private @Nullable Channel upstream;
+  private dev.bowline.proxy.config.@Nullable ClusterConfig clusterConfig;
   private int flags;
 
   /** The session of downstream connection {@code ch}, null when no TCP proxy runs on it. */
@@ -25,6 +26,11 @@ public final class TcpSession {
   /** The chosen upstream cluster, null before one is chosen. */
   public @Nullable String cluster() {
     return cluster;
+  }
+
+  /** The chosen cluster's config, null before one is chosen or when it does not exist (NC). */
+  public dev.bowline.proxy.config.@Nullable ClusterConfig clusterConfig() {
+    return clusterConfig;
   }
 
   /** The upstream connection, null before it is made. */
@@ -39,6 +45,10 @@ public final class TcpSession {
 
   void cluster(String name) {
     cluster = name;
+  }
+
+  void clusterConfig(dev.bowline.proxy.config.ClusterConfig c) {
+    clusterConfig = c;
   }
 
   void upstream(Channel ch) {

@@ -129,7 +129,8 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
         maxPerConn,
         ClusterPolicyParser.parse(c, lb),
         TlsParser.upstream(c),
-        upstreamFilters(c));
+        upstreamFilters(c),
+        c.getMetadata().getFilterMetadataMap());
   }
 
   /** {@code filters}: upstream network filters by type URL; an unknown one is an error. */

@@ -223,6 +223,11 @@ final class ClusterGenerator implements XdsGenerator {
             inboundProtocol(Cluster.newBuilder(), in.protocol())
                 .setName(name)
                 .setConnectTimeout(connectTimeout(push))
+                .setMetadata(
+                    telemetryMetadata(
+                        push,
+                        push.serviceInstances(proxy),
+                        e -> e.servicePort() == in.servicePort()))
                 .setType(Cluster.DiscoveryType.STATIC)
                 .setLoadAssignment(
                     ClusterLoadAssignment.newBuilder()
@@ -256,6 +261,9 @@ final class ClusterGenerator implements XdsGenerator {
                       .orElse(dev.bowline.controlplane.registry.Protocol.TCP))
               .setName(name)
               .setConnectTimeout(connectTimeout(push))
+              .setMetadata(
+                  telemetryMetadata(
+                      push, push.serviceInstances(proxy), e -> e.port() == instance.port()))
               .setType(Cluster.DiscoveryType.ORIGINAL_DST)
               .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
               .setUpstreamBindConfig(
@@ -294,6 +302,60 @@ final class ClusterGenerator implements XdsGenerator {
                 BindConfig.newBuilder()
                     .setSourceAddress(socket(INBOUND_BIND, 0).getSocketAddress()))
             .build());
+  }
+
+  /**
+   * istiod's {@code addTelemetryMetadata} for an inbound cluster: {@code filter_metadata.istio
+   * .services}, the services ({@code host}, {@code name}, {@code namespace}) of the proxy's
+   * instances behind it, sorted by host; the stats filters take {@code destination_service} from it
+   * (an inbound cluster's name carries no host, and TCP has no Host header).
+   */
+  static io.envoyproxy.envoy.config.core.v3.Metadata telemetryMetadata(
+      PushContext push,
+      java.util.List<Endpoint> instances,
+      java.util.function.Predicate<Endpoint> behind) {
+    java.util.TreeMap<String, com.google.protobuf.Value> services = new java.util.TreeMap<>();
+    for (Endpoint e : instances) {
+      if (!behind.test(e) || services.containsKey(e.hostname())) {
+        continue;
+      }
+      var svc = push.registry().service(e.hostname());
+      String name = svc.map(Service::name).orElse("");
+      String namespace = svc.map(Service::namespace).orElse("");
+      if (name.isEmpty()) {
+        name = e.hostname().split("\\.", 2)[0];
+        namespace = e.namespace();
+      }
+      services.put(
+          e.hostname(),
+          com.google.protobuf.Value.newBuilder()
+              .setStructValue(
+                  com.google.protobuf.Struct.newBuilder()
+                      .putFields("host", text(e.hostname()))
+                      .putFields("name", text(name))
+                      .putFields("namespace", text(namespace)))
+              .build());
+    }
+    if (services.isEmpty()) {
+      return io.envoyproxy.envoy.config.core.v3.Metadata.getDefaultInstance();
+    }
+    return io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
+        .putFilterMetadata(
+            "istio",
+            com.google.protobuf.Struct.newBuilder()
+                .putFields(
+                    "services",
+                    com.google.protobuf.Value.newBuilder()
+                        .setListValue(
+                            com.google.protobuf.ListValue.newBuilder()
+                                .addAllValues(services.values()))
+                        .build())
+                .build())
+        .build();
+  }
+
+  private static com.google.protobuf.Value text(String s) {
+    return com.google.protobuf.Value.newBuilder().setStringValue(s).build();
   }
 
   static Address socket(String ip, int port) {

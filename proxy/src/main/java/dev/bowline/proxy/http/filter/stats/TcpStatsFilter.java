@@ -1,5 +1,8 @@
 package dev.bowline.proxy.http.filter.stats;
 
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import dev.bowline.proxy.config.ClusterConfig;
 import dev.bowline.proxy.http.filter.ResponseFlags;
 import dev.bowline.proxy.http.filter.metadataexchange.PeerInfo;
 import dev.bowline.proxy.network.ReadFilter;
@@ -71,6 +74,15 @@ record TcpStatsFilter(Reporter reporter, PeerInfo local, TcpTable table) impleme
         serviceName = parts[0];
         serviceNamespace = parts[1];
       }
+    }
+    // istio-proxy reads the service from the cluster's istio.services metadata first: istiod puts
+    // it on inbound clusters, whose names carry no host
+    ClusterConfig chosen = session == null ? null : session.clusterConfig();
+    Struct istioService = chosen == null ? null : firstIstioService(chosen);
+    if (istioService != null && istioService.containsFields("host")) {
+      service = istioService.getFieldsOrThrow("host").getStringValue();
+      serviceName = text(istioService, "name", serviceName);
+      serviceNamespace = text(istioService, "namespace", serviceNamespace);
     } else if (cluster != null
         && (cluster.equals("PassthroughCluster")
             || cluster.equals("BlackHoleCluster")
@@ -103,6 +115,26 @@ record TcpStatsFilter(Reporter reporter, PeerInfo local, TcpTable table) impleme
             ResponseFlags.format(session == null ? 0 : session.flags()),
             TlsLabels.policy(reporter, tls));
     return table.get(values, this::newSeries);
+  }
+
+  /** The first entry of the cluster's {@code filter_metadata.istio.services}, null if none. */
+  static @Nullable Struct firstIstioService(ClusterConfig cluster) {
+    Struct istio = cluster.metadata().get("istio");
+    Value services = istio == null ? null : istio.getFieldsMap().get("services");
+    if (services == null
+        || !services.hasListValue()
+        || services.getListValue().getValuesCount() == 0
+        || !services.getListValue().getValues(0).hasStructValue()) {
+      return null;
+    }
+    return services.getListValue().getValues(0).getStructValue();
+  }
+
+  private static String text(Struct s, String field, String otherwise) {
+    Value v = s.getFieldsMap().get(field);
+    return v != null && v.hasStringValue() && !v.getStringValue().isEmpty()
+        ? v.getStringValue()
+        : otherwise;
   }
 
   private TcpSeries newSeries(List<String> values) {
