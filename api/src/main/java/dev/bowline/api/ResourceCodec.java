@@ -513,8 +513,18 @@ public final class ResourceCodec {
    * defaults: mappings merge field by field, lists and scalars replace.
    */
   public DecodedMeshConfig decodeMeshConfig(String source, String text) {
+    return decodeMeshConfig(source, text, MeshConfig.defaults());
+  }
+
+  /**
+   * Reads a {@code mesh.yaml} and applies it on top of {@code base} as istiod's {@code
+   * ApplyMeshConfig} applies one over its defaults: mappings merge field by field, lists and
+   * scalars replace, except {@code extensionProviders} (merged by name) and {@code
+   * trustDomainAliases} (a union). On errors the result's config is {@code base}.
+   */
+  public DecodedMeshConfig decodeMeshConfig(String source, String text, MeshConfig base) {
     String resource = "MeshConfig " + source;
-    MeshConfig defaults = MeshConfig.defaults();
+    MeshConfig defaults = java.util.Objects.requireNonNull(base, "base");
     JsonNode user;
     try {
       user = yaml.readTree(text);

@@ -21,6 +21,12 @@ import org.jspecify.annotations.Nullable;
  * The mesh's MeshConfig with last-known-good: starts at Istio's defaults; a new {@code mesh.yaml}
  * replaces it only when it reads and validates cleanly, otherwise the current one stays and the
  * rejection is kept for the status. Subscribers get each new MeshConfig. Thread-safe.
+ *
+ * <p>Several sources (one {@code mesh.yaml} per config directory) are layers, applied in the order
+ * they first appeared, each over the one before as istiod's {@code ApplyMeshConfig} applies a file
+ * over its defaults (decision 0033): a later file's fields override field by field, extension
+ * providers merge by name, and what it does not set (say {@code defaultProviders}) stays. A deleted
+ * file takes its layer away.
  */
 public final class MeshConfigStore {
   private static final System.Logger LOG = System.getLogger(MeshConfigStore.class.getName());
@@ -36,6 +42,26 @@ public final class MeshConfigStore {
   private final Object lock = new Object();
   private MeshConfig current = MeshConfig.defaults();
   private @Nullable Rejection rejection;
+
+  /** One source's last good MeshConfig text, named for messages. */
+  private record Layer(String from, String text) {}
+
+  /** The sources' last good texts, in the order they first appeared; guarded by {@code lock}. */
+  private final java.util.LinkedHashMap<String, Layer> layers = new java.util.LinkedHashMap<>();
+
+  /** The result of applying every layer over Istio's defaults. */
+  private record Folded(MeshConfig config, List<Message> errors) {}
+
+  private Folded fold(java.util.Map<String, Layer> all) {
+    MeshConfig acc = MeshConfig.defaults();
+    List<Message> errors = new ArrayList<>();
+    for (Layer l : all.values()) {
+      DecodedMeshConfig d = codec.decodeMeshConfig(l.from(), l.text(), acc);
+      errors.addAll(d.errors());
+      acc = d.config();
+    }
+    return new Folded(acc, errors);
+  }
 
   /** A store holding Istio's defaults. */
   public MeshConfigStore(ResourceCodec codec, Validator validator, Clock clock) {
@@ -90,16 +116,22 @@ public final class MeshConfigStore {
         errors.add(new Message("ConfigMap " + source, "", "not YAML: " + e.getMessage()));
       }
     }
-    DecodedMeshConfig decoded =
-        errors.isEmpty()
-            ? codec.decodeMeshConfig(from, mesh)
-            : new DecodedMeshConfig(MeshConfig.defaults(), List.of());
-    errors.addAll(decoded.errors());
-    if (errors.isEmpty()) {
-      Validation v = validator.validate(decoded.config(), from);
-      errors.addAll(v.errors());
-    }
     synchronized (lock) {
+      MeshConfig next = current;
+      if (errors.isEmpty()) {
+        java.util.LinkedHashMap<String, Layer> candidate = new java.util.LinkedHashMap<>(layers);
+        candidate.put(source, new Layer(from, mesh));
+        Folded folded = fold(candidate);
+        errors.addAll(folded.errors());
+        if (errors.isEmpty()) {
+          Validation v = validator.validate(folded.config(), from);
+          errors.addAll(v.errors());
+        }
+        if (errors.isEmpty()) {
+          layers.put(source, new Layer(from, mesh));
+          next = folded.config();
+        }
+      }
       if (!errors.isEmpty()) {
         rejection = new Rejection(source, null, errors, true, clock.instant());
         LOG.log(
@@ -114,7 +146,7 @@ public final class MeshConfigStore {
         return List.copyOf(errors);
       }
       rejection = null;
-      set(decoded.config(), source);
+      set(next, source);
       return List.of();
     }
   }
@@ -132,11 +164,16 @@ public final class MeshConfigStore {
     return false;
   }
 
-  /** Goes back to Istio's defaults (e.g. mesh.yaml was deleted). */
+  /**
+   * Takes {@code source}'s layer away (e.g. its mesh.yaml was deleted): the other layers over
+   * Istio's defaults, or the defaults alone when it was the only one.
+   */
   public void reset(String source) {
     synchronized (lock) {
       rejection = null;
-      set(MeshConfig.defaults(), source);
+      layers.remove(source);
+      Folded folded = fold(layers);
+      set(folded.errors().isEmpty() ? folded.config() : MeshConfig.defaults(), source);
     }
   }
 

@@ -179,4 +179,69 @@ class DirectorySourceTest {
     await().atMost(WAIT).until(() -> mesh.current().equals(MeshConfig.defaults()));
     assertThat(seen).hasSize(3);
   }
+
+  @Test
+  void meshYamlsOfSeveralDirectoriesAreLayeredAsIstiodAppliesOneOverItsDefaults() throws Exception {
+    // the runner's directory first (its profile: tracing to its collector), then the user's
+    Path profile = Files.createDirectories(dir.resolve("profile"));
+    Path user = Files.createDirectories(dir.resolve("user"));
+    Files.writeString(
+        profile.resolve("mesh.yaml"),
+        """
+        enableTracing: true
+        defaultConfig: {tracing: {sampling: 100}}
+        defaultProviders: {tracing: [otel]}
+        extensionProviders:
+        - {name: otel, opentelemetry: {service: otel-collector.istio-system.svc.cluster.local, port: 4317}}
+        """);
+    Files.writeString(
+        user.resolve("mesh.yaml"),
+        """
+        accessLogFile: /dev/stdout
+        defaultConfig: {concurrency: 3}
+        extensionProviders:
+        - {name: zipkin, zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411}}
+        """);
+    MeshConfigStore mesh =
+        new MeshConfigStore(new ResourceCodec(), new Validator(), Clock.systemUTC());
+    try (DirectorySource first = new DirectorySource(profile, store, new ResourceCodec(), mesh);
+        DirectorySource second = new DirectorySource(user, store, new ResourceCodec(), mesh)) {
+      first.start();
+      second.start();
+      MeshConfig m = mesh.current();
+      assertThat(m.accessLogFile()).isEqualTo("/dev/stdout");
+      assertThat(m.enableTracing()).isTrue();
+      assertThat(m.defaultConfig().concurrency()).isEqualTo(3);
+      assertThat(m.defaultConfig().tracing().sampling()).isEqualTo(100.0);
+      assertThat(m.defaultProviders().tracing()).containsExactly("otel");
+      assertThat(m.extensionProviders().stream().map(p -> p.name())).contains("otel", "zipkin");
+
+      // the user's own defaultProviders win; the profile's providers stay defined
+      Files.writeString(
+          user.resolve("mesh.yaml"),
+          """
+          accessLogFile: /dev/stdout
+          defaultProviders: {tracing: [zipkin]}
+          extensionProviders:
+          - {name: zipkin, zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411}}
+          """);
+      await()
+          .atMost(WAIT)
+          .until(() -> mesh.current().defaultProviders().tracing().equals(List.of("zipkin")));
+      assertThat(mesh.current().extensionProviders().stream().map(p -> p.name()))
+          .contains("otel", "zipkin");
+      assertThat(mesh.current().defaultConfig().tracing().sampling()).isEqualTo(100.0);
+
+      // deleting the user's file leaves the profile's layer alone
+      Files.delete(user.resolve("mesh.yaml"));
+      await()
+          .atMost(WAIT)
+          .until(
+              () ->
+                  mesh.current().accessLogFile() == null
+                      || mesh.current().accessLogFile().isEmpty());
+      assertThat(mesh.current().defaultProviders().tracing()).containsExactly("otel");
+      assertThat(mesh.current().enableTracing()).isTrue();
+    }
+  }
 }

@@ -406,13 +406,16 @@ public final class MeshRunner implements AutoCloseable {
   }
 
   /**
-   * The MeshConfig of the first {@code mesh.yaml} at the top of a config directory (the one the
-   * control plane reads), else Istio's defaults. The runner reads it once: its {@code trustDomain}
-   * is what the CA issues in (a new trust domain needs new certificates, so it takes a restart, as
-   * with Istio's CA) and its {@code defaultConfig} shapes each sidecar's bootstrap and command
-   * line.
+   * The MeshConfig the control plane will serve: with sidecars, the runner's profile ({@link
+   * MeshTracing#meshYaml()}: tracing to the control plane's collector), then each {@code mesh.yaml}
+   * at the top of a config directory, each applied over the one before as istiod applies a file
+   * over its defaults (decision 0033: the user's fields override field by field; the profile's
+   * {@code defaultProviders} and {@code extensionProviders} stay unless the user sets them), else
+   * Istio's defaults. The runner reads it once: its {@code trustDomain} is what the CA issues in (a
+   * new trust domain needs new certificates, so it takes a restart, as with Istio's CA) and its
+   * {@code defaultConfig} shapes each sidecar's bootstrap and command line.
    *
-   * @throws IllegalArgumentException naming the file and field when that mesh.yaml is invalid
+   * @throws IllegalArgumentException naming the file and field when a mesh.yaml is invalid
    */
   dev.bowline.api.mesh.MeshConfig loadMeshConfig() throws IOException {
     mesh = readMeshConfig();
@@ -420,23 +423,28 @@ public final class MeshRunner implements AutoCloseable {
   }
 
   private dev.bowline.api.mesh.MeshConfig readMeshConfig() throws IOException {
+    dev.bowline.config.MeshConfigStore store =
+        new dev.bowline.config.MeshConfigStore(
+            new dev.bowline.api.ResourceCodec(),
+            new dev.bowline.api.validation.Validator(),
+            java.time.Clock.systemUTC());
+    if (plan.meshed() && caps.controlPlaneConfigDir()) {
+      // the same text start() writes for the control plane, first of its config directories
+      store.update(
+          MeshTracing.dir(options.runDir()).resolve("mesh.yaml").toString(),
+          MeshTracing.meshYaml());
+    }
     for (Path d : configDirs()) {
       Path file = d.resolve("mesh.yaml");
       if (Files.isRegularFile(file)) {
-        dev.bowline.config.MeshConfigStore store =
-            new dev.bowline.config.MeshConfigStore(
-                new dev.bowline.api.ResourceCodec(),
-                new dev.bowline.api.validation.Validator(),
-                java.time.Clock.systemUTC());
         List<dev.bowline.api.Message> errors =
             store.update(file.toString(), Files.readString(file));
         if (!errors.isEmpty()) {
           throw new IllegalArgumentException("invalid MeshConfig: " + errors.getFirst());
         }
-        return store.current();
       }
     }
-    return dev.bowline.api.mesh.MeshConfig.defaults();
+    return store.current();
   }
 
   /**
@@ -570,7 +578,7 @@ public final class MeshRunner implements AutoCloseable {
     args.add(Integer.toString(options.monitoringPort()));
     if (caps.controlPlaneConfigDir()) {
       if (plan.meshed()) {
-        // first, so that a mesh.yaml of the user's config replaces it
+        // first, so that a mesh.yaml of the user's config is applied over it (decision 0033)
         args.add("--config-dir");
         args.add(MeshTracing.dir(options.runDir()).toString());
       }

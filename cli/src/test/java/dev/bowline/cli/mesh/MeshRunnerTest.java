@@ -96,6 +96,40 @@ class MeshRunnerTest {
   }
 
   @Test
+  void aUsersMeshYamlIsAppliedOverTheRunnersTracingProfile() throws Exception {
+    Path config = java.nio.file.Files.createDirectories(dir.resolve("config"));
+    java.nio.file.Files.writeString(
+        config.resolve("mesh.yaml"),
+        """
+        accessLogFile: /dev/stdout
+        defaultConfig: {concurrency: 2}
+        """);
+    try (MeshRunner r = runner(new Capabilities(true, true, true, false), List.of(config))) {
+      var mesh = r.loadMeshConfig();
+      assertThat(mesh.accessLogFile()).isEqualTo("/dev/stdout");
+      assertThat(mesh.defaultConfig().concurrency()).isEqualTo(2);
+      // the runner's profile survives: tracing on, its provider the default one, 100% sampled
+      assertThat(mesh.enableTracing()).isTrue();
+      assertThat(mesh.defaultProviders().tracing()).containsExactly("otel");
+      assertThat(mesh.extensionProviders()).anySatisfy(p -> assertThat(p.name()).isEqualTo("otel"));
+      assertThat(mesh.defaultConfig().tracing().sampling()).isEqualTo(MeshTracing.SAMPLING);
+    }
+    // a user who names their own default tracing provider gets it; the runner's stays defined
+    java.nio.file.Files.writeString(
+        config.resolve("mesh.yaml"),
+        """
+        defaultProviders: {tracing: [zipkin]}
+        extensionProviders:
+        - {name: zipkin, zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411}}
+        """);
+    try (MeshRunner r = runner(new Capabilities(true, true, true, false), List.of(config))) {
+      var mesh = r.loadMeshConfig();
+      assertThat(mesh.defaultProviders().tracing()).containsExactly("zipkin");
+      assertThat(mesh.extensionProviders().stream().map(p -> p.name())).contains("zipkin", "otel");
+    }
+  }
+
+  @Test
   void meshedAppsListenOnTargetPortsAndCallThroughTheirSidecar() throws Exception {
     try (MeshRunner r = runner(new Capabilities(true, false, true, false))) {
       MeshPlan.Instance forecastV2 = r.plan().instances().get(2);
