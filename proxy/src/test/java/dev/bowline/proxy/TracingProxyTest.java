@@ -353,7 +353,12 @@ class TracingProxyTest {
     assertThat(hex.formatHex(client.getParentSpanId().toByteArray())).isEqualTo("b7ad6b7169203331");
     assertThat(server.getParentSpanId()).isEqualTo(client.getSpanId());
     assertThat(client.getName()).isEqualTo("frontend.weather.svc.cluster.local:80/*");
-    assertThat(server.getName()).isEqualTo("forecast.weather.svc.cluster.local:80/*");
+    // Envoy: the client's route decorator goes upstream in x-envoy-decorator-operation and names
+    // the server span too (so both halves of the call carry one operation name)
+    assertThat(server.getName()).isEqualTo("frontend.weather.svc.cluster.local:80/*");
+    assertThat(seenWith("11111111")).doesNotContainKey("X-envoy-decorator-operation");
+    // the server sidecar sends its operation back; the client sidecar takes it off
+    assertThat(r.headers().firstValue("x-envoy-decorator-operation")).isEmpty();
     assertThat(serviceOf(grpcSpans, client)).isEqualTo("frontend.weather");
     assertThat(serviceOf(grpcSpans, server)).isEqualTo("forecast.weather");
     assertThat(attr(server, "component")).isEqualTo("proxy");
@@ -477,5 +482,68 @@ class TracingProxyTest {
     assertThat(attr(s, "guid:x-request-id")).isEqualTo("66666666-2222-9333-8444-555555555555");
     assertThat(seenWith("66666666").get("X-request-id").getFirst())
         .isEqualTo("66666666-2222-9333-8444-555555555555");
+  }
+
+  @Test
+  void anInboundSidecarNamesItsSpanByTheCallersOperationAndReturnsItsOwn() throws Exception {
+    String own = "77777777-2222-4333-8444-555555555555";
+    var r = get(zipkinPort, "/own", "x-request-id", own);
+    // no operation from the caller: the route's decorator names the span and goes back
+    assertThat(r.headers().firstValue("x-envoy-decorator-operation"))
+        .contains("zipkinapp.weather.svc.cluster.local:80/*");
+    String called = "88888888-2222-4333-8444-555555555555";
+    var c =
+        get(
+            zipkinPort,
+            "/called",
+            "x-request-id",
+            called,
+            "x-envoy-decorator-operation",
+            "checkout");
+    assertThat(c.statusCode()).isEqualTo(200);
+    // the caller's operation names the span, is not passed to the app, and is not echoed back
+    assertThat(seenWith("88888888")).doesNotContainKey("X-envoy-decorator-operation");
+    assertThat(c.headers().firstValue("x-envoy-decorator-operation")).isEmpty();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                zipkinSpans.stream()
+                    .anyMatch(
+                        s -> s.at("/tags/guid:x-request-id").asText().startsWith("88888888")));
+    JsonNode span =
+        zipkinSpans.stream()
+            .filter(s -> s.at("/tags/guid:x-request-id").asText().startsWith("88888888"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(span.get("name").asText()).isEqualTo("checkout");
+  }
+
+  @Test
+  void tracingStatsCountWhyEachRequestIsOrIsNotTracedAsEnvoy() throws Exception {
+    var sampled = proxies.get(2).stats().http("l").tracing(); // 100% random sampling
+    var unsampled = proxies.get(1).stats().http("l").tracing(); // 0%
+    long random = sampled.randomSampling().value();
+    long forced = sampled.serviceForced().value();
+    long client = sampled.clientEnabled().value();
+    long notTraceable = unsampled.notTraceable().value();
+    long forcedAtClient = unsampled.serviceForced().value();
+    get(zipkinPort, "/s1");
+    get(zipkinPort, "/s2");
+    get(zipkinPort, "/f", "x-envoy-force-trace", "1");
+    get(zipkinPort, "/c", "x-client-trace-id", "abc");
+    get(clientPort, "/n1");
+    get(clientPort, "/n2");
+    get(clientPort, "/n3");
+    get(clientPort, "/f", "x-envoy-force-trace", "1");
+    assertThat(sampled.randomSampling().value() - random).isEqualTo(2);
+    assertThat(sampled.serviceForced().value() - forced).isEqualTo(1);
+    assertThat(sampled.clientEnabled().value() - client).isEqualTo(1);
+    assertThat(unsampled.notTraceable().value() - notTraceable).isEqualTo(3);
+    assertThat(unsampled.serviceForced().value() - forcedAtClient).isEqualTo(1);
+    assertThat(sampled.healthCheck().value()).isZero();
+    // Envoy's names on the admin's Prometheus page
+    assertThat(proxies.get(2).stats().prometheus())
+        .contains("envoy_http_tracing_random_sampling{envoy_http_conn_manager_prefix=\"l\"}");
   }
 }

@@ -151,6 +151,9 @@ final class HttpStream
   private dev.bowline.proxy.tracing.@Nullable Span span;
   private dev.bowline.proxy.tracing.@Nullable Span upstreamSpan;
 
+  /** Whether the route's decorator operation names the span (not overridden by the caller). */
+  private boolean decorated;
+
   HttpStream(HttpConnection conn, HttpRequest request) {
     this.conn = conn;
     this.ctx = java.util.Objects.requireNonNull(conn.ctx);
@@ -356,6 +359,7 @@ final class HttpStream
     if (tracer != null) {
       // Envoy's trace decision (x-request-id, force/client headers, an incoming context's flag)
       span = tracer.start(h, random(), startNanos);
+      dev.bowline.proxy.tracing.HttpTracer.charge(h, conn.stats.tracing());
     }
 
     // The route is found before the filters run, so they can read its per-filter config.
@@ -376,6 +380,11 @@ final class HttpStream
     this.matchedTable = table;
     this.matchedHost = vh;
     this.matchedRoute = route;
+    var traced = span;
+    if (tracer != null && traced != null) {
+      // Envoy's traceRequest: the route's decorator names the span (x-envoy-decorator-operation)
+      decorated = tracer.decorateRequest(traced, h, route == null ? null : route.decorator());
+    }
     decodeFrom(0);
   }
 
@@ -1306,6 +1315,7 @@ final class HttpStream
         filters[i].onResponseHeaders(resp);
       }
       HttpHeaders h = resp.headers();
+      decorateResponse(h);
       h.remove("keep-alive");
       h.remove(HttpHeaderNames.CONNECTION);
       h.remove("x-http2-stream-id");
@@ -1682,8 +1692,21 @@ final class HttpStream
     for (int i = filters.length - 1; i >= 0; i--) {
       filters[i].onResponseHeaders(resp);
     }
+    decorateResponse(resp.headers());
     complete(); // before the write, so whoever sees the response sees it counted
     finish(ctx.writeAndFlush(resp));
+  }
+
+  /**
+   * Envoy's decorator handling of a traced stream's response head (x-envoy-decorator-operation).
+   */
+  private void decorateResponse(HttpHeaders h) {
+    var tracer = conn.config.tracer();
+    var s = span;
+    if (tracer != null && s != null) {
+      Route r = matchedRoute;
+      tracer.decorateResponse(s, h, r == null ? null : r.decorator(), decorated);
+    }
   }
 
   private void finish(io.netty.channel.ChannelFuture written) {
@@ -1758,7 +1781,7 @@ final class HttpStream
         tracer.finishUpstream(up, this);
       }
       Route r = matchedRoute;
-      tracer.finish(s, this, r == null ? null : r.decorator()); // exported off the event loop
+      tracer.finish(s, this, null); // named when routed; exported off the event loop
     }
   }
 

@@ -2,7 +2,11 @@ package dev.bowline.proxy.stats;
 
 import java.util.Map;
 
-/** Envoy's {@code http.<stat_prefix>.*} counters of a connection manager. */
+/**
+ * Envoy's {@code http.<stat_prefix>.*} counters of a connection manager.
+ *
+ * @param tracing {@code http.<stat_prefix>.tracing.*}
+ */
 public record HttpStats(
     Counter downstreamCxTotal,
     Counter downstreamRqTotal,
@@ -10,7 +14,30 @@ public record HttpStats(
     Counter noRoute,
     Counter rqDirectResponse,
     Counter downstreamRqTimeout,
-    Counter downstreamRqIdleTimeout) {
+    Counter downstreamRqIdleTimeout,
+    Tracing tracing) {
+
+  /**
+   * Envoy's {@code ConnectionManagerTracingStats}: why each request was (not) traced, counted once
+   * per request of a connection manager with {@code tracing} (Envoy's {@code chargeTracingStats}).
+   */
+  public record Tracing(
+      Counter randomSampling,
+      Counter serviceForced,
+      Counter clientEnabled,
+      Counter notTraceable,
+      Counter healthCheck) {
+    static Tracing create(Stats s, String prefix) {
+      Map<String, String> tags = Map.of("envoy_http_conn_manager_prefix", prefix);
+      String p = "http." + prefix + ".tracing.";
+      return new Tracing(
+          s.counter(p + "random_sampling", "envoy_http_tracing_random_sampling", tags),
+          s.counter(p + "service_forced", "envoy_http_tracing_service_forced", tags),
+          s.counter(p + "client_enabled", "envoy_http_tracing_client_enabled", tags),
+          s.counter(p + "not_traceable", "envoy_http_tracing_not_traceable", tags),
+          s.counter(p + "health_check", "envoy_http_tracing_health_check", tags));
+    }
+  }
 
   static HttpStats create(Stats s, String prefix) {
     Map<String, String> tags = Map.of("envoy_http_conn_manager_prefix", prefix);
@@ -34,7 +61,8 @@ public record HttpStats(
         s.counter(p + "no_route", "envoy_http_no_route", tags),
         s.counter(p + "rq_direct_response", "envoy_http_rq_direct_response", tags),
         s.counter(p + "downstream_rq_timeout", "envoy_http_downstream_rq_timeout", tags),
-        s.counter(p + "downstream_rq_idle_timeout", "envoy_http_downstream_rq_idle_timeout", tags));
+        s.counter(p + "downstream_rq_idle_timeout", "envoy_http_downstream_rq_idle_timeout", tags),
+        Tracing.create(s, prefix));
   }
 
   public void response(int status) {

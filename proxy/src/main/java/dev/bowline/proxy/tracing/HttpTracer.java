@@ -70,6 +70,76 @@ public record HttpTracer(TracingConfig config, SpanReporter reporter) {
     return s;
   }
 
+  /** Envoy's header naming a span's operation across the call ({@code decorator.propagate}). */
+  public static final String DECORATOR_OPERATION = "x-envoy-decorator-operation";
+
+  /**
+   * Counts why the request with head {@code h} (its decision made) is or is not traced, as Envoy's
+   * {@code chargeTracingStats} does by the request id's trace reason.
+   */
+  public static void charge(HttpHeaders h, dev.bowline.proxy.stats.HttpStats.Tracing stats) {
+    String rid = h.get("x-request-id");
+    switch (rid == null ? 0 : Sampling.reason(rid)) {
+      case Sampling.SAMPLED -> stats.randomSampling().inc();
+      case Sampling.CLIENT -> stats.clientEnabled().inc();
+      case Sampling.FORCED -> stats.serviceForced().inc();
+      default -> stats.notTraceable().inc();
+    }
+  }
+
+  /**
+   * Envoy's decorator handling when a traced request is routed: the route's {@code
+   * decorator.operation} names span {@code s}; outbound ({@code egress}) it also goes upstream in
+   * {@code x-envoy-decorator-operation}, so the server's span takes the same name; inbound a
+   * non-empty {@code x-envoy-decorator-operation} from the caller names the span instead, and the
+   * header is taken off before the app. Returns whether the route's operation stands (then an
+   * inbound response carries it back).
+   */
+  public boolean decorateRequest(Span s, HttpHeaders h, @Nullable String decorator) {
+    boolean decorated = decorator != null && !decorator.isEmpty();
+    if (decorated) {
+      s.name(decorator);
+    }
+    if (config.egress()) {
+      if (decorated) {
+        h.set(DECORATOR_OPERATION, decorator);
+      }
+      return decorated;
+    }
+    String op = h.get(DECORATOR_OPERATION);
+    if (op != null) {
+      if (!op.isEmpty()) {
+        s.name(op);
+        decorated = false;
+      }
+      h.remove(DECORATOR_OPERATION);
+    }
+    return decorated;
+  }
+
+  /**
+   * Envoy's decorator handling on the response head {@code h} of a traced request: inbound, the
+   * route's operation goes back to the caller when it stood ({@code decorated}); outbound, a
+   * non-empty {@code x-envoy-decorator-operation} from the server names span {@code s}, and the
+   * header is taken off before the app.
+   */
+  public void decorateResponse(
+      Span s, HttpHeaders h, @Nullable String decorator, boolean decorated) {
+    if (!config.egress()) {
+      if (decorated && decorator != null) {
+        h.set(DECORATOR_OPERATION, decorator);
+      }
+      return;
+    }
+    String op = h.get(DECORATOR_OPERATION);
+    if (op != null) {
+      if (!op.isEmpty()) {
+        s.name(op);
+      }
+      h.remove(DECORATOR_OPERATION);
+    }
+  }
+
   private static long epochMicros() {
     java.time.Instant now = java.time.Instant.now();
     return now.getEpochSecond() * 1_000_000 + now.getNano() / 1000;
