@@ -261,6 +261,7 @@ public final class Proxy implements AutoCloseable {
     }
     Proxy p = new Proxy(bootstrap, options, ls, cs, pipes, stats, filters, config);
     p.spans = spans;
+    spans.useTls(p.tlsContexts); // collectors behind TLS clusters: the proxy's contexts and SDS
     staticSecrets.forEach(
         (name, secret) -> p.secrets.put(new SecretKey(new SdsSource.Static(), name), secret));
     p.accessLogs = accessLogs;

@@ -98,12 +98,25 @@ public final class TlsContexts {
 
   /** The client context for {@code tls}, or null while its secrets are missing or invalid. */
   public @Nullable SslContext client(UpstreamTls tls) {
-    return get(tls, () -> build(tls, tls.common(), false, false));
+    return get(tls, () -> build(tls, tls.common(), false, false, false));
   }
+
+  /**
+   * A JDK {@link javax.net.ssl.SSLContext} with {@code tls}'s certificate and peer validation, for
+   * JDK clients (the span exporter's HTTP client); null while its secrets are missing or invalid.
+   * The JDK applies its own protocol and cipher defaults: {@code tls_params} are not applied.
+   */
+  public javax.net.ssl.@Nullable SSLContext jdkClient(UpstreamTls tls) {
+    SslContext c = get(new JdkClient(tls), () -> build(tls, tls.common(), false, false, true));
+    return c instanceof io.netty.handler.ssl.JdkSslContext j ? j.context() : null;
+  }
+
+  /** The cache key of a JDK client context. */
+  private record JdkClient(UpstreamTls tls) {}
 
   /** The server context for {@code tls}, or null while its secrets are missing or invalid. */
   public @Nullable SslContext server(DownstreamTls tls) {
-    return get(tls, () -> build(tls, tls.common(), true, tls.requireClientCertificate()));
+    return get(tls, () -> build(tls, tls.common(), true, tls.requireClientCertificate(), false));
   }
 
   /** Why {@code tls} (an upstream or downstream config) has no context; empty when it has one. */
@@ -149,7 +162,8 @@ public final class TlsContexts {
     }
   }
 
-  private SslContext build(Object key0, CommonTls c, boolean server, boolean requireClientCert)
+  private SslContext build(
+      Object key0, CommonTls c, boolean server, boolean requireClientCert, boolean jdk)
       throws Exception {
     String chain = null;
     String key = null;
@@ -217,7 +231,10 @@ public final class TlsContexts {
               c.alpn()));
     }
     TlsParams p = c.params();
-    SslProvider provider = provider();
+    SslProvider provider = jdk ? SslProvider.JDK : provider();
+    if (jdk) {
+      return b.sslProvider(provider).build(); // the JDK client applies its own parameters
+    }
     b.sslProvider(provider).protocols(p.protocols());
     if (!p.cipherSuites().isEmpty()) {
       // Envoy's cipher_suites restrict TLS 1.2; TLS 1.3 keeps its (not configurable) suites

@@ -2,10 +2,14 @@ package dev.bowline.proxy.tracing;
 
 import com.google.protobuf.ByteString;
 import dev.bowline.proxy.config.SocketAddr;
+import dev.bowline.proxy.tls.CommonTls;
+import dev.bowline.proxy.tls.TlsContexts;
+import dev.bowline.proxy.tls.UpstreamTls;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
+import io.netty.handler.ssl.SslContext;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
 import io.opentelemetry.proto.common.v1.AnyValue;
@@ -27,26 +31,56 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The wire formats, used only by the reporter's thread: OTLP {@code ExportTraceServiceRequest} over
  * gRPC ({@code TraceService/Export}) or HTTP ({@code application/x-protobuf}), and Zipkin's JSON v2
- * span list. gRPC channels are kept per collector host.
+ * span list. gRPC channels are kept per collector host. When the collector cluster has a TLS {@code
+ * transport_socket}, the export uses it (its certificate, trust and SAN checks, its SNI; gRPC
+ * offers ALPN {@code h2} as Envoy's HTTP/2 pools do): OTLP/gRPC over a Netty client context,
+ * OTLP/HTTP and Zipkin as {@code https} with a JDK context of the same material.
  */
 final class Exporters implements AutoCloseable {
   private static final Duration TIMEOUT = Duration.ofSeconds(5);
-  private final Map<SocketAddr, ManagedChannel> channels = new HashMap<>();
-  private @org.jspecify.annotations.Nullable HttpClient http;
+  private final Map<ChannelKey, Chan> channels = new HashMap<>();
+  private final Map<Object, HttpClient> https = new HashMap<>();
+  private @Nullable HttpClient http;
+
+  /** A gRPC channel's target: the host and the TLS towards it (null: plaintext). */
+  private record ChannelKey(SocketAddr host, @Nullable UpstreamTls tls) {}
+
+  /** A channel and the client context it was built with (a rotated certificate makes a new one). */
+  private record Chan(@Nullable SslContext context, ManagedChannel channel) {}
 
   void export(TracingConfig.Provider provider, SocketAddr host, Map<String, List<Span>> byService)
       throws IOException, InterruptedException {
+    export(provider, host, null, null, byService);
+  }
+
+  /**
+   * Sends {@code byService} to {@code host} in {@code provider}'s format, over {@code tls} (with
+   * contexts from {@code contexts}) when it is not null.
+   */
+  void export(
+      TracingConfig.Provider provider,
+      SocketAddr host,
+      @Nullable UpstreamTls tls,
+      @Nullable TlsContexts contexts,
+      Map<String, List<Span>> byService)
+      throws IOException, InterruptedException {
+    if (tls != null && contexts == null) {
+      throw new IOException("the collector cluster uses TLS and this reporter has no TLS contexts");
+    }
     switch (provider) {
       case TracingConfig.OpenTelemetry o -> {
         ExportTraceServiceRequest req = otlp(byService);
         if (o.grpc()) {
-          grpc(o, host, req);
+          grpc(o, host, tls, contexts, req);
         } else {
           post(
+              client(tls, contexts),
+              tls != null,
               o.authority(),
               host,
               o.path().isEmpty() ? "/v1/traces" : o.path(),
@@ -57,6 +91,8 @@ final class Exporters implements AutoCloseable {
       }
       case TracingConfig.Zipkin z ->
           post(
+              client(tls, contexts),
+              tls != null,
               "",
               host,
               z.endpoint(),
@@ -66,17 +102,53 @@ final class Exporters implements AutoCloseable {
     }
   }
 
-  private void grpc(TracingConfig.OpenTelemetry o, SocketAddr host, ExportTraceServiceRequest req) {
-    ManagedChannel ch =
-        channels.computeIfAbsent(
-            host,
-            h -> {
-              var b = NettyChannelBuilder.forAddress(h.toInet()).usePlaintext();
-              if (!o.authority().isEmpty()) {
-                b.overrideAuthority(o.authority());
-              }
-              return b.build();
-            });
+  private void grpc(
+      TracingConfig.OpenTelemetry o,
+      SocketAddr host,
+      @Nullable UpstreamTls tls,
+      @Nullable TlsContexts contexts,
+      ExportTraceServiceRequest req)
+      throws IOException {
+    // gRPC needs HTTP/2 by ALPN: offer h2 whatever the cluster's alpn_protocols say
+    UpstreamTls h2 =
+        tls == null
+            ? null
+            : new UpstreamTls(
+                new CommonTls(
+                    tls.common().certificates(),
+                    tls.common().trust(),
+                    tls.common().sanMatchers(),
+                    List.of("h2"),
+                    tls.common().params()),
+                tls.sni());
+    SslContext ssl = null;
+    if (h2 != null && contexts != null) {
+      ssl = contexts.client(h2);
+      if (ssl == null) {
+        throw new IOException("collector TLS context not ready: " + contexts.problem(h2));
+      }
+    }
+    ChannelKey key = new ChannelKey(host, h2);
+    Chan existing = channels.get(key);
+    if (existing == null || existing.context() != ssl) {
+      if (existing != null) {
+        existing.channel().shutdown();
+      }
+      var b = NettyChannelBuilder.forAddress(host.toInet());
+      if (ssl == null) {
+        b.usePlaintext();
+      } else {
+        b.sslContext(ssl);
+      }
+      // the authority names the server; over TLS it is also the SNI, so the cluster's sni wins
+      String authority = h2 != null && !h2.sni().isEmpty() ? h2.sni() : o.authority();
+      if (!authority.isEmpty()) {
+        b.overrideAuthority(authority);
+      }
+      existing = new Chan(ssl, b.build());
+      channels.put(key, existing);
+    }
+    ManagedChannel ch = existing.channel();
     var stub = TraceServiceGrpc.newBlockingStub(ch);
     if (!o.headers().isEmpty()) {
       Metadata md = new Metadata();
@@ -87,7 +159,48 @@ final class Exporters implements AutoCloseable {
     stub.withDeadlineAfter(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).export(req);
   }
 
+  /** The JDK client for plaintext, or for {@code tls} with a JDK context of its material. */
+  private HttpClient client(@Nullable UpstreamTls tls, @Nullable TlsContexts contexts)
+      throws IOException {
+    if (tls == null || contexts == null) {
+      HttpClient h = http;
+      if (h == null) {
+        h =
+            HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(TIMEOUT)
+                .build();
+        http = h;
+      }
+      return h;
+    }
+    javax.net.ssl.SSLContext ssl = contexts.jdkClient(tls);
+    if (ssl == null) {
+      throw new IOException("collector TLS context not ready: " + contexts.problem(tls));
+    }
+    HttpClient h = https.get(ssl);
+    if (h == null) {
+      javax.net.ssl.SSLParameters params = new javax.net.ssl.SSLParameters();
+      if (!tls.sni().isEmpty()) {
+        params.setServerNames(List.of(new javax.net.ssl.SNIHostName(tls.sni())));
+      }
+      h =
+          HttpClient.newBuilder()
+              .version(HttpClient.Version.HTTP_1_1)
+              .connectTimeout(TIMEOUT)
+              .sslContext(ssl)
+              .sslParameters(params)
+              .build();
+      https.values().forEach(HttpClient::close); // contexts are replaced, not added
+      https.clear();
+      https.put(ssl, h);
+    }
+    return h;
+  }
+
   private void post(
+      HttpClient client,
+      boolean tls,
       String authority,
       SocketAddr host,
       String path,
@@ -95,21 +208,18 @@ final class Exporters implements AutoCloseable {
       Map<String, String> headers,
       byte[] body)
       throws IOException, InterruptedException {
-    if (http == null) {
-      http =
-          HttpClient.newBuilder()
-              .version(HttpClient.Version.HTTP_1_1)
-              .connectTimeout(TIMEOUT)
-              .build();
-    }
     HttpRequest.Builder b =
         HttpRequest.newBuilder(
-                URI.create("http://" + host + (path.startsWith("/") ? "" : "/") + path))
+                URI.create(
+                    (tls ? "https://" : "http://")
+                        + host
+                        + (path.startsWith("/") ? "" : "/")
+                        + path))
             .timeout(TIMEOUT)
             .header("content-type", contentType)
             .POST(HttpRequest.BodyPublishers.ofByteArray(body));
     headers.forEach(b::header);
-    HttpResponse<Void> r = http.send(b.build(), HttpResponse.BodyHandlers.discarding());
+    HttpResponse<Void> r = client.send(b.build(), HttpResponse.BodyHandlers.discarding());
     if (r.statusCode() / 100 != 2) {
       throw new IOException("collector answered " + r.statusCode());
     }
@@ -239,8 +349,10 @@ final class Exporters implements AutoCloseable {
 
   @Override
   public void close() {
-    channels.values().forEach(ManagedChannel::shutdownNow);
+    channels.values().forEach(c -> c.channel().shutdownNow());
     channels.clear();
+    https.values().forEach(HttpClient::close);
+    https.clear();
     HttpClient h = http;
     if (h != null) {
       h.close();

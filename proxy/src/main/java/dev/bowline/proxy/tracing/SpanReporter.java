@@ -70,6 +70,17 @@ public final class SpanReporter implements AutoCloseable {
     this.thread = Thread.ofPlatform().name("bowline-span-export").daemon().unstarted(this::run);
   }
 
+  /** Where collector clusters with a TLS transport socket get their contexts; set once at start. */
+  private volatile dev.bowline.proxy.tls.@Nullable TlsContexts tls;
+
+  /**
+   * Lets exports to collector clusters with a TLS {@code transport_socket} use {@code contexts}
+   * (the proxy's, so SDS certificates apply); without it such exports fail and are counted.
+   */
+  public void useTls(dev.bowline.proxy.tls.TlsContexts contexts) {
+    this.tls = java.util.Objects.requireNonNull(contexts, "contexts");
+  }
+
   /** Queues a finished span; never blocks. */
   void report(HttpTracer tracer, Span span) {
     if (closed.get() || queued.incrementAndGet() > maxQueued) {
@@ -161,15 +172,15 @@ public final class SpanReporter implements AutoCloseable {
     for (var g : groups.entrySet()) {
       TracingConfig.Provider provider = g.getKey();
       int n = g.getValue().values().stream().mapToInt(List::size).sum();
-      SocketAddr host = host(provider.cluster());
-      if (host == null) {
+      Target target = target(provider.cluster());
+      if (target == null) {
         counter(provider, 3).adder().add(n);
         LOG.log(
             Level.DEBUG, "event=span_export_skipped cluster={0} spans={1}", provider.cluster(), n);
         continue;
       }
       try {
-        exporters.export(provider, host, g.getValue());
+        exporters.export(provider, target.host(), target.tls(), tls, g.getValue());
         counter(provider, 0).adder().add(n);
       } catch (Exception e) {
         counter(provider, 2).adder().add(n);
@@ -177,15 +188,18 @@ public final class SpanReporter implements AutoCloseable {
             Level.DEBUG,
             "event=span_export_failed cluster={0} host={1} spans={2} error={3}",
             provider.cluster(),
-            host,
+            target.host(),
             n,
             e.toString());
       }
     }
   }
 
+  /** A collector host and the TLS its cluster uses towards it (null: plaintext). */
+  private record Target(SocketAddr host, dev.bowline.proxy.tls.@Nullable UpstreamTls tls) {}
+
   /** A host of {@code cluster} from the current config, or null when it has none. */
-  private @Nullable SocketAddr host(String cluster) {
+  private @Nullable Target target(String cluster) {
     ProxySnapshot s = snapshot.get();
     ClusterConfig c = s.clusters().get(cluster);
     if (c == null) {
@@ -195,7 +209,8 @@ public final class SpanReporter implements AutoCloseable {
     if (e == null || e.endpoints().isEmpty()) {
       return null;
     }
-    return e.endpoints().getFirst().address();
+    Endpoints.Endpoint first = e.endpoints().getFirst();
+    return new Target(first.address(), c.transport().forEndpoint(first.socketMatch()).orElse(null));
   }
 
   /** Stops after sending what is queued (waits at most {@code 2 s}). */
