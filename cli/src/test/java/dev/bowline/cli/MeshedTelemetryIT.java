@@ -140,7 +140,12 @@ class MeshedTelemetryIT {
             Map.entry("destination_service_namespace", "weather"),
             Map.entry("request_protocol", "http"),
             Map.entry("response_code", "200"),
-            Map.entry("response_flags", "-"));
+            Map.entry("response_flags", "-"),
+            // the sidecars talk Istio mTLS: both identities from the upstream connection; the
+            // client side's policy is unknown, as istio-proxy's outbound side never sets it
+            Map.entry("source_principal", "spiffe://cluster.local/ns/weather/sa/frontend"),
+            Map.entry("destination_principal", "spiffe://cluster.local/ns/weather/sa/forecast"),
+            Map.entry("connection_security_policy", "unknown"));
     assertThat(sum(frontend, "istio_requests_total", toForecast)).as(frontend).isEqualTo(N);
     assertThat(
             sum(
@@ -186,7 +191,9 @@ class MeshedTelemetryIT {
                     "destination_version", "v1",
                     "destination_service_name", "forecast",
                     "response_code", "200",
-                    "connection_security_policy", "none")))
+                    "source_principal", "spiffe://cluster.local/ns/weather/sa/frontend",
+                    "destination_principal", "spiffe://cluster.local/ns/weather/sa/forecast",
+                    "connection_security_policy", "mutual_tls")))
         .as(v1)
         .isEqualTo(N);
     assertThat(
