@@ -133,6 +133,9 @@ class MeshedTracingIT {
     assertThat(forecastIn.at("/attributes/istio.canonical_revision").asText()).isEqualTo("v2");
     assertThat(forecastIn.get("name").asText())
         .isEqualTo("forecast.weather.svc.cluster.local:3002/*");
+    // Envoy: the client's route decorator crosses the call in x-envoy-decorator-operation, so the
+    // two halves of a call carry one operation name
+    assertThat(frontendToForecast.get("name").asText()).isEqualTo(forecastIn.get("name").asText());
     JsonNode forecastToRecommendation =
         only(all, "forecast.weather", "CLIENT", "recommendation.weather.svc.cluster.local");
     assertThat(parent(byId, forecastToRecommendation)).isSameAs(forecastIn);
