@@ -47,6 +47,7 @@ public class StatsFilterBenchmark {
   private StatsFilter filter;
   private FakeStream ok;
   private FakeStream fail;
+  private FakeStream mtls;
 
   @Setup
   public void setup() throws Exception {
@@ -69,6 +70,15 @@ public class StatsFilterBenchmark {
     ok = new FakeStream(forecast, 200);
     fail = new FakeStream(forecast, 503);
     fail.flags.set(dev.bowline.proxy.http.filter.ResponseFlag.UF);
+    mtls = new FakeStream(forecast, 200);
+    mtls.tls =
+        new dev.bowline.proxy.tls.TlsPeer(
+            java.util.List.of(),
+            java.util.List.of("spiffe://cluster.local/ns/weather/sa/forecast"),
+            "istio",
+            "TLSv1.3",
+            "TLS_AES_128_GCM_SHA256",
+            java.util.List.of("spiffe://cluster.local/ns/weather/sa/frontend"));
   }
 
   private static Struct metadata(String workload, String app, String version) {
@@ -99,6 +109,12 @@ public class StatsFilterBenchmark {
     filter.record(ok);
   }
 
+  /** One request over an mTLS upstream connection: principals from its TLS peer. */
+  @Benchmark
+  public void recordMtls() {
+    filter.record(mtls);
+  }
+
   /** Alternating outcomes: two series of one group. */
   @Benchmark
   @Threads(2)
@@ -111,6 +127,7 @@ public class StatsFilterBenchmark {
   static final class FakeStream implements StreamInfo {
     final PeerInfo peer;
     final int code;
+    dev.bowline.proxy.tls.@org.jspecify.annotations.Nullable TlsPeer tls;
     final ResponseFlags flags = new ResponseFlags();
     final HttpHeaders request =
         new DefaultHttpHeaders().add("host", "forecast.weather:3002").add("x-request-id", "abc");
@@ -224,5 +241,10 @@ public class StatsFilterBenchmark {
 
     @Override
     public <T> void put(StateKey<T> key, T value) {}
+
+    @Override
+    public dev.bowline.proxy.tls.@org.jspecify.annotations.Nullable TlsPeer upstreamTlsPeer() {
+      return tls;
+    }
   }
 }
