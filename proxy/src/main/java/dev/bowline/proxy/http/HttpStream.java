@@ -1670,6 +1670,13 @@ final class HttpStream
     if (u != null) {
       u.abort();
     }
+    if (status == 400
+        && !conn.http2Stream
+        && keepAliveDecision == 0
+        && !conn.config.codecOptions().http1StreamErrorOnInvalid()) {
+      // Envoy: a 400 on HTTP/1 ends the connection unless the invalid-messaging override is set
+      keepAliveDecision = -1;
+    }
     if (!conn.http2Stream && (!keepAlive() || !requestComplete)) {
       resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
