@@ -16,6 +16,7 @@ import dev.bowline.proxy.http.filter.ResponseFlag;
 import dev.bowline.proxy.http.filter.ResponseFlags;
 import dev.bowline.proxy.http.filter.StreamInfo;
 import dev.bowline.proxy.http.filter.router.RouteMatcher;
+import dev.bowline.proxy.runtime.ProxyRuntime;
 import dev.bowline.proxy.stats.ClusterStats;
 import dev.bowline.proxy.upstream.ResponseListener;
 import dev.bowline.proxy.upstream.Upstream;
@@ -399,7 +400,11 @@ final class HttpStream
     RouteTable table =
         switch (cfg.routes()) {
           case HttpConnectionManagerConfig.InlineRoutes inline -> inline.table();
-          case HttpConnectionManagerConfig.RdsRoutes rds -> snapshot.routes().get(rds.name());
+          case HttpConnectionManagerConfig.RdsRoutes rds -> {
+            RouteTable t = snapshot.routes().get(rds.name());
+            // a draining listener's route configuration may be gone from the new snapshot
+            yield t != null ? t : ProxyRuntime.pinnedRoutes(ctx.channel(), rds.name());
+          }
         };
     int q = uri.indexOf('?');
     this.path = q < 0 ? uri : uri.substring(0, q);
