@@ -354,6 +354,7 @@ public final class Proxy implements AutoCloseable {
     Map<String, Endpoints> e = state.endpoints();
     followDns(c);
     ProxySnapshot next = new ProxySnapshot(++version, l, r, c, e, resolved);
+    listeners.pinReplaced(runtime.snapshot(), next); // before any request can see next
     runtime.config().set(next);
     followSecrets(next);
     listeners.apply(next);

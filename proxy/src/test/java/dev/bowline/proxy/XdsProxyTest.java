@@ -65,6 +65,11 @@ class XdsProxyTest {
 
   final List<Nack> nacks = new CopyOnWriteArrayList<>();
 
+  /** Route configuration names the proxy asked for (SotW or delta). */
+  final java.util.Set<String> rdsRequested = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  static final String RDS_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+
   static final String XDS_IP = "127.0.6.10";
   static final String LISTEN_IP = "127.0.6.11";
   static final ConfigSource ADS =
@@ -131,6 +136,9 @@ class XdsProxyTest {
             new DiscoveryServerCallbacks() {
               @Override
               public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+                if (request.getTypeUrl().equals(RDS_TYPE)) {
+                  rdsRequested.addAll(request.getResourceNamesList());
+                }
                 if (request.hasErrorDetail()) {
                   nacks.add(
                       new Nack(
@@ -142,6 +150,9 @@ class XdsProxyTest {
 
               @Override
               public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+                if (request.getTypeUrl().equals(RDS_TYPE)) {
+                  rdsRequested.addAll(request.getResourceNamesSubscribeList());
+                }
                 if (request.hasErrorDetail()) {
                   nacks.add(
                       new Nack(request.getTypeUrl(), request.getErrorDetail().getMessage(), ""));
@@ -557,5 +568,74 @@ class XdsProxyTest {
       assertThat(keepAliveGet(s, "/3")).contains("path=/3").contains("connection: close");
     }
     assertThat(get("/4")).contains("path=/4");
+  }
+
+  @Test
+  void aDrainingListenerKeepsRoutingByTheRouteConfigItNamedWhenTheNewOneNamesAnother()
+      throws Exception {
+    publish(
+        "1",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(listener("routes-v1")),
+        List.of(routes("routes-v1", toCluster("/", "backend"))));
+    await().atMost(Duration.ofSeconds(30)).until(() -> getOrError("/x").startsWith("backend=a"));
+    try (java.net.Socket s = new java.net.Socket(LISTEN_IP, listenPort)) {
+      s.setSoTimeout(10_000);
+      assertThat(keepAliveGet(s, "/1")).contains("path=/1").doesNotContain("connection: close");
+      // the listener now names another route configuration; the old one leaves the snapshot
+      publish(
+          "2",
+          List.of(edsCluster("backend")),
+          List.of(endpoints("backend", a)),
+          List.of(listener("routes-v2")),
+          List.of(routes("routes-v2", toCluster("/", "backend"))));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  proxy.snapshot().routes().containsKey("routes-v2")
+                      && !proxy.snapshot().routes().containsKey("routes-v1")
+                      && proxy
+                          .snapshot()
+                          .listeners()
+                          .get("ingress")
+                          .filterChains()
+                          .getFirst()
+                          .filter()
+                          .toString()
+                          .contains("routes-v2"));
+      // the keep-alive connection drains: its next request is served by the old listener's
+      // routes (Envoy keeps them with the draining listener), not 404, and told to close
+      String reply = keepAliveGet(s, "/2");
+      assertThat(reply).startsWith("HTTP/1.1 200").contains("path=/2");
+      assertThat(reply).contains("connection: close");
+    }
+    assertThat(get("/3")).contains("path=/3");
+  }
+
+  @Test
+  void whileTheNewListenerWarmsTheOldOneKeepsItsRouteConfig() throws Exception {
+    publish(
+        "1",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(listener("routes-v1")),
+        List.of(routes("routes-v1", toCluster("/", "backend"))));
+    await().atMost(Duration.ofSeconds(30)).until(() -> getOrError("/x").startsWith("backend=a"));
+    // the new listener names a route configuration the server does not have (yet): it warms, the
+    // old listener serves on, with the routes it named though RDS no longer follows them
+    publish(
+        "2",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(listener("routes-v2")),
+        List.of());
+    await().atMost(Duration.ofSeconds(30)).until(() -> rdsRequested.contains("routes-v2"));
+    await()
+        .during(Duration.ofSeconds(1))
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> getOrError("/warming").contains("path=/warming"));
+    assertThat(proxy.snapshot().routes()).containsKey("routes-v1");
   }
 }

@@ -24,9 +24,8 @@ import java.util.List;
  * @param paths {@code normalize_path}, {@code merge_slashes}, {@code
  *     path_with_escaped_slashes_action}
  * @param connect whether {@code upgrade_configs} enables {@code CONNECT} (off: CONNECT gets 403)
- * @param maxConcurrentStreams {@code http2_protocol_options.max_concurrent_streams}: HTTP/2 streams
- *     a client may have open at once on one connection; one more is refused with RST_STREAM
- *     REFUSED_STREAM
+ * @param codecOptions {@code http_protocol_options}, {@code http2_protocol_options} and the
+ *     invalid-messaging switches, resolved
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -46,14 +45,16 @@ public record HttpConnectionManagerConfig(
     dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer,
     PathNormalization paths,
     boolean connect,
-    int maxConcurrentStreams)
+    CodecOptions codecOptions)
     implements NetworkFilter {
-  /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
-  public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
-
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
     accessLogs = List.copyOf(accessLogs);
+  }
+
+  /** {@code http2_protocol_options.max_concurrent_streams}. */
+  public int maxConcurrentStreams() {
+    return codecOptions.maxConcurrentStreams();
   }
 
   /** A connection manager that leaves request paths as they come (Envoy's defaults). */
@@ -91,7 +92,7 @@ public record HttpConnectionManagerConfig(
         tracer,
         PathNormalization.NONE,
         false,
-        DEFAULT_MAX_CONCURRENT_STREAMS);
+        CodecOptions.DEFAULTS);
   }
 
   /** A connection manager with Envoy's default XFCC handling (sanitize) and no tracing. */
@@ -127,7 +128,7 @@ public record HttpConnectionManagerConfig(
         null,
         PathNormalization.NONE,
         false,
-        DEFAULT_MAX_CONCURRENT_STREAMS);
+        CodecOptions.DEFAULTS);
   }
 
   /** Envoy's {@code codec_type}. */

@@ -202,7 +202,15 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (http2Stream && cause instanceof io.netty.handler.codec.DecoderException) {
       // HEADERS that are no HTTP request (no :path, ...): invalid messaging, which ends the whole
-      // connection with GOAWAY PROTOCOL_ERROR, as in Envoy by default
+      // connection with GOAWAY PROTOCOL_ERROR, as in Envoy by default, or only this stream with
+      // RST_STREAM PROTOCOL_ERROR when the invalid-messaging override is set
+      if (config.codecOptions().http2StreamErrorOnInvalid()) {
+        ctx.writeAndFlush(
+                new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(
+                    io.netty.handler.codec.http2.Http2Error.PROTOCOL_ERROR))
+            .addListener(f -> ctx.close());
+        return;
+      }
       ctx.channel()
           .parent()
           .writeAndFlush(

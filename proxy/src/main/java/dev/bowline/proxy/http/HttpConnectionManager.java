@@ -81,7 +81,7 @@ public final class HttpConnectionManager {
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] f) {
     p.addLast(
-        new ServerCodecBuilder()
+        new ServerCodecBuilder(config.codecOptions().http2StreamErrorOnInvalid())
             .initialSettings(
                 Http2Settings.defaultSettings()
                     .maxHeaderListSize(config.maxRequestHeadersBytes())
@@ -110,11 +110,15 @@ public final class HttpConnectionManager {
    * Netty's server frame codec, closing gracefully, and with Envoy's answer to invalid HTTP
    * messaging: a received HEADERS with bad pseudo-headers or connection-specific headers (Netty's
    * stream errors of type PROTOCOL_ERROR on inbound frames) ends the whole connection with GOAWAY
-   * PROTOCOL_ERROR, as Envoy does unless {@code override_stream_error_on_invalid_http_message} is
-   * set, instead of resetting only that stream.
+   * PROTOCOL_ERROR, as Envoy does unless {@code override_stream_error_on_invalid_http_message} (or
+   * its fallbacks) is set; with it, only that stream is reset (RST_STREAM PROTOCOL_ERROR, Netty's
+   * own answer).
    */
   private static final class ServerCodecBuilder extends Http2FrameCodecBuilder {
-    ServerCodecBuilder() {
+    private final boolean streamErrorOnInvalid;
+
+    ServerCodecBuilder(boolean streamErrorOnInvalid) {
+      this.streamErrorOnInvalid = streamErrorOnInvalid;
       server(true);
       gracefulShutdownTimeoutMillis(H2_CLOSE_GRACE_MILLIS);
     }
@@ -129,6 +133,7 @@ public final class HttpConnectionManager {
             public void onError(ChannelHandlerContext ctx, boolean outbound, Throwable cause) {
               Throwable c = cause;
               if (!outbound
+                  && !streamErrorOnInvalid
                   && Http2CodecUtil.getEmbeddedHttp2Exception(cause)
                       instanceof Http2Exception.StreamException e
                   && e.error() == Http2Error.PROTOCOL_ERROR) {

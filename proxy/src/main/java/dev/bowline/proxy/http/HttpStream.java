@@ -16,6 +16,7 @@ import dev.bowline.proxy.http.filter.ResponseFlag;
 import dev.bowline.proxy.http.filter.ResponseFlags;
 import dev.bowline.proxy.http.filter.StreamInfo;
 import dev.bowline.proxy.http.filter.router.RouteMatcher;
+import dev.bowline.proxy.runtime.ProxyRuntime;
 import dev.bowline.proxy.stats.ClusterStats;
 import dev.bowline.proxy.upstream.ResponseListener;
 import dev.bowline.proxy.upstream.Upstream;
@@ -64,6 +65,9 @@ final class HttpStream
   private final ChannelHandlerContext ctx;
   private final ProxySnapshot snapshot;
   private final boolean keepAliveRequested;
+  // the downstream spoke anything but HTTP/1.1 or HTTP/2, which Envoy's codec calls HTTP/1.0 (kept
+  // here because the head is rewritten to HTTP/1.1 for the upstream)
+  private final boolean downstreamHttp10;
   private byte keepAliveDecision; // 0 undecided, 1 keep, -1 close
   private final boolean grpc;
   private final HttpFilter[] filters;
@@ -158,7 +162,15 @@ final class HttpStream
     this.conn = conn;
     this.ctx = java.util.Objects.requireNonNull(conn.ctx);
     this.snapshot = conn.runtime.snapshot();
-    this.keepAliveRequested = conn.http2Stream || HttpUtil.isKeepAlive(request);
+    this.downstreamHttp10 =
+        !conn.http2Stream && !request.protocolVersion().equals(HttpVersion.HTTP_1_1);
+    this.keepAliveRequested =
+        conn.http2Stream
+            || (downstreamHttp10
+                ? request
+                    .headers()
+                    .containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE, true)
+                : HttpUtil.isKeepAlive(request));
     String ct = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
     this.grpc = ct != null && ct.startsWith("application/grpc");
     this.headRequest = request.method().equals(HttpMethod.HEAD);
@@ -235,6 +247,29 @@ final class HttpStream
       localReply(400, "Bad Request"); // as Envoy's codecs: no control bytes, spaces or non-ASCII
       return;
     }
+    if (downstreamHttp10) {
+      // Envoy's HTTP/1 codec takes anything but HTTP/1.1 (1.0, 0.9, 1.2, 2.0 on an HTTP/1 request
+      // line) for HTTP/1.0, which it refuses unless http_protocol_options.accept_http_10 is set
+      if (!cfg.codecOptions().acceptHttp10()) {
+        details = "low_version";
+        keepAliveDecision = -1;
+        localReply(426, "Upgrade Required");
+        return;
+      }
+      if (!req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+        req.setProtocolVersion(HttpVersion.HTTP_1_0);
+      }
+      if (!h.contains(HttpHeaderNames.HOST)
+          && !cfg.codecOptions().defaultHostForHttp10().isEmpty()) {
+        h.set(HttpHeaderNames.HOST, cfg.codecOptions().defaultHostForHttp10());
+      }
+    }
+    if (!conn.http2Stream && "h2c".equalsIgnoreCase(h.get(HttpHeaderNames.UPGRADE))) {
+      // Envoy ignores an HTTP/1.1 upgrade to h2c: the request goes on as HTTP/1.1, without the
+      // upgrade's headers (the Connection tokens go below with the other hop-by-hop headers)
+      h.remove(HttpHeaderNames.UPGRADE);
+      h.remove("http2-settings");
+    }
     if (req.method().equals(HttpMethod.CONNECT)) {
       if (!cfg.connect()) {
         localReply(403, ""); // Envoy: CONNECT is refused unless upgrade_configs enables it
@@ -288,22 +323,25 @@ final class HttpStream
     }
     String authority = h.get(HttpHeaderNames.HOST);
     if (authority == null || authority.isEmpty()) {
-      if (req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
-        authority = "";
-      } else {
-        details = "missing_host_header";
-        localReply(400, "missing host header");
-        return;
-      }
+      details = "missing_host_header"; // HTTP/1.0 too, unless default_host_for_http_10 gave one
+      localReply(400, "missing host header");
+      return;
     }
     // hop-by-hop headers stop here (RFC 9110 7.6.1); framing headers stay for the codec
     String connection = h.get(HttpHeaderNames.CONNECTION);
-    upgrade =
-        cfg.websocket()
-            && !conn.http2Stream
-            && "websocket".equalsIgnoreCase(h.get(HttpHeaderNames.UPGRADE))
-            && connection != null
-            && connection.toLowerCase(java.util.Locale.ROOT).contains("upgrade");
+    String upgradeType = h.get(HttpHeaderNames.UPGRADE);
+    if (!conn.http2Stream
+        && upgradeType != null
+        && connection != null
+        && connection.toLowerCase(java.util.Locale.ROOT).contains("upgrade")) {
+      if (!cfg.websocket() || !"websocket".equalsIgnoreCase(upgradeType)) {
+        // Envoy: an upgrade that upgrade_configs does not enable is refused
+        details = "upgrade_failed";
+        localReply(403, "");
+        return;
+      }
+      upgrade = true;
+    }
     if (connection != null) {
       for (String token : connection.split(",")) {
         String t = token.trim();
@@ -366,7 +404,11 @@ final class HttpStream
     RouteTable table =
         switch (cfg.routes()) {
           case HttpConnectionManagerConfig.InlineRoutes inline -> inline.table();
-          case HttpConnectionManagerConfig.RdsRoutes rds -> snapshot.routes().get(rds.name());
+          case HttpConnectionManagerConfig.RdsRoutes rds -> {
+            RouteTable t = snapshot.routes().get(rds.name());
+            // a draining listener's route configuration may be gone from the new snapshot
+            yield t != null ? t : ProxyRuntime.pinnedRoutes(ctx.channel(), rds.name());
+          }
         };
     int q = uri.indexOf('?');
     this.path = q < 0 ? uri : uri.substring(0, q);
@@ -1680,6 +1722,13 @@ final class HttpStream
     if (u != null) {
       u.abort();
     }
+    if (status == 400
+        && !conn.http2Stream
+        && keepAliveDecision == 0
+        && !conn.config.codecOptions().http1StreamErrorOnInvalid()) {
+      // Envoy: a 400 on HTTP/1 ends the connection unless the invalid-messaging override is set
+      keepAliveDecision = -1;
+    }
     if (!conn.http2Stream && (!keepAlive() || !requestComplete)) {
       resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
@@ -1832,7 +1881,7 @@ final class HttpStream
     if (conn.http2Stream) {
       return "HTTP/2";
     }
-    return downstreamHead.protocolVersion().equals(HttpVersion.HTTP_1_0) ? "HTTP/1.0" : "HTTP/1.1";
+    return downstreamHttp10 ? "HTTP/1.0" : "HTTP/1.1";
   }
 
   @Override

@@ -5,6 +5,7 @@ import dev.bowline.proxy.config.FilterChain;
 import dev.bowline.proxy.config.HttpConnectionManagerConfig;
 import dev.bowline.proxy.config.ListenerConfig;
 import dev.bowline.proxy.config.ProxySnapshot;
+import dev.bowline.proxy.config.RouteTable;
 import dev.bowline.proxy.config.SocketAddr;
 import dev.bowline.proxy.config.TcpProxyConfig;
 import dev.bowline.proxy.http.HttpConnectionManager;
@@ -64,6 +65,19 @@ public final class ListenerManager {
     final ListenerConfig config;
     final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     volatile boolean draining;
+    // the RDS tables this version named, pinned once it is about to be replaced
+    volatile @org.jspecify.annotations.Nullable Map<String, RouteTable> pinned;
+
+    /**
+     * Pins {@code routes} on this generation's connections, and on any that joins later (the
+     * connection adds itself, then reads the field; this writes the field, then iterates).
+     */
+    void pin(Map<String, RouteTable> routes) {
+      pinned = routes;
+      for (Channel c : connections) {
+        c.attr(ProxyRuntime.LISTENER_ROUTES).set(routes);
+      }
+    }
 
     Generation(ListenerConfig config) {
       this.config = config;
@@ -104,15 +118,60 @@ public final class ListenerManager {
       while (true) {
         Generation g = current;
         if (g.add(ch)) {
+          pinnedOn(g, ch);
           return g;
         }
         if (current == g) {
+          pinnedOn(g, ch);
           ch.attr(ProxyRuntime.CONNECTION_DRAINING).set(Boolean.TRUE);
           return g;
         }
         g.connections.remove(ch);
       }
     }
+
+    private static void pinnedOn(Generation g, Channel ch) {
+      Map<String, RouteTable> p = g.pinned;
+      if (p != null) {
+        ch.attr(ProxyRuntime.LISTENER_ROUTES).set(p);
+      }
+    }
+  }
+
+  /**
+   * Before {@code next} is published: pins, on the connections of every listener {@code next}
+   * replaces or removes, the RDS route tables that listener named in {@code current}, so that its
+   * draining connections keep routing by them when {@code next} no longer has them (Envoy keeps a
+   * draining listener's route configuration alive with the listener). Call {@link #apply} next.
+   */
+  public synchronized void pinReplaced(ProxySnapshot current, ProxySnapshot next) {
+    for (var e : active.entrySet()) {
+      Generation g = e.getValue().current;
+      if (next.listeners().get(e.getKey()) == g.config || g.pinned != null) {
+        continue;
+      }
+      Map<String, RouteTable> routes = new HashMap<>();
+      for (String name : rdsNames(g.config)) {
+        RouteTable t = current.routes().get(name);
+        if (t != null) {
+          routes.put(name, t);
+        }
+      }
+      g.pin(Map.copyOf(routes));
+    }
+  }
+
+  private static java.util.Set<String> rdsNames(ListenerConfig l) {
+    java.util.Set<String> names = new java.util.HashSet<>();
+    java.util.stream.Stream.concat(l.filterChains().stream(), l.defaultChain().stream())
+        .forEach(
+            c -> {
+              if (c.filter() instanceof HttpConnectionManagerConfig h
+                  && h.routes() instanceof HttpConnectionManagerConfig.RdsRoutes r) {
+                names.add(r.name());
+              }
+            });
+    return names;
   }
 
   /** Brings the bound listeners in line with {@code snapshot}; waits for binds to finish. */

@@ -62,6 +62,33 @@ public record ProxyRuntime(
   public static final io.netty.util.AttributeKey<Boolean> CONNECTION_DRAINING =
       io.netty.util.AttributeKey.newInstance("bowline.connection_draining");
 
+  /**
+   * Set on a downstream connection whose listener is being replaced or removed: the RDS route
+   * tables its connection manager named in the last snapshot that had that listener. A draining
+   * connection still serves its next requests; if the new snapshot no longer has the route
+   * configuration the old listener named (the new listener names another), the request is routed by
+   * the table the listener last had instead of getting 404.
+   */
+  public static final io.netty.util.AttributeKey<
+          java.util.Map<String, dev.bowline.proxy.config.RouteTable>>
+      LISTENER_ROUTES = io.netty.util.AttributeKey.newInstance("bowline.listener_routes");
+
+  /**
+   * The route table {@code name} pinned on {@code ch}'s connection when its listener began to
+   * drain, or null.
+   */
+  public static dev.bowline.proxy.config.@org.jspecify.annotations.Nullable RouteTable pinnedRoutes(
+      io.netty.channel.Channel ch, String name) {
+    var m = connectionOf(ch).attr(LISTENER_ROUTES).get();
+    return m == null ? null : m.get(name);
+  }
+
+  private static io.netty.channel.Channel connectionOf(io.netty.channel.Channel ch) {
+    return ch.parent() != null && !(ch.parent() instanceof io.netty.channel.ServerChannel)
+        ? ch.parent()
+        : ch;
+  }
+
   /** Whether {@code ch} (or, for an HTTP/2 stream, its connection) is draining. */
   public boolean isDraining(io.netty.channel.Channel ch) {
     if (draining.get()) {

@@ -427,7 +427,39 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
             : null,
         pathNormalization(h, field),
         connect,
-        maxConcurrentStreams(h, field));
+        codecOptions(h, field));
+  }
+
+  /**
+   * The codec options, with Envoy's precedence for invalid messaging: a protocol's {@code
+   * override_stream_error_on_invalid_http_message} wins, else the connection manager's {@code
+   * stream_error_on_invalid_http_message}, else (HTTP/2 only) the deprecated {@code
+   * stream_error_on_invalid_http_messaging}; unset everywhere is false.
+   */
+  private static dev.bowline.proxy.config.CodecOptions codecOptions(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field)
+      throws InvalidResourceException {
+    var h1 = h.getHttpProtocolOptions();
+    var h2 = h.getHttp2ProtocolOptions();
+    boolean hcmSet = h.hasStreamErrorOnInvalidHttpMessage();
+    boolean hcm = hcmSet && h.getStreamErrorOnInvalidHttpMessage().getValue();
+    boolean http1 =
+        h1.hasOverrideStreamErrorOnInvalidHttpMessage()
+            ? h1.getOverrideStreamErrorOnInvalidHttpMessage().getValue()
+            : hcm;
+    boolean http2 =
+        h2.hasOverrideStreamErrorOnInvalidHttpMessage()
+            ? h2.getOverrideStreamErrorOnInvalidHttpMessage().getValue()
+            : hcmSet ? hcm : h2.getStreamErrorOnInvalidHttpMessaging();
+    return new dev.bowline.proxy.config.CodecOptions(
+        maxConcurrentStreams(h, field),
+        http1,
+        http2,
+        h1.getAcceptHttp10(),
+        h1.getDefaultHostForHttp10());
   }
 
   /** {@code http2_protocol_options.max_concurrent_streams}, Envoy's range and default. */
@@ -438,7 +470,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       String field)
       throws InvalidResourceException {
     if (!h.getHttp2ProtocolOptions().hasMaxConcurrentStreams()) {
-      return HttpConnectionManagerConfig.DEFAULT_MAX_CONCURRENT_STREAMS;
+      return dev.bowline.proxy.config.CodecOptions.DEFAULT_MAX_CONCURRENT_STREAMS;
     }
     int n = h.getHttp2ProtocolOptions().getMaxConcurrentStreams().getValue();
     if (n < 1) {
@@ -549,7 +581,13 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "upgrade_configs",
           "access_log",
           "tracing",
-          "http2_protocol_options.max_concurrent_streams");
+          "stream_error_on_invalid_http_message",
+          "http_protocol_options.override_stream_error_on_invalid_http_message",
+          "http_protocol_options.accept_http_10",
+          "http_protocol_options.default_host_for_http_10",
+          "http2_protocol_options.max_concurrent_streams",
+          "http2_protocol_options.override_stream_error_on_invalid_http_message",
+          "http2_protocol_options.stream_error_on_invalid_http_messaging");
 
   private static final java.util.Set<String> TCP_HONOURED =
       java.util.Set.of("stat_prefix", "cluster", "weighted_clusters", "idle_timeout");

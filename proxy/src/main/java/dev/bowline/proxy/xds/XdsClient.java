@@ -723,6 +723,27 @@ public final class XdsClient implements AutoCloseable {
       }
     }
     held.keySet().retainAll(stillHeld);
+    // A listener whose new version still warms keeps serving its previous version, and with it the
+    // route tables that version names, though RDS no longer follows them once the new version
+    // names others (asking for them again could stall a server like SimpleCache, which answers no
+    // request naming a resource its snapshot lacks). Without this, the serving version answered
+    // 404 from the moment the new one was accepted until its routes came.
+    for (ListenerConfig l : this.<ListenerConfig>type(LDS).accepted.values()) {
+      ListenerConfig old = published.listeners().get(l.name());
+      Set<String> needs = new TreeSet<>();
+      rdsNames(l, needs);
+      if (old == null || old == l || routes.keySet().containsAll(needs)) {
+        continue;
+      }
+      Set<String> had = new TreeSet<>();
+      rdsNames(old, had);
+      for (String name : had) {
+        RouteTable was = published.routes().get(name);
+        if (was != null) {
+          routes.putIfAbsent(name, was);
+        }
+      }
+    }
     // Break after make, the other way round: CDS can drop a cluster before RDS moves the route
     // that targets it (SotW servers answer CDS first). A cluster a served route table still
     // targets stays, with its last endpoints, until no served table targets it, or at most the

@@ -55,6 +55,48 @@ class ParsersTest {
   }
 
   @Test
+  void invalidMessagingSwitchesResolveWithEnvoysPrecedence() throws Exception {
+    String base = listener(ROUTER).replace("\"stat_prefix\":\"p\",", "\"stat_prefix\":\"p\",%s");
+    java.util.function.Function<String, dev.bowline.proxy.config.CodecOptions> parse =
+        extra -> {
+          try {
+            var l =
+                listeners
+                    .unpackAndParse(
+                        Any.pack(json(base.formatted(extra), Listener.newBuilder()).build()))
+                    .value();
+            return ((HttpConnectionManagerConfig) l.filterChains().getFirst().filter())
+                .codecOptions();
+          } catch (Exception e) {
+            throw new AssertionError(e);
+          }
+        };
+    assertThat(parse.apply("")).isEqualTo(dev.bowline.proxy.config.CodecOptions.DEFAULTS);
+    var hcm = parse.apply("\"stream_error_on_invalid_http_message\":true,");
+    assertThat(hcm.http1StreamErrorOnInvalid()).isTrue();
+    assertThat(hcm.http2StreamErrorOnInvalid()).isTrue();
+    var overridden =
+        parse.apply(
+            "\"stream_error_on_invalid_http_message\":true,"
+                + "\"http_protocol_options\":{\"override_stream_error_on_invalid_http_message\":false},"
+                + "\"http2_protocol_options\":{\"override_stream_error_on_invalid_http_message\":false,"
+                + "\"stream_error_on_invalid_http_messaging\":true},");
+    assertThat(overridden.http1StreamErrorOnInvalid()).isFalse();
+    assertThat(overridden.http2StreamErrorOnInvalid()).isFalse();
+    // the HCM switch, when set, hides HTTP/2's deprecated one
+    var hcmFalse =
+        parse.apply(
+            "\"stream_error_on_invalid_http_message\":false,"
+                + "\"http2_protocol_options\":{\"stream_error_on_invalid_http_messaging\":true},");
+    assertThat(hcmFalse.http2StreamErrorOnInvalid()).isFalse();
+    var deprecated =
+        parse.apply(
+            "\"http2_protocol_options\":{\"stream_error_on_invalid_http_messaging\":true},");
+    assertThat(deprecated.http2StreamErrorOnInvalid()).isTrue();
+    assertThat(deprecated.http1StreamErrorOnInvalid()).isFalse();
+  }
+
+  @Test
   void http2MaxConcurrentStreamsIsHonouredWithEnvoysDefaultAndRange() throws Exception {
     var plain =
         listeners
