@@ -96,6 +96,13 @@ final class HttpStream
   /** How many filters have seen the request head (their response side sees the response). */
   private int decodedFilters;
 
+  // A filter that asked for the request body (bufferRequestBody): its index (-1: none), its
+  // limit, allow_partial, and the body bytes buffered (in pending) meanwhile.
+  private int bodyFilter = -1;
+  private int bodyLimit;
+  private boolean bodyPartial;
+  private long bodyBuffered;
+
   private String path = "";
   private String queryPart = "";
   private String authority = "";
@@ -389,6 +396,9 @@ final class HttpStream
       if (filters[i].onRequestHeaders(req, this, routeConfig) == FilterStatus.STOP_ITERATION
           || done) {
         resumeAt = i + 1;
+        if (bodyFilter == i) {
+          bodyArrived(); // the body may be here already (a whole request, or short enough)
+        }
         return;
       }
     }
@@ -548,7 +558,79 @@ final class HttpStream
         callback);
   }
 
-  /** The downstream connection's TLS peer, if it came over TLS. */
+  @Override
+  public void bufferRequestBody(int maxBytes, boolean allowPartial) {
+    if (maxBytes <= 0) {
+      throw new IllegalArgumentException("maxBytes: must be positive: " + maxBytes);
+    }
+    if (done || decodedFilters == 0 || forwarded) {
+      return;
+    }
+    bodyFilter = decodedFilters - 1; // the filter whose onRequestHeaders runs now
+    bodyLimit = maxBytes;
+    bodyPartial = allowPartial;
+    long n = 0;
+    for (HttpContent c : pending) {
+      n += c.content().readableBytes();
+    }
+    bodyBuffered = n;
+  }
+
+  /**
+   * Body bytes came for the filter that asked: too many without allow_partial answers 413 (Envoy's
+   * buffer limit); the whole body, or the limit with allow_partial, goes to the filter.
+   */
+  private void bodyArrived() {
+    if (done || resumeAt != bodyFilter + 1) {
+      return; // the filter still runs its onRequestHeaders: decodeFrom calls again after it
+    }
+    if (!bodyPartial && bodyBuffered > bodyLimit) {
+      bodyFilter = -1;
+      conn.stats.downstreamRqTooLarge().inc();
+      details = "request_payload_too_large";
+      localReply(413, "Payload Too Large");
+      return;
+    }
+    if (!requestComplete && !(bodyPartial && bodyBuffered >= bodyLimit)) {
+      return;
+    }
+    int i = bodyFilter;
+    bodyFilter = -1;
+    io.netty.buffer.ByteBuf body = bufferedBody(bodyLimit);
+    FilterStatus status;
+    try {
+      status = filters[i].onRequestBody(body, body.readableBytes() < bodyBuffered, this);
+    } finally {
+      body.release();
+    }
+    if (status == FilterStatus.CONTINUE) {
+      continueDecoding();
+    }
+  }
+
+  /** The first {@code max} bytes of the buffered body as one (retained) view; no copy. */
+  private io.netty.buffer.ByteBuf bufferedBody(int max) {
+    int n = pending.size();
+    io.netty.buffer.ByteBuf whole;
+    if (n == 0) {
+      return io.netty.buffer.Unpooled.EMPTY_BUFFER;
+    } else if (n == 1) {
+      whole = pending.getFirst().content().retainedDuplicate();
+    } else {
+      var all = ctx.alloc().compositeBuffer(n);
+      for (HttpContent c : pending) {
+        all.addComponent(true, c.content().retainedDuplicate());
+      }
+      whole = all;
+    }
+    if (whole.readableBytes() <= max) {
+      return whole;
+    }
+    io.netty.buffer.ByteBuf head = whole.retainedSlice(whole.readerIndex(), max);
+    whole.release();
+    return head;
+  }
+
   @Override
   public void continueDecoding() {
     if (!done && resumeAt >= 0) {
@@ -1092,6 +1174,10 @@ final class HttpStream
       }
     } else if (u == null) {
       pending.add(c);
+      if (bodyFilter >= 0) {
+        bodyBuffered += c.content().readableBytes();
+        bodyArrived();
+      }
     } else {
       send(u, c);
     }

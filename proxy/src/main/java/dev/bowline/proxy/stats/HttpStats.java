@@ -10,7 +10,8 @@ public record HttpStats(
     Counter noRoute,
     Counter rqDirectResponse,
     Counter downstreamRqTimeout,
-    Counter downstreamRqIdleTimeout) {
+    Counter downstreamRqIdleTimeout,
+    Counter downstreamRqTooLarge) {
 
   static HttpStats create(Stats s, String prefix) {
     Map<String, String> tags = Map.of("envoy_http_conn_manager_prefix", prefix);
@@ -34,7 +35,8 @@ public record HttpStats(
         s.counter(p + "no_route", "envoy_http_no_route", tags),
         s.counter(p + "rq_direct_response", "envoy_http_rq_direct_response", tags),
         s.counter(p + "downstream_rq_timeout", "envoy_http_downstream_rq_timeout", tags),
-        s.counter(p + "downstream_rq_idle_timeout", "envoy_http_downstream_rq_idle_timeout", tags));
+        s.counter(p + "downstream_rq_idle_timeout", "envoy_http_downstream_rq_idle_timeout", tags),
+        s.counter(p + "downstream_rq_too_large", "envoy_http_downstream_rq_too_large", tags));
   }
 
   public void response(int status) {

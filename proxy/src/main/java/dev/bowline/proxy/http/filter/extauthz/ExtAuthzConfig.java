@@ -20,13 +20,33 @@ import org.jspecify.annotations.Nullable;
  * @param enabledBy when present, only requests whose dynamic metadata matches are checked ({@code
  *     filter_enabled_metadata}); the others pass unchecked
  * @param stats the filter's counters
+ * @param withBody when present, the check carries the request body ({@code with_request_body})
  */
 record ExtAuthzConfig(
     Service service,
     boolean failureModeAllow,
     int statusOnError,
     Optional<MetadataMatch> enabledBy,
-    ExtAuthzStats stats) {
+    ExtAuthzStats stats,
+    Optional<WithBody> withBody) {
+
+  /**
+   * Envoy's {@code BufferSettings}: the request is held until its body is in, and the check carries
+   * its first {@code maxBytes}.
+   *
+   * @param maxBytes the most body bytes buffered and sent ({@code max_request_bytes}, positive)
+   * @param allowPartial a longer body is checked with its first {@code maxBytes} ({@code
+   *     allow_partial_message}); without it, it is answered 413
+   * @param packAsBytes the gRPC check carries it as {@code raw_body} bytes, not the UTF-8 {@code
+   *     body} string ({@code pack_as_bytes})
+   */
+  record WithBody(int maxBytes, boolean allowPartial, boolean packAsBytes) {
+    WithBody {
+      if (maxBytes <= 0) {
+        throw new IllegalArgumentException("maxBytes: must be positive: " + maxBytes);
+      }
+    }
+  }
 
   /** The authorizer and the shape of the check. */
   sealed interface Service {

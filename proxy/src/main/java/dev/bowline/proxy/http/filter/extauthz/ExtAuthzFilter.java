@@ -47,6 +47,9 @@ final class ExtAuthzFilter implements HttpFilter {
           "proxy-connection",
           "te");
 
+  /** Envoy's header telling the authorizer whether the body it got was cut at the limit. */
+  static final String PARTIAL_BODY = "x-envoy-auth-partial-body";
+
   /** Headers Envoy always passes to the client of a denial when allowed_client_headers is set. */
   private static final Set<String> ALWAYS_TO_CLIENT = Set.of("www-authenticate", "location");
 
@@ -73,6 +76,42 @@ final class ExtAuthzFilter implements HttpFilter {
       config.stats().disabled().inc();
       return FilterStatus.CONTINUE;
     }
+    var withBody = config.withBody();
+    if (withBody.isPresent() && !stream.done()) {
+      // Envoy's with_request_body: hold the request until its body (or the limit) is in
+      var b = withBody.get();
+      this.request = request;
+      this.packAsBytes = b.packAsBytes();
+      stream.bufferRequestBody(b.maxBytes(), b.allowPartial());
+      return FilterStatus.STOP_ITERATION;
+    }
+    return check(request, stream, null, false);
+  }
+
+  /** Whether the gRPC check carries the body as bytes. */
+  private boolean packAsBytes;
+
+  /** The request being held for its body. */
+  private @Nullable HttpRequest request;
+
+  @Override
+  public FilterStatus onRequestBody(
+      io.netty.buffer.ByteBuf body, boolean partial, StreamContext stream) {
+    HttpRequest r = java.util.Objects.requireNonNull(request);
+    request = null;
+    // a request that ended at its head has no body to send (Envoy: no decoding buffer)
+    return check(r, stream, body.isReadable() || partial ? body : null, partial);
+  }
+
+  /**
+   * Sends the check of {@code request} (with {@code body} when not null, cut at the limit when
+   * {@code partial}); STOP_ITERATION until the answer, CONTINUE when it came at once and allowed.
+   */
+  private FilterStatus check(
+      HttpRequest request,
+      StreamContext stream,
+      io.netty.buffer.@Nullable ByteBuf body,
+      boolean partial) {
     StreamContext.HttpCallback callback =
         switch (config.service()) {
           case ExtAuthzConfig.HttpCheck h -> httpCallback(h, request, stream);
@@ -80,8 +119,14 @@ final class ExtAuthzFilter implements HttpFilter {
         };
     FullHttpRequest check =
         switch (config.service()) {
-          case ExtAuthzConfig.HttpCheck h -> httpCheck(h, request);
-          case ExtAuthzConfig.GrpcCheck g -> GrpcCheckCodec.request(g, request, info);
+          case ExtAuthzConfig.HttpCheck h -> httpCheck(h, request, body, partial);
+          case ExtAuthzConfig.GrpcCheck g ->
+              GrpcCheckCodec.request(
+                  g,
+                  request,
+                  info,
+                  body == null ? null : new GrpcCheckCodec.Body(body, partial, packAsBytes),
+                  Map.of());
         };
     starting = true;
     stream.httpCall(
@@ -168,25 +213,39 @@ final class ExtAuthzFilter implements HttpFilter {
 
   /**
    * Envoy's check request: the request's method, the path under {@code path_prefix}, its {@code
-   * host}, {@code authorization} and the allowed headers, then {@code headers_to_add}; no body.
+   * host}, {@code authorization} and the allowed headers, then {@code headers_to_add}; the body
+   * (with {@code x-envoy-auth-partial-body} when allowed) when {@code body} is not null.
    */
-  static FullHttpRequest httpCheck(ExtAuthzConfig.HttpCheck h, HttpRequest request) {
+  static FullHttpRequest httpCheck(
+      ExtAuthzConfig.HttpCheck h,
+      HttpRequest request,
+      io.netty.buffer.@Nullable ByteBuf body,
+      boolean partial) {
     FullHttpRequest r =
         new DefaultFullHttpRequest(
-            HttpVersion.HTTP_1_1, request.method(), h.pathPrefix() + request.uri());
+            HttpVersion.HTTP_1_1,
+            request.method(),
+            h.pathPrefix() + request.uri(),
+            body == null ? io.netty.buffer.Unpooled.EMPTY_BUFFER : body.retainedDuplicate());
     HttpHeaders out = r.headers();
     for (var e : request.headers()) {
       String name = e.getKey().toLowerCase(Locale.ROOT);
+      if (name.equals(PARTIAL_BODY) || name.equals("content-length")) {
+        continue; // a client's own partial-body header never reaches the authorizer (Envoy)
+      }
       if (name.equals("host")
           || name.equals("authorization")
           || (!NOT_PASSED.contains(name) && ExtAuthzConfig.anyMatch(h.allowedHeaders(), name))) {
         out.add(name, e.getValue());
       }
     }
+    if (body != null && ExtAuthzConfig.anyMatch(h.allowedHeaders(), PARTIAL_BODY)) {
+      out.set(PARTIAL_BODY, partial ? "true" : "false");
+    }
     for (var e : h.headersToAdd()) {
       out.set(e.getKey(), e.getValue());
     }
-    out.set("content-length", "0");
+    out.set("content-length", String.valueOf(r.content().readableBytes()));
     return r;
   }
 
