@@ -440,6 +440,23 @@ final class HttpStream
     return c;
   }
 
+  @Override
+  public List<Object> perFilterConfigs() {
+    Route r = matchedRoute;
+    VirtualHost vh = matchedHost;
+    int i = decodedFilters - 1;
+    if (r == null || vh == null || i < 0 || i >= filters.length - 1) {
+      return List.of();
+    }
+    String name = conn.config.httpFilters().get(i).name();
+    Object host = vh.filterConfigs().get(name);
+    Object route = r.filterConfigs().get(name);
+    if (host == null) {
+      return route == null ? List.of() : List.of(route);
+    }
+    return route == null ? List.of(host) : List.of(host, route);
+  }
+
   // StreamContext, for the filters
 
   @Override

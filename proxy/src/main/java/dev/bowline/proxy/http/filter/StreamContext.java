@@ -61,6 +61,16 @@ public interface StreamContext {
     throw new UnsupportedOperationException("this stream cannot buffer its request body");
   }
 
+  /**
+   * The calling filter's per-route configs from the least to the most specific (the matched virtual
+   * host's, then the route's {@code typed_per_filter_config}; Envoy's {@code
+   * traversePerFilterConfig}), for filters that merge them; the last one is what {@code
+   * onRequestHeaders} got. Only meaningful during {@code onRequestHeaders}; empty by default.
+   */
+  default java.util.List<Object> perFilterConfigs() {
+    return java.util.List.of();
+  }
+
   /** Resumes the filter chain after the next filter; for a filter that returned STOP_ITERATION. */
   void continueDecoding();
 

@@ -48,6 +48,32 @@ record ExtAuthzConfig(
     }
   }
 
+  /**
+   * Envoy's {@code ExtAuthzPerRoute} ({@code typed_per_filter_config} of a route or virtual host):
+   * the most specific one applies.
+   */
+  sealed interface PerRoute {
+    /** {@code disabled: true}: requests of the route are not checked (nor counted). */
+    record Disabled() implements PerRoute {}
+
+    /**
+     * {@code check_settings}.
+     *
+     * @param contextExtensions sent in the gRPC check's {@code attributes.context_extensions}
+     * @param disableBodyBuffering the check carries no body and the request is not held for it
+     * @param withBody when present, replaces the filter's {@code with_request_body}
+     */
+    record Check(
+        Map<String, String> contextExtensions,
+        boolean disableBodyBuffering,
+        Optional<WithBody> withBody)
+        implements PerRoute {
+      public Check {
+        contextExtensions = Map.copyOf(contextExtensions);
+      }
+    }
+  }
+
   /** The authorizer and the shape of the check. */
   sealed interface Service {
     /** The cluster of the authorizer. */

@@ -12,7 +12,9 @@ import dev.bowline.proxy.rbac.RbacProtos;
 import dev.bowline.proxy.stats.Stats;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.BufferSettings;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.CheckSettings;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.HttpService;
 import io.envoyproxy.envoy.type.matcher.v3.ListStringMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher;
@@ -106,6 +108,41 @@ public final class ExtAuthzFactory implements HttpFilterFactory<ExtAuthzConfig> 
     }
     return new ExtAuthzConfig.WithBody(
         b.getMaxRequestBytes(), b.getAllowPartialMessage(), b.getPackAsBytes());
+  }
+
+  @Override
+  public List<Message> perRouteTypes() {
+    return List.of(ExtAuthzPerRoute.getDefaultInstance());
+  }
+
+  @Override
+  public ExtAuthzConfig.PerRoute parsePerRoute(Any typedConfig)
+      throws InvalidProtocolBufferException {
+    ExtAuthzPerRoute p = typedConfig.unpack(ExtAuthzPerRoute.class);
+    return switch (p.getOverrideCase()) {
+      case DISABLED -> {
+        if (!p.getDisabled()) {
+          throw new IllegalArgumentException("disabled: must be true when set");
+        }
+        yield new ExtAuthzConfig.PerRoute.Disabled();
+      }
+      case CHECK_SETTINGS -> {
+        CheckSettings c = p.getCheckSettings();
+        if (c.getDisableRequestBodyBuffering() && c.hasWithRequestBody()) {
+          throw new IllegalArgumentException(
+              "check_settings: disable_request_body_buffering and with_request_body are exclusive");
+        }
+        yield new ExtAuthzConfig.PerRoute.Check(
+            c.getContextExtensionsMap(),
+            c.getDisableRequestBodyBuffering(),
+            c.hasWithRequestBody()
+                ? Optional.of(withBody(c.getWithRequestBody(), "check_settings.with_request_body"))
+                : Optional.empty());
+      }
+      case OVERRIDE_NOT_SET ->
+          throw new IllegalArgumentException(
+              "override: one of disabled, check_settings is required");
+    };
   }
 
   private static ExtAuthzConfig.HttpCheck http(HttpService h) {

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
@@ -72,11 +73,36 @@ final class ExtAuthzFilter implements HttpFilter {
   @Override
   public FilterStatus onRequestHeaders(
       HttpRequest request, StreamContext stream, @Nullable Object routeConfig) {
+    // the route's ExtAuthzPerRoute first, as Envoy: a disabled route is neither checked nor counted
+    ExtAuthzConfig.PerRoute.Check settings = null;
+    switch (routeConfig) {
+      case ExtAuthzConfig.PerRoute.Disabled d -> {
+        return FilterStatus.CONTINUE;
+      }
+      case ExtAuthzConfig.PerRoute.Check c -> settings = c;
+      case null, default -> {}
+    }
     if (config.enabledBy().isPresent() && !config.enabledBy().get().matches(info)) {
       config.stats().disabled().inc();
       return FilterStatus.CONTINUE;
     }
+    if (settings != null) {
+      contextExtensions = settings.contextExtensions();
+      var all = stream.perFilterConfigs();
+      if (all.size() > 1 && all.getFirst() instanceof ExtAuthzConfig.PerRoute.Check host) {
+        // Envoy: context_extensions merge, keys of the more specific config override
+        Map<String, String> merged = new java.util.HashMap<>(host.contextExtensions());
+        merged.putAll(settings.contextExtensions());
+        contextExtensions = merged;
+      }
+    }
     var withBody = config.withBody();
+    if (settings != null) {
+      withBody =
+          settings.disableBodyBuffering()
+              ? Optional.empty()
+              : settings.withBody().or(() -> config.withBody());
+    }
     if (withBody.isPresent() && !stream.done()) {
       // Envoy's with_request_body: hold the request until its body (or the limit) is in
       var b = withBody.get();
@@ -87,6 +113,9 @@ final class ExtAuthzFilter implements HttpFilter {
     }
     return check(request, stream, null, false);
   }
+
+  /** The gRPC check's context_extensions: the virtual host's and the route's, merged. */
+  private Map<String, String> contextExtensions = Map.of();
 
   /** Whether the gRPC check carries the body as bytes. */
   private boolean packAsBytes;
@@ -126,7 +155,7 @@ final class ExtAuthzFilter implements HttpFilter {
                   request,
                   info,
                   body == null ? null : new GrpcCheckCodec.Body(body, partial, packAsBytes),
-                  Map.of());
+                  contextExtensions);
         };
     starting = true;
     stream.httpCall(
