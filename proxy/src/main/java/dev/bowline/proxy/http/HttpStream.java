@@ -96,12 +96,24 @@ final class HttpStream
   /** How many filters have seen the request head (their response side sees the response). */
   private int decodedFilters;
 
-  // A filter that asked for the request body (bufferRequestBody): its index (-1: none), its
-  // limit, allow_partial, and the body bytes buffered (in pending) meanwhile.
-  private int bodyFilter = -1;
-  private int bodyLimit;
-  private boolean bodyPartial;
-  private long bodyBuffered;
+  // The filter waiting for the request body (bufferRequestBody); null for every other stream, so
+  // they carry one reference and allocate nothing.
+  private @Nullable BodyWait bodyWait;
+
+  /** A filter's request for the body: its index, limit, allow_partial, bytes buffered so far. */
+  private static final class BodyWait {
+    final int filter;
+    final int limit;
+    final boolean partial;
+    long buffered;
+
+    BodyWait(int filter, int limit, boolean partial, long buffered) {
+      this.filter = filter;
+      this.limit = limit;
+      this.partial = partial;
+      this.buffered = buffered;
+    }
+  }
 
   private String path = "";
   private String queryPart = "";
@@ -396,8 +408,9 @@ final class HttpStream
       if (filters[i].onRequestHeaders(req, this, routeConfig) == FilterStatus.STOP_ITERATION
           || done) {
         resumeAt = i + 1;
-        if (bodyFilter == i) {
-          bodyArrived(); // the body may be here already (a whole request, or short enough)
+        BodyWait w = bodyWait;
+        if (w != null && w.filter == i) {
+          bodyArrived(w); // the body may be here already (a whole request, or short enough)
         }
         return;
       }
@@ -583,40 +596,37 @@ final class HttpStream
     if (done || decodedFilters == 0 || forwarded) {
       return;
     }
-    bodyFilter = decodedFilters - 1; // the filter whose onRequestHeaders runs now
-    bodyLimit = maxBytes;
-    bodyPartial = allowPartial;
     long n = 0;
     for (HttpContent c : pending) {
       n += c.content().readableBytes();
     }
-    bodyBuffered = n;
+    // the filter whose onRequestHeaders runs now
+    bodyWait = new BodyWait(decodedFilters - 1, maxBytes, allowPartial, n);
   }
 
   /**
    * Body bytes came for the filter that asked: too many without allow_partial answers 413 (Envoy's
    * buffer limit); the whole body, or the limit with allow_partial, goes to the filter.
    */
-  private void bodyArrived() {
-    if (done || resumeAt != bodyFilter + 1) {
+  private void bodyArrived(BodyWait w) {
+    if (done || resumeAt != w.filter + 1) {
       return; // the filter still runs its onRequestHeaders: decodeFrom calls again after it
     }
-    if (!bodyPartial && bodyBuffered > bodyLimit) {
-      bodyFilter = -1;
+    if (!w.partial && w.buffered > w.limit) {
+      bodyWait = null;
       conn.stats.downstreamRqTooLarge().inc();
       details = "request_payload_too_large";
       localReply(413, "Payload Too Large");
       return;
     }
-    if (!requestComplete && !(bodyPartial && bodyBuffered >= bodyLimit)) {
+    if (!requestComplete && !(w.partial && w.buffered >= w.limit)) {
       return;
     }
-    int i = bodyFilter;
-    bodyFilter = -1;
-    io.netty.buffer.ByteBuf body = bufferedBody(bodyLimit);
+    bodyWait = null;
+    io.netty.buffer.ByteBuf body = bufferedBody(w.limit);
     FilterStatus status;
     try {
-      status = filters[i].onRequestBody(body, body.readableBytes() < bodyBuffered, this);
+      status = filters[w.filter].onRequestBody(body, body.readableBytes() < w.buffered, this);
     } finally {
       body.release();
     }
@@ -1191,9 +1201,10 @@ final class HttpStream
       }
     } else if (u == null) {
       pending.add(c);
-      if (bodyFilter >= 0) {
-        bodyBuffered += c.content().readableBytes();
-        bodyArrived();
+      BodyWait w = bodyWait;
+      if (w != null) {
+        w.buffered += c.content().readableBytes();
+        bodyArrived(w);
       }
     } else {
       send(u, c);
