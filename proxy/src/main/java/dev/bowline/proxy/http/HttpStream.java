@@ -100,6 +100,25 @@ final class HttpStream
   /** How many filters have seen the request head (their response side sees the response). */
   private int decodedFilters;
 
+  // The filter waiting for the request body (bufferRequestBody); null for every other stream, so
+  // they carry one reference and allocate nothing.
+  private @Nullable BodyWait bodyWait;
+
+  /** A filter's request for the body: its index, limit, allow_partial, bytes buffered so far. */
+  private static final class BodyWait {
+    final int filter;
+    final int limit;
+    final boolean partial;
+    long buffered;
+
+    BodyWait(int filter, int limit, boolean partial, long buffered) {
+      this.filter = filter;
+      this.limit = limit;
+      this.partial = partial;
+      this.buffered = buffered;
+    }
+  }
+
   private String path = "";
   private String queryPart = "";
   private String authority = "";
@@ -440,6 +459,10 @@ final class HttpStream
       if (filters[i].onRequestHeaders(req, this, routeConfig) == FilterStatus.STOP_ITERATION
           || done) {
         resumeAt = i + 1;
+        BodyWait w = bodyWait;
+        if (w != null && w.filter == i) {
+          bodyArrived(w); // the body may be here already (a whole request, or short enough)
+        }
         return;
       }
     }
@@ -479,6 +502,23 @@ final class HttpStream
       c = vh.filterConfigs().get(name);
     }
     return c;
+  }
+
+  @Override
+  public List<Object> perFilterConfigs() {
+    Route r = matchedRoute;
+    VirtualHost vh = matchedHost;
+    int i = decodedFilters - 1;
+    if (r == null || vh == null || i < 0 || i >= filters.length - 1) {
+      return List.of();
+    }
+    String name = conn.config.httpFilters().get(i).name();
+    Object host = vh.filterConfigs().get(name);
+    Object route = r.filterConfigs().get(name);
+    if (host == null) {
+      return route == null ? List.of() : List.of(route);
+    }
+    return route == null ? List.of(host) : List.of(host, route);
   }
 
   // StreamContext, for the filters
@@ -599,7 +639,76 @@ final class HttpStream
         callback);
   }
 
-  /** The downstream connection's TLS peer, if it came over TLS. */
+  @Override
+  public void bufferRequestBody(int maxBytes, boolean allowPartial) {
+    if (maxBytes <= 0) {
+      throw new IllegalArgumentException("maxBytes: must be positive: " + maxBytes);
+    }
+    if (done || decodedFilters == 0 || forwarded) {
+      return;
+    }
+    long n = 0;
+    for (HttpContent c : pending) {
+      n += c.content().readableBytes();
+    }
+    // the filter whose onRequestHeaders runs now
+    bodyWait = new BodyWait(decodedFilters - 1, maxBytes, allowPartial, n);
+  }
+
+  /**
+   * Body bytes came for the filter that asked: too many without allow_partial answers 413 (Envoy's
+   * buffer limit); the whole body, or the limit with allow_partial, goes to the filter.
+   */
+  private void bodyArrived(BodyWait w) {
+    if (done || resumeAt != w.filter + 1) {
+      return; // the filter still runs its onRequestHeaders: decodeFrom calls again after it
+    }
+    if (!w.partial && w.buffered > w.limit) {
+      bodyWait = null;
+      conn.stats.downstreamRqTooLarge().inc();
+      details = "request_payload_too_large";
+      localReply(413, "Payload Too Large");
+      return;
+    }
+    if (!requestComplete && !(w.partial && w.buffered >= w.limit)) {
+      return;
+    }
+    bodyWait = null;
+    io.netty.buffer.ByteBuf body = bufferedBody(w.limit);
+    FilterStatus status;
+    try {
+      status = filters[w.filter].onRequestBody(body, body.readableBytes() < w.buffered, this);
+    } finally {
+      body.release();
+    }
+    if (status == FilterStatus.CONTINUE) {
+      continueDecoding();
+    }
+  }
+
+  /** The first {@code max} bytes of the buffered body as one (retained) view; no copy. */
+  private io.netty.buffer.ByteBuf bufferedBody(int max) {
+    int n = pending.size();
+    io.netty.buffer.ByteBuf whole;
+    if (n == 0) {
+      return io.netty.buffer.Unpooled.EMPTY_BUFFER;
+    } else if (n == 1) {
+      whole = pending.getFirst().content().retainedDuplicate();
+    } else {
+      var all = ctx.alloc().compositeBuffer(n);
+      for (HttpContent c : pending) {
+        all.addComponent(true, c.content().retainedDuplicate());
+      }
+      whole = all;
+    }
+    if (whole.readableBytes() <= max) {
+      return whole;
+    }
+    io.netty.buffer.ByteBuf head = whole.retainedSlice(whole.readerIndex(), max);
+    whole.release();
+    return head;
+  }
+
   @Override
   public void continueDecoding() {
     if (!done && resumeAt >= 0) {
@@ -1143,6 +1252,11 @@ final class HttpStream
       }
     } else if (u == null) {
       pending.add(c);
+      BodyWait w = bodyWait;
+      if (w != null) {
+        w.buffered += c.content().readableBytes();
+        bodyArrived(w);
+      }
     } else {
       send(u, c);
     }

@@ -15,6 +15,7 @@ public record HttpStats(
     Counter rqDirectResponse,
     Counter downstreamRqTimeout,
     Counter downstreamRqIdleTimeout,
+    Counter downstreamRqTooLarge,
     Tracing tracing) {
 
   /**
@@ -62,6 +63,7 @@ public record HttpStats(
         s.counter(p + "rq_direct_response", "envoy_http_rq_direct_response", tags),
         s.counter(p + "downstream_rq_timeout", "envoy_http_downstream_rq_timeout", tags),
         s.counter(p + "downstream_rq_idle_timeout", "envoy_http_downstream_rq_idle_timeout", tags),
+        s.counter(p + "downstream_rq_too_large", "envoy_http_downstream_rq_too_large", tags),
         Tracing.create(s, prefix));
   }
 

@@ -243,6 +243,23 @@ class ExtAuthzGenTest {
   }
 
   @Test
+  void grpcProviderCarriesTheRequestBodySettingsAsIstiodDoes() throws Exception {
+    // istiod 1.16 (extauthz.go withBodyRequest): includeRequestBodyInCheck's three fields become
+    // with_request_body as they are, for gRPC providers as for HTTP ones
+    String mesh =
+        MESH.replace(
+            "    port: 9000\n",
+            "    port: 9000\n"
+                + "    includeRequestBodyInCheck: {maxRequestBytes: 4096, packAsBytes: true}\n");
+    PushContext push = push(POLICY.formatted("grpc-authz"), mesh);
+    List<HttpFilter> filters = httpFilters(push);
+    ExtAuthz ext =
+        unpack(filters.get(names(filters).indexOf(CustomAuthz.HTTP_EXT_AUTHZ)), ExtAuthz.class);
+    assertThat(json(ext.getWithRequestBody()))
+        .isEqualTo("{\"maxRequestBytes\":4096,\"packAsBytes\":true}");
+  }
+
+  @Test
   void unknownProviderDeniesEverythingWithAnErrorNamingPolicyAndField() throws Exception {
     PushContext push = push(POLICY.formatted("nope"), MESH);
     CustomAuthz c = CustomAuthz.of(AuthzGenTest.forecast(), push);

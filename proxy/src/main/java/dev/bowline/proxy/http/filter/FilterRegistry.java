@@ -106,7 +106,8 @@ public final class FilterRegistry {
             new RouterFactory(),
             new dev.bowline.proxy.http.filter.fault.FaultFactory(),
             new dev.bowline.proxy.http.filter.cors.CorsFactory(),
-            new dev.bowline.proxy.http.filter.jwt.JwtAuthnFactory(env.clock(), System::nanoTime),
+            new dev.bowline.proxy.http.filter.jwt.JwtAuthnFactory(
+                env.clock(), System::nanoTime, env.stats()),
             new dev.bowline.proxy.http.filter.istioauthn.IstioAuthnFactory(),
             new dev.bowline.proxy.http.filter.rbac.RbacFactory(env.stats()),
             new dev.bowline.proxy.http.filter.extauthz.ExtAuthzFactory(env.stats()),

@@ -23,6 +23,20 @@ public interface HttpFilter {
     return onRequestHeaders(request, (status, body) -> stream.sendLocalReply(status, body, null));
   }
 
+  /**
+   * The request body this filter asked for with {@link StreamContext#bufferRequestBody} from its
+   * {@code onRequestHeaders} (Envoy's {@code decodeData} after {@code StopIterationAndBuffer}).
+   * {@code body} is at most the asked limit and is only valid during the call (retain it to keep
+   * it); the stream still forwards the whole body upstream unchanged. {@code partial}: the stream
+   * had more bytes than {@code body} holds (Envoy's {@code x-envoy-auth-partial-body}). CONTINUE
+   * goes on with the next filter; STOP_ITERATION waits for {@link StreamContext#continueDecoding()}
+   * or a local reply. Never called for a filter that did not ask.
+   */
+  default FilterStatus onRequestBody(
+      io.netty.buffer.ByteBuf body, boolean partial, StreamContext stream) {
+    return FilterStatus.CONTINUE;
+  }
+
   /** Sees (and may change) the response head on its way down, local replies included. */
   default void onResponseHeaders(HttpResponse response) {}
 

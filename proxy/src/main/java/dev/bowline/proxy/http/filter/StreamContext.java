@@ -46,6 +46,31 @@ public interface StreamContext {
   /** Records {@code flag} (e.g. DI) on the stream, in its {@link ResponseFlags}. */
   void addResponseFlag(ResponseFlag flag);
 
+  /**
+   * Asks for the request body before the chain goes on: call it from {@code onRequestHeaders} and
+   * return STOP_ITERATION. The stream buffers the body (it goes upstream unchanged later) until the
+   * request is complete or, with {@code allowPartial}, holds {@code maxBytes}; then the filter's
+   * {@link HttpFilter#onRequestBody} gets its first {@code maxBytes} at most. Without {@code
+   * allowPartial} a body longer than {@code maxBytes} is answered 413 {@code Payload Too Large}
+   * (Envoy's buffer limit, {@code downstream_rq_too_large}). Streams whose filters do not ask
+   * buffer nothing more than before. By default the stream cannot buffer.
+   *
+   * @throws IllegalArgumentException when {@code maxBytes} is not positive
+   */
+  default void bufferRequestBody(int maxBytes, boolean allowPartial) {
+    throw new UnsupportedOperationException("this stream cannot buffer its request body");
+  }
+
+  /**
+   * The calling filter's per-route configs from the least to the most specific (the matched virtual
+   * host's, then the route's {@code typed_per_filter_config}; Envoy's {@code
+   * traversePerFilterConfig}), for filters that merge them; the last one is what {@code
+   * onRequestHeaders} got. Only meaningful during {@code onRequestHeaders}; empty by default.
+   */
+  default java.util.List<Object> perFilterConfigs() {
+    return java.util.List.of();
+  }
+
   /** Resumes the filter chain after the next filter; for a filter that returned STOP_ITERATION. */
   void continueDecoding();
 

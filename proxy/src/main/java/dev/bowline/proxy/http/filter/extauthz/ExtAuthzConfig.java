@@ -20,13 +20,59 @@ import org.jspecify.annotations.Nullable;
  * @param enabledBy when present, only requests whose dynamic metadata matches are checked ({@code
  *     filter_enabled_metadata}); the others pass unchecked
  * @param stats the filter's counters
+ * @param withBody when present, the check carries the request body ({@code with_request_body})
  */
 record ExtAuthzConfig(
     Service service,
     boolean failureModeAllow,
     int statusOnError,
     Optional<MetadataMatch> enabledBy,
-    ExtAuthzStats stats) {
+    ExtAuthzStats stats,
+    Optional<WithBody> withBody) {
+
+  /**
+   * Envoy's {@code BufferSettings}: the request is held until its body is in, and the check carries
+   * its first {@code maxBytes}.
+   *
+   * @param maxBytes the most body bytes buffered and sent ({@code max_request_bytes}, positive)
+   * @param allowPartial a longer body is checked with its first {@code maxBytes} ({@code
+   *     allow_partial_message}); without it, it is answered 413
+   * @param packAsBytes the gRPC check carries it as {@code raw_body} bytes, not the UTF-8 {@code
+   *     body} string ({@code pack_as_bytes})
+   */
+  record WithBody(int maxBytes, boolean allowPartial, boolean packAsBytes) {
+    WithBody {
+      if (maxBytes <= 0) {
+        throw new IllegalArgumentException("maxBytes: must be positive: " + maxBytes);
+      }
+    }
+  }
+
+  /**
+   * Envoy's {@code ExtAuthzPerRoute} ({@code typed_per_filter_config} of a route or virtual host):
+   * the most specific one applies.
+   */
+  sealed interface PerRoute {
+    /** {@code disabled: true}: requests of the route are not checked (nor counted). */
+    record Disabled() implements PerRoute {}
+
+    /**
+     * {@code check_settings}.
+     *
+     * @param contextExtensions sent in the gRPC check's {@code attributes.context_extensions}
+     * @param disableBodyBuffering the check carries no body and the request is not held for it
+     * @param withBody when present, replaces the filter's {@code with_request_body}
+     */
+    record Check(
+        Map<String, String> contextExtensions,
+        boolean disableBodyBuffering,
+        Optional<WithBody> withBody)
+        implements PerRoute {
+      public Check {
+        contextExtensions = Map.copyOf(contextExtensions);
+      }
+    }
+  }
 
   /** The authorizer and the shape of the check. */
   sealed interface Service {

@@ -11,11 +11,13 @@ import dev.bowline.proxy.http.filter.StreamInfo;
 import dev.bowline.proxy.rbac.RbacProtos;
 import dev.bowline.proxy.stats.Stats;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.BufferSettings;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.CheckSettings;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz;
+import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute;
 import io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.HttpService;
 import io.envoyproxy.envoy.type.matcher.v3.ListStringMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,8 +26,6 @@ import java.util.Optional;
 
 /** Factory of {@code envoy.filters.http.ext_authz}. */
 public final class ExtAuthzFactory implements HttpFilterFactory<ExtAuthzConfig> {
-  private static final System.Logger LOG = System.getLogger(ExtAuthzFactory.class.getName());
-
   public static final String TYPE_URL =
       "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz";
 
@@ -67,11 +67,10 @@ public final class ExtAuthzFactory implements HttpFilterFactory<ExtAuthzConfig> 
               throw new IllegalArgumentException(
                   "services: one of http_service, grpc_service is required");
         };
-    if (p.hasWithRequestBody()) {
-      LOG.log(
-          Level.WARNING,
-          "event=ext_authz_unsupported field=with_request_body effect=\"checks carry no body\"");
-    }
+    Optional<ExtAuthzConfig.WithBody> withBody =
+        p.hasWithRequestBody()
+            ? Optional.of(withBody(p.getWithRequestBody(), "with_request_body"))
+            : Optional.empty();
     int status = 403;
     if (p.hasStatusOnError() && p.getStatusOnError().getCodeValue() != 0) {
       status = p.getStatusOnError().getCodeValue();
@@ -87,7 +86,63 @@ public final class ExtAuthzFactory implements HttpFilterFactory<ExtAuthzConfig> 
       throw new IllegalArgumentException("filter_enabled, deny_at_disable: not supported");
     }
     return new ExtAuthzConfig(
-        service, p.getFailureModeAllow(), status, enabled, ExtAuthzStats.create(stats, scope));
+        service,
+        p.getFailureModeAllow(),
+        status,
+        enabled,
+        ExtAuthzStats.create(stats, scope),
+        withBody);
+  }
+
+  private static ExtAuthzConfig.WithBody withBody(BufferSettings b, String at) {
+    if (b.getMaxRequestBytes() == 0) {
+      throw new IllegalArgumentException(at + ".max_request_bytes: must be greater than 0, got 0");
+    }
+    if (b.getMaxRequestBytes() < 0) {
+      throw new IllegalArgumentException(
+          at
+              + ".max_request_bytes: at most "
+              + Integer.MAX_VALUE
+              + " is supported, got "
+              + Integer.toUnsignedString(b.getMaxRequestBytes()));
+    }
+    return new ExtAuthzConfig.WithBody(
+        b.getMaxRequestBytes(), b.getAllowPartialMessage(), b.getPackAsBytes());
+  }
+
+  @Override
+  public List<Message> perRouteTypes() {
+    return List.of(ExtAuthzPerRoute.getDefaultInstance());
+  }
+
+  @Override
+  public ExtAuthzConfig.PerRoute parsePerRoute(Any typedConfig)
+      throws InvalidProtocolBufferException {
+    ExtAuthzPerRoute p = typedConfig.unpack(ExtAuthzPerRoute.class);
+    return switch (p.getOverrideCase()) {
+      case DISABLED -> {
+        if (!p.getDisabled()) {
+          throw new IllegalArgumentException("disabled: must be true when set");
+        }
+        yield new ExtAuthzConfig.PerRoute.Disabled();
+      }
+      case CHECK_SETTINGS -> {
+        CheckSettings c = p.getCheckSettings();
+        if (c.getDisableRequestBodyBuffering() && c.hasWithRequestBody()) {
+          throw new IllegalArgumentException(
+              "check_settings: disable_request_body_buffering and with_request_body are exclusive");
+        }
+        yield new ExtAuthzConfig.PerRoute.Check(
+            c.getContextExtensionsMap(),
+            c.getDisableRequestBodyBuffering(),
+            c.hasWithRequestBody()
+                ? Optional.of(withBody(c.getWithRequestBody(), "check_settings.with_request_body"))
+                : Optional.empty());
+      }
+      case OVERRIDE_NOT_SET ->
+          throw new IllegalArgumentException(
+              "override: one of disabled, check_settings is required");
+    };
   }
 
   private static ExtAuthzConfig.HttpCheck http(HttpService h) {

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
@@ -47,6 +48,9 @@ final class ExtAuthzFilter implements HttpFilter {
           "proxy-connection",
           "te");
 
+  /** Envoy's header telling the authorizer whether the body it got was cut at the limit. */
+  static final String PARTIAL_BODY = "x-envoy-auth-partial-body";
+
   /** Headers Envoy always passes to the client of a denial when allowed_client_headers is set. */
   private static final Set<String> ALWAYS_TO_CLIENT = Set.of("www-authenticate", "location");
 
@@ -69,10 +73,74 @@ final class ExtAuthzFilter implements HttpFilter {
   @Override
   public FilterStatus onRequestHeaders(
       HttpRequest request, StreamContext stream, @Nullable Object routeConfig) {
+    // the route's ExtAuthzPerRoute first, as Envoy: a disabled route is neither checked nor counted
+    ExtAuthzConfig.PerRoute.Check settings = null;
+    switch (routeConfig) {
+      case ExtAuthzConfig.PerRoute.Disabled d -> {
+        return FilterStatus.CONTINUE;
+      }
+      case ExtAuthzConfig.PerRoute.Check c -> settings = c;
+      case null, default -> {}
+    }
     if (config.enabledBy().isPresent() && !config.enabledBy().get().matches(info)) {
       config.stats().disabled().inc();
       return FilterStatus.CONTINUE;
     }
+    if (settings != null) {
+      contextExtensions = settings.contextExtensions();
+      var all = stream.perFilterConfigs();
+      if (all.size() > 1 && all.getFirst() instanceof ExtAuthzConfig.PerRoute.Check host) {
+        // Envoy: context_extensions merge, keys of the more specific config override
+        Map<String, String> merged = new java.util.HashMap<>(host.contextExtensions());
+        merged.putAll(settings.contextExtensions());
+        contextExtensions = merged;
+      }
+    }
+    var withBody = config.withBody();
+    if (settings != null) {
+      withBody =
+          settings.disableBodyBuffering()
+              ? Optional.empty()
+              : settings.withBody().or(() -> config.withBody());
+    }
+    if (withBody.isPresent() && !stream.done()) {
+      // Envoy's with_request_body: hold the request until its body (or the limit) is in
+      var b = withBody.get();
+      this.request = request;
+      this.packAsBytes = b.packAsBytes();
+      stream.bufferRequestBody(b.maxBytes(), b.allowPartial());
+      return FilterStatus.STOP_ITERATION;
+    }
+    return check(request, stream, null, false);
+  }
+
+  /** The gRPC check's context_extensions: the virtual host's and the route's, merged. */
+  private Map<String, String> contextExtensions = Map.of();
+
+  /** Whether the gRPC check carries the body as bytes. */
+  private boolean packAsBytes;
+
+  /** The request being held for its body. */
+  private @Nullable HttpRequest request;
+
+  @Override
+  public FilterStatus onRequestBody(
+      io.netty.buffer.ByteBuf body, boolean partial, StreamContext stream) {
+    HttpRequest r = java.util.Objects.requireNonNull(request);
+    request = null;
+    // a request that ended at its head has no body to send (Envoy: no decoding buffer)
+    return check(r, stream, body.isReadable() || partial ? body : null, partial);
+  }
+
+  /**
+   * Sends the check of {@code request} (with {@code body} when not null, cut at the limit when
+   * {@code partial}); STOP_ITERATION until the answer, CONTINUE when it came at once and allowed.
+   */
+  private FilterStatus check(
+      HttpRequest request,
+      StreamContext stream,
+      io.netty.buffer.@Nullable ByteBuf body,
+      boolean partial) {
     StreamContext.HttpCallback callback =
         switch (config.service()) {
           case ExtAuthzConfig.HttpCheck h -> httpCallback(h, request, stream);
@@ -80,8 +148,14 @@ final class ExtAuthzFilter implements HttpFilter {
         };
     FullHttpRequest check =
         switch (config.service()) {
-          case ExtAuthzConfig.HttpCheck h -> httpCheck(h, request);
-          case ExtAuthzConfig.GrpcCheck g -> GrpcCheckCodec.request(g, request, info);
+          case ExtAuthzConfig.HttpCheck h -> httpCheck(h, request, body, partial);
+          case ExtAuthzConfig.GrpcCheck g ->
+              GrpcCheckCodec.request(
+                  g,
+                  request,
+                  info,
+                  body == null ? null : new GrpcCheckCodec.Body(body, partial, packAsBytes),
+                  contextExtensions);
         };
     starting = true;
     stream.httpCall(
@@ -168,25 +242,39 @@ final class ExtAuthzFilter implements HttpFilter {
 
   /**
    * Envoy's check request: the request's method, the path under {@code path_prefix}, its {@code
-   * host}, {@code authorization} and the allowed headers, then {@code headers_to_add}; no body.
+   * host}, {@code authorization} and the allowed headers, then {@code headers_to_add}; the body
+   * (with {@code x-envoy-auth-partial-body} when allowed) when {@code body} is not null.
    */
-  static FullHttpRequest httpCheck(ExtAuthzConfig.HttpCheck h, HttpRequest request) {
+  static FullHttpRequest httpCheck(
+      ExtAuthzConfig.HttpCheck h,
+      HttpRequest request,
+      io.netty.buffer.@Nullable ByteBuf body,
+      boolean partial) {
     FullHttpRequest r =
         new DefaultFullHttpRequest(
-            HttpVersion.HTTP_1_1, request.method(), h.pathPrefix() + request.uri());
+            HttpVersion.HTTP_1_1,
+            request.method(),
+            h.pathPrefix() + request.uri(),
+            body == null ? io.netty.buffer.Unpooled.EMPTY_BUFFER : body.retainedDuplicate());
     HttpHeaders out = r.headers();
     for (var e : request.headers()) {
       String name = e.getKey().toLowerCase(Locale.ROOT);
+      if (name.equals(PARTIAL_BODY) || name.equals("content-length")) {
+        continue; // a client's own partial-body header never reaches the authorizer (Envoy)
+      }
       if (name.equals("host")
           || name.equals("authorization")
           || (!NOT_PASSED.contains(name) && ExtAuthzConfig.anyMatch(h.allowedHeaders(), name))) {
         out.add(name, e.getValue());
       }
     }
+    if (body != null && ExtAuthzConfig.anyMatch(h.allowedHeaders(), PARTIAL_BODY)) {
+      out.set(PARTIAL_BODY, partial ? "true" : "false");
+    }
     for (var e : h.headersToAdd()) {
       out.set(e.getKey(), e.getValue());
     }
-    out.set("content-length", "0");
+    out.set("content-length", String.valueOf(r.content().readableBytes()));
     return r;
   }
 

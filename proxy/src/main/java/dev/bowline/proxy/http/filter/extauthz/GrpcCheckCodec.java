@@ -53,9 +53,24 @@ public final class GrpcCheckCodec {
     record Failed(String reason) implements Outcome {}
   }
 
-  /** The check of {@code request} for {@code g}, framed for gRPC. */
-  static FullHttpRequest request(ExtAuthzConfig.GrpcCheck g, HttpRequest request, StreamInfo info) {
-    return frame(g.authority(), g.timeout(), checkRequest(g, request, info));
+  /**
+   * The request body a check carries ({@code with_request_body}).
+   *
+   * @param bytes the body's first {@code max_request_bytes} at most
+   * @param partial whether the stream had more than {@code bytes}
+   * @param packAsBytes whether it goes as {@code raw_body} rather than the {@code body} string
+   */
+  record Body(io.netty.buffer.ByteBuf bytes, boolean partial, boolean packAsBytes) {}
+
+  /** The check of {@code request} for {@code g} (with {@code body} when not null), for gRPC. */
+  static FullHttpRequest request(
+      ExtAuthzConfig.GrpcCheck g,
+      HttpRequest request,
+      StreamInfo info,
+      @org.jspecify.annotations.Nullable Body body,
+      Map<String, String> contextExtensions) {
+    return frame(
+        g.authority(), g.timeout(), checkRequest(g, request, info, body, contextExtensions));
   }
 
   /** {@code check} as a gRPC request to {@code authority} with deadline {@code timeout}. */
@@ -79,7 +94,11 @@ public final class GrpcCheckCodec {
   }
 
   static CheckRequest checkRequest(
-      ExtAuthzConfig.GrpcCheck g, HttpRequest request, StreamInfo info) {
+      ExtAuthzConfig.GrpcCheck g,
+      HttpRequest request,
+      StreamInfo info,
+      @org.jspecify.annotations.Nullable Body body,
+      Map<String, String> contextExtensions) {
     String host = request.headers().get("host", "");
     String uri = request.uri();
     Map<String, String> headers = new LinkedHashMap<>();
@@ -88,13 +107,23 @@ public final class GrpcCheckCodec {
     headers.put(":path", uri);
     for (var e : request.headers()) {
       String name = e.getKey().toLowerCase(Locale.ROOT);
-      if (name.equals("host")) {
-        continue;
+      if (name.equals("host") || name.equals(ExtAuthzFilter.PARTIAL_BODY)) {
+        continue; // a client's own partial-body header never reaches the authorizer (Envoy)
       }
       if (!g.allowedHeaders().isEmpty() && !ExtAuthzConfig.anyMatch(g.allowedHeaders(), name)) {
         continue;
       }
       headers.merge(name, e.getValue(), (a, b) -> a + "," + b); // Envoy joins repeated headers
+    }
+    AttributeContext.HttpRequest.Builder http = AttributeContext.HttpRequest.newBuilder();
+    if (body != null) {
+      headers.put(ExtAuthzFilter.PARTIAL_BODY, body.partial() ? "true" : "false");
+      var bytes = body.bytes();
+      if (body.packAsBytes()) {
+        http.setRawBody(com.google.protobuf.UnsafeByteOperations.unsafeWrap(bytes.nioBuffer()));
+      } else {
+        http.setBody(bytes.toString(java.nio.charset.StandardCharsets.UTF_8));
+      }
     }
     int q = uri.indexOf('?');
     var peer = info.downstreamTlsPeer();
@@ -107,6 +136,7 @@ public final class GrpcCheckCodec {
     return CheckRequest.newBuilder()
         .setAttributes(
             AttributeContext.newBuilder()
+                .putAllContextExtensions(contextExtensions)
                 .setSource(source)
                 .setDestination(
                     AttributeContext.Peer.newBuilder().setAddress(address(info.downstreamLocal())))
@@ -117,8 +147,7 @@ public final class GrpcCheckCodec {
                                 .setSeconds(now.getEpochSecond())
                                 .setNanos(now.getNano()))
                         .setHttp(
-                            AttributeContext.HttpRequest.newBuilder()
-                                .setId(request.headers().get("x-request-id", ""))
+                            http.setId(request.headers().get("x-request-id", ""))
                                 .setMethod(request.method().name())
                                 .putAllHeaders(headers)
                                 .setPath(uri)
@@ -126,7 +155,7 @@ public final class GrpcCheckCodec {
                                 .setScheme(peer != null ? "https" : "http")
                                 .setQuery(q < 0 ? "" : uri.substring(q + 1))
                                 .setProtocol(request.protocolVersion().text())
-                                .setSize(-1))))
+                                .setSize(body == null ? -1 : info.bytesReceived()))))
         .build();
   }
 

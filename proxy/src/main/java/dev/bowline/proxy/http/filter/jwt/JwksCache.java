@@ -43,6 +43,9 @@ final class JwksCache {
   private final AtomicReference<@Nullable CompletableFuture<Void>> inflight =
       new AtomicReference<>();
 
+  // the counters of the filter whose fetch is in flight; written only by the owner of inflight
+  private volatile @Nullable JwtAuthnStats fetchStats;
+
   JwksCache(
       String uri, String cluster, Duration timeout, Duration cacheDuration, LongSupplier nanos) {
     this.uri = uri;
@@ -81,12 +84,13 @@ final class JwksCache {
    * Starts a fetch on {@code stream}'s loop unless one is in flight; the future completes (never
    * exceptionally) when that fetch ends, on the loop that ran it.
    */
-  CompletableFuture<Void> fetch(StreamContext stream) {
+  CompletableFuture<Void> fetch(StreamContext stream, JwtAuthnStats stats) {
     CompletableFuture<Void> mine = new CompletableFuture<>();
     CompletableFuture<Void> running = inflight.compareAndExchange(null, mine);
     if (running != null) {
       return running;
     }
+    fetchStats = stats; // Envoy counts a fetch in the stats of the filter that started it
     URI u;
     try {
       u = URI.create(uri);
@@ -146,6 +150,10 @@ final class JwksCache {
     JwksKeys keys = set == null ? null : JwksKeys.of(set);
     long now = nanos.getAsLong();
     State old = state.get();
+    JwtAuthnStats stats = fetchStats;
+    if (stats != null) {
+      (keys == null ? stats.jwksFetchFailed() : stats.jwksFetchSuccess()).inc();
+    }
     if (keys != null) {
       state.set(new State(keys, now, old.failedNanos()));
       LOG.log(

@@ -14,12 +14,14 @@ import org.jspecify.annotations.Nullable;
  * @param rules requirement per path, in order
  * @param requirementMap requirements rules name with {@code requirement_name}
  * @param bypassCorsPreflight whether CORS preflights pass unchecked
+ * @param stats the filter's counters
  */
 record JwtAuthnConfig(
     Map<String, Provider> providers,
     List<Rule> rules,
     Map<String, Requirement> requirementMap,
-    boolean bypassCorsPreflight) {
+    boolean bypassCorsPreflight,
+    JwtAuthnStats stats) {
   JwtAuthnConfig {
     // by name, so checks over all providers run in a stable order
     providers = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(providers));
@@ -45,6 +47,7 @@ record JwtAuthnConfig(
    * @param payloadInMetadata key of the payload in the filter's dynamic metadata; empty: none
    * @param claimToHeaders claims copied into request headers
    * @param clockSkewSeconds tolerance for {@code exp}/{@code nbf}
+   * @param jwtCache verified tokens kept ({@code jwt_cache_config}); null: none
    */
   record Provider(
       String name,
@@ -58,7 +61,8 @@ record JwtAuthnConfig(
       String forwardPayloadHeader,
       String payloadInMetadata,
       List<ClaimToHeader> claimToHeaders,
-      int clockSkewSeconds) {
+      int clockSkewSeconds,
+      @Nullable JwtCache jwtCache) {
     Provider {
       audiences = List.copyOf(audiences);
       fromHeaders = List.copyOf(fromHeaders);

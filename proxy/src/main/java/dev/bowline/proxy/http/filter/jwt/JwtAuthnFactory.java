@@ -4,9 +4,11 @@ import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.nimbusds.jose.jwk.JWKSet;
+import dev.bowline.proxy.http.filter.FilterContext;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
 import dev.bowline.proxy.http.filter.StreamInfo;
+import dev.bowline.proxy.stats.Stats;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtProvider;
@@ -40,12 +42,17 @@ public final class JwtAuthnFactory implements HttpFilterFactory<JwtAuthnConfig> 
 
   private final Clock clock;
   private final LongSupplier nanos;
+  private final Stats stats;
   private final Map<String, JwksCache> caches = new ConcurrentHashMap<>();
 
-  /** A factory reading wall time ({@code exp}/{@code nbf}) from {@code clock}, ages from nanos. */
-  public JwtAuthnFactory(Clock clock, LongSupplier nanos) {
+  /**
+   * A factory reading wall time ({@code exp}/{@code nbf}) from {@code clock}, ages from nanos,
+   * whose counters ({@code http.<stat_prefix>.jwt_authn.*}) are in {@code stats}.
+   */
+  public JwtAuthnFactory(Clock clock, LongSupplier nanos, Stats stats) {
     this.clock = clock;
     this.nanos = nanos;
+    this.stats = stats;
   }
 
   @Override
@@ -60,7 +67,13 @@ public final class JwtAuthnFactory implements HttpFilterFactory<JwtAuthnConfig> 
 
   @Override
   public JwtAuthnConfig parse(Any typedConfig) throws InvalidProtocolBufferException {
-    return config(typedConfig.unpack(JwtAuthentication.class));
+    return parse(typedConfig, FilterContext.NONE);
+  }
+
+  @Override
+  public JwtAuthnConfig parse(Any typedConfig, FilterContext context)
+      throws InvalidProtocolBufferException {
+    return config(typedConfig.unpack(JwtAuthentication.class), context.statPrefix());
   }
 
   @Override
@@ -73,7 +86,7 @@ public final class JwtAuthnFactory implements HttpFilterFactory<JwtAuthnConfig> 
     return new JwtAuthnFilter(config, stream, clock);
   }
 
-  JwtAuthnConfig config(JwtAuthentication p) {
+  JwtAuthnConfig config(JwtAuthentication p, String scope) {
     Map<String, JwtAuthnConfig.Provider> providers = new TreeMap<>();
     p.getProvidersMap().forEach((name, v) -> providers.put(name, provider(name, v)));
     Map<String, JwtAuthnConfig.Requirement> named = new HashMap<>();
@@ -99,7 +112,8 @@ public final class JwtAuthnFactory implements HttpFilterFactory<JwtAuthnConfig> 
       }
       rules.add(new JwtAuthnConfig.Rule(match(r.getMatch(), at + ".match"), req));
     }
-    return new JwtAuthnConfig(providers, rules, named, p.getBypassCorsPreflight());
+    return new JwtAuthnConfig(
+        providers, rules, named, p.getBypassCorsPreflight(), JwtAuthnStats.create(stats, scope));
   }
 
   private static JwtAuthnConfig.PathMatch match(RouteMatch m, String at) {
@@ -271,6 +285,13 @@ public final class JwtAuthnFactory implements HttpFilterFactory<JwtAuthnConfig> 
         claims,
         p.getClockSkewSeconds() == 0
             ? JwtAuthnConfig.DEFAULT_CLOCK_SKEW_SECONDS
-            : p.getClockSkewSeconds());
+            : p.getClockSkewSeconds(),
+        p.hasJwtCacheConfig()
+            ? new JwtCache(
+                p.getJwtCacheConfig().getJwtCacheSize() == 0
+                    ? JwtCache.DEFAULT_SIZE
+                    : p.getJwtCacheConfig().getJwtCacheSize(),
+                p.getJwtCacheConfig().getJwtMaxTokenSize())
+            : null);
   }
 }

@@ -71,6 +71,8 @@ final class JwtAuthnFilter implements HttpFilter {
         && request.method().equals(HttpMethod.OPTIONS)
         && h.contains(HttpHeaderNames.ORIGIN)
         && h.contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)) {
+      config.stats().corsPreflightBypassed().inc();
+      config.stats().allowed().inc(); // Envoy completes a bypassed preflight as Ok
       return FilterStatus.CONTINUE;
     }
     String uri = request.uri();
@@ -86,6 +88,7 @@ final class JwtAuthnFilter implements HttpFilter {
       }
     }
     if (!matched || requirement == null) {
+      config.stats().allowed().inc(); // Envoy: no verifier completes as Ok
       return FilterStatus.CONTINUE;
     }
     realm = h.get("x-forwarded-proto", "http") + "://" + h.get(HttpHeaderNames.HOST, "") + uri;
@@ -98,10 +101,11 @@ final class JwtAuthnFilter implements HttpFilter {
       JwksCache cache = remote.cache();
       if (cache.keys() == null) {
         if (cache.worthWaiting() && anyTokenWorthKeys(p, request)) {
-          waits.add(cache.fetch(stream));
+          waits.add(cache.fetch(stream, config.stats()));
         }
       } else if (cache.stale()) {
-        cache.fetch(stream); // refresh in the background; the current keys serve meanwhile
+        cache.fetch(
+            stream, config.stats()); // refresh in the background; the current keys serve meanwhile
       }
     }
     if (waits.isEmpty()) {
@@ -142,6 +146,7 @@ final class JwtAuthnFilter implements HttpFilter {
     JwtStatus s = evaluate(requirement, request);
     if (s != JwtStatus.OK) {
       failure = s;
+      config.stats().denied().inc();
       stream.sendLocalReply(
           s.httpStatus(),
           s.text(),
@@ -175,6 +180,7 @@ final class JwtAuthnFilter implements HttpFilter {
     if (metadata.getFieldsCount() > 0) {
       info.setDynamicMetadata(JwtAuthnFactory.NAME, metadata.build());
     }
+    config.stats().allowed().inc();
     return FilterStatus.CONTINUE;
   }
 
@@ -269,20 +275,29 @@ final class JwtAuthnFilter implements HttpFilter {
 
   private JwtStatus verify(Check c) {
     JwtAuthnConfig.Provider p = c.provider();
+    JwtCache jwtCache = p.jwtCache();
+    JwtVerifier.Parsed t = null;
+    if (jwtCache != null) {
+      t = jwtCache.lookup(c.token().value());
+      if (t != null) {
+        // its signature verified before; everything else is checked again
+        config.stats().jwtCacheHit().inc();
+        JwtStatus s = claimsOk(c, t);
+        if (s == JwtStatus.OK) {
+          verified.put(c, t);
+        }
+        return s;
+      }
+      config.stats().jwtCacheMiss().inc();
+    }
     JwtVerifier.ParseResult pr = JwtVerifier.parse(c.token().value());
-    JwtVerifier.Parsed t = pr.token();
+    t = pr.token();
     if (t == null) {
       return pr.status();
     }
-    if (!p.issuer().isEmpty() && !p.issuer().equals(t.issuer())) {
-      return JwtStatus.JWT_UNKNOWN_ISSUER;
-    }
-    JwtStatus s = JwtVerifier.checkTime(t, clock.millis() / 1000, p.clockSkewSeconds());
+    JwtStatus s = claimsOk(c, t);
     if (s != JwtStatus.OK) {
       return s;
-    }
-    if (!JwtVerifier.audienceAllowed(t, c.audiences())) {
-      return JwtStatus.JWT_AUDIENCE_NOT_ALLOWED;
     }
     JwksKeys keys =
         switch (p.jwks()) {
@@ -295,8 +310,27 @@ final class JwtAuthnFilter implements HttpFilter {
     s = JwtVerifier.checkSignature(t, keys);
     if (s == JwtStatus.OK) {
       verified.put(c, t);
+      if (jwtCache != null) {
+        jwtCache.put(c.token().value(), t);
+      }
     }
     return s;
+  }
+
+  /** Issuer, time and audiences of {@code t} for {@code c}. */
+  private JwtStatus claimsOk(Check c, JwtVerifier.Parsed t) {
+    JwtAuthnConfig.Provider p = c.provider();
+    if (!p.issuer().isEmpty() && !p.issuer().equals(t.issuer())) {
+      return JwtStatus.JWT_UNKNOWN_ISSUER;
+    }
+    JwtStatus s = JwtVerifier.checkTime(t, clock.millis() / 1000, p.clockSkewSeconds());
+    if (s != JwtStatus.OK) {
+      return s;
+    }
+    if (!JwtVerifier.audienceAllowed(t, c.audiences())) {
+      return JwtStatus.JWT_AUDIENCE_NOT_ALLOWED;
+    }
+    return JwtStatus.OK;
   }
 
   /** Whether a token for {@code p} passes the checks that need no keys (so keys are worth it). */
