@@ -67,7 +67,7 @@ final class MeshedWeather implements AutoCloseable {
     MeshedWeather m = new MeshedWeather(runner, out, dir);
     try {
       await()
-          .atMost(Duration.ofSeconds(120))
+          .atMost(Duration.ofSeconds(240))
           .pollInterval(Duration.ofMillis(200))
           .until(() -> Files.readString(out).contains("instances ready"));
       assertThat(Files.readString(out)).contains("5 of 5 instances ready");

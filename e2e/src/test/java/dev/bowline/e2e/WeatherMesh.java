@@ -39,7 +39,7 @@ final class WeatherMesh implements AutoCloseable {
   final HttpClient http =
       HttpClient.newBuilder()
           .proxy(HttpClient.Builder.NO_PROXY)
-          .connectTimeout(Duration.ofSeconds(5))
+          .connectTimeout(Duration.ofSeconds(10))
           .build();
 
   private WeatherMesh(Path dir, Process runner, long startedNanos) {
@@ -116,7 +116,7 @@ final class WeatherMesh implements AutoCloseable {
   JsonNode dashboard(Map<String, String> headers) throws Exception {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(URI.create(INGRESS + "/api/dashboard?city=beijing"))
-            .timeout(Duration.ofSeconds(10));
+            .timeout(Duration.ofSeconds(30));
     headers.forEach(b::header);
     HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 200) {

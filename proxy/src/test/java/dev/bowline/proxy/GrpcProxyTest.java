@@ -87,15 +87,21 @@ class GrpcProxyTest {
 
   @Test
   void unaryCallsPassThroughWithStatusInTrailers() {
-    var stub = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
+    // a deadline per call (withDeadlineAfter fixes the instant when the stub is made, so one stub
+    // for all calls shared 5 s among them, too little on a loaded machine)
+    var stub = HealthGrpc.newBlockingStub(channel);
     for (int i = 0; i < 10; i++) {
       assertThat(
-              stub.check(HealthCheckRequest.newBuilder().setService("weather").build()).getStatus())
+              stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+                  .check(HealthCheckRequest.newBuilder().setService("weather").build())
+                  .getStatus())
           .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
     }
     // an error status from the server travels in the trailers
     assertThatThrownBy(
-            () -> stub.check(HealthCheckRequest.newBuilder().setService("unknown").build()))
+            () ->
+                stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .check(HealthCheckRequest.newBuilder().setService("unknown").build()))
         .isInstanceOfSatisfying(
             StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
@@ -103,7 +109,7 @@ class GrpcProxyTest {
 
   @Test
   void aLocalReplyIsAGrpcStatus() {
-    var stub = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
+    var stub = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
     var watch = stub.watch(HealthCheckRequest.newBuilder().setService("weather").build());
     assertThatThrownBy(watch::next)
         .isInstanceOfSatisfying(

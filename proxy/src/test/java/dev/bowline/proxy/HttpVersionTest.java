@@ -124,6 +124,15 @@ class HttpVersionTest {
   }
 
   @Test
+  void anHttp09SimpleRequestWithoutVersionIs400AndCloses() throws Exception {
+    // a request line of two words is no HTTP/1 request: the codec's 400 (it is never served)
+    assertThat(exchange(http10, "GET /simple\r\n\r\n"))
+        .startsWith("HTTP/1.1 400 Bad Request\r\n")
+        .contains("connection: close")
+        .doesNotContain("backend=");
+  }
+
+  @Test
   void aVersionThatIsNoVersionIs400() throws Exception {
     assertThat(exchange(strict, "GET / HTTP/x.y\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 400");
     assertThat(exchange(strict, "GET / FOO/1.1\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 400");

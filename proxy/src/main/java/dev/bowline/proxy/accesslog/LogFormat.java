@@ -219,84 +219,71 @@ public final class LogFormat {
     }
   }
 
-  // Command codes, resolved once at compile time so rendering switches on an int.
-  private static final int START_TIME = 0;
-  private static final int RESPONSE_CODE = 1;
-  private static final int RESPONSE_FLAGS = 2;
-  private static final int BYTES_RECEIVED = 3;
-  private static final int BYTES_SENT = 4;
-  private static final int DURATION = 5;
-  private static final int RESPONSE_DURATION = 6;
-  private static final int UPSTREAM_HOST = 7;
-  private static final int UPSTREAM_CLUSTER = 8;
-  private static final int DOWNSTREAM_LOCAL_ADDRESS = 9;
-  private static final int DOWNSTREAM_REMOTE_ADDRESS = 10;
-  private static final int DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT = 11;
-  private static final int DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT = 12;
-  private static final int ROUTE_NAME = 13;
-  private static final int PROTOCOL = 14;
-  private static final int REQ = 15;
-  private static final int RESP = 16;
-  private static final int DYNAMIC_METADATA = 17;
-  private static final int REQUESTED_SERVER_NAME = 18;
-  private static final int RESPONSE_CODE_DETAILS = 19;
-  private static final int UPSTREAM_LOCAL_ADDRESS = 20;
-  private static final int UNTRACKED = 21; // known but not tracked yet: prints "-"
+  /**
+   * The commands, resolved once when the format is parsed so rendering switches on a constant.
+   * {@code numeric} ones are JSON numbers in a {@code json_format} (or null when missing), the
+   * others strings.
+   */
+  private enum Op {
+    START_TIME(false),
+    RESPONSE_CODE(true),
+    RESPONSE_FLAGS(false),
+    BYTES_RECEIVED(true),
+    BYTES_SENT(true),
+    DURATION(true),
+    REQUEST_DURATION(true), // not tracked yet: "-"
+    RESPONSE_DURATION(true),
+    UPSTREAM_HOST(false),
+    UPSTREAM_CLUSTER(false),
+    DOWNSTREAM_LOCAL_ADDRESS(false),
+    DOWNSTREAM_REMOTE_ADDRESS(false),
+    DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT(false),
+    DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT(false),
+    ROUTE_NAME(false),
+    PROTOCOL(false),
+    REQ(false),
+    RESP(false),
+    DYNAMIC_METADATA(false),
+    REQUESTED_SERVER_NAME(false),
+    RESPONSE_CODE_DETAILS(false),
+    UPSTREAM_LOCAL_ADDRESS(false),
+    UNTRACKED(false); // known but not tracked yet: prints "-"
 
-  private static int code(String name) {
-    return switch (name) {
-      case "START_TIME" -> START_TIME;
-      case "RESPONSE_CODE" -> RESPONSE_CODE;
-      case "RESPONSE_FLAGS" -> RESPONSE_FLAGS;
-      case "BYTES_RECEIVED" -> BYTES_RECEIVED;
-      case "BYTES_SENT" -> BYTES_SENT;
-      case "DURATION" -> DURATION;
-      case "RESPONSE_DURATION" -> RESPONSE_DURATION;
-      case "UPSTREAM_HOST" -> UPSTREAM_HOST;
-      case "UPSTREAM_CLUSTER" -> UPSTREAM_CLUSTER;
-      case "DOWNSTREAM_LOCAL_ADDRESS" -> DOWNSTREAM_LOCAL_ADDRESS;
-      case "DOWNSTREAM_REMOTE_ADDRESS" -> DOWNSTREAM_REMOTE_ADDRESS;
-      case "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT" -> DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT;
-      case "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT" -> DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT;
-      case "ROUTE_NAME" -> ROUTE_NAME;
-      case "PROTOCOL" -> PROTOCOL;
-      case "REQ" -> REQ;
-      case "RESP" -> RESP;
-      case "DYNAMIC_METADATA" -> DYNAMIC_METADATA;
-      case "REQUESTED_SERVER_NAME" -> REQUESTED_SERVER_NAME;
-      case "RESPONSE_CODE_DETAILS" -> RESPONSE_CODE_DETAILS;
-      case "UPSTREAM_LOCAL_ADDRESS" -> UPSTREAM_LOCAL_ADDRESS;
-      default -> UNTRACKED; // REQUEST_DURATION, RESPONSE_CODE_DETAILS, ...
-    };
+    final boolean numeric;
+
+    Op(boolean numeric) {
+      this.numeric = numeric;
+    }
+
+    private static final java.util.Map<String, Op> BY_NAME =
+        java.util.Arrays.stream(values())
+            .filter(o -> o != UNTRACKED)
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(Op::name, o -> o));
+
+    /** The command {@code name}, or {@link #UNTRACKED} for one known but not tracked yet. */
+    static Op of(String name) {
+      return BY_NAME.getOrDefault(name, UNTRACKED);
+    }
   }
 
   /**
    * One {@code %COMMAND(arg)%:max} operator.
    *
    * @param name the command
-   * @param code the command's code
+   * @param op the command, resolved
    * @param header for REQ/RESP: the header (lower case), for DYNAMIC_METADATA its path, else null
    * @param altHeader REQ(X?Y): the header tried when X is absent
    * @param max truncation length, or -1
    */
   private record Command(
       String name,
-      int code,
+      Op op,
       @org.jspecify.annotations.Nullable AsciiString header,
       @org.jspecify.annotations.Nullable AsciiString altHeader,
       int max)
       implements Part {
     boolean numeric() {
-      return switch (name) {
-        case "RESPONSE_CODE",
-            "BYTES_RECEIVED",
-            "BYTES_SENT",
-            "DURATION",
-            "REQUEST_DURATION",
-            "RESPONSE_DURATION" ->
-            true;
-        default -> false;
-      };
+      return op.numeric;
     }
 
     /** Appends the value, {@code -} when it is missing or empty, cut to {@code max}. */
@@ -313,7 +300,7 @@ public final class LogFormat {
     }
 
     private void value(StringBuilder sb, StreamInfo info) {
-      switch (code) {
+      switch (op) {
         case START_TIME -> appendIsoTime(sb, info.startEpochMillis());
         case RESPONSE_CODE -> sb.append(info.responseCode());
         case RESPONSE_FLAGS -> info.responseFlags().appendTo(sb);
@@ -339,7 +326,7 @@ public final class LogFormat {
         case RESPONSE_CODE_DETAILS -> appendNullable(sb, info.responseCodeDetails());
         case UPSTREAM_LOCAL_ADDRESS -> appendNullable(sb, info.upstreamLocalAddress());
         case REQ, RESP -> {
-          boolean request = code == REQ;
+          boolean request = op == Op.REQ;
           String v = one(info, request, java.util.Objects.requireNonNull(header));
           if (v == null && altHeader != null) {
             v = one(info, request, altHeader);
@@ -349,7 +336,7 @@ public final class LogFormat {
         case DYNAMIC_METADATA ->
             appendNullable(
                 sb, dynamicMetadata(info, java.util.Objects.requireNonNull(header).toString()));
-        default -> {} // not tracked yet: "-"
+        case REQUEST_DURATION, UNTRACKED -> {} // not tracked yet: "-"
       }
     }
 
@@ -483,7 +470,7 @@ public final class LogFormat {
       if (!NO_ARG.contains(body)) {
         throw new IllegalArgumentException("unknown command %" + body + "%");
       }
-      return new Command(body, code(body), null, null, max);
+      return new Command(body, Op.of(body), null, null, max);
     }
     String name = body.substring(0, open);
     if (!body.endsWith(")")) {
@@ -491,13 +478,13 @@ public final class LogFormat {
     }
     String arg = body.substring(open + 1, body.length() - 1);
     if (name.equals("START_TIME")) {
-      return new Command(name, START_TIME, null, null, max); // custom formats print the ISO one
+      return new Command(name, Op.START_TIME, null, null, max); // custom formats print the ISO one
     }
     if (name.equals("DYNAMIC_METADATA")) {
       if (arg.isEmpty() || arg.startsWith(":")) {
         throw new IllegalArgumentException("command %" + body + "%: namespace required");
       }
-      return new Command(name, DYNAMIC_METADATA, new AsciiString(arg), null, max);
+      return new Command(name, Op.DYNAMIC_METADATA, new AsciiString(arg), null, max);
     }
     if (!name.equals("REQ") && !name.equals("RESP")) {
       throw new IllegalArgumentException("unknown command %" + body + "%");
@@ -513,7 +500,7 @@ public final class LogFormat {
     }
     return new Command(
         name,
-        code(name),
+        Op.of(name),
         new AsciiString(arg.toLowerCase(Locale.ROOT)),
         alt == null ? null : new AsciiString(alt),
         max);

@@ -7,6 +7,7 @@ import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.Empty;
 import dev.bowline.api.Resource;
 import dev.bowline.api.model.RequestAuthentication;
+import dev.bowline.api.proto.IstioAuthnProto;
 import dev.bowline.controlplane.model.Proxy;
 import dev.bowline.controlplane.model.PushContext;
 import dev.bowline.controlplane.registry.Service;

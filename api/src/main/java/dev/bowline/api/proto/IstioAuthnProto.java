@@ -1,4 +1,4 @@
-package dev.bowline.proxy.http.filter.istioauthn;
+package dev.bowline.api.proto;
 
 import com.google.protobuf.DescriptorProtos.DescriptorProto;
 import com.google.protobuf.DescriptorProtos.EnumDescriptorProto;
@@ -15,7 +15,8 @@ import com.google.protobuf.Descriptors;
  * istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig} with the parts of {@code
  * istio.authentication.v1alpha1.Policy} istiod 1.16 sets (origins by issuer, peers, bindings),
  * which no published Java artifact carries: built here (same field numbers as istio/api) so the
- * config can be read from an {@code Any} and shown in config dumps.
+ * config can be read from an {@code Any} and shown in config dumps. One schema for both sides: the
+ * control plane writes the config with it, the proxy's {@code istio_authn} filter reads it.
  */
 public final class IstioAuthnProto {
   private IstioAuthnProto() {}
