@@ -38,6 +38,7 @@ public class JwtVerifyBenchmark {
   String es256;
   String rs256;
   String ps256;
+  JwtCache cache;
 
   @Setup
   public void setup() throws Exception {
@@ -64,6 +65,7 @@ public class JwtVerifyBenchmark {
         sign(
             new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.PS256).keyID("rsa").build(), c),
             new RSASSASigner(rsa));
+    cache = new JwtCache(JwtCache.DEFAULT_SIZE, 0);
   }
 
   private static String sign(SignedJWT jwt, com.nimbusds.jose.JWSSigner signer) throws Exception {
@@ -96,6 +98,23 @@ public class JwtVerifyBenchmark {
   @Benchmark
   public JwtStatus ps256() {
     return verify(ps256);
+  }
+
+  /** An ES256 token found in jwt_cache_config's cache: lookup, time and audience checks only. */
+  @Benchmark
+  public JwtStatus es256Cached() {
+    JwtVerifier.Parsed t = cache.lookup(es256);
+    if (t == null) { // first call on this thread (the cache is per event loop)
+      cache.put(es256, java.util.Objects.requireNonNull(JwtVerifier.parse(es256).token()));
+      t = java.util.Objects.requireNonNull(cache.lookup(es256));
+    }
+    JwtStatus s = JwtVerifier.checkTime(t, System.currentTimeMillis() / 1000, 60);
+    if (s != JwtStatus.OK) {
+      return s;
+    }
+    return JwtVerifier.audienceAllowed(t, List.of("weather"))
+        ? JwtStatus.OK
+        : JwtStatus.JWT_AUDIENCE_NOT_ALLOWED;
   }
 
   @Benchmark
