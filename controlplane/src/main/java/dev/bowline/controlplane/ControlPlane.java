@@ -105,6 +105,14 @@ public final class ControlPlane implements AutoCloseable {
           }
 
           @Override
+          public void health(
+              String connectionId, Proxy proxy, @org.jspecify.annotations.Nullable String why) {
+            // istiod: the agent's probe result sets the auto-registered WorkloadEntry's Healthy
+            // condition; an unhealthy entry's endpoints are sent UNHEALTHY
+            ControlPlane.this.registry.setHealth(connectionId, why);
+          }
+
+          @Override
           public void disconnected(String connectionId, Proxy proxy) {
             if (!proxy.autoRegisterGroup().isEmpty()) {
               // istiod keeps the entry for a grace period: a proxy that reconnects within it

@@ -21,6 +21,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,11 +51,15 @@ class ProtocolSniffingTest {
   ServerSocket app;
   ControlPlane controlPlane;
   ConfigFeed feed;
+  TestSds sds;
 
   @AfterEach
   void stop() throws Exception {
     for (Proxy p : proxies) {
       p.close();
+    }
+    if (sds != null) {
+      sds.close();
     }
     if (app != null) {
       app.close();
@@ -225,6 +230,111 @@ class ProtocolSniffingTest {
     assertThat(counter(serverStats, inboundHttp)).isEqualTo(1);
   }
 
+  /**
+   * HTTP over Istio mTLS to a sniffed port: the client sidecar's {@code istio.alpn} filter offers
+   * {@code istio-http/1.1} on the upstream handshake, so the server sidecar's STRICT inbound
+   * listener picks its mTLS <b>HTTP</b> chain: an AuthorizationPolicy with an HTTP-only {@code
+   * paths} rule is enforced per request (on the TCP chain istiod drops such a rule and the ALLOW
+   * policy would deny every connection), and the inbound connection manager tells the app who
+   * called ({@code x-forwarded-client-cert} with the client's SPIFFE id).
+   */
+  @Test
+  void httpOverMtlsToASniffedPortLandsOnTheServersHttpChain() throws Exception {
+    app = app();
+    sds = new TestSds("127.0.0.1");
+    int port = SidecarIsolationTest.freePort(CLIENT_IP);
+    Files.writeString(
+        dir.resolve("echo.yaml"),
+        """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: echo, namespace: shop}
+        spec:
+          hosts: [echo.shop.example]
+          location: MESH_INTERNAL
+          resolution: STATIC
+          ports: [{number: %1$d, name: data}]
+          endpoints: [{address: %2$s, ports: {data: %1$d}, labels: {app: echo}, serviceAccount: echo}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: echo, namespace: shop}
+        spec:
+          host: echo.shop.example
+          trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+        ---
+        apiVersion: security.istio.io/v1
+        kind: PeerAuthentication
+        metadata: {name: default, namespace: shop}
+        spec:
+          mtls: {mode: STRICT}
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: echo-paths, namespace: shop}
+        spec:
+          selector: {matchLabels: {app: echo}}
+          action: ALLOW
+          rules: [{to: [{operation: {paths: [/allowed]}}]}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Sidecar
+        metadata: {name: client, namespace: shop}
+        spec:
+          workloadSelector: {labels: {app: client}}
+          egress:
+          - port: {number: %1$d, name: data}
+            bind: %3$s
+            captureMode: NONE
+            hosts: [./echo.shop.example]
+        """
+            .formatted(port, SERVER_IP, CLIENT_IP));
+    controlPlane =
+        new ControlPlane(
+            ControlPlaneOptions.DEFAULTS
+                .withPorts(0, 0)
+                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
+            new LocalRegistry("cluster.local"),
+            ConfigInputs.NONE,
+            Clock.systemUTC());
+    feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
+    controlPlane.start();
+    proxies.add(start(CLIENT_IP, "client-1", "{app: client}", "", sds.cluster("127.0.0.1")));
+    Proxy server =
+        start(
+            SERVER_IP,
+            "echo-1",
+            "{app: echo}",
+            "POD_PORTS: '[{\"name\":\"data\",\"containerPort\":%d}]'".formatted(app.getLocalPort()),
+            sds.cluster("127.0.0.1"));
+    proxies.add(server);
+
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    URI allowed = URI.create("http://" + CLIENT_IP + ":" + port + "/allowed");
+    HttpResponse<String> ok =
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .ignoreExceptions()
+            .until(
+                () -> http.send(HttpRequest.newBuilder(allowed).build(), BodyHandlers.ofString()),
+                r -> r.statusCode() == 200);
+    // the server sidecar's inbound HTTP connection manager set XFCC from the mTLS peer
+    assertThat(ok.body())
+        .contains("x-forwarded-client-cert:")
+        .contains("uri=spiffe://cluster.local/ns/shop/sa/client");
+
+    URI denied = URI.create("http://" + CLIENT_IP + ":" + port + "/denied");
+    HttpResponse<String> no =
+        http.send(HttpRequest.newBuilder(denied).build(), BodyHandlers.ofString());
+    assertThat(no.statusCode()).isEqualTo(403);
+    assertThat(no.body()).isEqualTo("RBAC: access denied");
+
+    String serverStats = server.stats().text();
+    String inbound = "http.inbound_0.0.0.0_" + app.getLocalPort() + ".";
+    assertThat(counter(serverStats, inbound + "downstream_rq_total")).isGreaterThanOrEqualTo(2);
+    assertThat(counter(serverStats, inbound + "rbac.denied")).isEqualTo(1);
+  }
+
   static long counter(String stats, String name) {
     for (String line : stats.split("\n")) {
       if (line.startsWith(name + ":")) {
@@ -248,6 +358,11 @@ class ProtocolSniffingTest {
   }
 
   Proxy start(String ip, String name, String labels, String extraMetadata) throws IOException {
+    return start(ip, name, labels, extraMetadata, "");
+  }
+
+  Proxy start(String ip, String name, String labels, String extraMetadata, String extraClusters)
+      throws IOException {
     String bootstrap =
         """
         node:
@@ -277,13 +392,15 @@ class ProtocolSniffingTest {
               cluster_name: xds-grpc
               endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %6$d}}}}]}]
         """
-            .formatted(
-                ip,
-                name,
-                labels,
-                extraMetadata,
-                SidecarIsolationTest.freePort(ip),
-                controlPlane.xdsPort());
+            + extraClusters;
+    bootstrap =
+        bootstrap.formatted(
+            ip,
+            name,
+            labels,
+            extraMetadata,
+            SidecarIsolationTest.freePort(ip),
+            controlPlane.xdsPort());
     return Proxy.start(
         new BootstrapLoader().parse(name + ".yaml", bootstrap),
         ProxyOptions.defaults()

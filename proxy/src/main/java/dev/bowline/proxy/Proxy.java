@@ -565,6 +565,18 @@ public final class Proxy implements AutoCloseable {
     return a == null ? Optional.empty() : Optional.of(a.address());
   }
 
+  /**
+   * Sends the xDS server a request of {@code typeUrl} carrying {@code error} (empty when fine) on
+   * the ADS stream, again after each reconnect: how an agent reports status such as workload health
+   * to its control plane. No-op without dynamic resources.
+   */
+  public void reportToXds(String typeUrl, String error) {
+    XdsClient c = xdsClient;
+    if (c != null) {
+      c.report(typeUrl, error);
+    }
+  }
+
   /** The proxy's counters. */
   public Stats stats() {
     return runtime.stats();

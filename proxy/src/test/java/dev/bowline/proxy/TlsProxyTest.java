@@ -59,6 +59,8 @@ class TlsProxyTest {
   static int strictPort;
   static int permissivePort;
   static int outPort;
+  static int sniffedPort;
+  static int alpnOutPort;
   static final HttpClient http =
       HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
@@ -137,6 +139,25 @@ class TlsProxyTest {
                 ISTIO_INBOUND_XFCC));
   }
 
+  /** istiod 1.16's {@code istio.alpn} filter, as an entry of {@code http_filters}. */
+  static final String ISTIO_ALPN =
+      """
+                  - name: istio.alpn
+                    typed_config:
+                      "@type": type.googleapis.com/istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig
+                      alpn_override:
+                      - {upstream_protocol: HTTP10, alpn_override: [istio-http/1.0, istio, http/1.0]}
+                      - {upstream_protocol: HTTP11, alpn_override: [istio-http/1.1, istio, http/1.1]}
+                      - {upstream_protocol: HTTP2, alpn_override: [istio-h2, istio, h2]}
+        """;
+
+  /** A server mTLS chain for the ALPN {@code alpns}, whose HCM counts under {@code prefix}. */
+  static String alpnChain(String prefix, String alpns) {
+    return mtlsChain()
+        .replace("istio-peer-exchange, istio, istio-http/1.1", alpns)
+        .replace("stat_prefix: inbound_mtls", "stat_prefix: " + prefix);
+  }
+
   static String upstreamTls(String san) {
     return """
                 name: envoy.transport_sockets.tls
@@ -199,6 +220,8 @@ class TlsProxyTest {
     strictPort = Ports.free(SERVER_IP);
     permissivePort = Ports.free(SERVER_IP);
     outPort = Ports.free(CLIENT_IP);
+    sniffedPort = Ports.free(SERVER_IP);
+    alpnOutPort = Ports.free(CLIENT_IP);
     String tlsInspector =
         "{name: envoy.filters.listener.tls_inspector, typed_config: {\"@type\": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector}}";
     String serverYaml =
@@ -226,6 +249,12 @@ class TlsProxyTest {
             - filter_chain_match: {transport_protocol: raw_buffer}
               filters:
         %s
+          - name: sniffed
+            address: {socket_address: {address: %s, port_value: %d}}
+            listener_filters: [%s]
+            filter_chains:
+        %s
+        %s
         """
             .formatted(
                 sdsCluster(dir.resolve("s.sock")),
@@ -239,7 +268,12 @@ class TlsProxyTest {
                 permissivePort,
                 tlsInspector,
                 mtlsChain(),
-                hcm("inbound_plain", "{match: {prefix: /}, route: {cluster: backend}}"));
+                hcm("inbound_plain", "{match: {prefix: /}, route: {cluster: backend}}"),
+                SERVER_IP,
+                sniffedPort,
+                tlsInspector,
+                alpnChain("inbound_http_alpn", "istio-http/1.0, istio-http/1.1, istio-h2"),
+                alpnChain("inbound_tcp_alpn", "istio-peer-exchange, istio"));
     String routes =
         String.join(
             ", ",
@@ -248,7 +282,8 @@ class TlsProxyTest {
                 "{match: {prefix: /plain-strict}, route: {cluster: plain-strict}}",
                 "{match: {prefix: /wrong-san}, route: {cluster: wrong-san}}",
                 "{match: {prefix: /mtls-permissive}, route: {cluster: mtls-permissive}}",
-                "{match: {prefix: /plain-permissive}, route: {cluster: plain-permissive}}"));
+                "{match: {prefix: /plain-permissive}, route: {cluster: plain-permissive}}",
+                "{match: {prefix: /sniffed}, route: {cluster: mtls-sniffed}}"));
     String clientYaml =
         """
         node: {id: client, cluster: test}
@@ -260,8 +295,14 @@ class TlsProxyTest {
         %s
         %s
         %s
+        %s
           listeners:
           - name: outbound
+            address: {socket_address: {address: %s, port_value: %d}}
+            filter_chains:
+            - filters:
+        %s
+          - name: outbound-alpn
             address: {socket_address: {address: %s, port_value: %d}}
             filter_chains:
             - filters:
@@ -275,9 +316,14 @@ class TlsProxyTest {
                     "wrong-san", strictPort, true, "spiffe://cluster.local/ns/default/sa/other"),
                 cluster("mtls-permissive", permissivePort, true, SERVER_ID),
                 cluster("plain-permissive", permissivePort, false, SERVER_ID),
+                cluster("mtls-sniffed", sniffedPort, true, SERVER_ID),
                 CLIENT_IP,
                 outPort,
-                hcm("outbound", routes));
+                hcm("outbound", routes),
+                CLIENT_IP,
+                alpnOutPort,
+                hcm("outbound_alpn", routes)
+                    .replace("http_filters:\n", "http_filters:\n" + ISTIO_ALPN));
     BootstrapLoader loader = new BootstrapLoader();
     server =
         Proxy.start(
@@ -302,8 +348,12 @@ class TlsProxyTest {
   }
 
   static HttpResponse<String> get(String path) throws Exception {
+    return get(outPort, path);
+  }
+
+  static HttpResponse<String> get(int port, String path) throws Exception {
     return http.send(
-        HttpRequest.newBuilder(URI.create("http://" + CLIENT_IP + ":" + outPort + path))
+        HttpRequest.newBuilder(URI.create("http://" + CLIENT_IP + ":" + port + path))
             .timeout(Duration.ofSeconds(10))
             .build(),
         HttpResponse.BodyHandlers.ofString());
@@ -314,6 +364,27 @@ class TlsProxyTest {
         .filter(c -> c.name().equals(name))
         .mapToLong(c -> c.value())
         .sum();
+  }
+
+  /**
+   * {@code istio.alpn} on the client's connection manager makes the TLS upstream offer {@code
+   * istio-http/1.1, istio, http/1.1} instead of the cluster's {@code istio-peer-exchange, istio}:
+   * the server picks its chain by it. The same cluster serves both kinds of request, each on
+   * connections of its own (pooled per ALPN, as Envoy keys its pools): alternating requests open
+   * exactly one connection per ALPN.
+   */
+  @Test
+  void theAlpnFilterOverridesTheUpstreamAlpnAndPoolsPerOverride() throws Exception {
+    String http = "http.inbound_http_alpn.downstream_rq_total";
+    String tcp = "http.inbound_tcp_alpn.downstream_rq_total";
+    long cx = stat(client, "cluster.mtls-sniffed.upstream_cx_total");
+    for (int i = 0; i < 3; i++) {
+      assertThat(get(alpnOutPort, "/sniffed/" + i).statusCode()).isEqualTo(200);
+      assertThat(get(outPort, "/sniffed/" + i).statusCode()).isEqualTo(200);
+    }
+    assertThat(stat(server, http)).isEqualTo(3);
+    assertThat(stat(server, tcp)).isEqualTo(3);
+    assertThat(stat(client, "cluster.mtls-sniffed.upstream_cx_total") - cx).isEqualTo(2);
   }
 
   @Test

@@ -63,6 +63,25 @@ public record Endpoint(
         1);
   }
 
+  /** This endpoint with {@code health}. */
+  public Endpoint withHealth(HealthStatus health) {
+    return health == this.health
+        ? this
+        : new Endpoint(
+            hostname,
+            servicePort,
+            address,
+            port,
+            labels,
+            serviceAccount,
+            namespace,
+            workloadName,
+            locality,
+            network,
+            health,
+            weight);
+  }
+
   public Endpoint {
     Objects.requireNonNull(hostname, "hostname");
     Objects.requireNonNull(address, "address");

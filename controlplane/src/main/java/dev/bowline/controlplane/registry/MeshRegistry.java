@@ -32,6 +32,14 @@ public final class MeshRegistry implements ServiceRegistry {
   private record AutoRegistration(
       String namespace, String group, String address, Map<String, String> labels) {}
 
+  /**
+   * The last health reported for each auto-registered entry ({@code namespace/name}; istiod's
+   * WorkloadEntry {@code Healthy} condition): the probe's failure message, or absent while healthy
+   * or never reported. By entry, not by stream, so that a proxy that reconnects within the grace
+   * period (two registrations of one entry for a while) is judged by its latest report.
+   */
+  private final Map<String, String> unhealthy = new HashMap<>();
+
   private final ServiceRegistry base;
   private final List<Consumer<RegistryChange>> listeners = new CopyOnWriteArrayList<>();
   private final Map<String, AutoRegistration> autoRegistered = new LinkedHashMap<>();
@@ -90,9 +98,47 @@ public final class MeshRegistry implements ServiceRegistry {
 
   /** Removes the registration {@code key}; no-op if absent. */
   public synchronized void unregister(String key) {
-    if (autoRegistered.remove(key) != null) {
+    AutoRegistration gone = autoRegistered.remove(key);
+    if (gone != null) {
+      String entry = entryKey(gone);
+      if (autoRegistered.values().stream().noneMatch(a -> entryKey(a).equals(entry))) {
+        unhealthy.remove(entry);
+      }
       rebuild();
     }
+  }
+
+  /**
+   * The health the agent of registration {@code key} reported: {@code why} its probe failed, null
+   * when healthy. The endpoints of an unhealthy auto-registered WorkloadEntry stay in the registry
+   * marked {@link HealthStatus#UNHEALTHY} (Envoy and gRPC then send them nothing) until a healthy
+   * report. A report on a stream that registered nothing is ignored, as istiod does.
+   */
+  public synchronized void setHealth(String key, @Nullable String why) {
+    AutoRegistration a = autoRegistered.get(key);
+    if (a == null) {
+      return;
+    }
+    String before = why == null ? unhealthy.remove(entryKey(a)) : unhealthy.put(entryKey(a), why);
+    if (!Objects.equals(before, why)) {
+      LOG.log(
+          System.Logger.Level.INFO,
+          "event=workload_health entry={0}/{1} healthy={2}{3}",
+          a.namespace(),
+          entryName(a),
+          why == null,
+          why == null ? "" : " reason=\"" + why + "\"");
+      rebuild();
+    }
+  }
+
+  private static String entryKey(AutoRegistration a) {
+    return a.namespace() + "/" + entryName(a);
+  }
+
+  /** The name of the WorkloadEntry registered for {@code a}: {@code <group>-<address>}. */
+  private static String entryName(AutoRegistration a) {
+    return a.group() + "-" + a.address().replace(':', '-');
   }
 
   private synchronized void rebuild() {
@@ -120,7 +166,11 @@ public final class MeshRegistry implements ServiceRegistry {
         endpoints.addAll(local.endpoints(s.hostname(), p.port()));
       }
     }
-    endpoints.addAll(converted.endpoints());
+    for (Endpoint e : converted.endpoints()) {
+      boolean ill =
+          !unhealthy.isEmpty() && unhealthy.containsKey(e.namespace() + "/" + e.workloadName());
+      endpoints.add(ill ? e.withHealth(HealthStatus.UNHEALTHY) : e);
+    }
     RegistrySnapshot before = snapshot;
     RegistrySnapshot after =
         new RegistrySnapshot(version + 1, local.domainSuffix(), services, endpoints);
@@ -162,7 +212,7 @@ public final class MeshRegistry implements ServiceRegistry {
               t == null ? null : t.locality(),
               t == null ? null : t.weight(),
               t == null ? null : t.serviceAccount());
-      return Resource.of(a.namespace(), a.group() + "-" + a.address().replace(':', '-'), entry);
+      return Resource.of(a.namespace(), entryName(a), entry);
     }
     warn.add(
         "WorkloadGroup "

@@ -142,6 +142,8 @@ public final class SupportedTypes {
               .getDescriptor();
       case "istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig" ->
           dev.bowline.api.proto.IstioAuthnProto.descriptor();
+      case "istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig" ->
+          dev.bowline.proxy.http.filter.alpn.AlpnProto.descriptor();
       case "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit" ->
           io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
               .getDescriptor();

@@ -15,6 +15,7 @@ import dev.bowline.proxy.http.filter.HttpFilterFactory;
 import dev.bowline.proxy.http.filter.ResponseFlag;
 import dev.bowline.proxy.http.filter.ResponseFlags;
 import dev.bowline.proxy.http.filter.StreamInfo;
+import dev.bowline.proxy.http.filter.UpstreamAlpn;
 import dev.bowline.proxy.http.filter.router.RouteMatcher;
 import dev.bowline.proxy.runtime.ProxyRuntime;
 import dev.bowline.proxy.stats.ClusterStats;
@@ -1142,6 +1143,12 @@ final class HttpStream
   @Override
   public boolean downstreamHttp2() {
     return conn.http2Stream;
+  }
+
+  @Override
+  public List<String> upstreamAlpn(boolean http2) {
+    UpstreamAlpn a = get(UPSTREAM_ALPN);
+    return a == null ? List.of() : a.forUpstream(http2);
   }
 
   /** Envoy's header for ORIGINAL_DST clusters with {@code use_http_header}. */

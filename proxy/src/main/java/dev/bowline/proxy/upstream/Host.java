@@ -51,6 +51,54 @@ public final class Host {
     this.state = state;
     this.health = state.health(address);
     this.tls = tls;
+    this.lb = this;
+  }
+
+  /** The pool of {@code lb} for connections that offer {@code tls}'s ALPN instead. */
+  private Host(Host lb, dev.bowline.proxy.tls.UpstreamTls tls) {
+    this.address = lb.address;
+    this.weight = lb.weight;
+    this.priority = lb.priority;
+    this.locality = lb.locality;
+    this.state = lb.state;
+    this.health = lb.health;
+    this.tls = tls;
+    this.lb = lb;
+  }
+
+  /**
+   * The host the load balancer sees: this one, or the one whose ALPN-override pool this is (it
+   * counts the requests of all its pools).
+   */
+  final Host lb;
+
+  /** This host's pools for ALPN overrides, by the offered list; null until one is used. */
+  private java.util.@org.jspecify.annotations.Nullable Map<java.util.List<String>, Host> byAlpn;
+
+  /**
+   * The pool whose connections offer {@code alpn} instead of the cluster's ALPN: this host when
+   * {@code alpn} is empty, equal to the cluster's, or the connection is plaintext (Envoy keys its
+   * connection pools on the override only for TLS, where it changes the handshake).
+   */
+  Host forAlpn(java.util.List<String> alpn) {
+    var t = tls;
+    if (alpn.isEmpty() || t == null || alpn.equals(t.common().alpn())) {
+      return this;
+    }
+    if (byAlpn == null) {
+      byAlpn = new java.util.HashMap<>(4);
+    }
+    return byAlpn.computeIfAbsent(
+        alpn,
+        a -> {
+          var c = t.common();
+          return new Host(
+              this,
+              new dev.bowline.proxy.tls.UpstreamTls(
+                  new dev.bowline.proxy.tls.CommonTls(
+                      c.certificates(), c.trust(), c.sanMatchers(), a, c.params()),
+                  t.sni()));
+        });
   }
 
   public SocketAddr address() {
@@ -60,12 +108,18 @@ public final class Host {
   /** A request starts on this host (counts toward {@code max_requests}). */
   void begin() {
     active++;
+    if (lb != this) {
+      lb.active++;
+    }
     state.requests.incrementAndGet();
   }
 
   /** A request on this host ended. */
   void end() {
     active--;
+    if (lb != this) {
+      lb.active--;
+    }
     state.requests.decrementAndGet();
   }
 
@@ -77,6 +131,9 @@ public final class Host {
     Channel h = h2;
     if (h != null && active == 0) {
       h.close();
+    }
+    if (byAlpn != null) {
+      byAlpn.values().forEach(Host::closeIdle);
     }
   }
 }

@@ -18,6 +18,15 @@ public interface ResponseListener {
     return false;
   }
 
+  /**
+   * The ALPN to offer instead of the cluster's when the connection to the host is TLS, for an
+   * HTTP/2 ({@code http2}) or HTTP/1.1 upstream; empty (the default) keeps the cluster's. Such
+   * requests use connections of their own, pooled per list.
+   */
+  default java.util.List<String> upstreamAlpn(boolean http2) {
+    return java.util.List.of();
+  }
+
   /** The upstream can take more request bytes ({@code true}) or wants a pause. */
   default void onUpstreamWritabilityChanged(boolean writable) {}
 }

@@ -289,10 +289,12 @@ public final class Worker {
       }
       first = again;
     }
-    Host host = first;
-    cb.picked(host.address);
+    cb.picked(first.address);
     boolean h2 =
         cluster.http2() || (cluster.policy().downstreamProtocol() && listener.downstreamHttp2());
+    // an ALPN override (the stream's filter state) gets connections of its own, as Envoy keys
+    // its pools on the transport socket options
+    Host host = first.forAlpn(listener.upstreamAlpn(h2));
     if (h2 && !dedicated) {
       acquireH2(host, ch, listener, cb);
       return true;
@@ -565,7 +567,7 @@ public final class Worker {
 
   void release(Host host, ClusterHosts cluster, Channel channel) {
     ClusterHosts current = clusters.get(cluster.config.name());
-    if (current == null || !containsHost(current, host)) {
+    if (current == null || !containsHost(current, host.lb)) {
       channel.close(); // the host left the cluster while the request ran
       return;
     }

@@ -59,6 +59,13 @@ public final class XdsClient implements AutoCloseable {
   private final RandomGenerator random;
   private final Map<String, TypeState<?>> types = new LinkedHashMap<>();
   private final boolean delta;
+
+  /**
+   * Reports to send on the stream by type URL (the failure text, empty when fine), sent again on
+   * every new stream after its subscriptions; confined to the executor.
+   */
+  private final Map<String, String> reports = new java.util.LinkedHashMap<>();
+
   private @Nullable StreamObserver<DiscoveryRequest> requests;
   private @Nullable StreamObserver<DeltaDiscoveryRequest> deltaRequests;
   private int failures;
@@ -204,6 +211,7 @@ public final class XdsClient implements AutoCloseable {
         first = false;
       }
     }
+    reports.forEach(this::sendReport);
   }
 
   private void connectDelta(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
@@ -247,6 +255,39 @@ public final class XdsClient implements AutoCloseable {
                 .putAllInitialResourceVersions(held);
         java.util.Objects.requireNonNull(deltaRequests).onNext(b.build());
       }
+    }
+    reports.forEach(this::sendReport);
+  }
+
+  /**
+   * Sends a request of {@code typeUrl} that subscribes to nothing and carries {@code error} (empty
+   * when there is none) as its {@code error_detail}: a status report for the server, e.g. Istio's
+   * workload health ({@code type.googleapis.com/istio.v1.HealthInformation}). The latest report per
+   * type is sent again on every new stream. Any thread.
+   */
+  public void report(String typeUrl, String error) {
+    run(
+        () -> {
+          reports.put(typeUrl, error);
+          sendReport(typeUrl, error);
+        });
+  }
+
+  private void sendReport(String typeUrl, String error) {
+    com.google.rpc.Status detail =
+        com.google.rpc.Status.newBuilder().setCode(13).setMessage(error).build();
+    if (delta) {
+      var out = deltaRequests;
+      if (out != null) {
+        var b = DeltaDiscoveryRequest.newBuilder().setTypeUrl(typeUrl);
+        out.onNext(error.isEmpty() ? b.build() : b.setErrorDetail(detail).build());
+      }
+      return;
+    }
+    var out = requests;
+    if (out != null) {
+      var b = DiscoveryRequest.newBuilder().setTypeUrl(typeUrl);
+      out.onNext(error.isEmpty() ? b.build() : b.setErrorDetail(detail).build());
     }
   }
 

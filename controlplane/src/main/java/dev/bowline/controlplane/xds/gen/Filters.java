@@ -58,7 +58,19 @@ final class Filters {
       List<AccessLog> logs,
       HttpConnectionManager.@Nullable Tracing tracing,
       MeshConfig mesh) {
-    return hcm(paths(traced(rds(statPrefix, routeName, logs), tracing), mesh), filters);
+    return hcm(paths(traced(rds(statPrefix, routeName, logs), tracing), mesh), outbound(filters));
+  }
+
+  /**
+   * {@code filters} then istiod's {@code istio.alpn}, which every connection manager but the
+   * sidecar's inbound ones gets (before fault and CORS): HTTP over mTLS then offers {@code
+   * istio-http/1.1} or {@code istio-h2} upstream.
+   */
+  private static List<HttpFilter> outbound(List<HttpFilter> filters) {
+    List<HttpFilter> out = new java.util.ArrayList<>(filters.size() + 1);
+    out.addAll(filters);
+    out.add(AlpnProto.filter());
+    return out;
   }
 
   /**
@@ -182,7 +194,7 @@ final class Filters {
                         .setDns(true)
                         .setUri(true)),
             tracing),
-        filters);
+        outbound(filters));
   }
 
   /**

@@ -276,8 +276,19 @@ final class XdsConnection {
 
   // ---- SotW ----
 
+  /**
+   * istiod's workload health report type ({@code v3.HealthInfoType}): the agent sends a request of
+   * this type, with {@code error_detail} when its probe fails, on the proxy's stream. Nothing is
+   * answered.
+   */
+  static final String HEALTH_INFO = "type.googleapis.com/istio.v1.HealthInformation";
+
   private void onSotw(DiscoveryRequest req) throws BadRequest {
     String type = req.getTypeUrl();
+    if (type.equals(HEALTH_INFO)) {
+      server.health(this, req.hasErrorDetail() ? req.getErrorDetail().getMessage() : null);
+      return;
+    }
     generator(type);
     WatchedResource w = watched.get(type);
     String nonce = req.getResponseNonce();
@@ -341,6 +352,10 @@ final class XdsConnection {
 
   private void onDelta(DeltaDiscoveryRequest req) throws BadRequest {
     String type = req.getTypeUrl();
+    if (type.equals(HEALTH_INFO)) {
+      server.health(this, req.hasErrorDetail() ? req.getErrorDetail().getMessage() : null);
+      return;
+    }
     generator(type);
     WatchedResource w = watched.get(type);
     boolean first = w == null;

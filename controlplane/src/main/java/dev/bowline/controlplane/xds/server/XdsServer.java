@@ -76,6 +76,13 @@ public final class XdsServer implements AutoCloseable {
 
     /** The stream {@code connectionId} of {@code proxy} ended. */
     default void disconnected(String connectionId, Proxy proxy) {}
+
+    /**
+     * The agent of {@code proxy} reported its workload's health on the stream {@code connectionId}
+     * (istiod's {@code istio.io/health} requests): {@code unhealthy} is the probe's failure, null
+     * when healthy.
+     */
+    default void health(String connectionId, Proxy proxy, @Nullable String unhealthy) {}
   }
 
   /** Sets who is told about connections (the registry, for auto-registration). */
@@ -300,6 +307,13 @@ public final class XdsServer implements AutoCloseable {
     metrics.connected(p == null ? "" : p.istioVersion());
     if (p != null) {
       lifecycle.connected(c.id(), p);
+    }
+  }
+
+  void health(XdsConnection c, @Nullable String unhealthy) {
+    Proxy p = c.proxyOrNull();
+    if (p != null && connections.containsKey(c.id())) {
+      lifecycle.health(c.id(), p, unhealthy);
     }
   }
 

@@ -113,6 +113,55 @@ class ProtocolSniffingGenTest {
     assertThat(timed.getListenerFiltersTimeout().getNanos()).isEqualTo(250_000_000);
   }
 
+  /**
+   * istiod's {@code istio.alpn} filter is on every outbound connection manager (before fault, CORS
+   * and the router) and on none of the inbound ones.
+   */
+  @Test
+  void outboundConnectionManagersCarryTheAlpnFilterAndInboundOnesDoNot() throws Exception {
+    Map<String, ?> lds = lds(push(mtls("PERMISSIVE"), MeshConfig.defaults()));
+    Listener api = (Listener) lds.get("0.0.0.0_8080");
+    HttpConnectionManager out =
+        api.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+    List<String> names =
+        out.getHttpFiltersList().stream()
+            .map(
+                io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter
+                    ::getName)
+            .toList();
+    assertThat(names)
+        .containsSubsequence(
+            "istio.alpn",
+            "envoy.filters.http.fault",
+            "envoy.filters.http.cors",
+            "envoy.filters.http.router");
+    var alpn =
+        out.getHttpFiltersList().stream()
+            .filter(f -> f.getName().equals("istio.alpn"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(alpn.getTypedConfig().getTypeUrl())
+        .isEqualTo("type.googleapis.com/istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig");
+    String json =
+        com.google.protobuf.util.JsonFormat.printer().usingTypeRegistry(XdsJson.TYPES).print(alpn);
+    assertThat(json.replaceAll("\\s+", ""))
+        .contains("\"alpnOverride\":[\"istio-http/1.0\",\"istio\",\"http/1.0\"]")
+        .contains(
+            "\"upstreamProtocol\":\"HTTP11\",\"alpnOverride\":[\"istio-http/1.1\",\"istio\",\"http/1.1\"]")
+        .contains(
+            "\"upstreamProtocol\":\"HTTP2\",\"alpnOverride\":[\"istio-h2\",\"istio\",\"h2\"]");
+
+    Listener in = (Listener) lds.get(SidecarListenerGenerator.VIRTUAL_INBOUND);
+    for (FilterChain c : in.getFilterChainsList()) {
+      for (var f : c.getFiltersList()) {
+        if (f.getTypedConfig().is(HttpConnectionManager.class)) {
+          assertThat(f.getTypedConfig().unpack(HttpConnectionManager.class).getHttpFiltersList())
+              .noneMatch(h -> h.getName().equals("istio.alpn"));
+        }
+      }
+    }
+  }
+
   @Test
   void anUndeclaredPortIsRoutedByHttpRoutes() {
     RouteConfiguration rc =

@@ -109,6 +109,7 @@ public final class FilterRegistry {
             new dev.bowline.proxy.http.filter.jwt.JwtAuthnFactory(
                 env.clock(), System::nanoTime, env.stats()),
             new dev.bowline.proxy.http.filter.istioauthn.IstioAuthnFactory(),
+            new dev.bowline.proxy.http.filter.alpn.AlpnFactory(),
             new dev.bowline.proxy.http.filter.rbac.RbacFactory(env.stats()),
             new dev.bowline.proxy.http.filter.extauthz.ExtAuthzFactory(env.stats()),
             new dev.bowline.proxy.http.filter.localratelimit.LocalRateLimitFactory(

@@ -161,6 +161,13 @@ public interface StreamInfo {
       new StateKey<>("envoy.dynamic_metadata");
 
   /**
+   * Envoy's {@code envoy.network.application_protocols} filter state: the ALPN the router offers on
+   * a TLS upstream connection for this stream instead of the cluster's, by the upstream HTTP
+   * protocol. Connections are pooled per override, as Envoy keys its pools on it.
+   */
+  StateKey<UpstreamAlpn> UPSTREAM_ALPN = new StateKey<>("envoy.network.application_protocols");
+
+  /**
    * A typed key of filter state; compared by identity, so a filter package keeps its keys as
    * constants.
    *
