@@ -48,6 +48,9 @@ class ProxyJvmOptionsTest {
     assertThat(p.exitValue()).as(out).isZero();
     assertThat(out)
         .containsPattern("bool UseSerialGC\\s+= true")
-        .containsPattern("size_t MaxHeapSize\\s+= " + 96 * 1024 * 1024 + "\\b");
+        .containsPattern("size_t MaxHeapSize\\s+= " + 96 * 1024 * 1024 + "\\b")
+        // decision 0030, addendum 2: C2 later at start-up, the class archive left unrelocated
+        .containsPattern("intx Tier4InvocationThreshold\\s+= 20000\\b")
+        .containsPattern("int ArchiveRelocationMode\\s+= 0\\b");
   }
 }

@@ -31,6 +31,11 @@ public record RouteTable(
 
   /** The virtual host serving {@code authority} (port included or not), if any. */
   public Optional<VirtualHost> select(String authority) {
+    return Optional.ofNullable(pick(authority));
+  }
+
+  /** As {@link #select}, null when no virtual host matches (no {@code Optional} per request). */
+  public @org.jspecify.annotations.Nullable VirtualHost pick(String authority) {
     String host = authority.toLowerCase(Locale.ROOT);
     VirtualHost vh = index.pick(host);
     if (vh == null) {
@@ -39,7 +44,7 @@ public record RouteTable(
         vh = index.pick(host.substring(0, colon));
       }
     }
-    return Optional.ofNullable(vh);
+    return vh;
   }
 
   /** Lookup structure built once per route table. */

@@ -41,6 +41,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   @Nullable String remoteAddressText;
   @Nullable String localAddressText;
 
+  // The last millisecond count written as header text (x-envoy-expected-rq-timeout-ms is the same
+  // for every request of a route): kept so a keep-alive connection makes the string once.
+  private long lastMillis = -1;
+  private String lastMillisText = "";
+
   @Nullable Worker worker;
   @Nullable ChannelHandlerContext ctx;
   String remoteIp = "";
@@ -82,6 +87,15 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       ctx.channel().config().setAutoRead(false);
     }
     drain();
+  }
+
+  /** {@code millis} as decimal text, reusing the last one made on this connection. */
+  String millisText(long millis) {
+    if (millis != lastMillis) {
+      lastMillisText = Long.toString(millis);
+      lastMillis = millis;
+    }
+    return lastMillisText;
   }
 
   private void drain() {

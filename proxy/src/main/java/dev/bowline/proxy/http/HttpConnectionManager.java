@@ -10,7 +10,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
@@ -66,11 +65,7 @@ public final class HttpConnectionManager {
       HttpFilterFactory<?>[] f) {
     int max = config.maxRequestHeadersBytes();
     p.addLast(
-        new HttpServerCodec(
-            new HttpDecoderConfig()
-                .setMaxInitialLineLength(max)
-                .setMaxHeaderSize(max)
-                .setMaxChunkSize(65536)));
+        new HttpServerCodec(dev.bowline.proxy.transport.Http1Decoding.config(max, max, 65536)));
     idleTimer(p, config);
     p.addLast(new HttpConnection(config, runtime, f, false));
   }
@@ -182,12 +177,7 @@ public final class HttpConnectionManager {
   /** {@code stream_idle_timeout}: no bytes either way for that long ends the stream in flight. */
   private static void idleTimer(ChannelPipeline p, HttpConnectionManagerConfig config) {
     if (!config.streamIdleTimeout().isZero()) {
-      p.addLast(
-          new io.netty.handler.timeout.IdleStateHandler(
-              0,
-              0,
-              config.streamIdleTimeout().toMillis(),
-              java.util.concurrent.TimeUnit.MILLISECONDS));
+      p.addLast(new dev.bowline.proxy.transport.IdleTimeout(config.streamIdleTimeout()));
     }
   }
 

@@ -73,7 +73,8 @@ final class HttpStream
   private final boolean grpc;
   private final HttpFilter[] filters;
   private HttpRequest upstreamRequest;
-  private final List<HttpContent> pending = new ArrayList<>(2);
+  // request content waiting for an upstream; a list is made only when some has to wait
+  private List<HttpContent> pending = List.of();
   private boolean requestComplete;
   private boolean responseStarted;
   private boolean done;
@@ -212,6 +213,13 @@ final class HttpStream
         !conn.http2Stream
             && !HttpUtil.isTransferEncodingChunked(request)
             && HttpUtil.getContentLength(request, 0L) == 0L;
+  }
+
+  private List<HttpContent> pendingList() {
+    if (!(pending instanceof ArrayList)) {
+      pending = new ArrayList<>(2);
+    }
+    return pending;
   }
 
   @SuppressWarnings("unchecked")
@@ -434,7 +442,7 @@ final class HttpStream
     this.path = q < 0 ? uri : uri.substring(0, q);
     this.queryPart = q < 0 ? "" : uri.substring(q);
     this.authority = authority;
-    VirtualHost vh = table == null ? null : table.select(authority).orElse(null);
+    VirtualHost vh = table == null ? null : table.pick(authority);
     Route route =
         vh == null
             ? null
@@ -777,7 +785,7 @@ final class HttpStream
       for (HttpContent c : pending) {
         keepForReplay(c);
       }
-      pending.clear();
+      pending = List.of();
     }
     includeAttemptCount = matchedHost != null && matchedHost.includeAttemptCount();
     forwarded = true;
@@ -875,7 +883,9 @@ final class HttpStream
   private void startGlobalTimer() {
     if (timeout == null && globalTimeoutNanos > 0 && !done) {
       if (!suppressEnvoyHeaders && attempts == 0) {
-        upstreamRequest.headers().set("x-envoy-expected-rq-timeout-ms", expectedTimeoutMillis());
+        upstreamRequest
+            .headers()
+            .set("x-envoy-expected-rq-timeout-ms", conn.millisText(expectedTimeoutMillis()));
       }
       timeout = ctx.executor().schedule(this::onTimeout, globalTimeoutNanos, TimeUnit.NANOSECONDS);
     }
@@ -915,7 +925,7 @@ final class HttpStream
       h.set("x-envoy-attempt-count", attempts);
     }
     if (!suppressEnvoyHeaders && (globalTimeoutNanos > 0 || perTryTimeoutNanos > 0)) {
-      h.set("x-envoy-expected-rq-timeout-ms", expectedTimeoutMillis());
+      h.set("x-envoy-expected-rq-timeout-ms", conn.millisText(expectedTimeoutMillis()));
     }
     Worker worker = java.util.Objects.requireNonNull(conn.worker);
     ClusterConfig cluster = java.util.Objects.requireNonNull(target);
@@ -1000,7 +1010,7 @@ final class HttpStream
       retry = null;
       replay = null;
       if (upstream == null) {
-        pending.addAll(r);
+        pendingList().addAll(r);
       } else {
         r.forEach(ReferenceCountUtil::release);
       }
@@ -1258,7 +1268,7 @@ final class HttpStream
         send(u, copy);
       }
     } else if (u == null) {
-      pending.add(c);
+      pendingList().add(c);
       BodyWait w = bodyWait;
       if (w != null) {
         w.buffered += c.content().readableBytes();
@@ -1302,7 +1312,7 @@ final class HttpStream
     for (HttpContent c : pending) {
       ch.write(c, ch.voidPromise());
     }
-    pending.clear();
+    pending = List.of();
     ch.flush();
     if (requestComplete) {
       startPerTryTimer();
@@ -1549,8 +1559,8 @@ final class HttpStream
     var dp = down.pipeline();
     dp.addLast(dev.bowline.proxy.tcp.TcpProxy.relayTo(up));
     dp.remove(conn);
-    if (dp.get(io.netty.handler.timeout.IdleStateHandler.class) != null) {
-      dp.remove(io.netty.handler.timeout.IdleStateHandler.class);
+    if (dp.get(dev.bowline.proxy.transport.IdleTimeout.class) != null) {
+      dp.remove(dev.bowline.proxy.transport.IdleTimeout.class);
     }
     dp.remove(io.netty.handler.codec.http.HttpServerCodec.class);
   }
@@ -1618,7 +1628,7 @@ final class HttpStream
               c.release();
             }
           }
-          pending.clear();
+          pending = List.of();
           up.flush();
           var dp = down.pipeline();
           if (conn.http2Stream) {
@@ -1638,8 +1648,8 @@ final class HttpStream
             dp.remove(conn);
             dp.remove(io.netty.handler.codec.http.HttpServerCodec.class);
           }
-          if (dp.get(io.netty.handler.timeout.IdleStateHandler.class) != null) {
-            dp.remove(io.netty.handler.timeout.IdleStateHandler.class);
+          if (dp.get(dev.bowline.proxy.transport.IdleTimeout.class) != null) {
+            dp.remove(dev.bowline.proxy.transport.IdleTimeout.class);
           }
           up.config().setAutoRead(true);
           down.config().setAutoRead(true);
@@ -1746,7 +1756,7 @@ final class HttpStream
     }
     cancelTimeout();
     pending.forEach(ReferenceCountUtil::release);
-    pending.clear();
+    pending = List.of();
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
@@ -1883,7 +1893,7 @@ final class HttpStream
     done = true;
     cancelTimeout();
     pending.forEach(ReferenceCountUtil::release);
-    pending.clear();
+    pending = List.of();
     upstream = null;
     complete();
     boolean keep = keepAlive() && (requestComplete || conn.http2Stream);

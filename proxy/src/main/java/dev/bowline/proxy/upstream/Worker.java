@@ -341,10 +341,15 @@ public final class Worker {
                   // while a request runs)
                   c.pipeline()
                       .addLast(
-                          new io.netty.handler.timeout.IdleStateHandler(
-                              0, 0, idle, java.util.concurrent.TimeUnit.NANOSECONDS));
+                          new dev.bowline.proxy.transport.IdleTimeout(
+                              java.time.Duration.ofNanos(idle)));
                 }
-                c.pipeline().addLast(new HttpClientCodec(4096, 65536, 65536));
+                c.pipeline()
+                    .addLast(
+                        new HttpClientCodec(
+                            dev.bowline.proxy.transport.Http1Decoding.config(4096, 65536, 65536),
+                            false,
+                            false));
                 c.pipeline().addLast(new UpstreamConnection(Worker.this, host, ch, c));
               }
             });

@@ -1,0 +1,151 @@
+package dev.bowline.proxy.transport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link IdleTimeout} over a real loopback connection: the event comes only after neither reads nor
+ * writes happened for the timeout, and a write is activity as a read is.
+ */
+class IdleTimeoutTest {
+  private static final long TIMEOUT_MS = 1_000; // large beside the 100 ms steps: loaded CI
+  private MultiThreadIoEventLoopGroup group;
+
+  @BeforeEach
+  void start() {
+    group = Transport.NIO.newEventLoopGroup(1);
+  }
+
+  @AfterEach
+  void stop() {
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  /** The server side of one connection, with the handler under test, and when its event came. */
+  private record Server(Channel listening, CompletableFuture<Channel> accepted, Events events) {}
+
+  private static final class Events extends ChannelInboundHandlerAdapter {
+    final CompletableFuture<Long> idleAt = new CompletableFuture<>();
+    volatile long lastReadAt;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      lastReadAt = System.nanoTime();
+      ReferenceCountUtil.release(msg);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt == IdleStateEvent.ALL_IDLE_STATE_EVENT) {
+        idleAt.complete(System.nanoTime());
+      }
+    }
+  }
+
+  private Server server() throws InterruptedException {
+    Events events = new Events();
+    CompletableFuture<Channel> accepted = new CompletableFuture<>();
+    Channel listening =
+        new ServerBootstrap()
+            .group(group)
+            .channel(Transport.NIO.serverChannelClass())
+            .childHandler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    ch.pipeline().addLast(new IdleTimeout(Duration.ofMillis(TIMEOUT_MS)), events);
+                    accepted.complete(ch);
+                  }
+                })
+            .bind(new InetSocketAddress("127.0.0.1", 0))
+            .sync()
+            .channel();
+    return new Server(listening, accepted, events);
+  }
+
+  private Channel connect(Server s) throws InterruptedException {
+    return new Bootstrap()
+        .group(group)
+        .channel(Transport.NIO.socketChannelClass())
+        .handler(
+            new ChannelInboundHandlerAdapter() {
+              @Override
+              public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ReferenceCountUtil.release(msg);
+              }
+            })
+        .connect(s.listening().localAddress())
+        .sync()
+        .channel();
+  }
+
+  @Test
+  void readsPostponeTheEventUntilTheConnectionIsQuietForTheTimeout() throws Exception {
+    Server s = server();
+    Channel client = connect(s);
+    for (int i = 0; i < 15; i++) { // a byte every 100 ms for 1.5 times the timeout
+      client.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'x'})).sync();
+      Thread.sleep(100);
+    }
+    long idleAt = s.events().idleAt.get(10, TimeUnit.SECONDS);
+    assertThat(idleAt - s.events().lastReadAt)
+        .isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS));
+    client.close().sync();
+    s.listening().close().sync();
+  }
+
+  @Test
+  void writesAreActivityToo() throws Exception {
+    Server s = server();
+    Channel client = connect(s);
+    Channel accepted = s.accepted().get(10, TimeUnit.SECONDS);
+    long lastWrite = 0;
+    for (int i = 0; i < 15; i++) { // the server writes every 100 ms and reads nothing
+      lastWrite = System.nanoTime();
+      accepted.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'y'})).sync();
+      Thread.sleep(100);
+    }
+    long idleAt = s.events().idleAt.get(10, TimeUnit.SECONDS);
+    assertThat(idleAt - lastWrite)
+        .isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS));
+    client.close().sync();
+    s.listening().close().sync();
+  }
+
+  @Test
+  void aRemovedHandlerFiresNothing() throws Exception {
+    Server s = server();
+    Channel client = connect(s);
+    Channel accepted = s.accepted().get(10, TimeUnit.SECONDS);
+    accepted.eventLoop().submit(() -> accepted.pipeline().remove(IdleTimeout.class)).sync();
+    Thread.sleep(TIMEOUT_MS * 3 / 2);
+    assertThat(s.events().idleAt).isNotDone();
+    client.close().sync();
+    s.listening().close().sync();
+  }
+
+  @Test
+  void rejectsATimeoutThatIsNotPositive() {
+    assertThatThrownBy(() -> new IdleTimeout(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("idle timeout must be positive: PT0S");
+  }
+}
