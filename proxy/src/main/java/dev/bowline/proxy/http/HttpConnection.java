@@ -40,6 +40,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   // connection's life; event loop only.
   @Nullable String remoteAddressText;
   @Nullable String localAddressText;
+  @Nullable String serverNameText; // SNI from the connection's ConnectionInfo
 
   @Nullable Worker worker;
   @Nullable ChannelHandlerContext ctx;
