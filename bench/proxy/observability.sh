@@ -10,6 +10,11 @@
 #   ROUNDS=2 WARMUP=10 bench/proxy/observability.sh
 #   CONFIGS="router stats alog trace observed" bench/proxy/observability.sh 10 50   # attribute the cost
 #   PROXY_EXTRA_OPTS="-XX:StartFlightRecording=..." to profile the proxy
+#   THREADS=1 ... also prints the proxy's CPU per 1,000 requests by thread (event loop, GC = "VM
+#     Thread" with Serial, JIT compilers, access-log writer, span exporter, gRPC)
+#   BASE_JAR=/tmp/old/cli/target/bowline.jar CONFIGS="router trace router@base trace@base" ...
+#     compares another build in the same window: NAME@base runs NAME with BASE_JAR, and its ratio
+#     is against router@base
 #
 # Backend: NGINX serving 1 KB, with wrk and the OTLP receiver, on core 0; the proxy alone on core 1.
 # Loopback only. Run it on a quiet machine (load < 1): the figures are meaningless otherwise.
@@ -152,6 +157,11 @@ bootstrap "$WORK/trace.yaml" "" "$TRACE"
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 # The proxy's JVM options: the file every proxy process uses (decision 0030), then overrides.
 JAVA_OPTS="@$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options ${BOWLINE_BENCH_JAVA_OPTS:-}"
+# utime+stime ticks of each of $1's threads, one "name ticks" line per thread (names without digits)
+thread_ticks() { for t in /proc/$1/task/*; do
+  local st; st=$(cat "$t/stat" 2>/dev/null) || continue
+  local name=${st#*(}; name=${name%)*}; local rest=${st##*) }
+  set -- $rest; echo "${name//[0-9]/} $((${12} + ${13}))"; done; }
 cpu_ticks() { local s; s=$(cut -d')' -f2- "/proc/$1/stat"); set -- $s; echo $((${12} + ${13})); }
 wait_http() { for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
 # The OTLP receiver: the control plane's, as in bowline up (its xDS and monitoring ports unused).
@@ -161,20 +171,33 @@ PIDS+=($!)
 wait_http "http://127.0.8.5:15014/ready"
 URL=http://127.0.8.4:8080/1k
 declare -A RPS CPU
-run_one() { # $1: name
+run_one() { # $1: name, or name@base for BASE_JAR's build
+  local jar="$ROOT/cli/target/bowline.jar" cfg=${1%@base}
+  [ "$cfg" = "$1" ] || jar=${BASE_JAR:?"$1 needs BASE_JAR"}
   taskset -c 1 "$JAVA" $JAVA_OPTS ${PROXY_EXTRA_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-    -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/$1.yaml" --concurrency 1 >"$WORK/$1.out" 2>&1 &
+    -jar "$jar" proxy -c "$WORK/$cfg.yaml" --concurrency 1 >"$WORK/$1.out" 2>&1 &
   local pid=$!; PIDS+=($pid)
   wait_http "$URL"
-  taskset -c 0 wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$URL" >/dev/null
+  taskset -c 0 wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$URL" > "$WORK/$1.warm"
   local c0; c0=$(cpu_ticks $pid)
+  [ -z "${THREADS:-}" ] || thread_ticks $pid > "$WORK/$1.t0"
   taskset -c 0 wrk -t1 -c"$CONNS" -d"${DURATION}s" "$URL" > "$WORK/$1.wrk"
   local c1; c1=$(cpu_ticks $pid)
+  [ -z "${THREADS:-}" ] || thread_ticks $pid > "$WORK/$1.t1"
   local reqs; reqs=$(awk '/requests in/{print $1}' "$WORK/$1.wrk")
   local rps; rps=$(awk '/Requests\/sec/{print $2}' "$WORK/$1.wrk")
   local errs; errs=$(awk '/Non-2xx|Socket errors/' "$WORK/$1.wrk")
   local per1k; per1k=$(echo "scale=2; ($c1 - $c0) * 1000 * 1000 / $TCK / $reqs" | bc)
   printf '%-9s %10s %14s %s\n' "$1" "$rps" "$per1k" "$errs"
+  if [ -n "${THREADS:-}" ]; then # threads that ended during the run are not counted
+    awk -v reqs="$reqs" -v tck="$TCK" '
+      function key(line) { k=line; sub(/ [0-9]+$/,"",k); return k }
+      function val(line) { n=split(line,f," "); return f[n] }
+      FNR==NR { before[key($0)]+=val($0); next }
+      { after[key($0)]+=val($0) }
+      END { for (k in after) { d=(after[k]-before[k])*1000*1000/tck/reqs; if (d>0.05) printf "    %-24s %8.2f ms/1k\n", k, d } }' \
+      "$WORK/$1.t0" "$WORK/$1.t1" | sort -k1,1
+  fi
   RPS[$1]="${RPS[$1]:-} $rps"; CPU[$1]="${CPU[$1]:-} $per1k"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
@@ -182,13 +205,14 @@ wait_http "http://$BACKEND/1k"
 printf '%-9s %10s %14s\n' config rps cpu_ms/1k_req
 for _ in $(seq 1 "$ROUNDS"); do for c in $CONFIGS; do run_one "$c"; done; done
 mean() { echo "$@" | tr ' ' '\n' | awk 'NF{s+=$1;n++} END{printf "%.1f", s/n}'; }
-[[ " $CONFIGS " == *" router "* ]] || { echo "(no router run: no ratios)"; exit 0; }
-r=$(mean ${RPS[router]}); rc=$(mean ${CPU[router]})
-echo "mean: router $r rps, $rc ms/1k"
+median() { echo "$@" | tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR]=$1} END{printf "%.1f", NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 for c in $CONFIGS; do
-  [ "$c" = router ] && continue
-  p=$(mean ${RPS[$c]}); pc=$(mean ${CPU[$c]})
-  echo "mean: $c $p rps, $pc ms/1k; ratio rps $c/router: $(echo "scale=3; $p / $r" | bc) (target for observed >= 0.85); cpu router/$c: $(echo "scale=3; $rc / $pc" | bc)"
+  router=router; [ "${c%@base}" = "$c" ] || router=router@base
+  [ -n "${RPS[$router]:-}" ] || { echo "$c: no $router run, no ratio"; continue; }
+  r=$(mean ${RPS[$router]}); rc=$(mean ${CPU[$router]}); rm=$(median ${RPS[$router]})
+  p=$(mean ${RPS[$c]}); pc=$(mean ${CPU[$c]}); pm=$(median ${RPS[$c]})
+  if [ "$c" = "$router" ]; then echo "mean: $c $p rps (median $pm), $pc ms/1k"; continue; fi
+  echo "mean: $c $p rps (median $pm), $pc ms/1k; ratio rps $c/$router: $(echo "scale=3; $p / $r" | bc), of medians $(echo "scale=3; $pm / $rm" | bc) (target for observed >= 0.85); cpu $router/$c: $(echo "scale=3; $rc / $pc" | bc)"
 done
 echo "spans received by the OTLP receiver: $(curl -s http://127.0.8.5:15014/debug/tracez); access log lines: $(wc -l < "$WORK/access.log" 2>/dev/null || echo 0)"
 echo "wrk -t1 -c$CONNS -d${DURATION}s (after ${WARMUP}s warm-up) nginx 1 KB + wrk + OTLP receiver on core 0; proxy alone on core 1; $WORK"

@@ -7,19 +7,13 @@ import com.google.protobuf.Value;
 import dev.bowline.proxy.http.filter.FilterContext;
 import dev.bowline.proxy.http.filter.FilterEnvironment;
 import dev.bowline.proxy.http.filter.NodeInfo;
-import dev.bowline.proxy.http.filter.ResponseFlags;
-import dev.bowline.proxy.http.filter.StreamInfo;
 import dev.bowline.proxy.http.filter.TrafficDirection;
-import dev.bowline.proxy.http.filter.metadataexchange.MetadataExchangePlugin;
 import dev.bowline.proxy.http.filter.metadataexchange.PeerInfo;
 import dev.bowline.proxy.http.filter.stats.StatsFilter;
 import dev.bowline.proxy.http.filter.stats.StatsPlugin;
 import dev.bowline.proxy.stats.Stats;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
-import io.netty.handler.codec.http.HttpHeaders;
 import java.time.Clock;
 import java.util.concurrent.TimeUnit;
-import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -121,130 +115,5 @@ public class StatsFilterBenchmark {
   public void recordTwoThreads() {
     filter.record(ok);
     filter.record(fail);
-  }
-
-  /** A finished stream, as the connection manager shows it to the filter. */
-  static final class FakeStream implements StreamInfo {
-    final PeerInfo peer;
-    final int code;
-    dev.bowline.proxy.tls.@org.jspecify.annotations.Nullable TlsPeer tls;
-    final ResponseFlags flags = new ResponseFlags();
-    final HttpHeaders request =
-        new DefaultHttpHeaders().add("host", "forecast.weather:3002").add("x-request-id", "abc");
-    final HttpHeaders response = new DefaultHttpHeaders().add("content-length", "512");
-
-    FakeStream(PeerInfo peer, int code) {
-      this.peer = peer;
-      this.code = code;
-    }
-
-    @Override
-    public long startEpochMillis() {
-      return 0;
-    }
-
-    @Override
-    public long startNanos() {
-      return 0;
-    }
-
-    @Override
-    public long durationNanos() {
-      return 3_400_000;
-    }
-
-    @Override
-    public long responseStartNanos() {
-      return 3_000_000;
-    }
-
-    @Override
-    public int responseCode() {
-      return code;
-    }
-
-    @Override
-    public ResponseFlags responseFlags() {
-      return flags;
-    }
-
-    @Override
-    public long bytesReceived() {
-      return 0;
-    }
-
-    @Override
-    public long bytesSent() {
-      return 512;
-    }
-
-    @Override
-    public String protocol() {
-      return "HTTP/1.1";
-    }
-
-    @Override
-    public HttpHeaders requestHeaders() {
-      return request;
-    }
-
-    @Override
-    public String method() {
-      return "GET";
-    }
-
-    @Override
-    public String path() {
-      return "/weather?city=beijing";
-    }
-
-    @Override
-    public @Nullable HttpHeaders responseHeaders() {
-      return response;
-    }
-
-    @Override
-    public @Nullable HttpHeaders responseTrailers() {
-      return null;
-    }
-
-    @Override
-    public @Nullable String upstreamCluster() {
-      return "outbound|3002|v1|forecast.weather.svc.cluster.local";
-    }
-
-    @Override
-    public @Nullable String upstreamHost() {
-      return "127.0.0.3:3002";
-    }
-
-    @Override
-    public @Nullable String routeName() {
-      return "default";
-    }
-
-    @Override
-    public String downstreamRemoteAddress() {
-      return "127.0.0.2:40000";
-    }
-
-    @Override
-    public String downstreamLocalAddress() {
-      return "127.0.0.2:15001";
-    }
-
-    @Override
-    @SuppressWarnings("unchecked")
-    public <T> @Nullable T get(StateKey<T> key) {
-      return key == MetadataExchangePlugin.UPSTREAM_PEER ? (T) peer : null;
-    }
-
-    @Override
-    public <T> void put(StateKey<T> key, T value) {}
-
-    @Override
-    public dev.bowline.proxy.tls.@org.jspecify.annotations.Nullable TlsPeer upstreamTlsPeer() {
-      return tls;
-    }
   }
 }

@@ -3,6 +3,7 @@ package dev.bowline.proxy.accesslog;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -29,7 +30,7 @@ public final class AccessLogWriter implements AutoCloseable {
   /** One file's queue and, on the writer thread, its stream and buffer. */
   private static final class Sink {
     final String path;
-    final ConcurrentLinkedQueue<byte[]> queue = new ConcurrentLinkedQueue<>();
+    final ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>();
     // writer thread only
     byte[] buffer = new byte[0];
     int used;
@@ -59,8 +60,11 @@ public final class AccessLogWriter implements AutoCloseable {
     this.thread = Thread.ofPlatform().name("bowline-access-log").daemon().unstarted(this::run);
   }
 
-  /** Queues the encoded {@code line} (newline included) for {@code path}; never blocks. */
-  public void append(String path, byte[] line) {
+  /**
+   * Queues {@code line} (newline included) for {@code path}; never blocks. The line is encoded
+   * (UTF-8) by the writer thread, not by the caller's event loop.
+   */
+  public void append(String path, String line) {
     if (queued.incrementAndGet() > maxQueued || closed.get()) {
       queued.decrementAndGet();
       dropped.incrementAndGet();
@@ -74,8 +78,8 @@ public final class AccessLogWriter implements AutoCloseable {
     if (!started.get() && started.compareAndSet(false, true)) {
       thread.start(); // the first line starts the thread: proxies without access logs have none
     }
-    long before = pendingBytes.getAndAdd(line.length);
-    if (before < FLUSH_BYTES && before + line.length >= FLUSH_BYTES) {
+    long before = pendingBytes.getAndAdd(line.length()); // chars: bytes for the usual ASCII line
+    if (before < FLUSH_BYTES && before + line.length() >= FLUSH_BYTES) {
       LockSupport.unpark(thread); // once per FLUSH_BYTES, not per line
     }
   }
@@ -109,18 +113,19 @@ public final class AccessLogWriter implements AutoCloseable {
     }
   }
 
-  /** Writes what {@code sink}'s queue holds now; returns the bytes taken from the queue. */
+  /** Writes what {@code sink}'s queue holds now; returns the chars taken from the queue. */
   private long drain(Sink sink) {
-    long bytes = 0;
+    long chars = 0;
     long lines = 0;
-    byte[] line;
-    while ((line = sink.queue.poll()) != null) {
+    String text;
+    while ((text = sink.queue.poll()) != null) {
       queued.decrementAndGet();
-      bytes += line.length;
+      chars += text.length();
       lines++;
       if (sink.failed) {
         continue;
       }
+      byte[] line = text.getBytes(StandardCharsets.UTF_8);
       if (sink.used + line.length > sink.buffer.length) {
         if (sink.used > 0) {
           flush(sink);
@@ -132,16 +137,16 @@ public final class AccessLogWriter implements AutoCloseable {
       System.arraycopy(line, 0, sink.buffer, sink.used, line.length);
       sink.used += line.length;
     }
-    pendingBytes.addAndGet(-bytes);
+    pendingBytes.addAndGet(-chars);
     if (sink.failed) {
       dropped.addAndGet(lines);
-      return bytes;
+      return chars;
     }
     if (sink.used > 0) {
       flush(sink);
     }
     written.addAndGet(lines);
-    return bytes;
+    return chars;
   }
 
   private void flush(Sink sink) {

@@ -2,7 +2,6 @@ package dev.bowline.proxy.accesslog;
 
 import dev.bowline.proxy.http.filter.StreamInfo;
 import io.netty.util.concurrent.FastThreadLocal;
-import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /**
@@ -31,8 +30,8 @@ public record FileAccessLog(
       };
 
   /**
-   * Formats {@code info} on the calling event loop and hands the line's bytes to the writer, unless
-   * the filter says no.
+   * Formats {@code info} on the calling event loop and hands the line to the writer, unless the
+   * filter says no.
    */
   public void log(StreamInfo info) {
     if (filter.isPresent() && !filter.get().test(info)) {
@@ -41,7 +40,7 @@ public record FileAccessLog(
     StringBuilder sb = LINE.get();
     sb.setLength(0);
     format.renderTo(sb, info);
-    writer.append(path, sb.toString().getBytes(StandardCharsets.UTF_8));
+    writer.append(path, sb.toString()); // encoded on the writer thread
     if (sb.length() > 8192) {
       LINE.set(new StringBuilder(512)); // don't keep a huge line's buffer
     }

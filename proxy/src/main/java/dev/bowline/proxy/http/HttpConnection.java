@@ -40,6 +40,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   // connection's life; event loop only.
   @Nullable String remoteAddressText;
   @Nullable String localAddressText;
+  @Nullable String serverNameText; // SNI from the connection's ConnectionInfo
 
   // The last millisecond count written as header text (x-envoy-expected-rq-timeout-ms is the same
   // for every request of a route): kept so a keep-alive connection makes the string once.

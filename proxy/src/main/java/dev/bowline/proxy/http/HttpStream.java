@@ -2153,8 +2153,13 @@ final class HttpStream
 
   @Override
   public String requestedServerName() {
-    var info = dev.bowline.proxy.config.ConnectionInfo.of(ctx.channel());
-    return info == null ? "" : info.serverName();
+    String sni = conn.serverNameText; // fixed for the connection: looked up once, not per line
+    if (sni == null) {
+      var info = dev.bowline.proxy.config.ConnectionInfo.of(ctx.channel());
+      sni = info == null ? "" : info.serverName();
+      conn.serverNameText = sni;
+    }
+    return sni;
   }
 
   private static String address(java.net.@Nullable SocketAddress a) {

@@ -34,7 +34,7 @@ public record HttpTracer(TracingConfig config, SpanReporter reporter) {
     Span.Kind kind = config.egress() ? Span.Kind.CLIENT : Span.Kind.SERVER;
     String name;
     if (config.egress()) {
-      String host = h.get("host");
+      String host = h.get(TraceHeaders.HOST);
       name = "egress " + (host == null ? "" : host);
     } else {
       name = "ingress";
@@ -190,17 +190,17 @@ public record HttpTracer(TracingConfig config, SpanReporter reporter) {
       s.name(decorator);
     }
     HttpHeaders h = info.requestHeaders();
-    String rid = h.get("x-request-id");
+    String rid = h.get(TraceHeaders.X_REQUEST_ID);
     if (rid != null) {
       s.tag("guid:x-request-id", rid);
     }
     s.tag("http.url", url(h, info.path(), config.maxPathTagLength()));
     s.tag("http.method", info.method());
-    s.tag("downstream_cluster", orDash(h.get("x-envoy-downstream-service-cluster")));
-    s.tag("user_agent", orDash(h.get("user-agent")));
+    s.tag("downstream_cluster", orDash(h.get(TraceHeaders.X_ENVOY_DOWNSTREAM_SERVICE_CLUSTER)));
+    s.tag("user_agent", orDash(h.get(TraceHeaders.USER_AGENT)));
     s.tag("http.protocol", info.protocol());
     s.tag("peer.address", ip(info.downstreamRemoteAddress()));
-    String client = h.get("x-client-trace-id");
+    String client = h.get(TraceHeaders.X_CLIENT_TRACE_ID);
     if (client != null) {
       s.tag("guid:x-client-trace-id", client);
     }
@@ -281,8 +281,8 @@ public record HttpTracer(TracingConfig config, SpanReporter reporter) {
 
   /** Envoy's {@code buildUrl}: scheme (x-forwarded-proto), host, path cut at the limit. */
   static String url(HttpHeaders h, String path, int maxPath) {
-    String proto = h.get("x-forwarded-proto");
-    String host = h.get("host");
+    String proto = h.get(TraceHeaders.X_FORWARDED_PROTO);
+    String host = h.get(TraceHeaders.HOST);
     String p = path.length() > maxPath ? path.substring(0, maxPath) : path;
     return (proto == null ? "http" : proto) + "://" + (host == null ? "" : host) + p;
   }

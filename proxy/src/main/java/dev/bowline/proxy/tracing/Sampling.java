@@ -33,7 +33,7 @@ public final class Sampling {
    * traced. Without a well-formed request id nothing is decided ({@code false}).
    */
   public static boolean decide(HttpHeaders h, TracingConfig c, RandomGenerator random) {
-    String rid = h.get("x-request-id");
+    String rid = h.get(TraceHeaders.X_REQUEST_ID);
     if (rid == null || rid.length() != 36 || rid.charAt(14) == '-') {
       return false;
     }
@@ -46,10 +46,10 @@ public final class Sampling {
     char next = reason;
     if (reason != SAMPLED && reason != CLIENT && reason != FORCED) {
       next = NO_TRACE;
-      if (h.contains("x-client-trace-id")
+      if (h.contains(TraceHeaders.X_CLIENT_TRACE_ID)
           && random.nextInt(TracingConfig.ALL) < c.clientSampling()) {
         next = CLIENT;
-      } else if (h.contains("x-envoy-force-trace")) {
+      } else if (h.contains(TraceHeaders.X_ENVOY_FORCE_TRACE)) {
         next = FORCED;
       } else if (mod < c.randomSampling()) {
         next = SAMPLED;
@@ -59,7 +59,7 @@ public final class Sampling {
       next = NO_TRACE;
     }
     if (next != reason && !(next == NO_TRACE && !isReason(reason))) {
-      h.set("x-request-id", rid.substring(0, 14) + next + rid.substring(15));
+      h.set(TraceHeaders.X_REQUEST_ID, rid.substring(0, 14) + next + rid.substring(15));
     }
     return next != NO_TRACE;
   }

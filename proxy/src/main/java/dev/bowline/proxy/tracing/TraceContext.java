@@ -40,19 +40,19 @@ public record TraceContext(
    * decision in it.
    */
   public static int incomingSampled(HttpHeaders h) {
-    String tp = h.get("traceparent");
+    String tp = h.get(TraceHeaders.TRACEPARENT);
     if (tp != null && tp.length() >= 55 && tp.charAt(2) == '-') {
       int flags = Character.digit(tp.charAt(54), 16);
       return flags < 0 ? -1 : flags & 1;
     }
-    String s = h.get("x-b3-sampled");
+    String s = h.get(TraceHeaders.X_B3_SAMPLED);
     if (s != null) {
       return s.equals("1") || s.equalsIgnoreCase("true") ? 1 : 0;
     }
-    if ("1".equals(h.get("x-b3-flags"))) {
+    if ("1".equals(h.get(TraceHeaders.X_B3_FLAGS))) {
       return 1; // debug
     }
-    String b3 = h.get("b3");
+    String b3 = h.get(TraceHeaders.B3);
     if (b3 != null) {
       String state = b3State(b3);
       if (state != null) {
@@ -75,7 +75,7 @@ public record TraceContext(
 
   /** W3C {@code traceparent} (version 00 layout; higher versions read the same prefix). */
   static @Nullable TraceContext w3c(HttpHeaders h) {
-    String tp = h.get("traceparent");
+    String tp = h.get(TraceHeaders.TRACEPARENT);
     if (tp == null) {
       return null;
     }
@@ -101,26 +101,26 @@ public record TraceContext(
     if ((hi == 0 && lo == 0) || span == 0) {
       return null;
     }
-    String state = h.get("tracestate");
+    String state = h.get(TraceHeaders.TRACESTATE);
     return new TraceContext(hi, lo, span, 0, (flags & 1) == 1, state == null ? "" : state);
   }
 
   /** B3, multi header first, then the single {@code b3} header. */
   static @Nullable TraceContext b3(HttpHeaders h) {
-    String traceId = h.get("x-b3-traceid");
-    String spanId = h.get("x-b3-spanid");
+    String traceId = h.get(TraceHeaders.X_B3_TRACEID);
+    String spanId = h.get(TraceHeaders.X_B3_SPANID);
     if (traceId != null && spanId != null) {
-      String sampledValue = h.get("x-b3-sampled");
+      String sampledValue = h.get(TraceHeaders.X_B3_SAMPLED);
       Boolean sampled =
-          "1".equals(h.get("x-b3-flags"))
+          "1".equals(h.get(TraceHeaders.X_B3_FLAGS))
               ? Boolean.TRUE
               : sampledValue == null
                   ? null
                   : sampledValue.equals("1") || sampledValue.equalsIgnoreCase("true");
-      String parent = h.get("x-b3-parentspanid");
+      String parent = h.get(TraceHeaders.X_B3_PARENTSPANID);
       return b3(traceId, spanId, parent, sampled);
     }
-    String single = h.get("b3");
+    String single = h.get(TraceHeaders.B3);
     if (single == null) {
       return null;
     }
@@ -181,22 +181,24 @@ public record TraceContext(
             + hex16(spanId)
             + (sampled ? "-01" : "-00"));
     if (!state.isEmpty()) {
-      h.set("tracestate", state);
+      h.set(TraceHeaders.TRACESTATE, state);
     }
   }
 
   /** Writes B3 multi headers for a span; a single {@code b3} header is removed (one format out). */
   public static void injectB3(
       HttpHeaders h, long traceHigh, long traceLow, long spanId, long parentId, boolean sampled) {
-    h.set("x-b3-traceid", traceHigh == 0 ? hex16(traceLow) : hex16(traceHigh) + hex16(traceLow));
-    h.set("x-b3-spanid", hex16(spanId));
+    h.set(
+        TraceHeaders.X_B3_TRACEID,
+        traceHigh == 0 ? hex16(traceLow) : hex16(traceHigh) + hex16(traceLow));
+    h.set(TraceHeaders.X_B3_SPANID, hex16(spanId));
     if (parentId != 0) {
-      h.set("x-b3-parentspanid", hex16(parentId));
+      h.set(TraceHeaders.X_B3_PARENTSPANID, hex16(parentId));
     } else {
-      h.remove("x-b3-parentspanid");
+      h.remove(TraceHeaders.X_B3_PARENTSPANID);
     }
-    h.set("x-b3-sampled", sampled ? "1" : "0");
-    h.remove("b3");
+    h.set(TraceHeaders.X_B3_SAMPLED, sampled ? "1" : "0");
+    h.remove(TraceHeaders.B3);
   }
 
   /** Sixteen lower-case hex digits. */

@@ -7,6 +7,7 @@ import dev.bowline.proxy.http.filter.TrafficDirection;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.util.AsciiString;
 
 /**
  * One stream's exchange: takes the peer's headers off (into filter state) on the way in, puts ours
@@ -14,6 +15,10 @@ import io.netty.handler.codec.http.HttpResponse;
  * ones to responses.
  */
 final class MetadataExchangeFilter implements HttpFilter {
+  // Pre-hashed names: Netty hashes a String name on every lookup.
+  private static final AsciiString HEADER = AsciiString.cached(MetadataExchangePlugin.HEADER);
+  private static final AsciiString HEADER_ID = AsciiString.cached(MetadataExchangePlugin.HEADER_ID);
+
   private final MetadataExchangeConfig config;
   private final StreamInfo stream;
 
@@ -48,21 +53,26 @@ final class MetadataExchangeFilter implements HttpFilter {
   }
 
   private @org.jspecify.annotations.Nullable PeerInfo take(HttpHeaders h) {
-    String value = h.get(MetadataExchangePlugin.HEADER);
+    String value = h.get(HEADER);
     if (value == null) {
-      h.remove(MetadataExchangePlugin.HEADER_ID);
+      h.remove(HEADER_ID);
       return null;
     }
-    String id = h.get(MetadataExchangePlugin.HEADER_ID);
-    h.remove(MetadataExchangePlugin.HEADER);
-    h.remove(MetadataExchangePlugin.HEADER_ID);
+    String id = h.get(HEADER_ID);
+    h.remove(HEADER);
+    h.remove(HEADER_ID);
     return config.peers().resolve(value, id);
   }
 
+  /**
+   * Puts our headers on {@code h}, which {@link #take} has just cleared of any (so {@code add}, not
+   * {@code set}: nothing to look for and remove). The values are {@link AsciiString}s, encoded
+   * once: the connection writes their bytes as they are.
+   */
   private void give(HttpHeaders h) {
-    h.set(MetadataExchangePlugin.HEADER, config.metadataValue());
+    h.add(HEADER, config.metadataValue());
     if (!config.metadataId().isEmpty()) {
-      h.set(MetadataExchangePlugin.HEADER_ID, config.metadataId());
+      h.add(HEADER_ID, config.metadataId());
     }
   }
 }

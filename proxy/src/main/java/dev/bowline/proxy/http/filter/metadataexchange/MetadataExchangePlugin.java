@@ -9,6 +9,7 @@ import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.NodeInfo;
 import dev.bowline.proxy.http.filter.StreamInfo;
 import dev.bowline.proxy.http.filter.wasm.NullVmPlugin;
+import io.netty.util.AsciiString;
 import java.util.Base64;
 import java.util.List;
 
@@ -57,12 +58,12 @@ public final class MetadataExchangePlugin implements NullVmPlugin<MetadataExchan
           "APP_CONTAINERS");
 
   private final NodeInfo node;
-  private final String metadataValue;
+  private final AsciiString metadataValue;
   private final PeerCache peers = new PeerCache(500);
 
   public MetadataExchangePlugin(NodeInfo node) {
     this.node = node;
-    this.metadataValue = encode(node.metadata());
+    this.metadataValue = new AsciiString(encode(node.metadata()));
   }
 
   /** Base64 of the serialized Struct of the exchanged keys of {@code metadata}. */
@@ -114,7 +115,8 @@ public final class MetadataExchangePlugin implements NullVmPlugin<MetadataExchan
       throw new IllegalArgumentException(
           "unsupported type " + configuration.getTypeUrl() + " (want " + CONFIG_TYPE_URL + ")");
     }
-    return new MetadataExchangeConfig(context.direction(), metadataValue, node.id(), cache);
+    return new MetadataExchangeConfig(
+        context.direction(), metadataValue, new AsciiString(node.id()), cache);
   }
 
   @Override

@@ -47,6 +47,16 @@ public record PeerInfo(
     labels = Map.copyOf(labels);
   }
 
+  /**
+   * A hash of the identifying fields only (equal peers still hash alike): the stats filter looks a
+   * peer up once per request, and the generated hash would walk every component, labels included.
+   */
+  @Override
+  public int hashCode() {
+    return ((id.hashCode() * 31 + name.hashCode()) * 31 + namespace.hashCode()) * 31
+        + workload.hashCode();
+  }
+
   /** The workload described by node metadata {@code m} (Istio's field names). */
   public static PeerInfo of(String id, Struct m) {
     Map<String, String> labels = new TreeMap<>();
