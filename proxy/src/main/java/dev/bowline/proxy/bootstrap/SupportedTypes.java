@@ -63,6 +63,7 @@ public final class SupportedTypes {
           "envoy.extensions.filters.http.cors.v3.CorsPolicy",
           "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
           "istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig",
+          "istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig",
           "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
           "envoy.extensions.filters.http.rbac.v3.RBAC",
           "envoy.extensions.filters.http.rbac.v3.RBACPerRoute",

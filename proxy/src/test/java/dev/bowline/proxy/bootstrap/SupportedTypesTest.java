@@ -20,6 +20,17 @@ class SupportedTypesTest {
   }
 
   @Test
+  void istioProxysFilterConfigsResolveForConfigDumps() throws Exception {
+    TypeRegistry full = SupportedTypes.registry();
+    for (String url :
+        List.of(
+            dev.bowline.proxy.http.filter.alpn.AlpnProto.TYPE_URL,
+            dev.bowline.proxy.http.filter.istioauthn.IstioAuthnProto.TYPE_URL)) {
+      assertThat(full.getDescriptorForTypeUrl(url)).as(url).isNotNull();
+    }
+  }
+
+  @Test
   void aRegistryForSomeTypesResolvesThemAsTheFullOneDoes() throws Exception {
     TypeRegistry full = SupportedTypes.registry();
     for (String name : SupportedTypes.NAMES) {

@@ -463,12 +463,20 @@ final class SidecarListenerGenerator implements XdsGenerator {
         out.put(name, l.build());
         continue;
       }
-      // HTTP: one RDS; else VirtualService tls/tcp routes (SNI chains, weighted tcp_proxy).
+      if (http.containsKey(port)) {
+        // istiod 1.16 (sniffing on for outbound): the HTTP chain takes what the HTTP inspector
+        // finds to be HTTP; anything else to a port of an HTTP service passes through
+        ProtocolSniffing.outbound(
+            l,
+            httpChain,
+            List.of(passthroughChain(proxy, push, telemetry.outboundTcpStats())),
+            push);
+        out.put(name, l.build());
+        continue;
+      }
+      // VirtualService tls/tcp routes (SNI chains, weighted tcp_proxy).
       List<FilterChain> chains =
-          http.containsKey(port)
-              ? List.of(httpChain)
-              : L4Routes.chains(
-                  tcp.get(port), port, proxy, push, name, telemetry.outboundTcpStats());
+          L4Routes.chains(tcp.get(port), port, proxy, push, name, telemetry.outboundTcpStats());
       l.addAllFilterChains(chains);
       if (L4Routes.needsTlsInspector(chains)) {
         l.addListenerFilters(L4Routes.tlsInspector());
@@ -476,6 +484,24 @@ final class SidecarListenerGenerator implements XdsGenerator {
       out.put(name, l.build());
     }
     return out;
+  }
+
+  /**
+   * istiod's {@code PassthroughFilterChain} on outbound port listeners: the client-side TCP stats,
+   * then a TCP proxy to PassthroughCluster (BlackHoleCluster under REGISTRY_ONLY).
+   */
+  private static FilterChain passthroughChain(
+      Proxy proxy, PushContext push, List<io.envoyproxy.envoy.config.listener.v3.Filter> stats) {
+    String cluster =
+        push.outboundTrafficPolicy(proxy) == SidecarScope.OutboundTrafficPolicy.ALLOW_ANY
+            ? ClusterGenerator.PASSTHROUGH
+            : ClusterGenerator.BLACK_HOLE;
+    return FilterChain.newBuilder()
+        .setFilterChainMatch(io.envoyproxy.envoy.config.listener.v3.FilterChainMatch.newBuilder())
+        .setName("PassthroughFilterChain")
+        .addAllFilters(stats)
+        .addFilters(Filters.tcpProxy(cluster, cluster))
+        .build();
   }
 
   private static <T> List<T> concat(List<T> a, List<T> b) {

@@ -59,6 +59,9 @@ public final class XdsJson {
               io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer
                   .getDescriptor())
           .add(
+              io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector
+                  .getDescriptor())
+          .add(
               io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
                   .getDescriptor())
           .add(

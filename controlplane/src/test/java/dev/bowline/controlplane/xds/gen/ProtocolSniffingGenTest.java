@@ -97,10 +97,7 @@ class ProtocolSniffingGenTest {
     assertThat(summary(data.getDefaultFilterChain()))
         .isEqualTo("[] tcp:outbound|7000||echo.shop.example");
 
-    // declared ports keep one protocol and no HTTP inspector
-    Listener api = (Listener) lds(push("", MeshConfig.defaults())).get("0.0.0.0_8080");
-    assertThat(api.getListenerFiltersList()).isEmpty();
-    assertThat(api.hasDefaultFilterChain()).isFalse();
+    // a declared TCP port keeps one chain and no HTTP inspector
     Listener db = (Listener) lds(push("", MeshConfig.defaults())).get("0.0.0.0_5432");
     assertThat(db.getListenerFiltersList()).isEmpty();
     assertThat(summary(db.getFilterChains(0))).isEqualTo("[] tcp:outbound|5432||db.shop.example");
@@ -111,6 +108,42 @@ class ProtocolSniffingGenTest {
             lds(push("", MeshConfigGenTest.mesh("protocolDetectionTimeout: 250ms")))
                 .get("0.0.0.0_7000");
     assertThat(timed.getListenerFiltersTimeout().getNanos()).isEqualTo(250_000_000);
+  }
+
+  /**
+   * istiod 1.16 puts a declared HTTP port's outbound listener behind the HTTP inspector too: its
+   * one HTTP chain matches what the inspector found to be HTTP, and istiod's {@code
+   * PassthroughFilterChain} (TCP stats, then a TCP proxy to PassthroughCluster, or BlackHoleCluster
+   * under REGISTRY_ONLY) takes the rest; both inspectors without predicates, and the detection
+   * timeout as on sniffed ports.
+   */
+  @Test
+  void aDeclaredHttpPortIsBehindTheHttpInspectorWithAPassthroughDefault() throws Exception {
+    Listener api = (Listener) lds(push("", MeshConfig.defaults())).get("0.0.0.0_8080");
+    assertThat(filterNames(api.getListenerFiltersList()))
+        .containsExactly(
+            "envoy.filters.listener.tls_inspector", "envoy.filters.listener.http_inspector");
+    assertThat(api.getListenerFiltersList()).noneMatch(ListenerFilter::hasFilterDisabled);
+    assertThat(api.getListenerFiltersTimeout().getSeconds()).isZero();
+    assertThat(api.getContinueOnListenerFiltersTimeout()).isTrue();
+    assertThat(api.getFilterChainsList()).hasSize(1);
+    FilterChain http = api.getFilterChains(0);
+    assertThat(summary(http)).isEqualTo("raw_buffer[http/1.1, h2c] http");
+    HttpConnectionManager hcm =
+        http.getFilters(http.getFiltersCount() - 1)
+            .getTypedConfig()
+            .unpack(HttpConnectionManager.class);
+    assertThat(hcm.getRds().getRouteConfigName()).isEqualTo("8080");
+    FilterChain passthrough = api.getDefaultFilterChain();
+    assertThat(passthrough.getName()).isEqualTo("PassthroughFilterChain");
+    assertThat(passthrough.hasFilterChainMatch()).isTrue();
+    assertThat(summary(passthrough)).isEqualTo("[] tcp:PassthroughCluster");
+
+    Listener registryOnly =
+        (Listener)
+            lds(push("", MeshConfigGenTest.mesh("outboundTrafficPolicy: {mode: REGISTRY_ONLY}")))
+                .get("0.0.0.0_8080");
+    assertThat(summary(registryOnly.getDefaultFilterChain())).isEqualTo("[] tcp:BlackHoleCluster");
   }
 
   /**
