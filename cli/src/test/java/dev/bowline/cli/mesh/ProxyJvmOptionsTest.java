@@ -50,7 +50,7 @@ class ProxyJvmOptionsTest {
         .containsPattern("bool UseSerialGC\\s+= true")
         .containsPattern("size_t MaxHeapSize\\s+= " + 96 * 1024 * 1024 + "\\b")
         // decision 0030, addendum 2: C2 later at start-up, the class archive left unrelocated
-        .containsPattern("intx Tier4InvocationThreshold\\s+= 20000\\b")
+        .containsPattern("intx Tier4InvocationThreshold\\s+= 10000\\b")
         .containsPattern("int ArchiveRelocationMode\\s+= 0\\b");
   }
 }
