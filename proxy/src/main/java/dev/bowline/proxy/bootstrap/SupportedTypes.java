@@ -142,7 +142,7 @@ public final class SupportedTypes {
           io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
               .getDescriptor();
       case "istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig" ->
-          dev.bowline.api.proto.IstioAuthnProto.descriptor();
+          dev.bowline.protos.IstioAuthnProto.descriptor();
       case "istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig" ->
           dev.bowline.proxy.http.filter.alpn.AlpnProto.descriptor();
       case "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit" ->

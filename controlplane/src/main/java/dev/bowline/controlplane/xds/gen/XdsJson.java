@@ -3,7 +3,7 @@ package dev.bowline.controlplane.xds.gen;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
-import dev.bowline.api.proto.IstioAuthnProto;
+import dev.bowline.protos.IstioAuthnProto;
 import io.envoyproxy.envoy.admin.v3.ClustersConfigDump;
 import io.envoyproxy.envoy.admin.v3.EndpointsConfigDump;
 import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;

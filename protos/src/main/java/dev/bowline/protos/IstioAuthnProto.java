@@ -1,4 +1,4 @@
-package dev.bowline.api.proto;
+package dev.bowline.protos;
 
 import com.google.protobuf.DescriptorProtos.DescriptorProto;
 import com.google.protobuf.DescriptorProtos.EnumDescriptorProto;
