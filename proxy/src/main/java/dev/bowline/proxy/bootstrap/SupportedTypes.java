@@ -144,7 +144,7 @@ public final class SupportedTypes {
       case "istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig" ->
           dev.bowline.protos.IstioAuthnProto.descriptor();
       case "istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig" ->
-          dev.bowline.proxy.http.filter.alpn.AlpnProto.descriptor();
+          dev.bowline.protos.AlpnProto.descriptor();
       case "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit" ->
           io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
               .getDescriptor();

@@ -24,8 +24,8 @@ class SupportedTypesTest {
     TypeRegistry full = SupportedTypes.registry();
     for (String url :
         List.of(
-            dev.bowline.proxy.http.filter.alpn.AlpnProto.TYPE_URL,
-            dev.bowline.proxy.http.filter.istioauthn.IstioAuthnProto.TYPE_URL)) {
+            dev.bowline.protos.AlpnProto.TYPE_URL,
+            dev.bowline.protos.IstioAuthnProto.TYPE_URL)) {
       assertThat(full.getDescriptorForTypeUrl(url)).as(url).isNotNull();
     }
   }

@@ -69,7 +69,7 @@ final class Filters {
   private static List<HttpFilter> outbound(List<HttpFilter> filters) {
     List<HttpFilter> out = new java.util.ArrayList<>(filters.size() + 1);
     out.addAll(filters);
-    out.add(AlpnProto.filter());
+    out.add(AlpnFilter.filter());
     return out;
   }
 

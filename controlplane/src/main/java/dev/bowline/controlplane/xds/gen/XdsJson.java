@@ -44,7 +44,7 @@ public final class XdsJson {
               io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
                   .getDescriptor())
           .add(IstioAuthnProto.descriptor())
-          .add(AlpnProto.descriptor())
+          .add(dev.bowline.protos.AlpnProto.descriptor())
           .add(TcpProxy.getDescriptor())
           .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
           .add(OriginalDst.getDescriptor())

@@ -7,6 +7,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.DynamicMessage;
+import dev.bowline.protos.AlpnProto;
 import dev.bowline.proxy.http.filter.FilterRegistry;
 import dev.bowline.proxy.http.filter.UpstreamAlpn;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package dev.bowline.controlplane.xds.gen;
+package dev.bowline.protos;
 
 import com.google.protobuf.DescriptorProtos.DescriptorProto;
 import com.google.protobuf.DescriptorProtos.EnumDescriptorProto;
@@ -13,10 +13,10 @@ import com.google.protobuf.Descriptors;
  * The schema of {@code istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig} (istio/api's
  * {@code envoy/config/filter/http/alpn/v2alpha1/config.proto}: {@code repeated AlpnOverride
  * alpn_override = 1}, each {@code Protocol upstream_protocol = 1} (HTTP10, HTTP11, HTTP2) and
- * {@code repeated string alpn_override = 2}), which no published Java artifact carries: built here
- * (the proxy has the same schema) so istiod's {@code istio.alpn} filter can be sent and shown.
+ * {@code repeated string alpn_override = 2}), which no published Java artifact carries: the control
+ * plane writes it (istiod's {@code istio.alpn} filter) and the proxy reads it.
  */
-final class AlpnProto {
+public final class AlpnProto {
   private AlpnProto() {}
 
   /** The config's type URL. */
@@ -42,54 +42,6 @@ final class AlpnProto {
 
   private static EnumValueDescriptorProto value(String name, int number) {
     return EnumValueDescriptorProto.newBuilder().setName(name).setNumber(number).build();
-  }
-
-  /**
-   * istiod 1.16's {@code istio.alpn} filter: on mTLS, HTTP/1.0, HTTP/1.1 and HTTP/2 upstreams offer
-   * {@code istio-http/1.0}, {@code istio-http/1.1} or {@code istio-h2} (so the server sidecar's
-   * sniffing listener picks its HTTP chain), then {@code istio} and the plain protocol name (for
-   * peers outside the mesh).
-   */
-  static io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter
-      filter() {
-    return FILTER;
-  }
-
-  private static final io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
-          .HttpFilter
-      FILTER = buildFilter();
-
-  private static io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
-          .HttpFilter
-      buildFilter() {
-    var d = FILTER_CONFIG;
-    var overrideField = d.findFieldByName("alpn_override");
-    var od = overrideField.getMessageType();
-    var protocol = od.findFieldByName("upstream_protocol");
-    var list = od.findFieldByName("alpn_override");
-    var config = com.google.protobuf.DynamicMessage.newBuilder(d);
-    String[][] table = {
-      {"HTTP10", "istio-http/1.0", "istio", "http/1.0"},
-      {"HTTP11", "istio-http/1.1", "istio", "http/1.1"},
-      {"HTTP2", "istio-h2", "istio", "h2"}
-    };
-    for (String[] row : table) {
-      var o =
-          com.google.protobuf.DynamicMessage.newBuilder(od)
-              .setField(protocol, protocol.getEnumType().findValueByName(row[0]));
-      for (int i = 1; i < row.length; i++) {
-        o.addRepeatedField(list, row[i]);
-      }
-      config.addRepeatedField(overrideField, o.build());
-    }
-    return io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter
-        .newBuilder()
-        .setName("istio.alpn")
-        .setTypedConfig(
-            com.google.protobuf.Any.newBuilder()
-                .setTypeUrl(TYPE_URL)
-                .setValue(config.build().toByteString()))
-        .build();
   }
 
   private static Descriptors.Descriptor build() {
