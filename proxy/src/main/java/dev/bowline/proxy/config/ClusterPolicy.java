@@ -23,6 +23,9 @@ import java.util.Optional;
  * @param healthCheck {@code health_checks} (at most one), if set
  * @param downstreamProtocol {@code use_downstream_protocol_config}: HTTP/2 upstream for HTTP/2
  *     downstream requests, HTTP/1.1 for the others (Istio's {@code useClientProtocol})
+ * @param bufferLimitBytes {@code per_connection_buffer_limit_bytes}: the write buffer high
+ *     watermark of an upstream connection (low: half), above which the request's downstream stops
+ *     being read; Envoy's default 1 MiB, 0 for Netty's default
  */
 public record ClusterPolicy(
     Lb lb,
@@ -34,7 +37,8 @@ public record ClusterPolicy(
     Duration idleTimeout,
     Optional<TcpKeepalive> tcpKeepalive,
     Optional<HealthCheck> healthCheck,
-    boolean downstreamProtocol) {
+    boolean downstreamProtocol,
+    int bufferLimitBytes) {
 
   /** Envoy's defaults: nothing set on the cluster. */
   public static final ClusterPolicy DEFAULT =
@@ -48,7 +52,8 @@ public record ClusterPolicy(
           Duration.ofHours(1),
           Optional.empty(),
           Optional.empty(),
-          false);
+          false,
+          1 << 20);
 
   public ClusterPolicy {
     Objects.requireNonNull(lb, "lb");

@@ -14,6 +14,8 @@ import java.util.Optional;
  * @param defaultChain used when no chain matches
  * @param bindToPort false for listeners reached only by hand-off
  * @param inspection the listener filters that look at a connection's first bytes
+ * @param bufferLimitBytes {@code per_connection_buffer_limit_bytes}: the soft limit of what a
+ *     connection (and a stream of it) holds, 0 for none ({@link #DEFAULT_BUFFER_LIMIT} by default)
  */
 public record ListenerConfig(
     String name,
@@ -21,9 +23,27 @@ public record ListenerConfig(
     List<FilterChain> filterChains,
     Optional<FilterChain> defaultChain,
     boolean bindToPort,
-    Inspection inspection) {
+    Inspection inspection,
+    int bufferLimitBytes) {
+  /** Envoy's default {@code per_connection_buffer_limit_bytes}, 1 MiB. */
+  public static final int DEFAULT_BUFFER_LIMIT = 1 << 20;
+
   public ListenerConfig {
     filterChains = List.copyOf(filterChains);
+    if (bufferLimitBytes < 0) {
+      throw new IllegalArgumentException("bufferLimitBytes: negative: " + bufferLimitBytes);
+    }
+  }
+
+  /** A listener with the default buffer limit. */
+  public ListenerConfig(
+      String name,
+      SocketAddr address,
+      List<FilterChain> filterChains,
+      Optional<FilterChain> defaultChain,
+      boolean bindToPort,
+      Inspection inspection) {
+    this(name, address, filterChains, defaultChain, bindToPort, inspection, DEFAULT_BUFFER_LIMIT);
   }
 
   /** A listener without listener filters. */

@@ -54,6 +54,13 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private boolean discarding; // skipping the rest of a request body after an early reply
   private final ArrayDeque<HttpObject> queue = new ArrayDeque<>();
 
+  /** The listener's per_connection_buffer_limit_bytes (0: none); set when the handler is added. */
+  int bufferLimit = 1 << 20;
+
+  // A stream holds more body than bufferLimit while its chain waits: reading stays off until it
+  // hands the body on (Envoy's high/low watermark on the decoder buffer).
+  private boolean bodyPaused;
+
   HttpConnection(
       HttpConnectionManagerConfig config,
       ProxyRuntime runtime,
@@ -74,6 +81,32 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         http2Stream ? ctx.channel().parent().remoteAddress() : ctx.channel().remoteAddress();
     if (remote instanceof InetSocketAddress isa) {
       remoteIp = isa.getAddress().getHostAddress();
+    }
+    var ch = http2Stream ? ctx.channel().parent() : ctx.channel();
+    Integer limit = ch == null ? null : ch.attr(HttpConnectionManager.BUFFER_LIMIT).get();
+    if (limit != null) {
+      bufferLimit = limit;
+    }
+  }
+
+  /**
+   * Stops ({@code true}) or resumes reading for the current stream's held body; for an HTTP/2
+   * stream this withholds its WINDOW_UPDATEs, so the client stops sending.
+   */
+  void pauseBody(boolean pause) {
+    ChannelHandlerContext c = ctx;
+    if (pause == bodyPaused || c == null) {
+      return;
+    }
+    bodyPaused = pause;
+    if (pause) {
+      stats.downstreamFlowControlPausedReadingTotal().inc();
+      c.channel().config().setAutoRead(false);
+    } else {
+      stats.downstreamFlowControlResumedReadingTotal().inc();
+      if (queue.size() <= MAX_QUEUED) {
+        c.channel().config().setAutoRead(true);
+      }
     }
   }
 
@@ -108,7 +141,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       queue.poll();
       dispatch(o);
     }
-    if (ctx != null && !ctx.channel().config().isAutoRead()) {
+    if (ctx != null && !bodyPaused && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }
   }

@@ -32,6 +32,13 @@ import java.util.List;
 public final class HttpConnectionManager {
   private HttpConnectionManager() {}
 
+  /**
+   * The listener's {@code per_connection_buffer_limit_bytes} on a downstream channel (0: none): the
+   * most body a stream holds while its filter chain waits before it stops reading (absent: 1 MiB).
+   */
+  public static final io.netty.util.AttributeKey<Integer> BUFFER_LIMIT =
+      io.netty.util.AttributeKey.valueOf("bowline.bufferLimit");
+
   /** Installs the connection manager {@code config} on the fresh channel {@code ch}. */
   public static void install(Channel ch, HttpConnectionManagerConfig config, ProxyRuntime runtime) {
     HttpFilterFactory<?>[] factories =

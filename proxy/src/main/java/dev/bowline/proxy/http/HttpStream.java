@@ -75,6 +75,9 @@ final class HttpStream
   private HttpRequest upstreamRequest;
   // request content waiting for an upstream; a list is made only when some has to wait
   private List<HttpContent> pending = List.of();
+  // body bytes held while no upstream takes them (pending or replay): bounded by the listener's
+  // per_connection_buffer_limit_bytes, above which reading pauses (see hold)
+  private long held;
   private boolean requestComplete;
   private boolean responseStarted;
   private boolean done;
@@ -662,6 +665,7 @@ final class HttpStream
     }
     // the filter whose onRequestHeaders runs now
     bodyWait = new BodyWait(decodedFilters - 1, maxBytes, allowPartial, n);
+    conn.pauseBody(false); // it needs the body: past the connection's limit it gets 413 instead
   }
 
   /**
@@ -672,7 +676,10 @@ final class HttpStream
     if (done || resumeAt != w.filter + 1) {
       return; // the filter still runs its onRequestHeaders: decodeFrom calls again after it
     }
-    if (!w.partial && w.buffered > w.limit) {
+    boolean served = w.partial && w.buffered >= w.limit;
+    int max = conn.bufferLimit;
+    if (!served && (w.buffered > w.limit || (max > 0 && w.buffered > max))) {
+      // over the filter's limit, or Envoy's decoder buffer overflow (the connection's limit)
       bodyWait = null;
       conn.stats.downstreamRqTooLarge().inc();
       details = "request_payload_too_large";
@@ -1239,7 +1246,8 @@ final class HttpStream
   }
 
   void onRequestContent(HttpContent c) {
-    bytesReceived += c.content().readableBytes();
+    int n = c.content().readableBytes();
+    bytesReceived += n;
     if (routeIdleNanos > 0) {
       lastActivity = System.nanoTime();
     }
@@ -1263,25 +1271,53 @@ final class HttpStream
     if (replay != null) {
       // retries may need it again: keep the original, send a duplicate
       HttpContent copy = u == null ? null : c.retainedDuplicate();
+      if (u == null) {
+        held += n;
+      }
       keepForReplay(c);
       if (copy != null) {
         send(u, copy);
       }
     } else if (u == null) {
       pendingList().add(c);
+      held += n;
       BodyWait w = bodyWait;
       if (w != null) {
-        w.buffered += c.content().readableBytes();
+        w.buffered += n;
         bodyArrived(w);
       }
     } else {
       send(u, c);
+    }
+    if (held > 0) {
+      hold();
     }
     if (last && forwarded) {
       startGlobalTimer();
       if (u != null) {
         startPerTryTimer();
       }
+    }
+  }
+
+  /**
+   * Envoy's decoder buffer watermark: a stream holding more than the listener's limit while its
+   * chain waits (a check in flight, no upstream connection yet) stops reading its client until the
+   * body moves on; a filter buffering the body gets 413 instead (bodyArrived), as reading must go
+   * on for it.
+   */
+  private void hold() {
+    int limit = conn.bufferLimit;
+    if (limit > 0 && held > limit && !done && upstream == null && bodyWait == null) {
+      conn.pauseBody(true);
+    }
+  }
+
+  /** The held body went upstream or away: reading resumes. */
+  private void released() {
+    if (held != 0) {
+      held = 0;
+      conn.pauseBody(false);
     }
   }
 
@@ -1314,6 +1350,12 @@ final class HttpStream
     }
     pending = List.of();
     ch.flush();
+    if (held != 0) {
+      released();
+      if (!ch.isWritable()) {
+        ctx.channel().config().setAutoRead(false); // the upstream's watermark takes over
+      }
+    }
     if (requestComplete) {
       startPerTryTimer();
     }
@@ -1757,6 +1799,7 @@ final class HttpStream
     cancelTimeout();
     pending.forEach(ReferenceCountUtil::release);
     pending = List.of();
+    released();
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
@@ -1894,6 +1937,7 @@ final class HttpStream
     cancelTimeout();
     pending.forEach(ReferenceCountUtil::release);
     pending = List.of();
+    released();
     upstream = null;
     complete();
     boolean keep = keepAlive() && (requestComplete || conn.http2Stream);

@@ -282,6 +282,12 @@ public final class ListenerManager {
       return;
     }
     ch.attr(ConnectionInfo.KEY).set(info);
+    int limit = config.bufferLimitBytes(); // per_connection_buffer_limit_bytes
+    ch.attr(HttpConnectionManager.BUFFER_LIMIT).set(limit);
+    if (limit > 0) {
+      ch.config()
+          .setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(limit / 2, limit));
+    }
     if (chain.tls().isPresent()) {
       // the chain's transport socket: TLS under the network filter
       if (!TlsSockets.install(ch, chain.tls().get(), runtime, config.statPrefix())) {

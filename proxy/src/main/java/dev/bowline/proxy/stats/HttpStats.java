@@ -16,6 +16,8 @@ public record HttpStats(
     Counter downstreamRqTimeout,
     Counter downstreamRqIdleTimeout,
     Counter downstreamRqTooLarge,
+    Counter downstreamFlowControlPausedReadingTotal,
+    Counter downstreamFlowControlResumedReadingTotal,
     Tracing tracing) {
 
   /**
@@ -64,6 +66,14 @@ public record HttpStats(
         s.counter(p + "downstream_rq_timeout", "envoy_http_downstream_rq_timeout", tags),
         s.counter(p + "downstream_rq_idle_timeout", "envoy_http_downstream_rq_idle_timeout", tags),
         s.counter(p + "downstream_rq_too_large", "envoy_http_downstream_rq_too_large", tags),
+        s.counter(
+            p + "downstream_flow_control_paused_reading_total",
+            "envoy_http_downstream_flow_control_paused_reading_total",
+            tags),
+        s.counter(
+            p + "downstream_flow_control_resumed_reading_total",
+            "envoy_http_downstream_flow_control_resumed_reading_total",
+            tags),
         Tracing.create(s, prefix));
   }
 

@@ -16,6 +16,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.ssl.SslHandler;
 import java.util.HashMap;
@@ -522,6 +523,10 @@ public final class Worker {
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                 (int) Math.min(Integer.MAX_VALUE, ch.config.connectTimeout().toMillis()));
     ch.config.policy().tcpKeepalive().ifPresent(k -> UpstreamOptions.keepalive(b, k));
+    int limit = ch.config.policy().bufferLimitBytes();
+    if (limit > 0) { // Envoy's per_connection_buffer_limit_bytes: high watermark, low at half
+      b.option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(limit / 2, limit));
+    }
     ChannelFuture f = b.handler(handler).connect(host.address.toInet());
     ClusterState st = ch.state;
     st.connections.incrementAndGet();

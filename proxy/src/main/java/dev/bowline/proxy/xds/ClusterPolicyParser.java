@@ -23,6 +23,7 @@ final class ClusterPolicyParser {
   /** The field paths acted on here, for {@link FieldAudit}. */
   static final Set<String> HONOURED =
       Set.of(
+          "per_connection_buffer_limit_bytes",
           "ring_hash_lb_config.minimum_ring_size",
           "ring_hash_lb_config.maximum_ring_size",
           "ring_hash_lb_config.hash_function",
@@ -148,7 +149,10 @@ final class ClusterPolicyParser {
         idle,
         keepalive,
         healthCheck(c),
-        downstreamProtocol);
+        downstreamProtocol,
+        c.hasPerConnectionBufferLimitBytes()
+            ? ListenerParser.bufferLimitValue(c.getPerConnectionBufferLimitBytes().getValue())
+            : ClusterPolicy.DEFAULT.bufferLimitBytes());
   }
 
   private static Optional<ClusterPolicy.HealthCheck> healthCheck(Cluster c)

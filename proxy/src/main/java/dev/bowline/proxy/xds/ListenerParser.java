@@ -134,7 +134,25 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       throw new InvalidResourceException("filter_chains", "at least one filter chain is required");
     }
     boolean bind = !l.hasBindToPort() || l.getBindToPort().getValue();
-    return new ListenerConfig(l.getName(), address, chains, def, bind, inspection);
+    return new ListenerConfig(l.getName(), address, chains, def, bind, inspection, bufferLimit(l));
+  }
+
+  /** {@code per_connection_buffer_limit_bytes}: a uint32 our int-sized buffers must hold. */
+  private static int bufferLimit(Listener l) throws InvalidResourceException {
+    if (!l.hasPerConnectionBufferLimitBytes()) {
+      return ListenerConfig.DEFAULT_BUFFER_LIMIT;
+    }
+    return bufferLimitValue(l.getPerConnectionBufferLimitBytes().getValue());
+  }
+
+  /** A {@code per_connection_buffer_limit_bytes} value (uint32) checked to fit an int. */
+  static int bufferLimitValue(int raw) throws InvalidResourceException {
+    if (raw < 0) {
+      throw new InvalidResourceException(
+          "per_connection_buffer_limit_bytes",
+          "must be at most " + Integer.MAX_VALUE + ": " + Integer.toUnsignedString(raw));
+    }
+    return raw;
   }
 
   /** What HTTP filters may know of their listener. */
@@ -546,6 +564,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "name",
           "address",
           "bind_to_port",
+          "per_connection_buffer_limit_bytes",
           "traffic_direction",
           "listener_filters.name",
           "listener_filters.typed_config",

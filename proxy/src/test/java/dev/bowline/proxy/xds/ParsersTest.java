@@ -193,6 +193,57 @@ class ParsersTest {
   }
 
   @Test
+  void perConnectionBufferLimitBytesOnListenerAndClusterWithEnvoysDefault() throws Exception {
+    String base = listener(ROUTER);
+    assertThat(
+            listeners.unpackAndParse(Any.pack(json(base, Listener.newBuilder()).build())).value())
+        .extracting(l -> l.bufferLimitBytes())
+        .isEqualTo(1 << 20);
+    String with =
+        base.replaceFirst(
+            "\\{\"name\":\"l1\",", "{\"name\":\"l1\",\"per_connection_buffer_limit_bytes\":%d,");
+    assertThat(
+            listeners
+                .unpackAndParse(
+                    Any.pack(json(with.formatted(32768), Listener.newBuilder()).build()))
+                .value()
+                .bufferLimitBytes())
+        .isEqualTo(32768);
+    var huge = Any.pack(json(with.formatted(4294967295L), Listener.newBuilder()).build());
+    assertThatThrownBy(() -> listeners.unpackAndParse(huge))
+        .hasMessage(
+            "Listener l1: per_connection_buffer_limit_bytes: must be at most 2147483647:"
+                + " 4294967295");
+
+    String cluster = "{\"name\":\"c\",\"type\":\"STATIC\"%s}";
+    assertThat(
+            new ClusterParser()
+                .parse(json(cluster.formatted(""), Cluster.newBuilder()).build())
+                .policy()
+                .bufferLimitBytes())
+        .isEqualTo(1 << 20);
+    assertThat(
+            new ClusterParser()
+                .parse(
+                    json(
+                            cluster.formatted(",\"per_connection_buffer_limit_bytes\":65536"),
+                            Cluster.newBuilder())
+                        .build())
+                .policy()
+                .bufferLimitBytes())
+        .isEqualTo(65536);
+    var bad =
+        json(
+                cluster.formatted(",\"per_connection_buffer_limit_bytes\":3000000000"),
+                Cluster.newBuilder())
+            .build();
+    assertThatThrownBy(() -> new ClusterParser().unpackAndParse(Any.pack(bad)))
+        .hasMessage(
+            "Cluster c: per_connection_buffer_limit_bytes: must be at most 2147483647:"
+                + " 3000000000");
+  }
+
+  @Test
   void clusterErrorsNameTheField() throws Exception {
     var c =
         json(
