@@ -24,8 +24,7 @@ class SupportedTypesTest {
     TypeRegistry full = SupportedTypes.registry();
     for (String url :
         List.of(
-            dev.bowline.protos.AlpnProto.TYPE_URL,
-            dev.bowline.protos.IstioAuthnProto.TYPE_URL)) {
+            dev.bowline.protos.AlpnProto.TYPE_URL, dev.bowline.protos.IstioAuthnProto.TYPE_URL)) {
       assertThat(full.getDescriptorForTypeUrl(url)).as(url).isNotNull();
     }
   }
