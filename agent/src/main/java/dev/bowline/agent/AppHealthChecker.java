@@ -25,8 +25,46 @@ import org.jspecify.annotations.Nullable;
 public final class AppHealthChecker implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(AppHealthChecker.class.getName());
 
+  /** The xDS request type an agent reports its app's health with (Istio's health check event). */
+  public static final String HEALTH_INFORMATION_TYPE =
+      "type.googleapis.com/istio.v1.HealthInformation";
+
   /** What to probe: istio/api's {@code ReadinessProbe} {@code httpGet} or {@code tcpSocket}. */
   public sealed interface Probe {
+    /**
+     * A probe from its URL: {@code http://host:port/path} (httpGet) or {@code tcp://host:port}
+     * (tcpSocket).
+     *
+     * @throws IllegalArgumentException naming what is wrong
+     */
+    static Probe parse(String url) {
+      java.net.URI u;
+      try {
+        u = new java.net.URI(url);
+      } catch (java.net.URISyntaxException e) {
+        throw new IllegalArgumentException("not a URL: " + url + ": " + e.getMessage(), e);
+      }
+      if (u.getHost() == null || u.getPort() < 1) {
+        throw new IllegalArgumentException(
+            "want http://HOST:PORT/PATH or tcp://HOST:PORT with an explicit port, got " + url);
+      }
+      String scheme = u.getScheme() == null ? "" : u.getScheme();
+      return switch (scheme) {
+        case "http" ->
+            new HttpGet(
+                u.getHost(),
+                u.getPort(),
+                u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath());
+        case "tcp" -> new TcpSocket(u.getHost(), u.getPort());
+        default ->
+            throw new IllegalArgumentException(
+                "scheme must be http or tcp (httpGet or tcpSocket), got '"
+                    + scheme
+                    + "' in "
+                    + url);
+      };
+    }
+
     /** {@code GET http://host:port/path}. */
     record HttpGet(String host, int port, String path) implements Probe {
       public HttpGet {

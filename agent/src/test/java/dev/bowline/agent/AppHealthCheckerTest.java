@@ -106,4 +106,20 @@ class AppHealthCheckerTest {
                     Duration.ZERO, Duration.ofSeconds(1), Duration.ofSeconds(1), 1, 0))
         .hasMessage("probe.failureThreshold: must be >= 1");
   }
+
+  @Test
+  void probesParseFromTheirUrlsAndBadOnesAreNamed() {
+    assertThat(AppHealthChecker.Probe.parse("http://127.0.0.9:8080/healthz/ready"))
+        .isEqualTo(new AppHealthChecker.Probe.HttpGet("127.0.0.9", 8080, "/healthz/ready"));
+    assertThat(AppHealthChecker.Probe.parse("http://127.0.0.9:8080"))
+        .isEqualTo(new AppHealthChecker.Probe.HttpGet("127.0.0.9", 8080, "/"));
+    assertThat(AppHealthChecker.Probe.parse("tcp://127.0.0.9:5432"))
+        .isEqualTo(new AppHealthChecker.Probe.TcpSocket("127.0.0.9", 5432));
+    assertThatThrownBy(() -> AppHealthChecker.Probe.parse("grpc://127.0.0.9:9000"))
+        .hasMessageContaining("scheme must be http or tcp");
+    assertThatThrownBy(() -> AppHealthChecker.Probe.parse("http://127.0.0.9/healthz"))
+        .hasMessageContaining("explicit port");
+    assertThatThrownBy(() -> AppHealthChecker.Probe.parse("http://[bad"))
+        .hasMessageContaining("not a URL");
+  }
 }

@@ -58,6 +58,41 @@ final class ProxyCommand implements Callable<Integer> {
   java.net.URI appMetrics;
 
   @Option(
+      names = "--app-probe",
+      paramLabel = "URL",
+      description =
+          "Probe the app as pilot-agent does for a VM (WorkloadGroup probe / ProxyConfig"
+              + " readinessProbe): http://HOST:PORT/PATH (httpGet, 2xx-3xx healthy) or"
+              + " tcp://HOST:PORT (tcpSocket); health changes go to the control plane over the"
+              + " ADS stream, which marks an auto-registered WorkloadEntry's endpoints.")
+  String appProbe;
+
+  @Option(
+      names = "--app-probe-period-s",
+      description = "Seconds between probes (default: ${DEFAULT-VALUE}).")
+  int probePeriod = 10;
+
+  @Option(
+      names = "--app-probe-timeout-s",
+      description = "Seconds one probe may take (default: ${DEFAULT-VALUE}).")
+  int probeTimeout = 1;
+
+  @Option(
+      names = "--app-probe-initial-delay-s",
+      description = "Seconds before the first probe (default: ${DEFAULT-VALUE}).")
+  int probeInitialDelay = 0;
+
+  @Option(
+      names = "--app-probe-success-threshold",
+      description = "Consecutive successes to become healthy (default: ${DEFAULT-VALUE}).")
+  int probeSuccesses = 1;
+
+  @Option(
+      names = "--app-probe-failure-threshold",
+      description = "Consecutive failures to become unhealthy (default: ${DEFAULT-VALUE}).")
+  int probeFailures = 3;
+
+  @Option(
       names = "--check",
       description =
           "Only parse and validate the bootstrap, then exit (like Envoy's --mode validate).")
@@ -68,6 +103,23 @@ final class ProxyCommand implements Callable<Integer> {
     var err = spec.commandLine().getErr();
     ProxyOptions options;
     Proxy proxy;
+    dev.bowline.agent.AppHealthChecker.Probe probe = null;
+    dev.bowline.agent.AppHealthChecker.Settings probeSettings = null;
+    if (appProbe != null) {
+      try {
+        probe = dev.bowline.agent.AppHealthChecker.Probe.parse(appProbe);
+        probeSettings =
+            new dev.bowline.agent.AppHealthChecker.Settings(
+                Duration.ofSeconds(probeInitialDelay),
+                Duration.ofSeconds(probePeriod),
+                Duration.ofSeconds(probeTimeout),
+                probeSuccesses,
+                probeFailures);
+      } catch (IllegalArgumentException e) {
+        err.println("bowline proxy: --app-probe: " + e.getMessage());
+        return 1;
+      }
+    }
     try {
       var bootstrap = new BootstrapLoader().load(config);
       if (check) {
@@ -118,10 +170,30 @@ final class ProxyCommand implements Callable<Integer> {
       }
     }
     Proxy running = proxy;
+    dev.bowline.agent.AppHealthChecker checker = null;
+    java.util.concurrent.ScheduledExecutorService probes = null;
+    if (probe != null) {
+      probes =
+          java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+              r -> Thread.ofPlatform().name("bowline-app-probe").daemon().unstarted(r));
+      checker =
+          dev.bowline.agent.AppHealthChecker.start(
+              probe,
+              probeSettings,
+              dev.bowline.agent.Scheduler.of(probes),
+              why ->
+                  running.reportToXds(
+                      dev.bowline.agent.AppHealthChecker.HEALTH_INFORMATION_TYPE,
+                      why == null ? "" : why));
+    }
     Duration drain = options.drainTime();
     Thread hook = new Thread(() -> running.drainAndClose(drain), "bowline-drain");
     Runtime.getRuntime().addShutdownHook(hook);
     running.awaitTermination();
+    if (checker != null) {
+      checker.close();
+      probes.shutdownNow();
+    }
     if (merged != null) {
       merged.close();
     }

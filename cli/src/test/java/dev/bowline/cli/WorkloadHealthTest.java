@@ -52,7 +52,7 @@ class WorkloadHealthTest {
   static final String CLIENT_IP = "127.0.0.90";
   static final String VM1_IP = "127.0.0.91";
   static final String VM2_IP = "127.0.0.92";
-  static final String HEALTH_INFO = "type.googleapis.com/istio.v1.HealthInformation";
+  static final String HEALTH_INFO = AppHealthChecker.HEALTH_INFORMATION_TYPE;
 
   @TempDir Path dir;
   final List<AutoCloseable> closing = new ArrayList<>();

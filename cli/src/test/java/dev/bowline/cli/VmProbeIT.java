@@ -1,0 +1,162 @@
+package dev.bowline.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bowline.controlplane.ControlPlane;
+import dev.bowline.controlplane.ControlPlaneOptions;
+import dev.bowline.controlplane.config.ConfigFeed;
+import dev.bowline.controlplane.model.ConfigInputs;
+import dev.bowline.controlplane.registry.HealthStatus;
+import dev.bowline.controlplane.registry.LocalRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A VM's {@code bowline proxy} process with {@code --app-probe} (what istioctl hands a VM's agent
+ * from the WorkloadGroup's probe): it auto-registers from the group, probes its app and reports
+ * over its ADS stream, and the control plane marks the WorkloadEntry's endpoint UNHEALTHY while the
+ * app fails its probe and HEALTHY again when it passes.
+ */
+class VmProbeIT {
+  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+  static final String VM_IP = "127.0.0.93";
+
+  @TempDir Path dir;
+  final List<AutoCloseable> closing = new ArrayList<>();
+  Process vm;
+
+  @AfterEach
+  void stop() throws Exception {
+    if (vm != null) {
+      vm.destroyForcibly();
+      vm.waitFor(10, TimeUnit.SECONDS);
+    }
+    for (AutoCloseable c : closing.reversed()) {
+      c.close();
+    }
+  }
+
+  @Test
+  void theProxyProcessProbesItsAppAndTheControlPlaneFollowsItsHealth() throws Exception {
+    WorkloadHealthTest helper = new WorkloadHealthTest();
+    int appPort = WorkloadHealthTest.freePort(VM_IP);
+    int svcPort = WorkloadHealthTest.freePort(VM_IP);
+    AtomicBoolean healthy = new AtomicBoolean(true);
+    helper.app(VM_IP, appPort, "vm", healthy);
+    closing.add(() -> helper.probes.shutdownNow());
+    closing.addAll(helper.closing);
+    Path config = Files.createDirectories(dir.resolve("config"));
+    Files.writeString(
+        config.resolve("vm.yaml"),
+        """
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadGroup
+        metadata: {name: vm, namespace: shop}
+        spec:
+          metadata: {labels: {app: vm}}
+          template: {ports: {http: %1$d}, serviceAccount: vm}
+          probe:
+            periodSeconds: 1
+            failureThreshold: 1
+            httpGet: {path: /healthz, port: %1$d}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: vm, namespace: shop}
+        spec:
+          hosts: [vm.shop.example]
+          location: MESH_INTERNAL
+          resolution: STATIC
+          ports: [{number: %2$d, name: http, targetPort: %1$d}]
+          workloadSelector: {labels: {app: vm}}
+        """
+            .formatted(appPort, svcPort));
+    ControlPlane controlPlane =
+        new ControlPlane(
+            ControlPlaneOptions.DEFAULTS
+                .withPorts(0, 0)
+                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
+            new LocalRegistry("cluster.local"),
+            ConfigInputs.NONE,
+            Clock.systemUTC());
+    closing.add(controlPlane);
+    closing.add(ConfigFeed.start(controlPlane, List.of(config), Clock.systemUTC()));
+    controlPlane.start();
+
+    int admin = WorkloadHealthTest.freePort(VM_IP);
+    Path bootstrap = dir.resolve("vm-bootstrap.yaml");
+    Files.writeString(
+        bootstrap,
+        """
+        node:
+          id: sidecar~%1$s~vm-93.shop~shop.svc.cluster.local
+          metadata: {NAMESPACE: shop, INTERCEPTION_MODE: NONE, LABELS: {}, AUTO_REGISTER_GROUP: vm}
+        admin: {address: {socket_address: {address: %1$s, port_value: %2$d}}}
+        dynamic_resources:
+          ads_config:
+            api_type: GRPC
+            transport_api_version: V3
+            grpc_services: [{envoy_grpc: {cluster_name: xds-grpc}}]
+          lds_config: {ads: {}, resource_api_version: V3}
+          cds_config: {ads: {}, resource_api_version: V3}
+        static_resources:
+          clusters:
+          - name: xds-grpc
+            type: STATIC
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                explicit_http_config: {http2_protocol_options: {}}
+            load_assignment:
+              cluster_name: xds-grpc
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %3$d}}}}]}]
+        """
+            .formatted(VM_IP, admin, controlPlane.xdsPort()));
+    vm =
+        new ProcessBuilder(
+                ROOT.resolve("bowline").toString(),
+                "proxy",
+                "-c",
+                bootstrap.toString(),
+                "--concurrency",
+                "1",
+                "--app-probe",
+                "http://" + VM_IP + ":" + appPort + "/healthz",
+                "--app-probe-period-s",
+                "1",
+                "--app-probe-failure-threshold",
+                "1")
+            .directory(ROOT.toFile())
+            .redirectOutput(dir.resolve("out.txt").toFile())
+            .redirectError(dir.resolve("err.txt").toFile())
+            .start();
+
+    // registered from the group while connected; its first passing probe says healthy
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .until(
+            () -> WorkloadHealthTest.health(controlPlane, VM_IP, svcPort) == HealthStatus.HEALTHY);
+    healthy.set(false);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                WorkloadHealthTest.health(controlPlane, VM_IP, svcPort) == HealthStatus.UNHEALTHY);
+    healthy.set(true);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> WorkloadHealthTest.health(controlPlane, VM_IP, svcPort) == HealthStatus.HEALTHY);
+    assertThat(vm.isAlive()).as("the proxy process still runs").isTrue();
+  }
+}
