@@ -357,6 +357,97 @@ class ProtocolSniffingTest {
     }
   }
 
+  /**
+   * Istio's HTTP/1.0 switch: a sidecar whose node metadata says {@code HTTP10: "1"} ({@code
+   * ISTIO_META_HTTP10}) accepts HTTP/1.0 requests on its connection managers; one without answers
+   * them 426, as Envoy does by default.
+   */
+  @Test
+  void http10IsServedOnlyToSidecarsWhoseMetadataAsksForIt() throws Exception {
+    app = app();
+    String oldClientIp = "127.0.0.72";
+    int port = SidecarIsolationTest.freePort(CLIENT_IP);
+    Files.writeString(
+        dir.resolve("echo.yaml"),
+        """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: echo, namespace: shop}
+        spec:
+          hosts: [echo.shop.example]
+          location: MESH_INTERNAL
+          resolution: STATIC
+          ports: [{number: %1$d, name: http, targetPort: %4$d}]
+          endpoints: [{address: %2$s, labels: {app: echo}}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: echo, namespace: shop}
+        spec:
+          host: echo.shop.example
+          trafficPolicy: {tls: {mode: DISABLE}}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Sidecar
+        metadata: {name: client, namespace: shop}
+        spec:
+          workloadSelector: {labels: {app: client}}
+          egress:
+          - port: {number: %1$d, name: http, protocol: HTTP}
+            bind: %3$s
+            captureMode: NONE
+            hosts: [./echo.shop.example]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Sidecar
+        metadata: {name: old-client, namespace: shop}
+        spec:
+          workloadSelector: {labels: {app: old-client}}
+          egress:
+          - port: {number: %1$d, name: http, protocol: HTTP}
+            bind: %5$s
+            captureMode: NONE
+            hosts: [./echo.shop.example]
+        """
+            .formatted(port, SERVER_IP, CLIENT_IP, app.getLocalPort(), oldClientIp));
+    controlPlane =
+        new ControlPlane(
+            ControlPlaneOptions.DEFAULTS
+                .withPorts(0, 0)
+                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
+            new LocalRegistry("cluster.local"),
+            ConfigInputs.NONE,
+            Clock.systemUTC());
+    feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
+    controlPlane.start();
+    proxies.add(start(CLIENT_IP, "client-1", "{app: client}", ""));
+    proxies.add(start(oldClientIp, "old-client-1", "{app: old-client}", "HTTP10: \"1\""));
+
+    InetSocketAddress plain = new InetSocketAddress(CLIENT_IP, port);
+    InetSocketAddress old = new InetSocketAddress(oldClientIp, port);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(() -> http10(old).startsWith("HTTP/1.1 200"));
+    String served = http10(old);
+    assertThat(served).startsWith("HTTP/1.1 200").contains("host: echo.shop.example");
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> !http10(plain).isEmpty());
+    assertThat(http10(plain)).startsWith("HTTP/1.1 426");
+  }
+
+  /** An HTTP/1.0 request over a new connection; the whole answer (the proxy closes after it). */
+  static String http10(InetSocketAddress to) throws IOException {
+    try (Socket s = new Socket()) {
+      s.connect(to, 2000);
+      s.setSoTimeout(5000);
+      s.getOutputStream()
+          .write(
+              "GET /old HTTP/1.0\r\nHost: echo.shop.example\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
   Proxy start(String ip, String name, String labels, String extraMetadata) throws IOException {
     return start(ip, name, labels, extraMetadata, "");
   }

@@ -100,7 +100,8 @@ public final class NodeParser {
         interception.isEmpty() ? "REDIRECT" : interception,
         string(md, "GENERATOR"),
         podPorts(id, string(md, "POD_PORTS")),
-        string(md, "AUTO_REGISTER_GROUP"));
+        string(md, "AUTO_REGISTER_GROUP"),
+        string(md, "HTTP10").equals("1"));
   }
 
   /** POD_PORTS, a JSON string {@code [{"name":"http","containerPort":8080,...}]}, by port name. */

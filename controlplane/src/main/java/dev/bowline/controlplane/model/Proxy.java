@@ -25,6 +25,8 @@ import java.util.Objects;
  * @param autoRegisterGroup metadata AUTO_REGISTER_GROUP: the WorkloadGroup (in its namespace) whose
  *     template registers this proxy's workload as a WorkloadEntry while it is connected; empty for
  *     none
+ * @param http10 metadata HTTP10 is {@code "1"} (Istio's {@code ISTIO_META_HTTP10}): its connection
+ *     managers accept HTTP/1.0
  */
 public record Proxy(
     String id,
@@ -39,7 +41,8 @@ public record Proxy(
     String interceptionMode,
     String generator,
     Map<String, Integer> podPorts,
-    String autoRegisterGroup) {
+    String autoRegisterGroup,
+    boolean http10) {
   public Proxy {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(type, "type");
@@ -54,6 +57,38 @@ public record Proxy(
     Objects.requireNonNull(generator, "generator");
     podPorts = Map.copyOf(podPorts);
     Objects.requireNonNull(autoRegisterGroup, "autoRegisterGroup");
+  }
+
+  /** A proxy without HTTP10 metadata. */
+  public Proxy(
+      String id,
+      NodeType type,
+      String ipAddress,
+      String workloadName,
+      String namespace,
+      String dnsDomain,
+      Map<String, String> labels,
+      String clusterId,
+      String istioVersion,
+      String interceptionMode,
+      String generator,
+      Map<String, Integer> podPorts,
+      String autoRegisterGroup) {
+    this(
+        id,
+        type,
+        ipAddress,
+        workloadName,
+        namespace,
+        dnsDomain,
+        labels,
+        clusterId,
+        istioVersion,
+        interceptionMode,
+        generator,
+        podPorts,
+        autoRegisterGroup,
+        false);
   }
 
   /** A proxy without AUTO_REGISTER_GROUP metadata. */

@@ -21,7 +21,7 @@ public final class Generators {
   // EnvoyFilter patches go on last, over what istiod's generators would emit
   private final XdsGenerator sidecarListeners =
       patched(
-          new SidecarListenerGenerator(),
+          Http10.accepting(new SidecarListenerGenerator()),
           dev.bowline.controlplane.xds.gen.envoyfilter.EnvoyFilterPatcher::listeners);
   private final XdsGenerator sidecarRoutes =
       patched(
@@ -30,7 +30,7 @@ public final class Generators {
 
   private final XdsGenerator gatewayListeners =
       patched(
-          new GatewayListenerGenerator(),
+          Http10.accepting(new GatewayListenerGenerator()),
           dev.bowline.controlplane.xds.gen.envoyfilter.EnvoyFilterPatcher::listeners);
   private final XdsGenerator gatewayRoutes =
       patched(

@@ -9,9 +9,10 @@ import java.util.Map;
 
 /**
  * Proxies whose generated config is identical: same kind and generator, same namespace and labels
- * (so the same SidecarScope and config visibility), same interception mode and same own service
- * instances (which decide inbound clusters). Generation runs once per class and push, not once per
- * proxy. Proxyless gRPC clients don't get inbound clusters, so their instances don't count.
+ * (so the same SidecarScope and config visibility), same interception mode and HTTP/1.0 switch, and
+ * same own service instances (which decide inbound clusters). Generation runs once per class and
+ * push, not once per proxy. Proxyless gRPC clients don't get inbound clusters, so their instances
+ * don't count.
  */
 record EquivalenceClass(
     NodeType type,
@@ -19,6 +20,7 @@ record EquivalenceClass(
     String namespace,
     Map<String, String> labels,
     String interceptionMode,
+    boolean http10,
     List<String> instances) {
   static EquivalenceClass of(Proxy proxy, PushContext push) {
     List<String> instances =
@@ -34,6 +36,7 @@ record EquivalenceClass(
         proxy.namespace(),
         proxy.labels(),
         proxy.interceptionMode(),
+        proxy.http10(),
         instances);
   }
 
