@@ -56,31 +56,7 @@ class VmProbeIT {
     closing.add(() -> helper.probes.shutdownNow());
     closing.addAll(helper.closing);
     Path config = Files.createDirectories(dir.resolve("config"));
-    Files.writeString(
-        config.resolve("vm.yaml"),
-        """
-        apiVersion: networking.istio.io/v1
-        kind: WorkloadGroup
-        metadata: {name: vm, namespace: shop}
-        spec:
-          metadata: {labels: {app: vm}}
-          template: {ports: {http: %1$d}, serviceAccount: vm}
-          probe:
-            periodSeconds: 1
-            failureThreshold: 1
-            httpGet: {path: /healthz, port: %1$d}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: {name: vm, namespace: shop}
-        spec:
-          hosts: [vm.shop.example]
-          location: MESH_INTERNAL
-          resolution: STATIC
-          ports: [{number: %2$d, name: http, targetPort: %1$d}]
-          workloadSelector: {labels: {app: vm}}
-        """
-            .formatted(appPort, svcPort));
+    Files.writeString(config.resolve("vm.yaml"), WorkloadHealthTest.vmGroup(appPort, svcPort));
     ControlPlane controlPlane =
         new ControlPlane(
             ControlPlaneOptions.DEFAULTS

@@ -104,16 +104,13 @@ class WorkloadHealthTest {
     }
   }
 
-  @Test
-  void anEndpointWhoseProbeFailsGetsNoTrafficUntilItPassesAgain() throws Exception {
-    int appPort = freePort(VM1_IP, VM2_IP);
-    int svcPort = freePort(CLIENT_IP, VM1_IP, VM2_IP);
-    AtomicBoolean vm2Healthy = new AtomicBoolean(true);
-    app(VM1_IP, appPort, "vm1", new AtomicBoolean(true));
-    app(VM2_IP, appPort, "vm2", vm2Healthy);
-    Files.writeString(
-        dir.resolve("vm.yaml"),
-        """
+  /**
+   * The WorkloadGroup {@code vm} (probe: {@code GET /healthz} on {@code appPort} every second, one
+   * failure is unhealthy) and the ServiceEntry {@code vm.shop.example:svcPort} selecting its
+   * entries.
+   */
+  static String vmGroup(int appPort, int svcPort) {
+    return """
         apiVersion: networking.istio.io/v1
         kind: WorkloadGroup
         metadata: {name: vm, namespace: shop}
@@ -134,6 +131,21 @@ class WorkloadHealthTest {
           resolution: STATIC
           ports: [{number: %2$d, name: http, targetPort: %1$d}]
           workloadSelector: {labels: {app: vm}}
+        """
+        .formatted(appPort, svcPort);
+  }
+
+  @Test
+  void anEndpointWhoseProbeFailsGetsNoTrafficUntilItPassesAgain() throws Exception {
+    int appPort = freePort(VM1_IP, VM2_IP);
+    int svcPort = freePort(CLIENT_IP, VM1_IP, VM2_IP);
+    AtomicBoolean vm2Healthy = new AtomicBoolean(true);
+    app(VM1_IP, appPort, "vm1", new AtomicBoolean(true));
+    app(VM2_IP, appPort, "vm2", vm2Healthy);
+    Files.writeString(
+        dir.resolve("vm.yaml"),
+        vmGroup(appPort, svcPort)
+            + """
         ---
         apiVersion: networking.istio.io/v1
         kind: DestinationRule
@@ -158,7 +170,7 @@ class WorkloadHealthTest {
             captureMode: NONE
             hosts: [./vm.shop.example]
         """
-            .formatted(appPort, svcPort, CLIENT_IP));
+                .formatted(appPort, svcPort, CLIENT_IP));
     ControlPlane controlPlane =
         new ControlPlane(
             ControlPlaneOptions.DEFAULTS

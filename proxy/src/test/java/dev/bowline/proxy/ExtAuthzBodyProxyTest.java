@@ -21,25 +21,19 @@ import io.grpc.stub.StreamObserver;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -331,31 +325,7 @@ class ExtAuthzBodyProxyTest {
             .channel();
     try {
       CompletableFuture<String> reply = new CompletableFuture<>();
-      Http2StreamChannel stream =
-          new Http2StreamChannelBootstrap(conn)
-              .handler(
-                  new ChannelInitializer<Http2StreamChannel>() {
-                    @Override
-                    protected void initChannel(Http2StreamChannel ch) {
-                      ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false));
-                      ch.pipeline().addLast(new HttpObjectAggregator(1 << 20));
-                      ch.pipeline()
-                          .addLast(
-                              new SimpleChannelInboundHandler<FullHttpResponse>() {
-                                @Override
-                                protected void channelRead0(
-                                    ChannelHandlerContext ctx, FullHttpResponse r) {
-                                  reply.complete(
-                                      r.status().code()
-                                          + " "
-                                          + r.content().toString(StandardCharsets.UTF_8));
-                                }
-                              });
-                    }
-                  })
-              .open()
-              .sync()
-              .getNow();
+      Http2StreamChannel stream = RequestBufferLimitProxyTest.h2Stream(conn, reply);
       var head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/h2");
       head.headers().set("host", "a.test");
       stream.writeAndFlush(head);
