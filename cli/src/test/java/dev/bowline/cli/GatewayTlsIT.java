@@ -62,10 +62,11 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@link PolicyMesh}): Istio Gateway servers with {@code credentialName}, the certificates kept in
  * Kubernetes Secret YAML in the watched config directory and served to the gateway over SDS on its
  * ADS stream (decision 0022). Clients are raw JDK TLS sockets, so the test sees exactly which
- * certificate a handshake got. Addresses 127.0.11.x; the gateway listens on 8443 (TLS) and 8081.
+ * certificate a handshake got. Addresses 127.A.11.x ({@link TestNet}); the gateway listens on 8443
+ * (TLS) and 8081.
  */
 class GatewayTlsIT {
-  static final String NET = "127.0.11";
+  static final String NET = TestNet.ip("127.0.11");
   static final String GW = NET + ".2";
   static final String BACKEND = NET + ".50";
   static final int HTTPS = 8443;

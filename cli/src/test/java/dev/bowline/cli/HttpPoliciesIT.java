@@ -138,7 +138,7 @@ class HttpPoliciesIT {
 
   @BeforeAll
   static void start() throws Exception {
-    mesh = new PolicyMesh(dir, "127.0.9", List.of("v1", "v2", "v3"));
+    mesh = new PolicyMesh(dir, TestNet.ip("127.0.9"), List.of("v1", "v2", "v3"));
     mesh.apply("policies.yaml", POLICIES);
     // the VirtualService is in force once the CORS route answers preflights; the EnvoyFilter once
     // the v3 sidecar's inbound listener has the filter (its token bucket starts full)

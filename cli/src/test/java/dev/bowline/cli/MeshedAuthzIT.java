@@ -42,11 +42,11 @@ class MeshedAuthzIT {
           .proxy(HttpClient.Builder.NO_PROXY)
           .connectTimeout(Duration.ofSeconds(2))
           .build();
-  private static final String FRONTEND = "127.0.0.170";
-  private static final String FORECAST_V1 = "127.0.0.171";
-  private static final String ADVERTISEMENT = "127.0.0.173";
-  private static final String ECHO = "127.0.0.175";
-  private static final String CONTROL_PLANE = "127.0.0.169";
+  private static final String FRONTEND = TestNet.ip("127.0.0.170");
+  private static final String FORECAST_V1 = TestNet.ip("127.0.0.171");
+  private static final String ADVERTISEMENT = TestNet.ip("127.0.0.173");
+  private static final String ECHO = TestNet.ip("127.0.0.175");
+  private static final String CONTROL_PLANE = TestNet.ip("127.0.0.169");
 
   /** The Weather mesh plus a TCP echo service (a single-file Java program). */
   private static final String MESH =
@@ -267,7 +267,7 @@ class MeshedAuthzIT {
     for (int i = 0; i < 5; i++) {
       assertThat(dashboardForecastOk()).isTrue();
     }
-    assertThat(plaintextStatusFrom("127.0.0.77")).isEqualTo(403); // no identity at all
+    assertThat(plaintextStatusFrom(TestNet.ip("127.0.0.77"))).isEqualTo(403); // no identity at all
     assertThat(sumStat(forecastAdmin, ".rbac.denied")).isPositive();
     assertThat(sumStat(forecastAdmin, ".rbac.allowed")).isPositive();
 
@@ -286,7 +286,7 @@ class MeshedAuthzIT {
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(250))
         .until(() -> forecastFromAdvertisement().statusCode() == 200);
-    assertThat(plaintextStatusFrom("127.0.0.77")).isEqualTo(403);
+    assertThat(plaintextStatusFrom(TestNet.ip("127.0.0.77"))).isEqualTo(403);
     assertThat(dashboardForecastOk()).isTrue();
 
     // 3. ipBlocks, and a DENY beating an ALLOW: everything allowed, but 127.0.0.77 denied.
@@ -306,14 +306,15 @@ class MeshedAuthzIT {
         spec:
           selector: {matchLabels: {app: forecast}}
           action: DENY
-          rules: [{from: [{source: {ipBlocks: ["127.0.0.77/32"]}}]}]
-        """);
+          rules: [{from: [{source: {ipBlocks: ["%s/32"]}}]}]
+        """
+            .formatted(TestNet.ip("127.0.0.77")));
     await()
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(250))
         .ignoreExceptions()
-        .until(() -> plaintextStatusFrom("127.0.0.78") == 200);
-    assertThat(plaintextStatusFrom("127.0.0.77")).isEqualTo(403);
+        .until(() -> plaintextStatusFrom(TestNet.ip("127.0.0.78")) == 200);
+    assertThat(plaintextStatusFrom(TestNet.ip("127.0.0.77"))).isEqualTo(403);
     assertThat(forecastFromAdvertisement().statusCode()).isEqualTo(200);
 
     // 4. Deny-all for forecast (a DENY with an empty rule): the dashboard loses forecast only.
@@ -332,7 +333,7 @@ class MeshedAuthzIT {
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(250))
         .until(() -> !dashboardForecastOk());
-    assertThat(plaintextStatusFrom("127.0.0.78")).isEqualTo(403);
+    assertThat(plaintextStatusFrom(TestNet.ip("127.0.0.78"))).isEqualTo(403);
 
     // 5. Allow-nothing for the whole namespace (no selector, no rules): forecast and the TCP echo
     // are refused; the echo's network RBAC closes the connection.

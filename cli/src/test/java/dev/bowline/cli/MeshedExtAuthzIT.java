@@ -35,9 +35,9 @@ class MeshedExtAuthzIT {
           .proxy(HttpClient.Builder.NO_PROXY)
           .connectTimeout(Duration.ofSeconds(2))
           .build();
-  private static final String FRONTEND = "127.0.0.170";
-  private static final String ADVERTISEMENT = "127.0.0.173";
-  private static final String CONTROL_PLANE = "127.0.0.169";
+  private static final String FRONTEND = TestNet.ip("127.0.0.170");
+  private static final String ADVERTISEMENT = TestNet.ip("127.0.0.173");
+  private static final String CONTROL_PLANE = TestNet.ip("127.0.0.169");
 
   private static final String MESH =
       """
@@ -216,7 +216,7 @@ class MeshedExtAuthzIT {
     assertThat(allowed.statusCode()).as(allowed.body()).isEqualTo(200);
     // outside the policy's rules: never sent to the authorizer, even with x-deny: yes
     assertThat(forecast("/api/health", "yes").statusCode()).isNotEqualTo(403);
-    String forecastAdmin = "http://127.0.0.171:15000";
+    String forecastAdmin = "http://" + TestNet.ip("127.0.0.171") + ":15000";
     assertThat(sumStat(forecastAdmin, ".ext_authz.denied")).isPositive();
     assertThat(sumStat(forecastAdmin, ".ext_authz.ok")).isPositive();
     assertThat(sumStat(forecastAdmin, ".ext_authz.disabled")).isPositive();

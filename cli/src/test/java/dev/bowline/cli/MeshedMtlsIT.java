@@ -40,18 +40,17 @@ import org.junit.jupiter.api.io.TempDir;
  * working.
  */
 class MeshedMtlsIT {
-  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP =
       HttpClient.newBuilder()
           .proxy(HttpClient.Builder.NO_PROXY)
           .connectTimeout(Duration.ofSeconds(2))
           .build();
-  private static final String FRONTEND = "127.0.0.190";
-  private static final String FORECAST_V1 = "127.0.0.191";
+  private static final String FRONTEND = TestNet.ip("127.0.0.190");
+  private static final String FORECAST_V1 = TestNet.ip("127.0.0.191");
 
-  /** Its own control-plane (and CA) address: other runs on this machine use 127.0.0.1. */
-  private static final String CONTROL_PLANE = "127.0.0.189";
+  /** The control plane's (and CA's) address, in this run's {@link TestNet} block. */
+  private static final String CONTROL_PLANE = MeshedWeather.CONTROL_PLANE;
 
   @TempDir Path dir;
   private final List<Process> started = new ArrayList<>();
@@ -101,43 +100,10 @@ class MeshedMtlsIT {
   @Test
   void sidecarsTalkMutualTlsAndStrictRefusesPlaintext() throws Exception {
     Path security = Files.createDirectories(dir.resolve("security"));
-    Path out = dir.resolve("up.out");
-    List<String> argv =
-        List.of(
-            ProcessHandle.current().info().command().orElseThrow(),
-            "--enable-native-access=ALL-UNNAMED",
-            "--sun-misc-unsafe-memory-access=allow",
-            "-jar",
-            ROOT.resolve("cli/target/bowline.jar").toString(),
-            "up",
-            "-f",
-            "samples/weather/mesh.yaml",
-            "--first-address",
-            FRONTEND,
-            "--run-dir",
-            dir.resolve("run").toString(),
-            "--control-plane-address",
-            CONTROL_PLANE,
-            "--config-dir",
-            ROOT.resolve("samples/weather/config/base").toString(),
-            "--config-dir",
-            ROOT.resolve("samples/weather/config/local-mode").toString(),
-            "--config-dir",
-            security.toString(),
-            "--grace-s",
-            "3");
-    Process runner =
-        new ProcessBuilder(argv)
-            .directory(ROOT.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(out.toFile())
-            .start();
+    MeshedWeather mesh = MeshedWeather.up(dir, FRONTEND, List.of(security));
+    Process runner = mesh.runner;
     started.add(runner);
-    await()
-        .atMost(Duration.ofSeconds(150))
-        .pollInterval(Duration.ofMillis(200))
-        .until(() -> Files.readString(out).contains("instances ready") || !runner.isAlive());
-    String output = Files.readString(out);
+    String output = mesh.output();
     assertThat(output)
         .as(output)
         .contains("security: CA " + CONTROL_PLANE + ":15012")

@@ -39,10 +39,10 @@ class MeshedTelemetryIT {
           .connectTimeout(Duration.ofSeconds(2))
           .build();
   private static final int N = 25;
-  private static final String FRONTEND = "127.0.0.180";
-  private static final String FORECAST_V1 = "127.0.0.181";
-  private static final String FORECAST_V2 = "127.0.0.182";
-  private static final String ADVERTISEMENT = "127.0.0.183";
+  private static final String FRONTEND = TestNet.ip("127.0.0.180");
+  private static final String FORECAST_V1 = TestNet.ip("127.0.0.181");
+  private static final String FORECAST_V2 = TestNet.ip("127.0.0.182");
+  private static final String ADVERTISEMENT = TestNet.ip("127.0.0.183");
 
   @TempDir Path dir;
   private final List<Process> started = new ArrayList<>();
@@ -296,9 +296,10 @@ class MeshedTelemetryIT {
         - job_name: envoy-stats
           metrics_path: /stats/prometheus
           static_configs:
-          - targets: ['%s:15020', '%s:15020', '%s:15020', '%s:15020', '127.0.0.184:15020']
+          - targets: ['%s:15020', '%s:15020', '%s:15020', '%s:15020', '%s:15020']
         """
-            .formatted(FRONTEND, FORECAST_V1, FORECAST_V2, ADVERTISEMENT));
+            .formatted(
+                FRONTEND, FORECAST_V1, FORECAST_V2, ADVERTISEMENT, TestNet.ip("127.0.0.184")));
     Process p =
         new ProcessBuilder(
                 bin.toString(),

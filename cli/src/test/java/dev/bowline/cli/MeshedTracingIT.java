@@ -57,10 +57,11 @@ class MeshedTracingIT {
     mesh =
         MeshedWeather.up(
             dir,
-            "127.0.0.190",
+            TestNet.ip("127.0.0.190"),
             List.of(MeshedWeather.ROOT.resolve("samples/weather/config/canary-header")));
-    assertThat(mesh.output()).contains("traces: OTLP 127.0.0.1:4317, sampled 100.0%");
-    String api = "http://127.0.0.1:15014/api/traces";
+    assertThat(mesh.output())
+        .contains("traces: OTLP " + MeshedWeather.CONTROL_PLANE + ":4317, sampled 100.0%");
+    String api = "http://" + MeshedWeather.CONTROL_PLANE + ":15014/api/traces";
 
     // Ready means each process is up; on a loaded machine the gateway and the canary route can
     // still be on their way. Warm up until a page load with the cookie reaches forecast v2; those
@@ -73,7 +74,9 @@ class MeshedTracingIT {
             () -> {
               HttpResponse<String> w =
                   get(
-                      "http://127.0.0.1:8080/api/dashboard?city=beijing&warmup=1",
+                      "http://"
+                          + MeshedWeather.CONTROL_PLANE
+                          + ":8080/api/dashboard?city=beijing&warmup=1",
                       "cookie",
                       "user=tester");
               JsonNode d = JSON.readTree(w.body());
@@ -82,7 +85,10 @@ class MeshedTracingIT {
                   && d.at("/forecast/version").asText().equals("v2");
             });
     HttpResponse<String> page =
-        get("http://127.0.0.1:8080/api/dashboard?city=beijing", "cookie", "user=tester");
+        get(
+            "http://" + MeshedWeather.CONTROL_PLANE + ":8080/api/dashboard?city=beijing",
+            "cookie",
+            "user=tester");
     assertThat(page.statusCode()).as(page.body()).isEqualTo(200);
     JsonNode dash = JSON.readTree(page.body());
     assertThat(dash.at("/forecast/ok").asBoolean()).as(page.body()).isTrue();

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,7 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
  * :3002 → the app on 13002; with no Istio routing, round robin over forecast v1 and v2.
  */
 class MeshedUpIT {
-  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP =
       HttpClient.newBuilder()
@@ -36,6 +36,9 @@ class MeshedUpIT {
           .connectTimeout(Duration.ofSeconds(10))
           .build();
   private static final String FORECAST_V1 = "outbound|3002|v1|forecast.weather.svc.cluster.local";
+  private static final String FRONTEND = TestNet.ip("127.0.0.170");
+  private static final String FORECAST_V1_IP = TestNet.ip("127.0.0.171");
+  private static final String FORECAST_V2 = TestNet.ip("127.0.0.172");
 
   @TempDir Path dir;
   private final List<Process> started = new ArrayList<>();
@@ -66,34 +69,10 @@ class MeshedUpIT {
 
   @Test
   void weatherRunsMeshedWithItsIstioConfigInForceAndStopsCleanly() throws Exception {
-    Path out = dir.resolve("up.out");
-    List<String> argv =
-        List.of(
-            ProcessHandle.current().info().command().orElseThrow(),
-            "--enable-native-access=ALL-UNNAMED",
-            "--sun-misc-unsafe-memory-access=allow",
-            "-jar",
-            ROOT.resolve("cli/target/bowline.jar").toString(),
-            "up",
-            "-f",
-            "samples/weather/mesh.yaml",
-            "--first-address",
-            "127.0.0.170",
-            "--run-dir",
-            dir.resolve("run").toString(),
-            "--grace-s",
-            "3");
-    Process runner =
-        new ProcessBuilder(argv)
-            .directory(ROOT.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(out.toFile())
-            .start();
+    MeshedWeather mesh = MeshedWeather.up(dir, FRONTEND, List.of());
+    Process runner = mesh.runner;
+    Path out = mesh.out;
     started.add(runner);
-    await()
-        .atMost(Duration.ofSeconds(240))
-        .pollInterval(Duration.ofMillis(200))
-        .until(() -> Files.readString(out).contains("instances ready"));
     String output = Files.readString(out);
     assertThat(output)
         .as(output)
@@ -101,12 +80,14 @@ class MeshedUpIT {
         .contains("control plane: ready in")
         .contains("bowline up: 5 of 5 instances ready; Ctrl-C stops everything")
         .containsPattern(
-            "weather/forecast-v2 +forecast-v2-0 +127\\.0\\.0\\.172 +http-forecast:3002->13002");
+            "weather/forecast-v2 +forecast-v2-0 +"
+                + Pattern.quote(FORECAST_V2)
+                + " +http-forecast:3002->13002");
 
     // The frontend's service port on its own address is its sidecar's inbound listener. Ready
     // means each process is up; on a loaded machine the first dashboard can still take a while
     // (connections, the apps' own start), so wait for one that works before counting.
-    String dashboard = "http://127.0.0.170:3000/api/dashboard?city=beijing";
+    String dashboard = "http://" + FRONTEND + ":3000/api/dashboard?city=beijing";
     await()
         .atMost(Duration.ofSeconds(120))
         .pollInterval(Duration.ofMillis(500))
@@ -120,9 +101,10 @@ class MeshedUpIT {
             });
     // the counters from here on are this test's 40 requests (the warm-up may have added some)
     long frontendToV1 =
-        stat("http://127.0.0.170:15000", "cluster." + FORECAST_V1 + ".upstream_rq_2xx");
-    long v1In = stat("http://127.0.0.171:15000", "cluster.inbound|13002||.upstream_rq_2xx");
-    long v2In = stat("http://127.0.0.172:15000", "cluster.inbound|13002||.upstream_rq_2xx");
+        stat("http://" + FRONTEND + ":15000", "cluster." + FORECAST_V1 + ".upstream_rq_2xx");
+    long v1In =
+        stat("http://" + FORECAST_V1_IP + ":15000", "cluster.inbound|13002||.upstream_rq_2xx");
+    long v2In = stat("http://" + FORECAST_V2 + ":15000", "cluster.inbound|13002||.upstream_rq_2xx");
     Map<String, Integer> forecastVersions = new TreeMap<>();
     int recommendations = 0;
     for (int i = 0; i < 40; i++) {
@@ -147,19 +129,23 @@ class MeshedUpIT {
     // The frontend's sidecar sent them on the v1 subset's outbound cluster; forecast v1's sidecar
     // received them on its inbound cluster, forwarded to the app's target port; v2's got nothing.
     assertThat(
-            stat("http://127.0.0.170:15000", "cluster." + FORECAST_V1 + ".upstream_rq_2xx")
+            stat("http://" + FRONTEND + ":15000", "cluster." + FORECAST_V1 + ".upstream_rq_2xx")
                 - frontendToV1)
         .isGreaterThanOrEqualTo(40);
-    assertThat(stat("http://127.0.0.171:15000", "cluster.inbound|13002||.upstream_rq_2xx") - v1In)
+    assertThat(
+            stat("http://" + FORECAST_V1_IP + ":15000", "cluster.inbound|13002||.upstream_rq_2xx")
+                - v1In)
         .isGreaterThanOrEqualTo(40);
-    assertThat(stat("http://127.0.0.172:15000", "cluster.inbound|13002||.upstream_rq_2xx"))
+    assertThat(stat("http://" + FORECAST_V2 + ":15000", "cluster.inbound|13002||.upstream_rq_2xx"))
         .isEqualTo(v2In)
         .isZero();
     // The ingress gateway (mesh.yaml's gateways, config/base/gateway.yaml) serves the frontend
-    // on 127.0.0.1:8080: Gateway port 80 is the gateway Service's port, 8080 its target.
+    // on its address's port 8080 (127.0.0.1:8080 by default): Gateway port 80 is the gateway
+    // Service's port, 8080 its target.
+    String ingress = "http://" + MeshedWeather.CONTROL_PLANE + ":8080/";
     assertThat(output)
-        .contains("ingress: http://127.0.0.1:8080/ (gateway istio-system/istio-ingressgateway)");
-    HttpResponse<String> viaIngress = get("http://127.0.0.1:8080/api/dashboard?city=beijing");
+        .contains("ingress: " + ingress + " (gateway istio-system/istio-ingressgateway)");
+    HttpResponse<String> viaIngress = get(ingress + "api/dashboard?city=beijing");
     assertThat(viaIngress.statusCode()).as(viaIngress.body()).isEqualTo(200);
     assertThat(JSON.readTree(viaIngress.body()).at("/frontend/instance").asText())
         .isEqualTo("frontend-v1-0");

@@ -13,11 +13,15 @@ import java.util.concurrent.TimeUnit;
 /**
  * The meshed Weather app for an IT: {@code bowline up} (the built {@code cli/target/bowline.jar})
  * of {@code samples/weather/mesh.yaml} with its config directories plus {@code extraConfig}, the
- * first instance at {@code firstAddress}, run from {@code dir}; returns once all five instances are
- * ready. {@link #close()} stops it and waits for it.
+ * first instance at {@code firstAddress}, the control plane and the ingress gateway at {@link
+ * #CONTROL_PLANE} (this run's {@link TestNet} block, not the defaults' 127.0.0.1), run from {@code
+ * dir}; returns once all five instances are ready. {@link #close()} stops it and waits for it.
  */
 final class MeshedWeather implements AutoCloseable {
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+
+  /** The control plane's and the ingress gateway's address (mesh.yaml's 127.0.0.1, moved). */
+  static final String CONTROL_PLANE = TestNet.ip("127.0.0.1");
 
   final Process runner;
   final Path out;
@@ -39,9 +43,11 @@ final class MeshedWeather implements AutoCloseable {
     Path meshFile = dir.resolve("mesh.yaml");
     Files.writeString(
         meshFile,
-        meshYaml.replace(
-            "config: [config/base, config/local-mode]",
-            "config: [" + String.join(", ", dirs) + "]"));
+        meshYaml
+            .replace(
+                "config: [config/base, config/local-mode]",
+                "config: [" + String.join(", ", dirs) + "]")
+            .replace("address: 127.0.0.1", "address: " + CONTROL_PLANE));
     Path out = dir.resolve("up.out");
     Process runner =
         new ProcessBuilder(
@@ -56,6 +62,8 @@ final class MeshedWeather implements AutoCloseable {
                     meshFile.toString(),
                     "--first-address",
                     firstAddress,
+                    "--control-plane-address",
+                    CONTROL_PLANE,
                     "--run-dir",
                     dir.resolve("run").toString(),
                     "--grace-s",

@@ -58,9 +58,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MeshedXfccIT {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-  private static final String CONTROL_PLANE = "127.0.0.214";
-  private static final String FIRST = "127.0.0.215";
-  private static final String GATEWAY = "127.0.0.216";
+  private static final String CONTROL_PLANE = TestNet.ip("127.0.0.214");
+  private static final String FIRST = TestNet.ip("127.0.0.215");
+  private static final String GATEWAY = TestNet.ip("127.0.0.216");
   private static final String APP_ID = "spiffe://cluster.local/ns/weather/sa/echo";
   private static final String GATEWAY_ID =
       "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account";

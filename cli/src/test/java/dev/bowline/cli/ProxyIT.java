@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code ./bowline proxy -c bootstrap.yaml} as a real process: readiness, SIGTERM drain, quit. */
 class ProxyIT {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-  private static final String IP = "127.0.6.40";
+  private static final String IP = TestNet.ip("127.0.6.40");
+  private static final String BACKEND_IP = TestNet.ip("127.0.6.41");
 
   @TempDir Path dir;
   HttpServer backend;
@@ -42,7 +43,7 @@ class ProxyIT {
 
   @BeforeEach
   void start() throws Exception {
-    backend = HttpServer.create(new InetSocketAddress("127.0.6.41", 0), 16);
+    backend = HttpServer.create(new InetSocketAddress(BACKEND_IP, 0), 16);
     backend.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
     backend.createContext(
         "/",
@@ -86,9 +87,9 @@ class ProxyIT {
           - name: app
             load_assignment:
               cluster_name: app
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.6.41, port_value: %4$d}}}}]}]
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %5$s, port_value: %4$d}}}}]}]
         """
-            .formatted(IP, listenPort, adminPort, backend.getAddress().getPort()));
+            .formatted(IP, listenPort, adminPort, backend.getAddress().getPort(), BACKEND_IP));
     proxy =
         new ProcessBuilder(
                 ROOT.resolve("bowline").toString(),

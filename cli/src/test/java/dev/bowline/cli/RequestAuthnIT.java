@@ -41,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * tokens are made here with Nimbus; the JWKS is served by a local HTTP server and rotated.
  */
 class RequestAuthnIT {
-  static final String NET = "127.0.11";
+  static final String NET = TestNet.ip("127.0.11");
   static final String JWKS_IP = NET + ".50";
   static final String ISSUER = "https://auth.weather.example";
 

@@ -127,7 +127,7 @@ class UpIT {
             "-f",
             "samples/weather/mesh.yaml",
             "--first-address",
-            "127.0.0.190",
+            TestNet.ip("127.0.0.190"),
             "--run-dir",
             dir.resolve("run").toString(),
             "--grace-s",
@@ -151,7 +151,7 @@ class UpIT {
             "recommendation-v1-0");
     assertThat(rows.values()).extracting(r -> r.get("HEALTH")).allMatch(h -> h.startsWith("ready"));
     assertThat(rows.get("forecast-v2-0"))
-        .containsEntry("ADDRESS", "127.0.0.192")
+        .containsEntry("ADDRESS", TestNet.ip("127.0.0.192"))
         .containsEntry("PORTS", "http-forecast:3002")
         .containsEntry("VERSION", "v2");
     String frontend = "http://" + rows.get("frontend-v1-0").get("ADDRESS") + ":3000";
@@ -241,7 +241,7 @@ class UpIT {
             "-f",
             mesh.toString(),
             "--first-address",
-            "127.0.0.196",
+            TestNet.ip("127.0.0.196"),
             "--run-dir",
             dir.resolve("run").toString());
     String output = awaitLine(out, "instances ready", Duration.ofSeconds(60));
@@ -252,13 +252,14 @@ class UpIT {
                 + log
                 + ")")
         .contains("bowline up: 1 of 2 instances ready; Ctrl-C stops everything");
-    assertThat(Files.readString(log)).isEqualTo("boom on 127.0.0.197\n");
+    assertThat(Files.readString(log)).isEqualTo("boom on " + TestNet.ip("127.0.0.197") + "\n");
     assertThat(Files.readString(dir.resolve("run/registry.yaml")))
         .containsOnlyOnce("health: UNHEALTHY")
         .containsPattern("name: broken-0\\n(  .*\\n)*  health: UNHEALTHY");
     assertThat(table(output).get("broken-0").get("HEALTH"))
         .isEqualTo("exited 2 (log: " + log + ")");
-    assertThat(get("http://127.0.0.196:3003/health").statusCode()).isEqualTo(200);
+    assertThat(get("http://" + TestNet.ip("127.0.0.196") + ":3003/health").statusCode())
+        .isEqualTo(200);
     assertThat(runner.isAlive()).isTrue();
     runner.destroy();
     assertThat(runner.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -296,7 +297,7 @@ class UpIT {
                 "-f",
                 mesh.toString(),
                 "--first-address",
-                "127.0.0.201"));
+                TestNet.ip("127.0.0.201")));
     argv.addAll(UNMESHED);
     Process runner =
         new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(out.toFile()).start();
@@ -337,14 +338,16 @@ class UpIT {
         """);
     Path out = dir.resolve("up.out");
     try (ServerSocket taken = new ServerSocket()) {
-      taken.bind(new InetSocketAddress(InetAddress.ofLiteral("127.0.0.199"), 8080));
-      Process runner = up(out, "-f", mesh.toString(), "--first-address", "127.0.0.199");
+      taken.bind(new InetSocketAddress(InetAddress.ofLiteral(TestNet.ip("127.0.0.199")), 8080));
+      Process runner = up(out, "-f", mesh.toString(), "--first-address", TestNet.ip("127.0.0.199"));
       assertThat(runner.waitFor(60, TimeUnit.SECONDS)).isTrue();
       assertThat(runner.exitValue()).isEqualTo(1);
     }
     assertThat(Files.readString(out))
         .isEqualTo(
-            "bowline up: workload shop/web (instance web-0): port http-web 127.0.0.199:8080 is"
+            "bowline up: workload shop/web (instance web-0): port http-web "
+                + TestNet.ip("127.0.0.199")
+                + ":8080 is"
                 + " already in use\n");
   }
 }

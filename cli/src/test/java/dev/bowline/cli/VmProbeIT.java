@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class VmProbeIT {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-  static final String VM_IP = "127.0.0.93";
+  static final String VM_IP = TestNet.ip("127.0.0.93");
 
   @TempDir Path dir;
   final List<AutoCloseable> closing = new ArrayList<>();

@@ -21,12 +21,13 @@ import java.util.concurrent.TimeUnit;
  * {@code bowline up} of {@code samples/weather/mesh-full.yaml} as the user runs it: the CLI jar in
  * its own JVM, which starts the control plane, the ingress gateway, six sidecars and six Weather
  * apps, each a process. Addresses are moved off the defaults (control plane and gateway on {@link
- * #GATEWAY_ADDRESS}, instances from {@code .181}) so that a developer's {@code bowline demo} keeps
- * running beside the tests. {@code bowline apply} runs as a process too.
+ * #GATEWAY_ADDRESS}, instances from the next address), into this run's {@link TestNet} block, so
+ * that a developer's {@code bowline demo} and other test runs keep running beside the tests. {@code
+ * bowline apply} runs as a process too.
  */
 final class WeatherMesh implements AutoCloseable {
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-  static final String GATEWAY_ADDRESS = "127.0.0.180";
+  static final String GATEWAY_ADDRESS = TestNet.ip("127.0.0.180");
   static final String INGRESS = "http://" + GATEWAY_ADDRESS + ":8080";
   static final String CONTROL_PLANE = "http://" + GATEWAY_ADDRESS + ":15014";
   static final Path CONFIG = ROOT.resolve("samples/weather/config");
@@ -75,7 +76,7 @@ final class WeatherMesh implements AutoCloseable {
             "-f",
             file.toString(),
             "--first-address",
-            "127.0.0.181",
+            TestNet.ip("127.0.0.181"),
             "--control-plane-address",
             GATEWAY_ADDRESS,
             "--run-dir",

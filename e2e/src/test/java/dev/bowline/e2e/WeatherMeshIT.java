@@ -59,7 +59,8 @@ class WeatherMeshIT {
     System.out.printf("e2e_up_to_ingress_serving_s=%.1f%n", mesh.secondsSinceStart());
     assertThat(mesh.output())
         .contains("bowline up: 6 of 6 instances ready")
-        .contains("ingress: http://127.0.0.180:8080/ (gateway istio-system/istio-ingressgateway)");
+        .contains(
+            "ingress: " + WeatherMesh.INGRESS + "/ (gateway istio-system/istio-ingressgateway)");
   }
 
   @AfterAll

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.bowline.ca.LocalTokenIssuer;
+import dev.bowline.cli.TestNet;
 import dev.bowline.controlplane.ControlPlane;
 import dev.bowline.controlplane.ControlPlaneOptions;
 import dev.bowline.controlplane.config.ConfigFeed;
@@ -52,9 +53,9 @@ import org.junit.jupiter.api.io.TempDir;
  * again: Istio's trust-domain migration.
  */
 class TrustDomainIT {
-  static final String CP = "127.0.0.85";
-  static final String CLIENT = "127.0.0.86";
-  static final String SERVER = "127.0.0.87";
+  static final String CP = TestNet.ip("127.0.0.85");
+  static final String CLIENT = TestNet.ip("127.0.0.86");
+  static final String SERVER = TestNet.ip("127.0.0.87");
   static final String NS = "weather";
   static final int PORT = 8080;
   static final int APP_PORT = 18080;

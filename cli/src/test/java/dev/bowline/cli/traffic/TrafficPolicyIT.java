@@ -3,6 +3,7 @@ package dev.bowline.cli.traffic;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.bowline.cli.TestNet;
 import dev.bowline.controlplane.ControlPlane;
 import dev.bowline.controlplane.config.ConfigFeed;
 import dev.bowline.controlplane.model.ConfigInputs;
@@ -44,7 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TrafficPolicyIT {
   static final String NS = "weather";
-  static final String CLIENT_IP = "127.0.62.1";
+  static final String CLIENT_IP = TestNet.ip("127.0.62.1");
   static final int PORT = 8080;
 
   @TempDir static Path dir;
@@ -341,56 +342,63 @@ class TrafficPolicyIT {
     for (String s : List.of("hash", "cb", "od", "loc", "efc", "efc-plain", "rb", "rb-plain")) {
       service(s);
     }
-    workload("rb", "rb-1", "127.0.62.61", "region1/zone1/");
+    workload("rb", "rb-1", TestNet.ip("127.0.62.61"), "region1/zone1/");
     for (String s : List.of("dist", "fp", "mrpc", "mrpc-plain")) {
       service(s);
     }
-    workload("dist", "dist-zone1", "127.0.62.71", "region1/zone1/");
-    workload("dist", "dist-zone2", "127.0.62.72", "region1/zone2/");
-    workload("fp", "fp-gold", "127.0.62.81", "region1/zone1/", Map.of("tier", "gold"));
-    workload("fp", "fp-silver-1", "127.0.62.82", "region1/zone1/", Map.of("tier", "silver"));
-    workload("fp", "fp-silver-2", "127.0.62.83", "region1/zone1/", Map.of("tier", "silver"));
-    workload("mrpc", "mrpc-1", "127.0.62.91", "region1/zone1/");
-    workload("mrpc-plain", "mrpc-plain-1", "127.0.62.92", "region1/zone1/");
+    workload("dist", "dist-zone1", TestNet.ip("127.0.62.71"), "region1/zone1/");
+    workload("dist", "dist-zone2", TestNet.ip("127.0.62.72"), "region1/zone2/");
+    workload("fp", "fp-gold", TestNet.ip("127.0.62.81"), "region1/zone1/", Map.of("tier", "gold"));
+    workload(
+        "fp", "fp-silver-1", TestNet.ip("127.0.62.82"), "region1/zone1/", Map.of("tier", "silver"));
+    workload(
+        "fp", "fp-silver-2", TestNet.ip("127.0.62.83"), "region1/zone1/", Map.of("tier", "silver"));
+    workload("mrpc", "mrpc-1", TestNet.ip("127.0.62.91"), "region1/zone1/");
+    workload("mrpc-plain", "mrpc-plain-1", TestNet.ip("127.0.62.92"), "region1/zone1/");
     for (String s : List.of("sr", "fpct")) {
       service(s);
       for (int i = 1; i <= 5; i++) {
         workload(
-            s, s + "-" + i, "127.0.62." + ((s.equals("sr") ? 110 : 120) + i), "region1/zone1/");
+            s,
+            s + "-" + i,
+            TestNet.ip("127.0.62." + ((s.equals("sr") ? 110 : 120) + i)),
+            "region1/zone1/");
       }
     }
     for (String s : List.of("h2up", "h2plain")) {
       service(s);
-      H2Backend b = new H2Backend(s + "-1", s.equals("h2up") ? "127.0.62.101" : "127.0.62.102");
+      H2Backend b =
+          new H2Backend(
+              s + "-1", s.equals("h2up") ? TestNet.ip("127.0.62.101") : TestNet.ip("127.0.62.102"));
       h2Backends.add(b);
       registry.putWorkload(
           new Workload(
               NS,
               s + "-1",
               Map.of("app", s),
-              s.equals("h2up") ? "127.0.62.101" : "127.0.62.102",
+              s.equals("h2up") ? TestNet.ip("127.0.62.101") : TestNet.ip("127.0.62.102"),
               Map.of("http", b.port()),
               "default",
               Locality.parse("region1/zone1/"),
               "",
               HealthStatus.HEALTHY));
     }
-    workload("rb-plain", "rb-plain-1", "127.0.62.62", "region1/zone1/");
-    workload("efc", "efc-1", "127.0.62.51", "region1/zone1/");
-    workload("efc", "efc-2", "127.0.62.52", "region1/zone1/");
-    workload("efc-plain", "efc-plain-1", "127.0.62.53", "region1/zone1/");
-    workload("efc-plain", "efc-plain-2", "127.0.62.54", "region1/zone1/");
-    workload("hash", "hash-1", "127.0.62.11", "region1/zone1/");
-    workload("hash", "hash-2", "127.0.62.12", "region1/zone1/");
-    workload("hash", "hash-3", "127.0.62.13", "region1/zone1/");
-    workload("cb", "cb-1", "127.0.62.21", "region1/zone1/");
-    workload("od", "od-1", "127.0.62.31", "region1/zone1/");
-    workload("od", "od-2", "127.0.62.32", "region1/zone1/");
-    workload("od", "od-3", "127.0.62.33", "region1/zone1/");
-    workload("loc", "loc-local", "127.0.62.41", "region1/zone1/");
-    workload("loc", "loc-remote-1", "127.0.62.42", "region2/zone2/");
-    workload("loc", "loc-remote-2", "127.0.62.43", "region2/zone2/");
-    workload("loc", "loc-far", "127.0.62.44", "region3/zone3/");
+    workload("rb-plain", "rb-plain-1", TestNet.ip("127.0.62.62"), "region1/zone1/");
+    workload("efc", "efc-1", TestNet.ip("127.0.62.51"), "region1/zone1/");
+    workload("efc", "efc-2", TestNet.ip("127.0.62.52"), "region1/zone1/");
+    workload("efc-plain", "efc-plain-1", TestNet.ip("127.0.62.53"), "region1/zone1/");
+    workload("efc-plain", "efc-plain-2", TestNet.ip("127.0.62.54"), "region1/zone1/");
+    workload("hash", "hash-1", TestNet.ip("127.0.62.11"), "region1/zone1/");
+    workload("hash", "hash-2", TestNet.ip("127.0.62.12"), "region1/zone1/");
+    workload("hash", "hash-3", TestNet.ip("127.0.62.13"), "region1/zone1/");
+    workload("cb", "cb-1", TestNet.ip("127.0.62.21"), "region1/zone1/");
+    workload("od", "od-1", TestNet.ip("127.0.62.31"), "region1/zone1/");
+    workload("od", "od-2", TestNet.ip("127.0.62.32"), "region1/zone1/");
+    workload("od", "od-3", TestNet.ip("127.0.62.33"), "region1/zone1/");
+    workload("loc", "loc-local", TestNet.ip("127.0.62.41"), "region1/zone1/");
+    workload("loc", "loc-remote-1", TestNet.ip("127.0.62.42"), "region2/zone2/");
+    workload("loc", "loc-remote-2", TestNet.ip("127.0.62.43"), "region2/zone2/");
+    workload("loc", "loc-far", TestNet.ip("127.0.62.44"), "region3/zone3/");
     Path config = Files.createDirectory(dir.resolve("config"));
     Files.writeString(config.resolve("policies.yaml"), CONFIG);
     controlPlane =
