@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * RBAC closes denied connections; an invalid policy is refused and the last good config serves on.
  */
 class MeshedAuthzIT {
-  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+  private static final Path ROOT = UpProcess.ROOT;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient HTTP =
       HttpClient.newBuilder()
@@ -194,21 +194,13 @@ class MeshedAuthzIT {
     String java = ProcessHandle.current().info().command().orElseThrow();
     Path meshFile = dir.resolve("mesh.yaml");
     Files.writeString(meshFile, MESH.formatted(java, echoSource));
-    Path out = dir.resolve("up.out");
-    List<String> argv =
-        List.of(
-            java,
-            "--enable-native-access=ALL-UNNAMED",
-            "--sun-misc-unsafe-memory-access=allow",
-            "-jar",
-            ROOT.resolve("cli/target/bowline.jar").toString(),
-            "up",
+    UpProcess up =
+        UpProcess.start(
+            dir,
             "-f",
             meshFile.toString(),
             "--first-address",
             FRONTEND,
-            "--run-dir",
-            dir.resolve("run").toString(),
             "--control-plane-address",
             CONTROL_PLANE,
             "--config-dir",
@@ -217,22 +209,10 @@ class MeshedAuthzIT {
             ROOT.resolve("samples/weather/config/local-mode").toString(),
             "--config-dir",
             security.toString(),
-            "--grace-s",
-            "3",
             "--ready-timeout-s",
             "120");
-    Process runner =
-        new ProcessBuilder(argv)
-            .directory(ROOT.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(out.toFile())
-            .start();
-    started.add(runner);
-    await()
-        .atMost(Duration.ofSeconds(180))
-        .pollInterval(Duration.ofMillis(200))
-        .until(() -> Files.readString(out).contains("instances ready") || !runner.isAlive());
-    String output = Files.readString(out);
+    started.add(up.process);
+    String output = up.awaitSummary(Duration.ofSeconds(180));
     assertThat(output).as(output).contains("6 of 6 instances ready");
     await()
         .atMost(Duration.ofSeconds(60))
@@ -404,7 +384,7 @@ class MeshedAuthzIT {
           .as(instance)
           .doesNotContain("xds_nack");
     }
-    runner.destroy();
-    assertThat(runner.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    up.process.destroy();
+    assertThat(up.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
   }
 }

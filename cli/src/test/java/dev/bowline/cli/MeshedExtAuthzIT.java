@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * naming an unknown provider denies everything.
  */
 class MeshedExtAuthzIT {
-  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+  private static final Path ROOT = UpProcess.ROOT;
   private static final HttpClient HTTP =
       HttpClient.newBuilder()
           .proxy(HttpClient.Builder.NO_PROXY)
@@ -158,21 +158,13 @@ class MeshedExtAuthzIT {
     String java = ProcessHandle.current().info().command().orElseThrow();
     Path meshFile = dir.resolve("mesh.yaml");
     Files.writeString(meshFile, MESH.formatted(java, source));
-    Path out = dir.resolve("up.out");
-    List<String> argv =
-        List.of(
-            java,
-            "--enable-native-access=ALL-UNNAMED",
-            "--sun-misc-unsafe-memory-access=allow",
-            "-jar",
-            ROOT.resolve("cli/target/bowline.jar").toString(),
-            "up",
+    UpProcess up =
+        UpProcess.start(
+            dir,
             "-f",
             meshFile.toString(),
             "--first-address",
             FRONTEND,
-            "--run-dir",
-            dir.resolve("run").toString(),
             "--control-plane-address",
             CONTROL_PLANE,
             "--config-dir",
@@ -181,22 +173,10 @@ class MeshedExtAuthzIT {
             ROOT.resolve("samples/weather/config/local-mode").toString(),
             "--config-dir",
             security.toString(),
-            "--grace-s",
-            "3",
             "--ready-timeout-s",
             "120");
-    Process runner =
-        new ProcessBuilder(argv)
-            .directory(ROOT.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(out.toFile())
-            .start();
-    started.add(runner);
-    await()
-        .atMost(Duration.ofSeconds(180))
-        .pollInterval(Duration.ofMillis(200))
-        .until(() -> Files.readString(out).contains("instances ready") || !runner.isAlive());
-    String output = Files.readString(out);
+    started.add(up.process);
+    String output = up.awaitSummary(Duration.ofSeconds(180));
     assertThat(output).as(output).contains("5 of 5 instances ready");
     await()
         .atMost(Duration.ofSeconds(60))

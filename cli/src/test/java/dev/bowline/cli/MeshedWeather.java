@@ -1,7 +1,6 @@
 package dev.bowline.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * dir}; returns once all five instances are ready. {@link #close()} stops it and waits for it.
  */
 final class MeshedWeather implements AutoCloseable {
-  static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+  static final Path ROOT = UpProcess.ROOT;
 
   /** The control plane's and the ingress gateway's address (mesh.yaml's 127.0.0.1, moved). */
   static final String CONTROL_PLANE = TestNet.ip("127.0.0.1");
@@ -48,37 +47,18 @@ final class MeshedWeather implements AutoCloseable {
                 "config: [config/base, config/local-mode]",
                 "config: [" + String.join(", ", dirs) + "]")
             .replace("address: 127.0.0.1", "address: " + CONTROL_PLANE));
-    Path out = dir.resolve("up.out");
-    Process runner =
-        new ProcessBuilder(
-                List.of(
-                    ProcessHandle.current().info().command().orElseThrow(),
-                    "--enable-native-access=ALL-UNNAMED",
-                    "--sun-misc-unsafe-memory-access=allow",
-                    "-jar",
-                    ROOT.resolve("cli/target/bowline.jar").toString(),
-                    "up",
-                    "-f",
-                    meshFile.toString(),
-                    "--first-address",
-                    firstAddress,
-                    "--control-plane-address",
-                    CONTROL_PLANE,
-                    "--run-dir",
-                    dir.resolve("run").toString(),
-                    "--grace-s",
-                    "3"))
-            .directory(ROOT.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(out.toFile())
-            .start();
-    MeshedWeather m = new MeshedWeather(runner, out, dir);
+    UpProcess up =
+        UpProcess.start(
+            dir,
+            "-f",
+            meshFile.toString(),
+            "--first-address",
+            firstAddress,
+            "--control-plane-address",
+            CONTROL_PLANE);
+    MeshedWeather m = new MeshedWeather(up.process, up.out, dir);
     try {
-      await()
-          .atMost(Duration.ofSeconds(240))
-          .pollInterval(Duration.ofMillis(200))
-          .until(() -> Files.readString(out).contains("instances ready"));
-      assertThat(Files.readString(out)).contains("5 of 5 instances ready");
+      assertThat(up.awaitSummary(Duration.ofSeconds(240))).contains("5 of 5 instances ready");
     } catch (RuntimeException | AssertionError e) {
       m.kill();
       throw e;

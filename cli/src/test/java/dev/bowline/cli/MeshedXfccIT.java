@@ -57,7 +57,6 @@ import org.junit.jupiter.api.io.TempDir;
  * appended after it.
  */
 class MeshedXfccIT {
-  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
   private static final String CONTROL_PLANE = TestNet.ip("127.0.0.214");
   private static final String FIRST = TestNet.ip("127.0.0.215");
   private static final String GATEWAY = TestNet.ip("127.0.0.216");
@@ -253,39 +252,21 @@ class MeshedXfccIT {
     String java = ProcessHandle.current().info().command().orElseThrow();
     Path meshFile = dir.resolve("mesh.yaml");
     Files.writeString(meshFile, MESH.formatted(java, source, GATEWAY));
-    Path out = dir.resolve("up.out");
-    Process runner =
-        new ProcessBuilder(
-                java,
-                "--enable-native-access=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow",
-                "-jar",
-                ROOT.resolve("cli/target/bowline.jar").toString(),
-                "up",
-                "-f",
-                meshFile.toString(),
-                "--first-address",
-                FIRST,
-                "--run-dir",
-                dir.resolve("run").toString(),
-                "--control-plane-address",
-                CONTROL_PLANE,
-                "--config-dir",
-                config.toString(),
-                "--grace-s",
-                "3",
-                "--ready-timeout-s",
-                "120")
-            .directory(ROOT.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(out.toFile())
-            .start();
-    started.add(runner);
-    await()
-        .atMost(Duration.ofSeconds(180))
-        .pollInterval(Duration.ofMillis(200))
-        .until(() -> Files.readString(out).contains("instances ready") || !runner.isAlive());
-    String output = Files.readString(out);
+    UpProcess up =
+        UpProcess.start(
+            dir,
+            "-f",
+            meshFile.toString(),
+            "--first-address",
+            FIRST,
+            "--control-plane-address",
+            CONTROL_PLANE,
+            "--config-dir",
+            config.toString(),
+            "--ready-timeout-s",
+            "120");
+    started.add(up.process);
+    String output = up.awaitSummary(Duration.ofSeconds(180));
     assertThat(output).as(output).contains("1 of 1 instances ready");
 
     X509Certificate gatewayCert =

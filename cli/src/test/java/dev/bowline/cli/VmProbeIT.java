@@ -73,31 +73,8 @@ class VmProbeIT {
     Path bootstrap = dir.resolve("vm-bootstrap.yaml");
     Files.writeString(
         bootstrap,
-        """
-        node:
-          id: sidecar~%1$s~vm-93.shop~shop.svc.cluster.local
-          metadata: {NAMESPACE: shop, INTERCEPTION_MODE: NONE, LABELS: {}, AUTO_REGISTER_GROUP: vm}
-        admin: {address: {socket_address: {address: %1$s, port_value: %2$d}}}
-        dynamic_resources:
-          ads_config:
-            api_type: GRPC
-            transport_api_version: V3
-            grpc_services: [{envoy_grpc: {cluster_name: xds-grpc}}]
-          lds_config: {ads: {}, resource_api_version: V3}
-          cds_config: {ads: {}, resource_api_version: V3}
-        static_resources:
-          clusters:
-          - name: xds-grpc
-            type: STATIC
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: {http2_protocol_options: {}}
-            load_assignment:
-              cluster_name: xds-grpc
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %3$d}}}}]}]
-        """
-            .formatted(VM_IP, admin, controlPlane.xdsPort()));
+        WorkloadHealthTest.bootstrap(
+            VM_IP, "vm-93", "{}", "vm", admin, controlPlane.xdsPort(), "GRPC"));
     vm =
         new ProcessBuilder(
                 ROOT.resolve("bowline").toString(),

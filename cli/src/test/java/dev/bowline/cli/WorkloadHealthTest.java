@@ -258,40 +258,50 @@ class WorkloadHealthTest {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
       admin = s.getLocalPort();
     }
-    String bootstrap =
-        """
-        node:
-          id: sidecar~%1$s~%2$s.shop~shop.svc.cluster.local
-          metadata:
-            NAMESPACE: shop
-            INTERCEPTION_MODE: NONE
-            LABELS: %3$s
-            AUTO_REGISTER_GROUP: "%4$s"
-        admin: {address: {socket_address: {address: %1$s, port_value: %5$d}}}
-        dynamic_resources:
-          ads_config:
-            api_type: %7$s
-            transport_api_version: V3
-            grpc_services: [{envoy_grpc: {cluster_name: xds-grpc}}]
-          lds_config: {ads: {}, resource_api_version: V3}
-          cds_config: {ads: {}, resource_api_version: V3}
-        static_resources:
-          clusters:
-          - name: xds-grpc
-            type: STATIC
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: {http2_protocol_options: {}}
-            load_assignment:
-              cluster_name: xds-grpc
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %6$d}}}}]}]
-        """
-            .formatted(ip, name, labels, group, admin, cp.xdsPort(), apiType);
+    String bootstrap = bootstrap(ip, name, labels, group, admin, cp.xdsPort(), apiType);
     return Proxy.start(
         new BootstrapLoader().parse(name + ".yaml", bootstrap),
         ProxyOptions.defaults()
             .withWorkers(1)
             .withXdsBackoff(Duration.ofMillis(50), Duration.ofMillis(400)));
+  }
+
+  /**
+   * A local-mode sidecar's bootstrap: node {@code sidecar~IP~NAME.shop~shop.svc.cluster.local} with
+   * LABELS {@code labels} and AUTO_REGISTER_GROUP {@code group}, admin on {@code ip:admin}, ADS by
+   * {@code apiType} ({@code GRPC} or {@code DELTA_GRPC}) to the control plane on {@code
+   * 127.0.0.1:xdsPort}.
+   */
+  static String bootstrap(
+      String ip, String name, String labels, String group, int admin, int xdsPort, String apiType) {
+    return """
+    node:
+      id: sidecar~%1$s~%2$s.shop~shop.svc.cluster.local
+      metadata:
+        NAMESPACE: shop
+        INTERCEPTION_MODE: NONE
+        LABELS: %3$s
+        AUTO_REGISTER_GROUP: "%4$s"
+    admin: {address: {socket_address: {address: %1$s, port_value: %5$d}}}
+    dynamic_resources:
+      ads_config:
+        api_type: %7$s
+        transport_api_version: V3
+        grpc_services: [{envoy_grpc: {cluster_name: xds-grpc}}]
+      lds_config: {ads: {}, resource_api_version: V3}
+      cds_config: {ads: {}, resource_api_version: V3}
+    static_resources:
+      clusters:
+      - name: xds-grpc
+        type: STATIC
+        typed_extension_protocol_options:
+          envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+            "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+            explicit_http_config: {http2_protocol_options: {}}
+        load_assignment:
+          cluster_name: xds-grpc
+          endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %6$d}}}}]}]
+    """
+        .formatted(ip, name, labels, group, admin, xdsPort, apiType);
   }
 }

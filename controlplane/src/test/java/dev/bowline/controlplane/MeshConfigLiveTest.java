@@ -4,25 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.bowline.controlplane.config.ConfigFeed;
-import dev.bowline.controlplane.model.ConfigInputs;
-import dev.bowline.controlplane.registry.LocalRegistry;
-import dev.bowline.proxy.Proxy;
-import dev.bowline.proxy.ProxyOptions;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,43 +39,20 @@ class MeshConfigLiveTest {
   @TempDir Path dir;
   @TempDir Path meshDir;
   final List<HttpServer> backends = new ArrayList<>();
-  ControlPlane controlPlane;
-  ConfigFeed feed;
-  Proxy proxy;
+  LocalMesh mesh;
 
   @AfterEach
   void stop() throws Exception {
-    if (proxy != null) {
-      proxy.close();
+    if (mesh != null) {
+      mesh.close();
     }
     backends.forEach(b -> b.stop(0));
-    if (feed != null) {
-      feed.close();
-    }
-    if (controlPlane != null) {
-      controlPlane.close();
-    }
   }
 
   HttpServer backend(String name, String ip) throws IOException {
-    HttpServer s = HttpServer.create(new InetSocketAddress(ip, 0), 0);
-    s.createContext(
-        "/",
-        ex -> {
-          byte[] body = name.getBytes(StandardCharsets.UTF_8);
-          ex.sendResponseHeaders(200, body.length);
-          ex.getResponseBody().write(body);
-          ex.close();
-        });
-    s.start();
+    HttpServer s = LocalMesh.app(name, ip);
     backends.add(s);
     return s;
-  }
-
-  static int freePort(String ip) throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
-      return s.getLocalPort();
-    }
   }
 
   /** A Sidecar declaring the HTTP proxy egress listener; {@code policy} null leaves it unset. */
@@ -123,37 +90,23 @@ class MeshConfigLiveTest {
   }
 
   void startMesh(@Nullable Path meshConfigFile, int proxyPort) throws Exception {
-    controlPlane =
-        new ControlPlane(
-            ControlPlaneOptions.DEFAULTS
-                .withPorts(0, 0)
-                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
-            new LocalRegistry("cluster.local"),
-            ConfigInputs.NONE,
-            Clock.systemUTC());
-    feed = ConfigFeed.start(controlPlane, List.of(dir), meshConfigFile, Clock.systemUTC());
-    assertThat(feed.initialMeshConfigErrors()).isEmpty();
-    controlPlane.start();
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("app.yaml", bootstrap()),
-            ProxyOptions.defaults()
-                .withWorkers(1)
-                .withXdsBackoff(Duration.ofMillis(50), Duration.ofMillis(400)));
+    mesh = LocalMesh.start(dir, meshConfigFile);
+    assertThat(mesh.feed.initialMeshConfigErrors()).isEmpty();
+    mesh.sidecar(LocalMesh.SOTW, APP_IP, "app-1", List.of("LABELS: {app: app}"), "");
   }
 
   @Test
   void meshYamlInTheConfigDirectoryIsLiveAndAnInvalidOneKeepsTheLastGood() throws Exception {
     HttpServer payments = backend("payments", PAYMENTS_IP);
     HttpServer unknown = backend("unknown", UNKNOWN_IP);
-    int proxyPort = freePort(APP_IP);
+    int proxyPort = LocalMesh.freePort(APP_IP);
     Files.writeString(dir.resolve("entries.yaml"), entry(payments));
     Path sidecarFile = dir.resolve("sidecar.yaml");
     Files.writeString(sidecarFile, sidecar(proxyPort, null));
-    Path mesh = dir.resolve("mesh.yaml");
-    Files.writeString(mesh, "outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n");
+    Path meshYaml = dir.resolve("mesh.yaml");
+    Files.writeString(meshYaml, "outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n");
     startMesh(null, proxyPort);
-    assertThat(controlPlane.meshConfig().outboundTrafficPolicy().mode().name())
+    assertThat(mesh.controlPlane.meshConfig().outboundTrafficPolicy().mode().name())
         .isEqualTo("REGISTRY_ONLY");
 
     HttpClient client = client(proxyPort);
@@ -171,7 +124,7 @@ class MeshConfigLiveTest {
 
     // Live: ALLOW_ANY passes the unknown host through to where the request said it was going.
     long t0 = System.nanoTime();
-    Files.writeString(mesh, "outboundTrafficPolicy: {mode: ALLOW_ANY}\n");
+    Files.writeString(meshYaml, "outboundTrafficPolicy: {mode: ALLOW_ANY}\n");
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> get(client, "unknown.example:8080", unknownDst).statusCode() == 200);
@@ -180,9 +133,11 @@ class MeshConfigLiveTest {
     assertThat(get(client, "unknown.example:8080", unknownDst).body()).isEqualTo("unknown");
 
     // Invalid: refused with the field named; the last good MeshConfig (ALLOW_ANY) keeps serving.
-    Files.writeString(mesh, "outboundTrafficPolicy: {mode: BLOCK_EVERYTHING}\n");
-    await().atMost(Duration.ofSeconds(20)).until(() -> feed.meshConfig().rejection().isPresent());
-    assertThat(feed.meshConfig().rejection().orElseThrow().errors())
+    Files.writeString(meshYaml, "outboundTrafficPolicy: {mode: BLOCK_EVERYTHING}\n");
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> mesh.feed.meshConfig().rejection().isPresent());
+    assertThat(mesh.feed.meshConfig().rejection().orElseThrow().errors())
         .anySatisfy(m -> assertThat(m.path()).contains("outboundTrafficPolicy.mode"));
     @SuppressWarnings("unchecked")
     Map<String, Object> meshz = (Map<String, Object>) configz().get("meshConfig");
@@ -199,7 +154,7 @@ class MeshConfigLiveTest {
         .atMost(Duration.ofSeconds(20))
         .until(() -> get(client, "unknown.example:8080", unknownDst).statusCode() == 502);
     assertThat(get(client, "payments.shop.example:8080", null).statusCode()).isEqualTo(200);
-    assertThat(controlPlane.xds().syncStatus())
+    assertThat(mesh.controlPlane.xds().syncStatus())
         .singleElement()
         .satisfies(
             s -> {
@@ -212,7 +167,7 @@ class MeshConfigLiveTest {
   void meshConfigFileInTheIstioConfigMapFormIsWatchedAndWinsOverMeshYaml() throws Exception {
     HttpServer payments = backend("payments", PAYMENTS_IP);
     HttpServer unknown = backend("unknown", UNKNOWN_IP);
-    int proxyPort = freePort(APP_IP);
+    int proxyPort = LocalMesh.freePort(APP_IP);
     Files.writeString(dir.resolve("entries.yaml"), entry(payments));
     Files.writeString(dir.resolve("sidecar.yaml"), sidecar(proxyPort, null));
     // Ignored: --mesh-config is given.
@@ -228,7 +183,7 @@ class MeshConfigLiveTest {
         .ignoreExceptions()
         .until(() -> get(client, "payments.shop.example:8080", null).statusCode() == 200);
     assertThat(get(client, "unknown.example:8080", unknownDst).statusCode()).isEqualTo(502);
-    assertThat(controlPlane.meshConfig().trustDomain()).isEqualTo("corp.example");
+    assertThat(mesh.controlPlane.meshConfig().trustDomain()).isEqualTo("corp.example");
 
     Files.writeString(file, configMap("ALLOW_ANY"));
     await()
@@ -256,7 +211,9 @@ class MeshConfigLiveTest {
             .send(
                 HttpRequest.newBuilder(
                         URI.create(
-                            "http://127.0.0.1:" + controlPlane.monitoringPort() + "/debug/configz"))
+                            "http://127.0.0.1:"
+                                + mesh.controlPlane.monitoringPort()
+                                + "/debug/configz"))
                     .build(),
                 HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(200);
@@ -282,33 +239,5 @@ class MeshConfigLiveTest {
       r.header("x-envoy-original-dst-host", originalDst);
     }
     return client.send(r.build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  String bootstrap() throws IOException {
-    return """
-        node:
-          id: sidecar~%s~app-1.shop~shop.svc.cluster.local
-          metadata: {NAMESPACE: shop, INTERCEPTION_MODE: NONE, LABELS: {app: app}}
-        admin: {address: {socket_address: {address: %s, port_value: %d}}}
-        dynamic_resources:
-          ads_config:
-            api_type: GRPC
-            transport_api_version: V3
-            grpc_services: [{envoy_grpc: {cluster_name: xds-grpc}}]
-          lds_config: {ads: {}, resource_api_version: V3}
-          cds_config: {ads: {}, resource_api_version: V3}
-        static_resources:
-          clusters:
-          - name: xds-grpc
-            type: STATIC
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: {http2_protocol_options: {}}
-            load_assignment:
-              cluster_name: xds-grpc
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %d}}}}]}]
-        """
-        .formatted(APP_IP, APP_IP, freePort(APP_IP), controlPlane.xdsPort());
   }
 }

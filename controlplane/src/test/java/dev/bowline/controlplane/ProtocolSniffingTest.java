@@ -3,12 +3,7 @@ package dev.bowline.controlplane;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bowline.controlplane.config.ConfigFeed;
-import dev.bowline.controlplane.model.ConfigInputs;
-import dev.bowline.controlplane.registry.LocalRegistry;
 import dev.bowline.proxy.Proxy;
-import dev.bowline.proxy.ProxyOptions;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -25,9 +20,7 @@ import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.AfterEach;
@@ -47,28 +40,20 @@ class ProtocolSniffingTest {
   static final String SERVER_IP = "127.0.0.71";
 
   @TempDir Path dir;
-  final List<Proxy> proxies = new ArrayList<>();
   ServerSocket app;
-  ControlPlane controlPlane;
-  ConfigFeed feed;
+  LocalMesh mesh;
   TestSds sds;
 
   @AfterEach
   void stop() throws Exception {
-    for (Proxy p : proxies) {
-      p.close();
+    if (mesh != null) {
+      mesh.close();
     }
     if (sds != null) {
       sds.close();
     }
     if (app != null) {
       app.close();
-    }
-    if (feed != null) {
-      feed.close();
-    }
-    if (controlPlane != null) {
-      controlPlane.close();
     }
   }
 
@@ -126,7 +111,7 @@ class ProtocolSniffingTest {
   @Test
   void httpAndRawTcpOnTheSameUndeclaredPortBothWorkAndHttpIsRouted() throws Exception {
     app = app();
-    int port = SidecarIsolationTest.freePort(CLIENT_IP);
+    int port = LocalMesh.freePort(CLIENT_IP);
     Files.writeString(
         dir.resolve("echo.yaml"),
         """
@@ -177,17 +162,8 @@ class ProtocolSniffingTest {
             route: [{destination: {host: echo.shop.example}}]
         """
             .formatted(port, SERVER_IP, CLIENT_IP));
-    controlPlane =
-        new ControlPlane(
-            ControlPlaneOptions.DEFAULTS
-                .withPorts(0, 0)
-                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
-            new LocalRegistry("cluster.local"),
-            ConfigInputs.NONE,
-            Clock.systemUTC());
-    feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
-    controlPlane.start();
-    proxies.add(start(CLIENT_IP, "client-1", "{app: client}", ""));
+    mesh = LocalMesh.start(dir);
+    start(CLIENT_IP, "client-1", "{app: client}", "");
     Proxy server =
         start(
             SERVER_IP,
@@ -195,7 +171,6 @@ class ProtocolSniffingTest {
             "{app: echo}",
             "POD_PORTS: '[{\"name\":\"data\",\"containerPort\":%d}]'"
                 .formatted(app.getLocalPort()));
-    proxies.add(server);
 
     InetSocketAddress sidecar = new InetSocketAddress(CLIENT_IP, port);
     await()
@@ -242,7 +217,7 @@ class ProtocolSniffingTest {
   void httpOverMtlsToASniffedPortLandsOnTheServersHttpChain() throws Exception {
     app = app();
     sds = new TestSds("127.0.0.1");
-    int port = SidecarIsolationTest.freePort(CLIENT_IP);
+    int port = LocalMesh.freePort(CLIENT_IP);
     Files.writeString(
         dir.resolve("echo.yaml"),
         """
@@ -289,17 +264,8 @@ class ProtocolSniffingTest {
             hosts: [./echo.shop.example]
         """
             .formatted(port, SERVER_IP, CLIENT_IP));
-    controlPlane =
-        new ControlPlane(
-            ControlPlaneOptions.DEFAULTS
-                .withPorts(0, 0)
-                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
-            new LocalRegistry("cluster.local"),
-            ConfigInputs.NONE,
-            Clock.systemUTC());
-    feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
-    controlPlane.start();
-    proxies.add(start(CLIENT_IP, "client-1", "{app: client}", "", sds.cluster("127.0.0.1")));
+    mesh = LocalMesh.start(dir);
+    start(CLIENT_IP, "client-1", "{app: client}", "", sds.cluster("127.0.0.1"));
     Proxy server =
         start(
             SERVER_IP,
@@ -307,7 +273,6 @@ class ProtocolSniffingTest {
             "{app: echo}",
             "POD_PORTS: '[{\"name\":\"data\",\"containerPort\":%d}]'".formatted(app.getLocalPort()),
             sds.cluster("127.0.0.1"));
-    proxies.add(server);
 
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     URI allowed = URI.create("http://" + CLIENT_IP + ":" + port + "/allowed");
@@ -366,7 +331,7 @@ class ProtocolSniffingTest {
   void http10IsServedOnlyToSidecarsWhoseMetadataAsksForIt() throws Exception {
     app = app();
     String oldClientIp = "127.0.0.72";
-    int port = SidecarIsolationTest.freePort(CLIENT_IP);
+    int port = LocalMesh.freePort(CLIENT_IP);
     Files.writeString(
         dir.resolve("echo.yaml"),
         """
@@ -410,18 +375,9 @@ class ProtocolSniffingTest {
             hosts: [./echo.shop.example]
         """
             .formatted(port, SERVER_IP, CLIENT_IP, app.getLocalPort(), oldClientIp));
-    controlPlane =
-        new ControlPlane(
-            ControlPlaneOptions.DEFAULTS
-                .withPorts(0, 0)
-                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
-            new LocalRegistry("cluster.local"),
-            ConfigInputs.NONE,
-            Clock.systemUTC());
-    feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
-    controlPlane.start();
-    proxies.add(start(CLIENT_IP, "client-1", "{app: client}", ""));
-    proxies.add(start(oldClientIp, "old-client-1", "{app: old-client}", "HTTP10: \"1\""));
+    mesh = LocalMesh.start(dir);
+    start(CLIENT_IP, "client-1", "{app: client}", "");
+    start(oldClientIp, "old-client-1", "{app: old-client}", "HTTP10: \"1\"");
 
     InetSocketAddress plain = new InetSocketAddress(CLIENT_IP, port);
     InetSocketAddress old = new InetSocketAddress(oldClientIp, port);
@@ -454,48 +410,10 @@ class ProtocolSniffingTest {
 
   Proxy start(String ip, String name, String labels, String extraMetadata, String extraClusters)
       throws IOException {
-    String bootstrap =
-        """
-        node:
-          id: sidecar~%1$s~%2$s.shop~shop.svc.cluster.local
-          metadata:
-            NAMESPACE: shop
-            INTERCEPTION_MODE: NONE
-            LABELS: %3$s
-            %4$s
-        admin: {address: {socket_address: {address: %1$s, port_value: %5$d}}}
-        dynamic_resources:
-          ads_config:
-            api_type: DELTA_GRPC
-            transport_api_version: V3
-            grpc_services: [{envoy_grpc: {cluster_name: xds-grpc}}]
-          lds_config: {ads: {}, resource_api_version: V3}
-          cds_config: {ads: {}, resource_api_version: V3}
-        static_resources:
-          clusters:
-          - name: xds-grpc
-            type: STATIC
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: {http2_protocol_options: {}}
-            load_assignment:
-              cluster_name: xds-grpc
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %6$d}}}}]}]
-        """
-            + extraClusters;
-    bootstrap =
-        bootstrap.formatted(
-            ip,
-            name,
-            labels,
-            extraMetadata,
-            SidecarIsolationTest.freePort(ip),
-            controlPlane.xdsPort());
-    return Proxy.start(
-        new BootstrapLoader().parse(name + ".yaml", bootstrap),
-        ProxyOptions.defaults()
-            .withWorkers(1)
-            .withXdsBackoff(Duration.ofMillis(50), Duration.ofMillis(400)));
+    List<String> metadata =
+        extraMetadata.isEmpty()
+            ? List.of("LABELS: " + labels)
+            : List.of("LABELS: " + labels, extraMetadata);
+    return mesh.sidecar(LocalMesh.DELTA, ip, name, metadata, extraClusters);
   }
 }

@@ -4,25 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.bowline.controlplane.config.ConfigFeed;
-import dev.bowline.controlplane.model.ConfigInputs;
-import dev.bowline.controlplane.registry.LocalRegistry;
-import dev.bowline.proxy.Proxy;
-import dev.bowline.proxy.ProxyOptions;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,43 +34,20 @@ class SidecarIsolationTest {
 
   @TempDir Path dir;
   final List<HttpServer> backends = new ArrayList<>();
-  ControlPlane controlPlane;
-  ConfigFeed feed;
-  Proxy proxy;
+  LocalMesh mesh;
 
   @AfterEach
   void stop() throws Exception {
-    if (proxy != null) {
-      proxy.close();
+    if (mesh != null) {
+      mesh.close();
     }
     backends.forEach(b -> b.stop(0));
-    if (feed != null) {
-      feed.close();
-    }
-    if (controlPlane != null) {
-      controlPlane.close();
-    }
   }
 
   HttpServer backend(String name, String ip) throws IOException {
-    HttpServer s = HttpServer.create(new InetSocketAddress(ip, 0), 0);
-    s.createContext(
-        "/",
-        ex -> {
-          byte[] body = name.getBytes(StandardCharsets.UTF_8);
-          ex.sendResponseHeaders(200, body.length);
-          ex.getResponseBody().write(body);
-          ex.close();
-        });
-    s.start();
+    HttpServer s = LocalMesh.app(name, ip);
     backends.add(s);
     return s;
-  }
-
-  static int freePort(String ip) throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
-      return s.getLocalPort();
-    }
   }
 
   static String sidecar(int proxyPort, String mode) {
@@ -105,7 +72,7 @@ class SidecarIsolationTest {
     HttpServer payments = backend("payments", PAYMENTS_IP);
     HttpServer ledger = backend("ledger", LEDGER_IP);
     HttpServer unknown = backend("unknown", LEDGER_IP);
-    int proxyPort = freePort(APP_IP);
+    int proxyPort = LocalMesh.freePort(APP_IP);
     Files.writeString(
         dir.resolve("entries.yaml"),
         """
@@ -136,22 +103,8 @@ class SidecarIsolationTest {
                 ledger.getAddress().getPort()));
     Path sidecarFile = dir.resolve("sidecar.yaml");
     Files.writeString(sidecarFile, sidecar(proxyPort, "REGISTRY_ONLY"));
-    controlPlane =
-        new ControlPlane(
-            ControlPlaneOptions.DEFAULTS
-                .withPorts(0, 0)
-                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
-            new LocalRegistry("cluster.local"),
-            ConfigInputs.NONE,
-            Clock.systemUTC());
-    feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
-    controlPlane.start();
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("app.yaml", bootstrap()),
-            ProxyOptions.defaults()
-                .withWorkers(1)
-                .withXdsBackoff(Duration.ofMillis(50), Duration.ofMillis(400)));
+    mesh = LocalMesh.start(dir);
+    mesh.sidecar(LocalMesh.SOTW, APP_IP, "app-1", List.of("LABELS: {app: app}"), "");
 
     HttpClient client =
         HttpClient.newBuilder()
@@ -173,7 +126,7 @@ class SidecarIsolationTest {
       assertThat(get(client, "ledger.shop.example:8080", ledgerDst).statusCode()).isEqualTo(502);
       assertThat(get(client, "unknown.example:8080", unknownDst).statusCode()).isEqualTo(502);
     }
-    assertThat(controlPlane.xds().syncStatus())
+    assertThat(mesh.controlPlane.xds().syncStatus())
         .singleElement()
         .satisfies(s -> assertThat(s.types().get("cds").nackError()).isNull());
 
@@ -203,33 +156,5 @@ class SidecarIsolationTest {
       r.header("x-envoy-original-dst-host", originalDst);
     }
     return client.send(r.build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  String bootstrap() throws IOException {
-    return """
-        node:
-          id: sidecar~%s~app-1.shop~shop.svc.cluster.local
-          metadata: {NAMESPACE: shop, INTERCEPTION_MODE: NONE, LABELS: {app: app}}
-        admin: {address: {socket_address: {address: %s, port_value: %d}}}
-        dynamic_resources:
-          ads_config:
-            api_type: GRPC
-            transport_api_version: V3
-            grpc_services: [{envoy_grpc: {cluster_name: xds-grpc}}]
-          lds_config: {ads: {}, resource_api_version: V3}
-          cds_config: {ads: {}, resource_api_version: V3}
-        static_resources:
-          clusters:
-          - name: xds-grpc
-            type: STATIC
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: {http2_protocol_options: {}}
-            load_assignment:
-              cluster_name: xds-grpc
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %d}}}}]}]
-        """
-        .formatted(APP_IP, APP_IP, freePort(APP_IP), controlPlane.xdsPort());
   }
 }

@@ -3,12 +3,6 @@ package dev.bowline.controlplane;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bowline.controlplane.config.ConfigFeed;
-import dev.bowline.controlplane.model.ConfigInputs;
-import dev.bowline.controlplane.registry.LocalRegistry;
-import dev.bowline.proxy.Proxy;
-import dev.bowline.proxy.ProxyOptions;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -17,7 +11,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -39,23 +32,15 @@ class TcpTrafficShiftingTest {
 
   @TempDir Path dir;
   final List<ServerSocket> backends = new ArrayList<>();
-  ControlPlane controlPlane;
-  ConfigFeed feed;
-  Proxy proxy;
+  LocalMesh mesh;
 
   @AfterEach
   void stop() throws Exception {
-    if (proxy != null) {
-      proxy.close();
+    if (mesh != null) {
+      mesh.close();
     }
     for (ServerSocket s : backends) {
       s.close();
-    }
-    if (feed != null) {
-      feed.close();
-    }
-    if (controlPlane != null) {
-      controlPlane.close();
     }
   }
 
@@ -97,7 +82,7 @@ class TcpTrafficShiftingTest {
   void weightedTcpRoutesSplitConnectionsAndShiftOnEdit() throws Exception {
     ServerSocket v1 = backend("db-v1", "127.0.0.51");
     ServerSocket v2 = backend("db-v2", "127.0.0.52");
-    int port = SidecarIsolationTest.freePort(APP_IP);
+    int port = LocalMesh.freePort(APP_IP);
     Files.writeString(
         dir.resolve("db.yaml"),
         """
@@ -133,22 +118,8 @@ class TcpTrafficShiftingTest {
             .formatted(port, v1.getLocalPort(), v2.getLocalPort(), APP_IP));
     Path vs = dir.resolve("vs.yaml");
     Files.writeString(vs, virtualService(port, 80, 20));
-    controlPlane =
-        new ControlPlane(
-            ControlPlaneOptions.DEFAULTS
-                .withPorts(0, 0)
-                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
-            new LocalRegistry("cluster.local"),
-            ConfigInputs.NONE,
-            Clock.systemUTC());
-    feed = ConfigFeed.start(controlPlane, List.of(dir), Clock.systemUTC());
-    controlPlane.start();
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("app.yaml", bootstrap()),
-            ProxyOptions.defaults()
-                .withWorkers(1)
-                .withXdsBackoff(Duration.ofMillis(50), Duration.ofMillis(400)));
+    mesh = LocalMesh.start(dir);
+    mesh.sidecar(LocalMesh.DELTA, APP_IP, "db-client-1", List.of(), "");
     InetSocketAddress listener = new InetSocketAddress(APP_IP, port);
     await()
         .atMost(Duration.ofSeconds(30))
@@ -183,33 +154,5 @@ class TcpTrafficShiftingTest {
       s.setSoTimeout(5000);
       return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     }
-  }
-
-  String bootstrap() throws IOException {
-    return """
-        node:
-          id: sidecar~%s~db-client-1.shop~shop.svc.cluster.local
-          metadata: {NAMESPACE: shop, INTERCEPTION_MODE: NONE}
-        admin: {address: {socket_address: {address: %s, port_value: %d}}}
-        dynamic_resources:
-          ads_config:
-            api_type: DELTA_GRPC
-            transport_api_version: V3
-            grpc_services: [{envoy_grpc: {cluster_name: xds-grpc}}]
-          lds_config: {ads: {}, resource_api_version: V3}
-          cds_config: {ads: {}, resource_api_version: V3}
-        static_resources:
-          clusters:
-          - name: xds-grpc
-            type: STATIC
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: {http2_protocol_options: {}}
-            load_assignment:
-              cluster_name: xds-grpc
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %d}}}}]}]
-        """
-        .formatted(APP_IP, APP_IP, SidecarIsolationTest.freePort(APP_IP), controlPlane.xdsPort());
   }
 }

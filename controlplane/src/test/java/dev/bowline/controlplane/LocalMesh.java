@@ -1,0 +1,162 @@
+package dev.bowline.controlplane;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.bowline.controlplane.config.ConfigFeed;
+import dev.bowline.controlplane.model.ConfigInputs;
+import dev.bowline.controlplane.registry.LocalRegistry;
+import dev.bowline.proxy.Proxy;
+import dev.bowline.proxy.ProxyOptions;
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The end-to-end tests' mesh in one JVM, all real: Bowline's control plane (free ports, 20 ms
+ * debounce, an empty registry) watching a directory of Istio YAML, and our proxies as local-mode
+ * sidecars of namespace {@code shop} ({@code INTERCEPTION_MODE: NONE}) taking ADS from it; and
+ * small HTTP apps to put behind them. {@link #close()} stops the proxies, the feed and the control
+ * plane.
+ */
+final class LocalMesh implements AutoCloseable {
+  /** ADS over state-of-the-world gRPC streams. */
+  static final String SOTW = "GRPC";
+
+  /** ADS over incremental (delta) gRPC streams. */
+  static final String DELTA = "DELTA_GRPC";
+
+  final ControlPlane controlPlane;
+  final ConfigFeed feed;
+  private final List<Proxy> proxies = new ArrayList<>();
+
+  private LocalMesh(ControlPlane controlPlane, ConfigFeed feed) {
+    this.controlPlane = controlPlane;
+    this.feed = feed;
+  }
+
+  /** Starts the control plane over {@code configDir}. */
+  static LocalMesh start(Path configDir) throws IOException {
+    return start(configDir, null);
+  }
+
+  /**
+   * Starts the control plane over {@code configDir} and, when not null, the MeshConfig file {@code
+   * meshConfigFile} (Istio's {@code --meshConfig}).
+   */
+  static LocalMesh start(Path configDir, @Nullable Path meshConfigFile) throws IOException {
+    ControlPlane cp =
+        new ControlPlane(
+            ControlPlaneOptions.DEFAULTS
+                .withPorts(0, 0)
+                .withDebounce(Duration.ofMillis(20), Duration.ofSeconds(1)),
+            new LocalRegistry("cluster.local"),
+            ConfigInputs.NONE,
+            Clock.systemUTC());
+    ConfigFeed feed;
+    try {
+      feed = ConfigFeed.start(cp, List.of(configDir), meshConfigFile, Clock.systemUTC());
+    } catch (IOException | RuntimeException e) {
+      cp.close();
+      throw e;
+    }
+    cp.start();
+    return new LocalMesh(cp, feed);
+  }
+
+  /**
+   * Starts a sidecar: node {@code sidecar~IP~NAME.shop~shop.svc.cluster.local}, admin on a free
+   * port of {@code ip}, one worker, ADS by {@code apiType} ({@link #SOTW} or {@link #DELTA}) to
+   * this control plane with a short reconnect backoff.
+   *
+   * @param metadata node metadata beyond NAMESPACE and INTERCEPTION_MODE, one YAML {@code KEY:
+   *     value} a line ({@code LABELS: {app: client}})
+   * @param extraClusters YAML list items appended to the static clusters (an SDS cluster), or empty
+   */
+  Proxy sidecar(String apiType, String ip, String name, List<String> metadata, String extraClusters)
+      throws IOException {
+    String bootstrap =
+        """
+        node:
+          id: sidecar~%1$s~%2$s.shop~shop.svc.cluster.local
+          metadata:
+            NAMESPACE: shop
+            INTERCEPTION_MODE: NONE
+        %3$s\
+        admin: {address: {socket_address: {address: %1$s, port_value: %4$d}}}
+        dynamic_resources:
+          ads_config:
+            api_type: %5$s
+            transport_api_version: V3
+            grpc_services: [{envoy_grpc: {cluster_name: xds-grpc}}]
+          lds_config: {ads: {}, resource_api_version: V3}
+          cds_config: {ads: {}, resource_api_version: V3}
+        static_resources:
+          clusters:
+          - name: xds-grpc
+            type: STATIC
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                explicit_http_config: {http2_protocol_options: {}}
+            load_assignment:
+              cluster_name: xds-grpc
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %6$d}}}}]}]
+        """
+                .formatted(
+                    ip,
+                    name,
+                    metadata.stream().map(m -> "    " + m + "\n").reduce("", String::concat),
+                    freePort(ip),
+                    apiType,
+                    controlPlane.xdsPort())
+            + extraClusters;
+    Proxy p =
+        Proxy.start(
+            new BootstrapLoader().parse(name + ".yaml", bootstrap),
+            ProxyOptions.defaults()
+                .withWorkers(1)
+                .withXdsBackoff(Duration.ofMillis(50), Duration.ofMillis(400)));
+    proxies.add(p);
+    return p;
+  }
+
+  /**
+   * Starts an HTTP app on a free port of {@code ip} answering every request 200 with {@code name};
+   * the caller stops it.
+   */
+  static HttpServer app(String name, String ip) throws IOException {
+    HttpServer s = HttpServer.create(new InetSocketAddress(ip, 0), 0);
+    s.createContext(
+        "/",
+        ex -> {
+          byte[] body = name.getBytes(StandardCharsets.UTF_8);
+          ex.sendResponseHeaders(200, body.length);
+          ex.getResponseBody().write(body);
+          ex.close();
+        });
+    s.start();
+    return s;
+  }
+
+  /** A port nothing listens on at {@code ip} now. */
+  static int freePort(String ip) throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Override
+  public void close() {
+    proxies.forEach(Proxy::close);
+    feed.close();
+    controlPlane.close();
+  }
+}
