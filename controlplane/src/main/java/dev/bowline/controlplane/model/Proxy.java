@@ -59,94 +59,119 @@ public record Proxy(
     Objects.requireNonNull(autoRegisterGroup, "autoRegisterGroup");
   }
 
-  /** A proxy without HTTP10 metadata. */
-  public Proxy(
+  /**
+   * A builder of a proxy with the node id's parts; every metadata field starts absent (no labels,
+   * empty cluster id, version, generator and auto-register group, {@code REDIRECT}, no pod ports,
+   * no HTTP10), as {@link NodeParser} reads a node without that metadata.
+   */
+  public static Builder builder(
       String id,
       NodeType type,
       String ipAddress,
       String workloadName,
       String namespace,
-      String dnsDomain,
-      Map<String, String> labels,
-      String clusterId,
-      String istioVersion,
-      String interceptionMode,
-      String generator,
-      Map<String, Integer> podPorts,
-      String autoRegisterGroup) {
-    this(
-        id,
-        type,
-        ipAddress,
-        workloadName,
-        namespace,
-        dnsDomain,
-        labels,
-        clusterId,
-        istioVersion,
-        interceptionMode,
-        generator,
-        podPorts,
-        autoRegisterGroup,
-        false);
+      String dnsDomain) {
+    return new Builder(id, type, ipAddress, workloadName, namespace, dnsDomain);
   }
 
-  /** A proxy without AUTO_REGISTER_GROUP metadata. */
-  public Proxy(
-      String id,
-      NodeType type,
-      String ipAddress,
-      String workloadName,
-      String namespace,
-      String dnsDomain,
-      Map<String, String> labels,
-      String clusterId,
-      String istioVersion,
-      String interceptionMode,
-      String generator,
-      Map<String, Integer> podPorts) {
-    this(
-        id,
-        type,
-        ipAddress,
-        workloadName,
-        namespace,
-        dnsDomain,
-        labels,
-        clusterId,
-        istioVersion,
-        interceptionMode,
-        generator,
-        podPorts,
-        "");
-  }
+  /** Builds a {@link Proxy}; from {@link Proxy#builder}. */
+  public static final class Builder {
+    private final String id;
+    private final NodeType type;
+    private final String ipAddress;
+    private final String workloadName;
+    private final String namespace;
+    private final String dnsDomain;
+    private Map<String, String> labels = Map.of();
+    private String clusterId = "";
+    private String istioVersion = "";
+    private String interceptionMode = "REDIRECT";
+    private String generator = "";
+    private Map<String, Integer> podPorts = Map.of();
+    private String autoRegisterGroup = "";
+    private boolean http10;
 
-  /** A proxy without POD_PORTS metadata. */
-  public Proxy(
-      String id,
-      NodeType type,
-      String ipAddress,
-      String workloadName,
-      String namespace,
-      String dnsDomain,
-      Map<String, String> labels,
-      String clusterId,
-      String istioVersion,
-      String interceptionMode,
-      String generator) {
-    this(
-        id,
-        type,
-        ipAddress,
-        workloadName,
-        namespace,
-        dnsDomain,
-        labels,
-        clusterId,
-        istioVersion,
-        interceptionMode,
-        generator,
-        Map.of());
+    Builder(
+        String id,
+        NodeType type,
+        String ipAddress,
+        String workloadName,
+        String namespace,
+        String dnsDomain) {
+      this.id = id;
+      this.type = type;
+      this.ipAddress = ipAddress;
+      this.workloadName = workloadName;
+      this.namespace = namespace;
+      this.dnsDomain = dnsDomain;
+    }
+
+    /** Metadata LABELS. */
+    public Builder labels(Map<String, String> labels) {
+      this.labels = labels;
+      return this;
+    }
+
+    /** Metadata CLUSTER_ID. */
+    public Builder clusterId(String clusterId) {
+      this.clusterId = clusterId;
+      return this;
+    }
+
+    /** Metadata ISTIO_VERSION. */
+    public Builder istioVersion(String istioVersion) {
+      this.istioVersion = istioVersion;
+      return this;
+    }
+
+    /** Metadata INTERCEPTION_MODE. */
+    public Builder interceptionMode(String interceptionMode) {
+      this.interceptionMode = interceptionMode;
+      return this;
+    }
+
+    /** Metadata GENERATOR. */
+    public Builder generator(String generator) {
+      this.generator = generator;
+      return this;
+    }
+
+    /** Metadata POD_PORTS, as port name to port. */
+    public Builder podPorts(Map<String, Integer> podPorts) {
+      this.podPorts = podPorts;
+      return this;
+    }
+
+    /** Metadata AUTO_REGISTER_GROUP. */
+    public Builder autoRegisterGroup(String autoRegisterGroup) {
+      this.autoRegisterGroup = autoRegisterGroup;
+      return this;
+    }
+
+    /** Metadata HTTP10 is {@code "1"}. */
+    public Builder http10(boolean http10) {
+      this.http10 = http10;
+      return this;
+    }
+
+    /** The proxy. */
+    public Proxy build() {
+      return new Proxy(
+          id,
+          type,
+          ipAddress,
+          workloadName,
+          namespace,
+          dnsDomain,
+          labels,
+          clusterId,
+          istioVersion,
+          interceptionMode,
+          generator,
+          podPorts,
+          autoRegisterGroup,
+          http10);
+    }
   }
 
   /** Whether nothing redirects this proxy's traffic (metadata {@code INTERCEPTION_MODE=NONE}). */

@@ -33,18 +33,17 @@ class IstioConfigInputsTest {
   }
 
   static Proxy proxy(String ns, Map<String, String> labels) {
-    return new Proxy(
-        "sidecar~127.0.0.9~app." + ns + "~" + ns + ".svc.cluster.local",
-        NodeType.SIDECAR,
-        "127.0.0.9",
-        "app",
-        ns,
-        ns + ".svc.cluster.local",
-        labels,
-        "Kubernetes",
-        "1.24",
-        "REDIRECT",
-        "");
+    return Proxy.builder(
+            "sidecar~127.0.0.9~app." + ns + "~" + ns + ".svc.cluster.local",
+            NodeType.SIDECAR,
+            "127.0.0.9",
+            "app",
+            ns,
+            ns + ".svc.cluster.local")
+        .labels(labels)
+        .clusterId("Kubernetes")
+        .istioVersion("1.24")
+        .build();
   }
 
   @Test

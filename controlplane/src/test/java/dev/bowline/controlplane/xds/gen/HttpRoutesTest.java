@@ -27,18 +27,16 @@ class HttpRoutesTest {
   static final Service FORECAST =
       new Service("forecast.weather.svc.cluster.local", "weather", "forecast", List.of(), Map.of());
   static final Proxy PROXY =
-      new Proxy(
-          "sidecar~127.0.0.9~fe.weather~weather.svc.cluster.local",
-          NodeType.SIDECAR,
-          "127.0.0.9",
-          "fe",
-          "weather",
-          "weather.svc.cluster.local",
-          Map.of(),
-          "Kubernetes",
-          "1.24",
-          "REDIRECT",
-          "");
+      Proxy.builder(
+              "sidecar~127.0.0.9~fe.weather~weather.svc.cluster.local",
+              NodeType.SIDECAR,
+              "127.0.0.9",
+              "fe",
+              "weather",
+              "weather.svc.cluster.local")
+          .clusterId("Kubernetes")
+          .istioVersion("1.24")
+          .build();
 
   static List<Route> routes(String httpYaml) {
     String yaml =

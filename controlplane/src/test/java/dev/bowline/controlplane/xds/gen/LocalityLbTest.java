@@ -38,18 +38,17 @@ class LocalityLbTest {
   static final String CLUSTER = "outbound|8080||forecast.weather.svc.cluster.local";
 
   static final Proxy FRONTEND =
-      new Proxy(
-          "sidecar~10.0.0.9~fe.weather~weather.svc.cluster.local",
-          NodeType.SIDECAR,
-          "10.0.0.9",
-          "fe",
-          "weather",
-          "weather.svc.cluster.local",
-          Map.of("app", "fe", "tier", "gold"),
-          "Kubernetes",
-          "1.24",
-          "REDIRECT",
-          "");
+      Proxy.builder(
+              "sidecar~10.0.0.9~fe.weather~weather.svc.cluster.local",
+              NodeType.SIDECAR,
+              "10.0.0.9",
+              "fe",
+              "weather",
+              "weather.svc.cluster.local")
+          .labels(Map.of("app", "fe", "tier", "gold"))
+          .clusterId("Kubernetes")
+          .istioVersion("1.24")
+          .build();
 
   static Workload workload(String name, String ip, String locality, Map<String, String> labels) {
     return new Workload(

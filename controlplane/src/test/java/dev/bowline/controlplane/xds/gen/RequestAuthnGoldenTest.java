@@ -85,18 +85,17 @@ class RequestAuthnGoldenTest {
   }
 
   static Proxy sidecar(String ip, String ns, String app) {
-    return new Proxy(
-        "sidecar~" + ip + "~" + app + "-v1." + ns + "~" + ns + ".svc.cluster.local",
-        NodeType.SIDECAR,
-        ip,
-        app + "-v1",
-        ns,
-        ns + ".svc.cluster.local",
-        Map.of("app", app, "version", "v1"),
-        "Kubernetes",
-        "1.24",
-        "REDIRECT",
-        "");
+    return Proxy.builder(
+            "sidecar~" + ip + "~" + app + "-v1." + ns + "~" + ns + ".svc.cluster.local",
+            NodeType.SIDECAR,
+            ip,
+            app + "-v1",
+            ns,
+            ns + ".svc.cluster.local")
+        .labels(Map.of("app", app, "version", "v1"))
+        .clusterId("Kubernetes")
+        .istioVersion("1.24")
+        .build();
   }
 
   static JsonNode lds(Proxy p, PushContext push) throws Exception {

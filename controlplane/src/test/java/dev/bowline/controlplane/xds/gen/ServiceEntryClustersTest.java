@@ -14,7 +14,6 @@ import dev.bowline.controlplane.registry.MeshRegistryTest;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
 import org.junit.jupiter.api.Test;
@@ -30,18 +29,14 @@ class ServiceEntryClustersTest {
   }
 
   static Proxy sidecar(String ns) {
-    return new Proxy(
-        "sidecar~127.0.0.9~app." + ns + "~" + ns + ".svc.cluster.local",
-        NodeType.SIDECAR,
-        "127.0.0.9",
-        "app",
-        ns,
-        ns + ".svc.cluster.local",
-        Map.of(),
-        "",
-        "",
-        "REDIRECT",
-        "");
+    return Proxy.builder(
+            "sidecar~127.0.0.9~app." + ns + "~" + ns + ".svc.cluster.local",
+            NodeType.SIDECAR,
+            "127.0.0.9",
+            "app",
+            ns,
+            ns + ".svc.cluster.local")
+        .build();
   }
 
   @Test

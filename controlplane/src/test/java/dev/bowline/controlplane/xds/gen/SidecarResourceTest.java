@@ -48,18 +48,16 @@ class SidecarResourceTest {
       """;
 
   static Proxy proxy(String ns, Map<String, String> labels, String interception) {
-    return new Proxy(
-        "sidecar~127.0.0.40~app." + ns + "~" + ns + ".svc.cluster.local",
-        NodeType.SIDECAR,
-        "127.0.0.40",
-        "app",
-        ns,
-        ns + ".svc.cluster.local",
-        labels,
-        "",
-        "",
-        interception,
-        "");
+    return Proxy.builder(
+            "sidecar~127.0.0.40~app." + ns + "~" + ns + ".svc.cluster.local",
+            NodeType.SIDECAR,
+            "127.0.0.40",
+            "app",
+            ns,
+            ns + ".svc.cluster.local")
+        .labels(labels)
+        .interceptionMode(interception)
+        .build();
   }
 
   static SortedMap<String, Message> cds(PushContext push, Proxy p) {

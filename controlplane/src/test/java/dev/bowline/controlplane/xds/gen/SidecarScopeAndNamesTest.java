@@ -95,18 +95,14 @@ class SidecarScopeAndNamesTest {
         .isEqualTo(502);
 
     Proxy elsewhere =
-        new Proxy(
-            "sidecar~127.0.0.99~x.other~other.svc.cluster.local",
-            frontend.type(),
-            "127.0.0.99",
-            "x",
-            "other",
-            "other.svc.cluster.local",
-            Map.of(),
-            "",
-            "",
-            "REDIRECT",
-            "");
+        Proxy.builder(
+                "sidecar~127.0.0.99~x.other~other.svc.cluster.local",
+                frontend.type(),
+                "127.0.0.99",
+                "x",
+                "other",
+                "other.svc.cluster.local")
+            .build();
     Service forecast = base.registry().service("forecast.weather.svc.cluster.local").orElseThrow();
     assertThat(SidecarRouteGenerator.domains(forecast, 3000, frontend, "cluster.local"))
         .contains("forecast", "forecast:3000");
