@@ -20,46 +20,17 @@ RATE=${RATE:-1000}
 CONNS=${CONNS:-10}
 WARMUP=${WARMUP:-20}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WORK=$(mktemp -d /tmp/bowline-mtls-lat.XXXXXX)
-chmod 755 "$WORK"
-TCK=$(getconf CLK_TCK)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need nginx || ! need hey || ! need openssl; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get install -y -q nginx-light hey openssl >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+source "$ROOT/bench/proxy/lib.sh"
+bench_work bowline-mtls-lat
+bench_packages nginx:nginx-light hey openssl
 
-C="$WORK/certs"; mkdir -p "$C"
-openssl ecparam -name prime256v1 -genkey -noout -out "$C/root.key" 2>/dev/null
-openssl req -x509 -new -key "$C/root.key" -subj "/CN=bench root" -days 2 -out "$C/root.pem" 2>/dev/null
-leaf() { # name spiffe-uri
-  openssl ecparam -name prime256v1 -genkey -noout -out "$C/$1.ec" 2>/dev/null
-  openssl pkcs8 -topk8 -nocrypt -in "$C/$1.ec" -out "$C/$1.key"
-  openssl req -new -key "$C/$1.key" -subj "/" -out "$C/$1.csr" 2>/dev/null
-  printf 'subjectAltName=critical,URI:%s\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' "$2" > "$C/$1.ext"
-  openssl x509 -req -in "$C/$1.csr" -CA "$C/root.pem" -CAkey "$C/root.key" -CAcreateserial -days 1 -extfile "$C/$1.ext" -out "$C/$1.pem" 2>/dev/null
-}
-leaf a spiffe://cluster.local/ns/bench/sa/a
-leaf b spiffe://cluster.local/ns/bench/sa/b
+bench_root "$WORK/certs"; C=$CERTS
+bench_leaf a URI:spiffe://cluster.local/ns/bench/sa/a
+bench_leaf b URI:spiffe://cluster.local/ns/bench/sa/b
 chmod -R a+rX "$WORK"
 
 BACKEND=127.0.7.31:8081
-mkdir -p "$WORK/www" "$WORK/backend"
-head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/1k"
-cat > "$WORK/backend/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/backend/nginx.pid;
-error_log stderr error;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; server { listen $BACKEND; location / { root $WORK/www; } } }
-CONF
-taskset -c 0 "$NGINX" -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
-PIDS+=($!)
+bench_backend "$BACKEND"
 
 hcm() { # cluster
   cat <<CONF
@@ -160,7 +131,6 @@ PLAIN=http://127.0.7.32:9080/1k
 MTLS=http://127.0.7.32:9090/1k
 up "$PLAIN"; up "$MTLS"
 
-cpu_ticks() { local t=0; for p in "$@"; do local s; s=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue; set -- $s; t=$((t + ${12} + ${13})); done; echo "$t"; }
 QPS=$((RATE / CONNS))
 load() { taskset -c 0 hey -z "${1}s" -c "$CONNS" -q "$QPS" -disable-compression "$2"; }
 load "$WARMUP" "$PLAIN" >/dev/null

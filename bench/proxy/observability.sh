@@ -24,38 +24,11 @@ CONNS=${2:-50}
 WARMUP=${WARMUP:-10}
 ROUNDS=${ROUNDS:-2}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WORK=$(mktemp -d /tmp/bowline-bench-obs.XXXXXX)
-chmod 755 "$WORK"
-TCK=$(getconf CLK_TCK)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need nginx || ! need wrk; then
-  echo "installing nginx-light wrk (Debian packages)" >&2
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get install -y -q nginx-light wrk >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+source "$ROOT/bench/proxy/lib.sh"
+bench_work bowline-bench-obs
+bench_packages nginx:nginx-light wrk
 BACKEND=127.0.8.1:8081
-mkdir -p "$WORK/www" "$WORK/backend/logs"
-head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/1k"
-chmod -R a+rX "$WORK"
-cat > "$WORK/backend/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/backend/nginx.pid;
-error_log stderr error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen $BACKEND; location / { root $WORK/www; } }
-}
-CONF
-taskset -c 0 "$NGINX" -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
-PIDS+=($!)
+bench_backend "$BACKEND"
 
 bootstrap() { # $1: file, $2: extra HTTP filters (YAML), $3: extra HCM fields (YAML)
   cat > "$1" <<CONF
@@ -162,8 +135,6 @@ thread_ticks() { for t in /proc/$1/task/*; do
   local st; st=$(cat "$t/stat" 2>/dev/null) || continue
   local name=${st#*(}; name=${name%)*}; local rest=${st##*) }
   set -- $rest; echo "${name//[0-9]/} $((${12} + ${13}))"; done; }
-cpu_ticks() { local s; s=$(cut -d')' -f2- "/proc/$1/stat"); set -- $s; echo $((${12} + ${13})); }
-wait_http() { for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
 # The OTLP receiver: the control plane's, as in bowline up (its xDS and monitoring ports unused).
 taskset -c 0 "$JAVA" -XX:+UseSerialGC -Xmx128m -jar "$ROOT/cli/target/bowline.jar" control-plane \
   --address 127.0.8.5 --xds-port 0 --monitoring-port 15014 --otlp-port 4317 >"$WORK/receiver.out" 2>&1 &

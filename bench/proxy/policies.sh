@@ -15,38 +15,11 @@ CONNS=${2:-50}
 WARMUP=${WARMUP:-10}
 ROUNDS=${ROUNDS:-2}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WORK=$(mktemp -d /tmp/bowline-bench-pol.XXXXXX)
-chmod 755 "$WORK"
-TCK=$(getconf CLK_TCK)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need nginx || ! need wrk; then
-  echo "installing nginx-light wrk (Debian packages)" >&2
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get install -y -q nginx-light wrk >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+source "$ROOT/bench/proxy/lib.sh"
+bench_work bowline-bench-pol
+bench_packages nginx:nginx-light wrk
 BACKEND=127.0.8.1:8081
-mkdir -p "$WORK/www" "$WORK/backend/logs"
-head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/1k"
-chmod -R a+rX "$WORK"
-cat > "$WORK/backend/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/backend/nginx.pid;
-error_log stderr error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen $BACKEND; location / { root $WORK/www; } }
-}
-CONF
-taskset -c 0 "$NGINX" -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
-PIDS+=($!)
+bench_backend "$BACKEND"
 
 bootstrap() { # $1: file, $2: extra HTTP filters (YAML), $3: extra route fields (YAML)
   cat > "$1" <<CONF
@@ -124,8 +97,6 @@ R
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 # The proxy's JVM options: the file every proxy process uses (decision 0030), then overrides.
 JAVA_OPTS="@$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options ${BOWLINE_BENCH_JAVA_OPTS:-}"
-cpu_ticks() { local s; s=$(cut -d')' -f2- "/proc/$1/stat"); set -- $s; echo $((${12} + ${13})); }
-wait_http() { for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
 URL=http://127.0.8.4:8080/1k
 declare -A RPS CPU
 run_one() { # $1: name

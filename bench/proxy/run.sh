@@ -21,41 +21,14 @@ DURATION=${1:-15}
 CONNS=${2:-50}
 WARMUP=${WARMUP:-10}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WORK=$(mktemp -d /tmp/bowline-bench.XXXXXX)
-chmod 755 "$WORK"
-TCK=$(getconf CLK_TCK)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need nginx || ! need haproxy || ! need wrk; then
-  echo "installing nginx-light haproxy wrk (Debian packages)" >&2
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get install -y -q nginx-light haproxy wrk >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+source "$ROOT/bench/proxy/lib.sh"
+bench_work bowline-bench
+bench_packages nginx:nginx-light haproxy wrk
 
 BACKEND=127.0.7.1:8081
 # --- backend: NGINX with a 1 KB file, on core 0 -------------------------------------------------
-mkdir -p "$WORK/www" "$WORK/backend/logs" "$WORK/peer/logs"
-head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/1k"
-chmod -R a+rX "$WORK"
-cat > "$WORK/backend/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/backend/nginx.pid;
-error_log stderr error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen $BACKEND; location / { root $WORK/www; } }
-}
-CONF
-taskset -c 0 "$NGINX" -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
-PIDS+=($!)
+mkdir -p "$WORK/peer/logs"
+bench_backend "$BACKEND"
 
 # --- peers ----------------------------------------------------------------------------------------
 cat > "$WORK/peer/nginx.conf" <<CONF
@@ -127,18 +100,6 @@ JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 JAVA_OPTS="@$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options ${BOWLINE_BENCH_JAVA_OPTS:-}"
 BOWLINE_ARGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1)
 
-cpu_ticks() { # sum utime+stime of the given pids
-  local t=0
-  for p in "$@"; do
-    local s; s=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
-    set -- $s; t=$((t + ${12} + ${13}))
-  done
-  echo "$t"
-}
-rss_kb() { local r=0; for p in "$@"; do r=$((r + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo "$r"; }
-family() { echo "$1"; pgrep -P "$1" || true; }
-wait_http() { for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
-
 printf '%-13s %10s %10s %10s %10s %14s %8s %8s\n' proxy rps p50_ms p99_ms rss_mb cpu_ms/1k_req ready_s cpu_%
 run_one() {
   local name=$1 url=$2; shift 2
@@ -166,14 +127,6 @@ run_one() {
   printf '%-13s %10s %10s %10s %10s %14s %8.2f %8s\n' "$name" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$((rss / 1024))" "$per1k" "$ready" "$util"
   [ -z "$errors" ] || echo "  $name: $errors" >&2
   kill "$pid"; wait "$pid" 2>/dev/null || true
-}
-ms() { # wrk prints 1.23ms / 456.00us / 1.01s
-  case "$1" in
-    *ms) echo "${1%ms}";;
-    *us) echo "scale=3; ${1%us}/1000" | bc;;
-    *s) echo "scale=3; ${1%s}*1000" | bc;;
-    *) echo "$1";;
-  esac
 }
 
 wait_http "http://$BACKEND/1k"

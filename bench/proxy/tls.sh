@@ -19,47 +19,19 @@ WARMUP=${WARMUP:-5}
 # keep-alive warm-up: the TLS request path compiles late under load (decision 0011 addendum)
 WARMUP_KA=${WARMUP_KA:-20}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WORK=$(mktemp -d /tmp/bowline-tls-bench.XXXXXX)
-chmod 755 "$WORK"
-TCK=$(getconf CLK_TCK)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need nginx || ! need wrk || ! need openssl; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get install -y -q nginx-light wrk openssl >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+source "$ROOT/bench/proxy/lib.sh"
+bench_work bowline-tls-bench
+bench_packages nginx:nginx-light wrk openssl
 
 # --- certificates: a root, a server and a client, SPIFFE URI SANs, ECDSA P-256 -------------------
-C="$WORK/certs"; mkdir -p "$C"
-openssl ecparam -name prime256v1 -genkey -noout -out "$C/root.key" 2>/dev/null
-openssl req -x509 -new -key "$C/root.key" -subj "/CN=bench root" -days 2 -out "$C/root.pem" 2>/dev/null
-leaf() { # name spiffe-uri
-  openssl ecparam -name prime256v1 -genkey -noout -out "$C/$1.ec" 2>/dev/null
-  openssl pkcs8 -topk8 -nocrypt -in "$C/$1.ec" -out "$C/$1.key"
-  openssl req -new -key "$C/$1.key" -subj "/" -out "$C/$1.csr" 2>/dev/null
-  printf 'subjectAltName=critical,URI:%s,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' "$2" > "$C/$1.ext"
-  openssl x509 -req -in "$C/$1.csr" -CA "$C/root.pem" -CAkey "$C/root.key" -CAcreateserial -days 1 -extfile "$C/$1.ext" -out "$C/$1.pem" 2>/dev/null
-}
-leaf server spiffe://cluster.local/ns/bench/sa/server
-leaf client spiffe://cluster.local/ns/bench/sa/client
+bench_root "$WORK/certs"; C=$CERTS
+bench_leaf server URI:spiffe://cluster.local/ns/bench/sa/server,DNS:localhost
+bench_leaf client URI:spiffe://cluster.local/ns/bench/sa/client,DNS:localhost
 chmod -R a+rX "$WORK"
 
 BACKEND=127.0.7.11:8081
-mkdir -p "$WORK/www" "$WORK/backend" "$WORK/peer"
-head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/1k"
-cat > "$WORK/backend/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/backend/nginx.pid;
-error_log stderr error;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; server { listen $BACKEND; location / { root $WORK/www; } } }
-CONF
-taskset -c 0 "$NGINX" -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
-PIDS+=($!)
+mkdir -p "$WORK/peer"
+bench_backend "$BACKEND"
 
 # NGINX terminating TLS, optional client certificates verified against the root (like Bowline's
 # PERMISSIVE-free mTLS chain: s_time presents one, wrk does not), TLS 1.3 and 1.2.
@@ -129,10 +101,7 @@ JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 # The proxy's JVM options: the file every proxy process uses (decision 0030), then overrides.
 JAVA_OPTS="@$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options ${BOWLINE_BENCH_JAVA_OPTS:-}"
 
-cpu_ticks() { local t=0; for p in "$@"; do local s; s=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue; set -- $s; t=$((t + ${12} + ${13})); done; echo "$t"; }
-family() { echo "$1"; pgrep -P "$1" || true; }
 wait_tls() { for _ in $(seq 1 300); do curl -skf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
-ms() { case "$1" in *ms) echo "${1%ms}";; *us) echo "scale=3; ${1%us}/1000" | bc;; *s) echo "scale=3; ${1%s}*1000" | bc;; *) echo "$1";; esac; }
 
 printf '%-12s %10s %13s %12s %10s %14s %9s\n' proxy mtls_hs/s cpu_ms/1k_hs hs/cpu_sec rps_tls cpu_ms/1k_req p99_ms
 run_one() {

@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Shared by the bench/proxy scripts: work directory and clean-up, Debian packages, the NGINX
+# backend serving 1 KB, test certificates, and /proc helpers. Source it from a script that runs
+# with `set -euo pipefail`:
+#
+#   source "$(dirname "$0")/lib.sh"
+#   bench_work bowline-bench                 # $WORK, $TCK, $PIDS (stopped on exit)
+#   bench_packages nginx:nginx-light wrk     # installs what is missing; sets $NGINX, $HAPROXY
+#   bench_backend 127.0.7.1:8081             # NGINX on core 0 serving $WORK/www/1k
+
+# bench_work PREFIX: a fresh, world-readable /tmp/PREFIX.XXXXXX in $WORK (NGINX workers read it),
+# the clock ticks per second in $TCK, and $PIDS, every process in it killed when the script exits.
+bench_work() {
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+  chmod 755 "$WORK"
+  TCK=$(getconf CLK_TCK)
+  PIDS=()
+  trap bench_cleanup EXIT
+}
+bench_cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+
+need() { command -v "$1" >/dev/null 2>&1; }
+
+# bench_packages COMMAND[:PACKAGE]...: when a command is missing, apt-get installs the packages of
+# all of them (PACKAGE defaults to COMMAND). Then $NGINX and $HAPROXY name those binaries.
+bench_packages() {
+  local missing="" packages=() arg
+  for arg in "$@"; do
+    packages+=("${arg#*:}")
+    need "${arg%%:*}" || missing=1
+  done
+  if [ -n "$missing" ]; then
+    echo "installing ${packages[*]} (Debian packages)" >&2
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get install -y -q "${packages[@]}" >/dev/null
+  fi
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+  HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+}
+
+# bench_backend ADDRESS:PORT: NGINX (one worker, keep-alive without limit, no access log) serving
+# the 1 KB file $WORK/www/1k, pinned to core 0 beside the load generator.
+bench_backend() {
+  mkdir -p "$WORK/www" "$WORK/backend/logs"
+  head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/1k"
+  chmod -R a+rX "$WORK"
+  cat > "$WORK/backend/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/backend/nginx.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen $1; location / { root $WORK/www; } }
+}
+CONF
+  taskset -c 0 "$NGINX" -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
+  PIDS+=($!)
+}
+
+# bench_root DIR: a test root CA (ECDSA P-256) in DIR/root.{key,pem}; bench_leaf then signs leaves.
+bench_root() {
+  CERTS=$1; mkdir -p "$CERTS"
+  openssl ecparam -name prime256v1 -genkey -noout -out "$CERTS/root.key" 2>/dev/null
+  openssl req -x509 -new -key "$CERTS/root.key" -subj "/CN=bench root" -days 2 -out "$CERTS/root.pem" 2>/dev/null
+}
+
+# bench_leaf NAME SAN: a leaf in $CERTS/NAME.{key,pem} (PKCS#8 key) for server and client use, with
+# subjectAltName SAN (e.g. URI:spiffe://cluster.local/ns/bench/sa/a,DNS:localhost).
+bench_leaf() {
+  openssl ecparam -name prime256v1 -genkey -noout -out "$CERTS/$1.ec" 2>/dev/null
+  openssl pkcs8 -topk8 -nocrypt -in "$CERTS/$1.ec" -out "$CERTS/$1.key"
+  openssl req -new -key "$CERTS/$1.key" -subj "/" -out "$CERTS/$1.csr" 2>/dev/null
+  printf 'subjectAltName=critical,%s\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' "$2" > "$CERTS/$1.ext"
+  openssl x509 -req -in "$CERTS/$1.csr" -CA "$CERTS/root.pem" -CAkey "$CERTS/root.key" -CAcreateserial -days 1 -extfile "$CERTS/$1.ext" -out "$CERTS/$1.pem" 2>/dev/null
+}
+
+cpu_ticks() { # sum utime+stime of the given pids (gone ones count 0)
+  local t=0
+  for p in "$@"; do
+    local s; s=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
+    set -- $s; t=$((t + ${12} + ${13}))
+  done
+  echo "$t"
+}
+rss_kb() { local r=0; for p in "$@"; do r=$((r + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo "$r"; }
+family() { echo "$1"; pgrep -P "$1" || true; }
+wait_http() { for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
+ms() { # wrk prints 1.23ms / 456.00us / 1.01s
+  case "$1" in
+    *ms) echo "${1%ms}";;
+    *us) echo "scale=3; ${1%us}/1000" | bc;;
+    *s) echo "scale=3; ${1%s}*1000" | bc;;
+    *) echo "$1";;
+  esac
+}
