@@ -46,7 +46,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the service port, forwarding to the app). The apps can be told to fail, delay or report who they
  * are by path (see {@link App}).
  */
-final class PolicyMesh implements AutoCloseable {
+public final class PolicyMesh implements AutoCloseable {
   static final String NS = "weather";
   static final String SERVICE = "forecast";
   static final String HOST = "forecast.weather.svc.cluster.local";
@@ -136,6 +136,38 @@ final class PolicyMesh implements AutoCloseable {
       String ip,
       Map<String, String> labels,
       List<String> ports) {
+    Proxy p =
+        startSidecar(
+            type,
+            ns,
+            name,
+            ip,
+            labels,
+            ports,
+            APP_PORT,
+            Map.of("CLUSTER_ID", "Kubernetes"),
+            List.of(cluster("xds-grpc", socket("127.0.0.1", controlPlane.xdsPort()))));
+    proxies.add(p);
+    return p;
+  }
+
+  /**
+   * Starts our proxy in local mode as Istio's injector and agent would configure it: node {@code
+   * TYPE~IP~NAME.NS~NS.svc.cluster.local} (cluster {@code NAME.NS}) with Istio's metadata (LABELS,
+   * INSTANCE_IPS, POD_PORTS of {@code ports} on {@code appPort}, ... plus {@code extraMetadata}),
+   * admin on a free port of {@code ip}, ADS over the static cluster {@code xds-grpc} among {@code
+   * clusters}; one worker, short xDS backoff. The caller closes it.
+   */
+  public static Proxy startSidecar(
+      String type,
+      String ns,
+      String name,
+      String ip,
+      Map<String, String> labels,
+      List<String> ports,
+      int appPort,
+      Map<String, Object> extraMetadata,
+      List<Map<String, Object>> clusters) {
     Map<String, Object> md = new LinkedHashMap<>();
     md.put("NAMESPACE", ns);
     md.put("LABELS", labels);
@@ -143,10 +175,10 @@ final class PolicyMesh implements AutoCloseable {
     md.put("INTERCEPTION_MODE", "NONE");
     md.put("INSTANCE_IPS", ip);
     md.put("NAME", name);
-    md.put("CLUSTER_ID", "Kubernetes");
+    md.putAll(extraMetadata);
     List<Map<String, Object>> podPorts = new ArrayList<>();
     for (String p : ports) {
-      podPorts.add(Map.of("name", p, "containerPort", APP_PORT, "protocol", "TCP"));
+      podPorts.add(Map.of("name", p, "containerPort", appPort, "protocol", "TCP"));
     }
     try {
       md.put("POD_PORTS", new ObjectMapper().writeValueAsString(podPorts));
@@ -177,52 +209,50 @@ final class PolicyMesh implements AutoCloseable {
                   "cds_config",
                   Map.of("ads", Map.of(), "resource_api_version", "V3")),
               "static_resources",
-              Map.of(
-                  "clusters",
-                  List.of(
-                      Map.of(
-                          "name",
-                          "xds-grpc",
-                          "type",
-                          "STATIC",
-                          "connect_timeout",
-                          "1s",
-                          "typed_extension_protocol_options",
-                          Map.of(
-                              "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                              Map.of(
-                                  "@type",
-                                  "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                                  "explicit_http_config",
-                                  Map.of("http2_protocol_options", Map.of()))),
-                          "load_assignment",
-                          Map.of(
-                              "cluster_name",
-                              "xds-grpc",
-                              "endpoints",
-                              List.of(
-                                  Map.of(
-                                      "lb_endpoints",
-                                      List.of(
-                                          Map.of(
-                                              "endpoint",
-                                              Map.of(
-                                                  "address",
-                                                  socket(
-                                                      "127.0.0.1",
-                                                      controlPlane.xdsPort())))))))))));
+              Map.of("clusters", clusters));
       var bs =
           new BootstrapLoader()
               .parse(name + ".json", new ObjectMapper().writeValueAsString(bootstrap));
-      Proxy p = Proxy.start(bs, ProxyOptions.defaults().withWorkers(1));
-      proxies.add(p);
-      return p;
+      return Proxy.start(
+          bs,
+          ProxyOptions.defaults()
+              .withWorkers(1)
+              .withXdsBackoff(Duration.ofMillis(50), Duration.ofMillis(400)));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  private static Map<String, Object> socket(String ip, int port) {
+  /**
+   * A STATIC cluster of one endpoint at {@code address}, speaking HTTP/2 (an xDS or SDS server).
+   */
+  public static Map<String, Object> cluster(String name, Map<String, Object> address) {
+    return Map.of(
+        "name",
+        name,
+        "type",
+        "STATIC",
+        "connect_timeout",
+        "1s",
+        "typed_extension_protocol_options",
+        Map.of(
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            Map.of(
+                "@type",
+                "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config",
+                Map.of("http2_protocol_options", Map.of()))),
+        "load_assignment",
+        Map.of(
+            "cluster_name",
+            name,
+            "endpoints",
+            List.of(
+                Map.of("lb_endpoints", List.of(Map.of("endpoint", Map.of("address", address)))))));
+  }
+
+  /** An Envoy {@code socket_address}. */
+  public static Map<String, Object> socket(String ip, int port) {
     return Map.of("socket_address", Map.of("address", ip, "port_value", port));
   }
 

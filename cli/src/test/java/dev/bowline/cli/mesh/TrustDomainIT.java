@@ -3,9 +3,9 @@ package dev.bowline.cli.mesh;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.bowline.ca.LocalTokenIssuer;
+import dev.bowline.cli.PolicyMesh;
 import dev.bowline.cli.TestNet;
 import dev.bowline.controlplane.ControlPlane;
 import dev.bowline.controlplane.ControlPlaneOptions;
@@ -19,8 +19,6 @@ import dev.bowline.controlplane.registry.Protocol;
 import dev.bowline.controlplane.registry.ServicePort;
 import dev.bowline.controlplane.registry.Workload;
 import dev.bowline.proxy.Proxy;
-import dev.bowline.proxy.ProxyOptions;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -37,7 +35,6 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -195,91 +192,19 @@ class TrustDomainIT {
       String ip,
       Map<String, String> labels,
       List<String> ports,
-      Path sds)
-      throws IOException {
-    Map<String, Object> md = new LinkedHashMap<>();
-    md.put("NAMESPACE", NS);
-    md.put("LABELS", labels);
-    md.put("ISTIO_VERSION", "1.16.0");
-    md.put("INTERCEPTION_MODE", "NONE");
-    md.put("INSTANCE_IPS", ip);
-    md.put("NAME", name);
-    List<Map<String, Object>> podPorts = new ArrayList<>();
-    for (String p : ports) {
-      podPorts.add(Map.of("name", p, "containerPort", APP_PORT, "protocol", "TCP"));
-    }
-    md.put("POD_PORTS", new ObjectMapper().writeValueAsString(podPorts));
-    Map<String, Object> h2 =
-        Map.of(
-            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-            Map.of(
-                "@type",
-                "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                "explicit_http_config",
-                Map.of("http2_protocol_options", Map.of())));
-    Map<String, Object> bootstrap =
-        Map.of(
-            "node",
-            Map.of(
-                "id",
-                "sidecar~" + ip + "~" + name + "." + NS + "~" + NS + ".svc.cluster.local",
-                "cluster",
-                name + "." + NS,
-                "metadata",
-                md),
-            "admin",
-            Map.of("address", socket(ip, freePort(ip))),
-            "dynamic_resources",
-            Map.of(
-                "ads_config",
-                Map.of(
-                    "api_type",
-                    "GRPC",
-                    "transport_api_version",
-                    "V3",
-                    "grpc_services",
-                    List.of(Map.of("envoy_grpc", Map.of("cluster_name", "xds-grpc")))),
-                "lds_config",
-                Map.of("ads", Map.of(), "resource_api_version", "V3"),
-                "cds_config",
-                Map.of("ads", Map.of(), "resource_api_version", "V3")),
-            "static_resources",
-            Map.of(
-                "clusters",
-                List.of(
-                    cluster("xds-grpc", socket(CP, cp.xdsPort()), h2),
-                    cluster("sds-grpc", Map.of("pipe", Map.of("path", sds.toString())), h2))));
-    Proxy p =
-        Proxy.start(
-            new BootstrapLoader()
-                .parse(name + ".json", new ObjectMapper().writeValueAsString(bootstrap)),
-            ProxyOptions.defaults()
-                .withWorkers(1)
-                .withXdsBackoff(Duration.ofMillis(50), Duration.ofMillis(400)));
-    return p;
-  }
-
-  static Map<String, Object> cluster(String name, Map<String, Object> address, Object h2) {
-    return Map.of(
-        "name",
+      Path sds) {
+    return PolicyMesh.startSidecar(
+        "sidecar",
+        NS,
         name,
-        "type",
-        "STATIC",
-        "connect_timeout",
-        "1s",
-        "typed_extension_protocol_options",
-        h2,
-        "load_assignment",
-        Map.of(
-            "cluster_name",
-            name,
-            "endpoints",
-            List.of(
-                Map.of("lb_endpoints", List.of(Map.of("endpoint", Map.of("address", address)))))));
-  }
-
-  static Map<String, Object> socket(String ip, int port) {
-    return Map.of("socket_address", Map.of("address", ip, "port_value", port));
+        ip,
+        labels,
+        ports,
+        APP_PORT,
+        Map.of(),
+        List.of(
+            PolicyMesh.cluster("xds-grpc", PolicyMesh.socket(CP, cp.xdsPort())),
+            PolicyMesh.cluster("sds-grpc", Map.of("pipe", Map.of("path", sds.toString())))));
   }
 
   static int freePort(String ip) throws IOException {
