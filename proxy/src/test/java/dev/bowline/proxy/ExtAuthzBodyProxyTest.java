@@ -129,30 +129,6 @@ class ExtAuthzBodyProxyTest {
   static final String GRPC_SERVICE =
       "grpc_service: {envoy_grpc: {cluster_name: authz-grpc}, timeout: 2s}\n";
 
-  static String cluster(String name, String ip, int port, boolean h2) {
-    return """
-          - name: %s
-            type: STATIC
-            connect_timeout: 1s
-        %s    load_assignment:
-              cluster_name: %s
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-        .formatted(
-            name,
-            h2
-                ? """
-                    typed_extension_protocol_options:
-                      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                        explicit_http_config: {http2_protocol_options: {}}
-                """
-                : "",
-            name,
-            ip,
-            port);
-  }
-
   @BeforeAll
   static void start() throws IOException {
     backend = HttpServer.create(new InetSocketAddress(BACKEND_IP, 0), 64);
@@ -243,9 +219,11 @@ class ExtAuthzBodyProxyTest {
                 grpcStringPort,
                 GRPC_SERVICE + "with_request_body: {max_request_bytes: 1024}\n")
             + "  clusters:\n"
-            + cluster("backend", BACKEND_IP, backend.getAddress().getPort(), false)
-            + cluster("authz-http", AUTHZ_IP, httpAuthz.getAddress().getPort(), false)
-            + cluster("authz-grpc", AUTHZ_IP, grpcAuthz.getPort(), true);
+            + ExtAuthzProxyTest.cluster(
+                "backend", BACKEND_IP, backend.getAddress().getPort(), false)
+            + ExtAuthzProxyTest.cluster(
+                "authz-http", AUTHZ_IP, httpAuthz.getAddress().getPort(), false)
+            + ExtAuthzProxyTest.cluster("authz-grpc", AUTHZ_IP, grpcAuthz.getPort(), true);
     proxy =
         Proxy.start(
             new BootstrapLoader().parse("ext-authz-body.yaml", bs),
