@@ -153,29 +153,7 @@ class ExtAuthzPerRouteXdsTest {
                     .getAggregatedDiscoveryServiceImpl())
             .build()
             .start();
-    String bootstrap =
-        """
-        node: {id: per-route~1, cluster: test}
-        dynamic_resources:
-          ads_config:
-            api_type: GRPC
-            transport_api_version: V3
-            grpc_services: [{envoy_grpc: {cluster_name: xds}}]
-          lds_config: {ads: {}, resource_api_version: V3}
-          cds_config: {ads: {}, resource_api_version: V3}
-        static_resources:
-          clusters:
-          - name: xds
-            type: STATIC
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: {http2_protocol_options: {}}
-            load_assignment:
-              cluster_name: xds
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(XDS_IP, xdsPort);
+    String bootstrap = AdsBootstrap.yaml("per-route~1", XDS_IP, xdsPort);
     publish("1", routes());
     proxy =
         Proxy.start(

@@ -99,29 +99,7 @@ class XdsProxyTest {
     cache = new SimpleCache<>(node -> "all");
     startXds();
     String bootstrap =
-        """
-        node: {id: xds-test~1, cluster: test}
-        admin: {address: {socket_address: {address: %s, port_value: %d}}}
-        dynamic_resources:
-          ads_config:
-            api_type: %s
-            transport_api_version: V3
-            grpc_services: [{envoy_grpc: {cluster_name: xds}}]
-          lds_config: {ads: {}, resource_api_version: V3}
-          cds_config: {ads: {}, resource_api_version: V3}
-        static_resources:
-          clusters:
-          - name: xds
-            type: STATIC
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: {http2_protocol_options: {}}
-            load_assignment:
-              cluster_name: xds
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(XDS_IP, adminPort, apiType(), XDS_IP, xdsPort);
+        AdsBootstrap.yaml("xds-test~1", apiType(), XDS_IP, adminPort, XDS_IP, xdsPort);
     proxy =
         Proxy.start(
             new BootstrapLoader().parse("xds.yaml", bootstrap),
