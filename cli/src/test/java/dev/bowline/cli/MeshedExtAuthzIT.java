@@ -13,10 +13,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -103,15 +101,7 @@ class MeshedExtAuthzIT {
       """;
 
   @TempDir Path dir;
-  private final List<Process> started = new ArrayList<>();
-
-  @AfterEach
-  void killLeftovers() {
-    for (Process p : started) {
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly();
-    }
-  }
+  @RegisterExtension final Leftovers started = new Leftovers();
 
   /** forecast {@code path} called from advertisement's sidecar, with {@code x-deny: deny}. */
   private static HttpResponse<String> forecast(String path, String deny) throws Exception {

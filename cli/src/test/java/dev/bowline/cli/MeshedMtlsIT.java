@@ -19,7 +19,6 @@ import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -27,8 +26,8 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -53,15 +52,7 @@ class MeshedMtlsIT {
   private static final String CONTROL_PLANE = MeshedWeather.CONTROL_PLANE;
 
   @TempDir Path dir;
-  private final List<Process> started = new ArrayList<>();
-
-  @AfterEach
-  void killLeftovers() {
-    for (Process p : started) {
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly();
-    }
-  }
+  @RegisterExtension final Leftovers started = new Leftovers();
 
   private static HttpResponse<String> get(String url) throws Exception {
     return HTTP.send(

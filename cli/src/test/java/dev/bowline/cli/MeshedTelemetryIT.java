@@ -15,14 +15,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -45,15 +44,7 @@ class MeshedTelemetryIT {
   private static final String ADVERTISEMENT = TestNet.ip("127.0.0.183");
 
   @TempDir Path dir;
-  private final List<Process> started = new ArrayList<>();
-
-  @AfterEach
-  void killLeftovers() {
-    for (Process p : started) {
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly();
-    }
-  }
+  @RegisterExtension final Leftovers started = new Leftovers();
 
   private static HttpResponse<String> get(String url) throws Exception {
     return HTTP.send(

@@ -12,14 +12,13 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -41,15 +40,7 @@ class MeshedUpIT {
   private static final String FORECAST_V2 = TestNet.ip("127.0.0.172");
 
   @TempDir Path dir;
-  private final List<Process> started = new ArrayList<>();
-
-  @AfterEach
-  void killLeftovers() {
-    for (Process p : started) {
-      p.descendants().forEach(ProcessHandle::destroyForcibly);
-      p.destroyForcibly();
-    }
-  }
+  @RegisterExtension final Leftovers started = new Leftovers();
 
   private static HttpResponse<String> get(String url) throws Exception {
     return HTTP.send(
