@@ -19,7 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Requests the codec refuses are streams as in Envoy: logged with the response flag {@code DPE} and
  * the codec's response code details, counted in {@code downstream_rq_total}, {@code
  * downstream_rq_4xx} and {@code downstream_cx_protocol_error} (HTTP/2: {@code
- * http2.rx_messaging_error}). Over raw sockets, one listener per protocol.
+ * http2.rx_messaging_error}). And {@code Expect: 100-continue} as Envoy answers it: the proxy's own
+ * 100 on HTTP/1.1 and HTTP/2, counted in {@code downstream_rq_1xx}, and a 400 after it still closes
+ * the connection. Over raw sockets, one listener per protocol.
  */
 class CodecErrorProxyTest {
   static final String IP = "127.0.36.1";
@@ -56,7 +58,11 @@ class CodecErrorProxyTest {
                     typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
                   route_config:
                     virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - {match: {prefix: /d400}, direct_response: {status: 400}}
+                      - {match: {prefix: /}, route: {cluster: a}}
         """
         .formatted(name, IP, port, codec, dir.resolve(name + ".log"), FORMAT);
   }
@@ -226,5 +232,80 @@ class CodecErrorProxyTest {
     assertThat(lines("h2", before + 1).get(before))
         .isEqualTo("POST /echo HTTP/2 0 DPE codec_error:PROTOCOL_ERROR");
     assertThat(stat("http.h2.downstream_cx_protocol_error")).isEqualTo(pe + 1);
+  }
+
+  /** Sends {@code raw} on a fresh connection; what came back until the proxy closed it. */
+  static String exchangeAfterContinue(String head, String body) throws Exception {
+    try (java.net.Socket s = new java.net.Socket(IP, h1Port)) {
+      s.setSoTimeout(5000);
+      var out = s.getOutputStream();
+      var in = s.getInputStream();
+      out.write(head.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      byte[] cont = in.readNBytes("HTTP/1.1 100 Continue\r\n\r\n".length());
+      assertThat(new String(cont, java.nio.charset.StandardCharsets.ISO_8859_1))
+          .isEqualTo("HTTP/1.1 100 Continue\r\n\r\n");
+      out.write(body.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  @Test
+  void aLocal400AfterTheProxys100ContinueClosesTheConnection() throws Exception {
+    long xx1 = stat("http.h1.downstream_rq_1xx");
+    String reply =
+        exchangeAfterContinue(
+            "POST /d400 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+            "hello");
+    assertThat(reply).startsWith("HTTP/1.1 400 Bad Request\r\n").contains("connection: close");
+    assertThat(stat("http.h1.downstream_rq_1xx")).isEqualTo(xx1 + 1);
+  }
+
+  @Test
+  void aBadBodyAfterTheProxys100ContinueIs400AndCloses() throws Exception {
+    String reply =
+        exchangeAfterContinue(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n",
+            "ZZZ\r\nabc\r\n0\r\n\r\n");
+    assertThat(reply).startsWith("HTTP/1.1 400 Bad Request\r\n").contains("connection: close");
+  }
+
+  @Test
+  void http2GetsTheProxys100ContinueAsAnInterimHeadersFrame() throws Exception {
+    long xx1 = stat("http.h2.downstream_rq_1xx");
+    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+      c.frames(
+          (w, ctx) ->
+              w.writeHeaders(
+                  ctx,
+                  1,
+                  new DefaultHttp2Headers()
+                      .method("POST")
+                      .path("/echo")
+                      .scheme("http")
+                      .authority("t")
+                      .add("expect", "100-continue"),
+                  0,
+                  false,
+                  ctx.newPromise()));
+      Frame interim = c.readUntil(RawH2.HEADERS);
+      assertThat(interim).isNotNull();
+      assertThat(interim.headers().status().toString()).isEqualTo("100");
+      assertThat(interim.endStream()).isFalse();
+      c.frames(
+          (w, ctx) ->
+              w.writeData(
+                  ctx,
+                  1,
+                  io.netty.buffer.Unpooled.copiedBuffer(
+                      "hello", java.nio.charset.StandardCharsets.US_ASCII),
+                  0,
+                  true,
+                  ctx.newPromise()));
+      Frame fin = c.readUntil(RawH2.HEADERS);
+      assertThat(fin).isNotNull();
+      assertThat(fin.headers().status().toString()).isEqualTo("200");
+    }
+    assertThat(stat("http.h2.downstream_rq_1xx")).isEqualTo(xx1 + 1);
   }
 }

@@ -75,7 +75,11 @@ final class CodecError implements StreamInfo {
     info.bytesSent = r.content().readableBytes();
     info.responseHeaders = r.headers();
     info.complete(conn.config, filters);
-    ctx.writeAndFlush(r).addListener(f -> ctx.close());
+    ctx.writeAndFlush(r)
+        .addListener(
+            f ->
+                DelayedClose.close(
+                    ctx.channel(), conn.config.codecOptions().delayedCloseTimeout()));
   }
 
   /**

@@ -220,7 +220,12 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (!keepAlive && ctx != null) {
       queue.forEach(ReferenceCountUtil::release);
       queue.clear();
-      ctx.close();
+      if (requestComplete || http2Stream) {
+        ctx.close();
+      } else {
+        // the client may still be sending the body: Envoy's delayed close
+        DelayedClose.close(ctx.channel(), config.codecOptions().delayedCloseTimeout());
+      }
       return;
     }
     discarding = !requestComplete;

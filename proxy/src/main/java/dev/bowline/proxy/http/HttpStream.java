@@ -408,9 +408,12 @@ final class HttpStream
       }
       envoyHeaders.forEach(h::remove);
     }
-    if (!conn.http2Stream && HttpUtil.is100ContinueExpected(req)) {
-      // Envoy's default (proxy_100_continue: false): answer 100 ourselves, don't forward Expect
+    if (HttpUtil.is100ContinueExpected(req)) {
+      // Envoy's default (proxy_100_continue: false): answer 100 ourselves, on HTTP/1.1 and HTTP/2
+      // (a HEADERS frame without END_STREAM), count it (downstream_rq_1xx, Envoy's chargeStats
+      // of the continue header) and don't forward Expect
       h.remove(HttpHeaderNames.EXPECT);
+      conn.stats.response(100);
       ctx.writeAndFlush(
           new io.netty.handler.codec.http.DefaultFullHttpResponse(
               HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpResponseStatus.CONTINUE),
