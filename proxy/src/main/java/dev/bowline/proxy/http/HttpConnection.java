@@ -61,6 +61,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   // hands the body on (Envoy's high/low watermark on the decoder buffer).
   private boolean bodyPaused;
 
+  // The current stream's upstream connection is over its write watermark: reading stays off until
+  // it drains (Envoy's onDecoderFilterAboveWriteBufferHighWatermark), whatever a read batch does.
+  private boolean upstreamPaused;
+
   HttpConnection(
       HttpConnectionManagerConfig config,
       ProxyRuntime runtime,
@@ -104,7 +108,28 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       c.channel().config().setAutoRead(false);
     } else {
       stats.downstreamFlowControlResumedReadingTotal().inc();
-      if (queue.size() <= MAX_QUEUED) {
+      if (!upstreamPaused && queue.size() <= MAX_QUEUED) {
+        c.channel().config().setAutoRead(true);
+      }
+    }
+  }
+
+  /**
+   * Stops ({@code true}) or resumes reading because the current stream's upstream connection is
+   * above ({@code true}) or back below its write buffer watermark; counted as Envoy counts it.
+   */
+  void pauseForUpstream(boolean pause) {
+    ChannelHandlerContext c = ctx;
+    if (pause == upstreamPaused || c == null) {
+      return;
+    }
+    upstreamPaused = pause;
+    if (pause) {
+      stats.downstreamFlowControlPausedReadingTotal().inc();
+      c.channel().config().setAutoRead(false);
+    } else {
+      stats.downstreamFlowControlResumedReadingTotal().inc();
+      if (!bodyPaused && queue.size() <= MAX_QUEUED) {
         c.channel().config().setAutoRead(true);
       }
     }
@@ -141,7 +166,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       queue.poll();
       dispatch(o);
     }
-    if (ctx != null && !bodyPaused && !ctx.channel().config().isAutoRead()) {
+    if (ctx != null && !bodyPaused && !upstreamPaused && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }
   }
@@ -217,6 +242,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     current = null;
+    upstreamPaused = false; // that stream's upstream is no longer this connection's concern
     if (!keepAlive && ctx != null) {
       queue.forEach(ReferenceCountUtil::release);
       queue.clear();

@@ -1329,7 +1329,7 @@ final class HttpStream
   private void send(Upstream u, HttpContent c) {
     u.channel().writeAndFlush(c, u.channel().voidPromise());
     if (!u.channel().isWritable()) {
-      ctx.channel().config().setAutoRead(false);
+      conn.pauseForUpstream(true);
     }
   }
 
@@ -1358,7 +1358,7 @@ final class HttpStream
     if (held != 0) {
       released();
       if (!ch.isWritable()) {
-        ctx.channel().config().setAutoRead(false); // the upstream's watermark takes over
+        conn.pauseForUpstream(true); // the upstream's watermark takes over
       }
     }
     if (requestComplete) {
@@ -1782,7 +1782,7 @@ final class HttpStream
   public void onUpstreamWritabilityChanged(boolean writable) {
     // request body backpressure: stop reading the client while the upstream is full
     if (!done) {
-      ctx.channel().config().setAutoRead(writable);
+      conn.pauseForUpstream(!writable);
     }
   }
 
