@@ -87,8 +87,13 @@ public final class HttpConnectionManager {
             .initialSettings(
                 Http2Settings.defaultSettings()
                     .maxHeaderListSize(config.maxRequestHeadersBytes())
-                    .maxConcurrentStreams(config.maxConcurrentStreams()))
+                    .maxConcurrentStreams(config.maxConcurrentStreams())
+                    .initialWindowSize(config.codecOptions().initialStreamWindowSize()))
             .build());
+    // Envoy's initial_connection_window_size: a WINDOW_UPDATE on stream 0 after SETTINGS
+    p.addLast(
+        new dev.bowline.proxy.transport.Http2ConnectionWindow(
+            config.codecOptions().initialConnectionWindowSize()));
     p.addLast(
         new Http2MultiplexHandler(
             new ChannelInitializer<Http2StreamChannel>() {
@@ -132,6 +137,13 @@ public final class HttpConnectionManager {
     @Override
     protected Http2FrameCodec build(
         Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings) {
+      // Netty's codec raises the connection window by twice what the SETTINGS stream window adds;
+      // Envoy sets it to initial_connection_window_size (Http2ConnectionWindow, next in the
+      // pipeline). The codec reads the stream window from these settings when it is made and
+      // keeps the object to announce in its preface, so the window goes back in after.
+      Long streamWindow =
+          settings.initialWindowSize() == null ? null : (long) settings.initialWindowSize();
+      settings.remove(Http2CodecUtil.SETTINGS_INITIAL_WINDOW_SIZE);
       Http2FrameCodec codec =
           new Http2FrameCodec(
               encoder, decoder, settings, decoupleCloseAndGoAway(), flushPreface()) {
@@ -163,6 +175,9 @@ public final class HttpConnectionManager {
               super.onError(ctx, outbound, c);
             }
           };
+      if (streamWindow != null) {
+        settings.initialWindowSize(streamWindow.intValue());
+      }
       codec.gracefulShutdownTimeoutMillis(gracefulShutdownTimeoutMillis());
       return codec;
     }

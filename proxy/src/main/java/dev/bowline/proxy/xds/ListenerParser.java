@@ -629,6 +629,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "http_protocol_options.default_host_for_http_10",
           "delayed_close_timeout",
           "http2_protocol_options.max_concurrent_streams",
+          "http2_protocol_options.initial_stream_window_size",
+          "http2_protocol_options.initial_connection_window_size",
           "http2_protocol_options.override_stream_error_on_invalid_http_message",
           "http2_protocol_options.stream_error_on_invalid_http_messaging");
 

@@ -126,6 +126,45 @@ class ParsersTest {
   }
 
   @Test
+  void http2WindowsAndDelayedCloseHaveEnvoysDefaultsAndRanges() throws Exception {
+    var plain =
+        ((HttpConnectionManagerConfig)
+                listeners
+                    .unpackAndParse(Any.pack(json(listener(ROUTER), Listener.newBuilder()).build()))
+                    .value()
+                    .filterChains()
+                    .getFirst()
+                    .filter())
+            .codecOptions();
+    assertThat(plain.initialStreamWindowSize()).isEqualTo(256 * 1024 * 1024);
+    assertThat(plain.initialConnectionWindowSize()).isEqualTo(256 * 1024 * 1024);
+    assertThat(plain.delayedCloseTimeout()).isEqualTo(java.time.Duration.ofSeconds(1));
+    String with =
+        listener(ROUTER)
+            .replace(
+                "\"stat_prefix\":\"p\",",
+                "\"stat_prefix\":\"p\",\"delayed_close_timeout\":\"0s\",\"http2_protocol_options\":"
+                    + "{\"initial_stream_window_size\":%d,\"initial_connection_window_size\":1048576},");
+    var set =
+        ((HttpConnectionManagerConfig)
+                listeners
+                    .unpackAndParse(
+                        Any.pack(json(with.formatted(65535), Listener.newBuilder()).build()))
+                    .value()
+                    .filterChains()
+                    .getFirst()
+                    .filter())
+            .codecOptions();
+    assertThat(set.initialStreamWindowSize()).isEqualTo(65535);
+    assertThat(set.initialConnectionWindowSize()).isEqualTo(1048576);
+    assertThat(set.delayedCloseTimeout()).isZero();
+    var tooSmall = Any.pack(json(with.formatted(1000), Listener.newBuilder()).build());
+    assertThatThrownBy(() -> listeners.unpackAndParse(tooSmall))
+        .hasMessage(
+            "Listener l1: filter_chains[0].filters[0].typed_config.http2_protocol_options.initial_stream_window_size: must be in [65535, 2147483647], got 1000");
+  }
+
+  @Test
   void unknownRequiredHttpFilterIsRejectedNamingTheField() throws Exception {
     String unknown =
         "{\"name\":\"fault\",\"typed_config\":{\"@type\":\"type.googleapis.com/google.protobuf.Empty\"}},";
