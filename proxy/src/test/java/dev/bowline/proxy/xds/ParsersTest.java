@@ -344,6 +344,33 @@ class ParsersTest {
   }
 
   @Test
+  void tcpProxyIdleTimeoutDefaultsToEnvoysHourAndZeroDisablesIt() throws Exception {
+    String json =
+        "{\"name\":\"t\",\"address\":{\"socket_address\":{\"address\":\"127.0.0.1\",\"port_value\":9}},"
+            + "\"filter_chains\":[{\"filters\":[{\"name\":\"tcp\",\"typed_config\":{\"@type\":"
+            + "\"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\","
+            + "\"stat_prefix\":\"t\",\"cluster\":\"c\"%s}}]}]}";
+    java.util.function.Function<String, java.time.Duration> idle =
+        extra -> {
+          try {
+            return ((dev.bowline.proxy.config.TcpProxyConfig)
+                    listeners
+                        .parse(json(json.formatted(extra), Listener.newBuilder()).build())
+                        .filterChains()
+                        .getFirst()
+                        .filter())
+                .idleTimeout();
+          } catch (Exception e) {
+            throw new AssertionError(e);
+          }
+        };
+    assertThat(idle.apply("")).isEqualTo(java.time.Duration.ofHours(1));
+    assertThat(idle.apply(",\"idle_timeout\":\"0s\"")).isZero();
+    assertThat(idle.apply(",\"idle_timeout\":\"2.5s\""))
+        .isEqualTo(java.time.Duration.ofMillis(2500));
+  }
+
+  @Test
   void filterChainMatchPicksByDestinationAndSourceAndSkipsTlsChains() throws Exception {
     String chain =
         "{\"filter_chain_match\":%s,\"filters\":[{\"name\":\"tcp\",\"typed_config\":{\"@type\":"
