@@ -86,6 +86,8 @@ class RequestBufferLimitProxyTest {
                   "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                   stat_prefix: %1$s
                   codec_type: AUTO
+                  # HTTP/2's own window, not Envoy's 256 MiB default: what bounds a paused stream
+                  http2_protocol_options: {initial_stream_window_size: 65535}
                   http_filters:
                   - name: envoy.filters.http.ext_authz
                     typed_config:

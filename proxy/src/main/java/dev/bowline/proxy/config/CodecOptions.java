@@ -18,24 +18,61 @@ package dev.bowline.proxy.config;
  *     1.0) gets 426 {@code low_version} and the connection closes
  * @param defaultHostForHttp10 {@code http_protocol_options.default_host_for_http_10}: the host of
  *     an HTTP/1.0 request without one; empty for none (such a request gets 400 missing_host_header)
+ * @param delayedCloseTimeout {@code delayed_close_timeout}: how long a connection the proxy closes
+ *     with a request still unread (a local reply before the body, a codec error) stays open after
+ *     its last response, reading and dropping what the client still sends, so the client reads the
+ *     response instead of a reset; zero closes at once
+ * @param initialStreamWindowSize {@code http2_protocol_options.initial_stream_window_size}: the
+ *     HTTP/2 stream flow-control window announced in SETTINGS (Envoy: 256 MiB)
+ * @param initialConnectionWindowSize {@code http2_protocol_options.initial_connection_window_size}:
+ *     the HTTP/2 connection window, raised from 65,535 by a WINDOW_UPDATE after SETTINGS (Envoy:
+ *     256 MiB)
  */
 public record CodecOptions(
     int maxConcurrentStreams,
     boolean http1StreamErrorOnInvalid,
     boolean http2StreamErrorOnInvalid,
     boolean acceptHttp10,
-    String defaultHostForHttp10) {
+    String defaultHostForHttp10,
+    java.time.Duration delayedCloseTimeout,
+    int initialStreamWindowSize,
+    int initialConnectionWindowSize) {
   /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
   public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
 
+  /** Envoy's default HTTP/2 stream and connection windows: 256 MiB. */
+  public static final int DEFAULT_WINDOW_SIZE = 256 * 1024 * 1024;
+
+  /** The smallest window Envoy accepts: HTTP/2's initial 65,535. */
+  public static final int MIN_WINDOW_SIZE = 65_535;
+
+  /** Envoy's default {@code delayed_close_timeout}: 1 s. */
+  public static final java.time.Duration DEFAULT_DELAYED_CLOSE_TIMEOUT =
+      java.time.Duration.ofSeconds(1);
+
   /** Envoy's defaults: strict about invalid messaging, HTTP/1.1 and HTTP/2 only. */
   public static final CodecOptions DEFAULTS =
-      new CodecOptions(DEFAULT_MAX_CONCURRENT_STREAMS, false, false, false, "");
+      new CodecOptions(
+          DEFAULT_MAX_CONCURRENT_STREAMS,
+          false,
+          false,
+          false,
+          "",
+          DEFAULT_DELAYED_CLOSE_TIMEOUT,
+          DEFAULT_WINDOW_SIZE,
+          DEFAULT_WINDOW_SIZE);
 
   public CodecOptions {
     if (maxConcurrentStreams < 1) {
       throw new IllegalArgumentException("maxConcurrentStreams must be positive");
     }
     java.util.Objects.requireNonNull(defaultHostForHttp10, "defaultHostForHttp10");
+    if (delayedCloseTimeout.isNegative()) {
+      throw new IllegalArgumentException("delayedCloseTimeout must not be negative");
+    }
+    if (initialStreamWindowSize < MIN_WINDOW_SIZE
+        || initialConnectionWindowSize < MIN_WINDOW_SIZE) {
+      throw new IllegalArgumentException("HTTP/2 windows must be at least 65535");
+    }
   }
 }

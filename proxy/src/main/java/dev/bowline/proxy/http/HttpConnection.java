@@ -61,6 +61,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   // hands the body on (Envoy's high/low watermark on the decoder buffer).
   private boolean bodyPaused;
 
+  // The current stream's upstream connection is over its write watermark: reading stays off until
+  // it drains (Envoy's onDecoderFilterAboveWriteBufferHighWatermark), whatever a read batch does.
+  private boolean upstreamPaused;
+
   HttpConnection(
       HttpConnectionManagerConfig config,
       ProxyRuntime runtime,
@@ -104,7 +108,28 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       c.channel().config().setAutoRead(false);
     } else {
       stats.downstreamFlowControlResumedReadingTotal().inc();
-      if (queue.size() <= MAX_QUEUED) {
+      if (!upstreamPaused && queue.size() <= MAX_QUEUED) {
+        c.channel().config().setAutoRead(true);
+      }
+    }
+  }
+
+  /**
+   * Stops ({@code true}) or resumes reading because the current stream's upstream connection is
+   * above ({@code true}) or back below its write buffer watermark; counted as Envoy counts it.
+   */
+  void pauseForUpstream(boolean pause) {
+    ChannelHandlerContext c = ctx;
+    if (pause == upstreamPaused || c == null) {
+      return;
+    }
+    upstreamPaused = pause;
+    if (pause) {
+      stats.downstreamFlowControlPausedReadingTotal().inc();
+      c.channel().config().setAutoRead(false);
+    } else {
+      stats.downstreamFlowControlResumedReadingTotal().inc();
+      if (!bodyPaused && queue.size() <= MAX_QUEUED) {
         c.channel().config().setAutoRead(true);
       }
     }
@@ -141,7 +166,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       queue.poll();
       dispatch(o);
     }
-    if (ctx != null && !bodyPaused && !ctx.channel().config().isAutoRead()) {
+    if (ctx != null && !bodyPaused && !upstreamPaused && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }
   }
@@ -152,11 +177,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       if (req.decoderResult().isFailure()) {
         ReferenceCountUtil.release(o);
         Throwable cause = req.decoderResult().cause();
-        int status =
-            cause instanceof TooLongHttpHeaderException || cause instanceof TooLongHttpLineException
-                ? 431
-                : 400;
-        badRequest(status, status == 431 ? "Request Header Fields Too Large" : "Bad Request");
+        boolean tooLarge =
+            cause instanceof TooLongHttpHeaderException
+                || cause instanceof TooLongHttpLineException;
+        codecError(
+            tooLarge ? 431 : 400, tooLarge ? "http1.headers_too_large" : "http1.codec_error");
         return;
       }
       stats.downstreamRqTotal().inc();
@@ -168,10 +193,13 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (o instanceof HttpContent c) {
       if (c.decoderResult().isFailure()) {
         ReferenceCountUtil.release(c);
-        if (current != null) {
-          current.resetByDownstream();
+        HttpStream s = current;
+        if (s != null && !discarding) {
+          // the stream answers it (400, DPE, http1.codec_error) unless its response began
+          s.codecError(400, "http1.codec_error");
+          return;
         }
-        badRequest(400, "Bad Request");
+        codecError(400, "http1.codec_error");
         return;
       }
       HttpStream s = current;
@@ -186,16 +214,26 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void badRequest(int status, String body) {
-    if (ctx == null) {
+  /**
+   * The codec could not parse what came (Envoy's {@code sendProtocolError}): answers {@code status}
+   * with Envoy's codec details, logs it with {@code DPE} and closes; after a stream's response
+   * began, only closes.
+   */
+  private void codecError(int status, String details) {
+    ChannelHandlerContext c = ctx;
+    if (c == null) {
       return;
     }
-    stats.response(status);
-    var r = LocalReply.build(ctx.alloc(), status, body, config.serverName(), false);
-    r.headers().set("connection", "close");
     queue.forEach(ReferenceCountUtil::release);
     queue.clear();
-    ctx.writeAndFlush(r).addListener(f -> ctx.close());
+    HttpStream s = current;
+    current = null;
+    if (s != null) {
+      s.resetByDownstream(); // its response already went out: nothing more can be said
+      c.close();
+      return;
+    }
+    CodecError.reply(this, c, status, details);
   }
 
   /** Called by the current stream once its response has been written whole. */
@@ -204,10 +242,16 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     current = null;
+    upstreamPaused = false; // that stream's upstream is no longer this connection's concern
     if (!keepAlive && ctx != null) {
       queue.forEach(ReferenceCountUtil::release);
       queue.clear();
-      ctx.close();
+      if (requestComplete || http2Stream) {
+        ctx.close();
+      } else {
+        // the client may still be sending the body: Envoy's delayed close
+        DelayedClose.close(ctx.channel(), config.codecOptions().delayedCloseTimeout());
+      }
       return;
     }
     discarding = !requestComplete;
@@ -242,7 +286,13 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     queue.forEach(ReferenceCountUtil::release);
     queue.clear();
     if (s != null) {
-      s.resetByDownstream();
+      String codecError =
+          http2Stream ? ctx.channel().parent().attr(HttpConnectionManager.CODEC_ERROR).get() : null;
+      if (codecError != null) {
+        s.resetByCodecError(codecError); // Envoy's resetAllStreams after a codec error
+      } else {
+        s.resetByDownstream();
+      }
     }
   }
 
@@ -252,6 +302,8 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       // HEADERS that are no HTTP request (no :path, ...): invalid messaging, which ends the whole
       // connection with GOAWAY PROTOCOL_ERROR, as in Envoy by default, or only this stream with
       // RST_STREAM PROTOCOL_ERROR when the invalid-messaging override is set
+      HttpConnectionManager.invalidMessaging(
+          ctx.channel().parent(), "missing mandatory pseudo-header", config, runtime);
       if (config.codecOptions().http2StreamErrorOnInvalid()) {
         ctx.writeAndFlush(
                 new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(
@@ -259,6 +311,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
             .addListener(f -> ctx.close());
         return;
       }
+      HttpConnectionManager.protocolError(
+          ctx.channel().parent(),
+          io.netty.handler.codec.http2.Http2Error.PROTOCOL_ERROR,
+          config,
+          runtime);
       ctx.channel()
           .parent()
           .writeAndFlush(

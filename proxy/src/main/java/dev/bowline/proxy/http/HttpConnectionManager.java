@@ -83,12 +83,17 @@ public final class HttpConnectionManager {
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] f) {
     p.addLast(
-        new ServerCodecBuilder(config.codecOptions().http2StreamErrorOnInvalid())
+        new ServerCodecBuilder(config, runtime)
             .initialSettings(
                 Http2Settings.defaultSettings()
                     .maxHeaderListSize(config.maxRequestHeadersBytes())
-                    .maxConcurrentStreams(config.maxConcurrentStreams()))
+                    .maxConcurrentStreams(config.maxConcurrentStreams())
+                    .initialWindowSize(config.codecOptions().initialStreamWindowSize()))
             .build());
+    // Envoy's initial_connection_window_size: a WINDOW_UPDATE on stream 0 after SETTINGS
+    p.addLast(
+        new dev.bowline.proxy.transport.Http2ConnectionWindow(
+            config.codecOptions().initialConnectionWindowSize()));
     p.addLast(
         new Http2MultiplexHandler(
             new ChannelInitializer<Http2StreamChannel>() {
@@ -118,9 +123,13 @@ public final class HttpConnectionManager {
    */
   private static final class ServerCodecBuilder extends Http2FrameCodecBuilder {
     private final boolean streamErrorOnInvalid;
+    private final HttpConnectionManagerConfig config;
+    private final ProxyRuntime runtime;
 
-    ServerCodecBuilder(boolean streamErrorOnInvalid) {
-      this.streamErrorOnInvalid = streamErrorOnInvalid;
+    ServerCodecBuilder(HttpConnectionManagerConfig config, ProxyRuntime runtime) {
+      this.streamErrorOnInvalid = config.codecOptions().http2StreamErrorOnInvalid();
+      this.config = config;
+      this.runtime = runtime;
       server(true);
       gracefulShutdownTimeoutMillis(H2_CLOSE_GRACE_MILLIS);
     }
@@ -128,31 +137,90 @@ public final class HttpConnectionManager {
     @Override
     protected Http2FrameCodec build(
         Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings) {
+      // Netty's codec raises the connection window by twice what the SETTINGS stream window adds;
+      // Envoy sets it to initial_connection_window_size (Http2ConnectionWindow, next in the
+      // pipeline). The codec reads the stream window from these settings when it is made and
+      // keeps the object to announce in its preface, so the window goes back in after.
+      Long streamWindow =
+          settings.initialWindowSize() == null ? null : (long) settings.initialWindowSize();
+      settings.remove(Http2CodecUtil.SETTINGS_INITIAL_WINDOW_SIZE);
       Http2FrameCodec codec =
           new Http2FrameCodec(
               encoder, decoder, settings, decoupleCloseAndGoAway(), flushPreface()) {
             @Override
             public void onError(ChannelHandlerContext ctx, boolean outbound, Throwable cause) {
               Throwable c = cause;
+              Http2Exception h2 = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
               if (!outbound
-                  && !streamErrorOnInvalid
-                  && Http2CodecUtil.getEmbeddedHttp2Exception(cause)
-                      instanceof Http2Exception.StreamException e
+                  && h2 instanceof Http2Exception.StreamException e
                   && e.error() == Http2Error.PROTOCOL_ERROR) {
-                c =
-                    Http2Exception.connectionError(
-                        Http2Error.PROTOCOL_ERROR,
-                        cause,
-                        "invalid HTTP messaging on stream %d: %s",
-                        e.streamId(),
-                        e.getMessage());
+                // invalid messaging: Envoy's stream for it is logged (DPE, the codec's details)
+                invalidMessaging(ctx.channel(), e.getMessage(), config, runtime);
+                if (!streamErrorOnInvalid) {
+                  c =
+                      Http2Exception.connectionError(
+                          Http2Error.PROTOCOL_ERROR,
+                          cause,
+                          "invalid HTTP messaging on stream %d: %s",
+                          e.streamId(),
+                          e.getMessage());
+                }
+              }
+              if (!outbound
+                  && c instanceof Http2Exception x
+                  && !(x instanceof Http2Exception.StreamException)
+                  && x.error() != Http2Error.NO_ERROR) {
+                protocolError(ctx.channel(), x.error(), config, runtime);
               }
               super.onError(ctx, outbound, c);
             }
           };
+      if (streamWindow != null) {
+        settings.initialWindowSize(streamWindow.intValue());
+      }
       codec.gracefulShutdownTimeoutMillis(gracefulShutdownTimeoutMillis());
       return codec;
     }
+  }
+
+  /**
+   * An HTTP/2 connection's error detail once the codec ended it on a protocol error: its open
+   * streams are reset with {@code DPE} and this detail (Envoy's {@code codec_error:...}).
+   */
+  static final io.netty.util.AttributeKey<String> CODEC_ERROR =
+      io.netty.util.AttributeKey.valueOf("bowline.codecError");
+
+  /**
+   * The codec ends HTTP/2 connection {@code ch} on a protocol error: counted ({@code
+   * downstream_cx_protocol_error}), and its open streams will be reset as protocol errors.
+   */
+  static void protocolError(
+      Channel ch, Http2Error error, HttpConnectionManagerConfig config, ProxyRuntime runtime) {
+    if (ch.attr(CODEC_ERROR).setIfAbsent("codec_error:" + error.name()) == null) {
+      runtime.stats().http(config.statPrefix()).downstreamCxProtocolError().inc();
+    }
+  }
+
+  /**
+   * HEADERS on HTTP/2 connection {@code ch} that make no valid request (Envoy's {@code
+   * rx_messaging_error}): counted, and the refused stream logged with {@code DPE} and Envoy's
+   * details for it.
+   */
+  static void invalidMessaging(
+      Channel ch,
+      @org.jspecify.annotations.Nullable String message,
+      HttpConnectionManagerConfig config,
+      ProxyRuntime runtime) {
+    runtime
+        .stats()
+        .counter("http2.rx_messaging_error", "envoy_http2_rx_messaging_error", java.util.Map.of())
+        .inc();
+    String m = message == null ? "" : message.toLowerCase(java.util.Locale.ROOT);
+    String details =
+        m.contains("content-length") || m.contains("mandatory") || m.contains("missing")
+            ? "http2.violation.of.messaging.rule"
+            : "http2.invalid.header.field";
+    CodecError.resetStream(config, runtime.stats().http(config.statPrefix()), ch, details);
   }
 
   /**

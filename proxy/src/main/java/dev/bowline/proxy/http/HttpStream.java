@@ -275,6 +275,10 @@ final class HttpStream
     HttpConnectionManagerConfig cfg = conn.config;
     String uri = req.uri();
     if (!visibleAscii(uri)) {
+      if (!conn.http2Stream) {
+        codecError(400, "http1.codec_error"); // Envoy's HTTP/1 parser refuses such a target
+        return;
+      }
       localReply(400, "Bad Request"); // as Envoy's codecs: no control bytes, spaces or non-ASCII
       return;
     }
@@ -282,9 +286,7 @@ final class HttpStream
       // Envoy's HTTP/1 codec takes anything but HTTP/1.1 (1.0, 0.9, 1.2, 2.0 on an HTTP/1 request
       // line) for HTTP/1.0, which it refuses unless http_protocol_options.accept_http_10 is set
       if (!cfg.codecOptions().acceptHttp10()) {
-        details = "low_version";
-        keepAliveDecision = -1;
-        localReply(426, "Upgrade Required");
+        codecError(426, "low_version"); // Envoy's codec: a protocol error, DPE
         return;
       }
       if (!req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
@@ -406,9 +408,12 @@ final class HttpStream
       }
       envoyHeaders.forEach(h::remove);
     }
-    if (!conn.http2Stream && HttpUtil.is100ContinueExpected(req)) {
-      // Envoy's default (proxy_100_continue: false): answer 100 ourselves, don't forward Expect
+    if (HttpUtil.is100ContinueExpected(req)) {
+      // Envoy's default (proxy_100_continue: false): answer 100 ourselves, on HTTP/1.1 and HTTP/2
+      // (a HEADERS frame without END_STREAM), count it (downstream_rq_1xx, Envoy's chargeStats
+      // of the continue header) and don't forward Expect
       h.remove(HttpHeaderNames.EXPECT);
+      conn.stats.response(100);
       ctx.writeAndFlush(
           new io.netty.handler.codec.http.DefaultFullHttpResponse(
               HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpResponseStatus.CONTINUE),
@@ -1324,7 +1329,7 @@ final class HttpStream
   private void send(Upstream u, HttpContent c) {
     u.channel().writeAndFlush(c, u.channel().voidPromise());
     if (!u.channel().isWritable()) {
-      ctx.channel().config().setAutoRead(false);
+      conn.pauseForUpstream(true);
     }
   }
 
@@ -1353,7 +1358,7 @@ final class HttpStream
     if (held != 0) {
       released();
       if (!ch.isWritable()) {
-        ctx.channel().config().setAutoRead(false); // the upstream's watermark takes over
+        conn.pauseForUpstream(true); // the upstream's watermark takes over
       }
     }
     if (requestComplete) {
@@ -1777,7 +1782,7 @@ final class HttpStream
   public void onUpstreamWritabilityChanged(boolean writable) {
     // request body backpressure: stop reading the client while the upstream is full
     if (!done) {
-      ctx.channel().config().setAutoRead(writable);
+      conn.pauseForUpstream(!writable);
     }
   }
 
@@ -1788,12 +1793,25 @@ final class HttpStream
     }
   }
 
+  /**
+   * The connection ended on a protocol error: a reset with {@code DPE} and {@code codecDetails}.
+   */
+  void resetByCodecError(String codecDetails) {
+    if (!done) {
+      responseFlags.set(ResponseFlag.DPE);
+      if (details == null) {
+        details = codecDetails;
+      }
+      resetByDownstream();
+    }
+  }
+
   void resetByDownstream() {
     if (done) {
       return;
     }
     done = true;
-    if (!responseStarted) {
+    if (!responseStarted && !responseFlags.has(ResponseFlag.DPE)) {
       responseFlags.set(ResponseFlag.DC);
     }
     cancelTimeout();
@@ -1820,6 +1838,24 @@ final class HttpStream
           keepAliveRequested && !conn.runtime.isDraining(ctx.channel()) ? (byte) 1 : (byte) -1;
     }
     return keepAliveDecision > 0;
+  }
+
+  /**
+   * The HTTP/1 codec refused this request or the rest of its body (Envoy's {@code
+   * sendProtocolError}): a local reply with the codec's details and {@code DPE}, counted as a
+   * protocol error, and the connection closes; a reset if the response already began.
+   */
+  void codecError(int status, String codecDetails) {
+    if (done) {
+      ctx.close();
+      return;
+    }
+    conn.stats.downstreamCxProtocolError().inc();
+    responseFlags.set(ResponseFlag.DPE);
+    details = codecDetails;
+    keepAliveDecision = -1;
+    localReply(
+        status, io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase());
   }
 
   /** Answers the request locally, or resets it if the response already began. */

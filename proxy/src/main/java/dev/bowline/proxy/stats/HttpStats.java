@@ -5,6 +5,8 @@ import java.util.Map;
 /**
  * Envoy's {@code http.<stat_prefix>.*} counters of a connection manager.
  *
+ * @param downstreamCxProtocolError connections the codec ended on a protocol error (a request it
+ *     could not parse, an HTTP/2 connection error)
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -18,6 +20,7 @@ public record HttpStats(
     Counter downstreamRqTooLarge,
     Counter downstreamFlowControlPausedReadingTotal,
     Counter downstreamFlowControlResumedReadingTotal,
+    Counter downstreamCxProtocolError,
     Tracing tracing) {
 
   /**
@@ -74,6 +77,8 @@ public record HttpStats(
             p + "downstream_flow_control_resumed_reading_total",
             "envoy_http_downstream_flow_control_resumed_reading_total",
             tags),
+        s.counter(
+            p + "downstream_cx_protocol_error", "envoy_http_downstream_cx_protocol_error", tags),
         Tracing.create(s, prefix));
   }
 

@@ -13,9 +13,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -30,9 +28,10 @@ public final class TcpProxy {
   public static void install(Channel ch, TcpProxyConfig config, ProxyRuntime runtime) {
     ch.config().setAutoRead(false);
     if (!config.idleTimeout().isZero()) {
-      ch.pipeline()
-          .addLast(
-              new IdleStateHandler(0, 0, config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+      // Envoy's idle_timeout: no bytes on either connection for that long. Every byte relayed is
+      // read from or written to the downstream, so its activity alone tells (the shared handler,
+      // not Netty's IdleStateHandler and its promise and listener per write)
+      ch.pipeline().addLast(new dev.bowline.proxy.transport.IdleTimeout(config.idleTimeout()));
     }
     TcpSession session = new TcpSession();
     ch.attr(TcpSession.KEY).set(session);

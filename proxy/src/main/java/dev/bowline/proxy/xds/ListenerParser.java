@@ -477,7 +477,30 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         http1,
         http2,
         h1.getAcceptHttp10(),
-        h1.getDefaultHostForHttp10());
+        h1.getDefaultHostForHttp10(),
+        h.hasDelayedCloseTimeout()
+            ? Protos.duration(h.getDelayedCloseTimeout())
+            : dev.bowline.proxy.config.CodecOptions.DEFAULT_DELAYED_CLOSE_TIMEOUT,
+        window(
+            h2.hasInitialStreamWindowSize(),
+            h2.getInitialStreamWindowSize().getValue(),
+            field + ".http2_protocol_options.initial_stream_window_size"),
+        window(
+            h2.hasInitialConnectionWindowSize(),
+            h2.getInitialConnectionWindowSize().getValue(),
+            field + ".http2_protocol_options.initial_connection_window_size"));
+  }
+
+  /** An HTTP/2 window size: Envoy's range [65535, 2^31-1] and default (256 MiB). */
+  static int window(boolean set, int value, String field) throws InvalidResourceException {
+    if (!set) {
+      return dev.bowline.proxy.config.CodecOptions.DEFAULT_WINDOW_SIZE;
+    }
+    if (value < dev.bowline.proxy.config.CodecOptions.MIN_WINDOW_SIZE) {
+      throw new InvalidResourceException(
+          field, "must be in [65535, 2147483647], got " + Integer.toUnsignedString(value));
+    }
+    return value;
   }
 
   /** {@code http2_protocol_options.max_concurrent_streams}, Envoy's range and default. */
@@ -604,7 +627,10 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "http_protocol_options.override_stream_error_on_invalid_http_message",
           "http_protocol_options.accept_http_10",
           "http_protocol_options.default_host_for_http_10",
+          "delayed_close_timeout",
           "http2_protocol_options.max_concurrent_streams",
+          "http2_protocol_options.initial_stream_window_size",
+          "http2_protocol_options.initial_connection_window_size",
           "http2_protocol_options.override_stream_error_on_invalid_http_message",
           "http2_protocol_options.stream_error_on_invalid_http_messaging");
 

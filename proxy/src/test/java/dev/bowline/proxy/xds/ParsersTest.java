@@ -126,6 +126,45 @@ class ParsersTest {
   }
 
   @Test
+  void http2WindowsAndDelayedCloseHaveEnvoysDefaultsAndRanges() throws Exception {
+    var plain =
+        ((HttpConnectionManagerConfig)
+                listeners
+                    .unpackAndParse(Any.pack(json(listener(ROUTER), Listener.newBuilder()).build()))
+                    .value()
+                    .filterChains()
+                    .getFirst()
+                    .filter())
+            .codecOptions();
+    assertThat(plain.initialStreamWindowSize()).isEqualTo(256 * 1024 * 1024);
+    assertThat(plain.initialConnectionWindowSize()).isEqualTo(256 * 1024 * 1024);
+    assertThat(plain.delayedCloseTimeout()).isEqualTo(java.time.Duration.ofSeconds(1));
+    String with =
+        listener(ROUTER)
+            .replace(
+                "\"stat_prefix\":\"p\",",
+                "\"stat_prefix\":\"p\",\"delayed_close_timeout\":\"0s\",\"http2_protocol_options\":"
+                    + "{\"initial_stream_window_size\":%d,\"initial_connection_window_size\":1048576},");
+    var set =
+        ((HttpConnectionManagerConfig)
+                listeners
+                    .unpackAndParse(
+                        Any.pack(json(with.formatted(65535), Listener.newBuilder()).build()))
+                    .value()
+                    .filterChains()
+                    .getFirst()
+                    .filter())
+            .codecOptions();
+    assertThat(set.initialStreamWindowSize()).isEqualTo(65535);
+    assertThat(set.initialConnectionWindowSize()).isEqualTo(1048576);
+    assertThat(set.delayedCloseTimeout()).isZero();
+    var tooSmall = Any.pack(json(with.formatted(1000), Listener.newBuilder()).build());
+    assertThatThrownBy(() -> listeners.unpackAndParse(tooSmall))
+        .hasMessage(
+            "Listener l1: filter_chains[0].filters[0].typed_config.http2_protocol_options.initial_stream_window_size: must be in [65535, 2147483647], got 1000");
+  }
+
+  @Test
   void unknownRequiredHttpFilterIsRejectedNamingTheField() throws Exception {
     String unknown =
         "{\"name\":\"fault\",\"typed_config\":{\"@type\":\"type.googleapis.com/google.protobuf.Empty\"}},";
@@ -302,6 +341,33 @@ class ParsersTest {
     assertThatThrownBy(() -> new EndpointParser().unpackAndParse(Any.pack(cla)))
         .hasMessage(
             "ClusterLoadAssignment c: endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address: 'backend.local' is not an IP address");
+  }
+
+  @Test
+  void tcpProxyIdleTimeoutDefaultsToEnvoysHourAndZeroDisablesIt() throws Exception {
+    String json =
+        "{\"name\":\"t\",\"address\":{\"socket_address\":{\"address\":\"127.0.0.1\",\"port_value\":9}},"
+            + "\"filter_chains\":[{\"filters\":[{\"name\":\"tcp\",\"typed_config\":{\"@type\":"
+            + "\"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\","
+            + "\"stat_prefix\":\"t\",\"cluster\":\"c\"%s}}]}]}";
+    java.util.function.Function<String, java.time.Duration> idle =
+        extra -> {
+          try {
+            return ((dev.bowline.proxy.config.TcpProxyConfig)
+                    listeners
+                        .parse(json(json.formatted(extra), Listener.newBuilder()).build())
+                        .filterChains()
+                        .getFirst()
+                        .filter())
+                .idleTimeout();
+          } catch (Exception e) {
+            throw new AssertionError(e);
+          }
+        };
+    assertThat(idle.apply("")).isEqualTo(java.time.Duration.ofHours(1));
+    assertThat(idle.apply(",\"idle_timeout\":\"0s\"")).isZero();
+    assertThat(idle.apply(",\"idle_timeout\":\"2.5s\""))
+        .isEqualTo(java.time.Duration.ofMillis(2500));
   }
 
   @Test

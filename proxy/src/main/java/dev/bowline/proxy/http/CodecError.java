@@ -1,0 +1,285 @@
+package dev.bowline.proxy.http;
+
+import dev.bowline.proxy.config.HttpConnectionManagerConfig;
+import dev.bowline.proxy.http.filter.HttpFilter;
+import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import dev.bowline.proxy.http.filter.ResponseFlag;
+import dev.bowline.proxy.http.filter.ResponseFlags;
+import dev.bowline.proxy.http.filter.StreamInfo;
+import dev.bowline.proxy.stats.HttpStats;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A request the codec could not parse into a request head (Envoy's codec protocol error before the
+ * connection manager saw headers). Envoy still has a stream for it: HTTP/1 answers it locally
+ * through a filter chain created for the purpose ({@code sendLocalReplyViaFilterChain}), and either
+ * codec's stream is logged with the response flag {@code DPE} and the codec's response code details
+ * ({@code http1.codec_error}, {@code http1.headers_too_large}, {@code
+ * http2.violation.of.messaging.rule}, ...). This is that stream's {@link StreamInfo}: no method,
+ * path or request headers ({@code -} in access logs). Rare path; event loop only.
+ */
+final class CodecError implements StreamInfo {
+  private final long startEpochMillis = System.currentTimeMillis();
+  private final long startNanos = System.nanoTime();
+  private long endNanos;
+  private final Channel connection; // the downstream connection (the parent of an HTTP/2 stream)
+  private final String protocol;
+  private final String details;
+  private final ResponseFlags flags = new ResponseFlags();
+  private int code;
+  private long bytesSent;
+  private @Nullable HttpHeaders responseHeaders;
+  private Object @Nullable [] state;
+
+  private CodecError(Channel connection, String protocol, String details) {
+    this.connection = connection;
+    this.protocol = protocol;
+    this.details = details;
+    flags.set(ResponseFlag.DPE);
+  }
+
+  /**
+   * HTTP/1: the codec could not parse a request head. Answers {@code status} ({@code connection:
+   * close}), passes the answer through the response side of a fresh filter chain, counts it as
+   * Envoy does ({@code downstream_rq_total}, {@code downstream_rq_4xx}, {@code
+   * downstream_cx_protocol_error}), logs it and closes the connection once written.
+   */
+  static void reply(HttpConnection conn, ChannelHandlerContext ctx, int status, String details) {
+    HttpStats stats = conn.stats;
+    stats.downstreamRqTotal().inc();
+    stats.downstreamCxProtocolError().inc();
+    stats.response(status);
+    CodecError info = new CodecError(ctx.channel(), "HTTP/1.1", details);
+    FullHttpResponse r =
+        LocalReply.build(
+            ctx.alloc(),
+            status,
+            status == 431 ? "Request Header Fields Too Large" : "Bad Request",
+            conn.config.serverName(),
+            false);
+    r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    HttpFilter[] filters = filters(conn.config, conn.filterFactories, info);
+    for (int i = filters.length - 1; i >= 0; i--) {
+      filters[i].onResponseHeaders(r);
+    }
+    info.code = status;
+    info.bytesSent = r.content().readableBytes();
+    info.responseHeaders = r.headers();
+    info.complete(conn.config, filters);
+    ctx.writeAndFlush(r)
+        .addListener(
+            f ->
+                DelayedClose.close(
+                    ctx.channel(), conn.config.codecOptions().delayedCloseTimeout()));
+  }
+
+  /**
+   * HTTP/2: the codec refused a stream before it became a request (invalid HEADERS): Envoy's stream
+   * for it is reset with {@code DPE} and logged with response code 0. Counts {@code
+   * downstream_rq_total}; the connection error itself is counted by the caller.
+   */
+  static void resetStream(
+      HttpConnectionManagerConfig config, HttpStats stats, Channel connection, String details) {
+    stats.downstreamRqTotal().inc();
+    new CodecError(connection, "HTTP/2", details).complete(config, new HttpFilter[0]);
+  }
+
+  private static HttpFilter[] filters(
+      HttpConnectionManagerConfig config, HttpFilterFactory<?>[] factories, StreamInfo info) {
+    HttpFilter[] filters = new HttpFilter[factories.length];
+    for (int i = 0; i < factories.length; i++) {
+      filters[i] = create(factories[i], config.httpFilters().get(i).config(), info);
+    }
+    return filters;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <C> HttpFilter create(HttpFilterFactory<C> f, Object config, StreamInfo info) {
+    return f.create((C) config, info);
+  }
+
+  private void complete(HttpConnectionManagerConfig config, HttpFilter[] filters) {
+    endNanos = System.nanoTime();
+    for (HttpFilter f : filters) {
+      try {
+        f.onStreamComplete(this);
+      } catch (RuntimeException e) {
+        System.getLogger(CodecError.class.getName())
+            .log(
+                System.Logger.Level.WARNING,
+                "event=filter_complete_failed error={0}",
+                e.toString());
+      }
+    }
+    for (var log : config.accessLogs()) {
+      log.log(this);
+    }
+  }
+
+  @Override
+  public long startEpochMillis() {
+    return startEpochMillis;
+  }
+
+  @Override
+  public long startNanos() {
+    return startNanos;
+  }
+
+  @Override
+  public long durationNanos() {
+    return endNanos == 0 ? 0 : endNanos - startNanos;
+  }
+
+  @Override
+  public long responseStartNanos() {
+    return code == 0 ? 0 : endNanos - startNanos;
+  }
+
+  @Override
+  public int responseCode() {
+    return code;
+  }
+
+  @Override
+  public ResponseFlags responseFlags() {
+    return flags;
+  }
+
+  @Override
+  public String responseCodeDetails() {
+    return details;
+  }
+
+  @Override
+  public long bytesReceived() {
+    return 0;
+  }
+
+  @Override
+  public long bytesSent() {
+    return bytesSent;
+  }
+
+  @Override
+  public String protocol() {
+    return protocol;
+  }
+
+  @Override
+  public HttpHeaders requestHeaders() {
+    return EmptyHttpHeaders.INSTANCE;
+  }
+
+  @Override
+  public String method() {
+    return "";
+  }
+
+  @Override
+  public String path() {
+    return "";
+  }
+
+  @Override
+  public @Nullable HttpHeaders responseHeaders() {
+    return responseHeaders;
+  }
+
+  @Override
+  public @Nullable HttpHeaders responseTrailers() {
+    return null;
+  }
+
+  @Override
+  public @Nullable String upstreamCluster() {
+    return null;
+  }
+
+  @Override
+  public @Nullable String upstreamHost() {
+    return null;
+  }
+
+  @Override
+  public @Nullable String routeName() {
+    return null;
+  }
+
+  @Override
+  public String downstreamRemoteAddress() {
+    return address(connection.remoteAddress());
+  }
+
+  @Override
+  public String downstreamLocalAddress() {
+    return address(connection.localAddress());
+  }
+
+  @Override
+  public @Nullable InetSocketAddress downstreamLocal() {
+    return connection.localAddress() instanceof InetSocketAddress i ? i : null;
+  }
+
+  @Override
+  public @Nullable InetSocketAddress downstreamDirectRemote() {
+    return connection.remoteAddress() instanceof InetSocketAddress i ? i : null;
+  }
+
+  @Override
+  public dev.bowline.proxy.tls.@Nullable TlsPeer downstreamTlsPeer() {
+    return dev.bowline.proxy.tls.TlsPeer.of(connection).orElse(null);
+  }
+
+  @Override
+  public String requestedServerName() {
+    var info = dev.bowline.proxy.config.ConnectionInfo.of(connection);
+    return info == null ? "" : info.serverName();
+  }
+
+  private static String address(@Nullable SocketAddress a) {
+    return a instanceof InetSocketAddress i
+        ? i.getAddress().getHostAddress() + ":" + i.getPort()
+        : "-";
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> @Nullable T get(StateKey<T> key) {
+    Object[] st = state;
+    if (st != null) {
+      for (int i = 0; i < st.length; i += 2) {
+        if (st[i] == key) {
+          return (T) st[i + 1];
+        }
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public <T> void put(StateKey<T> key, T value) {
+    Object[] st = state;
+    if (st != null) {
+      for (int i = 0; i < st.length; i += 2) {
+        if (st[i] == key) {
+          st[i + 1] = value;
+          return;
+        }
+      }
+    }
+    Object[] grown = st == null ? new Object[2] : java.util.Arrays.copyOf(st, st.length + 2);
+    grown[grown.length - 2] = key;
+    grown[grown.length - 1] = value;
+    state = grown;
+  }
+}

@@ -1,0 +1,311 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bowline.proxy.RawH2.Frame;
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Requests the codec refuses are streams as in Envoy: logged with the response flag {@code DPE} and
+ * the codec's response code details, counted in {@code downstream_rq_total}, {@code
+ * downstream_rq_4xx} and {@code downstream_cx_protocol_error} (HTTP/2: {@code
+ * http2.rx_messaging_error}). And {@code Expect: 100-continue} as Envoy answers it: the proxy's own
+ * 100 on HTTP/1.1 and HTTP/2, counted in {@code downstream_rq_1xx}, and a 400 after it still closes
+ * the connection. Over raw sockets, one listener per protocol.
+ */
+class CodecErrorProxyTest {
+  static final String IP = "127.0.36.1";
+  static final String FORMAT =
+      "%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL% %RESPONSE_CODE% %RESPONSE_FLAGS%"
+          + " %RESPONSE_CODE_DETAILS%\\n";
+
+  @TempDir static Path dir;
+  static Backend backend;
+  static Proxy proxy;
+  static int h1Port;
+  static int h2Port;
+
+  static String listener(String name, int port, String codec) {
+    return """
+          - name: %1$s
+            address: {socket_address: {address: %2$s, port_value: %3$d}}
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: %1$s
+                  codec_type: %4$s
+                  max_request_headers_kb: 4
+                  access_log:
+                  - name: envoy.access_loggers.file
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                      path: %5$s
+                      log_format: {text_format_source: {inline_string: "%6$s"}}
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    virtual_hosts:
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - {match: {prefix: /d400}, direct_response: {status: 400}}
+                      - {match: {prefix: /}, route: {cluster: a}}
+        """
+        .formatted(name, IP, port, codec, dir.resolve(name + ".log"), FORMAT);
+  }
+
+  @BeforeAll
+  static void start() {
+    backend = new Backend("a", "127.0.36.2");
+    h1Port = Ports.free(IP);
+    h2Port = Ports.free(IP);
+    String yaml =
+        """
+        static_resources:
+          listeners:
+        %s
+        %s
+          clusters:
+          - name: a
+            load_assignment:
+              cluster_name: a
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
+        """
+            .formatted(
+                listener("h1", h1Port, "HTTP1"),
+                listener("h2", h2Port, "HTTP2"),
+                backend.ip(),
+                backend.port());
+    proxy =
+        Proxy.start(
+            new BootstrapLoader().parse("codec.yaml", yaml),
+            ProxyOptions.defaults().withWorkers(1));
+  }
+
+  @AfterAll
+  static void stop() {
+    proxy.close();
+    backend.close();
+  }
+
+  static long stat(String name) {
+    return proxy.stats().all().stream()
+        .filter(c -> c.name().equals(name))
+        .mapToLong(c -> c.value())
+        .sum();
+  }
+
+  /** Sends {@code raw} and reads until the proxy closes the connection. */
+  static String exchange(String raw) throws Exception {
+    try (java.net.Socket s = new java.net.Socket(IP, h1Port)) {
+      s.setSoTimeout(5000);
+      s.getOutputStream().write(raw.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      return new String(
+          s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  /** The log's lines once it has at least {@code n}. */
+  static List<String> lines(String listener, int n) {
+    Path log = dir.resolve(listener + ".log");
+    return await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () -> Files.exists(log) ? Files.readAllLines(log) : List.<String>of(),
+            l -> l.size() >= n);
+  }
+
+  /** Sends {@code raw}; returns the h1 log line it added, checking the counters moved by one. */
+  private String h1(String raw, String expectedStatusLine) throws Exception {
+    int before = lines("h1", 0).size();
+    long rq = stat("http.h1.downstream_rq_total");
+    long xx4 = stat("http.h1.downstream_rq_4xx");
+    long pe = stat("http.h1.downstream_cx_protocol_error");
+    assertThat(exchange(raw)).startsWith(expectedStatusLine).contains("connection: close");
+    String line = lines("h1", before + 1).get(before);
+    assertThat(stat("http.h1.downstream_rq_total")).isEqualTo(rq + 1);
+    assertThat(stat("http.h1.downstream_rq_4xx")).isEqualTo(xx4 + 1);
+    assertThat(stat("http.h1.downstream_cx_protocol_error")).isEqualTo(pe + 1);
+    return line;
+  }
+
+  @Test
+  void aBadRequestLineIsLoggedAsAProtocolError() throws Exception {
+    assertThat(h1("GARBAGE\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"))
+        .isEqualTo("- - HTTP/1.1 400 DPE http1.codec_error");
+  }
+
+  @Test
+  void oversizedHeadersAreLoggedAsHeadersTooLarge() throws Exception {
+    assertThat(
+            h1(
+                "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + "y".repeat(8000) + "\r\n\r\n",
+                "HTTP/1.1 431 Request Header Fields Too Large\r\n"))
+        .isEqualTo("- - HTTP/1.1 431 DPE http1.headers_too_large");
+  }
+
+  @Test
+  void invalidChunkingAnswersTheStartedStreamAsAProtocolError() throws Exception {
+    assertThat(
+            h1(
+                "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "ZZZ\r\nabc\r\n0\r\n\r\n",
+                "HTTP/1.1 400 Bad Request\r\n"))
+        .isEqualTo("POST /echo HTTP/1.1 400 DPE http1.codec_error");
+  }
+
+  @Test
+  void http10IsAProtocolErrorUnlessAccepted() throws Exception {
+    assertThat(h1("GET /old HTTP/1.0\r\nHost: x\r\n\r\n", "HTTP/1.1 426 Upgrade Required\r\n"))
+        .isEqualTo("GET /old HTTP/1.0 426 DPE low_version");
+  }
+
+  @Test
+  void invalidHeadersOnHttp2AreLoggedAndCountedAsMessagingErrors() throws Exception {
+    int before = lines("h2", 0).size();
+    long rq = stat("http.h2.downstream_rq_total");
+    long pe = stat("http.h2.downstream_cx_protocol_error");
+    long messaging = stat("http2.rx_messaging_error");
+    try (RawH2 bad = new RawH2(IP, h2Port).preface().handshake()) {
+      bad.frames(
+          (w, c) ->
+              w.writeHeaders(
+                  c,
+                  1,
+                  new DefaultHttp2Headers(false)
+                      .method("GET")
+                      .path("/x")
+                      .scheme("http")
+                      .authority("test")
+                      .add(":bogus", "1"),
+                  0,
+                  true,
+                  c.newPromise()));
+      Frame f = bad.readUntil(RawH2.GOAWAY);
+      assertThat(f).isNotNull();
+      assertThat(f.errorCode()).isEqualTo(RawH2.PROTOCOL_ERROR);
+    }
+    assertThat(lines("h2", before + 1).get(before))
+        .isEqualTo("- - HTTP/2 0 DPE http2.invalid.header.field");
+    assertThat(stat("http.h2.downstream_rq_total")).isEqualTo(rq + 1);
+    assertThat(stat("http.h2.downstream_cx_protocol_error")).isEqualTo(pe + 1);
+    assertThat(stat("http2.rx_messaging_error")).isEqualTo(messaging + 1);
+  }
+
+  @Test
+  void aStreamOpenWhenTheHttp2ConnectionFailsIsResetAsAProtocolError() throws Exception {
+    int before = lines("h2", 0).size();
+    long pe = stat("http.h2.downstream_cx_protocol_error");
+    try (RawH2 bad = new RawH2(IP, h2Port).preface().handshake()) {
+      // a request whose body has not finished, then DATA on stream 0: a connection error
+      bad.frames(
+          (w, c) ->
+              w.writeHeaders(
+                  c,
+                  1,
+                  new DefaultHttp2Headers()
+                      .method("POST")
+                      .path("/echo")
+                      .scheme("http")
+                      .authority("t"),
+                  0,
+                  false,
+                  c.newPromise()));
+      bad.send(new byte[] {0, 0, 1, RawH2.DATA, 0, 0, 0, 0, 0, 'x'});
+      Frame f = bad.readUntil(RawH2.GOAWAY);
+      assertThat(f).isNotNull();
+      assertThat(f.errorCode()).isEqualTo(RawH2.PROTOCOL_ERROR);
+    }
+    assertThat(lines("h2", before + 1).get(before))
+        .isEqualTo("POST /echo HTTP/2 0 DPE codec_error:PROTOCOL_ERROR");
+    assertThat(stat("http.h2.downstream_cx_protocol_error")).isEqualTo(pe + 1);
+  }
+
+  /** Sends {@code raw} on a fresh connection; what came back until the proxy closed it. */
+  static String exchangeAfterContinue(String head, String body) throws Exception {
+    try (java.net.Socket s = new java.net.Socket(IP, h1Port)) {
+      s.setSoTimeout(5000);
+      var out = s.getOutputStream();
+      var in = s.getInputStream();
+      out.write(head.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      byte[] cont = in.readNBytes("HTTP/1.1 100 Continue\r\n\r\n".length());
+      assertThat(new String(cont, java.nio.charset.StandardCharsets.ISO_8859_1))
+          .isEqualTo("HTTP/1.1 100 Continue\r\n\r\n");
+      out.write(body.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  @Test
+  void aLocal400AfterTheProxys100ContinueClosesTheConnection() throws Exception {
+    long xx1 = stat("http.h1.downstream_rq_1xx");
+    String reply =
+        exchangeAfterContinue(
+            "POST /d400 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+            "hello");
+    assertThat(reply).startsWith("HTTP/1.1 400 Bad Request\r\n").contains("connection: close");
+    assertThat(stat("http.h1.downstream_rq_1xx")).isEqualTo(xx1 + 1);
+  }
+
+  @Test
+  void aBadBodyAfterTheProxys100ContinueIs400AndCloses() throws Exception {
+    String reply =
+        exchangeAfterContinue(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n",
+            "ZZZ\r\nabc\r\n0\r\n\r\n");
+    assertThat(reply).startsWith("HTTP/1.1 400 Bad Request\r\n").contains("connection: close");
+  }
+
+  @Test
+  void http2GetsTheProxys100ContinueAsAnInterimHeadersFrame() throws Exception {
+    long xx1 = stat("http.h2.downstream_rq_1xx");
+    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+      c.frames(
+          (w, ctx) ->
+              w.writeHeaders(
+                  ctx,
+                  1,
+                  new DefaultHttp2Headers()
+                      .method("POST")
+                      .path("/echo")
+                      .scheme("http")
+                      .authority("t")
+                      .add("expect", "100-continue"),
+                  0,
+                  false,
+                  ctx.newPromise()));
+      Frame interim = c.readUntil(RawH2.HEADERS);
+      assertThat(interim).isNotNull();
+      assertThat(interim.headers().status().toString()).isEqualTo("100");
+      assertThat(interim.endStream()).isFalse();
+      c.frames(
+          (w, ctx) ->
+              w.writeData(
+                  ctx,
+                  1,
+                  io.netty.buffer.Unpooled.copiedBuffer(
+                      "hello", java.nio.charset.StandardCharsets.US_ASCII),
+                  0,
+                  true,
+                  ctx.newPromise()));
+      Frame fin = c.readUntil(RawH2.HEADERS);
+      assertThat(fin).isNotNull();
+      assertThat(fin.headers().status().toString()).isEqualTo("200");
+    }
+    assertThat(stat("http.h2.downstream_rq_1xx")).isEqualTo(xx1 + 1);
+  }
+}

@@ -1,0 +1,180 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Request body backpressure once the upstream connection exists (Envoy's router watermark): while
+ * the backend does not read, the upstream connection's write buffer passes the cluster's {@code
+ * per_connection_buffer_limit_bytes} and the proxy stops reading the client for good, not just
+ * until the end of the read batch; the client's upload stalls far short of the body. Once the
+ * backend reads, the whole body arrives.
+ */
+class UpstreamBackpressureProxyTest {
+  static final String IP = "127.0.37.1";
+  static final String BACKEND_IP = "127.0.37.2";
+  static final int LIMIT = 256 * 1024;
+  static final long BODY = 64L * 1024 * 1024;
+
+  static ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+  static ServerSocket backend;
+  static Proxy proxy;
+  static int port;
+  static final CompletableFuture<Void> gate = new CompletableFuture<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    backend = new ServerSocket();
+    backend.setReceiveBufferSize(64 * 1024);
+    backend.bind(new InetSocketAddress(BACKEND_IP, 0));
+    // accepts, reads nothing until the gate opens, then reads the whole request and answers
+    executor.submit(
+        () -> {
+          try (Socket s = backend.accept()) {
+            gate.get();
+            InputStream in = s.getInputStream();
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+              head.append((char) in.read());
+            }
+            long n = 0;
+            byte[] buf = new byte[64 * 1024];
+            while (n < BODY) {
+              int r = in.read(buf, 0, (int) Math.min(buf.length, BODY - n));
+              if (r < 0) {
+                break;
+              }
+              n += r;
+            }
+            byte[] body = ("got " + n).getBytes(StandardCharsets.US_ASCII);
+            OutputStream out = s.getOutputStream();
+            out.write(
+                ("HTTP/1.1 200 OK\r\ncontent-length: " + body.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            out.flush();
+            s.getInputStream().read(); // until the proxy closes
+          }
+          return null;
+        });
+    port = Ports.free(IP);
+    String yaml =
+        """
+        static_resources:
+          listeners:
+          - name: up
+            address: {socket_address: {address: %1$s, port_value: %2$d}}
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: up
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    virtual_hosts:
+                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: slow, timeout: 120s}}]}
+          clusters:
+          - name: slow
+            per_connection_buffer_limit_bytes: %5$d
+            load_assignment:
+              cluster_name: slow
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %3$s, port_value: %4$d}}}}]}]
+        """
+            .formatted(IP, port, BACKEND_IP, backend.getLocalPort(), LIMIT);
+    proxy =
+        Proxy.start(
+            new BootstrapLoader().parse("up.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    gate.complete(null);
+    proxy.close();
+    backend.close();
+    executor.shutdownNow();
+  }
+
+  static long stat(String name) {
+    return proxy.stats().all().stream()
+        .filter(c -> c.name().equals(name))
+        .mapToLong(c -> c.value())
+        .sum();
+  }
+
+  @Test
+  void anUploadStallsWhileTheUpstreamDoesNotReadAndArrivesWholeOnceItDoes() throws Exception {
+    long paused = stat("http.up.downstream_flow_control_paused_reading_total");
+    AtomicLong sent = new AtomicLong();
+    Future<String> reply =
+        executor.submit(
+            () -> {
+              try (Socket s = new Socket()) {
+                s.setSendBufferSize(64 * 1024);
+                s.connect(new InetSocketAddress(IP, port));
+                s.setSoTimeout(120_000);
+                OutputStream out = s.getOutputStream();
+                out.write(
+                    ("POST /upload HTTP/1.1\r\nhost: a.test\r\ncontent-length: "
+                            + BODY
+                            + "\r\nconnection: close\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                byte[] piece = new byte[16 * 1024];
+                for (long i = 0; i < BODY; i += piece.length) {
+                  out.write(piece);
+                  sent.addAndGet(piece.length);
+                }
+                out.flush();
+                return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+              }
+            });
+    try {
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> stat("http.up.downstream_flow_control_paused_reading_total") > paused);
+      // the client stalls: no progress over a second, far below the body
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(
+              new java.util.concurrent.Callable<Boolean>() {
+                long last = -1;
+
+                @Override
+                public Boolean call() {
+                  long now = sent.get();
+                  boolean stalled = now == last;
+                  last = now;
+                  return stalled;
+                }
+              });
+      // the cluster's limit plus what the four sockets' kernel buffers take
+      assertThat(sent.get()).isLessThan(16L * 1024 * 1024);
+      assertThat(reply).isNotDone();
+    } finally {
+      gate.complete(null);
+    }
+    assertThat(reply.get(120, TimeUnit.SECONDS)).startsWith("HTTP/1.1 200").endsWith("got " + BODY);
+    assertThat(stat("http.up.downstream_flow_control_resumed_reading_total")).isPositive();
+  }
+}
