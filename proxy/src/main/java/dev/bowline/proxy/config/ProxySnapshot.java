@@ -2,6 +2,7 @@ package dev.bowline.proxy.config;
 
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything the data path reads, as of one moment: listeners, route tables, clusters and their
@@ -33,11 +34,16 @@ public record ProxySnapshot(
 
   /** The endpoints serving {@code cluster}, empty if the cluster or its endpoints are unknown. */
   public Optional<Endpoints> endpointsOf(ClusterConfig cluster) {
+    return Optional.ofNullable(endpointsOrNull(cluster));
+  }
+
+  /** As {@link #endpointsOf}, null for none (the request path: no {@code Optional} per request). */
+  public @Nullable Endpoints endpointsOrNull(ClusterConfig cluster) {
     return switch (cluster.discovery()) {
-      case ClusterConfig.Static s -> Optional.of(s.endpoints());
-      case ClusterConfig.Eds e -> Optional.ofNullable(endpoints.get(e.serviceName()));
-      case ClusterConfig.Dns d -> Optional.ofNullable(resolved.get(cluster.name()));
-      case ClusterConfig.OriginalDst o -> Optional.empty(); // no original destination is known
+      case ClusterConfig.Static s -> s.endpoints();
+      case ClusterConfig.Eds e -> endpoints.get(e.serviceName());
+      case ClusterConfig.Dns d -> resolved.get(cluster.name());
+      case ClusterConfig.OriginalDst o -> null; // no original destination is known
     };
   }
 }

@@ -23,7 +23,8 @@ import org.jspecify.annotations.Nullable;
  * Envoy's order. The element is built once per connection.
  */
 final class ForwardedClientCert {
-  static final String HEADER = "x-forwarded-client-cert";
+  static final io.netty.util.AsciiString HEADER =
+      io.netty.util.AsciiString.cached("x-forwarded-client-cert");
 
   private ForwardedClientCert() {}
 

@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -236,6 +237,62 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     CodecError.reply(this, c, status, details);
   }
 
+  // The route timeout (Envoy's router timeout) of the stream in flight, by one timer per connection
+  // instead of a scheduled task per request: armed with the stream's deadline, the timer fires at
+  // the deadline of the stream that armed it, or earlier, and then looks again: a stream done by
+  // then has disarmed it, a later deadline (a later request on this connection) reschedules it for
+  // the remaining time. Keep-alive requests thus share one task per timeout period. Event loop
+  // only.
+  private @Nullable HttpStream timedStream;
+  private long timedDeadline;
+  private io.netty.util.concurrent.@Nullable ScheduledFuture<?> routeTimer;
+  private long routeTimerAt;
+  private final Runnable onRouteTimer = this::onRouteTimer;
+
+  /** Calls {@code s.onTimeout()} after {@code nanos} unless {@link #disarmRouteTimeout} first. */
+  void armRouteTimeout(HttpStream s, long nanos) {
+    ChannelHandlerContext c = ctx;
+    if (c == null) {
+      return;
+    }
+    long now = System.nanoTime();
+    timedStream = s;
+    timedDeadline = now + nanos;
+    var t = routeTimer;
+    if (t != null && routeTimerAt - timedDeadline > 0) {
+      t.cancel(false); // fires after this deadline: schedule anew
+      t = null;
+    }
+    if (t == null) {
+      routeTimerAt = timedDeadline;
+      routeTimer = c.executor().schedule(onRouteTimer, nanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** {@code s} needs its route timeout no more. */
+  void disarmRouteTimeout(HttpStream s) {
+    if (timedStream == s) {
+      timedStream = null;
+    }
+  }
+
+  private void onRouteTimer() {
+    routeTimer = null;
+    HttpStream s = timedStream;
+    ChannelHandlerContext c = ctx;
+    if (s == null || c == null) {
+      return; // no stream to time: the next one schedules again
+    }
+    long left = timedDeadline - System.nanoTime();
+    if (left > 0) {
+      routeTimerAt = timedDeadline;
+      routeTimer = c.executor().schedule(onRouteTimer, left, TimeUnit.NANOSECONDS);
+      return;
+    }
+    timedStream = null;
+    s.onTimeout();
+  }
+
   /** Called by the current stream once its response has been written whole. */
   void streamDone(HttpStream s, boolean keepAlive, boolean requestComplete) {
     if (s != current) {
@@ -281,6 +338,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    var t = routeTimer;
+    if (t != null) {
+      routeTimer = null;
+      t.cancel(false);
+    }
     HttpStream s = current;
     current = null;
     queue.forEach(ReferenceCountUtil::release);

@@ -83,7 +83,8 @@ final class HttpStream
   private boolean done;
   private @Nullable Upstream upstream;
   private @Nullable ClusterStats clusterStats;
-  private @Nullable ScheduledFuture<?> timeout;
+  // the route timeout is armed on the connection's timer (HttpConnection.armRouteTimeout)
+  private boolean timeoutArmed;
   private final boolean headRequest;
   private @Nullable ClusterConfig target;
   // the cluster whose retry budget this stream holds one retry of (Envoy's RetryState resource)
@@ -145,6 +146,41 @@ final class HttpStream
   private long routeIdleNanos;
   private long lastActivity;
   private @Nullable ScheduledFuture<?> idleTimer;
+
+  // Header names of the request path as AsciiStrings: Netty's headers hash and compare them without
+  // going over a String's characters each time, and the encoder copies them whole.
+  private static final io.netty.util.AsciiString X_HTTP2_SCHEME =
+      io.netty.util.AsciiString.cached("x-http2-scheme");
+  private static final io.netty.util.AsciiString X_HTTP2_STREAM_ID =
+      io.netty.util.AsciiString.cached("x-http2-stream-id");
+  private static final io.netty.util.AsciiString X_FORWARDED_PROTO =
+      io.netty.util.AsciiString.cached("x-forwarded-proto");
+  private static final io.netty.util.AsciiString X_REQUEST_ID =
+      io.netty.util.AsciiString.cached("x-request-id");
+  private static final io.netty.util.AsciiString X_ENVOY_UPSTREAM_RQ_TIMEOUT_MS =
+      io.netty.util.AsciiString.cached("x-envoy-upstream-rq-timeout-ms");
+  private static final io.netty.util.AsciiString X_ENVOY_UPSTREAM_RQ_PER_TRY_TIMEOUT_MS =
+      io.netty.util.AsciiString.cached("x-envoy-upstream-rq-per-try-timeout-ms");
+  private static final io.netty.util.AsciiString X_ENVOY_EXPECTED_RQ_TIMEOUT_MS =
+      io.netty.util.AsciiString.cached("x-envoy-expected-rq-timeout-ms");
+  private static final io.netty.util.AsciiString X_ENVOY_UPSTREAM_SERVICE_TIME =
+      io.netty.util.AsciiString.cached("x-envoy-upstream-service-time");
+  private static final io.netty.util.AsciiString HTTPS = io.netty.util.AsciiString.cached("https");
+  private static final io.netty.util.AsciiString HTTP = io.netty.util.AsciiString.cached("http");
+
+  /** Service times of 0-255 ms as header values, made once (most responses take a few ms). */
+  private static final io.netty.util.AsciiString[] SMALL_MILLIS =
+      new io.netty.util.AsciiString[256];
+
+  static {
+    for (int i = 0; i < SMALL_MILLIS.length; i++) {
+      SMALL_MILLIS[i] = io.netty.util.AsciiString.cached(Integer.toString(i));
+    }
+  }
+
+  private static CharSequence millisValue(long ms) {
+    return ms >= 0 && ms < SMALL_MILLIS.length ? SMALL_MILLIS[(int) ms] : Long.toString(ms);
+  }
 
   /** Request bytes kept for retries at most (Envoy's default connection buffer limit, 1 MiB). */
   static final long REPLAY_LIMIT = 1 << 20;
@@ -384,11 +420,11 @@ final class HttpStream
       }
       h.remove(HttpHeaderNames.CONNECTION);
     }
-    h.remove("keep-alive");
-    h.remove("proxy-connection");
+    h.remove(HttpHeaderNames.KEEP_ALIVE);
+    h.remove(HttpHeaderNames.PROXY_CONNECTION);
     h.remove(HttpHeaderNames.UPGRADE);
-    h.remove("x-http2-scheme");
-    h.remove("x-http2-stream-id");
+    h.remove(X_HTTP2_SCHEME);
+    h.remove(X_HTTP2_STREAM_ID);
     String te = h.get(HttpHeaderNames.TE);
     if (te != null && !te.equalsIgnoreCase("trailers")) {
       h.remove(HttpHeaderNames.TE);
@@ -421,13 +457,13 @@ final class HttpStream
     }
     dev.bowline.proxy.tls.TlsPeer tls =
         dev.bowline.proxy.tls.TlsPeer.of(ctx.channel()).orElse(null);
-    if (cfg.useRemoteAddress() || !h.contains("x-forwarded-proto")) {
+    if (cfg.useRemoteAddress() || !h.contains(X_FORWARDED_PROTO)) {
       // Envoy: an edge request's scheme is the connection's; an internal one keeps what it says
-      h.set("x-forwarded-proto", tls != null ? "https" : "http");
+      h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
     }
     ForwardedClientCert.apply(h, cfg.clientCert(), tls, conn.xfcc);
-    if (cfg.generateRequestId() && !h.contains("x-request-id")) {
-      h.set("x-request-id", requestId());
+    if (cfg.generateRequestId() && !h.contains(X_REQUEST_ID)) {
+      h.set(X_REQUEST_ID, requestId());
     }
     var tracer = cfg.tracer();
     if (tracer != null) {
@@ -747,7 +783,10 @@ final class HttpStream
       weightedCluster = w.pickEntry(worker.random());
       clusterName = weightedCluster.name();
     } else {
-      clusterName = f.clusters().pick(worker.random(), req.headers()::get);
+      clusterName =
+          f.clusters() instanceof dev.bowline.proxy.config.ClusterChoice.Single one
+              ? one.cluster()
+              : f.clusters().pick(worker.random(), req.headers()::get);
     }
     ClusterConfig cluster = snapshot.clusters().get(clusterName);
     if (cluster == null) {
@@ -766,13 +805,15 @@ final class HttpStream
     } else if (f.policy().regexRewrite().isPresent()) {
       req.setUri(f.policy().regexRewrite().get().apply(path) + queryPart);
     }
-    f.hostRewrite().ifPresent(host -> req.headers().set(HttpHeaderNames.HOST, host));
+    if (f.hostRewrite().isPresent()) {
+      req.headers().set(HttpHeaderNames.HOST, f.hostRewrite().get());
+    }
     // Timeouts as Envoy's router takes them: the route's, unless the (trusted: HCM strips
     // x-envoy-* from edge clients) x-envoy-upstream-rq-timeout-ms header says otherwise.
     globalTimeoutNanos = f.timeout().toNanos();
-    String rqTimeout = req.headers().get("x-envoy-upstream-rq-timeout-ms");
+    String rqTimeout = req.headers().get(X_ENVOY_UPSTREAM_RQ_TIMEOUT_MS);
     if (rqTimeout != null) {
-      req.headers().remove("x-envoy-upstream-rq-timeout-ms");
+      req.headers().remove(X_ENVOY_UPSTREAM_RQ_TIMEOUT_MS);
       long ms = parseMillis(rqTimeout);
       if (ms >= 0) {
         globalTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(ms);
@@ -780,9 +821,9 @@ final class HttpStream
     }
     var retryPolicy = f.policy().retry().orElse(null);
     perTryTimeoutNanos = retryPolicy == null ? 0 : retryPolicy.perTryTimeout().toNanos();
-    String perTry = req.headers().get("x-envoy-upstream-rq-per-try-timeout-ms");
+    String perTry = req.headers().get(X_ENVOY_UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
     if (perTry != null) {
-      req.headers().remove("x-envoy-upstream-rq-per-try-timeout-ms");
+      req.headers().remove(X_ENVOY_UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
       long ms = parseMillis(perTry);
       if (ms >= 0) {
         perTryTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(ms);
@@ -801,16 +842,12 @@ final class HttpStream
     }
     includeAttemptCount = matchedHost != null && matchedHost.includeAttemptCount();
     forwarded = true;
-    f.policy()
-        .idleTimeout()
-        .filter(d -> !d.isZero())
-        .ifPresent(
-            d -> {
-              routeIdleNanos = d.toNanos();
-              lastActivity = System.nanoTime();
-              idleTimer =
-                  ctx.executor().schedule(this::onRouteIdle, routeIdleNanos, TimeUnit.NANOSECONDS);
-            });
+    var routeIdle = f.policy().idleTimeout();
+    if (routeIdle.isPresent() && !routeIdle.get().isZero()) {
+      routeIdleNanos = routeIdle.get().toNanos();
+      lastActivity = System.nanoTime();
+      idleTimer = ctx.executor().schedule(this::onRouteIdle, routeIdleNanos, TimeUnit.NANOSECONDS);
+    }
     if (globalTimeoutNanos > 0 && requestComplete) {
       startGlobalTimer();
     }
@@ -846,7 +883,7 @@ final class HttpStream
       pinned = o.useHttpHeader() ? originalDstHost(req.headers().get(ORIGINAL_DST_HOST)) : null;
       endpoints = pinned == null ? null : worker.originalDst(cluster, pinned);
     } else {
-      endpoints = snapshot.endpointsOf(cluster).orElse(null);
+      endpoints = snapshot.endpointsOrNull(cluster);
     }
     this.target = cluster;
     this.targetEndpoints = endpoints;
@@ -893,13 +930,14 @@ final class HttpStream
   }
 
   private void startGlobalTimer() {
-    if (timeout == null && globalTimeoutNanos > 0 && !done) {
+    if (!timeoutArmed && globalTimeoutNanos > 0 && !done) {
       if (!suppressEnvoyHeaders && attempts == 0) {
         upstreamRequest
             .headers()
-            .set("x-envoy-expected-rq-timeout-ms", conn.millisText(expectedTimeoutMillis()));
+            .set(X_ENVOY_EXPECTED_RQ_TIMEOUT_MS, conn.millisText(expectedTimeoutMillis()));
       }
-      timeout = ctx.executor().schedule(this::onTimeout, globalTimeoutNanos, TimeUnit.NANOSECONDS);
+      timeoutArmed = true;
+      conn.armRouteTimeout(this, globalTimeoutNanos);
     }
   }
 
@@ -937,7 +975,7 @@ final class HttpStream
       h.set("x-envoy-attempt-count", attempts);
     }
     if (!suppressEnvoyHeaders && (globalTimeoutNanos > 0 || perTryTimeoutNanos > 0)) {
-      h.set("x-envoy-expected-rq-timeout-ms", conn.millisText(expectedTimeoutMillis()));
+      h.set(X_ENVOY_EXPECTED_RQ_TIMEOUT_MS, conn.millisText(expectedTimeoutMillis()));
     }
     Worker worker = java.util.Objects.requireNonNull(conn.worker);
     ClusterConfig cluster = java.util.Objects.requireNonNull(target);
@@ -1350,10 +1388,12 @@ final class HttpStream
         ch.write(c.retainedDuplicate(), ch.voidPromise());
       }
     }
-    for (HttpContent c : pending) {
-      ch.write(c, ch.voidPromise());
+    if (!pending.isEmpty()) {
+      for (HttpContent c : pending) {
+        ch.write(c, ch.voidPromise());
+      }
+      pending = List.of();
     }
-    pending = List.of();
     ch.flush();
     if (held != 0) {
       released();
@@ -1524,7 +1564,9 @@ final class HttpStream
       firstByteNanos = System.nanoTime();
       if (!suppressEnvoyHeaders) {
         resp.headers()
-            .set("x-envoy-upstream-service-time", (System.nanoTime() - startNanos) / 1_000_000);
+            .set(
+                X_ENVOY_UPSTREAM_SERVICE_TIME,
+                millisValue((System.nanoTime() - startNanos) / 1_000_000));
       }
       int status = resp.status().code();
       if (clusterStats != null) {
@@ -1536,9 +1578,9 @@ final class HttpStream
       }
       HttpHeaders h = resp.headers();
       decorateResponse(h);
-      h.remove("keep-alive");
+      h.remove(HttpHeaderNames.KEEP_ALIVE);
       h.remove(HttpHeaderNames.CONNECTION);
-      h.remove("x-http2-stream-id");
+      h.remove(X_HTTP2_STREAM_ID);
       h.set(HttpHeaderNames.SERVER, conn.config.serverName());
       if (hashCookie != null) {
         h.add(HttpHeaderNames.SET_COOKIE, hashCookie);
@@ -1566,7 +1608,7 @@ final class HttpStream
     }
     if (msg instanceof LastHttpContent) {
       complete(); // before the last write, so whoever sees the response sees it counted
-      finish(ctx.writeAndFlush(msg));
+      finish(msg);
     } else {
       ctx.write(msg, ctx.voidPromise());
       if (msg instanceof HttpContent) {
@@ -1602,7 +1644,7 @@ final class HttpStream
     up.pipeline().addLast(dev.bowline.proxy.tcp.TcpProxy.relayTo(down));
     up.pipeline().remove(dev.bowline.proxy.upstream.UpstreamConnection.class);
     up.pipeline()
-        .remove(io.netty.handler.codec.http.HttpClientCodec.class); // leftovers go on to the relay
+        .remove(dev.bowline.proxy.transport.Http1ClientCodec.class); // leftovers go on to the relay
     var dp = down.pipeline();
     dp.addLast(dev.bowline.proxy.tcp.TcpProxy.relayTo(up));
     dp.remove(conn);
@@ -1730,7 +1772,8 @@ final class HttpStream
     }
   }
 
-  private void onTimeout() {
+  /** The route timeout fired (the connection's timer). */
+  void onTimeout() {
     if (done) {
       return;
     }
@@ -1953,7 +1996,7 @@ final class HttpStream
     }
     decorateResponse(resp.headers());
     complete(); // before the write, so whoever sees the response sees it counted
-    finish(ctx.writeAndFlush(resp));
+    finish(resp);
   }
 
   /**
@@ -1968,7 +2011,14 @@ final class HttpStream
     }
   }
 
-  private void finish(io.netty.channel.ChannelFuture written) {
+  /**
+   * Writes the response's last part and ends the stream. A connection that stays open needs no word
+   * of the write's outcome (a failed write closes it, and its stream with it), so the write takes
+   * the void promise; a closing one closes once the write is done.
+   */
+  private void finish(Object last) {
+    boolean keepOpen = keepAlive() && (requestComplete || conn.http2Stream);
+    io.netty.channel.ChannelFuture written = keepOpen ? null : ctx.writeAndFlush(last);
     done = true;
     cancelTimeout();
     pending.forEach(ReferenceCountUtil::release);
@@ -1976,9 +2026,11 @@ final class HttpStream
     released();
     upstream = null;
     complete();
-    boolean keep = keepAlive() && (requestComplete || conn.http2Stream);
     boolean complete = requestComplete;
-    if (keep) {
+    if (written == null) {
+      // written once the stream is done: a write that fails at once closes the connection, whose
+      // channelInactive then finds nothing left to reset
+      ctx.writeAndFlush(last, ctx.voidPromise());
       conn.streamDone(this, true, complete);
     } else {
       written.addListener(f -> conn.streamDone(this, false, complete));
@@ -1999,10 +2051,8 @@ final class HttpStream
       retry = null;
       r.forEach(ReferenceCountUtil::release);
     }
-    ScheduledFuture<?> t = timeout;
-    if (t != null) {
-      t.cancel(false);
-      timeout = null;
+    if (timeoutArmed) {
+      conn.disarmRouteTimeout(this);
     }
     ScheduledFuture<?> rt = requestTimer;
     if (rt != null) {

@@ -17,7 +17,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.ssl.SslHandler;
 import java.util.HashMap;
 import java.util.Map;
@@ -347,10 +346,8 @@ public final class Worker {
                 }
                 c.pipeline()
                     .addLast(
-                        new HttpClientCodec(
-                            dev.bowline.proxy.transport.Http1Decoding.config(4096, 65536, 65536),
-                            false,
-                            false));
+                        new dev.bowline.proxy.transport.Http1ClientCodec(
+                            dev.bowline.proxy.transport.Http1Decoding.config(4096, 65536, 65536)));
                 c.pipeline().addLast(new UpstreamConnection(Worker.this, host, ch, c));
               }
             });

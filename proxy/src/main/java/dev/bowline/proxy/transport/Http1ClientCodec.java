@@ -1,0 +1,279 @@
+package dev.bowline.proxy.transport;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestEncoder;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.AsciiString;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The proxy's HTTP/1.1 client codec for upstream connections: Netty's {@code HttpClientCodec}
+ * (response decoder, request encoder, the request methods remembered so a response to HEAD has no
+ * body and a 200 to CONNECT ends HTTP on the connection), with less made per response.
+ *
+ * <p>Netty's response decoder copies every header name into a new {@link AsciiString} and the
+ * status line into three new strings; its request decoder shares the common request header names,
+ * but nothing does for responses. This decoder hands out shared constants instead when the bytes
+ * are exactly those of a common response header name (in lower case, or in the usual capitalised
+ * form, such as {@code Content-Type}), of {@code HTTP/1.1}/{@code HTTP/1.0}, of a status code and
+ * of its standard reason phrase. The bytes are compared exactly, so what goes downstream is the
+ * same text the upstream sent; anything else is copied as before. With NGINX's eight response
+ * headers this is ~16 objects and ~580 bytes less per proxied request.
+ */
+public final class Http1ClientCodec
+    extends CombinedChannelDuplexHandler<HttpResponseDecoder, HttpRequestEncoder> {
+  // Methods of requests sent and not yet answered, oldest first (event loop only).
+  private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(2);
+  // A 200 to CONNECT was read: the rest of the connection is not HTTP and passes through as bytes.
+  private boolean tunnel;
+
+  /** A codec decoding with {@code config} (limits, trailers factory). */
+  public Http1ClientCodec(HttpDecoderConfig config) {
+    init(new Decoder(config), new Encoder());
+  }
+
+  private final class Encoder extends HttpRequestEncoder {
+    @Override
+    protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out)
+        throws Exception {
+      if (msg instanceof HttpRequest r) {
+        methods.add(r.method());
+      }
+      super.encode(ctx, msg, out);
+    }
+  }
+
+  private final class Decoder extends HttpResponseDecoder {
+    // the status code of the line being split, so its reason phrase can be matched
+    private int code;
+
+    Decoder(HttpDecoderConfig config) {
+      super(config);
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out)
+        throws Exception {
+      if (tunnel) {
+        int readable = actualReadableBytes();
+        if (readable > 0) {
+          out.add(buffer.readBytes(readable));
+        }
+        return;
+      }
+      super.decode(ctx, buffer, out);
+    }
+
+    @Override
+    protected boolean isContentAlwaysEmpty(HttpMessage msg) {
+      HttpResponseStatus status = ((HttpResponse) msg).status();
+      if (status.code() >= 100 && status.code() < 200) {
+        return super.isContentAlwaysEmpty(msg); // interim: the request's final response follows
+      }
+      HttpMethod method = methods.poll(); // null if the peer answers more often than asked
+      if (HttpMethod.HEAD.equals(method)) {
+        return true; // RFC 9110 9.3.2: never a body, whatever the headers say
+      }
+      if (HttpMethod.CONNECT.equals(method) && status.code() == 200) {
+        tunnel = true;
+        methods.clear();
+        return true;
+      }
+      return super.isContentAlwaysEmpty(msg);
+    }
+
+    @Override
+    protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
+      AsciiString known = ResponseNames.find(sb, start, length);
+      return known != null ? known : super.splitHeaderName(sb, start, length);
+    }
+
+    @Override
+    protected String splitFirstWordInitialLine(byte[] sb, int start, int length) {
+      if (same(sb, start, length, HTTP_1_1)) {
+        return HTTP_1_1;
+      }
+      return same(sb, start, length, HTTP_1_0)
+          ? HTTP_1_0
+          : super.splitFirstWordInitialLine(sb, start, length);
+    }
+
+    @Override
+    protected String splitSecondWordInitialLine(byte[] sb, int start, int length) {
+      code = 0;
+      if (length == 3) {
+        int c = digit(sb[start]) * 100 + digit(sb[start + 1]) * 10 + digit(sb[start + 2]);
+        if (c >= 100 && c < 600 && CODES[c - 100] != null) {
+          code = c;
+          return CODES[c - 100];
+        }
+      }
+      return super.splitSecondWordInitialLine(sb, start, length);
+    }
+
+    @Override
+    protected String splitThirdWordInitialLine(byte[] sb, int start, int length) {
+      String reason = code != 0 ? REASONS[code - 100] : null;
+      if (reason != null && same(sb, start, length, reason)) {
+        return reason;
+      }
+      return super.splitThirdWordInitialLine(sb, start, length);
+    }
+  }
+
+  private static final String HTTP_1_1 = "HTTP/1.1";
+  private static final String HTTP_1_0 = "HTTP/1.0";
+
+  // The codes Netty has a constant status for, as text, and their reason phrases (code - 100);
+  // null for the others. Integer.parseInt and HttpResponseStatus.valueOf take them back.
+  private static final @Nullable String[] CODES = new String[500];
+  private static final @Nullable String[] REASONS = new String[500];
+
+  static {
+    for (int i = 0; i < CODES.length; i++) {
+      HttpResponseStatus s = HttpResponseStatus.valueOf(100 + i);
+      if (s == HttpResponseStatus.valueOf(100 + i)) { // a constant, not made for this call
+        CODES[i] = Integer.toString(100 + i);
+        REASONS[i] = s.reasonPhrase();
+      }
+    }
+  }
+
+  private static int digit(byte b) {
+    return b >= '0' && b <= '9' ? b - '0' : -1000;
+  }
+
+  /** Whether the {@code length} bytes at {@code start} are the ASCII text {@code s}, exactly. */
+  private static boolean same(byte[] sb, int start, int length, String s) {
+    if (length != s.length()) {
+      return false;
+    }
+    for (int i = 0; i < length; i++) {
+      if (sb[start + i] != s.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Common response header names, each in lower case and in its usual capitalised spelling. */
+  static final class ResponseNames {
+    private static final AsciiString[][] BY_LENGTH = table();
+
+    private ResponseNames() {}
+
+    /** The shared name whose bytes are exactly these, or null. */
+    static @Nullable AsciiString find(byte[] sb, int start, int length) {
+      if (length >= BY_LENGTH.length) {
+        return null;
+      }
+      for (AsciiString n : BY_LENGTH[length]) {
+        if (n.byteAt(0) == sb[start]
+            && Arrays.equals(
+                n.array(), n.arrayOffset(), n.arrayOffset() + length, sb, start, start + length)) {
+          return n;
+        }
+      }
+      return null;
+    }
+
+    private static AsciiString[][] table() {
+      List<AsciiString> names = new ArrayList<>();
+      for (AsciiString lower :
+          List.of(
+              HttpHeaderNames.ACCEPT_RANGES,
+              HttpHeaderNames.ACCESS_CONTROL_ALLOW_CREDENTIALS,
+              HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS,
+              HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS,
+              HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN,
+              HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS,
+              HttpHeaderNames.ACCESS_CONTROL_MAX_AGE,
+              HttpHeaderNames.AGE,
+              HttpHeaderNames.ALLOW,
+              HttpHeaderNames.CACHE_CONTROL,
+              HttpHeaderNames.CONNECTION,
+              HttpHeaderNames.CONTENT_DISPOSITION,
+              HttpHeaderNames.CONTENT_ENCODING,
+              HttpHeaderNames.CONTENT_LANGUAGE,
+              HttpHeaderNames.CONTENT_LENGTH,
+              HttpHeaderNames.CONTENT_LOCATION,
+              HttpHeaderNames.CONTENT_RANGE,
+              HttpHeaderNames.CONTENT_SECURITY_POLICY,
+              HttpHeaderNames.CONTENT_TYPE,
+              HttpHeaderNames.DATE,
+              HttpHeaderNames.ETAG,
+              HttpHeaderNames.EXPIRES,
+              HttpHeaderNames.KEEP_ALIVE,
+              HttpHeaderNames.LAST_MODIFIED,
+              AsciiString.cached("link"),
+              HttpHeaderNames.LOCATION,
+              HttpHeaderNames.PRAGMA,
+              HttpHeaderNames.RETRY_AFTER,
+              HttpHeaderNames.SERVER,
+              HttpHeaderNames.SET_COOKIE,
+              HttpHeaderNames.TRAILER,
+              HttpHeaderNames.TRANSFER_ENCODING,
+              HttpHeaderNames.UPGRADE,
+              HttpHeaderNames.VARY,
+              HttpHeaderNames.VIA,
+              HttpHeaderNames.WWW_AUTHENTICATE,
+              HttpHeaderNames.X_FRAME_OPTIONS,
+              AsciiString.cached("alt-svc"),
+              AsciiString.cached("grpc-message"),
+              AsciiString.cached("grpc-status"),
+              AsciiString.cached("referrer-policy"),
+              AsciiString.cached("strict-transport-security"),
+              AsciiString.cached("x-content-type-options"),
+              AsciiString.cached("x-envoy-upstream-service-time"),
+              AsciiString.cached("x-powered-by"),
+              AsciiString.cached("x-request-id"),
+              AsciiString.cached("x-xss-protection"))) {
+        names.add(lower);
+        names.add(AsciiString.cached(capitalised(lower.toString())));
+      }
+      int max = 0;
+      for (AsciiString n : names) {
+        max = Math.max(max, n.length());
+      }
+      AsciiString[][] byLength = new AsciiString[max + 1][];
+      for (int len = 0; len <= max; len++) {
+        final int l = len;
+        byLength[len] =
+            names.stream().filter(n -> n.length() == l).distinct().toArray(AsciiString[]::new);
+      }
+      return byLength;
+    }
+
+    /** {@code content-type} as servers usually send it: {@code Content-Type} (and {@code ETag}). */
+    static String capitalised(String lower) {
+      return switch (lower) {
+        case "etag" -> "ETag";
+        case "www-authenticate" -> "WWW-Authenticate";
+        case "x-xss-protection" -> "X-XSS-Protection";
+        default -> {
+          StringBuilder b = new StringBuilder(lower.length());
+          boolean up = true;
+          for (int i = 0; i < lower.length(); i++) {
+            char c = lower.charAt(i);
+            b.append(up ? Character.toUpperCase(c) : c);
+            up = c == '-';
+          }
+          yield b.toString();
+        }
+      };
+    }
+  }
+}
