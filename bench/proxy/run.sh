@@ -5,7 +5,9 @@
 # On a 2-core machine: load generator and backend share core 0, the proxy under test runs alone on
 # core 1 (taskset). Throughput is then capped by core 0, so the headline figure is the proxy's CPU
 # time per 1,000 requests (utime+stime from /proc, all threads and processes of the proxy), with
-# rps, P50/P99 latency and RSS after the run beside it.
+# rps, P50/P99 latency and memory after the run beside it: RSS, and from /proc/PID/smaps_rollup Pss
+# (shared pages such as libjvm's or a class archive's divided among the processes mapping them) and
+# Private_Dirty (what no other process shares: a mesh pays that per sidecar).
 #
 #   bench/proxy/run.sh [duration-seconds (default 15)] [connections (default 50)]
 #   PROXIES="bowline" WARMUP=10 BOWLINE_BENCH_JAVA_OPTS="..." bench/proxy/run.sh
@@ -100,7 +102,12 @@ JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 JAVA_OPTS="@$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options ${BOWLINE_BENCH_JAVA_OPTS:-}"
 BOWLINE_ARGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1)
 
-printf '%-13s %10s %10s %10s %10s %14s %8s %8s\n' proxy rps p50_ms p99_ms rss_mb cpu_ms/1k_req ready_s cpu_%
+# smaps_rollup field (kB) summed over pids: Pss shares each page among the processes mapping it (what
+# a host of many proxies pays per proxy: libjvm, the JDK's modules and a class archive are shared
+# file pages); Private_Dirty is what no other process can share.
+smaps_kb() { local f=$1 r=0; shift; for p in "$@"; do r=$((r + $(awk -v f="$f:" '$1==f{print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0))); done; echo "$r"; }
+
+printf '%-13s %10s %10s %10s %10s %8s %9s %14s %8s %8s\n' proxy rps p50_ms p99_ms rss_mb pss_mb pdirty_mb cpu_ms/1k_req ready_s cpu_%
 run_one() {
   local name=$1 url=$2; shift 2
   local start; start=$(date +%s.%N)
@@ -121,10 +128,12 @@ run_one() {
   local p99; p99=$(awk '$1=="99%"{print $2}' "$WORK/$name.wrk")
   local errors; errors=$(awk '/Non-2xx|Socket errors/' "$WORK/$name.wrk")
   local rss; rss=$(rss_kb $fam)
+  local pss; pss=$(smaps_kb Pss $fam)
+  local pdirty; pdirty=$(smaps_kb Private_Dirty $fam)
   local cpu_ms; cpu_ms=$(echo "scale=3; ($c1 - $c0) * 1000 / $TCK" | bc)
   local per1k; per1k=$(echo "scale=2; $cpu_ms * 1000 / $reqs" | bc)
   local util; util=$(echo "scale=0; $cpu_ms / 10 / ($t1 - $t0)" | bc)
-  printf '%-13s %10s %10s %10s %10s %14s %8.2f %8s\n' "$name" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$((rss / 1024))" "$per1k" "$ready" "$util"
+  printf '%-13s %10s %10s %10s %10s %8s %9s %14s %8.2f %8s\n' "$name" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$((rss / 1024))" "$((pss / 1024))" "$((pdirty / 1024))" "$per1k" "$ready" "$util"
   [ -z "$errors" ] || echo "  $name: $errors" >&2
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
@@ -154,6 +163,9 @@ if want bowline; then
     -XX:SharedClassListFile="$WORK/bowline.classlist" -XX:SharedArchiveFile="$WORK/bowline.jsa" \
     -cp "$ROOT/cli/target/bowline.jar" >"$WORK/bowline-dump.out" 2>&1 ||
     { echo "no CDS archive written; see $WORK/bowline-dump.out" >&2; exit 1; }
+  # written back before the run, as an archive on a host is: freshly written page-cache pages are
+  # dirty, and smaps would count the mapped archive as the proxy's private dirty memory
+  sync "$WORK/bowline.jsa"
   # shellcheck disable=SC2086
   run_one bowline http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
 fi

@@ -1,35 +1,48 @@
 package dev.bowline.proxy.bootstrap;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.composer.Composer;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.parser.ParserImpl;
+import org.yaml.snakeyaml.reader.StreamReader;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
  * Reads an Envoy v3 bootstrap in YAML or JSON into the {@link Bootstrap} proto.
  *
- * <p>YAML is turned into JSON with Jackson, then parsed by protobuf's {@link JsonFormat} with the
- * {@link SupportedTypes} registry, so an unknown field or an {@code Any} of a type the proxy does
- * not implement is a startup error naming the field or the type.
+ * <p>The text is read into snakeyaml's node tree (YAML is a superset of JSON), written out as JSON
+ * and parsed by protobuf's {@link JsonFormat} with the {@link SupportedTypes} registry, so an
+ * unknown field or an {@code Any} of a type the proxy does not implement is a startup error naming
+ * the field or the type. Plain scalars are typed as YAML 1.1 resolves them (snakeyaml's resolver,
+ * as Jackson's YAML parser did before: {@code true}/{@code yes}/{@code on} are booleans, {@code
+ * ~}/{@code null} is null, integers and floats are numbers); quoted scalars are strings. Jackson
+ * was not kept for this: its ~430 classes were a third of the start-up's class loading outside the
+ * Envoy protos (decision 0036).
  */
 public final class BootstrapLoader {
-  private final ObjectMapper yaml = new YAMLMapper();
-  private final ObjectMapper json = new ObjectMapper();
-
   /**
    * A loader that accepts the types of {@link SupportedTypes#registry()}; it builds the descriptors
    * of only the types a bootstrap names ({@link SupportedTypes#registryFor}).
    */
   public BootstrapLoader() {}
 
-  /** Loads {@code file}; YAML unless its name ends in {@code .json}. */
+  /** Loads {@code file}; YAML or JSON. */
   public Bootstrap load(Path file) {
     String text;
     try {
@@ -42,45 +55,198 @@ public final class BootstrapLoader {
 
   /** Parses bootstrap {@code text}; {@code source} names it in errors. */
   public Bootstrap parse(String source, String text) {
-    String asJson;
-    java.util.Set<String> typeUrls = new java.util.LinkedHashSet<>();
+    Node tree;
     try {
-      JsonNode tree = yaml.readTree(text); // YAML is a superset of JSON
-      if (tree == null || !tree.isObject()) {
-        throw new BootstrapException(source + ": the bootstrap must be a YAML or JSON object");
-      }
-      typeUrls(tree, typeUrls);
-      asJson = json.writeValueAsString(tree);
-    } catch (JacksonException e) {
-      throw new BootstrapException(source + ": not valid YAML/JSON: " + e.getOriginalMessage(), e);
+      LoaderOptions options = new LoaderOptions();
+      options.setNestingDepthLimit(1000); // snakeyaml's default of 50 is near deep Envoy configs
+      // the composer alone: Yaml's constructors and representers are ~70 classes more
+      tree =
+          new Composer(new ParserImpl(new StreamReader(text), options), new Resolver(), options)
+              .getSingleNode();
+    } catch (YAMLException e) {
+      throw new BootstrapException(source + ": not valid YAML/JSON: " + e.getMessage(), e);
+    }
+    if (!(tree instanceof MappingNode)) {
+      throw new BootstrapException(source + ": the bootstrap must be a YAML or JSON object");
+    }
+    Set<String> typeUrls = new LinkedHashSet<>();
+    StringBuilder json = new StringBuilder(text.length() * 2);
+    try {
+      writeJson(tree, json, typeUrls);
+    } catch (IllegalArgumentException e) {
+      throw new BootstrapException(source + ": " + e.getMessage(), e);
     }
     // Parsed into a DynamicMessage, then into the generated class from its bytes: JsonFormat on a
     // generated builder resolves every field of every message type it meets by reflection, which
     // loads each type's builder and nested classes (~10 MB of metaspace for a bootstrap); the
-    // binary
-    // parse runs generated code and loads only the types that are present (decision 0030).
+    // binary parse runs generated code and loads only the types that are present (decision 0030).
     DynamicMessage.Builder b = DynamicMessage.newBuilder(Bootstrap.getDescriptor());
     try {
-      JsonFormat.parser().usingTypeRegistry(SupportedTypes.registryFor(typeUrls)).merge(asJson, b);
+      JsonFormat.parser()
+          .usingTypeRegistry(SupportedTypes.registryFor(typeUrls))
+          .merge(json.toString(), b);
       return Bootstrap.parseFrom(b.build().toByteString());
     } catch (InvalidProtocolBufferException e) {
       throw new BootstrapException(source + ": " + explain(e.getMessage()), e);
     }
   }
 
-  /** Collects the {@code "@type"} values anywhere in {@code node}. */
-  private static void typeUrls(JsonNode node, java.util.Set<String> into) {
-    if (node.isObject()) {
-      JsonNode type = node.get("@type");
-      if (type != null && type.isTextual()) {
-        into.add(type.asText());
+  /**
+   * Writes {@code node} as JSON to {@code out}, collecting the {@code "@type"} values of its
+   * mappings into {@code typeUrls}. Aliases were resolved by the composer (an alias is its anchor's
+   * node).
+   */
+  static void writeJson(Node node, StringBuilder out, Set<String> typeUrls) {
+    switch (node) {
+      case MappingNode m -> {
+        out.append('{');
+        boolean first = true;
+        for (NodeTuple t : m.getValue()) {
+          if (!(t.getKeyNode() instanceof ScalarNode key)) {
+            throw new IllegalArgumentException(
+                "line "
+                    + (t.getKeyNode().getStartMark().getLine() + 1)
+                    + ": a key must be a scalar");
+          }
+          if (!first) {
+            out.append(',');
+          }
+          first = false;
+          string(key.getValue(), out);
+          out.append(':');
+          if (key.getValue().equals("@type") && t.getValueNode() instanceof ScalarNode type) {
+            typeUrls.add(type.getValue());
+          }
+          writeJson(t.getValueNode(), out, typeUrls);
+        }
+        out.append('}');
+      }
+      case SequenceNode s -> {
+        out.append('[');
+        boolean first = true;
+        for (Node item : s.getValue()) {
+          if (!first) {
+            out.append(',');
+          }
+          first = false;
+          writeJson(item, out, typeUrls);
+        }
+        out.append(']');
+      }
+      case ScalarNode s -> scalar(s, out);
+      default ->
+          throw new IllegalArgumentException(
+              "line " + (node.getStartMark().getLine() + 1) + ": unexpected " + node.getNodeId());
+    }
+  }
+
+  /** A scalar by its resolved tag: plain scalars may be numbers, booleans or null. */
+  private static void scalar(ScalarNode s, StringBuilder out) {
+    String v = s.getValue();
+    Tag tag = s.getTag();
+    if (tag.equals(Tag.NULL)) {
+      out.append("null");
+    } else if (tag.equals(Tag.BOOL)) {
+      out.append(
+          switch (v.toLowerCase(java.util.Locale.ROOT)) {
+            case "true", "yes", "on" -> "true";
+            default -> "false";
+          });
+    } else if (tag.equals(Tag.INT)) {
+      String n = integer(v);
+      if (n == null) {
+        string(v, out);
+      } else {
+        out.append(n);
+      }
+    } else if (tag.equals(Tag.FLOAT)) {
+      float64(v, out);
+    } else {
+      string(v, out);
+    }
+  }
+
+  /**
+   * A YAML 1.1 integer in decimal ({@code 0x}, {@code 0b}, leading-zero octal, {@code _}
+   * separators); null for the sexagesimal form, which is kept as text.
+   */
+  private static @org.jspecify.annotations.Nullable String integer(String v) {
+    String t = v.replace("_", "");
+    boolean negative = t.startsWith("-");
+    if (negative || t.startsWith("+")) {
+      t = t.substring(1);
+    }
+    if (t.indexOf(':') >= 0 || t.isEmpty()) {
+      return null;
+    }
+    int radix = 10;
+    if (t.startsWith("0x")) {
+      radix = 16;
+      t = t.substring(2);
+    } else if (t.startsWith("0b")) {
+      radix = 2;
+      t = t.substring(2);
+    } else if (t.length() > 1 && t.startsWith("0")) {
+      radix = 8;
+      t = t.substring(1);
+    }
+    try {
+      BigInteger n = new BigInteger(t, radix);
+      return (negative ? n.negate() : n).toString();
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  /** A YAML 1.1 float: {@code .inf}/{@code .nan} as JsonFormat's strings, numbers as numbers. */
+  private static void float64(String v, StringBuilder out) {
+    String t = v.replace("_", "");
+    switch (t.toLowerCase(java.util.Locale.ROOT)) {
+      case ".inf", "+.inf" -> string("Infinity", out);
+      case "-.inf" -> string("-Infinity", out);
+      case ".nan" -> string("NaN", out);
+      default -> {
+        if (t.startsWith("+")) {
+          t = t.substring(1);
+        }
+        try {
+          Double.parseDouble(t);
+        } catch (NumberFormatException e) {
+          string(v, out); // e.g. sexagesimal
+          return;
+        }
+        // JSON wants a digit on both sides of the point
+        if (t.startsWith(".") || t.startsWith("-.")) {
+          t = t.replaceFirst("\\.", "0.");
+        }
+        if (t.endsWith(".")) {
+          t = t + "0";
+        }
+        out.append(t);
       }
     }
-    if (node.isContainerNode()) {
-      for (JsonNode child : node) {
-        typeUrls(child, into);
+  }
+
+  private static void string(String s, StringBuilder out) {
+    out.append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"' -> out.append("\\\"");
+        case '\\' -> out.append("\\\\");
+        case '\n' -> out.append("\\n");
+        case '\r' -> out.append("\\r");
+        case '\t' -> out.append("\\t");
+        default -> {
+          if (c < 0x20) {
+            out.append(String.format("\\u%04x", (int) c));
+          } else {
+            out.append(c);
+          }
+        }
       }
     }
+    out.append('"');
   }
 
   private static String explain(String message) {

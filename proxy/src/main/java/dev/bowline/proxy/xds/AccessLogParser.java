@@ -5,6 +5,7 @@ import com.google.protobuf.Value;
 import dev.bowline.proxy.accesslog.AccessLogWriter;
 import dev.bowline.proxy.accesslog.FileAccessLog;
 import dev.bowline.proxy.accesslog.LogFormat;
+import dev.bowline.proxy.config.Anys;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.AccessLogFormatCase;
 import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog;
@@ -44,9 +45,11 @@ final class AccessLogParser {
         switch (type) {
           case FILE_TYPE -> {
             var fl =
-                a.getTypedConfig()
-                    .unpack(
-                        io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.class);
+                Anys.unpack(
+                    a.getTypedConfig(),
+                    io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog
+                        .getDescriptor(),
+                    io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.parser());
             if (fl.getPath().isEmpty()) {
               throw new InvalidResourceException(f + ".typed_config.path", "must not be empty");
             }
@@ -54,7 +57,9 @@ final class AccessLogParser {
                 new FileAccessLog(fl.getPath(), format(fl, f + ".typed_config"), writer, filter));
           }
           case STDOUT_TYPE -> {
-            var so = a.getTypedConfig().unpack(StdoutAccessLog.class);
+            var so =
+                Anys.unpack(
+                    a.getTypedConfig(), StdoutAccessLog.getDescriptor(), StdoutAccessLog.parser());
             LogFormat format =
                 so.hasLogFormat()
                     ? logFormat(so.getLogFormat(), f + ".typed_config.log_format")
@@ -95,10 +100,12 @@ final class AccessLogParser {
     }
     try {
       var cel =
-          ext.getTypedConfig()
-              .unpack(
-                  io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
-                      .class);
+          Anys.unpack(
+              ext.getTypedConfig(),
+              io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                  .getDescriptor(),
+              io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                  .parser());
       return dev.bowline.proxy.accesslog.CelFilter.compile(cel.getExpression());
     } catch (InvalidProtocolBufferException e) {
       throw new InvalidResourceException(f, "cannot unpack: " + e.getMessage());

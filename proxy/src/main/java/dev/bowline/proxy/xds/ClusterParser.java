@@ -1,6 +1,7 @@
 package dev.bowline.proxy.xds;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.config.ClusterConfig;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
@@ -21,7 +22,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
 
   /** A parser whose {@code filters} (upstream network filters) come from {@code filters}. */
   public ClusterParser(dev.bowline.proxy.http.filter.FilterRegistry filters) {
-    super(TYPE_URL, Cluster.class);
+    super(TYPE_URL, Cluster.getDescriptor(), Cluster.parser());
     this.filters = filters;
   }
 
@@ -103,7 +104,8 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
     var ext = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
     if (ext != null) {
       try {
-        HttpProtocolOptions o = ext.unpack(HttpProtocolOptions.class);
+        HttpProtocolOptions o =
+            Anys.unpack(ext, HttpProtocolOptions.getDescriptor(), HttpProtocolOptions.parser());
         if (o.hasExplicitHttpConfig()) {
           http2 = o.getExplicitHttpConfig().hasHttp2ProtocolOptions();
         } else if (o.hasAutoConfig()) {

@@ -1,6 +1,7 @@
 package dev.bowline.proxy.xds;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.config.ClusterConfig;
 import dev.bowline.proxy.config.ClusterPolicy;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -119,7 +120,8 @@ final class ClusterPolicyParser {
     var ext = c.getTypedExtensionProtocolOptionsMap().get(ClusterParser.HTTP_OPTIONS);
     if (ext != null) {
       try {
-        HttpProtocolOptions o = ext.unpack(HttpProtocolOptions.class);
+        HttpProtocolOptions o =
+            Anys.unpack(ext, HttpProtocolOptions.getDescriptor(), HttpProtocolOptions.parser());
         downstreamProtocol = o.hasUseDownstreamProtocolConfig();
         if (o.getCommonHttpProtocolOptions().hasIdleTimeout()) {
           idle = Protos.duration(o.getCommonHttpProtocolOptions().getIdleTimeout());

@@ -12,7 +12,7 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
       "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 
   public EndpointParser() {
-    super(TYPE_URL, ClusterLoadAssignment.class);
+    super(TYPE_URL, ClusterLoadAssignment.getDescriptor(), ClusterLoadAssignment.parser());
   }
 
   @Override

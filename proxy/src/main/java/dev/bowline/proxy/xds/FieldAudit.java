@@ -1,5 +1,6 @@
 package dev.bowline.proxy.xds;
 
+import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -21,9 +22,10 @@ import java.util.TreeSet;
 final class FieldAudit {
   private FieldAudit() {}
 
-  static Set<String> ignored(Message m, Set<String> honoured) {
+  /** The fields {@code m} (of type {@code type}) sets that are not {@code honoured}. */
+  static Set<String> ignored(Message m, Descriptor type, Set<String> honoured) {
     Set<String> out = new TreeSet<>();
-    walk(dynamic(m), "", honoured, out);
+    walk(dynamic(m, type), "", honoured, out);
     return out;
   }
 
@@ -31,16 +33,18 @@ final class FieldAudit {
    * {@code m} as a {@link DynamicMessage}: {@code getAllFields()} of a generated message resolves
    * every field of its type (and of each nested type walked) by reflection, loading their builder
    * classes and keeping thousands of {@code Method}s; a dynamic copy reads the descriptors only
-   * (decision 0030). Costs one serialisation per resource, on the config thread.
+   * (decision 0030). Costs one serialisation per resource, on the config thread. The type comes
+   * from the caller: {@code getDescriptorForType()} of a generated message builds those same
+   * reflective accessors (decision 0036).
    */
-  private static Message dynamic(Message m) {
+  private static Message dynamic(Message m, Descriptor type) {
     if (m instanceof DynamicMessage) {
       return m;
     }
     try {
-      return DynamicMessage.parseFrom(m.getDescriptorForType(), m.toByteString());
+      return DynamicMessage.parseFrom(type, m.toByteString());
     } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("re-parsing " + m.getDescriptorForType().getFullName(), e);
+      throw new IllegalStateException("re-parsing " + type.getFullName(), e);
     }
   }
 

@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.http.filter.FilterRegistry;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
 import io.envoyproxy.envoy.config.route.v3.FilterConfig;
@@ -37,25 +38,33 @@ final class FilterConfigs {
     com.google.protobuf.Struct value;
     try {
       if (url.equals(UDPA_TYPED_STRUCT)) {
-        var ts = any.unpack(com.github.udpa.udpa.type.v1.TypedStruct.class);
+        var ts =
+            Anys.unpack(
+                any,
+                com.github.udpa.udpa.type.v1.TypedStruct.getDescriptor(),
+                com.github.udpa.udpa.type.v1.TypedStruct.parser());
         inner = ts.getTypeUrl();
         value = ts.getValue();
       } else {
-        var ts = any.unpack(com.github.xds.type.v3.TypedStruct.class);
+        var ts =
+            Anys.unpack(
+                any,
+                com.github.xds.type.v3.TypedStruct.getDescriptor(),
+                com.github.xds.type.v3.TypedStruct.parser());
         inner = ts.getTypeUrl();
         value = ts.getValue();
       }
     } catch (InvalidProtocolBufferException e) {
       throw new InvalidResourceException(field, "cannot unpack TypedStruct: " + e.getMessage());
     }
-    Message type =
+    com.google.protobuf.Descriptors.Descriptor type =
         registry
             .message(inner)
             .orElseThrow(
                 () ->
                     new InvalidResourceException(
                         field + ".type_url", "unknown filter config type " + inner));
-    Message.Builder b = type.newBuilderForType();
+    Message.Builder b = com.google.protobuf.DynamicMessage.newBuilder(type);
     try {
       JsonFormat.parser().merge(JsonFormat.printer().print(value), b);
     } catch (InvalidProtocolBufferException e) {
@@ -83,7 +92,7 @@ final class FilterConfigs {
       if (any.getTypeUrl().equals(ROUTE_FILTER_CONFIG)) {
         FilterConfig fc;
         try {
-          fc = any.unpack(FilterConfig.class);
+          fc = Anys.unpack(any, FilterConfig.getDescriptor(), FilterConfig.parser());
         } catch (InvalidProtocolBufferException ex) {
           throw new InvalidResourceException(f, "cannot unpack: " + ex.getMessage());
         }

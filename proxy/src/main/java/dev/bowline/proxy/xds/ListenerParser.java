@@ -3,6 +3,7 @@ package dev.bowline.proxy.xds;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.bowline.proxy.accesslog.AccessLogWriter;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.config.CidrRange;
 import dev.bowline.proxy.config.ClusterChoice;
 import dev.bowline.proxy.config.FilterChain;
@@ -73,7 +74,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       FilterRegistry filters,
       AccessLogWriter accessLogWriter,
       TracingParser.@org.jspecify.annotations.Nullable Context tracing) {
-    super(TYPE_URL, Listener.class);
+    super(TYPE_URL, Listener.getDescriptor(), Listener.parser());
     this.filters = filters;
     this.routes = new RouteConfigParser(filters);
     this.accessLogWriter = accessLogWriter;
@@ -261,8 +262,16 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     Any any = f.getTypedConfig();
     try {
       return switch (any.getTypeUrl()) {
-        case HCM_TYPE -> hcm(any.unpack(HttpConnectionManager.class), field + ".typed_config", fc);
-        case TCP_PROXY_TYPE -> tcpProxy(any.unpack(TcpProxy.class), field + ".typed_config");
+        case HCM_TYPE ->
+            hcm(
+                Anys.unpack(
+                    any, HttpConnectionManager.getDescriptor(), HttpConnectionManager.parser()),
+                field + ".typed_config",
+                fc);
+        case TCP_PROXY_TYPE ->
+            tcpProxy(
+                Anys.unpack(any, TcpProxy.getDescriptor(), TcpProxy.parser()),
+                field + ".typed_config");
         default ->
             throw new InvalidResourceException(
                 field + ".typed_config", "unsupported network filter type " + any.getTypeUrl());
@@ -655,17 +664,28 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         Any any = f.getTypedConfig();
         try {
           if (any.getTypeUrl().equals(HCM_TYPE)) {
-            HttpConnectionManager h = any.unpack(HttpConnectionManager.class);
-            for (String x : FieldAudit.ignored(h, HCM_HONOURED)) {
+            HttpConnectionManager h =
+                Anys.unpack(
+                    any, HttpConnectionManager.getDescriptor(), HttpConnectionManager.parser());
+            for (String x :
+                FieldAudit.ignored(h, HttpConnectionManager.getDescriptor(), HCM_HONOURED)) {
               out.add("http_connection_manager." + x);
             }
             if (h.hasRouteConfig()) {
-              for (String x : FieldAudit.ignored(h.getRouteConfig(), RouteConfigParser.HONOURED)) {
+              for (String x :
+                  FieldAudit.ignored(
+                      h.getRouteConfig(),
+                      io.envoyproxy.envoy.config.route.v3.RouteConfiguration.getDescriptor(),
+                      RouteConfigParser.HONOURED)) {
                 out.add("http_connection_manager.route_config." + x);
               }
             }
           } else if (any.getTypeUrl().equals(TCP_PROXY_TYPE)) {
-            for (String x : FieldAudit.ignored(any.unpack(TcpProxy.class), TCP_HONOURED)) {
+            for (String x :
+                FieldAudit.ignored(
+                    Anys.unpack(any, TcpProxy.getDescriptor(), TcpProxy.parser()),
+                    TcpProxy.getDescriptor(),
+                    TCP_HONOURED)) {
               out.add("tcp_proxy." + x);
             }
           }

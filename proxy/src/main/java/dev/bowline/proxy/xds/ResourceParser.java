@@ -1,8 +1,10 @@
 package dev.bowline.proxy.xds;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import com.google.protobuf.Parser;
 import java.util.Set;
 
 /**
@@ -14,13 +16,19 @@ import java.util.Set;
  */
 public abstract class ResourceParser<P extends Message, R> {
   private final String typeUrl;
-  private final Class<P> protoClass;
+  private final Descriptor descriptor;
+  private final Parser<P> protoParser;
   private final String kind;
 
-  ResourceParser(String typeUrl, Class<P> protoClass) {
+  /**
+   * A parser of {@code typeUrl} resources, read with the proto's generated {@code getDescriptor()}
+   * and {@code parser()} (not {@code Any.unpack}: see {@link dev.bowline.proxy.config.Anys}).
+   */
+  ResourceParser(String typeUrl, Descriptor descriptor, Parser<P> protoParser) {
     this.typeUrl = typeUrl;
-    this.protoClass = protoClass;
-    this.kind = protoClass.getSimpleName();
+    this.descriptor = descriptor;
+    this.protoParser = protoParser;
+    this.kind = descriptor.getName();
   }
 
   /** The xDS type URL, e.g. {@code type.googleapis.com/envoy.config.listener.v3.Listener}. */
@@ -51,7 +59,8 @@ public abstract class ResourceParser<P extends Message, R> {
 
   /** Warns once per field this proxy does not act on; never silent, never fatal. */
   private void audit(P proto) {
-    Set<String> ignored = new java.util.TreeSet<>(FieldAudit.ignored(proto, honouredFields()));
+    Set<String> ignored =
+        new java.util.TreeSet<>(FieldAudit.ignored(proto, descriptor, honouredFields()));
     ignored.addAll(nestedIgnored(proto));
     for (String f : ignored) {
       if (reported.add(f)) {
@@ -73,7 +82,7 @@ public abstract class ResourceParser<P extends Message, R> {
   public final Parsed<P, R> unpackAndParse(Any any) throws ParseFailure {
     P proto;
     try {
-      proto = any.unpack(protoClass);
+      proto = dev.bowline.proxy.config.Anys.unpack(any, descriptor, protoParser);
     } catch (InvalidProtocolBufferException e) {
       throw new ParseFailure(
           "", kind + ": cannot unpack " + any.getTypeUrl() + ": " + e.getMessage());

@@ -34,7 +34,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
 
   /** A parser that reads {@code typed_per_filter_config} with {@code filters}. */
   public RouteConfigParser(dev.bowline.proxy.http.filter.FilterRegistry filters) {
-    super(TYPE_URL, RouteConfiguration.class);
+    super(TYPE_URL, RouteConfiguration.getDescriptor(), RouteConfiguration.parser());
     this.filters = filters;
   }
 

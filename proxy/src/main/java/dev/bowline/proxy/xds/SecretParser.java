@@ -10,7 +10,10 @@ public final class SecretParser
       "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
   public SecretParser() {
-    super(TYPE_URL, io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.class);
+    super(
+        TYPE_URL,
+        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.getDescriptor(),
+        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.parser());
   }
 
   @Override

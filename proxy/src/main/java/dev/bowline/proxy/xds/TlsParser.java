@@ -2,6 +2,7 @@ package dev.bowline.proxy.xds;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.tls.CertificateSource;
 import dev.bowline.proxy.tls.CommonTls;
 import dev.bowline.proxy.tls.DownstreamTls;
@@ -115,7 +116,7 @@ final class TlsParser {
     }
     UpstreamTlsContext u;
     try {
-      u = any.unpack(UpstreamTlsContext.class);
+      u = Anys.unpack(any, UpstreamTlsContext.getDescriptor(), UpstreamTlsContext.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new InvalidResourceException(
           field + ".typed_config", "cannot unpack: " + e.getMessage());
@@ -139,7 +140,7 @@ final class TlsParser {
     }
     DownstreamTlsContext d;
     try {
-      d = any.unpack(DownstreamTlsContext.class);
+      d = Anys.unpack(any, DownstreamTlsContext.getDescriptor(), DownstreamTlsContext.parser());
     } catch (InvalidProtocolBufferException e) {
       throw new InvalidResourceException(
           field + ".typed_config", "cannot unpack: " + e.getMessage());

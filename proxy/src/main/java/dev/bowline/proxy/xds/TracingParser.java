@@ -2,6 +2,7 @@ package dev.bowline.proxy.xds;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.tracing.HttpTracer;
 import dev.bowline.proxy.tracing.SpanReporter;
 import dev.bowline.proxy.tracing.TracingConfig;
@@ -45,8 +46,13 @@ final class TracingParser {
     try {
       provider =
           switch (typed.getTypeUrl()) {
-            case OTEL_TYPE -> otel(typed.unpack(OpenTelemetryConfig.class), pf);
-            case ZIPKIN_TYPE -> zipkin(typed.unpack(ZipkinConfig.class), pf);
+            case OTEL_TYPE ->
+                otel(
+                    Anys.unpack(
+                        typed, OpenTelemetryConfig.getDescriptor(), OpenTelemetryConfig.parser()),
+                    pf);
+            case ZIPKIN_TYPE ->
+                zipkin(Anys.unpack(typed, ZipkinConfig.getDescriptor(), ZipkinConfig.parser()), pf);
             default ->
                 throw new InvalidResourceException(
                     pf,

@@ -3,6 +3,7 @@ package dev.bowline.proxy.xds;
 import com.google.protobuf.Any;
 import com.google.rpc.Code;
 import com.google.rpc.Status;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.config.ClusterConfig;
 import dev.bowline.proxy.config.Endpoints;
 import dev.bowline.proxy.config.HttpConnectionManagerConfig;
@@ -505,7 +506,12 @@ public final class XdsClient implements AutoCloseable {
       Any res = any;
       if (res.getTypeUrl().equals("type.googleapis.com/envoy.service.discovery.v3.Resource")) {
         try {
-          res = res.unpack(io.envoyproxy.envoy.service.discovery.v3.Resource.class).getResource();
+          res =
+              Anys.unpack(
+                      res,
+                      io.envoyproxy.envoy.service.discovery.v3.Resource.getDescriptor(),
+                      io.envoyproxy.envoy.service.discovery.v3.Resource.parser())
+                  .getResource();
         } catch (com.google.protobuf.InvalidProtocolBufferException e) {
           errors.add(t.parser.kind() + ": cannot unpack Resource wrapper: " + e.getMessage());
           continue;

@@ -124,4 +124,49 @@ class BootstrapLoaderTest {
     assertThat(rbac.getRules().getPoliciesMap()).containsKey("p1");
     assertThat(hcm.getHttpFilters(1).getName()).isEqualTo("envoy.filters.http.router");
   }
+
+  @Test
+  void plainScalarsAreTypedAsYamlResolvesThemAndQuotedOnesStayText() {
+    // YAML 1.1 as snakeyaml resolves it (and Jackson's YAML parser did): hex and _ integers,
+    // yes/no booleans, floats; a quoted scalar is a string even when it looks like a number.
+    var b =
+        loader.parse(
+            "b.yaml",
+            """
+            node: {id: "0123", cluster: 1_000}
+            admin: {address: &a {socket_address: {address: 127.0.0.1, port_value: 0x3a98}}}
+            static_resources:
+              listeners:
+              - name: l1
+                address: *a
+                use_original_dst: yes
+                per_connection_buffer_limit_bytes: 1_024
+                bind_to_port: off
+              clusters:
+              - name: c1
+                connect_timeout: 0.25s
+                common_lb_config: {healthy_panic_threshold: {value: 12.5}}
+                dns_lookup_family: ~
+            """);
+    assertThat(b.getNode().getId()).isEqualTo("0123");
+    assertThat(b.getNode().getCluster()).isEqualTo("1000");
+    assertThat(b.getAdmin().getAddress().getSocketAddress().getPortValue()).isEqualTo(15000);
+    var l = b.getStaticResources().getListeners(0);
+    assertThat(l.getAddress()).isEqualTo(b.getAdmin().getAddress()); // the alias
+    assertThat(l.getUseOriginalDst().getValue()).isTrue();
+    assertThat(l.getPerConnectionBufferLimitBytes().getValue()).isEqualTo(1024);
+    assertThat(l.hasBindToPort()).isTrue();
+    assertThat(l.getBindToPort().getValue()).isFalse();
+    var c = b.getStaticResources().getClusters(0);
+    assertThat(c.getConnectTimeout().getNanos()).isEqualTo(250_000_000);
+    assertThat(c.getCommonLbConfig().getHealthyPanicThreshold().getValue()).isEqualTo(12.5);
+  }
+
+  @Test
+  void textThatIsNotYamlIsAClearErrorWithItsLine() {
+    assertThatThrownBy(() -> loader.parse("b.yaml", "node: {id: n1\nadmin: [\n"))
+        .isInstanceOf(BootstrapException.class)
+        .hasMessageStartingWith("b.yaml: not valid YAML/JSON: ")
+        .hasMessageContaining("line");
+  }
 }

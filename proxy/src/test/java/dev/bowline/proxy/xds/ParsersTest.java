@@ -438,7 +438,7 @@ class ParsersTest {
                 Cluster.newBuilder())
             .build();
     assertThat(new ClusterParser().parse(c).name()).isEqualTo("c");
-    assertThat(FieldAudit.ignored(c, new ClusterParser().honouredFields()))
+    assertThat(FieldAudit.ignored(c, Cluster.getDescriptor(), new ClusterParser().honouredFields()))
         .containsExactly(
             "circuit_breakers.thresholds.retry_budget", "outlier_detection.always_eject_one_host");
     var rc =
@@ -447,7 +447,8 @@ class ParsersTest {
                     + "{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\",\"retry_policy\":{\"num_retries\":2,\"retriable_request_headers\":[{\"name\":\"x\"}]}}}]}]}",
                 RouteConfiguration.newBuilder())
             .build();
-    assertThat(FieldAudit.ignored(rc, RouteConfigParser.HONOURED))
+    assertThat(
+            FieldAudit.ignored(rc, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
         .containsExactly("virtual_hosts.routes.route.retry_policy.retriable_request_headers");
   }
 
@@ -458,7 +459,9 @@ class ParsersTest {
             .setName("80")
             .setValidateClusters(com.google.protobuf.BoolValue.of(false))
             .build();
-    assertThat(FieldAudit.ignored(off, RouteConfigParser.HONOURED)).isEmpty();
+    assertThat(
+            FieldAudit.ignored(off, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
+        .isEmpty();
     assertThat(new RouteConfigParser().nestedIgnored(off)).isEmpty();
     RouteConfiguration on =
         off.toBuilder().setValidateClusters(com.google.protobuf.BoolValue.of(true)).build();

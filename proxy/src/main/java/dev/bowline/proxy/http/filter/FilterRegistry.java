@@ -1,29 +1,38 @@
 package dev.bowline.proxy.http.filter;
 
-import com.google.protobuf.Message;
+import com.google.protobuf.Descriptors.Descriptor;
 import dev.bowline.proxy.http.filter.router.RouterFactory;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /** The HTTP filter factories known to one proxy, by type URL. Immutable; injected, never global. */
 public final class FilterRegistry {
+  private final List<HttpFilterFactory<?>> factories;
   private final Map<String, HttpFilterFactory<?>> byTypeUrl;
-  private final Map<String, HttpFilterFactory<?>> byPerRouteTypeUrl;
-  private final Map<String, Message> messages;
   private final Map<String, dev.bowline.proxy.network.NetworkFilterFactory> network;
   private final Map<String, dev.bowline.proxy.network.UpstreamFilterFactory> upstream;
 
+  /**
+   * Per-route config types and {@code TypedStruct} message types by type URL, built at their first
+   * use: asking the factories for them builds the descriptors of every filter's protos (RBAC with
+   * its CEL, JWT, ext_authz...), which a config without per-route configs or typed structs never
+   * needs (decision 0036).
+   */
+  private volatile @Nullable Types types;
+
+  private record Types(
+      Map<String, HttpFilterFactory<?>> byPerRouteTypeUrl, Map<String, Descriptor> messages) {}
+
   private FilterRegistry(
+      List<HttpFilterFactory<?>> factories,
       Map<String, HttpFilterFactory<?>> byTypeUrl,
-      Map<String, HttpFilterFactory<?>> byPerRouteTypeUrl,
-      Map<String, Message> messages,
       Map<String, dev.bowline.proxy.network.NetworkFilterFactory> network,
       Map<String, dev.bowline.proxy.network.UpstreamFilterFactory> upstream) {
+    this.factories = List.copyOf(factories);
     this.byTypeUrl = Map.copyOf(byTypeUrl);
-    this.byPerRouteTypeUrl = Map.copyOf(byPerRouteTypeUrl);
-    this.messages = Map.copyOf(messages);
     this.network = Map.copyOf(network);
     this.upstream = Map.copyOf(upstream);
   }
@@ -37,7 +46,7 @@ public final class FilterRegistry {
         throw new IllegalArgumentException("two upstream filter factories for " + f.typeUrl());
       }
     }
-    return new FilterRegistry(byTypeUrl, byPerRouteTypeUrl, messages, network, m);
+    return new FilterRegistry(this.factories, byTypeUrl, network, m);
   }
 
   /** The upstream network filter factory for {@code typeUrl}. */
@@ -54,7 +63,7 @@ public final class FilterRegistry {
         throw new IllegalArgumentException("two network filter factories for " + f.typeUrl());
       }
     }
-    return new FilterRegistry(byTypeUrl, byPerRouteTypeUrl, messages, m, upstream);
+    return new FilterRegistry(this.factories, byTypeUrl, m, upstream);
   }
 
   /** The non-terminal network filter factory for {@code typeUrl}. */
@@ -65,25 +74,45 @@ public final class FilterRegistry {
   /** A registry of {@code factories}; two with the same type URL are an error. */
   public static FilterRegistry of(List<HttpFilterFactory<?>> factories) {
     Map<String, HttpFilterFactory<?>> m = new HashMap<>();
-    Map<String, HttpFilterFactory<?>> perRoute = new HashMap<>();
-    Map<String, Message> messages = new HashMap<>();
     for (HttpFilterFactory<?> f : factories) {
       if (m.put(f.typeUrl(), f) != null) {
         throw new IllegalArgumentException("two HTTP filter factories for " + f.typeUrl());
       }
-      Message type = f.configType();
+    }
+    return new FilterRegistry(factories, m, Map.of(), Map.of());
+  }
+
+  private Types types() {
+    Types t = types;
+    if (t == null) {
+      synchronized (this) {
+        t = types;
+        if (t == null) {
+          t = buildTypes();
+          types = t;
+        }
+      }
+    }
+    return t;
+  }
+
+  private Types buildTypes() {
+    Map<String, HttpFilterFactory<?>> perRoute = new HashMap<>();
+    Map<String, Descriptor> messages = new HashMap<>();
+    for (HttpFilterFactory<?> f : factories) {
+      Descriptor type = f.configType();
       if (type != null) {
         messages.put(f.typeUrl(), type);
       }
-      for (Message p : f.perRouteTypes()) {
-        String url = "type.googleapis.com/" + p.getDescriptorForType().getFullName();
+      for (Descriptor p : f.perRouteTypes()) {
+        String url = "type.googleapis.com/" + p.getFullName();
         if (perRoute.put(url, f) != null) {
-          throw new IllegalArgumentException("two HTTP filter factories for per-route " + url);
+          throw new IllegalStateException("two HTTP filter factories for per-route " + url);
         }
         messages.put(url, p);
       }
     }
-    return new FilterRegistry(m, perRoute, messages, Map.of(), Map.of());
+    return new Types(Map.copyOf(perRoute), Map.copyOf(messages));
   }
 
   /** The filters this proxy ships with, for a proxy without a node (tests, tools). */
@@ -134,11 +163,11 @@ public final class FilterRegistry {
 
   /** The factory whose per-route config has {@code typeUrl}. */
   public Optional<HttpFilterFactory<?>> findPerRoute(String typeUrl) {
-    return Optional.ofNullable(byPerRouteTypeUrl.get(typeUrl));
+    return Optional.ofNullable(types().byPerRouteTypeUrl().get(typeUrl));
   }
 
   /** The message type of a filter or per-route config type URL (to read a TypedStruct). */
-  public Optional<Message> message(String typeUrl) {
-    return Optional.ofNullable(messages.get(typeUrl));
+  public Optional<Descriptor> message(String typeUrl) {
+    return Optional.ofNullable(types().messages().get(typeUrl));
   }
 }

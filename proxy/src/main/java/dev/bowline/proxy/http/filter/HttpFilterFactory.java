@@ -34,18 +34,22 @@ public interface HttpFilterFactory<C> {
   }
 
   /**
-   * The messages {@link #parsePerRoute} accepts (default instances), so a per-route config can be
-   * found by its type URL and given as a {@code TypedStruct}; empty when the filter takes none.
+   * The message types {@link #parsePerRoute} accepts, so a per-route config can be found by its
+   * type URL and given as a {@code TypedStruct}; empty when the filter takes none. Asked for only
+   * when a route carries a per-filter config or a {@code TypedStruct} needs a type: descriptors
+   * (the generated static {@code getDescriptor()}, not {@code getDescriptorForType()}, which builds
+   * the type's reflective accessors; decision 0036).
    */
-  default java.util.List<com.google.protobuf.Message> perRouteTypes() {
+  default java.util.List<com.google.protobuf.Descriptors.Descriptor> perRouteTypes() {
     return java.util.List.of();
   }
 
   /**
-   * The message {@link #parse} takes (a default instance), so the filter can be given as a {@code
-   * TypedStruct}; null when it cannot.
+   * The message type {@link #parse} takes, so the filter can be given as a {@code TypedStruct};
+   * null when it cannot. Asked for only when a {@code TypedStruct} needs it.
    */
-  default com.google.protobuf.@org.jspecify.annotations.Nullable Message configType() {
+  default com.google.protobuf.Descriptors.@org.jspecify.annotations.Nullable Descriptor
+      configType() {
     return null;
   }
 

@@ -2,6 +2,7 @@ package dev.bowline.proxy.network.extauthz;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.network.NetworkFilterFactory;
 import dev.bowline.proxy.network.ReadFilter;
 import dev.bowline.proxy.rbac.RbacProtos;
@@ -32,7 +33,7 @@ public final class NetworkExtAuthzFactory implements NetworkFilterFactory {
 
   @Override
   public ReadFilter parse(Any typedConfig) throws InvalidProtocolBufferException {
-    return config(typedConfig.unpack(ExtAuthz.class));
+    return config(Anys.unpack(typedConfig, ExtAuthz.getDescriptor(), ExtAuthz.parser()));
   }
 
   NetworkExtAuthz config(ExtAuthz p) {

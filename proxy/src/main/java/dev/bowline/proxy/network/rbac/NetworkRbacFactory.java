@@ -2,6 +2,7 @@ package dev.bowline.proxy.network.rbac;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.network.NetworkFilterFactory;
 import dev.bowline.proxy.network.ReadFilter;
 import dev.bowline.proxy.rbac.RbacProtos;
@@ -29,7 +30,7 @@ public final class NetworkRbacFactory implements NetworkFilterFactory {
 
   @Override
   public ReadFilter parse(Any typedConfig) throws InvalidProtocolBufferException {
-    return config(typedConfig.unpack(RBAC.class));
+    return config(Anys.unpack(typedConfig, RBAC.getDescriptor(), RBAC.parser()));
   }
 
   NetworkRbac config(RBAC p) {

@@ -2,6 +2,7 @@ package dev.bowline.proxy.network.wasm;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.http.filter.FilterContext;
 import dev.bowline.proxy.network.NetworkFilterFactory;
 import dev.bowline.proxy.network.ReadFilter;
@@ -51,7 +52,7 @@ public final class NetworkWasmFactory implements NetworkFilterFactory {
   @Override
   public ReadFilter parse(Any typedConfig, FilterContext context)
       throws InvalidProtocolBufferException {
-    Wasm w = typedConfig.unpack(Wasm.class);
+    Wasm w = Anys.unpack(typedConfig, Wasm.getDescriptor(), Wasm.parser());
     if (!w.hasConfig()) {
       throw new IllegalArgumentException("config: is required");
     }

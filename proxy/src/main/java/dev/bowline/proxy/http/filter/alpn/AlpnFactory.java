@@ -36,8 +36,8 @@ public final class AlpnFactory implements HttpFilterFactory<UpstreamAlpn> {
   }
 
   @Override
-  public Message configType() {
-    return DynamicMessage.getDefaultInstance(AlpnProto.descriptor());
+  public com.google.protobuf.Descriptors.Descriptor configType() {
+    return AlpnProto.descriptor();
   }
 
   @Override

@@ -2,7 +2,7 @@ package dev.bowline.proxy.http.filter.cors;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Message;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.config.StringMatch;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
@@ -27,22 +27,22 @@ public final class CorsFactory implements HttpFilterFactory<Cors> {
 
   @Override
   public Cors parse(Any typedConfig) throws InvalidProtocolBufferException {
-    return typedConfig.unpack(Cors.class);
+    return Anys.unpack(typedConfig, Cors.getDescriptor(), Cors.parser());
   }
 
   @Override
-  public Message configType() {
-    return Cors.getDefaultInstance();
+  public com.google.protobuf.Descriptors.Descriptor configType() {
+    return Cors.getDescriptor();
   }
 
   @Override
-  public List<Message> perRouteTypes() {
-    return List.of(CorsPolicy.getDefaultInstance());
+  public List<com.google.protobuf.Descriptors.Descriptor> perRouteTypes() {
+    return List.of(CorsPolicy.getDescriptor());
   }
 
   @Override
   public Object parsePerRoute(Any typedConfig) throws InvalidProtocolBufferException {
-    return config(typedConfig.unpack(CorsPolicy.class));
+    return config(Anys.unpack(typedConfig, CorsPolicy.getDescriptor(), CorsPolicy.parser()));
   }
 
   @Override

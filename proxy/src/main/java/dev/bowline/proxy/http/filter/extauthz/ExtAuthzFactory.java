@@ -2,7 +2,7 @@ package dev.bowline.proxy.http.filter.extauthz;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Message;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.config.StringMatch;
 import dev.bowline.proxy.http.filter.FilterContext;
 import dev.bowline.proxy.http.filter.HttpFilter;
@@ -42,8 +42,8 @@ public final class ExtAuthzFactory implements HttpFilterFactory<ExtAuthzConfig> 
   }
 
   @Override
-  public Message configType() {
-    return ExtAuthz.getDefaultInstance();
+  public com.google.protobuf.Descriptors.Descriptor configType() {
+    return ExtAuthz.getDescriptor();
   }
 
   @Override
@@ -54,7 +54,9 @@ public final class ExtAuthzFactory implements HttpFilterFactory<ExtAuthzConfig> 
   @Override
   public ExtAuthzConfig parse(Any typedConfig, FilterContext context)
       throws InvalidProtocolBufferException {
-    return config(typedConfig.unpack(ExtAuthz.class), context.statPrefix());
+    return config(
+        Anys.unpack(typedConfig, ExtAuthz.getDescriptor(), ExtAuthz.parser()),
+        context.statPrefix());
   }
 
   ExtAuthzConfig config(ExtAuthz p, String scope) {
@@ -111,14 +113,15 @@ public final class ExtAuthzFactory implements HttpFilterFactory<ExtAuthzConfig> 
   }
 
   @Override
-  public List<Message> perRouteTypes() {
-    return List.of(ExtAuthzPerRoute.getDefaultInstance());
+  public List<com.google.protobuf.Descriptors.Descriptor> perRouteTypes() {
+    return List.of(ExtAuthzPerRoute.getDescriptor());
   }
 
   @Override
   public ExtAuthzConfig.PerRoute parsePerRoute(Any typedConfig)
       throws InvalidProtocolBufferException {
-    ExtAuthzPerRoute p = typedConfig.unpack(ExtAuthzPerRoute.class);
+    ExtAuthzPerRoute p =
+        Anys.unpack(typedConfig, ExtAuthzPerRoute.getDescriptor(), ExtAuthzPerRoute.parser());
     return switch (p.getOverrideCase()) {
       case DISABLED -> {
         if (!p.getDisabled()) {

@@ -2,7 +2,7 @@ package dev.bowline.proxy.http.filter.fault;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Message;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.config.HeaderMatch;
 import dev.bowline.proxy.config.StringMatch;
 import dev.bowline.proxy.http.filter.HttpFilter;
@@ -26,7 +26,7 @@ public final class FaultFactory implements HttpFilterFactory<FaultConfig> {
 
   @Override
   public FaultConfig parse(Any typedConfig) throws InvalidProtocolBufferException {
-    return config(typedConfig.unpack(HTTPFault.class));
+    return config(Anys.unpack(typedConfig, HTTPFault.getDescriptor(), HTTPFault.parser()));
   }
 
   @Override
@@ -35,13 +35,13 @@ public final class FaultFactory implements HttpFilterFactory<FaultConfig> {
   }
 
   @Override
-  public List<Message> perRouteTypes() {
-    return List.of(HTTPFault.getDefaultInstance());
+  public List<com.google.protobuf.Descriptors.Descriptor> perRouteTypes() {
+    return List.of(HTTPFault.getDescriptor());
   }
 
   @Override
-  public Message configType() {
-    return HTTPFault.getDefaultInstance();
+  public com.google.protobuf.Descriptors.Descriptor configType() {
+    return HTTPFault.getDescriptor();
   }
 
   @Override

@@ -43,8 +43,8 @@ public final class IstioAuthnFactory implements HttpFilterFactory<IstioAuthnFact
   }
 
   @Override
-  public Message configType() {
-    return DynamicMessage.getDefaultInstance(IstioAuthnProto.descriptor());
+  public com.google.protobuf.Descriptors.Descriptor configType() {
+    return IstioAuthnProto.descriptor();
   }
 
   @Override

@@ -2,8 +2,8 @@ package dev.bowline.proxy.http.filter.jwt;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Message;
 import com.nimbusds.jose.jwk.JWKSet;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.http.filter.FilterContext;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
@@ -61,8 +61,8 @@ public final class JwtAuthnFactory implements HttpFilterFactory<JwtAuthnConfig> 
   }
 
   @Override
-  public Message configType() {
-    return JwtAuthentication.getDefaultInstance();
+  public com.google.protobuf.Descriptors.Descriptor configType() {
+    return JwtAuthentication.getDescriptor();
   }
 
   @Override
@@ -73,7 +73,9 @@ public final class JwtAuthnFactory implements HttpFilterFactory<JwtAuthnConfig> 
   @Override
   public JwtAuthnConfig parse(Any typedConfig, FilterContext context)
       throws InvalidProtocolBufferException {
-    return config(typedConfig.unpack(JwtAuthentication.class), context.statPrefix());
+    return config(
+        Anys.unpack(typedConfig, JwtAuthentication.getDescriptor(), JwtAuthentication.parser()),
+        context.statPrefix());
   }
 
   @Override

@@ -2,7 +2,7 @@ package dev.bowline.proxy.http.filter.localratelimit;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Message;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.config.HeaderMutation;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
@@ -41,7 +41,8 @@ public final class LocalRateLimitFactory implements HttpFilterFactory<LocalRateL
 
   @Override
   public LocalRateLimitConfig parse(Any typedConfig) throws InvalidProtocolBufferException {
-    return config(typedConfig.unpack(LocalRateLimit.class));
+    return config(
+        Anys.unpack(typedConfig, LocalRateLimit.getDescriptor(), LocalRateLimit.parser()));
   }
 
   @Override
@@ -50,13 +51,13 @@ public final class LocalRateLimitFactory implements HttpFilterFactory<LocalRateL
   }
 
   @Override
-  public List<Message> perRouteTypes() {
-    return List.of(LocalRateLimit.getDefaultInstance());
+  public List<com.google.protobuf.Descriptors.Descriptor> perRouteTypes() {
+    return List.of(LocalRateLimit.getDescriptor());
   }
 
   @Override
-  public Message configType() {
-    return LocalRateLimit.getDefaultInstance();
+  public com.google.protobuf.Descriptors.Descriptor configType() {
+    return LocalRateLimit.getDescriptor();
   }
 
   @Override

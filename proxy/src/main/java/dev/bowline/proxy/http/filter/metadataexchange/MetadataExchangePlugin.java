@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.http.filter.FilterContext;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.NodeInfo;
@@ -105,7 +106,12 @@ public final class MetadataExchangePlugin implements NullVmPlugin<MetadataExchan
       throws InvalidProtocolBufferException {
     PeerCache cache = peers;
     if (configuration.getTypeUrl().equals("type.googleapis.com/google.protobuf.StringValue")) {
-      String json = configuration.unpack(com.google.protobuf.StringValue.class).getValue();
+      String json =
+          Anys.unpack(
+                  configuration,
+                  com.google.protobuf.StringValue.getDescriptor(),
+                  com.google.protobuf.StringValue.parser())
+              .getValue();
       int max = JsonConfig.intField(json, "max_peer_cache_size", 500);
       if (max != 500) {
         cache = new PeerCache(max);

@@ -2,7 +2,7 @@ package dev.bowline.proxy.http.filter.rbac;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Message;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.http.filter.FilterContext;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
@@ -41,7 +41,8 @@ public final class RbacFactory implements HttpFilterFactory<RbacConfig> {
   @Override
   public RbacConfig parse(Any typedConfig, FilterContext context)
       throws InvalidProtocolBufferException {
-    return config(typedConfig.unpack(RBAC.class), context.statPrefix());
+    return config(
+        Anys.unpack(typedConfig, RBAC.getDescriptor(), RBAC.parser()), context.statPrefix());
   }
 
   RbacConfig config(RBAC p, String scope) {
@@ -65,7 +66,7 @@ public final class RbacFactory implements HttpFilterFactory<RbacConfig> {
 
   @Override
   public Object parsePerRoute(Any typedConfig) throws InvalidProtocolBufferException {
-    RBACPerRoute r = typedConfig.unpack(RBACPerRoute.class);
+    RBACPerRoute r = Anys.unpack(typedConfig, RBACPerRoute.getDescriptor(), RBACPerRoute.parser());
     if (!r.hasRbac()) {
       return new RbacConfig.PerRoute(Optional.empty(), Optional.empty());
     }
@@ -82,13 +83,13 @@ public final class RbacFactory implements HttpFilterFactory<RbacConfig> {
   }
 
   @Override
-  public List<Message> perRouteTypes() {
-    return List.of(RBACPerRoute.getDefaultInstance());
+  public List<com.google.protobuf.Descriptors.Descriptor> perRouteTypes() {
+    return List.of(RBACPerRoute.getDescriptor());
   }
 
   @Override
-  public Message configType() {
-    return RBAC.getDefaultInstance();
+  public com.google.protobuf.Descriptors.Descriptor configType() {
+    return RBAC.getDescriptor();
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.bowline.proxy.http.filter.router;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.http.filter.FilterStatus;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
@@ -34,7 +35,7 @@ public final class RouterFactory implements HttpFilterFactory<RouterConfig> {
 
   @Override
   public RouterConfig parse(Any typedConfig) throws InvalidProtocolBufferException {
-    Router r = typedConfig.unpack(Router.class);
+    Router r = Anys.unpack(typedConfig, Router.getDescriptor(), Router.parser());
     return new RouterConfig(r.getSuppressEnvoyHeaders());
   }
 

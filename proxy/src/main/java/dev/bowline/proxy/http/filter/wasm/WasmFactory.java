@@ -2,6 +2,7 @@ package dev.bowline.proxy.http.filter.wasm;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.bowline.proxy.config.Anys;
 import dev.bowline.proxy.http.filter.FilterContext;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
@@ -57,7 +58,7 @@ public final class WasmFactory implements HttpFilterFactory<WasmConfig> {
   @Override
   public WasmConfig parse(Any typedConfig, FilterContext context)
       throws InvalidProtocolBufferException {
-    Wasm w = typedConfig.unpack(Wasm.class);
+    Wasm w = Anys.unpack(typedConfig, Wasm.getDescriptor(), Wasm.parser());
     if (!w.hasConfig()) {
       throw new IllegalArgumentException("config: is required");
     }
