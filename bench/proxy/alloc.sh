@@ -151,7 +151,8 @@ import re, sys, collections
 w = collections.Counter(); c = collections.Counter(); tot = 0; streams = 0
 for e in sys.stdin.read().split("jdk.ObjectAllocationOutsideTLAB")[1:]:
     if "IoEventLoop" not in e: continue
-    size = int(re.search(r"allocationSize = ([\d.]+)", e).group(1))
+    m = re.search(r"allocationSize = ([\d.]+) (\w+)", e)
+    size = float(m.group(1)) * {"kB": 1024, "MB": 1048576}.get(m.group(2), 1)
     cls = re.search(r"objectClass = (\S+)", e).group(1)
     frames = [re.sub(r"\(.*", "", f.strip()) for f in re.search(r"stackTrace = \[(.*?)\n\s*\]", e, re.S).group(1).strip().split("\n")] if "stackTrace = [" in e else []
     streams += cls == "dev.bowline.proxy.http.HttpStream"
