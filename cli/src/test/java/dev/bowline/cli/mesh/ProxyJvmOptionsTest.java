@@ -22,7 +22,7 @@ class ProxyJvmOptionsTest {
   @Test
   void theRunnerReadsTheOptionsTheLauncherPasses() throws Exception {
     assertThat(BowlineJvm.PROXY_FLAGS)
-        .contains("-XX:+UseSerialGC", "-Xmx96m")
+        .contains("-XX:+UseSerialGC", "-Xmx96m", "-Dio.netty.leakDetection.level=disabled")
         .noneMatch(f -> f.isBlank() || f.startsWith("#") || f.contains(" "));
     // the local runner's proxies: the same options, C1 only (light demo traffic, less memory)
     assertThat(MeshRunner.SIDECAR_FLAGS)

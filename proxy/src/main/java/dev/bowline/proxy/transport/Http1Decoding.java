@@ -11,15 +11,13 @@ import io.netty.handler.codec.http.HttpHeadersFactory;
  * The HTTP/1.1 decoder settings of the proxy's server and client codecs.
  *
  * <p>Netty's decoder gives every message's last content a trailers map of its own, made by the
- * trailers factory even when no trailer follows (a response with a {@code content-length}); the
- * default factory sizes its hash table for 16 names. Almost no message has trailers, so the factory
- * here starts at 2 (the table grows as names are added, as any {@code DefaultHeaders} does): 56
- * bytes less per proxied response. Validation is Netty's trailers validation.
+ * trailers factory even when no trailer can follow (a message with a {@code content-length}). Here
+ * that map is {@link LazyHeaders}: empty and allocation-free until a trailer is added, then Netty's
+ * trailers map (with its validation) underneath. Message headers get a hash table of 8 buckets
+ * instead of 16: Netty's {@code DefaultHeaders} never resizes its table, it chains the entries of a
+ * bucket, so a message with many more headers only has longer chains.
  */
 public final class Http1Decoding {
-  private static final DefaultHttpHeadersFactory TRAILERS =
-      DefaultHttpHeadersFactory.trailersFactory();
-
   private Http1Decoding() {}
 
   /** A decoder config with these limits and the small trailers factory. */
@@ -36,9 +34,9 @@ public final class Http1Decoding {
       DefaultHttpHeadersFactory.headersFactory();
 
   /**
-   * Message headers with a hash table of 8 names instead of Netty's 16 (32 bytes less per message);
-   * a typical request or response has about that many, and the table grows like any {@code
-   * DefaultHeaders} when a message has more. Validation is Netty's default headers validation.
+   * Message headers with a hash table of 8 buckets instead of Netty's 16 (32 bytes less per
+   * message; a typical request or response has about that many headers). Validation is Netty's
+   * default.
    */
   private enum SmallHeaders implements HttpHeadersFactory {
     INSTANCE;
@@ -59,20 +57,12 @@ public final class Http1Decoding {
 
     @Override
     public HttpHeaders newHeaders() {
-      return new Trailers(TRAILERS.getNameValidator(), TRAILERS.getValueValidator());
+      return new LazyHeaders();
     }
 
     @Override
     public HttpHeaders newEmptyHeaders() {
       return newHeaders();
-    }
-  }
-
-  private static final class Trailers extends DefaultHttpHeaders {
-    Trailers(
-        DefaultHeaders.NameValidator<CharSequence> names,
-        DefaultHeaders.ValueValidator<CharSequence> values) {
-      super(names, values, 2);
     }
   }
 

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Load-independent figures of the proxy's HTTP/1.1 router path (decision 0030, addendum 4): bytes
+# allocated per request, young GCs and GC pause per 100k requests, CPU per 1,000 requests of the
+# whole process and of its event loop alone, syscalls per request. The set-up is run.sh's (NGINX
+# backend with a 1 KB file and wrk -t1 -c50 on core 0, the proxy alone on core 1), but only
+# Bowline runs, once per variant, alternating, so variants compared share the machine's load.
+#
+#   bench/proxy/alloc.sh [rounds (default 2)] [variant ...]
+#   variant = name:jar-dir[:extra JVM flags, comma-separated]   (default: current:cli/target)
+#   e.g. bench/proxy/alloc.sh 3 before:/tmp/old-build after:cli/target \
+#          noleak:cli/target:-Dio.netty.leakDetection.level=disabled
+#   WARMUP=20 DURATION=10 SYSCALLS=1 (perf stat over the measured run) EXACT=1 (a 2 s JFR
+#   recording of every allocation, without TLABs, summarised by site; slow, its own run)
+#
+# B/request is what the young collections inside the measured window freed, divided by the
+# requests of that window (the proxy's heap is small, so there are tens of collections).
+set -euo pipefail
+ROUNDS=${1:-2}
+shift || true
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VARIANTS=("$@")
+[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=("current:$ROOT/cli/target")
+WARMUP=${WARMUP:-20}
+DURATION=${DURATION:-10}
+WORK=$(mktemp -d /tmp/bowline-alloc.XXXXXX)
+chmod 755 "$WORK"
+JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
+OPTS="$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+ADDR=127.0.7.11
+
+mkdir -p "$WORK/www" "$WORK/backend/logs"
+head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/1k"
+chmod -R a+rX "$WORK"
+cat > "$WORK/backend/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/backend/nginx.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen $ADDR:8081; location / { root $WORK/www; } }
+}
+CONF
+taskset -c 0 nginx -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
+PIDS+=($!)
+cat > "$WORK/bowline.yaml" <<CONF
+node: {id: bench}
+admin: {address: {socket_address: {address: $ADDR, port_value: 15000}}}
+static_resources:
+  listeners:
+  - name: http
+    address: {socket_address: {address: $ADDR, port_value: 8080}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: bench
+          codec_type: HTTP1
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+          route_config:
+            virtual_hosts:
+            - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: backend}}]}
+  clusters:
+  - name: backend
+    type: STATIC
+    load_assignment:
+      cluster_name: backend
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: $ADDR, port_value: 8081}}}}]}]
+CONF
+URL=http://$ADDR:8080/1k
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://$ADDR:8081/1k" && break; sleep 0.05; done
+
+ticks() { cut -d')' -f2- "$1" | awk '{print $12 + $13}'; }
+thread_ticks() { # pid name-pattern: utime+stime of the matching threads
+  local t=0
+  for d in /proc/$1/task/*; do
+    grep -q "$2" "$d/comm" 2>/dev/null && t=$((t + $(ticks "$d/stat")))
+  done
+  echo $t
+}
+
+run() { # name jar-dir flags
+  local name=$1 dir=$2 flags=${3:-}
+  local out=$WORK/$name; mkdir -p "$out"
+  local extra=(); [ -n "$flags" ] && IFS=, read -ra extra <<< "$flags"
+  if [ -n "${EXACT:-}" ]; then
+    extra+=(-XX:-UseTLAB "-XX:StartFlightRecording=delay=$((WARMUP + 3))s,duration=2s,settings=profile,jdk.ObjectAllocationSample#enabled=false,jdk.ObjectAllocationOutsideTLAB#enabled=true,jdk.ObjectAllocationOutsideTLAB#stackTrace=true,filename=$out/alloc.jfr")
+  fi
+  local start; start=$(date +%s.%N)
+  taskset -c 1 "$JAVA" "@$OPTS" "-Xlog:gc,gc+heap:file=$out/gc.log" "${extra[@]}" \
+    --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+    -jar "$dir/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1 >"$out/proxy.out" 2>&1 &
+  local pid=$!; PIDS+=($pid)
+  for _ in $(seq 1 400); do curl -sf -o /dev/null "$URL" && break; sleep 0.05; done
+  taskset -c 0 wrk -t1 -c50 -d"${WARMUP}s" "$URL" >/dev/null
+  local c0 e0 v0 t0 t1 c1 e1 v1 perf=""
+  c0=$(ticks /proc/$pid/stat); e0=$(thread_ticks $pid IoEv); v0=$(thread_ticks $pid "VM Thread")
+  if [ -n "${SYSCALLS:-}" ]; then
+    perf stat -e 'raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_writev' \
+      -p $pid -o "$out/perfstat" & perf=$!
+  fi
+  t0=$(date +%s.%N)
+  taskset -c 0 wrk -t1 -c50 -d"${DURATION}s" --latency "$URL" >"$out/wrk"
+  t1=$(date +%s.%N)
+  [ -z "$perf" ] || { kill -INT $perf; wait $perf || true; }
+  c1=$(ticks /proc/$pid/stat); e1=$(thread_ticks $pid IoEv); v1=$(thread_ticks $pid "VM Thread")
+  [ -z "${EXACT:-}" ] || sleep 3
+  kill $pid; wait $pid 2>/dev/null || true
+  python3 - "$name" "$out" "$start" "$t0" "$t1" "$c0" "$c1" "$e0" "$e1" "$v0" "$v1" "$(getconf CLK_TCK)" <<'PY'
+import re, sys, os
+name, out, start, t0, t1 = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:6])
+c0, c1, e0, e1, v0, v1, tck = map(int, sys.argv[6:13])
+wrk = open(f'{out}/wrk').read()
+reqs = int(re.search(r'(\d+) requests in', wrk).group(1))
+rps = re.search(r'Requests/sec:\s+([\d.]+)', wrk).group(1)
+# young collections in the window: count, pause; allocation = young occupancy before a collection
+# minus after the previous one (KB exact, from gc+heap's DefNew line), over the span they cover
+n = 0; pause = 0.0; young = []
+for l in open(f'{out}/gc.log'):
+    t = re.match(r'\[([\d.]+)s\]', l)
+    if not t or not t0 <= start + float(t.group(1)) <= t1:
+        continue
+    m = re.search(r'DefNew: (\d+)K\(\d+K\)->(\d+)K', l)
+    if m:
+        young.append((start + float(t.group(1)), int(m.group(1)), int(m.group(2))))
+    m = re.search(r'Pause Young.* ([\d.]+)ms', l)
+    if m:
+        n += 1; pause += float(m.group(1))
+alloc_kb = sum(young[i + 1][1] - young[i][2] for i in range(len(young) - 1))
+span_reqs = reqs * (young[-1][0] - young[0][0]) / (t1 - t0) if len(young) > 1 else 0
+ms = lambda t: t * 1000 / tck * 1000 / reqs
+line = (f'{name:14} {reqs / 1e3:7.0f}k req {float(rps):8.0f} rps | B/req {alloc_kb * 1024 / span_reqs if span_reqs else 0:5.0f} | '
+        f'young GCs/100k {1e5 * n / reqs:5.1f}, pause ms/100k {1e5 * pause / reqs:5.1f} | '
+        f'CPU ms/1k: process {ms(c1 - c0):5.2f}, event loop {ms(e1 - e0):5.2f}, VM thread {ms(v1 - v0):5.2f}')
+if os.path.exists(f'{out}/perfstat'):
+    counts = {m.group(2): int(m.group(1).replace(',', '')) for m in re.finditer(r'^\s*([\d,]+)\s+(\S+)', open(f'{out}/perfstat').read(), re.M)}
+    line += ' | syscalls/req ' + ', '.join(f'{k.split(":")[1].replace("sys_enter_", "")} {v / reqs:.2f}' for k, v in counts.items())
+print(line, f'| load {os.getloadavg()[0]:.1f}', flush=True)
+PY
+  if [ -n "${EXACT:-}" ] && [ -f "$out/alloc.jfr" ]; then
+    jfr print --events jdk.ObjectAllocationOutsideTLAB --stack-depth 12 "$out/alloc.jfr" | python3 -c '
+import re, sys, collections
+w = collections.Counter(); c = collections.Counter(); tot = 0; streams = 0
+for e in sys.stdin.read().split("jdk.ObjectAllocationOutsideTLAB")[1:]:
+    if "IoEventLoop" not in e: continue
+    m = re.search(r"allocationSize = ([\d.]+) (\w+)", e)
+    size = float(m.group(1)) * {"kB": 1024, "MB": 1048576}.get(m.group(2), 1)
+    cls = re.search(r"objectClass = (\S+)", e).group(1)
+    frames = [re.sub(r"\(.*", "", f.strip()) for f in re.search(r"stackTrace = \[(.*?)\n\s*\]", e, re.S).group(1).strip().split("\n")] if "stackTrace = [" in e else []
+    streams += cls == "dev.bowline.proxy.http.HttpStream"
+    key = cls + " <- " + " <- ".join(frames[:2])
+    w[key] += size; c[key] += 1; tot += size
+print(f"  exact (2 s, no TLABs): {tot / max(streams, 1):.0f} B and {sum(c.values()) / max(streams, 1):.1f} objects per request")
+for k, v in w.most_common(25): print(f"  {v / max(streams, 1):7.1f} B {c[k] / max(streams, 1):5.2f}x {k}")'
+    rm -f "$out/alloc.jfr"
+  fi
+}
+
+for r in $(seq 1 "$ROUNDS"); do
+  for v in "${VARIANTS[@]}"; do
+    IFS=: read -r n d f <<< "$v"
+    run "$n-$r" "$d" "${f:-}"
+  done
+done
+echo "wrk -t1 -c50 ${DURATION}s after ${WARMUP}s warm-up, proxy alone on core 1 (proxy.jvm-options + Xlog:gc); work dir $WORK"
