@@ -158,6 +158,32 @@ class CodecErrorProxyTest {
   }
 
   @Test
+  void moreThanEnvoysHundredHeadersAre431TooManyHeaders() throws Exception {
+    StringBuilder hundred = new StringBuilder("GET /h HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 1; i < 100; i++) {
+      hundred.append("x-h").append(i).append(": v\r\n");
+    }
+    // 100 fields (Host included) are served
+    int logged = lines("h1", 0).size();
+    try (java.net.Socket s = new java.net.Socket(IP, h1Port)) {
+      s.setSoTimeout(5000);
+      s.getOutputStream()
+          .write(
+              (hundred + "connection: close\r\n\r\n")
+                  .replace("x-h99: v\r\n", "")
+                  .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      assertThat(
+              new String(
+                  s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1))
+          .startsWith("HTTP/1.1 200");
+    }
+    lines("h1", logged + 1); // its line is written before the next request's
+    assertThat(
+            h1(hundred + "x-h100: v\r\n\r\n", "HTTP/1.1 431 Request Header Fields Too Large\r\n"))
+        .isEqualTo("- - HTTP/1.1 431 DPE http1.too_many_headers");
+  }
+
+  @Test
   void invalidChunkingAnswersTheStartedStreamAsAProtocolError() throws Exception {
     assertThat(
             h1(
@@ -236,6 +262,7 @@ class CodecErrorProxyTest {
 
   /** Sends {@code raw} on a fresh connection; what came back until the proxy closed it. */
   static String exchangeAfterContinue(String head, String body) throws Exception {
+    int logged = lines("h1", 0).size();
     try (java.net.Socket s = new java.net.Socket(IP, h1Port)) {
       s.setSoTimeout(5000);
       var out = s.getOutputStream();
@@ -246,6 +273,8 @@ class CodecErrorProxyTest {
           .isEqualTo("HTTP/1.1 100 Continue\r\n\r\n");
       out.write(body.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
       return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    } finally {
+      lines("h1", logged + 1); // logged before the next test counts lines
     }
   }
 
@@ -273,6 +302,7 @@ class CodecErrorProxyTest {
   @Test
   void http2GetsTheProxys100ContinueAsAnInterimHeadersFrame() throws Exception {
     long xx1 = stat("http.h2.downstream_rq_1xx");
+    int logged = lines("h2", 0).size();
     try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
       c.frames(
           (w, ctx) ->
@@ -307,5 +337,6 @@ class CodecErrorProxyTest {
       assertThat(fin.headers().status().toString()).isEqualTo("200");
     }
     assertThat(stat("http.h2.downstream_rq_1xx")).isEqualTo(xx1 + 1);
+    lines("h2", logged + 1); // logged before the next test counts lines
   }
 }

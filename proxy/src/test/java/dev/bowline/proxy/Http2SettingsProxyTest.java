@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * SETTINGS a raw client receives (stream window 256 MiB, max concurrent streams 2^31-1), the
  * WINDOW_UPDATE that raises the connection window to 256 MiB, and an upload of 1 MiB sent without
  * waiting for any WINDOW_UPDATE, which those windows allow; configured to HTTP/2's own 65,535
- * bytes, 80 KiB sent the same way is a flow-control error.
+ * bytes, 80 KiB sent the same way is a flow-control error. Upstream HTTP/2 connections open with
+ * the cluster's windows (Envoy's defaults, or its {@code http2_protocol_options}).
  */
 class Http2SettingsProxyTest {
   static final String IP = "127.0.38.1";
@@ -47,13 +48,23 @@ class Http2SettingsProxyTest {
                     typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
                   route_config:
                     virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - {match: {prefix: /up-default}, route: {cluster: h2default}}
+                      - {match: {prefix: /up-set}, route: {cluster: h2set}}
+                      - {match: {prefix: /}, route: {cluster: a}}
         """
         .formatted(name, IP, port, h2Options);
   }
 
+  static java.net.ServerSocket upDefault;
+  static java.net.ServerSocket upSet;
+
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
+    upDefault = new java.net.ServerSocket(0, 8, java.net.InetAddress.getByName("127.0.38.3"));
+    upSet = new java.net.ServerSocket(0, 8, java.net.InetAddress.getByName("127.0.38.4"));
     backend = new Backend("a", "127.0.38.2");
     defaults = Ports.free(IP);
     small = Ports.free(IP);
@@ -68,6 +79,20 @@ class Http2SettingsProxyTest {
             load_assignment:
               cluster_name: a
               endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
+          - name: h2default
+            http2_protocol_options: {}
+            load_assignment:
+              cluster_name: h2default
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.38.3, port_value: %d}}}}]}]
+          - name: h2set
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                explicit_http_config:
+                  http2_protocol_options: {initial_stream_window_size: 1048576, initial_connection_window_size: 2097152}
+            load_assignment:
+              cluster_name: h2set
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.38.4, port_value: %d}}}}]}]
         """
             .formatted(
                 listener("defaults", defaults, "{}"),
@@ -77,16 +102,20 @@ class Http2SettingsProxyTest {
                     "{initial_stream_window_size: 65535, initial_connection_window_size: 65535,"
                         + " max_concurrent_streams: 100}"),
                 backend.ip(),
-                backend.port());
+                backend.port(),
+                upDefault.getLocalPort(),
+                upSet.getLocalPort());
     proxy =
         Proxy.start(
             new BootstrapLoader().parse("h2.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
   }
 
   @AfterAll
-  static void stop() {
+  static void stop() throws Exception {
     proxy.close();
     backend.close();
+    upDefault.close();
+    upSet.close();
   }
 
   /** What the proxy opens a connection with: its SETTINGS and its WINDOW_UPDATEs on stream 0. */
@@ -98,28 +127,79 @@ class Http2SettingsProxyTest {
       s.setSoTimeout(5000);
       s.getOutputStream().write(ByteBufUtil.getBytes(Http2CodecUtil.connectionPrefaceBuf()));
       s.getOutputStream().write(new byte[] {0, 0, 0, RawH2.SETTINGS, 0, 0, 0, 0, 0});
-      DataInputStream in = new DataInputStream(s.getInputStream());
-      Map<Integer, Long> settings = new HashMap<>();
-      long increment = 0;
-      while (true) {
-        int len = in.readUnsignedByte() << 16 | in.readUnsignedShort();
-        int type = in.readUnsignedByte();
-        int flags = in.readUnsignedByte();
-        int stream = in.readInt() & 0x7fffffff;
-        byte[] p = new byte[len];
-        in.readFully(p);
-        var b = java.nio.ByteBuffer.wrap(p);
-        if (type == RawH2.SETTINGS && (flags & 1) == 0) {
-          while (b.remaining() >= 6) {
-            settings.put(b.getShort() & 0xffff, Integer.toUnsignedLong(b.getInt()));
-          }
-        } else if (type == 8 && stream == 0) {
-          increment += b.getInt() & 0x7fffffff;
-        } else if (type == RawH2.SETTINGS) {
-          return new Opening(settings, increment); // our SETTINGS acknowledged
+      return frames(new DataInputStream(s.getInputStream()), RawH2.SETTINGS);
+    }
+  }
+
+  /**
+   * Reads frames, collecting SETTINGS and WINDOW_UPDATEs on stream 0, until a frame of {@code
+   * until} that is no SETTINGS announcement (an ACK, or HEADERS) arrives.
+   */
+  static Opening frames(DataInputStream in, int until) throws Exception {
+    return frames(in, until, false);
+  }
+
+  /**
+   * As {@link #frames(DataInputStream, int)}; with {@code andWindow}, goes on past {@code until}
+   * until a WINDOW_UPDATE on stream 0 came too (Netty's client codec lets a waiting stream's
+   * HEADERS out with its preface, before the window update).
+   */
+  static Opening frames(DataInputStream in, int until, boolean andWindow) throws Exception {
+    boolean seen = false;
+    Map<Integer, Long> settings = new HashMap<>();
+    long increment = 0;
+    while (true) {
+      int len = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+      int type = in.readUnsignedByte();
+      int flags = in.readUnsignedByte();
+      int stream = in.readInt() & 0x7fffffff;
+      byte[] p = new byte[len];
+      in.readFully(p);
+      var b = java.nio.ByteBuffer.wrap(p);
+      if (type == RawH2.SETTINGS && (flags & 1) == 0) {
+        while (b.remaining() >= 6) {
+          settings.put(b.getShort() & 0xffff, Integer.toUnsignedLong(b.getInt()));
         }
+      } else if (type == 8 && stream == 0) {
+        increment += b.getInt() & 0x7fffffff;
+      } else if (type == until) {
+        seen = true; // our SETTINGS acknowledged, or a request
+      }
+      if (seen && (!andWindow || increment > 0)) {
+        return new Opening(settings, increment);
       }
     }
+  }
+
+  /** What the proxy opens an upstream HTTP/2 connection with, seen by a raw backend. */
+  static Opening upstreamOpening(java.net.ServerSocket backend, String path) throws Exception {
+    var request =
+        java.util.concurrent.CompletableFuture.runAsync(
+            () -> {
+              try (RawH2 c = new RawH2(IP, defaults).preface().handshake()) {
+                c.get(1, path, true).read(); // the answer (503 once the backend hangs up)
+              } catch (Exception e) {
+                // the answer does not matter here
+              }
+            });
+    try (Socket s = backend.accept()) {
+      s.setSoTimeout(5000);
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      in.readFully(new byte[24]); // the client preface
+      return frames(in, RawH2.HEADERS, true);
+    } finally {
+      request.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void upstreamConnectionsUseTheClustersWindowsWithEnvoysDefaults() throws Exception {
+    Opening d = upstreamOpening(upDefault, "/up-default");
+    assertThat(d.settings()).containsEntry(SETTINGS_INITIAL_WINDOW_SIZE, 256L * 1024 * 1024);
+    assertThat(d.connectionWindowIncrement()).isEqualTo(256L * 1024 * 1024 - 65_535);
+    Opening set = upstreamOpening(upSet, "/up-set");
+    assertThat(set.settings()).containsEntry(SETTINGS_INITIAL_WINDOW_SIZE, 1_048_576L);
+    assertThat(set.connectionWindowIncrement()).isEqualTo(2_097_152L - 65_535);
   }
 
   static final int SETTINGS_MAX_CONCURRENT_STREAMS = 3;

@@ -26,6 +26,10 @@ import java.util.Optional;
  * @param bufferLimitBytes {@code per_connection_buffer_limit_bytes}: the write buffer high
  *     watermark of an upstream connection (low: half), above which the request's downstream stops
  *     being read; Envoy's default 1 MiB, 0 for Netty's default
+ * @param http2StreamWindow {@code http2_protocol_options.initial_stream_window_size} of upstream
+ *     HTTP/2 connections (Envoy's default 256 MiB)
+ * @param http2ConnectionWindow {@code http2_protocol_options.initial_connection_window_size}
+ *     (Envoy's default 256 MiB)
  */
 public record ClusterPolicy(
     Lb lb,
@@ -38,7 +42,9 @@ public record ClusterPolicy(
     Optional<TcpKeepalive> tcpKeepalive,
     Optional<HealthCheck> healthCheck,
     boolean downstreamProtocol,
-    int bufferLimitBytes) {
+    int bufferLimitBytes,
+    int http2StreamWindow,
+    int http2ConnectionWindow) {
 
   /** Envoy's defaults: nothing set on the cluster. */
   public static final ClusterPolicy DEFAULT =
@@ -53,7 +59,9 @@ public record ClusterPolicy(
           Optional.empty(),
           Optional.empty(),
           false,
-          1 << 20);
+          1 << 20,
+          CodecOptions.DEFAULT_WINDOW_SIZE,
+          CodecOptions.DEFAULT_WINDOW_SIZE);
 
   public ClusterPolicy {
     Objects.requireNonNull(lb, "lb");

@@ -36,7 +36,8 @@ public record CodecOptions(
     String defaultHostForHttp10,
     java.time.Duration delayedCloseTimeout,
     int initialStreamWindowSize,
-    int initialConnectionWindowSize) {
+    int initialConnectionWindowSize,
+    int maxHeadersCount) {
   /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
   public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
 
@@ -45,6 +46,9 @@ public record CodecOptions(
 
   /** The smallest window Envoy accepts: HTTP/2's initial 65,535. */
   public static final int MIN_WINDOW_SIZE = 65_535;
+
+  /** Envoy's default {@code max_headers_count}. */
+  public static final int DEFAULT_MAX_HEADERS_COUNT = 100;
 
   /** Envoy's default {@code delayed_close_timeout}: 1 s. */
   public static final java.time.Duration DEFAULT_DELAYED_CLOSE_TIMEOUT =
@@ -60,7 +64,8 @@ public record CodecOptions(
           "",
           DEFAULT_DELAYED_CLOSE_TIMEOUT,
           DEFAULT_WINDOW_SIZE,
-          DEFAULT_WINDOW_SIZE);
+          DEFAULT_WINDOW_SIZE,
+          DEFAULT_MAX_HEADERS_COUNT);
 
   public CodecOptions {
     if (maxConcurrentStreams < 1) {
@@ -73,6 +78,9 @@ public record CodecOptions(
     if (initialStreamWindowSize < MIN_WINDOW_SIZE
         || initialConnectionWindowSize < MIN_WINDOW_SIZE) {
       throw new IllegalArgumentException("HTTP/2 windows must be at least 65535");
+    }
+    if (maxHeadersCount < 1) {
+      throw new IllegalArgumentException("maxHeadersCount must be positive");
     }
   }
 }

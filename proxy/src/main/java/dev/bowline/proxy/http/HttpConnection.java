@@ -185,6 +185,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
             tooLarge ? 431 : 400, tooLarge ? "http1.headers_too_large" : "http1.codec_error");
         return;
       }
+      if (!http2Stream && req.headers().size() > config.codecOptions().maxHeadersCount()) {
+        ReferenceCountUtil.release(o);
+        codecError(431, "http1.too_many_headers"); // Envoy's codec: max_headers_count
+        return;
+      }
       stats.downstreamRqTotal().inc();
       HttpStream s = new HttpStream(this, req);
       current = s;

@@ -6,10 +6,12 @@ import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 
 /**
  * Raises an HTTP/2 connection's receive window from the protocol's 65,535 bytes to {@code size}
- * with a WINDOW_UPDATE on stream 0 right after the codec's preface, as Envoy applies {@code
+ * with a WINDOW_UPDATE on stream 0 as the connection opens, as Envoy applies {@code
  * http2_protocol_options.initial_connection_window_size} (the SETTINGS frame can only set the
- * stream window). Goes right after Netty's {@code Http2FrameCodec}, which turns the frame into a
- * connection window increase; removes itself once done.
+ * stream window): on a server connection right after the codec's SETTINGS; on a client connection
+ * when it becomes active, which can be just after the HEADERS of a request that waited for it. Goes
+ * right after Netty's {@code Http2FrameCodec}, which turns the frame into a connection window
+ * increase; removes itself once done.
  */
 public final class Http2ConnectionWindow extends ChannelInboundHandlerAdapter {
   /** HTTP/2's initial window (RFC 9113 6.9.2). */
@@ -17,6 +19,41 @@ public final class Http2ConnectionWindow extends ChannelInboundHandlerAdapter {
 
   private final int size;
   private boolean raised;
+
+  /**
+   * Netty's client frame codec announcing {@code streamWindow} in its SETTINGS and leaving the
+   * connection window to an {@link Http2ConnectionWindow} after it: Netty's codec would otherwise
+   * raise the connection window by twice what the stream window adds, where Envoy sets it to {@code
+   * initial_connection_window_size}.
+   */
+  public static io.netty.handler.codec.http2.Http2FrameCodec clientCodec(int streamWindow) {
+    return new ClientCodecBuilder(streamWindow).build();
+  }
+
+  private static final class ClientCodecBuilder
+      extends io.netty.handler.codec.http2.Http2FrameCodecBuilder {
+    private final int streamWindow;
+
+    ClientCodecBuilder(int streamWindow) {
+      this.streamWindow = streamWindow;
+      server(false);
+    }
+
+    @Override
+    protected io.netty.handler.codec.http2.Http2FrameCodec build(
+        io.netty.handler.codec.http2.Http2ConnectionDecoder decoder,
+        io.netty.handler.codec.http2.Http2ConnectionEncoder encoder,
+        io.netty.handler.codec.http2.Http2Settings settings) {
+      // the codec reads the stream window for its own expansion when made, and keeps the object
+      // for its preface: the window goes in after
+      settings.remove(io.netty.handler.codec.http2.Http2CodecUtil.SETTINGS_INITIAL_WINDOW_SIZE);
+      var codec =
+          new io.netty.handler.codec.http2.Http2FrameCodec(
+              encoder, decoder, settings, decoupleCloseAndGoAway(), flushPreface()) {};
+      settings.initialWindowSize(streamWindow);
+      return codec;
+    }
+  }
 
   /** A handler raising the connection window to {@code size} bytes. */
   public Http2ConnectionWindow(int size) {

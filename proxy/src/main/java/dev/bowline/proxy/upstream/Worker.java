@@ -448,9 +448,13 @@ public final class Worker {
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel c) {
+                var policy = ch.config.policy(); // the cluster's HTTP/2 windows, Envoy's defaults
                 c.pipeline()
                     .addLast(
-                        io.netty.handler.codec.http2.Http2FrameCodecBuilder.forClient().build());
+                        dev.bowline.proxy.transport.Http2ConnectionWindow.clientCodec(
+                            policy.http2StreamWindow()),
+                        new dev.bowline.proxy.transport.Http2ConnectionWindow(
+                            policy.http2ConnectionWindow()));
                 c.pipeline()
                     .addLast(
                         new io.netty.handler.codec.http2.Http2MultiplexHandler(

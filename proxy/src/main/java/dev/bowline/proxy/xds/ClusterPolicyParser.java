@@ -117,12 +117,28 @@ final class ClusterPolicyParser {
     if (c.hasCommonHttpProtocolOptions() && c.getCommonHttpProtocolOptions().hasIdleTimeout()) {
       idle = Protos.duration(c.getCommonHttpProtocolOptions().getIdleTimeout());
     }
+    @SuppressWarnings("deprecation") // the cluster's own http2_protocol_options is still sent
+    var h2 = c.getHttp2ProtocolOptions();
+    String h2Field = "http2_protocol_options";
     var ext = c.getTypedExtensionProtocolOptionsMap().get(ClusterParser.HTTP_OPTIONS);
     if (ext != null) {
       try {
         HttpProtocolOptions o =
             Anys.unpack(ext, HttpProtocolOptions.getDescriptor(), HttpProtocolOptions.parser());
         downstreamProtocol = o.hasUseDownstreamProtocolConfig();
+        if (o.getExplicitHttpConfig().hasHttp2ProtocolOptions()) {
+          h2 = o.getExplicitHttpConfig().getHttp2ProtocolOptions();
+          h2Field =
+              "typed_extension_protocol_options["
+                  + ClusterParser.HTTP_OPTIONS
+                  + "].explicit_http_config.http2_protocol_options";
+        } else if (o.getUseDownstreamProtocolConfig().hasHttp2ProtocolOptions()) {
+          h2 = o.getUseDownstreamProtocolConfig().getHttp2ProtocolOptions();
+          h2Field =
+              "typed_extension_protocol_options["
+                  + ClusterParser.HTTP_OPTIONS
+                  + "].use_downstream_protocol_config.http2_protocol_options";
+        }
         if (o.getCommonHttpProtocolOptions().hasIdleTimeout()) {
           idle = Protos.duration(o.getCommonHttpProtocolOptions().getIdleTimeout());
         }
@@ -154,7 +170,15 @@ final class ClusterPolicyParser {
         downstreamProtocol,
         c.hasPerConnectionBufferLimitBytes()
             ? ListenerParser.bufferLimitValue(c.getPerConnectionBufferLimitBytes().getValue())
-            : ClusterPolicy.DEFAULT.bufferLimitBytes());
+            : ClusterPolicy.DEFAULT.bufferLimitBytes(),
+        ListenerParser.window(
+            h2.hasInitialStreamWindowSize(),
+            h2.getInitialStreamWindowSize().getValue(),
+            h2Field + ".initial_stream_window_size"),
+        ListenerParser.window(
+            h2.hasInitialConnectionWindowSize(),
+            h2.getInitialConnectionWindowSize().getValue(),
+            h2Field + ".initial_connection_window_size"));
   }
 
   private static Optional<ClusterPolicy.HealthCheck> healthCheck(Cluster c)

@@ -497,7 +497,28 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         window(
             h2.hasInitialConnectionWindowSize(),
             h2.getInitialConnectionWindowSize().getValue(),
-            field + ".http2_protocol_options.initial_connection_window_size"));
+            field + ".http2_protocol_options.initial_connection_window_size"),
+        maxHeadersCount(h, field));
+  }
+
+  /** {@code common_http_protocol_options.max_headers_count}: Envoy's default 100, at least 1. */
+  private static int maxHeadersCount(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field)
+      throws InvalidResourceException {
+    var common = h.getCommonHttpProtocolOptions();
+    if (!common.hasMaxHeadersCount()) {
+      return dev.bowline.proxy.config.CodecOptions.DEFAULT_MAX_HEADERS_COUNT;
+    }
+    int n = common.getMaxHeadersCount().getValue();
+    if (n < 1) {
+      throw new InvalidResourceException(
+          field + ".common_http_protocol_options.max_headers_count",
+          "must be at least 1, got " + Integer.toUnsignedString(n));
+    }
+    return n;
   }
 
   /** An HTTP/2 window size: Envoy's range [65535, 2^31-1] and default (256 MiB). */
@@ -637,6 +658,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "http_protocol_options.accept_http_10",
           "http_protocol_options.default_host_for_http_10",
           "delayed_close_timeout",
+          "common_http_protocol_options.max_headers_count",
           "http2_protocol_options.max_concurrent_streams",
           "http2_protocol_options.initial_stream_window_size",
           "http2_protocol_options.initial_connection_window_size",
