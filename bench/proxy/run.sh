@@ -204,6 +204,9 @@ train() { # train <extra JVM flags...>: start, wait for ready, 3 s of load, stop
 want bowline-noaot && run_one bowline-noaot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS "${BOWLINE_ARGS[@]}"
 if want bowline; then
   train -XX:DumpLoadedClassList="$WORK/bowline.classlist"
+  # as ./bowline does: JDK 25's constant-pool resolutions of picocli's Java 5 classes would keep
+  # them out of the archive (decision 0036)
+  sed -i '/^@cp picocli\//d' "$WORK/bowline.classlist"
   # shellcheck disable=SC2086
   "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $JAVA_OPTS -Xshare:dump \
     -XX:SharedClassListFile="$WORK/bowline.classlist" -XX:SharedArchiveFile="$WORK/bowline.jsa" \
