@@ -13,7 +13,8 @@
 #   PROXIES="bowline" WARMUP=10 BOWLINE_BENCH_JAVA_OPTS="..." bench/proxy/run.sh
 #
 # PROXIES (default "nginx haproxy bowline"): bowline starts from a static AppCDS archive trained in
-# the same run, as ./bowline proxy does; bowline-aot from a JDK 25 AOT cache; bowline-noaot plain.
+# the same run, as ./bowline proxy does; bowline-aot from a JDK 25 AOT cache; bowline-noaot plain;
+# netty-floor is bench/proxy/Floor.java, the least a Netty proxy on the same JVM options needs.
 # The proxy's JVM options are cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options
 # (BOWLINE_BENCH_JAVA_OPTS appended).
 #
@@ -158,6 +159,9 @@ train() { # train <extra JVM flags...>: start, wait for ready, 3 s of load, stop
 want bowline-noaot && run_one bowline-noaot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS "${BOWLINE_ARGS[@]}"
 if want bowline; then
   train -XX:DumpLoadedClassList="$WORK/bowline.classlist"
+  # as ./bowline does: JDK 25's constant-pool resolutions of picocli's Java 5 classes would keep
+  # them out of the archive (decision 0036)
+  sed -i '/^@cp picocli\//d' "$WORK/bowline.classlist"
   # shellcheck disable=SC2086
   "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $JAVA_OPTS -Xshare:dump \
     -XX:SharedClassListFile="$WORK/bowline.classlist" -XX:SharedArchiveFile="$WORK/bowline.jsa" \
@@ -174,5 +178,15 @@ if want bowline-aot; then
   [ -f "$WORK/bowline.aot" ] || { echo "no AOT cache written; see $WORK/bowline-train.out" >&2; exit 1; }
   # shellcheck disable=SC2086
   run_one bowline-aot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:AOTCache="$WORK/bowline.aot" "${BOWLINE_ARGS[@]}"
+fi
+# netty-floor: bench/proxy/Floor.java, Netty's HTTP codecs and a relay on the same JVM and options and
+# nothing else: the footprint floor the bowline row is measured against (decision 0036).
+if want netty-floor; then
+  NETTY_CP=$(ls "$ROOT"/cli/target/lib/netty-*.jar | tr '\n' ':')
+  mkdir -p "$WORK/floor"
+  "${JAVA%/java}/javac" -d "$WORK/floor" -cp "$NETTY_CP" "$ROOT/bench/proxy/Floor.java"
+  # shellcheck disable=SC2086
+  run_one netty-floor http://127.0.7.5:8080/1k "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED \
+    -cp "$WORK/floor:$NETTY_CP" Floor 127.0.7.5:8080 "$BACKEND"
 fi
 echo "wrk -t1 -c$CONNS -d${DURATION}s (after ${WARMUP}s warm-up); backend nginx 1 KB on core 0 with wrk; proxy alone on core 1; work dir $WORK"

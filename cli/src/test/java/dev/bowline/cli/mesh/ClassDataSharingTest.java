@@ -23,6 +23,29 @@ class ClassDataSharingTest {
   }
 
   @Test
+  void theDumpedListLeavesOutPicoclisConstantPoolResolutionsOnly() {
+    String list =
+        String.join(
+            "\n",
+            "picocli/CommandLine id: 10",
+            "@cp picocli/CommandLine 4 7 12",
+            "dev/bowline/cli/Main id: 11",
+            "@cp dev/bowline/cli/Main 2 5",
+            "@lambda-proxy dev/bowline/cli/Main run ()V",
+            "@cp picocli/CommandLine$Help 3",
+            "");
+    assertThat(ClassDataSharing.withoutOldClassResolution(list))
+        .isEqualTo(
+            String.join(
+                "\n",
+                "picocli/CommandLine id: 10",
+                "dev/bowline/cli/Main id: 11",
+                "@cp dev/bowline/cli/Main 2 5",
+                "@lambda-proxy dev/bowline/cli/Main run ()V",
+                ""));
+  }
+
+  @Test
   void aCreatorRecordsItsClassListAndTheNextJvmOfItsKindMapsTheArchive(@TempDir Path dir)
       throws Exception {
     // The class path's first entry decides where archives go: <its parent>/cds. CDS archives
