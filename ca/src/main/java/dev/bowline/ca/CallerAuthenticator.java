@@ -3,16 +3,11 @@ package dev.bowline.ca;
 import static dev.bowline.ca.CaException.Reason.UNAUTHENTICATED;
 
 import java.security.GeneralSecurityException;
-import java.security.cert.CertPathValidator;
 import java.security.cert.CertPathValidatorException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.CertificateParsingException;
-import java.security.cert.PKIXParameters;
-import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -150,15 +145,7 @@ final class CallerAuthenticator {
       throw new CaException(UNAUTHENTICATED, "is a root, not a workload certificate");
     }
     try {
-      Set<TrustAnchor> anchors = new HashSet<>();
-      for (X509Certificate r : roots) {
-        anchors.add(new TrustAnchor(r, null));
-      }
-      PKIXParameters params = new PKIXParameters(anchors);
-      params.setRevocationEnabled(false);
-      params.setDate(Date.from(now));
-      CertPathValidator.getInstance("PKIX")
-          .validate(CertificateFactory.getInstance("X.509").generateCertPath(path), params);
+      CertPaths.validate(path, roots, now);
     } catch (CertPathValidatorException e) {
       String reason =
           switch (e.getReason()) {

@@ -11,11 +11,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
-import java.security.cert.CertPathValidator;
 import java.security.cert.CertPathValidatorException;
-import java.security.cert.CertificateFactory;
-import java.security.cert.PKIXParameters;
-import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
@@ -255,18 +251,7 @@ final class RootStore {
   private static X509Certificate validatePath(
       List<X509Certificate> path, List<X509Certificate> roots, Clock clock, Path dir) {
     try {
-      Set<TrustAnchor> anchors = new HashSet<>();
-      for (X509Certificate r : roots) {
-        anchors.add(new TrustAnchor(r, null));
-      }
-      PKIXParameters params = new PKIXParameters(anchors);
-      params.setRevocationEnabled(false);
-      params.setDate(Date.from(clock.instant()));
-      var result =
-          (java.security.cert.PKIXCertPathValidatorResult)
-              CertPathValidator.getInstance("PKIX")
-                  .validate(CertificateFactory.getInstance("X.509").generateCertPath(path), params);
-      return result.getTrustAnchor().getTrustedCert();
+      return CertPaths.validate(path, roots, clock.instant()).getTrustAnchor().getTrustedCert();
     } catch (CertPathValidatorException e) {
       String which =
           e.getIndex() >= 0 && e.getIndex() < path.size()

@@ -1,11 +1,9 @@
 package dev.bowline.cli;
 
-import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code bowline apply -f FILE|DIR}: Istio config into a running control plane, all or nothing. */
@@ -19,22 +17,17 @@ import picocli.CommandLine.Spec;
 final class ApplyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(
-      names = {"-f", "--filename"},
-      required = true,
-      paramLabel = "FILE|DIR",
-      description = "Istio YAML/JSON files, or directories (recursively); repeatable.")
-  List<Path> files;
+  @Mixin ConfigFiles files;
 
-  @Option(
-      names = "--control-plane",
-      defaultValue = ControlPlaneClient.DEFAULT_URL,
-      description = "The control plane's monitoring URL (default: ${DEFAULT-VALUE}).")
-  String controlPlane = ControlPlaneClient.DEFAULT_URL;
+  @Mixin ControlPlaneUrl controlPlane;
 
   @Override
   public Integer call() throws InterruptedException {
     return ConfigRequest.run(
-        "apply", files, controlPlane, spec.commandLine().getOut(), spec.commandLine().getErr());
+        "apply",
+        files.files,
+        controlPlane.url,
+        spec.commandLine().getOut(),
+        spec.commandLine().getErr());
   }
 }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -29,11 +30,7 @@ import picocli.CommandLine.Spec;
 final class DashboardCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(
-      names = "--control-plane",
-      defaultValue = ControlPlaneClient.DEFAULT_URL,
-      description = "The control plane's monitoring URL (default: ${DEFAULT-VALUE}).")
-  String controlPlane = ControlPlaneClient.DEFAULT_URL;
+  @Mixin ControlPlaneUrl controlPlane;
 
   @Option(
       names = "--browser",
@@ -50,14 +47,14 @@ final class DashboardCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     String base =
-        controlPlane.endsWith("/")
-            ? controlPlane.substring(0, controlPlane.length() - 1)
-            : controlPlane;
+        controlPlane.url.endsWith("/")
+            ? controlPlane.url.substring(0, controlPlane.url.length() - 1)
+            : controlPlane.url;
     URI url;
     try {
       url = URI.create(base + "/dashboard/");
     } catch (IllegalArgumentException e) {
-      err.println("bowline dashboard: --control-plane " + controlPlane + " is not a URL");
+      err.println("bowline dashboard: --control-plane " + controlPlane.url + " is not a URL");
       return 2;
     }
     HttpClient http =

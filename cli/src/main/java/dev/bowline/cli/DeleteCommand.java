@@ -1,11 +1,9 @@
 package dev.bowline.cli;
 
-import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code bowline delete -f FILE|DIR}: removes the resources the files name from a running mesh. */
@@ -18,22 +16,17 @@ import picocli.CommandLine.Spec;
 final class DeleteCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(
-      names = {"-f", "--filename"},
-      required = true,
-      paramLabel = "FILE|DIR",
-      description = "Istio YAML/JSON files, or directories (recursively); repeatable.")
-  List<Path> files;
+  @Mixin ConfigFiles files;
 
-  @Option(
-      names = "--control-plane",
-      defaultValue = ControlPlaneClient.DEFAULT_URL,
-      description = "The control plane's monitoring URL (default: ${DEFAULT-VALUE}).")
-  String controlPlane = ControlPlaneClient.DEFAULT_URL;
+  @Mixin ControlPlaneUrl controlPlane;
 
   @Override
   public Integer call() throws InterruptedException {
     return ConfigRequest.run(
-        "delete", files, controlPlane, spec.commandLine().getOut(), spec.commandLine().getErr());
+        "delete",
+        files.files,
+        controlPlane.url,
+        spec.commandLine().getOut(),
+        spec.commandLine().getErr());
   }
 }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -58,11 +59,7 @@ final class ProxyConfigCommand implements Callable<Integer> {
       description = "short or json (default: ${DEFAULT-VALUE}).")
   String output = "short";
 
-  @Option(
-      names = "--control-plane",
-      defaultValue = ControlPlaneClient.DEFAULT_URL,
-      description = "The control plane's monitoring URL (default: ${DEFAULT-VALUE}).")
-  String url = ControlPlaneClient.DEFAULT_URL;
+  @Mixin ControlPlaneUrl controlPlane;
 
   @Override
   public Integer call() throws Exception {
@@ -75,7 +72,7 @@ final class ProxyConfigCommand implements Callable<Integer> {
     }
     JsonNode dump;
     try {
-      dump = new ControlPlaneClient(url).configDump(proxyId);
+      dump = new ControlPlaneClient(controlPlane.url).configDump(proxyId);
     } catch (ControlPlaneClient.Failure e) {
       spec.commandLine().getErr().println("bowline proxy-config: " + e.getMessage());
       return 1;

@@ -6,8 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
@@ -21,18 +21,14 @@ import picocli.CommandLine.Spec;
 final class ProxyStatusCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(
-      names = "--control-plane",
-      defaultValue = ControlPlaneClient.DEFAULT_URL,
-      description = "The control plane's monitoring URL (default: ${DEFAULT-VALUE}).")
-  String url = ControlPlaneClient.DEFAULT_URL;
+  @Mixin ControlPlaneUrl controlPlane;
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     JsonNode syncz;
     try {
-      syncz = new ControlPlaneClient(url).syncz();
+      syncz = new ControlPlaneClient(controlPlane.url).syncz();
     } catch (ControlPlaneClient.Failure e) {
       spec.commandLine().getErr().println("bowline proxy-status: " + e.getMessage());
       return 1;

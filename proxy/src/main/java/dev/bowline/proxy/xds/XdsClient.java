@@ -177,31 +177,9 @@ public final class XdsClient implements AutoCloseable {
       connectDelta(stub);
       return;
     }
-    Object[] self = new Object[1];
-    StreamObserver<DiscoveryResponse> responses =
-        new StreamObserver<>() {
-          @Override
-          public void onNext(DiscoveryResponse r) {
-            run(
-                () -> {
-                  if (requests == self[0]) {
-                    onResponse(r);
-                  }
-                });
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            run(() -> streamClosed(self[0], t.toString()));
-          }
-
-          @Override
-          public void onCompleted() {
-            run(() -> streamClosed(self[0], "stream completed"));
-          }
-        };
+    var responses = new Responses<DiscoveryResponse>(this::onResponse);
     requests = stub.streamAggregatedResources(responses);
-    self[0] = requests;
+    responses.stream = requests;
     boolean first = true;
     for (var e : types.entrySet()) {
       TypeState<?> t = e.getValue();
@@ -216,31 +194,9 @@ public final class XdsClient implements AutoCloseable {
   }
 
   private void connectDelta(AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub) {
-    Object[] self = new Object[1];
-    StreamObserver<DeltaDiscoveryResponse> responses =
-        new StreamObserver<>() {
-          @Override
-          public void onNext(DeltaDiscoveryResponse r) {
-            run(
-                () -> {
-                  if (deltaRequests == self[0]) {
-                    onDeltaResponse(r);
-                  }
-                });
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            run(() -> streamClosed(self[0], t.toString()));
-          }
-
-          @Override
-          public void onCompleted() {
-            run(() -> streamClosed(self[0], "stream completed"));
-          }
-        };
+    var responses = new Responses<DeltaDiscoveryResponse>(this::onDeltaResponse);
     deltaRequests = stub.deltaAggregatedResources(responses);
-    self[0] = deltaRequests;
+    responses.stream = deltaRequests;
     for (var e : types.entrySet()) {
       TypeState<?> t = e.getValue();
       t.nonce = "";
@@ -289,6 +245,41 @@ public final class XdsClient implements AutoCloseable {
     if (out != null) {
       var b = DiscoveryRequest.newBuilder().setTypeUrl(typeUrl);
       out.onNext(error.isEmpty() ? b.build() : b.setErrorDetail(detail).build());
+    }
+  }
+
+  /**
+   * The responses of one stream, each handled on the executor while that stream is still the
+   * current one; its end (error or completion) schedules the next stream.
+   */
+  private final class Responses<R> implements StreamObserver<R> {
+    private final Consumer<R> handler;
+
+    /** The stream's request side, set on the executor as soon as the call has opened it. */
+    @Nullable Object stream;
+
+    Responses(Consumer<R> handler) {
+      this.handler = handler;
+    }
+
+    @Override
+    public void onNext(R r) {
+      run(
+          () -> {
+            if (stream == currentStream()) {
+              handler.accept(r);
+            }
+          });
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      run(() -> streamClosed(stream, t.toString()));
+    }
+
+    @Override
+    public void onCompleted() {
+      run(() -> streamClosed(stream, "stream completed"));
     }
   }
 

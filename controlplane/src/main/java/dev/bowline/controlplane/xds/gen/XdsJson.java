@@ -39,7 +39,7 @@ public final class XdsJson {
               io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
                   .getDescriptor())
           .add(com.google.protobuf.StringValue.getDescriptor())
-          .add(dev.bowline.controlplane.xds.gen.telemetry.MetadataExchangeProto.descriptor())
+          .add(dev.bowline.protos.MetadataExchangeProto.descriptor())
           .add(
               io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
                   .getDescriptor())

@@ -2,6 +2,7 @@ package dev.bowline.controlplane.xds.gen.telemetry;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.StringValue;
+import dev.bowline.protos.MetadataExchangeProto;
 import io.envoyproxy.envoy.config.core.v3.AsyncDataSource;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm;
@@ -25,8 +26,7 @@ public final class TelemetryFilters {
   public static final String STATS_NAME = "istio.stats";
 
   /** istio-proxy's TCP/HTTP metadata exchange config type (no Java artifact carries it). */
-  public static final String MX_CONFIG_TYPE =
-      "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange";
+  public static final String MX_CONFIG_TYPE = MetadataExchangeProto.TYPE_URL;
 
   private static final HttpFilter MX =
       HttpFilter.newBuilder()

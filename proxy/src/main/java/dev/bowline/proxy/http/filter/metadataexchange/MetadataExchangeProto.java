@@ -1,47 +1,17 @@
 package dev.bowline.proxy.http.filter.metadataexchange;
 
-import com.google.protobuf.DescriptorProtos.DescriptorProto;
-import com.google.protobuf.DescriptorProtos.FieldDescriptorProto;
-import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
 import com.google.protobuf.Descriptors;
 
 /**
- * The schema of istio-proxy's {@code envoy.tcp.metadataexchange.config.MetadataExchange} ({@code
- * string protocol = 1}), which no published Java artifact carries: built here so config dumps and
- * JSON bootstraps can name it inside an {@code Any}.
+ * Where {@code bootstrap.SupportedTypes} still looks for the MetadataExchange schema, which lives
+ * in {@link dev.bowline.protos.MetadataExchangeProto} now (decision 0035). To be removed once
+ * {@code SupportedTypes} names that class itself.
  */
 public final class MetadataExchangeProto {
   private MetadataExchangeProto() {}
 
-  private static final Descriptors.Descriptor DESCRIPTOR = build();
-
   /** The message's descriptor. */
   public static Descriptors.Descriptor descriptor() {
-    return DESCRIPTOR;
-  }
-
-  private static Descriptors.Descriptor build() {
-    FileDescriptorProto file =
-        FileDescriptorProto.newBuilder()
-            .setName("envoy/tcp/metadataexchange/config/metadata_exchange.proto")
-            .setPackage("envoy.tcp.metadataexchange.config")
-            .setSyntax("proto3")
-            .addMessageType(
-                DescriptorProto.newBuilder()
-                    .setName("MetadataExchange")
-                    .addField(
-                        FieldDescriptorProto.newBuilder()
-                            .setName("protocol")
-                            .setJsonName("protocol")
-                            .setNumber(1)
-                            .setLabel(FieldDescriptorProto.Label.LABEL_OPTIONAL)
-                            .setType(FieldDescriptorProto.Type.TYPE_STRING)))
-            .build();
-    try {
-      return Descriptors.FileDescriptor.buildFrom(file, new Descriptors.FileDescriptor[0])
-          .findMessageTypeByName("MetadataExchange");
-    } catch (Descriptors.DescriptorValidationException e) {
-      throw new IllegalStateException(e);
-    }
+    return dev.bowline.protos.MetadataExchangeProto.descriptor();
   }
 }

@@ -8,10 +8,8 @@ import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
 import dev.bowline.proxy.http.filter.StreamInfo;
 import io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm;
-import io.envoyproxy.envoy.extensions.wasm.v3.VmConfig;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * {@code envoy.filters.http.wasm} for null-VM plugins only: the proxy runs no WebAssembly, but
@@ -25,24 +23,19 @@ public final class WasmFactory implements HttpFilterFactory<WasmConfig> {
   public static final String TYPE_URL =
       "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
 
-  private static final String NULL_RUNTIME = "envoy.wasm.runtime.null";
   private static final Map<String, String> ISTIO_MODULES =
       Map.of(
           "/etc/istio/extensions/metadata-exchange-filter.compiled.wasm",
               "envoy.wasm.metadata_exchange",
           "/etc/istio/extensions/stats-filter.compiled.wasm", "envoy.wasm.stats");
 
-  private final Map<String, NullVmPlugin<?>> plugins;
+  private final NullVmPlugins<NullVmPlugin<?>> plugins;
 
   /** A factory offering {@code plugins}; two with the same name are an error. */
   public WasmFactory(List<NullVmPlugin<?>> plugins) {
-    Map<String, NullVmPlugin<?>> m = new TreeMap<>();
-    for (NullVmPlugin<?> p : plugins) {
-      if (m.put(p.name(), p) != null) {
-        throw new IllegalArgumentException("two null-VM plugins named " + p.name());
-      }
-    }
-    this.plugins = Map.copyOf(m);
+    this.plugins =
+        new NullVmPlugins<>(
+            plugins, NullVmPlugin::name, ISTIO_MODULES, "null-VM", "Istio's own telemetry modules");
   }
 
   @Override
@@ -63,19 +56,7 @@ public final class WasmFactory implements HttpFilterFactory<WasmConfig> {
       throw new IllegalArgumentException("config: is required");
     }
     var pc = w.getConfig();
-    if (!pc.hasVmConfig()) {
-      throw new IllegalArgumentException("config.vm_config: is required (only the null VM runs)");
-    }
-    String name = pluginName(pc.getVmConfig());
-    NullVmPlugin<?> plugin = plugins.get(name);
-    if (plugin == null) {
-      throw new IllegalArgumentException(
-          "config.vm_config.code.local.inline_string: unknown null-VM plugin '"
-              + name
-              + "' (known: "
-              + String.join(", ", new TreeMap<>(plugins).keySet())
-              + ")");
-    }
+    NullVmPlugin<?> plugin = plugins.named(pc);
     Object config;
     try {
       config = plugin.parse(pc.getRootId(), pc.getConfiguration(), context);
@@ -83,32 +64,6 @@ public final class WasmFactory implements HttpFilterFactory<WasmConfig> {
       throw new IllegalArgumentException("config.configuration: " + e.getMessage(), e);
     }
     return new WasmConfig(plugin, pc.getRootId(), config);
-  }
-
-  private static String pluginName(VmConfig vm) {
-    var code = vm.getCode();
-    if (!code.hasLocal()) {
-      throw new IllegalArgumentException(
-          "config.vm_config.code.local: is required (remote Wasm modules are not run)");
-    }
-    var local = code.getLocal();
-    if (vm.getRuntime().equals(NULL_RUNTIME)) {
-      if (!local.hasInlineString()) {
-        throw new IllegalArgumentException(
-            "config.vm_config.code.local.inline_string: is required for the null VM");
-      }
-      return local.getInlineString();
-    }
-    String module = local.hasFilename() ? ISTIO_MODULES.get(local.getFilename()) : null;
-    if (module == null) {
-      throw new IllegalArgumentException(
-          "config.vm_config.runtime: '"
-              + vm.getRuntime()
-              + "' is not supported (only "
-              + NULL_RUNTIME
-              + " and Istio's own telemetry modules)");
-    }
-    return module;
   }
 
   @Override

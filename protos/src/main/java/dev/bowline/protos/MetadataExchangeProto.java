@@ -1,4 +1,4 @@
-package dev.bowline.controlplane.xds.gen.telemetry;
+package dev.bowline.protos;
 
 import com.google.protobuf.DescriptorProtos.DescriptorProto;
 import com.google.protobuf.DescriptorProtos.FieldDescriptorProto;
@@ -7,11 +7,16 @@ import com.google.protobuf.Descriptors;
 
 /**
  * The schema of istio-proxy's {@code envoy.tcp.metadataexchange.config.MetadataExchange} ({@code
- * string protocol = 1}), which no published Java artifact carries: built here so config dumps (and
- * golden files) can print it inside an {@code Any}. The proxy keeps its own copy.
+ * string protocol = 1}), which no published Java artifact carries: the control plane writes it
+ * (istiod's {@code metadata_exchange} network filter) and the proxy reads it; both print it inside
+ * an {@code Any} in config dumps.
  */
 public final class MetadataExchangeProto {
   private MetadataExchangeProto() {}
+
+  /** The config's type URL. */
+  public static final String TYPE_URL =
+      "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange";
 
   private static final Descriptors.Descriptor DESCRIPTOR = build();
 
