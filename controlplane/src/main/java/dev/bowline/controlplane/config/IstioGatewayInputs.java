@@ -225,21 +225,7 @@ final class IstioGatewayInputs implements ConfigInputs.Gateways {
       if (!applies) {
         continue;
       }
-      List<HttpRoute.Destination> out = new ArrayList<>();
-      for (VirtualService.RouteDestination d : r.route()) {
-        int weight = d.weight() == null ? (r.route().size() == 1 ? 100 : 0) : d.weight();
-        if (d.destination() == null || weight <= 0) {
-          continue;
-        }
-        var dest = d.destination();
-        out.add(
-            new HttpRoute.Destination(
-                routes.fqdn(dest.host(), vs.namespace()),
-                dest.port() == null || dest.port().number() == null ? 0 : dest.port().number(),
-                dest.subset() == null ? "" : dest.subset(),
-                weight));
-      }
-      return out;
+      return destinations(vs, r.route());
     }
     return List.of();
   }
