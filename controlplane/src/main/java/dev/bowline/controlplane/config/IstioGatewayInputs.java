@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The Gateway side of one {@link ConfigSnapshot}, as istiod's PushContext indexes it:
@@ -165,14 +166,7 @@ final class IstioGatewayInputs implements ConfigInputs.Gateways {
       List<String> sni = new ArrayList<>();
       boolean applies = false;
       for (VirtualService.TLSMatchAttributes m : r.match()) {
-        List<String> gws = m.gateways().isEmpty() ? vs.spec().gateways() : m.gateways();
-        boolean gatewayOk =
-            gws.stream()
-                .anyMatch(
-                    g -> IstioConfigInputs.gatewayKey(g, vs.namespace()).equals(server.gateway()));
-        if ((m.port() == null || m.port() == server.port())
-            && gatewayOk
-            && proxy.labels().entrySet().containsAll(m.sourceLabels().entrySet())) {
+        if (l4MatchApplies(vs, m.gateways(), m.port(), m.sourceLabels(), server, proxy)) {
           applies = true;
           sni.addAll(m.sniHosts());
         }
@@ -204,20 +198,31 @@ final class IstioGatewayInputs implements ConfigInputs.Gateways {
     return out;
   }
 
+  /**
+   * Whether a TLS or TCP match of {@code vs} with these {@code gateways} (none: the
+   * VirtualService's), {@code port} and {@code sourceLabels} applies to the server and proxy.
+   */
+  private static boolean l4MatchApplies(
+      Resource<VirtualService> vs,
+      List<String> gateways,
+      @Nullable Integer port,
+      Map<String, String> sourceLabels,
+      GatewayServer server,
+      Proxy proxy) {
+    List<String> gws = gateways.isEmpty() ? vs.spec().gateways() : gateways;
+    return (port == null || port == server.port())
+        && gws.stream()
+            .anyMatch(g -> IstioConfigInputs.gatewayKey(g, vs.namespace()).equals(server.gateway()))
+        && proxy.labels().entrySet().containsAll(sourceLabels.entrySet());
+  }
+
   /** The destinations of the first TCP route of {@code vs} that applies to the server. */
   private List<HttpRoute.Destination> tcp(
       Resource<VirtualService> vs, GatewayServer server, Proxy proxy) {
     for (VirtualService.TCPRoute r : vs.spec().tcp()) {
       boolean applies = r.match().isEmpty();
       for (VirtualService.L4MatchAttributes m : r.match()) {
-        List<String> gws = m.gateways().isEmpty() ? vs.spec().gateways() : m.gateways();
-        boolean gatewayOk =
-            gws.stream()
-                .anyMatch(
-                    g -> IstioConfigInputs.gatewayKey(g, vs.namespace()).equals(server.gateway()));
-        if ((m.port() == null || m.port() == server.port())
-            && gatewayOk
-            && proxy.labels().entrySet().containsAll(m.sourceLabels().entrySet())) {
+        if (l4MatchApplies(vs, m.gateways(), m.port(), m.sourceLabels(), server, proxy)) {
           applies = true;
           break;
         }
@@ -225,21 +230,7 @@ final class IstioGatewayInputs implements ConfigInputs.Gateways {
       if (!applies) {
         continue;
       }
-      List<HttpRoute.Destination> out = new ArrayList<>();
-      for (VirtualService.RouteDestination d : r.route()) {
-        int weight = d.weight() == null ? (r.route().size() == 1 ? 100 : 0) : d.weight();
-        if (d.destination() == null || weight <= 0) {
-          continue;
-        }
-        var dest = d.destination();
-        out.add(
-            new HttpRoute.Destination(
-                routes.fqdn(dest.host(), vs.namespace()),
-                dest.port() == null || dest.port().number() == null ? 0 : dest.port().number(),
-                dest.subset() == null ? "" : dest.subset(),
-                weight));
-      }
-      return out;
+      return destinations(vs, r.route());
     }
     return List.of();
   }

@@ -229,18 +229,7 @@ final class ClusterGenerator implements XdsGenerator {
                         push.serviceInstances(proxy),
                         e -> e.servicePort() == in.servicePort()))
                 .setType(Cluster.DiscoveryType.STATIC)
-                .setLoadAssignment(
-                    ClusterLoadAssignment.newBuilder()
-                        .setClusterName(name)
-                        .addEndpoints(
-                            LocalityLbEndpoints.newBuilder()
-                                .addLbEndpoints(
-                                    LbEndpoint.newBuilder()
-                                        .setEndpoint(
-                                            io.envoyproxy.envoy.config.endpoint.v3.Endpoint
-                                                .newBuilder()
-                                                .setAddress(
-                                                    socket(proxy.ipAddress(), in.targetPort()))))))
+                .setLoadAssignment(oneEndpoint(name, proxy.ipAddress(), in.targetPort()))
                 .build());
       }
     }
@@ -356,6 +345,20 @@ final class ClusterGenerator implements XdsGenerator {
 
   private static com.google.protobuf.Value text(String s) {
     return com.google.protobuf.Value.newBuilder().setStringValue(s).build();
+  }
+
+  /** The load assignment of cluster {@code name} with one endpoint, {@code host:port}. */
+  static ClusterLoadAssignment oneEndpoint(String name, String host, int port) {
+    return ClusterLoadAssignment.newBuilder()
+        .setClusterName(name)
+        .addEndpoints(
+            LocalityLbEndpoints.newBuilder()
+                .addLbEndpoints(
+                    LbEndpoint.newBuilder()
+                        .setEndpoint(
+                            io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                                .setAddress(socket(host, port)))))
+        .build();
   }
 
   static Address socket(String ip, int port) {

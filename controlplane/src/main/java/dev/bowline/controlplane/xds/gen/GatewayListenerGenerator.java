@@ -112,17 +112,7 @@ final class GatewayListenerGenerator implements XdsGenerator {
                       .addFilters(filter))
               .build());
     }
-    if (names.wildcard()) {
-      return all;
-    }
-    SortedMap<String, Message> out = new TreeMap<>();
-    for (String n : names.names()) {
-      Message m = all.get(n);
-      if (m != null) {
-        out.put(n, m);
-      }
-    }
-    return out;
+    return names.select(all);
   }
 
   /**

@@ -15,9 +15,6 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.HttpUri;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication;
 import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtClaimToHeader;
@@ -285,17 +282,7 @@ final class RequestAuthn {
               .setName(name)
               .setConnectTimeout(CONNECT_TIMEOUT)
               .setType(ip ? Cluster.DiscoveryType.STATIC : Cluster.DiscoveryType.STRICT_DNS)
-              .setLoadAssignment(
-                  ClusterLoadAssignment.newBuilder()
-                      .setClusterName(name)
-                      .addEndpoints(
-                          LocalityLbEndpoints.newBuilder()
-                              .addLbEndpoints(
-                                  LbEndpoint.newBuilder()
-                                      .setEndpoint(
-                                          io.envoyproxy.envoy.config.endpoint.v3.Endpoint
-                                              .newBuilder()
-                                              .setAddress(ClusterGenerator.socket(host, port))))));
+              .setLoadAssignment(ClusterGenerator.oneEndpoint(name, host, port));
       if ("https".equals(uri.getScheme())) {
         c.setTransportSocket(
             TransportSocket.newBuilder()

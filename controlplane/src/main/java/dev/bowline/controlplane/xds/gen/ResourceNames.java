@@ -3,7 +3,9 @@ package dev.bowline.controlplane.xds.gen;
 import java.util.Iterator;
 import java.util.Objects;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.SortedSet;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -47,6 +49,21 @@ public final class ResourceNames {
   /** Whether {@code name} is requested. */
   public boolean includes(String name) {
     return wildcard || names.contains(name);
+  }
+
+  /** The requested entries of {@code all} (all of them on a wildcard). */
+  public <V> SortedMap<String, V> select(SortedMap<String, V> all) {
+    if (wildcard) {
+      return all;
+    }
+    SortedMap<String, V> out = new TreeMap<>();
+    for (String n : names) {
+      V v = all.get(n);
+      if (v != null) {
+        out.put(n, v);
+      }
+    }
+    return out;
   }
 
   @Override

@@ -129,17 +129,7 @@ final class SidecarListenerGenerator implements XdsGenerator {
                                       push.mesh())))
                       .build());
             });
-    if (names.wildcard()) {
-      return all;
-    }
-    SortedMap<String, Message> out = new TreeMap<>();
-    for (String n : names.names()) {
-      Message m = all.get(n);
-      if (m != null) {
-        out.put(n, m);
-      }
-    }
-    return out;
+    return names.select(all);
   }
 
   private static Listener virtualOutbound(Proxy proxy, PushContext push) {

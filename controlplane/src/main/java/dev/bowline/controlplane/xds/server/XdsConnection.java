@@ -321,15 +321,7 @@ final class XdsConnection {
       return;
     }
     if (!nonce.equals(w.sentNonce)) {
-      LOG.log(
-          Level.DEBUG,
-          () ->
-              "event=xds_stale_nonce proxy="
-                  + proxyId()
-                  + " type="
-                  + TypeUrls.shortName(type)
-                  + " nonce="
-                  + nonce);
+      logStaleNonce(type, nonce);
       return;
     }
     if (req.hasErrorDetail()) {
@@ -346,6 +338,18 @@ final class XdsConnection {
       updateEdsHosts();
       respond(w, server.pushContext(), null, true);
     }
+  }
+
+  private void logStaleNonce(String type, String nonce) {
+    LOG.log(
+        Level.DEBUG,
+        () ->
+            "event=xds_stale_nonce proxy="
+                + proxyId()
+                + " type="
+                + TypeUrls.shortName(type)
+                + " nonce="
+                + nonce);
   }
 
   // ---- delta ----
@@ -368,15 +372,7 @@ final class XdsConnection {
     String nonce = req.getResponseNonce();
     if (!nonce.isEmpty()) {
       if (!nonce.equals(w.sentNonce)) {
-        LOG.log(
-            Level.DEBUG,
-            () ->
-                "event=xds_stale_nonce proxy="
-                    + proxyId()
-                    + " type="
-                    + TypeUrls.shortName(type)
-                    + " nonce="
-                    + nonce);
+        logStaleNonce(type, nonce);
       } else if (req.hasErrorDetail()) {
         nack(w, nonce, w.sentVersion, req.getErrorDetail().getMessage());
       } else {
