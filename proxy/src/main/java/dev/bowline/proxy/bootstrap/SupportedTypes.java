@@ -109,7 +109,7 @@ public final class SupportedTypes {
       case "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog" ->
           io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor();
       case "envoy.tcp.metadataexchange.config.MetadataExchange" ->
-          dev.bowline.proxy.http.filter.metadataexchange.MetadataExchangeProto.descriptor();
+          dev.bowline.protos.MetadataExchangeProto.descriptor();
       case "envoy.extensions.upstreams.http.v3.HttpProtocolOptions" ->
           HttpProtocolOptions.getDescriptor();
       case "envoy.config.trace.v3.OpenTelemetryConfig" ->
