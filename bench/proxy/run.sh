@@ -11,6 +11,7 @@
 #
 #   bench/proxy/run.sh [duration-seconds (default 15)] [connections (default 50)]
 #   PROXIES="bowline" WARMUP=10 BOWLINE_BENCH_JAVA_OPTS="..." bench/proxy/run.sh
+#   ROUNDS=3 WARMUP=30 bench/proxy/run.sh 10 50   (every proxy 3 times, alternating; medians at the end)
 #
 # PROXIES (default "nginx haproxy bowline"): bowline starts from a static AppCDS archive trained in
 # the same run, as ./bowline proxy does; bowline-aot from a JDK 25 AOT cache; bowline-noaot plain;
@@ -23,6 +24,7 @@ set -euo pipefail
 DURATION=${1:-15}
 CONNS=${2:-50}
 WARMUP=${WARMUP:-10}
+ROUNDS=${ROUNDS:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/bench/proxy/lib.sh"
 bench_work bowline-bench
@@ -135,6 +137,7 @@ run_one() {
   local per1k; per1k=$(echo "scale=2; $cpu_ms * 1000 / $reqs" | bc)
   local util; util=$(echo "scale=0; $cpu_ms / 10 / ($t1 - $t0)" | bc)
   printf '%-13s %10s %10s %10s %10s %8s %9s %14s %8.2f %8s\n' "$name" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$((rss / 1024))" "$((pss / 1024))" "$((pdirty / 1024))" "$per1k" "$ready" "$util"
+  echo "$ROUND $name $rps $(ms "$p50") $(ms "$p99") $((rss / 1024)) $((pss / 1024)) $((pdirty / 1024)) $per1k $ready $util" >> "$WORK/rows"
   [ -z "$errors" ] || echo "  $name: $errors" >&2
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
@@ -142,8 +145,6 @@ run_one() {
 wait_http "http://$BACKEND/1k"
 PROXIES=${PROXIES:-"nginx haproxy bowline"}
 want() { [[ " $PROXIES " == *" $1 "* ]]; }
-want nginx && run_one nginx http://127.0.7.2:8080/1k "$NGINX" -p "$WORK/peer" -c "$WORK/peer/nginx.conf"
-want haproxy && run_one haproxy http://127.0.7.3:8080/1k "$HAPROXY" -db -f "$WORK/haproxy.cfg"
 # bowline: with the static AppCDS archive ./bowline proxy makes (decision 0030): a training run in
 # this script (start, 3 s of load, stop) records the class list, java -Xshare:dump archives it.
 # bowline-aot: a JDK 25 AOT cache (JEP 514/515) trained the same way instead. bowline-noaot: neither.
@@ -155,8 +156,6 @@ train() { # train <extra JVM flags...>: start, wait for ready, 3 s of load, stop
   taskset -c 0 wrk -t1 -c"$CONNS" -d3s http://127.0.7.4:8080/1k >/dev/null
   kill "$t"; wait "$t" 2>/dev/null || true
 }
-# shellcheck disable=SC2086
-want bowline-noaot && run_one bowline-noaot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS "${BOWLINE_ARGS[@]}"
 if want bowline; then
   train -XX:DumpLoadedClassList="$WORK/bowline.classlist"
   # as ./bowline does: JDK 25's constant-pool resolutions of picocli's Java 5 classes would keep
@@ -170,14 +169,10 @@ if want bowline; then
   # written back before the run, as an archive on a host is: freshly written page-cache pages are
   # dirty, and smaps would count the mapped archive as the proxy's private dirty memory
   sync "$WORK/bowline.jsa"
-  # shellcheck disable=SC2086
-  run_one bowline http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
 fi
 if want bowline-aot; then
   train -XX:AOTCacheOutput="$WORK/bowline.aot"
   [ -f "$WORK/bowline.aot" ] || { echo "no AOT cache written; see $WORK/bowline-train.out" >&2; exit 1; }
-  # shellcheck disable=SC2086
-  run_one bowline-aot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:AOTCache="$WORK/bowline.aot" "${BOWLINE_ARGS[@]}"
 fi
 # netty-floor: bench/proxy/Floor.java, Netty's HTTP codecs and a relay on the same JVM and options and
 # nothing else: the footprint floor the bowline row is measured against (decision 0036).
@@ -185,8 +180,27 @@ if want netty-floor; then
   NETTY_CP=$(ls "$ROOT"/cli/target/lib/netty-*.jar | tr '\n' ':')
   mkdir -p "$WORK/floor"
   "${JAVA%/java}/javac" -d "$WORK/floor" -cp "$NETTY_CP" "$ROOT/bench/proxy/Floor.java"
+fi
+
+# ROUNDS > 1 runs every proxy again in each round, in the same order, so that a noisy minute hits
+# one round rather than one proxy; the summary gives each column's median over the rounds and the
+# medians of the per-round ratios the issue's targets are stated in.
+for ROUND in $(seq 1 "$ROUNDS"); do
+  [ "$ROUNDS" = 1 ] || echo "# round $ROUND"
+  want nginx && run_one nginx http://127.0.7.2:8080/1k "$NGINX" -p "$WORK/peer" -c "$WORK/peer/nginx.conf"
+  want haproxy && run_one haproxy http://127.0.7.3:8080/1k "$HAPROXY" -db -f "$WORK/haproxy.cfg"
   # shellcheck disable=SC2086
-  run_one netty-floor http://127.0.7.5:8080/1k "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED \
+  want bowline-noaot && run_one bowline-noaot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS "${BOWLINE_ARGS[@]}"
+  # shellcheck disable=SC2086
+  want bowline && run_one bowline http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
+  # shellcheck disable=SC2086
+  want bowline-aot && run_one bowline-aot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:AOTCache="$WORK/bowline.aot" "${BOWLINE_ARGS[@]}"
+  # shellcheck disable=SC2086
+  want netty-floor && run_one netty-floor http://127.0.7.5:8080/1k "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED \
     -cp "$WORK/floor:$NETTY_CP" Floor 127.0.7.5:8080 "$BACKEND"
+done
+if [ "$ROUNDS" != 1 ]; then
+  echo "# medians over $ROUNDS rounds"
+  awk -f "$ROOT/bench/proxy/medians.awk" "$WORK/rows"
 fi
 echo "wrk -t1 -c$CONNS -d${DURATION}s (after ${WARMUP}s warm-up); backend nginx 1 KB on core 0 with wrk; proxy alone on core 1; work dir $WORK"
