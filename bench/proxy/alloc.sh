@@ -112,18 +112,20 @@ run() { # name jar-dir flags
   t1=$(date +%s.%N)
   [ -z "$perf" ] || { kill -INT $perf; wait $perf || true; }
   c1=$(ticks /proc/$pid/stat); e1=$(thread_ticks $pid IoEv); v1=$(thread_ticks $pid "VM Thread")
+  local rss; rss=$(awk '/^Rss:/{r=$2} /^Pss:/{p=$2} END {printf "%.1f/%.1f", r/1024, p/1024}' /proc/$pid/smaps_rollup)
   [ -z "${EXACT:-}" ] || sleep 3
   kill $pid; wait $pid 2>/dev/null || true
-  python3 - "$name" "$out" "$start" "$t0" "$t1" "$c0" "$c1" "$e0" "$e1" "$v0" "$v1" "$(getconf CLK_TCK)" <<'PY'
+  python3 - "$name" "$out" "$start" "$t0" "$t1" "$c0" "$c1" "$e0" "$e1" "$v0" "$v1" "$(getconf CLK_TCK)" "$rss" <<'PY'
 import re, sys, os
 name, out, start, t0, t1 = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:6])
 c0, c1, e0, e1, v0, v1, tck = map(int, sys.argv[6:13])
+rss = sys.argv[13]
 wrk = open(f'{out}/wrk').read()
 reqs = int(re.search(r'(\d+) requests in', wrk).group(1))
 rps = re.search(r'Requests/sec:\s+([\d.]+)', wrk).group(1)
 # young collections in the window: count, pause; allocation = young occupancy before a collection
 # minus after the previous one (KB exact, from gc+heap's DefNew line), over the span they cover
-n = 0; pause = 0.0; young = []
+n = 0; pause = 0.0; young = []; pauses = []
 for l in open(f'{out}/gc.log'):
     t = re.match(r'\[([\d.]+)s\]', l)
     if not t or not t0 <= start + float(t.group(1)) <= t1:
@@ -133,7 +135,7 @@ for l in open(f'{out}/gc.log'):
         young.append((start + float(t.group(1)), int(m.group(1)), int(m.group(2))))
     m = re.search(r'Pause Young.* ([\d.]+)ms', l)
     if m:
-        n += 1; pause += float(m.group(1))
+        n += 1; pause += float(m.group(1)); pauses.append(float(m.group(1)))
 alloc_kb = sum(young[i + 1][1] - young[i][2] for i in range(len(young) - 1))
 span_reqs = reqs * (young[-1][0] - young[0][0]) / (t1 - t0) if len(young) > 1 else 0
 ms = lambda t: t * 1000 / tck * 1000 / reqs
@@ -143,6 +145,10 @@ line = (f'{name:14} {reqs / 1e3:7.0f}k req {float(rps):8.0f} rps | B/req {alloc_
 if os.path.exists(f'{out}/perfstat'):
     counts = {m.group(2): int(m.group(1).replace(',', '')) for m in re.finditer(r'^\s*([\d,]+)\s+(\S+)', open(f'{out}/perfstat').read(), re.M)}
     line += ' | syscalls/req ' + ', '.join(f'{k.split(":")[1].replace("sys_enter_", "")} {v / reqs:.2f}' for k, v in counts.items())
+pauses.sort()
+if pauses:
+    line += f' | young pause ms median {pauses[len(pauses) // 2]:.3f} max {pauses[-1]:.3f}'
+line += f' | RSS/PSS MB after {rss}'
 print(line, f'| load {os.getloadavg()[0]:.1f}', flush=True)
 PY
   if [ -n "${EXACT:-}" ] && [ -f "$out/alloc.jfr" ]; then
