@@ -9,6 +9,9 @@
 #   variant = name:jar-dir[:extra JVM flags, comma-separated]   (default: current:cli/target)
 #   e.g. bench/proxy/alloc.sh 3 before:/tmp/old-build after:cli/target \
 #          noleak:cli/target:-Dio.netty.leakDetection.level=disabled
+#   CDS=1: each variant runs with a static AppCDS archive of its jar, made as run.sh makes Bowline's
+#   (a 3 s training run, -Xshare:dump), so with the heap run.sh's Bowline has (decision 0037,
+#   addendum 1: without an archive a start-up full GC resizes the young generation)
 #   WARMUP=20 DURATION=10 SYSCALLS=1 (perf stat over the measured run) EXACT=1 (a 2 s JFR
 #   recording of every allocation, without TLABs, summarised by site; slow, its own run)
 #
@@ -91,6 +94,7 @@ run() { # name jar-dir flags
   local name=$1 dir=$2 flags=${3:-}
   local out=$WORK/$name; mkdir -p "$out"
   local extra=(); [ -n "$flags" ] && IFS=, read -ra extra <<< "$flags"
+  [ -z "${CDS:-}" ] || extra+=("-XX:SharedArchiveFile=$(archive "$dir")" -Xshare:auto)
   if [ -n "${EXACT:-}" ]; then
     extra+=(-XX:-UseTLAB "-XX:StartFlightRecording=delay=$((WARMUP + 3))s,duration=2s,settings=profile,jdk.ObjectAllocationSample#enabled=false,jdk.ObjectAllocationOutsideTLAB#enabled=true,jdk.ObjectAllocationOutsideTLAB#stackTrace=true,filename=$out/alloc.jfr")
   fi
@@ -170,10 +174,30 @@ for k, v in w.most_common(25): print(f"  {v / max(streams, 1):7.1f} B {c[k] / ma
   fi
 }
 
+archive() { # jar-dir: the static AppCDS archive of that build, made once per run of this script
+  local jsa; jsa="$WORK/cds-$(echo "$1" | md5sum | cut -c1-8)"
+  if [ ! -f "$jsa.jsa" ]; then
+    taskset -c 1 "$JAVA" "@$OPTS" -XX:DumpLoadedClassList="$jsa.classlist" \
+      --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+      -jar "$1/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1 >"$jsa.train.out" 2>&1 &
+    local t=$!; PIDS+=($t)
+    for _ in $(seq 1 400); do curl -sf -o /dev/null "$URL" && break; sleep 0.05; done
+    taskset -c 0 wrk -t1 -c50 -d3s "$URL" >/dev/null
+    kill $t; wait $t 2>/dev/null || true
+    sed -i '/^@cp picocli\//d' "$jsa.classlist" # as run.sh and ./bowline do (decision 0036)
+    "$JAVA" "@$OPTS" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xshare:dump \
+      -XX:SharedClassListFile="$jsa.classlist" -XX:SharedArchiveFile="$jsa.jsa" \
+      -cp "$1/bowline.jar" >"$jsa.dump.out" 2>&1 || { echo "no CDS archive; see $jsa.dump.out" >&2; exit 1; }
+    sync "$jsa.jsa"
+  fi
+  echo "$jsa.jsa"
+}
+
+[ -z "${CDS:-}" ] || for v in "${VARIANTS[@]}"; do IFS=: read -r _ d _ <<< "$v"; archive "$d" >/dev/null; done
 for r in $(seq 1 "$ROUNDS"); do
   for v in "${VARIANTS[@]}"; do
     IFS=: read -r n d f <<< "$v"
     run "$n-$r" "$d" "${f:-}"
   done
 done
-echo "wrk -t1 -c50 ${DURATION}s after ${WARMUP}s warm-up, proxy alone on core 1 (proxy.jvm-options + Xlog:gc); work dir $WORK"
+echo "wrk -t1 -c50 ${DURATION}s after ${WARMUP}s warm-up, proxy alone on core 1 (proxy.jvm-options + Xlog:gc${CDS:+, AppCDS}); work dir $WORK"
