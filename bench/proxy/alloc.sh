@@ -9,6 +9,9 @@
 #   variant = name:jar-dir[:extra JVM flags, comma-separated]   (default: current:cli/target)
 #   e.g. bench/proxy/alloc.sh 3 before:/tmp/old-build after:cli/target \
 #          noleak:cli/target:-Dio.netty.leakDetection.level=disabled
+#   CDS=1: each variant runs with a static AppCDS archive of its jar, made as run.sh makes Bowline's
+#   (a 3 s training run, -Xshare:dump), so with the heap run.sh's Bowline has (decision 0037,
+#   addendum 1: without an archive a start-up full GC resizes the young generation)
 #   WARMUP=20 DURATION=10 SYSCALLS=1 (perf stat over the measured run) EXACT=1 (a 2 s JFR
 #   recording of every allocation, without TLABs, summarised by site; slow, its own run)
 #
@@ -91,6 +94,7 @@ run() { # name jar-dir flags
   local name=$1 dir=$2 flags=${3:-}
   local out=$WORK/$name; mkdir -p "$out"
   local extra=(); [ -n "$flags" ] && IFS=, read -ra extra <<< "$flags"
+  [ -z "${CDS:-}" ] || extra+=("-XX:SharedArchiveFile=$(archive "$dir")" -Xshare:auto)
   if [ -n "${EXACT:-}" ]; then
     extra+=(-XX:-UseTLAB "-XX:StartFlightRecording=delay=$((WARMUP + 3))s,duration=2s,settings=profile,jdk.ObjectAllocationSample#enabled=false,jdk.ObjectAllocationOutsideTLAB#enabled=true,jdk.ObjectAllocationOutsideTLAB#stackTrace=true,filename=$out/alloc.jfr")
   fi
@@ -112,18 +116,20 @@ run() { # name jar-dir flags
   t1=$(date +%s.%N)
   [ -z "$perf" ] || { kill -INT $perf; wait $perf || true; }
   c1=$(ticks /proc/$pid/stat); e1=$(thread_ticks $pid IoEv); v1=$(thread_ticks $pid "VM Thread")
+  local rss; rss=$(awk '/^Rss:/{r=$2} /^Pss:/{p=$2} END {printf "%.1f/%.1f", r/1024, p/1024}' /proc/$pid/smaps_rollup)
   [ -z "${EXACT:-}" ] || sleep 3
   kill $pid; wait $pid 2>/dev/null || true
-  python3 - "$name" "$out" "$start" "$t0" "$t1" "$c0" "$c1" "$e0" "$e1" "$v0" "$v1" "$(getconf CLK_TCK)" <<'PY'
+  python3 - "$name" "$out" "$start" "$t0" "$t1" "$c0" "$c1" "$e0" "$e1" "$v0" "$v1" "$(getconf CLK_TCK)" "$rss" <<'PY'
 import re, sys, os
 name, out, start, t0, t1 = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:6])
 c0, c1, e0, e1, v0, v1, tck = map(int, sys.argv[6:13])
+rss = sys.argv[13]
 wrk = open(f'{out}/wrk').read()
 reqs = int(re.search(r'(\d+) requests in', wrk).group(1))
 rps = re.search(r'Requests/sec:\s+([\d.]+)', wrk).group(1)
 # young collections in the window: count, pause; allocation = young occupancy before a collection
 # minus after the previous one (KB exact, from gc+heap's DefNew line), over the span they cover
-n = 0; pause = 0.0; young = []
+n = 0; pause = 0.0; young = []; pauses = []
 for l in open(f'{out}/gc.log'):
     t = re.match(r'\[([\d.]+)s\]', l)
     if not t or not t0 <= start + float(t.group(1)) <= t1:
@@ -133,7 +139,7 @@ for l in open(f'{out}/gc.log'):
         young.append((start + float(t.group(1)), int(m.group(1)), int(m.group(2))))
     m = re.search(r'Pause Young.* ([\d.]+)ms', l)
     if m:
-        n += 1; pause += float(m.group(1))
+        n += 1; pause += float(m.group(1)); pauses.append(float(m.group(1)))
 alloc_kb = sum(young[i + 1][1] - young[i][2] for i in range(len(young) - 1))
 span_reqs = reqs * (young[-1][0] - young[0][0]) / (t1 - t0) if len(young) > 1 else 0
 ms = lambda t: t * 1000 / tck * 1000 / reqs
@@ -143,6 +149,10 @@ line = (f'{name:14} {reqs / 1e3:7.0f}k req {float(rps):8.0f} rps | B/req {alloc_
 if os.path.exists(f'{out}/perfstat'):
     counts = {m.group(2): int(m.group(1).replace(',', '')) for m in re.finditer(r'^\s*([\d,]+)\s+(\S+)', open(f'{out}/perfstat').read(), re.M)}
     line += ' | syscalls/req ' + ', '.join(f'{k.split(":")[1].replace("sys_enter_", "")} {v / reqs:.2f}' for k, v in counts.items())
+pauses.sort()
+if pauses:
+    line += f' | young pause ms median {pauses[len(pauses) // 2]:.3f} max {pauses[-1]:.3f}'
+line += f' | RSS/PSS MB after {rss}'
 print(line, f'| load {os.getloadavg()[0]:.1f}', flush=True)
 PY
   if [ -n "${EXACT:-}" ] && [ -f "$out/alloc.jfr" ]; then
@@ -164,10 +174,30 @@ for k, v in w.most_common(25): print(f"  {v / max(streams, 1):7.1f} B {c[k] / ma
   fi
 }
 
+archive() { # jar-dir: the static AppCDS archive of that build, made once per run of this script
+  local jsa; jsa="$WORK/cds-$(echo "$1" | md5sum | cut -c1-8)"
+  if [ ! -f "$jsa.jsa" ]; then
+    taskset -c 1 "$JAVA" "@$OPTS" -XX:DumpLoadedClassList="$jsa.classlist" \
+      --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+      -jar "$1/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1 >"$jsa.train.out" 2>&1 &
+    local t=$!; PIDS+=($t)
+    for _ in $(seq 1 400); do curl -sf -o /dev/null "$URL" && break; sleep 0.05; done
+    taskset -c 0 wrk -t1 -c50 -d3s "$URL" >/dev/null
+    kill $t; wait $t 2>/dev/null || true
+    sed -i '/^@cp picocli\//d' "$jsa.classlist" # as run.sh and ./bowline do (decision 0036)
+    "$JAVA" "@$OPTS" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xshare:dump \
+      -XX:SharedClassListFile="$jsa.classlist" -XX:SharedArchiveFile="$jsa.jsa" \
+      -cp "$1/bowline.jar" >"$jsa.dump.out" 2>&1 || { echo "no CDS archive; see $jsa.dump.out" >&2; exit 1; }
+    sync "$jsa.jsa"
+  fi
+  echo "$jsa.jsa"
+}
+
+[ -z "${CDS:-}" ] || for v in "${VARIANTS[@]}"; do IFS=: read -r _ d _ <<< "$v"; archive "$d" >/dev/null; done
 for r in $(seq 1 "$ROUNDS"); do
   for v in "${VARIANTS[@]}"; do
     IFS=: read -r n d f <<< "$v"
     run "$n-$r" "$d" "${f:-}"
   done
 done
-echo "wrk -t1 -c50 ${DURATION}s after ${WARMUP}s warm-up, proxy alone on core 1 (proxy.jvm-options + Xlog:gc); work dir $WORK"
+echo "wrk -t1 -c50 ${DURATION}s after ${WARMUP}s warm-up, proxy alone on core 1 (proxy.jvm-options + Xlog:gc${CDS:+, AppCDS}); work dir $WORK"
