@@ -1966,10 +1966,6 @@ final class HttpStream
     if (matchedRoute != null && matchedRoute.action() instanceof RouteAction.DirectResponse) {
       mutateResponse(resp.headers());
     }
-    // as in Envoy, a local reply passes the response side of the filters that saw the request
-    for (int i = Math.min(decodedFilters, filters.length) - 1; i >= 0; i--) {
-      filters[i].onResponseHeaders(resp);
-    }
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
@@ -1991,6 +1987,8 @@ final class HttpStream
     responseCode = status;
     responseHeaders = resp.headers();
     bytesSent += resp.content().readableBytes();
+    // once, through the whole chain: Envoy's sendLocalReplyViaFilterChain encodes from the first
+    // encoder filter, also those after the one that answered (filter_manager.cc)
     for (int i = filters.length - 1; i >= 0; i--) {
       filters[i].onResponseHeaders(resp);
     }
