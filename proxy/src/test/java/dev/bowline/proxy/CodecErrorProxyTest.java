@@ -433,4 +433,65 @@ class CodecErrorProxyTest {
     lines("h2", before + 1);
     onlyTheOverflowingStreamIsReset((DefaultHttp2Headers) hundred.add("x-h97", "v"));
   }
+
+  /** Sends {@code head} (a body it announces is never sent) and reads the response's head. */
+  static String responseHead(java.net.Socket s, String head) throws Exception {
+    s.setSoTimeout(5000);
+    s.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    StringBuilder got = new StringBuilder();
+    var in = s.getInputStream();
+    while (got.indexOf("\r\n\r\n") < 0) {
+      int b = in.read();
+      assertThat(b).isNotNegative();
+      got.append((char) b);
+    }
+    return got.toString();
+  }
+
+  @Test
+  void responsesBeforeTheRequestEndedAndDelayedCloseTimeoutsAreCounted() throws Exception {
+    String early = "POST /d400 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n";
+    long before = stat("http.h1.downstream_rq_response_before_rq_complete");
+    long timeouts = stat("http.h1.downstream_cx_delayed_close_timeout");
+    int logged = lines("h1", 0).size();
+    // a whole request: neither counter moves
+    assertThat(exchange("GET /whole HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+        .startsWith("HTTP/1.1 200");
+    // answered before its body came, then the client closes first: no delayed-close timeout
+    try (java.net.Socket s = new java.net.Socket(IP, h1Port)) {
+      assertThat(responseHead(s, early)).startsWith("HTTP/1.1 400").contains("connection: close");
+    }
+    // the same, but the client waits: the proxy closes when delayed_close_timeout (1 s) runs out
+    try (java.net.Socket s = new java.net.Socket(IP, h1Port)) {
+      assertThat(responseHead(s, early)).startsWith("HTTP/1.1 400");
+      assertThat(s.getInputStream().read()).isEqualTo(-1); // no body; the proxy's close
+    }
+    lines("h1", logged + 3);
+    assertThat(stat("http.h1.downstream_rq_response_before_rq_complete")).isEqualTo(before + 2);
+    await()
+        .during(Duration.ofMillis(1500))
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> stat("http.h1.downstream_cx_delayed_close_timeout"), n -> n == timeouts + 1);
+    // HTTP/2: a local reply to a stream whose body has not ended counts too
+    long h2Before = stat("http.h2.downstream_rq_response_before_rq_complete");
+    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+      c.frames(
+          (w, ctx) ->
+              w.writeHeaders(
+                  ctx,
+                  1,
+                  new DefaultHttp2Headers()
+                      .method("POST")
+                      .path("/d400")
+                      .scheme("http")
+                      .authority("t"),
+                  0,
+                  false,
+                  ctx.newPromise()));
+      Frame f = c.readUntil(RawH2.HEADERS);
+      assertThat(f).isNotNull();
+      assertThat(f.headers().status().toString()).isEqualTo("400");
+    }
+    assertThat(stat("http.h2.downstream_rq_response_before_rq_complete")).isEqualTo(h2Before + 1);
+  }
 }

@@ -1558,6 +1558,9 @@ final class HttpStream
       }
       cancelPerTryTimer();
       responseStarted = true;
+      if (!requestComplete) {
+        conn.stats.downstreamRqResponseBeforeRqComplete().inc();
+      }
       responseCode = resp.status().code();
       viaUpstream = true;
       responseHeaders = resp.headers();
@@ -1983,6 +1986,9 @@ final class HttpStream
     }
     if (headRequest) {
       resp.content().clear();
+    }
+    if (!requestComplete) {
+      conn.stats.downstreamRqResponseBeforeRqComplete().inc();
     }
     responseCode = status;
     responseHeaders = resp.headers();
