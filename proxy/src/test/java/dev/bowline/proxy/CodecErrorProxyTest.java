@@ -339,4 +339,159 @@ class CodecErrorProxyTest {
     assertThat(stat("http.h2.downstream_rq_1xx")).isEqualTo(xx1 + 1);
     lines("h2", logged + 1); // logged before the next test counts lines
   }
+
+  /**
+   * Sends {@code refused} as stream 3 while stream 1 (a POST) is open on the same connection:
+   * stream 3 gets RST_STREAM INTERNAL_ERROR, stream 1 and a new stream 5 are still served, and the
+   * refused stream is logged and counted as Envoy does.
+   */
+  private void onlyTheOverflowingStreamIsReset(DefaultHttp2Headers refused) throws Exception {
+    int before = lines("h2", 0).size();
+    long overflow = stat("http2.header_overflow");
+    long rq = stat("http.h2.downstream_rq_total");
+    long pe = stat("http.h2.downstream_cx_protocol_error");
+    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+      c.frames(
+          (w, ctx) ->
+              w.writeHeaders(
+                  ctx,
+                  1,
+                  new DefaultHttp2Headers()
+                      .method("POST")
+                      .path("/echo")
+                      .scheme("http")
+                      .authority("t"),
+                  0,
+                  false,
+                  ctx.newPromise()));
+      c.frames((w, ctx) -> w.writeHeaders(ctx, 3, refused, 0, true, ctx.newPromise()));
+      Frame reset = c.readUntil(RawH2.RST_STREAM);
+      assertThat(reset).isNotNull();
+      assertThat(reset.stream()).isEqualTo(3);
+      assertThat(reset.errorCode()).isEqualTo(RawH2.INTERNAL_ERROR);
+      c.frames(
+          (w, ctx) ->
+              w.writeData(
+                  ctx,
+                  1,
+                  io.netty.buffer.Unpooled.copiedBuffer(
+                      "hello", java.nio.charset.StandardCharsets.US_ASCII),
+                  0,
+                  true,
+                  ctx.newPromise()));
+      Frame answer = c.readUntil(RawH2.HEADERS);
+      assertThat(answer).isNotNull();
+      assertThat(answer.stream()).isEqualTo(1);
+      assertThat(answer.headers().status().toString()).isEqualTo("200");
+      c.get(5, "/after", true);
+      Frame next;
+      do {
+        next = c.readUntil(RawH2.HEADERS);
+      } while (next != null && next.stream() != 5);
+      assertThat(next).isNotNull();
+      assertThat(next.headers().status().toString()).isEqualTo("200");
+    }
+    List<String> logged = lines("h2", before + 3).subList(before, before + 3);
+    assertThat(logged)
+        .containsExactlyInAnyOrder(
+            "- - HTTP/2 0 DPE http2.too_many_headers",
+            "POST /echo HTTP/2 200 - via_upstream",
+            "GET /after HTTP/2 200 - via_upstream");
+    assertThat(stat("http2.header_overflow")).isEqualTo(overflow + 1);
+    assertThat(stat("http.h2.downstream_rq_total")).isEqualTo(rq + 3);
+    assertThat(stat("http.h2.downstream_cx_protocol_error")).isEqualTo(pe);
+  }
+
+  @Test
+  void http2HeadersOverMaxRequestHeadersKbResetOnlyTheirStream() throws Exception {
+    // 4 KiB limit; a 4,500-byte value (under Netty's 1.25x bound on the compressed block)
+    onlyTheOverflowingStreamIsReset(
+        (DefaultHttp2Headers)
+            new DefaultHttp2Headers()
+                .method("GET")
+                .path("/big")
+                .scheme("http")
+                .authority("t")
+                .add("x-big", "y".repeat(4500)));
+  }
+
+  @Test
+  void http2HeadersOverMaxHeadersCountResetOnlyTheirStream() throws Exception {
+    // Envoy counts pseudo-headers too: 4 of them and 96 fields are served, one more is reset
+    DefaultHttp2Headers hundred = new DefaultHttp2Headers();
+    hundred.method("GET").path("/h").scheme("http").authority("t");
+    for (int i = 1; i <= 96; i++) {
+      hundred.add("x-h" + i, "v");
+    }
+    int before = lines("h2", 0).size();
+    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+      c.frames((w, ctx) -> w.writeHeaders(ctx, 1, hundred, 0, true, ctx.newPromise()));
+      Frame ok = c.readUntil(RawH2.HEADERS);
+      assertThat(ok).isNotNull();
+      assertThat(ok.headers().status().toString()).isEqualTo("200");
+    }
+    lines("h2", before + 1);
+    onlyTheOverflowingStreamIsReset((DefaultHttp2Headers) hundred.add("x-h97", "v"));
+  }
+
+  /** Sends {@code head} (a body it announces is never sent) and reads the response's head. */
+  static String responseHead(java.net.Socket s, String head) throws Exception {
+    s.setSoTimeout(5000);
+    s.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    StringBuilder got = new StringBuilder();
+    var in = s.getInputStream();
+    while (got.indexOf("\r\n\r\n") < 0) {
+      int b = in.read();
+      assertThat(b).isNotNegative();
+      got.append((char) b);
+    }
+    return got.toString();
+  }
+
+  @Test
+  void responsesBeforeTheRequestEndedAndDelayedCloseTimeoutsAreCounted() throws Exception {
+    String early = "POST /d400 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n";
+    long before = stat("http.h1.downstream_rq_response_before_rq_complete");
+    long timeouts = stat("http.h1.downstream_cx_delayed_close_timeout");
+    int logged = lines("h1", 0).size();
+    // a whole request: neither counter moves
+    assertThat(exchange("GET /whole HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+        .startsWith("HTTP/1.1 200");
+    // answered before its body came, then the client closes first: no delayed-close timeout
+    try (java.net.Socket s = new java.net.Socket(IP, h1Port)) {
+      assertThat(responseHead(s, early)).startsWith("HTTP/1.1 400").contains("connection: close");
+    }
+    // the same, but the client waits: the proxy closes when delayed_close_timeout (1 s) runs out
+    try (java.net.Socket s = new java.net.Socket(IP, h1Port)) {
+      assertThat(responseHead(s, early)).startsWith("HTTP/1.1 400");
+      assertThat(s.getInputStream().read()).isEqualTo(-1); // no body; the proxy's close
+    }
+    lines("h1", logged + 3);
+    assertThat(stat("http.h1.downstream_rq_response_before_rq_complete")).isEqualTo(before + 2);
+    await()
+        .during(Duration.ofMillis(1500))
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> stat("http.h1.downstream_cx_delayed_close_timeout"), n -> n == timeouts + 1);
+    // HTTP/2: a local reply to a stream whose body has not ended counts too
+    long h2Before = stat("http.h2.downstream_rq_response_before_rq_complete");
+    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+      c.frames(
+          (w, ctx) ->
+              w.writeHeaders(
+                  ctx,
+                  1,
+                  new DefaultHttp2Headers()
+                      .method("POST")
+                      .path("/d400")
+                      .scheme("http")
+                      .authority("t"),
+                  0,
+                  false,
+                  ctx.newPromise()));
+      Frame f = c.readUntil(RawH2.HEADERS);
+      assertThat(f).isNotNull();
+      assertThat(f.headers().status().toString()).isEqualTo("400");
+    }
+    assertThat(stat("http.h2.downstream_rq_response_before_rq_complete")).isEqualTo(h2Before + 1);
+  }
 }

@@ -174,7 +174,9 @@ class HttpPoliciesTest {
                               token_bucket: {max_tokens: 3, tokens_per_fill: 3, fill_interval: 60s}
                               filter_enabled: {runtime_key: e, default_value: {numerator: 100, denominator: HUNDRED}}
                               filter_enforced: {runtime_key: f, default_value: {numerator: 100, denominator: HUNDRED}}
-                              response_headers_to_add: [{append: false, header: {key: x-local-rate-limit, value: "true"}}]
+                              response_headers_to_add:
+                              - {append: false, header: {key: x-local-rate-limit, value: "true"}}
+                              - {header: {key: x-rl-note, value: once}}
                               enable_x_ratelimit_headers: DRAFT_VERSION_03
                       - match: {prefix: /redir/}
                         redirect:
@@ -503,6 +505,8 @@ class HttpPoliciesTest {
       assertThat(r.statusCode()).isEqualTo(429);
       assertThat(r.body()).isEqualTo("local_rate_limited");
       assertThat(r.headers().firstValue("x-local-rate-limit")).contains("true");
+      // an appending header: the filter sees the local reply's response headers exactly once
+      assertThat(r.headers().allValues("x-rl-note")).containsExactly("once");
       assertThat(r.headers().firstValue("x-ratelimit-remaining")).contains("0");
     }
     // other routes are not limited

@@ -57,6 +57,7 @@ final class CodecError implements StreamInfo {
     HttpStats stats = conn.stats;
     stats.downstreamRqTotal().inc();
     stats.downstreamCxProtocolError().inc();
+    stats.downstreamRqResponseBeforeRqComplete().inc(); // the codec never saw the request end
     stats.response(status);
     CodecError info = new CodecError(ctx.channel(), "HTTP/1.1", details);
     FullHttpResponse r =
@@ -79,7 +80,9 @@ final class CodecError implements StreamInfo {
         .addListener(
             f ->
                 DelayedClose.close(
-                    ctx.channel(), conn.config.codecOptions().delayedCloseTimeout()));
+                    ctx.channel(),
+                    conn.config.codecOptions().delayedCloseTimeout(),
+                    stats.downstreamCxDelayedCloseTimeout()));
   }
 
   /**

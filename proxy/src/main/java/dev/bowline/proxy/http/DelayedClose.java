@@ -1,5 +1,6 @@
 package dev.bowline.proxy.http;
 
+import dev.bowline.proxy.stats.Counter;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -19,15 +20,28 @@ import java.util.concurrent.TimeUnit;
 final class DelayedClose {
   private DelayedClose() {}
 
-  /** Closes {@code ch} (its response already written) after {@code delay}; zero: now. */
-  static void close(Channel ch, Duration delay) {
+  /**
+   * Closes {@code ch} (its response already written) after {@code delay}; zero: now. If the delay
+   * runs out before the client closed, {@code timeouts} counts it (Envoy's {@code
+   * downstream_cx_delayed_close_timeout}).
+   */
+  static void close(Channel ch, Duration delay, Counter timeouts) {
     if (delay.isZero() || !ch.isActive()) {
       ch.close();
       return;
     }
     ch.pipeline().addFirst(Discard.INSTANCE);
     ch.config().setAutoRead(true);
-    ch.eventLoop().schedule(() -> ch.close(), delay.toNanos(), TimeUnit.NANOSECONDS);
+    ch.eventLoop()
+        .schedule(
+            () -> {
+              if (ch.isOpen()) {
+                timeouts.inc();
+                ch.close();
+              }
+            },
+            delay.toNanos(),
+            TimeUnit.NANOSECONDS);
   }
 
   /** First in the pipeline of a closing connection: drops whatever arrives. */

@@ -312,7 +312,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         ctx.close();
       } else {
         // the client may still be sending the body: Envoy's delayed close
-        DelayedClose.close(ctx.channel(), config.codecOptions().delayedCloseTimeout());
+        DelayedClose.close(
+            ctx.channel(),
+            config.codecOptions().delayedCloseTimeout(),
+            stats.downstreamCxDelayedCloseTimeout());
       }
       return;
     }

@@ -146,12 +146,25 @@ public final class HttpConnectionManager {
       settings.remove(Http2CodecUtil.SETTINGS_INITIAL_WINDOW_SIZE);
       Http2FrameCodec codec =
           new Http2FrameCodec(
-              encoder, decoder, settings, decoupleCloseAndGoAway(), flushPreface()) {
+              encoder,
+              new HeaderCountLimit(decoder),
+              settings,
+              decoupleCloseAndGoAway(),
+              flushPreface()) {
             @Override
             public void onError(ChannelHandlerContext ctx, boolean outbound, Throwable cause) {
               Throwable c = cause;
               Http2Exception h2 = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
               if (!outbound
+                  && h2 instanceof Http2Exception.HeaderListSizeException hl
+                  && hl.duringDecode()) {
+                // over max_request_headers_kb: Envoy resets only this stream (INTERNAL_ERROR, no
+                // 431) and logs it; Netty would answer 431 and reset with PROTOCOL_ERROR
+                headerOverflow(ctx.channel(), connection().stream(hl.streamId()) == null);
+                c =
+                    Http2Exception.streamError(
+                        hl.streamId(), Http2Error.INTERNAL_ERROR, cause, "%s", hl.getMessage());
+              } else if (!outbound
                   && h2 instanceof Http2Exception.StreamException e
                   && e.error() == Http2Error.PROTOCOL_ERROR) {
                 // invalid messaging: Envoy's stream for it is logged (DPE, the codec's details)
@@ -180,6 +193,102 @@ public final class HttpConnectionManager {
       }
       codec.gracefulShutdownTimeoutMillis(gracefulShutdownTimeoutMillis());
       return codec;
+    }
+
+    /**
+     * Envoy's answer to a header block over {@code max_request_headers_kb} or {@code
+     * max_headers_count}: {@code http2.header_overflow} counted and, for a request's headers (not
+     * its trailers, whose stream is logged as reset), the refused stream logged with {@code DPE}
+     * and {@code http2.too_many_headers}.
+     */
+    void headerOverflow(Channel ch, boolean request) {
+      runtime
+          .stats()
+          .counter("http2.header_overflow", "envoy_http2_header_overflow", java.util.Map.of())
+          .inc();
+      if (request) {
+        CodecError.resetStream(
+            config, runtime.stats().http(config.statPrefix()), ch, "http2.too_many_headers");
+      }
+    }
+
+    /**
+     * {@code common_http_protocol_options.max_headers_count} on HTTP/2, as Envoy's codec counts it
+     * (pseudo-headers included): a HEADERS frame with more fields resets its stream with RST_STREAM
+     * INTERNAL_ERROR and never reaches the stream's handler; the connection goes on.
+     */
+    private final class HeaderCountLimit
+        extends io.netty.handler.codec.http2.DecoratingHttp2ConnectionDecoder {
+      private final int max;
+
+      private final io.netty.handler.codec.http2.Http2Connection.PropertyKey requestSeen;
+
+      HeaderCountLimit(Http2ConnectionDecoder decoder) {
+        super(decoder);
+        this.max = config.codecOptions().maxHeadersCount();
+        this.requestSeen = decoder.connection().newKey();
+      }
+
+      @Override
+      public void frameListener(io.netty.handler.codec.http2.Http2FrameListener listener) {
+        super.frameListener(
+            new io.netty.handler.codec.http2.Http2FrameListenerDecorator(listener) {
+              @Override
+              public void onHeadersRead(
+                  ChannelHandlerContext ctx,
+                  int streamId,
+                  io.netty.handler.codec.http2.Http2Headers headers,
+                  int padding,
+                  boolean endStream)
+                  throws Http2Exception {
+                if (!overflow(ctx, streamId, headers)) {
+                  super.onHeadersRead(ctx, streamId, headers, padding, endStream);
+                }
+              }
+
+              @Override
+              public void onHeadersRead(
+                  ChannelHandlerContext ctx,
+                  int streamId,
+                  io.netty.handler.codec.http2.Http2Headers headers,
+                  int streamDependency,
+                  short weight,
+                  boolean exclusive,
+                  int padding,
+                  boolean endStream)
+                  throws Http2Exception {
+                if (!overflow(ctx, streamId, headers)) {
+                  super.onHeadersRead(
+                      ctx,
+                      streamId,
+                      headers,
+                      streamDependency,
+                      weight,
+                      exclusive,
+                      padding,
+                      endStream);
+                }
+              }
+            });
+      }
+
+      private boolean overflow(
+          ChannelHandlerContext ctx,
+          int streamId,
+          io.netty.handler.codec.http2.Http2Headers headers) {
+        if (headers.size() <= max) {
+          var stream = connection().stream(streamId);
+          if (stream != null) {
+            stream.setProperty(requestSeen, Boolean.TRUE); // later HEADERS are trailers
+          }
+          return false;
+        }
+        var stream = connection().stream(streamId);
+        headerOverflow(ctx.channel(), stream == null || stream.getProperty(requestSeen) == null);
+        ((io.netty.handler.codec.http2.Http2ConnectionHandler) ctx.handler())
+            .resetStream(ctx, streamId, Http2Error.INTERNAL_ERROR.code(), ctx.newPromise());
+        return true;
+      }
     }
   }
 

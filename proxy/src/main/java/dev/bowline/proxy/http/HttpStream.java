@@ -1558,6 +1558,9 @@ final class HttpStream
       }
       cancelPerTryTimer();
       responseStarted = true;
+      if (!requestComplete) {
+        conn.stats.downstreamRqResponseBeforeRqComplete().inc();
+      }
       responseCode = resp.status().code();
       viaUpstream = true;
       responseHeaders = resp.headers();
@@ -1966,10 +1969,6 @@ final class HttpStream
     if (matchedRoute != null && matchedRoute.action() instanceof RouteAction.DirectResponse) {
       mutateResponse(resp.headers());
     }
-    // as in Envoy, a local reply passes the response side of the filters that saw the request
-    for (int i = Math.min(decodedFilters, filters.length) - 1; i >= 0; i--) {
-      filters[i].onResponseHeaders(resp);
-    }
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
@@ -1988,9 +1987,14 @@ final class HttpStream
     if (headRequest) {
       resp.content().clear();
     }
+    if (!requestComplete) {
+      conn.stats.downstreamRqResponseBeforeRqComplete().inc();
+    }
     responseCode = status;
     responseHeaders = resp.headers();
     bytesSent += resp.content().readableBytes();
+    // once, through the whole chain: Envoy's sendLocalReplyViaFilterChain encodes from the first
+    // encoder filter, also those after the one that answered (filter_manager.cc)
     for (int i = filters.length - 1; i >= 0; i--) {
       filters[i].onResponseHeaders(resp);
     }

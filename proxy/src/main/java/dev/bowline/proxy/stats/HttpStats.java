@@ -7,6 +7,10 @@ import java.util.Map;
  *
  * @param downstreamCxProtocolError connections the codec ended on a protocol error (a request it
  *     could not parse, an HTTP/2 connection error)
+ * @param downstreamRqResponseBeforeRqComplete responses whose headers went out before the request
+ *     ended (Envoy counts them as the response headers are encoded)
+ * @param downstreamCxDelayedCloseTimeout connections closed because {@code delayed_close_timeout}
+ *     ran out before the client closed
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -21,6 +25,8 @@ public record HttpStats(
     Counter downstreamFlowControlPausedReadingTotal,
     Counter downstreamFlowControlResumedReadingTotal,
     Counter downstreamCxProtocolError,
+    Counter downstreamRqResponseBeforeRqComplete,
+    Counter downstreamCxDelayedCloseTimeout,
     Tracing tracing) {
 
   /**
@@ -79,6 +85,14 @@ public record HttpStats(
             tags),
         s.counter(
             p + "downstream_cx_protocol_error", "envoy_http_downstream_cx_protocol_error", tags),
+        s.counter(
+            p + "downstream_rq_response_before_rq_complete",
+            "envoy_http_downstream_rq_response_before_rq_complete",
+            tags),
+        s.counter(
+            p + "downstream_cx_delayed_close_timeout",
+            "envoy_http_downstream_cx_delayed_close_timeout",
+            tags),
         Tracing.create(s, prefix));
   }
 

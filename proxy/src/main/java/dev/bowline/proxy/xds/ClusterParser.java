@@ -208,7 +208,10 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "load_assignment.endpoints.lb_endpoints.load_balancing_weight",
           "load_assignment.endpoints.lb_endpoints.metadata.filter_metadata",
           "eds_cluster_config",
-          "http2_protocol_options",
+          // its presence selects HTTP/2 upstream; of its fields only the windows are acted on (one
+          // connection per host: max_concurrent_streams and the rest get the usual warning)
+          "http2_protocol_options.initial_stream_window_size",
+          "http2_protocol_options.initial_connection_window_size",
           "typed_extension_protocol_options",
           "max_requests_per_connection",
           "dns_refresh_rate",
@@ -217,6 +220,39 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "transport_socket_matches",
           "filters.name",
           "filters.typed_config");
+
+  /** The fields of {@code typed_extension_protocol_options[HttpProtocolOptions]} acted on. */
+  private static final java.util.Set<String> HTTP_OPTIONS_HONOURED =
+      java.util.Set.of(
+          "explicit_http_config.http_protocol_options",
+          "explicit_http_config.http2_protocol_options.initial_stream_window_size",
+          "explicit_http_config.http2_protocol_options.initial_connection_window_size",
+          "use_downstream_protocol_config.http_protocol_options",
+          "use_downstream_protocol_config.http2_protocol_options.initial_stream_window_size",
+          "use_downstream_protocol_config.http2_protocol_options.initial_connection_window_size",
+          "common_http_protocol_options.idle_timeout",
+          "common_http_protocol_options.max_requests_per_connection");
+
+  @Override
+  java.util.Set<String> nestedIgnored(Cluster c) {
+    var ext = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
+    if (ext == null) {
+      return java.util.Set.of();
+    }
+    try {
+      HttpProtocolOptions o =
+          Anys.unpack(ext, HttpProtocolOptions.getDescriptor(), HttpProtocolOptions.parser());
+      String prefix = "typed_extension_protocol_options[" + HTTP_OPTIONS + "].";
+      java.util.Set<String> out = new java.util.TreeSet<>();
+      for (String f :
+          FieldAudit.ignored(o, HttpProtocolOptions.getDescriptor(), HTTP_OPTIONS_HONOURED)) {
+        out.add(prefix + f);
+      }
+      return out;
+    } catch (InvalidProtocolBufferException e) {
+      return java.util.Set.of(); // parse() already refused it
+    }
+  }
 
   private static final java.util.Set<String> ALL_HONOURED =
       java.util.stream.Stream.concat(HONOURED.stream(), ClusterPolicyParser.HONOURED.stream())

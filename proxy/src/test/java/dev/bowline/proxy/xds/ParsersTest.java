@@ -441,6 +441,39 @@ class ParsersTest {
     assertThat(FieldAudit.ignored(c, Cluster.getDescriptor(), new ClusterParser().honouredFields()))
         .containsExactly(
             "circuit_breakers.thresholds.retry_budget", "outlier_detection.always_eject_one_host");
+    // upstream HTTP/2 keeps one connection per host: of http2_protocol_options only the windows
+    // are acted on, in the cluster's own field and in HttpProtocolOptions alike
+    var h2 =
+        json(
+                "{\"name\":\"h\",\"type\":\"STATIC\",\"http2_protocol_options\":"
+                    + "{\"max_concurrent_streams\":10,\"initial_stream_window_size\":65535},"
+                    + "\"typed_extension_protocol_options\":{\""
+                    + ClusterParser.HTTP_OPTIONS
+                    + "\":{\"@type\":\"type.googleapis.com/"
+                    + ClusterParser.HTTP_OPTIONS
+                    + "\",\"common_http_protocol_options\":{\"idle_timeout\":\"5s\"},"
+                    + "\"explicit_http_config\":{\"http2_protocol_options\":"
+                    + "{\"max_concurrent_streams\":10,\"initial_connection_window_size\":65535}}}}}",
+                Cluster.newBuilder())
+            .build();
+    var parser = new ClusterParser();
+    assertThat(parser.parse(h2).name()).isEqualTo("h");
+    assertThat(FieldAudit.ignored(h2, Cluster.getDescriptor(), parser.honouredFields()))
+        .containsExactly("http2_protocol_options.max_concurrent_streams");
+    assertThat(parser.nestedIgnored(h2))
+        .containsExactly(
+            "typed_extension_protocol_options["
+                + ClusterParser.HTTP_OPTIONS
+                + "].explicit_http_config.http2_protocol_options.max_concurrent_streams");
+    // presence alone (Istio's usual `http2_protocol_options: {}`) is no warning
+    var bare =
+        h2.toBuilder()
+            .setHttp2ProtocolOptions(
+                io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions.getDefaultInstance())
+            .clearTypedExtensionProtocolOptions()
+            .build();
+    assertThat(FieldAudit.ignored(bare, Cluster.getDescriptor(), parser.honouredFields()))
+        .isEmpty();
     var rc =
         json(
                 "{\"name\":\"r\",\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"*\"],\"routes\":["
