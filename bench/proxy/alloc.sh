@@ -25,59 +25,14 @@ VARIANTS=("$@")
 [ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=("current:$ROOT/cli/target")
 WARMUP=${WARMUP:-20}
 DURATION=${DURATION:-10}
-WORK=$(mktemp -d /tmp/bowline-alloc.XXXXXX)
-chmod 755 "$WORK"
+source "$ROOT/bench/proxy/lib.sh"
+bench_work bowline-alloc
+bench_packages nginx:nginx-light wrk
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 OPTS="$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
 ADDR=127.0.7.11
-
-mkdir -p "$WORK/www" "$WORK/backend/logs"
-head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/1k"
-chmod -R a+rX "$WORK"
-cat > "$WORK/backend/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/backend/nginx.pid;
-error_log stderr error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen $ADDR:8081; location / { root $WORK/www; } }
-}
-CONF
-taskset -c 0 nginx -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
-PIDS+=($!)
-cat > "$WORK/bowline.yaml" <<CONF
-node: {id: bench}
-admin: {address: {socket_address: {address: $ADDR, port_value: 15000}}}
-static_resources:
-  listeners:
-  - name: http
-    address: {socket_address: {address: $ADDR, port_value: 8080}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: bench
-          codec_type: HTTP1
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-          route_config:
-            virtual_hosts:
-            - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: backend}}]}
-  clusters:
-  - name: backend
-    type: STATIC
-    load_assignment:
-      cluster_name: backend
-      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: $ADDR, port_value: 8081}}}}]}]
-CONF
+bench_backend "$ADDR:8081"
+bench_router_bootstrap "$WORK/bowline.yaml" "$ADDR" "$ADDR" 8081
 URL=http://$ADDR:8080/1k
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://$ADDR:8081/1k" && break; sleep 0.05; done
 

@@ -60,6 +60,38 @@ CONF
   PIDS+=($!)
 }
 
+# bench_router_bootstrap FILE ADDRESS BACKEND_IP BACKEND_PORT: the bare router as an Envoy bootstrap
+# for Bowline (HTTP/1.1 listener on ADDRESS:8080, admin on ADDRESS:15000, one STATIC cluster).
+bench_router_bootstrap() {
+  cat > "$1" <<CONF
+node: {id: bench}
+admin: {address: {socket_address: {address: $2, port_value: 15000}}}
+static_resources:
+  listeners:
+  - name: http
+    address: {socket_address: {address: $2, port_value: 8080}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: bench
+          codec_type: HTTP1
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+          route_config:
+            virtual_hosts:
+            - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: backend}}]}
+  clusters:
+  - name: backend
+    type: STATIC
+    load_assignment:
+      cluster_name: backend
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: $3, port_value: $4}}}}]}]
+CONF
+}
+
 # bench_root DIR: a test root CA (ECDSA P-256) in DIR/root.{key,pem}; bench_leaf then signs leaves.
 bench_root() {
   CERTS=$1; mkdir -p "$CERTS"

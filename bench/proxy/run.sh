@@ -69,33 +69,7 @@ frontend fe
 backend be
   server s1 $BACKEND
 CONF
-cat > "$WORK/bowline.yaml" <<CONF
-node: {id: bench}
-admin: {address: {socket_address: {address: 127.0.7.4, port_value: 15000}}}
-static_resources:
-  listeners:
-  - name: http
-    address: {socket_address: {address: 127.0.7.4, port_value: 8080}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: bench
-          codec_type: HTTP1
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-          route_config:
-            virtual_hosts:
-            - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: backend}}]}
-  clusters:
-  - name: backend
-    type: STATIC
-    load_assignment:
-      cluster_name: backend
-      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.7.1, port_value: 8081}}}}]}]
-CONF
+bench_router_bootstrap "$WORK/bowline.yaml" 127.0.7.4 127.0.7.1 8081
 
 "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
 source "$ROOT/tools/find-java.sh" >/dev/null 2>&1 || true
