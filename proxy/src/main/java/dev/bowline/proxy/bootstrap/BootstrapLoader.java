@@ -1,10 +1,12 @@
 package dev.bowline.proxy.bootstrap;
 
+import com.google.gson.stream.JsonWriter;
 import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import java.io.IOException;
+import java.io.StringWriter;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,11 +72,13 @@ public final class BootstrapLoader {
       throw new BootstrapException(source + ": the bootstrap must be a YAML or JSON object");
     }
     Set<String> typeUrls = new LinkedHashSet<>();
-    StringBuilder json = new StringBuilder(text.length() * 2);
-    try {
-      writeJson(tree, json, typeUrls);
+    StringWriter json = new StringWriter(text.length() * 2);
+    try (JsonWriter out = new JsonWriter(json)) {
+      writeJson(tree, out, typeUrls);
     } catch (IllegalArgumentException e) {
       throw new BootstrapException(source + ": " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new IllegalStateException("writing to a string", e);
     }
     // Parsed into a DynamicMessage, then into the generated class from its bytes: JsonFormat on a
     // generated builder resolves every field of every message type it meets by reflection, which
@@ -96,11 +100,10 @@ public final class BootstrapLoader {
    * mappings into {@code typeUrls}. Aliases were resolved by the composer (an alias is its anchor's
    * node).
    */
-  static void writeJson(Node node, StringBuilder out, Set<String> typeUrls) {
+  static void writeJson(Node node, JsonWriter out, Set<String> typeUrls) throws IOException {
     switch (node) {
       case MappingNode m -> {
-        out.append('{');
-        boolean first = true;
+        out.beginObject();
         for (NodeTuple t : m.getValue()) {
           if (!(t.getKeyNode() instanceof ScalarNode key)) {
             throw new IllegalArgumentException(
@@ -108,30 +111,20 @@ public final class BootstrapLoader {
                     + (t.getKeyNode().getStartMark().getLine() + 1)
                     + ": a key must be a scalar");
           }
-          if (!first) {
-            out.append(',');
-          }
-          first = false;
-          string(key.getValue(), out);
-          out.append(':');
+          out.name(key.getValue());
           if (key.getValue().equals("@type") && t.getValueNode() instanceof ScalarNode type) {
             typeUrls.add(type.getValue());
           }
           writeJson(t.getValueNode(), out, typeUrls);
         }
-        out.append('}');
+        out.endObject();
       }
       case SequenceNode s -> {
-        out.append('[');
-        boolean first = true;
+        out.beginArray();
         for (Node item : s.getValue()) {
-          if (!first) {
-            out.append(',');
-          }
-          first = false;
           writeJson(item, out, typeUrls);
         }
-        out.append(']');
+        out.endArray();
       }
       case ScalarNode s -> scalar(s, out);
       default ->
@@ -141,28 +134,28 @@ public final class BootstrapLoader {
   }
 
   /** A scalar by its resolved tag: plain scalars may be numbers, booleans or null. */
-  private static void scalar(ScalarNode s, StringBuilder out) {
+  private static void scalar(ScalarNode s, JsonWriter out) throws IOException {
     String v = s.getValue();
     Tag tag = s.getTag();
     if (tag.equals(Tag.NULL)) {
-      out.append("null");
+      out.nullValue();
     } else if (tag.equals(Tag.BOOL)) {
-      out.append(
+      out.value(
           switch (v.toLowerCase(java.util.Locale.ROOT)) {
-            case "true", "yes", "on" -> "true";
-            default -> "false";
+            case "true", "yes", "on" -> true;
+            default -> false;
           });
     } else if (tag.equals(Tag.INT)) {
       String n = integer(v);
       if (n == null) {
-        string(v, out);
+        out.value(v);
       } else {
-        out.append(n);
+        out.jsonValue(n);
       }
     } else if (tag.equals(Tag.FLOAT)) {
       float64(v, out);
     } else {
-      string(v, out);
+      out.value(v);
     }
   }
 
@@ -199,12 +192,12 @@ public final class BootstrapLoader {
   }
 
   /** A YAML 1.1 float: {@code .inf}/{@code .nan} as JsonFormat's strings, numbers as numbers. */
-  private static void float64(String v, StringBuilder out) {
+  private static void float64(String v, JsonWriter out) throws IOException {
     String t = v.replace("_", "");
     switch (t.toLowerCase(java.util.Locale.ROOT)) {
-      case ".inf", "+.inf" -> string("Infinity", out);
-      case "-.inf" -> string("-Infinity", out);
-      case ".nan" -> string("NaN", out);
+      case ".inf", "+.inf" -> out.value("Infinity");
+      case "-.inf" -> out.value("-Infinity");
+      case ".nan" -> out.value("NaN");
       default -> {
         if (t.startsWith("+")) {
           t = t.substring(1);
@@ -212,7 +205,7 @@ public final class BootstrapLoader {
         try {
           Double.parseDouble(t);
         } catch (NumberFormatException e) {
-          string(v, out); // e.g. sexagesimal
+          out.value(v); // e.g. sexagesimal
           return;
         }
         // JSON wants a digit on both sides of the point
@@ -222,31 +215,9 @@ public final class BootstrapLoader {
         if (t.endsWith(".")) {
           t = t + "0";
         }
-        out.append(t);
+        out.jsonValue(t);
       }
     }
-  }
-
-  private static void string(String s, StringBuilder out) {
-    out.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            out.append(String.format("\\u%04x", (int) c));
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    out.append('"');
   }
 
   private static String explain(String message) {

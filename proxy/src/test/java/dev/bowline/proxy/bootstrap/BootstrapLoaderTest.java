@@ -163,6 +163,19 @@ class BootstrapLoaderTest {
   }
 
   @Test
+  void stringsKeepEveryCharacterThroughTheJsonStep() {
+    // quotes, backslashes, control characters and non-ASCII text survive the YAML -> JSON step
+    var b =
+        loader.parse(
+            "b.yaml",
+            """
+            node: {id: "say \\"hi\\" C:\\\\tmp\\ttab\\u0001 grüße ✓", cluster: 'it''s'}
+            """);
+    assertThat(b.getNode().getId()).isEqualTo("say \"hi\" C:\\tmp\ttab\u0001 grüße ✓");
+    assertThat(b.getNode().getCluster()).isEqualTo("it's");
+  }
+
+  @Test
   void textThatIsNotYamlIsAClearErrorWithItsLine() {
     assertThatThrownBy(() -> loader.parse("b.yaml", "node: {id: n1\nadmin: [\n"))
         .isInstanceOf(BootstrapException.class)
