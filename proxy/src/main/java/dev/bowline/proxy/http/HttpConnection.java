@@ -100,18 +100,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
    */
   void pauseBody(boolean pause) {
     ChannelHandlerContext c = ctx;
-    if (pause == bodyPaused || c == null) {
-      return;
-    }
-    bodyPaused = pause;
-    if (pause) {
-      stats.downstreamFlowControlPausedReadingTotal().inc();
-      c.channel().config().setAutoRead(false);
-    } else {
-      stats.downstreamFlowControlResumedReadingTotal().inc();
-      if (!upstreamPaused && queue.size() <= MAX_QUEUED) {
-        c.channel().config().setAutoRead(true);
-      }
+    if (pause != bodyPaused && c != null) {
+      bodyPaused = pause;
+      flowControl(c, pause);
     }
   }
 
@@ -121,19 +112,28 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
    */
   void pauseForUpstream(boolean pause) {
     ChannelHandlerContext c = ctx;
-    if (pause == upstreamPaused || c == null) {
-      return;
+    if (pause != upstreamPaused && c != null) {
+      upstreamPaused = pause;
+      flowControl(c, pause);
     }
-    upstreamPaused = pause;
+  }
+
+  /** Counts a pause or resume; reading resumes only once no reason to hold it is left. */
+  private void flowControl(ChannelHandlerContext c, boolean pause) {
     if (pause) {
       stats.downstreamFlowControlPausedReadingTotal().inc();
       c.channel().config().setAutoRead(false);
     } else {
       stats.downstreamFlowControlResumedReadingTotal().inc();
-      if (!bodyPaused && queue.size() <= MAX_QUEUED) {
+      if (!flowControlled() && queue.size() <= MAX_QUEUED) {
         c.channel().config().setAutoRead(true);
       }
     }
+  }
+
+  /** A held body or a full upstream keeps reading off, whatever a read batch does. */
+  private boolean flowControlled() {
+    return bodyPaused || upstreamPaused;
   }
 
   @Override
@@ -167,7 +167,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       queue.poll();
       dispatch(o);
     }
-    if (ctx != null && !bodyPaused && !upstreamPaused && !ctx.channel().config().isAutoRead()) {
+    if (ctx != null && !flowControlled() && !ctx.channel().config().isAutoRead()) {
       ctx.channel().config().setAutoRead(true);
     }
   }
