@@ -12,6 +12,7 @@
 #   bench/proxy/run.sh [duration-seconds (default 15)] [connections (default 50)]
 #   PROXIES="bowline" WARMUP=10 BOWLINE_BENCH_JAVA_OPTS="..." bench/proxy/run.sh
 #   ROUNDS=3 WARMUP=30 bench/proxy/run.sh 10 50   (every proxy 3 times, alternating; medians at the end)
+#   TAIL=1 bench/proxy/run.sh   (also each run's latency distribution, 50th to 99.99th percentile)
 #
 # PROXIES (default "nginx haproxy bowline"): bowline starts from a static AppCDS archive trained in
 # the same run, as ./bowline proxy does; bowline-aot from a JDK 25 AOT cache; bowline-noaot plain;
@@ -96,7 +97,7 @@ run_one() {
   local fam; fam=$(family $pid | tr '\n' ' ')
   local c0; c0=$(cpu_ticks $fam)
   local t0; t0=$(date +%s.%N)
-  taskset -c 0 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url" > "$WORK/$name.wrk"
+  taskset -c 0 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency ${TAIL:+-s "$ROOT/bench/proxy/percentiles.lua"} "$url" > "$WORK/$name.wrk"
   local t1; t1=$(date +%s.%N)
   local c1; c1=$(cpu_ticks $fam)
   local reqs; reqs=$(awk '/requests in/{print $1}' "$WORK/$name.wrk")
@@ -113,6 +114,7 @@ run_one() {
   printf '%-13s %10s %10s %10s %10s %8s %9s %14s %8.2f %8s\n' "$name" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$((rss / 1024))" "$((pss / 1024))" "$((pdirty / 1024))" "$per1k" "$ready" "$util"
   echo "$ROUND $name $rps $(ms "$p50") $(ms "$p99") $((rss / 1024)) $((pss / 1024)) $((pdirty / 1024)) $per1k $ready $util" >> "$WORK/rows"
   [ -z "$errors" ] || echo "  $name: $errors" >&2
+  [ -z "${TAIL:-}" ] || awk -v n="$name" '$1=="pct"{printf "%s%s %s", (c++ ? " " : "  " n " latency ms:"), $2, $3} END{print ""}' "$WORK/$name.wrk"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
