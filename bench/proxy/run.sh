@@ -13,6 +13,9 @@
 #   PROXIES="bowline" WARMUP=10 BOWLINE_BENCH_JAVA_OPTS="..." bench/proxy/run.sh
 #   ROUNDS=3 WARMUP=30 bench/proxy/run.sh 10 50   (every proxy 3 times, alternating; medians at the end)
 #   TAIL=1 bench/proxy/run.sh   (also each run's latency distribution, 50th to 99.99th percentile)
+#   BOWLINE_BENCH_ARGS="--transport io_uring"   (appended to bowline proxy's arguments)
+#   WARMUP_RUNS=2   (the warm-up as 2 wrk runs of WARMUP/2 s each: connections opened and closed
+#                    again while the JIT profiles, as a long-running proxy sees them)
 #
 # PROXIES (default "nginx haproxy bowline"): bowline starts from a static AppCDS archive trained in
 # the same run, as ./bowline proxy does; bowline-aot from a JDK 25 AOT cache; bowline-noaot plain;
@@ -78,7 +81,7 @@ JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 # The proxy's JVM options: the same file the mesh runner and ./bowline use (decision 0030);
 # BOWLINE_BENCH_JAVA_OPTS come after it, so they can override any of them.
 JAVA_OPTS="@$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options ${BOWLINE_BENCH_JAVA_OPTS:-}"
-BOWLINE_ARGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1)
+BOWLINE_ARGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1 ${BOWLINE_BENCH_ARGS:-})
 
 # smaps_rollup field (kB) summed over pids: Pss shares each page among the processes mapping it (what
 # a host of many proxies pays per proxy: libjvm, the JDK's modules and a class archive are shared
@@ -93,7 +96,9 @@ run_one() {
   local pid=$!; PIDS+=($pid)
   wait_http "$url"
   local ready; ready=$(echo "$(date +%s.%N) - $start" | bc)
-  taskset -c 0 wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null
+  local w; for ((w = 0; w < ${WARMUP_RUNS:-1}; w++)); do
+    taskset -c 0 wrk -t1 -c"$CONNS" -d"$((WARMUP / ${WARMUP_RUNS:-1}))s" "$url" >/dev/null
+  done
   local fam; fam=$(family $pid | tr '\n' ' ')
   local c0; c0=$(cpu_ticks $fam)
   local t0; t0=$(date +%s.%N)
