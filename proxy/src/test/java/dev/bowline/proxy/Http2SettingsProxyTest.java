@@ -184,6 +184,8 @@ class Http2SettingsProxyTest {
             });
     try (Socket s = backend.accept()) {
       s.setSoTimeout(5000);
+      // the server's preface (an empty SETTINGS): the proxy starts no stream before it
+      s.getOutputStream().write(new byte[] {0, 0, 0, RawH2.SETTINGS, 0, 0, 0, 0, 0});
       DataInputStream in = new DataInputStream(s.getInputStream());
       in.readFully(new byte[24]); // the client preface
       return frames(in, RawH2.HEADERS, true);

@@ -34,6 +34,10 @@ final class NettyBackend implements AutoCloseable {
   private final Channel server;
   private final byte[] body;
 
+  /** Connections accepted so far. */
+  final java.util.concurrent.atomic.AtomicInteger connections =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   NettyBackend(String name, String ip) throws InterruptedException {
     this.name = name;
     this.body = ("backend=" + name).getBytes(StandardCharsets.US_ASCII);
@@ -46,6 +50,7 @@ final class NettyBackend implements AutoCloseable {
                 new ChannelInitializer<Channel>() {
                   @Override
                   protected void initChannel(Channel ch) {
+                    connections.incrementAndGet();
                     ch.pipeline().addLast(new HttpServerCodec(), new Handler());
                   }
                 })

@@ -30,6 +30,9 @@ import java.util.Optional;
  *     HTTP/2 connections (Envoy's default 256 MiB)
  * @param http2ConnectionWindow {@code http2_protocol_options.initial_connection_window_size}
  *     (Envoy's default 256 MiB)
+ * @param http2MaxConcurrentStreams {@code http2_protocol_options.max_concurrent_streams}: the most
+ *     streams one upstream HTTP/2 connection carries at once (fewer if the peer's SETTINGS say so);
+ *     Envoy's default 2^31-1
  */
 public record ClusterPolicy(
     Lb lb,
@@ -44,7 +47,8 @@ public record ClusterPolicy(
     boolean downstreamProtocol,
     int bufferLimitBytes,
     int http2StreamWindow,
-    int http2ConnectionWindow) {
+    int http2ConnectionWindow,
+    int http2MaxConcurrentStreams) {
 
   /** Envoy's defaults: nothing set on the cluster. */
   public static final ClusterPolicy DEFAULT =
@@ -61,11 +65,15 @@ public record ClusterPolicy(
           false,
           1 << 20,
           CodecOptions.DEFAULT_WINDOW_SIZE,
-          CodecOptions.DEFAULT_WINDOW_SIZE);
+          CodecOptions.DEFAULT_WINDOW_SIZE,
+          CodecOptions.DEFAULT_MAX_CONCURRENT_STREAMS);
 
   public ClusterPolicy {
     Objects.requireNonNull(lb, "lb");
     Objects.requireNonNull(limits, "limits");
+    if (http2MaxConcurrentStreams < 1) {
+      throw new IllegalArgumentException("http2MaxConcurrentStreams must be positive");
+    }
   }
 
   /** Load-balancer parameters, one record per policy that has any. */

@@ -1748,14 +1748,23 @@ final class HttpStream
         });
   }
 
+  /**
+   * The upstream exchange ended before its response did, for {@code reason}: Envoy's reset reason
+   * text ({@code connection termination}, {@code remote reset}, {@code remote refused stream
+   * reset}). Before the response started, the retry policy decides; without a retry, 503 with
+   * Envoy's flag (UC for a lost connection, UR for a reset by the peer) and details {@code
+   * upstream_reset_before_response_started{<reason>}}. After it started, the downstream is reset.
+   */
   @Override
   public void onUpstreamReset(String reason) {
     if (done) {
       return;
     }
     upstream = null;
-    responseFlags.set(ResponseFlag.UC);
+    ResponseFlag flag =
+        reason.startsWith("remote") ? ResponseFlag.UR : ResponseFlag.UC; // Envoy's mapping
     if (responseStarted) {
+      responseFlags.set(flag);
       done = true;
       cancelTimeout();
       complete();
@@ -1768,10 +1777,16 @@ final class HttpStream
               : RetryState.Outcome.RESET)) {
         return;
       }
-      responseFlags.set(ResponseFlag.UC);
+      responseFlags.set(flag);
+      if (flag == ResponseFlag.UR) {
+        details = "upstream_reset_before_response_started{" + reason.replace(' ', '_') + "}";
+      }
       localReply(
           503,
-          "upstream connect error or disconnect/reset before headers. reset reason: " + reason);
+          "upstream connect error or disconnect/reset before headers. "
+              + (attempts > 1 ? "retried and the latest " : "")
+              + "reset reason: "
+              + reason);
     }
   }
 

@@ -2,7 +2,12 @@ package dev.bowline.proxy.stats;
 
 import java.util.Map;
 
-/** Envoy's {@code cluster.<name>.*} counters the proxy keeps. */
+/**
+ * Envoy's {@code cluster.<name>.*} counters the proxy keeps. Of the connection pool's: {@code
+ * upstream_rq_pending_total} counts requests that waited for a connection (or an HTTP/2 stream
+ * slot), {@code upstream_cx_max_requests} connections that reached {@code
+ * max_requests_per_connection}, {@code upstream_cx_close_notify} upstream HTTP/2 GOAWAYs received.
+ */
 public record ClusterStats(
     Counter upstreamRqTotal,
     Counter[] upstreamRqXx,
@@ -15,7 +20,10 @@ public record ClusterStats(
     Counter upstreamRqPendingOverflow,
     Counter upstreamRqRetryOverflow,
     Counter outlierEjectionsTotal,
-    Counter outlierEjectionsOverflow) {
+    Counter outlierEjectionsOverflow,
+    Counter upstreamRqPendingTotal,
+    Counter upstreamCxMaxRequests,
+    Counter upstreamCxCloseNotify) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -52,7 +60,10 @@ public record ClusterStats(
         s.counter(
             p + "outlier_detection.ejections_overflow",
             "envoy_cluster_outlier_detection_ejections_overflow",
-            tags));
+            tags),
+        s.counter(p + "upstream_rq_pending_total", "envoy_cluster_upstream_rq_pending_total", tags),
+        s.counter(p + "upstream_cx_max_requests", "envoy_cluster_upstream_cx_max_requests", tags),
+        s.counter(p + "upstream_cx_close_notify", "envoy_cluster_upstream_cx_close_notify", tags));
   }
 
   /** Counts a response with {@code status}. */

@@ -9,9 +9,9 @@ import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
  * with a WINDOW_UPDATE on stream 0 as the connection opens, as Envoy applies {@code
  * http2_protocol_options.initial_connection_window_size} (the SETTINGS frame can only set the
  * stream window): on a server connection right after the codec's SETTINGS; on a client connection
- * when it becomes active, which can be just after the HEADERS of a request that waited for it. Goes
- * right after Netty's {@code Http2FrameCodec}, which turns the frame into a connection window
- * increase; removes itself once done.
+ * when it becomes active (before any stream: the pool waits for the peer's SETTINGS). Goes right
+ * after Netty's {@code Http2FrameCodec}, which turns the frame into a connection window increase;
+ * removes itself once done.
  */
 public final class Http2ConnectionWindow extends ChannelInboundHandlerAdapter {
   /** HTTP/2's initial window (RFC 9113 6.9.2). */

@@ -5,23 +5,57 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.util.ReferenceCountUtil;
 import org.jspecify.annotations.Nullable;
 
-/** One request as a stream of a pooled upstream HTTP/2 connection. */
+/**
+ * One request as a stream of a pooled upstream HTTP/2 connection. A stream that ends before its
+ * response does is reported with Envoy's reset reason: {@code remote refused stream reset} for a
+ * RST_STREAM REFUSED_STREAM and for a stream above a GOAWAY's last stream id (which the peer never
+ * processed), {@code remote reset} for any other RST_STREAM, {@code connection termination} when
+ * the connection went away.
+ */
 final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
+  static final String REFUSED = "remote refused stream reset";
+
   private final Host host;
+  private final H2Pool pool;
+  private final H2Connection connection;
   private @Nullable ResponseListener listener;
   private @Nullable Channel channel;
+  private @Nullable String resetReason;
+  private boolean released;
 
-  H2Stream(Host host, ResponseListener listener) {
+  H2Stream(Host host, H2Pool pool, H2Connection connection, ResponseListener listener) {
     this.host = host;
+    this.pool = pool;
+    this.connection = connection;
     this.listener = listener;
     host.begin();
   }
 
   void opened(Channel stream) {
     this.channel = stream;
+  }
+
+  /** The stream could not be opened: gives back what it took. */
+  void notOpened() {
+    if (listener != null) {
+      listener = null;
+      host.end();
+    }
+    release();
+  }
+
+  /** Gives the stream's slot on its connection back (once). */
+  private void release() {
+    if (!released) {
+      released = true;
+      pool.streamClosed(connection);
+    }
   }
 
   @Override
@@ -37,7 +71,9 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
     }
     Channel c = channel;
     if (c != null) {
-      c.close(); // RST_STREAM
+      c.close(); // RST_STREAM; the slot comes back when the stream's channel is inactive
+    } else {
+      release();
     }
   }
 
@@ -59,13 +95,35 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   }
 
   @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    // Netty's multiplexer hands RST_STREAM, and a GOAWAY that leaves this stream out, to the
+    // stream as events; the stream's channel closes right after
+    if (evt instanceof Http2ResetFrame r) {
+      resetReason = r.errorCode() == Http2Error.REFUSED_STREAM.code() ? REFUSED : "remote reset";
+      return;
+    }
+    if (evt instanceof Http2GoAwayFrame g) {
+      g.release();
+      resetReason = REFUSED; // above the last stream id: the peer never processed it
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    release();
     ResponseListener l = listener;
     if (l != null) {
       listener = null;
       host.end();
       host.state.localFailure(host.health, false);
-      l.onUpstreamReset("remote reset");
+      String reason = resetReason;
+      if (reason == null) {
+        Channel parent = ctx.channel().parent();
+        reason = parent != null && parent.isActive() ? "remote reset" : "connection termination";
+      }
+      l.onUpstreamReset(reason);
     }
   }
 

@@ -4,7 +4,7 @@ import dev.bowline.proxy.config.SocketAddr;
 import io.netty.channel.Channel;
 import java.util.ArrayDeque;
 
-/** One endpoint as seen from one event loop: its idle HTTP/1.1 connections and load. */
+/** One endpoint as seen from one event loop: its idle HTTP/1.1 connections, HTTP/2 pool, load. */
 public final class Host {
   final SocketAddr address;
   final int weight;
@@ -25,12 +25,8 @@ public final class Host {
   /** Requests waiting for a connection to this host (the cluster is at max_connections). */
   final ArrayDeque<Worker.Pending> pending = new ArrayDeque<>();
 
-  /** The HTTP/2 connection to this host from this loop, once connected (HTTP/2 clusters). */
-  @org.jspecify.annotations.Nullable Channel h2;
-
-  /** Requests waiting for {@link #h2} to connect. */
-  final ArrayDeque<java.util.function.Consumer<@org.jspecify.annotations.Nullable Channel>>
-      h2Waiting = new ArrayDeque<>();
+  /** The HTTP/2 connections to this host from this loop; null until the first HTTP/2 request. */
+  @org.jspecify.annotations.Nullable H2Pool h2;
 
   int currentWeight; // smooth weighted round robin state
 
@@ -128,9 +124,9 @@ public final class Host {
       c.close();
     }
     idle.clear();
-    Channel h = h2;
-    if (h != null && active == 0) {
-      h.close();
+    H2Pool h = h2;
+    if (h != null) {
+      h.drain();
     }
     if (byAlpn != null) {
       byAlpn.values().forEach(Host::closeIdle);

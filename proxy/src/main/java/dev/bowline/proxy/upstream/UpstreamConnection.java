@@ -39,7 +39,9 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     // a previous request may have paused reading for backpressure; this one starts fresh
     channel.config().setAutoRead(true);
     this.listener = l;
-    this.requests++;
+    if (++requests == cluster.config.maxRequestsPerConnection()) {
+      cluster.stats.upstreamCxMaxRequests().inc(); // its last request: it closes after this one
+    }
     host.begin();
   }
 

@@ -25,7 +25,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Everything upstream that belongs to one event loop: per-cluster hosts and load-balancer state,
- * pooled HTTP/1.1 connections. Every method must be called on {@link #loop()}.
+ * pooled HTTP/1.1 connections, HTTP/2 connection pools. Every method must be called on {@link
+ * #loop()}.
  */
 public final class Worker {
   private final EventLoop loop;
@@ -35,6 +36,10 @@ public final class Worker {
   private final Map<String, ClusterHosts> clusters = new HashMap<>();
   private final ClusterStates states;
   private final TlsContexts tlsContexts;
+
+  /** The first handler of every upstream HTTP/2 stream's pipeline (stateless, shared). */
+  final io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec h2StreamCodec =
+      new io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec(false);
 
   /**
    * ORIGINAL_DST destinations used on this loop, per cluster: address to last use (nanos). Envoy's
@@ -318,9 +323,11 @@ public final class Worker {
         return true;
       }
       ch.state.pending.incrementAndGet();
+      ch.stats.upstreamRqPendingTotal().inc();
       host.pending.add(new Pending(listener, cb));
       return true;
     }
+    ch.stats.upstreamRqPendingTotal().inc(); // Envoy: a request waiting for a connection is pending
     connectHttp1(host, ch, listener, cb);
     return true;
   }
@@ -396,92 +403,16 @@ public final class Worker {
   }
 
   /**
-   * HTTP/2 upstream: one connection per host per loop carries every request as a stream (Envoy's
-   * default); requests that arrive while it connects wait for it.
+   * HTTP/2 upstream: a stream on one of the host's HTTP/2 connections on this loop, by Envoy's pool
+   * rules (see {@link H2Pool}).
    */
   private void acquireH2(
       Host host, ClusterHosts ch, ResponseListener listener, AcquireCallback cb) {
-    java.util.function.Consumer<@Nullable Channel> open =
-        conn -> {
-          if (conn == null) {
-            cb.failed("connection failure");
-            return;
-          }
-          H2Stream stream = new H2Stream(host, listener);
-          new io.netty.handler.codec.http2.Http2StreamChannelBootstrap(conn)
-              .handler(
-                  new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel c) {
-                      c.pipeline()
-                          .addLast(
-                              new io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec(
-                                  false));
-                      c.pipeline().addLast(stream);
-                    }
-                  })
-              .open()
-              .addListener(
-                  f -> {
-                    if (f.isSuccess()) {
-                      stream.opened((Channel) f.getNow());
-                      cb.acquired(stream);
-                    } else {
-                      stream.abort();
-                      cb.failed("connection failure");
-                    }
-                  });
-        };
-    Channel conn = host.h2;
-    if (conn != null && conn.isActive()) {
-      open.accept(conn);
-      return;
+    H2Pool pool = host.h2;
+    if (pool == null) {
+      pool = host.h2 = new H2Pool(this, host, ch);
     }
-    host.h2Waiting.add(open);
-    if (host.h2Waiting.size() > 1) {
-      return; // a connect is under way
-    }
-    ch.stats.upstreamCxTotal().inc();
-    connect(
-            host,
-            ch,
-            new ChannelInitializer<Channel>() {
-              @Override
-              protected void initChannel(Channel c) {
-                var policy = ch.config.policy(); // the cluster's HTTP/2 windows, Envoy's defaults
-                c.pipeline()
-                    .addLast(
-                        dev.bowline.proxy.transport.Http2ConnectionWindow.clientCodec(
-                            policy.http2StreamWindow()),
-                        new dev.bowline.proxy.transport.Http2ConnectionWindow(
-                            policy.http2ConnectionWindow()));
-                c.pipeline()
-                    .addLast(
-                        new io.netty.handler.codec.http2.Http2MultiplexHandler(
-                            new io.netty.channel.ChannelInboundHandlerAdapter()));
-              }
-            })
-        .addListener(
-            (ChannelFuture done) -> {
-              Channel ok = done.isSuccess() ? done.channel() : null;
-              if (ok == null) {
-                ch.stats.upstreamCxConnectFail().inc();
-                ch.state.localFailure(host.health, false);
-              } else {
-                ch.state.localSuccess(host.health);
-                host.h2 = ok;
-                ok.closeFuture()
-                    .addListener(
-                        x -> {
-                          if (host.h2 == ok) {
-                            host.h2 = null;
-                          }
-                        });
-              }
-              var waiting = new java.util.ArrayList<>(host.h2Waiting);
-              host.h2Waiting.clear();
-              waiting.forEach(w -> w.accept(ok));
-            });
+    pool.newStream(ch, listener, cb);
   }
 
   /**
@@ -513,7 +444,7 @@ public final class Worker {
     return f;
   }
 
-  private ChannelFuture connect(Host host, ClusterHosts ch, ChannelHandler handler) {
+  ChannelFuture connect(Host host, ClusterHosts ch, ChannelHandler handler) {
     var tls = host.tls;
     Bootstrap b =
         new Bootstrap()

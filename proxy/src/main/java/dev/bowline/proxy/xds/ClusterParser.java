@@ -99,9 +99,15 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
       throw new InvalidResourceException("connect_timeout", "must be positive");
     }
     boolean http2 = c.hasHttp2ProtocolOptions();
+    // Envoy's precedence: the common options of HttpProtocolOptions when the cluster has them,
+    // else the cluster's own (deprecated) common_http_protocol_options; then the deprecated
+    // top-level max_requests_per_connection
     int maxPerConn =
         c.hasMaxRequestsPerConnection() ? c.getMaxRequestsPerConnection().getValue() : 0;
     var ext = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
+    if (ext == null && c.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
+      maxPerConn = c.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue();
+    }
     if (ext != null) {
       try {
         HttpProtocolOptions o =
@@ -208,12 +214,14 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "load_assignment.endpoints.lb_endpoints.load_balancing_weight",
           "load_assignment.endpoints.lb_endpoints.metadata.filter_metadata",
           "eds_cluster_config",
-          // its presence selects HTTP/2 upstream; of its fields only the windows are acted on (one
-          // connection per host: max_concurrent_streams and the rest get the usual warning)
+          // its presence selects HTTP/2 upstream; of its fields the windows and the stream limit
+          // are acted on, the rest get the usual warning
           "http2_protocol_options.initial_stream_window_size",
           "http2_protocol_options.initial_connection_window_size",
+          "http2_protocol_options.max_concurrent_streams",
           "typed_extension_protocol_options",
           "max_requests_per_connection",
+          "common_http_protocol_options.max_requests_per_connection",
           "dns_refresh_rate",
           "original_dst_lb_config.use_http_header",
           "transport_socket",
@@ -227,9 +235,11 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "explicit_http_config.http_protocol_options",
           "explicit_http_config.http2_protocol_options.initial_stream_window_size",
           "explicit_http_config.http2_protocol_options.initial_connection_window_size",
+          "explicit_http_config.http2_protocol_options.max_concurrent_streams",
           "use_downstream_protocol_config.http_protocol_options",
           "use_downstream_protocol_config.http2_protocol_options.initial_stream_window_size",
           "use_downstream_protocol_config.http2_protocol_options.initial_connection_window_size",
+          "use_downstream_protocol_config.http2_protocol_options.max_concurrent_streams",
           "common_http_protocol_options.idle_timeout",
           "common_http_protocol_options.max_requests_per_connection");
 

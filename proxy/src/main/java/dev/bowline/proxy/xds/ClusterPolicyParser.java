@@ -178,7 +178,23 @@ final class ClusterPolicyParser {
         ListenerParser.window(
             h2.hasInitialConnectionWindowSize(),
             h2.getInitialConnectionWindowSize().getValue(),
-            h2Field + ".initial_connection_window_size"));
+            h2Field + ".initial_connection_window_size"),
+        maxConcurrentStreams(h2, h2Field + ".max_concurrent_streams"));
+  }
+
+  /** {@code http2_protocol_options.max_concurrent_streams}: Envoy's range [1, 2^31-1], default. */
+  private static int maxConcurrentStreams(
+      io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions h2, String field)
+      throws InvalidResourceException {
+    if (!h2.hasMaxConcurrentStreams()) {
+      return dev.bowline.proxy.config.CodecOptions.DEFAULT_MAX_CONCURRENT_STREAMS;
+    }
+    int n = h2.getMaxConcurrentStreams().getValue();
+    if (n < 1) {
+      throw new InvalidResourceException(
+          field, "must be in [1, 2147483647], got " + Integer.toUnsignedString(n));
+    }
+    return n;
   }
 
   private static Optional<ClusterPolicy.HealthCheck> healthCheck(Cluster c)

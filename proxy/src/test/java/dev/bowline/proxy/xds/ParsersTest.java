@@ -429,6 +429,68 @@ class ParsersTest {
   }
 
   @Test
+  void upstreamStreamLimitAndRequestsPerConnectionFollowEnvoy() throws Exception {
+    var parser = new ClusterParser();
+    String typed =
+        ",\"typed_extension_protocol_options\":{\""
+            + ClusterParser.HTTP_OPTIONS
+            + "\":{\"@type\":\"type.googleapis.com/"
+            + ClusterParser.HTTP_OPTIONS
+            + "\",%s\"explicit_http_config\":{\"http2_protocol_options\":{%s}}}}";
+    java.util.function.Function<String, Cluster> cluster =
+        extra -> {
+          try {
+            return json("{\"name\":\"u\",\"type\":\"STATIC\"" + extra + "}", Cluster.newBuilder())
+                .build();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        };
+    assertThat(parser.parse(cluster.apply("")).policy().http2MaxConcurrentStreams())
+        .isEqualTo(Integer.MAX_VALUE);
+    assertThat(
+            parser
+                .parse(cluster.apply(typed.formatted("", "\"max_concurrent_streams\":2")))
+                .policy()
+                .http2MaxConcurrentStreams())
+        .isEqualTo(2);
+    var zero = Any.pack(cluster.apply(typed.formatted("", "\"max_concurrent_streams\":0")));
+    assertThatThrownBy(() -> parser.unpackAndParse(zero))
+        .hasMessageEndingWith(
+            "u: typed_extension_protocol_options["
+                + ClusterParser.HTTP_OPTIONS
+                + "].explicit_http_config.http2_protocol_options.max_concurrent_streams: must be in"
+                + " [1, 2147483647], got 0");
+    // max_requests_per_connection: HttpProtocolOptions' common options when the cluster has
+    // HttpProtocolOptions, else its own (deprecated) common options; then the top-level field
+    String top = ",\"max_requests_per_connection\":5";
+    String common = ",\"common_http_protocol_options\":{\"max_requests_per_connection\":4}";
+    assertThat(parser.parse(cluster.apply(top)).maxRequestsPerConnection()).isEqualTo(5);
+    assertThat(parser.parse(cluster.apply(top + common)).maxRequestsPerConnection()).isEqualTo(4);
+    assertThat(
+            parser
+                .parse(cluster.apply(top + common + typed.formatted("", "")))
+                .maxRequestsPerConnection())
+        .isEqualTo(5);
+    assertThat(
+            parser
+                .parse(
+                    cluster.apply(
+                        top
+                            + common
+                            + typed.formatted(
+                                "\"common_http_protocol_options\":"
+                                    + "{\"max_requests_per_connection\":3},",
+                                "")))
+                .maxRequestsPerConnection())
+        .isEqualTo(3);
+    assertThat(
+            FieldAudit.ignored(
+                cluster.apply(top + common), Cluster.getDescriptor(), parser.honouredFields()))
+        .isEmpty();
+  }
+
+  @Test
   void fieldsTheProxyDoesNotActOnAreReportedNotDropped() throws Exception {
     var c =
         json(
@@ -441,30 +503,32 @@ class ParsersTest {
     assertThat(FieldAudit.ignored(c, Cluster.getDescriptor(), new ClusterParser().honouredFields()))
         .containsExactly(
             "circuit_breakers.thresholds.retry_budget", "outlier_detection.always_eject_one_host");
-    // upstream HTTP/2 keeps one connection per host: of http2_protocol_options only the windows
-    // are acted on, in the cluster's own field and in HttpProtocolOptions alike
+    // of http2_protocol_options the windows and max_concurrent_streams are acted on, in the
+    // cluster's own field and in HttpProtocolOptions alike; the rest is reported
     var h2 =
         json(
                 "{\"name\":\"h\",\"type\":\"STATIC\",\"http2_protocol_options\":"
-                    + "{\"max_concurrent_streams\":10,\"initial_stream_window_size\":65535},"
+                    + "{\"max_concurrent_streams\":10,\"initial_stream_window_size\":65535,"
+                    + "\"hpack_table_size\":100},"
                     + "\"typed_extension_protocol_options\":{\""
                     + ClusterParser.HTTP_OPTIONS
                     + "\":{\"@type\":\"type.googleapis.com/"
                     + ClusterParser.HTTP_OPTIONS
                     + "\",\"common_http_protocol_options\":{\"idle_timeout\":\"5s\"},"
                     + "\"explicit_http_config\":{\"http2_protocol_options\":"
-                    + "{\"max_concurrent_streams\":10,\"initial_connection_window_size\":65535}}}}}",
+                    + "{\"max_concurrent_streams\":10,\"initial_connection_window_size\":65535,"
+                    + "\"hpack_table_size\":100}}}}}",
                 Cluster.newBuilder())
             .build();
     var parser = new ClusterParser();
-    assertThat(parser.parse(h2).name()).isEqualTo("h");
+    assertThat(parser.parse(h2).policy().http2MaxConcurrentStreams()).isEqualTo(10);
     assertThat(FieldAudit.ignored(h2, Cluster.getDescriptor(), parser.honouredFields()))
-        .containsExactly("http2_protocol_options.max_concurrent_streams");
+        .containsExactly("http2_protocol_options.hpack_table_size");
     assertThat(parser.nestedIgnored(h2))
         .containsExactly(
             "typed_extension_protocol_options["
                 + ClusterParser.HTTP_OPTIONS
-                + "].explicit_http_config.http2_protocol_options.max_concurrent_streams");
+                + "].explicit_http_config.http2_protocol_options.hpack_table_size");
     // presence alone (Istio's usual `http2_protocol_options: {}`) is no warning
     var bare =
         h2.toBuilder()
