@@ -3,7 +3,9 @@
 # a table. Coverage feedback comes from Bowline's classes and Netty's HTTP codecs.
 #
 #   bench/proxy/fuzz.sh [minutes per target (default 5)] [target ...]
-#   targets: Http1FuzzTest Http2FuzzTest XdsParserFuzzTest (the default: all three)
+#   targets: Http1FuzzTest Http2FuzzTest#anyFramesAfterThePrefaceAreHandled
+#            Http2FuzzTest#composedFramesAreHandled XdsParserFuzzTest (the default: all four);
+#   a class with several @FuzzTest methods needs Class#method (Jazzer fuzzes one per JVM)
 #
 # A finding fails the target: Jazzer writes the input as crash-<sha1> next to the seeds
 # (proxy/src/test/resources/dev/bowline/proxy/fuzz/<Target>Inputs/<method>/), where it then runs as
@@ -14,7 +16,8 @@ set -euo pipefail
 MINUTES=${1:-5}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(Http1FuzzTest Http2FuzzTest XdsParserFuzzTest)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(Http1FuzzTest Http2FuzzTest#anyFramesAfterThePrefaceAreHandled
+  Http2FuzzTest#composedFramesAreHandled XdsParserFuzzTest)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 mkdir -p bench/results
@@ -23,7 +26,8 @@ FLAGS="--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow 
 
 declare -A RESULT
 for t in "${TARGETS[@]}"; do
-  log="bench/results/fuzz-$t.log"
+  class=${t%%#*}
+  log="bench/results/fuzz-${t/\#/-}.log"
   echo "fuzzing $t for $MINUTES min (log: $log)" >&2
   start=$(date +%s)
   set +e
@@ -34,7 +38,7 @@ for t in "${TARGETS[@]}"; do
   rc=$?
   set -e
   secs=$(( $(date +%s) - start ))
-  cp "proxy/target/surefire-reports/dev.bowline.proxy.fuzz.$t-output.txt" "$log" 2>/dev/null || true
+  cp "proxy/target/surefire-reports/dev.bowline.proxy.fuzz.$class-output.txt" "$log" 2>/dev/null || true
   last=$(cat "$log" "$log.mvn" 2>/dev/null | grep -aE '^#[0-9]+[[:space:]]' | tail -1 || true)
   runs=$(sed -nE 's/^#([0-9]+).*/\1/p' <<<"$last")
   cov=$(sed -nE 's/.*cov: ([0-9]+).*/\1/p' <<<"$last")

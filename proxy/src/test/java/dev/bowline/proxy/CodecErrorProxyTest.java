@@ -194,6 +194,25 @@ class CodecErrorProxyTest {
   }
 
   @Test
+  void chunkedTrailersOverMaxRequestHeadersKbAre431HeadersTooLarge() throws Exception {
+    // Envoy's parser (Balsa) limits the trailer section as the header block: "trailers size
+    // exceeds limit" is its 431 http1.headers_too_large, one big field or many small ones
+    String head =
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
+    assertThat(
+            h1(
+                head + "0\r\nx-t: " + "y".repeat(5000) + "\r\n\r\n",
+                "HTTP/1.1 431 Request Header Fields Too Large\r\n"))
+        .isEqualTo("POST /echo HTTP/1.1 431 DPE http1.headers_too_large");
+    StringBuilder many = new StringBuilder(head + "0\r\n");
+    for (int i = 0; i < 100; i++) {
+      many.append("x-t").append(i).append(": ").append("y".repeat(50)).append("\r\n");
+    }
+    assertThat(h1(many + "\r\n", "HTTP/1.1 431 Request Header Fields Too Large\r\n"))
+        .isEqualTo("POST /echo HTTP/1.1 431 DPE http1.headers_too_large");
+  }
+
+  @Test
   void http10IsAProtocolErrorUnlessAccepted() throws Exception {
     assertThat(h1("GET /old HTTP/1.0\r\nHost: x\r\n\r\n", "HTTP/1.1 426 Upgrade Required\r\n"))
         .isEqualTo("GET /old HTTP/1.0 426 DPE low_version");
@@ -394,7 +413,7 @@ class CodecErrorProxyTest {
     List<String> logged = lines("h2", before + 3).subList(before, before + 3);
     assertThat(logged)
         .containsExactlyInAnyOrder(
-            "- - HTTP/2 0 DPE http2.too_many_headers",
+            "- - HTTP/2 0 DR http2.too_many_headers",
             "POST /echo HTTP/2 200 - via_upstream",
             "GET /after HTTP/2 200 - via_upstream");
     assertThat(stat("http2.header_overflow")).isEqualTo(overflow + 1);
@@ -404,7 +423,7 @@ class CodecErrorProxyTest {
 
   @Test
   void http2HeadersOverMaxRequestHeadersKbResetOnlyTheirStream() throws Exception {
-    // 4 KiB limit; a 4,500-byte value (under Netty's 1.25x bound on the compressed block)
+    // 4 KiB limit; a 4,500-byte value
     onlyTheOverflowingStreamIsReset(
         (DefaultHttp2Headers)
             new DefaultHttp2Headers()
@@ -434,6 +453,139 @@ class CodecErrorProxyTest {
     onlyTheOverflowingStreamIsReset((DefaultHttp2Headers) hundred.add("x-h97", "v"));
   }
 
+  @Test
+  void http2HeaderBlocksUpToFourTimesTheLimitResetOnlyTheirStream() throws Exception {
+    // 4 KiB limit, a 12,000-byte value: past Netty's own GOAWAY bound (1.25x), under Envoy's
+    // (oghttp2's 4x the limit in encoded bytes); '&' has an 8-bit Huffman code, so the block is
+    // sent as it is, 12 KB
+    onlyTheOverflowingStreamIsReset(
+        (DefaultHttp2Headers)
+            new DefaultHttp2Headers()
+                .method("GET")
+                .path("/big")
+                .scheme("http")
+                .authority("t")
+                .add("x-big", "&".repeat(12_000)));
+  }
+
+  @Test
+  void anHttp2HeaderBlockOverFourTimesTheLimitEndsTheConnectionAsEnvoysDecoder() throws Exception {
+    long pe = stat("http.h2.downstream_cx_protocol_error");
+    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+      // 20,000 bytes: a HEADERS frame and a CONTINUATION, past 4 x 4 KiB
+      c.frames(
+          (w, ctx) ->
+              w.writeHeaders(
+                  ctx,
+                  1,
+                  new DefaultHttp2Headers()
+                      .method("GET")
+                      .path("/huge")
+                      .scheme("http")
+                      .authority("t")
+                      .add("x-big", "&".repeat(20_000)),
+                  0,
+                  true,
+                  ctx.newPromise()));
+      Frame f = c.readUntil(RawH2.GOAWAY);
+      assertThat(f).isNotNull();
+      assertThat(f.errorCode()).isEqualTo(RawH2.COMPRESSION_ERROR);
+      assertThat(c.closedByPeer()).isTrue();
+    }
+    assertThat(stat("http.h2.downstream_cx_protocol_error")).isEqualTo(pe + 1);
+    // another connection is served
+    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+      int before = lines("h2", 0).size();
+      c.get(1, "/next", true);
+      Frame ok = c.readUntil(RawH2.HEADERS);
+      assertThat(ok).isNotNull();
+      assertThat(ok.headers().status().toString()).isEqualTo("200");
+      lines("h2", before + 1);
+    }
+  }
+
+  /**
+   * Trailers over the limits on stream 1, with stream 3 open beside it: stream 1 is reset
+   * (RST_STREAM INTERNAL_ERROR) and logged as Envoy logs it ({@code DR}: its codec closes the
+   * stream with INTERNAL_ERROR, which the connection manager takes for a remote reset; details
+   * {@code http2.too_many_headers}), stream 3 and a new stream 5 are served.
+   */
+  private void trailersResetOnlyTheirStream(DefaultHttp2Headers trailers) throws Exception {
+    int before = lines("h2", 0).size();
+    long overflow = stat("http2.header_overflow");
+    long pe = stat("http.h2.downstream_cx_protocol_error");
+    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+      for (int stream : new int[] {1, 3}) {
+        c.frames(
+            (w, ctx) ->
+                w.writeHeaders(
+                    ctx,
+                    stream,
+                    new DefaultHttp2Headers()
+                        .method("POST")
+                        .path("/echo")
+                        .scheme("http")
+                        .authority("t"),
+                    0,
+                    false,
+                    ctx.newPromise()));
+        c.frames(
+            (w, ctx) ->
+                w.writeData(
+                    ctx,
+                    stream,
+                    io.netty.buffer.Unpooled.copiedBuffer(
+                        "hello", java.nio.charset.StandardCharsets.US_ASCII),
+                    0,
+                    false,
+                    ctx.newPromise()));
+      }
+      c.frames((w, ctx) -> w.writeHeaders(ctx, 1, trailers, 0, true, ctx.newPromise()));
+      Frame reset = c.readUntil(RawH2.RST_STREAM);
+      assertThat(reset).isNotNull();
+      assertThat(reset.stream()).isEqualTo(1);
+      assertThat(reset.errorCode()).isEqualTo(RawH2.INTERNAL_ERROR);
+      c.frames(
+          (w, ctx) ->
+              w.writeData(
+                  ctx, 3, io.netty.buffer.Unpooled.EMPTY_BUFFER, 0, true, ctx.newPromise()));
+      Frame answer = c.readUntil(RawH2.HEADERS);
+      assertThat(answer).isNotNull();
+      assertThat(answer.stream()).isEqualTo(3);
+      assertThat(answer.headers().status().toString()).isEqualTo("200");
+      c.get(5, "/after", true);
+      Frame next;
+      do {
+        next = c.readUntil(RawH2.HEADERS);
+      } while (next != null && next.stream() != 5);
+      assertThat(next).isNotNull();
+      assertThat(next.headers().status().toString()).isEqualTo("200");
+    }
+    assertThat(lines("h2", before + 3).subList(before, before + 3))
+        .containsExactlyInAnyOrder(
+            "POST /echo HTTP/2 0 DR http2.too_many_headers",
+            "POST /echo HTTP/2 200 - via_upstream",
+            "GET /after HTTP/2 200 - via_upstream");
+    assertThat(stat("http2.header_overflow")).isEqualTo(overflow + 1);
+    assertThat(stat("http.h2.downstream_cx_protocol_error")).isEqualTo(pe);
+  }
+
+  @Test
+  void http2TrailersOverMaxRequestHeadersKbResetOnlyTheirStream() throws Exception {
+    trailersResetOnlyTheirStream(
+        (DefaultHttp2Headers) new DefaultHttp2Headers().add("x-t", "&".repeat(5000)));
+  }
+
+  @Test
+  void http2TrailersOverMaxHeadersCountResetOnlyTheirStream() throws Exception {
+    DefaultHttp2Headers many = new DefaultHttp2Headers();
+    for (int i = 1; i <= 101; i++) {
+      many.add("x-t" + i, "v");
+    }
+    trailersResetOnlyTheirStream(many);
+  }
+
+  /** Sends {@code head} (a body it announces is never sent) and reads the response's head. */
   /** Sends {@code head} (a body it announces is never sent) and reads the response's head. */
   static String responseHead(java.net.Socket s, String head) throws Exception {
     s.setSoTimeout(5000);

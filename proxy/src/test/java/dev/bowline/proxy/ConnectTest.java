@@ -146,8 +146,16 @@ class ConnectTest {
     out.flush();
   }
 
+  static long stat(String name) {
+    return proxy.stats().all().stream()
+        .filter(c -> c.name().equals(name))
+        .mapToLong(c -> c.value())
+        .sum();
+  }
+
   @Test
   void aConnectTunnelRelaysBytesBothWaysToTheRouteCluster() throws Exception {
+    long early = stat("http.connect.downstream_rq_response_before_rq_complete");
     try (Socket s = new Socket(IP, port)) {
       s.setSoTimeout(5000);
       send(s.getOutputStream(), "CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\n");
@@ -168,6 +176,8 @@ class ConnectTest {
     assertThat(proxy.stats().text())
         .contains("cluster.echo.upstream_cx_total: 1")
         .contains("http.connect.downstream_rq_2xx: 1");
+    // Envoy's codec never sees a CONNECT request end: its 200 comes before the request completed
+    assertThat(stat("http.connect.downstream_rq_response_before_rq_complete")).isEqualTo(early + 1);
   }
 
   @Test
@@ -269,8 +279,14 @@ class ConnectTest {
     try (Socket s = new Socket(IP, port)) {
       s.setSoTimeout(5000);
       // no connect_matcher route for this authority: 404, as Envoy's
+      long early = stat("http.connect.downstream_rq_response_before_rq_complete");
       send(s.getOutputStream(), "CONNECT nowhere.test:1 HTTP/1.1\r\nHost: nowhere.test:1\r\n\r\n");
-      assertThat(BadInputTest.readResponse(s.getInputStream())).startsWith("HTTP/1.1 404");
+      // what follows a CONNECT head is the tunnel's, so a refusal ends the connection, as Envoy's
+      assertThat(BadInputTest.readResponse(s.getInputStream()))
+          .startsWith("HTTP/1.1 404")
+          .contains("connection: close");
+      assertThat(stat("http.connect.downstream_rq_response_before_rq_complete"))
+          .isEqualTo(early + 1);
     }
     try (Socket s = new Socket(IP, port)) {
       s.setSoTimeout(5000);

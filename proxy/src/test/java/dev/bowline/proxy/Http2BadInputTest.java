@@ -196,6 +196,17 @@ class Http2BadInputTest {
     try (RawH2 c = new RawH2(ip, p).preface().handshake()) {
       assertThat(get(c, 1, "/one")).isEqualTo("200");
       c.get(3, "/slow", true); // in flight when the drain starts (the backend takes a second)
+      // only once the proxy has it: on a loaded machine the drain could otherwise overtake the
+      // HEADERS, and a GOAWAY naming stream 1 rightly refuses stream 3
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  draining.stats().all().stream()
+                      .filter(x -> x.name().equals("http.auto.downstream_rq_total"))
+                      .mapToLong(x -> x.value())
+                      .sum(),
+              n -> n >= 2);
       CompletableFuture<Void> drain =
           CompletableFuture.runAsync(() -> draining.drainAndClose(Duration.ofSeconds(10)));
       Frame f = c.readUntil(RawH2.GOAWAY);

@@ -192,6 +192,8 @@ class HttpPoliciesTest {
                       - match: {prefix: /mirror}
                         route:
                           cluster: one
+                          timeout: 7s
+                          retry_policy: {retry_on: connect-failure, num_retries: 1, per_try_timeout: 2s}
                           request_mirror_policies:
                           - cluster: shadow
                             runtime_fraction: {default_value: {numerator: 100}}
@@ -540,12 +542,18 @@ class HttpPoliciesTest {
         .until(() -> bad1.requests.get() - before == 5);
     // Envoy puts the suffix on the host, before the port
     assertThat(bad1.lastHost).isEqualTo(IP + "-shadow:" + httpPort);
+    // the original carries its try's timeout; the shadow, sent by Envoy's async client with the
+    // route's timeout, that one, once
+    assertThat(one.lastTimeouts).containsExactly("2000");
+    assertThat(bad1.lastTimeouts).containsExactly("7000");
     // a body is mirrored whole
     var post = send(at("/mirror").POST(HttpRequest.BodyPublishers.ofString("x".repeat(5000))));
     assertThat(post.statusCode()).isEqualTo(200);
     org.awaitility.Awaitility.await()
         .atMost(Duration.ofSeconds(15))
         .untilAsserted(() -> assertThat(bad1.lastBody).hasSize(5000));
+    // with a body too (the head is copied before the request ends)
+    assertThat(bad1.lastTimeouts).containsExactly("7000");
   }
 
   @Test

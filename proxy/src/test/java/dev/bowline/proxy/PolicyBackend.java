@@ -22,6 +22,8 @@ final class PolicyBackend implements AutoCloseable {
   final AtomicInteger requests = new AtomicInteger();
   volatile String lastHost = "";
   volatile String lastBody = "";
+  // every x-envoy-expected-rq-timeout-ms value of the last request, in order
+  volatile java.util.List<String> lastTimeouts = java.util.List.of();
   private final java.util.Map<String, AtomicInteger> flaky =
       new java.util.concurrent.ConcurrentHashMap<>();
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -40,6 +42,8 @@ final class PolicyBackend implements AutoCloseable {
           lastBody = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
           int n = requests.incrementAndGet();
           lastHost = ex.getRequestHeaders().getFirst("Host");
+          var timeouts = ex.getRequestHeaders().get("X-Envoy-Expected-Rq-Timeout-Ms");
+          lastTimeouts = timeouts == null ? java.util.List.of() : java.util.List.copyOf(timeouts);
           String path = ex.getRequestURI().getPath();
           int status = 200;
           if (path.startsWith("/flaky")) {

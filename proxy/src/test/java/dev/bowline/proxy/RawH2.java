@@ -31,6 +31,7 @@ final class RawH2 implements AutoCloseable {
   static final int GOAWAY = 7;
   static final int PROTOCOL_ERROR = 1;
   static final int INTERNAL_ERROR = 2;
+  static final int COMPRESSION_ERROR = 9;
   static final int REFUSED_STREAM = 7;
 
   /** One frame read back; for HEADERS, {@code headers} is the decoded block. */

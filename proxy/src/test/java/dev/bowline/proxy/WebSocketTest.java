@@ -102,8 +102,16 @@ class WebSocketTest {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
   }
 
+  static long stat(String name) {
+    return proxy.stats().all().stream()
+        .filter(c -> c.name().equals(name))
+        .mapToLong(c -> c.value())
+        .sum();
+  }
+
   @Test
   void messagesFlowBothWaysAfterTheUpgrade() throws Exception {
+    long early = stat("http.ws.downstream_rq_response_before_rq_complete");
     LinkedBlockingQueue<String> received = new LinkedBlockingQueue<>();
     WebSocket ws =
         HttpClient.newHttpClient()
@@ -124,5 +132,30 @@ class WebSocketTest {
       assertThat(received.poll(5, TimeUnit.SECONDS)).isEqualTo("echo: hello " + i);
     }
     ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
+    // Envoy's HTTP/1 codec never sees an upgrade request end: its 101 comes before it completed
+    assertThat(stat("http.ws.downstream_rq_response_before_rq_complete")).isEqualTo(early + 1);
+  }
+
+  @Test
+  void aRefusedUpgradeEndsTheConnection() throws Exception {
+    long early = stat("http.ws.downstream_rq_response_before_rq_complete");
+    try (java.net.Socket s = new java.net.Socket(IP, port)) {
+      s.setSoTimeout(5000);
+      // an upgrade upgrade_configs does not enable: Envoy's 403, and since the codec went into
+      // upgrade mode at the head, the connection ends (whatever follows is no HTTP request)
+      s.getOutputStream()
+          .write(
+              ("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: spdy/3\r\n\r\n"
+                      + "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
+                  .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      String reply =
+          new String(
+              s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+      assertThat(reply).startsWith("HTTP/1.1 403 Forbidden\r\n").contains("connection: close");
+      assertThat(reply.indexOf("HTTP/1.1", 1))
+          .as("the pipelined request is not answered: %s", reply)
+          .isNegative();
+    }
+    assertThat(stat("http.ws.downstream_rq_response_before_rq_complete")).isEqualTo(early + 1);
   }
 }

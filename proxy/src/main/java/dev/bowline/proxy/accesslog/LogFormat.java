@@ -1,6 +1,7 @@
 package dev.bowline.proxy.accesslog;
 
 import dev.bowline.proxy.http.filter.StreamInfo;
+import dev.bowline.proxy.text.Json;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
@@ -112,7 +113,7 @@ public final class LogFormat {
         sb.append(',');
       }
       first = false;
-      quote(sb, e.getKey());
+      Json.quote(sb, e.getKey());
       sb.append(':');
       List<Part> parts = e.getValue();
       v.setLength(0);
@@ -131,7 +132,7 @@ public final class LogFormat {
         if (allMissing && parts.size() == 1) {
           sb.append("null");
         } else {
-          quote(sb, v);
+          Json.quote(sb, v);
         }
       }
     }
@@ -184,28 +185,6 @@ public final class LogFormat {
       sb.append('0');
     }
     sb.append(ms).append('Z');
-  }
-
-  private static void quote(StringBuilder sb, CharSequence s) {
-    sb.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> sb.append("\\\"");
-        case '\\' -> sb.append("\\\\");
-        case '\n' -> sb.append("\\n");
-        case '\r' -> sb.append("\\r");
-        case '\t' -> sb.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-        }
-      }
-    }
-    sb.append('"');
   }
 
   private sealed interface Part {

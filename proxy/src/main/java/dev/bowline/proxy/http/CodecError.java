@@ -40,11 +40,11 @@ final class CodecError implements StreamInfo {
   private @Nullable HttpHeaders responseHeaders;
   private Object @Nullable [] state;
 
-  private CodecError(Channel connection, String protocol, String details) {
+  private CodecError(Channel connection, String protocol, String details, ResponseFlag flag) {
     this.connection = connection;
     this.protocol = protocol;
     this.details = details;
-    flags.set(ResponseFlag.DPE);
+    flags.set(flag);
   }
 
   /**
@@ -59,7 +59,7 @@ final class CodecError implements StreamInfo {
     stats.downstreamCxProtocolError().inc();
     stats.downstreamRqResponseBeforeRqComplete().inc(); // the codec never saw the request end
     stats.response(status);
-    CodecError info = new CodecError(ctx.channel(), "HTTP/1.1", details);
+    CodecError info = new CodecError(ctx.channel(), "HTTP/1.1", details, ResponseFlag.DPE);
     FullHttpResponse r =
         LocalReply.build(
             ctx.alloc(),
@@ -86,14 +86,19 @@ final class CodecError implements StreamInfo {
   }
 
   /**
-   * HTTP/2: the codec refused a stream before it became a request (invalid HEADERS): Envoy's stream
-   * for it is reset with {@code DPE} and logged with response code 0. Counts {@code
-   * downstream_rq_total}; the connection error itself is counted by the caller.
+   * HTTP/2: the codec refused a stream before it became a request: Envoy's stream for it is reset
+   * and logged with response code 0 and {@code flag}: {@code DPE} for invalid HEADERS (the codec's
+   * own reset), {@code DR} for a header list over the limits (which Envoy's codec reports as the
+   * peer's reset). Counts {@code downstream_rq_total}; a connection error is counted by the caller.
    */
   static void resetStream(
-      HttpConnectionManagerConfig config, HttpStats stats, Channel connection, String details) {
+      HttpConnectionManagerConfig config,
+      HttpStats stats,
+      Channel connection,
+      String details,
+      ResponseFlag flag) {
     stats.downstreamRqTotal().inc();
-    new CodecError(connection, "HTTP/2", details).complete(config, new HttpFilter[0]);
+    new CodecError(connection, "HTTP/2", details, flag).complete(config, new HttpFilter[0]);
   }
 
   private static HttpFilter[] filters(

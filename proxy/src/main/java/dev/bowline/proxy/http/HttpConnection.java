@@ -53,6 +53,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   String remoteIp = "";
   private @Nullable HttpStream current;
   private boolean discarding; // skipping the rest of a request body after an early reply
+  // The connection ends after the response just written: what the codec still decodes from bytes
+  // it already read (a request pipelined behind a refused upgrade, say, while the delayed close
+  // waits) is dropped, not served
+  private boolean closing;
   private final ArrayDeque<HttpObject> queue = new ArrayDeque<>();
 
   /** The listener's per_connection_buffer_limit_bytes (0: none); set when the handler is added. */
@@ -138,7 +142,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!(msg instanceof HttpObject obj)) {
+    if (closing || !(msg instanceof HttpObject obj)) {
       ReferenceCountUtil.release(msg);
       return;
     }
@@ -199,13 +203,18 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (o instanceof HttpContent c) {
       if (c.decoderResult().isFailure()) {
         ReferenceCountUtil.release(c);
+        // trailers over max_request_headers_kb are Envoy's 431 (Balsa's "trailers size exceeds
+        // limit" maps to http1.headers_too_large); anything else in a body is a codec error
+        boolean tooLarge = c.decoderResult().cause() instanceof TooLongHttpHeaderException;
+        int status = tooLarge ? 431 : 400;
+        String details = tooLarge ? "http1.headers_too_large" : "http1.codec_error";
         HttpStream s = current;
         if (s != null && !discarding) {
-          // the stream answers it (400, DPE, http1.codec_error) unless its response began
-          s.codecError(400, "http1.codec_error");
+          // the stream answers it (DPE and the codec's details) unless its response began
+          s.codecError(status, details);
           return;
         }
-        codecError(400, "http1.codec_error");
+        codecError(status, details);
         return;
       }
       HttpStream s = current;
@@ -230,6 +239,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (c == null) {
       return;
     }
+    closing = true;
     queue.forEach(ReferenceCountUtil::release);
     queue.clear();
     HttpStream s = current;
@@ -306,6 +316,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     current = null;
     upstreamPaused = false; // that stream's upstream is no longer this connection's concern
     if (!keepAlive && ctx != null) {
+      closing = true;
       queue.forEach(ReferenceCountUtil::release);
       queue.clear();
       if (requestComplete || http2Stream) {
@@ -355,10 +366,16 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     current = null;
     queue.forEach(ReferenceCountUtil::release);
     queue.clear();
+    // taken whether or not a stream is left, so the connection's record of it goes too
+    String streamError =
+        http2Stream ? HttpConnectionManager.takeStreamCodecError(ctx.channel()) : null;
     if (s != null) {
       String codecError =
           http2Stream ? ctx.channel().parent().attr(HttpConnectionManager.CODEC_ERROR).get() : null;
-      if (codecError != null) {
+      if (streamError != null) {
+        // the codec reset this stream for its trailers: Envoy's codec reports it as the peer's
+        s.resetByCodec(dev.bowline.proxy.http.filter.ResponseFlag.DR, streamError);
+      } else if (codecError != null) {
         s.resetByCodecError(codecError); // Envoy's resetAllStreams after a codec error
       } else {
         s.resetByDownstream();

@@ -86,7 +86,7 @@ public final class HttpConnectionManager {
         new ServerCodecBuilder(config, runtime)
             .initialSettings(
                 Http2Settings.defaultSettings()
-                    .maxHeaderListSize(config.maxRequestHeadersBytes())
+                    .maxHeaderListSize(nettyHeaderListSize(config.maxRequestHeadersBytes()))
                     .maxConcurrentStreams(config.maxConcurrentStreams())
                     .initialWindowSize(config.codecOptions().initialStreamWindowSize()))
             .build());
@@ -105,6 +105,20 @@ public final class HttpConnectionManager {
               }
             }));
     p.addLast(ConnectionErrors.INSTANCE);
+  }
+
+  /**
+   * Netty's own header list limit for a listener whose {@code max_request_headers_kb} is {@code
+   * limit} bytes. Netty ends the connection (GOAWAY) once a header block's encoded bytes pass 1.25
+   * times its limit, and buffers the block up to there before it decodes it; Envoy (oghttp2)
+   * decodes as it reads, resets only the stream of a header list over the limit, and ends the
+   * connection (GOAWAY COMPRESSION_ERROR) once the block's encoded bytes pass 4 times the limit. So
+   * Netty gets 3.2 times the limit, which puts its GOAWAY bound at 4 times it, and the limit itself
+   * is checked on the decoded headers ({@link ServerCodecBuilder}, as Envoy counts: names and
+   * values). What one client can make a connection buffer stays bounded, at 4 times the limit.
+   */
+  static long nettyHeaderListSize(int limit) {
+    return (16L * limit + 4) / 5;
   }
 
   /**
@@ -144,6 +158,15 @@ public final class HttpConnectionManager {
       Long streamWindow =
           settings.initialWindowSize() == null ? null : (long) settings.initialWindowSize();
       settings.remove(Http2CodecUtil.SETTINGS_INITIAL_WINDOW_SIZE);
+      // The frame reader took Netty's header list limit from these settings when it was made; they
+      // are also what the preface announces and what the client's SETTINGS ACK applies again (at
+      // Netty's 1.25 GOAWAY factor). Envoy announces no SETTINGS_MAX_HEADER_LIST_SIZE, so neither
+      // do we, and the reader keeps the bound it was made with.
+      Long nettyLimit = settings.maxHeaderListSize();
+      long goAwayBound =
+          nettyLimit == null ? -1 : Http2CodecUtil.calculateMaxHeaderListSizeGoAway(nettyLimit);
+      settings.remove(Http2CodecUtil.SETTINGS_MAX_HEADER_LIST_SIZE);
+      String blockTooLarge = "Header size exceeded max allowed size (" + goAwayBound + ")";
       Http2FrameCodec codec =
           new Http2FrameCodec(
               encoder,
@@ -160,10 +183,24 @@ public final class HttpConnectionManager {
                   && hl.duringDecode()) {
                 // over max_request_headers_kb: Envoy resets only this stream (INTERNAL_ERROR, no
                 // 431) and logs it; Netty would answer 431 and reset with PROTOCOL_ERROR
-                headerOverflow(ctx.channel(), connection().stream(hl.streamId()) == null);
+                headerOverflow(
+                    ctx.channel(), hl.streamId(), connection().stream(hl.streamId()) == null);
                 c =
                     Http2Exception.streamError(
                         hl.streamId(), Http2Error.INTERNAL_ERROR, cause, "%s", hl.getMessage());
+              } else if (!outbound
+                  && h2 != null
+                  && !(h2 instanceof Http2Exception.StreamException)
+                  && h2.error() == Http2Error.PROTOCOL_ERROR
+                  && blockTooLarge.equals(h2.getMessage())) {
+                // a header block past 4 times the limit: Envoy's HPACK decoder gives up on the
+                // connection there, with COMPRESSION_ERROR
+                c =
+                    Http2Exception.connectionError(
+                        Http2Error.COMPRESSION_ERROR,
+                        cause,
+                        "header block over %d encoded bytes",
+                        goAwayBound);
               } else if (!outbound
                   && h2 instanceof Http2Exception.StreamException e
                   && e.error() == Http2Error.PROTOCOL_ERROR) {
@@ -197,18 +234,26 @@ public final class HttpConnectionManager {
 
     /**
      * Envoy's answer to a header block over {@code max_request_headers_kb} or {@code
-     * max_headers_count}: {@code http2.header_overflow} counted and, for a request's headers (not
-     * its trailers, whose stream is logged as reset), the refused stream logged with {@code DPE}
-     * and {@code http2.too_many_headers}.
+     * max_headers_count}: {@code http2.header_overflow} counted and the refused stream logged with
+     * {@code DR} and {@code http2.too_many_headers} (Envoy's codec closes such a stream with
+     * INTERNAL_ERROR, which its connection manager takes for a remote reset): a request's headers
+     * as a stream of their own, trailers as the reset of the request they end (taken by its handler
+     * when it sees the reset).
      */
-    void headerOverflow(Channel ch, boolean request) {
+    void headerOverflow(Channel ch, int streamId, boolean request) {
       runtime
           .stats()
           .counter("http2.header_overflow", "envoy_http2_header_overflow", java.util.Map.of())
           .inc();
       if (request) {
         CodecError.resetStream(
-            config, runtime.stats().http(config.statPrefix()), ch, "http2.too_many_headers");
+            config,
+            runtime.stats().http(config.statPrefix()),
+            ch,
+            "http2.too_many_headers",
+            dev.bowline.proxy.http.filter.ResponseFlag.DR);
+      } else {
+        streamCodecError(ch, streamId, "http2.too_many_headers");
       }
     }
 
@@ -220,13 +265,24 @@ public final class HttpConnectionManager {
     private final class HeaderCountLimit
         extends io.netty.handler.codec.http2.DecoratingHttp2ConnectionDecoder {
       private final int max;
+      private final int maxBytes;
 
       private final io.netty.handler.codec.http2.Http2Connection.PropertyKey requestSeen;
 
       HeaderCountLimit(Http2ConnectionDecoder decoder) {
         super(decoder);
         this.max = config.codecOptions().maxHeadersCount();
+        this.maxBytes = config.maxRequestHeadersBytes();
         this.requestSeen = decoder.connection().newKey();
+      }
+
+      /** A header list's size as Envoy's header map counts it: names and values. */
+      private static long byteSize(io.netty.handler.codec.http2.Http2Headers headers) {
+        long n = 0;
+        for (var e : headers) {
+          n += e.getKey().length() + e.getValue().length();
+        }
+        return n;
       }
 
       @Override
@@ -276,7 +332,7 @@ public final class HttpConnectionManager {
           ChannelHandlerContext ctx,
           int streamId,
           io.netty.handler.codec.http2.Http2Headers headers) {
-        if (headers.size() <= max) {
+        if (headers.size() <= max && byteSize(headers) <= maxBytes) {
           var stream = connection().stream(streamId);
           if (stream != null) {
             stream.setProperty(requestSeen, Boolean.TRUE); // later HEADERS are trailers
@@ -284,12 +340,42 @@ public final class HttpConnectionManager {
           return false;
         }
         var stream = connection().stream(streamId);
-        headerOverflow(ctx.channel(), stream == null || stream.getProperty(requestSeen) == null);
+        headerOverflow(
+            ctx.channel(), streamId, stream == null || stream.getProperty(requestSeen) == null);
         ((io.netty.handler.codec.http2.Http2ConnectionHandler) ctx.handler())
             .resetStream(ctx, streamId, Http2Error.INTERNAL_ERROR.code(), ctx.newPromise());
         return true;
       }
     }
+  }
+
+  /**
+   * The streams of an HTTP/2 connection that its codec reset for what they sent (trailers over the
+   * header limits), with Envoy's details for each; made on the first such reset.
+   */
+  private static final io.netty.util.AttributeKey<io.netty.util.collection.IntObjectMap<String>>
+      STREAM_CODEC_ERRORS = io.netty.util.AttributeKey.valueOf("bowline.streamCodecErrors");
+
+  private static void streamCodecError(Channel connection, int streamId, String details) {
+    var errors = connection.attr(STREAM_CODEC_ERRORS);
+    var m = errors.get();
+    if (m == null) {
+      m = new io.netty.util.collection.IntObjectHashMap<>(4);
+      errors.set(m);
+    }
+    m.put(streamId, details);
+  }
+
+  /**
+   * The details the codec reset HTTP/2 stream channel {@code stream} with, if it did (once: the
+   * record goes); null for any other end of the stream.
+   */
+  static @org.jspecify.annotations.Nullable String takeStreamCodecError(Channel stream) {
+    if (!(stream instanceof Http2StreamChannel sc) || stream.parent() == null) {
+      return null;
+    }
+    var m = stream.parent().attr(STREAM_CODEC_ERRORS).get();
+    return m == null || m.isEmpty() ? null : m.remove(sc.stream().id());
   }
 
   /**
@@ -329,7 +415,12 @@ public final class HttpConnectionManager {
         m.contains("content-length") || m.contains("mandatory") || m.contains("missing")
             ? "http2.violation.of.messaging.rule"
             : "http2.invalid.header.field";
-    CodecError.resetStream(config, runtime.stats().http(config.statPrefix()), ch, details);
+    CodecError.resetStream(
+        config,
+        runtime.stats().http(config.statPrefix()),
+        ch,
+        details,
+        dev.bowline.proxy.http.filter.ResponseFlag.DPE);
   }
 
   /**

@@ -97,6 +97,11 @@ final class HttpStream
   private @Nullable Route matchedRoute;
   private boolean upgrade;
   private boolean connect; // a CONNECT request, terminated by its route
+  // An HTTP/1 request that asks for a tunnel (an Upgrade other than h2c, or CONNECT): Envoy's codec
+  // enters upgrade mode at its head and never sees it end, whatever the answer (101, 200 or a
+  // refusal), so a response to it always comes before the request completed and, unless it opens
+  // the tunnel, ends the connection (what follows the head is no HTTP any more)
+  private boolean http1Tunnel;
   private @Nullable ScheduledFuture<?> requestTimer;
   private final long startNanos = System.nanoTime();
   private final boolean suppressEnvoyHeaders;
@@ -340,6 +345,7 @@ final class HttpStream
       h.remove("http2-settings");
     }
     if (req.method().equals(HttpMethod.CONNECT)) {
+      http1Tunnel = !conn.http2Stream;
       if (!cfg.connect()) {
         localReply(403, ""); // Envoy: CONNECT is refused unless upgrade_configs enables it
         return;
@@ -403,6 +409,7 @@ final class HttpStream
         && upgradeType != null
         && connection != null
         && connection.toLowerCase(java.util.Locale.ROOT).contains("upgrade")) {
+      http1Tunnel = true;
       if (!cfg.websocket() || !"websocket".equalsIgnoreCase(upgradeType)) {
         // Envoy: an upgrade that upgrade_configs does not enable is refused
         details = "upgrade_failed";
@@ -1104,6 +1111,19 @@ final class HttpStream
     HttpHeaders copy = req.headers().copy();
     copy.set(HttpHeaderNames.HOST, shadow);
     copy.remove(HttpHeaderNames.TRANSFER_ENCODING);
+    if (!suppressEnvoyHeaders) {
+      // Envoy sends a shadow through its async client with the route's global timeout, whose
+      // router sets the header again: the global timeout, not this try's (a per-try timeout only
+      // when there is no global one, as copied from the original)
+      long shadowMillis =
+          TimeUnit.NANOSECONDS.toMillis(
+              globalTimeoutNanos > 0 ? globalTimeoutNanos : perTryTimeoutNanos);
+      if (shadowMillis > 0) {
+        copy.set(X_ENVOY_EXPECTED_RQ_TIMEOUT_MS, conn.millisText(shadowMillis));
+      } else {
+        copy.remove(X_ENVOY_EXPECTED_RQ_TIMEOUT_MS);
+      }
+    }
     mirrorClusters = chosen;
     mirrorHead = new DefaultHttpRequest(HttpVersion.HTTP_1_1, req.method(), req.uri(), copy);
     var body = ctx.alloc().compositeBuffer();
@@ -1406,6 +1426,14 @@ final class HttpStream
     }
   }
 
+  /**
+   * Whether the request ended as Envoy's codec sees it: never for an HTTP/1 upgrade or CONNECT
+   * ({@link #http1Tunnel}), whose bytes after the head belong to the tunnel.
+   */
+  private boolean remoteComplete() {
+    return requestComplete && !http1Tunnel;
+  }
+
   private void startPerTryTimer() {
     if (perTryTimeoutNanos > 0 && perTryTimer == null && !done) {
       int attempt = attempts;
@@ -1558,7 +1586,7 @@ final class HttpStream
       }
       cancelPerTryTimer();
       responseStarted = true;
-      if (!requestComplete) {
+      if (!remoteComplete()) {
         conn.stats.downstreamRqResponseBeforeRqComplete().inc();
       }
       responseCode = resp.status().code();
@@ -1598,6 +1626,9 @@ final class HttpStream
           HttpUtil.setTransferEncodingChunked(resp, true);
         }
         resp.setProtocolVersion(HttpVersion.HTTP_1_1);
+        if (http1Tunnel && keepAliveDecision == 0) {
+          keepAliveDecision = -1; // a refused upgrade: the client's next bytes are no request
+        }
         if (!keepAlive()) {
           h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
@@ -1636,6 +1667,7 @@ final class HttpStream
       clusterStats.response(101);
     }
     conn.stats.response(101);
+    conn.stats.downstreamRqResponseBeforeRqComplete().inc(); // an upgrade's request never ends
     responseCode = 101;
     viaUpstream = true;
     responseHeaders = resp.headers();
@@ -1705,6 +1737,9 @@ final class HttpStream
             clusterStats.response(200);
           }
           conn.stats.response(200);
+          if (!remoteComplete()) {
+            conn.stats.downstreamRqResponseBeforeRqComplete().inc(); // the tunnel's request goes on
+          }
           responseCode = 200;
           var resp =
               new io.netty.handler.codec.http.DefaultHttpResponse(
@@ -1858,8 +1893,13 @@ final class HttpStream
    * The connection ended on a protocol error: a reset with {@code DPE} and {@code codecDetails}.
    */
   void resetByCodecError(String codecDetails) {
+    resetByCodec(ResponseFlag.DPE, codecDetails);
+  }
+
+  /** The codec reset this stream: logged with {@code flag} and the codec's details. */
+  void resetByCodec(ResponseFlag flag, String codecDetails) {
     if (!done) {
-      responseFlags.set(ResponseFlag.DPE);
+      responseFlags.set(flag);
       if (details == null) {
         details = codecDetails;
       }
@@ -1872,7 +1912,9 @@ final class HttpStream
       return;
     }
     done = true;
-    if (!responseStarted && !responseFlags.has(ResponseFlag.DPE)) {
+    if (!responseStarted
+        && !responseFlags.has(ResponseFlag.DPE)
+        && !responseFlags.has(ResponseFlag.DR)) {
       responseFlags.set(ResponseFlag.DC);
     }
     cancelTimeout();
@@ -1996,13 +2038,13 @@ final class HttpStream
       // Envoy: a 400 on HTTP/1 ends the connection unless the invalid-messaging override is set
       keepAliveDecision = -1;
     }
-    if (!conn.http2Stream && (!keepAlive() || !requestComplete)) {
+    if (!conn.http2Stream && (!keepAlive() || !remoteComplete())) {
       resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
     if (headRequest) {
       resp.content().clear();
     }
-    if (!requestComplete) {
+    if (!remoteComplete()) {
       conn.stats.downstreamRqResponseBeforeRqComplete().inc();
     }
     responseCode = status;
@@ -2036,7 +2078,7 @@ final class HttpStream
    * the void promise; a closing one closes once the write is done.
    */
   private void finish(Object last) {
-    boolean keepOpen = keepAlive() && (requestComplete || conn.http2Stream);
+    boolean keepOpen = keepAlive() && (remoteComplete() || conn.http2Stream);
     io.netty.channel.ChannelFuture written = keepOpen ? null : ctx.writeAndFlush(last);
     done = true;
     cancelTimeout();
@@ -2045,7 +2087,7 @@ final class HttpStream
     released();
     upstream = null;
     complete();
-    boolean complete = requestComplete;
+    boolean complete = remoteComplete();
     if (written == null) {
       // written once the stream is done: a write that fails at once closes the connection, whose
       // channelInactive then finds nothing left to reset

@@ -2,6 +2,7 @@ package dev.bowline.proxy.tracing;
 
 import com.google.protobuf.ByteString;
 import dev.bowline.proxy.config.SocketAddr;
+import dev.bowline.proxy.text.Json;
 import dev.bowline.proxy.tls.CommonTls;
 import dev.bowline.proxy.tls.TlsContexts;
 import dev.bowline.proxy.tls.UpstreamTls;
@@ -301,11 +302,11 @@ final class Exporters implements AutoCloseable {
         }
         sb.append(",\"kind\":\"").append(s.kind.name()).append('"');
         sb.append(",\"name\":");
-        string(sb, s.name);
+        Json.quote(sb, s.name);
         sb.append(",\"timestamp\":").append(s.startEpochMicros);
         sb.append(",\"duration\":").append(Math.max(1, s.durationMicros));
         sb.append(",\"localEndpoint\":{\"serviceName\":");
-        string(sb, e.getKey());
+        Json.quote(sb, e.getKey());
         sb.append('}');
         if (z.sharedSpanContext() && s.kind == Span.Kind.SERVER && s.parentSpanId != 0) {
           sb.append(",\"shared\":true");
@@ -315,36 +316,14 @@ final class Exporters implements AutoCloseable {
           if (i > 0) {
             sb.append(',');
           }
-          string(sb, s.tags.get(i));
+          Json.quote(sb, s.tags.get(i));
           sb.append(':');
-          string(sb, s.tags.get(i + 1));
+          Json.quote(sb, s.tags.get(i + 1));
         }
         sb.append("}}");
       }
     }
     return sb.append(']').toString();
-  }
-
-  private static void string(StringBuilder sb, String s) {
-    sb.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> sb.append("\\\"");
-        case '\\' -> sb.append("\\\\");
-        case '\n' -> sb.append("\\n");
-        case '\r' -> sb.append("\\r");
-        case '\t' -> sb.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            sb.append(String.format("\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-        }
-      }
-    }
-    sb.append('"');
   }
 
   @Override

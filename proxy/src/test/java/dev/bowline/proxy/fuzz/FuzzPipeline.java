@@ -40,6 +40,7 @@ final class FuzzPipeline {
                 codec_type: %s
                 max_request_headers_kb: 2
                 http2_protocol_options: {max_concurrent_streams: 8}
+                upgrade_configs: [{upgrade_type: websocket}, {upgrade_type: CONNECT}]
                 http_filters:
                 - name: envoy.filters.http.router
                   typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
@@ -48,6 +49,7 @@ final class FuzzPipeline {
                   - name: all
                     domains: ["*"]
                     routes:
+                    - {match: {connect_matcher: {}}, route: {cluster: missing, upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}]}}
                     - {match: {prefix: /a, headers: [{name: x-h, present_match: true}]}, direct_response: {status: 200, body: {inline_string: a}}}
                     - {match: {safe_regex: {regex: "/r[0-9]+"}}, direct_response: {status: 201}}
                     - {match: {prefix: /q, query_parameters: [{name: k, string_match: {exact: v}}]}, direct_response: {status: 202}}

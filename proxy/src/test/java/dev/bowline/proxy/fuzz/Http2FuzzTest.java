@@ -38,6 +38,21 @@ class Http2FuzzTest {
     int nCuts = data.consumeInt(0, 8);
     byte[] frames = data.consumeBytes(Math.max(0, data.remainingBytes() - nCuts));
     byte[] cuts = data.consumeRemainingAsBytes();
+    handled(frames, cuts);
+  }
+
+  /**
+   * The same invariants for well-formed frame sequences that the fuzzer composes ({@link
+   * Http2Frames}: real HPACK blocks, CONTINUATION splits, trailers, every frame type), so it
+   * reaches requests, routes, bodies, trailers and the header limits, not only the frame parser.
+   */
+  @FuzzTest(maxDuration = "10s")
+  void composedFramesAreHandled(FuzzedDataProvider data) {
+    byte[] cuts = data.consumeBytes(data.consumeInt(0, 8));
+    handled(Http2Frames.from(data, 24), cuts);
+  }
+
+  private void handled(byte[] frames, byte[] cuts) {
     byte[] input = new byte[PREFACE.length + frames.length];
     System.arraycopy(PREFACE, 0, input, 0, PREFACE.length);
     System.arraycopy(frames, 0, input, PREFACE.length, frames.length);

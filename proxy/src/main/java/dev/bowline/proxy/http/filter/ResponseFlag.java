@@ -52,7 +52,13 @@ public enum ResponseFlag {
   /** Upstream protocol error. */
   UPE,
   /** No cluster found. */
-  NC;
+  NC,
+  /**
+   * Downstream remote reset: the HTTP/2 stream was reset, by the client or by the codec for what
+   * the client sent on it (a header block over the limits), which Envoy's codec reports as the
+   * peer's reset.
+   */
+  DR;
 
   private final int bit = 1 << ordinal();
 
