@@ -6,7 +6,8 @@
 # Bowline runs, once per variant, alternating, so variants compared share the machine's load.
 #
 #   bench/proxy/alloc.sh [rounds (default 2)] [variant ...]
-#   variant = name:jar-dir[:extra JVM flags, comma-separated]   (default: current:cli/target)
+#   variant = name:jar-dir[:extra JVM flags, comma-separated]   (default: current:cli/target);
+#   the proxy runs from jar-dir/bowline-proxy.jar, or bowline.jar in builds before decision 0038
 #   e.g. bench/proxy/alloc.sh 3 before:/tmp/old-build after:cli/target \
 #          noleak:cli/target:-Dio.netty.leakDetection.level=disabled
 #   CDS=1: each variant runs with a static AppCDS archive of its jar, made as run.sh makes Bowline's
@@ -56,7 +57,7 @@ run() { # name jar-dir flags
   local start; start=$(date +%s.%N)
   taskset -c 1 "$JAVA" "@$OPTS" "-Xlog:gc,gc+heap:file=$out/gc.log" "${extra[@]}" \
     --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-    -jar "$dir/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1 >"$out/proxy.out" 2>&1 &
+    -jar "$(bench_proxy_jar "$dir")" proxy -c "$WORK/bowline.yaml" --concurrency 1 >"$out/proxy.out" 2>&1 &
   local pid=$!; PIDS+=($pid)
   for _ in $(seq 1 400); do curl -sf -o /dev/null "$URL" && break; sleep 0.05; done
   taskset -c 0 wrk -t1 -c50 -d"${WARMUP}s" "$URL" >/dev/null
@@ -134,7 +135,7 @@ archive() { # jar-dir: the static AppCDS archive of that build, made once per ru
   if [ ! -f "$jsa.jsa" ]; then
     taskset -c 1 "$JAVA" "@$OPTS" -XX:DumpLoadedClassList="$jsa.classlist" \
       --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-      -jar "$1/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1 >"$jsa.train.out" 2>&1 &
+      -jar "$(bench_proxy_jar "$1")" proxy -c "$WORK/bowline.yaml" --concurrency 1 >"$jsa.train.out" 2>&1 &
     local t=$!; PIDS+=($t)
     for _ in $(seq 1 400); do curl -sf -o /dev/null "$URL" && break; sleep 0.05; done
     taskset -c 0 wrk -t1 -c50 -d3s "$URL" >/dev/null
@@ -142,7 +143,7 @@ archive() { # jar-dir: the static AppCDS archive of that build, made once per ru
     sed -i '/^@cp picocli\//d' "$jsa.classlist" # as run.sh and ./bowline do (decision 0036)
     "$JAVA" "@$OPTS" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xshare:dump \
       -XX:SharedClassListFile="$jsa.classlist" -XX:SharedArchiveFile="$jsa.jsa" \
-      -cp "$1/bowline.jar" >"$jsa.dump.out" 2>&1 || { echo "no CDS archive; see $jsa.dump.out" >&2; exit 1; }
+      -cp "$(bench_proxy_jar "$1")" >"$jsa.dump.out" 2>&1 || { echo "no CDS archive; see $jsa.dump.out" >&2; exit 1; }
     sync "$jsa.jsa"
   fi
   echo "$jsa.jsa"

@@ -109,6 +109,11 @@ bench_leaf() {
   openssl x509 -req -in "$CERTS/$1.csr" -CA "$CERTS/root.pem" -CAkey "$CERTS/root.key" -CAcreateserial -days 1 -extfile "$CERTS/$1.ext" -out "$CERTS/$1.pem" 2>/dev/null
 }
 
+# bench_proxy_jar DIR: the jar a proxy process runs from in build DIR (cli/target or a copy of it):
+# bowline-proxy.jar, whose class path is the proxy's runtime jars only (decision 0038), or
+# bowline.jar in builds from before it. Both take the same arguments (proxy -c ...).
+bench_proxy_jar() { if [ -f "$1/bowline-proxy.jar" ]; then echo "$1/bowline-proxy.jar"; else echo "$1/bowline.jar"; fi; }
+
 cpu_ticks() { # sum utime+stime of the given pids (gone ones count 0)
   local t=0
   for p in "$@"; do

@@ -117,13 +117,13 @@ $(hcm backend)
 $(static_cluster backend 127.0.7.31 8081)
 CONF
 
-[ -f "$ROOT/cli/target/bowline.jar" ] || "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
+[ -f "$ROOT/cli/target/bowline-proxy.jar" ] || "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
 source "$ROOT/tools/find-java.sh" >/dev/null 2>&1 || true
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 JAVA_OPTS=${BOWLINE_BENCH_JAVA_OPTS:-"-XX:+UseSerialGC -Xms64m -Xmx64m -XX:ActiveProcessorCount=1 -Xss512k -XX:+UseCompactObjectHeaders"}
 for s in a b; do
   taskset -c 1 "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-    -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/$s.yaml" --concurrency 1 >"$WORK/$s.out" 2>&1 &
+    -jar "$ROOT/cli/target/bowline-proxy.jar" proxy -c "$WORK/$s.yaml" --concurrency 1 >"$WORK/$s.out" 2>&1 &
   PIDS+=($!); eval "PID_$s=$!"
 done
 up() { for _ in $(seq 1 400); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; exit 1; }

@@ -12,7 +12,7 @@
 #   PROXY_EXTRA_OPTS="-XX:StartFlightRecording=..." to profile the proxy
 #   THREADS=1 ... also prints the proxy's CPU per 1,000 requests by thread (event loop, GC = "VM
 #     Thread" with Serial, JIT compilers, access-log writer, span exporter, gRPC)
-#   BASE_JAR=/tmp/old/cli/target/bowline.jar CONFIGS="router trace router@base trace@base" ...
+#   BASE_JAR=/tmp/old/cli/target/bowline-proxy.jar CONFIGS="router trace router@base trace@base" ...
 #     compares another build in the same window: NAME@base runs NAME with BASE_JAR, and its ratio
 #     is against router@base
 #
@@ -143,7 +143,7 @@ wait_http "http://127.0.8.5:15014/ready"
 URL=http://127.0.8.4:8080/1k
 declare -A RPS CPU
 run_one() { # $1: name, or name@base for BASE_JAR's build
-  local jar="$ROOT/cli/target/bowline.jar" cfg=${1%@base}
+  local jar="$ROOT/cli/target/bowline-proxy.jar" cfg=${1%@base}
   [ "$cfg" = "$1" ] || jar=${BASE_JAR:?"$1 needs BASE_JAR"}
   taskset -c 1 "$JAVA" $JAVA_OPTS ${PROXY_EXTRA_OPTS:-} --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
     -jar "$jar" proxy -c "$WORK/$cfg.yaml" --concurrency 1 >"$WORK/$1.out" 2>&1 &

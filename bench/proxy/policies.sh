@@ -101,7 +101,7 @@ URL=http://127.0.8.4:8080/1k
 declare -A RPS CPU
 run_one() { # $1: name
   taskset -c 1 "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-    -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/$1.yaml" --concurrency 1 >"$WORK/$1.out" 2>&1 &
+    -jar "$ROOT/cli/target/bowline-proxy.jar" proxy -c "$WORK/$1.yaml" --concurrency 1 >"$WORK/$1.out" 2>&1 &
   local pid=$!; PIDS+=($pid)
   wait_http "$URL"
   taskset -c 0 wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Origin: https://bench.example" "$URL" >/dev/null

@@ -81,7 +81,9 @@ JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 # The proxy's JVM options: the same file the mesh runner and ./bowline use (decision 0030);
 # BOWLINE_BENCH_JAVA_OPTS come after it, so they can override any of them.
 JAVA_OPTS="@$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options ${BOWLINE_BENCH_JAVA_OPTS:-}"
-BOWLINE_ARGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1 ${BOWLINE_BENCH_ARGS:-})
+# bowline-proxy.jar: bowline proxy on the proxy's own class path, as every proxy process runs it (0038)
+PROXY_JAR=$(bench_proxy_jar "$ROOT/cli/target")
+BOWLINE_ARGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -jar "$PROXY_JAR" proxy -c "$WORK/bowline.yaml" --concurrency 1 ${BOWLINE_BENCH_ARGS:-})
 
 # smaps_rollup field (kB) summed over pids: Pss shares each page among the processes mapping it (what
 # a host of many proxies pays per proxy: libjvm, the JDK's modules and a class archive are shared
@@ -145,7 +147,7 @@ if want bowline; then
   # shellcheck disable=SC2086
   "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $JAVA_OPTS -Xshare:dump \
     -XX:SharedClassListFile="$WORK/bowline.classlist" -XX:SharedArchiveFile="$WORK/bowline.jsa" \
-    -cp "$ROOT/cli/target/bowline.jar" >"$WORK/bowline-dump.out" 2>&1 ||
+    -cp "$PROXY_JAR" >"$WORK/bowline-dump.out" 2>&1 ||
     { echo "no CDS archive written; see $WORK/bowline-dump.out" >&2; exit 1; }
   # written back before the run, as an archive on a host is: freshly written page-cache pages are
   # dirty, and smaps would count the mapped archive as the proxy's private dirty memory

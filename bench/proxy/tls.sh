@@ -95,7 +95,7 @@ static_resources:
       endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.7.11, port_value: 8081}}}}]}]
 CONF
 
-[ -f "$ROOT/cli/target/bowline.jar" ] || "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
+[ -f "$ROOT/cli/target/bowline-proxy.jar" ] || "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
 source "$ROOT/tools/find-java.sh" >/dev/null 2>&1 || true
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 # The proxy's JVM options: the file every proxy process uses (decision 0030), then overrides.
@@ -134,7 +134,7 @@ run_one() {
 
 PROXIES=${PROXIES:-"nginx bowline bowline-jdk"}
 want() { [[ " $PROXIES " == *" $1 "* ]]; }
-BOWLINE=(-jar "$ROOT/cli/target/bowline.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1)
+BOWLINE=(-jar "$ROOT/cli/target/bowline-proxy.jar" proxy -c "$WORK/bowline.yaml" --concurrency 1)
 want nginx && run_one nginx 127.0.7.12:8443 "$NGINX" -p "$WORK/peer" -c "$WORK/peer/nginx.conf"
 want bowline && run_one bowline 127.0.7.13:8443 "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${BOWLINE[@]}"
 want bowline-jdk && run_one bowline-jdk 127.0.7.13:8443 "$JAVA" $JAVA_OPTS -Dbowline.tls.provider=jdk --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow "${BOWLINE[@]}"

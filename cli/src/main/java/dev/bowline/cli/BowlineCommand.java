@@ -1,5 +1,6 @@
 package dev.bowline.cli;
 
+import dev.bowline.proxycli.ProxyCommand;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;

@@ -1,5 +1,6 @@
 package dev.bowline.cli;
 
+import dev.bowline.proxycli.ProxyMain;
 import picocli.CommandLine;
 
 /** Entry point of the {@code bowline} command. */
@@ -36,22 +37,12 @@ public final class Main {
   /**
    * The command tree; with {@code proxyOnly}, only {@code bowline proxy}: picocli inspects every
    * subcommand it is given, and loading all of them (control plane, CLI clients) cost a proxy ~0.15
-   * s of start-up and the metaspace of classes it never runs (decision 0030).
+   * s of start-up and the metaspace of classes it never runs (decision 0030). A proxy process runs
+   * that tree from {@code bowline-proxy.jar} ({@link ProxyMain}, decision 0038).
    */
   static CommandLine newCommandLine(boolean proxyOnly) {
-    CommandLine cmd = new CommandLine(proxyOnly ? new ProxyOnlyCommand() : new BowlineCommand());
-    cmd.setExecutionExceptionHandler(
-        (ex, commandLine, parseResult) -> {
-          commandLine.getErr().println("bowline " + commandLine.getCommandName() + ": " + ex);
-          return 1;
-        });
-    return cmd;
-  }
-
-  /** {@code bowline} with its {@code proxy} subcommand only: what a proxy process runs. */
-  @CommandLine.Command(name = "bowline", subcommands = ProxyCommand.class)
-  static final class ProxyOnlyCommand implements Runnable {
-    @Override
-    public void run() {}
+    return proxyOnly
+        ? ProxyMain.commandLine()
+        : ProxyMain.withErrorHandler(new CommandLine(new BowlineCommand()));
   }
 }

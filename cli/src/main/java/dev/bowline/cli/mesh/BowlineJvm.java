@@ -4,6 +4,7 @@ import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -82,6 +83,48 @@ public record BowlineJvm(String java, String classPath, String mainClass) {
    * sidecar}, {@code gateway}: one archive per role, never shared between roles).
    */
   public List<String> bowline(String kind, List<String> jvmFlags, List<String> args) {
+    return command(kind, jvmFlags, classPath, mainClass, args);
+  }
+
+  /** The main class of every proxy process (decision 0038). */
+  static final String PROXY_MAIN = "dev.bowline.proxycli.ProxyMain";
+
+  /** The launcher jar of proxy processes, beside {@code bowline.jar} (decision 0038). */
+  static final String PROXY_JAR = "bowline-proxy.jar";
+
+  /**
+   * {@code java <flags> -cp <proxy class path> ProxyMain proxy <args>}: a proxy process (sidecar,
+   * gateway) with the AppCDS archive of {@code kind}. Its class path is {@link #proxyClassPath}.
+   */
+  public List<String> proxy(String kind, List<String> jvmFlags, List<String> args) {
+    List<String> all = new ArrayList<>();
+    all.add("proxy");
+    all.addAll(args);
+    return command(kind, jvmFlags, proxyClassPath(), PROXY_MAIN, all);
+  }
+
+  /**
+   * The class path of a proxy process: {@code bowline-proxy.jar} when this JVM runs from {@code
+   * bowline.jar} and that launcher lies beside it ({@code ./bowline}, {@code java -jar
+   * cli/target/bowline.jar up}): the proxy's own runtime jars, without the control plane's, the
+   * CLI's and their libraries (decision 0038). Otherwise (tests on Maven's class path) this JVM's
+   * class path, which holds {@link #PROXY_MAIN} too.
+   */
+  String proxyClassPath() {
+    if (!classPath.contains(File.pathSeparator)) {
+      Path jar = Path.of(classPath);
+      Path launcher = jar.resolveSibling(PROXY_JAR);
+      if (jar.getFileName() != null
+          && jar.getFileName().toString().equals("bowline.jar")
+          && Files.isRegularFile(launcher)) {
+        return launcher.toString();
+      }
+    }
+    return classPath;
+  }
+
+  private List<String> command(
+      String kind, List<String> jvmFlags, String cp, String main, List<String> args) {
     List<String> argv = new ArrayList<>();
     argv.add(java);
     argv.addAll(BOWLINE_FLAGS);
@@ -91,12 +134,12 @@ public record BowlineJvm(String java, String classPath, String mainClass) {
           ClassDataSharing.flags(
               kind,
               java,
-              Arrays.stream(classPath.split(File.pathSeparator)).map(Path::of).toList(),
+              Arrays.stream(cp.split(File.pathSeparator)).map(Path::of).toList(),
               jvmFlags));
     }
     argv.add("-cp");
-    argv.add(classPath);
-    argv.add(mainClass);
+    argv.add(cp);
+    argv.add(main);
     argv.addAll(args);
     return argv;
   }

@@ -74,11 +74,10 @@ final class IngressGateways {
     }
     return new Supervisor.Spec(
         "gateway=" + g.namespace() + "/" + g.name(),
-        jvm.bowline(
+        jvm.proxy(
             "gateway",
             MeshRunner.SIDECAR_FLAGS,
             List.of(
-                "proxy",
                 "-c",
                 dir.resolve("bootstrap.yaml").toString(),
                 "--concurrency",

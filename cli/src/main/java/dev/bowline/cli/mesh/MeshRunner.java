@@ -640,11 +640,10 @@ public final class MeshRunner implements AutoCloseable {
     Path dir = instanceDir(i);
     return new Supervisor.Spec(
         what(i) + " sidecar",
-        jvm.bowline(
+        jvm.proxy(
             "sidecar",
             SIDECAR_FLAGS,
             List.of(
-                "proxy",
                 "-c",
                 dir.resolve("bootstrap.yaml").toString(),
                 "--concurrency",

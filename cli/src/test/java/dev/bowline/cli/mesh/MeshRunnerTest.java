@@ -140,7 +140,7 @@ class MeshRunnerTest {
       Supervisor.Spec sidecar = r.sidecarSpec(forecastV2);
       assertThat(sidecar.argv().subList(sidecar.argv().size() - 10, sidecar.argv().size()))
           .containsExactly(
-              "dev.bowline.cli.Main",
+              "dev.bowline.proxycli.ProxyMain",
               "proxy",
               "-c",
               dir.resolve("forecast-v2-0.weather/bootstrap.yaml").toString(),

@@ -1,4 +1,4 @@
-package dev.bowline.cli;
+package dev.bowline.proxycli;
 
 import dev.bowline.proxy.Proxy;
 import dev.bowline.proxy.ProxyOptions;
@@ -13,11 +13,15 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code bowline proxy -c bootstrap.yaml}: runs the proxy from an Envoy v3 bootstrap. */
+/**
+ * {@code bowline proxy -c bootstrap.yaml}: runs the proxy from an Envoy v3 bootstrap. The {@code
+ * bowline} command lists it among its subcommands; a proxy process runs it through {@link
+ * ProxyMain}, on this module's class path only (decision 0038).
+ */
 @Command(
     name = "proxy",
     description = "Run the proxy from an Envoy v3 bootstrap (YAML or JSON); SIGTERM drains.")
-final class ProxyCommand implements Callable<Integer> {
+public final class ProxyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Option(

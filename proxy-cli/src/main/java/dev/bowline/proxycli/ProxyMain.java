@@ -1,0 +1,62 @@
+package dev.bowline.proxycli;
+
+import picocli.CommandLine;
+
+/**
+ * Entry point of {@code cli/target/bowline-proxy.jar}, what every proxy process runs ({@code
+ * ./bowline proxy}, the local runner's sidecars and gateways, the benchmarks): {@code bowline
+ * proxy} and nothing else, on a class path of the proxy's own runtime jars instead of the whole
+ * CLI's (decision 0038). Arguments, output and exit codes are those of {@code bowline proxy}.
+ */
+public final class ProxyMain {
+  private ProxyMain() {}
+
+  /**
+   * grpc-netty asks every channel for SO_KEEPALIVE, which the Unix sockets of SDS do not have, and
+   * Netty's bootstraps warn about it once per channel (as {@code dev.bowline.cli.Main} says). Kept
+   * strongly here so the level sticks.
+   */
+  private static final java.util.logging.Logger NETTY_BOOTSTRAP =
+      java.util.logging.Logger.getLogger("io.netty.bootstrap");
+
+  /** {@code java -jar bowline-proxy.jar proxy -c bootstrap.yaml ...}. */
+  public static void main(String[] args) {
+    NETTY_BOOTSTRAP.setLevel(java.util.logging.Level.SEVERE);
+    if (args.length == 0 || !args[0].equals("proxy")) {
+      System.err.println(
+          "bowline-proxy.jar runs 'bowline proxy' only: java -jar bowline-proxy.jar proxy -c"
+              + " BOOTSTRAP [options]; every other command is in bowline.jar");
+      System.exit(2);
+    }
+    System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * {@code bowline} with its {@code proxy} subcommand only: picocli inspects every subcommand it is
+   * given, so a proxy builds no other (decision 0030). Usage and errors still say {@code bowline
+   * proxy}.
+   */
+  public static CommandLine commandLine() {
+    return withErrorHandler(new CommandLine(new ProxyOnlyCommand()));
+  }
+
+  /**
+   * {@code cmd} with the {@code bowline} command's handler of failed executions: one line, {@code
+   * bowline <command>: <exception>}, exit 1.
+   */
+  public static CommandLine withErrorHandler(CommandLine cmd) {
+    cmd.setExecutionExceptionHandler(
+        (ex, commandLine, parseResult) -> {
+          commandLine.getErr().println("bowline " + commandLine.getCommandName() + ": " + ex);
+          return 1;
+        });
+    return cmd;
+  }
+
+  /** {@code bowline} with its {@code proxy} subcommand only. */
+  @CommandLine.Command(name = "bowline", subcommands = ProxyCommand.class)
+  static final class ProxyOnlyCommand implements Runnable {
+    @Override
+    public void run() {}
+  }
+}
