@@ -7,12 +7,15 @@
 #
 #   bench/proxy/alloc.sh [rounds (default 2)] [variant ...]
 #   variant = name:jar-dir[:extra JVM flags, comma-separated]   (default: current:cli/target);
-#   the proxy runs from jar-dir/bowline-proxy.jar, or bowline.jar in builds before decision 0038
+#             the proxy runs from jar-dir/bowline-proxy.jar, or bowline.jar in builds before decision 0038;
+#             or nginx / haproxy: the peer reverse proxies of run.sh, for their CPU split and syscalls
 #   e.g. bench/proxy/alloc.sh 3 before:/tmp/old-build after:cli/target \
 #          noleak:cli/target:-Dio.netty.leakDetection.level=disabled
 #   CDS=1: each variant runs with a static AppCDS archive of its jar, made as run.sh makes Bowline's
 #   (a 3 s training run, -Xshare:dump), so with the heap run.sh's Bowline has (decision 0037,
 #   addendum 1: without an archive a start-up full GC resizes the young generation)
+#   PROFILE=S: perf record -g of S seconds of the measured run into WORK/<run>/perf.data (add
+#   -XX:+DumpPerfMapAtExit to a Java variant's flags for its JIT symbols)
 #   WARMUP=20 DURATION=10 SYSCALLS=1 (perf stat over the measured run) EXACT=1 (a 2 s JFR
 #   recording of every allocation, without TLABs, summarised by site; slow, its own run)
 #
@@ -28,16 +31,19 @@ WARMUP=${WARMUP:-20}
 DURATION=${DURATION:-10}
 source "$ROOT/bench/proxy/lib.sh"
 bench_work bowline-alloc
-bench_packages nginx:nginx-light wrk
+bench_packages nginx:nginx-light haproxy wrk
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 OPTS="$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options"
-ADDR=127.0.7.11
+ADDR=${ADDR:-127.0.7.11} # another loopback address (ADDR=127.0.7.21) lets two runs share the machine
 bench_backend "$ADDR:8081"
 bench_router_bootstrap "$WORK/bowline.yaml" "$ADDR" "$ADDR" 8081
+bench_nginx_proxy "$WORK/peer" "$ADDR:8082" "$ADDR:8081"
+bench_haproxy "$WORK/haproxy.cfg" "$ADDR:8083" "$ADDR:8081"
 URL=http://$ADDR:8080/1k
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://$ADDR:8081/1k" && break; sleep 0.05; done
 
 ticks() { cut -d')' -f2- "$1" | awk '{print $12 + $13}'; }
+usr_sys() { cut -d')' -f2- "$1" | awk '{print $12 "," $13}'; } # utime,stime (clock ticks)
 thread_ticks() { # pid name-pattern: utime+stime of the matching threads
   local t=0
   for d in /proc/$1/task/*; do
@@ -46,23 +52,37 @@ thread_ticks() { # pid name-pattern: utime+stime of the matching threads
   echo $t
 }
 
-run() { # name jar-dir flags
+run() { # name jar-dir flags; a jar-dir of nginx or haproxy runs that peer instead
   local name=$1 dir=$2 flags=${3:-}
   local out=$WORK/$name; mkdir -p "$out"
   local extra=(); [ -n "$flags" ] && IFS=, read -ra extra <<< "$flags"
-  [ -z "${CDS:-}" ] || extra+=("-XX:SharedArchiveFile=$(archive "$dir")" -Xshare:auto)
-  if [ -n "${EXACT:-}" ]; then
-    extra+=(-XX:-UseTLAB "-XX:StartFlightRecording=delay=$((WARMUP + 3))s,duration=2s,settings=profile,jdk.ObjectAllocationSample#enabled=false,jdk.ObjectAllocationOutsideTLAB#enabled=true,jdk.ObjectAllocationOutsideTLAB#stackTrace=true,filename=$out/alloc.jfr")
-  fi
   local start; start=$(date +%s.%N)
-  taskset -c 1 "$JAVA" "@$OPTS" "-Xlog:gc,gc+heap:file=$out/gc.log" "${extra[@]}" \
-    --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-    -jar "$(bench_proxy_jar "$dir")" proxy -c "$WORK/bowline.yaml" --concurrency 1 >"$out/proxy.out" 2>&1 &
+  local URL=$URL
+  case "$dir" in
+    nginx)
+      URL=http://$ADDR:8082/1k
+      taskset -c 1 "$NGINX" -p "$WORK/peer" -c "$WORK/peer/nginx.conf" >"$out/proxy.out" 2>&1 & ;;
+    haproxy)
+      URL=http://$ADDR:8083/1k
+      taskset -c 1 "$HAPROXY" -db -f "$WORK/haproxy.cfg" >"$out/proxy.out" 2>&1 & ;;
+    *)
+      [ -z "${CDS:-}" ] || extra+=("-XX:SharedArchiveFile=$(archive "$dir")" -Xshare:auto)
+      if [ -n "${EXACT:-}" ]; then
+        extra+=(-XX:-UseTLAB "-XX:StartFlightRecording=delay=$((WARMUP + 3))s,duration=2s,settings=profile,jdk.ObjectAllocationSample#enabled=false,jdk.ObjectAllocationOutsideTLAB#enabled=true,jdk.ObjectAllocationOutsideTLAB#stackTrace=true,filename=$out/alloc.jfr")
+      fi
+      taskset -c 1 "$JAVA" "@$OPTS" "-Xlog:gc,gc+heap:file=$out/gc.log" "${extra[@]}" \
+        --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
+        -jar "$(bench_proxy_jar "$dir")" proxy -c "$WORK/bowline.yaml" --concurrency 1 >"$out/proxy.out" 2>&1 & ;;
+  esac
   local pid=$!; PIDS+=($pid)
   for _ in $(seq 1 400); do curl -sf -o /dev/null "$URL" && break; sleep 0.05; done
+  local master=$pid
+  [ "$dir" != nginx ] || pid=$(pgrep -P $master | head -1) # its one worker does the work
+  [ -z "${PROFILE:-}" ] || (sleep "$((WARMUP + 1))"; perf record -F 999 -g -p $pid -o "$out/perf.data" -- sleep "$PROFILE" >/dev/null 2>&1) &
   taskset -c 0 wrk -t1 -c50 -d"${WARMUP}s" "$URL" >/dev/null
   local c0 e0 v0 t0 t1 c1 e1 v1 perf=""
   c0=$(ticks /proc/$pid/stat); e0=$(thread_ticks $pid IoEv); v0=$(thread_ticks $pid "VM Thread")
+  local us0; us0=$(usr_sys /proc/$pid/stat)
   if [ -n "${SYSCALLS:-}" ]; then
     perf stat -e 'raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_writev' \
       -p $pid -o "$out/perfstat" & perf=$!
@@ -72,21 +92,23 @@ run() { # name jar-dir flags
   t1=$(date +%s.%N)
   [ -z "$perf" ] || { kill -INT $perf; wait $perf || true; }
   c1=$(ticks /proc/$pid/stat); e1=$(thread_ticks $pid IoEv); v1=$(thread_ticks $pid "VM Thread")
+  local us1; us1=$(usr_sys /proc/$pid/stat)
   local rss; rss=$(awk '/^Rss:/{r=$2} /^Pss:/{p=$2} END {printf "%.1f/%.1f", r/1024, p/1024}' /proc/$pid/smaps_rollup)
   [ -z "${EXACT:-}" ] || sleep 3
-  kill $pid; wait $pid 2>/dev/null || true
-  python3 - "$name" "$out" "$start" "$t0" "$t1" "$c0" "$c1" "$e0" "$e1" "$v0" "$v1" "$(getconf CLK_TCK)" "$rss" <<'PY'
+  kill $master; wait $master 2>/dev/null || true
+  python3 - "$name" "$out" "$start" "$t0" "$t1" "$c0" "$c1" "$e0" "$e1" "$v0" "$v1" "$(getconf CLK_TCK)" "$rss" "$us0" "$us1" <<'PY'
 import re, sys, os
 name, out, start, t0, t1 = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:6])
 c0, c1, e0, e1, v0, v1, tck = map(int, sys.argv[6:13])
 rss = sys.argv[13]
+(u0, s0), (u1, s1) = (map(int, a.split(',')) for a in sys.argv[14:16])
 wrk = open(f'{out}/wrk').read()
 reqs = int(re.search(r'(\d+) requests in', wrk).group(1))
 rps = re.search(r'Requests/sec:\s+([\d.]+)', wrk).group(1)
 # young collections in the window: count, pause; allocation = young occupancy before a collection
 # minus after the previous one (KB exact, from gc+heap's DefNew line), over the span they cover
 n = 0; pause = 0.0; young = []; pauses = []
-for l in open(f'{out}/gc.log'):
+for l in (open(f'{out}/gc.log') if os.path.exists(f'{out}/gc.log') else []):
     t = re.match(r'\[([\d.]+)s\]', l)
     if not t or not t0 <= start + float(t.group(1)) <= t1:
         continue
@@ -101,7 +123,7 @@ span_reqs = reqs * (young[-1][0] - young[0][0]) / (t1 - t0) if len(young) > 1 el
 ms = lambda t: t * 1000 / tck * 1000 / reqs
 line = (f'{name:14} {reqs / 1e3:7.0f}k req {float(rps):8.0f} rps | B/req {alloc_kb * 1024 / span_reqs if span_reqs else 0:5.0f} | '
         f'young GCs/100k {1e5 * n / reqs:5.1f}, pause ms/100k {1e5 * pause / reqs:5.1f} | '
-        f'CPU ms/1k: process {ms(c1 - c0):5.2f}, event loop {ms(e1 - e0):5.2f}, VM thread {ms(v1 - v0):5.2f}')
+        f'CPU ms/1k: process {ms(c1 - c0):5.2f} (usr {ms(u1 - u0):5.2f} + sys {ms(s1 - s0):5.2f}), event loop {ms(e1 - e0):5.2f}, VM thread {ms(v1 - v0):5.2f}')
 if os.path.exists(f'{out}/perfstat'):
     counts = {m.group(2): int(m.group(1).replace(',', '')) for m in re.finditer(r'^\s*([\d,]+)\s+(\S+)', open(f'{out}/perfstat').read(), re.M)}
     line += ' | syscalls/req ' + ', '.join(f'{k.split(":")[1].replace("sys_enter_", "")} {v / reqs:.2f}' for k, v in counts.items())
@@ -149,10 +171,11 @@ archive() { # jar-dir: the static AppCDS archive of that build, made once per ru
   echo "$jsa.jsa"
 }
 
-[ -z "${CDS:-}" ] || for v in "${VARIANTS[@]}"; do IFS=: read -r _ d _ <<< "$v"; archive "$d" >/dev/null; done
+[ -z "${CDS:-}" ] || for v in "${VARIANTS[@]}"; do IFS=: read -r _ d _ <<< "$v"; case "$v" in nginx|haproxy) ;; *) archive "$d" >/dev/null;; esac; done
 for r in $(seq 1 "$ROUNDS"); do
   for v in "${VARIANTS[@]}"; do
     IFS=: read -r n d f <<< "$v"
+    case "$v" in nginx|haproxy) n=$v d=$v f="";; esac
     run "$n-$r" "$d" "${f:-}"
   done
 done

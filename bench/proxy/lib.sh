@@ -7,6 +7,7 @@
 #   bench_work bowline-bench                 # $WORK, $TCK, $PIDS (stopped on exit)
 #   bench_packages nginx:nginx-light wrk     # installs what is missing; sets $NGINX, $HAPROXY
 #   bench_backend 127.0.7.1:8081             # NGINX on core 0 serving $WORK/www/1k
+#   bench_nginx_proxy DIR LISTEN BACKEND / bench_haproxy FILE LISTEN BACKEND   # the peers' configs
 
 # bench_work PREFIX: a fresh, world-readable /tmp/PREFIX.XXXXXX in $WORK (NGINX workers read it),
 # the clock ticks per second in $TCK, and $PIDS, every process in it killed when the script exits.
@@ -58,6 +59,50 @@ http {
 CONF
   taskset -c 0 "$NGINX" -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
   PIDS+=($!)
+}
+
+# bench_nginx_proxy DIR LISTEN BACKEND: DIR/nginx.conf, NGINX as the peer reverse proxy (one worker,
+# upstream keep-alive) from LISTEN (address:port) to BACKEND; run it with -p DIR -c DIR/nginx.conf.
+bench_nginx_proxy() {
+  mkdir -p "$1/logs"
+  cat > "$1/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream backend { server $3; keepalive 64; }
+  server {
+    listen $2;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CONF
+}
+
+# bench_haproxy FILE LISTEN BACKEND: HAProxy as the peer reverse proxy (one thread, keep-alive and
+# connection reuse both ways) from LISTEN (address:port) to BACKEND; run it with -db -f FILE.
+bench_haproxy() {
+  cat > "$1" <<CONF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+  option http-keep-alive
+frontend fe
+  bind $2
+  default_backend be
+backend be
+  server s1 $3
+CONF
 }
 
 # bench_router_bootstrap FILE ADDRESS BACKEND_IP BACKEND_PORT: the bare router as an Envoy bootstrap

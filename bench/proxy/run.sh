@@ -36,43 +36,11 @@ bench_packages nginx:nginx-light haproxy wrk
 
 BACKEND=127.0.7.1:8081
 # --- backend: NGINX with a 1 KB file, on core 0 -------------------------------------------------
-mkdir -p "$WORK/peer/logs"
 bench_backend "$BACKEND"
 
 # --- peers ----------------------------------------------------------------------------------------
-cat > "$WORK/peer/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/peer/nginx.pid;
-error_log stderr error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  upstream backend { server $BACKEND; keepalive 64; }
-  server {
-    listen 127.0.7.2:8080;
-    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-CONF
-cat > "$WORK/haproxy.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  http-reuse always
-  option http-keep-alive
-frontend fe
-  bind 127.0.7.3:8080
-  default_backend be
-backend be
-  server s1 $BACKEND
-CONF
+bench_nginx_proxy "$WORK/peer" 127.0.7.2:8080 "$BACKEND"
+bench_haproxy "$WORK/haproxy.cfg" 127.0.7.3:8080 "$BACKEND"
 bench_router_bootstrap "$WORK/bowline.yaml" 127.0.7.4 127.0.7.1 8081
 
 "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null

@@ -34,6 +34,12 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   final HttpFilterFactory<?>[] filterFactories;
   final boolean http2Stream;
 
+  /**
+   * The {@code server} header value: an {@link io.netty.util.AsciiString} (the encoder copies its
+   * bytes whole) when the configured name is ASCII, else the configured text as it is.
+   */
+  final CharSequence serverName;
+
   /** This connection's {@code x-forwarded-client-cert} element, once built. */
   final ForwardedClientCert.ElementCache xfcc = new ForwardedClientCert.ElementCache();
 
@@ -80,6 +86,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     this.stats = runtime.stats().http(config.statPrefix());
     this.filterFactories = filterFactories;
     this.http2Stream = http2Stream;
+    String server = config.serverName();
+    this.serverName =
+        server.chars().allMatch(c -> c < 0x80) ? io.netty.util.AsciiString.cached(server) : server;
   }
 
   @Override

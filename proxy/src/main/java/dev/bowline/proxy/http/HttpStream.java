@@ -1612,7 +1612,7 @@ final class HttpStream
       h.remove(HttpHeaderNames.KEEP_ALIVE);
       h.remove(HttpHeaderNames.CONNECTION);
       h.remove(X_HTTP2_STREAM_ID);
-      h.set(HttpHeaderNames.SERVER, conn.config.serverName());
+      h.set(HttpHeaderNames.SERVER, conn.serverName);
       if (hashCookie != null) {
         h.add(HttpHeaderNames.SET_COOKIE, hashCookie);
       }
