@@ -52,6 +52,13 @@ class ProxyCommandTest {
   }
 
   @Test
+  void helpPrintsTheUsageAndSucceedsWithoutABootstrap() {
+    assertThat(run("proxy", "--help")).isZero();
+    assertThat(out.toString()).contains("Usage: bowline proxy").contains("--config-path");
+    assertThat(err.toString()).doesNotContain("Missing required option");
+  }
+
+  @Test
   void theProxyOnlyTreeStillSaysBowlineProxy() {
     assertThat(run("proxy")).isEqualTo(2);
     assertThat(err.toString())

@@ -25,6 +25,12 @@ public final class ProxyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Option(
+      names = {"-h", "--help"},
+      usageHelp = true,
+      description = "Print this help and exit (Envoy's --help).")
+  boolean help;
+
+  @Option(
       names = {"-c", "--config-path"},
       required = true,
       description = "Envoy v3 bootstrap file, YAML or JSON (Envoy's -c).")
