@@ -5,7 +5,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -39,7 +38,6 @@ public final class Http1ClientCodec
   private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(2);
   // A 200 to CONNECT was read: the rest of the connection is not HTTP and passes through as bytes.
   private boolean tunnel;
-  private final HeaderText headerText = new HeaderText();
 
   /** A codec decoding with {@code config} (limits, trailers factory). */
   public Http1ClientCodec(HttpDecoderConfig config) {
@@ -54,11 +52,6 @@ public final class Http1ClientCodec
         methods.add(r.method());
       }
       super.encode(ctx, msg, out);
-    }
-
-    @Override
-    protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {
-      headerText.encode(headers, buf);
     }
   }
 
