@@ -26,6 +26,8 @@ import java.nio.charset.StandardCharsets;
  * src/test/resources/dev/bowline/proxy/fuzz/Http1FuzzTestInputs}.
  */
 class Http1FuzzTest {
+  private static final String H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
   private final FuzzPipeline pipeline = new FuzzPipeline("AUTO");
 
   // HTTP/1.1's tokens and the pipeline's routes (http1.dict): without them the fuzzer spends its
@@ -45,6 +47,11 @@ class Http1FuzzTest {
       String sent = new String(input, StandardCharsets.ISO_8859_1);
       if (!out.isReadable()) {
         // nothing answered yet
+      } else if (sent.startsWith(H2_PREFACE)) {
+        // codec_type AUTO took the connection for HTTP/2 (Http2FuzzTest's): it answers in frames
+        assertThat(out.getByte(out.readerIndex() + 3))
+            .as("HTTP/2 SETTINGS first")
+            .isEqualTo((byte) 4);
       } else if (sent.contains("HEAD") || sent.contains("CONNECT")) {
         // which answers have no body depends on requests this decoder does not see: the status
         // line of the first answer is all that can be checked
