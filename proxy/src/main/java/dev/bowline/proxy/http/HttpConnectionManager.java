@@ -451,9 +451,7 @@ public final class HttpConnectionManager {
 
   /** {@code stream_idle_timeout}: no bytes either way for that long ends the stream in flight. */
   private static void idleTimer(ChannelPipeline p, HttpConnectionManagerConfig config) {
-    if (!config.streamIdleTimeout().isZero()) {
-      p.addLast(new dev.bowline.proxy.transport.IdleTimeout(config.streamIdleTimeout()));
-    }
+    dev.bowline.proxy.transport.IdleTimeout.addTo(p, config.streamIdleTimeout());
   }
 
   /** {@code codec_type: AUTO}: HTTP/2 if the connection opens with the client preface. */

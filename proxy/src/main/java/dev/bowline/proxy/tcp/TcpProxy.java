@@ -27,12 +27,10 @@ public final class TcpProxy {
   /** Installs the TCP proxy {@code config} on the fresh downstream channel {@code ch}. */
   public static void install(Channel ch, TcpProxyConfig config, ProxyRuntime runtime) {
     ch.config().setAutoRead(false);
-    if (!config.idleTimeout().isZero()) {
-      // Envoy's idle_timeout: no bytes on either connection for that long. Every byte relayed is
-      // read from or written to the downstream, so its activity alone tells (the shared handler,
-      // not Netty's IdleStateHandler and its promise and listener per write)
-      ch.pipeline().addLast(new dev.bowline.proxy.transport.IdleTimeout(config.idleTimeout()));
-    }
+    // Envoy's idle_timeout: no bytes on either connection for that long. Every byte relayed is
+    // read from or written to the downstream, so its activity alone tells (the shared handler, not
+    // Netty's IdleStateHandler and its promise and listener per write)
+    dev.bowline.proxy.transport.IdleTimeout.addTo(ch.pipeline(), config.idleTimeout());
     TcpSession session = new TcpSession();
     ch.attr(TcpSession.KEY).set(session);
     ch.pipeline().addLast(new Downstream(config, runtime, session));

@@ -28,6 +28,16 @@ public final class IdleTimeout extends ChannelDuplexHandler {
   private @Nullable ScheduledFuture<?> timer;
   private boolean stopped;
 
+  /**
+   * Adds an idle timeout of {@code timeout} at the end of {@code pipeline}, or nothing when it is
+   * zero or negative (Envoy's "0 disables it").
+   */
+  public static void addTo(io.netty.channel.ChannelPipeline pipeline, Duration timeout) {
+    if (timeout.isPositive()) {
+      pipeline.addLast(new IdleTimeout(timeout));
+    }
+  }
+
   /** A handler for {@code timeout}, which must be positive. */
   public IdleTimeout(Duration timeout) {
     if (timeout.isNegative() || timeout.isZero()) {

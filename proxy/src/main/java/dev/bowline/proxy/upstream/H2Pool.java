@@ -248,14 +248,9 @@ final class H2Pool {
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel conn) {
-                long idle = policy.idleTimeout().toNanos();
-                if (idle > 0) {
-                  // closes the connection when it has had no stream and no traffic that long
-                  conn.pipeline()
-                      .addLast(
-                          new dev.bowline.proxy.transport.IdleTimeout(
-                              java.time.Duration.ofNanos(idle)));
-                }
+                // closes the connection when it has had no stream and no traffic that long
+                dev.bowline.proxy.transport.IdleTimeout.addTo(
+                    conn.pipeline(), policy.idleTimeout());
                 // the cluster's HTTP/2 windows, Envoy's defaults
                 conn.pipeline()
                     .addLast(

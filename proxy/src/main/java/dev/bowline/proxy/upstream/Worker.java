@@ -342,15 +342,10 @@ public final class Worker {
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel c) {
-                long idle = ch.config.policy().idleTimeout().toNanos();
-                if (idle > 0) {
-                  // closes a pooled connection idle that long (UpstreamConnection ignores it
-                  // while a request runs)
-                  c.pipeline()
-                      .addLast(
-                          new dev.bowline.proxy.transport.IdleTimeout(
-                              java.time.Duration.ofNanos(idle)));
-                }
+                // closes a pooled connection idle that long (UpstreamConnection ignores it while
+                // a request runs)
+                dev.bowline.proxy.transport.IdleTimeout.addTo(
+                    c.pipeline(), ch.config.policy().idleTimeout());
                 c.pipeline()
                     .addLast(
                         new dev.bowline.proxy.transport.Http1ClientCodec(

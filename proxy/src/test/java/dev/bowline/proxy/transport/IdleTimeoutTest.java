@@ -148,4 +148,15 @@ class IdleTimeoutTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("idle timeout must be positive: PT0S");
   }
+
+  @Test
+  void addToInstallsTheHandlerOnlyForAPositiveTimeout() {
+    var channel = new io.netty.channel.embedded.EmbeddedChannel();
+    IdleTimeout.addTo(channel.pipeline(), Duration.ZERO);
+    IdleTimeout.addTo(channel.pipeline(), Duration.ofSeconds(-1));
+    assertThat(channel.pipeline().get(IdleTimeout.class)).isNull();
+    IdleTimeout.addTo(channel.pipeline(), Duration.ofSeconds(5));
+    assertThat(channel.pipeline().get(IdleTimeout.class)).isNotNull();
+    channel.finishAndReleaseAll();
+  }
 }
