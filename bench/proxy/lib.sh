@@ -61,8 +61,10 @@ CONF
   PIDS+=($!)
 }
 
-# bench_nginx_proxy DIR LISTEN BACKEND: DIR/nginx.conf, NGINX as the peer reverse proxy (one worker,
-# upstream keep-alive) from LISTEN (address:port) to BACKEND; run it with -p DIR -c DIR/nginx.conf.
+# bench_nginx_proxy DIR LISTEN BACKEND [SERVER_LINES]: DIR/nginx.conf, NGINX as the peer reverse
+# proxy (one worker, upstream keep-alive) from LISTEN (address:port, plus listen flags such as ssl)
+# to BACKEND, with SERVER_LINES (e.g. ssl_* directives) in its server block; run it with -p DIR -c
+# DIR/nginx.conf.
 bench_nginx_proxy() {
   mkdir -p "$1/logs"
   cat > "$1/nginx.conf" <<CONF
@@ -76,7 +78,8 @@ http {
   keepalive_requests 1000000;
   upstream backend { server $3; keepalive 64; }
   server {
-    listen $2;
+    listen $2;${4:+
+$4}
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }

@@ -35,29 +35,13 @@ bench_backend "$BACKEND"
 
 # NGINX terminating TLS, optional client certificates verified against the root (like Bowline's
 # PERMISSIVE-free mTLS chain: s_time presents one, wrk does not), TLS 1.3 and 1.2.
-cat > "$WORK/peer/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/peer/nginx.pid;
-error_log stderr error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  upstream backend { server $BACKEND; keepalive 64; }
-  server {
-    listen 127.0.7.12:8443 ssl;
-    ssl_protocols TLSv1.2 TLSv1.3;
+bench_nginx_proxy "$WORK/peer" "127.0.7.12:8443 ssl" "$BACKEND" "    ssl_protocols TLSv1.2 TLSv1.3;
     ssl_certificate $C/server.pem;
     ssl_certificate_key $C/server.key;
     ssl_client_certificate $C/root.pem;
     ssl_verify_client optional;
     ssl_session_cache off;
-    ssl_session_tickets off;
-    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-CONF
+    ssl_session_tickets off;"
 cat > "$WORK/bowline.yaml" <<CONF
 node: {id: tls-bench}
 admin: {address: {socket_address: {address: 127.0.7.13, port_value: 15000}}}
