@@ -14,8 +14,15 @@
 #   ROUNDS=3 WARMUP=30 bench/proxy/run.sh 10 50   (every proxy 3 times, alternating; medians at the end)
 #   TAIL=1 bench/proxy/run.sh   (also each run's latency distribution, 50th to 99.99th percentile)
 #   BOWLINE_BENCH_ARGS="--transport io_uring"   (appended to bowline proxy's arguments)
-#   WARMUP_RUNS=2   (the warm-up as 2 wrk runs of WARMUP/2 s each: connections opened and closed
-#                    again while the JIT profiles, as a long-running proxy sees them)
+#   WARMUP_RUNS=N   (the warm-up as N wrk runs of WARMUP/N s each; default one run per 5 s of
+#                    WARMUP, at least one. WARMUP_RUNS=1 is one long keep-alive run.)
+#
+# Why the warm-up is several runs: a long-running proxy sees connections open and close all the
+# time, so its JIT profiles include connection set-up. One long keep-alive warm-up opens its
+# connections before any profile exists; C2 then compiles the hottest methods without those paths,
+# and the measured run's 50 fresh connections hit ~40 uncommon traps and ~130 recompilations on the
+# proxy's only core, 0.4-0.7 s of slow code that is the JVM proxies' P99 (decision 0037, lead
+# addenda of sessions 7 and 8). Every proxy gets the same warm-up; the peers have no JIT to train.
 #
 # PROXIES (default "nginx haproxy bowline"): bowline starts from a static AppCDS archive trained in
 # the same run, as ./bowline proxy does; bowline-aot from a JDK 25 AOT cache; bowline-noaot plain;
@@ -28,6 +35,7 @@ set -euo pipefail
 DURATION=${1:-15}
 CONNS=${2:-50}
 WARMUP=${WARMUP:-10}
+WARMUP_RUNS=${WARMUP_RUNS:-$(( WARMUP >= 10 ? WARMUP / 5 : 1 ))}
 ROUNDS=${ROUNDS:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/bench/proxy/lib.sh"
@@ -66,8 +74,8 @@ run_one() {
   local pid=$!; PIDS+=($pid)
   wait_http "$url"
   local ready; ready=$(echo "$(date +%s.%N) - $start" | bc)
-  local w; for ((w = 0; w < ${WARMUP_RUNS:-1}; w++)); do
-    taskset -c 0 wrk -t1 -c"$CONNS" -d"$((WARMUP / ${WARMUP_RUNS:-1}))s" "$url" >/dev/null
+  local w; for ((w = 0; w < WARMUP_RUNS; w++)); do
+    taskset -c 0 wrk -t1 -c"$CONNS" -d"$((WARMUP / WARMUP_RUNS))s" "$url" >/dev/null
   done
   local fam; fam=$(family $pid | tr '\n' ' ')
   local c0; c0=$(cpu_ticks $fam)
@@ -154,4 +162,4 @@ if [ "$ROUNDS" != 1 ]; then
   echo "# medians over $ROUNDS rounds"
   awk -f "$ROOT/bench/proxy/medians.awk" "$WORK/rows"
 fi
-echo "wrk -t1 -c$CONNS -d${DURATION}s (after ${WARMUP}s warm-up); backend nginx 1 KB on core 0 with wrk; proxy alone on core 1; work dir $WORK"
+echo "wrk -t1 -c$CONNS -d${DURATION}s (after ${WARMUP}s warm-up in $WARMUP_RUNS wrk runs); backend nginx 1 KB on core 0 with wrk; proxy alone on core 1; work dir $WORK"
