@@ -108,8 +108,9 @@ backend be
 CONF
 }
 
-# bench_router_bootstrap FILE ADDRESS BACKEND_IP BACKEND_PORT: the bare router as an Envoy bootstrap
-# for Bowline (HTTP/1.1 listener on ADDRESS:8080, admin on ADDRESS:15000, one STATIC cluster).
+# bench_router_bootstrap FILE ADDRESS BACKEND_IP BACKEND_PORT [CODEC]: the bare router as an Envoy
+# bootstrap for Bowline (listener on ADDRESS:8080 with the HCM codec_type CODEC, default HTTP1;
+# admin on ADDRESS:15000; one STATIC cluster, HTTP/1.1 upstream).
 bench_router_bootstrap() {
   cat > "$1" <<CONF
 node: {id: bench}
@@ -124,7 +125,7 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: bench
-          codec_type: HTTP1
+          codec_type: ${5:-HTTP1}
           http_filters:
           - name: envoy.filters.http.router
             typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
@@ -172,7 +173,8 @@ cpu_ticks() { # sum utime+stime of the given pids (gone ones count 0)
 }
 rss_kb() { local r=0; for p in "$@"; do r=$((r + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo "$r"; }
 family() { echo "$1"; pgrep -P "$1" || true; }
-wait_http() { for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
+# wait_http URL: until URL answers 2xx (10 s at most); BENCH_CURL_ARGS such as --http2-prior-knowledge
+wait_http() { for _ in $(seq 1 200); do curl -sf ${BENCH_CURL_ARGS:-} -o /dev/null "$1" && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
 ms() { # wrk prints 1.23ms / 456.00us / 1.01s
   case "$1" in
     *ms) echo "${1%ms}";;

@@ -14,6 +14,10 @@
 #   ROUNDS=3 WARMUP=30 bench/proxy/run.sh 10 50   (every proxy 3 times, alternating; medians at the end)
 #   TAIL=1 bench/proxy/run.sh   (also each run's latency distribution, 50th to 99.99th percentile)
 #   BOWLINE_BENCH_ARGS="--transport io_uring"   (appended to bowline proxy's arguments)
+#   PROTO=h2 bench/proxy/run.sh 10 50   (HTTP/2 load from h2load instead of wrk: every proxy listens
+#                    h2c with prior knowledge and keeps HTTP/1.1 keep-alive to the backend; the 50
+#                    requests in flight are STREAMS (default 10) streams on each of 50/STREAMS
+#                    connections; latency from h2load's per-request log)
 #   WARMUP_RUNS=N   (the warm-up as N wrk runs of WARMUP/N s each; default one run per 5 s of
 #                    WARMUP, at least one. WARMUP_RUNS=1 is one long keep-alive run.)
 #
@@ -40,16 +44,24 @@ ROUNDS=${ROUNDS:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/bench/proxy/lib.sh"
 bench_work bowline-bench
-bench_packages nginx:nginx-light haproxy wrk
+bench_packages nginx:nginx-light haproxy wrk h2load:nghttp2-client
+PROTO=${PROTO:-h1}
+case "$PROTO" in
+  h1) LISTEN_FLAGS=""; HAPROXY_FLAGS=""; CODEC=HTTP1; PROXY_CURL="";;
+  # h2c with prior knowledge: NGINX's plaintext http2 listener, HAProxy's proto h2, Envoy's HTTP2
+  h2) LISTEN_FLAGS=" http2"; HAPROXY_FLAGS=" proto h2"; CODEC=HTTP2; PROXY_CURL=--http2-prior-knowledge
+      STREAMS=${STREAMS:-10}; H2_CLIENTS=$(( CONNS / STREAMS > 0 ? CONNS / STREAMS : 1 ));;
+  *) echo "PROTO is h1 or h2, not $PROTO" >&2; exit 2;;
+esac
 
 BACKEND=127.0.7.1:8081
 # --- backend: NGINX with a 1 KB file, on core 0 -------------------------------------------------
 bench_backend "$BACKEND"
 
 # --- peers ----------------------------------------------------------------------------------------
-bench_nginx_proxy "$WORK/peer" 127.0.7.2:8080 "$BACKEND"
-bench_haproxy "$WORK/haproxy.cfg" 127.0.7.3:8080 "$BACKEND"
-bench_router_bootstrap "$WORK/bowline.yaml" 127.0.7.4 127.0.7.1 8081
+bench_nginx_proxy "$WORK/peer" "127.0.7.2:8080$LISTEN_FLAGS" "$BACKEND"
+bench_haproxy "$WORK/haproxy.cfg" "127.0.7.3:8080$HAPROXY_FLAGS" "$BACKEND"
+bench_router_bootstrap "$WORK/bowline.yaml" 127.0.7.4 127.0.7.1 8081 "$CODEC"
 
 "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
 source "$ROOT/tools/find-java.sh" >/dev/null 2>&1 || true
@@ -66,21 +78,54 @@ BOWLINE_ARGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access
 # file pages); Private_Dirty is what no other process can share.
 smaps_kb() { local f=$1 r=0; shift; for p in "$@"; do r=$((r + $(awk -v f="$f:" '$1==f{print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0))); done; echo "$r"; }
 
+# load SECONDS URL [REPORT]: the load generator on core 0 for SECONDS against URL. With REPORT, the
+# measured run: wrk's report there (with --latency, and percentiles.lua's "pct" lines under TAIL);
+# for h2load the same lines made from its summary and its per-request log, so one parser reads both.
+load() {
+  if [ "$PROTO" = h1 ]; then
+    if [ -z "${3:-}" ]; then taskset -c 0 wrk -t1 -c"$CONNS" -d"$1s" "$2" >/dev/null; return; fi
+    taskset -c 0 wrk -t1 -c"$CONNS" -d"$1s" --latency ${TAIL:+-s "$ROOT/bench/proxy/percentiles.lua"} "$2" > "$3"
+    return
+  fi
+  if [ -z "${3:-}" ]; then taskset -c 0 h2load -t1 -c"$H2_CLIENTS" -m"$STREAMS" -D "$1" "$2" >/dev/null; return; fi
+  taskset -c 0 h2load -t1 -c"$H2_CLIENTS" -m"$STREAMS" -D "$1" --log-file "$3.log" "$2" > "$3.h2load"
+  # column 3 of the log: microseconds to the end of the response
+  sort -n -k3,3 "$3.log" | awk -v tail="${TAIL:-}" -v h2="$3.h2load" '
+    { d[NR] = $3 / 1000; sum += $3 / 1000; sq += ($3 / 1000) ^ 2 }
+    function pct(p,   i) { i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; return d[i] }
+    END {
+      while ((getline line < h2) > 0) {
+        if (line ~ /^finished in/) { split(line, f, ", "); split(f[2], r, " "); rps = r[1] }
+        if (line ~ /^requests:/ && line !~ / 0 failed, 0 errored/) bad = line
+        if (line ~ /^status codes:/ && line !~ / 0 3xx, 0 4xx, 0 5xx/) bad = bad " " line
+      }
+      printf "%d requests in (h2load)\nRequests/sec: %s\n", NR, rps
+      printf "50%% %.3fms\n99%% %.3fms\n", pct(50), pct(99)
+      if (bad != "") print "Non-2xx or Socket errors: " bad
+      if (tail != "") {
+        n = split("50 75 90 95 97 98 99 99.5 99.9 99.99", ps, " ")
+        for (k = 1; k <= n; k++) printf "pct %s %.3f\n", ps[k], pct(ps[k])
+        mean = sum / NR
+        printf "pct max %.3f\npct mean %.3f\npct stdev %.3f\n", d[NR], mean, sqrt(sq / NR - mean ^ 2)
+      }
+    }' > "$3"
+}
+
 printf '%-13s %10s %10s %10s %10s %8s %9s %14s %8s %8s\n' proxy rps p50_ms p99_ms rss_mb pss_mb pdirty_mb cpu_ms/1k_req ready_s cpu_%
 run_one() {
   local name=$1 url=$2; shift 2
   local start; start=$(date +%s.%N)
   taskset -c 1 "$@" >"$WORK/$name.out" 2>&1 &
   local pid=$!; PIDS+=($pid)
-  wait_http "$url"
+  BENCH_CURL_ARGS=$PROXY_CURL wait_http "$url"
   local ready; ready=$(echo "$(date +%s.%N) - $start" | bc)
   local w; for ((w = 0; w < WARMUP_RUNS; w++)); do
-    taskset -c 0 wrk -t1 -c"$CONNS" -d"$((WARMUP / WARMUP_RUNS))s" "$url" >/dev/null
+    load "$((WARMUP / WARMUP_RUNS))" "$url"
   done
   local fam; fam=$(family $pid | tr '\n' ' ')
   local c0; c0=$(cpu_ticks $fam)
   local t0; t0=$(date +%s.%N)
-  taskset -c 0 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency ${TAIL:+-s "$ROOT/bench/proxy/percentiles.lua"} "$url" > "$WORK/$name.wrk"
+  load "$DURATION" "$url" "$WORK/$name.wrk"
   local t1; t1=$(date +%s.%N)
   local c1; c1=$(cpu_ticks $fam)
   local reqs; reqs=$(awk '/requests in/{print $1}' "$WORK/$name.wrk")
@@ -111,8 +156,8 @@ train() { # train <extra JVM flags...>: start, wait for ready, 3 s of load, stop
   # shellcheck disable=SC2086
   taskset -c 1 "$JAVA" $JAVA_OPTS "$@" "${BOWLINE_ARGS[@]}" --drain-time-s 0 >"$WORK/bowline-train.out" 2>&1 &
   local t=$!; PIDS+=($t)
-  wait_http http://127.0.7.4:8080/1k
-  taskset -c 0 wrk -t1 -c"$CONNS" -d3s http://127.0.7.4:8080/1k >/dev/null
+  BENCH_CURL_ARGS=$PROXY_CURL wait_http http://127.0.7.4:8080/1k
+  load 3 http://127.0.7.4:8080/1k
   kill "$t"; wait "$t" 2>/dev/null || true
 }
 if want bowline; then
@@ -135,6 +180,9 @@ if want bowline-aot; then
 fi
 # netty-floor: bench/proxy/Floor.java, Netty's HTTP codecs and a relay on the same JVM and options and
 # nothing else: the footprint floor the bowline row is measured against (decision 0036).
+if want netty-floor && [ "$PROTO" = h2 ]; then
+  echo "netty-floor speaks HTTP/1.1 only; leave it out of PROXIES with PROTO=h2" >&2; exit 2
+fi
 if want netty-floor; then
   NETTY_CP=$(ls "$ROOT"/cli/target/lib/netty-*.jar | tr '\n' ':')
   mkdir -p "$WORK/floor"
@@ -162,4 +210,5 @@ if [ "$ROUNDS" != 1 ]; then
   echo "# medians over $ROUNDS rounds"
   awk -f "$ROOT/bench/proxy/medians.awk" "$WORK/rows"
 fi
-echo "wrk -t1 -c$CONNS -d${DURATION}s (after ${WARMUP}s warm-up in $WARMUP_RUNS wrk runs); backend nginx 1 KB on core 0 with wrk; proxy alone on core 1; work dir $WORK"
+if [ "$PROTO" = h1 ]; then LOADGEN="wrk -t1 -c$CONNS"; else LOADGEN="h2load -t1 -c$H2_CLIENTS -m$STREAMS (h2c)"; fi
+echo "$LOADGEN ${DURATION}s (after ${WARMUP}s warm-up in $WARMUP_RUNS runs); backend nginx 1 KB (HTTP/1.1 keep-alive) on core 0 with the load generator; proxy alone on core 1; work dir $WORK"
