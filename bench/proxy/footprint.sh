@@ -16,11 +16,12 @@
 # `proxy -c ...`. The jar `floor` runs bench/proxy/Floor.java instead (run.sh's netty-floor: the
 # Netty jars of FLOOR_LIB, default cli/target/lib, on the same options, the JDK's CDS archive only).
 # Per-run files (class+load log, histogram, smaps, with NMT=1 the NMT summary and jcmd System.map,
-# which names the NMT category of every mapping) stay in the work dir.
+# which names the NMT category of every mapping) stay in the work dir; bench/proxy/attribute.py
+# compares two of them category by category (decision 0041).
 set -euo pipefail
 ROUNDS=${1:-3}
 shift || true
-[ $# -gt 0 ] || { sed -n '2,21p' "$0" >&2; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,22p' "$0" >&2; exit 2; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/bench/proxy/lib.sh"
 bench_work bowline-footprint
