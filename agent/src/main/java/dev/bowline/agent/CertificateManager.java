@@ -2,6 +2,7 @@ package dev.bowline.agent;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.bowline.agentstatus.Scheduler;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.security.KeyPair;

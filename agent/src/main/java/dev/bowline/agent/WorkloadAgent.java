@@ -2,6 +2,7 @@ package dev.bowline.agent;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.bowline.agentstatus.Scheduler;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.SecureRandom;

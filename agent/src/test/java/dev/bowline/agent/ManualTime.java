@@ -1,5 +1,6 @@
 package dev.bowline.agent;
 
+import dev.bowline.agentstatus.Scheduler;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.bowline.agent.AppHealthChecker;
-import dev.bowline.agent.Scheduler;
+import dev.bowline.agentstatus.AppHealthChecker;
+import dev.bowline.agentstatus.Scheduler;
 import dev.bowline.controlplane.ControlPlane;
 import dev.bowline.controlplane.ControlPlaneOptions;
 import dev.bowline.controlplane.config.ConfigFeed;

@@ -113,13 +113,13 @@ public final class ProxyCommand implements Callable<Integer> {
     var err = spec.commandLine().getErr();
     ProxyOptions options;
     Proxy proxy;
-    dev.bowline.agent.AppHealthChecker.Probe probe = null;
-    dev.bowline.agent.AppHealthChecker.Settings probeSettings = null;
+    dev.bowline.agentstatus.AppHealthChecker.Probe probe = null;
+    dev.bowline.agentstatus.AppHealthChecker.Settings probeSettings = null;
     if (appProbe != null) {
       try {
-        probe = dev.bowline.agent.AppHealthChecker.Probe.parse(appProbe);
+        probe = dev.bowline.agentstatus.AppHealthChecker.Probe.parse(appProbe);
         probeSettings =
-            new dev.bowline.agent.AppHealthChecker.Settings(
+            new dev.bowline.agentstatus.AppHealthChecker.Settings(
                 Duration.ofSeconds(probeInitialDelay),
                 Duration.ofSeconds(probePeriod),
                 Duration.ofSeconds(probeTimeout),
@@ -146,7 +146,7 @@ public final class ProxyCommand implements Callable<Integer> {
       err.println("bowline proxy: " + e.getMessage());
       return 1;
     }
-    dev.bowline.agent.MergedMetricsServer merged = null;
+    dev.bowline.agentstatus.MergedMetricsServer merged = null;
     if (mergedMetrics != null) {
       int colon = mergedMetrics.lastIndexOf(':');
       var admin = proxy.adminAddress();
@@ -162,7 +162,7 @@ public final class ProxyCommand implements Callable<Integer> {
       var a = admin.get();
       try {
         merged =
-            dev.bowline.agent.MergedMetricsServer.start(
+            dev.bowline.agentstatus.MergedMetricsServer.start(
                 new java.net.InetSocketAddress(
                     mergedMetrics.substring(0, colon),
                     Integer.parseInt(mergedMetrics.substring(colon + 1))),
@@ -180,20 +180,20 @@ public final class ProxyCommand implements Callable<Integer> {
       }
     }
     Proxy running = proxy;
-    dev.bowline.agent.AppHealthChecker checker = null;
+    dev.bowline.agentstatus.AppHealthChecker checker = null;
     java.util.concurrent.ScheduledExecutorService probes = null;
     if (probe != null) {
       probes =
           java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
               r -> Thread.ofPlatform().name("bowline-app-probe").daemon().unstarted(r));
       checker =
-          dev.bowline.agent.AppHealthChecker.start(
+          dev.bowline.agentstatus.AppHealthChecker.start(
               probe,
               probeSettings,
-              dev.bowline.agent.Scheduler.of(probes),
+              dev.bowline.agentstatus.Scheduler.of(probes),
               why ->
                   running.reportToXds(
-                      dev.bowline.agent.AppHealthChecker.HEALTH_INFORMATION_TYPE,
+                      dev.bowline.agentstatus.AppHealthChecker.HEALTH_INFORMATION_TYPE,
                       why == null ? "" : why));
     }
     Duration drain = options.drainTime();

@@ -1,4 +1,4 @@
-package dev.bowline.agent;
+package dev.bowline.agentstatus;
 
 import static java.util.Objects.requireNonNull;
 

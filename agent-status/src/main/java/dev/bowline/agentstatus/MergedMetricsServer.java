@@ -1,4 +1,4 @@
-package dev.bowline.agent;
+package dev.bowline.agentstatus;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
