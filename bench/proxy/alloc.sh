@@ -30,11 +30,11 @@ VARIANTS=("$@")
 WARMUP=${WARMUP:-20}
 DURATION=${DURATION:-10}
 source "$ROOT/bench/proxy/lib.sh"
-bench_work bowline-alloc
+bench_work bowline-alloc 127.0.7.11
 bench_packages nginx:nginx-light haproxy wrk
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 OPTS="$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options"
-ADDR=${ADDR:-127.0.7.11} # another loopback address (ADDR=127.0.7.21) lets two runs share the machine
+ADDR=${ADDR:-127.0.7.11} # another loopback address (ADDR=127.0.7.51) skips the bench lock: two runs share the machine
 bench_backend "$ADDR:8081"
 bench_router_bootstrap "$WORK/bowline.yaml" "$ADDR" "$ADDR" 8081
 bench_nginx_proxy "$WORK/peer" "$ADDR:8082" "$ADDR:8081"

@@ -9,9 +9,14 @@
 #   bench_backend 127.0.7.1:8081             # NGINX on core 0 serving $WORK/www/1k
 #   bench_nginx_proxy DIR LISTEN BACKEND / bench_haproxy FILE LISTEN BACKEND   # the peers' configs
 
-# bench_work PREFIX: a fresh, world-readable /tmp/PREFIX.XXXXXX in $WORK (NGINX workers read it),
-# the clock ticks per second in $TCK, and $PIDS, every process in it killed when the script exits.
+# bench_work PREFIX [DEFAULT_ADDR]: a fresh, world-readable /tmp/PREFIX.XXXXXX in $WORK (NGINX
+# workers read it), the clock ticks per second in $TCK, and $PIDS, every process in it killed when
+# the script exits. First it takes the bench lock (bench_lock), unless the script takes its loopback
+# address from $ADDR (it passes its default as DEFAULT_ADDR) and ADDR names another one.
 bench_work() {
+  if [ -z "${2:-}" ] || [ -z "${ADDR:-}" ] || [ "$ADDR" = "$2" ]; then
+    bench_lock
+  fi
   WORK=$(mktemp -d "/tmp/$1.XXXXXX")
   chmod 755 "$WORK"
   TCK=$(getconf CLK_TCK)
@@ -20,6 +25,22 @@ bench_work() {
 }
 bench_cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 
+# bench_lock: one bench script at a time on this machine. The scripts bind fixed loopback addresses
+# (run.sh 127.0.7.1-4, alloc.sh and tls.sh 127.0.7.11, ...), and two at once also share the cores
+# they measure. An flock on /tmp/bowline-bench.lock (the work directories' parent), held until the
+# script exits (its background processes inherit it, and they hold the addresses too); the file
+# names the holder, and a second script says whom it waits for before it blocks.
+bench_lock() {
+  BENCH_LOCK=${BENCH_LOCK:-/tmp/bowline-bench.lock}
+  exec {BENCH_LOCK_FD}<>"$BENCH_LOCK"
+  if ! flock -n "$BENCH_LOCK_FD"; then
+    echo "waiting for the bench lock $BENCH_LOCK, held by: $(cat "$BENCH_LOCK" 2>/dev/null || echo '?')" \
+      "(ADDR=127.0.x.y lets alloc.sh run beside it)" >&2
+    flock "$BENCH_LOCK_FD"
+  fi
+  printf 'pid %s %s (%s), since %s UTC\n' "$$" "$(basename "$0")" "$(id -un 2>/dev/null || id -u)" \
+    "$(date -u +%H:%M:%S)" >"$BENCH_LOCK"
+}
 need() { command -v "$1" >/dev/null 2>&1; }
 
 # bench_packages COMMAND[:PACKAGE]...: when a command is missing, apt-get installs the packages of

@@ -43,7 +43,9 @@ public final class ProxyCommand implements Callable<Integer> {
 
   @Option(
       names = "--drain-time-s",
-      description = "Seconds to let connections finish on SIGTERM (default: ${DEFAULT-VALUE}).")
+      description =
+          "Seconds a draining listener (changed or removed by LDS, /drain_listeners, SIGTERM)"
+              + " lets its connections finish before closing them (default: ${DEFAULT-VALUE}).")
   int drainSeconds = 5;
 
   @Option(

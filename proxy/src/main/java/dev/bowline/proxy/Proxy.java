@@ -589,7 +589,8 @@ public final class Proxy implements AutoCloseable {
 
   /**
    * Stops accepting, lets open connections finish (HTTP/1.1 responses carry {@code connection:
-   * close}) for at most {@code drainTime}, then closes everything.
+   * close}, HTTP/2 connections get GOAWAY), those of listeners already draining included, for at
+   * most {@code drainTime}, then closes everything.
    */
   public void drainAndClose(Duration drainTime) {
     runtime.draining().set(true);

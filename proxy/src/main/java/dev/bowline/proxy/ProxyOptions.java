@@ -10,7 +10,8 @@ import java.util.random.RandomGenerator;
  *
  * @param workers event loops (one per core is Envoy's default)
  * @param transport Netty I/O transport
- * @param drainTime how long removed listeners and a draining proxy let connections finish
+ * @param drainTime how long a draining listener (changed or removed by LDS, {@code
+ *     /drain_listeners}, SIGTERM) lets its connections finish before it closes what is left
  * @param clock for timestamps in config dumps
  * @param random seeds each worker's generator (load balancing, weights, request ids)
  * @param xdsInitialBackoff first reconnect delay of the xDS stream

@@ -28,6 +28,7 @@ final class RawH2 implements AutoCloseable {
   static final int HEADERS = 1;
   static final int RST_STREAM = 3;
   static final int SETTINGS = 4;
+  static final int PING = 6;
   static final int GOAWAY = 7;
   static final int PROTOCOL_ERROR = 1;
   static final int INTERNAL_ERROR = 2;
@@ -44,6 +45,14 @@ final class RawH2 implements AutoCloseable {
               | (payload[at + 1] & 0xff) << 16
               | (payload[at + 2] & 0xff) << 8
               | (payload[at + 3] & 0xff));
+    }
+
+    /** GOAWAY's last stream id. */
+    int lastStreamId() {
+      return ((payload[0] & 0x7f) << 24
+          | (payload[1] & 0xff) << 16
+          | (payload[2] & 0xff) << 8
+          | (payload[3] & 0xff));
     }
 
     boolean endStream() {
@@ -67,6 +76,11 @@ final class RawH2 implements AutoCloseable {
     socket = new Socket(ip, port);
     socket.setSoTimeout(5000);
     in = new DataInputStream(socket.getInputStream());
+  }
+
+  /** The connection's socket. */
+  Socket socket() {
+    return socket;
   }
 
   /** Writes raw bytes. */
@@ -135,7 +149,10 @@ final class RawH2 implements AutoCloseable {
     return this;
   }
 
-  /** The next frame, answering the proxy's SETTINGS with an ACK on the way; null once closed. */
+  /**
+   * The next frame, answering the proxy's SETTINGS and PINGs with an ACK on the way, as a client
+   * does; null once closed.
+   */
   Frame read() throws IOException {
     return readFrame(false);
   }
@@ -165,7 +182,14 @@ final class RawH2 implements AutoCloseable {
         }
         continue;
       }
-      if (type == 8 /* WINDOW_UPDATE */ || type == 6 /* PING */) {
+      if (type == PING) {
+        if ((flags & 0x1) == 0) {
+          long data = java.nio.ByteBuffer.wrap(payload).getLong();
+          frames((w, c) -> w.writePing(c, true, data, c.newPromise()));
+        }
+        continue;
+      }
+      if (type == 8 /* WINDOW_UPDATE */) {
         continue;
       }
       Http2Headers headers = null;

@@ -23,7 +23,10 @@ public interface AdminView {
   /** Envoy's {@code /server_info} JSON. */
   String serverInfo();
 
-  /** {@code /drain_listeners}: stop accepting, let connections finish. */
+  /**
+   * {@code /drain_listeners}: stop accepting, let connections finish until the drain time ends,
+   * then close what is left.
+   */
   void drainListeners();
 
   /** {@code /quitquitquit}: stop the proxy soon (after the response is sent). */

@@ -55,14 +55,14 @@ public final class HttpConnectionManager {
 
   /**
    * Starts draining the downstream connection {@code ch}, as Envoy does: an HTTP/2 connection gets
-   * GOAWAY (NO_ERROR, naming the last stream it will still serve) and closes once those streams are
-   * done; an HTTP/1.1 connection answers its next response with {@code connection: close} (the
-   * draining flag, {@link ProxyRuntime#isDraining(Channel)}). Any thread.
+   * a shutdown notice (GOAWAY with the last stream id 2^31-1), one round trip later the GOAWAY
+   * naming the last stream it still serves, and closes once those streams are done ({@link
+   * Http2Drain}); an HTTP/1.1 connection answers its next response with {@code connection: close}
+   * (the draining flag, {@link ProxyRuntime#isDraining(Channel)}). Whatever is still open when the
+   * listener's drain time ends is closed by the listener. Any thread.
    */
   public static void drain(Channel ch) {
-    if (ch.pipeline().get(Http2FrameCodec.class) != null) {
-      ch.close(); // the codec's graceful close: GOAWAY, then the open streams finish
-    }
+    Http2Drain.start(ch);
   }
 
   static void http1(
@@ -105,6 +105,9 @@ public final class HttpConnectionManager {
               }
             }));
     p.addLast(ConnectionErrors.INSTANCE);
+    if (runtime.isDraining(p.channel())) {
+      Http2Drain.start(p.channel()); // its preface came after its listener began to drain
+    }
   }
 
   /**
@@ -122,8 +125,9 @@ public final class HttpConnectionManager {
   }
 
   /**
-   * How long a closing HTTP/2 connection waits for its open streams after GOAWAY (Envoy's default
-   * {@code drain_timeout}); Netty's server codec would close at once.
+   * How long an HTTP/2 connection closing for another reason than a drain (an I/O error, say) waits
+   * for its open streams after GOAWAY; Netty's server codec would close at once. A drain waits for
+   * them until the listener's drain time ends ({@link Http2Drain}).
    */
   private static final long H2_CLOSE_GRACE_MILLIS = 5_000;
 
@@ -144,7 +148,7 @@ public final class HttpConnectionManager {
       this.streamErrorOnInvalid = config.codecOptions().http2StreamErrorOnInvalid();
       this.config = config;
       this.runtime = runtime;
-      server(true);
+      connection(new Http2ServerConnection()); // a server's, which remembers refused streams
       gracefulShutdownTimeoutMillis(H2_CLOSE_GRACE_MILLIS);
     }
 
@@ -167,6 +171,7 @@ public final class HttpConnectionManager {
           nettyLimit == null ? -1 : Http2CodecUtil.calculateMaxHeaderListSizeGoAway(nettyLimit);
       settings.remove(Http2CodecUtil.SETTINGS_MAX_HEADER_LIST_SIZE);
       String blockTooLarge = "Header size exceeded max allowed size (" + goAwayBound + ")";
+      Http2ServerConnection streams = (Http2ServerConnection) decoder.connection();
       Http2FrameCodec codec =
           new Http2FrameCodec(
               encoder,
@@ -178,6 +183,14 @@ public final class HttpConnectionManager {
             public void onError(ChannelHandlerContext ctx, boolean outbound, Throwable cause) {
               Throwable c = cause;
               Http2Exception h2 = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+              if (!outbound
+                  && h2 instanceof Http2Exception.StreamException e
+                  && e.error() == Http2Error.REFUSED_STREAM
+                  && connection().stream(e.streamId()) == null) {
+                // refused before it was created (past a GOAWAY's last stream id, or past
+                // max_concurrent_streams): what the client already sent on it is dropped later
+                streams.refused(e.streamId());
+              }
               if (!outbound
                   && h2 instanceof Http2Exception.HeaderListSizeException hl
                   && hl.duringDecode()) {

@@ -45,6 +45,9 @@ public final class ListenerManager {
   private final ProxyRuntime runtime;
   private final Duration drainTime;
   private final Map<String, Active> active = new HashMap<>();
+  // generations whose drain has begun and whose connections the drain time has not closed yet
+  private final java.util.Set<Generation> draining =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public ListenerManager(
       EventLoopGroup group, Transport transport, ProxyRuntime runtime, Duration drainTime) {
@@ -309,6 +312,12 @@ public final class ListenerManager {
     drainConnections(a.current);
   }
 
+  /**
+   * Starts the drain of {@code g}'s connections (HTTP/1.1 answers {@code connection: close}, HTTP/2
+   * says GOAWAY) and closes whatever is still open when the drain time ends, as Envoy closes the
+   * connections of a listener it drained: keep-alive connections, streams still running, requests
+   * or header blocks half sent, TCP proxy connections.
+   */
   private void drainConnections(Generation g) {
     g.draining = true;
     ChannelGroup connections = g.connections;
@@ -321,7 +330,39 @@ public final class ListenerManager {
       c.attr(ProxyRuntime.CONNECTION_DRAINING).set(Boolean.TRUE);
       HttpConnectionManager.drain(c);
     }
-    group.schedule(() -> connections.close(), drainTime.toMillis(), TimeUnit.MILLISECONDS);
+    if (draining.add(g)) {
+      group.schedule(
+          () -> {
+            draining.remove(g);
+            closeNow(g, "drain_time");
+          },
+          drainTime.toMillis(),
+          TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /**
+   * Closes {@code g}'s connections at once, past their handlers: a closing HTTP/2 codec would wait
+   * for its streams again, TLS for the peer to read its close_notify.
+   */
+  private static void closeNow(Generation g, String why) {
+    int n = 0;
+    for (Channel c : g.connections) {
+      n++;
+      try {
+        c.eventLoop().execute(() -> c.unsafe().close(c.unsafe().voidPromise()));
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // the loop is shutting down, which closes its channels
+      }
+    }
+    if (n > 0) {
+      LOG.log(
+          Level.DEBUG,
+          "event=listener_connections_closed listener={0} connections={1} reason={2}",
+          g.config.name(),
+          n,
+          why);
+    }
   }
 
   /** The bound listeners. */
@@ -343,27 +384,41 @@ public final class ListenerManager {
   }
 
   /**
-   * Stops accepting on every listener; existing connections go on, HTTP/2 ones told by GOAWAY to
-   * open no new streams.
+   * Stops accepting on every listener and drains their connections ({@code /drain_listeners},
+   * SIGTERM): existing connections go on (HTTP/1.1 responses say {@code connection: close}, HTTP/2
+   * connections get GOAWAY) until the drain time ends, which closes what is left.
    */
   public synchronized void stopAccepting() {
     for (Active a : active.values()) {
       a.server.close().awaitUninterruptibly();
-      a.current.connections.forEach(HttpConnectionManager::drain);
+      drainConnections(a.current);
     }
   }
 
-  /** Open downstream connections across all listeners. */
+  /** Open downstream connections across all listeners, draining ones included. */
   public synchronized int openConnections() {
-    return active.values().stream().mapToInt(a -> a.current.connections.size()).sum();
+    int n = 0;
+    for (Active a : active.values()) {
+      if (!draining.contains(a.current)) {
+        n += a.current.connections.size();
+      }
+    }
+    for (Generation g : draining) {
+      n += g.connections.size();
+    }
+    return n;
   }
 
-  /** Closes every listener and connection. */
+  /** Closes every listener and connection, draining ones included. */
   public synchronized void close() {
     for (Active a : active.values()) {
       a.server.close();
-      a.current.connections.close();
+      closeNow(a.current, "proxy_closed");
     }
+    for (Generation g : draining) {
+      closeNow(g, "proxy_closed");
+    }
+    draining.clear();
     active.clear();
   }
 }

@@ -151,6 +151,21 @@ final class FuzzPipeline {
     ch.runPendingTasks();
   }
 
+  /**
+   * Ends {@code ch} however it stands: releases what it holds, then closes it past its handlers, as
+   * the proxy's drain time closes a connection. An HTTP/2 connection with a stream still open would
+   * otherwise wait for the stream, for good: {@code EmbeddedChannel.close()} cancels the codec's
+   * timer that ends that wait, and a header block half sent would stay in the frame reader.
+   */
+  static void close(EmbeddedChannel ch) {
+    ch.finishAndReleaseAll();
+    if (ch.isOpen()) {
+      ch.unsafe().close(ch.unsafe().voidPromise());
+      ch.runPendingTasks();
+      ch.releaseOutbound();
+    }
+  }
+
   /** Everything the channel wrote, as one buffer (the caller releases it). */
   static ByteBuf outbound(EmbeddedChannel ch) {
     CompositeByteBuf all = Unpooled.compositeBuffer(Integer.MAX_VALUE);

@@ -62,7 +62,7 @@ class Http1FuzzTest {
     } finally {
       out.release();
     }
-    ch.finishAndReleaseAll();
+    FuzzPipeline.close(ch);
     ch.checkException();
     assertThat(pipeline.takeWarnings()).isEmpty();
   }

@@ -72,7 +72,7 @@ class Http2FuzzTest {
     if (closed) {
       assertThat(written).as("a connection the proxy closed says why").contains("GOAWAY");
     }
-    ch.finishAndReleaseAll();
+    FuzzPipeline.close(ch);
     ch.checkException();
     assertThat(pipeline.takeWarnings()).isEmpty();
   }

@@ -1,0 +1,414 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bowline.proxy.RawH2.Frame;
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.util.ReferenceCountUtil;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A draining listener's HTTP/2 connections, over real sockets, as Envoy drains them: a shutdown
+ * notice (GOAWAY, last stream id 2^31-1) and a PING; once the PING is answered, the GOAWAY naming
+ * the last stream served; the streams up to it finish, a stream past it is refused (REFUSED_STREAM,
+ * so the client retries it) and whatever the client had already sent on it does not end the
+ * connection; then the connection closes. Drained by {@code /drain_listeners}, with a drain time
+ * long enough that nothing here is cut by it.
+ */
+class Http2DrainProxyTest {
+  static final String IP = "127.0.76.1";
+  static final String BACKEND_IP = "127.0.76.2";
+
+  Backend backend;
+  Proxy proxy;
+  int port;
+
+  @BeforeEach
+  void start() {
+    backend = new Backend("a", BACKEND_IP);
+    port = Ports.free(IP);
+    String yaml =
+        """
+        admin: {address: {socket_address: {address: %s, port_value: 0}}}
+        static_resources:
+          listeners:
+          - name: h2
+            address: {socket_address: {address: %s, port_value: %d}}
+            filter_chains:
+            - filters:
+              - name: hcm
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: h2
+                  codec_type: AUTO
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    virtual_hosts:
+                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
+          clusters:
+          - name: a
+            load_assignment:
+              cluster_name: a
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
+        """
+            .formatted(IP, IP, port, backend.ip(), backend.port());
+    proxy =
+        Proxy.start(
+            new BootstrapLoader().parse("h2drain.yaml", yaml),
+            ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofSeconds(60)));
+  }
+
+  @AfterEach
+  void stop() {
+    proxy.close();
+    backend.close();
+  }
+
+  /** {@code POST /drain_listeners} on the admin server, as an operator or the agent sends it. */
+  void drainListeners() throws Exception {
+    var admin = proxy.adminAddress().orElseThrow();
+    try (HttpClient c = HttpClient.newHttpClient()) {
+      var r =
+          c.send(
+              HttpRequest.newBuilder(
+                      URI.create(
+                          "http://"
+                              + admin.getAddress().getHostAddress()
+                              + ":"
+                              + admin.getPort()
+                              + "/drain_listeners"))
+                  .POST(HttpRequest.BodyPublishers.noBody())
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+    }
+  }
+
+  long counter(String name) {
+    return proxy.stats().all().stream()
+        .filter(x -> x.name().equals(name))
+        .mapToLong(x -> x.value())
+        .sum();
+  }
+
+  static Http2Headers post(String path) {
+    return new DefaultHttp2Headers().method("POST").path(path).scheme("http").authority("test");
+  }
+
+  static RawH2.Writes data(int stream, String text, boolean end) {
+    return (w, c) ->
+        w.writeData(
+            c, stream, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8), 0, end, c.newPromise());
+  }
+
+  /** Frames read (PINGs answered on the way) until {@code done} holds of them; fails if closed. */
+  static List<Frame> readUntil(RawH2 c, List<Frame> seen, Predicate<List<Frame>> done)
+      throws Exception {
+    while (!done.test(seen)) {
+      Frame f = c.read();
+      assertThat(f).as("connection closed; frames so far: %s", seen).isNotNull();
+      seen.add(f);
+    }
+    return seen;
+  }
+
+  static boolean has(List<Frame> frames, int type, int stream) {
+    return frames.stream().anyMatch(f -> f.type() == type && f.stream() == stream);
+  }
+
+  static String body(List<Frame> frames, int stream) {
+    StringBuilder sb = new StringBuilder();
+    for (Frame f : frames) {
+      if (f.type() == RawH2.DATA && f.stream() == stream) {
+        sb.append(new String(f.payload(), StandardCharsets.UTF_8));
+      }
+    }
+    return sb.toString();
+  }
+
+  @Test
+  void aStreamRacingTheLastGoAwayIsRefusedAndTheStreamsBeforeItFinish() throws Exception {
+    try (RawH2 c = new RawH2(IP, port).preface().handshake()) {
+      // stream 1: an upload still in progress when the drain starts
+      c.frames((w, x) -> w.writeHeaders(x, 1, post("/echo"), 0, false, x.newPromise()));
+      c.frames(data(1, "first ", false));
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> counter("http.h2.downstream_rq_total"), n -> n >= 1);
+      drainListeners();
+
+      List<Frame> seen = new ArrayList<>();
+      Frame notice = c.readUntil(RawH2.GOAWAY);
+      assertThat(notice).as("the shutdown notice").isNotNull();
+      assertThat(notice.errorCode()).isZero();
+      assertThat(notice.lastStreamId()).isEqualTo(Integer.MAX_VALUE);
+
+      // stream 3, opened before the client read the notice's PING: still served
+      c.frames((w, x) -> w.writeHeaders(x, 3, post("/echo"), 0, false, x.newPromise()));
+      c.frames(data(3, "three", true));
+      // reading on answers the PING; then the last GOAWAY comes
+      readUntil(c, seen, s -> s.stream().anyMatch(f -> f.type() == RawH2.GOAWAY));
+      Frame last = seen.stream().filter(f -> f.type() == RawH2.GOAWAY).findFirst().orElseThrow();
+      assertThat(last.errorCode()).isZero();
+      assertThat(last.lastStreamId()).isEqualTo(3);
+
+      // stream 5 raced the last GOAWAY, and the client had sent part of its body too: refused, and
+      // that body does not end the connection
+      c.frames((w, x) -> w.writeHeaders(x, 5, post("/echo"), 0, false, x.newPromise()));
+      c.frames(data(5, "late", false));
+      c.frames(data(5, " and later", true));
+      readUntil(c, seen, s -> has(s, RawH2.RST_STREAM, 5));
+      Frame refused =
+          seen.stream()
+              .filter(f -> f.type() == RawH2.RST_STREAM && f.stream() == 5)
+              .findFirst()
+              .orElseThrow();
+      assertThat(refused.errorCode()).isEqualTo(RawH2.REFUSED_STREAM);
+
+      // the streams before it finish: stream 1's upload ends now
+      c.frames(data(1, "second", true));
+      readUntil(
+          c,
+          seen,
+          s ->
+              s.stream()
+                  .filter(f -> f.type() == RawH2.DATA && f.endStream())
+                  .map(Frame::stream)
+                  .toList()
+                  .containsAll(List.of(1, 3)));
+      assertThat(body(seen, 1)).isEqualTo("first second");
+      assertThat(body(seen, 3)).isEqualTo("three");
+      assertThat(seen)
+          .as("nothing was reset but the refused stream, and no GOAWAY said error")
+          .noneMatch(f -> f.type() == RawH2.RST_STREAM && f.stream() != 5)
+          .noneMatch(f -> f.type() == RawH2.GOAWAY && f.errorCode() != 0);
+      // then the connection closes, all its streams done
+      assertThat(c.closedByPeer()).isTrue();
+    }
+  }
+
+  /** A GOAWAY the real client read. */
+  record GoAway(int lastStreamId, long errorCode) {}
+
+  /** What happened to one stream of the real client. */
+  record Outcome(int stream, String status, String body, long resetCode, boolean ended) {}
+
+  /**
+   * A real HTTP/2 client (Netty's codec) keeps uploads running across the drain and keeps opening
+   * new streams, each with a body, until the last GOAWAY comes, so streams race both GOAWAYs: every
+   * stream up to the last GOAWAY's id is answered whole; every later one is refused (by the proxy,
+   * or by the client itself once it read the GOAWAY) and nothing else; no GOAWAY says error.
+   */
+  @Test
+  void streamsKeepRunningAcrossTheDrainWithARealClient() throws Exception {
+    MultiThreadIoEventLoopGroup group =
+        new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    List<GoAway> goAways = new CopyOnWriteArrayList<>();
+    try {
+      Channel conn =
+          new Bootstrap()
+              .group(group)
+              .channel(NioSocketChannel.class)
+              .handler(
+                  new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                      ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build());
+                      ch.pipeline()
+                          .addLast(new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
+                      ch.pipeline()
+                          .addLast(
+                              new ChannelInboundHandlerAdapter() {
+                                @Override
+                                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                  if (msg instanceof Http2GoAwayFrame g) {
+                                    goAways.add(new GoAway(g.lastStreamId(), g.errorCode()));
+                                  }
+                                  ReferenceCountUtil.release(msg);
+                                }
+                              });
+                    }
+                  })
+              .connect(IP, port)
+              .sync()
+              .channel();
+
+      // four uploads of 12 pieces, one piece every 150 ms: running before, during and after
+      List<CompletableFuture<Outcome>> uploads = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        uploads.add(stream(conn, "/echo", "u" + i + "-", 12, 150));
+      }
+      // and short POSTs, eight at a time, each opened as one ends, until the last GOAWAY
+      List<CompletableFuture<Outcome>> shorts = new CopyOnWriteArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        keepOpening(conn, goAways, shorts);
+      }
+      Thread.sleep(400);
+      drainListeners();
+
+      List<Outcome> all = new ArrayList<>();
+      for (var u : uploads) {
+        all.add(u.get(30, TimeUnit.SECONDS));
+      }
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> shorts.stream().allMatch(CompletableFuture::isDone) && !conn.isOpen());
+      for (var s : shorts) {
+        all.add(s.get());
+      }
+
+      assertThat(goAways).as("a notice, then the last GOAWAY").hasSizeGreaterThanOrEqualTo(2);
+      assertThat(goAways).allMatch(g -> g.errorCode() == 0, "NO_ERROR");
+      assertThat(goAways.getFirst().lastStreamId()).isEqualTo(Integer.MAX_VALUE);
+      int last = goAways.getLast().lastStreamId();
+      for (int i = 0; i < uploads.size(); i++) {
+        Outcome o = all.get(i);
+        assertThat(o.status()).as("upload %s", o).isEqualTo("200");
+        assertThat(o.body()).as("upload %s", o).isEqualTo(("u" + i + "-").repeat(12));
+      }
+      for (Outcome o : all.subList(uploads.size(), all.size())) {
+        if (o.stream() > 0 && o.stream() <= last) {
+          assertThat(o.status()).as("served: %s", o).isEqualTo("200");
+          assertThat(o.body()).as("served: %s", o).isEqualTo("s-s-");
+          assertThat(o.ended()).as("served: %s", o).isTrue();
+        } else {
+          // refused: by the proxy (REFUSED_STREAM) or unopened by the client after the GOAWAY
+          assertThat(o.status()).as("refused: %s", o).isEmpty();
+          assertThat(o.resetCode()).as("refused: %s", o).isIn(-1L, 7L);
+        }
+      }
+      assertThat(all.subList(uploads.size(), all.size()))
+          .as("short streams served before the last GOAWAY")
+          .anyMatch(o -> o.status().equals("200"));
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Opens short POSTs on {@code conn} one after the other until a GOAWAY other than the notice. */
+  static void keepOpening(
+      Channel conn, List<GoAway> goAways, List<CompletableFuture<Outcome>> out) {
+    if (!conn.isActive() || goAways.stream().anyMatch(g -> g.lastStreamId() != Integer.MAX_VALUE)) {
+      return;
+    }
+    CompletableFuture<Outcome> f = stream(conn, "/echo", "s-", 2, 0);
+    out.add(f);
+    f.whenComplete((o, e) -> keepOpening(conn, goAways, out));
+  }
+
+  /**
+   * A POST of {@code pieces} DATA frames of {@code piece} on a new stream of {@code conn}, {@code
+   * everyMillis} apart (0: HEADERS and all DATA in one flush); completes with what came back.
+   */
+  static CompletableFuture<Outcome> stream(
+      Channel conn, String path, String piece, int pieces, long everyMillis) {
+    CompletableFuture<Outcome> result = new CompletableFuture<>();
+    StringBuilder body = new StringBuilder();
+    String[] status = {""};
+    long[] reset = {-1};
+    boolean[] ended = {false};
+    new Http2StreamChannelBootstrap(conn)
+        .handler(
+            new ChannelInboundHandlerAdapter() {
+              @Override
+              public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (msg instanceof Http2HeadersFrame h) {
+                  if (h.headers().status() != null) {
+                    status[0] = h.headers().status().toString();
+                  }
+                  ended[0] |= h.isEndStream();
+                } else if (msg instanceof Http2DataFrame d) {
+                  body.append(d.content().toString(StandardCharsets.UTF_8));
+                  ended[0] |= d.isEndStream();
+                }
+                ReferenceCountUtil.release(msg);
+              }
+
+              @Override
+              public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                if (evt instanceof Http2ResetFrame r) {
+                  reset[0] = r.errorCode();
+                }
+              }
+
+              @Override
+              public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                ctx.close();
+              }
+
+              @Override
+              public void channelInactive(ChannelHandlerContext ctx) {
+                int id = ((Http2StreamChannel) ctx.channel()).stream().id();
+                result.complete(new Outcome(id, status[0], body.toString(), reset[0], ended[0]));
+              }
+            })
+        .open()
+        .addListener(
+            opened -> {
+              if (!opened.isSuccess()) {
+                result.complete(new Outcome(-1, "", "", -1, false));
+                return;
+              }
+              Http2StreamChannel s = (Http2StreamChannel) opened.getNow();
+              s.write(new DefaultHttp2HeadersFrame(post(path)));
+              send(s, piece, pieces, everyMillis);
+            });
+    return result;
+  }
+
+  private static void send(Http2StreamChannel s, String piece, int left, long everyMillis) {
+    if (!s.isActive()) {
+      return;
+    }
+    s.write(
+        new DefaultHttp2DataFrame(Unpooled.copiedBuffer(piece, StandardCharsets.UTF_8), left == 1));
+    if (left == 1) {
+      s.flush();
+    } else if (everyMillis == 0) {
+      send(s, piece, left - 1, 0);
+    } else {
+      s.flush();
+      s.eventLoop()
+          .schedule(
+              () -> send(s, piece, left - 1, everyMillis), everyMillis, TimeUnit.MILLISECONDS);
+    }
+  }
+}
