@@ -27,6 +27,11 @@ package dev.bowline.proxy.config;
  * @param initialConnectionWindowSize {@code http2_protocol_options.initial_connection_window_size}:
  *     the HTTP/2 connection window, raised from 65,535 by a WINDOW_UPDATE after SETTINGS (Envoy:
  *     256 MiB)
+ * @param maxHeadersCount {@code common_http_protocol_options.max_headers_count}: the most header
+ *     fields (HTTP/1: trailer fields too, when they are enabled) a request may have
+ * @param enableTrailers {@code http_protocol_options.enable_trailers}: whether HTTP/1 trailers are
+ *     read from requests and written on responses; when false, the default, Envoy's HTTP/1 codec
+ *     drops them both ways (HTTP/2 trailers always pass)
  */
 public record CodecOptions(
     int maxConcurrentStreams,
@@ -37,7 +42,8 @@ public record CodecOptions(
     java.time.Duration delayedCloseTimeout,
     int initialStreamWindowSize,
     int initialConnectionWindowSize,
-    int maxHeadersCount) {
+    int maxHeadersCount,
+    boolean enableTrailers) {
   /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
   public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
 
@@ -65,7 +71,8 @@ public record CodecOptions(
           DEFAULT_DELAYED_CLOSE_TIMEOUT,
           DEFAULT_WINDOW_SIZE,
           DEFAULT_WINDOW_SIZE,
-          DEFAULT_MAX_HEADERS_COUNT);
+          DEFAULT_MAX_HEADERS_COUNT,
+          false);
 
   public CodecOptions {
     if (maxConcurrentStreams < 1) {

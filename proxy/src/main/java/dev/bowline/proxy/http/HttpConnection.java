@@ -7,6 +7,7 @@ import dev.bowline.proxy.stats.HttpStats;
 import dev.bowline.proxy.upstream.Worker;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -226,6 +227,15 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         codecError(status, details);
         return;
       }
+      if (!http2Stream
+          && c instanceof LastHttpContent last
+          && last != LastHttpContent.EMPTY_LAST_CONTENT
+          && !last.trailingHeaders().isEmpty()) {
+        c = requestTrailers(last);
+        if (c == null) {
+          return;
+        }
+      }
       HttpStream s = current;
       if (s != null && !discarding) {
         s.onRequestContent(c);
@@ -236,6 +246,30 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         }
       }
     }
+  }
+
+  /**
+   * An HTTP/1 request body's trailers, as Envoy's HTTP/1 codec takes them: dropped unless {@code
+   * http_protocol_options.enable_trailers} (the body then ends without them); with it, more fields
+   * than {@code max_headers_count} are a codec error (431 {@code http1.too_many_headers}, null
+   * returned). The byte limit applies either way, in the decoder.
+   */
+  private @Nullable LastHttpContent requestTrailers(LastHttpContent last) {
+    var options = config.codecOptions();
+    if (!options.enableTrailers()) {
+      return new DefaultLastHttpContent(last.content()); // takes the content over
+    }
+    if (last.trailingHeaders().size() <= options.maxHeadersCount()) {
+      return last;
+    }
+    ReferenceCountUtil.release(last);
+    HttpStream s = current;
+    if (s != null && !discarding) {
+      s.codecError(431, "http1.too_many_headers");
+    } else {
+      codecError(431, "http1.too_many_headers");
+    }
+    return null;
   }
 
   /**

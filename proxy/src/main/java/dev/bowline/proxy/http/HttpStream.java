@@ -1638,7 +1638,11 @@ final class HttpStream
       bytesSent += content.content().readableBytes();
     }
     if (msg instanceof LastHttpContent last && !last.trailingHeaders().isEmpty()) {
-      responseTrailers = last.trailingHeaders();
+      responseTrailers = last.trailingHeaders(); // the filters and logs see them either way
+      if (!conn.http2Stream && !conn.config.codecOptions().enableTrailers()) {
+        // Envoy's HTTP/1 encoder ends the body without them unless enable_trailers
+        msg = new DefaultLastHttpContent(last.content());
+      }
     }
     if (msg instanceof LastHttpContent) {
       complete(); // before the last write, so whoever sees the response sees it counted

@@ -3,6 +3,7 @@ package dev.bowline.proxy.upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -22,12 +23,15 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
   private @Nullable ResponseListener listener;
   private boolean keepAlive;
   private int requests;
+  // the cluster's http_protocol_options.enable_trailers: without it response trailers are dropped
+  private final boolean enableTrailers;
 
   UpstreamConnection(Worker worker, Host host, ClusterHosts cluster, Channel channel) {
     this.worker = worker;
     this.host = host;
     this.cluster = cluster;
     this.channel = channel;
+    this.enableTrailers = cluster.config.policy().http1EnableTrailers();
   }
 
   @Override
@@ -81,6 +85,10 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     }
     boolean last = msg instanceof LastHttpContent;
     if (last) {
+      if (!enableTrailers && !((LastHttpContent) msg).trailingHeaders().isEmpty()) {
+        // Envoy's HTTP/1 codec ignores trailers unless enable_trailers: the body ends without them
+        obj = new DefaultLastHttpContent(((LastHttpContent) msg).content());
+      }
       listener = null;
       host.end();
       int max = cluster.config.maxRequestsPerConnection();

@@ -349,7 +349,8 @@ public final class Worker {
                 c.pipeline()
                     .addLast(
                         new dev.bowline.proxy.transport.Http1ClientCodec(
-                            dev.bowline.proxy.transport.Http1Decoding.config(4096, 65536, 65536)));
+                            dev.bowline.proxy.transport.Http1Decoding.config(4096, 65536, 65536),
+                            ch.config.policy().http1EnableTrailers()));
                 c.pipeline().addLast(new UpstreamConnection(Worker.this, host, ch, c));
               }
             });

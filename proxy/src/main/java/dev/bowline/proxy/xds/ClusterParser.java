@@ -222,6 +222,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "typed_extension_protocol_options",
           "max_requests_per_connection",
           "common_http_protocol_options.max_requests_per_connection",
+          "http_protocol_options.enable_trailers",
           "dns_refresh_rate",
           "original_dst_lb_config.use_http_header",
           "transport_socket",

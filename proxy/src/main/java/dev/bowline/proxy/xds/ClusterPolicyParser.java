@@ -120,12 +120,20 @@ final class ClusterPolicyParser {
     @SuppressWarnings("deprecation") // the cluster's own http2_protocol_options is still sent
     var h2 = c.getHttp2ProtocolOptions();
     String h2Field = "http2_protocol_options";
+    // Envoy's createOptions: HttpProtocolOptions, when the cluster has them, replace the cluster's
+    // own (deprecated) protocol fields whole
+    @SuppressWarnings("deprecation")
+    boolean http1Trailers = c.getHttpProtocolOptions().getEnableTrailers();
     var ext = c.getTypedExtensionProtocolOptionsMap().get(ClusterParser.HTTP_OPTIONS);
     if (ext != null) {
       try {
         HttpProtocolOptions o =
             Anys.unpack(ext, HttpProtocolOptions.getDescriptor(), HttpProtocolOptions.parser());
         downstreamProtocol = o.hasUseDownstreamProtocolConfig();
+        http1Trailers =
+            o.hasUseDownstreamProtocolConfig()
+                ? o.getUseDownstreamProtocolConfig().getHttpProtocolOptions().getEnableTrailers()
+                : o.getExplicitHttpConfig().getHttpProtocolOptions().getEnableTrailers();
         if (o.getExplicitHttpConfig().hasHttp2ProtocolOptions()) {
           h2 = o.getExplicitHttpConfig().getHttp2ProtocolOptions();
           h2Field =
@@ -179,7 +187,8 @@ final class ClusterPolicyParser {
             h2.hasInitialConnectionWindowSize(),
             h2.getInitialConnectionWindowSize().getValue(),
             h2Field + ".initial_connection_window_size"),
-        maxConcurrentStreams(h2, h2Field + ".max_concurrent_streams"));
+        maxConcurrentStreams(h2, h2Field + ".max_concurrent_streams"),
+        http1Trailers);
   }
 
   /** {@code http2_protocol_options.max_concurrent_streams}: Envoy's range [1, 2^31-1], default. */

@@ -498,7 +498,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
             h2.hasInitialConnectionWindowSize(),
             h2.getInitialConnectionWindowSize().getValue(),
             field + ".http2_protocol_options.initial_connection_window_size"),
-        maxHeadersCount(h, field));
+        maxHeadersCount(h, field),
+        h1.getEnableTrailers());
   }
 
   /** {@code common_http_protocol_options.max_headers_count}: Envoy's default 100, at least 1. */
@@ -657,6 +658,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "http_protocol_options.override_stream_error_on_invalid_http_message",
           "http_protocol_options.accept_http_10",
           "http_protocol_options.default_host_for_http_10",
+          "http_protocol_options.enable_trailers",
           "delayed_close_timeout",
           "common_http_protocol_options.max_headers_count",
           "http2_protocol_options.max_concurrent_streams",
