@@ -77,6 +77,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   // it drains (Envoy's onDecoderFilterAboveWriteBufferHighWatermark), whatever a read batch does.
   private boolean upstreamPaused;
 
+  // HTTP/2: the error code of the client's RST_STREAM on this stream; -1 while none came
+  private long remoteReset = -1;
+
   HttpConnection(
       HttpConnectionManagerConfig config,
       ProxyRuntime runtime,
@@ -388,6 +391,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof io.netty.handler.codec.http2.Http2ResetFrame r) {
+      remoteReset = r.errorCode(); // Netty's multiplexer closes the stream's channel right after
+      return;
+    }
     if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
       HttpStream s = current;
       if (s != null) {
@@ -420,6 +427,14 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         s.resetByCodec(dev.bowline.proxy.http.filter.ResponseFlag.DR, streamError);
       } else if (codecError != null) {
         s.resetByCodecError(codecError); // Envoy's resetAllStreams after a codec error
+      } else if (remoteReset >= 0) {
+        // the client's RST_STREAM: Envoy's codec reports a remote reset with these details, and
+        // its connection manager logs it DR (DownstreamRemoteReset)
+        s.resetByCodec(
+            dev.bowline.proxy.http.filter.ResponseFlag.DR,
+            remoteReset == io.netty.handler.codec.http2.Http2Error.REFUSED_STREAM.code()
+                ? "http2.remote_refuse"
+                : "http2.remote_reset");
       } else {
         s.resetByDownstream();
       }

@@ -1804,10 +1804,7 @@ final class HttpStream
         reason.startsWith("remote") ? ResponseFlag.UR : ResponseFlag.UC; // Envoy's mapping
     if (responseStarted) {
       responseFlags.set(flag);
-      done = true;
-      cancelTimeout();
-      complete();
-      ctx.close(); // mid-response: the only honest thing is to reset the downstream too
+      resetLocally(); // mid-response: the only honest thing is to reset the downstream too
     } else {
       cancelPerTryTimer();
       if (retryIf(
@@ -1845,10 +1842,7 @@ final class HttpStream
     }
     responseFlags.set(ResponseFlag.UT);
     if (responseStarted) {
-      done = true;
-      cancelTimeout();
-      complete();
-      ctx.close();
+      resetLocally();
     } else {
       localReply(504, "upstream request timeout");
     }
@@ -1862,8 +1856,7 @@ final class HttpStream
     conn.stats.downstreamRqIdleTimeout().inc();
     responseFlags.set(ResponseFlag.SI);
     if (responseStarted) {
-      resetByDownstream();
-      ctx.close();
+      resetLocally();
     } else {
       localReply(408, "stream timeout");
     }
@@ -1911,11 +1904,29 @@ final class HttpStream
     }
   }
 
+  /**
+   * The proxy resets the stream, its response begun (Envoy's filter-initiated {@code resetStream}):
+   * counted as a reset sent, and as every reset is, then the downstream (the HTTP/1 connection, the
+   * HTTP/2 stream) is closed.
+   */
+  private void resetLocally() {
+    if (done) {
+      return;
+    }
+    conn.stats.downstreamRqTxReset().inc();
+    resetByDownstream();
+    ctx.close();
+  }
+
+  /**
+   * The stream ends in a reset: the client's, the codec's, or the proxy's after its response began.
+   */
   void resetByDownstream() {
     if (done) {
       return;
     }
     done = true;
+    conn.stats.downstreamRqRxReset().inc(); // Envoy's onResetStream counts every reset here
     if (!responseStarted
         && !responseFlags.has(ResponseFlag.DPE)
         && !responseFlags.has(ResponseFlag.DR)) {
@@ -1971,8 +1982,7 @@ final class HttpStream
       return;
     }
     if (responseStarted) {
-      resetByDownstream();
-      ctx.close();
+      resetLocally();
       return;
     }
     if (clusterStats != null && status >= 500) {

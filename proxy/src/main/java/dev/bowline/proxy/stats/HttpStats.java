@@ -11,6 +11,11 @@ import java.util.Map;
  *     ended (Envoy counts them as the response headers are encoded)
  * @param downstreamCxDelayedCloseTimeout connections closed because {@code delayed_close_timeout}
  *     ran out before the client closed
+ * @param downstreamRqRxReset streams that ended in a reset, whoever reset them (Envoy counts it in
+ *     its connection manager's {@code onResetStream}, which every reset of a stream reaches: the
+ *     client's RST_STREAM or disconnect, a codec error, and the proxy's own resets)
+ * @param downstreamRqTxReset streams the proxy reset itself (an upstream reset or a timeout after
+ *     the response began)
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -27,6 +32,8 @@ public record HttpStats(
     Counter downstreamCxProtocolError,
     Counter downstreamRqResponseBeforeRqComplete,
     Counter downstreamCxDelayedCloseTimeout,
+    Counter downstreamRqRxReset,
+    Counter downstreamRqTxReset,
     Tracing tracing) {
 
   /**
@@ -93,6 +100,8 @@ public record HttpStats(
             p + "downstream_cx_delayed_close_timeout",
             "envoy_http_downstream_cx_delayed_close_timeout",
             tags),
+        s.counter(p + "downstream_rq_rx_reset", "envoy_http_downstream_rq_rx_reset", tags),
+        s.counter(p + "downstream_rq_tx_reset", "envoy_http_downstream_rq_tx_reset", tags),
         Tracing.create(s, prefix));
   }
 
