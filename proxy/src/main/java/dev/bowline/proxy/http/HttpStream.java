@@ -1588,6 +1588,11 @@ final class HttpStream
       responseStarted = true;
       if (!remoteComplete()) {
         conn.stats.downstreamRqResponseBeforeRqComplete().inc();
+        if (!conn.http2Stream) {
+          // Envoy's encodeHeaders: an HTTP/1 connection whose request is still arriving is closed
+          // after this response (connection: close), not read on; the stream is reset at its end
+          keepAliveDecision = -1;
+        }
       }
       responseCode = resp.status().code();
       viaUpstream = true;
@@ -2092,7 +2097,13 @@ final class HttpStream
    * the void promise; a closing one closes once the write is done.
    */
   private void finish(Object last) {
-    boolean keepOpen = keepAlive() && (remoteComplete() || conn.http2Stream);
+    boolean complete = remoteComplete();
+    if (!complete) {
+      // Envoy's doEndStream resets a stream whose request did not end (HTTP/1: the connection
+      // then closes; HTTP/2: RST_STREAM NO_ERROR), and its onResetStream counts that reset too
+      conn.stats.downstreamRqRxReset().inc();
+    }
+    boolean keepOpen = keepAlive() && (complete || conn.http2Stream);
     io.netty.channel.ChannelFuture written = keepOpen ? null : ctx.writeAndFlush(last);
     done = true;
     cancelTimeout();
@@ -2101,14 +2112,30 @@ final class HttpStream
     released();
     upstream = null;
     complete();
-    boolean complete = remoteComplete();
     if (written == null) {
       // written once the stream is done: a write that fails at once closes the connection, whose
       // channelInactive then finds nothing left to reset
-      ctx.writeAndFlush(last, ctx.voidPromise());
+      if (!complete && conn.http2Stream) {
+        // the response is whole, the request is not: RST_STREAM NO_ERROR asks the client to stop
+        // sending (RFC 9113 8.1), as Envoy's reset of such a stream does. Only once the response
+        // is out: a reset drops the stream's DATA still waiting for flow control
+        ctx.writeAndFlush(last).addListener(f -> resetNoError());
+      } else {
+        ctx.writeAndFlush(last, ctx.voidPromise());
+      }
       conn.streamDone(this, true, complete);
     } else {
       written.addListener(f -> conn.streamDone(this, false, complete));
+    }
+  }
+
+  /** RST_STREAM NO_ERROR on this HTTP/2 stream, if it is still open (the stream then closes). */
+  private void resetNoError() {
+    if (ctx.channel().isActive()) {
+      ctx.writeAndFlush(
+          new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(
+              io.netty.handler.codec.http2.Http2Error.NO_ERROR),
+          ctx.voidPromise());
     }
   }
 

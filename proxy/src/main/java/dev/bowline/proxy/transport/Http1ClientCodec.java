@@ -42,6 +42,8 @@ public final class Http1ClientCodec
   private boolean tunnel;
   // The cluster's http_protocol_options.enable_trailers: without it request trailers are not sent
   private final boolean enableTrailers;
+  // The last request written went out whole (its last content was encoded)
+  private boolean requestDone = true;
 
   /**
    * A codec decoding with {@code config} (limits, trailers factory); request trailers are written
@@ -58,7 +60,9 @@ public final class Http1ClientCodec
         throws Exception {
       if (msg instanceof HttpRequest r) {
         methods.add(r.method());
+        requestDone = msg instanceof LastHttpContent; // a FullHttpRequest is whole at once
       } else if (msg instanceof LastHttpContent last) {
+        requestDone = true;
         if (!enableTrailers
             && last != LastHttpContent.EMPTY_LAST_CONTENT
             && !last.trailingHeaders().isEmpty()) {
@@ -70,6 +74,15 @@ public final class Http1ClientCodec
       }
       super.encode(ctx, msg, out);
     }
+  }
+
+  /**
+   * Whether the last request written on this connection went out whole. A response that ends before
+   * it did leaves the peer expecting the rest of that body: Envoy's HTTP/1 pool then closes the
+   * connection ("response before request complete") instead of reusing it.
+   */
+  public boolean requestDone() {
+    return requestDone;
   }
 
   private final class Decoder extends HttpResponseDecoder {

@@ -26,11 +26,19 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
   // the cluster's http_protocol_options.enable_trailers: without it response trailers are dropped
   private final boolean enableTrailers;
 
-  UpstreamConnection(Worker worker, Host host, ClusterHosts cluster, Channel channel) {
+  private final dev.bowline.proxy.transport.Http1ClientCodec codec;
+
+  UpstreamConnection(
+      Worker worker,
+      Host host,
+      ClusterHosts cluster,
+      Channel channel,
+      dev.bowline.proxy.transport.Http1ClientCodec codec) {
     this.worker = worker;
     this.host = host;
     this.cluster = cluster;
     this.channel = channel;
+    this.codec = codec;
     this.enableTrailers = cluster.config.policy().http1EnableTrailers();
   }
 
@@ -92,7 +100,10 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       listener = null;
       host.end();
       int max = cluster.config.maxRequestsPerConnection();
-      if (keepAlive && channel.isActive() && (max == 0 || requests < max)) {
+      // a response that ended before its request went out whole: the peer still expects the rest
+      // of that body, so the connection cannot serve another request (Envoy's "response before
+      // request complete" closes it)
+      if (keepAlive && channel.isActive() && codec.requestDone() && (max == 0 || requests < max)) {
         worker.release(host, cluster, channel);
       } else {
         channel.close();

@@ -346,12 +346,12 @@ public final class Worker {
                 // a request runs)
                 dev.bowline.proxy.transport.IdleTimeout.addTo(
                     c.pipeline(), ch.config.policy().idleTimeout());
-                c.pipeline()
-                    .addLast(
-                        new dev.bowline.proxy.transport.Http1ClientCodec(
-                            dev.bowline.proxy.transport.Http1Decoding.config(4096, 65536, 65536),
-                            ch.config.policy().http1EnableTrailers()));
-                c.pipeline().addLast(new UpstreamConnection(Worker.this, host, ch, c));
+                var codec =
+                    new dev.bowline.proxy.transport.Http1ClientCodec(
+                        dev.bowline.proxy.transport.Http1Decoding.config(4096, 65536, 65536),
+                        ch.config.policy().http1EnableTrailers());
+                c.pipeline().addLast(codec);
+                c.pipeline().addLast(new UpstreamConnection(Worker.this, host, ch, c, codec));
               }
             });
     f.addListener(
