@@ -1008,9 +1008,18 @@ final class HttpStream
         : String.valueOf(a);
   }
 
+  // The wait for an upstream connection while the request is pending; null otherwise
+  private Worker.@Nullable Waiting waitingFor;
+
+  @Override
+  public void waiting(Worker.Waiting wait) {
+    waitingFor = wait;
+  }
+
   @Override
   public void overflowed() {
     // a circuit breaker said no (Envoy's UO response flag)
+    waitingFor = null;
     if (done) {
       return;
     }
@@ -1393,6 +1402,7 @@ final class HttpStream
 
   @Override
   public void acquired(Upstream connection) {
+    waitingFor = null;
     if (done) {
       connection.abort();
       return;
@@ -1527,6 +1537,7 @@ final class HttpStream
 
   @Override
   public void failed(String reason) {
+    waitingFor = null;
     if (done) {
       return;
     }
@@ -2169,6 +2180,11 @@ final class HttpStream
       return;
     }
     completed = true;
+    Worker.Waiting w = waitingFor;
+    if (w != null) {
+      waitingFor = null;
+      w.cancel(); // the request ends while it waits for a connection: Envoy's upstream_rq_cancelled
+    }
     releaseRetry();
     endNanos = System.nanoTime();
     for (HttpFilter f : filters) {

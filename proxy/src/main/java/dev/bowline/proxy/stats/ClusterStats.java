@@ -9,7 +9,10 @@ import java.util.Map;
  * max_requests_per_connection}, {@code upstream_cx_close_notify} upstream HTTP/2 GOAWAYs received;
  * of an HTTP/2 stream's reset (Envoy's {@code MultiplexedActiveClientBase::onStreamReset}), {@code
  * upstream_rq_rx_reset} the peer's RST_STREAM (refused streams aside), {@code upstream_rq_tx_reset}
- * the proxy's own, and a lost connection {@code upstream_rq_pending_failure_eject}.
+ * the proxy's own, and a lost connection {@code upstream_rq_pending_failure_eject}; {@code
+ * upstream_rq_cancelled} counts requests that gave up while they waited for a connection. The
+ * pool's {@code upstream_rq_pending_active} is a gauge of the cluster's state (see {@code
+ * ClusterStates}).
  */
 public record ClusterStats(
     Counter upstreamRqTotal,
@@ -28,7 +31,8 @@ public record ClusterStats(
     Counter upstreamCxMaxRequests,
     Counter upstreamCxCloseNotify,
     Counter upstreamRqRxReset,
-    Counter upstreamRqTxReset) {
+    Counter upstreamRqTxReset,
+    Counter upstreamRqCancelled) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -70,7 +74,8 @@ public record ClusterStats(
         s.counter(p + "upstream_cx_max_requests", "envoy_cluster_upstream_cx_max_requests", tags),
         s.counter(p + "upstream_cx_close_notify", "envoy_cluster_upstream_cx_close_notify", tags),
         s.counter(p + "upstream_rq_rx_reset", "envoy_cluster_upstream_rq_rx_reset", tags),
-        s.counter(p + "upstream_rq_tx_reset", "envoy_cluster_upstream_rq_tx_reset", tags));
+        s.counter(p + "upstream_rq_tx_reset", "envoy_cluster_upstream_rq_tx_reset", tags),
+        s.counter(p + "upstream_rq_cancelled", "envoy_cluster_upstream_rq_cancelled", tags));
   }
 
   /** Counts a response with {@code status}. */

@@ -82,9 +82,10 @@ final class H2Pool {
       cb.overflowed();
       return;
     }
-    st.pending.incrementAndGet();
-    ch.stats.upstreamRqPendingTotal().inc();
-    pending.addLast(new Worker.Pending(listener, cb));
+    Worker.Pending p = new Worker.Pending(listener, cb, st);
+    p.queue = pending;
+    pending.addLast(p);
+    cb.waiting(p);
     tryConnect();
   }
 
@@ -284,11 +285,11 @@ final class H2Pool {
     Worker.Pending[] failed = pending.toArray(Worker.Pending[]::new);
     pending.clear();
     ClusterHosts ch = cluster;
-    ch.state.pending.addAndGet(-failed.length);
     for (Worker.Pending p : failed) {
-      if (!p.cb().cancelled()) {
+      p.queue = null;
+      if (p.end()) {
         ch.stats.upstreamRqPendingFailureEject().inc();
-        p.cb().failed("connection failure");
+        p.cb.failed("connection failure");
       }
     }
   }
@@ -301,9 +302,9 @@ final class H2Pool {
         break;
       }
       Worker.Pending p = pending.pollFirst();
-      cluster.state.pending.decrementAndGet();
-      if (!p.cb().cancelled()) {
-        attach(c, p.listener(), p.cb());
+      p.queue = null;
+      if (p.end()) {
+        attach(c, p.listener, p.cb);
       }
     }
     if (!pending.isEmpty()) {
@@ -311,17 +312,21 @@ final class H2Pool {
     }
   }
 
-  /** Forgets waiting requests that gave up; how many. */
+  /**
+   * Forgets waiting requests whose callbacks say they gave up (those that cancel their wait have
+   * left already); how many.
+   */
   private int dropCancelled() {
     int n = 0;
     var it = pending.iterator();
     while (it.hasNext()) {
-      if (it.next().cb().cancelled()) {
+      Worker.Pending p = it.next();
+      if (p.gaveUp()) {
         it.remove();
+        p.queue = null;
         n++;
       }
     }
-    cluster.state.pending.addAndGet(-n);
     return n;
   }
 
