@@ -36,6 +36,8 @@ import java.util.Optional;
  * @param http1EnableTrailers {@code http_protocol_options.enable_trailers} of upstream HTTP/1.1
  *     connections: whether request trailers are written to them and response trailers read from
  *     them; when false, the default, Envoy's HTTP/1 codec drops both
+ * @param maxConnectionDuration {@code common_http_protocol_options.max_connection_duration}: an
+ *     upstream connection this old takes no new request and closes once idle; zero: never
  */
 public record ClusterPolicy(
     Lb lb,
@@ -52,7 +54,8 @@ public record ClusterPolicy(
     int http2StreamWindow,
     int http2ConnectionWindow,
     int http2MaxConcurrentStreams,
-    boolean http1EnableTrailers) {
+    boolean http1EnableTrailers,
+    Duration maxConnectionDuration) {
 
   /** Envoy's defaults: nothing set on the cluster. */
   public static final ClusterPolicy DEFAULT =
@@ -71,7 +74,8 @@ public record ClusterPolicy(
           CodecOptions.DEFAULT_WINDOW_SIZE,
           CodecOptions.DEFAULT_WINDOW_SIZE,
           CodecOptions.DEFAULT_MAX_CONCURRENT_STREAMS,
-          false);
+          false,
+          Duration.ZERO);
 
   public ClusterPolicy {
     Objects.requireNonNull(lb, "lb");

@@ -166,6 +166,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     drain();
   }
 
+  /** Whether no request is in flight or queued on this connection. */
+  boolean idle() {
+    return current == null && queue.isEmpty();
+  }
+
   /** {@code millis} as decimal text, reusing the last one made on this connection. */
   String millisText(long millis) {
     if (millis != lastMillis) {

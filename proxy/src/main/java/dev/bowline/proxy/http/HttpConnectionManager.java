@@ -3,6 +3,7 @@ package dev.bowline.proxy.http;
 import dev.bowline.proxy.config.HttpConnectionManagerConfig;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
 import dev.bowline.proxy.runtime.ProxyRuntime;
+import dev.bowline.proxy.stats.HttpStats;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
@@ -45,7 +46,11 @@ public final class HttpConnectionManager {
         config.httpFilters().stream()
             .map(f -> runtime.filters().find(f.typeUrl()).orElseThrow())
             .toArray(HttpFilterFactory<?>[]::new);
-    runtime.stats().http(config.statPrefix()).downstreamCxTotal().inc();
+    HttpStats stats = runtime.stats().http(config.statPrefix());
+    stats.downstreamCxTotal().inc();
+    if (!config.codecOptions().maxConnectionDuration().isZero()) {
+      ConnectionDuration.arm(ch, config.codecOptions(), stats);
+    }
     switch (config.codec()) {
       case HTTP1 -> http1(ch.pipeline(), config, runtime, factories);
       case HTTP2 -> http2(ch.pipeline(), config, runtime, factories);
@@ -122,12 +127,6 @@ public final class HttpConnectionManager {
   }
 
   /**
-   * How long a closing HTTP/2 connection waits for its open streams after GOAWAY (Envoy's default
-   * {@code drain_timeout}); Netty's server codec would close at once.
-   */
-  private static final long H2_CLOSE_GRACE_MILLIS = 5_000;
-
-  /**
    * Netty's server frame codec, closing gracefully, and with Envoy's answer to invalid HTTP
    * messaging: a received HEADERS with bad pseudo-headers or connection-specific headers (Netty's
    * stream errors of type PROTOCOL_ERROR on inbound frames) ends the whole connection with GOAWAY
@@ -145,7 +144,7 @@ public final class HttpConnectionManager {
       this.config = config;
       this.runtime = runtime;
       server(true);
-      gracefulShutdownTimeoutMillis(H2_CLOSE_GRACE_MILLIS);
+      gracefulShutdownTimeoutMillis(config.codecOptions().drainTimeout().toMillis());
     }
 
     @Override

@@ -32,7 +32,8 @@ public record ClusterStats(
     Counter upstreamCxCloseNotify,
     Counter upstreamRqRxReset,
     Counter upstreamRqTxReset,
-    Counter upstreamRqCancelled) {
+    Counter upstreamRqCancelled,
+    Counter upstreamCxMaxDurationReached) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -75,7 +76,11 @@ public record ClusterStats(
         s.counter(p + "upstream_cx_close_notify", "envoy_cluster_upstream_cx_close_notify", tags),
         s.counter(p + "upstream_rq_rx_reset", "envoy_cluster_upstream_rq_rx_reset", tags),
         s.counter(p + "upstream_rq_tx_reset", "envoy_cluster_upstream_rq_tx_reset", tags),
-        s.counter(p + "upstream_rq_cancelled", "envoy_cluster_upstream_rq_cancelled", tags));
+        s.counter(p + "upstream_rq_cancelled", "envoy_cluster_upstream_rq_cancelled", tags),
+        s.counter(
+            p + "upstream_cx_max_duration_reached",
+            "envoy_cluster_upstream_cx_max_duration_reached",
+            tags));
   }
 
   /** Counts a response with {@code status}. */

@@ -16,6 +16,8 @@ import java.util.Map;
  *     client's RST_STREAM or disconnect, a codec error, and the proxy's own resets)
  * @param downstreamRqTxReset streams the proxy reset itself (an upstream reset or a timeout after
  *     the response began)
+ * @param downstreamCxMaxDurationReached connections that reached {@code max_connection_duration}
+ *     and were drained
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -34,6 +36,7 @@ public record HttpStats(
     Counter downstreamCxDelayedCloseTimeout,
     Counter downstreamRqRxReset,
     Counter downstreamRqTxReset,
+    Counter downstreamCxMaxDurationReached,
     Tracing tracing) {
 
   /**
@@ -102,6 +105,10 @@ public record HttpStats(
             tags),
         s.counter(p + "downstream_rq_rx_reset", "envoy_http_downstream_rq_rx_reset", tags),
         s.counter(p + "downstream_rq_tx_reset", "envoy_http_downstream_rq_tx_reset", tags),
+        s.counter(
+            p + "downstream_cx_max_duration_reached",
+            "envoy_http_downstream_cx_max_duration_reached",
+            tags),
         Tracing.create(s, prefix));
   }
 

@@ -185,6 +185,28 @@ final class H2Pool {
     }
   }
 
+  /**
+   * {@code c} reached the cluster's {@code max_connection_duration} (Envoy's {@code
+   * onConnectionDurationTimeout}): unless it drains already it is counted and drains, closing once
+   * its streams end; requests still waiting get another connection.
+   */
+  private void durationReached(H2Connection c) {
+    if (c.closed || c.draining) {
+      return;
+    }
+    cluster.stats.upstreamCxMaxDurationReached().inc();
+    if (!c.ready) {
+      c.ready = true;
+      connectingCapacity -= c.estimate;
+    }
+    c.draining = true;
+    if (c.active == 0) {
+      close(c);
+    } else if (!pending.isEmpty()) {
+      tryConnect();
+    }
+  }
+
   /** {@code c}'s channel closed. */
   private void closed(H2Connection c) {
     if (c.closed) {
@@ -270,6 +292,17 @@ final class H2Pool {
         (ChannelFuture done) -> {
           if (done.isSuccess()) {
             ch.state.localSuccess(host.health);
+            var maxDuration = policy.maxConnectionDuration();
+            if (!maxDuration.isZero()) {
+              var timer =
+                  done.channel()
+                      .eventLoop()
+                      .schedule(
+                          () -> durationReached(c),
+                          maxDuration.toNanos(),
+                          java.util.concurrent.TimeUnit.NANOSECONDS);
+              done.channel().closeFuture().addListener(x -> timer.cancel(false));
+            }
           } else {
             done.channel().close(); // closed() fails the waiting requests
           }

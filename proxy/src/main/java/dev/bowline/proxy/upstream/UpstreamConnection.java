@@ -28,6 +28,9 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
 
   private final dev.bowline.proxy.transport.Http1ClientCodec codec;
 
+  // the cluster's max_connection_duration ran out: no new request; it closes once idle
+  private boolean expired;
+
   UpstreamConnection(
       Worker worker,
       Host host,
@@ -103,13 +106,46 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       // a response that ended before its request went out whole: the peer still expects the rest
       // of that body, so the connection cannot serve another request (Envoy's "response before
       // request complete" closes it)
-      if (keepAlive && channel.isActive() && codec.requestDone() && (max == 0 || requests < max)) {
+      if (keepAlive
+          && channel.isActive()
+          && codec.requestDone()
+          && !expired
+          && (max == 0 || requests < max)) {
         worker.release(host, cluster, channel);
       } else {
         channel.close();
       }
     }
     l.onUpstreamObject(obj);
+  }
+
+  /**
+   * Starts the clock of the cluster's {@code max_connection_duration} (Envoy's starts when the
+   * connection is up): once it runs out the connection is counted ({@code
+   * upstream_cx_max_duration_reached}) and drains, closing at once if idle, else after its
+   * response.
+   */
+  void expireAfter(java.time.Duration duration) {
+    var timer =
+        channel
+            .eventLoop()
+            .schedule(
+                this::durationReached,
+                duration.toNanos(),
+                java.util.concurrent.TimeUnit.NANOSECONDS);
+    channel.closeFuture().addListener(f -> timer.cancel(false));
+  }
+
+  private void durationReached() {
+    if (expired || !channel.isActive()) {
+      return;
+    }
+    expired = true;
+    cluster.stats.upstreamCxMaxDurationReached().inc();
+    if (listener == null) {
+      host.idle.remove(channel);
+      channel.close();
+    }
   }
 
   @Override

@@ -451,6 +451,10 @@ public final class Worker {
         (ChannelFuture done) -> {
           if (done.isSuccess()) {
             ch.state.localSuccess(host.health);
+            var maxDuration = ch.config.policy().maxConnectionDuration();
+            if (!maxDuration.isZero()) {
+              UpstreamConnection.of(done.channel()).expireAfter(maxDuration);
+            }
             if (!p.end()) {
               // the request gave up meanwhile: as in Envoy's pool the connection stays, for the
               // next request waiting or in the idle pool
