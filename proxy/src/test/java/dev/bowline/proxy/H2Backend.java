@@ -64,6 +64,9 @@ final class H2Backend implements AutoCloseable {
   /** While true, answers wait for {@link #release()}. */
   volatile boolean hold;
 
+  /** When not negative, each request whole is answered by RST_STREAM with this error code. */
+  volatile long resetWith = -1;
+
   private final List<Channel> parents = new CopyOnWriteArrayList<>();
   private final ConcurrentLinkedQueue<ChannelHandlerContext> held = new ConcurrentLinkedQueue<>();
 
@@ -140,6 +143,10 @@ final class H2Backend implements AutoCloseable {
         goAway(parent, id - 2);
         goAways.incrementAndGet();
         ctx.close(); // above the last stream id: never answered
+        return;
+      }
+      if (resetWith >= 0) {
+        ctx.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(resetWith));
         return;
       }
       if (hold) {

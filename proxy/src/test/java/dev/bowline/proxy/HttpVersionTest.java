@@ -169,7 +169,7 @@ class HttpVersionTest {
                 + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
                 + "Connection: close\r\n\r\n");
     assertThat(reply).startsWith("HTTP/1.1 200 OK\r\n").contains("path=/h2c");
-    assertThat(reply).doesNotContain("101");
+    assertThat(reply).doesNotContain("HTTP/1.1 101"); // (a random x-request-id may hold "101")
     // the JDK client asks for h2c by default on http:// URIs and falls back to HTTP/1.1
     HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
     HttpResponse<String> r =

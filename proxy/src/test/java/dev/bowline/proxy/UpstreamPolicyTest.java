@@ -261,11 +261,15 @@ class UpstreamPolicyTest {
         overflow++;
       }
     }
-    assertThat(ok).isGreaterThanOrEqualTo(2); // one on the connection, one pending
+    // the first; the others only while a unit of max_pending_requests was free (a request waiting
+    // for the connection opened for it holds one, as in Envoy)
+    assertThat(ok).isGreaterThanOrEqualTo(1);
     assertThat(overflow).isGreaterThanOrEqualTo(10);
     String stats = admin("/stats");
     assertThat(stat(stats, "cluster.cb.upstream_rq_pending_overflow")).isEqualTo(overflow);
-    assertThat(stat(stats, "cluster.cb.upstream_cx_overflow")).isGreaterThanOrEqualTo(overflow);
+    // as Envoy's newStreamImpl: a request refused by max_pending_requests never reaches the
+    // connection limit; only requests that waited for a connection of the host count there
+    assertThat(stat(stats, "cluster.cb.upstream_cx_overflow")).isLessThanOrEqualTo(ok);
     // one connection, or one per event loop: a loop without any opens one past the limit (Envoy)
     assertThat(stat(stats, "cluster.cb.upstream_cx_total")).isBetween(1L, 2L);
   }

@@ -33,6 +33,11 @@ import java.util.Optional;
  * @param http2MaxConcurrentStreams {@code http2_protocol_options.max_concurrent_streams}: the most
  *     streams one upstream HTTP/2 connection carries at once (fewer if the peer's SETTINGS say so);
  *     Envoy's default 2^31-1
+ * @param http1EnableTrailers {@code http_protocol_options.enable_trailers} of upstream HTTP/1.1
+ *     connections: whether request trailers are written to them and response trailers read from
+ *     them; when false, the default, Envoy's HTTP/1 codec drops both
+ * @param maxConnectionDuration {@code common_http_protocol_options.max_connection_duration}: an
+ *     upstream connection this old takes no new request and closes once idle; zero: never
  */
 public record ClusterPolicy(
     Lb lb,
@@ -48,7 +53,9 @@ public record ClusterPolicy(
     int bufferLimitBytes,
     int http2StreamWindow,
     int http2ConnectionWindow,
-    int http2MaxConcurrentStreams) {
+    int http2MaxConcurrentStreams,
+    boolean http1EnableTrailers,
+    Duration maxConnectionDuration) {
 
   /** Envoy's defaults: nothing set on the cluster. */
   public static final ClusterPolicy DEFAULT =
@@ -66,7 +73,9 @@ public record ClusterPolicy(
           1 << 20,
           CodecOptions.DEFAULT_WINDOW_SIZE,
           CodecOptions.DEFAULT_WINDOW_SIZE,
-          CodecOptions.DEFAULT_MAX_CONCURRENT_STREAMS);
+          CodecOptions.DEFAULT_MAX_CONCURRENT_STREAMS,
+          false,
+          Duration.ZERO);
 
   public ClusterPolicy {
     Objects.requireNonNull(lb, "lb");

@@ -27,6 +27,16 @@ package dev.bowline.proxy.config;
  * @param initialConnectionWindowSize {@code http2_protocol_options.initial_connection_window_size}:
  *     the HTTP/2 connection window, raised from 65,535 by a WINDOW_UPDATE after SETTINGS (Envoy:
  *     256 MiB)
+ * @param maxHeadersCount {@code common_http_protocol_options.max_headers_count}: the most header
+ *     fields (HTTP/1: trailer fields too, when they are enabled) a request may have
+ * @param enableTrailers {@code http_protocol_options.enable_trailers}: whether HTTP/1 trailers are
+ *     read from requests and written on responses; when false, the default, Envoy's HTTP/1 codec
+ *     drops them both ways (HTTP/2 trailers always pass)
+ * @param maxConnectionDuration {@code common_http_protocol_options.max_connection_duration}: a
+ *     downstream connection this old starts draining (HTTP/1: {@code connection: close} on the next
+ *     response, an idle connection closes after the drain timeout; HTTP/2: GOAWAY); zero: never
+ * @param drainTimeout {@code drain_timeout}: how long a draining connection is given before it is
+ *     closed (HTTP/2: from GOAWAY to the close; Envoy's default 5 s)
  */
 public record CodecOptions(
     int maxConcurrentStreams,
@@ -37,7 +47,10 @@ public record CodecOptions(
     java.time.Duration delayedCloseTimeout,
     int initialStreamWindowSize,
     int initialConnectionWindowSize,
-    int maxHeadersCount) {
+    int maxHeadersCount,
+    boolean enableTrailers,
+    java.time.Duration maxConnectionDuration,
+    java.time.Duration drainTimeout) {
   /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
   public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
 
@@ -49,6 +62,9 @@ public record CodecOptions(
 
   /** Envoy's default {@code max_headers_count}. */
   public static final int DEFAULT_MAX_HEADERS_COUNT = 100;
+
+  /** Envoy's default {@code drain_timeout}: 5 s. */
+  public static final java.time.Duration DEFAULT_DRAIN_TIMEOUT = java.time.Duration.ofSeconds(5);
 
   /** Envoy's default {@code delayed_close_timeout}: 1 s. */
   public static final java.time.Duration DEFAULT_DELAYED_CLOSE_TIMEOUT =
@@ -65,7 +81,10 @@ public record CodecOptions(
           DEFAULT_DELAYED_CLOSE_TIMEOUT,
           DEFAULT_WINDOW_SIZE,
           DEFAULT_WINDOW_SIZE,
-          DEFAULT_MAX_HEADERS_COUNT);
+          DEFAULT_MAX_HEADERS_COUNT,
+          false,
+          java.time.Duration.ZERO,
+          DEFAULT_DRAIN_TIMEOUT);
 
   public CodecOptions {
     if (maxConcurrentStreams < 1) {
@@ -81,6 +100,9 @@ public record CodecOptions(
     }
     if (maxHeadersCount < 1) {
       throw new IllegalArgumentException("maxHeadersCount must be positive");
+    }
+    if (maxConnectionDuration.isNegative() || drainTimeout.isNegative()) {
+      throw new IllegalArgumentException("durations must not be negative");
     }
   }
 }

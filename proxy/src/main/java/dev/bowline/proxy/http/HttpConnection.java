@@ -7,6 +7,7 @@ import dev.bowline.proxy.stats.HttpStats;
 import dev.bowline.proxy.upstream.Worker;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -75,6 +76,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   // The current stream's upstream connection is over its write watermark: reading stays off until
   // it drains (Envoy's onDecoderFilterAboveWriteBufferHighWatermark), whatever a read batch does.
   private boolean upstreamPaused;
+
+  // HTTP/2: the error code of the client's RST_STREAM on this stream; -1 while none came
+  private long remoteReset = -1;
 
   HttpConnection(
       HttpConnectionManagerConfig config,
@@ -162,6 +166,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     drain();
   }
 
+  /** Whether no request is in flight or queued on this connection. */
+  boolean idle() {
+    return current == null && queue.isEmpty();
+  }
+
   /** {@code millis} as decimal text, reusing the last one made on this connection. */
   String millisText(long millis) {
     if (millis != lastMillis) {
@@ -226,6 +235,15 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         codecError(status, details);
         return;
       }
+      if (!http2Stream
+          && c instanceof LastHttpContent last
+          && last != LastHttpContent.EMPTY_LAST_CONTENT
+          && !last.trailingHeaders().isEmpty()) {
+        c = requestTrailers(last);
+        if (c == null) {
+          return;
+        }
+      }
       HttpStream s = current;
       if (s != null && !discarding) {
         s.onRequestContent(c);
@@ -236,6 +254,30 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         }
       }
     }
+  }
+
+  /**
+   * An HTTP/1 request body's trailers, as Envoy's HTTP/1 codec takes them: dropped unless {@code
+   * http_protocol_options.enable_trailers} (the body then ends without them); with it, more fields
+   * than {@code max_headers_count} are a codec error (431 {@code http1.too_many_headers}, null
+   * returned). The byte limit applies either way, in the decoder.
+   */
+  private @Nullable LastHttpContent requestTrailers(LastHttpContent last) {
+    var options = config.codecOptions();
+    if (!options.enableTrailers()) {
+      return new DefaultLastHttpContent(last.content()); // takes the content over
+    }
+    if (last.trailingHeaders().size() <= options.maxHeadersCount()) {
+      return last;
+    }
+    ReferenceCountUtil.release(last);
+    HttpStream s = current;
+    if (s != null && !discarding) {
+      s.codecError(431, "http1.too_many_headers");
+    } else {
+      codecError(431, "http1.too_many_headers");
+    }
+    return null;
   }
 
   /**
@@ -354,6 +396,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof io.netty.handler.codec.http2.Http2ResetFrame r) {
+      remoteReset = r.errorCode(); // Netty's multiplexer closes the stream's channel right after
+      return;
+    }
     if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
       HttpStream s = current;
       if (s != null) {
@@ -386,6 +432,14 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         s.resetByCodec(dev.bowline.proxy.http.filter.ResponseFlag.DR, streamError);
       } else if (codecError != null) {
         s.resetByCodecError(codecError); // Envoy's resetAllStreams after a codec error
+      } else if (remoteReset >= 0) {
+        // the client's RST_STREAM: Envoy's codec reports a remote reset with these details, and
+        // its connection manager logs it DR (DownstreamRemoteReset)
+        s.resetByCodec(
+            dev.bowline.proxy.http.filter.ResponseFlag.DR,
+            remoteReset == io.netty.handler.codec.http2.Http2Error.REFUSED_STREAM.code()
+                ? "http2.remote_refuse"
+                : "http2.remote_reset");
       } else {
         s.resetByDownstream();
       }

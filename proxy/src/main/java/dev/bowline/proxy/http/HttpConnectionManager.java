@@ -3,6 +3,7 @@ package dev.bowline.proxy.http;
 import dev.bowline.proxy.config.HttpConnectionManagerConfig;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
 import dev.bowline.proxy.runtime.ProxyRuntime;
+import dev.bowline.proxy.stats.HttpStats;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
@@ -45,7 +46,11 @@ public final class HttpConnectionManager {
         config.httpFilters().stream()
             .map(f -> runtime.filters().find(f.typeUrl()).orElseThrow())
             .toArray(HttpFilterFactory<?>[]::new);
-    runtime.stats().http(config.statPrefix()).downstreamCxTotal().inc();
+    HttpStats stats = runtime.stats().http(config.statPrefix());
+    stats.downstreamCxTotal().inc();
+    if (!config.codecOptions().maxConnectionDuration().isZero()) {
+      ConnectionDuration.arm(ch, config.codecOptions(), stats);
+    }
     switch (config.codec()) {
       case HTTP1 -> http1(ch.pipeline(), config, runtime, factories);
       case HTTP2 -> http2(ch.pipeline(), config, runtime, factories);
@@ -125,13 +130,6 @@ public final class HttpConnectionManager {
   }
 
   /**
-   * How long an HTTP/2 connection closing for another reason than a drain (an I/O error, say) waits
-   * for its open streams after GOAWAY; Netty's server codec would close at once. A drain waits for
-   * them until the listener's drain time ends ({@link Http2Drain}).
-   */
-  private static final long H2_CLOSE_GRACE_MILLIS = 5_000;
-
-  /**
    * Netty's server frame codec, closing gracefully, and with Envoy's answer to invalid HTTP
    * messaging: a received HEADERS with bad pseudo-headers or connection-specific headers (Netty's
    * stream errors of type PROTOCOL_ERROR on inbound frames) ends the whole connection with GOAWAY
@@ -149,7 +147,10 @@ public final class HttpConnectionManager {
       this.config = config;
       this.runtime = runtime;
       connection(new Http2ServerConnection()); // a server's, which remembers refused streams
-      gracefulShutdownTimeoutMillis(H2_CLOSE_GRACE_MILLIS);
+      // an HTTP/2 connection closing for another reason than a listener drain (an I/O error, max
+      // connection duration) gives its open streams the HCM's drain_timeout after GOAWAY; a listener
+      // drain waits for them until its drain time ends (Http2Drain)
+      gracefulShutdownTimeoutMillis(config.codecOptions().drainTimeout().toMillis());
     }
 
     @Override

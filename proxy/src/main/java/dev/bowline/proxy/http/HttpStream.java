@@ -1008,9 +1008,18 @@ final class HttpStream
         : String.valueOf(a);
   }
 
+  // The wait for an upstream connection while the request is pending; null otherwise
+  private Worker.@Nullable Waiting waitingFor;
+
+  @Override
+  public void waiting(Worker.Waiting wait) {
+    waitingFor = wait;
+  }
+
   @Override
   public void overflowed() {
     // a circuit breaker said no (Envoy's UO response flag)
+    waitingFor = null;
     if (done) {
       return;
     }
@@ -1393,6 +1402,7 @@ final class HttpStream
 
   @Override
   public void acquired(Upstream connection) {
+    waitingFor = null;
     if (done) {
       connection.abort();
       return;
@@ -1527,6 +1537,7 @@ final class HttpStream
 
   @Override
   public void failed(String reason) {
+    waitingFor = null;
     if (done) {
       return;
     }
@@ -1588,6 +1599,11 @@ final class HttpStream
       responseStarted = true;
       if (!remoteComplete()) {
         conn.stats.downstreamRqResponseBeforeRqComplete().inc();
+        if (!conn.http2Stream) {
+          // Envoy's encodeHeaders: an HTTP/1 connection whose request is still arriving is closed
+          // after this response (connection: close), not read on; the stream is reset at its end
+          keepAliveDecision = -1;
+        }
       }
       responseCode = resp.status().code();
       viaUpstream = true;
@@ -1638,7 +1654,11 @@ final class HttpStream
       bytesSent += content.content().readableBytes();
     }
     if (msg instanceof LastHttpContent last && !last.trailingHeaders().isEmpty()) {
-      responseTrailers = last.trailingHeaders();
+      responseTrailers = last.trailingHeaders(); // the filters and logs see them either way
+      if (!conn.http2Stream && !conn.config.codecOptions().enableTrailers()) {
+        // Envoy's HTTP/1 encoder ends the body without them unless enable_trailers
+        msg = new DefaultLastHttpContent(last.content());
+      }
     }
     if (msg instanceof LastHttpContent) {
       complete(); // before the last write, so whoever sees the response sees it counted
@@ -1800,10 +1820,7 @@ final class HttpStream
         reason.startsWith("remote") ? ResponseFlag.UR : ResponseFlag.UC; // Envoy's mapping
     if (responseStarted) {
       responseFlags.set(flag);
-      done = true;
-      cancelTimeout();
-      complete();
-      ctx.close(); // mid-response: the only honest thing is to reset the downstream too
+      resetLocally(); // mid-response: the only honest thing is to reset the downstream too
     } else {
       cancelPerTryTimer();
       if (retryIf(
@@ -1841,10 +1858,7 @@ final class HttpStream
     }
     responseFlags.set(ResponseFlag.UT);
     if (responseStarted) {
-      done = true;
-      cancelTimeout();
-      complete();
-      ctx.close();
+      resetLocally();
     } else {
       localReply(504, "upstream request timeout");
     }
@@ -1858,8 +1872,7 @@ final class HttpStream
     conn.stats.downstreamRqIdleTimeout().inc();
     responseFlags.set(ResponseFlag.SI);
     if (responseStarted) {
-      resetByDownstream();
-      ctx.close();
+      resetLocally();
     } else {
       localReply(408, "stream timeout");
     }
@@ -1907,11 +1920,29 @@ final class HttpStream
     }
   }
 
+  /**
+   * The proxy resets the stream, its response begun (Envoy's filter-initiated {@code resetStream}):
+   * counted as a reset sent, and as every reset is, then the downstream (the HTTP/1 connection, the
+   * HTTP/2 stream) is closed.
+   */
+  private void resetLocally() {
+    if (done) {
+      return;
+    }
+    conn.stats.downstreamRqTxReset().inc();
+    resetByDownstream();
+    ctx.close();
+  }
+
+  /**
+   * The stream ends in a reset: the client's, the codec's, or the proxy's after its response began.
+   */
   void resetByDownstream() {
     if (done) {
       return;
     }
     done = true;
+    conn.stats.downstreamRqRxReset().inc(); // Envoy's onResetStream counts every reset here
     if (!responseStarted
         && !responseFlags.has(ResponseFlag.DPE)
         && !responseFlags.has(ResponseFlag.DR)) {
@@ -1967,8 +1998,7 @@ final class HttpStream
       return;
     }
     if (responseStarted) {
-      resetByDownstream();
-      ctx.close();
+      resetLocally();
       return;
     }
     if (clusterStats != null && status >= 500) {
@@ -2078,7 +2108,13 @@ final class HttpStream
    * the void promise; a closing one closes once the write is done.
    */
   private void finish(Object last) {
-    boolean keepOpen = keepAlive() && (remoteComplete() || conn.http2Stream);
+    boolean complete = remoteComplete();
+    if (!complete) {
+      // Envoy's doEndStream resets a stream whose request did not end (HTTP/1: the connection
+      // then closes; HTTP/2: RST_STREAM NO_ERROR), and its onResetStream counts that reset too
+      conn.stats.downstreamRqRxReset().inc();
+    }
+    boolean keepOpen = keepAlive() && (complete || conn.http2Stream);
     io.netty.channel.ChannelFuture written = keepOpen ? null : ctx.writeAndFlush(last);
     done = true;
     cancelTimeout();
@@ -2087,14 +2123,30 @@ final class HttpStream
     released();
     upstream = null;
     complete();
-    boolean complete = remoteComplete();
     if (written == null) {
       // written once the stream is done: a write that fails at once closes the connection, whose
       // channelInactive then finds nothing left to reset
-      ctx.writeAndFlush(last, ctx.voidPromise());
+      if (!complete && conn.http2Stream) {
+        // the response is whole, the request is not: RST_STREAM NO_ERROR asks the client to stop
+        // sending (RFC 9113 8.1), as Envoy's reset of such a stream does. Only once the response
+        // is out: a reset drops the stream's DATA still waiting for flow control
+        ctx.writeAndFlush(last).addListener(f -> resetNoError());
+      } else {
+        ctx.writeAndFlush(last, ctx.voidPromise());
+      }
       conn.streamDone(this, true, complete);
     } else {
       written.addListener(f -> conn.streamDone(this, false, complete));
+    }
+  }
+
+  /** RST_STREAM NO_ERROR on this HTTP/2 stream, if it is still open (the stream then closes). */
+  private void resetNoError() {
+    if (ctx.channel().isActive()) {
+      ctx.writeAndFlush(
+          new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(
+              io.netty.handler.codec.http2.Http2Error.NO_ERROR),
+          ctx.voidPromise());
     }
   }
 
@@ -2128,6 +2180,11 @@ final class HttpStream
       return;
     }
     completed = true;
+    Worker.Waiting w = waitingFor;
+    if (w != null) {
+      waitingFor = null;
+      w.cancel(); // the request ends while it waits for a connection: Envoy's upstream_rq_cancelled
+    }
     releaseRetry();
     endNanos = System.nanoTime();
     for (HttpFilter f : filters) {

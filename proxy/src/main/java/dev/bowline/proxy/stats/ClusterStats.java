@@ -6,7 +6,13 @@ import java.util.Map;
  * Envoy's {@code cluster.<name>.*} counters the proxy keeps. Of the connection pool's: {@code
  * upstream_rq_pending_total} counts requests that waited for a connection (or an HTTP/2 stream
  * slot), {@code upstream_cx_max_requests} connections that reached {@code
- * max_requests_per_connection}, {@code upstream_cx_close_notify} upstream HTTP/2 GOAWAYs received.
+ * max_requests_per_connection}, {@code upstream_cx_close_notify} upstream HTTP/2 GOAWAYs received;
+ * of an HTTP/2 stream's reset (Envoy's {@code MultiplexedActiveClientBase::onStreamReset}), {@code
+ * upstream_rq_rx_reset} the peer's RST_STREAM (refused streams aside), {@code upstream_rq_tx_reset}
+ * the proxy's own, and a lost connection {@code upstream_rq_pending_failure_eject}; {@code
+ * upstream_rq_cancelled} counts requests that gave up while they waited for a connection. The
+ * pool's {@code upstream_rq_pending_active} is a gauge of the cluster's state (see {@code
+ * ClusterStates}).
  */
 public record ClusterStats(
     Counter upstreamRqTotal,
@@ -23,7 +29,11 @@ public record ClusterStats(
     Counter outlierEjectionsOverflow,
     Counter upstreamRqPendingTotal,
     Counter upstreamCxMaxRequests,
-    Counter upstreamCxCloseNotify) {
+    Counter upstreamCxCloseNotify,
+    Counter upstreamRqRxReset,
+    Counter upstreamRqTxReset,
+    Counter upstreamRqCancelled,
+    Counter upstreamCxMaxDurationReached) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -63,7 +73,14 @@ public record ClusterStats(
             tags),
         s.counter(p + "upstream_rq_pending_total", "envoy_cluster_upstream_rq_pending_total", tags),
         s.counter(p + "upstream_cx_max_requests", "envoy_cluster_upstream_cx_max_requests", tags),
-        s.counter(p + "upstream_cx_close_notify", "envoy_cluster_upstream_cx_close_notify", tags));
+        s.counter(p + "upstream_cx_close_notify", "envoy_cluster_upstream_cx_close_notify", tags),
+        s.counter(p + "upstream_rq_rx_reset", "envoy_cluster_upstream_rq_rx_reset", tags),
+        s.counter(p + "upstream_rq_tx_reset", "envoy_cluster_upstream_rq_tx_reset", tags),
+        s.counter(p + "upstream_rq_cancelled", "envoy_cluster_upstream_rq_cancelled", tags),
+        s.counter(
+            p + "upstream_cx_max_duration_reached",
+            "envoy_cluster_upstream_cx_max_duration_reached",
+            tags));
   }
 
   /** Counts a response with {@code status}. */

@@ -11,6 +11,13 @@ import java.util.Map;
  *     ended (Envoy counts them as the response headers are encoded)
  * @param downstreamCxDelayedCloseTimeout connections closed because {@code delayed_close_timeout}
  *     ran out before the client closed
+ * @param downstreamRqRxReset streams that ended in a reset, whoever reset them (Envoy counts it in
+ *     its connection manager's {@code onResetStream}, which every reset of a stream reaches: the
+ *     client's RST_STREAM or disconnect, a codec error, and the proxy's own resets)
+ * @param downstreamRqTxReset streams the proxy reset itself (an upstream reset or a timeout after
+ *     the response began)
+ * @param downstreamCxMaxDurationReached connections that reached {@code max_connection_duration}
+ *     and were drained
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -27,6 +34,9 @@ public record HttpStats(
     Counter downstreamCxProtocolError,
     Counter downstreamRqResponseBeforeRqComplete,
     Counter downstreamCxDelayedCloseTimeout,
+    Counter downstreamRqRxReset,
+    Counter downstreamRqTxReset,
+    Counter downstreamCxMaxDurationReached,
     Tracing tracing) {
 
   /**
@@ -92,6 +102,12 @@ public record HttpStats(
         s.counter(
             p + "downstream_cx_delayed_close_timeout",
             "envoy_http_downstream_cx_delayed_close_timeout",
+            tags),
+        s.counter(p + "downstream_rq_rx_reset", "envoy_http_downstream_rq_rx_reset", tags),
+        s.counter(p + "downstream_rq_tx_reset", "envoy_http_downstream_rq_tx_reset", tags),
+        s.counter(
+            p + "downstream_cx_max_duration_reached",
+            "envoy_http_downstream_cx_max_duration_reached",
             tags),
         Tracing.create(s, prefix));
   }

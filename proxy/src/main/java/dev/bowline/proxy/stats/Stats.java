@@ -16,6 +16,7 @@ public final class Stats {
   private final ConcurrentHashMap<String, ClusterStats> clusters = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, HttpStats> http = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, ListenerStats> listeners = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Gauge> gauges = new ConcurrentHashMap<>();
   private final java.util.List<java.util.function.Consumer<StringBuilder>> prometheusSources =
       new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -34,6 +35,25 @@ public final class Stats {
         ? c
         : counters.computeIfAbsent(
             name, n -> new Counter(n, promName, Map.copyOf(tags), new LongAdder()));
+  }
+
+  /**
+   * The gauge {@code name}, read from {@code source}; registering the name again replaces the
+   * source (a cluster's state made anew after the cluster was replaced).
+   */
+  public void gauge(
+      String name,
+      String promName,
+      Map<String, String> tags,
+      java.util.function.LongSupplier source) {
+    gauges.put(name, new Gauge(name, promName, Map.copyOf(tags), source));
+  }
+
+  /** Every gauge, sorted by name. */
+  public List<Gauge> gauges() {
+    List<Gauge> list = new ArrayList<>(gauges.values());
+    list.sort(Comparator.comparing(Gauge::name));
+    return list;
   }
 
   public ClusterStats cluster(String name) {
@@ -58,12 +78,17 @@ public final class Stats {
     return list;
   }
 
-  /** Envoy's {@code /stats} text: {@code name: value} lines. */
+  /** Envoy's {@code /stats} text: {@code name: value} lines, counters and gauges by name. */
   public String text() {
-    StringBuilder sb = new StringBuilder();
-    for (Counter c : all()) {
-      sb.append(c.name()).append(": ").append(c.value()).append('\n');
+    var lines = new java.util.TreeMap<String, Long>();
+    for (Counter c : counters.values()) {
+      lines.put(c.name(), c.value());
     }
+    for (Gauge g : gauges.values()) {
+      lines.put(g.name(), g.value());
+    }
+    StringBuilder sb = new StringBuilder();
+    lines.forEach((name, value) -> sb.append(name).append(": ").append(value).append('\n'));
     return sb.toString();
   }
 
@@ -78,23 +103,42 @@ public final class Stats {
         family = c.promName();
         sb.append("# TYPE ").append(family).append(" counter\n");
       }
-      sb.append(family).append('{');
-      boolean first = true;
-      for (var e : new java.util.TreeMap<>(c.tags()).entrySet()) {
-        if (!first) {
-          sb.append(',');
-        }
-        first = false;
-        sb.append(e.getKey())
-            .append("=\"")
-            .append(e.getValue().replace("\\", "\\\\").replace("\"", "\\\""))
-            .append('"');
+      sb.append(family);
+      labels(sb, c.tags());
+      sb.append(' ').append(c.value()).append('\n');
+    }
+    List<Gauge> gaugeList = gauges();
+    gaugeList.sort(Comparator.comparing(Gauge::promName).thenComparing(Gauge::name));
+    family = "";
+    for (Gauge g : gaugeList) {
+      if (!g.promName().equals(family)) {
+        family = g.promName();
+        sb.append("# TYPE ").append(family).append(" gauge\n");
       }
-      sb.append("} ").append(c.value()).append('\n');
+      sb.append(family);
+      labels(sb, g.tags());
+      sb.append(' ').append(g.value()).append('\n');
     }
     for (var source : prometheusSources) {
       source.accept(sb);
     }
     return sb.toString();
+  }
+
+  /** {@code {k="v",...}} with the tags sorted by name, values escaped. */
+  private static void labels(StringBuilder sb, Map<String, String> tags) {
+    sb.append('{');
+    boolean first = true;
+    for (var e : new java.util.TreeMap<>(tags).entrySet()) {
+      if (!first) {
+        sb.append(',');
+      }
+      first = false;
+      sb.append(e.getKey())
+          .append("=\"")
+          .append(e.getValue().replace("\\", "\\\\").replace("\"", "\\\""))
+          .append('"');
+    }
+    sb.append('}');
   }
 }

@@ -3,6 +3,7 @@ package dev.bowline.proxy.transport;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
@@ -12,6 +13,7 @@ import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -38,9 +40,17 @@ public final class Http1ClientCodec
   private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(2);
   // A 200 to CONNECT was read: the rest of the connection is not HTTP and passes through as bytes.
   private boolean tunnel;
+  // The cluster's http_protocol_options.enable_trailers: without it request trailers are not sent
+  private final boolean enableTrailers;
+  // The last request written went out whole (its last content was encoded)
+  private boolean requestDone = true;
 
-  /** A codec decoding with {@code config} (limits, trailers factory). */
-  public Http1ClientCodec(HttpDecoderConfig config) {
+  /**
+   * A codec decoding with {@code config} (limits, trailers factory); request trailers are written
+   * only if {@code enableTrailers} (Envoy's HTTP/1 codec ends the body without them otherwise).
+   */
+  public Http1ClientCodec(HttpDecoderConfig config, boolean enableTrailers) {
+    this.enableTrailers = enableTrailers;
     init(new Decoder(config), new Encoder());
   }
 
@@ -50,9 +60,29 @@ public final class Http1ClientCodec
         throws Exception {
       if (msg instanceof HttpRequest r) {
         methods.add(r.method());
+        requestDone = msg instanceof LastHttpContent; // a FullHttpRequest is whole at once
+      } else if (msg instanceof LastHttpContent last) {
+        requestDone = true;
+        if (!enableTrailers
+            && last != LastHttpContent.EMPTY_LAST_CONTENT
+            && !last.trailingHeaders().isEmpty()) {
+          // the body's last chunk without its trailers; the new message takes the content over,
+          // and the encoder releases it with that message
+          super.encode(ctx, new DefaultLastHttpContent(last.content()), out);
+          return;
+        }
       }
       super.encode(ctx, msg, out);
     }
+  }
+
+  /**
+   * Whether the last request written on this connection went out whole. A response that ends before
+   * it did leaves the peer expecting the rest of that body: Envoy's HTTP/1 pool then closes the
+   * connection ("response before request complete") instead of reusing it.
+   */
+  public boolean requestDone() {
+    return requestDone;
   }
 
   private final class Decoder extends HttpResponseDecoder {

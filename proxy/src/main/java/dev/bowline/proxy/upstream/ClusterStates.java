@@ -45,7 +45,16 @@ public final class ClusterStates {
         ? s
         : states.computeIfAbsent(
             c.name(),
-            n -> new ClusterState(c, stats.cluster(n), nanos, timer, channelClass, random));
+            n -> {
+              var state = new ClusterState(c, stats.cluster(n), nanos, timer, channelClass, random);
+              // Envoy's gauge of the requests waiting for a connection: the breaker's count
+              stats.gauge(
+                  "cluster." + n + ".upstream_rq_pending_active",
+                  "envoy_cluster_upstream_rq_pending_active",
+                  java.util.Map.of("envoy_cluster_name", n),
+                  state.pending::get);
+              return state;
+            });
   }
 
   /** Whether outlier detection has ejected {@code address} from {@code cluster}. */

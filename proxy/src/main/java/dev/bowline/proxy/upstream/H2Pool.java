@@ -82,9 +82,10 @@ final class H2Pool {
       cb.overflowed();
       return;
     }
-    st.pending.incrementAndGet();
-    ch.stats.upstreamRqPendingTotal().inc();
-    pending.addLast(new Worker.Pending(listener, cb));
+    Worker.Pending p = new Worker.Pending(listener, cb, st);
+    p.queue = pending;
+    pending.addLast(p);
+    cb.waiting(p);
     tryConnect();
   }
 
@@ -184,6 +185,28 @@ final class H2Pool {
     }
   }
 
+  /**
+   * {@code c} reached the cluster's {@code max_connection_duration} (Envoy's {@code
+   * onConnectionDurationTimeout}): unless it drains already it is counted and drains, closing once
+   * its streams end; requests still waiting get another connection.
+   */
+  private void durationReached(H2Connection c) {
+    if (c.closed || c.draining) {
+      return;
+    }
+    cluster.stats.upstreamCxMaxDurationReached().inc();
+    if (!c.ready) {
+      c.ready = true;
+      connectingCapacity -= c.estimate;
+    }
+    c.draining = true;
+    if (c.active == 0) {
+      close(c);
+    } else if (!pending.isEmpty()) {
+      tryConnect();
+    }
+  }
+
   /** {@code c}'s channel closed. */
   private void closed(H2Connection c) {
     if (c.closed) {
@@ -269,6 +292,17 @@ final class H2Pool {
         (ChannelFuture done) -> {
           if (done.isSuccess()) {
             ch.state.localSuccess(host.health);
+            var maxDuration = policy.maxConnectionDuration();
+            if (!maxDuration.isZero()) {
+              var timer =
+                  done.channel()
+                      .eventLoop()
+                      .schedule(
+                          () -> durationReached(c),
+                          maxDuration.toNanos(),
+                          java.util.concurrent.TimeUnit.NANOSECONDS);
+              done.channel().closeFuture().addListener(x -> timer.cancel(false));
+            }
           } else {
             done.channel().close(); // closed() fails the waiting requests
           }
@@ -284,11 +318,11 @@ final class H2Pool {
     Worker.Pending[] failed = pending.toArray(Worker.Pending[]::new);
     pending.clear();
     ClusterHosts ch = cluster;
-    ch.state.pending.addAndGet(-failed.length);
     for (Worker.Pending p : failed) {
-      if (!p.cb().cancelled()) {
+      p.queue = null;
+      if (p.end()) {
         ch.stats.upstreamRqPendingFailureEject().inc();
-        p.cb().failed("connection failure");
+        p.cb.failed("connection failure");
       }
     }
   }
@@ -301,9 +335,9 @@ final class H2Pool {
         break;
       }
       Worker.Pending p = pending.pollFirst();
-      cluster.state.pending.decrementAndGet();
-      if (!p.cb().cancelled()) {
-        attach(c, p.listener(), p.cb());
+      p.queue = null;
+      if (p.end()) {
+        attach(c, p.listener, p.cb);
       }
     }
     if (!pending.isEmpty()) {
@@ -311,17 +345,21 @@ final class H2Pool {
     }
   }
 
-  /** Forgets waiting requests that gave up; how many. */
+  /**
+   * Forgets waiting requests whose callbacks say they gave up (those that cancel their wait have
+   * left already); how many.
+   */
   private int dropCancelled() {
     int n = 0;
     var it = pending.iterator();
     while (it.hasNext()) {
-      if (it.next().cb().cancelled()) {
+      Worker.Pending p = it.next();
+      if (p.gaveUp()) {
         it.remove();
+        p.queue = null;
         n++;
       }
     }
-    cluster.state.pending.addAndGet(-n);
     return n;
   }
 

@@ -21,6 +21,8 @@ import org.jspecify.annotations.Nullable;
 final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   static final String REFUSED = "remote refused stream reset";
 
+  static final String REMOTE_RESET = "remote reset";
+
   private final Host host;
   private final H2Pool pool;
   private final H2Connection connection;
@@ -68,6 +70,9 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
     if (listener != null) {
       listener = null;
       host.end();
+      if (channel != null) {
+        host.state.stats.upstreamRqTxReset().inc(); // Envoy: a LocalReset of the stream
+      }
     }
     Channel c = channel;
     if (c != null) {
@@ -99,7 +104,7 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
     // Netty's multiplexer hands RST_STREAM, and a GOAWAY that leaves this stream out, to the
     // stream as events; the stream's channel closes right after
     if (evt instanceof Http2ResetFrame r) {
-      resetReason = r.errorCode() == Http2Error.REFUSED_STREAM.code() ? REFUSED : "remote reset";
+      resetReason = r.errorCode() == Http2Error.REFUSED_STREAM.code() ? REFUSED : REMOTE_RESET;
       return;
     }
     if (evt instanceof Http2GoAwayFrame g) {
@@ -121,7 +126,14 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
       String reason = resetReason;
       if (reason == null) {
         Channel parent = ctx.channel().parent();
-        reason = parent != null && parent.isActive() ? "remote reset" : "connection termination";
+        reason = parent != null && parent.isActive() ? REMOTE_RESET : "connection termination";
+      }
+      // Envoy's MultiplexedActiveClientBase::onStreamReset: a peer's reset counts as received (a
+      // refused stream does not count), a lost connection as a pending failure
+      if (REMOTE_RESET.equals(reason)) {
+        host.state.stats.upstreamRqRxReset().inc();
+      } else if (!REFUSED.equals(reason)) {
+        host.state.stats.upstreamRqPendingFailureEject().inc();
       }
       l.onUpstreamReset(reason);
     }

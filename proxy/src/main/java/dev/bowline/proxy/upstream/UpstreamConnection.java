@@ -3,6 +3,7 @@ package dev.bowline.proxy.upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -22,12 +23,26 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
   private @Nullable ResponseListener listener;
   private boolean keepAlive;
   private int requests;
+  // the cluster's http_protocol_options.enable_trailers: without it response trailers are dropped
+  private final boolean enableTrailers;
 
-  UpstreamConnection(Worker worker, Host host, ClusterHosts cluster, Channel channel) {
+  private final dev.bowline.proxy.transport.Http1ClientCodec codec;
+
+  // the cluster's max_connection_duration ran out: no new request; it closes once idle
+  private boolean expired;
+
+  UpstreamConnection(
+      Worker worker,
+      Host host,
+      ClusterHosts cluster,
+      Channel channel,
+      dev.bowline.proxy.transport.Http1ClientCodec codec) {
     this.worker = worker;
     this.host = host;
     this.cluster = cluster;
     this.channel = channel;
+    this.codec = codec;
+    this.enableTrailers = cluster.config.policy().http1EnableTrailers();
   }
 
   @Override
@@ -81,16 +96,56 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     }
     boolean last = msg instanceof LastHttpContent;
     if (last) {
+      if (!enableTrailers && !((LastHttpContent) msg).trailingHeaders().isEmpty()) {
+        // Envoy's HTTP/1 codec ignores trailers unless enable_trailers: the body ends without them
+        obj = new DefaultLastHttpContent(((LastHttpContent) msg).content());
+      }
       listener = null;
       host.end();
       int max = cluster.config.maxRequestsPerConnection();
-      if (keepAlive && channel.isActive() && (max == 0 || requests < max)) {
+      // a response that ended before its request went out whole: the peer still expects the rest
+      // of that body, so the connection cannot serve another request (Envoy's "response before
+      // request complete" closes it)
+      if (keepAlive
+          && channel.isActive()
+          && codec.requestDone()
+          && !expired
+          && (max == 0 || requests < max)) {
         worker.release(host, cluster, channel);
       } else {
         channel.close();
       }
     }
     l.onUpstreamObject(obj);
+  }
+
+  /**
+   * Starts the clock of the cluster's {@code max_connection_duration} (Envoy's starts when the
+   * connection is up): once it runs out the connection is counted ({@code
+   * upstream_cx_max_duration_reached}) and drains, closing at once if idle, else after its
+   * response.
+   */
+  void expireAfter(java.time.Duration duration) {
+    var timer =
+        channel
+            .eventLoop()
+            .schedule(
+                this::durationReached,
+                duration.toNanos(),
+                java.util.concurrent.TimeUnit.NANOSECONDS);
+    channel.closeFuture().addListener(f -> timer.cancel(false));
+  }
+
+  private void durationReached() {
+    if (expired || !channel.isActive()) {
+      return;
+    }
+    expired = true;
+    cluster.stats.upstreamCxMaxDurationReached().inc();
+    if (listener == null) {
+      host.idle.remove(channel);
+      channel.close();
+    }
   }
 
   @Override

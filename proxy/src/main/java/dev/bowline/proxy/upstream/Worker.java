@@ -168,10 +168,93 @@ public final class Worker {
     default int hostSelectionAttempts() {
       return 0;
     }
+
+    /**
+     * The request waits for a connection (Envoy's pending request: counted against {@code
+     * max_pending_requests} and in {@code upstream_rq_pending_active}); {@code wait} gives the wait
+     * up if the request goes away first. Called before the callback that ends the wait.
+     */
+    default void waiting(Waiting wait) {}
   }
 
-  /** A request waiting for a connection to {@code host} (the cluster is at max_connections). */
-  record Pending(ResponseListener listener, AcquireCallback cb) {}
+  /** A request's wait for an upstream connection. */
+  public interface Waiting {
+    /**
+     * Gives the wait up (the request went away): it leaves the pool at once, counted as {@code
+     * upstream_rq_cancelled}, and no callback follows. Does nothing once the wait has ended.
+     */
+    void cancel();
+  }
+
+  /**
+   * A request waiting for a connection of a host: in a queue (the cluster is at {@code
+   * max_connections}, or an HTTP/2 connection has no stream to spare) or for the connection opened
+   * for it. From its creation until its wait ends it counts as pending: {@code
+   * upstream_rq_pending_total}, the cluster's {@code max_pending_requests} and the {@code
+   * upstream_rq_pending_active} gauge. Event loop only.
+   */
+  static final class Pending implements Waiting {
+    final ResponseListener listener;
+    final AcquireCallback cb;
+    private final ClusterState state;
+
+    /** The queue it waits in; null while it waits for a connection of its own. */
+    java.util.@Nullable Collection<Pending> queue;
+
+    private boolean over;
+
+    Pending(ResponseListener listener, AcquireCallback cb, ClusterState state) {
+      this.listener = listener;
+      this.cb = cb;
+      this.state = state;
+      state.pending.incrementAndGet();
+      state.stats.upstreamRqPendingTotal().inc();
+    }
+
+    /**
+     * Ends the wait, to attach the request or fail it: false if it gave up meanwhile (its callback
+     * says it is {@linkplain AcquireCallback#cancelled() cancelled}; counted as such).
+     */
+    boolean end() {
+      if (over) {
+        return false;
+      }
+      over = true;
+      state.pending.decrementAndGet();
+      if (cb.cancelled()) {
+        state.stats.upstreamRqCancelled().inc();
+        return false;
+      }
+      return true;
+    }
+
+    /** Whether the request gave up waiting; its wait is then over. */
+    boolean gaveUp() {
+      if (over) {
+        return true;
+      }
+      if (cb.cancelled()) {
+        end();
+        return true;
+      }
+      return false;
+    }
+
+    @Override
+    public void cancel() {
+      if (over) {
+        return;
+      }
+      over = true;
+      state.pending.decrementAndGet();
+      state.stats.upstreamRqCancelled().inc(); // Envoy's onPendingStreamCancel
+      var q = queue;
+      if (q != null) {
+        queue = null;
+        q.remove(this);
+      }
+    }
+  }
 
   /** The cluster's state on this loop, refreshed if the cluster or its endpoints changed. */
   private ClusterHosts hosts(ClusterConfig cluster, Endpoints endpoints) {
@@ -313,27 +396,37 @@ public final class Worker {
         return true;
       }
     }
+    // No idle connection: the request waits for one as pending (Envoy's newStreamImpl), which the
+    // cluster's max_pending_requests bounds, for HTTP/1.1 as for HTTP/2
+    ClusterState st = ch.state;
+    if (st.pending.get() >= limits.maxPendingRequests()) {
+      ch.stats.upstreamRqPendingOverflow().inc();
+      cb.overflowed();
+      return true;
+    }
     // As Envoy: a loop with no connection to this host opens one even past max_connections
     // (other loops hold them all), or what waits here could never be served.
-    if (ch.state.connections.get() >= limits.maxConnections() && host.connections > 0) {
+    if (st.connections.get() >= limits.maxConnections() && host.connections > 0) {
       ch.stats.upstreamCxOverflow().inc();
-      if (dedicated || ch.state.pending.get() >= limits.maxPendingRequests()) {
-        ch.stats.upstreamRqPendingOverflow().inc();
+      if (dedicated) {
+        ch.stats.upstreamRqPendingOverflow().inc(); // an upgrade needs a connection of its own
         cb.overflowed();
         return true;
       }
-      ch.state.pending.incrementAndGet();
-      ch.stats.upstreamRqPendingTotal().inc();
-      host.pending.add(new Pending(listener, cb));
+      Pending p = new Pending(listener, cb, st);
+      p.queue = host.pending;
+      host.pending.add(p);
+      cb.waiting(p);
       return true;
     }
-    ch.stats.upstreamRqPendingTotal().inc(); // Envoy: a request waiting for a connection is pending
-    connectHttp1(host, ch, listener, cb);
+    Pending p = new Pending(listener, cb, st);
+    cb.waiting(p); // before connecting: a connect may complete at once
+    connectHttp1(host, ch, p);
     return true;
   }
 
-  private void connectHttp1(
-      Host host, ClusterHosts ch, ResponseListener listener, AcquireCallback cb) {
+  /** Opens a connection to {@code host} for the waiting request {@code p}. */
+  private void connectHttp1(Host host, ClusterHosts ch, Pending p) {
     ch.stats.upstreamCxTotal().inc();
     ChannelFuture f =
         connect(
@@ -346,24 +439,38 @@ public final class Worker {
                 // a request runs)
                 dev.bowline.proxy.transport.IdleTimeout.addTo(
                     c.pipeline(), ch.config.policy().idleTimeout());
-                c.pipeline()
-                    .addLast(
-                        new dev.bowline.proxy.transport.Http1ClientCodec(
-                            dev.bowline.proxy.transport.Http1Decoding.config(4096, 65536, 65536)));
-                c.pipeline().addLast(new UpstreamConnection(Worker.this, host, ch, c));
+                var codec =
+                    new dev.bowline.proxy.transport.Http1ClientCodec(
+                        dev.bowline.proxy.transport.Http1Decoding.config(4096, 65536, 65536),
+                        ch.config.policy().http1EnableTrailers());
+                c.pipeline().addLast(codec);
+                c.pipeline().addLast(new UpstreamConnection(Worker.this, host, ch, c, codec));
               }
             });
     f.addListener(
         (ChannelFuture done) -> {
           if (done.isSuccess()) {
             ch.state.localSuccess(host.health);
+            var maxDuration = ch.config.policy().maxConnectionDuration();
+            if (!maxDuration.isZero()) {
+              UpstreamConnection.of(done.channel()).expireAfter(maxDuration);
+            }
+            if (!p.end()) {
+              // the request gave up meanwhile: as in Envoy's pool the connection stays, for the
+              // next request waiting or in the idle pool
+              release(host, ch, done.channel());
+              return;
+            }
             UpstreamConnection uc = UpstreamConnection.of(done.channel());
-            uc.bind(listener);
-            cb.acquired(uc);
+            uc.bind(p.listener);
+            p.cb.acquired(uc);
           } else {
             ch.stats.upstreamCxConnectFail().inc();
             ch.state.localFailure(host.health, false);
-            cb.failed("connection failure");
+            if (p.end()) {
+              ch.stats.upstreamRqPendingFailureEject().inc(); // Envoy's purgePendingStreams
+              p.cb.failed("connection failure");
+            }
           }
         });
   }
@@ -375,23 +482,26 @@ public final class Worker {
   boolean servePending(Host host, ClusterHosts ch, @Nullable Channel free) {
     Pending p;
     while ((p = host.pending.pollFirst()) != null) {
-      ch.state.pending.decrementAndGet();
-      if (p.cb().cancelled()) {
+      p.queue = null;
+      if (p.gaveUp()) {
         continue;
       }
       if (free != null) {
+        if (!p.end()) {
+          continue;
+        }
         UpstreamConnection uc = UpstreamConnection.of(free);
-        uc.bind(p.listener());
-        p.cb().acquired(uc);
+        uc.bind(p.listener);
+        p.cb.acquired(uc);
         return true;
       }
       if (ch.state.connections.get() < ch.config.policy().limits().maxConnections()
           || host.connections == 0) {
-        connectHttp1(host, ch, p.listener(), p.cb());
+        connectHttp1(host, ch, p); // pending until that connection is up
         return false;
       }
-      host.pending.addFirst(p); // still no room: keep waiting
-      ch.state.pending.incrementAndGet();
+      p.queue = host.pending; // still no room: keep waiting
+      host.pending.addFirst(p);
       return false;
     }
     return false;

@@ -222,6 +222,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "typed_extension_protocol_options",
           "max_requests_per_connection",
           "common_http_protocol_options.max_requests_per_connection",
+          "http_protocol_options.enable_trailers",
           "dns_refresh_rate",
           "original_dst_lb_config.use_http_header",
           "transport_socket",
@@ -241,6 +242,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "use_downstream_protocol_config.http2_protocol_options.initial_connection_window_size",
           "use_downstream_protocol_config.http2_protocol_options.max_concurrent_streams",
           "common_http_protocol_options.idle_timeout",
+          "common_http_protocol_options.max_connection_duration",
           "common_http_protocol_options.max_requests_per_connection");
 
   @Override

@@ -62,6 +62,7 @@ final class ClusterPolicyParser {
           "outlier_detection.max_ejection_percent",
           "upstream_connection_options.tcp_keepalive",
           "common_http_protocol_options.idle_timeout",
+          "common_http_protocol_options.max_connection_duration",
           "load_assignment.endpoints.locality",
           "load_assignment.endpoints.priority",
           "load_assignment.endpoints.load_balancing_weight",
@@ -117,15 +118,27 @@ final class ClusterPolicyParser {
     if (c.hasCommonHttpProtocolOptions() && c.getCommonHttpProtocolOptions().hasIdleTimeout()) {
       idle = Protos.duration(c.getCommonHttpProtocolOptions().getIdleTimeout());
     }
+    Duration maxDuration =
+        c.getCommonHttpProtocolOptions().hasMaxConnectionDuration()
+            ? Protos.duration(c.getCommonHttpProtocolOptions().getMaxConnectionDuration())
+            : Duration.ZERO;
     @SuppressWarnings("deprecation") // the cluster's own http2_protocol_options is still sent
     var h2 = c.getHttp2ProtocolOptions();
     String h2Field = "http2_protocol_options";
+    // Envoy's createOptions: HttpProtocolOptions, when the cluster has them, replace the cluster's
+    // own (deprecated) protocol fields whole
+    @SuppressWarnings("deprecation")
+    boolean http1Trailers = c.getHttpProtocolOptions().getEnableTrailers();
     var ext = c.getTypedExtensionProtocolOptionsMap().get(ClusterParser.HTTP_OPTIONS);
     if (ext != null) {
       try {
         HttpProtocolOptions o =
             Anys.unpack(ext, HttpProtocolOptions.getDescriptor(), HttpProtocolOptions.parser());
         downstreamProtocol = o.hasUseDownstreamProtocolConfig();
+        http1Trailers =
+            o.hasUseDownstreamProtocolConfig()
+                ? o.getUseDownstreamProtocolConfig().getHttpProtocolOptions().getEnableTrailers()
+                : o.getExplicitHttpConfig().getHttpProtocolOptions().getEnableTrailers();
         if (o.getExplicitHttpConfig().hasHttp2ProtocolOptions()) {
           h2 = o.getExplicitHttpConfig().getHttp2ProtocolOptions();
           h2Field =
@@ -142,6 +155,10 @@ final class ClusterPolicyParser {
         if (o.getCommonHttpProtocolOptions().hasIdleTimeout()) {
           idle = Protos.duration(o.getCommonHttpProtocolOptions().getIdleTimeout());
         }
+        maxDuration =
+            o.getCommonHttpProtocolOptions().hasMaxConnectionDuration()
+                ? Protos.duration(o.getCommonHttpProtocolOptions().getMaxConnectionDuration())
+                : Duration.ZERO;
       } catch (InvalidProtocolBufferException e) {
         throw new InvalidResourceException(
             "typed_extension_protocol_options[" + ClusterParser.HTTP_OPTIONS + "]", e.getMessage());
@@ -179,7 +196,9 @@ final class ClusterPolicyParser {
             h2.hasInitialConnectionWindowSize(),
             h2.getInitialConnectionWindowSize().getValue(),
             h2Field + ".initial_connection_window_size"),
-        maxConcurrentStreams(h2, h2Field + ".max_concurrent_streams"));
+        maxConcurrentStreams(h2, h2Field + ".max_concurrent_streams"),
+        http1Trailers,
+        maxDuration);
   }
 
   /** {@code http2_protocol_options.max_concurrent_streams}: Envoy's range [1, 2^31-1], default. */

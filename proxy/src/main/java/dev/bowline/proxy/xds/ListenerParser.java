@@ -498,7 +498,14 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
             h2.hasInitialConnectionWindowSize(),
             h2.getInitialConnectionWindowSize().getValue(),
             field + ".http2_protocol_options.initial_connection_window_size"),
-        maxHeadersCount(h, field));
+        maxHeadersCount(h, field),
+        h1.getEnableTrailers(),
+        h.getCommonHttpProtocolOptions().hasMaxConnectionDuration()
+            ? Protos.duration(h.getCommonHttpProtocolOptions().getMaxConnectionDuration())
+            : Duration.ZERO,
+        h.hasDrainTimeout()
+            ? Protos.duration(h.getDrainTimeout())
+            : dev.bowline.proxy.config.CodecOptions.DEFAULT_DRAIN_TIMEOUT);
   }
 
   /** {@code common_http_protocol_options.max_headers_count}: Envoy's default 100, at least 1. */
@@ -657,8 +664,11 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "http_protocol_options.override_stream_error_on_invalid_http_message",
           "http_protocol_options.accept_http_10",
           "http_protocol_options.default_host_for_http_10",
+          "http_protocol_options.enable_trailers",
           "delayed_close_timeout",
           "common_http_protocol_options.max_headers_count",
+          "common_http_protocol_options.max_connection_duration",
+          "drain_timeout",
           "http2_protocol_options.max_concurrent_streams",
           "http2_protocol_options.initial_stream_window_size",
           "http2_protocol_options.initial_connection_window_size",

@@ -98,7 +98,8 @@ class Http1ClientCodecTest {
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new Http1ClientCodec(Http1Decoding.config(4096, 8192, 8192)));
+                ch.pipeline()
+                    .addLast(new Http1ClientCodec(Http1Decoding.config(4096, 8192, 8192), true));
                 ch.pipeline()
                     .addLast(
                         new SimpleChannelInboundHandler<Object>() {

@@ -1,0 +1,55 @@
+package dev.bowline.proxy.http;
+
+import dev.bowline.proxy.config.CodecOptions;
+import dev.bowline.proxy.runtime.ProxyRuntime;
+import dev.bowline.proxy.stats.HttpStats;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code common_http_protocol_options.max_connection_duration} of a connection manager, as Envoy's
+ * {@code onConnectionDurationTimeout}: once a downstream connection is that old it is counted
+ * ({@code downstream_cx_max_duration_reached}) and drained. HTTP/2: GOAWAY, the open streams
+ * finish, then the connection closes (at most {@code drain_timeout} later). HTTP/1: the next
+ * response says {@code connection: close} and the connection closes after it; a connection still
+ * idle when {@code drain_timeout} runs out is closed then.
+ */
+final class ConnectionDuration {
+  private ConnectionDuration() {}
+
+  /** Starts {@code ch}'s clock; the timer goes with the connection. */
+  static void arm(Channel ch, CodecOptions options, HttpStats stats) {
+    var timer =
+        ch.eventLoop()
+            .schedule(
+                () -> expired(ch, options, stats),
+                options.maxConnectionDuration().toNanos(),
+                TimeUnit.NANOSECONDS);
+    ch.closeFuture().addListener(f -> timer.cancel(false));
+  }
+
+  private static void expired(Channel ch, CodecOptions options, HttpStats stats) {
+    if (!ch.isActive()) {
+      return;
+    }
+    stats.downstreamCxMaxDurationReached().inc();
+    if (ch.pipeline().get(Http2FrameCodec.class) != null) {
+      HttpConnectionManager.drain(ch); // GOAWAY; the codec waits drain_timeout for the streams
+      return;
+    }
+    // HTTP/1 (or a connection whose protocol is not known yet): drain like a replaced listener's
+    // connection, whose next response says connection: close
+    ch.attr(ProxyRuntime.CONNECTION_DRAINING).set(Boolean.TRUE);
+    ch.eventLoop()
+        .schedule(
+            () -> {
+              HttpConnection c = ch.pipeline().get(HttpConnection.class);
+              if (ch.isActive() && (c == null || c.idle())) {
+                ch.close(); // Envoy's drain timeout: a connection without a stream closes
+              }
+            },
+            options.drainTimeout().toNanos(),
+            TimeUnit.NANOSECONDS);
+  }
+}

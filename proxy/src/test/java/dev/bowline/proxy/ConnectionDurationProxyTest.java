@@ -1,0 +1,248 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code common_http_protocol_options.max_connection_duration} as Envoy applies it. Downstream (the
+ * connection manager's): a connection that old drains, counted in {@code
+ * downstream_cx_max_duration_reached}: HTTP/1 answers its next request with {@code connection:
+ * close} and closes, or closes after {@code drain_timeout} if it stays idle; HTTP/2 gets GOAWAY.
+ * Upstream (the cluster's): a connection that old takes no new request and closes once idle,
+ * counted in {@code upstream_cx_max_duration_reached}, on HTTP/1.1 and HTTP/2. Raw HTTP/1.1 and
+ * HTTP/2 clients, the JDK HttpClient, Netty backends that count connections.
+ */
+class ConnectionDurationProxyTest {
+  static final String IP = "127.0.74.1";
+
+  static NettyBackend h1;
+  static H2Backend h2;
+  static Proxy proxy;
+  static int quickPort; // max_connection_duration 0.5s, drain_timeout 0.3s
+  static int patientPort; // max_connection_duration 0.5s, drain_timeout 60s
+  static int plainPort; // no max_connection_duration
+  static final HttpClient client =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  static String listener(String name, int port, String options) {
+    return """
+          - name: %1$s
+            address: {socket_address: {address: %2$s, port_value: %3$d}}
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: %1$s
+        %4$s
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    virtual_hosts:
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - {match: {prefix: /h2}, route: {cluster: h2}}
+                      - {match: {prefix: /}, route: {cluster: h1}}
+        """
+        .formatted(name, IP, port, options.indent(10).stripTrailing());
+  }
+
+  @BeforeAll
+  static void start() throws Exception {
+    h1 = new NettyBackend("h1", "127.0.74.2");
+    h2 = new H2Backend("h2", "127.0.74.3", 0, 0);
+    quickPort = Ports.free(IP);
+    patientPort = Ports.free(IP);
+    plainPort = Ports.free(IP);
+    String yaml =
+        """
+        static_resources:
+          listeners:
+        %s
+        %s
+        %s
+          clusters:
+          - name: h1
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                common_http_protocol_options: {max_connection_duration: 0.4s}
+                explicit_http_config: {http_protocol_options: {}}
+            load_assignment:
+              cluster_name: h1
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
+          - name: h2
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                common_http_protocol_options: {max_connection_duration: 0.4s}
+                explicit_http_config: {http2_protocol_options: {}}
+            load_assignment:
+              cluster_name: h2
+              endpoints: [{lb_endpoints: [%s]}]
+        """
+            .formatted(
+                listener(
+                    "quick",
+                    quickPort,
+                    """
+                    common_http_protocol_options: {max_connection_duration: 0.5s}
+                    drain_timeout: 0.3s"""),
+                listener(
+                    "patient",
+                    patientPort,
+                    """
+                    common_http_protocol_options: {max_connection_duration: 0.5s}
+                    drain_timeout: 60s"""),
+                listener("plain", plainPort, ""),
+                h1.ip(),
+                h1.port(),
+                h2.endpoint());
+    proxy =
+        Proxy.start(
+            new BootstrapLoader().parse("duration.yaml", yaml),
+            ProxyOptions.defaults().withWorkers(1));
+  }
+
+  @AfterAll
+  static void stop() {
+    proxy.close();
+    h1.close();
+    h2.close();
+  }
+
+  static long stat(String name) {
+    return proxy.stats().all().stream()
+        .filter(c -> c.name().equals(name))
+        .mapToLong(c -> c.value())
+        .sum();
+  }
+
+  /** Writes a GET for {@code path} and reads its response head and body (Content-Length). */
+  static String get(Socket s, String path) throws Exception {
+    s.getOutputStream()
+        .write(
+            ("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    s.getOutputStream().flush();
+    InputStream in = s.getInputStream();
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new java.io.EOFException("closed after " + head);
+      }
+      head.append((char) b);
+    }
+    int at = head.toString().toLowerCase().indexOf("content-length: ");
+    int length = Integer.parseInt(head.substring(at + 16, head.indexOf("\r\n", at)).trim());
+    return head + new String(in.readNBytes(length), StandardCharsets.ISO_8859_1);
+  }
+
+  @Test
+  void anIdleHttp1ConnectionClosesADrainTimeoutAfterItsMaxDuration() throws Exception {
+    long reached = stat("http.quick.downstream_cx_max_duration_reached");
+    try (Socket s = new Socket(IP, quickPort)) {
+      s.setSoTimeout(10_000);
+      assertThat(get(s, "/a"))
+          .startsWith("HTTP/1.1 200")
+          .doesNotContainIgnoringCase("connection: close");
+      // 0.5 s of age and 0.3 s of drain later the proxy closes it: the read sees the end
+      assertThat(s.getInputStream().read()).isEqualTo(-1);
+    }
+    assertThat(stat("http.quick.downstream_cx_max_duration_reached")).isEqualTo(reached + 1);
+  }
+
+  @Test
+  void aDrainingHttp1ConnectionAnswersItsNextRequestWithConnectionClose() throws Exception {
+    try (Socket s = new Socket(IP, patientPort)) {
+      s.setSoTimeout(10_000);
+      assertThat(get(s, "/b"))
+          .startsWith("HTTP/1.1 200")
+          .doesNotContainIgnoringCase("connection: close");
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(() -> stat("http.patient.downstream_cx_max_duration_reached") == 1);
+      assertThat(get(s, "/c"))
+          .startsWith("HTTP/1.1 200")
+          .containsIgnoringCase("\r\nconnection: close\r\n");
+      assertThat(s.getInputStream().read()).isEqualTo(-1);
+    }
+  }
+
+  @Test
+  void anHttp2ConnectionGetsGoAwayAtItsMaxDuration() throws Exception {
+    try (RawH2 c = new RawH2(IP, quickPort)) {
+      c.preface().handshake();
+      RawH2.Frame goAway = c.readUntil(RawH2.GOAWAY);
+      assertThat(goAway).isNotNull();
+      assertThat(goAway.errorCode()).isZero();
+      assertThat(c.closedByPeer()).isTrue();
+    }
+  }
+
+  /** Waits until every upstream connection of {@code cluster} made so far reached its age. */
+  static void allRetired(String cluster) {
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () ->
+                stat("cluster." + cluster + ".upstream_cx_max_duration_reached")
+                    == stat("cluster." + cluster + ".upstream_cx_total"));
+  }
+
+  @Test
+  void upstreamConnectionsRetireAtTheClustersMaxDuration() throws Exception {
+    allRetired("h1"); // connections of the other tests
+    int before = h1.connections.get();
+    URI uri = URI.create("http://" + IP + ":" + plainPort + "/up");
+    assertThat(
+            client
+                .send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
+                .statusCode())
+        .isEqualTo(200);
+    assertThat(h1.connections.get()).isEqualTo(before + 1);
+    allRetired("h1");
+    assertThat(
+            client
+                .send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
+                .statusCode())
+        .isEqualTo(200);
+    assertThat(h1.connections.get()).isEqualTo(before + 2);
+  }
+
+  @Test
+  void upstreamHttp2ConnectionsRetireAtTheClustersMaxDuration() throws Exception {
+    URI uri = URI.create("http://" + IP + ":" + plainPort + "/h2/up");
+    assertThat(
+            client
+                .send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
+                .statusCode())
+        .isEqualTo(200);
+    assertThat(h2.connections.get()).isEqualTo(1);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> stat("cluster.h2.upstream_cx_max_duration_reached") == 1);
+    await().atMost(Duration.ofSeconds(20)).until(() -> h2.closed.get() == 1);
+    assertThat(
+            client
+                .send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString())
+                .statusCode())
+        .isEqualTo(200);
+    assertThat(h2.connections.get()).isEqualTo(2);
+  }
+}
