@@ -162,8 +162,15 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     drain();
   }
 
-  /** {@code millis} as decimal text, reusing the last one made on this connection. */
-  String millisText(long millis) {
+  /**
+   * {@code millis} as decimal text: a shared value for the common ones (whole seconds, so a route
+   * timeout's text is never made per connection), else the last one made on this connection.
+   */
+  CharSequence millisText(long millis) {
+    CharSequence shared = HttpStream.sharedMillis(millis);
+    if (shared != null) {
+      return shared;
+    }
     if (millis != lastMillis) {
       lastMillisText = Long.toString(millis);
       lastMillis = millis;

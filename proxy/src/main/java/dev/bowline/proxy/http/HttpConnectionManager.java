@@ -10,7 +10,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
@@ -72,7 +71,8 @@ public final class HttpConnectionManager {
       HttpFilterFactory<?>[] f) {
     int max = config.maxRequestHeadersBytes();
     p.addLast(
-        new HttpServerCodec(dev.bowline.proxy.transport.Http1Decoding.config(max, max, 65536)));
+        new dev.bowline.proxy.transport.Http1ServerCodec(
+            dev.bowline.proxy.transport.Http1Decoding.config(max, max, 65536)));
     idleTimer(p, config);
     p.addLast(new HttpConnection(config, runtime, f, false));
   }

@@ -14,7 +14,6 @@ import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.AsciiString;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -96,7 +95,7 @@ public final class Http1ClientCodec
 
     @Override
     protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
-      AsciiString known = ResponseNames.find(sb, start, length);
+      AsciiString known = RESPONSE_NAMES.find(sb, start, length);
       return known != null ? known : super.splitHeaderName(sb, start, length);
     }
 
@@ -168,39 +167,8 @@ public final class Http1ClientCodec
     return true;
   }
 
-  /** Common response header names, each in lower case and in its usual capitalised spelling. */
-  static final class ResponseNames {
-    private static final AsciiString[][] BY_LENGTH = table();
-
-    private ResponseNames() {}
-
-    /** The shared name whose bytes are exactly these, or null. */
-    static @Nullable AsciiString find(byte[] sb, int start, int length) {
-      if (length >= BY_LENGTH.length) {
-        return null;
-      }
-      for (AsciiString n : BY_LENGTH[length]) {
-        if (n.byteAt(0) == sb[start] && sameBytes(n.array(), n.arrayOffset(), sb, start, length)) {
-          return n;
-        }
-      }
-      return null;
-    }
-
-    // A plain loop: these names are 3-29 bytes, where Arrays.equals' vectorised mismatch costs
-    // more in set-up than it saves (it was 4% of the event loop's Java samples).
-    private static boolean sameBytes(byte[] a, int aStart, byte[] b, int bStart, int length) {
-      for (int i = 1; i < length; i++) {
-        if (a[aStart + i] != b[bStart + i]) {
-          return false;
-        }
-      }
-      return true;
-    }
-
-    private static AsciiString[][] table() {
-      List<AsciiString> names = new ArrayList<>();
-      for (AsciiString lower :
+  private static final HeaderNameTable RESPONSE_NAMES =
+      new HeaderNameTable(
           List.of(
               HttpHeaderNames.ACCEPT_RANGES,
               HttpHeaderNames.ACCESS_CONTROL_ALLOW_CREDENTIALS,
@@ -248,40 +216,15 @@ public final class Http1ClientCodec
               AsciiString.cached("x-envoy-upstream-service-time"),
               AsciiString.cached("x-powered-by"),
               AsciiString.cached("x-request-id"),
-              AsciiString.cached("x-xss-protection"))) {
-        names.add(lower);
-        names.add(AsciiString.cached(capitalised(lower.toString())));
-      }
-      int max = 0;
-      for (AsciiString n : names) {
-        max = Math.max(max, n.length());
-      }
-      AsciiString[][] byLength = new AsciiString[max + 1][];
-      for (int len = 0; len <= max; len++) {
-        final int l = len;
-        byLength[len] =
-            names.stream().filter(n -> n.length() == l).distinct().toArray(AsciiString[]::new);
-      }
-      return byLength;
-    }
+              AsciiString.cached("x-xss-protection")));
 
-    /** {@code content-type} as servers usually send it: {@code Content-Type} (and {@code ETag}). */
-    static String capitalised(String lower) {
-      return switch (lower) {
-        case "etag" -> "ETag";
-        case "www-authenticate" -> "WWW-Authenticate";
-        case "x-xss-protection" -> "X-XSS-Protection";
-        default -> {
-          StringBuilder b = new StringBuilder(lower.length());
-          boolean up = true;
-          for (int i = 0; i < lower.length(); i++) {
-            char c = lower.charAt(i);
-            b.append(up ? Character.toUpperCase(c) : c);
-            up = c == '-';
-          }
-          yield b.toString();
-        }
-      };
+  /** Common response header names, each in lower case and in its usual capitalised spelling. */
+  static final class ResponseNames {
+    private ResponseNames() {}
+
+    /** The shared name whose bytes are exactly these, or null. */
+    static @Nullable AsciiString find(byte[] sb, int start, int length) {
+      return RESPONSE_NAMES.find(sb, start, length);
     }
   }
 }
