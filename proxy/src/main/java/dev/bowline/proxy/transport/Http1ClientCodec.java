@@ -3,6 +3,7 @@ package dev.bowline.proxy.transport;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
@@ -12,6 +13,8 @@ import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -40,7 +43,12 @@ public final class Http1ClientCodec
 
   /** A codec decoding with {@code config} (limits, trailers factory). */
   public Http1ClientCodec(HttpDecoderConfig config) {
-    init(new Decoder(config), new Encoder());
+    this(config, true);
+  }
+
+  /** A codec decoding every head with Netty's decoder ({@code fastHeads} false): tests compare. */
+  Http1ClientCodec(HttpDecoderConfig config, boolean fastHeads) {
+    init(new Decoder(config, fastHeads), new Encoder());
   }
 
   private final class Encoder extends HttpRequestEncoder {
@@ -57,9 +65,11 @@ public final class Http1ClientCodec
   private final class Decoder extends HttpResponseDecoder {
     // the status code of the line being split, so its reason phrase can be matched
     private int code;
+    private final FastHead fast;
 
-    Decoder(HttpDecoderConfig config) {
+    Decoder(HttpDecoderConfig config, boolean fastHeads) {
       super(config);
+      this.fast = new FastHead(config, fastHeads);
     }
 
     @Override
@@ -72,7 +82,67 @@ public final class Http1ClientCodec
         }
         return;
       }
+      if (fast.inBody()) {
+        fast.body(buffer, out);
+        return;
+      }
+      if (fast.idle()) {
+        if (fastHead(buffer, out)) {
+          return;
+        }
+        fast.toNetty();
+      }
+      int from = out.size();
       super.decode(ctx, buffer, out);
+      fast.nettyDecoded(out, from);
+    }
+
+    /**
+     * A response head in the common strict form ({@link FastHead}) with its body framed by
+     * content-length (or none by its status or the request's method): decoded here, true; else
+     * false, nothing consumed, and Netty's decoder takes it.
+     */
+    private boolean fastHead(ByteBuf buffer, List<Object> out) {
+      if (!fast.load(buffer)) {
+        return false;
+      }
+      HttpVersion version = fast.statusLine();
+      int c = fast.code;
+      if (version == null || c < 200) {
+        return false; // interim and upgrade responses go through Netty's decoder
+      }
+      HttpMethod pendingMethod = methods.peek();
+      if (HttpMethod.CONNECT.equals(pendingMethod)) {
+        return false; // a tunnel may follow the head
+      }
+      String reason = REASONS[c - 100];
+      HttpResponseStatus status =
+          reason != null && fast.reasonIs(reason)
+              ? HttpResponseStatus.valueOf(c)
+              : HttpResponseStatus.valueOf(c, fast.reason());
+      HttpResponse response = new DefaultHttpResponse(version, status, headersFactory);
+      if (!fast.headers(response.headers(), RESPONSE_NAMES)) {
+        return false;
+      }
+      boolean empty = HttpMethod.HEAD.equals(pendingMethod) || c == 204 || c == 304;
+      if (!empty && fast.contentLength < 0) {
+        return false; // a body until the connection closes: Netty's decoder
+      }
+      isContentAlwaysEmpty(response); // takes the request's method off the queue, as Netty does
+      long body = empty ? 0 : fast.contentLength;
+      fast.consumed(buffer, body);
+      out.add(response);
+      if (body == 0) {
+        out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+      }
+      return true;
+    }
+
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out)
+        throws Exception {
+      super.decodeLast(ctx, in, out);
+      fast.closed(); // a body cut short ends without its last part, as in Netty's decoder
     }
 
     @Override

@@ -6,10 +6,12 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -29,8 +31,9 @@ import org.junit.jupiter.api.Test;
  * decode themselves and for everything they leave to Netty's decoder: the same messages, versions,
  * methods, targets, statuses, header names and values in order, contents, trailers and failures,
  * whether the bytes come in one read or are split at any point; and the server codec encodes
- * responses to HEAD and CONNECT to the same bytes. The reference is Netty's {@code
- * HttpServerCodec}, fed the same bytes on an {@link EmbeddedChannel}.
+ * responses to HEAD and CONNECT to the same bytes. The reference is Netty's {@code HttpServerCodec}
+ * for requests, and for responses the client codec with Netty's decoder alone, fed the same bytes
+ * on an {@link EmbeddedChannel}.
  */
 class Http1CodecEquivalenceTest {
   private static final int MAX = 8192;
@@ -76,18 +79,63 @@ class Http1CodecEquivalenceTest {
           "GET /cut HTTP/1.1\r\nHost: a\r\nX-Partial: abc",
           "POST /short HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
 
+  private static final List<String> RESPONSES =
+      List.of(
+          "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Thu, 26 Nov 2026 08:47:35 GMT\r\n"
+              + "Content-Type: application/octet-stream\r\nContent-Length: 4\r\n"
+              + "Last-Modified: Wed, 25 Nov 2026 10:00:00 GMT\r\nConnection: keep-alive\r\n"
+              + "ETag: \"6925f3a0-400\"\r\nAccept-Ranges: bytes\r\n\r\nbody",
+          "HTTP/1.1 404 Gone Away\r\nContent-Length: 0\r\nX-Trail:  x \t\r\n\r\n",
+          "HTTP/1.0 299 Whatever\r\nContent-Length: 3\r\n\r\nabc",
+          "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+          "HTTP/1.1 304 Not Modified\r\nETag: x\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nx-t: y\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
+          "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+              + "raw bytes",
+          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok",
+          "HTTP/1.1 200  OK\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 OK\r\nName : v\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+          "HTTP/1.1 200 OK\r\nX-Folded: a\r\n\tb\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 OK\r\nX-Bad: a\u0001b\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 099 Low\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n" + "z".repeat(20000),
+          "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 201 Created\r\n"
+              + "Content-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n!");
+
   @Test
   void requestsDecodeAsNettysServerCodecDecodesThem() {
     for (String input : REQUESTS) {
       byte[] bytes = input.getBytes(StandardCharsets.ISO_8859_1);
       for (int split = 0; split < bytes.length; split += split < 200 ? 1 : 97) {
-        List<String> netty = decode(() -> new HttpServerCodec(config()), bytes, split);
-        assertThat(decode(() -> new Http1ServerCodec(config()), bytes, split))
+        List<String> netty = decode(() -> new HttpServerCodec(config()), bytes, split, null);
+        assertThat(decode(() -> new Http1ServerCodec(config()), bytes, split, null))
             .as("request %s split at %d", printable(input), split)
             .isEqualTo(netty);
-        assertThat(decode(() -> new Http1ServerCodec(config(), false), bytes, split))
+        assertThat(decode(() -> new Http1ServerCodec(config(), false), bytes, split, null))
             .as("request %s split at %d, Netty's decoder only", printable(input), split)
             .isEqualTo(netty);
+      }
+    }
+  }
+
+  @Test
+  void responsesDecodeAsNettysClientCodecDecodesThem() {
+    for (HttpMethod method : List.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.CONNECT)) {
+      for (String input : RESPONSES) {
+        byte[] bytes = input.getBytes(StandardCharsets.ISO_8859_1);
+        for (int split = 0; split < bytes.length; split += split < 200 ? 1 : 97) {
+          assertThat(decode(() -> new Http1ClientCodec(config()), bytes, split, method))
+              .as("response to %s: %s split at %d", method, printable(input), split)
+              .isEqualTo(decode(() -> new Http1ClientCodec(config(), false), bytes, split, method));
+        }
       }
     }
   }
@@ -112,9 +160,16 @@ class Http1CodecEquivalenceTest {
   /**
    * Everything {@code codec} decodes from {@code bytes} given in two reads split at {@code split}.
    */
-  private static List<String> decode(Supplier<ChannelHandler> codec, byte[] bytes, int split) {
+  private static List<String> decode(
+      Supplier<ChannelHandler> codec, byte[] bytes, int split, HttpMethod clientMethod) {
     EmbeddedChannel ch = new EmbeddedChannel(codec.get());
     List<String> seen = new ArrayList<>();
+    if (clientMethod != null) {
+      for (int i = 0; i < 3; i++) { // the answered requests: pipelined responses need theirs
+        ch.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, clientMethod, "/x"));
+        releaseAll(ch.outboundMessages());
+      }
+    }
     feed(ch, Unpooled.wrappedBuffer(bytes, 0, split), seen);
     feed(ch, Unpooled.wrappedBuffer(bytes, split, bytes.length - split), seen);
     try {
