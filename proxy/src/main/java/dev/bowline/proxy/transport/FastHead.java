@@ -339,7 +339,11 @@ final class FastHead {
       CharSequence value =
           ve > vs ? new AsciiString(b, vs, ve - vs, true) : AsciiString.EMPTY_STRING;
       try {
-        headers.add(name, value);
+        if (headers instanceof Http1Decoding.Checked checked) {
+          checked.addChecked(name, value); // the loops above checked what Netty's validators check
+        } else {
+          headers.add(name, value);
+        }
       } catch (IllegalArgumentException e) {
         return false; // Netty's decoder meets the same validation and answers it
       }

@@ -120,7 +120,10 @@ public final class Http1ClientCodec
           reason != null && fast.reasonIs(reason)
               ? HttpResponseStatus.valueOf(c)
               : HttpResponseStatus.valueOf(c, fast.reason());
-      HttpResponse response = new DefaultHttpResponse(version, status, headersFactory);
+      var checked = Http1Decoding.checkedHeaders(headersFactory);
+      HttpResponse response =
+          new DefaultHttpResponse(
+              version, status, checked != null ? checked : headersFactory.newHeaders());
       if (!fast.headers(response.headers(), RESPONSE_NAMES)) {
         return false;
       }

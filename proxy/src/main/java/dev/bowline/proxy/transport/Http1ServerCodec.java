@@ -126,7 +126,7 @@ public final class Http1ServerCodec
                 fast.lineVersion.equals("HTTP/1.1") ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0,
                 HttpMethod.valueOf(fast.lineMethod),
                 fast.lineUri,
-                headersFactory);
+                headers());
       } catch (IllegalArgumentException e) {
         return false; // Netty's decoder meets the same check and answers it
       }
@@ -140,6 +140,12 @@ public final class Http1ServerCodec
         out.add(LastHttpContent.EMPTY_LAST_CONTENT);
       }
       return true;
+    }
+
+    /** A new head's headers: with the proxy's factory, ones that take checked adds as they are. */
+    private io.netty.handler.codec.http.HttpHeaders headers() {
+      var checked = Http1Decoding.checkedHeaders(headersFactory);
+      return checked != null ? checked : headersFactory.newHeaders();
     }
 
     @Override
