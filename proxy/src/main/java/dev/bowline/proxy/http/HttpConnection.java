@@ -105,6 +105,35 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (limit != null) {
       bufferLimit = limit;
     }
+    io.netty.channel.Channel own = ctx.channel();
+    io.netty.channel.Channel parent = own.parent();
+    drainingFlag =
+        (parent != null && !(parent instanceof io.netty.channel.ServerChannel) ? parent : own)
+            .attr(ProxyRuntime.CONNECTION_DRAINING);
+    tlsPeer = dev.bowline.proxy.tls.TlsPeer.attribute(own);
+    parentTlsPeer = parent == null ? null : dev.bowline.proxy.tls.TlsPeer.attribute(parent);
+  }
+
+  // The connection's draining flag and TLS peer as attributes looked up once: a request reads them
+  // without searching the channel's attribute map (ProxyRuntime.isDraining, TlsPeer.of).
+  private io.netty.util.@Nullable Attribute<Boolean> drainingFlag;
+  private io.netty.util.@Nullable Attribute<dev.bowline.proxy.tls.TlsPeer> tlsPeer;
+  private io.netty.util.@Nullable Attribute<dev.bowline.proxy.tls.TlsPeer> parentTlsPeer;
+
+  /** Whether the proxy or this connection drains ({@code ProxyRuntime.isDraining(Channel)}). */
+  boolean draining() {
+    var d = drainingFlag;
+    return runtime.isDraining() || d != null && Boolean.TRUE.equals(d.get());
+  }
+
+  /** The downstream TLS peer of this connection (or stream's connection), null without TLS. */
+  dev.bowline.proxy.tls.@Nullable TlsPeer tlsPeer() {
+    var a = tlsPeer;
+    dev.bowline.proxy.tls.TlsPeer p = a == null ? null : a.get();
+    if (p == null && parentTlsPeer != null) {
+      p = parentTlsPeer.get();
+    }
+    return p;
   }
 
   /**

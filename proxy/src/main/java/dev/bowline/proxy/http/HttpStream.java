@@ -483,8 +483,7 @@ final class HttpStream
               HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpResponseStatus.CONTINUE),
           ctx.voidPromise());
     }
-    dev.bowline.proxy.tls.TlsPeer tls =
-        dev.bowline.proxy.tls.TlsPeer.of(ctx.channel()).orElse(null);
+    dev.bowline.proxy.tls.TlsPeer tls = conn.tlsPeer();
     if (cfg.useRemoteAddress() || !h.contains(X_FORWARDED_PROTO)) {
       // Envoy: an edge request's scheme is the connection's; an internal one keeps what it says
       h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
@@ -1983,8 +1982,7 @@ final class HttpStream
    */
   private boolean keepAlive() {
     if (keepAliveDecision == 0) {
-      keepAliveDecision =
-          keepAliveRequested && !conn.runtime.isDraining(ctx.channel()) ? (byte) 1 : (byte) -1;
+      keepAliveDecision = keepAliveRequested && !conn.draining() ? (byte) 1 : (byte) -1;
     }
     return keepAliveDecision > 0;
   }
@@ -2379,7 +2377,7 @@ final class HttpStream
 
   @Override
   public dev.bowline.proxy.tls.@Nullable TlsPeer downstreamTlsPeer() {
-    return dev.bowline.proxy.tls.TlsPeer.of(ctx.channel()).orElse(null);
+    return conn.tlsPeer();
   }
 
   @Override
