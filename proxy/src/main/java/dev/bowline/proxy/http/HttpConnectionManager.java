@@ -70,10 +70,11 @@ public final class HttpConnectionManager {
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] f) {
     int max = config.maxRequestHeadersBytes();
+    // the codec keeps the stream idle timeout itself: one pipeline hop less per read and write
     p.addLast(
         new dev.bowline.proxy.transport.Http1ServerCodec(
-            dev.bowline.proxy.transport.Http1Decoding.config(max, max, 65536)));
-    idleTimer(p, config);
+            dev.bowline.proxy.transport.Http1Decoding.config(max, max, 65536),
+            config.streamIdleTimeout()));
     p.addLast(new HttpConnection(config, runtime, f, false));
   }
 

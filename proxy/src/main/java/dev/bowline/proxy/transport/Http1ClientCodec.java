@@ -2,6 +2,7 @@ package dev.bowline.proxy.transport;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -41,14 +42,97 @@ public final class Http1ClientCodec
   // A 200 to CONNECT was read: the rest of the connection is not HTTP and passes through as bytes.
   private boolean tunnel;
 
+  // The connection's idle timeout (null: none): read is any bytes read, write any write.
+  private final @Nullable IdleClock idle;
+
   /** A codec decoding with {@code config} (limits, trailers factory). */
   public Http1ClientCodec(HttpDecoderConfig config) {
-    this(config, true);
+    this(config, java.time.Duration.ZERO);
+  }
+
+  /**
+   * A codec decoding with {@code config} that fires {@code IdleStateEvent.ALL_IDLE_STATE_EVENT} to
+   * the handlers after it when nothing was read or written for {@code idleTimeout} (zero: never),
+   * as an {@link IdleTimeout} before it would, without a handler of its own.
+   */
+  public Http1ClientCodec(HttpDecoderConfig config, java.time.Duration idleTimeout) {
+    this(config, idleTimeout, true);
   }
 
   /** A codec decoding every head with Netty's decoder ({@code fastHeads} false): tests compare. */
   Http1ClientCodec(HttpDecoderConfig config, boolean fastHeads) {
+    this(config, java.time.Duration.ZERO, fastHeads);
+  }
+
+  private Http1ClientCodec(
+      HttpDecoderConfig config, java.time.Duration idleTimeout, boolean fastHeads) {
+    this.idle = IdleTimeout.clockFor(idleTimeout);
     init(new Decoder(config, fastHeads), new Encoder());
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+    super.handlerAdded(ctx);
+    if (idle != null && ctx.channel().isActive() && ctx.channel().isRegistered()) {
+      idle.start(ctx);
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
+    if (idle != null) {
+      idle.stop();
+    }
+    super.handlerRemoved(ctx);
+  }
+
+  @Override
+  public void channelRegistered(ChannelHandlerContext ctx) throws Exception {
+    if (idle != null && ctx.channel().isActive()) {
+      idle.start(ctx);
+    }
+    super.channelRegistered(ctx);
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    if (idle != null) {
+      idle.start(ctx);
+    }
+    super.channelActive(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    if (idle != null) {
+      idle.stop();
+    }
+    super.channelInactive(ctx);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    if (idle != null) {
+      idle.read();
+    }
+    super.channelRead(ctx, msg);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+    if (idle != null) {
+      idle.readComplete();
+    }
+    super.channelReadComplete(ctx);
+  }
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
+      throws Exception {
+    if (idle != null) {
+      idle.write();
+    }
+    super.write(ctx, msg, promise);
   }
 
   private final class Encoder extends HttpRequestEncoder {

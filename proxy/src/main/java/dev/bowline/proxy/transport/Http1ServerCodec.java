@@ -46,14 +46,89 @@ public final class Http1ServerCodec
   // Close the connection once the next response is written.
   private boolean mustCloseAfterResponse;
 
+  // The stream idle timeout (null: none): read is a decoded message, write any write.
+  private final @Nullable IdleClock idle;
+
   /** A codec decoding with {@code config} (limits, headers and trailers factories). */
   public Http1ServerCodec(HttpDecoderConfig config) {
-    this(config, true);
+    this(config, java.time.Duration.ZERO);
+  }
+
+  /**
+   * A codec decoding with {@code config} that fires {@code IdleStateEvent.ALL_IDLE_STATE_EVENT} to
+   * the handlers after it when no message was decoded and nothing written for {@code idleTimeout}
+   * (zero: never), as an {@link IdleTimeout} right after it would, without a handler of its own.
+   */
+  public Http1ServerCodec(HttpDecoderConfig config, java.time.Duration idleTimeout) {
+    this(config, idleTimeout, true);
   }
 
   /** A codec decoding every head with Netty's decoder ({@code fastHeads} false): tests compare. */
   Http1ServerCodec(HttpDecoderConfig config, boolean fastHeads) {
+    this(config, java.time.Duration.ZERO, fastHeads);
+  }
+
+  private Http1ServerCodec(
+      HttpDecoderConfig config, java.time.Duration idleTimeout, boolean fastHeads) {
+    this.idle = IdleTimeout.clockFor(idleTimeout);
     init(new Decoder(config, fastHeads), new Encoder());
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+    super.handlerAdded(ctx);
+    if (idle != null && ctx.channel().isActive() && ctx.channel().isRegistered()) {
+      idle.start(ctx);
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
+    if (idle != null) {
+      idle.stop();
+    }
+    super.handlerRemoved(ctx);
+  }
+
+  @Override
+  public void channelRegistered(ChannelHandlerContext ctx) throws Exception {
+    if (idle != null && ctx.channel().isActive()) {
+      idle.start(ctx);
+    }
+    super.channelRegistered(ctx);
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    if (idle != null) {
+      idle.start(ctx);
+    }
+    super.channelActive(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    if (idle != null) {
+      idle.stop();
+    }
+    super.channelInactive(ctx);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+    if (idle != null) {
+      idle.readComplete();
+    }
+    super.channelReadComplete(ctx);
+  }
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
+      throws Exception {
+    if (idle != null) {
+      idle.write();
+    }
+    super.write(ctx, msg, promise);
   }
 
   private final class Decoder extends HttpRequestDecoder {
@@ -75,6 +150,9 @@ public final class Http1ServerCodec
       int oldSize = out.size();
       decodeMessage(ctx, buffer, out);
       int size = out.size();
+      if (size > oldSize && idle != null) {
+        idle.read(); // what the handlers after the codec read
+      }
       for (int i = oldSize; i < size; i++) {
         if (out.get(i) instanceof HttpRequest r) {
           if (methods.size() >= MAX_PIPELINE_DEPTH) {

@@ -183,4 +183,72 @@ class Http1ServerCodecTest {
     HttpRequest chunked = (HttpRequest) seen.poll(5, TimeUnit.SECONDS);
     assertThat(chunked.headers().get(HttpHeaderNames.TRANSFER_ENCODING)).isEqualTo("chunked");
   }
+
+  @Test
+  void withAnIdleTimeoutTheEventFollowsTheLastMessageOrWriteByThatLongAndReachesTheNextHandler()
+      throws Exception {
+    long timeoutMs = 1_000; // large beside the steps: a loaded machine
+    java.util.concurrent.CompletableFuture<Long> idleAt =
+        new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicLong lastWrite = new java.util.concurrent.atomic.AtomicLong();
+    Channel idleServer =
+        new ServerBootstrap()
+            .group(group)
+            .channel(Transport.NIO.serverChannelClass())
+            .childHandler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    ch.pipeline()
+                        .addLast(
+                            new Http1ServerCodec(
+                                Http1Decoding.config(4096, 8192, 8192),
+                                java.time.Duration.ofMillis(timeoutMs)));
+                    ch.pipeline()
+                        .addLast(
+                            new SimpleChannelInboundHandler<HttpObject>() {
+                              @Override
+                              protected void channelRead0(ChannelHandlerContext ctx, HttpObject m) {
+                                if (m instanceof LastHttpContent) {
+                                  var r =
+                                      new DefaultFullHttpResponse(
+                                          HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT);
+                                  lastWrite.set(System.nanoTime());
+                                  ctx.writeAndFlush(r);
+                                }
+                              }
+
+                              @Override
+                              public void userEventTriggered(
+                                  ChannelHandlerContext ctx, Object evt) {
+                                if (evt
+                                    == io.netty.handler.timeout.IdleStateEvent
+                                        .ALL_IDLE_STATE_EVENT) {
+                                  idleAt.complete(System.nanoTime());
+                                }
+                              }
+                            });
+                  }
+                })
+            .bind(InetAddress.getLoopbackAddress(), 0)
+            .sync()
+            .channel();
+    try (Socket s = new Socket()) {
+      s.connect(idleServer.localAddress(), 5_000);
+      s.setSoTimeout(10_000);
+      long start = System.nanoTime();
+      Thread.sleep(timeoutMs / 2);
+      s.getOutputStream()
+          .write("GET / HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      s.getInputStream().read(); // the response came
+      long at = idleAt.get(10, TimeUnit.SECONDS);
+      // not at start + timeout: the request and its response moved the deadline
+      assertThat(TimeUnit.NANOSECONDS.toMillis(at - lastWrite.get()))
+          .isGreaterThanOrEqualTo(timeoutMs - 50);
+      assertThat(TimeUnit.NANOSECONDS.toMillis(at - start))
+          .isGreaterThanOrEqualTo(timeoutMs * 3 / 2 - 50);
+    } finally {
+      idleServer.close().syncUninterruptibly();
+    }
+  }
 }
