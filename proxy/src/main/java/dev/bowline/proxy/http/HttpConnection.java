@@ -109,6 +109,35 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (limit != null) {
       bufferLimit = limit;
     }
+    io.netty.channel.Channel own = ctx.channel();
+    io.netty.channel.Channel parent = own.parent();
+    drainingFlag =
+        (parent != null && !(parent instanceof io.netty.channel.ServerChannel) ? parent : own)
+            .attr(ProxyRuntime.CONNECTION_DRAINING);
+    tlsPeer = dev.bowline.proxy.tls.TlsPeer.attribute(own);
+    parentTlsPeer = parent == null ? null : dev.bowline.proxy.tls.TlsPeer.attribute(parent);
+  }
+
+  // The connection's draining flag and TLS peer as attributes looked up once: a request reads them
+  // without searching the channel's attribute map (ProxyRuntime.isDraining, TlsPeer.of).
+  private io.netty.util.@Nullable Attribute<Boolean> drainingFlag;
+  private io.netty.util.@Nullable Attribute<dev.bowline.proxy.tls.TlsPeer> tlsPeer;
+  private io.netty.util.@Nullable Attribute<dev.bowline.proxy.tls.TlsPeer> parentTlsPeer;
+
+  /** Whether the proxy or this connection drains ({@code ProxyRuntime.isDraining(Channel)}). */
+  boolean draining() {
+    var d = drainingFlag;
+    return runtime.isDraining() || d != null && Boolean.TRUE.equals(d.get());
+  }
+
+  /** The downstream TLS peer of this connection (or stream's connection), null without TLS. */
+  dev.bowline.proxy.tls.@Nullable TlsPeer tlsPeer() {
+    var a = tlsPeer;
+    dev.bowline.proxy.tls.TlsPeer p = a == null ? null : a.get();
+    if (p == null && parentTlsPeer != null) {
+      p = parentTlsPeer.get();
+    }
+    return p;
   }
 
   /**
@@ -171,8 +200,15 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     return current == null && queue.isEmpty();
   }
 
-  /** {@code millis} as decimal text, reusing the last one made on this connection. */
-  String millisText(long millis) {
+  /**
+   * {@code millis} as decimal text: a shared value for the common ones (whole seconds, so a route
+   * timeout's text is never made per connection), else the last one made on this connection.
+   */
+  CharSequence millisText(long millis) {
+    CharSequence shared = HttpStream.sharedMillis(millis);
+    if (shared != null) {
+      return shared;
+    }
     if (millis != lastMillis) {
       lastMillisText = Long.toString(millis);
       lastMillis = millis;

@@ -11,7 +11,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
@@ -76,9 +75,11 @@ public final class HttpConnectionManager {
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] f) {
     int max = config.maxRequestHeadersBytes();
+    // the codec keeps the stream idle timeout itself: one pipeline hop less per read and write
     p.addLast(
-        new HttpServerCodec(dev.bowline.proxy.transport.Http1Decoding.config(max, max, 65536)));
-    idleTimer(p, config);
+        new dev.bowline.proxy.transport.Http1ServerCodec(
+            dev.bowline.proxy.transport.Http1Decoding.config(max, max, 65536),
+            config.streamIdleTimeout()));
     p.addLast(new HttpConnection(config, runtime, f, false));
   }
 

@@ -183,8 +183,29 @@ final class HttpStream
     }
   }
 
+  /**
+   * Whole seconds of 1-120 s in milliseconds as header values (route timeouts, 15000 the default).
+   */
+  private static final io.netty.util.AsciiString[] SECONDS_MILLIS =
+      new io.netty.util.AsciiString[121];
+
+  static {
+    for (int i = 1; i < SECONDS_MILLIS.length; i++) {
+      SECONDS_MILLIS[i] = io.netty.util.AsciiString.cached(Integer.toString(i * 1000));
+    }
+  }
+
   private static CharSequence millisValue(long ms) {
     return ms >= 0 && ms < SMALL_MILLIS.length ? SMALL_MILLIS[(int) ms] : Long.toString(ms);
+  }
+
+  /** {@code ms} as a shared header value (0-255 ms, whole seconds up to 120 s), else null. */
+  static io.netty.util.@Nullable AsciiString sharedMillis(long ms) {
+    if (ms >= 0 && ms < SMALL_MILLIS.length) {
+      return SMALL_MILLIS[(int) ms];
+    }
+    long s = ms / 1000;
+    return ms % 1000 == 0 && s > 0 && s < SECONDS_MILLIS.length ? SECONDS_MILLIS[(int) s] : null;
   }
 
   /** Request bytes kept for retries at most (Envoy's default connection buffer limit, 1 MiB). */
@@ -462,8 +483,7 @@ final class HttpStream
               HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpResponseStatus.CONTINUE),
           ctx.voidPromise());
     }
-    dev.bowline.proxy.tls.TlsPeer tls =
-        dev.bowline.proxy.tls.TlsPeer.of(ctx.channel()).orElse(null);
+    dev.bowline.proxy.tls.TlsPeer tls = conn.tlsPeer();
     if (cfg.useRemoteAddress() || !h.contains(X_FORWARDED_PROTO)) {
       // Envoy: an edge request's scheme is the connection's; an internal one keeps what it says
       h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
@@ -1309,12 +1329,37 @@ final class HttpStream
     writeLocal(resp, r.status());
   }
 
-  private String requestId() {
+  /**
+   * A random (version 4) UUID in its text form, as {@code UUID.toString} writes it, made as ASCII
+   * bytes: the upstream encoder copies them whole.
+   */
+  private io.netty.util.AsciiString requestId() {
     var rnd = java.util.Objects.requireNonNull(conn.worker).random();
-    return new java.util.UUID(
-            (rnd.nextLong() & ~0xF000L) | 0x4000L,
-            (rnd.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L)
-        .toString();
+    long hi = (rnd.nextLong() & ~0xF000L) | 0x4000L;
+    long lo = (rnd.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+    byte[] b = new byte[36];
+    hex(hi >>> 32, b, 0, 8);
+    b[8] = '-';
+    hex(hi >>> 16, b, 9, 4);
+    b[13] = '-';
+    hex(hi, b, 14, 4);
+    b[18] = '-';
+    hex(lo >>> 48, b, 19, 4);
+    b[23] = '-';
+    hex(lo, b, 24, 12);
+    return new io.netty.util.AsciiString(b, false);
+  }
+
+  private static final byte[] HEX_DIGITS = {
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'
+  };
+
+  /** The low {@code digits} hex digits of {@code v} at {@code b[at..]}, most significant first. */
+  private static void hex(long v, byte[] b, int at, int digits) {
+    for (int i = at + digits - 1; i >= at; i--) {
+      b[i] = HEX_DIGITS[(int) v & 0xf];
+      v >>>= 4;
+    }
   }
 
   void onRequestContent(HttpContent c) {
@@ -1706,7 +1751,7 @@ final class HttpStream
     if (dp.get(dev.bowline.proxy.transport.IdleTimeout.class) != null) {
       dp.remove(dev.bowline.proxy.transport.IdleTimeout.class);
     }
-    dp.remove(io.netty.handler.codec.http.HttpServerCodec.class);
+    dp.remove(dev.bowline.proxy.transport.Http1ServerCodec.class);
   }
 
   /**
@@ -1793,7 +1838,7 @@ final class HttpStream
                     io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE));
             dp.addLast(dev.bowline.proxy.tcp.TcpProxy.relayTo(up));
             dp.remove(conn);
-            dp.remove(io.netty.handler.codec.http.HttpServerCodec.class);
+            dp.remove(dev.bowline.proxy.transport.Http1ServerCodec.class);
           }
           if (dp.get(dev.bowline.proxy.transport.IdleTimeout.class) != null) {
             dp.remove(dev.bowline.proxy.transport.IdleTimeout.class);
@@ -1968,8 +2013,7 @@ final class HttpStream
    */
   private boolean keepAlive() {
     if (keepAliveDecision == 0) {
-      keepAliveDecision =
-          keepAliveRequested && !conn.runtime.isDraining(ctx.channel()) ? (byte) 1 : (byte) -1;
+      keepAliveDecision = keepAliveRequested && !conn.draining() ? (byte) 1 : (byte) -1;
     }
     return keepAliveDecision > 0;
   }
@@ -2390,7 +2434,7 @@ final class HttpStream
 
   @Override
   public dev.bowline.proxy.tls.@Nullable TlsPeer downstreamTlsPeer() {
-    return dev.bowline.proxy.tls.TlsPeer.of(ctx.channel()).orElse(null);
+    return conn.tlsPeer();
   }
 
   @Override

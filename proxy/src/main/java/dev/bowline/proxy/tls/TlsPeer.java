@@ -38,6 +38,15 @@ public record TlsPeer(
   static final AttributeKey<TlsPeer> KEY = AttributeKey.valueOf("bowline.tls_peer");
 
   /** The TLS peer of connection {@code ch} (or, for an HTTP/2 stream, of its parent). */
+  /**
+   * The attribute of {@code ch} that holds its peer once the handshake is done: a connection
+   * handler looks it up once and reads it per request ({@link #of} searches the channel's
+   * attributes).
+   */
+  public static io.netty.util.Attribute<TlsPeer> attribute(Channel ch) {
+    return ch.attr(KEY);
+  }
+
   public static Optional<TlsPeer> of(Channel ch) {
     TlsPeer p = ch.attr(KEY).get();
     if (p == null && ch.parent() != null) {

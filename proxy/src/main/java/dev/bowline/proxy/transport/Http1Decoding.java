@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The HTTP/1.1 decoder settings of the proxy's server and client codecs.
@@ -72,6 +73,62 @@ public final class Http1Decoding {
         DefaultHeaders.ValueValidator<CharSequence> values,
         int size) {
       super(names, values, size);
+    }
+  }
+
+  /**
+   * Headers for a message head that {@link FastHead} decodes, when the decoder makes them with this
+   * class's factory (else null): the map of {@link SmallHeaders} with Netty's validation, except
+   * for the adds of {@link Checked#addChecked}, whose names and values the head's parser has just
+   * checked byte by byte against the same rules (token names; values without control characters
+   * other than tab, not starting with a space or tab).
+   */
+  static @Nullable Checked checkedHeaders(HttpHeadersFactory factory) {
+    return factory == SmallHeaders.INSTANCE ? new Checked(new Gate()) : null;
+  }
+
+  /** {@link SmallHeaders}' map with adds that skip validation already done. Event loop only. */
+  static final class Checked extends DefaultHttpHeaders {
+    private final Gate gate;
+
+    private Checked(Gate gate) {
+      super(gate, gate, 8);
+      this.gate = gate;
+    }
+
+    /** Adds a header whose name and value were checked against Netty's validation already. */
+    void addChecked(CharSequence name, CharSequence value) {
+      gate.open = true;
+      try {
+        add(name, value);
+      } finally {
+        gate.open = false;
+      }
+    }
+  }
+
+  /** Netty's header validation, skipped while open. */
+  private static final class Gate
+      implements DefaultHeaders.NameValidator<CharSequence>,
+          DefaultHeaders.ValueValidator<CharSequence> {
+    private static final DefaultHeaders.NameValidator<CharSequence> NAMES =
+        HEADERS.getNameValidator();
+    private static final DefaultHeaders.ValueValidator<CharSequence> VALUES =
+        HEADERS.getValueValidator();
+    boolean open;
+
+    @Override
+    public void validateName(CharSequence name) {
+      if (!open) {
+        NAMES.validateName(name);
+      }
+    }
+
+    @Override
+    public void validate(CharSequence value) {
+      if (!open) {
+        VALUES.validate(value);
+      }
     }
   }
 }

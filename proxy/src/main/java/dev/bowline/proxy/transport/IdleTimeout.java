@@ -5,8 +5,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.time.Duration;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -19,14 +17,11 @@ import org.jspecify.annotations.Nullable;
  * channel whose peer has stopped reading counts as active while writes are still being queued; the
  * proxy's stream and upstream idle timeouts only need "no bytes moved either way for that long".
  * The timer is one scheduled task per timeout period, rescheduled for the remainder when there was
- * activity.
+ * activity ({@link IdleClock}, which the HTTP/1 codecs keep inside themselves instead of this
+ * handler: one pipeline hop less per read and write).
  */
 public final class IdleTimeout extends ChannelDuplexHandler {
-  private final long timeoutNanos;
-  private long lastActivity;
-  private boolean reading;
-  private @Nullable ScheduledFuture<?> timer;
-  private boolean stopped;
+  private final IdleClock clock;
 
   /**
    * Adds an idle timeout of {@code timeout} at the end of {@code pipeline}, or nothing when it is
@@ -40,96 +35,61 @@ public final class IdleTimeout extends ChannelDuplexHandler {
 
   /** A handler for {@code timeout}, which must be positive. */
   public IdleTimeout(Duration timeout) {
-    if (timeout.isNegative() || timeout.isZero()) {
-      throw new IllegalArgumentException("idle timeout must be positive: " + timeout);
-    }
-    this.timeoutNanos = timeout.toNanos();
+    this.clock = new IdleClock(timeout);
+  }
+
+  /** A clock for {@code timeout}, or null when it is zero or negative (no idle timeout). */
+  static @Nullable IdleClock clockFor(Duration timeout) {
+    return timeout.isPositive() ? new IdleClock(timeout) : null;
   }
 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     if (ctx.channel().isActive() && ctx.channel().isRegistered()) {
-      start(ctx);
+      clock.start(ctx);
     }
   }
 
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
-    stop();
+    clock.stop();
   }
 
   @Override
   public void channelRegistered(ChannelHandlerContext ctx) {
     if (ctx.channel().isActive()) {
-      start(ctx);
+      clock.start(ctx);
     }
     ctx.fireChannelRegistered();
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    start(ctx);
+    clock.start(ctx);
     ctx.fireChannelActive();
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    stop();
+    clock.stop();
     ctx.fireChannelInactive();
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    reading = true;
+    clock.read();
     ctx.fireChannelRead(msg);
   }
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
-    if (reading) {
-      reading = false;
-      lastActivity = System.nanoTime();
-    }
+    clock.readComplete();
     ctx.fireChannelReadComplete();
   }
 
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-    lastActivity = System.nanoTime();
+    clock.write();
     ctx.write(msg, promise);
-  }
-
-  private void start(ChannelHandlerContext ctx) {
-    if (timer != null || stopped) {
-      return;
-    }
-    lastActivity = System.nanoTime();
-    timer = ctx.executor().schedule(() -> check(ctx), timeoutNanos, TimeUnit.NANOSECONDS);
-  }
-
-  private void stop() {
-    stopped = true;
-    ScheduledFuture<?> t = timer;
-    if (t != null) {
-      t.cancel(false);
-      timer = null;
-    }
-  }
-
-  private void check(ChannelHandlerContext ctx) {
-    if (stopped || !ctx.channel().isOpen()) {
-      return;
-    }
-    long idle = System.nanoTime() - lastActivity;
-    long next;
-    if (reading || idle < timeoutNanos) {
-      next = reading ? timeoutNanos : timeoutNanos - idle;
-    } else {
-      next = timeoutNanos;
-      ctx.fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
-    }
-    if (!stopped) {
-      timer = ctx.executor().schedule(() -> check(ctx), next, TimeUnit.NANOSECONDS);
-    }
   }
 }

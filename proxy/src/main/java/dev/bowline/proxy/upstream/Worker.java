@@ -435,13 +435,12 @@ public final class Worker {
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel c) {
-                // closes a pooled connection idle that long (UpstreamConnection ignores it while
-                // a request runs)
-                dev.bowline.proxy.transport.IdleTimeout.addTo(
-                    c.pipeline(), ch.config.policy().idleTimeout());
+                // the codec closes a pooled connection idle that long (UpstreamConnection ignores
+                // it while a request runs), without an idle handler of its own
                 var codec =
                     new dev.bowline.proxy.transport.Http1ClientCodec(
                         dev.bowline.proxy.transport.Http1Decoding.config(4096, 65536, 65536),
+                        ch.config.policy().idleTimeout(),
                         ch.config.policy().http1EnableTrailers());
                 c.pipeline().addLast(codec);
                 c.pipeline().addLast(new UpstreamConnection(Worker.this, host, ch, c, codec));

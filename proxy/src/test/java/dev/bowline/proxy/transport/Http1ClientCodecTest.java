@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -163,6 +164,10 @@ class Http1ClientCodecTest {
             Map.entry("ETag", "\"a\""),
             Map.entry("X-Custom", "v"),
             Map.entry("CONTENT-language", "en"));
+    // a head in the strict form is decoded in one pass: its values are bytes, copied whole later
+    ok.headers()
+        .iteratorCharSequence()
+        .forEachRemaining(e -> assertThat(e.getValue()).isInstanceOf(AsciiString.class));
     List<CharSequence> names = new ArrayList<>();
     ok.headers().iteratorCharSequence().forEachRemaining(e -> names.add(e.getKey()));
     assertThat((Object) names.get(0))
@@ -213,6 +218,63 @@ class Http1ClientCodecTest {
     }
     assertThat(raw.toString()).isEqualTo("HTTP/1.1 not http any more");
     assertThat(seen.heads()).hasSize(1);
+    ch.close().sync();
+  }
+
+  @Test
+  void withAnIdleTimeoutTheEventFollowsTheLastReadByThatLongAndReachesTheNextHandler()
+      throws Exception {
+    long timeoutMs = 1_000; // large beside the steps: a loaded machine
+    serve("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    java.util.concurrent.CompletableFuture<Long> idleAt =
+        new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicLong lastRead = new java.util.concurrent.atomic.AtomicLong();
+    Channel ch =
+        new Bootstrap()
+            .group(group)
+            .channel(Transport.NIO.socketChannelClass())
+            .handler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel c) {
+                    c.pipeline()
+                        .addLast(
+                            new Http1ClientCodec(
+                                Http1Decoding.config(4096, 8192, 8192),
+                                java.time.Duration.ofMillis(timeoutMs)));
+                    c.pipeline()
+                        .addLast(
+                            new SimpleChannelInboundHandler<Object>() {
+                              @Override
+                              protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
+                                lastRead.set(System.nanoTime());
+                              }
+
+                              @Override
+                              public void userEventTriggered(
+                                  ChannelHandlerContext ctx, Object evt) {
+                                if (evt
+                                    == io.netty.handler.timeout.IdleStateEvent
+                                        .ALL_IDLE_STATE_EVENT) {
+                                  idleAt.complete(System.nanoTime());
+                                }
+                              }
+                            });
+                  }
+                })
+            .connect(server.getLocalSocketAddress())
+            .sync()
+            .channel();
+    long start = System.nanoTime();
+    Thread.sleep(timeoutMs / 2);
+    ch.writeAndFlush(request(HttpMethod.GET)).sync();
+    long at = idleAt.get(10, TimeUnit.SECONDS);
+    assertThat(lastRead.get()).isPositive();
+    // not at start + timeout: the request written and the response read moved the deadline
+    assertThat(TimeUnit.NANOSECONDS.toMillis(at - lastRead.get()))
+        .isGreaterThanOrEqualTo(timeoutMs - 50);
+    assertThat(TimeUnit.NANOSECONDS.toMillis(at - start))
+        .isGreaterThanOrEqualTo(timeoutMs * 3 / 2 - 50);
     ch.close().sync();
   }
 

@@ -1,0 +1,278 @@
+package dev.bowline.proxy.transport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The proxy's HTTP/1 codecs decode exactly what Netty's decode, for heads in the strict form they
+ * decode themselves and for everything they leave to Netty's decoder: the same messages, versions,
+ * methods, targets, statuses, header names and values in order, contents, trailers and failures,
+ * whether the bytes come in one read or are split at any point; and the server codec encodes
+ * responses to HEAD and CONNECT to the same bytes. The reference is Netty's {@code HttpServerCodec}
+ * for requests, and for responses the client codec with Netty's decoder alone, fed the same bytes
+ * on an {@link EmbeddedChannel}.
+ */
+class Http1CodecEquivalenceTest {
+  private static final int MAX = 8192;
+
+  private static final List<String> REQUESTS =
+      List.of(
+          "GET /1k HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+          "GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: curl/8\r\nAccept: */*\r\nX-Custom:  v w \t\r\n"
+              + "x-empty:\r\nCONTENT-TYPE: text/plain\r\n\r\n",
+          "POST /p?q=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /next HTTP/1.1\r\n"
+              + "Host: b\r\n\r\n",
+          "POST /p HTTP/1.1\r\nHost: a\r\ncontent-length: 0012\r\n\r\n0123456789ab",
+          "PUT /big HTTP/1.0\r\nHost: a\r\nContent-Length: 20000\r\n\r\n" + "x".repeat(20000),
+          "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+              + "x-trailer: t\r\n\r\n",
+          "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+              + "0\r\n\r\n",
+          "POST /c HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+          "POST /c HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc",
+          "POST /c HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc",
+          "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+          "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\npayload",
+          "DELETE /d HTTP/1.1\r\nHost: a\r\n\r\nPATCH /d HTTP/1.1\r\nHost: a\r\n\r\n"
+              + "TRACE /d HTTP/1.1\r\nHost: a\r\n\r\nBREW /pot HTTP/1.1\r\nHost: a\r\n\r\n",
+          "\r\nGET /after-crlf HTTP/1.1\r\nHost: a\r\n\r\n",
+          "GET /lf HTTP/1.1\nHost: a\n\n",
+          "GET /ws HTTP/1.1\r\nHost: a\r\nName : v\r\n\r\n",
+          "GET /fold HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n",
+          "GET /ctl HTTP/1.1\r\nHost: a\r\nX-Bad: a\u0001b\r\n\r\n",
+          "GET /del HTTP/1.1\r\nHost: a\r\nX-Bad: a\u007fb\r\n\r\n",
+          "GET /obs HTTP/1.1\r\nHost: a\r\nX-Latin: caf\u00e9\r\n\r\n",
+          "GET /badname HTTP/1.1\r\nHost: a\r\nBad{Name: v\r\n\r\n",
+          "GET /two  spaces HTTP/1.1\r\nHost: a\r\n\r\n",
+          "GET /v HTTP/1.2\r\nHost: a\r\n\r\n",
+          "GET /v HTTP/2.0\r\nHost: a\r\n\r\n",
+          "get /lower HTTP/1.1\r\nHost: a\r\n\r\n",
+          "GET /t\u0001arget HTTP/1.1\r\nHost: a\r\n\r\n",
+          "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              + "Sec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\nSec-WebSocket-Key2: 12998 5 Y3 1  .P00"
+              + "\r\n\r\n^n:ds[4U",
+          "GET /long HTTP/1.1\r\nHost: a\r\nX-Long: " + "y".repeat(9000) + "\r\n\r\n",
+          "GET /nohost HTTP/1.1\r\n\r\n",
+          "GET /cut HTTP/1.1\r\nHost: a\r\nX-Partial: abc",
+          "POST /short HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+
+  private static final List<String> RESPONSES =
+      List.of(
+          "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Thu, 26 Nov 2026 08:47:35 GMT\r\n"
+              + "Content-Type: application/octet-stream\r\nContent-Length: 4\r\n"
+              + "Last-Modified: Wed, 25 Nov 2026 10:00:00 GMT\r\nConnection: keep-alive\r\n"
+              + "ETag: \"6925f3a0-400\"\r\nAccept-Ranges: bytes\r\n\r\nbody",
+          "HTTP/1.1 404 Gone Away\r\nContent-Length: 0\r\nX-Trail:  x \t\r\n\r\n",
+          "HTTP/1.0 299 Whatever\r\nContent-Length: 3\r\n\r\nabc",
+          "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+          "HTTP/1.1 304 Not Modified\r\nETag: x\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nx-t: y\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
+          "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+              + "raw bytes",
+          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok",
+          "HTTP/1.1 200  OK\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 OK\r\nName : v\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+          "HTTP/1.1 200 OK\r\nX-Folded: a\r\n\tb\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 OK\r\nX-Bad: a\u0001b\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 099 Low\r\nContent-Length: 2\r\n\r\nok",
+          "HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n" + "z".repeat(20000),
+          "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 201 Created\r\n"
+              + "Content-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n!");
+
+  @Test
+  void requestsDecodeAsNettysServerCodecDecodesThem() {
+    for (String input : REQUESTS) {
+      byte[] bytes = input.getBytes(StandardCharsets.ISO_8859_1);
+      for (int split = 0; split < bytes.length; split += split < 200 ? 1 : 97) {
+        List<String> netty = decode(() -> new HttpServerCodec(config()), bytes, split, null);
+        assertThat(decode(() -> new Http1ServerCodec(config()), bytes, split, null))
+            .as("request %s split at %d", printable(input), split)
+            .isEqualTo(netty);
+        assertThat(decode(() -> new Http1ServerCodec(config(), false), bytes, split, null))
+            .as("request %s split at %d, Netty's decoder only", printable(input), split)
+            .isEqualTo(netty);
+      }
+    }
+  }
+
+  @Test
+  void responsesDecodeAsNettysClientCodecDecodesThem() {
+    for (HttpMethod method : List.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.CONNECT)) {
+      for (String input : RESPONSES) {
+        byte[] bytes = input.getBytes(StandardCharsets.ISO_8859_1);
+        for (int split = 0; split < bytes.length; split += split < 200 ? 1 : 97) {
+          assertThat(decode(() -> new Http1ClientCodec(config()), bytes, split, method))
+              .as("response to %s: %s split at %d", method, printable(input), split)
+              .isEqualTo(decode(() -> Http1ClientCodec.nettyHeads(config()), bytes, split, method));
+        }
+      }
+    }
+  }
+
+  @Test
+  void responsesToHeadAndConnectEncodeAsNettysServerCodecEncodesThem() {
+    String requests =
+        "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\nCONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"
+            + "GET /g HTTP/1.1\r\nHost: a\r\n\r\n";
+    String netty = encodeResponses(() -> new HttpServerCodec(config()), requests);
+    assertThat(encodeResponses(() -> new Http1ServerCodec(config()), requests)).isEqualTo(netty);
+    // HEAD: no body; CONNECT: no transfer-encoding; GET: chunked
+    assertThat(netty)
+        .startsWith("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nHTTP/1.1 200 OK\r\n\r\n")
+        .endsWith("3\r\nabc\r\n0\r\n\r\n");
+  }
+
+  private static io.netty.handler.codec.http.HttpDecoderConfig config() {
+    return Http1Decoding.config(MAX, MAX, 4096);
+  }
+
+  /**
+   * Everything {@code codec} decodes from {@code bytes} given in two reads split at {@code split}.
+   */
+  private static List<String> decode(
+      Supplier<ChannelHandler> codec, byte[] bytes, int split, HttpMethod clientMethod) {
+    EmbeddedChannel ch = new EmbeddedChannel(codec.get());
+    List<String> seen = new ArrayList<>();
+    if (clientMethod != null) {
+      for (int i = 0; i < 3; i++) { // the answered requests: pipelined responses need theirs
+        ch.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, clientMethod, "/x"));
+        releaseAll(ch.outboundMessages());
+      }
+    }
+    feed(ch, Unpooled.wrappedBuffer(bytes, 0, split), seen);
+    feed(ch, Unpooled.wrappedBuffer(bytes, split, bytes.length - split), seen);
+    try {
+      ch.finish();
+    } catch (Exception e) {
+      seen.add("exception " + e.getClass().getSimpleName() + " " + e.getMessage());
+    }
+    drain(ch, seen);
+    return seen;
+  }
+
+  private static void feed(EmbeddedChannel ch, ByteBuf buf, List<String> seen) {
+    try {
+      ch.writeInbound(buf);
+    } catch (Exception e) {
+      seen.add("exception " + e.getClass().getSimpleName() + " " + e.getMessage());
+    }
+    drain(ch, seen);
+  }
+
+  private static void drain(EmbeddedChannel ch, List<String> seen) {
+    Object o;
+    while ((o = ch.readInbound()) != null) {
+      seen.add(describe(o));
+      ReferenceCountUtil.release(o);
+    }
+  }
+
+  private static void releaseAll(java.util.Queue<Object> q) {
+    Object o;
+    while ((o = q.poll()) != null) {
+      ReferenceCountUtil.release(o);
+    }
+  }
+
+  private static String describe(Object o) {
+    StringBuilder b = new StringBuilder();
+    if (o instanceof HttpRequest r) {
+      b.append("request ")
+          .append(r.method())
+          .append(' ')
+          .append(r.uri())
+          .append(' ')
+          .append(r.protocolVersion());
+    }
+    if (o instanceof HttpResponse r) {
+      b.append("response ")
+          .append(r.protocolVersion())
+          .append(' ')
+          .append(r.status().code())
+          .append(" [")
+          .append(r.status().reasonPhrase())
+          .append(']');
+    }
+    if (o instanceof HttpMessage m) {
+      m.headers()
+          .iteratorCharSequence()
+          .forEachRemaining(
+              e -> b.append(" | ").append(e.getKey()).append(": ").append(e.getValue()));
+    }
+    if (o instanceof HttpContent c) {
+      b.append(o instanceof LastHttpContent ? " last " : " content ")
+          .append(c.content().toString(StandardCharsets.ISO_8859_1));
+    }
+    if (o instanceof LastHttpContent l) {
+      l.trailingHeaders()
+          .iteratorCharSequence()
+          .forEachRemaining(
+              e -> b.append(" || ").append(e.getKey()).append(": ").append(e.getValue()));
+    }
+    if (o instanceof HttpObject h && h.decoderResult().isFailure()) {
+      b.append(" failed ").append(h.decoderResult().cause());
+    }
+    if (o instanceof ByteBuf raw) {
+      b.append("bytes ").append(raw.toString(StandardCharsets.ISO_8859_1));
+    }
+    return b.toString();
+  }
+
+  /** What {@code codec} writes for a 200 with a 3-byte body to each of {@code requests}. */
+  private static String encodeResponses(Supplier<ChannelHandler> codec, String requests) {
+    EmbeddedChannel ch = new EmbeddedChannel(codec.get());
+    ch.writeInbound(Unpooled.copiedBuffer(requests, StandardCharsets.ISO_8859_1));
+    releaseAll(ch.inboundMessages());
+    StringBuilder wire = new StringBuilder();
+    for (int i = 0; i < 3; i++) {
+      var r =
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.copiedBuffer("abc".getBytes()));
+      r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
+      ch.writeOutbound(r);
+      Object o;
+      while ((o = ch.readOutbound()) != null) {
+        wire.append(((ByteBuf) o).toString(StandardCharsets.ISO_8859_1));
+        ReferenceCountUtil.release(o);
+      }
+    }
+    ch.finishAndReleaseAll();
+    return wire.toString();
+  }
+
+  private static String printable(String s) {
+    String t = s.length() > 120 ? s.substring(0, 120) + "..." : s;
+    return t.replace("\r", "\\r").replace("\n", "\\n");
+  }
+}
