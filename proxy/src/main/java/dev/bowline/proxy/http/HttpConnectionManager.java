@@ -149,7 +149,8 @@ public final class HttpConnectionManager {
       this.runtime = runtime;
       connection(new Http2ServerConnection()); // a server's, which remembers refused streams
       // an HTTP/2 connection closing for another reason than a listener drain (an I/O error, max
-      // connection duration) gives its open streams the HCM's drain_timeout after GOAWAY; a listener
+      // connection duration) gives its open streams the HCM's drain_timeout after GOAWAY; a
+      // listener
       // drain waits for them until its drain time ends (Http2Drain)
       gracefulShutdownTimeoutMillis(config.codecOptions().drainTimeout().toMillis());
     }

@@ -50,7 +50,9 @@ public final class Http1ClientCodec
   // The connection's idle timeout (null: none): read is any bytes read, write any write.
   private final @Nullable IdleClock idle;
 
-  /** A codec decoding with {@code config} (limits, trailers factory) that sends request trailers. */
+  /**
+   * A codec decoding with {@code config} (limits, trailers factory) that sends request trailers.
+   */
   public Http1ClientCodec(HttpDecoderConfig config) {
     this(config, java.time.Duration.ZERO, true, true);
   }
