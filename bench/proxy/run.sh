@@ -88,6 +88,7 @@ load() {
     return
   fi
   if [ -z "${3:-}" ]; then taskset -c 0 h2load -t1 -c"$H2_CLIENTS" -m"$STREAMS" -D "$1" "$2" >/dev/null; return; fi
+  rm -f "$3.log" # h2load appends to an existing log, and every round writes the same path
   taskset -c 0 h2load -t1 -c"$H2_CLIENTS" -m"$STREAMS" -D "$1" --log-file "$3.log" "$2" > "$3.h2load"
   # column 3 of the log: microseconds to the end of the response
   sort -n -k3,3 "$3.log" | awk -v tail="${TAIL:-}" -v h2="$3.h2load" '
