@@ -2,8 +2,6 @@ package dev.bowline.proxy.transport;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPromise;
-import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -37,7 +35,7 @@ import org.jspecify.annotations.Nullable;
  * headers this is ~16 objects and ~580 bytes less per proxied request.
  */
 public final class Http1ClientCodec
-    extends CombinedChannelDuplexHandler<HttpResponseDecoder, HttpRequestEncoder> {
+    extends IdleClockCodec<HttpResponseDecoder, HttpRequestEncoder> {
   // Methods of requests sent and not yet answered, oldest first (event loop only).
   private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(2);
   // A 200 to CONNECT was read: the rest of the connection is not HTTP and passes through as bytes.
@@ -46,9 +44,6 @@ public final class Http1ClientCodec
   private final boolean enableTrailers;
   // The last request written went out whole (its last content was encoded)
   private boolean requestDone = true;
-
-  // The connection's idle timeout (null: none): read is any bytes read, write any write.
-  private final @Nullable IdleClock idle;
 
   /**
    * A codec decoding with {@code config} (limits, trailers factory) that sends request trailers.
@@ -91,49 +86,9 @@ public final class Http1ClientCodec
       java.time.Duration idleTimeout,
       boolean enableTrailers,
       boolean fastHeads) {
+    super(IdleTimeout.clockFor(idleTimeout));
     this.enableTrailers = enableTrailers;
-    this.idle = IdleTimeout.clockFor(idleTimeout);
     init(new Decoder(config, fastHeads), new Encoder());
-  }
-
-  @Override
-  public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
-    super.handlerAdded(ctx);
-    if (idle != null && ctx.channel().isActive() && ctx.channel().isRegistered()) {
-      idle.start(ctx);
-    }
-  }
-
-  @Override
-  public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
-    if (idle != null) {
-      idle.stop();
-    }
-    super.handlerRemoved(ctx);
-  }
-
-  @Override
-  public void channelRegistered(ChannelHandlerContext ctx) throws Exception {
-    if (idle != null && ctx.channel().isActive()) {
-      idle.start(ctx);
-    }
-    super.channelRegistered(ctx);
-  }
-
-  @Override
-  public void channelActive(ChannelHandlerContext ctx) throws Exception {
-    if (idle != null) {
-      idle.start(ctx);
-    }
-    super.channelActive(ctx);
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-    if (idle != null) {
-      idle.stop();
-    }
-    super.channelInactive(ctx);
   }
 
   @Override
@@ -142,23 +97,6 @@ public final class Http1ClientCodec
       idle.read();
     }
     super.channelRead(ctx, msg);
-  }
-
-  @Override
-  public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
-    if (idle != null) {
-      idle.readComplete();
-    }
-    super.channelReadComplete(ctx);
-  }
-
-  @Override
-  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
-      throws Exception {
-    if (idle != null) {
-      idle.write();
-    }
-    super.write(ctx, msg, promise);
   }
 
   private final class Encoder extends HttpRequestEncoder {

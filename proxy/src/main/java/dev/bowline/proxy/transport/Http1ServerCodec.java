@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -37,7 +36,7 @@ import org.jspecify.annotations.Nullable;
  * is Netty's decoder's, with the common names shared too. Event loop only.
  */
 public final class Http1ServerCodec
-    extends CombinedChannelDuplexHandler<HttpRequestDecoder, HttpResponseEncoder> {
+    extends IdleClockCodec<HttpRequestDecoder, HttpResponseEncoder> {
   /** Netty's limit of requests decoded and not yet answered. */
   static final int MAX_PIPELINE_DEPTH = 128;
 
@@ -45,9 +44,6 @@ public final class Http1ServerCodec
   private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(4);
   // Close the connection once the next response is written.
   private boolean mustCloseAfterResponse;
-
-  // The stream idle timeout (null: none): read is a decoded message, write any write.
-  private final @Nullable IdleClock idle;
 
   /** A codec decoding with {@code config} (limits, headers and trailers factories). */
   public Http1ServerCodec(HttpDecoderConfig config) {
@@ -70,65 +66,8 @@ public final class Http1ServerCodec
 
   private Http1ServerCodec(
       HttpDecoderConfig config, java.time.Duration idleTimeout, boolean fastHeads) {
-    this.idle = IdleTimeout.clockFor(idleTimeout);
+    super(IdleTimeout.clockFor(idleTimeout));
     init(new Decoder(config, fastHeads), new Encoder());
-  }
-
-  @Override
-  public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
-    super.handlerAdded(ctx);
-    if (idle != null && ctx.channel().isActive() && ctx.channel().isRegistered()) {
-      idle.start(ctx);
-    }
-  }
-
-  @Override
-  public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
-    if (idle != null) {
-      idle.stop();
-    }
-    super.handlerRemoved(ctx);
-  }
-
-  @Override
-  public void channelRegistered(ChannelHandlerContext ctx) throws Exception {
-    if (idle != null && ctx.channel().isActive()) {
-      idle.start(ctx);
-    }
-    super.channelRegistered(ctx);
-  }
-
-  @Override
-  public void channelActive(ChannelHandlerContext ctx) throws Exception {
-    if (idle != null) {
-      idle.start(ctx);
-    }
-    super.channelActive(ctx);
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-    if (idle != null) {
-      idle.stop();
-    }
-    super.channelInactive(ctx);
-  }
-
-  @Override
-  public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
-    if (idle != null) {
-      idle.readComplete();
-    }
-    super.channelReadComplete(ctx);
-  }
-
-  @Override
-  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
-      throws Exception {
-    if (idle != null) {
-      idle.write();
-    }
-    super.write(ctx, msg, promise);
   }
 
   private final class Decoder extends HttpRequestDecoder {
