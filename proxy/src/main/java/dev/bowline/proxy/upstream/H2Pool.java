@@ -173,6 +173,14 @@ final class H2Pool {
   /** A GOAWAY on {@code c}: it takes no new stream and closes once its streams end. */
   void goAway(H2Connection c) {
     cluster.stats.upstreamCxCloseNotify().inc();
+    drainConnection(c);
+  }
+
+  /**
+   * {@code c} takes no new stream (a connection still connecting no longer counts as capacity on
+   * its way) and closes once its streams end; requests still waiting get another connection.
+   */
+  private void drainConnection(H2Connection c) {
     if (!c.ready) {
       c.ready = true;
       connectingCapacity -= c.estimate;
@@ -195,16 +203,7 @@ final class H2Pool {
       return;
     }
     cluster.stats.upstreamCxMaxDurationReached().inc();
-    if (!c.ready) {
-      c.ready = true;
-      connectingCapacity -= c.estimate;
-    }
-    c.draining = true;
-    if (c.active == 0) {
-      close(c);
-    } else if (!pending.isEmpty()) {
-      tryConnect();
-    }
+    drainConnection(c);
   }
 
   /** {@code c}'s channel closed. */
