@@ -1601,6 +1601,8 @@ final class HttpStream
     }
     if (!done) {
       responseFlags.set(ResponseFlag.UF);
+      // Envoy's details name the reset reason: connection_failure, connection_timeout
+      details = "upstream_reset_before_response_started{" + reason.replace(' ', '_') + "}";
       localReply(
           503,
           "upstream connect error or disconnect/reset before headers. reset reason: " + reason);
