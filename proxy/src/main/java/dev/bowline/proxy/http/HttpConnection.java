@@ -80,6 +80,13 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   // HTTP/2: the error code of the client's RST_STREAM on this stream; -1 while none came
   private long remoteReset = -1;
 
+  /**
+   * HTTP/1: the connection's drain timeout ran out with a stream in flight (Envoy's drain state
+   * "closing"): the connection closes once that stream's response is written, whatever its head
+   * said.
+   */
+  boolean closeAfterStream;
+
   HttpConnection(
       HttpConnectionManagerConfig config,
       ProxyRuntime runtime,

@@ -2160,7 +2160,7 @@ final class HttpStream
       // then closes; HTTP/2: RST_STREAM NO_ERROR), and its onResetStream counts that reset too
       conn.stats.downstreamRqRxReset().inc();
     }
-    boolean keepOpen = keepAlive() && (complete || conn.http2Stream);
+    boolean keepOpen = keepAlive() && (complete || conn.http2Stream) && !conn.closeAfterStream;
     io.netty.channel.ChannelFuture written = keepOpen ? null : ctx.writeAndFlush(last);
     done = true;
     cancelTimeout();
