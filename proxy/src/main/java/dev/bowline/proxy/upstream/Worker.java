@@ -393,6 +393,9 @@ public final class Worker {
         UpstreamConnection uc = UpstreamConnection.of(pooled);
         uc.bind(listener);
         cb.acquired(uc);
+        if (ch.preconnectRatio > 1) {
+          preconnect(host, ch);
+        }
         return true;
       }
     }
@@ -425,8 +428,27 @@ public final class Worker {
     return true;
   }
 
-  /** Opens a connection to {@code host} for the waiting request {@code p}. */
-  private void connectHttp1(Host host, ClusterHosts ch, Pending p) {
+  /**
+   * Envoy's {@code per_upstream_preconnect_ratio} on HTTP/1.1 ({@code shouldConnect}): while the
+   * host's requests in flight times the ratio exceed its connections (busy, idle and connecting),
+   * one more is opened for the idle pool; at most three per call (Envoy's bound) and within {@code
+   * max_connections}.
+   */
+  private void preconnect(Host host, ClusterHosts ch) {
+    long max = ch.config.policy().limits().maxConnections();
+    for (int i = 0; i < 3 && host.active * ch.preconnectRatio > host.connections; i++) {
+      if (ch.state.connections.get() >= max) {
+        return;
+      }
+      connectHttp1(host, ch, null);
+    }
+  }
+
+  /**
+   * Opens a connection to {@code host} for the waiting request {@code p}, or for the idle pool when
+   * {@code p} is null (a preconnect).
+   */
+  private void connectHttp1(Host host, ClusterHosts ch, @Nullable Pending p) {
     ch.stats.upstreamCxTotal().inc();
     ChannelFuture f =
         connect(
@@ -454,19 +476,22 @@ public final class Worker {
             if (!maxDuration.isZero()) {
               UpstreamConnection.of(done.channel()).expireAfter(maxDuration);
             }
-            if (!p.end()) {
-              // the request gave up meanwhile: as in Envoy's pool the connection stays, for the
-              // next request waiting or in the idle pool
+            if (p == null || !p.end()) {
+              // a preconnect, or the request gave up meanwhile: as in Envoy's pool the connection
+              // stays, for the next request waiting or in the idle pool
               release(host, ch, done.channel());
               return;
             }
             UpstreamConnection uc = UpstreamConnection.of(done.channel());
             uc.bind(p.listener);
             p.cb.acquired(uc);
+            if (ch.preconnectRatio > 1) {
+              preconnect(host, ch);
+            }
           } else {
             ch.stats.upstreamCxConnectFail().inc();
             ch.state.localFailure(host.health, false);
-            if (p.end()) {
+            if (p != null && p.end()) {
               ch.stats.upstreamRqPendingFailureEject().inc(); // Envoy's purgePendingStreams
               p.cb.failed(connectFailure(done.cause()));
             }
