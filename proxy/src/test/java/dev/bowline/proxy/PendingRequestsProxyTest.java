@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * upstream_rq_pending_overflow}), {@code upstream_rq_pending_active} shows how many wait, and a
  * request whose client goes away while it waits leaves the queue at once, counted in {@code
  * upstream_rq_cancelled}, on HTTP/1.1 and HTTP/2. The HTTP/1.1 connections never come up: their
- * peer accepts TCP and never answers the TLS handshake.
+ * peer accepts TCP and never answers the TLS handshake (within the cluster's connect_timeout).
  */
 class PendingRequestsProxyTest {
   static final String IP = "127.0.73.1";
@@ -97,6 +97,7 @@ class PendingRequestsProxyTest {
                       - {match: {prefix: /h2}, route: {cluster: h2}}
           clusters:
           - name: stall
+            connect_timeout: 120s # its handshakes hang for the whole test
             circuit_breakers: {thresholds: [{max_pending_requests: 2}]}
             transport_socket:
               name: envoy.transport_sockets.tls

@@ -38,6 +38,9 @@ import java.util.Optional;
  *     them; when false, the default, Envoy's HTTP/1 codec drops both
  * @param maxConnectionDuration {@code common_http_protocol_options.max_connection_duration}: an
  *     upstream connection this old takes no new request and closes once idle; zero: never
+ * @param preconnectRatio {@code preconnect_policy.per_upstream_preconnect_ratio}: HTTP/1.1
+ *     connections a host keeps busy, idle or connecting per request in flight, in [1, 3]; 1 (the
+ *     default) connects on demand only
  */
 public record ClusterPolicy(
     Lb lb,
@@ -55,7 +58,8 @@ public record ClusterPolicy(
     int http2ConnectionWindow,
     int http2MaxConcurrentStreams,
     boolean http1EnableTrailers,
-    Duration maxConnectionDuration) {
+    Duration maxConnectionDuration,
+    double preconnectRatio) {
 
   /** Envoy's defaults: nothing set on the cluster. */
   public static final ClusterPolicy DEFAULT =
@@ -75,13 +79,17 @@ public record ClusterPolicy(
           CodecOptions.DEFAULT_WINDOW_SIZE,
           CodecOptions.DEFAULT_MAX_CONCURRENT_STREAMS,
           false,
-          Duration.ZERO);
+          Duration.ZERO,
+          1.0);
 
   public ClusterPolicy {
     Objects.requireNonNull(lb, "lb");
     Objects.requireNonNull(limits, "limits");
     if (http2MaxConcurrentStreams < 1) {
       throw new IllegalArgumentException("http2MaxConcurrentStreams must be positive");
+    }
+    if (!(preconnectRatio >= 1 && preconnectRatio <= 3)) {
+      throw new IllegalArgumentException("preconnectRatio must be in [1, 3]");
     }
   }
 

@@ -37,6 +37,9 @@ package dev.bowline.proxy.config;
  *     response, an idle connection closes after the drain timeout; HTTP/2: GOAWAY); zero: never
  * @param drainTimeout {@code drain_timeout}: how long a draining connection is given before it is
  *     closed (HTTP/2: from GOAWAY to the close; Envoy's default 5 s)
+ * @param maxStreamDuration {@code common_http_protocol_options.max_stream_duration}: a stream this
+ *     old is answered 408 (its request not yet whole) or 504, or reset if its response began,
+ *     counted in {@code downstream_rq_max_duration_reached}; zero: never
  */
 public record CodecOptions(
     int maxConcurrentStreams,
@@ -50,7 +53,8 @@ public record CodecOptions(
     int maxHeadersCount,
     boolean enableTrailers,
     java.time.Duration maxConnectionDuration,
-    java.time.Duration drainTimeout) {
+    java.time.Duration drainTimeout,
+    java.time.Duration maxStreamDuration) {
   /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
   public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
 
@@ -84,7 +88,8 @@ public record CodecOptions(
           DEFAULT_MAX_HEADERS_COUNT,
           false,
           java.time.Duration.ZERO,
-          DEFAULT_DRAIN_TIMEOUT);
+          DEFAULT_DRAIN_TIMEOUT,
+          java.time.Duration.ZERO);
 
   public CodecOptions {
     if (maxConcurrentStreams < 1) {
@@ -101,7 +106,9 @@ public record CodecOptions(
     if (maxHeadersCount < 1) {
       throw new IllegalArgumentException("maxHeadersCount must be positive");
     }
-    if (maxConnectionDuration.isNegative() || drainTimeout.isNegative()) {
+    if (maxConnectionDuration.isNegative()
+        || drainTimeout.isNegative()
+        || maxStreamDuration.isNegative()) {
       throw new IllegalArgumentException("durations must not be negative");
     }
   }

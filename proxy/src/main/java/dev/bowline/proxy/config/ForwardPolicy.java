@@ -13,14 +13,27 @@ import java.util.regex.Pattern;
  * @param idleTimeout the route's {@code idle_timeout}; null: the connection manager's applies
  * @param mirrors {@code request_mirror_policies}
  * @param regexRewrite {@code regex_rewrite} of the path
+ * @param maxStreamDuration the route's {@code max_stream_duration.max_stream_duration}, which
+ *     replaces the connection manager's for its streams (zero: none); empty: the connection
+ *     manager's applies
  */
 public record ForwardPolicy(
     Optional<RetryPolicy> retry,
     Optional<Duration> idleTimeout,
     List<RequestMirror> mirrors,
-    Optional<RegexRewrite> regexRewrite) {
+    Optional<RegexRewrite> regexRewrite,
+    Optional<Duration> maxStreamDuration) {
   public ForwardPolicy {
     mirrors = List.copyOf(mirrors);
+  }
+
+  /** Without a route max_stream_duration. */
+  public ForwardPolicy(
+      Optional<RetryPolicy> retry,
+      Optional<Duration> idleTimeout,
+      List<RequestMirror> mirrors,
+      Optional<RegexRewrite> regexRewrite) {
+    this(retry, idleTimeout, mirrors, regexRewrite, Optional.empty());
   }
 
   /** Nothing beyond forwarding. */

@@ -12,8 +12,9 @@ import java.util.concurrent.TimeUnit;
  * {@code onConnectionDurationTimeout}: once a downstream connection is that old it is counted
  * ({@code downstream_cx_max_duration_reached}) and drained. HTTP/2: GOAWAY, the open streams
  * finish, then the connection closes (at most {@code drain_timeout} later). HTTP/1: the next
- * response says {@code connection: close} and the connection closes after it; a connection still
- * idle when {@code drain_timeout} runs out is closed then.
+ * response says {@code connection: close} and the connection closes after it; when {@code
+ * drain_timeout} runs out, an idle connection is closed then, and one with a response under way
+ * (its head sent before the drain began) closes after that response's last byte.
  */
 final class ConnectionDuration {
   private ConnectionDuration() {}
@@ -44,9 +45,16 @@ final class ConnectionDuration {
     ch.eventLoop()
         .schedule(
             () -> {
+              if (!ch.isActive()) {
+                return;
+              }
               HttpConnection c = ch.pipeline().get(HttpConnection.class);
-              if (ch.isActive() && (c == null || c.idle())) {
+              if (c == null || c.idle()) {
                 ch.close(); // Envoy's drain timeout: a connection without a stream closes
+              } else {
+                // Envoy's drain state "closing": the response under way finishes (it says
+                // connection: close if its head is still to come), then the connection closes
+                c.closeAfterStream = true;
               }
             },
             options.drainTimeout().toNanos(),

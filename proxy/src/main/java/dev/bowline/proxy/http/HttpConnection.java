@@ -66,6 +66,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private boolean closing;
   private final ArrayDeque<HttpObject> queue = new ArrayDeque<>();
 
+  /** {@code common_http_protocol_options.max_stream_duration} in nanoseconds; 0: none. */
+  final long maxStreamDurationNanos;
+
   /** The listener's per_connection_buffer_limit_bytes (0: none); set when the handler is added. */
   int bufferLimit = 1 << 20;
 
@@ -80,6 +83,13 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   // HTTP/2: the error code of the client's RST_STREAM on this stream; -1 while none came
   private long remoteReset = -1;
 
+  /**
+   * HTTP/1: the connection's drain timeout ran out with a stream in flight (Envoy's drain state
+   * "closing"): the connection closes once that stream's response is written, whatever its head
+   * said.
+   */
+  boolean closeAfterStream;
+
   HttpConnection(
       HttpConnectionManagerConfig config,
       ProxyRuntime runtime,
@@ -90,6 +100,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     this.stats = runtime.stats().http(config.statPrefix());
     this.filterFactories = filterFactories;
     this.http2Stream = http2Stream;
+    this.maxStreamDurationNanos = config.codecOptions().maxStreamDuration().toNanos();
     String server = config.serverName();
     this.serverName =
         server.chars().allMatch(c -> c < 0x80) ? io.netty.util.AsciiString.cached(server) : server;

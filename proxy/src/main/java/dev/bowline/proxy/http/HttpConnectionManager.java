@@ -238,7 +238,35 @@ public final class HttpConnectionManager {
                   && x.error() != Http2Error.NO_ERROR) {
                 protocolError(ctx.channel(), x.error(), config, runtime);
               }
+              if (!outbound
+                  && c instanceof Http2Exception.StreamException se
+                  && se.error() == Http2Error.FLOW_CONTROL_ERROR
+                  && connection().stream(se.streamId()) != null) {
+                // a stream window overrun: Envoy's codec resets the stream with FLOW_CONTROL_ERROR
+                // and reports its close as the peer's reset (DR, http2.remote_reset). Netty hands
+                // the error to the stream's channel, whose close would say CANCEL: the reset goes
+                // first, so that close adds none
+                streamCodecError(ctx.channel(), se.streamId(), "http2.remote_reset");
+                resetStream(ctx, se.streamId(), se.error().code(), ctx.newPromise());
+              }
               super.onError(ctx, outbound, c);
+            }
+
+            @Override
+            public io.netty.channel.ChannelFuture resetStream(
+                ChannelHandlerContext ctx,
+                int streamId,
+                long errorCode,
+                io.netty.channel.ChannelPromise promise) {
+              var stream = connection().stream(streamId);
+              if (stream == null || !stream.isResetSent()) {
+                // Envoy's codec counts every RST_STREAM it sends (the proxy's, the codec's)
+                runtime
+                    .stats()
+                    .counter("http2.tx_reset", "envoy_http2_tx_reset", java.util.Map.of())
+                    .inc();
+              }
+              return super.resetStream(ctx, streamId, errorCode, promise);
             }
           };
       if (streamWindow != null) {
@@ -340,6 +368,17 @@ public final class HttpConnectionManager {
                       padding,
                       endStream);
                 }
+              }
+
+              @Override
+              public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode)
+                  throws Http2Exception {
+                // Envoy's codec counts every RST_STREAM it receives
+                runtime
+                    .stats()
+                    .counter("http2.rx_reset", "envoy_http2_rx_reset", java.util.Map.of())
+                    .inc();
+                super.onRstStreamRead(ctx, streamId, errorCode);
               }
             });
       }

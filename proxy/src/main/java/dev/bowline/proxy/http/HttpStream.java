@@ -103,6 +103,7 @@ final class HttpStream
   // the tunnel, ends the connection (what follows the head is no HTTP any more)
   private boolean http1Tunnel;
   private @Nullable ScheduledFuture<?> requestTimer;
+  private @Nullable ScheduledFuture<?> durationTimer; // max_stream_duration, when configured
   private final long startNanos = System.nanoTime();
   private final boolean suppressEnvoyHeaders;
   private @Nullable String hashCookie; // Set-Cookie for a generated hash_policy cookie
@@ -293,6 +294,11 @@ final class HttpStream
   }
 
   void start(HttpRequest req) {
+    long maxDuration = conn.maxStreamDurationNanos;
+    if (maxDuration > 0) {
+      durationTimer =
+          ctx.executor().schedule(this::onMaxStreamDuration, maxDuration, TimeUnit.NANOSECONDS);
+    }
     if (!conn.config.requestTimeout().isZero() && !requestComplete) {
       requestTimer =
           ctx.executor()
@@ -869,6 +875,10 @@ final class HttpStream
     }
     includeAttemptCount = matchedHost != null && matchedHost.includeAttemptCount();
     forwarded = true;
+    var routeMax = f.policy().maxStreamDuration();
+    if (routeMax.isPresent()) {
+      routeMaxStreamDuration(routeMax.get());
+    }
     var routeIdle = f.policy().idleTimeout();
     if (routeIdle.isPresent() && !routeIdle.get().isZero()) {
       routeIdleNanos = routeIdle.get().toNanos();
@@ -1601,6 +1611,8 @@ final class HttpStream
     }
     if (!done) {
       responseFlags.set(ResponseFlag.UF);
+      // Envoy's details name the reset reason: connection_failure, connection_timeout
+      details = "upstream_reset_before_response_started{" + reason.replace(' ', '_') + "}";
       localReply(
           503,
           "upstream connect error or disconnect/reset before headers. reset reason: " + reason);
@@ -1923,6 +1935,43 @@ final class HttpStream
     }
   }
 
+  /**
+   * {@code max_stream_duration} ran out (Envoy's {@code onStreamMaxDurationReached}): counted, and
+   * answered {@code downstream duration timeout} with 408 while the request is still arriving, 504
+   * once it is whole (Envoy's {@code maybeRequestTimeoutCode}), gRPC DEADLINE_EXCEEDED to a gRPC
+   * client, or the stream is reset if its response began; details {@code max_duration_timeout}.
+   */
+  private void onMaxStreamDuration() {
+    durationTimer = null;
+    if (done) {
+      return;
+    }
+    conn.stats.downstreamRqMaxDurationReached().inc();
+    details = "max_duration_timeout";
+    if (grpc && !responseStarted) {
+      sendGrpcReply(4, "downstream duration timeout", null); // DEADLINE_EXCEEDED
+      return;
+    }
+    localReply(remoteComplete() ? 504 : 408, "downstream duration timeout");
+  }
+
+  /**
+   * The route's {@code max_stream_duration} replaces the connection manager's for this stream
+   * (Envoy's {@code refreshDurationTimeout}): counted from the stream's start; zero disables it.
+   */
+  private void routeMaxStreamDuration(java.time.Duration max) {
+    ScheduledFuture<?> dt = durationTimer;
+    if (dt != null) {
+      dt.cancel(false);
+      durationTimer = null;
+    }
+    if (max.isZero()) {
+      return;
+    }
+    long left = Math.max(0, max.toNanos() - (System.nanoTime() - startNanos));
+    durationTimer = ctx.executor().schedule(this::onMaxStreamDuration, left, TimeUnit.NANOSECONDS);
+  }
+
   /** {@code request_timeout} fired: the whole request did not arrive in time. */
   private void onRequestTimeout() {
     if (!done && !requestComplete) {
@@ -2158,7 +2207,7 @@ final class HttpStream
       // then closes; HTTP/2: RST_STREAM NO_ERROR), and its onResetStream counts that reset too
       conn.stats.downstreamRqRxReset().inc();
     }
-    boolean keepOpen = keepAlive() && (complete || conn.http2Stream);
+    boolean keepOpen = keepAlive() && (complete || conn.http2Stream) && !conn.closeAfterStream;
     io.netty.channel.ChannelFuture written = keepOpen ? null : ctx.writeAndFlush(last);
     done = true;
     cancelTimeout();
@@ -2215,6 +2264,11 @@ final class HttpStream
     if (rt != null) {
       rt.cancel(false);
       requestTimer = null;
+    }
+    ScheduledFuture<?> dt = durationTimer;
+    if (dt != null) {
+      dt.cancel(false);
+      durationTimer = null;
     }
   }
 

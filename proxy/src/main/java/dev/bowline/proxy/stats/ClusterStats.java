@@ -6,13 +6,15 @@ import java.util.Map;
  * Envoy's {@code cluster.<name>.*} counters the proxy keeps. Of the connection pool's: {@code
  * upstream_rq_pending_total} counts requests that waited for a connection (or an HTTP/2 stream
  * slot), {@code upstream_cx_max_requests} connections that reached {@code
- * max_requests_per_connection}, {@code upstream_cx_close_notify} upstream HTTP/2 GOAWAYs received;
- * of an HTTP/2 stream's reset (Envoy's {@code MultiplexedActiveClientBase::onStreamReset}), {@code
- * upstream_rq_rx_reset} the peer's RST_STREAM (refused streams aside), {@code upstream_rq_tx_reset}
- * the proxy's own, and a lost connection {@code upstream_rq_pending_failure_eject}; {@code
- * upstream_rq_cancelled} counts requests that gave up while they waited for a connection. The
- * pool's {@code upstream_rq_pending_active} is a gauge of the cluster's state (see {@code
- * ClusterStates}).
+ * max_requests_per_connection}, {@code upstream_cx_close_notify} upstream HTTP/2 GOAWAYs received
+ * and HTTP/1 responses that close their connection; of an HTTP/2 stream's reset (Envoy's {@code
+ * MultiplexedActiveClientBase::onStreamReset}), {@code upstream_rq_rx_reset} the peer's RST_STREAM
+ * (refused streams aside), {@code upstream_rq_tx_reset} the proxy's own, and a lost connection
+ * {@code upstream_rq_pending_failure_eject}; {@code upstream_rq_cancelled} counts requests that
+ * gave up while they waited for a connection, {@code upstream_cx_connect_timeout} connections whose
+ * {@code connect_timeout} (TCP connect and TLS handshake) ran out, also counted in {@code
+ * upstream_cx_connect_fail}. The pool's {@code upstream_rq_pending_active} is a gauge of the
+ * cluster's state (see {@code ClusterStates}).
  */
 public record ClusterStats(
     Counter upstreamRqTotal,
@@ -33,7 +35,8 @@ public record ClusterStats(
     Counter upstreamRqRxReset,
     Counter upstreamRqTxReset,
     Counter upstreamRqCancelled,
-    Counter upstreamCxMaxDurationReached) {
+    Counter upstreamCxMaxDurationReached,
+    Counter upstreamCxConnectTimeout) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -80,7 +83,9 @@ public record ClusterStats(
         s.counter(
             p + "upstream_cx_max_duration_reached",
             "envoy_cluster_upstream_cx_max_duration_reached",
-            tags));
+            tags),
+        s.counter(
+            p + "upstream_cx_connect_timeout", "envoy_cluster_upstream_cx_connect_timeout", tags));
   }
 
   /** Counts a response with {@code status}. */

@@ -18,6 +18,8 @@ import java.util.Map;
  *     the response began)
  * @param downstreamCxMaxDurationReached connections that reached {@code max_connection_duration}
  *     and were drained
+ * @param downstreamRqMaxDurationReached streams that reached {@code max_stream_duration} (answered
+ *     408 or 504, or reset)
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -37,6 +39,7 @@ public record HttpStats(
     Counter downstreamRqRxReset,
     Counter downstreamRqTxReset,
     Counter downstreamCxMaxDurationReached,
+    Counter downstreamRqMaxDurationReached,
     Tracing tracing) {
 
   /**
@@ -108,6 +111,10 @@ public record HttpStats(
         s.counter(
             p + "downstream_cx_max_duration_reached",
             "envoy_http_downstream_cx_max_duration_reached",
+            tags),
+        s.counter(
+            p + "downstream_rq_max_duration_reached",
+            "envoy_http_downstream_rq_max_duration_reached",
             tags),
         Tracing.create(s, prefix));
   }

@@ -33,7 +33,38 @@ public final class TcpProxy {
     dev.bowline.proxy.transport.IdleTimeout.addTo(ch.pipeline(), config.idleTimeout());
     TcpSession session = new TcpSession();
     ch.attr(TcpSession.KEY).set(session);
+    if (!config.maxDownstreamConnectionDuration().isZero()) {
+      maxDuration(ch, config, runtime, session);
+    }
     ch.pipeline().addLast(new Downstream(config, runtime, session));
+  }
+
+  /**
+   * Envoy's {@code max_downstream_connection_duration}: a connection that old is closed (both
+   * sides), flagged {@code DT} (DurationTimeout) and counted.
+   */
+  private static void maxDuration(
+      Channel ch, TcpProxyConfig config, ProxyRuntime runtime, TcpSession session) {
+    var timer =
+        ch.eventLoop()
+            .schedule(
+                () -> {
+                  if (!ch.isActive()) {
+                    return;
+                  }
+                  session.flag(ResponseFlag.DT);
+                  runtime
+                      .stats()
+                      .counter(
+                          "tcp." + config.statPrefix() + ".max_downstream_connection_duration",
+                          "envoy_tcp_max_downstream_connection_duration",
+                          java.util.Map.of("envoy_tcp_prefix", config.statPrefix()))
+                      .inc();
+                  ch.close();
+                },
+                config.maxDownstreamConnectionDuration().toNanos(),
+                java.util.concurrent.TimeUnit.NANOSECONDS);
+    ch.closeFuture().addListener(f -> timer.cancel(false));
   }
 
   private static final class Downstream extends ChannelInboundHandlerAdapter {

@@ -34,6 +34,9 @@ final class ClusterHosts {
   final ClusterState state;
   private final boolean hashed;
 
+  /** The cluster's per_upstream_preconnect_ratio (1: connect on demand only). */
+  final double preconnectRatio;
+
   private int viewVersion = -1;
   private Level[] levels = new Level[0];
   private int[] cumulativeLoad = new int[0]; // percent, per level
@@ -50,6 +53,7 @@ final class ClusterHosts {
     this.stats = stats;
     this.state = state;
     this.hashed = config.lbPolicy().hashed();
+    this.preconnectRatio = config.policy().preconnectRatio();
     state.update(config, endpoints);
     Map<Object, Host> old = new HashMap<>();
     if (previous != null) {

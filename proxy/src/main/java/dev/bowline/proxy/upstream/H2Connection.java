@@ -54,6 +54,9 @@ final class H2Connection extends ChannelInboundHandlerAdapter {
   /** Its channel closed (the pool forgot it). */
   boolean closed;
 
+  /** Envoy's reset reason for the requests waiting on it, should it never come up. */
+  String connectFailure = "connection failure";
+
   H2Connection(H2Pool pool, int configuredLimit, long remaining, long estimate) {
     this.pool = pool;
     this.configuredLimit = configuredLimit;

@@ -220,7 +220,7 @@ final class H2Pool {
       connectingCapacity -= c.estimate;
       cluster.stats.upstreamCxConnectFail().inc();
       cluster.state.localFailure(host.health, false);
-      purge();
+      purge(c.connectFailure);
     }
     if (!pending.isEmpty()) {
       tryConnect(); // as Envoy: a lost connection with requests waiting is replaced
@@ -233,7 +233,7 @@ final class H2Pool {
     for (int i = 0; i < MAX_CONNECTS_PER_CALL && pending.size() > connectingCapacity; i++) {
       if (draining) {
         if (connectingCapacity == 0) {
-          purge(); // nothing left that could serve them
+          purge("connection failure"); // nothing left that could serve them
         }
         return;
       }
@@ -303,13 +303,14 @@ final class H2Pool {
               done.channel().closeFuture().addListener(x -> timer.cancel(false));
             }
           } else {
+            c.connectFailure = Worker.connectFailure(done.cause());
             done.channel().close(); // closed() fails the waiting requests
           }
         });
   }
 
-  /** Fails every waiting request (its connection never came up). */
-  private void purge() {
+  /** Fails every waiting request (its connection never came up) for {@code reason}. */
+  private void purge(String reason) {
     if (pending.isEmpty()) {
       return;
     }
@@ -321,7 +322,7 @@ final class H2Pool {
       p.queue = null;
       if (p.end()) {
         ch.stats.upstreamRqPendingFailureEject().inc();
-        p.cb.failed("connection failure");
+        p.cb.failed(reason);
       }
     }
   }
@@ -382,7 +383,7 @@ final class H2Pool {
       }
     }
     if (!pending.isEmpty() && connectingCapacity == 0) {
-      purge();
+      purge("connection failure");
     }
   }
 }

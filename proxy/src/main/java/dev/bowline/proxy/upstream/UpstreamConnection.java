@@ -92,6 +92,11 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       keepAlive = HttpUtil.isKeepAlive(r) && r.status().code() >= 200;
       if (r.status().code() >= 200) {
         cluster.state.httpResult(host.health, r.status().code());
+        if (!keepAlive) {
+          // connection: close (or HTTP/1.0 without keep-alive): Envoy's HTTP/1 pool counts the
+          // peer's notice and closes the connection after the response
+          cluster.stats.upstreamCxCloseNotify().inc();
+        }
       }
     }
     boolean last = msg instanceof LastHttpContent;

@@ -393,6 +393,9 @@ public final class Worker {
         UpstreamConnection uc = UpstreamConnection.of(pooled);
         uc.bind(listener);
         cb.acquired(uc);
+        if (ch.preconnectRatio > 1) {
+          preconnect(host, ch);
+        }
         return true;
       }
     }
@@ -425,8 +428,27 @@ public final class Worker {
     return true;
   }
 
-  /** Opens a connection to {@code host} for the waiting request {@code p}. */
-  private void connectHttp1(Host host, ClusterHosts ch, Pending p) {
+  /**
+   * Envoy's {@code per_upstream_preconnect_ratio} on HTTP/1.1 ({@code shouldConnect}): while the
+   * host's requests in flight times the ratio exceed its connections (busy, idle and connecting),
+   * one more is opened for the idle pool; at most three per call (Envoy's bound) and within {@code
+   * max_connections}.
+   */
+  private void preconnect(Host host, ClusterHosts ch) {
+    long max = ch.config.policy().limits().maxConnections();
+    for (int i = 0; i < 3 && host.active * ch.preconnectRatio > host.connections; i++) {
+      if (ch.state.connections.get() >= max) {
+        return;
+      }
+      connectHttp1(host, ch, null);
+    }
+  }
+
+  /**
+   * Opens a connection to {@code host} for the waiting request {@code p}, or for the idle pool when
+   * {@code p} is null (a preconnect).
+   */
+  private void connectHttp1(Host host, ClusterHosts ch, @Nullable Pending p) {
     ch.stats.upstreamCxTotal().inc();
     ChannelFuture f =
         connect(
@@ -454,21 +476,24 @@ public final class Worker {
             if (!maxDuration.isZero()) {
               UpstreamConnection.of(done.channel()).expireAfter(maxDuration);
             }
-            if (!p.end()) {
-              // the request gave up meanwhile: as in Envoy's pool the connection stays, for the
-              // next request waiting or in the idle pool
+            if (p == null || !p.end()) {
+              // a preconnect, or the request gave up meanwhile: as in Envoy's pool the connection
+              // stays, for the next request waiting or in the idle pool
               release(host, ch, done.channel());
               return;
             }
             UpstreamConnection uc = UpstreamConnection.of(done.channel());
             uc.bind(p.listener);
             p.cb.acquired(uc);
+            if (ch.preconnectRatio > 1) {
+              preconnect(host, ch);
+            }
           } else {
             ch.stats.upstreamCxConnectFail().inc();
             ch.state.localFailure(host.health, false);
-            if (p.end()) {
+            if (p != null && p.end()) {
               ch.stats.upstreamRqPendingFailureEject().inc(); // Envoy's purgePendingStreams
-              p.cb.failed("connection failure");
+              p.cb.failed(connectFailure(done.cause()));
             }
           }
         });
@@ -564,6 +589,7 @@ public final class Worker {
       b.option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(limit / 2, limit));
     }
     ChannelFuture f = b.handler(handler).connect(host.address.toInet());
+    ClusterStats cs = ch.stats;
     ClusterState st = ch.state;
     st.connections.incrementAndGet();
     host.connections++;
@@ -579,11 +605,15 @@ public final class Worker {
               }
             });
     if (tls == null) {
+      countTimeout(f, cs); // Netty's CONNECT_TIMEOUT_MILLIS bounds the TCP connect
       return f;
     }
-    // The cluster's TLS transport socket: the connection counts as made once the handshake is.
+    // The cluster's TLS transport socket: the connection counts as made once the handshake is, and
+    // connect_timeout covers both (Envoy's connect timer runs until its Connected event, which a
+    // TLS socket raises when its handshake is done)
     Channel c = f.channel();
     ChannelPromise done = c.newPromise();
+    countTimeout(done, cs);
     SslHandler ssl =
         TlsSockets.client(
             c, tls, tlsContexts, stats, ch.config.name(), host.address.ip(), host.address.port());
@@ -591,6 +621,24 @@ public final class Worker {
       c.close();
       return done.setFailure(new javax.net.ssl.SSLException("TLS secrets not ready"));
     }
+    ssl.setHandshakeTimeoutMillis(0); // no bound of its own: the connect timer below is it
+    long timeout = ch.config.connectTimeout().toNanos();
+    var timer =
+        loop.schedule(
+            () -> {
+              if (done.tryFailure(
+                  new io.netty.channel.ConnectTimeoutException(
+                      "connection timed out after "
+                          + ch.config.connectTimeout().toMillis()
+                          + " ms (TLS handshake)"))) {
+                // past the handlers: an HTTP/2 codec would wait for its GOAWAY, which cannot go
+                // out before the handshake, and TLS for its close_notify
+                c.unsafe().close(c.unsafe().voidPromise());
+              }
+            },
+            timeout,
+            java.util.concurrent.TimeUnit.NANOSECONDS);
+    done.addListener(x -> timer.cancel(false));
     f.addListener(
         (ChannelFuture connected) -> {
           if (!connected.isSuccess()) {
@@ -609,6 +657,30 @@ public final class Worker {
                   });
         });
     return done;
+  }
+
+  /**
+   * Counts {@code upstream_cx_connect_timeout} when {@code connecting} fails for its connect timer
+   * (Envoy also counts such a connection in {@code upstream_cx_connect_fail}, which the callers do
+   * for every failed connect).
+   */
+  private static void countTimeout(ChannelFuture connecting, ClusterStats stats) {
+    connecting.addListener(
+        done -> {
+          if (done.cause() instanceof io.netty.channel.ConnectTimeoutException) {
+            stats.upstreamCxConnectTimeout().inc();
+          }
+        });
+  }
+
+  /**
+   * Envoy's reset reason for a connection that did not come up: {@code connection timeout} when its
+   * connect timer ran out (TCP connect and TLS handshake), else {@code connection failure}.
+   */
+  static String connectFailure(@Nullable Throwable cause) {
+    return cause instanceof io.netty.channel.ConnectTimeoutException
+        ? "connection timeout"
+        : "connection failure";
   }
 
   void release(Host host, ClusterHosts cluster, Channel channel) {

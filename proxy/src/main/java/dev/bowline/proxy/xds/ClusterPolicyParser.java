@@ -63,6 +63,7 @@ final class ClusterPolicyParser {
           "upstream_connection_options.tcp_keepalive",
           "common_http_protocol_options.idle_timeout",
           "common_http_protocol_options.max_connection_duration",
+          "preconnect_policy.per_upstream_preconnect_ratio",
           "load_assignment.endpoints.locality",
           "load_assignment.endpoints.priority",
           "load_assignment.endpoints.load_balancing_weight",
@@ -198,7 +199,21 @@ final class ClusterPolicyParser {
             h2Field + ".initial_connection_window_size"),
         maxConcurrentStreams(h2, h2Field + ".max_concurrent_streams"),
         http1Trailers,
-        maxDuration);
+        maxDuration,
+        preconnectRatio(c));
+  }
+
+  /** {@code preconnect_policy.per_upstream_preconnect_ratio}: Envoy's range [1, 3], default 1. */
+  private static double preconnectRatio(Cluster c) throws InvalidResourceException {
+    if (!c.hasPreconnectPolicy() || !c.getPreconnectPolicy().hasPerUpstreamPreconnectRatio()) {
+      return 1.0;
+    }
+    double r = c.getPreconnectPolicy().getPerUpstreamPreconnectRatio().getValue();
+    if (!(r >= 1 && r <= 3)) {
+      throw new InvalidResourceException(
+          "preconnect_policy.per_upstream_preconnect_ratio", "must be in [1, 3], got " + r);
+    }
+    return r;
   }
 
   /** {@code http2_protocol_options.max_concurrent_streams}: Envoy's range [1, 2^31-1], default. */

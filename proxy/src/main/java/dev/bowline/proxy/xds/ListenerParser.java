@@ -304,7 +304,11 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
                   field, "one of cluster, weighted_clusters is required");
         };
     Duration idle = t.hasIdleTimeout() ? Protos.duration(t.getIdleTimeout()) : Duration.ofHours(1);
-    return new TcpProxyConfig(t.getStatPrefix(), clusters, idle);
+    Duration maxDuration =
+        t.hasMaxDownstreamConnectionDuration()
+            ? Protos.duration(t.getMaxDownstreamConnectionDuration())
+            : Duration.ZERO;
+    return new TcpProxyConfig(t.getStatPrefix(), clusters, idle, maxDuration);
   }
 
   private HttpConnectionManagerConfig hcm(HttpConnectionManager h, String field, FilterContext fc)
@@ -505,7 +509,10 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
             : Duration.ZERO,
         h.hasDrainTimeout()
             ? Protos.duration(h.getDrainTimeout())
-            : dev.bowline.proxy.config.CodecOptions.DEFAULT_DRAIN_TIMEOUT);
+            : dev.bowline.proxy.config.CodecOptions.DEFAULT_DRAIN_TIMEOUT,
+        h.getCommonHttpProtocolOptions().hasMaxStreamDuration()
+            ? Protos.duration(h.getCommonHttpProtocolOptions().getMaxStreamDuration())
+            : Duration.ZERO);
   }
 
   /** {@code common_http_protocol_options.max_headers_count}: Envoy's default 100, at least 1. */
@@ -668,6 +675,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "delayed_close_timeout",
           "common_http_protocol_options.max_headers_count",
           "common_http_protocol_options.max_connection_duration",
+          "common_http_protocol_options.max_stream_duration",
           "drain_timeout",
           "http2_protocol_options.max_concurrent_streams",
           "http2_protocol_options.initial_stream_window_size",
@@ -676,7 +684,12 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "http2_protocol_options.stream_error_on_invalid_http_messaging");
 
   private static final java.util.Set<String> TCP_HONOURED =
-      java.util.Set.of("stat_prefix", "cluster", "weighted_clusters", "idle_timeout");
+      java.util.Set.of(
+          "stat_prefix",
+          "cluster",
+          "weighted_clusters",
+          "idle_timeout",
+          "max_downstream_connection_duration");
 
   @Override
   java.util.Set<String> honouredFields() {

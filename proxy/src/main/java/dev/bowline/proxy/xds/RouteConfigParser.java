@@ -470,7 +470,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             mirrors,
             a.hasRegexRewrite()
                 ? Optional.of(regexRewrite(a.getRegexRewrite(), field + ".regex_rewrite"))
-                : Optional.empty());
+                : Optional.empty(),
+            maxStreamDuration(a, field));
     return new RouteAction.Forward(
         clusters,
         prefixRewrite,
@@ -537,6 +538,24 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     return new ClusterChoice.Weighted(list);
   }
 
+  /**
+   * The route's {@code max_stream_duration.max_stream_duration} (Envoy: it replaces the connection
+   * manager's for the route's streams; zero disables), empty when unset.
+   */
+  private static Optional<Duration> maxStreamDuration(
+      io.envoyproxy.envoy.config.route.v3.RouteAction a, String field)
+      throws InvalidResourceException {
+    if (!a.hasMaxStreamDuration() || !a.getMaxStreamDuration().hasMaxStreamDuration()) {
+      return Optional.empty();
+    }
+    Duration d = Protos.duration(a.getMaxStreamDuration().getMaxStreamDuration());
+    if (d.isNegative()) {
+      throw new InvalidResourceException(
+          field + ".max_stream_duration.max_stream_duration", "must not be negative");
+    }
+    return Optional.of(d);
+  }
+
   static final java.util.Set<String> HONOURED =
       java.util.Set.of(
           "name",
@@ -594,6 +613,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.retry_policy.host_selection_retry_max_attempts",
           "virtual_hosts.routes.route.retry_policy.retry_priority",
           "virtual_hosts.routes.route.idle_timeout",
+          "virtual_hosts.routes.route.max_stream_duration.max_stream_duration",
           "virtual_hosts.routes.route.regex_rewrite",
           "virtual_hosts.routes.route.request_mirror_policies",
           "virtual_hosts.routes.typed_per_filter_config",

@@ -550,6 +550,34 @@ class ParsersTest {
   }
 
   @Test
+  void perUpstreamPreconnectRatioIsHonouredInEnvoysRange() throws Exception {
+    var parser = new ClusterParser();
+    java.util.function.Function<String, Cluster> cluster =
+        extra -> {
+          try {
+            return json("{\"name\":\"u\",\"type\":\"STATIC\"" + extra + "}", Cluster.newBuilder())
+                .build();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        };
+    assertThat(parser.parse(cluster.apply("")).policy().preconnectRatio()).isEqualTo(1.0);
+    Cluster ratio =
+        cluster.apply(
+            ",\"preconnect_policy\":{\"per_upstream_preconnect_ratio\":1.5,"
+                + "\"predictive_preconnect_ratio\":2}");
+    assertThat(parser.parse(ratio).policy().preconnectRatio()).isEqualTo(1.5);
+    // the cross-host prediction is not implemented: reported, not dropped silently
+    assertThat(FieldAudit.ignored(ratio, Cluster.getDescriptor(), parser.honouredFields()))
+        .containsExactly("preconnect_policy.predictive_preconnect_ratio");
+    var four =
+        Any.pack(cluster.apply(",\"preconnect_policy\":{\"per_upstream_preconnect_ratio\":4}"));
+    assertThatThrownBy(() -> parser.unpackAndParse(four))
+        .hasMessageEndingWith(
+            "u: preconnect_policy.per_upstream_preconnect_ratio: must be in [1, 3], got 4.0");
+  }
+
+  @Test
   void validateClustersFalseAsIstiodSendsItIsHonouredAndTrueIsReported() {
     RouteConfiguration off =
         RouteConfiguration.newBuilder()

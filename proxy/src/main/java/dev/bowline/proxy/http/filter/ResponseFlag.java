@@ -47,7 +47,10 @@ public enum ResponseFlag {
   UMSDR,
   /** Response from a filter's upstream after overload (not used yet). */
   OM,
-  /** Downstream request timeout (the whole request did not arrive). */
+  /**
+   * Duration timeout: a connection exceeded {@code max_connection_duration} or {@code
+   * max_downstream_connection_duration} (Envoy's DurationTimeout).
+   */
   DT,
   /** Upstream protocol error. */
   UPE,

@@ -1,0 +1,110 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Settings;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the proxy buffers for one HTTP/2 stream whose client stops reading, as Envoy bounds it: its
+ * codec's per-stream send buffer has {@code per_connection_buffer_limit_bytes} as watermark, and
+ * past it the upstream is read-disabled. Here the client announces the largest windows HTTP/2
+ * allows (so flow control never stops the proxy) and then reads nothing: the proxy must still stop
+ * reading its upstream, bounded by the connection's and stream's watermarks and the sockets'
+ * buffers, not by the 128 MiB the backend would send.
+ */
+class Http2StreamBufferProxyTest {
+  static final String IP = "127.0.86.1";
+  static final int BODY = 128 << 20;
+
+  static ScriptedBackend backend;
+  static final AtomicLong written = new AtomicLong();
+  static Proxy proxy;
+  static int port;
+
+  @BeforeAll
+  static void start() throws Exception {
+    backend =
+        new ScriptedBackend(
+            "127.0.86.2",
+            (path, out) -> {
+              ScriptedBackend.write(out, "HTTP/1.1 200 OK\r\ncontent-length: " + BODY + "\r\n\r\n");
+              byte[] chunk = new byte[64 << 10];
+              for (int sent = 0; sent < BODY; sent += chunk.length) {
+                out.write(chunk);
+                written.addAndGet(chunk.length);
+              }
+              out.flush();
+              return true;
+            });
+    port = Ports.free(IP);
+    String yaml =
+        """
+        static_resources:
+          listeners:
+          - name: big
+            address: {socket_address: {address: %s, port_value: %d}}
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: big
+                  codec_type: HTTP2
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    virtual_hosts:
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - match: {prefix: /}
+                        route: {cluster: b, timeout: 0s}
+          clusters:
+          - name: b
+            load_assignment:
+              cluster_name: b
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
+        """
+            .formatted(IP, port, backend.ip(), backend.port());
+    proxy =
+        Proxy.start(
+            new BootstrapLoader().parse("big.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    proxy.close();
+    backend.close();
+  }
+
+  @Test
+  void aClientThatStopsReadingStopsTheUpstreamWhateverItsWindows() throws Exception {
+    try (RawH2 c = new RawH2(IP, port)) {
+      c.send(ByteBufUtil.getBytes(Http2CodecUtil.connectionPrefaceBuf()));
+      c.frames(
+          (w, ctx) -> {
+            w.writeSettings(
+                ctx, new Http2Settings().initialWindowSize(Integer.MAX_VALUE), ctx.newPromise());
+            w.writeWindowUpdate(ctx, 0, Integer.MAX_VALUE - 65_535, ctx.newPromise());
+          });
+      c.handshake();
+      c.get(1, "/big", true);
+      // the client reads nothing more: wait until the backend can write no more
+      long last = -1;
+      while (written.get() != last) {
+        last = written.get();
+        Thread.sleep(1_500);
+      }
+      // watermarks (1 MiB each side) plus four sockets' buffers, far below the 128 MiB body
+      assertThat(written.get()).isLessThan(48L << 20);
+    }
+  }
+}
