@@ -10,9 +10,11 @@ import java.util.Map;
  * of an HTTP/2 stream's reset (Envoy's {@code MultiplexedActiveClientBase::onStreamReset}), {@code
  * upstream_rq_rx_reset} the peer's RST_STREAM (refused streams aside), {@code upstream_rq_tx_reset}
  * the proxy's own, and a lost connection {@code upstream_rq_pending_failure_eject}; {@code
- * upstream_rq_cancelled} counts requests that gave up while they waited for a connection. The
- * pool's {@code upstream_rq_pending_active} is a gauge of the cluster's state (see {@code
- * ClusterStates}).
+ * upstream_rq_cancelled} counts requests that gave up while they waited for a connection, {@code
+ * upstream_cx_protocol_error} upstream HTTP/1.1 connections closed because the peer sent what is no
+ * answer to the request in flight (bytes that do not parse, a response while none was asked for, or
+ * more after a response). The pool's {@code upstream_rq_pending_active} is a gauge of the cluster's
+ * state (see {@code ClusterStates}).
  */
 public record ClusterStats(
     Counter upstreamRqTotal,
@@ -33,7 +35,8 @@ public record ClusterStats(
     Counter upstreamRqRxReset,
     Counter upstreamRqTxReset,
     Counter upstreamRqCancelled,
-    Counter upstreamCxMaxDurationReached) {
+    Counter upstreamCxMaxDurationReached,
+    Counter upstreamCxProtocolError) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -80,7 +83,9 @@ public record ClusterStats(
         s.counter(
             p + "upstream_cx_max_duration_reached",
             "envoy_cluster_upstream_cx_max_duration_reached",
-            tags));
+            tags),
+        s.counter(
+            p + "upstream_cx_protocol_error", "envoy_cluster_upstream_cx_protocol_error", tags));
   }
 
   /** Counts a response with {@code status}. */
