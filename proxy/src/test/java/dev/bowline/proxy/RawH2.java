@@ -191,16 +191,20 @@ final class RawH2 implements AutoCloseable {
   private Frame readFrame(boolean handshake) throws IOException {
     while (true) {
       int len;
+      int type;
+      int flags;
+      int stream;
+      byte[] payload;
       try {
         len = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+        type = in.readUnsignedByte();
+        flags = in.readUnsignedByte();
+        stream = in.readInt() & 0x7fffffff;
+        payload = new byte[len];
+        in.readFully(payload);
       } catch (EOFException | java.net.SocketException e) {
-        return null;
+        return null; // closed, maybe in the middle of a frame (a reset drops what was unread)
       }
-      int type = in.readUnsignedByte();
-      int flags = in.readUnsignedByte();
-      int stream = in.readInt() & 0x7fffffff;
-      byte[] payload = new byte[len];
-      in.readFully(payload);
       if (type == SETTINGS) {
         if ((flags & 0x1) == 0) {
           settingsSeen = true;
