@@ -87,6 +87,9 @@ public final class Proxy implements AutoCloseable {
   private final ScheduledExecutorService configThread;
   private final Timestamp started;
   private final CountDownLatch terminated = new CountDownLatch(1);
+  // Netty's loggers whose lines a peer causes per frame or connection, made debug; kept here, as
+  // java.util.logging forgets the level of a logger nobody holds
+  private final List<java.util.logging.Logger> quietNetty = PeerLogs.quiet();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile XdsState xds = XdsState.empty();
   private @Nullable XdsClient xdsClient;

@@ -73,9 +73,40 @@ final class RawH2 implements AutoCloseable {
       new EmbeddedChannel(new ChannelOutboundHandlerAdapter());
 
   RawH2(String ip, int port) throws IOException {
-    socket = new Socket(ip, port);
+    this(new Socket(ip, port));
+  }
+
+  private RawH2(Socket socket) throws IOException {
+    this.socket = socket;
     socket.setSoTimeout(5000);
     in = new DataInputStream(socket.getInputStream());
+  }
+
+  /**
+   * The server side of the next connection {@code server} accepts, for tests that play an HTTP/2
+   * upstream frame by frame: reads the client's preface and sends an empty SETTINGS. {@link
+   * #read()} then answers the client's SETTINGS and PINGs as a server does.
+   */
+  static RawH2 accept(java.net.ServerSocket server) throws IOException {
+    RawH2 c = new RawH2(server.accept());
+    byte[] preface = c.in.readNBytes(Http2CodecUtil.connectionPrefaceBuf().readableBytes());
+    if (!java.util.Arrays.equals(
+        preface, ByteBufUtil.getBytes(Http2CodecUtil.connectionPrefaceBuf()))) {
+      c.close();
+      throw new IOException("no HTTP/2 client preface");
+    }
+    return c.frames((w, ctx) -> w.writeSettings(ctx, new Http2Settings(), ctx.newPromise()));
+  }
+
+  /** HEADERS with {@code headers} on {@code stream}, ending it if {@code end}. */
+  RawH2 headers(int stream, Http2Headers headers, boolean end) throws IOException {
+    return frames((w, c) -> w.writeHeaders(c, stream, headers, 0, end, c.newPromise()));
+  }
+
+  /** One DATA frame of {@code bytes} on {@code stream}, ending it if {@code end}. */
+  RawH2 data(int stream, byte[] bytes, boolean end) throws IOException {
+    return frames(
+        (w, c) -> w.writeData(c, stream, Unpooled.wrappedBuffer(bytes), 0, end, c.newPromise()));
   }
 
   /** The connection's socket. */
@@ -160,16 +191,20 @@ final class RawH2 implements AutoCloseable {
   private Frame readFrame(boolean handshake) throws IOException {
     while (true) {
       int len;
+      int type;
+      int flags;
+      int stream;
+      byte[] payload;
       try {
         len = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+        type = in.readUnsignedByte();
+        flags = in.readUnsignedByte();
+        stream = in.readInt() & 0x7fffffff;
+        payload = new byte[len];
+        in.readFully(payload);
       } catch (EOFException | java.net.SocketException e) {
-        return null;
+        return null; // closed, maybe in the middle of a frame (a reset drops what was unread)
       }
-      int type = in.readUnsignedByte();
-      int flags = in.readUnsignedByte();
-      int stream = in.readInt() & 0x7fffffff;
-      byte[] payload = new byte[len];
-      in.readFully(payload);
       if (type == SETTINGS) {
         if ((flags & 0x1) == 0) {
           settingsSeen = true;

@@ -547,5 +547,10 @@ public final class HttpConnectionManager {
       }
       p.remove(this); // hands the buffered bytes to the codec just added
     }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      dev.bowline.proxy.transport.PeerErrors.caught(ctx, cause); // reset before the first bytes
+    }
   }
 }

@@ -1633,9 +1633,35 @@ final class HttpStream
         tunnel(resp);
         return;
       }
-      if (resp.status().code() == 100) {
+      int code = resp.status().code();
+      if (code == 101) {
+        // a switch nobody asked for answers nothing: an upstream protocol error
         ReferenceCountUtil.release(msg);
-        return; // we do not forward interim responses; the final one follows
+        Upstream u = upstream;
+        if (u != null) {
+          u.abort();
+        }
+        onUpstreamReset(dev.bowline.proxy.upstream.UpstreamConnection.PROTOCOL_ERROR);
+        return;
+      }
+      if (code < 200) {
+        // An interim response; the final one follows. Envoy's router counts 100, 102 and 103
+        // (upstream_rq_1xx) and retries no more after one; it drops the others, and its
+        // connection manager forwards none without proxy_100_continue (it answered the client's
+        // Expect itself).
+        if (code == 100 || code == 102 || code == 103) {
+          if (clusterStats != null) {
+            clusterStats.response(code);
+          }
+          List<HttpContent> r = replay;
+          retry = null;
+          if (r != null) {
+            replay = null; // what it kept went upstream already
+            r.forEach(ReferenceCountUtil::release);
+          }
+        }
+        ReferenceCountUtil.release(msg);
+        return;
       }
       RetryState r = retry;
       boolean retriable = r != null && r.retries(resp);
@@ -1873,8 +1899,12 @@ final class HttpStream
       return;
     }
     upstream = null;
+    boolean protocolError =
+        dev.bowline.proxy.upstream.UpstreamConnection.PROTOCOL_ERROR.equals(reason);
     ResponseFlag flag =
-        reason.startsWith("remote") ? ResponseFlag.UR : ResponseFlag.UC; // Envoy's mapping
+        protocolError
+            ? ResponseFlag.UPE
+            : reason.startsWith("remote") ? ResponseFlag.UR : ResponseFlag.UC; // Envoy's mapping
     if (responseStarted) {
       responseFlags.set(flag);
       resetLocally(); // mid-response: the only honest thing is to reset the downstream too
@@ -1887,11 +1917,11 @@ final class HttpStream
         return;
       }
       responseFlags.set(flag);
-      if (flag == ResponseFlag.UR) {
+      if (flag == ResponseFlag.UR || protocolError) {
         details = "upstream_reset_before_response_started{" + reason.replace(' ', '_') + "}";
       }
       localReply(
-          503,
+          protocolError ? 502 : 503, // Envoy's router: 502 for an upstream protocol error
           "upstream connect error or disconnect/reset before headers. "
               + (attempts > 1 ? "retried and the latest " : "")
               + "reset reason: "

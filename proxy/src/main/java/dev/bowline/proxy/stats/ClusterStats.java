@@ -14,7 +14,9 @@ import java.util.Map;
  * gave up while they waited for a connection, {@code upstream_cx_connect_timeout} connections whose
  * {@code connect_timeout} (TCP connect and TLS handshake) ran out, also counted in {@code
  * upstream_cx_connect_fail}. The pool's {@code upstream_rq_pending_active} is a gauge of the
- * cluster's state (see {@code ClusterStates}).
+ * cluster's state (see {@code ClusterStates}). {@code upstream_cx_protocol_error} counts upstream
+ * HTTP/1.1 connections closed because the peer sent what is no answer to the request in flight
+ * (bytes that do not parse, a response while none was asked for, or more after a response).
  */
 public record ClusterStats(
     Counter upstreamRqTotal,
@@ -36,7 +38,8 @@ public record ClusterStats(
     Counter upstreamRqTxReset,
     Counter upstreamRqCancelled,
     Counter upstreamCxMaxDurationReached,
-    Counter upstreamCxConnectTimeout) {
+    Counter upstreamCxConnectTimeout,
+    Counter upstreamCxProtocolError) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -85,7 +88,9 @@ public record ClusterStats(
             "envoy_cluster_upstream_cx_max_duration_reached",
             tags),
         s.counter(
-            p + "upstream_cx_connect_timeout", "envoy_cluster_upstream_cx_connect_timeout", tags));
+            p + "upstream_cx_connect_timeout", "envoy_cluster_upstream_cx_connect_timeout", tags),
+        s.counter(
+            p + "upstream_cx_protocol_error", "envoy_cluster_upstream_cx_protocol_error", tags));
   }
 
   /** Counts a response with {@code status}. */

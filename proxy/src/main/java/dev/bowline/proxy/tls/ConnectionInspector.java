@@ -101,6 +101,11 @@ public final class ConnectionInspector extends ByteToMessageDecoder {
     finish(ctx, new Found("raw_buffer", "", proto.isEmpty() ? List.of() : List.of(proto)));
   }
 
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    dev.bowline.proxy.transport.PeerErrors.caught(ctx, cause); // reset while being inspected
+  }
+
   /**
    * {@code h2c}, {@code http/1.1}, {@code http/1.0}, {@code ""} (not HTTP), or null (need more).
    */

@@ -130,6 +130,16 @@ public final class Http1ClientCodec
     return requestDone;
   }
 
+  /**
+   * Whether the decoder holds bytes it has not made into messages yet. Read by the handler after
+   * the codec while it takes a message, this is what the same read brought beyond that message: at
+   * the end of a response, bytes the upstream sent that answer no request in flight (Envoy's HTTP/1
+   * client codec: "extraneous data after response complete").
+   */
+  public boolean unreadInput() {
+    return ((Decoder) inboundHandler()).unread() > 0;
+  }
+
   private final class Decoder extends HttpResponseDecoder {
     // the status code of the line being split, so its reason phrase can be matched
     private int code;
@@ -138,6 +148,10 @@ public final class Http1ClientCodec
     Decoder(HttpDecoderConfig config, boolean fastHeads) {
       super(config);
       this.fast = new FastHead(config, fastHeads);
+    }
+
+    int unread() {
+      return actualReadableBytes();
     }
 
     @Override

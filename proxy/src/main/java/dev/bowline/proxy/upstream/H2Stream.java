@@ -89,8 +89,15 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (msg instanceof io.netty.handler.codec.http.HttpResponse r && r.status().code() >= 200) {
-      host.state.httpResult(host.health, r.status().code());
+    if (msg instanceof io.netty.handler.codec.http.HttpResponse r) {
+      int code = r.status().code();
+      if (code < 200) {
+        // An interim response (100, 102, 103, asked for or not): the final HEADERS follow on this
+        // stream. Netty's codec makes most of them a full message, which is not the stream's end.
+        l.onUpstreamObject(obj);
+        return;
+      }
+      host.state.httpResult(host.health, code);
     }
     if (msg instanceof LastHttpContent) {
       listener = null;

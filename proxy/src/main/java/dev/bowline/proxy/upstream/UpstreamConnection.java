@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -30,6 +31,18 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
 
   // the cluster's max_connection_duration ran out: no new request; it closes once idle
   private boolean expired;
+
+  // an interim (1xx) response's head was read: the empty last content the decoder ends it with is
+  // not the end of the exchange
+  private boolean interim;
+
+  // handed over after a 101: nothing that still reaches this handler is a response
+  private boolean upgraded;
+
+  /**
+   * The reset reason of a request whose upstream broke HTTP/1.1 (Envoy's {@code ProtocolError}).
+   */
+  public static final String PROTOCOL_ERROR = "protocol error";
 
   UpstreamConnection(
       Worker worker,
@@ -65,6 +78,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
    * pool or to this handler; the caller rewires the pipeline.
    */
   public void detachForUpgrade() {
+    upgraded = true;
     if (listener != null) {
       listener = null;
       host.end();
@@ -84,14 +98,50 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     ResponseListener l = listener;
-    if (l == null || !(msg instanceof HttpObject obj)) {
+    if (l == null) {
+      boolean timeout = msg instanceof HttpResponse r && r.status().code() == 408;
+      ReferenceCountUtil.release(msg);
+      if (!upgraded && channel.isActive()) {
+        // an answer while no request is in flight (Envoy's "premature response"): kept, the
+        // connection would hand it, or what is left of it, to the next request as its response.
+        // A 408 is how some servers close an idle keep-alive connection: Envoy does not count it.
+        if (timeout) {
+          host.idle.remove(channel);
+          channel.close();
+        } else {
+          protocolError();
+        }
+      }
+      return;
+    }
+    if (!(msg instanceof HttpObject obj)) {
       ReferenceCountUtil.release(msg);
       return;
     }
+    if (obj.decoderResult().isFailure()) {
+      ReferenceCountUtil.release(msg); // bytes that are no HTTP/1.1 response
+      protocolError();
+      return;
+    }
     if (msg instanceof HttpResponse r) {
-      keepAlive = HttpUtil.isKeepAlive(r) && r.status().code() >= 200;
-      if (r.status().code() >= 200) {
-        cluster.state.httpResult(host.health, r.status().code());
+      int code = r.status().code();
+      if (code < 200 && code != 101) {
+        // An interim response (100 Continue, 102 Processing, 103 Early Hints, asked for or not):
+        // the final one follows on this connection. The decoder ends it with an empty last
+        // content, which is not the end of this exchange. Envoy's codec refuses a body on it.
+        String length = r.headers().get(HttpHeaderNames.CONTENT_LENGTH);
+        if (length != null && !length.equals("0")) {
+          ReferenceCountUtil.release(msg);
+          protocolError();
+          return;
+        }
+        interim = true;
+        l.onUpstreamObject(obj);
+        return;
+      }
+      keepAlive = HttpUtil.isKeepAlive(r) && code >= 200;
+      if (code >= 200) {
+        cluster.state.httpResult(host.health, code);
         if (!keepAlive) {
           // connection: close (or HTTP/1.0 without keep-alive): Envoy's HTTP/1 pool counts the
           // peer's notice and closes the connection after the response
@@ -100,6 +150,11 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       }
     }
     boolean last = msg instanceof LastHttpContent;
+    if (last && interim) {
+      interim = false;
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     if (last) {
       if (!enableTrailers && !((LastHttpContent) msg).trailingHeaders().isEmpty()) {
         // Envoy's HTTP/1 codec ignores trailers unless enable_trailers: the body ends without them
@@ -108,20 +163,47 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       listener = null;
       host.end();
       int max = cluster.config.maxRequestsPerConnection();
-      // a response that ended before its request went out whole: the peer still expects the rest
-      // of that body, so the connection cannot serve another request (Envoy's "response before
-      // request complete" closes it)
-      if (keepAlive
+      if (codec.unreadInput()) {
+        // the same read brought more than this response: no request is left to answer, and kept,
+        // the connection would answer the next request with it (Envoy: "extraneous data after
+        // response complete", a protocol error)
+        cluster.stats.upstreamCxProtocolError().inc();
+        channel.close();
+      } else if (keepAlive
           && channel.isActive()
           && codec.requestDone()
           && !expired
           && (max == 0 || requests < max)) {
+        // a response that ended before its request went out whole leaves the peer expecting the
+        // rest of that body, so the connection cannot serve another request (Envoy's "response
+        // before request complete" closes it)
         worker.release(host, cluster, channel);
       } else {
         channel.close();
       }
     }
     l.onUpstreamObject(obj);
+  }
+
+  /**
+   * The upstream sent what is no answer to the request in flight, or sent one while none was:
+   * counted ({@code upstream_cx_protocol_error}), the connection closes, and a request in flight is
+   * reset with {@code protocol error} (Envoy's router answers 502 {@code UPE} before the response
+   * began).
+   */
+  private void protocolError() {
+    cluster.stats.upstreamCxProtocolError().inc();
+    host.idle.remove(channel);
+    ResponseListener l = listener;
+    if (l != null) {
+      listener = null;
+      host.end();
+      cluster.state.localFailure(host.health, false);
+    }
+    channel.close();
+    if (l != null) {
+      l.onUpstreamReset(PROTOCOL_ERROR);
+    }
   }
 
   /**
