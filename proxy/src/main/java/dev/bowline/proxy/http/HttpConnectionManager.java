@@ -21,7 +21,6 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import java.util.List;
 
 /**
@@ -100,12 +99,15 @@ public final class HttpConnectionManager {
     p.addLast(
         new dev.bowline.proxy.transport.Http2ConnectionWindow(
             config.codecOptions().initialConnectionWindowSize()));
+    // the frames of a stream to HTTP/1 objects and back, one codec for all of a connection's
+    // streams
+    var codec = new dev.bowline.proxy.transport.Http2ServerStreamCodec();
     p.addLast(
         new Http2MultiplexHandler(
             new ChannelInitializer<Http2StreamChannel>() {
               @Override
               protected void initChannel(Http2StreamChannel stream) {
-                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));
+                stream.pipeline().addLast(codec);
                 idleTimer(stream.pipeline(), config);
                 stream.pipeline().addLast(new HttpConnection(config, runtime, f, true));
               }
