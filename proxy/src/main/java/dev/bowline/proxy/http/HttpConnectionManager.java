@@ -8,7 +8,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.Http2CodecUtil;
@@ -99,19 +98,16 @@ public final class HttpConnectionManager {
     p.addLast(
         new dev.bowline.proxy.transport.Http2ConnectionWindow(
             config.codecOptions().initialConnectionWindowSize()));
-    // the frames of a stream to HTTP/1 objects and back, one codec for all of a connection's
-    // streams
-    var codec = new dev.bowline.proxy.transport.Http2ServerStreamCodec();
+    // the frames of a stream to HTTP/1 objects and back: one codec for all of a connection's
+    // streams, which is also what the multiplexer puts on each new stream; it adds the stream's
+    // handlers after itself (no initializer to add and remove per stream)
     p.addLast(
         new Http2MultiplexHandler(
-            new ChannelInitializer<Http2StreamChannel>() {
-              @Override
-              protected void initChannel(Http2StreamChannel stream) {
-                stream.pipeline().addLast(codec);
-                idleTimer(stream.pipeline(), config);
-                stream.pipeline().addLast(new HttpConnection(config, runtime, f, true));
-              }
-            }));
+            new dev.bowline.proxy.transport.Http2ServerStreamCodec(
+                stream -> {
+                  idleTimer(stream, config);
+                  stream.addLast(new HttpConnection(config, runtime, f, true));
+                })));
     p.addLast(ConnectionErrors.INSTANCE);
     if (runtime.isDraining(p.channel())) {
       Http2Drain.start(p.channel()); // its preface came after its listener began to drain
