@@ -277,6 +277,9 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
 
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    if (ctx.pipeline().last() instanceof StreamActivity a) {
+      a.streamActive(); // the stream's last handler keeps its idle time
+    }
     if (!(msg instanceof HttpObject obj)) {
       ctx.write(msg, promise);
       return;
