@@ -16,6 +16,8 @@
 #   addendum 1: without an archive a start-up full GC resizes the young generation)
 #   PROFILE=S: perf record -g of S seconds of the measured run into WORK/<run>/perf.data (add
 #   -XX:+DumpPerfMapAtExit to a Java variant's flags for its JIT symbols)
+#   PROTO=h2: HTTP/2 to the proxy (h2c with prior knowledge, h2load -t1 -c5 -m10, run.sh's PROTO=h2
+#   load; HTTP/1.1 to the backend), Bowline variants only (decision 0042)
 #   WARMUP=20 DURATION=10 SYSCALLS=1 (perf stat over the measured run) EXACT=1 (a 2 s JFR
 #   recording of every allocation, without TLABs, summarised by site; slow, its own run)
 #
@@ -31,15 +33,28 @@ WARMUP=${WARMUP:-20}
 DURATION=${DURATION:-10}
 source "$ROOT/bench/proxy/lib.sh"
 bench_work bowline-alloc 127.0.7.11
-bench_packages nginx:nginx-light haproxy wrk
+bench_packages nginx:nginx-light haproxy wrk h2load:nghttp2-client
+PROTO=${PROTO:-h1}
+case "$PROTO" in h1) CODEC=HTTP1 CURL=();; h2) CODEC=HTTP2 CURL=(--http2-prior-knowledge);; *) echo "PROTO is h1 or h2" >&2; exit 2;; esac
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 OPTS="$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options"
 ADDR=${ADDR:-127.0.7.11} # another loopback address (ADDR=127.0.7.51) skips the bench lock: two runs share the machine
 bench_backend "$ADDR:8081"
-bench_router_bootstrap "$WORK/bowline.yaml" "$ADDR" "$ADDR" 8081
+bench_router_bootstrap "$WORK/bowline.yaml" "$ADDR" "$ADDR" 8081 "$CODEC"
 bench_nginx_proxy "$WORK/peer" "$ADDR:8082" "$ADDR:8081"
 bench_haproxy "$WORK/haproxy.cfg" "$ADDR:8083" "$ADDR:8081"
 URL=http://$ADDR:8080/1k
+# load SECONDS URL [REPORT]: wrk -t1 -c50, or for PROTO=h2 h2load with 5 connections of 10 streams;
+# the report has wrk's "N requests in" and "Requests/sec:" lines either way
+load() {
+  if [ "$PROTO" = h1 ]; then
+    taskset -c 0 wrk -t1 -c50 -d"$1s" ${3:+--latency} "$2" >"${3:-/dev/null}"
+    return
+  fi
+  taskset -c 0 h2load -t1 -c5 -m10 -D "$1" "$2" >"$WORK/h2load.out"
+  [ -z "${3:-}" ] || awk '/^requests:/ {print $2 " requests in (h2load)"}
+    /^finished in/ {split($0, f, ", "); split(f[2], r, " "); print "Requests/sec: " r[1]}' "$WORK/h2load.out" >"$3"
+}
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://$ADDR:8081/1k" && break; sleep 0.05; done
 
 ticks() { cut -d')' -f2- "$1" | awk '{print $12 + $13}'; }
@@ -75,11 +90,11 @@ run() { # name jar-dir flags; a jar-dir of nginx or haproxy runs that peer inste
         -jar "$(bench_proxy_jar "$dir")" proxy -c "$WORK/bowline.yaml" --concurrency 1 >"$out/proxy.out" 2>&1 & ;;
   esac
   local pid=$!; PIDS+=($pid)
-  for _ in $(seq 1 400); do curl -sf -o /dev/null "$URL" && break; sleep 0.05; done
+  for _ in $(seq 1 400); do curl -sf "${CURL[@]}" -o /dev/null "$URL" && break; sleep 0.05; done
   local master=$pid
   [ "$dir" != nginx ] || pid=$(pgrep -P $master | head -1) # its one worker does the work
   [ -z "${PROFILE:-}" ] || (sleep "$((WARMUP + 1))"; perf record -F 999 -g -p $pid -o "$out/perf.data" -- sleep "$PROFILE" >/dev/null 2>&1) &
-  taskset -c 0 wrk -t1 -c50 -d"${WARMUP}s" "$URL" >/dev/null
+  load "$WARMUP" "$URL"
   local c0 e0 v0 t0 t1 c1 e1 v1 perf=""
   c0=$(ticks /proc/$pid/stat); e0=$(thread_ticks $pid IoEv); v0=$(thread_ticks $pid "VM Thread")
   local us0; us0=$(usr_sys /proc/$pid/stat)
@@ -88,7 +103,7 @@ run() { # name jar-dir flags; a jar-dir of nginx or haproxy runs that peer inste
       -p $pid -o "$out/perfstat" & perf=$!
   fi
   t0=$(date +%s.%N)
-  taskset -c 0 wrk -t1 -c50 -d"${DURATION}s" --latency "$URL" >"$out/wrk"
+  load "$DURATION" "$URL" "$out/wrk"
   t1=$(date +%s.%N)
   [ -z "$perf" ] || { kill -INT $perf; wait $perf || true; }
   c1=$(ticks /proc/$pid/stat); e1=$(thread_ticks $pid IoEv); v1=$(thread_ticks $pid "VM Thread")
@@ -159,8 +174,8 @@ archive() { # jar-dir: the static AppCDS archive of that build, made once per ru
       --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
       -jar "$(bench_proxy_jar "$1")" proxy -c "$WORK/bowline.yaml" --concurrency 1 >"$jsa.train.out" 2>&1 &
     local t=$!; PIDS+=($t)
-    for _ in $(seq 1 400); do curl -sf -o /dev/null "$URL" && break; sleep 0.05; done
-    taskset -c 0 wrk -t1 -c50 -d3s "$URL" >/dev/null
+    for _ in $(seq 1 400); do curl -sf "${CURL[@]}" -o /dev/null "$URL" && break; sleep 0.05; done
+    load 3 "$URL"
     kill $t; wait $t 2>/dev/null || true
     sed -i '/^@cp picocli\//d' "$jsa.classlist" # as run.sh and ./bowline do (decision 0036)
     "$JAVA" "@$OPTS" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xshare:dump \
@@ -179,4 +194,4 @@ for r in $(seq 1 "$ROUNDS"); do
     run "$n-$r" "$d" "${f:-}"
   done
 done
-echo "wrk -t1 -c50 ${DURATION}s after ${WARMUP}s warm-up, proxy alone on core 1 (proxy.jvm-options + Xlog:gc${CDS:+, AppCDS}); work dir $WORK"
+echo "$([ "$PROTO" = h1 ] && echo "wrk -t1 -c50" || echo "h2load -t1 -c5 -m10 (h2c)") ${DURATION}s after ${WARMUP}s warm-up, proxy alone on core 1 (proxy.jvm-options + Xlog:gc${CDS:+, AppCDS}); work dir $WORK"

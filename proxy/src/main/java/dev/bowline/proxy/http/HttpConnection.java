@@ -25,7 +25,8 @@ import org.jspecify.annotations.Nullable;
  * time, in order, so pipelined HTTP/1.1 requests are answered in the order they came. Lives on the
  * channel's event loop.
  */
-final class HttpConnection extends ChannelInboundHandlerAdapter {
+final class HttpConnection extends ChannelInboundHandlerAdapter
+    implements dev.bowline.proxy.transport.StreamActivity {
   /** Pipelined messages held while a request is in flight; beyond this we stop reading. */
   private static final int MAX_QUEUED = 64;
 
@@ -95,6 +96,20 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] filterFactories,
       boolean http2Stream) {
+    this(config, runtime, filterFactories, http2Stream, null);
+  }
+
+  /**
+   * An HTTP/2 stream's handler whose stream idle timeout and route timeout {@code timers} keep (its
+   * connection's, one task for all its streams); null: this handler's own route timer.
+   */
+  HttpConnection(
+      HttpConnectionManagerConfig config,
+      ProxyRuntime runtime,
+      HttpFilterFactory<?>[] filterFactories,
+      boolean http2Stream,
+      @Nullable Http2StreamTimers timers) {
+    this.timers = timers;
     this.config = config;
     this.runtime = runtime;
     this.stats = runtime.stats().http(config.statPrefix());
@@ -127,6 +142,61 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
             .attr(ProxyRuntime.CONNECTION_DRAINING);
     tlsPeer = dev.bowline.proxy.tls.TlsPeer.attribute(own);
     parentTlsPeer = parent == null ? null : dev.bowline.proxy.tls.TlsPeer.attribute(parent);
+    if (timers != null) {
+      timers.add(this);
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    if (timers != null) {
+      timers.remove(this); // a CONNECT tunnel took the stream over, or it closed
+    }
+  }
+
+  // An HTTP/2 stream's timers, kept by its connection's Http2StreamTimers (null otherwise): the
+  // last time a frame was read or written on it, and its place in the connection's list.
+  private final @Nullable Http2StreamTimers timers;
+  long lastActivity;
+  @Nullable HttpConnection timedPrev;
+  @Nullable HttpConnection timedNext;
+
+  /** A frame was written on this HTTP/2 stream (its codec says so): it is not idle. */
+  @Override
+  public void streamActive() {
+    lastActivity = System.nanoTime();
+  }
+
+  /** The stream idle timeout of this HTTP/2 stream: no frame either way for that long. */
+  void onStreamIdle() {
+    HttpStream s = current;
+    if (s != null) {
+      s.onIdle(); // stream_idle_timeout; an idle connection without a stream stays open
+    }
+  }
+
+  /** Whether a route timeout is armed (an HTTP/2 stream's, kept by its connection's timers). */
+  boolean routeArmed() {
+    return timedStream != null;
+  }
+
+  /** The armed route timeout's deadline ({@link System#nanoTime}). */
+  long routeDeadline() {
+    return timedDeadline;
+  }
+
+  /** Whether the armed route timeout is due at {@code now}. */
+  boolean routeDue(long now) {
+    return timedStream != null && now - timedDeadline >= 0;
+  }
+
+  /** The route timeout of the stream that armed it fires (its connection's timers found it due). */
+  void onRouteTimeout() {
+    HttpStream s = timedStream;
+    timedStream = null;
+    if (s != null) {
+      s.onTimeout();
+    }
   }
 
   // The connection's draining flag and TLS peer as attributes looked up once: a request reads them
@@ -195,6 +265,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (timers != null) {
+      lastActivity = System.nanoTime();
+    }
     if (closing || !(msg instanceof HttpObject obj)) {
       ReferenceCountUtil.release(msg);
       return;
@@ -371,6 +444,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     long now = System.nanoTime();
     timedStream = s;
     timedDeadline = now + nanos;
+    if (timers != null) {
+      timers.due(timedDeadline); // the connection's one task for its streams' timers
+      return;
+    }
     var t = routeTimer;
     if (t != null && routeTimerAt - timedDeadline > 0) {
       t.cancel(false); // fires after this deadline: schedule anew
@@ -459,6 +536,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (timers != null) {
+      timers.remove(this);
+    }
     var t = routeTimer;
     if (t != null) {
       routeTimer = null;

@@ -8,7 +8,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.Http2CodecUtil;
@@ -21,7 +20,6 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import java.util.List;
 
 /**
@@ -100,16 +98,16 @@ public final class HttpConnectionManager {
     p.addLast(
         new dev.bowline.proxy.transport.Http2ConnectionWindow(
             config.codecOptions().initialConnectionWindowSize()));
+    // the stream idle and route timeouts of all the connection's streams: one task between them
+    var timers = new Http2StreamTimers(config.streamIdleTimeout(), p.channel().eventLoop());
+    p.channel().closeFuture().addListener(closed -> timers.close());
+    // the frames of a stream to HTTP/1 objects and back: one codec for all of a connection's
+    // streams, which is also what the multiplexer puts on each new stream; it adds the stream's
+    // handler after itself (no initializer to add and remove per stream)
     p.addLast(
         new Http2MultiplexHandler(
-            new ChannelInitializer<Http2StreamChannel>() {
-              @Override
-              protected void initChannel(Http2StreamChannel stream) {
-                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));
-                idleTimer(stream.pipeline(), config);
-                stream.pipeline().addLast(new HttpConnection(config, runtime, f, true));
-              }
-            }));
+            new dev.bowline.proxy.transport.Http2ServerStreamCodec(
+                stream -> stream.addLast(new HttpConnection(config, runtime, f, true, timers)))));
     p.addLast(ConnectionErrors.INSTANCE);
     if (runtime.isDraining(p.channel())) {
       Http2Drain.start(p.channel()); // its preface came after its listener began to drain
@@ -502,11 +500,6 @@ public final class HttpConnectionManager {
       }
       ctx.close();
     }
-  }
-
-  /** {@code stream_idle_timeout}: no bytes either way for that long ends the stream in flight. */
-  private static void idleTimer(ChannelPipeline p, HttpConnectionManagerConfig config) {
-    dev.bowline.proxy.transport.IdleTimeout.addTo(p, config.streamIdleTimeout());
   }
 
   /** {@code codec_type: AUTO}: HTTP/2 if the connection opens with the client preface. */

@@ -13,13 +13,18 @@ import org.jspecify.annotations.Nullable;
  */
 final class HeaderNameTable {
   private final AsciiString[][] byLength;
+  // each capitalised spelling (the very object) to its lower-case name
+  private final java.util.IdentityHashMap<AsciiString, AsciiString> lower =
+      new java.util.IdentityHashMap<>();
 
   /** A table of {@code lowerCase} names and their capitalised spellings. */
   HeaderNameTable(List<AsciiString> lowerCase) {
     List<AsciiString> names = new ArrayList<>();
     for (AsciiString lower : lowerCase) {
       names.add(lower);
-      names.add(AsciiString.cached(capitalised(lower.toString())));
+      AsciiString capitalised = AsciiString.cached(capitalised(lower.toString()));
+      names.add(capitalised);
+      this.lower.put(capitalised, lower);
     }
     int max = 0;
     for (AsciiString n : names) {
@@ -31,6 +36,14 @@ final class HeaderNameTable {
       byLength[len] =
           names.stream().filter(n -> n.length() == l).distinct().toArray(AsciiString[]::new);
     }
+  }
+
+  /**
+   * The lower-case name of {@code name} when it is (the very object of) one of this table's
+   * capitalised spellings, else null.
+   */
+  @Nullable AsciiString lowerCaseOf(AsciiString name) {
+    return lower.get(name);
   }
 
   /** The shared name whose bytes are exactly these, or null. */

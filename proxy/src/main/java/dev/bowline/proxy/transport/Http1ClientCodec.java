@@ -381,5 +381,10 @@ public final class Http1ClientCodec
     static @Nullable AsciiString find(byte[] sb, int start, int length) {
       return RESPONSE_NAMES.find(sb, start, length);
     }
+
+    /** The lower-case name of one of these names' capitalised spellings, else null. */
+    static @Nullable AsciiString lowerCaseOf(AsciiString name) {
+      return RESPONSE_NAMES.lowerCaseOf(name);
+    }
   }
 }

@@ -87,6 +87,11 @@ public final class Http1Decoding {
     return factory == SmallHeaders.INSTANCE ? new Checked(new Gate()) : null;
   }
 
+  /** {@link SmallHeaders}' map with adds that skip validation already done ({@link Checked}). */
+  static Checked checkedHeaders() {
+    return new Checked(new Gate());
+  }
+
   /** {@link SmallHeaders}' map with adds that skip validation already done. Event loop only. */
   static final class Checked extends DefaultHttpHeaders {
     private final Gate gate;

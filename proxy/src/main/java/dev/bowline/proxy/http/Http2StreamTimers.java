@@ -1,0 +1,147 @@
+package dev.bowline.proxy.http;
+
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The timers of every stream of one downstream HTTP/2 connection, by one scheduled task for the
+ * connection (decision 0042): each stream's {@code stream_idle_timeout} (no frame read or written
+ * on it for that long) and its route timeout (the deadline its request armed). Each stream only
+ * records when it was last active and its deadline; the task runs at the earliest time one of them
+ * can be due, looks at every stream, fires what is due and schedules itself for the next. A stream
+ * pushing its time later costs nothing, so keep-alive traffic schedules one task per timeout period
+ * per connection instead of two per stream (a stream idle timer and a route timer, each a scheduled
+ * task that its stream's end cancelled). Event loop of the connection only.
+ */
+final class Http2StreamTimers implements Runnable {
+  private final long idleNanos; // 0: no stream idle timeout
+  private final EventExecutor loop;
+  private @Nullable HttpConnection first; // the streams, linked through HttpConnection.timed*
+  private @Nullable ScheduledFuture<?> task;
+  private long taskAt;
+  private boolean closed;
+
+  /** The timers of a connection on {@code loop} whose streams time out idle after {@code idle}. */
+  Http2StreamTimers(Duration idle, EventExecutor loop) {
+    this.idleNanos = idle.isPositive() ? idle.toNanos() : 0;
+    this.loop = loop;
+  }
+
+  /** Times stream {@code s} from now on. */
+  void add(HttpConnection s) {
+    s.timedNext = first;
+    s.timedPrev = null;
+    if (first != null) {
+      first.timedPrev = s;
+    }
+    first = s;
+    long now = System.nanoTime();
+    s.lastActivity = now;
+    if (idleNanos > 0) {
+      due(now + idleNanos);
+    }
+  }
+
+  /** Stops timing stream {@code s}; the task, if any, runs out on its own. */
+  void remove(HttpConnection s) {
+    HttpConnection prev = s.timedPrev;
+    HttpConnection next = s.timedNext;
+    if (prev != null) {
+      prev.timedNext = next;
+    } else if (first == s) {
+      first = next;
+    } else {
+      return; // not timed
+    }
+    if (next != null) {
+      next.timedPrev = prev;
+    }
+    s.timedPrev = null;
+    s.timedNext = null;
+  }
+
+  /** Something may be due at {@code at} ({@link System#nanoTime}): the task runs by then. */
+  void due(long at) {
+    if (closed) {
+      return;
+    }
+    var t = task;
+    if (t != null) {
+      if (taskAt - at <= 0) {
+        return; // it runs first and looks again
+      }
+      t.cancel(false);
+    }
+    taskAt = at;
+    task = loop.schedule(this, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+  }
+
+  /** The connection is gone: no task from now on. */
+  void close() {
+    closed = true;
+    var t = task;
+    task = null;
+    if (t != null) {
+      t.cancel(false);
+    }
+  }
+
+  @Override
+  public void run() {
+    task = null;
+    if (closed) {
+      return;
+    }
+    long now = System.nanoTime();
+    List<HttpConnection> idle = null;
+    List<HttpConnection> timedOut = null;
+    for (HttpConnection s = first; s != null; s = s.timedNext) {
+      if (s.routeDue(now)) {
+        timedOut = add(timedOut, s);
+      }
+      if (idleNanos > 0 && now - s.lastActivity >= idleNanos) {
+        s.lastActivity = now; // once per period, as an idle timer fires
+        idle = add(idle, s);
+      }
+    }
+    // fired after the walk: a stream that ends leaves the list
+    if (timedOut != null) {
+      timedOut.forEach(HttpConnection::onRouteTimeout);
+    }
+    if (idle != null) {
+      idle.forEach(HttpConnection::onStreamIdle);
+    }
+    long next = Long.MAX_VALUE;
+    boolean any = false;
+    for (HttpConnection s = first; s != null; s = s.timedNext) {
+      if (idleNanos > 0) {
+        long at = s.lastActivity + idleNanos;
+        next = any ? earlier(next, at) : at;
+        any = true;
+      }
+      if (s.routeArmed()) {
+        long at = s.routeDeadline();
+        next = any ? earlier(next, at) : at;
+        any = true;
+      }
+    }
+    if (any) {
+      due(next);
+    }
+  }
+
+  private static long earlier(long a, long b) {
+    return a - b <= 0 ? a : b;
+  }
+
+  private static List<HttpConnection> add(@Nullable List<HttpConnection> l, HttpConnection s) {
+    List<HttpConnection> list = l == null ? new ArrayList<>(2) : l;
+    list.add(s);
+    return list;
+  }
+}
