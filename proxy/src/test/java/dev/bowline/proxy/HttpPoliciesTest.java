@@ -84,6 +84,10 @@ class HttpPoliciesTest {
                             retry_on: retriable-status-codes,retriable-4xx
                             num_retries: 2
                             retriable_status_codes: [418]
+                      - match: {prefix: /grpc-deadline}
+                        route: {cluster: one, prefix_rewrite: /slow, timeout: 0s, max_grpc_timeout: 0s}
+                      - match: {prefix: /grpc-capped}
+                        route: {cluster: one, prefix_rewrite: /slow, timeout: 0s, max_grpc_timeout: 0.2s}
                       - match: {prefix: /grpc/}
                         route: {cluster: one, retry_policy: {retry_on: "unavailable,cancelled", num_retries: 2}}
                       - match: {prefix: /header}
@@ -381,6 +385,40 @@ class HttpPoliciesTest {
       assertThat(r.body()).isEqualTo("backend=good");
     }
     assertThat(bad1.requests.get() + bad2.requests.get() - before).isLessThanOrEqualTo(80);
+  }
+
+  @Test
+  void maxGrpcTimeoutTakesTheClientsGrpcTimeoutUpToItsCap() throws Exception {
+    // the backend answers /slow after a second: a gRPC answer before that is the timeout's (504
+    // upstream request timeout, which Envoy's gRPC local reply maps to 14 UNAVAILABLE)
+    var own = grpc("/grpc-deadline", "200m");
+    assertThat(own.statusCode()).isEqualTo(200);
+    assertThat(own.headers().firstValue("grpc-status")).hasValue("14");
+    assertThat(own.headers().firstValue("grpc-message")).hasValue("upstream request timeout");
+    var capped = grpc("/grpc-capped", "10S");
+    assertThat(capped.headers().firstValue("grpc-message")).hasValue("upstream request timeout");
+    var capOnly = grpc("/grpc-capped", null);
+    assertThat(capOnly.headers().firstValue("grpc-message")).hasValue("upstream request timeout");
+    // neither a header nor a cap (and the route's own timeout is 0s): the backend's answer
+    var waits = grpc("/grpc-deadline", null);
+    assertThat(waits.headers().firstValue("grpc-status")).isEmpty();
+    assertThat(waits.body()).startsWith("backend=one");
+    // grpc-timeout on a request that is not gRPC means nothing
+    var plain = get("/grpc-deadline", "grpc-timeout", "200m");
+    assertThat(plain.statusCode()).isEqualTo(200);
+    assertThat(plain.body()).startsWith("backend=one");
+  }
+
+  static HttpResponse<String> grpc(String path, String grpcTimeout) throws Exception {
+    var req =
+        HttpRequest.newBuilder(URI.create("http://" + IP + ":" + httpPort + path))
+            .timeout(Duration.ofSeconds(10))
+            .header("content-type", "application/grpc")
+            .POST(HttpRequest.BodyPublishers.noBody());
+    if (grpcTimeout != null) {
+      req.header("grpc-timeout", grpcTimeout);
+    }
+    return client.send(req.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   @Test

@@ -17,6 +17,10 @@ public sealed interface RouteAction {
    *     {@code policy.retry()} when that is present
    * @param hashPolicies {@code hash_policy}: what RING_HASH and MAGLEV clusters hash
    * @param policy retries, idle timeout, mirrors, regex rewrite
+   * @param maxGrpcTimeoutMillis {@code max_grpc_timeout}: for a gRPC request, the {@code
+   *     grpc-timeout} header replaces {@code timeout}, capped at this many ms (0: no cap); -1 when
+   *     unset (the header is not used)
+   * @param grpcTimeoutOffsetMillis {@code grpc_timeout_offset}, taken off the header's timeout
    */
   record Forward(
       ClusterChoice clusters,
@@ -25,10 +29,33 @@ public sealed interface RouteAction {
       Duration timeout,
       int connectRetries,
       java.util.List<HashPolicy> hashPolicies,
-      ForwardPolicy policy)
+      ForwardPolicy policy,
+      long maxGrpcTimeoutMillis,
+      long grpcTimeoutOffsetMillis)
       implements RouteAction {
     public Forward {
       hashPolicies = java.util.List.copyOf(hashPolicies);
+    }
+
+    /** A forward that does not read {@code grpc-timeout}. */
+    public Forward(
+        ClusterChoice clusters,
+        Optional<String> prefixRewrite,
+        Optional<String> hostRewrite,
+        Duration timeout,
+        int connectRetries,
+        java.util.List<HashPolicy> hashPolicies,
+        ForwardPolicy policy) {
+      this(
+          clusters,
+          prefixRewrite,
+          hostRewrite,
+          timeout,
+          connectRetries,
+          hashPolicies,
+          policy,
+          -1,
+          0);
     }
 
     /** A forward without retry/mirror policy. */

@@ -844,6 +844,15 @@ final class HttpStream
     // Timeouts as Envoy's router takes them: the route's, unless the (trusted: HCM strips
     // x-envoy-* from edge clients) x-envoy-upstream-rq-timeout-ms header says otherwise.
     globalTimeoutNanos = f.timeout().toNanos();
+    if (grpc && f.maxGrpcTimeoutMillis() >= 0) {
+      // max_grpc_timeout: the client's grpc-timeout (none: no timeout), capped
+      globalTimeoutNanos =
+          TimeUnit.MILLISECONDS.toNanos(
+              GrpcTimeout.routeMillis(
+                  req.headers().get(GrpcTimeout.HEADER),
+                  f.maxGrpcTimeoutMillis(),
+                  f.grpcTimeoutOffsetMillis()));
+    }
     String rqTimeout = req.headers().get(X_ENVOY_UPSTREAM_RQ_TIMEOUT_MS);
     if (rqTimeout != null) {
       req.headers().remove(X_ENVOY_UPSTREAM_RQ_TIMEOUT_MS);

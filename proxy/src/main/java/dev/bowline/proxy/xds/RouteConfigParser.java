@@ -479,7 +479,41 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         timeout,
         retries,
         HashPolicyParser.parse(a.getHashPolicyList(), field + ".hash_policy"),
-        extra);
+        extra,
+        maxGrpcTimeoutMillis(a, field),
+        grpcTimeoutOffsetMillis(a, field));
+  }
+
+  /**
+   * The route's {@code max_grpc_timeout} in ms (0: no cap), -1 when unset. Deprecated in Envoy's
+   * API for {@code max_stream_duration.grpc_timeout_header_max}, but it is what istiod sends to
+   * every sidecar and gateway route, and Envoy still honours it.
+   */
+  @SuppressWarnings("deprecation")
+  private static long maxGrpcTimeoutMillis(
+      io.envoyproxy.envoy.config.route.v3.RouteAction a, String field)
+      throws InvalidResourceException {
+    if (!a.hasMaxGrpcTimeout()) {
+      return -1;
+    }
+    Duration d = Protos.duration(a.getMaxGrpcTimeout());
+    if (d.isNegative()) {
+      throw new InvalidResourceException(field + ".max_grpc_timeout", "must not be negative");
+    }
+    return d.toMillis();
+  }
+
+  /** The route's {@code grpc_timeout_offset} in ms, 0 when unset. */
+  @SuppressWarnings("deprecation")
+  private static long grpcTimeoutOffsetMillis(
+      io.envoyproxy.envoy.config.route.v3.RouteAction a, String field)
+      throws InvalidResourceException {
+    Duration d =
+        a.hasGrpcTimeoutOffset() ? Protos.duration(a.getGrpcTimeoutOffset()) : Duration.ZERO;
+    if (d.isNegative()) {
+      throw new InvalidResourceException(field + ".grpc_timeout_offset", "must not be negative");
+    }
+    return d.toMillis();
   }
 
   /** Envoy's substitution ({@code \\1} for a group) in {@link java.util.regex.Matcher} syntax. */
@@ -596,6 +630,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.upgrade_configs.connect_config",
           "virtual_hosts.routes.route.host_rewrite_literal",
           "virtual_hosts.routes.route.timeout",
+          "virtual_hosts.routes.route.max_grpc_timeout",
+          "virtual_hosts.routes.route.grpc_timeout_offset",
           "virtual_hosts.routes.route.hash_policy",
           "virtual_hosts.retry_policy.retry_on",
           "virtual_hosts.retry_policy.per_try_timeout",

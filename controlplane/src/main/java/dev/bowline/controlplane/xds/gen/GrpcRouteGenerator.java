@@ -66,7 +66,23 @@ final class GrpcRouteGenerator implements XdsGenerator {
     return RouteConfiguration.newBuilder().setName(t.requestedName()).addVirtualHosts(vh).build();
   }
 
+  /**
+   * A proxyless client's route: as a sidecar's, but the VirtualService timeout goes into {@code
+   * max_stream_duration}, which grpc-java enforces (it reads neither {@code timeout} nor {@code
+   * max_grpc_timeout}), as istiod's {@code setTimeout} does for proxyless nodes.
+   */
+  @SuppressWarnings("deprecation") // clearMaxGrpcTimeout: what the sidecar route carries
   static Route route(HttpRoute r, int defaultPort) {
-    return HttpRoutes.route(r, defaultPort);
+    Route route = HttpRoutes.route(r, defaultPort);
+    if (!route.hasRoute() || !route.getRoute().hasTimeout()) {
+      return route;
+    }
+    var action =
+        route.getRoute().toBuilder()
+            .clearMaxGrpcTimeout()
+            .setMaxStreamDuration(
+                io.envoyproxy.envoy.config.route.v3.RouteAction.MaxStreamDuration.newBuilder()
+                    .setMaxStreamDuration(route.getRoute().getTimeout()));
+    return route.toBuilder().setRoute(action).build();
   }
 }

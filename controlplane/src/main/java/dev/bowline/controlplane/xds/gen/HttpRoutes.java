@@ -117,13 +117,11 @@ final class HttpRoutes {
       action.setWeightedClusters(wc);
     }
     if (p.timeout() != null) {
-      // istiod sets the stream duration too: that is the timeout gRPC clients enforce.
-      action
-          .setTimeout(duration(p.timeout()))
-          .setMaxStreamDuration(
-              RouteAction.MaxStreamDuration.newBuilder()
-                  .setMaxStreamDuration(duration(p.timeout()))
-                  .setGrpcTimeoutHeaderMax(duration(p.timeout())));
+      // istiod's setTimeout for a sidecar or gateway: the timeout, and max_grpc_timeout at the
+      // same value, so a gRPC request's grpc-timeout header applies up to it. (A proxyless gRPC
+      // client gets max_stream_duration instead: GrpcRouteGenerator.)
+      action.setTimeout(duration(p.timeout()));
+      setMaxGrpcTimeout(action, duration(p.timeout()));
     }
     if (p.retry() != null && p.retry().attempts() > 0) {
       action.setRetryPolicy(retry(p.retry()));
@@ -186,6 +184,8 @@ final class HttpRoutes {
     RouteAction.Builder action = route.getRoute().toBuilder();
     if (r.policy().timeout() == null) {
       action.setTimeout(com.google.protobuf.Duration.getDefaultInstance());
+      // and a gRPC request's grpc-timeout header applies without a cap (istiod's Notimeout)
+      setMaxGrpcTimeout(action, com.google.protobuf.Duration.getDefaultInstance());
     }
     if (r.policy().retry() == null) {
       RetryPolicy mesh = meshRetry(push);
@@ -198,6 +198,17 @@ final class HttpRoutes {
       action.clearRetryPolicy();
     }
     return route.toBuilder().setRoute(action).build();
+  }
+
+  /**
+   * Sets the route's {@code max_grpc_timeout}, deprecated in Envoy's API but what istiod still
+   * sends to Envoy sidecars and gateways (its {@code route.setTimeout}): the replacement ({@code
+   * max_stream_duration}) would time out the whole stream instead of the upstream request.
+   */
+  @SuppressWarnings("deprecation")
+  private static void setMaxGrpcTimeout(
+      RouteAction.Builder action, com.google.protobuf.Duration d) {
+    action.setMaxGrpcTimeout(d);
   }
 
   /**

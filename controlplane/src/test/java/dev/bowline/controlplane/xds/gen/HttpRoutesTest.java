@@ -39,6 +39,10 @@ class HttpRoutesTest {
           .build();
 
   static List<Route> routes(String httpYaml) {
+    return httpRoutes(httpYaml).stream().map(r -> HttpRoutes.route(r, 8080)).toList();
+  }
+
+  static List<HttpRoute> httpRoutes(String httpYaml) {
     String yaml =
         """
         apiVersion: networking.istio.io/v1
@@ -53,12 +57,10 @@ class HttpRoutesTest {
     assertThat(d.rejected()).isEmpty();
     Map<ResourceKey, Resource<?>> m = new HashMap<>();
     d.resources().forEach(r -> m.put(r.key(), r));
-    List<HttpRoute> routes =
-        IstioConfigInputs.of(new ConfigSnapshot(1, m), "cluster.local", "istio-system")
-            .virtualServices()
-            .httpRoutes(FORECAST, 8080, PROXY)
-            .orElseThrow();
-    return routes.stream().map(r -> HttpRoutes.route(r, 8080)).toList();
+    return IstioConfigInputs.of(new ConfigSnapshot(1, m), "cluster.local", "istio-system")
+        .virtualServices()
+        .httpRoutes(FORECAST, 8080, PROXY)
+        .orElseThrow();
   }
 
   static FractionalPercent perMillion(int n) {
@@ -70,9 +72,8 @@ class HttpRoutesTest {
 
   @Test
   void matchesWeightsTimeoutAndRetries() {
-    List<Route> r =
-        routes(
-            """
+    String yaml =
+        """
             - name: api
               match:
               - {name: exact, uri: {exact: /forecast}, headers: {x-env: {prefix: prod}}}
@@ -82,7 +83,8 @@ class HttpRoutesTest {
               - {destination: {host: forecast, subset: v2, port: {number: 9090}}, weight: 25}
               timeout: 1.5s
               retries: {attempts: 3, perTryTimeout: 500ms, retryOn: "gateway-error,connect-failure"}
-            """);
+            """;
+    List<Route> r = routes(yaml);
     assertThat(r).hasSize(2);
     Route exact = r.getFirst();
     assertThat(exact.getName()).isEqualTo("api.exact");
@@ -103,6 +105,16 @@ class HttpRoutesTest {
             org.assertj.core.groups.Tuple.tuple(
                 "outbound|9090|v2|forecast.weather.svc.cluster.local", 25));
     assertThat(exact.getRoute().getTimeout()).isEqualTo(Durations.fromMillis(1500));
+    // istiod's setTimeout: a sidecar's grpc-timeout header applies up to the timeout, and the
+    // stream itself has no maximum duration (that one is a proxyless client's timeout)
+    assertThat(maxGrpcTimeout(exact)).isEqualTo(Durations.fromMillis(1500));
+    assertThat(exact.getRoute().hasMaxStreamDuration()).isFalse();
+    Route proxyless = GrpcRouteGenerator.route(httpRoutes(yaml).getFirst(), 8080);
+    assertThat(proxyless.getRoute().getTimeout()).isEqualTo(Durations.fromMillis(1500));
+    assertThat(proxyless.getRoute().getMaxStreamDuration().getMaxStreamDuration())
+        .isEqualTo(Durations.fromMillis(1500));
+    assertThat(proxyless.getRoute().getMaxStreamDuration().hasGrpcTimeoutHeaderMax()).isFalse();
+    assertThat(proxyless.getRoute().hasMaxGrpcTimeout()).isFalse();
     var retry = exact.getRoute().getRetryPolicy();
     assertThat(retry.getNumRetries().getValue()).isEqualTo(3);
     assertThat(retry.getPerTryTimeout()).isEqualTo(Durations.fromMillis(500));
@@ -335,5 +347,10 @@ class HttpRoutesTest {
     assertThat(action.getHashPolicyList()).isNotEmpty();
     assertThat(action.getRetryPolicy().getNumRetries().getValue()).isEqualTo(2);
     assertThat(action.getRetryPolicy().getRetryHostPredicateList()).isEmpty();
+  }
+
+  @SuppressWarnings("deprecation") // max_grpc_timeout: what istiod sends sidecars
+  private static com.google.protobuf.Duration maxGrpcTimeout(Route r) {
+    return r.getRoute().getMaxGrpcTimeout();
   }
 }
