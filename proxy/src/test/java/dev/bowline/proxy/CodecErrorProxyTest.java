@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bowline.proxy.RawH2.Frame;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,40 +30,27 @@ class CodecErrorProxyTest {
 
   @TempDir static Path dir;
   static Backend backend;
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int h1Port;
   static int h2Port;
 
   static String listener(String name, int port, String codec) {
-    return """
-          - name: %1$s
-            address: {socket_address: {address: %2$s, port_value: %3$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %1$s
-                  codec_type: %4$s
-                  max_request_headers_kb: 4
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %5$s
-                      log_format: {text_format_source: {inline_string: "%6$s"}}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - {match: {prefix: /d400}, direct_response: {status: 400}}
-                      - {match: {prefix: /}, route: {cluster: a}}
+    return SocketProxy.listener(
+        name,
+        IP,
+        port,
         """
-        .formatted(name, IP, port, codec, dir.resolve(name + ".log"), FORMAT);
+        codec_type: %s
+        max_request_headers_kb: 4
+        access_log:
+        - name: envoy.access_loggers.file
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+            path: %s
+            log_format: {text_format_source: {inline_string: "%s"}}"""
+            .formatted(codec, dir.resolve(name + ".log"), FORMAT),
+        "{match: {prefix: /d400}, direct_response: {status: 400}}",
+        SocketProxy.to("/", "a"));
   }
 
   @BeforeAll
@@ -72,27 +58,13 @@ class CodecErrorProxyTest {
     backend = new Backend("a", "127.0.36.2");
     h1Port = Ports.free(IP);
     h2Port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-        %s
-        %s
-          clusters:
-          - name: a
-            load_assignment:
-              cluster_name: a
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(
-                listener("h1", h1Port, "HTTP1"),
-                listener("h2", h2Port, "HTTP2"),
-                backend.ip(),
-                backend.port());
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("codec.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1),
+            false,
+            List.of(listener("h1", h1Port, "HTTP1"), listener("h2", h2Port, "HTTP2")),
+            List.of(SocketProxy.cluster("a", backend.ip(), backend.port(), "")));
   }
 
   @AfterAll
@@ -102,10 +74,7 @@ class CodecErrorProxyTest {
   }
 
   static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
+    return proxy.stat(name);
   }
 
   /** Sends {@code raw} and reads until the proxy closes the connection. */
@@ -224,21 +193,8 @@ class CodecErrorProxyTest {
     long rq = stat("http.h2.downstream_rq_total");
     long pe = stat("http.h2.downstream_cx_protocol_error");
     long messaging = stat("http2.rx_messaging_error");
-    try (RawH2 bad = new RawH2(IP, h2Port).preface().handshake()) {
-      bad.frames(
-          (w, c) ->
-              w.writeHeaders(
-                  c,
-                  1,
-                  new DefaultHttp2Headers(false)
-                      .method("GET")
-                      .path("/x")
-                      .scheme("http")
-                      .authority("test")
-                      .add(":bogus", "1"),
-                  0,
-                  true,
-                  c.newPromise()));
+    try (RawH2 bad = proxy.h2(h2Port)) {
+      bad.headers(1, RawH2.invalidRequest(), true);
       Frame f = bad.readUntil(RawH2.GOAWAY);
       assertThat(f).isNotNull();
       assertThat(f.errorCode()).isEqualTo(RawH2.PROTOCOL_ERROR);
@@ -254,21 +210,9 @@ class CodecErrorProxyTest {
   void aStreamOpenWhenTheHttp2ConnectionFailsIsResetAsAProtocolError() throws Exception {
     int before = lines("h2", 0).size();
     long pe = stat("http.h2.downstream_cx_protocol_error");
-    try (RawH2 bad = new RawH2(IP, h2Port).preface().handshake()) {
+    try (RawH2 bad = proxy.h2(h2Port)) {
       // a request whose body has not finished, then DATA on stream 0: a connection error
-      bad.frames(
-          (w, c) ->
-              w.writeHeaders(
-                  c,
-                  1,
-                  new DefaultHttp2Headers()
-                      .method("POST")
-                      .path("/echo")
-                      .scheme("http")
-                      .authority("t"),
-                  0,
-                  false,
-                  c.newPromise()));
+      bad.headers(1, RawH2.request("POST", "/echo"), false);
       bad.send(new byte[] {0, 0, 1, RawH2.DATA, 0, 0, 0, 0, 0, 'x'});
       Frame f = bad.readUntil(RawH2.GOAWAY);
       assertThat(f).isNotNull();
@@ -322,7 +266,7 @@ class CodecErrorProxyTest {
   void http2GetsTheProxys100ContinueAsAnInterimHeadersFrame() throws Exception {
     long xx1 = stat("http.h2.downstream_rq_1xx");
     int logged = lines("h2", 0).size();
-    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+    try (RawH2 c = proxy.h2(h2Port)) {
       c.frames(
           (w, ctx) ->
               w.writeHeaders(
@@ -341,16 +285,7 @@ class CodecErrorProxyTest {
       assertThat(interim).isNotNull();
       assertThat(interim.headers().status().toString()).isEqualTo("100");
       assertThat(interim.endStream()).isFalse();
-      c.frames(
-          (w, ctx) ->
-              w.writeData(
-                  ctx,
-                  1,
-                  io.netty.buffer.Unpooled.copiedBuffer(
-                      "hello", java.nio.charset.StandardCharsets.US_ASCII),
-                  0,
-                  true,
-                  ctx.newPromise()));
+      c.data(1, "hello", true);
       Frame fin = c.readUntil(RawH2.HEADERS);
       assertThat(fin).isNotNull();
       assertThat(fin.headers().status().toString()).isEqualTo("200");
@@ -369,35 +304,14 @@ class CodecErrorProxyTest {
     long overflow = stat("http2.header_overflow");
     long rq = stat("http.h2.downstream_rq_total");
     long pe = stat("http.h2.downstream_cx_protocol_error");
-    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
-      c.frames(
-          (w, ctx) ->
-              w.writeHeaders(
-                  ctx,
-                  1,
-                  new DefaultHttp2Headers()
-                      .method("POST")
-                      .path("/echo")
-                      .scheme("http")
-                      .authority("t"),
-                  0,
-                  false,
-                  ctx.newPromise()));
+    try (RawH2 c = proxy.h2(h2Port)) {
+      c.headers(1, RawH2.request("POST", "/echo"), false);
       c.frames((w, ctx) -> w.writeHeaders(ctx, 3, refused, 0, true, ctx.newPromise()));
       Frame reset = c.readUntil(RawH2.RST_STREAM);
       assertThat(reset).isNotNull();
       assertThat(reset.stream()).isEqualTo(3);
       assertThat(reset.errorCode()).isEqualTo(RawH2.INTERNAL_ERROR);
-      c.frames(
-          (w, ctx) ->
-              w.writeData(
-                  ctx,
-                  1,
-                  io.netty.buffer.Unpooled.copiedBuffer(
-                      "hello", java.nio.charset.StandardCharsets.US_ASCII),
-                  0,
-                  true,
-                  ctx.newPromise()));
+      c.data(1, "hello", true);
       Frame answer = c.readUntil(RawH2.HEADERS);
       assertThat(answer).isNotNull();
       assertThat(answer.stream()).isEqualTo(1);
@@ -443,7 +357,7 @@ class CodecErrorProxyTest {
       hundred.add("x-h" + i, "v");
     }
     int before = lines("h2", 0).size();
-    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+    try (RawH2 c = proxy.h2(h2Port)) {
       c.frames((w, ctx) -> w.writeHeaders(ctx, 1, hundred, 0, true, ctx.newPromise()));
       Frame ok = c.readUntil(RawH2.HEADERS);
       assertThat(ok).isNotNull();
@@ -471,7 +385,7 @@ class CodecErrorProxyTest {
   @Test
   void anHttp2HeaderBlockOverFourTimesTheLimitEndsTheConnectionAsEnvoysDecoder() throws Exception {
     long pe = stat("http.h2.downstream_cx_protocol_error");
-    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+    try (RawH2 c = proxy.h2(h2Port)) {
       // 20,000 bytes: a HEADERS frame and a CONTINUATION, past 4 x 4 KiB
       c.frames(
           (w, ctx) ->
@@ -494,7 +408,7 @@ class CodecErrorProxyTest {
     }
     assertThat(stat("http.h2.downstream_cx_protocol_error")).isEqualTo(pe + 1);
     // another connection is served
-    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+    try (RawH2 c = proxy.h2(h2Port)) {
       int before = lines("h2", 0).size();
       c.get(1, "/next", true);
       Frame ok = c.readUntil(RawH2.HEADERS);
@@ -514,7 +428,7 @@ class CodecErrorProxyTest {
     int before = lines("h2", 0).size();
     long overflow = stat("http2.header_overflow");
     long pe = stat("http.h2.downstream_cx_protocol_error");
-    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
+    try (RawH2 c = proxy.h2(h2Port)) {
       for (int stream : new int[] {1, 3}) {
         c.frames(
             (w, ctx) ->
@@ -626,20 +540,8 @@ class CodecErrorProxyTest {
         .until(() -> stat("http.h1.downstream_cx_delayed_close_timeout"), n -> n == timeouts + 1);
     // HTTP/2: a local reply to a stream whose body has not ended counts too
     long h2Before = stat("http.h2.downstream_rq_response_before_rq_complete");
-    try (RawH2 c = new RawH2(IP, h2Port).preface().handshake()) {
-      c.frames(
-          (w, ctx) ->
-              w.writeHeaders(
-                  ctx,
-                  1,
-                  new DefaultHttp2Headers()
-                      .method("POST")
-                      .path("/d400")
-                      .scheme("http")
-                      .authority("t"),
-                  0,
-                  false,
-                  ctx.newPromise()));
+    try (RawH2 c = proxy.h2(h2Port)) {
+      c.headers(1, RawH2.request("POST", "/d400"), false);
       Frame f = c.readUntil(RawH2.HEADERS);
       assertThat(f).isNotNull();
       assertThat(f.headers().status().toString()).isEqualTo("400");

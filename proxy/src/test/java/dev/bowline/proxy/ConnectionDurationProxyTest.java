@@ -3,7 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.InputStream;
 import java.net.Socket;
 import java.net.URI;
@@ -12,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,7 +30,7 @@ class ConnectionDurationProxyTest {
 
   static NettyBackend h1;
   static H2Backend h2;
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int quickPort; // max_connection_duration 0.5s, drain_timeout 0.3s
   static int patientPort; // max_connection_duration 0.5s, drain_timeout 60s
   static int plainPort; // no max_connection_duration
@@ -38,28 +38,21 @@ class ConnectionDurationProxyTest {
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   static String listener(String name, int port, String options) {
+    return SocketProxy.listener(
+        name, IP, port, options, SocketProxy.to("/h2", "h2"), SocketProxy.to("/", "h1"));
+  }
+
+  /**
+   * The cluster's HTTP protocol options: {@code max_connection_duration} 0.4 s, and {@code http}.
+   */
+  static String upstream(String http) {
     return """
-          - name: %1$s
-            address: {socket_address: {address: %2$s, port_value: %3$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %1$s
-        %4$s
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - {match: {prefix: /h2}, route: {cluster: h2}}
-                      - {match: {prefix: /}, route: {cluster: h1}}
-        """
-        .formatted(name, IP, port, options.indent(10).stripTrailing());
+        typed_extension_protocol_options:
+          envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+            "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+            common_http_protocol_options: {max_connection_duration: 0.4s}
+            explicit_http_config: {%s: {}}"""
+        .formatted(http);
   }
 
   @BeforeAll
@@ -69,34 +62,12 @@ class ConnectionDurationProxyTest {
     quickPort = Ports.free(IP);
     patientPort = Ports.free(IP);
     plainPort = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-        %s
-        %s
-        %s
-          clusters:
-          - name: h1
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                common_http_protocol_options: {max_connection_duration: 0.4s}
-                explicit_http_config: {http_protocol_options: {}}
-            load_assignment:
-              cluster_name: h1
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-          - name: h2
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                common_http_protocol_options: {max_connection_duration: 0.4s}
-                explicit_http_config: {http2_protocol_options: {}}
-            load_assignment:
-              cluster_name: h2
-              endpoints: [{lb_endpoints: [%s]}]
-        """
-            .formatted(
+    proxy =
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1),
+            false,
+            List.of(
                 listener(
                     "quick",
                     quickPort,
@@ -109,14 +80,10 @@ class ConnectionDurationProxyTest {
                     """
                     common_http_protocol_options: {max_connection_duration: 0.5s}
                     drain_timeout: 60s"""),
-                listener("plain", plainPort, ""),
-                h1.ip(),
-                h1.port(),
-                h2.endpoint());
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("duration.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+                listener("plain", plainPort, "")),
+            List.of(
+                SocketProxy.cluster("h1", h1.ip(), h1.port(), upstream("http_protocol_options")),
+                SocketProxy.cluster("h2", h2.ip(), h2.port(), upstream("http2_protocol_options"))));
   }
 
   @AfterAll
@@ -127,10 +94,7 @@ class ConnectionDurationProxyTest {
   }
 
   static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
+    return proxy.stat(name);
   }
 
   /** Writes a GET for {@code path} and reads its response head and body (Content-Length). */
@@ -186,8 +150,7 @@ class ConnectionDurationProxyTest {
 
   @Test
   void anHttp2ConnectionGetsGoAwayAtItsMaxDuration() throws Exception {
-    try (RawH2 c = new RawH2(IP, quickPort)) {
-      c.preface().handshake();
+    try (RawH2 c = RawH2.open(IP, quickPort)) {
       RawH2.Frame goAway = c.readUntil(RawH2.GOAWAY);
       assertThat(goAway).isNotNull();
       assertThat(goAway.errorCode()).isZero();

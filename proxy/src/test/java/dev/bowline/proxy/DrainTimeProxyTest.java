@@ -15,10 +15,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -159,22 +155,7 @@ class DrainTimeProxyTest {
   }
 
   void drainListeners() throws Exception {
-    var admin = proxy.adminAddress().orElseThrow();
-    try (HttpClient c = HttpClient.newHttpClient()) {
-      var r =
-          c.send(
-              HttpRequest.newBuilder(
-                      URI.create(
-                          "http://"
-                              + admin.getAddress().getHostAddress()
-                              + ":"
-                              + admin.getPort()
-                              + "/drain_listeners"))
-                  .POST(HttpRequest.BodyPublishers.noBody())
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      assertThat(r.statusCode()).isEqualTo(200);
-    }
+    SocketProxy.drainListeners(proxy);
   }
 
   /**
@@ -224,7 +205,7 @@ class DrainTimeProxyTest {
       inputs.put("http1 half-sent request", half.getInputStream());
 
       // HTTP/2, an upload that never ends
-      RawH2 upload = new RawH2(IP, httpPort).preface().handshake();
+      RawH2 upload = RawH2.open(IP, httpPort);
       open.put("http2 running upload", upload);
       upload.frames(
           (w, c) ->
@@ -245,7 +226,7 @@ class DrainTimeProxyTest {
       inputs.put("http2 running upload", upload.socket().getInputStream());
 
       // HTTP/2, HEADERS without END_HEADERS: the rest of the header block never comes
-      RawH2 block = new RawH2(IP, httpPort).preface().handshake();
+      RawH2 block = RawH2.open(IP, httpPort);
       open.put("http2 half-sent header block", block);
       block.send(
           new byte[] {

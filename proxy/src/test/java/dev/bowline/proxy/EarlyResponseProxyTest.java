@@ -2,7 +2,6 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -28,6 +27,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,7 +46,7 @@ class EarlyResponseProxyTest {
   static final String IP = "127.0.72.1";
 
   static EarlyBackend backend;
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int port;
   static final HttpClient client =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -55,39 +55,15 @@ class EarlyResponseProxyTest {
   static void start() throws Exception {
     backend = new EarlyBackend("127.0.72.2");
     port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: early
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: early
-                  delayed_close_timeout: 0.5s
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - {match: {prefix: /}, route: {cluster: b}}
-          clusters:
-          - name: b
-            load_assignment:
-              cluster_name: b
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %3$s, port_value: %4$d}}}}]}]
-        """
-            .formatted(IP, port, backend.ip(), backend.port());
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("early.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1),
+            false,
+            List.of(
+                SocketProxy.listener(
+                    "early", IP, port, "delayed_close_timeout: 0.5s", SocketProxy.to("/", "b"))),
+            List.of(SocketProxy.cluster("b", backend.ip(), backend.port(), "")));
   }
 
   @AfterAll
@@ -97,10 +73,7 @@ class EarlyResponseProxyTest {
   }
 
   static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
+    return proxy.stat(name);
   }
 
   @Test
@@ -142,8 +115,7 @@ class EarlyResponseProxyTest {
   @Test
   void anEarlyHttp2ResponseEndsTheStreamWithResetNoError() throws Exception {
     long rx = stat("http.early.downstream_rq_rx_reset");
-    try (RawH2 c = new RawH2(IP, port)) {
-      c.preface().handshake();
+    try (RawH2 c = RawH2.open(IP, port)) {
       c.frames(
           (w, ctx) -> {
             w.writeHeaders(

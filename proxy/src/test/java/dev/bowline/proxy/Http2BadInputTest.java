@@ -3,11 +3,10 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bowline.proxy.RawH2.Frame;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class Http2BadInputTest {
   static final String IP = "127.0.9.70";
   static Backend backend;
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int port;
   static int h2OnlyPort;
 
@@ -30,43 +29,26 @@ class Http2BadInputTest {
     backend = new Backend("a", "127.0.9.71");
     port = Ports.free(IP);
     h2OnlyPort = Ports.free(IP);
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("h2bad.yaml", bootstrap(port, h2OnlyPort)),
-            ProxyOptions.defaults().withWorkers(1));
+    proxy = proxyOn(IP, port, h2OnlyPort);
   }
 
-  static String bootstrap(int autoPort, int h2Port) {
-    String listener =
-        """
-          - name: %s
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %s
-                  codec_type: %s
-                  http2_protocol_options: {max_concurrent_streams: 2}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-        """;
-    return "static_resources:\n  listeners:\n"
-        + listener.formatted("auto", IP, autoPort, "auto", "AUTO")
-        + listener.formatted("h2", IP, h2Port, "h2", "HTTP2")
-        + """
-          clusters:
-          - name: a
-            load_assignment:
-              cluster_name: a
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(backend.ip(), backend.port());
+  /** A proxy on {@code ip} with an AUTO and an HTTP2 listener, both at most 2 streams at once. */
+  static SocketProxy proxyOn(String ip, int autoPort, int h2Port) {
+    return SocketProxy.start(
+        ip,
+        ProxyOptions.defaults().withWorkers(1),
+        false,
+        List.of(listener("auto", ip, autoPort, "AUTO"), listener("h2", ip, h2Port, "HTTP2")),
+        List.of(SocketProxy.cluster("a", backend.ip(), backend.port(), "")));
+  }
+
+  static String listener(String name, String ip, int port, String codec) {
+    return SocketProxy.listener(
+        name,
+        ip,
+        port,
+        "codec_type: " + codec + "\nhttp2_protocol_options: {max_concurrent_streams: 2}",
+        SocketProxy.to("/", "a"));
   }
 
   @AfterAll
@@ -86,7 +68,7 @@ class Http2BadInputTest {
 
   /** A well-behaved client on its own connection, opened before the bad one acts. */
   static RawH2 goodClient() throws Exception {
-    RawH2 good = new RawH2(IP, port).preface().handshake();
+    RawH2 good = proxy.h2(port);
     assertThat(get(good, 1, "/before")).isEqualTo("200");
     return good;
   }
@@ -124,7 +106,7 @@ class Http2BadInputTest {
   @Test
   void dataOnStreamZeroGetsGoAwayProtocolError() throws Exception {
     try (RawH2 good = goodClient();
-        RawH2 bad = new RawH2(IP, port).preface().handshake()) {
+        RawH2 bad = proxy.h2(port)) {
       // DATA must belong to a stream (RFC 9113 6.1); Netty's writer refuses to write this one
       bad.send(new byte[] {0, 0, 1, RawH2.DATA, 0, 0, 0, 0, 0, 'x'});
       Frame f = bad.readUntil(RawH2.GOAWAY);
@@ -139,22 +121,9 @@ class Http2BadInputTest {
   void headersWithAnInvalidPseudoHeaderEndTheConnection() throws Exception {
     // Envoy's default (override_stream_error_on_invalid_http_message unset): the whole connection
     try (RawH2 good = goodClient();
-        RawH2 bad = new RawH2(IP, port).preface().handshake()) {
+        RawH2 bad = proxy.h2(port)) {
       assertThat(get(bad, 1, "/fine")).isEqualTo("200");
-      bad.frames(
-          (w, c) ->
-              w.writeHeaders(
-                  c,
-                  3,
-                  new DefaultHttp2Headers(false)
-                      .method("GET")
-                      .path("/x")
-                      .scheme("http")
-                      .authority("test")
-                      .add(":bogus", "1"),
-                  0,
-                  true,
-                  c.newPromise()));
+      bad.headers(3, RawH2.invalidRequest(), true);
       Frame f = bad.readUntil(RawH2.GOAWAY);
       assertThat(f).isNotNull();
       assertThat(f.errorCode()).isEqualTo(RawH2.PROTOCOL_ERROR);
@@ -166,7 +135,7 @@ class Http2BadInputTest {
   @Test
   void aStreamBeyondMaxConcurrentStreamsIsRefused() throws Exception {
     try (RawH2 good = goodClient();
-        RawH2 c = new RawH2(IP, port).preface().handshake()) {
+        RawH2 c = proxy.h2(port)) {
       c.get(1, "/echo", false); // request bodies still to come: both streams stay open
       c.get(3, "/echo", false);
       c.get(5, "/echo", false);
@@ -192,27 +161,17 @@ class Http2BadInputTest {
   void drainingSendsGoAwayAndLetsStreamsInFlightFinish() throws Exception {
     String ip = "127.0.9.72";
     int p = Ports.free(ip);
-    String yaml = bootstrap(p, Ports.free(ip)).replace(IP, ip);
-    Proxy draining =
-        Proxy.start(
-            new BootstrapLoader().parse("h2drain.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
-    try (RawH2 c = new RawH2(ip, p).preface().handshake()) {
+    SocketProxy draining = proxyOn(ip, p, Ports.free(ip));
+    try (RawH2 c = draining.h2(p)) {
       assertThat(get(c, 1, "/one")).isEqualTo("200");
       c.get(3, "/slow", true); // in flight when the drain starts (the backend takes a second)
       // only once the proxy has it: on a loaded machine the drain could otherwise overtake the
       // HEADERS, and a GOAWAY naming stream 1 rightly refuses stream 3
       org.awaitility.Awaitility.await()
           .atMost(Duration.ofSeconds(10))
-          .until(
-              () ->
-                  draining.stats().all().stream()
-                      .filter(x -> x.name().equals("http.auto.downstream_rq_total"))
-                      .mapToLong(x -> x.value())
-                      .sum(),
-              n -> n >= 2);
+          .until(() -> draining.stat("http.auto.downstream_rq_total"), n -> n >= 2);
       CompletableFuture<Void> drain =
-          CompletableFuture.runAsync(() -> draining.drainAndClose(Duration.ofSeconds(10)));
+          CompletableFuture.runAsync(() -> draining.proxy.drainAndClose(Duration.ofSeconds(10)));
       Frame f = c.readUntil(RawH2.GOAWAY);
       assertThat(f).isNotNull();
       assertThat(f.errorCode()).isZero(); // NO_ERROR

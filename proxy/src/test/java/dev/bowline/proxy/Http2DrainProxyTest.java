@@ -3,7 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bowline.proxy.RawH2.Frame;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -14,7 +13,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -26,10 +24,6 @@ import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,7 +31,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -56,44 +49,21 @@ class Http2DrainProxyTest {
   static final String BACKEND_IP = "127.0.76.2";
 
   Backend backend;
-  Proxy proxy;
+  SocketProxy proxy;
   int port;
 
   @BeforeEach
   void start() {
     backend = new Backend("a", BACKEND_IP);
     port = Ports.free(IP);
-    String yaml =
-        """
-        admin: {address: {socket_address: {address: %s, port_value: 0}}}
-        static_resources:
-          listeners:
-          - name: h2
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: h2
-                  codec_type: AUTO
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-          clusters:
-          - name: a
-            load_assignment:
-              cluster_name: a
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(IP, IP, port, backend.ip(), backend.port());
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("h2drain.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofSeconds(60)));
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofSeconds(60)),
+            true,
+            List.of(
+                SocketProxy.listener("h2", IP, port, "codec_type: AUTO", SocketProxy.to("/", "a"))),
+            List.of(SocketProxy.cluster("a", backend.ip(), backend.port(), "")));
   }
 
   @AfterEach
@@ -102,78 +72,20 @@ class Http2DrainProxyTest {
     backend.close();
   }
 
-  /** {@code POST /drain_listeners} on the admin server, as an operator or the agent sends it. */
-  void drainListeners() throws Exception {
-    var admin = proxy.adminAddress().orElseThrow();
-    try (HttpClient c = HttpClient.newHttpClient()) {
-      var r =
-          c.send(
-              HttpRequest.newBuilder(
-                      URI.create(
-                          "http://"
-                              + admin.getAddress().getHostAddress()
-                              + ":"
-                              + admin.getPort()
-                              + "/drain_listeners"))
-                  .POST(HttpRequest.BodyPublishers.noBody())
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      assertThat(r.statusCode()).isEqualTo(200);
-    }
-  }
-
-  long counter(String name) {
-    return proxy.stats().all().stream()
-        .filter(x -> x.name().equals(name))
-        .mapToLong(x -> x.value())
-        .sum();
-  }
-
   static Http2Headers post(String path) {
-    return new DefaultHttp2Headers().method("POST").path(path).scheme("http").authority("test");
-  }
-
-  static RawH2.Writes data(int stream, String text, boolean end) {
-    return (w, c) ->
-        w.writeData(
-            c, stream, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8), 0, end, c.newPromise());
-  }
-
-  /** Frames read (PINGs answered on the way) until {@code done} holds of them; fails if closed. */
-  static List<Frame> readUntil(RawH2 c, List<Frame> seen, Predicate<List<Frame>> done)
-      throws Exception {
-    while (!done.test(seen)) {
-      Frame f = c.read();
-      assertThat(f).as("connection closed; frames so far: %s", seen).isNotNull();
-      seen.add(f);
-    }
-    return seen;
-  }
-
-  static boolean has(List<Frame> frames, int type, int stream) {
-    return frames.stream().anyMatch(f -> f.type() == type && f.stream() == stream);
-  }
-
-  static String body(List<Frame> frames, int stream) {
-    StringBuilder sb = new StringBuilder();
-    for (Frame f : frames) {
-      if (f.type() == RawH2.DATA && f.stream() == stream) {
-        sb.append(new String(f.payload(), StandardCharsets.UTF_8));
-      }
-    }
-    return sb.toString();
+    return RawH2.request("POST", path);
   }
 
   @Test
   void aStreamRacingTheLastGoAwayIsRefusedAndTheStreamsBeforeItFinish() throws Exception {
-    try (RawH2 c = new RawH2(IP, port).preface().handshake()) {
+    try (RawH2 c = proxy.h2(port)) {
       // stream 1: an upload still in progress when the drain starts
       c.frames((w, x) -> w.writeHeaders(x, 1, post("/echo"), 0, false, x.newPromise()));
-      c.frames(data(1, "first ", false));
+      c.data(1, "first ", false);
       Awaitility.await()
           .atMost(Duration.ofSeconds(10))
-          .until(() -> counter("http.h2.downstream_rq_total"), n -> n >= 1);
-      drainListeners();
+          .until(() -> proxy.stat("http.h2.downstream_rq_total"), n -> n >= 1);
+      proxy.drainListeners();
 
       List<Frame> seen = new ArrayList<>();
       Frame notice = c.readUntil(RawH2.GOAWAY);
@@ -183,9 +95,9 @@ class Http2DrainProxyTest {
 
       // stream 3, opened before the client read the notice's PING: still served
       c.frames((w, x) -> w.writeHeaders(x, 3, post("/echo"), 0, false, x.newPromise()));
-      c.frames(data(3, "three", true));
+      c.data(3, "three", true);
       // reading on answers the PING; then the last GOAWAY comes
-      readUntil(c, seen, s -> s.stream().anyMatch(f -> f.type() == RawH2.GOAWAY));
+      c.readUntil(seen, s -> s.stream().anyMatch(f -> f.type() == RawH2.GOAWAY));
       Frame last = seen.stream().filter(f -> f.type() == RawH2.GOAWAY).findFirst().orElseThrow();
       assertThat(last.errorCode()).isZero();
       assertThat(last.lastStreamId()).isEqualTo(3);
@@ -193,9 +105,9 @@ class Http2DrainProxyTest {
       // stream 5 raced the last GOAWAY, and the client had sent part of its body too: refused, and
       // that body does not end the connection
       c.frames((w, x) -> w.writeHeaders(x, 5, post("/echo"), 0, false, x.newPromise()));
-      c.frames(data(5, "late", false));
-      c.frames(data(5, " and later", true));
-      readUntil(c, seen, s -> has(s, RawH2.RST_STREAM, 5));
+      c.data(5, "late", false);
+      c.data(5, " and later", true);
+      c.readUntil(seen, s -> RawH2.has(s, RawH2.RST_STREAM, 5));
       Frame refused =
           seen.stream()
               .filter(f -> f.type() == RawH2.RST_STREAM && f.stream() == 5)
@@ -204,9 +116,8 @@ class Http2DrainProxyTest {
       assertThat(refused.errorCode()).isEqualTo(RawH2.REFUSED_STREAM);
 
       // the streams before it finish: stream 1's upload ends now
-      c.frames(data(1, "second", true));
-      readUntil(
-          c,
+      c.data(1, "second", true);
+      c.readUntil(
           seen,
           s ->
               s.stream()
@@ -214,8 +125,8 @@ class Http2DrainProxyTest {
                   .map(Frame::stream)
                   .toList()
                   .containsAll(List.of(1, 3)));
-      assertThat(body(seen, 1)).isEqualTo("first second");
-      assertThat(body(seen, 3)).isEqualTo("three");
+      assertThat(RawH2.body(seen, 1)).isEqualTo("first second");
+      assertThat(RawH2.body(seen, 3)).isEqualTo("three");
       assertThat(seen)
           .as("nothing was reset but the refused stream, and no GOAWAY said error")
           .noneMatch(f -> f.type() == RawH2.RST_STREAM && f.stream() != 5)
@@ -282,7 +193,7 @@ class Http2DrainProxyTest {
         keepOpening(conn, goAways, shorts);
       }
       Thread.sleep(400);
-      drainListeners();
+      proxy.drainListeners();
 
       List<Outcome> all = new ArrayList<>();
       for (var u : uploads) {

@@ -2,16 +2,10 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.ResourceLeakDetector;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.netty.util.internal.logging.JdkLoggerFactory;
-import java.io.InputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -64,7 +58,7 @@ class Http2HalfSentHeadersLeakTest {
   }
 
   Backend backend;
-  Proxy proxy;
+  SocketProxy proxy;
   int port;
 
   @BeforeAll
@@ -86,50 +80,21 @@ class Http2HalfSentHeadersLeakTest {
   void start() {
     backend = new Backend("a", BACKEND_IP);
     port = Ports.free(IP);
-    String yaml =
-        """
-        admin: {address: {socket_address: {address: %s, port_value: 0}}}
-        static_resources:
-          listeners:
-          - name: h2
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: h2
-                  codec_type: HTTP2
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-          clusters:
-          - name: a
-            load_assignment:
-              cluster_name: a
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(IP, IP, port, backend.ip(), backend.port());
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("leak.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofSeconds(1)));
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofSeconds(1)),
+            true,
+            List.of(
+                SocketProxy.listener(
+                    "h2", IP, port, "codec_type: HTTP2", SocketProxy.to("/", "a"))),
+            List.of(SocketProxy.cluster("a", backend.ip(), backend.port(), "")));
   }
 
   @AfterEach
   void stop() {
     proxy.close();
     backend.close();
-  }
-
-  long counter(String name) {
-    return proxy.stats().all().stream()
-        .filter(x -> x.name().equals(name))
-        .mapToLong(x -> x.value())
-        .sum();
   }
 
   /**
@@ -172,26 +137,16 @@ class Http2HalfSentHeadersLeakTest {
   @EnumSource(End.class)
   void theHeaderBlockBufferIsReleased(End end) throws Exception {
     leaks.clear();
-    RawH2 c = new RawH2(IP, port).preface().handshake();
+    RawH2 c = proxy.h2(port);
     try {
-      long before = counter("http.h2.downstream_rq_total");
+      long before = proxy.stat("http.h2.downstream_rq_total");
       if (end == End.CLIENT_CLOSES_WITH_ANOTHER_STREAM_OPEN) {
         c.frames(
             (w, x) ->
-                w.writeHeaders(
-                    x,
-                    1,
-                    new io.netty.handler.codec.http2.DefaultHttp2Headers()
-                        .method("POST")
-                        .path("/echo")
-                        .scheme("http")
-                        .authority("t"),
-                    0,
-                    false,
-                    x.newPromise()));
+                w.writeHeaders(x, 1, RawH2.request("POST", "/echo"), 0, false, x.newPromise()));
         Awaitility.await()
             .atMost(Duration.ofSeconds(10))
-            .until(() -> counter("http.h2.downstream_rq_total") > before);
+            .until(() -> proxy.stat("http.h2.downstream_rq_total") > before);
       }
       // a PING and the fragment in one write, so in one read: once the PING is answered, the
       // proxy has read the fragment too (a PING after it would be a protocol error)
@@ -200,20 +155,16 @@ class Http2HalfSentHeadersLeakTest {
       byte[] both = java.util.Arrays.copyOf(ping, ping.length + half.length);
       System.arraycopy(half, 0, both, ping.length, half.length);
       c.send(both);
-      awaitPingAck(c.socket().getInputStream());
+      c.awaitPingAck(42);
       switch (end) {
         case CLIENT_CLOSES, CLIENT_CLOSES_WITH_ANOTHER_STREAM_OPEN -> c.close();
         case LISTENER_DRAINS -> {
-          drainListeners();
-          assertThat(readToEnd(c.socket().getInputStream(), Duration.ofSeconds(10)))
-              .as("closed by the drain")
-              .isTrue();
+          proxy.drainListeners();
+          assertThat(c.closedWithin(Duration.ofSeconds(10))).as("closed by the drain").isTrue();
         }
         case PROXY_CLOSES -> {
           proxy.close();
-          assertThat(readToEnd(c.socket().getInputStream(), Duration.ofSeconds(10)))
-              .as("closed with the proxy")
-              .isTrue();
+          assertThat(c.closedWithin(Duration.ofSeconds(10))).as("closed with the proxy").isTrue();
         }
       }
     } finally {
@@ -230,57 +181,5 @@ class Http2HalfSentHeadersLeakTest {
       }
     }
     assertThat(leaks).isEmpty();
-  }
-
-  /** Reads raw frames until the ACK of PING 42 (8 bytes, flags 0x1). */
-  static void awaitPingAck(InputStream in) throws Exception {
-    java.io.DataInputStream d = new java.io.DataInputStream(in);
-    while (true) {
-      int len = d.readUnsignedByte() << 16 | d.readUnsignedShort();
-      int type = d.readUnsignedByte();
-      int flags = d.readUnsignedByte();
-      d.readInt();
-      byte[] payload = d.readNBytes(len);
-      if (type == 6 && (flags & 0x1) != 0 && java.nio.ByteBuffer.wrap(payload).getLong() == 42L) {
-        return;
-      }
-    }
-  }
-
-  /** Whether the peer closed within {@code max} (reading and dropping what comes). */
-  static boolean readToEnd(InputStream in, Duration max) {
-    long end = System.nanoTime() + max.toNanos();
-    byte[] buf = new byte[4096];
-    try {
-      while (System.nanoTime() < end) {
-        if (in.read(buf) < 0) {
-          return true;
-        }
-      }
-    } catch (java.net.SocketTimeoutException e) {
-      return false;
-    } catch (java.io.IOException e) {
-      return true; // reset
-    }
-    return false;
-  }
-
-  void drainListeners() throws Exception {
-    var admin = proxy.adminAddress().orElseThrow();
-    try (HttpClient h = HttpClient.newHttpClient()) {
-      var r =
-          h.send(
-              HttpRequest.newBuilder(
-                      URI.create(
-                          "http://"
-                              + admin.getAddress().getHostAddress()
-                              + ":"
-                              + admin.getPort()
-                              + "/drain_listeners"))
-                  .POST(HttpRequest.BodyPublishers.noBody())
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      assertThat(r.statusCode()).isEqualTo(200);
-    }
   }
 }

@@ -3,14 +3,9 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bowline.proxy.RawH2.Frame;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
-import io.netty.handler.codec.http2.Http2CodecUtil;
-import java.io.DataInputStream;
-import java.net.Socket;
-import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,39 +22,22 @@ import org.junit.jupiter.api.Test;
 class Http2SettingsProxyTest {
   static final String IP = "127.0.38.1";
   static Backend backend;
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int defaults;
   static int small;
-
-  static String listener(String name, int port, String h2Options) {
-    return """
-          - name: %1$s
-            address: {socket_address: {address: %2$s, port_value: %3$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %1$s
-                  codec_type: HTTP2
-                  http2_protocol_options: %4$s
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - {match: {prefix: /up-default}, route: {cluster: h2default}}
-                      - {match: {prefix: /up-set}, route: {cluster: h2set}}
-                      - {match: {prefix: /}, route: {cluster: a}}
-        """
-        .formatted(name, IP, port, h2Options);
-  }
-
   static java.net.ServerSocket upDefault;
   static java.net.ServerSocket upSet;
+
+  static String listener(String name, int port, String h2Options) {
+    return SocketProxy.listener(
+        name,
+        IP,
+        port,
+        "codec_type: HTTP2\nhttp2_protocol_options: " + h2Options,
+        SocketProxy.to("/up-default", "h2default"),
+        SocketProxy.to("/up-set", "h2set"),
+        SocketProxy.to("/", "a"));
+  }
 
   @BeforeAll
   static void start() throws Exception {
@@ -68,46 +46,35 @@ class Http2SettingsProxyTest {
     backend = new Backend("a", "127.0.38.2");
     defaults = Ports.free(IP);
     small = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-        %s
-        %s
-          clusters:
-          - name: a
-            load_assignment:
-              cluster_name: a
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-          - name: h2default
-            http2_protocol_options: {}
-            load_assignment:
-              cluster_name: h2default
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.38.3, port_value: %d}}}}]}]
-          - name: h2set
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config:
-                  http2_protocol_options: {initial_stream_window_size: 1048576, initial_connection_window_size: 2097152}
-            load_assignment:
-              cluster_name: h2set
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.38.4, port_value: %d}}}}]}]
-        """
-            .formatted(
+    proxy =
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1),
+            false,
+            List.of(
                 listener("defaults", defaults, "{}"),
                 listener(
                     "small",
                     small,
                     "{initial_stream_window_size: 65535, initial_connection_window_size: 65535,"
-                        + " max_concurrent_streams: 100}"),
-                backend.ip(),
-                backend.port(),
-                upDefault.getLocalPort(),
-                upSet.getLocalPort());
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("h2.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
+                        + " max_concurrent_streams: 100}")),
+            List.of(
+                SocketProxy.cluster("a", backend.ip(), backend.port(), ""),
+                SocketProxy.cluster(
+                    "h2default",
+                    "127.0.38.3",
+                    upDefault.getLocalPort(),
+                    "http2_protocol_options: {}"),
+                SocketProxy.cluster(
+                    "h2set",
+                    "127.0.38.4",
+                    upSet.getLocalPort(),
+                    """
+                    typed_extension_protocol_options:
+                      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                        explicit_http_config:
+                          http2_protocol_options: {initial_stream_window_size: 1048576, initial_connection_window_size: 2097152}""")));
   }
 
   @AfterAll
@@ -121,53 +88,10 @@ class Http2SettingsProxyTest {
   /** What the proxy opens a connection with: its SETTINGS and its WINDOW_UPDATEs on stream 0. */
   record Opening(Map<Integer, Long> settings, long connectionWindowIncrement) {}
 
-  /** Sends the preface and an empty SETTINGS; reads frames until the proxy acknowledges it. */
+  /** What a raw client reads of the proxy's opening, up to the ACK of its own SETTINGS. */
   static Opening opening(int port) throws Exception {
-    try (Socket s = new Socket(IP, port)) {
-      s.setSoTimeout(5000);
-      s.getOutputStream().write(ByteBufUtil.getBytes(Http2CodecUtil.connectionPrefaceBuf()));
-      s.getOutputStream().write(new byte[] {0, 0, 0, RawH2.SETTINGS, 0, 0, 0, 0, 0});
-      return frames(new DataInputStream(s.getInputStream()), RawH2.SETTINGS);
-    }
-  }
-
-  /**
-   * Reads frames, collecting SETTINGS and WINDOW_UPDATEs on stream 0, until a frame of {@code
-   * until} that is no SETTINGS announcement (an ACK, or HEADERS) arrives.
-   */
-  static Opening frames(DataInputStream in, int until) throws Exception {
-    return frames(in, until, false);
-  }
-
-  /**
-   * As {@link #frames(DataInputStream, int)}; with {@code andWindow}, goes on past {@code until}
-   * until a WINDOW_UPDATE on stream 0 came too (Netty's client codec lets a waiting stream's
-   * HEADERS out with its preface, before the window update).
-   */
-  static Opening frames(DataInputStream in, int until, boolean andWindow) throws Exception {
-    boolean seen = false;
-    Map<Integer, Long> settings = new HashMap<>();
-    long increment = 0;
-    while (true) {
-      int len = in.readUnsignedByte() << 16 | in.readUnsignedShort();
-      int type = in.readUnsignedByte();
-      int flags = in.readUnsignedByte();
-      int stream = in.readInt() & 0x7fffffff;
-      byte[] p = new byte[len];
-      in.readFully(p);
-      var b = java.nio.ByteBuffer.wrap(p);
-      if (type == RawH2.SETTINGS && (flags & 1) == 0) {
-        while (b.remaining() >= 6) {
-          settings.put(b.getShort() & 0xffff, Integer.toUnsignedLong(b.getInt()));
-        }
-      } else if (type == 8 && stream == 0) {
-        increment += b.getInt() & 0x7fffffff;
-      } else if (type == until) {
-        seen = true; // our SETTINGS acknowledged, or a request
-      }
-      if (seen && (!andWindow || increment > 0)) {
-        return new Opening(settings, increment);
-      }
+    try (RawH2 c = proxy.h2(port)) {
+      return new Opening(c.peerSettings(), c.connectionWindowIncrements());
     }
   }
 
@@ -176,19 +100,22 @@ class Http2SettingsProxyTest {
     var request =
         java.util.concurrent.CompletableFuture.runAsync(
             () -> {
-              try (RawH2 c = new RawH2(IP, defaults).preface().handshake()) {
+              try (RawH2 c = proxy.h2(defaults)) {
                 c.get(1, path, true).read(); // the answer (503 once the backend hangs up)
               } catch (Exception e) {
                 // the answer does not matter here
               }
             });
-    try (Socket s = backend.accept()) {
-      s.setSoTimeout(5000);
-      // the server's preface (an empty SETTINGS): the proxy starts no stream before it
-      s.getOutputStream().write(new byte[] {0, 0, 0, RawH2.SETTINGS, 0, 0, 0, 0, 0});
-      DataInputStream in = new DataInputStream(s.getInputStream());
-      in.readFully(new byte[24]); // the client preface
-      return frames(in, RawH2.HEADERS, true);
+    // the server's preface (an empty SETTINGS): the proxy starts no stream before it. Netty's
+    // client codec lets a waiting stream's HEADERS out with its preface, maybe before the
+    // connection's WINDOW_UPDATE.
+    try (RawH2 up = RawH2.accept(backend)) {
+      Frame f;
+      while ((f = up.read()) != null && f.type() != RawH2.HEADERS) {
+        // SETTINGS and WINDOW_UPDATE are taken on the way
+      }
+      up.awaitConnectionWindow();
+      return new Opening(up.peerSettings(), up.connectionWindowIncrements());
     } finally {
       request.get(10, java.util.concurrent.TimeUnit.SECONDS);
     }
@@ -230,7 +157,7 @@ class Http2SettingsProxyTest {
    * answering it.
    */
   static Frame uploadWithoutWaiting(int port, int pieces) throws Exception {
-    try (RawH2 c = new RawH2(IP, port).preface().handshake()) {
+    try (RawH2 c = proxy.h2(port)) {
       byte[] piece = new byte[16 * 1024];
       c.frames(
           (w, ctx) -> {

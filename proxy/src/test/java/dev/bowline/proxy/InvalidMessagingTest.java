@@ -3,12 +3,11 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bowline.proxy.RawH2.Frame;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class InvalidMessagingTest {
   static final String IP = "127.0.9.80";
   static Backend backend;
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int strict;
   static int http1Lenient;
   static int hcmLenient;
@@ -36,59 +35,35 @@ class InvalidMessagingTest {
     http1Lenient = Ports.free(IP);
     hcmLenient = Ports.free(IP);
     deprecatedOnly = Ports.free(IP);
-    String listener =
-        """
-          - name: %s
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %s
-        %s
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-        """;
-    String yaml =
-        "static_resources:\n  listeners:\n"
-            + listener.formatted("strict", IP, strict, "strict", "")
-            + listener.formatted(
-                "h1",
-                IP,
-                http1Lenient,
-                "h1",
-                "          http_protocol_options: {override_stream_error_on_invalid_http_message: true}")
-            + listener.formatted(
-                "hcm",
-                IP,
-                hcmLenient,
-                "hcm",
-                "          stream_error_on_invalid_http_message: true\n"
-                    + "          http_protocol_options:"
-                    + " {override_stream_error_on_invalid_http_message: false}")
-            + listener.formatted(
-                "deprecated",
-                IP,
-                deprecatedOnly,
-                "deprecated",
-                "          http2_protocol_options: {stream_error_on_invalid_http_messaging: true}")
-            + """
-              clusters:
-              - name: a
-                load_assignment:
-                  cluster_name: a
-                  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-            """
-                .formatted(backend.ip(), backend.port());
+    String all = SocketProxy.to("/", "a");
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("invalid-messaging.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1),
+            false,
+            List.of(
+                SocketProxy.listener("strict", IP, strict, "", all),
+                SocketProxy.listener(
+                    "h1",
+                    IP,
+                    http1Lenient,
+                    "http_protocol_options: {override_stream_error_on_invalid_http_message: true}",
+                    all),
+                SocketProxy.listener(
+                    "hcm",
+                    IP,
+                    hcmLenient,
+                    """
+                    stream_error_on_invalid_http_message: true
+                    http_protocol_options: {override_stream_error_on_invalid_http_message: false}""",
+                    all),
+                SocketProxy.listener(
+                    "deprecated",
+                    IP,
+                    deprecatedOnly,
+                    "http2_protocol_options: {stream_error_on_invalid_http_messaging: true}",
+                    all)),
+            List.of(SocketProxy.cluster("a", backend.ip(), backend.port(), "")));
   }
 
   @AfterAll
@@ -151,20 +126,7 @@ class InvalidMessagingTest {
 
   /** HEADERS with an unknown pseudo-header on stream 3 of {@code c}. */
   static void sendInvalidHeaders(RawH2 c) throws Exception {
-    c.frames(
-        (w, x) ->
-            w.writeHeaders(
-                x,
-                3,
-                new DefaultHttp2Headers(false)
-                    .method("GET")
-                    .path("/x")
-                    .scheme("http")
-                    .authority("test")
-                    .add(":bogus", "1"),
-                0,
-                true,
-                x.newPromise()));
+    c.headers(3, RawH2.invalidRequest(), true);
   }
 
   static String get(RawH2 c, int stream, String path) throws Exception {
@@ -173,7 +135,7 @@ class InvalidMessagingTest {
 
   @Test
   void byDefaultInvalidHeadersEndTheHttp2Connection() throws Exception {
-    try (RawH2 c = new RawH2(IP, strict).preface().handshake()) {
+    try (RawH2 c = RawH2.open(IP, strict)) {
       assertThat(get(c, 1, "/fine")).isEqualTo("200");
       sendInvalidHeaders(c);
       Frame f = c.readUntil(RawH2.GOAWAY);
@@ -185,7 +147,7 @@ class InvalidMessagingTest {
 
   @Test
   void withTheConnectionManagerSwitchOnlyTheHttp2StreamIsReset() throws Exception {
-    try (RawH2 c = new RawH2(IP, hcmLenient).preface().handshake()) {
+    try (RawH2 c = RawH2.open(IP, hcmLenient)) {
       assertThat(get(c, 1, "/fine")).isEqualTo("200");
       sendInvalidHeaders(c);
       Frame f = c.readUntil(RawH2.RST_STREAM);
@@ -198,17 +160,15 @@ class InvalidMessagingTest {
 
   @Test
   void headersWithoutPathResetOnlyTheirStreamWhenLenient() throws Exception {
-    try (RawH2 c = new RawH2(IP, deprecatedOnly).preface().handshake()) {
+    try (RawH2 c = RawH2.open(IP, deprecatedOnly)) {
       // no :path: Netty's stream codec cannot make a request of it
-      c.frames(
-          (w, x) ->
-              w.writeHeaders(
-                  x,
-                  1,
-                  new DefaultHttp2Headers(false).method("GET").scheme("http").authority("test"),
-                  0,
-                  true,
-                  x.newPromise()));
+      c.headers(
+          1,
+          new io.netty.handler.codec.http2.DefaultHttp2Headers(false)
+              .method("GET")
+              .scheme("http")
+              .authority("test"),
+          true);
       Frame f = c.readUntil(RawH2.RST_STREAM);
       assertThat(f).isNotNull();
       assertThat(f.stream()).isEqualTo(1);
@@ -219,7 +179,7 @@ class InvalidMessagingTest {
 
   @Test
   void theDeprecatedHttp2SwitchAppliesWhenNothingElseIsSet() throws Exception {
-    try (RawH2 c = new RawH2(IP, deprecatedOnly).preface().handshake()) {
+    try (RawH2 c = RawH2.open(IP, deprecatedOnly)) {
       sendInvalidHeaders(c);
       Frame f = c.readUntil(RawH2.RST_STREAM);
       assertThat(f).isNotNull();

@@ -2,10 +2,6 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
-import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.netty.util.internal.logging.JdkLoggerFactory;
 import java.net.Socket;
@@ -61,7 +57,7 @@ class PeerLogFloodTest {
       };
 
   Backend backend;
-  Proxy proxy;
+  SocketProxy proxy;
   int port;
   int inspectPort;
   int tcpPort;
@@ -72,67 +68,55 @@ class PeerLogFloodTest {
     assertThat(InternalLoggerFactory.getDefaultFactory()).isInstanceOf(JdkLoggerFactory.class);
   }
 
+  /** A TCP proxy listener to cluster a, behind {@code listenerFilters} and {@code match}. */
+  static String tcpListener(String name, int port, String listenerFilters, String match) {
+    return """
+          - name: %1$s
+            address: {socket_address: {address: %2$s, port_value: %3$d}}
+        %4$s
+            filter_chains:
+            - filter_chain_match: %5$s
+              filters:
+              - name: tcp
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: %1$s
+                  cluster: a
+        """
+        .formatted(name, IP, port, listenerFilters.indent(4).stripTrailing(), match);
+  }
+
   @BeforeEach
   void start() {
     backend = new Backend("a", "127.0.92.2");
     port = Ports.free(IP);
     inspectPort = Ports.free(IP);
     tcpPort = Ports.free(IP);
-    String yaml =
-        """
-        admin: {address: {socket_address: {address: %1$s, port_value: 0}}}
-        static_resources:
-          listeners:
-          - name: flood
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: flood
-                  codec_type: AUTO
-                  delayed_close_timeout: 0s
-                  http2_protocol_options: {max_concurrent_streams: 2}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-          - name: inspect
-            address: {socket_address: {address: %1$s, port_value: %5$d}}
-            listener_filters:
-            - name: envoy.filters.listener.tls_inspector
-              typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector}
-            filter_chains:
-            - filter_chain_match: {transport_protocol: raw_buffer}
-              filters:
-              - name: tcp
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                  stat_prefix: inspect
-                  cluster: a
-          - name: tcp
-            address: {socket_address: {address: %1$s, port_value: %6$d}}
-            filter_chains:
-            - filters:
-              - name: tcp
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                  stat_prefix: tcp
-                  cluster: a
-          clusters:
-          - name: a
-            load_assignment:
-              cluster_name: a
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %3$s, port_value: %4$d}}}}]}]
-        """
-            .formatted(IP, port, backend.ip(), backend.port(), inspectPort, tcpPort);
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("flood.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofSeconds(60)));
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofSeconds(60)),
+            true,
+            List.of(
+                SocketProxy.listener(
+                    "flood",
+                    IP,
+                    port,
+                    """
+                    codec_type: AUTO
+                    delayed_close_timeout: 0s
+                    http2_protocol_options: {max_concurrent_streams: 2}""",
+                    SocketProxy.to("/", "a")),
+                tcpListener(
+                    "inspect",
+                    inspectPort,
+                    """
+                    listener_filters:
+                    - name: envoy.filters.listener.tls_inspector
+                      typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector}""",
+                    "{transport_protocol: raw_buffer}"),
+                tcpListener("tcp", tcpPort, "", "{}")),
+            List.of(SocketProxy.cluster("a", backend.ip(), backend.port(), "")));
     printed.clear();
     Logger.getLogger("").addHandler(capture);
   }
@@ -142,16 +126,6 @@ class PeerLogFloodTest {
     Logger.getLogger("").removeHandler(capture);
     proxy.close();
     backend.close();
-  }
-
-  static Http2Headers post(String path) {
-    return new DefaultHttp2Headers().method("POST").path(path).scheme("http").authority("test");
-  }
-
-  static RawH2.Writes data(int stream, String text, boolean end) {
-    return (w, c) ->
-        w.writeData(
-            c, stream, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8), 0, end, c.newPromise());
   }
 
   /** A GET through a fresh connection: the proxy still serves. */
@@ -169,14 +143,15 @@ class PeerLogFloodTest {
 
   @Test
   void framesAfterTheLastGoAwayAreDroppedQuietly() throws Exception {
-    try (RawH2 c = new RawH2(IP, port).preface().handshake()) {
+    try (RawH2 c = proxy.h2(port)) {
       // an upload keeps the connection open across the drain
-      c.frames((w, x) -> w.writeHeaders(x, 1, post("/echo"), 0, false, x.newPromise()));
-      c.frames(data(1, "first", false));
+      c.frames(
+          (w, x) -> w.writeHeaders(x, 1, RawH2.request("POST", "/echo"), 0, false, x.newPromise()));
+      c.data(1, "first", false);
       Awaitility.await()
           .atMost(Duration.ofSeconds(10))
-          .until(() -> counter("http.flood.downstream_rq_total") >= 1);
-      drainListeners();
+          .until(() -> proxy.stat("http.flood.downstream_rq_total") >= 1);
+      proxy.drainListeners();
       // the notice, then (its PING answered by reading) the GOAWAY naming stream 1 as the last
       RawH2.Frame last;
       do {
@@ -187,12 +162,14 @@ class PeerLogFloodTest {
       // send over 200 in 30 s), and then DATA frames the codec drops
       for (int stream = 3; stream < 3 + 2 * 150; stream += 2) {
         int s = stream;
-        c.frames((w, x) -> w.writeHeaders(x, s, post("/echo"), 0, false, x.newPromise()));
-        c.frames(data(s, "late", false));
-        c.frames(data(s, "later", false));
+        c.frames(
+            (w, x) ->
+                w.writeHeaders(x, s, RawH2.request("POST", "/echo"), 0, false, x.newPromise()));
+        c.data(s, "late", false);
+        c.data(s, "later", false);
       }
       // stream 1 still finishes
-      c.frames(data(1, " second", true));
+      c.data(1, " second", true);
       RawH2.Frame f;
       StringBuilder body = new StringBuilder();
       while ((f = c.read()) != null) {
@@ -210,19 +187,23 @@ class PeerLogFloodTest {
 
   @Test
   void framesOnRefusedStreamsAreDroppedQuietly() throws Exception {
-    try (RawH2 c = new RawH2(IP, port).preface().handshake()) {
+    try (RawH2 c = proxy.h2(port)) {
       // streams 1 and 3 take the two slots; each later one is refused, and its DATA follows (each
       // answered with RST_STREAM too: 180 in all, under Netty's 200 in 30 s)
-      c.frames((w, x) -> w.writeHeaders(x, 1, post("/echo"), 0, false, x.newPromise()));
-      c.frames((w, x) -> w.writeHeaders(x, 3, post("/echo"), 0, false, x.newPromise()));
+      c.frames(
+          (w, x) -> w.writeHeaders(x, 1, RawH2.request("POST", "/echo"), 0, false, x.newPromise()));
+      c.frames(
+          (w, x) -> w.writeHeaders(x, 3, RawH2.request("POST", "/echo"), 0, false, x.newPromise()));
       for (int stream = 5; stream < 5 + 2 * 60; stream += 2) {
         int s = stream;
-        c.frames((w, x) -> w.writeHeaders(x, s, post("/echo"), 0, false, x.newPromise()));
-        c.frames(data(s, "refused", false));
-        c.frames(data(s, "still refused", true));
+        c.frames(
+            (w, x) ->
+                w.writeHeaders(x, s, RawH2.request("POST", "/echo"), 0, false, x.newPromise()));
+        c.data(s, "refused", false);
+        c.data(s, "still refused", true);
       }
-      c.frames(data(1, "one", true));
-      c.frames(data(3, "three", true));
+      c.data(1, "one", true);
+      c.data(3, "three", true);
       int ended = 0;
       RawH2.Frame f;
       while (ended < 2 && (f = c.read()) != null) {
@@ -239,7 +220,7 @@ class PeerLogFloodTest {
   @Test
   void aControlFrameFloodClosesItsConnectionsQuietly() throws Exception {
     for (int i = 0; i < 2; i++) {
-      try (RawH2 c = new RawH2(IP, port).preface().handshake()) {
+      try (RawH2 c = proxy.h2(port)) {
         // PINGs whose answers the client never reads: once both sockets' buffers are full, the
         // proxy's answers pile up until Netty's limit of queued control frames (10,000) closes the
         // connection. Written from another thread, as a write blocks once the buffers are full.
@@ -311,39 +292,14 @@ class PeerLogFloodTest {
     }
     // and HTTP/2 connections with a stream in flight
     for (int i = 0; i < 20; i++) {
-      RawH2 c = new RawH2(IP, port).preface().handshake();
-      c.frames((w, x) -> w.writeHeaders(x, 1, post("/echo"), 0, false, x.newPromise()));
+      RawH2 c = proxy.h2(port);
+      c.frames(
+          (w, x) -> w.writeHeaders(x, 1, RawH2.request("POST", "/echo"), 0, false, x.newPromise()));
       c.socket().setSoLinger(true, 0);
       c.close();
     }
     Thread.sleep(500); // the proxy sees the resets
     servesStill();
     assertThat(printed).as("log lines the resets caused").isEmpty();
-  }
-
-  long counter(String name) {
-    return proxy.stats().all().stream()
-        .filter(x -> x.name().equals(name))
-        .mapToLong(x -> x.value())
-        .sum();
-  }
-
-  void drainListeners() throws Exception {
-    var admin = proxy.adminAddress().orElseThrow();
-    try (HttpClient c = HttpClient.newHttpClient()) {
-      var r =
-          c.send(
-              HttpRequest.newBuilder(
-                      URI.create(
-                          "http://"
-                              + admin.getAddress().getHostAddress()
-                              + ":"
-                              + admin.getPort()
-                              + "/drain_listeners"))
-                  .POST(HttpRequest.BodyPublishers.noBody())
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      assertThat(r.statusCode()).isEqualTo(200);
-    }
   }
 }

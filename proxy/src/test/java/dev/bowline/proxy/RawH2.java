@@ -15,6 +15,7 @@ import io.netty.handler.codec.http2.Http2Settings;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 
@@ -30,6 +31,8 @@ final class RawH2 implements AutoCloseable {
   static final int SETTINGS = 4;
   static final int PING = 6;
   static final int GOAWAY = 7;
+  static final int WINDOW_UPDATE = 8;
+  static final int CONTINUATION = 9;
   static final int PROTOCOL_ERROR = 1;
   static final int INTERNAL_ERROR = 2;
   static final int COMPRESSION_ERROR = 9;
@@ -59,6 +62,11 @@ final class RawH2 implements AutoCloseable {
       return (flags & 0x1) != 0;
     }
 
+    /** The text of a DATA frame's payload. */
+    String text() {
+      return new String(payload, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     @Override
     public String toString() {
       return "Frame[type=" + type + " stream=" + stream + " flags=" + flags + "]";
@@ -74,6 +82,11 @@ final class RawH2 implements AutoCloseable {
 
   RawH2(String ip, int port) throws IOException {
     this(new Socket(ip, port));
+  }
+
+  /** A connection to {@code ip:port} past its opening: preface sent, SETTINGS exchanged. */
+  static RawH2 open(String ip, int port) throws IOException {
+    return new RawH2(ip, port).preface().handshake();
   }
 
   private RawH2(Socket socket) throws IOException {
@@ -166,6 +179,114 @@ final class RawH2 implements AutoCloseable {
 
   private boolean settingsSeen;
   private boolean settingsAcked;
+  private final java.util.Map<Integer, Long> peerSettings = new java.util.HashMap<>();
+  private long connectionWindowIncrements;
+  private final java.util.Set<Long> pingAcks = new java.util.HashSet<>();
+
+  /** The values of the peer's SETTINGS read so far, by identifier. */
+  java.util.Map<Integer, Long> peerSettings() {
+    return peerSettings;
+  }
+
+  /** What the peer's WINDOW_UPDATEs on stream 0 read so far added to the connection window. */
+  long connectionWindowIncrements() {
+    return connectionWindowIncrements;
+  }
+
+  /**
+   * Reads frames (dropping them) until a WINDOW_UPDATE on stream 0 came; at once if one did
+   * already.
+   */
+  RawH2 awaitConnectionWindow() throws IOException {
+    while (connectionWindowIncrements == 0) {
+      if (readFrame(true) == null) {
+        throw new EOFException("closed before a connection WINDOW_UPDATE");
+      }
+    }
+    return this;
+  }
+
+  /** Reads frames (dropping them) until the ACK of the PING with {@code data} came. */
+  RawH2 awaitPingAck(long data) throws IOException {
+    while (!pingAcks.contains(data)) {
+      if (readFrame(true) == null) {
+        throw new EOFException("closed before the PING's ACK");
+      }
+    }
+    return this;
+  }
+
+  /**
+   * Reads frames into {@code seen} until {@code done} holds of them (answering PINGs on the way);
+   * fails if the connection closes first.
+   */
+  java.util.List<Frame> readUntil(
+      java.util.List<Frame> seen, java.util.function.Predicate<java.util.List<Frame>> done)
+      throws IOException {
+    while (!done.test(seen)) {
+      Frame f = read();
+      if (f == null) {
+        throw new EOFException("connection closed; frames so far: " + seen);
+      }
+      seen.add(f);
+    }
+    return seen;
+  }
+
+  /** Whether {@code frames} has one of {@code type} on {@code stream}. */
+  static boolean has(java.util.List<Frame> frames, int type, int stream) {
+    return frames.stream().anyMatch(f -> f.type() == type && f.stream() == stream);
+  }
+
+  /** The text of the DATA frames of {@code stream} in {@code frames}. */
+  static String body(java.util.List<Frame> frames, int stream) {
+    StringBuilder sb = new StringBuilder();
+    for (Frame f : frames) {
+      if (f.type() == DATA && f.stream() == stream) {
+        sb.append(f.text());
+      }
+    }
+    return sb.toString();
+  }
+
+  /** A request's headers: {@code method} {@code path}, scheme http, authority test. */
+  static Http2Headers request(String method, String path) {
+    return new DefaultHttp2Headers().method(method).path(path).scheme("http").authority("test");
+  }
+
+  /** A GET's headers with an unknown pseudo-header, which HTTP/2 forbids. */
+  static Http2Headers invalidRequest() {
+    return new DefaultHttp2Headers(false)
+        .method("GET")
+        .path("/x")
+        .scheme("http")
+        .authority("test")
+        .add(":bogus", "1");
+  }
+
+  /** DATA with {@code text} on {@code stream}, ending it if {@code end}. */
+  RawH2 data(int stream, String text, boolean end) throws IOException {
+    return data(stream, text.getBytes(java.nio.charset.StandardCharsets.UTF_8), end);
+  }
+
+  /** Whether the peer closed the connection within {@code max} (reading and dropping frames). */
+  boolean closedWithin(java.time.Duration max) throws IOException {
+    long end = System.nanoTime() + max.toNanos();
+    byte[] buf = new byte[4096];
+    InputStream raw = socket.getInputStream();
+    try {
+      while (System.nanoTime() < end) {
+        if (raw.read(buf) < 0) {
+          return true;
+        }
+      }
+    } catch (SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true; // reset
+    }
+    return false;
+  }
 
   /**
    * Reads until the proxy's SETTINGS arrived (and was acknowledged) and our own was acknowledged,
@@ -188,6 +309,10 @@ final class RawH2 implements AutoCloseable {
     return readFrame(false);
   }
 
+  /**
+   * The next frame; with {@code handshake}, the control frames it takes on the way (SETTINGS, a
+   * WINDOW_UPDATE, a PING's ACK) are returned too, so a caller waiting for one of them wakes up.
+   */
   private Frame readFrame(boolean handshake) throws IOException {
     while (true) {
       int len;
@@ -208,6 +333,10 @@ final class RawH2 implements AutoCloseable {
       if (type == SETTINGS) {
         if ((flags & 0x1) == 0) {
           settingsSeen = true;
+          var b = java.nio.ByteBuffer.wrap(payload);
+          while (b.remaining() >= 6) {
+            peerSettings.put(b.getShort() & 0xffff, Integer.toUnsignedLong(b.getInt()));
+          }
           frames((w, c) -> w.writeSettingsAck(c, c.newPromise()));
         } else {
           settingsAcked = true;
@@ -218,13 +347,24 @@ final class RawH2 implements AutoCloseable {
         continue;
       }
       if (type == PING) {
+        long data = java.nio.ByteBuffer.wrap(payload).getLong();
         if ((flags & 0x1) == 0) {
-          long data = java.nio.ByteBuffer.wrap(payload).getLong();
           frames((w, c) -> w.writePing(c, true, data, c.newPromise()));
+        } else {
+          pingAcks.add(data);
+          if (handshake) {
+            return new Frame(type, flags, stream, payload, null);
+          }
         }
         continue;
       }
-      if (type == 8 /* WINDOW_UPDATE */) {
+      if (type == WINDOW_UPDATE) {
+        if (stream == 0) {
+          connectionWindowIncrements += java.nio.ByteBuffer.wrap(payload).getInt() & 0x7fffffff;
+        }
+        if (handshake) {
+          return new Frame(type, flags, stream, payload, null);
+        }
         continue;
       }
       Http2Headers headers = null;

@@ -3,9 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,19 +33,8 @@ class StreamResetProxyTest {
   static NettyBackend h1; // answers a request once it is whole
   static H2Backend h2hold; // holds every answer
   static H2Backend h2reset; // answers with RST_STREAM INTERNAL_ERROR
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int port;
-
-  static String cluster(String name, String options, String ip, int port) {
-    return """
-          - name: %1$s
-        %2$s
-            load_assignment:
-              cluster_name: %1$s
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %3$s, port_value: %4$d}}}}]}]
-        """
-        .formatted(name, options.indent(4).stripTrailing(), ip, port);
-  }
 
   static final String H2 =
       """
@@ -65,52 +51,32 @@ class StreamResetProxyTest {
     h2reset = new H2Backend("h2reset", "127.0.71.4", 0, 0);
     h2reset.resetWith = RawH2.INTERNAL_ERROR;
     port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: rst
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: rst
-                  codec_type: AUTO
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %3$s
-                      log_format: {text_format_source: {inline_string: "%4$s"}}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - {match: {prefix: /h1}, route: {cluster: h1}}
-                      - {match: {prefix: /h2hold}, route: {cluster: h2hold}}
-                      - {match: {prefix: /h2reset}, route: {cluster: h2reset}}
-          clusters:
-        %5$s
-        %6$s
-        %7$s
-        """
-            .formatted(
-                IP,
-                port,
-                dir.resolve("rst.log"),
-                FORMAT,
-                cluster("h1", "", h1.ip(), h1.port()),
-                cluster("h2hold", H2, h2hold.ip(), h2hold.port()),
-                cluster("h2reset", H2, h2reset.ip(), h2reset.port()));
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("rst.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1),
+            false,
+            List.of(
+                SocketProxy.listener(
+                    "rst",
+                    IP,
+                    port,
+                    """
+                    codec_type: AUTO
+                    access_log:
+                    - name: envoy.access_loggers.file
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                        path: %s
+                        log_format: {text_format_source: {inline_string: "%s"}}"""
+                        .formatted(dir.resolve("rst.log"), FORMAT),
+                    SocketProxy.to("/h1", "h1"),
+                    SocketProxy.to("/h2hold", "h2hold"),
+                    SocketProxy.to("/h2reset", "h2reset"))),
+            List.of(
+                SocketProxy.cluster("h1", h1.ip(), h1.port(), ""),
+                SocketProxy.cluster("h2hold", h2hold.ip(), h2hold.port(), H2),
+                SocketProxy.cluster("h2reset", h2reset.ip(), h2reset.port(), H2)));
   }
 
   @AfterAll
@@ -122,10 +88,7 @@ class StreamResetProxyTest {
   }
 
   static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
+    return proxy.stat(name);
   }
 
   /** The access log line of the request for {@code path}, once written. */
@@ -142,23 +105,7 @@ class StreamResetProxyTest {
 
   /** HEADERS of a POST to {@code path} and some DATA, the stream left open. */
   static void postOpen(RawH2 c, int stream, String path) throws Exception {
-    c.frames(
-        (w, ctx) -> {
-          w.writeHeaders(
-              ctx,
-              stream,
-              new DefaultHttp2Headers().method("POST").path(path).scheme("http").authority("t"),
-              0,
-              false,
-              ctx.newPromise());
-          w.writeData(
-              ctx,
-              stream,
-              Unpooled.copiedBuffer("part", StandardCharsets.US_ASCII),
-              0,
-              false,
-              ctx.newPromise());
-        });
+    c.headers(stream, RawH2.request("POST", path), false).data(stream, "part", false);
   }
 
   static void reset(RawH2 c, int stream, long code) throws Exception {
@@ -169,8 +116,7 @@ class StreamResetProxyTest {
   void aClientResetMidRequestIsADownstreamRemoteReset() throws Exception {
     long rx = stat("http.rst.downstream_rq_rx_reset");
     long tx = stat("http.rst.downstream_rq_tx_reset");
-    try (RawH2 c = new RawH2(IP, port)) {
-      c.preface().handshake();
+    try (RawH2 c = proxy.h2(port)) {
       postOpen(c, 1, "/h1/cancel");
       reset(c, 1, CANCEL);
       assertThat(logged("/h1/cancel")).isEqualTo("POST /h1/cancel HTTP/2 0 DR http2.remote_reset");
@@ -181,8 +127,7 @@ class StreamResetProxyTest {
 
   @Test
   void aRefusedStreamFromTheClientIsLoggedRemoteRefuse() throws Exception {
-    try (RawH2 c = new RawH2(IP, port)) {
-      c.preface().handshake();
+    try (RawH2 c = proxy.h2(port)) {
       postOpen(c, 1, "/h1/refuse");
       reset(c, 1, RawH2.REFUSED_STREAM);
       assertThat(logged("/h1/refuse")).isEqualTo("POST /h1/refuse HTTP/2 0 DR http2.remote_refuse");
@@ -193,8 +138,7 @@ class StreamResetProxyTest {
   void aClientResetWhileTheUpstreamStreamRunsResetsItCountedAsSent() throws Exception {
     long txUp = stat("cluster.h2hold.upstream_rq_tx_reset");
     int held = h2hold.held();
-    try (RawH2 c = new RawH2(IP, port)) {
-      c.preface().handshake();
+    try (RawH2 c = proxy.h2(port)) {
       c.get(1, "/h2hold/a", true);
       await().atMost(Duration.ofSeconds(20)).until(() -> h2hold.held() == held + 1);
       reset(c, 1, CANCEL);
@@ -206,8 +150,7 @@ class StreamResetProxyTest {
 
   @Test
   void anUpstreamResetCountsAsReceived() throws Exception {
-    try (RawH2 c = new RawH2(IP, port)) {
-      c.preface().handshake();
+    try (RawH2 c = proxy.h2(port)) {
       c.get(1, "/h2reset/a", true);
       RawH2.Frame head = c.readUntil(RawH2.HEADERS);
       assertThat(head).isNotNull();

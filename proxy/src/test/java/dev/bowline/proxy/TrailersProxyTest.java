@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.bowline.proxy.RawH2.Frame;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -57,55 +56,40 @@ class TrailersProxyTest {
 
   @TempDir static Path dir;
   static TrailerBackend backend;
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int plainPort; // no enable_trailers
   static int trailersPort; // enable_trailers, max_headers_count 8
 
   static String listener(String name, int port, String options) {
-    return """
-          - name: %1$s
-            address: {socket_address: {address: %2$s, port_value: %3$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %1$s
-                  codec_type: AUTO
-        %4$s
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %5$s
-                      log_format: {text_format_source: {inline_string: "%6$s"}}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - {match: {prefix: /plain}, route: {cluster: plain}}
-                      - {match: {prefix: /on}, route: {cluster: trailers}}
+    return SocketProxy.listener(
+        name,
+        IP,
+        port,
         """
-        .formatted(
-            name, IP, port, options.indent(10).stripTrailing(), dir.resolve(name + ".log"), FORMAT);
+        codec_type: AUTO
+        %s
+        access_log:
+        - name: envoy.access_loggers.file
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+            path: %s
+            log_format: {text_format_source: {inline_string: "%s"}}"""
+            .formatted(options, dir.resolve(name + ".log"), FORMAT),
+        SocketProxy.to("/plain", "plain"),
+        SocketProxy.to("/on", "trailers"));
   }
 
   static String cluster(String name, String http1Options) {
-    return """
-          - name: %1$s
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: {http_protocol_options: {%2$s}}
-            load_assignment:
-              cluster_name: %1$s
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %3$s, port_value: %4$d}}}}]}]
+    return SocketProxy.cluster(
+        name,
+        backend.ip(),
+        backend.port(),
         """
-        .formatted(name, http1Options, backend.ip(), backend.port());
+        typed_extension_protocol_options:
+          envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+            "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+            explicit_http_config: {http_protocol_options: {%s}}"""
+            .formatted(http1Options));
   }
 
   @BeforeAll
@@ -113,30 +97,20 @@ class TrailersProxyTest {
     backend = new TrailerBackend("127.0.70.2");
     plainPort = Ports.free(IP);
     trailersPort = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-        %s
-        %s
-          clusters:
-        %s
-        %s
-        """
-            .formatted(
+    proxy =
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1),
+            false,
+            List.of(
                 listener("plain", plainPort, ""),
                 listener(
                     "trailers",
                     trailersPort,
                     """
                     http_protocol_options: {enable_trailers: true}
-                    common_http_protocol_options: {max_headers_count: 8}"""),
-                cluster("plain", ""),
-                cluster("trailers", "enable_trailers: true"));
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("trailers.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+                    common_http_protocol_options: {max_headers_count: 8}""")),
+            List.of(cluster("plain", ""), cluster("trailers", "enable_trailers: true")));
   }
 
   @AfterAll
@@ -218,8 +192,7 @@ class TrailersProxyTest {
   @Test
   void http2TrailersPassWhateverTheHttp1OptionsSay() throws Exception {
     // an HTTP/2 client on the listener without enable_trailers, to the cluster that enables them
-    try (RawH2 c = new RawH2(IP, plainPort)) {
-      c.preface().handshake();
+    try (RawH2 c = RawH2.open(IP, plainPort)) {
       c.frames(
           (w, ctx) -> {
             w.writeHeaders(

@@ -3,7 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -43,7 +42,7 @@ class UpstreamInterimResponseProxyTest {
   static ServerSocket h2;
   static final AtomicInteger h2Connections = new AtomicInteger();
   static Thread h2Server;
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int port;
   static final HttpClient client =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -100,45 +99,23 @@ class UpstreamInterimResponseProxyTest {
     h2 = new ServerSocket(0, 8, InetAddress.getByName("127.0.91.3"));
     h2Server = Thread.ofVirtual().start(UpstreamInterimResponseProxyTest::serveH2);
     port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: interim
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: interim
-                  codec_type: AUTO
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - {match: {prefix: /h2/}, route: {cluster: h2, timeout: 5s}}
-                      - {match: {prefix: /}, route: {cluster: h1, timeout: 5s}}
-          clusters:
-          - name: h1
-            load_assignment:
-              cluster_name: h1
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.91.2, port_value: %3$d}}}}]}]
-          - name: h2
-            http2_protocol_options: {}
-            load_assignment:
-              cluster_name: h2
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.91.3, port_value: %4$d}}}}]}]
-        """
-            .formatted(IP, port, h1.port(), h2.getLocalPort());
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("interim.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1),
+            false,
+            List.of(
+                SocketProxy.listener(
+                    "interim",
+                    IP,
+                    port,
+                    "codec_type: AUTO",
+                    "{match: {prefix: /h2/}, route: {cluster: h2, timeout: 5s}}",
+                    "{match: {prefix: /}, route: {cluster: h1, timeout: 5s}}")),
+            List.of(
+                SocketProxy.cluster("h1", "127.0.91.2", h1.port(), ""),
+                SocketProxy.cluster(
+                    "h2", "127.0.91.3", h2.getLocalPort(), "http2_protocol_options: {}")));
   }
 
   @AfterAll
@@ -150,10 +127,7 @@ class UpstreamInterimResponseProxyTest {
   }
 
   static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
+    return proxy.stat(name);
   }
 
   static HttpResponse<String> get(String path) throws Exception {
@@ -233,7 +207,7 @@ class UpstreamInterimResponseProxyTest {
   @Test
   void anHttp2ClientGetsTheFinalResponseOnly() throws Exception {
     int connection = pooled();
-    try (RawH2 c = new RawH2(IP, port).preface().handshake()) {
+    try (RawH2 c = proxy.h2(port)) {
       c.get(1, "/many", true);
       RawH2.Frame headers = c.readUntil(RawH2.HEADERS);
       assertThat(headers).isNotNull();
