@@ -121,10 +121,15 @@ class ConnectionDurationProxyTest {
   void anIdleHttp1ConnectionClosesADrainTimeoutAfterItsMaxDuration() throws Exception {
     long reached = stat("http.quick.downstream_cx_max_duration_reached");
     try (Socket s = new Socket(IP, quickPort)) {
+      long opened = System.nanoTime();
       s.setSoTimeout(10_000);
-      assertThat(get(s, "/a"))
-          .startsWith("HTTP/1.1 200")
-          .doesNotContainIgnoringCase("connection: close");
+      String first = get(s, "/a");
+      assertThat(first).startsWith("HTTP/1.1 200");
+      if (System.nanoTime() - opened < 400_000_000L) {
+        // answered well before its 0.5 s of age: nothing announced the close yet (on a loaded
+        // machine the answer can come after the age, and then it says connection: close)
+        assertThat(first).doesNotContainIgnoringCase("connection: close");
+      }
       // 0.5 s of age and 0.3 s of drain later the proxy closes it: the read sees the end
       assertThat(s.getInputStream().read()).isEqualTo(-1);
     }
