@@ -117,7 +117,8 @@ final class HttpRoutes {
       action.setWeightedClusters(wc);
     }
     if (p.timeout() != null) {
-      // istiod sets the stream duration too: that is the timeout gRPC clients enforce.
+      // istiod sets the stream duration too for proxyless gRPC clients: the timeout they enforce
+      // (withMeshDefaults takes it off again for sidecars and gateways, as istiod's setTimeout)
       action
           .setTimeout(duration(p.timeout()))
           .setMaxStreamDuration(
@@ -176,8 +177,8 @@ final class HttpRoutes {
 
   /**
    * {@code route} with what istiod adds to every VirtualService route of a sidecar or gateway: no
-   * VirtualService timeout means none (0s, not Envoy's 15 s); no retries means the mesh default
-   * policy ({@link #meshRetry}); 0 attempts mean no retries.
+   * VirtualService timeout means none (0s, not Envoy's 15 s), and no {@code max_stream_duration};
+   * no retries means the mesh default policy ({@link #meshRetry}); 0 attempts mean no retries.
    */
   static Route withMeshDefaults(Route route, HttpRoute r, PushContext push) {
     if (!route.hasRoute()) {
@@ -187,6 +188,12 @@ final class HttpRoutes {
     if (r.policy().timeout() == null) {
       action.setTimeout(com.google.protobuf.Duration.getDefaultInstance());
     }
+    // istiod's setTimeout gives max_stream_duration to proxyless gRPC clients only: in an Envoy
+    // sidecar or gateway it would replace the connection manager's stream limit and, started with
+    // the stream, answer before the route timeout (504 "downstream duration timeout" instead of
+    // "upstream request timeout"). istiod sets the deprecated max_grpc_timeout there instead, which
+    // the proxy does not implement; it is not sent.
+    action.clearMaxStreamDuration();
     if (r.policy().retry() == null) {
       RetryPolicy mesh = meshRetry(push);
       if (mesh == null) {
