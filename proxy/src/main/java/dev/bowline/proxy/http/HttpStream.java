@@ -2043,8 +2043,10 @@ final class HttpStream
       responseFlags.set(ResponseFlag.DC);
     }
     cancelTimeout();
-    pending.forEach(ReferenceCountUtil::release);
-    pending = List.of();
+    if (!pending.isEmpty()) { // List.of()'s forEach makes an iterator, which C2 may not elide
+      pending.forEach(ReferenceCountUtil::release);
+      pending = List.of();
+    }
     released();
     Upstream u = upstream;
     upstream = null;
@@ -2211,8 +2213,10 @@ final class HttpStream
     io.netty.channel.ChannelFuture written = keepOpen ? null : ctx.writeAndFlush(last);
     done = true;
     cancelTimeout();
-    pending.forEach(ReferenceCountUtil::release);
-    pending = List.of();
+    if (!pending.isEmpty()) { // List.of()'s forEach makes an iterator, which C2 may not elide
+      pending.forEach(ReferenceCountUtil::release);
+      pending = List.of();
+    }
     released();
     upstream = null;
     complete();
