@@ -67,8 +67,12 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   private boolean closing;
   private final ArrayDeque<HttpObject> queue = new ArrayDeque<>();
 
-  /** {@code common_http_protocol_options.max_stream_duration} in nanoseconds; 0: none. */
-  final long maxStreamDurationNanos;
+  /**
+   * The current stream's {@code max_stream_duration} timer, when one is configured: kept here, not
+   * in the stream, so a request that has none carries no field for it (one stream at a time runs on
+   * a connection, and an HTTP/2 stream has a connection of its own).
+   */
+  io.netty.util.concurrent.@Nullable ScheduledFuture<?> durationTimer;
 
   /** The listener's per_connection_buffer_limit_bytes (0: none); set when the handler is added. */
   int bufferLimit = 1 << 20;
@@ -115,7 +119,6 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
     this.stats = runtime.stats().http(config.statPrefix());
     this.filterFactories = filterFactories;
     this.http2Stream = http2Stream;
-    this.maxStreamDurationNanos = config.codecOptions().maxStreamDuration().toNanos();
     String server = config.serverName();
     this.serverName =
         server.chars().allMatch(c -> c < 0x80) ? io.netty.util.AsciiString.cached(server) : server;

@@ -103,7 +103,6 @@ final class HttpStream
   // the tunnel, ends the connection (what follows the head is no HTTP any more)
   private boolean http1Tunnel;
   private @Nullable ScheduledFuture<?> requestTimer;
-  private @Nullable ScheduledFuture<?> durationTimer; // max_stream_duration, when configured
   private final long startNanos = System.nanoTime();
   private final boolean suppressEnvoyHeaders;
   private @Nullable String hashCookie; // Set-Cookie for a generated hash_policy cookie
@@ -294,10 +293,11 @@ final class HttpStream
   }
 
   void start(HttpRequest req) {
-    long maxDuration = conn.maxStreamDurationNanos;
-    if (maxDuration > 0) {
-      durationTimer =
-          ctx.executor().schedule(this::onMaxStreamDuration, maxDuration, TimeUnit.NANOSECONDS);
+    java.time.Duration maxDuration = conn.config.codecOptions().maxStreamDuration();
+    if (!maxDuration.isZero()) {
+      conn.durationTimer =
+          ctx.executor()
+              .schedule(this::onMaxStreamDuration, maxDuration.toNanos(), TimeUnit.NANOSECONDS);
     }
     if (!conn.config.requestTimeout().isZero() && !requestComplete) {
       requestTimer =
@@ -1981,7 +1981,6 @@ final class HttpStream
    * client, or the stream is reset if its response began; details {@code max_duration_timeout}.
    */
   private void onMaxStreamDuration() {
-    durationTimer = null;
     if (done) {
       return;
     }
@@ -1999,16 +1998,17 @@ final class HttpStream
    * (Envoy's {@code refreshDurationTimeout}): counted from the stream's start; zero disables it.
    */
   private void routeMaxStreamDuration(java.time.Duration max) {
-    ScheduledFuture<?> dt = durationTimer;
+    ScheduledFuture<?> dt = conn.durationTimer;
     if (dt != null) {
       dt.cancel(false);
-      durationTimer = null;
+      conn.durationTimer = null;
     }
     if (max.isZero()) {
       return;
     }
     long left = Math.max(0, max.toNanos() - (System.nanoTime() - startNanos));
-    durationTimer = ctx.executor().schedule(this::onMaxStreamDuration, left, TimeUnit.NANOSECONDS);
+    conn.durationTimer =
+        ctx.executor().schedule(this::onMaxStreamDuration, left, TimeUnit.NANOSECONDS);
   }
 
   /** {@code request_timeout} fired: the whole request did not arrive in time. */
@@ -2082,8 +2082,10 @@ final class HttpStream
       responseFlags.set(ResponseFlag.DC);
     }
     cancelTimeout();
-    pending.forEach(ReferenceCountUtil::release);
-    pending = List.of();
+    if (!pending.isEmpty()) { // List.of()'s forEach makes an iterator, which C2 may not elide
+      pending.forEach(ReferenceCountUtil::release);
+      pending = List.of();
+    }
     released();
     Upstream u = upstream;
     upstream = null;
@@ -2250,8 +2252,10 @@ final class HttpStream
     io.netty.channel.ChannelFuture written = keepOpen ? null : ctx.writeAndFlush(last);
     done = true;
     cancelTimeout();
-    pending.forEach(ReferenceCountUtil::release);
-    pending = List.of();
+    if (!pending.isEmpty()) { // List.of()'s forEach makes an iterator, which C2 may not elide
+      pending.forEach(ReferenceCountUtil::release);
+      pending = List.of();
+    }
     released();
     upstream = null;
     complete();
@@ -2304,10 +2308,10 @@ final class HttpStream
       rt.cancel(false);
       requestTimer = null;
     }
-    ScheduledFuture<?> dt = durationTimer;
+    ScheduledFuture<?> dt = conn.durationTimer;
     if (dt != null) {
       dt.cancel(false);
-      durationTimer = null;
+      conn.durationTimer = null;
     }
   }
 

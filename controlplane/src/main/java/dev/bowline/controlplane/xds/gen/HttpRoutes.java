@@ -174,8 +174,8 @@ final class HttpRoutes {
 
   /**
    * {@code route} with what istiod adds to every VirtualService route of a sidecar or gateway: no
-   * VirtualService timeout means none (0s, not Envoy's 15 s); no retries means the mesh default
-   * policy ({@link #meshRetry}); 0 attempts mean no retries.
+   * VirtualService timeout means none (0s, not Envoy's 15 s), and no {@code max_stream_duration};
+   * no retries means the mesh default policy ({@link #meshRetry}); 0 attempts mean no retries.
    */
   static Route withMeshDefaults(Route route, HttpRoute r, PushContext push) {
     if (!route.hasRoute()) {

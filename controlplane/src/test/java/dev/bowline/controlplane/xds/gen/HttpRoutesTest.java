@@ -122,6 +122,42 @@ class HttpRoutesTest {
   }
 
   @Test
+  void theTimeoutIsAMaxStreamDurationForProxylessClientsOnly() throws Exception {
+    String vs =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: forecast, namespace: weather}
+        spec:
+          hosts: [forecast]
+          http:
+          - route: [{destination: {host: forecast}}]
+            timeout: 1.5s
+        """;
+    Decoded d = new ResourceCodec().decode("vs.yaml", vs);
+    assertThat(d.rejected()).isEmpty();
+    Map<ResourceKey, Resource<?>> m = new HashMap<>();
+    d.resources().forEach(r -> m.put(r.key(), r));
+    HttpRoute r =
+        IstioConfigInputs.of(new ConfigSnapshot(1, m), "cluster.local", "istio-system")
+            .virtualServices()
+            .httpRoutes(FORECAST, 8080, PROXY)
+            .orElseThrow()
+            .getFirst();
+    // the route as the proxyless gRPC generator sends it
+    Route proxyless = GrpcRouteGenerator.route(r, 8080);
+    assertThat(proxyless.getRoute().getMaxStreamDuration().getMaxStreamDuration())
+        .isEqualTo(Durations.fromMillis(1500));
+    // a sidecar's or gateway's: istiod's setTimeout sets no max_stream_duration there, which in
+    // Envoy would answer before the route timeout, but max_grpc_timeout
+    Route sidecar =
+        HttpRoutes.withMeshDefaults(HttpRoutes.route(r, 8080), r, ExtAuthzGenTest.push(vs, "{}"));
+    assertThat(sidecar.getRoute().hasMaxStreamDuration()).isFalse();
+    assertThat(sidecar.getRoute().getTimeout()).isEqualTo(Durations.fromMillis(1500));
+    assertThat(maxGrpcTimeout(sidecar)).isEqualTo(Durations.fromMillis(1500));
+  }
+
+  @Test
   void faultMirrorAndRewrite() throws Exception {
     Route r =
         routes(
