@@ -1662,12 +1662,8 @@ final class HttpStream
           if (clusterStats != null) {
             clusterStats.response(code);
           }
-          List<HttpContent> r = replay;
           retry = null;
-          if (r != null) {
-            replay = null; // what it kept went upstream already
-            r.forEach(ReferenceCountUtil::release);
-          }
+          dropReplay(); // what it kept went upstream already
         }
         ReferenceCountUtil.release(msg);
         return;
@@ -1998,11 +1994,7 @@ final class HttpStream
    * (Envoy's {@code refreshDurationTimeout}): counted from the stream's start; zero disables it.
    */
   private void routeMaxStreamDuration(java.time.Duration max) {
-    ScheduledFuture<?> dt = conn.durationTimer;
-    if (dt != null) {
-      dt.cancel(false);
-      conn.durationTimer = null;
-    }
+    cancelDurationTimer();
     if (max.isZero()) {
       return;
     }
@@ -2294,12 +2286,7 @@ final class HttpStream
       it.cancel(false);
       idleTimer = null;
     }
-    List<HttpContent> r = replay;
-    if (r != null) {
-      replay = null;
-      retry = null;
-      r.forEach(ReferenceCountUtil::release);
-    }
+    dropReplay();
     if (timeoutArmed) {
       conn.disarmRouteTimeout(this);
     }
@@ -2308,6 +2295,20 @@ final class HttpStream
       rt.cancel(false);
       requestTimer = null;
     }
+    cancelDurationTimer();
+  }
+
+  /** Retries end: the request bytes kept for them, if any, are released. */
+  private void dropReplay() {
+    List<HttpContent> r = replay;
+    if (r != null) {
+      replay = null;
+      retry = null;
+      r.forEach(ReferenceCountUtil::release);
+    }
+  }
+
+  private void cancelDurationTimer() {
     ScheduledFuture<?> dt = conn.durationTimer;
     if (dt != null) {
       dt.cancel(false);
