@@ -2329,6 +2329,7 @@ final class HttpStream
     }
     releaseRetry();
     endNanos = System.nanoTime();
+    conn.countStreamEnd(endNanos - startNanos, responseCode != 0);
     for (HttpFilter f : filters) {
       try {
         f.onStreamComplete(this);
