@@ -2048,7 +2048,10 @@ final class HttpStream
   /**
    * The proxy resets the stream, its response begun (Envoy's filter-initiated {@code resetStream}):
    * counted as a reset sent, and as every reset is, then the downstream (the HTTP/1 connection, the
-   * HTTP/2 stream) is closed.
+   * HTTP/2 stream) is closed. An HTTP/2 stream gets RST_STREAM NO_ERROR: Envoy's connection manager
+   * resets it with {@code LocalReset} (or {@code ProtocolError} after an upstream protocol error)
+   * and its codec's {@code reasonToReset} sends NO_ERROR for both (only a refused stream and a
+   * CONNECT error have codes of their own); the stream channel's close alone would say CANCEL.
    */
   private void resetLocally() {
     if (done) {
@@ -2056,6 +2059,9 @@ final class HttpStream
     }
     conn.stats.downstreamRqTxReset().inc();
     resetByDownstream();
+    if (conn.http2Stream) {
+      resetNoError(); // the stream is closed with it, so the close below adds no CANCEL
+    }
     ctx.close();
   }
 
