@@ -478,7 +478,7 @@ final class HttpStream
       }
       envoyHeaders.forEach(h::remove);
     }
-    if (HttpUtil.is100ContinueExpected(req)) {
+    if (HttpUtil.is100ContinueExpected(req) && !cfg.codecOptions().proxy100Continue()) {
       // Envoy's default (proxy_100_continue: false): answer 100 ourselves, on HTTP/1.1 and HTTP/2
       // (a HEADERS frame without END_STREAM), count it (downstream_rq_1xx, Envoy's chargeStats
       // of the continue header) and don't forward Expect
@@ -1664,6 +1664,20 @@ final class HttpStream
           }
           retry = null;
           dropReplay(); // what it kept went upstream already
+          if (conn.config.codecOptions().proxy100Continue()) {
+            // proxy_100_continue: the client's Expect went upstream, so its answer comes back
+            // (Envoy's encode1xxHeaders, counted as the connection manager's 1xx)
+            conn.stats.response(code);
+            var interim =
+                new io.netty.handler.codec.http.DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, resp.status());
+            interim.headers().set(resp.headers());
+            for (var x :
+                io.netty.handler.codec.http2.HttpConversionUtil.ExtensionHeaderNames.values()) {
+              interim.headers().remove(x.text()); // an HTTP/2 upstream's conversion adds them
+            }
+            ctx.writeAndFlush(interim, ctx.voidPromise());
+          }
         }
         ReferenceCountUtil.release(msg);
         return;
