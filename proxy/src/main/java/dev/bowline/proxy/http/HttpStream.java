@@ -668,7 +668,7 @@ final class HttpStream
     } else if (f.has(ResponseFlag.UO)) {
       return "upstream_reset_before_response_started{overflow}";
     } else if (f.has(ResponseFlag.UF)) {
-      return "upstream_reset_before_response_started{connection_failure}";
+      return "upstream_reset_before_response_started{remote_connection_failure}";
     } else if (f.has(ResponseFlag.UC)) {
       return "upstream_reset_before_response_started{connection_termination}";
     } else if (f.has(ResponseFlag.UT)) {
@@ -1620,12 +1620,26 @@ final class HttpStream
     }
     if (!done) {
       responseFlags.set(ResponseFlag.UF);
-      // Envoy's details name the reset reason: connection_failure, connection_timeout
-      details = "upstream_reset_before_response_started{" + reason.replace(' ', '_') + "}";
+      details = connectFailureDetails(reason);
       localReply(
           503,
-          "upstream connect error or disconnect/reset before headers. reset reason: " + reason);
+          "upstream connect error or disconnect/reset before headers. "
+              + (attempts > 1 ? "retried and the latest " : "")
+              + "reset reason: "
+              + reason);
     }
+  }
+
+  /**
+   * Envoy's router details of a connect failure whose {@code reason} is {@link
+   * Worker#connectFailure}'s: the reset reason and the transport failure reason, if any, joined by
+   * {@code |}, spaces as underscores ({@code
+   * upstream_reset_before_response_started{remote_connection_failure|delayed_connect_error:_Connection_refused}}).
+   */
+  static String connectFailureDetails(String reason) {
+    return "upstream_reset_before_response_started{"
+        + reason.replace(Worker.TRANSPORT_FAILURE, "|").replace(' ', '_')
+        + "}";
   }
 
   @Override
@@ -1846,10 +1860,12 @@ final class HttpStream
           if (!connected.isSuccess()) {
             down.config().setAutoRead(true);
             responseFlags.set(ResponseFlag.UF);
+            String reason = Worker.connectFailure(connected.cause());
+            details = connectFailureDetails(reason);
             localReply(
                 503,
-                "upstream connect error or disconnect/reset before headers. reset reason:"
-                    + " connection failure");
+                "upstream connect error or disconnect/reset before headers. reset reason: "
+                    + reason);
             return;
           }
           done = true;
