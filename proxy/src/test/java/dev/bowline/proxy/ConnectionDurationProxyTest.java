@@ -34,6 +34,8 @@ class ConnectionDurationProxyTest {
   static int quickPort; // max_connection_duration 0.5s, drain_timeout 0.3s
   static int patientPort; // max_connection_duration 0.5s, drain_timeout 60s
   static int plainPort; // no max_connection_duration
+  static int silentPort; // as patientPort, for connections that send nothing
+  static int silentH2Port; // as silentPort, codec_type HTTP2
   static final HttpClient client =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
@@ -62,6 +64,8 @@ class ConnectionDurationProxyTest {
     quickPort = Ports.free(IP);
     patientPort = Ports.free(IP);
     plainPort = Ports.free(IP);
+    silentPort = Ports.free(IP);
+    silentH2Port = Ports.free(IP);
     proxy =
         SocketProxy.start(
             IP,
@@ -80,7 +84,20 @@ class ConnectionDurationProxyTest {
                     """
                     common_http_protocol_options: {max_connection_duration: 0.5s}
                     drain_timeout: 60s"""),
-                listener("plain", plainPort, "")),
+                listener("plain", plainPort, ""),
+                listener(
+                    "silent",
+                    silentPort,
+                    """
+                    common_http_protocol_options: {max_connection_duration: 0.5s}
+                    drain_timeout: 60s"""),
+                listener(
+                    "silenth2",
+                    silentH2Port,
+                    """
+                    codec_type: HTTP2
+                    common_http_protocol_options: {max_connection_duration: 0.5s}
+                    drain_timeout: 60s""")),
             List.of(
                 SocketProxy.cluster("h1", h1.ip(), h1.port(), upstream("http_protocol_options")),
                 SocketProxy.cluster("h2", h2.ip(), h2.port(), upstream("http2_protocol_options"))));
@@ -134,6 +151,28 @@ class ConnectionDurationProxyTest {
       assertThat(s.getInputStream().read()).isEqualTo(-1);
     }
     assertThat(stat("http.quick.downstream_cx_max_duration_reached")).isEqualTo(reached + 1);
+  }
+
+  /**
+   * A connection that has sent nothing when it reaches its age has no codec in Envoy: it is closed
+   * then, not drained for {@code drain_timeout} (60 s on these listeners), with the AUTO codec and
+   * with HTTP/2's.
+   */
+  @Test
+  void aConnectionThatSentNothingClosesAtItsMaxDuration() throws Exception {
+    for (var listener :
+        List.of(
+            java.util.Map.entry("silent", silentPort),
+            java.util.Map.entry("silenth2", silentH2Port))) {
+      String counter = "http." + listener.getKey() + ".downstream_cx_max_duration_reached";
+      long reached = stat(counter);
+      try (Socket s = new Socket(IP, listener.getValue())) {
+        s.setSoTimeout(10_000);
+        // an HTTP/2 listener has sent its SETTINGS already: read to the end
+        assertThat(s.getInputStream().readAllBytes().length).as(listener.getKey()).isLessThan(100);
+      }
+      assertThat(stat(counter)).as(listener.getKey()).isEqualTo(reached + 1);
+    }
   }
 
   @Test

@@ -429,8 +429,11 @@ class TelemetryProxyTest {
     assertThat(down.get("method").asText()).isEqualTo("GET");
     assertThat(down.get("response_code").asInt()).isEqualTo(503);
     assertThat(down.get("response_flags").asText()).isEqualTo("UF");
+    // Envoy's router details: reset reason and transport failure reason (port 9 refuses)
     assertThat(down.get("response_code_details").asText())
-        .isEqualTo("upstream_reset_before_response_started{connection_failure}");
+        .matches(
+            "upstream_reset_before_response_started\\{remote_connection_failure\\|"
+                + "(immediate|delayed)_connect_error:_Connection_refused}");
     assertThat(down.get("upstream_cluster").asText())
         .isEqualTo("outbound|9|v1|down.weather.svc.cluster.local");
     assertThat(down.get("authority").asText()).isEqualTo("forecast.weather:3002");

@@ -40,6 +40,9 @@ package dev.bowline.proxy.config;
  * @param maxStreamDuration {@code common_http_protocol_options.max_stream_duration}: a stream this
  *     old is answered 408 (its request not yet whole) or 504, or reset if its response began,
  *     counted in {@code downstream_rq_max_duration_reached}; zero: never
+ * @param proxy100Continue {@code proxy_100_continue}: a request's {@code expect: 100-continue} goes
+ *     upstream and the upstream's 100 (and 102, 103) come back to the client; when false, the
+ *     default, the proxy answers 100 itself, drops the header and forwards no 1xx
  */
 public record CodecOptions(
     int maxConcurrentStreams,
@@ -54,7 +57,8 @@ public record CodecOptions(
     boolean enableTrailers,
     java.time.Duration maxConnectionDuration,
     java.time.Duration drainTimeout,
-    java.time.Duration maxStreamDuration) {
+    java.time.Duration maxStreamDuration,
+    boolean proxy100Continue) {
   /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
   public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
 
@@ -89,7 +93,8 @@ public record CodecOptions(
           false,
           java.time.Duration.ZERO,
           DEFAULT_DRAIN_TIMEOUT,
-          java.time.Duration.ZERO);
+          java.time.Duration.ZERO,
+          false);
 
   public CodecOptions {
     if (maxConcurrentStreams < 1) {

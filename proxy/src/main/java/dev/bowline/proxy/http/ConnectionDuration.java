@@ -14,13 +14,20 @@ import java.util.concurrent.TimeUnit;
  * finish, then the connection closes (at most {@code drain_timeout} later). HTTP/1: the next
  * response says {@code connection: close} and the connection closes after it; when {@code
  * drain_timeout} runs out, an idle connection is closed then, and one with a response under way
- * (its head sent before the drain began) closes after that response's last byte.
+ * (its head sent before the drain began) closes after that response's last byte. A connection that
+ * has not sent a byte by then has no codec in Envoy ({@code !codec_}): it is closed at once, no
+ * GOAWAY, no drain (Envoy marks the connection's own stream info {@code DT}, {@code
+ * max_duration_timeout}; no stream exists to log them, here or there).
  */
 final class ConnectionDuration {
   private ConnectionDuration() {}
 
-  /** Starts {@code ch}'s clock; the timer goes with the connection. */
+  /**
+   * Starts {@code ch}'s clock; the timer goes with the connection. Call before the codec is added:
+   * a marker ahead of it notes the connection's first bytes.
+   */
   static void arm(Channel ch, CodecOptions options, HttpStats stats) {
+    ch.pipeline().addLast(new FirstBytes());
     var timer =
         ch.eventLoop()
             .schedule(
@@ -35,6 +42,13 @@ final class ConnectionDuration {
       return;
     }
     stats.downstreamCxMaxDurationReached().inc();
+    var firstBytes = ch.pipeline().context(FirstBytes.class);
+    if (firstBytes != null) {
+      // not a byte yet: Envoy has made no codec, and closes such a connection at once; closed
+      // from the marker, so past the codec (an HTTP/2 one would send GOAWAY) and through TLS
+      firstBytes.close();
+      return;
+    }
     if (ch.pipeline().get(Http2FrameCodec.class) != null) {
       HttpConnectionManager.drain(ch); // GOAWAY; the codec waits drain_timeout for the streams
       return;
@@ -59,5 +73,17 @@ final class ConnectionDuration {
             },
             options.drainTimeout().toNanos(),
             TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * In the pipeline of a connection with {@code max_connection_duration} until its first bytes come
+   * (Envoy makes its codec then), which remove it.
+   */
+  private static final class FirstBytes extends io.netty.channel.ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+      ctx.pipeline().remove(this);
+      ctx.fireChannelRead(msg);
+    }
   }
 }

@@ -100,20 +100,23 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] filterFactories,
       boolean http2Stream) {
-    this(config, runtime, filterFactories, http2Stream, null);
+    this(config, runtime, filterFactories, http2Stream, null, null);
   }
 
   /**
    * An HTTP/2 stream's handler whose stream idle timeout and route timeout {@code timers} keep (its
-   * connection's, one task for all its streams); null: this handler's own route timer.
+   * connection's, one task for all its streams; null: this handler's own route timer), and whose
+   * end its connection's {@code resets} count (null: none, HTTP/1).
    */
   HttpConnection(
       HttpConnectionManagerConfig config,
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] filterFactories,
       boolean http2Stream,
-      @Nullable Http2StreamTimers timers) {
+      @Nullable Http2StreamTimers timers,
+      @Nullable PrematureResets resets) {
     this.timers = timers;
+    this.resets = resets;
     this.config = config;
     this.runtime = runtime;
     this.stats = runtime.stats().http(config.statPrefix());
@@ -154,6 +157,25 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   public void handlerRemoved(ChannelHandlerContext ctx) {
     if (timers != null) {
       timers.remove(this); // a CONNECT tunnel took the stream over, or it closed
+    }
+  }
+
+  /** The premature-reset count of this HTTP/2 stream's connection (null for HTTP/1). */
+  private final @Nullable PrematureResets resets;
+
+  // This HTTP/2 stream's end was counted by its connection's PrematureResets
+  private boolean endCounted;
+
+  /**
+   * This HTTP/2 stream ends after {@code lifetimeNanos}, {@code responded} or not: counted once for
+   * its connection's premature-reset rule (Envoy counts every stream its connection closes), at the
+   * client's RST_STREAM itself or else when the stream completes. Nothing for HTTP/1.
+   */
+  void countStreamEnd(long lifetimeNanos, boolean responded) {
+    PrematureResets r = resets;
+    if (r != null && !endCounted) {
+      endCounted = true;
+      r.streamClosed(lifetimeNanos, responded);
     }
   }
 
@@ -525,6 +547,12 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof io.netty.handler.codec.http2.Http2ResetFrame r) {
       remoteReset = r.errorCode(); // Netty's multiplexer closes the stream's channel right after
+      HttpStream s = current;
+      if (s != null) {
+        // counted now, as the frame is read, not when the stream's channel closes (a task for
+        // later): a read of many streams opened and reset (rapid reset) is stopped within it
+        countStreamEnd(System.nanoTime() - s.startNanos(), s.responseCode() != 0);
+      }
       return;
     }
     if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {

@@ -86,8 +86,10 @@ public final class HttpConnectionManager {
       HttpConnectionManagerConfig config,
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] f) {
+    // Envoy's premature-reset rule for this connection's streams (rapid reset)
+    var resets = new PrematureResets(p.channel(), runtime.stats().http(config.statPrefix()));
     p.addLast(
-        new ServerCodecBuilder(config, runtime)
+        new ServerCodecBuilder(config, runtime, resets)
             .initialSettings(
                 Http2Settings.defaultSettings()
                     .maxHeaderListSize(nettyHeaderListSize(config.maxRequestHeadersBytes()))
@@ -107,7 +109,8 @@ public final class HttpConnectionManager {
     p.addLast(
         new Http2MultiplexHandler(
             new dev.bowline.proxy.transport.Http2ServerStreamCodec(
-                stream -> stream.addLast(new HttpConnection(config, runtime, f, true, timers)))));
+                stream ->
+                    stream.addLast(new HttpConnection(config, runtime, f, true, timers, resets)))));
     p.addLast(ConnectionErrors.INSTANCE);
     if (runtime.isDraining(p.channel())) {
       Http2Drain.start(p.channel()); // its preface came after its listener began to drain
@@ -140,12 +143,22 @@ public final class HttpConnectionManager {
     private final boolean streamErrorOnInvalid;
     private final HttpConnectionManagerConfig config;
     private final ProxyRuntime runtime;
+    private final PrematureResets resets;
 
-    ServerCodecBuilder(HttpConnectionManagerConfig config, ProxyRuntime runtime) {
+    ServerCodecBuilder(
+        HttpConnectionManagerConfig config, ProxyRuntime runtime, PrematureResets resets) {
       this.streamErrorOnInvalid = config.codecOptions().http2StreamErrorOnInvalid();
       this.config = config;
       this.runtime = runtime;
+      this.resets = resets;
       connection(new Http2ServerConnection()); // a server's, which remembers refused streams
+      // Rapid reset is bounded by Envoy's premature-reset rule (PrematureResets), not by Netty's
+      // caps of 200 RST_STREAM received, or sent, per 30 s: those end the connection of a client
+      // that cancels many long-lived streams, or whose streams the proxy resets or refuses, which
+      // Envoy serves. Streams the codec resets for what the client sent (MadeYouReset) end without
+      // a response and count as premature, as in Envoy; refused streams start no work.
+      decoderEnforceMaxRstFramesPerWindow(0, 0);
+      encoderEnforceMaxRstFramesPerWindow(0, 0);
       // an HTTP/2 connection closing for another reason than a listener drain (an I/O error, max
       // connection duration) gives its open streams the HCM's drain_timeout after GOAWAY; a
       // listener
@@ -339,7 +352,7 @@ public final class HttpConnectionManager {
                   int padding,
                   boolean endStream)
                   throws Http2Exception {
-                if (!overflow(ctx, streamId, headers)) {
+                if (!resets.tripped() && !overflow(ctx, streamId, headers)) {
                   super.onHeadersRead(ctx, streamId, headers, padding, endStream);
                 }
               }
@@ -355,7 +368,7 @@ public final class HttpConnectionManager {
                   int padding,
                   boolean endStream)
                   throws Http2Exception {
-                if (!overflow(ctx, streamId, headers)) {
+                if (!resets.tripped() && !overflow(ctx, streamId, headers)) {
                   super.onHeadersRead(
                       ctx,
                       streamId,

@@ -478,7 +478,7 @@ final class HttpStream
       }
       envoyHeaders.forEach(h::remove);
     }
-    if (HttpUtil.is100ContinueExpected(req)) {
+    if (HttpUtil.is100ContinueExpected(req) && !cfg.codecOptions().proxy100Continue()) {
       // Envoy's default (proxy_100_continue: false): answer 100 ourselves, on HTTP/1.1 and HTTP/2
       // (a HEADERS frame without END_STREAM), count it (downstream_rq_1xx, Envoy's chargeStats
       // of the continue header) and don't forward Expect
@@ -668,7 +668,7 @@ final class HttpStream
     } else if (f.has(ResponseFlag.UO)) {
       return "upstream_reset_before_response_started{overflow}";
     } else if (f.has(ResponseFlag.UF)) {
-      return "upstream_reset_before_response_started{connection_failure}";
+      return "upstream_reset_before_response_started{remote_connection_failure}";
     } else if (f.has(ResponseFlag.UC)) {
       return "upstream_reset_before_response_started{connection_termination}";
     } else if (f.has(ResponseFlag.UT)) {
@@ -1620,12 +1620,26 @@ final class HttpStream
     }
     if (!done) {
       responseFlags.set(ResponseFlag.UF);
-      // Envoy's details name the reset reason: connection_failure, connection_timeout
-      details = "upstream_reset_before_response_started{" + reason.replace(' ', '_') + "}";
+      details = connectFailureDetails(reason);
       localReply(
           503,
-          "upstream connect error or disconnect/reset before headers. reset reason: " + reason);
+          "upstream connect error or disconnect/reset before headers. "
+              + (attempts > 1 ? "retried and the latest " : "")
+              + "reset reason: "
+              + reason);
     }
+  }
+
+  /**
+   * Envoy's router details of a connect failure whose {@code reason} is {@link
+   * Worker#connectFailure}'s: the reset reason and the transport failure reason, if any, joined by
+   * {@code |}, spaces as underscores ({@code
+   * upstream_reset_before_response_started{remote_connection_failure|delayed_connect_error:_Connection_refused}}).
+   */
+  static String connectFailureDetails(String reason) {
+    return "upstream_reset_before_response_started{"
+        + reason.replace(Worker.TRANSPORT_FAILURE, "|").replace(' ', '_')
+        + "}";
   }
 
   @Override
@@ -1664,6 +1678,20 @@ final class HttpStream
           }
           retry = null;
           dropReplay(); // what it kept went upstream already
+          if (conn.config.codecOptions().proxy100Continue()) {
+            // proxy_100_continue: the client's Expect went upstream, so its answer comes back
+            // (Envoy's encode1xxHeaders, counted as the connection manager's 1xx)
+            conn.stats.response(code);
+            var interim =
+                new io.netty.handler.codec.http.DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, resp.status());
+            interim.headers().set(resp.headers());
+            for (var x :
+                io.netty.handler.codec.http2.HttpConversionUtil.ExtensionHeaderNames.values()) {
+              interim.headers().remove(x.text()); // an HTTP/2 upstream's conversion adds them
+            }
+            ctx.writeAndFlush(interim, ctx.voidPromise());
+          }
         }
         ReferenceCountUtil.release(msg);
         return;
@@ -1832,10 +1860,12 @@ final class HttpStream
           if (!connected.isSuccess()) {
             down.config().setAutoRead(true);
             responseFlags.set(ResponseFlag.UF);
+            String reason = Worker.connectFailure(connected.cause());
+            details = connectFailureDetails(reason);
             localReply(
                 503,
-                "upstream connect error or disconnect/reset before headers. reset reason:"
-                    + " connection failure");
+                "upstream connect error or disconnect/reset before headers. reset reason: "
+                    + reason);
             return;
           }
           done = true;
@@ -2048,7 +2078,10 @@ final class HttpStream
   /**
    * The proxy resets the stream, its response begun (Envoy's filter-initiated {@code resetStream}):
    * counted as a reset sent, and as every reset is, then the downstream (the HTTP/1 connection, the
-   * HTTP/2 stream) is closed.
+   * HTTP/2 stream) is closed. An HTTP/2 stream gets RST_STREAM NO_ERROR: Envoy's connection manager
+   * resets it with {@code LocalReset} (or {@code ProtocolError} after an upstream protocol error)
+   * and its codec's {@code reasonToReset} sends NO_ERROR for both (only a refused stream and a
+   * CONNECT error have codes of their own); the stream channel's close alone would say CANCEL.
    */
   private void resetLocally() {
     if (done) {
@@ -2056,6 +2089,9 @@ final class HttpStream
     }
     conn.stats.downstreamRqTxReset().inc();
     resetByDownstream();
+    if (conn.http2Stream) {
+      resetNoError(); // the stream is closed with it, so the close below adds no CANCEL
+    }
     ctx.close();
   }
 
@@ -2329,6 +2365,7 @@ final class HttpStream
     }
     releaseRetry();
     endNanos = System.nanoTime();
+    conn.countStreamEnd(endNanos - startNanos, responseCode != 0);
     for (HttpFilter f : filters) {
       try {
         f.onStreamComplete(this);

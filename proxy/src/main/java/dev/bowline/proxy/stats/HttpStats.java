@@ -20,6 +20,8 @@ import java.util.Map;
  *     and were drained
  * @param downstreamRqMaxDurationReached streams that reached {@code max_stream_duration} (answered
  *     408 or 504, or reset)
+ * @param downstreamRqTooManyPrematureResets HTTP/2 connections aborted because too many of their
+ *     streams were reset before any response and young (Envoy's rapid-reset rule)
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -40,6 +42,7 @@ public record HttpStats(
     Counter downstreamRqTxReset,
     Counter downstreamCxMaxDurationReached,
     Counter downstreamRqMaxDurationReached,
+    Counter downstreamRqTooManyPrematureResets,
     Tracing tracing) {
 
   /**
@@ -115,6 +118,10 @@ public record HttpStats(
         s.counter(
             p + "downstream_rq_max_duration_reached",
             "envoy_http_downstream_rq_max_duration_reached",
+            tags),
+        s.counter(
+            p + "downstream_rq_too_many_premature_resets",
+            "envoy_http_downstream_rq_too_many_premature_resets",
             tags),
         Tracing.create(s, prefix));
   }

@@ -55,7 +55,10 @@ final class H2Connection extends ChannelInboundHandlerAdapter {
   boolean closed;
 
   /** Envoy's reset reason for the requests waiting on it, should it never come up. */
-  String connectFailure = "connection failure";
+  String connectFailure = Worker.REMOTE_FAILURE; // the peer closed it before its SETTINGS
+
+  /** Its connect (TCP, and TLS when the cluster has it), failed if it did not come up. */
+  io.netty.channel.@org.jspecify.annotations.Nullable ChannelFuture connect;
 
   H2Connection(H2Pool pool, int configuredLimit, long remaining, long estimate) {
     this.pool = pool;

@@ -129,7 +129,7 @@ final class H2Pool {
       cb.acquired(stream);
     } else {
       stream.notOpened();
-      cb.failed("connection failure");
+      cb.failed(Worker.REMOTE_FAILURE); // its connection broke meanwhile
     }
   }
 
@@ -220,7 +220,10 @@ final class H2Pool {
       connectingCapacity -= c.estimate;
       cluster.stats.upstreamCxConnectFail().inc();
       cluster.state.localFailure(host.health, false);
-      purge(c.connectFailure);
+      // the connect's own failure when it failed (Netty's bootstrap closes the channel before the
+      // pool's listener sees the cause), else the peer closed it before its SETTINGS
+      Throwable cause = c.connect == null ? null : c.connect.cause();
+      purge(cause != null ? Worker.connectFailure(cause) : c.connectFailure);
     }
     if (!pending.isEmpty()) {
       tryConnect(); // as Envoy: a lost connection with requests waiting is replaced
@@ -233,7 +236,7 @@ final class H2Pool {
     for (int i = 0; i < MAX_CONNECTS_PER_CALL && pending.size() > connectingCapacity; i++) {
       if (draining) {
         if (connectingCapacity == 0) {
-          purge("connection failure"); // nothing left that could serve them
+          purge("local connection failure"); // nothing left that could serve them
         }
         return;
       }
@@ -286,6 +289,7 @@ final class H2Pool {
               }
             });
     c.bind(f.channel(), worker.h2StreamCodec);
+    c.connect = f;
     f.channel().closeFuture().addListener(x -> closed(c));
     f.addListener(
         (ChannelFuture done) -> {
@@ -383,7 +387,7 @@ final class H2Pool {
       }
     }
     if (!pending.isEmpty() && connectingCapacity == 0) {
-      purge("connection failure");
+      purge("local connection failure"); // the pool drains: the proxy gives them up
     }
   }
 }

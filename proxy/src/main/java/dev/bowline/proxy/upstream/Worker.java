@@ -674,13 +674,71 @@ public final class Worker {
   }
 
   /**
-   * Envoy's reset reason for a connection that did not come up: {@code connection timeout} when its
-   * connect timer ran out (TCP connect and TLS handshake), else {@code connection failure}.
+   * Envoy's reset reason for a connection that did not come up ({@code resetReasonToString} of the
+   * pool's failure reason), followed by its transport failure reason the way Envoy's router writes
+   * both into its 503 body ({@code ", transport failure reason: "}): {@code connection timeout}
+   * when the connect timer ran out (TCP connect and TLS handshake); {@code remote connection
+   * failure} when the peer refused or closed it, a refused connect adding {@code delayed connect
+   * error: Connection refused} (Envoy's {@code ConnectionImpl}: the socket's error as {@code
+   * strerror} words; {@code immediate connect error} when the connect call itself failed); {@code
+   * local connection failure} when the proxy closed it, a failed TLS handshake adding {@code
+   * TLS_error:|<the TLS stack's message>:TLS_error_end} (Envoy's shape; the message is Java's, not
+   * BoringSSL's error queue).
    */
-  static String connectFailure(@Nullable Throwable cause) {
-    return cause instanceof io.netty.channel.ConnectTimeoutException
-        ? "connection timeout"
-        : "connection failure";
+  public static String connectFailure(@Nullable Throwable cause) {
+    if (cause instanceof io.netty.channel.ConnectTimeoutException) {
+      return "connection timeout";
+    }
+    if (cause instanceof java.net.ConnectException e) {
+      return REMOTE_FAILURE + TRANSPORT_FAILURE + connectError(e);
+    }
+    if (cause instanceof javax.net.ssl.SSLException e) {
+      String m = String.valueOf(e.getMessage());
+      if (m.startsWith("Connection closed") || e.getCause() instanceof java.io.IOException) {
+        return REMOTE_FAILURE; // the peer went away during the handshake
+      }
+      return "local connection failure" + TRANSPORT_FAILURE + "TLS_error:|" + m + ":TLS_error_end";
+    }
+    if (cause instanceof java.io.IOException) {
+      return REMOTE_FAILURE; // reset or closed by the peer
+    }
+    return "local connection failure";
+  }
+
+  /** {@code remote connection failure}: Envoy's reset reason for a connect the peer failed. */
+  public static final String REMOTE_FAILURE = "remote connection failure";
+
+  /** What Envoy's router puts between a reset reason and its transport failure reason. */
+  public static final String TRANSPORT_FAILURE = ", transport failure reason: ";
+
+  /**
+   * Envoy's transport failure reason of a refused connect: {@code delayed connect error: } and the
+   * socket error's words when the connect completed with an error (Netty's {@code finishConnect}),
+   * {@code immediate connect error: } when the connect call failed at once.
+   */
+  private static String connectError(java.net.ConnectException e) {
+    String m = String.valueOf(e.getMessage());
+    boolean immediate = m.startsWith("connect(");
+    if (!immediate && !m.startsWith("finishConnect(")) {
+      // NIO: the JDK's message has no call in it; its stack says which call failed
+      immediate = true;
+      for (StackTraceElement f : e.getStackTrace()) {
+        if (f.getMethodName().contains("finishConnect")) {
+          immediate = false;
+          break;
+        }
+      }
+    }
+    int at = m.lastIndexOf(": /");
+    if (at >= 0) {
+      m = m.substring(0, at); // Netty appends the remote address
+    }
+    int words = m.contains(" failed") ? m.lastIndexOf(": ") : -1;
+    if (words >= 0) {
+      // Netty's native transports: "finishConnect(..) failed with error(-111): Connection refused"
+      m = m.substring(words + 2);
+    }
+    return (immediate ? "immediate connect error: " : "delayed connect error: ") + m;
   }
 
   void release(Host host, ClusterHosts cluster, Channel channel) {

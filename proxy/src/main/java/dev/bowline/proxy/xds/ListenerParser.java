@@ -512,7 +512,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
             : dev.bowline.proxy.config.CodecOptions.DEFAULT_DRAIN_TIMEOUT,
         h.getCommonHttpProtocolOptions().hasMaxStreamDuration()
             ? Protos.duration(h.getCommonHttpProtocolOptions().getMaxStreamDuration())
-            : Duration.ZERO);
+            : Duration.ZERO,
+        h.getProxy100Continue());
   }
 
   /** {@code common_http_protocol_options.max_headers_count}: Envoy's default 100, at least 1. */
@@ -677,6 +678,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "common_http_protocol_options.max_connection_duration",
           "common_http_protocol_options.max_stream_duration",
           "drain_timeout",
+          "proxy_100_continue",
           "http2_protocol_options.max_concurrent_streams",
           "http2_protocol_options.initial_stream_window_size",
           "http2_protocol_options.initial_connection_window_size",

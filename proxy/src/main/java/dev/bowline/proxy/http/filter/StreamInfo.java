@@ -29,7 +29,7 @@ public interface StreamInfo {
 
   /**
    * Envoy's response code details: {@code via_upstream}, {@code route_not_found}, {@code
-   * upstream_reset_before_response_started{connection_failure}}, ...; null when unknown.
+   * upstream_reset_before_response_started{connection_timeout}}, ...; null when unknown.
    */
   default @Nullable String responseCodeDetails() {
     return null;

@@ -1,0 +1,70 @@
+package dev.bowline.proxy.http;
+
+import dev.bowline.proxy.stats.HttpStats;
+import io.netty.channel.Channel;
+
+/**
+ * Envoy's answer to rapid reset (CVE-2023-44487) on one downstream HTTP/2 connection, its
+ * connection manager's {@code isPrematureRstStream} and {@code maybeDrainDueToPrematureResets}:
+ * every stream that ends counts as closed, and as premature when it got no response (no status was
+ * sent) and lived no more than {@code overload.premature_reset_min_stream_lifetime_seconds} (1) in
+ * whole seconds, so anything under 2 s. Once at least {@code
+ * overload.premature_reset_total_stream_count} (500) streams closed, the connection is aborted when
+ * half or more of them were premature; before that, as soon as the premature ones reach half of
+ * that count (250), since no number of good streams could bring the ratio back. Abort is Envoy's
+ * {@code ConnectionCloseType::Abort}: the socket closes with nothing flushed, no GOAWAY, counted in
+ * {@code downstream_rq_too_many_premature_resets}. A client that cancels long-lived streams, or
+ * streams whose response began (gRPC cancellations), never trips it, however many it cancels.
+ *
+ * <p>Envoy reads both limits from its runtime; the proxy has no runtime layer, so they are Envoy's
+ * defaults. Event loop of the connection only.
+ */
+final class PrematureResets {
+  /** {@code overload.premature_reset_total_stream_count}'s default. */
+  static final long TOTAL_STREAM_COUNT = 500;
+
+  /** {@code overload.premature_reset_min_stream_lifetime_seconds}'s default. */
+  static final long MIN_STREAM_LIFETIME_SECONDS = 1;
+
+  private static final long NANOS_PER_SECOND = 1_000_000_000L;
+
+  private final Channel connection;
+  private final HttpStats stats;
+  private long closed;
+  private long premature;
+  private boolean tripped;
+
+  PrematureResets(Channel connection, HttpStats stats) {
+    this.connection = connection;
+    this.stats = stats;
+  }
+
+  /**
+   * A stream of this connection ended after {@code lifetimeNanos}, with a response ({@code
+   * responded}: a status went out) or without; may abort the connection.
+   */
+  void streamClosed(long lifetimeNanos, boolean responded) {
+    if (tripped) {
+      return;
+    }
+    closed++;
+    if (!responded && lifetimeNanos / NANOS_PER_SECOND <= MIN_STREAM_LIFETIME_SECONDS) {
+      premature++;
+    }
+    if (closed < TOTAL_STREAM_COUNT ? premature * 2 < TOTAL_STREAM_COUNT : premature * 2 < closed) {
+      return;
+    }
+    tripped = true;
+    stats.downstreamRqTooManyPrematureResets().inc();
+    if (connection.isActive()) {
+      // past the handlers: the HTTP/2 codec's close would be a graceful one (GOAWAY, waiting for
+      // the open streams), Envoy's is an abort
+      connection.unsafe().close(connection.unsafe().voidPromise());
+    }
+  }
+
+  /** Whether the connection was aborted: what its codec still decodes starts no stream. */
+  boolean tripped() {
+    return tripped;
+  }
+}
