@@ -39,16 +39,10 @@ class CodecErrorProxyTest {
         name,
         IP,
         port,
-        """
-        codec_type: %s
-        max_request_headers_kb: 4
-        access_log:
-        - name: envoy.access_loggers.file
-          typed_config:
-            "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-            path: %s
-            log_format: {text_format_source: {inline_string: "%s"}}"""
-            .formatted(codec, dir.resolve(name + ".log"), FORMAT),
+        "codec_type: "
+            + codec
+            + "\nmax_request_headers_kb: 4\n"
+            + SocketProxy.accessLog(dir.resolve(name + ".log"), FORMAT),
         "{match: {prefix: /d400}, direct_response: {status: 400}}",
         SocketProxy.to("/", "a"));
   }
@@ -61,8 +55,6 @@ class CodecErrorProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(listener("h1", h1Port, "HTTP1"), listener("h2", h2Port, "HTTP2")),
             List.of(SocketProxy.cluster("a", backend.ip(), backend.port(), "")));
   }

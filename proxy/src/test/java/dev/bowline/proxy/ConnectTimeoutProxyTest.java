@@ -3,13 +3,8 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -37,95 +32,51 @@ class ConnectTimeoutProxyTest {
           + " timeout";
 
   @TempDir static Path dir;
-  static StallServer stall;
-  static Proxy proxy;
+  static ScriptedBackend stall;
+  static SocketProxy proxy;
   static int httpPort;
   static int tcpPort;
-  static final HttpClient client =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
-  static String tlsCluster(String name, String protocol) {
-    return """
-          - name: %1$s
-            connect_timeout: 0.5s
-            transport_socket:
-              name: envoy.transport_sockets.tls
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
-        %2$s
-            load_assignment:
-              cluster_name: %1$s
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.81.2, port_value: %3$d}}}}]}]
+  /** A cluster of the stalling peer over TLS with a 0.5 s connect timeout, and {@code options}. */
+  static String tlsCluster(String name, String options) {
+    return SocketProxy.cluster(
+        name,
+        stall.ip(),
+        stall.port(),
         """
-        .formatted(name, protocol.indent(4).stripTrailing(), stall.port());
+        connect_timeout: 0.5s
+        transport_socket:
+          name: envoy.transport_sockets.tls
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+        """
+            + options);
   }
 
   @BeforeAll
   static void start() throws Exception {
-    stall = new StallServer("127.0.81.2");
+    stall = ScriptedBackend.stall("127.0.81.2");
     httpPort = Ports.free(IP);
     tcpPort = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: http
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: http
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %4$s
-                      log_format: {text_format_source: {inline_string: "%5$s"}}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - {match: {prefix: /h2}, route: {cluster: tls2}}
-                      - {match: {prefix: /}, route: {cluster: tls1}}
-          - name: tcp
-            address: {socket_address: {address: %1$s, port_value: %3$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.tcp_proxy
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                  stat_prefix: tcp
-                  cluster: tlstcp
-          clusters:
-        %6$s
-        %7$s
-        %8$s
-        """
-            .formatted(
-                IP,
-                httpPort,
-                tcpPort,
-                dir.resolve("access.log"),
-                FORMAT,
+    proxy =
+        SocketProxy.start(
+            IP,
+            List.of(
+                SocketProxy.listener(
+                    "http",
+                    IP,
+                    httpPort,
+                    SocketProxy.accessLog(dir.resolve("access.log"), FORMAT),
+                    SocketProxy.to("/h2", "tls2"),
+                    SocketProxy.to("/", "tls1")),
+                SocketProxy.tcpListener("tcp", IP, tcpPort, "tlstcp", "")),
+            List.of(
                 tlsCluster("tls1", ""),
                 tlsCluster(
                     "tls2",
-                    """
-                    typed_extension_protocol_options:
-                      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                        explicit_http_config: {http2_protocol_options: {}}"""),
-                tlsCluster("tlstcp", ""));
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("connect-timeout.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+                    SocketProxy.httpProtocolOptions(
+                        "explicit_http_config: {http2_protocol_options: {}}")),
+                tlsCluster("tlstcp", "")));
   }
 
   @AfterAll
@@ -134,24 +85,12 @@ class ConnectTimeoutProxyTest {
     stall.close();
   }
 
-  static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
-  }
-
-  static List<String> log() throws Exception {
-    Path log = dir.resolve("access.log");
-    return Files.exists(log) ? Files.readAllLines(log) : List.of();
+  static void awaitLogLine(String line) {
+    SocketProxy.awaitLogLine(dir.resolve("access.log"), line);
   }
 
   static HttpResponse<String> get(String path) throws Exception {
-    return client.send(
-        HttpRequest.newBuilder(URI.create("http://" + IP + ":" + httpPort + path))
-            .timeout(Duration.ofSeconds(60))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return proxy.get(httpPort, path);
   }
 
   @Test
@@ -159,15 +98,9 @@ class ConnectTimeoutProxyTest {
     HttpResponse<String> r = get("/h1");
     assertThat(r.statusCode()).isEqualTo(503);
     assertThat(r.body()).isEqualTo(BODY);
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(
-            () ->
-                log()
-                    .contains(
-                        "/h1 503 UF upstream_reset_before_response_started{connection_timeout}"));
-    assertThat(stat("cluster.tls1.upstream_cx_connect_timeout")).isEqualTo(1);
-    assertThat(stat("cluster.tls1.upstream_cx_connect_fail")).isEqualTo(1);
+    awaitLogLine("/h1 503 UF upstream_reset_before_response_started{connection_timeout}");
+    assertThat(proxy.stat("cluster.tls1.upstream_cx_connect_timeout")).isEqualTo(1);
+    assertThat(proxy.stat("cluster.tls1.upstream_cx_connect_fail")).isEqualTo(1);
     // the proxy gave the connection up: the peer sees it closed
     await().atMost(Duration.ofSeconds(20)).until(() -> stall.closedByPeer.get() >= 1);
   }
@@ -177,15 +110,9 @@ class ConnectTimeoutProxyTest {
     HttpResponse<String> r = get("/h2/x");
     assertThat(r.statusCode()).isEqualTo(503);
     assertThat(r.body()).isEqualTo(BODY);
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(
-            () ->
-                log()
-                    .contains(
-                        "/h2/x 503 UF upstream_reset_before_response_started{connection_timeout}"));
-    assertThat(stat("cluster.tls2.upstream_cx_connect_timeout")).isEqualTo(1);
-    assertThat(stat("cluster.tls2.upstream_cx_connect_fail")).isEqualTo(1);
+    awaitLogLine("/h2/x 503 UF upstream_reset_before_response_started{connection_timeout}");
+    assertThat(proxy.stat("cluster.tls2.upstream_cx_connect_timeout")).isEqualTo(1);
+    assertThat(proxy.stat("cluster.tls2.upstream_cx_connect_fail")).isEqualTo(1);
   }
 
   @Test
@@ -197,7 +124,7 @@ class ConnectTimeoutProxyTest {
       // well before Netty's own 10 s handshake timeout, which bounded it before
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(8));
     }
-    assertThat(stat("cluster.tlstcp.upstream_cx_connect_timeout")).isEqualTo(1);
-    assertThat(stat("cluster.tlstcp.upstream_cx_connect_fail")).isEqualTo(1);
+    assertThat(proxy.stat("cluster.tlstcp.upstream_cx_connect_timeout")).isEqualTo(1);
+    assertThat(proxy.stat("cluster.tlstcp.upstream_cx_connect_fail")).isEqualTo(1);
   }
 }

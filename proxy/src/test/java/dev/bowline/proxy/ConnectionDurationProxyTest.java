@@ -3,7 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.InputStream;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -48,13 +47,11 @@ class ConnectionDurationProxyTest {
    * The cluster's HTTP protocol options: {@code max_connection_duration} 0.4 s, and {@code http}.
    */
   static String upstream(String http) {
-    return """
-        typed_extension_protocol_options:
-          envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-            "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-            common_http_protocol_options: {max_connection_duration: 0.4s}
-            explicit_http_config: {%s: {}}"""
-        .formatted(http);
+    return SocketProxy.httpProtocolOptions(
+        """
+        common_http_protocol_options: {max_connection_duration: 0.4s}
+        explicit_http_config: {%s: {}}"""
+            .formatted(http));
   }
 
   @BeforeAll
@@ -69,8 +66,6 @@ class ConnectionDurationProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 listener(
                     "quick",
@@ -120,18 +115,7 @@ class ConnectionDurationProxyTest {
         .write(
             ("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
     s.getOutputStream().flush();
-    InputStream in = s.getInputStream();
-    StringBuilder head = new StringBuilder();
-    while (!head.toString().endsWith("\r\n\r\n")) {
-      int b = in.read();
-      if (b < 0) {
-        throw new java.io.EOFException("closed after " + head);
-      }
-      head.append((char) b);
-    }
-    int at = head.toString().toLowerCase().indexOf("content-length: ");
-    int length = Integer.parseInt(head.substring(at + 16, head.indexOf("\r\n", at)).trim());
-    return head + new String(in.readNBytes(length), StandardCharsets.ISO_8859_1);
+    return SocketProxy.response(s.getInputStream());
   }
 
   @Test

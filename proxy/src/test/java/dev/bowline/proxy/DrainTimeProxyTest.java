@@ -193,7 +193,7 @@ class DrainTimeProxyTest {
       keepAlive
           .getOutputStream()
           .write("GET /one HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      String head = readHead(keepAlive.getInputStream());
+      String head = SocketProxy.response(keepAlive.getInputStream());
       assertThat(head).startsWith("HTTP/1.1 200");
       inputs.put("http1 keep-alive", keepAlive.getInputStream());
 
@@ -277,28 +277,5 @@ class DrainTimeProxyTest {
         c.close();
       }
     }
-  }
-
-  /** The response head of an HTTP/1.1 response with a Content-Length, its body read too. */
-  static String readHead(InputStream in) throws IOException {
-    StringBuilder sb = new StringBuilder();
-    while (!sb.toString().endsWith("\r\n\r\n")) {
-      int b = in.read();
-      if (b < 0) {
-        throw new IOException("closed in the head: " + sb);
-      }
-      sb.append((char) b);
-    }
-    String head = sb.toString();
-    int len =
-        Integer.parseInt(
-            head.lines()
-                .filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:"))
-                .findFirst()
-                .orElseThrow()
-                .substring("content-length:".length())
-                .trim());
-    in.readNBytes(len);
-    return head;
   }
 }

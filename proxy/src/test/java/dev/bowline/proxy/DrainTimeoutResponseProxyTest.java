@@ -2,10 +2,9 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
-import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,7 +22,7 @@ class DrainTimeoutResponseProxyTest {
   static final String IP = "127.0.82.5";
 
   static ScriptedBackend backend;
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int port;
 
   @BeforeAll
@@ -51,40 +50,19 @@ class DrainTimeoutResponseProxyTest {
               return true;
             });
     port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: drip
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: drip
-                  common_http_protocol_options: {max_connection_duration: 1s}
-                  drain_timeout: 0.3s
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: {prefix: /}
-                        route: {cluster: b, timeout: 30s}
-          clusters:
-          - name: b
-            load_assignment:
-              cluster_name: b
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(IP, port, backend.ip(), backend.port());
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("drip.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
+        SocketProxy.start(
+            IP,
+            List.of(
+                SocketProxy.listener(
+                    "drip",
+                    IP,
+                    port,
+                    """
+                    common_http_protocol_options: {max_connection_duration: 1s}
+                    drain_timeout: 0.3s""",
+                    "{match: {prefix: /}, route: {cluster: b, timeout: 30s}}")),
+            List.of(SocketProxy.cluster("b", backend.ip(), backend.port(), "")));
   }
 
   @AfterAll
@@ -93,30 +71,18 @@ class DrainTimeoutResponseProxyTest {
     backend.close();
   }
 
-  /** Writes a GET for {@code path} and reads its response head. */
-  static String head(Socket s, String path) throws Exception {
-    s.getOutputStream()
-        .write(
-            ("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-    s.getOutputStream().flush();
-    InputStream in = s.getInputStream();
-    StringBuilder head = new StringBuilder();
-    while (!head.toString().endsWith("\r\n\r\n")) {
-      int b = in.read();
-      if (b < 0) {
-        throw new java.io.EOFException("closed after " + head);
-      }
-      head.append((char) b);
-    }
-    return head.toString();
+  /** Sends a GET for {@code path} on a new connection. */
+  static Socket get(String path) throws Exception {
+    Socket s = proxy.h1(port, "GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    s.setSoTimeout(5_000);
+    return s;
   }
 
   @Test
   void aResponseWhoseHeadWentOutBeforeTheDrainClosesItsConnectionAfterItsLastByte()
       throws Exception {
-    try (Socket s = new Socket(IP, port)) {
-      s.setSoTimeout(5_000);
-      String head = head(s, "/drip");
+    try (Socket s = get("/drip")) {
+      String head = SocketProxy.head(s.getInputStream());
       assertThat(head).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
       // the drain begins at 1 s and its timeout runs out at 1.3 s, while the body still flows
       byte[] body = s.getInputStream().readNBytes(12);
@@ -128,9 +94,8 @@ class DrainTimeoutResponseProxyTest {
 
   @Test
   void aResponseWhoseHeadGoesOutDuringTheDrainSaysConnectionClose() throws Exception {
-    try (Socket s = new Socket(IP, port)) {
-      s.setSoTimeout(5_000);
-      String head = head(s, "/late");
+    try (Socket s = get("/late")) {
+      String head = SocketProxy.head(s.getInputStream());
       assertThat(head).startsWith("HTTP/1.1 200").containsIgnoringCase("\r\nconnection: close\r\n");
       assertThat(new String(s.getInputStream().readNBytes(4), StandardCharsets.US_ASCII))
           .isEqualTo("late");

@@ -58,8 +58,6 @@ class EarlyResponseProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 SocketProxy.listener(
                     "early", IP, port, "delayed_close_timeout: 0.5s", SocketProxy.to("/", "b"))),

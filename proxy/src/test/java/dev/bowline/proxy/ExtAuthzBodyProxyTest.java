@@ -18,21 +18,13 @@ import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import java.io.IOException;
 import java.io.InputStream;
@@ -73,7 +65,7 @@ class ExtAuthzBodyProxyTest {
   static HttpServer httpAuthz;
   static Server grpcAuthz;
   static ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
-  static MultiThreadIoEventLoopGroup clientGroup;
+  static H2Client h2Client;
   static Proxy proxy;
   static int wholePort;
   static int partialPort;
@@ -228,13 +220,13 @@ class ExtAuthzBodyProxyTest {
         Proxy.start(
             new BootstrapLoader().parse("ext-authz-body.yaml", bs),
             ProxyOptions.defaults().withWorkers(1));
-    clientGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    h2Client = new H2Client();
   }
 
   @AfterAll
   static void stop() throws Exception {
     proxy.close();
-    clientGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    h2Client.close();
     backend.stop(0);
     httpAuthz.stop(0);
     grpcAuthz.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -285,25 +277,10 @@ class ExtAuthzBodyProxyTest {
 
   /** An HTTP/2 (prior knowledge) POST whose body goes as one DATA frame per chunk. */
   static String h2(int port, String... chunks) throws Exception {
-    Channel conn =
-        new Bootstrap()
-            .group(clientGroup)
-            .channel(NioSocketChannel.class)
-            .handler(
-                new ChannelInitializer<Channel>() {
-                  @Override
-                  protected void initChannel(Channel ch) {
-                    ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build());
-                    ch.pipeline()
-                        .addLast(new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
-                  }
-                })
-            .connect(IP, port)
-            .sync()
-            .channel();
+    Channel conn = h2Client.connect(IP, port);
     try {
       CompletableFuture<String> reply = new CompletableFuture<>();
-      Http2StreamChannel stream = RequestBufferLimitProxyTest.h2Stream(conn, reply);
+      Http2StreamChannel stream = H2Client.exchange(conn, reply);
       var head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/h2");
       head.headers().set("host", "a.test");
       stream.writeAndFlush(head);

@@ -36,8 +36,6 @@ class Http2BadInputTest {
   static SocketProxy proxyOn(String ip, int autoPort, int h2Port) {
     return SocketProxy.start(
         ip,
-        ProxyOptions.defaults().withWorkers(1),
-        false,
         List.of(listener("auto", ip, autoPort, "AUTO"), listener("h2", ip, h2Port, "HTTP2")),
         List.of(SocketProxy.cluster("a", backend.ip(), backend.port(), "")));
   }

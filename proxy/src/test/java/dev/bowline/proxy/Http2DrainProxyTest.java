@@ -2,29 +2,14 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.bowline.proxy.H2Client.Outcome;
 import dev.bowline.proxy.RawH2.Frame;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
-import io.netty.handler.codec.http2.Http2DataFrame;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2ResetFrame;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -139,9 +124,6 @@ class Http2DrainProxyTest {
   /** A GOAWAY the real client read. */
   record GoAway(int lastStreamId, long errorCode) {}
 
-  /** What happened to one stream of the real client. */
-  record Outcome(int stream, String status, String body, long resetCode, boolean ended) {}
-
   /**
    * A real HTTP/2 client (Netty's codec) keeps uploads running across the drain and keeps opening
    * new streams, each with a body, until the last GOAWAY comes, so streams race both GOAWAYs: every
@@ -150,49 +132,36 @@ class Http2DrainProxyTest {
    */
   @Test
   void streamsKeepRunningAcrossTheDrainWithARealClient() throws Exception {
-    MultiThreadIoEventLoopGroup group =
-        new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     List<GoAway> goAways = new CopyOnWriteArrayList<>();
-    try {
+    try (H2Client client = new H2Client()) {
       Channel conn =
-          new Bootstrap()
-              .group(group)
-              .channel(NioSocketChannel.class)
-              .handler(
-                  new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                      ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build());
-                      ch.pipeline()
-                          .addLast(new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
-                      ch.pipeline()
-                          .addLast(
-                              new ChannelInboundHandlerAdapter() {
-                                @Override
-                                public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                  if (msg instanceof Http2GoAwayFrame g) {
-                                    goAways.add(new GoAway(g.lastStreamId(), g.errorCode()));
-                                  }
-                                  ReferenceCountUtil.release(msg);
-                                }
-                              });
-                    }
-                  })
-              .connect(IP, port)
-              .sync()
-              .channel();
+          client.connect(
+              IP,
+              port,
+              new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                  if (msg instanceof Http2GoAwayFrame g) {
+                    goAways.add(new GoAway(g.lastStreamId(), g.errorCode()));
+                  }
+                  ReferenceCountUtil.release(msg);
+                }
+              });
 
       // four uploads of 12 pieces, one piece every 150 ms: running before, during and after
       List<CompletableFuture<Outcome>> uploads = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
-        uploads.add(stream(conn, "/echo", "u" + i + "-", 12, 150));
+        uploads.add(H2Client.upload(conn, "/echo", "u" + i + "-", 12, 150));
       }
       // and short POSTs, eight at a time, each opened as one ends, until the last GOAWAY
       List<CompletableFuture<Outcome>> shorts = new CopyOnWriteArrayList<>();
       for (int i = 0; i < 8; i++) {
         keepOpening(conn, goAways, shorts);
       }
-      Thread.sleep(400);
+      // all of them under way before the drain
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(20))
+          .until(() -> proxy.stat("http.h2.downstream_rq_total") >= 12);
       proxy.drainListeners();
 
       List<Outcome> all = new ArrayList<>();
@@ -229,8 +198,6 @@ class Http2DrainProxyTest {
       assertThat(all.subList(uploads.size(), all.size()))
           .as("short streams served before the last GOAWAY")
           .anyMatch(o -> o.status().equals("200"));
-    } finally {
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
   }
 
@@ -240,86 +207,8 @@ class Http2DrainProxyTest {
     if (!conn.isActive() || goAways.stream().anyMatch(g -> g.lastStreamId() != Integer.MAX_VALUE)) {
       return;
     }
-    CompletableFuture<Outcome> f = stream(conn, "/echo", "s-", 2, 0);
+    CompletableFuture<Outcome> f = H2Client.upload(conn, "/echo", "s-", 2, 0);
     out.add(f);
     f.whenComplete((o, e) -> keepOpening(conn, goAways, out));
-  }
-
-  /**
-   * A POST of {@code pieces} DATA frames of {@code piece} on a new stream of {@code conn}, {@code
-   * everyMillis} apart (0: HEADERS and all DATA in one flush); completes with what came back.
-   */
-  static CompletableFuture<Outcome> stream(
-      Channel conn, String path, String piece, int pieces, long everyMillis) {
-    CompletableFuture<Outcome> result = new CompletableFuture<>();
-    StringBuilder body = new StringBuilder();
-    String[] status = {""};
-    long[] reset = {-1};
-    boolean[] ended = {false};
-    new Http2StreamChannelBootstrap(conn)
-        .handler(
-            new ChannelInboundHandlerAdapter() {
-              @Override
-              public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                if (msg instanceof Http2HeadersFrame h) {
-                  if (h.headers().status() != null) {
-                    status[0] = h.headers().status().toString();
-                  }
-                  ended[0] |= h.isEndStream();
-                } else if (msg instanceof Http2DataFrame d) {
-                  body.append(d.content().toString(StandardCharsets.UTF_8));
-                  ended[0] |= d.isEndStream();
-                }
-                ReferenceCountUtil.release(msg);
-              }
-
-              @Override
-              public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                if (evt instanceof Http2ResetFrame r) {
-                  reset[0] = r.errorCode();
-                }
-              }
-
-              @Override
-              public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                ctx.close();
-              }
-
-              @Override
-              public void channelInactive(ChannelHandlerContext ctx) {
-                int id = ((Http2StreamChannel) ctx.channel()).stream().id();
-                result.complete(new Outcome(id, status[0], body.toString(), reset[0], ended[0]));
-              }
-            })
-        .open()
-        .addListener(
-            opened -> {
-              if (!opened.isSuccess()) {
-                result.complete(new Outcome(-1, "", "", -1, false));
-                return;
-              }
-              Http2StreamChannel s = (Http2StreamChannel) opened.getNow();
-              s.write(new DefaultHttp2HeadersFrame(post(path)));
-              send(s, piece, pieces, everyMillis);
-            });
-    return result;
-  }
-
-  private static void send(Http2StreamChannel s, String piece, int left, long everyMillis) {
-    if (!s.isActive()) {
-      return;
-    }
-    s.write(
-        new DefaultHttp2DataFrame(Unpooled.copiedBuffer(piece, StandardCharsets.UTF_8), left == 1));
-    if (left == 1) {
-      s.flush();
-    } else if (everyMillis == 0) {
-      send(s, piece, left - 1, 0);
-    } else {
-      s.flush();
-      s.eventLoop()
-          .schedule(
-              () -> send(s, piece, left - 1, everyMillis), everyMillis, TimeUnit.MILLISECONDS);
-    }
   }
 }

@@ -3,8 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.netty.buffer.ByteBufUtil;
-import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Settings;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -53,8 +51,6 @@ class Http2FloodProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 SocketProxy.listener(
                     "flood",
@@ -167,10 +163,7 @@ class Http2FloodProxyTest {
     int closedBefore = big.closed.get();
     try (RawH2 c = new RawH2(IP, port)) {
       // stream windows of 0: the proxy may send this client no DATA at all
-      c.send(ByteBufUtil.getBytes(Http2CodecUtil.connectionPrefaceBuf()));
-      c.frames(
-          (w, x) -> w.writeSettings(x, new Http2Settings().initialWindowSize(0), x.newPromise()));
-      c.handshake();
+      c.preface(new Http2Settings().initialWindowSize(0)).handshake();
       for (int s = 1; s <= 9; s += 2) {
         c.get(s, "/big", true);
       }

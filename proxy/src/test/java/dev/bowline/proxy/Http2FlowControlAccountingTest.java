@@ -2,23 +2,17 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bowline.proxy.Http2DrainProxyTest.Outcome;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
-import io.netty.bootstrap.Bootstrap;
+import dev.bowline.proxy.H2Client.Outcome;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -31,6 +25,7 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The downstream HTTP/2 flow-control bookkeeping over real sockets, with HTTP/2's own 65,535-byte
@@ -46,10 +41,11 @@ class Http2FlowControlAccountingTest {
   static final String IP = "127.0.76.41";
   static final String BACKEND_IP = "127.0.76.42";
 
+  @TempDir Path dir;
   Backend backend;
-  Proxy proxy;
+  SocketProxy proxy;
   int port;
-  MultiThreadIoEventLoopGroup group;
+  H2Client client;
   final List<String> tooMany = new CopyOnWriteArrayList<>();
   final Logger netty = Logger.getLogger("io.netty.handler.codec.http2");
   final Handler capture =
@@ -74,63 +70,36 @@ class Http2FlowControlAccountingTest {
     netty.addHandler(capture);
     backend = new Backend("a", BACKEND_IP);
     port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: small
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: small
-                  codec_type: HTTP2
-                  http2_protocol_options: {initial_stream_window_size: 65535, initial_connection_window_size: 65535}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-          clusters:
-          - name: a
-            load_assignment:
-              cluster_name: a
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(IP, port, backend.ip(), backend.port());
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("fc.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
-    group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        SocketProxy.start(
+            IP,
+            List.of(
+                SocketProxy.listener(
+                    "small",
+                    IP,
+                    port,
+                    """
+                    codec_type: HTTP2
+                    http2_protocol_options:
+                      initial_stream_window_size: 65535
+                      initial_connection_window_size: 65535
+                    """
+                        + SocketProxy.accessLog(dir.resolve("access.log"), "%REQ(:PATH)%\\n"),
+                    SocketProxy.to("/", "a"))),
+            List.of(SocketProxy.cluster("a", backend.ip(), backend.port(), "")));
+    client = new H2Client();
   }
 
   @AfterEach
   void stop() {
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    client.close();
     proxy.close();
     backend.close();
     netty.removeHandler(capture);
   }
 
   Channel connect() throws Exception {
-    return new Bootstrap()
-        .group(group)
-        .channel(NioSocketChannel.class)
-        .handler(
-            new ChannelInitializer<Channel>() {
-              @Override
-              protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build());
-                ch.pipeline()
-                    .addLast(new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
-              }
-            })
-        .connect(IP, port)
-        .sync()
-        .channel();
+    return client.connect(IP, port);
   }
 
   static final String PIECE = "x".repeat(16 * 1024);
@@ -141,7 +110,7 @@ class Http2FlowControlAccountingTest {
     Channel conn = connect();
     List<CompletableFuture<Outcome>> uploads = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
-      uploads.add(Http2DrainProxyTest.stream(conn, "/echo", PIECE, 64, 0));
+      uploads.add(H2Client.upload(conn, "/echo", PIECE, 64, 0));
     }
     // a fifth reset by the client after 160 KiB, while the others run
     CompletableFuture<Http2StreamChannel> reset = new CompletableFuture<>();
@@ -151,7 +120,7 @@ class Http2FlowControlAccountingTest {
         .addListener(
             f -> {
               Http2StreamChannel s = (Http2StreamChannel) f.getNow();
-              s.write(new DefaultHttp2HeadersFrame(Http2DrainProxyTest.post("/echo")));
+              s.write(new DefaultHttp2HeadersFrame(RawH2.request("POST", "/echo")));
               for (int i = 0; i < 10; i++) {
                 s.write(
                     new DefaultHttp2DataFrame(
@@ -173,20 +142,17 @@ class Http2FlowControlAccountingTest {
 
     // then a connection dropped by the client with two uploads half read by the proxy
     Channel dropped = connect();
-    Http2DrainProxyTest.stream(dropped, "/echo", PIECE, 64, 0);
-    Http2DrainProxyTest.stream(dropped, "/echo", PIECE, 64, 0);
+    H2Client.upload(dropped, "/echo", PIECE, 64, 0);
+    H2Client.upload(dropped, "/echo", PIECE, 64, 0);
     Awaitility.await()
-        .atMost(java.time.Duration.ofSeconds(10))
-        .until(
-            () ->
-                proxy.stats().all().stream()
-                        .filter(x -> x.name().equals("http.small.downstream_rq_total"))
-                        .mapToLong(x -> x.value())
-                        .sum()
-                    >= 7);
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> proxy.stat("http.small.downstream_rq_total") >= 7);
     Thread.sleep(200); // some of their bytes read, not all: the windows are 64 KiB
     dropped.close().sync();
-    Thread.sleep(500); // the proxy sees the close and closes the streams
+    // the proxy saw the close and ended the two streams: all seven are in the access log
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> SocketProxy.logLines(dir.resolve("access.log")).size() >= 7);
 
     assertThat(tooMany).as("flow-control bytes returned twice").isEmpty();
   }

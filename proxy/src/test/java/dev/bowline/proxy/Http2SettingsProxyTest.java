@@ -49,8 +49,6 @@ class Http2SettingsProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 listener("defaults", defaults, "{}"),
                 listener(
@@ -69,12 +67,10 @@ class Http2SettingsProxyTest {
                     "h2set",
                     "127.0.38.4",
                     upSet.getLocalPort(),
-                    """
-                    typed_extension_protocol_options:
-                      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                    SocketProxy.httpProtocolOptions(
+                        """
                         explicit_http_config:
-                          http2_protocol_options: {initial_stream_window_size: 1048576, initial_connection_window_size: 2097152}""")));
+                          http2_protocol_options: {initial_stream_window_size: 1048576, initial_connection_window_size: 2097152}"""))));
   }
 
   @AfterAll

@@ -1,11 +1,11 @@
 package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Settings;
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,7 +25,7 @@ class Http2StreamBufferProxyTest {
 
   static ScriptedBackend backend;
   static final AtomicLong written = new AtomicLong();
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int port;
 
   @BeforeAll
@@ -44,39 +44,17 @@ class Http2StreamBufferProxyTest {
               return true;
             });
     port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: big
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: big
-                  codec_type: HTTP2
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: {prefix: /}
-                        route: {cluster: b, timeout: 0s}
-          clusters:
-          - name: b
-            load_assignment:
-              cluster_name: b
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(IP, port, backend.ip(), backend.port());
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("big.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
+        SocketProxy.start(
+            IP,
+            List.of(
+                SocketProxy.listener(
+                    "big",
+                    IP,
+                    port,
+                    "codec_type: HTTP2",
+                    "{match: {prefix: /}, route: {cluster: b, timeout: 0s}}")),
+            List.of(SocketProxy.cluster("b", backend.ip(), backend.port(), "")));
   }
 
   @AfterAll
@@ -88,21 +66,24 @@ class Http2StreamBufferProxyTest {
   @Test
   void aClientThatStopsReadingStopsTheUpstreamWhateverItsWindows() throws Exception {
     try (RawH2 c = new RawH2(IP, port)) {
-      c.send(ByteBufUtil.getBytes(Http2CodecUtil.connectionPrefaceBuf()));
-      c.frames(
-          (w, ctx) -> {
-            w.writeSettings(
-                ctx, new Http2Settings().initialWindowSize(Integer.MAX_VALUE), ctx.newPromise());
-            w.writeWindowUpdate(ctx, 0, Integer.MAX_VALUE - 65_535, ctx.newPromise());
-          });
-      c.handshake();
+      c.preface(new Http2Settings().initialWindowSize(Integer.MAX_VALUE))
+          .frames(
+              (w, ctx) -> w.writeWindowUpdate(ctx, 0, Integer.MAX_VALUE - 65_535, ctx.newPromise()))
+          .handshake();
       c.get(1, "/big", true);
-      // the client reads nothing more: wait until the backend can write no more
-      long last = -1;
-      while (written.get() != last) {
-        last = written.get();
-        Thread.sleep(1_500);
-      }
+      // the client reads nothing more: wait until the backend can write no more (nothing written
+      // for 1.5 s)
+      long[] last = {-1};
+      await()
+          .pollInterval(Duration.ofMillis(1_500))
+          .atMost(Duration.ofMinutes(2))
+          .until(
+              () -> {
+                long now = written.get();
+                boolean stopped = now == last[0];
+                last[0] = now;
+                return stopped;
+              });
       // watermarks (1 MiB each side) plus four sockets' buffers, far below the 128 MiB body
       assertThat(written.get()).isLessThan(48L << 20);
     }

@@ -39,8 +39,6 @@ class InvalidMessagingTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 SocketProxy.listener("strict", IP, strict, "", all),
                 SocketProxy.listener(

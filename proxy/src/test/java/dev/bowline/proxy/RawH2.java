@@ -136,8 +136,13 @@ final class RawH2 implements AutoCloseable {
 
   /** The client preface and an empty SETTINGS frame. */
   RawH2 preface() throws IOException {
+    return preface(new Http2Settings());
+  }
+
+  /** The client preface and a SETTINGS frame of {@code settings}. */
+  RawH2 preface(Http2Settings settings) throws IOException {
     send(ByteBufUtil.getBytes(Http2CodecUtil.connectionPrefaceBuf()));
-    return frames((w, c) -> w.writeSettings(c, new Http2Settings(), c.newPromise()));
+    return frames((w, c) -> w.writeSettings(c, settings, c.newPromise()));
   }
 
   interface Writes {

@@ -5,28 +5,14 @@ import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.bowline.proxy.bootstrap.BootstrapLoader;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -66,7 +52,7 @@ class RequestBufferLimitProxyTest {
   static HttpServer backend;
   static HttpServer authz;
   static ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
-  static MultiThreadIoEventLoopGroup clientGroup;
+  static H2Client client;
   static Proxy proxy;
   static int heldPort;
   static int bufferingPort;
@@ -173,14 +159,14 @@ class RequestBufferLimitProxyTest {
         Proxy.start(
             new BootstrapLoader().parse("buffer-limit.yaml", bs),
             ProxyOptions.defaults().withWorkers(1));
-    clientGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    client = new H2Client();
   }
 
   @AfterAll
   static void stop() throws Exception {
     gate.get().complete(null);
     proxy.close();
-    clientGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    client.close();
     backend.stop(0);
     authz.stop(0);
     executor.close();
@@ -300,10 +286,10 @@ class RequestBufferLimitProxyTest {
     gate.set(new CompletableFuture<>());
     long[] before = counters();
     AtomicLong sent = new AtomicLong();
-    Channel conn = h2Connection(heldPort);
+    Channel conn = client.connect(IP, heldPort);
     try {
       CompletableFuture<String> answer = new CompletableFuture<>();
-      Http2StreamChannel stream = h2Stream(conn, answer);
+      Http2StreamChannel stream = H2Client.exchange(conn, answer);
       Future<String> reply =
           executor.submit(
               () -> {
@@ -332,10 +318,10 @@ class RequestBufferLimitProxyTest {
   void aFilterBufferingMoreThanTheConnectionLimitGets413() throws Exception {
     gate.set(CompletableFuture.completedFuture(null));
     long tooLarge = stat("http.buffering.downstream_rq_too_large");
-    Channel conn = h2Connection(bufferingPort);
+    Channel conn = client.connect(IP, bufferingPort);
     try {
       CompletableFuture<String> answer = new CompletableFuture<>();
-      Http2StreamChannel stream = h2Stream(conn, answer);
+      Http2StreamChannel stream = H2Client.exchange(conn, answer);
       var head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/up");
       head.headers().set("host", "a.test");
       stream.writeAndFlush(head);
@@ -349,51 +335,5 @@ class RequestBufferLimitProxyTest {
     } finally {
       conn.close();
     }
-  }
-
-  static Channel h2Connection(int port) throws InterruptedException {
-    return new Bootstrap()
-        .group(clientGroup)
-        .channel(NioSocketChannel.class)
-        .handler(
-            new ChannelInitializer<Channel>() {
-              @Override
-              protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build());
-                ch.pipeline()
-                    .addLast(new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
-              }
-            })
-        .connect(IP, port)
-        .sync()
-        .channel();
-  }
-
-  static Http2StreamChannel h2Stream(Channel conn, CompletableFuture<String> answer)
-      throws InterruptedException {
-    return new Http2StreamChannelBootstrap(conn)
-        .handler(
-            new ChannelInitializer<Http2StreamChannel>() {
-              @Override
-              protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false));
-                ch.pipeline().addLast(new HttpObjectAggregator(1 << 20));
-                ch.pipeline()
-                    .addLast(
-                        new SimpleChannelInboundHandler<FullHttpResponse>() {
-                          @Override
-                          protected void channelRead0(
-                              ChannelHandlerContext ctx, FullHttpResponse r) {
-                            answer.complete(
-                                r.status().code()
-                                    + " "
-                                    + r.content().toString(StandardCharsets.UTF_8));
-                          }
-                        });
-              }
-            })
-        .open()
-        .sync()
-        .getNow();
   }
 }

@@ -12,9 +12,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * An HTTP/1.1 backend on plain sockets whose answers are written byte for byte by the test: for
- * each request head (requests without a body) the script writes what it wants and says whether the
- * connection stays open. Counts connections.
+ * A backend on plain sockets, one virtual thread per connection, that counts the connections it
+ * accepts and those its peer ended. Scripted ({@link #ScriptedBackend}), it is an HTTP/1.1 backend
+ * whose answers the test writes byte for byte; {@link #stall} makes a peer that never answers.
  */
 final class ScriptedBackend implements AutoCloseable {
   /** What the backend does with one request. */
@@ -23,17 +23,59 @@ final class ScriptedBackend implements AutoCloseable {
     boolean answer(String path, OutputStream out) throws Exception;
   }
 
+  /** What the backend does with one connection, which closes then; true if its peer ended it. */
+  private interface Serve {
+    boolean serve(Socket s) throws Exception;
+  }
+
   private final ServerSocket server;
-  private final Script script;
+  private final Serve serve;
   private final List<Socket> accepted = new CopyOnWriteArrayList<>();
 
   /** Connections accepted so far. */
   final AtomicInteger connections = new AtomicInteger();
 
+  /** Connections whose peer closed or reset them. */
+  final AtomicInteger closedByPeer = new AtomicInteger();
+
+  /**
+   * An HTTP/1.1 backend: for each request head (requests without a body) {@code script} writes what
+   * it wants and says whether the connection stays open.
+   */
   ScriptedBackend(String ip, Script script) throws IOException {
+    this(
+        ip,
+        s -> {
+          InputStream in = s.getInputStream();
+          String head;
+          while ((head = readHead(in)) != null) {
+            int from = head.indexOf(' ') + 1;
+            if (!script.answer(
+                head.substring(from, head.indexOf(' ', from)), s.getOutputStream())) {
+              return false;
+            }
+          }
+          return true;
+        });
+  }
+
+  private ScriptedBackend(String ip, Serve serve) throws IOException {
     this.server = new ServerSocket(0, 50, InetAddress.getByName(ip));
-    this.script = script;
+    this.serve = serve;
     Thread.ofVirtual().start(this::accept);
+  }
+
+  /**
+   * A peer that accepts TCP connections, reads and drops what comes, and never answers: a TLS
+   * handshake with it never ends. For connect and handshake timeouts.
+   */
+  static ScriptedBackend stall(String ip) throws IOException {
+    return new ScriptedBackend(
+        ip,
+        s -> {
+          s.getInputStream().transferTo(OutputStream.nullOutputStream());
+          return true;
+        });
   }
 
   private void accept() {
@@ -52,21 +94,13 @@ final class ScriptedBackend implements AutoCloseable {
 
   private void serve(Socket s) {
     try (s) {
-      InputStream in = s.getInputStream();
-      OutputStream out = s.getOutputStream();
-      while (true) {
-        String head = readHead(in);
-        if (head == null) {
-          return;
-        }
-        String path =
-            head.substring(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
-        if (!script.answer(path, out)) {
-          return;
-        }
+      if (serve.serve(s)) {
+        closedByPeer.incrementAndGet();
       }
+    } catch (IOException e) {
+      closedByPeer.incrementAndGet(); // reset by the peer
     } catch (Exception e) {
-      // the peer went away
+      // the script failed: the connection closes
     }
   }
 

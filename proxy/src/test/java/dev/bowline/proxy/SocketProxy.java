@@ -1,12 +1,21 @@
 package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -17,7 +26,9 @@ import java.util.stream.Collectors;
  * few things: connection-manager listeners with the router and routes to clusters ({@link
  * #listener}), clusters of one endpoint ({@link #cluster}), counters by name ({@link #stat}), the
  * admin's {@code /drain_listeners} ({@link #drainListeners}), and a raw client past its SETTINGS
- * exchange ({@link #h2}).
+ * exchange ({@link #h2}). The HTTP/1 and TCP socket tests add {@code tcp_proxy} listeners ({@link
+ * #tcpListener}), an access log to read ({@link #accessLog}, {@link #awaitLogLine}), raw HTTP/1
+ * requests ({@link #h1}, {@link #head}) and the JDK's client ({@link #get}).
  */
 final class SocketProxy implements AutoCloseable {
   /** The proxy, for what a test asks of it beyond this fixture. */
@@ -25,6 +36,8 @@ final class SocketProxy implements AutoCloseable {
 
   /** The address its listeners bind. */
   final String ip;
+
+  private HttpClient client; // the JDK's, made by the first get
 
   private SocketProxy(Proxy proxy, String ip) {
     this.proxy = proxy;
@@ -69,6 +82,58 @@ final class SocketProxy implements AutoCloseable {
                 .stripTrailing());
   }
 
+  /**
+   * {@code listener} (from {@link #listener}) with {@code fields} of its own (YAML at its level).
+   */
+  static String withFields(String listener, String fields) {
+    return listener + fields.indent(4);
+  }
+
+  /**
+   * A {@code tcp_proxy} listener {@code name} (also its stat prefix) on {@code ip:port} to {@code
+   * cluster}, with the fields of {@code options} (YAML at the level of {@code cluster}).
+   */
+  static String tcpListener(String name, String ip, int port, String cluster, String options) {
+    return """
+          - name: %1$s
+            address: {socket_address: {address: %2$s, port_value: %3$d}}
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.tcp_proxy
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: %1$s
+                  cluster: %4$s
+        %5$s
+        """
+        .formatted(name, ip, port, cluster, options.indent(10).stripTrailing());
+  }
+
+  /**
+   * Connection-manager options (YAML, for {@link #listener}) that log every stream to {@code file}
+   * in {@code format}.
+   */
+  static String accessLog(Path file, String format) {
+    return """
+        access_log:
+        - name: envoy.access_loggers.file
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+            path: %s
+            log_format: {text_format_source: {inline_string: "%s"}}"""
+        .formatted(file, format);
+  }
+
+  /** The lines of the access log {@code file} so far (none before its first). */
+  static List<String> logLines(Path file) throws IOException {
+    return Files.exists(file) ? Files.readAllLines(file) : List.of();
+  }
+
+  /** Waits (20 s at most) until the access log {@code file} has the line {@code line}. */
+  static void awaitLogLine(Path file, String line) {
+    await().atMost(Duration.ofSeconds(20)).until(() -> logLines(file).contains(line));
+  }
+
   /** A route of every path with {@code prefix} to {@code cluster}. */
   static String to(String prefix, String cluster) {
     return "{match: {prefix: " + prefix + "}, route: {cluster: " + cluster + "}}";
@@ -87,6 +152,25 @@ final class SocketProxy implements AutoCloseable {
               endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %3$s, port_value: %4$d}}}}]}]
         """
         .formatted(name, options.indent(4).stripTrailing(), ip, port);
+  }
+
+  /**
+   * Cluster options (YAML, for {@link #cluster}) of the upstream HTTP protocol options ({@code
+   * envoy.extensions.upstreams.http.v3.HttpProtocolOptions}) with {@code fields}, such as {@code
+   * explicit_http_config: {http2_protocol_options: {}}}.
+   */
+  static String httpProtocolOptions(String fields) {
+    return """
+        typed_extension_protocol_options:
+          envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+            "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        """
+        + fields.indent(4);
+  }
+
+  /** Starts a proxy of these listeners and clusters on one worker, without an admin address. */
+  static SocketProxy start(String ip, List<String> listeners, List<String> clusters) {
+    return start(ip, ProxyOptions.defaults().withWorkers(1), false, listeners, clusters);
   }
 
   /**
@@ -142,6 +226,52 @@ final class SocketProxy implements AutoCloseable {
     }
   }
 
+  /** {@code GET path} on {@code port} with the JDK's HTTP/1.1 client (20 s at most). */
+  HttpResponse<String> get(int port, String path) throws Exception {
+    HttpClient c;
+    synchronized (this) {
+      if (client == null) {
+        client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      }
+      c = client;
+    }
+    return c.send(
+        HttpRequest.newBuilder(URI.create("http://" + ip + ":" + port + path))
+            .timeout(Duration.ofSeconds(20))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** A raw HTTP/1 connection to {@code port} that sent {@code request}; reads time out at 10 s. */
+  Socket h1(int port, String request) throws IOException {
+    Socket s = new Socket(ip, port);
+    s.setSoTimeout(10_000);
+    s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+    s.getOutputStream().flush();
+    return s;
+  }
+
+  /** The head of the next HTTP/1 response on {@code in}, through its blank line. */
+  static String head(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new EOFException("closed after " + head);
+      }
+      head.append((char) b);
+    }
+    return head.toString();
+  }
+
+  /** The next HTTP/1 response on {@code in}, which has a Content-Length: its head and body. */
+  static String response(InputStream in) throws IOException {
+    String head = head(in);
+    int at = head.toLowerCase(java.util.Locale.ROOT).indexOf("\r\ncontent-length:");
+    int length = Integer.parseInt(head.substring(at + 17, head.indexOf("\r\n", at + 2)).trim());
+    return head + new String(in.readNBytes(length), StandardCharsets.ISO_8859_1);
+  }
+
   /** A raw HTTP/2 connection to {@code port}: preface sent, SETTINGS exchanged both ways. */
   RawH2 h2(int port) throws java.io.IOException {
     return RawH2.open(ip, port);
@@ -150,5 +280,10 @@ final class SocketProxy implements AutoCloseable {
   @Override
   public void close() {
     proxy.close();
+    synchronized (this) {
+      if (client != null) {
+        client.close();
+      }
+    }
   }
 }

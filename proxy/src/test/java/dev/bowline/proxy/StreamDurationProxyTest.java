@@ -3,11 +3,9 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -32,8 +30,8 @@ class StreamDurationProxyTest {
 
   @TempDir static Path dir;
   static ScriptedBackend backend;
-  static StallServer tcpBackend;
-  static Proxy proxy;
+  static ScriptedBackend tcpBackend;
+  static SocketProxy proxy;
   static int httpPort;
   static int tcpPort;
 
@@ -72,74 +70,29 @@ class StreamDurationProxyTest {
               }
               return true;
             });
-    tcpBackend = new StallServer("127.0.84.3");
+    tcpBackend = ScriptedBackend.stall("127.0.84.3");
     httpPort = Ports.free(IP);
     tcpPort = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: http
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: msd
-                  common_http_protocol_options: {max_stream_duration: 1s}
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %4$s
-                      log_format: {text_format_source: {inline_string: "%5$s"}}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: {prefix: /free}
-                        route: {cluster: b, timeout: 30s, max_stream_duration: {max_stream_duration: 0s}}
-                      - match: {prefix: /short}
-                        route: {cluster: b, timeout: 30s, max_stream_duration: {max_stream_duration: 0.3s}}
-                      - match: {prefix: /}
-                        route: {cluster: b, timeout: 30s}
-          - name: tcp
-            address: {socket_address: {address: %1$s, port_value: %3$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.tcp_proxy
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                  stat_prefix: dur
-                  cluster: t
-                  max_downstream_connection_duration: 0.5s
-          clusters:
-          - name: b
-            load_assignment:
-              cluster_name: b
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.84.2, port_value: %6$d}}}}]}]
-          - name: t
-            load_assignment:
-              cluster_name: t
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.84.3, port_value: %7$d}}}}]}]
-        """
-            .formatted(
-                IP,
-                httpPort,
-                tcpPort,
-                dir.resolve("access.log"),
-                FORMAT,
-                backend.port(),
-                tcpBackend.port());
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("durations.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+        SocketProxy.start(
+            IP,
+            List.of(
+                SocketProxy.listener(
+                    "msd",
+                    IP,
+                    httpPort,
+                    "common_http_protocol_options: {max_stream_duration: 1s}\n"
+                        + SocketProxy.accessLog(dir.resolve("access.log"), FORMAT),
+                    "{match: {prefix: /free}, route: {cluster: b, timeout: 30s,"
+                        + " max_stream_duration: {max_stream_duration: 0s}}}",
+                    "{match: {prefix: /short}, route: {cluster: b, timeout: 30s,"
+                        + " max_stream_duration: {max_stream_duration: 0.3s}}}",
+                    "{match: {prefix: /}, route: {cluster: b, timeout: 30s}}"),
+                SocketProxy.tcpListener(
+                    "dur", IP, tcpPort, "t", "max_downstream_connection_duration: 0.5s")),
+            List.of(
+                SocketProxy.cluster("b", backend.ip(), backend.port(), ""),
+                SocketProxy.cluster("t", tcpBackend.ip(), tcpBackend.port(), "")));
   }
 
   @AfterAll
@@ -149,49 +102,23 @@ class StreamDurationProxyTest {
     tcpBackend.close();
   }
 
-  static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
-  }
-
-  static List<String> log() throws Exception {
-    Path log = dir.resolve("access.log");
-    return Files.exists(log) ? Files.readAllLines(log) : List.of();
+  static void awaitLogLine(String line) {
+    SocketProxy.awaitLogLine(dir.resolve("access.log"), line);
   }
 
   static Socket send(String request) throws Exception {
-    Socket s = new Socket(IP, httpPort);
-    s.setSoTimeout(10_000);
-    s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
-    s.getOutputStream().flush();
-    return s;
-  }
-
-  static String head(InputStream in) throws Exception {
-    StringBuilder head = new StringBuilder();
-    while (!head.toString().endsWith("\r\n\r\n")) {
-      int b = in.read();
-      if (b < 0) {
-        throw new java.io.EOFException("closed after " + head);
-      }
-      head.append((char) b);
-    }
-    return head.toString();
+    return proxy.h1(httpPort, request);
   }
 
   @Test
   void aWholeRequestWhoseResponseIsLateGets504() throws Exception {
-    long reached = stat("http.msd.downstream_rq_max_duration_reached");
+    long reached = proxy.stat("http.msd.downstream_rq_max_duration_reached");
     try (Socket s = send("GET /slow HTTP/1.1\r\nHost: t\r\nconnection: close\r\n\r\n")) {
       String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
       assertThat(response).startsWith("HTTP/1.1 504 ").endsWith("downstream duration timeout");
     }
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(() -> log().contains("GET /slow 504 - max_duration_timeout"));
-    assertThat(stat("http.msd.downstream_rq_max_duration_reached")).isEqualTo(reached + 1);
+    awaitLogLine("GET /slow 504 - max_duration_timeout");
+    assertThat(proxy.stat("http.msd.downstream_rq_max_duration_reached")).isEqualTo(reached + 1);
   }
 
   @Test
@@ -206,35 +133,29 @@ class StreamDurationProxyTest {
       String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
       assertThat(response).startsWith("HTTP/1.1 504 ").endsWith("downstream duration timeout");
     }
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(() -> log().contains("GET /short 504 - max_duration_timeout"));
+    awaitLogLine("GET /short 504 - max_duration_timeout");
   }
 
   @Test
   void aRequestStillArrivingGets408() throws Exception {
     // the head promises ten bytes of body, five come
     try (Socket s = send("POST /upload HTTP/1.1\r\nHost: t\r\ncontent-length: 10\r\n\r\nhello")) {
-      String response = head(s.getInputStream());
+      String response = SocketProxy.head(s.getInputStream());
       assertThat(response).startsWith("HTTP/1.1 408 ");
     }
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(() -> log().contains("POST /upload 408 - max_duration_timeout"));
+    awaitLogLine("POST /upload 408 - max_duration_timeout");
   }
 
   @Test
   void aStreamWhoseResponseBeganIsReset() throws Exception {
     try (Socket s = send("GET /drip HTTP/1.1\r\nHost: t\r\n\r\n")) {
       InputStream in = s.getInputStream();
-      assertThat(head(in)).startsWith("HTTP/1.1 200 ");
+      assertThat(SocketProxy.head(in)).startsWith("HTTP/1.1 200 ");
       // a second later the stream is reset: the connection ends before the twelve bytes
       byte[] body = in.readNBytes(12);
       assertThat(body.length).isLessThan(12);
     }
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(() -> log().contains("GET /drip 200 - max_duration_timeout"));
+    awaitLogLine("GET /drip 200 - max_duration_timeout");
   }
 
   @Test
@@ -244,7 +165,7 @@ class StreamDurationProxyTest {
       s.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
       assertThat(s.getInputStream().read()).isEqualTo(-1); // closed by the proxy at 0.5 s
     }
-    assertThat(stat("tcp.dur.max_downstream_connection_duration")).isEqualTo(1);
+    assertThat(proxy.stat("tcp.dur.max_downstream_connection_duration")).isEqualTo(1);
     // the upstream connection goes with it
     await().atMost(Duration.ofSeconds(20)).until(() -> tcpBackend.closedByPeer.get() == 1);
   }

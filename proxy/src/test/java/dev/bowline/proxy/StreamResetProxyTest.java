@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -37,11 +36,7 @@ class StreamResetProxyTest {
   static int port;
 
   static final String H2 =
-      """
-      typed_extension_protocol_options:
-        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-          explicit_http_config: {http2_protocol_options: {}}""";
+      SocketProxy.httpProtocolOptions("explicit_http_config: {http2_protocol_options: {}}");
 
   @BeforeAll
   static void start() throws Exception {
@@ -54,22 +49,12 @@ class StreamResetProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 SocketProxy.listener(
                     "rst",
                     IP,
                     port,
-                    """
-                    codec_type: AUTO
-                    access_log:
-                    - name: envoy.access_loggers.file
-                      typed_config:
-                        "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                        path: %s
-                        log_format: {text_format_source: {inline_string: "%s"}}"""
-                        .formatted(dir.resolve("rst.log"), FORMAT),
+                    "codec_type: AUTO\n" + SocketProxy.accessLog(dir.resolve("rst.log"), FORMAT),
                     SocketProxy.to("/h1", "h1"),
                     SocketProxy.to("/h2hold", "h2hold"),
                     SocketProxy.to("/h2reset", "h2reset"))),
@@ -98,8 +83,10 @@ class StreamResetProxyTest {
         .atMost(Duration.ofSeconds(20))
         .until(
             () ->
-                (Files.exists(log) ? Files.readAllLines(log) : List.<String>of())
-                    .stream().filter(l -> l.contains(" " + path + " ")).findFirst().orElse(null),
+                SocketProxy.logLines(log).stream()
+                    .filter(l -> l.contains(" " + path + " "))
+                    .findFirst()
+                    .orElse(null),
             l -> l != null);
   }
 

@@ -65,16 +65,10 @@ class TrailersProxyTest {
         name,
         IP,
         port,
-        """
-        codec_type: AUTO
-        %s
-        access_log:
-        - name: envoy.access_loggers.file
-          typed_config:
-            "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-            path: %s
-            log_format: {text_format_source: {inline_string: "%s"}}"""
-            .formatted(options, dir.resolve(name + ".log"), FORMAT),
+        "codec_type: AUTO\n"
+            + options
+            + "\n"
+            + SocketProxy.accessLog(dir.resolve(name + ".log"), FORMAT),
         SocketProxy.to("/plain", "plain"),
         SocketProxy.to("/on", "trailers"));
   }
@@ -84,12 +78,8 @@ class TrailersProxyTest {
         name,
         backend.ip(),
         backend.port(),
-        """
-        typed_extension_protocol_options:
-          envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-            "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-            explicit_http_config: {http_protocol_options: {%s}}"""
-            .formatted(http1Options));
+        SocketProxy.httpProtocolOptions(
+            "explicit_http_config: {http_protocol_options: {%s}}".formatted(http1Options)));
   }
 
   @BeforeAll
@@ -100,8 +90,6 @@ class TrailersProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 listener("plain", plainPort, ""),
                 listener(

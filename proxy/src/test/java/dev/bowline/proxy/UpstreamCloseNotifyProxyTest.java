@@ -2,12 +2,8 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,10 +18,8 @@ class UpstreamCloseNotifyProxyTest {
   static final String IP = "127.0.82.1";
 
   static ScriptedBackend backend;
-  static Proxy proxy;
+  static SocketProxy proxy;
   static int port;
-  static final HttpClient client =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   @BeforeAll
   static void start() throws Exception {
@@ -51,38 +45,11 @@ class UpstreamCloseNotifyProxyTest {
               }
             });
     port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: notify
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: notify
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - {match: {prefix: /}, route: {cluster: b}}
-          clusters:
-          - name: b
-            load_assignment:
-              cluster_name: b
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(IP, port, backend.ip(), backend.port());
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("notify.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+        SocketProxy.start(
+            IP,
+            List.of(SocketProxy.listener("notify", IP, port, "", SocketProxy.to("/", "b"))),
+            List.of(SocketProxy.cluster("b", backend.ip(), backend.port(), "")));
   }
 
   @AfterAll
@@ -91,20 +58,8 @@ class UpstreamCloseNotifyProxyTest {
     backend.close();
   }
 
-  static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
-  }
-
   static String get(String path) throws Exception {
-    HttpResponse<String> r =
-        client.send(
-            HttpRequest.newBuilder(URI.create("http://" + IP + ":" + port + path))
-                .timeout(Duration.ofSeconds(20))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r = proxy.get(port, path);
     assertThat(r.statusCode()).isEqualTo(200);
     return r.body();
   }
@@ -114,18 +69,18 @@ class UpstreamCloseNotifyProxyTest {
     assertThat(get("/keep")).isEqualTo("keep");
     assertThat(get("/keep")).isEqualTo("keep");
     assertThat(backend.connections.get()).isEqualTo(1); // kept alive and reused
-    assertThat(stat("cluster.b.upstream_cx_close_notify")).isZero();
+    assertThat(proxy.stat("cluster.b.upstream_cx_close_notify")).isZero();
 
     assertThat(get("/close")).isEqualTo("close");
-    assertThat(stat("cluster.b.upstream_cx_close_notify")).isEqualTo(1);
+    assertThat(proxy.stat("cluster.b.upstream_cx_close_notify")).isEqualTo(1);
     assertThat(get("/keep")).isEqualTo("keep");
     assertThat(backend.connections.get()).isEqualTo(2); // a new one after the close
 
     // HTTP/1.0 without keep-alive says the same
     assertThat(get("/old")).isEqualTo("old");
-    assertThat(stat("cluster.b.upstream_cx_close_notify")).isEqualTo(2);
+    assertThat(proxy.stat("cluster.b.upstream_cx_close_notify")).isEqualTo(2);
     assertThat(get("/keep")).isEqualTo("keep");
     assertThat(backend.connections.get()).isEqualTo(3);
-    assertThat(stat("cluster.b.upstream_cx_total")).isEqualTo(3);
+    assertThat(proxy.stat("cluster.b.upstream_cx_total")).isEqualTo(3);
   }
 }

@@ -2,12 +2,9 @@ package dev.bowline.proxy.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
@@ -41,19 +38,19 @@ import org.junit.jupiter.api.Test;
  * the shared constants, byte-exact.
  */
 class Http1ClientCodecTest {
-  private MultiThreadIoEventLoopGroup group;
+  private Loopback loopback;
   private ServerSocket server;
 
   @BeforeEach
   void start() throws Exception {
-    group = Transport.NIO.newEventLoopGroup(1);
+    loopback = new Loopback();
     server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
   }
 
   @AfterEach
   void stop() throws Exception {
     server.close();
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    loopback.close();
   }
 
   /** Everything the client decoded: heads, contents (as text), raw bytes after a tunnel. */
@@ -92,38 +89,28 @@ class Http1ClientCodecTest {
   }
 
   private Channel connect(Seen seen) throws Exception {
-    return new Bootstrap()
-        .group(group)
-        .channel(Transport.NIO.socketChannelClass())
-        .handler(
-            new ChannelInitializer<Channel>() {
-              @Override
-              protected void initChannel(Channel ch) {
-                ch.pipeline()
-                    .addLast(new Http1ClientCodec(Http1Decoding.config(4096, 8192, 8192), true));
-                ch.pipeline()
-                    .addLast(
-                        new SimpleChannelInboundHandler<Object>() {
-                          @Override
-                          protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
-                            if (msg instanceof HttpResponse r) {
-                              seen.heads().add(r);
-                            }
-                            if (msg instanceof HttpContent c) {
-                              seen.body().append(c.content().toString(StandardCharsets.US_ASCII));
-                            }
-                            if (msg instanceof ByteBuf raw) {
-                              seen.events().add(raw.toString(StandardCharsets.US_ASCII));
-                            } else if (msg instanceof LastHttpContent) {
-                              seen.events().add("end");
-                            }
-                          }
-                        });
-              }
-            })
-        .connect(server.getLocalSocketAddress())
-        .sync()
-        .channel();
+    return loopback.connect(
+        server.getLocalSocketAddress(),
+        ch ->
+            ch.pipeline()
+                .addLast(
+                    new Http1ClientCodec(Http1Decoding.config(4096, 8192, 8192), true),
+                    new SimpleChannelInboundHandler<Object>() {
+                      @Override
+                      protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
+                        if (msg instanceof HttpResponse r) {
+                          seen.heads().add(r);
+                        }
+                        if (msg instanceof HttpContent c) {
+                          seen.body().append(c.content().toString(StandardCharsets.US_ASCII));
+                        }
+                        if (msg instanceof ByteBuf raw) {
+                          seen.events().add(raw.toString(StandardCharsets.US_ASCII));
+                        } else if (msg instanceof LastHttpContent) {
+                          seen.events().add("end");
+                        }
+                      }
+                    }));
   }
 
   private static DefaultFullHttpRequest request(HttpMethod method) {
@@ -226,52 +213,24 @@ class Http1ClientCodecTest {
       throws Exception {
     long timeoutMs = 1_000; // large beside the steps: a loaded machine
     serve("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    java.util.concurrent.CompletableFuture<Long> idleAt =
-        new java.util.concurrent.CompletableFuture<>();
-    java.util.concurrent.atomic.AtomicLong lastRead = new java.util.concurrent.atomic.AtomicLong();
+    Loopback.IdleEvents events = new Loopback.IdleEvents();
     Channel ch =
-        new Bootstrap()
-            .group(group)
-            .channel(Transport.NIO.socketChannelClass())
-            .handler(
-                new ChannelInitializer<Channel>() {
-                  @Override
-                  protected void initChannel(Channel c) {
-                    c.pipeline()
-                        .addLast(
-                            new Http1ClientCodec(
-                                Http1Decoding.config(4096, 8192, 8192),
-                                java.time.Duration.ofMillis(timeoutMs)));
-                    c.pipeline()
-                        .addLast(
-                            new SimpleChannelInboundHandler<Object>() {
-                              @Override
-                              protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
-                                lastRead.set(System.nanoTime());
-                              }
-
-                              @Override
-                              public void userEventTriggered(
-                                  ChannelHandlerContext ctx, Object evt) {
-                                if (evt
-                                    == io.netty.handler.timeout.IdleStateEvent
-                                        .ALL_IDLE_STATE_EVENT) {
-                                  idleAt.complete(System.nanoTime());
-                                }
-                              }
-                            });
-                  }
-                })
-            .connect(server.getLocalSocketAddress())
-            .sync()
-            .channel();
+        loopback.connect(
+            server.getLocalSocketAddress(),
+            c ->
+                c.pipeline()
+                    .addLast(
+                        new Http1ClientCodec(
+                            Http1Decoding.config(4096, 8192, 8192),
+                            java.time.Duration.ofMillis(timeoutMs)),
+                        events));
     long start = System.nanoTime();
     Thread.sleep(timeoutMs / 2);
     ch.writeAndFlush(request(HttpMethod.GET)).sync();
-    long at = idleAt.get(10, TimeUnit.SECONDS);
-    assertThat(lastRead.get()).isPositive();
+    long at = events.idleAt.get(10, TimeUnit.SECONDS);
+    assertThat(events.lastReadAt).isPositive();
     // not at start + timeout: the request written and the response read moved the deadline
-    assertThat(TimeUnit.NANOSECONDS.toMillis(at - lastRead.get()))
+    assertThat(TimeUnit.NANOSECONDS.toMillis(at - events.lastReadAt))
         .isGreaterThanOrEqualTo(timeoutMs - 50);
     assertThat(TimeUnit.NANOSECONDS.toMillis(at - start))
         .isGreaterThanOrEqualTo(timeoutMs * 3 / 2 - 50);

@@ -2,12 +2,9 @@ package dev.bowline.proxy.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -42,35 +39,25 @@ import org.junit.jupiter.api.Test;
  * still decode through Netty's decoder.
  */
 class Http1ServerCodecTest {
-  private MultiThreadIoEventLoopGroup group;
+  private Loopback loopback;
   private Channel server;
   private final BlockingQueue<HttpObject> seen = new LinkedBlockingQueue<>();
 
   @BeforeEach
   void start() throws Exception {
-    group = Transport.NIO.newEventLoopGroup(1);
+    loopback = new Loopback();
     server =
-        new ServerBootstrap()
-            .group(group)
-            .channel(Transport.NIO.serverChannelClass())
-            .childHandler(
-                new ChannelInitializer<Channel>() {
-                  @Override
-                  protected void initChannel(Channel ch) {
-                    ch.pipeline()
-                        .addLast(new Http1ServerCodec(Http1Decoding.config(4096, 8192, 8192)));
-                    ch.pipeline().addLast(new Echo());
-                  }
-                })
-            .bind(InetAddress.getLoopbackAddress(), 0)
-            .sync()
-            .channel();
+        loopback.serve(
+            ch ->
+                ch.pipeline()
+                    .addLast(
+                        new Http1ServerCodec(Http1Decoding.config(4096, 8192, 8192)), new Echo()));
   }
 
   @AfterEach
   void stop() {
     server.close().syncUninterruptibly();
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    loopback.close();
   }
 
   /** Answers each request, once whole, with its method, target and body length as the body. */
@@ -188,51 +175,29 @@ class Http1ServerCodecTest {
   void withAnIdleTimeoutTheEventFollowsTheLastMessageOrWriteByThatLongAndReachesTheNextHandler()
       throws Exception {
     long timeoutMs = 1_000; // large beside the steps: a loaded machine
-    java.util.concurrent.CompletableFuture<Long> idleAt =
-        new java.util.concurrent.CompletableFuture<>();
     java.util.concurrent.atomic.AtomicLong lastWrite = new java.util.concurrent.atomic.AtomicLong();
+    Loopback.IdleEvents events =
+        new Loopback.IdleEvents() {
+          @Override
+          public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof LastHttpContent) {
+              var r =
+                  new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT);
+              lastWrite.set(System.nanoTime());
+              ctx.writeAndFlush(r);
+            }
+            super.channelRead(ctx, msg);
+          }
+        };
     Channel idleServer =
-        new ServerBootstrap()
-            .group(group)
-            .channel(Transport.NIO.serverChannelClass())
-            .childHandler(
-                new ChannelInitializer<Channel>() {
-                  @Override
-                  protected void initChannel(Channel ch) {
-                    ch.pipeline()
-                        .addLast(
-                            new Http1ServerCodec(
-                                Http1Decoding.config(4096, 8192, 8192),
-                                java.time.Duration.ofMillis(timeoutMs)));
-                    ch.pipeline()
-                        .addLast(
-                            new SimpleChannelInboundHandler<HttpObject>() {
-                              @Override
-                              protected void channelRead0(ChannelHandlerContext ctx, HttpObject m) {
-                                if (m instanceof LastHttpContent) {
-                                  var r =
-                                      new DefaultFullHttpResponse(
-                                          HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT);
-                                  lastWrite.set(System.nanoTime());
-                                  ctx.writeAndFlush(r);
-                                }
-                              }
-
-                              @Override
-                              public void userEventTriggered(
-                                  ChannelHandlerContext ctx, Object evt) {
-                                if (evt
-                                    == io.netty.handler.timeout.IdleStateEvent
-                                        .ALL_IDLE_STATE_EVENT) {
-                                  idleAt.complete(System.nanoTime());
-                                }
-                              }
-                            });
-                  }
-                })
-            .bind(InetAddress.getLoopbackAddress(), 0)
-            .sync()
-            .channel();
+        loopback.serve(
+            ch ->
+                ch.pipeline()
+                    .addLast(
+                        new Http1ServerCodec(
+                            Http1Decoding.config(4096, 8192, 8192),
+                            java.time.Duration.ofMillis(timeoutMs)),
+                        events));
     try (Socket s = new Socket()) {
       s.connect(idleServer.localAddress(), 5_000);
       s.setSoTimeout(10_000);
@@ -241,7 +206,7 @@ class Http1ServerCodecTest {
       s.getOutputStream()
           .write("GET / HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       s.getInputStream().read(); // the response came
-      long at = idleAt.get(10, TimeUnit.SECONDS);
+      long at = events.idleAt.get(10, TimeUnit.SECONDS);
       // not at start + timeout: the request and its response moved the deadline
       assertThat(TimeUnit.NANOSECONDS.toMillis(at - lastWrite.get()))
           .isGreaterThanOrEqualTo(timeoutMs - 50);

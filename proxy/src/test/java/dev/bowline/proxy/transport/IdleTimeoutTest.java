@@ -2,18 +2,11 @@ package dev.bowline.proxy.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
+import dev.bowline.proxy.transport.Loopback.IdleEvents;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.util.ReferenceCountUtil;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -27,74 +20,37 @@ import org.junit.jupiter.api.Test;
  */
 class IdleTimeoutTest {
   private static final long TIMEOUT_MS = 1_000; // large beside the 100 ms steps: loaded CI
-  private MultiThreadIoEventLoopGroup group;
+  private Loopback loopback;
 
   @BeforeEach
   void start() {
-    group = Transport.NIO.newEventLoopGroup(1);
+    loopback = new Loopback();
   }
 
   @AfterEach
   void stop() {
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    loopback.close();
   }
 
   /** The server side of one connection, with the handler under test, and when its event came. */
-  private record Server(Channel listening, CompletableFuture<Channel> accepted, Events events) {}
-
-  private static final class Events extends ChannelInboundHandlerAdapter {
-    final CompletableFuture<Long> idleAt = new CompletableFuture<>();
-    volatile long lastReadAt;
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      lastReadAt = System.nanoTime();
-      ReferenceCountUtil.release(msg);
-    }
-
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-      if (evt == IdleStateEvent.ALL_IDLE_STATE_EVENT) {
-        idleAt.complete(System.nanoTime());
-      }
-    }
-  }
+  private record Server(
+      Channel listening, CompletableFuture<Channel> accepted, IdleEvents events) {}
 
   private Server server() throws InterruptedException {
-    Events events = new Events();
+    IdleEvents events = new IdleEvents();
     CompletableFuture<Channel> accepted = new CompletableFuture<>();
     Channel listening =
-        new ServerBootstrap()
-            .group(group)
-            .channel(Transport.NIO.serverChannelClass())
-            .childHandler(
-                new ChannelInitializer<Channel>() {
-                  @Override
-                  protected void initChannel(Channel ch) {
-                    ch.pipeline().addLast(new IdleTimeout(Duration.ofMillis(TIMEOUT_MS)), events);
-                    accepted.complete(ch);
-                  }
-                })
-            .bind(new InetSocketAddress("127.0.0.1", 0))
-            .sync()
-            .channel();
+        loopback.serve(
+            ch -> {
+              ch.pipeline().addLast(new IdleTimeout(Duration.ofMillis(TIMEOUT_MS)), events);
+              accepted.complete(ch);
+            });
     return new Server(listening, accepted, events);
   }
 
   private Channel connect(Server s) throws InterruptedException {
-    return new Bootstrap()
-        .group(group)
-        .channel(Transport.NIO.socketChannelClass())
-        .handler(
-            new ChannelInboundHandlerAdapter() {
-              @Override
-              public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                ReferenceCountUtil.release(msg);
-              }
-            })
-        .connect(s.listening().localAddress())
-        .sync()
-        .channel();
+    return loopback.connect(
+        s.listening().localAddress(), ch -> ch.pipeline().addLast(new IdleEvents()));
   }
 
   @Test
@@ -136,8 +92,10 @@ class IdleTimeoutTest {
     Channel client = connect(s);
     Channel accepted = s.accepted().get(10, TimeUnit.SECONDS);
     accepted.eventLoop().submit(() -> accepted.pipeline().remove(IdleTimeout.class)).sync();
-    Thread.sleep(TIMEOUT_MS * 3 / 2);
-    assertThat(s.events().idleAt).isNotDone();
+    await()
+        .during(Duration.ofMillis(TIMEOUT_MS * 3 / 2))
+        .atMost(Duration.ofMillis(TIMEOUT_MS * 3))
+        .until(() -> !s.events().idleAt.isDone());
     client.close().sync();
     s.listening().close().sync();
   }
