@@ -87,13 +87,16 @@ public record RouteTable(
       if (vh != null) {
         return vh;
       }
-      for (Map.Entry<String, VirtualHost> e : suffixes) {
+      // indexed loops: no iterator per request, also where escape analysis does not remove it
+      for (int i = 0, n = suffixes.size(); i < n; i++) {
+        Map.Entry<String, VirtualHost> e = suffixes.get(i);
         // Envoy: a wildcard matches at least one character, "*.foo.com" never matches "foo.com"
         if (host.length() > e.getKey().length() && host.endsWith(e.getKey())) {
           return e.getValue();
         }
       }
-      for (Map.Entry<String, VirtualHost> e : prefixes) {
+      for (int i = 0, n = prefixes.size(); i < n; i++) {
+        Map.Entry<String, VirtualHost> e = prefixes.get(i);
         if (host.length() > e.getKey().length() && host.startsWith(e.getKey())) {
           return e.getValue();
         }

@@ -56,6 +56,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   private long lastMillis = -1;
   private String lastMillisText = "";
 
+  /** The filters of this connection's first stream; later streams share them where the same. */
+  dev.bowline.proxy.http.filter.HttpFilter @Nullable [] firstFilters;
+
   @Nullable Worker worker;
   @Nullable ChannelHandlerContext ctx;
   String remoteIp = "";

@@ -263,11 +263,7 @@ final class HttpStream
     this.downstreamHead = request;
     this.method = request.method().name();
     this.originalPath = request.uri();
-    HttpFilterFactory<?>[] factories = conn.filterFactories;
-    this.filters = new HttpFilter[factories.length];
-    for (int i = 0; i < factories.length; i++) {
-      filters[i] = create(factories[i], conn.config.httpFilters().get(i).config(), this);
-    }
+    this.filters = filters(conn, this);
     this.upstreamRequest = request;
     Object routerConfig = conn.config.httpFilters().getLast().config();
     this.suppressEnvoyHeaders =
@@ -285,6 +281,40 @@ final class HttpStream
       pending = new ArrayList<>(2);
     }
     return pending;
+  }
+
+  /**
+   * The stream's filters from its connection's factories. Never written after: when every factory
+   * hands out the same instances as for the connection's first stream (shared filters, as the
+   * router's), the stream takes that stream's array instead of a copy.
+   */
+  private static HttpFilter[] filters(HttpConnection conn, StreamInfo info) {
+    HttpFilterFactory<?>[] factories = conn.filterFactories;
+    HttpFilter[] first = conn.firstFilters;
+    HttpFilter[] made = null;
+    for (int i = 0; i < factories.length; i++) {
+      HttpFilter f = create(factories[i], conn.config.httpFilters().get(i).config(), info);
+      if (made == null && first != null && first[i] == f) {
+        continue;
+      }
+      if (made == null) {
+        made = new HttpFilter[factories.length];
+        if (first != null) {
+          System.arraycopy(first, 0, made, 0, i);
+        }
+      }
+      made[i] = f;
+    }
+    if (made == null) {
+      if (first != null) {
+        return first;
+      }
+      made = new HttpFilter[0]; // no filters at all
+    }
+    if (first == null) {
+      conn.firstFilters = made;
+    }
+    return made;
   }
 
   @SuppressWarnings("unchecked")
@@ -313,7 +343,11 @@ final class HttpStream
     if (req instanceof FullHttpRequest full) {
       head =
           new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
-      body = new DefaultLastHttpContent(full.content(), full.trailingHeaders());
+      body =
+          full.content() == io.netty.buffer.Unpooled.EMPTY_BUFFER
+                  && full.trailingHeaders().isEmpty()
+              ? LastHttpContent.EMPTY_LAST_CONTENT // an HTTP/2 request whose HEADERS end it
+              : new DefaultLastHttpContent(full.content(), full.trailingHeaders());
       if (!HttpUtil.isContentLengthSet(head) && full.content().isReadable()) {
         HttpUtil.setContentLength(head, full.content().readableBytes());
       }
@@ -1133,7 +1167,9 @@ final class HttpStream
    */
   private void mirror(HttpRequest req, RouteAction.Forward f, Worker worker) {
     List<ClusterConfig> chosen = null;
-    for (dev.bowline.proxy.config.RequestMirror m : f.policy().mirrors()) {
+    var mirrors = f.policy().mirrors();
+    for (int i = 0, n = mirrors.size(); i < n; i++) { // no iterator per request, whatever the JIT
+      dev.bowline.proxy.config.RequestMirror m = mirrors.get(i);
       if (m.perMillion() < 1_000_000
           && (m.perMillion() == 0 || worker.random().nextInt(1_000_000) >= m.perMillion())) {
         continue;
@@ -2377,8 +2413,9 @@ final class HttpStream
                 e.toString());
       }
     }
-    for (var log : conn.config.accessLogs()) {
-      log.log(this); // formats here, writes on the access-log thread
+    var logs = conn.config.accessLogs();
+    for (int i = 0, n = logs.size(); i < n; i++) { // no iterator per request, whatever the JIT
+      logs.get(i).log(this); // formats here, writes on the access-log thread
     }
     var tracer = conn.config.tracer();
     var s = span;

@@ -48,6 +48,8 @@ final class FastHead {
   private final int limit;
   private final int maxChunk;
   private final HttpHeadersFactory trailers;
+  // the validation gate of every header map this codec makes (Http1Decoding.checkedHeaders)
+  final Http1Decoding.Gate gate = new Http1Decoding.Gate();
   private byte[] buf = new byte[512]; // typical heads are 40-300 bytes
   private int n;
   private int pos;
@@ -156,16 +158,39 @@ final class FastHead {
     if (v == null || buf[p + 8] != '\r' || buf[p + 9] != '\n') {
       return false;
     }
-    lineMethod = m;
-    lineUri = new String(buf, us, ue - us, StandardCharsets.ISO_8859_1);
-    lineVersion = v;
+    // stored only when they change: a store into this long-lived object marks its card, which the
+    // next young collection then scans
+    if (lineMethod != m) {
+      lineMethod = m;
+    }
+    if (!sameText(lineUri, buf, us, ue - us)) {
+      lineUri = new String(buf, us, ue - us, StandardCharsets.ISO_8859_1);
+    }
+    if (lineVersion != v) {
+      lineVersion = v;
+    }
     pos = p + 10;
     return true;
   }
 
+  // The request line's method, target and version; the target is the previous request's string
+  // when its bytes are the same (a keep-alive client asking for the same path again)
   String lineMethod = "";
   String lineUri = "";
   String lineVersion = "";
+
+  /** Whether {@code s} is the ASCII text of the {@code length} bytes at {@code b[start..]}. */
+  private static boolean sameText(String s, byte[] b, int start, int length) {
+    if (s.length() != length) {
+      return false;
+    }
+    for (int i = length - 1; i >= 0; i--) { // paths differ at their end more often
+      if (b[start + i] != s.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   private static String method(byte[] b, int len) {
     return switch (len) {
@@ -282,6 +307,7 @@ final class FastHead {
     byte[] b = buf;
     contentLength = -1;
     int p = pos;
+    int line = 0;
     while (true) {
       if (p + 1 >= n) {
         return false; // not whole in the buffer
@@ -326,7 +352,7 @@ final class FastHead {
       int nl = ne - ns;
       AsciiString name = names.find(b, ns, nl);
       if (name == null) {
-        name = new AsciiString(b, ns, nl, true);
+        name = recent(lastNames, line, b, ns, nl);
       }
       if (nl == 14 && name.contentEqualsIgnoreCase(CONTENT_LENGTH)) {
         if (contentLength >= 0 || (contentLength = digits(b, vs, ve)) < 0) {
@@ -337,7 +363,8 @@ final class FastHead {
         return false;
       }
       CharSequence value =
-          ve > vs ? new AsciiString(b, vs, ve - vs, true) : AsciiString.EMPTY_STRING;
+          ve > vs ? recent(lastValues, line, b, vs, ve - vs) : AsciiString.EMPTY_STRING;
+      line++;
       try {
         if (headers instanceof Http1Decoding.Checked checked) {
           checked.addChecked(name, value); // the loops above checked what Netty's validators check
@@ -348,6 +375,48 @@ final class FastHead {
         return false; // Netty's decoder meets the same validation and answers it
       }
     }
+  }
+
+  /**
+   * How many header lines of a head keep their last value (and name, when it is not a shared one)
+   * for the next head, and up to what length: a keep-alive peer sends the same headers in the same
+   * order, most of them with the same values each time (NGINX: 7 of its 8; a client's host,
+   * user-agent, accept). A line whose bytes are those of the last head's line at its place is that
+   * same {@link AsciiString}: immutable, so any number of messages may hold it. The values kept are
+   * at most {@code RECENT_LINES x RECENT_BYTES} bytes per connection.
+   */
+  static final int RECENT_LINES = 16;
+
+  static final int RECENT_BYTES = 64;
+
+  private final @Nullable AsciiString[] lastNames = new AsciiString[RECENT_LINES];
+  private final @Nullable AsciiString[] lastValues = new AsciiString[RECENT_LINES];
+
+  /**
+   * The {@code length} bytes at {@code b[start..]} as an {@link AsciiString}: the one {@code
+   * recent} holds for header line {@code line} when the bytes are the same, else a copy, which it
+   * then holds.
+   */
+  private static AsciiString recent(
+      @Nullable AsciiString[] recent, int line, byte[] b, int start, int length) {
+    if (line >= RECENT_LINES || length > RECENT_BYTES) {
+      return new AsciiString(b, start, length, true);
+    }
+    @Nullable AsciiString last = recent[line];
+    if (last != null && last.length() == length) {
+      byte[] a = last.array();
+      int o = last.arrayOffset();
+      int i = length - 1;
+      while (i >= 0 && a[o + i] == b[start + i]) {
+        i--;
+      }
+      if (i < 0) {
+        return last;
+      }
+    }
+    AsciiString copy = new AsciiString(b, start, length, true);
+    recent[line] = copy;
+    return copy;
   }
 
   private static long digits(byte[] b, int start, int end) {

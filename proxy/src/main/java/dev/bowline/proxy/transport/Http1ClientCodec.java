@@ -202,7 +202,7 @@ public final class Http1ClientCodec
           reason != null && fast.reasonIs(reason)
               ? HttpResponseStatus.valueOf(c)
               : HttpResponseStatus.valueOf(c, fast.reason());
-      var checked = Http1Decoding.checkedHeaders(headersFactory);
+      var checked = Http1Decoding.checkedHeaders(headersFactory, fast.gate);
       HttpResponse response =
           new DefaultHttpResponse(
               version, status, checked != null ? checked : headersFactory.newHeaders());

@@ -81,15 +81,20 @@ public final class Http1Decoding {
    * class's factory (else null): the map of {@link SmallHeaders} with Netty's validation, except
    * for the adds of {@link Checked#addChecked}, whose names and values the head's parser has just
    * checked byte by byte against the same rules (token names; values without control characters
-   * other than tab, not starting with a space or tab).
+   * other than tab, not starting with a space or tab). {@code gate} opens and closes the map's
+   * validation: one gate serves every map of one codec (their adds run one at a time, on its event
+   * loop), so a head does not make one of its own.
    */
-  static @Nullable Checked checkedHeaders(HttpHeadersFactory factory) {
-    return factory == SmallHeaders.INSTANCE ? new Checked(new Gate()) : null;
+  static @Nullable Checked checkedHeaders(HttpHeadersFactory factory, Gate gate) {
+    return factory == SmallHeaders.INSTANCE ? new Checked(gate) : null;
   }
 
-  /** {@link SmallHeaders}' map with adds that skip validation already done ({@link Checked}). */
-  static Checked checkedHeaders() {
-    return new Checked(new Gate());
+  /**
+   * {@link SmallHeaders}' map with adds that skip validation already done ({@link Checked}), opened
+   * and closed by {@code gate} (one per codec, as above).
+   */
+  static Checked checkedHeaders(Gate gate) {
+    return new Checked(gate);
   }
 
   /** {@link SmallHeaders}' map with adds that skip validation already done. Event loop only. */
@@ -112,8 +117,11 @@ public final class Http1Decoding {
     }
   }
 
-  /** Netty's header validation, skipped while open. */
-  private static final class Gate
+  /**
+   * Netty's header validation, skipped while open (only inside {@link Checked#addChecked}); the
+   * maps that share one are used on one thread.
+   */
+  static final class Gate
       implements DefaultHeaders.NameValidator<CharSequence>,
           DefaultHeaders.ValueValidator<CharSequence> {
     private static final DefaultHeaders.NameValidator<CharSequence> NAMES =

@@ -161,7 +161,7 @@ public final class Http1ServerCodec
 
     /** A new head's headers: with the proxy's factory, ones that take checked adds as they are. */
     private io.netty.handler.codec.http.HttpHeaders headers() {
-      var checked = Http1Decoding.checkedHeaders(headersFactory);
+      var checked = Http1Decoding.checkedHeaders(headersFactory, fast.gate);
       return checked != null ? checked : headersFactory.newHeaders();
     }
 

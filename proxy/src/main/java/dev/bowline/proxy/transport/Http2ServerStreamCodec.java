@@ -102,6 +102,8 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
           HttpConversionUtil.ExtensionHeaderNames.PROTOCOL.text());
 
   private final @Nullable Consumer<ChannelPipeline> streamHandlers;
+  // the validation gate of the header maps of this connection's requests (one event loop)
+  private final Http1Decoding.Gate gate = new Http1Decoding.Gate();
 
   /** A codec alone; the stream's handlers come after it by other means. */
   public Http2ServerStreamCodec() {
@@ -130,7 +132,7 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
     if (msg instanceof Http2HeadersFrame frame) {
       HttpObject decoded;
       try {
-        decoded = decode(frame);
+        decoded = decode(frame, gate);
       } catch (Exception e) {
         // as Netty's MessageToMessageDecoder raises a decoding failure
         ctx.fireExceptionCaught(e instanceof DecoderException d ? d : new DecoderException(e));
@@ -150,7 +152,7 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
   }
 
   /** The HTTP/1 object a request stream's HEADERS frame makes; Netty's rules. */
-  static HttpObject decode(Http2HeadersFrame frame) throws Http2Exception {
+  static HttpObject decode(Http2HeadersFrame frame, Http1Decoding.Gate gate) throws Http2Exception {
     Http2Headers headers = frame.headers();
     Http2FrameStream stream = frame.stream();
     int id = stream == null ? 0 : stream.id();
@@ -164,7 +166,8 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
       return last;
     }
     boolean full = frame.isEndStream() || status != null && informational(status);
-    HttpObject fast = status == null && method != null ? request(headers, method, full) : null;
+    HttpObject fast =
+        status == null && method != null ? request(headers, method, full, gate) : null;
     if (fast != null) {
       return fast;
     }
@@ -195,7 +198,7 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
    * treats specially beyond {@code :authority} and cookies (then it converts them).
    */
   private static @Nullable HttpObject request(
-      Http2Headers headers, CharSequence method, boolean full) {
+      Http2Headers headers, CharSequence method, boolean full, Http1Decoding.Gate gate) {
     if (HttpMethod.CONNECT.asciiName().contentEqualsIgnoreCase(method)) {
       return null; // its path is its authority, and extended CONNECT keeps :path and :protocol
     }
@@ -207,7 +210,7 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
     HttpMethod m = HttpMethod.valueOf(method.toString());
     // the request line first (the request's constructor refuses a space, CR or LF in the
     // target), before anything is allocated that could leak
-    Http1Decoding.Checked h = Http1Decoding.checkedHeaders();
+    Http1Decoding.Checked h = Http1Decoding.checkedHeaders(gate);
     HttpMessage req =
         full
             ? new DefaultFullHttpRequest(

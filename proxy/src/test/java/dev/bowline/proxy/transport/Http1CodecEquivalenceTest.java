@@ -153,6 +153,130 @@ class Http1CodecEquivalenceTest {
         .endsWith("3\r\nabc\r\n0\r\n\r\n");
   }
 
+  // One keep-alive connection's heads, each close to the one before: the same headers in the same
+  // order, then a value changed at its last byte (same length), a target of the same length, the
+  // lines in another order, a name in another case, a line more or less, values over the length
+  // the codecs keep and an empty one. The codecs keep each line's last value (FastHead.recent).
+  private static final String KEEP_ALIVE_REQUESTS =
+      "GET /a HTTP/1.1\r\nHost: a\r\nUser-Agent: x/1\r\nX-Id: 111\r\n\r\n"
+          + "GET /a HTTP/1.1\r\nHost: a\r\nUser-Agent: x/1\r\nX-Id: 111\r\n\r\n"
+          + "GET /a HTTP/1.1\r\nHost: a\r\nUser-Agent: x/1\r\nX-Id: 112\r\n\r\n"
+          + "GET /b HTTP/1.1\r\nHost: a\r\nUser-Agent: x/1\r\nX-Id: 112\r\n\r\n"
+          + "GET /b HTTP/1.1\r\nHost: b\r\nX-Id: 112\r\nUser-Agent: x/1\r\n\r\n"
+          + "GET /b HTTP/1.1\r\nHost: b\r\nx-id: 112\r\nUser-Agent: x/1\r\n\r\n"
+          + "GET /b HTTP/1.1\r\nHost: b\r\nX-ID: 112\r\nUser-Agent: x/1\r\nX-More: m\r\n\r\n"
+          + "GET /bb HTTP/1.1\r\nHost: b\r\nX-ID: 112\r\n\r\n"
+          + "POST /bb HTTP/1.1\r\nHost: b\r\nX-ID:\r\nContent-Length: 2\r\n\r\nok"
+          + "GET /bb HTTP/1.1\r\nHost: b\r\nX-ID: 112\r\nX-Long: "
+          + "l".repeat(70)
+          + "\r\n\r\n"
+          + "GET /bb HTTP/1.1\r\nHost: b\r\nX-ID: 112\r\nX-Long: "
+          + "l".repeat(69)
+          + "m\r\n\r\n"
+          + "GET /"
+          + "p".repeat(300)
+          + " HTTP/1.1\r\nHost: b\r\n\r\nGET /"
+          + "p".repeat(299)
+          + "q HTTP/1.1\r\nHost: b\r\n\r\n";
+
+  private static final String NGINX_RESPONSE =
+      "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Thu, 26 Nov 2026 08:47:3%d GMT\r\n"
+          + "Content-Type: application/octet-stream\r\nContent-Length: 4\r\n"
+          + "Last-Modified: Wed, 25 Nov 2026 10:00:00 GMT\r\nConnection: keep-alive\r\n"
+          + "ETag: \"6925f3a0-40%d\"\r\nAccept-Ranges: bytes\r\n\r\nbody";
+
+  private static final String KEEP_ALIVE_RESPONSES =
+      NGINX_RESPONSE.formatted(5, 0)
+          + NGINX_RESPONSE.formatted(5, 0)
+          + NGINX_RESPONSE.formatted(6, 0)
+          + NGINX_RESPONSE.formatted(6, 1)
+          + "HTTP/1.1 200 OK\r\nX-Odd: 1\r\nContent-Length: 0\r\n\r\n"
+          + "HTTP/1.1 200 OK\r\nx-odd: 1\r\nContent-Length: 0\r\n\r\n"
+          + "HTTP/1.1 200 OK\r\nX-Odd: 2\r\nContent-Length: 0\r\n\r\n"
+          + NGINX_RESPONSE.formatted(6, 1);
+
+  @Test
+  void keepAliveHeadsDecodeAsNettysCodecsDecodeThem() {
+    byte[] requests = KEEP_ALIVE_REQUESTS.getBytes(StandardCharsets.ISO_8859_1);
+    for (int split = 0; split < requests.length; split += 7) {
+      assertThat(decode(() -> new Http1ServerCodec(config()), requests, split, null))
+          .as("requests split at %d", split)
+          .isEqualTo(decode(() -> new HttpServerCodec(config()), requests, split, null))
+          .hasSizeGreaterThanOrEqualTo(26); // a body split in two is two contents
+    }
+    byte[] responses = KEEP_ALIVE_RESPONSES.getBytes(StandardCharsets.ISO_8859_1);
+    for (int split = 0; split < responses.length; split += 7) {
+      assertThat(decode(() -> new Http1ClientCodec(config()), responses, split, HttpMethod.GET))
+          .as("responses split at %d", split)
+          .isEqualTo(
+              decode(() -> Http1ClientCodec.nettyHeads(config()), responses, split, HttpMethod.GET))
+          .hasSizeGreaterThanOrEqualTo(16);
+    }
+  }
+
+  @Test
+  void aKeepAliveConnectionsRepeatedValuesAndTargetsAreMadeOnce() {
+    EmbeddedChannel server = new EmbeddedChannel(new Http1ServerCodec(config()));
+    server.writeInbound(Unpooled.copiedBuffer(KEEP_ALIVE_REQUESTS, StandardCharsets.ISO_8859_1));
+    List<HttpRequest> requests = new ArrayList<>();
+    for (Object o; (o = server.readInbound()) != null; ) {
+      if (o instanceof HttpRequest r) {
+        requests.add(r);
+      }
+      ReferenceCountUtil.release(o);
+    }
+    HttpRequest first = requests.get(0);
+    HttpRequest second = requests.get(1);
+    assertThat(second.uri()).isSameAs(first.uri());
+    assertThat(second.headers().get("host")).isEqualTo("a");
+    assertThat(second.headers().getAsString("user-agent")).isEqualTo("x/1");
+    for (String name : List.of("host", "user-agent", "x-id")) {
+      assertThat(value(second, name)).as(name).isSameAs(value(first, name));
+    }
+    assertThat(value(requests.get(2), "x-id")).isNotSameAs(value(second, "x-id"));
+    assertThat(requests.get(3).uri()).isEqualTo("/b").isNotSameAs(second.uri());
+    server.finishAndReleaseAll();
+
+    EmbeddedChannel client = new EmbeddedChannel(new Http1ClientCodec(config()));
+    for (int i = 0; i < 3; i++) {
+      client.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/x"));
+      releaseAll(client.outboundMessages());
+    }
+    String twice = NGINX_RESPONSE.formatted(5, 0);
+    client.writeInbound(
+        Unpooled.copiedBuffer(
+            twice + twice + NGINX_RESPONSE.formatted(6, 0), StandardCharsets.ISO_8859_1));
+    List<HttpResponse> responses = new ArrayList<>();
+    for (Object o; (o = client.readInbound()) != null; ) {
+      if (o instanceof HttpResponse r) {
+        responses.add(r);
+      }
+      ReferenceCountUtil.release(o);
+    }
+    assertThat(responses).hasSize(3);
+    var a = responses.get(0).headers().iteratorCharSequence();
+    var b = responses.get(1).headers().iteratorCharSequence();
+    while (a.hasNext()) {
+      assertThat(b.next().getValue()).isSameAs(a.next().getValue());
+    }
+    assertThat(responses.get(2).headers().get("date")).isEqualTo("Thu, 26 Nov 2026 08:47:36 GMT");
+    assertThat(value(responses.get(2), "date")).isNotSameAs(value(responses.get(1), "date"));
+    assertThat(value(responses.get(2), "etag")).isSameAs(value(responses.get(1), "etag"));
+    client.finishAndReleaseAll();
+  }
+
+  /** The value object {@code m}'s map holds for {@code name}. */
+  private static CharSequence value(HttpMessage m, String name) {
+    var it = m.headers().iteratorCharSequence();
+    while (it.hasNext()) {
+      var e = it.next();
+      if (e.getKey().toString().equalsIgnoreCase(name)) {
+        return e.getValue();
+      }
+    }
+    throw new AssertionError("no " + name);
+  }
+
   private static io.netty.handler.codec.http.HttpDecoderConfig config() {
     return Http1Decoding.config(MAX, MAX, 4096);
   }
