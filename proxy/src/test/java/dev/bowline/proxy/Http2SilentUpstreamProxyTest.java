@@ -23,13 +23,13 @@ import org.junit.jupiter.api.Test;
 class Http2SilentUpstreamProxyTest {
   static final String IP = "127.0.97.1";
 
-  static StallServer silent;
+  static ScriptedBackend silent;
   static SocketProxy proxy;
   static int port;
 
   @BeforeAll
   static void start() throws Exception {
-    silent = new StallServer("127.0.97.2");
+    silent = ScriptedBackend.stall("127.0.97.2");
     port = Ports.free(IP);
     proxy =
         SocketProxy.start(

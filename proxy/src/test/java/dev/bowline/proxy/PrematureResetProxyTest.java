@@ -22,7 +22,7 @@ class PrematureResetProxyTest {
   static final int CANCEL = 8;
 
   static ScriptedBackend streaming;
-  static StallServer stall;
+  static ScriptedBackend stall;
   static Backend backend;
   static SocketProxy proxy;
   static int port;
@@ -45,7 +45,7 @@ class PrematureResetProxyTest {
                 Thread.sleep(100);
               }
             });
-    stall = new StallServer("127.0.94.3");
+    stall = ScriptedBackend.stall("127.0.94.3");
     backend = new Backend("a", "127.0.94.4");
     port = Ports.free(IP);
     proxy =
