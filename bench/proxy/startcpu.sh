@@ -105,7 +105,9 @@ run() { # round name jar kind flags...
     aot) extra=(-XX:AOTCache="$WORK/$n.aot") ;;
   esac
   [ -z "${CLASSES:-}" ] || extra+=("-Xlog:class+load:file=$out/classes.txt:uptime")
-  [ -z "${JFR:-}" ] || extra+=("-XX:StartFlightRecording=filename=$out/start.jfr,settings=$WORK/start.jfc")
+  # JFR: the recording is dumped at ready to start.jfr (the exit's own dump goes elsewhere: written to
+  # the same file it would add every event a second time)
+  [ -z "${JFR:-}" ] || extra+=("-XX:StartFlightRecording=filename=$out/exit.jfr,settings=$WORK/start.jfc")
   local start; start=$(date +%s.%N)
   taskset -c 1 "$JAVA" "@$OPTS" "$@" "${extra[@]}" "${FLAGS[@]}" \
     -jar "$jar" proxy -c "$WORK/b.yaml" --concurrency 1 >"$out/proxy.out" 2>&1 &

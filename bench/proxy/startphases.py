@@ -33,11 +33,15 @@ def main():
         capture_output=True, text=True, check=True).stdout
     counts = collections.Counter()
     total = 0
+    seen = set()
     for event in json.loads(out)["recording"]["events"]:
         values = event["values"]
         thread = values["sampledThread"]
         if (thread.get("javaName") or thread.get("osName")) != "main":
             continue
+        if values["startTime"] in seen:  # a recording dumped twice into one file repeats events
+            continue
+        seen.add(values["startTime"])
         total += 1
         frames = [f["method"]["type"]["name"] + "." + f["method"]["name"]
                   for f in (values.get("stackTrace") or {}).get("frames", [])]
