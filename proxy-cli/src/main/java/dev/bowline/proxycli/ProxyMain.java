@@ -21,6 +21,7 @@ public final class ProxyMain {
 
   /** {@code java -jar bowline-proxy.jar proxy -c bootstrap.yaml ...}. */
   public static void main(String[] args) {
+    nettyLogsToJul();
     NETTY_BOOTSTRAP.setLevel(java.util.logging.Level.SEVERE);
     if (args.length == 0 || !args[0].equals("proxy")) {
       System.err.println(
@@ -29,6 +30,17 @@ public final class ProxyMain {
       System.exit(2);
     }
     System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * Netty's loggers write to java.util.logging, as they would anyway: left to itself, Netty's first
+   * logger probes the class path for SLF4J, Log4J 2 and Log4J (failed class lookups, each with its
+   * exception) before it settles on JUL, since a proxy's class path has none of them (decision
+   * 0043). Called before any Netty class logs.
+   */
+  static void nettyLogsToJul() {
+    io.netty.util.internal.logging.InternalLoggerFactory.setDefaultFactory(
+        io.netty.util.internal.logging.JdkLoggerFactory.INSTANCE);
   }
 
   /**

@@ -40,6 +40,17 @@ class ProxyMainTest {
   }
 
   @Test
+  void nettyLogsThroughJulWithoutProbingForOtherFrameworks() {
+    ProxyMain.nettyLogsToJul();
+    assertThat(io.netty.util.internal.logging.InternalLoggerFactory.getDefaultFactory())
+        .isSameAs(io.netty.util.internal.logging.JdkLoggerFactory.INSTANCE);
+    // Netty's loggers are now JUL's, by class name, as Netty's probing would have ended
+    var logger = io.netty.util.internal.logging.InternalLoggerFactory.getInstance(getClass());
+    assertThat(logger.getClass().getSimpleName()).isEqualTo("JdkLogger");
+    assertThat(logger.name()).isEqualTo(getClass().getName());
+  }
+
+  @Test
   void aFailedExecutionIsOneLineNamingTheCommand() {
     CommandLine cmd = ProxyMain.withErrorHandler(new CommandLine(new Failing()));
     cmd.setErr(new PrintWriter(err, true));
