@@ -25,11 +25,22 @@ final class Http2StreamTimers implements Runnable {
   private @Nullable ScheduledFuture<?> task;
   private long taskAt;
   private boolean closed;
+  private final PrematureResets resets;
 
-  /** The timers of a connection on {@code loop} whose streams time out idle after {@code idle}. */
-  Http2StreamTimers(Duration idle, EventExecutor loop) {
+  /**
+   * The timers of a connection on {@code loop} whose streams time out idle after {@code idle}, and
+   * which carry the connection's premature-reset count {@code resets} to its streams (one field of
+   * the per-stream handler reaches both).
+   */
+  Http2StreamTimers(Duration idle, EventExecutor loop, PrematureResets resets) {
     this.idleNanos = idle.isPositive() ? idle.toNanos() : 0;
     this.loop = loop;
+    this.resets = resets;
+  }
+
+  /** The connection's premature-reset count (rapid reset). */
+  PrematureResets resets() {
+    return resets;
   }
 
   /** Times stream {@code s} from now on. */

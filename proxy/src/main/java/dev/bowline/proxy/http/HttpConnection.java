@@ -103,23 +103,21 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] filterFactories,
       boolean http2Stream) {
-    this(config, runtime, filterFactories, http2Stream, null, null);
+    this(config, runtime, filterFactories, http2Stream, null);
   }
 
   /**
    * An HTTP/2 stream's handler whose stream idle timeout and route timeout {@code timers} keep (its
-   * connection's, one task for all its streams; null: this handler's own route timer), and whose
-   * end its connection's {@code resets} count (null: none, HTTP/1).
+   * connection's, one task for all its streams, which also carry the connection's premature-reset
+   * count); null: this handler's own route timer.
    */
   HttpConnection(
       HttpConnectionManagerConfig config,
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] filterFactories,
       boolean http2Stream,
-      @Nullable Http2StreamTimers timers,
-      @Nullable PrematureResets resets) {
+      @Nullable Http2StreamTimers timers) {
     this.timers = timers;
-    this.resets = resets;
     this.config = config;
     this.runtime = runtime;
     this.stats = runtime.stats().http(config.statPrefix());
@@ -163,22 +161,17 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
     }
   }
 
-  /** The premature-reset count of this HTTP/2 stream's connection (null for HTTP/1). */
-  private final @Nullable PrematureResets resets;
-
-  // This HTTP/2 stream's end was counted by its connection's PrematureResets
-  private boolean endCounted;
-
   /**
-   * This HTTP/2 stream ends after {@code lifetimeNanos}, {@code responded} or not: counted once for
-   * its connection's premature-reset rule (Envoy counts every stream its connection closes), at the
-   * client's RST_STREAM itself or else when the stream completes. Nothing for HTTP/1.
+   * This HTTP/2 stream's request completes after {@code lifetimeNanos}, {@code responded} or not:
+   * counted for its connection's premature-reset rule (Envoy counts every stream its connection
+   * closes), unless the client's RST_STREAM came first and was counted then ({@link
+   * #userEventTriggered}). Nothing for HTTP/1. No field of its own: HttpConnection is allocated per
+   * HTTP/2 stream (decision 0042), so the count lives with the connection's timers.
    */
   void countStreamEnd(long lifetimeNanos, boolean responded) {
-    PrematureResets r = resets;
-    if (r != null && !endCounted) {
-      endCounted = true;
-      r.streamClosed(lifetimeNanos, responded);
+    Http2StreamTimers t = timers;
+    if (t != null && remoteReset < 0) {
+      t.resets().streamClosed(lifetimeNanos, responded);
     }
   }
 
@@ -549,13 +542,14 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof io.netty.handler.codec.http2.Http2ResetFrame r) {
-      remoteReset = r.errorCode(); // Netty's multiplexer closes the stream's channel right after
       HttpStream s = current;
-      if (s != null) {
+      Http2StreamTimers t = timers;
+      if (s != null && t != null && !s.done()) {
         // counted now, as the frame is read, not when the stream's channel closes (a task for
         // later): a read of many streams opened and reset (rapid reset) is stopped within it
-        countStreamEnd(System.nanoTime() - s.startNanos(), s.responseCode() != 0);
+        t.resets().streamClosed(System.nanoTime() - s.startNanos(), s.responseCode() != 0);
       }
+      remoteReset = r.errorCode(); // Netty's multiplexer closes the stream's channel right after
       return;
     }
     if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {

@@ -101,7 +101,7 @@ public final class HttpConnectionManager {
         new dev.bowline.proxy.transport.Http2ConnectionWindow(
             config.codecOptions().initialConnectionWindowSize()));
     // the stream idle and route timeouts of all the connection's streams: one task between them
-    var timers = new Http2StreamTimers(config.streamIdleTimeout(), p.channel().eventLoop());
+    var timers = new Http2StreamTimers(config.streamIdleTimeout(), p.channel().eventLoop(), resets);
     p.channel().closeFuture().addListener(closed -> timers.close());
     // the frames of a stream to HTTP/1 objects and back: one codec for all of a connection's
     // streams, which is also what the multiplexer puts on each new stream; it adds the stream's
@@ -109,8 +109,7 @@ public final class HttpConnectionManager {
     p.addLast(
         new Http2MultiplexHandler(
             new dev.bowline.proxy.transport.Http2ServerStreamCodec(
-                stream ->
-                    stream.addLast(new HttpConnection(config, runtime, f, true, timers, resets)))));
+                stream -> stream.addLast(new HttpConnection(config, runtime, f, true, timers)))));
     p.addLast(ConnectionErrors.INSTANCE);
     if (runtime.isDraining(p.channel())) {
       Http2Drain.start(p.channel()); // its preface came after its listener began to drain
