@@ -929,7 +929,10 @@ final class HttpStream
       idleTimer = ctx.executor().schedule(this::onRouteIdle, routeIdleNanos, TimeUnit.NANOSECONDS);
     }
     if (globalTimeoutNanos > 0 && requestComplete) {
-      startGlobalTimer();
+      // the first try sets x-envoy-expected-rq-timeout-ms last (startAttempt), after the route's
+      // header changes; set here too only for what reads the head before that (a mirror's copy,
+      // a hash policy), so the common request does not make an entry its first try replaces
+      startGlobalTimer(!f.policy().mirrors().isEmpty() || !f.hashPolicies().isEmpty());
     }
     // most specific first, as Envoy applies them: route, virtual host, route configuration
     VirtualHost host = java.util.Objects.requireNonNull(matchedHost);
@@ -1009,9 +1012,13 @@ final class HttpStream
     }
   }
 
-  private void startGlobalTimer() {
+  /**
+   * Arms the route timeout once; before the first try ({@code attempts == 0}) it also sets the
+   * expected-timeout header when {@code header} (startAttempt sets it for every try anyway).
+   */
+  private void startGlobalTimer(boolean header) {
     if (!timeoutArmed && globalTimeoutNanos > 0 && !done) {
-      if (!suppressEnvoyHeaders && attempts == 0) {
+      if (!suppressEnvoyHeaders && attempts == 0 && header) {
         upstreamRequest
             .headers()
             .set(X_ENVOY_EXPECTED_RQ_TIMEOUT_MS, conn.millisText(expectedTimeoutMillis()));
@@ -1465,7 +1472,7 @@ final class HttpStream
       hold();
     }
     if (last && forwarded) {
-      startGlobalTimer();
+      startGlobalTimer(true);
       if (u != null) {
         startPerTryTimer();
       }

@@ -28,11 +28,13 @@ import org.jspecify.annotations.Nullable;
  * colon, values without control characters, no line folding) and whose body is framed by a single
  * plain {@code content-length} (or absent where that means no body) is decoded from one copy of its
  * bytes: names are shared constants ({@link HeaderNameTable}) or byte copies, values {@link
- * AsciiString}s, which the encoders copy whole. Its body is sliced as Netty slices it (the same
- * objects, the same sizes, one per call). The same messages come out as from Netty's decoder, with
- * the same header validation (the header map's validators run on every add); the values are {@code
- * AsciiString}s instead of {@code String}s, and the decoder result is {@code SUCCESS} without
- * Netty's head-size figures.
+ * AsciiString}s, which the encoders copy whole; a line with the same bytes as the last head's line
+ * at its place (a keep-alive peer repeats most of its headers) takes that head's objects again
+ * ({@link #RECENT_LINES}). Its body is sliced as Netty slices it (the same objects, the same sizes,
+ * one per call). The same messages come out as from Netty's decoder, with the same header
+ * validation (the header map's validators run on every add); the values are {@code AsciiString}s
+ * instead of {@code String}s, and the decoder result is {@code SUCCESS} without Netty's head-size
+ * figures.
  *
  * <p>Anything else (a transfer coding, a body framed by the connection's close, an interim or
  * upgrade response, obsolete folding, a head over {@link #LIMIT} bytes or not yet whole in the
