@@ -118,8 +118,10 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (obj.decoderResult().isFailure()) {
-      ReferenceCountUtil.release(msg); // bytes that are no HTTP/1.1 response
+    if (obj.decoderResult().isFailure() || tooManyFields(msg)) {
+      // bytes that are no HTTP/1.1 response, or more header (or trailer) fields than Envoy's codec
+      // takes: its max_headers_count (100, the cluster's common_http_protocol_options default)
+      ReferenceCountUtil.release(msg);
       protocolError();
       return;
     }
@@ -183,6 +185,16 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       }
     }
     l.onUpstreamObject(obj);
+  }
+
+  /**
+   * Whether {@code msg} carries more header or trailer fields than Envoy's HTTP/1 codec accepts in
+   * a response ({@code max_headers_count}, default 100): a codec protocol error there.
+   */
+  private static boolean tooManyFields(Object msg) {
+    int max = dev.bowline.proxy.config.CodecOptions.DEFAULT_MAX_HEADERS_COUNT;
+    return msg instanceof HttpResponse r && r.headers().size() > max
+        || msg instanceof LastHttpContent last && last.trailingHeaders().size() > max;
   }
 
   /**
