@@ -118,9 +118,9 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (obj.decoderResult().isFailure() || tooManyFields(msg)) {
-      // bytes that are no HTTP/1.1 response, or more header (or trailer) fields than Envoy's codec
-      // takes: its max_headers_count (100, the cluster's common_http_protocol_options default)
+    if (obj.decoderResult().isFailure() || invalid(msg)) {
+      // bytes that are no HTTP/1.1 response, a status that is no 3-digit code, or more header (or
+      // trailer) fields than Envoy's codec takes
       ReferenceCountUtil.release(msg);
       protocolError();
       return;
@@ -188,13 +188,19 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
   }
 
   /**
-   * Whether {@code msg} carries more header or trailer fields than Envoy's HTTP/1 codec accepts in
-   * a response ({@code max_headers_count}, default 100): a codec protocol error there.
+   * Whether {@code msg} is a response Envoy's HTTP/1 codec refuses (a codec protocol error there)
+   * though Netty's decoder takes it: a status code outside 100-999 (Netty reads {@code HTTP/1.1 2
+   * OK} as status 2, which the proxy took for an interim response and then passed its body on
+   * without a head: found by Http1UpstreamFuzzTest), or more header or trailer fields than {@code
+   * max_headers_count} (default 100).
    */
-  private static boolean tooManyFields(Object msg) {
+  private static boolean invalid(Object msg) {
     int max = dev.bowline.proxy.config.CodecOptions.DEFAULT_MAX_HEADERS_COUNT;
-    return msg instanceof HttpResponse r && r.headers().size() > max
-        || msg instanceof LastHttpContent last && last.trailingHeaders().size() > max;
+    if (msg instanceof HttpResponse r) {
+      int code = r.status().code();
+      return code < 100 || code > 999 || r.headers().size() > max;
+    }
+    return msg instanceof LastHttpContent last && last.trailingHeaders().size() > max;
   }
 
   /**

@@ -104,22 +104,33 @@ final class UpstreamFixture {
   static final class TrackingAllocator extends AbstractByteBufAllocator {
     private final List<ByteBuf> handedOut = new ArrayList<>();
 
+    // with -Dbowline.fuzz.allocationSites=true, where each buffer was allocated (slow: for
+    // reproducing a finding, not for fuzzing)
+    private final java.util.Map<ByteBuf, Throwable> sites =
+        Boolean.getBoolean("bowline.fuzz.allocationSites")
+            ? new java.util.IdentityHashMap<>()
+            : null;
+
+    private ByteBuf track(ByteBuf b) {
+      handedOut.add(b);
+      if (sites != null) {
+        sites.put(b, new Throwable("allocated here"));
+      }
+      return b;
+    }
+
     TrackingAllocator() {
       super(false); // heap buffers, with Netty's leak detection as well
     }
 
     @Override
     protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
-      ByteBuf b = new UnpooledHeapByteBuf(this, initialCapacity, maxCapacity);
-      handedOut.add(b);
-      return b;
+      return track(new UnpooledHeapByteBuf(this, initialCapacity, maxCapacity));
     }
 
     @Override
     protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-      ByteBuf b = new UnpooledDirectByteBuf(this, initialCapacity, maxCapacity);
-      handedOut.add(b);
-      return b;
+      return track(new UnpooledDirectByteBuf(this, initialCapacity, maxCapacity));
     }
 
     @Override
@@ -137,6 +148,11 @@ final class UpstreamFixture {
       List<String> held = new ArrayList<>();
       for (ByteBuf b : handedOut) {
         if (b.refCnt() != 0) {
+          if (sites != null) {
+            java.io.StringWriter w = new java.io.StringWriter();
+            sites.get(b).printStackTrace(new java.io.PrintWriter(w));
+            System.err.println("still referenced: " + w);
+          }
           held.add(
               b.refCnt()
                   + "x "
@@ -146,6 +162,9 @@ final class UpstreamFixture {
       }
       int n = handedOut.size();
       handedOut.clear();
+      if (sites != null) {
+        sites.clear();
+      }
       assertThat(held).as("buffers still referenced, of %d allocated", n).isEmpty();
     }
   }
