@@ -163,7 +163,6 @@ class Http2UpstreamFuzzTest {
       ch.releaseOutbound();
       at += n;
     }
-    boolean closedByCodec = !ch.isOpen();
     // the peer goes away: closed past the handlers (a graceful close would wait for open streams)
     if (ch.isOpen()) {
       ch.unsafe().close(ch.unsafe().voidPromise());
@@ -172,13 +171,10 @@ class Http2UpstreamFuzzTest {
     ch.checkException();
     ch.finishAndReleaseAll();
 
-    // the frame codec passes the connection errors it answered with GOAWAY on (H2Connection then
-    // closes the connection): any other exception is a bug
+    // the frame codec passes on the connection errors it answered with GOAWAY (it closes the
+    // connection, gracefully while streams are open): any other exception is a bug
     for (Throwable t : connectionExceptions) {
       assertThat(http2Error(t)).as("an exception on the connection: %s", t).isTrue();
-    }
-    if (!connectionExceptions.isEmpty()) {
-      assertThat(closedByCodec).as("closed after %s", connectionExceptions).isTrue();
     }
     for (Throwable t : streamExceptions) {
       assertThat(http2Error(t)).as("an exception on a stream: %s", t).isTrue();
