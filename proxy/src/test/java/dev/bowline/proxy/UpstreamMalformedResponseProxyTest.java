@@ -142,16 +142,24 @@ class UpstreamMalformedResponseProxyTest {
         .build();
   }
 
+  /**
+   * The request to {@code path} is answered 502 with Envoy's body, logged {@code UPE} with Envoy's
+   * details, and counted once in {@code upstream_cx_protocol_error}.
+   */
+  static void isUpstreamProtocolError(String path) throws Exception {
+    long errors = protocolErrors();
+    var r = get(path);
+    assertThat(r.statusCode()).as(path).isEqualTo(502);
+    assertThat(r.body()).as(path).isEqualTo(CONNECT_ERROR);
+    assertThat(logged(path))
+        .isEqualTo(path + " 502 UPE upstream_reset_before_response_started{protocol_error}");
+    assertThat(protocolErrors()).as(path).isEqualTo(errors + 1);
+  }
+
   @Test
   void aMalformedHeadIs502UpstreamProtocolError() throws Exception {
     for (String path : List.of("/bad-head", "/no-code", "/not-http")) {
-      long errors = protocolErrors();
-      var r = get(path);
-      assertThat(r.statusCode()).as(path).isEqualTo(502);
-      assertThat(r.body()).as(path).isEqualTo(CONNECT_ERROR);
-      assertThat(logged(path))
-          .isEqualTo(path + " 502 UPE upstream_reset_before_response_started{protocol_error}");
-      assertThat(protocolErrors()).as(path).isEqualTo(errors + 1);
+      isUpstreamProtocolError(path);
     }
   }
 
@@ -162,13 +170,7 @@ class UpstreamMalformedResponseProxyTest {
     assertThat(get("/big-70k").statusCode()).isEqualTo(200);
     assertThat(get("/headers-100").statusCode()).isEqualTo(200);
     for (String path : List.of("/big-90k", "/headers-101")) {
-      long errors = protocolErrors();
-      var r = get(path);
-      assertThat(r.statusCode()).as(path).isEqualTo(502);
-      assertThat(r.body()).as(path).isEqualTo(CONNECT_ERROR);
-      assertThat(logged(path))
-          .isEqualTo(path + " 502 UPE upstream_reset_before_response_started{protocol_error}");
-      assertThat(protocolErrors()).as(path).isEqualTo(errors + 1);
+      isUpstreamProtocolError(path);
     }
   }
 
