@@ -4,11 +4,13 @@
 #
 #   bench/proxy/fuzz.sh [minutes per target (default 5)] [target ...]
 #   targets: Http1FuzzTest Http2FuzzTest#anyFramesAfterThePrefaceAreHandled
-#            Http2FuzzTest#composedFramesAreHandled XdsParserFuzzTest (the default: all four);
+#            Http2FuzzTest#composedFramesAreHandled XdsParserFuzzTest (downstream and xDS), and the
+#            upstream side: Http1UpstreamFuzzTest Http2UpstreamFuzzTest#anyFramesAfterTheSettings
+#            Http2UpstreamFuzzTest#composedFramesAreHandled (the default: all seven);
 #   a class with several @FuzzTest methods needs Class#method (Jazzer fuzzes one per JVM)
 #
 # A finding fails the target: Jazzer writes the input as crash-<sha1> next to the seeds
-# (proxy/src/test/resources/dev/bowline/proxy/fuzz/<Target>Inputs/<method>/), where it then runs as
+# (proxy/src/test/resources/dev/bowline/proxy/<package>/<Target>Inputs/<method>/), where it then runs as
 # a regression test in `./mvnw verify` until the bug is fixed; keep it there as a seed (rename it).
 # The corpus Jazzer grows is kept in proxy/.cifuzz-corpus/ (ignored by git) for the next run.
 # Logs: bench/results/fuzz-<target>.log.
@@ -17,7 +19,8 @@ MINUTES=${1:-5}
 shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(Http1FuzzTest Http2FuzzTest#anyFramesAfterThePrefaceAreHandled
-  Http2FuzzTest#composedFramesAreHandled XdsParserFuzzTest)
+  Http2FuzzTest#composedFramesAreHandled XdsParserFuzzTest Http1UpstreamFuzzTest
+  Http2UpstreamFuzzTest#anyFramesAfterTheSettings Http2UpstreamFuzzTest#composedFramesAreHandled)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 mkdir -p bench/results
@@ -38,7 +41,8 @@ for t in "${TARGETS[@]}"; do
   rc=$?
   set -e
   secs=$(( $(date +%s) - start ))
-  cp "proxy/target/surefire-reports/dev.bowline.proxy.fuzz.$class-output.txt" "$log" 2>/dev/null || true
+  # the targets live in the package of what they fuzz (fuzz, upstream)
+  cp proxy/target/surefire-reports/dev.bowline.proxy.*."$class"-output.txt "$log" 2>/dev/null || true
   last=$(cat "$log" "$log.mvn" 2>/dev/null | grep -aE '^#[0-9]+[[:space:]]' | tail -1 || true)
   runs=$(sed -nE 's/^#([0-9]+).*/\1/p' <<<"$last")
   cov=$(sed -nE 's/.*cov: ([0-9]+).*/\1/p' <<<"$last")

@@ -121,12 +121,15 @@ class Http2SettingsProxyTest {
   void upstreamConnectionsUseTheClustersWindowsWithEnvoysDefaults() throws Exception {
     Opening d = upstreamOpening(upDefault, "/up-default");
     assertThat(d.settings()).containsEntry(SETTINGS_INITIAL_WINDOW_SIZE, 256L * 1024 * 1024);
+    // no server push, as Envoy's client codec announces
+    assertThat(d.settings()).containsEntry(SETTINGS_ENABLE_PUSH, 0L);
     assertThat(d.connectionWindowIncrement()).isEqualTo(256L * 1024 * 1024 - 65_535);
     Opening set = upstreamOpening(upSet, "/up-set");
     assertThat(set.settings()).containsEntry(SETTINGS_INITIAL_WINDOW_SIZE, 1_048_576L);
     assertThat(set.connectionWindowIncrement()).isEqualTo(2_097_152L - 65_535);
   }
 
+  static final int SETTINGS_ENABLE_PUSH = 2;
   static final int SETTINGS_MAX_CONCURRENT_STREAMS = 3;
   static final int SETTINGS_INITIAL_WINDOW_SIZE = 4;
 

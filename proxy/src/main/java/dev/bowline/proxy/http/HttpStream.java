@@ -1985,6 +1985,8 @@ final class HttpStream
             : reason.startsWith("remote") ? ResponseFlag.UR : ResponseFlag.UC; // Envoy's mapping
     if (responseStarted) {
       responseFlags.set(flag);
+      // Envoy's router: the reset reason in the details, with its late form
+      details = "upstream_reset_after_response_started{" + reason.replace(' ', '_') + "}";
       resetLocally(); // mid-response: the only honest thing is to reset the downstream too
     } else {
       cancelPerTryTimer();

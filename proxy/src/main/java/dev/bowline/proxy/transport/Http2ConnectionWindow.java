@@ -24,7 +24,7 @@ public final class Http2ConnectionWindow extends ChannelInboundHandlerAdapter {
    * Netty's client frame codec announcing {@code streamWindow} in its SETTINGS and leaving the
    * connection window to an {@link Http2ConnectionWindow} after it: Netty's codec would otherwise
    * raise the connection window by twice what the stream window adds, where Envoy sets it to {@code
-   * initial_connection_window_size}.
+   * initial_connection_window_size}. It refuses server push, as Envoy's client codec does.
    */
   public static io.netty.handler.codec.http2.Http2FrameCodec clientCodec(int streamWindow) {
     return new ClientCodecBuilder(streamWindow).build();
@@ -51,6 +51,14 @@ public final class Http2ConnectionWindow extends ChannelInboundHandlerAdapter {
           new io.netty.handler.codec.http2.Http2FrameCodec(
               encoder, decoder, settings, decoupleCloseAndGoAway(), flushPreface()) {};
       settings.initialWindowSize(streamWindow);
+      // No server push, as Envoy's client codec (SETTINGS_ENABLE_PUSH 0): a PUSH_PROMISE is a
+      // connection error (GOAWAY PROTOCOL_ERROR) at once, not only once the server acknowledged
+      // the SETTINGS. With push allowed, a frame Netty's multiplexer does not know (an unknown
+      // type) on a promised stream, which has no stream channel, threw a NullPointerException in
+      // Http2MultiplexHandler.channelRead (found by Http2UpstreamFuzzTest).
+      settings.pushEnabled(false);
+      decoder.connection().local().allowPushTo(false);
+      decoder.connection().remote().allowPushTo(false);
       return codec;
     }
   }

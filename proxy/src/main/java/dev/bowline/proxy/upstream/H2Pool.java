@@ -99,7 +99,7 @@ final class H2Pool {
     return null;
   }
 
-  private void attach(H2Connection c, ResponseListener listener, Worker.AcquireCallback cb) {
+  void attach(H2Connection c, ResponseListener listener, Worker.AcquireCallback cb) {
     ClusterHosts ch = cluster;
     if (ch.state.requests.get() >= ch.config.policy().limits().maxRequests()) {
       ch.stats.upstreamRqPendingOverflow().inc(); // Envoy counts max_requests here too
@@ -273,19 +273,7 @@ final class H2Pool {
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel conn) {
-                // closes the connection when it has had no stream and no traffic that long
-                dev.bowline.proxy.transport.IdleTimeout.addTo(
-                    conn.pipeline(), policy.idleTimeout());
-                // the cluster's HTTP/2 windows, Envoy's defaults
-                conn.pipeline()
-                    .addLast(
-                        dev.bowline.proxy.transport.Http2ConnectionWindow.clientCodec(
-                            policy.http2StreamWindow()),
-                        new dev.bowline.proxy.transport.Http2ConnectionWindow(
-                            policy.http2ConnectionWindow()),
-                        new io.netty.handler.codec.http2.Http2MultiplexHandler(
-                            new io.netty.channel.ChannelInboundHandlerAdapter()),
-                        c);
+                initPipeline(conn.pipeline(), policy, c);
               }
             });
     c.bind(f.channel(), worker.h2StreamCodec);
@@ -311,6 +299,45 @@ final class H2Pool {
             done.channel().close(); // closed() fails the waiting requests
           }
         });
+  }
+
+  /**
+   * The handlers of an upstream HTTP/2 connection of a cluster with {@code policy}, {@code c} last:
+   * an idle timeout that closes the connection when it has had no stream and no traffic that long,
+   * the client frame codec and the connection window with the cluster's HTTP/2 windows (Envoy's
+   * defaults), the stream multiplexer (which resets any stream the server opens).
+   */
+  static void initPipeline(
+      io.netty.channel.ChannelPipeline p,
+      dev.bowline.proxy.config.ClusterPolicy policy,
+      H2Connection c) {
+    dev.bowline.proxy.transport.IdleTimeout.addTo(p, policy.idleTimeout());
+    p.addLast(
+        dev.bowline.proxy.transport.Http2ConnectionWindow.clientCodec(policy.http2StreamWindow()),
+        new dev.bowline.proxy.transport.Http2ConnectionWindow(policy.http2ConnectionWindow()),
+        new io.netty.handler.codec.http2.Http2MultiplexHandler(ServerStreams.INSTANCE),
+        c);
+  }
+
+  /**
+   * The handler of a stream the server opens: with push refused, a server has no stream to open
+   * (HEADERS on an even stream id); each one is reset and what it reads dropped. One shared
+   * instance: a handler of Netty's own there could not be added to a second such stream, which made
+   * a {@code ChannelPipelineException} on the connection (found by Http2UpstreamFuzzTest).
+   */
+  @io.netty.channel.ChannelHandler.Sharable
+  private static final class ServerStreams extends io.netty.channel.ChannelInboundHandlerAdapter {
+    static final ServerStreams INSTANCE = new ServerStreams();
+
+    @Override
+    public void channelActive(io.netty.channel.ChannelHandlerContext ctx) {
+      ctx.close();
+    }
+
+    @Override
+    public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+      io.netty.util.ReferenceCountUtil.release(msg);
+    }
   }
 
   /** Fails every waiting request (its connection never came up) for {@code reason}. */

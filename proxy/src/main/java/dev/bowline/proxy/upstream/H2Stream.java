@@ -16,7 +16,8 @@ import org.jspecify.annotations.Nullable;
  * response does is reported with Envoy's reset reason: {@code remote refused stream reset} for a
  * RST_STREAM REFUSED_STREAM and for a stream above a GOAWAY's last stream id (which the peer never
  * processed), {@code remote reset} for any other RST_STREAM, {@code connection termination} when
- * the connection went away.
+ * the connection went away, {@code protocol error} when the peer's frames are no response (DATA or
+ * trailers before the head, a head without a valid {@code :status}).
  */
 final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   static final String REFUSED = "remote refused stream reset";
@@ -30,6 +31,8 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   private @Nullable Channel channel;
   private @Nullable String resetReason;
   private boolean released;
+  // the final (non-1xx) response head came
+  private boolean head;
 
   H2Stream(Host host, H2Pool pool, H2Connection connection, ResponseListener listener) {
     this.host = host;
@@ -85,7 +88,9 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     ResponseListener l = listener;
-    if (l == null || !(msg instanceof HttpObject obj)) {
+    if (l == null
+        || UpstreamConnection.PROTOCOL_ERROR.equals(resetReason) // being reset: nothing more counts
+        || !(msg instanceof HttpObject obj)) {
       ReferenceCountUtil.release(msg);
       return;
     }
@@ -97,7 +102,15 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
         l.onUpstreamObject(obj);
         return;
       }
+      head = true;
       host.state.httpResult(host.health, code);
+    } else if (!head) {
+      // DATA, or a header block without :status (Netty's codec makes it trailers), before the
+      // response's head: Envoy's codec resets the stream as a messaging error, and its router
+      // answers 502 UPE
+      ReferenceCountUtil.release(msg);
+      protocolError(ctx);
+      return;
     }
     if (msg instanceof LastHttpContent) {
       listener = null;
@@ -136,9 +149,12 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
         reason = parent != null && parent.isActive() ? REMOTE_RESET : "connection termination";
       }
       // Envoy's MultiplexedActiveClientBase::onStreamReset: a peer's reset counts as received (a
-      // refused stream does not count), a lost connection as a pending failure
+      // refused stream does not count), a protocol error as a reset sent, a lost connection as a
+      // pending failure
       if (REMOTE_RESET.equals(reason)) {
         host.state.stats.upstreamRqRxReset().inc();
+      } else if (UpstreamConnection.PROTOCOL_ERROR.equals(reason)) {
+        host.state.stats.upstreamRqTxReset().inc();
       } else if (!REFUSED.equals(reason)) {
         host.state.stats.upstreamRqPendingFailureEject().inc();
       }
@@ -148,6 +164,25 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (io.netty.handler.codec.http2.Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+      // the stream codec could not make the peer's frames a response (a head without a valid
+      // :status): a messaging error, as in Envoy's codec
+      protocolError(ctx);
+      return;
+    }
+    ctx.close();
+  }
+
+  /**
+   * The peer's frames on this stream are no valid response: reset with RST_STREAM PROTOCOL_ERROR,
+   * and the request ends with Envoy's reset reason {@code protocol error} (its router: 502 UPE).
+   */
+  private void protocolError(ChannelHandlerContext ctx) {
+    if (resetReason == null) {
+      resetReason = UpstreamConnection.PROTOCOL_ERROR;
+    }
+    ctx.writeAndFlush(
+        new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR));
     ctx.close();
   }
 }

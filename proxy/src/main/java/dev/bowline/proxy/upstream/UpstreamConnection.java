@@ -118,8 +118,10 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (obj.decoderResult().isFailure()) {
-      ReferenceCountUtil.release(msg); // bytes that are no HTTP/1.1 response
+    if (obj.decoderResult().isFailure() || invalid(msg)) {
+      // bytes that are no HTTP/1.1 response, a status that is no 3-digit code, or more header (or
+      // trailer) fields than Envoy's codec takes
+      ReferenceCountUtil.release(msg);
       protocolError();
       return;
     }
@@ -183,6 +185,22 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       }
     }
     l.onUpstreamObject(obj);
+  }
+
+  /**
+   * Whether {@code msg} is a response Envoy's HTTP/1 codec refuses (a codec protocol error there)
+   * though Netty's decoder takes it: a status code outside 100-999 (Netty reads {@code HTTP/1.1 2
+   * OK} as status 2, which the proxy took for an interim response and then passed its body on
+   * without a head: found by Http1UpstreamFuzzTest), or more header or trailer fields than {@code
+   * max_headers_count} (default 100).
+   */
+  private static boolean invalid(Object msg) {
+    int max = dev.bowline.proxy.config.CodecOptions.DEFAULT_MAX_HEADERS_COUNT;
+    if (msg instanceof HttpResponse r) {
+      int code = r.status().code();
+      return code < 100 || code > 999 || r.headers().size() > max;
+    }
+    return msg instanceof LastHttpContent last && last.trailingHeaders().size() > max;
   }
 
   /**

@@ -39,7 +39,7 @@ public final class Worker {
 
   /** The first handler of every upstream HTTP/2 stream's pipeline (stateless, shared). */
   final io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec h2StreamCodec =
-      new io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec(false);
+      new dev.bowline.proxy.transport.Http2ClientStreamCodec();
 
   /**
    * ORIGINAL_DST destinations used on this loop, per cluster: address to last use (nanos). Envoy's
@@ -257,7 +257,7 @@ public final class Worker {
   }
 
   /** The cluster's state on this loop, refreshed if the cluster or its endpoints changed. */
-  private ClusterHosts hosts(ClusterConfig cluster, Endpoints endpoints) {
+  ClusterHosts hosts(ClusterConfig cluster, Endpoints endpoints) {
     ClusterHosts h = clusters.get(cluster.name());
     if (h == null || h.config != cluster || h.endpoints != endpoints) {
       h =
@@ -457,13 +457,7 @@ public final class Worker {
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel c) {
-                // the codec closes a pooled connection idle that long (UpstreamConnection ignores
-                // it while a request runs), without an idle handler of its own
-                var codec =
-                    new dev.bowline.proxy.transport.Http1ClientCodec(
-                        dev.bowline.proxy.transport.Http1Decoding.config(4096, 65536, 65536),
-                        ch.config.policy().idleTimeout(),
-                        ch.config.policy().http1EnableTrailers());
+                var codec = http1Codec(ch.config);
                 c.pipeline().addLast(codec);
                 c.pipeline().addLast(new UpstreamConnection(Worker.this, host, ch, c, codec));
               }
@@ -497,6 +491,26 @@ public final class Worker {
             }
           }
         });
+  }
+
+  /**
+   * The most bytes of an upstream HTTP/1.1 response head, its status line and its header lines
+   * each: Envoy's HTTP/1 client codec reads 80 KiB (http_parser's limit, the default of {@code
+   * max_response_headers_kb} for HTTP/1), a larger head is a protocol error (502).
+   */
+  static final int MAX_RESPONSE_HEAD = 80 * 1024;
+
+  /**
+   * The HTTP/1.1 codec of an upstream connection of {@code cluster}: the codec closes a pooled
+   * connection idle for the cluster's idle timeout (UpstreamConnection ignores it while a request
+   * runs), without an idle handler of its own.
+   */
+  static dev.bowline.proxy.transport.Http1ClientCodec http1Codec(ClusterConfig cluster) {
+    return new dev.bowline.proxy.transport.Http1ClientCodec(
+        dev.bowline.proxy.transport.Http1Decoding.config(
+            MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD, 65536),
+        cluster.policy().idleTimeout(),
+        cluster.policy().http1EnableTrailers());
   }
 
   /**

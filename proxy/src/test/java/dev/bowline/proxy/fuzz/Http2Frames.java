@@ -10,14 +10,14 @@ import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 
 /**
- * HTTP/2 frames a client could send, chosen by the fuzzer: the raw-bytes target rarely gets past
- * HPACK, so this one writes HEADERS blocks with a real HPACK encoder (the proxy's decoder stays in
- * step with it across frames), from header names and values that the routes and the codec look at,
- * split into CONTINUATION frames where the fuzzer says, and every other frame type with fields in
- * and out of range. Frame headers are written by hand, so lengths, flags and stream ids may be
- * anything the fuzzer picks.
+ * HTTP/2 frames a client (or, for the upstream targets, a server) could send, chosen by the fuzzer:
+ * the raw-bytes target rarely gets past HPACK, so this one writes HEADERS blocks with a real HPACK
+ * encoder (the proxy's decoder stays in step with it across frames), from header names and values
+ * that the routes and the codec look at, split into CONTINUATION frames where the fuzzer says, and
+ * every other frame type with fields in and out of range. Frame headers are written by hand, so
+ * lengths, flags and stream ids may be anything the fuzzer picks.
  */
-final class Http2Frames {
+public final class Http2Frames {
   private static final int DATA = 0;
   private static final int HEADERS = 1;
   private static final int PRIORITY = 2;
@@ -73,6 +73,10 @@ final class Http2Frames {
     ""
   };
 
+  private static final String[] STATUSES = {
+    "200", "200", "204", "304", "404", "503", "100", "103", "101", "199", "099", "600", "2x0", ""
+  };
+
   private Http2Frames() {}
 
   /**
@@ -80,13 +84,21 @@ final class Http2Frames {
    * input lasts.
    */
   static byte[] from(FuzzedDataProvider data, int max) {
+    return from(data, max, false);
+  }
+
+  /**
+   * The frames of one connection after the preface, at most {@code max}; with {@code responses} the
+   * header blocks are a server's (a {@code :status}, in and out of range) instead of requests.
+   */
+  public static byte[] from(FuzzedDataProvider data, int max, boolean responses) {
     ByteBuf out = Unpooled.buffer();
     DefaultHttp2HeadersEncoder hpack = new DefaultHttp2HeadersEncoder();
     try {
       for (int n = 0; n < max && data.remainingBytes() > 0; n++) {
         int stream = data.pickValue(STREAMS);
         switch (data.consumeInt(0, 10)) {
-          case 0, 1, 2 -> headers(data, out, hpack, stream);
+          case 0, 1, 2 -> headers(data, out, hpack, stream, responses);
           case 3 -> {
             byte[] body = data.consumeBytes(data.consumeInt(0, 300));
             int flags = data.consumeBoolean() ? END_STREAM : 0;
@@ -141,13 +153,21 @@ final class Http2Frames {
   }
 
   /**
-   * HEADERS (request head or trailers), HPACK-encoded, optionally padded and with priority, split
-   * into CONTINUATION frames; the last frame may leave END_HEADERS off.
+   * HEADERS (request or response head, or trailers), HPACK-encoded, optionally padded and with
+   * priority, split into CONTINUATION frames; the last frame may leave END_HEADERS off.
    */
   private static void headers(
-      FuzzedDataProvider data, ByteBuf out, DefaultHttp2HeadersEncoder hpack, int stream) {
+      FuzzedDataProvider data,
+      ByteBuf out,
+      DefaultHttp2HeadersEncoder hpack,
+      int stream,
+      boolean response) {
     Http2Headers h = new DefaultHttp2Headers(false);
-    if (data.consumeBoolean()) {
+    if (response) {
+      if (data.consumeBoolean()) {
+        h.status(data.pickValue(STATUSES));
+      }
+    } else if (data.consumeBoolean()) {
       h.method(data.pickValue(new String[] {"GET", "POST", "HEAD", "CONNECT"}))
           .path(data.pickValue(new String[] {"/a", "/r12", "/q?k=v", "/x", "/"}))
           .scheme("http")

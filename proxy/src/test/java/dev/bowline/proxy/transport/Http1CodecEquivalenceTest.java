@@ -8,17 +8,11 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObject;
-import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -330,47 +324,7 @@ class Http1CodecEquivalenceTest {
   }
 
   private static String describe(Object o) {
-    StringBuilder b = new StringBuilder();
-    if (o instanceof HttpRequest r) {
-      b.append("request ")
-          .append(r.method())
-          .append(' ')
-          .append(r.uri())
-          .append(' ')
-          .append(r.protocolVersion());
-    }
-    if (o instanceof HttpResponse r) {
-      b.append("response ")
-          .append(r.protocolVersion())
-          .append(' ')
-          .append(r.status().code())
-          .append(" [")
-          .append(r.status().reasonPhrase())
-          .append(']');
-    }
-    if (o instanceof HttpMessage m) {
-      m.headers()
-          .iteratorCharSequence()
-          .forEachRemaining(
-              e -> b.append(" | ").append(e.getKey()).append(": ").append(e.getValue()));
-    }
-    if (o instanceof HttpContent c) {
-      b.append(o instanceof LastHttpContent ? " last " : " content ")
-          .append(c.content().toString(StandardCharsets.ISO_8859_1));
-    }
-    if (o instanceof LastHttpContent l) {
-      l.trailingHeaders()
-          .iteratorCharSequence()
-          .forEachRemaining(
-              e -> b.append(" || ").append(e.getKey()).append(": ").append(e.getValue()));
-    }
-    if (o instanceof HttpObject h && h.decoderResult().isFailure()) {
-      b.append(" failed ").append(h.decoderResult().cause());
-    }
-    if (o instanceof ByteBuf raw) {
-      b.append("bytes ").append(raw.toString(StandardCharsets.ISO_8859_1));
-    }
-    return b.toString();
+    return ResponseDecoding.describe(o);
   }
 
   /** What {@code codec} writes for a 200 with a 3-byte body to each of {@code requests}. */

@@ -1,0 +1,491 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What an HTTP/1.1 upstream sends that is no valid response, as Envoy answers it, over real
+ * sockets: a malformed response head, a head over the 80 KiB Envoy's HTTP/1 codec reads, or more
+ * than its 100 headers ({@code max_headers_count}) is 502 with {@code UPE} and details {@code
+ * upstream_reset_before_response_started{protocol_error}}, counted in {@code
+ * upstream_cx_protocol_error}; an invalid chunk after the head resets the downstream ({@code
+ * upstream_reset_after_response_started{protocol_error}}); a body shorter than its content-length
+ * resets it too ({@code UC}, {@code connection_termination}), a longer one is cut at its length and
+ * the connection retired. Meanwhile requests on the cluster's other connections are served and the
+ * connections that carried only good responses stay open in the pool. On an HTTP/2 upstream, a
+ * stream whose frames are no response (DATA before its HEADERS, a head without a valid {@code
+ * :status}) is reset with PROTOCOL_ERROR and answered 502 {@code UPE}; the connection serves on.
+ */
+class UpstreamMalformedResponseProxyTest {
+  static final String IP = "127.0.7.80";
+  static final String FORMAT =
+      "%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\\n";
+  static final String CONNECT_ERROR =
+      "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
+
+  @TempDir static Path dir;
+  static Upstream upstream;
+  static ServerSocket h2;
+  static final AtomicInteger h2Connections = new AtomicInteger();
+  static SocketProxy proxy;
+  static int port;
+  static final HttpClient client =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  @BeforeAll
+  static void start() throws Exception {
+    upstream = new Upstream("127.0.7.81");
+    h2 = new ServerSocket(0, 8, InetAddress.getByName("127.0.7.82"));
+    Thread.ofVirtual().start(UpstreamMalformedResponseProxyTest::serveH2);
+    port = Ports.free(IP);
+    proxy =
+        SocketProxy.start(
+            IP,
+            ProxyOptions.defaults().withWorkers(1),
+            false,
+            List.of(
+                SocketProxy.listener(
+                    "bad",
+                    IP,
+                    port,
+                    """
+                    access_log:
+                    - name: envoy.access_loggers.file
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                        path: %s
+                        log_format: {text_format_source: {inline_string: "%s"}}"""
+                        .formatted(dir.resolve("bad.log"), FORMAT),
+                    "{match: {prefix: /h2/}, route: {cluster: h2, timeout: 10s}}",
+                    "{match: {prefix: /}, route: {cluster: up, timeout: 10s}}")),
+            List.of(
+                SocketProxy.cluster("up", "127.0.7.81", upstream.port(), ""),
+                SocketProxy.cluster(
+                    "h2", "127.0.7.82", h2.getLocalPort(), "http2_protocol_options: {}")));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    proxy.close();
+    upstream.close();
+    h2.close();
+  }
+
+  static long protocolErrors() {
+    return proxy.stat("cluster.up.upstream_cx_protocol_error");
+  }
+
+  /** The access log's line for the request to {@code path} once it is written. */
+  static String logged(String path) {
+    Path log = dir.resolve("bad.log");
+    return await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () ->
+                Files.exists(log)
+                    ? Files.readAllLines(log).stream()
+                        .filter(l -> l.startsWith(path + " "))
+                        .findFirst()
+                        .orElse(null)
+                    : null,
+            l -> l != null);
+  }
+
+  /** One request over a raw socket: everything the proxy sent until it closed the connection. */
+  static String raw(String path) throws IOException {
+    try (Socket s = new Socket(IP, port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream()
+          .write(
+              ("GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  static HttpResponse<String> get(String path) throws Exception {
+    return client.send(request(path), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static HttpRequest request(String path) {
+    return HttpRequest.newBuilder(URI.create("http://" + IP + ":" + port + path))
+        .timeout(Duration.ofSeconds(15))
+        .build();
+  }
+
+  /**
+   * The request to {@code path} is answered 502 with Envoy's body, logged {@code UPE} with Envoy's
+   * details, and counted once in {@code upstream_cx_protocol_error}.
+   */
+  static void isUpstreamProtocolError(String path) throws Exception {
+    long errors = protocolErrors();
+    var r = get(path);
+    assertThat(r.statusCode()).as(path).isEqualTo(502);
+    assertThat(r.body()).as(path).isEqualTo(CONNECT_ERROR);
+    assertThat(logged(path))
+        .isEqualTo(path + " 502 UPE upstream_reset_before_response_started{protocol_error}");
+    assertThat(protocolErrors()).as(path).isEqualTo(errors + 1);
+  }
+
+  @Test
+  void aMalformedHeadIs502UpstreamProtocolError() throws Exception {
+    for (String path : List.of("/bad-head", "/no-code", "/not-http")) {
+      isUpstreamProtocolError(path);
+    }
+  }
+
+  @Test
+  void aHeadOverEnvoys80KiBOrWithMoreThan100HeadersIs502() throws Exception {
+    // Envoy's HTTP/1 codec reads response heads up to 80 KiB (http_parser's limit, its default
+    // max_response_headers_kb) and 100 headers (max_headers_count): up to there they are served
+    assertThat(get("/big-70k").statusCode()).isEqualTo(200);
+    assertThat(get("/headers-100").statusCode()).isEqualTo(200);
+    for (String path : List.of("/big-90k", "/headers-101")) {
+      isUpstreamProtocolError(path);
+    }
+  }
+
+  @Test
+  void anInvalidChunkAfterTheHeadResetsTheDownstream() throws Exception {
+    long errors = protocolErrors();
+    String answer = raw("/bad-chunk");
+    // the head and the first chunk went out; then the connection closed without the last chunk
+    assertThat(answer).startsWith("HTTP/1.1 200 OK\r\n").contains("hello");
+    assertThat(answer).doesNotEndWith("0\r\n\r\n");
+    assertThat(logged("/bad-chunk"))
+        .isEqualTo("/bad-chunk 200 UPE upstream_reset_after_response_started{protocol_error}");
+    assertThat(protocolErrors()).isEqualTo(errors + 1);
+  }
+
+  @Test
+  void aBodyShorterThanItsContentLengthResetsTheDownstream() throws Exception {
+    String answer = raw("/short");
+    assertThat(answer).startsWith("HTTP/1.1 200 OK\r\n").containsIgnoringCase("content-length: 10");
+    // three of the ten bytes, then the close
+    assertThat(answer.substring(answer.indexOf("\r\n\r\n") + 4)).isEqualTo("abc");
+    assertThat(logged("/short"))
+        .isEqualTo("/short 200 UC upstream_reset_after_response_started{connection_termination}");
+  }
+
+  @Test
+  void aBodyLongerThanItsContentLengthIsCutAndTheConnectionRetired() throws Exception {
+    long errors = protocolErrors();
+    var r = get("/long");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("abc");
+    int conn = upstream.connectionOf("/long");
+    await().atMost(Duration.ofSeconds(20)).until(() -> upstream.closed.contains(conn));
+    assertThat(protocolErrors()).isEqualTo(errors + 1);
+    assertThat(logged("/long")).isEqualTo("/long 200 - via_upstream");
+  }
+
+  @Test
+  void goodRequestsAndHealthyPooledConnectionsSurviveBadResponses() throws Exception {
+    // three connections in the pool, from three concurrent slow requests
+    List<String> warm = concurrently("/slow?w", 3);
+    Set<Integer> pooled = Set.copyOf(warm.stream().map(Upstream::conn).toList());
+    assertThat(pooled).hasSize(3);
+
+    // three slow good requests take the pooled connections while bad responses arrive on others
+    List<CompletableFuture<HttpResponse<String>>> good = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      good.add(client.sendAsync(request("/slow?g" + i), HttpResponse.BodyHandlers.ofString()));
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> upstream.inFlight.get() == 3);
+    long errors = protocolErrors();
+    List<String> bad = List.of("/bad-head?c", "/big-90k?c", "/headers-101?c", "/bad-chunk?c");
+    List<CompletableFuture<Void>> badDone = new ArrayList<>();
+    for (String path : bad) {
+      badDone.add(
+          CompletableFuture.runAsync(
+              () -> {
+                try {
+                  raw(path);
+                } catch (IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+              }));
+    }
+    CompletableFuture.allOf(badDone.toArray(CompletableFuture[]::new)).get();
+    for (int i = 0; i < 3; i++) {
+      var r = good.get(i).get();
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).startsWith("/slow?g" + i + " conn=");
+    }
+    assertThat(protocolErrors()).isEqualTo(errors + bad.size());
+
+    // the connections that carried a bad response are closed, the others are not
+    Set<Integer> badConnections = new java.util.HashSet<>();
+    for (String path : bad) {
+      badConnections.add(upstream.connectionOf(path));
+    }
+    await().atMost(Duration.ofSeconds(20)).until(() -> upstream.closed.containsAll(badConnections));
+    Set<Integer> healthy = new java.util.HashSet<>(pooled);
+    for (var r : good) {
+      healthy.add(Upstream.conn(r.get().body()));
+    }
+    healthy.removeAll(badConnections);
+    assertThat(healthy).as("connections that served the good requests").isNotEmpty();
+    assertThat(upstream.closed)
+        .as("healthy connections closed")
+        .doesNotContainAnyElementsOf(healthy);
+
+    // the pool serves as many concurrent requests again without a new connection, on open ones
+    int connections = upstream.connections.get();
+    List<String> next = concurrently("/slow?n", healthy.size());
+    assertThat(upstream.connections.get()).isEqualTo(connections);
+    for (String body : next) {
+      assertThat(upstream.closed).doesNotContain(Upstream.conn(body));
+    }
+  }
+
+  @Test
+  void anHttp2StreamWithoutAValidHeadIs502AndItsConnectionServesOn() throws Exception {
+    String first = get("/h2/ok1").body();
+    assertThat(first).startsWith("/h2/ok1 h2conn=");
+    long txReset = proxy.stat("cluster.h2.upstream_rq_tx_reset");
+    // DATA before the response's HEADERS; a header block without :status (Netty's stream codec
+    // would make it trailers); a :status that is no number
+    for (String path : List.of("/h2/data-first", "/h2/no-status", "/h2/bad-status")) {
+      var r = get(path);
+      assertThat(r.statusCode()).as(path).isEqualTo(502);
+      assertThat(r.body()).as(path).isEqualTo(CONNECT_ERROR);
+      assertThat(logged(path))
+          .isEqualTo(path + " 502 UPE upstream_reset_before_response_started{protocol_error}");
+    }
+    // Envoy's pool counts a stream it reset for a protocol error as a reset sent
+    assertThat(proxy.stat("cluster.h2.upstream_rq_tx_reset")).isEqualTo(txReset + 3);
+    // a stream error: the connection serves the next request
+    assertThat(get("/h2/ok2").body())
+        .isEqualTo("/h2/ok2 " + first.substring(first.indexOf("h2conn=")));
+    assertThat(h2Connections.get()).isEqualTo(1);
+  }
+
+  /**
+   * The HTTP/2 upstream: answers each request by its path with raw frames; a good one with HEADERS
+   * 200 and the body {@code <path> h2conn=<n>}.
+   */
+  static void serveH2() {
+    while (!h2.isClosed()) {
+      try (RawH2 c = RawH2.accept(h2)) {
+        c.socket().setSoTimeout(0);
+        int n = h2Connections.incrementAndGet();
+        RawH2.Frame f;
+        while ((f = c.read()) != null) {
+          if (f.type() != RawH2.HEADERS) {
+            continue;
+          }
+          int stream = f.stream();
+          String path = f.headers().path().toString();
+          var ok = new io.netty.handler.codec.http2.DefaultHttp2Headers().status("200");
+          switch (path) {
+            case "/h2/data-first" -> c.data(stream, "early", false).headers(stream, ok, true);
+            case "/h2/no-status" ->
+                c.headers(
+                    stream,
+                    new io.netty.handler.codec.http2.DefaultHttp2Headers().add("x", "y"),
+                    true);
+            case "/h2/bad-status" ->
+                c.headers(
+                    stream,
+                    new io.netty.handler.codec.http2.DefaultHttp2Headers().status("2x0"),
+                    true);
+            default -> c.headers(stream, ok, false).data(stream, path + " h2conn=" + n, true);
+          }
+        }
+      } catch (IOException e) {
+        // closed: the test is over, or the proxy went away
+      }
+    }
+  }
+
+  /** {@code n} concurrent requests to {@code path}+index; their bodies. */
+  static List<String> concurrently(String path, int n) throws Exception {
+    List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      all.add(client.sendAsync(request(path + i), HttpResponse.BodyHandlers.ofString()));
+    }
+    List<String> bodies = new ArrayList<>();
+    for (var f : all) {
+      var r = f.get();
+      assertThat(r.statusCode()).isEqualTo(200);
+      bodies.add(r.body());
+    }
+    return bodies;
+  }
+
+  /**
+   * The HTTP/1.1 upstream: answers each request by its path (without the query) with exact bytes,
+   * and records which connection (1, 2, ...) served which request and which connections closed.
+   */
+  static final class Upstream implements AutoCloseable {
+    final AtomicInteger connections = new AtomicInteger();
+    final AtomicInteger inFlight = new AtomicInteger();
+    final Set<Integer> closed = ConcurrentHashMap.newKeySet();
+    final Map<Integer, List<String>> served = new ConcurrentHashMap<>();
+    private final ServerSocket server;
+
+    Upstream(String ip) throws IOException {
+      server = new ServerSocket(0, 50, InetAddress.getByName(ip));
+      Thread.ofVirtual().start(this::accept);
+    }
+
+    int port() {
+      return server.getLocalPort();
+    }
+
+    /** The connection that served the request to {@code path} (with its query). */
+    int connectionOf(String path) {
+      return await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  served.entrySet().stream()
+                      .filter(e -> e.getValue().contains(path))
+                      .map(Map.Entry::getKey)
+                      .findFirst()
+                      .orElse(0),
+              c -> c > 0);
+    }
+
+    /** The connection named in a body {@code <path> conn=<n>}. */
+    static int conn(String body) {
+      return Integer.parseInt(body.substring(body.lastIndexOf('=') + 1));
+    }
+
+    private void accept() {
+      while (!server.isClosed()) {
+        try {
+          Socket s = server.accept();
+          int n = connections.incrementAndGet();
+          Thread.ofVirtual().start(() -> serve(s, n));
+        } catch (IOException e) {
+          return;
+        }
+      }
+    }
+
+    private void serve(Socket s, int n) {
+      try (s) {
+        InputStream in = new BufferedInputStream(s.getInputStream());
+        OutputStream out = s.getOutputStream();
+        String head;
+        while ((head = head(in)) != null) {
+          String target = head.split(" ", 3)[1];
+          served.computeIfAbsent(n, k -> new CopyOnWriteArrayList<>()).add(target);
+          String path = target.contains("?") ? target.substring(0, target.indexOf('?')) : target;
+          if (!answer(path, target + " conn=" + n, out)) {
+            return;
+          }
+        }
+      } catch (IOException | InterruptedException e) {
+        // the proxy closed the connection
+      } finally {
+        closed.add(n);
+      }
+    }
+
+    /** Writes the answer for {@code path}; false to close the connection after it. */
+    private boolean answer(String path, String body, OutputStream out)
+        throws IOException, InterruptedException {
+      switch (path) {
+        case "/slow" -> {
+          inFlight.incrementAndGet();
+          Thread.sleep(400);
+          inFlight.decrementAndGet();
+          write(out, ok(body, ""));
+        }
+        case "/bad-head" -> write(out, "HTTP/1.1 2x0 Nope\r\nContent-Length: 0\r\n\r\n");
+        case "/no-code" -> write(out, "HTTP/1.1 OK\r\nContent-Length: 0\r\n\r\n");
+        case "/not-http" -> write(out, "SSH-2.0-OpenSSH_9.6\r\n\r\n");
+        case "/big-70k" -> write(out, ok(body, "X-Big: " + "y".repeat(70 * 1024) + "\r\n"));
+        case "/big-90k" -> write(out, ok(body, "X-Big: " + "y".repeat(90 * 1024) + "\r\n"));
+        case "/headers-100" -> write(out, ok(body, headers(99))); // and content-length
+        case "/headers-101" -> write(out, ok(body, headers(100)));
+        case "/bad-chunk" -> {
+          write(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+          Thread.sleep(200); // the head and the first chunk reach the client first
+          write(out, "ZZZ\r\nabc\r\n0\r\n\r\n");
+        }
+        case "/short" -> {
+          write(out, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+          return false;
+        }
+        case "/long" -> write(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdefgh");
+        default -> write(out, ok(body, ""));
+      }
+      return true;
+    }
+
+    private static String ok(String body, String headers) {
+      return "HTTP/1.1 200 OK\r\n"
+          + headers
+          + "Content-Length: "
+          + body.length()
+          + "\r\n\r\n"
+          + body;
+    }
+
+    private static String headers(int n) {
+      StringBuilder b = new StringBuilder();
+      for (int i = 0; i < n; i++) {
+        b.append("x-h").append(i).append(": v\r\n");
+      }
+      return b.toString();
+    }
+
+    private static void write(OutputStream out, String text) throws IOException {
+      out.write(text.getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+    }
+
+    /** A request head up to its blank line; null at the end of the stream. */
+    private static String head(InputStream in) throws IOException {
+      ByteArrayOutputStream b = new ByteArrayOutputStream();
+      int last4 = 0;
+      int c;
+      while ((c = in.read()) >= 0) {
+        b.write(c);
+        last4 = last4 << 8 | c;
+        if (last4 == 0x0d0a0d0a) {
+          return b.toString(StandardCharsets.ISO_8859_1);
+        }
+      }
+      return null;
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
+    }
+  }
+}
