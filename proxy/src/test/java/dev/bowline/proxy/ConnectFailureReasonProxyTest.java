@@ -38,8 +38,6 @@ class ConnectFailureReasonProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 SocketProxy.listener(
                     "refused",

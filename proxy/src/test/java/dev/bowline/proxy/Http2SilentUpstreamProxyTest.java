@@ -34,8 +34,6 @@ class Http2SilentUpstreamProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 SocketProxy.listener(
                     "silent",

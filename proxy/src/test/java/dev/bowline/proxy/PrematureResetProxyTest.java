@@ -51,8 +51,6 @@ class PrematureResetProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 SocketProxy.listener(
                     "resets",

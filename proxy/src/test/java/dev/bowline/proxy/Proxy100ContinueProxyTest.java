@@ -37,8 +37,6 @@ class Proxy100ContinueProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 SocketProxy.listener("own", IP, ownPort, "", SocketProxy.to("/", "b")),
                 SocketProxy.listener(

@@ -104,8 +104,8 @@ final class ScriptedBackend implements AutoCloseable {
     }
   }
 
-  /** A request head, or null at the end of the stream. */
-  private static String readHead(InputStream in) throws IOException {
+  /** A request head through its blank line, or null at the end of the stream. */
+  static String readHead(InputStream in) throws IOException {
     StringBuilder b = new StringBuilder();
     while (!b.toString().endsWith("\r\n\r\n")) {
       int c = in.read();

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -380,7 +379,7 @@ class UpstreamInterimResponseProxyTest {
         InputStream in = new BufferedInputStream(s.getInputStream());
         OutputStream out = s.getOutputStream();
         String head;
-        while ((head = head(in)) != null) {
+        while ((head = ScriptedBackend.readHead(in)) != null) {
           String path = head.split(" ", 3)[1];
           int length = 0;
           for (String line : head.split("\r\n")) {
@@ -402,21 +401,6 @@ class UpstreamInterimResponseProxyTest {
       } finally {
         closed.incrementAndGet();
       }
-    }
-
-    /** A request head up to its blank line; null at the end of the stream. */
-    private static String head(InputStream in) throws IOException {
-      ByteArrayOutputStream b = new ByteArrayOutputStream();
-      int last4 = 0;
-      int c;
-      while ((c = in.read()) >= 0) {
-        b.write(c);
-        last4 = last4 << 8 | c;
-        if (last4 == 0x0d0a0d0a) {
-          return b.toString(StandardCharsets.ISO_8859_1);
-        }
-      }
-      return null;
     }
 
     @Override

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -70,8 +69,6 @@ class UpstreamMalformedResponseProxyTest {
     proxy =
         SocketProxy.start(
             IP,
-            ProxyOptions.defaults().withWorkers(1),
-            false,
             List.of(
                 SocketProxy.listener(
                     "bad",
@@ -399,7 +396,7 @@ class UpstreamMalformedResponseProxyTest {
         InputStream in = new BufferedInputStream(s.getInputStream());
         OutputStream out = s.getOutputStream();
         String head;
-        while ((head = head(in)) != null) {
+        while ((head = ScriptedBackend.readHead(in)) != null) {
           String target = head.split(" ", 3)[1];
           served.computeIfAbsent(n, k -> new CopyOnWriteArrayList<>()).add(target);
           String path = target.contains("?") ? target.substring(0, target.indexOf('?')) : target;
@@ -422,26 +419,32 @@ class UpstreamMalformedResponseProxyTest {
           inFlight.incrementAndGet();
           Thread.sleep(400);
           inFlight.decrementAndGet();
-          write(out, ok(body, ""));
+          ScriptedBackend.write(out, ok(body, ""));
         }
-        case "/bad-head" -> write(out, "HTTP/1.1 2x0 Nope\r\nContent-Length: 0\r\n\r\n");
-        case "/no-code" -> write(out, "HTTP/1.1 OK\r\nContent-Length: 0\r\n\r\n");
-        case "/not-http" -> write(out, "SSH-2.0-OpenSSH_9.6\r\n\r\n");
-        case "/big-70k" -> write(out, ok(body, "X-Big: " + "y".repeat(70 * 1024) + "\r\n"));
-        case "/big-90k" -> write(out, ok(body, "X-Big: " + "y".repeat(90 * 1024) + "\r\n"));
-        case "/headers-100" -> write(out, ok(body, headers(99))); // and content-length
-        case "/headers-101" -> write(out, ok(body, headers(100)));
+        case "/bad-head" ->
+            ScriptedBackend.write(out, "HTTP/1.1 2x0 Nope\r\nContent-Length: 0\r\n\r\n");
+        case "/no-code" -> ScriptedBackend.write(out, "HTTP/1.1 OK\r\nContent-Length: 0\r\n\r\n");
+        case "/not-http" -> ScriptedBackend.write(out, "SSH-2.0-OpenSSH_9.6\r\n\r\n");
+        case "/big-70k" ->
+            ScriptedBackend.write(out, ok(body, "X-Big: " + "y".repeat(70 * 1024) + "\r\n"));
+        case "/big-90k" ->
+            ScriptedBackend.write(out, ok(body, "X-Big: " + "y".repeat(90 * 1024) + "\r\n"));
+        case "/headers-100" ->
+            ScriptedBackend.write(out, ok(body, headers(99))); // and content-length
+        case "/headers-101" -> ScriptedBackend.write(out, ok(body, headers(100)));
         case "/bad-chunk" -> {
-          write(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+          ScriptedBackend.write(
+              out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
           Thread.sleep(200); // the head and the first chunk reach the client first
-          write(out, "ZZZ\r\nabc\r\n0\r\n\r\n");
+          ScriptedBackend.write(out, "ZZZ\r\nabc\r\n0\r\n\r\n");
         }
         case "/short" -> {
-          write(out, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+          ScriptedBackend.write(out, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
           return false;
         }
-        case "/long" -> write(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdefgh");
-        default -> write(out, ok(body, ""));
+        case "/long" ->
+            ScriptedBackend.write(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdefgh");
+        default -> ScriptedBackend.write(out, ok(body, ""));
       }
       return true;
     }
@@ -461,26 +464,6 @@ class UpstreamMalformedResponseProxyTest {
         b.append("x-h").append(i).append(": v\r\n");
       }
       return b.toString();
-    }
-
-    private static void write(OutputStream out, String text) throws IOException {
-      out.write(text.getBytes(StandardCharsets.ISO_8859_1));
-      out.flush();
-    }
-
-    /** A request head up to its blank line; null at the end of the stream. */
-    private static String head(InputStream in) throws IOException {
-      ByteArrayOutputStream b = new ByteArrayOutputStream();
-      int last4 = 0;
-      int c;
-      while ((c = in.read()) >= 0) {
-        b.write(c);
-        last4 = last4 << 8 | c;
-        if (last4 == 0x0d0a0d0a) {
-          return b.toString(StandardCharsets.ISO_8859_1);
-        }
-      }
-      return null;
     }
 
     @Override
