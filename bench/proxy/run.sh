@@ -14,6 +14,8 @@
 #   ROUNDS=3 WARMUP=30 bench/proxy/run.sh 10 50   (every proxy 3 times, alternating; medians at the end)
 #   TAIL=1 bench/proxy/run.sh   (also each run's latency distribution, 50th to 99.99th percentile)
 #   BOWLINE_BENCH_ARGS="--transport io_uring"   (appended to bowline proxy's arguments)
+#   PROXIES="haproxy bowline bowline-b" BOWLINE_B_JAVA_OPTS="..."   (bowline-b: the same build and
+#                    archive with these JVM options appended: an A/B of options inside every round)
 #   PROTO=h2 bench/proxy/run.sh 10 50   (HTTP/2 load from h2load instead of wrk: every proxy listens
 #                    h2c with prior knowledge and keeps HTTP/1.1 keep-alive to the backend; the 50
 #                    requests in flight are STREAMS (default 10) streams on each of 50/STREAMS
@@ -161,7 +163,7 @@ train() { # train <extra JVM flags...>: start, wait for ready, 3 s of load, stop
   load 3 http://127.0.7.4:8080/1k
   kill "$t"; wait "$t" 2>/dev/null || true
 }
-if want bowline; then
+if want bowline || want bowline-b; then
   train -XX:DumpLoadedClassList="$WORK/bowline.classlist"
   # as ./bowline does: JDK 25's constant-pool resolutions of picocli's Java 5 classes would keep
   # them out of the archive (decision 0036)
@@ -201,6 +203,8 @@ for ROUND in $(seq 1 "$ROUNDS"); do
   want bowline-noaot && run_one bowline-noaot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS "${BOWLINE_ARGS[@]}"
   # shellcheck disable=SC2086
   want bowline && run_one bowline http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
+  # shellcheck disable=SC2086
+  want bowline-b && run_one bowline-b http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS ${BOWLINE_B_JAVA_OPTS:-} -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
   # shellcheck disable=SC2086
   want bowline-aot && run_one bowline-aot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:AOTCache="$WORK/bowline.aot" "${BOWLINE_ARGS[@]}"
   # shellcheck disable=SC2086
