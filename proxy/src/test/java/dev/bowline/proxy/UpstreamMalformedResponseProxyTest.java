@@ -42,7 +42,9 @@ import org.junit.jupiter.api.io.TempDir;
  * the connection retired. Meanwhile requests on the cluster's other connections are served and the
  * connections that carried only good responses stay open in the pool. On an HTTP/2 upstream, a
  * stream whose frames are no response (DATA before its HEADERS, a head without a valid {@code
- * :status}) is reset with PROTOCOL_ERROR and answered 502 {@code UPE}; the connection serves on.
+ * :status}, an interim head that ends the stream) is reset with PROTOCOL_ERROR and answered 502
+ * {@code UPE}; the connection serves on. A GOAWAY whose last stream id grows is a protocol error of
+ * its connection: 502 {@code UPE} for its streams, nothing logged, a new connection for the next.
  */
 class UpstreamMalformedResponseProxyTest {
   static final String IP = "127.0.7.80";
@@ -55,6 +57,8 @@ class UpstreamMalformedResponseProxyTest {
   static Upstream upstream;
   static ServerSocket h2;
   static final AtomicInteger h2Connections = new AtomicInteger();
+  static final AtomicInteger h2Closed = new AtomicInteger();
+  static final CompletableFuture<Void> idleGoAway = new CompletableFuture<>();
   static SocketProxy proxy;
   static int port;
   static final HttpClient client =
@@ -269,10 +273,13 @@ class UpstreamMalformedResponseProxyTest {
   void anHttp2StreamWithoutAValidHeadIs502AndItsConnectionServesOn() throws Exception {
     String first = get("/h2/ok1").body();
     assertThat(first).startsWith("/h2/ok1 h2conn=");
+    int connections = h2Connections.get();
     long txReset = proxy.stat("cluster.h2.upstream_rq_tx_reset");
     // DATA before the response's HEADERS; a header block without :status (Netty's stream codec
-    // would make it trailers); a :status that is no number
-    for (String path : List.of("/h2/data-first", "/h2/no-status", "/h2/bad-status")) {
+    // would make it trailers); a :status that is no number; an interim head (103) that ends the
+    // stream (no final head can follow)
+    for (String path :
+        List.of("/h2/data-first", "/h2/no-status", "/h2/bad-status", "/h2/interim-ends")) {
       var r = get(path);
       assertThat(r.statusCode()).as(path).isEqualTo(502);
       assertThat(r.body()).as(path).isEqualTo(CONNECT_ERROR);
@@ -280,11 +287,68 @@ class UpstreamMalformedResponseProxyTest {
           .isEqualTo(path + " 502 UPE upstream_reset_before_response_started{protocol_error}");
     }
     // Envoy's pool counts a stream it reset for a protocol error as a reset sent
-    assertThat(proxy.stat("cluster.h2.upstream_rq_tx_reset")).isEqualTo(txReset + 3);
+    assertThat(proxy.stat("cluster.h2.upstream_rq_tx_reset")).isEqualTo(txReset + 4);
     // a stream error: the connection serves the next request
     assertThat(get("/h2/ok2").body())
         .isEqualTo("/h2/ok2 " + first.substring(first.indexOf("h2conn=")));
-    assertThat(h2Connections.get()).isEqualTo(1);
+    assertThat(h2Connections.get()).isEqualTo(connections);
+  }
+
+  /**
+   * A GOAWAY whose last stream id is above the previous GOAWAY's is a connection error (RFC 9113
+   * 6.8; nghttp2's {@code GOAWAY: invalid last_stream_id}): Envoy's codec client counts {@code
+   * upstream_cx_protocol_error}, closes the connection and resets its streams with {@code
+   * ProtocolError} (502 {@code UPE}). Nothing is logged above debug (the peer chose it), and the
+   * next request gets a new connection.
+   */
+  @Test
+  void anHttp2GoAwayWhoseLastStreamIdGrowsIsAProtocolErrorOfItsConnection() throws Exception {
+    List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler capture =
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord r) {
+            if (r.getLevel().intValue() >= java.util.logging.Level.INFO.intValue()) {
+              warnings.add(r.getLevel() + " " + r.getLoggerName() + " " + r.getMessage());
+            }
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+    root.addHandler(capture);
+    try {
+      String first = get("/h2/before-goaway").body();
+      long protocol = proxy.stat("cluster.h2.upstream_cx_protocol_error");
+      int closed = h2Closed.get();
+      var r = get("/h2/goaway-grows");
+      assertThat(r.statusCode()).isEqualTo(502);
+      assertThat(r.body()).isEqualTo(CONNECT_ERROR);
+      assertThat(logged("/h2/goaway-grows"))
+          .isEqualTo(
+              "/h2/goaway-grows 502 UPE upstream_reset_before_response_started{protocol_error}");
+      assertThat(proxy.stat("cluster.h2.upstream_cx_protocol_error")).isEqualTo(protocol + 1);
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> h2Closed.get() > closed); // the proxy closed that connection
+      String next = get("/h2/after-goaway").body();
+      assertThat(next.substring(next.indexOf("h2conn=")))
+          .isNotEqualTo(first.substring(first.indexOf("h2conn=")));
+      // the same two GOAWAYs on an idle connection: the first closes it, the second is read from
+      // what was left of that read (it was the fuzz target's open input)
+      assertThat(get("/h2/idle-goaway").statusCode()).isEqualTo(200);
+      int idleClosed = h2Closed.get();
+      idleGoAway.complete(null);
+      await().atMost(Duration.ofSeconds(10)).until(() -> h2Closed.get() > idleClosed);
+      assertThat(get("/h2/after-idle-goaway").statusCode()).isEqualTo(200);
+      assertThat(warnings).isEmpty();
+    } finally {
+      root.removeHandler(capture);
+    }
   }
 
   /**
@@ -316,9 +380,37 @@ class UpstreamMalformedResponseProxyTest {
                     stream,
                     new io.netty.handler.codec.http2.DefaultHttp2Headers().status("2x0"),
                     true);
+            case "/h2/idle-goaway" -> {
+              // answered; once the test says the connection is idle, two GOAWAYs in one write,
+              // the second's last stream id above the first's
+              c.headers(stream, ok, false).data(stream, path + " h2conn=" + n, true);
+              idleGoAway.join();
+              c.frames(
+                  (w, x) -> {
+                    w.writeGoAway(
+                        x, stream, 0, io.netty.buffer.Unpooled.EMPTY_BUFFER, x.newPromise());
+                    w.writeGoAway(
+                        x, stream + 2, 0, io.netty.buffer.Unpooled.EMPTY_BUFFER, x.newPromise());
+                  });
+            }
+            case "/h2/interim-ends" ->
+                c.headers(
+                    stream,
+                    new io.netty.handler.codec.http2.DefaultHttp2Headers().status("103"),
+                    true);
+            case "/h2/goaway-grows" ->
+                // a graceful GOAWAY that keeps this stream, then one whose last stream id grows
+                c.frames(
+                    (w, x) -> {
+                      w.writeGoAway(
+                          x, stream, 0, io.netty.buffer.Unpooled.EMPTY_BUFFER, x.newPromise());
+                      w.writeGoAway(
+                          x, stream + 2, 0, io.netty.buffer.Unpooled.EMPTY_BUFFER, x.newPromise());
+                    });
             default -> c.headers(stream, ok, false).data(stream, path + " h2conn=" + n, true);
           }
         }
+        h2Closed.incrementAndGet();
       } catch (IOException e) {
         // closed: the test is over, or the proxy went away
       }

@@ -19,7 +19,7 @@ import java.util.List;
  * Http2StreamFrameToHttpObjectCodec} for a client, except that a response head whose {@code
  * :status} is not three digits (or is {@code 101}, which HTTP/2 forbids), or that has none but a
  * request's {@code :method}, is refused, and a head that is a whole message (it ends the stream, or
- * is an interim 1xx) is converted here.
+ * is an interim 1xx) is converted here. An interim head that ends the stream is refused too.
  *
  * <p>Netty 4.2.18 converts such a head with {@code HttpConversionUtil.toFullHttpResponse}, which
  * allocates the message's content buffer first and loses it when the conversion then fails (an
@@ -49,6 +49,12 @@ public final class Http2ClientStreamCodec extends Http2StreamFrameToHttpObjectCo
         // response and fail on the missing status, the content buffer lost)
         throw Http2Exception.streamError(
             id, Http2Error.PROTOCOL_ERROR, "invalid :status in a response head: %s", status);
+      }
+      if (status != null && status.charAt(0) == '1' && h.isEndStream()) {
+        // an interim head that ends its stream leaves no room for the final one: a messaging error
+        // in Envoy's codec (nghttp2 expects a final response), RST_STREAM and 502 UPE
+        throw Http2Exception.streamError(
+            id, Http2Error.PROTOCOL_ERROR, "an interim response head ends the stream: %s", status);
       }
       if (status != null && (h.isEndStream() || status.charAt(0) == '1')) {
         // the whole message (a head that ends the stream, or an interim one), as Netty makes it,

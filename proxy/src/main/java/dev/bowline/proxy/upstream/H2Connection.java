@@ -3,6 +3,7 @@ package dev.bowline.proxy.upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
@@ -50,6 +51,9 @@ final class H2Connection extends ChannelInboundHandlerAdapter {
 
   /** It takes no new stream: a GOAWAY came, it reached its last request, or its host left. */
   boolean draining;
+
+  /** The peer broke the protocol on it: its streams end with reason {@code protocol error}. */
+  boolean protocolError;
 
   /** Its channel closed (the pool forgot it). */
   boolean closed;
@@ -104,6 +108,13 @@ final class H2Connection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (!protocolError && Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+      // the codec's connection error (what the peer sent breaks the protocol: a GOAWAY whose last
+      // stream id grows, a bad frame); the codec answers it with GOAWAY. As Envoy's codec client:
+      // counted, the connection closed, its streams reset with reason protocol error
+      protocolError = true;
+      pool.protocolError();
+    }
     ctx.close();
   }
 }

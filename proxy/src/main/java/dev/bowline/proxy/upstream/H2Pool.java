@@ -170,6 +170,11 @@ final class H2Pool {
     }
   }
 
+  /** The peer broke the HTTP/2 protocol on one of the connections, which then closes. */
+  void protocolError() {
+    cluster.stats.upstreamCxProtocolError().inc();
+  }
+
   /** A GOAWAY on {@code c}: it takes no new stream and closes once its streams end. */
   void goAway(H2Connection c) {
     cluster.stats.upstreamCxCloseNotify().inc();

@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
  * RST_STREAM REFUSED_STREAM and for a stream above a GOAWAY's last stream id (which the peer never
  * processed), {@code remote reset} for any other RST_STREAM, {@code connection termination} when
  * the connection went away, {@code protocol error} when the peer's frames are no response (DATA or
- * trailers before the head, a head without a valid {@code :status}).
+ * trailers before the head, a head without a valid {@code :status}, an interim head that ends the
+ * stream) or the connection closed on the peer's protocol error.
  */
 final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   static final String REFUSED = "remote refused stream reset";
@@ -146,7 +147,10 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
       String reason = resetReason;
       if (reason == null) {
         Channel parent = ctx.channel().parent();
-        reason = parent != null && parent.isActive() ? REMOTE_RESET : "connection termination";
+        reason =
+            connection.protocolError
+                ? UpstreamConnection.PROTOCOL_ERROR
+                : parent != null && parent.isActive() ? REMOTE_RESET : "connection termination";
       }
       // Envoy's MultiplexedActiveClientBase::onStreamReset: a peer's reset counts as received (a
       // refused stream does not count), a protocol error as a reset sent, a lost connection as a
