@@ -408,7 +408,7 @@ final class HttpStream
    */
   private static HttpFilter[] filters(HttpConnection conn, StreamInfo info) {
     HttpFilterFactory<?>[] factories = conn.filterFactories;
-    HttpFilter[] first = conn.firstFilters;
+    HttpFilter[] first = conn.firstFilters.filters;
     HttpFilter[] made = null;
     for (int i = 0; i < factories.length; i++) {
       HttpFilter f = create(factories[i], conn.config.httpFilters().get(i).config(), info);
@@ -430,7 +430,7 @@ final class HttpStream
       made = new HttpFilter[0]; // no filters at all
     }
     if (first == null) {
-      conn.firstFilters = made;
+      conn.firstFilters.filters = made;
     }
     return made;
   }
