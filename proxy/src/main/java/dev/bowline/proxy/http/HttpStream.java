@@ -153,7 +153,9 @@ final class HttpStream
     dev.bowline.proxy.tracing.@Nullable Span span;
     dev.bowline.proxy.tracing.@Nullable Span upstreamSpan;
     boolean decorated; // the route's decorator operation names the span (not the caller)
+    // The wait for an upstream connection while the request is pending; null otherwise
     Worker.@Nullable Waiting waitingFor;
+    // Request mirroring: the chosen mirror clusters and a copy of the body until the request ends.
     @Nullable List<ClusterConfig> mirrorClusters;
     @Nullable HttpRequest mirrorHead;
     io.netty.buffer.@Nullable CompositeByteBuf mirrorBody;
@@ -1224,8 +1226,6 @@ final class HttpStream
         : String.valueOf(a);
   }
 
-  // The wait for an upstream connection while the request is pending; null otherwise
-
   @Override
   public void waiting(Worker.Waiting wait) {
     rare().waitingFor = wait;
@@ -1303,8 +1303,6 @@ final class HttpStream
       }
     }
   }
-
-  // Request mirroring: the chosen mirror clusters and a copy of the body until the request ends.
 
   /**
    * Draws each mirror policy; the chosen clusters get a copy of the whole request (head as sent
