@@ -25,16 +25,37 @@ class H2cTest {
   static SocketProxy proxy;
   static int port;
   static H2Client client;
+  static int rbacPort;
 
   @BeforeAll
   static void start() {
     backend = new Backend("a", "127.0.6.31");
     port = Ports.free(IP);
+    rbacPort = Ports.free(IP);
+    // a filter made per stream (RBAC, bound to its stream) before the shared router: the streams of
+    // one connection share the router's instance, never another stream's RBAC
+    String rbac =
+        SocketProxy.listener("rbac", IP, rbacPort, "codec_type: AUTO", SocketProxy.to("/", "a"))
+            .replace(
+                "          http_filters:\n",
+                """
+                                  http_filters:
+                                  - name: envoy.filters.http.rbac
+                                    typed_config:
+                                      "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+                                      rules:
+                                        action: ALLOW
+                                        policies:
+                                          allowed:
+                                            permissions: [{any: true}]
+                                            principals: [{header: {name: x-user, string_match: {exact: alice}}}]
+                        """);
     proxy =
         SocketProxy.start(
             IP,
             List.of(
-                SocketProxy.listener("in", IP, port, "codec_type: AUTO", SocketProxy.to("/", "a"))),
+                SocketProxy.listener("in", IP, port, "codec_type: AUTO", SocketProxy.to("/", "a")),
+                rbac),
             List.of(SocketProxy.cluster("a", backend.ip(), backend.port(), "")));
     client = new H2Client();
   }
@@ -61,6 +82,29 @@ class H2cTest {
     for (int i = 0; i < 20; i++) {
       assertThat(replies.get(i).get(5, TimeUnit.SECONDS))
           .startsWith("200 backend=a path=/h2-" + i + " host=anything.test");
+    }
+    conn.close();
+  }
+
+  @Test
+  void eachStreamOfAConnectionHasItsOwnPerStreamFiltersAndSharesTheRouter() throws Exception {
+    Channel conn = client.connect(IP, rbacPort);
+    List<CompletableFuture<String>> replies = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      CompletableFuture<String> reply = new CompletableFuture<>();
+      replies.add(reply);
+      Http2StreamChannel stream = H2Client.exchange(conn, reply);
+      var req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/rbac-" + i);
+      req.headers().set("host", "anything.test").set("x-user", i % 2 == 0 ? "alice" : "bob");
+      stream.writeAndFlush(req);
+    }
+    for (int i = 0; i < 20; i++) {
+      String reply = replies.get(i).get(5, TimeUnit.SECONDS);
+      if (i % 2 == 0) {
+        assertThat(reply).startsWith("200 backend=a path=/rbac-" + i + " host=anything.test");
+      } else {
+        assertThat(reply).isEqualTo("403 RBAC: access denied");
+      }
     }
     conn.close();
   }

@@ -1,6 +1,5 @@
 package dev.bowline.bench.telemetry;
 
-import dev.bowline.proxy.http.filter.ResponseFlags;
 import dev.bowline.proxy.http.filter.StreamInfo;
 import dev.bowline.proxy.http.filter.metadataexchange.MetadataExchangePlugin;
 import dev.bowline.proxy.http.filter.metadataexchange.PeerInfo;
@@ -16,7 +15,7 @@ final class FakeStream implements StreamInfo {
   final PeerInfo peer;
   final int code;
   dev.bowline.proxy.tls.@Nullable TlsPeer tls;
-  final ResponseFlags flags = new ResponseFlags();
+  int flags;
   final HttpHeaders request =
       new DefaultHttpHeaders()
           .add("host", "forecast.weather:3002")
@@ -56,7 +55,7 @@ final class FakeStream implements StreamInfo {
   }
 
   @Override
-  public ResponseFlags responseFlags() {
+  public int responseFlags() {
     return flags;
   }
 

@@ -63,7 +63,7 @@ public class StatsFilterBenchmark {
             metadata("forecast-v1", "forecast", "v1"));
     ok = new FakeStream(forecast, 200);
     fail = new FakeStream(forecast, 503);
-    fail.flags.set(dev.bowline.proxy.http.filter.ResponseFlag.UF);
+    fail.flags |= dev.bowline.proxy.http.filter.ResponseFlag.UF.bit();
     mtls = new FakeStream(forecast, 200);
     mtls.tls =
         new dev.bowline.proxy.tls.TlsPeer(

@@ -110,7 +110,7 @@ public final class CelFilter implements Predicate<StreamInfo> {
       }
       case "response" -> {
         m.put("code", (long) info.responseCode());
-        m.put("flags", (long) info.responseFlags().bits());
+        m.put("flags", (long) info.responseFlags());
         m.put("headers", headers(info.responseHeaders()));
         m.put("trailers", headers(info.responseTrailers()));
         m.put("size", info.bytesSent());

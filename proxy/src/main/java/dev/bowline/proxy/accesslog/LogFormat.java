@@ -1,5 +1,6 @@
 package dev.bowline.proxy.accesslog;
 
+import dev.bowline.proxy.http.filter.ResponseFlags;
 import dev.bowline.proxy.http.filter.StreamInfo;
 import dev.bowline.proxy.text.Json;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -282,7 +283,7 @@ public final class LogFormat {
       switch (op) {
         case START_TIME -> appendIsoTime(sb, info.startEpochMillis());
         case RESPONSE_CODE -> sb.append(info.responseCode());
-        case RESPONSE_FLAGS -> info.responseFlags().appendTo(sb);
+        case RESPONSE_FLAGS -> ResponseFlags.appendTo(sb, info.responseFlags());
         case BYTES_RECEIVED -> sb.append(info.bytesReceived());
         case BYTES_SENT -> sb.append(info.bytesSent());
         case DURATION -> sb.append(info.durationNanos() / 1_000_000);

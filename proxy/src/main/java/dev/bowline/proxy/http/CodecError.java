@@ -4,7 +4,6 @@ import dev.bowline.proxy.config.HttpConnectionManagerConfig;
 import dev.bowline.proxy.http.filter.HttpFilter;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
 import dev.bowline.proxy.http.filter.ResponseFlag;
-import dev.bowline.proxy.http.filter.ResponseFlags;
 import dev.bowline.proxy.http.filter.StreamInfo;
 import dev.bowline.proxy.stats.HttpStats;
 import io.netty.channel.Channel;
@@ -34,7 +33,7 @@ final class CodecError implements StreamInfo {
   private final Channel connection; // the downstream connection (the parent of an HTTP/2 stream)
   private final String protocol;
   private final String details;
-  private final ResponseFlags flags = new ResponseFlags();
+  private int flags;
   private int code;
   private long bytesSent;
   private @Nullable HttpHeaders responseHeaders;
@@ -44,7 +43,7 @@ final class CodecError implements StreamInfo {
     this.connection = connection;
     this.protocol = protocol;
     this.details = details;
-    flags.set(flag);
+    flags |= flag.bit();
   }
 
   /**
@@ -159,7 +158,7 @@ final class CodecError implements StreamInfo {
   }
 
   @Override
-  public ResponseFlags responseFlags() {
+  public int responseFlags() {
     return flags;
   }
 

@@ -103,13 +103,16 @@ public final class HttpConnectionManager {
     // the stream idle and route timeouts of all the connection's streams: one task between them
     var timers = new Http2StreamTimers(config.streamIdleTimeout(), p.channel().eventLoop(), resets);
     p.channel().closeFuture().addListener(closed -> timers.close());
+    var firstFilters = new FirstFilters(); // the filters the connection's streams share
     // the frames of a stream to HTTP/1 objects and back: one codec for all of a connection's
     // streams, which is also what the multiplexer puts on each new stream; it adds the stream's
     // handler after itself (no initializer to add and remove per stream)
     p.addLast(
         new Http2MultiplexHandler(
             new dev.bowline.proxy.transport.Http2ServerStreamCodec(
-                stream -> stream.addLast(new HttpConnection(config, runtime, f, true, timers)))));
+                stream ->
+                    stream.addLast(
+                        new HttpConnection(config, runtime, f, true, timers, firstFilters)))));
     p.addLast(ConnectionErrors.INSTANCE);
     if (runtime.isDraining(p.channel())) {
       Http2Drain.start(p.channel()); // its preface came after its listener began to drain

@@ -87,8 +87,6 @@ final class HttpStream
   private boolean timeoutArmed;
   private final boolean headRequest;
   private @Nullable ClusterConfig target;
-  // the cluster whose retry budget this stream holds one retry of (Envoy's RetryState resource)
-  private @Nullable ClusterConfig retryHeld;
   private @Nullable Endpoints targetEndpoints;
   private @Nullable SocketAddr targetHost;
   private int retriesLeft;
@@ -102,11 +100,8 @@ final class HttpStream
   // refusal), so a response to it always comes before the request completed and, unless it opens
   // the tunnel, ends the connection (what follows the head is no HTTP any more)
   private boolean http1Tunnel;
-  private @Nullable ScheduledFuture<?> requestTimer;
   private final long startNanos = System.nanoTime();
   private final boolean suppressEnvoyHeaders;
-  private @Nullable String hashCookie; // Set-Cookie for a generated hash_policy cookie
-  private @Nullable Long requestHash; // hash_policy result for RING_HASH/MAGLEV, every attempt
 
   /** How many filters have seen the request head (their response side sees the response). */
   private int decodedFilters;
@@ -130,27 +125,159 @@ final class HttpStream
     }
   }
 
+  // State few streams use (retries, per-try, idle and request timers, hash policy, tracing,
+  // mirrors, a wait for a connection): in a side object made the first time a stream sets any of
+  // it, so the common request carries one null reference instead of ~20 fields.
+  private @Nullable Rare rare;
+
+  /** The fields of {@link #rare}, each at its default until set. */
+  private static final class Rare {
+    // the cluster whose retry budget this stream holds one retry of (Envoy's RetryState resource)
+    @Nullable ClusterConfig retryHeld;
+    @Nullable ScheduledFuture<?> requestTimer;
+    @Nullable String hashCookie; // Set-Cookie for a generated hash_policy cookie
+    @Nullable Long requestHash; // hash_policy result for RING_HASH/MAGLEV, every attempt
+    // Retries (route retry_policy). The request body is kept (retained) while a retry may still
+    // need it; past REPLAY_LIMIT bytes retries stop, as Envoy's buffer limit does.
+    @Nullable RetryState retry;
+    @Nullable List<HttpContent> replay;
+    long replayBytes;
+    long perTryTimeoutNanos;
+    @Nullable ScheduledFuture<?> perTryTimer;
+    boolean includeAttemptCount;
+    // The route's idle_timeout: reset by every message either way; checked when the timer fires.
+    long routeIdleNanos;
+    long lastActivity;
+    @Nullable ScheduledFuture<?> idleTimer;
+    // Tracing: only a sampled request has a span (and, with spawn_upstream_span, an upstream one).
+    dev.bowline.proxy.tracing.@Nullable Span span;
+    dev.bowline.proxy.tracing.@Nullable Span upstreamSpan;
+    boolean decorated; // the route's decorator operation names the span (not the caller)
+    // The wait for an upstream connection while the request is pending; null otherwise
+    Worker.@Nullable Waiting waitingFor;
+    // Request mirroring: the chosen mirror clusters and a copy of the body until the request ends.
+    @Nullable List<ClusterConfig> mirrorClusters;
+    @Nullable HttpRequest mirrorHead;
+    io.netty.buffer.@Nullable CompositeByteBuf mirrorBody;
+  }
+
+  private Rare rare() {
+    Rare r = rare;
+    if (r == null) {
+      rare = r = new Rare();
+    }
+    return r;
+  }
+
+  private @Nullable ClusterConfig retryHeld() {
+    Rare r = rare;
+    return r == null ? null : r.retryHeld;
+  }
+
+  private @Nullable ScheduledFuture<?> requestTimer() {
+    Rare r = rare;
+    return r == null ? null : r.requestTimer;
+  }
+
+  private @Nullable String hashCookie() {
+    Rare r = rare;
+    return r == null ? null : r.hashCookie;
+  }
+
+  private @Nullable Long requestHash() {
+    Rare r = rare;
+    return r == null ? null : r.requestHash;
+  }
+
+  private @Nullable RetryState retry() {
+    Rare r = rare;
+    return r == null ? null : r.retry;
+  }
+
+  private @Nullable List<HttpContent> replay() {
+    Rare r = rare;
+    return r == null ? null : r.replay;
+  }
+
+  private long replayBytes() {
+    Rare r = rare;
+    return r == null ? 0 : r.replayBytes;
+  }
+
+  private long perTryTimeoutNanos() {
+    Rare r = rare;
+    return r == null ? 0 : r.perTryTimeoutNanos;
+  }
+
+  private @Nullable ScheduledFuture<?> perTryTimer() {
+    Rare r = rare;
+    return r == null ? null : r.perTryTimer;
+  }
+
+  private boolean includeAttemptCount() {
+    Rare r = rare;
+    return r != null && r.includeAttemptCount;
+  }
+
+  private long routeIdleNanos() {
+    Rare r = rare;
+    return r == null ? 0 : r.routeIdleNanos;
+  }
+
+  private long lastActivity() {
+    Rare r = rare;
+    return r == null ? 0 : r.lastActivity;
+  }
+
+  private @Nullable ScheduledFuture<?> idleTimer() {
+    Rare r = rare;
+    return r == null ? null : r.idleTimer;
+  }
+
+  private dev.bowline.proxy.tracing.@Nullable Span span() {
+    Rare r = rare;
+    return r == null ? null : r.span;
+  }
+
+  private dev.bowline.proxy.tracing.@Nullable Span upstreamSpan() {
+    Rare r = rare;
+    return r == null ? null : r.upstreamSpan;
+  }
+
+  private boolean decorated() {
+    Rare r = rare;
+    return r != null && r.decorated;
+  }
+
+  private Worker.@Nullable Waiting waitingFor() {
+    Rare r = rare;
+    return r == null ? null : r.waitingFor;
+  }
+
+  private @Nullable List<ClusterConfig> mirrorClusters() {
+    Rare r = rare;
+    return r == null ? null : r.mirrorClusters;
+  }
+
+  private @Nullable HttpRequest mirrorHead() {
+    Rare r = rare;
+    return r == null ? null : r.mirrorHead;
+  }
+
+  private io.netty.buffer.@Nullable CompositeByteBuf mirrorBody() {
+    Rare r = rare;
+    return r == null ? null : r.mirrorBody;
+  }
+
   private String path = "";
   private String queryPart = "";
   private String authority = "";
 
-  // Retries (route retry_policy). The request body is kept (retained) while a retry may still
-  // need it; past REPLAY_LIMIT bytes retries stop, as Envoy's buffer limit does.
-  private @Nullable RetryState retry;
-  private @Nullable List<HttpContent> replay;
-  private long replayBytes;
+  // Tries of the request (more than one with a retry_policy, whose state is in rare)
   private int attempts;
-  private long perTryTimeoutNanos;
   private long globalTimeoutNanos;
-  private @Nullable ScheduledFuture<?> perTryTimer;
-  private boolean includeAttemptCount;
   private boolean forwarded;
   private dev.bowline.proxy.config.ClusterChoice.@Nullable WeightedCluster weightedCluster;
-
-  // The route's idle_timeout: reset by every message either way; checked when the timer fires.
-  private long routeIdleNanos;
-  private long lastActivity;
-  private @Nullable ScheduledFuture<?> idleTimer;
 
   // Header names of the request path as AsciiStrings: Netty's headers hash and compare them without
   // going over a String's characters each time, and the encoder copies them whole.
@@ -218,7 +345,7 @@ final class HttpStream
   private String originalPath; // the :path as received (origin form)
   private boolean viaUpstream; // the response head came from the upstream
   private @Nullable String details; // Envoy's response code details when set explicitly
-  private final ResponseFlags responseFlags = new ResponseFlags();
+  private int responseFlags; // a bit set of ResponseFlag.bit() (ResponseFlags)
   private int responseCode;
   private @Nullable HttpHeaders responseHeaders;
   private @Nullable HttpHeaders responseTrailers;
@@ -236,13 +363,6 @@ final class HttpStream
       io.netty.util.AttributeKey.valueOf("bowline.upstreamLocalText");
   private Object @Nullable [] filterState;
   private boolean completed;
-
-  // Tracing: only a sampled request has a span (and, with spawn_upstream_span, an upstream one).
-  private dev.bowline.proxy.tracing.@Nullable Span span;
-  private dev.bowline.proxy.tracing.@Nullable Span upstreamSpan;
-
-  /** Whether the route's decorator operation names the span (not overridden by the caller). */
-  private boolean decorated;
 
   HttpStream(HttpConnection conn, HttpRequest request) {
     this.conn = conn;
@@ -290,7 +410,7 @@ final class HttpStream
    */
   private static HttpFilter[] filters(HttpConnection conn, StreamInfo info) {
     HttpFilterFactory<?>[] factories = conn.filterFactories;
-    HttpFilter[] first = conn.firstFilters;
+    HttpFilter[] first = conn.firstFilters.filters;
     HttpFilter[] made = null;
     for (int i = 0; i < factories.length; i++) {
       HttpFilter f = create(factories[i], conn.config.httpFilters().get(i).config(), info);
@@ -312,7 +432,7 @@ final class HttpStream
       made = new HttpFilter[0]; // no filters at all
     }
     if (first == null) {
-      conn.firstFilters = made;
+      conn.firstFilters.filters = made;
     }
     return made;
   }
@@ -330,7 +450,7 @@ final class HttpStream
               .schedule(this::onMaxStreamDuration, maxDuration.toNanos(), TimeUnit.NANOSECONDS);
     }
     if (!conn.config.requestTimeout().isZero() && !requestComplete) {
-      requestTimer =
+      rare().requestTimer =
           ctx.executor()
               .schedule(
                   this::onRequestTimeout,
@@ -535,7 +655,10 @@ final class HttpStream
     var tracer = cfg.tracer();
     if (tracer != null) {
       // Envoy's trace decision (x-request-id, force/client headers, an incoming context's flag)
-      span = tracer.start(h, random(), startNanos);
+      var sp = tracer.start(h, random(), startNanos);
+      if (sp != null) {
+        rare().span = sp;
+      }
       dev.bowline.proxy.tracing.HttpTracer.charge(h, conn.stats.tracing());
     }
 
@@ -561,10 +684,11 @@ final class HttpStream
     this.matchedTable = table;
     this.matchedHost = vh;
     this.matchedRoute = route;
-    var traced = span;
+    var traced = span();
     if (tracer != null && traced != null) {
       // Envoy's traceRequest: the route's decorator names the span (x-envoy-decorator-operation)
-      decorated = tracer.decorateRequest(traced, h, route == null ? null : route.decorator());
+      rare().decorated =
+          tracer.decorateRequest(traced, h, route == null ? null : route.decorator());
     }
     decodeFrom(0);
   }
@@ -589,7 +713,7 @@ final class HttpStream
     Route route = matchedRoute;
     if (route == null) {
       conn.stats.noRoute().inc();
-      responseFlags.set(ResponseFlag.NR);
+      responseFlags |= ResponseFlag.NR.bit();
       localReply(404, "");
       return;
     }
@@ -666,7 +790,7 @@ final class HttpStream
   @Override
   public void sendLocalReply(int status, String body, @Nullable ResponseFlag flag) {
     if (flag != null) {
-      responseFlags.set(flag);
+      responseFlags |= flag.bit();
     }
     localReply(status, body);
   }
@@ -692,28 +816,28 @@ final class HttpStream
       return null;
     }
     // Envoy's ResponseCodeDetails for the replies the connection manager and router make
-    var f = responseFlags;
-    if (f.has(ResponseFlag.NR)) {
+    int f = responseFlags;
+    if (ResponseFlags.has(f, ResponseFlag.NR)) {
       return "route_not_found";
-    } else if (f.has(ResponseFlag.NC)) {
+    } else if (ResponseFlags.has(f, ResponseFlag.NC)) {
       return "cluster_not_found";
-    } else if (f.has(ResponseFlag.UH)) {
+    } else if (ResponseFlags.has(f, ResponseFlag.UH)) {
       return "no_healthy_upstream";
-    } else if (f.has(ResponseFlag.UO)) {
+    } else if (ResponseFlags.has(f, ResponseFlag.UO)) {
       return "upstream_reset_before_response_started{overflow}";
-    } else if (f.has(ResponseFlag.UF)) {
+    } else if (ResponseFlags.has(f, ResponseFlag.UF)) {
       return "upstream_reset_before_response_started{remote_connection_failure}";
-    } else if (f.has(ResponseFlag.UC)) {
+    } else if (ResponseFlags.has(f, ResponseFlag.UC)) {
       return "upstream_reset_before_response_started{connection_termination}";
-    } else if (f.has(ResponseFlag.UT)) {
+    } else if (ResponseFlags.has(f, ResponseFlag.UT)) {
       return "upstream_response_timeout";
-    } else if (f.has(ResponseFlag.SI)) {
+    } else if (ResponseFlags.has(f, ResponseFlag.SI)) {
       return "stream_idle_timeout";
-    } else if (f.has(ResponseFlag.FI)) {
+    } else if (ResponseFlags.has(f, ResponseFlag.FI)) {
       return "fault_filter_abort";
-    } else if (f.has(ResponseFlag.RL)) {
+    } else if (ResponseFlags.has(f, ResponseFlag.RL)) {
       return "local_rate_limited";
-    } else if (f.has(ResponseFlag.UAEX)) {
+    } else if (ResponseFlags.has(f, ResponseFlag.UAEX)) {
       return "ext_authz_denied";
     }
     return null;
@@ -722,7 +846,7 @@ final class HttpStream
   @Override
   public void sendGrpcReply(int grpcStatus, String message, @Nullable ResponseFlag flag) {
     if (flag != null) {
-      responseFlags.set(flag);
+      responseFlags |= flag.bit();
     }
     if (done) {
       return;
@@ -739,7 +863,7 @@ final class HttpStream
 
   @Override
   public void addResponseFlag(ResponseFlag flag) {
-    responseFlags.set(flag);
+    responseFlags |= flag.bit();
   }
 
   @Override
@@ -857,7 +981,7 @@ final class HttpStream
     }
     ClusterConfig cluster = snapshot.clusters().get(clusterName);
     if (cluster == null) {
-      responseFlags.set(ResponseFlag.NC);
+      responseFlags |= ResponseFlag.NC.bit();
       localReply(503, ""); // Envoy: NC, cluster not found
       return;
     }
@@ -896,27 +1020,36 @@ final class HttpStream
       }
     }
     var retryPolicy = f.policy().retry().orElse(null);
-    perTryTimeoutNanos = retryPolicy == null ? 0 : retryPolicy.perTryTimeout().toNanos();
+    long perTryNanos = retryPolicy == null ? 0 : retryPolicy.perTryTimeout().toNanos();
     String perTry = req.headers().get(X_ENVOY_UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
     if (perTry != null) {
       req.headers().remove(X_ENVOY_UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
       long ms = parseMillis(perTry);
       if (ms >= 0) {
-        perTryTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(ms);
+        perTryNanos = TimeUnit.MILLISECONDS.toNanos(ms);
       }
     }
-    if (globalTimeoutNanos > 0 && perTryTimeoutNanos >= globalTimeoutNanos) {
-      perTryTimeoutNanos = 0; // Envoy: a per-try timeout not below the route's is ignored
+    if (globalTimeoutNanos > 0 && perTryNanos >= globalTimeoutNanos) {
+      perTryNanos = 0; // Envoy: a per-try timeout not below the route's is ignored
+    }
+    if (perTryNanos > 0) {
+      rare().perTryTimeoutNanos = perTryNanos;
+    } else if (rare != null) {
+      rare.perTryTimeoutNanos = 0;
     }
     if (retryPolicy != null && retryPolicy.numRetries() > 0) {
-      retry = new RetryState(retryPolicy);
-      replay = new ArrayList<>(2);
+      rare().retry = new RetryState(retryPolicy);
+      rare().replay = new ArrayList<>(2);
       for (HttpContent c : pending) {
         keepForReplay(c);
       }
       pending = List.of();
     }
-    includeAttemptCount = matchedHost != null && matchedHost.includeAttemptCount();
+    if (matchedHost != null && matchedHost.includeAttemptCount()) {
+      rare().includeAttemptCount = true;
+    } else if (rare != null) {
+      rare.includeAttemptCount = false;
+    }
     forwarded = true;
     var routeMax = f.policy().maxStreamDuration();
     if (routeMax.isPresent()) {
@@ -924,9 +1057,10 @@ final class HttpStream
     }
     var routeIdle = f.policy().idleTimeout();
     if (routeIdle.isPresent() && !routeIdle.get().isZero()) {
-      routeIdleNanos = routeIdle.get().toNanos();
-      lastActivity = System.nanoTime();
-      idleTimer = ctx.executor().schedule(this::onRouteIdle, routeIdleNanos, TimeUnit.NANOSECONDS);
+      rare().routeIdleNanos = routeIdle.get().toNanos();
+      rare().lastActivity = System.nanoTime();
+      rare().idleTimer =
+          ctx.executor().schedule(this::onRouteIdle, routeIdleNanos(), TimeUnit.NANOSECONDS);
     }
     if (globalTimeoutNanos > 0 && requestComplete) {
       // the first try sets x-envoy-expected-rq-timeout-ms last (startAttempt), after the route's
@@ -971,30 +1105,32 @@ final class HttpStream
     this.target = cluster;
     this.targetEndpoints = endpoints;
     this.targetHost = pinned;
-    this.retriesLeft = retry != null ? 0 : f.connectRetries();
-    this.requestHash =
-        cluster.lbPolicy().hashed() && !f.hashPolicies().isEmpty()
-            ? dev.bowline.proxy.lb.RequestHash.compute(
-                f.hashPolicies(),
-                req.headers(),
-                req.uri(),
-                conn.remoteIp,
-                addressOf(true),
-                addressOf(false),
-                c -> hashCookie = c)
-            : null;
+    this.retriesLeft = retry() != null ? 0 : f.connectRetries();
+    if (cluster.lbPolicy().hashed() && !f.hashPolicies().isEmpty()) {
+      rare().requestHash =
+          dev.bowline.proxy.lb.RequestHash.compute(
+              f.hashPolicies(),
+              req.headers(),
+              req.uri(),
+              conn.remoteIp,
+              addressOf(true),
+              addressOf(false),
+              c -> rare().hashCookie = c);
+    } else if (rare != null) {
+      rare.requestHash = null;
+    }
     if (endpoints == null) {
-      responseFlags.set(ResponseFlag.UH);
+      responseFlags |= ResponseFlag.UH.bit();
       localReply(503, "no healthy upstream");
       return;
     }
     var tracer = conn.config.tracer();
-    var s = span;
+    var s = span();
     if (tracer != null && s != null) {
       // the upstream request carries our span (or its upstream child) as the caller's context
       if (tracer.config().spawnUpstreamSpan()) {
         var up = tracer.upstreamSpan(s, clusterName, worker.random());
-        upstreamSpan = up;
+        rare().upstreamSpan = up;
         tracer.inject(up, req.headers());
       } else {
         tracer.inject(s, req.headers());
@@ -1030,23 +1166,25 @@ final class HttpStream
 
   /** The route's idle timeout fired: idle long enough, or look again when it could be. */
   private void onRouteIdle() {
-    idleTimer = null;
+    if (rare != null) {
+      rare.idleTimer = null;
+    }
     if (done) {
       return;
     }
-    long idle = System.nanoTime() - lastActivity;
-    if (idle >= routeIdleNanos) {
+    long idle = System.nanoTime() - lastActivity();
+    if (idle >= routeIdleNanos()) {
       onIdle();
     } else {
-      idleTimer =
-          ctx.executor().schedule(this::onRouteIdle, routeIdleNanos - idle, TimeUnit.NANOSECONDS);
+      rare().idleTimer =
+          ctx.executor().schedule(this::onRouteIdle, routeIdleNanos() - idle, TimeUnit.NANOSECONDS);
     }
   }
 
   private long expectedTimeoutMillis() {
     long nanos = globalTimeoutNanos;
-    if (perTryTimeoutNanos > 0 && (nanos == 0 || perTryTimeoutNanos < nanos)) {
-      nanos = perTryTimeoutNanos;
+    if (perTryTimeoutNanos() > 0 && (nanos == 0 || perTryTimeoutNanos() < nanos)) {
+      nanos = perTryTimeoutNanos();
     }
     return TimeUnit.NANOSECONDS.toMillis(nanos);
   }
@@ -1058,10 +1196,10 @@ final class HttpStream
     }
     attempts++;
     HttpHeaders h = upstreamRequest.headers();
-    if (includeAttemptCount) {
+    if (includeAttemptCount()) {
       h.set("x-envoy-attempt-count", attempts);
     }
-    if (!suppressEnvoyHeaders && (globalTimeoutNanos > 0 || perTryTimeoutNanos > 0)) {
+    if (!suppressEnvoyHeaders && (globalTimeoutNanos > 0 || perTryTimeoutNanos() > 0)) {
       h.set(X_ENVOY_EXPECTED_RQ_TIMEOUT_MS, conn.millisText(expectedTimeoutMillis()));
     }
     Worker worker = java.util.Objects.requireNonNull(conn.worker);
@@ -1070,11 +1208,11 @@ final class HttpStream
         cluster,
         java.util.Objects.requireNonNull(targetEndpoints),
         targetHost,
-        requestHash,
+        requestHash(),
         this,
         this,
         upgrade)) {
-      responseFlags.set(ResponseFlag.UH);
+      responseFlags |= ResponseFlag.UH.bit();
       localReply(503, "no healthy upstream");
     }
   }
@@ -1088,22 +1226,21 @@ final class HttpStream
         : String.valueOf(a);
   }
 
-  // The wait for an upstream connection while the request is pending; null otherwise
-  private Worker.@Nullable Waiting waitingFor;
-
   @Override
   public void waiting(Worker.Waiting wait) {
-    waitingFor = wait;
+    rare().waitingFor = wait;
   }
 
   @Override
   public void overflowed() {
     // a circuit breaker said no (Envoy's UO response flag)
-    waitingFor = null;
+    if (rare != null) {
+      rare.waitingFor = null;
+    }
     if (done) {
       return;
     }
-    responseFlags.set(ResponseFlag.UO);
+    responseFlags |= ResponseFlag.UO.bit();
     if (clusterStats != null) {
       clusterStats.response(503);
     }
@@ -1128,7 +1265,7 @@ final class HttpStream
 
   @Override
   public void picked(SocketAddr host) {
-    RetryState r = retry;
+    RetryState r = retry();
     if (r != null) {
       r.tried(host);
     }
@@ -1136,25 +1273,29 @@ final class HttpStream
 
   @Override
   public boolean rejectHost(SocketAddr host) {
-    RetryState r = retry;
+    RetryState r = retry();
     return r != null && r.rejects(host);
   }
 
   @Override
   public int hostSelectionAttempts() {
-    RetryState r = retry;
+    RetryState r = retry();
     return r == null ? 0 : r.hostSelectionAttempts();
   }
 
   /** Keeps {@code c} for later tries while the replay buffer has room; past it, retries stop. */
   private void keepForReplay(HttpContent c) {
-    List<HttpContent> r = java.util.Objects.requireNonNull(replay);
+    List<HttpContent> r = java.util.Objects.requireNonNull(replay());
     r.add(c);
-    replayBytes += c.content().readableBytes();
-    if (replayBytes > REPLAY_LIMIT) {
+    rare().replayBytes += c.content().readableBytes();
+    if (replayBytes() > REPLAY_LIMIT) {
       // Envoy: retry_or_shadow_abandoned. What no upstream has yet stays pending.
-      retry = null;
-      replay = null;
+      if (rare != null) {
+        rare.retry = null;
+      }
+      if (rare != null) {
+        rare.replay = null;
+      }
       if (upstream == null) {
         pendingList().addAll(r);
       } else {
@@ -1162,11 +1303,6 @@ final class HttpStream
       }
     }
   }
-
-  // Request mirroring: the chosen mirror clusters and a copy of the body until the request ends.
-  private @Nullable List<ClusterConfig> mirrorClusters;
-  private @Nullable HttpRequest mirrorHead;
-  private io.netty.buffer.@Nullable CompositeByteBuf mirrorBody;
 
   /**
    * Draws each mirror policy; the chosen clusters get a copy of the whole request (head as sent
@@ -1208,18 +1344,18 @@ final class HttpStream
       // when there is no global one, as copied from the original)
       long shadowMillis =
           TimeUnit.NANOSECONDS.toMillis(
-              globalTimeoutNanos > 0 ? globalTimeoutNanos : perTryTimeoutNanos);
+              globalTimeoutNanos > 0 ? globalTimeoutNanos : perTryTimeoutNanos());
       if (shadowMillis > 0) {
         copy.set(X_ENVOY_EXPECTED_RQ_TIMEOUT_MS, conn.millisText(shadowMillis));
       } else {
         copy.remove(X_ENVOY_EXPECTED_RQ_TIMEOUT_MS);
       }
     }
-    mirrorClusters = chosen;
-    mirrorHead = new DefaultHttpRequest(HttpVersion.HTTP_1_1, req.method(), req.uri(), copy);
+    rare().mirrorClusters = chosen;
+    rare().mirrorHead = new DefaultHttpRequest(HttpVersion.HTTP_1_1, req.method(), req.uri(), copy);
     var body = ctx.alloc().compositeBuffer();
-    mirrorBody = body;
-    List<HttpContent> r = replay;
+    rare().mirrorBody = body;
+    List<HttpContent> r = replay();
     if (r != null) {
       r.forEach(c -> body.addComponent(true, c.content().retainedDuplicate()));
     }
@@ -1231,7 +1367,7 @@ final class HttpStream
 
   /** Keeps a copy of {@code c} for the mirrors; sends them when the request is complete. */
   private void mirrorContent(HttpContent c) {
-    var body = java.util.Objects.requireNonNull(mirrorBody);
+    var body = java.util.Objects.requireNonNull(mirrorBody());
     body.addComponent(true, c.content().retainedDuplicate());
     if (body.readableBytes() > REPLAY_LIMIT) {
       releaseMirror(); // Envoy: retry_or_shadow_abandoned
@@ -1241,10 +1377,10 @@ final class HttpStream
   }
 
   private void sendMirrors() {
-    var body = java.util.Objects.requireNonNull(mirrorBody);
-    HttpRequest head = java.util.Objects.requireNonNull(mirrorHead);
+    var body = java.util.Objects.requireNonNull(mirrorBody());
+    HttpRequest head = java.util.Objects.requireNonNull(mirrorHead());
     Worker worker = java.util.Objects.requireNonNull(conn.worker);
-    for (ClusterConfig mc : java.util.Objects.requireNonNull(mirrorClusters)) {
+    for (ClusterConfig mc : java.util.Objects.requireNonNull(mirrorClusters())) {
       Endpoints me = snapshot.endpointsOf(mc).orElse(null);
       if (me == null) {
         continue;
@@ -1269,10 +1405,16 @@ final class HttpStream
   }
 
   private void releaseMirror() {
-    var body = mirrorBody;
-    mirrorBody = null;
-    mirrorHead = null;
-    mirrorClusters = null;
+    var body = mirrorBody();
+    if (rare != null) {
+      rare.mirrorBody = null;
+    }
+    if (rare != null) {
+      rare.mirrorHead = null;
+    }
+    if (rare != null) {
+      rare.mirrorClusters = null;
+    }
     if (body != null) {
       body.release();
     }
@@ -1427,27 +1569,29 @@ final class HttpStream
   void onRequestContent(HttpContent c) {
     int n = c.content().readableBytes();
     bytesReceived += n;
-    if (routeIdleNanos > 0) {
-      lastActivity = System.nanoTime();
+    if (routeIdleNanos() > 0) {
+      rare().lastActivity = System.nanoTime();
     }
     boolean last = c instanceof LastHttpContent;
     if (last) {
       requestComplete = true;
-      ScheduledFuture<?> rt = requestTimer;
+      ScheduledFuture<?> rt = requestTimer();
       if (rt != null) {
         rt.cancel(false);
-        requestTimer = null;
+        if (rare != null) {
+          rare.requestTimer = null;
+        }
       }
     }
     if (done) {
       ReferenceCountUtil.release(c);
       return;
     }
-    if (mirrorBody != null) {
+    if (mirrorBody() != null) {
       mirrorContent(c);
     }
     Upstream u = upstream;
-    if (replay != null) {
+    if (replay() != null) {
       // retries may need it again: keep the original, send a duplicate
       HttpContent copy = u == null ? null : c.retainedDuplicate();
       if (u == null) {
@@ -1509,7 +1653,9 @@ final class HttpStream
 
   @Override
   public void acquired(Upstream connection) {
-    waitingFor = null;
+    if (rare != null) {
+      rare.waitingFor = null;
+    }
     if (done) {
       connection.abort();
       return;
@@ -1519,7 +1665,7 @@ final class HttpStream
     upstreamAddress = ch.remoteAddress();
     upstreamChannel = ch;
     ch.write(upstreamRequest, ch.voidPromise());
-    List<HttpContent> r = replay;
+    List<HttpContent> r = replay();
     if (r != null) {
       for (HttpContent c : r) {
         ch.write(c.retainedDuplicate(), ch.voidPromise());
@@ -1552,19 +1698,21 @@ final class HttpStream
   }
 
   private void startPerTryTimer() {
-    if (perTryTimeoutNanos > 0 && perTryTimer == null && !done) {
+    if (perTryTimeoutNanos() > 0 && perTryTimer() == null && !done) {
       int attempt = attempts;
-      perTryTimer =
+      rare().perTryTimer =
           ctx.executor()
-              .schedule(() -> onPerTryTimeout(attempt), perTryTimeoutNanos, TimeUnit.NANOSECONDS);
+              .schedule(() -> onPerTryTimeout(attempt), perTryTimeoutNanos(), TimeUnit.NANOSECONDS);
     }
   }
 
   private void cancelPerTryTimer() {
-    ScheduledFuture<?> t = perTryTimer;
+    ScheduledFuture<?> t = perTryTimer();
     if (t != null) {
       t.cancel(false);
-      perTryTimer = null;
+      if (rare != null) {
+        rare.perTryTimer = null;
+      }
     }
   }
 
@@ -1573,7 +1721,9 @@ final class HttpStream
     if (done || attempt != attempts || responseStarted) {
       return;
     }
-    perTryTimer = null;
+    if (rare != null) {
+      rare.perTryTimer = null;
+    }
     if (clusterStats != null) {
       clusterStats.upstreamRqTimeout().inc();
     }
@@ -1585,7 +1735,7 @@ final class HttpStream
     if (retryIf(RetryState.Outcome.TIMEOUT)) {
       return;
     }
-    responseFlags.set(ResponseFlag.UT);
+    responseFlags |= ResponseFlag.UT.bit();
     localReply(504, "upstream request timeout");
   }
 
@@ -1594,12 +1744,12 @@ final class HttpStream
    * left; true when it did. Out of tries after a retriable outcome: URX.
    */
   private boolean retryIf(RetryState.Outcome outcome) {
-    RetryState r = retry;
+    RetryState r = retry();
     if (r == null || done || !r.retries(outcome)) {
       return false;
     }
     if (!r.hasRetriesLeft()) {
-      responseFlags.set(ResponseFlag.URX);
+      responseFlags |= ResponseFlag.URX.bit();
       return false;
     }
     if (!retryAdmitted()) {
@@ -1627,24 +1777,28 @@ final class HttpStream
     }
     releaseRetry();
     if (!worker.tryRetry(cluster)) {
-      responseFlags.set(ResponseFlag.UO);
+      responseFlags |= ResponseFlag.UO.bit();
       return false;
     }
-    retryHeld = cluster;
+    rare().retryHeld = cluster;
     return true;
   }
 
   private void releaseRetry() {
-    ClusterConfig held = retryHeld;
+    ClusterConfig held = retryHeld();
     if (held != null) {
-      retryHeld = null;
+      if (rare != null) {
+        rare.retryHeld = null;
+      }
       java.util.Objects.requireNonNull(conn.worker).retryDone(held);
     }
   }
 
   @Override
   public void failed(String reason) {
-    waitingFor = null;
+    if (rare != null) {
+      rare.waitingFor = null;
+    }
     if (done) {
       return;
     }
@@ -1662,7 +1816,7 @@ final class HttpStream
       }
     }
     if (!done) {
-      responseFlags.set(ResponseFlag.UF);
+      responseFlags |= ResponseFlag.UF.bit();
       details = connectFailureDetails(reason);
       localReply(
           503,
@@ -1687,8 +1841,8 @@ final class HttpStream
 
   @Override
   public void onUpstreamObject(HttpObject msg) {
-    if (routeIdleNanos > 0) {
-      lastActivity = System.nanoTime();
+    if (routeIdleNanos() > 0) {
+      rare().lastActivity = System.nanoTime();
     }
     if (done) {
       ReferenceCountUtil.release(msg);
@@ -1719,7 +1873,9 @@ final class HttpStream
           if (clusterStats != null) {
             clusterStats.response(code);
           }
-          retry = null;
+          if (rare != null) {
+            rare.retry = null;
+          }
           dropReplay(); // what it kept went upstream already
           if (conn.config.codecOptions().proxy100Continue()) {
             // proxy_100_continue: the client's Expect went upstream, so its answer comes back
@@ -1739,7 +1895,7 @@ final class HttpStream
         ReferenceCountUtil.release(msg);
         return;
       }
-      RetryState r = retry;
+      RetryState r = retry();
       boolean retriable = r != null && r.retries(resp);
       if (retriable && retryIf(RetryState.Outcome.RESPONSE)) {
         // this try's answer is dropped with its exchange; the next try answers
@@ -1751,8 +1907,8 @@ final class HttpStream
         }
         return;
       }
-      if (retriable && !responseFlags.has(ResponseFlag.UO)) {
-        responseFlags.set(ResponseFlag.URX); // out of tries; past the retry budget it is UO
+      if (retriable && !ResponseFlags.has(responseFlags, ResponseFlag.UO)) {
+        responseFlags |= ResponseFlag.URX.bit(); // out of tries; past the retry budget it is UO
       }
       cancelPerTryTimer();
       responseStarted = true;
@@ -1788,8 +1944,8 @@ final class HttpStream
       h.remove(HttpHeaderNames.CONNECTION);
       h.remove(X_HTTP2_STREAM_ID);
       h.set(HttpHeaderNames.SERVER, conn.serverName);
-      if (hashCookie != null) {
-        h.add(HttpHeaderNames.SET_COOKIE, hashCookie);
+      if (hashCookie() != null) {
+        h.add(HttpHeaderNames.SET_COOKIE, hashCookie());
       }
       mutateResponse(h);
       if (!conn.http2Stream) {
@@ -1889,7 +2045,7 @@ final class HttpStream
         endpoints == null ? null : worker.connectRaw(cluster, endpoints, toDown);
     if (f == null) {
       down.config().setAutoRead(true);
-      responseFlags.set(ResponseFlag.UH);
+      responseFlags |= ResponseFlag.UH.bit();
       localReply(503, "no healthy upstream");
       return;
     }
@@ -1902,7 +2058,7 @@ final class HttpStream
           }
           if (!connected.isSuccess()) {
             down.config().setAutoRead(true);
-            responseFlags.set(ResponseFlag.UF);
+            responseFlags |= ResponseFlag.UF.bit();
             String reason = Worker.connectFailure(connected.cause());
             details = connectFailureDetails(reason);
             localReply(
@@ -1984,7 +2140,7 @@ final class HttpStream
             ? ResponseFlag.UPE
             : reason.startsWith("remote") ? ResponseFlag.UR : ResponseFlag.UC; // Envoy's mapping
     if (responseStarted) {
-      responseFlags.set(flag);
+      responseFlags |= flag.bit();
       // Envoy's router: the reset reason in the details, with its late form
       details = "upstream_reset_after_response_started{" + reason.replace(' ', '_') + "}";
       resetLocally(); // mid-response: the only honest thing is to reset the downstream too
@@ -1996,7 +2152,7 @@ final class HttpStream
               : RetryState.Outcome.RESET)) {
         return;
       }
-      responseFlags.set(flag);
+      responseFlags |= flag.bit();
       if (flag == ResponseFlag.UR || protocolError) {
         details = "upstream_reset_before_response_started{" + reason.replace(' ', '_') + "}";
       }
@@ -2017,13 +2173,13 @@ final class HttpStream
     if (clusterStats != null) {
       clusterStats.upstreamRqTimeout().inc();
     }
-    responseFlags.set(ResponseFlag.UT);
+    responseFlags |= ResponseFlag.UT.bit();
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
       u.abort();
     }
-    responseFlags.set(ResponseFlag.UT);
+    responseFlags |= ResponseFlag.UT.bit();
     if (responseStarted) {
       resetLocally();
     } else {
@@ -2037,7 +2193,7 @@ final class HttpStream
       return;
     }
     conn.stats.downstreamRqIdleTimeout().inc();
-    responseFlags.set(ResponseFlag.SI);
+    responseFlags |= ResponseFlag.SI.bit();
     if (responseStarted) {
       resetLocally();
     } else {
@@ -2112,7 +2268,7 @@ final class HttpStream
   /** The codec reset this stream: logged with {@code flag} and the codec's details. */
   void resetByCodec(ResponseFlag flag, String codecDetails) {
     if (!done) {
-      responseFlags.set(flag);
+      responseFlags |= flag.bit();
       if (details == null) {
         details = codecDetails;
       }
@@ -2150,9 +2306,9 @@ final class HttpStream
     done = true;
     conn.stats.downstreamRqRxReset().inc(); // Envoy's onResetStream counts every reset here
     if (!responseStarted
-        && !responseFlags.has(ResponseFlag.DPE)
-        && !responseFlags.has(ResponseFlag.DR)) {
-      responseFlags.set(ResponseFlag.DC);
+        && !ResponseFlags.has(responseFlags, ResponseFlag.DPE)
+        && !ResponseFlags.has(responseFlags, ResponseFlag.DR)) {
+      responseFlags |= ResponseFlag.DC.bit();
     }
     cancelTimeout();
     if (!pending.isEmpty()) { // List.of()'s forEach makes an iterator, which C2 may not elide
@@ -2192,7 +2348,7 @@ final class HttpStream
       return;
     }
     conn.stats.downstreamCxProtocolError().inc();
-    responseFlags.set(ResponseFlag.DPE);
+    responseFlags |= ResponseFlag.DPE.bit();
     details = codecDetails;
     keepAliveDecision = -1;
     localReply(
@@ -2302,10 +2458,10 @@ final class HttpStream
    */
   private void decorateResponse(HttpHeaders h) {
     var tracer = conn.config.tracer();
-    var s = span;
+    var s = span();
     if (tracer != null && s != null) {
       Route r = matchedRoute;
-      tracer.decorateResponse(s, h, r == null ? null : r.decorator(), decorated);
+      tracer.decorateResponse(s, h, r == null ? null : r.decorator(), decorated());
     }
   }
 
@@ -2362,29 +2518,37 @@ final class HttpStream
   private void cancelTimeout() {
     cancelPerTryTimer();
     releaseMirror();
-    ScheduledFuture<?> it = idleTimer;
+    ScheduledFuture<?> it = idleTimer();
     if (it != null) {
       it.cancel(false);
-      idleTimer = null;
+      if (rare != null) {
+        rare.idleTimer = null;
+      }
     }
     dropReplay();
     if (timeoutArmed) {
       conn.disarmRouteTimeout(this);
     }
-    ScheduledFuture<?> rt = requestTimer;
+    ScheduledFuture<?> rt = requestTimer();
     if (rt != null) {
       rt.cancel(false);
-      requestTimer = null;
+      if (rare != null) {
+        rare.requestTimer = null;
+      }
     }
     cancelDurationTimer();
   }
 
   /** Retries end: the request bytes kept for them, if any, are released. */
   private void dropReplay() {
-    List<HttpContent> r = replay;
+    List<HttpContent> r = replay();
     if (r != null) {
-      replay = null;
-      retry = null;
+      if (rare != null) {
+        rare.replay = null;
+      }
+      if (rare != null) {
+        rare.retry = null;
+      }
       r.forEach(ReferenceCountUtil::release);
     }
   }
@@ -2403,9 +2567,11 @@ final class HttpStream
       return;
     }
     completed = true;
-    Worker.Waiting w = waitingFor;
+    Worker.Waiting w = waitingFor();
     if (w != null) {
-      waitingFor = null;
+      if (rare != null) {
+        rare.waitingFor = null;
+      }
       w.cancel(); // the request ends while it waits for a connection: Envoy's upstream_rq_cancelled
     }
     releaseRetry();
@@ -2427,9 +2593,9 @@ final class HttpStream
       logs.get(i).log(this); // formats here, writes on the access-log thread
     }
     var tracer = conn.config.tracer();
-    var s = span;
+    var s = span();
     if (tracer != null && s != null) {
-      var up = upstreamSpan;
+      var up = upstreamSpan();
       if (up != null) {
         tracer.finishUpstream(up, this);
       }
@@ -2466,7 +2632,7 @@ final class HttpStream
   }
 
   @Override
-  public ResponseFlags responseFlags() {
+  public int responseFlags() {
     return responseFlags;
   }
 

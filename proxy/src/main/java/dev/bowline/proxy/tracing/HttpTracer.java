@@ -229,7 +229,8 @@ public record HttpTracer(TracingConfig config, SpanReporter reporter) {
     }
     int code = info.responseCode();
     s.tag("http.status_code", Integer.toString(code));
-    s.tag("response_flags", info.responseFlags().toString());
+    s.tag(
+        "response_flags", dev.bowline.proxy.http.filter.ResponseFlags.format(info.responseFlags()));
     if (code == 0 || code >= 500) {
       s.tag("error", "true");
       s.error = true;

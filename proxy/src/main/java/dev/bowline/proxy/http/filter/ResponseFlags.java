@@ -1,27 +1,19 @@
 package dev.bowline.proxy.http.filter;
 
 /**
- * The response flags of one stream: the one place the connection manager, the router and filters
- * (fault, circuit breaking, ...) record why a stream ended, and the one place access logs and
- * metrics read them. Mutable, owned by the stream's event loop.
+ * The response flags of one stream as an int bit set of {@link ResponseFlag#bit()}: the connection
+ * manager, the router and filters (fault, circuit breaking, ...) record why a stream ended in it
+ * (an int field of the stream, no object per request), access logs and metrics read it through
+ * {@link StreamInfo#responseFlags()} and write Envoy's text with these functions.
  */
 public final class ResponseFlags {
   private static final ResponseFlag[] ALL = ResponseFlag.values();
-  private int bits;
 
-  /** Records {@code flag}. */
-  public void set(ResponseFlag flag) {
-    bits |= flag.bit();
-  }
+  private ResponseFlags() {}
 
-  /** Whether {@code flag} was recorded. */
-  public boolean has(ResponseFlag flag) {
+  /** Whether {@code flag} is in {@code bits}. */
+  public static boolean has(int bits, ResponseFlag flag) {
     return (bits & flag.bit()) != 0;
-  }
-
-  /** Every recorded flag as a bit set of {@link ResponseFlag#bit()}. */
-  public int bits() {
-    return bits;
   }
 
   /** Envoy's text: the short names comma-separated in Envoy's order, {@code -} when none. */
@@ -34,12 +26,8 @@ public final class ResponseFlags {
     return sb.toString();
   }
 
-  /** Appends Envoy's text of these flags to {@code sb} (nothing when there are none). */
-  public void appendTo(StringBuilder sb) {
-    appendTo(sb, bits);
-  }
-
-  private static void appendTo(StringBuilder sb, int bits) {
+  /** Appends Envoy's text of {@code bits} to {@code sb} (nothing when there are none). */
+  public static void appendTo(StringBuilder sb, int bits) {
     boolean first = true;
     for (ResponseFlag f : ALL) {
       if ((bits & f.bit()) != 0) {
@@ -50,10 +38,5 @@ public final class ResponseFlags {
         sb.append(f.name());
       }
     }
-  }
-
-  @Override
-  public String toString() {
-    return format(bits);
   }
 }

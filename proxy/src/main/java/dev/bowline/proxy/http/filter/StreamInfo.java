@@ -24,8 +24,10 @@ public interface StreamInfo {
   /** The response status sent downstream; 0 when none was (reset before a response). */
   int responseCode();
 
-  /** The stream's response flags. */
-  ResponseFlags responseFlags();
+  /**
+   * The stream's response flags, a bit set of {@link ResponseFlag#bit()} ({@link ResponseFlags}).
+   */
+  int responseFlags();
 
   /**
    * Envoy's response code details: {@code via_upstream}, {@code route_not_found}, {@code

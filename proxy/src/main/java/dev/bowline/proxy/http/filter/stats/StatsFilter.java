@@ -58,7 +58,7 @@ public final class StatsFilter implements HttpFilter {
     boolean grpc = ct != null && ct.startsWith("application/grpc");
     int code = Math.min(Math.max(info.responseCode(), 0), 999);
     int grpcStatus = grpc ? grpcStatus(info) : -1;
-    int flags = info.responseFlags().bits();
+    int flags = info.responseFlags();
     // principals and policy: the connection's TLS peer (downstream inbound, upstream outbound)
     Reporter reporter = config.reporter();
     TlsPeer tls = source ? info.upstreamTlsPeer() : info.downstreamTlsPeer();
