@@ -312,6 +312,38 @@ class XdsProxyTest {
     assertThat(proxy.listenerAddress("ingress")).isEmpty();
   }
 
+  /**
+   * The config thread ends when it has had nothing to do for a second (its parked stack is not
+   * walked at every young pause, decision 0037 addendum 8); an update that comes after still
+   * applies, on a thread started for it.
+   */
+  @Test
+  void anUpdateAfterTheIdleConfigThreadEndedStillApplies() throws Exception {
+    publish(
+        "1",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(listener("routes")),
+        List.of(routes("routes", toCluster("/", "backend"))));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> proxy.ready() && getOrError("/x").startsWith("backend=a path=/x"));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                Thread.getAllStackTraces().keySet().stream()
+                    .noneMatch(t -> t.getName().equals("bowline-config") && t.isAlive()));
+
+    publish(
+        "2",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", b)),
+        List.of(listener("routes")),
+        List.of(routes("routes", toCluster("/", "backend"))));
+    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=b"));
+  }
+
   @Test
   void anInvalidRouteIsNackedNamingItsFieldAndTheOldOneKeepsServing() throws Exception {
     publish(
