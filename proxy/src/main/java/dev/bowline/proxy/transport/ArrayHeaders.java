@@ -24,11 +24,11 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * An HTTP/1 message head's headers without an object per header: names and values in one array
- * (name at {@code 2i}, value at {@code 2i + 1}, in insertion order) and each name's
- * case-insensitive hash ({@link AsciiString#hashCode(CharSequence)}) in another, grown on demand.
- * Netty's {@code DefaultHttpHeaders} makes a linked entry (40 bytes) per header besides its map,
- * its table and its head entry; a proxied HTTP/1.1 exchange has about 14. Lookups scan the hashes
- * (a head has ~10 headers), then compare names ignoring case; a removal shifts the rest down.
+ * (name at {@code 2i}, value at {@code 2i + 1}, in insertion order), grown on demand. Netty's
+ * {@code DefaultHttpHeaders} makes a linked entry (40 bytes) per header besides its map, its table
+ * and its head entry; a proxied HTTP/1.1 exchange has about 14. Lookups scan the names (a head has
+ * ~10) comparing lengths, then the names of the same length ignoring case: no hash array (64 bytes
+ * per head), and no hash of the name looked up to compute; a removal shifts the rest down.
  *
  * <p>Observable behaviour is that of {@code DefaultHttpHeaders} with the same validators (proved by
  * {@code ArrayHeadersEquivalenceTest}): the same values in the same order, names as given, {@code
@@ -38,13 +38,11 @@ import org.jspecify.annotations.Nullable;
  */
 final class ArrayHeaders extends HttpHeaders {
   private static final CharSequence[] NONE = new CharSequence[0];
-  private static final int[] NO_HASHES = new int[0];
 
   private final DefaultHeaders.NameValidator<CharSequence> names;
   private final DefaultHeaders.ValueValidator<CharSequence> values;
   private final int initial;
   private CharSequence[] kv;
-  private int[] hashes;
   private int size;
 
   /** Empty headers validated by these validators, with room for {@code capacity} before growing. */
@@ -56,19 +54,16 @@ final class ArrayHeaders extends HttpHeaders {
     this.values = values;
     this.initial = Math.max(1, capacity);
     this.kv = NONE;
-    this.hashes = NO_HASHES;
   }
 
   // ---- storage
 
-  private void append(int hash, CharSequence name, CharSequence value) {
+  private void append(CharSequence name, CharSequence value) {
     int n = size;
-    if (n == hashes.length) {
+    if (2 * n == kv.length) {
       int cap = n == 0 ? initial : n + Math.max(4, n >> 1);
-      hashes = Arrays.copyOf(hashes, cap);
       kv = Arrays.copyOf(kv, cap * 2);
     }
-    hashes[n] = hash;
     kv[2 * n] = name;
     kv[2 * n + 1] = value;
     size = n + 1;
@@ -77,7 +72,6 @@ final class ArrayHeaders extends HttpHeaders {
   private void removeAt(int i) {
     int n = size - 1;
     if (i < n) {
-      System.arraycopy(hashes, i + 1, hashes, i, n - i);
       System.arraycopy(kv, 2 * i + 2, kv, 2 * i, 2 * (n - i));
     }
     kv[2 * n] = null;
@@ -88,10 +82,9 @@ final class ArrayHeaders extends HttpHeaders {
   /**
    * The index of the first header named {@code name} (any case) at or after {@code from}, or -1.
    */
-  private int indexOf(int hash, CharSequence name, int from) {
-    int[] h = hashes;
+  private int indexOf(int key, CharSequence name, int from) {
     for (int i = from, n = size; i < n; i++) {
-      if (h[i] == hash && AsciiString.contentEqualsIgnoreCase(kv[2 * i], name)) {
+      if (kv[2 * i].length() == key && AsciiString.contentEqualsIgnoreCase(kv[2 * i], name)) {
         return i;
       }
     }
@@ -100,20 +93,18 @@ final class ArrayHeaders extends HttpHeaders {
 
   private int indexOf(CharSequence name) {
     Objects.requireNonNull(name, "name");
-    return indexOf(AsciiString.hashCode(name), name, 0);
+    return indexOf(name.length(), name, 0);
   }
 
-  private boolean removeAll(int hash, CharSequence name) {
-    int[] h = hashes;
+  private boolean removeAll(int key, CharSequence name) {
     CharSequence[] a = kv;
     int w = 0;
     int n = size;
     for (int r = 0; r < n; r++) {
-      if (h[r] == hash && AsciiString.contentEqualsIgnoreCase(a[2 * r], name)) {
+      if (a[2 * r].length() == key && AsciiString.contentEqualsIgnoreCase(a[2 * r], name)) {
         continue;
       }
       if (w != r) {
-        h[w] = h[r];
         a[2 * w] = a[2 * r];
         a[2 * w + 1] = a[2 * r + 1];
       }
@@ -173,7 +164,7 @@ final class ArrayHeaders extends HttpHeaders {
 
   /** Adds a header whose name and value {@link FastHead} has checked against the validators. */
   void addChecked(CharSequence name, CharSequence value) {
-    append(AsciiString.hashCode(name), name, value);
+    append(name, value);
   }
 
   private CharSequence convert(CharSequence name, Object value) {
@@ -204,9 +195,9 @@ final class ArrayHeaders extends HttpHeaders {
     }
   }
 
-  private void addValidated(int hash, CharSequence name, CharSequence value) {
+  private void addValidated(CharSequence name, CharSequence value) {
     validate(name, value);
-    append(hash, name, value);
+    append(name, value);
   }
 
   @Override
@@ -218,7 +209,7 @@ final class ArrayHeaders extends HttpHeaders {
   public HttpHeaders add(CharSequence name, Object value) {
     CharSequence v = convert(name, value); // Netty converts, then validates the name
     names.validateName(name);
-    addValidated(AsciiString.hashCode(name), name, v);
+    addValidated(name, v);
     return this;
   }
 
@@ -242,7 +233,7 @@ final class ArrayHeaders extends HttpHeaders {
     }
     if (headers instanceof ArrayHeaders a) {
       for (int i = 0, n = a.size; i < n; i++) {
-        append(a.hashes[i], a.kv[2 * i], a.kv[2 * i + 1]);
+        append(a.kv[2 * i], a.kv[2 * i + 1]);
       }
       return this;
     }
@@ -283,9 +274,8 @@ final class ArrayHeaders extends HttpHeaders {
     CharSequence v = convert(name, value);
     names.validateName(name);
     validate(name, v);
-    int hash = AsciiString.hashCode(name);
-    removeAll(hash, name);
-    append(hash, name, v);
+    removeAll(name.length(), name);
+    append(name, v);
     return this;
   }
 
@@ -297,13 +287,12 @@ final class ArrayHeaders extends HttpHeaders {
   @Override
   public HttpHeaders set(CharSequence name, Iterable<?> values) {
     names.validateName(name);
-    int hash = AsciiString.hashCode(name);
-    removeAll(hash, name);
+    removeAll(name.length(), name);
     for (Object v : values) {
       if (v == null) {
         break; // as Netty's setObject
       }
-      addValidated(hash, name, convert(name, v));
+      addValidated(name, convert(name, v));
     }
     return this;
   }
@@ -326,7 +315,7 @@ final class ArrayHeaders extends HttpHeaders {
   @Override
   public HttpHeaders remove(CharSequence name) {
     Objects.requireNonNull(name, "name");
-    removeAll(AsciiString.hashCode(name), name);
+    removeAll(name.length(), name);
     return this;
   }
 
@@ -420,11 +409,11 @@ final class ArrayHeaders extends HttpHeaders {
     if (i < 0) {
       return Collections.emptyList();
     }
-    int hash = hashes[i];
+    int key = name.length();
     List<String> all = new ArrayList<>(4);
     do {
       all.add(kv[2 * i + 1].toString());
-      i = indexOf(hash, name, i + 1);
+      i = indexOf(key, name, i + 1);
     } while (i >= 0);
     return all;
   }
@@ -447,8 +436,8 @@ final class ArrayHeaders extends HttpHeaders {
   @Override
   public boolean contains(CharSequence name, CharSequence value, boolean ignoreCase) {
     Objects.requireNonNull(name, "name");
-    int hash = AsciiString.hashCode(name);
-    for (int i = indexOf(hash, name, 0); i >= 0; i = indexOf(hash, name, i + 1)) {
+    int key = name.length();
+    for (int i = indexOf(key, name, 0); i >= 0; i = indexOf(key, name, i + 1)) {
       CharSequence v = kv[2 * i + 1];
       if (ignoreCase
           ? AsciiString.contentEqualsIgnoreCase(v, value)
@@ -536,10 +525,9 @@ final class ArrayHeaders extends HttpHeaders {
   }
 
   /** The index of the last header named {@code name} (any case) before {@code before}, or -1. */
-  private int lastIndexOf(int hash, CharSequence name, int before) {
-    int[] h = hashes;
+  private int lastIndexOf(int key, CharSequence name, int before) {
     for (int i = before - 1; i >= 0; i--) {
-      if (h[i] == hash && AsciiString.contentEqualsIgnoreCase(kv[2 * i], name)) {
+      if (kv[2 * i].length() == key && AsciiString.contentEqualsIgnoreCase(kv[2 * i], name)) {
         return i;
       }
     }
@@ -550,9 +538,9 @@ final class ArrayHeaders extends HttpHeaders {
   @Override
   public Iterator<CharSequence> valueCharSequenceIterator(CharSequence name) {
     Objects.requireNonNull(name, "name");
-    int hash = AsciiString.hashCode(name);
+    int key = name.length();
     return new Iterator<>() {
-      int next = lastIndexOf(hash, name, size);
+      int next = lastIndexOf(key, name, size);
       int last = -1;
 
       @Override
@@ -566,7 +554,7 @@ final class ArrayHeaders extends HttpHeaders {
           throw new NoSuchElementException();
         }
         last = next;
-        next = lastIndexOf(hash, name, next);
+        next = lastIndexOf(key, name, next);
         return kv[2 * last + 1];
       }
 
@@ -611,7 +599,6 @@ final class ArrayHeaders extends HttpHeaders {
   public HttpHeaders copy() {
     ArrayHeaders c = new ArrayHeaders(names, values, Math.max(initial, size));
     if (size > 0) {
-      c.hashes = Arrays.copyOf(hashes, Math.max(initial, size));
       c.kv = Arrays.copyOf(kv, 2 * Math.max(initial, size));
       c.size = size;
     }
@@ -647,7 +634,7 @@ final class ArrayHeaders extends HttpHeaders {
   public int hashCode() {
     int h = 0;
     for (int i = 0; i < size; i++) {
-      h += hashes[i] * 31 + AsciiString.hashCode(kv[2 * i + 1]);
+      h += AsciiString.hashCode(kv[2 * i]) * 31 + AsciiString.hashCode(kv[2 * i + 1]);
     }
     return h;
   }
