@@ -25,7 +25,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * An HTTP/1 message head's headers without an object per header: names and values in one array
  * (name at {@code 2i}, value at {@code 2i + 1}, in insertion order), grown on demand. Netty's
- * {@code DefaultHttpHeaders} makes a linked entry (40 bytes) per header besides its map, its table
+ * {@code DefaultHttpHeaders} makes a linked entry (32 bytes) per header besides its map, its table
  * and its head entry; a proxied HTTP/1.1 exchange has about 14. Lookups scan the names (a head has
  * ~10) comparing lengths, then the names of the same length ignoring case: no hash array (64 bytes
  * per head), and no hash of the name looked up to compute; a removal shifts the rest down.
