@@ -50,8 +50,6 @@ final class FastHead {
   private final int limit;
   private final int maxChunk;
   private final HttpHeadersFactory trailers;
-  // the validation gate of every header map this codec makes (Http1Decoding.checkedHeaders)
-  final Http1Decoding.Gate gate = new Http1Decoding.Gate();
   private byte[] buf = new byte[512]; // typical heads are 40-300 bytes
   private int n;
   private int pos;
@@ -368,7 +366,7 @@ final class FastHead {
           ve > vs ? recent(lastValues, line, b, vs, ve - vs) : AsciiString.EMPTY_STRING;
       line++;
       try {
-        if (headers instanceof Http1Decoding.Checked checked) {
+        if (headers instanceof ArrayHeaders checked) {
           checked.addChecked(name, value); // the loops above checked what Netty's validators check
         } else {
           headers.add(name, value);

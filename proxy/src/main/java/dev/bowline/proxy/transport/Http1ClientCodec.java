@@ -101,6 +101,15 @@ public final class Http1ClientCodec
 
   private final class Encoder extends HttpRequestEncoder {
     @Override
+    protected void encodeHeaders(io.netty.handler.codec.http.HttpHeaders headers, ByteBuf buf) {
+      if (headers instanceof ArrayHeaders a) {
+        a.encode(buf); // the same bytes as Netty's loop, without its iterator and entries
+      } else {
+        super.encodeHeaders(headers, buf);
+      }
+    }
+
+    @Override
     protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out)
         throws Exception {
       if (msg instanceof HttpRequest r) {
@@ -202,7 +211,7 @@ public final class Http1ClientCodec
           reason != null && fast.reasonIs(reason)
               ? HttpResponseStatus.valueOf(c)
               : HttpResponseStatus.valueOf(c, fast.reason());
-      var checked = Http1Decoding.checkedHeaders(headersFactory, fast.gate);
+      var checked = Http1Decoding.checkedHeaders(headersFactory);
       HttpResponse response =
           new DefaultHttpResponse(
               version, status, checked != null ? checked : headersFactory.newHeaders());

@@ -161,7 +161,7 @@ public final class Http1ServerCodec
 
     /** A new head's headers: with the proxy's factory, ones that take checked adds as they are. */
     private io.netty.handler.codec.http.HttpHeaders headers() {
-      var checked = Http1Decoding.checkedHeaders(headersFactory, fast.gate);
+      var checked = Http1Decoding.checkedHeaders(headersFactory);
       return checked != null ? checked : headersFactory.newHeaders();
     }
 
@@ -188,6 +188,15 @@ public final class Http1ServerCodec
   private final class Encoder extends HttpResponseEncoder {
     // the method of the request the response being written answers (null: none was pending)
     private @Nullable HttpMethod method;
+
+    @Override
+    protected void encodeHeaders(io.netty.handler.codec.http.HttpHeaders headers, ByteBuf buf) {
+      if (headers instanceof ArrayHeaders a) {
+        a.encode(buf); // the same bytes as Netty's loop, without its iterator and entries
+      } else {
+        super.encodeHeaders(headers, buf);
+      }
+    }
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)

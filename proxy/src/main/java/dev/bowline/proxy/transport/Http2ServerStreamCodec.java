@@ -53,7 +53,7 @@ import org.jspecify.annotations.Nullable;
  * validation: the frame codec's HPACK decoder has already refused what Netty's HTTP/1 header map
  * would refuse (names that are no lower-case tokens, values with control characters other than tab,
  * or starting with a space or tab; its {@code DefaultHttp2Headers} validates both), so the adds
- * skip it ({@link Http1Decoding.Checked}). The conversion keeps Netty's rules: {@code :authority}
+ * skip it ({@link ArrayHeaders#addChecked}). The conversion keeps Netty's rules: {@code :authority}
  * becomes {@code host}, {@code cookie} crumbs are joined with {@code "; "}, a {@code trailer}
  * header goes, a request without {@code content-length} whose body follows is chunked, and a {@code
  * :path} that is no safe request-target (a space, CR or LF), a missing {@code :method} or {@code
@@ -102,8 +102,6 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
           HttpConversionUtil.ExtensionHeaderNames.PROTOCOL.text());
 
   private final @Nullable Consumer<ChannelPipeline> streamHandlers;
-  // the validation gate of the header maps of this connection's requests (one event loop)
-  private final Http1Decoding.Gate gate = new Http1Decoding.Gate();
 
   /** A codec alone; the stream's handlers come after it by other means. */
   public Http2ServerStreamCodec() {
@@ -132,7 +130,7 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
     if (msg instanceof Http2HeadersFrame frame) {
       HttpObject decoded;
       try {
-        decoded = decode(frame, gate);
+        decoded = decode(frame);
       } catch (Exception e) {
         // as Netty's MessageToMessageDecoder raises a decoding failure
         ctx.fireExceptionCaught(e instanceof DecoderException d ? d : new DecoderException(e));
@@ -152,7 +150,7 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
   }
 
   /** The HTTP/1 object a request stream's HEADERS frame makes; Netty's rules. */
-  static HttpObject decode(Http2HeadersFrame frame, Http1Decoding.Gate gate) throws Http2Exception {
+  static HttpObject decode(Http2HeadersFrame frame) throws Http2Exception {
     Http2Headers headers = frame.headers();
     Http2FrameStream stream = frame.stream();
     int id = stream == null ? 0 : stream.id();
@@ -166,8 +164,7 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
       return last;
     }
     boolean full = frame.isEndStream() || status != null && informational(status);
-    HttpObject fast =
-        status == null && method != null ? request(headers, method, full, gate) : null;
+    HttpObject fast = status == null && method != null ? request(headers, method, full) : null;
     if (fast != null) {
       return fast;
     }
@@ -198,7 +195,7 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
    * treats specially beyond {@code :authority} and cookies (then it converts them).
    */
   private static @Nullable HttpObject request(
-      Http2Headers headers, CharSequence method, boolean full, Http1Decoding.Gate gate) {
+      Http2Headers headers, CharSequence method, boolean full) {
     if (HttpMethod.CONNECT.asciiName().contentEqualsIgnoreCase(method)) {
       return null; // its path is its authority, and extended CONNECT keeps :path and :protocol
     }
@@ -210,7 +207,7 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
     HttpMethod m = HttpMethod.valueOf(method.toString());
     // the request line first (the request's constructor refuses a space, CR or LF in the
     // target), before anything is allocated that could leak
-    Http1Decoding.Checked h = Http1Decoding.checkedHeaders(gate);
+    ArrayHeaders h = Http1Decoding.checkedHeaders();
     HttpMessage req =
         full
             ? new DefaultFullHttpRequest(
