@@ -51,6 +51,13 @@ class ProxyJvmOptionsTest {
         .containsPattern("size_t MaxHeapSize\\s+= " + 96 * 1024 * 1024 + "\\b")
         // decision 0030, addendum 2: C2 later at start-up, the class archive left unrelocated
         .containsPattern("intx Tier4InvocationThreshold\\s+= 10000\\b")
-        .containsPattern("int ArchiveRelocationMode\\s+= 0\\b");
+        .containsPattern("int ArchiveRelocationMode\\s+= 0\\b")
+        // session 11: Netty's and Bowline's methods at the default tier-3 counts, said quietly
+        .doesNotContain("CompileCommand:");
+    assertThat(BowlineJvm.PROXY_FLAGS)
+        .contains(
+            "-XX:CompileCommand=quiet",
+            "-XX:CompileCommand=CompileThresholdScaling,io.netty.*::*,0.2",
+            "-XX:CompileCommand=CompileThresholdScaling,dev.bowline.*::*,0.2");
   }
 }
