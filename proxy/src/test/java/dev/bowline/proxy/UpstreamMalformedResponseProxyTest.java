@@ -385,13 +385,7 @@ class UpstreamMalformedResponseProxyTest {
               // the second's last stream id above the first's
               c.headers(stream, ok, false).data(stream, path + " h2conn=" + n, true);
               idleGoAway.join();
-              c.frames(
-                  (w, x) -> {
-                    w.writeGoAway(
-                        x, stream, 0, io.netty.buffer.Unpooled.EMPTY_BUFFER, x.newPromise());
-                    w.writeGoAway(
-                        x, stream + 2, 0, io.netty.buffer.Unpooled.EMPTY_BUFFER, x.newPromise());
-                  });
+              growingGoAways(c, stream);
             }
             case "/h2/interim-ends" ->
                 c.headers(
@@ -400,13 +394,7 @@ class UpstreamMalformedResponseProxyTest {
                     true);
             case "/h2/goaway-grows" ->
                 // a graceful GOAWAY that keeps this stream, then one whose last stream id grows
-                c.frames(
-                    (w, x) -> {
-                      w.writeGoAway(
-                          x, stream, 0, io.netty.buffer.Unpooled.EMPTY_BUFFER, x.newPromise());
-                      w.writeGoAway(
-                          x, stream + 2, 0, io.netty.buffer.Unpooled.EMPTY_BUFFER, x.newPromise());
-                    });
+                growingGoAways(c, stream);
             default -> c.headers(stream, ok, false).data(stream, path + " h2conn=" + n, true);
           }
         }
@@ -415,6 +403,17 @@ class UpstreamMalformedResponseProxyTest {
         // closed: the test is over, or the proxy went away
       }
     }
+  }
+
+  /**
+   * A GOAWAY that keeps {@code stream}, then one whose last stream id is above it, in one write.
+   */
+  static void growingGoAways(RawH2 c, int stream) throws IOException {
+    c.frames(
+        (w, x) -> {
+          w.writeGoAway(x, stream, 0, io.netty.buffer.Unpooled.EMPTY_BUFFER, x.newPromise());
+          w.writeGoAway(x, stream + 2, 0, io.netty.buffer.Unpooled.EMPTY_BUFFER, x.newPromise());
+        });
   }
 
   /** {@code n} concurrent requests to {@code path}+index; their bodies. */

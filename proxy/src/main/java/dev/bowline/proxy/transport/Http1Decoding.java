@@ -46,7 +46,7 @@ public final class Http1Decoding {
 
     @Override
     public HttpHeaders newHeaders() {
-      return new ArrayHeaders(NAMES, VALUES, HEAD_CAPACITY);
+      return checkedHeaders();
     }
 
     @Override
@@ -77,7 +77,7 @@ public final class Http1Decoding {
    * Every other add is validated as in Netty's map.
    */
   static @Nullable ArrayHeaders checkedHeaders(HttpHeadersFactory factory) {
-    return factory == SmallHeaders.INSTANCE ? new ArrayHeaders(NAMES, VALUES, HEAD_CAPACITY) : null;
+    return factory == SmallHeaders.INSTANCE ? checkedHeaders() : null;
   }
 
   /** {@link SmallHeaders}' map, for a head whose names and values were checked already. */
