@@ -192,6 +192,14 @@ cpu_ticks() { # sum utime+stime of the given pids (gone ones count 0)
   done
   echo "$t"
 }
+cpu_split() { # "utime stime" ticks summed over the given pids (gone ones count 0)
+  local u=0 k=0
+  for p in "$@"; do
+    local s; s=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
+    set -- $s; u=$((u + ${12})); k=$((k + ${13}))
+  done
+  echo "$u $k"
+}
 rss_kb() { local r=0; for p in "$@"; do r=$((r + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo "$r"; }
 family() { echo "$1"; pgrep -P "$1" || true; }
 # wait_http URL: until URL answers 2xx (at least 10 s); BENCH_CURL_ARGS such as --http2-prior-knowledge.

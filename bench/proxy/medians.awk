@@ -1,5 +1,5 @@
 # Summary of bench/proxy/run.sh's rounds. Input rows: round proxy rps p50_ms p99_ms rss_mb pss_mb
-# pdirty_mb cpu_ms/1k_req ready_s cpu_%. Prints each proxy's median of every column, then for every
+# pdirty_mb cpu_ms/1k_req ready_s cpu_% usr_ms/1k sys_ms/1k. Prints each proxy's median of every column, then for every
 # proxy but the peers the median over the rounds of its per-round ratios: P99 against HAProxy's and
 # CPU per request against NGINX's (the issue's targets), each round's pair measured minutes apart.
 function median(key, n,    a, i, j, t) {
@@ -10,15 +10,15 @@ function median(key, n,    a, i, j, t) {
 function add(key, v) { vals[key, ++count[key]] = v }
 {
   if (!($2 in seen)) { seen[$2] = 1; order[++names] = $2 }
-  for (c = 3; c <= 11; c++) add($2 SUBSEP c, $c)
+  for (c = 3; c <= NF; c++) add($2 SUBSEP c, $c)
   p99[$1, $2] = $5; cpu[$1, $2] = $9; if ($1 > maxr) maxr = $1
 }
 END {
-  printf "%-13s %10s %10s %10s %10s %8s %9s %14s %8s %8s\n", "proxy", "rps", "p50_ms", "p99_ms", "rss_mb", "pss_mb", "pdirty_mb", "cpu_ms/1k_req", "ready_s", "cpu_%"
+  printf "%-13s %10s %10s %10s %10s %8s %9s %14s %8s %8s %8s %8s\n", "proxy", "rps", "p50_ms", "p99_ms", "rss_mb", "pss_mb", "pdirty_mb", "cpu_ms/1k_req", "ready_s", "cpu_%", "usr/1k", "sys/1k"
   for (i = 1; i <= names; i++) {
     n = order[i]
     printf "%-13s", n
-    for (c = 3; c <= 11; c++) printf(c == 7 ? " %8.0f" : c == 8 ? " %9.0f" : c == 9 ? " %14.2f" : c == 10 ? " %8.2f" : c == 11 ? " %8.0f" : c == 6 ? " %10.0f" : c == 3 ? " %10.0f" : " %10.2f", median(n SUBSEP c, count[n SUBSEP c]))
+    for (c = 3; c <= 13 && count[n SUBSEP c]; c++) printf(c >= 12 ? " %8.2f" : c == 7 ? " %8.0f" : c == 8 ? " %9.0f" : c == 9 ? " %14.2f" : c == 10 ? " %8.2f" : c == 11 ? " %8.0f" : c == 6 ? " %10.0f" : c == 3 ? " %10.0f" : " %10.2f", median(n SUBSEP c, count[n SUBSEP c]))
     printf "\n"
   }
   for (i = 1; i <= names; i++) {

@@ -8,6 +8,9 @@
 # rps, P50/P99 latency and memory after the run beside it: RSS, and from /proc/PID/smaps_rollup Pss
 # (shared pages such as libjvm's or a class archive's divided among the processes mapping them) and
 # Private_Dirty (what no other process shares: a mesh pays that per sidecar).
+# usr/1k and sys/1k split the CPU per 1,000 requests into user and system time: kernel TCP is ~2/3
+# of it for every proxy here and the same work per request (nstat: 4 segments per request for each),
+# so the proxies differ mostly in user time, and a machine that is slower that day shows in both.
 #
 #   bench/proxy/run.sh [duration-seconds (default 15)] [connections (default 50)]
 #   PROXIES="bowline" WARMUP=10 BOWLINE_BENCH_JAVA_OPTS="..." bench/proxy/run.sh
@@ -114,7 +117,7 @@ load() {
     }' > "$3"
 }
 
-printf '%-13s %10s %10s %10s %10s %8s %9s %14s %8s %8s\n' proxy rps p50_ms p99_ms rss_mb pss_mb pdirty_mb cpu_ms/1k_req ready_s cpu_%
+printf '%-13s %10s %10s %10s %10s %8s %9s %14s %8s %8s %8s %8s\n' proxy rps p50_ms p99_ms rss_mb pss_mb pdirty_mb cpu_ms/1k_req ready_s cpu_% usr/1k sys/1k
 run_one() {
   local name=$1 url=$2; shift 2
   local start; start=$(date +%s.%N)
@@ -127,10 +130,12 @@ run_one() {
   done
   local fam; fam=$(family $pid | tr '\n' ' ')
   local c0; c0=$(cpu_ticks $fam)
+  local s0; s0=$(cpu_split $fam)
   local t0; t0=$(date +%s.%N)
   load "$DURATION" "$url" "$WORK/$name.wrk"
   local t1; t1=$(date +%s.%N)
   local c1; c1=$(cpu_ticks $fam)
+  local s1; s1=$(cpu_split $fam)
   local reqs; reqs=$(awk '/requests in/{print $1}' "$WORK/$name.wrk")
   local rps; rps=$(awk '/Requests\/sec/{print $2}' "$WORK/$name.wrk")
   local p50; p50=$(awk '$1=="50%"{print $2}' "$WORK/$name.wrk")
@@ -142,8 +147,11 @@ run_one() {
   local cpu_ms; cpu_ms=$(echo "scale=3; ($c1 - $c0) * 1000 / $TCK" | bc)
   local per1k; per1k=$(echo "scale=2; $cpu_ms * 1000 / $reqs" | bc)
   local util; util=$(echo "scale=0; $cpu_ms / 10 / ($t1 - $t0)" | bc)
-  printf '%-13s %10s %10s %10s %10s %8s %9s %14s %8.2f %8s\n' "$name" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$((rss / 1024))" "$((pss / 1024))" "$((pdirty / 1024))" "$per1k" "$ready" "$util"
-  echo "$ROUND $name $rps $(ms "$p50") $(ms "$p99") $((rss / 1024)) $((pss / 1024)) $((pdirty / 1024)) $per1k $ready $util" >> "$WORK/rows"
+  # user and system time apart: kernel TCP is ~2/3 of every proxy's CPU here and the same work per
+  # request for all three (4 segments per request), so a difference in user time is the proxy's own
+  local usr1k sys1k; read -r usr1k sys1k < <(echo "$s0 $s1" | awk -v t="$TCK" -v r="$reqs" '{printf "%.2f %.2f\n", ($3 - $1) * 1e6 / t / r, ($4 - $2) * 1e6 / t / r}')
+  printf '%-13s %10s %10s %10s %10s %8s %9s %14s %8.2f %8s %8s %8s\n' "$name" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$((rss / 1024))" "$((pss / 1024))" "$((pdirty / 1024))" "$per1k" "$ready" "$util" "$usr1k" "$sys1k"
+  echo "$ROUND $name $rps $(ms "$p50") $(ms "$p99") $((rss / 1024)) $((pss / 1024)) $((pdirty / 1024)) $per1k $ready $util $usr1k $sys1k" >> "$WORK/rows"
   [ -z "$errors" ] || echo "  $name: $errors" >&2
   [ -z "${TAIL:-}" ] || awk -v n="$name" '$1=="pct"{printf "%s%s %s", (c++ ? " " : "  " n " latency ms:"), $2, $3} END{print ""}' "$WORK/$name.wrk"
   kill "$pid"; wait "$pid" 2>/dev/null || true
