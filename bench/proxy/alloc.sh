@@ -19,6 +19,9 @@
 #   its kernel time per 1k by system call path)
 #   PROTO=h2: HTTP/2 to the proxy (h2c with prior knowledge, h2load -t1 -c5 -m10, run.sh's PROTO=h2
 #   load; HTTP/1.1 to the backend), Bowline variants only (decision 0042)
+#   WARMUP_RUNS=N: the warm-up as N wrk runs (run.sh's default: one per 5 s of WARMUP), so its
+#   connections close and reopen while the JIT compiles; one long run lets C2 compile the close
+#   paths away, and its code deoptimises when the measured run starts (decision 0037, addendum 10)
 #   WARMUP=20 DURATION=10 SYSCALLS=1 (perf stat over the measured run; SYSCALL_EVENTS=a,b,... counts
 #   other tracepoints, e.g. 'raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait') EXACT=1 (a 2 s JFR
 #   recording of every allocation, without TLABs, summarised by site; slow, its own run)
@@ -32,6 +35,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VARIANTS=("$@")
 [ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=("current:$ROOT/cli/target")
 WARMUP=${WARMUP:-20}
+WARMUP_RUNS=${WARMUP_RUNS:-$(( WARMUP >= 10 ? WARMUP / 5 : 1 ))}
 DURATION=${DURATION:-10}
 source "$ROOT/bench/proxy/lib.sh"
 bench_work bowline-alloc 127.0.7.11
@@ -96,7 +100,7 @@ run() { # name jar-dir flags; a jar-dir of nginx or haproxy runs that peer inste
   local master=$pid
   [ "$dir" != nginx ] || pid=$(pgrep -P $master | head -1) # its one worker does the work
   [ -z "${PROFILE:-}" ] || (sleep "$((WARMUP + 1))"; perf record -F 999 -g -p $pid -o "$out/perf.data" -- sleep "$PROFILE" >/dev/null 2>&1) &
-  load "$WARMUP" "$URL"
+  local w; for ((w = 0; w < WARMUP_RUNS; w++)); do load "$((WARMUP / WARMUP_RUNS))" "$URL"; done
   local c0 e0 v0 t0 t1 c1 e1 v1 perf=""
   c0=$(ticks /proc/$pid/stat); e0=$(thread_ticks $pid IoEv); v0=$(thread_ticks $pid "VM Thread")
   local us0; us0=$(usr_sys /proc/$pid/stat)
