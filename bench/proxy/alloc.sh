@@ -15,10 +15,15 @@
 #   (a 3 s training run, -Xshare:dump), so with the heap run.sh's Bowline has (decision 0037,
 #   addendum 1: without an archive a start-up full GC resizes the young generation)
 #   PROFILE=S: perf record -g of S seconds of the measured run into WORK/<run>/perf.data (add
-#   -XX:+DumpPerfMapAtExit to a Java variant's flags for its JIT symbols)
+#   -XX:+DumpPerfMapAtExit to a Java variant's flags for its JIT symbols; bench/proxy/kpaths.py splits
+#   its kernel time per 1k by system call path)
 #   PROTO=h2: HTTP/2 to the proxy (h2c with prior knowledge, h2load -t1 -c5 -m10, run.sh's PROTO=h2
 #   load; HTTP/1.1 to the backend), Bowline variants only (decision 0042)
-#   WARMUP=20 DURATION=10 SYSCALLS=1 (perf stat over the measured run) EXACT=1 (a 2 s JFR
+#   WARMUP_RUNS=N: the warm-up as N wrk runs (run.sh's default: one per 5 s of WARMUP), so its
+#   connections close and reopen while the JIT compiles; one long run lets C2 compile the close
+#   paths away, and its code deoptimises when the measured run starts (decision 0037, addendum 10)
+#   WARMUP=20 DURATION=10 SYSCALLS=1 (perf stat over the measured run; SYSCALL_EVENTS=a,b,... counts
+#   other tracepoints, e.g. 'raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait') EXACT=1 (a 2 s JFR
 #   recording of every allocation, without TLABs, summarised by site; slow, its own run)
 #
 # B/request is what the young collections inside the measured window freed, divided by the
@@ -30,6 +35,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VARIANTS=("$@")
 [ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=("current:$ROOT/cli/target")
 WARMUP=${WARMUP:-20}
+WARMUP_RUNS=${WARMUP_RUNS:-$(( WARMUP >= 10 ? WARMUP / 5 : 1 ))}
 DURATION=${DURATION:-10}
 source "$ROOT/bench/proxy/lib.sh"
 bench_work bowline-alloc 127.0.7.11
@@ -94,12 +100,12 @@ run() { # name jar-dir flags; a jar-dir of nginx or haproxy runs that peer inste
   local master=$pid
   [ "$dir" != nginx ] || pid=$(pgrep -P $master | head -1) # its one worker does the work
   [ -z "${PROFILE:-}" ] || (sleep "$((WARMUP + 1))"; perf record -F 999 -g -p $pid -o "$out/perf.data" -- sleep "$PROFILE" >/dev/null 2>&1) &
-  load "$WARMUP" "$URL"
+  local w; for ((w = 0; w < WARMUP_RUNS; w++)); do load "$((WARMUP / WARMUP_RUNS))" "$URL"; done
   local c0 e0 v0 t0 t1 c1 e1 v1 perf=""
   c0=$(ticks /proc/$pid/stat); e0=$(thread_ticks $pid IoEv); v0=$(thread_ticks $pid "VM Thread")
   local us0; us0=$(usr_sys /proc/$pid/stat)
   if [ -n "${SYSCALLS:-}" ]; then
-    perf stat -e 'raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_writev' \
+    perf stat -e "${SYSCALL_EVENTS:-raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_writev}" \
       -p $pid -o "$out/perfstat" & perf=$!
   fi
   t0=$(date +%s.%N)
@@ -141,7 +147,7 @@ line = (f'{name:14} {reqs / 1e3:7.0f}k req {float(rps):8.0f} rps | B/req {alloc_
         f'CPU ms/1k: process {ms(c1 - c0):5.2f} (usr {ms(u1 - u0):5.2f} + sys {ms(s1 - s0):5.2f}), event loop {ms(e1 - e0):5.2f}, VM thread {ms(v1 - v0):5.2f}')
 if os.path.exists(f'{out}/perfstat'):
     counts = {m.group(2): int(m.group(1).replace(',', '')) for m in re.finditer(r'^\s*([\d,]+)\s+(\S+)', open(f'{out}/perfstat').read(), re.M)}
-    line += ' | syscalls/req ' + ', '.join(f'{k.split(":")[1].replace("sys_enter_", "")} {v / reqs:.2f}' for k, v in counts.items())
+    line += ' | syscalls/req ' + ', '.join(f'{k.split(":")[1].replace("sys_enter_", "") if "sys_enter" in k else k} {v / reqs:.2f}' for k, v in counts.items() if v)
 pauses.sort()
 if pauses:
     line += f' | young pause ms median {pauses[len(pauses) // 2]:.3f} max {pauses[-1]:.3f}'
