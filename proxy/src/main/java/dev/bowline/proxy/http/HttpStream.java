@@ -1885,10 +1885,9 @@ final class HttpStream
                 new io.netty.handler.codec.http.DefaultFullHttpResponse(
                     HttpVersion.HTTP_1_1, resp.status());
             interim.headers().set(resp.headers());
-            for (var x :
-                io.netty.handler.codec.http2.HttpConversionUtil.ExtensionHeaderNames.values()) {
-              interim.headers().remove(x.text()); // an HTTP/2 upstream's conversion adds them
-            }
+            // what the final head drops too: the stream id an HTTP/2 upstream's conversion adds;
+            // the upstream's own x-http2-* headers go on, as Envoy forwards them
+            interim.headers().remove(X_HTTP2_STREAM_ID);
             ctx.writeAndFlush(interim, ctx.voidPromise());
           }
         }
