@@ -57,15 +57,10 @@ class PrematureResetProxyTest {
                     "resets",
                     IP,
                     port,
-                    """
-                    codec_type: HTTP2
-                    access_log:
-                    - name: envoy.access_loggers.file
-                      typed_config:
-                        "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                        path: %s
-                        log_format: {text_format_source: {inline_string: "%%REQ(:PATH)%% %%RESPONSE_CODE%% %%RESPONSE_FLAGS%% %%RESPONSE_CODE_DETAILS%%\\n"}}"""
-                        .formatted(dir.resolve("resets.log")),
+                    "codec_type: HTTP2\n"
+                        + SocketProxy.accessLog(
+                            dir.resolve("resets.log"),
+                            "%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\\n"),
                     SocketProxy.to("/stream", "streaming"),
                     SocketProxy.to("/hold", "stall"),
                     SocketProxy.to("/", "a"))),
@@ -196,13 +191,9 @@ class PrematureResetProxyTest {
       assertThat(c.readUntil(RawH2.GOAWAY)).as("closed without GOAWAY").isNull();
     }
     assertThat(stat("downstream_rq_too_many_premature_resets")).isEqualTo(aborted + 1);
-    java.nio.file.Path log = dir.resolve("resets.log");
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .untilAsserted(
-            () ->
-                assertThat(java.nio.file.Files.readAllLines(log))
-                    .contains("/hold/open 0 DC too_many_premature_resets")
-                    .contains("/hold 0 DR http2.remote_reset"));
+    SocketProxy.awaitLogLine(
+        dir.resolve("resets.log"), "/hold/open 0 DC too_many_premature_resets");
+    assertThat(SocketProxy.logLines(dir.resolve("resets.log")))
+        .contains("/hold 0 DR http2.remote_reset");
   }
 }

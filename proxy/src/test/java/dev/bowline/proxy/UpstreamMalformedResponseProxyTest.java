@@ -158,13 +158,23 @@ class UpstreamMalformedResponseProxyTest {
    * details, and counted once in {@code upstream_cx_protocol_error}.
    */
   static void isUpstreamProtocolError(String path) throws Exception {
-    long errors = protocolErrors();
+    isUpstreamProtocolError(path, "up");
+  }
+
+  /** As above, counted in {@code cluster}'s {@code upstream_cx_protocol_error} only. */
+  static void isUpstreamProtocolError(String path, String cluster) throws Exception {
+    String counter = "cluster." + cluster + ".upstream_cx_protocol_error";
+    String other =
+        "cluster." + (cluster.equals("up") ? "limits" : "up") + ".upstream_cx_protocol_error";
+    long errors = proxy.stat(counter);
+    long others = proxy.stat(other);
     var r = get(path);
     assertThat(r.statusCode()).as(path).isEqualTo(502);
     assertThat(r.body()).as(path).isEqualTo(CONNECT_ERROR);
     assertThat(logged(path))
         .isEqualTo(path + " 502 UPE upstream_reset_before_response_started{protocol_error}");
-    assertThat(protocolErrors()).as(path).isEqualTo(errors + 1);
+    assertThat(proxy.stat(counter)).as(path).isEqualTo(errors + 1);
+    assertThat(proxy.stat(other)).as("the other cluster's count").isEqualTo(others);
   }
 
   @Test
@@ -193,15 +203,7 @@ class UpstreamMalformedResponseProxyTest {
     assertThat(get("/limits/big-10k").statusCode()).isEqualTo(200);
     assertThat(get("/limits/headers-20").statusCode()).isEqualTo(200);
     for (String path : List.of("/limits/big-20k", "/limits/headers-21")) {
-      long errors = proxy.stat("cluster.limits.upstream_cx_protocol_error");
-      long others = protocolErrors();
-      var r = get(path);
-      assertThat(r.statusCode()).as(path).isEqualTo(502);
-      assertThat(r.body()).as(path).isEqualTo(CONNECT_ERROR);
-      assertThat(logged(path))
-          .isEqualTo(path + " 502 UPE upstream_reset_before_response_started{protocol_error}");
-      assertThat(proxy.stat("cluster.limits.upstream_cx_protocol_error")).isEqualTo(errors + 1);
-      assertThat(protocolErrors()).as("the default cluster's count").isEqualTo(others);
+      isUpstreamProtocolError(path, "limits");
     }
     // the default cluster to the same backend still takes them (Envoy's 80 KiB and 100 headers)
     assertThat(get("/big-20k").statusCode()).isEqualTo(200);
