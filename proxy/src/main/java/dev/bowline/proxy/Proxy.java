@@ -105,7 +105,8 @@ public final class Proxy implements AutoCloseable {
       Map<String, String> pipeClusters,
       Stats stats,
       FilterRegistry filters,
-      AtomicReference<ProxySnapshot> config) {
+      AtomicReference<ProxySnapshot> config,
+      dev.bowline.proxy.runtime.RuntimeValues runtimeValues) {
     this.pipeClusters = Map.copyOf(pipeClusters);
     this.bootstrap = bootstrap;
     this.options = options;
@@ -151,7 +152,8 @@ public final class Proxy implements AutoCloseable {
             stats,
             filters,
             new AtomicBoolean(),
-            tlsContexts);
+            tlsContexts,
+            runtimeValues);
     this.listeners = new ListenerManager(group, options.transport(), runtime, options.drainTime());
     var configExecutor =
         new java.util.concurrent.ScheduledThreadPoolExecutor(
@@ -265,10 +267,12 @@ public final class Proxy implements AutoCloseable {
         errors.add("dynamic_resources.ads_config: required when lds_config or cds_config use ads");
       }
     }
+    var runtimeValues =
+        dev.bowline.proxy.runtime.RuntimeValues.of(bootstrap.getLayeredRuntime(), errors);
     if (!errors.isEmpty()) {
       throw new BootstrapException("invalid bootstrap: " + String.join("; ", errors));
     }
-    Proxy p = new Proxy(bootstrap, options, ls, cs, pipes, stats, filters, config);
+    Proxy p = new Proxy(bootstrap, options, ls, cs, pipes, stats, filters, config, runtimeValues);
     p.spans = spans;
     spans.useTls(p.tlsContexts); // collectors behind TLS clusters: the proxy's contexts and SDS
     staticSecrets.forEach(

@@ -11,6 +11,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,6 +27,10 @@ import org.junit.jupiter.api.Test;
 class ConnectTest {
   static final String IP = "127.0.6.70";
   static ServerSocket echo;
+  // accepts, reads one byte, then resets the connection (RST: SO_LINGER 0)
+  static ServerSocket resetter;
+  // nothing listens there
+  static int downPort;
   static Backend web;
   static Proxy proxy;
   static int port;
@@ -43,6 +49,16 @@ class ConnectTest {
                       routes:
                       - match: {connect_matcher: {}}
                         route: {cluster: web, upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}]}
+                    - name: reset
+                      domains: ["reset.test:9"]
+                      routes:
+                      - match: {connect_matcher: {}}
+                        route: {cluster: resetter, upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}]}
+                    - name: down
+                      domains: ["down.test:9"]
+                      routes:
+                      - match: {connect_matcher: {}}
+                        route: {cluster: down, upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}]}
                     - name: other
                       domains: ["*"]
                       routes:
@@ -81,8 +97,16 @@ class ConnectTest {
             load_assignment:
               cluster_name: web
               endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
+          - name: resetter
+            load_assignment:
+              cluster_name: resetter
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.6.73, port_value: %d}}}}]}]
+          - name: down
+            load_assignment:
+              cluster_name: down
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.6.74, port_value: %d}}}}]}]
         """
-        .formatted(echoPort, web.ip(), web.port());
+        .formatted(echoPort, web.ip(), web.port(), resetter.getLocalPort(), downPort);
   }
 
   @BeforeAll
@@ -108,6 +132,22 @@ class ConnectTest {
                 }
               }
             });
+    resetter = new ServerSocket(0, 50, InetAddress.getByName("127.0.6.73"));
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              while (!resetter.isClosed()) {
+                try {
+                  Socket s = resetter.accept();
+                  s.getInputStream().read();
+                  s.setSoLinger(true, 0);
+                  s.close();
+                } catch (IOException e) {
+                  // closed
+                }
+              }
+            });
+    downPort = Ports.free("127.0.6.74");
     web = new Backend("web", "127.0.6.72");
     port = Ports.free(IP);
     closedPort = Ports.free(IP);
@@ -126,6 +166,7 @@ class ConnectTest {
   static void stop() throws Exception {
     proxy.close();
     echo.close();
+    resetter.close();
     web.close();
   }
 
@@ -178,6 +219,58 @@ class ConnectTest {
         .contains("http.connect.downstream_rq_2xx: 1");
     // Envoy's codec never sees a CONNECT request end: its 200 comes before the request completed
     assertThat(stat("http.connect.downstream_rq_response_before_rq_complete")).isEqualTo(early + 1);
+  }
+
+  /** CONNECT to {@code authority} on stream 1 of {@code c}: its frames until RST_STREAM. */
+  static List<RawH2.Frame> connectUntilReset(RawH2 c, String authority, String payload)
+      throws IOException {
+    c.headers(
+        1,
+        new io.netty.handler.codec.http2.DefaultHttp2Headers()
+            .method("CONNECT")
+            .authority(authority),
+        false);
+    if (payload != null) {
+      c.data(1, payload, false);
+    }
+    List<RawH2.Frame> seen = new ArrayList<>();
+    RawH2.Frame f;
+    while ((f = c.read()) != null) {
+      seen.add(f);
+      if (f.type() == RawH2.RST_STREAM && f.stream() == 1) {
+        break;
+      }
+    }
+    return seen;
+  }
+
+  @Test
+  void anHttp2ConnectWhoseUpstreamConnectFailsIs503ThenConnectError() throws Exception {
+    // Envoy: the router's local reply (503 UF), then doEndStream resets the stream, whose request
+    // did not end, with ConnectError: RST_STREAM CONNECT_ERROR (RFC 9113 8.5)
+    try (RawH2 c = RawH2.open(IP, port)) {
+      var seen = connectUntilReset(c, "down.test:9", null);
+      assertThat(seen.getFirst().type()).isEqualTo(RawH2.HEADERS);
+      assertThat(seen.getFirst().headers().status().toString()).isEqualTo("503");
+      assertThat(seen.getLast().type()).isEqualTo(RawH2.RST_STREAM);
+      assertThat(seen.getLast().errorCode())
+          .isEqualTo(io.netty.handler.codec.http2.Http2Error.CONNECT_ERROR.code());
+    }
+  }
+
+  @Test
+  void anHttp2ConnectTunnelWhoseUpstreamResetsEndsWithConnectError() throws Exception {
+    // the tunnel is up (200); the upstream's RST (not a FIN) resets the stream with CONNECT_ERROR
+    try (RawH2 c = RawH2.open(IP, port)) {
+      var seen = connectUntilReset(c, "reset.test:9", "x");
+      assertThat(seen.getFirst().headers().status().toString()).isEqualTo("200");
+      assertThat(seen.getLast().type()).isEqualTo(RawH2.RST_STREAM);
+      assertThat(seen.getLast().errorCode())
+          .isEqualTo(io.netty.handler.codec.http2.Http2Error.CONNECT_ERROR.code());
+      assertThat(seen)
+          .as("no END_STREAM before the reset")
+          .noneMatch(f -> f.stream() == 1 && f.endStream());
+    }
   }
 
   @Test

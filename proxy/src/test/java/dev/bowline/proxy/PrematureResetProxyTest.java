@@ -21,6 +21,7 @@ class PrematureResetProxyTest {
   static final String IP = "127.0.94.1";
   static final int CANCEL = 8;
 
+  @org.junit.jupiter.api.io.TempDir static java.nio.file.Path dir;
   static ScriptedBackend streaming;
   static ScriptedBackend stall;
   static Backend backend;
@@ -56,7 +57,10 @@ class PrematureResetProxyTest {
                     "resets",
                     IP,
                     port,
-                    "codec_type: HTTP2",
+                    "codec_type: HTTP2\n"
+                        + SocketProxy.accessLog(
+                            dir.resolve("resets.log"),
+                            "%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\\n"),
                     SocketProxy.to("/stream", "streaming"),
                     SocketProxy.to("/hold", "stall"),
                     SocketProxy.to("/", "a"))),
@@ -176,14 +180,20 @@ class PrematureResetProxyTest {
       // 249 of 250 closed streams premature: under the 250 that end it
       assertThat(get(c, 499, "/ok")).isEqualTo("200");
       assertThat(stat("downstream_rq_too_many_premature_resets")).isEqualTo(aborted);
-      // the 250th: Envoy aborts the connection, no GOAWAY
+      // the 250th: Envoy aborts the connection, no GOAWAY; stream 503, still open then, is reset
+      // with the abort's details (resetAllStreams)
       c.frames(
           (w, x) -> {
             w.writeHeaders(x, 501, RawH2.request("GET", "/hold"), 0, true, x.newPromise());
+            w.writeHeaders(x, 503, RawH2.request("GET", "/hold/open"), 0, true, x.newPromise());
             w.writeRstStream(x, 501, CANCEL, x.newPromise());
           });
       assertThat(c.readUntil(RawH2.GOAWAY)).as("closed without GOAWAY").isNull();
     }
     assertThat(stat("downstream_rq_too_many_premature_resets")).isEqualTo(aborted + 1);
+    SocketProxy.awaitLogLine(
+        dir.resolve("resets.log"), "/hold/open 0 DC too_many_premature_resets");
+    assertThat(SocketProxy.logLines(dir.resolve("resets.log")))
+        .contains("/hold 0 DR http2.remote_reset");
   }
 }

@@ -183,8 +183,23 @@ final class SocketProxy implements AutoCloseable {
       boolean admin,
       List<String> listeners,
       List<String> clusters) {
+    return start(ip, options, admin, "", listeners, clusters);
+  }
+
+  /**
+   * As {@link #start(String, ProxyOptions, boolean, List, List)}, with {@code bootstrap} (top-level
+   * YAML lines, such as a {@code layered_runtime}) added to the bootstrap.
+   */
+  static SocketProxy start(
+      String ip,
+      ProxyOptions options,
+      boolean admin,
+      String bootstrap,
+      List<String> listeners,
+      List<String> clusters) {
     String yaml =
         (admin ? "admin: {address: {socket_address: {address: " + ip + ", port_value: 0}}}\n" : "")
+            + bootstrap
             + "static_resources:\n  listeners:\n"
             + String.join("", listeners)
             + "  clusters:\n"

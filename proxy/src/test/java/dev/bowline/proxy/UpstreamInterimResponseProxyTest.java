@@ -39,6 +39,8 @@ class UpstreamInterimResponseProxyTest {
 
   static Scripted h1;
   static ServerSocket h2;
+  // a listener with proxy_100_continue, which forwards interim responses
+  static int forwardingPort;
   static final AtomicInteger h2Connections = new AtomicInteger();
   static Thread h2Server;
   static SocketProxy proxy;
@@ -57,6 +59,14 @@ class UpstreamInterimResponseProxyTest {
     String stale = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale";
     return switch (path) {
       case "/100" -> List.of(Scripted.now("HTTP/1.1 100 Continue\r\n\r\n" + ok));
+      case "/names" ->
+          // x-http2-* names of the upstream's own, which Envoy forwards like any other header
+          List.of(
+              Scripted.now(
+                  "HTTP/1.1 103 Early Hints\r\nX-Http2-Scheme: up\r\nX-Http2-Path: /up\r\n\r\n"),
+              Scripted.later(
+                  "HTTP/1.1 200 OK\r\nX-Http2-Scheme: up\r\nX-Http2-Path: /up\r\n"
+                      + ok.substring("HTTP/1.1 200 OK\r\n".length())));
       case "/102" -> List.of(Scripted.now("HTTP/1.1 102 Processing\r\n\r\n"), Scripted.later(ok));
       case "/103" ->
           List.of(
@@ -98,6 +108,7 @@ class UpstreamInterimResponseProxyTest {
     h2 = new ServerSocket(0, 8, InetAddress.getByName("127.0.91.3"));
     h2Server = Thread.ofVirtual().start(UpstreamInterimResponseProxyTest::serveH2);
     port = Ports.free(IP);
+    forwardingPort = Ports.free(IP);
     proxy =
         SocketProxy.start(
             IP,
@@ -107,6 +118,13 @@ class UpstreamInterimResponseProxyTest {
                     IP,
                     port,
                     "codec_type: AUTO",
+                    "{match: {prefix: /h2/}, route: {cluster: h2, timeout: 5s}}",
+                    "{match: {prefix: /}, route: {cluster: h1, timeout: 5s}}"),
+                SocketProxy.listener(
+                    "forwarding",
+                    IP,
+                    forwardingPort,
+                    "proxy_100_continue: true",
                     "{match: {prefix: /h2/}, route: {cluster: h2, timeout: 5s}}",
                     "{match: {prefix: /}, route: {cluster: h1, timeout: 5s}}")),
             List.of(
@@ -199,6 +217,37 @@ class UpstreamInterimResponseProxyTest {
       assertThat(rest).startsWith("HTTP/1.1 200 OK\r\n").doesNotContain("100 Continue");
       assertThat(rest).contains("\r\n\r\n/100 conn=");
     }
+  }
+
+  /** A GET of {@code path} on the proxy_100_continue listener: the heads of what came back. */
+  static String[] forwardedHeads(String path) throws IOException {
+    try (Socket s = new Socket(IP, forwardingPort)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream()
+          .write(
+              ("GET " + path + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+      String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      return all.toLowerCase(java.util.Locale.ROOT).split("\r\n\r\n");
+    }
+  }
+
+  @Test
+  void forwardedInterimAndFinalHeadsCarryTheSameXHttp2Names() throws Exception {
+    // with proxy_100_continue the 1xx heads are forwarded, with the upstream's headers as the
+    // final head: an HTTP/1.1 upstream's own x-http2-* names on both (Envoy forwards them)
+    String[] h1 = forwardedHeads("/names");
+    assertThat(h1[0]).startsWith("http/1.1 103 early hints");
+    assertThat(h1[1]).startsWith("http/1.1 200 ok");
+    for (String head : List.of(h1[0], h1[1])) {
+      assertThat(head).contains("\r\nx-http2-scheme: up").contains("\r\nx-http2-path: /up");
+    }
+    // an HTTP/2 upstream's: on neither the stream id Netty's conversion adds
+    String[] h2 = forwardedHeads("/h2/names");
+    assertThat(h2[0]).startsWith("http/1.1 100 continue");
+    assertThat(h2[1]).startsWith("http/1.1 103 early hints").contains("\r\nlink: </s.css>");
+    assertThat(h2[2]).startsWith("http/1.1 200 ok");
+    assertThat(List.of(h2[0], h2[1], h2[2])).noneMatch(h -> h.contains("x-http2"));
   }
 
   @Test

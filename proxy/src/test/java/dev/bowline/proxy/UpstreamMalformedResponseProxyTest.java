@@ -87,9 +87,19 @@ class UpstreamMalformedResponseProxyTest {
                         log_format: {text_format_source: {inline_string: "%s"}}"""
                         .formatted(dir.resolve("bad.log"), FORMAT),
                     "{match: {prefix: /h2/}, route: {cluster: h2, timeout: 10s}}",
+                    "{match: {prefix: /limits/}, route: {cluster: limits, timeout: 10s}}",
                     "{match: {prefix: /}, route: {cluster: up, timeout: 10s}}")),
             List.of(
                 SocketProxy.cluster("up", "127.0.7.81", upstream.port(), ""),
+                SocketProxy.cluster(
+                    "limits",
+                    "127.0.7.81",
+                    upstream.port(),
+                    SocketProxy.httpProtocolOptions(
+                        """
+                        explicit_http_config: {http_protocol_options: {}}
+                        common_http_protocol_options: {max_headers_count: 20, max_response_headers_kb: 16}
+                        """)),
                 SocketProxy.cluster(
                     "h2", "127.0.7.82", h2.getLocalPort(), "http2_protocol_options: {}")));
   }
@@ -148,13 +158,23 @@ class UpstreamMalformedResponseProxyTest {
    * details, and counted once in {@code upstream_cx_protocol_error}.
    */
   static void isUpstreamProtocolError(String path) throws Exception {
-    long errors = protocolErrors();
+    isUpstreamProtocolError(path, "up");
+  }
+
+  /** As above, counted in {@code cluster}'s {@code upstream_cx_protocol_error} only. */
+  static void isUpstreamProtocolError(String path, String cluster) throws Exception {
+    String counter = "cluster." + cluster + ".upstream_cx_protocol_error";
+    String other =
+        "cluster." + (cluster.equals("up") ? "limits" : "up") + ".upstream_cx_protocol_error";
+    long errors = proxy.stat(counter);
+    long others = proxy.stat(other);
     var r = get(path);
     assertThat(r.statusCode()).as(path).isEqualTo(502);
     assertThat(r.body()).as(path).isEqualTo(CONNECT_ERROR);
     assertThat(logged(path))
         .isEqualTo(path + " 502 UPE upstream_reset_before_response_started{protocol_error}");
-    assertThat(protocolErrors()).as(path).isEqualTo(errors + 1);
+    assertThat(proxy.stat(counter)).as(path).isEqualTo(errors + 1);
+    assertThat(proxy.stat(other)).as("the other cluster's count").isEqualTo(others);
   }
 
   @Test
@@ -173,6 +193,29 @@ class UpstreamMalformedResponseProxyTest {
     for (String path : List.of("/big-90k", "/headers-101")) {
       isUpstreamProtocolError(path);
     }
+  }
+
+  @Test
+  void theClustersMaxHeadersCountAndMaxResponseHeadersKbBoundItsHttp1Responses() throws Exception {
+    // the cluster "limits" (same backend) sets max_headers_count 20 and max_response_headers_kb 16
+    // in its HttpProtocolOptions: Envoy's HTTP/1 client codec takes up to there, a codec protocol
+    // error beyond (upstream_cx_protocol_error; 502 UPE protocol_error) on that cluster only
+    assertThat(get("/limits/big-10k").statusCode()).isEqualTo(200);
+    assertThat(get("/limits/headers-20").statusCode()).isEqualTo(200);
+    for (String path : List.of("/limits/big-20k", "/limits/headers-21")) {
+      isUpstreamProtocolError(path, "limits");
+    }
+    // the default cluster to the same backend still takes them (Envoy's 80 KiB and 100 headers)
+    assertThat(get("/big-20k").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void anHttp2ResponseHeadUpToEnvoys60KiBDefaultIsServed() throws Exception {
+    // Envoy's HTTP/2 client codec takes a response header list up to max_response_headers_kb,
+    // 60 KiB when unset; Netty's own default was 8 KiB
+    var r = get("/h2/big-40k");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("x-big").orElseThrow()).hasSize(40 * 1024);
   }
 
   @Test
@@ -392,6 +435,14 @@ class UpstreamMalformedResponseProxyTest {
                     stream,
                     new io.netty.handler.codec.http2.DefaultHttp2Headers().status("103"),
                     true);
+            case "/h2/big-40k" ->
+                c.headers(
+                        stream,
+                        new io.netty.handler.codec.http2.DefaultHttp2Headers()
+                            .status("200")
+                            .add("x-big", "y".repeat(40 * 1024)),
+                        false)
+                    .data(stream, path, true);
             case "/h2/goaway-grows" ->
                 // a graceful GOAWAY that keeps this stream, then one whose last stream id grows
                 growingGoAways(c, stream);
@@ -518,6 +569,13 @@ class UpstreamMalformedResponseProxyTest {
         case "/not-http" -> ScriptedBackend.write(out, "SSH-2.0-OpenSSH_9.6\r\n\r\n");
         case "/big-70k" ->
             ScriptedBackend.write(out, ok(body, "X-Big: " + "y".repeat(70 * 1024) + "\r\n"));
+        case "/limits/big-10k" ->
+            ScriptedBackend.write(out, ok(body, "X-Big: " + "y".repeat(10 * 1024) + "\r\n"));
+        case "/big-20k", "/limits/big-20k" ->
+            ScriptedBackend.write(out, ok(body, "X-Big: " + "y".repeat(20 * 1024) + "\r\n"));
+        case "/limits/headers-20" ->
+            ScriptedBackend.write(out, ok(body, headers(19))); // and content-length
+        case "/limits/headers-21" -> ScriptedBackend.write(out, ok(body, headers(20)));
         case "/big-90k" ->
             ScriptedBackend.write(out, ok(body, "X-Big: " + "y".repeat(90 * 1024) + "\r\n"));
         case "/headers-100" ->

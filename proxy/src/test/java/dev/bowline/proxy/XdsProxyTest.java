@@ -227,6 +227,23 @@ class XdsProxyTest {
     cache.setSnapshot("all", Snapshot.create(clusters, eps, listeners, routes, List.of(), version));
   }
 
+  /**
+   * Publishes version 1: the EDS cluster {@code backend} on host a, {@code listener}, and the route
+   * configuration {@code routeConfig} sending everything to {@code backend}; returns once the proxy
+   * serves it from a.
+   */
+  void publishBackendA(Listener listener, String routeConfig) {
+    publish(
+        "1",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(listener),
+        List.of(routes(routeConfig, toCluster("/", "backend"))));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> proxy.ready() && getOrError("/x").startsWith("backend=a path=/x"));
+  }
+
   String get(String path) throws Exception {
     return client
         .send(
@@ -247,15 +264,7 @@ class XdsProxyTest {
 
   @Test
   void servesWhatTheXdsServerSendsAndFollowsUpdates() throws Exception {
-    publish(
-        "1",
-        List.of(edsCluster("backend")),
-        List.of(endpoints("backend", a)),
-        List.of(listener("routes")),
-        List.of(routes("routes", toCluster("/", "backend"))));
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(() -> proxy.ready() && getOrError("/x").startsWith("backend=a path=/x"));
+    publishBackendA(listener("routes"), "routes");
 
     // EDS: the cluster moves to another host
     publish(
@@ -319,15 +328,7 @@ class XdsProxyTest {
    */
   @Test
   void anUpdateAfterTheIdleConfigThreadEndedStillApplies() throws Exception {
-    publish(
-        "1",
-        List.of(edsCluster("backend")),
-        List.of(endpoints("backend", a)),
-        List.of(listener("routes")),
-        List.of(routes("routes", toCluster("/", "backend"))));
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(() -> proxy.ready() && getOrError("/x").startsWith("backend=a path=/x"));
+    publishBackendA(listener("routes"), "routes");
     await()
         .atMost(Duration.ofSeconds(10))
         .until(
@@ -346,13 +347,7 @@ class XdsProxyTest {
 
   @Test
   void anInvalidRouteIsNackedNamingItsFieldAndTheOldOneKeepsServing() throws Exception {
-    publish(
-        "1",
-        List.of(edsCluster("backend")),
-        List.of(endpoints("backend", a)),
-        List.of(listener("routes")),
-        List.of(routes("routes", toCluster("/", "backend"))));
-    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=a"));
+    publishBackendA(listener("routes"), "routes");
 
     Route bad =
         Route.newBuilder()
@@ -381,13 +376,7 @@ class XdsProxyTest {
 
   @Test
   void reconnectsAndResubscribesWhenTheServerComesBack() throws Exception {
-    publish(
-        "1",
-        List.of(edsCluster("backend")),
-        List.of(endpoints("backend", a)),
-        List.of(listener("routes")),
-        List.of(routes("routes", toCluster("/", "backend"))));
-    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=a"));
+    publishBackendA(listener("routes"), "routes");
 
     xds.shutdownNow().awaitTermination();
     assertThat(get("/x")).startsWith("backend=a"); // the last config keeps serving without a server
@@ -533,13 +522,7 @@ class XdsProxyTest {
 
   @Test
   void aChangedListenerDrainsItsConnectionsAndAnUnchangedOneDoesNot() throws Exception {
-    publish(
-        "1",
-        List.of(edsCluster("backend")),
-        List.of(endpoints("backend", a)),
-        List.of(listenerWithPrefix("one")),
-        List.of(routes("routes", toCluster("/", "backend"))));
-    await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=a"));
+    publishBackendA(listenerWithPrefix("one"), "routes");
     try (java.net.Socket s = new java.net.Socket(LISTEN_IP, listenPort)) {
       s.setSoTimeout(5000);
       assertThat(keepAliveGet(s, "/1")).contains("path=/1").doesNotContain("connection: close");
@@ -583,13 +566,7 @@ class XdsProxyTest {
   @Test
   void aDrainingListenerKeepsRoutingByTheRouteConfigItNamedWhenTheNewOneNamesAnother()
       throws Exception {
-    publish(
-        "1",
-        List.of(edsCluster("backend")),
-        List.of(endpoints("backend", a)),
-        List.of(listener("routes-v1")),
-        List.of(routes("routes-v1", toCluster("/", "backend"))));
-    await().atMost(Duration.ofSeconds(30)).until(() -> getOrError("/x").startsWith("backend=a"));
+    publishBackendA(listener("routes-v1"), "routes-v1");
     try (java.net.Socket s = new java.net.Socket(LISTEN_IP, listenPort)) {
       s.setSoTimeout(10_000);
       assertThat(keepAliveGet(s, "/1")).contains("path=/1").doesNotContain("connection: close");
@@ -626,13 +603,7 @@ class XdsProxyTest {
 
   @Test
   void whileTheNewListenerWarmsTheOldOneKeepsItsRouteConfig() throws Exception {
-    publish(
-        "1",
-        List.of(edsCluster("backend")),
-        List.of(endpoints("backend", a)),
-        List.of(listener("routes-v1")),
-        List.of(routes("routes-v1", toCluster("/", "backend"))));
-    await().atMost(Duration.ofSeconds(30)).until(() -> getOrError("/x").startsWith("backend=a"));
+    publishBackendA(listener("routes-v1"), "routes-v1");
     // the new listener names a route configuration the server does not have (yet): it warms, the
     // old listener serves on, with the routes it named though RDS no longer follows them
     publish(

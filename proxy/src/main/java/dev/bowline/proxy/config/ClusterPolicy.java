@@ -41,6 +41,11 @@ import java.util.Optional;
  * @param preconnectRatio {@code preconnect_policy.per_upstream_preconnect_ratio}: HTTP/1.1
  *     connections a host keeps busy, idle or connecting per request in flight, in [1, 3]; 1 (the
  *     default) connects on demand only
+ * @param maxResponseHeadersCount {@code common_http_protocol_options.max_headers_count}: the most
+ *     header (or trailer) fields of a response an upstream connection takes (Envoy's default 100)
+ * @param maxResponseHeadersKb {@code common_http_protocol_options.max_response_headers_kb}: the
+ *     most KiB of a response head an upstream connection takes; 0 when unset, for the codec's
+ *     default (Envoy's: 80 KiB on HTTP/1.1, 60 KiB on HTTP/2)
  */
 public record ClusterPolicy(
     Lb lb,
@@ -59,7 +64,28 @@ public record ClusterPolicy(
     int http2MaxConcurrentStreams,
     boolean http1EnableTrailers,
     Duration maxConnectionDuration,
-    double preconnectRatio) {
+    double preconnectRatio,
+    int maxResponseHeadersCount,
+    int maxResponseHeadersKb) {
+
+  /** Envoy's HTTP/1 client codec's head limit when {@code max_response_headers_kb} is unset. */
+  public static final int HTTP1_RESPONSE_HEADERS_KB = 80;
+
+  /**
+   * Envoy's HTTP/2 client codec's head limit when {@code max_response_headers_kb} is unset ({@code
+   * DEFAULT_MAX_REQUEST_HEADERS_KB}, which {@code codec_client.cc} passes for HTTP/2).
+   */
+  public static final int HTTP2_RESPONSE_HEADERS_KB = 60;
+
+  /** The response head limit in bytes of an HTTP/1.1 upstream connection. */
+  public int http1ResponseHeadBytes() {
+    return (maxResponseHeadersKb == 0 ? HTTP1_RESPONSE_HEADERS_KB : maxResponseHeadersKb) * 1024;
+  }
+
+  /** The response header list limit in bytes of an HTTP/2 upstream connection. */
+  public int http2ResponseHeadBytes() {
+    return (maxResponseHeadersKb == 0 ? HTTP2_RESPONSE_HEADERS_KB : maxResponseHeadersKb) * 1024;
+  }
 
   /** Envoy's defaults: nothing set on the cluster. */
   public static final ClusterPolicy DEFAULT =
@@ -80,7 +106,9 @@ public record ClusterPolicy(
           CodecOptions.DEFAULT_MAX_CONCURRENT_STREAMS,
           false,
           Duration.ZERO,
-          1.0);
+          1.0,
+          CodecOptions.DEFAULT_MAX_HEADERS_COUNT,
+          0);
 
   public ClusterPolicy {
     Objects.requireNonNull(lb, "lb");
@@ -90,6 +118,12 @@ public record ClusterPolicy(
     }
     if (!(preconnectRatio >= 1 && preconnectRatio <= 3)) {
       throw new IllegalArgumentException("preconnectRatio must be in [1, 3]");
+    }
+    if (maxResponseHeadersCount < 1) {
+      throw new IllegalArgumentException("maxResponseHeadersCount must be positive");
+    }
+    if (maxResponseHeadersKb < 0 || maxResponseHeadersKb > 8192) {
+      throw new IllegalArgumentException("maxResponseHeadersKb must be in [0, 8192]");
     }
   }
 

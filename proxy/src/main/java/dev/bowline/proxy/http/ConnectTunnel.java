@@ -16,9 +16,9 @@ import io.netty.util.ReferenceCountUtil;
  * The two halves of a CONNECT tunnel over one HTTP/2 stream: the stream's DATA (as {@link
  * HttpContent}) goes to the upstream TCP connection as bytes, the upstream's bytes come back as
  * DATA, and either end finishing ends the other (END_STREAM half-closes the upstream, the upstream
- * closing sends END_STREAM). Reading pauses on whichever side the other cannot keep up with. Over
- * HTTP/1.1 the whole connection is the tunnel and {@link dev.bowline.proxy.tcp.TcpProxy#relayTo}
- * serves both ways.
+ * closing sends END_STREAM, its reset RST_STREAM CONNECT_ERROR). Reading pauses on whichever side
+ * the other cannot keep up with. Over HTTP/1.1 the whole connection is the tunnel and {@link
+ * dev.bowline.proxy.tcp.TcpProxy#relayTo} serves both ways.
  */
 final class ConnectTunnel {
   private ConnectTunnel() {}
@@ -48,16 +48,36 @@ final class ConnectTunnel {
 
       @Override
       public void channelInactive(ChannelHandlerContext ctx) {
-        if (stream.isActive()) {
+        if (failed) {
+          resetConnectError(stream); // the upstream connection broke (Envoy: UC, CONNECT_ERROR)
+        } else if (stream.isActive()) {
           stream.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT); // END_STREAM
         }
       }
 
+      // the upstream connection ended in an error (a reset, a failed read), not a FIN
+      private boolean failed;
+
       @Override
       public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        failed = true;
         ctx.close();
       }
     };
+  }
+
+  /**
+   * RST_STREAM CONNECT_ERROR on HTTP/2 stream {@code stream}, if it is still open: the TCP
+   * connection of its CONNECT failed or was reset (RFC 9113 8.5), as Envoy's connection manager
+   * resets a CONNECT stream whose flags hold {@code UF} or {@code UC} ({@code doEndStream}).
+   */
+  static void resetConnectError(Channel stream) {
+    if (stream.isActive()) {
+      stream.writeAndFlush(
+          new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(
+              io.netty.handler.codec.http2.Http2Error.CONNECT_ERROR),
+          stream.voidPromise());
+    }
   }
 
   /** On the HTTP/2 stream: its DATA goes to the upstream as bytes. */

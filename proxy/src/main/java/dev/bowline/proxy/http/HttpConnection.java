@@ -605,6 +605,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
             remoteReset == io.netty.handler.codec.http2.Http2Error.REFUSED_STREAM.code()
                 ? "http2.remote_refuse"
                 : "http2.remote_reset");
+      } else if (timers != null && timers.resets().tripped()) {
+        // Envoy's maybeDrainDueToPrematureResets closes the connection with these details, which
+        // its resetAllStreams gives each open stream (ConnectionTermination: DC)
+        s.resetByCodec(dev.bowline.proxy.http.filter.ResponseFlag.DC, PrematureResets.DETAILS);
       } else {
         s.resetByDownstream();
       }

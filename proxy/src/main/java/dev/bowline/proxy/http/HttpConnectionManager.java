@@ -87,7 +87,9 @@ public final class HttpConnectionManager {
       ProxyRuntime runtime,
       HttpFilterFactory<?>[] f) {
     // Envoy's premature-reset rule for this connection's streams (rapid reset)
-    var resets = new PrematureResets(p.channel(), runtime.stats().http(config.statPrefix()));
+    var resets =
+        new PrematureResets(
+            p.channel(), runtime.stats().http(config.statPrefix()), runtime.values());
     p.addLast(
         new ServerCodecBuilder(config, runtime, resets)
             .initialSettings(

@@ -1885,10 +1885,9 @@ final class HttpStream
                 new io.netty.handler.codec.http.DefaultFullHttpResponse(
                     HttpVersion.HTTP_1_1, resp.status());
             interim.headers().set(resp.headers());
-            for (var x :
-                io.netty.handler.codec.http2.HttpConversionUtil.ExtensionHeaderNames.values()) {
-              interim.headers().remove(x.text()); // an HTTP/2 upstream's conversion adds them
-            }
+            // what the final head drops too: the stream id an HTTP/2 upstream's conversion adds;
+            // the upstream's own x-http2-* headers go on, as Envoy forwards them
+            interim.headers().remove(X_HTTP2_STREAM_ID);
             ctx.writeAndFlush(interim, ctx.voidPromise());
           }
         }
@@ -2494,8 +2493,15 @@ final class HttpStream
       if (!complete && conn.http2Stream) {
         // the response is whole, the request is not: RST_STREAM NO_ERROR asks the client to stop
         // sending (RFC 9113 8.1), as Envoy's reset of such a stream does. Only once the response
-        // is out: a reset drops the stream's DATA still waiting for flow control
-        ctx.writeAndFlush(last).addListener(f -> resetNoError());
+        // is out: a reset drops the stream's DATA still waiting for flow control. A CONNECT whose
+        // upstream failed gets CONNECT_ERROR (RFC 9113 8.5; Envoy's doEndStream: UF or UC)
+        if (method.equals("CONNECT")
+            && (ResponseFlags.has(responseFlags, ResponseFlag.UF)
+                || ResponseFlags.has(responseFlags, ResponseFlag.UC))) {
+          ctx.writeAndFlush(last).addListener(f -> ConnectTunnel.resetConnectError(ctx.channel()));
+        } else {
+          ctx.writeAndFlush(last).addListener(f -> resetNoError());
+        }
       } else {
         ctx.writeAndFlush(last, ctx.voidPromise());
       }

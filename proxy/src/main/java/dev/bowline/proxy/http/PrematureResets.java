@@ -13,30 +13,38 @@ import io.netty.channel.Channel;
  * half or more of them were premature; before that, as soon as the premature ones reach half of
  * that count (250), since no number of good streams could bring the ratio back. Abort is Envoy's
  * {@code ConnectionCloseType::Abort}: the socket closes with nothing flushed, no GOAWAY, counted in
- * {@code downstream_rq_too_many_premature_resets}. A client that cancels long-lived streams, or
+ * {@code downstream_rq_too_many_premature_resets}; streams still open are logged {@code DC} with
+ * the details {@code too_many_premature_resets}. A client that cancels long-lived streams, or
  * streams whose response began (gRPC cancellations), never trips it, however many it cancels.
  *
- * <p>Envoy reads both limits from its runtime; the proxy has no runtime layer, so they are Envoy's
- * defaults. Event loop of the connection only.
+ * <p>Both limits are runtime keys, read from the bootstrap's {@code layered_runtime} static layers
+ * ({@link dev.bowline.proxy.runtime.RuntimeValues}), Envoy's defaults otherwise. Event loop of the
+ * connection only.
  */
 final class PrematureResets {
-  /** {@code overload.premature_reset_total_stream_count}'s default. */
-  static final long TOTAL_STREAM_COUNT = 500;
-
-  /** {@code overload.premature_reset_min_stream_lifetime_seconds}'s default. */
-  static final long MIN_STREAM_LIFETIME_SECONDS = 1;
+  /**
+   * The response code details of the streams still open when the connection is aborted (Envoy's
+   * {@code doConnectionClose(Abort, no flag, "too_many_premature_resets")}); they are logged {@code
+   * DC}.
+   */
+  static final String DETAILS = "too_many_premature_resets";
 
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
   private final Channel connection;
   private final HttpStats stats;
+  private final long totalStreamCount;
+  private final long minStreamLifetimeSeconds;
   private long closed;
   private long premature;
   private boolean tripped;
 
-  PrematureResets(Channel connection, HttpStats stats) {
+  PrematureResets(
+      Channel connection, HttpStats stats, dev.bowline.proxy.runtime.RuntimeValues runtime) {
     this.connection = connection;
     this.stats = stats;
+    this.totalStreamCount = runtime.prematureResetTotalStreamCount();
+    this.minStreamLifetimeSeconds = runtime.prematureResetMinStreamLifetimeSeconds();
   }
 
   /**
@@ -48,10 +56,10 @@ final class PrematureResets {
       return;
     }
     closed++;
-    if (!responded && lifetimeNanos / NANOS_PER_SECOND <= MIN_STREAM_LIFETIME_SECONDS) {
+    if (!responded && lifetimeNanos / NANOS_PER_SECOND <= minStreamLifetimeSeconds) {
       premature++;
     }
-    if (closed < TOTAL_STREAM_COUNT ? premature * 2 < TOTAL_STREAM_COUNT : premature * 2 < closed) {
+    if (closed < totalStreamCount ? premature * 2 < totalStreamCount : premature * 2 < closed) {
       return;
     }
     tripped = true;

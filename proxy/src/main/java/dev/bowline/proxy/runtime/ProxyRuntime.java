@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The state a running proxy shares with its connections. The config is one reference swapped whole;
- * a request reads it once when it starts. Workers are fixed at start, one per event loop.
+ * a request reads it once when it starts. Workers are fixed at start, one per event loop. {@code
+ * values} are the runtime keys read from the bootstrap's {@code layered_runtime}.
  */
 public record ProxyRuntime(
     AtomicReference<ProxySnapshot> config,
@@ -19,7 +20,19 @@ public record ProxyRuntime(
     Stats stats,
     FilterRegistry filters,
     AtomicBoolean draining,
-    dev.bowline.proxy.tls.TlsContexts tls) {
+    dev.bowline.proxy.tls.TlsContexts tls,
+    RuntimeValues values) {
+
+  /** A runtime with Envoy's default runtime values (no {@code layered_runtime}). */
+  public ProxyRuntime(
+      AtomicReference<ProxySnapshot> config,
+      Map<EventExecutor, Worker> workers,
+      Stats stats,
+      FilterRegistry filters,
+      AtomicBoolean draining,
+      dev.bowline.proxy.tls.TlsContexts tls) {
+    this(config, workers, stats, filters, draining, tls, RuntimeValues.DEFAULT);
+  }
 
   /** A runtime with no TLS secrets (tests, plaintext-only setups). */
   public ProxyRuntime(

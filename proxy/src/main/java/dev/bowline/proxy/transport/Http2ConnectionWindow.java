@@ -24,10 +24,16 @@ public final class Http2ConnectionWindow extends ChannelInboundHandlerAdapter {
    * Netty's client frame codec announcing {@code streamWindow} in its SETTINGS and leaving the
    * connection window to an {@link Http2ConnectionWindow} after it: Netty's codec would otherwise
    * raise the connection window by twice what the stream window adds, where Envoy sets it to {@code
-   * initial_connection_window_size}. It refuses server push, as Envoy's client codec does.
+   * initial_connection_window_size}. It refuses server push, as Envoy's client codec does. A
+   * response header list over {@code maxHeaderListBytes} (the cluster's {@code
+   * max_response_headers_kb}, Envoy's HTTP/2 default 60 KiB; Netty's own would be 8 KiB) resets its
+   * stream.
    */
-  public static io.netty.handler.codec.http2.Http2FrameCodec clientCodec(int streamWindow) {
-    return new ClientCodecBuilder(streamWindow).build();
+  public static io.netty.handler.codec.http2.Http2FrameCodec clientCodec(
+      int streamWindow, int maxHeaderListBytes) {
+    var b = new ClientCodecBuilder(streamWindow);
+    b.initialSettings().maxHeaderListSize(maxHeaderListBytes);
+    return b.build();
   }
 
   private static final class ClientCodecBuilder

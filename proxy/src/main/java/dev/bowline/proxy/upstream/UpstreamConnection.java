@@ -20,6 +20,8 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
   private final Worker worker;
   private final Host host;
   private final ClusterHosts cluster;
+  // the cluster's max_headers_count: a response (or its trailers) with more fields is refused
+  private final int maxHeaders;
   final Channel channel;
   private @Nullable ResponseListener listener;
   private boolean keepAlive;
@@ -56,6 +58,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     this.channel = channel;
     this.codec = codec;
     this.enableTrailers = cluster.config.policy().http1EnableTrailers();
+    this.maxHeaders = cluster.config.policy().maxResponseHeadersCount();
   }
 
   @Override
@@ -118,7 +121,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (obj.decoderResult().isFailure() || invalid(msg)) {
+    if (obj.decoderResult().isFailure() || invalid(msg, maxHeaders)) {
       // bytes that are no HTTP/1.1 response, a status that is no 3-digit code, or more header (or
       // trailer) fields than Envoy's codec takes
       ReferenceCountUtil.release(msg);
@@ -192,10 +195,9 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
    * though Netty's decoder takes it: a status code outside 100-999 (Netty reads {@code HTTP/1.1 2
    * OK} as status 2, which the proxy took for an interim response and then passed its body on
    * without a head: found by Http1UpstreamFuzzTest), or more header or trailer fields than {@code
-   * max_headers_count} (default 100).
+   * max_headers_count} of the cluster (default 100).
    */
-  private static boolean invalid(Object msg) {
-    int max = dev.bowline.proxy.config.CodecOptions.DEFAULT_MAX_HEADERS_COUNT;
+  private static boolean invalid(Object msg, int max) {
     if (msg instanceof HttpResponse r) {
       int code = r.status().code();
       return code < 100 || code > 999 || r.headers().size() > max;

@@ -494,21 +494,16 @@ public final class Worker {
   }
 
   /**
-   * The most bytes of an upstream HTTP/1.1 response head, its status line and its header lines
-   * each: Envoy's HTTP/1 client codec reads 80 KiB (http_parser's limit, the default of {@code
-   * max_response_headers_kb} for HTTP/1), a larger head is a protocol error (502).
-   */
-  static final int MAX_RESPONSE_HEAD = 80 * 1024;
-
-  /**
    * The HTTP/1.1 codec of an upstream connection of {@code cluster}: the codec closes a pooled
    * connection idle for the cluster's idle timeout (UpstreamConnection ignores it while a request
-   * runs), without an idle handler of its own.
+   * runs), without an idle handler of its own. Its status line and its header lines each take at
+   * most the cluster's {@code max_response_headers_kb} (Envoy's HTTP/1 client codec: 80 KiB when
+   * unset, http_parser's limit); a larger head is a protocol error (502).
    */
   static dev.bowline.proxy.transport.Http1ClientCodec http1Codec(ClusterConfig cluster) {
+    int head = cluster.policy().http1ResponseHeadBytes();
     return new dev.bowline.proxy.transport.Http1ClientCodec(
-        dev.bowline.proxy.transport.Http1Decoding.config(
-            MAX_RESPONSE_HEAD, MAX_RESPONSE_HEAD, 65536),
+        dev.bowline.proxy.transport.Http1Decoding.config(head, head, 65536),
         cluster.policy().idleTimeout(),
         cluster.policy().http1EnableTrailers());
   }

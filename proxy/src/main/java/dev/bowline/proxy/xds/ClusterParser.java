@@ -243,7 +243,9 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "use_downstream_protocol_config.http2_protocol_options.max_concurrent_streams",
           "common_http_protocol_options.idle_timeout",
           "common_http_protocol_options.max_connection_duration",
-          "common_http_protocol_options.max_requests_per_connection");
+          "common_http_protocol_options.max_requests_per_connection",
+          "common_http_protocol_options.max_headers_count",
+          "common_http_protocol_options.max_response_headers_kb");
 
   @Override
   java.util.Set<String> nestedIgnored(Cluster c) {

@@ -63,6 +63,8 @@ final class ClusterPolicyParser {
           "upstream_connection_options.tcp_keepalive",
           "common_http_protocol_options.idle_timeout",
           "common_http_protocol_options.max_connection_duration",
+          "common_http_protocol_options.max_headers_count",
+          "common_http_protocol_options.max_response_headers_kb",
           "preconnect_policy.per_upstream_preconnect_ratio",
           "load_assignment.endpoints.locality",
           "load_assignment.endpoints.priority",
@@ -131,6 +133,8 @@ final class ClusterPolicyParser {
     @SuppressWarnings("deprecation")
     boolean http1Trailers = c.getHttpProtocolOptions().getEnableTrailers();
     var ext = c.getTypedExtensionProtocolOptionsMap().get(ClusterParser.HTTP_OPTIONS);
+    var httpCommon = c.getCommonHttpProtocolOptions();
+    String commonField = "common_http_protocol_options";
     if (ext != null) {
       try {
         HttpProtocolOptions o =
@@ -153,6 +157,11 @@ final class ClusterPolicyParser {
                   + ClusterParser.HTTP_OPTIONS
                   + "].use_downstream_protocol_config.http2_protocol_options";
         }
+        httpCommon = o.getCommonHttpProtocolOptions();
+        commonField =
+            "typed_extension_protocol_options["
+                + ClusterParser.HTTP_OPTIONS
+                + "].common_http_protocol_options";
         if (o.getCommonHttpProtocolOptions().hasIdleTimeout()) {
           idle = Protos.duration(o.getCommonHttpProtocolOptions().getIdleTimeout());
         }
@@ -200,7 +209,47 @@ final class ClusterPolicyParser {
         maxConcurrentStreams(h2, h2Field + ".max_concurrent_streams"),
         http1Trailers,
         maxDuration,
-        preconnectRatio(c));
+        preconnectRatio(c),
+        maxResponseHeadersCount(httpCommon, commonField),
+        maxResponseHeadersKb(httpCommon, commonField));
+  }
+
+  /**
+   * {@code max_headers_count} of the cluster's common HTTP options (those of its {@code
+   * HttpProtocolOptions} when it has them, as Envoy's {@code createOptions}): the most response
+   * header fields its upstream codecs take; Envoy's default 100, at least 1.
+   */
+  private static int maxResponseHeadersCount(
+      io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions common, String field)
+      throws InvalidResourceException {
+    if (!common.hasMaxHeadersCount()) {
+      return dev.bowline.proxy.config.CodecOptions.DEFAULT_MAX_HEADERS_COUNT;
+    }
+    int n = common.getMaxHeadersCount().getValue();
+    if (n < 1) {
+      throw new InvalidResourceException(
+          field + ".max_headers_count", "must be at least 1, got " + Integer.toUnsignedString(n));
+    }
+    return n;
+  }
+
+  /**
+   * {@code max_response_headers_kb} of the cluster's common HTTP options: Envoy's range (0, 8192];
+   * 0 when unset (each codec's default).
+   */
+  private static int maxResponseHeadersKb(
+      io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions common, String field)
+      throws InvalidResourceException {
+    if (!common.hasMaxResponseHeadersKb()) {
+      return 0;
+    }
+    int kb = common.getMaxResponseHeadersKb().getValue();
+    if (kb < 1 || kb > 8192) {
+      throw new InvalidResourceException(
+          field + ".max_response_headers_kb",
+          "must be in [1, 8192], got " + Integer.toUnsignedString(kb));
+    }
+    return kb;
   }
 
   /** {@code preconnect_policy.per_upstream_preconnect_ratio}: Envoy's range [1, 3], default 1. */

@@ -77,9 +77,8 @@ class Http1UpstreamFuzzTest {
     fixture.alloc.assertAllReleased();
 
     // the codec's fast heads decode as Netty's decoder does (requests pipelined up front)
-    var config =
-        dev.bowline.proxy.transport.Http1Decoding.config(
-            Worker.MAX_RESPONSE_HEAD, Worker.MAX_RESPONSE_HEAD, 65536);
+    int head = dev.bowline.proxy.config.ClusterPolicy.DEFAULT.http1ResponseHeadBytes();
+    var config = dev.bowline.proxy.transport.Http1Decoding.config(head, head, 65536);
     assertThat(ResponseDecoding.decode(config, true, methods, input, cuts))
         .isEqualTo(ResponseDecoding.decode(config, false, methods, input, cuts));
   }

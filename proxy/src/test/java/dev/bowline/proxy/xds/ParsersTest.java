@@ -578,6 +578,56 @@ class ParsersTest {
   }
 
   @Test
+  void responseHeaderLimitsAreReadFromTheClustersCommonHttpOptionsInEnvoysRanges()
+      throws Exception {
+    var parser = new ClusterParser();
+    String ext =
+        ",\"typed_extension_protocol_options\":{\"envoy.extensions.upstreams.http.v3.HttpProtocolOptions\":"
+            + "{\"@type\":\"type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions\","
+            + "\"explicit_http_config\":{\"http_protocol_options\":{}},"
+            + "\"common_http_protocol_options\":";
+    java.util.function.Function<String, Cluster> cluster =
+        extra -> {
+          try {
+            return json("{\"name\":\"u\",\"type\":\"STATIC\"" + extra + "}", Cluster.newBuilder())
+                .build();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        };
+    var unset = parser.parse(cluster.apply("")).policy();
+    assertThat(unset.maxResponseHeadersCount()).isEqualTo(100);
+    assertThat(unset.http1ResponseHeadBytes()).isEqualTo(80 * 1024);
+    assertThat(unset.http2ResponseHeadBytes()).isEqualTo(60 * 1024);
+    Cluster set =
+        cluster.apply(ext + "{\"max_headers_count\":20,\"max_response_headers_kb\":16}}}");
+    var policy = parser.parse(set).policy();
+    assertThat(policy.maxResponseHeadersCount()).isEqualTo(20);
+    assertThat(policy.http1ResponseHeadBytes()).isEqualTo(16 * 1024);
+    assertThat(policy.http2ResponseHeadBytes()).isEqualTo(16 * 1024);
+    assertThat(FieldAudit.ignored(set, Cluster.getDescriptor(), parser.honouredFields())).isEmpty();
+    assertThat(parser.nestedIgnored(set)).isEmpty();
+    // the cluster's own (deprecated) common options, when it has no HttpProtocolOptions
+    var legacy =
+        parser
+            .parse(cluster.apply(",\"common_http_protocol_options\":{\"max_headers_count\":7}"))
+            .policy();
+    assertThat(legacy.maxResponseHeadersCount()).isEqualTo(7);
+    String field =
+        "u: typed_extension_protocol_options[envoy.extensions.upstreams.http.v3.HttpProtocolOptions]"
+            + ".common_http_protocol_options.";
+    var zeroCount = Any.pack(cluster.apply(ext + "{\"max_headers_count\":0}}}"));
+    assertThatThrownBy(() -> parser.unpackAndParse(zeroCount))
+        .hasMessageEndingWith(field + "max_headers_count: must be at least 1, got 0");
+    var zeroKb = Any.pack(cluster.apply(ext + "{\"max_response_headers_kb\":0}}}"));
+    assertThatThrownBy(() -> parser.unpackAndParse(zeroKb))
+        .hasMessageEndingWith(field + "max_response_headers_kb: must be in [1, 8192], got 0");
+    var hugeKb = Any.pack(cluster.apply(ext + "{\"max_response_headers_kb\":8193}}}"));
+    assertThatThrownBy(() -> parser.unpackAndParse(hugeKb))
+        .hasMessageEndingWith(field + "max_response_headers_kb: must be in [1, 8192], got 8193");
+  }
+
+  @Test
   void validateClustersFalseAsIstiodSendsItIsHonouredAndTrueIsReported() {
     RouteConfiguration off =
         RouteConfiguration.newBuilder()
