@@ -448,6 +448,47 @@ final class ArrayHeaders extends HttpHeaders {
     return false;
   }
 
+  /**
+   * Netty's {@code containsValue} (a value of {@code name} that, split at commas and each part
+   * trimmed, has a part equal to {@code value}) by index instead of through a value iterator: no
+   * 32-byte iterator per call, and {@code HttpUtil.isKeepAlive} and {@code
+   * isTransferEncodingChunked} call it on every HTTP/1 head. Parts are cut and trimmed with the
+   * same {@code AsciiString} methods as Netty's, so the answer is the same.
+   */
+  @Override
+  public boolean containsValue(CharSequence name, CharSequence value, boolean ignoreCase) {
+    Objects.requireNonNull(name, "name");
+    int key = name.length();
+    for (int i = indexOf(key, name, 0); i >= 0; i = indexOf(key, name, i + 1)) {
+      if (containsPart(kv[2 * i + 1], value, ignoreCase)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean containsPart(CharSequence v, CharSequence value, boolean ignoreCase) {
+    int start = 0;
+    int comma;
+    while ((comma = AsciiString.indexOf(v, ',', start)) != -1) {
+      if (trimmedEquals(v.subSequence(start, comma), value, ignoreCase)) {
+        return true;
+      }
+      start = comma + 1;
+    }
+    if (start == 0) {
+      return trimmedEquals(v, value, ignoreCase);
+    }
+    return start < v.length() && trimmedEquals(v.subSequence(start, v.length()), value, ignoreCase);
+  }
+
+  private static boolean trimmedEquals(CharSequence part, CharSequence value, boolean ignoreCase) {
+    CharSequence t = AsciiString.trim(part);
+    return ignoreCase
+        ? AsciiString.contentEqualsIgnoreCase(t, value)
+        : AsciiString.contentEquals(t, value);
+  }
+
   @Override
   public boolean isEmpty() {
     return size == 0;

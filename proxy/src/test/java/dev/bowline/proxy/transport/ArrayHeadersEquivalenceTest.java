@@ -72,6 +72,10 @@ class ArrayHeadersEquivalenceTest {
     "x\u0001",
     "tab\tin",
     "caf\u00e9",
+    "a ,b,",
+    " , B",
+    "ok,",
+    "keep-alive, Upgrade",
   };
 
   @Test
@@ -261,7 +265,8 @@ class ArrayHeadersEquivalenceTest {
         assertThat(strings(a.valueCharSequenceIterator(name)))
             .as(step)
             .isEqualTo(strings(b.valueCharSequenceIterator(name)));
-        for (String v : List.of("1", "abc", "ABC", "a", "B", "a, b", "ok")) {
+        for (String v :
+            List.of("1", "abc", "ABC", "a", "B", "a, b", "ok", "", "upgrade", "Keep-Alive")) {
           for (boolean ignoreCase : new boolean[] {false, true}) {
             assertThat(a.contains(name, v, ignoreCase))
                 .as(step + " " + name + " " + v)
