@@ -200,20 +200,10 @@ public final class ProxyCommand implements Callable<Integer> {
     }
     Duration drain = options.drainTime();
     onTermination(running, drain);
-    var probeCheck = checker;
-    var probeThreads = probes;
-    var mergedServer = merged;
-    started =
-        () -> {
-          running.awaitTermination();
-          if (probeCheck != null) {
-            probeCheck.close();
-            probeThreads.shutdownNow();
-          }
-          if (mergedServer != null) {
-            mergedServer.close();
-          }
-        };
+    started = running;
+    startedChecker = checker;
+    startedProbes = probes;
+    startedMerged = merged;
     if (!returnWhenStarted) {
       awaitTermination();
     }
@@ -229,13 +219,12 @@ public final class ProxyCommand implements Callable<Integer> {
    */
   boolean returnWhenStarted;
 
-  /** What is left to wait for after {@link #call} returned 0; null if nothing was started. */
-  private Waiting started;
+  /** What {@link #call} started and {@link #awaitTermination} waits for; null if nothing. */
+  private Proxy started;
 
-  @FunctionalInterface
-  interface Waiting {
-    void await() throws InterruptedException;
-  }
+  private dev.bowline.agentstatus.AppHealthChecker startedChecker;
+  private java.util.concurrent.ScheduledExecutorService startedProbes;
+  private dev.bowline.agentstatus.MergedMetricsServer startedMerged;
 
   /**
    * Blocks until the started proxy has stopped (SIGTERM or SIGINT drained it, {@code POST
@@ -243,9 +232,16 @@ public final class ProxyCommand implements Callable<Integer> {
    * #call} started nothing.
    */
   void awaitTermination() throws InterruptedException {
-    var w = started;
-    if (w != null) {
-      w.await();
+    if (started == null) {
+      return;
+    }
+    started.awaitTermination();
+    if (startedChecker != null) {
+      startedChecker.close();
+      startedProbes.shutdownNow();
+    }
+    if (startedMerged != null) {
+      startedMerged.close();
     }
   }
 
