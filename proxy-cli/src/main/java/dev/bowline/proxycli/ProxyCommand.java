@@ -199,16 +199,70 @@ public final class ProxyCommand implements Callable<Integer> {
                       why == null ? "" : why));
     }
     Duration drain = options.drainTime();
-    Thread hook = new Thread(() -> running.drainAndClose(drain), "bowline-drain");
-    Runtime.getRuntime().addShutdownHook(hook);
-    running.awaitTermination();
-    if (checker != null) {
-      checker.close();
-      probes.shutdownNow();
-    }
-    if (merged != null) {
-      merged.close();
+    onTermination(running, drain);
+    started = running;
+    startedChecker = checker;
+    startedProbes = probes;
+    startedMerged = merged;
+    if (!returnWhenStarted) {
+      awaitTermination();
     }
     return 0;
+  }
+
+  /**
+   * Set by {@link ProxyMain} before it executes the command: {@link #call} returns once the proxy
+   * serves, and the process's {@code main} waits for its end in {@link #awaitTermination} from a
+   * shallow frame instead of picocli's 17 (every young GC walks the waiting thread's frames;
+   * decision 0037, addendum 11). {@code bowline.jar}'s {@code bowline proxy} leaves it false and
+   * waits in {@link #call}.
+   */
+  boolean returnWhenStarted;
+
+  /** What {@link #call} started and {@link #awaitTermination} waits for; null if nothing. */
+  private Proxy started;
+
+  private dev.bowline.agentstatus.AppHealthChecker startedChecker;
+  private java.util.concurrent.ScheduledExecutorService startedProbes;
+  private dev.bowline.agentstatus.MergedMetricsServer startedMerged;
+
+  /**
+   * Blocks until the started proxy has stopped (SIGTERM or SIGINT drained it, {@code POST
+   * /quitquitquit} closed it), then closes what was started with it; returns at once if {@link
+   * #call} started nothing.
+   */
+  void awaitTermination() throws InterruptedException {
+    if (started == null) {
+      return;
+    }
+    started.awaitTermination();
+    if (startedChecker != null) {
+      startedChecker.close();
+      startedProbes.shutdownNow();
+    }
+    if (startedMerged != null) {
+      startedMerged.close();
+    }
+  }
+
+  /**
+   * SIGTERM and SIGINT drain the proxy for {@code drain} and close it; the process then exits 0, as
+   * Envoy's does on either signal (Envoy's server shuts down on both and its main returns success).
+   * A JVM left to its default handlers would run the shutdown hook and exit 143 (130 for SIGINT).
+   * The shutdown hook stays for the other ways a JVM ends (SIGHUP, {@code System.exit} elsewhere);
+   * it does nothing to a proxy already closed.
+   */
+  private static void onTermination(Proxy running, Duration drain) {
+    Runnable drainThenClose = () -> running.drainAndClose(drain);
+    for (String name : new String[] {"TERM", "INT"}) {
+      try {
+        sun.misc.Signal.handle(
+            new sun.misc.Signal(name),
+            signal -> Thread.ofPlatform().name("bowline-drain").start(drainThenClose));
+      } catch (IllegalArgumentException e) {
+        // the JVM keeps the signal (-Xrs): its shutdown hook below drains instead
+      }
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(drainThenClose, "bowline-drain-hook"));
   }
 }

@@ -29,7 +29,18 @@ public final class ProxyMain {
               + " BOOTSTRAP [options]; every other command is in bowline.jar");
       System.exit(2);
     }
-    System.exit(commandLine().execute(args));
+    var cmd = commandLine();
+    var proxy = (ProxyCommand) cmd.getSubcommands().get("proxy").getCommand();
+    proxy.returnWhenStarted = true;
+    int exit = cmd.execute(args);
+    if (exit == 0) {
+      try {
+        proxy.awaitTermination(); // here, in main's own shallow frame (decision 0037, addendum 11)
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    System.exit(exit);
   }
 
   /**

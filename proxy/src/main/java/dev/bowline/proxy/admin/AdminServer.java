@@ -35,7 +35,11 @@ public final class AdminServer implements AutoCloseable {
     this.server = server;
   }
 
-  /** Binds {@code address} on {@code group}; waits for the bind. */
+  /**
+   * Binds {@code address} on {@code group}; waits for the bind. A failed bind (the port in use) is
+   * a {@link dev.bowline.proxy.bootstrap.BootstrapException} naming the field and the address, as
+   * Envoy's start-up error names the admin address it cannot bind.
+   */
   public static AdminServer start(
       SocketAddr address, EventLoopGroup group, Transport transport, AdminView view) {
     var f =
@@ -53,7 +57,11 @@ public final class AdminServer implements AutoCloseable {
                   }
                 })
             .bind(address.toInet())
-            .syncUninterruptibly();
+            .awaitUninterruptibly();
+    if (!f.isSuccess()) {
+      throw new dev.bowline.proxy.bootstrap.BootstrapException(
+          "admin.address: cannot bind " + address + ": " + f.cause().getMessage(), f.cause());
+    }
     return new AdminServer(f.channel());
   }
 

@@ -1,0 +1,320 @@
+package dev.bowline.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A proxy process's life over {@code cli/target/bowline-proxy.jar} (what every proxy runs): {@code
+ * --check}, bootstraps it cannot start from, SIGTERM's drain, {@code /quitquitquit}, each with its
+ * exit code and message, and where its {@code main} thread waits (decision 0037, addendum 11).
+ */
+class ProxyLifecycleIT {
+  private static final Path LAUNCHER = Path.of("target", "bowline-proxy.jar").toAbsolutePath();
+  private static final String IP = TestNet.ip("127.0.7.80");
+  private static final String BACKEND_IP = TestNet.ip("127.0.7.81");
+
+  @TempDir Path dir;
+  HttpServer backend;
+
+  /** Released at the end of each test: {@code /held} waits for it. */
+  final CountDownLatch release = new CountDownLatch(1);
+
+  /** Counted down when {@code /held} reaches the backend. */
+  final CountDownLatch arrived = new CountDownLatch(1);
+
+  final List<Process> started = new ArrayList<>();
+  final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  @BeforeEach
+  void backend() throws IOException {
+    backend = HttpServer.create(new InetSocketAddress(BACKEND_IP, 0), 16);
+    backend.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    backend.createContext(
+        "/",
+        ex -> {
+          try {
+            if (ex.getRequestURI().getPath().equals("/held")) {
+              arrived.countDown();
+              release.await();
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          byte[] body = ("hello from " + ex.getRequestURI().getPath()).getBytes();
+          ex.sendResponseHeaders(200, body.length);
+          ex.getResponseBody().write(body);
+          ex.close();
+        });
+    backend.start();
+  }
+
+  @AfterEach
+  void stop() {
+    release.countDown();
+    started.forEach(Process::destroyForcibly);
+    backend.stop(0);
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(IP))) {
+      return s.getLocalPort();
+    }
+  }
+
+  Path bootstrap(int listenPort, int adminPort) throws IOException {
+    Path f = dir.resolve("bootstrap-" + listenPort + ".yaml");
+    Files.writeString(
+        f,
+        """
+        node: {id: lifecycle}
+        admin: {address: {socket_address: {address: %1$s, port_value: %3$d}}}
+        static_resources:
+          listeners:
+          - name: http
+            address: {socket_address: {address: %1$s, port_value: %2$d}}
+            filter_chains:
+            - filters:
+              - name: hcm
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: in
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    virtual_hosts:
+                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: app, timeout: 60s}}]}
+          clusters:
+          - name: app
+            load_assignment:
+              cluster_name: app
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %5$s, port_value: %4$d}}}}]}]
+        """
+            .formatted(IP, listenPort, adminPort, backend.getAddress().getPort(), BACKEND_IP));
+    return f;
+  }
+
+  Process start(String... args) throws IOException {
+    List<String> argv = new ArrayList<>();
+    argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    argv.addAll(
+        List.of(
+            "--enable-native-access=ALL-UNNAMED",
+            "--sun-misc-unsafe-memory-access=allow",
+            "-jar",
+            LAUNCHER.toString(),
+            "proxy"));
+    argv.addAll(Arrays.asList(args));
+    String run = "run-" + started.size();
+    Process p =
+        new ProcessBuilder(argv)
+            .redirectOutput(dir.resolve(run + ".out").toFile())
+            .redirectError(dir.resolve(run + ".err").toFile())
+            .start();
+    started.add(p);
+    return p;
+  }
+
+  record Exit(int code, String out, String err) {}
+
+  Exit finish(Process p) throws Exception {
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the proxy process ended").isTrue();
+    String run = "run-" + started.indexOf(p);
+    return new Exit(
+        p.exitValue(),
+        Files.readString(dir.resolve(run + ".out"), StandardCharsets.UTF_8),
+        Files.readString(dir.resolve(run + ".err"), StandardCharsets.UTF_8));
+  }
+
+  Process serving(Path bootstrap, int adminPort, String... more) throws Exception {
+    List<String> args = new ArrayList<>(List.of("-c", bootstrap.toString(), "--concurrency", "1"));
+    args.addAll(Arrays.asList(more));
+    Process p = start(args.toArray(String[]::new));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .ignoreExceptions()
+        .until(() -> get(adminPort, "/ready").statusCode() == 200);
+    return p;
+  }
+
+  HttpResponse<String> get(int port, String path) throws Exception {
+    return client.send(
+        HttpRequest.newBuilder(URI.create("http://" + IP + ":" + port + path))
+            .timeout(Duration.ofSeconds(30))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  CompletableFuture<HttpResponse<String>> getAsync(int port, String path) {
+    return client.sendAsync(
+        HttpRequest.newBuilder(URI.create("http://" + IP + ":" + port + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void checkSaysOkAndExitsZeroForAGoodBootstrap() throws Exception {
+    Path good = bootstrap(freePort(), freePort());
+    Exit e = finish(start("-c", good.toString(), "--check"));
+    assertThat(e.code()).isZero();
+    assertThat(e.out()).isEqualTo(good + ": OK" + System.lineSeparator());
+    assertThat(e.err()).isEmpty();
+  }
+
+  @Test
+  void anUnknownFieldIsOneLineNamingTheFieldAndExitOne() throws Exception {
+    Path bad = dir.resolve("bad.yaml");
+    Files.writeString(bad, "node: {id: n1}\nbogus_field: 1\n");
+    for (String[] args :
+        List.of(
+            new String[] {"-c", bad.toString(), "--check"}, new String[] {"-c", bad.toString()})) {
+      Exit e = finish(start(args));
+      assertThat(e.code()).as("%s", List.of(args)).isEqualTo(1);
+      assertThat(e.err())
+          .isEqualTo(
+              "bowline proxy: "
+                  + bad
+                  + ": Cannot find field: bogus_field in message"
+                  + " envoy.config.bootstrap.v3.Bootstrap"
+                  + System.lineSeparator());
+    }
+  }
+
+  @Test
+  void anUnreadableBootstrapIsOneLineNamingTheFileAndExitOne() throws Exception {
+    Path missing = dir.resolve("missing.yaml");
+    Exit e = finish(start("-c", missing.toString()));
+    assertThat(e.code()).isEqualTo(1);
+    assertThat(e.err())
+        .isEqualTo(
+            "bowline proxy: " + missing + ": cannot read: " + missing + System.lineSeparator());
+    Exit d = finish(start("-c", dir.toString(), "--check")); // a directory
+    assertThat(d.code()).isEqualTo(1);
+    assertThat(d.err())
+        .startsWith("bowline proxy: " + dir + ": cannot read: ")
+        .doesNotContain("\tat ");
+  }
+
+  @Test
+  void anAdminAddressInUseNamesTheFieldAndTheAddressAndExitsOne() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName(IP))) {
+      Exit e = finish(start("-c", bootstrap(freePort(), taken.getLocalPort()).toString()));
+      assertThat(e.code()).isEqualTo(1);
+      assertThat(e.err())
+          .contains(
+              "bowline proxy: admin.address: cannot bind " + IP + ":" + taken.getLocalPort() + ": ")
+          .contains("Address already in use")
+          .doesNotContain("\tat ");
+    }
+  }
+
+  @Test
+  void sigtermStopsAcceptingLetsTheRequestInFlightFinishAndExitsZero() throws Exception {
+    int listen = freePort();
+    int admin = freePort();
+    Process p = serving(bootstrap(listen, admin), admin, "--drain-time-s", "60");
+    assertThat(get(listen, "/hi").body()).isEqualTo("hello from /hi");
+    CompletableFuture<HttpResponse<String>> held = getAsync(listen, "/held");
+    assertThat(arrived.await(30, TimeUnit.SECONDS)).as("the request is at the backend").isTrue();
+    p.destroy(); // SIGTERM
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThatThrownBy(() -> new Socket(IP, listen).close())
+                    .as("the listener no longer accepts")
+                    .isInstanceOf(IOException.class));
+    assertThat(p.isAlive()).as("draining: the request is still in flight").isTrue();
+    release.countDown(); // the backend answers now
+    HttpResponse<String> r = held.get(30, TimeUnit.SECONDS);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("hello from /held");
+    assertThat(r.headers().firstValue("connection")).contains("close");
+    Exit e = finish(p);
+    assertThat(e.code()).as("Envoy exits 0 on SIGTERM; stderr: %s", e.err()).isZero();
+    assertThat(e.err()).contains("event=proxy_stopped node=lifecycle").doesNotContain("\tat ");
+  }
+
+  @Test
+  void sigtermClosesWhatIsStillOpenWhenTheDrainTimeIsOver() throws Exception {
+    int listen = freePort();
+    int admin = freePort();
+    Process p = serving(bootstrap(listen, admin), admin, "--drain-time-s", "1");
+    CompletableFuture<HttpResponse<String>> held = getAsync(listen, "/held");
+    assertThat(arrived.await(30, TimeUnit.SECONDS)).as("the request is at the backend").isTrue();
+    p.destroy(); // SIGTERM; the backend answers only after the process has ended
+    Exit e = finish(p);
+    assertThat(e.code()).isZero();
+    assertThat(held)
+        .failsWithin(Duration.ofSeconds(30))
+        .withThrowableThat()
+        .withCauseInstanceOf(IOException.class);
+  }
+
+  @Test
+  void quitquitquitExitsZeroAtOnceAsEnvoysDoes() throws Exception {
+    int listen = freePort();
+    int admin = freePort();
+    Process p = serving(bootstrap(listen, admin), admin, "--drain-time-s", "30");
+    var r =
+        client.send(
+            HttpRequest.newBuilder(URI.create("http://" + IP + ":" + admin + "/quitquitquit"))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.body()).isEqualTo("OK\n");
+    Exit e = finish(p);
+    assertThat(e.code()).isZero();
+    assertThat(e.err()).contains("event=proxy_stopped node=lifecycle");
+  }
+
+  @Test
+  void mainWaitsInAShallowFrameNotInsidePicocli() throws Exception {
+    int listen = freePort();
+    int admin = freePort();
+    Process p = serving(bootstrap(listen, admin), admin);
+    Process jcmd =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                Long.toString(p.pid()),
+                "Thread.print")
+            .redirectErrorStream(true)
+            .start();
+    String dump = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(jcmd.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    int from = dump.indexOf("\"main\"");
+    assertThat(from).as(dump).isNotNegative();
+    int to = dump.indexOf("\n\n", from);
+    String main = dump.substring(from, to < 0 ? dump.length() : to);
+    assertThat(main)
+        .contains("at dev.bowline.proxycli.ProxyMain.main(")
+        .contains("at dev.bowline.proxy.Proxy.awaitTermination(")
+        .doesNotContain("picocli");
+  }
+}
