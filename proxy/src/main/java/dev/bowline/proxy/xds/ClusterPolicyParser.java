@@ -121,10 +121,6 @@ final class ClusterPolicyParser {
     if (c.hasCommonHttpProtocolOptions() && c.getCommonHttpProtocolOptions().hasIdleTimeout()) {
       idle = Protos.duration(c.getCommonHttpProtocolOptions().getIdleTimeout());
     }
-    Duration maxDuration =
-        c.getCommonHttpProtocolOptions().hasMaxConnectionDuration()
-            ? Protos.duration(c.getCommonHttpProtocolOptions().getMaxConnectionDuration())
-            : Duration.ZERO;
     @SuppressWarnings("deprecation") // the cluster's own http2_protocol_options is still sent
     var h2 = c.getHttp2ProtocolOptions();
     String h2Field = "http2_protocol_options";
@@ -162,18 +158,18 @@ final class ClusterPolicyParser {
             "typed_extension_protocol_options["
                 + ClusterParser.HTTP_OPTIONS
                 + "].common_http_protocol_options";
-        if (o.getCommonHttpProtocolOptions().hasIdleTimeout()) {
-          idle = Protos.duration(o.getCommonHttpProtocolOptions().getIdleTimeout());
+        if (httpCommon.hasIdleTimeout()) {
+          idle = Protos.duration(httpCommon.getIdleTimeout());
         }
-        maxDuration =
-            o.getCommonHttpProtocolOptions().hasMaxConnectionDuration()
-                ? Protos.duration(o.getCommonHttpProtocolOptions().getMaxConnectionDuration())
-                : Duration.ZERO;
       } catch (InvalidProtocolBufferException e) {
         throw new InvalidResourceException(
             "typed_extension_protocol_options[" + ClusterParser.HTTP_OPTIONS + "]", e.getMessage());
       }
     }
+    Duration maxDuration =
+        httpCommon.hasMaxConnectionDuration()
+            ? Protos.duration(httpCommon.getMaxConnectionDuration())
+            : Duration.ZERO;
     Optional<ClusterPolicy.TcpKeepalive> keepalive = Optional.empty();
     if (c.getUpstreamConnectionOptions().hasTcpKeepalive()) {
       var k = c.getUpstreamConnectionOptions().getTcpKeepalive();
