@@ -6,7 +6,8 @@
 #   targets: Http1FuzzTest Http2FuzzTest#anyFramesAfterThePrefaceAreHandled
 #            Http2FuzzTest#composedFramesAreHandled XdsParserFuzzTest (downstream and xDS), and the
 #            upstream side: Http1UpstreamFuzzTest Http2UpstreamFuzzTest#anyFramesAfterTheSettings
-#            Http2UpstreamFuzzTest#composedFramesAreHandled (the default: all seven);
+#            Http2UpstreamFuzzTest#composedFramesAreHandled, and the bootstrap's two parse paths:
+#            BootstrapParseFuzzTest (the default: all eight);
 #   a class with several @FuzzTest methods needs Class#method (Jazzer fuzzes one per JVM)
 #
 # A finding fails the target: Jazzer writes the input as crash-<sha1> next to the seeds
@@ -20,7 +21,8 @@ shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(Http1FuzzTest Http2FuzzTest#anyFramesAfterThePrefaceAreHandled
   Http2FuzzTest#composedFramesAreHandled XdsParserFuzzTest Http1UpstreamFuzzTest
-  Http2UpstreamFuzzTest#anyFramesAfterTheSettings Http2UpstreamFuzzTest#composedFramesAreHandled)
+  Http2UpstreamFuzzTest#anyFramesAfterTheSettings Http2UpstreamFuzzTest#composedFramesAreHandled
+  BootstrapParseFuzzTest)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 mkdir -p bench/results
@@ -41,7 +43,7 @@ for t in "${TARGETS[@]}"; do
   rc=$?
   set -e
   secs=$(( $(date +%s) - start ))
-  # the targets live in the package of what they fuzz (fuzz, upstream)
+  # the targets live in the package of what they fuzz (fuzz, upstream, bootstrap)
   cp proxy/target/surefire-reports/dev.bowline.proxy.*."$class"-output.txt "$log" 2>/dev/null || true
   last=$(cat "$log" "$log.mvn" 2>/dev/null | grep -aE '^#[0-9]+[[:space:]]' | tail -1 || true)
   runs=$(sed -nE 's/^#([0-9]+).*/\1/p' <<<"$last")

@@ -93,6 +93,9 @@ final class YamlMerge {
       return true;
     } catch (Fallback e) {
       return false;
+    } catch (RuntimeException e) {
+      // not expected (BootstrapParseFuzzTest looks for it): JsonFormat's path decides
+      return false;
     }
   }
 
