@@ -127,11 +127,22 @@ final class YamlMerge {
     if (!(node instanceof MappingNode m)) {
       throw fallback();
     }
-    Map<String, FieldDescriptor> byName = fields(type);
+    fields(m, builder, false);
+  }
+
+  /**
+   * The entries of {@code m} as fields of {@code builder}'s message; {@code "@type"} skipped in an
+   * Any.
+   */
+  private void fields(MappingNode m, Message.Builder builder, boolean inAny) {
+    Map<String, FieldDescriptor> byName = fields(builder.getDescriptorForType());
     Set<FieldDescriptor> seen = new HashSet<>();
     Set<OneofDescriptor> oneofs = new HashSet<>();
     for (NodeTuple t : m.getValue()) {
       String key = key(t);
+      if (inAny && key.equals("@type")) {
+        continue;
+      }
       FieldDescriptor f = byName.get(key);
       if (f == null || !seen.add(f)) {
         throw fallback(); // unknown field (JsonFormat's error), or set twice
@@ -438,24 +449,7 @@ final class YamlMerge {
       throw fallback();
     }
     Message.Builder c = DynamicMessage.newBuilder(content);
-    Map<String, FieldDescriptor> byName = fields(content);
-    Set<FieldDescriptor> seen = new HashSet<>();
-    Set<OneofDescriptor> oneofs = new HashSet<>();
-    for (NodeTuple t : m.getValue()) {
-      String key = key(t);
-      if (key.equals("@type")) {
-        continue;
-      }
-      FieldDescriptor f = byName.get(key);
-      if (f == null || !seen.add(f)) {
-        throw fallback();
-      }
-      OneofDescriptor oneof = f.getRealContainingOneof();
-      if (oneof != null && !oneofs.add(oneof)) {
-        throw fallback();
-      }
-      field(f, t.getValueNode(), c);
-    }
+    fields(m, c, true);
     Descriptor any = builder.getDescriptorForType();
     builder.setField(any.findFieldByNumber(1), typeUrl);
     builder.setField(any.findFieldByNumber(2), c.build().toByteString());
