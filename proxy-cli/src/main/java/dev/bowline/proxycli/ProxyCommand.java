@@ -10,8 +10,6 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.IGetter;
-import picocli.CommandLine.Model.ISetter;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -115,154 +113,138 @@ public final class ProxyCommand implements Callable<Integer> {
    * This command's model built with picocli's programmatic API, the same as its annotations give:
    * no annotation proxies, no reflective field access and none of the method handles that spins
    * (0043: ~11-13% of a proxy's main thread to ready). The param labels are what picocli derives
-   * from the field names where none is given; {@link Field} reads and writes the fields.
+   * from the field names where none is given. The options hold their values in picocli's own
+   * bindings, which {@link #call} copies into the fields: a class of ours implementing one of
+   * picocli's interfaces (a getter, a setter, a converter) would keep those interfaces and every
+   * picocli class implementing them out of the AppCDS archive (picocli's classes are Java 5 class
+   * files, which the archive keeps only if the dump did not link them; 30 more classes loaded from
+   * the jars per start, measured).
    */
-  static CommandSpec spec(ProxyCommand command) {
-    CommandSpec spec = CommandSpec.wrapWithoutInspection(command).name(NAME);
+  static CommandSpec spec(ProxyCommand c) {
+    CommandSpec spec = CommandSpec.wrapWithoutInspection(c).name(NAME);
     spec.usageMessage().description(DESCRIPTION);
     spec.addOption(
-        option(command, "help", boolean.class, null, HELP, "-h", "--help").usageHelp(true).build());
+        option("help", boolean.class, c.help, null, HELP, "-h", "--help").usageHelp(true).build());
     spec.addOption(
-        option(command, "config", Path.class, null, CONFIG, "-c", "--config-path")
+        option("config", Path.class, c.config, null, CONFIG, "-c", "--config-path")
             .required(true)
             .build());
     spec.addOption(
-        option(command, "concurrency", int.class, null, CONCURRENCY, "--concurrency").build());
+        option("concurrency", int.class, c.concurrency, null, CONCURRENCY, "--concurrency")
+            .build());
     spec.addOption(
-        option(command, "drainSeconds", int.class, null, DRAIN_TIME, "--drain-time-s").build());
+        option("drainSeconds", int.class, c.drainSeconds, null, DRAIN_TIME, "--drain-time-s")
+            .build());
     spec.addOption(
-        option(command, "transport", String.class, null, TRANSPORT, "--transport").build());
+        option("transport", String.class, c.transport, null, TRANSPORT, "--transport").build());
     spec.addOption(
         option(
-                command,
                 "mergedMetrics",
                 String.class,
+                c.mergedMetrics,
                 "IP:PORT",
                 MERGED_METRICS,
                 "--merged-metrics")
             .build());
     spec.addOption(
-        option(command, "appMetrics", java.net.URI.class, "URL", APP_METRICS, "--app-metrics")
+        option("appMetrics", java.net.URI.class, c.appMetrics, "URL", APP_METRICS, "--app-metrics")
             .build());
     spec.addOption(
-        option(command, "appProbe", String.class, "URL", APP_PROBE, "--app-probe").build());
+        option("appProbe", String.class, c.appProbe, "URL", APP_PROBE, "--app-probe").build());
     spec.addOption(
-        option(command, "probePeriod", int.class, null, PROBE_PERIOD, "--app-probe-period-s")
-            .build());
-    spec.addOption(
-        option(command, "probeTimeout", int.class, null, PROBE_TIMEOUT, "--app-probe-timeout-s")
+        option("probePeriod", int.class, c.probePeriod, null, PROBE_PERIOD, "--app-probe-period-s")
             .build());
     spec.addOption(
         option(
-                command,
+                "probeTimeout",
+                int.class,
+                c.probeTimeout,
+                null,
+                PROBE_TIMEOUT,
+                "--app-probe-timeout-s")
+            .build());
+    spec.addOption(
+        option(
                 "probeInitialDelay",
                 int.class,
+                c.probeInitialDelay,
                 null,
                 PROBE_INITIAL_DELAY,
                 "--app-probe-initial-delay-s")
             .build());
     spec.addOption(
         option(
-                command,
                 "probeSuccesses",
                 int.class,
+                c.probeSuccesses,
                 null,
                 PROBE_SUCCESSES,
                 "--app-probe-success-threshold")
             .build());
     spec.addOption(
         option(
-                command,
                 "probeFailures",
                 int.class,
+                c.probeFailures,
                 null,
                 PROBE_FAILURES,
                 "--app-probe-failure-threshold")
             .build());
-    spec.addOption(option(command, "check", boolean.class, null, CHECK, "--check").build());
-    command.spec = spec;
+    spec.addOption(option("check", boolean.class, c.check, null, CHECK, "--check").build());
+    c.spec = spec;
+    c.optionsInSpec = true;
     return spec;
   }
 
   private static OptionSpec.Builder option(
-      ProxyCommand command,
       String field,
       Class<?> type,
+      Object initial,
       String paramLabel,
       String description,
       String... names) {
-    Field binding = new Field(command, field);
-    OptionSpec.Builder b =
-        OptionSpec.builder(names)
-            .type(type)
-            .description(description)
-            .getter(binding)
-            .setter(binding)
-            .initialValue(binding.get())
-            .hasInitialValue(true);
-    return b.paramLabel(paramLabel == null ? "<".concat(field).concat(">") : paramLabel);
+    return OptionSpec.builder(names)
+        .type(type)
+        .description(description)
+        .initialValue(initial)
+        .hasInitialValue(true)
+        .paramLabel(paramLabel == null ? "<".concat(field).concat(">") : paramLabel);
   }
 
-  /** One option's field of a {@link ProxyCommand}, read and written without reflection. */
-  private static final class Field implements IGetter, ISetter {
-    private final ProxyCommand c;
-    private final String name;
+  /**
+   * Built by {@link #spec}: the options' values are in {@link #spec}'s bindings until {@link
+   * #call}.
+   */
+  private boolean optionsInSpec;
 
-    Field(ProxyCommand c, String name) {
-      this.c = c;
-      this.name = name;
+  /** With {@link #spec}'s model, copies the parsed options into the fields; else does nothing. */
+  void readOptions() {
+    if (!optionsInSpec) {
+      return;
     }
+    help = value("--help");
+    config = value("--config-path");
+    concurrency = value("--concurrency");
+    drainSeconds = value("--drain-time-s");
+    transport = value("--transport");
+    mergedMetrics = value("--merged-metrics");
+    appMetrics = value("--app-metrics");
+    appProbe = value("--app-probe");
+    probePeriod = value("--app-probe-period-s");
+    probeTimeout = value("--app-probe-timeout-s");
+    probeInitialDelay = value("--app-probe-initial-delay-s");
+    probeSuccesses = value("--app-probe-success-threshold");
+    probeFailures = value("--app-probe-failure-threshold");
+    check = value("--check");
+  }
 
-    @Override
-    @SuppressWarnings("unchecked")
-    public <T> T get() {
-      Object v =
-          switch (name) {
-            case "help" -> c.help;
-            case "config" -> c.config;
-            case "concurrency" -> c.concurrency;
-            case "drainSeconds" -> c.drainSeconds;
-            case "transport" -> c.transport;
-            case "mergedMetrics" -> c.mergedMetrics;
-            case "appMetrics" -> c.appMetrics;
-            case "appProbe" -> c.appProbe;
-            case "probePeriod" -> c.probePeriod;
-            case "probeTimeout" -> c.probeTimeout;
-            case "probeInitialDelay" -> c.probeInitialDelay;
-            case "probeSuccesses" -> c.probeSuccesses;
-            case "probeFailures" -> c.probeFailures;
-            case "check" -> c.check;
-            default -> throw new IllegalArgumentException(name);
-          };
-      return (T) v;
-    }
-
-    @Override
-    public <T> T set(T value) {
-      T old = get();
-      switch (name) {
-        case "help" -> c.help = (Boolean) value;
-        case "config" -> c.config = (Path) value;
-        case "concurrency" -> c.concurrency = (Integer) value;
-        case "drainSeconds" -> c.drainSeconds = (Integer) value;
-        case "transport" -> c.transport = (String) value;
-        case "mergedMetrics" -> c.mergedMetrics = (String) value;
-        case "appMetrics" -> c.appMetrics = (java.net.URI) value;
-        case "appProbe" -> c.appProbe = (String) value;
-        case "probePeriod" -> c.probePeriod = (Integer) value;
-        case "probeTimeout" -> c.probeTimeout = (Integer) value;
-        case "probeInitialDelay" -> c.probeInitialDelay = (Integer) value;
-        case "probeSuccesses" -> c.probeSuccesses = (Integer) value;
-        case "probeFailures" -> c.probeFailures = (Integer) value;
-        case "check" -> c.check = (Boolean) value;
-        default -> throw new IllegalArgumentException(name);
-      }
-      return old;
-    }
+  private <T> T value(String option) {
+    return spec.findOption(option).getValue();
   }
 
   @Override
   public Integer call() throws InterruptedException {
+    readOptions();
     var err = spec.commandLine().getErr();
     ProxyOptions options;
     Proxy proxy;
