@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -18,100 +19,232 @@ import picocli.CommandLine.Spec;
  * bowline} command lists it among its subcommands; a proxy process runs it through {@link
  * ProxyMain}, on this module's class path only (decision 0038).
  */
-@Command(
-    name = "proxy",
-    description = "Run the proxy from an Envoy v3 bootstrap (YAML or JSON); SIGTERM drains.")
+@Command(name = ProxyCommand.NAME, description = ProxyCommand.DESCRIPTION)
 public final class ProxyCommand implements Callable<Integer> {
+  // The annotations describe this command for bowline.jar's whole tree (BowlineCommand); a proxy
+  // process builds the same model with picocli's programmatic API (spec(), decision 0043 addendum
+  // session 13). The texts are these constants, shared by both; ProxyCommandSpecTest compares the
+  // two models' usage and errors.
+  static final String NAME = "proxy";
+  static final String DESCRIPTION =
+      "Run the proxy from an Envoy v3 bootstrap (YAML or JSON); SIGTERM drains.";
+  static final String HELP = "Print this help and exit (Envoy's --help).";
+  static final String CONFIG = "Envoy v3 bootstrap file, YAML or JSON (Envoy's -c).";
+  static final String CONCURRENCY =
+      "Event loops (default: one per core, like Envoy's --concurrency).";
+  static final String DRAIN_TIME =
+      "Seconds a draining listener (changed or removed by LDS, /drain_listeners, SIGTERM)"
+          + " lets its connections finish before closing them (default: ${DEFAULT-VALUE}).";
+  static final String TRANSPORT =
+      "Netty transport: auto, epoll, io_uring, nio (default: ${DEFAULT-VALUE}).";
+  static final String MERGED_METRICS =
+      "Serve pilot-agent's merged metrics here (/stats/prometheus: the proxy's :15090 metrics"
+          + " plus --app-metrics), e.g. 127.0.0.2:15020.";
+  static final String APP_METRICS =
+      "The app's Prometheus endpoint merged into --merged-metrics (Istio's"
+          + " prometheus.io/port and /path).";
+  static final String APP_PROBE =
+      "Probe the app as pilot-agent does for a VM (WorkloadGroup probe / ProxyConfig"
+          + " readinessProbe): http://HOST:PORT/PATH (httpGet, 2xx-3xx healthy) or"
+          + " tcp://HOST:PORT (tcpSocket); health changes go to the control plane over the"
+          + " ADS stream, which marks an auto-registered WorkloadEntry's endpoints.";
+  static final String PROBE_PERIOD = "Seconds between probes (default: ${DEFAULT-VALUE}).";
+  static final String PROBE_TIMEOUT = "Seconds one probe may take (default: ${DEFAULT-VALUE}).";
+  static final String PROBE_INITIAL_DELAY =
+      "Seconds before the first probe (default: ${DEFAULT-VALUE}).";
+  static final String PROBE_SUCCESSES =
+      "Consecutive successes to become healthy (default: ${DEFAULT-VALUE}).";
+  static final String PROBE_FAILURES =
+      "Consecutive failures to become unhealthy (default: ${DEFAULT-VALUE}).";
+  static final String CHECK =
+      "Only parse and validate the bootstrap, then exit (like Envoy's --mode validate).";
+
   @Spec CommandSpec spec;
 
   @Option(
       names = {"-h", "--help"},
       usageHelp = true,
-      description = "Print this help and exit (Envoy's --help).")
+      description = HELP)
   boolean help;
 
   @Option(
       names = {"-c", "--config-path"},
       required = true,
-      description = "Envoy v3 bootstrap file, YAML or JSON (Envoy's -c).")
+      description = CONFIG)
   Path config;
 
-  @Option(
-      names = "--concurrency",
-      description = "Event loops (default: one per core, like Envoy's --concurrency).")
+  @Option(names = "--concurrency", description = CONCURRENCY)
   int concurrency = Runtime.getRuntime().availableProcessors();
 
-  @Option(
-      names = "--drain-time-s",
-      description =
-          "Seconds a draining listener (changed or removed by LDS, /drain_listeners, SIGTERM)"
-              + " lets its connections finish before closing them (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--drain-time-s", description = DRAIN_TIME)
   int drainSeconds = 5;
 
-  @Option(
-      names = "--transport",
-      description = "Netty transport: auto, epoll, io_uring, nio (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--transport", description = TRANSPORT)
   String transport = "auto";
 
-  @Option(
-      names = "--merged-metrics",
-      paramLabel = "IP:PORT",
-      description =
-          "Serve pilot-agent's merged metrics here (/stats/prometheus: the proxy's :15090 metrics"
-              + " plus --app-metrics), e.g. 127.0.0.2:15020.")
+  @Option(names = "--merged-metrics", paramLabel = "IP:PORT", description = MERGED_METRICS)
   String mergedMetrics;
 
-  @Option(
-      names = "--app-metrics",
-      paramLabel = "URL",
-      description =
-          "The app's Prometheus endpoint merged into --merged-metrics (Istio's"
-              + " prometheus.io/port and /path).")
+  @Option(names = "--app-metrics", paramLabel = "URL", description = APP_METRICS)
   java.net.URI appMetrics;
 
-  @Option(
-      names = "--app-probe",
-      paramLabel = "URL",
-      description =
-          "Probe the app as pilot-agent does for a VM (WorkloadGroup probe / ProxyConfig"
-              + " readinessProbe): http://HOST:PORT/PATH (httpGet, 2xx-3xx healthy) or"
-              + " tcp://HOST:PORT (tcpSocket); health changes go to the control plane over the"
-              + " ADS stream, which marks an auto-registered WorkloadEntry's endpoints.")
+  @Option(names = "--app-probe", paramLabel = "URL", description = APP_PROBE)
   String appProbe;
 
-  @Option(
-      names = "--app-probe-period-s",
-      description = "Seconds between probes (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--app-probe-period-s", description = PROBE_PERIOD)
   int probePeriod = 10;
 
-  @Option(
-      names = "--app-probe-timeout-s",
-      description = "Seconds one probe may take (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--app-probe-timeout-s", description = PROBE_TIMEOUT)
   int probeTimeout = 1;
 
-  @Option(
-      names = "--app-probe-initial-delay-s",
-      description = "Seconds before the first probe (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--app-probe-initial-delay-s", description = PROBE_INITIAL_DELAY)
   int probeInitialDelay = 0;
 
-  @Option(
-      names = "--app-probe-success-threshold",
-      description = "Consecutive successes to become healthy (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--app-probe-success-threshold", description = PROBE_SUCCESSES)
   int probeSuccesses = 1;
 
-  @Option(
-      names = "--app-probe-failure-threshold",
-      description = "Consecutive failures to become unhealthy (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--app-probe-failure-threshold", description = PROBE_FAILURES)
   int probeFailures = 3;
 
-  @Option(
-      names = "--check",
-      description =
-          "Only parse and validate the bootstrap, then exit (like Envoy's --mode validate).")
+  @Option(names = "--check", description = CHECK)
   boolean check;
+
+  /**
+   * This command's model built with picocli's programmatic API, the same as its annotations give:
+   * no annotation proxies, no reflective field access and none of the method handles that spins
+   * (0043: ~11-13% of a proxy's main thread to ready). The param labels are what picocli derives
+   * from the field names where none is given. The options hold their values in picocli's own
+   * bindings, which {@link #call} copies into the fields: a class of ours implementing one of
+   * picocli's interfaces (a getter, a setter, a converter) would keep those interfaces and every
+   * picocli class implementing them out of the AppCDS archive (picocli's classes are Java 5 class
+   * files, which the archive keeps only if the dump did not link them; 30 more classes loaded from
+   * the jars per start, measured).
+   */
+  static CommandSpec spec(ProxyCommand c) {
+    CommandSpec spec = CommandSpec.wrapWithoutInspection(c).name(NAME);
+    spec.usageMessage().description(DESCRIPTION);
+    spec.addOption(
+        option("help", boolean.class, c.help, null, HELP, "-h", "--help").usageHelp(true).build());
+    spec.addOption(
+        option("config", Path.class, c.config, null, CONFIG, "-c", "--config-path")
+            .required(true)
+            .build());
+    spec.addOption(
+        option("concurrency", int.class, c.concurrency, null, CONCURRENCY, "--concurrency")
+            .build());
+    spec.addOption(
+        option("drainSeconds", int.class, c.drainSeconds, null, DRAIN_TIME, "--drain-time-s")
+            .build());
+    spec.addOption(
+        option("transport", String.class, c.transport, null, TRANSPORT, "--transport").build());
+    spec.addOption(
+        option(
+                "mergedMetrics",
+                String.class,
+                c.mergedMetrics,
+                "IP:PORT",
+                MERGED_METRICS,
+                "--merged-metrics")
+            .build());
+    spec.addOption(
+        option("appMetrics", java.net.URI.class, c.appMetrics, "URL", APP_METRICS, "--app-metrics")
+            .build());
+    spec.addOption(
+        option("appProbe", String.class, c.appProbe, "URL", APP_PROBE, "--app-probe").build());
+    spec.addOption(
+        option("probePeriod", int.class, c.probePeriod, null, PROBE_PERIOD, "--app-probe-period-s")
+            .build());
+    spec.addOption(
+        option(
+                "probeTimeout",
+                int.class,
+                c.probeTimeout,
+                null,
+                PROBE_TIMEOUT,
+                "--app-probe-timeout-s")
+            .build());
+    spec.addOption(
+        option(
+                "probeInitialDelay",
+                int.class,
+                c.probeInitialDelay,
+                null,
+                PROBE_INITIAL_DELAY,
+                "--app-probe-initial-delay-s")
+            .build());
+    spec.addOption(
+        option(
+                "probeSuccesses",
+                int.class,
+                c.probeSuccesses,
+                null,
+                PROBE_SUCCESSES,
+                "--app-probe-success-threshold")
+            .build());
+    spec.addOption(
+        option(
+                "probeFailures",
+                int.class,
+                c.probeFailures,
+                null,
+                PROBE_FAILURES,
+                "--app-probe-failure-threshold")
+            .build());
+    spec.addOption(option("check", boolean.class, c.check, null, CHECK, "--check").build());
+    c.spec = spec;
+    c.optionsInSpec = true;
+    return spec;
+  }
+
+  private static OptionSpec.Builder option(
+      String field,
+      Class<?> type,
+      Object initial,
+      String paramLabel,
+      String description,
+      String... names) {
+    return OptionSpec.builder(names)
+        .type(type)
+        .description(description)
+        .initialValue(initial)
+        .hasInitialValue(true)
+        .paramLabel(paramLabel == null ? "<".concat(field).concat(">") : paramLabel);
+  }
+
+  /**
+   * Built by {@link #spec}: the options' values are in {@link #spec}'s bindings until {@link
+   * #call}.
+   */
+  private boolean optionsInSpec;
+
+  /** With {@link #spec}'s model, copies the parsed options into the fields; else does nothing. */
+  void readOptions() {
+    if (!optionsInSpec) {
+      return;
+    }
+    help = value("--help");
+    config = value("--config-path");
+    concurrency = value("--concurrency");
+    drainSeconds = value("--drain-time-s");
+    transport = value("--transport");
+    mergedMetrics = value("--merged-metrics");
+    appMetrics = value("--app-metrics");
+    appProbe = value("--app-probe");
+    probePeriod = value("--app-probe-period-s");
+    probeTimeout = value("--app-probe-timeout-s");
+    probeInitialDelay = value("--app-probe-initial-delay-s");
+    probeSuccesses = value("--app-probe-success-threshold");
+    probeFailures = value("--app-probe-failure-threshold");
+    check = value("--check");
+  }
+
+  private <T> T value(String option) {
+    return spec.findOption(option).getValue();
+  }
 
   @Override
   public Integer call() throws InterruptedException {
+    readOptions();
     var err = spec.commandLine().getErr();
     ProxyOptions options;
     Proxy proxy;

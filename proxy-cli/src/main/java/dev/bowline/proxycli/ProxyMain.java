@@ -1,6 +1,7 @@
 package dev.bowline.proxycli;
 
 import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * Entry point of {@code cli/target/bowline-proxy.jar}, what every proxy process runs ({@code
@@ -57,10 +58,14 @@ public final class ProxyMain {
   /**
    * {@code bowline} with its {@code proxy} subcommand only: picocli inspects every subcommand it is
    * given, so a proxy builds no other (decision 0030). Usage and errors still say {@code bowline
-   * proxy}.
+   * proxy}. Both are built with picocli's programmatic API ({@link ProxyCommand#spec}), not from
+   * annotations (decision 0043, session 13 addendum).
    */
   public static CommandLine commandLine() {
-    return withErrorHandler(new CommandLine(new ProxyOnlyCommand()));
+    CommandSpec root = CommandSpec.wrapWithoutInspection(new ProxyOnlyCommand()).name("bowline");
+    CommandLine cmd = new CommandLine(root);
+    cmd.addSubcommand(ProxyCommand.NAME, new CommandLine(ProxyCommand.spec(new ProxyCommand())));
+    return withErrorHandler(cmd);
   }
 
   /**
@@ -76,8 +81,7 @@ public final class ProxyMain {
     return cmd;
   }
 
-  /** {@code bowline} with its {@code proxy} subcommand only. */
-  @CommandLine.Command(name = "bowline", subcommands = ProxyCommand.class)
+  /** {@code bowline} with its {@code proxy} subcommand only: what a proxy process runs. */
   static final class ProxyOnlyCommand implements Runnable {
     @Override
     public void run() {}
