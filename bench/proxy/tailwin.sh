@@ -46,6 +46,22 @@ sync "$WORK/bowline.jsa"
 
 slices() { python3 "$ROOT/bench/proxy/tailwin.py" "$@"; }
 
+threads() { # threads PID: "<ns> <thread name>" per thread of PID
+  local t; for t in /proc/"$1"/task/*; do
+    echo "$(cut -d' ' -f1 "$t/schedstat" 2>/dev/null || echo 0) $(cat "$t/comm" 2>/dev/null)"; done
+}
+cpu_slices() { # cpu_slices PREFIX: CPU ms in the window's first second and in seconds 5-6, by role
+  awk -v f="$1" '
+    function role(n) { return n ~ /^C[12] Comp/ ? substr(n, 1, 2) : n ~ /ventLoop|multiThreadIo|worker|epoll/ ? "loop" : "other" }
+    function load(file, a,   line, ns, name) { while ((getline line < file) > 0) { ns = line; sub(/ .*/, "", ns); name = line; sub(/^[0-9]+ /, "", name); a[name "#" (++k)] = ns; r[name "#" k] = role(name) } }
+    BEGIN {
+      for (i = 0; i <= 6; i++) { delete x; k = 0; if (i == 0 || i == 1 || i == 5 || i == 6) { load(f ".cpu" i, x); for (n in x) { c[i, r[n]] += x[n] } } }
+      printf "  cpu ms   first 1 s: loop %.0f C1 %.0f C2 %.0f other %.0f | s 5-6: loop %.0f C1 %.0f C2 %.0f other %.0f\n",
+        (c[1, "loop"] - c[0, "loop"]) / 1e6, (c[1, "C1"] - c[0, "C1"]) / 1e6, (c[1, "C2"] - c[0, "C2"]) / 1e6, (c[1, "other"] - c[0, "other"]) / 1e6,
+        (c[6, "loop"] - c[5, "loop"]) / 1e6, (c[6, "C1"] - c[5, "C1"]) / 1e6, (c[6, "C2"] - c[5, "C2"]) / 1e6, (c[6, "other"] - c[5, "other"]) / 1e6
+    }'
+}
+
 run_one() { # run_one NAME URL COMMAND... (WARMUP_RUNS from $RUNS)
   local name=$1 url=$2 WARMUP_RUNS=$RUNS; shift 2
   taskset -c 1 "$@" >"$WORK/$name.out" 2>&1 &
@@ -56,8 +72,16 @@ run_one() { # run_one NAME URL COMMAND... (WARMUP_RUNS from $RUNS)
   done
   rm -f "$WORK/$name.log"
   date +%s%3N > "$WORK/$name.start"
+  # per-thread CPU (schedstat ns) at the window's start, after its first second, and over seconds
+  # 5-6: CPU spent in the first second against a steady one, whatever the machine's load
+  threads "$pid" > "$WORK/$name.cpu0"
+  (sleep 1; threads "$pid" > "$WORK/$name.cpu1"; sleep 4; threads "$pid" > "$WORK/$name.cpu5"
+   sleep 1; threads "$pid" > "$WORK/$name.cpu6") &
+  local snaps=$!
   taskset -c 0 h2load --h1 -t1 -c50 -m1 -D "$DURATION" --log-file "$WORK/$name.log" "$url" > "$WORK/$name.h2load"
+  wait $snaps
   echo "# round $ROUND $name ($(grep -m1 '^requests:' "$WORK/$name.h2load"))"
+  cpu_slices "$WORK/$name"
   slices "$WORK/$name.log" "$([ -f "$WORK/$name.jvm.log" ] && echo "$WORK/$name.jvm.log")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   [ ! -f "$WORK/$name.jvm.log" ] || mv "$WORK/$name.jvm.log" "$WORK/$name.r$ROUND.jvm.log"
