@@ -52,7 +52,7 @@ threads() { # threads PID: "<ns> <thread name>" per thread of PID
 }
 cpu_slices() { # cpu_slices PREFIX: CPU ms in the window's first second and in seconds 5-6, by role
   awk -v f="$1" '
-    function role(n) { return n ~ /^C[12] Comp/ ? substr(n, 1, 2) : n ~ /ventLoop|multiThreadIo|worker|epoll/ ? "loop" : "other" }
+    function role(n) { return n ~ /^C[12] Comp/ ? substr(n, 1, 2) : n ~ /ventLoop|multiThreadIo|worker|epoll|haproxy/ ? "loop" : "other" }
     function load(file, a,   line, ns, name) { while ((getline line < file) > 0) { ns = line; sub(/ .*/, "", ns); name = line; sub(/^[0-9]+ /, "", name); a[name "#" (++k)] = ns; r[name "#" k] = role(name) } }
     BEGIN {
       for (i = 0; i <= 6; i++) { delete x; k = 0; if (i == 0 || i == 1 || i == 5 || i == 6) { load(f ".cpu" i, x); for (n in x) { c[i, r[n]] += x[n] } } }
