@@ -322,8 +322,17 @@ final class HttpStream
     }
   }
 
-  private static CharSequence millisValue(long ms) {
-    return ms >= 0 && ms < SMALL_MILLIS.length ? SMALL_MILLIS[(int) ms] : Long.toString(ms);
+  /**
+   * {@code ms} as an x-envoy-upstream-service-time value: shared below 256 ms, else made here, and
+   * an {@code AsciiString} either way. Response header values are otherwise all AsciiStrings on the
+   * plain proxy path, and C2 compiles the header map's convert, validate and encode for that class
+   * alone: one String value (the first response slower than 255 ms) took 5 uncommon traps in the
+   * hot encode path, each repeated until recompiled (decision 0037, addendum 13).
+   */
+  static io.netty.util.AsciiString millisValue(long ms) {
+    return ms >= 0 && ms < SMALL_MILLIS.length
+        ? SMALL_MILLIS[(int) ms]
+        : new io.netty.util.AsciiString(Long.toString(ms));
   }
 
   /** {@code ms} as a shared header value (0-255 ms, whole seconds up to 120 s), else null. */
