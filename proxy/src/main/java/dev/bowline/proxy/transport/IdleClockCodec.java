@@ -1,10 +1,10 @@
 package dev.bowline.proxy.transport;
 
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandler;
-import io.netty.channel.ChannelOutboundHandler;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.MessageToMessageEncoder;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -13,19 +13,52 @@ import org.jspecify.annotations.Nullable;
  * channel is active, stops when it goes or the codec is removed, and counts every write and read
  * completion. What counts as a read is the subclass's ({@link IdleClock#read()}): the upstream
  * codec counts any bytes, the downstream one a decoded message. Event loop only.
+ *
+ * <p>Decoder and encoder are called directly with the codec's own context, not through Netty's
+ * {@code CombinedChannelDuplexHandler} and its delegating contexts (decision 0037, addendum 12):
+ * the decoder gets the inbound events a {@link ByteToMessageDecoder} overrides (read, read
+ * complete, inactive, user events, removal) and the encoder every write, which is all a {@link
+ * MessageToMessageEncoder} overrides. Every other event is {@link ChannelDuplexHandler}'s, which
+ * the pipeline skips (flush, read, close, writability, exceptions): what the two handlers would
+ * have done with them is pass them on.
  */
-abstract class IdleClockCodec<I extends ChannelInboundHandler, O extends ChannelOutboundHandler>
-    extends CombinedChannelDuplexHandler<I, O> {
+abstract class IdleClockCodec<I extends ByteToMessageDecoder, O extends MessageToMessageEncoder<?>>
+    extends ChannelDuplexHandler {
   /** The idle timeout's clock; null without one. */
   protected final @Nullable IdleClock idle;
+
+  private @Nullable I decoder;
+  private @Nullable O encoder;
 
   IdleClockCodec(@Nullable IdleClock idle) {
     this.idle = idle;
   }
 
+  /** Sets the decoder and the encoder, once, in the subclass's constructor. */
+  protected final void init(I decoder, O encoder) {
+    if (this.decoder != null) {
+      throw new IllegalStateException("init() can not be called more than once");
+    }
+    this.decoder = decoder;
+    this.encoder = encoder;
+  }
+
+  /** The decoder. */
+  protected final I inboundHandler() {
+    return decoder();
+  }
+
+  private I decoder() {
+    I d = decoder;
+    if (d == null) {
+      throw new IllegalStateException("init() must be called before use");
+    }
+    return d;
+  }
+
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
-    super.handlerAdded(ctx);
+    decoder(); // fails as CombinedChannelDuplexHandler did without init()
     if (idle != null && ctx.channel().isActive() && ctx.channel().isRegistered()) {
       idle.start(ctx);
     }
@@ -36,7 +69,7 @@ abstract class IdleClockCodec<I extends ChannelInboundHandler, O extends Channel
     if (idle != null) {
       idle.stop();
     }
-    super.handlerRemoved(ctx);
+    decoder().handlerRemoved(ctx); // what it still holds goes on, then it releases its buffer
   }
 
   @Override
@@ -44,7 +77,7 @@ abstract class IdleClockCodec<I extends ChannelInboundHandler, O extends Channel
     if (idle != null && ctx.channel().isActive()) {
       idle.start(ctx);
     }
-    super.channelRegistered(ctx);
+    ctx.fireChannelRegistered();
   }
 
   @Override
@@ -52,7 +85,7 @@ abstract class IdleClockCodec<I extends ChannelInboundHandler, O extends Channel
     if (idle != null) {
       idle.start(ctx);
     }
-    super.channelActive(ctx);
+    ctx.fireChannelActive();
   }
 
   @Override
@@ -60,7 +93,12 @@ abstract class IdleClockCodec<I extends ChannelInboundHandler, O extends Channel
     if (idle != null) {
       idle.stop();
     }
-    super.channelInactive(ctx);
+    decoder().channelInactive(ctx);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    decoder().channelRead(ctx, msg);
   }
 
   @Override
@@ -68,7 +106,12 @@ abstract class IdleClockCodec<I extends ChannelInboundHandler, O extends Channel
     if (idle != null) {
       idle.readComplete();
     }
-    super.channelReadComplete(ctx);
+    decoder().channelReadComplete(ctx);
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    decoder().userEventTriggered(ctx, evt);
   }
 
   @Override
@@ -77,6 +120,10 @@ abstract class IdleClockCodec<I extends ChannelInboundHandler, O extends Channel
     if (idle != null) {
       idle.write();
     }
-    super.write(ctx, msg, promise);
+    O e = encoder;
+    if (e == null) {
+      throw new IllegalStateException("init() must be called before use");
+    }
+    e.write(ctx, msg, promise);
   }
 }
