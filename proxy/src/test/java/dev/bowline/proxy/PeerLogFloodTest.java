@@ -241,7 +241,8 @@ class PeerLogFloodTest {
                         // closed by the proxy
                       }
                     });
-        assertThat(flood.join(Duration.ofSeconds(60))).as("the flood ended").isTrue();
+        // a bound for a stuck flood, not a speed check: 2 M PINGs took 67 s at load 17 (5 s alone)
+        assertThat(flood.join(Duration.ofSeconds(180))).as("the flood ended").isTrue();
         assertThat(c.closedByPeer()).isTrue();
       }
     }
