@@ -4,15 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,8 +17,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -41,84 +34,26 @@ class ProxyLifecycleIT {
   private static final String BACKEND_IP = TestNet.ip("127.0.7.81");
 
   @TempDir Path dir;
-  HttpServer backend;
-
-  /** Released at the end of each test: {@code /held} waits for it. */
-  final CountDownLatch release = new CountDownLatch(1);
-
-  /** Counted down when {@code /held} reaches the backend. */
-  final CountDownLatch arrived = new CountDownLatch(1);
-
+  StaticProxyFixture fixture;
   final List<Process> started = new ArrayList<>();
-  final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   @BeforeEach
   void backend() throws IOException {
-    backend = HttpServer.create(new InetSocketAddress(BACKEND_IP, 0), 16);
-    backend.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-    backend.createContext(
-        "/",
-        ex -> {
-          try {
-            if (ex.getRequestURI().getPath().equals("/held")) {
-              arrived.countDown();
-              release.await();
-            }
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          byte[] body = ("hello from " + ex.getRequestURI().getPath()).getBytes();
-          ex.sendResponseHeaders(200, body.length);
-          ex.getResponseBody().write(body);
-          ex.close();
-        });
-    backend.start();
+    fixture = new StaticProxyFixture(IP, BACKEND_IP);
   }
 
   @AfterEach
   void stop() {
-    release.countDown();
     started.forEach(Process::destroyForcibly);
-    backend.stop(0);
+    fixture.close();
   }
 
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(IP))) {
-      return s.getLocalPort();
-    }
+  int freePort() throws IOException {
+    return fixture.freePort();
   }
 
   Path bootstrap(int listenPort, int adminPort) throws IOException {
-    Path f = dir.resolve("bootstrap-" + listenPort + ".yaml");
-    Files.writeString(
-        f,
-        """
-        node: {id: lifecycle}
-        admin: {address: {socket_address: {address: %1$s, port_value: %3$d}}}
-        static_resources:
-          listeners:
-          - name: http
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: in
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: app, timeout: 60s}}]}
-          clusters:
-          - name: app
-            load_assignment:
-              cluster_name: app
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %5$s, port_value: %4$d}}}}]}]
-        """
-            .formatted(IP, listenPort, adminPort, backend.getAddress().getPort(), BACKEND_IP));
-    return f;
+    return fixture.bootstrap(dir, "lifecycle", listenPort, adminPort);
   }
 
   Process start(String... args) throws IOException {
@@ -165,17 +100,11 @@ class ProxyLifecycleIT {
   }
 
   HttpResponse<String> get(int port, String path) throws Exception {
-    return client.send(
-        HttpRequest.newBuilder(URI.create("http://" + IP + ":" + port + path))
-            .timeout(Duration.ofSeconds(30))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return fixture.get(port, path, Duration.ofSeconds(30));
   }
 
   CompletableFuture<HttpResponse<String>> getAsync(int port, String path) {
-    return client.sendAsync(
-        HttpRequest.newBuilder(URI.create("http://" + IP + ":" + port + path)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    return fixture.getAsync(port, path);
   }
 
   @Test
@@ -235,13 +164,36 @@ class ProxyLifecycleIT {
   }
 
   @Test
+  void aStaticListenerWhosePortIsInUseNamesTheListenerAndAddressAndExitsOne() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName(IP))) {
+      int admin = freePort();
+      Exit e = finish(start("-c", bootstrap(taken.getLocalPort(), admin).toString()));
+      assertThat(e.code()).as("Envoy's bootstrap fails on a listener it cannot bind").isEqualTo(1);
+      assertThat(e.err())
+          .contains(
+              "bowline proxy: static_resources.listeners: listener 'http' cannot bind '"
+                  + IP
+                  + ":"
+                  + taken.getLocalPort()
+                  + "': ")
+          .contains("Address already in use")
+          .doesNotContain("\tat ");
+      assertThatThrownBy(() -> new Socket(IP, admin).close())
+          .as("nothing of the failed start is left listening")
+          .isInstanceOf(IOException.class);
+    }
+  }
+
+  @Test
   void sigtermStopsAcceptingLetsTheRequestInFlightFinishAndExitsZero() throws Exception {
     int listen = freePort();
     int admin = freePort();
     Process p = serving(bootstrap(listen, admin), admin, "--drain-time-s", "60");
     assertThat(get(listen, "/hi").body()).isEqualTo("hello from /hi");
     CompletableFuture<HttpResponse<String>> held = getAsync(listen, "/held");
-    assertThat(arrived.await(30, TimeUnit.SECONDS)).as("the request is at the backend").isTrue();
+    assertThat(fixture.arrived.await(30, TimeUnit.SECONDS))
+        .as("the request is at the backend")
+        .isTrue();
     p.destroy(); // SIGTERM
     await()
         .atMost(Duration.ofSeconds(30))
@@ -251,7 +203,7 @@ class ProxyLifecycleIT {
                     .as("the listener no longer accepts")
                     .isInstanceOf(IOException.class));
     assertThat(p.isAlive()).as("draining: the request is still in flight").isTrue();
-    release.countDown(); // the backend answers now
+    fixture.release.countDown(); // the backend answers now
     HttpResponse<String> r = held.get(30, TimeUnit.SECONDS);
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("hello from /held");
@@ -267,7 +219,9 @@ class ProxyLifecycleIT {
     int admin = freePort();
     Process p = serving(bootstrap(listen, admin), admin, "--drain-time-s", "1");
     CompletableFuture<HttpResponse<String>> held = getAsync(listen, "/held");
-    assertThat(arrived.await(30, TimeUnit.SECONDS)).as("the request is at the backend").isTrue();
+    assertThat(fixture.arrived.await(30, TimeUnit.SECONDS))
+        .as("the request is at the backend")
+        .isTrue();
     p.destroy(); // SIGTERM; the backend answers only after the process has ended
     Exit e = finish(p);
     assertThat(e.code()).isZero();
@@ -282,12 +236,7 @@ class ProxyLifecycleIT {
     int listen = freePort();
     int admin = freePort();
     Process p = serving(bootstrap(listen, admin), admin, "--drain-time-s", "30");
-    var r =
-        client.send(
-            HttpRequest.newBuilder(URI.create("http://" + IP + ":" + admin + "/quitquitquit"))
-                .POST(HttpRequest.BodyPublishers.noBody())
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+    var r = fixture.post(admin, "/quitquitquit");
     assertThat(r.body()).isEqualTo("OK\n");
     Exit e = finish(p);
     assertThat(e.code()).isZero();

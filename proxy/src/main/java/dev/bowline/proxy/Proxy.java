@@ -289,6 +289,15 @@ public final class Proxy implements AutoCloseable {
 
   private void begin(ListenerParser lp) {
     publishOnConfigThread(XdsState.empty());
+    for (String name : new java.util.TreeSet<>(staticListeners.keySet())) {
+      // Envoy binds a bootstrap listener's socket while it loads the bootstrap and exits 1 if it
+      // cannot (ListenerManagerImpl::addOrUpdateListener returns the bind error)
+      var failure = listeners.bindFailure(name);
+      if (failure.isPresent()) {
+        throw new BootstrapException(
+            "static_resources.listeners: listener '" + name + "' " + failure.get());
+      }
+    }
     if (bootstrap.hasAdmin() && bootstrap.getAdmin().hasAddress()) {
       var a = bootstrap.getAdmin().getAddress().getSocketAddress();
       admin =

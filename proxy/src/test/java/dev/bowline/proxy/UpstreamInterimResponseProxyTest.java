@@ -67,6 +67,15 @@ class UpstreamInterimResponseProxyTest {
               Scripted.later(
                   "HTTP/1.1 200 OK\r\nX-Http2-Scheme: up\r\nX-Http2-Path: /up\r\n"
                       + ok.substring("HTTP/1.1 200 OK\r\n".length())));
+      case "/names-h2", "/names-cookie" ->
+          // the same names, with x-http2-protocol and x-http2-stream-id, for an HTTP/2 client; a
+          // cookie header (which takes Netty's conversion) on the second
+          List.of(
+              Scripted.now(
+                  "HTTP/1.1 200 OK\r\nX-Http2-Scheme: up\r\nX-Http2-Path: /up\r\n"
+                      + "X-Http2-Protocol: p\r\nX-Http2-Stream-Id: 7\r\n"
+                      + (path.equals("/names-cookie") ? "Cookie: c=1\r\n" : "")
+                      + ok.substring("HTTP/1.1 200 OK\r\n".length())));
       case "/102" -> List.of(Scripted.now("HTTP/1.1 102 Processing\r\n\r\n"), Scripted.later(ok));
       case "/103" ->
           List.of(
@@ -248,6 +257,26 @@ class UpstreamInterimResponseProxyTest {
     assertThat(h2[1]).startsWith("http/1.1 103 early hints").contains("\r\nlink: </s.css>");
     assertThat(h2[2]).startsWith("http/1.1 200 ok");
     assertThat(List.of(h2[0], h2[1], h2[2])).noneMatch(h -> h.contains("x-http2"));
+  }
+
+  @Test
+  void anHttp2ClientGetsTheUpstreamsOwnXHttp2NamesButTheStreamId() throws Exception {
+    // Envoy forwards x-http2-* names like any other header; the proxy drops x-http2-stream-id
+    // by name, as it cannot tell an HTTP/1.1 upstream's own from the one Netty's conversion adds
+    // to an HTTP/2 upstream's head
+    for (String path : List.of("/names-h2", "/names-cookie")) {
+      try (RawH2 c = proxy.h2(port)) {
+        c.get(1, path, true);
+        RawH2.Frame headers = c.readUntil(RawH2.HEADERS);
+        assertThat(headers).as(path).isNotNull();
+        var h = headers.headers();
+        assertThat(h.status().toString()).isEqualTo("200");
+        assertThat(h.get("x-http2-scheme")).as(path).hasToString("up");
+        assertThat(h.get("x-http2-path")).as(path).hasToString("/up");
+        assertThat(h.get("x-http2-protocol")).as(path).hasToString("p");
+        assertThat(h.contains("x-http2-stream-id")).as(path).isFalse();
+      }
+    }
   }
 
   @Test

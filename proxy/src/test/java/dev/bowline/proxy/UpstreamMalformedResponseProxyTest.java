@@ -56,8 +56,11 @@ class UpstreamMalformedResponseProxyTest {
   @TempDir static Path dir;
   static Upstream upstream;
   static ServerSocket h2;
+  static ServerSocket h2b;
   static final AtomicInteger h2Connections = new AtomicInteger();
   static final AtomicInteger h2Closed = new AtomicInteger();
+  static final java.util.concurrent.atomic.AtomicLong h2InternalErrorResets =
+      new java.util.concurrent.atomic.AtomicLong();
   static final CompletableFuture<Void> idleGoAway = new CompletableFuture<>();
   static SocketProxy proxy;
   static int port;
@@ -68,7 +71,10 @@ class UpstreamMalformedResponseProxyTest {
   static void start() throws Exception {
     upstream = new Upstream("127.0.7.81");
     h2 = new ServerSocket(0, 8, InetAddress.getByName("127.0.7.82"));
-    Thread.ofVirtual().start(UpstreamMalformedResponseProxyTest::serveH2);
+    Thread.ofVirtual().start(() -> serveH2(h2));
+    // the h2limits cluster's server (one serves one connection at a time)
+    h2b = new ServerSocket(0, 8, InetAddress.getByName("127.0.7.83"));
+    Thread.ofVirtual().start(() -> serveH2(h2b));
     port = Ports.free(IP);
     proxy =
         SocketProxy.start(
@@ -88,6 +94,7 @@ class UpstreamMalformedResponseProxyTest {
                         .formatted(dir.resolve("bad.log"), FORMAT),
                     "{match: {prefix: /h2/}, route: {cluster: h2, timeout: 10s}}",
                     "{match: {prefix: /limits/}, route: {cluster: limits, timeout: 10s}}",
+                    "{match: {prefix: /h2limits/}, route: {cluster: h2limits, timeout: 10s}}",
                     "{match: {prefix: /}, route: {cluster: up, timeout: 10s}}")),
             List.of(
                 SocketProxy.cluster("up", "127.0.7.81", upstream.port(), ""),
@@ -101,7 +108,16 @@ class UpstreamMalformedResponseProxyTest {
                         common_http_protocol_options: {max_headers_count: 20, max_response_headers_kb: 16}
                         """)),
                 SocketProxy.cluster(
-                    "h2", "127.0.7.82", h2.getLocalPort(), "http2_protocol_options: {}")));
+                    "h2", "127.0.7.82", h2.getLocalPort(), "http2_protocol_options: {}"),
+                SocketProxy.cluster(
+                    "h2limits",
+                    "127.0.7.83",
+                    h2b.getLocalPort(),
+                    SocketProxy.httpProtocolOptions(
+                        """
+                        explicit_http_config: {http2_protocol_options: {}}
+                        common_http_protocol_options: {max_headers_count: 20}
+                        """))));
   }
 
   @AfterAll
@@ -109,6 +125,7 @@ class UpstreamMalformedResponseProxyTest {
     proxy.close();
     upstream.close();
     h2.close();
+    h2b.close();
   }
 
   static long protocolErrors() {
@@ -216,6 +233,47 @@ class UpstreamMalformedResponseProxyTest {
     var r = get("/h2/big-40k");
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.headers().firstValue("x-big").orElseThrow()).hasSize(40 * 1024);
+  }
+
+  @Test
+  void anHttp2ResponseOverMaxHeadersCountIsResetAsEnvoysCodecDoes() throws Exception {
+    // Envoy's HTTP/2 codec (saveHeader) counts each block's fields, :status included, against the
+    // cluster's max_headers_count: over it, http2.header_overflow, RST_STREAM INTERNAL_ERROR, and
+    // the stream's close is a RemoteReset (503 UR); the connection serves on
+    String first = get("/h2limits/ok1").body();
+    assertThat(first).startsWith("/h2limits/ok1 h2conn=");
+    long overflow = proxy.stat("cluster.h2limits.http2.header_overflow");
+    long rxReset = proxy.stat("cluster.h2limits.upstream_rq_rx_reset");
+    long internalErrors = h2InternalErrorResets.get();
+    assertThat(get("/h2limits/headers-20").statusCode()).as("20 fields").isEqualTo(200);
+    var r = get("/h2limits/headers-21");
+    assertThat(r.statusCode()).isEqualTo(503);
+    assertThat(r.body())
+        .isEqualTo(
+            "upstream connect error or disconnect/reset before headers. reset reason: remote reset");
+    assertThat(logged("/h2limits/headers-21"))
+        .isEqualTo(
+            "/h2limits/headers-21 503 UR upstream_reset_before_response_started{remote_reset}");
+    assertThat(proxy.stat("cluster.h2limits.http2.header_overflow")).isEqualTo(overflow + 1);
+    assertThat(proxy.stat("cluster.h2limits.upstream_rq_rx_reset")).isEqualTo(rxReset + 1);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(h2InternalErrorResets.get())
+                    .as("RST_STREAM INTERNAL_ERROR at the upstream")
+                    .isEqualTo(internalErrors + 1));
+    // the default cluster (Envoy's 100) takes the same response
+    assertThat(get("/h2/headers-21").statusCode()).isEqualTo(200);
+    // so is a header list over the cluster's byte limit (Envoy's HTTP/2 default 60 KiB), which
+    // saveHeader checks in the same condition
+    long h2Overflow = proxy.stat("cluster.h2.http2.header_overflow");
+    assertThat(get("/h2/big-70k").statusCode()).isEqualTo(503);
+    assertThat(logged("/h2/big-70k"))
+        .isEqualTo("/h2/big-70k 503 UR upstream_reset_before_response_started{remote_reset}");
+    assertThat(proxy.stat("cluster.h2.http2.header_overflow")).isEqualTo(h2Overflow + 1);
+    assertThat(get("/h2limits/ok2").body())
+        .isEqualTo("/h2limits/ok2 " + first.substring(first.indexOf("h2conn=")));
   }
 
   @Test
@@ -398,19 +456,33 @@ class UpstreamMalformedResponseProxyTest {
    * The HTTP/2 upstream: answers each request by its path with raw frames; a good one with HEADERS
    * 200 and the body {@code <path> h2conn=<n>}.
    */
-  static void serveH2() {
+  static void serveH2(ServerSocket h2) {
     while (!h2.isClosed()) {
       try (RawH2 c = RawH2.accept(h2)) {
         c.socket().setSoTimeout(0);
         int n = h2Connections.incrementAndGet();
         RawH2.Frame f;
         while ((f = c.read()) != null) {
+          if (f.type() == RawH2.RST_STREAM
+              && f.errorCode() == io.netty.handler.codec.http2.Http2Error.INTERNAL_ERROR.code()) {
+            h2InternalErrorResets.incrementAndGet();
+          }
           if (f.type() != RawH2.HEADERS) {
             continue;
           }
           int stream = f.stream();
           String path = f.headers().path().toString();
           var ok = new io.netty.handler.codec.http2.DefaultHttp2Headers().status("200");
+          if (path.endsWith("/headers-20") || path.endsWith("/headers-21")) {
+            // :status and 19 or 20 more fields
+            var h = new io.netty.handler.codec.http2.DefaultHttp2Headers().status("200");
+            int fields = Integer.parseInt(path.substring(path.length() - 2));
+            for (int i = 1; i < fields; i++) {
+              h.add("x-h" + i, "v");
+            }
+            c.headers(stream, h, false).data(stream, path, true);
+            continue;
+          }
           switch (path) {
             case "/h2/data-first" -> c.data(stream, "early", false).headers(stream, ok, true);
             case "/h2/no-status" ->
@@ -441,6 +513,14 @@ class UpstreamMalformedResponseProxyTest {
                         new io.netty.handler.codec.http2.DefaultHttp2Headers()
                             .status("200")
                             .add("x-big", "y".repeat(40 * 1024)),
+                        false)
+                    .data(stream, path, true);
+            case "/h2/big-70k" ->
+                c.headers(
+                        stream,
+                        new io.netty.handler.codec.http2.DefaultHttp2Headers()
+                            .status("200")
+                            .add("x-big", "y".repeat(70 * 1024)),
                         false)
                     .data(stream, path, true);
             case "/h2/goaway-grows" ->

@@ -45,6 +45,10 @@ public final class ListenerManager {
   private final ProxyRuntime runtime;
   private final Duration drainTime;
   private final Map<String, Active> active = new HashMap<>();
+
+  /** Why each listener of the last {@link #apply} that could not bind failed, by name. */
+  private final Map<String, String> bindFailures = new HashMap<>();
+
   // generations whose drain has begun and whose connections the drain time has not closed yet
   private final java.util.Set<Generation> draining =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -196,11 +200,22 @@ public final class ListenerManager {
         drainConnections(old);
       }
     }
+    bindFailures.clear();
     for (ListenerConfig l : snapshot.listeners().values()) {
       if (l.bindToPort() && !active.containsKey(l.name())) {
         bind(l);
       }
     }
+  }
+
+  /**
+   * Why listener {@code name} could not bind in the last {@link #apply} ({@code "cannot bind
+   * 'address': error"}), if it could not. A static listener's failure stops the start-up, as
+   * Envoy's bootstrap fails on a listen socket it cannot bind; a dynamic one's leaves the others
+   * serving.
+   */
+  public synchronized java.util.Optional<String> bindFailure(String name) {
+    return java.util.Optional.ofNullable(bindFailures.get(name));
   }
 
   private void bind(ListenerConfig l) {
@@ -235,6 +250,7 @@ public final class ListenerManager {
           l.name(),
           l.address(),
           f.cause().getMessage());
+      bindFailures.put(l.name(), "cannot bind '" + l.address() + "': " + f.cause().getMessage());
       return;
     }
     holder[0] = new Active(l, f.channel(), stats);

@@ -16,7 +16,10 @@ import java.util.Map;
  * upstream_cx_connect_fail}. The pool's {@code upstream_rq_pending_active} is a gauge of the
  * cluster's state (see {@code ClusterStates}). {@code upstream_cx_protocol_error} counts upstream
  * HTTP/1.1 connections closed because the peer sent what is no answer to the request in flight
- * (bytes that do not parse, a response while none was asked for, or more after a response).
+ * (bytes that do not parse, a response while none was asked for, or more after a response). Of
+ * Envoy's client codec stats, which it keeps in the cluster's scope, {@code http2.header_overflow}
+ * counts upstream HTTP/2 header blocks over the cluster's {@code max_headers_count} or header list
+ * size.
  */
 public record ClusterStats(
     Counter upstreamRqTotal,
@@ -39,7 +42,8 @@ public record ClusterStats(
     Counter upstreamRqCancelled,
     Counter upstreamCxMaxDurationReached,
     Counter upstreamCxConnectTimeout,
-    Counter upstreamCxProtocolError) {
+    Counter upstreamCxProtocolError,
+    Counter http2HeaderOverflow) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -90,7 +94,8 @@ public record ClusterStats(
         s.counter(
             p + "upstream_cx_connect_timeout", "envoy_cluster_upstream_cx_connect_timeout", tags),
         s.counter(
-            p + "upstream_cx_protocol_error", "envoy_cluster_upstream_cx_protocol_error", tags));
+            p + "upstream_cx_protocol_error", "envoy_cluster_upstream_cx_protocol_error", tags),
+        s.counter(p + "http2.header_overflow", "envoy_cluster_http2_header_overflow", tags));
   }
 
   /** Counts a response with {@code status}. */

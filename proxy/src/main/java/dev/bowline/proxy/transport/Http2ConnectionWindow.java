@@ -26,22 +26,50 @@ public final class Http2ConnectionWindow extends ChannelInboundHandlerAdapter {
    * raise the connection window by twice what the stream window adds, where Envoy sets it to {@code
    * initial_connection_window_size}. It refuses server push, as Envoy's client codec does. A
    * response header list over {@code maxHeaderListBytes} (the cluster's {@code
-   * max_response_headers_kb}, Envoy's HTTP/2 default 60 KiB; Netty's own would be 8 KiB) resets its
-   * stream.
+   * max_response_headers_kb}, Envoy's HTTP/2 default 60 KiB; Netty's own would be 8 KiB) or with
+   * more fields than {@code maxHeaders} (the cluster's {@code max_headers_count}, pseudo-headers
+   * included as Envoy's header map counts them) is a stream error caused by a {@link
+   * HeaderOverflow}.
    */
   public static io.netty.handler.codec.http2.Http2FrameCodec clientCodec(
-      int streamWindow, int maxHeaderListBytes) {
-    var b = new ClientCodecBuilder(streamWindow);
+      int streamWindow, int maxHeaderListBytes, int maxHeaders) {
+    var b = new ClientCodecBuilder(streamWindow, maxHeaders);
     b.initialSettings().maxHeaderListSize(maxHeaderListBytes);
     return b.build();
+  }
+
+  /**
+   * A response header block (head, interim head or trailers) of an upstream HTTP/2 stream over the
+   * cluster's {@code max_headers_count}: the cause of the stream error (INTERNAL_ERROR) the client
+   * codec's decoder raises before the block reaches the stream, handed to the stream's channel as
+   * its exception (Netty's frame codec writes no RST_STREAM for it: the stream resets itself).
+   */
+  public static final class HeaderOverflow extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    HeaderOverflow(int count, int max) {
+      super(
+          "response header block of " + count + " fields is over max_headers_count " + max,
+          null,
+          false,
+          false);
+    }
+
+    /** Whether {@code cause} (a stream's exception) is a {@link HeaderOverflow}'s stream error. */
+    public static boolean of(Throwable cause) {
+      var h2 = io.netty.handler.codec.http2.Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+      return h2 != null && h2.getCause() instanceof HeaderOverflow;
+    }
   }
 
   private static final class ClientCodecBuilder
       extends io.netty.handler.codec.http2.Http2FrameCodecBuilder {
     private final int streamWindow;
+    private final int maxHeaders;
 
-    ClientCodecBuilder(int streamWindow) {
+    ClientCodecBuilder(int streamWindow, int maxHeaders) {
       this.streamWindow = streamWindow;
+      this.maxHeaders = maxHeaders;
       server(false);
     }
 
@@ -55,7 +83,11 @@ public final class Http2ConnectionWindow extends ChannelInboundHandlerAdapter {
       settings.remove(io.netty.handler.codec.http2.Http2CodecUtil.SETTINGS_INITIAL_WINDOW_SIZE);
       var codec =
           new io.netty.handler.codec.http2.Http2FrameCodec(
-              encoder, decoder, settings, decoupleCloseAndGoAway(), flushPreface()) {};
+              encoder,
+              new HeaderCount(decoder, maxHeaders),
+              settings,
+              decoupleCloseAndGoAway(),
+              flushPreface()) {};
       settings.initialWindowSize(streamWindow);
       // No server push, as Envoy's client codec (SETTINGS_ENABLE_PUSH 0): a PUSH_PROMISE is a
       // connection error (GOAWAY PROTOCOL_ERROR) at once, not only once the server acknowledged
@@ -66,6 +98,68 @@ public final class Http2ConnectionWindow extends ChannelInboundHandlerAdapter {
       decoder.connection().local().allowPushTo(false);
       decoder.connection().remote().allowPushTo(false);
       return codec;
+    }
+  }
+
+  /**
+   * Counts the fields of each HEADERS block the peer sends, as Envoy's HTTP/2 codec does in {@code
+   * saveHeader} against {@code max_headers_count}: a block with more is a stream error caused by a
+   * {@link HeaderOverflow} and does not reach the stream.
+   */
+  private static final class HeaderCount
+      extends io.netty.handler.codec.http2.DecoratingHttp2ConnectionDecoder {
+    private final int max;
+
+    HeaderCount(io.netty.handler.codec.http2.Http2ConnectionDecoder decoder, int max) {
+      super(decoder);
+      this.max = max;
+    }
+
+    @Override
+    public void frameListener(io.netty.handler.codec.http2.Http2FrameListener listener) {
+      super.frameListener(
+          new io.netty.handler.codec.http2.Http2FrameListenerDecorator(listener) {
+            @Override
+            public void onHeadersRead(
+                ChannelHandlerContext ctx,
+                int streamId,
+                io.netty.handler.codec.http2.Http2Headers headers,
+                int padding,
+                boolean endStream)
+                throws io.netty.handler.codec.http2.Http2Exception {
+              check(streamId, headers);
+              super.onHeadersRead(ctx, streamId, headers, padding, endStream);
+            }
+
+            @Override
+            public void onHeadersRead(
+                ChannelHandlerContext ctx,
+                int streamId,
+                io.netty.handler.codec.http2.Http2Headers headers,
+                int streamDependency,
+                short weight,
+                boolean exclusive,
+                int padding,
+                boolean endStream)
+                throws io.netty.handler.codec.http2.Http2Exception {
+              check(streamId, headers);
+              super.onHeadersRead(
+                  ctx, streamId, headers, streamDependency, weight, exclusive, padding, endStream);
+            }
+          });
+    }
+
+    private void check(int streamId, io.netty.handler.codec.http2.Http2Headers headers)
+        throws io.netty.handler.codec.http2.Http2Exception {
+      if (headers.size() > max) {
+        var overflow = new HeaderOverflow(headers.size(), max);
+        throw io.netty.handler.codec.http2.Http2Exception.streamError(
+            streamId,
+            io.netty.handler.codec.http2.Http2Error.INTERNAL_ERROR,
+            overflow,
+            "%s",
+            overflow.getMessage());
+      }
     }
   }
 

@@ -86,8 +86,11 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
   private static final AsciiString PATH = Http2Headers.PseudoHeaderName.PATH.value();
   private static final AsciiString SCHEME = Http2Headers.PseudoHeaderName.SCHEME.value();
 
-  // Netty's HttpConversionUtil drops these names on the way to HTTP/2 (its HTTP/1-to-HTTP/2
-  // blacklist); the connection's own tokens are dropped too
+  // The connection-specific names HTTP/2 forbids (RFC 9113 8.2.2) and host, as Netty's
+  // HttpConversionUtil drops them on the way to HTTP/2; the connection's own tokens are dropped
+  // too. Not Netty's x-http2-* extension names: to Envoy they are headers like any other, which
+  // its HTTP/2 codec sends on (the x-http2-stream-id Netty's conversion adds to an HTTP/2
+  // upstream's head is removed before here, by the stream)
   private static final Set<AsciiString> NOT_FORWARDED =
       Set.of(
           HttpHeaderNames.CONNECTION,
@@ -95,11 +98,15 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
           HttpHeaderNames.PROXY_CONNECTION,
           HttpHeaderNames.TRANSFER_ENCODING,
           HttpHeaderNames.HOST,
-          HttpHeaderNames.UPGRADE,
-          HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text(),
-          HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(),
-          HttpConversionUtil.ExtensionHeaderNames.PATH.text(),
-          HttpConversionUtil.ExtensionHeaderNames.PROTOCOL.text());
+          HttpHeaderNames.UPGRADE);
+
+  // Netty's extension names, which its conversion to HTTP/2 drops and the proxy forwards
+  private static final AsciiString[] EXTENSION_NAMES = {
+    HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text(),
+    HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(),
+    HttpConversionUtil.ExtensionHeaderNames.PATH.text(),
+    HttpConversionUtil.ExtensionHeaderNames.PROTOCOL.text()
+  };
 
   private final @Nullable Consumer<ChannelPipeline> streamHandlers;
 
@@ -374,8 +381,9 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
 
   /**
    * A response head as HTTP/2 headers: {@code :status}, then the headers in order with their names
-   * in lower case, without those HTTP/2 forbids or the connection names (Netty's rules; a {@code
-   * te} or {@code cookie} header, unusual in a response, takes Netty's conversion).
+   * in lower case, without those HTTP/2 forbids or the connection names (Netty's rules, except that
+   * its {@code x-http2-*} names are forwarded, as Envoy forwards them; a {@code te} or {@code
+   * cookie} header, unusual in a response, takes Netty's conversion).
    */
   static Http2Headers responseHeaders(HttpMessage message) {
     if (!(message instanceof HttpResponse res)) {
@@ -383,7 +391,7 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
     }
     HttpHeaders in = res.headers();
     if (in.contains(HttpHeaderNames.CONNECTION)) {
-      return HttpConversionUtil.toHttp2Headers(message, true); // its tokens name more to drop
+      return converted(res); // its tokens name more to drop
     }
     // validated on every add to the HTTP/1 map already (the same rules: token names, values
     // without control characters), and the names are lower-cased here
@@ -397,9 +405,22 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
         continue;
       }
       if (name.length() == 2 && TE.contentEquals(name) || COOKIE.contentEquals(name)) {
-        return HttpConversionUtil.toHttp2Headers(message, true);
+        return converted(res);
       }
       out.add(name, e.getValue());
+    }
+    return out;
+  }
+
+  /** Netty's conversion of {@code res}, with the extension names it drops put back. */
+  private static Http2Headers converted(HttpResponse res) {
+    Http2Headers out = HttpConversionUtil.toHttp2Headers(res, true);
+    for (AsciiString name : EXTENSION_NAMES) {
+      if (!out.contains(name)) {
+        for (String value : res.headers().getAll(name)) {
+          out.add(name, value);
+        }
+      }
     }
     return out;
   }

@@ -319,7 +319,9 @@ final class H2Pool {
     dev.bowline.proxy.transport.IdleTimeout.addTo(p, policy.idleTimeout());
     p.addLast(
         dev.bowline.proxy.transport.Http2ConnectionWindow.clientCodec(
-            policy.http2StreamWindow(), policy.http2ResponseHeadBytes()),
+            policy.http2StreamWindow(),
+            policy.http2ResponseHeadBytes(),
+            policy.maxResponseHeadersCount()),
         new dev.bowline.proxy.transport.Http2ConnectionWindow(policy.http2ConnectionWindow()),
         new io.netty.handler.codec.http2.Http2MultiplexHandler(ServerStreams.INSTANCE),
         c);

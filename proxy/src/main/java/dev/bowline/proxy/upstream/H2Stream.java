@@ -18,7 +18,8 @@ import org.jspecify.annotations.Nullable;
  * processed), {@code remote reset} for any other RST_STREAM, {@code connection termination} when
  * the connection went away, {@code protocol error} when the peer's frames are no response (DATA or
  * trailers before the head, a head without a valid {@code :status}, an interim head that ends the
- * stream) or the connection closed on the peer's protocol error.
+ * stream) or the connection closed on the peer's protocol error; a header block over the cluster's
+ * limits is reset by the proxy and reported as {@code remote reset}, as Envoy's codec reports it.
  */
 final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   static final String REFUSED = "remote refused stream reset";
@@ -168,12 +169,36 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (io.netty.handler.codec.http2.Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+    var h2 = io.netty.handler.codec.http2.Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+    if (dev.bowline.proxy.transport.Http2ConnectionWindow.HeaderOverflow.of(cause)
+        || (h2 instanceof io.netty.handler.codec.http2.Http2Exception.HeaderListSizeException hl
+            && hl.duringDecode())) {
+      headerOverflow(ctx);
+      return;
+    }
+    if (h2 != null) {
       // the stream codec could not make the peer's frames a response (a head without a valid
       // :status): a messaging error, as in Envoy's codec
       protocolError(ctx);
       return;
     }
+    ctx.close();
+  }
+
+  /**
+   * A header block over the cluster's {@code max_headers_count} or header list size, as Envoy's
+   * codec takes it ({@code saveHeader}): {@code http2.header_overflow} counted, RST_STREAM
+   * INTERNAL_ERROR (nghttp2's answer to the failed header callback), and the stream's end reported
+   * as {@code onStreamClose} reports a reset that was no messaging error: {@code remote reset}
+   * (counted in {@code upstream_rq_rx_reset}; Envoy's router answers 503 {@code UR}).
+   */
+  private void headerOverflow(ChannelHandlerContext ctx) {
+    host.state.stats.http2HeaderOverflow().inc();
+    if (resetReason == null) {
+      resetReason = REMOTE_RESET;
+    }
+    ctx.writeAndFlush(
+        new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR));
     ctx.close();
   }
 

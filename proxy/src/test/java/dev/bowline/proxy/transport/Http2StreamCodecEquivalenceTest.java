@@ -41,11 +41,13 @@ import org.junit.jupiter.api.Test;
  * Http2StreamFrameToHttpObjectCodec(true)} makes: from request HEADERS and DATA the same HTTP/1
  * objects (type, method, target, version, header names and values in order, content, trailers) or
  * the same failure, and from responses, bodies and trailers the same frames (type, END_STREAM,
- * headers in order, content). The one difference by design: Netty's {@code x-http2-scheme} and
- * {@code x-http2-stream-id} request headers, which the proxy removes at once, are not made. Request
- * headers are built as the frame codec's HPACK decoder builds them, with Netty's HTTP/2 validation
- * ({@code new DefaultHttp2Headers(true)}): what it refuses never reaches either codec. Nothing the
- * proxy's codec allocates is left unreleased, whatever the request.
+ * headers in order, content). The differences by design: Netty's {@code x-http2-scheme} and {@code
+ * x-http2-stream-id} request headers, which the proxy removes at once, are not made; and a
+ * response's own {@code x-http2-*} names, which Netty's conversion drops, are sent on as Envoy
+ * sends them ({@link #responsesKeepTheirXHttp2Names}). Request headers are built as the frame
+ * codec's HPACK decoder builds them, with Netty's HTTP/2 validation ({@code new
+ * DefaultHttp2Headers(true)}): what it refuses never reaches either codec. Nothing the proxy's
+ * codec allocates is left unreleased, whatever the request.
  */
 class Http2StreamCodecEquivalenceTest {
   private static Http2Headers get(String path) {
@@ -351,7 +353,6 @@ class Http2StreamCodecEquivalenceTest {
                     .add("Upgrade", "h2c")
                     .add("Proxy-Connection", "x")
                     .add("Host", "h")
-                    .add("x-http2-stream-id", "3")
                     .add("x-http2-stream-weight", "3");
                 return List.of(r, lastOf(""));
               }),
@@ -420,6 +421,29 @@ class Http2StreamCodecEquivalenceTest {
 
   private static LastHttpContent lastOf(String body) {
     return new DefaultLastHttpContent(text(body));
+  }
+
+  @Test
+  void responsesKeepTheirXHttp2Names() {
+    for (String extra : List.of("", "te")) {
+      DefaultHttpResponse r = nginx();
+      r.headers()
+          .add("x-http2-scheme", "up")
+          .add("x-http2-path", "/up")
+          .add("x-http2-protocol", "p")
+          .add("x-http2-stream-id", "3");
+      if (!extra.isEmpty()) {
+        r.headers().add(extra, "trailers"); // takes Netty's conversion
+      }
+      String ours =
+          encode(new Http2ServerStreamCodec(), new ArrayList<Object>(List.of(r, lastOf(""))));
+      assertThat(ours)
+          .as("with %s", extra)
+          .contains("x-http2-scheme: up")
+          .contains("x-http2-path: /up")
+          .contains("x-http2-protocol: p")
+          .contains("x-http2-stream-id: 3");
+    }
   }
 
   @Test
