@@ -31,7 +31,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -55,7 +54,6 @@ public final class SdsServer implements AutoCloseable {
   private final AtomicLong versions = new AtomicLong();
   private final AtomicLong nonces = new AtomicLong();
   private final AtomicLong streamIds = new AtomicLong();
-  private final AtomicReference<@Nullable WorkloadCertificate> lastPushed = new AtomicReference<>();
   private @Nullable Server server;
   private @Nullable EventLoopGroup group;
 
@@ -92,7 +90,6 @@ public final class SdsServer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare SDS socket " + socket + ": " + e, e);
     }
-    lastPushed.set(source.current().orElse(null));
     source.subscribe(this::onCertificate);
     EventLoopGroup g =
         new MultiThreadIoEventLoopGroup(
@@ -147,11 +144,8 @@ public final class SdsServer implements AutoCloseable {
   }
 
   private void onCertificate(WorkloadCertificate cert) {
-    WorkloadCertificate before = lastPushed.getAndSet(cert);
-    boolean leafChanged = before == null || !before.leaf().equals(cert.leaf());
-    boolean bundleChanged = before == null || !before.bundle().equals(cert.bundle());
     for (SdsStream s : streams) {
-      s.push(cert, leafChanged, bundleChanged);
+      s.push(cert);
     }
   }
 

@@ -11,6 +11,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One SotW {@code StreamSecrets} stream. Its state is confined to a {@link SynchronizationContext}:
@@ -32,6 +33,14 @@ final class SdsStream implements StreamObserver<DiscoveryRequest> {
   private String node = "";
   private String lastNonce = "";
   private boolean answered;
+
+  /**
+   * The certificate of the last response: every watched name holds this certificate's parts. A push
+   * is diffed against it, not against the server's last push, because a request may have been
+   * answered from the source's current certificate before that certificate's push arrives.
+   */
+  private @Nullable WorkloadCertificate sent;
+
   private boolean done;
 
   SdsStream(SdsServer server, StreamObserver<DiscoveryResponse> out, long id) {
@@ -78,17 +87,23 @@ final class SdsStream implements StreamObserver<DiscoveryRequest> {
         });
   }
 
-  /** A new certificate: push the names it changes, or everything if not yet answered. */
-  void push(WorkloadCertificate cert, boolean leafChanged, boolean bundleChanged) {
+  /**
+   * A new certificate: push the names it changes against what this stream last got, or everything
+   * if not yet answered.
+   */
+  void push(WorkloadCertificate cert) {
     context.execute(
         () -> {
           if (done || watched.isEmpty()) {
             return;
           }
-          if (!answered) {
+          WorkloadCertificate before = sent;
+          if (!answered || before == null) {
             send(watched, cert, "first_certificate");
             return;
           }
+          boolean leafChanged = !before.leaf().equals(cert.leaf());
+          boolean bundleChanged = !before.bundle().equals(cert.bundle());
           Set<String> names = new LinkedHashSet<>();
           for (String n : watched) {
             if (SdsSecrets.isRoot(n) ? bundleChanged : leafChanged) {
@@ -182,6 +197,7 @@ final class SdsStream implements StreamObserver<DiscoveryRequest> {
     out.onNext(r);
     lastNonce = r.getNonce();
     answered = true;
+    sent = cert;
     LOG.log(
         Level.DEBUG,
         "event=sds_push stream={0} node={1} names={2} version={3} serial={4} cause={5}",

@@ -27,8 +27,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -89,6 +93,58 @@ class SdsServerTest {
       assertThat(b.poll(300)).isNull();
     }
     await().atMost(Duration.ofSeconds(10)).until(() -> sds.openStreams() == 0);
+  }
+
+  /**
+   * A request answered from the source's current certificate before that certificate's push reaches
+   * the stream: the push must not send the same certificate again (the stream diffs against what it
+   * sent, not against the server's last push). The source here updates {@code current} and tells
+   * its listeners in two steps, so the interleaving CI once hit by chance is forced.
+   */
+  @Test
+  void aRequestAnsweredBeforeItsCertificatesPushGetsNoDuplicate() throws Exception {
+    TwoStepSource twoStep = new TwoStepSource();
+    try (SdsServer server = SdsServer.start(twoStep, dir.resolve("two-step"), Clock.systemUTC());
+        SdsTestClient a = new SdsTestClient(server.socket())) {
+      WorkloadCertificate first = certificate();
+      twoStep.current = first; // the source has it; its push has not run yet
+      a.subscribe("", "", "default", "ROOTCA");
+      assertThat(SdsTestClient.secrets(a.next())).containsOnlyKeys("default", "ROOTCA");
+
+      twoStep.notifyListeners(first); // the late push of the certificate a already has
+      WorkloadCertificate second = certificate();
+      twoStep.current = second;
+      twoStep.notifyListeners(second); // same bundle, new leaf
+      Map<String, Secret> next = SdsTestClient.secrets(a.next());
+      assertThat(next).containsOnlyKeys("default");
+      assertThat(
+              next.get("default")
+                  .getTlsCertificate()
+                  .getCertificateChain()
+                  .getInlineBytes()
+                  .toString(StandardCharsets.US_ASCII))
+          .isEqualTo(second.chainPem());
+    }
+  }
+
+  /** A certificate source whose update of {@code current} and whose push are separate steps. */
+  private static final class TwoStepSource implements CertificateSource {
+    volatile @Nullable WorkloadCertificate current;
+    private final List<Consumer<WorkloadCertificate>> listeners = new CopyOnWriteArrayList<>();
+
+    @Override
+    public Optional<WorkloadCertificate> current() {
+      return Optional.ofNullable(current);
+    }
+
+    @Override
+    public void subscribe(Consumer<WorkloadCertificate> listener) {
+      listeners.add(listener);
+    }
+
+    void notifyListeners(WorkloadCertificate cert) {
+      listeners.forEach(l -> l.accept(cert));
+    }
   }
 
   @Test
