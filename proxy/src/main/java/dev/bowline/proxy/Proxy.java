@@ -168,6 +168,9 @@ public final class Proxy implements AutoCloseable {
     // roots every young pause walks. Decision 0037, addendum 8.
     configExecutor.setKeepAliveTime(1, TimeUnit.SECONDS);
     configExecutor.allowCoreThreadTimeOut(true);
+    // A cancelled timer (a NACK's backoff, the initial fetch timeout) leaves the queue at once
+    // rather than keeping the thread until it was due.
+    configExecutor.setRemoveOnCancelPolicy(true);
     this.configThread = configExecutor;
   }
 

@@ -53,6 +53,11 @@ public record ProxyOptions(
     return new ProxyOptions(workers, transport, d, clock, random, xdsInitialBackoff, xdsMaxBackoff);
   }
 
+  public ProxyOptions withClock(Clock c) {
+    return new ProxyOptions(
+        workers, transport, drainTime, c, random, xdsInitialBackoff, xdsMaxBackoff);
+  }
+
   public ProxyOptions withXdsBackoff(Duration initial, Duration max) {
     return new ProxyOptions(workers, transport, drainTime, clock, random, initial, max);
   }

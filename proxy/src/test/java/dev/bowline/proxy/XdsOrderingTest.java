@@ -30,10 +30,15 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -65,6 +70,27 @@ class XdsOrderingTest {
   Server xds;
   int listenPort;
   Proxy proxy;
+
+  /** The proxy's clock: the system's, moved on by {@link #skew} (only the initial-fetch test). */
+  final AtomicLong skew = new AtomicLong();
+
+  final Clock clock =
+      new Clock() {
+        @Override
+        public ZoneId getZone() {
+          return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+          throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Instant instant() {
+          return Instant.now().plusMillis(skew.get());
+        }
+      };
 
   @BeforeEach
   void start() throws Exception {
@@ -104,7 +130,7 @@ class XdsOrderingTest {
     proxy =
         Proxy.start(
             new BootstrapLoader().parse("ordering.yaml", bootstrap),
-            ProxyOptions.defaults().withWorkers(1));
+            ProxyOptions.defaults().withWorkers(1).withClock(clock));
     await().atMost(Duration.ofSeconds(10)).until(() -> stream.get() != null);
   }
 
@@ -247,6 +273,50 @@ class XdsOrderingTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> routeTarget().equals("c1"));
     assertThat(proxy.snapshot().clusters()).doesNotContainKey("c0");
     assertThat(get()).startsWith("backend=b");
+  }
+
+  /**
+   * {@code /ready} (Envoy's LIVE) only once the first answers have warmed: CDS and LDS answering is
+   * not enough while the EDS cluster they name has no endpoints and the listener no route table. An
+   * empty RDS answer after each step is the sync point: the stream is handled in order, so its ACK
+   * means the answers before it were applied and published.
+   */
+  @Test
+  void readyOnlyOnceTheFirstClustersAndListenersHaveWarmed() throws Exception {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
+    send(LDS, "1", listener());
+    send(RDS, "0");
+    await().atMost(Duration.ofSeconds(10)).until(() -> acked(RDS, "0"));
+    assertThat(acked(CDS, "1") && acked(LDS, "1")).isTrue();
+    assertThat(proxy.ready()).as("ready with c0 and the listener warming").isFalse();
+
+    send(EDS, "1", endpoints("c0", a));
+    send(RDS, "00");
+    await().atMost(Duration.ofSeconds(10)).until(() -> acked(RDS, "00"));
+    assertThat(proxy.ready()).as("ready with the listener warming").isFalse();
+
+    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
+    await().atMost(Duration.ofSeconds(10)).until(proxy::ready);
+    assertThat(get()).startsWith("backend=a");
+  }
+
+  /**
+   * What the first answers name but the server never sends stops holding readiness after Envoy's
+   * default {@code initial_fetch_timeout} (15 s, on the proxy's clock), as Envoy's init manager.
+   */
+  @Test
+  void readyAfterTheInitialFetchTimeoutEvenIfSomethingNeverWarms() throws Exception {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
+    send(LDS, "1", listener());
+    send(RDS, "0");
+    await().atMost(Duration.ofSeconds(10)).until(() -> acked(RDS, "0"));
+    assertThat(proxy.ready()).isFalse();
+
+    skew.addAndGet(Duration.ofSeconds(16).toMillis());
+    send(RDS, "00"); // any update publishes again
+    await().atMost(Duration.ofSeconds(10)).until(() -> acked(RDS, "00"));
+    await().atMost(Duration.ofSeconds(10)).until(proxy::ready);
+    assertThat(proxy.snapshot().clusters()).doesNotContainKey("c0"); // still warming
   }
 
   void send(String typeUrl, String version, Message... resources) {

@@ -84,6 +84,22 @@ public final class XdsClient implements AutoCloseable {
 
   private final Duration holdLimit = HOLD_LIMIT;
 
+  /**
+   * How long the first warming (the endpoints of the first CDS answer's EDS clusters, the routes of
+   * the first LDS answer's listeners) may keep the proxy not ready after LDS and CDS have both
+   * answered: Envoy's default {@code initial_fetch_timeout}, after which its init manager goes on.
+   */
+  static final Duration INITIAL_FETCH_TIMEOUT = Duration.ofSeconds(15);
+
+  /** When LDS and CDS had both answered for the first time (clock millis), or -1. */
+  private long firstAnsweredAt = -1;
+
+  /**
+   * The publication at {@link #INITIAL_FETCH_TIMEOUT} while the first answers warm; cancelled once
+   * initialised, so the idle config thread can end (decision 0037 addendum 8).
+   */
+  private java.util.concurrent.@Nullable ScheduledFuture<?> initialTimer;
+
   /** Per type URL: parser, subscription, last accepted version, nonce, accepted resources. */
   private static final class TypeState<R> {
     final ResourceParser<?, R> parser;
@@ -828,6 +844,7 @@ public final class XdsClient implements AutoCloseable {
     }
     // Listeners last: served once their RDS route tables are in.
     Map<String, ListenerConfig> listeners = new HashMap<>();
+    Set<String> listenersWarming = new TreeSet<>();
     for (ListenerConfig l : this.<ListenerConfig>type(LDS).accepted.values()) {
       Set<String> needs = new TreeSet<>();
       rdsNames(l, needs);
@@ -836,6 +853,8 @@ public final class XdsClient implements AutoCloseable {
         listeners.put(l.name(), l);
       } else if (old != null) {
         listeners.put(l.name(), old); // warming: the previous version keeps serving
+      } else {
+        listenersWarming.add(l.name());
       }
     }
     Map<String, XdsState.Accepted> protos = new HashMap<>();
@@ -844,9 +863,63 @@ public final class XdsClient implements AutoCloseable {
         protos.put(e.getKey() + "/" + p.name(), p);
       }
     }
-    boolean initialized = !types.get(LDS).nonce.isEmpty() && !types.get(CDS).nonce.isEmpty();
     return new XdsState(
-        listeners, routes, clusters, endpoints, protos, initialized || published.initialized());
+        listeners,
+        routes,
+        clusters,
+        endpoints,
+        protos,
+        published.initialized() || initialized(warming, listenersWarming));
+  }
+
+  /**
+   * Whether the first config is in, as Envoy's server initialisation counts it: CDS and LDS have
+   * each answered, every cluster of those answers that needs EDS has its endpoints, and every
+   * listener its RDS route tables (Envoy's cluster manager and listener warming hold its init
+   * manager, so {@code /ready} says LIVE only then). What has not warmed within {@link
+   * #INITIAL_FETCH_TIMEOUT} of the first answers is waited for no longer, as Envoy's default {@code
+   * initial_fetch_timeout} does.
+   */
+  private boolean initialized(Set<String> clustersWarming, Set<String> listenersWarming) {
+    if (types.get(LDS).nonce.isEmpty() || types.get(CDS).nonce.isEmpty()) {
+      return false;
+    }
+    if (clustersWarming.isEmpty() && listenersWarming.isEmpty()) {
+      cancelInitialTimer();
+      return true;
+    }
+    long now = clock.millis();
+    if (firstAnsweredAt < 0) {
+      firstAnsweredAt = now;
+      initialTimer =
+          executor.schedule(
+              () -> {
+                if (!closed) {
+                  publish();
+                }
+              },
+              INITIAL_FETCH_TIMEOUT.toMillis() + 1,
+              TimeUnit.MILLISECONDS);
+    }
+    if (now - firstAnsweredAt <= INITIAL_FETCH_TIMEOUT.toMillis()) {
+      return false;
+    }
+    cancelInitialTimer();
+    LOG.log(
+        Level.WARNING,
+        "event=initialized_while_warming initial_fetch_timeout_s={0} clusters={1} listeners={2}",
+        INITIAL_FETCH_TIMEOUT.toSeconds(),
+        String.join(",", clustersWarming),
+        String.join(",", listenersWarming));
+    return true;
+  }
+
+  private void cancelInitialTimer() {
+    var t = initialTimer;
+    if (t != null) {
+      t.cancel(false);
+      initialTimer = null;
+    }
   }
 
   /** A route table held back because it targets a cluster CDS has not named, and since when. */

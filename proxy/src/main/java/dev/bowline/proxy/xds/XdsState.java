@@ -9,7 +9,9 @@ import java.util.Map;
 
 /**
  * What the xDS client has warmed and may be served: runtime records, and for config dumps the
- * protos and versions they came from. {@code initialized}: LDS and CDS have each answered once.
+ * protos and versions they came from. {@code initialized}: LDS and CDS have each answered and what
+ * they named first has warmed (endpoints, route tables), or stopped being waited for (Envoy's
+ * server initialisation; {@code /ready} says LIVE from then on).
  */
 public record XdsState(
     Map<String, ListenerConfig> listeners,
