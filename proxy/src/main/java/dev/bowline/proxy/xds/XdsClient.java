@@ -109,6 +109,25 @@ public final class XdsClient implements AutoCloseable {
     String nonce = "";
     final Map<String, R> accepted = new HashMap<>();
     final Map<String, XdsState.Accepted> protos = new HashMap<>();
+
+    /** Per accepted name: the SHA-256 of the serialized resource it was last accepted from. */
+    final Map<String, com.google.protobuf.ByteString> digests = new HashMap<>();
+
+    /** While a response is applied: digest of an accepted resource -> its name. */
+    final Map<com.google.protobuf.ByteString, String> byDigest = new HashMap<>();
+
+    /** Indexes the accepted resources by digest before a response is applied. */
+    void indexDigests() {
+      digests.keySet().retainAll(accepted.keySet());
+      byDigest.clear();
+      digests.forEach(
+          (name, d) -> {
+            if (protos.containsKey(name)) {
+              byDigest.put(d, name);
+            }
+          });
+    }
+
     boolean requested;
     String lastNack = "";
     int nackRepeats;
@@ -371,6 +390,7 @@ public final class XdsClient implements AutoCloseable {
   }
 
   private <R> List<String> applyDelta(DeltaDiscoveryResponse r, TypeState<R> t) {
+    t.indexDigests();
     List<String> errors = new ArrayList<>();
     long now = clock.millis();
     Set<String> seen = new TreeSet<>();
@@ -478,12 +498,31 @@ public final class XdsClient implements AutoCloseable {
       Map<String, R> good,
       Map<String, XdsState.Accepted> goodProtos,
       List<String> errors) {
+    // The bytes of a resource already accepted: its runtime object and proto stay, nothing is
+    // parsed, audited or converted again. A SotW server re-sends every cluster (and every
+    // endpoint assignment) at each push; Envoy likewise skips a resource whose hash is unchanged.
+    com.google.protobuf.ByteString digest = digest(resource.getValue());
+    String same = t.byDigest.get(digest);
+    if (same != null) {
+      R current = t.accepted.get(same);
+      XdsState.Accepted before = t.protos.get(same);
+      if (current != null && before != null) {
+        if (!seen.add(same)) {
+          errors.add(t.parser.kind() + " " + same + ": duplicate name in one response");
+          return;
+        }
+        good.put(same, current);
+        goodProtos.put(same, new XdsState.Accepted(typeUrl, same, version, before.proto(), now));
+        return;
+      }
+    }
     try {
       var parsed = t.parser.unpackAndParse(resource);
       if (!seen.add(parsed.name())) {
         errors.add(t.parser.kind() + " " + parsed.name() + ": duplicate name in one response");
         return;
       }
+      t.digests.put(parsed.name(), digest);
       XdsState.Accepted before = t.protos.get(parsed.name());
       R current = t.accepted.get(parsed.name());
       good.put(
@@ -504,6 +543,7 @@ public final class XdsClient implements AutoCloseable {
   }
 
   private <R> List<String> apply(DiscoveryResponse r, TypeState<R> t) {
+    t.indexDigests();
     List<String> errors = new ArrayList<>();
     Map<String, R> good = new HashMap<>();
     Map<String, XdsState.Accepted> goodProtos = new HashMap<>();
@@ -546,6 +586,25 @@ public final class XdsClient implements AutoCloseable {
     t.accepted.putAll(good);
     t.protos.putAll(goodProtos);
     return errors;
+  }
+
+  private final java.security.MessageDigest sha256 = sha256();
+
+  private static java.security.MessageDigest sha256() {
+    try {
+      return java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
+    }
+  }
+
+  /** SHA-256 of a resource's bytes (on the config thread only: the digest object is reused). */
+  private com.google.protobuf.ByteString digest(com.google.protobuf.ByteString bytes) {
+    sha256.reset();
+    for (java.nio.ByteBuffer b : bytes.asReadOnlyByteBufferList()) {
+      sha256.update(b);
+    }
+    return com.google.protobuf.ByteString.copyFrom(sha256.digest());
   }
 
   @SuppressWarnings("unchecked")
