@@ -163,6 +163,21 @@ public final class XdsClient implements AutoCloseable {
     types.put(SDS, new TypeState<>(new SecretParser(), false));
   }
 
+  /**
+   * Checks each new or changed listener of an LDS response before it is accepted: a reason it
+   * cannot be added (its address cannot be bound), or empty. A listener that fails is left out of
+   * the update (its last good version, if any, stays) and the response is NACKed naming it, as
+   * Envoy's LDS fails the listener whose socket {@code addOrUpdateListener} cannot bind. Set before
+   * {@link #start}; runs on the client's executor.
+   */
+  public void listenerCheck(
+      java.util.function.Function<ListenerConfig, java.util.Optional<String>> check) {
+    this.listenerCheck = check;
+  }
+
+  private java.util.function.@Nullable Function<ListenerConfig, java.util.Optional<String>>
+      listenerCheck;
+
   /** Opens the stream and subscribes; returns at once. */
   public void start() {
     executor.execute(this::connect);
@@ -377,6 +392,7 @@ public final class XdsClient implements AutoCloseable {
       acceptOne(
           t, any, r.getTypeUrl(), res.getVersion(), now, false, seen, good, goodProtos, errors);
     }
+    checkListeners(t, good, goodProtos, errors);
     t.accepted.putAll(good);
     t.protos.putAll(goodProtos);
     for (String gone : r.getRemovedResourcesList()) {
@@ -521,6 +537,7 @@ public final class XdsClient implements AutoCloseable {
       acceptOne(
           t, res, r.getTypeUrl(), r.getVersionInfo(), now, true, seen, good, goodProtos, errors);
     }
+    checkListeners(t, good, goodProtos, errors);
     if (t.wildcard) {
       // State of the world: a name missing from the response is removed; a bad one keeps its last
       // good
@@ -530,6 +547,35 @@ public final class XdsClient implements AutoCloseable {
     t.accepted.putAll(good);
     t.protos.putAll(goodProtos);
     return errors;
+  }
+
+  /**
+   * Leaves out of an LDS update each new or changed listener {@link #listenerCheck} rejects (an
+   * unchanged one was checked when it came), with an error naming it: the others are taken.
+   */
+  private <R> void checkListeners(
+      TypeState<R> t,
+      Map<String, R> good,
+      Map<String, XdsState.Accepted> goodProtos,
+      List<String> errors) {
+    var check = listenerCheck;
+    if (check == null || t != types.get(LDS)) {
+      return;
+    }
+    var it = good.entrySet().iterator();
+    while (it.hasNext()) {
+      var e = it.next();
+      if (e.getValue() == t.accepted.get(e.getKey())
+          || !(e.getValue() instanceof ListenerConfig l)) {
+        continue;
+      }
+      var failure = check.apply(l);
+      if (failure.isPresent()) {
+        errors.add(t.parser.kind() + " " + e.getKey() + ": " + failure.get());
+        it.remove();
+        goodProtos.remove(e.getKey());
+      }
+    }
   }
 
   @SuppressWarnings("unchecked")
