@@ -245,9 +245,13 @@ class XdsProxyTest {
   }
 
   String get(String path) throws Exception {
+    return get(listenPort, path);
+  }
+
+  String get(int port, String path) throws Exception {
     return client
         .send(
-            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + listenPort + path))
+            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + port + path))
                 .timeout(Duration.ofSeconds(2))
                 .build(),
             HttpResponse.BodyHandlers.ofString())
@@ -347,13 +351,7 @@ class XdsProxyTest {
 
   String getFrom(int port, String path) {
     try {
-      return client
-          .send(
-              HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + port + path))
-                  .timeout(Duration.ofSeconds(2))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString())
-          .body();
+      return get(port, path);
     } catch (Exception e) {
       return "error: " + e;
     }
