@@ -326,6 +326,7 @@ public final class Proxy implements AutoCloseable {
               dyn.getAdsConfig().getApiType() == ApiConfigSource.ApiType.DELTA_GRPC,
               secrets);
       xdsClient = client;
+      client.listenerCheck(listeners::bindable); // Envoy NACKs an LDS listener it cannot bind
       client.addStaticListeners(List.copyOf(staticListeners.values()));
       client.addStaticClusters(List.copyOf(staticClusters.values()));
       client.start();

@@ -35,6 +35,8 @@ class ConnectTest {
   static Proxy proxy;
   static int port;
   static int closedPort;
+  // both listeners' access log: authority, protocol, code, flags, bytes in and out, duration
+  static java.nio.file.Path log;
 
   static String routes() {
     return """
@@ -78,12 +80,18 @@ class ConnectTest {
                   "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                   stat_prefix: %s
                   %s
+                  access_log:
+                  - name: envoy.access_loggers.file
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                      path: %s
+                      log_format: {text_format_source: {inline_string: "%%REQ(:AUTHORITY)%% %%PROTOCOL%% %%RESPONSE_CODE%% %%RESPONSE_FLAGS%% %%BYTES_RECEIVED%% %%BYTES_SENT%% %%DURATION%%\\n"}}
                   http_filters:
                   - name: envoy.filters.http.router
                     typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
                   route_config:
         %s"""
-        .formatted(name, IP, port, name, upgrades, routes());
+        .formatted(name, IP, port, name, upgrades, log, routes());
   }
 
   static String clusters(int echoPort, Backend web) {
@@ -147,6 +155,7 @@ class ConnectTest {
                 }
               }
             });
+    log = java.nio.file.Files.createTempDirectory("connect").resolve("access.log");
     downPort = Ports.free("127.0.6.74");
     web = new Backend("web", "127.0.6.72");
     port = Ports.free(IP);
@@ -197,6 +206,8 @@ class ConnectTest {
   @Test
   void aConnectTunnelRelaysBytesBothWaysToTheRouteCluster() throws Exception {
     long early = stat("http.connect.downstream_rq_response_before_rq_complete");
+    long ok = stat("http.connect.downstream_rq_2xx");
+    long echoed = stat("cluster.echo.upstream_cx_total");
     try (Socket s = new Socket(IP, port)) {
       s.setSoTimeout(5000);
       send(s.getOutputStream(), "CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\n");
@@ -204,19 +215,39 @@ class ConnectTest {
       assertThat(head)
           .startsWith("HTTP/1.1 200 OK\r\n")
           .doesNotContainIgnoringCase("content-length");
+      long established = System.nanoTime();
+      int payload = 0;
       // not HTTP any more: arbitrary bytes, several round trips, in both directions
       for (String msg : new String[] {"hello\n", "GET / HTTP/1.1\r\n\r\n", "\u0000\u0001binary"}) {
         send(s.getOutputStream(), msg);
         byte[] back = s.getInputStream().readNBytes(msg.length());
         assertThat(new String(back, StandardCharsets.US_ASCII)).isEqualTo(msg);
+        payload += msg.length();
       }
+      long open = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - established);
       // the client finishing ends the tunnel: the echo server closes, the proxy closes
       s.shutdownOutput();
       assertThat(s.getInputStream().read()).isEqualTo(-1);
+      // Envoy logs the stream at the tunnel's end: the payload each way (not the heads), no flag,
+      // a duration that holds the whole time the tunnel was open (on the proxy's own clock,
+      // which started before the 200 and stopped after the client's FIN)
+      String prefix = "echo.test:7 HTTP/1.1 200 - %d %d ".formatted(payload, payload);
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(30))
+          .untilAsserted(
+              () ->
+                  assertThat(java.nio.file.Files.readAllLines(log))
+                      .anySatisfy(
+                          line ->
+                              assertThat(line)
+                                  .startsWith(prefix)
+                                  .satisfies(
+                                      l ->
+                                          assertThat(Long.parseLong(l.substring(prefix.length())))
+                                              .isGreaterThanOrEqualTo(open))));
     }
-    assertThat(proxy.stats().text())
-        .contains("cluster.echo.upstream_cx_total: 1")
-        .contains("http.connect.downstream_rq_2xx: 1");
+    assertThat(stat("cluster.echo.upstream_cx_total")).isEqualTo(echoed + 1);
+    assertThat(stat("http.connect.downstream_rq_2xx")).isEqualTo(ok + 1);
     // Envoy's codec never sees a CONNECT request end: its 200 comes before the request completed
     assertThat(stat("http.connect.downstream_rq_response_before_rq_complete")).isEqualTo(early + 1);
   }
@@ -271,6 +302,36 @@ class ConnectTest {
           .as("no END_STREAM before the reset")
           .noneMatch(f -> f.stream() == 1 && f.endStream());
     }
+    // logged at the tunnel's end, not at its 200: UC, the one byte sent up, nothing back
+    logged("reset.test:9 HTTP/2 200 UC 1 0 ");
+  }
+
+  /** Waits for an access-log line equal to {@code expected}. */
+  static void logged(String expected) {
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(java.nio.file.Files.readAllLines(log))
+                    .anySatisfy(l -> assertThat(l).startsWith(expected)));
+  }
+
+  @Test
+  void anHttp1ConnectTunnelWhoseUpstreamResetsIsLoggedAtItsEndWithUc() throws Exception {
+    // Envoy's TCP upstream resets the stream with ConnectionTermination: UC, logged at the end,
+    // with the byte the client sent and none back; the downstream connection closes
+    try (Socket s = new Socket(IP, port)) {
+      s.setSoTimeout(10_000);
+      send(s.getOutputStream(), "CONNECT reset.test:9 HTTP/1.1\r\nHost: reset.test:9\r\n\r\n");
+      assertThat(head(s.getInputStream())).startsWith("HTTP/1.1 200 OK\r\n");
+      send(s.getOutputStream(), "x");
+      try {
+        assertThat(s.getInputStream().read()).isEqualTo(-1);
+      } catch (java.net.SocketException reset) {
+        // the proxy's close may come as a reset: the tunnel ended either way
+      }
+    }
+    logged("reset.test:9 HTTP/1.1 200 UC 1 0 ");
   }
 
   @Test

@@ -245,9 +245,13 @@ class XdsProxyTest {
   }
 
   String get(String path) throws Exception {
+    return get(listenPort, path);
+  }
+
+  String get(int port, String path) throws Exception {
     return client
         .send(
-            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + listenPort + path))
+            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + port + path))
                 .timeout(Duration.ofSeconds(2))
                 .build(),
             HttpResponse.BodyHandlers.ofString())
@@ -343,6 +347,76 @@ class XdsProxyTest {
         List.of(listener("routes")),
         List.of(routes("routes", toCluster("/", "backend"))));
     await().atMost(Duration.ofSeconds(10)).until(() -> getOrError("/x").startsWith("backend=b"));
+  }
+
+  String getFrom(int port, String path) {
+    try {
+      return get(port, path);
+    } catch (Exception e) {
+      return "error: " + e;
+    }
+  }
+
+  @Test
+  void anLdsListenerWhoseAddressIsInUseIsNackedNamingItAndTheOthersServe() throws Exception {
+    // Envoy's LDS binds each added listener's socket in addOrUpdateListener; one that cannot bind
+    // fails the update for that listener: "<name>: cannot bind '<address>': <error>" in the NACK,
+    // the others of the update are added, what served keeps serving
+    publishBackendA(listener("routes"), "routes");
+    int extraPort = Ports.free(LISTEN_IP);
+    try (java.net.ServerSocket taken =
+        new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName(LISTEN_IP))) {
+      int takenPort = taken.getLocalPort();
+      List<Listener> three =
+          List.of(
+              listener("routes"),
+              listener("routes").toBuilder()
+                  .setName("extra")
+                  .setAddress(address(LISTEN_IP, extraPort))
+                  .build(),
+              listener("routes").toBuilder()
+                  .setName("blocked")
+                  .setAddress(address(LISTEN_IP, takenPort))
+                  .build());
+      publish(
+          "2",
+          List.of(edsCluster("backend")),
+          List.of(endpoints("backend", a)),
+          three,
+          List.of(routes("routes", toCluster("/", "backend"))));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> nacks.stream().anyMatch(n -> n.typeUrl().endsWith("Listener")));
+      Nack nack = nacks.stream().filter(n -> n.typeUrl().endsWith("Listener")).findFirst().get();
+      assertThat(nack.message())
+          .isEqualTo(
+              "Listener blocked: cannot bind '"
+                  + LISTEN_IP
+                  + ":"
+                  + takenPort
+                  + "': Address already in use");
+      if (apiType().equals("GRPC")) {
+        assertThat(nack.version()).isEqualTo("1"); // the version still in force
+      }
+      // the other new listener of the same update serves, and so does the one that served
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> getFrom(extraPort, "/x").startsWith("backend=a path=/x"));
+      assertThat(get("/y")).startsWith("backend=a path=/y");
+      // the address freed, the next version of the listener binds it (changed: a delta server
+      // sends only resources whose version changed, and it sent this one already)
+      taken.close();
+      publish(
+          "3",
+          List.of(edsCluster("backend")),
+          List.of(endpoints("backend", a)),
+          List.of(
+              three.get(0), three.get(1), three.get(2).toBuilder().setStatPrefix("now").build()),
+          List.of(routes("routes", toCluster("/", "backend"))));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> getFrom(takenPort, "/z").startsWith("backend=a path=/z"));
+    }
   }
 
   @Test

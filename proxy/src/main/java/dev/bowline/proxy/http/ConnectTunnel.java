@@ -67,6 +67,41 @@ final class ConnectTunnel {
   }
 
   /**
+   * Counts one side of {@code stream}'s tunnel and ends the stream when that side closes, placed
+   * just before the side's relay. Envoy's connection manager keeps a CONNECT stream open until the
+   * tunnel ends and counts its payload as body bytes ({@code %BYTES_RECEIVED%} from the client,
+   * {@code %BYTES_SENT%} to it); an upstream connection that ends in an error is {@code UC} (its
+   * TCP upstream resets the stream with {@code ConnectionTermination}); a FIN ends it cleanly.
+   */
+  static ChannelHandler meter(HttpStream stream, boolean upstream) {
+    return new ChannelInboundHandlerAdapter() {
+      private boolean failed;
+
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf b =
+            msg instanceof ByteBuf bb ? bb : msg instanceof HttpContent c ? c.content() : null;
+        if (b != null) {
+          stream.tunnelBytes(upstream, b.readableBytes());
+        }
+        ctx.fireChannelRead(msg);
+      }
+
+      @Override
+      public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        failed = true;
+        ctx.fireExceptionCaught(cause);
+      }
+
+      @Override
+      public void channelInactive(ChannelHandlerContext ctx) {
+        stream.tunnelEnded(upstream && failed); // the first side to close ends the stream
+        ctx.fireChannelInactive();
+      }
+    };
+  }
+
+  /**
    * RST_STREAM CONNECT_ERROR on HTTP/2 stream {@code stream}, if it is still open: the TCP
    * connection of its CONNECT failed or was reset (RFC 9113 8.5), as Envoy's connection manager
    * resets a CONNECT stream whose flags hold {@code UF} or {@code UC} ({@code doEndStream}).

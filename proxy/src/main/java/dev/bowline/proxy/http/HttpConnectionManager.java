@@ -347,44 +347,10 @@ public final class HttpConnectionManager {
       @Override
       public void frameListener(io.netty.handler.codec.http2.Http2FrameListener listener) {
         super.frameListener(
-            new io.netty.handler.codec.http2.Http2FrameListenerDecorator(listener) {
-              @Override
-              public void onHeadersRead(
-                  ChannelHandlerContext ctx,
-                  int streamId,
-                  io.netty.handler.codec.http2.Http2Headers headers,
-                  int padding,
-                  boolean endStream)
-                  throws Http2Exception {
-                if (!resets.tripped() && !overflow(ctx, streamId, headers)) {
-                  super.onHeadersRead(ctx, streamId, headers, padding, endStream);
-                }
-              }
-
-              @Override
-              public void onHeadersRead(
-                  ChannelHandlerContext ctx,
-                  int streamId,
-                  io.netty.handler.codec.http2.Http2Headers headers,
-                  int streamDependency,
-                  short weight,
-                  boolean exclusive,
-                  int padding,
-                  boolean endStream)
-                  throws Http2Exception {
-                if (!resets.tripped() && !overflow(ctx, streamId, headers)) {
-                  super.onHeadersRead(
-                      ctx,
-                      streamId,
-                      headers,
-                      streamDependency,
-                      weight,
-                      exclusive,
-                      padding,
-                      endStream);
-                }
-              }
-
+            new dev.bowline.proxy.transport.Http2HeadersCheck(
+                listener,
+                (ctx, streamId, headers) ->
+                    !resets.tripped() && !overflow(ctx, streamId, headers)) {
               @Override
               public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode)
                   throws Http2Exception {

@@ -2091,7 +2091,7 @@ final class HttpStream
                   HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpResponseStatus.OK);
           resp.headers().set(HttpHeaderNames.SERVER, conn.config.serverName());
           responseHeaders = resp.headers();
-          complete();
+          // logged when the tunnel ends (ConnectTunnel.meter), as Envoy logs the stream at its end
           // payload that came with the head (a client that did not wait for the 200)
           for (HttpContent c : pending) {
             if (c.content().isReadable()) {
@@ -2102,7 +2102,12 @@ final class HttpStream
           }
           pending = List.of();
           up.flush();
+          var relay = up.pipeline().context(toDown); // null only if the upstream is gone already
+          if (relay != null) {
+            up.pipeline().addBefore(relay.name(), null, ConnectTunnel.meter(this, true));
+          }
           var dp = down.pipeline();
+          dp.addLast(ConnectTunnel.meter(this, false));
           if (conn.http2Stream) {
             ctx.writeAndFlush(resp); // HEADERS without END_STREAM: the stream stays open
             dp.addLast(ConnectTunnel.streamToUpstream(up));
@@ -2566,6 +2571,25 @@ final class HttpStream
       }
       r.forEach(ReferenceCountUtil::release);
     }
+  }
+
+  /** {@code n} payload bytes of this CONNECT tunnel, from the upstream or from the client. */
+  void tunnelBytes(boolean fromUpstream, int n) {
+    if (fromUpstream) {
+      bytesSent += n;
+    } else {
+      bytesReceived += n;
+    }
+  }
+
+  /**
+   * This CONNECT tunnel's first side closed: the stream ends; {@code UC} if the upstream failed.
+   */
+  void tunnelEnded(boolean upstreamFailed) {
+    if (upstreamFailed && !completed) {
+      responseFlags |= ResponseFlag.UC.bit();
+    }
+    complete();
   }
 
   private void cancelDurationTimer() {

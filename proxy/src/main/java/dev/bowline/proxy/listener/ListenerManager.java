@@ -218,6 +218,35 @@ public final class ListenerManager {
     return java.util.Optional.ofNullable(bindFailures.get(name));
   }
 
+  /**
+   * Why {@code l} could not be bound now ({@code "cannot bind 'address': error"}), or empty: its
+   * address is tried with a socket that binds but does not listen (SO_REUSEADDR, as the listener's
+   * own, so it conflicts exactly where the listener's bind would) and is released at once. Envoy
+   * binds a new listener's socket while it applies the LDS update, which fails there; here the
+   * listener binds when it is published (after warming), so this check runs first, on the xDS
+   * client's thread (never an event loop). An address one of this manager's listeners holds passes:
+   * that listener is being replaced or moved, and a listener taking a removed one's address is
+   * bound after the removal, as Envoy removes before it adds. A port taken between this check and
+   * the bind is still only logged ({@code listener_bind_failed}).
+   */
+  public synchronized java.util.Optional<String> bindable(ListenerConfig l) {
+    if (!l.bindToPort() || l.address().port() == 0) {
+      return java.util.Optional.empty();
+    }
+    for (Active a : active.values()) {
+      if (a.config().address().equals(l.address())) {
+        return java.util.Optional.empty();
+      }
+    }
+    try (java.net.Socket probe = new java.net.Socket()) {
+      probe.setReuseAddress(true);
+      probe.bind(l.address().toInet());
+      return java.util.Optional.empty();
+    } catch (java.io.IOException e) {
+      return java.util.Optional.of("cannot bind '" + l.address() + "': " + e.getMessage());
+    }
+  }
+
   private void bind(ListenerConfig l) {
     ListenerStats stats = runtime.stats().listener(l.statPrefix());
     Active[] holder = new Active[1];

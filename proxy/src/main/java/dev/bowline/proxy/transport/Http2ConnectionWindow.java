@@ -118,35 +118,12 @@ public final class Http2ConnectionWindow extends ChannelInboundHandlerAdapter {
     @Override
     public void frameListener(io.netty.handler.codec.http2.Http2FrameListener listener) {
       super.frameListener(
-          new io.netty.handler.codec.http2.Http2FrameListenerDecorator(listener) {
-            @Override
-            public void onHeadersRead(
-                ChannelHandlerContext ctx,
-                int streamId,
-                io.netty.handler.codec.http2.Http2Headers headers,
-                int padding,
-                boolean endStream)
-                throws io.netty.handler.codec.http2.Http2Exception {
-              check(streamId, headers);
-              super.onHeadersRead(ctx, streamId, headers, padding, endStream);
-            }
-
-            @Override
-            public void onHeadersRead(
-                ChannelHandlerContext ctx,
-                int streamId,
-                io.netty.handler.codec.http2.Http2Headers headers,
-                int streamDependency,
-                short weight,
-                boolean exclusive,
-                int padding,
-                boolean endStream)
-                throws io.netty.handler.codec.http2.Http2Exception {
-              check(streamId, headers);
-              super.onHeadersRead(
-                  ctx, streamId, headers, streamDependency, weight, exclusive, padding, endStream);
-            }
-          });
+          new Http2HeadersCheck(
+              listener,
+              (ctx, streamId, headers) -> {
+                check(streamId, headers);
+                return true;
+              }));
     }
 
     private void check(int streamId, io.netty.handler.codec.http2.Http2Headers headers)

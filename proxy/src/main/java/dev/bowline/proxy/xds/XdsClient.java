@@ -113,11 +113,29 @@ public final class XdsClient implements AutoCloseable {
     /** Per accepted name: the SHA-256 of the serialized resource it was last accepted from. */
     final Map<String, com.google.protobuf.ByteString> digests = new HashMap<>();
 
+    /** The digests of the response being applied, kept for the names it finally accepts. */
+    final Map<String, com.google.protobuf.ByteString> pendingDigests = new HashMap<>();
+
     /** While a response is applied: digest of an accepted resource -> its name. */
     final Map<com.google.protobuf.ByteString, String> byDigest = new HashMap<>();
 
+    /**
+     * Keeps the digests of the resources a response finally accepted (not of those left out after
+     * parsing, such as a listener that cannot bind: its bytes must be checked again if re-sent).
+     */
+    void commitDigests(Set<String> acceptedNames) {
+      for (String name : acceptedNames) {
+        var d = pendingDigests.get(name);
+        if (d != null) {
+          digests.put(name, d);
+        }
+      }
+      pendingDigests.clear();
+    }
+
     /** Indexes the accepted resources by digest before a response is applied. */
     void indexDigests() {
+      pendingDigests.clear();
       digests.keySet().retainAll(accepted.keySet());
       byDigest.clear();
       digests.forEach(
@@ -197,6 +215,21 @@ public final class XdsClient implements AutoCloseable {
     types.put(RDS, new TypeState<>(new RouteConfigParser(listeners.filters()), false));
     types.put(SDS, new TypeState<>(new SecretParser(), false));
   }
+
+  /**
+   * Checks each new or changed listener of an LDS response before it is accepted: a reason it
+   * cannot be added (its address cannot be bound), or empty. A listener that fails is left out of
+   * the update (its last good version, if any, stays) and the response is NACKed naming it, as
+   * Envoy's LDS fails the listener whose socket {@code addOrUpdateListener} cannot bind. Set before
+   * {@link #start}; runs on the client's executor.
+   */
+  public void listenerCheck(
+      java.util.function.Function<ListenerConfig, java.util.Optional<String>> check) {
+    this.listenerCheck = check;
+  }
+
+  private java.util.function.@Nullable Function<ListenerConfig, java.util.Optional<String>>
+      listenerCheck;
 
   /** Opens the stream and subscribes; returns at once. */
   public void start() {
@@ -413,8 +446,10 @@ public final class XdsClient implements AutoCloseable {
       acceptOne(
           t, any, r.getTypeUrl(), res.getVersion(), now, false, seen, good, goodProtos, errors);
     }
+    checkListeners(t, good, goodProtos, errors);
     t.accepted.putAll(good);
     t.protos.putAll(goodProtos);
+    t.commitDigests(good.keySet());
     for (String gone : r.getRemovedResourcesList()) {
       t.accepted.remove(gone);
       t.protos.remove(gone);
@@ -522,7 +557,7 @@ public final class XdsClient implements AutoCloseable {
         errors.add(t.parser.kind() + " " + parsed.name() + ": duplicate name in one response");
         return;
       }
-      t.digests.put(parsed.name(), digest);
+      t.pendingDigests.put(parsed.name(), digest);
       XdsState.Accepted before = t.protos.get(parsed.name());
       R current = t.accepted.get(parsed.name());
       good.put(
@@ -577,6 +612,7 @@ public final class XdsClient implements AutoCloseable {
       acceptOne(
           t, res, r.getTypeUrl(), r.getVersionInfo(), now, true, seen, good, goodProtos, errors);
     }
+    checkListeners(t, good, goodProtos, errors);
     if (t.wildcard) {
       // State of the world: a name missing from the response is removed; a bad one keeps its last
       // good
@@ -585,6 +621,7 @@ public final class XdsClient implements AutoCloseable {
     }
     t.accepted.putAll(good);
     t.protos.putAll(goodProtos);
+    t.commitDigests(good.keySet());
     return errors;
   }
 
@@ -605,6 +642,35 @@ public final class XdsClient implements AutoCloseable {
       sha256.update(b);
     }
     return com.google.protobuf.ByteString.copyFrom(sha256.digest());
+  }
+
+  /**
+   * Leaves out of an LDS update each new or changed listener {@link #listenerCheck} rejects (an
+   * unchanged one was checked when it came), with an error naming it: the others are taken.
+   */
+  private <R> void checkListeners(
+      TypeState<R> t,
+      Map<String, R> good,
+      Map<String, XdsState.Accepted> goodProtos,
+      List<String> errors) {
+    var check = listenerCheck;
+    if (check == null || t != types.get(LDS)) {
+      return;
+    }
+    var it = good.entrySet().iterator();
+    while (it.hasNext()) {
+      var e = it.next();
+      if (e.getValue() == t.accepted.get(e.getKey())
+          || !(e.getValue() instanceof ListenerConfig l)) {
+        continue;
+      }
+      var failure = check.apply(l);
+      if (failure.isPresent()) {
+        errors.add(t.parser.kind() + " " + e.getKey() + ": " + failure.get());
+        it.remove();
+        goodProtos.remove(e.getKey());
+      }
+    }
   }
 
   @SuppressWarnings("unchecked")
