@@ -4,6 +4,7 @@ import dev.bowline.proxy.config.HttpConnectionManagerConfig;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
 import dev.bowline.proxy.runtime.ProxyRuntime;
 import dev.bowline.proxy.stats.HttpStats;
+import dev.bowline.proxy.transport.LoopClock;
 import dev.bowline.proxy.upstream.Worker;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -141,6 +142,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.clock = LoopClock.current();
     this.worker = runtime.worker(ctx.channel().eventLoop());
     var remote =
         http2Stream ? ctx.channel().parent().remoteAddress() : ctx.channel().remoteAddress();
@@ -189,6 +191,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   // last time a frame was read or written on it, and its place in the connection's list.
   private final @Nullable Http2StreamTimers timers;
   long lastActivity;
+  // the event loop's clock (decision 0037, addendum 14): inside an HTTP/1 codec's read batch its
+  // time, else System.nanoTime; the loop's own once the handler is added
+  LoopClock clock = LoopClock.current();
   @Nullable HttpConnection timedPrev;
   @Nullable HttpConnection timedNext;
 
@@ -472,7 +477,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
     if (c == null) {
       return;
     }
-    long now = System.nanoTime();
+    long now = clock.nanoTime();
     timedStream = s;
     timedDeadline = now + nanos;
     if (timers != null) {

@@ -100,7 +100,7 @@ final class HttpStream
   // refusal), so a response to it always comes before the request completed and, unless it opens
   // the tunnel, ends the connection (what follows the head is no HTTP any more)
   private boolean http1Tunnel;
-  private final long startNanos = System.nanoTime();
+  private final long startNanos;
   private final boolean suppressEnvoyHeaders;
 
   /** How many filters have seen the request head (their response side sees the response). */
@@ -374,6 +374,7 @@ final class HttpStream
   private boolean completed;
 
   HttpStream(HttpConnection conn, HttpRequest request) {
+    this.startNanos = conn.clock.nanoTime(); // the read batch's time on HTTP/1 (0037 addendum 14)
     this.conn = conn;
     this.ctx = java.util.Objects.requireNonNull(conn.ctx);
     this.snapshot = conn.runtime.snapshot();
@@ -1931,12 +1932,11 @@ final class HttpStream
       responseCode = resp.status().code();
       viaUpstream = true;
       responseHeaders = resp.headers();
-      firstByteNanos = System.nanoTime();
+      long now = conn.clock.nanoTime();
+      firstByteNanos = now;
       if (!suppressEnvoyHeaders) {
         resp.headers()
-            .set(
-                X_ENVOY_UPSTREAM_SERVICE_TIME,
-                millisValue((System.nanoTime() - startNanos) / 1_000_000));
+            .set(X_ENVOY_UPSTREAM_SERVICE_TIME, millisValue((now - startNanos) / 1_000_000));
       }
       int status = resp.status().code();
       if (clusterStats != null) {
@@ -2614,7 +2614,7 @@ final class HttpStream
       w.cancel(); // the request ends while it waits for a connection: Envoy's upstream_rq_cancelled
     }
     releaseRetry();
-    endNanos = System.nanoTime();
+    endNanos = conn.clock.nanoTime();
     conn.countStreamEnd(endNanos - startNanos, responseCode != 0);
     for (HttpFilter f : filters) {
       try {

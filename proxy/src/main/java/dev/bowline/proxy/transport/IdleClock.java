@@ -65,9 +65,27 @@ final class IdleClock {
     }
   }
 
+  /** A read completed, at {@code clock}'s time (its batch's, decision 0037 addendum 14). */
+  void readComplete(LoopClock clock) {
+    if (reading) {
+      reading = false;
+      lastActivity = clock.nanoTime();
+    }
+  }
+
   /** Something is being written. */
   void write() {
     lastActivity = System.nanoTime();
+  }
+
+  /** Something is being written, at {@code clock}'s time. */
+  void write(LoopClock clock) {
+    lastActivity = clock.nanoTime();
+  }
+
+  /** When the channel was last active ({@link System#nanoTime}; tests). */
+  long lastActivity() {
+    return lastActivity;
   }
 
   private void check() {

@@ -29,6 +29,9 @@ abstract class IdleClockCodec<I extends ByteToMessageDecoder, O extends MessageT
 
   private @Nullable I decoder;
   private @Nullable O encoder;
+  // the loop's clock: a read opens its batch, the read completion ends it (decision 0037, addendum
+  // 14); the loop's own once the codec is added
+  private LoopClock clock = LoopClock.current();
 
   IdleClockCodec(@Nullable IdleClock idle) {
     this.idle = idle;
@@ -59,6 +62,7 @@ abstract class IdleClockCodec<I extends ByteToMessageDecoder, O extends MessageT
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
     decoder(); // fails as CombinedChannelDuplexHandler did without init()
+    clock = LoopClock.current();
     if (idle != null && ctx.channel().isActive() && ctx.channel().isRegistered()) {
       idle.start(ctx);
     }
@@ -66,6 +70,7 @@ abstract class IdleClockCodec<I extends ByteToMessageDecoder, O extends MessageT
 
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
+    clock.end(this); // removed inside its own read: no read completion comes here
     if (idle != null) {
       idle.stop();
     }
@@ -90,6 +95,7 @@ abstract class IdleClockCodec<I extends ByteToMessageDecoder, O extends MessageT
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    clock.end(this);
     if (idle != null) {
       idle.stop();
     }
@@ -98,15 +104,20 @@ abstract class IdleClockCodec<I extends ByteToMessageDecoder, O extends MessageT
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    clock.begin(this);
     decoder().channelRead(ctx, msg);
   }
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
-    if (idle != null) {
-      idle.readComplete();
+    try {
+      if (idle != null) {
+        idle.readComplete(clock);
+      }
+      decoder().channelReadComplete(ctx);
+    } finally {
+      clock.end(this);
     }
-    decoder().channelReadComplete(ctx);
   }
 
   @Override
@@ -118,7 +129,7 @@ abstract class IdleClockCodec<I extends ByteToMessageDecoder, O extends MessageT
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
       throws Exception {
     if (idle != null) {
-      idle.write();
+      idle.write(clock);
     }
     O e = encoder;
     if (e == null) {
