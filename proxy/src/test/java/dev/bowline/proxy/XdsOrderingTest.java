@@ -319,6 +319,41 @@ class XdsOrderingTest {
     assertThat(proxy.snapshot().clusters()).doesNotContainKey("c0"); // still warming
   }
 
+  /**
+   * A changed listener left out of an LDS update because its address is in use is checked again
+   * when the server re-sends the same bytes: the client skips re-parsing only what it accepted.
+   */
+  @Test
+  void aListenerLeftOutForItsAddressIsCheckedAgainWhenResentUnchanged() throws Exception {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
+    send(EDS, "1", endpoints("c0", a));
+    send(LDS, "1", listener());
+    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .ignoreExceptions()
+        .until(() -> get().startsWith("backend=a"));
+    try (java.net.ServerSocket taken =
+        new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName(LISTEN_IP))) {
+      Listener moved =
+          listener().toBuilder()
+              .setAddress(XdsProxyTest.address(LISTEN_IP, taken.getLocalPort()))
+              .build();
+      send(LDS, "2", moved);
+      await().atMost(Duration.ofSeconds(10)).until(() -> nacks(LDS) == 1);
+      send(LDS, "3", moved); // the same bytes again
+      await().atMost(Duration.ofSeconds(10)).until(() -> nacks(LDS) == 2);
+      assertThat(acked(LDS, "3")).isFalse();
+      assertThat(get()).startsWith("backend=a"); // the listener that served still does
+    }
+  }
+
+  long nacks(String typeUrl) {
+    return requests.stream()
+        .filter(r -> r.getTypeUrl().equals(typeUrl) && r.hasErrorDetail())
+        .count();
+  }
+
   void send(String typeUrl, String version, Message... resources) {
     var r =
         DiscoveryResponse.newBuilder()
