@@ -28,6 +28,9 @@ import java.util.Map;
  *
  * <pre>
  * change I   -> changed I MICROS   moves one endpoint of service I; MICROS = wall clock of the change
+ * add I      -> added I            adds service I (a new index) with ENDPOINTS endpoints: every
+ *                                  sidecar gets a full CDS/RDS push (bench/proxy/pushcpu.sh)
+ * remove I   -> removed I          removes service I and its endpoints again
  * heap       -> heap BYTES         heap used after two full GCs
  * conns      -> conns N            connected streams
  * quit
@@ -49,13 +52,7 @@ public final class BenchControlPlane {
     List<LocalService> svc = new java.util.ArrayList<>();
     List<Workload> wl = new java.util.ArrayList<>();
     for (int s = 0; s < services; s++) {
-      svc.add(
-          new LocalService(
-              "bench",
-              "svc-" + s,
-              List.of(new ServicePort("grpc", 8080, Protocol.GRPC, 8080)),
-              Map.of(),
-              Map.of()));
+      svc.add(service(s));
       for (int e = 0; e < endpoints; e++) {
         wl.add(workload(s, e, address(s, e)));
       }
@@ -84,6 +81,22 @@ public final class BenchControlPlane {
             out.println(
                 "changed " + s + " " + (now.getEpochSecond() * 1_000_000 + now.getNano() / 1000));
           }
+          case "add" -> {
+            int s = Integer.parseInt(cmd[1]);
+            registry.putService(service(s));
+            for (int e = 0; e < endpoints; e++) {
+              registry.putWorkload(workload(s, e, address(s, e)));
+            }
+            out.println("added " + s);
+          }
+          case "remove" -> {
+            int s = Integer.parseInt(cmd[1]);
+            for (int e = 0; e < endpoints; e++) {
+              registry.removeWorkload("bench", "svc-" + s + "-" + e);
+            }
+            registry.removeService("bench", "svc-" + s);
+            out.println("removed " + s);
+          }
           case "heap" -> {
             System.gc();
             Thread.sleep(200);
@@ -100,6 +113,15 @@ public final class BenchControlPlane {
         }
       }
     }
+  }
+
+  private static LocalService service(int s) {
+    return new LocalService(
+        "bench",
+        "svc-" + s,
+        List.of(new ServicePort("grpc", 8080, Protocol.GRPC, 8080)),
+        Map.of(),
+        Map.of());
   }
 
   private static Workload workload(int s, int e, String address) {
