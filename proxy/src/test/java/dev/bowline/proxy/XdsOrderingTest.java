@@ -283,11 +283,7 @@ class XdsOrderingTest {
    */
   @Test
   void readyOnlyOnceTheFirstClustersAndListenersHaveWarmed() throws Exception {
-    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
-    send(LDS, "1", listener());
-    send(RDS, "0");
-    await().atMost(Duration.ofSeconds(10)).until(() -> acked(RDS, "0"));
-    assertThat(acked(CDS, "1") && acked(LDS, "1")).isTrue();
+    answerCdsAndLdsOnly();
     assertThat(proxy.ready()).as("ready with c0 and the listener warming").isFalse();
 
     send(EDS, "1", endpoints("c0", a));
@@ -306,10 +302,7 @@ class XdsOrderingTest {
    */
   @Test
   void readyAfterTheInitialFetchTimeoutEvenIfSomethingNeverWarms() throws Exception {
-    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
-    send(LDS, "1", listener());
-    send(RDS, "0");
-    await().atMost(Duration.ofSeconds(10)).until(() -> acked(RDS, "0"));
+    answerCdsAndLdsOnly();
     assertThat(proxy.ready()).isFalse();
 
     skew.addAndGet(Duration.ofSeconds(16).toMillis());
@@ -317,6 +310,18 @@ class XdsOrderingTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> acked(RDS, "00"));
     await().atMost(Duration.ofSeconds(10)).until(proxy::ready);
     assertThat(proxy.snapshot().clusters()).doesNotContainKey("c0"); // still warming
+  }
+
+  /**
+   * CDS names the EDS cluster c0 and LDS the listener of route table "routes"; neither has come.
+   * Returns once both answers were applied (the empty RDS answer after them is ACKed).
+   */
+  void answerCdsAndLdsOnly() {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
+    send(LDS, "1", listener());
+    send(RDS, "0");
+    await().atMost(Duration.ofSeconds(10)).until(() -> acked(RDS, "0"));
+    assertThat(acked(CDS, "1") && acked(LDS, "1")).isTrue();
   }
 
   /**

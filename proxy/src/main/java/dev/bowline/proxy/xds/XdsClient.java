@@ -868,14 +868,7 @@ public final class XdsClient implements AutoCloseable {
               "event=route_held route={0} missing_clusters={1}",
               t.name(),
               String.join(",", missing));
-          executor.schedule(
-              () -> {
-                if (!closed) {
-                  publish();
-                }
-              },
-              holdLimit.toMillis() + 1,
-              TimeUnit.MILLISECONDS);
+          publishAfter(holdLimit.toMillis() + 1);
         }
         if (now - h.since() > holdLimit.toMillis()) {
           LOG.log(
@@ -940,14 +933,7 @@ public final class XdsClient implements AutoCloseable {
           keptNow.add(target);
           if (since == now) {
             LOG.log(Level.DEBUG, "event=cluster_kept cluster={0} route={1}", target, t.name());
-            executor.schedule(
-                () -> {
-                  if (!closed) {
-                    publish();
-                  }
-                },
-                holdLimit.toMillis() + 1,
-                TimeUnit.MILLISECONDS);
+            publishAfter(holdLimit.toMillis() + 1);
           }
         }
       }
@@ -1016,15 +1002,7 @@ public final class XdsClient implements AutoCloseable {
     long now = clock.millis();
     if (firstAnsweredAt < 0) {
       firstAnsweredAt = now;
-      initialTimer =
-          executor.schedule(
-              () -> {
-                if (!closed) {
-                  publish();
-                }
-              },
-              INITIAL_FETCH_TIMEOUT.toMillis() + 1,
-              TimeUnit.MILLISECONDS);
+      initialTimer = publishAfter(INITIAL_FETCH_TIMEOUT.toMillis() + 1);
     }
     if (now - firstAnsweredAt <= INITIAL_FETCH_TIMEOUT.toMillis()) {
       return false;
@@ -1037,6 +1015,18 @@ public final class XdsClient implements AutoCloseable {
         String.join(",", clustersWarming),
         String.join(",", listenersWarming));
     return true;
+  }
+
+  /** Publishes again after {@code millis} (a deadline of the warming rules), unless closed. */
+  private java.util.concurrent.ScheduledFuture<?> publishAfter(long millis) {
+    return executor.schedule(
+        () -> {
+          if (!closed) {
+            publish();
+          }
+        },
+        millis,
+        TimeUnit.MILLISECONDS);
   }
 
   private void cancelInitialTimer() {
