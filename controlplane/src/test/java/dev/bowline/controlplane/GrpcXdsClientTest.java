@@ -173,7 +173,8 @@ class GrpcXdsClientTest {
     assertThat(counts.values()).allSatisfy(n -> assertThat(n).isBetween(95, 105));
 
     // The target is "seen within 1 s"; a wall-clock bound is a benchmark's business, not a
-    // test's (it failed on a loaded machine). What makes it fast is asserted instead: each change
+    // test's (a stalled 2-core CI machine can miss it). What makes it fast is asserted instead:
+    // each change
     // goes out as an endpoint-only push of the changed host, with no CDS/LDS/RDS regenerated.
     long t0 = System.nanoTime();
     long pushVersion = controlPlane.xds().lastPush().orElseThrow().version();
