@@ -265,7 +265,7 @@ class GatewayTlsIT {
     try (SSLSocket open = connect("a.example.com", null)) {
       assertThat(request(open, "a.example.com", true).status()).isEqualTo(200);
       Pki.Issued second = pki.issue("a.example.com");
-      Files.writeString(dir.resolve("secrets-a.yaml"), secret("a-cert", second));
+      replace(dir.resolve("secrets-a.yaml"), secret("a-cert", second));
       await()
           .atMost(Duration.ofSeconds(20))
           .ignoreExceptions()
@@ -289,13 +289,29 @@ class GatewayTlsIT {
         .until(() -> good.cert().getSerialNumber().equals(get("b.example.com", null).peerSerial()));
     // a key that belongs to another certificate: refused by validation, the good one stays
     Pki.Issued other = pki.issue("b.example.com");
-    Files.writeString(
+    replace(
         dir.resolve("secrets-b.yaml"), secret("b-cert", new Pki.Issued(other.key(), good.cert())));
     Thread.sleep(1500); // longer than the watcher and push debounce
     assertThat(get("b.example.com", null).peerSerial()).isEqualTo(good.cert().getSerialNumber());
   }
 
   // ---- helpers ----
+
+  /**
+   * Replaces a watched file in one step (write beside it, rename over it), as a ConfigMap update
+   * does. A plain write is a truncate and then a write: on a loaded machine the watcher can read
+   * the empty file in between, which deletes the Secret for a moment (the gateway then drops the
+   * certificate this test expects to stay).
+   */
+  static void replace(Path file, String content) throws Exception {
+    Path next = file.resolveSibling(file.getFileName() + ".next");
+    Files.writeString(next, content);
+    Files.move(
+        next,
+        file,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
 
   record Answer(int status, String body, String peerCn, BigInteger peerSerial) {}
 

@@ -65,7 +65,9 @@ class ProxyIT {
   void sigtermLetsTheRequestInFlightFinishThenExits() throws Exception {
     assertThat(get(listenPort, "/hi").body()).isEqualTo("hello from /hi");
     CompletableFuture<HttpResponse<String>> slow = fixture.getAsync(listenPort, "/slow");
-    Thread.sleep(300); // the request is at the backend now
+    // SIGTERM once the request is at the backend (a fixed 300 ms sleep could fire before it had
+    // even reached the proxy on a loaded machine: refused, not drained).
+    assertThat(fixture.slowArrived.await(30, TimeUnit.SECONDS)).isTrue();
     proxy.destroy(); // SIGTERM
     HttpResponse<String> r = slow.get(10, TimeUnit.SECONDS);
     assertThat(r.statusCode()).isEqualTo(200);

@@ -20,7 +20,8 @@ import java.util.concurrent.Executors;
  * What {@link ProxyIT} and {@link ProxyLifecycleIT} share: a backend answering {@code hello from
  * <path>}, a static bootstrap (one HTTP listener routing everything to it, an admin address) and an
  * HTTP/1.1 client for the proxy's address. {@code /held} waits at the backend until {@link
- * #release} (counting down {@link #arrived} first); {@code /slow} answers after 1.5 s.
+ * #release} (counting down {@link #arrived} first); {@code /slow} answers 1.5 s after it arrived
+ * (counting down {@link #slowArrived} first).
  */
 final class StaticProxyFixture implements AutoCloseable {
   final String ip;
@@ -31,6 +32,9 @@ final class StaticProxyFixture implements AutoCloseable {
 
   /** Counted down when {@code /held} reaches the backend. */
   final CountDownLatch arrived = new CountDownLatch(1);
+
+  /** Counted down when {@code /slow} reaches the backend. */
+  final CountDownLatch slowArrived = new CountDownLatch(1);
 
   final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
@@ -48,7 +52,10 @@ final class StaticProxyFixture implements AutoCloseable {
                 arrived.countDown();
                 release.await();
               }
-              case "/slow" -> Thread.sleep(1500);
+              case "/slow" -> {
+                slowArrived.countDown();
+                Thread.sleep(1500);
+              }
               default -> {}
             }
           } catch (InterruptedException e) {

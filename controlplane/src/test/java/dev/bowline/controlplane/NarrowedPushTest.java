@@ -37,6 +37,8 @@ import org.junit.jupiter.api.Test;
  * kind can change; any other kind pushes everyone.
  */
 class NarrowedPushTest {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
   static final String BASE =
       """
       apiVersion: networking.istio.io/v1
@@ -184,9 +186,31 @@ class NarrowedPushTest {
         snapshot, IstioConfigInputs.of(snapshot, "cluster.local", "istio-system"), "test");
   }
 
+  /**
+   * Waits until every push queued so far has run on its stream and every stream has ACKed all it
+   * was sent. A client counts a response before it ACKs it, so from then on the counts hold every
+   * response of those pushes and can be compared exactly, with no sleep (a 300 ms sleep was too
+   * short on a loaded machine: a late response landed after a count was read).
+   */
+  void awaitSettled() {
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                cp.xds().pushesIdle()
+                    && cp.xds().syncStatus().stream()
+                        .allMatch(
+                            s ->
+                                s.types().values().stream()
+                                    .allMatch(
+                                        t ->
+                                            t.status().equals("SYNCED")
+                                                || t.status().equals("NOT_SENT"))));
+  }
+
   PushStatus awaitPush(long afterVersion) {
     await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(WAIT)
         .until(() -> cp.xds().lastPush().map(p -> p.version() > afterVersion).orElse(false));
     return cp.xds().lastPush().orElseThrow();
   }
@@ -208,6 +232,8 @@ class NarrowedPushTest {
             Clock.systemUTC());
     update(BASE);
     cp.start();
+    // The first push (of BASE) is released by the debouncer; it must not reach the clients late.
+    await().atMost(WAIT).until(() -> cp.xds().lastPush().isPresent());
     channel =
         Grpc.newChannelBuilderForAddress(
                 "127.0.0.1", cp.xdsPort(), InsecureChannelCredentials.create())
@@ -216,14 +242,14 @@ class NarrowedPushTest {
     Client b = connect("tb", "127.0.0.52", "8081");
     for (Client c : List.of(a, b)) {
       await()
-          .atMost(Duration.ofSeconds(10))
+          .atMost(WAIT)
           .until(
               () ->
                   c.count(TypeUrls.CLUSTER) > 0
                       && c.count(TypeUrls.LISTENER) > 0
                       && c.count(TypeUrls.ROUTE) > 0);
     }
-    Thread.sleep(300); // let the initial exchange settle
+    awaitSettled(); // the initial exchange is over: every response counted
     int aBefore = a.total();
     int bBefore = b.total();
 
@@ -235,8 +261,7 @@ class NarrowedPushTest {
     assertThat(vsPush.full()).isTrue();
     assertThat(vsPush.connected()).isEqualTo(2);
     assertThat(vsPush.proxiesQueued()).isEqualTo(1);
-    await().atMost(Duration.ofSeconds(5)).until(() -> a.total() > aBefore);
-    Thread.sleep(300);
+    awaitSettled();
     assertThat(a.count(TypeUrls.ROUTE)).isEqualTo(aRoutes + 1);
     assertThat(a.total()).isEqualTo(aBefore + 1); // CDS not regenerated, LDS unchanged
     assertThat(b.total()).isEqualTo(bBefore);
@@ -248,24 +273,26 @@ class NarrowedPushTest {
     update(BASE + VS_A + DR_B);
     PushStatus drPush = awaitPush(v);
     assertThat(drPush.proxiesQueued()).isEqualTo(1);
-    await().atMost(Duration.ofSeconds(5)).until(() -> b.count(TypeUrls.CLUSTER) > bClusters);
-    Thread.sleep(300);
+    awaitSettled();
+    assertThat(b.count(TypeUrls.CLUSTER)).isGreaterThan(bClusters);
     assertThat(a.total()).isEqualTo(aMid);
 
     // Another kind (PeerAuthentication): everyone
     v = version();
     update(BASE + VS_A + DR_B + PEER_AUTHN);
-    assertThat(awaitPush(v).proxiesQueued()).isEqualTo(2);
+    PushStatus paPush = awaitPush(v);
+    assertThat(paPush.proxiesQueued()).isEqualTo(2);
+    awaitSettled();
 
     // Removing the VirtualService is a change for its host too
-    Thread.sleep(300);
     int bEnd = b.total();
     int aRoutesEnd = a.count(TypeUrls.ROUTE);
     v = version();
     update(BASE + DR_B + PEER_AUTHN);
-    assertThat(awaitPush(v).proxiesQueued()).isEqualTo(1);
-    await().atMost(Duration.ofSeconds(5)).until(() -> a.count(TypeUrls.ROUTE) > aRoutesEnd);
-    Thread.sleep(300);
+    PushStatus removal = awaitPush(v);
+    assertThat(removal.proxiesQueued()).isEqualTo(1);
+    awaitSettled();
+    assertThat(a.count(TypeUrls.ROUTE)).isEqualTo(aRoutesEnd + 1);
     assertThat(b.total()).isEqualTo(bEnd);
   }
 }

@@ -551,18 +551,29 @@ class XdsProxyTest {
           List.of(endpoints(prev, a, b), endpoints(next, v % 2 == 0 ? a : b)),
           List.of(l),
           List.of(routes("routes", toCluster("/", next))));
-      Thread.sleep(100);
+      // Requests flow through every version (a 100 ms sleep here gave fewer than the 100 requests
+      // asserted below on a loaded machine): at least 5 answered before the next change.
+      awaitMoreAnswered(ok, failures);
     }
     await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(Duration.ofSeconds(30))
         .until(() -> proxy.snapshot().clusters().containsKey("c20"));
-    Thread.sleep(200);
+    awaitMoreAnswered(ok, failures);
     running.set(false);
     for (Thread t : clients) {
       t.join();
     }
     assertThat(failures).isEmpty();
     assertThat(ok.get()).isGreaterThan(100);
+  }
+
+  /** Waits until 5 more requests were answered (or one failed: the test then reports it). */
+  static void awaitMoreAnswered(
+      java.util.concurrent.atomic.AtomicInteger ok, List<String> failures) {
+    int before = ok.get();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> ok.get() >= before + 5 || !failures.isEmpty());
   }
 
   Listener listenerWithPrefix(String prefix) throws Exception {

@@ -10,13 +10,15 @@ import dev.bowline.cli.mesh.Supervisor.Readiness;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,10 +37,25 @@ class SupervisorTest {
         probe);
   }
 
-  private static Probe nothingListens() throws Exception {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return new Probe.Tcp("127.0.0.1", s.getLocalPort());
+  private final List<Socket> held = new ArrayList<>();
+
+  @AfterEach
+  void release() throws Exception {
+    for (Socket s : held) {
+      s.close();
     }
+  }
+
+  /**
+   * A port bound but never listened on, held until the test ends: connecting is refused, and no
+   * other process on the machine can start listening there meanwhile (a port freed at once could be
+   * taken by a parallel test and turn the probe ready).
+   */
+  private Probe nothingListens() throws Exception {
+    Socket s = new Socket();
+    held.add(s);
+    s.bind(new InetSocketAddress("127.0.0.1", 0));
+    return new Probe.Tcp("127.0.0.1", s.getLocalPort());
   }
 
   @Test
@@ -91,8 +108,16 @@ class SupervisorTest {
     Supervisor sup = new Supervisor(new PrintWriter(events, true), Duration.ofMillis(500));
     Child family = sup.start(sh("family", "sleep 60 & sleep 60 & wait", nothingListens()));
     Child stubborn =
-        sup.start(sh("stubborn", "trap '' TERM; while true; do sleep 0.1; done", nothingListens()));
-    await().atMost(Duration.ofSeconds(10)).until(() -> family.process().descendants().count() == 2);
+        sup.start(
+            sh(
+                "stubborn",
+                "trap '' TERM; echo trapped; while true; do sleep 0.1; done",
+                nothingListens()));
+    await().atMost(Duration.ofSeconds(30)).until(() -> family.process().descendants().count() == 2);
+    // SIGTERM before the shell has run its trap would end it like any other: wait for the trap.
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> Files.readString(dir.resolve("stubborn.log")).equals("trapped\n"));
     List<ProcessHandle> before = sup.liveProcesses();
     assertThat(before).hasSizeGreaterThanOrEqualTo(4);
 

@@ -67,6 +67,14 @@ public final class PushQueue<C> implements AutoCloseable {
     return pending.size() + arrivedWhileRunning.size();
   }
 
+  /**
+   * True when no push is pending or running: every push queued so far has been handed to its
+   * connection (which sent it, or found nothing changed for it).
+   */
+  public synchronized boolean idle() {
+    return pending.isEmpty() && arrivedWhileRunning.isEmpty() && running.isEmpty();
+  }
+
   private void work() {
     while (true) {
       C c;

@@ -275,6 +275,15 @@ public final class XdsServer implements AutoCloseable {
     return Optional.ofNullable(lastPush);
   }
 
+  /**
+   * True when every push queued so far has run on its stream: each was sent, or its stream had
+   * nothing new. With every stream's types ACKed (see {@link #syncStatus()}), a push is then over
+   * for every proxy: what tests wait for instead of sleeping.
+   */
+  public boolean pushesIdle() {
+    return queue.idle();
+  }
+
   /** How many proxies are connected. */
   public int connectionCount() {
     return connections.size();
