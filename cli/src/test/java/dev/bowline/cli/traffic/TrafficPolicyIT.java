@@ -579,8 +579,9 @@ class TrafficPolicyIT {
       Map<String, Integer> after = spread("od", 300);
       System.out.println(
           "outlier errors_before_ejection=" + errors + " within=" + took + " after=" + after);
+      // Exactly 3: ejected at the third consecutive 5xx, not at an interval's end (12 requests
+      // over 3 hosts would give od-2 four). No bound on the time: that is the machine's.
       assertThat(errors).isEqualTo(3);
-      assertThat(took).isLessThan(Duration.ofSeconds(2)); // two intervals
       assertThat(after).containsOnlyKeys("od-1", "od-3");
       assertThat(after.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(300);
     } finally {
