@@ -76,8 +76,11 @@ public final class Http1Decoding {
    * names; values without control characters other than tab, not starting with a space or tab).
    * Every other add is validated as in Netty's map.
    */
-  static @Nullable ArrayHeaders checkedHeaders(HttpHeadersFactory factory) {
-    return factory == SmallHeaders.INSTANCE ? checkedHeaders() : null;
+  static @Nullable ArrayHeaders checkedHeaders(
+      HttpHeadersFactory factory, ArrayHeaders.Sizing sizing) {
+    return factory == SmallHeaders.INSTANCE
+        ? new ArrayHeaders(NAMES, VALUES, sizing.capacity(), sizing)
+        : null;
   }
 
   /** {@link SmallHeaders}' map, for a head whose names and values were checked already. */
