@@ -35,7 +35,11 @@ public final class Http1Decoding {
   static final DefaultHeaders.NameValidator<CharSequence> NAMES = HEADERS.getNameValidator();
   static final DefaultHeaders.ValueValidator<CharSequence> VALUES = HEADERS.getValueValidator();
 
-  /** Room for a typical head's headers (a request's ~7 after the proxy's own, a response's ~10). */
+  /**
+   * Room for a typical head's headers (a request's ~7 after the proxy's own, a response's ~10): a
+   * connection's first head, and every head of Netty's own decoder; later fast-path heads start
+   * with what the connection's heads held ({@link ArrayHeaders.Sizing}).
+   */
   static final int HEAD_CAPACITY = 12;
 
   /**
