@@ -13,8 +13,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.io.InputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -89,7 +87,7 @@ class HeadSizingTest {
 
   @Test
   void laterHeadsOfAConnectionStartWithRoomForWhatItsHeadsHeld() throws Exception {
-    try (Socket s = connect()) {
+    try (Socket s = Loopback.socket(server)) {
       Seen first = exchange(s, 3, 2); // 3 decoded, 2 added: 5 at most
       assertThat(first.capacity()).as("the first head: the fixed guess").isEqualTo(12);
       Seen second = exchange(s, 1, 0);
@@ -103,7 +101,7 @@ class HeadSizingTest {
       Seen fourth = exchange(s, 1, 0);
       assertThat(fourth.capacity()).as("room for the 8 the third head held").isEqualTo(8);
     }
-    try (Socket s = connect()) {
+    try (Socket s = Loopback.socket(server)) {
       Seen big = exchange(s, 40, 0);
       assertThat(big.headers()).hasSize(40);
       Seen after = exchange(s, 1, 0);
@@ -111,19 +109,11 @@ class HeadSizingTest {
           .as("one big head raises the room only up to the cap")
           .isEqualTo(ArrayHeaders.Sizing.MAX_HINT);
     }
-    try (Socket s = connect()) {
+    try (Socket s = Loopback.socket(server)) {
       assertThat(exchange(s, 1, 0).capacity())
           .as("a new connection starts from the fixed guess")
           .isEqualTo(12);
     }
-  }
-
-  private Socket connect() throws Exception {
-    Socket s = new Socket();
-    int port = ((InetSocketAddress) server.localAddress()).getPort();
-    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
-    s.setSoTimeout(30_000);
-    return s;
   }
 
   /**
