@@ -42,6 +42,7 @@ final class ArrayHeaders extends HttpHeaders {
   private final DefaultHeaders.NameValidator<CharSequence> names;
   private final DefaultHeaders.ValueValidator<CharSequence> values;
   private final int initial;
+  private final @Nullable Sizing sizing;
   private CharSequence[] kv;
   private int size;
 
@@ -50,10 +51,53 @@ final class ArrayHeaders extends HttpHeaders {
       DefaultHeaders.NameValidator<CharSequence> names,
       DefaultHeaders.ValueValidator<CharSequence> values,
       int capacity) {
+    this(names, values, capacity, null);
+  }
+
+  /**
+   * Empty headers as above that tell {@code sizing} how many headers they held at most, so that a
+   * connection's next head is made with room for what its last heads needed.
+   */
+  ArrayHeaders(
+      DefaultHeaders.NameValidator<CharSequence> names,
+      DefaultHeaders.ValueValidator<CharSequence> values,
+      int capacity,
+      @Nullable Sizing sizing) {
     this.names = names;
     this.values = values;
     this.initial = Math.max(1, capacity);
+    this.sizing = sizing;
     this.kv = NONE;
+  }
+
+  /**
+   * The most headers a connection's heads in one direction have held (the decoded ones and those
+   * the proxy added to them later: a keep-alive peer's heads are alike), up to {@link #MAX_HINT}: a
+   * new head's array starts with that room instead of a fixed guess. A wrong guess costs only a
+   * copy when the head grows. One per decoder; event loop only.
+   */
+  static final class Sizing {
+    /** Beyond this many headers a head starts at this size and grows as any other. */
+    static final int MAX_HINT = 32;
+
+    private final int first;
+    private int peak;
+
+    /** Sizing whose first head has room for {@code first} headers. */
+    Sizing(int first) {
+      this.first = first;
+    }
+
+    /** Room for the next head's headers. */
+    int capacity() {
+      return peak == 0 ? first : peak;
+    }
+
+    private void held(int n) {
+      if (n > peak) {
+        peak = Math.min(n, MAX_HINT);
+      }
+    }
   }
 
   // ---- storage
@@ -67,6 +111,14 @@ final class ArrayHeaders extends HttpHeaders {
     kv[2 * n] = name;
     kv[2 * n + 1] = value;
     size = n + 1;
+    if (sizing != null) {
+      sizing.held(n + 1);
+    }
+  }
+
+  /** How many headers fit before the array grows (tests). */
+  int capacity() {
+    return kv == NONE ? initial : kv.length / 2;
   }
 
   private void removeAt(int i) {

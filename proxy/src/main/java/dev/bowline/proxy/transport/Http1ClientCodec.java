@@ -153,6 +153,8 @@ public final class Http1ClientCodec
     // the status code of the line being split, so its reason phrase can be matched
     private int code;
     private final FastHead fast;
+    // room for the next fast head's headers: what this connection's heads held at most
+    private final ArrayHeaders.Sizing sizing = new ArrayHeaders.Sizing(Http1Decoding.HEAD_CAPACITY);
 
     Decoder(HttpDecoderConfig config, boolean fastHeads) {
       super(config);
@@ -211,7 +213,7 @@ public final class Http1ClientCodec
           reason != null && fast.reasonIs(reason)
               ? HttpResponseStatus.valueOf(c)
               : HttpResponseStatus.valueOf(c, fast.reason());
-      var checked = Http1Decoding.checkedHeaders(headersFactory);
+      var checked = Http1Decoding.checkedHeaders(headersFactory, sizing);
       HttpResponse response =
           new DefaultHttpResponse(
               version, status, checked != null ? checked : headersFactory.newHeaders());

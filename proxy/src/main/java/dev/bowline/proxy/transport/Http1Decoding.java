@@ -35,7 +35,11 @@ public final class Http1Decoding {
   static final DefaultHeaders.NameValidator<CharSequence> NAMES = HEADERS.getNameValidator();
   static final DefaultHeaders.ValueValidator<CharSequence> VALUES = HEADERS.getValueValidator();
 
-  /** Room for a typical head's headers (a request's ~7 after the proxy's own, a response's ~10). */
+  /**
+   * Room for a typical head's headers (a request's ~7 after the proxy's own, a response's ~10): a
+   * connection's first head, and every head of Netty's own decoder; later fast-path heads start
+   * with what the connection's heads held ({@link ArrayHeaders.Sizing}).
+   */
   static final int HEAD_CAPACITY = 12;
 
   /**
@@ -76,8 +80,11 @@ public final class Http1Decoding {
    * names; values without control characters other than tab, not starting with a space or tab).
    * Every other add is validated as in Netty's map.
    */
-  static @Nullable ArrayHeaders checkedHeaders(HttpHeadersFactory factory) {
-    return factory == SmallHeaders.INSTANCE ? checkedHeaders() : null;
+  static @Nullable ArrayHeaders checkedHeaders(
+      HttpHeadersFactory factory, ArrayHeaders.Sizing sizing) {
+    return factory == SmallHeaders.INSTANCE
+        ? new ArrayHeaders(NAMES, VALUES, sizing.capacity(), sizing)
+        : null;
   }
 
   /** {@link SmallHeaders}' map, for a head whose names and values were checked already. */

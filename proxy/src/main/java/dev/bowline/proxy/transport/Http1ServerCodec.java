@@ -72,6 +72,8 @@ public final class Http1ServerCodec
 
   private final class Decoder extends HttpRequestDecoder {
     private final FastHead fast;
+    // room for the next fast head's headers: what this connection's heads held at most
+    private final ArrayHeaders.Sizing sizing = new ArrayHeaders.Sizing(Http1Decoding.HEAD_CAPACITY);
     private boolean discard;
 
     Decoder(HttpDecoderConfig config, boolean fastHeads) {
@@ -161,7 +163,7 @@ public final class Http1ServerCodec
 
     /** A new head's headers: with the proxy's factory, ones that take checked adds as they are. */
     private io.netty.handler.codec.http.HttpHeaders headers() {
-      var checked = Http1Decoding.checkedHeaders(headersFactory);
+      var checked = Http1Decoding.checkedHeaders(headersFactory, sizing);
       return checked != null ? checked : headersFactory.newHeaders();
     }
 

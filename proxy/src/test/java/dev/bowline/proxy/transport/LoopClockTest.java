@@ -14,8 +14,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.InputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -125,7 +123,7 @@ class LoopClockTest {
 
   @Test
   void aReadBatchHasOneTimeThatNoLaterWriteReuses() throws Exception {
-    try (Socket s = connect()) {
+    try (Socket s = Loopback.socket(server)) {
       Seen one = exchange(s, "/a");
       Seen two = exchange(s, "/b");
       for (Seen x : new Seen[] {one, two}) {
@@ -145,7 +143,7 @@ class LoopClockTest {
 
   @Test
   void theCodecRemovedInsideItsReadEndsTheBatch() throws Exception {
-    try (Socket s = connect()) {
+    try (Socket s = Loopback.socket(server)) {
       s.getOutputStream()
           .write("GET /remove HTTP/1.1\r\nhost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       Seen x = seen.poll(30, TimeUnit.SECONDS);
@@ -183,14 +181,6 @@ class LoopClockTest {
                 })
             .get(30, TimeUnit.SECONDS);
     assertThat(states).containsExactly(true, true, false);
-  }
-
-  private Socket connect() throws Exception {
-    Socket s = new Socket();
-    int port = ((InetSocketAddress) server.localAddress()).getPort();
-    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
-    s.setSoTimeout(30_000);
-    return s;
   }
 
   private Seen exchange(Socket s, String path) throws Exception {

@@ -76,6 +76,15 @@ final class Loopback implements AutoCloseable {
     }
   }
 
+  /** A blocking client socket connected to {@code server}, reads timing out after 30 s. */
+  static java.net.Socket socket(Channel server) throws java.io.IOException {
+    java.net.Socket s = new java.net.Socket();
+    int port = ((java.net.InetSocketAddress) server.localAddress()).getPort();
+    s.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
+    s.setSoTimeout(30_000);
+    return s;
+  }
+
   @Override
   public void close() {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
