@@ -440,6 +440,11 @@ public final class ListenerManager {
     }
   }
 
+  /** Listener versions draining now (removed or replaced, or all after a drain): Envoy's gauge. */
+  public int drainingCount() {
+    return draining.size();
+  }
+
   /** Open downstream connections across all listeners, draining ones included. */
   public synchronized int openConnections() {
     int n = 0;
