@@ -312,7 +312,7 @@ public final class Proxy implements AutoCloseable {
     gauge(stats, "server.live", () -> runtime.draining().get() ? 0 : 1);
     gauge(stats, "server.uptime", () -> (options.clock().millis() - startedMillis) / 1000);
     gauge(stats, "server.concurrency", options::workers);
-    gauge(stats, "server.total_connections", listeners::openConnections);
+    gauge(stats, "server.total_connections", listeners::openConnectionsNow);
     gauge(stats, "listener_manager.workers_started", () -> initialized() ? 1 : 0);
     gauge(
         stats,

@@ -13,14 +13,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.grpc.Server;
 import io.grpc.Status;
-import io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.StreamObserver;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -29,11 +22,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,16 +41,13 @@ class XdsStatsProxyTest {
   static final String LDS = XdsOrderingTest.LDS;
   static final String RDS = XdsOrderingTest.RDS;
 
-  final AtomicReference<StreamObserver<DiscoveryResponse>> stream = new AtomicReference<>();
-  final List<DiscoveryRequest> requests = new CopyOnWriteArrayList<>();
-  final AtomicInteger nonce = new AtomicInteger();
   final HttpClient client =
       HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(2))
           .build();
   Backend a;
-  Server xds;
+  HandAds xds;
   int listenPort;
   int adminPort;
   Proxy proxy;
@@ -69,48 +55,22 @@ class XdsStatsProxyTest {
   @BeforeEach
   void start() throws Exception {
     a = new Backend("a", "127.0.7.62");
-    int xdsPort = Ports.free(XDS_IP);
+    xds = new HandAds(XDS_IP);
     adminPort = Ports.free(XDS_IP);
     listenPort = Ports.free(LISTEN_IP);
-    xds =
-        NettyServerBuilder.forAddress(new InetSocketAddress(XDS_IP, xdsPort))
-            .addService(
-                new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
-                  @Override
-                  public StreamObserver<DiscoveryRequest> streamAggregatedResources(
-                      StreamObserver<DiscoveryResponse> out) {
-                    stream.set(out);
-                    return new StreamObserver<>() {
-                      @Override
-                      public void onNext(DiscoveryRequest r) {
-                        requests.add(r);
-                      }
-
-                      @Override
-                      public void onError(Throwable t) {}
-
-                      @Override
-                      public void onCompleted() {
-                        out.onCompleted();
-                      }
-                    };
-                  }
-                })
-            .build()
-            .start();
     String bootstrap =
-        AdsBootstrap.yaml("stats-test~1", "GRPC", XDS_IP, adminPort, XDS_IP, xdsPort);
+        AdsBootstrap.yaml("stats-test~1", "GRPC", XDS_IP, adminPort, XDS_IP, xds.port);
     proxy =
         Proxy.start(
             new BootstrapLoader().parse("stats.yaml", bootstrap),
             ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofMinutes(5)));
-    await().atMost(Duration.ofSeconds(10)).until(() -> stream.get() != null);
+    xds.awaitStream();
   }
 
   @AfterEach
   void stop() throws Exception {
     proxy.close();
-    xds.shutdownNow().awaitTermination();
+    xds.close();
     a.close();
   }
 
@@ -160,9 +120,9 @@ class XdsStatsProxyTest {
 
     // RDS: the listener serves, the server is LIVE and its workers started
     send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
-    awaitStat("server.state", "0");
+    awaitStat("http.ingress.rds.routes.update_success", "1");
     assertThat(stats(""))
-        .containsEntry("http.ingress.rds.routes.update_success", "1")
+        .containsEntry("server.state", "0")
         .containsEntry("http.ingress.rds.routes.version", version("1"))
         .containsEntry("listener_manager.total_listeners_warming", "0")
         .containsEntry("listener_manager.total_listeners_active", "1")
@@ -253,7 +213,7 @@ class XdsStatsProxyTest {
   @Test
   void aFailedStreamCountsAFailureAndDisconnectsTheControlPlane() throws Exception {
     firstSync();
-    var first = stream.get();
+    var first = xds.stream.get();
     first.onError(Status.UNAVAILABLE.withDescription("test closes the stream").asException());
     awaitStat("control_plane.connected_state", "0");
     assertThat(stats(""))
@@ -344,17 +304,7 @@ class XdsStatsProxyTest {
   }
 
   void send(String typeUrl, String version, Message... resources) {
-    var r =
-        DiscoveryResponse.newBuilder()
-            .setTypeUrl(typeUrl)
-            .setVersionInfo(version)
-            .setNonce(String.valueOf(nonce.incrementAndGet()));
-    for (Message m : resources) {
-      r.addResources(Any.pack(m));
-    }
-    synchronized (stream) {
-      stream.get().onNext(r.build());
-    }
+    xds.send(typeUrl, version, resources);
   }
 
   String get() throws Exception {

@@ -537,6 +537,8 @@ public final class XdsClient implements AutoCloseable {
             detail);
       }
     }
+    updateSubscriptions();
+    publish();
     if (stats != null) {
       stats.answered(
           typeUrl,
@@ -548,8 +550,6 @@ public final class XdsClient implements AutoCloseable {
           this.<ClusterConfig>type(CDS).accepted.values(),
           this.<ListenerConfig>type(LDS).accepted.values());
     }
-    updateSubscriptions();
-    publish();
   }
 
   /**

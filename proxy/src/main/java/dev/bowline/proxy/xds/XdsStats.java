@@ -110,17 +110,18 @@ public final class XdsStats {
 
   /** The stream failed: each subscription counts a failure. */
   void streamFailed() {
-    connected = 0;
     for (var s : new SubscriptionStats[] {lds, cds}) {
       if (s != null) {
         s.failed();
       }
     }
     live.values().forEach(SubscriptionStats::failed);
+    connected = 0; // last: whoever sees it sees the failures counted
   }
 
   /**
-   * A response of {@code typeUrl} was answered: {@code seen} the names it carried, {@code good}
+   * A response of {@code typeUrl} was answered and what it made warm published (so whoever sees its
+   * counters sees the gauges of that publication): {@code seen} the names it carried, {@code good}
    * those accepted from it, {@code accepted} what the type holds now; {@code cdsAccepted} and
    * {@code ldsAccepted} the clusters and listeners held now.
    */
@@ -135,12 +136,12 @@ public final class XdsStats {
       Collection<ListenerConfig> ldsAccepted) {
     switch (typeUrl) {
       case XdsClient.LDS -> {
-        count(lds, nacked, version);
         changes(listeners, accepted, listenerAdded, listenerModified, listenerRemoved);
+        count(lds, nacked, version);
       }
       case XdsClient.CDS -> {
-        count(cds, nacked, version);
         changes(clusters, accepted, clusterAdded, clusterModified, clusterRemoved);
+        count(cds, nacked, version);
       }
       case XdsClient.EDS -> {
         for (ClusterConfig c : cdsAccepted) {
