@@ -96,6 +96,11 @@ public final class Proxy implements AutoCloseable {
   private dev.bowline.proxy.accesslog.@Nullable AccessLogWriter accessLogs;
   private dev.bowline.proxy.tracing.@Nullable SpanReporter spans;
   private long version;
+  private final dev.bowline.proxy.xds.XdsStats xdsStats;
+  private final long startedMillis;
+
+  /** Clusters whose {@code membership_*} gauges are registered (config thread only). */
+  private final java.util.Set<String> membershipGauges = new java.util.HashSet<>();
 
   private Proxy(
       Bootstrap bootstrap,
@@ -113,6 +118,7 @@ public final class Proxy implements AutoCloseable {
     this.staticListeners = Map.copyOf(staticListeners);
     this.staticClusters = Map.copyOf(staticClusters);
     long now = options.clock().millis();
+    this.startedMillis = now;
     this.started =
         Timestamp.newBuilder()
             .setSeconds(now / 1000)
@@ -155,6 +161,8 @@ public final class Proxy implements AutoCloseable {
             tlsContexts,
             runtimeValues);
     this.listeners = new ListenerManager(group, options.transport(), runtime, options.drainTime());
+    this.xdsStats = new dev.bowline.proxy.xds.XdsStats(stats);
+    serverGauges(stats);
     var configExecutor =
         new java.util.concurrent.ScheduledThreadPoolExecutor(
             1,
@@ -290,7 +298,91 @@ public final class Proxy implements AutoCloseable {
     return p;
   }
 
+  /**
+   * Envoy's server and manager gauges, read when the stats are shown: {@code server.state} (0 LIVE,
+   * 1 DRAINING, 2 PRE_INITIALIZING, 3 INITIALIZING), {@code server.live}, {@code server.uptime}
+   * (seconds), {@code server.concurrency} (workers), {@code server.total_connections} (open
+   * downstream connections, draining ones included), {@code listener_manager.workers_started} (1
+   * once initialised, when Envoy starts its workers), {@code
+   * listener_manager.total_listeners_active}/{@code _draining}, {@code
+   * cluster_manager.active_clusters}.
+   */
+  private void serverGauges(Stats stats) {
+    gauge(stats, "server.state", this::serverState);
+    gauge(stats, "server.live", () -> runtime.draining().get() ? 0 : 1);
+    gauge(stats, "server.uptime", () -> (options.clock().millis() - startedMillis) / 1000);
+    gauge(stats, "server.concurrency", options::workers);
+    gauge(stats, "server.total_connections", listeners::openConnectionsNow);
+    gauge(stats, "listener_manager.workers_started", () -> initialized() ? 1 : 0);
+    gauge(
+        stats,
+        "listener_manager.total_listeners_active",
+        () -> runtime.snapshot().listeners().size());
+    gauge(stats, "listener_manager.total_listeners_draining", listeners::drainingCount);
+    gauge(stats, "cluster_manager.active_clusters", () -> runtime.snapshot().clusters().size());
+  }
+
+  private static void gauge(Stats stats, String name, java.util.function.LongSupplier source) {
+    stats.gauge(name, "envoy_" + name.replace('.', '_'), Map.of(), source);
+  }
+
+  /** Envoy's {@code server.state}. */
+  private long serverState() {
+    if (closed.get() || runtime.draining().get()) {
+      return 1; // DRAINING
+    }
+    if (initialized()) {
+      return 0; // LIVE
+    }
+    // Envoy initialises its cluster manager (CDS, EDS) before it starts its init manager
+    return xdsClient == null || xdsStats.clustersWarm() ? 3 : 2;
+  }
+
+  /**
+   * Registers {@code cluster.<name>.membership_total} and {@code _healthy} (endpoints not ejected
+   * by outlier detection) of each cluster {@code clusters} adds, read from the snapshot serving
+   * when the stats are shown. On the config thread.
+   */
+  private void membershipGauges(java.util.Set<String> clusters) {
+    for (String n : clusters) {
+      if (!membershipGauges.add(n)) {
+        continue;
+      }
+      Map<String, String> tags = Map.of("envoy_cluster_name", n);
+      runtime
+          .stats()
+          .gauge(
+              "cluster." + n + ".membership_total",
+              "envoy_cluster_membership_total",
+              tags,
+              () -> members(n, false));
+      runtime
+          .stats()
+          .gauge(
+              "cluster." + n + ".membership_healthy",
+              "envoy_cluster_membership_healthy",
+              tags,
+              () -> members(n, true));
+    }
+  }
+
+  private long members(String cluster, boolean healthyOnly) {
+    ProxySnapshot s = runtime.snapshot();
+    ClusterConfig c = s.clusters().get(cluster);
+    if (c == null) {
+      return 0;
+    }
+    long n = 0;
+    for (Endpoints.Endpoint e : s.endpointsOf(c).map(Endpoints::endpoints).orElse(List.of())) {
+      if (!healthyOnly || !clusterStates.ejected(cluster, e.address())) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   private void begin(ListenerParser lp) {
+    xdsStats.staticResources(staticListeners.size(), staticClusters.size());
     publishOnConfigThread(XdsState.empty());
     for (String name : new java.util.TreeSet<>(staticListeners.keySet())) {
       // Envoy binds a bootstrap listener's socket while it loads the bootstrap and exits 1 if it
@@ -327,6 +419,7 @@ public final class Proxy implements AutoCloseable {
               secrets);
       xdsClient = client;
       client.listenerCheck(listeners::bindable); // Envoy NACKs an LDS listener it cannot bind
+      client.stats(xdsStats);
       client.addStaticListeners(List.copyOf(staticListeners.values()));
       client.addStaticClusters(List.copyOf(staticClusters.values()));
       client.start();
@@ -385,6 +478,7 @@ public final class Proxy implements AutoCloseable {
     followSecrets(next);
     listeners.apply(next);
     var names = java.util.Set.copyOf(c.keySet());
+    membershipGauges(names);
     clusterStates.retain(names);
     for (var entry : runtime.workers().entrySet()) {
       entry.getKey().execute(() -> entry.getValue().retain(names));
@@ -610,7 +704,12 @@ public final class Proxy implements AutoCloseable {
 
   /** Whether the first config is applied: static listeners bound and, with ADS, LDS and CDS in. */
   public boolean ready() {
-    return !closed.get() && (xdsClient == null || xds.initialized()) && secretsReady();
+    return !closed.get() && initialized();
+  }
+
+  /** The first config is in (LDS, CDS and what they named warmed) and its secrets are. */
+  private boolean initialized() {
+    return (xdsClient == null || xds.initialized()) && secretsReady();
   }
 
   /**
@@ -734,8 +833,8 @@ public final class Proxy implements AutoCloseable {
     }
 
     @Override
-    public String stats() {
-      return runtime.stats().text();
+    public String stats(java.util.function.Predicate<String> filter) {
+      return runtime.stats().text(filter);
     }
 
     @Override
@@ -746,7 +845,12 @@ public final class Proxy implements AutoCloseable {
     @Override
     public String serverInfo() {
       return "{\"version\":\"bowline\",\"state\":\""
-          + (ready() ? "LIVE" : "PRE_INITIALIZING")
+          + switch ((int) serverState()) {
+            case 0 -> "LIVE";
+            case 1 -> "DRAINING";
+            case 2 -> "PRE_INITIALIZING";
+            default -> "INITIALIZING";
+          }
           + "\",\"command_line_options\":{},\"node\":{\"id\":\""
           + bootstrap.getNode().getId().replace("\"", "\\\"")
           + "\"}}";

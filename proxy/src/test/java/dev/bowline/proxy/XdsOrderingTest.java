@@ -19,13 +19,7 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
-import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.grpc.Server;
-import io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.StreamObserver;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -36,10 +30,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -57,9 +48,6 @@ class XdsOrderingTest {
   static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
   static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
 
-  final AtomicReference<StreamObserver<DiscoveryResponse>> stream = new AtomicReference<>();
-  final List<DiscoveryRequest> requests = new CopyOnWriteArrayList<>();
-  final AtomicInteger nonce = new AtomicInteger();
   final HttpClient client =
       HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
@@ -67,7 +55,8 @@ class XdsOrderingTest {
           .build();
   Backend a;
   Backend b;
-  Server xds;
+  HandAds xds;
+  List<DiscoveryRequest> requests;
   int listenPort;
   Proxy proxy;
 
@@ -96,48 +85,23 @@ class XdsOrderingTest {
   void start() throws Exception {
     a = new Backend("a", "127.0.7.12");
     b = new Backend("b", "127.0.7.13");
-    int xdsPort = Ports.free(XDS_IP);
+    xds = new HandAds(XDS_IP);
+    requests = xds.requests;
     int adminPort = Ports.free(XDS_IP);
     listenPort = Ports.free(LISTEN_IP);
-    xds =
-        NettyServerBuilder.forAddress(new InetSocketAddress(XDS_IP, xdsPort))
-            .addService(
-                new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
-                  @Override
-                  public StreamObserver<DiscoveryRequest> streamAggregatedResources(
-                      StreamObserver<DiscoveryResponse> out) {
-                    stream.set(out);
-                    return new StreamObserver<>() {
-                      @Override
-                      public void onNext(DiscoveryRequest r) {
-                        requests.add(r);
-                      }
-
-                      @Override
-                      public void onError(Throwable t) {}
-
-                      @Override
-                      public void onCompleted() {
-                        out.onCompleted();
-                      }
-                    };
-                  }
-                })
-            .build()
-            .start();
     String bootstrap =
-        AdsBootstrap.yaml("ordering-test~1", "GRPC", XDS_IP, adminPort, XDS_IP, xdsPort);
+        AdsBootstrap.yaml("ordering-test~1", "GRPC", XDS_IP, adminPort, XDS_IP, xds.port);
     proxy =
         Proxy.start(
             new BootstrapLoader().parse("ordering.yaml", bootstrap),
             ProxyOptions.defaults().withWorkers(1).withClock(clock));
-    await().atMost(Duration.ofSeconds(10)).until(() -> stream.get() != null);
+    xds.awaitStream();
   }
 
   @AfterEach
   void stop() throws Exception {
     proxy.close();
-    xds.shutdownNow().awaitTermination();
+    xds.close();
     a.close();
     b.close();
   }
@@ -354,32 +318,15 @@ class XdsOrderingTest {
   }
 
   long nacks(String typeUrl) {
-    return requests.stream()
-        .filter(r -> r.getTypeUrl().equals(typeUrl) && r.hasErrorDetail())
-        .count();
+    return xds.nacks(typeUrl);
   }
 
   void send(String typeUrl, String version, Message... resources) {
-    var r =
-        DiscoveryResponse.newBuilder()
-            .setTypeUrl(typeUrl)
-            .setVersionInfo(version)
-            .setNonce(String.valueOf(nonce.incrementAndGet()));
-    for (Message m : resources) {
-      r.addResources(Any.pack(m));
-    }
-    synchronized (stream) {
-      stream.get().onNext(r.build());
-    }
+    xds.send(typeUrl, version, resources);
   }
 
   boolean acked(String typeUrl, String version) {
-    return requests.stream()
-        .anyMatch(
-            r ->
-                r.getTypeUrl().equals(typeUrl)
-                    && r.getVersionInfo().equals(version)
-                    && !r.hasErrorDetail());
+    return xds.acked(typeUrl, version);
   }
 
   String routeTarget() {

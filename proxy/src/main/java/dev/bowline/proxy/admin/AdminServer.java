@@ -82,6 +82,24 @@ public final class AdminServer implements AutoCloseable {
       this.view = view;
     }
 
+    /**
+     * {@code /stats}, with Envoy's {@code filter} (a regular expression a name must contain a match
+     * of) when given; {@code usedonly} is accepted and shows every stat.
+     */
+    private FullHttpResponse stats(QueryStringDecoder q) {
+      var filter = q.parameters().get("filter");
+      if (filter == null || filter.isEmpty() || filter.getFirst().isEmpty()) {
+        return text(HttpResponseStatus.OK, view.stats(name -> true));
+      }
+      java.util.regex.Pattern p;
+      try {
+        p = java.util.regex.Pattern.compile(filter.getFirst());
+      } catch (java.util.regex.PatternSyntaxException e) {
+        return text(HttpResponseStatus.BAD_REQUEST, "Invalid re2 regex\n");
+      }
+      return text(HttpResponseStatus.OK, view.stats(p.asPredicate()));
+    }
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
       QueryStringDecoder q = new QueryStringDecoder(req.uri());
@@ -100,7 +118,7 @@ public final class AdminServer implements AutoCloseable {
                   json(view.configDump(q.parameters().containsKey("include_eds")));
               case "/clusters" -> text(HttpResponseStatus.OK, view.clusters());
               case "/listeners" -> text(HttpResponseStatus.OK, view.listeners());
-              case "/stats" -> text(HttpResponseStatus.OK, view.stats());
+              case "/stats" -> stats(q);
               case "/stats/prometheus" -> text(HttpResponseStatus.OK, view.prometheus());
               case "/server_info" -> json(view.serverInfo());
               case "/drain_listeners" -> {

@@ -14,8 +14,8 @@ public interface AdminView {
   /** Envoy's {@code /listeners} text. */
   String listeners();
 
-  /** Envoy's {@code /stats} text. */
-  String stats();
+  /** Envoy's {@code /stats} text, of the stats whose names {@code filter} takes. */
+  String stats(java.util.function.Predicate<String> filter);
 
   /** Envoy's {@code /stats/prometheus} text. */
   String prometheus();

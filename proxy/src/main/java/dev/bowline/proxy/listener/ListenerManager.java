@@ -49,6 +49,12 @@ public final class ListenerManager {
   /** Why each listener of the last {@link #apply} that could not bind failed, by name. */
   private final Map<String, String> bindFailures = new HashMap<>();
 
+  /**
+   * The generations serving, refreshed under the lock whenever they change, so that {@link
+   * #openConnectionsNow} reads them without it.
+   */
+  private volatile List<Generation> serving = List.of();
+
   // generations whose drain has begun and whose connections the drain time has not closed yet
   private final java.util.Set<Generation> draining =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -206,6 +212,7 @@ public final class ListenerManager {
         bind(l);
       }
     }
+    serving = active.values().stream().map(a -> a.current).toList();
   }
 
   /**
@@ -440,6 +447,32 @@ public final class ListenerManager {
     }
   }
 
+  /** Listener versions draining now (removed or replaced, or all after a drain): Envoy's gauge. */
+  public int drainingCount() {
+    return draining.size();
+  }
+
+  /**
+   * {@link #openConnections} without the manager's lock: the admin reads it on an event loop, and
+   * {@link #apply} holds the lock while it waits for binds that run on the event loops.
+   */
+  public int openConnectionsNow() {
+    var seen =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<Generation, Boolean>());
+    int n = 0;
+    for (Generation g : serving) {
+      if (seen.add(g)) {
+        n += g.connections.size();
+      }
+    }
+    for (Generation g : draining) {
+      if (seen.add(g)) {
+        n += g.connections.size();
+      }
+    }
+    return n;
+  }
+
   /** Open downstream connections across all listeners, draining ones included. */
   public synchronized int openConnections() {
     int n = 0;
@@ -465,5 +498,6 @@ public final class ListenerManager {
     }
     draining.clear();
     active.clear();
+    serving = List.of();
   }
 }

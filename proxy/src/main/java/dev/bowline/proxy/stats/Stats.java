@@ -17,6 +17,8 @@ public final class Stats {
   private final ConcurrentHashMap<String, HttpStats> http = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, ListenerStats> listeners = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Gauge> gauges = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, SubscriptionStats> subscriptions =
+      new ConcurrentHashMap<>();
   private final java.util.List<java.util.function.Consumer<StringBuilder>> prometheusSources =
       new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -71,6 +73,19 @@ public final class Stats {
     return s != null ? s : listeners.computeIfAbsent(address, a -> ListenerStats.create(this, a));
   }
 
+  /**
+   * The xDS subscription stats under {@code prefix} (e.g. {@code listener_manager.lds.}), created
+   * on first use.
+   */
+  public SubscriptionStats subscription(
+      String prefix, String promPrefix, Map<String, String> tags) {
+    SubscriptionStats s = subscriptions.get(prefix);
+    return s != null
+        ? s
+        : subscriptions.computeIfAbsent(
+            prefix, p -> SubscriptionStats.create(this, p, promPrefix, tags));
+  }
+
   /** Every counter, sorted by name. */
   public List<Counter> all() {
     List<Counter> list = new ArrayList<>(counters.values());
@@ -80,15 +95,29 @@ public final class Stats {
 
   /** Envoy's {@code /stats} text: {@code name: value} lines, counters and gauges by name. */
   public String text() {
+    return text(name -> true);
+  }
+
+  /**
+   * The {@code /stats} lines whose names {@code filter} takes (Envoy's {@code filter} parameter).
+   * Values print unsigned, as Envoy's stats are {@code uint64} (a {@code version} gauge is a hash).
+   */
+  public String text(java.util.function.Predicate<String> filter) {
     var lines = new java.util.TreeMap<String, Long>();
     for (Counter c : counters.values()) {
-      lines.put(c.name(), c.value());
+      if (filter.test(c.name())) {
+        lines.put(c.name(), c.value());
+      }
     }
     for (Gauge g : gauges.values()) {
-      lines.put(g.name(), g.value());
+      if (filter.test(g.name())) {
+        lines.put(g.name(), g.value());
+      }
     }
     StringBuilder sb = new StringBuilder();
-    lines.forEach((name, value) -> sb.append(name).append(": ").append(value).append('\n'));
+    lines.forEach(
+        (name, value) ->
+            sb.append(name).append(": ").append(Long.toUnsignedString(value)).append('\n'));
     return sb.toString();
   }
 
@@ -117,7 +146,7 @@ public final class Stats {
       }
       sb.append(family);
       labels(sb, g.tags());
-      sb.append(' ').append(g.value()).append('\n');
+      sb.append(' ').append(Long.toUnsignedString(g.value())).append('\n');
     }
     for (var source : prometheusSources) {
       source.accept(sb);

@@ -146,6 +146,11 @@ public final class XdsClient implements AutoCloseable {
           });
     }
 
+    /** The names the last response carried, and those accepted from it (for the stats). */
+    Set<String> lastSeen = Set.of();
+
+    Set<String> lastGood = Set.of();
+
     boolean requested;
     String lastNack = "";
     int nackRepeats;
@@ -231,8 +236,18 @@ public final class XdsClient implements AutoCloseable {
   private java.util.function.@Nullable Function<ListenerConfig, java.util.Optional<String>>
       listenerCheck;
 
+  /** Counts into {@code stats} (Envoy's xDS and manager stats); set before {@link #start}. */
+  public void stats(XdsStats stats) {
+    this.stats = stats;
+  }
+
+  private @Nullable XdsStats stats;
+
   /** Opens the stream and subscribes; returns at once. */
   public void start() {
+    if (stats != null) {
+      stats.started();
+    }
     executor.execute(this::connect);
   }
 
@@ -374,6 +389,9 @@ public final class XdsClient implements AutoCloseable {
     long delay = Math.min(maxBackoff.toMillis(), base);
     delay = delay / 2 + (long) (random.nextDouble() * (delay / 2.0 + 1)); // jitter
     LOG.log(Level.INFO, "event=xds_stream_closed reason=\"{0}\" retry_ms={1}", why, delay);
+    if (stats != null) {
+      stats.streamFailed();
+    }
     executor.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
   }
 
@@ -412,6 +430,9 @@ public final class XdsClient implements AutoCloseable {
 
   private void onDeltaResponse(DeltaDiscoveryResponse r) {
     failures = 0;
+    if (stats != null) {
+      stats.responded();
+    }
     TypeState<?> t = types.get(r.getTypeUrl());
     if (t == null) {
       LOG.log(Level.DEBUG, "event=xds_unknown_type type={0}", r.getTypeUrl());
@@ -447,6 +468,8 @@ public final class XdsClient implements AutoCloseable {
           t, any, r.getTypeUrl(), res.getVersion(), now, false, seen, good, goodProtos, errors);
     }
     checkListeners(t, good, goodProtos, errors);
+    t.lastSeen = seen;
+    t.lastGood = Set.copyOf(good.keySet());
     t.accepted.putAll(good);
     t.protos.putAll(goodProtos);
     t.commitDigests(good.keySet());
@@ -459,6 +482,9 @@ public final class XdsClient implements AutoCloseable {
 
   private void onResponse(DiscoveryResponse r) {
     failures = 0;
+    if (stats != null) {
+      stats.responded();
+    }
     TypeState<?> t = types.get(r.getTypeUrl());
     if (t == null) {
       LOG.log(Level.DEBUG, "event=xds_unknown_type type={0}", r.getTypeUrl());
@@ -513,6 +539,17 @@ public final class XdsClient implements AutoCloseable {
     }
     updateSubscriptions();
     publish();
+    if (stats != null) {
+      stats.answered(
+          typeUrl,
+          version,
+          !errors.isEmpty(),
+          t.lastSeen,
+          t.lastGood,
+          t.accepted,
+          this.<ClusterConfig>type(CDS).accepted.values(),
+          this.<ListenerConfig>type(LDS).accepted.values());
+    }
   }
 
   /**
@@ -613,6 +650,8 @@ public final class XdsClient implements AutoCloseable {
           t, res, r.getTypeUrl(), r.getVersionInfo(), now, true, seen, good, goodProtos, errors);
     }
     checkListeners(t, good, goodProtos, errors);
+    t.lastSeen = seen;
+    t.lastGood = Set.copyOf(good.keySet());
     if (t.wildcard) {
       // State of the world: a name missing from the response is removed; a bad one keeps its last
       // good
@@ -818,6 +857,13 @@ public final class XdsClient implements AutoCloseable {
   private void publish() {
     syncSecrets();
     published = warm();
+    if (stats != null) {
+      stats.published(
+          published,
+          this.<ClusterConfig>type(CDS).accepted.values(),
+          this.<ListenerConfig>type(LDS).accepted.values(),
+          !types.get(CDS).nonce.isEmpty());
+    }
     publish.accept(published);
   }
 

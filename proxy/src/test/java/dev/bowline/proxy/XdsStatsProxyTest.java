@@ -1,0 +1,350 @@
+package dev.bowline.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Message;
+import dev.bowline.proxy.bootstrap.BootstrapLoader;
+import dev.bowline.proxy.lb.XxHash64;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.grpc.Status;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Envoy's server, listener manager, cluster manager, control plane and xDS subscription stats as a
+ * real proxy shows them on its admin {@code /stats} and {@code /stats/prometheus}, while a
+ * hand-driven ADS server (State of the World, real gRPC) sends exactly the updates the test names:
+ * the first sync step by step, accepted and NACKed updates, a stream failure, a drain.
+ */
+class XdsStatsProxyTest {
+  static final String XDS_IP = "127.0.7.60";
+  static final String LISTEN_IP = "127.0.7.61";
+  static final String CDS = XdsOrderingTest.CDS;
+  static final String EDS = XdsOrderingTest.EDS;
+  static final String LDS = XdsOrderingTest.LDS;
+  static final String RDS = XdsOrderingTest.RDS;
+
+  final HttpClient client =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(2))
+          .build();
+  Backend a;
+  HandAds xds;
+  int listenPort;
+  int adminPort;
+  Proxy proxy;
+
+  @BeforeEach
+  void start() throws Exception {
+    a = new Backend("a", "127.0.7.62");
+    xds = new HandAds(XDS_IP);
+    adminPort = Ports.free(XDS_IP);
+    listenPort = Ports.free(LISTEN_IP);
+    String bootstrap =
+        AdsBootstrap.yaml("stats-test~1", "GRPC", XDS_IP, adminPort, XDS_IP, xds.port);
+    proxy =
+        Proxy.start(
+            new BootstrapLoader().parse("stats.yaml", bootstrap),
+            ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofMinutes(5)));
+    xds.awaitStream();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    proxy.close();
+    xds.close();
+    a.close();
+  }
+
+  @Test
+  void theFirstSyncMovesServerStateFromPreInitialisingToLive() throws Exception {
+    // Istio's pilot-agent asks exactly this before it reports the pod ready
+    Map<String, String> ready = stats("^(server\\.state|listener_manager\\.workers_started)");
+    assertThat(ready)
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of("server.state", "2", "listener_manager.workers_started", "0"));
+    assertThat(stats("")).containsEntry("server.concurrency", "1");
+    assertThat(stats("")).containsEntry("cluster_manager.cluster_added", "1"); // the static xds
+
+    // CDS: an EDS cluster, warming until its endpoints come
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
+    awaitStat("cluster_manager.cds.update_success", "1");
+    assertThat(stats(""))
+        .containsEntry("cluster_manager.warming_clusters", "1")
+        .containsEntry("cluster_manager.cluster_added", "2")
+        .containsEntry("cluster_manager.active_clusters", "1")
+        .containsEntry("cluster_manager.cds.update_rejected", "0")
+        .containsEntry("cluster_manager.cds.version", version("1"))
+        .containsEntry("control_plane.connected_state", "1")
+        .containsEntry("server.state", "2");
+
+    // EDS: the cluster warms; the cluster manager has initialised, the listeners have not
+    send(EDS, "1", XdsOrderingTest.endpoints("c0", a));
+    awaitStat("cluster.c0.update_success", "1");
+    assertThat(stats(""))
+        .containsEntry("cluster_manager.warming_clusters", "0")
+        .containsEntry("cluster_manager.active_clusters", "2")
+        .containsEntry("cluster.c0.membership_total", "1")
+        .containsEntry("cluster.c0.membership_healthy", "1")
+        .containsEntry("cluster.c0.version", version("1"))
+        .containsEntry("server.state", "3")
+        .containsEntry("listener_manager.workers_started", "0");
+
+    // LDS: the listener warms until its route table comes
+    send(LDS, "1", listener());
+    awaitStat("listener_manager.lds.update_success", "1");
+    assertThat(stats(""))
+        .containsEntry("listener_manager.listener_added", "1")
+        .containsEntry("listener_manager.total_listeners_warming", "1")
+        .containsEntry("listener_manager.total_listeners_active", "0")
+        .containsEntry("server.state", "3");
+    assertThat(adminStatus("/ready")).isEqualTo(503);
+
+    // RDS: the listener serves, the server is LIVE and its workers started
+    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
+    awaitStat("http.ingress.rds.routes.update_success", "1");
+    assertThat(stats(""))
+        .containsEntry("server.state", "0")
+        .containsEntry("http.ingress.rds.routes.version", version("1"))
+        .containsEntry("listener_manager.total_listeners_warming", "0")
+        .containsEntry("listener_manager.total_listeners_active", "1")
+        .containsEntry("listener_manager.workers_started", "1")
+        .containsEntry("server.live", "1");
+    assertThat(adminStatus("/ready")).isEqualTo(200);
+
+    String prom = admin("/stats/prometheus");
+    assertThat(prom)
+        .contains("# TYPE envoy_server_state gauge\nenvoy_server_state{} 0\n")
+        .contains("envoy_cluster_manager_cds_update_success{} 1\n")
+        .contains("envoy_cluster_membership_healthy{envoy_cluster_name=\"c0\"} 1\n")
+        .contains(
+            "envoy_http_rds_update_success{envoy_http_conn_manager_prefix=\"ingress\","
+                + "envoy_rds_route_config=\"routes\"} 1\n")
+        .contains("# TYPE envoy_listener_manager_lds_update_success counter\n");
+  }
+
+  @Test
+  void nackedUpdatesCountAsRejectedAndKeepTheVersion() throws Exception {
+    firstSync();
+
+    // CDS: the cluster again, with a resource of the wrong type beside it
+    send(CDS, "2", XdsProxyTest.edsCluster("c0"), listener());
+    awaitStat("cluster_manager.cds.update_rejected", "1");
+    // EDS: an endpoint without its address
+    send(
+        EDS,
+        "2",
+        ClusterLoadAssignment.newBuilder()
+            .setClusterName("c0")
+            .addEndpoints(
+                LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.getDefaultInstance()))
+            .build());
+    awaitStat("cluster.c0.update_rejected", "1");
+    // RDS: a virtual host without domains
+    send(
+        RDS,
+        "2",
+        RouteConfiguration.newBuilder()
+            .setName("routes")
+            .addVirtualHosts(VirtualHost.newBuilder().setName("none"))
+            .build());
+    awaitStat("http.ingress.rds.routes.update_rejected", "1");
+
+    Map<String, String> s = stats("");
+    assertThat(s)
+        .containsEntry("cluster_manager.cds.update_success", "1")
+        .containsEntry("cluster_manager.cds.version", version("1"))
+        .containsEntry("cluster_manager.cds.update_attempt", "3") // start, accepted, rejected
+        .containsEntry("cluster.c0.update_success", "1")
+        .containsEntry("cluster.c0.version", version("1"))
+        .containsEntry("http.ingress.rds.routes.update_success", "1")
+        .containsEntry("http.ingress.rds.routes.version", version("1"))
+        .containsEntry("cluster_manager.cluster_modified", "0")
+        .containsEntry("cluster_manager.cluster_removed", "0")
+        .containsEntry("server.state", "0");
+    assertThat(get()).startsWith("backend=a"); // what served still does
+  }
+
+  @Test
+  void changedAndRemovedResourcesAreCountedAndTheOldListenerDrains() throws Exception {
+    firstSync();
+    long before = Long.parseLong(stats("").get("server.total_connections"));
+    try (var open = new java.net.Socket(LISTEN_IP, listenPort)) {
+      awaitStat("server.total_connections", String.valueOf(before + 1));
+
+      // the listener changes (its connections drain), a cluster comes and one goes
+      send(
+          LDS, "2", listener().toBuilder().setPerConnectionBufferLimitBytes(uint32(65536)).build());
+      awaitStat("listener_manager.listener_modified", "1");
+      awaitStat("listener_manager.total_listeners_draining", "1");
+      send(CDS, "2", XdsProxyTest.edsCluster("c1"));
+      awaitStat("cluster_manager.cds.update_success", "2");
+      Map<String, String> s = stats("^(cluster_manager|listener_manager)\\.");
+      assertThat(s)
+          .containsEntry("cluster_manager.cluster_added", "3")
+          .containsEntry("cluster_manager.cluster_removed", "1")
+          .containsEntry("cluster_manager.warming_clusters", "1")
+          .containsEntry("listener_manager.listener_added", "1")
+          .containsEntry("listener_manager.lds.update_success", "2")
+          .containsEntry("listener_manager.lds.version", version("2"))
+          .doesNotContainKey("server.state"); // the filter applies
+      assertThat(open.isClosed()).isFalse();
+    }
+  }
+
+  @Test
+  void aFailedStreamCountsAFailureAndDisconnectsTheControlPlane() throws Exception {
+    firstSync();
+    var first = xds.stream.get();
+    first.onError(Status.UNAVAILABLE.withDescription("test closes the stream").asException());
+    awaitStat("control_plane.connected_state", "0");
+    assertThat(stats(""))
+        .containsEntry("listener_manager.lds.update_failure", "1")
+        .containsEntry("cluster_manager.cds.update_failure", "1")
+        .containsEntry("cluster.c0.update_failure", "1")
+        .containsEntry("http.ingress.rds.routes.update_failure", "1")
+        .containsEntry("server.state", "0"); // the config in force keeps serving
+  }
+
+  @Test
+  void drainingShowsInServerState() throws Exception {
+    firstSync();
+    HttpResponse<String> r =
+        client.send(
+            HttpRequest.newBuilder(adminUri("/drain_listeners"))
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+    awaitStat("server.state", "1");
+    assertThat(stats("^server\\.")).containsEntry("server.live", "0");
+    assertThat(adminStatus("/stats?filter=(")).isEqualTo(400);
+  }
+
+  private static com.google.protobuf.UInt32Value uint32(int v) {
+    return com.google.protobuf.UInt32Value.of(v);
+  }
+
+  void firstSync() throws Exception {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
+    send(EDS, "1", XdsOrderingTest.endpoints("c0", a));
+    send(LDS, "1", listener());
+    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
+    awaitStat("server.state", "0");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .ignoreExceptions()
+        .until(() -> get().startsWith("backend=a"));
+  }
+
+  /** Envoy's {@code version} gauge: the xxHash64 of the version_info, unsigned. */
+  static String version(String versionInfo) {
+    return Long.toUnsignedString(XxHash64.hash(versionInfo, 0));
+  }
+
+  void awaitStat(String name, String value) {
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(() -> assertThat(stats("")).containsEntry(name, value));
+  }
+
+  /** The admin's {@code /stats} lines, {@code filter} applied when not empty. */
+  Map<String, String> stats(String filter) throws Exception {
+    String body =
+        admin(
+            filter.isEmpty()
+                ? "/stats"
+                : "/stats?usedonly&filter=" + URLEncoder.encode(filter, StandardCharsets.UTF_8));
+    Map<String, String> out = new HashMap<>();
+    for (String line : body.split("\n")) {
+      int colon = line.lastIndexOf(": ");
+      if (colon > 0) {
+        out.put(line.substring(0, colon), line.substring(colon + 2));
+      }
+    }
+    return out;
+  }
+
+  URI adminUri(String path) {
+    return URI.create("http://" + XDS_IP + ":" + adminPort + path);
+  }
+
+  String admin(String path) throws Exception {
+    return client
+        .send(
+            HttpRequest.newBuilder(adminUri(path)).timeout(Duration.ofSeconds(5)).build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
+  int adminStatus(String path) throws Exception {
+    return client
+        .send(
+            HttpRequest.newBuilder(adminUri(path)).timeout(Duration.ofSeconds(5)).build(),
+            HttpResponse.BodyHandlers.ofString())
+        .statusCode();
+  }
+
+  void send(String typeUrl, String version, Message... resources) {
+    xds.send(typeUrl, version, resources);
+  }
+
+  String get() throws Exception {
+    return client
+        .send(
+            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + listenPort + "/s"))
+                .timeout(Duration.ofSeconds(2))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
+  Listener listener() {
+    var hcm =
+        io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+            .HttpConnectionManager.newBuilder()
+            .setStatPrefix("ingress")
+            .setRds(
+                io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds
+                    .newBuilder()
+                    .setRouteConfigName("routes")
+                    .setConfigSource(XdsProxyTest.ADS))
+            .addHttpFilters(
+                io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter
+                    .newBuilder()
+                    .setName("envoy.filters.http.router")
+                    .setTypedConfig(
+                        Any.pack(
+                            io.envoyproxy.envoy.extensions.filters.http.router.v3.Router
+                                .getDefaultInstance())))
+            .build();
+    return Listener.newBuilder()
+        .setName("ingress")
+        .setAddress(XdsProxyTest.address(LISTEN_IP, listenPort))
+        .addFilterChains(
+            io.envoyproxy.envoy.config.listener.v3.FilterChain.newBuilder()
+                .addFilters(
+                    io.envoyproxy.envoy.config.listener.v3.Filter.newBuilder()
+                        .setName("envoy.filters.network.http_connection_manager")
+                        .setTypedConfig(Any.pack(hcm))))
+        .build();
+  }
+}
