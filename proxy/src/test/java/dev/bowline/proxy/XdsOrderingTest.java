@@ -317,6 +317,30 @@ class XdsOrderingTest {
     }
   }
 
+  /**
+   * A SotW CDS response with a resource that names no cluster (here one of another type) is
+   * rejected whole, as Envoy rejects a response it cannot decode: the clusters it does not list are
+   * not removed, and c0 keeps its endpoints and serves.
+   */
+  @Test
+  void aCdsResponseWithAResourceOfAnotherTypeChangesNothing() throws Exception {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
+    send(EDS, "1", endpoints("c0", a));
+    send(LDS, "1", listener());
+    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .ignoreExceptions()
+        .until(() -> get().startsWith("backend=a"));
+
+    send(CDS, "2", XdsProxyTest.edsCluster("c1"), listener());
+    await().atMost(Duration.ofSeconds(10)).until(() -> nacks(CDS) == 1);
+    send(RDS, "0"); // sync point: applied in order after the CDS response
+    await().atMost(Duration.ofSeconds(10)).until(() -> acked(RDS, "0"));
+    assertThat(proxy.snapshot().clusters()).containsKey("c0").doesNotContainKey("c1");
+    assertThat(get()).startsWith("backend=a");
+  }
+
   long nacks(String typeUrl) {
     return xds.nacks(typeUrl);
   }

@@ -621,6 +621,11 @@ public final class XdsClient implements AutoCloseable {
     Map<String, XdsState.Accepted> goodProtos = new HashMap<>();
     Set<String> seen = new TreeSet<>();
     long now = clock.millis();
+    // A resource that names nothing (not unpackable, of another type, nameless, or a duplicate
+    // name) makes the whole response rejected: under State of the World every name missing from
+    // it would be removed, and its missing name may be one that serves. Envoy likewise rejects a
+    // response it cannot decode as a whole.
+    boolean unattributed = false;
     for (Any any : r.getResourcesList()) {
       Any res = any;
       if (res.getTypeUrl().equals("type.googleapis.com/envoy.service.discovery.v3.Resource")) {
@@ -633,6 +638,7 @@ public final class XdsClient implements AutoCloseable {
                   .getResource();
         } catch (com.google.protobuf.InvalidProtocolBufferException e) {
           errors.add(t.parser.kind() + ": cannot unpack Resource wrapper: " + e.getMessage());
+          unattributed = true;
           continue;
         }
       }
@@ -644,10 +650,18 @@ public final class XdsClient implements AutoCloseable {
                 + " in a "
                 + r.getTypeUrl()
                 + " response");
+        unattributed = true;
         continue;
       }
+      int named = seen.size();
       acceptOne(
           t, res, r.getTypeUrl(), r.getVersionInfo(), now, true, seen, good, goodProtos, errors);
+      unattributed |= seen.size() == named;
+    }
+    if (unattributed) {
+      t.lastSeen = seen;
+      t.lastGood = Set.of();
+      return errors;
     }
     checkListeners(t, good, goodProtos, errors);
     t.lastSeen = seen;
