@@ -938,14 +938,7 @@ public final class XdsClient implements AutoCloseable {
           "event=route_held route={0} missing_clusters={1}",
           t.name(),
           String.join(",", missing));
-      executor.schedule(
-          () -> {
-            if (!closed) {
-              publish();
-            }
-          },
-          holdLimit.toMillis() + 1,
-          TimeUnit.MILLISECONDS);
+      schedulePublish(holdLimit.toMillis() + 1);
     }
     if (now - h.since() > holdLimit.toMillis()) {
       LOG.log(
@@ -1011,14 +1004,7 @@ public final class XdsClient implements AutoCloseable {
           keptNow.add(target);
           if (since == now) {
             LOG.log(Level.DEBUG, "event=cluster_kept cluster={0} route={1}", target, t.name());
-            executor.schedule(
-                () -> {
-                  if (!closed) {
-                    publish();
-                  }
-                },
-                holdLimit.toMillis() + 1,
-                TimeUnit.MILLISECONDS);
+            schedulePublish(holdLimit.toMillis() + 1);
           }
         }
       }
@@ -1115,15 +1101,7 @@ public final class XdsClient implements AutoCloseable {
     long now = clock.millis();
     if (firstAnsweredAt < 0) {
       firstAnsweredAt = now;
-      initialTimer =
-          executor.schedule(
-              () -> {
-                if (!closed) {
-                  publish();
-                }
-              },
-              INITIAL_FETCH_TIMEOUT.toMillis() + 1,
-              TimeUnit.MILLISECONDS);
+      initialTimer = schedulePublish(INITIAL_FETCH_TIMEOUT.toMillis() + 1);
     }
     if (now - firstAnsweredAt <= INITIAL_FETCH_TIMEOUT.toMillis()) {
       return false;
@@ -1144,6 +1122,18 @@ public final class XdsClient implements AutoCloseable {
       t.cancel(false);
       initialTimer = null;
     }
+  }
+
+  /** Publishes again after {@code delayMillis} (a hold or the first warming runs out). */
+  private java.util.concurrent.ScheduledFuture<?> schedulePublish(long delayMillis) {
+    return executor.schedule(
+        () -> {
+          if (!closed) {
+            publish();
+          }
+        },
+        delayMillis,
+        TimeUnit.MILLISECONDS);
   }
 
   /** A route table held back because it targets a cluster CDS has not named, and since when. */
