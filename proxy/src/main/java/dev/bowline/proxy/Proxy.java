@@ -497,7 +497,7 @@ public final class Proxy implements AutoCloseable {
    */
   private void followSecrets(ProxySnapshot next) {
     Map<String, java.util.Set<String>> wanted = new HashMap<>();
-    java.util.Set<Object> live = new java.util.HashSet<>();
+    List<Object> live = new ArrayList<>();
     for (var tls : TlsUse.upstream(next)) {
       live.add(tls);
       TlsUse.collect(tls.common(), wanted);

@@ -353,6 +353,54 @@ class XdsOrderingTest {
     return xds.acked(typeUrl, version);
   }
 
+  /**
+   * A route table re-sent unchanged keeps its runtime object, and the xDS client remembers the
+   * clusters a table targets by that object: they must still count when CDS then drops one of them,
+   * and a changed table must be read afresh.
+   */
+  @Test
+  void anUnchangedRouteTableResentStillKeepsTheClustersItTargets() throws Exception {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"), XdsProxyTest.edsCluster("c1"));
+    send(EDS, "1", endpoints("c0", a), endpoints("c1", b));
+    send(LDS, "1", listener());
+    var table =
+        XdsProxyTest.routes(
+            "routes", XdsProxyTest.toCluster("/b", "c1"), XdsProxyTest.toCluster("/", "c0"));
+    send(RDS, "1", table);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .ignoreExceptions()
+        .until(() -> get("/b").startsWith("backend=b"));
+    var served = proxy.snapshot().routes().get("routes");
+
+    long published = proxy.snapshot().version();
+    send(RDS, "2", table);
+    await().atMost(Duration.ofSeconds(5)).until(() -> acked(RDS, "2"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> proxy.snapshot().version() > published);
+    assertThat(proxy.snapshot().routes().get("routes")).isSameAs(served);
+
+    // CDS drops c1 before RDS moves /b away from it: c1 keeps serving for the unchanged table
+    long published2 = proxy.snapshot().version();
+    send(CDS, "3", XdsProxyTest.edsCluster("c0"));
+    await().atMost(Duration.ofSeconds(5)).until(() -> proxy.snapshot().version() > published2);
+    assertThat(proxy.snapshot().clusters()).containsKey("c1");
+    assertThat(get("/b")).startsWith("backend=b");
+
+    // The table changes: /b moves to c0 and c1 leaves
+    send(
+        RDS,
+        "3",
+        XdsProxyTest.routes(
+            "routes", XdsProxyTest.toCluster("/b", "c0"), XdsProxyTest.toCluster("/", "c0")));
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .ignoreExceptions()
+        .until(() -> get("/b").startsWith("backend=a"));
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> !proxy.snapshot().clusters().containsKey("c1"));
+  }
+
   String routeTarget() {
     var action =
         (RouteAction.Forward)
@@ -369,9 +417,13 @@ class XdsOrderingTest {
   }
 
   String get() throws Exception {
+    return get("/o");
+  }
+
+  String get(String path) throws Exception {
     return client
         .send(
-            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + listenPort + "/o"))
+            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + listenPort + path))
                 .timeout(Duration.ofSeconds(2))
                 .build(),
             HttpResponse.BodyHandlers.ofString())

@@ -25,8 +25,40 @@ final class FieldAudit {
   /** The fields {@code m} (of type {@code type}) sets that are not {@code honoured}. */
   static Set<String> ignored(Message m, Descriptor type, Set<String> honoured) {
     Set<String> out = new TreeSet<>();
-    walk(dynamic(m, type), "", honoured, out);
+    walk(dynamic(m, type), "", honoured, walkedInto(honoured), out);
     return out;
+  }
+
+  /**
+   * The same for a resource whose serialised bytes the caller still holds (the xDS response's): the
+   * dynamic copy is parsed from them, without serialising {@code m} again.
+   */
+  static Set<String> ignored(
+      Message m, com.google.protobuf.ByteString bytes, Descriptor type, Set<String> honoured) {
+    Message dynamic;
+    try {
+      dynamic = m instanceof DynamicMessage ? m : DynamicMessage.parseFrom(type, bytes);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("re-parsing " + type.getFullName(), e);
+    }
+    Set<String> out = new TreeSet<>();
+    walk(dynamic, "", honoured, walkedInto(honoured), out);
+    return out;
+  }
+
+  /**
+   * Every proper prefix of a listed path, with its trailing dot ({@code a.b.c} gives {@code a.} and
+   * {@code a.b.}): the message fields walked into. One set lookup per field instead of a scan of
+   * {@code honoured}, which made the audit of a 2,000-host route table quadratic-ish.
+   */
+  private static Set<String> walkedInto(Set<String> honoured) {
+    Set<String> prefixes = new java.util.HashSet<>();
+    for (String h : honoured) {
+      for (int dot = h.indexOf('.'); dot >= 0; dot = h.indexOf('.', dot + 1)) {
+        prefixes.add(h.substring(0, dot + 1));
+      }
+    }
+    return prefixes;
   }
 
   /**
@@ -48,7 +80,8 @@ final class FieldAudit {
     }
   }
 
-  private static void walk(Message m, String prefix, Set<String> honoured, Set<String> out) {
+  private static void walk(
+      Message m, String prefix, Set<String> honoured, Set<String> walkedInto, Set<String> out) {
     for (var e : m.getAllFields().entrySet()) {
       FieldDescriptor f = e.getKey();
       String path = prefix + f.getName();
@@ -57,18 +90,17 @@ final class FieldAudit {
       }
       String inner = path + ".";
       boolean walkInto =
-          f.getJavaType() == FieldDescriptor.JavaType.MESSAGE
-              && honoured.stream().anyMatch(h -> h.startsWith(inner));
+          f.getJavaType() == FieldDescriptor.JavaType.MESSAGE && walkedInto.contains(inner);
       if (!walkInto) {
         out.add(path);
         continue;
       }
       if (f.isRepeated()) {
         for (Object o : (List<?>) e.getValue()) {
-          walk((Message) o, inner, honoured, out);
+          walk((Message) o, inner, honoured, walkedInto, out);
         }
       } else {
-        walk((Message) e.getValue(), inner, honoured, out);
+        walk((Message) e.getValue(), inner, honoured, walkedInto, out);
       }
     }
   }

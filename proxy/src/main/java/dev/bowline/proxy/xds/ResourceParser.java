@@ -58,9 +58,9 @@ public abstract class ResourceParser<P extends Message, R> {
   private final Set<String> reported = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /** Warns once per field this proxy does not act on; never silent, never fatal. */
-  private void audit(P proto) {
+  private void audit(P proto, com.google.protobuf.ByteString bytes) {
     Set<String> ignored =
-        new java.util.TreeSet<>(FieldAudit.ignored(proto, descriptor, honouredFields()));
+        new java.util.TreeSet<>(FieldAudit.ignored(proto, bytes, descriptor, honouredFields()));
     ignored.addAll(nestedIgnored(proto));
     for (String f : ignored) {
       if (reported.add(f)) {
@@ -90,7 +90,7 @@ public abstract class ResourceParser<P extends Message, R> {
     String name = name(proto);
     try {
       Parsed<P, R> parsed = new Parsed<>(name, proto, parse(proto));
-      audit(proto);
+      audit(proto, any.getValue());
       return parsed;
     } catch (InvalidResourceException e) {
       throw new ParseFailure(name, kind + " " + name + ": " + e.getMessage());
@@ -103,7 +103,7 @@ public abstract class ResourceParser<P extends Message, R> {
   public final R parseStatic(P proto) throws ParseFailure {
     try {
       R r = parse(proto);
-      audit(proto);
+      audit(proto, proto.toByteString());
       return r;
     } catch (InvalidResourceException | RuntimeException e) {
       throw new ParseFailure(name(proto), kind + " " + name(proto) + ": " + e.getMessage());

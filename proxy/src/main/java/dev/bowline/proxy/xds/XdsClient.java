@@ -891,9 +891,38 @@ public final class XdsClient implements AutoCloseable {
     // version (if any) keeps serving.
     Map<String, ClusterConfig> clusters = new HashMap<>();
     Set<String> warming = new TreeSet<>();
+    warmClusters(endpoints, clusters, warming);
+    long now = clock.millis();
+    Map<String, RouteTable> routes = new HashMap<>();
+    warmRoutes(now, clusters, warming, routes);
+    keepRoutesOfWarmingListeners(routes);
+    keepTargetedClusters(now, routes, clusters);
+    keepEndpointsOfServingClusters(clusters, endpoints);
+    // Listeners last: served once their RDS route tables are in.
+    Map<String, ListenerConfig> listeners = new HashMap<>();
+    Set<String> listenersWarming = new TreeSet<>();
+    warmListeners(routes, listeners, listenersWarming);
+    forgetTargetsOfGoneTables(routes);
+    return new XdsState(
+        listeners,
+        routes,
+        clusters,
+        endpoints,
+        acceptedProtos(),
+        published.initialized() || initialized(warming, listenersWarming));
+  }
+
+  // warm()'s steps are methods of their own: the config thread runs each once per response over
+  // every resource, so C2 compiles them (often on stack, mid-loop) and recompiles them when a
+  // branch first taken deoptimises them; one method of all the steps cost C2 seconds per push
+  // with 2,000 clusters (decision 0004, session 14 addendum push11).
+
+  private void warmClusters(
+      Map<String, Endpoints> endpoints, Map<String, ClusterConfig> clusters, Set<String> warming) {
     for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
       ClusterConfig old = published.clusters().get(c.name());
-      if (c.edsName().map(endpoints::containsKey).orElse(true)) {
+      var eds = c.edsName();
+      if (eds.isEmpty() || endpoints.containsKey(eds.get())) {
         clusters.put(c.name(), c);
       } else if (old != null) {
         clusters.put(c.name(), old);
@@ -901,50 +930,33 @@ public final class XdsClient implements AutoCloseable {
         warming.add(c.name());
       }
     }
-    // Routes next: a route table that sends traffic to a cluster still warming waits (its previous
-    // version serves), so a control plane that adds a cluster and moves a route to it in one
-    // update ("make before break") never sees a 503 in between.
-    // A target is missing when it is warming or not known at all: on ADS the RDS update that
-    // moves a route to a new cluster can be applied before the CDS update naming that cluster
-    // (the server answers each type's request when it comes, and a slow ACK leaves CDS behind).
-    // A table that keeps missing a cluster for longer than the hold limit is taken anyway (the
-    // control plane may really mean a cluster that does not exist; Envoy answers 503 then).
-    long now = clock.millis();
-    Map<String, RouteTable> routes = new HashMap<>();
+  }
+
+  /**
+   * Routes next: a route table that sends traffic to a cluster still warming waits (its previous
+   * version serves), so a control plane that adds a cluster and moves a route to it in one update
+   * ("make before break") never sees a 503 in between. A target is missing when it is warming or
+   * not known at all: on ADS the RDS update that moves a route to a new cluster can be applied
+   * before the CDS update naming that cluster (the server answers each type's request when it
+   * comes, and a slow ACK leaves CDS behind). A table that keeps missing a cluster for longer than
+   * the hold limit is taken anyway (the control plane may really mean a cluster that does not
+   * exist; Envoy answers 503 then).
+   */
+  private void warmRoutes(
+      long now,
+      Map<String, ClusterConfig> clusters,
+      Set<String> warming,
+      Map<String, RouteTable> routes) {
     Set<String> stillHeld = new TreeSet<>();
     for (RouteTable t : this.<RouteTable>type(RDS).accepted.values()) {
       RouteTable old = published.routes().get(t.name());
-      Set<String> missing = new TreeSet<>(clustersOf(t));
-      missing.removeAll(clusters.keySet());
-      missing.removeAll(staticClusterNames);
-      boolean hold = old != null && old != t && !missing.isEmpty();
-      if (hold && !warming.containsAll(missing)) {
-        Held h = held.get(t.name());
-        if (h == null || h.table() != t) {
-          h = new Held(t, now);
-          held.put(t.name(), h);
-          LOG.log(
-              Level.INFO,
-              "event=route_held route={0} missing_clusters={1}",
-              t.name(),
-              String.join(",", missing));
-          publishAfter(holdLimit.toMillis() + 1);
-        }
-        if (now - h.since() > holdLimit.toMillis()) {
-          LOG.log(
-              Level.WARNING,
-              "event=route_taken_with_unknown_clusters route={0} clusters={1}",
-              t.name(),
-              String.join(",", missing));
-          hold = false;
-        }
-      }
+      boolean hold = old != null && old != t && holdTable(now, t, clusters, warming);
       if (hold) {
         stillHeld.add(t.name());
         routes.put(t.name(), old);
         // While the held-back version serves, the clusters it targets stay even if CDS already
         // dropped them; they leave as soon as the new version takes over.
-        for (String target : clustersOf(old)) {
+        for (String target : targetsOf(old)) {
           ClusterConfig was = published.clusters().get(target);
           if (was != null && !clusters.containsKey(target)) {
             clusters.put(target, was);
@@ -955,16 +967,66 @@ public final class XdsClient implements AutoCloseable {
       }
     }
     held.keySet().retainAll(stillHeld);
-    // A listener whose new version still warms keeps serving its previous version, and with it the
-    // route tables that version names, though RDS no longer follows them once the new version
-    // names others (asking for them again could stall a server like SimpleCache, which answers no
-    // request naming a resource its snapshot lacks). Without this, the serving version answered
-    // 404 from the moment the new one was accepted until its routes came.
+  }
+
+  /** Whether changed table {@code t} waits for clusters it targets (see {@link #warmRoutes}). */
+  private boolean holdTable(
+      long now, RouteTable t, Map<String, ClusterConfig> clusters, Set<String> warming) {
+    Set<String> targets = targetsOf(t);
+    boolean complete = true;
+    for (String target : targets) {
+      if (!clusters.containsKey(target) && !staticClusterNames.contains(target)) {
+        complete = false;
+        break;
+      }
+    }
+    if (complete) {
+      return false;
+    }
+    Set<String> missing = new TreeSet<>(targets);
+    missing.removeAll(clusters.keySet());
+    missing.removeAll(staticClusterNames);
+    if (warming.containsAll(missing)) {
+      return true;
+    }
+    Held h = held.get(t.name());
+    if (h == null || h.table() != t) {
+      h = new Held(t, now);
+      held.put(t.name(), h);
+      LOG.log(
+          Level.INFO,
+          "event=route_held route={0} missing_clusters={1}",
+          t.name(),
+          String.join(",", missing));
+      schedulePublish(holdLimit.toMillis() + 1);
+    }
+    if (now - h.since() > holdLimit.toMillis()) {
+      LOG.log(
+          Level.WARNING,
+          "event=route_taken_with_unknown_clusters route={0} clusters={1}",
+          t.name(),
+          String.join(",", missing));
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * A listener whose new version still warms keeps serving its previous version, and with it the
+   * route tables that version names, though RDS no longer follows them once the new version names
+   * others (asking for them again could stall a server like SimpleCache, which answers no request
+   * naming a resource its snapshot lacks). Without this, the serving version answered 404 from the
+   * moment the new one was accepted until its routes came.
+   */
+  private void keepRoutesOfWarmingListeners(Map<String, RouteTable> routes) {
     for (ListenerConfig l : this.<ListenerConfig>type(LDS).accepted.values()) {
       ListenerConfig old = published.listeners().get(l.name());
+      if (old == null || old == l) {
+        continue;
+      }
       Set<String> needs = new TreeSet<>();
       rdsNames(l, needs);
-      if (old == null || old == l || routes.keySet().containsAll(needs)) {
+      if (routes.keySet().containsAll(needs)) {
         continue;
       }
       Set<String> had = new TreeSet<>();
@@ -976,15 +1038,24 @@ public final class XdsClient implements AutoCloseable {
         }
       }
     }
-    // Break after make, the other way round: CDS can drop a cluster before RDS moves the route
-    // that targets it (SotW servers answer CDS first). A cluster a served route table still
-    // targets stays, with its last endpoints, until no served table targets it, or at most the
-    // hold limit (then the route answers 503 NC, as Envoy's would at once).
+  }
+
+  /**
+   * Break after make, the other way round: CDS can drop a cluster before RDS moves the route that
+   * targets it (SotW servers answer CDS first). A cluster a served route table still targets stays,
+   * with its last endpoints, until no served table targets it, or at most the hold limit (then the
+   * route answers 503 NC, as Envoy's would at once).
+   */
+  private void keepTargetedClusters(
+      long now, Map<String, RouteTable> routes, Map<String, ClusterConfig> clusters) {
     Set<String> keptNow = new TreeSet<>();
     for (RouteTable t : routes.values()) {
-      for (String target : clustersOf(t)) {
+      for (String target : targetsOf(t)) {
+        if (clusters.containsKey(target)) {
+          continue;
+        }
         ClusterConfig was = published.clusters().get(target);
-        if (was == null || clusters.containsKey(target)) {
+        if (was == null) {
           continue;
         }
         long since = kept.computeIfAbsent(target, k -> now);
@@ -993,29 +1064,36 @@ public final class XdsClient implements AutoCloseable {
           keptNow.add(target);
           if (since == now) {
             LOG.log(Level.DEBUG, "event=cluster_kept cluster={0} route={1}", target, t.name());
-            publishAfter(holdLimit.toMillis() + 1);
+            schedulePublish(holdLimit.toMillis() + 1);
           }
         }
       }
     }
     kept.keySet().retainAll(keptNow);
-    // A cluster that still serves (its previous version while the new one warms, or one a held-back
-    // route table targets) keeps its endpoints even if the server already removed them (delta EDS
-    // removes the load assignments of clusters its snapshot dropped).
+  }
+
+  /**
+   * A cluster that still serves (its previous version while the new one warms, or one a held-back
+   * route table targets) keeps its endpoints even if the server already removed them (delta EDS
+   * removes the load assignments of clusters its snapshot dropped).
+   */
+  private void keepEndpointsOfServingClusters(
+      Map<String, ClusterConfig> clusters, Map<String, Endpoints> endpoints) {
     for (ClusterConfig c : clusters.values()) {
-      c.edsName()
-          .filter(n -> !endpoints.containsKey(n))
-          .ifPresent(
-              n -> {
-                Endpoints was = published.endpoints().get(n);
-                if (was != null) {
-                  endpoints.put(n, was);
-                }
-              });
+      var eds = c.edsName();
+      if (eds.isPresent() && !endpoints.containsKey(eds.get())) {
+        Endpoints was = published.endpoints().get(eds.get());
+        if (was != null) {
+          endpoints.put(eds.get(), was);
+        }
+      }
     }
-    // Listeners last: served once their RDS route tables are in.
-    Map<String, ListenerConfig> listeners = new HashMap<>();
-    Set<String> listenersWarming = new TreeSet<>();
+  }
+
+  private void warmListeners(
+      Map<String, RouteTable> routes,
+      Map<String, ListenerConfig> listeners,
+      Set<String> listenersWarming) {
     for (ListenerConfig l : this.<ListenerConfig>type(LDS).accepted.values()) {
       Set<String> needs = new TreeSet<>();
       rdsNames(l, needs);
@@ -1028,19 +1106,40 @@ public final class XdsClient implements AutoCloseable {
         listenersWarming.add(l.name());
       }
     }
+  }
+
+  private Map<String, XdsState.Accepted> acceptedProtos() {
     Map<String, XdsState.Accepted> protos = new HashMap<>();
     for (var e : types.entrySet()) {
       for (var p : e.getValue().protos.values()) {
         protos.put(e.getKey() + "/" + p.name(), p);
       }
     }
-    return new XdsState(
-        listeners,
-        routes,
-        clusters,
-        endpoints,
-        protos,
-        published.initialized() || initialized(warming, listenersWarming));
+    return protos;
+  }
+
+  /**
+   * The clusters each route table targets, by table identity: a table RDS did not change keeps its
+   * object (the xDS client reuses it by digest), so a push of 2,000 clusters does not walk every
+   * route of every table again, twice.
+   */
+  private final Map<RouteTable, Set<String>> targets = new java.util.IdentityHashMap<>();
+
+  private Set<String> targetsOf(RouteTable t) {
+    Set<String> s = targets.get(t);
+    if (s == null) {
+      s = java.util.Collections.unmodifiableSet(clustersOf(t));
+      targets.put(t, s);
+    }
+    return s;
+  }
+
+  /** Keeps the targets of the tables accepted or now served only. */
+  private void forgetTargetsOfGoneTables(Map<String, RouteTable> routes) {
+    Set<RouteTable> live = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    live.addAll(routes.values());
+    live.addAll(this.<RouteTable>type(RDS).accepted.values());
+    targets.keySet().retainAll(live);
   }
 
   /**
@@ -1062,7 +1161,7 @@ public final class XdsClient implements AutoCloseable {
     long now = clock.millis();
     if (firstAnsweredAt < 0) {
       firstAnsweredAt = now;
-      initialTimer = publishAfter(INITIAL_FETCH_TIMEOUT.toMillis() + 1);
+      initialTimer = schedulePublish(INITIAL_FETCH_TIMEOUT.toMillis() + 1);
     }
     if (now - firstAnsweredAt <= INITIAL_FETCH_TIMEOUT.toMillis()) {
       return false;
@@ -1077,24 +1176,24 @@ public final class XdsClient implements AutoCloseable {
     return true;
   }
 
-  /** Publishes again after {@code millis} (a deadline of the warming rules), unless closed. */
-  private java.util.concurrent.ScheduledFuture<?> publishAfter(long millis) {
-    return executor.schedule(
-        () -> {
-          if (!closed) {
-            publish();
-          }
-        },
-        millis,
-        TimeUnit.MILLISECONDS);
-  }
-
   private void cancelInitialTimer() {
     var t = initialTimer;
     if (t != null) {
       t.cancel(false);
       initialTimer = null;
     }
+  }
+
+  /** Publishes again after {@code delayMillis} (a hold or the first warming runs out). */
+  private java.util.concurrent.ScheduledFuture<?> schedulePublish(long delayMillis) {
+    return executor.schedule(
+        () -> {
+          if (!closed) {
+            publish();
+          }
+        },
+        delayMillis,
+        TimeUnit.MILLISECONDS);
   }
 
   /** A route table held back because it targets a cluster CDS has not named, and since when. */

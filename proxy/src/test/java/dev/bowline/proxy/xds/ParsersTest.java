@@ -547,6 +547,19 @@ class ParsersTest {
     assertThat(
             FieldAudit.ignored(rc, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
         .containsExactly("virtual_hosts.routes.route.retry_policy.retriable_request_headers");
+    // read from the response's bytes (the xDS client's path) the audit finds the same fields
+    assertThat(
+            FieldAudit.ignored(
+                rc,
+                rc.toByteString(),
+                RouteConfiguration.getDescriptor(),
+                RouteConfigParser.HONOURED))
+        .containsExactly("virtual_hosts.routes.route.retry_policy.retriable_request_headers");
+    assertThat(
+            FieldAudit.ignored(
+                c, c.toByteString(), Cluster.getDescriptor(), parser.honouredFields()))
+        .containsExactly(
+            "circuit_breakers.thresholds.retry_budget", "outlier_detection.always_eject_one_host");
   }
 
   @Test
