@@ -335,7 +335,7 @@ public final class Proxy implements AutoCloseable {
       return 0; // LIVE
     }
     // Envoy initialises its cluster manager (CDS, EDS) before it starts its init manager
-    return xdsClient == null || xdsStats.clustersWarm() ? 3 : 2;
+    return !usesAds() || xdsStats.clustersWarm() ? 3 : 2;
   }
 
   /**
@@ -709,7 +709,16 @@ public final class Proxy implements AutoCloseable {
 
   /** The first config is in (LDS, CDS and what they named warmed) and its secrets are. */
   private boolean initialized() {
-    return (xdsClient == null || xds.initialized()) && secretsReady();
+    return (!usesAds() || xds.initialized()) && secretsReady();
+  }
+
+  /**
+   * Whether the bootstrap configures ADS. Read from the bootstrap, not from whether the xDS client
+   * exists yet: the admin answers before the client is made, and in between {@code /ready} said
+   * LIVE (on a loaded machine for seconds, before any xDS answer).
+   */
+  private boolean usesAds() {
+    return bootstrap.getDynamicResources().hasAdsConfig();
   }
 
   /**

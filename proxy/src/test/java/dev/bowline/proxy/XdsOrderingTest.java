@@ -289,6 +289,61 @@ class XdsOrderingTest {
   }
 
   /**
+   * {@code /ready} is never LIVE while a proxy with ADS starts and no xDS server answers: the admin
+   * listens before the xDS client exists, and in between it used to say LIVE. A poller hits {@code
+   * /ready} from before the start until well after it.
+   */
+  @Test
+  void readyIsNeverLiveWhileAnAdsProxyStarts() throws Exception {
+    int admin = Ports.free(XDS_IP);
+    int silent = Ports.free(XDS_IP); // nothing listens: no xDS answer ever comes
+    var live = new java.util.concurrent.atomic.AtomicInteger();
+    var polls = new java.util.concurrent.atomic.AtomicInteger();
+    var stop = new java.util.concurrent.atomic.AtomicBoolean();
+    Thread poller =
+        Thread.ofPlatform()
+            .start(
+                () -> {
+                  URI ready = URI.create("http://" + XDS_IP + ":" + admin + "/ready");
+                  while (!stop.get()) {
+                    try {
+                      int status =
+                          client
+                              .send(
+                                  HttpRequest.newBuilder(ready)
+                                      .timeout(Duration.ofSeconds(2))
+                                      .build(),
+                                  HttpResponse.BodyHandlers.discarding())
+                              .statusCode();
+                      polls.incrementAndGet();
+                      if (status == 200) {
+                        live.incrementAndGet();
+                      }
+                    } catch (Exception e) {
+                      // not listening yet
+                    }
+                  }
+                });
+    Proxy starting =
+        Proxy.start(
+            new BootstrapLoader()
+                .parse(
+                    "silent.yaml",
+                    AdsBootstrap.yaml("silent~1", "GRPC", XDS_IP, admin, XDS_IP, silent)),
+            ProxyOptions.defaults().withWorkers(1));
+    try {
+      int after = polls.get();
+      await().atMost(Duration.ofSeconds(30)).until(() -> polls.get() > after + 20);
+    } finally {
+      stop.set(true);
+      poller.join();
+      starting.close();
+    }
+    assertThat(live.get()).as("/ready answers of 200 while nothing was configured").isZero();
+    assertThat(starting.ready()).isFalse();
+  }
+
+  /**
    * A changed listener left out of an LDS update because its address is in use is checked again
    * when the server re-sends the same bytes: the client skips re-parsing only what it accepted.
    */
