@@ -108,14 +108,7 @@ class XdsOrderingTest {
 
   @Test
   void aRouteToAClusterCdsHasNotNamedYetWaitsForIt() throws Exception {
-    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
-    send(EDS, "1", endpoints("c0", a));
-    send(LDS, "1", listener());
-    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .ignoreExceptions()
-        .until(() -> get().startsWith("backend=a"));
+    serveC0FromA();
 
     // The RDS update moving the route to c1 arrives before the CDS update that names c1 (the
     // server answered RDS first because the proxy's CDS ACK was still on its way).
@@ -173,14 +166,7 @@ class XdsOrderingTest {
 
   @Test
   void aHeldRouteKeepsItsDroppedClusterServingWithoutSubscribingIt() throws Exception {
-    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
-    send(EDS, "1", endpoints("c0", a));
-    send(LDS, "1", listener());
-    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .ignoreExceptions()
-        .until(() -> get().startsWith("backend=a"));
+    serveC0FromA();
 
     // c1 comes (no endpoints yet) and the route moves to it: held, c0 serves
     send(CDS, "2", XdsProxyTest.edsCluster("c0"), XdsProxyTest.edsCluster("c1"));
@@ -212,14 +198,7 @@ class XdsOrderingTest {
 
   @Test
   void aClusterCdsDropsBeforeRdsMovesTheRouteKeepsServingUntilItMoves() throws Exception {
-    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
-    send(EDS, "1", endpoints("c0", a));
-    send(LDS, "1", listener());
-    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .ignoreExceptions()
-        .until(() -> get().startsWith("backend=a"));
+    serveC0FromA();
 
     // A SotW server replacing c0 by c1 answers CDS (and EDS) first: c0 is gone from CDS while
     // the served route still targets it. It keeps serving (Envoy would answer 503 NC here).
@@ -349,14 +328,7 @@ class XdsOrderingTest {
    */
   @Test
   void aListenerLeftOutForItsAddressIsCheckedAgainWhenResentUnchanged() throws Exception {
-    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
-    send(EDS, "1", endpoints("c0", a));
-    send(LDS, "1", listener());
-    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .ignoreExceptions()
-        .until(() -> get().startsWith("backend=a"));
+    serveC0FromA();
     try (java.net.ServerSocket taken =
         new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName(LISTEN_IP))) {
       Listener moved =
@@ -379,14 +351,7 @@ class XdsOrderingTest {
    */
   @Test
   void aCdsResponseWithAResourceOfAnotherTypeChangesNothing() throws Exception {
-    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
-    send(EDS, "1", endpoints("c0", a));
-    send(LDS, "1", listener());
-    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .ignoreExceptions()
-        .until(() -> get().startsWith("backend=a"));
+    serveC0FromA();
 
     send(CDS, "2", XdsProxyTest.edsCluster("c1"), listener());
     await().atMost(Duration.ofSeconds(10)).until(() -> nacks(CDS) == 1);
@@ -398,6 +363,18 @@ class XdsOrderingTest {
 
   long nacks(String typeUrl) {
     return xds.nacks(typeUrl);
+  }
+
+  /** Version 1 of everything: the listener routes all to the EDS cluster c0, on backend a. */
+  void serveC0FromA() {
+    send(CDS, "1", XdsProxyTest.edsCluster("c0"));
+    send(EDS, "1", endpoints("c0", a));
+    send(LDS, "1", listener());
+    send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .ignoreExceptions()
+        .until(() -> get().startsWith("backend=a"));
   }
 
   void send(String typeUrl, String version, Message... resources) {
