@@ -55,7 +55,11 @@ final class MeshedWeather implements AutoCloseable {
             "--first-address",
             firstAddress,
             "--control-plane-address",
-            CONTROL_PLANE);
+            CONTROL_PLANE,
+            // the runner's default 30 s per instance is a user's bound; a CI machine at load 19
+            // took 21 s for the control plane alone (decision 0044)
+            "--ready-timeout-s",
+            "120");
     MeshedWeather m = new MeshedWeather(up.process, up.out, dir);
     try {
       assertThat(up.awaitSummary(Duration.ofSeconds(240))).contains("5 of 5 instances ready");
