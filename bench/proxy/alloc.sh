@@ -22,6 +22,8 @@
 #   WARMUP_RUNS=N: the warm-up as N wrk runs (run.sh's default: one per 5 s of WARMUP), so its
 #   connections close and reopen while the JIT compiles; one long run lets C2 compile the close
 #   paths away, and its code deoptimises when the measured run starts (decision 0037, addendum 10)
+#   WRK_SCRIPT=file: wrk's Lua script for the warm-up and the measured run (h1 only), e.g.
+#   bench/proxy/mixed-heads.lua: one head in 4 browser-sized, so heads split across reads
 #   WARMUP=20 DURATION=10 SYSCALLS=1 (perf stat over the measured run; SYSCALL_EVENTS=a,b,... counts
 #   other tracepoints, e.g. 'raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait') EXACT=1 (a 2 s JFR
 #   recording of every allocation, without TLABs, summarised by site; slow, its own run)
@@ -54,7 +56,7 @@ URL=http://$ADDR:8080/1k
 # the report has wrk's "N requests in" and "Requests/sec:" lines either way
 load() {
   if [ "$PROTO" = h1 ]; then
-    taskset -c 0 wrk -t1 -c50 -d"$1s" ${3:+--latency} "$2" >"${3:-/dev/null}"
+    taskset -c 0 wrk -t1 -c50 -d"$1s" ${3:+--latency} ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "$2" >"${3:-/dev/null}"
     return
   fi
   taskset -c 0 h2load -t1 -c5 -m10 -D "$1" "$2" >"$WORK/h2load.out"

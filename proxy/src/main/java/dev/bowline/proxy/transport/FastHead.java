@@ -37,11 +37,13 @@ import org.jspecify.annotations.Nullable;
  * figures.
  *
  * <p>Anything else (a transfer coding, a body framed by the connection's close, an interim or
- * upgrade response, obsolete folding, a head over {@link #LIMIT} bytes or not yet whole in the
- * buffer, any byte outside the strict form) leaves the buffer untouched, and Netty's decoder
- * decodes that message from its first byte; the next message is tried here again once Netty's
- * ended. After a decoding failure (Netty then discards the rest of the connection) or a protocol
- * switch, Netty's decoder keeps the connection. One per codec; event loop only.
+ * upgrade response, obsolete folding, a head over {@link #LIMIT} bytes, a response head not yet
+ * whole in the buffer, any byte outside the strict form) leaves the buffer untouched, and Netty's
+ * decoder decodes that message from its first byte; the next message is tried here again once
+ * Netty's ended. A request head not yet whole whose lines so far are in the strict form waits in
+ * the buffer for the rest ({@link #partial}; decision 0037, addendum 16). After a decoding failure
+ * (Netty then discards the rest of the connection) or a protocol switch, Netty's decoder keeps the
+ * connection. One per codec; event loop only.
  */
 final class FastHead {
   /** The longest head decoded here; longer ones go to Netty's decoder. */
@@ -92,14 +94,17 @@ final class FastHead {
    */
   boolean load(ByteBuf in) {
     int readable = Math.min(in.readableBytes(), limit);
-    if (readable < 16) {
-      return false;
+    int from = searched; // 0 unless the head's start waited here for its end ({@link #partial})
+    if (from == 0) {
+      endOfHead.state = 0;
     }
-    endOfHead.state = 0;
-    int end = in.forEachByte(in.readerIndex(), readable, endOfHead);
+    int end =
+        readable > from ? in.forEachByte(in.readerIndex() + from, readable - from, endOfHead) : -1;
     if (end < 0) {
       return false; // not whole yet, or longer than the limit
     }
+    searched = 0;
+    checkedLines = 0;
     int length = end + 1 - in.readerIndex();
     if (buf.length < length) {
       buf = new byte[Math.min(limit, Math.max(length, buf.length * 2))];
@@ -111,6 +116,73 @@ final class FastHead {
   }
 
   private final EndOfHead endOfHead = new EndOfHead();
+
+  // A request head's start waiting for its end (partial): how many bytes from the reader index
+  // the end-of-head search has seen (its state is endOfHead's), and where the first line not yet
+  // checked starts. Both 0 otherwise; offsets from the reader index, which does not move while the
+  // head waits (nothing is consumed, ByteToMessageDecoder only appends).
+  private int searched;
+  private int checkedLines;
+
+  /**
+   * After {@link #load} found no whole head in {@code in}: whether its bytes are the start of a
+   * request head in the strict form and under the limit, every line complete so far in that form
+   * (the request line as {@link #requestLine}, header lines as {@link #headers} reads them). Then
+   * the decoder waits for the next read, and the head is decoded here once whole (a head split
+   * across reads: a small receive buffer, a client writing its head in parts). False (Netty's
+   * decoder takes the message, as before) at the limit, or at the first line outside the form, so
+   * Netty answers a bad line as soon as it would have (it too waits for a line's end). Each byte is
+   * searched and checked once however the head is split. Request heads only.
+   */
+  boolean partial(ByteBuf in) {
+    int readable = in.readableBytes();
+    if (readable >= limit) {
+      return false; // Netty's decoder answers a head over its limits (431) or takes a long one
+    }
+    searched = readable; // load has searched it all, endOfHead holds its state
+    int r = in.readerIndex();
+    while (true) {
+      int lf = in.indexOf(r + checkedLines, r + readable, (byte) '\n');
+      if (lf < 0) {
+        return true;
+      }
+      int length = lf + 1 - r - checkedLines;
+      if (buf.length < length) {
+        buf = new byte[Math.min(limit, Math.max(length, buf.length * 2))];
+      }
+      in.getBytes(r + checkedLines, buf, 0, length);
+      n = length;
+      if (!(checkedLines == 0 ? requestLine() : headerLine(buf, length))) {
+        return false;
+      }
+      checkedLines += length;
+    }
+  }
+
+  /**
+   * Whether {@code b[0..length)}, one line through its LF, is a header line in the form {@link
+   * #headers} decodes: a token name directly followed by the colon, a value without control
+   * characters other than tab, CR LF.
+   */
+  private static boolean headerLine(byte[] b, int length) {
+    if (length < 3 || b[length - 2] != '\r') {
+      return false;
+    }
+    int p = 0;
+    while (p < length && TCHAR[b[p] & 0xff]) {
+      p++;
+    }
+    if (p == 0 || b[p] != ':') {
+      return false;
+    }
+    for (p++; p < length - 2; p++) {
+      int c = b[p] & 0xff;
+      if (c < 0x20 && c != '\t' || c == 0x7f) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   /** Stops at the LF of the first CR LF CR LF. */
   private static final class EndOfHead implements ByteProcessor {
@@ -466,6 +538,8 @@ final class FastHead {
   /** Netty's decoder takes the message that starts in the buffer. */
   void toNetty() {
     netty = true;
+    searched = 0;
+    checkedLines = 0;
   }
 
   /** Whether Netty's decoder has a message in hand. */

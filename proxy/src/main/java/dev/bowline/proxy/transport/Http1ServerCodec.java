@@ -75,6 +75,8 @@ public final class Http1ServerCodec
     // room for the next fast head's headers: what this connection's heads held at most
     private final ArrayHeaders.Sizing sizing = new ArrayHeaders.Sizing(Http1Decoding.HEAD_CAPACITY);
     private boolean discard;
+    // the peer's input ended (close or half-close): no head waits for more bytes
+    private boolean inputClosed;
 
     Decoder(HttpDecoderConfig config, boolean fastHeads) {
       super(config);
@@ -119,8 +121,12 @@ public final class Http1ServerCodec
         return;
       }
       if (fast.idle()) {
-        if (fastHead(buffer, out)) {
-          return;
+        if (fast.load(buffer)) {
+          if (fastHead(buffer, out)) {
+            return;
+          }
+        } else if (!inputClosed && fast.partial(buffer)) {
+          return; // the start of a strict head, split across reads: kept until the rest arrives
         }
         fast.toNetty();
       }
@@ -130,12 +136,12 @@ public final class Http1ServerCodec
     }
 
     /**
-     * A request head in the common strict form ({@link FastHead}) with its body framed by
-     * content-length or absent: decoded here, true; else false, nothing consumed, and Netty's
-     * decoder takes it.
+     * A request head in the common strict form ({@link FastHead}), whole and loaded, with its body
+     * framed by content-length or absent: decoded here, true; else false, nothing consumed, and
+     * Netty's decoder takes it.
      */
     private boolean fastHead(ByteBuf buffer, List<Object> out) {
-      if (!fast.load(buffer) || !fast.requestLine()) {
+      if (!fast.requestLine()) {
         return false;
       }
       HttpRequest request;
@@ -170,6 +176,9 @@ public final class Http1ServerCodec
     @Override
     protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out)
         throws Exception {
+      // no more bytes will come: a head's start kept for its end goes to Netty's decoder, which
+      // answers a head cut short by the close (or half-close) as before
+      inputClosed = true;
       super.decodeLast(ctx, in, out);
       fast.closed(); // a body cut short ends without its last part, as in Netty's decoder
     }

@@ -46,8 +46,8 @@ class HeadSizingTest {
     server =
         loopback.serve(
             ch -> {
-              // every request read whole (one write each): a head split over reads goes to
-              // Netty's decoder, whose heads keep the fixed guess and are not counted
+              // every request read whole (one write each); a head split over reads is decoded
+              // the same way once whole (decision 0037, addendum 16), this keeps it to one read
               ch.config().setRecvByteBufAllocator(new FixedRecvByteBufAllocator(8192));
               ch.pipeline()
                   .addLast(

@@ -16,11 +16,15 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -121,6 +125,112 @@ class Http1CodecEquivalenceTest {
             .isEqualTo(netty);
       }
     }
+  }
+
+  /** How a test cuts the bytes into reads: 1, 2 and 3 bytes, and random sizes from fixed seeds. */
+  private static List<IntSupplier> chunkings(int seed) {
+    List<IntSupplier> c = new ArrayList<>(List.of(() -> 1, () -> 2, () -> 3));
+    for (int i = 0; i < 4; i++) {
+      Random r = new Random(seed * 31L + i);
+      int bound = i % 2 == 0 ? 8 : 120;
+      c.add(() -> 1 + r.nextInt(bound));
+    }
+    return c;
+  }
+
+  @Test
+  void requestsInManyReadsDecodeAsNettysServerCodecDecodesThem() {
+    for (String input : REQUESTS) {
+      byte[] bytes = input.getBytes(StandardCharsets.ISO_8859_1);
+      List<IntSupplier> ours = chunkings(input.length());
+      List<IntSupplier> theirs = chunkings(input.length()); // the same sizes again
+      for (int c = 0; c < ours.size(); c++) {
+        assertThat(decodeInReads(() -> new Http1ServerCodec(config()), bytes, ours.get(c), null))
+            .as("request %s in reads of chunking %d", printable(input), c)
+            .isEqualTo(
+                decodeInReads(() -> new HttpServerCodec(config()), bytes, theirs.get(c), null));
+      }
+    }
+  }
+
+  @Test
+  void aStrictHeadSplitAcrossReadsIsDecodedInOnePassAsWhenWhole() {
+    // heads in FastHead's form: one with a body and a pipelined second request, a browser-sized
+    // one, and a keep-alive connection's; every cut of each into reads (decision 0037, addendum 16)
+    List<String> strict =
+        List.of(
+            REQUESTS.get(0),
+            REQUESTS.get(1),
+            REQUESTS.get(2),
+            "GET /page HTTP/1.1\r\nHost: a.example\r\nUser-Agent: Mozilla/5.0 (X11; Linux)\r\n"
+                + "Accept: text/html,*/*;q=0.8\r\nCookie: s="
+                + "c".repeat(600)
+                + "\r\n\r\n",
+            KEEP_ALIVE_REQUESTS);
+    for (String input : strict) {
+      byte[] bytes = input.getBytes(StandardCharsets.ISO_8859_1);
+      List<String> whole = new ArrayList<>();
+      EmbeddedChannel once = new EmbeddedChannel(new Http1ServerCodec(config()));
+      feed(once, Unpooled.wrappedBuffer(bytes), whole);
+      once.finishAndReleaseAll();
+      assertThat(whole).isNotEmpty().noneMatch(m -> m.startsWith("exception"));
+      for (IntSupplier sizes : chunkings(input.length())) {
+        List<Class<?>> values = new ArrayList<>();
+        List<String> split =
+            decodeInReads(() -> new Http1ServerCodec(config()), bytes, sizes, values);
+        assertThat(values)
+            .as(
+                "%s: every head split across reads decoded in one pass (AsciiString values, not"
+                    + " Netty's decoder's Strings)",
+                printable(input))
+            .isNotEmpty()
+            .containsOnly(AsciiString.class);
+        assertThat(heads(split)).as(printable(input)).isEqualTo(heads(whole));
+      }
+    }
+  }
+
+  /** The messages but the contents, which are as many as the reads that carried the body. */
+  private static List<String> heads(List<String> messages) {
+    return messages.stream().filter(m -> m.startsWith("request")).toList();
+  }
+
+  /**
+   * Everything {@code codec} decodes from {@code bytes} given in reads of {@code sizes}; the
+   * classes of the decoded requests' header values go to {@code valueClasses} when not null.
+   */
+  private static List<String> decodeInReads(
+      Supplier<ChannelHandler> codec,
+      byte[] bytes,
+      IntSupplier sizes,
+      @Nullable List<Class<?>> valueClasses) {
+    EmbeddedChannel ch = new EmbeddedChannel(codec.get());
+    List<String> seen = new ArrayList<>();
+    for (int at = 0; at < bytes.length; ) {
+      int n = Math.min(sizes.getAsInt(), bytes.length - at);
+      try {
+        ch.writeInbound(Unpooled.wrappedBuffer(bytes, at, n));
+      } catch (Exception e) {
+        seen.add("exception " + e.getClass().getSimpleName() + " " + e.getMessage());
+      }
+      at += n;
+      for (Object o; (o = ch.readInbound()) != null; ) {
+        if (valueClasses != null && o instanceof HttpRequest r) {
+          r.headers()
+              .iteratorCharSequence()
+              .forEachRemaining(e -> valueClasses.add(e.getValue().getClass()));
+        }
+        seen.add(describe(o));
+        ReferenceCountUtil.release(o);
+      }
+    }
+    try {
+      ch.finish();
+    } catch (Exception e) {
+      seen.add("exception " + e.getClass().getSimpleName() + " " + e.getMessage());
+    }
+    drain(ch, seen);
+    return seen;
   }
 
   @Test
