@@ -239,6 +239,82 @@ class XdsStatsProxyTest {
     assertThat(adminStatus("/stats?filter=(")).isEqualTo(400);
   }
 
+  @Test
+  void listenersOnOneAddressKeepTheFirstAndOnlyCreatedOnesCount() throws Exception {
+    firstSync();
+    // Envoy counts listener_create_success per worker a listener version is added to (one here)
+    assertThat(stats("^listener_manager\\.listener_create"))
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(
+                "listener_manager.listener_create_success", "1",
+                "listener_manager.listener_create_failure", "0"));
+    int shared = Ports.free(LISTEN_IP);
+    try (var taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName(LISTEN_IP))) {
+      // in this order: a new one on a free port, the one serving, a later new one on the first's
+      // port, a new one on the serving one's port, one on a port another socket holds
+      send(
+          LDS,
+          "2",
+          named("first", shared),
+          listener(),
+          named("second", shared),
+          named("twin", listenPort),
+          named("blocked", taken.getLocalPort()));
+      await().atMost(Duration.ofSeconds(20)).until(() -> xds.nacks(LDS) == 1);
+      String detail =
+          xds.requests.stream()
+              .filter(r -> r.getTypeUrl().equals(LDS) && r.hasErrorDetail())
+              .findFirst()
+              .get()
+              .getErrorDetail()
+              .getMessage();
+      assertThat(detail)
+          .isEqualTo(
+              duplicate("second", shared)
+                  + "; "
+                  + duplicate("twin", listenPort)
+                  + "; Listener blocked: cannot bind '"
+                  + LISTEN_IP
+                  + ":"
+                  + taken.getLocalPort()
+                  + "': Address already in use");
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .ignoreExceptions()
+          .until(() -> get(shared).startsWith("backend=a"));
+      assertThat(get()).startsWith("backend=a"); // what served still does
+      assertThat(proxy.snapshot().listeners()).containsOnlyKeys("ingress", "first");
+      // a duplicate is refused before a socket is made (not a create failure); the unbindable one
+      // is one
+      assertThat(stats("^listener_manager\\."))
+          .containsEntry("listener_manager.lds.update_rejected", "1")
+          .containsEntry("listener_manager.listener_added", "2")
+          .containsEntry("listener_manager.listener_create_success", "2")
+          .containsEntry("listener_manager.listener_create_failure", "1")
+          .containsEntry("listener_manager.total_listeners_active", "2");
+    }
+  }
+
+  private static String duplicate(String name, int port) {
+    return "Listener "
+        + name
+        + ": error adding listener: '"
+        + name
+        + "' has duplicate address '"
+        + LISTEN_IP
+        + ":"
+        + port
+        + "' as existing listener, to check if the listener has duplicated addresses with other"
+        + " listeners or 'enable_reuse_port' is set to 'false' for the listener";
+  }
+
+  private Listener named(String name, int port) {
+    return listener().toBuilder()
+        .setName(name)
+        .setAddress(XdsProxyTest.address(LISTEN_IP, port))
+        .build();
+  }
+
   private static com.google.protobuf.UInt32Value uint32(int v) {
     return com.google.protobuf.UInt32Value.of(v);
   }
@@ -308,9 +384,13 @@ class XdsStatsProxyTest {
   }
 
   String get() throws Exception {
+    return get(listenPort);
+  }
+
+  String get(int port) throws Exception {
     return client
         .send(
-            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + listenPort + "/s"))
+            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + port + "/s"))
                 .timeout(Duration.ofSeconds(2))
                 .build(),
             HttpResponse.BodyHandlers.ofString())
