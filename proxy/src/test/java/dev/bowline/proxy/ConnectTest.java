@@ -238,20 +238,7 @@ class ConnectTest {
       // started before the 200 and stopped after the client's FIN), and DC: its connection
       // manager does not half-close an HTTP/1.1 connection, so the client's FIN is the
       // connection's remote close, whose open stream is logged DownstreamConnectionTermination
-      String prefix = "echo.test:7 HTTP/1.1 200 DC %d %d ".formatted(payload, payload);
-      org.awaitility.Awaitility.await()
-          .atMost(java.time.Duration.ofSeconds(30))
-          .untilAsserted(
-              () ->
-                  assertThat(java.nio.file.Files.readAllLines(log))
-                      .anySatisfy(
-                          line ->
-                              assertThat(line)
-                                  .startsWith(prefix)
-                                  .satisfies(
-                                      l ->
-                                          assertThat(Long.parseLong(l.substring(prefix.length())))
-                                              .isGreaterThanOrEqualTo(open))));
+      loggedLasting("echo.test:7 HTTP/1.1 200 DC %d %d ".formatted(payload, payload), open);
     }
     assertThat(stat("cluster.echo.upstream_cx_total")).isEqualTo(echoed + 1);
     assertThat(stat("http.connect.downstream_rq_2xx")).isEqualTo(ok + 1);

@@ -384,10 +384,7 @@ class XdsProxyTest {
           List.of(endpoints("backend", a)),
           three,
           List.of(routes("routes", toCluster("/", "backend"))));
-      await()
-          .atMost(Duration.ofSeconds(30))
-          .until(() -> nacks.stream().anyMatch(n -> n.typeUrl().endsWith("Listener")));
-      Nack nack = nacks.stream().filter(n -> n.typeUrl().endsWith("Listener")).findFirst().get();
+      Nack nack = firstLdsNack();
       assertThat(nack.message())
           .isEqualTo(
               "Listener blocked: cannot bind '"
@@ -419,6 +416,14 @@ class XdsProxyTest {
     }
   }
 
+  /** The first LDS NACK the server saw, waited for (30 s at most). */
+  Nack firstLdsNack() {
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> nacks.stream().anyMatch(n -> n.typeUrl().endsWith("Listener")));
+    return nacks.stream().filter(n -> n.typeUrl().endsWith("Listener")).findFirst().get();
+  }
+
   @Test
   void anLdsListenerWithTheAddressOfOneThatStaysIsNackedAsADuplicateAndTheOtherKeepsIt()
       throws Exception {
@@ -433,10 +438,7 @@ class XdsProxyTest {
         List.of(endpoints("backend", a)),
         List.of(twin, listener("routes")),
         List.of(routes("routes", toCluster("/", "backend"))));
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .until(() -> nacks.stream().anyMatch(n -> n.typeUrl().endsWith("Listener")));
-    Nack nack = nacks.stream().filter(n -> n.typeUrl().endsWith("Listener")).findFirst().get();
+    Nack nack = firstLdsNack();
     assertThat(nack.message())
         .isEqualTo(
             "Listener twin: error adding listener: 'twin' has duplicate address '"

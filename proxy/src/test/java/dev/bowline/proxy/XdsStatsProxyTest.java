@@ -3,9 +3,7 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.Any;
 import com.google.protobuf.Message;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import dev.bowline.proxy.lb.XxHash64;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -36,16 +34,12 @@ import org.junit.jupiter.api.Test;
 class XdsStatsProxyTest {
   static final String XDS_IP = "127.0.7.60";
   static final String LISTEN_IP = "127.0.7.61";
-  static final String CDS = XdsOrderingTest.CDS;
-  static final String EDS = XdsOrderingTest.EDS;
-  static final String LDS = XdsOrderingTest.LDS;
-  static final String RDS = XdsOrderingTest.RDS;
+  static final String CDS = HandAds.CDS;
+  static final String EDS = HandAds.EDS;
+  static final String LDS = HandAds.LDS;
+  static final String RDS = HandAds.RDS;
 
-  final HttpClient client =
-      HttpClient.newBuilder()
-          .version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(2))
-          .build();
+  final HttpClient client = HandAds.CLIENT;
   Backend a;
   HandAds xds;
   int listenPort;
@@ -58,13 +52,11 @@ class XdsStatsProxyTest {
     xds = new HandAds(XDS_IP);
     adminPort = Ports.free(XDS_IP);
     listenPort = Ports.free(LISTEN_IP);
-    String bootstrap =
-        AdsBootstrap.yaml("stats-test~1", "GRPC", XDS_IP, adminPort, XDS_IP, xds.port);
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("stats.yaml", bootstrap),
+        xds.startProxy(
+            "stats-test~1",
+            adminPort,
             ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofMinutes(5)));
-    xds.awaitStream();
   }
 
   @AfterEach
@@ -97,7 +89,7 @@ class XdsStatsProxyTest {
         .containsEntry("server.state", "2");
 
     // EDS: the cluster warms; the cluster manager has initialised, the listeners have not
-    send(EDS, "1", XdsOrderingTest.endpoints("c0", a));
+    send(EDS, "1", HandAds.endpoints("c0", a));
     awaitStat("cluster.c0.update_success", "1");
     assertThat(stats(""))
         .containsEntry("cluster_manager.warming_clusters", "0")
@@ -321,7 +313,7 @@ class XdsStatsProxyTest {
 
   void firstSync() throws Exception {
     send(CDS, "1", XdsProxyTest.edsCluster("c0"));
-    send(EDS, "1", XdsOrderingTest.endpoints("c0", a));
+    send(EDS, "1", HandAds.endpoints("c0", a));
     send(LDS, "1", listener());
     send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
     awaitStat("server.state", "0");
@@ -388,43 +380,10 @@ class XdsStatsProxyTest {
   }
 
   String get(int port) throws Exception {
-    return client
-        .send(
-            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + port + "/s"))
-                .timeout(Duration.ofSeconds(2))
-                .build(),
-            HttpResponse.BodyHandlers.ofString())
-        .body();
+    return HandAds.get(LISTEN_IP, port, "/s");
   }
 
   Listener listener() {
-    var hcm =
-        io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
-            .HttpConnectionManager.newBuilder()
-            .setStatPrefix("ingress")
-            .setRds(
-                io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds
-                    .newBuilder()
-                    .setRouteConfigName("routes")
-                    .setConfigSource(XdsProxyTest.ADS))
-            .addHttpFilters(
-                io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter
-                    .newBuilder()
-                    .setName("envoy.filters.http.router")
-                    .setTypedConfig(
-                        Any.pack(
-                            io.envoyproxy.envoy.extensions.filters.http.router.v3.Router
-                                .getDefaultInstance())))
-            .build();
-    return Listener.newBuilder()
-        .setName("ingress")
-        .setAddress(XdsProxyTest.address(LISTEN_IP, listenPort))
-        .addFilterChains(
-            io.envoyproxy.envoy.config.listener.v3.FilterChain.newBuilder()
-                .addFilters(
-                    io.envoyproxy.envoy.config.listener.v3.Filter.newBuilder()
-                        .setName("envoy.filters.network.http_connection_manager")
-                        .setTypedConfig(Any.pack(hcm))))
-        .build();
+    return HandAds.ingress(LISTEN_IP, listenPort);
   }
 }

@@ -115,9 +115,7 @@ final class ConnectTunnel {
         } else if (reset >= 0) {
           stream.tunnelResetByClient(
               dev.bowline.proxy.http.filter.ResponseFlag.DR,
-              reset == io.netty.handler.codec.http2.Http2Error.REFUSED_STREAM.code()
-                  ? "http2.remote_refuse"
-                  : "http2.remote_reset");
+              HttpConnection.remoteResetDetails(reset));
         } else {
           stream.tunnelResetByClient(
               dev.bowline.proxy.http.filter.ResponseFlag.DC, "downstream_remote_disconnect");
