@@ -114,16 +114,7 @@ class ConfigChurnTest {
   }
 
   static ClusterLoadAssignment endpoints(String cluster, NettyBackend be) {
-    return ClusterLoadAssignment.newBuilder()
-        .setClusterName(cluster)
-        .addEndpoints(
-            io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints.newBuilder()
-                .addLbEndpoints(
-                    io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint.newBuilder()
-                        .setEndpoint(
-                            io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
-                                .setAddress(XdsProxyTest.address(be.ip(), be.port())))))
-        .build();
+    return HandAds.endpoints(cluster, be.ip(), be.port());
   }
 
   /** Listener version {@code v}: its own stat prefix and server name, the same RDS name. */

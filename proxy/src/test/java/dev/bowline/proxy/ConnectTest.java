@@ -46,6 +46,11 @@ class ConnectTest {
                       routes:
                       - match: {connect_matcher: {}}
                         route: {cluster: echo, upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}]}
+                    - name: held
+                      domains: ["abort.test:7", "rst.test:7", "gone.test:7"]
+                      routes:
+                      - match: {connect_matcher: {}}
+                        route: {cluster: echo, upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}]}
                     - name: web
                       domains: ["web.test:80"]
                       routes:
@@ -225,26 +230,15 @@ class ConnectTest {
         payload += msg.length();
       }
       long open = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - established);
-      // the client finishing ends the tunnel: the echo server closes, the proxy closes
+      // the client finishing ends the tunnel: the proxy closes the connection and the upstream
       s.shutdownOutput();
       assertThat(s.getInputStream().read()).isEqualTo(-1);
-      // Envoy logs the stream at the tunnel's end: the payload each way (not the heads), no flag,
-      // a duration that holds the whole time the tunnel was open (on the proxy's own clock,
-      // which started before the 200 and stopped after the client's FIN)
-      String prefix = "echo.test:7 HTTP/1.1 200 - %d %d ".formatted(payload, payload);
-      org.awaitility.Awaitility.await()
-          .atMost(java.time.Duration.ofSeconds(30))
-          .untilAsserted(
-              () ->
-                  assertThat(java.nio.file.Files.readAllLines(log))
-                      .anySatisfy(
-                          line ->
-                              assertThat(line)
-                                  .startsWith(prefix)
-                                  .satisfies(
-                                      l ->
-                                          assertThat(Long.parseLong(l.substring(prefix.length())))
-                                              .isGreaterThanOrEqualTo(open))));
+      // Envoy logs the stream at the tunnel's end: the payload each way (not the heads), a
+      // duration that holds the whole time the tunnel was open (on the proxy's own clock, which
+      // started before the 200 and stopped after the client's FIN), and DC: its connection
+      // manager does not half-close an HTTP/1.1 connection, so the client's FIN is the
+      // connection's remote close, whose open stream is logged DownstreamConnectionTermination
+      loggedLasting("echo.test:7 HTTP/1.1 200 DC %d %d ".formatted(payload, payload), open);
     }
     assertThat(stat("cluster.echo.upstream_cx_total")).isEqualTo(echoed + 1);
     assertThat(stat("http.connect.downstream_rq_2xx")).isEqualTo(ok + 1);
@@ -332,6 +326,106 @@ class ConnectTest {
       }
     }
     logged("reset.test:9 HTTP/1.1 200 UC 1 0 ");
+  }
+
+  /**
+   * Waits for an access-log line {@code prefix} followed by a duration of at least {@code
+   * atLeastMs}: the proxy's clock started before the 200 and stopped after the tunnel's end.
+   */
+  static void loggedLasting(String prefix, long atLeastMs) {
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(java.nio.file.Files.readAllLines(log))
+                    .anySatisfy(
+                        l ->
+                            assertThat(l)
+                                .startsWith(prefix)
+                                .satisfies(
+                                    x ->
+                                        assertThat(Long.parseLong(x.substring(prefix.length())))
+                                            .isGreaterThanOrEqualTo(atLeastMs))));
+  }
+
+  @Test
+  void anHttp1ConnectTunnelTheClientResetsIsLoggedAtItsEndWithDc() throws Exception {
+    // Envoy's connection manager resets the streams of a downstream connection that closed and
+    // marks them DownstreamConnectionTermination: DC, with the bytes relayed until then
+    long resets = stat("http.connect.downstream_rq_rx_reset");
+    long open;
+    try (Socket s = new Socket(IP, port)) {
+      s.setSoTimeout(10_000);
+      send(s.getOutputStream(), "CONNECT abort.test:7 HTTP/1.1\r\nHost: abort.test:7\r\n\r\n");
+      assertThat(head(s.getInputStream())).startsWith("HTTP/1.1 200 OK\r\n");
+      long established = System.nanoTime();
+      send(s.getOutputStream(), "hello");
+      assertThat(new String(s.getInputStream().readNBytes(5), StandardCharsets.US_ASCII))
+          .isEqualTo("hello");
+      open = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - established);
+      s.setSoLinger(true, 0); // the close is a reset (RST), not a FIN
+    }
+    loggedLasting("abort.test:7 HTTP/1.1 200 DC 5 5 ", open);
+    assertThat(stat("http.connect.downstream_rq_rx_reset")).isEqualTo(resets + 1);
+  }
+
+  /**
+   * CONNECT to {@code authority} on stream 1 of {@code c}, {@code payload} echoed back; returns
+   * {@link System#nanoTime} when the 200 came.
+   */
+  static long echoedTunnel(RawH2 c, String authority, String payload) throws IOException {
+    c.headers(
+        1,
+        new io.netty.handler.codec.http2.DefaultHttp2Headers()
+            .method("CONNECT")
+            .authority(authority),
+        false);
+    RawH2.Frame head = c.readUntil(RawH2.HEADERS);
+    assertThat(head.headers().status().toString()).isEqualTo("200");
+    long established = System.nanoTime();
+    c.data(1, payload, false);
+    StringBuilder back = new StringBuilder();
+    while (back.length() < payload.length()) {
+      RawH2.Frame f = c.readUntil(RawH2.DATA);
+      assertThat(f.endStream()).isFalse();
+      back.append(new String(f.payload(), StandardCharsets.US_ASCII));
+    }
+    assertThat(back.toString()).isEqualTo(payload);
+    return established;
+  }
+
+  @Test
+  void anHttp2ConnectStreamTheClientResetsIsLoggedAtItsEndWithDr() throws Exception {
+    // the client's RST_STREAM: Envoy's codec reports a remote reset, its connection manager logs
+    // DownstreamRemoteReset (DR); the connection goes on
+    long resets = stat("http.connect.downstream_rq_rx_reset");
+    long open;
+    try (RawH2 c = RawH2.open(IP, port)) {
+      long started = echoedTunnel(c, "rst.test:7", "ping");
+      open = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+      c.frames((w, x) -> w.writeRstStream(x, 1, 8 /* CANCEL */, x.newPromise()));
+      loggedLasting("rst.test:7 HTTP/2 200 DR 4 4 ", open);
+      // the connection goes on: a request on another stream is answered
+      c.headers(3, RawH2.request("GET", "/").authority("other.test"), true);
+      RawH2.Frame body;
+      while ((body = c.readUntil(RawH2.DATA)) != null && body.stream() != 3) {
+        // frames of stream 1 that were on their way
+      }
+      assertThat(body).isNotNull();
+      assertThat(body.text()).isEqualTo("plain");
+    }
+    assertThat(stat("http.connect.downstream_rq_rx_reset")).isEqualTo(resets + 1);
+  }
+
+  @Test
+  void anHttp2ConnectStreamWhoseConnectionClosesIsLoggedAtItsEndWithDc() throws Exception {
+    // the connection under the stream goes away: DownstreamConnectionTermination, as over HTTP/1.1
+    long open;
+    try (RawH2 c = RawH2.open(IP, port)) {
+      long started = echoedTunnel(c, "gone.test:7", "bytes");
+      open = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+    }
+    loggedLasting("gone.test:7 HTTP/2 200 DC 5 5 ", open);
   }
 
   @Test

@@ -3,25 +3,14 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.Any;
 import com.google.protobuf.Message;
 import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import dev.bowline.proxy.config.ClusterChoice;
 import dev.bowline.proxy.config.RouteAction;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
-import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
@@ -43,16 +32,12 @@ import org.junit.jupiter.api.Test;
 class XdsOrderingTest {
   static final String XDS_IP = "127.0.7.10";
   static final String LISTEN_IP = "127.0.7.11";
-  static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
-  static final String EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
-  static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
-  static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+  static final String CDS = HandAds.CDS;
+  static final String EDS = HandAds.EDS;
+  static final String LDS = HandAds.LDS;
+  static final String RDS = HandAds.RDS;
 
-  final HttpClient client =
-      HttpClient.newBuilder()
-          .version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(2))
-          .build();
+  final java.net.http.HttpClient client = HandAds.CLIENT;
   Backend a;
   Backend b;
   HandAds xds;
@@ -87,15 +72,12 @@ class XdsOrderingTest {
     b = new Backend("b", "127.0.7.13");
     xds = new HandAds(XDS_IP);
     requests = xds.requests;
-    int adminPort = Ports.free(XDS_IP);
     listenPort = Ports.free(LISTEN_IP);
-    String bootstrap =
-        AdsBootstrap.yaml("ordering-test~1", "GRPC", XDS_IP, adminPort, XDS_IP, xds.port);
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("ordering.yaml", bootstrap),
+        xds.startProxy(
+            "ordering-test~1",
+            Ports.free(XDS_IP),
             ProxyOptions.defaults().withWorkers(1).withClock(clock));
-    xds.awaitStream();
   }
 
   @AfterEach
@@ -453,47 +435,14 @@ class XdsOrderingTest {
   }
 
   String get(String path) throws Exception {
-    return client
-        .send(
-            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + listenPort + path))
-                .timeout(Duration.ofSeconds(2))
-                .build(),
-            HttpResponse.BodyHandlers.ofString())
-        .body();
+    return HandAds.get(LISTEN_IP, listenPort, path);
   }
 
   static ClusterLoadAssignment endpoints(String cluster, Backend be) {
-    return ClusterLoadAssignment.newBuilder()
-        .setClusterName(cluster)
-        .addEndpoints(
-            LocalityLbEndpoints.newBuilder()
-                .addLbEndpoints(
-                    LbEndpoint.newBuilder()
-                        .setEndpoint(
-                            Endpoint.newBuilder()
-                                .setAddress(XdsProxyTest.address(be.ip(), be.port())))))
-        .build();
+    return HandAds.endpoints(cluster, be);
   }
 
   Listener listener() {
-    HttpConnectionManager hcm =
-        HttpConnectionManager.newBuilder()
-            .setStatPrefix("ingress")
-            .setRds(Rds.newBuilder().setRouteConfigName("routes").setConfigSource(XdsProxyTest.ADS))
-            .addHttpFilters(
-                HttpFilter.newBuilder()
-                    .setName("envoy.filters.http.router")
-                    .setTypedConfig(Any.pack(Router.getDefaultInstance())))
-            .build();
-    return Listener.newBuilder()
-        .setName("ingress")
-        .setAddress(XdsProxyTest.address(LISTEN_IP, listenPort))
-        .addFilterChains(
-            FilterChain.newBuilder()
-                .addFilters(
-                    Filter.newBuilder()
-                        .setName("envoy.filters.network.http_connection_manager")
-                        .setTypedConfig(Any.pack(hcm))))
-        .build();
+    return HandAds.ingress(LISTEN_IP, listenPort);
   }
 }

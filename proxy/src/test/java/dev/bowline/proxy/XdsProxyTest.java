@@ -384,10 +384,7 @@ class XdsProxyTest {
           List.of(endpoints("backend", a)),
           three,
           List.of(routes("routes", toCluster("/", "backend"))));
-      await()
-          .atMost(Duration.ofSeconds(30))
-          .until(() -> nacks.stream().anyMatch(n -> n.typeUrl().endsWith("Listener")));
-      Nack nack = nacks.stream().filter(n -> n.typeUrl().endsWith("Listener")).findFirst().get();
+      Nack nack = firstLdsNack();
       assertThat(nack.message())
           .isEqualTo(
               "Listener blocked: cannot bind '"
@@ -417,6 +414,63 @@ class XdsProxyTest {
           .atMost(Duration.ofSeconds(30))
           .until(() -> getFrom(takenPort, "/z").startsWith("backend=a path=/z"));
     }
+  }
+
+  /** The first LDS NACK the server saw, waited for (30 s at most). */
+  Nack firstLdsNack() {
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> nacks.stream().anyMatch(n -> n.typeUrl().endsWith("Listener")));
+    return nacks.stream().filter(n -> n.typeUrl().endsWith("Listener")).findFirst().get();
+  }
+
+  @Test
+  void anLdsListenerWithTheAddressOfOneThatStaysIsNackedAsADuplicateAndTheOtherKeepsIt()
+      throws Exception {
+    // Envoy's ListenerManagerImpl refuses to add a listener whose address a listener that stays
+    // (active or warming, not removed by the update) already has: "error adding listener: '<name>'
+    // has duplicate address ..." in the NACK; the one that had the address keeps serving on it
+    publishBackendA(listener("routes"), "routes");
+    Listener twin = listener("routes").toBuilder().setName("twin").build();
+    publish(
+        "2",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(twin, listener("routes")),
+        List.of(routes("routes", toCluster("/", "backend"))));
+    Nack nack = firstLdsNack();
+    assertThat(nack.message())
+        .isEqualTo(
+            "Listener twin: error adding listener: 'twin' has duplicate address '"
+                + LISTEN_IP
+                + ":"
+                + listenPort
+                + "' as existing listener, to check if the listener has duplicated addresses"
+                + " with other listeners or 'enable_reuse_port' is set to 'false' for the"
+                + " listener");
+    if (apiType().equals("GRPC")) {
+      assertThat(nack.version()).isEqualTo("1"); // the version still in force
+    }
+    assertThat(proxy.snapshot().listeners()).containsOnlyKeys("ingress");
+    assertThat(get("/y")).startsWith("backend=a path=/y");
+
+    // the one that had the address removed by the same update: Envoy removes before it adds, so
+    // the other takes the address (changed: a delta server re-sends only changed resources)
+    publish(
+        "3",
+        List.of(edsCluster("backend")),
+        List.of(endpoints("backend", a)),
+        List.of(twin.toBuilder().setStatPrefix("twin").build()),
+        List.of(routes("routes", toCluster("/", "backend"))));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> proxy.snapshot().listeners().keySet().equals(java.util.Set.of("twin")));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> getOrError("/z").startsWith("backend=a path=/z"));
+    // every LDS NACK was version 2's (a SotW cache sends it again after each NACK)
+    assertThat(nacks.stream().filter(n -> n.typeUrl().endsWith("Listener")))
+        .allMatch(n -> n.message().equals(nack.message()));
   }
 
   @Test

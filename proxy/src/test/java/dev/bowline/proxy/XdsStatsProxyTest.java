@@ -3,9 +3,7 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.Any;
 import com.google.protobuf.Message;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import dev.bowline.proxy.lb.XxHash64;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -36,16 +34,12 @@ import org.junit.jupiter.api.Test;
 class XdsStatsProxyTest {
   static final String XDS_IP = "127.0.7.60";
   static final String LISTEN_IP = "127.0.7.61";
-  static final String CDS = XdsOrderingTest.CDS;
-  static final String EDS = XdsOrderingTest.EDS;
-  static final String LDS = XdsOrderingTest.LDS;
-  static final String RDS = XdsOrderingTest.RDS;
+  static final String CDS = HandAds.CDS;
+  static final String EDS = HandAds.EDS;
+  static final String LDS = HandAds.LDS;
+  static final String RDS = HandAds.RDS;
 
-  final HttpClient client =
-      HttpClient.newBuilder()
-          .version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(2))
-          .build();
+  final HttpClient client = HandAds.CLIENT;
   Backend a;
   HandAds xds;
   int listenPort;
@@ -58,13 +52,11 @@ class XdsStatsProxyTest {
     xds = new HandAds(XDS_IP);
     adminPort = Ports.free(XDS_IP);
     listenPort = Ports.free(LISTEN_IP);
-    String bootstrap =
-        AdsBootstrap.yaml("stats-test~1", "GRPC", XDS_IP, adminPort, XDS_IP, xds.port);
     proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("stats.yaml", bootstrap),
+        xds.startProxy(
+            "stats-test~1",
+            adminPort,
             ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofMinutes(5)));
-    xds.awaitStream();
   }
 
   @AfterEach
@@ -97,7 +89,7 @@ class XdsStatsProxyTest {
         .containsEntry("server.state", "2");
 
     // EDS: the cluster warms; the cluster manager has initialised, the listeners have not
-    send(EDS, "1", XdsOrderingTest.endpoints("c0", a));
+    send(EDS, "1", HandAds.endpoints("c0", a));
     awaitStat("cluster.c0.update_success", "1");
     assertThat(stats(""))
         .containsEntry("cluster_manager.warming_clusters", "0")
@@ -239,13 +231,89 @@ class XdsStatsProxyTest {
     assertThat(adminStatus("/stats?filter=(")).isEqualTo(400);
   }
 
+  @Test
+  void listenersOnOneAddressKeepTheFirstAndOnlyCreatedOnesCount() throws Exception {
+    firstSync();
+    // Envoy counts listener_create_success per worker a listener version is added to (one here)
+    assertThat(stats("^listener_manager\\.listener_create"))
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(
+                "listener_manager.listener_create_success", "1",
+                "listener_manager.listener_create_failure", "0"));
+    int shared = Ports.free(LISTEN_IP);
+    try (var taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName(LISTEN_IP))) {
+      // in this order: a new one on a free port, the one serving, a later new one on the first's
+      // port, a new one on the serving one's port, one on a port another socket holds
+      send(
+          LDS,
+          "2",
+          named("first", shared),
+          listener(),
+          named("second", shared),
+          named("twin", listenPort),
+          named("blocked", taken.getLocalPort()));
+      await().atMost(Duration.ofSeconds(20)).until(() -> xds.nacks(LDS) == 1);
+      String detail =
+          xds.requests.stream()
+              .filter(r -> r.getTypeUrl().equals(LDS) && r.hasErrorDetail())
+              .findFirst()
+              .get()
+              .getErrorDetail()
+              .getMessage();
+      assertThat(detail)
+          .isEqualTo(
+              duplicate("second", shared)
+                  + "; "
+                  + duplicate("twin", listenPort)
+                  + "; Listener blocked: cannot bind '"
+                  + LISTEN_IP
+                  + ":"
+                  + taken.getLocalPort()
+                  + "': Address already in use");
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .ignoreExceptions()
+          .until(() -> get(shared).startsWith("backend=a"));
+      assertThat(get()).startsWith("backend=a"); // what served still does
+      assertThat(proxy.snapshot().listeners()).containsOnlyKeys("ingress", "first");
+      // a duplicate is refused before a socket is made (not a create failure); the unbindable one
+      // is one
+      assertThat(stats("^listener_manager\\."))
+          .containsEntry("listener_manager.lds.update_rejected", "1")
+          .containsEntry("listener_manager.listener_added", "2")
+          .containsEntry("listener_manager.listener_create_success", "2")
+          .containsEntry("listener_manager.listener_create_failure", "1")
+          .containsEntry("listener_manager.total_listeners_active", "2");
+    }
+  }
+
+  private static String duplicate(String name, int port) {
+    return "Listener "
+        + name
+        + ": error adding listener: '"
+        + name
+        + "' has duplicate address '"
+        + LISTEN_IP
+        + ":"
+        + port
+        + "' as existing listener, to check if the listener has duplicated addresses with other"
+        + " listeners or 'enable_reuse_port' is set to 'false' for the listener";
+  }
+
+  private Listener named(String name, int port) {
+    return listener().toBuilder()
+        .setName(name)
+        .setAddress(XdsProxyTest.address(LISTEN_IP, port))
+        .build();
+  }
+
   private static com.google.protobuf.UInt32Value uint32(int v) {
     return com.google.protobuf.UInt32Value.of(v);
   }
 
   void firstSync() throws Exception {
     send(CDS, "1", XdsProxyTest.edsCluster("c0"));
-    send(EDS, "1", XdsOrderingTest.endpoints("c0", a));
+    send(EDS, "1", HandAds.endpoints("c0", a));
     send(LDS, "1", listener());
     send(RDS, "1", XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")));
     awaitStat("server.state", "0");
@@ -308,43 +376,14 @@ class XdsStatsProxyTest {
   }
 
   String get() throws Exception {
-    return client
-        .send(
-            HttpRequest.newBuilder(URI.create("http://" + LISTEN_IP + ":" + listenPort + "/s"))
-                .timeout(Duration.ofSeconds(2))
-                .build(),
-            HttpResponse.BodyHandlers.ofString())
-        .body();
+    return get(listenPort);
+  }
+
+  String get(int port) throws Exception {
+    return HandAds.get(LISTEN_IP, port, "/s");
   }
 
   Listener listener() {
-    var hcm =
-        io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
-            .HttpConnectionManager.newBuilder()
-            .setStatPrefix("ingress")
-            .setRds(
-                io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds
-                    .newBuilder()
-                    .setRouteConfigName("routes")
-                    .setConfigSource(XdsProxyTest.ADS))
-            .addHttpFilters(
-                io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter
-                    .newBuilder()
-                    .setName("envoy.filters.http.router")
-                    .setTypedConfig(
-                        Any.pack(
-                            io.envoyproxy.envoy.extensions.filters.http.router.v3.Router
-                                .getDefaultInstance())))
-            .build();
-    return Listener.newBuilder()
-        .setName("ingress")
-        .setAddress(XdsProxyTest.address(LISTEN_IP, listenPort))
-        .addFilterChains(
-            io.envoyproxy.envoy.config.listener.v3.FilterChain.newBuilder()
-                .addFilters(
-                    io.envoyproxy.envoy.config.listener.v3.Filter.newBuilder()
-                        .setName("envoy.filters.network.http_connection_manager")
-                        .setTypedConfig(Any.pack(hcm))))
-        .build();
+    return HandAds.ingress(LISTEN_IP, listenPort);
   }
 }

@@ -71,11 +71,17 @@ final class ConnectTunnel {
    * just before the side's relay. Envoy's connection manager keeps a CONNECT stream open until the
    * tunnel ends and counts its payload as body bytes ({@code %BYTES_RECEIVED%} from the client,
    * {@code %BYTES_SENT%} to it); an upstream connection that ends in an error is {@code UC} (its
-   * TCP upstream resets the stream with {@code ConnectionTermination}); a FIN ends it cleanly.
+   * TCP upstream resets the stream with {@code ConnectionTermination}); a FIN ends it cleanly. The
+   * client's side ending first is a reset of the stream: the client's RST_STREAM is {@code DR}
+   * (Envoy's codec reports a remote reset), the downstream connection closing or reset (HTTP/1.1,
+   * or the HTTP/2 connection under the stream) {@code DC} (Envoy's connection manager resets every
+   * stream of a connection that closed, and marks them {@code DownstreamConnectionTermination}).
    */
   static ChannelHandler meter(HttpStream stream, boolean upstream) {
     return new ChannelInboundHandlerAdapter() {
       private boolean failed;
+      // the client's RST_STREAM code (HTTP/2), -1 for none
+      private long reset = -1;
 
       @Override
       public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -88,6 +94,14 @@ final class ConnectTunnel {
       }
 
       @Override
+      public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof io.netty.handler.codec.http2.Http2ResetFrame r) {
+          reset = r.errorCode(); // Netty's multiplexer closes the stream's channel right after
+        }
+        ctx.fireUserEventTriggered(evt);
+      }
+
+      @Override
       public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         failed = true;
         ctx.fireExceptionCaught(cause);
@@ -95,7 +109,17 @@ final class ConnectTunnel {
 
       @Override
       public void channelInactive(ChannelHandlerContext ctx) {
-        stream.tunnelEnded(upstream && failed); // the first side to close ends the stream
+        // the first side to close ends the stream
+        if (upstream) {
+          stream.tunnelEnded(failed);
+        } else if (reset >= 0) {
+          stream.tunnelResetByClient(
+              dev.bowline.proxy.http.filter.ResponseFlag.DR,
+              HttpConnection.remoteResetDetails(reset));
+        } else {
+          stream.tunnelResetByClient(
+              dev.bowline.proxy.http.filter.ResponseFlag.DC, "downstream_remote_disconnect");
+        }
         ctx.fireChannelInactive();
       }
     };

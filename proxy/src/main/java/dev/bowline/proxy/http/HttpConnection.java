@@ -554,6 +554,13 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
     ctx.fireChannelWritabilityChanged();
   }
 
+  /** Envoy's codec details for the client's RST_STREAM with {@code code}. */
+  static String remoteResetDetails(long code) {
+    return code == io.netty.handler.codec.http2.Http2Error.REFUSED_STREAM.code()
+        ? "http2.remote_refuse"
+        : "http2.remote_reset";
+  }
+
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof io.netty.handler.codec.http2.Http2ResetFrame r) {
@@ -606,10 +613,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
         // the client's RST_STREAM: Envoy's codec reports a remote reset with these details, and
         // its connection manager logs it DR (DownstreamRemoteReset)
         s.resetByCodec(
-            dev.bowline.proxy.http.filter.ResponseFlag.DR,
-            remoteReset == io.netty.handler.codec.http2.Http2Error.REFUSED_STREAM.code()
-                ? "http2.remote_refuse"
-                : "http2.remote_reset");
+            dev.bowline.proxy.http.filter.ResponseFlag.DR, remoteResetDetails(remoteReset));
       } else if (timers != null && timers.resets().tripped()) {
         // Envoy's maybeDrainDueToPrematureResets closes the connection with these details, which
         // its resetAllStreams gives each open stream (ConnectionTermination: DC)

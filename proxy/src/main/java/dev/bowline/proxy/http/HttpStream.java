@@ -2592,6 +2592,21 @@ final class HttpStream
     complete();
   }
 
+  /**
+   * This CONNECT tunnel's client side ended while the tunnel was open: a reset of the stream,
+   * logged with {@code flag} ({@code DC}, {@code DR}) and {@code why} as its details, and counted
+   * as a reset received, as Envoy's connection manager does for a stream whose connection closed or
+   * that the client reset.
+   */
+  void tunnelResetByClient(ResponseFlag flag, String why) {
+    if (!completed) {
+      responseFlags |= flag.bit();
+      details = why;
+      conn.stats.downstreamRqRxReset().inc();
+    }
+    complete();
+  }
+
   private void cancelDurationTimer() {
     ScheduledFuture<?> dt = conn.durationTimer;
     if (dt != null) {

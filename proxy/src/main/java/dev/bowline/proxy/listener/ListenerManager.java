@@ -59,12 +59,38 @@ public final class ListenerManager {
   private final java.util.Set<Generation> draining =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /**
+   * Envoy's {@code listener_manager.listener_create_success}: a listener version put on the workers
+   * (one per worker: new, changed, or static at start-up; bound or not), and {@code
+   * listener_create_failure}: a listener whose socket could not be bound (when its LDS update is
+   * checked, or when it binds after warming; Envoy counts the failed bind of {@code
+   * createListenSocketFactory} and the failed listen of {@code doFinalPreWorkerListenerInit}).
+   */
+  private final dev.bowline.proxy.stats.Counter createSuccess;
+
+  private final dev.bowline.proxy.stats.Counter createFailure;
+  private final int workers;
+
+  /** The listener versions counted as created, by name (identity tells a new version). */
+  private Map<String, ListenerConfig> created = Map.of();
+
   public ListenerManager(
       EventLoopGroup group, Transport transport, ProxyRuntime runtime, Duration drainTime) {
     this.group = group;
     this.transport = transport;
     this.runtime = runtime;
     this.drainTime = drainTime;
+    int n = 0;
+    for (var ignored : group) {
+      n++;
+    }
+    this.workers = n;
+    this.createSuccess = managerCounter("listener_manager.listener_create_success");
+    this.createFailure = managerCounter("listener_manager.listener_create_failure");
+  }
+
+  private dev.bowline.proxy.stats.Counter managerCounter(String name) {
+    return runtime.stats().counter(name, "envoy_" + name.replace('.', '_'), Map.of());
   }
 
   /** A bound listener, as reported by the admin server. */
@@ -212,6 +238,16 @@ public final class ListenerManager {
         bind(l);
       }
     }
+    Map<String, ListenerConfig> now = new HashMap<>();
+    for (ListenerConfig l : snapshot.listeners().values()) {
+      if (!bindFailures.containsKey(l.name())) {
+        now.put(l.name(), l);
+        if (created.get(l.name()) != l) {
+          createSuccess.adder().add(workers);
+        }
+      }
+    }
+    created = now;
     serving = active.values().stream().map(a -> a.current).toList();
   }
 
@@ -250,6 +286,7 @@ public final class ListenerManager {
       probe.bind(l.address().toInet());
       return java.util.Optional.empty();
     } catch (java.io.IOException e) {
+      createFailure.inc();
       return java.util.Optional.of("cannot bind '" + l.address() + "': " + e.getMessage());
     }
   }
@@ -287,6 +324,7 @@ public final class ListenerManager {
           l.address(),
           f.cause().getMessage());
       bindFailures.put(l.name(), "cannot bind '" + l.address() + "': " + f.cause().getMessage());
+      createFailure.inc();
       return;
     }
     holder[0] = new Active(l, f.channel(), stats);
@@ -360,7 +398,9 @@ public final class ListenerManager {
   }
 
   private void drain(Active a) {
-    a.server.close();
+    // closed before apply binds: a listener of the same snapshot may take this address (Envoy
+    // removes before it adds, and the new listener takes the draining one's socket)
+    a.server.close().awaitUninterruptibly();
     drainConnections(a.current);
   }
 

@@ -448,7 +448,7 @@ public final class XdsClient implements AutoCloseable {
     List<String> errors = new ArrayList<>();
     long now = clock.millis();
     Set<String> seen = new TreeSet<>();
-    Map<String, R> good = new HashMap<>();
+    Map<String, R> good = new LinkedHashMap<>(); // response order: checkListeners
     Map<String, XdsState.Accepted> goodProtos = new HashMap<>();
     for (var res : r.getResourcesList()) {
       Any any = res.getResource();
@@ -467,7 +467,8 @@ public final class XdsClient implements AutoCloseable {
       acceptOne(
           t, any, r.getTypeUrl(), res.getVersion(), now, false, seen, good, goodProtos, errors);
     }
-    checkListeners(t, good, goodProtos, errors);
+    Set<String> removed = Set.copyOf(r.getRemovedResourcesList());
+    checkListeners(t, good, goodProtos, name -> !removed.contains(name), errors);
     t.lastSeen = seen;
     t.lastGood = Set.copyOf(good.keySet());
     t.accepted.putAll(good);
@@ -617,7 +618,7 @@ public final class XdsClient implements AutoCloseable {
   private <R> List<String> apply(DiscoveryResponse r, TypeState<R> t) {
     t.indexDigests();
     List<String> errors = new ArrayList<>();
-    Map<String, R> good = new HashMap<>();
+    Map<String, R> good = new LinkedHashMap<>(); // response order: checkListeners
     Map<String, XdsState.Accepted> goodProtos = new HashMap<>();
     Set<String> seen = new TreeSet<>();
     long now = clock.millis();
@@ -663,7 +664,7 @@ public final class XdsClient implements AutoCloseable {
       t.lastGood = Set.of();
       return errors;
     }
-    checkListeners(t, good, goodProtos, errors);
+    checkListeners(t, good, goodProtos, name -> !t.wildcard || seen.contains(name), errors);
     t.lastSeen = seen;
     t.lastGood = Set.copyOf(good.keySet());
     if (t.wildcard) {
@@ -698,17 +699,31 @@ public final class XdsClient implements AutoCloseable {
   }
 
   /**
-   * Leaves out of an LDS update each new or changed listener {@link #listenerCheck} rejects (an
-   * unchanged one was checked when it came), with an error naming it: the others are taken.
+   * Leaves out of an LDS update each new or changed listener that cannot be added, with an error
+   * naming it: the others are taken. An unchanged one was checked when it came. Taken in the
+   * response's order, as Envoy's LDS adds them after its removals: a listener whose address (of a
+   * socket it binds, or any address when it does not bind) another listener already has is a
+   * duplicate, where "another" is one that stays (accepted and not removed by this update, in the
+   * version accepted before it, as Envoy's active listener keeps its address until its new version
+   * warms) or one taken earlier in this update; then {@link #listenerCheck} (its socket can be
+   * bound). Envoy: {@code ListenerManagerImpl::setNewOrDrainingSocketFactory}, {@code
+   * ListenerImpl::hasDuplicatedAddress} (a port-0 address that binds is never a duplicate).
    */
   private <R> void checkListeners(
       TypeState<R> t,
       Map<String, R> good,
       Map<String, XdsState.Accepted> goodProtos,
+      java.util.function.Predicate<String> stays,
       List<String> errors) {
-    var check = listenerCheck;
-    if (check == null || t != types.get(LDS)) {
+    if (t != types.get(LDS)) {
       return;
+    }
+    var check = listenerCheck;
+    Map<java.net.InetSocketAddress, String> held = new HashMap<>();
+    for (var e : t.accepted.entrySet()) {
+      if (stays.test(e.getKey()) && e.getValue() instanceof ListenerConfig l && claims(l)) {
+        held.putIfAbsent(l.address().toInet(), e.getKey());
+      }
     }
     var it = good.entrySet().iterator();
     while (it.hasNext()) {
@@ -717,13 +732,31 @@ public final class XdsClient implements AutoCloseable {
           || !(e.getValue() instanceof ListenerConfig l)) {
         continue;
       }
-      var failure = check.apply(l);
+      String other = claims(l) ? held.get(l.address().toInet()) : null;
+      java.util.Optional<String> failure =
+          other != null && !other.equals(l.name())
+              ? java.util.Optional.of(
+                  "error adding listener: '"
+                      + l.name()
+                      + "' has duplicate address '"
+                      + l.address()
+                      + "' as existing listener, to check if the listener has duplicated"
+                      + " addresses with other listeners or 'enable_reuse_port' is set to 'false'"
+                      + " for the listener")
+              : check == null ? java.util.Optional.empty() : check.apply(l);
       if (failure.isPresent()) {
         errors.add(t.parser.kind() + " " + e.getKey() + ": " + failure.get());
         it.remove();
         goodProtos.remove(e.getKey());
+      } else if (claims(l)) {
+        held.putIfAbsent(l.address().toInet(), l.name());
       }
     }
+  }
+
+  /** Whether a listener's address may not be another's: Envoy exempts a bound port 0. */
+  private static boolean claims(ListenerConfig l) {
+    return !l.bindToPort() || l.address().port() != 0;
   }
 
   @SuppressWarnings("unchecked")
