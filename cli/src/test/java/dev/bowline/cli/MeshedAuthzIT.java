@@ -376,6 +376,6 @@ class MeshedAuthzIT {
           .doesNotContain("xds_nack");
     }
     up.process.destroy();
-    assertThat(up.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(up.process.waitFor(UpProcess.STOP_SECONDS, TimeUnit.SECONDS)).isTrue();
   }
 }

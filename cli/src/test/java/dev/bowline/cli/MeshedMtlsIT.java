@@ -201,6 +201,6 @@ class MeshedMtlsIT {
           .doesNotContain("xds_nack");
     }
     runner.destroy();
-    assertThat(runner.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(runner.waitFor(UpProcess.STOP_SECONDS, TimeUnit.SECONDS)).isTrue();
   }
 }

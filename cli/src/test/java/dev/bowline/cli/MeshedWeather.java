@@ -85,10 +85,10 @@ final class MeshedWeather implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     runner.destroy();
-    boolean ended = runner.waitFor(30, TimeUnit.SECONDS);
+    boolean ended = runner.waitFor(UpProcess.STOP_SECONDS, TimeUnit.SECONDS);
     if (!ended) {
       kill();
     }
-    assertThat(ended).as("bowline up stopped within 30 s").isTrue();
+    assertThat(ended).as("bowline up stopped within %d s", UpProcess.STOP_SECONDS).isTrue();
   }
 }

@@ -58,7 +58,7 @@ class ProxyIT {
   }
 
   HttpResponse<String> get(int port, String path) throws Exception {
-    return fixture.get(port, path, Duration.ofSeconds(10));
+    return fixture.get(port, path, Duration.ofSeconds(30));
   }
 
   @Test
@@ -69,18 +69,18 @@ class ProxyIT {
     // even reached the proxy on a loaded machine: refused, not drained).
     assertThat(fixture.slowArrived.await(30, TimeUnit.SECONDS)).isTrue();
     proxy.destroy(); // SIGTERM
-    HttpResponse<String> r = slow.get(10, TimeUnit.SECONDS);
+    HttpResponse<String> r = slow.get(30, TimeUnit.SECONDS);
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("hello from /slow");
     assertThat(r.headers().firstValue("connection")).contains("close");
-    assertThat(proxy.waitFor(10, TimeUnit.SECONDS)).as("the proxy exits after draining").isTrue();
+    assertThat(proxy.waitFor(60, TimeUnit.SECONDS)).as("the proxy exits after draining").isTrue();
   }
 
   @Test
   void quitquitquitStopsTheProxy() throws Exception {
     var r = fixture.post(adminPort, "/quitquitquit");
     assertThat(r.body()).isEqualTo("OK\n");
-    assertThat(proxy.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(proxy.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(proxy.exitValue()).isZero();
   }
 }

@@ -203,7 +203,7 @@ class UpIT {
     List<ProcessHandle> family = runner.descendants().toList();
     assertThat(family).hasSizeGreaterThanOrEqualTo(4);
     runner.destroy();
-    assertThat(runner.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(runner.waitFor(UpProcess.STOP_SECONDS, TimeUnit.SECONDS)).isTrue();
     assertThat(Files.readString(out)).contains("bowline up: stopping", "bowline up: stopped");
     assertThat(family).noneMatch(ProcessHandle::isAlive);
   }
@@ -254,7 +254,7 @@ class UpIT {
         .isEqualTo(200);
     assertThat(runner.isAlive()).isTrue();
     runner.destroy();
-    assertThat(runner.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(runner.waitFor(UpProcess.STOP_SECONDS, TimeUnit.SECONDS)).isTrue();
   }
 
   /**
@@ -301,7 +301,7 @@ class UpIT {
     Process kill = new ProcessBuilder("kill", "-INT", "--", "-" + runner.pid()).start();
     assertThat(kill.waitFor()).isZero();
 
-    assertThat(runner.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(runner.waitFor(UpProcess.STOP_SECONDS, TimeUnit.SECONDS)).isTrue();
     // Both apps ended by the runner's SIGTERM (143), not by the group's SIGINT (130).
     assertThat(Files.readString(out))
         .contains("bowline up: stopping", "bowline up: stopped")

@@ -18,6 +18,14 @@ import java.util.List;
 final class UpProcess {
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 
+  /**
+   * How long a test gives {@code bowline up} to stop: its worst case is the grace period (5 s by
+   * default), 5 s more for what SIGKILL leaves, and up to 15 s for the start-up archives a first
+   * run writes (a fresh checkout, or jars rebuilt), then its own JVM's exit, all on a loaded
+   * machine: the 30 s it had left a few seconds (decision 0044, session 15 addendum).
+   */
+  static final int STOP_SECONDS = 90;
+
   final Process process;
   final Path out;
 
