@@ -57,8 +57,19 @@ public abstract class ResourceParser<P extends Message, R> {
 
   private final Set<String> reported = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /**
+   * Builds the runtime record of a resource received as {@code bytes} and audits its fields. A
+   * parser may override this to reuse what it converted from identical bytes before ({@link
+   * RouteConfigParser}: virtual hosts).
+   */
+  R parseAndAudit(P proto, com.google.protobuf.ByteString bytes) throws InvalidResourceException {
+    R r = parse(proto);
+    audit(proto, bytes);
+    return r;
+  }
+
   /** Warns once per field this proxy does not act on; never silent, never fatal. */
-  private void audit(P proto, com.google.protobuf.ByteString bytes) {
+  final void audit(P proto, com.google.protobuf.ByteString bytes) {
     Set<String> ignored =
         new java.util.TreeSet<>(FieldAudit.ignored(proto, bytes, descriptor, honouredFields()));
     ignored.addAll(nestedIgnored(proto));
@@ -89,9 +100,7 @@ public abstract class ResourceParser<P extends Message, R> {
     }
     String name = name(proto);
     try {
-      Parsed<P, R> parsed = new Parsed<>(name, proto, parse(proto));
-      audit(proto, any.getValue());
-      return parsed;
+      return new Parsed<>(name, proto, parseAndAudit(proto, any.getValue()));
     } catch (InvalidResourceException e) {
       throw new ParseFailure(name, kind + " " + name + ": " + e.getMessage());
     } catch (RuntimeException e) {

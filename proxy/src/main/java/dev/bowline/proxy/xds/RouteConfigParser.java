@@ -1,5 +1,6 @@
 package dev.bowline.proxy.xds;
 
+import com.google.protobuf.ByteString;
 import dev.bowline.proxy.config.ClusterChoice;
 import dev.bowline.proxy.config.HeaderMatch;
 import dev.bowline.proxy.config.QueryMatch;
@@ -15,7 +16,9 @@ import io.envoyproxy.envoy.config.route.v3.RedirectAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** {@code RouteConfiguration} → {@link RouteTable}. */
@@ -49,6 +52,64 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     for (int i = 0; i < rc.getVirtualHostsCount(); i++) {
       hosts.add(virtualHost(rc.getVirtualHosts(i), "virtual_hosts[" + i + "]", filters));
     }
+    return table(rc, hosts);
+  }
+
+  /**
+   * Per route table name, the virtual hosts of its last accepted conversion by their serialised
+   * bytes. A sidecar's table has a virtual host per service; a push that adds one service re-sends
+   * the whole table, and converting (and auditing) the 1,999 unchanged hosts again was most of its
+   * parse. A host's runtime object depends on its own bytes only (and this parser's filter
+   * registry), so identical bytes give back the same object, wherever the host now sits in the
+   * table (the table's index is built again in its order).
+   */
+  private final Map<String, Map<ByteString, VirtualHost>> hostsByTable =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** More tables than this (a control plane churning names) and the reuse map starts again. */
+  private static final int MAX_TABLES = 256;
+
+  @Override
+  RouteTable parseAndAudit(RouteConfiguration rc, ByteString bytes)
+      throws InvalidResourceException {
+    Map<ByteString, VirtualHost> before = hostsByTable.getOrDefault(rc.getName(), Map.of());
+    int n = rc.getVirtualHostsCount();
+    List<VirtualHost> hosts = new ArrayList<>(n);
+    Map<ByteString, VirtualHost> now = new HashMap<>(Math.max(16, n * 2));
+    List<io.envoyproxy.envoy.config.route.v3.VirtualHost> converted = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      var proto = rc.getVirtualHosts(i);
+      ByteString key = proto.toByteString();
+      VirtualHost vh = before.get(key);
+      if (vh == null) {
+        vh = now.get(key);
+      }
+      if (vh == null) {
+        vh = virtualHost(proto, "virtual_hosts[" + i + "]", filters);
+        converted.add(proto);
+      }
+      now.put(key, vh);
+      hosts.add(vh);
+    }
+    RouteTable table = table(rc, hosts);
+    // A reused host's fields were audited when its bytes first came (each ignored field is
+    // reported once per parser): only the table's own fields and the converted hosts are walked.
+    if (converted.size() == n) {
+      audit(rc, bytes);
+    } else {
+      RouteConfiguration rest =
+          rc.toBuilder().clearVirtualHosts().addAllVirtualHosts(converted).build();
+      audit(rest, rest.toByteString());
+    }
+    if (hostsByTable.size() >= MAX_TABLES && !hostsByTable.containsKey(rc.getName())) {
+      hostsByTable.clear();
+    }
+    hostsByTable.put(rc.getName(), now);
+    return table;
+  }
+
+  private static RouteTable table(RouteConfiguration rc, List<VirtualHost> hosts)
+      throws InvalidResourceException {
     return new RouteTable(
         rc.getName(),
         hosts,

@@ -444,6 +444,7 @@ public final class XdsClient implements AutoCloseable {
   }
 
   private <R> List<String> applyDelta(DeltaDiscoveryResponse r, TypeState<R> t) {
+    markSubscriptionsStale(t);
     t.indexDigests();
     List<String> errors = new ArrayList<>();
     long now = clock.millis();
@@ -616,6 +617,7 @@ public final class XdsClient implements AutoCloseable {
   }
 
   private <R> List<String> apply(DiscoveryResponse r, TypeState<R> t) {
+    markSubscriptionsStale(t);
     t.indexDigests();
     List<String> errors = new ArrayList<>();
     Map<String, R> good = new LinkedHashMap<>(); // response order: checkListeners
@@ -759,12 +761,30 @@ public final class XdsClient implements AutoCloseable {
     return !l.bindToPort() || l.address().port() != 0;
   }
 
+  /** LDS and CDS responses may change the names subscribed (RDS, EDS, SDS). */
+  private void markSubscriptionsStale(TypeState<?> t) {
+    if (t == types.get(LDS) || t == types.get(CDS)) {
+      subscriptionsStale = true;
+    }
+  }
+
   @SuppressWarnings("unchecked")
   private <R> TypeState<R> type(String url) {
     return (TypeState<R>) types.get(url);
   }
 
+  /**
+   * Whether the names {@link #updateSubscriptions} derives may have changed: set when LDS or CDS
+   * applied a response or static resources were added. The RDS, EDS and SDS answers of a push do
+   * not change what is subscribed, so they skip the walk of every listener and cluster.
+   */
+  private boolean subscriptionsStale = true;
+
   private void updateSubscriptions() {
+    if (!subscriptionsStale) {
+      return;
+    }
+    subscriptionsStale = false;
     Set<String> routeNames = new TreeSet<>();
     for (ListenerConfig l : this.<ListenerConfig>type(LDS).accepted.values()) {
       rdsNames(l, routeNames);
@@ -827,6 +847,7 @@ public final class XdsClient implements AutoCloseable {
           for (ListenerConfig l : staticListeners) {
             rdsNames(l, staticRouteNames);
           }
+          subscriptionsStale = true;
           updateSubscriptions();
         });
   }
@@ -841,6 +862,7 @@ public final class XdsClient implements AutoCloseable {
             staticClusterNames.add(c.name());
             c.edsName().ifPresent(staticEdsNames::add);
           }
+          subscriptionsStale = true;
           updateSubscriptions();
         });
   }
