@@ -53,19 +53,40 @@ final class CodecError implements StreamInfo {
    * downstream_cx_protocol_error}), logs it and closes the connection once written.
    */
   static void reply(HttpConnection conn, ChannelHandlerContext ctx, int status, String details) {
+    reply(
+        conn,
+        ctx,
+        status,
+        status == 431 ? "Request Header Fields Too Large" : "Bad Request",
+        details,
+        ResponseFlag.DPE,
+        true);
+  }
+
+  /**
+   * HTTP/1: a request whose head never became a request is answered {@code status} with {@code
+   * body} ({@code connection: close}), logged with {@code flag} and {@code details}, and counted as
+   * {@link #reply(HttpConnection, ChannelHandlerContext, int, String)} says, the protocol error
+   * only if {@code protocolError}; the connection closes once the answer is written.
+   */
+  static void reply(
+      HttpConnection conn,
+      ChannelHandlerContext ctx,
+      int status,
+      String body,
+      String details,
+      ResponseFlag flag,
+      boolean protocolError) {
     HttpStats stats = conn.stats;
     stats.downstreamRqTotal().inc();
-    stats.downstreamCxProtocolError().inc();
+    if (protocolError) {
+      stats.downstreamCxProtocolError().inc();
+    }
     stats.downstreamRqResponseBeforeRqComplete().inc(); // the codec never saw the request end
     stats.response(status);
-    CodecError info = new CodecError(ctx.channel(), "HTTP/1.1", details, ResponseFlag.DPE);
+    CodecError info = new CodecError(ctx.channel(), "HTTP/1.1", details, flag);
     FullHttpResponse r =
-        LocalReply.build(
-            ctx.alloc(),
-            status,
-            status == 431 ? "Request Header Fields Too Large" : "Bad Request",
-            conn.config.serverName(),
-            false);
+        LocalReply.build(ctx.alloc(), status, body, conn.config.serverName(), false);
     r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     HttpFilter[] filters = filters(conn.config, conn.filterFactories, info);
     for (int i = filters.length - 1; i >= 0; i--) {

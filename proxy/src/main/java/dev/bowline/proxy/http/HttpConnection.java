@@ -2,6 +2,7 @@ package dev.bowline.proxy.http;
 
 import dev.bowline.proxy.config.HttpConnectionManagerConfig;
 import dev.bowline.proxy.http.filter.HttpFilterFactory;
+import dev.bowline.proxy.http.filter.ResponseFlag;
 import dev.bowline.proxy.runtime.ProxyRuntime;
 import dev.bowline.proxy.stats.HttpStats;
 import dev.bowline.proxy.transport.LoopClock;
@@ -441,6 +442,21 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
    * with Envoy's codec details, logs it with {@code DPE} and closes; after a stream's response
    * began, only closes.
    */
+  /**
+   * The stream idle timeout of a request head that began and never ended (a slow or stalled
+   * client): Envoy's HTTP/1 stream exists from the head's first byte, so its idle timeout answers
+   * it as any stream's before its response: 408 {@code stream timeout}, response flag {@code SI},
+   * details {@code stream_idle_timeout}, {@code downstream_rq_idle_timeout} counted; the request
+   * never ended, so the connection closes after the reply.
+   */
+  private void headTimedOut(ChannelHandlerContext c) {
+    closing = true;
+    queue.forEach(ReferenceCountUtil::release);
+    queue.clear();
+    stats.downstreamRqIdleTimeout().inc();
+    CodecError.reply(this, c, 408, "stream timeout", "stream_idle_timeout", ResponseFlag.SI, false);
+  }
+
   private void codecError(int status, String details) {
     ChannelHandlerContext c = ctx;
     if (c == null) {
@@ -578,6 +594,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
       HttpStream s = current;
       if (s != null) {
         s.onIdle(); // stream_idle_timeout; an idle connection without a stream stays open
+      } else if (!closing
+          && ctx.pipeline().get(dev.bowline.proxy.transport.Http1ServerCodec.class)
+              instanceof dev.bowline.proxy.transport.Http1ServerCodec codec
+          && codec.headBegun()) {
+        headTimedOut(ctx); // a head begun and never ended: Envoy's stream for it timed out
       }
       return;
     }

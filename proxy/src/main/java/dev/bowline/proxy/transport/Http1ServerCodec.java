@@ -44,6 +44,10 @@ public final class Http1ServerCodec
   private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(4);
   // Close the connection once the next response is written.
   private boolean mustCloseAfterResponse;
+  // No request is being decoded: the next byte read begins a head.
+  private boolean awaitingHead = true;
+  // A head's first bytes were read and the head is not decoded yet (Envoy's stream exists then).
+  private boolean headBegun;
 
   /** A codec decoding with {@code config} (limits, headers and trailers factories). */
   public Http1ServerCodec(HttpDecoderConfig config) {
@@ -70,6 +74,16 @@ public final class Http1ServerCodec
     init(new Decoder(config, fastHeads), new Encoder());
   }
 
+  /**
+   * Whether a request head has begun and is not decoded yet: its first bytes were read, its end has
+   * not been. Envoy's HTTP/1 codec makes the stream at a message's first byte, so such a head is a
+   * stream whose {@code stream_idle_timeout} runs (a head that never ends is answered 408); the
+   * idle timeout counts from the head's first byte, as that stream's would. Event loop only.
+   */
+  public boolean headBegun() {
+    return headBegun;
+  }
+
   private final class Decoder extends HttpRequestDecoder {
     private final FastHead fast;
     // room for the next fast head's headers: what this connection's heads held at most
@@ -90,6 +104,12 @@ public final class Http1ServerCodec
         buffer.skipBytes(buffer.readableBytes());
         return;
       }
+      if (awaitingHead && !headBegun && buffer.isReadable()) {
+        headBegun = true; // a head's first bytes: its stream idle timeout counts from here
+        if (idle != null) {
+          idle.read();
+        }
+      }
       int oldSize = out.size();
       decodeMessage(ctx, buffer, out);
       int size = out.size();
@@ -97,7 +117,15 @@ public final class Http1ServerCodec
         idle.read(); // what the handlers after the codec read
       }
       for (int i = oldSize; i < size; i++) {
-        if (out.get(i) instanceof HttpRequest r) {
+        Object m = out.get(i);
+        if (m instanceof HttpRequest) {
+          awaitingHead = false;
+          headBegun = false;
+        }
+        if (m instanceof LastHttpContent) {
+          awaitingHead = true;
+        }
+        if (m instanceof HttpRequest r) {
           if (methods.size() >= MAX_PIPELINE_DEPTH) {
             // Netty's answer: decode nothing more, close after the next response
             mustCloseAfterResponse = true;
