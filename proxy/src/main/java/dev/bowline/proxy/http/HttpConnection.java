@@ -442,21 +442,6 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
    * with Envoy's codec details, logs it with {@code DPE} and closes; after a stream's response
    * began, only closes.
    */
-  /**
-   * The stream idle timeout of a request head that began and never ended (a slow or stalled
-   * client): Envoy's HTTP/1 stream exists from the head's first byte, so its idle timeout answers
-   * it as any stream's before its response: 408 {@code stream timeout}, response flag {@code SI},
-   * details {@code stream_idle_timeout}, {@code downstream_rq_idle_timeout} counted; the request
-   * never ended, so the connection closes after the reply.
-   */
-  private void headTimedOut(ChannelHandlerContext c) {
-    closing = true;
-    queue.forEach(ReferenceCountUtil::release);
-    queue.clear();
-    stats.downstreamRqIdleTimeout().inc();
-    CodecError.reply(this, c, 408, "stream timeout", "stream_idle_timeout", ResponseFlag.SI, false);
-  }
-
   private void codecError(int status, String details) {
     ChannelHandlerContext c = ctx;
     if (c == null) {
@@ -473,6 +458,21 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
       return;
     }
     CodecError.reply(this, c, status, details);
+  }
+
+  /**
+   * The stream idle timeout of a request head that began and never ended (a slow or stalled
+   * client): Envoy's HTTP/1 stream exists from the head's first byte, so its idle timeout answers
+   * it as any stream's before its response: 408 {@code stream timeout}, response flag {@code SI},
+   * details {@code stream_idle_timeout}, {@code downstream_rq_idle_timeout} counted; the request
+   * never ended, so the connection closes after the reply.
+   */
+  private void headTimedOut(ChannelHandlerContext c) {
+    closing = true;
+    queue.forEach(ReferenceCountUtil::release);
+    queue.clear();
+    stats.downstreamRqIdleTimeout().inc();
+    CodecError.reply(this, c, 408, "stream timeout", "stream_idle_timeout", ResponseFlag.SI, false);
   }
 
   // The route timeout (Envoy's router timeout) of the stream in flight, by one timer per connection

@@ -105,14 +105,20 @@ final class FastHead {
     }
     searched = 0;
     checkedLines = 0;
-    int length = end + 1 - in.readerIndex();
+    copy(in, in.readerIndex(), end + 1 - in.readerIndex());
+    pos = 0;
+    return true;
+  }
+
+  /**
+   * {@code length} bytes of {@code in} from {@code index} into {@link #buf}, growing it; {@code n}.
+   */
+  private void copy(ByteBuf in, int index, int length) {
     if (buf.length < length) {
       buf = new byte[Math.min(limit, Math.max(length, buf.length * 2))];
     }
-    in.getBytes(in.readerIndex(), buf, 0, length);
+    in.getBytes(index, buf, 0, length);
     n = length;
-    pos = 0;
-    return true;
   }
 
   private final EndOfHead endOfHead = new EndOfHead();
@@ -147,11 +153,7 @@ final class FastHead {
         return true;
       }
       int length = lf + 1 - r - checkedLines;
-      if (buf.length < length) {
-        buf = new byte[Math.min(limit, Math.max(length, buf.length * 2))];
-      }
-      in.getBytes(r + checkedLines, buf, 0, length);
-      n = length;
+      copy(in, r + checkedLines, length);
       if (!(checkedLines == 0 ? requestLine() : headerLine(buf, length))) {
         return false;
       }

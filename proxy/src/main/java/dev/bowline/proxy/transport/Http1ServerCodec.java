@@ -118,14 +118,12 @@ public final class Http1ServerCodec
       }
       for (int i = oldSize; i < size; i++) {
         Object m = out.get(i);
-        if (m instanceof HttpRequest) {
-          awaitingHead = false;
-          headBegun = false;
-        }
         if (m instanceof LastHttpContent) {
           awaitingHead = true;
         }
         if (m instanceof HttpRequest r) {
+          awaitingHead = false;
+          headBegun = false;
           if (methods.size() >= MAX_PIPELINE_DEPTH) {
             // Netty's answer: decode nothing more, close after the next response
             mustCloseAfterResponse = true;
