@@ -43,6 +43,10 @@ package dev.bowline.proxy.config;
  * @param proxy100Continue {@code proxy_100_continue}: a request's {@code expect: 100-continue} goes
  *     upstream and the upstream's 100 (and 102, 103) come back to the client; when false, the
  *     default, the proxy answers 100 itself, drops the header and forwards no 1xx
+ * @param idleTimeout {@code common_http_protocol_options.idle_timeout}: a downstream connection
+ *     with no stream for this long is counted ({@code downstream_cx_idle_timeout}) and drained as
+ *     Envoy's {@code onIdleTimeout} drains it (closed at once if it never sent a byte); Envoy's
+ *     default 1 h; zero: never
  */
 public record CodecOptions(
     int maxConcurrentStreams,
@@ -58,7 +62,8 @@ public record CodecOptions(
     java.time.Duration maxConnectionDuration,
     java.time.Duration drainTimeout,
     java.time.Duration maxStreamDuration,
-    boolean proxy100Continue) {
+    boolean proxy100Continue,
+    java.time.Duration idleTimeout) {
   /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
   public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
 
@@ -73,6 +78,9 @@ public record CodecOptions(
 
   /** Envoy's default {@code drain_timeout}: 5 s. */
   public static final java.time.Duration DEFAULT_DRAIN_TIMEOUT = java.time.Duration.ofSeconds(5);
+
+  /** Envoy's default downstream {@code idle_timeout}: 1 h. */
+  public static final java.time.Duration DEFAULT_IDLE_TIMEOUT = java.time.Duration.ofHours(1);
 
   /** Envoy's default {@code delayed_close_timeout}: 1 s. */
   public static final java.time.Duration DEFAULT_DELAYED_CLOSE_TIMEOUT =
@@ -94,7 +102,8 @@ public record CodecOptions(
           java.time.Duration.ZERO,
           DEFAULT_DRAIN_TIMEOUT,
           java.time.Duration.ZERO,
-          false);
+          false,
+          DEFAULT_IDLE_TIMEOUT);
 
   public CodecOptions {
     if (maxConcurrentStreams < 1) {
@@ -113,7 +122,8 @@ public record CodecOptions(
     }
     if (maxConnectionDuration.isNegative()
         || drainTimeout.isNegative()
-        || maxStreamDuration.isNegative()) {
+        || maxStreamDuration.isNegative()
+        || idleTimeout.isNegative()) {
       throw new IllegalArgumentException("durations must not be negative");
     }
   }

@@ -55,6 +55,16 @@ final class ConnectionDuration {
     }
     // HTTP/1 (or a connection whose protocol is not known yet): drain like a replaced listener's
     // connection, whose next response says connection: close
+    drainHttp1(ch, options);
+  }
+
+  /**
+   * Envoy's drain sequence on HTTP/1 connection {@code ch} ({@code startDrainSequence}, then {@code
+   * onDrainTimeout}): the next response says {@code connection: close}; when {@code drain_timeout}
+   * runs out, an idle connection is closed, and one with a response under way closes after that
+   * response's last byte. Event loop.
+   */
+  static void drainHttp1(Channel ch, CodecOptions options) {
     ch.attr(ProxyRuntime.CONNECTION_DRAINING).set(Boolean.TRUE);
     ch.eventLoop()
         .schedule(

@@ -26,6 +26,11 @@ final class Http2StreamTimers implements Runnable {
   private long taskAt;
   private boolean closed;
   private final PrematureResets resets;
+  // the connection's idle timeout (no stream for that long), 0: none; fired once
+  private final long connectionIdleNanos;
+  private final Runnable onConnectionIdle;
+  private long idleSince; // when the last stream left (or the connection began)
+  private boolean connectionIdleFired;
 
   /**
    * The timers of a connection on {@code loop} whose streams time out idle after {@code idle}, and
@@ -33,9 +38,31 @@ final class Http2StreamTimers implements Runnable {
    * the per-stream handler reaches both).
    */
   Http2StreamTimers(Duration idle, EventExecutor loop, PrematureResets resets) {
+    this(idle, loop, resets, Duration.ZERO, () -> {});
+  }
+
+  /**
+   * As above, and the connection's {@code idle_timeout} {@code connectionIdle}: once no stream has
+   * been timed for that long (from now, or from when the last stream left), {@code
+   * onConnectionIdle} runs, once. No task is scheduled per stream for it: the task that times the
+   * streams looks at it too, and the last stream's leaving asks for a task only if none is due
+   * earlier.
+   */
+  Http2StreamTimers(
+      Duration idle,
+      EventExecutor loop,
+      PrematureResets resets,
+      Duration connectionIdle,
+      Runnable onConnectionIdle) {
     this.idleNanos = idle.isPositive() ? idle.toNanos() : 0;
     this.loop = loop;
     this.resets = resets;
+    this.connectionIdleNanos = connectionIdle.isPositive() ? connectionIdle.toNanos() : 0;
+    this.onConnectionIdle = onConnectionIdle;
+    this.idleSince = System.nanoTime();
+    if (connectionIdleNanos > 0) {
+      due(idleSince + connectionIdleNanos);
+    }
   }
 
   /** The connection's premature-reset count (rapid reset). */
@@ -74,6 +101,10 @@ final class Http2StreamTimers implements Runnable {
     }
     s.timedPrev = null;
     s.timedNext = null;
+    if (first == null && connectionIdleNanos > 0 && !connectionIdleFired) {
+      idleSince = System.nanoTime();
+      due(idleSince + connectionIdleNanos); // nothing new when a task is due earlier
+    }
   }
 
   /** Something may be due at {@code at} ({@link System#nanoTime}): the task runs by then. */
@@ -129,6 +160,15 @@ final class Http2StreamTimers implements Runnable {
     }
     long next = Long.MAX_VALUE;
     boolean any = false;
+    if (first == null && connectionIdleNanos > 0 && !connectionIdleFired && !closed) {
+      if (now - idleSince >= connectionIdleNanos) {
+        connectionIdleFired = true;
+        onConnectionIdle.run();
+      } else {
+        next = idleSince + connectionIdleNanos;
+        any = true;
+      }
+    }
     for (HttpConnection s = first; s != null; s = s.timedNext) {
       if (idleNanos > 0) {
         long at = s.lastActivity + idleNanos;

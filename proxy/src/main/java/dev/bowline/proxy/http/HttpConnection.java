@@ -475,6 +475,34 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
     CodecError.reply(this, c, 408, "stream timeout", "stream_idle_timeout", ResponseFlag.SI, false);
   }
 
+  /**
+   * The HTTP/1 connection read and wrote nothing for {@code
+   * common_http_protocol_options.idle_timeout} (its codec's clock says so). Idle in Envoy's sense
+   * only without a stream: none in flight or queued, no head begun. Then, as Envoy's {@code
+   * onIdleTimeout}: {@code downstream_cx_idle_timeout} counted, and a connection that never sent a
+   * byte (no codec in Envoy) closed at once, any other drained unless it drains already: the next
+   * response says {@code connection: close}, and {@code drain_timeout} later the connection closes
+   * if idle.
+   */
+  private void connectionIdle(ChannelHandlerContext ctx) {
+    if (closing || current != null || !queue.isEmpty()) {
+      return;
+    }
+    var codec = ctx.pipeline().get(dev.bowline.proxy.transport.Http1ServerCodec.class);
+    if (codec != null && codec.headBegun()) {
+      return; // Envoy's stream exists from the head's first byte
+    }
+    stats.downstreamCxIdleTimeout().inc();
+    if (codec != null && !codec.bytesSeen()) {
+      closing = true;
+      ctx.close();
+      return;
+    }
+    if (!draining()) {
+      ConnectionDuration.drainHttp1(ctx.channel(), config.codecOptions());
+    }
+  }
+
   // The route timeout (Envoy's router timeout) of the stream in flight, by one timer per connection
   // instead of a scheduled task per request: armed with the stream's deadline, the timer fires at
   // the deadline of the stream that armed it, or earlier, and then looks again: a stream done by
@@ -588,6 +616,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
         t.resets().streamClosed(System.nanoTime() - s.startNanos(), s.responseCode() != 0);
       }
       remoteReset = r.errorCode(); // Netty's multiplexer closes the stream's channel right after
+      return;
+    }
+    if (evt == dev.bowline.proxy.transport.ConnectionIdleEvent.INSTANCE) {
+      connectionIdle(ctx);
       return;
     }
     if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {

@@ -77,7 +77,8 @@ public final class HttpConnectionManager {
     p.addLast(
         new dev.bowline.proxy.transport.Http1ServerCodec(
             dev.bowline.proxy.transport.Http1Decoding.config(max, max, 65536),
-            config.streamIdleTimeout()));
+            config.streamIdleTimeout(),
+            config.codecOptions().idleTimeout()));
     p.addLast(new HttpConnection(config, runtime, f, false));
   }
 
@@ -103,7 +104,14 @@ public final class HttpConnectionManager {
         new dev.bowline.proxy.transport.Http2ConnectionWindow(
             config.codecOptions().initialConnectionWindowSize()));
     // the stream idle and route timeouts of all the connection's streams: one task between them
-    var timers = new Http2StreamTimers(config.streamIdleTimeout(), p.channel().eventLoop(), resets);
+    // and the connection's idle timeout (no stream for idle_timeout), checked by the same task
+    var timers =
+        new Http2StreamTimers(
+            config.streamIdleTimeout(),
+            p.channel().eventLoop(),
+            resets,
+            config.codecOptions().idleTimeout(),
+            () -> connectionIdle(p.channel(), runtime.stats().http(config.statPrefix())));
     p.channel().closeFuture().addListener(closed -> timers.close());
     var firstFilters = new FirstFilters(); // the filters the connection's streams share
     // the frames of a stream to HTTP/1 objects and back: one codec for all of a connection's
@@ -119,6 +127,28 @@ public final class HttpConnectionManager {
     if (runtime.isDraining(p.channel())) {
       Http2Drain.start(p.channel()); // its preface came after its listener began to drain
     }
+  }
+
+  /**
+   * HTTP/2 connection {@code ch} had no stream for {@code idle_timeout}: as Envoy's {@code
+   * onIdleTimeout}, counted, and drained (GOAWAY, {@link Http2Drain}) unless it drains already; a
+   * connection whose preface never came (no codec in Envoy) is closed at once, without GOAWAY.
+   */
+  static void connectionIdle(Channel ch, HttpStats stats) {
+    Http2FrameCodec codec = ch.pipeline().get(Http2FrameCodec.class);
+    if (codec == null || !ch.isActive()) {
+      return;
+    }
+    stats.downstreamCxIdleTimeout().inc();
+    if (!codec.decoder().prefaceReceived()) {
+      // past the codec (whose close would write GOAWAY), through TLS if any
+      ChannelHandlerContext c = ch.pipeline().context(codec);
+      if (c != null) {
+        c.close();
+      }
+      return;
+    }
+    Http2Drain.start(ch);
   }
 
   /**
@@ -500,6 +530,38 @@ public final class HttpConnectionManager {
       this.config = config;
       this.runtime = runtime;
       this.factories = factories;
+    }
+
+    // the connection manager's idle timeout while no byte has come (Envoy has no codec yet)
+    private io.netty.util.concurrent.@org.jspecify.annotations.Nullable ScheduledFuture<?>
+        idleTimer;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      java.time.Duration idle = config.codecOptions().idleTimeout();
+      if (idle.isPositive()) {
+        idleTimer =
+            ctx.executor()
+                .schedule(
+                    () -> {
+                      if (ctx.channel().isActive() && !ctx.isRemoved()) {
+                        // Envoy's onIdleTimeout without a codec: counted, closed at once
+                        runtime.stats().http(config.statPrefix()).downstreamCxIdleTimeout().inc();
+                        ctx.close();
+                      }
+                    },
+                    idle.toNanos(),
+                    java.util.concurrent.TimeUnit.NANOSECONDS);
+      }
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+      var t = idleTimer;
+      if (t != null) {
+        idleTimer = null;
+        t.cancel(false);
+      }
     }
 
     @Override

@@ -22,6 +22,9 @@ import java.util.Map;
  *     408 or 504, or reset)
  * @param downstreamRqTooManyPrematureResets HTTP/2 connections aborted because too many of their
  *     streams were reset before any response and young (Envoy's rapid-reset rule)
+ * @param downstreamCxIdleTimeout connections that had no stream for {@code
+ *     common_http_protocol_options.idle_timeout} and were drained (or closed, before their first
+ *     byte)
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -43,6 +46,7 @@ public record HttpStats(
     Counter downstreamCxMaxDurationReached,
     Counter downstreamRqMaxDurationReached,
     Counter downstreamRqTooManyPrematureResets,
+    Counter downstreamCxIdleTimeout,
     Tracing tracing) {
 
   /**
@@ -123,6 +127,7 @@ public record HttpStats(
             p + "downstream_rq_too_many_premature_resets",
             "envoy_http_downstream_rq_too_many_premature_resets",
             tags),
+        s.counter(p + "downstream_cx_idle_timeout", "envoy_http_downstream_cx_idle_timeout", tags),
         Tracing.create(s, prefix));
   }
 

@@ -48,6 +48,8 @@ public final class Http1ServerCodec
   private boolean awaitingHead = true;
   // A head's first bytes were read and the head is not decoded yet (Envoy's stream exists then).
   private boolean headBegun;
+  // Some request bytes were read on this connection (Envoy has made its codec by then).
+  private boolean bytesSeen;
 
   /** A codec decoding with {@code config} (limits, headers and trailers factories). */
   public Http1ServerCodec(HttpDecoderConfig config) {
@@ -60,17 +62,33 @@ public final class Http1ServerCodec
    * (zero: never), as an {@link IdleTimeout} right after it would, without a handler of its own.
    */
   public Http1ServerCodec(HttpDecoderConfig config, java.time.Duration idleTimeout) {
-    this(config, idleTimeout, true);
+    this(config, idleTimeout, java.time.Duration.ZERO, true);
+  }
+
+  /**
+   * A codec as {@link #Http1ServerCodec(HttpDecoderConfig, java.time.Duration)} that also fires
+   * {@link ConnectionIdleEvent#INSTANCE} once the connection has read and written nothing for
+   * {@code connectionIdleTimeout} (zero: never): the connection manager's {@code idle_timeout},
+   * checked by the same timer, so nothing is scheduled per request.
+   */
+  public Http1ServerCodec(
+      HttpDecoderConfig config,
+      java.time.Duration idleTimeout,
+      java.time.Duration connectionIdleTimeout) {
+    this(config, idleTimeout, connectionIdleTimeout, true);
   }
 
   /** A codec decoding every head with Netty's decoder ({@code fastHeads} false): tests compare. */
   Http1ServerCodec(HttpDecoderConfig config, boolean fastHeads) {
-    this(config, java.time.Duration.ZERO, fastHeads);
+    this(config, java.time.Duration.ZERO, java.time.Duration.ZERO, fastHeads);
   }
 
   private Http1ServerCodec(
-      HttpDecoderConfig config, java.time.Duration idleTimeout, boolean fastHeads) {
-    super(IdleTimeout.clockFor(idleTimeout));
+      HttpDecoderConfig config,
+      java.time.Duration idleTimeout,
+      java.time.Duration connectionIdleTimeout,
+      boolean fastHeads) {
+    super(IdleTimeout.clockFor(idleTimeout, connectionIdleTimeout));
     init(new Decoder(config, fastHeads), new Encoder());
   }
 
@@ -82,6 +100,14 @@ public final class Http1ServerCodec
    */
   public boolean headBegun() {
     return headBegun;
+  }
+
+  /**
+   * Whether any request byte was read on this connection: Envoy makes its connection manager's
+   * codec at the first bytes, and a connection idle before them is closed at once, not drained.
+   */
+  public boolean bytesSeen() {
+    return bytesSeen;
   }
 
   private final class Decoder extends HttpRequestDecoder {
@@ -106,6 +132,7 @@ public final class Http1ServerCodec
       }
       if (awaitingHead && !headBegun && buffer.isReadable()) {
         headBegun = true; // a head's first bytes: its stream idle timeout counts from here
+        bytesSeen = true;
         if (idle != null) {
           idle.read();
         }

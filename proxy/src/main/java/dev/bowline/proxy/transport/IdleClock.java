@@ -16,7 +16,15 @@ import org.jspecify.annotations.Nullable;
  * rescheduled for the remainder when there was activity. Event loop only.
  */
 final class IdleClock {
-  private final long timeoutNanos;
+  private final long timeoutNanos; // 0: no IdleStateEvent
+  // the connection idle timeout (ConnectionIdleEvent), 0: none; fired once per quiet period
+  private final long connectionNanos;
+  // lastActivity when ALL_IDLE_STATE_EVENT last fired, and when ConnectionIdleEvent did
+  private long streamFiredAt;
+  private boolean streamFired;
+  private long streamFiredNow; // the time it last fired
+  private long connectionFiredAt;
+  private boolean connectionFired;
   private long lastActivity;
   private boolean reading;
   private @Nullable ScheduledFuture<?> timer;
@@ -26,10 +34,37 @@ final class IdleClock {
 
   /** A clock for {@code timeout}, which must be positive. */
   IdleClock(Duration timeout) {
+    this(positive(timeout), Duration.ZERO);
+  }
+
+  private static Duration positive(Duration timeout) {
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("idle timeout must be positive: " + timeout);
     }
+    return timeout;
+  }
+
+  /**
+   * A clock that fires {@link IdleStateEvent#ALL_IDLE_STATE_EVENT} after {@code timeout} without
+   * activity (and again each further {@code timeout}), and {@link ConnectionIdleEvent#INSTANCE}
+   * once after {@code connectionTimeout} without activity; zero turns either off, not both.
+   */
+  IdleClock(Duration timeout, Duration connectionTimeout) {
+    if (timeout.isNegative() || connectionTimeout.isNegative()) {
+      throw new IllegalArgumentException("idle timeouts must not be negative: " + timeout);
+    }
+    if (timeout.isZero() && connectionTimeout.isZero()) {
+      throw new IllegalArgumentException("an idle timeout must be positive");
+    }
     this.timeoutNanos = timeout.toNanos();
+    this.connectionNanos = connectionTimeout.toNanos();
+  }
+
+  /** The period between checks while the channel is active: the shorter timeout. */
+  private long period() {
+    return timeoutNanos == 0
+        ? connectionNanos
+        : connectionNanos == 0 ? timeoutNanos : Math.min(timeoutNanos, connectionNanos);
   }
 
   /** Starts the timer for the handler's {@code ctx}, once, unless stopped. */
@@ -39,7 +74,7 @@ final class IdleClock {
     }
     this.ctx = ctx;
     lastActivity = System.nanoTime();
-    timer = ctx.executor().schedule(check, timeoutNanos, TimeUnit.NANOSECONDS);
+    timer = ctx.executor().schedule(check, period(), TimeUnit.NANOSECONDS);
   }
 
   /** Stops the timer for good (the channel closed, or the handler left the pipeline). */
@@ -93,13 +128,52 @@ final class IdleClock {
     if (stopped || c == null || !c.channel().isOpen()) {
       return;
     }
-    long idle = System.nanoTime() - lastActivity;
+    long now = System.nanoTime();
+    long last = lastActivity;
     long next;
-    if (reading || idle < timeoutNanos) {
-      next = reading ? timeoutNanos : timeoutNanos - idle;
+    if (reading) {
+      next = period();
     } else {
-      next = timeoutNanos;
-      c.fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
+      long idle = now - last;
+      boolean fireStream = false;
+      boolean fireConnection = false;
+      next = Long.MAX_VALUE;
+      if (timeoutNanos > 0) {
+        // due a period after the activity, then a period after each firing (as before)
+        long due =
+            streamFired && streamFiredAt == last
+                ? timeoutNanos - (now - streamFiredNow)
+                : timeoutNanos - idle;
+        if (due <= 0) {
+          fireStream = true;
+          streamFired = true;
+          streamFiredAt = last;
+          streamFiredNow = now;
+          due = timeoutNanos;
+        }
+        next = due;
+      }
+      if (connectionNanos > 0) {
+        long due;
+        if (connectionFired && connectionFiredAt == last) {
+          due = connectionNanos; // fired for this quiet period: look again later
+        } else {
+          due = connectionNanos - idle;
+          if (due <= 0) {
+            fireConnection = true;
+            connectionFired = true;
+            connectionFiredAt = last;
+            due = connectionNanos;
+          }
+        }
+        next = Math.min(next, due);
+      }
+      if (fireStream) {
+        c.fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
+      }
+      if (fireConnection && !stopped && c.channel().isOpen()) {
+        c.fireUserEventTriggered(ConnectionIdleEvent.INSTANCE);
+      }
     }
     if (!stopped) {
       timer = c.executor().schedule(check, next, TimeUnit.NANOSECONDS);

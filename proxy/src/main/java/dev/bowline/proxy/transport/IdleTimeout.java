@@ -43,6 +43,16 @@ public final class IdleTimeout extends ChannelDuplexHandler {
     return timeout.isPositive() ? new IdleClock(timeout) : null;
   }
 
+  /**
+   * A clock for a stream idle {@code timeout} and a {@code connection} idle timeout, or null when
+   * both are zero or negative.
+   */
+  static @Nullable IdleClock clockFor(Duration timeout, Duration connection) {
+    Duration t = timeout.isPositive() ? timeout : Duration.ZERO;
+    Duration c = connection.isPositive() ? connection : Duration.ZERO;
+    return t.isZero() && c.isZero() ? null : new IdleClock(t, c);
+  }
+
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     if (ctx.channel().isActive() && ctx.channel().isRegistered()) {

@@ -513,7 +513,10 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         h.getCommonHttpProtocolOptions().hasMaxStreamDuration()
             ? Protos.duration(h.getCommonHttpProtocolOptions().getMaxStreamDuration())
             : Duration.ZERO,
-        h.getProxy100Continue());
+        h.getProxy100Continue(),
+        h.getCommonHttpProtocolOptions().hasIdleTimeout()
+            ? Protos.duration(h.getCommonHttpProtocolOptions().getIdleTimeout())
+            : dev.bowline.proxy.config.CodecOptions.DEFAULT_IDLE_TIMEOUT);
   }
 
   /** {@code common_http_protocol_options.max_headers_count}: Envoy's default 100, at least 1. */
@@ -677,6 +680,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "common_http_protocol_options.max_headers_count",
           "common_http_protocol_options.max_connection_duration",
           "common_http_protocol_options.max_stream_duration",
+          "common_http_protocol_options.idle_timeout",
           "drain_timeout",
           "proxy_100_continue",
           "http2_protocol_options.max_concurrent_streams",
