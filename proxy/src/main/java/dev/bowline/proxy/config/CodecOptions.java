@@ -47,6 +47,9 @@ package dev.bowline.proxy.config;
  *     with no stream for this long is counted ({@code downstream_cx_idle_timeout}) and drained as
  *     Envoy's {@code onIdleTimeout} drains it (closed at once if it never sent a byte); Envoy's
  *     default 1 h; zero: never
+ * @param requestHeadersTimeout {@code request_headers_timeout}: the longest a request head may take
+ *     from its first byte to its end (HTTP/1), else 408 {@code request_header_timeout} and {@code
+ *     downstream_rq_header_timeout}; zero, Envoy's default: none
  */
 public record CodecOptions(
     int maxConcurrentStreams,
@@ -63,7 +66,8 @@ public record CodecOptions(
     java.time.Duration drainTimeout,
     java.time.Duration maxStreamDuration,
     boolean proxy100Continue,
-    java.time.Duration idleTimeout) {
+    java.time.Duration idleTimeout,
+    java.time.Duration requestHeadersTimeout) {
   /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
   public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
 
@@ -103,7 +107,8 @@ public record CodecOptions(
           DEFAULT_DRAIN_TIMEOUT,
           java.time.Duration.ZERO,
           false,
-          DEFAULT_IDLE_TIMEOUT);
+          DEFAULT_IDLE_TIMEOUT,
+          java.time.Duration.ZERO);
 
   public CodecOptions {
     if (maxConcurrentStreams < 1) {
@@ -123,7 +128,8 @@ public record CodecOptions(
     if (maxConnectionDuration.isNegative()
         || drainTimeout.isNegative()
         || maxStreamDuration.isNegative()
-        || idleTimeout.isNegative()) {
+        || idleTimeout.isNegative()
+        || requestHeadersTimeout.isNegative()) {
       throw new IllegalArgumentException("durations must not be negative");
     }
   }

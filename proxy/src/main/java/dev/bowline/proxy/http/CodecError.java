@@ -39,11 +39,12 @@ final class CodecError implements StreamInfo {
   private @Nullable HttpHeaders responseHeaders;
   private Object @Nullable [] state;
 
-  private CodecError(Channel connection, String protocol, String details, ResponseFlag flag) {
+  private CodecError(
+      Channel connection, String protocol, String details, @Nullable ResponseFlag flag) {
     this.connection = connection;
     this.protocol = protocol;
     this.details = details;
-    flags |= flag.bit();
+    flags |= flag == null ? 0 : flag.bit();
   }
 
   /**
@@ -75,7 +76,7 @@ final class CodecError implements StreamInfo {
       int status,
       String body,
       String details,
-      ResponseFlag flag,
+      @Nullable ResponseFlag flag,
       boolean protocolError) {
     HttpStats stats = conn.stats;
     stats.downstreamRqTotal().inc();

@@ -476,6 +476,20 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   }
 
   /**
+   * A request head not whole {@code request_headers_timeout} after its first byte: Envoy's stream
+   * for it answers as its {@code onRequestHeaderTimeout} does, 408 {@code request header timeout},
+   * details {@code request_header_timeout}, {@code downstream_rq_header_timeout} counted (no
+   * response flag); the request never ended, so the connection closes after the reply.
+   */
+  private void headersTimedOut(ChannelHandlerContext c) {
+    closing = true;
+    queue.forEach(ReferenceCountUtil::release);
+    queue.clear();
+    stats.downstreamRqHeaderTimeout().inc();
+    CodecError.reply(this, c, 408, "request header timeout", "request_header_timeout", null, false);
+  }
+
+  /**
    * The HTTP/1 connection read and wrote nothing for {@code
    * common_http_protocol_options.idle_timeout} (its codec's clock says so). Idle in Envoy's sense
    * only without a stream: none in flight or queued, no head begun. Then, as Envoy's {@code
@@ -616,6 +630,12 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
         t.resets().streamClosed(System.nanoTime() - s.startNanos(), s.responseCode() != 0);
       }
       remoteReset = r.errorCode(); // Netty's multiplexer closes the stream's channel right after
+      return;
+    }
+    if (evt == dev.bowline.proxy.transport.RequestHeadersTimeoutEvent.INSTANCE) {
+      if (!closing && current == null) {
+        headersTimedOut(ctx);
+      }
       return;
     }
     if (evt == dev.bowline.proxy.transport.ConnectionIdleEvent.INSTANCE) {

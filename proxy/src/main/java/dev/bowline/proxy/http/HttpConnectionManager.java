@@ -78,7 +78,8 @@ public final class HttpConnectionManager {
         new dev.bowline.proxy.transport.Http1ServerCodec(
             dev.bowline.proxy.transport.Http1Decoding.config(max, max, 65536),
             config.streamIdleTimeout(),
-            config.codecOptions().idleTimeout()));
+            config.codecOptions().idleTimeout(),
+            config.codecOptions().requestHeadersTimeout()));
     p.addLast(new HttpConnection(config, runtime, f, false));
   }
 

@@ -25,6 +25,8 @@ import java.util.Map;
  * @param downstreamCxIdleTimeout connections that had no stream for {@code
  *     common_http_protocol_options.idle_timeout} and were drained (or closed, before their first
  *     byte)
+ * @param downstreamRqHeaderTimeout requests whose head did not end within {@code
+ *     request_headers_timeout} of its first byte (answered 408)
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -47,6 +49,7 @@ public record HttpStats(
     Counter downstreamRqMaxDurationReached,
     Counter downstreamRqTooManyPrematureResets,
     Counter downstreamCxIdleTimeout,
+    Counter downstreamRqHeaderTimeout,
     Tracing tracing) {
 
   /**
@@ -128,6 +131,8 @@ public record HttpStats(
             "envoy_http_downstream_rq_too_many_premature_resets",
             tags),
         s.counter(p + "downstream_cx_idle_timeout", "envoy_http_downstream_cx_idle_timeout", tags),
+        s.counter(
+            p + "downstream_rq_header_timeout", "envoy_http_downstream_rq_header_timeout", tags),
         Tracing.create(s, prefix));
   }
 

@@ -1,5 +1,7 @@
 package dev.bowline.proxy.transport;
 
+import static java.util.concurrent.TimeUnit.NANOSECONDS;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -50,6 +52,13 @@ public final class Http1ServerCodec
   private boolean headBegun;
   // Some request bytes were read on this connection (Envoy has made its codec by then).
   private boolean bytesSeen;
+  // request_headers_timeout (0: none), when the head under way began, and its timer: one task for
+  // the heads of a period, scheduled by the first head that finds none (never per request)
+  private final long headersTimeoutNanos;
+  private long headStart;
+  private io.netty.util.concurrent.@Nullable ScheduledFuture<?> headersTimer;
+  private @Nullable ChannelHandlerContext headersCtx;
+  private final Runnable onHeadersTimer = this::onHeadersTimer;
 
   /** A codec decoding with {@code config} (limits, headers and trailers factories). */
   public Http1ServerCodec(HttpDecoderConfig config) {
@@ -62,7 +71,7 @@ public final class Http1ServerCodec
    * (zero: never), as an {@link IdleTimeout} right after it would, without a handler of its own.
    */
   public Http1ServerCodec(HttpDecoderConfig config, java.time.Duration idleTimeout) {
-    this(config, idleTimeout, java.time.Duration.ZERO, true);
+    this(config, idleTimeout, java.time.Duration.ZERO, java.time.Duration.ZERO, true);
   }
 
   /**
@@ -75,20 +84,40 @@ public final class Http1ServerCodec
       HttpDecoderConfig config,
       java.time.Duration idleTimeout,
       java.time.Duration connectionIdleTimeout) {
-    this(config, idleTimeout, connectionIdleTimeout, true);
+    this(config, idleTimeout, connectionIdleTimeout, java.time.Duration.ZERO, true);
+  }
+
+  /**
+   * As above, and fires {@link RequestHeadersTimeoutEvent#INSTANCE} when a request head is not
+   * whole {@code headersTimeout} after its first byte (zero: never; Envoy's {@code
+   * request_headers_timeout}).
+   */
+  public Http1ServerCodec(
+      HttpDecoderConfig config,
+      java.time.Duration idleTimeout,
+      java.time.Duration connectionIdleTimeout,
+      java.time.Duration headersTimeout) {
+    this(config, idleTimeout, connectionIdleTimeout, headersTimeout, true);
   }
 
   /** A codec decoding every head with Netty's decoder ({@code fastHeads} false): tests compare. */
   Http1ServerCodec(HttpDecoderConfig config, boolean fastHeads) {
-    this(config, java.time.Duration.ZERO, java.time.Duration.ZERO, fastHeads);
+    this(
+        config,
+        java.time.Duration.ZERO,
+        java.time.Duration.ZERO,
+        java.time.Duration.ZERO,
+        fastHeads);
   }
 
   private Http1ServerCodec(
       HttpDecoderConfig config,
       java.time.Duration idleTimeout,
       java.time.Duration connectionIdleTimeout,
+      java.time.Duration headersTimeout,
       boolean fastHeads) {
     super(IdleTimeout.clockFor(idleTimeout, connectionIdleTimeout));
+    this.headersTimeoutNanos = headersTimeout.isPositive() ? headersTimeout.toNanos() : 0;
     init(new Decoder(config, fastHeads), new Encoder());
   }
 
@@ -108,6 +137,29 @@ public final class Http1ServerCodec
    */
   public boolean bytesSeen() {
     return bytesSeen;
+  }
+
+  /** A head began: its request_headers_timeout runs from now. */
+  private void headBegan(ChannelHandlerContext ctx) {
+    headStart = loopClock().nanoTime();
+    if (headersTimer == null) {
+      headersCtx = ctx;
+      headersTimer = ctx.executor().schedule(onHeadersTimer, headersTimeoutNanos, NANOSECONDS);
+    }
+  }
+
+  private void onHeadersTimer() {
+    headersTimer = null;
+    ChannelHandlerContext c = headersCtx;
+    if (c == null || !headBegun || !c.channel().isActive() || c.isRemoved()) {
+      return; // no head under way: the next one schedules again
+    }
+    long left = headStart + headersTimeoutNanos - System.nanoTime();
+    if (left > 0) {
+      headersTimer = c.executor().schedule(onHeadersTimer, left, NANOSECONDS); // a later head
+      return;
+    }
+    c.fireUserEventTriggered(RequestHeadersTimeoutEvent.INSTANCE);
   }
 
   private final class Decoder extends HttpRequestDecoder {
@@ -133,6 +185,9 @@ public final class Http1ServerCodec
       if (awaitingHead && !headBegun && buffer.isReadable()) {
         headBegun = true; // a head's first bytes: its stream idle timeout counts from here
         bytesSeen = true;
+        if (headersTimeoutNanos > 0) {
+          headBegan(ctx);
+        }
         if (idle != null) {
           idle.read();
         }

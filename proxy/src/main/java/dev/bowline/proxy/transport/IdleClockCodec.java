@@ -37,6 +37,11 @@ abstract class IdleClockCodec<I extends ByteToMessageDecoder, O extends MessageT
     this.idle = idle;
   }
 
+  /** The event loop's clock (a read batch's time inside one). */
+  protected final LoopClock loopClock() {
+    return clock;
+  }
+
   /** Sets the decoder and the encoder, once, in the subclass's constructor. */
   protected final void init(I decoder, O encoder) {
     if (this.decoder != null) {

@@ -516,7 +516,10 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         h.getProxy100Continue(),
         h.getCommonHttpProtocolOptions().hasIdleTimeout()
             ? Protos.duration(h.getCommonHttpProtocolOptions().getIdleTimeout())
-            : dev.bowline.proxy.config.CodecOptions.DEFAULT_IDLE_TIMEOUT);
+            : dev.bowline.proxy.config.CodecOptions.DEFAULT_IDLE_TIMEOUT,
+        h.hasRequestHeadersTimeout()
+            ? Protos.duration(h.getRequestHeadersTimeout())
+            : Duration.ZERO);
   }
 
   /** {@code common_http_protocol_options.max_headers_count}: Envoy's default 100, at least 1. */
@@ -667,6 +670,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "max_request_headers_kb",
           "stream_idle_timeout",
           "request_timeout",
+          "request_headers_timeout",
           "server_name",
           "upgrade_configs",
           "access_log",
