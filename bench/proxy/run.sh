@@ -19,10 +19,26 @@
 #   BOWLINE_BENCH_ARGS="--transport io_uring"   (appended to bowline proxy's arguments)
 #   PROXIES="haproxy bowline bowline-b" BOWLINE_B_JAVA_OPTS="..."   (bowline-b: the same build and
 #                    archive with these JVM options appended: an A/B of options inside every round)
+#   ABBA=1   (with bowline-b: it runs before bowline in even rounds, after it in odd ones; in a
+#                    fixed order the slot right after HAProxy was the slower one in NOISE runs)
 #   PROTO=h2 bench/proxy/run.sh 10 50   (HTTP/2 load from h2load instead of wrk: every proxy listens
 #                    h2c with prior knowledge and keeps HTTP/1.1 keep-alive to the backend; the 50
 #                    requests in flight are STREAMS (default 10) streams on each of 50/STREAMS
 #                    connections; latency from h2load's per-request log)
+#   NOISE=30 bench/proxy/run.sh   (a controlled disturbance every proxy meets alike: bench/proxy/noise.c
+#                    on core 1 during each measured window, 30% of the core in bursts of
+#                    NOISE_BURST_US (default 2000) at random, SCHED_FIFO so that a burst takes the
+#                    core whatever runs there, as a busy host takes the VM's vCPU (steal time);
+#                    NOISE_POLICY=other makes it an ordinary process the fair scheduler weighs)
+#   BOOST=-15   (during each measured window, the nice value of this script's autogroup: the
+#                    proxy, the load generator and the backend then take their cores from other
+#                    sessions' work (another helper's build) instead of sharing them: with
+#                    sched_autogroup_enabled each session is one group of equal weight otherwise.
+#                    Set back to 0 after the window; NOISE's SCHED_FIFO bursts still take the core)
+#   THREADS=1   (each proxy thread's CPU time, time runnable but waiting for the CPU and time
+#                    slices over the measured window, from schedstat; and core 1's steal time)
+#   ADDR=127.0.7.70   (the backend's address; NGINX, HAProxy, Bowline and the Netty floor listen on
+#                    the next four. An ADDR other than 127.0.7.1 runs without the bench lock)
 #   WARMUP_RUNS=N   (the warm-up as N wrk runs of WARMUP/N s each; default one run per 5 s of
 #                    WARMUP, at least one. WARMUP_RUNS=1 is one long keep-alive run.)
 #
@@ -48,7 +64,9 @@ WARMUP_RUNS=${WARMUP_RUNS:-$(( WARMUP >= 10 ? WARMUP / 5 : 1 ))}
 ROUNDS=${ROUNDS:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/bench/proxy/lib.sh"
-bench_work bowline-bench
+ADDR=${ADDR:-127.0.7.1}
+bench_work bowline-bench 127.0.7.1
+trap '[ -z "${BOOST:-}" ] || echo 0 > /proc/$$/autogroup; bench_cleanup' EXIT
 bench_packages nginx:nginx-light haproxy wrk h2load:nghttp2-client
 PROTO=${PROTO:-h1}
 case "$PROTO" in
@@ -59,14 +77,18 @@ case "$PROTO" in
   *) echo "PROTO is h1 or h2, not $PROTO" >&2; exit 2;;
 esac
 
-BACKEND=127.0.7.1:8081
+# ADDR is the backend (port 8081); NGINX on ADDR+1, HAProxy on ADDR+2, Bowline on ADDR+3, the Netty
+# floor on ADDR+4 (port 8080)
+AP=${ADDR%.*}; AL=${ADDR##*.}
+NGINX_A=$AP.$((AL + 1)); HAPROXY_A=$AP.$((AL + 2)); BOWLINE_A=$AP.$((AL + 3)); FLOOR_A=$AP.$((AL + 4))
+BACKEND=$ADDR:8081
 # --- backend: NGINX with a 1 KB file, on core 0 -------------------------------------------------
 bench_backend "$BACKEND"
 
 # --- peers ----------------------------------------------------------------------------------------
-bench_nginx_proxy "$WORK/peer" "127.0.7.2:8080$LISTEN_FLAGS" "$BACKEND"
-bench_haproxy "$WORK/haproxy.cfg" "127.0.7.3:8080$HAPROXY_FLAGS" "$BACKEND"
-bench_router_bootstrap "$WORK/bowline.yaml" 127.0.7.4 127.0.7.1 8081 "$CODEC"
+bench_nginx_proxy "$WORK/peer" "$NGINX_A:8080$LISTEN_FLAGS" "$BACKEND"
+bench_haproxy "$WORK/haproxy.cfg" "$HAPROXY_A:8080$HAPROXY_FLAGS" "$BACKEND"
+bench_router_bootstrap "$WORK/bowline.yaml" "$BOWLINE_A" "$ADDR" 8081 "$CODEC"
 
 "$ROOT/mvnw" -q -pl cli -am package -DskipTests -Dspotless.check.skip=true >/dev/null
 source "$ROOT/tools/find-java.sh" >/dev/null 2>&1 || true
@@ -117,6 +139,23 @@ load() {
     }' > "$3"
 }
 
+# THREADS=1: each thread's CPU time, time waiting for the CPU while runnable and time slices over
+# the measured window (/proc/PID/task/TID/schedstat), threads of one name summed
+threads() { local p t; for p in "$@"; do for t in /proc/"$p"/task/*; do
+  echo "$(tr -d '\n' < "$t/comm" 2>/dev/null | tr ' ' _) $(cat "$t/schedstat" 2>/dev/null || echo 0 0 0)"; done; done; }
+steal() { awk '$1 == "cpu1" { print $9 }' /proc/stat; }
+thread_deltas() {
+  awk -v n="$3" 'FNR == NR { r[$1] += $2; w[$1] += $3; c[$1] += $4; next } { R[$1] += $2; W[$1] += $3; C[$1] += $4 }
+    END { printf "  %s threads (run / wait ms, slices):", n
+      for (k in R) if (R[k] - r[k] > 1e6 || W[k] - w[k] > 1e6) printf " %s %.0f / %.0f, %d;", k, (R[k] - r[k]) / 1e6, (W[k] - w[k]) / 1e6, C[k] - c[k]
+      print "" }' "$1" "$2"
+}
+# NOISE=P: bench/proxy/noise.c on core 1 during every measured window (see the header)
+if [ -n "${NOISE:-}" ]; then
+  NOISE_BURST_US=${NOISE_BURST_US:-2000}; NOISE_POLICY=${NOISE_POLICY:-fifo}
+  gcc -O2 -o "$WORK/noise" "$ROOT/bench/proxy/noise.c" -lm
+fi
+
 printf '%-13s %10s %10s %10s %10s %8s %9s %14s %8s %8s %8s %8s\n' proxy rps p50_ms p99_ms rss_mb pss_mb pdirty_mb cpu_ms/1k_req ready_s cpu_% usr/1k sys/1k
 run_one() {
   local name=$1 url=$2; shift 2
@@ -131,9 +170,18 @@ run_one() {
   local fam; fam=$(family $pid | tr '\n' ' ')
   local c0; c0=$(cpu_ticks $fam)
   local s0; s0=$(cpu_split $fam)
+  [ -z "${THREADS:-}" ] || { threads $fam > "$WORK/$name.threads0"; steal > "$WORK/$name.steal0"; }
+  [ -z "${BOOST:-}" ] || echo "$BOOST" > /proc/$$/autogroup
+  local noise=""
+  if [ -n "${NOISE:-}" ]; then
+    taskset -c 1 "$WORK/noise" "$NOISE" "$NOISE_BURST_US" "$NOISE_POLICY" & noise=$!; PIDS+=($noise)
+  fi
   local t0; t0=$(date +%s.%N)
   load "$DURATION" "$url" "$WORK/$name.wrk"
   local t1; t1=$(date +%s.%N)
+  [ -z "$noise" ] || { kill "$noise"; wait "$noise" 2>/dev/null || true; }
+  [ -z "${BOOST:-}" ] || echo 0 > /proc/$$/autogroup
+  [ -z "${THREADS:-}" ] || { threads $fam > "$WORK/$name.threads1"; steal > "$WORK/$name.steal1"; }
   local c1; c1=$(cpu_ticks $fam)
   local s1; s1=$(cpu_split $fam)
   local reqs; reqs=$(awk '/requests in/{print $1}' "$WORK/$name.wrk")
@@ -154,6 +202,8 @@ run_one() {
   echo "$ROUND $name $rps $(ms "$p50") $(ms "$p99") $((rss / 1024)) $((pss / 1024)) $((pdirty / 1024)) $per1k $ready $util $usr1k $sys1k" >> "$WORK/rows"
   [ -z "$errors" ] || echo "  $name: $errors" >&2
   [ -z "${TAIL:-}" ] || awk -v n="$name" '$1=="pct"{printf "%s%s %s", (c++ ? " " : "  " n " latency ms:"), $2, $3} END{print ""}' "$WORK/$name.wrk"
+  [ -z "${THREADS:-}" ] || { thread_deltas "$WORK/$name.threads0" "$WORK/$name.threads1" "$name"
+    echo "  $name core 1 steal (host): $(( ($(cat "$WORK/$name.steal1") - $(cat "$WORK/$name.steal0")) * 1000 / TCK )) ms"; }
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
@@ -167,8 +217,8 @@ train() { # train <extra JVM flags...>: start, wait for ready, 3 s of load, stop
   # shellcheck disable=SC2086
   taskset -c 1 "$JAVA" $JAVA_OPTS "$@" "${BOWLINE_ARGS[@]}" --drain-time-s 0 >"$WORK/bowline-train.out" 2>&1 &
   local t=$!; PIDS+=($t)
-  BENCH_CURL_ARGS=$PROXY_CURL wait_http http://127.0.7.4:8080/1k
-  load 3 http://127.0.7.4:8080/1k
+  BENCH_CURL_ARGS=$PROXY_CURL wait_http http://$BOWLINE_A:8080/1k
+  load 3 http://$BOWLINE_A:8080/1k
   kill "$t"; wait "$t" 2>/dev/null || true
 }
 if want bowline || want bowline-b; then
@@ -205,23 +255,28 @@ fi
 # medians of the per-round ratios the issue's targets are stated in.
 for ROUND in $(seq 1 "$ROUNDS"); do
   [ "$ROUNDS" = 1 ] || echo "# round $ROUND"
-  want nginx && run_one nginx http://127.0.7.2:8080/1k "$NGINX" -p "$WORK/peer" -c "$WORK/peer/nginx.conf"
-  want haproxy && run_one haproxy http://127.0.7.3:8080/1k "$HAPROXY" -db -f "$WORK/haproxy.cfg"
+  want nginx && run_one nginx http://$NGINX_A:8080/1k "$NGINX" -p "$WORK/peer" -c "$WORK/peer/nginx.conf"
+  want haproxy && run_one haproxy http://$HAPROXY_A:8080/1k "$HAPROXY" -db -f "$WORK/haproxy.cfg"
   # shellcheck disable=SC2086
-  want bowline-noaot && run_one bowline-noaot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS "${BOWLINE_ARGS[@]}"
+  want bowline-noaot && run_one bowline-noaot http://$BOWLINE_A:8080/1k "$JAVA" $JAVA_OPTS "${BOWLINE_ARGS[@]}"
+  # ABBA=1: bowline-b before bowline in even rounds, so that neither always follows HAProxy
   # shellcheck disable=SC2086
-  want bowline && run_one bowline http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
+  [ -z "${ABBA:-}" ] || [ $((ROUND % 2)) = 1 ] || ! want bowline-b ||
+    run_one bowline-b http://$BOWLINE_A:8080/1k "$JAVA" $JAVA_OPTS ${BOWLINE_B_JAVA_OPTS:-} -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
   # shellcheck disable=SC2086
-  want bowline-b && run_one bowline-b http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS ${BOWLINE_B_JAVA_OPTS:-} -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
+  want bowline && run_one bowline http://$BOWLINE_A:8080/1k "$JAVA" $JAVA_OPTS -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
   # shellcheck disable=SC2086
-  want bowline-aot && run_one bowline-aot http://127.0.7.4:8080/1k "$JAVA" $JAVA_OPTS -XX:AOTCache="$WORK/bowline.aot" "${BOWLINE_ARGS[@]}"
+  { [ -z "${ABBA:-}" ] || [ $((ROUND % 2)) = 1 ]; } && want bowline-b && run_one bowline-b http://$BOWLINE_A:8080/1k "$JAVA" $JAVA_OPTS ${BOWLINE_B_JAVA_OPTS:-} -XX:SharedArchiveFile="$WORK/bowline.jsa" -Xshare:auto "${BOWLINE_ARGS[@]}"
   # shellcheck disable=SC2086
-  want netty-floor && run_one netty-floor http://127.0.7.5:8080/1k "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED \
-    -cp "$WORK/floor:$NETTY_CP" Floor 127.0.7.5:8080 "$BACKEND"
+  want bowline-aot && run_one bowline-aot http://$BOWLINE_A:8080/1k "$JAVA" $JAVA_OPTS -XX:AOTCache="$WORK/bowline.aot" "${BOWLINE_ARGS[@]}"
+  # shellcheck disable=SC2086
+  want netty-floor && run_one netty-floor http://$FLOOR_A:8080/1k "$JAVA" $JAVA_OPTS --enable-native-access=ALL-UNNAMED \
+    -cp "$WORK/floor:$NETTY_CP" Floor $FLOOR_A:8080 "$BACKEND"
 done
 if [ "$ROUNDS" != 1 ]; then
   echo "# medians over $ROUNDS rounds"
   awk -f "$ROOT/bench/proxy/medians.awk" "$WORK/rows"
 fi
+[ -z "${NOISE:-}" ] || echo "noise: $NOISE% of core 1 in bursts of ${NOISE_BURST_US} us at random ($NOISE_POLICY) during each measured window"
 if [ "$PROTO" = h1 ]; then LOADGEN="wrk -t1 -c$CONNS"; else LOADGEN="h2load -t1 -c$H2_CLIENTS -m$STREAMS (h2c)"; fi
 echo "$LOADGEN ${DURATION}s (after ${WARMUP}s warm-up in $WARMUP_RUNS runs); backend nginx 1 KB (HTTP/1.1 keep-alive) on core 0 with the load generator; proxy alone on core 1; work dir $WORK"

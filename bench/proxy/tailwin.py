@@ -32,6 +32,7 @@ def main():
     for s, d in rows:
         lat.setdefault(sl(s), []).append(d)
     ev = {}
+    pauses = []
     if len(sys.argv) > 2 and sys.argv[2]:
         stamp = re.compile(r"\[(\d+)ms\]")
         with open(sys.argv[2], errors="replace") as f:
@@ -57,6 +58,9 @@ def main():
                         e["sp_ms"] += int(n.group(1)) / 1e6
                 if re.search(r"\[gc\s*\]", line) and "Pause" in line:
                     e["gc"] += 1
+                    d = re.search(r"([0-9.]+)ms$", line.strip())
+                    if d:  # logged at the pause's end: [start, end] in µs
+                        pauses.append((t - float(d.group(1)) * 1000, t))
     print("  %-9s %7s %7s %7s %7s %7s | %5s %5s %5s %4s %6s %3s" % (
         "slice", "reqs", "p50", "p99", "p99.9", "max", "comp", "mne", "deopt", "sp", "sp_ms", "gc"))
     for k in sorted(set(lat) | ({-1} if -1 in ev else set())):
@@ -75,6 +79,15 @@ def main():
     slow = [sl(s) for s, d in rows if d >= cut]
     print("  slowest 0.1%% (>= %.2f ms): %d, %d of them in the first 0.1 s, %d in the first 1 s" % (
         cut, len(slow), sum(1 for k in slow if k == 0), sum(1 for k in slow if k < 10)))
+    # the slowest 1% (P99 and above): in the first second, and held by a young pause (the request
+    # was in flight while one ran)
+    cut99 = pct(a, 99)
+    slow99 = [(s, d) for s, d in rows if d >= cut99]
+    held = sum(1 for s, d in slow99 if any(s < pe and s + d * 1000 > ps for ps, pe in pauses))
+    allheld = sum(1 for s, d in rows if any(s < pe and s + d * 1000 > ps for ps, pe in pauses))
+    print("  slowest 1%% (>= %.2f ms): %d, %d in the first 1 s, %d in flight during a young pause"
+          " (%d pauses in the log; all requests in flight during one: %d)" % (
+              cut99, len(slow99), sum(1 for s, _ in slow99 if sl(s) < 10), held, len(pauses), allheld))
     for name, b in (("window", a), ("first 1s", first), ("after 1s", rest)):
         if b:
             print("  %-9s %7d %7.2f %7.2f %7.2f %7.2f  p99.99 %.2f" % (

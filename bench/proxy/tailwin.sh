@@ -10,6 +10,7 @@
 #   VARIANTS="haproxy bowline bowline-b" B_OPTS="-XX:PerMethodTrapLimit=0" ...
 #   WARMUP_RUNS=N (default WARMUP/5, as run.sh); B_WARMUP_RUNS=N for bowline-b only (the warm-up's
 #   shape as the A/B: the same WARMUP seconds in more, shorter runs is more connections opened)
+#   NOISE=30 BOOST=-15 NOISE_BURST_US=2000 NOISE_POLICY=fifo: as run.sh (see its header), during the window
 # Addresses: ADDR is the backend (port 8081); HAProxy on ADDR+1, Bowline on ADDR+2 (port 8080).
 set -euo pipefail
 DURATION=${1:-10}
@@ -44,6 +45,8 @@ sed -i '/^@cp picocli\//d' "$WORK/bowline.classlist"
   -XX:SharedClassListFile="$WORK/bowline.classlist" -XX:SharedArchiveFile="$WORK/bowline.jsa" -cp "$JAR" >"$WORK/dump.out" 2>&1
 sync "$WORK/bowline.jsa"
 
+[ -z "${NOISE:-}" ] || gcc -O2 -o "$WORK/noise" "$ROOT/bench/proxy/noise.c" -lm
+trap '[ -z "${BOOST:-}" ] || echo 0 > /proc/$$/autogroup; bench_cleanup' EXIT
 slices() { python3 "$ROOT/bench/proxy/tailwin.py" "$@"; }
 
 threads() { # threads PID: "<ns> <thread name>" per thread of PID
@@ -78,7 +81,12 @@ run_one() { # run_one NAME URL COMMAND... (WARMUP_RUNS from $RUNS)
   (sleep 1; threads "$pid" > "$WORK/$name.cpu1"; sleep 4; threads "$pid" > "$WORK/$name.cpu5"
    sleep 1; threads "$pid" > "$WORK/$name.cpu6") &
   local snaps=$!
+  [ -z "${BOOST:-}" ] || echo "$BOOST" > /proc/$$/autogroup
+  local noise=""
+  [ -z "${NOISE:-}" ] || { taskset -c 1 "$WORK/noise" "$NOISE" "${NOISE_BURST_US:-2000}" "${NOISE_POLICY:-fifo}" & noise=$!; PIDS+=($noise); }
   taskset -c 0 h2load --h1 -t1 -c50 -m1 -D "$DURATION" --log-file "$WORK/$name.log" "$url" > "$WORK/$name.h2load"
+  [ -z "$noise" ] || { kill "$noise"; wait "$noise" 2>/dev/null || true; }
+  [ -z "${BOOST:-}" ] || echo 0 > /proc/$$/autogroup
   wait $snaps
   echo "# round $ROUND $name ($(grep -m1 '^requests:' "$WORK/$name.h2load"))"
   cpu_slices "$WORK/$name"
