@@ -155,9 +155,9 @@ class ListenerUpdateProxyTest {
         .atMost(Duration.ofSeconds(30))
         .ignoreExceptions()
         .until(() -> get(late).startsWith("backend=a"));
-    assertThat(stats())
-        .containsEntry("listener_manager.listener_create_failure", "2")
-        .containsEntry("listener_manager.listener_create_success", "2");
+    // counted in the same apply as the bind, just after it: waited for, not read at once
+    awaitStat("listener_manager.listener_create_success", "2");
+    assertThat(stats()).containsEntry("listener_manager.listener_create_failure", "2");
     assertThat(xds.nacks(LDS)).isEqualTo(1);
   }
 
