@@ -7,6 +7,11 @@ import picocli.CommandLine;
 public final class Main {
   private Main() {}
 
+  static {
+    // before the first logger below: a proxy's last line survives the JVM's own shutdown
+    ProxyMain.keepLogsAtExit();
+  }
+
   /**
    * grpc-netty asks every channel for SO_KEEPALIVE, which the Unix sockets of SDS (agent and proxy)
    * do not have, and Netty's bootstraps warn about it once per channel: noise that hid real

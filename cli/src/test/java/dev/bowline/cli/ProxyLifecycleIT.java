@@ -214,6 +214,26 @@ class ProxyLifecycleIT {
   }
 
   @Test
+  void aSighupDrainsInTheShutdownHookAndItsLastLineIsStillWritten() throws Exception {
+    int listen = freePort();
+    int admin = freePort();
+    Process p = serving(bootstrap(listen, admin), admin, "--drain-time-s", "1");
+    CompletableFuture<HttpResponse<String>> held = getAsync(listen, "/held");
+    assertThat(fixture.arrived.await(30, TimeUnit.SECONDS))
+        .as("the request is at the backend")
+        .isTrue();
+    // the JVM itself shuts down on SIGHUP: the proxy drains in its shutdown hook, for the whole
+    // drain time as a request is open, while the JDK's logging resets in a hook of its own
+    Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).inheritIO().start();
+    assertThat(kill.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(kill.exitValue()).isZero();
+    Exit e = finish(p);
+    assertThat(e.code()).as("the JVM's exit on SIGHUP; stderr: %s", e.err()).isEqualTo(129);
+    assertThat(e.err()).contains("event=proxy_stopped node=lifecycle").doesNotContain("\tat ");
+    assertThat(held).failsWithin(Duration.ofSeconds(30));
+  }
+
+  @Test
   void sigtermClosesWhatIsStillOpenWhenTheDrainTimeIsOver() throws Exception {
     int listen = freePort();
     int admin = freePort();

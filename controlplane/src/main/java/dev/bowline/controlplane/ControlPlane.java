@@ -53,6 +53,11 @@ public final class ControlPlane implements AutoCloseable {
   private final DebugServer debug;
   private final LongSupplier nanoTime;
   private final AtomicLong versions = new AtomicLong();
+
+  /** Pairs {@link #lastSnapshot} with {@link #config}: a push reads both as one. */
+  private final Object configLock = new Object();
+
+  private final AtomicLong pushedConfigVersion = new AtomicLong(-1);
   private volatile boolean ready;
 
   /**
@@ -217,9 +222,12 @@ public final class ControlPlane implements AutoCloseable {
    * WorkloadGroups, the generators {@code inputs}; one debounced push follows.
    */
   public void updateConfig(ConfigSnapshot snapshot, ConfigInputs inputs, String reason) {
-    ConfigSnapshot before = lastSnapshot.getAndSet(snapshot);
     registry.updateConfig(snapshot);
-    config.set(Objects.requireNonNull(inputs, "inputs"));
+    ConfigSnapshot before;
+    synchronized (configLock) {
+      before = lastSnapshot.getAndSet(snapshot);
+      config.set(Objects.requireNonNull(inputs, "inputs"));
+    }
     metrics.trigger("config");
     debouncer.submit(
         new PushRequest(
@@ -256,7 +264,26 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   private void pushNow(PushRequest request) {
-    xds.push(newPushContext(), request);
+    PushContext next;
+    long configVersion;
+    synchronized (configLock) {
+      ConfigSnapshot s = lastSnapshot.get();
+      configVersion = s == null ? -1 : s.version();
+      next = newPushContext();
+    }
+    xds.push(next, request);
+    pushedConfigVersion.accumulateAndGet(configVersion, Math::max);
+  }
+
+  /**
+   * The Istio config store's version ({@link ConfigSnapshot#version}, what {@code /debug/configz}
+   * shows as {@code version}) of the config the latest push generated from, or -1 before any: once
+   * it reaches a write's version, every proxy that connects from then on is answered from that
+   * config (the push context is replaced before this moves). Tests wait on it instead of sleeping
+   * through the push's debounce.
+   */
+  public long pushedConfigVersion() {
+    return pushedConfigVersion.get();
   }
 
   @Override

@@ -30,6 +30,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -280,16 +281,30 @@ class GrpcInteropIT {
             + http.indent(2);
     Files.writeString(configDir.resolve("vs.yaml"), vs);
     String previous = "\"name\":\"interop-" + (routes - 1) + "\"";
+    long[] storeVersion = {-1};
     await()
-        .atMost(Duration.ofSeconds(20))
+        .atMost(Duration.ofSeconds(30))
         .until(
             () -> {
               String configz = configz();
-              return configz.contains("\"name\":\"" + name + "\"") && !configz.contains(previous);
+              var v = STORE_VERSION.matcher(configz);
+              if (configz.contains("\"name\":\"" + name + "\"")
+                  && !configz.contains(previous)
+                  && v.find()) {
+                storeVersion[0] = Long.parseLong(v.group(1));
+                return true;
+              }
+              return false;
             });
-    // The push that follows the store's change is debounced by 20 ms.
-    Thread.sleep(300);
+    // the debounced push that follows the store's change: a client started after it gets this
+    // config
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> controlPlane.pushedConfigVersion() >= storeVersion[0]);
   }
+
+  /** {@code /debug/configz}'s store version (its first {@code version} key). */
+  private static final Pattern STORE_VERSION = Pattern.compile("\"version\":(\\d+)");
 
   String configz() throws Exception {
     try (HttpClient http = HttpClient.newHttpClient()) {

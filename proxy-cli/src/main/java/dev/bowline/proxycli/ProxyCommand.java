@@ -393,7 +393,8 @@ public final class ProxyCommand implements Callable<Integer> {
             new sun.misc.Signal(name),
             signal -> Thread.ofPlatform().name("bowline-drain").start(drainThenClose));
       } catch (IllegalArgumentException e) {
-        // the JVM keeps the signal (-Xrs): its shutdown hook below drains instead
+        // -Xrs: the JVM leaves the signal alone and runs no hook on it (its default action ends
+        // the process); the hook below serves SIGHUP and System.exit
       }
     }
     Runtime.getRuntime().addShutdownHook(new Thread(drainThenClose, "bowline-drain-hook"));

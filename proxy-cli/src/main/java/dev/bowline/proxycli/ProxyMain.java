@@ -12,6 +12,24 @@ import picocli.CommandLine.Model.CommandSpec;
 public final class ProxyMain {
   private ProxyMain() {}
 
+  static {
+    keepLogsAtExit(); // before the first logger below
+  }
+
+  /**
+   * Makes {@link ExitLogManager} the JVM's logging manager unless one is named already, so that a
+   * proxy's last line ({@code event=proxy_stopped}) is written when the JVM itself shuts down. Call
+   * before anything makes a logger (the manager is chosen once, when {@code LogManager}
+   * initialises). Kept out of {@code ExitLogManager}: calling a static method of that class would
+   * initialise its superclass {@code LogManager} first, which picks its manager before the property
+   * is set.
+   */
+  public static void keepLogsAtExit() {
+    if (System.getProperty("java.util.logging.manager") == null) {
+      System.setProperty("java.util.logging.manager", ExitLogManager.class.getName());
+    }
+  }
+
   /**
    * grpc-netty asks every channel for SO_KEEPALIVE, which the Unix sockets of SDS do not have, and
    * Netty's bootstraps warn about it once per channel (as {@code dev.bowline.cli.Main} says). Kept

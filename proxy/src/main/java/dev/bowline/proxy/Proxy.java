@@ -383,6 +383,18 @@ public final class Proxy implements AutoCloseable {
 
   private void begin(ListenerParser lp) {
     xdsStats.staticResources(staticListeners.size(), staticClusters.size());
+    // Envoy adds the bootstrap's listeners in order and refuses one whose address an earlier one
+    // has, before any socket is made; its start-up then fails with that error
+    Map<InetSocketAddress, String> addresses = new HashMap<>();
+    for (var proto : bootstrap.getStaticResources().getListenersList()) {
+      ListenerConfig l = staticListeners.get(proto.getName());
+      if (l != null
+          && ListenerManager.claimsAddress(l)
+          && addresses.putIfAbsent(l.address().toInet(), l.name()) != null) {
+        throw new BootstrapException(
+            "static_resources.listeners: " + ListenerManager.duplicateAddress(l));
+      }
+    }
     publishOnConfigThread(XdsState.empty());
     for (String name : new java.util.TreeSet<>(staticListeners.keySet())) {
       // Envoy binds a bootstrap listener's socket while it loads the bootstrap and exits 1 if it
@@ -419,6 +431,7 @@ public final class Proxy implements AutoCloseable {
               secrets);
       xdsClient = client;
       client.listenerCheck(listeners::bindable); // Envoy NACKs an LDS listener it cannot bind
+      client.listenerOut(listeners::heldOut); // failed after warming: out until LDS sends it
       client.stats(xdsStats);
       client.addStaticListeners(List.copyOf(staticListeners.values()));
       client.addStaticClusters(List.copyOf(staticClusters.values()));

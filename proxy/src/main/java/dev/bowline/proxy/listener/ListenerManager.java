@@ -50,6 +50,15 @@ public final class ListenerManager {
   private final Map<String, String> bindFailures = new HashMap<>();
 
   /**
+   * The listener versions whose bind after warming failed, by name: each stays out (not bound
+   * again, not counted again) until LDS sends it again and {@link #bindable} passes it, or a new
+   * version of it comes. Envoy removes a listener whose socket fails after warming ({@code
+   * onListenerWarmed}: {@code removeListenerInternal}); only a later LDS response naming it adds it
+   * again, whose bind then fails the update (NACK) or succeeds.
+   */
+  private final Map<String, ListenerConfig> heldOut = new HashMap<>();
+
+  /**
    * The generations serving, refreshed under the lock whenever they change, so that {@link
    * #openConnectionsNow} reads them without it.
    */
@@ -233,14 +242,15 @@ public final class ListenerManager {
       }
     }
     bindFailures.clear();
+    heldOut.keySet().retainAll(snapshot.listeners().keySet());
     for (ListenerConfig l : snapshot.listeners().values()) {
-      if (l.bindToPort() && !active.containsKey(l.name())) {
+      if (l.bindToPort() && !active.containsKey(l.name()) && heldOut.get(l.name()) != l) {
         bind(l);
       }
     }
     Map<String, ListenerConfig> now = new HashMap<>();
     for (ListenerConfig l : snapshot.listeners().values()) {
-      if (!bindFailures.containsKey(l.name())) {
+      if (!bindFailures.containsKey(l.name()) && heldOut.get(l.name()) != l) {
         now.put(l.name(), l);
         if (created.get(l.name()) != l) {
           createSuccess.adder().add(workers);
@@ -249,6 +259,28 @@ public final class ListenerManager {
     }
     created = now;
     serving = active.values().stream().map(a -> a.current).toList();
+  }
+
+  /**
+   * Envoy's error for a listener whose address another listener already has ({@code
+   * ListenerManagerImpl::setNewOrDrainingSocketFactory}): the same words for an LDS listener (in
+   * the NACK) and a bootstrap one (the start-up error).
+   */
+  public static String duplicateAddress(ListenerConfig l) {
+    return "error adding listener: '"
+        + l.name()
+        + "' has duplicate address '"
+        + l.address()
+        + "' as existing listener, to check if the listener has duplicated addresses with other"
+        + " listeners or 'enable_reuse_port' is set to 'false' for the listener";
+  }
+
+  /**
+   * Whether a listener's address may not be another's: Envoy's {@code
+   * ListenerImpl::hasDuplicatedAddress} exempts a bound port 0 only.
+   */
+  public static boolean claimsAddress(ListenerConfig l) {
+    return !l.bindToPort() || l.address().port() != 0;
   }
 
   /**
@@ -273,6 +305,22 @@ public final class ListenerManager {
    * the bind is still only logged ({@code listener_bind_failed}).
    */
   public synchronized java.util.Optional<String> bindable(ListenerConfig l) {
+    var failure = probe(l);
+    if (failure.isEmpty()) {
+      heldOut.remove(l.name()); // LDS sent it again and it can bind: the next apply binds it
+    }
+    return failure;
+  }
+
+  /**
+   * Whether listener {@code name}'s bind after warming failed and it is out until LDS sends it
+   * again: an LDS response naming it unchanged must then check it as a new one ({@link #bindable}).
+   */
+  public synchronized boolean heldOut(String name) {
+    return heldOut.containsKey(name);
+  }
+
+  private java.util.Optional<String> probe(ListenerConfig l) {
     if (!l.bindToPort() || l.address().port() == 0) {
       return java.util.Optional.empty();
     }
@@ -324,9 +372,11 @@ public final class ListenerManager {
           l.address(),
           f.cause().getMessage());
       bindFailures.put(l.name(), "cannot bind '" + l.address() + "': " + f.cause().getMessage());
+      heldOut.put(l.name(), l);
       createFailure.inc();
       return;
     }
+    heldOut.remove(l.name());
     holder[0] = new Active(l, f.channel(), stats);
     active.put(l.name(), holder[0]);
     LOG.log(Level.DEBUG, "event=listener_added listener={0} address={1}", l.name(), l.address());

@@ -236,6 +236,17 @@ public final class XdsClient implements AutoCloseable {
   private java.util.function.@Nullable Function<ListenerConfig, java.util.Optional<String>>
       listenerCheck;
 
+  /**
+   * Whether a listener is out since its bind after warming failed (Envoy removed it): an LDS
+   * response that names it again, unchanged, checks it as a new one, as Envoy's LDS adds it again.
+   * Set before {@link #start}; runs on the client's executor.
+   */
+  public void listenerOut(java.util.function.Predicate<String> out) {
+    this.listenerOut = out;
+  }
+
+  private java.util.function.@Nullable Predicate<String> listenerOut;
+
   /** Counts into {@code stats} (Envoy's xDS and manager stats); set before {@link #start}. */
   public void stats(XdsStats stats) {
     this.stats = stats;
@@ -727,24 +738,27 @@ public final class XdsClient implements AutoCloseable {
         held.putIfAbsent(l.address().toInet(), e.getKey());
       }
     }
+    // the version still serving while an accepted one warms keeps its address too (Envoy's active
+    // listener stays in its list until the warming one replaces it)
+    for (var e : published.listeners().entrySet()) {
+      if (stays.test(e.getKey()) && t.accepted.containsKey(e.getKey()) && claims(e.getValue())) {
+        held.putIfAbsent(e.getValue().address().toInet(), e.getKey());
+      }
+    }
+    var out = listenerOut;
     var it = good.entrySet().iterator();
     while (it.hasNext()) {
       var e = it.next();
-      if (e.getValue() == t.accepted.get(e.getKey())
-          || !(e.getValue() instanceof ListenerConfig l)) {
-        continue;
+      if (!(e.getValue() instanceof ListenerConfig l)
+          || (e.getValue() == t.accepted.get(e.getKey())
+              && (out == null || !out.test(e.getKey())))) {
+        continue; // unchanged, and not out since its bind after warming failed
       }
       String other = claims(l) ? held.get(l.address().toInet()) : null;
       java.util.Optional<String> failure =
           other != null && !other.equals(l.name())
               ? java.util.Optional.of(
-                  "error adding listener: '"
-                      + l.name()
-                      + "' has duplicate address '"
-                      + l.address()
-                      + "' as existing listener, to check if the listener has duplicated"
-                      + " addresses with other listeners or 'enable_reuse_port' is set to 'false'"
-                      + " for the listener")
+                  dev.bowline.proxy.listener.ListenerManager.duplicateAddress(l))
               : check == null ? java.util.Optional.empty() : check.apply(l);
       if (failure.isPresent()) {
         errors.add(t.parser.kind() + " " + e.getKey() + ": " + failure.get());
@@ -758,7 +772,7 @@ public final class XdsClient implements AutoCloseable {
 
   /** Whether a listener's address may not be another's: Envoy exempts a bound port 0. */
   private static boolean claims(ListenerConfig l) {
-    return !l.bindToPort() || l.address().port() != 0;
+    return dev.bowline.proxy.listener.ListenerManager.claimsAddress(l);
   }
 
   /** LDS and CDS responses may change the names subscribed (RDS, EDS, SDS). */
