@@ -21,6 +21,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = ProxyCommand.NAME, description = ProxyCommand.DESCRIPTION)
 public final class ProxyCommand implements Callable<Integer> {
+  private static final System.Logger SIGNALS = System.getLogger(ProxyCommand.class.getName());
+
   // The annotations describe this command for bowline.jar's whole tree (BowlineCommand); a proxy
   // process builds the same model with picocli's programmatic API (spec(), decision 0043 addendum
   // session 13). The texts are these constants, shared by both; ProxyCommandSpecTest compares the
@@ -382,21 +384,42 @@ public final class ProxyCommand implements Callable<Integer> {
    * SIGTERM and SIGINT drain the proxy for {@code drain} and close it; the process then exits 0, as
    * Envoy's does on either signal (Envoy's server shuts down on both and its main returns success).
    * A JVM left to its default handlers would run the shutdown hook and exit 143 (130 for SIGINT).
-   * The shutdown hook stays for the other ways a JVM ends (SIGHUP, {@code System.exit} elsewhere);
-   * it does nothing to a proxy already closed.
+   * SIGHUP is caught and ignored, and SIGUSR1 reopens the access-log files, as Envoy's server does
+   * (its warnings: "caught and eating SIGHUP", "caught SIGUSR1"): a JVM would end on SIGHUP, so a
+   * sidecar whose terminal or session went away stopped where Envoy keeps serving. The shutdown
+   * hook stays for the other ways a JVM ends ({@code System.exit} elsewhere); it does nothing to a
+   * proxy already closed.
    */
   private static void onTermination(Proxy running, Duration drain) {
     Runnable drainThenClose = () -> running.drainAndClose(drain);
     for (String name : new String[] {"TERM", "INT"}) {
-      try {
-        sun.misc.Signal.handle(
-            new sun.misc.Signal(name),
-            signal -> Thread.ofPlatform().name("bowline-drain").start(drainThenClose));
-      } catch (IllegalArgumentException e) {
-        // -Xrs: the JVM leaves the signal alone and runs no hook on it (its default action ends
-        // the process); the hook below serves SIGHUP and System.exit
-      }
+      handle(name, () -> Thread.ofPlatform().name("bowline-drain").start(drainThenClose));
     }
+    handle(
+        "HUP",
+        () ->
+            SIGNALS.log(
+                System.Logger.Level.WARNING,
+                "event=signal_ignored signal=SIGHUP: caught and eating SIGHUP, as Envoy does (no"
+                    + " hot restart)"));
+    handle(
+        "USR1",
+        () -> {
+          SIGNALS.log(
+              System.Logger.Level.WARNING,
+              "event=access_logs_reopened signal=SIGUSR1: caught SIGUSR1");
+          running.reopenAccessLogs();
+        });
     Runtime.getRuntime().addShutdownHook(new Thread(drainThenClose, "bowline-drain-hook"));
+  }
+
+  /** Runs {@code action} on the JVM's signal thread when {@code name} arrives. */
+  private static void handle(String name, Runnable action) {
+    try {
+      sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> action.run());
+    } catch (IllegalArgumentException e) {
+      // -Xrs: the JVM leaves the signal alone and runs no hook on it (its default action ends
+      // the process)
+    }
   }
 }

@@ -754,6 +754,17 @@ public final class Proxy implements AutoCloseable {
     close();
   }
 
+  /**
+   * Closes every access-log file and opens it again by its path before the next line (log
+   * rotation), as Envoy does on SIGUSR1; never blocks.
+   */
+  public void reopenAccessLogs() {
+    var logs = accessLogs;
+    if (logs != null) {
+      logs.reopen();
+    }
+  }
+
   /** Blocks until the proxy has stopped. */
   public void awaitTermination() throws InterruptedException {
     terminated.await();

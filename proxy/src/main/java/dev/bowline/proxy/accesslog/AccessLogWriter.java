@@ -19,7 +19,8 @@ import java.util.concurrent.locks.LockSupport;
  * file_flush_interval_msec}, 1 s by default), whichever comes first. A file that cannot be opened
  * or written is reported once and its lines are dropped; the proxy keeps serving. At most {@code
  * maxQueued} lines wait; beyond that lines are dropped and counted, as Envoy drops when its buffer
- * is full.
+ * is full. {@link #reopen} closes every file and opens it again by its path before the next write,
+ * as Envoy does on SIGUSR1 (log rotation: the old file was moved away).
  */
 public final class AccessLogWriter implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(AccessLogWriter.class.getName());
@@ -49,6 +50,7 @@ public final class AccessLogWriter implements AutoCloseable {
   private final AtomicLong written = new AtomicLong();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean started = new AtomicBoolean();
+  private final AtomicBoolean reopen = new AtomicBoolean();
   private final long flushNanos;
   private final long maxQueued;
   private final Thread thread;
@@ -84,6 +86,18 @@ public final class AccessLogWriter implements AutoCloseable {
     }
   }
 
+  /**
+   * Asks the writer to close every file and open it again by its path (also one that failed) before
+   * it writes more: what was queued before goes to the file as it was, lines after to the file now
+   * at the path. Never blocks; Envoy's {@code AccessLogManager::reopen} on SIGUSR1.
+   */
+  public void reopen() {
+    reopen.set(true);
+    if (started.get()) {
+      LockSupport.unpark(thread);
+    }
+  }
+
   /** Lines dropped because the queue was full or a file failed. */
   public long dropped() {
     return dropped.get();
@@ -98,8 +112,14 @@ public final class AccessLogWriter implements AutoCloseable {
     while (true) {
       boolean stopping = closed.get();
       long drained = 0;
+      boolean reopening = reopen.getAndSet(false);
       for (Sink sink : sinks.values()) {
         drained += drain(sink);
+        if (reopening) {
+          closeQuietly(sink.out); // drained first: the lines queued before go to the old file
+          sink.out = null;
+          sink.failed = false;
+        }
       }
       if (stopping && drained == 0) {
         break;
