@@ -50,6 +50,7 @@ final class ConfigDumps {
     EndpointsConfigDump.Builder endpoints = EndpointsConfigDump.newBuilder();
     var accepted =
         xds.protos().values().stream()
+            .flatMap(byName -> byName.values().stream())
             .sorted(Comparator.comparing(XdsState.Accepted::name))
             .toList();
     for (XdsState.Accepted a : accepted) {
