@@ -227,9 +227,9 @@ class ProxyLifecycleIT {
                 "stat_prefix: in\n",
                 """
                 stat_prefix: in
-                                  access_log:
-                                  - name: envoy.access_loggers.file
-                                    typed_config: {"@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: "%s"}
+                          access_log:
+                          - name: envoy.access_loggers.file
+                            typed_config: {"@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: "%s"}
                 """
                     .formatted(log)));
     Process p = serving(bootstrap, admin);
