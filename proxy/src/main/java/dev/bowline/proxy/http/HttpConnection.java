@@ -316,6 +316,22 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
     drain();
   }
 
+  /**
+   * Whether an HTTP/1 stream is open in Envoy's sense: a request in flight, or a head begun and not
+   * answered (Envoy's stream exists from a message's first byte).
+   */
+  boolean streamOpen() {
+    if (current != null) {
+      return true;
+    }
+    ChannelHandlerContext c = ctx;
+    return c != null
+        && !closing
+        && c.pipeline().get(dev.bowline.proxy.transport.Http1ServerCodec.class)
+            instanceof dev.bowline.proxy.transport.Http1ServerCodec codec
+        && codec.headBegun();
+  }
+
   /** Whether no request is in flight or queued on this connection. */
   boolean idle() {
     return current == null && queue.isEmpty();
@@ -454,6 +470,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
     current = null;
     if (s != null) {
       s.resetByDownstream(); // its response already went out: nothing more can be said
+      ConnectionEnd.closingWithStream(c.channel()); // Envoy: downstream_cx_destroy_local_active_rq
       c.close();
       return;
     }

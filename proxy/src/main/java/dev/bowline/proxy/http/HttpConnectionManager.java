@@ -44,13 +44,20 @@ public final class HttpConnectionManager {
             .map(f -> runtime.filters().find(f.typeUrl()).orElseThrow())
             .toArray(HttpFilterFactory<?>[]::new);
     HttpStats stats = runtime.stats().http(config.statPrefix());
-    stats.downstreamCxTotal().inc();
+    // counts the connection (downstream_cx_total, _active) and how it ends (downstream_cx_destroy*)
+    ch.pipeline().addFirst(new ConnectionEnd(stats));
     if (!config.codecOptions().maxConnectionDuration().isZero()) {
       ConnectionDuration.arm(ch, config.codecOptions(), stats);
     }
     switch (config.codec()) {
-      case HTTP1 -> http1(ch.pipeline(), config, runtime, factories);
-      case HTTP2 -> http2(ch.pipeline(), config, runtime, factories);
+      case HTTP1 -> {
+        ch.pipeline().addLast(new ConnectionEnd.FirstBytes(false)); // Envoy's codec: first bytes
+        http1(ch.pipeline(), config, runtime, factories);
+      }
+      case HTTP2 -> {
+        ch.pipeline().addLast(new ConnectionEnd.FirstBytes(true));
+        http2(ch.pipeline(), config, runtime, factories);
+      }
       case AUTO -> ch.pipeline().addLast(new PrefaceSniffer(config, runtime, factories));
     }
   }
@@ -65,6 +72,16 @@ public final class HttpConnectionManager {
    */
   public static void drain(Channel ch) {
     Http2Drain.start(ch);
+  }
+
+  /**
+   * The proxy is about to close downstream connection {@code ch} past its handlers (a drained
+   * listener's drain time ended): counted as Envoy counts a close from outside its connection
+   * manager ({@code downstream_cx_destroy_local}, and an open stream as {@code
+   * downstream_cx_destroy_remote_active_rq}). The connection's event loop.
+   */
+  public static void closingFromOutside(Channel ch) {
+    ConnectionEnd.closingFromOutside(ch);
   }
 
   static void http1(
@@ -579,6 +596,7 @@ public final class HttpConnectionManager {
         return; // need more bytes to tell
       }
       ChannelPipeline p = ctx.pipeline();
+      ConnectionEnd.codecMade(p, h2); // the first bytes: Envoy makes its codec now
       if (h2) {
         http2(p, config, runtime, factories);
       } else {

@@ -2025,6 +2025,7 @@ final class HttpStream
         .remove(dev.bowline.proxy.transport.Http1ClientCodec.class); // leftovers go on to the relay
     var dp = down.pipeline();
     dp.addLast(dev.bowline.proxy.tcp.TcpProxy.relayTo(up));
+    ConnectionEnd.tunnelled(dp); // the upgraded stream lasts as long as the connection
     dp.remove(conn);
     if (dp.get(dev.bowline.proxy.transport.IdleTimeout.class) != null) {
       dp.remove(dev.bowline.proxy.transport.IdleTimeout.class);
@@ -2122,6 +2123,7 @@ final class HttpStream
                     resp.headers(),
                     io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE));
             dp.addLast(dev.bowline.proxy.tcp.TcpProxy.relayTo(up));
+            ConnectionEnd.tunnelled(dp); // the CONNECT stream lasts as long as the connection
             dp.remove(conn);
             dp.remove(dev.bowline.proxy.transport.Http1ServerCodec.class);
           }

@@ -67,6 +67,7 @@ final class PrematureResets {
     if (connection.isActive()) {
       // past the handlers: the HTTP/2 codec's close would be a graceful one (GOAWAY, waiting for
       // the open streams), Envoy's is an abort
+      ConnectionEnd.closingFromOutside(connection); // Envoy's close() past doConnectionClose
       connection.unsafe().close(connection.unsafe().voidPromise());
     }
   }

@@ -492,7 +492,12 @@ public final class ListenerManager {
     for (Channel c : g.connections) {
       n++;
       try {
-        c.eventLoop().execute(() -> c.unsafe().close(c.unsafe().voidPromise()));
+        c.eventLoop()
+            .execute(
+                () -> {
+                  HttpConnectionManager.closingFromOutside(c); // counted as Envoy counts it
+                  c.unsafe().close(c.unsafe().voidPromise());
+                });
       } catch (java.util.concurrent.RejectedExecutionException e) {
         // the loop is shutting down, which closes its channels
       }

@@ -1,6 +1,7 @@
 package dev.bowline.proxy.stats;
 
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Envoy's {@code http.<stat_prefix>.*} counters of a connection manager.
@@ -27,6 +28,22 @@ import java.util.Map;
  *     byte)
  * @param downstreamRqHeaderTimeout requests whose head did not end within {@code
  *     request_headers_timeout} of its first byte (answered 408)
+ * @param downstreamCxDestroy connections that ended (Envoy counts it as its connection manager
+ *     goes, one per connection)
+ * @param downstreamCxDestroyRemote connections the client ended (its FIN or reset, a read or write
+ *     error: Envoy's {@code RemoteClose} event)
+ * @param downstreamCxDestroyLocal connections the proxy ended (Envoy's {@code LocalClose})
+ * @param downstreamCxDestroyActiveRq connections that ended with a stream open
+ * @param downstreamCxDestroyRemoteActiveRq those the client ended, and those the proxy ended from
+ *     outside the connection manager (the listener's drain time, the premature-reset abort: Envoy
+ *     counts these as remote, its {@code onEvent} comment says so)
+ * @param downstreamCxDestroyLocalActiveRq those the connection manager ended with a stream open (a
+ *     protocol error)
+ * @param downstreamCxHttp1Total connections whose codec became HTTP/1 (at their first bytes)
+ * @param downstreamCxHttp2Total connections whose codec became HTTP/2
+ * @param downstreamCxActive the gauge {@code downstream_cx_active}: connections open now
+ * @param downstreamCxHttp1Active the gauge {@code downstream_cx_http1_active}
+ * @param downstreamCxHttp2Active the gauge {@code downstream_cx_http2_active}
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -50,6 +67,17 @@ public record HttpStats(
     Counter downstreamRqTooManyPrematureResets,
     Counter downstreamCxIdleTimeout,
     Counter downstreamRqHeaderTimeout,
+    Counter downstreamCxDestroy,
+    Counter downstreamCxDestroyRemote,
+    Counter downstreamCxDestroyLocal,
+    Counter downstreamCxDestroyActiveRq,
+    Counter downstreamCxDestroyRemoteActiveRq,
+    Counter downstreamCxDestroyLocalActiveRq,
+    Counter downstreamCxHttp1Total,
+    Counter downstreamCxHttp2Total,
+    LongAdder downstreamCxActive,
+    LongAdder downstreamCxHttp1Active,
+    LongAdder downstreamCxHttp2Active,
     Tracing tracing) {
 
   /**
@@ -133,7 +161,36 @@ public record HttpStats(
         s.counter(p + "downstream_cx_idle_timeout", "envoy_http_downstream_cx_idle_timeout", tags),
         s.counter(
             p + "downstream_rq_header_timeout", "envoy_http_downstream_rq_header_timeout", tags),
+        s.counter(p + "downstream_cx_destroy", "envoy_http_downstream_cx_destroy", tags),
+        s.counter(
+            p + "downstream_cx_destroy_remote", "envoy_http_downstream_cx_destroy_remote", tags),
+        s.counter(
+            p + "downstream_cx_destroy_local", "envoy_http_downstream_cx_destroy_local", tags),
+        s.counter(
+            p + "downstream_cx_destroy_active_rq",
+            "envoy_http_downstream_cx_destroy_active_rq",
+            tags),
+        s.counter(
+            p + "downstream_cx_destroy_remote_active_rq",
+            "envoy_http_downstream_cx_destroy_remote_active_rq",
+            tags),
+        s.counter(
+            p + "downstream_cx_destroy_local_active_rq",
+            "envoy_http_downstream_cx_destroy_local_active_rq",
+            tags),
+        s.counter(p + "downstream_cx_http1_total", "envoy_http_downstream_cx_http1_total", tags),
+        s.counter(p + "downstream_cx_http2_total", "envoy_http_downstream_cx_http2_total", tags),
+        gauge(s, p, "downstream_cx_active", tags),
+        gauge(s, p, "downstream_cx_http1_active", tags),
+        gauge(s, p, "downstream_cx_http2_active", tags),
         Tracing.create(s, prefix));
+  }
+
+  /** A gauge the connections of this prefix move up and down, read when the stats are shown. */
+  private static LongAdder gauge(Stats s, String p, String name, Map<String, String> tags) {
+    LongAdder value = new LongAdder();
+    s.gauge(p + name, "envoy_http_" + name, tags, value::sum);
+    return value;
   }
 
   public void response(int status) {
