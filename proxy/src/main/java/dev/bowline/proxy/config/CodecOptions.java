@@ -50,6 +50,10 @@ package dev.bowline.proxy.config;
  * @param requestHeadersTimeout {@code request_headers_timeout}: the longest a request head may take
  *     from its first byte to its end (HTTP/1), else 408 {@code request_header_timeout} and {@code
  *     downstream_rq_header_timeout}; zero, Envoy's default: none
+ * @param maxRequestsPerConnection {@code common_http_protocol_options.max_requests_per_connection}:
+ *     the requests one downstream connection may carry; its last one's response says {@code
+ *     connection: close} (HTTP/1), or the connection is drained with GOAWAY (HTTP/2), counted in
+ *     {@code downstream_cx_max_requests_reached}; zero, Envoy's default: no limit
  */
 public record CodecOptions(
     int maxConcurrentStreams,
@@ -67,7 +71,8 @@ public record CodecOptions(
     java.time.Duration maxStreamDuration,
     boolean proxy100Continue,
     java.time.Duration idleTimeout,
-    java.time.Duration requestHeadersTimeout) {
+    java.time.Duration requestHeadersTimeout,
+    int maxRequestsPerConnection) {
   /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
   public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
 
@@ -108,7 +113,8 @@ public record CodecOptions(
           java.time.Duration.ZERO,
           false,
           DEFAULT_IDLE_TIMEOUT,
-          java.time.Duration.ZERO);
+          java.time.Duration.ZERO,
+          0);
 
   public CodecOptions {
     if (maxConcurrentStreams < 1) {
@@ -121,6 +127,9 @@ public record CodecOptions(
     if (initialStreamWindowSize < MIN_WINDOW_SIZE
         || initialConnectionWindowSize < MIN_WINDOW_SIZE) {
       throw new IllegalArgumentException("HTTP/2 windows must be at least 65535");
+    }
+    if (maxRequestsPerConnection < 0) {
+      throw new IllegalArgumentException("maxRequestsPerConnection must not be negative");
     }
     if (maxHeadersCount < 1) {
       throw new IllegalArgumentException("maxHeadersCount must be positive");

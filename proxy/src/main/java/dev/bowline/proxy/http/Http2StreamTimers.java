@@ -71,6 +71,14 @@ final class Http2StreamTimers implements Runnable {
   }
 
   /** Times stream {@code s} from now on. */
+  // the connection's requests, counted only under max_requests_per_connection
+  private int requests;
+
+  /** A request began on one of the connection's streams: how many have, this one included. */
+  int requestStarted() {
+    return ++requests;
+  }
+
   void add(HttpConnection s) {
     s.timedNext = first;
     s.timedPrev = null;

@@ -388,6 +388,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
       stats.downstreamRqTotal().inc();
       HttpStream s = new HttpStream(this, req);
       current = s;
+      int maxRequests = config.codecOptions().maxRequestsPerConnection();
+      if (maxRequests > 0) {
+        maxRequests(s, maxRequests);
+      }
       s.start(req);
       return;
     }
@@ -428,6 +432,30 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
       }
     }
   }
+
+  /**
+   * Envoy's {@code newStream} under {@code max_requests_per_connection}: from the connection's
+   * {@code max}th request on, each is counted ({@code downstream_cx_max_requests_reached}); HTTP/1:
+   * that request's response says {@code connection: close} and the connection closes after it;
+   * HTTP/2: the connection drains (GOAWAY), unless it does already.
+   */
+  private void maxRequests(HttpStream s, int max) {
+    Http2StreamTimers t = timers;
+    int n = t != null ? t.requestStarted() : ++requests;
+    if (n < max) {
+      return;
+    }
+    stats.downstreamCxMaxRequestsReached().inc();
+    if (t == null) {
+      s.lastOnConnection();
+    } else if (ctx != null && ctx.channel().parent() != null) {
+      Http2Drain.start(ctx.channel().parent()); // does nothing on a connection that drains
+    }
+  }
+
+  // HTTP/1: the requests this connection has carried, counted only under
+  // max_requests_per_connection
+  private int requests;
 
   /**
    * An HTTP/1 request body's trailers, as Envoy's HTTP/1 codec takes them: dropped unless {@code

@@ -2340,6 +2340,14 @@ final class HttpStream
   }
 
   /**
+   * The connection closes after this response, which says {@code connection: close} (HTTP/1: its
+   * connection reached {@code max_requests_per_connection}).
+   */
+  void lastOnConnection() {
+    keepAliveDecision = -1;
+  }
+
+  /**
    * Whether the connection stays open after this response. Decided once, when the response head
    * goes out, so the {@code connection: close} the client saw and what the proxy does agree even if
    * the listener starts draining while the body flows (closing without telling would race the

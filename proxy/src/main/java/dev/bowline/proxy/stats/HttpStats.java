@@ -44,6 +44,8 @@ import java.util.concurrent.atomic.LongAdder;
  * @param downstreamCxActive the gauge {@code downstream_cx_active}: connections open now
  * @param downstreamCxHttp1Active the gauge {@code downstream_cx_http1_active}
  * @param downstreamCxHttp2Active the gauge {@code downstream_cx_http2_active}
+ * @param downstreamCxMaxRequestsReached requests that reached their connection's {@code
+ *     max_requests_per_connection} (Envoy counts each stream from the last allowed one on)
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -78,6 +80,7 @@ public record HttpStats(
     LongAdder downstreamCxActive,
     LongAdder downstreamCxHttp1Active,
     LongAdder downstreamCxHttp2Active,
+    Counter downstreamCxMaxRequestsReached,
     Tracing tracing) {
 
   /**
@@ -183,6 +186,10 @@ public record HttpStats(
         gauge(s, p, "downstream_cx_active", tags),
         gauge(s, p, "downstream_cx_http1_active", tags),
         gauge(s, p, "downstream_cx_http2_active", tags),
+        s.counter(
+            p + "downstream_cx_max_requests_reached",
+            "envoy_http_downstream_cx_max_requests_reached",
+            tags),
         Tracing.create(s, prefix));
   }
 

@@ -519,7 +519,25 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
             : dev.bowline.proxy.config.CodecOptions.DEFAULT_IDLE_TIMEOUT,
         h.hasRequestHeadersTimeout()
             ? Protos.duration(h.getRequestHeadersTimeout())
-            : Duration.ZERO);
+            : Duration.ZERO,
+        maxRequestsPerConnection(h, field));
+  }
+
+  /**
+   * {@code common_http_protocol_options.max_requests_per_connection}: unset or 0, no limit (Envoy's
+   * default); a {@code UInt32Value}, so past 2^31-1 it is as good as none.
+   */
+  private static int maxRequestsPerConnection(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field) {
+    var common = h.getCommonHttpProtocolOptions();
+    if (!common.hasMaxRequestsPerConnection()) {
+      return 0;
+    }
+    long n = Integer.toUnsignedLong(common.getMaxRequestsPerConnection().getValue());
+    return (int) Math.min(n, Integer.MAX_VALUE);
   }
 
   /** {@code common_http_protocol_options.max_headers_count}: Envoy's default 100, at least 1. */
@@ -685,6 +703,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "common_http_protocol_options.max_connection_duration",
           "common_http_protocol_options.max_stream_duration",
           "common_http_protocol_options.idle_timeout",
+          "common_http_protocol_options.max_requests_per_connection",
           "drain_timeout",
           "proxy_100_continue",
           "http2_protocol_options.max_concurrent_streams",
