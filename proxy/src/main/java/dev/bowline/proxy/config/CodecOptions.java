@@ -54,6 +54,11 @@ package dev.bowline.proxy.config;
  *     the requests one downstream connection may carry; its last one's response says {@code
  *     connection: close} (HTTP/1), or the connection is drained with GOAWAY (HTTP/2), counted in
  *     {@code downstream_cx_max_requests_reached}; zero, Envoy's default: no limit
+ * @param headersWithUnderscoresAction {@code
+ *     common_http_protocol_options.headers_with_underscores_action}, the proto enum's number:
+ *     {@link #UNDERSCORES_ALLOW} (Envoy's default), {@link #UNDERSCORES_REJECT} (HTTP/1: 400 {@code
+ *     http1.unexpected_underscore} and the close; HTTP/2: the stream reset) or {@link
+ *     #UNDERSCORES_DROP} (the header dropped)
  */
 public record CodecOptions(
     int maxConcurrentStreams,
@@ -72,7 +77,17 @@ public record CodecOptions(
     boolean proxy100Continue,
     java.time.Duration idleTimeout,
     java.time.Duration requestHeadersTimeout,
-    int maxRequestsPerConnection) {
+    int maxRequestsPerConnection,
+    int headersWithUnderscoresAction) {
+  /** {@code headers_with_underscores_action: ALLOW}, the default: headers pass as they are. */
+  public static final int UNDERSCORES_ALLOW = 0;
+
+  /** {@code REJECT_REQUEST}: a request with a header name holding {@code _} is refused. */
+  public static final int UNDERSCORES_REJECT = 1;
+
+  /** {@code DROP_HEADER}: such headers are dropped, the request goes on. */
+  public static final int UNDERSCORES_DROP = 2;
+
   /** Envoy's default {@code max_concurrent_streams}: no limit short of the protocol's. */
   public static final int DEFAULT_MAX_CONCURRENT_STREAMS = Integer.MAX_VALUE;
 
@@ -114,7 +129,8 @@ public record CodecOptions(
           false,
           DEFAULT_IDLE_TIMEOUT,
           java.time.Duration.ZERO,
-          0);
+          0,
+          UNDERSCORES_ALLOW);
 
   public CodecOptions {
     if (maxConcurrentStreams < 1) {
@@ -127,6 +143,10 @@ public record CodecOptions(
     if (initialStreamWindowSize < MIN_WINDOW_SIZE
         || initialConnectionWindowSize < MIN_WINDOW_SIZE) {
       throw new IllegalArgumentException("HTTP/2 windows must be at least 65535");
+    }
+    if (headersWithUnderscoresAction < UNDERSCORES_ALLOW
+        || headersWithUnderscoresAction > UNDERSCORES_DROP) {
+      throw new IllegalArgumentException("headersWithUnderscoresAction must be 0, 1 or 2");
     }
     if (maxRequestsPerConnection < 0) {
       throw new IllegalArgumentException("maxRequestsPerConnection must not be negative");

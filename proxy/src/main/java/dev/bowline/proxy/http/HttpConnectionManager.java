@@ -376,8 +376,70 @@ public final class HttpConnectionManager {
 
       private final io.netty.handler.codec.http2.Http2Connection.PropertyKey requestSeen;
 
+      private final int underscores;
+
+      /**
+       * Envoy's HTTP/2 codec under {@code headers_with_underscores_action} (its {@code
+       * checkHeaderNameForUnderscores}, per header field, trailers too): DROP_HEADER drops each
+       * field whose name holds {@code _}, counted in {@code
+       * http2.dropped_headers_with_underscores}; REJECT_REQUEST counts {@code
+       * http2.requests_rejected_with_underscores_in_headers} and resets the stream (nghttp2's
+       * answer to the callback's failure: RST_STREAM INTERNAL_ERROR), returning true; the
+       * connection goes on.
+       */
+      private boolean underscoresRejected(
+          ChannelHandlerContext ctx,
+          int streamId,
+          io.netty.handler.codec.http2.Http2Headers headers) {
+        java.util.List<CharSequence> dropped = null;
+        for (var e : headers) {
+          CharSequence name = e.getKey();
+          if (!io.netty.util.AsciiString.contains(name, "_")) {
+            continue;
+          }
+          if (underscores == dev.bowline.proxy.config.CodecOptions.UNDERSCORES_REJECT) {
+            runtime
+                .stats()
+                .counter(
+                    "http2.requests_rejected_with_underscores_in_headers",
+                    "envoy_http2_requests_rejected_with_underscores_in_headers",
+                    java.util.Map.of())
+                .inc();
+            var stream = connection().stream(streamId);
+            if (stream == null || stream.getProperty(requestSeen) == null) {
+              // a request's headers: Envoy's stream for them is logged with the codec's details
+              CodecError.resetStream(
+                  config,
+                  runtime.stats().http(config.statPrefix()),
+                  ctx.channel(),
+                  "http2.unexpected_underscore",
+                  dev.bowline.proxy.http.filter.ResponseFlag.DR);
+            }
+            ((io.netty.handler.codec.http2.Http2ConnectionHandler) ctx.handler())
+                .resetStream(ctx, streamId, Http2Error.INTERNAL_ERROR.code(), ctx.newPromise());
+            return true;
+          }
+          runtime
+              .stats()
+              .counter(
+                  "http2.dropped_headers_with_underscores",
+                  "envoy_http2_dropped_headers_with_underscores",
+                  java.util.Map.of())
+              .inc();
+          if (dropped == null) {
+            dropped = new java.util.ArrayList<>(2);
+          }
+          dropped.add(name);
+        }
+        if (dropped != null) {
+          dropped.forEach(headers::remove);
+        }
+        return false;
+      }
+
       HeaderCountLimit(Http2ConnectionDecoder decoder) {
         super(decoder);
+        this.underscores = config.codecOptions().headersWithUnderscoresAction();
         this.max = config.codecOptions().maxHeadersCount();
         this.maxBytes = config.maxRequestHeadersBytes();
         this.requestSeen = decoder.connection().newKey();
@@ -417,6 +479,10 @@ public final class HttpConnectionManager {
           int streamId,
           io.netty.handler.codec.http2.Http2Headers headers) {
         if (headers.size() <= max && byteSize(headers) <= maxBytes) {
+          if (underscores != dev.bowline.proxy.config.CodecOptions.UNDERSCORES_ALLOW
+              && underscoresRejected(ctx, streamId, headers)) {
+            return true;
+          }
           var stream = connection().stream(streamId);
           if (stream != null) {
             stream.setProperty(requestSeen, Boolean.TRUE); // later HEADERS are trailers

@@ -520,7 +520,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         h.hasRequestHeadersTimeout()
             ? Protos.duration(h.getRequestHeadersTimeout())
             : Duration.ZERO,
-        maxRequestsPerConnection(h, field));
+        maxRequestsPerConnection(h, field),
+        underscores(h, field));
   }
 
   /**
@@ -538,6 +539,25 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     }
     long n = Integer.toUnsignedLong(common.getMaxRequestsPerConnection().getValue());
     return (int) Math.min(n, Integer.MAX_VALUE);
+  }
+
+  /**
+   * {@code common_http_protocol_options.headers_with_underscores_action}; an unknown value NACKed.
+   */
+  private static int underscores(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field)
+      throws InvalidResourceException {
+    int n = h.getCommonHttpProtocolOptions().getHeadersWithUnderscoresActionValue();
+    if (n < dev.bowline.proxy.config.CodecOptions.UNDERSCORES_ALLOW
+        || n > dev.bowline.proxy.config.CodecOptions.UNDERSCORES_DROP) {
+      throw new InvalidResourceException(
+          field + ".common_http_protocol_options.headers_with_underscores_action",
+          "unknown value " + n);
+    }
+    return n;
   }
 
   /** {@code common_http_protocol_options.max_headers_count}: Envoy's default 100, at least 1. */
@@ -704,6 +724,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "common_http_protocol_options.max_stream_duration",
           "common_http_protocol_options.idle_timeout",
           "common_http_protocol_options.max_requests_per_connection",
+          "common_http_protocol_options.headers_with_underscores_action",
           "drain_timeout",
           "proxy_100_continue",
           "http2_protocol_options.max_concurrent_streams",
