@@ -217,6 +217,68 @@ class XdsStatsProxyTest {
   }
 
   @Test
+  void perResourceStatsFollowClustersAddedUnchangedChangedAndRemoved() throws Exception {
+    firstSync();
+    // a cluster added beside the serving one (re-sent unchanged), then both clusters' endpoints
+    send(CDS, "2", XdsProxyTest.edsCluster("c0"), XdsProxyTest.edsCluster("c1"));
+    awaitStat("cluster_manager.cds.update_success", "2");
+    send(EDS, "2", HandAds.endpoints("c0", a), HandAds.endpoints("c1", a));
+    awaitStat("cluster.c1.update_success", "1");
+    assertThat(stats(""))
+        .containsEntry("cluster.c0.update_success", "2")
+        .containsEntry("cluster.c0.version", version("2"))
+        .containsEntry("cluster.c1.version", version("2"))
+        .containsEntry("cluster_manager.cluster_modified", "0");
+
+    // c1 removed, c0 re-sent unchanged; c0's endpoints count for c0 only
+    send(CDS, "3", XdsProxyTest.edsCluster("c0"));
+    awaitStat("cluster_manager.cluster_removed", "1");
+    send(EDS, "3", HandAds.endpoints("c0", a));
+    awaitStat("cluster.c0.update_success", "3");
+
+    // CDS and LDS re-sent unchanged (the same runtime objects), then c0 changed and its endpoints
+    // NACKed: each answer still counts for the resources held
+    send(CDS, "4", XdsProxyTest.edsCluster("c0"));
+    awaitStat("cluster_manager.cds.update_success", "4");
+    send(LDS, "2", listener());
+    awaitStat("listener_manager.lds.update_success", "2");
+    send(
+        CDS,
+        "5",
+        XdsProxyTest.edsCluster("c0").toBuilder()
+            .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(2))
+            .build());
+    awaitStat("cluster_manager.cluster_modified", "1");
+    send(
+        EDS,
+        "5",
+        ClusterLoadAssignment.newBuilder()
+            .setClusterName("c0")
+            .addEndpoints(
+                LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.getDefaultInstance()))
+            .build());
+    awaitStat("cluster.c0.update_rejected", "1");
+    assertThat(stats(""))
+        .containsEntry("cluster.c0.update_success", "3")
+        .containsEntry("cluster.c0.version", version("3"))
+        .containsEntry("cluster.c1.update_success", "1")
+        .containsEntry("cluster.c1.update_rejected", "0")
+        .containsEntry("listener_manager.listener_modified", "0");
+
+    // the stream fails: the held cluster and route table count a failure, the removed cluster none
+    xds.stream
+        .get()
+        .onError(Status.UNAVAILABLE.withDescription("test closes the stream").asException());
+    awaitStat("control_plane.connected_state", "0");
+    assertThat(stats(""))
+        .containsEntry("cluster.c0.update_failure", "1")
+        .containsEntry("cluster.c1.update_failure", "0")
+        .containsEntry("http.ingress.rds.routes.update_failure", "1")
+        .containsEntry("cluster_manager.cds.update_failure", "1");
+    assertThat(get()).startsWith("backend=a"); // what served still does
+  }
+
+  @Test
   void drainingShowsInServerState() throws Exception {
     firstSync();
     HttpResponse<String> r =
