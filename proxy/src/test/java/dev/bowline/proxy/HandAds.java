@@ -160,18 +160,17 @@ final class HandAds implements AutoCloseable {
     await().atMost(Duration.ofSeconds(10)).until(() -> stream.get() != null);
   }
 
-  void send(String typeUrl, String version, Message... resources) {
-    var r =
-        DiscoveryResponse.newBuilder()
-            .setTypeUrl(typeUrl)
-            .setVersionInfo(version)
-            .setNonce(String.valueOf(nonce.incrementAndGet()));
+  /** Sends a response of {@code resources} at {@code version}; returns its nonce. */
+  String send(String typeUrl, String version, Message... resources) {
+    String n = String.valueOf(nonce.incrementAndGet());
+    var r = DiscoveryResponse.newBuilder().setTypeUrl(typeUrl).setVersionInfo(version).setNonce(n);
     for (Message m : resources) {
       r.addResources(Any.pack(m));
     }
     synchronized (stream) {
       stream.get().onNext(r.build());
     }
+    return n;
   }
 
   long nacks(String typeUrl) {
