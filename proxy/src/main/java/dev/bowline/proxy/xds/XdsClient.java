@@ -873,7 +873,10 @@ public final class XdsClient implements AutoCloseable {
     }
     Set<String> edsNames = new TreeSet<>();
     for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
-      c.edsName().ifPresent(edsNames::add);
+      String eds = c.edsServiceName();
+      if (eds != null) {
+        edsNames.add(eds);
+      }
     }
     // Only what CDS names now: a cluster that still serves after CDS dropped it (a held-back route
     // targets it) keeps its last endpoints without a subscription. Asking for it would stall
@@ -1076,8 +1079,8 @@ public final class XdsClient implements AutoCloseable {
       Map<String, Endpoints> endpoints, Map<String, ClusterConfig> clusters, Set<String> warming) {
     for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
       ClusterConfig old = published.clusters().get(c.name());
-      var eds = c.edsName();
-      if (eds.isEmpty() || endpoints.containsKey(eds.get())) {
+      String eds = c.edsServiceName();
+      if (eds == null || endpoints.containsKey(eds)) {
         clusters.put(c.name(), c);
       } else if (old != null) {
         clusters.put(c.name(), old);
@@ -1235,11 +1238,11 @@ public final class XdsClient implements AutoCloseable {
   private void keepEndpointsOfServingClusters(
       Map<String, ClusterConfig> clusters, Map<String, Endpoints> endpoints) {
     for (ClusterConfig c : clusters.values()) {
-      var eds = c.edsName();
-      if (eds.isPresent() && !endpoints.containsKey(eds.get())) {
-        Endpoints was = published.endpoints().get(eds.get());
+      String eds = c.edsServiceName();
+      if (eds != null && !endpoints.containsKey(eds)) {
+        Endpoints was = published.endpoints().get(eds);
         if (was != null) {
-          endpoints.put(eds.get(), was);
+          endpoints.put(eds, was);
         }
       }
     }
