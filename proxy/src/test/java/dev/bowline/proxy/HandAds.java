@@ -120,6 +120,17 @@ final class HandAds implements AutoCloseable {
         .build();
   }
 
+  /** {@code cluster}'s assignment with one endpoint that has no address: a proxy NACKs it. */
+  static io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment unaddressed(String cluster) {
+    return io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder()
+        .setClusterName(cluster)
+        .addEndpoints(
+            io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints.newBuilder()
+                .addLbEndpoints(
+                    io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint.getDefaultInstance()))
+        .build();
+  }
+
   /**
    * The listener {@code ingress} on {@code ip:port}: an HTTP connection manager (stat prefix {@code
    * ingress}) routing by the RDS table {@code routes} over ADS.

@@ -3,9 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import java.time.Duration;
 import java.util.List;
@@ -90,16 +87,7 @@ class XdsAckNamesTest {
     String eds4 = xds.send(EDS, "4", HandAds.endpoints("c0", a));
     awaitAck(EDS, "4");
     // a bad assignment: NACKed at the last good version, naming c0
-    String eds5 =
-        xds.send(
-            EDS,
-            "5",
-            ClusterLoadAssignment.newBuilder()
-                .setClusterName("c0")
-                .addEndpoints(
-                    LocalityLbEndpoints.newBuilder()
-                        .addLbEndpoints(LbEndpoint.getDefaultInstance()))
-                .build());
+    String eds5 = xds.send(EDS, "5", HandAds.unaddressed("c0"));
     await().atMost(Duration.ofSeconds(30)).until(() -> xds.nacks(EDS) == 1);
 
     List<String> both = List.of("c0", "c1");

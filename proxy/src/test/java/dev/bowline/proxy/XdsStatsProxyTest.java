@@ -5,9 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.Message;
 import dev.bowline.proxy.lb.XxHash64;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
@@ -141,14 +138,7 @@ class XdsStatsProxyTest {
     send(CDS, "2", XdsProxyTest.edsCluster("c0"), listener());
     awaitStat("cluster_manager.cds.update_rejected", "1");
     // EDS: an endpoint without its address
-    send(
-        EDS,
-        "2",
-        ClusterLoadAssignment.newBuilder()
-            .setClusterName("c0")
-            .addEndpoints(
-                LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.getDefaultInstance()))
-            .build());
+    send(EDS, "2", HandAds.unaddressed("c0"));
     awaitStat("cluster.c0.update_rejected", "1");
     // RDS: a virtual host without domains
     send(
@@ -249,14 +239,7 @@ class XdsStatsProxyTest {
             .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(2))
             .build());
     awaitStat("cluster_manager.cluster_modified", "1");
-    send(
-        EDS,
-        "5",
-        ClusterLoadAssignment.newBuilder()
-            .setClusterName("c0")
-            .addEndpoints(
-                LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.getDefaultInstance()))
-            .build());
+    send(EDS, "5", HandAds.unaddressed("c0"));
     awaitStat("cluster.c0.update_rejected", "1");
     assertThat(stats(""))
         .containsEntry("cluster.c0.update_success", "3")
