@@ -120,6 +120,17 @@ final class HandAds implements AutoCloseable {
         .build();
   }
 
+  /** {@code cluster}'s assignment with one endpoint that has no address: a proxy NACKs it. */
+  static io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment unaddressed(String cluster) {
+    return io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder()
+        .setClusterName(cluster)
+        .addEndpoints(
+            io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints.newBuilder()
+                .addLbEndpoints(
+                    io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint.getDefaultInstance()))
+        .build();
+  }
+
   /**
    * The listener {@code ingress} on {@code ip:port}: an HTTP connection manager (stat prefix {@code
    * ingress}) routing by the RDS table {@code routes} over ADS.
@@ -160,18 +171,17 @@ final class HandAds implements AutoCloseable {
     await().atMost(Duration.ofSeconds(10)).until(() -> stream.get() != null);
   }
 
-  void send(String typeUrl, String version, Message... resources) {
-    var r =
-        DiscoveryResponse.newBuilder()
-            .setTypeUrl(typeUrl)
-            .setVersionInfo(version)
-            .setNonce(String.valueOf(nonce.incrementAndGet()));
+  /** Sends a response of {@code resources} at {@code version}; returns its nonce. */
+  String send(String typeUrl, String version, Message... resources) {
+    String n = String.valueOf(nonce.incrementAndGet());
+    var r = DiscoveryResponse.newBuilder().setTypeUrl(typeUrl).setVersionInfo(version).setNonce(n);
     for (Message m : resources) {
       r.addResources(Any.pack(m));
     }
     synchronized (stream) {
       stream.get().onNext(r.build());
     }
+    return n;
   }
 
   long nacks(String typeUrl) {

@@ -5,9 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.Message;
 import dev.bowline.proxy.lb.XxHash64;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
@@ -141,14 +138,7 @@ class XdsStatsProxyTest {
     send(CDS, "2", XdsProxyTest.edsCluster("c0"), listener());
     awaitStat("cluster_manager.cds.update_rejected", "1");
     // EDS: an endpoint without its address
-    send(
-        EDS,
-        "2",
-        ClusterLoadAssignment.newBuilder()
-            .setClusterName("c0")
-            .addEndpoints(
-                LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.getDefaultInstance()))
-            .build());
+    send(EDS, "2", HandAds.unaddressed("c0"));
     awaitStat("cluster.c0.update_rejected", "1");
     // RDS: a virtual host without domains
     send(
@@ -214,6 +204,61 @@ class XdsStatsProxyTest {
         .containsEntry("cluster.c0.update_failure", "1")
         .containsEntry("http.ingress.rds.routes.update_failure", "1")
         .containsEntry("server.state", "0"); // the config in force keeps serving
+  }
+
+  @Test
+  void perResourceStatsFollowClustersAddedUnchangedChangedAndRemoved() throws Exception {
+    firstSync();
+    // a cluster added beside the serving one (re-sent unchanged), then both clusters' endpoints
+    send(CDS, "2", XdsProxyTest.edsCluster("c0"), XdsProxyTest.edsCluster("c1"));
+    awaitStat("cluster_manager.cds.update_success", "2");
+    send(EDS, "2", HandAds.endpoints("c0", a), HandAds.endpoints("c1", a));
+    awaitStat("cluster.c1.update_success", "1");
+    assertThat(stats(""))
+        .containsEntry("cluster.c0.update_success", "2")
+        .containsEntry("cluster.c0.version", version("2"))
+        .containsEntry("cluster.c1.version", version("2"))
+        .containsEntry("cluster_manager.cluster_modified", "0");
+
+    // c1 removed, c0 re-sent unchanged; c0's endpoints count for c0 only
+    send(CDS, "3", XdsProxyTest.edsCluster("c0"));
+    awaitStat("cluster_manager.cluster_removed", "1");
+    send(EDS, "3", HandAds.endpoints("c0", a));
+    awaitStat("cluster.c0.update_success", "3");
+
+    // CDS and LDS re-sent unchanged (the same runtime objects), then c0 changed and its endpoints
+    // NACKed: each answer still counts for the resources held
+    send(CDS, "4", XdsProxyTest.edsCluster("c0"));
+    awaitStat("cluster_manager.cds.update_success", "4");
+    send(LDS, "2", listener());
+    awaitStat("listener_manager.lds.update_success", "2");
+    send(
+        CDS,
+        "5",
+        XdsProxyTest.edsCluster("c0").toBuilder()
+            .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(2))
+            .build());
+    awaitStat("cluster_manager.cluster_modified", "1");
+    send(EDS, "5", HandAds.unaddressed("c0"));
+    awaitStat("cluster.c0.update_rejected", "1");
+    assertThat(stats(""))
+        .containsEntry("cluster.c0.update_success", "3")
+        .containsEntry("cluster.c0.version", version("3"))
+        .containsEntry("cluster.c1.update_success", "1")
+        .containsEntry("cluster.c1.update_rejected", "0")
+        .containsEntry("listener_manager.listener_modified", "0");
+
+    // the stream fails: the held cluster and route table count a failure, the removed cluster none
+    xds.stream
+        .get()
+        .onError(Status.UNAVAILABLE.withDescription("test closes the stream").asException());
+    awaitStat("control_plane.connected_state", "0");
+    assertThat(stats(""))
+        .containsEntry("cluster.c0.update_failure", "1")
+        .containsEntry("cluster.c1.update_failure", "0")
+        .containsEntry("http.ingress.rds.routes.update_failure", "1")
+        .containsEntry("cluster_manager.cds.update_failure", "1");
+    assertThat(get()).startsWith("backend=a"); // what served still does
   }
 
   @Test

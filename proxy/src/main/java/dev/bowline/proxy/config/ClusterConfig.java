@@ -2,6 +2,7 @@ package dev.bowline.proxy.config;
 
 import java.time.Duration;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A cluster.
@@ -87,5 +88,13 @@ public record ClusterConfig(
   /** The EDS service name, when the cluster takes endpoints from EDS. */
   public Optional<String> edsName() {
     return discovery instanceof Eds e ? Optional.of(e.serviceName()) : Optional.empty();
+  }
+
+  /**
+   * The EDS service name, or null when the cluster does not take endpoints from EDS: {@link
+   * #edsName} without an {@code Optional}, for the loops over every cluster of a push.
+   */
+  public @Nullable String edsServiceName() {
+    return discovery instanceof Eds e ? e.serviceName() : null;
   }
 }

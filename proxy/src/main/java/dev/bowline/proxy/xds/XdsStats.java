@@ -8,9 +8,9 @@ import dev.bowline.proxy.stats.Stats;
 import dev.bowline.proxy.stats.SubscriptionStats;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -46,8 +46,28 @@ public final class XdsStats {
 
   private final Map<String, Object> listeners = new HashMap<>();
 
-  /** The subscription stats of each EDS cluster and RDS route table subscribed now. */
-  private final Map<String, SubscriptionStats> live = new TreeMap<>();
+  /**
+   * The subscription stats of each EDS cluster (by cluster name) and RDS route table (by name)
+   * subscribed now: a stream failure counts for these only. A cluster's stats are those {@link
+   * Stats#subscription} made for its prefix (it never drops one), so one kept here is the one it
+   * would return.
+   */
+  private final Map<String, SubscriptionStats> edsLive = new HashMap<>();
+
+  private final Map<String, SubscriptionStats> rdsLive = new HashMap<>();
+
+  /**
+   * The clusters and listeners held at the last answer, in their iteration order, and the stat
+   * prefix of each route table those listeners name. The live stats to keep follow from these
+   * objects alone (records: a cluster's name and EDS service, a listener's connection managers), so
+   * while the same objects are held, the same stats are kept and nothing is recomputed: a push
+   * re-sends every cluster unchanged, and each of its responses used to make a key per cluster
+   * (decision 0004, session 16 addendum push14).
+   */
+  private Object[] keptClusters = new Object[0];
+
+  private Object[] keptListeners = new Object[0];
+  private Map<String, String> prefixes = Map.of();
 
   public XdsStats(Stats stats) {
     this.stats = stats;
@@ -115,7 +135,8 @@ public final class XdsStats {
         s.failed();
       }
     }
-    live.values().forEach(SubscriptionStats::failed);
+    edsLive.values().forEach(SubscriptionStats::failed);
+    rdsLive.values().forEach(SubscriptionStats::failed);
     connected = 0; // last: whoever sees it sees the failures counted
   }
 
@@ -134,6 +155,10 @@ public final class XdsStats {
       Map<String, ?> accepted,
       Collection<ClusterConfig> cdsAccepted,
       Collection<ListenerConfig> ldsAccepted) {
+    boolean sameListeners = sameObjects(keptListeners, ldsAccepted);
+    if (!sameListeners) {
+      prefixes = rdsPrefixes(ldsAccepted);
+    }
     switch (typeUrl) {
       case XdsClient.LDS -> {
         changes(listeners, accepted, listenerAdded, listenerModified, listenerRemoved);
@@ -145,16 +170,26 @@ public final class XdsStats {
       }
       case XdsClient.EDS -> {
         for (ClusterConfig c : cdsAccepted) {
-          String eds = c.edsName().orElse(null);
+          String eds = c.edsServiceName();
           if (eds != null && seen.contains(eds)) {
-            perResource(
-                    "cluster." + c.name() + ".", "envoy_cluster_", "envoy_cluster_name", c.name())
-                .accept(good.contains(eds), version);
+            SubscriptionStats s = edsLive.get(c.name());
+            if (s == null) {
+              s =
+                  stats.subscription(
+                      "cluster." + c.name() + ".",
+                      "envoy_cluster_",
+                      Map.of("envoy_cluster_name", c.name()));
+              edsLive.put(c.name(), s);
+            }
+            if (good.contains(eds)) {
+              s.accepted(version);
+            } else {
+              s.rejected();
+            }
           }
         }
       }
       case XdsClient.RDS -> {
-        Map<String, String> prefixes = rdsPrefixes(ldsAccepted);
         for (String route : seen) {
           String prefix = prefixes.get(route);
           if (prefix != null) {
@@ -164,7 +199,7 @@ public final class XdsStats {
                     "envoy_http_rds_",
                     Map.of(
                         "envoy_http_conn_manager_prefix", prefix, "envoy_rds_route_config", route));
-            live.put("rds/" + route, s);
+            rdsLive.put(route, s);
             if (good.contains(route)) {
               s.accepted(version);
             } else {
@@ -175,27 +210,37 @@ public final class XdsStats {
       }
       default -> {}
     }
-    // the EDS clusters and RDS tables subscribed now (a failure counts for those only)
-    Set<String> keep = new java.util.HashSet<>();
-    cdsAccepted.forEach(c -> c.edsName().ifPresent(n -> keep.add("eds/" + c.name())));
-    rdsPrefixes(ldsAccepted).keySet().forEach(r -> keep.add("rds/" + r));
-    live.keySet().retainAll(keep);
-  }
-
-  private interface Outcome {
-    void accept(boolean accepted, String version);
-  }
-
-  private Outcome perResource(String prefix, String promPrefix, String tag, String name) {
-    var s = stats.subscription(prefix, promPrefix, Map.of(tag, name));
-    live.put("eds/" + name, s);
-    return (ok, version) -> {
-      if (ok) {
-        s.accepted(version);
-      } else {
-        s.rejected();
+    // Keep the stats of the EDS clusters and RDS tables subscribed now (a failure counts for those
+    // only). What was added above comes from the objects held now; with the same objects as at the
+    // last answer, what is kept is what was kept then.
+    if (!sameListeners) {
+      rdsLive.keySet().retainAll(prefixes.keySet());
+      keptListeners = ldsAccepted.toArray();
+    }
+    if (!sameObjects(keptClusters, cdsAccepted)) {
+      Set<String> eds = new HashSet<>();
+      for (ClusterConfig c : cdsAccepted) {
+        if (c.edsServiceName() != null) {
+          eds.add(c.name());
+        }
       }
-    };
+      edsLive.keySet().retainAll(eds);
+      keptClusters = cdsAccepted.toArray();
+    }
+  }
+
+  /** Whether {@code now} holds the objects of {@code was}, in the same order. */
+  private static boolean sameObjects(Object[] was, Collection<?> now) {
+    if (was.length != now.size()) {
+      return false;
+    }
+    int i = 0;
+    for (Object o : now) {
+      if (was[i++] != o) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static void count(@Nullable SubscriptionStats s, boolean nacked, String version) {
