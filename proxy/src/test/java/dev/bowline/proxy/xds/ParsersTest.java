@@ -655,4 +655,34 @@ class ParsersTest {
         off.toBuilder().setValidateClusters(com.google.protobuf.BoolValue.of(true)).build();
     assertThat(new RouteConfigParser().nestedIgnored(on)).containsExactly("validate_clusters");
   }
+
+  @Test
+  void pathNormalizationAsIstiodSendsItIsHonouredAndNotReportedAsIgnored() throws Exception {
+    // Istio's sidecars and gateways carry normalize_path (meshConfig.pathNormalization BASE); the
+    // proxy acts on all three fields, so the audit must not warn that it ignores them
+    String set =
+        "\"stat_prefix\":\"p\",\"normalize_path\":true,\"merge_slashes\":true,"
+            + "\"path_with_escaped_slashes_action\":\"UNESCAPE_AND_REDIRECT\",%s";
+    Listener honoured =
+        json(
+                listener(ROUTER).replace("\"stat_prefix\":\"p\",", set.formatted("")),
+                Listener.newBuilder())
+            .build();
+    var hcm =
+        (HttpConnectionManagerConfig)
+            listeners.unpackAndParse(Any.pack(honoured)).value().filterChains().getFirst().filter();
+    assertThat(hcm.paths().active()).isTrue();
+    assertThat(listeners.nestedIgnored(honoured)).isEmpty();
+    // a field the proxy does not act on beside them is still reported, and only it
+    Listener other =
+        json(
+                listener(ROUTER)
+                    .replace(
+                        "\"stat_prefix\":\"p\",",
+                        set.formatted("\"add_proxy_protocol_connection_state\":true,")),
+                Listener.newBuilder())
+            .build();
+    assertThat(listeners.nestedIgnored(other))
+        .containsExactly("http_connection_manager.add_proxy_protocol_connection_state");
+  }
 }
