@@ -96,35 +96,10 @@ class DrainTimeProxyTest {
   /** An HTTP listener ({@code codec_type: AUTO}) and a TCP proxy listener, both to cluster a. */
   List<Listener> listeners() throws Exception {
     String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: http
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: http
-                  codec_type: AUTO
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-          - name: tcp
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: tcp
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                  stat_prefix: tcp
-                  cluster: a
-        """
-            .formatted(IP, httpPort, IP, tcpPort);
+        "static_resources:\n  listeners:\n"
+            + SocketProxy.listener(
+                "http", IP, httpPort, "codec_type: AUTO", SocketProxy.to("/", "a"))
+            + SocketProxy.tcpListener("tcp", IP, tcpPort, "a", "");
     return new BootstrapLoader()
         .parse("listeners.yaml", yaml)
         .getStaticResources()
