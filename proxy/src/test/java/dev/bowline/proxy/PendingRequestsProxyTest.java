@@ -114,10 +114,7 @@ class PendingRequestsProxyTest {
   }
 
   static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
+    return SocketProxy.stat(proxy, name);
   }
 
   /** A gauge as the admin page's {@code /stats} text shows it; -1 when it is not there. */

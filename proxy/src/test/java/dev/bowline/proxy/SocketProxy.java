@@ -360,6 +360,11 @@ final class SocketProxy implements AutoCloseable {
 
   /** The value of the counter {@code name} (0 if there is none yet). */
   long stat(String name) {
+    return stat(proxy, name);
+  }
+
+  /** The value of {@code proxy}'s counter {@code name} (0 if there is none yet). */
+  static long stat(Proxy proxy, String name) {
     return proxy.stats().all().stream()
         .filter(c -> c.name().equals(name))
         .mapToLong(c -> c.value())
