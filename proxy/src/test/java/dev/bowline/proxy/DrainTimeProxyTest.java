@@ -5,15 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
-import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.grpc.Server;
-import io.grpc.netty.NettyServerBuilder;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -61,11 +58,7 @@ class DrainTimeProxyTest {
     tcpPort = Ports.free(IP);
     int xdsPort = Ports.free(IP);
     cache = new SimpleCache<>(node -> "all");
-    xds =
-        NettyServerBuilder.forAddress(new InetSocketAddress(IP, xdsPort))
-            .addService(new V3DiscoveryServer(cache).getAggregatedDiscoveryServiceImpl())
-            .build()
-            .start();
+    xds = AdsBootstrap.server(IP, xdsPort, cache);
     publish("1", listeners());
     String bootstrap =
         AdsBootstrap.yaml("drain~1", "GRPC", IP, 0, IP, xdsPort)
