@@ -8,6 +8,18 @@ package dev.bowline.proxy;
 final class AdsBootstrap {
   private AdsBootstrap() {}
 
+  /** A started java-control-plane ADS server on {@code ip:port} that answers from {@code cache}. */
+  static io.grpc.Server server(
+      String ip, int port, io.envoyproxy.controlplane.cache.v3.SimpleCache<String> cache)
+      throws java.io.IOException {
+    return io.grpc.netty.NettyServerBuilder.forAddress(new java.net.InetSocketAddress(ip, port))
+        .addService(
+            new io.envoyproxy.controlplane.server.V3DiscoveryServer(cache)
+                .getAggregatedDiscoveryServiceImpl())
+        .build()
+        .start();
+  }
+
   /** ADS over state-of-the-world gRPC streams, no admin. */
   static String yaml(String nodeId, String xdsIp, int xdsPort) {
     return "node: {id: " + nodeId + ", cluster: test}\n" + ads("GRPC", xdsIp, xdsPort);

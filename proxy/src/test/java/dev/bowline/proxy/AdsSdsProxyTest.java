@@ -9,7 +9,6 @@ import com.google.protobuf.ByteString;
 import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
-import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
@@ -25,12 +24,10 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.grpc.Server;
-import io.grpc.netty.NettyServerBuilder;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.math.BigInteger;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
@@ -66,11 +63,7 @@ class AdsSdsProxyTest {
     int xdsPort = Ports.free(IP);
     listenPort = Ports.free(IP);
     cache = new SimpleCache<>(node -> "all");
-    xds =
-        NettyServerBuilder.forAddress(new InetSocketAddress(IP, xdsPort))
-            .addService(new V3DiscoveryServer(cache).getAggregatedDiscoveryServiceImpl())
-            .build()
-            .start();
+    xds = AdsBootstrap.server(IP, xdsPort, cache);
     String bootstrap = AdsBootstrap.yaml("ads-sds~1", IP, xdsPort);
     proxy =
         Proxy.start(

@@ -2,7 +2,6 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -22,37 +21,18 @@ class BadInputTest {
   @BeforeAll
   static void start() {
     backend = new Backend("a", "127.0.6.21");
-    port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: http
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: in
-                  max_request_headers_kb: 4
-                  request_timeout: 0.3s
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-          clusters:
-          - name: a
-            load_assignment:
-              cluster_name: a
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(IP, port, backend.ip(), backend.port());
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("bad.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
+    SocketProxy socket =
+        SocketProxy.on(IP)
+            .http(
+                "in",
+                """
+                max_request_headers_kb: 4
+                request_timeout: 0.3s""",
+                SocketProxy.to("/", "a"))
+            .cluster("a", backend.ip(), backend.port())
+            .start();
+    proxy = socket.proxy;
+    port = socket.port("in");
   }
 
   @AfterAll

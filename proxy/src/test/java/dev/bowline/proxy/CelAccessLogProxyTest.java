@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -26,46 +25,30 @@ import org.junit.jupiter.api.io.TempDir;
 class CelAccessLogProxyTest {
   static final String IP = "127.0.7.21";
 
-  static String bootstrap(int port, int appPort, Path log, String expression) {
-    return """
-        static_resources:
-          listeners:
-          - name: in
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: in
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    filter:
-                      extension_filter:
-                        name: envoy.access_loggers.extension_filters.cel
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
-                          expression: "%5$s"
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %4$s
-                      log_format: {text_format_source: {inline_string: "%%RESPONSE_CODE%% %%REQ(:PATH)%%\\n"}}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes: [{match: {prefix: /}, route: {cluster: app}}]
-          clusters:
-          - name: app
-            type: STATIC
-            load_assignment:
-              cluster_name: app
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %1$s, port_value: %3$d}}}}]}]
-        """
-        .formatted(IP, port, appPort, log, expression);
+  /**
+   * A proxy whose listener {@code in} routes to the app on {@code appPort} and logs to {@code log}
+   * the streams that {@code expression} admits.
+   */
+  static SocketProxy.Builder cel(int appPort, Path log, String expression) {
+    return SocketProxy.on(IP)
+        .http(
+            "in",
+            """
+            access_log:
+            - name: envoy.access_loggers.file
+              filter:
+                extension_filter:
+                  name: envoy.access_loggers.extension_filters.cel
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                    expression: "%s"
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                path: %s
+                log_format: {text_format_source: {inline_string: "%%RESPONSE_CODE%% %%REQ(:PATH)%%\\n"}}"""
+                .formatted(expression, log),
+            SocketProxy.to("/", "app"))
+        .cluster("app", IP, appPort, "type: STATIC");
   }
 
   @Test
@@ -81,18 +64,14 @@ class CelAccessLogProxyTest {
         });
     app.start();
     Path log = dir.resolve("access.log");
-    int port = Ports.free(IP);
-    Proxy proxy =
-        Proxy.start(
-            new BootstrapLoader()
-                .parse(
-                    "cel.yaml",
-                    bootstrap(
-                        port,
-                        app.getAddress().getPort(),
-                        log,
-                        "response.code >= 400 || request.headers['x-debug'] == 'yes'")),
-            ProxyOptions.defaults().withWorkers(1));
+    SocketProxy socket =
+        cel(
+                app.getAddress().getPort(),
+                log,
+                "response.code >= 400 || request.headers['x-debug'] == 'yes'")
+            .start();
+    Proxy proxy = socket.proxy;
+    int port = socket.port("in");
     try {
       HttpClient http = HttpClient.newHttpClient();
       for (String path : new String[] {"/ok1", "/fail1", "/ok2", "/fail2", "/ok3"}) {
@@ -118,18 +97,7 @@ class CelAccessLogProxyTest {
 
   @Test
   void anExpressionThatDoesNotCompileIsRejectedNamingTheField(@TempDir Path dir) {
-    assertThatThrownBy(
-            () ->
-                Proxy.start(
-                    new BootstrapLoader()
-                        .parse(
-                            "bad.yaml",
-                            bootstrap(
-                                Ports.free(IP),
-                                Ports.free(IP),
-                                dir.resolve("x.log"),
-                                "response.code >=")),
-                    ProxyOptions.defaults().withWorkers(1)))
+    assertThatThrownBy(() -> cel(Ports.free(IP), dir.resolve("x.log"), "response.code >=").start())
         .hasMessageContaining("access_log[0].filter.extension_filter.typed_config")
         .hasMessageContaining("expression:");
   }

@@ -8,7 +8,6 @@ import com.google.protobuf.UInt32Value;
 import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
-import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
@@ -27,7 +26,6 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.grpc.Server;
-import io.grpc.netty.NettyServerBuilder;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import java.lang.management.ManagementFactory;
@@ -80,11 +78,7 @@ class ConfigChurnTest {
     int xdsPort = Ports.free(XDS_IP);
     listenPort = Ports.free(LISTEN_IP);
     cache = new SimpleCache<>(node -> "all");
-    xds =
-        NettyServerBuilder.forAddress(new InetSocketAddress(XDS_IP, xdsPort))
-            .addService(new V3DiscoveryServer(cache).getAggregatedDiscoveryServiceImpl())
-            .build()
-            .start();
+    xds = AdsBootstrap.server(XDS_IP, xdsPort, cache);
     String bootstrap = AdsBootstrap.yaml("churn~1", XDS_IP, xdsPort);
     proxy =
         Proxy.start(

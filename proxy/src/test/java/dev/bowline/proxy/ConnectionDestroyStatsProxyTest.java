@@ -41,16 +41,10 @@ class ConnectionDestroyStatsProxyTest {
                 common_http_protocol_options: {idle_timeout: 1s}
                 drain_timeout: 0.3s""",
             "silent", "codec_type: HTTP1");
-    List<String> listeners = new java.util.ArrayList<>();
-    for (var e : options.entrySet()) {
-      int port = Ports.free(IP);
-      PORTS.put(e.getKey(), port);
-      listeners.add(
-          SocketProxy.listener(e.getKey(), IP, port, e.getValue(), SocketProxy.to("/", "b")));
-    }
-    proxy =
-        SocketProxy.start(
-            IP, listeners, List.of(SocketProxy.cluster("b", backend.ip(), backend.port(), "")));
+    SocketProxy.Builder builder = SocketProxy.on(IP).routes(SocketProxy.to("/", "b"));
+    options.forEach(builder::http);
+    proxy = builder.cluster("b", backend.ip(), backend.port()).start();
+    options.keySet().forEach(name -> PORTS.put(name, proxy.port(name)));
   }
 
   @AfterAll

@@ -1,5 +1,6 @@
 package dev.bowline.proxy;
 
+import static dev.bowline.proxy.SocketProxy.get;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -8,7 +9,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -38,11 +38,6 @@ class ConnectionDurationProxyTest {
   static final HttpClient client =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
-  static String listener(String name, int port, String options) {
-    return SocketProxy.listener(
-        name, IP, port, options, SocketProxy.to("/h2", "h2"), SocketProxy.to("/", "h1"));
-  }
-
   /**
    * The cluster's HTTP protocol options: {@code max_connection_duration} 0.4 s, and {@code http}.
    */
@@ -58,44 +53,39 @@ class ConnectionDurationProxyTest {
   static void start() throws Exception {
     h1 = new NettyBackend("h1", "127.0.74.2");
     h2 = new H2Backend("h2", "127.0.74.3", 0, 0);
-    quickPort = Ports.free(IP);
-    patientPort = Ports.free(IP);
-    plainPort = Ports.free(IP);
-    silentPort = Ports.free(IP);
-    silentH2Port = Ports.free(IP);
     proxy =
-        SocketProxy.start(
-            IP,
-            List.of(
-                listener(
-                    "quick",
-                    quickPort,
-                    """
-                    common_http_protocol_options: {max_connection_duration: 0.5s}
-                    drain_timeout: 0.3s"""),
-                listener(
-                    "patient",
-                    patientPort,
-                    """
-                    common_http_protocol_options: {max_connection_duration: 0.5s}
-                    drain_timeout: 60s"""),
-                listener("plain", plainPort, ""),
-                listener(
-                    "silent",
-                    silentPort,
-                    """
-                    common_http_protocol_options: {max_connection_duration: 0.5s}
-                    drain_timeout: 60s"""),
-                listener(
-                    "silenth2",
-                    silentH2Port,
-                    """
-                    codec_type: HTTP2
-                    common_http_protocol_options: {max_connection_duration: 0.5s}
-                    drain_timeout: 60s""")),
-            List.of(
-                SocketProxy.cluster("h1", h1.ip(), h1.port(), upstream("http_protocol_options")),
-                SocketProxy.cluster("h2", h2.ip(), h2.port(), upstream("http2_protocol_options"))));
+        SocketProxy.on(IP)
+            .routes(SocketProxy.to("/h2", "h2"), SocketProxy.to("/", "h1"))
+            .http(
+                "quick",
+                """
+                common_http_protocol_options: {max_connection_duration: 0.5s}
+                drain_timeout: 0.3s""")
+            .http(
+                "patient",
+                """
+                common_http_protocol_options: {max_connection_duration: 0.5s}
+                drain_timeout: 60s""")
+            .http("plain", "")
+            .http(
+                "silent",
+                """
+                common_http_protocol_options: {max_connection_duration: 0.5s}
+                drain_timeout: 60s""")
+            .http(
+                "silenth2",
+                """
+                codec_type: HTTP2
+                common_http_protocol_options: {max_connection_duration: 0.5s}
+                drain_timeout: 60s""")
+            .cluster("h1", h1.ip(), h1.port(), upstream("http_protocol_options"))
+            .cluster("h2", h2.ip(), h2.port(), upstream("http2_protocol_options"))
+            .start();
+    quickPort = proxy.port("quick");
+    patientPort = proxy.port("patient");
+    plainPort = proxy.port("plain");
+    silentPort = proxy.port("silent");
+    silentH2Port = proxy.port("silenth2");
   }
 
   @AfterAll
@@ -107,15 +97,6 @@ class ConnectionDurationProxyTest {
 
   static long stat(String name) {
     return proxy.stat(name);
-  }
-
-  /** Writes a GET for {@code path} and reads its response head and body (Content-Length). */
-  static String get(Socket s, String path) throws Exception {
-    s.getOutputStream()
-        .write(
-            ("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-    s.getOutputStream().flush();
-    return SocketProxy.response(s.getInputStream());
   }
 
   @Test

@@ -30,50 +30,42 @@ class ConnectionIdleTimeoutProxyTest {
   static int h2Port; // idle_timeout 1s, drain_timeout 0.3s, HTTP2
   static int plainPort; // the defaults: idle_timeout 1 h
 
-  static String listener(String name, int port, String options) {
-    return SocketProxy.listener(name, IP, port, options, SocketProxy.to("/", "h1"));
-  }
-
   @BeforeAll
   static void start() throws Exception {
     h1 = new NettyBackend("h1", "127.0.7.61");
-    quickPort = Ports.free(IP);
-    patientPort = Ports.free(IP);
-    h1Port = Ports.free(IP);
-    h2Port = Ports.free(IP);
-    plainPort = Ports.free(IP);
     proxy =
-        SocketProxy.start(
-            IP,
-            List.of(
-                listener(
-                    "quick",
-                    quickPort,
-                    """
-                    common_http_protocol_options: {idle_timeout: 2s}
-                    drain_timeout: 0.3s"""),
-                listener(
-                    "patient",
-                    patientPort,
-                    """
-                    common_http_protocol_options: {idle_timeout: 2s}
-                    drain_timeout: 60s"""),
-                listener(
-                    "h1only",
-                    h1Port,
-                    """
-                    codec_type: HTTP1
-                    common_http_protocol_options: {idle_timeout: 2s}
-                    drain_timeout: 60s"""),
-                listener(
-                    "h2only",
-                    h2Port,
-                    """
-                    codec_type: HTTP2
-                    common_http_protocol_options: {idle_timeout: 1s}
-                    drain_timeout: 0.3s"""),
-                listener("plain", plainPort, "")),
-            List.of(SocketProxy.cluster("h1", h1.ip(), h1.port(), "")));
+        SocketProxy.on(IP)
+            .routes(SocketProxy.to("/", "h1"))
+            .http(
+                "quick",
+                """
+                common_http_protocol_options: {idle_timeout: 2s}
+                drain_timeout: 0.3s""")
+            .http(
+                "patient",
+                """
+                common_http_protocol_options: {idle_timeout: 2s}
+                drain_timeout: 60s""")
+            .http(
+                "h1only",
+                """
+                codec_type: HTTP1
+                common_http_protocol_options: {idle_timeout: 2s}
+                drain_timeout: 60s""")
+            .http(
+                "h2only",
+                """
+                codec_type: HTTP2
+                common_http_protocol_options: {idle_timeout: 1s}
+                drain_timeout: 0.3s""")
+            .http("plain", "")
+            .cluster("h1", h1.ip(), h1.port())
+            .start();
+    quickPort = proxy.port("quick");
+    patientPort = proxy.port("patient");
+    h1Port = proxy.port("h1only");
+    h2Port = proxy.port("h2only");
+    plainPort = proxy.port("plain");
   }
 
   @AfterAll

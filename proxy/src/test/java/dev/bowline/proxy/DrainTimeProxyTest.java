@@ -5,15 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
-import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.grpc.Server;
-import io.grpc.netty.NettyServerBuilder;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -61,11 +58,7 @@ class DrainTimeProxyTest {
     tcpPort = Ports.free(IP);
     int xdsPort = Ports.free(IP);
     cache = new SimpleCache<>(node -> "all");
-    xds =
-        NettyServerBuilder.forAddress(new InetSocketAddress(IP, xdsPort))
-            .addService(new V3DiscoveryServer(cache).getAggregatedDiscoveryServiceImpl())
-            .build()
-            .start();
+    xds = AdsBootstrap.server(IP, xdsPort, cache);
     publish("1", listeners());
     String bootstrap =
         AdsBootstrap.yaml("drain~1", "GRPC", IP, 0, IP, xdsPort)
@@ -96,35 +89,10 @@ class DrainTimeProxyTest {
   /** An HTTP listener ({@code codec_type: AUTO}) and a TCP proxy listener, both to cluster a. */
   List<Listener> listeners() throws Exception {
     String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: http
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: http
-                  codec_type: AUTO
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-          - name: tcp
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: tcp
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                  stat_prefix: tcp
-                  cluster: a
-        """
-            .formatted(IP, httpPort, IP, tcpPort);
+        "static_resources:\n  listeners:\n"
+            + SocketProxy.listener(
+                "http", IP, httpPort, "codec_type: AUTO", SocketProxy.to("/", "a"))
+            + SocketProxy.tcpListener("tcp", IP, tcpPort, "a", "");
     return new BootstrapLoader()
         .parse("listeners.yaml", yaml)
         .getStaticResources()

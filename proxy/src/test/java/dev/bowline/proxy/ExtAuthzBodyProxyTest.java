@@ -248,10 +248,7 @@ class ExtAuthzBodyProxyTest {
   }
 
   static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
+    return SocketProxy.stat(proxy, name);
   }
 
   /** An HTTP/1.1 request with a chunked body, one chunk per write; returns the whole answer. */

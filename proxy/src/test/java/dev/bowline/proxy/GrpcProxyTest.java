@@ -3,7 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -38,43 +37,23 @@ class GrpcProxyTest {
             .build()
             .start();
     health.setStatus("weather", HealthCheckResponse.ServingStatus.SERVING);
-    int port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: grpc
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: grpc
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - {match: {prefix: /grpc.health.v1.Health/Watch}, route: {cluster: nowhere}}
-                      - {match: {prefix: /}, route: {cluster: app}}
-          clusters:
-          - name: app
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: {http2_protocol_options: {}}
-            load_assignment:
-              cluster_name: app
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.6.51, port_value: %d}}}}]}]
-        """
-            .formatted(IP, port, backend.getPort());
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("grpc.yaml", yaml), ProxyOptions.defaults().withWorkers(2));
+    SocketProxy socket =
+        SocketProxy.on(IP)
+            .http(
+                "grpc",
+                "",
+                SocketProxy.to("/grpc.health.v1.Health/Watch", "nowhere"),
+                SocketProxy.to("/", "app"))
+            .cluster(
+                "app",
+                "127.0.6.51",
+                backend.getPort(),
+                SocketProxy.httpProtocolOptions(
+                    "explicit_http_config: {http2_protocol_options: {}}"))
+            .options(ProxyOptions.defaults().withWorkers(2))
+            .start();
+    proxy = socket.proxy;
+    int port = socket.port("grpc");
     channel = NettyChannelBuilder.forAddress(IP, port).usePlaintext().build();
   }
 

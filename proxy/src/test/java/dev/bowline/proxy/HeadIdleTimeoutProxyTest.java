@@ -3,7 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -35,44 +34,20 @@ class HeadIdleTimeoutProxyTest {
   @BeforeAll
   static void start() {
     backend = new Backend("a", BACKEND_IP);
-    port = Ports.free(IP);
     log = dir.resolve("access.log");
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: http
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: in
-                  stream_idle_timeout: 1s
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %s
-                      log_format: {text_format_source: {inline_string: "%%REQ(:PATH)%% %%RESPONSE_CODE%% %%RESPONSE_FLAGS%% %%RESPONSE_CODE_DETAILS%%\\n"}}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-          clusters:
-          - name: a
-            load_assignment:
-              cluster_name: a
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-        """
-            .formatted(IP, port, log, backend.ip(), backend.port());
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("head-idle.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+    SocketProxy socket =
+        SocketProxy.on(IP)
+            .http(
+                "in",
+                "stream_idle_timeout: 1s\n"
+                    + SocketProxy.accessLog(
+                        log,
+                        "%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\\n"),
+                SocketProxy.to("/", "a"))
+            .cluster("a", backend.ip(), backend.port())
+            .start();
+    proxy = socket.proxy;
+    port = socket.port("in");
   }
 
   @AfterAll

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.bowline.proxy.RawH2.Frame;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
@@ -60,38 +59,13 @@ class Http2RequestConversionTest {
           ex.close();
         });
     backend.start();
-    port = Ports.free(IP);
-    proxy =
-        Proxy.start(
-            new BootstrapLoader()
-                .parse(
-                    "h2conv.yaml",
-                    """
-                    static_resources:
-                      listeners:
-                      - name: h2
-                        address: {socket_address: {address: %s, port_value: %d}}
-                        filter_chains:
-                        - filters:
-                          - name: hcm
-                            typed_config:
-                              "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                              stat_prefix: h2
-                              codec_type: HTTP2
-                              http_filters:
-                              - name: envoy.filters.http.router
-                                typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                              route_config:
-                                virtual_hosts:
-                                - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-                      clusters:
-                      - name: a
-                        load_assignment:
-                          cluster_name: a
-                          endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.9.161, port_value: %d}}}}]}]
-                    """
-                        .formatted(IP, port, backend.getAddress().getPort())),
-            ProxyOptions.defaults().withWorkers(1));
+    SocketProxy socket =
+        SocketProxy.on(IP)
+            .http("h2", "codec_type: HTTP2", SocketProxy.to("/", "a"))
+            .cluster("a", "127.0.9.161", backend.getAddress().getPort())
+            .start();
+    proxy = socket.proxy;
+    port = socket.port("h2");
   }
 
   @AfterAll

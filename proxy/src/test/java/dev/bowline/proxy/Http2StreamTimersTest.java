@@ -3,7 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bowline.proxy.RawH2.Frame;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import java.nio.charset.StandardCharsets;
@@ -29,43 +28,19 @@ class Http2StreamTimersTest {
   @BeforeAll
   static void start() {
     backend = new Backend("t", "127.0.9.163");
-    port = Ports.free(IP);
-    proxy =
-        Proxy.start(
-            new BootstrapLoader()
-                .parse(
-                    "h2timers.yaml",
-                    """
-                    static_resources:
-                      listeners:
-                      - name: h2
-                        address: {socket_address: {address: %s, port_value: %d}}
-                        filter_chains:
-                        - filters:
-                          - name: hcm
-                            typed_config:
-                              "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                              stat_prefix: h2t
-                              codec_type: HTTP2
-                              stream_idle_timeout: 1.5s
-                              http_filters:
-                              - name: envoy.filters.http.router
-                                typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                              route_config:
-                                virtual_hosts:
-                                - name: all
-                                  domains: ["*"]
-                                  routes:
-                                  - {match: {prefix: /short}, route: {cluster: t, prefix_rewrite: /slow, timeout: 0.3s}}
-                                  - {match: {prefix: /}, route: {cluster: t, timeout: 20s}}
-                      clusters:
-                      - name: t
-                        load_assignment:
-                          cluster_name: t
-                          endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-                    """
-                        .formatted(IP, port, backend.ip(), backend.port())),
-            ProxyOptions.defaults().withWorkers(1));
+    SocketProxy socket =
+        SocketProxy.on(IP)
+            .http(
+                "h2t",
+                """
+                codec_type: HTTP2
+                stream_idle_timeout: 1.5s""",
+                "{match: {prefix: /short}, route: {cluster: t, prefix_rewrite: /slow, timeout: 0.3s}}",
+                "{match: {prefix: /}, route: {cluster: t, timeout: 20s}}")
+            .cluster("t", backend.ip(), backend.port())
+            .start();
+    proxy = socket.proxy;
+    port = socket.port("h2t");
   }
 
   @AfterAll

@@ -2,7 +2,6 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -36,56 +35,24 @@ class HttpVersionTest {
   @BeforeAll
   static void start() {
     backend = new Backend("a", "127.0.9.85");
-    strict = Ports.free(IP);
-    http10 = Ports.free(IP);
     log = dir.resolve("access.log");
-    String listener =
-        """
-          - name: %s
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %s
-        %s
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %s
-                      log_format: {text_format_source: {inline_string: "%%REQ(:PATH)%% %%PROTOCOL%% %%RESPONSE_CODE%% %%RESPONSE_CODE_DETAILS%%\\n"}}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: a}}]}
-        """;
-    String yaml =
-        "static_resources:\n  listeners:\n"
-            + listener.formatted("strict", IP, strict, "strict", "", log)
-            + listener.formatted(
+    String accessLog =
+        SocketProxy.accessLog(
+            log, "%REQ(:PATH)% %PROTOCOL% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS%\\n");
+    SocketProxy socket =
+        SocketProxy.on(IP)
+            .routes(SocketProxy.to("/", "a"))
+            .http("strict", accessLog)
+            .http(
                 "h10",
-                IP,
-                http10,
-                "h10",
-                "          http_protocol_options: {accept_http_10: true,"
-                    + " default_host_for_http_10: fallback.example}",
-                log)
-            + """
-              clusters:
-              - name: a
-                load_assignment:
-                  cluster_name: a
-                  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-            """
-                .formatted(backend.ip(), backend.port());
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("versions.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+                "http_protocol_options: {accept_http_10: true,"
+                    + " default_host_for_http_10: fallback.example}\n"
+                    + accessLog)
+            .cluster("a", backend.ip(), backend.port())
+            .start();
+    proxy = socket.proxy;
+    strict = socket.port("strict");
+    http10 = socket.port("h10");
   }
 
   @AfterAll

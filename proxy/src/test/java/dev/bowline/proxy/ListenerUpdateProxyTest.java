@@ -21,8 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,36 +28,17 @@ import org.junit.jupiter.api.Test;
  * listeners sharing an address, against Envoy's listener manager (decision 0004, session-16
  * addendum): a real proxy, a hand-driven ADS server (State of the World, real gRPC), real sockets.
  */
-class ListenerUpdateProxyTest {
+class ListenerUpdateProxyTest extends HandAdsFixture {
   static final String XDS_IP = "127.0.7.50";
   static final String LISTEN_IP = "127.0.7.51";
-  static final String LDS = HandAds.LDS;
-  static final String RDS = HandAds.RDS;
 
-  Backend a;
-  HandAds xds;
-  int listenPort;
-  int adminPort;
-  Proxy proxy;
-
-  @BeforeEach
-  void start() throws Exception {
-    a = new Backend("a", "127.0.7.52");
-    xds = new HandAds(XDS_IP);
-    adminPort = Ports.free(XDS_IP);
-    listenPort = Ports.free(LISTEN_IP);
-    proxy =
-        xds.startProxy(
-            "listener-update~1",
-            adminPort,
-            ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofSeconds(30)));
+  ListenerUpdateProxyTest() {
+    super(XDS_IP, LISTEN_IP, "127.0.7.52", "listener-update~1");
   }
 
-  @AfterEach
-  void stop() throws Exception {
-    proxy.close();
-    xds.close();
-    a.close();
+  @Override
+  ProxyOptions options() {
+    return super.options().withDrainTime(Duration.ofSeconds(30));
   }
 
   @Test

@@ -1,9 +1,9 @@
 package dev.bowline.proxy;
 
+import static dev.bowline.proxy.SocketProxy.get;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -28,44 +28,27 @@ class MaxRequestsPerConnectionProxyTest {
   @BeforeAll
   static void start() throws Exception {
     backend = new NettyBackend("b", "127.0.7.65");
-    h1Port = Ports.free(IP);
-    h2Port = Ports.free(IP);
-    plainPort = Ports.free(IP);
-    String route = SocketProxy.to("/", "b");
     proxy =
-        SocketProxy.start(
-            IP,
-            List.of(
-                SocketProxy.listener(
-                    "h1",
-                    IP,
-                    h1Port,
-                    "common_http_protocol_options: {max_requests_per_connection: 2}",
-                    route),
-                SocketProxy.listener(
-                    "h2",
-                    IP,
-                    h2Port,
-                    """
-                    codec_type: HTTP2
-                    common_http_protocol_options: {max_requests_per_connection: 2}""",
-                    route),
-                SocketProxy.listener("plain", IP, plainPort, "", route)),
-            List.of(SocketProxy.cluster("b", backend.ip(), backend.port(), "")));
+        SocketProxy.on(IP)
+            .routes(SocketProxy.to("/", "b"))
+            .http("h1", "common_http_protocol_options: {max_requests_per_connection: 2}")
+            .http(
+                "h2",
+                """
+                codec_type: HTTP2
+                common_http_protocol_options: {max_requests_per_connection: 2}""")
+            .http("plain", "")
+            .cluster("b", backend.ip(), backend.port())
+            .start();
+    h1Port = proxy.port("h1");
+    h2Port = proxy.port("h2");
+    plainPort = proxy.port("plain");
   }
 
   @AfterAll
   static void stop() {
     proxy.close();
     backend.close();
-  }
-
-  static String get(Socket s, String path) throws Exception {
-    s.getOutputStream()
-        .write(
-            ("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-    s.getOutputStream().flush();
-    return SocketProxy.response(s.getInputStream());
   }
 
   @Test

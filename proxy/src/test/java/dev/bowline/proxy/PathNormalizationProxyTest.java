@@ -3,7 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -30,38 +29,18 @@ class PathNormalizationProxyTest {
   static int normalized;
   static int raw;
 
-  static String listener(String name, int port, boolean normalize) {
-    return """
-          - name: %1$s
-            address: {socket_address: {address: %2$s, port_value: %3$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %1$s
-                  normalize_path: %4$s
-                  merge_slashes: %4$s
-                  http_filters:
-                  - name: envoy.filters.http.rbac
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
-                      rules:
-                        action: DENY
-                        policies:
-                          ns[weather]-policy[no-admin]-rule[0]:
-                            permissions: [{url_path: {path: {prefix: /admin}}}]
-                            principals: [{any: true}]
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes: [{match: {prefix: /}, route: {cluster: backend}}]
-        """
-        .formatted(name, IP, port, normalize);
-  }
+  /** An RBAC filter that denies {@code /admin}. */
+  static final String NO_ADMIN =
+      """
+      - name: envoy.filters.http.rbac
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+          rules:
+            action: DENY
+            policies:
+              ns[weather]-policy[no-admin]-rule[0]:
+                permissions: [{url_path: {path: {prefix: /admin}}}]
+                principals: [{any: true}]""";
 
   @BeforeAll
   static void start() throws IOException {
@@ -77,25 +56,18 @@ class PathNormalizationProxyTest {
           ex.close();
         });
     backend.start();
-    normalized = Ports.free(IP);
-    raw = Ports.free(IP);
-    String yaml =
-        "node: {id: paths-test, cluster: test}\nstatic_resources:\n  listeners:\n"
-            + listener("normalized", normalized, true)
-            + listener("raw", raw, false)
-            + """
-              clusters:
-              - name: backend
-                type: STATIC
-                load_assignment:
-                  cluster_name: backend
-                  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-            """
-                .formatted(IP, backend.getAddress().getPort());
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("paths.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+    SocketProxy socket =
+        SocketProxy.on(IP)
+            .bootstrap("node: {id: paths-test, cluster: test}\n")
+            .filters(NO_ADMIN)
+            .routes(SocketProxy.to("/", "backend"))
+            .http("normalized", "normalize_path: true\nmerge_slashes: true")
+            .http("raw", "normalize_path: false\nmerge_slashes: false")
+            .cluster("backend", IP, backend.getAddress().getPort(), "type: STATIC")
+            .start();
+    proxy = socket.proxy;
+    normalized = socket.port("normalized");
+    raw = socket.port("raw");
   }
 
   @AfterAll

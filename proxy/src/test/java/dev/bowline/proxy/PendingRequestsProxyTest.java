@@ -3,7 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -66,62 +65,42 @@ class PendingRequestsProxyTest {
             });
     h2 = new H2Backend("h2", "127.0.73.3", 1, 0);
     h2.hold = true;
-    port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: pending
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: pending
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %3$s
-                      log_format: {text_format_source: {inline_string: "%4$s"}}
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - {match: {prefix: /stall}, route: {cluster: stall}}
-                      - {match: {prefix: /h2}, route: {cluster: h2}}
-          clusters:
-          - name: stall
-            connect_timeout: 120s # its handshakes hang for the whole test
-            circuit_breakers: {thresholds: [{max_pending_requests: 2}]}
-            transport_socket:
-              name: envoy.transport_sockets.tls
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
-            load_assignment:
-              cluster_name: stall
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.73.2, port_value: %5$d}}}}]}]
-          - name: h2
-            circuit_breakers: {thresholds: [{max_connections: 1}]}
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: {http2_protocol_options: {}}
-            load_assignment:
-              cluster_name: h2
-              endpoints: [{lb_endpoints: [%6$s]}]
-        """
-            .formatted(
-                IP, port, dir.resolve("pending.log"), FORMAT, stall.getLocalPort(), h2.endpoint());
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("pending.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+    SocketProxy socket =
+        SocketProxy.on(IP)
+            .http(
+                "pending",
+                SocketProxy.accessLog(dir.resolve("pending.log"), FORMAT),
+                SocketProxy.to("/stall", "stall"),
+                SocketProxy.to("/h2", "h2"))
+            .cluster(
+                "stall",
+                "127.0.73.2",
+                stall.getLocalPort(),
+                """
+                connect_timeout: 120s # its handshakes hang for the whole test
+                circuit_breakers: {thresholds: [{max_pending_requests: 2}]}
+                transport_socket:
+                  name: envoy.transport_sockets.tls
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext""")
+            .clusterYaml(
+                """
+                  - name: h2
+                    circuit_breakers: {thresholds: [{max_connections: 1}]}
+                %s
+                    load_assignment:
+                      cluster_name: h2
+                      endpoints: [{lb_endpoints: [%s]}]
+                """
+                    .formatted(
+                        SocketProxy.httpProtocolOptions(
+                                "explicit_http_config: {http2_protocol_options: {}}")
+                            .indent(4)
+                            .stripTrailing(),
+                        h2.endpoint()))
+            .start();
+    proxy = socket.proxy;
+    port = socket.port("pending");
   }
 
   @AfterAll
@@ -135,10 +114,7 @@ class PendingRequestsProxyTest {
   }
 
   static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
+    return SocketProxy.stat(proxy, name);
   }
 
   /** A gauge as the admin page's {@code /stats} text shows it; -1 when it is not there. */

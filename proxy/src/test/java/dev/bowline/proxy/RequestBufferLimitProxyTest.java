@@ -205,10 +205,7 @@ class RequestBufferLimitProxyTest {
   }
 
   static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
+    return SocketProxy.stat(proxy, name);
   }
 
   /**

@@ -8,7 +8,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,19 +35,16 @@ class RequestHeadersTimeoutProxyTest {
   @BeforeAll
   static void start() throws Exception {
     h1 = new NettyBackend("h1", "127.0.7.63");
-    port = Ports.free(IP);
     log = dir.resolve("access.log");
     proxy =
-        SocketProxy.start(
-            IP,
-            List.of(
-                SocketProxy.listener(
-                    "hd",
-                    IP,
-                    port,
-                    "request_headers_timeout: 1s\n" + SocketProxy.accessLog(log, FORMAT),
-                    SocketProxy.to("/", "h1"))),
-            List.of(SocketProxy.cluster("h1", h1.ip(), h1.port(), "")));
+        SocketProxy.on(IP)
+            .http(
+                "hd",
+                "request_headers_timeout: 1s\n" + SocketProxy.accessLog(log, FORMAT),
+                SocketProxy.to("/", "h1"))
+            .cluster("h1", h1.ip(), h1.port())
+            .start();
+    port = proxy.port("hd");
   }
 
   @AfterAll

@@ -16,8 +16,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
@@ -29,6 +32,10 @@ import java.util.stream.Collectors;
  * exchange ({@link #h2}). The HTTP/1 and TCP socket tests add {@code tcp_proxy} listeners ({@link
  * #tcpListener}), an access log to read ({@link #accessLog}, {@link #awaitLogLine}), raw HTTP/1
  * requests ({@link #h1}, {@link #head}) and the JDK's client ({@link #get}).
+ *
+ * <p>A test class starts one with {@link #on}: {@code SocketProxy.on(IP).routes(to("/", "b"))
+ * .http("h1", "codec_type: HTTP1").cluster("b", backend.ip(), backend.port()).start()}, then asks
+ * {@link #port} for the free port each listener was given.
  */
 final class SocketProxy implements AutoCloseable {
   /** The proxy, for what a test asks of it beyond this fixture. */
@@ -37,11 +44,130 @@ final class SocketProxy implements AutoCloseable {
   /** The address its listeners bind. */
   final String ip;
 
+  private final Map<String, Integer> ports;
+
   private HttpClient client; // the JDK's, made by the first get
 
-  private SocketProxy(Proxy proxy, String ip) {
+  private SocketProxy(Proxy proxy, String ip, Map<String, Integer> ports) {
     this.proxy = proxy;
     this.ip = ip;
+    this.ports = ports;
+  }
+
+  /** A proxy to build whose listeners bind {@code ip}: one worker, no admin, until told. */
+  static Builder on(String ip) {
+    return new Builder(ip);
+  }
+
+  /** The port {@link Builder#http} or {@link Builder#tcp} chose for the listener {@code name}. */
+  int port(String name) {
+    Integer port = ports.get(name);
+    if (port == null) {
+      throw new IllegalArgumentException("no listener " + name + " was given a port");
+    }
+    return port;
+  }
+
+  /** The listeners and clusters of a {@link SocketProxy} to start, in the order given. */
+  static final class Builder {
+    private final String ip;
+    private final List<String> listeners = new ArrayList<>();
+    private final List<String> clusters = new ArrayList<>();
+    private final Map<String, Integer> ports = new LinkedHashMap<>();
+    private String[] routes = {};
+    private String filters = "";
+    private ProxyOptions options = ProxyOptions.defaults().withWorkers(1);
+    private boolean admin;
+    private String bootstrap = "";
+
+    private Builder(String ip) {
+      this.ip = ip;
+    }
+
+    /** The routes of each {@link #http} listener given after this that names none of its own. */
+    Builder routes(String... routes) {
+      this.routes = routes;
+      return this;
+    }
+
+    /**
+     * The HTTP filters (YAML items of {@code http_filters}) before the router of each {@link #http}
+     * listener given after this.
+     */
+    Builder filters(String filters) {
+      this.filters = filters;
+      return this;
+    }
+
+    /**
+     * A {@link SocketProxy#listener} {@code name} on a free port of the address ({@link
+     * SocketProxy#port}), with {@code options}, the {@link #filters} and {@code routes} (or those
+     * of {@link #routes}).
+     */
+    Builder http(String name, String options, String... routes) {
+      return listener(
+          SocketProxy.listener(
+              name, ip, port(name), options, filters, routes.length == 0 ? this.routes : routes));
+    }
+
+    /** A {@link SocketProxy#tcpListener} {@code name} on a free port of the address. */
+    Builder tcp(String name, String cluster, String options) {
+      return listener(tcpListener(name, ip, port(name), cluster, options));
+    }
+
+    /** A listener of its own YAML (from {@link SocketProxy#listener} or written out). */
+    Builder listener(String yaml) {
+      listeners.add(yaml);
+      return this;
+    }
+
+    private int port(String name) {
+      if (ports.containsKey(name)) {
+        throw new IllegalArgumentException("two listeners named " + name);
+      }
+      int port = Ports.free(ip);
+      ports.put(name, port);
+      return port;
+    }
+
+    /** A {@link SocketProxy#cluster} of the one endpoint {@code ip:port}, no options. */
+    Builder cluster(String name, String ip, int port) {
+      return cluster(name, ip, port, "");
+    }
+
+    /** A {@link SocketProxy#cluster} of the one endpoint {@code ip:port} with {@code options}. */
+    Builder cluster(String name, String ip, int port, String options) {
+      return clusterYaml(SocketProxy.cluster(name, ip, port, options));
+    }
+
+    /** A cluster of its own YAML (an item of {@code static_resources.clusters}). */
+    Builder clusterYaml(String yaml) {
+      clusters.add(yaml);
+      return this;
+    }
+
+    /** The proxy's options instead of one worker's defaults. */
+    Builder options(ProxyOptions options) {
+      this.options = options;
+      return this;
+    }
+
+    /** An admin address on a free port of the address. */
+    Builder admin() {
+      admin = true;
+      return this;
+    }
+
+    /** Top-level bootstrap YAML lines (such as a {@code layered_runtime}) to add. */
+    Builder bootstrap(String yaml) {
+      bootstrap = yaml;
+      return this;
+    }
+
+    /** Starts the proxy; returns once its listeners are bound. */
+    SocketProxy start() {
+      return SocketProxy.start(ip, options, admin, bootstrap, listeners, clusters, ports);
+    }
   }
 
   /**
@@ -50,6 +176,15 @@ final class SocketProxy implements AutoCloseable {
    * {@link #to}'s), and the fields of {@code options} (YAML at the level of {@code stat_prefix}).
    */
   static String listener(String name, String ip, int port, String options, String... routes) {
+    return listener(name, ip, port, options, "", routes);
+  }
+
+  /**
+   * As {@link #listener(String, String, int, String, String...)}, with the HTTP filters of {@code
+   * filters} (YAML items of {@code http_filters}) before the router.
+   */
+  private static String listener(
+      String name, String ip, int port, String options, String filters, String[] routes) {
     return """
           - name: %1$s
             address: {socket_address: {address: %2$s, port_value: %3$d}}
@@ -61,6 +196,7 @@ final class SocketProxy implements AutoCloseable {
                   stat_prefix: %1$s
         %4$s
                   http_filters:
+        %5$s
                   - name: envoy.filters.http.router
                     typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
                   route_config:
@@ -68,13 +204,14 @@ final class SocketProxy implements AutoCloseable {
                     - name: all
                       domains: ["*"]
                       routes:
-        %5$s
+        %6$s
         """
         .formatted(
             name,
             ip,
             port,
             options.indent(10).stripTrailing(),
+            filters.indent(10).stripTrailing(),
             Arrays.stream(routes)
                 .map(r -> "- " + r)
                 .collect(Collectors.joining("\n"))
@@ -197,6 +334,17 @@ final class SocketProxy implements AutoCloseable {
       String bootstrap,
       List<String> listeners,
       List<String> clusters) {
+    return start(ip, options, admin, bootstrap, listeners, clusters, Map.of());
+  }
+
+  private static SocketProxy start(
+      String ip,
+      ProxyOptions options,
+      boolean admin,
+      String bootstrap,
+      List<String> listeners,
+      List<String> clusters,
+      Map<String, Integer> ports) {
     String yaml =
         (admin ? "admin: {address: {socket_address: {address: " + ip + ", port_value: 0}}}\n" : "")
             + bootstrap
@@ -205,11 +353,18 @@ final class SocketProxy implements AutoCloseable {
             + "  clusters:\n"
             + String.join("", clusters);
     return new SocketProxy(
-        Proxy.start(new BootstrapLoader().parse("socket-test.yaml", yaml), options), ip);
+        Proxy.start(new BootstrapLoader().parse("socket-test.yaml", yaml), options),
+        ip,
+        Map.copyOf(ports));
   }
 
   /** The value of the counter {@code name} (0 if there is none yet). */
   long stat(String name) {
+    return stat(proxy, name);
+  }
+
+  /** The value of {@code proxy}'s counter {@code name} (0 if there is none yet). */
+  static long stat(Proxy proxy, String name) {
     return proxy.stats().all().stream()
         .filter(c -> c.name().equals(name))
         .mapToLong(c -> c.value())
@@ -255,6 +410,15 @@ final class SocketProxy implements AutoCloseable {
             .timeout(Duration.ofSeconds(20))
             .build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Writes a GET of {@code path} on {@code s} and reads its response (head and body) back. */
+  static String get(Socket s, String path) throws IOException {
+    s.getOutputStream()
+        .write(
+            ("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    s.getOutputStream().flush();
+    return response(s.getInputStream());
   }
 
   /** A raw HTTP/1 connection to {@code port} that sent {@code request}; reads time out at 10 s. */

@@ -2,7 +2,6 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,41 +43,18 @@ class SplitHeadProxyTest {
   @BeforeAll
   static void start() throws IOException {
     backend = new RecordingBackend(BACKEND_IP);
-    port = Ports.free(IP);
-    String listener =
-        """
-          - name: %s
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %s
-                  max_request_headers_kb: 4
-                  %s
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: b}}]}
-        """;
-    String yaml =
-        "static_resources:\n  listeners:\n"
-            + listener.formatted("split", IP, port, "split", "generate_request_id: false")
-            + """
-              clusters:
-              - name: b
-                load_assignment:
-                  cluster_name: b
-                  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-            """
-                .formatted(BACKEND_IP, backend.port());
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("split.yaml", yaml),
-            ProxyOptions.defaults().withWorkers(1));
+    SocketProxy socket =
+        SocketProxy.on(IP)
+            .http(
+                "split",
+                """
+                max_request_headers_kb: 4
+                generate_request_id: false""",
+                SocketProxy.to("/", "b"))
+            .cluster("b", BACKEND_IP, backend.port())
+            .start();
+    proxy = socket.proxy;
+    port = socket.port("split");
   }
 
   @AfterAll

@@ -39,28 +39,21 @@ class UnderscoreHeadersProxyTest {
     backend = new ServerSocket();
     backend.bind(new InetSocketAddress("127.0.7.67", 0));
     Thread.ofVirtual().start(UnderscoreHeadersProxyTest::accept);
-    rejectPort = Ports.free(IP);
-    dropPort = Ports.free(IP);
-    allowPort = Ports.free(IP);
-    String route = SocketProxy.to("/", "b");
     proxy =
-        SocketProxy.start(
-            IP,
-            List.of(
-                SocketProxy.listener(
-                    "reject",
-                    IP,
-                    rejectPort,
-                    "common_http_protocol_options: {headers_with_underscores_action: REJECT_REQUEST}",
-                    route),
-                SocketProxy.listener(
-                    "drop",
-                    IP,
-                    dropPort,
-                    "common_http_protocol_options: {headers_with_underscores_action: DROP_HEADER}",
-                    route),
-                SocketProxy.listener("allow", IP, allowPort, "", route)),
-            List.of(SocketProxy.cluster("b", "127.0.7.67", backend.getLocalPort(), "")));
+        SocketProxy.on(IP)
+            .routes(SocketProxy.to("/", "b"))
+            .http(
+                "reject",
+                "common_http_protocol_options: {headers_with_underscores_action: REJECT_REQUEST}")
+            .http(
+                "drop",
+                "common_http_protocol_options: {headers_with_underscores_action: DROP_HEADER}")
+            .http("allow", "")
+            .cluster("b", "127.0.7.67", backend.getLocalPort())
+            .start();
+    rejectPort = proxy.port("reject");
+    dropPort = proxy.port("drop");
+    allowPort = proxy.port("allow");
   }
 
   /** The backend: records each request head and answers 200 with no body, keep-alive. */

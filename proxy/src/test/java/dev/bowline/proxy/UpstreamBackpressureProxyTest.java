@@ -3,7 +3,6 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -81,36 +80,17 @@ class UpstreamBackpressureProxyTest {
           }
           return null;
         });
-    port = Ports.free(IP);
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: up
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: up
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: slow, timeout: 120s}}]}
-          clusters:
-          - name: slow
-            per_connection_buffer_limit_bytes: %5$d
-            load_assignment:
-              cluster_name: slow
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %3$s, port_value: %4$d}}}}]}]
-        """
-            .formatted(IP, port, BACKEND_IP, backend.getLocalPort(), LIMIT);
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("up.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
+    SocketProxy socket =
+        SocketProxy.on(IP)
+            .http("up", "", "{match: {prefix: /}, route: {cluster: slow, timeout: 120s}}")
+            .cluster(
+                "slow",
+                BACKEND_IP,
+                backend.getLocalPort(),
+                "per_connection_buffer_limit_bytes: " + LIMIT)
+            .start();
+    proxy = socket.proxy;
+    port = socket.port("up");
   }
 
   @AfterAll
@@ -122,10 +102,7 @@ class UpstreamBackpressureProxyTest {
   }
 
   static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
+    return SocketProxy.stat(proxy, name);
   }
 
   /** One epoll read loop of the downstream connection (16 reads of at most 64 KiB). */

@@ -2,7 +2,6 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -62,37 +61,14 @@ class WebSocketTest {
             .bind("127.0.6.61", 0)
             .sync()
             .channel();
-    port = Ports.free(IP);
     int echoPort = ((java.net.InetSocketAddress) echo.localAddress()).getPort();
-    String yaml =
-        """
-        static_resources:
-          listeners:
-          - name: ws
-            address: {socket_address: {address: %s, port_value: %d}}
-            filter_chains:
-            - filters:
-              - name: hcm
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: ws
-                  upgrade_configs: [{upgrade_type: websocket}]
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: echo}}]}
-          clusters:
-          - name: echo
-            load_assignment:
-              cluster_name: echo
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.6.61, port_value: %d}}}}]}]
-        """
-            .formatted(IP, port, echoPort);
-    proxy =
-        Proxy.start(
-            new BootstrapLoader().parse("ws.yaml", yaml), ProxyOptions.defaults().withWorkers(1));
+    SocketProxy socket =
+        SocketProxy.on(IP)
+            .http("ws", "upgrade_configs: [{upgrade_type: websocket}]", SocketProxy.to("/", "echo"))
+            .cluster("echo", "127.0.6.61", echoPort)
+            .start();
+    proxy = socket.proxy;
+    port = socket.port("ws");
   }
 
   @AfterAll
@@ -103,10 +79,7 @@ class WebSocketTest {
   }
 
   static long stat(String name) {
-    return proxy.stats().all().stream()
-        .filter(c -> c.name().equals(name))
-        .mapToLong(c -> c.value())
-        .sum();
+    return SocketProxy.stat(proxy, name);
   }
 
   @Test

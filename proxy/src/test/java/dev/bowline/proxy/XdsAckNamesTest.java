@@ -6,8 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,34 +14,12 @@ import org.junit.jupiter.api.Test;
  * the names subscribed then, also when the proxy reuses the name list it built for the previous
  * request (decision 0004, session 16 addendum push14).
  */
-class XdsAckNamesTest {
+class XdsAckNamesTest extends HandAdsFixture {
   static final String XDS_IP = "127.0.13.21";
   static final String LISTEN_IP = "127.0.13.22";
-  static final String CDS = HandAds.CDS;
-  static final String EDS = HandAds.EDS;
-  static final String LDS = HandAds.LDS;
-  static final String RDS = HandAds.RDS;
 
-  Backend a;
-  HandAds xds;
-  int listenPort;
-  Proxy proxy;
-
-  @BeforeEach
-  void start() throws Exception {
-    a = new Backend("a", "127.0.13.23");
-    xds = new HandAds(XDS_IP);
-    listenPort = Ports.free(LISTEN_IP);
-    proxy =
-        xds.startProxy(
-            "ack-names-test~1", Ports.free(XDS_IP), ProxyOptions.defaults().withWorkers(1));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    proxy.close();
-    xds.close();
-    a.close();
+  XdsAckNamesTest() {
+    super(XDS_IP, LISTEN_IP, "127.0.13.23", "ack-names-test~1");
   }
 
   /** One EDS request as the server saw it. */

@@ -19,8 +19,6 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,34 +30,12 @@ import org.junit.jupiter.api.Test;
  * show it: a resource re-sent with other bytes, a bad one keeping its last good, a removed one
  * gone, an unsubscribed assignment gone.
  */
-class XdsConfigDumpTest {
+class XdsConfigDumpTest extends HandAdsFixture {
   static final String XDS_IP = "127.0.13.1";
   static final String LISTEN_IP = "127.0.13.2";
-  static final String CDS = HandAds.CDS;
-  static final String EDS = HandAds.EDS;
-  static final String LDS = HandAds.LDS;
-  static final String RDS = HandAds.RDS;
 
-  Backend a;
-  HandAds xds;
-  int listenPort;
-  int adminPort;
-  Proxy proxy;
-
-  @BeforeEach
-  void start() throws Exception {
-    a = new Backend("a", "127.0.13.3");
-    xds = new HandAds(XDS_IP);
-    listenPort = Ports.free(LISTEN_IP);
-    adminPort = Ports.free(XDS_IP);
-    proxy = xds.startProxy("config-dump-test~1", adminPort, ProxyOptions.defaults().withWorkers(1));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    proxy.close();
-    xds.close();
-    a.close();
+  XdsConfigDumpTest() {
+    super(XDS_IP, LISTEN_IP, "127.0.13.3", "config-dump-test~1");
   }
 
   @Test

@@ -29,21 +29,13 @@ import org.junit.jupiter.api.Test;
  * hand-driven ADS server (State of the World) that sends exactly the responses the test names, in
  * that order, over a real gRPC stream, to a real proxy forwarding real HTTP.
  */
-class XdsOrderingTest {
+class XdsOrderingTest extends HandAdsFixture {
   static final String XDS_IP = "127.0.7.10";
   static final String LISTEN_IP = "127.0.7.11";
-  static final String CDS = HandAds.CDS;
-  static final String EDS = HandAds.EDS;
-  static final String LDS = HandAds.LDS;
-  static final String RDS = HandAds.RDS;
 
   final java.net.http.HttpClient client = HandAds.CLIENT;
-  Backend a;
   Backend b;
-  HandAds xds;
   List<DiscoveryRequest> requests;
-  int listenPort;
-  Proxy proxy;
 
   /** The proxy's clock: the system's, moved on by {@link #skew} (only the initial-fetch test). */
   final AtomicLong skew = new AtomicLong();
@@ -66,25 +58,23 @@ class XdsOrderingTest {
         }
       };
 
+  XdsOrderingTest() {
+    super(XDS_IP, LISTEN_IP, "127.0.7.12", "ordering-test~1");
+  }
+
+  @Override
+  ProxyOptions options() {
+    return super.options().withClock(clock);
+  }
+
   @BeforeEach
   void start() throws Exception {
-    a = new Backend("a", "127.0.7.12");
     b = new Backend("b", "127.0.7.13");
-    xds = new HandAds(XDS_IP);
     requests = xds.requests;
-    listenPort = Ports.free(LISTEN_IP);
-    proxy =
-        xds.startProxy(
-            "ordering-test~1",
-            Ports.free(XDS_IP),
-            ProxyOptions.defaults().withWorkers(1).withClock(clock));
   }
 
   @AfterEach
-  void stop() throws Exception {
-    proxy.close();
-    xds.close();
-    a.close();
+  void stop() {
     b.close();
   }
 

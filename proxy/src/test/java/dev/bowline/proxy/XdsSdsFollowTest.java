@@ -76,19 +76,13 @@ class XdsSdsFollowTest {
             .start();
     String bootstrap =
         AdsBootstrap.yaml("sds-follow-test~1", XDS_IP, xds.port)
-            + """
-              - name: sds
-                type: STATIC
-                typed_extension_protocol_options:
-                  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                    explicit_http_config: {http2_protocol_options: {}}
-                load_assignment:
-                  cluster_name: sds
-                  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %s, port_value: %d}}}}]}]
-              """
-                .formatted(SDS_IP, sdsPort)
-                .indent(2);
+            + SocketProxy.cluster(
+                "sds",
+                SDS_IP,
+                sdsPort,
+                "type: STATIC\n"
+                    + SocketProxy.httpProtocolOptions(
+                        "explicit_http_config: {http2_protocol_options: {}}"));
     proxy =
         Proxy.start(
             new dev.bowline.proxy.bootstrap.BootstrapLoader().parse("sds-follow.yaml", bootstrap),

@@ -18,8 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,39 +26,19 @@ import org.junit.jupiter.api.Test;
  * hand-driven ADS server (State of the World, real gRPC) sends exactly the updates the test names:
  * the first sync step by step, accepted and NACKed updates, a stream failure, a drain.
  */
-class XdsStatsProxyTest {
+class XdsStatsProxyTest extends HandAdsFixture {
   static final String XDS_IP = "127.0.7.60";
   static final String LISTEN_IP = "127.0.7.61";
-  static final String CDS = HandAds.CDS;
-  static final String EDS = HandAds.EDS;
-  static final String LDS = HandAds.LDS;
-  static final String RDS = HandAds.RDS;
 
   final HttpClient client = HandAds.CLIENT;
-  Backend a;
-  HandAds xds;
-  int listenPort;
-  int adminPort;
-  Proxy proxy;
 
-  @BeforeEach
-  void start() throws Exception {
-    a = new Backend("a", "127.0.7.62");
-    xds = new HandAds(XDS_IP);
-    adminPort = Ports.free(XDS_IP);
-    listenPort = Ports.free(LISTEN_IP);
-    proxy =
-        xds.startProxy(
-            "stats-test~1",
-            adminPort,
-            ProxyOptions.defaults().withWorkers(1).withDrainTime(Duration.ofMinutes(5)));
+  XdsStatsProxyTest() {
+    super(XDS_IP, LISTEN_IP, "127.0.7.62", "stats-test~1");
   }
 
-  @AfterEach
-  void stop() throws Exception {
-    proxy.close();
-    xds.close();
-    a.close();
+  @Override
+  ProxyOptions options() {
+    return super.options().withDrainTime(Duration.ofMinutes(5));
   }
 
   @Test
