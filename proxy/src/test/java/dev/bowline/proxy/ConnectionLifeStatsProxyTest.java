@@ -46,10 +46,11 @@ class ConnectionLifeStatsProxyTest {
     TestPki.Issued cert = pki.issue("proxy.test");
     backend = new NettyBackend("b", "127.0.7.54");
     List<String> listeners = new java.util.ArrayList<>();
-    for (String name : List.of("life", "abandon", "jdk")) {
+    for (String name : List.of("life", "abandon", "jdk", "h2")) {
       int port = Ports.free(IP);
       PORTS.put(name, port);
-      listeners.add(SocketProxy.listener(name, IP, port, "", SocketProxy.to("/", "b")));
+      String options = name.equals("h2") ? "codec_type: HTTP2" : "";
+      listeners.add(SocketProxy.listener(name, IP, port, options, SocketProxy.to("/", "b")));
     }
     for (String name : List.of("tls", "tlsfail")) {
       int port = Ports.free(IP);
@@ -218,6 +219,31 @@ class ConnectionLifeStatsProxyTest {
     awaitHttp(p, "downstream_cx_destroy", "1");
     awaitHttp(p, "downstream_rq_active", "0");
     assertThat(http(p, "downstream_cx_destroy_remote_active_rq")).isEqualTo("1");
+  }
+
+  /**
+   * HTTP/2: two streams open on one connection, one reset by the client (RST_STREAM CANCEL), the
+   * other ended and answered; each leaves the gauge as it ends.
+   */
+  @Test
+  void http2StreamsAreActiveUntilEachEnds() throws Exception {
+    String p = "h2";
+    try (RawH2 c = RawH2.open(IP, PORTS.get(p))) {
+      c.socket().setSoTimeout(60_000);
+      c.headers(1, RawH2.request("POST", "/x"), false);
+      c.headers(3, RawH2.request("POST", "/y"), false);
+      awaitHttp(p, "downstream_rq_active", "2");
+      assertThat(http(p, "downstream_rq_total")).isEqualTo("2");
+      c.frames((w, x) -> w.writeRstStream(x, 1, 8 /* CANCEL */, x.newPromise()));
+      awaitHttp(p, "downstream_rq_active", "1");
+      c.data(3, "body".getBytes(StandardCharsets.US_ASCII), true);
+      RawH2.Frame answer = c.readUntil(RawH2.HEADERS);
+      assertThat(answer).isNotNull();
+      awaitHttp(p, "downstream_rq_active", "0");
+      assertThat(http(p, "downstream_cx_active")).isEqualTo("1");
+    }
+    awaitHttp(p, "downstream_cx_destroy", "1");
+    assertThat(http(p, "downstream_rq_active")).isEqualTo("0");
   }
 
   /** The JDK's client: two requests on its connection, then the client closed. */
