@@ -23,7 +23,16 @@ import java.util.Comparator;
 final class ConfigDumps {
   private ConfigDumps() {}
 
-  static String render(Bootstrap bootstrap, Timestamp started, XdsState xds, boolean includeEds) {
+  /**
+   * The config dump; a dynamic listener {@code removed} names is left out (its bind after warming
+   * failed, and Envoy removed it).
+   */
+  static String render(
+      Bootstrap bootstrap,
+      Timestamp started,
+      XdsState xds,
+      boolean includeEds,
+      java.util.function.Predicate<String> removed) {
     ConfigDump.Builder dump = ConfigDump.newBuilder();
     dump.addConfigs(
         Any.pack(
@@ -66,6 +75,7 @@ final class ConfigDumps {
                     .setVersionInfo(a.version())
                     .setCluster(Any.pack(c))
                     .setLastUpdated(when));
+        case Listener l when removed.test(l.getName()) -> {}
         case Listener l ->
             listeners.addDynamicListeners(
                 ListenersConfigDump.DynamicListener.newBuilder()

@@ -317,7 +317,8 @@ public final class Proxy implements AutoCloseable {
     gauge(
         stats,
         "listener_manager.total_listeners_active",
-        () -> runtime.snapshot().listeners().size());
+        // less those whose bind after warming failed: Envoy removed them
+        () -> runtime.snapshot().listeners().size() - listeners.heldOutCountNow());
     gauge(stats, "listener_manager.total_listeners_draining", listeners::drainingCount);
     gauge(stats, "cluster_manager.active_clusters", () -> runtime.snapshot().clusters().size());
   }
@@ -831,7 +832,7 @@ public final class Proxy implements AutoCloseable {
 
     @Override
     public String configDump(boolean includeEds) {
-      return ConfigDumps.render(bootstrap, started, xds, includeEds);
+      return ConfigDumps.render(bootstrap, started, xds, includeEds, listeners::heldOutNow);
     }
 
     @Override

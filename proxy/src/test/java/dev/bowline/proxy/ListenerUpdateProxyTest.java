@@ -103,6 +103,11 @@ class ListenerUpdateProxyTest extends HandAdsFixture {
           XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")),
           XdsProxyTest.routes("later", XdsProxyTest.toCluster("/", "c0")));
       awaitStat("listener_manager.listener_create_failure", "1");
+      // and removed (stats15): counted, out of the active listeners and the config dump
+      assertThat(stats())
+          .containsEntry("listener_manager.listener_removed", "1")
+          .containsEntry("listener_manager.total_listeners_active", "1");
+      assertThat(admin("/config_dump")).contains("\"ingress\"").doesNotContain("\"late\"");
 
       // later publications (a cluster comes) do not try it again
       xds.send(HandAds.CDS, "2", XdsProxyTest.edsCluster("c0"), XdsProxyTest.edsCluster("c1"));
@@ -138,6 +143,8 @@ class ListenerUpdateProxyTest extends HandAdsFixture {
     awaitStat("listener_manager.listener_create_success", "2");
     assertThat(stats()).containsEntry("listener_manager.listener_create_failure", "2");
     assertThat(xds.nacks(LDS)).isEqualTo(1);
+    assertThat(stats()).containsEntry("listener_manager.total_listeners_active", "2");
+    assertThat(admin("/config_dump")).contains("\"late\"");
   }
 
   @Test
@@ -234,6 +241,17 @@ class ListenerUpdateProxyTest extends HandAdsFixture {
     await()
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(() -> assertThat(stats()).containsEntry(name, value));
+  }
+
+  /** The body of the admin's {@code path}. */
+  private String admin(String path) throws Exception {
+    return HandAds.CLIENT
+        .send(
+            HttpRequest.newBuilder(URI.create("http://" + XDS_IP + ":" + adminPort + path))
+                .timeout(Duration.ofSeconds(30))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
   }
 
   /** The admin's {@code /stats} lines of the listener manager and the clusters. */

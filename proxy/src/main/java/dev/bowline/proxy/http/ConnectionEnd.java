@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.ssl.SslHandler;
 
 /**
  * How a downstream connection of a connection manager ends, counted as Envoy's connection manager
@@ -16,7 +17,14 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
  * write error: Envoy's {@code RemoteClose}) or {@code _local} when the proxy did; with a stream
  * open, {@code _active_rq} and its {@code _local_} or {@code _remote_} form. Also the gauges {@code
  * downstream_cx_active}, {@code _http1_active}, {@code _http2_active} and the codec totals, the
- * codec's counted at the connection's first bytes, when Envoy makes its codec.
+ * codec's counted at the connection's first bytes, when Envoy makes its codec; {@code
+ * downstream_cx_ssl_total}/{@code _ssl_active} for a connection with TLS under the connection
+ * manager, and the histogram {@code downstream_cx_length_ms}.
+ *
+ * <p>A TLS handshake that fails counts {@code _remote}, whichever side refused: Envoy's SSL socket
+ * answers the failed handshake with {@code PostIoAction::Close} from its read (or write), and its
+ * connection closes the socket with {@code RemoteClose} for that. Netty's SslHandler closes through
+ * the pipeline instead, which would read here as the proxy's close.
  *
  * <p>First in the pipeline (ahead of TLS), so every close a handler asks for passes here before the
  * socket closes; a close that does not (Netty's own at the client's FIN or a failed write) is the
@@ -33,6 +41,8 @@ final class ConnectionEnd extends ChannelDuplexHandler {
   private static final byte LOCAL_OUTSIDE = 3;
 
   private final HttpStats stats;
+  private final boolean tls;
+  private long startNanos;
   private byte closer = OPEN;
   private byte codec; // 0 none yet, 1 HTTP/1, 2 HTTP/2
   // the connection manager closes with a stream open (an HTTP/1 codec error after its response
@@ -41,14 +51,20 @@ final class ConnectionEnd extends ChannelDuplexHandler {
   // HTTP/1: the connection became a tunnel (CONNECT, an upgrade), its stream open till the end
   private boolean tunnel;
 
-  ConnectionEnd(HttpStats stats) {
+  ConnectionEnd(HttpStats stats, boolean tls) {
     this.stats = stats;
+    this.tls = tls;
   }
 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
+    startNanos = System.nanoTime();
     stats.downstreamCxTotal().inc();
     stats.downstreamCxActive().increment();
+    if (tls) {
+      stats.downstreamCxSslTotal().inc();
+      stats.downstreamCxSslActive().increment();
+    }
     if (!ctx.channel().isActive()) {
       end(ctx); // closed already: no channelInactive will come
     }
@@ -122,9 +138,19 @@ final class ConnectionEnd extends ChannelDuplexHandler {
   @Override
   public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
     if (closer == OPEN) {
-      closer = LOCAL;
+      // SslHandler closes after a failed handshake: Envoy's RemoteClose (see the class comment)
+      closer = tls && handshakeFailed(ctx) ? REMOTE : LOCAL;
     }
     ctx.close(promise);
+  }
+
+  private static boolean handshakeFailed(ChannelHandlerContext ctx) {
+    SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+    if (ssl == null) {
+      return false;
+    }
+    var f = ssl.handshakeFuture();
+    return f.isDone() && !f.isSuccess();
   }
 
   @Override
@@ -155,6 +181,10 @@ final class ConnectionEnd extends ChannelDuplexHandler {
           .inc();
     }
     stats.downstreamCxActive().decrement();
+    if (tls) {
+      stats.downstreamCxSslActive().decrement();
+    }
+    stats.downstreamCxLengthMs().record((System.nanoTime() - startNanos) / 1_000_000);
     if (codec == 1) {
       stats.downstreamCxHttp1Active().decrement();
     } else if (codec == 2) {

@@ -392,6 +392,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
         return;
       }
       stats.downstreamRqTotal().inc();
+      stats.downstreamRqActive().increment(); // back at the stream's end (HttpStream.complete)
       HttpStream s = new HttpStream(this, req);
       current = s;
       int maxRequests = config.codecOptions().maxRequestsPerConnection();

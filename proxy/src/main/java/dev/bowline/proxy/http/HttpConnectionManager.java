@@ -45,7 +45,8 @@ public final class HttpConnectionManager {
             .toArray(HttpFilterFactory<?>[]::new);
     HttpStats stats = runtime.stats().http(config.statPrefix());
     // counts the connection (downstream_cx_total, _active) and how it ends (downstream_cx_destroy*)
-    ch.pipeline().addFirst(new ConnectionEnd(stats));
+    boolean tls = ch.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
+    ch.pipeline().addFirst(new ConnectionEnd(stats, tls));
     if (!config.codecOptions().maxConnectionDuration().isZero()) {
       ConnectionDuration.arm(ch, config.codecOptions(), stats);
     }

@@ -2631,6 +2631,7 @@ final class HttpStream
       return;
     }
     completed = true;
+    conn.stats.downstreamRqActive().decrement();
     Worker.Waiting w = waitingFor();
     if (w != null) {
       if (rare != null) {

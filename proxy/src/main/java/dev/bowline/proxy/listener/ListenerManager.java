@@ -59,6 +59,12 @@ public final class ListenerManager {
   private final Map<String, ListenerConfig> heldOut = new HashMap<>();
 
   /**
+   * {@link #heldOut}'s names, copied whenever it changes, for the admin's readers on an event loop
+   * (the config dump, {@code total_listeners_active}) without the manager's lock.
+   */
+  private volatile java.util.Set<String> heldOutNames = java.util.Set.of();
+
+  /**
    * The generations serving, refreshed under the lock whenever they change, so that {@link
    * #openConnectionsNow} reads them without it.
    */
@@ -78,6 +84,14 @@ public final class ListenerManager {
   private final dev.bowline.proxy.stats.Counter createSuccess;
 
   private final dev.bowline.proxy.stats.Counter createFailure;
+
+  /**
+   * Envoy's {@code listener_manager.listener_removed}, counted here for a listener whose bind after
+   * warming failed ({@code onListenerWarmed}: {@code removeListenerInternal}); the xDS client
+   * counts the removals LDS asks for, into the same counter.
+   */
+  private final dev.bowline.proxy.stats.Counter removed;
+
   private final int workers;
 
   /** The listener versions counted as created, by name (identity tells a new version). */
@@ -96,6 +110,7 @@ public final class ListenerManager {
     this.workers = n;
     this.createSuccess = managerCounter("listener_manager.listener_create_success");
     this.createFailure = managerCounter("listener_manager.listener_create_failure");
+    this.removed = managerCounter("listener_manager.listener_removed");
   }
 
   private dev.bowline.proxy.stats.Counter managerCounter(String name) {
@@ -243,6 +258,7 @@ public final class ListenerManager {
     }
     bindFailures.clear();
     heldOut.keySet().retainAll(snapshot.listeners().keySet());
+    heldOutChanged();
     for (ListenerConfig l : snapshot.listeners().values()) {
       if (l.bindToPort() && !active.containsKey(l.name()) && heldOut.get(l.name()) != l) {
         bind(l);
@@ -308,6 +324,7 @@ public final class ListenerManager {
     var failure = probe(l);
     if (failure.isEmpty()) {
       heldOut.remove(l.name()); // LDS sent it again and it can bind: the next apply binds it
+      heldOutChanged();
     }
     return failure;
   }
@@ -318,6 +335,23 @@ public final class ListenerManager {
    */
   public synchronized boolean heldOut(String name) {
     return heldOut.containsKey(name);
+  }
+
+  /**
+   * {@link #heldOut} without the lock: Envoy removed such a listener, so its config dump no longer
+   * shows it and {@code total_listeners_active} no longer counts it. Any thread.
+   */
+  public boolean heldOutNow(String name) {
+    return heldOutNames.contains(name);
+  }
+
+  /** How many listeners {@link #heldOutNow} holds out. Any thread. */
+  public int heldOutCountNow() {
+    return heldOutNames.size();
+  }
+
+  private void heldOutChanged() {
+    heldOutNames = java.util.Set.copyOf(heldOut.keySet());
   }
 
   private java.util.Optional<String> probe(ListenerConfig l) {
@@ -358,7 +392,10 @@ public final class ListenerManager {
                       ch.close();
                       return;
                     }
-                    stats.downstreamCxTotal().inc();
+                    // downstream_cx_total/_active, and _destroy/_length_ms as it ends
+                    stats.opened();
+                    long start = System.nanoTime();
+                    ch.closeFuture().addListener(f -> stats.closed(start));
                     connection(ch, a.join(ch).config, stats);
                   }
                 })
@@ -373,10 +410,14 @@ public final class ListenerManager {
           f.cause().getMessage());
       bindFailures.put(l.name(), "cannot bind '" + l.address() + "': " + f.cause().getMessage());
       heldOut.put(l.name(), l);
+      heldOutChanged();
+      removed.inc(); // Envoy removes the listener whose socket failed after warming
       createFailure.inc();
       return;
     }
-    heldOut.remove(l.name());
+    if (heldOut.remove(l.name()) != null) {
+      heldOutChanged();
+    }
     holder[0] = new Active(l, f.channel(), stats);
     active.put(l.name(), holder[0]);
     LOG.log(Level.DEBUG, "event=listener_added listener={0} address={1}", l.name(), l.address());

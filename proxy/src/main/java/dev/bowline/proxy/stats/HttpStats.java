@@ -46,6 +46,13 @@ import java.util.concurrent.atomic.LongAdder;
  * @param downstreamCxHttp2Active the gauge {@code downstream_cx_http2_active}
  * @param downstreamCxMaxRequestsReached requests that reached their connection's {@code
  *     max_requests_per_connection} (Envoy counts each stream from the last allowed one on)
+ * @param downstreamCxSslTotal connections with TLS under the connection manager (Envoy counts them
+ *     as the connection manager starts, before the handshake)
+ * @param downstreamCxSslActive the gauge {@code downstream_cx_ssl_active}
+ * @param downstreamRqActive the gauge {@code downstream_rq_active}: streams open now (from the
+ *     request's head to the stream's end, as Envoy's {@code ActiveStream} lives)
+ * @param downstreamCxLengthMs the histogram {@code downstream_cx_length_ms}: how long each
+ *     connection lasted, recorded as it ends
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -81,6 +88,10 @@ public record HttpStats(
     LongAdder downstreamCxHttp1Active,
     LongAdder downstreamCxHttp2Active,
     Counter downstreamCxMaxRequestsReached,
+    Counter downstreamCxSslTotal,
+    LongAdder downstreamCxSslActive,
+    LongAdder downstreamRqActive,
+    Histogram downstreamCxLengthMs,
     Tracing tracing) {
 
   /**
@@ -190,6 +201,10 @@ public record HttpStats(
             p + "downstream_cx_max_requests_reached",
             "envoy_http_downstream_cx_max_requests_reached",
             tags),
+        s.counter(p + "downstream_cx_ssl_total", "envoy_http_downstream_cx_ssl_total", tags),
+        gauge(s, p, "downstream_cx_ssl_active", tags),
+        gauge(s, p, "downstream_rq_active", tags),
+        s.histogram(p + "downstream_cx_length_ms", "envoy_http_downstream_cx_length_ms", tags),
         Tracing.create(s, prefix));
   }
 

@@ -17,6 +17,7 @@ public final class Stats {
   private final ConcurrentHashMap<String, HttpStats> http = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, ListenerStats> listeners = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Gauge> gauges = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Histogram> histograms = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, SubscriptionStats> subscriptions =
       new ConcurrentHashMap<>();
   private final java.util.List<java.util.function.Consumer<StringBuilder>> prometheusSources =
@@ -49,6 +50,14 @@ public final class Stats {
       Map<String, String> tags,
       java.util.function.LongSupplier source) {
     gauges.put(name, new Gauge(name, promName, Map.copyOf(tags), source));
+  }
+
+  /** The histogram {@code name} (milliseconds, Envoy's default buckets), created on first use. */
+  public Histogram histogram(String name, String promName, Map<String, String> tags) {
+    Histogram h = histograms.get(name);
+    return h != null
+        ? h
+        : histograms.computeIfAbsent(name, n -> new Histogram(n, promName, Map.copyOf(tags)));
   }
 
   /** Every gauge, sorted by name. */
@@ -118,6 +127,14 @@ public final class Stats {
     lines.forEach(
         (name, value) ->
             sb.append(name).append(": ").append(Long.toUnsignedString(value)).append('\n'));
+    // then the histograms, by name, as Envoy's text lists them after the counters and gauges
+    var hs = new java.util.TreeMap<String, Histogram>();
+    for (Histogram h : histograms.values()) {
+      if (filter.test(h.name())) {
+        hs.put(h.name(), h);
+      }
+    }
+    hs.forEach((name, h) -> sb.append(name).append(": ").append(h.summary()).append('\n'));
     return sb.toString();
   }
 
@@ -148,6 +165,16 @@ public final class Stats {
       labels(sb, g.tags());
       sb.append(' ').append(Long.toUnsignedString(g.value())).append('\n');
     }
+    List<Histogram> hs = new ArrayList<>(histograms.values());
+    hs.sort(Comparator.comparing(Histogram::promName).thenComparing(Histogram::name));
+    family = "";
+    for (Histogram h : hs) {
+      if (!h.promName().equals(family)) {
+        family = h.promName();
+        sb.append("# TYPE ").append(family).append(" histogram\n");
+      }
+      h.prometheus(sb);
+    }
     for (var source : prometheusSources) {
       source.accept(sb);
     }
@@ -156,6 +183,12 @@ public final class Stats {
 
   /** {@code {k="v",...}} with the tags sorted by name, values escaped. */
   private static void labels(StringBuilder sb, Map<String, String> tags) {
+    labels(sb, tags, null);
+  }
+
+  /** {@link #labels(StringBuilder, Map)}, then {@code le="<le>"} if {@code le} is not null. */
+  static void labels(
+      StringBuilder sb, Map<String, String> tags, @org.jspecify.annotations.Nullable String le) {
     sb.append('{');
     boolean first = true;
     for (var e : new java.util.TreeMap<>(tags).entrySet()) {
@@ -167,6 +200,9 @@ public final class Stats {
           .append("=\"")
           .append(e.getValue().replace("\\", "\\\\").replace("\"", "\\\""))
           .append('"');
+    }
+    if (le != null) {
+      sb.append(first ? "" : ",").append("le=\"").append(le).append('"');
     }
     sb.append('}');
   }
