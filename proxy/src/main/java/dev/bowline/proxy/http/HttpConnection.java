@@ -388,7 +388,16 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
       int underscores = config.codecOptions().headersWithUnderscoresAction();
       if (underscores != dev.bowline.proxy.config.CodecOptions.UNDERSCORES_ALLOW
           && !http2Stream
-          && underscoresRejected(req, underscores)) {
+          && UnderscoreHeaders.rejected(
+              req.headers(),
+              req.headers().iteratorCharSequence(),
+              io.netty.handler.codec.http.HttpHeaders::remove,
+              underscores,
+              runtime.stats(),
+              "http1")) {
+        // Envoy's HTTP/1 codec: a protocol error, 400 and the close
+        ReferenceCountUtil.release(req);
+        codecError(400, "http1.unexpected_underscore");
         return;
       }
       stats.downstreamRqTotal().inc();
@@ -462,52 +471,6 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   // HTTP/1: the requests this connection has carried, counted only under
   // max_requests_per_connection
   private int requests;
-
-  /**
-   * Envoy's HTTP/1 codec under {@code headers_with_underscores_action} (its {@code
-   * checkHeaderNameForUnderscores}, per header field): DROP_HEADER drops each field whose name
-   * holds {@code _}, counted in {@code http1.dropped_headers_with_underscores}; REJECT_REQUEST
-   * answers the first such field as a protocol error, 400 {@code http1.unexpected_underscore},
-   * counted in {@code http1.requests_rejected_with_underscores_in_headers}, and the connection
-   * closes (returns true).
-   */
-  private boolean underscoresRejected(HttpRequest req, int action) {
-    java.util.List<String> dropped = null;
-    var it = req.headers().iteratorCharSequence();
-    while (it.hasNext()) {
-      CharSequence name = it.next().getKey();
-      if (!io.netty.util.AsciiString.contains(name, "_")) {
-        continue;
-      }
-      if (action == dev.bowline.proxy.config.CodecOptions.UNDERSCORES_REJECT) {
-        ReferenceCountUtil.release(req);
-        runtime
-            .stats()
-            .counter(
-                "http1.requests_rejected_with_underscores_in_headers",
-                "envoy_http1_requests_rejected_with_underscores_in_headers",
-                java.util.Map.of())
-            .inc();
-        codecError(400, "http1.unexpected_underscore");
-        return true;
-      }
-      runtime
-          .stats()
-          .counter(
-              "http1.dropped_headers_with_underscores",
-              "envoy_http1_dropped_headers_with_underscores",
-              java.util.Map.of())
-          .inc();
-      if (dropped == null) {
-        dropped = new java.util.ArrayList<>(2);
-      }
-      dropped.add(name.toString());
-    }
-    if (dropped != null) {
-      dropped.forEach(req.headers()::remove);
-    }
-    return false;
-  }
 
   /**
    * An HTTP/1 request body's trailers, as Envoy's HTTP/1 codec takes them: dropped unless {@code

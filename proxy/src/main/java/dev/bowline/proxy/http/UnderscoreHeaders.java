@@ -1,0 +1,70 @@
+package dev.bowline.proxy.http;
+
+import dev.bowline.proxy.config.CodecOptions;
+import dev.bowline.proxy.stats.Stats;
+import io.netty.util.AsciiString;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Envoy's codecs under {@code common_http_protocol_options.headers_with_underscores_action} (their
+ * {@code checkHeaderNameForUnderscores}, per header field of a request's headers and trailers), for
+ * both of Bowline's codecs: DROP_HEADER drops each field whose name holds {@code _}, counted in
+ * {@code <codec>.dropped_headers_with_underscores}; REJECT_REQUEST counts {@code
+ * <codec>.requests_rejected_with_underscores_in_headers} at the first such field and leaves the
+ * answer to the codec (HTTP/1: 400 {@code http1.unexpected_underscore} and the close; HTTP/2: the
+ * stream's reset). Nothing is allocated unless a name holds {@code _}.
+ */
+final class UnderscoreHeaders {
+  private UnderscoreHeaders() {}
+
+  /**
+   * Applies {@code action} (not ALLOW) to {@code headers}, whose fields {@code entries} iterates
+   * and from which {@code remove} removes a name; {@code codec} is {@code http1} or {@code http2}.
+   * True: the request is rejected (counted), and the caller answers it as its codec does.
+   */
+  static <H> boolean rejected(
+      H headers,
+      Iterator<? extends Map.Entry<? extends CharSequence, ?>> entries,
+      BiConsumer<H, CharSequence> remove,
+      int action,
+      Stats stats,
+      String codec) {
+    @Nullable List<CharSequence> dropped = null;
+    while (entries.hasNext()) {
+      CharSequence name = entries.next().getKey();
+      if (!AsciiString.contains(name, "_")) {
+        continue;
+      }
+      if (action == CodecOptions.UNDERSCORES_REJECT) {
+        stats
+            .counter(
+                codec + ".requests_rejected_with_underscores_in_headers",
+                "envoy_" + codec + "_requests_rejected_with_underscores_in_headers",
+                Map.of())
+            .inc();
+        return true;
+      }
+      stats
+          .counter(
+              codec + ".dropped_headers_with_underscores",
+              "envoy_" + codec + "_dropped_headers_with_underscores",
+              Map.of())
+          .inc();
+      if (dropped == null) {
+        dropped = new ArrayList<>(2);
+      }
+      dropped.add(name);
+    }
+    if (dropped != null) {
+      for (CharSequence name : dropped) {
+        remove.accept(headers, name);
+      }
+    }
+    return false;
+  }
+}
