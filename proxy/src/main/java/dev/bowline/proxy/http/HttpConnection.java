@@ -393,8 +393,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
               req.headers().iteratorCharSequence(),
               io.netty.handler.codec.http.HttpHeaders::remove,
               underscores,
-              runtime.stats(),
-              "http1")) {
+              runtime.stats().http1())) {
         // Envoy's HTTP/1 codec: a protocol error, 400 and the close
         ReferenceCountUtil.release(req);
         codecError(400, "http1.unexpected_underscore");

@@ -393,8 +393,7 @@ public final class HttpConnectionManager {
             headers.iterator(),
             io.netty.handler.codec.http2.Http2Headers::remove,
             underscores,
-            runtime.stats(),
-            "http2")) {
+            runtime.stats().http2())) {
           return false;
         }
         var stream = connection().stream(streamId);

@@ -1,7 +1,7 @@
 package dev.bowline.proxy.http;
 
 import dev.bowline.proxy.config.CodecOptions;
-import dev.bowline.proxy.stats.Stats;
+import dev.bowline.proxy.stats.CodecStats;
 import io.netty.util.AsciiString;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -24,16 +24,15 @@ final class UnderscoreHeaders {
 
   /**
    * Applies {@code action} (not ALLOW) to {@code headers}, whose fields {@code entries} iterates
-   * and from which {@code remove} removes a name; {@code codec} is {@code http1} or {@code http2}.
-   * True: the request is rejected (counted), and the caller answers it as its codec does.
+   * and from which {@code remove} removes a name, counting in its codec's {@code stats}. True: the
+   * request is rejected (counted), and the caller answers it as its codec does.
    */
   static <H> boolean rejected(
       H headers,
       Iterator<? extends Map.Entry<? extends CharSequence, ?>> entries,
       BiConsumer<H, CharSequence> remove,
       int action,
-      Stats stats,
-      String codec) {
+      CodecStats stats) {
     @Nullable List<CharSequence> dropped = null;
     while (entries.hasNext()) {
       CharSequence name = entries.next().getKey();
@@ -41,20 +40,10 @@ final class UnderscoreHeaders {
         continue;
       }
       if (action == CodecOptions.UNDERSCORES_REJECT) {
-        stats
-            .counter(
-                codec + ".requests_rejected_with_underscores_in_headers",
-                "envoy_" + codec + "_requests_rejected_with_underscores_in_headers",
-                Map.of())
-            .inc();
+        stats.requestsRejectedWithUnderscoresInHeaders().inc();
         return true;
       }
-      stats
-          .counter(
-              codec + ".dropped_headers_with_underscores",
-              "envoy_" + codec + "_dropped_headers_with_underscores",
-              Map.of())
-          .inc();
+      stats.droppedHeadersWithUnderscores().inc();
       if (dropped == null) {
         dropped = new ArrayList<>(2);
       }
