@@ -473,26 +473,44 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
 
   /**
    * An HTTP/1 request body's trailers, as Envoy's HTTP/1 codec takes them: dropped unless {@code
-   * http_protocol_options.enable_trailers} (the body then ends without them); with it, more fields
-   * than {@code max_headers_count} are a codec error (431 {@code http1.too_many_headers}, null
-   * returned). The byte limit applies either way, in the decoder.
+   * http_protocol_options.enable_trailers} (the body then ends without them); with it, each field
+   * goes through {@code headers_with_underscores_action} as a header field does (a rejected one is
+   * a codec error, 400 {@code http1.unexpected_underscore}), and more fields than {@code
+   * max_headers_count} left are a codec error (431 {@code http1.too_many_headers}); null returned
+   * for an error. The byte limit applies either way, in the decoder.
    */
   private @Nullable LastHttpContent requestTrailers(LastHttpContent last) {
     var options = config.codecOptions();
     if (!options.enableTrailers()) {
       return new DefaultLastHttpContent(last.content()); // takes the content over
     }
+    int underscores = options.headersWithUnderscoresAction();
+    if (underscores != dev.bowline.proxy.config.CodecOptions.UNDERSCORES_ALLOW
+        && UnderscoreHeaders.rejected(
+            last.trailingHeaders(),
+            last.trailingHeaders().iteratorCharSequence(),
+            io.netty.handler.codec.http.HttpHeaders::remove,
+            underscores,
+            runtime.stats().http1())) {
+      trailersError(last, 400, "http1.unexpected_underscore");
+      return null;
+    }
     if (last.trailingHeaders().size() <= options.maxHeadersCount()) {
       return last;
     }
+    trailersError(last, 431, "http1.too_many_headers");
+    return null;
+  }
+
+  /** Request trailers the codec refuses: the stream answers unless its response began. */
+  private void trailersError(LastHttpContent last, int status, String details) {
     ReferenceCountUtil.release(last);
     HttpStream s = current;
     if (s != null && !discarding) {
-      s.codecError(431, "http1.too_many_headers");
+      s.codecError(status, details);
     } else {
-      codecError(431, "http1.too_many_headers");
+      codecError(status, details);
     }
-    return null;
   }
 
   /**
