@@ -388,6 +388,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
       int underscores = config.codecOptions().headersWithUnderscoresAction();
       if (underscores != dev.bowline.proxy.config.CodecOptions.UNDERSCORES_ALLOW
           && !http2Stream
+          && dev.bowline.proxy.transport.Http1Decoding.anyNameContains(req.headers(), '_')
           && UnderscoreHeaders.rejected(
               req.headers(),
               req.headers().iteratorCharSequence(),
@@ -486,6 +487,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
     }
     int underscores = options.headersWithUnderscoresAction();
     if (underscores != dev.bowline.proxy.config.CodecOptions.UNDERSCORES_ALLOW
+        && dev.bowline.proxy.transport.Http1Decoding.anyNameContains(last.trailingHeaders(), '_')
         && UnderscoreHeaders.rejected(
             last.trailingHeaders(),
             last.trailingHeaders().iteratorCharSequence(),
