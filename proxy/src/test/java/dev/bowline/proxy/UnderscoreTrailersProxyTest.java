@@ -1,15 +1,10 @@
 package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -29,9 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class UnderscoreTrailersProxyTest {
   static final String IP = "127.0.75.1";
-  static final String FORMAT =
-      "%REQ(:METHOD)% %REQ(:PATH)% %PROTOCOL% %RESPONSE_CODE% %RESPONSE_FLAGS%"
-          + " %RESPONSE_CODE_DETAILS%\\n";
 
   @TempDir static Path dir;
   static TrailersProxyTest.TrailerBackend backend;
@@ -48,7 +40,7 @@ class UnderscoreTrailersProxyTest {
             + "http_protocol_options: {enable_trailers: true}\n"
             + "common_http_protocol_options: {headers_with_underscores_action: %s}\n"
                 .formatted(action)
-            + SocketProxy.accessLog(dir.resolve(name + ".log"), FORMAT),
+            + SocketProxy.accessLog(dir.resolve(name + ".log"), TrailersProxyTest.FORMAT),
         SocketProxy.to("/", "b"));
   }
 
@@ -78,46 +70,12 @@ class UnderscoreTrailersProxyTest {
     backend.close();
   }
 
-  /** A chunked POST to {@code path} ending with {@code trailers}; the whole response as text. */
   static String post(int port, String path, String trailers) throws Exception {
-    try (Socket s = new Socket(IP, port)) {
-      s.setSoTimeout(60_000);
-      String request =
-          "POST "
-              + path
-              + " HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-              + "5\r\nhello\r\n0\r\n"
-              + trailers
-              + "\r\n";
-      s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
-      // no connection: close asked for: only the proxy's close ends this read
-      return new String(readResponse(s), StandardCharsets.ISO_8859_1);
-    }
-  }
-
-  /** The response up to its end: the close, or a whole chunked body (keep-alive). */
-  static byte[] readResponse(Socket s) throws Exception {
-    var out = new java.io.ByteArrayOutputStream();
-    var in = s.getInputStream();
-    byte[] buf = new byte[4096];
-    int n;
-    while ((n = in.read(buf)) >= 0) {
-      out.write(buf, 0, n);
-      String text = out.toString(StandardCharsets.ISO_8859_1);
-      if (text.contains("\r\n0\r\n") && text.endsWith("\r\n\r\n")) {
-        break; // a whole chunked response: the connection stays open
-      }
-    }
-    return out.toByteArray();
+    return TrailersProxyTest.post(IP, port, path, trailers);
   }
 
   static List<String> lines(String listener, int n) {
-    Path log = dir.resolve(listener + ".log");
-    return await()
-        .atMost(Duration.ofSeconds(30))
-        .until(
-            () -> Files.exists(log) ? Files.readAllLines(log) : List.<String>of(),
-            l -> l.size() >= n);
+    return TrailersProxyTest.lines(dir, listener, n);
   }
 
   @Test
@@ -136,7 +94,6 @@ class UnderscoreTrailersProxyTest {
     long errors = proxy.stat("http.reject.downstream_cx_protocol_error");
     int logged = lines("reject", 0).size();
     String response = post(rejectPort, "/h1-reject", "x_a: 1\r\n");
-    // the read ended at the proxy's close: a 400 answer, never a 200 from the backend
     assertThat(response).startsWith("HTTP/1.1 400 Bad Request");
     assertThat(lines("reject", logged + 1))
         .contains("POST /h1-reject HTTP/1.1 400 DPE http1.unexpected_underscore");
@@ -150,30 +107,12 @@ class UnderscoreTrailersProxyTest {
     List<RawH2.Frame> frames = new ArrayList<>();
     try (RawH2 c = RawH2.open(IP, port)) {
       c.socket().setSoTimeout(60_000);
-      c.frames(
-          (w, ctx) -> {
-            w.writeHeaders(
-                ctx,
-                1,
-                new DefaultHttp2Headers().method("POST").path(path).scheme("http").authority("t"),
-                0,
-                false,
-                ctx.newPromise());
-            w.writeData(
-                ctx,
-                1,
-                Unpooled.copiedBuffer("hello", StandardCharsets.US_ASCII),
-                0,
-                false,
-                ctx.newPromise());
-            w.writeHeaders(
-                ctx,
-                1,
-                new DefaultHttp2Headers().add("x_a", "1").add("x-b", "2"),
-                0,
-                true,
-                ctx.newPromise());
-          });
+      c.headers(
+              1,
+              new DefaultHttp2Headers().method("POST").path(path).scheme("http").authority("t"),
+              false)
+          .data(1, "hello".getBytes(StandardCharsets.US_ASCII), false)
+          .headers(1, new DefaultHttp2Headers().add("x_a", "1").add("x-b", "2"), true);
       c.readUntil(frames, seen -> RawH2.has(seen, untilType, 1));
     }
     return frames;

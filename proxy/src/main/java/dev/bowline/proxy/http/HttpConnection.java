@@ -385,16 +385,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
         codecError(431, "http1.too_many_headers"); // Envoy's codec: max_headers_count
         return;
       }
-      int underscores = config.codecOptions().headersWithUnderscoresAction();
-      if (underscores != dev.bowline.proxy.config.CodecOptions.UNDERSCORES_ALLOW
-          && !http2Stream
-          && dev.bowline.proxy.transport.Http1Decoding.anyNameContains(req.headers(), '_')
-          && UnderscoreHeaders.rejected(
-              req.headers(),
-              req.headers().iteratorCharSequence(),
-              io.netty.handler.codec.http.HttpHeaders::remove,
-              underscores,
-              runtime.stats().http1())) {
+      if (!http2Stream && underscoresRejected(req.headers())) {
         // Envoy's HTTP/1 codec: a protocol error, 400 and the close
         ReferenceCountUtil.release(req);
         codecError(400, "http1.unexpected_underscore");
@@ -485,15 +476,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
     if (!options.enableTrailers()) {
       return new DefaultLastHttpContent(last.content()); // takes the content over
     }
-    int underscores = options.headersWithUnderscoresAction();
-    if (underscores != dev.bowline.proxy.config.CodecOptions.UNDERSCORES_ALLOW
-        && dev.bowline.proxy.transport.Http1Decoding.anyNameContains(last.trailingHeaders(), '_')
-        && UnderscoreHeaders.rejected(
-            last.trailingHeaders(),
-            last.trailingHeaders().iteratorCharSequence(),
-            io.netty.handler.codec.http.HttpHeaders::remove,
-            underscores,
-            runtime.stats().http1())) {
+    if (underscoresRejected(last.trailingHeaders())) {
       trailersError(last, 400, "http1.unexpected_underscore");
       return null;
     }
@@ -502,6 +485,22 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
     }
     trailersError(last, 431, "http1.too_many_headers");
     return null;
+  }
+
+  /**
+   * {@code headers_with_underscores_action} on a request's headers or trailers ({@link
+   * UnderscoreHeaders}), looked at in place first; true: rejected, for the caller to answer.
+   */
+  private boolean underscoresRejected(io.netty.handler.codec.http.HttpHeaders headers) {
+    int action = config.codecOptions().headersWithUnderscoresAction();
+    return action != dev.bowline.proxy.config.CodecOptions.UNDERSCORES_ALLOW
+        && dev.bowline.proxy.transport.Http1Decoding.anyNameContains(headers, '_')
+        && UnderscoreHeaders.rejected(
+            headers,
+            headers.iteratorCharSequence(),
+            io.netty.handler.codec.http.HttpHeaders::remove,
+            action,
+            runtime.stats().http1());
   }
 
   /** Request trailers the codec refuses: the stream answers unless its response began. */
