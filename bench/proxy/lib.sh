@@ -131,7 +131,8 @@ CONF
 
 # bench_router_bootstrap FILE ADDRESS BACKEND_IP BACKEND_PORT [CODEC]: the bare router as an Envoy
 # bootstrap for Bowline (listener on ADDRESS:8080 with the HCM codec_type CODEC, default HTTP1;
-# admin on ADDRESS:15000; one STATIC cluster, HTTP/1.1 upstream).
+# admin on ADDRESS:15000; one STATIC cluster, HTTP/1.1 upstream). HCM_OPTIONS: more HCM fields on
+# one line, e.g. 'common_http_protocol_options: {headers_with_underscores_action: DROP_HEADER}'.
 bench_router_bootstrap() {
   cat > "$1" <<CONF
 node: {id: bench}
@@ -147,6 +148,7 @@ static_resources:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: bench
           codec_type: ${5:-HTTP1}
+          ${HCM_OPTIONS:-}
           http_filters:
           - name: envoy.filters.http.router
             typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}

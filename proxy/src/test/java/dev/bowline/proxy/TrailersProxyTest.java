@@ -109,7 +109,12 @@ class TrailersProxyTest {
 
   /** A chunked POST to {@code path} ending with {@code trailers}; the whole response as text. */
   static String post(int port, String path, String trailers) throws Exception {
-    try (Socket s = new Socket(IP, port)) {
+    return post(IP, port, path, trailers);
+  }
+
+  /** {@link #post(int, String, String)} to a proxy on {@code ip}. */
+  static String post(String ip, int port, String path, String trailers) throws Exception {
+    try (Socket s = new Socket(ip, port)) {
       s.setSoTimeout(10_000);
       String request =
           "POST "
@@ -124,6 +129,11 @@ class TrailersProxyTest {
   }
 
   static List<String> lines(String listener, int n) {
+    return lines(dir, listener, n);
+  }
+
+  /** The lines of {@code listener}'s access log in {@code dir}, once there are {@code n}. */
+  static List<String> lines(Path dir, String listener, int n) {
     Path log = dir.resolve(listener + ".log");
     return await()
         .atMost(Duration.ofSeconds(20))

@@ -385,10 +385,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
         codecError(431, "http1.too_many_headers"); // Envoy's codec: max_headers_count
         return;
       }
-      int underscores = config.codecOptions().headersWithUnderscoresAction();
-      if (underscores != dev.bowline.proxy.config.CodecOptions.UNDERSCORES_ALLOW
-          && !http2Stream
-          && underscoresRejected(req, underscores)) {
+      if (!http2Stream && underscoresRejected(req.headers())) {
+        // Envoy's HTTP/1 codec: a protocol error, 400 and the close
+        ReferenceCountUtil.release(req);
+        codecError(400, "http1.unexpected_underscore");
         return;
       }
       stats.downstreamRqTotal().inc();
@@ -465,73 +465,54 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   private int requests;
 
   /**
-   * Envoy's HTTP/1 codec under {@code headers_with_underscores_action} (its {@code
-   * checkHeaderNameForUnderscores}, per header field): DROP_HEADER drops each field whose name
-   * holds {@code _}, counted in {@code http1.dropped_headers_with_underscores}; REJECT_REQUEST
-   * answers the first such field as a protocol error, 400 {@code http1.unexpected_underscore},
-   * counted in {@code http1.requests_rejected_with_underscores_in_headers}, and the connection
-   * closes (returns true).
-   */
-  private boolean underscoresRejected(HttpRequest req, int action) {
-    java.util.List<String> dropped = null;
-    var it = req.headers().iteratorCharSequence();
-    while (it.hasNext()) {
-      CharSequence name = it.next().getKey();
-      if (!io.netty.util.AsciiString.contains(name, "_")) {
-        continue;
-      }
-      if (action == dev.bowline.proxy.config.CodecOptions.UNDERSCORES_REJECT) {
-        ReferenceCountUtil.release(req);
-        runtime
-            .stats()
-            .counter(
-                "http1.requests_rejected_with_underscores_in_headers",
-                "envoy_http1_requests_rejected_with_underscores_in_headers",
-                java.util.Map.of())
-            .inc();
-        codecError(400, "http1.unexpected_underscore");
-        return true;
-      }
-      runtime
-          .stats()
-          .counter(
-              "http1.dropped_headers_with_underscores",
-              "envoy_http1_dropped_headers_with_underscores",
-              java.util.Map.of())
-          .inc();
-      if (dropped == null) {
-        dropped = new java.util.ArrayList<>(2);
-      }
-      dropped.add(name.toString());
-    }
-    if (dropped != null) {
-      dropped.forEach(req.headers()::remove);
-    }
-    return false;
-  }
-
-  /**
    * An HTTP/1 request body's trailers, as Envoy's HTTP/1 codec takes them: dropped unless {@code
-   * http_protocol_options.enable_trailers} (the body then ends without them); with it, more fields
-   * than {@code max_headers_count} are a codec error (431 {@code http1.too_many_headers}, null
-   * returned). The byte limit applies either way, in the decoder.
+   * http_protocol_options.enable_trailers} (the body then ends without them); with it, each field
+   * goes through {@code headers_with_underscores_action} as a header field does (a rejected one is
+   * a codec error, 400 {@code http1.unexpected_underscore}), and more fields than {@code
+   * max_headers_count} left are a codec error (431 {@code http1.too_many_headers}); null returned
+   * for an error. The byte limit applies either way, in the decoder.
    */
   private @Nullable LastHttpContent requestTrailers(LastHttpContent last) {
     var options = config.codecOptions();
     if (!options.enableTrailers()) {
       return new DefaultLastHttpContent(last.content()); // takes the content over
     }
+    if (underscoresRejected(last.trailingHeaders())) {
+      trailersError(last, 400, "http1.unexpected_underscore");
+      return null;
+    }
     if (last.trailingHeaders().size() <= options.maxHeadersCount()) {
       return last;
     }
+    trailersError(last, 431, "http1.too_many_headers");
+    return null;
+  }
+
+  /**
+   * {@code headers_with_underscores_action} on a request's headers or trailers ({@link
+   * UnderscoreHeaders}), looked at in place first; true: rejected, for the caller to answer.
+   */
+  private boolean underscoresRejected(io.netty.handler.codec.http.HttpHeaders headers) {
+    int action = config.codecOptions().headersWithUnderscoresAction();
+    return action != dev.bowline.proxy.config.CodecOptions.UNDERSCORES_ALLOW
+        && dev.bowline.proxy.transport.Http1Decoding.anyNameContains(headers, '_')
+        && UnderscoreHeaders.rejected(
+            headers,
+            headers.iteratorCharSequence(),
+            io.netty.handler.codec.http.HttpHeaders::remove,
+            action,
+            runtime.stats().http1());
+  }
+
+  /** Request trailers the codec refuses: the stream answers unless its response began. */
+  private void trailersError(LastHttpContent last, int status, String details) {
     ReferenceCountUtil.release(last);
     HttpStream s = current;
     if (s != null && !discarding) {
-      s.codecError(431, "http1.too_many_headers");
+      s.codecError(status, details);
     } else {
-      codecError(431, "http1.too_many_headers");
+      codecError(status, details);
     }
-    return null;
   }
 
   /**

@@ -380,62 +380,44 @@ public final class HttpConnectionManager {
       private final int underscores;
 
       /**
-       * Envoy's HTTP/2 codec under {@code headers_with_underscores_action} (its {@code
-       * checkHeaderNameForUnderscores}, per header field, trailers too): DROP_HEADER drops each
-       * field whose name holds {@code _}, counted in {@code
-       * http2.dropped_headers_with_underscores}; REJECT_REQUEST counts {@code
-       * http2.requests_rejected_with_underscores_in_headers} and resets the stream (nghttp2's
-       * answer to the callback's failure: RST_STREAM INTERNAL_ERROR), returning true; the
-       * connection goes on.
+       * Envoy's HTTP/2 codec under {@code headers_with_underscores_action}, request headers and
+       * trailers ({@link UnderscoreHeaders}); a rejected request's stream is reset as nghttp2 and
+       * oghttp2 answer the header callback's {@code NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE}:
+       * RST_STREAM INTERNAL_ERROR, returning true; the connection goes on.
        */
       private boolean underscoresRejected(
           ChannelHandlerContext ctx,
           int streamId,
           io.netty.handler.codec.http2.Http2Headers headers) {
-        java.util.List<CharSequence> dropped = null;
-        for (var e : headers) {
-          CharSequence name = e.getKey();
-          if (!io.netty.util.AsciiString.contains(name, "_")) {
-            continue;
+        boolean any = false;
+        for (var e : headers) { // looked at here first: the common request passes no iterator on
+          if (io.netty.util.AsciiString.indexOf(e.getKey(), '_', 0) >= 0) {
+            any = true;
+            break;
           }
-          if (underscores == dev.bowline.proxy.config.CodecOptions.UNDERSCORES_REJECT) {
-            runtime
-                .stats()
-                .counter(
-                    "http2.requests_rejected_with_underscores_in_headers",
-                    "envoy_http2_requests_rejected_with_underscores_in_headers",
-                    java.util.Map.of())
-                .inc();
-            var stream = connection().stream(streamId);
-            if (stream == null || stream.getProperty(requestSeen) == null) {
-              // a request's headers: Envoy's stream for them is logged with the codec's details
-              CodecError.resetStream(
-                  config,
-                  runtime.stats().http(config.statPrefix()),
-                  ctx.channel(),
-                  "http2.unexpected_underscore",
-                  dev.bowline.proxy.http.filter.ResponseFlag.DR);
-            }
-            ((io.netty.handler.codec.http2.Http2ConnectionHandler) ctx.handler())
-                .resetStream(ctx, streamId, Http2Error.INTERNAL_ERROR.code(), ctx.newPromise());
-            return true;
-          }
-          runtime
-              .stats()
-              .counter(
-                  "http2.dropped_headers_with_underscores",
-                  "envoy_http2_dropped_headers_with_underscores",
-                  java.util.Map.of())
-              .inc();
-          if (dropped == null) {
-            dropped = new java.util.ArrayList<>(2);
-          }
-          dropped.add(name);
         }
-        if (dropped != null) {
-          dropped.forEach(headers::remove);
+        if (!any
+            || !UnderscoreHeaders.rejected(
+                headers,
+                headers.iterator(),
+                io.netty.handler.codec.http2.Http2Headers::remove,
+                underscores,
+                runtime.stats().http2())) {
+          return false;
         }
-        return false;
+        var stream = connection().stream(streamId);
+        if (stream == null || stream.getProperty(requestSeen) == null) {
+          // a request's headers: Envoy's stream for them is logged with the codec's details
+          CodecError.resetStream(
+              config,
+              runtime.stats().http(config.statPrefix()),
+              ctx.channel(),
+              "http2.unexpected_underscore",
+              dev.bowline.proxy.http.filter.ResponseFlag.DR);
+        }
+        ((io.netty.handler.codec.http2.Http2ConnectionHandler) ctx.handler())
+            .resetStream(ctx, streamId, Http2Error.INTERNAL_ERROR.code(), ctx.newPromise());
+        return true;
       }
 
       HeaderCountLimit(Http2ConnectionDecoder decoder) {

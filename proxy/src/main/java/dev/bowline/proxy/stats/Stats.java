@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One proxy's counters. Components ask for their stat group once (per cluster, listener or
@@ -75,6 +76,23 @@ public final class Stats {
   public HttpStats http(String prefix) {
     HttpStats s = http.get(prefix);
     return s != null ? s : http.computeIfAbsent(prefix, p -> HttpStats.create(this, p));
+  }
+
+  // the codecs' counters, made when a connection manager first needs them (a benign race: both
+  // racers get the same counters)
+  private @Nullable CodecStats http1;
+  private @Nullable CodecStats http2;
+
+  /** The HTTP/1 codec's counters ({@code http1.*}), created on first use. */
+  public CodecStats http1() {
+    CodecStats s = http1;
+    return s != null ? s : (http1 = CodecStats.create(this, "http1"));
+  }
+
+  /** The HTTP/2 codec's counters ({@code http2.*}), created on first use. */
+  public CodecStats http2() {
+    CodecStats s = http2;
+    return s != null ? s : (http2 = CodecStats.create(this, "http2"));
   }
 
   public ListenerStats listener(String address) {

@@ -29,6 +29,29 @@ public final class Http1Decoding {
         .setTrailersFactory(SmallTrailers.INSTANCE);
   }
 
+  /**
+   * Whether a name among {@code headers} holds {@code c}: for the decoder's own headers ({@link
+   * ArrayHeaders}) read in place, with no iterator or entry made; any other headers (trailers) are
+   * iterated.
+   */
+  public static boolean anyNameContains(HttpHeaders headers, char c) {
+    if (headers instanceof ArrayHeaders a) {
+      for (int i = 0, n = a.size(); i < n; i++) {
+        if (io.netty.util.AsciiString.indexOf(a.nameAt(i), c, 0) >= 0) {
+          return true;
+        }
+      }
+      return false;
+    }
+    var it = headers.iteratorCharSequence();
+    while (it.hasNext()) {
+      if (io.netty.util.AsciiString.indexOf(it.next().getKey(), c, 0) >= 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static final DefaultHttpHeadersFactory HEADERS =
       DefaultHttpHeadersFactory.headersFactory();
 

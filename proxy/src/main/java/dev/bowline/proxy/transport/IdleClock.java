@@ -19,12 +19,10 @@ final class IdleClock {
   private final long timeoutNanos; // 0: no IdleStateEvent
   // the connection idle timeout (ConnectionIdleEvent), 0: none; fired once per quiet period
   private final long connectionNanos;
-  // lastActivity when ALL_IDLE_STATE_EVENT last fired, and when ConnectionIdleEvent did
+  // when ALL_IDLE_STATE_EVENT and ConnectionIdleEvent last fired (System.nanoTime); both start a
+  // nanosecond before the first activity, so neither has fired for its quiet period
   private long streamFiredAt;
-  private boolean streamFired;
-  private long streamFiredNow; // the time it last fired
   private long connectionFiredAt;
-  private boolean connectionFired;
   private long lastActivity;
   private boolean reading;
   private @Nullable ScheduledFuture<?> timer;
@@ -74,6 +72,7 @@ final class IdleClock {
     }
     this.ctx = ctx;
     lastActivity = System.nanoTime();
+    streamFiredAt = connectionFiredAt = lastActivity - 1;
     timer = ctx.executor().schedule(check, period(), TimeUnit.NANOSECONDS);
   }
 
@@ -139,30 +138,25 @@ final class IdleClock {
       boolean fireConnection = false;
       next = Long.MAX_VALUE;
       if (timeoutNanos > 0) {
-        // due a period after the activity, then a period after each firing (as before)
-        long due =
-            streamFired && streamFiredAt == last
-                ? timeoutNanos - (now - streamFiredNow)
-                : timeoutNanos - idle;
+        // due a period after the activity, or after its last firing if that came later
+        long since = streamFiredAt - last > 0 ? streamFiredAt : last;
+        long due = timeoutNanos - (now - since);
         if (due <= 0) {
           fireStream = true;
-          streamFired = true;
-          streamFiredAt = last;
-          streamFiredNow = now;
+          streamFiredAt = now;
           due = timeoutNanos;
         }
         next = due;
       }
       if (connectionNanos > 0) {
         long due;
-        if (connectionFired && connectionFiredAt == last) {
+        if (connectionFiredAt - last > 0) {
           due = connectionNanos; // fired for this quiet period: look again later
         } else {
           due = connectionNanos - idle;
           if (due <= 0) {
             fireConnection = true;
-            connectionFired = true;
-            connectionFiredAt = last;
+            connectionFiredAt = now;
             due = connectionNanos;
           }
         }
