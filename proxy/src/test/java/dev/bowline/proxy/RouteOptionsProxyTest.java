@@ -36,6 +36,7 @@ class RouteOptionsProxyTest {
   static Proxy proxy;
   static int tunedPort;
   static int plainPort;
+  static java.nio.file.Path logDir;
 
   /** The virtual hosts both tables have; {@code body} is the /big direct response's. */
   static String hosts(String body) {
@@ -82,6 +83,12 @@ class RouteOptionsProxyTest {
                         route: {cluster: nowhere, cluster_not_found_response_code: INTERNAL_SERVER_ERROR}
                       - match: {prefix: /gone}
                         route: {cluster: nowhere}
+                      - match: {prefix: /meta}
+                        name: meta
+                        route: {cluster: echo}
+                        metadata:
+                          filter_metadata:
+                            istio: {config: /apis/networking.istio.io/v1/namespaces/default/virtual-service/reviews}
                       - match: {prefix: /big}
                         direct_response: {status: 200, body: {inline_string: "%s"}}
                       - match: {prefix: /}
@@ -100,6 +107,12 @@ class RouteOptionsProxyTest {
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                   stat_prefix: %1$s
+                  access_log:
+                  - name: envoy.access_loggers.file
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                      path: %6$s
+                      log_format: {text_format_source: {inline_string: "%%REQ(:PATH)%% %%METADATA(ROUTE:istio:config)%% %%METADATA(ROUTE:istio)%%\\n"}}
                   http_filters:
                   - name: envoy.filters.http.router
                     typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
@@ -110,11 +123,12 @@ class RouteOptionsProxyTest {
                     response_headers_to_add:
                     - {header: {key: x-level, value: table}, append_action: OVERWRITE_IF_EXISTS_OR_ADD}
         %4$s%5$s"""
-        .formatted(name, IP, port, tableOptions, hosts(body));
+        .formatted(name, IP, port, tableOptions, hosts(body), logDir.resolve(name + ".log"));
   }
 
   @BeforeAll
   static void start() throws IOException {
+    logDir = java.nio.file.Files.createTempDirectory("route-options");
     executor = Executors.newVirtualThreadPerTaskExecutor();
     backend = HttpServer.create(new InetSocketAddress(BACKEND_IP, 0), 64);
     backend.setExecutor(executor);
@@ -340,5 +354,19 @@ class RouteOptionsProxyTest {
     // a virtual host without it: not set
     r = get(plainPort, "ext.example", "/x", "x-envoy-internal", "true");
     assertThat(r.headers()).doesNotContainKey("x-envoy-attempt-count");
+  }
+
+  @Test
+  void routeMetadataIsWhatTheAccessLogsMetadataCommandPrints() throws Exception {
+    assertThat(get(plainPort, "front.example", "/meta").status()).isEqualTo(200);
+    assertThat(get(plainPort, "front.example", "/after-meta").status()).isEqualTo(200);
+    String config = "/apis/networking.istio.io/v1/namespaces/default/virtual-service/reviews";
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(60))
+        .untilAsserted(
+            () ->
+                assertThat(java.nio.file.Files.readAllLines(logDir.resolve("plain.log")))
+                    .contains(
+                        "/meta " + config + " {\"config\":\"" + config + "\"}", "/after-meta - -"));
   }
 }

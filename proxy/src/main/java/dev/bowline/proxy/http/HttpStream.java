@@ -2889,6 +2889,12 @@ final class HttpStream
   }
 
   @Override
+  public com.google.protobuf.@Nullable Struct routeMetadata(String filter) {
+    Route r = matchedRoute;
+    return r == null || r.metadata().isEmpty() ? null : r.metadata().get(filter);
+  }
+
+  @Override
   public @Nullable String routeName() {
     Route r = matchedRoute;
     return r == null ? null : r.name();

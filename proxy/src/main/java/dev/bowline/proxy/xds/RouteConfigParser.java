@@ -263,7 +263,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             field + ".response_headers_to_add"),
         FilterConfigs.perRoute(
             r.getTypedPerFilterConfigMap(), filters, field + ".typed_per_filter_config"),
-        r.getDecorator().getOperation());
+        r.getDecorator().getOperation(),
+        r.getMetadata().getFilterMetadataMap());
   }
 
   /**
@@ -768,6 +769,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.response_headers_to_remove",
           "virtual_hosts.routes.name",
           "virtual_hosts.routes.decorator.operation",
+          // exposed: config_dump (the resource as received) and %METADATA(ROUTE:...)%
+          "virtual_hosts.routes.metadata.filter_metadata",
           "virtual_hosts.routes.decorator.propagate",
           "virtual_hosts.routes.match",
           "virtual_hosts.routes.direct_response",

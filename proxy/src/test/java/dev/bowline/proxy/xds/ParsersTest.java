@@ -753,24 +753,39 @@ class ParsersTest {
         .hasMessage(
             "RouteConfiguration opts: virtual_hosts[0].routes[0].route.host_rewrite_header: must"
                 + " name a regular header");
-    // what the proxy still does not act on is reported, and only it
+    // what the proxy still does not act on is reported, and only it: a route's metadata is
+    // exposed (config_dump, %METADATA(ROUTE:...)%), a virtual host's is not
+    var istio =
+        io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
+            .putFilterMetadata(
+                "istio",
+                com.google.protobuf.Struct.newBuilder()
+                    .putFields(
+                        "config",
+                        com.google.protobuf.Value.newBuilder().setStringValue("/apis/x").build())
+                    .build())
+            .build();
     RouteConfiguration rest =
         rc.toBuilder()
             .addInternalOnlyHeaders("x-internal")
             .setVirtualHosts(
                 0,
                 rc.getVirtualHosts(0).toBuilder()
+                    .setMetadata(istio)
                     .setRoutes(
                         0,
                         rc.getVirtualHosts(0).getRoutes(0).toBuilder()
                             .setRoute(
                                 rc.getVirtualHosts(0).getRoutes(0).getRoute().toBuilder()
-                                    .setAutoHostRewrite(com.google.protobuf.BoolValue.of(true)))))
+                                    .setAutoHostRewrite(com.google.protobuf.BoolValue.of(true)))
+                            .setMetadata(istio)))
             .build();
     assertThat(
             FieldAudit.ignored(
                 rest, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
         .containsExactlyInAnyOrder(
-            "internal_only_headers", "virtual_hosts.routes.route.auto_host_rewrite");
+            "internal_only_headers",
+            "virtual_hosts.metadata",
+            "virtual_hosts.routes.route.auto_host_rewrite");
   }
 }
