@@ -224,6 +224,7 @@ public final class LogFormat {
     REQ(false),
     RESP(false),
     DYNAMIC_METADATA(false),
+    ROUTE_METADATA(false),
     REQUESTED_SERVER_NAME(false),
     RESPONSE_CODE_DETAILS(false),
     UPSTREAM_LOCAL_ADDRESS(false),
@@ -316,6 +317,9 @@ public final class LogFormat {
         case DYNAMIC_METADATA ->
             appendNullable(
                 sb, dynamicMetadata(info, java.util.Objects.requireNonNull(header).toString()));
+        case ROUTE_METADATA ->
+            appendNullable(
+                sb, routeMetadata(info, java.util.Objects.requireNonNull(header).toString()));
         case REQUEST_DURATION, UNTRACKED -> {} // not tracked yet: "-"
       }
     }
@@ -357,7 +361,19 @@ public final class LogFormat {
     private static @org.jspecify.annotations.Nullable String dynamicMetadata(
         StreamInfo info, String arg) {
       String[] path = arg.split(":");
-      com.google.protobuf.Struct s = info.dynamicMetadata(path[0]);
+      return metadataValue(info.dynamicMetadata(path[0]), path);
+    }
+
+    /** {@code %METADATA(ROUTE:NAMESPACE:KEY:...)%}: as DYNAMIC_METADATA, of the matched route. */
+    private static @org.jspecify.annotations.Nullable String routeMetadata(
+        StreamInfo info, String arg) {
+      String[] path = arg.split(":");
+      return metadataValue(info.routeMetadata(path[0]), path);
+    }
+
+    /** The value at {@code path[1..]} of {@code s}: strings as they are, anything else as JSON. */
+    private static @org.jspecify.annotations.Nullable String metadataValue(
+        com.google.protobuf.@org.jspecify.annotations.Nullable Struct s, String[] path) {
       if (s == null) {
         return null;
       }
@@ -459,6 +475,24 @@ public final class LogFormat {
     String arg = body.substring(open + 1, body.length() - 1);
     if (name.equals("START_TIME")) {
       return new Command(name, Op.START_TIME, null, null, max); // custom formats print the ISO one
+    }
+    if (name.equals("METADATA")) {
+      // Envoy's %METADATA(TYPE:NAMESPACE:KEY...)%: the route's and the stream's dynamic metadata
+      int colon = arg.indexOf(':');
+      String type = colon < 0 ? arg : arg.substring(0, colon);
+      String rest = colon < 0 ? "" : arg.substring(colon + 1);
+      Op op =
+          switch (type) {
+            case "ROUTE" -> Op.ROUTE_METADATA;
+            case "DYNAMIC" -> Op.DYNAMIC_METADATA;
+            default ->
+                throw new IllegalArgumentException(
+                    "command %" + body + "%: only ROUTE and DYNAMIC metadata are supported");
+          };
+      if (rest.isEmpty() || rest.startsWith(":")) {
+        throw new IllegalArgumentException("command %" + body + "%: namespace required");
+      }
+      return new Command(name, op, new AsciiString(rest), null, max);
     }
     if (name.equals("DYNAMIC_METADATA")) {
       if (arg.isEmpty() || arg.startsWith(":")) {

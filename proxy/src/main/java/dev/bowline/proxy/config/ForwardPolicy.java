@@ -16,15 +16,31 @@ import java.util.regex.Pattern;
  * @param maxStreamDuration the route's {@code max_stream_duration.max_stream_duration}, which
  *     replaces the connection manager's for its streams (zero: none); empty: the connection
  *     manager's applies
+ * @param host the Host rewrites besides {@code host_rewrite_literal}: {@code host_rewrite_header},
+ *     {@code host_rewrite_path_regex}, {@code append_x_forwarded_host}
+ * @param clusterNotFoundStatus {@code cluster_not_found_response_code}: the status of the local
+ *     reply when the route's cluster is not known (503 unless configured)
  */
 public record ForwardPolicy(
     Optional<RetryPolicy> retry,
     Optional<Duration> idleTimeout,
     List<RequestMirror> mirrors,
     Optional<RegexRewrite> regexRewrite,
-    Optional<Duration> maxStreamDuration) {
+    Optional<Duration> maxStreamDuration,
+    HostRewrite host,
+    int clusterNotFoundStatus) {
   public ForwardPolicy {
     mirrors = List.copyOf(mirrors);
+  }
+
+  /** No Host rewrite but the literal, 503 for an unknown cluster. */
+  public ForwardPolicy(
+      Optional<RetryPolicy> retry,
+      Optional<Duration> idleTimeout,
+      List<RequestMirror> mirrors,
+      Optional<RegexRewrite> regexRewrite,
+      Optional<Duration> maxStreamDuration) {
+    this(retry, idleTimeout, mirrors, regexRewrite, maxStreamDuration, HostRewrite.NONE, 503);
   }
 
   /** Without a route max_stream_duration. */
@@ -39,6 +55,29 @@ public record ForwardPolicy(
   /** Nothing beyond forwarding. */
   public static final ForwardPolicy NONE =
       new ForwardPolicy(Optional.empty(), Optional.empty(), List.of(), Optional.empty());
+
+  /**
+   * The route's Host rewrites that are not a literal (Envoy applies the first set of literal,
+   * header, path regex; the literal is {@link RouteAction.Forward#hostRewrite}).
+   *
+   * @param header {@code host_rewrite_header}: the Host becomes this request header's first value,
+   *     when present and not empty
+   * @param pathRegex {@code host_rewrite_path_regex}: the Host becomes the request's path (query
+   *     left out) with the substitution made
+   * @param appendForwardedHost {@code append_x_forwarded_host}: a rewrite appends the original Host
+   *     to {@code x-forwarded-host} (unless it is already its last value)
+   */
+  public record HostRewrite(
+      Optional<String> header, Optional<RegexRewrite> pathRegex, boolean appendForwardedHost) {
+    /** None. */
+    public static final HostRewrite NONE =
+        new HostRewrite(Optional.empty(), Optional.empty(), false);
+
+    /** Whether a Host rewrite of these, or the literal, can happen at all. */
+    public boolean any() {
+      return header.isPresent() || pathRegex.isPresent();
+    }
+  }
 
   /**
    * Envoy's {@code RegexMatchAndSubstitute}: every match of {@code pattern} in the path is replaced

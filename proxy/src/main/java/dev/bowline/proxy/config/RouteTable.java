@@ -10,13 +10,21 @@ import java.util.Optional;
  * A route configuration: virtual hosts indexed for selection by authority as Envoy does: exact
  * domain first, then the longest suffix wildcard ({@code *.example.com}), then the longest prefix
  * wildcard ({@code foo.*}), then {@code *}.
+ *
+ * @param ignorePort {@code ignore_port_in_host_matching}: the authority's port is left out before
+ *     the virtual host is looked up (a domain written with a port then matches nothing)
+ * @param mostSpecificWins {@code most_specific_header_mutations_wins}: header mutations apply from
+ *     the least specific (this table) to the most (a weighted cluster), so the most specific one's
+ *     value is what stays; by default the order is the reverse and this table's wins
  */
 public record RouteTable(
     String name,
     List<VirtualHost> virtualHosts,
     Index index,
     HeaderMutation requestHeaders,
-    HeaderMutation responseHeaders) {
+    HeaderMutation responseHeaders,
+    boolean ignorePort,
+    boolean mostSpecificWins) {
   public RouteTable(String name, List<VirtualHost> virtualHosts) {
     this(name, virtualHosts, HeaderMutation.NONE, HeaderMutation.NONE);
   }
@@ -26,7 +34,24 @@ public record RouteTable(
       List<VirtualHost> virtualHosts,
       HeaderMutation requestHeaders,
       HeaderMutation responseHeaders) {
-    this(name, List.copyOf(virtualHosts), Index.of(virtualHosts), requestHeaders, responseHeaders);
+    this(name, virtualHosts, requestHeaders, responseHeaders, false, false);
+  }
+
+  public RouteTable(
+      String name,
+      List<VirtualHost> virtualHosts,
+      HeaderMutation requestHeaders,
+      HeaderMutation responseHeaders,
+      boolean ignorePort,
+      boolean mostSpecificWins) {
+    this(
+        name,
+        List.copyOf(virtualHosts),
+        Index.of(virtualHosts),
+        requestHeaders,
+        responseHeaders,
+        ignorePort,
+        mostSpecificWins);
   }
 
   /** The virtual host serving {@code authority} (port included or not), if any. */
@@ -37,6 +62,10 @@ public record RouteTable(
   /** As {@link #select}, null when no virtual host matches (no {@code Optional} per request). */
   public @org.jspecify.annotations.Nullable VirtualHost pick(String authority) {
     String host = authority.toLowerCase(Locale.ROOT);
+    if (ignorePort) {
+      int port = portStart(host);
+      return index.pick(port < 0 ? host : host.substring(0, port));
+    }
     VirtualHost vh = index.pick(host);
     if (vh == null) {
       int colon = host.lastIndexOf(':');
@@ -45,6 +74,16 @@ public record RouteTable(
       }
     }
     return vh;
+  }
+
+  /**
+   * Where the {@code :port} of {@code host} starts, -1 when it has none: its last colon, unless an
+   * IPv6 literal's {@code ]} comes after it (Envoy's {@code HeaderUtility::getPortStart}, which
+   * does not look at what follows the colon).
+   */
+  static int portStart(String host) {
+    int colon = host.lastIndexOf(':');
+    return colon >= 0 && host.lastIndexOf(']') < colon ? colon : -1;
   }
 
   /** Lookup structure built once per route table. */

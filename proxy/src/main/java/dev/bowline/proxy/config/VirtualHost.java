@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * A virtual host: its domains, routes in order (first match wins), its header mutations, its {@code
  * typed_per_filter_config} ({@code filterConfigs}, as on {@link Route}) and whether it sends {@code
- * x-envoy-attempt-count} upstream ({@code include_request_attempt_count}).
+ * x-envoy-attempt-count} upstream ({@code include_request_attempt_count}), on the response ({@code
+ * include_attempt_count_in_response}) and its {@code require_tls}.
  */
 public record VirtualHost(
     String name,
@@ -15,11 +16,42 @@ public record VirtualHost(
     HeaderMutation requestHeaders,
     HeaderMutation responseHeaders,
     Map<String, Object> filterConfigs,
-    boolean includeAttemptCount) {
+    boolean includeAttemptCount,
+    boolean attemptCountInResponse,
+    RequireTls requireTls) {
   public VirtualHost {
     domains = List.copyOf(domains);
     routes = List.copyOf(routes);
     filterConfigs = Map.copyOf(filterConfigs);
+  }
+
+  /** Envoy's {@code VirtualHost.TlsRequirementType}. */
+  public enum RequireTls {
+    NONE,
+    /** Requests from external clients not over TLS get a 301 to https. */
+    EXTERNAL_ONLY,
+    /** Every request not over TLS gets a 301 to https. */
+    ALL
+  }
+
+  public VirtualHost(
+      String name,
+      List<String> domains,
+      List<Route> routes,
+      HeaderMutation requestHeaders,
+      HeaderMutation responseHeaders,
+      Map<String, Object> filterConfigs,
+      boolean includeAttemptCount) {
+    this(
+        name,
+        domains,
+        routes,
+        requestHeaders,
+        responseHeaders,
+        filterConfigs,
+        includeAttemptCount,
+        false,
+        RequireTls.NONE);
   }
 
   public VirtualHost(

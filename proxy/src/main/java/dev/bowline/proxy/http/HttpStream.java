@@ -688,8 +688,8 @@ final class HttpStream
     this.authority = authority;
     VirtualHost vh = table == null ? null : table.pick(authority);
     Route route =
-        vh == null
-            ? null
+        vh == null || (vh.requireTls() != VirtualHost.RequireTls.NONE && tlsRedirect(vh, h))
+            ? null // Envoy: the virtual host's require_tls redirect comes before its routes
             : RouteMatcher.match(vh, path, q < 0 ? "" : uri.substring(q + 1), h, connect);
     this.matchedTable = table;
     this.matchedHost = vh;
@@ -721,6 +721,20 @@ final class HttpStream
       }
     }
     Route route = matchedRoute;
+    VirtualHost tlsHost = matchedHost;
+    if (route == null
+        && tlsHost != null
+        && tlsHost.requireTls() != VirtualHost.RequireTls.NONE
+        && tlsRedirect(tlsHost, req.headers())) {
+      // Envoy's SSL redirect route: a direct response, 301 to the same URL over https
+      conn.stats.rqDirectResponse().inc();
+      details = "direct_response";
+      conn.stats.response(301);
+      var resp = LocalReply.build(ctx.alloc(), 301, "", conn.config.serverName(), false);
+      resp.headers().set(HttpHeaderNames.LOCATION, "https://" + authority + path + queryPart);
+      writeLocal(resp, 301);
+      return;
+    }
     if (route == null) {
       conn.stats.noRoute().inc();
       responseFlags |= ResponseFlag.NR.bit();
@@ -742,6 +756,22 @@ final class HttpStream
   }
 
   private int resumeAt = -1;
+
+  /**
+   * Whether {@code require_tls} sends this request to https: its {@code x-forwarded-proto} (which
+   * the connection manager set or kept) is not https and, for EXTERNAL_ONLY, it is not marked
+   * internal ({@code x-envoy-internal: true}, Envoy's {@code isEnvoyInternalRequest}).
+   */
+  private static boolean tlsRedirect(VirtualHost vh, HttpHeaders h) {
+    String proto = h.get(X_FORWARDED_PROTO);
+    if (proto == null || HTTPS.contentEqualsIgnoreCase(proto)) {
+      return false; // Envoy: no x-forwarded-proto, no redirect
+    }
+    return vh.requireTls() == VirtualHost.RequireTls.ALL || !"true".equals(h.get(X_ENVOY_INTERNAL));
+  }
+
+  private static final io.netty.util.AsciiString X_ENVOY_INTERNAL =
+      io.netty.util.AsciiString.cached("x-envoy-internal");
 
   /** The matched route's (else virtual host's) per-filter config of filter {@code i}. */
   private @Nullable Object routeFilterConfig(int i) {
@@ -992,7 +1022,8 @@ final class HttpStream
     ClusterConfig cluster = snapshot.clusters().get(clusterName);
     if (cluster == null) {
       responseFlags |= ResponseFlag.NC.bit();
-      localReply(503, ""); // Envoy: NC, cluster not found
+      // Envoy: NC, cluster_not_found, the route's cluster_not_found_response_code (503 unless set)
+      localReply(f.policy().clusterNotFoundStatus(), "");
       return;
     }
     this.upstreamCluster = clusterName;
@@ -1005,9 +1036,6 @@ final class HttpStream
       req.setUri(f.prefixRewrite().get() + path.substring(p.prefix().length()) + queryPart);
     } else if (f.policy().regexRewrite().isPresent()) {
       req.setUri(f.policy().regexRewrite().get().apply(path) + queryPart);
-    }
-    if (f.hostRewrite().isPresent()) {
-      req.headers().set(HttpHeaderNames.HOST, f.hostRewrite().get());
     }
     // Timeouts as Envoy's router takes them: the route's, unless the (trusted: HCM strips
     // x-envoy-* from edge clients) x-envoy-upstream-rq-timeout-ms header says otherwise.
@@ -1087,12 +1115,30 @@ final class HttpStream
         || !table.requestHeaders().isEmpty()
         || (wc != null && !wc.requestHeaders().isEmpty())) {
       HeaderOps ops = new HeaderOps(req.headers());
-      if (wc != null) {
-        wc.requestHeaders().applyTo(ops);
+      var wch = wc == null ? null : wc.requestHeaders();
+      mutate(
+          ops,
+          table.mostSpecificWins(),
+          wch,
+          route.requestHeaders(),
+          host.requestHeaders(),
+          table.requestHeaders());
+    }
+    // Envoy's finalizeRequestHeaders: the Host rewrite after the header mutations, from the path
+    // as the request came (before a path rewrite)
+    var hr = f.policy().host();
+    if (f.hostRewrite().isPresent()) {
+      updateAuthority(req.headers(), f.hostRewrite().get(), hr.appendForwardedHost());
+    } else if (hr.any()) {
+      String to = null;
+      if (hr.header().isPresent()) {
+        to = req.headers().get(hr.header().get());
+      } else if (hr.pathRegex().isPresent()) {
+        to = hr.pathRegex().get().apply(path);
       }
-      route.requestHeaders().applyTo(ops);
-      host.requestHeaders().applyTo(ops);
-      table.requestHeaders().applyTo(ops);
+      if (to != null && !to.isEmpty()) {
+        updateAuthority(req.headers(), to, hr.appendForwardedHost());
+      }
     }
     req.setProtocolVersion(HttpVersion.HTTP_1_1);
     HttpUtil.setKeepAlive(req, true);
@@ -1149,6 +1195,61 @@ final class HttpStream
     mirror(req, f, worker);
     startAttempt();
   }
+
+  /**
+   * The header mutations of a weighted cluster (null: none), route, virtual host and table: by
+   * default the most specific first, so the table's value is what stays; with {@code
+   * most_specific_header_mutations_wins} the reverse.
+   */
+  private static void mutate(
+      HeaderOps ops,
+      boolean mostSpecificWins,
+      dev.bowline.proxy.config.@Nullable HeaderMutation weighted,
+      dev.bowline.proxy.config.HeaderMutation route,
+      dev.bowline.proxy.config.HeaderMutation host,
+      dev.bowline.proxy.config.HeaderMutation table) {
+    if (mostSpecificWins) {
+      table.applyTo(ops);
+      host.applyTo(ops);
+      route.applyTo(ops);
+      if (weighted != null) {
+        weighted.applyTo(ops);
+      }
+    } else {
+      if (weighted != null) {
+        weighted.applyTo(ops);
+      }
+      route.applyTo(ops);
+      host.applyTo(ops);
+      table.applyTo(ops);
+    }
+  }
+
+  /**
+   * Envoy's {@code updateAuthority}: the Host becomes {@code to}; with {@code
+   * append_x_forwarded_host} the Host it had is appended to {@code x-forwarded-host} unless it is
+   * already the last value.
+   */
+  private static void updateAuthority(HttpHeaders h, String to, boolean appendForwardedHost) {
+    if (appendForwardedHost) {
+      String was = h.get(HttpHeaderNames.HOST);
+      if (was != null && !was.isEmpty()) {
+        String xfh = h.get(X_FORWARDED_HOST);
+        if (xfh == null || xfh.isEmpty()) {
+          h.set(X_FORWARDED_HOST, was);
+        } else if (!xfh.substring(xfh.lastIndexOf(',') + 1).equals(was)) {
+          h.set(X_FORWARDED_HOST, xfh + "," + was);
+        }
+      }
+    }
+    h.set(HttpHeaderNames.HOST, to);
+  }
+
+  private static final io.netty.util.AsciiString X_ENVOY_ATTEMPT_COUNT =
+      io.netty.util.AsciiString.cached("x-envoy-attempt-count");
+
+  private static final io.netty.util.AsciiString X_FORWARDED_HOST =
+      io.netty.util.AsciiString.cached("x-forwarded-host");
 
   private static long parseMillis(String v) {
     try {
@@ -1207,7 +1308,7 @@ final class HttpStream
     attempts++;
     HttpHeaders h = upstreamRequest.headers();
     if (includeAttemptCount()) {
-      h.set("x-envoy-attempt-count", attempts);
+      h.set(X_ENVOY_ATTEMPT_COUNT, attempts);
     }
     if (!suppressEnvoyHeaders && (globalTimeoutNanos > 0 || perTryTimeoutNanos() > 0)) {
       h.set(X_ENVOY_EXPECTED_RQ_TIMEOUT_MS, conn.millisText(expectedTimeoutMillis()));
@@ -1956,6 +2057,10 @@ final class HttpStream
         h.add(HttpHeaderNames.SET_COOKIE, hashCookie());
       }
       mutateResponse(h);
+      VirtualHost vh = matchedHost;
+      if (vh != null && vh.attemptCountInResponse()) {
+        h.set(X_ENVOY_ATTEMPT_COUNT, attempts); // include_attempt_count_in_response
+      }
       if (!conn.http2Stream) {
         if (!HttpUtil.isContentLengthSet(resp)
             && !HttpUtil.isTransferEncodingChunked(resp)
@@ -2405,13 +2510,13 @@ final class HttpStream
         && (wc == null || wc.responseHeaders().isEmpty())) {
       return;
     }
-    HeaderOps ops = new HeaderOps(h);
-    if (wc != null) {
-      wc.responseHeaders().applyTo(ops);
-    }
-    matchedRoute.responseHeaders().applyTo(ops);
-    matchedHost.responseHeaders().applyTo(ops);
-    matchedTable.responseHeaders().applyTo(ops);
+    mutate(
+        new HeaderOps(h),
+        matchedTable.mostSpecificWins(),
+        wc == null ? null : wc.responseHeaders(),
+        matchedRoute.responseHeaders(),
+        matchedHost.responseHeaders(),
+        matchedTable.responseHeaders());
   }
 
   /** Netty headers seen through the config's header operations. */
@@ -2782,6 +2887,12 @@ final class HttpStream
       attr.set(text);
     }
     return text;
+  }
+
+  @Override
+  public com.google.protobuf.@Nullable Struct routeMetadata(String filter) {
+    Route r = matchedRoute;
+    return r == null || r.metadata().isEmpty() ? null : r.metadata().get(filter);
   }
 
   @Override

@@ -49,8 +49,9 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   @Override
   public RouteTable parse(RouteConfiguration rc) throws InvalidResourceException {
     List<VirtualHost> hosts = new ArrayList<>();
+    int maxBody = maxDirectResponseBody(rc);
     for (int i = 0; i < rc.getVirtualHostsCount(); i++) {
-      hosts.add(virtualHost(rc.getVirtualHosts(i), "virtual_hosts[" + i + "]", filters));
+      hosts.add(virtualHost(rc.getVirtualHosts(i), "virtual_hosts[" + i + "]", filters, maxBody));
     }
     return table(rc, hosts);
   }
@@ -72,7 +73,10 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   @Override
   RouteTable parseAndAudit(RouteConfiguration rc, ByteString bytes)
       throws InvalidResourceException {
-    Map<ByteString, VirtualHost> before = hostsByTable.getOrDefault(rc.getName(), Map.of());
+    int maxBody = maxDirectResponseBody(rc);
+    // a host's conversion depends on the table's direct response body limit too
+    String tableKey = rc.getName() + '\n' + maxBody;
+    Map<ByteString, VirtualHost> before = hostsByTable.getOrDefault(tableKey, Map.of());
     int n = rc.getVirtualHostsCount();
     List<VirtualHost> hosts = new ArrayList<>(n);
     Map<ByteString, VirtualHost> now = new HashMap<>(Math.max(16, n * 2));
@@ -85,7 +89,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         vh = now.get(key);
       }
       if (vh == null) {
-        vh = virtualHost(proto, "virtual_hosts[" + i + "]", filters);
+        vh = virtualHost(proto, "virtual_hosts[" + i + "]", filters, maxBody);
         converted.add(proto);
       }
       now.put(key, vh);
@@ -101,10 +105,10 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           rc.toBuilder().clearVirtualHosts().addAllVirtualHosts(converted).build();
       audit(rest, rest.toByteString());
     }
-    if (hostsByTable.size() >= MAX_TABLES && !hostsByTable.containsKey(rc.getName())) {
+    if (hostsByTable.size() >= MAX_TABLES && !hostsByTable.containsKey(tableKey)) {
       hostsByTable.clear();
     }
-    hostsByTable.put(rc.getName(), now);
+    hostsByTable.put(tableKey, now);
     return table;
   }
 
@@ -120,13 +124,27 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         mutation(
             rc.getResponseHeadersToAddList(),
             rc.getResponseHeadersToRemoveList(),
-            "response_headers_to_add"));
+            "response_headers_to_add"),
+        rc.getIgnorePortInHostMatching(),
+        rc.getMostSpecificHeaderMutationsWins());
+  }
+
+  /** Envoy's default {@code max_direct_response_body_size_bytes}. */
+  static final int DEFAULT_MAX_DIRECT_RESPONSE_BODY = 4096;
+
+  private static int maxDirectResponseBody(RouteConfiguration rc) {
+    if (!rc.hasMaxDirectResponseBodySizeBytes()) {
+      return DEFAULT_MAX_DIRECT_RESPONSE_BODY;
+    }
+    long v = Integer.toUnsignedLong(rc.getMaxDirectResponseBodySizeBytes().getValue());
+    return (int) Math.min(v, Integer.MAX_VALUE);
   }
 
   private static VirtualHost virtualHost(
       io.envoyproxy.envoy.config.route.v3.VirtualHost vh,
       String field,
-      dev.bowline.proxy.http.filter.FilterRegistry filters)
+      dev.bowline.proxy.http.filter.FilterRegistry filters,
+      int maxBody)
       throws InvalidResourceException {
     if (vh.getDomainsCount() == 0) {
       throw new InvalidResourceException(field + ".domains", "at least one domain is required");
@@ -148,8 +166,17 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
               vh.getRoutes(i),
               field + ".routes[" + i + "]",
               vh.hasRetryPolicy() ? vh.getRetryPolicy() : null,
-              filters));
+              filters,
+              maxBody));
     }
+    VirtualHost.RequireTls requireTls =
+        switch (vh.getRequireTls()) {
+          case NONE -> VirtualHost.RequireTls.NONE;
+          case EXTERNAL_ONLY -> VirtualHost.RequireTls.EXTERNAL_ONLY;
+          case ALL -> VirtualHost.RequireTls.ALL;
+          case UNRECOGNIZED ->
+              throw new InvalidResourceException(field + ".require_tls", "unknown value");
+        };
     return new VirtualHost(
         vh.getName(),
         vh.getDomainsList(),
@@ -164,7 +191,9 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             field + ".response_headers_to_add"),
         FilterConfigs.perRoute(
             vh.getTypedPerFilterConfigMap(), filters, field + ".typed_per_filter_config"),
-        vh.getIncludeRequestAttemptCount());
+        vh.getIncludeRequestAttemptCount(),
+        vh.getIncludeAttemptCountInResponse(),
+        requireTls);
   }
 
   @SuppressWarnings("deprecation") // append (BoolValue) is what many control planes still send
@@ -216,13 +245,14 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
       io.envoyproxy.envoy.config.route.v3.Route r,
       String field,
       io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry,
-      dev.bowline.proxy.http.filter.FilterRegistry filters)
+      dev.bowline.proxy.http.filter.FilterRegistry filters,
+      int maxBody)
       throws InvalidResourceException {
     connectTermination(r, field);
     return new Route(
         r.getName(),
         match(r.getMatch(), field + ".match"),
-        action(r, field, vhostRetry),
+        action(r, field, vhostRetry, maxBody),
         mutation(
             r.getRequestHeadersToAddList(),
             r.getRequestHeadersToRemoveList(),
@@ -233,7 +263,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             field + ".response_headers_to_add"),
         FilterConfigs.perRoute(
             r.getTypedPerFilterConfigMap(), filters, field + ".typed_per_filter_config"),
-        r.getDecorator().getOperation());
+        r.getDecorator().getOperation(),
+        r.getMetadata().getFilterMetadataMap());
   }
 
   /**
@@ -371,7 +402,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   private static RouteAction action(
       io.envoyproxy.envoy.config.route.v3.Route r,
       String field,
-      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry)
+      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry,
+      int maxBody)
       throws InvalidResourceException {
     return switch (r.getActionCase()) {
       case ROUTE -> forward(r.getRoute(), field + ".route", vhostRetry);
@@ -389,6 +421,20 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             d.getBody().hasInlineBytes()
                 ? d.getBody().getInlineBytes().toStringUtf8()
                 : d.getBody().getInlineString();
+        int size =
+            d.getBody().hasInlineBytes()
+                ? d.getBody().getInlineBytes().size()
+                : d.getBody().getInlineStringBytes().size();
+        if (size > maxBody) {
+          // Envoy: the body is read with the table's max_direct_response_body_size_bytes
+          throw new InvalidResourceException(
+              field + ".direct_response.body",
+              "response body size is "
+                  + size
+                  + " bytes; maximum is "
+                  + maxBody
+                  + " (max_direct_response_body_size_bytes)");
+        }
         yield new RouteAction.DirectResponse(d.getStatus(), body);
       }
       case REDIRECT -> redirect(r.getRedirect(), field + ".redirect");
@@ -479,6 +525,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
                     .HOST_REWRITE_LITERAL
             ? Optional.of(a.getHostRewriteLiteral())
             : Optional.empty();
+    var hostRewriteOther = hostRewrite(a, field);
     Duration timeout = a.hasTimeout() ? Protos.duration(a.getTimeout()) : DEFAULT_TIMEOUT;
     if (timeout.isNegative()) {
       throw new InvalidResourceException(field + ".timeout", "must not be negative");
@@ -532,7 +579,16 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             a.hasRegexRewrite()
                 ? Optional.of(regexRewrite(a.getRegexRewrite(), field + ".regex_rewrite"))
                 : Optional.empty(),
-            maxStreamDuration(a, field));
+            maxStreamDuration(a, field),
+            hostRewriteOther,
+            switch (a.getClusterNotFoundResponseCode()) {
+              case SERVICE_UNAVAILABLE -> 503;
+              case NOT_FOUND -> 404;
+              case INTERNAL_SERVER_ERROR -> 500;
+              case UNRECOGNIZED ->
+                  throw new InvalidResourceException(
+                      field + ".cluster_not_found_response_code", "unknown code");
+            });
     return new RouteAction.Forward(
         clusters,
         prefixRewrite,
@@ -543,6 +599,50 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         extra,
         maxGrpcTimeoutMillis(a, field),
         grpcTimeoutOffsetMillis(a, field));
+  }
+
+  /**
+   * {@code host_rewrite_header}, {@code host_rewrite_path_regex}, {@code append_x_forwarded_host}.
+   */
+  private static dev.bowline.proxy.config.ForwardPolicy.HostRewrite hostRewrite(
+      io.envoyproxy.envoy.config.route.v3.RouteAction a, String field)
+      throws InvalidResourceException {
+    Optional<String> header = Optional.empty();
+    Optional<dev.bowline.proxy.config.ForwardPolicy.RegexRewrite> regex = Optional.empty();
+    switch (a.getHostRewriteSpecifierCase()) {
+      case HOST_REWRITE_HEADER -> {
+        String h = a.getHostRewriteHeader().toLowerCase(java.util.Locale.ROOT);
+        if (h.isEmpty() || h.startsWith(":") || !token(h)) {
+          throw new InvalidResourceException(
+              field + ".host_rewrite_header", "must name a regular header");
+        }
+        header = Optional.of(h);
+      }
+      case HOST_REWRITE_PATH_REGEX ->
+          regex =
+              Optional.of(
+                  regexRewrite(a.getHostRewritePathRegex(), field + ".host_rewrite_path_regex"));
+      default -> {}
+    }
+    if (header.isEmpty() && regex.isEmpty() && !a.getAppendXForwardedHost()) {
+      return dev.bowline.proxy.config.ForwardPolicy.HostRewrite.NONE;
+    }
+    return new dev.bowline.proxy.config.ForwardPolicy.HostRewrite(
+        header, regex, a.getAppendXForwardedHost());
+  }
+
+  /** Whether {@code s} is an HTTP token (RFC 9110 5.6.2), what a header name is. */
+  private static boolean token(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (!((c >= 'a' && c <= 'z')
+          || (c >= '0' && c <= '9')
+          || (c >= 'A' && c <= 'Z')
+          || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -669,6 +769,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.response_headers_to_remove",
           "virtual_hosts.routes.name",
           "virtual_hosts.routes.decorator.operation",
+          // exposed: config_dump (the resource as received) and %METADATA(ROUTE:...)%
+          "virtual_hosts.routes.metadata.filter_metadata",
           "virtual_hosts.routes.decorator.propagate",
           "virtual_hosts.routes.match",
           "virtual_hosts.routes.direct_response",
@@ -690,6 +792,15 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.upgrade_configs.upgrade_type",
           "virtual_hosts.routes.route.upgrade_configs.connect_config",
           "virtual_hosts.routes.route.host_rewrite_literal",
+          "virtual_hosts.routes.route.host_rewrite_header",
+          "virtual_hosts.routes.route.host_rewrite_path_regex",
+          "virtual_hosts.routes.route.append_x_forwarded_host",
+          "virtual_hosts.routes.route.cluster_not_found_response_code",
+          "ignore_port_in_host_matching",
+          "max_direct_response_body_size_bytes",
+          "most_specific_header_mutations_wins",
+          "virtual_hosts.require_tls",
+          "virtual_hosts.include_attempt_count_in_response",
           "virtual_hosts.routes.route.timeout",
           "virtual_hosts.routes.route.max_grpc_timeout",
           "virtual_hosts.routes.route.grpc_timeout_offset",

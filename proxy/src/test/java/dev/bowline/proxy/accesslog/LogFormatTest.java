@@ -216,4 +216,18 @@ class LogFormatTest {
     assertThat(lines.getFirst()).startsWith("1024 line-0-");
     assertThat(lines.getLast()).startsWith("1024 line-2999-");
   }
+
+  @Test
+  void metadataCommandTakesRouteAndDynamicAndRefusesTheRest() {
+    Info info = new Info();
+    assertThat(
+            LogFormat.text("%METADATA(ROUTE:istio:config)% %METADATA(DYNAMIC:a:b)%\n").render(info))
+        .isEqualTo("- -\n");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> LogFormat.text("%METADATA(CLUSTER:istio)%"))
+        .hasMessage(
+            "command %METADATA(CLUSTER:istio)%: only ROUTE and DYNAMIC metadata are supported");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogFormat.text("%METADATA(ROUTE)%"))
+        .hasMessage("command %METADATA(ROUTE)%: namespace required");
+  }
 }

@@ -144,6 +144,14 @@ public interface StreamInfo {
   }
 
   /**
+   * The matched route's {@code metadata.filter_metadata} of {@code filter} (Istio's {@code istio});
+   * null when none. Access logs read it ({@code %METADATA(ROUTE:...)%}).
+   */
+  default com.google.protobuf.@Nullable Struct routeMetadata(String filter) {
+    return null;
+  }
+
+  /**
    * Merges {@code fields} into the dynamic metadata of {@code filter} for the rest of this stream
    * (a field already there is replaced, as Envoy's {@code setDynamicMetadata} does).
    */
