@@ -46,6 +46,9 @@ import java.util.Optional;
  * @param maxResponseHeadersKb {@code common_http_protocol_options.max_response_headers_kb}: the
  *     most KiB of a response head an upstream connection takes; 0 when unset, for the codec's
  *     default (Envoy's: 80 KiB on HTTP/1.1, 60 KiB on HTTP/2)
+ * @param http2Keepalive the upstream HTTP/2 options' {@code connection_keepalive}: PINGs on an
+ *     interval and before a stream on a connection idle {@code connection_idle_interval}, the
+ *     connection closed when one is not answered in time; null, Envoy's default: none
  */
 public record ClusterPolicy(
     Lb lb,
@@ -66,7 +69,8 @@ public record ClusterPolicy(
     Duration maxConnectionDuration,
     double preconnectRatio,
     int maxResponseHeadersCount,
-    int maxResponseHeadersKb) {
+    int maxResponseHeadersKb,
+    @org.jspecify.annotations.Nullable KeepaliveSettings http2Keepalive) {
 
   /** Envoy's HTTP/1 client codec's head limit when {@code max_response_headers_kb} is unset. */
   public static final int HTTP1_RESPONSE_HEADERS_KB = 80;
@@ -108,7 +112,8 @@ public record ClusterPolicy(
           Duration.ZERO,
           1.0,
           CodecOptions.DEFAULT_MAX_HEADERS_COUNT,
-          0);
+          0,
+          null);
 
   public ClusterPolicy {
     Objects.requireNonNull(lb, "lb");

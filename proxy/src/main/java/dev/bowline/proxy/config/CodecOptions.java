@@ -59,6 +59,8 @@ package dev.bowline.proxy.config;
  *     {@link #UNDERSCORES_ALLOW} (Envoy's default), {@link #UNDERSCORES_REJECT} (HTTP/1: 400 {@code
  *     http1.unexpected_underscore} and the close; HTTP/2: the stream reset) or {@link
  *     #UNDERSCORES_DROP} (the header dropped)
+ * @param http2Keepalive {@code http2_protocol_options.connection_keepalive}: PINGs on an interval,
+ *     the connection closed when one is not answered in time; null, Envoy's default: none
  */
 public record CodecOptions(
     int maxConcurrentStreams,
@@ -78,7 +80,8 @@ public record CodecOptions(
     java.time.Duration idleTimeout,
     java.time.Duration requestHeadersTimeout,
     int maxRequestsPerConnection,
-    int headersWithUnderscoresAction) {
+    int headersWithUnderscoresAction,
+    @org.jspecify.annotations.Nullable KeepaliveSettings http2Keepalive) {
   /** {@code headers_with_underscores_action: ALLOW}, the default: headers pass as they are. */
   public static final int UNDERSCORES_ALLOW = 0;
 
@@ -130,7 +133,8 @@ public record CodecOptions(
           DEFAULT_IDLE_TIMEOUT,
           java.time.Duration.ZERO,
           0,
-          UNDERSCORES_ALLOW);
+          UNDERSCORES_ALLOW,
+          null);
 
   public CodecOptions {
     if (maxConcurrentStreams < 1) {

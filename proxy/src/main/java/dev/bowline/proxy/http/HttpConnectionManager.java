@@ -118,6 +118,13 @@ public final class HttpConnectionManager {
                     .maxConcurrentStreams(config.maxConcurrentStreams())
                     .initialWindowSize(config.codecOptions().initialStreamWindowSize()))
             .build());
+    var keepalive = config.codecOptions().http2Keepalive();
+    if (keepalive != null) {
+      // connection_keepalive: PINGs, and the close when one is not answered (set only)
+      p.addLast(
+          new dev.bowline.proxy.transport.Http2Keepalive(
+              keepalive, ctx -> keepaliveTimeout(ctx, runtime)));
+    }
     // Envoy's initial_connection_window_size: a WINDOW_UPDATE on stream 0 after SETTINGS
     p.addLast(
         new dev.bowline.proxy.transport.Http2ConnectionWindow(
@@ -146,6 +153,22 @@ public final class HttpConnectionManager {
     if (runtime.isDraining(p.channel())) {
       Http2Drain.start(p.channel()); // its preface came after its listener began to drain
     }
+  }
+
+  /**
+   * A PING of {@code connection_keepalive} went unanswered: as Envoy's codec ({@code
+   * onKeepaliveResponseTimeout}), {@code http2.keepalive_timeout} counted and the connection closed
+   * at once without GOAWAY (past the codec, through TLS if any), a close from outside the
+   * connection manager (Envoy's {@code LocalClose}). {@code ctx} is the keepalive handler's.
+   */
+  private static void keepaliveTimeout(ChannelHandlerContext ctx, ProxyRuntime runtime) {
+    runtime
+        .stats()
+        .counter("http2.keepalive_timeout", "envoy_http2_keepalive_timeout", java.util.Map.of())
+        .inc();
+    ConnectionEnd.closingFromOutside(ctx.channel());
+    ChannelHandlerContext c = ctx.pipeline().context(Http2FrameCodec.class);
+    (c != null ? c : ctx).close(); // the codec's own close would write GOAWAY and wait
   }
 
   /**

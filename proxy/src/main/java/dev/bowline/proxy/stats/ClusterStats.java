@@ -19,7 +19,8 @@ import java.util.Map;
  * (bytes that do not parse, a response while none was asked for, or more after a response). Of
  * Envoy's client codec stats, which it keeps in the cluster's scope, {@code http2.header_overflow}
  * counts upstream HTTP/2 header blocks over the cluster's {@code max_headers_count} or header list
- * size.
+ * size, {@code http2.keepalive_timeout} upstream HTTP/2 connections closed because a PING of the
+ * cluster's {@code connection_keepalive} went unanswered.
  */
 public record ClusterStats(
     Counter upstreamRqTotal,
@@ -43,7 +44,8 @@ public record ClusterStats(
     Counter upstreamCxMaxDurationReached,
     Counter upstreamCxConnectTimeout,
     Counter upstreamCxProtocolError,
-    Counter http2HeaderOverflow) {
+    Counter http2HeaderOverflow,
+    Counter http2KeepaliveTimeout) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -95,7 +97,8 @@ public record ClusterStats(
             p + "upstream_cx_connect_timeout", "envoy_cluster_upstream_cx_connect_timeout", tags),
         s.counter(
             p + "upstream_cx_protocol_error", "envoy_cluster_upstream_cx_protocol_error", tags),
-        s.counter(p + "http2.header_overflow", "envoy_cluster_http2_header_overflow", tags));
+        s.counter(p + "http2.header_overflow", "envoy_cluster_http2_header_overflow", tags),
+        s.counter(p + "http2.keepalive_timeout", "envoy_cluster_http2_keepalive_timeout", tags));
   }
 
   /** Counts a response with {@code status}. */

@@ -61,6 +61,9 @@ final class H2Connection extends ChannelInboundHandlerAdapter {
   /** Envoy's reset reason for the requests waiting on it, should it never come up. */
   String connectFailure = Worker.REMOTE_FAILURE; // the peer closed it before its SETTINGS
 
+  /** Its {@code connection_keepalive}, if the cluster has one. */
+  dev.bowline.proxy.transport.@org.jspecify.annotations.Nullable Http2Keepalive keepalive;
+
   /** Its connect (TCP, and TLS when the cluster has it), failed if it did not come up. */
   io.netty.channel.@org.jspecify.annotations.Nullable ChannelFuture connect;
 
@@ -70,6 +73,11 @@ final class H2Connection extends ChannelInboundHandlerAdapter {
     this.limit = configuredLimit;
     this.remaining = remaining;
     this.estimate = estimate;
+  }
+
+  /** The pool it belongs to. */
+  H2Pool pool() {
+    return pool;
   }
 
   void bind(Channel channel, io.netty.channel.ChannelHandler streamCodec) {

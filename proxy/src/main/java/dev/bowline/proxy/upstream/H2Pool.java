@@ -112,6 +112,10 @@ final class H2Pool {
       c.draining = true; // its last stream: it closes once that ends
     }
     H2Stream stream = new H2Stream(host, this, c, listener);
+    var keepalive = c.keepalive;
+    if (keepalive != null) {
+      keepalive.beforeNewStream(); // connection_idle_interval: a PING first on a quiet connection
+    }
     Future<Http2StreamChannel> f = c.streams.open();
     if (f.isDone()) {
       opened(f, stream, cb);
@@ -168,6 +172,18 @@ final class H2Pool {
         close(c);
       }
     }
+  }
+
+  /**
+   * A PING of the cluster's {@code connection_keepalive} went unanswered on a connection: as
+   * Envoy's codec, {@code http2.keepalive_timeout} counted in the cluster's scope and the
+   * connection closed at once without GOAWAY (past the codec); its streams end as on any close.
+   * {@code ctx} is the keepalive handler's.
+   */
+  void keepaliveTimeout(io.netty.channel.ChannelHandlerContext ctx) {
+    cluster.stats.http2KeepaliveTimeout().inc();
+    var codec = ctx.pipeline().context(io.netty.handler.codec.http2.Http2FrameCodec.class);
+    (codec != null ? codec : ctx).close();
   }
 
   /** The peer broke the HTTP/2 protocol on one of the connections, which then closes. */
@@ -321,7 +337,15 @@ final class H2Pool {
         dev.bowline.proxy.transport.Http2ConnectionWindow.clientCodec(
             policy.http2StreamWindow(),
             policy.http2ResponseHeadBytes(),
-            policy.maxResponseHeadersCount()),
+            policy.maxResponseHeadersCount()));
+    var keepalive = policy.http2Keepalive();
+    if (keepalive != null) {
+      c.keepalive =
+          new dev.bowline.proxy.transport.Http2Keepalive(
+              keepalive, ctx -> c.pool().keepaliveTimeout(ctx));
+      p.addLast(c.keepalive);
+    }
+    p.addLast(
         new dev.bowline.proxy.transport.Http2ConnectionWindow(policy.http2ConnectionWindow()),
         new io.netty.handler.codec.http2.Http2MultiplexHandler(ServerStreams.INSTANCE),
         c);

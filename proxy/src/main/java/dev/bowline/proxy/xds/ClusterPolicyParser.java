@@ -207,7 +207,11 @@ final class ClusterPolicyParser {
         maxDuration,
         preconnectRatio(c),
         maxResponseHeadersCount(httpCommon, commonField),
-        maxResponseHeadersKb(httpCommon, commonField));
+        maxResponseHeadersKb(httpCommon, commonField),
+        h2.hasConnectionKeepalive()
+            ? ListenerParser.keepalive(
+                h2.getConnectionKeepalive(), h2Field + ".connection_keepalive")
+            : null);
   }
 
   /**

@@ -521,7 +521,51 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
             ? Protos.duration(h.getRequestHeadersTimeout())
             : Duration.ZERO,
         maxRequestsPerConnection(h, field),
-        underscores(h, field));
+        underscores(h, field),
+        h2.hasConnectionKeepalive()
+            ? keepalive(
+                h2.getConnectionKeepalive(), field + ".http2_protocol_options.connection_keepalive")
+            : null);
+  }
+
+  /**
+   * {@code connection_keepalive} (downstream and upstream HTTP/2 options), checked as Envoy's proto
+   * validation checks it: {@code timeout} required, durations at least 1 ms, {@code
+   * interval_jitter} a percentage.
+   */
+  static dev.bowline.proxy.config.KeepaliveSettings keepalive(
+      io.envoyproxy.envoy.config.core.v3.KeepaliveSettings k, String field)
+      throws InvalidResourceException {
+    if (!k.hasTimeout()) {
+      throw new InvalidResourceException(field + ".timeout", "required");
+    }
+    Duration interval = Duration.ZERO;
+    if (k.hasInterval()) {
+      interval = atLeastOneMilli(Protos.duration(k.getInterval()), field + ".interval");
+    }
+    Duration timeout = atLeastOneMilli(Protos.duration(k.getTimeout()), field + ".timeout");
+    Duration idle = Duration.ZERO;
+    if (k.hasConnectionIdleInterval()) {
+      idle =
+          atLeastOneMilli(
+              Protos.duration(k.getConnectionIdleInterval()), field + ".connection_idle_interval");
+    }
+    double jitter =
+        k.hasIntervalJitter()
+            ? k.getIntervalJitter().getValue()
+            : dev.bowline.proxy.config.KeepaliveSettings.DEFAULT_JITTER_PERCENT;
+    if (!(jitter >= 0 && jitter <= 100)) {
+      throw new InvalidResourceException(field + ".interval_jitter", "must be in [0, 100]");
+    }
+    return new dev.bowline.proxy.config.KeepaliveSettings(interval, timeout, jitter, idle);
+  }
+
+  private static Duration atLeastOneMilli(Duration d, String field)
+      throws InvalidResourceException {
+    if (d.compareTo(Duration.ofMillis(1)) < 0) {
+      throw new InvalidResourceException(field, "must be at least 1ms");
+    }
+    return d;
   }
 
   /**
@@ -733,6 +777,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "http2_protocol_options.max_concurrent_streams",
           "http2_protocol_options.initial_stream_window_size",
           "http2_protocol_options.initial_connection_window_size",
+          "http2_protocol_options.connection_keepalive",
           "http2_protocol_options.override_stream_error_on_invalid_http_message",
           "http2_protocol_options.stream_error_on_invalid_http_messaging");
 
