@@ -183,6 +183,25 @@ public final class Proxy implements AutoCloseable {
   }
 
   /**
+   * The bootstrap's {@code cluster_manager.upstream_bind_config}: how clusters without one of their
+   * own bind; an error is added to {@code errors}.
+   */
+  private static dev.bowline.proxy.config.UpstreamBind bootstrapBind(
+      Bootstrap bootstrap, List<String> errors) {
+    if (!bootstrap.getClusterManager().hasUpstreamBindConfig()) {
+      return dev.bowline.proxy.config.UpstreamBind.NONE;
+    }
+    try {
+      return dev.bowline.proxy.xds.BindParser.parse(
+          bootstrap.getClusterManager().getUpstreamBindConfig(),
+          "cluster_manager.upstream_bind_config");
+    } catch (dev.bowline.proxy.xds.InvalidResourceException e) {
+      errors.add(e.getMessage());
+      return dev.bowline.proxy.config.UpstreamBind.NONE;
+    }
+  }
+
+  /**
    * Starts a proxy from {@code bootstrap}: parses its static resources (an invalid one is a {@link
    * BootstrapException} naming it and its field), binds listeners and the admin address, and opens
    * the ADS stream if configured. Returns once static listeners are bound.
@@ -207,8 +226,8 @@ public final class Proxy implements AutoCloseable {
             spans,
             new dev.bowline.proxy.tracing.TracingConfig.LocalNode(
                 node.getId(), node.getCluster(), node.getLocality().getZone()));
-    ClusterParser cp = new ClusterParser(filters);
     List<String> errors = new ArrayList<>();
+    ClusterParser cp = new ClusterParser(filters, bootstrapBind(bootstrap, errors));
     Map<String, ListenerConfig> ls = new HashMap<>();
     var sr = bootstrap.getStaticResources();
     for (int i = 0; i < sr.getListenersCount(); i++) {
@@ -428,7 +447,8 @@ public final class Proxy implements AutoCloseable {
               options.xdsInitialBackoff(),
               options.xdsMaxBackoff(),
               dyn.getAdsConfig().getApiType() == ApiConfigSource.ApiType.DELTA_GRPC,
-              secrets);
+              secrets,
+              bootstrapBind(bootstrap, new ArrayList<>())); // start() reported its errors
       xdsClient = client;
       client.listenerCheck(listeners::bindable); // Envoy NACKs an LDS listener it cannot bind
       client.listenerOut(listeners::heldOut); // failed after warming: out until LDS sends it

@@ -224,6 +224,7 @@ public final class LogFormat {
     REQ(false),
     RESP(false),
     DYNAMIC_METADATA(false),
+    CLUSTER_METADATA(false),
     REQUESTED_SERVER_NAME(false),
     RESPONSE_CODE_DETAILS(false),
     UPSTREAM_LOCAL_ADDRESS(false),
@@ -313,9 +314,9 @@ public final class LogFormat {
           }
           appendNullable(sb, v);
         }
-        case DYNAMIC_METADATA ->
+        case DYNAMIC_METADATA, CLUSTER_METADATA ->
             appendNullable(
-                sb, dynamicMetadata(info, java.util.Objects.requireNonNull(header).toString()));
+                sb, metadata(info, op, java.util.Objects.requireNonNull(header).toString()));
         case REQUEST_DURATION, UNTRACKED -> {} // not tracked yet: "-"
       }
     }
@@ -352,12 +353,14 @@ public final class LogFormat {
 
     /**
      * {@code %DYNAMIC_METADATA(NAMESPACE:KEY:...)%}: the value at that path of the filter's
-     * metadata; strings as they are, anything else as JSON.
+     * metadata, {@code %CLUSTER_METADATA(NAMESPACE:KEY:...)%} of the upstream cluster's {@code
+     * metadata.filter_metadata}; strings as they are, anything else as JSON.
      */
-    private static @org.jspecify.annotations.Nullable String dynamicMetadata(
-        StreamInfo info, String arg) {
+    private static @org.jspecify.annotations.Nullable String metadata(
+        StreamInfo info, Op op, String arg) {
       String[] path = arg.split(":");
-      com.google.protobuf.Struct s = info.dynamicMetadata(path[0]);
+      com.google.protobuf.Struct s =
+          op == Op.CLUSTER_METADATA ? info.clusterMetadata(path[0]) : info.dynamicMetadata(path[0]);
       if (s == null) {
         return null;
       }
@@ -460,11 +463,11 @@ public final class LogFormat {
     if (name.equals("START_TIME")) {
       return new Command(name, Op.START_TIME, null, null, max); // custom formats print the ISO one
     }
-    if (name.equals("DYNAMIC_METADATA")) {
+    if (name.equals("DYNAMIC_METADATA") || name.equals("CLUSTER_METADATA")) {
       if (arg.isEmpty() || arg.startsWith(":")) {
         throw new IllegalArgumentException("command %" + body + "%: namespace required");
       }
-      return new Command(name, Op.DYNAMIC_METADATA, new AsciiString(arg), null, max);
+      return new Command(name, Op.valueOf(name), new AsciiString(arg), null, max);
     }
     if (!name.equals("REQ") && !name.equals("RESP")) {
       throw new IllegalArgumentException("unknown command %" + body + "%");

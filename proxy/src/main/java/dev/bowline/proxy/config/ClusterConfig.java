@@ -19,7 +19,10 @@ import org.jspecify.annotations.Nullable;
  * @param upstreamFilters {@code filters}: the network filters on each raw (TCP proxied) upstream
  *     connection, in order
  * @param metadata {@code metadata.filter_metadata}: per filter namespace, what the cluster tells
- *     filters that look at it (Istio's stats read {@code istio.services})
+ *     filters that look at it (Istio's stats read {@code istio.services}), and access logs ({@code
+ *     %CLUSTER_METADATA(...)%})
+ * @param bind where upstream connections bind ({@code upstream_bind_config}, else the bootstrap's
+ *     {@code cluster_manager.upstream_bind_config})
  */
 public record ClusterConfig(
     String name,
@@ -31,8 +34,10 @@ public record ClusterConfig(
     ClusterPolicy policy,
     dev.bowline.proxy.tls.UpstreamTransport transport,
     java.util.List<dev.bowline.proxy.network.UpstreamFilter> upstreamFilters,
-    java.util.Map<String, com.google.protobuf.Struct> metadata) {
+    java.util.Map<String, com.google.protobuf.Struct> metadata,
+    UpstreamBind bind) {
   public ClusterConfig {
+    java.util.Objects.requireNonNull(bind, "bind");
     upstreamFilters = java.util.List.copyOf(upstreamFilters);
     metadata = java.util.Map.copyOf(metadata);
   }

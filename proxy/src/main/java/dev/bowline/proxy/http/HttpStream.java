@@ -2749,6 +2749,12 @@ final class HttpStream
   }
 
   @Override
+  public com.google.protobuf.@Nullable Struct clusterMetadata(String namespace) {
+    var c = target;
+    return c == null ? null : c.metadata().get(namespace);
+  }
+
+  @Override
   public @Nullable String upstreamHost() {
     var ch = upstreamChannel;
     if (ch != null && upstreamAddress == ch.remoteAddress()) {

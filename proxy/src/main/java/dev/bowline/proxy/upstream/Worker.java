@@ -597,7 +597,9 @@ public final class Worker {
     if (limit > 0) { // Envoy's per_connection_buffer_limit_bytes: high watermark, low at half
       b.option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(limit / 2, limit));
     }
-    ChannelFuture f = b.handler(handler).connect(host.address.toInet());
+    var remote = host.address.toInet();
+    UpstreamOptions.bind(b, ch.config.bind(), remote, transport.socketChannelClass());
+    ChannelFuture f = b.handler(handler).connect(remote);
     ClusterStats cs = ch.stats;
     ClusterState st = ch.state;
     st.connections.incrementAndGet();

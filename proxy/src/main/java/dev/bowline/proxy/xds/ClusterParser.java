@@ -14,6 +14,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
 
   private final EndpointParser endpoints = new EndpointParser();
   private final dev.bowline.proxy.http.filter.FilterRegistry filters;
+  private final dev.bowline.proxy.config.UpstreamBind bootstrapBind;
 
   /** A parser knowing the built-in upstream network filters of a proxy without a node. */
   public ClusterParser() {
@@ -22,8 +23,19 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
 
   /** A parser whose {@code filters} (upstream network filters) come from {@code filters}. */
   public ClusterParser(dev.bowline.proxy.http.filter.FilterRegistry filters) {
+    this(filters, dev.bowline.proxy.config.UpstreamBind.NONE);
+  }
+
+  /**
+   * A parser whose clusters without an {@code upstream_bind_config} bind as {@code bootstrapBind}
+   * (the bootstrap's {@code cluster_manager.upstream_bind_config}).
+   */
+  public ClusterParser(
+      dev.bowline.proxy.http.filter.FilterRegistry filters,
+      dev.bowline.proxy.config.UpstreamBind bootstrapBind) {
     super(TYPE_URL, Cluster.getDescriptor(), Cluster.parser());
     this.filters = filters;
+    this.bootstrapBind = bootstrapBind;
   }
 
   @Override
@@ -138,7 +150,12 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
         ClusterPolicyParser.parse(c, lb),
         TlsParser.upstream(c),
         upstreamFilters(c),
-        c.getMetadata().getFilterMetadataMap());
+        c.getMetadata().getFilterMetadataMap(),
+        BindParser.resolve(
+            c.hasUpstreamBindConfig(),
+            c.getUpstreamBindConfig(),
+            bootstrapBind,
+            "upstream_bind_config"));
   }
 
   /** {@code filters}: upstream network filters by type URL; an unknown one is an error. */
@@ -228,7 +245,9 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "transport_socket",
           "transport_socket_matches",
           "filters.name",
-          "filters.typed_config");
+          "filters.typed_config",
+          // read by the stats filters (istio.services) and %CLUSTER_METADATA(...)% in access logs
+          "metadata.filter_metadata");
 
   /** The fields of {@code typed_extension_protocol_options[HttpProtocolOptions]} acted on. */
   private static final java.util.Set<String> HTTP_OPTIONS_HONOURED =
@@ -269,7 +288,11 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
   }
 
   private static final java.util.Set<String> ALL_HONOURED =
-      java.util.stream.Stream.concat(HONOURED.stream(), ClusterPolicyParser.HONOURED.stream())
+      java.util.stream.Stream.of(
+              HONOURED.stream(),
+              ClusterPolicyParser.HONOURED.stream(),
+              BindParser.HONOURED.stream().map(f -> "upstream_bind_config." + f))
+          .flatMap(s -> s)
           .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
   @Override

@@ -641,6 +641,96 @@ class ParsersTest {
   }
 
   @Test
+  void upstreamBindConfigIsReadAsEnvoyDoesAndItsErrorsNameTheField() throws Exception {
+    java.util.function.Function<String, Cluster> cluster =
+        bind -> {
+          try {
+            return json(
+                    "{\"name\":\"b\",\"type\":\"STATIC\",\"metadata\":{\"filter_metadata\":"
+                        + "{\"istio\":{\"name\":\"s\"}}}"
+                        + (bind.isEmpty() ? "" : ",\"upstream_bind_config\":" + bind)
+                        + "}",
+                    Cluster.newBuilder())
+                .build();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        };
+    var parser = new ClusterParser();
+    // Istio's inbound passthrough cluster: source 127.0.0.6; metadata is read too (no warning)
+    Cluster istio =
+        cluster.apply("{\"source_address\":{\"address\":\"127.0.0.6\",\"port_value\":0}}");
+    var bind = parser.parse(istio).bind();
+    assertThat(bind.source()).isEqualTo(new java.net.InetSocketAddress("127.0.0.6", 0));
+    assertThat(bind.extra()).isNull();
+    assertThat(bind.freebind()).isFalse();
+    assertThat(FieldAudit.ignored(istio, Cluster.getDescriptor(), parser.honouredFields()))
+        .isEmpty();
+    assertThat(parser.parse(cluster.apply("")).bind())
+        .isEqualTo(dev.bowline.proxy.config.UpstreamBind.NONE);
+    // one address per IP family: the peer's family picks; socket_options are reported
+    Cluster both =
+        cluster.apply(
+            "{\"source_address\":{\"address\":\"::1\"},\"freebind\":true,"
+                + "\"extra_source_addresses\":[{\"address\":{\"address\":\"127.0.0.7\"}}],"
+                + "\"socket_options\":[{\"level\":1,\"name\":2,\"int_value\":1}]}");
+    var two = parser.parse(both).bind();
+    assertThat(two.freebind()).isTrue();
+    assertThat(two.localFor(java.net.InetAddress.ofLiteral("10.0.0.1")))
+        .isEqualTo(new java.net.InetSocketAddress("127.0.0.7", 0));
+    assertThat(two.localFor(java.net.InetAddress.ofLiteral("fd00::1")))
+        .isEqualTo(new java.net.InetSocketAddress("::1", 0));
+    assertThat(FieldAudit.ignored(both, Cluster.getDescriptor(), parser.honouredFields()))
+        .containsExactly("upstream_bind_config.socket_options");
+    // the bootstrap's bind config for clusters without one; its freebind unless the cluster's is
+    // set
+    var fallback =
+        new dev.bowline.proxy.config.UpstreamBind(
+            new java.net.InetSocketAddress("127.0.0.8", 0), null, true);
+    var withDefault = new ClusterParser(FilterRegistry.builtIn(), fallback);
+    assertThat(withDefault.parse(cluster.apply("")).bind()).isEqualTo(fallback);
+    assertThat(withDefault.parse(istio).bind())
+        .isEqualTo(
+            new dev.bowline.proxy.config.UpstreamBind(
+                new java.net.InetSocketAddress("127.0.0.6", 0), null, true));
+    assertThat(
+            withDefault
+                .parse(
+                    cluster.apply(
+                        "{\"source_address\":{\"address\":\"127.0.0.6\"},\"freebind\":false}"))
+                .bind()
+                .freebind())
+        .isFalse();
+    java.util.Map<String, String> errors =
+        java.util.Map.of(
+            "{\"source_address\":{\"address\":\"localhost\"}}",
+            "upstream_bind_config.source_address.address: 'localhost' is not an IP address",
+            "{\"source_address\":{\"address\":\"127.0.0.6\",\"protocol\":\"UDP\"}}",
+            "upstream_bind_config.source_address.protocol: only TCP is supported",
+            "{\"source_address\":{\"address\":\"127.0.0.6\"},"
+                + "\"extra_source_addresses\":[{\"address\":{\"address\":\"127.0.0.7\"}}]}",
+            "upstream_bind_config.extra_source_addresses[0].address: must be of the other IP family"
+                + " than source_address (IPv4 and IPv6, one each)",
+            "{\"extra_source_addresses\":[{\"address\":{\"address\":\"127.0.0.7\"}}]}",
+            "upstream_bind_config.source_address: is required when extra_source_addresses is set",
+            "{\"source_address\":{\"address\":\"::1\"},\"extra_source_addresses\":["
+                + "{\"address\":{\"address\":\"127.0.0.7\"}},"
+                + "{\"address\":{\"address\":\"127.0.0.8\"}}]}",
+            "upstream_bind_config.extra_source_addresses: at most one extra source address is"
+                + " supported",
+            "{\"source_address\":{\"address\":\"::1\"},"
+                + "\"additional_source_addresses\":[{\"address\":\"127.0.0.7\"}]}",
+            "upstream_bind_config.additional_source_addresses: is deprecated and not supported: use"
+                + " extra_source_addresses");
+    for (var e : errors.entrySet()) {
+      var any = Any.pack(cluster.apply(e.getKey()));
+      assertThatThrownBy(() -> parser.unpackAndParse(any))
+          .as(e.getKey())
+          .hasMessageEndingWith("b: " + e.getValue());
+    }
+  }
+
+  @Test
   void validateClustersFalseAsIstiodSendsItIsHonouredAndTrueIsReported() {
     RouteConfiguration off =
         RouteConfiguration.newBuilder()
