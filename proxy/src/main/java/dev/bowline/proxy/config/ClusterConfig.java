@@ -54,11 +54,77 @@ public record ClusterConfig(
   /**
    * {@code STRICT_DNS} (every address of every host) or {@code LOGICAL_DNS} (the first address of
    * the first host), resolved off the event loops every {@code refresh}.
+   *
+   * @param family {@code dns_lookup_family}: which of the resolved addresses are taken
+   * @param failureBase {@code dns_failure_refresh_rate.base_interval}: after a failed lookup the
+   *     next comes after a jittered exponential backoff from this up to {@code failureMax}; zero
+   *     when unset (a failed lookup is retried after {@code refresh}, as Envoy)
+   * @param failureMax {@code dns_failure_refresh_rate.max_interval} (Envoy's default: ten times the
+   *     base)
    */
-  public record Dns(java.util.List<HostPort> hosts, boolean logical, Duration refresh)
+  public record Dns(
+      java.util.List<HostPort> hosts,
+      boolean logical,
+      Duration refresh,
+      LookupFamily family,
+      Duration failureBase,
+      Duration failureMax)
       implements Discovery {
     public Dns {
       hosts = java.util.List.copyOf(hosts);
+    }
+
+    /** Envoy's defaults: AUTO, failed lookups retried after {@code refresh}. */
+    public Dns(java.util.List<HostPort> hosts, boolean logical, Duration refresh) {
+      this(hosts, logical, refresh, LookupFamily.AUTO, Duration.ZERO, Duration.ZERO);
+    }
+
+    /**
+     * Milliseconds to the next lookup after {@code failures} failed ones in a row (0: after a
+     * success), {@code jitter} in [0, 1): Envoy's jittered exponential backoff when {@code
+     * dns_failure_refresh_rate} is set, else the refresh rate.
+     */
+    public long nextLookupMillis(int failures, double jitter) {
+      if (failures == 0 || failureBase.isZero()) {
+        return refresh.toMillis();
+      }
+      long base = failureBase.toMillis();
+      long ceiling =
+          failures > 30
+              ? failureMax.toMillis()
+              : Math.min(base << (failures - 1), failureMax.toMillis());
+      return Math.max(1, (long) (jitter * ceiling));
+    }
+  }
+
+  /**
+   * {@code dns_lookup_family}: which addresses of a name a DNS cluster takes (Envoy's resolver asks
+   * for one family, then maybe the other; here the resolver's answer for both is filtered alike).
+   */
+  public enum LookupFamily {
+    /** IPv6 if the name has any, else IPv4 (Envoy's default). */
+    AUTO,
+    V4_ONLY,
+    V6_ONLY,
+    /** IPv4 if the name has any, else IPv6. */
+    V4_PREFERRED,
+    /** Every address, in the resolver's order. */
+    ALL;
+
+    /** The addresses of {@code all} this family takes, in order; empty when none. */
+    public java.util.List<java.net.InetAddress> pick(java.net.InetAddress[] all) {
+      java.util.List<java.net.InetAddress> v4 = new java.util.ArrayList<>();
+      java.util.List<java.net.InetAddress> v6 = new java.util.ArrayList<>();
+      for (java.net.InetAddress a : all) {
+        (a instanceof java.net.Inet6Address ? v6 : v4).add(a);
+      }
+      return switch (this) {
+        case AUTO -> v6.isEmpty() ? v4 : v6;
+        case V4_ONLY -> v4;
+        case V6_ONLY -> v6;
+        case V4_PREFERRED -> v4.isEmpty() ? v6 : v4;
+        case ALL -> java.util.List.of(all);
+      };
     }
   }
 

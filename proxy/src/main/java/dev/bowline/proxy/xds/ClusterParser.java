@@ -211,7 +211,33 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
     if (refresh.toMillis() < 1) {
       throw new InvalidResourceException("dns_refresh_rate", "must be at least 1ms");
     }
-    return new ClusterConfig.Dns(hosts, logical, refresh);
+    ClusterConfig.LookupFamily family =
+        switch (c.getDnsLookupFamily()) {
+          case AUTO -> ClusterConfig.LookupFamily.AUTO;
+          case V4_ONLY -> ClusterConfig.LookupFamily.V4_ONLY;
+          case V6_ONLY -> ClusterConfig.LookupFamily.V6_ONLY;
+          case V4_PREFERRED -> ClusterConfig.LookupFamily.V4_PREFERRED;
+          case ALL -> ClusterConfig.LookupFamily.ALL;
+          case UNRECOGNIZED ->
+              throw new InvalidResourceException("dns_lookup_family", "unknown value");
+        };
+    Duration failureBase = Duration.ZERO;
+    Duration failureMax = Duration.ZERO;
+    if (c.hasDnsFailureRefreshRate()) {
+      var r = c.getDnsFailureRefreshRate();
+      failureBase = r.hasBaseInterval() ? Protos.duration(r.getBaseInterval()) : Duration.ZERO;
+      if (failureBase.toMillis() <= 1) {
+        throw new InvalidResourceException(
+            "dns_failure_refresh_rate.base_interval", "must be greater than 1ms");
+      }
+      failureMax =
+          r.hasMaxInterval() ? Protos.duration(r.getMaxInterval()) : failureBase.multipliedBy(10);
+      if (failureMax.compareTo(failureBase) < 0) {
+        throw new InvalidResourceException(
+            "dns_failure_refresh_rate.max_interval", "must not be less than base_interval");
+      }
+    }
+    return new ClusterConfig.Dns(hosts, logical, refresh, family, failureBase, failureMax);
   }
 
   private static io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment withName(Cluster c) {
@@ -241,6 +267,9 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "common_http_protocol_options.max_requests_per_connection",
           "http_protocol_options.enable_trailers",
           "dns_refresh_rate",
+          "dns_lookup_family",
+          "dns_failure_refresh_rate.base_interval",
+          "dns_failure_refresh_rate.max_interval",
           "original_dst_lb_config.use_http_header",
           "transport_socket",
           "transport_socket_matches",

@@ -731,6 +731,67 @@ class ParsersTest {
   }
 
   @Test
+  void dnsLookupFamilyAndFailureRefreshRateAreReadAndRespectDnsTtlIsReported() throws Exception {
+    java.util.function.Function<String, Cluster> cluster =
+        extra -> {
+          try {
+            return json(
+                    "{\"name\":\"d\",\"type\":\"STRICT_DNS\",\"dns_refresh_rate\":\"5s\","
+                        + "\"load_assignment\":{\"endpoints\":[{\"lb_endpoints\":[{\"endpoint\":"
+                        + "{\"address\":{\"socket_address\":{\"address\":\"example.com\","
+                        + "\"port_value\":80}}}}]}]}"
+                        + extra
+                        + "}",
+                    Cluster.newBuilder())
+                .build();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        };
+    var parser = new ClusterParser();
+    var unset = (ClusterConfig.Dns) parser.parse(cluster.apply("")).discovery();
+    assertThat(unset.family()).isEqualTo(ClusterConfig.LookupFamily.AUTO);
+    assertThat(unset.nextLookupMillis(3, 0.99)).isEqualTo(5000); // failures retried at the rate
+    Cluster set =
+        cluster.apply(
+            ",\"dns_lookup_family\":\"V4_ONLY\",\"respect_dns_ttl\":true,"
+                + "\"dns_failure_refresh_rate\":{\"base_interval\":\"1s\"}");
+    var dns = (ClusterConfig.Dns) parser.parse(set).discovery();
+    assertThat(dns.family()).isEqualTo(ClusterConfig.LookupFamily.V4_ONLY);
+    assertThat(dns.failureBase()).isEqualTo(java.time.Duration.ofSeconds(1));
+    assertThat(dns.failureMax()).isEqualTo(java.time.Duration.ofSeconds(10)); // Envoy: 10x base
+    // jittered exponential backoff below min(base * 2^(n-1), max); the refresh rate after a success
+    assertThat(dns.nextLookupMillis(0, 0.5)).isEqualTo(5000);
+    assertThat(dns.nextLookupMillis(1, 0.5)).isEqualTo(500);
+    assertThat(dns.nextLookupMillis(3, 0.5)).isEqualTo(2000);
+    assertThat(dns.nextLookupMillis(9, 0.5)).isEqualTo(5000);
+    assertThat(dns.nextLookupMillis(64, 0.5)).isEqualTo(5000);
+    // the JDK's resolver exposes no TTLs: respect_dns_ttl is reported, not silently dropped
+    assertThat(FieldAudit.ignored(set, Cluster.getDescriptor(), parser.honouredFields()))
+        .containsExactly("respect_dns_ttl");
+    var v4 = java.net.InetAddress.ofLiteral("192.0.2.1");
+    var v6 = java.net.InetAddress.ofLiteral("2001:db8::1");
+    var both = new java.net.InetAddress[] {v4, v6};
+    assertThat(ClusterConfig.LookupFamily.AUTO.pick(both)).containsExactly(v6);
+    assertThat(ClusterConfig.LookupFamily.V4_PREFERRED.pick(both)).containsExactly(v4);
+    assertThat(ClusterConfig.LookupFamily.V4_ONLY.pick(both)).containsExactly(v4);
+    assertThat(ClusterConfig.LookupFamily.V6_ONLY.pick(new java.net.InetAddress[] {v4})).isEmpty();
+    assertThat(ClusterConfig.LookupFamily.ALL.pick(both)).containsExactly(v4, v6);
+    var tooShort =
+        Any.pack(cluster.apply(",\"dns_failure_refresh_rate\":{\"base_interval\":\"0.001s\"}"));
+    assertThatThrownBy(() -> parser.unpackAndParse(tooShort))
+        .hasMessageEndingWith(
+            "d: dns_failure_refresh_rate.base_interval: must be greater than 1ms");
+    var maxBelow =
+        Any.pack(
+            cluster.apply(
+                ",\"dns_failure_refresh_rate\":{\"base_interval\":\"2s\",\"max_interval\":\"1s\"}"));
+    assertThatThrownBy(() -> parser.unpackAndParse(maxBelow))
+        .hasMessageEndingWith(
+            "d: dns_failure_refresh_rate.max_interval: must not be less than base_interval");
+  }
+
+  @Test
   void validateClustersFalseAsIstiodSendsItIsHonouredAndTrueIsReported() {
     RouteConfiguration off =
         RouteConfiguration.newBuilder()
