@@ -21,6 +21,8 @@ import org.jspecify.annotations.Nullable;
  * @param metadata {@code metadata.filter_metadata}: per filter namespace, what the cluster tells
  *     filters that look at it (Istio's stats read {@code istio.services}), and access logs ({@code
  *     %CLUSTER_METADATA(...)%})
+ * @param autoSni {@code typed_extension_protocol_options[HttpProtocolOptions]
+ *     .upstream_http_protocol_options}
  * @param bind where upstream connections bind ({@code upstream_bind_config}, else the bootstrap's
  *     {@code cluster_manager.upstream_bind_config})
  */
@@ -35,7 +37,8 @@ public record ClusterConfig(
     dev.bowline.proxy.tls.UpstreamTransport transport,
     java.util.List<dev.bowline.proxy.network.UpstreamFilter> upstreamFilters,
     java.util.Map<String, com.google.protobuf.Struct> metadata,
-    UpstreamBind bind) {
+    UpstreamBind bind,
+    AutoSni autoSni) {
   public ClusterConfig {
     java.util.Objects.requireNonNull(bind, "bind");
     upstreamFilters = java.util.List.copyOf(upstreamFilters);
@@ -138,6 +141,50 @@ public record ClusterConfig(
    * @param useHttpHeader {@code original_dst_lb_config.use_http_header}
    */
   public record OriginalDst(boolean useHttpHeader) implements Discovery {}
+
+  /**
+   * {@code upstream_http_protocol_options} of TLS upstreams (Istio's TLS origination): the SNI of
+   * each connection is the request's host ({@code auto_sni}), its certificate must name that host
+   * ({@code auto_san_validation}), the host read from {@code overrideHeader} instead of {@code
+   * :authority} when set ({@code override_auto_sni_header}). Connections are pooled per name.
+   */
+  public record AutoSni(
+      boolean sni, boolean sanValidation, io.netty.util.@Nullable AsciiString overrideHeader) {
+    /** Neither set. */
+    public static final AutoSni NONE = new AutoSni(false, false, null);
+
+    /** Whether connections depend on the request's host. */
+    public boolean enabled() {
+      return sni || sanValidation;
+    }
+
+    /**
+     * The host of an authority ({@code host}, {@code host:port}, {@code [v6]:port}), lower case;
+     * null when {@code authority} is null or empty or names an IP address.
+     */
+    public static @Nullable String serverName(@Nullable String authority) {
+      if (authority == null || authority.isEmpty() || authority.charAt(0) == '[') {
+        return null; // IPv6 literal
+      }
+      int colon = authority.lastIndexOf(':');
+      String host = colon >= 0 ? authority.substring(0, colon) : authority;
+      if (host.isEmpty() || isIpv4(host)) {
+        return null;
+      }
+      return host.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Digits and dots only: an IPv4 literal (no DNS name is all numeric). */
+    private static boolean isIpv4(String host) {
+      for (int i = 0; i < host.length(); i++) {
+        char c = host.charAt(i);
+        if (c != '.' && (c < '0' || c > '9')) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
 
   /** A DNS name and port with a load-balancing weight. */
   public record HostPort(String host, int port, int weight) {}

@@ -383,6 +383,13 @@ public final class Worker {
     // an ALPN override (the stream's filter state) gets connections of its own, as Envoy keys
     // its pools on the transport socket options
     Host host = first.forAlpn(listener.upstreamAlpn(h2));
+    var auto = cluster.autoSni();
+    if (auto.enabled() && host.tls != null) { // upstream_http_protocol_options
+      String name = listener.upstreamServerName(auto.overrideHeader());
+      if (name != null) {
+        host = host.forServerName(name, auto.sanValidation());
+      }
+    }
     if (h2 && !dedicated) {
       acquireH2(host, ch, listener, cb);
       return true;

@@ -117,6 +117,10 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
     int maxPerConn =
         c.hasMaxRequestsPerConnection() ? c.getMaxRequestsPerConnection().getValue() : 0;
     var ext = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
+    ClusterConfig.AutoSni autoSni = ClusterConfig.AutoSni.NONE;
+    if (ext == null && c.hasUpstreamHttpProtocolOptions()) {
+      autoSni = autoSni(c.getUpstreamHttpProtocolOptions()); // the deprecated cluster field
+    }
     if (ext == null && c.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
       maxPerConn = c.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue();
     }
@@ -130,6 +134,13 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           throw new InvalidResourceException(
               "typed_extension_protocol_options[" + HTTP_OPTIONS + "]",
               "only explicit_http_config and use_downstream_protocol_config are supported");
+        }
+        if (o.hasUpstreamHttpProtocolOptions()) {
+          try {
+            autoSni = autoSni(o.getUpstreamHttpProtocolOptions());
+          } catch (InvalidResourceException e) {
+            throw e.under("typed_extension_protocol_options[" + HTTP_OPTIONS + "]");
+          }
         }
         if (o.hasCommonHttpProtocolOptions()
             && o.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
@@ -155,7 +166,29 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
             c.hasUpstreamBindConfig(),
             c.getUpstreamBindConfig(),
             bootstrapBind,
-            "upstream_bind_config"));
+            "upstream_bind_config"),
+        autoSni);
+  }
+
+  private static final java.util.regex.Pattern HEADER_NAME =
+      java.util.regex.Pattern.compile("^:?[0-9a-zA-Z!#$%&'*+\\-.^_|~`]+$");
+
+  /** {@code upstream_http_protocol_options}. */
+  private static ClusterConfig.AutoSni autoSni(
+      io.envoyproxy.envoy.config.core.v3.UpstreamHttpProtocolOptions u)
+      throws InvalidResourceException {
+    String h = u.getOverrideAutoSniHeader();
+    if (!h.isEmpty() && !HEADER_NAME.matcher(h).matches()) {
+      throw new InvalidResourceException(
+          "upstream_http_protocol_options.override_auto_sni_header",
+          "'" + h + "' is not a valid header name");
+    }
+    return new ClusterConfig.AutoSni(
+        u.getAutoSni(),
+        u.getAutoSanValidation(),
+        h.isEmpty()
+            ? null
+            : io.netty.util.AsciiString.cached(h.toLowerCase(java.util.Locale.ROOT)));
   }
 
   /** {@code filters}: upstream network filters by type URL; an unknown one is an error. */
@@ -266,6 +299,9 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "max_requests_per_connection",
           "common_http_protocol_options.max_requests_per_connection",
           "http_protocol_options.enable_trailers",
+          "upstream_http_protocol_options.auto_sni",
+          "upstream_http_protocol_options.auto_san_validation",
+          "upstream_http_protocol_options.override_auto_sni_header",
           "dns_refresh_rate",
           "dns_lookup_family",
           "dns_failure_refresh_rate.base_interval",
@@ -293,7 +329,10 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "common_http_protocol_options.max_connection_duration",
           "common_http_protocol_options.max_requests_per_connection",
           "common_http_protocol_options.max_headers_count",
-          "common_http_protocol_options.max_response_headers_kb");
+          "common_http_protocol_options.max_response_headers_kb",
+          "upstream_http_protocol_options.auto_sni",
+          "upstream_http_protocol_options.auto_san_validation",
+          "upstream_http_protocol_options.override_auto_sni_header");
 
   @Override
   java.util.Set<String> nestedIgnored(Cluster c) {

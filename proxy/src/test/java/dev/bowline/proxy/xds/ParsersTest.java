@@ -792,6 +792,50 @@ class ParsersTest {
   }
 
   @Test
+  void upstreamHttpProtocolOptionsOfIstiosTlsOriginationAreRead() throws Exception {
+    java.util.function.Function<String, Cluster> cluster =
+        upstream -> {
+          try {
+            return json(
+                    "{\"name\":\"o\",\"type\":\"STATIC\",\"typed_extension_protocol_options\":{\""
+                        + ClusterParser.HTTP_OPTIONS
+                        + "\":{\"@type\":\"type.googleapis.com/"
+                        + ClusterParser.HTTP_OPTIONS
+                        + "\",\"explicit_http_config\":{\"http_protocol_options\":{}},"
+                        + "\"upstream_http_protocol_options\":"
+                        + upstream
+                        + "}}}",
+                    Cluster.newBuilder())
+                .build();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        };
+    var parser = new ClusterParser();
+    Cluster istio =
+        cluster.apply(
+            "{\"auto_sni\":true,\"auto_san_validation\":true,"
+                + "\"override_auto_sni_header\":\"X-Sni\"}");
+    var auto = parser.parse(istio).autoSni();
+    assertThat(auto.sni()).isTrue();
+    assertThat(auto.sanValidation()).isTrue();
+    assertThat(String.valueOf(auto.overrideHeader())).isEqualTo("x-sni");
+    assertThat(parser.nestedIgnored(istio)).isEmpty();
+    assertThat(parser.parse(cluster.apply("{}")).autoSni()).isEqualTo(ClusterConfig.AutoSni.NONE);
+    assertThat(ClusterConfig.AutoSni.serverName("A.Example:8443")).isEqualTo("a.example");
+    assertThat(ClusterConfig.AutoSni.serverName("10.0.0.1:80")).isNull();
+    assertThat(ClusterConfig.AutoSni.serverName("[::1]:80")).isNull();
+    assertThat(ClusterConfig.AutoSni.serverName("")).isNull();
+    var bad = Any.pack(cluster.apply("{\"auto_sni\":true,\"override_auto_sni_header\":\"x sni\"}"));
+    assertThatThrownBy(() -> parser.unpackAndParse(bad))
+        .hasMessageEndingWith(
+            "o: typed_extension_protocol_options["
+                + ClusterParser.HTTP_OPTIONS
+                + "].upstream_http_protocol_options.override_auto_sni_header: 'x sni' is not a"
+                + " valid header name");
+  }
+
+  @Test
   void validateClustersFalseAsIstiodSendsItIsHonouredAndTrueIsReported() {
     RouteConfiguration off =
         RouteConfiguration.newBuilder()
