@@ -43,6 +43,15 @@ class ParsersTest {
 
   private final ListenerParser listeners = new ListenerParser(FilterRegistry.builtIn());
 
+  /** The cluster of Envoy JSON {@code json}. */
+  static Cluster cluster(String json) {
+    try {
+      return json(json, Cluster.newBuilder()).build();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   @Test
   void listenerWithRdsAndRouter() throws Exception {
     var l =
@@ -643,19 +652,12 @@ class ParsersTest {
   @Test
   void upstreamBindConfigIsReadAsEnvoyDoesAndItsErrorsNameTheField() throws Exception {
     java.util.function.Function<String, Cluster> cluster =
-        bind -> {
-          try {
-            return json(
-                    "{\"name\":\"b\",\"type\":\"STATIC\",\"metadata\":{\"filter_metadata\":"
-                        + "{\"istio\":{\"name\":\"s\"}}}"
-                        + (bind.isEmpty() ? "" : ",\"upstream_bind_config\":" + bind)
-                        + "}",
-                    Cluster.newBuilder())
-                .build();
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        };
+        bind ->
+            cluster(
+                "{\"name\":\"b\",\"type\":\"STATIC\",\"metadata\":{\"filter_metadata\":"
+                    + "{\"istio\":{\"name\":\"s\"}}}"
+                    + (bind.isEmpty() ? "" : ",\"upstream_bind_config\":" + bind)
+                    + "}");
     var parser = new ClusterParser();
     // Istio's inbound passthrough cluster: source 127.0.0.6; metadata is read too (no warning)
     Cluster istio =
@@ -733,21 +735,14 @@ class ParsersTest {
   @Test
   void dnsLookupFamilyAndFailureRefreshRateAreReadAndRespectDnsTtlIsReported() throws Exception {
     java.util.function.Function<String, Cluster> cluster =
-        extra -> {
-          try {
-            return json(
-                    "{\"name\":\"d\",\"type\":\"STRICT_DNS\",\"dns_refresh_rate\":\"5s\","
-                        + "\"load_assignment\":{\"endpoints\":[{\"lb_endpoints\":[{\"endpoint\":"
-                        + "{\"address\":{\"socket_address\":{\"address\":\"example.com\","
-                        + "\"port_value\":80}}}}]}]}"
-                        + extra
-                        + "}",
-                    Cluster.newBuilder())
-                .build();
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        };
+        extra ->
+            cluster(
+                "{\"name\":\"d\",\"type\":\"STRICT_DNS\",\"dns_refresh_rate\":\"5s\","
+                    + "\"load_assignment\":{\"endpoints\":[{\"lb_endpoints\":[{\"endpoint\":"
+                    + "{\"address\":{\"socket_address\":{\"address\":\"example.com\","
+                    + "\"port_value\":80}}}}]}]}"
+                    + extra
+                    + "}");
     var parser = new ClusterParser();
     var unset = (ClusterConfig.Dns) parser.parse(cluster.apply("")).discovery();
     assertThat(unset.family()).isEqualTo(ClusterConfig.LookupFamily.AUTO);
@@ -794,23 +789,16 @@ class ParsersTest {
   @Test
   void upstreamHttpProtocolOptionsOfIstiosTlsOriginationAreRead() throws Exception {
     java.util.function.Function<String, Cluster> cluster =
-        upstream -> {
-          try {
-            return json(
-                    "{\"name\":\"o\",\"type\":\"STATIC\",\"typed_extension_protocol_options\":{\""
-                        + ClusterParser.HTTP_OPTIONS
-                        + "\":{\"@type\":\"type.googleapis.com/"
-                        + ClusterParser.HTTP_OPTIONS
-                        + "\",\"explicit_http_config\":{\"http_protocol_options\":{}},"
-                        + "\"upstream_http_protocol_options\":"
-                        + upstream
-                        + "}}}",
-                    Cluster.newBuilder())
-                .build();
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        };
+        upstream ->
+            cluster(
+                "{\"name\":\"o\",\"type\":\"STATIC\",\"typed_extension_protocol_options\":{\""
+                    + ClusterParser.HTTP_OPTIONS
+                    + "\":{\"@type\":\"type.googleapis.com/"
+                    + ClusterParser.HTTP_OPTIONS
+                    + "\",\"explicit_http_config\":{\"http_protocol_options\":{}},"
+                    + "\"upstream_http_protocol_options\":"
+                    + upstream
+                    + "}}}");
     var parser = new ClusterParser();
     Cluster istio =
         cluster.apply(
