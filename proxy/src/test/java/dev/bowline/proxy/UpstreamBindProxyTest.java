@@ -71,7 +71,9 @@ class UpstreamBindProxyTest {
     backend.start();
     int port = backend.getAddress().getPort();
     httpPort = Ports.free(IP);
-    tcpPort = Ports.free(IP);
+    do { // a port just freed may be handed out again
+      tcpPort = Ports.free(IP);
+    } while (tcpPort == httpPort);
     log = dir.resolve("access.log");
     proxy =
         SocketProxy.start(
