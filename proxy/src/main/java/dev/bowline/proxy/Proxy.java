@@ -183,6 +183,25 @@ public final class Proxy implements AutoCloseable {
   }
 
   /**
+   * The bootstrap's {@code cluster_manager.upstream_bind_config}: how clusters without one of their
+   * own bind; an error is added to {@code errors}.
+   */
+  private static dev.bowline.proxy.config.UpstreamBind bootstrapBind(
+      Bootstrap bootstrap, List<String> errors) {
+    if (!bootstrap.getClusterManager().hasUpstreamBindConfig()) {
+      return dev.bowline.proxy.config.UpstreamBind.NONE;
+    }
+    try {
+      return dev.bowline.proxy.xds.BindParser.parse(
+          bootstrap.getClusterManager().getUpstreamBindConfig(),
+          "cluster_manager.upstream_bind_config");
+    } catch (dev.bowline.proxy.xds.InvalidResourceException e) {
+      errors.add(e.getMessage());
+      return dev.bowline.proxy.config.UpstreamBind.NONE;
+    }
+  }
+
+  /**
    * Starts a proxy from {@code bootstrap}: parses its static resources (an invalid one is a {@link
    * BootstrapException} naming it and its field), binds listeners and the admin address, and opens
    * the ADS stream if configured. Returns once static listeners are bound.
@@ -207,8 +226,8 @@ public final class Proxy implements AutoCloseable {
             spans,
             new dev.bowline.proxy.tracing.TracingConfig.LocalNode(
                 node.getId(), node.getCluster(), node.getLocality().getZone()));
-    ClusterParser cp = new ClusterParser(filters);
     List<String> errors = new ArrayList<>();
+    ClusterParser cp = new ClusterParser(filters, bootstrapBind(bootstrap, errors));
     Map<String, ListenerConfig> ls = new HashMap<>();
     var sr = bootstrap.getStaticResources();
     for (int i = 0; i < sr.getListenersCount(); i++) {
@@ -429,7 +448,8 @@ public final class Proxy implements AutoCloseable {
               options.xdsInitialBackoff(),
               options.xdsMaxBackoff(),
               dyn.getAdsConfig().getApiType() == ApiConfigSource.ApiType.DELTA_GRPC,
-              secrets);
+              secrets,
+              bootstrapBind(bootstrap, new ArrayList<>())); // start() reported its errors
       xdsClient = client;
       client.listenerCheck(listeners::bindable); // Envoy NACKs an LDS listener it cannot bind
       client.listenerOut(listeners::heldOut); // failed after warming: out until LDS sends it
@@ -629,64 +649,105 @@ public final class Proxy implements AutoCloseable {
 
   /**
    * Starts or stops periodic resolution for DNS clusters (on the config thread: a slow resolver
-   * delays config, never a request). A new cluster is resolved at once; a failed lookup keeps the
-   * last good addresses, as Envoy does.
+   * delays config, never a request). A new cluster (or one whose DNS settings changed) is resolved
+   * at once; a failed lookup keeps the last good addresses, as Envoy does, and the next comes after
+   * {@code dns_failure_refresh_rate}'s backoff when set, else after the refresh rate.
    */
   private void followDns(Map<String, ClusterConfig> clusters) {
     var it = dnsTasks.entrySet().iterator();
     while (it.hasNext()) {
       var t = it.next();
       ClusterConfig c = clusters.get(t.getKey());
-      if (c == null || !(c.discovery() instanceof ClusterConfig.Dns)) {
-        t.getValue().cancel(false);
-        resolved.remove(t.getKey());
+      if (c == null || !t.getValue().dns.equals(c.discovery())) {
+        t.getValue().stop();
+        if (c == null || !(c.discovery() instanceof ClusterConfig.Dns)) {
+          resolved.remove(t.getKey());
+        }
         it.remove();
       }
     }
     for (ClusterConfig c : clusters.values()) {
       if (c.discovery() instanceof ClusterConfig.Dns dns && !dnsTasks.containsKey(c.name())) {
-        resolve(c.name(), dns);
-        long every = dns.refresh().toMillis();
-        dnsTasks.put(
-            c.name(),
-            configThread.scheduleWithFixedDelay(
-                () -> {
-                  if (resolve(c.name(), dns)) {
-                    publish(xds);
-                  }
-                },
-                every,
-                every,
-                TimeUnit.MILLISECONDS));
+        DnsFollow f = new DnsFollow(c.name(), dns);
+        dnsTasks.put(c.name(), f);
+        f.lookup(false);
       }
     }
   }
 
-  /** Resolves a DNS cluster; true when its addresses changed. */
-  private boolean resolve(String cluster, ClusterConfig.Dns dns) {
+  /** The periodic lookups of one DNS cluster (config thread only). */
+  private final class DnsFollow {
+    final String cluster;
+    final ClusterConfig.Dns dns;
+    int failures;
+    java.util.concurrent.@Nullable ScheduledFuture<?> next;
+    boolean stopped;
+
+    DnsFollow(String cluster, ClusterConfig.Dns dns) {
+      this.cluster = cluster;
+      this.dns = dns;
+    }
+
+    void lookup(boolean publishChange) {
+      if (stopped) {
+        return;
+      }
+      int r = resolve(cluster, dns);
+      failures = r < 0 ? failures + 1 : 0;
+      if (r > 0 && publishChange) {
+        publish(xds);
+      }
+      long delay =
+          dns.nextLookupMillis(
+              failures, java.util.concurrent.ThreadLocalRandom.current().nextDouble());
+      try {
+        next = configThread.schedule(() -> lookup(true), delay, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        stopped = true; // the proxy is closing
+      }
+    }
+
+    void stop() {
+      stopped = true;
+      var n = next;
+      if (n != null) {
+        n.cancel(false);
+      }
+    }
+  }
+
+  /**
+   * Resolves a DNS cluster: 1 when its addresses changed, 0 when not, -1 when a lookup failed or
+   * found no address of the cluster's {@code dns_lookup_family}.
+   */
+  private int resolve(String cluster, ClusterConfig.Dns dns) {
     List<Endpoints.Endpoint> list = new ArrayList<>();
     for (ClusterConfig.HostPort hp : dns.hosts()) {
+      List<java.net.InetAddress> all;
       try {
-        java.net.InetAddress[] all = java.net.InetAddress.getAllByName(hp.host());
-        for (java.net.InetAddress a : dns.logical() ? List.of(all[0]) : List.of(all)) {
-          list.add(
-              new Endpoints.Endpoint(new SocketAddr(a.getHostAddress(), hp.port()), hp.weight()));
-        }
+        all = dns.family().pick(java.net.InetAddress.getAllByName(hp.host()));
       } catch (java.net.UnknownHostException ex) {
+        all = List.of();
+      }
+      if (all.isEmpty()) {
         LOG.log(Level.INFO, "event=dns_failed cluster={0} host={1}", cluster, hp.host());
-        return false;
+        return -1;
+      }
+      for (java.net.InetAddress a : dns.logical() ? all.subList(0, 1) : all) {
+        list.add(
+            new Endpoints.Endpoint(new SocketAddr(a.getHostAddress(), hp.port()), hp.weight()));
       }
     }
     Endpoints next = new Endpoints(cluster, list);
     if (next.equals(resolved.get(cluster))) {
-      return false;
+      return 0;
     }
     resolved.put(cluster, next);
-    return true;
+    return 1;
   }
 
   private final Map<String, Endpoints> resolved = new HashMap<>();
-  private final Map<String, java.util.concurrent.ScheduledFuture<?>> dnsTasks = new HashMap<>();
+  private final Map<String, DnsFollow> dnsTasks = new HashMap<>();
 
   private void publishOnConfigThread(XdsState state) {
     try {

@@ -152,6 +152,7 @@ class StaticProxyTest {
               endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %7$s, port_value: %8$d}}}}]}]
           - name: by-name
             type: LOGICAL_DNS
+            dns_lookup_family: V4_ONLY # localhost may also be ::1, which Envoy's default AUTO would take
             dns_refresh_rate: 1s
             load_assignment:
               cluster_name: by-name

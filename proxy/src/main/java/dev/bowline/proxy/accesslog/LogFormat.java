@@ -225,6 +225,7 @@ public final class LogFormat {
     RESP(false),
     DYNAMIC_METADATA(false),
     ROUTE_METADATA(false),
+    CLUSTER_METADATA(false),
     REQUESTED_SERVER_NAME(false),
     RESPONSE_CODE_DETAILS(false),
     UPSTREAM_LOCAL_ADDRESS(false),
@@ -314,12 +315,9 @@ public final class LogFormat {
           }
           appendNullable(sb, v);
         }
-        case DYNAMIC_METADATA ->
+        case DYNAMIC_METADATA, ROUTE_METADATA, CLUSTER_METADATA ->
             appendNullable(
-                sb, dynamicMetadata(info, java.util.Objects.requireNonNull(header).toString()));
-        case ROUTE_METADATA ->
-            appendNullable(
-                sb, routeMetadata(info, java.util.Objects.requireNonNull(header).toString()));
+                sb, metadata(info, op, java.util.Objects.requireNonNull(header).toString()));
         case REQUEST_DURATION, UNTRACKED -> {} // not tracked yet: "-"
       }
     }
@@ -356,24 +354,18 @@ public final class LogFormat {
 
     /**
      * {@code %DYNAMIC_METADATA(NAMESPACE:KEY:...)%}: the value at that path of the filter's
-     * metadata; strings as they are, anything else as JSON.
+     * metadata, {@code %CLUSTER_METADATA(NAMESPACE:KEY:...)%} of the upstream cluster's {@code
+     * metadata.filter_metadata}; strings as they are, anything else as JSON.
      */
-    private static @org.jspecify.annotations.Nullable String dynamicMetadata(
-        StreamInfo info, String arg) {
+    private static @org.jspecify.annotations.Nullable String metadata(
+        StreamInfo info, Op op, String arg) {
       String[] path = arg.split(":");
-      return metadataValue(info.dynamicMetadata(path[0]), path);
-    }
-
-    /** {@code %METADATA(ROUTE:NAMESPACE:KEY:...)%}: as DYNAMIC_METADATA, of the matched route. */
-    private static @org.jspecify.annotations.Nullable String routeMetadata(
-        StreamInfo info, String arg) {
-      String[] path = arg.split(":");
-      return metadataValue(info.routeMetadata(path[0]), path);
-    }
-
-    /** The value at {@code path[1..]} of {@code s}: strings as they are, anything else as JSON. */
-    private static @org.jspecify.annotations.Nullable String metadataValue(
-        com.google.protobuf.@org.jspecify.annotations.Nullable Struct s, String[] path) {
+      com.google.protobuf.Struct s =
+          switch (op) {
+            case CLUSTER_METADATA -> info.clusterMetadata(path[0]);
+            case ROUTE_METADATA -> info.routeMetadata(path[0]);
+            default -> info.dynamicMetadata(path[0]);
+          };
       if (s == null) {
         return null;
       }
@@ -485,20 +477,23 @@ public final class LogFormat {
           switch (type) {
             case "ROUTE" -> Op.ROUTE_METADATA;
             case "DYNAMIC" -> Op.DYNAMIC_METADATA;
+            case "CLUSTER" -> Op.CLUSTER_METADATA;
             default ->
                 throw new IllegalArgumentException(
-                    "command %" + body + "%: only ROUTE and DYNAMIC metadata are supported");
+                    "command %"
+                        + body
+                        + "%: only ROUTE, CLUSTER and DYNAMIC metadata are supported");
           };
       if (rest.isEmpty() || rest.startsWith(":")) {
         throw new IllegalArgumentException("command %" + body + "%: namespace required");
       }
       return new Command(name, op, new AsciiString(rest), null, max);
     }
-    if (name.equals("DYNAMIC_METADATA")) {
+    if (name.equals("DYNAMIC_METADATA") || name.equals("CLUSTER_METADATA")) {
       if (arg.isEmpty() || arg.startsWith(":")) {
         throw new IllegalArgumentException("command %" + body + "%: namespace required");
       }
-      return new Command(name, Op.DYNAMIC_METADATA, new AsciiString(arg), null, max);
+      return new Command(name, Op.valueOf(name), new AsciiString(arg), null, max);
     }
     if (!name.equals("REQ") && !name.equals("RESP")) {
       throw new IllegalArgumentException("unknown command %" + body + "%");

@@ -19,7 +19,12 @@ import org.jspecify.annotations.Nullable;
  * @param upstreamFilters {@code filters}: the network filters on each raw (TCP proxied) upstream
  *     connection, in order
  * @param metadata {@code metadata.filter_metadata}: per filter namespace, what the cluster tells
- *     filters that look at it (Istio's stats read {@code istio.services})
+ *     filters that look at it (Istio's stats read {@code istio.services}), and access logs ({@code
+ *     %CLUSTER_METADATA(...)%})
+ * @param autoSni {@code typed_extension_protocol_options[HttpProtocolOptions]
+ *     .upstream_http_protocol_options}
+ * @param bind where upstream connections bind ({@code upstream_bind_config}, else the bootstrap's
+ *     {@code cluster_manager.upstream_bind_config})
  */
 public record ClusterConfig(
     String name,
@@ -31,8 +36,11 @@ public record ClusterConfig(
     ClusterPolicy policy,
     dev.bowline.proxy.tls.UpstreamTransport transport,
     java.util.List<dev.bowline.proxy.network.UpstreamFilter> upstreamFilters,
-    java.util.Map<String, com.google.protobuf.Struct> metadata) {
+    java.util.Map<String, com.google.protobuf.Struct> metadata,
+    UpstreamBind bind,
+    AutoSni autoSni) {
   public ClusterConfig {
+    java.util.Objects.requireNonNull(bind, "bind");
     upstreamFilters = java.util.List.copyOf(upstreamFilters);
     metadata = java.util.Map.copyOf(metadata);
   }
@@ -49,11 +57,77 @@ public record ClusterConfig(
   /**
    * {@code STRICT_DNS} (every address of every host) or {@code LOGICAL_DNS} (the first address of
    * the first host), resolved off the event loops every {@code refresh}.
+   *
+   * @param family {@code dns_lookup_family}: which of the resolved addresses are taken
+   * @param failureBase {@code dns_failure_refresh_rate.base_interval}: after a failed lookup the
+   *     next comes after a jittered exponential backoff from this up to {@code failureMax}; zero
+   *     when unset (a failed lookup is retried after {@code refresh}, as Envoy)
+   * @param failureMax {@code dns_failure_refresh_rate.max_interval} (Envoy's default: ten times the
+   *     base)
    */
-  public record Dns(java.util.List<HostPort> hosts, boolean logical, Duration refresh)
+  public record Dns(
+      java.util.List<HostPort> hosts,
+      boolean logical,
+      Duration refresh,
+      LookupFamily family,
+      Duration failureBase,
+      Duration failureMax)
       implements Discovery {
     public Dns {
       hosts = java.util.List.copyOf(hosts);
+    }
+
+    /** Envoy's defaults: AUTO, failed lookups retried after {@code refresh}. */
+    public Dns(java.util.List<HostPort> hosts, boolean logical, Duration refresh) {
+      this(hosts, logical, refresh, LookupFamily.AUTO, Duration.ZERO, Duration.ZERO);
+    }
+
+    /**
+     * Milliseconds to the next lookup after {@code failures} failed ones in a row (0: after a
+     * success), {@code jitter} in [0, 1): Envoy's jittered exponential backoff when {@code
+     * dns_failure_refresh_rate} is set, else the refresh rate.
+     */
+    public long nextLookupMillis(int failures, double jitter) {
+      if (failures == 0 || failureBase.isZero()) {
+        return refresh.toMillis();
+      }
+      long base = failureBase.toMillis();
+      long ceiling =
+          failures > 30
+              ? failureMax.toMillis()
+              : Math.min(base << (failures - 1), failureMax.toMillis());
+      return Math.max(1, (long) (jitter * ceiling));
+    }
+  }
+
+  /**
+   * {@code dns_lookup_family}: which addresses of a name a DNS cluster takes (Envoy's resolver asks
+   * for one family, then maybe the other; here the resolver's answer for both is filtered alike).
+   */
+  public enum LookupFamily {
+    /** IPv6 if the name has any, else IPv4 (Envoy's default). */
+    AUTO,
+    V4_ONLY,
+    V6_ONLY,
+    /** IPv4 if the name has any, else IPv6. */
+    V4_PREFERRED,
+    /** Every address, in the resolver's order. */
+    ALL;
+
+    /** The addresses of {@code all} this family takes, in order; empty when none. */
+    public java.util.List<java.net.InetAddress> pick(java.net.InetAddress[] all) {
+      java.util.List<java.net.InetAddress> v4 = new java.util.ArrayList<>();
+      java.util.List<java.net.InetAddress> v6 = new java.util.ArrayList<>();
+      for (java.net.InetAddress a : all) {
+        (a instanceof java.net.Inet6Address ? v6 : v4).add(a);
+      }
+      return switch (this) {
+        case AUTO -> v6.isEmpty() ? v4 : v6;
+        case V4_ONLY -> v4;
+        case V6_ONLY -> v6;
+        case V4_PREFERRED -> v4.isEmpty() ? v6 : v4;
+        case ALL -> java.util.List.of(all);
+      };
     }
   }
 
@@ -67,6 +141,50 @@ public record ClusterConfig(
    * @param useHttpHeader {@code original_dst_lb_config.use_http_header}
    */
   public record OriginalDst(boolean useHttpHeader) implements Discovery {}
+
+  /**
+   * {@code upstream_http_protocol_options} of TLS upstreams (Istio's TLS origination): the SNI of
+   * each connection is the request's host ({@code auto_sni}), its certificate must name that host
+   * ({@code auto_san_validation}), the host read from {@code overrideHeader} instead of {@code
+   * :authority} when set ({@code override_auto_sni_header}). Connections are pooled per name.
+   */
+  public record AutoSni(
+      boolean sni, boolean sanValidation, io.netty.util.@Nullable AsciiString overrideHeader) {
+    /** Neither set. */
+    public static final AutoSni NONE = new AutoSni(false, false, null);
+
+    /** Whether connections depend on the request's host. */
+    public boolean enabled() {
+      return sni || sanValidation;
+    }
+
+    /**
+     * The host of an authority ({@code host}, {@code host:port}, {@code [v6]:port}), lower case;
+     * null when {@code authority} is null or empty or names an IP address.
+     */
+    public static @Nullable String serverName(@Nullable String authority) {
+      if (authority == null || authority.isEmpty() || authority.charAt(0) == '[') {
+        return null; // IPv6 literal
+      }
+      int colon = authority.lastIndexOf(':');
+      String host = colon >= 0 ? authority.substring(0, colon) : authority;
+      if (host.isEmpty() || isIpv4(host)) {
+        return null;
+      }
+      return host.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Digits and dots only: an IPv4 literal (no DNS name is all numeric). */
+    private static boolean isIpv4(String host) {
+      for (int i = 0; i < host.length(); i++) {
+        char c = host.charAt(i);
+        if (c != '.' && (c < '0' || c > '9')) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
 
   /** A DNS name and port with a load-balancing weight. */
   public record HostPort(String host, int port, int weight) {}

@@ -1575,6 +1575,14 @@ final class HttpStream
     return a == null ? List.of() : a.forUpstream(http2);
   }
 
+  @Override
+  public @Nullable String upstreamServerName(io.netty.util.@Nullable AsciiString overrideHeader) {
+    // the request as it goes upstream: after the route's host rewrite
+    HttpRequest r = upstreamRequest != null ? upstreamRequest : downstreamHead;
+    return ClusterConfig.AutoSni.serverName(
+        r.headers().get(overrideHeader != null ? overrideHeader : HttpHeaderNames.HOST));
+  }
+
   /** Envoy's header for ORIGINAL_DST clusters with {@code use_http_header}. */
   static final String ORIGINAL_DST_HOST = "x-envoy-original-dst-host";
 
@@ -2852,6 +2860,12 @@ final class HttpStream
   @Override
   public @Nullable String upstreamCluster() {
     return upstreamCluster;
+  }
+
+  @Override
+  public com.google.protobuf.@Nullable Struct clusterMetadata(String namespace) {
+    var c = target;
+    return c == null ? null : c.metadata().get(namespace);
   }
 
   @Override

@@ -79,6 +79,9 @@ final class HealthChecker {
             .option(
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                 (int) Math.max(1, check.timeout().toMillis()));
+    // as Envoy's createHealthCheckConnection: the cluster's source address and freebind
+    var remote = h.address.toInet();
+    UpstreamOptions.bind(b, state.config().bind(), remote, channelClass);
     ChannelFuture f;
     if (check.probe() instanceof ClusterPolicy.HttpProbe http) {
       f =
@@ -90,7 +93,7 @@ final class HealthChecker {
                       c.pipeline().addLast(new HttpProbeHandler(http, finish));
                     }
                   })
-              .connect(h.address.toInet());
+              .connect(remote);
       f.addListener(
           (ChannelFuture c) -> {
             if (!c.isSuccess()) {
@@ -105,7 +108,7 @@ final class HealthChecker {
             c.channel().writeAndFlush(req);
           });
     } else {
-      f = b.handler(new ChannelInboundHandlerAdapter()).connect(h.address.toInet());
+      f = b.handler(new ChannelInboundHandlerAdapter()).connect(remote);
       f.addListener(
           (ChannelFuture c) -> {
             finish.accept(c.isSuccess());

@@ -59,7 +59,7 @@ public final class Host {
     this.state = lb.state;
     this.health = lb.health;
     this.tls = tls;
-    this.lb = lb;
+    this.lb = lb.lb;
   }
 
   /**
@@ -94,6 +94,44 @@ public final class Host {
                   new dev.bowline.proxy.tls.CommonTls(
                       c.certificates(), c.trust(), c.sanMatchers(), a, c.params()),
                   t.sni()));
+        });
+  }
+
+  /** This host's pools for {@code auto_sni} server names; null until one is used. */
+  private java.util.@org.jspecify.annotations.Nullable Map<String, Host> byServerName;
+
+  /**
+   * The pool whose TLS connections send the SNI {@code serverName} ({@code auto_sni}) and, with
+   * {@code checkSan}, accept only a certificate with that DNS name ({@code auto_san_validation},
+   * replacing the cluster's SAN matchers as Envoy's override does): Envoy keys its pools on both.
+   * This host when the connection is plaintext. At most 256 names are kept per host; past that the
+   * map starts again (connections of dropped pools finish on their own).
+   */
+  Host forServerName(String serverName, boolean checkSan) {
+    var t = tls;
+    if (t == null) {
+      return this;
+    }
+    if (byServerName == null || byServerName.size() >= 256) {
+      byServerName = new java.util.HashMap<>(4);
+    }
+    return byServerName.computeIfAbsent(
+        checkSan ? serverName : serverName + '\0',
+        k -> {
+          var c = t.common();
+          var sans =
+              checkSan
+                  ? java.util.List.of(
+                      new dev.bowline.proxy.tls.SanMatcher(
+                          dev.bowline.proxy.tls.SanMatcher.Type.DNS,
+                          new dev.bowline.proxy.config.StringMatch.Exact(serverName, true)))
+                  : c.sanMatchers();
+          return new Host(
+              this,
+              new dev.bowline.proxy.tls.UpstreamTls(
+                  new dev.bowline.proxy.tls.CommonTls(
+                      c.certificates(), c.trust(), sans, c.alpn(), c.params()),
+                  serverName));
         });
   }
 

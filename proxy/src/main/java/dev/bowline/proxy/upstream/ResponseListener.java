@@ -27,6 +27,16 @@ public interface ResponseListener {
     return java.util.List.of();
   }
 
+  /**
+   * The server name of this request for {@code auto_sni} / {@code auto_san_validation}: the host of
+   * its {@code :authority}, or of {@code overrideHeader} when not null, without the port; null (the
+   * default) when absent or an IP address (Envoy sets no SNI for those).
+   */
+  default @org.jspecify.annotations.Nullable String upstreamServerName(
+      io.netty.util.@org.jspecify.annotations.Nullable AsciiString overrideHeader) {
+    return null;
+  }
+
   /** The upstream can take more request bytes ({@code true}) or wants a pause. */
   default void onUpstreamWritabilityChanged(boolean writable) {}
 }

@@ -383,6 +383,13 @@ public final class Worker {
     // an ALPN override (the stream's filter state) gets connections of its own, as Envoy keys
     // its pools on the transport socket options
     Host host = first.forAlpn(listener.upstreamAlpn(h2));
+    var auto = cluster.autoSni();
+    if (auto.enabled() && host.tls != null) { // upstream_http_protocol_options
+      String name = listener.upstreamServerName(auto.overrideHeader());
+      if (name != null) {
+        host = host.forServerName(name, auto.sanValidation());
+      }
+    }
     if (h2 && !dedicated) {
       acquireH2(host, ch, listener, cb);
       return true;
@@ -597,7 +604,9 @@ public final class Worker {
     if (limit > 0) { // Envoy's per_connection_buffer_limit_bytes: high watermark, low at half
       b.option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(limit / 2, limit));
     }
-    ChannelFuture f = b.handler(handler).connect(host.address.toInet());
+    var remote = host.address.toInet();
+    UpstreamOptions.bind(b, ch.config.bind(), remote, transport.socketChannelClass());
+    ChannelFuture f = b.handler(handler).connect(remote);
     ClusterStats cs = ch.stats;
     ClusterState st = ch.state;
     st.connections.incrementAndGet();

@@ -14,6 +14,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
 
   private final EndpointParser endpoints = new EndpointParser();
   private final dev.bowline.proxy.http.filter.FilterRegistry filters;
+  private final dev.bowline.proxy.config.UpstreamBind bootstrapBind;
 
   /** A parser knowing the built-in upstream network filters of a proxy without a node. */
   public ClusterParser() {
@@ -22,8 +23,19 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
 
   /** A parser whose {@code filters} (upstream network filters) come from {@code filters}. */
   public ClusterParser(dev.bowline.proxy.http.filter.FilterRegistry filters) {
+    this(filters, dev.bowline.proxy.config.UpstreamBind.NONE);
+  }
+
+  /**
+   * A parser whose clusters without an {@code upstream_bind_config} bind as {@code bootstrapBind}
+   * (the bootstrap's {@code cluster_manager.upstream_bind_config}).
+   */
+  public ClusterParser(
+      dev.bowline.proxy.http.filter.FilterRegistry filters,
+      dev.bowline.proxy.config.UpstreamBind bootstrapBind) {
     super(TYPE_URL, Cluster.getDescriptor(), Cluster.parser());
     this.filters = filters;
+    this.bootstrapBind = bootstrapBind;
   }
 
   @Override
@@ -105,6 +117,10 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
     int maxPerConn =
         c.hasMaxRequestsPerConnection() ? c.getMaxRequestsPerConnection().getValue() : 0;
     var ext = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
+    ClusterConfig.AutoSni autoSni = ClusterConfig.AutoSni.NONE;
+    if (ext == null && c.hasUpstreamHttpProtocolOptions()) {
+      autoSni = autoSni(c.getUpstreamHttpProtocolOptions()); // the deprecated cluster field
+    }
     if (ext == null && c.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
       maxPerConn = c.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue();
     }
@@ -118,6 +134,13 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           throw new InvalidResourceException(
               "typed_extension_protocol_options[" + HTTP_OPTIONS + "]",
               "only explicit_http_config and use_downstream_protocol_config are supported");
+        }
+        if (o.hasUpstreamHttpProtocolOptions()) {
+          try {
+            autoSni = autoSni(o.getUpstreamHttpProtocolOptions());
+          } catch (InvalidResourceException e) {
+            throw e.under("typed_extension_protocol_options[" + HTTP_OPTIONS + "]");
+          }
         }
         if (o.hasCommonHttpProtocolOptions()
             && o.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
@@ -138,7 +161,34 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
         ClusterPolicyParser.parse(c, lb),
         TlsParser.upstream(c),
         upstreamFilters(c),
-        c.getMetadata().getFilterMetadataMap());
+        c.getMetadata().getFilterMetadataMap(),
+        BindParser.resolve(
+            c.hasUpstreamBindConfig(),
+            c.getUpstreamBindConfig(),
+            bootstrapBind,
+            "upstream_bind_config"),
+        autoSni);
+  }
+
+  private static final java.util.regex.Pattern HEADER_NAME =
+      java.util.regex.Pattern.compile("^:?[0-9a-zA-Z!#$%&'*+\\-.^_|~`]+$");
+
+  /** {@code upstream_http_protocol_options}. */
+  private static ClusterConfig.AutoSni autoSni(
+      io.envoyproxy.envoy.config.core.v3.UpstreamHttpProtocolOptions u)
+      throws InvalidResourceException {
+    String h = u.getOverrideAutoSniHeader();
+    if (!h.isEmpty() && !HEADER_NAME.matcher(h).matches()) {
+      throw new InvalidResourceException(
+          "upstream_http_protocol_options.override_auto_sni_header",
+          "'" + h + "' is not a valid header name");
+    }
+    return new ClusterConfig.AutoSni(
+        u.getAutoSni(),
+        u.getAutoSanValidation(),
+        h.isEmpty()
+            ? null
+            : io.netty.util.AsciiString.cached(h.toLowerCase(java.util.Locale.ROOT)));
   }
 
   /** {@code filters}: upstream network filters by type URL; an unknown one is an error. */
@@ -194,7 +244,33 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
     if (refresh.toMillis() < 1) {
       throw new InvalidResourceException("dns_refresh_rate", "must be at least 1ms");
     }
-    return new ClusterConfig.Dns(hosts, logical, refresh);
+    ClusterConfig.LookupFamily family =
+        switch (c.getDnsLookupFamily()) {
+          case AUTO -> ClusterConfig.LookupFamily.AUTO;
+          case V4_ONLY -> ClusterConfig.LookupFamily.V4_ONLY;
+          case V6_ONLY -> ClusterConfig.LookupFamily.V6_ONLY;
+          case V4_PREFERRED -> ClusterConfig.LookupFamily.V4_PREFERRED;
+          case ALL -> ClusterConfig.LookupFamily.ALL;
+          case UNRECOGNIZED ->
+              throw new InvalidResourceException("dns_lookup_family", "unknown value");
+        };
+    Duration failureBase = Duration.ZERO;
+    Duration failureMax = Duration.ZERO;
+    if (c.hasDnsFailureRefreshRate()) {
+      var r = c.getDnsFailureRefreshRate();
+      failureBase = r.hasBaseInterval() ? Protos.duration(r.getBaseInterval()) : Duration.ZERO;
+      if (failureBase.toMillis() <= 1) {
+        throw new InvalidResourceException(
+            "dns_failure_refresh_rate.base_interval", "must be greater than 1ms");
+      }
+      failureMax =
+          r.hasMaxInterval() ? Protos.duration(r.getMaxInterval()) : failureBase.multipliedBy(10);
+      if (failureMax.compareTo(failureBase) < 0) {
+        throw new InvalidResourceException(
+            "dns_failure_refresh_rate.max_interval", "must not be less than base_interval");
+      }
+    }
+    return new ClusterConfig.Dns(hosts, logical, refresh, family, failureBase, failureMax);
   }
 
   private static io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment withName(Cluster c) {
@@ -224,12 +300,20 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "max_requests_per_connection",
           "common_http_protocol_options.max_requests_per_connection",
           "http_protocol_options.enable_trailers",
+          "upstream_http_protocol_options.auto_sni",
+          "upstream_http_protocol_options.auto_san_validation",
+          "upstream_http_protocol_options.override_auto_sni_header",
           "dns_refresh_rate",
+          "dns_lookup_family",
+          "dns_failure_refresh_rate.base_interval",
+          "dns_failure_refresh_rate.max_interval",
           "original_dst_lb_config.use_http_header",
           "transport_socket",
           "transport_socket_matches",
           "filters.name",
-          "filters.typed_config");
+          "filters.typed_config",
+          // read by the stats filters (istio.services) and %CLUSTER_METADATA(...)% in access logs
+          "metadata.filter_metadata");
 
   /** The fields of {@code typed_extension_protocol_options[HttpProtocolOptions]} acted on. */
   private static final java.util.Set<String> HTTP_OPTIONS_HONOURED =
@@ -248,7 +332,10 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "common_http_protocol_options.max_connection_duration",
           "common_http_protocol_options.max_requests_per_connection",
           "common_http_protocol_options.max_headers_count",
-          "common_http_protocol_options.max_response_headers_kb");
+          "common_http_protocol_options.max_response_headers_kb",
+          "upstream_http_protocol_options.auto_sni",
+          "upstream_http_protocol_options.auto_san_validation",
+          "upstream_http_protocol_options.override_auto_sni_header");
 
   @Override
   java.util.Set<String> nestedIgnored(Cluster c) {
@@ -272,7 +359,11 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
   }
 
   private static final java.util.Set<String> ALL_HONOURED =
-      java.util.stream.Stream.concat(HONOURED.stream(), ClusterPolicyParser.HONOURED.stream())
+      java.util.stream.Stream.of(
+              HONOURED.stream(),
+              ClusterPolicyParser.HONOURED.stream(),
+              BindParser.HONOURED.stream().map(f -> "upstream_bind_config." + f))
+          .flatMap(s -> s)
           .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
   @Override

@@ -276,6 +276,38 @@ public final class XdsClient implements AutoCloseable {
       Duration maxBackoff,
       boolean delta,
       dev.bowline.proxy.tls.SecretStore secrets) {
+    this(
+        node,
+        channel,
+        listeners,
+        executor,
+        publish,
+        clock,
+        random,
+        initialBackoff,
+        maxBackoff,
+        delta,
+        secrets,
+        dev.bowline.proxy.config.UpstreamBind.NONE);
+  }
+
+  /**
+   * The same, whose clusters without an {@code upstream_bind_config} bind as {@code bootstrapBind}
+   * (the bootstrap's {@code cluster_manager.upstream_bind_config}).
+   */
+  public XdsClient(
+      Node node,
+      ManagedChannel channel,
+      ListenerParser listeners,
+      ScheduledExecutorService executor,
+      Consumer<XdsState> publish,
+      Clock clock,
+      RandomGenerator random,
+      Duration initialBackoff,
+      Duration maxBackoff,
+      boolean delta,
+      dev.bowline.proxy.tls.SecretStore secrets,
+      dev.bowline.proxy.config.UpstreamBind bootstrapBind) {
     this.secrets = secrets;
     this.delta = delta;
     this.node = node;
@@ -286,7 +318,7 @@ public final class XdsClient implements AutoCloseable {
     this.random = random;
     this.initialBackoff = initialBackoff;
     this.maxBackoff = maxBackoff;
-    types.put(CDS, new TypeState<>(new ClusterParser(listeners.filters()), true));
+    types.put(CDS, new TypeState<>(new ClusterParser(listeners.filters(), bootstrapBind), true));
     types.put(EDS, new TypeState<>(new EndpointParser(), false));
     types.put(LDS, new TypeState<>(listeners, true));
     types.put(RDS, new TypeState<>(new RouteConfigParser(listeners.filters()), false));

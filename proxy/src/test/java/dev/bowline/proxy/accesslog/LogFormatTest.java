@@ -218,15 +218,19 @@ class LogFormatTest {
   }
 
   @Test
-  void metadataCommandTakesRouteAndDynamicAndRefusesTheRest() {
+  void metadataCommandTakesRouteClusterAndDynamicAndRefusesTheRest() {
     Info info = new Info();
     assertThat(
-            LogFormat.text("%METADATA(ROUTE:istio:config)% %METADATA(DYNAMIC:a:b)%\n").render(info))
-        .isEqualTo("- -\n");
+            LogFormat.text(
+                    "%METADATA(ROUTE:istio:config)% %METADATA(DYNAMIC:a:b)%"
+                        + " %METADATA(CLUSTER:istio:services)%\n")
+                .render(info))
+        .isEqualTo("- - -\n");
     org.assertj.core.api.Assertions.assertThatThrownBy(
-            () -> LogFormat.text("%METADATA(CLUSTER:istio)%"))
+            () -> LogFormat.text("%METADATA(LISTENER:istio)%"))
         .hasMessage(
-            "command %METADATA(CLUSTER:istio)%: only ROUTE and DYNAMIC metadata are supported");
+            "command %METADATA(LISTENER:istio)%: only ROUTE, CLUSTER and DYNAMIC metadata are"
+                + " supported");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogFormat.text("%METADATA(ROUTE)%"))
         .hasMessage("command %METADATA(ROUTE)%: namespace required");
   }

@@ -43,6 +43,15 @@ class ParsersTest {
 
   private final ListenerParser listeners = new ListenerParser(FilterRegistry.builtIn());
 
+  /** The cluster of Envoy JSON {@code json}. */
+  static Cluster cluster(String json) {
+    try {
+      return json(json, Cluster.newBuilder()).build();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   @Test
   void listenerWithRdsAndRouter() throws Exception {
     var l =
@@ -638,6 +647,180 @@ class ParsersTest {
     var hugeKb = Any.pack(cluster.apply(ext + "{\"max_response_headers_kb\":8193}}}"));
     assertThatThrownBy(() -> parser.unpackAndParse(hugeKb))
         .hasMessageEndingWith(field + "max_response_headers_kb: must be in [1, 8192], got 8193");
+  }
+
+  @Test
+  void upstreamBindConfigIsReadAsEnvoyDoesAndItsErrorsNameTheField() throws Exception {
+    java.util.function.Function<String, Cluster> cluster =
+        bind ->
+            cluster(
+                "{\"name\":\"b\",\"type\":\"STATIC\",\"metadata\":{\"filter_metadata\":"
+                    + "{\"istio\":{\"name\":\"s\"}}}"
+                    + (bind.isEmpty() ? "" : ",\"upstream_bind_config\":" + bind)
+                    + "}");
+    var parser = new ClusterParser();
+    // Istio's inbound passthrough cluster: source 127.0.0.6; metadata is read too (no warning)
+    Cluster istio =
+        cluster.apply("{\"source_address\":{\"address\":\"127.0.0.6\",\"port_value\":0}}");
+    var bind = parser.parse(istio).bind();
+    assertThat(bind.source()).isEqualTo(new java.net.InetSocketAddress("127.0.0.6", 0));
+    assertThat(bind.extra()).isNull();
+    assertThat(bind.freebind()).isFalse();
+    assertThat(FieldAudit.ignored(istio, Cluster.getDescriptor(), parser.honouredFields()))
+        .isEmpty();
+    assertThat(parser.parse(cluster.apply("")).bind())
+        .isEqualTo(dev.bowline.proxy.config.UpstreamBind.NONE);
+    // one address per IP family: the peer's family picks; socket_options are reported
+    Cluster both =
+        cluster.apply(
+            "{\"source_address\":{\"address\":\"::1\"},\"freebind\":true,"
+                + "\"extra_source_addresses\":[{\"address\":{\"address\":\"127.0.0.7\"}}],"
+                + "\"socket_options\":[{\"level\":1,\"name\":2,\"int_value\":1}]}");
+    var two = parser.parse(both).bind();
+    assertThat(two.freebind()).isTrue();
+    assertThat(two.localFor(java.net.InetAddress.ofLiteral("10.0.0.1")))
+        .isEqualTo(new java.net.InetSocketAddress("127.0.0.7", 0));
+    assertThat(two.localFor(java.net.InetAddress.ofLiteral("fd00::1")))
+        .isEqualTo(new java.net.InetSocketAddress("::1", 0));
+    assertThat(FieldAudit.ignored(both, Cluster.getDescriptor(), parser.honouredFields()))
+        .containsExactly("upstream_bind_config.socket_options");
+    // the bootstrap's bind config for clusters without one; its freebind unless the cluster's is
+    // set
+    var fallback =
+        new dev.bowline.proxy.config.UpstreamBind(
+            new java.net.InetSocketAddress("127.0.0.8", 0), null, true);
+    var withDefault = new ClusterParser(FilterRegistry.builtIn(), fallback);
+    assertThat(withDefault.parse(cluster.apply("")).bind()).isEqualTo(fallback);
+    assertThat(withDefault.parse(istio).bind())
+        .isEqualTo(
+            new dev.bowline.proxy.config.UpstreamBind(
+                new java.net.InetSocketAddress("127.0.0.6", 0), null, true));
+    assertThat(
+            withDefault
+                .parse(
+                    cluster.apply(
+                        "{\"source_address\":{\"address\":\"127.0.0.6\"},\"freebind\":false}"))
+                .bind()
+                .freebind())
+        .isFalse();
+    java.util.Map<String, String> errors =
+        java.util.Map.of(
+            "{\"source_address\":{\"address\":\"localhost\"}}",
+            "upstream_bind_config.source_address.address: 'localhost' is not an IP address",
+            "{\"source_address\":{\"address\":\"127.0.0.6\",\"protocol\":\"UDP\"}}",
+            "upstream_bind_config.source_address.protocol: only TCP is supported",
+            "{\"source_address\":{\"address\":\"127.0.0.6\"},"
+                + "\"extra_source_addresses\":[{\"address\":{\"address\":\"127.0.0.7\"}}]}",
+            "upstream_bind_config.extra_source_addresses[0].address: must be of the other IP family"
+                + " than source_address (IPv4 and IPv6, one each)",
+            "{\"extra_source_addresses\":[{\"address\":{\"address\":\"127.0.0.7\"}}]}",
+            "upstream_bind_config.source_address: is required when extra_source_addresses is set",
+            "{\"source_address\":{\"address\":\"::1\"},\"extra_source_addresses\":["
+                + "{\"address\":{\"address\":\"127.0.0.7\"}},"
+                + "{\"address\":{\"address\":\"127.0.0.8\"}}]}",
+            "upstream_bind_config.extra_source_addresses: at most one extra source address is"
+                + " supported",
+            "{\"source_address\":{\"address\":\"::1\"},"
+                + "\"additional_source_addresses\":[{\"address\":\"127.0.0.7\"}]}",
+            "upstream_bind_config.additional_source_addresses: is deprecated and not supported: use"
+                + " extra_source_addresses");
+    for (var e : errors.entrySet()) {
+      var any = Any.pack(cluster.apply(e.getKey()));
+      assertThatThrownBy(() -> parser.unpackAndParse(any))
+          .as(e.getKey())
+          .hasMessageEndingWith("b: " + e.getValue());
+    }
+  }
+
+  @Test
+  void dnsLookupFamilyAndFailureRefreshRateAreReadAndRespectDnsTtlIsReported() throws Exception {
+    java.util.function.Function<String, Cluster> cluster =
+        extra ->
+            cluster(
+                "{\"name\":\"d\",\"type\":\"STRICT_DNS\",\"dns_refresh_rate\":\"5s\","
+                    + "\"load_assignment\":{\"endpoints\":[{\"lb_endpoints\":[{\"endpoint\":"
+                    + "{\"address\":{\"socket_address\":{\"address\":\"example.com\","
+                    + "\"port_value\":80}}}}]}]}"
+                    + extra
+                    + "}");
+    var parser = new ClusterParser();
+    var unset = (ClusterConfig.Dns) parser.parse(cluster.apply("")).discovery();
+    assertThat(unset.family()).isEqualTo(ClusterConfig.LookupFamily.AUTO);
+    assertThat(unset.nextLookupMillis(3, 0.99)).isEqualTo(5000); // failures retried at the rate
+    Cluster set =
+        cluster.apply(
+            ",\"dns_lookup_family\":\"V4_ONLY\",\"respect_dns_ttl\":true,"
+                + "\"dns_failure_refresh_rate\":{\"base_interval\":\"1s\"}");
+    var dns = (ClusterConfig.Dns) parser.parse(set).discovery();
+    assertThat(dns.family()).isEqualTo(ClusterConfig.LookupFamily.V4_ONLY);
+    assertThat(dns.failureBase()).isEqualTo(java.time.Duration.ofSeconds(1));
+    assertThat(dns.failureMax()).isEqualTo(java.time.Duration.ofSeconds(10)); // Envoy: 10x base
+    // jittered exponential backoff below min(base * 2^(n-1), max); the refresh rate after a success
+    assertThat(dns.nextLookupMillis(0, 0.5)).isEqualTo(5000);
+    assertThat(dns.nextLookupMillis(1, 0.5)).isEqualTo(500);
+    assertThat(dns.nextLookupMillis(3, 0.5)).isEqualTo(2000);
+    assertThat(dns.nextLookupMillis(9, 0.5)).isEqualTo(5000);
+    assertThat(dns.nextLookupMillis(64, 0.5)).isEqualTo(5000);
+    // the JDK's resolver exposes no TTLs: respect_dns_ttl is reported, not silently dropped
+    assertThat(FieldAudit.ignored(set, Cluster.getDescriptor(), parser.honouredFields()))
+        .containsExactly("respect_dns_ttl");
+    var v4 = java.net.InetAddress.ofLiteral("192.0.2.1");
+    var v6 = java.net.InetAddress.ofLiteral("2001:db8::1");
+    var both = new java.net.InetAddress[] {v4, v6};
+    assertThat(ClusterConfig.LookupFamily.AUTO.pick(both)).containsExactly(v6);
+    assertThat(ClusterConfig.LookupFamily.V4_PREFERRED.pick(both)).containsExactly(v4);
+    assertThat(ClusterConfig.LookupFamily.V4_ONLY.pick(both)).containsExactly(v4);
+    assertThat(ClusterConfig.LookupFamily.V6_ONLY.pick(new java.net.InetAddress[] {v4})).isEmpty();
+    assertThat(ClusterConfig.LookupFamily.ALL.pick(both)).containsExactly(v4, v6);
+    var tooShort =
+        Any.pack(cluster.apply(",\"dns_failure_refresh_rate\":{\"base_interval\":\"0.001s\"}"));
+    assertThatThrownBy(() -> parser.unpackAndParse(tooShort))
+        .hasMessageEndingWith(
+            "d: dns_failure_refresh_rate.base_interval: must be greater than 1ms");
+    var maxBelow =
+        Any.pack(
+            cluster.apply(
+                ",\"dns_failure_refresh_rate\":{\"base_interval\":\"2s\",\"max_interval\":\"1s\"}"));
+    assertThatThrownBy(() -> parser.unpackAndParse(maxBelow))
+        .hasMessageEndingWith(
+            "d: dns_failure_refresh_rate.max_interval: must not be less than base_interval");
+  }
+
+  @Test
+  void upstreamHttpProtocolOptionsOfIstiosTlsOriginationAreRead() throws Exception {
+    java.util.function.Function<String, Cluster> cluster =
+        upstream ->
+            cluster(
+                "{\"name\":\"o\",\"type\":\"STATIC\",\"typed_extension_protocol_options\":{\""
+                    + ClusterParser.HTTP_OPTIONS
+                    + "\":{\"@type\":\"type.googleapis.com/"
+                    + ClusterParser.HTTP_OPTIONS
+                    + "\",\"explicit_http_config\":{\"http_protocol_options\":{}},"
+                    + "\"upstream_http_protocol_options\":"
+                    + upstream
+                    + "}}}");
+    var parser = new ClusterParser();
+    Cluster istio =
+        cluster.apply(
+            "{\"auto_sni\":true,\"auto_san_validation\":true,"
+                + "\"override_auto_sni_header\":\"X-Sni\"}");
+    var auto = parser.parse(istio).autoSni();
+    assertThat(auto.sni()).isTrue();
+    assertThat(auto.sanValidation()).isTrue();
+    assertThat(String.valueOf(auto.overrideHeader())).isEqualTo("x-sni");
+    assertThat(parser.nestedIgnored(istio)).isEmpty();
+    assertThat(parser.parse(cluster.apply("{}")).autoSni()).isEqualTo(ClusterConfig.AutoSni.NONE);
+    assertThat(ClusterConfig.AutoSni.serverName("A.Example:8443")).isEqualTo("a.example");
+    assertThat(ClusterConfig.AutoSni.serverName("10.0.0.1:80")).isNull();
+    assertThat(ClusterConfig.AutoSni.serverName("[::1]:80")).isNull();
+    assertThat(ClusterConfig.AutoSni.serverName("")).isNull();
+    var bad = Any.pack(cluster.apply("{\"auto_sni\":true,\"override_auto_sni_header\":\"x sni\"}"));
+    assertThatThrownBy(() -> parser.unpackAndParse(bad))
+        .hasMessageEndingWith(
+            "o: typed_extension_protocol_options["
+                + ClusterParser.HTTP_OPTIONS
+                + "].upstream_http_protocol_options.override_auto_sni_header: 'x sni' is not a"
+                + " valid header name");
   }
 
   @Test

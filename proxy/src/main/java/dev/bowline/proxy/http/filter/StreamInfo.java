@@ -122,6 +122,14 @@ public interface StreamInfo {
     return null;
   }
 
+  /**
+   * {@code namespace} of the upstream cluster's {@code metadata.filter_metadata} ({@code
+   * %CLUSTER_METADATA(...)%}); null before a cluster is chosen or when it has none there.
+   */
+  default com.google.protobuf.@Nullable Struct clusterMetadata(String namespace) {
+    return null;
+  }
+
   /** The SNI the downstream client sent (from the listener's tls_inspector); empty if none. */
   default String requestedServerName() {
     return "";
