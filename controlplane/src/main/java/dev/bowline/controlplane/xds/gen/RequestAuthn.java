@@ -283,6 +283,10 @@ final class RequestAuthn {
               .setConnectTimeout(CONNECT_TIMEOUT)
               .setType(ip ? Cluster.DiscoveryType.STATIC : Cluster.DiscoveryType.STRICT_DNS)
               .setLoadAssignment(ClusterGenerator.oneEndpoint(name, host, port));
+      if (!ip) {
+        // as the service clusters: Envoy's default (AUTO) would take a name's IPv6 addresses only
+        c.setDnsLookupFamily(Cluster.DnsLookupFamily.V4_ONLY);
+      }
       if ("https".equals(uri.getScheme())) {
         c.setTransportSocket(
             TransportSocket.newBuilder()
