@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -275,9 +274,7 @@ class MeshedTelemetryIT {
       System.err.println("MeshedTelemetryIT: prometheus not installed, PromQL part skipped");
       return null;
     }
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      prometheusPort = s.getLocalPort();
-    }
+    prometheusPort = TestNet.freePort("127.0.0.1");
     Path config = dir.resolve("prometheus.yml");
     Files.writeString(
         config,

@@ -20,7 +20,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -257,11 +256,7 @@ public final class PolicyMesh implements AutoCloseable {
   }
 
   static int freePort(String ip) {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName(ip))) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return TestNet.freePort(ip);
   }
 
   /** Writes {@code yaml} as {@code file} in the watched config directory. */

@@ -2,9 +2,7 @@ package dev.bowline.cli;
 
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -71,9 +69,7 @@ final class StaticProxyFixture implements AutoCloseable {
 
   /** A port free on {@link #ip} now. */
   int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
-      return s.getLocalPort();
-    }
+    return TestNet.freePort(ip);
   }
 
   /**

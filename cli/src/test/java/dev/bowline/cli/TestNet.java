@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -21,6 +23,7 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class TestNet {
   private static final int LEASE_PORT = 15999;
   private static final Lease LEASE = Lease.take();
+  private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
   private TestNet() {}
 
@@ -34,6 +37,27 @@ public final class TestNet {
       throw new IllegalArgumentException(address + " is not a 127.0.x.y address");
     }
     return "127." + LEASE.block + "." + address.substring("127.0.".length());
+  }
+
+  /**
+   * A port free on {@code ip} now that this JVM has not handed out before. The kernel may give the
+   * port a probe socket just released to the next {@code bind(0)}, so a test asking for several in
+   * a row could get one twice ("duplicate address" at start-up); every port handed out here is
+   * remembered and never handed out again, whatever the address.
+   */
+  public static int freePort(String ip) {
+    for (int attempt = 0; attempt < 1000; attempt++) {
+      int port;
+      try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
+        port = s.getLocalPort();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      if (HANDED_OUT.add(port)) {
+        return port;
+      }
+    }
+    throw new IllegalStateException("no port on " + ip + " not handed out already");
   }
 
   /** The second byte of this JVM's block ({@code A} of {@code 127.A.0.0/16}). */

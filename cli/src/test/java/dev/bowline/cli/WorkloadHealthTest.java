@@ -86,10 +86,7 @@ class WorkloadHealthTest {
 
   static int freePort(String... ips) throws IOException {
     for (int attempt = 0; ; attempt++) {
-      int port;
-      try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ips[0]))) {
-        port = s.getLocalPort();
-      }
+      int port = TestNet.freePort(ips[0]);
       boolean free = true;
       for (String ip : ips) {
         try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getByName(ip))) {
@@ -254,10 +251,7 @@ class WorkloadHealthTest {
   static Proxy proxy(
       ControlPlane cp, String ip, String name, String labels, String group, String apiType)
       throws IOException {
-    int admin;
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
-      admin = s.getLocalPort();
-    }
+    int admin = TestNet.freePort(ip);
     String bootstrap = bootstrap(ip, name, labels, group, admin, cp.xdsPort(), apiType);
     return Proxy.start(
         new BootstrapLoader().parse(name + ".yaml", bootstrap),

@@ -14,7 +14,6 @@ import dev.bowline.controlplane.registry.ServicePort;
 import dev.bowline.controlplane.registry.Workload;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -451,9 +450,7 @@ class GrpcInteropIT {
   }
 
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    return LocalMesh.freePort("0.0.0.0");
   }
 
   static void awaitListening(int port) {

@@ -147,11 +147,26 @@ final class LocalMesh implements AutoCloseable {
   }
 
   /** A port nothing listens on at {@code ip} now. */
+  /**
+   * A port free on {@code ip} now that this JVM has not handed out before: the kernel may give the
+   * port a probe socket just released to the next {@code bind(0)}, so several asked for in a row
+   * could repeat one ("duplicate address" at start-up).
+   */
   static int freePort(String ip) throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
-      return s.getLocalPort();
+    for (int attempt = 0; attempt < 1000; attempt++) {
+      int port;
+      try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
+        port = s.getLocalPort();
+      }
+      if (HANDED_OUT.add(port)) {
+        return port;
+      }
     }
+    throw new IOException("no port on " + ip + " not handed out already");
   }
+
+  private static final java.util.Set<Integer> HANDED_OUT =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   @Override
   public void close() {

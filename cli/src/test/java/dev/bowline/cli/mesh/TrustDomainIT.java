@@ -20,10 +20,8 @@ import dev.bowline.controlplane.registry.ServicePort;
 import dev.bowline.controlplane.registry.Workload;
 import dev.bowline.proxy.Proxy;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ProxySelector;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -208,8 +206,6 @@ class TrustDomainIT {
   }
 
   static int freePort(String ip) throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
-      return s.getLocalPort();
-    }
+    return dev.bowline.cli.TestNet.freePort(ip);
   }
 }

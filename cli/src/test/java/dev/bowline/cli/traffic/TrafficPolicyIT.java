@@ -312,9 +312,7 @@ class TrafficPolicyIT {
   }
 
   static int free(String ip) throws Exception {
-    try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(ip))) {
-      return s.getLocalPort();
-    }
+    return dev.bowline.cli.TestNet.freePort(ip);
   }
 
   @BeforeAll
