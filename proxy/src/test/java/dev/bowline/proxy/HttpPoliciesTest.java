@@ -561,9 +561,12 @@ class HttpPoliciesTest {
 
   @Test
   void redirectsAndRegexRewrites() throws Exception {
+    long directBefore = stat("http.policies.rq_direct_response");
     var r = get("/redir/x/y?q=1");
     assertThat(r.statusCode()).isEqualTo(307);
     assertThat(r.headers().firstValue("location")).contains("https://new.example:8443/new/x/y?q=1");
+    // Envoy's router counts a redirect as the direct response entry it is
+    assertThat(stat("http.policies.rq_direct_response") - directBefore).isEqualTo(1);
     assertThat(get("/rx/abc/end?z=1").body()).contains("uri=/got/abc?z=1");
   }
 

@@ -748,7 +748,9 @@ final class HttpStream
         localReply(d.status(), d.body());
       }
       case RouteAction.Redirect r -> {
-        details = "direct_response"; // Envoy: a redirect is a direct response entry
+        // Envoy: a redirect is a direct response entry, counted as one (router.cc)
+        conn.stats.rqDirectResponse().inc();
+        details = "direct_response";
         redirect(r, authority, path, queryPart, route);
       }
       case RouteAction.Forward f -> forward(req, f, route, path, queryPart);
