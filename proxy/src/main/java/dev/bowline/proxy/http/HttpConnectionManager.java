@@ -162,10 +162,7 @@ public final class HttpConnectionManager {
    * connection manager (Envoy's {@code LocalClose}). {@code ctx} is the keepalive handler's.
    */
   private static void keepaliveTimeout(ChannelHandlerContext ctx, ProxyRuntime runtime) {
-    runtime
-        .stats()
-        .counter("http2.keepalive_timeout", "envoy_http2_keepalive_timeout", java.util.Map.of())
-        .inc();
+    runtime.stats().http2().keepaliveTimeout().inc();
     ConnectionEnd.closingFromOutside(ctx.channel());
     ChannelHandlerContext c = ctx.pipeline().context(Http2FrameCodec.class);
     (c != null ? c : ctx).close(); // the codec's own close would write GOAWAY and wait
@@ -348,10 +345,7 @@ public final class HttpConnectionManager {
               var stream = connection().stream(streamId);
               if (stream == null || !stream.isResetSent()) {
                 // Envoy's codec counts every RST_STREAM it sends (the proxy's, the codec's)
-                runtime
-                    .stats()
-                    .counter("http2.tx_reset", "envoy_http2_tx_reset", java.util.Map.of())
-                    .inc();
+                runtime.stats().http2().txReset().inc();
               }
               return super.resetStream(ctx, streamId, errorCode, promise);
             }
@@ -372,10 +366,7 @@ public final class HttpConnectionManager {
      * when it sees the reset).
      */
     void headerOverflow(Channel ch, int streamId, boolean request) {
-      runtime
-          .stats()
-          .counter("http2.header_overflow", "envoy_http2_header_overflow", java.util.Map.of())
-          .inc();
+      runtime.stats().http2().headerOverflow().inc();
       if (request) {
         CodecError.resetStream(
             config,
@@ -471,10 +462,7 @@ public final class HttpConnectionManager {
               public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode)
                   throws Http2Exception {
                 // Envoy's codec counts every RST_STREAM it receives
-                runtime
-                    .stats()
-                    .counter("http2.rx_reset", "envoy_http2_rx_reset", java.util.Map.of())
-                    .inc();
+                runtime.stats().http2().rxReset().inc();
                 super.onRstStreamRead(ctx, streamId, errorCode);
               }
             });
@@ -562,10 +550,7 @@ public final class HttpConnectionManager {
       @org.jspecify.annotations.Nullable String message,
       HttpConnectionManagerConfig config,
       ProxyRuntime runtime) {
-    runtime
-        .stats()
-        .counter("http2.rx_messaging_error", "envoy_http2_rx_messaging_error", java.util.Map.of())
-        .inc();
+    runtime.stats().http2().rxMessagingError().inc();
     String m = message == null ? "" : message.toLowerCase(java.util.Locale.ROOT);
     String details =
         m.contains("content-length") || m.contains("mandatory") || m.contains("missing")
