@@ -453,6 +453,8 @@ public final class Proxy implements AutoCloseable {
       xdsClient = client;
       client.listenerCheck(listeners::bindable); // Envoy NACKs an LDS listener it cannot bind
       client.listenerOut(listeners::heldOut); // failed after warming: out until LDS sends it
+      listeners.onRemovedOut(xdsStats::listenerRemovedOut);
+      xdsStats.heldOut(listeners::heldOutNow);
       client.stats(xdsStats);
       client.addStaticListeners(List.copyOf(staticListeners.values()));
       client.addStaticClusters(List.copyOf(staticClusters.values()));

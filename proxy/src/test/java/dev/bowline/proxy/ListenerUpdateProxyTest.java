@@ -147,6 +147,71 @@ class ListenerUpdateProxyTest extends HandAdsFixture {
     assertThat(admin("/config_dump")).contains("\"late\"");
   }
 
+  /**
+   * Envoy's listener manager counts a listener removed after its failed bind once: LDS bringing it
+   * back adds it again ({@code listener_added}), LDS dropping it while it is out removes nothing
+   * more ({@code listener_removed}).
+   */
+  @Test
+  void aListenerOutAfterItsFailedBindIsAddedWhenLdsBringsItBackAndNotRemovedTwice()
+      throws Exception {
+    firstSync();
+    awaitStat("listener_manager.listener_added", "1");
+    int late = Ports.free(LISTEN_IP);
+    xds.send(LDS, "2", HandAds.ingress(LISTEN_IP, listenPort), listener("late", late, "later"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> xds.acked(LDS, "2"));
+    try (ServerSocket taken = new ServerSocket(late, 50, InetAddress.getByName(LISTEN_IP))) {
+      xds.send(
+          RDS,
+          "2",
+          XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")),
+          XdsProxyTest.routes("later", XdsProxyTest.toCluster("/", "c0")));
+      awaitStat("listener_manager.listener_removed", "1");
+    }
+    assertThat(stats()).containsEntry("listener_manager.listener_added", "2");
+
+    // the port is free: LDS names it again, unchanged, and it is added again
+    xds.send(LDS, "3", HandAds.ingress(LISTEN_IP, listenPort), listener("late", late, "later"));
+    awaitStat("listener_manager.listener_added", "3");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(() -> get(late).startsWith("backend=a"));
+
+    // another fails its bind after warming ...
+    int gone = Ports.free(LISTEN_IP);
+    xds.send(
+        LDS,
+        "4",
+        HandAds.ingress(LISTEN_IP, listenPort),
+        listener("late", late, "later"),
+        listener("gone", gone, "gone"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> xds.acked(LDS, "4"));
+    awaitStat("listener_manager.listener_added", "4");
+    try (ServerSocket taken = new ServerSocket(gone, 50, InetAddress.getByName(LISTEN_IP))) {
+      xds.send(
+          RDS,
+          "3",
+          XdsProxyTest.routes("routes", XdsProxyTest.toCluster("/", "c0")),
+          XdsProxyTest.routes("later", XdsProxyTest.toCluster("/", "c0")),
+          XdsProxyTest.routes("gone", XdsProxyTest.toCluster("/", "c0")));
+      awaitStat("listener_manager.listener_removed", "2");
+    }
+    // ... and LDS drops it, adding another in the same response (counted with the removals, so
+    // seeing it added means the removals were counted)
+    int extra = Ports.free(LISTEN_IP);
+    xds.send(
+        LDS,
+        "5",
+        HandAds.ingress(LISTEN_IP, listenPort),
+        listener("late", late, "later"),
+        listener("extra", extra, "routes"));
+    awaitStat("listener_manager.listener_added", "5");
+    assertThat(stats())
+        .containsEntry("listener_manager.listener_removed", "2")
+        .containsEntry("listener_manager.listener_modified", "0");
+  }
+
   @Test
   void twoBootstrapListenersOnOneAddressStopTheStartUpWithEnvoysDuplicateAddressError()
       throws Exception {

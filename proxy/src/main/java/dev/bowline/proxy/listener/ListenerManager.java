@@ -94,6 +94,9 @@ public final class ListenerManager {
 
   private final int workers;
 
+  /** Told the name of each listener removed because its bind after warming failed. */
+  private java.util.function.Consumer<String> onRemovedOut = name -> {};
+
   /** The listener versions counted as created, by name (identity tells a new version). */
   private Map<String, ListenerConfig> created = Map.of();
 
@@ -111,6 +114,15 @@ public final class ListenerManager {
     this.createSuccess = managerCounter("listener_manager.listener_create_success");
     this.createFailure = managerCounter("listener_manager.listener_create_failure");
     this.removed = managerCounter("listener_manager.listener_removed");
+  }
+
+  /**
+   * Tells {@code hook} the name of each listener removed because its bind after warming failed (the
+   * xDS stats then count LDS's later removal or re-adding of it as Envoy does). Set before the
+   * first {@link #apply}.
+   */
+  public void onRemovedOut(java.util.function.Consumer<String> hook) {
+    this.onRemovedOut = hook;
   }
 
   private dev.bowline.proxy.stats.Counter managerCounter(String name) {
@@ -411,6 +423,7 @@ public final class ListenerManager {
       bindFailures.put(l.name(), "cannot bind '" + l.address() + "': " + f.cause().getMessage());
       heldOut.put(l.name(), l);
       heldOutChanged();
+      onRemovedOut.accept(l.name());
       removed.inc(); // Envoy removes the listener whose socket failed after warming
       createFailure.inc();
       return;

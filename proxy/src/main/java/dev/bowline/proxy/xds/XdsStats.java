@@ -47,6 +47,18 @@ public final class XdsStats {
   private final Map<String, Object> listeners = new HashMap<>();
 
   /**
+   * Listeners whose bind after warming failed, counted removed then by the listener manager
+   * (Envoy's {@code onListenerWarmed}: {@code removeListenerInternal}) and not added again since:
+   * an LDS response dropping one removes nothing (Envoy no longer has it), and one that brings it
+   * back adds it (Envoy's LDS adds it as new). Written by the listener manager as it binds, read on
+   * the xDS client's thread.
+   */
+  private final Set<String> removedOut = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** Whether the listener manager holds a listener out now (it binds at the next publication). */
+  private java.util.function.Predicate<String> heldOut = name -> false;
+
+  /**
    * The subscription stats of each EDS cluster (by cluster name) and RDS route table (by name)
    * subscribed now: a stream failure counts for these only. A cluster's stats are those {@link
    * Stats#subscription} made for its prefix (it never drops one), so one kept here is the one it
@@ -93,6 +105,22 @@ public final class XdsStats {
 
   private static String prom(String name) {
     return "envoy_" + name.replace('.', '_');
+  }
+
+  /**
+   * Listener {@code name}'s bind after warming failed and the listener manager counted it removed.
+   * Any thread.
+   */
+  public void listenerRemovedOut(String name) {
+    removedOut.add(name);
+  }
+
+  /**
+   * Whether the listener manager holds a listener out until LDS sends it again and it can bind; set
+   * before the xDS client starts.
+   */
+  public void heldOut(java.util.function.Predicate<String> out) {
+    this.heldOut = out;
   }
 
   /** Static listeners and clusters of the bootstrap: added at start-up, as in Envoy. */
@@ -161,7 +189,7 @@ public final class XdsStats {
     }
     switch (typeUrl) {
       case XdsClient.LDS -> {
-        changes(listeners, accepted, listenerAdded, listenerModified, listenerRemoved);
+        listenerChanges(accepted);
         count(lds, nacked, version);
       }
       case XdsClient.CDS -> {
@@ -257,6 +285,32 @@ public final class XdsStats {
   /**
    * Counts the names {@code now} adds, changes (another object) and removes against {@code was}.
    */
+  /**
+   * {@link #changes} for listeners, as Envoy's listener manager counts them: one removed after its
+   * bind failed and that this response brought back (checked again and bindable, so no longer held
+   * out) is added again, whether changed or not; one dropped while removed so is not removed twice.
+   */
+  private void listenerChanges(Map<String, ?> now) {
+    for (var e : now.entrySet()) {
+      Object before = listeners.get(e.getKey());
+      if (before == null) {
+        listenerAdded.inc();
+      } else if (removedOut.contains(e.getKey()) && !heldOut.test(e.getKey())) {
+        removedOut.remove(e.getKey());
+        listenerAdded.inc();
+      } else if (before != e.getValue()) {
+        listenerModified.inc();
+      }
+    }
+    for (String name : listeners.keySet()) {
+      if (!now.containsKey(name) && !removedOut.remove(name)) {
+        listenerRemoved.inc();
+      }
+    }
+    listeners.clear();
+    listeners.putAll(now);
+  }
+
   private static void changes(
       Map<String, Object> was,
       Map<String, ?> now,
