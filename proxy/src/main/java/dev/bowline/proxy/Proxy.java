@@ -522,6 +522,7 @@ public final class Proxy implements AutoCloseable {
     var names = java.util.Set.copyOf(c.keySet());
     membershipGauges(names);
     clusterStates.retain(names);
+    clusterStates.startHealthChecks(next); // as Envoy: when the cluster initialises
     for (var entry : runtime.workers().entrySet()) {
       entry.getKey().execute(() -> entry.getValue().retain(names));
     }

@@ -117,6 +117,11 @@ final class ClusterState {
     }
   }
 
+  /** Whether an active health checker runs for this cluster. */
+  synchronized boolean checking() {
+    return healthChecker != null;
+  }
+
   /** The shared health of the endpoint at {@code address}, created on first sight. */
   HostHealth health(SocketAddr address) {
     HostHealth h = health.get(address);

@@ -72,6 +72,33 @@ public final class ClusterStates {
     return s == null ? "healthy" : s.healthFlags(address);
   }
 
+  /**
+   * Starts (or re-times, or stops) the active health checks of {@code snapshot}'s clusters as they
+   * are published, each endpoint known to be probed, as Envoy's cluster starts its health checker
+   * when it initialises ({@code ClusterImplBase::onPreInitComplete}) rather than at its first
+   * request. Clusters without health checks are left to their first request. Runs on the publishing
+   * thread (never an event loop); {@link ClusterState#update} is idempotent.
+   */
+  public void startHealthChecks(dev.bowline.proxy.config.ProxySnapshot snapshot) {
+    for (ClusterConfig c : snapshot.clusters().values()) {
+      ClusterState running = states.get(c.name());
+      if (c.policy().healthCheck().isEmpty() && (running == null || !running.checking())) {
+        continue;
+      }
+      var endpoints = snapshot.endpointsOf(c);
+      if (endpoints.isEmpty()) {
+        continue; // nothing to probe until EDS or DNS names some
+      }
+      ClusterState state = of(c);
+      state.update(c, endpoints.get());
+      if (c.policy().healthCheck().isPresent()) {
+        for (var e : endpoints.get().endpoints()) {
+          state.health(e.address()); // the checker's rounds walk these
+        }
+      }
+    }
+  }
+
   /** Forgets clusters no longer configured. */
   public void retain(Set<String> names) {
     states
