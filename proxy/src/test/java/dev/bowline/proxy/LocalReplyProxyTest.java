@@ -252,6 +252,15 @@ class LocalReplyProxyTest {
     Reply kept =
         get("keep", "/direct", "x-request-id", "from-client", "x-forwarded-for", "203.0.113.9");
     assertThat(kept.headers()).containsEntry("x-request-id", "from-client");
+    // a kept UUID loses the trace reason packed in it (9: sampled), as Envoy's UUID extension
+    String sampled = "0123abcd-0123-9123-8123-0123456789ab";
+    assertThat(
+            get("keep", "/direct", "x-request-id", sampled, "x-forwarded-for", "203.0.113.9")
+                .headers())
+        .containsEntry("x-request-id", "0123abcd-0123-4123-8123-0123456789ab");
+    // an empty id is no id
+    assertThat(get("keep", "/direct", "x-request-id", "").headers().get("x-request-id"))
+        .hasSize(36);
     // a request straight from an internal (loopback) address keeps its id either way
     Reply internal = get("ids", "/direct", "x-request-id", "from-client");
     assertThat(internal.headers()).containsEntry("x-request-id", "from-client");

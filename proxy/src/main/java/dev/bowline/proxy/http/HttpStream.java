@@ -664,14 +664,22 @@ final class HttpStream
       h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
     }
     ForwardedClientCert.apply(h, cfg.clientCert(), tls, conn.xfcc);
-    if (cfg.generateRequestId()
-        && (!h.contains(X_REQUEST_ID)
-            || (cfg.useRemoteAddress()
-                && !cfg.replies().preserveExternalRequestId()
-                && !internalRequest(singleXff)))) {
-      // Envoy's UUID extension: a new id when there is none, and for an edge request (an external
-      // one on a connection manager using the remote address) unless preserve_external_request_id
-      h.set(X_REQUEST_ID, requestId());
+    if (cfg.generateRequestId()) {
+      // Envoy's UUID extension: a new id when there is none (or it is empty), and for an edge
+      // request (an external one on a connection manager using the remote address) unless
+      // preserve_external_request_id, which keeps the id but clears a trace reason packed in it
+      if (!h.contains(X_REQUEST_ID) || h.contains(X_REQUEST_ID, "", false)) {
+        h.set(X_REQUEST_ID, requestId());
+      } else if (cfg.useRemoteAddress() && !internalRequest(singleXff)) {
+        if (!cfg.replies().preserveExternalRequestId()) {
+          h.set(X_REQUEST_ID, requestId());
+        } else {
+          String rid = h.get(X_REQUEST_ID);
+          if (rid.length() == 36 && rid.charAt(14) != '4') {
+            h.set(X_REQUEST_ID, rid.substring(0, 14) + '4' + rid.substring(15));
+          }
+        }
+      }
     }
     var tracer = cfg.tracer();
     if (tracer != null) {
