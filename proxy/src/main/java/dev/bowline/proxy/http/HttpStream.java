@@ -2593,8 +2593,7 @@ final class HttpStream
   }
 
   /** Netty headers seen through the config's header operations. */
-  private record HeaderOps(HttpHeaders h)
-      implements dev.bowline.proxy.config.HeaderMutation.Headers {
+  record HeaderOps(HttpHeaders h) implements dev.bowline.proxy.config.HeaderMutation.Headers {
     @Override
     public boolean contains(String name) {
       return h.contains(name);

@@ -183,7 +183,7 @@ public record LocalReplyMapper(List<Mapper> mappers, @Nullable BodyFormat bodyFo
       if (m.body() != null) {
         body = m.body();
       }
-      m.headers().applyTo(new Ops(headers));
+      m.headers().applyTo(new HttpStream.HeaderOps(headers));
       if (m.status() != 0 && m.status() != status) {
         status = m.status();
         s.showLocalReply(status, headers, null);
@@ -204,28 +204,6 @@ public record LocalReplyMapper(List<Mapper> mappers, @Nullable BodyFormat bodyFo
       return new Reply(status, sb.toString(), format.contentType(), headers);
     } finally {
       s.showLocalReply(status, headers, null);
-    }
-  }
-
-  private record Ops(HttpHeaders h) implements HeaderMutation.Headers {
-    @Override
-    public boolean contains(String name) {
-      return h.contains(name);
-    }
-
-    @Override
-    public void add(String name, String value) {
-      h.add(name, value);
-    }
-
-    @Override
-    public void set(String name, String value) {
-      h.set(name, value);
-    }
-
-    @Override
-    public void remove(String name) {
-      h.remove(name);
     }
   }
 }
