@@ -54,7 +54,8 @@ public final class LogFormat {
           "REQUESTED_SERVER_NAME",
           "ROUTE_NAME",
           "PROTOCOL",
-          "HOSTNAME");
+          "HOSTNAME",
+          "LOCAL_REPLY_BODY");
 
   private final List<Part> text; // text format; empty for JSON
   private final List<Map.Entry<String, List<Part>>> json; // JSON format; empty for text
@@ -229,6 +230,7 @@ public final class LogFormat {
     REQUESTED_SERVER_NAME(false),
     RESPONSE_CODE_DETAILS(false),
     UPSTREAM_LOCAL_ADDRESS(false),
+    LOCAL_REPLY_BODY(false), // the local reply's text, only while local_reply_config formats it
     UNTRACKED(false); // known but not tracked yet: prints "-"
 
     final boolean numeric;
@@ -274,6 +276,9 @@ public final class LogFormat {
       int start = sb.length();
       value(sb, info);
       int len = sb.length() - start;
+      if (len == 0 && op == Op.LOCAL_REPLY_BODY && info.localReplyBody() != null) {
+        return; // Envoy: an empty reply body is an empty value, not a missing one
+      }
       if (len == 0) {
         sb.append('-');
       } else if (max >= 0 && len > max) {
@@ -307,6 +312,7 @@ public final class LogFormat {
         case REQUESTED_SERVER_NAME -> sb.append(info.requestedServerName());
         case RESPONSE_CODE_DETAILS -> appendNullable(sb, info.responseCodeDetails());
         case UPSTREAM_LOCAL_ADDRESS -> appendNullable(sb, info.upstreamLocalAddress());
+        case LOCAL_REPLY_BODY -> appendNullable(sb, info.localReplyBody());
         case REQ, RESP -> {
           boolean request = op == Op.REQ;
           String v = one(info, request, java.util.Objects.requireNonNull(header));

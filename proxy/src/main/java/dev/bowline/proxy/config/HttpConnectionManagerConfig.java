@@ -26,6 +26,7 @@ import java.util.List;
  * @param connect whether {@code upgrade_configs} enables {@code CONNECT} (off: CONNECT gets 403)
  * @param codecOptions {@code http_protocol_options}, {@code http2_protocol_options} and the
  *     invalid-messaging switches, resolved
+ * @param replies {@code local_reply_config} and the request-id options
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -45,7 +46,8 @@ public record HttpConnectionManagerConfig(
     dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer,
     PathNormalization paths,
     boolean connect,
-    CodecOptions codecOptions)
+    CodecOptions codecOptions,
+    ReplyOptions replies)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
@@ -92,7 +94,8 @@ public record HttpConnectionManagerConfig(
         tracer,
         PathNormalization.NONE,
         false,
-        CodecOptions.DEFAULTS);
+        CodecOptions.DEFAULTS,
+        ReplyOptions.DEFAULTS);
   }
 
   /** A connection manager with Envoy's default XFCC handling (sanitize) and no tracing. */
@@ -128,7 +131,8 @@ public record HttpConnectionManagerConfig(
         null,
         PathNormalization.NONE,
         false,
-        CodecOptions.DEFAULTS);
+        CodecOptions.DEFAULTS,
+        ReplyOptions.DEFAULTS);
   }
 
   /** Envoy's {@code codec_type}. */

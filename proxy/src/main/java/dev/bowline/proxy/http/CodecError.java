@@ -26,7 +26,7 @@ import org.jspecify.annotations.Nullable;
  * http2.violation.of.messaging.rule}, ...). This is that stream's {@link StreamInfo}: no method,
  * path or request headers ({@code -} in access logs). Rare path; event loop only.
  */
-final class CodecError implements StreamInfo {
+final class CodecError implements LocalReplyMapper.View {
   private final long startEpochMillis = System.currentTimeMillis();
   private final long startNanos = System.nanoTime();
   private long endNanos;
@@ -84,10 +84,19 @@ final class CodecError implements StreamInfo {
       stats.downstreamCxProtocolError().inc();
     }
     stats.downstreamRqResponseBeforeRqComplete().inc(); // the codec never saw the request end
-    stats.response(status);
     CodecError info = new CodecError(ctx.channel(), "HTTP/1.1", details, flag);
-    FullHttpResponse r =
-        LocalReply.build(ctx.alloc(), status, body, conn.config.serverName(), false);
+    LocalReplyMapper mapper = conn.config.replies().localReply();
+    FullHttpResponse r;
+    if (mapper == null) {
+      r = LocalReply.build(ctx.alloc(), status, body, conn.config.serverName(), false);
+    } else {
+      // Envoy answers a codec error through the connection manager's local reply, mapper too
+      r =
+          LocalReply.build(
+              ctx.alloc(), mapper.rewrite(info, status, body), conn.config.serverName(), false);
+      status = info.code;
+    }
+    stats.response(status);
     r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     HttpFilter[] filters = filters(conn.config, conn.filterFactories, info);
     for (int i = filters.length - 1; i >= 0; i--) {
@@ -177,6 +186,20 @@ final class CodecError implements StreamInfo {
   @Override
   public int responseCode() {
     return code;
+  }
+
+  private @Nullable String localReplyBody;
+
+  @Override
+  public void showLocalReply(int code, @Nullable HttpHeaders headers, @Nullable String body) {
+    this.code = code;
+    this.responseHeaders = headers;
+    this.localReplyBody = body;
+  }
+
+  @Override
+  public @Nullable String localReplyBody() {
+    return localReplyBody;
   }
 
   @Override

@@ -61,7 +61,7 @@ final class HttpStream
     implements ResponseListener,
         Worker.AcquireCallback,
         dev.bowline.proxy.http.filter.StreamContext,
-        StreamInfo {
+        LocalReplyMapper.View {
   private final HttpConnection conn;
   private final ChannelHandlerContext ctx;
   private final ProxySnapshot snapshot;
@@ -159,6 +159,8 @@ final class HttpStream
     @Nullable List<ClusterConfig> mirrorClusters;
     @Nullable HttpRequest mirrorHead;
     io.netty.buffer.@Nullable CompositeByteBuf mirrorBody;
+    // local_reply_config: the reply's text while its body format renders (%LOCAL_REPLY_BODY%)
+    @Nullable String localReplyBody;
   }
 
   private Rare rare() {
@@ -289,6 +291,8 @@ final class HttpStream
       io.netty.util.AsciiString.cached("x-forwarded-proto");
   private static final io.netty.util.AsciiString X_REQUEST_ID =
       io.netty.util.AsciiString.cached("x-request-id");
+  private static final io.netty.util.AsciiString X_FORWARDED_FOR =
+      io.netty.util.AsciiString.cached("x-forwarded-for");
   private static final io.netty.util.AsciiString X_ENVOY_UPSTREAM_RQ_TIMEOUT_MS =
       io.netty.util.AsciiString.cached("x-envoy-upstream-rq-timeout-ms");
   private static final io.netty.util.AsciiString X_ENVOY_UPSTREAM_RQ_PER_TRY_TIMEOUT_MS =
@@ -579,10 +583,10 @@ final class HttpStream
           return;
         }
         case dev.bowline.proxy.config.PathNormalization.Redirect(String p) -> {
-          conn.stats.response(307);
-          var resp = LocalReply.build(ctx.alloc(), 307, "", conn.config.serverName(), false);
+          var resp = buildLocal(307, "", false);
           resp.headers().set(HttpHeaderNames.LOCATION, p);
-          writeLocal(resp, 307);
+          conn.stats.response(responseCode);
+          writeLocal(resp, responseCode);
           return;
         }
       }
@@ -627,6 +631,7 @@ final class HttpStream
     if (te != null && !te.equalsIgnoreCase("trailers")) {
       h.remove(HttpHeaderNames.TE);
     }
+    boolean singleXff = cfg.useRemoteAddress() && !h.contains(X_FORWARDED_FOR); // before append
     if (cfg.useRemoteAddress() && !cfg.skipXffAppend()) {
       String xff = h.get("x-forwarded-for");
       h.set("x-forwarded-for", xff == null ? conn.remoteIp : xff + "," + conn.remoteIp);
@@ -659,8 +664,22 @@ final class HttpStream
       h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
     }
     ForwardedClientCert.apply(h, cfg.clientCert(), tls, conn.xfcc);
-    if (cfg.generateRequestId() && !h.contains(X_REQUEST_ID)) {
-      h.set(X_REQUEST_ID, requestId());
+    if (cfg.generateRequestId()) {
+      // Envoy's UUID extension: a new id when there is none (or it is empty), and for an edge
+      // request (an external one on a connection manager using the remote address) unless
+      // preserve_external_request_id, which keeps the id but clears a trace reason packed in it
+      if (!h.contains(X_REQUEST_ID) || h.contains(X_REQUEST_ID, "", false)) {
+        h.set(X_REQUEST_ID, requestId());
+      } else if (cfg.useRemoteAddress() && !internalRequest(singleXff)) {
+        if (!cfg.replies().preserveExternalRequestId()) {
+          h.set(X_REQUEST_ID, requestId());
+        } else {
+          String rid = h.get(X_REQUEST_ID);
+          if (rid.length() == 36 && rid.charAt(14) != '4') {
+            h.set(X_REQUEST_ID, rid.substring(0, 14) + '4' + rid.substring(15));
+          }
+        }
+      }
     }
     var tracer = cfg.tracer();
     if (tracer != null) {
@@ -729,10 +748,10 @@ final class HttpStream
       // Envoy's SSL redirect route: a direct response, 301 to the same URL over https
       conn.stats.rqDirectResponse().inc();
       details = "direct_response";
-      conn.stats.response(301);
-      var resp = LocalReply.build(ctx.alloc(), 301, "", conn.config.serverName(), false);
+      var resp = buildLocal(301, "", false);
       resp.headers().set(HttpHeaderNames.LOCATION, "https://" + authority + path + queryPart);
-      writeLocal(resp, 301);
+      conn.stats.response(responseCode);
+      writeLocal(resp, responseCode);
       return;
     }
     if (route == null) {
@@ -1357,18 +1376,16 @@ final class HttpStream
     if (clusterStats != null) {
       clusterStats.response(503);
     }
-    conn.stats.response(503);
     var resp =
-        LocalReply.build(
-            ctx.alloc(),
+        buildLocal(
             503,
             "upstream connect error or disconnect/reset before headers. reset reason: overflow",
-            conn.config.serverName(),
             grpc);
+    conn.stats.response(responseCode);
     if (!suppressEnvoyHeaders) {
       resp.headers().set("x-envoy-overloaded", "true");
     }
-    writeLocal(resp, 503);
+    writeLocal(resp, responseCode);
   }
 
   @Override
@@ -1648,10 +1665,32 @@ final class HttpStream
       newPath = x.regexRewrite().get().apply(path);
     }
     String location = r.scheme().orElse("http") + "://" + host + newPath + newQuery;
-    conn.stats.response(r.status());
-    var resp = LocalReply.build(ctx.alloc(), r.status(), "", conn.config.serverName(), false);
+    var resp = buildLocal(r.status(), "", false);
     resp.headers().set(HttpHeaderNames.LOCATION, location);
-    writeLocal(resp, r.status());
+    conn.stats.response(responseCode);
+    writeLocal(resp, responseCode);
+  }
+
+  /**
+   * Envoy's internal request ({@code mutateXffRequestHeaders}): the request came without {@code
+   * x-forwarded-for} ({@code singleXff}) from an internal address, by Envoy's default RFC 1918,
+   * loopback and unique-local IPv6 ranges. Read only for a request that brings its own {@code
+   * x-request-id} to a connection manager using the remote address.
+   */
+  private boolean internalRequest(boolean singleXff) {
+    if (!singleXff) {
+      return false;
+    }
+    var peer = downstreamDirectRemote();
+    if (peer == null) {
+      return true; // Envoy: a pipe (unix socket) peer is internal
+    }
+    java.net.InetAddress a = peer.getAddress();
+    if (a.isLoopbackAddress() || a.isSiteLocalAddress()) {
+      return true;
+    }
+    byte[] b = a.getAddress();
+    return b.length == 16 && (b[0] & 0xFF) == 0xFD; // fd00::/8
   }
 
   /**
@@ -2502,11 +2541,45 @@ final class HttpStream
       resetLocally();
       return;
     }
+    var resp = buildLocal(status, body, grpc);
+    status = responseCode;
     if (clusterStats != null && status >= 500) {
       clusterStats.response(status);
     }
     conn.stats.response(status);
-    writeLocal(LocalReply.build(ctx.alloc(), status, body, conn.config.serverName(), grpc), status);
+    writeLocal(resp, status);
+  }
+
+  /**
+   * The local reply {@code status} with text {@code body}, through the connection manager's {@code
+   * local_reply_config} when it has one (Envoy passes every local reply of the connection manager,
+   * direct responses and redirects too, through it); {@link #responseCode} is then the status to
+   * answer.
+   */
+  private io.netty.handler.codec.http.FullHttpResponse buildLocal(
+      int status, String body, boolean grpcReply) {
+    LocalReplyMapper mapper = conn.config.replies().localReply();
+    if (mapper == null) {
+      responseCode = status;
+      return LocalReply.build(ctx.alloc(), status, body, conn.config.serverName(), grpcReply);
+    }
+    LocalReplyMapper.Reply m = mapper.rewrite(this, status, body);
+    return LocalReply.build(ctx.alloc(), m, conn.config.serverName(), grpcReply);
+  }
+
+  @Override
+  public void showLocalReply(int code, @Nullable HttpHeaders headers, @Nullable String body) {
+    responseCode = code;
+    responseHeaders = headers;
+    if (body != null || rare != null) {
+      rare().localReplyBody = body;
+    }
+  }
+
+  @Override
+  public @Nullable String localReplyBody() {
+    Rare r = rare;
+    return r == null ? null : r.localReplyBody;
   }
 
   private void mutateResponse(HttpHeaders h) {
@@ -2530,8 +2603,7 @@ final class HttpStream
   }
 
   /** Netty headers seen through the config's header operations. */
-  private record HeaderOps(HttpHeaders h)
-      implements dev.bowline.proxy.config.HeaderMutation.Headers {
+  record HeaderOps(HttpHeaders h) implements dev.bowline.proxy.config.HeaderMutation.Headers {
     @Override
     public boolean contains(String name) {
       return h.contains(name);
@@ -2595,6 +2667,13 @@ final class HttpStream
    * Envoy's decorator handling of a traced stream's response head (x-envoy-decorator-operation).
    */
   private void decorateResponse(HttpHeaders h) {
+    if (conn.config.replies().alwaysSetRequestIdInResponse()) {
+      // Envoy's always_set_request_id_in_response: the request's id on every response head
+      String rid = downstreamHead.headers().get(X_REQUEST_ID);
+      if (rid != null) {
+        h.set(X_REQUEST_ID, rid);
+      }
+    }
     var tracer = conn.config.tracer();
     var s = span();
     if (tracer != null && s != null) {

@@ -20,6 +20,33 @@ final class LocalReply {
 
   static FullHttpResponse build(
       ByteBufAllocator alloc, int status, String body, String server, boolean grpc) {
+    return build(alloc, status, body, server, grpc, TEXT_PLAIN);
+  }
+
+  private static final String TEXT_PLAIN = HttpHeaderValues.TEXT_PLAIN.toString();
+
+  /**
+   * The reply {@code local_reply_config} rewrote ({@link LocalReplyMapper#rewrite}): Envoy's {@code
+   * prepareLocalReply} rewrites before the gRPC conversion, so a gRPC reply's {@code grpc-status}
+   * and {@code grpc-message} come from the rewritten status and body; the mapper's headers go on
+   * the reply (a {@code content-type} among them wins).
+   */
+  static FullHttpResponse build(
+      ByteBufAllocator alloc, LocalReplyMapper.Reply m, String server, boolean grpc) {
+    FullHttpResponse r = build(alloc, m.status(), m.body(), server, grpc, m.contentType());
+    for (String name : m.headers().names()) {
+      r.headers().set(name, m.headers().getAll(name));
+    }
+    return r;
+  }
+
+  static FullHttpResponse build(
+      ByteBufAllocator alloc,
+      int status,
+      String body,
+      String server,
+      boolean grpc,
+      String contentType) {
     if (grpc) {
       FullHttpResponse r =
           new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, alloc.buffer(0));
@@ -37,7 +64,7 @@ final class LocalReply {
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), content);
     if (content.readableBytes() > 0) {
-      r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN);
+      r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
     }
     r.headers()
         .set(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes())

@@ -141,7 +141,7 @@ final class AccessLogParser {
     };
   }
 
-  private static LogFormat logFormat(
+  static LogFormat logFormat(
       io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString s, String field)
       throws InvalidResourceException {
     try {

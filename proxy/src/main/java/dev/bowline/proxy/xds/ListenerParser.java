@@ -458,7 +458,13 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
             : null,
         pathNormalization(h, field),
         connect,
-        codecOptions(h, field));
+        codecOptions(h, field),
+        new dev.bowline.proxy.config.ReplyOptions(
+            h.hasLocalReplyConfig()
+                ? LocalReplyParser.parse(h.getLocalReplyConfig(), field + ".local_reply_config")
+                : null,
+            h.getPreserveExternalRequestId(),
+            h.getAlwaysSetRequestIdInResponse()));
   }
 
   /**
@@ -749,6 +755,9 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "forward_client_cert_details",
           "set_current_client_cert_details",
           "generate_request_id",
+          "preserve_external_request_id",
+          "always_set_request_id_in_response",
+          "local_reply_config",
           "max_request_headers_kb",
           "stream_idle_timeout",
           "request_timeout",

@@ -197,7 +197,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   }
 
   @SuppressWarnings("deprecation") // append (BoolValue) is what many control planes still send
-  private static dev.bowline.proxy.config.HeaderMutation mutation(
+  static dev.bowline.proxy.config.HeaderMutation mutation(
       List<io.envoyproxy.envoy.config.core.v3.HeaderValueOption> add,
       List<String> remove,
       String field)

@@ -971,4 +971,100 @@ class ParsersTest {
             "virtual_hosts.metadata",
             "virtual_hosts.routes.route.auto_host_rewrite");
   }
+
+  /** The listener of {@link #listener} with {@code fields} (JSON members) added to its HCM. */
+  private Listener hcmWith(String fields) throws Exception {
+    return json(
+            listener(ROUTER)
+                .replace("\"stat_prefix\":\"p\",", "\"stat_prefix\":\"p\"," + fields + ","),
+            Listener.newBuilder())
+        .build();
+  }
+
+  @Test
+  void localReplyAndRequestIdOptionsAreHonouredAndTheirBadValuesNackedNamingTheField()
+      throws Exception {
+    Listener set =
+        hcmWith(
+            "\"preserve_external_request_id\":true,\"always_set_request_id_in_response\":true,"
+                + "\"local_reply_config\":{\"mappers\":[{\"filter\":{\"and_filter\":{\"filters\":["
+                + "{\"status_code_filter\":{\"comparison\":{\"op\":\"GE\",\"value\":"
+                + "{\"default_value\":500,\"runtime_key\":\"k\"}}}},"
+                + "{\"response_flag_filter\":{\"flags\":[\"UF\",\"UH\"]}}]}},"
+                + "\"status_code\":502,\"body\":{\"inline_string\":\"down\"},"
+                + "\"headers_to_add\":[{\"header\":{\"key\":\"x-m\",\"value\":\"1\"}}],"
+                + "\"body_format_override\":{\"json_format\":{\"m\":\"%LOCAL_REPLY_BODY%\"}}},"
+                + "{\"filter\":{\"or_filter\":{\"filters\":[{\"not_health_check_filter\":{}},"
+                + "{\"header_filter\":{\"header\":{\"name\":\"x-a\",\"present_match\":true}}}]}}}],"
+                + "\"body_format\":{\"text_format\":\"%LOCAL_REPLY_BODY% %RESPONSE_CODE%\","
+                + "\"content_type\":\"text/x-b\"}}");
+    var hcm =
+        (HttpConnectionManagerConfig)
+            listeners.unpackAndParse(Any.pack(set)).value().filterChains().getFirst().filter();
+    var replies = hcm.replies();
+    assertThat(replies.preserveExternalRequestId()).isTrue();
+    assertThat(replies.alwaysSetRequestIdInResponse()).isTrue();
+    var mapper = java.util.Objects.requireNonNull(replies.localReply());
+    assertThat(mapper.mappers()).hasSize(2);
+    var first = mapper.mappers().getFirst();
+    assertThat(first.status()).isEqualTo(502);
+    assertThat(first.body()).isEqualTo("down");
+    assertThat(java.util.Objects.requireNonNull(first.format()).contentType())
+        .isEqualTo("application/json");
+    assertThat(first.filter())
+        .isInstanceOf(dev.bowline.proxy.http.LocalReplyMapper.And.class)
+        .hasToString(
+            "And[filters=[StatusCode[op=GE, value=500], ResponseFlags[mask="
+                + (dev.bowline.proxy.http.filter.ResponseFlag.UF.bit()
+                    | dev.bowline.proxy.http.filter.ResponseFlag.UH.bit())
+                + "]]]");
+    assertThat(java.util.Objects.requireNonNull(mapper.bodyFormat()).contentType())
+        .isEqualTo("text/x-b");
+    // the audit no longer reports them
+    assertThat(listeners.nestedIgnored(set)).isEmpty();
+    // Envoy's defaults: no mapper, a new id for an edge request, none on the response
+    var plain =
+        (HttpConnectionManagerConfig)
+            listeners
+                .unpackAndParse(Any.pack(hcmWith("\"server_name\":\"s\"")))
+                .value()
+                .filterChains()
+                .getFirst()
+                .filter();
+    assertThat(plain.replies()).isEqualTo(dev.bowline.proxy.config.ReplyOptions.DEFAULTS);
+    String field = "l1: filter_chains[0].filters[0].typed_config.local_reply_config.mappers[0].";
+    for (String[] bad :
+        new String[][] {
+          {"{\"filter\":{\"duration_filter\":{}}}", "filter.duration_filter: not supported"},
+          {
+            "{\"filter\":{\"runtime_filter\":{\"runtime_key\":\"k\"}}}",
+            "filter.runtime_filter: not supported"
+          },
+          {
+            "{\"filter\":{\"not_health_check_filter\":{}},\"status_code\":99}",
+            "status_code: must be in [200, 600), got 99"
+          },
+          {"{}", "filter: is required"},
+          {
+            "{\"filter\":{\"response_flag_filter\":{\"flags\":[\"ZZ\"]}}}",
+            "filter.response_flag_filter.flags[0]: unknown response flag 'ZZ'"
+          },
+          {
+            "{\"filter\":{\"not_health_check_filter\":{}},\"body_format_override\":"
+                + "{\"text_format\":\"%NOPE%\"}}",
+            "body_format_override: unknown command %NOPE%"
+          }
+        }) {
+      Listener l;
+      try {
+        l = hcmWith("\"local_reply_config\":{\"mappers\":[" + bad[0] + "]}");
+      } catch (Exception e) {
+        // protobuf's own validation (a value out of its type's range) is the client's error
+        throw new IllegalStateException(bad[0], e);
+      }
+      assertThatThrownBy(() -> listeners.unpackAndParse(Any.pack(l)))
+          .as(bad[0])
+          .hasMessageContaining(field + bad[1]);
+    }
+  }
 }

@@ -37,6 +37,14 @@ public interface StreamInfo {
     return null;
   }
 
+  /**
+   * The text of the local reply being formatted by {@code local_reply_config} ({@code
+   * %LOCAL_REPLY_BODY%}); null otherwise (access logs print {@code -}).
+   */
+  default @Nullable String localReplyBody() {
+    return null;
+  }
+
   /** Request body bytes received from downstream. */
   long bytesReceived();
 
