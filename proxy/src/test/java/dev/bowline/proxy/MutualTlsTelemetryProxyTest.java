@@ -195,7 +195,7 @@ class MutualTlsTelemetryProxyTest {
         .send(
             HttpRequest.newBuilder(URI.create("http://" + CLIENT_IP + ":" + outboundPort + path))
                 .header("Host", "forecast.weather:3002")
-                .timeout(Duration.ofSeconds(10))
+                .timeout(Duration.ofSeconds(60))
                 .build(),
             HttpResponse.BodyHandlers.ofString())
         .statusCode();
@@ -246,7 +246,7 @@ class MutualTlsTelemetryProxyTest {
             "response_code", "200");
     // the server counts a stream as it ends, just before its last write: wait for the last one
     await()
-        .atMost(Duration.ofSeconds(10))
+        .atMost(Duration.ofSeconds(60))
         .until(() -> TcpTelemetryProxyTest.value(server, "istio_requests_total", serverPlain) == 2);
     String c = TelemetryProxyTest.prometheus(client);
     assertThat(TelemetryProxyTest.value(c, "istio_requests_total", clientMtls)).isEqualTo(3);
