@@ -26,6 +26,7 @@ import java.util.List;
  * @param connect whether {@code upgrade_configs} enables {@code CONNECT} (off: CONNECT gets 403)
  * @param codecOptions {@code http_protocol_options}, {@code http2_protocol_options} and the
  *     invalid-messaging switches, resolved
+ * @param clientAddress {@code xff_num_trusted_hops} and {@code internal_address_config}, resolved
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -45,11 +46,54 @@ public record HttpConnectionManagerConfig(
     dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer,
     PathNormalization paths,
     boolean connect,
-    CodecOptions codecOptions)
+    CodecOptions codecOptions,
+    ClientAddressConfig clientAddress)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
     accessLogs = List.copyOf(accessLogs);
+  }
+
+  /** A connection manager with Envoy's default client address handling. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      Codec codec,
+      RouteSource routes,
+      List<HttpFilterConfig> httpFilters,
+      boolean useRemoteAddress,
+      boolean skipXffAppend,
+      boolean generateRequestId,
+      int maxRequestHeadersBytes,
+      Duration streamIdleTimeout,
+      Duration requestTimeout,
+      String serverName,
+      boolean websocket,
+      List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs,
+      ClientCertDetails clientCert,
+      dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer,
+      PathNormalization paths,
+      boolean connect,
+      CodecOptions codecOptions) {
+    this(
+        statPrefix,
+        codec,
+        routes,
+        httpFilters,
+        useRemoteAddress,
+        skipXffAppend,
+        generateRequestId,
+        maxRequestHeadersBytes,
+        streamIdleTimeout,
+        requestTimeout,
+        serverName,
+        websocket,
+        accessLogs,
+        clientCert,
+        tracer,
+        paths,
+        connect,
+        codecOptions,
+        ClientAddressConfig.DEFAULTS);
   }
 
   /** {@code http2_protocol_options.max_concurrent_streams}. */

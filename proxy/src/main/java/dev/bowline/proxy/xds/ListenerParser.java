@@ -458,7 +458,28 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
             : null,
         pathNormalization(h, field),
         connect,
-        codecOptions(h, field));
+        codecOptions(h, field),
+        clientAddress(h, field));
+  }
+
+  /** {@code xff_num_trusted_hops} and {@code internal_address_config}. */
+  private static dev.bowline.proxy.config.ClientAddressConfig clientAddress(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field)
+      throws InvalidResourceException {
+    if (h.getXffNumTrustedHops() == 0 && !h.hasInternalAddressConfig()) {
+      return dev.bowline.proxy.config.ClientAddressConfig.DEFAULTS;
+    }
+    if (h.getXffNumTrustedHops() < 0) { // uint32 above 2^31: more hops than any header holds
+      throw new InvalidResourceException(field + ".xff_num_trusted_hops", "too large");
+    }
+    var iac = h.getInternalAddressConfig();
+    return new dev.bowline.proxy.config.ClientAddressConfig(
+        h.getXffNumTrustedHops(),
+        ranges(iac.getCidrRangesList(), field + ".internal_address_config.cidr_ranges"),
+        iac.getUnixSockets());
   }
 
   /**
@@ -745,6 +766,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "route_config",
           "http_filters",
           "use_remote_address",
+          "xff_num_trusted_hops",
+          "internal_address_config",
           "skip_xff_append",
           "forward_client_cert_details",
           "set_current_client_cert_details",

@@ -784,8 +784,70 @@ class ParsersTest {
             FieldAudit.ignored(
                 rest, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
         .containsExactlyInAnyOrder(
-            "internal_only_headers",
-            "virtual_hosts.metadata",
-            "virtual_hosts.routes.route.auto_host_rewrite");
+            "virtual_hosts.metadata", "virtual_hosts.routes.route.auto_host_rewrite");
+  }
+
+  @Test
+  void clientAddressFieldsAreHonouredAndTheirBadValuesNacked() throws Exception {
+    String set =
+        "\"stat_prefix\":\"p\",\"use_remote_address\":true,\"xff_num_trusted_hops\":2,"
+            + "\"internal_address_config\":{\"unix_sockets\":true,\"cidr_ranges\":["
+            + "{\"address_prefix\":\"%s\",\"prefix_len\":8},"
+            + "{\"address_prefix\":\"fd00::\",\"prefix_len\":8}]},";
+    Listener honoured =
+        json(
+                listener(ROUTER).replace("\"stat_prefix\":\"p\",", set.formatted("10.0.0.0")),
+                Listener.newBuilder())
+            .build();
+    var hcm =
+        (HttpConnectionManagerConfig)
+            listeners.unpackAndParse(Any.pack(honoured)).value().filterChains().getFirst().filter();
+    var ca = hcm.clientAddress();
+    assertThat(ca.xffNumTrustedHops()).isEqualTo(2);
+    assertThat(ca.internalUnixSockets()).isTrue();
+    assertThat(ca.isInternal(new byte[] {10, 1, 2, 3})).isTrue();
+    assertThat(ca.isInternal(new byte[] {11, 1, 2, 3})).isFalse();
+    assertThat(ca.isInternal(java.net.InetAddress.ofLiteral("fd12::1").getAddress())).isTrue();
+    assertThat(listeners.nestedIgnored(honoured)).isEmpty();
+    // unset: Envoy's current default, no address internal, no trusted hops
+    var plain =
+        (HttpConnectionManagerConfig)
+            listeners
+                .unpackAndParse(Any.pack(json(listener(ROUTER), Listener.newBuilder()).build()))
+                .value()
+                .filterChains()
+                .getFirst()
+                .filter();
+    assertThat(plain.clientAddress())
+        .isEqualTo(dev.bowline.proxy.config.ClientAddressConfig.DEFAULTS);
+    assertThat(plain.clientAddress().anyInternal()).isFalse();
+    Listener bad =
+        json(
+                listener(ROUTER).replace("\"stat_prefix\":\"p\",", set.formatted("ten.0.0.0")),
+                Listener.newBuilder())
+            .build();
+    assertThatThrownBy(() -> listeners.unpackAndParse(Any.pack(bad)))
+        .hasMessageContaining("internal_address_config.cidr_ranges[0]")
+        .hasMessageContaining("not an IP literal: ten.0.0.0");
+    // internal_only_headers: honoured, lower-cased, a bad name refused naming the field
+    RouteConfigParser parser = new RouteConfigParser();
+    RouteConfiguration rc =
+        RouteConfiguration.newBuilder()
+            .setName("io")
+            .addInternalOnlyHeaders("X-Secret")
+            .addVirtualHosts(
+                io.envoyproxy.envoy.config.route.v3.VirtualHost.newBuilder()
+                    .setName("v")
+                    .addDomains("*"))
+            .build();
+    assertThat(
+            FieldAudit.ignored(rc, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
+        .isEmpty();
+    var t = (dev.bowline.proxy.config.RouteTable) parser.unpackAndParse(Any.pack(rc)).value();
+    assertThat(t.internalOnlyHeaders()).containsExactly("x-secret");
+    RouteConfiguration badName = rc.toBuilder().addInternalOnlyHeaders("x secret").build();
+    assertThatThrownBy(() -> parser.unpackAndParse(Any.pack(badName)))
+        .hasMessage(
+            "RouteConfiguration io: internal_only_headers[1]: not a header name: 'x secret'");
   }
 }
