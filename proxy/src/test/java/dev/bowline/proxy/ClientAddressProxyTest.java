@@ -21,8 +21,11 @@ import org.junit.jupiter.api.Test;
  * (the examples of Envoy's x-forwarded-for documentation), {@code internal_address_config}, what an
  * internal request gets ({@code x-envoy-internal: true}, its x-envoy-* and {@code
  * internal_only_headers} kept, no {@code require_tls: EXTERNAL_ONLY} redirect) and what an external
- * one loses. Clients connect from chosen loopback addresses: 127.0.7.62 is internal where a
- * listener says so, 127.0.7.63 never is; the backend echoes the request head it got as its body.
+ * one loses. And the connection manager's other request and response headers: {@code via}, {@code
+ * server_header_transformation}, {@code strip_any_host_port}, {@code strip_matching_host_port},
+ * {@code strip_trailing_host_dot}. Clients connect from chosen loopback addresses: 127.0.7.62 is
+ * internal where a listener says so, 127.0.7.63 never is; the backend echoes the request head it
+ * got as its body.
  */
 class ClientAddressProxyTest {
   static final String IP = "127.0.7.60";
@@ -57,6 +60,13 @@ class ClientAddressProxyTest {
         b,
         "sidecar",
         "internal_address_config: {cidr_ranges: [{address_prefix: 10.0.0.0, prefix_len: 8}]}");
+    listener(
+        b,
+        "via",
+        "via: bowline-edge\nserver_header_transformation: APPEND_IF_ABSENT\n"
+            + "strip_any_host_port: true\nstrip_trailing_host_dot: true");
+    listener(
+        b, "pass", "server_header_transformation: PASS_THROUGH\nstrip_matching_host_port: true");
     proxy = b.cluster("b", "127.0.7.61", backend.getLocalPort()).start();
   }
 
@@ -110,9 +120,16 @@ class ClientAddressProxyTest {
       OutputStream out = s.getOutputStream();
       String head;
       while ((head = UnderscoreHeadersProxyTest.readHead(in)) != null) {
-        byte[] body = head.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.ISO_8859_1);
+        String lower = head.toLowerCase(Locale.ROOT);
+        byte[] body = lower.getBytes(StandardCharsets.ISO_8859_1);
+        // x-answer: a header line for the response (server, via)
+        String extra = upstream("\r\n\r\n" + lower, "x-answer");
         out.write(
-            ("HTTP/1.1 200 OK\r\ncontent-length: " + body.length + "\r\n\r\n")
+            ("HTTP/1.1 200 OK\r\n"
+                    + (extra == null ? "" : extra.replace('=', ':') + "\r\n")
+                    + "content-length: "
+                    + body.length
+                    + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
         out.write(body);
         out.flush();
@@ -301,5 +318,62 @@ class ClientAddressProxyTest {
     String none = get("mid", EXTERNAL_PEER, "t", "x-forwarded-for", "10.1.2.3", "x-secret", "s");
     assertThat(upstream(none, "x-envoy-internal")).isNull();
     assertThat(upstream(none, "x-secret")).isNull();
+  }
+
+  /** The value of response header {@code name} (lower-case) in {@code response}'s head. */
+  static String responseHeader(String response, String name) {
+    String head = response.substring(0, response.indexOf("\r\n\r\n"));
+    for (String line : head.split("\r\n")) {
+      if (line.toLowerCase(Locale.ROOT).startsWith(name + ":")) {
+        return line.substring(name.length() + 1).trim();
+      }
+    }
+    return null;
+  }
+
+  @Test
+  void viaIsAppendedToRequestsAndResponses() throws Exception {
+    String r = get("via", EXTERNAL_PEER, "t", "via", "1.0 client", "x-answer", "via= 1.1 up");
+    assertThat(upstream(r, "via")).isEqualTo("1.0 client, bowline-edge");
+    assertThat(responseHeader(r, "via")).isEqualTo("1.1 up, bowline-edge");
+    String alone = get("via", EXTERNAL_PEER, "t");
+    assertThat(upstream(alone, "via")).isEqualTo("bowline-edge");
+    assertThat(responseHeader(alone, "via")).isEqualTo("bowline-edge");
+    assertThat(upstream(get("edge", EXTERNAL_PEER, "t", "via", "1.0 c"), "via")).isEqualTo("1.0 c");
+  }
+
+  @Test
+  void serverHeaderTransformation() throws Exception {
+    String upstreamServer = "server= upstream";
+    // OVERWRITE (the default): server_name replaces the upstream's
+    assertThat(
+            responseHeader(get("edge", EXTERNAL_PEER, "t", "x-answer", upstreamServer), "server"))
+        .isEqualTo("envoy");
+    // APPEND_IF_ABSENT: the upstream's stays, server_name when it sent none
+    assertThat(responseHeader(get("via", EXTERNAL_PEER, "t", "x-answer", upstreamServer), "server"))
+        .isEqualTo("upstream");
+    assertThat(responseHeader(get("via", EXTERNAL_PEER, "t"), "server")).isEqualTo("envoy");
+    // PASS_THROUGH: the upstream's, or none
+    assertThat(
+            responseHeader(get("pass", EXTERNAL_PEER, "t", "x-answer", upstreamServer), "server"))
+        .isEqualTo("upstream");
+    assertThat(responseHeader(get("pass", EXTERNAL_PEER, "t"), "server")).isNull();
+  }
+
+  @Test
+  void hostPortsAndTrailingDotsAreStrippedBeforeRouting() throws Exception {
+    // strip_any_host_port and strip_trailing_host_dot: the TLS host is found without either
+    assertThat(upstream(get("via", EXTERNAL_PEER, "Example.com.:8443"), "host"))
+        .isEqualTo("example.com");
+    assertThat(get("via", EXTERNAL_PEER, "tls.example.:99")).startsWith("HTTP/1.1 301");
+    // strip_matching_host_port: only the listener's own port goes
+    int port = PORTS.get("pass");
+    assertThat(upstream(get("pass", EXTERNAL_PEER, "a.example:" + port), "host"))
+        .isEqualTo("a.example");
+    assertThat(upstream(get("pass", EXTERNAL_PEER, "a.example:99"), "host"))
+        .isEqualTo("a.example:99");
+    assertThat(upstream(get("pass", EXTERNAL_PEER, "[::1]:" + port), "host")).isEqualTo("[::1]");
+    assertThat(upstream(get("edge", EXTERNAL_PEER, "a.example.:" + port), "host"))
+        .isEqualTo("a.example.:" + port);
   }
 }

@@ -27,6 +27,7 @@ import java.util.List;
  * @param codecOptions {@code http_protocol_options}, {@code http2_protocol_options} and the
  *     invalid-messaging switches, resolved
  * @param clientAddress {@code xff_num_trusted_hops} and {@code internal_address_config}, resolved
+ * @param headers {@code via} and {@code server_header_transformation}, resolved
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -47,7 +48,8 @@ public record HttpConnectionManagerConfig(
     PathNormalization paths,
     boolean connect,
     CodecOptions codecOptions,
-    ClientAddressConfig clientAddress)
+    ClientAddressConfig clientAddress,
+    ConnectionHeaders headers)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
@@ -93,7 +95,8 @@ public record HttpConnectionManagerConfig(
         paths,
         connect,
         codecOptions,
-        ClientAddressConfig.DEFAULTS);
+        ClientAddressConfig.DEFAULTS,
+        ConnectionHeaders.DEFAULTS);
   }
 
   /** {@code http2_protocol_options.max_concurrent_streams}. */

@@ -595,6 +595,14 @@ final class HttpStream
       localReply(400, "missing host header");
       return;
     }
+    if (cfg.headers().normalizesHost()) {
+      var local = downstreamLocal();
+      String host = cfg.headers().normalizeHost(authority, local == null ? -1 : local.getPort());
+      if (host != authority) {
+        authority = host;
+        h.set(HttpHeaderNames.HOST, host); // Envoy: the upstream gets the normalised host too
+      }
+    }
     // hop-by-hop headers stop here (RFC 9110 7.6.1); framing headers stay for the codec
     String connection = h.get(HttpHeaderNames.CONNECTION);
     String upgradeType = h.get(HttpHeaderNames.UPGRADE);
@@ -630,6 +638,9 @@ final class HttpStream
       h.remove(HttpHeaderNames.TE);
     }
     boolean internal = clientAddress(h, cfg);
+    if (cfg.headers().via() != null) {
+      appendVia(h, cfg.headers().via());
+    }
     if (HttpUtil.is100ContinueExpected(req) && !cfg.codecOptions().proxy100Continue()) {
       // Envoy's default (proxy_100_continue: false): answer 100 ourselves, on HTTP/1.1 and HTTP/2
       // (a HEADERS frame without END_STREAM), count it (downstream_rq_1xx, Envoy's chargeStats
@@ -852,6 +863,16 @@ final class HttpStream
       }
     }
     return internal;
+  }
+
+  /** Envoy's {@code appendVia}: {@code via} after what the header has, comma and space between. */
+  private static void appendVia(HttpHeaders h, io.netty.util.AsciiString via) {
+    String had = h.get(HttpHeaderNames.VIA);
+    if (had == null || had.isEmpty()) {
+      h.set(HttpHeaderNames.VIA, via);
+    } else {
+      h.set(HttpHeaderNames.VIA, had + ", " + via);
+    }
   }
 
   /**
@@ -2164,7 +2185,19 @@ final class HttpStream
       h.remove(HttpHeaderNames.KEEP_ALIVE);
       h.remove(HttpHeaderNames.CONNECTION);
       h.remove(X_HTTP2_STREAM_ID);
-      h.set(HttpHeaderNames.SERVER, conn.serverName);
+      var ch = conn.config.headers();
+      switch (ch.server()) {
+        case OVERWRITE -> h.set(HttpHeaderNames.SERVER, conn.serverName);
+        case APPEND_IF_ABSENT -> {
+          if (!h.contains(HttpHeaderNames.SERVER)) {
+            h.set(HttpHeaderNames.SERVER, conn.serverName);
+          }
+        }
+        case PASS_THROUGH -> {}
+      }
+      if (ch.via() != null) {
+        appendVia(h, ch.via());
+      }
       if (hashCookie() != null) {
         h.add(HttpHeaderNames.SET_COOKIE, hashCookie());
       }

@@ -459,7 +459,54 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         pathNormalization(h, field),
         connect,
         codecOptions(h, field),
-        clientAddress(h, field));
+        clientAddress(h, field),
+        connectionHeaders(h, field));
+  }
+
+  /** {@code via} and {@code server_header_transformation}. */
+  private static dev.bowline.proxy.config.ConnectionHeaders connectionHeaders(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field)
+      throws InvalidResourceException {
+    if (h.getVia().isEmpty()
+        && h.getServerHeaderTransformationValue() == 0
+        && !h.getStripMatchingHostPort()
+        && !h.getStripAnyHostPort()
+        && !h.getStripTrailingHostDot()) {
+      return dev.bowline.proxy.config.ConnectionHeaders.DEFAULTS;
+    }
+    if (h.getStripMatchingHostPort() && h.getStripAnyHostPort()) {
+      // Envoy's config: the two are one oneof in the proto's intent; both set is refused
+      throw new InvalidResourceException(
+          field + ".strip_any_host_port",
+          "strip_matching_host_port and strip_any_host_port cannot both be set");
+    }
+    String via = h.getVia();
+    if (!via.chars().allMatch(c -> c == ' ' || c == '\t' || (c > 0x20 && c < 0x7f))) {
+      throw new InvalidResourceException(field + ".via", "not a header value: '" + via + "'");
+    }
+    var server =
+        switch (h.getServerHeaderTransformation()) {
+          case OVERWRITE -> dev.bowline.proxy.config.ConnectionHeaders.Server.OVERWRITE;
+          case APPEND_IF_ABSENT ->
+              dev.bowline.proxy.config.ConnectionHeaders.Server.APPEND_IF_ABSENT;
+          case PASS_THROUGH -> dev.bowline.proxy.config.ConnectionHeaders.Server.PASS_THROUGH;
+          default ->
+              throw new InvalidResourceException(
+                  field + ".server_header_transformation",
+                  "unknown value " + h.getServerHeaderTransformationValue());
+        };
+    return new dev.bowline.proxy.config.ConnectionHeaders(
+        via.isEmpty() ? null : new io.netty.util.AsciiString(via),
+        server,
+        h.getStripAnyHostPort()
+            ? dev.bowline.proxy.config.ConnectionHeaders.StripPort.ANY
+            : h.getStripMatchingHostPort()
+                ? dev.bowline.proxy.config.ConnectionHeaders.StripPort.MATCHING
+                : dev.bowline.proxy.config.ConnectionHeaders.StripPort.NONE,
+        h.getStripTrailingHostDot());
   }
 
   /** {@code xff_num_trusted_hops} and {@code internal_address_config}. */
@@ -768,6 +815,11 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "use_remote_address",
           "xff_num_trusted_hops",
           "internal_address_config",
+          "via",
+          "server_header_transformation",
+          "strip_matching_host_port",
+          "strip_any_host_port",
+          "strip_trailing_host_dot",
           "skip_xff_append",
           "forward_client_cert_details",
           "set_current_client_cert_details",

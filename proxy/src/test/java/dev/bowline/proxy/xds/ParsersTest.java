@@ -850,4 +850,48 @@ class ParsersTest {
         .hasMessage(
             "RouteConfiguration io: internal_only_headers[1]: not a header name: 'x secret'");
   }
+
+  @Test
+  void connectionHeaderFieldsAreHonouredAndTheirBadValuesNacked() throws Exception {
+    String set =
+        "\"stat_prefix\":\"p\",\"via\":\"%s\",\"server_header_transformation\":"
+            + "\"PASS_THROUGH\",\"strip_matching_host_port\":true,"
+            + "\"strip_trailing_host_dot\":true,";
+    Listener honoured =
+        json(
+                listener(ROUTER).replace("\"stat_prefix\":\"p\",", set.formatted("edge-1")),
+                Listener.newBuilder())
+            .build();
+    var hcm =
+        (HttpConnectionManagerConfig)
+            listeners.unpackAndParse(Any.pack(honoured)).value().filterChains().getFirst().filter();
+    var ch = hcm.headers();
+    assertThat(String.valueOf(ch.via())).isEqualTo("edge-1");
+    assertThat(ch.server())
+        .isEqualTo(dev.bowline.proxy.config.ConnectionHeaders.Server.PASS_THROUGH);
+    assertThat(ch.stripPort())
+        .isEqualTo(dev.bowline.proxy.config.ConnectionHeaders.StripPort.MATCHING);
+    assertThat(ch.normalizeHost("a.example.:8080", 8080)).isEqualTo("a.example");
+    assertThat(ch.normalizeHost("a.example:81", 8080)).isEqualTo("a.example:81");
+    assertThat(listeners.nestedIgnored(honoured)).isEmpty();
+    Listener badVia =
+        json(
+                listener(ROUTER).replace("\"stat_prefix\":\"p\",", set.formatted("a\\nb")),
+                Listener.newBuilder())
+            .build();
+    assertThatThrownBy(() -> listeners.unpackAndParse(Any.pack(badVia)))
+        .hasMessageContaining(".via: not a header value");
+    Listener both =
+        json(
+                listener(ROUTER)
+                    .replace(
+                        "\"stat_prefix\":\"p\",",
+                        set.formatted("v") + "\"strip_any_host_port\":true,"),
+                Listener.newBuilder())
+            .build();
+    assertThatThrownBy(() -> listeners.unpackAndParse(Any.pack(both)))
+        .hasMessageContaining(
+            ".strip_any_host_port: strip_matching_host_port and strip_any_host_port cannot both be"
+                + " set");
+  }
 }
