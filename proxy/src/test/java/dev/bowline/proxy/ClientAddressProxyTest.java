@@ -66,7 +66,14 @@ class ClientAddressProxyTest {
         "via: bowline-edge\nserver_header_transformation: APPEND_IF_ABSENT\n"
             + "strip_any_host_port: true\nstrip_trailing_host_dot: true");
     listener(
-        b, "pass", "server_header_transformation: PASS_THROUGH\nstrip_matching_host_port: true");
+        b,
+        "pass",
+        "server_header_transformation: PASS_THROUGH\nstrip_matching_host_port: true\n"
+            + "append_x_forwarded_port: true");
+    listener(
+        b,
+        "port1",
+        "use_remote_address: true\nxff_num_trusted_hops: 1\nappend_x_forwarded_port: true");
     proxy = b.cluster("b", "127.0.7.61", backend.getLocalPort()).start();
   }
 
@@ -375,5 +382,26 @@ class ClientAddressProxyTest {
     assertThat(upstream(get("pass", EXTERNAL_PEER, "[::1]:" + port), "host")).isEqualTo("[::1]");
     assertThat(upstream(get("edge", EXTERNAL_PEER, "a.example.:" + port), "host"))
         .isEqualTo("a.example.:" + port);
+  }
+
+  @Test
+  void appendXForwardedPortNamesTheListenersPortUnlessATrustedHopDid() throws Exception {
+    int pass = PORTS.get("pass");
+    assertThat(upstream(get("pass", EXTERNAL_PEER, "t"), "x-forwarded-port"))
+        .isEqualTo(Integer.toString(pass));
+    // without use_remote_address the peer is trusted: its value stays
+    assertThat(
+            upstream(
+                get("pass", EXTERNAL_PEER, "t", "x-forwarded-port", "443"), "x-forwarded-port"))
+        .isEqualTo("443");
+    // a trusted hop's stays; none: the listener's
+    assertThat(
+            upstream(
+                get("port1", EXTERNAL_PEER, "t", "x-forwarded-port", "443"), "x-forwarded-port"))
+        .isEqualTo("443");
+    assertThat(upstream(get("port1", EXTERNAL_PEER, "t"), "x-forwarded-port"))
+        .isEqualTo(Integer.toString(PORTS.get("port1")));
+    // off (the default): the client's passes, none added
+    assertThat(upstream(get("edge", EXTERNAL_PEER, "t"), "x-forwarded-port")).isNull();
   }
 }

@@ -14,12 +14,19 @@ import org.jspecify.annotations.Nullable;
  *     leaves the request's host before routing
  * @param stripTrailingHostDot {@code strip_trailing_host_dot}: {@code example.com.} becomes {@code
  *     example.com} before routing
+ * @param appendXForwardedPort {@code append_x_forwarded_port}: the listener's port in {@code
+ *     x-forwarded-port} when the request has none (or, with {@code use_remote_address} and no
+ *     trusted hops, always)
  */
 public record ConnectionHeaders(
-    @Nullable AsciiString via, Server server, StripPort stripPort, boolean stripTrailingHostDot) {
+    @Nullable AsciiString via,
+    Server server,
+    StripPort stripPort,
+    boolean stripTrailingHostDot,
+    boolean appendXForwardedPort) {
   /** Envoy's defaults: no via, the server header overwritten with {@code server_name}. */
   public static final ConnectionHeaders DEFAULTS =
-      new ConnectionHeaders(null, Server.OVERWRITE, StripPort.NONE, false);
+      new ConnectionHeaders(null, Server.OVERWRITE, StripPort.NONE, false, false);
 
   /** Whether the host is rewritten before routing (off by default: nothing done per request). */
   public boolean normalizesHost() {

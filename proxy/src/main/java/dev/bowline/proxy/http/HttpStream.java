@@ -659,6 +659,20 @@ final class HttpStream
       // (xff_num_trusted_hops); an internal one keeps what it says
       h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
     }
+    if (cfg.headers().appendXForwardedPort()
+        && ((cfg.useRemoteAddress() && cfg.clientAddress().xffNumTrustedHops() == 0)
+            || !h.contains(X_FORWARDED_PORT))) {
+      // Envoy: the listener's port, as a trusted hop's x-forwarded-proto is kept or replaced
+      var local = downstreamLocal();
+      if (local != null) {
+        io.netty.util.AsciiString port = conn.localPortText;
+        if (port == null) {
+          conn.localPortText =
+              port = io.netty.util.AsciiString.of(Integer.toString(local.getPort()));
+        }
+        h.set(X_FORWARDED_PORT, port);
+      }
+    }
     ForwardedClientCert.apply(h, cfg.clientCert(), tls, conn.xfcc);
     if (cfg.generateRequestId() && !h.contains(X_REQUEST_ID)) {
       h.set(X_REQUEST_ID, requestId());
@@ -767,6 +781,8 @@ final class HttpStream
 
   private static final io.netty.util.AsciiString X_FORWARDED_FOR =
       io.netty.util.AsciiString.cached("x-forwarded-for");
+  private static final io.netty.util.AsciiString X_FORWARDED_PORT =
+      io.netty.util.AsciiString.cached("x-forwarded-port");
   private static final io.netty.util.AsciiString X_ENVOY_EXTERNAL_ADDRESS =
       io.netty.util.AsciiString.cached("x-envoy-external-address");
   private static final io.netty.util.AsciiString TRUE = io.netty.util.AsciiString.cached("true");

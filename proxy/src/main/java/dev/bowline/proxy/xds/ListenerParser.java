@@ -474,7 +474,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         && h.getServerHeaderTransformationValue() == 0
         && !h.getStripMatchingHostPort()
         && !h.getStripAnyHostPort()
-        && !h.getStripTrailingHostDot()) {
+        && !h.getStripTrailingHostDot()
+        && !h.getAppendXForwardedPort()) {
       return dev.bowline.proxy.config.ConnectionHeaders.DEFAULTS;
     }
     if (h.getStripMatchingHostPort() && h.getStripAnyHostPort()) {
@@ -506,7 +507,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
             : h.getStripMatchingHostPort()
                 ? dev.bowline.proxy.config.ConnectionHeaders.StripPort.MATCHING
                 : dev.bowline.proxy.config.ConnectionHeaders.StripPort.NONE,
-        h.getStripTrailingHostDot());
+        h.getStripTrailingHostDot(),
+        h.getAppendXForwardedPort());
   }
 
   /** {@code xff_num_trusted_hops} and {@code internal_address_config}. */
@@ -820,6 +822,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "strip_matching_host_port",
           "strip_any_host_port",
           "strip_trailing_host_dot",
+          "append_x_forwarded_port",
           "skip_xff_append",
           "forward_client_cert_details",
           "set_current_client_cert_details",

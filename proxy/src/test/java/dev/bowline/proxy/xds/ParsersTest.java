@@ -856,7 +856,7 @@ class ParsersTest {
     String set =
         "\"stat_prefix\":\"p\",\"via\":\"%s\",\"server_header_transformation\":"
             + "\"PASS_THROUGH\",\"strip_matching_host_port\":true,"
-            + "\"strip_trailing_host_dot\":true,";
+            + "\"strip_trailing_host_dot\":true,\"append_x_forwarded_port\":true,";
     Listener honoured =
         json(
                 listener(ROUTER).replace("\"stat_prefix\":\"p\",", set.formatted("edge-1")),
@@ -873,6 +873,7 @@ class ParsersTest {
         .isEqualTo(dev.bowline.proxy.config.ConnectionHeaders.StripPort.MATCHING);
     assertThat(ch.normalizeHost("a.example.:8080", 8080)).isEqualTo("a.example");
     assertThat(ch.normalizeHost("a.example:81", 8080)).isEqualTo("a.example:81");
+    assertThat(ch.appendXForwardedPort()).isTrue();
     assertThat(listeners.nestedIgnored(honoured)).isEmpty();
     Listener badVia =
         json(
