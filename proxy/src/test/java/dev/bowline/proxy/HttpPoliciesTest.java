@@ -55,6 +55,7 @@ class HttpPoliciesTest {
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                   stat_prefix: policies
+                  internal_address_config: {cidr_ranges: [{address_prefix: 10.0.0.0, prefix_len: 8}]}
                   http_filters:
                   - name: envoy.filters.http.fault
                     typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault}
@@ -453,8 +454,11 @@ class HttpPoliciesTest {
 
   @Test
   void upstreamRqTimeoutHeaderOverridesTheRouteTimeout() throws Exception {
-    var r = get("/long", "x-envoy-upstream-rq-timeout-ms", "150");
+    // Envoy honours it from an internal request only (internal_address_config, one
+    // x-forwarded-for address); an external one loses it (cleanInternalHeaders)
+    var r = get("/long", "x-envoy-upstream-rq-timeout-ms", "150", "x-forwarded-for", "10.0.0.1");
     assertThat(r.statusCode()).isEqualTo(504);
+    assertThat(get("/long", "x-envoy-upstream-rq-timeout-ms", "150").statusCode()).isEqualTo(200);
     assertThat(get("/long").statusCode()).isEqualTo(200);
   }
 

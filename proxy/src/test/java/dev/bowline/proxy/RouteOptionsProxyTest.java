@@ -107,6 +107,7 @@ class RouteOptionsProxyTest {
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                   stat_prefix: %1$s
+                  internal_address_config: {cidr_ranges: [{address_prefix: 10.0.0.0, prefix_len: 8}]}
                   access_log:
                   - name: envoy.access_loggers.file
                     typed_config:
@@ -331,14 +332,17 @@ class RouteOptionsProxyTest {
     Reply r = get(plainPort, "secure.example", "/a/b?c=d");
     assertThat(r.status()).isEqualTo(301);
     assertThat(r.headers()).containsEntry("location", "https://secure.example/a/b?c=d");
-    // ALL: an internal request too
-    r = get(plainPort, "secure.example", "/a", "x-envoy-internal", "true");
+    // ALL: an internal request too (one x-forwarded-for address in internal_address_config)
+    r = get(plainPort, "secure.example", "/a", "x-forwarded-for", "10.0.0.1");
     assertThat(r.status()).isEqualTo(301);
-    // EXTERNAL_ONLY: an external one is redirected, one marked internal goes through
+    // EXTERNAL_ONLY: an external one is redirected (saying it is internal does not make it so),
+    // an internal one goes through
     r = get(plainPort, "ext.example", "/x");
     assertThat(r.status()).isEqualTo(301);
     assertThat(r.headers()).containsEntry("location", "https://ext.example/x");
     r = get(plainPort, "ext.example", "/x", "x-envoy-internal", "true");
+    assertThat(r.status()).isEqualTo(301);
+    r = get(plainPort, "ext.example", "/x", "x-forwarded-for", "10.0.0.1");
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.echoed("host")).isEqualTo("ext.example");
     // a request the connection manager keeps as https (a trusted hop said so) is not redirected
@@ -352,7 +356,8 @@ class RouteOptionsProxyTest {
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.headers()).containsEntry("x-envoy-attempt-count", "1");
     // a virtual host without it: not set
-    r = get(plainPort, "ext.example", "/x", "x-envoy-internal", "true");
+    r = get(plainPort, "ext.example", "/x", "x-forwarded-for", "10.0.0.1");
+    assertThat(r.status()).isEqualTo(200);
     assertThat(r.headers()).doesNotContainKey("x-envoy-attempt-count");
   }
 

@@ -80,6 +80,7 @@ class TracingProxyTest {
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                   stat_prefix: l
+                  internal_address_config: {cidr_ranges: [{address_prefix: 10.0.0.0, prefix_len: 8}]}
                   tracing:
         %5$s
                   route_config:
@@ -394,7 +395,15 @@ class TracingProxyTest {
     String forced = "33333333-2222-4333-8444-555555555555";
     assertThat(get(clientPort, "/plain", "x-request-id", plain).statusCode()).isEqualTo(200);
     assertThat(
-            get(clientPort, "/forced", "x-request-id", forced, "x-envoy-force-trace", "1")
+            get(
+                    clientPort,
+                    "/forced",
+                    "x-request-id",
+                    forced,
+                    "x-envoy-force-trace",
+                    "1",
+                    "x-forwarded-for",
+                    "10.0.0.1")
                 .statusCode())
         .isEqualTo(200);
     await().atMost(Duration.ofSeconds(10)).until(() -> spansOf(grpcSpans, forced).size() == 2);
@@ -405,7 +414,8 @@ class TracingProxyTest {
     assertThat(only.getKind()).isEqualTo(Span.SpanKind.SPAN_KIND_SERVER);
     assertThat(only.getParentSpanId().isEmpty()).isTrue();
     assertThat(attr(only, "guid:x-request-id")).isEqualTo("22222222-2222-9333-8444-555555555555");
-    // forced: Envoy marks the request id ('b' at index 14) and every proxy keeps the decision
+    // forced (from an internal client: Envoy strips x-envoy-force-trace from external ones):
+    // Envoy marks the request id ('b' at index 14) and every proxy keeps the decision
     assertThat(seenWith("33333333").get("X-request-id").getFirst())
         .isEqualTo("33333333-2222-b333-8444-555555555555");
     assertThat(spansOf(grpcSpans, forced))
@@ -419,7 +429,16 @@ class TracingProxyTest {
   void aFailedUpstreamIsAnErrorSpan() throws Exception {
     String rid = "44444444-2222-4333-8444-555555555555";
     assertThat(
-            get(clientPort, "/fail", "x-request-id", rid, "x-envoy-force-trace", "1").statusCode())
+            get(
+                    clientPort,
+                    "/fail",
+                    "x-request-id",
+                    rid,
+                    "x-envoy-force-trace",
+                    "1",
+                    "x-forwarded-for",
+                    "10.0.0.1")
+                .statusCode())
         .isEqualTo(503);
     await().atMost(Duration.ofSeconds(10)).until(() -> spansOf(grpcSpans, rid).size() == 2);
     for (Span s : spansOf(grpcSpans, rid)) {
@@ -530,12 +549,12 @@ class TracingProxyTest {
     long forcedAtClient = unsampled.serviceForced().value();
     get(zipkinPort, "/s1");
     get(zipkinPort, "/s2");
-    get(zipkinPort, "/f", "x-envoy-force-trace", "1");
+    get(zipkinPort, "/f", "x-envoy-force-trace", "1", "x-forwarded-for", "10.0.0.1");
     get(zipkinPort, "/c", "x-client-trace-id", "abc");
     get(clientPort, "/n1");
     get(clientPort, "/n2");
     get(clientPort, "/n3");
-    get(clientPort, "/f", "x-envoy-force-trace", "1");
+    get(clientPort, "/f", "x-envoy-force-trace", "1", "x-forwarded-for", "10.0.0.1");
     assertThat(sampled.randomSampling().value() - random).isEqualTo(2);
     assertThat(sampled.serviceForced().value() - forced).isEqualTo(1);
     assertThat(sampled.clientEnabled().value() - client).isEqualTo(1);

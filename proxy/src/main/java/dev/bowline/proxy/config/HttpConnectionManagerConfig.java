@@ -27,6 +27,8 @@ import java.util.List;
  * @param codecOptions {@code http_protocol_options}, {@code http2_protocol_options} and the
  *     invalid-messaging switches, resolved
  * @param replies {@code local_reply_config} and the request-id options
+ * @param clientAddress {@code xff_num_trusted_hops} and {@code internal_address_config}, resolved
+ * @param headers {@code via} and {@code server_header_transformation}, resolved
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -47,11 +49,57 @@ public record HttpConnectionManagerConfig(
     PathNormalization paths,
     boolean connect,
     CodecOptions codecOptions,
-    ReplyOptions replies)
+    ReplyOptions replies,
+    ClientAddressConfig clientAddress,
+    ConnectionHeaders headers)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
     accessLogs = List.copyOf(accessLogs);
+  }
+
+  /** A connection manager with Envoy's default client address handling. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      Codec codec,
+      RouteSource routes,
+      List<HttpFilterConfig> httpFilters,
+      boolean useRemoteAddress,
+      boolean skipXffAppend,
+      boolean generateRequestId,
+      int maxRequestHeadersBytes,
+      Duration streamIdleTimeout,
+      Duration requestTimeout,
+      String serverName,
+      boolean websocket,
+      List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs,
+      ClientCertDetails clientCert,
+      dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer,
+      PathNormalization paths,
+      boolean connect,
+      CodecOptions codecOptions) {
+    this(
+        statPrefix,
+        codec,
+        routes,
+        httpFilters,
+        useRemoteAddress,
+        skipXffAppend,
+        generateRequestId,
+        maxRequestHeadersBytes,
+        streamIdleTimeout,
+        requestTimeout,
+        serverName,
+        websocket,
+        accessLogs,
+        clientCert,
+        tracer,
+        paths,
+        connect,
+        codecOptions,
+        ReplyOptions.DEFAULTS,
+        ClientAddressConfig.DEFAULTS,
+        ConnectionHeaders.DEFAULTS);
   }
 
   /** {@code http2_protocol_options.max_concurrent_streams}. */
@@ -94,8 +142,7 @@ public record HttpConnectionManagerConfig(
         tracer,
         PathNormalization.NONE,
         false,
-        CodecOptions.DEFAULTS,
-        ReplyOptions.DEFAULTS);
+        CodecOptions.DEFAULTS);
   }
 
   /** A connection manager with Envoy's default XFCC handling (sanitize) and no tracing. */
@@ -131,8 +178,7 @@ public record HttpConnectionManagerConfig(
         null,
         PathNormalization.NONE,
         false,
-        CodecOptions.DEFAULTS,
-        ReplyOptions.DEFAULTS);
+        CodecOptions.DEFAULTS);
   }
 
   /** Envoy's {@code codec_type}. */

@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param mostSpecificWins {@code most_specific_header_mutations_wins}: header mutations apply from
  *     the least specific (this table) to the most (a weighted cluster), so the most specific one's
  *     value is what stays; by default the order is the reverse and this table's wins
+ * @param internalOnlyHeaders {@code internal_only_headers}, lower-cased: the connection manager
+ *     removes them from requests it does not find internal
  */
 public record RouteTable(
     String name,
@@ -24,7 +26,12 @@ public record RouteTable(
     HeaderMutation requestHeaders,
     HeaderMutation responseHeaders,
     boolean ignorePort,
-    boolean mostSpecificWins) {
+    boolean mostSpecificWins,
+    List<String> internalOnlyHeaders) {
+  public RouteTable {
+    internalOnlyHeaders = List.copyOf(internalOnlyHeaders);
+  }
+
   public RouteTable(String name, List<VirtualHost> virtualHosts) {
     this(name, virtualHosts, HeaderMutation.NONE, HeaderMutation.NONE);
   }
@@ -46,12 +53,31 @@ public record RouteTable(
       boolean mostSpecificWins) {
     this(
         name,
+        virtualHosts,
+        requestHeaders,
+        responseHeaders,
+        ignorePort,
+        mostSpecificWins,
+        List.of());
+  }
+
+  public RouteTable(
+      String name,
+      List<VirtualHost> virtualHosts,
+      HeaderMutation requestHeaders,
+      HeaderMutation responseHeaders,
+      boolean ignorePort,
+      boolean mostSpecificWins,
+      List<String> internalOnlyHeaders) {
+    this(
+        name,
         List.copyOf(virtualHosts),
         Index.of(virtualHosts),
         requestHeaders,
         responseHeaders,
         ignorePort,
-        mostSpecificWins);
+        mostSpecificWins,
+        internalOnlyHeaders);
   }
 
   /** The virtual host serving {@code authority} (port included or not), if any. */

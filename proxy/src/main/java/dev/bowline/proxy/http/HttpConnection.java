@@ -51,6 +51,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   // connection's life; event loop only.
   @Nullable String remoteAddressText;
   @Nullable String localAddressText;
+  io.netty.util.@Nullable AsciiString localPortText; // append_x_forwarded_port's value
   @Nullable String serverNameText; // SNI from the connection's ConnectionInfo
 
   // The last millisecond count written as header text (x-envoy-expected-rq-timeout-ms is the same

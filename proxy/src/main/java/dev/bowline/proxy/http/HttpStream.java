@@ -161,6 +161,8 @@ final class HttpStream
     io.netty.buffer.@Nullable CompositeByteBuf mirrorBody;
     // local_reply_config: the reply's text while its body format renders (%LOCAL_REPLY_BODY%)
     @Nullable String localReplyBody;
+    // The client x-forwarded-for named, with use_remote_address and xff_num_trusted_hops
+    java.net.@Nullable InetAddress client;
   }
 
   private Rare rare() {
@@ -597,6 +599,14 @@ final class HttpStream
       localReply(400, "missing host header");
       return;
     }
+    if (cfg.headers().normalizesHost()) {
+      var local = downstreamLocal();
+      String host = cfg.headers().normalizeHost(authority, local == null ? -1 : local.getPort());
+      if (host != authority) {
+        authority = host;
+        h.set(HttpHeaderNames.HOST, host); // Envoy: the upstream gets the normalised host too
+      }
+    }
     // hop-by-hop headers stop here (RFC 9110 7.6.1); framing headers stay for the codec
     String connection = h.get(HttpHeaderNames.CONNECTION);
     String upgradeType = h.get(HttpHeaderNames.UPGRADE);
@@ -631,21 +641,9 @@ final class HttpStream
     if (te != null && !te.equalsIgnoreCase("trailers")) {
       h.remove(HttpHeaderNames.TE);
     }
-    boolean singleXff = cfg.useRemoteAddress() && !h.contains(X_FORWARDED_FOR); // before append
-    if (cfg.useRemoteAddress() && !cfg.skipXffAppend()) {
-      String xff = h.get("x-forwarded-for");
-      h.set("x-forwarded-for", xff == null ? conn.remoteIp : xff + "," + conn.remoteIp);
-    }
-    if (cfg.useRemoteAddress()) {
-      // The peer is an edge client: x-envoy-* headers from it are not to be trusted (Envoy strips
-      // them the same way for external requests).
-      List<String> envoyHeaders = new ArrayList<>();
-      for (var e : h) {
-        if (e.getKey().regionMatches(true, 0, "x-envoy-", 0, 8)) {
-          envoyHeaders.add(e.getKey());
-        }
-      }
-      envoyHeaders.forEach(h::remove);
+    boolean internal = clientAddress(h, cfg);
+    if (cfg.headers().via() != null) {
+      appendVia(h, cfg.headers().via());
     }
     if (HttpUtil.is100ContinueExpected(req) && !cfg.codecOptions().proxy100Continue()) {
       // Envoy's default (proxy_100_continue: false): answer 100 ourselves, on HTTP/1.1 and HTTP/2
@@ -659,9 +657,25 @@ final class HttpStream
           ctx.voidPromise());
     }
     dev.bowline.proxy.tls.TlsPeer tls = conn.tlsPeer();
-    if (cfg.useRemoteAddress() || !h.contains(X_FORWARDED_PROTO)) {
-      // Envoy: an edge request's scheme is the connection's; an internal one keeps what it says
+    if ((cfg.useRemoteAddress() && cfg.clientAddress().xffNumTrustedHops() == 0)
+        || !h.contains(X_FORWARDED_PROTO)) {
+      // Envoy: an edge request's scheme is the connection's unless trusted proxies are in front
+      // (xff_num_trusted_hops); an internal one keeps what it says
       h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
+    }
+    if (cfg.headers().appendXForwardedPort()
+        && ((cfg.useRemoteAddress() && cfg.clientAddress().xffNumTrustedHops() == 0)
+            || !h.contains(X_FORWARDED_PORT))) {
+      // Envoy: the listener's port, as a trusted hop's x-forwarded-proto is kept or replaced
+      var local = downstreamLocal();
+      if (local != null) {
+        io.netty.util.AsciiString port = conn.localPortText;
+        if (port == null) {
+          conn.localPortText =
+              port = io.netty.util.AsciiString.of(Integer.toString(local.getPort()));
+        }
+        h.set(X_FORWARDED_PORT, port);
+      }
     }
     ForwardedClientCert.apply(h, cfg.clientCert(), tls, conn.xfcc);
     if (cfg.generateRequestId()) {
@@ -670,7 +684,7 @@ final class HttpStream
       // preserve_external_request_id, which keeps the id but clears a trace reason packed in it
       if (!h.contains(X_REQUEST_ID) || h.contains(X_REQUEST_ID, "", false)) {
         h.set(X_REQUEST_ID, requestId());
-      } else if (cfg.useRemoteAddress() && !internalRequest(singleXff)) {
+      } else if (cfg.useRemoteAddress() && !internal) {
         if (!cfg.replies().preserveExternalRequestId()) {
           h.set(X_REQUEST_ID, requestId());
         } else {
@@ -701,6 +715,13 @@ final class HttpStream
             yield t != null ? t : ProxyRuntime.pinnedRoutes(ctx.channel(), rds.name());
           }
         };
+    if (!internal && table != null) {
+      // Envoy's cleanInternalHeaders: before the route is matched
+      List<String> internalOnly = table.internalOnlyHeaders();
+      for (int i = 0; i < internalOnly.size(); i++) {
+        h.remove(internalOnly.get(i));
+      }
+    }
     int q = uri.indexOf('?');
     this.path = q < 0 ? uri : uri.substring(0, q);
     this.queryPart = q < 0 ? "" : uri.substring(q);
@@ -777,6 +798,131 @@ final class HttpStream
   }
 
   private int resumeAt = -1;
+
+  private static final io.netty.util.AsciiString X_FORWARDED_PORT =
+      io.netty.util.AsciiString.cached("x-forwarded-port");
+  private static final io.netty.util.AsciiString X_ENVOY_EXTERNAL_ADDRESS =
+      io.netty.util.AsciiString.cached("x-envoy-external-address");
+  private static final io.netty.util.AsciiString TRUE = io.netty.util.AsciiString.cached("true");
+
+  /**
+   * The x-envoy-* headers Envoy's {@code cleanInternalHeaders} removes from every request it does
+   * not find internal (an edge request loses every x-envoy-* header here, see {@link
+   * #clientAddress}).
+   */
+  private static final io.netty.util.AsciiString[] EXTERNAL_REMOVED = {
+    io.netty.util.AsciiString.cached("x-envoy-retriable-status-codes"),
+    io.netty.util.AsciiString.cached("x-envoy-retriable-header-names"),
+    io.netty.util.AsciiString.cached("x-envoy-retry-on"),
+    io.netty.util.AsciiString.cached("x-envoy-retry-grpc-on"),
+    io.netty.util.AsciiString.cached("x-envoy-max-retries"),
+    io.netty.util.AsciiString.cached("x-envoy-upstream-alt-stat-name"),
+    X_ENVOY_UPSTREAM_RQ_TIMEOUT_MS,
+    X_ENVOY_UPSTREAM_RQ_PER_TRY_TIMEOUT_MS,
+    io.netty.util.AsciiString.cached("x-envoy-upstream-rq-timeout-alt-response"),
+    X_ENVOY_EXPECTED_RQ_TIMEOUT_MS,
+    io.netty.util.AsciiString.cached("x-envoy-force-trace"),
+    io.netty.util.AsciiString.cached("x-envoy-ip-tags"),
+    io.netty.util.AsciiString.cached("x-envoy-original-url"),
+    io.netty.util.AsciiString.cached("x-envoy-hedge-on-per-try-timeout"),
+  };
+
+  /**
+   * Envoy's {@code mutateRequestHeaders}, its client part: finds the original client ({@code
+   * use_remote_address}, {@code xff_num_trusted_hops}), appends the peer to {@code
+   * x-forwarded-for}, decides whether the request is internal ({@code internal_address_config}:
+   * with {@code use_remote_address} the peer of a request without {@code x-forwarded-for}, else a
+   * single {@code x-forwarded-for} address) and marks or sanitises it: an internal request gets
+   * {@code x-envoy-internal: true}; an edge one (external with {@code use_remote_address}) loses
+   * its x-envoy-* headers and gets {@code x-envoy-external-address}; any other external one loses
+   * the headers Envoy strips. Nothing is allocated for this by default (no internal addresses, no
+   * trusted hops) beyond what {@code use_remote_address} already needs.
+   *
+   * @return whether the request is internal
+   */
+  private boolean clientAddress(HttpHeaders h, HttpConnectionManagerConfig cfg) {
+    var ca = cfg.clientAddress();
+    h.remove(X_ENVOY_INTERNAL); // Envoy: only this proxy says so
+    boolean internal = false;
+    if (cfg.useRemoteAddress()) {
+      String xff = h.get(X_FORWARDED_FOR);
+      int hops = ca.xffNumTrustedHops();
+      java.net.InetAddress client = null;
+      if (hops > 0) {
+        client = dev.bowline.proxy.config.ClientAddressConfig.xffEntry(xff, hops - 1);
+        if (client != null) {
+          rare().client = client;
+        }
+      }
+      if (xff == null && ca.anyInternal()) {
+        var d = downstreamDirectRemote();
+        internal =
+            d == null ? ca.internalUnixSockets() : ca.isInternal(d.getAddress().getAddress());
+      }
+      if (!cfg.skipXffAppend()) {
+        h.set(X_FORWARDED_FOR, xff == null ? conn.remoteIp : xff + "," + conn.remoteIp);
+      }
+      if (!internal) {
+        // An edge client: x-envoy-* headers from it are not to be trusted. Envoy strips a list
+        // (EXTERNAL_REMOVED and three more); this proxy strips them all (decision 0004).
+        List<String> envoyHeaders = null;
+        for (var e : h) {
+          if (e.getKey().regionMatches(true, 0, "x-envoy-", 0, 8)) {
+            if (envoyHeaders == null) {
+              envoyHeaders = new ArrayList<>(2);
+            }
+            envoyHeaders.add(e.getKey());
+          }
+        }
+        if (envoyHeaders != null) {
+          envoyHeaders.forEach(h::remove);
+        }
+        // Envoy: the first ingress point into the trusted network names the client
+        h.set(X_ENVOY_EXTERNAL_ADDRESS, client != null ? client.getHostAddress() : conn.remoteIp);
+        return false;
+      }
+    } else if (ca.anyInternal() && ca.xffNumTrustedHops() == 0) {
+      // Envoy: internal only when x-forwarded-for holds one address, and that one is internal
+      String xff = h.get(X_FORWARDED_FOR);
+      if (xff != null && xff.indexOf(',') < 0) {
+        var a = dev.bowline.proxy.config.ClientAddressConfig.xffEntry(xff, 0);
+        internal = a != null && ca.isInternal(a.getAddress());
+      }
+    }
+    if (internal) {
+      h.set(X_ENVOY_INTERNAL, TRUE);
+    } else {
+      for (io.netty.util.AsciiString n : EXTERNAL_REMOVED) {
+        h.remove(n);
+      }
+    }
+    return internal;
+  }
+
+  /** Envoy's {@code appendVia}: {@code via} after what the header has, comma and space between. */
+  private static void appendVia(HttpHeaders h, io.netty.util.AsciiString via) {
+    String had = h.get(HttpHeaderNames.VIA);
+    if (had == null || had.isEmpty()) {
+      h.set(HttpHeaderNames.VIA, via);
+    } else {
+      h.set(HttpHeaderNames.VIA, had + ", " + via);
+    }
+  }
+
+  /**
+   * The client {@code x-forwarded-for} names, as the connection manager trusts it: the entry {@code
+   * xff_num_trusted_hops} from the right without {@code use_remote_address}, the one before that
+   * with it (found before the peer was appended); null when the peer is the client.
+   */
+  private java.net.@Nullable InetAddress xffClient() {
+    var cfg = conn.config;
+    if (cfg.useRemoteAddress()) {
+      Rare r = rare;
+      return r == null ? null : r.client;
+    }
+    return dev.bowline.proxy.config.ClientAddressConfig.xffEntry(
+        downstreamHead.headers().get(X_FORWARDED_FOR), cfg.clientAddress().xffNumTrustedHops());
+  }
 
   /**
    * Whether {@code require_tls} sends this request to https: its {@code x-forwarded-proto} (which
@@ -1672,28 +1818,6 @@ final class HttpStream
   }
 
   /**
-   * Envoy's internal request ({@code mutateXffRequestHeaders}): the request came without {@code
-   * x-forwarded-for} ({@code singleXff}) from an internal address, by Envoy's default RFC 1918,
-   * loopback and unique-local IPv6 ranges. Read only for a request that brings its own {@code
-   * x-request-id} to a connection manager using the remote address.
-   */
-  private boolean internalRequest(boolean singleXff) {
-    if (!singleXff) {
-      return false;
-    }
-    var peer = downstreamDirectRemote();
-    if (peer == null) {
-      return true; // Envoy: a pipe (unix socket) peer is internal
-    }
-    java.net.InetAddress a = peer.getAddress();
-    if (a.isLoopbackAddress() || a.isSiteLocalAddress()) {
-      return true;
-    }
-    byte[] b = a.getAddress();
-    return b.length == 16 && (b[0] & 0xFF) == 0xFD; // fd00::/8
-  }
-
-  /**
    * A random (version 4) UUID in its text form, as {@code UUID.toString} writes it, made as ASCII
    * bytes: the upstream encoder copies them whole.
    */
@@ -2101,7 +2225,19 @@ final class HttpStream
       h.remove(HttpHeaderNames.KEEP_ALIVE);
       h.remove(HttpHeaderNames.CONNECTION);
       h.remove(X_HTTP2_STREAM_ID);
-      h.set(HttpHeaderNames.SERVER, conn.serverName);
+      var ch = conn.config.headers();
+      switch (ch.server()) {
+        case OVERWRITE -> h.set(HttpHeaderNames.SERVER, conn.serverName);
+        case APPEND_IF_ABSENT -> {
+          if (!h.contains(HttpHeaderNames.SERVER)) {
+            h.set(HttpHeaderNames.SERVER, conn.serverName);
+          }
+        }
+        case PASS_THROUGH -> {}
+      }
+      if (ch.via() != null) {
+        appendVia(h, ch.via());
+      }
       if (hashCookie() != null) {
         h.add(HttpHeaderNames.SET_COOKIE, hashCookie());
       }
@@ -2998,6 +3134,10 @@ final class HttpStream
 
   @Override
   public String downstreamRemoteAddress() {
+    var client = xffClient();
+    if (client != null) {
+      return address(new java.net.InetSocketAddress(client, 0)); // Envoy: port 0 from the header
+    }
     String a = conn.remoteAddressText;
     if (a == null) {
       a = address(downstream().remoteAddress());
@@ -3032,21 +3172,11 @@ final class HttpStream
 
   @Override
   public java.net.@Nullable InetAddress downstreamRemoteIp() {
-    var direct = downstreamDirectRemote();
-    if (!conn.config.useRemoteAddress()) {
-      String xff = downstreamHead.headers().get("x-forwarded-for");
-      if (xff != null) {
-        String last = xff.substring(xff.lastIndexOf(',') + 1).trim();
-        if (!last.isEmpty()
-            && (Character.digit(last.charAt(0), 16) >= 0 || last.charAt(0) == ':')) {
-          try {
-            return java.net.InetAddress.ofLiteral(last);
-          } catch (IllegalArgumentException e) {
-            // not an IP literal: the peer, as Envoy falls back
-          }
-        }
-      }
+    var client = xffClient();
+    if (client != null) {
+      return client;
     }
+    var direct = downstreamDirectRemote();
     return direct == null ? null : direct.getAddress();
   }
 

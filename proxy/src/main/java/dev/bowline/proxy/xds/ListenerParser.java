@@ -464,7 +464,77 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
                 ? LocalReplyParser.parse(h.getLocalReplyConfig(), field + ".local_reply_config")
                 : null,
             h.getPreserveExternalRequestId(),
-            h.getAlwaysSetRequestIdInResponse()));
+            h.getAlwaysSetRequestIdInResponse()),
+        clientAddress(h, field),
+        connectionHeaders(h, field));
+  }
+
+  /** {@code via} and {@code server_header_transformation}. */
+  private static dev.bowline.proxy.config.ConnectionHeaders connectionHeaders(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field)
+      throws InvalidResourceException {
+    if (h.getVia().isEmpty()
+        && h.getServerHeaderTransformationValue() == 0
+        && !h.getStripMatchingHostPort()
+        && !h.getStripAnyHostPort()
+        && !h.getStripTrailingHostDot()
+        && !h.getAppendXForwardedPort()) {
+      return dev.bowline.proxy.config.ConnectionHeaders.DEFAULTS;
+    }
+    if (h.getStripMatchingHostPort() && h.getStripAnyHostPort()) {
+      // Envoy's config: the two are one oneof in the proto's intent; both set is refused
+      throw new InvalidResourceException(
+          field + ".strip_any_host_port",
+          "strip_matching_host_port and strip_any_host_port cannot both be set");
+    }
+    String via = h.getVia();
+    if (!via.chars().allMatch(c -> c == ' ' || c == '\t' || (c > 0x20 && c < 0x7f))) {
+      throw new InvalidResourceException(field + ".via", "not a header value: '" + via + "'");
+    }
+    var server =
+        switch (h.getServerHeaderTransformation()) {
+          case OVERWRITE -> dev.bowline.proxy.config.ConnectionHeaders.Server.OVERWRITE;
+          case APPEND_IF_ABSENT ->
+              dev.bowline.proxy.config.ConnectionHeaders.Server.APPEND_IF_ABSENT;
+          case PASS_THROUGH -> dev.bowline.proxy.config.ConnectionHeaders.Server.PASS_THROUGH;
+          default ->
+              throw new InvalidResourceException(
+                  field + ".server_header_transformation",
+                  "unknown value " + h.getServerHeaderTransformationValue());
+        };
+    return new dev.bowline.proxy.config.ConnectionHeaders(
+        via.isEmpty() ? null : new io.netty.util.AsciiString(via),
+        server,
+        h.getStripAnyHostPort()
+            ? dev.bowline.proxy.config.ConnectionHeaders.StripPort.ANY
+            : h.getStripMatchingHostPort()
+                ? dev.bowline.proxy.config.ConnectionHeaders.StripPort.MATCHING
+                : dev.bowline.proxy.config.ConnectionHeaders.StripPort.NONE,
+        h.getStripTrailingHostDot(),
+        h.getAppendXForwardedPort());
+  }
+
+  /** {@code xff_num_trusted_hops} and {@code internal_address_config}. */
+  private static dev.bowline.proxy.config.ClientAddressConfig clientAddress(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field)
+      throws InvalidResourceException {
+    if (h.getXffNumTrustedHops() == 0 && !h.hasInternalAddressConfig()) {
+      return dev.bowline.proxy.config.ClientAddressConfig.DEFAULTS;
+    }
+    if (h.getXffNumTrustedHops() < 0) { // uint32 above 2^31: more hops than any header holds
+      throw new InvalidResourceException(field + ".xff_num_trusted_hops", "too large");
+    }
+    var iac = h.getInternalAddressConfig();
+    return new dev.bowline.proxy.config.ClientAddressConfig(
+        h.getXffNumTrustedHops(),
+        ranges(iac.getCidrRangesList(), field + ".internal_address_config.cidr_ranges"),
+        iac.getUnixSockets());
   }
 
   /**
@@ -751,6 +821,14 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "route_config",
           "http_filters",
           "use_remote_address",
+          "xff_num_trusted_hops",
+          "internal_address_config",
+          "via",
+          "server_header_transformation",
+          "strip_matching_host_port",
+          "strip_any_host_port",
+          "strip_trailing_host_dot",
+          "append_x_forwarded_port",
           "skip_xff_append",
           "forward_client_cert_details",
           "set_current_client_cert_details",

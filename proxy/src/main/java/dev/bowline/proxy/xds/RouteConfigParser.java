@@ -126,7 +126,23 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             rc.getResponseHeadersToRemoveList(),
             "response_headers_to_add"),
         rc.getIgnorePortInHostMatching(),
-        rc.getMostSpecificHeaderMutationsWins());
+        rc.getMostSpecificHeaderMutationsWins(),
+        internalOnlyHeaders(rc));
+  }
+
+  /** {@code internal_only_headers}, lower-cased (Envoy's LowerCaseString); each a valid name. */
+  private static List<String> internalOnlyHeaders(RouteConfiguration rc)
+      throws InvalidResourceException {
+    List<String> out = new ArrayList<>(rc.getInternalOnlyHeadersCount());
+    for (int i = 0; i < rc.getInternalOnlyHeadersCount(); i++) {
+      String n = rc.getInternalOnlyHeaders(i);
+      if (n.isEmpty() || !n.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != ':')) {
+        throw new InvalidResourceException(
+            "internal_only_headers[" + i + "]", "not a header name: '" + n + "'");
+      }
+      out.add(n.toLowerCase(java.util.Locale.ROOT));
+    }
+    return out;
   }
 
   /** Envoy's default {@code max_direct_response_body_size_bytes}. */
@@ -757,6 +773,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           // false (what istiod sends) is this proxy's behaviour: a route to a cluster not known
           // yet answers 503 NC at request time; true is reported by nestedIgnored
           "validate_clusters",
+          "internal_only_headers",
           "request_headers_to_add",
           "request_headers_to_remove",
           "response_headers_to_add",

@@ -967,9 +967,116 @@ class ParsersTest {
             FieldAudit.ignored(
                 rest, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
         .containsExactlyInAnyOrder(
-            "internal_only_headers",
-            "virtual_hosts.metadata",
-            "virtual_hosts.routes.route.auto_host_rewrite");
+            "virtual_hosts.metadata", "virtual_hosts.routes.route.auto_host_rewrite");
+  }
+
+  @Test
+  void clientAddressFieldsAreHonouredAndTheirBadValuesNacked() throws Exception {
+    String set =
+        "\"stat_prefix\":\"p\",\"use_remote_address\":true,\"xff_num_trusted_hops\":2,"
+            + "\"internal_address_config\":{\"unix_sockets\":true,\"cidr_ranges\":["
+            + "{\"address_prefix\":\"%s\",\"prefix_len\":8},"
+            + "{\"address_prefix\":\"fd00::\",\"prefix_len\":8}]},";
+    Listener honoured =
+        json(
+                listener(ROUTER).replace("\"stat_prefix\":\"p\",", set.formatted("10.0.0.0")),
+                Listener.newBuilder())
+            .build();
+    var hcm =
+        (HttpConnectionManagerConfig)
+            listeners.unpackAndParse(Any.pack(honoured)).value().filterChains().getFirst().filter();
+    var ca = hcm.clientAddress();
+    assertThat(ca.xffNumTrustedHops()).isEqualTo(2);
+    assertThat(ca.internalUnixSockets()).isTrue();
+    assertThat(ca.isInternal(new byte[] {10, 1, 2, 3})).isTrue();
+    assertThat(ca.isInternal(new byte[] {11, 1, 2, 3})).isFalse();
+    assertThat(ca.isInternal(java.net.InetAddress.ofLiteral("fd12::1").getAddress())).isTrue();
+    assertThat(listeners.nestedIgnored(honoured)).isEmpty();
+    // unset: Envoy's current default, no address internal, no trusted hops
+    var plain =
+        (HttpConnectionManagerConfig)
+            listeners
+                .unpackAndParse(Any.pack(json(listener(ROUTER), Listener.newBuilder()).build()))
+                .value()
+                .filterChains()
+                .getFirst()
+                .filter();
+    assertThat(plain.clientAddress())
+        .isEqualTo(dev.bowline.proxy.config.ClientAddressConfig.DEFAULTS);
+    assertThat(plain.clientAddress().anyInternal()).isFalse();
+    Listener bad =
+        json(
+                listener(ROUTER).replace("\"stat_prefix\":\"p\",", set.formatted("ten.0.0.0")),
+                Listener.newBuilder())
+            .build();
+    assertThatThrownBy(() -> listeners.unpackAndParse(Any.pack(bad)))
+        .hasMessageContaining("internal_address_config.cidr_ranges[0]")
+        .hasMessageContaining("not an IP literal: ten.0.0.0");
+    // internal_only_headers: honoured, lower-cased, a bad name refused naming the field
+    RouteConfigParser parser = new RouteConfigParser();
+    RouteConfiguration rc =
+        RouteConfiguration.newBuilder()
+            .setName("io")
+            .addInternalOnlyHeaders("X-Secret")
+            .addVirtualHosts(
+                io.envoyproxy.envoy.config.route.v3.VirtualHost.newBuilder()
+                    .setName("v")
+                    .addDomains("*"))
+            .build();
+    assertThat(
+            FieldAudit.ignored(rc, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
+        .isEmpty();
+    var t = (dev.bowline.proxy.config.RouteTable) parser.unpackAndParse(Any.pack(rc)).value();
+    assertThat(t.internalOnlyHeaders()).containsExactly("x-secret");
+    RouteConfiguration badName = rc.toBuilder().addInternalOnlyHeaders("x secret").build();
+    assertThatThrownBy(() -> parser.unpackAndParse(Any.pack(badName)))
+        .hasMessage(
+            "RouteConfiguration io: internal_only_headers[1]: not a header name: 'x secret'");
+  }
+
+  @Test
+  void connectionHeaderFieldsAreHonouredAndTheirBadValuesNacked() throws Exception {
+    String set =
+        "\"stat_prefix\":\"p\",\"via\":\"%s\",\"server_header_transformation\":"
+            + "\"PASS_THROUGH\",\"strip_matching_host_port\":true,"
+            + "\"strip_trailing_host_dot\":true,\"append_x_forwarded_port\":true,";
+    Listener honoured =
+        json(
+                listener(ROUTER).replace("\"stat_prefix\":\"p\",", set.formatted("edge-1")),
+                Listener.newBuilder())
+            .build();
+    var hcm =
+        (HttpConnectionManagerConfig)
+            listeners.unpackAndParse(Any.pack(honoured)).value().filterChains().getFirst().filter();
+    var ch = hcm.headers();
+    assertThat(String.valueOf(ch.via())).isEqualTo("edge-1");
+    assertThat(ch.server())
+        .isEqualTo(dev.bowline.proxy.config.ConnectionHeaders.Server.PASS_THROUGH);
+    assertThat(ch.stripPort())
+        .isEqualTo(dev.bowline.proxy.config.ConnectionHeaders.StripPort.MATCHING);
+    assertThat(ch.normalizeHost("a.example.:8080", 8080)).isEqualTo("a.example");
+    assertThat(ch.normalizeHost("a.example:81", 8080)).isEqualTo("a.example:81");
+    assertThat(ch.appendXForwardedPort()).isTrue();
+    assertThat(listeners.nestedIgnored(honoured)).isEmpty();
+    Listener badVia =
+        json(
+                listener(ROUTER).replace("\"stat_prefix\":\"p\",", set.formatted("a\\nb")),
+                Listener.newBuilder())
+            .build();
+    assertThatThrownBy(() -> listeners.unpackAndParse(Any.pack(badVia)))
+        .hasMessageContaining(".via: not a header value");
+    Listener both =
+        json(
+                listener(ROUTER)
+                    .replace(
+                        "\"stat_prefix\":\"p\",",
+                        set.formatted("v") + "\"strip_any_host_port\":true,"),
+                Listener.newBuilder())
+            .build();
+    assertThatThrownBy(() -> listeners.unpackAndParse(Any.pack(both)))
+        .hasMessageContaining(
+            ".strip_any_host_port: strip_matching_host_port and strip_any_host_port cannot both be"
+                + " set");
   }
 
   /** The listener of {@link #listener} with {@code fields} (JSON members) added to its HCM. */

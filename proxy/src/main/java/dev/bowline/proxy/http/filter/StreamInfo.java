@@ -109,8 +109,10 @@ public interface StreamInfo {
 
   /**
    * The original client as the connection manager trusts it (Envoy's downstream remote address):
-   * the peer when {@code use_remote_address} is set, else the last {@code x-forwarded-for} entry
-   * when it is an IP literal, else the peer; null when not IP.
+   * with {@code use_remote_address}, the {@code x-forwarded-for} entry {@code xff_num_trusted_hops}
+   * from the right (the one before the peer this proxy appended) when there are trusted hops, else
+   * the peer; without it, the entry {@code xff_num_trusted_hops} from the right; each when it is an
+   * IP literal, else the peer; null when not IP.
    */
   default java.net.@Nullable InetAddress downstreamRemoteIp() {
     var d = downstreamDirectRemote();
