@@ -734,8 +734,16 @@ public final class Proxy implements AutoCloseable {
         return -1;
       }
       for (java.net.InetAddress a : dns.logical() ? all.subList(0, 1) : all) {
+        // the name resolved is the host's hostname (Envoy's DNS clusters), for auto_host_rewrite
         list.add(
-            new Endpoints.Endpoint(new SocketAddr(a.getHostAddress(), hp.port()), hp.weight()));
+            new Endpoints.Endpoint(
+                new SocketAddr(a.getHostAddress(), hp.port()),
+                hp.weight(),
+                0,
+                "",
+                0,
+                Map.of(),
+                hp.hostname()));
       }
     }
     Endpoints next = new Endpoints(cluster, list);

@@ -186,8 +186,18 @@ public record ClusterConfig(
     }
   }
 
-  /** A DNS name and port with a load-balancing weight. */
-  public record HostPort(String host, int port, int weight) {}
+  /**
+   * A DNS name and port with a load-balancing weight.
+   *
+   * @param hostname the hostname of the hosts it resolves to: the endpoint's {@code hostname}, else
+   *     the name itself (Envoy's DNS clusters)
+   */
+  public record HostPort(String host, int port, int weight, String hostname) {
+    /** A name that is its hosts' hostname. */
+    public HostPort(String host, int port, int weight) {
+      this(host, port, weight, host);
+    }
+  }
 
   /** Load-balancing policies. */
   public enum LbPolicy {

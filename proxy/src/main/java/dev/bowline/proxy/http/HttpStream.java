@@ -145,6 +145,8 @@ final class HttpStream
     long perTryTimeoutNanos;
     @Nullable ScheduledFuture<?> perTryTimer;
     boolean includeAttemptCount;
+    // The route's Host rewrites when it has auto_host_rewrite (each try's host's hostname)
+    dev.bowline.proxy.config.ForwardPolicy.@Nullable HostRewrite autoHost;
     // The route's idle_timeout: reset by every message either way; checked when the timer fires.
     long routeIdleNanos;
     long lastActivity;
@@ -1088,6 +1090,11 @@ final class HttpStream
     } else if (rare != null) {
       rare.includeAttemptCount = false;
     }
+    if (f.policy().host().autoHost()) {
+      rare().autoHost = f.policy().host();
+    } else if (rare != null) {
+      rare.autoHost = null;
+    }
     forwarded = true;
     var routeMax = f.policy().maxStreamDuration();
     if (routeMax.isPresent()) {
@@ -1375,10 +1382,16 @@ final class HttpStream
   }
 
   @Override
-  public void picked(SocketAddr host) {
+  public void picked(SocketAddr host, String hostname) {
     RetryState r = retry();
     if (r != null) {
       r.tried(host);
+    }
+    Rare rr = rare;
+    if (rr != null && rr.autoHost != null && !hostname.isEmpty()) {
+      // Envoy's auto_host_rewrite: each try's Host is its host's hostname (updateAuthority as the
+      // pool readies the stream, before the head is written)
+      updateAuthority(upstreamRequest.headers(), hostname, rr.autoHost.appendForwardedHost());
     }
   }
 

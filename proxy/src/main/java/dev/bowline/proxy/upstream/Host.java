@@ -10,6 +10,10 @@ public final class Host {
   final int weight;
   final int priority;
   final String locality;
+
+  /** Its hostname ({@link dev.bowline.proxy.config.Endpoints.Endpoint#hostname}), may be empty. */
+  final String hostname;
+
   final ArrayDeque<Channel> idle = new ArrayDeque<>();
   int active;
 
@@ -38,12 +42,14 @@ public final class Host {
       int weight,
       int priority,
       String locality,
+      String hostname,
       ClusterState state,
       dev.bowline.proxy.tls.@org.jspecify.annotations.Nullable UpstreamTls tls) {
     this.address = address;
     this.weight = weight;
     this.priority = priority;
     this.locality = locality;
+    this.hostname = hostname;
     this.state = state;
     this.health = state.health(address);
     this.tls = tls;
@@ -56,6 +62,7 @@ public final class Host {
     this.weight = lb.weight;
     this.priority = lb.priority;
     this.locality = lb.locality;
+    this.hostname = lb.hostname;
     this.state = lb.state;
     this.health = lb.health;
     this.tls = tls;

@@ -156,8 +156,11 @@ public final class Worker {
       return false;
     }
 
-    /** The balancer chose {@code host} for this request (before connecting). */
-    default void picked(SocketAddr host) {}
+    /**
+     * The balancer chose {@code host} for this request (before connecting, after the connection's
+     * server name is taken from the request); {@code hostname} is its hostname, empty when none.
+     */
+    default void picked(SocketAddr host, String hostname) {}
 
     /** A retry host predicate: whether to pick again instead of {@code host}. */
     default boolean rejectHost(SocketAddr host) {
@@ -377,7 +380,6 @@ public final class Worker {
       }
       first = again;
     }
-    cb.picked(first.address);
     boolean h2 =
         cluster.http2() || (cluster.policy().downstreamProtocol() && listener.downstreamHttp2());
     // an ALPN override (the stream's filter state) gets connections of its own, as Envoy keys
@@ -390,6 +392,8 @@ public final class Worker {
         host = host.forServerName(name, auto.sanValidation());
       }
     }
+    // after the server name: Envoy takes it from the request before auto_host_rewrite
+    cb.picked(first.address, first.hostname);
     if (h2 && !dedicated) {
       acquireH2(host, ch, listener, cb);
       return true;

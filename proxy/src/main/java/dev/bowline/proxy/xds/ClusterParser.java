@@ -226,9 +226,14 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
         var lbe = la.getEndpoints(i).getLbEndpoints(j);
         String field = "load_assignment.endpoints[" + i + "].lb_endpoints[" + j + "]";
         int weight = lbe.hasLoadBalancingWeight() ? lbe.getLoadBalancingWeight().getValue() : 1;
-        hosts.add(
+        var hp =
             Protos.hostPort(
-                lbe.getEndpoint().getAddress(), Math.max(1, weight), field + ".endpoint.address"));
+                lbe.getEndpoint().getAddress(), Math.max(1, weight), field + ".endpoint.address");
+        String name = lbe.getEndpoint().getHostname();
+        hosts.add(
+            name.isEmpty()
+                ? hp
+                : new ClusterConfig.HostPort(hp.host(), hp.port(), hp.weight(), name));
       }
     }
     boolean logical = c.getType() == Cluster.DiscoveryType.LOGICAL_DNS;
@@ -286,6 +291,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "connect_timeout",
           "load_assignment.cluster_name",
           "load_assignment.endpoints.lb_endpoints.endpoint.address",
+          "load_assignment.endpoints.lb_endpoints.endpoint.hostname",
           "load_assignment.endpoints.lb_endpoints.health_status",
           "load_assignment.endpoints.lb_endpoints.load_balancing_weight",
           "load_assignment.endpoints.lb_endpoints.metadata.filter_metadata",
