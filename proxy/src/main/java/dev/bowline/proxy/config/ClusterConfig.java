@@ -25,6 +25,8 @@ import org.jspecify.annotations.Nullable;
  *     .upstream_http_protocol_options}
  * @param bind where upstream connections bind ({@code upstream_bind_config}, else the bootstrap's
  *     {@code cluster_manager.upstream_bind_config})
+ * @param statName the name of its stats, {@code cluster.<statName>.*} and the Prometheus tag {@code
+ *     envoy_cluster_name}: {@code alt_stat_name}, else {@code name} (Envoy's observability name)
  */
 public record ClusterConfig(
     String name,
@@ -38,9 +40,13 @@ public record ClusterConfig(
     java.util.List<dev.bowline.proxy.network.UpstreamFilter> upstreamFilters,
     java.util.Map<String, com.google.protobuf.Struct> metadata,
     UpstreamBind bind,
-    AutoSni autoSni) {
+    AutoSni autoSni,
+    String statName) {
   public ClusterConfig {
     java.util.Objects.requireNonNull(bind, "bind");
+    if (statName.isEmpty()) {
+      statName = name;
+    }
     upstreamFilters = java.util.List.copyOf(upstreamFilters);
     metadata = java.util.Map.copyOf(metadata);
   }

@@ -265,7 +265,7 @@ public final class Worker {
     if (h == null || h.config != cluster || h.endpoints != endpoints) {
       h =
           new ClusterHosts(
-              cluster, endpoints, h, stats.cluster(cluster.name()), states.of(cluster));
+              cluster, endpoints, h, stats.cluster(cluster.statName()), states.of(cluster));
       clusters.put(cluster.name(), h);
     }
     return h;
@@ -296,7 +296,7 @@ public final class Worker {
   /** The cluster's stats. */
   public ClusterStats clusterStats(ClusterConfig cluster) {
     ClusterHosts h = clusters.get(cluster.name());
-    return h != null ? h.stats : stats.cluster(cluster.name());
+    return h != null ? h.stats : stats.cluster(cluster.statName());
   }
 
   /**
@@ -638,7 +638,13 @@ public final class Worker {
     countTimeout(done, cs);
     SslHandler ssl =
         TlsSockets.client(
-            c, tls, tlsContexts, stats, ch.config.name(), host.address.ip(), host.address.port());
+            c,
+            tls,
+            tlsContexts,
+            stats,
+            ch.config.statName(),
+            host.address.ip(),
+            host.address.port());
     if (ssl == null) {
       c.close();
       return done.setFailure(new javax.net.ssl.SSLException("TLS secrets not ready"));

@@ -167,7 +167,8 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
             c.getUpstreamBindConfig(),
             bootstrapBind,
             "upstream_bind_config"),
-        autoSni);
+        autoSni,
+        c.getAltStatName());
   }
 
   private static final java.util.regex.Pattern HEADER_NAME =
@@ -286,6 +287,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
   private static final java.util.Set<String> HONOURED =
       java.util.Set.of(
           "name",
+          "alt_stat_name",
           "type",
           "lb_policy",
           "connect_timeout",

@@ -970,6 +970,16 @@ class ParsersTest {
   }
 
   @Test
+  void altStatNameNamesTheClustersStats() throws Exception {
+    var parser = new ClusterParser();
+    Cluster alt = cluster("{\"name\":\"outbound|80||r\",\"alt_stat_name\":\"r_alt\"}");
+    assertThat(FieldAudit.ignored(alt, Cluster.getDescriptor(), parser.honouredFields())).isEmpty();
+    assertThat(parser.parse(alt).statName()).isEqualTo("r_alt");
+    assertThat(parser.parse(alt).name()).isEqualTo("outbound|80||r");
+    assertThat(parser.parse(cluster("{\"name\":\"plain\"}")).statName()).isEqualTo("plain");
+  }
+
+  @Test
   void autoHostRewriteAndTheHostnamesItSendsAreParsed() throws Exception {
     RouteConfiguration rc =
         json(
