@@ -142,11 +142,21 @@ public record ClusterConfig(
    * downstream connection was originally sent to. This proxy never sees a redirected connection (no
    * iptables), so only HTTP's {@code x-envoy-original-dst-host: ip:port} can name it (with {@code
    * use_http_header}); without one it answers as Envoy does: HTTP 503 "no healthy upstream", a TCP
-   * connection closed. Destinations are cached per event loop and dropped after 5 s unused.
+   * connection closed. Destinations are kept per event loop as hosts until a sweep every {@code
+   * cleanupInterval} finds one unused since the last sweep (Envoy's {@code used} flag).
    *
    * @param useHttpHeader {@code original_dst_lb_config.use_http_header}
+   * @param cleanupInterval {@code cleanup_interval} (Envoy's default 5 s)
    */
-  public record OriginalDst(boolean useHttpHeader) implements Discovery {}
+  public record OriginalDst(boolean useHttpHeader, Duration cleanupInterval) implements Discovery {
+    /** Envoy's default {@code cleanup_interval}. */
+    public static final Duration DEFAULT_CLEANUP = Duration.ofSeconds(5);
+
+    /** With the default {@code cleanup_interval}. */
+    public OriginalDst(boolean useHttpHeader) {
+      this(useHttpHeader, DEFAULT_CLEANUP);
+    }
+  }
 
   /**
    * {@code upstream_http_protocol_options} of TLS upstreams (Istio's TLS origination): the SNI of

@@ -42,14 +42,13 @@ public final class Worker {
       new dev.bowline.proxy.transport.Http2ClientStreamCodec();
 
   /**
-   * ORIGINAL_DST destinations used on this loop, per cluster: address to last use (nanos). Envoy's
-   * host map with its {@code cleanup_interval} (5 s): a destination unused that long is dropped
-   * when a new one arrives.
+   * ORIGINAL_DST destinations on this loop, per cluster: address to whether it was used since the
+   * last sweep. Envoy's host map and {@code used} flag: every {@code cleanup_interval} a sweep
+   * drops the hosts not used since the one before and clears the flag of the rest.
    */
-  private final Map<String, Map<SocketAddr, Long>> originalDst = new HashMap<>();
+  private final Map<String, Map<SocketAddr, boolean[]>> originalDst = new HashMap<>();
 
   private final Map<String, Endpoints> originalDstEndpoints = new HashMap<>();
-  static final long ORIGINAL_DST_CLEANUP_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
 
   /**
    * A worker with its own cluster-wide state (circuit breakers and outlier detection then count
@@ -277,20 +276,75 @@ public final class Worker {
    * destination is added or dropped.
    */
   public Endpoints originalDst(ClusterConfig cluster, SocketAddr target) {
-    long now = System.nanoTime();
-    Map<SocketAddr, Long> seen =
-        originalDst.computeIfAbsent(cluster.name(), k -> new java.util.LinkedHashMap<>());
-    Long before = seen.put(target, now);
-    Endpoints e = originalDstEndpoints.get(cluster.name());
-    if (before == null || e == null) {
-      seen.values().removeIf(used -> now - used > ORIGINAL_DST_CLEANUP_NANOS);
-      e =
-          new Endpoints(
-              cluster.name(),
-              seen.keySet().stream().map(a -> new Endpoints.Endpoint(a, 1)).toList());
-      originalDstEndpoints.put(cluster.name(), e);
+    Map<SocketAddr, boolean[]> seen = originalDst.get(cluster.name());
+    if (seen == null) {
+      seen = new java.util.LinkedHashMap<>();
+      originalDst.put(cluster.name(), seen);
+      scheduleSweep(cluster.name(), seen, cleanupNanos(cluster));
     }
+    boolean[] used = seen.get(target);
+    Endpoints e = originalDstEndpoints.get(cluster.name());
+    if (used != null && e != null) {
+      used[0] = true;
+      return e;
+    }
+    seen.put(target, new boolean[] {true}); // a new host counts as used until the next sweep
+    e = originalDstEndpoints(cluster.name(), seen);
+    originalDstEndpoints.put(cluster.name(), e);
     return e;
+  }
+
+  private static Endpoints originalDstEndpoints(String cluster, Map<SocketAddr, boolean[]> seen) {
+    return new Endpoints(
+        cluster, seen.keySet().stream().map(a -> new Endpoints.Endpoint(a, 1)).toList());
+  }
+
+  private static long cleanupNanos(ClusterConfig cluster) {
+    return cluster.discovery() instanceof ClusterConfig.OriginalDst o
+        ? o.cleanupInterval().toNanos()
+        : ClusterConfig.OriginalDst.DEFAULT_CLEANUP.toNanos();
+  }
+
+  private void scheduleSweep(String cluster, Map<SocketAddr, boolean[]> seen, long nanos) {
+    loop.schedule(() -> sweep(cluster, seen), nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Envoy's {@code OriginalDstCluster::cleanup}: the hosts of {@code cluster} not used since the
+   * last sweep are dropped (their idle connections closed), the others marked unused; then the next
+   * sweep is scheduled by the cluster's current {@code cleanup_interval}. Stops when the cluster is
+   * gone from this loop or was replaced by another kind.
+   */
+  private void sweep(String cluster, Map<SocketAddr, boolean[]> seen) {
+    ClusterHosts h = clusters.get(cluster);
+    if (originalDst.get(cluster) != seen) {
+      return; // forgotten (retain) or started again
+    }
+    if (h != null && !(h.config.discovery() instanceof ClusterConfig.OriginalDst)) {
+      originalDst.remove(cluster); // the name is another kind of cluster now
+      originalDstEndpoints.remove(cluster);
+      return;
+    }
+    boolean dropped = seen.values().removeIf(u -> !u[0]);
+    for (boolean[] u : seen.values()) {
+      u[0] = false;
+    }
+    if (dropped) {
+      Endpoints e = originalDstEndpoints(cluster, seen);
+      originalDstEndpoints.put(cluster, e);
+      if (h != null) {
+        hosts(h.config, e); // closes the idle connections of the hosts dropped
+      }
+      if (seen.isEmpty()) { // nothing left to sweep: the next destination starts again
+        originalDst.remove(cluster);
+        originalDstEndpoints.remove(cluster);
+        return;
+      }
+    }
+    scheduleSweep(
+        cluster,
+        seen,
+        h != null ? cleanupNanos(h.config) : ClusterConfig.OriginalDst.DEFAULT_CLEANUP.toNanos());
   }
 
   /** The cluster's stats. */

@@ -75,8 +75,16 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
                     throw new InvalidResourceException(
                         "lb_policy", "ORIGINAL_DST needs CLUSTER_PROVIDED, not " + c.getLbPolicy());
                   }
+                  Duration cleanup = ClusterConfig.OriginalDst.DEFAULT_CLEANUP;
+                  if (c.hasCleanupInterval()) {
+                    cleanup = Protos.duration(c.getCleanupInterval());
+                    if (cleanup.toMillis() < 1) { // Envoy: gt 0; its timer counts milliseconds
+                      throw new InvalidResourceException(
+                          "cleanup_interval", "must be at least 1ms");
+                    }
+                  }
                   yield new ClusterConfig.OriginalDst(
-                      c.getOriginalDstLbConfig().getUseHttpHeader());
+                      c.getOriginalDstLbConfig().getUseHttpHeader(), cleanup);
                 }
                 case UNRECOGNIZED ->
                     throw new InvalidResourceException(
@@ -316,6 +324,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "dns_failure_refresh_rate.base_interval",
           "dns_failure_refresh_rate.max_interval",
           "original_dst_lb_config.use_http_header",
+          "cleanup_interval",
           "transport_socket",
           "transport_socket_matches",
           "filters.name",

@@ -970,6 +970,21 @@ class ParsersTest {
   }
 
   @Test
+  void originalDstCleanupIntervalIsReadWithEnvoysDefault() throws Exception {
+    var parser = new ClusterParser();
+    String odst = "{\"name\":\"o\",\"type\":\"ORIGINAL_DST\",\"lb_policy\":\"CLUSTER_PROVIDED\"%s}";
+    Cluster set = cluster(odst.formatted(",\"cleanup_interval\":\"0.250s\""));
+    assertThat(FieldAudit.ignored(set, Cluster.getDescriptor(), parser.honouredFields())).isEmpty();
+    assertThat(parser.parse(set).discovery())
+        .isEqualTo(new ClusterConfig.OriginalDst(false, java.time.Duration.ofMillis(250)));
+    assertThat(parser.parse(cluster(odst.formatted(""))).discovery())
+        .isEqualTo(new ClusterConfig.OriginalDst(false, java.time.Duration.ofSeconds(5)));
+    var zero = Any.pack(cluster(odst.formatted(",\"cleanup_interval\":\"0s\"")));
+    assertThatThrownBy(() -> parser.unpackAndParse(zero))
+        .hasMessage("Cluster o: cleanup_interval: must be at least 1ms");
+  }
+
+  @Test
   void altStatNameNamesTheClustersStats() throws Exception {
     var parser = new ClusterParser();
     Cluster alt = cluster("{\"name\":\"outbound|80||r\",\"alt_stat_name\":\"r_alt\"}");
