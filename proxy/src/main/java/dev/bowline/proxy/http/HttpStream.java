@@ -2876,6 +2876,12 @@ final class HttpStream
   }
 
   @Override
+  public @Nullable String upstreamClusterStatName() {
+    var c = target;
+    return c != null ? c.statName() : upstreamCluster;
+  }
+
+  @Override
   public com.google.protobuf.@Nullable Struct clusterMetadata(String namespace) {
     var c = target;
     return c == null ? null : c.metadata().get(namespace);
