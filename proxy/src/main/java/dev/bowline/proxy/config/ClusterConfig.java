@@ -25,6 +25,8 @@ import org.jspecify.annotations.Nullable;
  *     .upstream_http_protocol_options}
  * @param bind where upstream connections bind ({@code upstream_bind_config}, else the bootstrap's
  *     {@code cluster_manager.upstream_bind_config})
+ * @param closeOnHealthFailure {@code close_connections_on_host_health_failure}: when active health
+ *     checking finds a host unhealthy, every connection to it closes, busy ones included
  * @param statName the name of its stats, {@code cluster.<statName>.*} and the Prometheus tag {@code
  *     envoy_cluster_name}: {@code alt_stat_name}, else {@code name} (Envoy's observability name)
  */
@@ -41,7 +43,8 @@ public record ClusterConfig(
     java.util.Map<String, com.google.protobuf.Struct> metadata,
     UpstreamBind bind,
     AutoSni autoSni,
-    String statName) {
+    String statName,
+    boolean closeOnHealthFailure) {
   public ClusterConfig {
     java.util.Objects.requireNonNull(bind, "bind");
     if (statName.isEmpty()) {

@@ -20,6 +20,12 @@ public final class Host {
   /** Connections from this loop to this host, open or opening. */
   int connections;
 
+  /**
+   * Those connections (of this host's pools for ALPN and server names too), kept only for a cluster
+   * with {@code close_connections_on_host_health_failure}; null otherwise.
+   */
+  java.util.@org.jspecify.annotations.Nullable Set<Channel> open;
+
   /** The cluster-wide state: circuit-breaker counts, outlier detection. */
   final ClusterState state;
 

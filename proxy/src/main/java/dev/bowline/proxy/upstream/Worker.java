@@ -265,6 +265,9 @@ public final class Worker {
       h =
           new ClusterHosts(
               cluster, endpoints, h, stats.cluster(cluster.statName()), states.of(cluster));
+      if (cluster.closeOnHealthFailure()) {
+        h.state.workers.add(this);
+      }
       clusters.put(cluster.name(), h);
     }
     return h;
@@ -669,10 +672,23 @@ public final class Worker {
     ClusterState st = ch.state;
     st.connections.incrementAndGet();
     host.connections++;
+    java.util.Set<Channel> open = null;
+    if (ch.config.closeOnHealthFailure()) { // close_connections_on_host_health_failure
+      Host lb = host.lb;
+      open = lb.open;
+      if (open == null) {
+        open = lb.open = new java.util.HashSet<>();
+      }
+      open.add(f.channel());
+    }
+    java.util.Set<Channel> tracked = open;
     f.channel()
         .closeFuture()
         .addListener(
             x -> {
+              if (tracked != null) {
+                tracked.remove(f.channel());
+              }
               st.connections.decrementAndGet();
               host.connections--;
               if (!host.pending.isEmpty()) {
@@ -868,6 +884,25 @@ public final class Worker {
   /** The proxy's cluster-wide state (circuit breakers, outlier detection). */
   public ClusterStates states() {
     return states;
+  }
+
+  /**
+   * Closes every connection of this loop to {@code address} of {@code cluster}, busy ones included
+   * (Envoy's {@code onHostHealthFailure} with {@code close_connections_on_host_health_failure});
+   * any thread may call it, the work is done on this loop.
+   */
+  void closeConnectionsTo(String cluster, SocketAddr address) {
+    loop.execute(
+        () -> {
+          ClusterHosts h = clusters.get(cluster);
+          Host host = h == null ? null : h.find(address);
+          if (host == null || host.open == null) {
+            return;
+          }
+          for (Channel c : host.open.toArray(Channel[]::new)) {
+            c.close();
+          }
+        });
   }
 
   /** Forgets clusters that are gone from the config; closes their idle connections. */

@@ -176,7 +176,8 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
             bootstrapBind,
             "upstream_bind_config"),
         autoSni,
-        c.getAltStatName());
+        c.getAltStatName(),
+        c.getCloseConnectionsOnHostHealthFailure());
   }
 
   private static final java.util.regex.Pattern HEADER_NAME =
@@ -296,6 +297,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
       java.util.Set.of(
           "name",
           "alt_stat_name",
+          "close_connections_on_host_health_failure",
           "type",
           "lb_policy",
           "connect_timeout",

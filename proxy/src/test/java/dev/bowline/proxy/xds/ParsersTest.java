@@ -985,6 +985,20 @@ class ParsersTest {
   }
 
   @Test
+  void closeConnectionsOnHostHealthFailureIsReadAndIgnoreHealthOnHostRemovalStillReported()
+      throws Exception {
+    var parser = new ClusterParser();
+    Cluster set =
+        cluster(
+            "{\"name\":\"c\",\"close_connections_on_host_health_failure\":true,"
+                + "\"ignore_health_on_host_removal\":true}");
+    assertThat(FieldAudit.ignored(set, Cluster.getDescriptor(), parser.honouredFields()))
+        .containsExactly("ignore_health_on_host_removal");
+    assertThat(parser.parse(set).closeOnHealthFailure()).isTrue();
+    assertThat(parser.parse(cluster("{\"name\":\"c\"}")).closeOnHealthFailure()).isFalse();
+  }
+
+  @Test
   void altStatNameNamesTheClustersStats() throws Exception {
     var parser = new ClusterParser();
     Cluster alt = cluster("{\"name\":\"outbound|80||r\",\"alt_stat_name\":\"r_alt\"}");
