@@ -145,8 +145,9 @@ final class HttpStream
     long perTryTimeoutNanos;
     @Nullable ScheduledFuture<?> perTryTimer;
     boolean includeAttemptCount;
-    // The route's Host rewrites when it has auto_host_rewrite (each try's host's hostname)
-    dev.bowline.proxy.config.ForwardPolicy.@Nullable HostRewrite autoHost;
+    // The route has auto_host_rewrite: each try's Host is its host's hostname (a boolean, which
+    // fits beside the other two without growing the object)
+    boolean autoHostRewrite;
     // The route's idle_timeout: reset by every message either way; checked when the timer fires.
     long routeIdleNanos;
     long lastActivity;
@@ -1091,9 +1092,9 @@ final class HttpStream
       rare.includeAttemptCount = false;
     }
     if (f.policy().host().autoHost()) {
-      rare().autoHost = f.policy().host();
+      rare().autoHostRewrite = true;
     } else if (rare != null) {
-      rare.autoHost = null;
+      rare.autoHostRewrite = false;
     }
     forwarded = true;
     var routeMax = f.policy().maxStreamDuration();
@@ -1388,10 +1389,14 @@ final class HttpStream
       r.tried(host);
     }
     Rare rr = rare;
-    if (rr != null && rr.autoHost != null && !hostname.isEmpty()) {
+    if (rr != null
+        && rr.autoHostRewrite
+        && !hostname.isEmpty()
+        && matchedRoute != null
+        && matchedRoute.action() instanceof RouteAction.Forward f) {
       // Envoy's auto_host_rewrite: each try's Host is its host's hostname (updateAuthority as the
       // pool readies the stream, before the head is written)
-      updateAuthority(upstreamRequest.headers(), hostname, rr.autoHost.appendForwardedHost());
+      updateAuthority(upstreamRequest.headers(), hostname, f.policy().host().appendForwardedHost());
     }
   }
 
