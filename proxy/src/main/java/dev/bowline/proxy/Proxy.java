@@ -359,27 +359,30 @@ public final class Proxy implements AutoCloseable {
   }
 
   /**
-   * Registers {@code cluster.<name>.membership_total} and {@code _healthy} (endpoints not ejected
-   * by outlier detection) of each cluster {@code clusters} adds, read from the snapshot serving
-   * when the stats are shown. On the config thread.
+   * Registers {@code cluster.<stat name>.membership_total} and {@code _healthy} (endpoints not
+   * ejected by outlier detection) of each cluster of {@code clusters} not seen yet under its stat
+   * name ({@code alt_stat_name}, else its name), read from the snapshot serving when the stats are
+   * shown. On the config thread.
    */
-  private void membershipGauges(java.util.Set<String> clusters) {
-    for (String n : clusters) {
-      if (!membershipGauges.add(n)) {
+  private void membershipGauges(java.util.Collection<ClusterConfig> clusters) {
+    for (ClusterConfig c : clusters) {
+      String n = c.name();
+      String sn = c.statName();
+      if (!membershipGauges.add(n.equals(sn) ? n : n + '\0' + sn)) {
         continue;
       }
-      Map<String, String> tags = Map.of("envoy_cluster_name", n);
+      Map<String, String> tags = Map.of("envoy_cluster_name", sn);
       runtime
           .stats()
           .gauge(
-              "cluster." + n + ".membership_total",
+              "cluster." + sn + ".membership_total",
               "envoy_cluster_membership_total",
               tags,
               () -> members(n, false));
       runtime
           .stats()
           .gauge(
-              "cluster." + n + ".membership_healthy",
+              "cluster." + sn + ".membership_healthy",
               "envoy_cluster_membership_healthy",
               tags,
               () -> members(n, true));
@@ -520,7 +523,7 @@ public final class Proxy implements AutoCloseable {
     }
     listeners.apply(next);
     var names = java.util.Set.copyOf(c.keySet());
-    membershipGauges(names);
+    membershipGauges(c.values());
     clusterStates.retain(names);
     clusterStates.startHealthChecks(next); // as Envoy: when the cluster initialises
     for (var entry : runtime.workers().entrySet()) {
@@ -737,8 +740,16 @@ public final class Proxy implements AutoCloseable {
         return -1;
       }
       for (java.net.InetAddress a : dns.logical() ? all.subList(0, 1) : all) {
+        // the name resolved is the host's hostname (Envoy's DNS clusters), for auto_host_rewrite
         list.add(
-            new Endpoints.Endpoint(new SocketAddr(a.getHostAddress(), hp.port()), hp.weight()));
+            new Endpoints.Endpoint(
+                new SocketAddr(a.getHostAddress(), hp.port()),
+                hp.weight(),
+                0,
+                "",
+                0,
+                Map.of(),
+                hp.hostname()));
       }
     }
     Endpoints next = new Endpoints(cluster, list);
@@ -908,12 +919,12 @@ public final class Proxy implements AutoCloseable {
           .forEach(
               c -> {
                 String n = c.name();
-                sb.append(n).append("::observability_name::").append(n).append('\n');
+                sb.append(n).append("::observability_name::").append(c.statName()).append('\n');
                 sb.append(n)
                     .append("::added_via_api::")
                     .append(!staticClusters.containsKey(n))
                     .append('\n');
-                var stats = runtime.stats().cluster(n);
+                var stats = runtime.stats().cluster(c.statName());
                 for (Endpoints.Endpoint e :
                     s.endpointsOf(c).map(Endpoints::endpoints).orElse(List.of())) {
                   String h = n + "::" + e.address() + "::";

@@ -25,6 +25,10 @@ import org.jspecify.annotations.Nullable;
  *     .upstream_http_protocol_options}
  * @param bind where upstream connections bind ({@code upstream_bind_config}, else the bootstrap's
  *     {@code cluster_manager.upstream_bind_config})
+ * @param closeOnHealthFailure {@code close_connections_on_host_health_failure}: when active health
+ *     checking finds a host unhealthy, every connection to it closes, busy ones included
+ * @param statName the name of its stats, {@code cluster.<statName>.*} and the Prometheus tag {@code
+ *     envoy_cluster_name}: {@code alt_stat_name}, else {@code name} (Envoy's observability name)
  */
 public record ClusterConfig(
     String name,
@@ -38,9 +42,14 @@ public record ClusterConfig(
     java.util.List<dev.bowline.proxy.network.UpstreamFilter> upstreamFilters,
     java.util.Map<String, com.google.protobuf.Struct> metadata,
     UpstreamBind bind,
-    AutoSni autoSni) {
+    AutoSni autoSni,
+    String statName,
+    boolean closeOnHealthFailure) {
   public ClusterConfig {
     java.util.Objects.requireNonNull(bind, "bind");
+    if (statName.isEmpty()) {
+      statName = name;
+    }
     upstreamFilters = java.util.List.copyOf(upstreamFilters);
     metadata = java.util.Map.copyOf(metadata);
   }
@@ -136,11 +145,21 @@ public record ClusterConfig(
    * downstream connection was originally sent to. This proxy never sees a redirected connection (no
    * iptables), so only HTTP's {@code x-envoy-original-dst-host: ip:port} can name it (with {@code
    * use_http_header}); without one it answers as Envoy does: HTTP 503 "no healthy upstream", a TCP
-   * connection closed. Destinations are cached per event loop and dropped after 5 s unused.
+   * connection closed. Destinations are kept per event loop as hosts until a sweep every {@code
+   * cleanupInterval} finds one unused since the last sweep (Envoy's {@code used} flag).
    *
    * @param useHttpHeader {@code original_dst_lb_config.use_http_header}
+   * @param cleanupInterval {@code cleanup_interval} (Envoy's default 5 s)
    */
-  public record OriginalDst(boolean useHttpHeader) implements Discovery {}
+  public record OriginalDst(boolean useHttpHeader, Duration cleanupInterval) implements Discovery {
+    /** Envoy's default {@code cleanup_interval}. */
+    public static final Duration DEFAULT_CLEANUP = Duration.ofSeconds(5);
+
+    /** With the default {@code cleanup_interval}. */
+    public OriginalDst(boolean useHttpHeader) {
+      this(useHttpHeader, DEFAULT_CLEANUP);
+    }
+  }
 
   /**
    * {@code upstream_http_protocol_options} of TLS upstreams (Istio's TLS origination): the SNI of
@@ -186,8 +205,18 @@ public record ClusterConfig(
     }
   }
 
-  /** A DNS name and port with a load-balancing weight. */
-  public record HostPort(String host, int port, int weight) {}
+  /**
+   * A DNS name and port with a load-balancing weight.
+   *
+   * @param hostname the hostname of the hosts it resolves to: the endpoint's {@code hostname}, else
+   *     the name itself (Envoy's DNS clusters)
+   */
+  public record HostPort(String host, int port, int weight, String hostname) {
+    /** A name that is its hosts' hostname. */
+    public HostPort(String host, int port, int weight) {
+      this(host, port, weight, host);
+    }
+  }
 
   /** Load-balancing policies. */
   public enum LbPolicy {

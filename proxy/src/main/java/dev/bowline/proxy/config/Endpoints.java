@@ -27,6 +27,9 @@ public record Endpoints(String clusterName, List<Endpoint> endpoints, int overpr
    * @param localityWeight its locality's {@code load_balancing_weight}, 0 when unset
    * @param socketMatch its {@code envoy.transport_socket_match} metadata (string values), which
    *     picks the cluster's transport socket
+   * @param hostname the host's name, empty when it has none: an EDS or STATIC endpoint's {@code
+   *     endpoint.hostname}, the name a STRICT_DNS/LOGICAL_DNS address was resolved from (Envoy's
+   *     {@code HostDescription::hostname}, what a route's {@code auto_host_rewrite} sends as Host)
    */
   public record Endpoint(
       SocketAddr address,
@@ -34,9 +37,22 @@ public record Endpoints(String clusterName, List<Endpoint> endpoints, int overpr
       int priority,
       String locality,
       int localityWeight,
-      Map<String, String> socketMatch) {
+      Map<String, String> socketMatch,
+      String hostname) {
     public Endpoint {
       socketMatch = Map.copyOf(socketMatch);
+      java.util.Objects.requireNonNull(hostname, "hostname");
+    }
+
+    /** A host without a hostname. */
+    public Endpoint(
+        SocketAddr address,
+        int weight,
+        int priority,
+        String locality,
+        int localityWeight,
+        Map<String, String> socketMatch) {
+      this(address, weight, priority, locality, localityWeight, socketMatch, "");
     }
 
     /** A host at priority 0 in the unnamed locality. */

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  *     replaces the connection manager's for its streams (zero: none); empty: the connection
  *     manager's applies
  * @param host the Host rewrites besides {@code host_rewrite_literal}: {@code host_rewrite_header},
- *     {@code host_rewrite_path_regex}, {@code append_x_forwarded_host}
+ *     {@code host_rewrite_path_regex}, {@code auto_host_rewrite}, {@code append_x_forwarded_host}
  * @param clusterNotFoundStatus {@code cluster_not_found_response_code}: the status of the local
  *     reply when the route's cluster is not known (503 unless configured)
  */
@@ -66,12 +66,23 @@ public record ForwardPolicy(
    *     left out) with the substitution made
    * @param appendForwardedHost {@code append_x_forwarded_host}: a rewrite appends the original Host
    *     to {@code x-forwarded-host} (unless it is already its last value)
+   * @param autoHost {@code auto_host_rewrite}: the Host becomes the chosen upstream host's hostname
+   *     (each try's), when it has one
    */
   public record HostRewrite(
-      Optional<String> header, Optional<RegexRewrite> pathRegex, boolean appendForwardedHost) {
+      Optional<String> header,
+      Optional<RegexRewrite> pathRegex,
+      boolean appendForwardedHost,
+      boolean autoHost) {
     /** None. */
     public static final HostRewrite NONE =
-        new HostRewrite(Optional.empty(), Optional.empty(), false);
+        new HostRewrite(Optional.empty(), Optional.empty(), false, false);
+
+    /** Without {@code auto_host_rewrite}. */
+    public HostRewrite(
+        Optional<String> header, Optional<RegexRewrite> pathRegex, boolean appendForwardedHost) {
+      this(header, pathRegex, appendForwardedHost, false);
+    }
 
     /** Whether a Host rewrite of these, or the literal, can happen at all. */
     public boolean any() {

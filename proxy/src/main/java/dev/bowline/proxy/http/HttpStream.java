@@ -145,6 +145,9 @@ final class HttpStream
     long perTryTimeoutNanos;
     @Nullable ScheduledFuture<?> perTryTimer;
     boolean includeAttemptCount;
+    // The route has auto_host_rewrite: each try's Host is its host's hostname (a boolean, which
+    // fits beside the other two without growing the object)
+    boolean autoHostRewrite;
     // The route's idle_timeout: reset by every message either way; checked when the timer fires.
     long routeIdleNanos;
     long lastActivity;
@@ -1255,6 +1258,11 @@ final class HttpStream
     } else if (rare != null) {
       rare.includeAttemptCount = false;
     }
+    if (f.policy().host().autoHost()) {
+      rare().autoHostRewrite = true;
+    } else if (rare != null) {
+      rare.autoHostRewrite = false;
+    }
     forwarded = true;
     var routeMax = f.policy().maxStreamDuration();
     if (routeMax.isPresent()) {
@@ -1540,10 +1548,20 @@ final class HttpStream
   }
 
   @Override
-  public void picked(SocketAddr host) {
+  public void picked(SocketAddr host, String hostname) {
     RetryState r = retry();
     if (r != null) {
       r.tried(host);
+    }
+    Rare rr = rare;
+    if (rr != null
+        && rr.autoHostRewrite
+        && !hostname.isEmpty()
+        && matchedRoute != null
+        && matchedRoute.action() instanceof RouteAction.Forward f) {
+      // Envoy's auto_host_rewrite: each try's Host is its host's hostname (updateAuthority as the
+      // pool readies the stream, before the head is written)
+      updateAuthority(upstreamRequest.headers(), hostname, f.policy().host().appendForwardedHost());
     }
   }
 
@@ -3077,6 +3095,12 @@ final class HttpStream
   @Override
   public @Nullable String upstreamCluster() {
     return upstreamCluster;
+  }
+
+  @Override
+  public @Nullable String upstreamClusterStatName() {
+    var c = target;
+    return c != null ? c.statName() : upstreamCluster;
   }
 
   @Override

@@ -225,7 +225,10 @@ public record HttpTracer(TracingConfig config, SpanReporter reporter) {
     String cluster = info.upstreamCluster();
     if (cluster != null && info.upstreamHost() != null) {
       s.tag("upstream_cluster", cluster);
-      s.tag("upstream_cluster.name", cluster);
+      // the observability name: alt_stat_name when the cluster has one
+      s.tag(
+          "upstream_cluster.name",
+          java.util.Objects.requireNonNullElse(info.upstreamClusterStatName(), cluster));
     }
     int code = info.responseCode();
     s.tag("http.status_code", Integer.toString(code));

@@ -69,12 +69,13 @@ final class ClusterHosts {
           || h.weight != e.weight()
           || h.priority != e.priority()
           || !h.locality.equals(e.locality())
+          || !h.hostname.equals(e.hostname())
           || h.state != state
           || !java.util.Objects.equals(h.tls, tls)) {
         if (h != null) {
           old.put(e.address(), h); // closed below; changed, start fresh
         }
-        h = new Host(e.address(), e.weight(), e.priority(), e.locality(), state, tls);
+        h = new Host(e.address(), e.weight(), e.priority(), e.locality(), e.hostname(), state, tls);
       }
       list.add(h);
     }

@@ -158,6 +158,23 @@ final class ClusterState {
     healthVersion++;
   }
 
+  /** The loops holding connections of this cluster, told when a host fails its health check. */
+  final java.util.Set<Worker> workers = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Active health checking found {@code h} unhealthy: loops rebuild their view and, with {@code
+   * close_connections_on_host_health_failure}, close every connection to it (Envoy's {@code
+   * onHostHealthFailure}).
+   */
+  void activeHcFailed(HostHealth h) {
+    healthChanged();
+    if (config.closeOnHealthFailure()) {
+      for (Worker w : workers) {
+        w.closeConnectionsTo(name, h.address);
+      }
+    }
+  }
+
   private void clearActiveHc() {
     for (HostHealth h : health.values()) {
       h.failedActiveHc = false;

@@ -46,12 +46,14 @@ public final class ClusterStates {
         : states.computeIfAbsent(
             c.name(),
             n -> {
-              var state = new ClusterState(c, stats.cluster(n), nanos, timer, channelClass, random);
+              String sn = c.statName();
+              var state =
+                  new ClusterState(c, stats.cluster(sn), nanos, timer, channelClass, random);
               // Envoy's gauge of the requests waiting for a connection: the breaker's count
               stats.gauge(
-                  "cluster." + n + ".upstream_rq_pending_active",
+                  "cluster." + sn + ".upstream_rq_pending_active",
                   "envoy_cluster_upstream_rq_pending_active",
-                  java.util.Map.of("envoy_cluster_name", n),
+                  java.util.Map.of("envoy_cluster_name", sn),
                   state.pending::get);
               return state;
             });

@@ -141,7 +141,7 @@ final class HealthChecker {
       h.hcSuccesses = 0;
       if (!h.failedActiveHc && ++h.hcFailures >= check.unhealthyThreshold()) {
         h.failedActiveHc = true;
-        state.healthChanged();
+        state.activeHcFailed(h);
         LOG.log(
             System.Logger.Level.INFO,
             "event=health_check_unhealthy cluster={0} host={1}",

@@ -10,11 +10,21 @@ public final class Host {
   final int weight;
   final int priority;
   final String locality;
+
+  /** Its hostname ({@link dev.bowline.proxy.config.Endpoints.Endpoint#hostname}), may be empty. */
+  final String hostname;
+
   final ArrayDeque<Channel> idle = new ArrayDeque<>();
   int active;
 
   /** Connections from this loop to this host, open or opening. */
   int connections;
+
+  /**
+   * Those connections (of this host's pools for ALPN and server names too), kept only for a cluster
+   * with {@code close_connections_on_host_health_failure}; null otherwise.
+   */
+  java.util.@org.jspecify.annotations.Nullable Set<Channel> open;
 
   /** The cluster-wide state: circuit-breaker counts, outlier detection. */
   final ClusterState state;
@@ -38,12 +48,14 @@ public final class Host {
       int weight,
       int priority,
       String locality,
+      String hostname,
       ClusterState state,
       dev.bowline.proxy.tls.@org.jspecify.annotations.Nullable UpstreamTls tls) {
     this.address = address;
     this.weight = weight;
     this.priority = priority;
     this.locality = locality;
+    this.hostname = hostname;
     this.state = state;
     this.health = state.health(address);
     this.tls = tls;
@@ -56,6 +68,7 @@ public final class Host {
     this.weight = lb.weight;
     this.priority = lb.priority;
     this.locality = lb.locality;
+    this.hostname = lb.hostname;
     this.state = lb.state;
     this.health = lb.health;
     this.tls = tls;

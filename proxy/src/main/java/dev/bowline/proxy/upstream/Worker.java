@@ -42,14 +42,13 @@ public final class Worker {
       new dev.bowline.proxy.transport.Http2ClientStreamCodec();
 
   /**
-   * ORIGINAL_DST destinations used on this loop, per cluster: address to last use (nanos). Envoy's
-   * host map with its {@code cleanup_interval} (5 s): a destination unused that long is dropped
-   * when a new one arrives.
+   * ORIGINAL_DST destinations on this loop, per cluster: address to whether it was used since the
+   * last sweep. Envoy's host map and {@code used} flag: every {@code cleanup_interval} a sweep
+   * drops the hosts not used since the one before and clears the flag of the rest.
    */
-  private final Map<String, Map<SocketAddr, Long>> originalDst = new HashMap<>();
+  private final Map<String, Map<SocketAddr, boolean[]>> originalDst = new HashMap<>();
 
   private final Map<String, Endpoints> originalDstEndpoints = new HashMap<>();
-  static final long ORIGINAL_DST_CLEANUP_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
 
   /**
    * A worker with its own cluster-wide state (circuit breakers and outlier detection then count
@@ -156,8 +155,11 @@ public final class Worker {
       return false;
     }
 
-    /** The balancer chose {@code host} for this request (before connecting). */
-    default void picked(SocketAddr host) {}
+    /**
+     * The balancer chose {@code host} for this request (before connecting, after the connection's
+     * server name is taken from the request); {@code hostname} is its hostname, empty when none.
+     */
+    default void picked(SocketAddr host, String hostname) {}
 
     /** A retry host predicate: whether to pick again instead of {@code host}. */
     default boolean rejectHost(SocketAddr host) {
@@ -262,7 +264,10 @@ public final class Worker {
     if (h == null || h.config != cluster || h.endpoints != endpoints) {
       h =
           new ClusterHosts(
-              cluster, endpoints, h, stats.cluster(cluster.name()), states.of(cluster));
+              cluster, endpoints, h, stats.cluster(cluster.statName()), states.of(cluster));
+      if (cluster.closeOnHealthFailure()) {
+        h.state.workers.add(this);
+      }
       clusters.put(cluster.name(), h);
     }
     return h;
@@ -274,26 +279,81 @@ public final class Worker {
    * destination is added or dropped.
    */
   public Endpoints originalDst(ClusterConfig cluster, SocketAddr target) {
-    long now = System.nanoTime();
-    Map<SocketAddr, Long> seen =
-        originalDst.computeIfAbsent(cluster.name(), k -> new java.util.LinkedHashMap<>());
-    Long before = seen.put(target, now);
-    Endpoints e = originalDstEndpoints.get(cluster.name());
-    if (before == null || e == null) {
-      seen.values().removeIf(used -> now - used > ORIGINAL_DST_CLEANUP_NANOS);
-      e =
-          new Endpoints(
-              cluster.name(),
-              seen.keySet().stream().map(a -> new Endpoints.Endpoint(a, 1)).toList());
-      originalDstEndpoints.put(cluster.name(), e);
+    Map<SocketAddr, boolean[]> seen = originalDst.get(cluster.name());
+    if (seen == null) {
+      seen = new java.util.LinkedHashMap<>();
+      originalDst.put(cluster.name(), seen);
+      scheduleSweep(cluster.name(), seen, cleanupNanos(cluster));
     }
+    boolean[] used = seen.get(target);
+    Endpoints e = originalDstEndpoints.get(cluster.name());
+    if (used != null && e != null) {
+      used[0] = true;
+      return e;
+    }
+    seen.put(target, new boolean[] {true}); // a new host counts as used until the next sweep
+    e = originalDstEndpoints(cluster.name(), seen);
+    originalDstEndpoints.put(cluster.name(), e);
     return e;
+  }
+
+  private static Endpoints originalDstEndpoints(String cluster, Map<SocketAddr, boolean[]> seen) {
+    return new Endpoints(
+        cluster, seen.keySet().stream().map(a -> new Endpoints.Endpoint(a, 1)).toList());
+  }
+
+  private static long cleanupNanos(ClusterConfig cluster) {
+    return cluster.discovery() instanceof ClusterConfig.OriginalDst o
+        ? o.cleanupInterval().toNanos()
+        : ClusterConfig.OriginalDst.DEFAULT_CLEANUP.toNanos();
+  }
+
+  private void scheduleSweep(String cluster, Map<SocketAddr, boolean[]> seen, long nanos) {
+    loop.schedule(() -> sweep(cluster, seen), nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Envoy's {@code OriginalDstCluster::cleanup}: the hosts of {@code cluster} not used since the
+   * last sweep are dropped (their idle connections closed), the others marked unused; then the next
+   * sweep is scheduled by the cluster's current {@code cleanup_interval}. Stops when the cluster is
+   * gone from this loop or was replaced by another kind.
+   */
+  private void sweep(String cluster, Map<SocketAddr, boolean[]> seen) {
+    ClusterHosts h = clusters.get(cluster);
+    if (originalDst.get(cluster) != seen) {
+      return; // forgotten (retain) or started again
+    }
+    if (h != null && !(h.config.discovery() instanceof ClusterConfig.OriginalDst)) {
+      originalDst.remove(cluster); // the name is another kind of cluster now
+      originalDstEndpoints.remove(cluster);
+      return;
+    }
+    boolean dropped = seen.values().removeIf(u -> !u[0]);
+    for (boolean[] u : seen.values()) {
+      u[0] = false;
+    }
+    if (dropped) {
+      Endpoints e = originalDstEndpoints(cluster, seen);
+      originalDstEndpoints.put(cluster, e);
+      if (h != null) {
+        hosts(h.config, e); // closes the idle connections of the hosts dropped
+      }
+      if (seen.isEmpty()) { // nothing left to sweep: the next destination starts again
+        originalDst.remove(cluster);
+        originalDstEndpoints.remove(cluster);
+        return;
+      }
+    }
+    scheduleSweep(
+        cluster,
+        seen,
+        h != null ? cleanupNanos(h.config) : ClusterConfig.OriginalDst.DEFAULT_CLEANUP.toNanos());
   }
 
   /** The cluster's stats. */
   public ClusterStats clusterStats(ClusterConfig cluster) {
     ClusterHosts h = clusters.get(cluster.name());
-    return h != null ? h.stats : stats.cluster(cluster.name());
+    return h != null ? h.stats : stats.cluster(cluster.statName());
   }
 
   /**
@@ -377,7 +437,6 @@ public final class Worker {
       }
       first = again;
     }
-    cb.picked(first.address);
     boolean h2 =
         cluster.http2() || (cluster.policy().downstreamProtocol() && listener.downstreamHttp2());
     // an ALPN override (the stream's filter state) gets connections of its own, as Envoy keys
@@ -390,6 +449,8 @@ public final class Worker {
         host = host.forServerName(name, auto.sanValidation());
       }
     }
+    // after the server name: Envoy takes it from the request before auto_host_rewrite
+    cb.picked(first.address, first.hostname);
     if (h2 && !dedicated) {
       acquireH2(host, ch, listener, cb);
       return true;
@@ -611,10 +672,23 @@ public final class Worker {
     ClusterState st = ch.state;
     st.connections.incrementAndGet();
     host.connections++;
+    java.util.Set<Channel> open = null;
+    if (ch.config.closeOnHealthFailure()) { // close_connections_on_host_health_failure
+      Host lb = host.lb;
+      open = lb.open;
+      if (open == null) {
+        open = lb.open = new java.util.HashSet<>();
+      }
+      open.add(f.channel());
+    }
+    java.util.Set<Channel> tracked = open;
     f.channel()
         .closeFuture()
         .addListener(
             x -> {
+              if (tracked != null) {
+                tracked.remove(f.channel());
+              }
               st.connections.decrementAndGet();
               host.connections--;
               if (!host.pending.isEmpty()) {
@@ -634,7 +708,13 @@ public final class Worker {
     countTimeout(done, cs);
     SslHandler ssl =
         TlsSockets.client(
-            c, tls, tlsContexts, stats, ch.config.name(), host.address.ip(), host.address.port());
+            c,
+            tls,
+            tlsContexts,
+            stats,
+            ch.config.statName(),
+            host.address.ip(),
+            host.address.port());
     if (ssl == null) {
       c.close();
       return done.setFailure(new javax.net.ssl.SSLException("TLS secrets not ready"));
@@ -804,6 +884,25 @@ public final class Worker {
   /** The proxy's cluster-wide state (circuit breakers, outlier detection). */
   public ClusterStates states() {
     return states;
+  }
+
+  /**
+   * Closes every connection of this loop to {@code address} of {@code cluster}, busy ones included
+   * (Envoy's {@code onHostHealthFailure} with {@code close_connections_on_host_health_failure});
+   * any thread may call it, the work is done on this loop.
+   */
+  void closeConnectionsTo(String cluster, SocketAddr address) {
+    loop.execute(
+        () -> {
+          ClusterHosts h = clusters.get(cluster);
+          Host host = h == null ? null : h.find(address);
+          if (host == null || host.open == null) {
+            return;
+          }
+          for (Channel c : host.open.toArray(Channel[]::new)) {
+            c.close();
+          }
+        });
   }
 
   /** Forgets clusters that are gone from the config; closes their idle connections. */

@@ -75,8 +75,16 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
                     throw new InvalidResourceException(
                         "lb_policy", "ORIGINAL_DST needs CLUSTER_PROVIDED, not " + c.getLbPolicy());
                   }
+                  Duration cleanup = ClusterConfig.OriginalDst.DEFAULT_CLEANUP;
+                  if (c.hasCleanupInterval()) {
+                    cleanup = Protos.duration(c.getCleanupInterval());
+                    if (cleanup.toMillis() < 1) { // Envoy: gt 0; its timer counts milliseconds
+                      throw new InvalidResourceException(
+                          "cleanup_interval", "must be at least 1ms");
+                    }
+                  }
                   yield new ClusterConfig.OriginalDst(
-                      c.getOriginalDstLbConfig().getUseHttpHeader());
+                      c.getOriginalDstLbConfig().getUseHttpHeader(), cleanup);
                 }
                 case UNRECOGNIZED ->
                     throw new InvalidResourceException(
@@ -167,7 +175,9 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
             c.getUpstreamBindConfig(),
             bootstrapBind,
             "upstream_bind_config"),
-        autoSni);
+        autoSni,
+        c.getAltStatName(),
+        c.getCloseConnectionsOnHostHealthFailure());
   }
 
   private static final java.util.regex.Pattern HEADER_NAME =
@@ -226,9 +236,14 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
         var lbe = la.getEndpoints(i).getLbEndpoints(j);
         String field = "load_assignment.endpoints[" + i + "].lb_endpoints[" + j + "]";
         int weight = lbe.hasLoadBalancingWeight() ? lbe.getLoadBalancingWeight().getValue() : 1;
-        hosts.add(
+        var hp =
             Protos.hostPort(
-                lbe.getEndpoint().getAddress(), Math.max(1, weight), field + ".endpoint.address"));
+                lbe.getEndpoint().getAddress(), Math.max(1, weight), field + ".endpoint.address");
+        String name = lbe.getEndpoint().getHostname();
+        hosts.add(
+            name.isEmpty()
+                ? hp
+                : new ClusterConfig.HostPort(hp.host(), hp.port(), hp.weight(), name));
       }
     }
     boolean logical = c.getType() == Cluster.DiscoveryType.LOGICAL_DNS;
@@ -281,11 +296,14 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
   private static final java.util.Set<String> HONOURED =
       java.util.Set.of(
           "name",
+          "alt_stat_name",
+          "close_connections_on_host_health_failure",
           "type",
           "lb_policy",
           "connect_timeout",
           "load_assignment.cluster_name",
           "load_assignment.endpoints.lb_endpoints.endpoint.address",
+          "load_assignment.endpoints.lb_endpoints.endpoint.hostname",
           "load_assignment.endpoints.lb_endpoints.health_status",
           "load_assignment.endpoints.lb_endpoints.load_balancing_weight",
           "load_assignment.endpoints.lb_endpoints.metadata.filter_metadata",
@@ -308,6 +326,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "dns_failure_refresh_rate.base_interval",
           "dns_failure_refresh_rate.max_interval",
           "original_dst_lb_config.use_http_header",
+          "cleanup_interval",
           "transport_socket",
           "transport_socket_matches",
           "filters.name",

@@ -58,7 +58,8 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
                 locality.getPriority(),
                 localityName,
                 localityWeight,
-                TlsParser.endpointMatch(lbe.getMetadata())));
+                TlsParser.endpointMatch(lbe.getMetadata()),
+                lbe.getEndpoint().getHostname()));
       }
     }
     int factor = 140;
@@ -75,6 +76,8 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
       java.util.Set.of(
           "cluster_name",
           "endpoints.lb_endpoints.endpoint.address",
+          // the host's name: a route's auto_host_rewrite sends it as Host
+          "endpoints.lb_endpoints.endpoint.hostname",
           "endpoints.lb_endpoints.health_status",
           "endpoints.lb_endpoints.load_balancing_weight",
           "endpoints.locality",

@@ -618,7 +618,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   }
 
   /**
-   * {@code host_rewrite_header}, {@code host_rewrite_path_regex}, {@code append_x_forwarded_host}.
+   * {@code host_rewrite_header}, {@code host_rewrite_path_regex}, {@code auto_host_rewrite}, {@code
+   * append_x_forwarded_host}.
    */
   private static dev.bowline.proxy.config.ForwardPolicy.HostRewrite hostRewrite(
       io.envoyproxy.envoy.config.route.v3.RouteAction a, String field)
@@ -640,11 +641,16 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
                   regexRewrite(a.getHostRewritePathRegex(), field + ".host_rewrite_path_regex"));
       default -> {}
     }
-    if (header.isEmpty() && regex.isEmpty() && !a.getAppendXForwardedHost()) {
+    boolean auto =
+        a.getHostRewriteSpecifierCase()
+                == io.envoyproxy.envoy.config.route.v3.RouteAction.HostRewriteSpecifierCase
+                    .AUTO_HOST_REWRITE
+            && a.getAutoHostRewrite().getValue();
+    if (header.isEmpty() && regex.isEmpty() && !auto && !a.getAppendXForwardedHost()) {
       return dev.bowline.proxy.config.ForwardPolicy.HostRewrite.NONE;
     }
     return new dev.bowline.proxy.config.ForwardPolicy.HostRewrite(
-        header, regex, a.getAppendXForwardedHost());
+        header, regex, a.getAppendXForwardedHost(), auto);
   }
 
   /** Whether {@code s} is an HTTP token (RFC 9110 5.6.2), what a header name is. */
@@ -810,6 +816,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.upgrade_configs.connect_config",
           "virtual_hosts.routes.route.host_rewrite_literal",
           "virtual_hosts.routes.route.host_rewrite_header",
+          "virtual_hosts.routes.route.auto_host_rewrite",
           "virtual_hosts.routes.route.host_rewrite_path_regex",
           "virtual_hosts.routes.route.append_x_forwarded_host",
           "virtual_hosts.routes.route.cluster_not_found_response_code",

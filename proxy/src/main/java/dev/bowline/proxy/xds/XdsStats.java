@@ -204,9 +204,9 @@ public final class XdsStats {
             if (s == null) {
               s =
                   stats.subscription(
-                      "cluster." + c.name() + ".",
+                      "cluster." + c.statName() + ".",
                       "envoy_cluster_",
-                      Map.of("envoy_cluster_name", c.name()));
+                      Map.of("envoy_cluster_name", c.statName()));
               edsLive.put(c.name(), s);
             }
             if (good.contains(eds)) {

@@ -966,8 +966,7 @@ class ParsersTest {
     assertThat(
             FieldAudit.ignored(
                 rest, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
-        .containsExactlyInAnyOrder(
-            "virtual_hosts.metadata", "virtual_hosts.routes.route.auto_host_rewrite");
+        .containsExactly("virtual_hosts.metadata");
   }
 
   @Test
@@ -1173,5 +1172,106 @@ class ParsersTest {
           .as(bad[0])
           .hasMessageContaining(field + bad[1]);
     }
+  }
+
+  @Test
+  void originalDstCleanupIntervalIsReadWithEnvoysDefault() throws Exception {
+    var parser = new ClusterParser();
+    String odst = "{\"name\":\"o\",\"type\":\"ORIGINAL_DST\",\"lb_policy\":\"CLUSTER_PROVIDED\"%s}";
+    Cluster set = cluster(odst.formatted(",\"cleanup_interval\":\"0.250s\""));
+    assertThat(FieldAudit.ignored(set, Cluster.getDescriptor(), parser.honouredFields())).isEmpty();
+    assertThat(parser.parse(set).discovery())
+        .isEqualTo(new ClusterConfig.OriginalDst(false, java.time.Duration.ofMillis(250)));
+    assertThat(parser.parse(cluster(odst.formatted(""))).discovery())
+        .isEqualTo(new ClusterConfig.OriginalDst(false, java.time.Duration.ofSeconds(5)));
+    var zero = Any.pack(cluster(odst.formatted(",\"cleanup_interval\":\"0s\"")));
+    assertThatThrownBy(() -> parser.unpackAndParse(zero))
+        .hasMessage("Cluster o: cleanup_interval: must be at least 1ms");
+  }
+
+  @Test
+  void closeConnectionsOnHostHealthFailureIsReadAndIgnoreHealthOnHostRemovalStillReported()
+      throws Exception {
+    var parser = new ClusterParser();
+    Cluster set =
+        cluster(
+            "{\"name\":\"c\",\"close_connections_on_host_health_failure\":true,"
+                + "\"ignore_health_on_host_removal\":true}");
+    assertThat(FieldAudit.ignored(set, Cluster.getDescriptor(), parser.honouredFields()))
+        .containsExactly("ignore_health_on_host_removal");
+    assertThat(parser.parse(set).closeOnHealthFailure()).isTrue();
+    assertThat(parser.parse(cluster("{\"name\":\"c\"}")).closeOnHealthFailure()).isFalse();
+  }
+
+  @Test
+  void altStatNameNamesTheClustersStats() throws Exception {
+    var parser = new ClusterParser();
+    Cluster alt = cluster("{\"name\":\"outbound|80||r\",\"alt_stat_name\":\"r_alt\"}");
+    assertThat(FieldAudit.ignored(alt, Cluster.getDescriptor(), parser.honouredFields())).isEmpty();
+    assertThat(parser.parse(alt).statName()).isEqualTo("r_alt");
+    assertThat(parser.parse(alt).name()).isEqualTo("outbound|80||r");
+    assertThat(parser.parse(cluster("{\"name\":\"plain\"}")).statName()).isEqualTo("plain");
+  }
+
+  @Test
+  void autoHostRewriteAndTheHostnamesItSendsAreParsed() throws Exception {
+    RouteConfiguration rc =
+        json(
+                "{\"name\":\"a\",\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"*\"],"
+                    + "\"routes\":[{\"match\":{\"prefix\":\"/a\"},\"route\":{\"cluster\":\"c\","
+                    + "\"auto_host_rewrite\":true,\"append_x_forwarded_host\":true}},"
+                    + "{\"match\":{\"prefix\":\"/f\"},\"route\":{\"cluster\":\"c\","
+                    + "\"auto_host_rewrite\":false}},"
+                    + "{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"c\"}}]}]}",
+                RouteConfiguration.newBuilder())
+            .build();
+    assertThat(
+            FieldAudit.ignored(rc, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
+        .isEmpty();
+    var t =
+        (dev.bowline.proxy.config.RouteTable)
+            new RouteConfigParser().unpackAndParse(Any.pack(rc)).value();
+    var routes = t.virtualHosts().getFirst().routes();
+    var on = ((RouteAction.Forward) routes.get(0).action()).policy().host();
+    assertThat(on.autoHost()).isTrue();
+    assertThat(on.appendForwardedHost()).isTrue();
+    assertThat(((RouteAction.Forward) routes.get(1).action()).policy().host())
+        .isEqualTo(dev.bowline.proxy.config.ForwardPolicy.HostRewrite.NONE);
+    assertThat(((RouteAction.Forward) routes.get(2).action()).policy().host())
+        .isEqualTo(dev.bowline.proxy.config.ForwardPolicy.HostRewrite.NONE);
+    // EDS (and STATIC): the endpoint's hostname, empty when unset
+    var cla =
+        json(
+                "{\"cluster_name\":\"c\",\"endpoints\":[{\"lb_endpoints\":["
+                    + "{\"endpoint\":{\"hostname\":\"a.example\",\"address\":{\"socket_address\":"
+                    + "{\"address\":\"10.0.0.1\",\"port_value\":80}}}},"
+                    + "{\"endpoint\":{\"address\":{\"socket_address\":"
+                    + "{\"address\":\"10.0.0.2\",\"port_value\":80}}}}]}]}",
+                ClusterLoadAssignment.newBuilder())
+            .build();
+    var eds = new EndpointParser();
+    assertThat(FieldAudit.ignored(cla, ClusterLoadAssignment.getDescriptor(), eds.honouredFields()))
+        .isEmpty();
+    assertThat(eds.unpackAndParse(Any.pack(cla)).value().endpoints())
+        .extracting(dev.bowline.proxy.config.Endpoints.Endpoint::hostname)
+        .containsExactly("a.example", "");
+    // DNS: the endpoint's hostname, else the name resolved (Envoy's ResolveTarget)
+    Cluster dns =
+        cluster(
+            "{\"name\":\"d\",\"type\":\"STRICT_DNS\",\"load_assignment\":{\"cluster_name\":\"d\","
+                + "\"endpoints\":[{\"lb_endpoints\":["
+                + "{\"endpoint\":{\"hostname\":\"named.example\",\"address\":{\"socket_address\":"
+                + "{\"address\":\"svc.internal\",\"port_value\":80}}}},"
+                + "{\"endpoint\":{\"address\":{\"socket_address\":"
+                + "{\"address\":\"other.internal\",\"port_value\":81}}}}]}]}}");
+    var parser = new ClusterParser();
+    assertThat(FieldAudit.ignored(dns, Cluster.getDescriptor(), parser.honouredFields())).isEmpty();
+    var d = (dev.bowline.proxy.config.ClusterConfig.Dns) parser.parse(dns).discovery();
+    assertThat(d.hosts())
+        .containsExactly(
+            new dev.bowline.proxy.config.ClusterConfig.HostPort(
+                "svc.internal", 80, 1, "named.example"),
+            new dev.bowline.proxy.config.ClusterConfig.HostPort(
+                "other.internal", 81, 1, "other.internal"));
   }
 }

@@ -72,6 +72,14 @@ public interface StreamInfo {
   /** The cluster the request was sent to, once chosen. */
   @Nullable String upstreamCluster();
 
+  /**
+   * The upstream cluster's observability name: its {@code alt_stat_name}, else its name (what
+   * Envoy's tracer tags {@code upstream_cluster.name} with); null before a cluster is chosen.
+   */
+  default @Nullable String upstreamClusterStatName() {
+    return upstreamCluster();
+  }
+
   /** The upstream host {@code ip:port}, once connected. */
   @Nullable String upstreamHost();
 
