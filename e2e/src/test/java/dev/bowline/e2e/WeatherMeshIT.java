@@ -348,18 +348,34 @@ class WeatherMeshIT {
         assertThat(targets).hasSize(7).allMatch(t -> t.path("ok").asBoolean());
         // No ratio check: the 30 s window may still hold the previous test's all-v2 phase; the
         // split itself is proven by the tests above.
+        // The graph redraws every refresh: an element found may be replaced before it is read
+        // (StaleElementReferenceException), so each read finds it again until it holds.
         String label =
-            driver
-                .findElement(
-                    org.openqa.selenium.By.cssSelector(
-                        "#graph g.edge[data-id='" + frontend + ">weather/forecast/v2'] text"))
-                .getText();
+            new org.openqa.selenium.support.ui.WebDriverWait(driver, Duration.ofSeconds(20))
+                .ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+                .until(
+                    d -> {
+                      String t =
+                          d.findElement(
+                                  org.openqa.selenium.By.cssSelector(
+                                      "#graph g.edge[data-id='"
+                                          + frontend
+                                          + ">weather/forecast/v2'] text"))
+                              .getText();
+                      return t.contains("rps") ? t : null;
+                    });
         assertThat(label).contains("rps").contains("p99");
         // The details of frontend v1: its calls and the Istio config that routes them.
-        driver
-            .findElement(
-                org.openqa.selenium.By.cssSelector("#graph g.node[data-id='" + frontend + "']"))
-            .click();
+        new org.openqa.selenium.support.ui.WebDriverWait(driver, Duration.ofSeconds(20))
+            .ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+            .until(
+                d -> {
+                  d.findElement(
+                          org.openqa.selenium.By.cssSelector(
+                              "#graph g.node[data-id='" + frontend + "']"))
+                      .click();
+                  return true;
+                });
         new org.openqa.selenium.support.ui.WebDriverWait(driver, Duration.ofSeconds(20))
             .until(
                 d ->
