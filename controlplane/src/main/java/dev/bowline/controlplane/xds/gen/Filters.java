@@ -158,7 +158,9 @@ final class Filters {
   }
 
   /**
-   * istiod's gateway connection manager: routes over ADS, and {@code x-forwarded-client-cert} as
+   * istiod's gateway connection manager: routes over ADS, {@code use_remote_address} with {@code
+   * xff_num_trusted_hops} from MeshConfig's {@code
+   * defaultConfig.gatewayTopology.numTrustedProxies}, and {@code x-forwarded-client-cert} as
    * MeshConfig's {@code defaultConfig.gatewayTopology.forwardClientCertDetails} says (Istio's
    * default SANITIZE_SET), with the client certificate's subject, PEM, URI and DNS SANs.
    */
@@ -183,9 +185,14 @@ final class Filters {
           case ALWAYS_FORWARD_ONLY ->
               HttpConnectionManager.ForwardClientCertDetails.ALWAYS_FORWARD_ONLY;
         };
+    Integer hops = topology == null ? null : topology.numTrustedProxies();
     return hcm(
         traced(
             paths(rds(statPrefix, routeName, logs), mesh)
+                // istiod's gateway options: the edge of the mesh uses the peer's address, and
+                // trusts as many x-forwarded-for hops as gatewayTopology.numTrustedProxies says
+                .setUseRemoteAddress(com.google.protobuf.BoolValue.of(true))
+                .setXffNumTrustedHops(hops == null ? 0 : hops)
                 .setForwardClientCertDetails(mode)
                 .setSetCurrentClientCertDetails(
                     HttpConnectionManager.SetCurrentClientCertDetails.newBuilder()

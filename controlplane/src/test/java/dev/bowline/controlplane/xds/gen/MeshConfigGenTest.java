@@ -343,4 +343,32 @@ class MeshConfigGenTest {
     assertThat(dns.getDnsRefreshRate().getSeconds()).isEqualTo(7);
     assertThat(Map.of("type", dns.getType().name())).containsEntry("type", "STRICT_DNS");
   }
+
+  @Test
+  void gatewaysUseTheRemoteAddressAndTrustTheTopologysProxies() throws Exception {
+    // istiod's gateway options: use_remote_address, xff_num_trusted_hops = numTrustedProxies
+    java.util.function.Function<
+            MeshConfig,
+            io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+                .HttpConnectionManager>
+        gateway =
+            m -> {
+              try {
+                return Filters.gatewayHcm(
+                        "gw", "http.8080", java.util.List.of(), java.util.List.of(), null, m)
+                    .getTypedConfig()
+                    .unpack(
+                        io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+                            .HttpConnectionManager.class);
+              } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                throw new AssertionError(e);
+              }
+            };
+    var dflt = gateway.apply(MeshConfig.defaults());
+    assertThat(dflt.getUseRemoteAddress().getValue()).isTrue();
+    assertThat(dflt.getXffNumTrustedHops()).isZero();
+    var two = gateway.apply(mesh("defaultConfig: {gatewayTopology: {numTrustedProxies: 2}}"));
+    assertThat(two.getUseRemoteAddress().getValue()).isTrue();
+    assertThat(two.getXffNumTrustedHops()).isEqualTo(2);
+  }
 }
