@@ -19,6 +19,7 @@ import dev.bowline.proxy.http.filter.UpstreamAlpn;
 import dev.bowline.proxy.http.filter.router.RouteMatcher;
 import dev.bowline.proxy.runtime.ProxyRuntime;
 import dev.bowline.proxy.stats.ClusterStats;
+import dev.bowline.proxy.transport.Http1Decoding;
 import dev.bowline.proxy.upstream.ResponseListener;
 import dev.bowline.proxy.upstream.Upstream;
 import dev.bowline.proxy.upstream.Worker;
@@ -808,12 +809,16 @@ final class HttpStream
       io.netty.util.AsciiString.cached("x-envoy-external-address");
   private static final io.netty.util.AsciiString TRUE = io.netty.util.AsciiString.cached("true");
 
+  private static final io.netty.util.AsciiString X_ENVOY_INTERNAL =
+      io.netty.util.AsciiString.cached("x-envoy-internal");
+
   /**
    * The x-envoy-* headers Envoy's {@code cleanInternalHeaders} removes from every request it does
-   * not find internal (an edge request loses every x-envoy-* header here, see {@link
-   * #clientAddress}).
+   * not find internal, and {@code x-envoy-internal}, which only this proxy may set (an edge request
+   * loses every x-envoy-* header here, see {@link #clientAddress}).
    */
   private static final io.netty.util.AsciiString[] EXTERNAL_REMOVED = {
+    X_ENVOY_INTERNAL,
     io.netty.util.AsciiString.cached("x-envoy-retriable-status-codes"),
     io.netty.util.AsciiString.cached("x-envoy-retriable-header-names"),
     io.netty.util.AsciiString.cached("x-envoy-retry-on"),
@@ -845,7 +850,9 @@ final class HttpStream
    */
   private boolean clientAddress(HttpHeaders h, HttpConnectionManagerConfig cfg) {
     var ca = cfg.clientAddress();
-    h.remove(X_ENVOY_INTERNAL); // Envoy: only this proxy says so
+    // Envoy: only this proxy says x-envoy-internal; the client's goes in every case below (an edge
+    // request's with its other x-envoy-* headers, any other external one's with EXTERNAL_REMOVED,
+    // an internal one's when set replaces it)
     boolean internal = false;
     if (cfg.useRemoteAddress()) {
       String xff = h.get(X_FORWARDED_FOR);
@@ -868,18 +875,7 @@ final class HttpStream
       if (!internal) {
         // An edge client: x-envoy-* headers from it are not to be trusted. Envoy strips a list
         // (EXTERNAL_REMOVED and three more); this proxy strips them all (decision 0004).
-        List<String> envoyHeaders = null;
-        for (var e : h) {
-          if (e.getKey().regionMatches(true, 0, "x-envoy-", 0, 8)) {
-            if (envoyHeaders == null) {
-              envoyHeaders = new ArrayList<>(2);
-            }
-            envoyHeaders.add(e.getKey());
-          }
-        }
-        if (envoyHeaders != null) {
-          envoyHeaders.forEach(h::remove);
-        }
+        Http1Decoding.removePrefixed(h, X_ENVOY_PREFIX, HttpStream::anyEnvoyHeader);
         // Envoy: the first ingress point into the trusted network names the client
         h.set(X_ENVOY_EXTERNAL_ADDRESS, client != null ? client.getHostAddress() : conn.remoteIp);
         return false;
@@ -895,11 +891,27 @@ final class HttpStream
     if (internal) {
       h.set(X_ENVOY_INTERNAL, TRUE);
     } else {
-      for (io.netty.util.AsciiString n : EXTERNAL_REMOVED) {
-        h.remove(n);
-      }
+      Http1Decoding.removePrefixed(h, X_ENVOY_PREFIX, HttpStream::externalRemoved);
     }
     return internal;
+  }
+
+  private static final io.netty.util.AsciiString X_ENVOY_PREFIX =
+      io.netty.util.AsciiString.cached("x-envoy-");
+
+  /** An edge request loses every x-envoy-* header. */
+  private static boolean anyEnvoyHeader(CharSequence name) {
+    return true;
+  }
+
+  /** Whether an external request loses x-envoy-* header {@code name}: EXTERNAL_REMOVED's. */
+  private static boolean externalRemoved(CharSequence name) {
+    for (io.netty.util.AsciiString n : EXTERNAL_REMOVED) {
+      if (n.contentEqualsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Envoy's {@code appendVia}: {@code via} after what the header has, comma and space between. */
@@ -939,9 +951,6 @@ final class HttpStream
     }
     return vh.requireTls() == VirtualHost.RequireTls.ALL || !"true".equals(h.get(X_ENVOY_INTERNAL));
   }
-
-  private static final io.netty.util.AsciiString X_ENVOY_INTERNAL =
-      io.netty.util.AsciiString.cached("x-envoy-internal");
 
   /** The matched route's (else virtual host's) per-filter config of filter {@code i}. */
   private @Nullable Object routeFilterConfig(int i) {

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -168,6 +169,36 @@ final class ArrayHeaders extends HttpHeaders {
     }
     size = w;
     return w != n;
+  }
+
+  /**
+   * Removes, in one pass and in place, every header whose name starts with {@code prefix} (any
+   * case) and that {@code which} accepts; {@code which} sees only the prefixed names. The others
+   * keep their order. Allocates nothing.
+   */
+  void removePrefixed(AsciiString prefix, Predicate<CharSequence> which) {
+    CharSequence[] a = kv;
+    int p = prefix.length();
+    int w = 0;
+    int n = size;
+    for (int r = 0; r < n; r++) {
+      CharSequence name = a[2 * r];
+      if (name.length() >= p
+          && AsciiString.regionMatches(name, true, 0, prefix, 0, p)
+          && which.test(name)) {
+        continue;
+      }
+      if (w != r) {
+        a[2 * w] = name;
+        a[2 * w + 1] = a[2 * r + 1];
+      }
+      w++;
+    }
+    for (int i = w; i < n; i++) {
+      a[2 * i] = null;
+      a[2 * i + 1] = null;
+    }
+    size = w;
   }
 
   /** The name of header {@code i} (0 to {@link #size()} - 1), as added. */

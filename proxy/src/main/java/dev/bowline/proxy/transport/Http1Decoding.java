@@ -5,6 +5,10 @@ import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.util.AsciiString;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -50,6 +54,36 @@ public final class Http1Decoding {
       }
     }
     return false;
+  }
+
+  /**
+   * Removes every header whose name starts with {@code prefix} (any case) and that {@code which}
+   * accepts ({@code which} sees only the prefixed names): for the decoder's own headers ({@link
+   * ArrayHeaders}) in one pass and in place, allocating nothing; any other headers are iterated and
+   * the names found removed after.
+   */
+  public static void removePrefixed(
+      HttpHeaders headers, AsciiString prefix, Predicate<CharSequence> which) {
+    if (headers instanceof ArrayHeaders a) {
+      a.removePrefixed(prefix, which);
+      return;
+    }
+    List<CharSequence> found = null;
+    var it = headers.iteratorCharSequence();
+    while (it.hasNext()) {
+      CharSequence name = it.next().getKey();
+      if (name.length() >= prefix.length()
+          && AsciiString.regionMatches(name, true, 0, prefix, 0, prefix.length())
+          && which.test(name)) {
+        if (found == null) {
+          found = new ArrayList<>(2);
+        }
+        found.add(name);
+      }
+    }
+    if (found != null) {
+      found.forEach(headers::remove);
+    }
   }
 
   private static final DefaultHttpHeadersFactory HEADERS =
