@@ -181,6 +181,15 @@ public record HttpConnectionManagerConfig(
         CodecOptions.DEFAULTS);
   }
 
+  /**
+   * Whether the request's {@code x-forwarded-proto} and {@code x-forwarded-port} are this
+   * connection's whatever the client sent: Envoy's edge case, {@code use_remote_address} with no
+   * {@code xff_num_trusted_hops} (a trusted proxy in front would have set them).
+   */
+  public boolean edgeScheme() {
+    return useRemoteAddress && clientAddress.xffNumTrustedHops() == 0;
+  }
+
   /** Envoy's {@code codec_type}. */
   public enum Codec {
     AUTO,

@@ -661,15 +661,13 @@ final class HttpStream
           ctx.voidPromise());
     }
     dev.bowline.proxy.tls.TlsPeer tls = conn.tlsPeer();
-    if ((cfg.useRemoteAddress() && cfg.clientAddress().xffNumTrustedHops() == 0)
-        || !h.contains(X_FORWARDED_PROTO)) {
+    boolean edgeScheme = cfg.edgeScheme();
+    if (edgeScheme || !h.contains(X_FORWARDED_PROTO)) {
       // Envoy: an edge request's scheme is the connection's unless trusted proxies are in front
       // (xff_num_trusted_hops); an internal one keeps what it says
       h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
     }
-    if (cfg.headers().appendXForwardedPort()
-        && ((cfg.useRemoteAddress() && cfg.clientAddress().xffNumTrustedHops() == 0)
-            || !h.contains(X_FORWARDED_PORT))) {
+    if (cfg.headers().appendXForwardedPort() && (edgeScheme || !h.contains(X_FORWARDED_PORT))) {
       // Envoy: the listener's port, as a trusted hop's x-forwarded-proto is kept or replaced
       var local = downstreamLocal();
       if (local != null) {
