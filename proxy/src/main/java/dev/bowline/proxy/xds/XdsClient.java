@@ -234,66 +234,16 @@ public final class XdsClient implements AutoCloseable {
     }
   }
 
-  public XdsClient(
-      Node node,
-      ManagedChannel channel,
-      ListenerParser listeners,
-      ScheduledExecutorService executor,
-      Consumer<XdsState> publish,
-      Clock clock,
-      RandomGenerator random,
-      Duration initialBackoff,
-      Duration maxBackoff,
-      boolean delta) {
-    this(
-        node,
-        channel,
-        listeners,
-        executor,
-        publish,
-        clock,
-        random,
-        initialBackoff,
-        maxBackoff,
-        delta,
-        new dev.bowline.proxy.tls.SecretStore());
-  }
-
   /**
-   * A client that also takes SDS secrets on the ADS stream ({@code sds_config: {ads: {}}}): it
-   * subscribes to exactly the names the accepted listeners and clusters use and keeps {@code
-   * secrets} in step (source {@link dev.bowline.proxy.tls.SdsSource.Ads}).
-   */
-  public XdsClient(
-      Node node,
-      ManagedChannel channel,
-      ListenerParser listeners,
-      ScheduledExecutorService executor,
-      Consumer<XdsState> publish,
-      Clock clock,
-      RandomGenerator random,
-      Duration initialBackoff,
-      Duration maxBackoff,
-      boolean delta,
-      dev.bowline.proxy.tls.SecretStore secrets) {
-    this(
-        node,
-        channel,
-        listeners,
-        executor,
-        publish,
-        clock,
-        random,
-        initialBackoff,
-        maxBackoff,
-        delta,
-        secrets,
-        dev.bowline.proxy.config.UpstreamBind.NONE);
-  }
-
-  /**
-   * The same, whose clusters without an {@code upstream_bind_config} bind as {@code bootstrapBind}
-   * (the bootstrap's {@code cluster_manager.upstream_bind_config}).
+   * A client of the ADS stream on {@code channel} ({@code delta}: the incremental protocol),
+   * confined to {@code executor}, that hands each state it accepts to {@code publish} and
+   * reconnects with exponential backoff from {@code initialBackoff} up to {@code maxBackoff}. It
+   * also takes SDS secrets on the stream ({@code sds_config: {ads: {}}}): it subscribes to exactly
+   * the names the accepted listeners and clusters use and keeps {@code secrets} in step (source
+   * {@link dev.bowline.proxy.tls.SdsSource.Ads}). Its clusters without an {@code
+   * upstream_bind_config} bind as {@code bootstrapBind} (the bootstrap's {@code
+   * cluster_manager.upstream_bind_config}; {@link dev.bowline.proxy.config.UpstreamBind#NONE} for
+   * none).
    */
   public XdsClient(
       Node node,
