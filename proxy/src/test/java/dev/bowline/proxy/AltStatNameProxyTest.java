@@ -2,11 +2,6 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,33 +34,19 @@ class AltStatNameProxyTest {
     backend.close();
   }
 
-  static String admin(String path) throws Exception {
-    var a = proxy.proxy.adminAddress().orElseThrow();
-    try (HttpClient c = HttpClient.newHttpClient()) {
-      return c.send(
-              HttpRequest.newBuilder(
-                      URI.create(
-                          "http://" + a.getAddress().getHostAddress() + ":" + a.getPort() + path))
-                  .timeout(Duration.ofSeconds(30))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString())
-          .body();
-    }
-  }
-
   @Test
   void theClustersStatsAreUnderItsAltStatName() throws Exception {
     assertThat(proxy.get(proxy.port("h"), "/a").statusCode()).isEqualTo(200);
     assertThat(proxy.get(proxy.port("h"), "/b").statusCode()).isEqualTo(200);
-    String stats = admin("/stats");
+    String stats = proxy.admin("/stats");
     assertThat(stats).contains("cluster.reviews_alt.upstream_rq_total: 2");
     assertThat(stats).contains("cluster.reviews_alt.upstream_rq_2xx: 2");
     assertThat(stats).contains("cluster.reviews_alt.membership_total: 1");
     assertThat(stats).doesNotContain("cluster.reviews_v1.");
-    String prom = admin("/stats/prometheus");
+    String prom = proxy.admin("/stats/prometheus");
     assertThat(prom)
         .contains("envoy_cluster_upstream_rq_total{envoy_cluster_name=\"reviews_alt\"} 2");
     assertThat(prom).doesNotContain("envoy_cluster_name=\"reviews_v1\"");
-    assertThat(admin("/clusters")).contains("reviews_v1::observability_name::reviews_alt");
+    assertThat(proxy.admin("/clusters")).contains("reviews_v1::observability_name::reviews_alt");
   }
 }

@@ -2,10 +2,7 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,16 +28,14 @@ class ClientAddressProxyTest {
   static final String IP = "127.0.7.60";
   static final String INTERNAL_PEER = "127.0.7.62";
   static final String EXTERNAL_PEER = "127.0.7.63";
-  static ServerSocket backend;
+  static ScriptedBackend backend;
   static SocketProxy proxy;
   static Path log;
   static final java.util.Map<String, Integer> PORTS = new java.util.HashMap<>();
 
   @BeforeAll
   static void start() throws Exception {
-    backend = new ServerSocket();
-    backend.bind(new InetSocketAddress("127.0.7.61", 0));
-    Thread.ofVirtual().start(ClientAddressProxyTest::accept);
+    backend = ScriptedBackend.echo("127.0.7.61");
     log = Files.createTempFile("client-address", ".log");
     String accessLog = SocketProxy.accessLog(log, "%REQ(X-TEST)% %DOWNSTREAM_REMOTE_ADDRESS%\\n");
     var b = SocketProxy.on(IP);
@@ -74,7 +69,7 @@ class ClientAddressProxyTest {
         b,
         "port1",
         "use_remote_address: true\nxff_num_trusted_hops: 1\nappend_x_forwarded_port: true");
-    proxy = b.cluster("b", "127.0.7.61", backend.getLocalPort()).start();
+    proxy = b.cluster("b", "127.0.7.61", backend.port()).start();
   }
 
   /** A listener whose route table has internal_only_headers and an EXTERNAL_ONLY TLS host. */
@@ -109,43 +104,6 @@ class ClientAddressProxyTest {
             .formatted(name, IP, port, options.indent(10).stripTrailing()));
   }
 
-  static void accept() {
-    while (!backend.isClosed()) {
-      try {
-        Socket s = backend.accept();
-        Thread.ofVirtual().start(() -> serve(s));
-      } catch (java.io.IOException e) {
-        return; // closed
-      }
-    }
-  }
-
-  /** Answers each request with its head (lower-cased) as the body. */
-  static void serve(Socket s) {
-    try (s) {
-      InputStream in = s.getInputStream();
-      OutputStream out = s.getOutputStream();
-      String head;
-      while ((head = UnderscoreHeadersProxyTest.readHead(in)) != null) {
-        String lower = head.toLowerCase(Locale.ROOT);
-        byte[] body = lower.getBytes(StandardCharsets.ISO_8859_1);
-        // x-answer: a header line for the response (server, via)
-        String extra = upstream("\r\n\r\n" + lower, "x-answer");
-        out.write(
-            ("HTTP/1.1 200 OK\r\n"
-                    + (extra == null ? "" : extra.replace('=', ':') + "\r\n")
-                    + "content-length: "
-                    + body.length
-                    + "\r\n\r\n")
-                .getBytes(StandardCharsets.US_ASCII));
-        out.write(body);
-        out.flush();
-      }
-    } catch (java.io.IOException e) {
-      // the proxy closed it
-    }
-  }
-
   @AfterAll
   static void stop() throws Exception {
     proxy.close();
@@ -172,13 +130,7 @@ class ClientAddressProxyTest {
 
   /** The value of {@code name} in the head the backend echoed, null when it got none. */
   static String upstream(String response, String name) {
-    String body = response.substring(response.indexOf("\r\n\r\n") + 4);
-    for (String line : body.split("\r\n")) {
-      if (line.startsWith(name + ":")) {
-        return line.substring(name.length() + 1).trim();
-      }
-    }
-    return null;
+    return ScriptedBackend.headerValue(response.substring(response.indexOf("\r\n\r\n") + 4), name);
   }
 
   /** Waits (60 s at most) for the access log line {@code line}. */

@@ -92,25 +92,10 @@ class ConnectionLifeStatsProxyTest {
     backend.close();
   }
 
-  /** The body of the admin's {@code path}. */
-  static String admin(String path) throws Exception {
-    var a = proxy.proxy.adminAddress().orElseThrow();
-    try (HttpClient c = HttpClient.newHttpClient()) {
-      return c.send(
-              HttpRequest.newBuilder(
-                      URI.create(
-                          "http://" + a.getAddress().getHostAddress() + ":" + a.getPort() + path))
-                  .timeout(Duration.ofSeconds(30))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString())
-          .body();
-    }
-  }
-
   /** The admin's {@code /stats} lines, name to value text. */
   static Map<String, String> stats() throws Exception {
     Map<String, String> out = new HashMap<>();
-    for (String line : admin("/stats").split("\n")) {
+    for (String line : proxy.admin("/stats").split("\n")) {
       int colon = line.indexOf(": ");
       if (colon > 0) {
         out.put(line.substring(0, colon), line.substring(colon + 2));
@@ -168,7 +153,7 @@ class ConnectionLifeStatsProxyTest {
       assertThat(listener(p, "downstream_cx_destroy")).isEqualTo("0");
       assertThat(http(p, "downstream_cx_ssl_total")).isEqualTo("0");
       assertThat(http(p, "downstream_cx_length_ms")).isEqualTo("No recorded values");
-      assertThat(admin("/stats/prometheus"))
+      assertThat(proxy.admin("/stats/prometheus"))
           .contains("envoy_http_downstream_rq_active{envoy_http_conn_manager_prefix=\"life\"} 1\n")
           .contains(
               "envoy_listener_downstream_cx_active{envoy_listener_address=\""
@@ -192,7 +177,7 @@ class ConnectionLifeStatsProxyTest {
     assertThat(stats.get("http.life.downstream_cx_length_ms"))
         .matches("P0\\(nan,[0-9.]+\\) P25\\(nan,[0-9.]+\\) .* P100\\(nan,[0-9.]+\\)");
     assertThat(stats.get(listenerPrefix(p) + "downstream_cx_length_ms")).startsWith("P0(nan,");
-    String prom = admin("/stats/prometheus");
+    String prom = proxy.admin("/stats/prometheus");
     assertThat(prom)
         .contains("# TYPE envoy_http_downstream_cx_length_ms histogram\n")
         .contains(
@@ -273,7 +258,7 @@ class ConnectionLifeStatsProxyTest {
         .containsEntry(listenerPrefix(p) + "downstream_cx_destroy", connections)
         .containsEntry("http.jdk.downstream_cx_destroy", connections)
         .containsEntry("http.jdk.downstream_cx_active", "0");
-    assertThat(admin("/stats/prometheus"))
+    assertThat(proxy.admin("/stats/prometheus"))
         .contains(
             "envoy_http_downstream_cx_length_ms_count{envoy_http_conn_manager_prefix=\"jdk\"} "
                 + connections
@@ -290,7 +275,7 @@ class ConnectionLifeStatsProxyTest {
       assertThat(SocketProxy.response(s.getInputStream())).startsWith("HTTP/1.1 200");
       assertThat(http(p, "downstream_cx_ssl_total")).isEqualTo("1");
       assertThat(http(p, "downstream_cx_ssl_active")).isEqualTo("1");
-      assertThat(admin("/stats/prometheus"))
+      assertThat(proxy.admin("/stats/prometheus"))
           .contains(
               "envoy_http_downstream_cx_ssl_active{envoy_http_conn_manager_prefix=\"tls\"} 1\n")
           .contains(

@@ -3,6 +3,7 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.bowline.proxy.SocketProxy.Reply;
 import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -11,12 +12,7 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -140,34 +136,9 @@ class LocalReplyProxyTest {
     proxy.close();
   }
 
-  /** A response as read off the socket: status, headers (lower-case names, first value), body. */
-  record Reply(int status, Map<String, String> headers, String body) {}
-
   /** One HTTP/1.1 GET on its own connection; {@code headers} are extra {@code name, value}. */
   static Reply get(String listener, String path, String... headers) throws IOException {
-    try (Socket s = new Socket(IP, ports.get(listener))) {
-      s.setSoTimeout(60_000);
-      StringBuilder req = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: h.example\r\n");
-      for (int i = 0; i < headers.length; i += 2) {
-        req.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
-      }
-      req.append("Connection: close\r\n\r\n");
-      OutputStream out = s.getOutputStream();
-      out.write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
-      out.flush();
-      InputStream in = s.getInputStream();
-      String all = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-      int end = all.indexOf("\r\n\r\n");
-      String[] lines = all.substring(0, end).split("\r\n");
-      Map<String, String> h = new LinkedHashMap<>();
-      for (int i = 1; i < lines.length; i++) {
-        int c = lines[i].indexOf(':');
-        h.putIfAbsent(
-            lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT),
-            lines[i].substring(c + 1).trim());
-      }
-      return new Reply(Integer.parseInt(lines[0].split(" ")[1]), h, all.substring(end + 4));
-    }
+    return SocketProxy.request(IP, ports.get(listener), "h.example", path, headers);
   }
 
   @Test

@@ -3,16 +3,11 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.bowline.proxy.SocketProxy.Reply;
 import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterAll;
@@ -190,62 +185,9 @@ class RouteOptionsProxyTest {
     executor.shutdownNow();
   }
 
-  /** A response as read off the socket: status, headers (lower-case names, first value), body. */
-  record Reply(int status, Map<String, String> headers, String body) {
-    /** The backend's echo line {@code key=value}, null when absent. */
-    String echoed(String key) {
-      for (String line : body.split("\n")) {
-        if (line.startsWith(key + "=")) {
-          return line.substring(key.length() + 1);
-        }
-      }
-      return null;
-    }
-  }
-
   /** One HTTP/1.1 request on its own connection; {@code headers} are extra {@code name, value}. */
   static Reply get(int port, String host, String path, String... headers) throws IOException {
-    try (Socket s = new Socket(IP, port)) {
-      s.setSoTimeout(30_000);
-      StringBuilder req = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n");
-      for (int i = 0; i < headers.length; i += 2) {
-        req.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
-      }
-      req.append("Connection: close\r\n\r\n");
-      OutputStream out = s.getOutputStream();
-      out.write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
-      out.flush();
-      InputStream in = s.getInputStream();
-      String all = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-      int end = all.indexOf("\r\n\r\n");
-      String[] lines = all.substring(0, end).split("\r\n");
-      Map<String, String> h = new LinkedHashMap<>();
-      for (int i = 1; i < lines.length; i++) {
-        int c = lines[i].indexOf(':');
-        h.putIfAbsent(
-            lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT),
-            lines[i].substring(c + 1).trim());
-      }
-      String body = all.substring(end + 4);
-      if ("chunked".equalsIgnoreCase(h.get("transfer-encoding"))) {
-        body = dechunk(body);
-      }
-      return new Reply(Integer.parseInt(lines[0].split(" ")[1]), h, body);
-    }
-  }
-
-  private static String dechunk(String s) {
-    StringBuilder out = new StringBuilder();
-    int i = 0;
-    while (true) {
-      int eol = s.indexOf("\r\n", i);
-      int n = Integer.parseInt(s.substring(i, eol).trim(), 16);
-      if (n == 0) {
-        return out.toString();
-      }
-      out.append(s, eol + 2, eol + 2 + n);
-      i = eol + 2 + n + 2;
-    }
+    return SocketProxy.request(IP, port, host, path, headers);
   }
 
   @Test

@@ -1,5 +1,7 @@
 package dev.bowline.proxy;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -8,8 +10,13 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A backend on plain sockets, one virtual thread per connection, that counts the connections it
@@ -31,6 +38,9 @@ final class ScriptedBackend implements AutoCloseable {
   private final ServerSocket server;
   private final Serve serve;
   private final List<Socket> accepted = new CopyOnWriteArrayList<>();
+
+  /** The request heads an {@link #echo} backend got, lower-cased, in order. */
+  final BlockingQueue<String> heads;
 
   /** Connections accepted so far. */
   final AtomicInteger connections = new AtomicInteger();
@@ -60,9 +70,68 @@ final class ScriptedBackend implements AutoCloseable {
   }
 
   private ScriptedBackend(String ip, Serve serve) throws IOException {
+    this(ip, serve, new LinkedBlockingQueue<>());
+  }
+
+  private ScriptedBackend(String ip, Serve serve, BlockingQueue<String> heads) throws IOException {
     this.server = new ServerSocket(0, 50, InetAddress.getByName(ip));
     this.serve = serve;
+    this.heads = heads;
     Thread.ofVirtual().start(this::accept);
+  }
+
+  /**
+   * An HTTP/1.1 backend that answers each request (without a body) 200 with the request's head,
+   * lower-cased, as its body, and keeps each head in {@link #heads}. A request header {@code
+   * x-answer: name=value} adds the header {@code name: value} to the response (a {@code server} or
+   * {@code via} from upstream).
+   */
+  static ScriptedBackend echo(String ip) throws IOException {
+    BlockingQueue<String> heads = new LinkedBlockingQueue<>();
+    return new ScriptedBackend(
+        ip,
+        s -> {
+          InputStream in = s.getInputStream();
+          OutputStream out = s.getOutputStream();
+          String head;
+          while ((head = readHead(in)) != null) {
+            String lower = head.toLowerCase(Locale.ROOT);
+            heads.add(lower);
+            byte[] body = lower.getBytes(StandardCharsets.ISO_8859_1);
+            String extra = headerValue(lower, "x-answer");
+            out.write(
+                ("HTTP/1.1 200 OK\r\n"
+                        + (extra == null ? "" : extra.replace('=', ':') + "\r\n")
+                        + "content-length: "
+                        + body.length
+                        + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(body);
+            out.flush();
+          }
+          return true;
+        },
+        heads);
+  }
+
+  /** The next head an {@link #echo} backend got (30 s at most), asserting that one came. */
+  String nextHead() throws InterruptedException {
+    String head = heads.poll(30, TimeUnit.SECONDS);
+    assertThat(head).as("a request reached the backend").isNotNull();
+    return head;
+  }
+
+  /**
+   * The value of header {@code name} (lower-case) in {@code head} (lower-cased, as an {@link #echo}
+   * backend's body holds it), trimmed; null when there is none.
+   */
+  static @Nullable String headerValue(String head, String name) {
+    for (String line : head.split("\r\n")) {
+      if (line.startsWith(name + ":")) {
+        return line.substring(name.length() + 1).trim();
+      }
+    }
+    return null;
   }
 
   /**

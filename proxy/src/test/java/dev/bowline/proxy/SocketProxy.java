@@ -7,6 +7,7 @@ import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,8 +21,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The proxy of a socket test, started from a bootstrap made of YAML pieces, and what those tests
@@ -396,6 +399,21 @@ final class SocketProxy implements AutoCloseable {
     }
   }
 
+  /** The body of the admin's {@code GET path} (such as {@code /stats}; 30 s at most). */
+  String admin(String path) throws Exception {
+    var a = proxy.adminAddress().orElseThrow();
+    try (HttpClient c = HttpClient.newHttpClient()) {
+      return c.send(
+              HttpRequest.newBuilder(
+                      URI.create(
+                          "http://" + a.getAddress().getHostAddress() + ":" + a.getPort() + path))
+                  .timeout(Duration.ofSeconds(30))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString())
+          .body();
+    }
+  }
+
   /** {@code GET path} on {@code port} with the JDK's HTTP/1.1 client (20 s at most). */
   HttpResponse<String> get(int port, String path) throws Exception {
     HttpClient c;
@@ -410,6 +428,71 @@ final class SocketProxy implements AutoCloseable {
             .timeout(Duration.ofSeconds(20))
             .build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * A response as read off the socket: status, headers (lower-case names, first value), body
+   * (de-chunked).
+   */
+  record Reply(int status, Map<String, String> headers, String body) {
+    /** The value of the body's line {@code key=value} (a backend's echo), null when absent. */
+    @Nullable String echoed(String key) {
+      for (String line : body.split("\n")) {
+        if (line.startsWith(key + "=")) {
+          return line.substring(key.length() + 1);
+        }
+      }
+      return null;
+    }
+  }
+
+  /**
+   * One HTTP/1.1 GET of {@code path} for {@code host} on its own connection to {@code ip:port}
+   * ({@code headers}: extra {@code name, value} pairs), read until the proxy closes it (reads time
+   * out at 60 s).
+   */
+  static Reply request(String ip, int port, String host, String path, String... headers)
+      throws IOException {
+    try (Socket s = new Socket(ip, port)) {
+      s.setSoTimeout(60_000);
+      StringBuilder req = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n");
+      for (int i = 0; i < headers.length; i += 2) {
+        req.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
+      }
+      req.append("Connection: close\r\n\r\n");
+      OutputStream out = s.getOutputStream();
+      out.write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      int end = all.indexOf("\r\n\r\n");
+      String[] lines = all.substring(0, end).split("\r\n");
+      Map<String, String> h = new LinkedHashMap<>();
+      for (int i = 1; i < lines.length; i++) {
+        int c = lines[i].indexOf(':');
+        h.putIfAbsent(
+            lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT),
+            lines[i].substring(c + 1).trim());
+      }
+      String body = all.substring(end + 4);
+      if ("chunked".equalsIgnoreCase(h.get("transfer-encoding"))) {
+        body = dechunk(body);
+      }
+      return new Reply(Integer.parseInt(lines[0].split(" ")[1]), h, body);
+    }
+  }
+
+  private static String dechunk(String s) {
+    StringBuilder out = new StringBuilder();
+    int i = 0;
+    while (true) {
+      int eol = s.indexOf("\r\n", i);
+      int n = Integer.parseInt(s.substring(i, eol).trim(), 16);
+      if (n == 0) {
+        return out.toString();
+      }
+      out.append(s, eol + 2, eol + 2 + n);
+      i = eol + 2 + n + 2;
+    }
   }
 
   /** Writes a GET of {@code path} on {@code s} and reads its response (head and body) back. */

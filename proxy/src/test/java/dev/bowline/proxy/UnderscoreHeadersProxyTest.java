@@ -3,17 +3,10 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.handler.codec.http2.Http2Headers;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,8 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 class UnderscoreHeadersProxyTest {
   static final String IP = "127.0.7.66";
-  static ServerSocket backend;
-  static final BlockingQueue<String> HEADS = new LinkedBlockingQueue<>();
+  static ScriptedBackend backend;
   static SocketProxy proxy;
   static int rejectPort;
   static int dropPort;
@@ -36,9 +28,7 @@ class UnderscoreHeadersProxyTest {
 
   @BeforeAll
   static void start() throws Exception {
-    backend = new ServerSocket();
-    backend.bind(new InetSocketAddress("127.0.7.67", 0));
-    Thread.ofVirtual().start(UnderscoreHeadersProxyTest::accept);
+    backend = ScriptedBackend.echo("127.0.7.67");
     proxy =
         SocketProxy.on(IP)
             .routes(SocketProxy.to("/", "b"))
@@ -49,51 +39,11 @@ class UnderscoreHeadersProxyTest {
                 "drop",
                 "common_http_protocol_options: {headers_with_underscores_action: DROP_HEADER}")
             .http("allow", "")
-            .cluster("b", "127.0.7.67", backend.getLocalPort())
+            .cluster("b", "127.0.7.67", backend.port())
             .start();
     rejectPort = proxy.port("reject");
     dropPort = proxy.port("drop");
     allowPort = proxy.port("allow");
-  }
-
-  /** The backend: records each request head and answers 200 with no body, keep-alive. */
-  static void accept() {
-    while (!backend.isClosed()) {
-      try {
-        Socket s = backend.accept();
-        Thread.ofVirtual().start(() -> serve(s));
-      } catch (java.io.IOException e) {
-        return; // closed
-      }
-    }
-  }
-
-  static void serve(Socket s) {
-    try (s) {
-      InputStream in = s.getInputStream();
-      OutputStream out = s.getOutputStream();
-      String head;
-      while ((head = readHead(in)) != null) {
-        HEADS.add(head.toLowerCase(java.util.Locale.ROOT));
-        out.write(
-            "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-      }
-    } catch (java.io.IOException e) {
-      // the proxy closed it
-    }
-  }
-
-  static String readHead(InputStream in) throws java.io.IOException {
-    StringBuilder sb = new StringBuilder();
-    int c;
-    while ((c = in.read()) >= 0) {
-      sb.append((char) c);
-      if (sb.length() >= 4 && sb.substring(sb.length() - 4).equals("\r\n\r\n")) {
-        return sb.toString();
-      }
-    }
-    return null;
   }
 
   @AfterAll
@@ -109,12 +59,6 @@ class UnderscoreHeadersProxyTest {
                 .getBytes(StandardCharsets.US_ASCII));
     s.getOutputStream().flush();
     return SocketProxy.response(s.getInputStream());
-  }
-
-  static String nextHead() throws Exception {
-    String head = HEADS.poll(30, TimeUnit.SECONDS);
-    assertThat(head).as("a request reached the backend").isNotNull();
-    return head;
   }
 
   static Http2Headers h2Request() {
@@ -137,29 +81,29 @@ class UnderscoreHeadersProxyTest {
 
   @Test
   void http1DropForwardsTheRequestWithoutTheHeader() throws Exception {
-    HEADS.clear();
+    backend.heads.clear();
     long before = proxy.stat("http1.dropped_headers_with_underscores");
     try (Socket s = new Socket(IP, dropPort)) {
       s.setSoTimeout(60_000);
       assertThat(get(s)).startsWith("HTTP/1.1 200");
     }
-    assertThat(nextHead()).contains("\r\nx-dash: 2\r\n").doesNotContain("x_under");
+    assertThat(backend.nextHead()).contains("\r\nx-dash: 2\r\n").doesNotContain("x_under");
     assertThat(proxy.stat("http1.dropped_headers_with_underscores")).isEqualTo(before + 1);
   }
 
   @Test
   void http1AllowIsTheDefault() throws Exception {
-    HEADS.clear();
+    backend.heads.clear();
     try (Socket s = new Socket(IP, allowPort)) {
       s.setSoTimeout(60_000);
       assertThat(get(s)).startsWith("HTTP/1.1 200");
     }
-    assertThat(nextHead()).contains("\r\nx_under: 1\r\n");
+    assertThat(backend.nextHead()).contains("\r\nx_under: 1\r\n");
   }
 
   @Test
   void http2RejectResetsOnlyThatStream() throws Exception {
-    HEADS.clear();
+    backend.heads.clear();
     long before = proxy.stat("http2.requests_rejected_with_underscores_in_headers");
     List<RawH2.Frame> frames = new ArrayList<>();
     try (RawH2 c = RawH2.open(IP, rejectPort)) {
@@ -181,14 +125,15 @@ class UnderscoreHeadersProxyTest {
                 .status()
                 .toString())
         .isEqualTo("200");
-    assertThat(nextHead()).startsWith("get /after "); // only the second request went upstream
+    assertThat(backend.nextHead())
+        .startsWith("get /after "); // only the second request went upstream
     assertThat(proxy.stat("http2.requests_rejected_with_underscores_in_headers"))
         .isEqualTo(before + 1);
   }
 
   @Test
   void http2DropForwardsTheRequestWithoutTheHeader() throws Exception {
-    HEADS.clear();
+    backend.heads.clear();
     long before = proxy.stat("http2.dropped_headers_with_underscores");
     List<RawH2.Frame> frames = new ArrayList<>();
     try (RawH2 c = RawH2.open(IP, dropPort)) {
@@ -196,7 +141,7 @@ class UnderscoreHeadersProxyTest {
       c.headers(1, h2Request(), true);
       c.readUntil(frames, seen -> RawH2.has(seen, RawH2.HEADERS, 1));
     }
-    assertThat(nextHead()).contains("\r\nx-dash: 2\r\n").doesNotContain("x_under");
+    assertThat(backend.nextHead()).contains("\r\nx-dash: 2\r\n").doesNotContain("x_under");
     assertThat(proxy.stat("http2.dropped_headers_with_underscores")).isEqualTo(before + 1);
   }
 }
