@@ -49,7 +49,7 @@ class OriginalIpDetectionProxyTest {
     Thread.ofVirtual().start(OriginalIpDetectionProxyTest::accept);
     log = Files.createTempFile("original-ip", ".log");
     String accessLog = SocketProxy.accessLog(log, "%REQ(X-TEST)% %DOWNSTREAM_REMOTE_ADDRESS%\\n");
-    var b = SocketProxy.on(IP);
+    var b = SocketProxy.on(IP).admin();
     listener(
         b,
         "header",
@@ -199,6 +199,20 @@ class OriginalIpDetectionProxyTest {
     }
   }
 
+  static String admin(String path) throws Exception {
+    var a = proxy.proxy.adminAddress().orElseThrow();
+    try (var c = java.net.http.HttpClient.newHttpClient()) {
+      return c.send(
+              java.net.http.HttpRequest.newBuilder(
+                      java.net.URI.create(
+                          "http://" + a.getAddress().getHostAddress() + ":" + a.getPort() + path))
+                  .timeout(java.time.Duration.ofSeconds(30))
+                  .build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString())
+          .body();
+    }
+  }
+
   /** Waits (60 s at most) for an access log line matching {@code regex}. */
   static void awaitLine(String regex) {
     org.awaitility.Awaitility.await()
@@ -255,6 +269,12 @@ class OriginalIpDetectionProxyTest {
     assertThat(bad).startsWith("HTTP/1.1 401");
     assertThat(served.get()).isEqualTo(before); // the backend never saw them
     assertThat(get("reject", OTHER_PEER, "x-real-ip", "::1")).startsWith("HTTP/1.1 200");
+    // Envoy's counter, on the admin socket
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(60))
+        .until(
+            () ->
+                admin("/stats").contains("http.reject.downstream_rq_rejected_via_ip_detection: 2"));
   }
 
   @Test

@@ -652,6 +652,7 @@ final class HttpStream
       if (reject != 0) {
         // Envoy: the request stops here, a local reply with the extension's status
         details = "rejecting_because_detection_failed";
+        conn.stats.downstreamRqRejectedViaIpDetection().inc();
         localReply(reject, "");
         return;
       }
