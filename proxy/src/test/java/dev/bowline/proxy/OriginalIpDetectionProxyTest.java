@@ -184,9 +184,14 @@ class OriginalIpDetectionProxyTest {
 
   /** A GET through listener {@code name} from {@code peer} with {@code headers}: the response. */
   static String get(String name, String peer, String... headers) throws Exception {
+    return get(IP, PORTS.get(name), peer, headers);
+  }
+
+  /** A GET to {@code ip:port} from {@code peer} with {@code headers}: the response. */
+  static String get(String ip, int port, String peer, String... headers) throws Exception {
     try (Socket s = new Socket()) {
       s.bind(new InetSocketAddress(peer, 0));
-      s.connect(new InetSocketAddress(IP, PORTS.get(name)), 30_000);
+      s.connect(new InetSocketAddress(ip, port), 30_000);
       s.setSoTimeout(60_000);
       StringBuilder req = new StringBuilder("GET /x HTTP/1.1\r\nHost: t\r\n");
       for (int i = 0; i < headers.length; i += 2) {

@@ -679,6 +679,11 @@ final class HttpStream
       // (xff_num_trusted_hops); an internal one keeps what it says
       h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
     }
+    var schemeToOverwrite = cfg.headers().schemeToOverwrite();
+    if (schemeToOverwrite != null) {
+      // Envoy's scheme_header_transformation: x-forwarded-proto and :scheme (acquired) both
+      h.set(X_FORWARDED_PROTO, schemeToOverwrite);
+    }
     if (cfg.headers().appendXForwardedPort()
         && ((cfg.useRemoteAddress() && cfg.clientAddress().xffNumTrustedHops() == 0)
             || !h.contains(X_FORWARDED_PORT))) {
@@ -2042,6 +2047,16 @@ final class HttpStream
     var ch = connection.channel();
     upstreamAddress = ch.remoteAddress();
     upstreamChannel = ch;
+    var schemeToOverwrite = conn.config.headers().schemeToOverwrite();
+    if (schemeToOverwrite != null) {
+      // an HTTP/2 upstream's :scheme (Netty's codec reads x-http2-scheme; without it, the
+      // upstream transport's, which is match_upstream); an HTTP/1 one must not see the header
+      if (ch instanceof io.netty.handler.codec.http2.Http2StreamChannel) {
+        upstreamRequest.headers().set(X_HTTP2_SCHEME, schemeToOverwrite);
+      } else {
+        upstreamRequest.headers().remove(X_HTTP2_SCHEME);
+      }
+    }
     ch.write(upstreamRequest, ch.voidPromise());
     List<HttpContent> r = replay();
     if (r != null) {

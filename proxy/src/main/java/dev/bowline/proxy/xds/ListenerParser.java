@@ -481,8 +481,21 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         && !h.getStripMatchingHostPort()
         && !h.getStripAnyHostPort()
         && !h.getStripTrailingHostDot()
-        && !h.getAppendXForwardedPort()) {
+        && !h.getAppendXForwardedPort()
+        && !h.hasSchemeHeaderTransformation()) {
       return dev.bowline.proxy.config.ConnectionHeaders.DEFAULTS;
+    }
+    var scheme = h.getSchemeHeaderTransformation();
+    io.netty.util.AsciiString schemeToOverwrite = null;
+    if (scheme.hasSchemeToOverwrite()) {
+      String v = scheme.getSchemeToOverwrite();
+      if (!v.equals("http") && !v.equals("https")) {
+        // Envoy's proto: in [http, https]
+        throw new InvalidResourceException(
+            field + ".scheme_header_transformation.scheme_to_overwrite",
+            "must be http or https: '" + v + "'");
+      }
+      schemeToOverwrite = io.netty.util.AsciiString.cached(v);
     }
     if (h.getStripMatchingHostPort() && h.getStripAnyHostPort()) {
       // Envoy's config: the two are one oneof in the proto's intent; both set is refused
@@ -514,7 +527,9 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
                 ? dev.bowline.proxy.config.ConnectionHeaders.StripPort.MATCHING
                 : dev.bowline.proxy.config.ConnectionHeaders.StripPort.NONE,
         h.getStripTrailingHostDot(),
-        h.getAppendXForwardedPort());
+        h.getAppendXForwardedPort(),
+        schemeToOverwrite,
+        scheme.getMatchUpstream());
   }
 
   /** {@code xff_num_trusted_hops} and {@code internal_address_config}. */
@@ -935,6 +950,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "strip_any_host_port",
           "strip_trailing_host_dot",
           "append_x_forwarded_port",
+          "scheme_header_transformation",
           "skip_xff_append",
           "forward_client_cert_details",
           "set_current_client_cert_details",

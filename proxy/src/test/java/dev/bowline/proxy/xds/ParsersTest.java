@@ -983,6 +983,36 @@ class ParsersTest {
   }
 
   @Test
+  void schemeHeaderTransformationIsHonouredAndABadSchemeNacked() throws Exception {
+    Listener over =
+        withHcmFields("\"scheme_header_transformation\":{\"scheme_to_overwrite\":\"https\"},");
+    var hcm =
+        (HttpConnectionManagerConfig)
+            listeners.unpackAndParse(Any.pack(over)).value().filterChains().getFirst().filter();
+    assertThat(hcm.headers().schemeToOverwrite().toString()).isEqualTo("https");
+    assertThat(hcm.headers().schemeMatchUpstream()).isFalse();
+    assertThat(listeners.nestedIgnored(over)).isEmpty();
+    var match =
+        (HttpConnectionManagerConfig)
+            listeners
+                .unpackAndParse(
+                    Any.pack(
+                        withHcmFields(
+                            "\"scheme_header_transformation\":{\"match_upstream\":true},")))
+                .value()
+                .filterChains()
+                .getFirst()
+                .filter();
+    assertThat(match.headers().schemeMatchUpstream()).isTrue();
+    assertThat((Object) match.headers().schemeToOverwrite()).isNull();
+    Listener bad =
+        withHcmFields("\"scheme_header_transformation\":{\"scheme_to_overwrite\":\"ftp\"},");
+    assertThatThrownBy(() -> listeners.unpackAndParse(Any.pack(bad)))
+        .hasMessageContaining(
+            "scheme_header_transformation.scheme_to_overwrite: must be http or https: 'ftp'");
+  }
+
+  @Test
   void originalIpDetectionExtensionsAreHonouredAndTheirBadValuesNackedNamingTheField()
       throws Exception {
     String two =
