@@ -61,6 +61,9 @@ final class H2Backend implements AutoCloseable {
   private final java.util.Map<Channel, Integer> lastStreamId =
       new java.util.concurrent.ConcurrentHashMap<>();
 
+  /** The head of the last request that arrived (its pseudo-headers included). */
+  volatile io.netty.handler.codec.http2.@org.jspecify.annotations.Nullable Http2Headers lastHead;
+
   /** While true, answers wait for {@link #release()}. */
   volatile boolean hold;
 
@@ -123,6 +126,9 @@ final class H2Backend implements AutoCloseable {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, Http2StreamFrame frame) {
+      if (frame instanceof Http2HeadersFrame h && h.headers().method() != null) {
+        lastHead = h.headers();
+      }
       boolean end =
           frame instanceof Http2HeadersFrame h
               ? h.isEndStream()

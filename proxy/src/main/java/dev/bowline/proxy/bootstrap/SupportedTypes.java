@@ -48,6 +48,9 @@ public final class SupportedTypes {
           "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
           "envoy.tcp.metadataexchange.config.MetadataExchange",
           "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+          // connection manager original_ip_detection_extensions
+          "envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig",
+          "envoy.extensions.http.original_ip_detection.xff.v3.XffConfig",
           // tracers (connection manager tracing.provider)
           "envoy.config.trace.v3.OpenTelemetryConfig",
           "envoy.config.trace.v3.ZipkinConfig",
@@ -112,6 +115,12 @@ public final class SupportedTypes {
           dev.bowline.protos.MetadataExchangeProto.descriptor();
       case "envoy.extensions.upstreams.http.v3.HttpProtocolOptions" ->
           HttpProtocolOptions.getDescriptor();
+      case "envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig" ->
+          io.envoyproxy.envoy.extensions.http.original_ip_detection.custom_header.v3
+              .CustomHeaderConfig.getDescriptor();
+      case "envoy.extensions.http.original_ip_detection.xff.v3.XffConfig" ->
+          io.envoyproxy.envoy.extensions.http.original_ip_detection.xff.v3.XffConfig
+              .getDescriptor();
       case "envoy.config.trace.v3.OpenTelemetryConfig" ->
           io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor();
       case "envoy.config.trace.v3.ZipkinConfig" ->

@@ -16,14 +16,27 @@ import org.jspecify.annotations.Nullable;
  *     explicit_internal_address_config} guard went) means no IP address is internal
  * @param internalUnixSockets {@code internal_address_config.unix_sockets}: a Unix-socket peer is
  *     internal
+ * @param detections {@code original_ip_detection_extensions}, in order (never with {@code
+ *     use_remote_address} nor trusted hops); empty: Envoy's default, x-forwarded-for with {@code
+ *     xffNumTrustedHops}
  */
 public record ClientAddressConfig(
-    int xffNumTrustedHops, List<CidrRange> internalRanges, boolean internalUnixSockets) {
+    int xffNumTrustedHops,
+    List<CidrRange> internalRanges,
+    boolean internalUnixSockets,
+    List<OriginalIpDetection> detections) {
   /** Envoy's defaults: no trusted hops, nothing internal. */
-  public static final ClientAddressConfig DEFAULTS = new ClientAddressConfig(0, List.of(), false);
+  public static final ClientAddressConfig DEFAULTS =
+      new ClientAddressConfig(0, List.of(), false, List.of());
 
   public ClientAddressConfig {
     internalRanges = List.copyOf(internalRanges);
+    detections = List.copyOf(detections);
+  }
+
+  /** Whether {@code original_ip_detection_extensions} find the client. */
+  public boolean detects() {
+    return !detections.isEmpty();
   }
 
   /** Whether any address can be internal: when not, the request path skips the decision. */
@@ -59,23 +72,31 @@ public record ClientAddressConfig(
       end = c;
     }
     int start = end == 0 ? 0 : xff.lastIndexOf(',', end - 1) + 1;
-    while (start < end && isSpace(xff.charAt(start))) {
+    return ipLiteral(xff, start, end);
+  }
+
+  /**
+   * Envoy's {@code parseInternetAddressNoThrow} of {@code s} from {@code start} to {@code end},
+   * blanks around it trimmed: an IPv4 (a.b.c.d) or IPv6 literal, else null.
+   */
+  public static @Nullable InetAddress ipLiteral(String s, int start, int end) {
+    while (start < end && isSpace(s.charAt(start))) {
       start++;
     }
-    while (end > start && isSpace(xff.charAt(end - 1))) {
+    while (end > start && isSpace(s.charAt(end - 1))) {
       end--;
     }
     if (start == end) {
       return null;
     }
-    char c0 = xff.charAt(start);
+    char c0 = s.charAt(start);
     if (!(Character.digit(c0, 16) >= 0 || c0 == ':')) {
       return null;
     }
     boolean v6 = false;
     int dots = 0;
     for (int i = start; i < end; i++) {
-      char c = xff.charAt(i);
+      char c = s.charAt(i);
       if (c == ':') {
         v6 = true;
       } else if (c == '.') {
@@ -86,7 +107,7 @@ public record ClientAddressConfig(
       return null; // inet_pton's IPv4 form only: a.b.c.d
     }
     try {
-      return InetAddress.ofLiteral(xff.substring(start, end));
+      return InetAddress.ofLiteral(s.substring(start, end));
     } catch (IllegalArgumentException e) {
       return null;
     }

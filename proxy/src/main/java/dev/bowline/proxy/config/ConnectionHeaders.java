@@ -17,16 +17,23 @@ import org.jspecify.annotations.Nullable;
  * @param appendXForwardedPort {@code append_x_forwarded_port}: the listener's port in {@code
  *     x-forwarded-port} when the request has none (or, with {@code use_remote_address} and no
  *     trusted hops, always)
+ * @param schemeToOverwrite {@code scheme_header_transformation.scheme_to_overwrite}: every
+ *     request's scheme ({@code x-forwarded-proto}, an HTTP/2 upstream's {@code :scheme}); null when
+ *     unset
+ * @param schemeMatchUpstream {@code scheme_header_transformation.match_upstream}: an HTTP/2
+ *     upstream's {@code :scheme} is its own transport's (https over TLS)
  */
 public record ConnectionHeaders(
     @Nullable AsciiString via,
     Server server,
     StripPort stripPort,
     boolean stripTrailingHostDot,
-    boolean appendXForwardedPort) {
+    boolean appendXForwardedPort,
+    @Nullable AsciiString schemeToOverwrite,
+    boolean schemeMatchUpstream) {
   /** Envoy's defaults: no via, the server header overwritten with {@code server_name}. */
   public static final ConnectionHeaders DEFAULTS =
-      new ConnectionHeaders(null, Server.OVERWRITE, StripPort.NONE, false, false);
+      new ConnectionHeaders(null, Server.OVERWRITE, StripPort.NONE, false, false, null, false);
 
   /** Whether the host is rewritten before routing (off by default: nothing done per request). */
   public boolean normalizesHost() {

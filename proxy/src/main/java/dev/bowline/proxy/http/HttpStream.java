@@ -165,8 +165,11 @@ final class HttpStream
     io.netty.buffer.@Nullable CompositeByteBuf mirrorBody;
     // local_reply_config: the reply's text while its body format renders (%LOCAL_REPLY_BODY%)
     @Nullable String localReplyBody;
-    // The client x-forwarded-for named, with use_remote_address and xff_num_trusted_hops
+    // The client x-forwarded-for named, with use_remote_address and xff_num_trusted_hops, or the
+    // one an original_ip_detection_extensions entry found
     java.net.@Nullable InetAddress client;
+    // that extension lets the client make the request internal (allow_trusted_address_checks)
+    boolean clientTrusted;
   }
 
   private Rare rare() {
@@ -645,6 +648,16 @@ final class HttpStream
     if (te != null && !te.equalsIgnoreCase("trailers")) {
       h.remove(HttpHeaderNames.TE);
     }
+    if (cfg.clientAddress().detects()) {
+      int reject = detectClient(h, cfg.clientAddress());
+      if (reject != 0) {
+        // Envoy: the request stops here, a local reply with the extension's status
+        details = "rejecting_because_detection_failed";
+        conn.stats.downstreamRqRejectedViaIpDetection().inc();
+        localReply(reject, "");
+        return;
+      }
+    }
     boolean internal = clientAddress(h, cfg);
     if (cfg.headers().via() != null) {
       appendVia(h, cfg.headers().via());
@@ -666,6 +679,11 @@ final class HttpStream
       // Envoy: an edge request's scheme is the connection's unless trusted proxies are in front
       // (xff_num_trusted_hops); an internal one keeps what it says
       h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
+    }
+    var schemeToOverwrite = cfg.headers().schemeToOverwrite();
+    if (schemeToOverwrite != null) {
+      // Envoy's scheme_header_transformation: x-forwarded-proto and :scheme (acquired) both
+      h.set(X_FORWARDED_PROTO, schemeToOverwrite);
     }
     if (cfg.headers().appendXForwardedPort() && (edgeScheme || !h.contains(X_FORWARDED_PORT))) {
       // Envoy: the listener's port, as a trusted hop's x-forwarded-proto is kept or replaced
@@ -878,6 +896,11 @@ final class HttpStream
         h.set(X_ENVOY_EXTERNAL_ADDRESS, client != null ? client.getHostAddress() : conn.remoteIp);
         return false;
       }
+    } else if (ca.detects()) {
+      // Envoy: the address an extension found, when it allows trusted address checks
+      Rare r = rare;
+      internal =
+          r != null && r.clientTrusted && r.client != null && ca.isInternal(r.client.getAddress());
     } else if (ca.anyInternal() && ca.xffNumTrustedHops() == 0) {
       // Envoy: internal only when x-forwarded-for holds one address, and that one is internal
       String xff = h.get(X_FORWARDED_FOR);
@@ -912,6 +935,64 @@ final class HttpStream
     return false;
   }
 
+  /**
+   * Envoy's {@code original_ip_detection_extensions} on a connection manager without {@code
+   * use_remote_address}: each runs in order until one finds the client (kept as {@link Rare#client}
+   * for the access log, RBAC and the internal decision) or rejects the request; an x-forwarded-for
+   * extension with {@code skip_xff_append: false} appends the peer when it runs. Found nothing: the
+   * peer is the client and the request is not internal.
+   *
+   * @return the status of the rejecting reply, 0 when the request goes on
+   */
+  private int detectClient(HttpHeaders h, dev.bowline.proxy.config.ClientAddressConfig ca) {
+    var detections = ca.detections();
+    for (int i = 0; i < detections.size(); i++) {
+      java.net.InetAddress found = null;
+      boolean trusted = false;
+      switch (detections.get(i)) {
+        case dev.bowline.proxy.config.OriginalIpDetection.CustomHeader c -> {
+          String v = h.get(c.header());
+          found =
+              v == null
+                  ? null
+                  : dev.bowline.proxy.config.ClientAddressConfig.ipLiteral(v, 0, v.length());
+          if (found == null) {
+            if (c.rejectStatus() != 0) {
+              return c.rejectStatus();
+            }
+          } else {
+            trusted = c.trusted();
+          }
+        }
+        case dev.bowline.proxy.config.OriginalIpDetection.Xff x -> {
+          String xff = h.get(X_FORWARDED_FOR);
+          if (!x.trustedCidrs().isEmpty()) {
+            // only a trusted proxy's header counts
+            var d = downstreamDirectRemote();
+            if (d != null && x.trusts(d.getAddress().getAddress()) && xff != null) {
+              boolean[] leftmost = new boolean[1];
+              found = x.lastUntrusted(xff, leftmost);
+              trusted = leftmost[0];
+            }
+          } else {
+            found = dev.bowline.proxy.config.ClientAddressConfig.xffEntry(xff, x.hops());
+            trusted = xff != null && xff.indexOf(',') < 0;
+          }
+          if (!x.skipXffAppend()) {
+            h.set(X_FORWARDED_FOR, xff == null ? conn.remoteIp : xff + "," + conn.remoteIp);
+          }
+        }
+      }
+      if (found != null) {
+        Rare r = rare();
+        r.client = found;
+        r.clientTrusted = trusted;
+        return 0;
+      }
+    }
+    return 0;
+  }
+
   /** Envoy's {@code appendVia}: {@code via} after what the header has, comma and space between. */
   private static void appendVia(HttpHeaders h, io.netty.util.AsciiString via) {
     String had = h.get(HttpHeaderNames.VIA);
@@ -929,7 +1010,7 @@ final class HttpStream
    */
   private java.net.@Nullable InetAddress xffClient() {
     var cfg = conn.config;
-    if (cfg.useRemoteAddress()) {
+    if (cfg.useRemoteAddress() || cfg.clientAddress().detects()) {
       Rare r = rare;
       return r == null ? null : r.client;
     }
@@ -1973,6 +2054,16 @@ final class HttpStream
     var ch = connection.channel();
     upstreamAddress = ch.remoteAddress();
     upstreamChannel = ch;
+    var schemeToOverwrite = conn.config.headers().schemeToOverwrite();
+    if (schemeToOverwrite != null) {
+      // an HTTP/2 upstream's :scheme (Netty's codec reads x-http2-scheme; without it, the
+      // upstream transport's, which is match_upstream); an HTTP/1 one must not see the header
+      if (ch instanceof io.netty.handler.codec.http2.Http2StreamChannel) {
+        upstreamRequest.headers().set(X_HTTP2_SCHEME, schemeToOverwrite);
+      } else {
+        upstreamRequest.headers().remove(X_HTTP2_SCHEME);
+      }
+    }
     ch.write(upstreamRequest, ch.voidPromise());
     List<HttpContent> r = replay();
     if (r != null) {

@@ -6,6 +6,8 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Envoy's {@code http.<stat_prefix>.*} counters of a connection manager.
  *
+ * @param downstreamRqRejectedViaIpDetection requests an {@code original_ip_detection_extensions}
+ *     entry rejected ({@code reject_with_status})
  * @param downstreamCxProtocolError connections the codec ended on a protocol error (a request it
  *     could not parse, an HTTP/2 connection error)
  * @param downstreamRqResponseBeforeRqComplete responses whose headers went out before the request
@@ -61,6 +63,7 @@ public record HttpStats(
     Counter[] downstreamRqXx,
     Counter noRoute,
     Counter rqDirectResponse,
+    Counter downstreamRqRejectedViaIpDetection,
     Counter downstreamRqTimeout,
     Counter downstreamRqIdleTimeout,
     Counter downstreamRqTooLarge,
@@ -137,6 +140,10 @@ public record HttpStats(
         xx,
         s.counter(p + "no_route", "envoy_http_no_route", tags),
         s.counter(p + "rq_direct_response", "envoy_http_rq_direct_response", tags),
+        s.counter(
+            p + "downstream_rq_rejected_via_ip_detection",
+            "envoy_http_downstream_rq_rejected_via_ip_detection",
+            tags),
         s.counter(p + "downstream_rq_timeout", "envoy_http_downstream_rq_timeout", tags),
         s.counter(p + "downstream_rq_idle_timeout", "envoy_http_downstream_rq_idle_timeout", tags),
         s.counter(p + "downstream_rq_too_large", "envoy_http_downstream_rq_too_large", tags),

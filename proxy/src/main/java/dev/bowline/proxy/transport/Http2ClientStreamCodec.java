@@ -38,6 +38,29 @@ public final class Http2ClientStreamCodec extends Http2StreamFrameToHttpObjectCo
     super(false);
   }
 
+  /**
+   * Netty's encoding, except that a request carrying {@code x-http2-scheme} (the connection
+   * manager's {@code scheme_header_transformation.scheme_to_overwrite}) keeps that {@code :scheme}:
+   * Netty sets the header to the connection's own scheme before it converts the head.
+   */
+  @Override
+  protected void encode(
+      ChannelHandlerContext ctx, io.netty.handler.codec.http.HttpObject obj, List<Object> out)
+      throws Exception {
+    String scheme =
+        obj instanceof io.netty.handler.codec.http.HttpRequest r
+            ? r.headers().get(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text())
+            : null;
+    super.encode(ctx, obj, out);
+    if (scheme != null) {
+      for (Object o : out) {
+        if (o instanceof Http2HeadersFrame h && h.headers().method() != null) {
+          h.headers().scheme(scheme);
+        }
+      }
+    }
+  }
+
   @Override
   protected void decode(ChannelHandlerContext ctx, Http2StreamFrame frame, List<Object> out)
       throws Exception {

@@ -481,8 +481,21 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         && !h.getStripMatchingHostPort()
         && !h.getStripAnyHostPort()
         && !h.getStripTrailingHostDot()
-        && !h.getAppendXForwardedPort()) {
+        && !h.getAppendXForwardedPort()
+        && !h.hasSchemeHeaderTransformation()) {
       return dev.bowline.proxy.config.ConnectionHeaders.DEFAULTS;
+    }
+    var scheme = h.getSchemeHeaderTransformation();
+    io.netty.util.AsciiString schemeToOverwrite = null;
+    if (scheme.hasSchemeToOverwrite()) {
+      String v = scheme.getSchemeToOverwrite();
+      if (!v.equals("http") && !v.equals("https")) {
+        // Envoy's proto: in [http, https]
+        throw new InvalidResourceException(
+            field + ".scheme_header_transformation.scheme_to_overwrite",
+            "must be http or https: '" + v + "'");
+      }
+      schemeToOverwrite = io.netty.util.AsciiString.cached(v);
     }
     if (h.getStripMatchingHostPort() && h.getStripAnyHostPort()) {
       // Envoy's config: the two are one oneof in the proto's intent; both set is refused
@@ -514,7 +527,9 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
                 ? dev.bowline.proxy.config.ConnectionHeaders.StripPort.MATCHING
                 : dev.bowline.proxy.config.ConnectionHeaders.StripPort.NONE,
         h.getStripTrailingHostDot(),
-        h.getAppendXForwardedPort());
+        h.getAppendXForwardedPort(),
+        schemeToOverwrite,
+        scheme.getMatchUpstream());
   }
 
   /** {@code xff_num_trusted_hops} and {@code internal_address_config}. */
@@ -524,7 +539,9 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           h,
       String field)
       throws InvalidResourceException {
-    if (h.getXffNumTrustedHops() == 0 && !h.hasInternalAddressConfig()) {
+    if (h.getXffNumTrustedHops() == 0
+        && !h.hasInternalAddressConfig()
+        && h.getOriginalIpDetectionExtensionsCount() == 0) {
       return dev.bowline.proxy.config.ClientAddressConfig.DEFAULTS;
     }
     if (h.getXffNumTrustedHops() < 0) { // uint32 above 2^31: more hops than any header holds
@@ -534,7 +551,110 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     return new dev.bowline.proxy.config.ClientAddressConfig(
         h.getXffNumTrustedHops(),
         ranges(iac.getCidrRangesList(), field + ".internal_address_config.cidr_ranges"),
-        iac.getUnixSockets());
+        iac.getUnixSockets(),
+        originalIpDetections(h, field));
+  }
+
+  private static final String CUSTOM_HEADER_DETECTION_TYPE =
+      "type.googleapis.com/envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig";
+  private static final String XFF_DETECTION_TYPE =
+      "type.googleapis.com/envoy.extensions.http.original_ip_detection.xff.v3.XffConfig";
+
+  /**
+   * {@code original_ip_detection_extensions}: Envoy's custom header and x-forwarded-for extensions;
+   * as Envoy's config, none with {@code use_remote_address} or {@code xff_num_trusted_hops}.
+   */
+  private static List<dev.bowline.proxy.config.OriginalIpDetection> originalIpDetections(
+      io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+              .HttpConnectionManager
+          h,
+      String field)
+      throws InvalidResourceException {
+    if (h.getOriginalIpDetectionExtensionsCount() == 0) {
+      return List.of();
+    }
+    String f = field + ".original_ip_detection_extensions";
+    if (h.hasUseRemoteAddress() && h.getUseRemoteAddress().getValue()) {
+      throw new InvalidResourceException(
+          f, "original IP detection extensions and use_remote_address may not be mixed");
+    }
+    if (h.getXffNumTrustedHops() != 0) {
+      throw new InvalidResourceException(
+          f, "original IP detection extensions and xff_num_trusted_hops may not be mixed");
+    }
+    List<dev.bowline.proxy.config.OriginalIpDetection> out = new ArrayList<>();
+    for (int i = 0; i < h.getOriginalIpDetectionExtensionsCount(); i++) {
+      var ext = h.getOriginalIpDetectionExtensions(i);
+      String ef = f + "[" + i + "].typed_config";
+      Any any = ext.getTypedConfig();
+      try {
+        switch (any.getTypeUrl()) {
+          case CUSTOM_HEADER_DETECTION_TYPE -> {
+            var c =
+                Anys.unpack(
+                    any,
+                    io.envoyproxy.envoy.extensions.http.original_ip_detection.custom_header.v3
+                        .CustomHeaderConfig.getDescriptor(),
+                    io.envoyproxy.envoy.extensions.http.original_ip_detection.custom_header.v3
+                        .CustomHeaderConfig.parser());
+            String name = c.getHeaderName();
+            if (name.isEmpty() || !name.chars().allMatch(ListenerParser::tchar)) {
+              throw new InvalidResourceException(
+                  ef + ".header_name", "not a header name: '" + name + "'");
+            }
+            int status = 0;
+            if (c.hasRejectWithStatus()) {
+              status = c.getRejectWithStatus().getCodeValue();
+              if (status == 0 || io.envoyproxy.envoy.type.v3.StatusCode.forNumber(status) == null) {
+                throw new InvalidResourceException(
+                    ef + ".reject_with_status.code", "not an HTTP status: " + status);
+              }
+            }
+            out.add(
+                new dev.bowline.proxy.config.OriginalIpDetection.CustomHeader(
+                    new io.netty.util.AsciiString(name.toLowerCase(java.util.Locale.ROOT)),
+                    c.getAllowExtensionToSetAddressAsTrusted(),
+                    status));
+          }
+          case XFF_DETECTION_TYPE -> {
+            var c =
+                Anys.unpack(
+                    any,
+                    io.envoyproxy.envoy.extensions.http.original_ip_detection.xff.v3.XffConfig
+                        .getDescriptor(),
+                    io.envoyproxy.envoy.extensions.http.original_ip_detection.xff.v3.XffConfig
+                        .parser());
+            if (c.hasXffTrustedCidrs() && c.getXffNumTrustedHops() != 0) {
+              throw new InvalidResourceException(
+                  ef + ".xff_trusted_cidrs",
+                  "cannot set both xff_num_trusted_hops and xff_trusted_cidrs");
+            }
+            if (c.getXffNumTrustedHops() < 0) {
+              throw new InvalidResourceException(ef + ".xff_num_trusted_hops", "too large");
+            }
+            out.add(
+                new dev.bowline.proxy.config.OriginalIpDetection.Xff(
+                    c.getXffNumTrustedHops(),
+                    ranges(c.getXffTrustedCidrs().getCidrsList(), ef + ".xff_trusted_cidrs.cidrs"),
+                    !c.hasSkipXffAppend() || c.getSkipXffAppend().getValue()));
+          }
+          default ->
+              throw new InvalidResourceException(
+                  ef, "unknown original IP detection extension type '" + any.getTypeUrl() + "'");
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new InvalidResourceException(ef, "cannot unpack: " + e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  /** RFC 9110's token character. */
+  private static boolean tchar(int c) {
+    return (c >= 'a' && c <= 'z')
+        || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9')
+        || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
   }
 
   /**
@@ -823,12 +943,14 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "use_remote_address",
           "xff_num_trusted_hops",
           "internal_address_config",
+          "original_ip_detection_extensions",
           "via",
           "server_header_transformation",
           "strip_matching_host_port",
           "strip_any_host_port",
           "strip_trailing_host_dot",
           "append_x_forwarded_port",
+          "scheme_header_transformation",
           "skip_xff_append",
           "forward_client_cert_details",
           "set_current_client_cert_details",

@@ -969,6 +969,148 @@ class ParsersTest {
         .containsExactly("virtual_hosts.metadata");
   }
 
+  static final String CUSTOM_HEADER_DETECTION =
+      "type.googleapis.com/envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig";
+  static final String XFF_DETECTION =
+      "type.googleapis.com/envoy.extensions.http.original_ip_detection.xff.v3.XffConfig";
+
+  /** A listener whose connection manager also sets {@code fields} (JSON members, comma after). */
+  Listener withHcmFields(String fields) throws Exception {
+    return json(
+            listener(ROUTER).replace("\"stat_prefix\":\"p\",", "\"stat_prefix\":\"p\"," + fields),
+            Listener.newBuilder())
+        .build();
+  }
+
+  @Test
+  void schemeHeaderTransformationIsHonouredAndABadSchemeNacked() throws Exception {
+    Listener over =
+        withHcmFields("\"scheme_header_transformation\":{\"scheme_to_overwrite\":\"https\"},");
+    var hcm =
+        (HttpConnectionManagerConfig)
+            listeners.unpackAndParse(Any.pack(over)).value().filterChains().getFirst().filter();
+    assertThat(hcm.headers().schemeToOverwrite().toString()).isEqualTo("https");
+    assertThat(hcm.headers().schemeMatchUpstream()).isFalse();
+    assertThat(listeners.nestedIgnored(over)).isEmpty();
+    var match =
+        (HttpConnectionManagerConfig)
+            listeners
+                .unpackAndParse(
+                    Any.pack(
+                        withHcmFields(
+                            "\"scheme_header_transformation\":{\"match_upstream\":true},")))
+                .value()
+                .filterChains()
+                .getFirst()
+                .filter();
+    assertThat(match.headers().schemeMatchUpstream()).isTrue();
+    assertThat((Object) match.headers().schemeToOverwrite()).isNull();
+    Listener bad =
+        withHcmFields("\"scheme_header_transformation\":{\"scheme_to_overwrite\":\"ftp\"},");
+    assertThatThrownBy(() -> listeners.unpackAndParse(Any.pack(bad)))
+        .hasMessageContaining(
+            "scheme_header_transformation.scheme_to_overwrite: must be http or https: 'ftp'");
+  }
+
+  @Test
+  void originalIpDetectionExtensionsAreHonouredAndTheirBadValuesNackedNamingTheField()
+      throws Exception {
+    String two =
+        "\"original_ip_detection_extensions\":["
+            + "{\"name\":\"h\",\"typed_config\":{\"@type\":\""
+            + CUSTOM_HEADER_DETECTION
+            + "\",\"header_name\":\"X-Real-IP\",\"allow_extension_to_set_address_as_trusted\":true,"
+            + "\"reject_with_status\":{\"code\":\"Forbidden\"}}},"
+            + "{\"name\":\"x\",\"typed_config\":{\"@type\":\""
+            + XFF_DETECTION
+            + "\",\"xff_trusted_cidrs\":{\"cidrs\":[{\"address_prefix\":\"192.0.2.0\",\"prefix_len\":24}]},"
+            + "\"skip_xff_append\":false}}],";
+    Listener honoured = withHcmFields(two);
+    var hcm =
+        (HttpConnectionManagerConfig)
+            listeners.unpackAndParse(Any.pack(honoured)).value().filterChains().getFirst().filter();
+    var d = hcm.clientAddress().detections();
+    assertThat(d).hasSize(2);
+    var custom = (dev.bowline.proxy.config.OriginalIpDetection.CustomHeader) d.get(0);
+    assertThat(custom.header().toString()).isEqualTo("x-real-ip");
+    assertThat(custom.trusted()).isTrue();
+    assertThat(custom.rejectStatus()).isEqualTo(403);
+    var xff = (dev.bowline.proxy.config.OriginalIpDetection.Xff) d.get(1);
+    assertThat(xff.skipXffAppend()).isFalse();
+    assertThat(xff.trusts(new byte[] {(byte) 192, 0, 2, 9})).isTrue();
+    assertThat(listeners.nestedIgnored(honoured)).isEmpty();
+    // the x-forwarded-for extension alone: skip_xff_append defaults to true
+    var plain =
+        (HttpConnectionManagerConfig)
+            listeners
+                .unpackAndParse(
+                    Any.pack(
+                        withHcmFields(
+                            "\"original_ip_detection_extensions\":[{\"name\":\"x\",\"typed_config\":"
+                                + "{\"@type\":\""
+                                + XFF_DETECTION
+                                + "\",\"xff_num_trusted_hops\":2}}],")))
+                .value()
+                .filterChains()
+                .getFirst()
+                .filter();
+    var only =
+        (dev.bowline.proxy.config.OriginalIpDetection.Xff)
+            plain.clientAddress().detections().getFirst();
+    assertThat(only.skipXffAppend()).isTrue();
+    assertThat(only.hops()).isEqualTo(2);
+    String f = "original_ip_detection_extensions";
+    // as Envoy's config: never with use_remote_address nor xff_num_trusted_hops
+    assertThatThrownBy(
+            () ->
+                listeners.unpackAndParse(
+                    Any.pack(withHcmFields(two + "\"use_remote_address\":true,"))))
+        .hasMessageContaining(f + ": original IP detection extensions and use_remote_address");
+    assertThatThrownBy(
+            () ->
+                listeners.unpackAndParse(
+                    Any.pack(withHcmFields(two + "\"xff_num_trusted_hops\":1,"))))
+        .hasMessageContaining(f + ": original IP detection extensions and xff_num_trusted_hops");
+    String[][] bad = {
+      {
+        "{\"@type\":\"" + XFF_DETECTION + "\",\"xff_num_trusted_hops\":1,\"xff_trusted_cidrs\":{}}",
+        f + "[0].typed_config.xff_trusted_cidrs: cannot set both"
+      },
+      {
+        "{\"@type\":\""
+            + XFF_DETECTION
+            + "\",\"xff_trusted_cidrs\":{\"cidrs\":[{\"address_prefix\":\"nope\"}]}}",
+        f + "[0].typed_config.xff_trusted_cidrs.cidrs[0]: not an IP literal"
+      },
+      {
+        "{\"@type\":\"" + CUSTOM_HEADER_DETECTION + "\",\"header_name\":\"x real ip\"}",
+        f + "[0].typed_config.header_name: not a header name"
+      },
+      {
+        "{\"@type\":\"" + CUSTOM_HEADER_DETECTION + "\",\"header_name\":\"\"}",
+        f + "[0].typed_config.header_name: not a header name"
+      },
+      {
+        "{\"@type\":\""
+            + CUSTOM_HEADER_DETECTION
+            + "\",\"header_name\":\"x\",\"reject_with_status\":{}}",
+        f + "[0].typed_config.reject_with_status.code: not an HTTP status: 0"
+      },
+      {
+        "{\"@type\":\"type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\"}",
+        f + "[0].typed_config: unknown original IP detection extension type"
+      },
+    };
+    for (String[] b : bad) {
+      Listener l =
+          withHcmFields(
+              "\"original_ip_detection_extensions\":[{\"name\":\"e\",\"typed_config\":"
+                  + b[0]
+                  + "}],");
+      assertThatThrownBy(() -> listeners.unpackAndParse(Any.pack(l))).hasMessageContaining(b[1]);
+    }
+  }
+
   @Test
   void clientAddressFieldsAreHonouredAndTheirBadValuesNacked() throws Exception {
     String set =
