@@ -29,6 +29,8 @@ import java.util.List;
  * @param replies {@code local_reply_config} and the request-id options
  * @param clientAddress {@code xff_num_trusted_hops} and {@code internal_address_config}, resolved
  * @param headers {@code via} and {@code server_header_transformation}, resolved
+ * @param accessLogFlush {@code access_log_options} (or the deprecated top-level fields): the
+ *     access-log lines besides the stream's end
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -51,11 +53,60 @@ public record HttpConnectionManagerConfig(
     CodecOptions codecOptions,
     ReplyOptions replies,
     ClientAddressConfig clientAddress,
-    ConnectionHeaders headers)
+    ConnectionHeaders headers,
+    AccessLogFlush accessLogFlush)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);
     accessLogs = List.copyOf(accessLogs);
+  }
+
+  /** A connection manager that logs each stream once, at its end (Envoy's default). */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      Codec codec,
+      RouteSource routes,
+      List<HttpFilterConfig> httpFilters,
+      boolean useRemoteAddress,
+      boolean skipXffAppend,
+      boolean generateRequestId,
+      int maxRequestHeadersBytes,
+      Duration streamIdleTimeout,
+      Duration requestTimeout,
+      String serverName,
+      boolean websocket,
+      List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs,
+      ClientCertDetails clientCert,
+      dev.bowline.proxy.tracing.@org.jspecify.annotations.Nullable HttpTracer tracer,
+      PathNormalization paths,
+      boolean connect,
+      CodecOptions codecOptions,
+      ReplyOptions replies,
+      ClientAddressConfig clientAddress,
+      ConnectionHeaders headers) {
+    this(
+        statPrefix,
+        codec,
+        routes,
+        httpFilters,
+        useRemoteAddress,
+        skipXffAppend,
+        generateRequestId,
+        maxRequestHeadersBytes,
+        streamIdleTimeout,
+        requestTimeout,
+        serverName,
+        websocket,
+        accessLogs,
+        clientCert,
+        tracer,
+        paths,
+        connect,
+        codecOptions,
+        replies,
+        clientAddress,
+        headers,
+        AccessLogFlush.NONE);
   }
 
   /** A connection manager with Envoy's default client address handling. */
