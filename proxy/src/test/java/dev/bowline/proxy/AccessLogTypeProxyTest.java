@@ -322,6 +322,8 @@ class AccessLogTypeProxyTest {
     Path failures = dir.resolve("failures.log");
     Path flags = dir.resolve("flags.log");
     Path grpc = dir.resolve("grpc.log");
+    Path sampled = dir.resolve("sampled.log");
+    Path metadata = dir.resolve("metadata.log");
     String line = "%ACCESS_LOG_TYPE% %RESPONSE_CODE% %REQ(:PATH)%";
     try (SocketProxy p =
         SocketProxy.on(IP)
@@ -334,9 +336,31 @@ class AccessLogTypeProxyTest {
                 %s
                 %s
                 %s
+                %s
+                %s
                 """
                     .formatted(
                         log(types, line, "filter: {log_type_filter: {types: [DownstreamStart]}}"),
+                        log(
+                            sampled,
+                            line,
+                            """
+                            filter:
+                              and_filter:
+                                filters:
+                                - log_type_filter: {types: [DownstreamEnd]}
+                                - runtime_filter: {runtime_key: access_log.sampled, percent_sampled: {numerator: 50, denominator: HUNDRED}}"""),
+                        log(
+                            metadata,
+                            line,
+                            """
+                            filter:
+                              and_filter:
+                                filters:
+                                - log_type_filter: {types: [DownstreamEnd]}
+                                - metadata_filter:
+                                    matcher: {filter: istio_authn, path: [{key: principal}], value: {present_match: true}}
+                                    match_if_key_not_found: false"""),
                         log(
                             failures,
                             line,
@@ -371,8 +395,19 @@ class AccessLogTypeProxyTest {
       post(port, "/nowhere", "");
       post(port, "/app/grpc/0", "");
       post(port, "/app/grpc/13", "");
+      // runtime_filter keyed by the request id's first 8 hex digits, mod 100: 1 and 100 (0) are
+      // under 50, 0x63 (99) is not
+      post(port, "/app/s1", "", "x-request-id", "00000001-0000-4000-8000-000000000000");
+      post(port, "/app/s2", "", "x-request-id", "00000063-0000-4000-8000-000000000000");
+      post(port, "/app/s3", "", "x-request-id", "00000064-0000-4000-8000-000000000000");
       post(port, "/app/last", "");
       SocketProxy.awaitLogLine(types, "DownstreamStart 0 /app/last");
+      SocketProxy.awaitLogLine(sampled, "DownstreamEnd 200 /app/s3");
+      assertThat(SocketProxy.logLines(sampled))
+          .filteredOn(l -> l.contains("/app/s"))
+          .containsExactly("DownstreamEnd 200 /app/s1", "DownstreamEnd 200 /app/s3");
+      // no stream has that dynamic metadata, and a missing key does not match here
+      assertThat(SocketProxy.logLines(metadata)).isEmpty();
       SocketProxy.awaitLogLine(grpc, "DownstreamEnd 200 /app/last");
       assertThat(SocketProxy.logLines(types))
           .containsExactly(
@@ -382,6 +417,9 @@ class AccessLogTypeProxyTest {
               "DownstreamStart 0 /nowhere",
               "DownstreamStart 0 /app/grpc/0",
               "DownstreamStart 0 /app/grpc/13",
+              "DownstreamStart 0 /app/s1",
+              "DownstreamStart 0 /app/s2",
+              "DownstreamStart 0 /app/s3",
               "DownstreamStart 0 /app/last");
       assertThat(SocketProxy.logLines(failures))
           .containsExactly("DownstreamEnd 503 /app/fail", "DownstreamEnd 200 /app/debug");
@@ -394,6 +432,9 @@ class AccessLogTypeProxyTest {
               "DownstreamEnd 200 /app/debug",
               "DownstreamEnd 404 /nowhere",
               "DownstreamEnd 200 /app/grpc/13",
+              "DownstreamEnd 200 /app/s1",
+              "DownstreamEnd 200 /app/s2",
+              "DownstreamEnd 200 /app/s3",
               "DownstreamEnd 200 /app/last");
     }
   }

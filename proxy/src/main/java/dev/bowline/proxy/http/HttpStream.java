@@ -479,8 +479,10 @@ final class HttpStream
           ctx.executor()
               .scheduleWithFixedDelay(
                   () -> {
-                    if (!completed) {
+                    if (!completed && ctx.channel().isActive()) {
                       log(dev.bowline.proxy.accesslog.AccessLogType.DownstreamPeriodic);
+                    } else {
+                      cancelAccessLogTimer(); // complete() cancels it; a stream gone otherwise too
                     }
                   },
                   every,
@@ -767,6 +769,15 @@ final class HttpStream
       log(dev.bowline.proxy.accesslog.AccessLogType.DownstreamStart);
     }
     decodeFrom(0);
+  }
+
+  private void cancelAccessLogTimer() {
+    Rare r = rare;
+    ScheduledFuture<?> t = r == null ? null : r.accessLogTimer;
+    if (t != null) {
+      t.cancel(false);
+      r.accessLogTimer = null;
+    }
   }
 
   /** Writes this stream's line of {@code type} to each access log. */
@@ -3039,11 +3050,7 @@ final class HttpStream
                 e.toString());
       }
     }
-    Rare rr = rare;
-    if (rr != null && rr.accessLogTimer != null) {
-      rr.accessLogTimer.cancel(false);
-      rr.accessLogTimer = null;
-    }
+    cancelAccessLogTimer();
     log(dev.bowline.proxy.accesslog.AccessLogType.DownstreamEnd);
     var tracer = conn.config.tracer();
     var s = span();
