@@ -11,10 +11,10 @@ import java.util.Optional;
  * @param path the file ({@code /dev/stdout} works)
  * @param format the compiled format
  * @param writer the proxy's writer thread
- * @param filter the access log's {@code filter} (a CEL expression); empty logs every stream
+ * @param filter the access log's {@code filter}; empty logs every line
  */
 public record FileAccessLog(
-    String path, LogFormat format, AccessLogWriter writer, Optional<CelFilter> filter) {
+    String path, LogFormat format, AccessLogWriter writer, Optional<LogFilter> filter) {
   /** A log of every stream. */
   public FileAccessLog(String path, LogFormat format, AccessLogWriter writer) {
     this(path, format, writer, Optional.empty());
@@ -34,12 +34,17 @@ public record FileAccessLog(
    * filter says no.
    */
   public void log(StreamInfo info) {
-    if (filter.isPresent() && !filter.get().test(info)) {
+    log(info, AccessLogType.NotSet);
+  }
+
+  /** As {@link #log(StreamInfo)}, a line of {@code type} ({@code %ACCESS_LOG_TYPE%}). */
+  public void log(StreamInfo info, AccessLogType type) {
+    if (filter.isPresent() && !filter.get().test(info, type)) {
       return;
     }
     StringBuilder sb = LINE.get();
     sb.setLength(0);
-    format.renderTo(sb, info);
+    format.renderTo(sb, info, type);
     writer.append(path, sb.toString()); // encoded on the writer thread
     if (sb.length() > 8192) {
       LINE.set(new StringBuilder(512)); // don't keep a huge line's buffer

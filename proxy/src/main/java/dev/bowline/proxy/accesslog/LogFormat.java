@@ -55,7 +55,8 @@ public final class LogFormat {
           "ROUTE_NAME",
           "PROTOCOL",
           "HOSTNAME",
-          "LOCAL_REPLY_BODY");
+          "LOCAL_REPLY_BODY",
+          "ACCESS_LOG_TYPE");
 
   private final List<Part> text; // text format; empty for JSON
   private final List<Map.Entry<String, List<Part>>> json; // JSON format; empty for text
@@ -90,8 +91,13 @@ public final class LogFormat {
 
   /** One line for {@code info}, newline-terminated for JSON (text formats carry their own). */
   public String render(StreamInfo info) {
+    return render(info, AccessLogType.NotSet);
+  }
+
+  /** One line for {@code info} written as {@code type}. */
+  public String render(StreamInfo info, AccessLogType type) {
     StringBuilder sb = new StringBuilder(512);
-    renderTo(sb, info);
+    renderTo(sb, info, type);
     return sb.toString();
   }
 
@@ -101,9 +107,17 @@ public final class LogFormat {
    * missing values).
    */
   public void renderTo(StringBuilder sb, StreamInfo info) {
+    renderTo(sb, info, AccessLogType.NotSet);
+  }
+
+  /**
+   * As {@link #renderTo(StringBuilder, StreamInfo)}, for a line of {@code type} ({@code
+   * %ACCESS_LOG_TYPE%}; a line of a stream still going on has its current {@code %DURATION%}).
+   */
+  public void renderTo(StringBuilder sb, StreamInfo info, AccessLogType type) {
     if (json.isEmpty()) {
       for (Part p : text) {
-        p.append(sb, info);
+        p.append(sb, info, type);
       }
       return;
     }
@@ -120,13 +134,13 @@ public final class LogFormat {
       List<Part> parts = e.getValue();
       v.setLength(0);
       if (parts.size() == 1 && parts.getFirst() instanceof Command c && c.numeric()) {
-        c.append(v, info);
+        c.append(v, info, type);
         sb.append(isDash(v, 0) ? "null" : v);
       } else {
         boolean allMissing = true;
         for (Part p : parts) {
           int before = v.length();
-          p.append(v, info);
+          p.append(v, info, type);
           if (!(p instanceof Command && isDash(v, before))) {
             allMissing = false;
           }
@@ -190,12 +204,12 @@ public final class LogFormat {
   }
 
   private sealed interface Part {
-    void append(StringBuilder sb, StreamInfo info);
+    void append(StringBuilder sb, StreamInfo info, AccessLogType type);
   }
 
   private record Literal(String text) implements Part {
     @Override
-    public void append(StringBuilder sb, StreamInfo info) {
+    public void append(StringBuilder sb, StreamInfo info, AccessLogType type) {
       sb.append(text);
     }
   }
@@ -231,6 +245,7 @@ public final class LogFormat {
     RESPONSE_CODE_DETAILS(false),
     UPSTREAM_LOCAL_ADDRESS(false),
     LOCAL_REPLY_BODY(false), // the local reply's text, only while local_reply_config formats it
+    ACCESS_LOG_TYPE(false), // why the line is written: Envoy's AccessLogType by name
     UNTRACKED(false); // known but not tracked yet: prints "-"
 
     final boolean numeric;
@@ -272,9 +287,9 @@ public final class LogFormat {
 
     /** Appends the value, {@code -} when it is missing or empty, cut to {@code max}. */
     @Override
-    public void append(StringBuilder sb, StreamInfo info) {
+    public void append(StringBuilder sb, StreamInfo info, AccessLogType type) {
       int start = sb.length();
-      value(sb, info);
+      value(sb, info, type);
       int len = sb.length() - start;
       if (len == 0 && op == Op.LOCAL_REPLY_BODY && info.localReplyBody() != null) {
         return; // Envoy: an empty reply body is an empty value, not a missing one
@@ -286,14 +301,21 @@ public final class LogFormat {
       }
     }
 
-    private void value(StringBuilder sb, StreamInfo info) {
+    private void value(StringBuilder sb, StreamInfo info, AccessLogType type) {
       switch (op) {
         case START_TIME -> appendIsoTime(sb, info.startEpochMillis());
         case RESPONSE_CODE -> sb.append(info.responseCode());
         case RESPONSE_FLAGS -> ResponseFlags.appendTo(sb, info.responseFlags());
         case BYTES_RECEIVED -> sb.append(info.bytesReceived());
         case BYTES_SENT -> sb.append(info.bytesSent());
-        case DURATION -> sb.append(info.durationNanos() / 1_000_000);
+        case DURATION -> {
+          long d = info.durationNanos();
+          if (d == 0 && type.inFlight) {
+            d = System.nanoTime() - info.startNanos(); // Envoy's currentDuration()
+          }
+          sb.append(d / 1_000_000);
+        }
+        case ACCESS_LOG_TYPE -> sb.append(type.name());
         case RESPONSE_DURATION -> {
           if (info.responseStartNanos() != 0) {
             sb.append(info.responseStartNanos() / 1_000_000);

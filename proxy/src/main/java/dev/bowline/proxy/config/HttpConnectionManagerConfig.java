@@ -29,6 +29,8 @@ import java.util.List;
  * @param replies {@code local_reply_config} and the request-id options
  * @param clientAddress {@code xff_num_trusted_hops} and {@code internal_address_config}, resolved
  * @param headers {@code via} and {@code server_header_transformation}, resolved
+ * @param accessLogFlush {@code access_log_options} (or the deprecated top-level fields): the
+ *     access-log lines besides the stream's end
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -51,7 +53,8 @@ public record HttpConnectionManagerConfig(
     CodecOptions codecOptions,
     ReplyOptions replies,
     ClientAddressConfig clientAddress,
-    ConnectionHeaders headers)
+    ConnectionHeaders headers,
+    AccessLogFlush accessLogFlush)
     implements NetworkFilter {
   public HttpConnectionManagerConfig {
     httpFilters = List.copyOf(httpFilters);

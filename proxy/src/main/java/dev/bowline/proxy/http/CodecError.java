@@ -159,7 +159,7 @@ final class CodecError implements LocalReplyMapper.View {
       }
     }
     for (var log : config.accessLogs()) {
-      log.log(this);
+      log.log(this, dev.bowline.proxy.accesslog.AccessLogType.DownstreamEnd);
     }
   }
 

@@ -170,6 +170,8 @@ final class HttpStream
     java.net.@Nullable InetAddress client;
     // that extension lets the client make the request internal (allow_trusted_address_checks)
     boolean clientTrusted;
+    // access_log_flush_interval: the periodic access-log lines' task, cancelled at the end
+    @Nullable ScheduledFuture<?> accessLogTimer;
   }
 
   private Rare rare() {
@@ -472,6 +474,25 @@ final class HttpStream
           ctx.executor()
               .schedule(this::onMaxStreamDuration, maxDuration.toNanos(), TimeUnit.NANOSECONDS);
     }
+    var flush = conn.config.accessLogFlush();
+    if (flush.periodic() && !conn.config.accessLogs().isEmpty()) {
+      // Envoy's access_log_flush_timer_: armed when the stream starts, a DownstreamPeriodic line
+      // each interval until the stream ends (one task per stream, only when configured)
+      long every = flush.interval().toNanos();
+      rare().accessLogTimer =
+          ctx.executor()
+              .scheduleWithFixedDelay(
+                  () -> {
+                    if (!completed && ctx.channel().isActive()) {
+                      log(dev.bowline.proxy.accesslog.AccessLogType.DownstreamPeriodic);
+                    } else {
+                      cancelAccessLogTimer(); // complete() cancels it; a stream gone otherwise too
+                    }
+                  },
+                  every,
+                  every,
+                  TimeUnit.NANOSECONDS);
+    }
     if (!conn.config.requestTimeout().isZero() && !requestComplete) {
       rare().requestTimer =
           ctx.executor()
@@ -760,7 +781,28 @@ final class HttpStream
       rare().decorated =
           tracer.decorateRequest(traced, h, route == null ? null : route.decorator());
     }
+    if (cfg.accessLogFlush().onNewRequest()) {
+      // Envoy's flush_access_log_on_new_request: the head evaluated and routed, before the filters
+      log(dev.bowline.proxy.accesslog.AccessLogType.DownstreamStart);
+    }
     decodeFrom(0);
+  }
+
+  private void cancelAccessLogTimer() {
+    Rare r = rare;
+    ScheduledFuture<?> t = r == null ? null : r.accessLogTimer;
+    if (t != null) {
+      t.cancel(false);
+      r.accessLogTimer = null;
+    }
+  }
+
+  /** Writes this stream's line of {@code type} to each access log. */
+  private void log(dev.bowline.proxy.accesslog.AccessLogType type) {
+    var logs = conn.config.accessLogs();
+    for (int i = 0, n = logs.size(); i < n; i++) { // no iterator per request, whatever the JIT
+      logs.get(i).log(this, type); // formats here, writes on the access-log thread
+    }
   }
 
   /** Runs the filters from {@code first} on, then the router; a STOP pauses it. */
@@ -2420,6 +2462,9 @@ final class HttpStream
     responseCode = 101;
     viaUpstream = true;
     responseHeaders = resp.headers();
+    if (conn.config.accessLogFlush().onTunnelEstablished()) {
+      log(dev.bowline.proxy.accesslog.AccessLogType.DownstreamTunnelSuccessfullyEstablished);
+    }
     complete();
     resp.headers().set(HttpHeaderNames.SERVER, conn.config.serverName());
     ctx.writeAndFlush(resp); // encoded by the HTTP codec right now, before it goes
@@ -2515,6 +2560,10 @@ final class HttpStream
           }
           var dp = down.pipeline();
           dp.addLast(ConnectTunnel.meter(this, false));
+          if (conn.config.accessLogFlush().onTunnelEstablished()) {
+            // Envoy: once the 200 to the CONNECT goes down
+            log(dev.bowline.proxy.accesslog.AccessLogType.DownstreamTunnelSuccessfullyEstablished);
+          }
           if (conn.http2Stream) {
             ctx.writeAndFlush(resp); // HEADERS without END_STREAM: the stream stays open
             dp.addLast(ConnectTunnel.streamToUpstream(up));
@@ -3099,10 +3148,8 @@ final class HttpStream
                 e.toString());
       }
     }
-    var logs = conn.config.accessLogs();
-    for (int i = 0, n = logs.size(); i < n; i++) { // no iterator per request, whatever the JIT
-      logs.get(i).log(this); // formats here, writes on the access-log thread
-    }
+    cancelAccessLogTimer();
+    log(dev.bowline.proxy.accesslog.AccessLogType.DownstreamEnd);
     var tracer = conn.config.tracer();
     var s = span();
     if (tracer != null && s != null) {

@@ -1,5 +1,6 @@
 package dev.bowline.proxy.tcp;
 
+import dev.bowline.proxy.accesslog.AccessLogType;
 import dev.bowline.proxy.config.ClusterConfig;
 import dev.bowline.proxy.config.ProxySnapshot;
 import dev.bowline.proxy.config.TcpProxyConfig;
@@ -31,12 +32,43 @@ public final class TcpProxy {
     // read from or written to the downstream, so its activity alone tells (the shared handler, not
     // Netty's IdleStateHandler and its promise and listener per write)
     dev.bowline.proxy.transport.IdleTimeout.addTo(ch.pipeline(), config.idleTimeout());
-    TcpSession session = new TcpSession();
+    TcpSession session = new TcpSession(ch);
     ch.attr(TcpSession.KEY).set(session);
     if (!config.maxDownstreamConnectionDuration().isZero()) {
       maxDuration(ch, config, runtime, session);
     }
+    if (config.accessLogFlush().periodic() && !config.accessLogs().isEmpty()) {
+      periodicLogs(ch, config, session);
+    }
     ch.pipeline().addLast(new Downstream(config, runtime, session));
+  }
+
+  /** Writes the connection's line of {@code type} to each of {@code config}'s access logs. */
+  private static void log(TcpProxyConfig config, TcpSession session, AccessLogType type) {
+    var logs = config.accessLogs();
+    for (int i = 0, n = logs.size(); i < n; i++) {
+      logs.get(i).log(session, type);
+    }
+  }
+
+  /**
+   * Envoy's {@code access_log_flush_interval}: a {@code TcpPeriodic} line every interval while the
+   * connection lasts (one task per connection, only when configured; cancelled at the close).
+   */
+  private static void periodicLogs(Channel ch, TcpProxyConfig config, TcpSession session) {
+    long every = config.accessLogFlush().interval().toNanos();
+    var timer =
+        ch.eventLoop()
+            .scheduleWithFixedDelay(
+                () -> {
+                  if (ch.isActive()) {
+                    log(config, session, AccessLogType.TcpPeriodic);
+                  }
+                },
+                every,
+                every,
+                java.util.concurrent.TimeUnit.NANOSECONDS);
+    ch.closeFuture().addListener(f -> timer.cancel(false));
   }
 
   /**
@@ -120,7 +152,7 @@ public final class TcpProxy {
       ChannelFuture f =
           cluster == null || endpoints == null
               ? null
-              : worker.connectRaw(cluster, endpoints, upstreamHandlers(cluster, down));
+              : worker.connectRaw(cluster, endpoints, upstreamHandlers(cluster, down, session));
       if (f == null) {
         // no cluster: NC; no endpoint, no healthy host or the connection limit reached: UH
         session.flag(cluster == null ? ResponseFlag.NC : ResponseFlag.UH);
@@ -140,6 +172,10 @@ public final class TcpProxy {
               done.channel().flush();
               down.config().setAutoRead(true);
               done.channel().config().setAutoRead(true);
+              if (config.accessLogFlush().onConnected()) {
+                // Envoy's flush_access_log_on_connected: once the upstream connection is up
+                log(config, session, AccessLogType.TcpUpstreamConnected);
+              }
             } else {
               session.flag(ResponseFlag.UF);
               releasePending();
@@ -157,6 +193,9 @@ public final class TcpProxy {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof io.netty.buffer.ByteBuf b) {
+        session.bytesReceived += b.readableBytes();
+      }
       Channel up = upstream;
       if (up == null) {
         ReferenceCountUtil.release(msg);
@@ -197,6 +236,10 @@ public final class TcpProxy {
       if (up != null) {
         up.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       }
+      if (!config.accessLogs().isEmpty()) {
+        session.end();
+        log(config, session, AccessLogType.TcpConnectionEnd); // Envoy: when the filter goes
+      }
     }
 
     @Override
@@ -207,9 +250,9 @@ public final class TcpProxy {
 
   /** The cluster's upstream network filters (Cluster.filters), then the relay to {@code down}. */
   private static io.netty.channel.ChannelHandler upstreamHandlers(
-      ClusterConfig cluster, Channel down) {
+      ClusterConfig cluster, Channel down, TcpSession session) {
     if (cluster.upstreamFilters().isEmpty()) {
-      return new Relay(down);
+      return new Relay(down, session);
     }
     return new io.netty.channel.ChannelInitializer<Channel>() {
       @Override
@@ -217,7 +260,7 @@ public final class TcpProxy {
         for (var f : cluster.upstreamFilters()) {
           f.install(up, down);
         }
-        up.pipeline().addLast(new Relay(down));
+        up.pipeline().addLast(new Relay(down, session));
       }
     };
   }
@@ -228,14 +271,16 @@ public final class TcpProxy {
    * make a byte relay (TCP proxying, upgraded HTTP connections).
    */
   public static io.netty.channel.ChannelHandler relayTo(Channel peer) {
-    return new Relay(peer);
+    return new Relay(peer, null);
   }
 
   private static final class Relay extends ChannelInboundHandlerAdapter {
     private final Channel down;
+    private final @Nullable TcpSession session; // the TCP proxy's: counts the bytes sent down
 
-    Relay(Channel down) {
+    Relay(Channel down, @Nullable TcpSession session) {
       this.down = down;
+      this.session = session;
     }
 
     @Override
@@ -244,6 +289,10 @@ public final class TcpProxy {
         // e.g. the empty last content an HTTP codec emits right after a 101 it was removed on
         ReferenceCountUtil.release(msg);
         return;
+      }
+      TcpSession s = session;
+      if (s != null) {
+        s.bytesSent += ((io.netty.buffer.ByteBuf) msg).readableBytes();
       }
       down.writeAndFlush(msg).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
       if (!down.isWritable()) {

@@ -29,6 +29,14 @@ public final class Sampling {
   private Sampling() {}
 
   /**
+   * Whether the request id {@code rid} carries the trace reason {@code x-envoy-force-trace} gives
+   * (Envoy's {@code ServiceForced}: what the access log's {@code traceable_filter} logs).
+   */
+  public static boolean serviceForced(@org.jspecify.annotations.Nullable String rid) {
+    return rid != null && rid.length() == 36 && Character.toLowerCase(rid.charAt(14)) == FORCED;
+  }
+
+  /**
    * Applies Envoy's decision to {@code h}'s {@code x-request-id} and says whether the request is
    * traced. Without a well-formed request id nothing is decided ({@code false}).
    */

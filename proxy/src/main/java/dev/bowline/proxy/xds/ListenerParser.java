@@ -271,7 +271,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         case TCP_PROXY_TYPE ->
             tcpProxy(
                 Anys.unpack(any, TcpProxy.getDescriptor(), TcpProxy.parser()),
-                field + ".typed_config");
+                field + ".typed_config",
+                accessLogWriter);
         default ->
             throw new InvalidResourceException(
                 field + ".typed_config", "unsupported network filter type " + any.getTypeUrl());
@@ -282,7 +283,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     }
   }
 
-  private static TcpProxyConfig tcpProxy(TcpProxy t, String field) throws InvalidResourceException {
+  private static TcpProxyConfig tcpProxy(TcpProxy t, String field, AccessLogWriter writer)
+      throws InvalidResourceException {
     ClusterChoice clusters =
         switch (t.getClusterSpecifierCase()) {
           case CLUSTER -> new ClusterChoice.Single(t.getCluster());
@@ -308,7 +310,106 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         t.hasMaxDownstreamConnectionDuration()
             ? Protos.duration(t.getMaxDownstreamConnectionDuration())
             : Duration.ZERO;
-    return new TcpProxyConfig(t.getStatPrefix(), clusters, idle, maxDuration);
+    return new TcpProxyConfig(
+        t.getStatPrefix(),
+        clusters,
+        idle,
+        maxDuration,
+        AccessLogParser.parse(t.getAccessLogList(), field + ".access_log", writer),
+        tcpAccessLogFlush(t, field));
+  }
+
+  /**
+   * tcp_proxy's {@code access_log_options}, or the deprecated {@code access_log_flush_interval} and
+   * {@code flush_access_log_on_connected}; both kinds at once are refused, as Envoy's config does.
+   */
+  @SuppressWarnings("deprecation")
+  private static dev.bowline.proxy.config.AccessLogFlush tcpAccessLogFlush(TcpProxy t, String field)
+      throws InvalidResourceException {
+    if (t.hasAccessLogOptions()) {
+      if (t.getFlushAccessLogOnConnected()) {
+        throw new InvalidResourceException(
+            field + ".flush_access_log_on_connected",
+            "only one of flush_access_log_on_connected or access_log_options can be specified");
+      }
+      if (t.hasAccessLogFlushInterval()) {
+        throw new InvalidResourceException(
+            field + ".access_log_flush_interval",
+            "only one of access_log_flush_interval or access_log_options can be specified");
+      }
+      var o = t.getAccessLogOptions();
+      return new dev.bowline.proxy.config.AccessLogFlush(
+          o.hasAccessLogFlushInterval()
+              ? flushInterval(
+                  o.getAccessLogFlushInterval(),
+                  field + ".access_log_options.access_log_flush_interval")
+              : Duration.ZERO,
+          false,
+          false,
+          o.getFlushAccessLogOnConnected());
+    }
+    if (!t.hasAccessLogFlushInterval() && !t.getFlushAccessLogOnConnected()) {
+      return dev.bowline.proxy.config.AccessLogFlush.NONE;
+    }
+    return new dev.bowline.proxy.config.AccessLogFlush(
+        t.hasAccessLogFlushInterval()
+            ? flushInterval(t.getAccessLogFlushInterval(), field + ".access_log_flush_interval")
+            : Duration.ZERO,
+        false,
+        false,
+        t.getFlushAccessLogOnConnected());
+  }
+
+  /**
+   * The connection manager's {@code access_log_options}, or the deprecated {@code
+   * access_log_flush_interval} and {@code flush_access_log_on_new_request}; both kinds at once are
+   * refused, as Envoy's config does.
+   */
+  @SuppressWarnings("deprecation")
+  private static dev.bowline.proxy.config.AccessLogFlush hcmAccessLogFlush(
+      HttpConnectionManager h, String field) throws InvalidResourceException {
+    if (h.hasAccessLogOptions()) {
+      if (h.getFlushAccessLogOnNewRequest()) {
+        throw new InvalidResourceException(
+            field + ".flush_access_log_on_new_request",
+            "only one of flush_access_log_on_new_request or access_log_options can be specified");
+      }
+      if (h.hasAccessLogFlushInterval()) {
+        throw new InvalidResourceException(
+            field + ".access_log_flush_interval",
+            "only one of access_log_flush_interval or access_log_options can be specified");
+      }
+      var o = h.getAccessLogOptions();
+      return new dev.bowline.proxy.config.AccessLogFlush(
+          o.hasAccessLogFlushInterval()
+              ? flushInterval(
+                  o.getAccessLogFlushInterval(),
+                  field + ".access_log_options.access_log_flush_interval")
+              : Duration.ZERO,
+          o.getFlushAccessLogOnNewRequest(),
+          o.getFlushLogOnTunnelSuccessfullyEstablished(),
+          false);
+    }
+    if (!h.hasAccessLogFlushInterval() && !h.getFlushAccessLogOnNewRequest()) {
+      return dev.bowline.proxy.config.AccessLogFlush.NONE;
+    }
+    return new dev.bowline.proxy.config.AccessLogFlush(
+        h.hasAccessLogFlushInterval()
+            ? flushInterval(h.getAccessLogFlushInterval(), field + ".access_log_flush_interval")
+            : Duration.ZERO,
+        h.getFlushAccessLogOnNewRequest(),
+        false,
+        false);
+  }
+
+  /** An access-log flush interval: at least 1 ms (Envoy's validation). */
+  private static Duration flushInterval(com.google.protobuf.Duration d, String field)
+      throws InvalidResourceException {
+    Duration out = Protos.duration(d);
+    if (out.compareTo(Duration.ofMillis(1)) < 0) {
+      throw new InvalidResourceException(field, "must be at least 1ms");
+    }
+    return out;
   }
 
   private HttpConnectionManagerConfig hcm(HttpConnectionManager h, String field, FilterContext fc)
@@ -466,7 +567,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
             h.getPreserveExternalRequestId(),
             h.getAlwaysSetRequestIdInResponse()),
         clientAddress(h, field),
-        connectionHeaders(h, field));
+        connectionHeaders(h, field),
+        hcmAccessLogFlush(h, field));
   }
 
   /** {@code via} and {@code server_header_transformation}. */
@@ -968,6 +1070,9 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "merge_slashes",
           "path_with_escaped_slashes_action",
           "access_log",
+          "access_log_flush_interval",
+          "flush_access_log_on_new_request",
+          "access_log_options",
           "tracing",
           "stream_error_on_invalid_http_message",
           "http_protocol_options.override_stream_error_on_invalid_http_message",
@@ -996,7 +1101,11 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "cluster",
           "weighted_clusters",
           "idle_timeout",
-          "max_downstream_connection_duration");
+          "max_downstream_connection_duration",
+          "access_log",
+          "access_log_flush_interval",
+          "flush_access_log_on_connected",
+          "access_log_options");
 
   @Override
   java.util.Set<String> honouredFields() {
