@@ -604,7 +604,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
               case UNRECOGNIZED ->
                   throw new InvalidResourceException(
                       field + ".cluster_not_found_response_code", "unknown code");
-            });
+            },
+            internalRedirect(a, field));
     return new RouteAction.Forward(
         clusters,
         prefixRewrite,
@@ -773,6 +774,100 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     return Optional.of(d);
   }
 
+  /** Redirect codes Envoy's internal redirects accept; others in the list are ignored. */
+  private static final int[] REDIRECT_CODES = {301, 302, 303, 307, 308};
+
+  /**
+   * {@code internal_redirect_policy} as Envoy's {@code InternalRedirectPolicyImpl} reads it, or
+   * (the deprecated {@code internal_redirect_action: HANDLE_INTERNAL_REDIRECT}) refused.
+   */
+  @SuppressWarnings("deprecation")
+  private static Optional<dev.bowline.proxy.config.InternalRedirect> internalRedirect(
+      io.envoyproxy.envoy.config.route.v3.RouteAction a, String field)
+      throws InvalidResourceException {
+    if (a.getInternalRedirectActionValue() != 0) {
+      throw new InvalidResourceException(
+          field + ".internal_redirect_action",
+          "deprecated and not supported; use internal_redirect_policy");
+    }
+    if (a.hasMaxInternalRedirects()) {
+      throw new InvalidResourceException(
+          field + ".max_internal_redirects",
+          "deprecated and not supported; use internal_redirect_policy.max_internal_redirects");
+    }
+    if (!a.hasInternalRedirectPolicy()) {
+      return Optional.empty();
+    }
+    var p = a.getInternalRedirectPolicy();
+    String f = field + ".internal_redirect_policy";
+    int max = p.hasMaxInternalRedirects() ? p.getMaxInternalRedirects().getValue() : 1;
+    if (max < 0) {
+      max = Integer.MAX_VALUE; // an unsigned value past int
+    }
+    int codes = 0;
+    for (int c : p.getRedirectResponseCodesList()) {
+      for (int ok : REDIRECT_CODES) {
+        if (c == ok) {
+          codes |= 1 << (c - 300);
+        }
+      }
+    }
+    if (p.getRedirectResponseCodesCount() == 0) {
+      codes = 1 << (302 - 300);
+    }
+    List<String> copy = new ArrayList<>();
+    for (int i = 0; i < p.getResponseHeadersToCopyCount(); i++) {
+      String n = p.getResponseHeadersToCopy(i).toLowerCase(java.util.Locale.ROOT);
+      if (n.isEmpty()
+          || n.startsWith(":")
+          || n.equals("host")
+          || !n.chars().allMatch(ch -> ch > 0x20 && ch < 0x7f)) {
+        throw new InvalidResourceException(
+            f + ".response_headers_to_copy[" + i + "]",
+            "cannot copy restricted header '" + p.getResponseHeadersToCopy(i) + "'");
+      }
+      copy.add(n);
+    }
+    boolean previous = false;
+    boolean safeScheme = false;
+    java.util.Set<String> allowed = null;
+    for (int i = 0; i < p.getPredicatesCount(); i++) {
+      var pred = p.getPredicates(i);
+      String pf = f + ".predicates[" + i + "].typed_config";
+      var any = pred.getTypedConfig();
+      String type = any.getTypeUrl().substring(any.getTypeUrl().lastIndexOf('/') + 1);
+      try {
+        switch (type) {
+          case "envoy.extensions.internal_redirect.previous_routes.v3.PreviousRoutesConfig" ->
+              previous = true;
+          case "envoy.extensions.internal_redirect.safe_cross_scheme.v3.SafeCrossSchemeConfig" ->
+              safeScheme = true;
+          case "envoy.extensions.internal_redirect.allow_listed_routes.v3.AllowListedRoutesConfig" -> {
+            var names =
+                any.unpack(
+                        io.envoyproxy.envoy.extensions.internal_redirect.allow_listed_routes.v3
+                            .AllowListedRoutesConfig.class)
+                    .getAllowedRouteNamesList();
+            if (names.isEmpty()) {
+              throw new InvalidResourceException(
+                  pf + ".allowed_route_names", "at least one route name is required");
+            }
+            allowed = allowed == null ? new java.util.HashSet<>() : allowed;
+            allowed.addAll(names);
+          }
+          default ->
+              throw new InvalidResourceException(
+                  pf, "unknown internal redirect predicate '" + any.getTypeUrl() + "'");
+        }
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        throw new InvalidResourceException(pf, "cannot be decoded: " + e.getMessage());
+      }
+    }
+    return Optional.of(
+        new dev.bowline.proxy.config.InternalRedirect(
+            max, codes, p.getAllowCrossSchemeRedirect(), copy, previous, allowed, safeScheme));
+  }
+
   static final java.util.Set<String> HONOURED =
       java.util.Set.of(
           "name",
@@ -820,6 +915,11 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.host_rewrite_path_regex",
           "virtual_hosts.routes.route.append_x_forwarded_host",
           "virtual_hosts.routes.route.cluster_not_found_response_code",
+          "virtual_hosts.routes.route.internal_redirect_policy.max_internal_redirects",
+          "virtual_hosts.routes.route.internal_redirect_policy.redirect_response_codes",
+          "virtual_hosts.routes.route.internal_redirect_policy.predicates",
+          "virtual_hosts.routes.route.internal_redirect_policy.allow_cross_scheme_redirect",
+          "virtual_hosts.routes.route.internal_redirect_policy.response_headers_to_copy",
           "ignore_port_in_host_matching",
           "max_direct_response_body_size_bytes",
           "most_specific_header_mutations_wins",
