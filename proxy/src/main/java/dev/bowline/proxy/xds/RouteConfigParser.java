@@ -51,7 +51,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     List<VirtualHost> hosts = new ArrayList<>();
     int maxBody = maxDirectResponseBody(rc);
     for (int i = 0; i < rc.getVirtualHostsCount(); i++) {
-      hosts.add(virtualHost(rc.getVirtualHosts(i), "virtual_hosts[" + i + "]", filters, maxBody));
+      hosts.add(
+          virtualHost(rc.getVirtualHosts(i), "virtual_hosts[" + i + "]", filters, maxBody, rc));
     }
     return table(rc, hosts);
   }
@@ -74,8 +75,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   RouteTable parseAndAudit(RouteConfiguration rc, ByteString bytes)
       throws InvalidResourceException {
     int maxBody = maxDirectResponseBody(rc);
-    // a host's conversion depends on the table's direct response body limit too
-    String tableKey = rc.getName() + '\n' + maxBody;
+    // a host's conversion depends on the table's direct response body limit and mirror policies
+    String tableKey = rc.getName() + '\n' + maxBody + '\n' + mirrorsKey(rc);
     Map<ByteString, VirtualHost> before = hostsByTable.getOrDefault(tableKey, Map.of());
     int n = rc.getVirtualHostsCount();
     List<VirtualHost> hosts = new ArrayList<>(n);
@@ -89,7 +90,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         vh = now.get(key);
       }
       if (vh == null) {
-        vh = virtualHost(proto, "virtual_hosts[" + i + "]", filters, maxBody);
+        vh = virtualHost(proto, "virtual_hosts[" + i + "]", filters, maxBody, rc);
         converted.add(proto);
       }
       now.put(key, vh);
@@ -156,12 +157,44 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     return (int) Math.min(v, Integer.MAX_VALUE);
   }
 
+  /**
+   * What a route takes from above when it has none of its own: its virtual host's retry policy
+   * (null: none), and the request mirror policies of its virtual host, else of the table, with the
+   * field they came from.
+   */
+  private record Inherited(
+      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy retry,
+      List<io.envoyproxy.envoy.config.route.v3.RouteAction.RequestMirrorPolicy> mirrors,
+      String mirrorsField) {}
+
+  /** The table's request mirror policies as a key part: empty when it has none. */
+  private static String mirrorsKey(RouteConfiguration rc) {
+    if (rc.getRequestMirrorPoliciesCount() == 0) {
+      return "";
+    }
+    StringBuilder b = new StringBuilder();
+    for (var m : rc.getRequestMirrorPoliciesList()) {
+      b.append(java.util.HexFormat.of().formatHex(m.toByteArray())).append(',');
+    }
+    return b.toString();
+  }
+
   private static VirtualHost virtualHost(
       io.envoyproxy.envoy.config.route.v3.VirtualHost vh,
       String field,
       dev.bowline.proxy.http.filter.FilterRegistry filters,
-      int maxBody)
+      int maxBody,
+      RouteConfiguration rc)
       throws InvalidResourceException {
+    Inherited inherited =
+        new Inherited(
+            vh.hasRetryPolicy() ? vh.getRetryPolicy() : null,
+            vh.getRequestMirrorPoliciesCount() > 0
+                ? vh.getRequestMirrorPoliciesList()
+                : rc.getRequestMirrorPoliciesList(),
+            vh.getRequestMirrorPoliciesCount() > 0
+                ? field + ".request_mirror_policies"
+                : "request_mirror_policies");
     if (vh.getDomainsCount() == 0) {
       throw new InvalidResourceException(field + ".domains", "at least one domain is required");
     }
@@ -177,13 +210,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     }
     List<Route> routes = new ArrayList<>();
     for (int i = 0; i < vh.getRoutesCount(); i++) {
-      routes.add(
-          route(
-              vh.getRoutes(i),
-              field + ".routes[" + i + "]",
-              vh.hasRetryPolicy() ? vh.getRetryPolicy() : null,
-              filters,
-              maxBody));
+      routes.add(route(vh.getRoutes(i), field + ".routes[" + i + "]", inherited, filters, maxBody));
     }
     VirtualHost.RequireTls requireTls =
         switch (vh.getRequireTls()) {
@@ -260,7 +287,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   private static Route route(
       io.envoyproxy.envoy.config.route.v3.Route r,
       String field,
-      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry,
+      Inherited inherited,
       dev.bowline.proxy.http.filter.FilterRegistry filters,
       int maxBody)
       throws InvalidResourceException {
@@ -268,7 +295,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     return new Route(
         r.getName(),
         match(r.getMatch(), field + ".match"),
-        action(r, field, vhostRetry, maxBody),
+        action(r, field, inherited, maxBody),
         mutation(
             r.getRequestHeadersToAddList(),
             r.getRequestHeadersToRemoveList(),
@@ -416,13 +443,10 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   }
 
   private static RouteAction action(
-      io.envoyproxy.envoy.config.route.v3.Route r,
-      String field,
-      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry,
-      int maxBody)
+      io.envoyproxy.envoy.config.route.v3.Route r, String field, Inherited inherited, int maxBody)
       throws InvalidResourceException {
     return switch (r.getActionCase()) {
-      case ROUTE -> forward(r.getRoute(), field + ".route", vhostRetry);
+      case ROUTE -> forward(r.getRoute(), field + ".route", inherited);
       case DIRECT_RESPONSE -> {
         var d = r.getDirectResponse();
         if (d.getStatus() < 200 || d.getStatus() > 599) {
@@ -502,9 +526,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   }
 
   private static RouteAction forward(
-      io.envoyproxy.envoy.config.route.v3.RouteAction a,
-      String field,
-      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry)
+      io.envoyproxy.envoy.config.route.v3.RouteAction a, String field, Inherited inherited)
       throws InvalidResourceException {
     ClusterChoice clusters =
         switch (a.getClusterSpecifierCase()) {
@@ -546,7 +568,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     if (timeout.isNegative()) {
       throw new InvalidResourceException(field + ".timeout", "must not be negative");
     }
-    var policy = a.hasRetryPolicy() ? a.getRetryPolicy() : vhostRetry;
+    var policy = a.hasRetryPolicy() ? a.getRetryPolicy() : inherited.retry();
     int retries = 0;
     if (policy != null) {
       // Only retries that are safe without buffering are made: the connection failed, nothing
@@ -574,9 +596,18 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
       }
     }
     List<dev.bowline.proxy.config.RequestMirror> mirrors = new ArrayList<>();
-    for (int i = 0; i < a.getRequestMirrorPoliciesCount(); i++) {
-      var m = a.getRequestMirrorPolicies(i);
-      String mf = field + ".request_mirror_policies[" + i + "]";
+    // Envoy: the route's own policies, else its virtual host's, else the table's
+    var mirrorList =
+        a.getRequestMirrorPoliciesCount() > 0
+            ? a.getRequestMirrorPoliciesList()
+            : inherited.mirrors();
+    String mirrorField =
+        a.getRequestMirrorPoliciesCount() > 0
+            ? field + ".request_mirror_policies"
+            : inherited.mirrorsField();
+    for (int i = 0; i < mirrorList.size(); i++) {
+      var m = mirrorList.get(i);
+      String mf = mirrorField + "[" + i + "]";
       if (m.getCluster().isEmpty()) {
         throw new InvalidResourceException(mf + ".cluster", "must not be empty");
       }
@@ -948,6 +979,9 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.max_stream_duration.max_stream_duration",
           "virtual_hosts.routes.route.regex_rewrite",
           "virtual_hosts.routes.route.request_mirror_policies",
+          // inherited by the routes without their own (Envoy's ShadowPolicy inheritance)
+          "virtual_hosts.request_mirror_policies",
+          "request_mirror_policies",
           "virtual_hosts.routes.typed_per_filter_config",
           "virtual_hosts.typed_per_filter_config",
           "virtual_hosts.include_request_attempt_count",

@@ -1060,6 +1060,48 @@ class ParsersTest {
   }
 
   @Test
+  void virtualHostAndTableMirrorPoliciesAreInheritedAndTheirBadValuesNacked() throws Exception {
+    String table =
+        "{\"name\":\"m\",\"request_mirror_policies\":[{\"cluster\":\"%s\"}],"
+            + "\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"v\"],"
+            + "\"request_mirror_policies\":[{\"cluster\":\"%s\"}],"
+            + "\"routes\":[{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\"}}]},"
+            + "{\"name\":\"w\",\"domains\":[\"*\"],"
+            + "\"routes\":[{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\"}}]}]}";
+    RouteConfiguration rc =
+        json(table.formatted("t", "vh"), RouteConfiguration.newBuilder()).build();
+    assertThat(
+            FieldAudit.ignored(rc, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
+        .isEmpty();
+    RouteConfigParser routes = new RouteConfigParser();
+    var t = (dev.bowline.proxy.config.RouteTable) routes.unpackAndParse(Any.pack(rc)).value();
+    var v = (RouteAction.Forward) t.virtualHosts().get(0).routes().getFirst().action();
+    var w = (RouteAction.Forward) t.virtualHosts().get(1).routes().getFirst().action();
+    assertThat(v.policy().mirrors()).extracting(m -> m.cluster()).containsExactly("vh");
+    assertThat(w.policy().mirrors()).extracting(m -> m.cluster()).containsExactly("t");
+    // the same host bytes under a table whose policies changed are converted again
+    RouteConfiguration other =
+        json(table.formatted("t2", "vh"), RouteConfiguration.newBuilder()).build();
+    var t2 = (dev.bowline.proxy.config.RouteTable) routes.unpackAndParse(Any.pack(other)).value();
+    assertThat(
+            ((RouteAction.Forward) t2.virtualHosts().get(1).routes().getFirst().action())
+                .policy()
+                .mirrors())
+        .extracting(m -> m.cluster())
+        .containsExactly("t2");
+    RouteConfiguration empty =
+        json(table.formatted("", "vh"), RouteConfiguration.newBuilder()).build();
+    assertThatThrownBy(() -> routes.unpackAndParse(Any.pack(empty)))
+        .hasMessage("RouteConfiguration m: request_mirror_policies[0].cluster: must not be empty");
+    RouteConfiguration emptyVh =
+        json(table.formatted("t", ""), RouteConfiguration.newBuilder()).build();
+    assertThatThrownBy(() -> routes.unpackAndParse(Any.pack(emptyVh)))
+        .hasMessage(
+            "RouteConfiguration m: virtual_hosts[0].request_mirror_policies[0].cluster: must not be"
+                + " empty");
+  }
+
+  @Test
   void clientAddressFieldsAreHonouredAndTheirBadValuesNacked() throws Exception {
     String set =
         "\"stat_prefix\":\"p\",\"use_remote_address\":true,\"xff_num_trusted_hops\":2,"
