@@ -809,25 +809,31 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   private static final int[] REDIRECT_CODES = {301, 302, 303, 307, 308};
 
   /**
-   * {@code internal_redirect_policy} as Envoy's {@code InternalRedirectPolicyImpl} reads it, or
-   * (the deprecated {@code internal_redirect_action: HANDLE_INTERNAL_REDIRECT}) refused.
+   * {@code internal_redirect_policy} as Envoy's {@code InternalRedirectPolicyImpl} reads it, else
+   * the deprecated {@code internal_redirect_action: HANDLE_INTERNAL_REDIRECT} with {@code
+   * max_internal_redirects}, as Envoy's {@code createInternalRedirectPolicy} takes them.
    */
   @SuppressWarnings("deprecation")
   private static Optional<dev.bowline.proxy.config.InternalRedirect> internalRedirect(
       io.envoyproxy.envoy.config.route.v3.RouteAction a, String field)
       throws InvalidResourceException {
-    if (a.getInternalRedirectActionValue() != 0) {
-      throw new InvalidResourceException(
-          field + ".internal_redirect_action",
-          "deprecated and not supported; use internal_redirect_policy");
-    }
-    if (a.hasMaxInternalRedirects()) {
-      throw new InvalidResourceException(
-          field + ".max_internal_redirects",
-          "deprecated and not supported; use internal_redirect_policy.max_internal_redirects");
-    }
     if (!a.hasInternalRedirectPolicy()) {
-      return Optional.empty();
+      // Envoy: the deprecated form is the policy's defaults with its own redirect limit
+      if (a.getInternalRedirectAction()
+          != io.envoyproxy.envoy.config.route.v3.RouteAction.InternalRedirectAction
+              .HANDLE_INTERNAL_REDIRECT) {
+        return Optional.empty(); // PASS_THROUGH (a limit alone does nothing either)
+      }
+      int max = a.hasMaxInternalRedirects() ? a.getMaxInternalRedirects().getValue() : 1;
+      return Optional.of(
+          new dev.bowline.proxy.config.InternalRedirect(
+              max < 0 ? Integer.MAX_VALUE : max,
+              1 << (302 - 300),
+              false,
+              List.of(),
+              false,
+              null,
+              false));
     }
     var p = a.getInternalRedirectPolicy();
     String f = field + ".internal_redirect_policy";
@@ -947,6 +953,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.append_x_forwarded_host",
           "virtual_hosts.routes.route.cluster_not_found_response_code",
           "virtual_hosts.routes.route.internal_redirect_policy.max_internal_redirects",
+          "virtual_hosts.routes.route.internal_redirect_action",
+          "virtual_hosts.routes.route.max_internal_redirects",
           "virtual_hosts.routes.route.internal_redirect_policy.redirect_response_codes",
           "virtual_hosts.routes.route.internal_redirect_policy.predicates",
           "virtual_hosts.routes.route.internal_redirect_policy.allow_cross_scheme_redirect",

@@ -1020,8 +1020,72 @@ class ParsersTest {
     assertThat(d.maxRedirects()).isEqualTo(1);
     assertThat(d.follows(302)).isTrue();
     assertThat(d.follows(301)).isFalse();
-    // a route without the policy has none
-    assertThat(f.policy().internalRedirect()).isPresent();
+    // Envoy's deprecated form: internal_redirect_action HANDLE_INTERNAL_REDIRECT with
+    // max_internal_redirects is the policy's defaults with that limit; PASS_THROUGH is none
+    var action =
+        bare.getVirtualHosts(0).getRoutes(0).getRoute().toBuilder().clearInternalRedirectPolicy();
+    RouteConfiguration deprecated =
+        bare.toBuilder()
+            .setVirtualHosts(
+                0,
+                bare.getVirtualHosts(0).toBuilder()
+                    .setRoutes(
+                        0,
+                        bare.getVirtualHosts(0).getRoutes(0).toBuilder()
+                            .setRoute(
+                                action
+                                    .clone()
+                                    .setInternalRedirectAction(
+                                        io.envoyproxy.envoy.config.route.v3.RouteAction
+                                            .InternalRedirectAction.HANDLE_INTERNAL_REDIRECT)
+                                    .setMaxInternalRedirects(
+                                        com.google.protobuf.UInt32Value.of(4)))))
+            .build();
+    assertThat(
+            FieldAudit.ignored(
+                deprecated, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
+        .isEmpty();
+    var dep =
+        ((RouteAction.Forward)
+                ((dev.bowline.proxy.config.RouteTable)
+                        routes.unpackAndParse(Any.pack(deprecated)).value())
+                    .virtualHosts()
+                    .getFirst()
+                    .routes()
+                    .getFirst()
+                    .action())
+            .policy()
+            .internalRedirect()
+            .orElseThrow();
+    assertThat(dep.maxRedirects()).isEqualTo(4);
+    assertThat(dep.follows(302)).isTrue();
+    assertThat(dep.allowCrossScheme()).isFalse();
+    RouteConfiguration passThrough =
+        bare.toBuilder()
+            .setVirtualHosts(
+                0,
+                bare.getVirtualHosts(0).toBuilder()
+                    .setRoutes(
+                        0,
+                        bare.getVirtualHosts(0).getRoutes(0).toBuilder()
+                            .setRoute(
+                                action
+                                    .clone()
+                                    .setMaxInternalRedirects(
+                                        com.google.protobuf.UInt32Value.of(4)))))
+            .build();
+    assertThat(
+            ((RouteAction.Forward)
+                    ((dev.bowline.proxy.config.RouteTable)
+                            routes.unpackAndParse(Any.pack(passThrough)).value())
+                        .virtualHosts()
+                        .getFirst()
+                        .routes()
+                        .getFirst()
+                        .action())
+                .policy()
+                .internalRedirect())
+        .isEmpty();
     RouteConfiguration restricted =
         json(
                 table.formatted("\"response_headers_to_copy\":[\"x-ok\",\"Host\"]"),
