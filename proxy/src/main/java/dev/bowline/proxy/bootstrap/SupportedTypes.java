@@ -76,6 +76,9 @@ public final class SupportedTypes {
           "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
           "envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig",
           "envoy.config.route.v3.FilterConfig",
+          "envoy.extensions.internal_redirect.previous_routes.v3.PreviousRoutesConfig",
+          "envoy.extensions.internal_redirect.allow_listed_routes.v3.AllowListedRoutesConfig",
+          "envoy.extensions.internal_redirect.safe_cross_scheme.v3.SafeCrossSchemeConfig",
           "udpa.type.v1.TypedStruct",
           "xds.type.v3.TypedStruct",
           "envoy.admin.v3.BootstrapConfigDump",
@@ -175,6 +178,15 @@ public final class SupportedTypes {
               .PreviousPrioritiesConfig.getDescriptor();
       case "envoy.config.route.v3.FilterConfig" ->
           io.envoyproxy.envoy.config.route.v3.FilterConfig.getDescriptor();
+      case "envoy.extensions.internal_redirect.previous_routes.v3.PreviousRoutesConfig" ->
+          io.envoyproxy.envoy.extensions.internal_redirect.previous_routes.v3.PreviousRoutesConfig
+              .getDescriptor();
+      case "envoy.extensions.internal_redirect.allow_listed_routes.v3.AllowListedRoutesConfig" ->
+          io.envoyproxy.envoy.extensions.internal_redirect.allow_listed_routes.v3
+              .AllowListedRoutesConfig.getDescriptor();
+      case "envoy.extensions.internal_redirect.safe_cross_scheme.v3.SafeCrossSchemeConfig" ->
+          io.envoyproxy.envoy.extensions.internal_redirect.safe_cross_scheme.v3
+              .SafeCrossSchemeConfig.getDescriptor();
       case "udpa.type.v1.TypedStruct" -> com.github.udpa.udpa.type.v1.TypedStruct.getDescriptor();
       case "xds.type.v3.TypedStruct" -> com.github.xds.type.v3.TypedStruct.getDescriptor();
       case "envoy.admin.v3.BootstrapConfigDump" -> BootstrapConfigDump.getDescriptor();

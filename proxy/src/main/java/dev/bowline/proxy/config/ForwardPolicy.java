@@ -20,6 +20,8 @@ import java.util.regex.Pattern;
  *     {@code host_rewrite_path_regex}, {@code auto_host_rewrite}, {@code append_x_forwarded_host}
  * @param clusterNotFoundStatus {@code cluster_not_found_response_code}: the status of the local
  *     reply when the route's cluster is not known (503 unless configured)
+ * @param internalRedirect {@code internal_redirect_policy}: the upstream's redirects the router
+ *     follows itself; empty: they go to the client
  */
 public record ForwardPolicy(
     Optional<RetryPolicy> retry,
@@ -28,9 +30,30 @@ public record ForwardPolicy(
     Optional<RegexRewrite> regexRewrite,
     Optional<Duration> maxStreamDuration,
     HostRewrite host,
-    int clusterNotFoundStatus) {
+    int clusterNotFoundStatus,
+    Optional<InternalRedirect> internalRedirect) {
   public ForwardPolicy {
     mirrors = List.copyOf(mirrors);
+  }
+
+  /** No internal redirects. */
+  public ForwardPolicy(
+      Optional<RetryPolicy> retry,
+      Optional<Duration> idleTimeout,
+      List<RequestMirror> mirrors,
+      Optional<RegexRewrite> regexRewrite,
+      Optional<Duration> maxStreamDuration,
+      HostRewrite host,
+      int clusterNotFoundStatus) {
+    this(
+        retry,
+        idleTimeout,
+        mirrors,
+        regexRewrite,
+        maxStreamDuration,
+        host,
+        clusterNotFoundStatus,
+        Optional.empty());
   }
 
   /** No Host rewrite but the literal, 503 for an unknown cluster. */

@@ -172,6 +172,9 @@ final class HttpStream
     boolean clientTrusted;
     // access_log_flush_interval: the periodic access-log lines' task, cancelled at the end
     @Nullable ScheduledFuture<?> accessLogTimer;
+    // internal_redirect_policy: redirects followed so far, the routes they went to
+    int internalRedirects;
+    java.util.@Nullable Set<String> redirectRoutes;
   }
 
   private Rare rare() {
@@ -2351,6 +2354,15 @@ final class HttpStream
       if (retriable && !ResponseFlags.has(responseFlags, ResponseFlag.UO)) {
         responseFlags |= ResponseFlag.URX.bit(); // out of tries; past the retry budget it is UO
       }
+      Route mr = matchedRoute;
+      if (mr != null
+          && mr.action() instanceof RouteAction.Forward fw
+          && fw.policy().internalRedirect().isPresent()
+          && fw.policy().internalRedirect().get().follows(code)
+          && followRedirect(fw.policy().internalRedirect().get(), resp)) {
+        ReferenceCountUtil.release(msg); // the redirect's body goes with its exchange
+        return;
+      }
       cancelPerTryTimer();
       responseStarted = true;
       if (!remoteComplete()) {
@@ -2440,6 +2452,165 @@ final class HttpStream
         ctx.flush();
       }
     }
+  }
+
+  private static final io.netty.util.AsciiString X_ENVOY_ORIGINAL_URL =
+      io.netty.util.AsciiString.cached("x-envoy-original-url");
+
+  /**
+   * Envoy's {@code setupRedirect} for a route's {@code internal_redirect_policy}: counts the
+   * outcome on the cluster ({@code upstream_internal_redirect_succeeded_total}, {@code
+   * _failed_total}); true when the redirect is followed (the request goes on under its new route),
+   * false when it goes to the client.
+   */
+  private boolean followRedirect(dev.bowline.proxy.config.InternalRedirect ir, HttpResponse resp) {
+    var stats = java.util.Objects.requireNonNull(clusterStats);
+    if (!redirectTo(ir, resp)) {
+      stats.upstreamInternalRedirectFailedTotal().inc();
+      return false;
+    }
+    stats.upstreamInternalRedirectSucceededTotal().inc();
+    return true;
+  }
+
+  /**
+   * Follows {@code resp}'s Location when Envoy would: the whole request has arrived (without a
+   * body: Envoy's buffered body is not kept here, so a request with one is not followed), the
+   * Location is an absolute URL, the scheme stays unless the policy allows a change, fewer than
+   * {@code max_internal_redirects} were followed, the route table has a route for the new authority
+   * and path, and the predicates accept that route. The request's Host and path become the
+   * Location's, {@code x-envoy-original-url} the URL before, a 303 turns a method other than GET
+   * and HEAD into GET; then the filters and the router run again under the new route (Envoy's
+   * {@code recreateStream}). Otherwise the request's headers are left as they were.
+   */
+  private boolean redirectTo(dev.bowline.proxy.config.InternalRedirect ir, HttpResponse resp) {
+    if (!remoteComplete() || bytesReceived > 0 || upgrade || done) {
+      return false;
+    }
+    String location = resp.headers().get(HttpHeaderNames.LOCATION);
+    if (location == null || location.isEmpty()) {
+      return false;
+    }
+    int sep = location.indexOf("://");
+    if (sep <= 0) {
+      return false; // Envoy's Url::initialize: an absolute URL only
+    }
+    for (int i = 0; i < sep; i++) {
+      char c = location.charAt(i);
+      if (!Character.isLetterOrDigit(c) && c != '+' && c != '-' && c != '.') {
+        return false;
+      }
+    }
+    String scheme = location.substring(0, sep).toLowerCase(java.util.Locale.ROOT);
+    int start = sep + 3;
+    int end = start;
+    while (end < location.length() && "/?#".indexOf(location.charAt(end)) < 0) {
+      end++;
+    }
+    String newAuthority = location.substring(start, end);
+    if (newAuthority.isEmpty() || !visibleAscii(newAuthority)) {
+      return false;
+    }
+    String rest = location.substring(end);
+    int hash = rest.indexOf('#');
+    if (hash >= 0) {
+      rest = rest.substring(0, hash); // Envoy strips the fragment
+    }
+    if (rest.isEmpty() || rest.charAt(0) == '?') {
+      rest = "/" + rest;
+    }
+    if (!visibleAscii(rest)) {
+      return false;
+    }
+    HttpHeaders h = upstreamRequest.headers();
+    String xfp = h.get(X_FORWARDED_PROTO);
+    boolean fromHttp = xfp != null ? !"https".equalsIgnoreCase(xfp) : conn.tlsPeer() == null;
+    boolean toHttp = scheme.equals("http");
+    if (!ir.allowCrossScheme() && fromHttp != toHttp) {
+      return false;
+    }
+    int followed = rare == null ? 0 : rare.internalRedirects;
+    if (followed >= ir.maxRedirects()) {
+      return false;
+    }
+    RouteTable table = matchedTable;
+    if (table == null) {
+      return false;
+    }
+    HttpHeaders saved = h.copy();
+    String savedUri = upstreamRequest.uri();
+    String savedHost = h.get(HttpHeaderNames.HOST, "");
+    List<String> copy = ir.responseHeadersToCopy();
+    for (int i = 0; i < copy.size(); i++) {
+      String name = copy.get(i);
+      List<String> values = resp.headers().getAll(name);
+      h.remove(name);
+      for (int j = 0; j < values.size(); j++) {
+        h.add(name, values.get(j));
+      }
+    }
+    h.set(HttpHeaderNames.HOST, newAuthority);
+    int q = rest.indexOf('?');
+    String newPath = q < 0 ? rest : rest.substring(0, q);
+    VirtualHost vh = table.pick(newAuthority);
+    Route target =
+        vh == null ? null : RouteMatcher.match(vh, newPath, q < 0 ? "" : rest.substring(q + 1), h);
+    boolean accepted = target != null;
+    if (accepted && ir.allowListed() != null) {
+      accepted = ir.allowListed().contains(target.name());
+    }
+    if (accepted && ir.safeCrossScheme() && !fromHttp && toHttp) {
+      accepted = false;
+    }
+    if (accepted && ir.previousRoutes()) {
+      var visited = rare().redirectRoutes;
+      if (visited == null) {
+        rare().redirectRoutes = visited = new java.util.HashSet<>();
+      }
+      accepted = visited.add(java.util.Objects.requireNonNull(target).name());
+    }
+    if (!accepted) {
+      h.set(saved);
+      return false;
+    }
+    if (resp.status().code() == 303
+        && !upstreamRequest.method().equals(HttpMethod.GET)
+        && !upstreamRequest.method().equals(HttpMethod.HEAD)) {
+      upstreamRequest.setMethod(HttpMethod.GET); // RFC 9110 15.4.4
+      h.remove(HttpHeaderNames.CONTENT_LENGTH);
+    }
+    h.set(X_ENVOY_ORIGINAL_URL, (fromHttp ? "http://" : "https://") + savedHost + savedUri);
+    rare().internalRedirects = followed + 1;
+    // this exchange ends here: its connection, timers and retry state go with it
+    Upstream u = upstream;
+    upstream = null;
+    if (u != null) {
+      u.abort();
+    }
+    cancelPerTryTimer();
+    releaseRetry();
+    dropReplay();
+    ScheduledFuture<?> it = idleTimer();
+    if (it != null) {
+      it.cancel(false);
+      rare().idleTimer = null;
+    }
+    if (timeoutArmed) {
+      conn.disarmRouteTimeout(this);
+      timeoutArmed = false;
+    }
+    weightedCluster = null;
+    attempts = 0;
+    upstreamRequest.setUri(rest);
+    this.originalPath = rest;
+    this.path = newPath;
+    this.queryPart = q < 0 ? "" : rest.substring(q);
+    this.authority = newAuthority;
+    this.matchedHost = vh;
+    this.matchedRoute = target;
+    pendingList().add(LastHttpContent.EMPTY_LAST_CONTENT); // the (empty) body again
+    decodeFrom(0);
+    return true;
   }
 
   /**

@@ -20,7 +20,9 @@ import java.util.Map;
  * Envoy's client codec stats, which it keeps in the cluster's scope, {@code http2.header_overflow}
  * counts upstream HTTP/2 header blocks over the cluster's {@code max_headers_count} or header list
  * size, {@code http2.keepalive_timeout} upstream HTTP/2 connections closed because a PING of the
- * cluster's {@code connection_keepalive} went unanswered.
+ * cluster's {@code connection_keepalive} went unanswered. {@code
+ * upstream_internal_redirect_succeeded_total} and {@code _failed_total} count the redirects a
+ * route's {@code internal_redirect_policy} followed, or could not follow and passed on.
  */
 public record ClusterStats(
     Counter upstreamRqTotal,
@@ -45,7 +47,9 @@ public record ClusterStats(
     Counter upstreamCxConnectTimeout,
     Counter upstreamCxProtocolError,
     Counter http2HeaderOverflow,
-    Counter http2KeepaliveTimeout) {
+    Counter http2KeepaliveTimeout,
+    Counter upstreamInternalRedirectSucceededTotal,
+    Counter upstreamInternalRedirectFailedTotal) {
 
   static ClusterStats create(Stats s, String cluster) {
     Map<String, String> tags = Map.of("envoy_cluster_name", cluster);
@@ -98,7 +102,15 @@ public record ClusterStats(
         s.counter(
             p + "upstream_cx_protocol_error", "envoy_cluster_upstream_cx_protocol_error", tags),
         s.counter(p + "http2.header_overflow", "envoy_cluster_http2_header_overflow", tags),
-        s.counter(p + "http2.keepalive_timeout", "envoy_cluster_http2_keepalive_timeout", tags));
+        s.counter(p + "http2.keepalive_timeout", "envoy_cluster_http2_keepalive_timeout", tags),
+        s.counter(
+            p + "upstream_internal_redirect_succeeded_total",
+            "envoy_cluster_upstream_internal_redirect_succeeded_total",
+            tags),
+        s.counter(
+            p + "upstream_internal_redirect_failed_total",
+            "envoy_cluster_upstream_internal_redirect_failed_total",
+            tags));
   }
 
   /** Counts a response with {@code status}. */

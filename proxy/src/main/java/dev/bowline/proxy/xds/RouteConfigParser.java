@@ -51,7 +51,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     List<VirtualHost> hosts = new ArrayList<>();
     int maxBody = maxDirectResponseBody(rc);
     for (int i = 0; i < rc.getVirtualHostsCount(); i++) {
-      hosts.add(virtualHost(rc.getVirtualHosts(i), "virtual_hosts[" + i + "]", filters, maxBody));
+      hosts.add(
+          virtualHost(rc.getVirtualHosts(i), "virtual_hosts[" + i + "]", filters, maxBody, rc));
     }
     return table(rc, hosts);
   }
@@ -74,8 +75,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   RouteTable parseAndAudit(RouteConfiguration rc, ByteString bytes)
       throws InvalidResourceException {
     int maxBody = maxDirectResponseBody(rc);
-    // a host's conversion depends on the table's direct response body limit too
-    String tableKey = rc.getName() + '\n' + maxBody;
+    // a host's conversion depends on the table's direct response body limit and mirror policies
+    String tableKey = rc.getName() + '\n' + maxBody + '\n' + mirrorsKey(rc);
     Map<ByteString, VirtualHost> before = hostsByTable.getOrDefault(tableKey, Map.of());
     int n = rc.getVirtualHostsCount();
     List<VirtualHost> hosts = new ArrayList<>(n);
@@ -89,7 +90,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         vh = now.get(key);
       }
       if (vh == null) {
-        vh = virtualHost(proto, "virtual_hosts[" + i + "]", filters, maxBody);
+        vh = virtualHost(proto, "virtual_hosts[" + i + "]", filters, maxBody, rc);
         converted.add(proto);
       }
       now.put(key, vh);
@@ -156,12 +157,44 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     return (int) Math.min(v, Integer.MAX_VALUE);
   }
 
+  /**
+   * What a route takes from above when it has none of its own: its virtual host's retry policy
+   * (null: none), and the request mirror policies of its virtual host, else of the table, with the
+   * field they came from.
+   */
+  private record Inherited(
+      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy retry,
+      List<io.envoyproxy.envoy.config.route.v3.RouteAction.RequestMirrorPolicy> mirrors,
+      String mirrorsField) {}
+
+  /** The table's request mirror policies as a key part: empty when it has none. */
+  private static String mirrorsKey(RouteConfiguration rc) {
+    if (rc.getRequestMirrorPoliciesCount() == 0) {
+      return "";
+    }
+    StringBuilder b = new StringBuilder();
+    for (var m : rc.getRequestMirrorPoliciesList()) {
+      b.append(java.util.HexFormat.of().formatHex(m.toByteArray())).append(',');
+    }
+    return b.toString();
+  }
+
   private static VirtualHost virtualHost(
       io.envoyproxy.envoy.config.route.v3.VirtualHost vh,
       String field,
       dev.bowline.proxy.http.filter.FilterRegistry filters,
-      int maxBody)
+      int maxBody,
+      RouteConfiguration rc)
       throws InvalidResourceException {
+    Inherited inherited =
+        new Inherited(
+            vh.hasRetryPolicy() ? vh.getRetryPolicy() : null,
+            vh.getRequestMirrorPoliciesCount() > 0
+                ? vh.getRequestMirrorPoliciesList()
+                : rc.getRequestMirrorPoliciesList(),
+            vh.getRequestMirrorPoliciesCount() > 0
+                ? field + ".request_mirror_policies"
+                : "request_mirror_policies");
     if (vh.getDomainsCount() == 0) {
       throw new InvalidResourceException(field + ".domains", "at least one domain is required");
     }
@@ -177,13 +210,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     }
     List<Route> routes = new ArrayList<>();
     for (int i = 0; i < vh.getRoutesCount(); i++) {
-      routes.add(
-          route(
-              vh.getRoutes(i),
-              field + ".routes[" + i + "]",
-              vh.hasRetryPolicy() ? vh.getRetryPolicy() : null,
-              filters,
-              maxBody));
+      routes.add(route(vh.getRoutes(i), field + ".routes[" + i + "]", inherited, filters, maxBody));
     }
     VirtualHost.RequireTls requireTls =
         switch (vh.getRequireTls()) {
@@ -260,7 +287,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   private static Route route(
       io.envoyproxy.envoy.config.route.v3.Route r,
       String field,
-      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry,
+      Inherited inherited,
       dev.bowline.proxy.http.filter.FilterRegistry filters,
       int maxBody)
       throws InvalidResourceException {
@@ -268,7 +295,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     return new Route(
         r.getName(),
         match(r.getMatch(), field + ".match"),
-        action(r, field, vhostRetry, maxBody),
+        action(r, field, inherited, maxBody),
         mutation(
             r.getRequestHeadersToAddList(),
             r.getRequestHeadersToRemoveList(),
@@ -416,13 +443,10 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   }
 
   private static RouteAction action(
-      io.envoyproxy.envoy.config.route.v3.Route r,
-      String field,
-      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry,
-      int maxBody)
+      io.envoyproxy.envoy.config.route.v3.Route r, String field, Inherited inherited, int maxBody)
       throws InvalidResourceException {
     return switch (r.getActionCase()) {
-      case ROUTE -> forward(r.getRoute(), field + ".route", vhostRetry);
+      case ROUTE -> forward(r.getRoute(), field + ".route", inherited);
       case DIRECT_RESPONSE -> {
         var d = r.getDirectResponse();
         if (d.getStatus() < 200 || d.getStatus() > 599) {
@@ -502,9 +526,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
   }
 
   private static RouteAction forward(
-      io.envoyproxy.envoy.config.route.v3.RouteAction a,
-      String field,
-      io.envoyproxy.envoy.config.route.v3.@org.jspecify.annotations.Nullable RetryPolicy vhostRetry)
+      io.envoyproxy.envoy.config.route.v3.RouteAction a, String field, Inherited inherited)
       throws InvalidResourceException {
     ClusterChoice clusters =
         switch (a.getClusterSpecifierCase()) {
@@ -546,7 +568,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     if (timeout.isNegative()) {
       throw new InvalidResourceException(field + ".timeout", "must not be negative");
     }
-    var policy = a.hasRetryPolicy() ? a.getRetryPolicy() : vhostRetry;
+    var policy = a.hasRetryPolicy() ? a.getRetryPolicy() : inherited.retry();
     int retries = 0;
     if (policy != null) {
       // Only retries that are safe without buffering are made: the connection failed, nothing
@@ -574,9 +596,18 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
       }
     }
     List<dev.bowline.proxy.config.RequestMirror> mirrors = new ArrayList<>();
-    for (int i = 0; i < a.getRequestMirrorPoliciesCount(); i++) {
-      var m = a.getRequestMirrorPolicies(i);
-      String mf = field + ".request_mirror_policies[" + i + "]";
+    // Envoy: the route's own policies, else its virtual host's, else the table's
+    var mirrorList =
+        a.getRequestMirrorPoliciesCount() > 0
+            ? a.getRequestMirrorPoliciesList()
+            : inherited.mirrors();
+    String mirrorField =
+        a.getRequestMirrorPoliciesCount() > 0
+            ? field + ".request_mirror_policies"
+            : inherited.mirrorsField();
+    for (int i = 0; i < mirrorList.size(); i++) {
+      var m = mirrorList.get(i);
+      String mf = mirrorField + "[" + i + "]";
       if (m.getCluster().isEmpty()) {
         throw new InvalidResourceException(mf + ".cluster", "must not be empty");
       }
@@ -604,7 +635,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
               case UNRECOGNIZED ->
                   throw new InvalidResourceException(
                       field + ".cluster_not_found_response_code", "unknown code");
-            });
+            },
+            internalRedirect(a, field));
     return new RouteAction.Forward(
         clusters,
         prefixRewrite,
@@ -773,6 +805,106 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     return Optional.of(d);
   }
 
+  /** Redirect codes Envoy's internal redirects accept; others in the list are ignored. */
+  private static final int[] REDIRECT_CODES = {301, 302, 303, 307, 308};
+
+  /**
+   * {@code internal_redirect_policy} as Envoy's {@code InternalRedirectPolicyImpl} reads it, else
+   * the deprecated {@code internal_redirect_action: HANDLE_INTERNAL_REDIRECT} with {@code
+   * max_internal_redirects}, as Envoy's {@code createInternalRedirectPolicy} takes them.
+   */
+  @SuppressWarnings("deprecation")
+  private static Optional<dev.bowline.proxy.config.InternalRedirect> internalRedirect(
+      io.envoyproxy.envoy.config.route.v3.RouteAction a, String field)
+      throws InvalidResourceException {
+    if (!a.hasInternalRedirectPolicy()) {
+      // Envoy: the deprecated form is the policy's defaults with its own redirect limit
+      if (a.getInternalRedirectAction()
+          != io.envoyproxy.envoy.config.route.v3.RouteAction.InternalRedirectAction
+              .HANDLE_INTERNAL_REDIRECT) {
+        return Optional.empty(); // PASS_THROUGH (a limit alone does nothing either)
+      }
+      int max = a.hasMaxInternalRedirects() ? a.getMaxInternalRedirects().getValue() : 1;
+      return Optional.of(
+          new dev.bowline.proxy.config.InternalRedirect(
+              max < 0 ? Integer.MAX_VALUE : max,
+              1 << (302 - 300),
+              false,
+              List.of(),
+              false,
+              null,
+              false));
+    }
+    var p = a.getInternalRedirectPolicy();
+    String f = field + ".internal_redirect_policy";
+    int max = p.hasMaxInternalRedirects() ? p.getMaxInternalRedirects().getValue() : 1;
+    if (max < 0) {
+      max = Integer.MAX_VALUE; // an unsigned value past int
+    }
+    int codes = 0;
+    for (int c : p.getRedirectResponseCodesList()) {
+      for (int ok : REDIRECT_CODES) {
+        if (c == ok) {
+          codes |= 1 << (c - 300);
+        }
+      }
+    }
+    if (p.getRedirectResponseCodesCount() == 0) {
+      codes = 1 << (302 - 300);
+    }
+    List<String> copy = new ArrayList<>();
+    for (int i = 0; i < p.getResponseHeadersToCopyCount(); i++) {
+      String n = p.getResponseHeadersToCopy(i).toLowerCase(java.util.Locale.ROOT);
+      if (n.isEmpty()
+          || n.startsWith(":")
+          || n.equals("host")
+          || !n.chars().allMatch(ch -> ch > 0x20 && ch < 0x7f)) {
+        throw new InvalidResourceException(
+            f + ".response_headers_to_copy[" + i + "]",
+            "cannot copy restricted header '" + p.getResponseHeadersToCopy(i) + "'");
+      }
+      copy.add(n);
+    }
+    boolean previous = false;
+    boolean safeScheme = false;
+    java.util.Set<String> allowed = null;
+    for (int i = 0; i < p.getPredicatesCount(); i++) {
+      var pred = p.getPredicates(i);
+      String pf = f + ".predicates[" + i + "].typed_config";
+      var any = pred.getTypedConfig();
+      String type = any.getTypeUrl().substring(any.getTypeUrl().lastIndexOf('/') + 1);
+      try {
+        switch (type) {
+          case "envoy.extensions.internal_redirect.previous_routes.v3.PreviousRoutesConfig" ->
+              previous = true;
+          case "envoy.extensions.internal_redirect.safe_cross_scheme.v3.SafeCrossSchemeConfig" ->
+              safeScheme = true;
+          case "envoy.extensions.internal_redirect.allow_listed_routes.v3.AllowListedRoutesConfig" -> {
+            var names =
+                any.unpack(
+                        io.envoyproxy.envoy.extensions.internal_redirect.allow_listed_routes.v3
+                            .AllowListedRoutesConfig.class)
+                    .getAllowedRouteNamesList();
+            if (names.isEmpty()) {
+              throw new InvalidResourceException(
+                  pf + ".allowed_route_names", "at least one route name is required");
+            }
+            allowed = allowed == null ? new java.util.HashSet<>() : allowed;
+            allowed.addAll(names);
+          }
+          default ->
+              throw new InvalidResourceException(
+                  pf, "unknown internal redirect predicate '" + any.getTypeUrl() + "'");
+        }
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        throw new InvalidResourceException(pf, "cannot be decoded: " + e.getMessage());
+      }
+    }
+    return Optional.of(
+        new dev.bowline.proxy.config.InternalRedirect(
+            max, codes, p.getAllowCrossSchemeRedirect(), copy, previous, allowed, safeScheme));
+  }
+
   static final java.util.Set<String> HONOURED =
       java.util.Set.of(
           "name",
@@ -820,6 +952,13 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.host_rewrite_path_regex",
           "virtual_hosts.routes.route.append_x_forwarded_host",
           "virtual_hosts.routes.route.cluster_not_found_response_code",
+          "virtual_hosts.routes.route.internal_redirect_policy.max_internal_redirects",
+          "virtual_hosts.routes.route.internal_redirect_action",
+          "virtual_hosts.routes.route.max_internal_redirects",
+          "virtual_hosts.routes.route.internal_redirect_policy.redirect_response_codes",
+          "virtual_hosts.routes.route.internal_redirect_policy.predicates",
+          "virtual_hosts.routes.route.internal_redirect_policy.allow_cross_scheme_redirect",
+          "virtual_hosts.routes.route.internal_redirect_policy.response_headers_to_copy",
           "ignore_port_in_host_matching",
           "max_direct_response_body_size_bytes",
           "most_specific_header_mutations_wins",
@@ -848,6 +987,9 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.max_stream_duration.max_stream_duration",
           "virtual_hosts.routes.route.regex_rewrite",
           "virtual_hosts.routes.route.request_mirror_policies",
+          // inherited by the routes without their own (Envoy's ShadowPolicy inheritance)
+          "virtual_hosts.request_mirror_policies",
+          "request_mirror_policies",
           "virtual_hosts.routes.typed_per_filter_config",
           "virtual_hosts.typed_per_filter_config",
           "virtual_hosts.include_request_attempt_count",

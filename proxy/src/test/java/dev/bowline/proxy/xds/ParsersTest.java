@@ -1112,6 +1112,202 @@ class ParsersTest {
   }
 
   @Test
+  void internalRedirectPolicyIsHonouredAndItsBadValuesNacked() throws Exception {
+    String table =
+        "{\"name\":\"ir\",\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"*\"],"
+            + "\"routes\":[{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\","
+            + "\"internal_redirect_policy\":{%s}}}]}]}";
+    String full =
+        "\"max_internal_redirects\":3,\"redirect_response_codes\":[301,303,418],"
+            + "\"allow_cross_scheme_redirect\":true,\"response_headers_to_copy\":[\"X-Copy\"],"
+            + "\"predicates\":[{\"name\":\"p\",\"typed_config\":{\"@type\":"
+            + "\"type.googleapis.com/envoy.extensions.internal_redirect.previous_routes.v3"
+            + ".PreviousRoutesConfig\"}},{\"name\":\"s\",\"typed_config\":{\"@type\":"
+            + "\"type.googleapis.com/envoy.extensions.internal_redirect.safe_cross_scheme.v3"
+            + ".SafeCrossSchemeConfig\"}},{\"name\":\"l\",\"typed_config\":{\"@type\":"
+            + "\"type.googleapis.com/envoy.extensions.internal_redirect.allow_listed_routes.v3"
+            + ".AllowListedRoutesConfig\",\"allowed_route_names\":[\"r1\"]}}]";
+    RouteConfiguration rc = json(table.formatted(full), RouteConfiguration.newBuilder()).build();
+    assertThat(
+            FieldAudit.ignored(rc, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
+        .isEmpty();
+    RouteConfigParser routes = new RouteConfigParser();
+    var t = (dev.bowline.proxy.config.RouteTable) routes.unpackAndParse(Any.pack(rc)).value();
+    var f = (RouteAction.Forward) t.virtualHosts().getFirst().routes().getFirst().action();
+    var ir = f.policy().internalRedirect().orElseThrow();
+    assertThat(ir.maxRedirects()).isEqualTo(3);
+    assertThat(ir.follows(301)).isTrue();
+    assertThat(ir.follows(303)).isTrue();
+    assertThat(ir.follows(302)).isFalse(); // the list replaces the default
+    assertThat(ir.follows(418)).isFalse(); // not a redirect code: ignored, as in Envoy
+    assertThat(ir.allowCrossScheme()).isTrue();
+    assertThat(ir.responseHeadersToCopy()).containsExactly("x-copy");
+    assertThat(ir.previousRoutes()).isTrue();
+    assertThat(ir.safeCrossScheme()).isTrue();
+    assertThat(ir.allowListed()).containsExactly("r1");
+    // the defaults: one redirect, 302 only
+    RouteConfiguration bare = json(table.formatted(""), RouteConfiguration.newBuilder()).build();
+    var d =
+        ((RouteAction.Forward)
+                ((dev.bowline.proxy.config.RouteTable)
+                        routes.unpackAndParse(Any.pack(bare)).value())
+                    .virtualHosts()
+                    .getFirst()
+                    .routes()
+                    .getFirst()
+                    .action())
+            .policy()
+            .internalRedirect()
+            .orElseThrow();
+    assertThat(d.maxRedirects()).isEqualTo(1);
+    assertThat(d.follows(302)).isTrue();
+    assertThat(d.follows(301)).isFalse();
+    // Envoy's deprecated form: internal_redirect_action HANDLE_INTERNAL_REDIRECT with
+    // max_internal_redirects is the policy's defaults with that limit; PASS_THROUGH is none
+    var action =
+        bare.getVirtualHosts(0).getRoutes(0).getRoute().toBuilder().clearInternalRedirectPolicy();
+    RouteConfiguration deprecated =
+        bare.toBuilder()
+            .setVirtualHosts(
+                0,
+                bare.getVirtualHosts(0).toBuilder()
+                    .setRoutes(
+                        0,
+                        bare.getVirtualHosts(0).getRoutes(0).toBuilder()
+                            .setRoute(
+                                action
+                                    .clone()
+                                    .setInternalRedirectAction(
+                                        io.envoyproxy.envoy.config.route.v3.RouteAction
+                                            .InternalRedirectAction.HANDLE_INTERNAL_REDIRECT)
+                                    .setMaxInternalRedirects(
+                                        com.google.protobuf.UInt32Value.of(4)))))
+            .build();
+    assertThat(
+            FieldAudit.ignored(
+                deprecated, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
+        .isEmpty();
+    var dep =
+        ((RouteAction.Forward)
+                ((dev.bowline.proxy.config.RouteTable)
+                        routes.unpackAndParse(Any.pack(deprecated)).value())
+                    .virtualHosts()
+                    .getFirst()
+                    .routes()
+                    .getFirst()
+                    .action())
+            .policy()
+            .internalRedirect()
+            .orElseThrow();
+    assertThat(dep.maxRedirects()).isEqualTo(4);
+    assertThat(dep.follows(302)).isTrue();
+    assertThat(dep.allowCrossScheme()).isFalse();
+    RouteConfiguration passThrough =
+        bare.toBuilder()
+            .setVirtualHosts(
+                0,
+                bare.getVirtualHosts(0).toBuilder()
+                    .setRoutes(
+                        0,
+                        bare.getVirtualHosts(0).getRoutes(0).toBuilder()
+                            .setRoute(
+                                action
+                                    .clone()
+                                    .setMaxInternalRedirects(
+                                        com.google.protobuf.UInt32Value.of(4)))))
+            .build();
+    assertThat(
+            ((RouteAction.Forward)
+                    ((dev.bowline.proxy.config.RouteTable)
+                            routes.unpackAndParse(Any.pack(passThrough)).value())
+                        .virtualHosts()
+                        .getFirst()
+                        .routes()
+                        .getFirst()
+                        .action())
+                .policy()
+                .internalRedirect())
+        .isEmpty();
+    RouteConfiguration restricted =
+        json(
+                table.formatted("\"response_headers_to_copy\":[\"x-ok\",\"Host\"]"),
+                RouteConfiguration.newBuilder())
+            .build();
+    assertThatThrownBy(() -> routes.unpackAndParse(Any.pack(restricted)))
+        .hasMessage(
+            "RouteConfiguration ir: virtual_hosts[0].routes[0].route.internal_redirect_policy"
+                + ".response_headers_to_copy[1]: cannot copy restricted header 'Host'");
+    RouteConfiguration unknown =
+        RouteConfiguration.newBuilder(bare)
+            .setVirtualHosts(
+                0,
+                bare.getVirtualHosts(0).toBuilder()
+                    .setRoutes(
+                        0,
+                        bare.getVirtualHosts(0).getRoutes(0).toBuilder()
+                            .setRoute(
+                                bare.getVirtualHosts(0).getRoutes(0).getRoute().toBuilder()
+                                    .setInternalRedirectPolicy(
+                                        io.envoyproxy.envoy.config.route.v3.InternalRedirectPolicy
+                                            .newBuilder()
+                                            .addPredicates(
+                                                io.envoyproxy.envoy.config.core.v3
+                                                    .TypedExtensionConfig.newBuilder()
+                                                    .setName("x")
+                                                    .setTypedConfig(
+                                                        Any.pack(
+                                                            com.google.protobuf.Empty
+                                                                .getDefaultInstance())))))))
+            .build();
+    assertThatThrownBy(() -> routes.unpackAndParse(Any.pack(unknown)))
+        .hasMessageContaining(
+            "internal_redirect_policy.predicates[0].typed_config: unknown internal redirect"
+                + " predicate 'type.googleapis.com/google.protobuf.Empty'");
+  }
+
+  @Test
+  void virtualHostAndTableMirrorPoliciesAreInheritedAndTheirBadValuesNacked() throws Exception {
+    String table =
+        "{\"name\":\"m\",\"request_mirror_policies\":[{\"cluster\":\"%s\"}],"
+            + "\"virtual_hosts\":[{\"name\":\"v\",\"domains\":[\"v\"],"
+            + "\"request_mirror_policies\":[{\"cluster\":\"%s\"}],"
+            + "\"routes\":[{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\"}}]},"
+            + "{\"name\":\"w\",\"domains\":[\"*\"],"
+            + "\"routes\":[{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"a\"}}]}]}";
+    RouteConfiguration rc =
+        json(table.formatted("t", "vh"), RouteConfiguration.newBuilder()).build();
+    assertThat(
+            FieldAudit.ignored(rc, RouteConfiguration.getDescriptor(), RouteConfigParser.HONOURED))
+        .isEmpty();
+    RouteConfigParser routes = new RouteConfigParser();
+    var t = (dev.bowline.proxy.config.RouteTable) routes.unpackAndParse(Any.pack(rc)).value();
+    var v = (RouteAction.Forward) t.virtualHosts().get(0).routes().getFirst().action();
+    var w = (RouteAction.Forward) t.virtualHosts().get(1).routes().getFirst().action();
+    assertThat(v.policy().mirrors()).extracting(m -> m.cluster()).containsExactly("vh");
+    assertThat(w.policy().mirrors()).extracting(m -> m.cluster()).containsExactly("t");
+    // the same host bytes under a table whose policies changed are converted again
+    RouteConfiguration other =
+        json(table.formatted("t2", "vh"), RouteConfiguration.newBuilder()).build();
+    var t2 = (dev.bowline.proxy.config.RouteTable) routes.unpackAndParse(Any.pack(other)).value();
+    assertThat(
+            ((RouteAction.Forward) t2.virtualHosts().get(1).routes().getFirst().action())
+                .policy()
+                .mirrors())
+        .extracting(m -> m.cluster())
+        .containsExactly("t2");
+    RouteConfiguration empty =
+        json(table.formatted("", "vh"), RouteConfiguration.newBuilder()).build();
+    assertThatThrownBy(() -> routes.unpackAndParse(Any.pack(empty)))
+        .hasMessage("RouteConfiguration m: request_mirror_policies[0].cluster: must not be empty");
+    RouteConfiguration emptyVh =
+        json(table.formatted("t", ""), RouteConfiguration.newBuilder()).build();
+    assertThatThrownBy(() -> routes.unpackAndParse(Any.pack(emptyVh)))
+        .hasMessage(
+            "RouteConfiguration m: virtual_hosts[0].request_mirror_policies[0].cluster: must not be"
+                + " empty");
+  }
+
+  @Test
   void clientAddressFieldsAreHonouredAndTheirBadValuesNacked() throws Exception {
     String set =
         "\"stat_prefix\":\"p\",\"use_remote_address\":true,\"xff_num_trusted_hops\":2,"
