@@ -27,8 +27,19 @@ final class ClusterState {
   private final LongSupplier nanos;
   private final io.netty.channel.EventLoop timer;
   private final Class<? extends io.netty.channel.Channel> channelClass;
-  private @Nullable HealthChecker healthChecker;
+  private volatile @Nullable HealthChecker healthChecker;
   private final java.util.random.RandomGenerator random;
+  private final dev.bowline.proxy.stats.Stats rootStats;
+  private @Nullable HcStats hcStats;
+
+  /**
+   * Every endpoint known when the health checker started has had its first check (Envoy's {@code
+   * pending_initialize_health_checks_} at zero): the cluster has initialised. Never goes back.
+   */
+  private volatile boolean hcInitialized;
+
+  /** Told (on the checker's loop) when {@link #hcInitialized} turns true. */
+  private final Runnable onHcInitialized;
 
   // circuit breakers (Envoy's ResourceManager)
   final AtomicLong connections = new AtomicLong();
@@ -52,8 +63,12 @@ final class ClusterState {
       LongSupplier nanos,
       io.netty.channel.EventLoop timer,
       Class<? extends io.netty.channel.Channel> channelClass,
-      java.util.random.RandomGenerator random) {
+      java.util.random.RandomGenerator random,
+      dev.bowline.proxy.stats.Stats rootStats,
+      Runnable onHcInitialized) {
     this.channelClass = channelClass;
+    this.rootStats = rootStats;
+    this.onHcInitialized = onHcInitialized;
     this.name = config.name();
     this.config = config;
     this.stats = stats;
@@ -86,6 +101,11 @@ final class ClusterState {
       }
       if (health.keySet().retainAll(keep)) {
         healthVersion++;
+        HealthChecker running = healthChecker;
+        if (running != null) {
+          running.hostsChanged();
+          maybeHcInitialized(); // a host that left before its first check waits no more
+        }
       }
     }
     var hc = c.policy().healthCheck().orElse(null);
@@ -96,7 +116,17 @@ final class ClusterState {
       clearActiveHc();
     }
     if (hc != null && healthChecker == null) {
-      healthChecker = new HealthChecker(this, timer, channelClass, hc);
+      if (hcStats == null) {
+        hcStats = HcStats.create(rootStats, c.statName(), this::healthyCount);
+      }
+      healthChecker = new HealthChecker(this, timer, channelClass, hc, hcStats);
+    }
+    if (hc != null) {
+      // the checker probes every endpoint, taking traffic or not; made under this monitor, so
+      // that no one sees a started checker without its endpoints (and takes it as initialised)
+      for (Endpoints.Endpoint e : endpoints.endpoints()) {
+        health(e.address());
+      }
     }
     var outlier = c.policy().outlier();
     if (outlier.isEmpty()) {
@@ -118,8 +148,54 @@ final class ClusterState {
   }
 
   /** Whether an active health checker runs for this cluster. */
-  synchronized boolean checking() {
+  boolean checking() {
     return healthChecker != null;
+  }
+
+  /** Envoy's {@code health_check.healthy} gauge: endpoints not failing their active check. */
+  private long healthyCount() {
+    long n = 0;
+    for (HostHealth h : health.values()) {
+      if (!h.failedActiveHc) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Whether the cluster has initialised as far as active health checking goes: without a checker,
+   * yes; with one, once every endpoint it had when it started, or got before it finished, has had
+   * its first check.
+   */
+  boolean hcInitialized() {
+    return hcInitialized || healthChecker == null;
+  }
+
+  /** An endpoint's first check ended (on the checker's loop). */
+  void firstCheckDone() {
+    maybeHcInitialized();
+  }
+
+  /** Marks the cluster initialised once no endpoint waits for its first check. */
+  void maybeHcInitialized() {
+    boolean now;
+    synchronized (this) {
+      if (hcInitialized || healthChecker == null) {
+        return;
+      }
+      for (HostHealth h : health.values()) {
+        if (h.firstCheck) {
+          return;
+        }
+      }
+      hcInitialized = true;
+      now = true;
+    }
+    if (now) {
+      LOG.log(System.Logger.Level.DEBUG, "event=health_check_initialized cluster={0}", name);
+      onHcInitialized.run();
+    }
   }
 
   /** The shared health of the endpoint at {@code address}, created on first sight. */
@@ -131,7 +207,23 @@ final class ClusterState {
     long now = nanos();
     // hosts present when the cluster first appears are not new: nothing to warm them against
     boolean initial = now - createdNanos < TimeUnit.MILLISECONDS.toNanos(100);
-    return health.computeIfAbsent(address, a -> new HostHealth(a, initial ? 0 : now));
+    HostHealth made = new HostHealth(address, initial ? 0 : now);
+    var hc = config.policy().healthCheck();
+    if (hc.isPresent()) {
+      // as Envoy's hosts of an actively health-checked cluster: unhealthy until a first check
+      // passes, and with ignore_new_hosts_until_first_hc out of load balancing until it ends
+      made.failedActiveHc = true;
+      made.pendingActiveHc = hc.get().warmHosts();
+    }
+    HostHealth was = health.putIfAbsent(address, made);
+    if (was != null) {
+      return was;
+    }
+    HealthChecker running = healthChecker;
+    if (running != null) {
+      running.hostsChanged();
+    }
+    return made;
   }
 
   /** Whether {@code address} is ejected now (admin page). */
@@ -178,6 +270,8 @@ final class ClusterState {
   private void clearActiveHc() {
     for (HostHealth h : health.values()) {
       h.failedActiveHc = false;
+      h.pendingActiveHc = false;
+      h.firstCheck = true;
       h.hcFailures = 0;
       h.hcSuccesses = 0;
     }
@@ -190,8 +284,10 @@ final class ClusterState {
     if (h == null || !h.unhealthy()) {
       return "healthy";
     }
+    // in the order of Envoy's HostUtility::healthFlagsToString
     return (h.failedActiveHc ? "/failed_active_hc" : "")
-        + (h.ejected ? "/failed_outlier_check" : "");
+        + (h.ejected ? "/failed_outlier_check" : "")
+        + (h.pendingActiveHc ? "/pending_active_hc" : "");
   }
 
   private synchronized void stopTimer() {
