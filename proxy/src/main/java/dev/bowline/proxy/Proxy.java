@@ -944,8 +944,10 @@ public final class Proxy implements AutoCloseable {
                     .append(!staticClusters.containsKey(n))
                     .append('\n');
                 var stats = runtime.stats().cluster(c.statName());
-                for (Endpoints.Endpoint e :
-                    s.endpointsOf(c).map(Endpoints::endpoints).orElse(List.of())) {
+                List<Endpoints.Endpoint> listed =
+                    new ArrayList<>(s.endpointsOf(c).map(Endpoints::endpoints).orElse(List.of()));
+                listed.addAll(clusterStates.kept(n)); // EDS removed them; they pass their checks
+                for (Endpoints.Endpoint e : listed) {
                   String h = n + "::" + e.address() + "::";
                   sb.append(h)
                       .append("health_flags::")

@@ -266,4 +266,81 @@ class ActiveHealthCheckProxyTest extends HandAdsFixture {
     assertThat(SocketProxy.stat(proxy, "cluster.c0.health_check.network_failure"))
         .isGreaterThanOrEqualTo(3);
   }
+
+  @Test
+  void anEndpointEdsRemovesStaysWhilePassingItsChecksAndGoesWhenOneFails() throws Exception {
+    HcBackend one = new HcBackend("one", "127.0.7.123");
+    HcBackend two = new HcBackend("two", "127.0.7.124");
+    configure(checked("c0", check()), endpoints("c0", one, two));
+    await().atMost(Duration.ofSeconds(30)).until(proxy::ready);
+
+    xds.send(EDS, "2", endpoints("c0", one));
+    await().atMost(Duration.ofSeconds(30)).until(() -> xds.acked(EDS, "2"));
+    // as Envoy's EDS cluster with a health checker: it stays, marked, and keeps taking traffic
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () ->
+                assertThat(clusters()).contains(two.hostKey("c0") + "/pending_dynamic_removal\n"));
+    int before = two.requests.get();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                HandAds.get(LISTEN_IP, listenPort, "/x").equals("backend=two")
+                    && two.requests.get() > before);
+
+    // its check fails: now it goes
+    two.status = 503;
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(() -> assertThat(clusters()).doesNotContain(two.hostKey("c0")));
+    int after = two.requests.get();
+    for (int i = 0; i < 20; i++) {
+      assertThat(HandAds.get(LISTEN_IP, listenPort, "/x")).isEqualTo("backend=one");
+    }
+    assertThat(two.requests.get()).isEqualTo(after);
+  }
+
+  @Test
+  void withIgnoreHealthOnHostRemovalAnEndpointEdsRemovesGoesAtOnce() throws Exception {
+    HcBackend one = new HcBackend("one", "127.0.7.123");
+    HcBackend two = new HcBackend("two", "127.0.7.124");
+    Cluster c = checked("c0", check()).toBuilder().setIgnoreHealthOnHostRemoval(true).build();
+    configure(c, endpoints("c0", one, two));
+    await().atMost(Duration.ofSeconds(30)).until(proxy::ready);
+    assertThat(clusters()).contains(two.hostKey("c0") + "healthy");
+
+    xds.send(EDS, "2", endpoints("c0", one));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(() -> assertThat(clusters()).doesNotContain(two.hostKey("c0")));
+    for (int i = 0; i < 20; i++) {
+      assertThat(HandAds.get(LISTEN_IP, listenPort, "/x")).isEqualTo("backend=one");
+    }
+  }
+
+  @Test
+  void anEndpointTheControlPlaneCallsUnhealthyIsNotKeptAsRemoved() throws Exception {
+    HcBackend one = new HcBackend("one", "127.0.7.123");
+    HcBackend two = new HcBackend("two", "127.0.7.124");
+    configure(checked("c0", check()), endpoints("c0", one, two));
+    await().atMost(Duration.ofSeconds(30)).until(proxy::ready);
+
+    // EDS still names two, as UNHEALTHY: not a removal, so no stay for a host passing its checks
+    var marked = endpoints("c0", one, two).toBuilder();
+    marked
+        .getEndpointsBuilder(0)
+        .getLbEndpointsBuilder(1)
+        .setHealthStatus(io.envoyproxy.envoy.config.core.v3.HealthStatus.UNHEALTHY);
+    xds.send(EDS, "2", marked.build());
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(() -> assertThat(clusters()).doesNotContain(two.hostKey("c0")));
+    int after = two.requests.get();
+    for (int i = 0; i < 20; i++) {
+      assertThat(HandAds.get(LISTEN_IP, listenPort, "/x")).isEqualTo("backend=one");
+    }
+    assertThat(two.requests.get()).isEqualTo(after);
+  }
 }

@@ -277,7 +277,10 @@ public record ClusterPolicy(
    * retriable) makes it unhealthy at once, {@code unhealthyThreshold} network failures (no
    * connection, timeout) or retriable answers in a row do; {@code healthyThreshold} successes bring
    * it back. With {@code warmHosts} ({@code common_lb_config.ignore_new_hosts_until_first_hc}) an
-   * endpoint is left out of load balancing altogether until its first check ends.
+   * endpoint is left out of load balancing altogether until its first check ends. An endpoint EDS
+   * removes while it passes its checks stays (Envoy's {@code PENDING_DYNAMIC_REMOVAL}) until it
+   * fails one, unless {@code ignoreHealthOnHostRemoval} (the cluster's {@code
+   * ignore_health_on_host_removal}) removes it at once.
    */
   public record HealthCheck(
       Duration timeout,
@@ -293,7 +296,8 @@ public record ClusterPolicy(
       Duration initialJitter,
       Duration intervalJitter,
       int intervalJitterPercent,
-      boolean warmHosts) {
+      boolean warmHosts,
+      boolean ignoreHealthOnHostRemoval) {
 
     /** A check with Envoy's defaults for every interval but {@code interval} itself. */
     public HealthCheck(
@@ -316,6 +320,7 @@ public record ClusterPolicy(
           Duration.ZERO,
           Duration.ZERO,
           0,
+          false,
           false);
     }
   }

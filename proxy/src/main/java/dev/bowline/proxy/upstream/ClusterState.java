@@ -94,11 +94,19 @@ final class ClusterState {
     boolean configChanged = c != config;
     config = c;
     if (endpoints != lastEndpoints) {
+      Endpoints was = lastEndpoints;
       lastEndpoints = endpoints;
       var keep = new java.util.HashSet<SocketAddr>();
       for (Endpoints.Endpoint e : endpoints.endpoints()) {
         keep.add(e.address());
+        HostHealth back = health.get(e.address());
+        if (back != null && back.pendingRemoval) { // EDS names it again
+          back.pendingRemoval = false;
+          back.removedAs = null;
+          membershipChanged();
+        }
       }
+      keepHealthyRemoved(c, was, keep, endpoints.unhealthy());
       if (health.keySet().retainAll(keep)) {
         healthVersion++;
         HealthChecker running = healthChecker;
@@ -144,6 +152,98 @@ final class ClusterState {
       stopTimer();
       long every = Math.max(1, outlier.get().interval().toNanos());
       interval = timer.scheduleAtFixedRate(this::onInterval, every, every, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /**
+   * Bumped when the endpoints kept past their removal ({@link #kept}) change: loops rebuild their
+   * hosts then. Read on the request path only for clusters that keep removed endpoints.
+   */
+  volatile int membershipVersion;
+
+  /** The endpoints EDS removed that stay until they fail a check (Envoy's dynamic removal). */
+  private volatile java.util.List<Endpoints.Endpoint> kept = java.util.List.of();
+
+  /**
+   * Whether this cluster keeps endpoints EDS removed while they pass their checks: with active
+   * health checks and without {@code ignore_health_on_host_removal}, as Envoy's EDS cluster.
+   */
+  static boolean keepsRemoved(ClusterConfig c) {
+    var hc = c.policy().healthCheck();
+    return c.edsServiceName() != null && hc.isPresent() && !hc.get().ignoreHealthOnHostRemoval();
+  }
+
+  /** {@link #kept}, for the loops' host lists and the admin page. */
+  java.util.List<Endpoints.Endpoint> kept() {
+    return kept;
+  }
+
+  private void membershipChanged() {
+    java.util.List<Endpoints.Endpoint> now = new java.util.ArrayList<>();
+    for (HostHealth h : health.values()) {
+      Endpoints.Endpoint e = h.removedAs;
+      if (h.pendingRemoval && e != null) {
+        now.add(e);
+      }
+    }
+    kept = java.util.List.copyOf(now);
+    membershipVersion++;
+  }
+
+  /**
+   * As Envoy's {@code updateDynamicHostList} with a health checker: an endpoint {@code was} named
+   * that the new endpoints ({@code keep}) lack stays while it has not failed its active check,
+   * marked for removal, unless the control plane still names it, as unhealthy or draining; under
+   * the monitor.
+   */
+  private void keepHealthyRemoved(
+      ClusterConfig c,
+      @Nullable Endpoints was,
+      java.util.Set<SocketAddr> keep,
+      java.util.Set<SocketAddr> edsUnhealthy) {
+    if (!keepsRemoved(c) || healthChecker == null) {
+      boolean any = false;
+      for (HostHealth h : health.values()) {
+        any |= h.pendingRemoval;
+        h.pendingRemoval = false;
+        h.removedAs = null;
+      }
+      if (any) {
+        membershipChanged();
+      }
+      return;
+    }
+    boolean changed = false;
+    java.util.Map<SocketAddr, Endpoints.Endpoint> before = new java.util.HashMap<>();
+    if (was != null) {
+      for (Endpoints.Endpoint e : was.endpoints()) {
+        before.put(e.address(), e);
+      }
+    }
+    for (HostHealth h : health.values()) {
+      if (keep.contains(h.address)) {
+        continue;
+      }
+      if (h.pendingRemoval) {
+        keep.add(h.address); // still kept
+      } else if (!h.failedActiveHc
+          && before.containsKey(h.address)
+          && !edsUnhealthy.contains(h.address)) {
+        // (an endpoint the control plane now calls unhealthy or draining was not removed: Envoy
+        // keeps it with /failed_eds_health, out of load balancing; here it leaves)
+        h.removedAs = before.get(h.address);
+        h.pendingRemoval = true;
+        keep.add(h.address);
+        changed = true;
+        LOG.log(
+            System.Logger.Level.INFO,
+            "event=host_pending_dynamic_removal cluster={0} host={1}",
+            name,
+            h.address);
+      }
+    }
+    if (changed) {
+      membershipChanged();
     }
   }
 
@@ -259,6 +359,19 @@ final class ClusterState {
    * onHostHealthFailure}).
    */
   void activeHcFailed(HostHealth h) {
+    if (h.pendingRemoval) {
+      // as Envoy's EdsClusterImpl::reloadHealthyHostsHelper: kept past its removal until now
+      synchronized (this) {
+        if (h.pendingRemoval && health.remove(h.address, h)) {
+          h.pendingRemoval = false;
+          membershipChanged();
+          HealthChecker running = healthChecker;
+          if (running != null) {
+            running.hostsChanged();
+          }
+        }
+      }
+    }
     healthChanged();
     if (config.closeOnHealthFailure()) {
       for (Worker w : workers) {
@@ -268,6 +381,10 @@ final class ClusterState {
   }
 
   private void clearActiveHc() {
+    boolean keptAny = health.values().removeIf(h -> h.pendingRemoval);
+    if (keptAny) {
+      membershipChanged();
+    }
     for (HostHealth h : health.values()) {
       h.failedActiveHc = false;
       h.pendingActiveHc = false;
@@ -281,12 +398,13 @@ final class ClusterState {
   /** Envoy's {@code health_flags} of {@code address} for the admin page. */
   String healthFlags(SocketAddr address) {
     HostHealth h = health.get(address);
-    if (h == null || !h.unhealthy()) {
+    if (h == null || !(h.unhealthy() || h.pendingRemoval)) {
       return "healthy";
     }
     // in the order of Envoy's HostUtility::healthFlagsToString
     return (h.failedActiveHc ? "/failed_active_hc" : "")
         + (h.ejected ? "/failed_outlier_check" : "")
+        + (h.pendingRemoval ? "/pending_dynamic_removal" : "")
         + (h.pendingActiveHc ? "/pending_active_hc" : "");
   }
 

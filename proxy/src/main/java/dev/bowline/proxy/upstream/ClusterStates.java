@@ -115,6 +115,15 @@ public final class ClusterStates {
     }
   }
 
+  /**
+   * The endpoints of {@code cluster} EDS removed that stay until they fail a check (Envoy's {@code
+   * /pending_dynamic_removal}), for the admin page.
+   */
+  public java.util.List<dev.bowline.proxy.config.Endpoints.Endpoint> kept(String cluster) {
+    ClusterState s = states.get(cluster);
+    return s == null ? java.util.List.of() : s.kept();
+  }
+
   /** Sets what to run when a cluster's first round of health checks ends (any thread). */
   public void onHcInitialized(Runnable r) {
     onHcInitialized = r;

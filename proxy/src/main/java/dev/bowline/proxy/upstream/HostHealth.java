@@ -41,6 +41,15 @@ final class HostHealth {
    */
   volatile boolean pendingActiveHc;
 
+  /**
+   * EDS removed the endpoint while it passed its checks: it stays, with the last endpoint EDS gave
+   * ({@link #removedAs}), taking traffic, until it fails one (Envoy's {@code
+   * PENDING_DYNAMIC_REMOVAL}).
+   */
+  volatile boolean pendingRemoval;
+
+  volatile dev.bowline.proxy.config.Endpoints.@org.jspecify.annotations.Nullable Endpoint removedAs;
+
   /** No check of this endpoint has ended yet (Envoy's session's {@code first_check_}). */
   volatile boolean firstCheck = true;
 

@@ -87,6 +87,7 @@ final class ClusterPolicyParser {
           "health_checks.interval_jitter",
           "health_checks.interval_jitter_percent",
           "common_lb_config.ignore_new_hosts_until_first_hc",
+          "ignore_health_on_host_removal",
           "health_checks.tcp_health_check");
 
   @SuppressWarnings("deprecation") // common_http_protocol_options on the cluster is still sent
@@ -395,7 +396,8 @@ final class ClusterPolicyParser {
             h.hasInitialJitter() ? Protos.duration(h.getInitialJitter()) : Duration.ZERO,
             h.hasIntervalJitter() ? Protos.duration(h.getIntervalJitter()) : Duration.ZERO,
             h.getIntervalJitterPercent(),
-            c.getCommonLbConfig().getIgnoreNewHostsUntilFirstHc()));
+            c.getCommonLbConfig().getIgnoreNewHostsUntilFirstHc(),
+            c.getIgnoreHealthOnHostRemoval()));
   }
 
   /**
