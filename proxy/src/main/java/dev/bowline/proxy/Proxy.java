@@ -456,6 +456,9 @@ public final class Proxy implements AutoCloseable {
       xdsClient = client;
       client.listenerCheck(listeners::bindable); // Envoy NACKs an LDS listener it cannot bind
       client.listenerOut(listeners::heldOut); // failed after warming: out until LDS sends it
+      // a new cluster with active health checks warms until its first round of checks ends
+      client.clusterWarm(clusterStates::warmed);
+      clusterStates.onHcInitialized(client::republish);
       listeners.onRemovedOut(xdsStats::listenerRemovedOut);
       xdsStats.heldOut(listeners::heldOutNow);
       client.stats(xdsStats);
@@ -815,7 +818,23 @@ public final class Proxy implements AutoCloseable {
 
   /** The first config is in (LDS, CDS and what they named warmed) and its secrets are. */
   private boolean initialized() {
-    return (!usesAds() || xds.initialized()) && secretsReady();
+    return (!usesAds() || xds.initialized()) && secretsReady() && staticClustersInitialized();
+  }
+
+  /**
+   * Whether the bootstrap's clusters with active health checks have each had their first round of
+   * checks (Envoy's cluster manager initialises its static clusters before the server is ready).
+   */
+  private boolean staticClustersInitialized() {
+    ProxySnapshot s = runtime.snapshot();
+    List<ClusterConfig> checked = new ArrayList<>();
+    for (ClusterConfig c : staticClusters.values()) {
+      if (c.policy().healthCheck().isPresent()
+          && s.endpointsOf(c).map(e -> !e.endpoints().isEmpty()).orElse(false)) {
+        checked.add(c);
+      }
+    }
+    return checked.isEmpty() || clusterStates.hcInitialized(checked);
   }
 
   /**
@@ -925,8 +944,10 @@ public final class Proxy implements AutoCloseable {
                     .append(!staticClusters.containsKey(n))
                     .append('\n');
                 var stats = runtime.stats().cluster(c.statName());
-                for (Endpoints.Endpoint e :
-                    s.endpointsOf(c).map(Endpoints::endpoints).orElse(List.of())) {
+                List<Endpoints.Endpoint> listed =
+                    new ArrayList<>(s.endpointsOf(c).map(Endpoints::endpoints).orElse(List.of()));
+                listed.addAll(clusterStates.kept(n)); // EDS removed them; they pass their checks
+                for (Endpoints.Endpoint e : listed) {
                   String h = n + "::" + e.address() + "::";
                   sb.append(h)
                       .append("health_flags::")

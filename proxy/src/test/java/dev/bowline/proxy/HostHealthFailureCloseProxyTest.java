@@ -116,6 +116,7 @@ class HostHealthFailureCloseProxyTest {
                 health_checks:
                 - timeout: 5s
                   interval: 0.2s
+                  no_traffic_interval: 0.2s # Envoy's default 60 s: the check before /warm
                   unhealthy_threshold: 1
                   healthy_threshold: 1
                   http_health_check: {path: /healthz}

@@ -135,6 +135,7 @@ class UpstreamPolicyTest {
             health_checks:
             - timeout: 0.5s
               interval: 0.2s
+              no_traffic_interval: 0.2s
               unhealthy_threshold: 2
               healthy_threshold: 1
               http_health_check: {path: /healthz}

@@ -264,28 +264,89 @@ public record ClusterPolicy(
   }
 
   /**
-   * An active health check: every {@code interval} each endpoint is probed; {@code
-   * unhealthyThreshold} failures in a row (a probe unanswered within {@code timeout} fails) take it
-   * out of load balancing, {@code healthyThreshold} successes bring it back.
+   * An active health check (Envoy's health checker session per endpoint): each endpoint is probed
+   * at once (after up to {@code initialJitter}), then after each probe again after an interval that
+   * depends on the result and on whether the cluster ever carried traffic, as Envoy's {@code
+   * HealthCheckerImplBase::interval}: without any upstream connection yet, {@code
+   * noTrafficInterval} ({@code noTrafficHealthyInterval} after a success when set, else zero);
+   * otherwise {@code interval} after a success, {@code healthyEdgeInterval} after one that did not
+   * yet turn an unhealthy endpoint healthy, {@code unhealthyInterval} after a failure, {@code
+   * unhealthyEdgeInterval} after one that did not yet turn a healthy endpoint unhealthy; each plus
+   * a random jitter below {@code intervalJitter} and below {@code intervalJitterPercent} of it. An
+   * endpoint's first success makes it healthy; a failed answer (an HTTP status not expected, not
+   * retriable) makes it unhealthy at once, {@code unhealthyThreshold} network failures (no
+   * connection, timeout) or retriable answers in a row do; {@code healthyThreshold} successes bring
+   * it back. With {@code warmHosts} ({@code common_lb_config.ignore_new_hosts_until_first_hc}) an
+   * endpoint is left out of load balancing altogether until its first check ends. An endpoint EDS
+   * removes while it passes its checks stays (Envoy's {@code PENDING_DYNAMIC_REMOVAL}) until it
+   * fails one, unless {@code ignoreHealthOnHostRemoval} (the cluster's {@code
+   * ignore_health_on_host_removal}) removes it at once.
    */
   public record HealthCheck(
       Duration timeout,
       Duration interval,
       int unhealthyThreshold,
       int healthyThreshold,
-      Probe probe) {}
+      Probe probe,
+      Duration noTrafficInterval,
+      Duration noTrafficHealthyInterval,
+      Duration unhealthyInterval,
+      Duration unhealthyEdgeInterval,
+      Duration healthyEdgeInterval,
+      Duration initialJitter,
+      Duration intervalJitter,
+      int intervalJitterPercent,
+      boolean warmHosts,
+      boolean ignoreHealthOnHostRemoval) {
+
+    /** A check with Envoy's defaults for every interval but {@code interval} itself. */
+    public HealthCheck(
+        Duration timeout,
+        Duration interval,
+        int unhealthyThreshold,
+        int healthyThreshold,
+        Probe probe) {
+      this(
+          timeout,
+          interval,
+          unhealthyThreshold,
+          healthyThreshold,
+          probe,
+          Duration.ofSeconds(60),
+          Duration.ZERO,
+          interval,
+          interval,
+          interval,
+          Duration.ZERO,
+          Duration.ZERO,
+          0,
+          false,
+          false);
+    }
+  }
 
   /** What a health check sends. */
   public sealed interface Probe {}
 
   /**
    * {@code http_health_check}: {@code GET path} with {@code host} (the cluster's name when empty);
-   * healthy when the status is in one of {@code expected} ({@code [start, end)}), 200 by default.
+   * healthy when the status is in one of {@code expected} ({@code [start, end)}), 200 by default; a
+   * status in {@code retriable} (and not expected) counts towards {@code unhealthy_threshold} as a
+   * network failure does, any other fails the endpoint at once.
    */
-  public record HttpProbe(String path, String host, java.util.List<StatusRange> expected)
+  public record HttpProbe(
+      String path,
+      String host,
+      java.util.List<StatusRange> expected,
+      java.util.List<StatusRange> retriable)
       implements Probe {
     public HttpProbe {
       expected = java.util.List.copyOf(expected);
+      retriable = java.util.List.copyOf(retriable);
+    }
+
+    public HttpProbe(String path, String host, java.util.List<StatusRange> expected) {
+      this(path, host, expected, java.util.List.of());
     }
   }
 

@@ -9,9 +9,23 @@ import java.util.Map;
  * @param overprovisioningFactor {@code policy.overprovisioning_factor} in percent (Envoy's default
  *     140): a priority level whose healthy share times this reaches 100 takes all its load
  */
-public record Endpoints(String clusterName, List<Endpoint> endpoints, int overprovisioningFactor) {
+public record Endpoints(
+    String clusterName,
+    List<Endpoint> endpoints,
+    int overprovisioningFactor,
+    java.util.Set<SocketAddr> unhealthy) {
   public Endpoints {
     endpoints = List.copyOf(endpoints);
+    unhealthy = java.util.Set.copyOf(unhealthy);
+  }
+
+  /**
+   * Endpoints without any the control plane named {@code UNHEALTHY}, {@code DRAINING} or {@code
+   * TIMEOUT} (those are left out, and listed in {@link #unhealthy}: an endpoint so marked is not
+   * one the control plane removed).
+   */
+  public Endpoints(String clusterName, List<Endpoint> endpoints, int overprovisioningFactor) {
+    this(clusterName, endpoints, overprovisioningFactor, java.util.Set.of());
   }
 
   /** Endpoints with Envoy's default overprovisioning factor. */

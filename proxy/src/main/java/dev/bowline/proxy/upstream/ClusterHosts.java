@@ -34,6 +34,15 @@ final class ClusterHosts {
   final ClusterState state;
   private final boolean hashed;
 
+  /**
+   * Whether the cluster keeps endpoints EDS removed until they fail a check ({@link
+   * ClusterState#keepsRemoved}): then the loop rebuilds its hosts when {@link #membership} moves.
+   */
+  final boolean keepsRemoved;
+
+  /** The {@link ClusterState#membershipVersion} these hosts include the kept endpoints of. */
+  final int membership;
+
   /** The cluster's per_upstream_preconnect_ratio (1: connect on demand only). */
   final double preconnectRatio;
 
@@ -55,6 +64,13 @@ final class ClusterHosts {
     this.hashed = config.lbPolicy().hashed();
     this.preconnectRatio = config.policy().preconnectRatio();
     state.update(config, endpoints);
+    this.keepsRemoved = ClusterState.keepsRemoved(config);
+    this.membership = state.membershipVersion;
+    List<Endpoints.Endpoint> all = endpoints.endpoints();
+    if (keepsRemoved && !state.kept().isEmpty()) {
+      all = new ArrayList<>(all);
+      all.addAll(state.kept()); // removed by EDS, kept while they pass their checks
+    }
     Map<Object, Host> old = new HashMap<>();
     if (previous != null) {
       for (Host h : previous.hosts) {
@@ -62,7 +78,7 @@ final class ClusterHosts {
       }
     }
     List<Host> list = new ArrayList<>();
-    for (Endpoints.Endpoint e : endpoints.endpoints()) {
+    for (Endpoints.Endpoint e : all) {
       Host h = old.remove(e.address());
       var tls = config.transport().forEndpoint(e.socketMatch()).orElse(null);
       if (h == null

@@ -27,8 +27,19 @@ final class ClusterState {
   private final LongSupplier nanos;
   private final io.netty.channel.EventLoop timer;
   private final Class<? extends io.netty.channel.Channel> channelClass;
-  private @Nullable HealthChecker healthChecker;
+  private volatile @Nullable HealthChecker healthChecker;
   private final java.util.random.RandomGenerator random;
+  private final dev.bowline.proxy.stats.Stats rootStats;
+  private @Nullable HcStats hcStats;
+
+  /**
+   * Every endpoint known when the health checker started has had its first check (Envoy's {@code
+   * pending_initialize_health_checks_} at zero): the cluster has initialised. Never goes back.
+   */
+  private volatile boolean hcInitialized;
+
+  /** Told (on the checker's loop) when {@link #hcInitialized} turns true. */
+  private final Runnable onHcInitialized;
 
   // circuit breakers (Envoy's ResourceManager)
   final AtomicLong connections = new AtomicLong();
@@ -52,8 +63,12 @@ final class ClusterState {
       LongSupplier nanos,
       io.netty.channel.EventLoop timer,
       Class<? extends io.netty.channel.Channel> channelClass,
-      java.util.random.RandomGenerator random) {
+      java.util.random.RandomGenerator random,
+      dev.bowline.proxy.stats.Stats rootStats,
+      Runnable onHcInitialized) {
     this.channelClass = channelClass;
+    this.rootStats = rootStats;
+    this.onHcInitialized = onHcInitialized;
     this.name = config.name();
     this.config = config;
     this.stats = stats;
@@ -79,13 +94,26 @@ final class ClusterState {
     boolean configChanged = c != config;
     config = c;
     if (endpoints != lastEndpoints) {
+      Endpoints was = lastEndpoints;
       lastEndpoints = endpoints;
       var keep = new java.util.HashSet<SocketAddr>();
       for (Endpoints.Endpoint e : endpoints.endpoints()) {
         keep.add(e.address());
+        HostHealth back = health.get(e.address());
+        if (back != null && back.pendingRemoval) { // EDS names it again
+          back.pendingRemoval = false;
+          back.removedAs = null;
+          membershipChanged();
+        }
       }
+      keepHealthyRemoved(c, was, keep, endpoints.unhealthy());
       if (health.keySet().retainAll(keep)) {
         healthVersion++;
+        HealthChecker running = healthChecker;
+        if (running != null) {
+          running.hostsChanged();
+          maybeHcInitialized(); // a host that left before its first check waits no more
+        }
       }
     }
     var hc = c.policy().healthCheck().orElse(null);
@@ -96,7 +124,17 @@ final class ClusterState {
       clearActiveHc();
     }
     if (hc != null && healthChecker == null) {
-      healthChecker = new HealthChecker(this, timer, channelClass, hc);
+      if (hcStats == null) {
+        hcStats = HcStats.create(rootStats, c.statName(), this::healthyCount);
+      }
+      healthChecker = new HealthChecker(this, timer, channelClass, hc, hcStats);
+    }
+    if (hc != null) {
+      // the checker probes every endpoint, taking traffic or not; made under this monitor, so
+      // that no one sees a started checker without its endpoints (and takes it as initialised)
+      for (Endpoints.Endpoint e : endpoints.endpoints()) {
+        health(e.address());
+      }
     }
     var outlier = c.policy().outlier();
     if (outlier.isEmpty()) {
@@ -117,9 +155,147 @@ final class ClusterState {
     }
   }
 
+  /**
+   * Bumped when the endpoints kept past their removal ({@link #kept}) change: loops rebuild their
+   * hosts then. Read on the request path only for clusters that keep removed endpoints.
+   */
+  volatile int membershipVersion;
+
+  /** The endpoints EDS removed that stay until they fail a check (Envoy's dynamic removal). */
+  private volatile java.util.List<Endpoints.Endpoint> kept = java.util.List.of();
+
+  /**
+   * Whether this cluster keeps endpoints EDS removed while they pass their checks: with active
+   * health checks and without {@code ignore_health_on_host_removal}, as Envoy's EDS cluster.
+   */
+  static boolean keepsRemoved(ClusterConfig c) {
+    var hc = c.policy().healthCheck();
+    return c.edsServiceName() != null && hc.isPresent() && !hc.get().ignoreHealthOnHostRemoval();
+  }
+
+  /** {@link #kept}, for the loops' host lists and the admin page. */
+  java.util.List<Endpoints.Endpoint> kept() {
+    return kept;
+  }
+
+  private void membershipChanged() {
+    java.util.List<Endpoints.Endpoint> now = new java.util.ArrayList<>();
+    for (HostHealth h : health.values()) {
+      Endpoints.Endpoint e = h.removedAs;
+      if (h.pendingRemoval && e != null) {
+        now.add(e);
+      }
+    }
+    kept = java.util.List.copyOf(now);
+    membershipVersion++;
+  }
+
+  /**
+   * As Envoy's {@code updateDynamicHostList} with a health checker: an endpoint {@code was} named
+   * that the new endpoints ({@code keep}) lack stays while it has not failed its active check,
+   * marked for removal, unless the control plane still names it, as unhealthy or draining; under
+   * the monitor.
+   */
+  private void keepHealthyRemoved(
+      ClusterConfig c,
+      @Nullable Endpoints was,
+      java.util.Set<SocketAddr> keep,
+      java.util.Set<SocketAddr> edsUnhealthy) {
+    if (!keepsRemoved(c) || healthChecker == null) {
+      boolean any = false;
+      for (HostHealth h : health.values()) {
+        any |= h.pendingRemoval;
+        h.pendingRemoval = false;
+        h.removedAs = null;
+      }
+      if (any) {
+        membershipChanged();
+      }
+      return;
+    }
+    boolean changed = false;
+    java.util.Map<SocketAddr, Endpoints.Endpoint> before = new java.util.HashMap<>();
+    if (was != null) {
+      for (Endpoints.Endpoint e : was.endpoints()) {
+        before.put(e.address(), e);
+      }
+    }
+    for (HostHealth h : health.values()) {
+      if (keep.contains(h.address)) {
+        continue;
+      }
+      if (h.pendingRemoval) {
+        keep.add(h.address); // still kept
+      } else if (!h.failedActiveHc
+          && before.containsKey(h.address)
+          && !edsUnhealthy.contains(h.address)) {
+        // (an endpoint the control plane now calls unhealthy or draining was not removed: Envoy
+        // keeps it with /failed_eds_health, out of load balancing; here it leaves)
+        h.removedAs = before.get(h.address);
+        h.pendingRemoval = true;
+        keep.add(h.address);
+        changed = true;
+        LOG.log(
+            System.Logger.Level.INFO,
+            "event=host_pending_dynamic_removal cluster={0} host={1}",
+            name,
+            h.address);
+      }
+    }
+    if (changed) {
+      membershipChanged();
+    }
+  }
+
   /** Whether an active health checker runs for this cluster. */
-  synchronized boolean checking() {
+  boolean checking() {
     return healthChecker != null;
+  }
+
+  /** Envoy's {@code health_check.healthy} gauge: endpoints not failing their active check. */
+  private long healthyCount() {
+    long n = 0;
+    for (HostHealth h : health.values()) {
+      if (!h.failedActiveHc) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Whether the cluster has initialised as far as active health checking goes: without a checker,
+   * yes; with one, once every endpoint it had when it started, or got before it finished, has had
+   * its first check.
+   */
+  boolean hcInitialized() {
+    return hcInitialized || healthChecker == null;
+  }
+
+  /** An endpoint's first check ended (on the checker's loop). */
+  void firstCheckDone() {
+    maybeHcInitialized();
+  }
+
+  /** Marks the cluster initialised once no endpoint waits for its first check. */
+  void maybeHcInitialized() {
+    boolean now;
+    synchronized (this) {
+      if (hcInitialized || healthChecker == null) {
+        return;
+      }
+      for (HostHealth h : health.values()) {
+        if (h.firstCheck) {
+          return;
+        }
+      }
+      hcInitialized = true;
+      now = true;
+    }
+    if (now) {
+      LOG.log(System.Logger.Level.DEBUG, "event=health_check_initialized cluster={0}", name);
+      onHcInitialized.run();
+    }
   }
 
   /** The shared health of the endpoint at {@code address}, created on first sight. */
@@ -131,7 +307,23 @@ final class ClusterState {
     long now = nanos();
     // hosts present when the cluster first appears are not new: nothing to warm them against
     boolean initial = now - createdNanos < TimeUnit.MILLISECONDS.toNanos(100);
-    return health.computeIfAbsent(address, a -> new HostHealth(a, initial ? 0 : now));
+    HostHealth made = new HostHealth(address, initial ? 0 : now);
+    var hc = config.policy().healthCheck();
+    if (hc.isPresent()) {
+      // as Envoy's hosts of an actively health-checked cluster: unhealthy until a first check
+      // passes, and with ignore_new_hosts_until_first_hc out of load balancing until it ends
+      made.failedActiveHc = true;
+      made.pendingActiveHc = hc.get().warmHosts();
+    }
+    HostHealth was = health.putIfAbsent(address, made);
+    if (was != null) {
+      return was;
+    }
+    HealthChecker running = healthChecker;
+    if (running != null) {
+      running.hostsChanged();
+    }
+    return made;
   }
 
   /** Whether {@code address} is ejected now (admin page). */
@@ -167,6 +359,19 @@ final class ClusterState {
    * onHostHealthFailure}).
    */
   void activeHcFailed(HostHealth h) {
+    if (h.pendingRemoval) {
+      // as Envoy's EdsClusterImpl::reloadHealthyHostsHelper: kept past its removal until now
+      synchronized (this) {
+        if (h.pendingRemoval && health.remove(h.address, h)) {
+          h.pendingRemoval = false;
+          membershipChanged();
+          HealthChecker running = healthChecker;
+          if (running != null) {
+            running.hostsChanged();
+          }
+        }
+      }
+    }
     healthChanged();
     if (config.closeOnHealthFailure()) {
       for (Worker w : workers) {
@@ -176,8 +381,14 @@ final class ClusterState {
   }
 
   private void clearActiveHc() {
+    boolean keptAny = health.values().removeIf(h -> h.pendingRemoval);
+    if (keptAny) {
+      membershipChanged();
+    }
     for (HostHealth h : health.values()) {
       h.failedActiveHc = false;
+      h.pendingActiveHc = false;
+      h.firstCheck = true;
       h.hcFailures = 0;
       h.hcSuccesses = 0;
     }
@@ -187,11 +398,14 @@ final class ClusterState {
   /** Envoy's {@code health_flags} of {@code address} for the admin page. */
   String healthFlags(SocketAddr address) {
     HostHealth h = health.get(address);
-    if (h == null || !h.unhealthy()) {
+    if (h == null || !(h.unhealthy() || h.pendingRemoval)) {
       return "healthy";
     }
+    // in the order of Envoy's HostUtility::healthFlagsToString
     return (h.failedActiveHc ? "/failed_active_hc" : "")
-        + (h.ejected ? "/failed_outlier_check" : "");
+        + (h.ejected ? "/failed_outlier_check" : "")
+        + (h.pendingRemoval ? "/pending_dynamic_removal" : "")
+        + (h.pendingActiveHc ? "/pending_active_hc" : "");
   }
 
   private synchronized void stopTimer() {

@@ -20,6 +20,12 @@ public final class ClusterStates {
   private final Class<? extends io.netty.channel.Channel> channelClass;
   private final RandomGenerator random;
 
+  /** Told when a cluster's first round of health checks has ended (see {@link #warmed}). */
+  private volatile Runnable onHcInitialized = () -> {};
+
+  /** Clusters {@link #warmed} was asked about since the last {@link #retain} (config thread). */
+  private final Set<String> warming = ConcurrentHashMap.newKeySet();
+
   /**
    * @param nanos the monotonic clock
    * @param timer runs outlier-detection intervals and health checks (the work is small)
@@ -48,7 +54,15 @@ public final class ClusterStates {
             n -> {
               String sn = c.statName();
               var state =
-                  new ClusterState(c, stats.cluster(sn), nanos, timer, channelClass, random);
+                  new ClusterState(
+                      c,
+                      stats.cluster(sn),
+                      nanos,
+                      timer,
+                      channelClass,
+                      random,
+                      stats,
+                      () -> onHcInitialized.run());
               // Envoy's gauge of the requests waiting for a connection: the breaker's count
               stats.gauge(
                   "cluster." + sn + ".upstream_rq_pending_active",
@@ -101,13 +115,69 @@ public final class ClusterStates {
     }
   }
 
-  /** Forgets clusters no longer configured. */
+  /**
+   * The endpoints of {@code cluster} EDS removed that stay until they fail a check (Envoy's {@code
+   * /pending_dynamic_removal}), for the admin page.
+   */
+  public java.util.List<dev.bowline.proxy.config.Endpoints.Endpoint> kept(String cluster) {
+    ClusterState s = states.get(cluster);
+    return s == null ? java.util.List.of() : s.kept();
+  }
+
+  /** Sets what to run when a cluster's first round of health checks ends (any thread). */
+  public void onHcInitialized(Runnable r) {
+    onHcInitialized = r;
+  }
+
+  /**
+   * Whether cluster {@code c}, not yet serving, has initialised as Envoy's does before it takes
+   * traffic ({@code ClusterImplBase::onPreInitComplete} waits for {@code
+   * pending_initialize_health_checks_}): with active health checks, once each of its endpoints has
+   * had its first check, success or failure. Starts its health checker on {@code endpoints} when
+   * asked first; {@link #onHcInitialized} runs when the answer turns true. On the config thread; a
+   * cluster asked about stays until the next {@link #retain} even if not yet published.
+   */
+  public boolean warmed(ClusterConfig c, dev.bowline.proxy.config.Endpoints endpoints) {
+    if (c.policy().healthCheck().isEmpty()) {
+      return true;
+    }
+    warming.add(c.name());
+    ClusterState state = of(c);
+    state.update(c, endpoints);
+    state.maybeHcInitialized(); // no endpoint: nothing to wait for
+    return state.hcInitialized();
+  }
+
+  /**
+   * Whether every cluster of {@code clusters} with active health checks has had its first round
+   * (the static clusters' share of server initialisation).
+   */
+  public boolean hcInitialized(java.util.Collection<ClusterConfig> clusters) {
+    for (ClusterConfig c : clusters) {
+      if (c.policy().healthCheck().isEmpty()) {
+        continue;
+      }
+      ClusterState s = states.get(c.name());
+      if (s == null) {
+        return false;
+      }
+      s.maybeHcInitialized(); // a cluster without endpoints has nothing to wait for
+      if (!s.hcInitialized()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Forgets clusters no longer configured (but those still warming). */
   public void retain(Set<String> names) {
+    Set<String> keep = Set.copyOf(warming);
+    warming.clear();
     states
         .entrySet()
         .removeIf(
             e -> {
-              if (names.contains(e.getKey())) {
+              if (names.contains(e.getKey()) || keep.contains(e.getKey())) {
                 return false;
               }
               e.getValue().close();

@@ -28,8 +28,30 @@ final class HostHealth {
   /** Ejected by outlier detection; read on the request path through the health version. */
   volatile boolean ejected;
 
-  /** Failed its active health check ({@code unhealthy_threshold} failures in a row). */
+  /**
+   * Failed its active health check (Envoy's {@code FAILED_ACTIVE_HC}): an endpoint of a cluster
+   * with active health checks starts so, and leaves it at its first successful check.
+   */
   volatile boolean failedActiveHc;
+
+  /**
+   * Not checked yet, with {@code ignore_new_hosts_until_first_hc} (Envoy's {@code
+   * PENDING_ACTIVE_HC}): load balancing leaves the endpoint out altogether, so it does not count
+   * against the cluster's health either.
+   */
+  volatile boolean pendingActiveHc;
+
+  /**
+   * EDS removed the endpoint while it passed its checks: it stays, with the last endpoint EDS gave
+   * ({@link #removedAs}), taking traffic, until it fails one (Envoy's {@code
+   * PENDING_DYNAMIC_REMOVAL}).
+   */
+  volatile boolean pendingRemoval;
+
+  volatile dev.bowline.proxy.config.Endpoints.@org.jspecify.annotations.Nullable Endpoint removedAs;
+
+  /** No check of this endpoint has ended yet (Envoy's session's {@code first_check_}). */
+  volatile boolean firstCheck = true;
 
   // active health check counters, touched by the checker's loop only
   int hcFailures;

@@ -261,7 +261,10 @@ public final class Worker {
   /** The cluster's state on this loop, refreshed if the cluster or its endpoints changed. */
   ClusterHosts hosts(ClusterConfig cluster, Endpoints endpoints) {
     ClusterHosts h = clusters.get(cluster.name());
-    if (h == null || h.config != cluster || h.endpoints != endpoints) {
+    if (h == null
+        || h.config != cluster
+        || h.endpoints != endpoints
+        || (h.keepsRemoved && h.membership != h.state.membershipVersion)) {
       h =
           new ClusterHosts(
               cluster, endpoints, h, stats.cluster(cluster.statName()), states.of(cluster));

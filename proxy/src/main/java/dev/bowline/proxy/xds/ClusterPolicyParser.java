@@ -77,6 +77,17 @@ final class ClusterPolicyParser {
           "health_checks.http_health_check.path",
           "health_checks.http_health_check.host",
           "health_checks.http_health_check.expected_statuses",
+          "health_checks.http_health_check.retriable_statuses",
+          "health_checks.no_traffic_interval",
+          "health_checks.no_traffic_healthy_interval",
+          "health_checks.unhealthy_interval",
+          "health_checks.unhealthy_edge_interval",
+          "health_checks.healthy_edge_interval",
+          "health_checks.initial_jitter",
+          "health_checks.interval_jitter",
+          "health_checks.interval_jitter_percent",
+          "common_lb_config.ignore_new_hosts_until_first_hc",
+          "ignore_health_on_host_removal",
           "health_checks.tcp_health_check");
 
   @SuppressWarnings("deprecation") // common_http_protocol_options on the cluster is still sent
@@ -317,8 +328,21 @@ final class ClusterPolicyParser {
             if (expected.isEmpty()) {
               expected.add(new ClusterPolicy.StatusRange(200, 201));
             }
+            java.util.List<ClusterPolicy.StatusRange> retriable = new java.util.ArrayList<>();
+            for (var r : http.getRetriableStatusesList()) {
+              retriable.add(new ClusterPolicy.StatusRange((int) r.getStart(), (int) r.getEnd()));
+            }
+            for (var r : expected) {
+              statusRange(f + ".http_health_check.expected_statuses", r);
+            }
+            for (var r : retriable) {
+              statusRange(f + ".http_health_check.retriable_statuses", r);
+            }
             yield new ClusterPolicy.HttpProbe(
-                http.getPath(), http.getHost().isEmpty() ? c.getName() : http.getHost(), expected);
+                http.getPath(),
+                http.getHost().isEmpty() ? c.getName() : http.getHost(),
+                expected,
+                retriable);
           }
           case TCP_HEALTH_CHECK -> {
             var tcp = h.getTcpHealthCheck();
@@ -332,13 +356,72 @@ final class ClusterPolicyParser {
               throw new InvalidResourceException(
                   f, h.getHealthCheckerCase() + " is not supported (http or tcp only)");
         };
+    // Envoy's defaults (HealthCheckerImplBase): no_traffic_interval 60 s, unhealthy_interval and
+    // healthy_edge_interval the interval, unhealthy_edge_interval the unhealthy_interval
+    Duration noTraffic =
+        positive(h.hasNoTrafficInterval(), h.getNoTrafficInterval(), f, "no_traffic_interval");
+    Duration unhealthy =
+        positive(h.hasUnhealthyInterval(), h.getUnhealthyInterval(), f, "unhealthy_interval");
+    Duration unhealthyEdge =
+        positive(
+            h.hasUnhealthyEdgeInterval(),
+            h.getUnhealthyEdgeInterval(),
+            f,
+            "unhealthy_edge_interval");
+    Duration healthyEdge =
+        positive(
+            h.hasHealthyEdgeInterval(), h.getHealthyEdgeInterval(), f, "healthy_edge_interval");
+    Duration noTrafficHealthy =
+        positive(
+            h.hasNoTrafficHealthyInterval(),
+            h.getNoTrafficHealthyInterval(),
+            f,
+            "no_traffic_healthy_interval");
+    unhealthy = unhealthy == null ? interval : unhealthy;
+    if (h.getIntervalJitterPercent() > 100) {
+      throw new InvalidResourceException(f + ".interval_jitter_percent", "must be at most 100");
+    }
     return Optional.of(
         new ClusterPolicy.HealthCheck(
             timeout,
             interval,
             h.getUnhealthyThreshold().getValue(),
             h.getHealthyThreshold().getValue(),
-            probe));
+            probe,
+            noTraffic == null ? Duration.ofSeconds(60) : noTraffic,
+            noTrafficHealthy == null ? Duration.ZERO : noTrafficHealthy,
+            unhealthy,
+            unhealthyEdge == null ? unhealthy : unhealthyEdge,
+            healthyEdge == null ? interval : healthyEdge,
+            h.hasInitialJitter() ? Protos.duration(h.getInitialJitter()) : Duration.ZERO,
+            h.hasIntervalJitter() ? Protos.duration(h.getIntervalJitter()) : Duration.ZERO,
+            h.getIntervalJitterPercent(),
+            c.getCommonLbConfig().getIgnoreNewHostsUntilFirstHc(),
+            c.getIgnoreHealthOnHostRemoval()));
+  }
+
+  /**
+   * {@code f.name} when {@code has}, which must be positive (Envoy's {@code gt: {}}); else null.
+   */
+  private static @org.jspecify.annotations.Nullable Duration positive(
+      boolean has, com.google.protobuf.Duration d, String f, String name)
+      throws InvalidResourceException {
+    if (!has) {
+      return null;
+    }
+    Duration v = Protos.duration(d);
+    if (v.isZero() || v.isNegative()) {
+      throw new InvalidResourceException(f + "." + name, "must be positive");
+    }
+    return v;
+  }
+
+  /** Envoy's {@code Int64Range} of statuses: {@code [start, end)} within [100, 600). */
+  private static void statusRange(String field, ClusterPolicy.StatusRange r)
+      throws InvalidResourceException {
+    if (r.start() < 100 || r.end() > 600 || r.start() >= r.end()) {
+      throw new InvalidResourceException(field, "must be a range [start, end) within [100, 600)");
+    }
   }
 
   private static ClusterPolicy.Lb ringHash(Cluster c) throws InvalidResourceException {

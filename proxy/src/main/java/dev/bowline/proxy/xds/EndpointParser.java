@@ -23,6 +23,7 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
   @Override
   public Endpoints parse(ClusterLoadAssignment cla) throws InvalidResourceException {
     List<Endpoints.Endpoint> list = new ArrayList<>();
+    java.util.Set<dev.bowline.proxy.config.SocketAddr> unhealthy = new java.util.HashSet<>();
     for (int i = 0; i < cla.getEndpointsCount(); i++) {
       var locality = cla.getEndpoints(i);
       var l = locality.getLocality();
@@ -44,6 +45,7 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
         if (h == HealthStatus.UNHEALTHY
             || h == HealthStatus.DRAINING
             || h == HealthStatus.TIMEOUT) {
+          unhealthy.add(addr);
           continue;
         }
         int weight = lbe.hasLoadBalancingWeight() ? lbe.getLoadBalancingWeight().getValue() : 1;
@@ -69,7 +71,7 @@ public final class EndpointParser extends ResourceParser<ClusterLoadAssignment, 
         throw new InvalidResourceException("policy.overprovisioning_factor", "must be at least 1");
       }
     }
-    return new Endpoints(cla.getClusterName(), list, factor);
+    return new Endpoints(cla.getClusterName(), list, factor, unhealthy);
   }
 
   private static final java.util.Set<String> HONOURED =

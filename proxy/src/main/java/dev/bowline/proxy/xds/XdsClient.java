@@ -301,6 +301,37 @@ public final class XdsClient implements AutoCloseable {
 
   private java.util.function.@Nullable Predicate<String> listenerOut;
 
+  /**
+   * Whether a cluster not yet serving has initialised beyond its endpoints (its first round of
+   * active health checks, as Envoy's cluster initialises only then); until it says so the cluster
+   * warms: it takes no traffic and holds the proxy's initialisation. Set before {@link #start};
+   * runs on the client's executor. Call {@link #republish} when an answer may have changed.
+   */
+  public void clusterWarm(
+      java.util.function.BiPredicate<ClusterConfig, dev.bowline.proxy.config.Endpoints> warm) {
+    this.clusterWarm = warm;
+  }
+
+  private java.util.function.@Nullable BiPredicate<
+          ClusterConfig, dev.bowline.proxy.config.Endpoints>
+      clusterWarm;
+
+  /** Publishes again on the client's executor (a warming cluster may have initialised). */
+  public void republish() {
+    if (!closed) {
+      try {
+        executor.execute(
+            () -> {
+              if (!closed) {
+                publish();
+              }
+            });
+      } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        // the client is closing: nothing to publish to
+      }
+    }
+  }
+
   /** Counts into {@code stats} (Envoy's xDS and manager stats); set before {@link #start}. */
   public void stats(XdsStats stats) {
     this.stats = stats;
@@ -1062,7 +1093,8 @@ public final class XdsClient implements AutoCloseable {
     for (ClusterConfig c : this.<ClusterConfig>type(CDS).accepted.values()) {
       ClusterConfig old = published.clusters().get(c.name());
       String eds = c.edsServiceName();
-      if (eds == null || endpoints.containsKey(eds)) {
+      if ((eds == null || endpoints.containsKey(eds))
+          && (old != null || initialised(c, endpoints))) {
         clusters.put(c.name(), c);
       } else if (old != null) {
         clusters.put(c.name(), old);
@@ -1070,6 +1102,24 @@ public final class XdsClient implements AutoCloseable {
         warming.add(c.name());
       }
     }
+  }
+
+  /**
+   * Whether new cluster {@code c} has initialised beyond its endpoints (see {@link #clusterWarm}).
+   */
+  private boolean initialised(ClusterConfig c, Map<String, Endpoints> endpoints) {
+    var warm = clusterWarm;
+    if (warm == null || c.policy().healthCheck().isEmpty()) {
+      return true;
+    }
+    String eds = c.edsServiceName();
+    Endpoints e = eds != null ? endpoints.get(eds) : staticEndpoints(c);
+    return e == null || warm.test(c, e);
+  }
+
+  /** The endpoints a cluster names itself (static), or null (DNS: known once resolved). */
+  private static @Nullable Endpoints staticEndpoints(ClusterConfig c) {
+    return c.discovery() instanceof ClusterConfig.Static st ? st.endpoints() : null;
   }
 
   /**

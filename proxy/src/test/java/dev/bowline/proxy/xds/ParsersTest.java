@@ -1528,15 +1528,14 @@ class ParsersTest {
   }
 
   @Test
-  void closeConnectionsOnHostHealthFailureIsReadAndIgnoreHealthOnHostRemovalStillReported()
-      throws Exception {
+  void closeConnectionsOnHostHealthFailureAndIgnoreHealthOnHostRemovalAreRead() throws Exception {
     var parser = new ClusterParser();
     Cluster set =
         cluster(
             "{\"name\":\"c\",\"close_connections_on_host_health_failure\":true,"
                 + "\"ignore_health_on_host_removal\":true}");
-    assertThat(FieldAudit.ignored(set, Cluster.getDescriptor(), parser.honouredFields()))
-        .containsExactly("ignore_health_on_host_removal");
+    // ignore_health_on_host_removal is honoured since hc2 (decision 0004, session 18)
+    assertThat(FieldAudit.ignored(set, Cluster.getDescriptor(), parser.honouredFields())).isEmpty();
     assertThat(parser.parse(set).closeOnHealthFailure()).isTrue();
     assertThat(parser.parse(cluster("{\"name\":\"c\"}")).closeOnHealthFailure()).isFalse();
   }

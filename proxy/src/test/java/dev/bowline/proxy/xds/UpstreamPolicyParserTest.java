@@ -132,6 +132,62 @@ class UpstreamPolicyParserTest {
   }
 
   @Test
+  void healthCheckIntervalsJittersAndRemovalTakeEnvoysFieldsAndDefaults() throws Exception {
+    String base =
+        "\"timeout\": \"1s\", \"interval\": \"2s\", \"unhealthy_threshold\": 2, "
+            + "\"healthy_threshold\": 1, \"http_health_check\": {\"path\": \"/h\"";
+    var defaults =
+        cluster("\"health_checks\": [{" + base + "}}]").policy().healthCheck().orElseThrow();
+    assertThat(defaults.noTrafficInterval()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(defaults.noTrafficHealthyInterval()).isZero();
+    assertThat(defaults.unhealthyInterval()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(defaults.unhealthyEdgeInterval()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(defaults.healthyEdgeInterval()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(defaults.warmHosts()).isFalse();
+    assertThat(defaults.ignoreHealthOnHostRemoval()).isFalse();
+
+    var set =
+        cluster(
+                "\"ignore_health_on_host_removal\": true, "
+                    + "\"common_lb_config\": {\"ignore_new_hosts_until_first_hc\": true}, "
+                    + "\"health_checks\": [{"
+                    + base
+                    + ", \"retriable_statuses\": [{\"start\": 500, \"end\": 502}]}, "
+                    + "\"no_traffic_interval\": \"5s\", \"no_traffic_healthy_interval\": \"7s\", "
+                    + "\"unhealthy_interval\": \"3s\", \"healthy_edge_interval\": \"1s\", "
+                    + "\"initial_jitter\": \"0.5s\", \"interval_jitter\": \"0.25s\", "
+                    + "\"interval_jitter_percent\": 10}]")
+            .policy()
+            .healthCheck()
+            .orElseThrow();
+    assertThat(set.noTrafficInterval()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(set.noTrafficHealthyInterval()).isEqualTo(Duration.ofSeconds(7));
+    assertThat(set.unhealthyInterval()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(set.unhealthyEdgeInterval()).isEqualTo(Duration.ofSeconds(3)); // the unhealthy one
+    assertThat(set.healthyEdgeInterval()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(set.initialJitter()).isEqualTo(Duration.ofMillis(500));
+    assertThat(set.intervalJitter()).isEqualTo(Duration.ofMillis(250));
+    assertThat(set.intervalJitterPercent()).isEqualTo(10);
+    assertThat(set.warmHosts()).isTrue();
+    assertThat(set.ignoreHealthOnHostRemoval()).isTrue();
+    assertThat(((ClusterPolicy.HttpProbe) set.probe()).retriable())
+        .containsExactly(new ClusterPolicy.StatusRange(500, 502));
+
+    rejected(
+        "\"health_checks\": [{" + base + "}, \"no_traffic_interval\": \"0s\"}]",
+        "Cluster c: health_checks[0].no_traffic_interval: must be positive");
+    rejected(
+        "\"health_checks\": [{" + base + "}, \"interval_jitter_percent\": 101}]",
+        "Cluster c: health_checks[0].interval_jitter_percent: must be at most 100");
+    rejected(
+        "\"health_checks\": [{"
+            + base
+            + ", \"expected_statuses\": [{\"start\": 200, \"end\": 700}]}}]",
+        "Cluster c: health_checks[0].http_health_check.expected_statuses: "
+            + "must be a range [start, end) within [100, 600)");
+  }
+
+  @Test
   void endpointsKeepTheirLocalityAndPriority() throws Exception {
     String j =
         """
