@@ -48,6 +48,11 @@ public final class SupportedTypes {
           "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
           "envoy.tcp.metadataexchange.config.MetadataExchange",
           "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+          // DNS resolvers (typed_dns_resolver_config): c-ares is honoured, the others refused by
+          // name
+          "envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig",
+          "envoy.extensions.network.dns_resolver.apple.v3.AppleDnsResolverConfig",
+          "envoy.extensions.network.dns_resolver.getaddrinfo.v3.GetAddrInfoDnsResolverConfig",
           // tracers (connection manager tracing.provider)
           "envoy.config.trace.v3.OpenTelemetryConfig",
           "envoy.config.trace.v3.ZipkinConfig",
@@ -112,6 +117,15 @@ public final class SupportedTypes {
           dev.bowline.protos.MetadataExchangeProto.descriptor();
       case "envoy.extensions.upstreams.http.v3.HttpProtocolOptions" ->
           HttpProtocolOptions.getDescriptor();
+      case "envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig" ->
+          io.envoyproxy.envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
+              .getDescriptor();
+      case "envoy.extensions.network.dns_resolver.apple.v3.AppleDnsResolverConfig" ->
+          io.envoyproxy.envoy.extensions.network.dns_resolver.apple.v3.AppleDnsResolverConfig
+              .getDescriptor();
+      case "envoy.extensions.network.dns_resolver.getaddrinfo.v3.GetAddrInfoDnsResolverConfig" ->
+          io.envoyproxy.envoy.extensions.network.dns_resolver.getaddrinfo.v3
+              .GetAddrInfoDnsResolverConfig.getDescriptor();
       case "envoy.config.trace.v3.OpenTelemetryConfig" ->
           io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor();
       case "envoy.config.trace.v3.ZipkinConfig" ->
