@@ -377,7 +377,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
   java.util.Set<String> nestedIgnored(Cluster c) {
     var ext = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
     if (ext == null) {
-      return DnsResolverParser.ignored(c);
+      return dnsResolverIgnored(c);
     }
     try {
       HttpProtocolOptions o =
@@ -388,11 +388,16 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           FieldAudit.ignored(o, HttpProtocolOptions.getDescriptor(), HTTP_OPTIONS_HONOURED)) {
         out.add(prefix + f);
       }
-      out.addAll(DnsResolverParser.ignored(c));
+      out.addAll(dnsResolverIgnored(c));
       return out;
     } catch (InvalidProtocolBufferException e) {
       return java.util.Set.of(); // parse() already refused it
     }
+  }
+
+  /** Asked only when set: a static proxy's start does not load the DNS parser (decision 0036). */
+  private static java.util.Set<String> dnsResolverIgnored(Cluster c) {
+    return c.hasTypedDnsResolverConfig() ? DnsResolverParser.ignored(c) : java.util.Set.of();
   }
 
   private static final java.util.Set<String> ALL_HONOURED =
