@@ -299,11 +299,22 @@ public final class Proxy implements AutoCloseable {
     }
     var runtimeValues =
         dev.bowline.proxy.runtime.RuntimeValues.of(bootstrap.getLayeredRuntime(), errors);
+    ClusterConfig.DnsResolver dnsDefault = null;
+    if (bootstrap.hasTypedDnsResolverConfig()
+        || bootstrap.hasDnsResolutionConfig()
+        || bootstrap.getUseTcpForDnsLookups()) { // read only when set: a static start loads less
+      try {
+        dnsDefault = dev.bowline.proxy.xds.DnsResolverParser.bootstrap(bootstrap);
+      } catch (dev.bowline.proxy.xds.InvalidResourceException e) {
+        errors.add(e.getMessage());
+      }
+    }
     if (!errors.isEmpty()) {
       throw new BootstrapException("invalid bootstrap: " + String.join("; ", errors));
     }
     Proxy p = new Proxy(bootstrap, options, ls, cs, pipes, stats, filters, config, runtimeValues);
     p.spans = spans;
+    p.bootstrapResolver = dnsDefault;
     spans.useTls(p.tlsContexts); // collectors behind TLS clusters: the proxy's contexts and SDS
     staticSecrets.forEach(
         (name, secret) -> p.secrets.put(new SecretKey(new SdsSource.Static(), name), secret));
@@ -657,10 +668,15 @@ public final class Proxy implements AutoCloseable {
   }
 
   /**
-   * Starts or stops periodic resolution for DNS clusters (on the config thread: a slow resolver
-   * delays config, never a request). A new cluster (or one whose DNS settings changed) is resolved
-   * at once; a failed lookup keeps the last good addresses, as Envoy does, and the next comes after
-   * {@code dns_failure_refresh_rate}'s backoff when set, else after the refresh rate.
+   * Starts or stops periodic resolution for DNS clusters, as Envoy's STRICT_DNS and LOGICAL_DNS
+   * clusters: a new cluster (or one whose DNS settings changed) is resolved at once, and this waits
+   * for that first answer (at most {@link #FIRST_LOOKUP_WAIT}) as Envoy's cluster warming does, so
+   * the config it publishes has the cluster's addresses. Lookups run on an event loop ({@link
+   * dev.bowline.proxy.dns.DnsLookups}: non-blocking, created with the first DNS cluster); their
+   * answers are applied on the config thread. A failed lookup keeps the last good addresses, and
+   * the next comes after {@code dns_failure_refresh_rate}'s backoff when set, else after the
+   * refresh rate; after a success, after the refresh rate, or the answer's TTL with {@code
+   * respect_dns_ttl}.
    */
   private void followDns(Map<String, ClusterConfig> clusters) {
     var it = dnsTasks.entrySet().iterator();
@@ -675,14 +691,64 @@ public final class Proxy implements AutoCloseable {
         it.remove();
       }
     }
+    List<DnsFollow> started = new ArrayList<>();
     for (ClusterConfig c : clusters.values()) {
       if (c.discovery() instanceof ClusterConfig.Dns dns && !dnsTasks.containsKey(c.name())) {
         DnsFollow f = new DnsFollow(c.name(), dns);
         dnsTasks.put(c.name(), f);
-        f.lookup(false);
+        started.add(f);
+      }
+    }
+    var lookups = dnsLookups;
+    if (lookups != null) {
+      java.util.Set<ClusterConfig.DnsResolver> used = new java.util.HashSet<>();
+      dnsTasks.values().forEach(f -> used.add(f.resolver()));
+      lookups.retain(used);
+    }
+    if (started.isEmpty()) {
+      return;
+    }
+    List<java.util.concurrent.CompletableFuture<DnsOutcome>> first = new ArrayList<>();
+    for (DnsFollow f : started) {
+      first.add(f.start());
+    }
+    try {
+      java.util.concurrent.CompletableFuture.allOf(
+              first.toArray(new java.util.concurrent.CompletableFuture<?>[0]))
+          .get(FIRST_LOOKUP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      // a failed lookup is an outcome (null); those still running publish when they end
+    }
+    for (int i = 0; i < started.size(); i++) {
+      DnsFollow f = started.get(i);
+      var answer = first.get(i);
+      if (answer.isDone()) {
+        f.done(answer.getNow(null), false);
+      } else {
+        f.whenDone(answer);
       }
     }
   }
+
+  /** How long a new DNS cluster's first lookup holds the config it arrived with. */
+  private static final Duration FIRST_LOOKUP_WAIT = Duration.ofSeconds(10);
+
+  /**
+   * A DNS cluster's resolved endpoints and the TTL to its next lookup with {@code respect_dns_ttl}
+   * (seconds; 0 when the answer carried none).
+   */
+  private record DnsOutcome(List<Endpoints.Endpoint> endpoints, long ttlSeconds) {}
+
+  /** The resolvers of DNS clusters, made with the first DNS cluster (config thread only). */
+  private dev.bowline.proxy.dns.@Nullable DnsLookups dnsLookups;
+
+  /**
+   * The bootstrap's DNS resolver ({@code typed_dns_resolver_config}, ...), the default of DNS
+   * clusters without their own; null: the system's.
+   */
+  private ClusterConfig.@Nullable DnsResolver bootstrapResolver;
 
   /** The periodic lookups of one DNS cluster (config thread only). */
   private final class DnsFollow {
@@ -697,20 +763,110 @@ public final class Proxy implements AutoCloseable {
       this.dns = dns;
     }
 
-    void lookup(boolean publishChange) {
+    ClusterConfig.DnsResolver resolver() {
+      var r = dns.resolver();
+      if (r == null) {
+        r = bootstrapResolver;
+      }
+      return r == null ? ClusterConfig.DnsResolver.SYSTEM : r;
+    }
+
+    /**
+     * Looks up every host at once: completes (on the resolver's loop) with the cluster's endpoints,
+     * or with null when a lookup failed or found no address of the cluster's {@code
+     * dns_lookup_family}.
+     */
+    java.util.concurrent.CompletableFuture<@Nullable DnsOutcome> start() {
+      var lookups = dnsLookups;
+      if (lookups == null) {
+        lookups = new dev.bowline.proxy.dns.DnsLookups(group, options.transport());
+        dnsLookups = lookups;
+      }
+      List<java.util.concurrent.CompletableFuture<dev.bowline.proxy.dns.DnsLookups.Answer>> all =
+          new ArrayList<>();
+      for (ClusterConfig.HostPort hp : dns.hosts()) {
+        all.add(lookups.resolve(resolver(), dns.family(), hp.host()));
+      }
+      return java.util.concurrent.CompletableFuture.allOf(
+              all.toArray(new java.util.concurrent.CompletableFuture<?>[0]))
+          .handle(
+              (ok, failed) -> {
+                List<Endpoints.Endpoint> list = new ArrayList<>();
+                long ttl = Long.MAX_VALUE;
+                for (int i = 0; i < all.size(); i++) {
+                  ClusterConfig.HostPort hp = dns.hosts().get(i);
+                  var answer = all.get(i).isCompletedExceptionally() ? null : all.get(i).join();
+                  if (answer == null || answer.addresses().isEmpty()) {
+                    LOG.log(
+                        Level.INFO, "event=dns_failed cluster={0} host={1}", cluster, hp.host());
+                    return null;
+                  }
+                  // LOGICAL_DNS: the first address, and its TTL (Envoy's logical_dns_cluster.cc);
+                  // STRICT_DNS: every address, the smallest TTL (strict_dns_cluster.cc)
+                  int n = dns.logical() ? 1 : answer.addresses().size();
+                  for (int j = 0; j < n; j++) {
+                    ttl = Math.min(ttl, answer.ttlSeconds().get(j));
+                    // the name resolved is the host's hostname (Envoy's DNS clusters), for
+                    // auto_host_rewrite
+                    list.add(
+                        new Endpoints.Endpoint(
+                            new SocketAddr(answer.addresses().get(j).getHostAddress(), hp.port()),
+                            hp.weight(),
+                            0,
+                            "",
+                            0,
+                            Map.of(),
+                            hp.hostname()));
+                  }
+                }
+                return new DnsOutcome(list, ttl == Long.MAX_VALUE ? 0 : ttl);
+              });
+    }
+
+    /** Applies {@code answer} on the config thread when it completes. */
+    void whenDone(java.util.concurrent.CompletableFuture<@Nullable DnsOutcome> answer) {
+      answer.whenComplete(
+          (o, ex) -> {
+            try {
+              configThread.execute(() -> done(ex == null ? o : null, true));
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+              stopped = true; // the proxy is closing
+            }
+          });
+    }
+
+    /** The lookup ended with {@code o} (null: failed): keep its addresses, schedule the next. */
+    void done(@Nullable DnsOutcome o, boolean publishChange) {
       if (stopped) {
         return;
       }
-      int r = resolve(cluster, dns);
-      failures = r < 0 ? failures + 1 : 0;
-      if (r > 0 && publishChange) {
-        publish(xds);
+      long delay;
+      if (o == null) {
+        failures++;
+        delay =
+            dns.nextLookupMillis(
+                failures, java.util.concurrent.ThreadLocalRandom.current().nextDouble());
+      } else {
+        failures = 0;
+        delay = dns.nextLookupAfterSuccessMillis(o.ttlSeconds());
+        Endpoints next = new Endpoints(cluster, o.endpoints());
+        if (!next.equals(resolved.get(cluster))) {
+          resolved.put(cluster, next);
+          if (publishChange) {
+            publish(xds);
+          }
+        }
       }
-      long delay =
-          dns.nextLookupMillis(
-              failures, java.util.concurrent.ThreadLocalRandom.current().nextDouble());
       try {
-        next = configThread.schedule(() -> lookup(true), delay, TimeUnit.MILLISECONDS);
+        this.next =
+            configThread.schedule(
+                () -> {
+                  if (!stopped) {
+                    whenDone(start());
+                  }
+                },
+                delay,
+                TimeUnit.MILLISECONDS);
       } catch (java.util.concurrent.RejectedExecutionException closed) {
         stopped = true; // the proxy is closing
       }
@@ -723,44 +879,6 @@ public final class Proxy implements AutoCloseable {
         n.cancel(false);
       }
     }
-  }
-
-  /**
-   * Resolves a DNS cluster: 1 when its addresses changed, 0 when not, -1 when a lookup failed or
-   * found no address of the cluster's {@code dns_lookup_family}.
-   */
-  private int resolve(String cluster, ClusterConfig.Dns dns) {
-    List<Endpoints.Endpoint> list = new ArrayList<>();
-    for (ClusterConfig.HostPort hp : dns.hosts()) {
-      List<java.net.InetAddress> all;
-      try {
-        all = dns.family().pick(java.net.InetAddress.getAllByName(hp.host()));
-      } catch (java.net.UnknownHostException ex) {
-        all = List.of();
-      }
-      if (all.isEmpty()) {
-        LOG.log(Level.INFO, "event=dns_failed cluster={0} host={1}", cluster, hp.host());
-        return -1;
-      }
-      for (java.net.InetAddress a : dns.logical() ? all.subList(0, 1) : all) {
-        // the name resolved is the host's hostname (Envoy's DNS clusters), for auto_host_rewrite
-        list.add(
-            new Endpoints.Endpoint(
-                new SocketAddr(a.getHostAddress(), hp.port()),
-                hp.weight(),
-                0,
-                "",
-                0,
-                Map.of(),
-                hp.hostname()));
-      }
-    }
-    Endpoints next = new Endpoints(cluster, list);
-    if (next.equals(resolved.get(cluster))) {
-      return 0;
-    }
-    resolved.put(cluster, next);
-    return 1;
   }
 
   private final Map<String, Endpoints> resolved = new HashMap<>();

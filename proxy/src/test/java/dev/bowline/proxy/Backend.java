@@ -19,9 +19,14 @@ final class Backend implements AutoCloseable {
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
 
   Backend(String name, String ip) {
+    this(name, ip, 0);
+  }
+
+  /** On {@code ip:port} (0: any free port). */
+  Backend(String name, String ip, int port) {
     this.name = name;
     try {
-      server = HttpServer.create(new InetSocketAddress(ip, 0), 64);
+      server = HttpServer.create(new InetSocketAddress(ip, port), 64);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -51,6 +51,11 @@ public final class SupportedTypes {
           // connection manager original_ip_detection_extensions
           "envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig",
           "envoy.extensions.http.original_ip_detection.xff.v3.XffConfig",
+          // DNS resolvers (typed_dns_resolver_config): c-ares is honoured, the others refused by
+          // name
+          "envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig",
+          "envoy.extensions.network.dns_resolver.apple.v3.AppleDnsResolverConfig",
+          "envoy.extensions.network.dns_resolver.getaddrinfo.v3.GetAddrInfoDnsResolverConfig",
           // tracers (connection manager tracing.provider)
           "envoy.config.trace.v3.OpenTelemetryConfig",
           "envoy.config.trace.v3.ZipkinConfig",
@@ -124,6 +129,15 @@ public final class SupportedTypes {
       case "envoy.extensions.http.original_ip_detection.xff.v3.XffConfig" ->
           io.envoyproxy.envoy.extensions.http.original_ip_detection.xff.v3.XffConfig
               .getDescriptor();
+      case "envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig" ->
+          io.envoyproxy.envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
+              .getDescriptor();
+      case "envoy.extensions.network.dns_resolver.apple.v3.AppleDnsResolverConfig" ->
+          io.envoyproxy.envoy.extensions.network.dns_resolver.apple.v3.AppleDnsResolverConfig
+              .getDescriptor();
+      case "envoy.extensions.network.dns_resolver.getaddrinfo.v3.GetAddrInfoDnsResolverConfig" ->
+          io.envoyproxy.envoy.extensions.network.dns_resolver.getaddrinfo.v3
+              .GetAddrInfoDnsResolverConfig.getDescriptor();
       case "envoy.config.trace.v3.OpenTelemetryConfig" ->
           io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor();
       case "envoy.config.trace.v3.ZipkinConfig" ->

@@ -73,6 +73,12 @@ public record ClusterConfig(
    *     when unset (a failed lookup is retried after {@code refresh}, as Envoy)
    * @param failureMax {@code dns_failure_refresh_rate.max_interval} (Envoy's default: ten times the
    *     base)
+   * @param respectTtl {@code respect_dns_ttl}: after a successful lookup the next comes after the
+   *     answer's TTL (the smallest of the addresses taken; LOGICAL_DNS: the first address's) rather
+   *     than {@code refresh}, unless that TTL is 0 (Envoy's {@code strict_dns_cluster.cc})
+   * @param resolver the cluster's own resolver ({@code typed_dns_resolver_config}, {@code
+   *     dns_resolution_config}, {@code dns_resolvers}/{@code use_tcp_for_dns_lookups}); null: the
+   *     bootstrap's
    */
   public record Dns(
       java.util.List<HostPort> hosts,
@@ -80,15 +86,38 @@ public record ClusterConfig(
       Duration refresh,
       LookupFamily family,
       Duration failureBase,
-      Duration failureMax)
+      Duration failureMax,
+      boolean respectTtl,
+      @Nullable DnsResolver resolver)
       implements Discovery {
     public Dns {
       hosts = java.util.List.copyOf(hosts);
     }
 
+    /** Without {@code respect_dns_ttl}, on the bootstrap's resolver. */
+    public Dns(
+        java.util.List<HostPort> hosts,
+        boolean logical,
+        Duration refresh,
+        LookupFamily family,
+        Duration failureBase,
+        Duration failureMax) {
+      this(hosts, logical, refresh, family, failureBase, failureMax, false, null);
+    }
+
     /** Envoy's defaults: AUTO, failed lookups retried after {@code refresh}. */
     public Dns(java.util.List<HostPort> hosts, boolean logical, Duration refresh) {
       this(hosts, logical, refresh, LookupFamily.AUTO, Duration.ZERO, Duration.ZERO);
+    }
+
+    /**
+     * Milliseconds to the next lookup after a successful one whose answer's TTL was {@code
+     * ttlSeconds} (0 when the answer had none: {@code /etc/hosts}, an IP address): the TTL with
+     * {@code respect_dns_ttl} unless it is 0, else the refresh rate. Envoy takes the TTL even when
+     * it is below {@code dns_refresh_rate}.
+     */
+    public long nextLookupAfterSuccessMillis(long ttlSeconds) {
+      return respectTtl && ttlSeconds > 0 ? ttlSeconds * 1000 : refresh.toMillis();
     }
 
     /**
@@ -106,6 +135,33 @@ public record ClusterConfig(
               ? failureMax.toMillis()
               : Math.min(base << (failures - 1), failureMax.toMillis());
       return Math.max(1, (long) (jitter * ceiling));
+    }
+  }
+
+  /**
+   * A DNS resolver as Envoy's c-ares one ({@code envoy.network.dns_resolver.cares}): {@code
+   * /etc/hosts} first, then the name servers, search domains and {@code ndots} of {@code
+   * /etc/resolv.conf}, or {@code servers} when set.
+   *
+   * @param servers {@code resolvers}: the name servers asked instead of resolv.conf's; empty: the
+   *     system's
+   * @param serversAsFallback {@code use_resolvers_as_fallback}: {@code servers} only when
+   *     resolv.conf names no name server
+   * @param tcp {@code dns_resolver_options.use_tcp_for_dns_lookups}
+   * @param noSearch {@code dns_resolver_options.no_default_search_domain}: resolv.conf's search
+   *     domains are not appended
+   */
+  public record DnsResolver(
+      java.util.List<java.net.InetSocketAddress> servers,
+      boolean serversAsFallback,
+      boolean tcp,
+      boolean noSearch) {
+    /** The system's resolver: Envoy's default c-ares config. */
+    public static final DnsResolver SYSTEM =
+        new DnsResolver(java.util.List.of(), false, false, false);
+
+    public DnsResolver {
+      servers = java.util.List.copyOf(servers);
     }
   }
 

@@ -106,6 +106,18 @@ public enum Transport {
     return socketChannelClass;
   }
 
+  /**
+   * The UDP channel class of this transport (DNS lookups); named here rather than held in a field
+   * so that a proxy without DNS clusters never loads it.
+   */
+  public Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannelClass() {
+    return switch (this) {
+      case IO_URING -> io.netty.channel.uring.IoUringDatagramChannel.class;
+      case EPOLL -> io.netty.channel.epoll.EpollDatagramChannel.class;
+      case NIO -> io.netty.channel.socket.nio.NioDatagramChannel.class;
+    };
+  }
+
   /** The default transport for this machine: epoll where it loads, else NIO. */
   public static Transport detect() {
     return EPOLL.isAvailable() ? EPOLL : NIO;

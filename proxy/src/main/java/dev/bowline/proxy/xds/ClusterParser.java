@@ -285,7 +285,15 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
             "dns_failure_refresh_rate.max_interval", "must not be less than base_interval");
       }
     }
-    return new ClusterConfig.Dns(hosts, logical, refresh, family, failureBase, failureMax);
+    return new ClusterConfig.Dns(
+        hosts,
+        logical,
+        refresh,
+        family,
+        failureBase,
+        failureMax,
+        c.getRespectDnsTtl(),
+        DnsResolverParser.cluster(c));
   }
 
   private static io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment withName(Cluster c) {
@@ -325,6 +333,15 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           "dns_lookup_family",
           "dns_failure_refresh_rate.base_interval",
           "dns_failure_refresh_rate.max_interval",
+          "respect_dns_ttl",
+          // the resolver (DnsResolverParser); CaresDnsResolverConfig's own fields are audited below
+          "typed_dns_resolver_config.name",
+          "typed_dns_resolver_config.typed_config",
+          "dns_resolvers.socket_address.address",
+          "dns_resolvers.socket_address.port_value",
+          "dns_resolution_config.resolvers.socket_address.address",
+          "dns_resolution_config.resolvers.socket_address.port_value",
+          "dns_resolution_config.dns_resolver_options.no_default_search_domain",
           "original_dst_lb_config.use_http_header",
           "cleanup_interval",
           "transport_socket",
@@ -360,7 +377,7 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
   java.util.Set<String> nestedIgnored(Cluster c) {
     var ext = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
     if (ext == null) {
-      return java.util.Set.of();
+      return dnsResolverIgnored(c);
     }
     try {
       HttpProtocolOptions o =
@@ -371,10 +388,16 @@ public final class ClusterParser extends ResourceParser<Cluster, ClusterConfig> 
           FieldAudit.ignored(o, HttpProtocolOptions.getDescriptor(), HTTP_OPTIONS_HONOURED)) {
         out.add(prefix + f);
       }
+      out.addAll(dnsResolverIgnored(c));
       return out;
     } catch (InvalidProtocolBufferException e) {
       return java.util.Set.of(); // parse() already refused it
     }
+  }
+
+  /** Asked only when set: a static proxy's start does not load the DNS parser (decision 0036). */
+  private static java.util.Set<String> dnsResolverIgnored(Cluster c) {
+    return c.hasTypedDnsResolverConfig() ? DnsResolverParser.ignored(c) : java.util.Set.of();
   }
 
   private static final java.util.Set<String> ALL_HONOURED =

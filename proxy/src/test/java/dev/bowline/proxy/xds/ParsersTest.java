@@ -733,7 +733,7 @@ class ParsersTest {
   }
 
   @Test
-  void dnsLookupFamilyAndFailureRefreshRateAreReadAndRespectDnsTtlIsReported() throws Exception {
+  void dnsLookupFamilyFailureRefreshRateAndRespectDnsTtlAreRead() throws Exception {
     java.util.function.Function<String, Cluster> cluster =
         extra ->
             cluster(
@@ -761,9 +761,15 @@ class ParsersTest {
     assertThat(dns.nextLookupMillis(3, 0.5)).isEqualTo(2000);
     assertThat(dns.nextLookupMillis(9, 0.5)).isEqualTo(5000);
     assertThat(dns.nextLookupMillis(64, 0.5)).isEqualTo(5000);
-    // the JDK's resolver exposes no TTLs: respect_dns_ttl is reported, not silently dropped
-    assertThat(FieldAudit.ignored(set, Cluster.getDescriptor(), parser.honouredFields()))
-        .containsExactly("respect_dns_ttl");
+    // netty-resolver-dns reports TTLs: respect_dns_ttl is honoured (Envoy's rules: a TTL of 0
+    // keeps the refresh rate; a TTL below the refresh rate is taken as it is)
+    assertThat(FieldAudit.ignored(set, Cluster.getDescriptor(), parser.honouredFields())).isEmpty();
+    assertThat(dns.respectTtl()).isTrue();
+    assertThat(unset.respectTtl()).isFalse();
+    assertThat(dns.nextLookupAfterSuccessMillis(0)).isEqualTo(5000);
+    assertThat(dns.nextLookupAfterSuccessMillis(1)).isEqualTo(1000);
+    assertThat(dns.nextLookupAfterSuccessMillis(30)).isEqualTo(30_000);
+    assertThat(unset.nextLookupAfterSuccessMillis(1)).isEqualTo(5000);
     var v4 = java.net.InetAddress.ofLiteral("192.0.2.1");
     var v6 = java.net.InetAddress.ofLiteral("2001:db8::1");
     var both = new java.net.InetAddress[] {v4, v6};
@@ -784,6 +790,90 @@ class ParsersTest {
     assertThatThrownBy(() -> parser.unpackAndParse(maxBelow))
         .hasMessageEndingWith(
             "d: dns_failure_refresh_rate.max_interval: must not be less than base_interval");
+  }
+
+  @Test
+  void dnsResolverConfigsAreReadAndBadOnesRefusedNamingTheField() throws Exception {
+    java.util.function.Function<String, Cluster> cluster =
+        extra ->
+            cluster(
+                "{\"name\":\"d\",\"type\":\"STRICT_DNS\","
+                    + "\"load_assignment\":{\"endpoints\":[{\"lb_endpoints\":[{\"endpoint\":"
+                    + "{\"address\":{\"socket_address\":{\"address\":\"example.com\","
+                    + "\"port_value\":80}}}}]}]}"
+                    + extra
+                    + "}");
+    java.util.function.Function<String, String> typed =
+        body ->
+            ",\"typed_dns_resolver_config\":{\"name\":\"r\",\"typed_config\":{\"@type\":"
+                + "\"type.googleapis.com/envoy.extensions.network.dns_resolver."
+                + body
+                + "}}";
+    var parser = new ClusterParser();
+    assertThat(((ClusterConfig.Dns) parser.parse(cluster.apply("")).discovery()).resolver())
+        .isNull(); // the bootstrap's
+    Cluster cares =
+        cluster.apply(
+            typed.apply(
+                "cares.v3.CaresDnsResolverConfig\",\"resolvers\":[{\"socket_address\":"
+                    + "{\"address\":\"192.0.2.53\",\"port_value\":5353}},{\"socket_address\":"
+                    + "{\"address\":\"2001:db8::53\"}}],\"use_resolvers_as_fallback\":true,"
+                    + "\"dns_resolver_options\":{\"use_tcp_for_dns_lookups\":true,"
+                    + "\"no_default_search_domain\":true},\"udp_max_queries\":10"));
+    var r = ((ClusterConfig.Dns) parser.parse(cares).discovery()).resolver();
+    assertThat(r)
+        .isEqualTo(
+            new ClusterConfig.DnsResolver(
+                java.util.List.of(
+                    new java.net.InetSocketAddress(
+                        java.net.InetAddress.ofLiteral("192.0.2.53"), 5353),
+                    new java.net.InetSocketAddress(
+                        java.net.InetAddress.ofLiteral("2001:db8::53"), 53)),
+                true,
+                true,
+                true));
+    // TCP-only lookups and c-ares' tuning stay reported (Netty asks over TCP only after truncation
+    // or, with the option, a timeout)
+    assertThat(FieldAudit.ignored(cares, Cluster.getDescriptor(), parser.honouredFields()))
+        .isEmpty();
+    assertThat(parser.nestedIgnored(cares))
+        .containsExactly(
+            "typed_dns_resolver_config.typed_config.dns_resolver_options.use_tcp_for_dns_lookups",
+            "typed_dns_resolver_config.typed_config.udp_max_queries");
+    var legacy =
+        (ClusterConfig.Dns)
+            parser
+                .parse(
+                    cluster.apply(
+                        ",\"dns_resolvers\":[{\"socket_address\":{\"address\":\"192.0.2.1\","
+                            + "\"port_value\":53}}]"))
+                .discovery();
+    assertThat(legacy.resolver().servers())
+        .containsExactly(
+            new java.net.InetSocketAddress(java.net.InetAddress.ofLiteral("192.0.2.1"), 53));
+    var errors =
+        java.util.Map.of(
+            typed.apply("apple.v3.AppleDnsResolverConfig\""),
+            "typed_dns_resolver_config.typed_config: unsupported DNS resolver"
+                + " envoy.extensions.network.dns_resolver.apple.v3.AppleDnsResolverConfig (only"
+                + " envoy.network.dns_resolver.cares is)",
+            typed.apply("getaddrinfo.v3.GetAddrInfoDnsResolverConfig\""),
+            "typed_dns_resolver_config.typed_config: unsupported DNS resolver"
+                + " envoy.extensions.network.dns_resolver.getaddrinfo.v3"
+                + ".GetAddrInfoDnsResolverConfig (only envoy.network.dns_resolver.cares is)",
+            typed.apply(
+                "cares.v3.CaresDnsResolverConfig\",\"resolvers\":[{\"socket_address\":"
+                    + "{\"address\":\"dns.example\",\"port_value\":53}}]"),
+            "typed_dns_resolver_config.typed_config.resolvers[0].socket_address.address:"
+                + " 'dns.example' is not an IP address",
+            ",\"dns_resolvers\":[{\"pipe\":{\"path\":\"/tmp/dns\"}}]",
+            "dns_resolvers[0]: must be a socket_address");
+    for (var e : errors.entrySet()) {
+      var any = Any.pack(cluster.apply(e.getKey()));
+      assertThatThrownBy(() -> parser.unpackAndParse(any))
+          .as(e.getKey())
+          .hasMessageEndingWith("d: " + e.getValue());
+    }
   }
 
   @Test
