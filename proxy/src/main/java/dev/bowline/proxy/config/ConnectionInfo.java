@@ -53,14 +53,15 @@ public record ConnectionInfo(
    */
   public static java.net.@org.jspecify.annotations.Nullable InetSocketAddress restoredLocal(
       io.netty.channel.Channel ch) {
-    java.net.InetSocketAddress r = ch.attr(RESTORED_LOCAL).get();
-    if (r == null) {
-      io.netty.channel.Channel p = ch.parent();
-      if (p != null && !(p instanceof io.netty.channel.ServerChannel)) {
-        r = p.attr(RESTORED_LOCAL).get();
-      }
+    // hasAttr first: attr() would add an empty attribute to every connection that has none
+    if (ch.hasAttr(RESTORED_LOCAL)) {
+      return ch.attr(RESTORED_LOCAL).get();
     }
-    return r;
+    io.netty.channel.Channel p = ch.parent();
+    if (p != null && !(p instanceof io.netty.channel.ServerChannel) && p.hasAttr(RESTORED_LOCAL)) {
+      return p.attr(RESTORED_LOCAL).get();
+    }
+    return null;
   }
 
   /**
