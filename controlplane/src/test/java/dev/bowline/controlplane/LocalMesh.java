@@ -76,8 +76,8 @@ final class LocalMesh implements AutoCloseable {
    * port of {@code ip}, one worker, ADS by {@code apiType} ({@link #SOTW} or {@link #DELTA}) to
    * this control plane with a short reconnect backoff.
    *
-   * @param metadata node metadata beyond NAMESPACE and INTERCEPTION_MODE, one YAML {@code KEY:
-   *     value} a line ({@code LABELS: {app: client}})
+   * @param metadata node metadata beyond NAMESPACE, one YAML {@code KEY: value} a line ({@code
+   *     LABELS: {app: client}}); INTERCEPTION_MODE is NONE unless a line names it
    * @param extraClusters YAML list items appended to the static clusters (an SDS cluster), or empty
    */
   Proxy sidecar(String apiType, String ip, String name, List<String> metadata, String extraClusters)
@@ -88,7 +88,6 @@ final class LocalMesh implements AutoCloseable {
           id: sidecar~%1$s~%2$s.shop~shop.svc.cluster.local
           metadata:
             NAMESPACE: shop
-            INTERCEPTION_MODE: NONE
         %3$s\
         admin: {address: {socket_address: {address: %1$s, port_value: %4$d}}}
         dynamic_resources:
@@ -113,7 +112,13 @@ final class LocalMesh implements AutoCloseable {
                 .formatted(
                     ip,
                     name,
-                    metadata.stream().map(m -> "    " + m + "\n").reduce("", String::concat),
+                    (metadata.stream().anyMatch(m -> m.startsWith("INTERCEPTION_MODE:"))
+                            ? metadata.stream()
+                            : java.util.stream.Stream.concat(
+                                java.util.stream.Stream.of("INTERCEPTION_MODE: NONE"),
+                                metadata.stream()))
+                        .map(m -> "    " + m + "\n")
+                        .reduce("", String::concat),
                     freePort(ip),
                     apiType,
                     controlPlane.xdsPort())

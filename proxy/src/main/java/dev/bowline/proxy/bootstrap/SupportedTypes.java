@@ -65,6 +65,7 @@ public final class SupportedTypes {
           "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer",
           "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector",
           "envoy.extensions.filters.listener.http_inspector.v3.HttpInspector",
+          "envoy.extensions.filters.listener.original_dst.v3.OriginalDst",
           // HTTP filters and their per-route configs, retry extensions, config wrappers
           "envoy.extensions.filters.http.fault.v3.HTTPFault",
           "envoy.extensions.filters.http.cors.v3.Cors",
@@ -157,6 +158,9 @@ public final class SupportedTypes {
               .getDescriptor();
       case "envoy.extensions.filters.listener.http_inspector.v3.HttpInspector" ->
           io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector
+              .getDescriptor();
+      case "envoy.extensions.filters.listener.original_dst.v3.OriginalDst" ->
+          io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst
               .getDescriptor();
       case "envoy.extensions.filters.http.fault.v3.HTTPFault" ->
           io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor();

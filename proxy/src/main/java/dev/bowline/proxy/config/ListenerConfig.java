@@ -16,6 +16,10 @@ import java.util.Optional;
  * @param inspection the listener filters that look at a connection's first bytes
  * @param bufferLimitBytes {@code per_connection_buffer_limit_bytes}: the soft limit of what a
  *     connection (and a stream of it) holds, 0 for none ({@link #DEFAULT_BUFFER_LIMIT} by default)
+ * @param originalDst whether the {@code envoy.filters.listener.original_dst} listener filter reads
+ *     each connection's original destination ({@code SO_ORIGINAL_DST}) as its local address
+ * @param useOriginalDst {@code use_original_dst}: a connection whose original destination another
+ *     listener has (its exact address, else the wildcard address of that port) is handed to it
  */
 public record ListenerConfig(
     String name,
@@ -24,7 +28,9 @@ public record ListenerConfig(
     Optional<FilterChain> defaultChain,
     boolean bindToPort,
     Inspection inspection,
-    int bufferLimitBytes) {
+    int bufferLimitBytes,
+    boolean originalDst,
+    boolean useOriginalDst) {
   /** Envoy's default {@code per_connection_buffer_limit_bytes}, 1 MiB. */
   public static final int DEFAULT_BUFFER_LIMIT = 1 << 20;
 
@@ -33,6 +39,27 @@ public record ListenerConfig(
     if (bufferLimitBytes < 0) {
       throw new IllegalArgumentException("bufferLimitBytes: negative: " + bufferLimitBytes);
     }
+  }
+
+  /** A listener without {@code original_dst} or {@code use_original_dst}. */
+  public ListenerConfig(
+      String name,
+      SocketAddr address,
+      List<FilterChain> filterChains,
+      Optional<FilterChain> defaultChain,
+      boolean bindToPort,
+      Inspection inspection,
+      int bufferLimitBytes) {
+    this(
+        name,
+        address,
+        filterChains,
+        defaultChain,
+        bindToPort,
+        inspection,
+        bufferLimitBytes,
+        false,
+        false);
   }
 
   /** A listener with the default buffer limit. */

@@ -43,7 +43,7 @@ public record ProxySnapshot(
       case ClusterConfig.Static s -> s.endpoints();
       case ClusterConfig.Eds e -> endpoints.get(e.serviceName());
       case ClusterConfig.Dns d -> resolved.get(cluster.name());
-      case ClusterConfig.OriginalDst o -> null; // no original destination is known
+      case ClusterConfig.OriginalDst o -> null; // per connection: HttpStream, TcpProxy
     };
   }
 }

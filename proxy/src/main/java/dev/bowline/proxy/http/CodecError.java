@@ -274,12 +274,15 @@ final class CodecError implements LocalReplyMapper.View {
 
   @Override
   public String downstreamLocalAddress() {
-    return address(connection.localAddress());
+    return address(dev.bowline.proxy.config.ConnectionInfo.localAddress(connection));
   }
 
   @Override
   public @Nullable InetSocketAddress downstreamLocal() {
-    return connection.localAddress() instanceof InetSocketAddress i ? i : null;
+    return dev.bowline.proxy.config.ConnectionInfo.localAddress(connection)
+            instanceof InetSocketAddress i
+        ? i
+        : null;
   }
 
   @Override

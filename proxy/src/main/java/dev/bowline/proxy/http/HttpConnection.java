@@ -54,6 +54,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   io.netty.util.@Nullable AsciiString localPortText; // append_x_forwarded_port's value
   @Nullable String serverNameText; // SNI from the connection's ConnectionInfo
 
+  // the original destination the original_dst listener filter restored (ORIGINAL_DST clusters)
+  dev.bowline.proxy.config.@Nullable SocketAddr restoredDestination;
+  boolean restoredDestinationRead;
+
   // The last millisecond count written as header text (x-envoy-expected-rq-timeout-ms is the same
   // for every request of a route): kept so a keep-alive connection makes the string once.
   private long lastMillis = -1;

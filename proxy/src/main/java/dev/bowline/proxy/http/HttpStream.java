@@ -1460,8 +1460,12 @@ final class HttpStream
     Endpoints endpoints;
     SocketAddr pinned = null;
     if (cluster.discovery() instanceof ClusterConfig.OriginalDst o) {
-      // Nothing redirects connections here, so only the header can name the destination.
+      // Envoy's chooseHost: the header (with use_http_header), else the downstream connection's
+      // local address if the original_dst listener filter restored it
       pinned = o.useHttpHeader() ? originalDstHost(req.headers().get(ORIGINAL_DST_HOST)) : null;
+      if (pinned == null) {
+        pinned = restoredDestination();
+      }
       endpoints = pinned == null ? null : worker.originalDst(cluster, pinned);
     } else {
       endpoints = snapshot.endpointsOrNull(cluster);
@@ -1639,7 +1643,7 @@ final class HttpStream
   /** The downstream connection's remote or local address as {@code ip:port}. */
   private String addressOf(boolean remote) {
     var ch = conn.http2Stream ? ctx.channel().parent() : ctx.channel();
-    var a = remote ? ch.remoteAddress() : ch.localAddress();
+    var a = remote ? ch.remoteAddress() : dev.bowline.proxy.config.ConnectionInfo.localAddress(ch);
     return a instanceof java.net.InetSocketAddress i
         ? i.getAddress().getHostAddress() + ":" + i.getPort()
         : String.valueOf(a);
@@ -1897,6 +1901,21 @@ final class HttpStream
     HttpRequest r = upstreamRequest != null ? upstreamRequest : downstreamHead;
     return ClusterConfig.AutoSni.serverName(
         r.headers().get(overrideHeader != null ? overrideHeader : HttpHeaderNames.HOST));
+  }
+
+  /**
+   * The downstream connection's original destination as the {@code original_dst} listener filter
+   * restored it, null if none; made once per connection.
+   */
+  private @Nullable SocketAddr restoredDestination() {
+    if (!conn.restoredDestinationRead) {
+      conn.restoredDestinationRead = true;
+      java.net.InetSocketAddress r =
+          dev.bowline.proxy.config.ConnectionInfo.restoredLocal(downstream());
+      conn.restoredDestination =
+          r == null ? null : new SocketAddr(r.getAddress().getHostAddress(), r.getPort());
+    }
+    return conn.restoredDestination;
   }
 
   /** Envoy's header for ORIGINAL_DST clusters with {@code use_http_header}. */
@@ -3490,7 +3509,7 @@ final class HttpStream
   public String downstreamLocalAddress() {
     String a = conn.localAddressText;
     if (a == null) {
-      a = address(downstream().localAddress());
+      a = address(dev.bowline.proxy.config.ConnectionInfo.localAddress(downstream()));
       conn.localAddressText = a;
     }
     return a;
@@ -3502,7 +3521,10 @@ final class HttpStream
 
   @Override
   public java.net.@Nullable InetSocketAddress downstreamLocal() {
-    return downstream().localAddress() instanceof java.net.InetSocketAddress i ? i : null;
+    return dev.bowline.proxy.config.ConnectionInfo.localAddress(downstream())
+            instanceof java.net.InetSocketAddress i
+        ? i
+        : null;
   }
 
   @Override

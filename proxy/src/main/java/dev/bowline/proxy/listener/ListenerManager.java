@@ -171,10 +171,14 @@ public final class ListenerManager {
 
   private static final class Active {
     volatile Generation current;
-    final Channel server;
+    // null for a bind_to_port: false listener, reached only by a use_original_dst hand-off
+    final @org.jspecify.annotations.Nullable Channel server;
     final ListenerStats stats;
 
-    Active(ListenerConfig config, Channel server, ListenerStats stats) {
+    Active(
+        ListenerConfig config,
+        @org.jspecify.annotations.Nullable Channel server,
+        ListenerStats stats) {
       this.current = new Generation(config);
       this.server = server;
       this.stats = stats;
@@ -256,7 +260,7 @@ public final class ListenerManager {
       var e = it.next();
       ListenerConfig next = snapshot.listeners().get(e.getKey());
       if (next == null
-          || !next.bindToPort()
+          || next.bindToPort() != e.getValue().config().bindToPort()
           || !next.address().equals(e.getValue().config().address())) {
         it.remove();
         drain(e.getValue());
@@ -274,6 +278,9 @@ public final class ListenerManager {
     for (ListenerConfig l : snapshot.listeners().values()) {
       if (l.bindToPort() && !active.containsKey(l.name()) && heldOut.get(l.name()) != l) {
         bind(l);
+      } else if (!l.bindToPort() && !active.containsKey(l.name())) {
+        // bind_to_port: false: no socket, but a listener a use_original_dst hand-off can find
+        active.put(l.name(), new Active(l, null, runtime.stats().listener(l.statPrefix())));
       }
     }
     Map<String, ListenerConfig> now = new HashMap<>();
@@ -287,7 +294,46 @@ public final class ListenerManager {
     }
     created = now;
     serving = active.values().stream().map(a -> a.current).toList();
+    byAddress = addresses();
   }
+
+  /**
+   * The listeners a {@code use_original_dst} hand-off can reach, by address (a bound one's port 0
+   * resolved to the port it got), as Envoy's {@code tcp_listener_map_by_address_}; empty once the
+   * listeners stopped accepting (Envoy returns no stopped listener). Read on the event loops.
+   */
+  private volatile Map<InetSocketAddress, Active> byAddress = Map.of();
+
+  private Map<InetSocketAddress, Active> addresses() {
+    Map<InetSocketAddress, Active> m = new HashMap<>();
+    for (Active a : active.values()) {
+      InetSocketAddress at =
+          a.server != null && a.server.localAddress() instanceof InetSocketAddress bound
+              ? bound
+              : a.config().address().toInet();
+      m.putIfAbsent(at, a);
+    }
+    return Map.copyOf(m);
+  }
+
+  /**
+   * The listener a connection whose original destination is {@code dst} is handed to: the one bound
+   * to that exact address, else the one on the wildcard address of its family and port ({@code
+   * 0.0.0.0} or {@code ::}), as Envoy's {@code getBalancedHandlerByAddress}; null if none.
+   */
+  private @org.jspecify.annotations.Nullable Active handOffTarget(InetSocketAddress dst) {
+    Map<InetSocketAddress, Active> m = byAddress;
+    Active a = m.get(dst);
+    if (a != null) {
+      return a;
+    }
+    return m.get(
+        new InetSocketAddress(
+            dst.getAddress() instanceof java.net.Inet4Address ? ANY_V4 : ANY_V6, dst.getPort()));
+  }
+
+  private static final java.net.InetAddress ANY_V4 = java.net.InetAddress.ofLiteral("0.0.0.0");
+  private static final java.net.InetAddress ANY_V6 = java.net.InetAddress.ofLiteral("::");
 
   /**
    * Envoy's error for a listener whose address another listener already has ({@code
@@ -371,7 +417,7 @@ public final class ListenerManager {
       return java.util.Optional.empty();
     }
     for (Active a : active.values()) {
-      if (a.config().address().equals(l.address())) {
+      if (a.server != null && a.config().address().equals(l.address())) {
         return java.util.Optional.empty();
       }
     }
@@ -404,11 +450,7 @@ public final class ListenerManager {
                       ch.close();
                       return;
                     }
-                    // downstream_cx_total/_active, and _destroy/_length_ms as it ends
-                    stats.opened();
-                    long start = System.nanoTime();
-                    ch.closeFuture().addListener(f -> stats.closed(start));
-                    connection(ch, a.join(ch).config, stats);
+                    accepted(ch, a);
                   }
                 })
             .bind(l.address().toInet());
@@ -436,8 +478,37 @@ public final class ListenerManager {
     LOG.log(Level.DEBUG, "event=listener_added listener={0} address={1}", l.name(), l.address());
   }
 
+  /**
+   * A connection {@code a} accepted: its listener filters that act before the chain is chosen
+   * ({@code original_dst}, then the {@code use_original_dst} hand-off to the listener of the
+   * restored destination, as Envoy's {@code ActiveTcpSocket::newConnection}), then the listener
+   * that keeps it counts it and picks its chain. A listener without {@code original_dst} pays one
+   * field read.
+   */
+  private void accepted(Channel ch, Active a) {
+    ListenerConfig first = a.config();
+    if (first.originalDst()) {
+      InetSocketAddress restored = OriginalDst.read(ch);
+      if (restored != null) {
+        ch.attr(ConnectionInfo.RESTORED_LOCAL).set(restored);
+        if (first.useOriginalDst()) {
+          Active target = handOffTarget(restored);
+          if (target != null) {
+            a = target; // the target runs its own inspectors and counts the connection
+          }
+        }
+      }
+    }
+    ListenerStats stats = a.stats;
+    // downstream_cx_total/_active, and _destroy/_length_ms as it ends
+    stats.opened();
+    long start = System.nanoTime();
+    ch.closeFuture().addListener(f -> stats.closed(start));
+    connection(ch, a.join(ch).config, stats);
+  }
+
   private void connection(Channel ch, ListenerConfig config, ListenerStats stats) {
-    InetSocketAddress local = (InetSocketAddress) ch.localAddress();
+    InetSocketAddress local = (InetSocketAddress) ConnectionInfo.localAddress(ch);
     InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
     String destIp = local.getAddress().getHostAddress();
     String sourceIp = remote.getAddress().getHostAddress();
@@ -504,7 +575,9 @@ public final class ListenerManager {
   private void drain(Active a) {
     // closed before apply binds: a listener of the same snapshot may take this address (Envoy
     // removes before it adds, and the new listener takes the draining one's socket)
-    a.server.close().awaitUninterruptibly();
+    if (a.server != null) {
+      a.server.close().awaitUninterruptibly();
+    }
     drainConnections(a.current);
   }
 
@@ -569,6 +642,7 @@ public final class ListenerManager {
   /** The bound listeners. */
   public synchronized List<Bound> bound() {
     return active.values().stream()
+        .filter(a -> a.server != null)
         .map(a -> new Bound(a.config().name(), (InetSocketAddress) a.server.localAddress()))
         .sorted(java.util.Comparator.comparing(Bound::name))
         .toList();
@@ -577,7 +651,7 @@ public final class ListenerManager {
   /** The bound address of listener {@code name}, if bound. */
   public synchronized java.util.Optional<SocketAddr> boundAddress(String name) {
     Active a = active.get(name);
-    if (a == null) {
+    if (a == null || a.server == null) {
       return java.util.Optional.empty();
     }
     InetSocketAddress isa = (InetSocketAddress) a.server.localAddress();
@@ -590,8 +664,11 @@ public final class ListenerManager {
    * connections get GOAWAY) until the drain time ends, which closes what is left.
    */
   public synchronized void stopAccepting() {
+    byAddress = Map.of(); // a stopped listener takes no hand-off
     for (Active a : active.values()) {
-      a.server.close().awaitUninterruptibly();
+      if (a.server != null) {
+        a.server.close().awaitUninterruptibly();
+      }
       drainConnections(a.current);
     }
   }
@@ -638,8 +715,11 @@ public final class ListenerManager {
 
   /** Closes every listener and connection, draining ones included. */
   public synchronized void close() {
+    byAddress = Map.of();
     for (Active a : active.values()) {
-      a.server.close();
+      if (a.server != null) {
+        a.server.close();
+      }
       closeNow(a.current, "proxy_closed");
     }
     for (Generation g : draining) {

@@ -148,11 +148,25 @@ public final class TcpProxy {
       if (cluster != null) {
         session.clusterConfig(cluster);
       }
-      var endpoints = cluster == null ? null : snapshot.endpointsOf(cluster).orElse(null);
+      dev.bowline.proxy.config.Endpoints endpoints;
+      dev.bowline.proxy.config.SocketAddr pinned = null;
+      if (cluster != null && cluster.discovery() instanceof ClusterConfig.OriginalDst) {
+        // Envoy's chooseHost without request headers: the connection's restored local address
+        var r = dev.bowline.proxy.config.ConnectionInfo.restoredLocal(down);
+        pinned =
+            r == null
+                ? null
+                : new dev.bowline.proxy.config.SocketAddr(
+                    r.getAddress().getHostAddress(), r.getPort());
+        endpoints = pinned == null ? null : worker.originalDst(cluster, pinned);
+      } else {
+        endpoints = cluster == null ? null : snapshot.endpointsOrNull(cluster);
+      }
       ChannelFuture f =
           cluster == null || endpoints == null
               ? null
-              : worker.connectRaw(cluster, endpoints, upstreamHandlers(cluster, down, session));
+              : worker.connectRaw(
+                  cluster, endpoints, pinned, upstreamHandlers(cluster, down, session));
       if (f == null) {
         // no cluster: NC; no endpoint, no healthy host or the connection limit reached: UH
         session.flag(cluster == null ? ResponseFlag.NC : ResponseFlag.UH);

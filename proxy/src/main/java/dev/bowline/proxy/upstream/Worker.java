@@ -630,8 +630,20 @@ public final class Worker {
    */
   public @Nullable ChannelFuture connectRaw(
       ClusterConfig cluster, Endpoints endpoints, ChannelHandler handler) {
+    return connectRaw(cluster, endpoints, null, handler);
+  }
+
+  /**
+   * As {@link #connectRaw(ClusterConfig, Endpoints, ChannelHandler)}; a non-null {@code pinned} is
+   * the host to connect to instead of the balancer's pick (ORIGINAL_DST).
+   */
+  public @Nullable ChannelFuture connectRaw(
+      ClusterConfig cluster,
+      Endpoints endpoints,
+      @Nullable SocketAddr pinned,
+      ChannelHandler handler) {
     ClusterHosts ch = hosts(cluster, endpoints);
-    Host host = ch.pick(random);
+    Host host = pinned != null ? ch.find(pinned) : ch.pick(random);
     if (host == null) {
       return null;
     }

@@ -99,6 +99,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     }
     boolean tlsInspector = false;
     boolean httpInspector = false;
+    boolean originalDst = false;
     for (int i = 0; i < l.getListenerFiltersCount(); i++) {
       var lf = l.getListenerFilters(i);
       String type = lf.hasTypedConfig() ? lf.getTypedConfig().getTypeUrl() : "";
@@ -108,6 +109,9 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       } else if (lf.getName().equals("envoy.filters.listener.http_inspector")
           || type.endsWith("/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector")) {
         httpInspector = true;
+      } else if (lf.getName().equals("envoy.filters.listener.original_dst")
+          || type.endsWith("/envoy.extensions.filters.listener.original_dst.v3.OriginalDst")) {
+        originalDst = true;
       } else {
         throw new InvalidResourceException(
             "listener_filters[" + i + "]",
@@ -135,7 +139,19 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       throw new InvalidResourceException("filter_chains", "at least one filter chain is required");
     }
     boolean bind = !l.hasBindToPort() || l.getBindToPort().getValue();
-    return new ListenerConfig(l.getName(), address, chains, def, bind, inspection, bufferLimit(l));
+    boolean useOriginalDst = l.hasUseOriginalDst() && l.getUseOriginalDst().getValue();
+    // Envoy's buildOriginalDstListenerFilter: use_original_dst adds the original_dst filter itself
+    originalDst |= useOriginalDst;
+    return new ListenerConfig(
+        l.getName(),
+        address,
+        chains,
+        def,
+        bind,
+        inspection,
+        bufferLimit(l),
+        originalDst,
+        useOriginalDst);
   }
 
   /** {@code per_connection_buffer_limit_bytes}: a uint32 our int-sized buffers must hold. */
@@ -1018,6 +1034,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "name",
           "address",
           "bind_to_port",
+          "use_original_dst",
           "per_connection_buffer_limit_bytes",
           "traffic_direction",
           "listener_filters.name",

@@ -64,6 +64,39 @@ class ParsersTest {
   }
 
   @Test
+  void originalDstListenerFilterAndUseOriginalDstAreAcceptedAndHonoured() throws Exception {
+    String filter =
+        "\"listener_filters\":[{\"name\":\"envoy.filters.listener.original_dst\","
+            + "\"typed_config\":{\"@type\":\"type.googleapis.com/"
+            + "envoy.extensions.filters.listener.original_dst.v3.OriginalDst\"}}],";
+    var inbound =
+        json(
+                listener(ROUTER).replace("\"filter_chains\"", filter + "\"filter_chains\""),
+                Listener.newBuilder())
+            .build();
+    var in = listeners.parse(inbound);
+    assertThat(in.originalDst()).isTrue();
+    assertThat(in.useOriginalDst()).isFalse();
+    // use_original_dst alone adds the filter, as Envoy's buildOriginalDstListenerFilter
+    var outbound =
+        json(
+                listener(ROUTER)
+                    .replace(
+                        "\"filter_chains\"",
+                        "\"use_original_dst\":true,\"bind_to_port\":false,\"filter_chains\""),
+                Listener.newBuilder())
+            .build();
+    var out = listeners.parse(outbound);
+    assertThat(out.originalDst()).isTrue();
+    assertThat(out.useOriginalDst()).isTrue();
+    assertThat(out.bindToPort()).isFalse();
+    assertThat(FieldAudit.ignored(outbound, Listener.getDescriptor(), listeners.honouredFields()))
+        .isEmpty();
+    assertThat(FieldAudit.ignored(inbound, Listener.getDescriptor(), listeners.honouredFields()))
+        .isEmpty();
+  }
+
+  @Test
   void invalidMessagingSwitchesResolveWithEnvoysPrecedence() throws Exception {
     String base = listener(ROUTER).replace("\"stat_prefix\":\"p\",", "\"stat_prefix\":\"p\",%s");
     java.util.function.Function<String, dev.bowline.proxy.config.CodecOptions> parse =

@@ -108,7 +108,10 @@ record NetworkExtAuthz(
                     AttributeContext.Peer.newBuilder()
                         .setAddress(
                             GrpcCheckCodec.address(
-                                ch.localAddress() instanceof InetSocketAddress a ? a : null))))
+                                dev.bowline.proxy.config.ConnectionInfo.localAddress(ch)
+                                        instanceof InetSocketAddress a
+                                    ? a
+                                    : null))))
         .build();
   }
 

@@ -109,7 +109,7 @@ record NetworkRbac(
           Level.DEBUG,
           "event=rbac_connection_denied remote={0} local={1}",
           ctx.channel().remoteAddress(),
-          ctx.channel().localAddress());
+          dev.bowline.proxy.config.ConnectionInfo.localAddress(ctx.channel()));
       ctx.close();
     }
   }
@@ -130,12 +130,16 @@ record NetworkRbac(
 
     @Override
     public byte[] destinationIp() {
-      return ch.localAddress() instanceof InetSocketAddress a ? a.getAddress().getAddress() : NONE;
+      return dev.bowline.proxy.config.ConnectionInfo.localAddress(ch) instanceof InetSocketAddress a
+          ? a.getAddress().getAddress()
+          : NONE;
     }
 
     @Override
     public int destinationPort() {
-      return ch.localAddress() instanceof InetSocketAddress a ? a.getPort() : 0;
+      return dev.bowline.proxy.config.ConnectionInfo.localAddress(ch) instanceof InetSocketAddress a
+          ? a.getPort()
+          : 0;
     }
 
     @Override
