@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param inspection the listener filters that look at a connection's first bytes
  * @param bufferLimitBytes {@code per_connection_buffer_limit_bytes}: the soft limit of what a
  *     connection (and a stream of it) holds, 0 for none ({@link #DEFAULT_BUFFER_LIMIT} by default)
+ * @param inbound {@code traffic_direction: INBOUND}: what {@code /drain_listeners?inboundonly}
+ *     drains
  */
 public record ListenerConfig(
     String name,
@@ -24,7 +26,8 @@ public record ListenerConfig(
     Optional<FilterChain> defaultChain,
     boolean bindToPort,
     Inspection inspection,
-    int bufferLimitBytes) {
+    int bufferLimitBytes,
+    boolean inbound) {
   /** Envoy's default {@code per_connection_buffer_limit_bytes}, 1 MiB. */
   public static final int DEFAULT_BUFFER_LIMIT = 1 << 20;
 
@@ -33,6 +36,19 @@ public record ListenerConfig(
     if (bufferLimitBytes < 0) {
       throw new IllegalArgumentException("bufferLimitBytes: negative: " + bufferLimitBytes);
     }
+  }
+
+  /** A listener whose traffic direction is not inbound. */
+  public ListenerConfig(
+      String name,
+      SocketAddr address,
+      List<FilterChain> filterChains,
+      Optional<FilterChain> defaultChain,
+      boolean bindToPort,
+      Inspection inspection,
+      int bufferLimitBytes) {
+    this(
+        name, address, filterChains, defaultChain, bindToPort, inspection, bufferLimitBytes, false);
   }
 
   /** A listener with the default buffer limit. */

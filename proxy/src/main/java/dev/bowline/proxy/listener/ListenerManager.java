@@ -590,9 +590,29 @@ public final class ListenerManager {
    * connections get GOAWAY) until the drain time ends, which closes what is left.
    */
   public synchronized void stopAccepting() {
+    stopAccepting(l -> true);
+  }
+
+  /** {@link #stopAccepting()} of the listeners {@code which} takes. */
+  public synchronized void stopAccepting(java.util.function.Predicate<ListenerConfig> which) {
     for (Active a : active.values()) {
-      a.server.close().awaitUninterruptibly();
-      drainConnections(a.current);
+      if (which.test(a.config())) {
+        a.server.close().awaitUninterruptibly();
+        drainConnections(a.current);
+      }
+    }
+  }
+
+  /**
+   * Tells the connections of the listeners {@code which} takes to drain ({@code connection: close},
+   * GOAWAY), their listeners still accepting: the start of {@code /drain_listeners
+   * ?inboundonly&graceful}. The drain time closes what is left of them.
+   */
+  public synchronized void drainConnections(java.util.function.Predicate<ListenerConfig> which) {
+    for (Active a : active.values()) {
+      if (which.test(a.config())) {
+        drainConnections(a.current);
+      }
     }
   }
 

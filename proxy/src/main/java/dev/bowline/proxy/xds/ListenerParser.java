@@ -135,7 +135,15 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       throw new InvalidResourceException("filter_chains", "at least one filter chain is required");
     }
     boolean bind = !l.hasBindToPort() || l.getBindToPort().getValue();
-    return new ListenerConfig(l.getName(), address, chains, def, bind, inspection, bufferLimit(l));
+    return new ListenerConfig(
+        l.getName(),
+        address,
+        chains,
+        def,
+        bind,
+        inspection,
+        bufferLimit(l),
+        l.getTrafficDirection() == io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND);
   }
 
   /** {@code per_connection_buffer_limit_bytes}: a uint32 our int-sized buffers must hold. */
