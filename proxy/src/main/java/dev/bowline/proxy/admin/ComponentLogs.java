@@ -192,36 +192,37 @@ public final class ComponentLogs {
   }
 
   /**
-   * Envoy's {@code --log-level} ({@code level}, null for none) then {@code --component-log-level}
-   * ({@code components}: {@code name:level,...}, null for none); checks both before changing
-   * anything. IllegalArgumentException naming what is wrong.
+   * Envoy's {@code --component-log-level}: {@code name:level,...} as a map of component to level
+   * name, in order; IllegalArgumentException naming what is wrong.
    */
-  public static synchronized void configure(String level, String components) {
+  public static Map<String, String> parse(String components) {
     Map<String, String> each = new LinkedHashMap<>();
-    if (components != null) {
-      for (String pair : components.split(",", -1)) {
-        int colon = pair.indexOf(':');
-        if (colon <= 0 || colon == pair.length() - 1) {
-          throw new IllegalArgumentException("want name:level,..., got '" + components + "'");
-        }
-        String name = pair.substring(0, colon);
-        if (!COMPONENTS.containsKey(name)) {
-          throw new IllegalArgumentException(
-              "unknown logger name '"
-                  + name
-                  + "'; one of "
-                  + String.join(", ", COMPONENTS.keySet()));
-        }
-        checkLevel(pair.substring(colon + 1));
-        each.put(name, pair.substring(colon + 1));
+    for (String pair : components.split(",", -1)) {
+      int colon = pair.indexOf(':');
+      if (colon <= 0 || colon == pair.length() - 1) {
+        throw new IllegalArgumentException("want NAME:LEVEL,..., got '" + components + "'");
       }
+      String name = pair.substring(0, colon);
+      if (!COMPONENTS.containsKey(name)) {
+        throw new IllegalArgumentException(
+            "unknown logger name '" + name + "'; one of " + String.join(", ", COMPONENTS.keySet()));
+      }
+      each.put(name, checkLevel(pair.substring(colon + 1)));
     }
+    return each;
+  }
+
+  /**
+   * Envoy's {@code --log-level} ({@code level}, null for none), then {@code --component-log-level}
+   * ({@code components}, from {@link #parse}).
+   */
+  public static synchronized void configure(
+      @org.jspecify.annotations.Nullable String level, Map<String, String> components) {
     if (level != null) {
-      checkLevel(level);
-      setAll(level);
+      setAll(checkLevel(level));
     }
-    if (!each.isEmpty()) {
-      set(each);
+    if (!components.isEmpty()) {
+      set(components);
     }
   }
 
