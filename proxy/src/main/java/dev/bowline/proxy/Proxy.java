@@ -977,8 +977,13 @@ public final class Proxy implements AutoCloseable {
     }
 
     @Override
-    public String stats(java.util.function.Predicate<String> filter) {
-      return runtime.stats().text(filter);
+    public String stats(java.util.function.Predicate<String> filter, String type, boolean json) {
+      return json ? runtime.stats().json(filter, type) : runtime.stats().text(filter, type);
+    }
+
+    @Override
+    public void resetCounters() {
+      runtime.stats().resetCounters();
     }
 
     @Override

@@ -221,4 +221,50 @@ class AdminEndpointsProxyTest {
     assertThat(in.get("local_address").get("socket_address").get("port_value").asInt())
         .isEqualTo(inPort);
   }
+
+  @Test
+  void statsAsJsonOfOneTypeAndCountersReset() throws Exception {
+    assertThat(proxy.get(inPort, "/x").statusCode()).isEqualTo(200);
+    var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    var all =
+        admin(
+            "GET",
+            "/stats?format=json&filter=%5E(cluster%5C.b%5C.upstream_rq_total%7Cserver%5C.concurrency)%24");
+    assertThat(all.statusCode()).isEqualTo(200);
+    assertThat(all.headers().firstValue("content-type")).hasValue("application/json");
+    assertThat(mapper.readTree(all.body()))
+        .isEqualTo(
+            mapper.readTree(
+                "{\"stats\":[{\"name\":\"cluster.b.upstream_rq_total\",\"value\":1},"
+                    + "{\"name\":\"server.concurrency\",\"value\":1}]}"));
+    assertThat(admin("GET", "/stats?type=Gauges&filter=%5Eserver%5C.").body())
+        .contains("server.concurrency: 1\n")
+        .doesNotContain("upstream_rq_total");
+    assertThat(admin("GET", "/stats?type=Counters&filter=upstream_rq_total%24").body())
+        .isEqualTo("cluster.b.upstream_rq_total: 1\n");
+    var histograms = mapper.readTree(admin("GET", "/stats?format=json&type=Histograms").body());
+    var h = histograms.get("stats").get(0).get("histograms");
+    assertThat(h.get("supported_quantiles").toString())
+        .isEqualTo("[0,25,50,75,90,95,99,99.5,99.9,100]");
+    assertThat(h.get("computed_quantiles").get(0).get("values").get(0).has("cumulative")).isTrue();
+
+    var badType = admin("GET", "/stats?type=Meters");
+    assertThat(badType.statusCode()).isEqualTo(400);
+    assertThat(badType.body()).isEqualTo("invalid &type= param");
+    var badFormat = admin("GET", "/stats?format=xml");
+    assertThat(badFormat.statusCode()).isEqualTo(400);
+    assertThat(badFormat.body())
+        .isEqualTo("usage: /stats?format=(html|active-html|json|prometheus|text)\n\n");
+
+    assertThat(admin("GET", "/reset_counters").statusCode()).isEqualTo(405);
+    var reset = admin("POST", "/reset_counters");
+    assertThat(reset.statusCode()).isEqualTo(200);
+    assertThat(reset.body()).isEqualTo("OK\n");
+    assertThat(
+            admin(
+                    "GET",
+                    "/stats?filter=%5E(cluster%5C.b%5C.upstream_rq_total%7Cserver%5C.concurrency)%24")
+                .body())
+        .isEqualTo("cluster.b.upstream_rq_total: 0\nserver.concurrency: 1\n");
+  }
 }

@@ -100,7 +100,17 @@ public final class AdminCommands {
                   Param.of(
                       "usedonly",
                       "Only include stats that have been written by system since restart"),
-                  Param.of("filter", "Regular expression (Google re2) for filtering stats")),
+                  Param.of("filter", "Regular expression (Google re2) for filtering stats"),
+                  Param.of("format", "Format to use", "text", "json", "prometheus"),
+                  Param.of(
+                      "type",
+                      "Stat types to include.",
+                      "All",
+                      "Counters",
+                      "Histograms",
+                      "Gauges",
+                      "TextReadouts")),
+              Command.post("/reset_counters", "reset all counters to zero"),
               Command.get("/stats/prometheus", "print server stats in prometheus format"))
           .sorted(Comparator.comparing(Command::path))
           .toList();

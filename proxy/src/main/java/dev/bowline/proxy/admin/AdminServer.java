@@ -86,21 +86,38 @@ public final class AdminServer implements AutoCloseable {
     }
 
     /**
-     * {@code /stats}, with Envoy's {@code filter} (a regular expression a name must contain a match
-     * of) when given; {@code usedonly} is accepted and shows every stat.
+     * {@code /stats} as Envoy's {@code StatsParams}: {@code filter} (a regular expression a name
+     * must contain a match of), {@code type} ({@code All}, {@code Counters}, {@code Gauges}, {@code
+     * Histograms}, {@code TextReadouts}), {@code format} ({@code text}, {@code json}, {@code
+     * prometheus}), each error a 400 with Envoy's text; {@code usedonly} is accepted and shows
+     * every stat (Bowline keeps no "used" mark).
      */
-    private FullHttpResponse stats(QueryStringDecoder q) {
-      var filter = q.parameters().get("filter");
-      if (filter == null || filter.isEmpty() || filter.getFirst().isEmpty()) {
-        return text(HttpResponseStatus.OK, view.stats(name -> true));
+    private FullHttpResponse stats(Map<String, List<String>> params) {
+      List<String> filter = params.get("filter");
+      java.util.function.Predicate<String> take = name -> true;
+      if (filter != null && !filter.isEmpty() && !filter.getFirst().isEmpty()) {
+        try {
+          take = java.util.regex.Pattern.compile(filter.getFirst()).asPredicate();
+        } catch (java.util.regex.PatternSyntaxException e) {
+          return text(HttpResponseStatus.BAD_REQUEST, "Invalid re2 regex");
+        }
       }
-      java.util.regex.Pattern p;
-      try {
-        p = java.util.regex.Pattern.compile(filter.getFirst());
-      } catch (java.util.regex.PatternSyntaxException e) {
-        return text(HttpResponseStatus.BAD_REQUEST, "Invalid re2 regex\n");
+      List<String> types = params.get("type");
+      String type = types == null || types.isEmpty() ? "All" : types.getFirst();
+      if (!dev.bowline.proxy.stats.Stats.statsType(type)) {
+        return text(HttpResponseStatus.BAD_REQUEST, "invalid &type= param");
       }
-      return text(HttpResponseStatus.OK, view.stats(p.asPredicate()));
+      String format = first(params, "format");
+      if (format == null || format.equals("text")) {
+        return text(HttpResponseStatus.OK, view.stats(take, type, false));
+      } else if (format.equals("json")) {
+        return json(view.stats(take, type, true));
+      } else if (format.equals("prometheus")) {
+        return text(HttpResponseStatus.OK, view.prometheus());
+      }
+      return text(
+          HttpResponseStatus.BAD_REQUEST,
+          "usage: /stats?format=(html|active-html|json|prometheus|text)\n\n");
     }
 
     @Override
@@ -142,7 +159,11 @@ public final class AdminServer implements AutoCloseable {
                     "json".equals(first(params, "format"))
                         ? json(view.listenersJson())
                         : text(HttpResponseStatus.OK, view.listeners());
-                case "/stats" -> stats(q);
+                case "/stats" -> stats(params);
+                case "/reset_counters" -> {
+                  view.resetCounters();
+                  yield text(HttpResponseStatus.OK, "OK\n");
+                }
                 case "/stats/prometheus" -> text(HttpResponseStatus.OK, view.prometheus());
                 case "/server_info" -> json(view.serverInfo());
                 case "/logging" -> {

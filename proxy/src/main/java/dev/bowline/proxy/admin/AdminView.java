@@ -24,8 +24,14 @@ public interface AdminView {
   /** Envoy's {@code /listeners} text. */
   String listeners();
 
-  /** Envoy's {@code /stats} text, of the stats whose names {@code filter} takes. */
-  String stats(java.util.function.Predicate<String> filter);
+  /**
+   * Envoy's {@code /stats} text, or its JSON when {@code json}, of the stats of Envoy's {@code
+   * type} ({@code All}, {@code Counters}, ...) whose names {@code filter} takes.
+   */
+  String stats(java.util.function.Predicate<String> filter, String type, boolean json);
+
+  /** Envoy's {@code /reset_counters}: every counter to zero. */
+  void resetCounters();
 
   /** Envoy's {@code /stats/prometheus} text. */
   String prometheus();
