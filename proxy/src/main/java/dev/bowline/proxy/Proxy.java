@@ -922,8 +922,13 @@ public final class Proxy implements AutoCloseable {
     }
 
     @Override
-    public String configDump(boolean includeEds) {
-      return ConfigDumps.render(bootstrap, started, xds, includeEds, listeners::heldOutNow);
+    public Reply configDump(
+        boolean includeEds,
+        @org.jspecify.annotations.Nullable String resource,
+        @org.jspecify.annotations.Nullable String mask,
+        @org.jspecify.annotations.Nullable String nameRegex) {
+      return ConfigDumps.render(
+          bootstrap, started, xds, includeEds, listeners::heldOutNow, resource, mask, nameRegex);
     }
 
     @Override

@@ -267,4 +267,52 @@ class AdminEndpointsProxyTest {
                 .body())
         .isEqualTo("cluster.b.upstream_rq_total: 0\nserver.concurrency: 1\n");
   }
+
+  @Test
+  void configDumpOfOneResourceMaskedAndFilteredByName() throws Exception {
+    var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+    var clusters = mapper.readTree(admin("GET", "/config_dump?resource=static_clusters").body());
+    assertThat(clusters.get("configs").size()).isEqualTo(1);
+    var b = clusters.get("configs").get(0);
+    assertThat(b.get("@type").asText())
+        .isEqualTo("type.googleapis.com/envoy.admin.v3.ClustersConfigDump.StaticCluster");
+    assertThat(b.get("cluster").get("name").asText()).isEqualTo("b");
+    assertThat(b.has("last_updated")).isTrue();
+
+    var out =
+        mapper.readTree(
+            admin(
+                    "GET",
+                    "/config_dump?resource=static_listeners&name_regex=ou.*&mask=listener.name")
+                .body());
+    assertThat(out.get("configs").size()).isEqualTo(1);
+    var l = out.get("configs").get(0);
+    assertThat(l.get("listener").get("name").asText()).isEqualTo("out");
+    assertThat(l.get("listener").has("address")).as("masked out").isFalse();
+    assertThat(l.has("last_updated")).as("masked out").isFalse();
+    // the regex matches a whole name
+    assertThat(
+            mapper
+                .readTree(
+                    admin("GET", "/config_dump?resource=static_listeners&name_regex=ou").body())
+                .has("configs"))
+        .isFalse();
+
+    var masked = mapper.readTree(admin("GET", "/config_dump?mask=static_clusters").body());
+    assertThat(masked.get("configs").size()).isEqualTo(1);
+    assertThat(masked.get("configs").get(0).get("@type").asText())
+        .isEqualTo("type.googleapis.com/envoy.admin.v3.ClustersConfigDump");
+
+    var missing = admin("GET", "/config_dump?resource=nope");
+    assertThat(missing.statusCode()).isEqualTo(404);
+    assertThat(missing.body()).isEqualTo("nope not found in config dump");
+    var single = admin("GET", "/config_dump?resource=bootstrap");
+    assertThat(single.statusCode()).isEqualTo(400);
+    assertThat(single.body())
+        .isEqualTo("bootstrap is not a repeated field. Use ?mask=bootstrap to get only this field");
+    var badMask = admin("GET", "/config_dump?mask=nope");
+    assertThat(badMask.statusCode()).isEqualTo(400);
+    assertThat(badMask.body())
+        .isEqualTo("FieldMask nope could not be successfully applied to any configs.");
+  }
 }

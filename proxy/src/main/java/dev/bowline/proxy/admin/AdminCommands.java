@@ -46,6 +46,18 @@ public final class AdminCommands {
               Command.get(
                   "/config_dump",
                   "dump current Envoy configs (experimental)",
+                  Param.of("resource", "The resource to dump"),
+                  Param.of(
+                      "mask",
+                      "The mask to apply. When both resource and mask are specified, the mask is"
+                          + " applied to every element in the desired repeated field so that only a"
+                          + " subset of fields are returned. The mask is parsed as a"
+                          + " ProtobufWkt::FieldMask"),
+                  Param.of(
+                      "name_regex",
+                      "Dump only the currently loaded configurations whose names match the"
+                          + " specified regex. Can be used with both resource and mask query"
+                          + " parameters."),
                   Param.of(
                       "include_eds",
                       "Dump currently loaded configuration including EDS. See the response"

@@ -150,7 +150,15 @@ public final class AdminServer implements AutoCloseable {
                           : HttpResponseStatus.SERVICE_UNAVAILABLE,
                       state + "\n");
                 }
-                case "/config_dump" -> json(view.configDump(params.containsKey("include_eds")));
+                case "/config_dump" -> {
+                  var r =
+                      view.configDump(
+                          params.containsKey("include_eds"),
+                          given(params, "resource"),
+                          given(params, "mask"),
+                          given(params, "name_regex"));
+                  yield body(HttpResponseStatus.valueOf(r.status()), r.body(), r.contentType());
+                }
                 case "/clusters" ->
                     "json".equals(first(params, "format"))
                         ? json(view.clustersJson())
@@ -222,6 +230,15 @@ public final class AdminServer implements AutoCloseable {
       return values == null || values.isEmpty() || values.getFirst().isEmpty()
           ? null
           : values.getFirst();
+    }
+
+    /**
+     * Envoy's {@code getFirstValue}: the first value of {@code name}, empty too; null if absent.
+     */
+    private static @org.jspecify.annotations.Nullable String given(
+        Map<String, List<String>> params, String name) {
+      List<String> values = params.get(name);
+      return values == null ? null : values.isEmpty() ? "" : values.getFirst();
     }
 
     private static FullHttpResponse html(String body) {

@@ -9,8 +9,18 @@ public interface AdminView {
    */
   String state();
 
-  /** Envoy's {@code /config_dump} JSON; {@code includeEds} adds the endpoints dump. */
-  String configDump(boolean includeEds);
+  /** An answer of its own status and content type. */
+  record Reply(int status, String body, String contentType) {}
+
+  /**
+   * Envoy's {@code /config_dump}: {@code includeEds} adds the endpoints dump; {@code resource},
+   * {@code mask} and {@code nameRegex} (each null when not given) as Envoy's parameters.
+   */
+  Reply configDump(
+      boolean includeEds,
+      @org.jspecify.annotations.Nullable String resource,
+      @org.jspecify.annotations.Nullable String mask,
+      @org.jspecify.annotations.Nullable String nameRegex);
 
   /** Envoy's {@code /clusters} text. */
   String clusters();
