@@ -278,6 +278,9 @@ public final class ProxyCommand implements Callable<Integer> {
    * with the usage), as picocli's own conversion errors are.
    */
   private void applyLogLevels() {
+    if (logLevel == null && componentLogLevel == null) {
+      return; // as java.util.logging is configured
+    }
     var line = spec.commandLine();
     java.util.Map<String, String> components = java.util.Map.of();
     try {
