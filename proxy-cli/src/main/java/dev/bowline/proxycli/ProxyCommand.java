@@ -2,6 +2,7 @@ package dev.bowline.proxycli;
 
 import dev.bowline.proxy.Proxy;
 import dev.bowline.proxy.ProxyOptions;
+import dev.bowline.proxy.admin.ComponentLogs;
 import dev.bowline.proxy.bootstrap.BootstrapException;
 import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import dev.bowline.proxy.transport.Transport;
@@ -58,6 +59,12 @@ public final class ProxyCommand implements Callable<Integer> {
       "Consecutive successes to become healthy (default: ${DEFAULT-VALUE}).";
   static final String PROBE_FAILURES =
       "Consecutive failures to become unhealthy (default: ${DEFAULT-VALUE}).";
+  static final String LOG_LEVEL =
+      "Level of every logger: trace, debug, info, warning, error, critical, off (Envoy's -l;"
+          + " default: as java.util.logging is configured, info).";
+  static final String COMPONENT_LOG_LEVEL =
+      "Levels of single loggers after --log-level, e.g. upstream:debug,config:trace (Envoy's"
+          + " --component-log-level; the names are those POST /logging lists).";
   static final String CHECK =
       "Only parse and validate the bootstrap, then exit (like Envoy's --mode validate).";
 
@@ -107,6 +114,18 @@ public final class ProxyCommand implements Callable<Integer> {
 
   @Option(names = "--app-probe-failure-threshold", description = PROBE_FAILURES)
   int probeFailures = 3;
+
+  @Option(
+      names = {"-l", "--log-level"},
+      paramLabel = "LEVEL",
+      description = LOG_LEVEL)
+  String logLevel;
+
+  @Option(
+      names = "--component-log-level",
+      paramLabel = "NAME:LEVEL,...",
+      description = COMPONENT_LOG_LEVEL)
+  String componentLogLevel;
 
   @Option(names = "--check", description = CHECK)
   boolean check;
@@ -192,6 +211,18 @@ public final class ProxyCommand implements Callable<Integer> {
                 PROBE_FAILURES,
                 "--app-probe-failure-threshold")
             .build());
+    spec.addOption(
+        option("logLevel", String.class, c.logLevel, "LEVEL", LOG_LEVEL, "-l", "--log-level")
+            .build());
+    spec.addOption(
+        option(
+                "componentLogLevel",
+                String.class,
+                c.componentLogLevel,
+                "NAME:LEVEL,...",
+                COMPONENT_LOG_LEVEL,
+                "--component-log-level")
+            .build());
     spec.addOption(option("check", boolean.class, c.check, null, CHECK, "--check").build());
     c.spec = spec;
     c.optionsInSpec = true;
@@ -237,7 +268,38 @@ public final class ProxyCommand implements Callable<Integer> {
     probeInitialDelay = value("--app-probe-initial-delay-s");
     probeSuccesses = value("--app-probe-success-threshold");
     probeFailures = value("--app-probe-failure-threshold");
+    logLevel = value("--log-level");
+    componentLogLevel = value("--component-log-level");
     check = value("--check");
+  }
+
+  /**
+   * Envoy's {@code -l} and {@code --component-log-level} applied; a bad value is a bad flag (exit 2
+   * with the usage), as picocli's own conversion errors are.
+   */
+  private void applyLogLevels() {
+    if (logLevel == null && componentLogLevel == null) {
+      return; // as java.util.logging is configured
+    }
+    var line = spec.commandLine();
+    java.util.Map<String, String> components = java.util.Map.of();
+    try {
+      if (logLevel != null) {
+        ComponentLogs.checkLevel(logLevel);
+      }
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(
+          line, "Invalid value for option '--log-level': " + e.getMessage());
+    }
+    try {
+      if (componentLogLevel != null) {
+        components = ComponentLogs.parse(componentLogLevel);
+      }
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(
+          line, "Invalid value for option '--component-log-level': " + e.getMessage());
+    }
+    ComponentLogs.configure(logLevel, components);
   }
 
   private <T> T value(String option) {
@@ -247,6 +309,7 @@ public final class ProxyCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     readOptions();
+    applyLogLevels();
     var err = spec.commandLine().getErr();
     ProxyOptions options;
     Proxy proxy;

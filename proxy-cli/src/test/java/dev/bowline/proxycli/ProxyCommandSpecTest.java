@@ -90,7 +90,11 @@ class ProxyCommandSpecTest {
             List.of("proxy", "-c", g, "--no-such-flag"),
             List.of("proxy", "-c", g, "extra", "--check"),
             List.of("proxy", "-c", g, "-c", g, "--check"),
-            List.of("proxy", "-c", "a\0b", "--check"));
+            List.of("proxy", "-c", "a\0b", "--check"),
+            List.of("proxy", "-c", g, "-l", "loud", "--check"),
+            List.of("proxy", "-c", g, "--component-log-level", "upstream:loud", "--check"),
+            List.of("proxy", "-c", g, "--component-log-level", "nope:debug", "--check"),
+            List.of("proxy", "-c", g, "--component-log-level", "upstream", "--check"));
     for (List<String> args : cases) {
       String[] a = args.toArray(String[]::new);
       assertThat(run(ProxyMain::commandLine, a))
@@ -99,6 +103,54 @@ class ProxyCommandSpecTest {
     }
     assertThat(run(ProxyMain::commandLine, "proxy", "--help").out())
         .startsWith("Usage: bowline proxy");
+  }
+
+  /**
+   * Envoy's {@code -l} and {@code --component-log-level} (pilot-agent's {@code --log-level warning
+   * --component-log-level misc:error}) set the component loggers; a bad level or name is a bad
+   * flag: exit 2 and the usage.
+   */
+  @Test
+  void logLevelsAreEnvoysFlags(@TempDir Path dir) throws Exception {
+    Path good = dir.resolve("good.yaml");
+    Files.writeString(good, "node: {id: n1}\n");
+    String g = good.toString();
+    try {
+      var ok =
+          run(
+              ProxyMain::commandLine,
+              "proxy",
+              "-c",
+              g,
+              "--log-level",
+              "warning",
+              "--component-log-level",
+              "misc:error,upstream:debug",
+              "--check");
+      assertThat(ok.exit()).isZero();
+      assertThat(dev.bowline.proxy.admin.ComponentLogs.levelOf("main")).isEqualTo("warning");
+      assertThat(dev.bowline.proxy.admin.ComponentLogs.levelOf("misc")).isEqualTo("error");
+      assertThat(dev.bowline.proxy.admin.ComponentLogs.levelOf("upstream")).isEqualTo("debug");
+      assertThat(
+              java.util.logging.Logger.getLogger("io.netty.channel")
+                  .isLoggable(java.util.logging.Level.WARNING))
+          .isFalse();
+
+      var bad = run(ProxyMain::commandLine, "proxy", "-c", g, "-l", "loud", "--check");
+      assertThat(bad.exit()).isEqualTo(2);
+      assertThat(bad.err())
+          .startsWith(
+              "Invalid value for option '--log-level': unknown level 'loud'; one of trace,"
+                  + " debug, info, warning, error, critical, off\n")
+          .contains("Usage: bowline proxy");
+      var badName =
+          run(ProxyMain::commandLine, "proxy", "-c", g, "--component-log-level", "x:info");
+      assertThat(badName.exit()).isEqualTo(2);
+      assertThat(badName.err())
+          .startsWith("Invalid value for option '--component-log-level': unknown logger name 'x'");
+    } finally {
+      dev.bowline.proxy.admin.ComponentLogs.setAll("info");
+    }
   }
 
   @Test
@@ -129,6 +181,10 @@ class ProxyCommandSpecTest {
       "5",
       "--app-probe-failure-threshold",
       "6",
+      "-l",
+      "warning",
+      "--component-log-level",
+      "misc:error",
       "--check"
     };
     ProxyCommand got = parsed(ProxyMain.commandLine(), args);

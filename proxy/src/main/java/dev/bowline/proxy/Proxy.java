@@ -90,6 +90,8 @@ public final class Proxy implements AutoCloseable {
   // java.util.logging forgets the level of a logger nobody holds
   private final List<java.util.logging.Logger> quietNetty = PeerLogs.quiet();
   private final AtomicBoolean closed = new AtomicBoolean();
+  // the admin's /healthcheck/fail until /healthcheck/ok: Envoy's InstanceBase::healthCheckFailed
+  private volatile boolean healthCheckFailed;
   private volatile XdsState xds = XdsState.empty();
   private @Nullable XdsClient xdsClient;
   private @Nullable AdminServer admin;
@@ -339,7 +341,7 @@ public final class Proxy implements AutoCloseable {
    */
   private void serverGauges(Stats stats) {
     gauge(stats, "server.state", this::serverState);
-    gauge(stats, "server.live", () -> runtime.draining().get() ? 0 : 1);
+    gauge(stats, "server.live", () -> runtime.draining().get() || healthCheckFailed ? 0 : 1);
     gauge(stats, "server.uptime", () -> (options.clock().millis() - startedMillis) / 1000);
     gauge(stats, "server.concurrency", options::workers);
     gauge(stats, "server.total_connections", listeners::openConnectionsNow);
@@ -357,16 +359,30 @@ public final class Proxy implements AutoCloseable {
     stats.gauge(name, "envoy_" + name.replace('.', '_'), Map.of(), source);
   }
 
-  /** Envoy's {@code server.state}. */
+  /**
+   * Envoy's {@code server.state} ({@code Utility::serverState}): once initialised, LIVE unless the
+   * health check is failed ({@code /healthcheck/fail}), DRAINING then; DRAINING also while the
+   * proxy drains or stops.
+   */
   private long serverState() {
     if (closed.get() || runtime.draining().get()) {
       return 1; // DRAINING
     }
     if (initialized()) {
-      return 0; // LIVE
+      return healthCheckFailed ? 1 : 0; // DRAINING : LIVE
     }
     // Envoy initialises its cluster manager (CDS, EDS) before it starts its init manager
     return !usesAds() || xdsStats.clustersWarm() ? 3 : 2;
+  }
+
+  /** Envoy's name of {@link #serverState}, as {@code /ready} and {@code /server_info} show it. */
+  private String stateName() {
+    return switch ((int) serverState()) {
+      case 0 -> "LIVE";
+      case 1 -> "DRAINING";
+      case 2 -> "PRE_INITIALIZING";
+      default -> "INITIALIZING";
+    };
   }
 
   /**
@@ -1038,13 +1054,18 @@ public final class Proxy implements AutoCloseable {
   /** The admin server's view of this proxy. */
   private final class View implements AdminView {
     @Override
-    public boolean ready() {
-      return Proxy.this.ready();
+    public String state() {
+      return stateName();
     }
 
     @Override
-    public String configDump(boolean includeEds) {
-      return ConfigDumps.render(bootstrap, started, xds, includeEds, listeners::heldOutNow);
+    public Reply configDump(
+        boolean includeEds,
+        @org.jspecify.annotations.Nullable String resource,
+        @org.jspecify.annotations.Nullable String mask,
+        @org.jspecify.annotations.Nullable String nameRegex) {
+      return ConfigDumps.render(
+          bootstrap, started, xds, includeEds, listeners::heldOutNow, resource, mask, nameRegex);
     }
 
     @Override
@@ -1100,8 +1121,13 @@ public final class Proxy implements AutoCloseable {
     }
 
     @Override
-    public String stats(java.util.function.Predicate<String> filter) {
-      return runtime.stats().text(filter);
+    public String stats(java.util.function.Predicate<String> filter, String type, boolean json) {
+      return json ? runtime.stats().json(filter, type) : runtime.stats().text(filter, type);
+    }
+
+    @Override
+    public void resetCounters() {
+      runtime.stats().resetCounters();
     }
 
     @Override
@@ -1112,21 +1138,69 @@ public final class Proxy implements AutoCloseable {
     @Override
     public String serverInfo() {
       return "{\"version\":\"bowline\",\"state\":\""
-          + switch ((int) serverState()) {
-            case 0 -> "LIVE";
-            case 1 -> "DRAINING";
-            case 2 -> "PRE_INITIALIZING";
-            default -> "INITIALIZING";
-          }
+          + stateName()
           + "\",\"command_line_options\":{},\"node\":{\"id\":\""
           + bootstrap.getNode().getId().replace("\"", "\\\"")
           + "\"}}";
     }
 
+    /**
+     * Envoy's {@code ListenersHandler::handlerDrainListeners}: the connections are told to drain at
+     * once; the listeners stop accepting at once, or after the drain time when {@code graceful}
+     * (Envoy keeps accepting through its drain sequence: there is no other listener to take the new
+     * connections), or never with {@code skipExit}. {@code inboundOnly} limits all of it to the
+     * listeners of {@code traffic_direction: INBOUND}, and leaves the proxy's own drain state (its
+     * {@code server.state}) alone. Off the admin's event loop: closing a listener waits for it.
+     */
     @Override
-    public void drainListeners() {
-      runtime.draining().set(true);
-      Thread.ofPlatform().daemon().start(listeners::stopAccepting);
+    public void drainListeners(boolean inboundOnly, boolean graceful, boolean skipExit) {
+      java.util.function.Predicate<ListenerConfig> which =
+          inboundOnly ? ListenerConfig::inbound : l -> true;
+      if (!inboundOnly) {
+        runtime.draining().set(true);
+      }
+      Thread.ofPlatform()
+          .name("bowline-drain-listeners")
+          .daemon()
+          .start(
+              () -> {
+                if (inboundOnly) {
+                  listeners.drainConnections(which);
+                }
+                if (skipExit) {
+                  return;
+                }
+                if (graceful) {
+                  try {
+                    Thread.sleep(options.drainTime());
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                }
+                if (!closed.get()) {
+                  listeners.stopAccepting(which);
+                }
+              });
+    }
+
+    @Override
+    public void failHealthCheck(boolean fail) {
+      healthCheckFailed = fail;
+    }
+
+    @Override
+    public void reopenLogs() {
+      reopenAccessLogs();
+    }
+
+    @Override
+    public String clustersJson() {
+      return AdminJson.clusters(runtime.snapshot(), staticClusters.keySet(), clusterStates);
+    }
+
+    @Override
+    public String listenersJson() {
+      return AdminJson.listeners(listeners.bound());
     }
 
     @Override

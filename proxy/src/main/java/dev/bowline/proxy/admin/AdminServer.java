@@ -22,11 +22,14 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
 
 /**
- * Envoy's admin endpoints over HTTP/1.1: {@code /ready}, {@code /config_dump}, {@code /clusters},
- * {@code /listeners}, {@code /stats}, {@code /stats/prometheus}, {@code /server_info}, {@code
- * /drain_listeners}, {@code /quitquitquit}. Mutating endpoints need POST, as in Envoy.
+ * Envoy's admin endpoints over HTTP/1.1, those of {@link AdminCommands}' table: a path matches a
+ * command exactly (the query aside), an unknown one is a 404 listing the commands, and a command
+ * that changes the server's state answers anything but POST with 405, as Envoy's {@code
+ * AdminImpl::makeRequest}. Runs on its own event loop group, off the proxy's workers.
  */
 public final class AdminServer implements AutoCloseable {
   private final Channel server;
@@ -83,65 +86,125 @@ public final class AdminServer implements AutoCloseable {
     }
 
     /**
-     * {@code /stats}, with Envoy's {@code filter} (a regular expression a name must contain a match
-     * of) when given; {@code usedonly} is accepted and shows every stat.
+     * {@code /stats} as Envoy's {@code StatsParams}: {@code filter} (a regular expression a name
+     * must contain a match of), {@code type} ({@code All}, {@code Counters}, {@code Gauges}, {@code
+     * Histograms}, {@code TextReadouts}), {@code format} ({@code text}, {@code json}, {@code
+     * prometheus}), each error a 400 with Envoy's text; {@code usedonly} is accepted and shows
+     * every stat (Bowline keeps no "used" mark).
      */
-    private FullHttpResponse stats(QueryStringDecoder q) {
-      var filter = q.parameters().get("filter");
-      if (filter == null || filter.isEmpty() || filter.getFirst().isEmpty()) {
-        return text(HttpResponseStatus.OK, view.stats(name -> true));
+    private FullHttpResponse stats(Map<String, List<String>> params) {
+      List<String> filter = params.get("filter");
+      java.util.function.Predicate<String> take = name -> true;
+      if (filter != null && !filter.isEmpty() && !filter.getFirst().isEmpty()) {
+        try {
+          take = java.util.regex.Pattern.compile(filter.getFirst()).asPredicate();
+        } catch (java.util.regex.PatternSyntaxException e) {
+          return text(HttpResponseStatus.BAD_REQUEST, "Invalid re2 regex");
+        }
       }
-      java.util.regex.Pattern p;
-      try {
-        p = java.util.regex.Pattern.compile(filter.getFirst());
-      } catch (java.util.regex.PatternSyntaxException e) {
-        return text(HttpResponseStatus.BAD_REQUEST, "Invalid re2 regex\n");
+      List<String> types = params.get("type");
+      String type = types == null || types.isEmpty() ? "All" : types.getFirst();
+      if (!dev.bowline.proxy.stats.Stats.statsType(type)) {
+        return text(HttpResponseStatus.BAD_REQUEST, "invalid &type= param");
       }
-      return text(HttpResponseStatus.OK, view.stats(p.asPredicate()));
+      String format = first(params, "format");
+      if (format == null || format.equals("text")) {
+        return text(HttpResponseStatus.OK, view.stats(take, type, false));
+      } else if (format.equals("json")) {
+        return json(view.stats(take, type, true));
+      } else if (format.equals("prometheus")) {
+        return text(HttpResponseStatus.OK, view.prometheus());
+      }
+      return text(
+          HttpResponseStatus.BAD_REQUEST,
+          "usage: /stats?format=(html|active-html|json|prometheus|text)\n\n");
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
       QueryStringDecoder q = new QueryStringDecoder(req.uri());
-      boolean post = req.method().equals(HttpMethod.POST);
       String path = q.path();
       Runnable after = null;
       FullHttpResponse resp;
       try {
-        resp =
-            switch (path) {
-              case "/ready" ->
-                  view.ready()
-                      ? text(HttpResponseStatus.OK, "LIVE\n")
-                      : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "PRE_INITIALIZING\n");
-              case "/config_dump" ->
-                  json(view.configDump(q.parameters().containsKey("include_eds")));
-              case "/clusters" -> text(HttpResponseStatus.OK, view.clusters());
-              case "/listeners" -> text(HttpResponseStatus.OK, view.listeners());
-              case "/stats" -> stats(q);
-              case "/stats/prometheus" -> text(HttpResponseStatus.OK, view.prometheus());
-              case "/server_info" -> json(view.serverInfo());
-              case "/drain_listeners" -> {
-                if (!post) {
+        AdminCommands.Command command = AdminCommands.find(path);
+        if (command == null) {
+          resp = text(HttpResponseStatus.NOT_FOUND, "invalid path. " + AdminCommands.help());
+        } else if (command.mutates() && !req.method().equals(HttpMethod.POST)) {
+          // Envoy's AdminImpl::makeRequest: no newline after the sentence
+          resp =
+              text(
+                  HttpResponseStatus.METHOD_NOT_ALLOWED,
+                  "Method " + req.method().name() + " not allowed, POST required.");
+        } else {
+          Map<String, List<String>> params = q.parameters();
+          resp =
+              switch (path) {
+                case "/" -> html(AdminCommands.homePage());
+                case "/help" -> text(HttpResponseStatus.OK, AdminCommands.help());
+                case "/ready" -> {
+                  String state = view.state();
                   yield text(
-                      HttpResponseStatus.METHOD_NOT_ALLOWED, "This endpoint requires POST\n");
+                      state.equals("LIVE")
+                          ? HttpResponseStatus.OK
+                          : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                      state + "\n");
                 }
-                view.drainListeners();
-                yield text(HttpResponseStatus.OK, "OK\n");
-              }
-              case "/quitquitquit" -> {
-                if (!post) {
+                case "/config_dump" -> {
+                  var r =
+                      view.configDump(
+                          params.containsKey("include_eds"),
+                          given(params, "resource"),
+                          given(params, "mask"),
+                          given(params, "name_regex"));
+                  yield body(HttpResponseStatus.valueOf(r.status()), r.body(), r.contentType());
+                }
+                case "/clusters" ->
+                    "json".equals(first(params, "format"))
+                        ? json(view.clustersJson())
+                        : text(HttpResponseStatus.OK, view.clusters());
+                case "/listeners" ->
+                    "json".equals(first(params, "format"))
+                        ? json(view.listenersJson())
+                        : text(HttpResponseStatus.OK, view.listeners());
+                case "/stats" -> stats(params);
+                case "/reset_counters" -> {
+                  view.resetCounters();
+                  yield text(HttpResponseStatus.OK, "OK\n");
+                }
+                case "/stats/prometheus" -> text(HttpResponseStatus.OK, view.prometheus());
+                case "/server_info" -> json(view.serverInfo());
+                case "/logging" -> {
+                  var r = ComponentLogs.admin(params);
                   yield text(
-                      HttpResponseStatus.METHOD_NOT_ALLOWED, "This endpoint requires POST\n");
+                      r.ok() ? HttpResponseStatus.OK : HttpResponseStatus.BAD_REQUEST, r.body());
                 }
-                after = view::quit;
-                yield text(HttpResponseStatus.OK, "OK\n");
-              }
-              default ->
-                  text(
-                      HttpResponseStatus.NOT_FOUND,
-                      "invalid path. admin commands are: /clusters /config_dump /drain_listeners /listeners /quitquitquit /ready /server_info /stats /stats/prometheus\n");
-            };
+                case "/healthcheck/fail" -> {
+                  view.failHealthCheck(true);
+                  yield text(HttpResponseStatus.OK, "OK\n");
+                }
+                case "/healthcheck/ok" -> {
+                  view.failHealthCheck(false);
+                  yield text(HttpResponseStatus.OK, "OK\n");
+                }
+                case "/reopen_logs" -> {
+                  view.reopenLogs();
+                  yield text(HttpResponseStatus.OK, "OK\n");
+                }
+                case "/drain_listeners" -> {
+                  view.drainListeners(
+                      params.containsKey("inboundonly"),
+                      params.containsKey("graceful"),
+                      params.containsKey("skip_exit"));
+                  yield text(HttpResponseStatus.OK, "OK\n");
+                }
+                case "/quitquitquit" -> {
+                  after = view::quit;
+                  yield text(HttpResponseStatus.OK, "OK\n");
+                }
+                default -> throw new IllegalStateException("no handler for " + path);
+              };
+        }
       } catch (RuntimeException e) {
         resp = text(HttpResponseStatus.INTERNAL_SERVER_ERROR, e + "\n");
       }
@@ -158,6 +221,28 @@ public final class AdminServer implements AutoCloseable {
                   then.run();
                 }
               });
+    }
+
+    /** Envoy's {@code Utility::queryParam}: the first value of {@code name}, null when empty. */
+    private static @org.jspecify.annotations.Nullable String first(
+        Map<String, List<String>> params, String name) {
+      List<String> values = params.get(name);
+      return values == null || values.isEmpty() || values.getFirst().isEmpty()
+          ? null
+          : values.getFirst();
+    }
+
+    /**
+     * Envoy's {@code getFirstValue}: the first value of {@code name}, empty too; null if absent.
+     */
+    private static @org.jspecify.annotations.Nullable String given(
+        Map<String, List<String>> params, String name) {
+      List<String> values = params.get(name);
+      return values == null ? null : values.isEmpty() ? "" : values.getFirst();
+    }
+
+    private static FullHttpResponse html(String body) {
+      return body(HttpResponseStatus.OK, body, "text/html; charset=UTF-8");
     }
 
     private static FullHttpResponse text(HttpResponseStatus status, String body) {

@@ -20,6 +20,8 @@ import java.util.Optional;
  *     each connection's original destination ({@code SO_ORIGINAL_DST}) as its local address
  * @param useOriginalDst {@code use_original_dst}: a connection whose original destination another
  *     listener has (its exact address, else the wildcard address of that port) is handed to it
+ * @param inbound {@code traffic_direction: INBOUND}: what {@code /drain_listeners?inboundonly}
+ *     drains
  */
 public record ListenerConfig(
     String name,
@@ -30,7 +32,8 @@ public record ListenerConfig(
     Inspection inspection,
     int bufferLimitBytes,
     boolean originalDst,
-    boolean useOriginalDst) {
+    boolean useOriginalDst,
+    boolean inbound) {
   /** Envoy's default {@code per_connection_buffer_limit_bytes}, 1 MiB. */
   public static final int DEFAULT_BUFFER_LIMIT = 1 << 20;
 
@@ -41,7 +44,7 @@ public record ListenerConfig(
     }
   }
 
-  /** A listener without {@code original_dst} or {@code use_original_dst}. */
+  /** A listener without {@code original_dst} or {@code use_original_dst}, not inbound. */
   public ListenerConfig(
       String name,
       SocketAddr address,
@@ -58,6 +61,7 @@ public record ListenerConfig(
         bindToPort,
         inspection,
         bufferLimitBytes,
+        false,
         false,
         false);
   }

@@ -664,12 +664,34 @@ public final class ListenerManager {
    * connections get GOAWAY) until the drain time ends, which closes what is left.
    */
   public synchronized void stopAccepting() {
-    byAddress = Map.of(); // a stopped listener takes no hand-off
+    stopAccepting(l -> true);
+  }
+
+  /** {@link #stopAccepting()} of the listeners {@code which} takes. */
+  public synchronized void stopAccepting(java.util.function.Predicate<ListenerConfig> which) {
+    Map<InetSocketAddress, Active> reachable = new HashMap<>(byAddress);
     for (Active a : active.values()) {
-      if (a.server != null) {
-        a.server.close().awaitUninterruptibly();
+      if (which.test(a.config())) {
+        if (a.server != null) {
+          a.server.close().awaitUninterruptibly();
+        }
+        drainConnections(a.current);
+        reachable.values().removeIf(r -> r == a); // a stopped listener takes no hand-off
       }
-      drainConnections(a.current);
+    }
+    byAddress = Map.copyOf(reachable);
+  }
+
+  /**
+   * Tells the connections of the listeners {@code which} takes to drain ({@code connection: close},
+   * GOAWAY), their listeners still accepting: the start of {@code /drain_listeners
+   * ?inboundonly&graceful}. The drain time closes what is left of them.
+   */
+  public synchronized void drainConnections(java.util.function.Predicate<ListenerConfig> which) {
+    for (Active a : active.values()) {
+      if (which.test(a.config())) {
+        drainConnections(a.current);
+      }
     }
   }
 

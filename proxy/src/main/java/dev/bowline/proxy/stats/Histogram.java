@@ -85,6 +85,27 @@ public final class Histogram {
     return sb.toString();
   }
 
+  /** The quantiles of {@link #summary} (0 to 100), as Envoy's JSON lists them. */
+  static final double[] SUPPORTED_QUANTILES = {0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100};
+
+  /** The cumulative value of each of {@link #SUPPORTED_QUANTILES}, or null if none recorded. */
+  double @org.jspecify.annotations.Nullable [] cumulativeQuantiles() {
+    long[] c = new long[counts.length];
+    long total = 0;
+    for (int i = 0; i < c.length; i++) {
+      c[i] = counts[i].sum();
+      total += c[i];
+    }
+    if (total == 0) {
+      return null;
+    }
+    double[] out = new double[QUANTILES.length];
+    for (int i = 0; i < QUANTILES.length; i++) {
+      out[i] = quantile(c, total, QUANTILES[i]);
+    }
+    return out;
+  }
+
   /** The {@code q} quantile read from bucket counts {@code c}, linear inside a bucket. */
   private static double quantile(long[] c, long total, double q) {
     double rank = q * total;

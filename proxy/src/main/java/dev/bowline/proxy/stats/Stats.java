@@ -130,30 +130,149 @@ public final class Stats {
    * Values print unsigned, as Envoy's stats are {@code uint64} (a {@code version} gauge is a hash).
    */
   public String text(java.util.function.Predicate<String> filter) {
-    var lines = new java.util.TreeMap<String, Long>();
-    for (Counter c : counters.values()) {
-      if (filter.test(c.name())) {
-        lines.put(c.name(), c.value());
-      }
-    }
-    for (Gauge g : gauges.values()) {
-      if (filter.test(g.name())) {
-        lines.put(g.name(), g.value());
-      }
-    }
+    return text(filter, "All");
+  }
+
+  /**
+   * {@link #text(java.util.function.Predicate)} of the stats of Envoy's {@code type} only: {@code
+   * All}, {@code Counters}, {@code Gauges}, {@code Histograms} or {@code TextReadouts} (Bowline has
+   * none of the last).
+   */
+  public String text(java.util.function.Predicate<String> filter, String type) {
+    var lines = scalars(filter, type);
     StringBuilder sb = new StringBuilder();
     lines.forEach(
         (name, value) ->
             sb.append(name).append(": ").append(Long.toUnsignedString(value)).append('\n'));
     // then the histograms, by name, as Envoy's text lists them after the counters and gauges
-    var hs = new java.util.TreeMap<String, Histogram>();
-    for (Histogram h : histograms.values()) {
-      if (filter.test(h.name())) {
-        hs.put(h.name(), h);
+    histograms(filter, type)
+        .forEach((name, h) -> sb.append(name).append(": ").append(h.summary()).append('\n'));
+    return sb.toString();
+  }
+
+  /**
+   * Envoy's {@code /stats?format=json}: {@code {"stats":[{"name":..,"value":..},...]}}, the
+   * counters and gauges by name, then one {@code {"histograms":{"supported_quantiles":[..],
+   * "computed_quantiles":[{"name":..,"values":[{"interval":null,"cumulative":..},..]}]}}} when a
+   * histogram is shown (Bowline keeps no flush interval: {@code interval} is null).
+   */
+  public String json(java.util.function.Predicate<String> filter, String type) {
+    StringBuilder sb = new StringBuilder("{\"stats\":[");
+    boolean[] first = {true};
+    scalars(filter, type)
+        .forEach(
+            (name, value) -> {
+              sb.append(first[0] ? "" : ",").append("{\"name\":");
+              jsonString(sb, name);
+              sb.append(",\"value\":").append(Long.toUnsignedString(value)).append('}');
+              first[0] = false;
+            });
+    var hs = histograms(filter, type);
+    if (!hs.isEmpty()) {
+      sb.append(first[0] ? "" : ",").append("{\"histograms\":{\"supported_quantiles\":[");
+      for (int i = 0; i < Histogram.SUPPORTED_QUANTILES.length; i++) {
+        sb.append(i > 0 ? "," : "");
+        number(sb, Histogram.SUPPORTED_QUANTILES[i]);
+      }
+      sb.append("],\"computed_quantiles\":[");
+      boolean firstH = true;
+      for (var e : hs.entrySet()) {
+        sb.append(firstH ? "" : ",").append("{\"name\":");
+        jsonString(sb, e.getKey());
+        sb.append(",\"values\":[");
+        double[] q = e.getValue().cumulativeQuantiles();
+        for (int i = 0; i < Histogram.SUPPORTED_QUANTILES.length; i++) {
+          sb.append(i > 0 ? "," : "").append("{\"interval\":null,\"cumulative\":");
+          if (q == null) {
+            sb.append("null");
+          } else {
+            number(sb, q[i]);
+          }
+          sb.append('}');
+        }
+        sb.append("]}");
+        firstH = false;
+      }
+      sb.append("]}}");
+    }
+    return sb.append("]}\n").toString();
+  }
+
+  /** Whether {@code type} is one of Envoy's {@code /stats?type=} values. */
+  public static boolean statsType(String type) {
+    return switch (type) {
+      case "All", "Counters", "Gauges", "Histograms", "TextReadouts" -> true;
+      default -> false;
+    };
+  }
+
+  /** Counters then gauges of {@code type} whose names {@code filter} takes, by name. */
+  private java.util.TreeMap<String, Long> scalars(
+      java.util.function.Predicate<String> filter, String type) {
+    var lines = new java.util.TreeMap<String, Long>();
+    boolean all = type.equals("All");
+    if (all || type.equals("Counters")) {
+      for (Counter c : counters.values()) {
+        if (filter.test(c.name())) {
+          lines.put(c.name(), c.value());
+        }
       }
     }
-    hs.forEach((name, h) -> sb.append(name).append(": ").append(h.summary()).append('\n'));
-    return sb.toString();
+    if (all || type.equals("Gauges")) {
+      for (Gauge g : gauges.values()) {
+        if (filter.test(g.name())) {
+          lines.put(g.name(), g.value());
+        }
+      }
+    }
+    return lines;
+  }
+
+  private java.util.TreeMap<String, Histogram> histograms(
+      java.util.function.Predicate<String> filter, String type) {
+    var hs = new java.util.TreeMap<String, Histogram>();
+    if (type.equals("All") || type.equals("Histograms")) {
+      for (Histogram h : histograms.values()) {
+        if (filter.test(h.name())) {
+          hs.put(h.name(), h);
+        }
+      }
+    }
+    return hs;
+  }
+
+  /** Envoy's {@code /reset_counters}: every counter to zero (gauges and histograms kept). */
+  public void resetCounters() {
+    for (Counter c : counters.values()) {
+      c.adder().reset();
+    }
+  }
+
+  private static void number(StringBuilder sb, double v) {
+    if (v == Math.rint(v) && Math.abs(v) < 1e15) {
+      sb.append((long) v);
+    } else {
+      sb.append(v);
+    }
+  }
+
+  private static void jsonString(StringBuilder sb, String s) {
+    sb.append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char ch = s.charAt(i);
+      switch (ch) {
+        case '"' -> sb.append("\\\"");
+        case '\\' -> sb.append("\\\\");
+        default -> {
+          if (ch < 0x20) {
+            sb.append(String.format("\\u%04x", (int) ch));
+          } else {
+            sb.append(ch);
+          }
+        }
+      }
+    }
+    sb.append('"');
   }
 
   /** Envoy's {@code /stats/prometheus} text exposition. */

@@ -151,7 +151,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         inspection,
         bufferLimit(l),
         originalDst,
-        useOriginalDst);
+        useOriginalDst,
+        l.getTrafficDirection() == io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND);
   }
 
   /** {@code per_connection_buffer_limit_bytes}: a uint32 our int-sized buffers must hold. */
