@@ -161,7 +161,7 @@ class OriginalIpDetectionProxyTest {
       InputStream in = s.getInputStream();
       OutputStream out = s.getOutputStream();
       String head;
-      while ((head = UnderscoreHeadersProxyTest.readHead(in)) != null) {
+      while ((head = ScriptedBackend.readHead(in)) != null) {
         served.incrementAndGet();
         byte[] body = head.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.ISO_8859_1);
         out.write(

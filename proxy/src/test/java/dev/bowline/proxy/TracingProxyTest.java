@@ -415,14 +415,14 @@ class TracingProxyTest {
     assertThat(only.getParentSpanId().isEmpty()).isTrue();
     assertThat(attr(only, "guid:x-request-id")).isEqualTo("22222222-2222-9333-8444-555555555555");
     // forced (from an internal client: Envoy strips x-envoy-force-trace from external ones):
-    // Envoy marks the request id ('b' at index 14) and every proxy keeps the decision
+    // Envoy marks the request id ('a' at index 14, TRACE_FORCED) and every proxy keeps the decision
     assertThat(seenWith("33333333").get("X-request-id").getFirst())
-        .isEqualTo("33333333-2222-b333-8444-555555555555");
+        .isEqualTo("33333333-2222-a333-8444-555555555555");
     assertThat(spansOf(grpcSpans, forced))
         .allSatisfy(
             sp ->
                 assertThat(attr(sp, "guid:x-request-id"))
-                    .isEqualTo("33333333-2222-b333-8444-555555555555"));
+                    .isEqualTo("33333333-2222-a333-8444-555555555555"));
   }
 
   @Test

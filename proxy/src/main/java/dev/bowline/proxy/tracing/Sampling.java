@@ -20,11 +20,11 @@ public final class Sampling {
   /** Traced by random sampling. */
   static final char SAMPLED = '9';
 
-  /** Traced because of {@code x-client-trace-id}. */
-  static final char CLIENT = 'a';
+  /** Traced because of {@code x-client-trace-id} (Envoy's {@code TRACE_CLIENT}). */
+  static final char CLIENT = 'b';
 
-  /** Traced because of {@code x-envoy-force-trace}. */
-  static final char FORCED = 'b';
+  /** Traced because of {@code x-envoy-force-trace} (Envoy's {@code TRACE_FORCED}). */
+  static final char FORCED = 'a';
 
   private Sampling() {}
 
