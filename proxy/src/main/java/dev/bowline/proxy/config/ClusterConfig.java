@@ -198,11 +198,12 @@ public record ClusterConfig(
 
   /**
    * {@code ORIGINAL_DST} with {@code lb_policy: CLUSTER_PROVIDED}: the upstream is the address the
-   * downstream connection was originally sent to: HTTP's {@code x-envoy-original-dst-host:
-   * ip:port} (with {@code use_http_header}), else the connection's local address as the {@code
-   * original_dst} listener filter restored it (iptables capture); with neither it answers as Envoy
-   * does: HTTP 503 "no healthy upstream", a TCP connection closed. Destinations are kept per event loop as hosts until a sweep every {@code
-   * cleanupInterval} finds one unused since the last sweep (Envoy's {@code used} flag).
+   * downstream connection was originally sent to: HTTP's {@code x-envoy-original-dst-host: ip:port}
+   * (with {@code use_http_header}), else the connection's local address as the {@code original_dst}
+   * listener filter restored it (iptables capture); with neither it answers as Envoy does: HTTP 503
+   * "no healthy upstream", a TCP connection closed. Destinations are kept per event loop as hosts
+   * until a sweep every {@code cleanupInterval} finds one unused since the last sweep (Envoy's
+   * {@code used} flag).
    *
    * @param useHttpHeader {@code original_dst_lb_config.use_http_header}
    * @param cleanupInterval {@code cleanup_interval} (Envoy's default 5 s)
