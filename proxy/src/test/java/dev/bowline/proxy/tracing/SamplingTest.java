@@ -44,11 +44,11 @@ class SamplingTest {
     HttpHeaders forced = headers("x-request-id", KEY_1000, "x-envoy-force-trace", "true");
     assertThat(Sampling.decide(forced, config(0, 10_000, 10_000), new SplittableRandom(1)))
         .isTrue();
-    assertThat(Sampling.reason(forced.get("x-request-id"))).isEqualTo('b');
+    assertThat(Sampling.reason(forced.get("x-request-id"))).isEqualTo('a');
     HttpHeaders client = headers("x-request-id", KEY_1000, "x-client-trace-id", "abc");
     assertThat(Sampling.decide(client, config(0, 10_000, 10_000), new SplittableRandom(1)))
         .isTrue();
-    assertThat(Sampling.reason(client.get("x-request-id"))).isEqualTo('a');
+    assertThat(Sampling.reason(client.get("x-request-id"))).isEqualTo('b');
     HttpHeaders clientOff = headers("x-request-id", KEY_1000, "x-client-trace-id", "abc");
     assertThat(Sampling.decide(clientOff, config(0, 0, 10_000), new SplittableRandom(1))).isFalse();
   }
