@@ -297,7 +297,8 @@ public record ClusterPolicy(
       Duration intervalJitter,
       int intervalJitterPercent,
       boolean warmHosts,
-      boolean ignoreHealthOnHostRemoval) {
+      boolean ignoreHealthOnHostRemoval,
+      Connection connection) {
 
     /** A check with Envoy's defaults for every interval but {@code interval} itself. */
     public HealthCheck(
@@ -321,7 +322,28 @@ public record ClusterPolicy(
           Duration.ZERO,
           0,
           false,
-          false);
+          false,
+          Connection.DEFAULT);
+    }
+  }
+
+  /**
+   * How a health check reaches an endpoint: {@code reuse_connection} (Envoy's default true: the
+   * probe connection stays open between checks), {@code transport_socket_match_criteria} (when
+   * present, chooses among the cluster's {@code transport_socket_matches} instead of the endpoint's
+   * metadata; no match is the cluster's {@code transport_socket}) and {@code
+   * tls_options.alpn_protocols} (replacing the TLS context's ALPN when not empty).
+   */
+  public record Connection(
+      boolean reuse,
+      java.util.Optional<java.util.Map<String, String>> matchCriteria,
+      java.util.List<String> alpn) {
+    public static final Connection DEFAULT =
+        new Connection(true, java.util.Optional.empty(), java.util.List.of());
+
+    public Connection {
+      matchCriteria = matchCriteria.map(java.util.Map::copyOf);
+      alpn = java.util.List.copyOf(alpn);
     }
   }
 
@@ -332,29 +354,66 @@ public record ClusterPolicy(
    * {@code http_health_check}: {@code GET path} with {@code host} (the cluster's name when empty);
    * healthy when the status is in one of {@code expected} ({@code [start, end)}), 200 by default; a
    * status in {@code retriable} (and not expected) counts towards {@code unhealthy_threshold} as a
-   * network failure does, any other fails the endpoint at once.
+   * network failure does, any other fails the endpoint at once. {@code method} (GET unless set),
+   * {@code headers} ({@code request_headers_to_add/remove}), {@code http2} ({@code
+   * codec_client_type: HTTP2}: h2, prior knowledge without TLS) and {@code receiveHex} (the body
+   * must hold these blocks in order, within its first {@code responseBufferSize} bytes) shape the
+   * probe.
    */
   public record HttpProbe(
       String path,
       String host,
       java.util.List<StatusRange> expected,
-      java.util.List<StatusRange> retriable)
+      java.util.List<StatusRange> retriable,
+      String method,
+      HeaderMutation headers,
+      boolean http2,
+      java.util.List<String> receiveHex,
+      int responseBufferSize)
       implements Probe {
     public HttpProbe {
       expected = java.util.List.copyOf(expected);
       retriable = java.util.List.copyOf(retriable);
+      receiveHex = java.util.List.copyOf(receiveHex);
     }
 
     public HttpProbe(String path, String host, java.util.List<StatusRange> expected) {
-      this(path, host, expected, java.util.List.of());
+      this(
+          path,
+          host,
+          expected,
+          java.util.List.of(),
+          "GET",
+          HeaderMutation.NONE,
+          false,
+          java.util.List.of(),
+          1024);
     }
   }
+
+  /**
+   * {@code grpc_health_check}: {@code grpc.health.v1.Health/Check} over HTTP/2 for {@code service}
+   * with {@code :authority} {@code authority}; healthy when the answer is {@code SERVING}.
+   */
+  public record GrpcProbe(String service, String authority) implements Probe {}
 
   /** HTTP statuses {@code [start, end)}. */
   public record StatusRange(int start, int end) {}
 
-  /** {@code tcp_health_check} without payloads: healthy when a connection opens. */
-  public record TcpProbe() implements Probe {}
+  /**
+   * {@code tcp_health_check}: without payloads healthy when a connection opens (and the connection
+   * is closed); else {@code sendHex} is written on each check and healthy once every block of
+   * {@code receiveHex} was read, in order (hex, as Envoy's {@code Payload.text}).
+   */
+  public record TcpProbe(String sendHex, java.util.List<String> receiveHex) implements Probe {
+    public TcpProbe {
+      receiveHex = java.util.List.copyOf(receiveHex);
+    }
+
+    public TcpProbe() {
+      this("", java.util.List.of());
+    }
+  }
 
   /** {@code tcp_keepalive}: zero leaves the system default. */
   public record TcpKeepalive(int probes, int idleSeconds, int intervalSeconds) {}

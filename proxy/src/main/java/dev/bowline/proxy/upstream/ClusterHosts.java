@@ -165,7 +165,18 @@ final class ClusterHosts {
   private void rebuildView() {
     TreeMap<Integer, List<Host>> byPriority = new TreeMap<>();
     for (Host h : hosts) {
-      byPriority.computeIfAbsent(h.priority, k -> new ArrayList<>()).add(h);
+      // Envoy's excluded hosts (PENDING_ACTIVE_HC): out of load balancing and of the health and
+      // panic computations altogether, not counted as unhealthy
+      if (!h.health.pendingActiveHc) {
+        byPriority.computeIfAbsent(h.priority, k -> new ArrayList<>()).add(h);
+      }
+    }
+    if (byPriority.isEmpty()) {
+      // every host waits for its first check: Envoy has none to offer; here they stay candidates
+      // (all failed, so in panic) rather than the cluster having no level at all
+      for (Host h : hosts) {
+        byPriority.computeIfAbsent(h.priority, k -> new ArrayList<>()).add(h);
+      }
     }
     int n = byPriority.size();
     List<List<Host>> all = new ArrayList<>(byPriority.values());
@@ -184,7 +195,10 @@ final class ClusterHosts {
     int[] load = new int[n];
     if (panic) {
       // Envoy in panic: every host is a candidate, load by level size
-      int total = hosts.length;
+      int total = 0;
+      for (List<Host> p : all) {
+        total += p.size();
+      }
       int given = 0;
       for (int i = 0; i < n; i++) {
         load[i] = i == n - 1 ? 100 - given : all.get(i).size() * 100 / total;

@@ -29,7 +29,11 @@ final class ClusterState {
   private final Class<? extends io.netty.channel.Channel> channelClass;
   private volatile @Nullable HealthChecker healthChecker;
   private final java.util.random.RandomGenerator random;
-  private final dev.bowline.proxy.stats.Stats rootStats;
+  final dev.bowline.proxy.stats.Stats rootStats;
+
+  /** The SSL contexts health checks of a TLS cluster connect with (the proxy's). */
+  private final java.util.function.Supplier<dev.bowline.proxy.tls.@Nullable TlsContexts> tls;
+
   private @Nullable HcStats hcStats;
 
   /**
@@ -65,7 +69,9 @@ final class ClusterState {
       Class<? extends io.netty.channel.Channel> channelClass,
       java.util.random.RandomGenerator random,
       dev.bowline.proxy.stats.Stats rootStats,
-      Runnable onHcInitialized) {
+      Runnable onHcInitialized,
+      java.util.function.Supplier<dev.bowline.proxy.tls.@Nullable TlsContexts> tls) {
+    this.tls = tls;
     this.channelClass = channelClass;
     this.rootStats = rootStats;
     this.onHcInitialized = onHcInitialized;
@@ -127,13 +133,13 @@ final class ClusterState {
       if (hcStats == null) {
         hcStats = HcStats.create(rootStats, c.statName(), this::healthyCount);
       }
-      healthChecker = new HealthChecker(this, timer, channelClass, hc, hcStats);
+      healthChecker = new HealthChecker(this, timer, channelClass, hc, hcStats, tls.get());
     }
     if (hc != null) {
       // the checker probes every endpoint, taking traffic or not; made under this monitor, so
       // that no one sees a started checker without its endpoints (and takes it as initialised)
       for (Endpoints.Endpoint e : endpoints.endpoints()) {
-        health(e.address());
+        health(e.address()).socketMatch = e.socketMatch();
       }
     }
     var outlier = c.policy().outlier();

@@ -20,6 +20,14 @@ public final class ClusterStates {
   private final Class<? extends io.netty.channel.Channel> channelClass;
   private final RandomGenerator random;
 
+  /** The SSL contexts of TLS clusters' health checks: the workers' (see {@link #useTls}). */
+  private volatile dev.bowline.proxy.tls.@org.jspecify.annotations.Nullable TlsContexts tls;
+
+  /** Health checks of TLS clusters take their SSL contexts (and SDS secrets) from {@code t}. */
+  void useTls(dev.bowline.proxy.tls.TlsContexts t) {
+    tls = t;
+  }
+
   /** Told when a cluster's first round of health checks has ended (see {@link #warmed}). */
   private volatile Runnable onHcInitialized = () -> {};
 
@@ -62,7 +70,8 @@ public final class ClusterStates {
                       channelClass,
                       random,
                       stats,
-                      () -> onHcInitialized.run());
+                      () -> onHcInitialized.run(),
+                      () -> tls);
               // Envoy's gauge of the requests waiting for a connection: the breaker's count
               stats.gauge(
                   "cluster." + sn + ".upstream_rq_pending_active",

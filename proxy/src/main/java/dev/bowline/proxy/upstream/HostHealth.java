@@ -50,6 +50,12 @@ final class HostHealth {
 
   volatile dev.bowline.proxy.config.Endpoints.@org.jspecify.annotations.Nullable Endpoint removedAs;
 
+  /**
+   * The endpoint's {@code envoy.transport_socket_match} metadata, which chooses the transport its
+   * health checks use (as its connections' ones).
+   */
+  volatile java.util.Map<String, String> socketMatch = java.util.Map.of();
+
   /** No check of this endpoint has ended yet (Envoy's session's {@code first_check_}). */
   volatile boolean firstCheck = true;
 

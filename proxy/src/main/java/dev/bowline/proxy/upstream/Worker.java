@@ -117,6 +117,7 @@ public final class Worker {
       ClusterStates states,
       TlsContexts tlsContexts) {
     this.tlsContexts = tlsContexts;
+    states.useTls(tlsContexts); // the same for every worker of a proxy
     this.loop = loop;
     this.transport = transport;
     this.random = random;

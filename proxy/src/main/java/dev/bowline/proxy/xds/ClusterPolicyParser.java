@@ -88,7 +88,19 @@ final class ClusterPolicyParser {
           "health_checks.interval_jitter_percent",
           "common_lb_config.ignore_new_hosts_until_first_hc",
           "ignore_health_on_host_removal",
-          "health_checks.tcp_health_check");
+          "health_checks.tcp_health_check.send",
+          "health_checks.tcp_health_check.receive",
+          "health_checks.http_health_check.method",
+          "health_checks.http_health_check.request_headers_to_add",
+          "health_checks.http_health_check.request_headers_to_remove",
+          "health_checks.http_health_check.codec_client_type",
+          "health_checks.http_health_check.receive",
+          "health_checks.http_health_check.response_buffer_size",
+          "health_checks.grpc_health_check.service_name",
+          "health_checks.grpc_health_check.authority",
+          "health_checks.reuse_connection",
+          "health_checks.transport_socket_match_criteria",
+          "health_checks.tls_options.alpn_protocols");
 
   @SuppressWarnings("deprecation") // common_http_protocol_options on the cluster is still sent
   static ClusterPolicy parse(Cluster c, ClusterConfig.LbPolicy lbPolicy)
@@ -315,47 +327,46 @@ final class ClusterPolicyParser {
     }
     ClusterPolicy.Probe probe =
         switch (h.getHealthCheckerCase()) {
-          case HTTP_HEALTH_CHECK -> {
-            var http = h.getHttpHealthCheck();
-            if (!http.getPath().startsWith("/")) {
-              throw new InvalidResourceException(
-                  f + ".http_health_check.path", "must start with /");
-            }
-            java.util.List<ClusterPolicy.StatusRange> expected = new java.util.ArrayList<>();
-            for (var r : http.getExpectedStatusesList()) {
-              expected.add(new ClusterPolicy.StatusRange((int) r.getStart(), (int) r.getEnd()));
-            }
-            if (expected.isEmpty()) {
-              expected.add(new ClusterPolicy.StatusRange(200, 201));
-            }
-            java.util.List<ClusterPolicy.StatusRange> retriable = new java.util.ArrayList<>();
-            for (var r : http.getRetriableStatusesList()) {
-              retriable.add(new ClusterPolicy.StatusRange((int) r.getStart(), (int) r.getEnd()));
-            }
-            for (var r : expected) {
-              statusRange(f + ".http_health_check.expected_statuses", r);
-            }
-            for (var r : retriable) {
-              statusRange(f + ".http_health_check.retriable_statuses", r);
-            }
-            yield new ClusterPolicy.HttpProbe(
-                http.getPath(),
-                http.getHost().isEmpty() ? c.getName() : http.getHost(),
-                expected,
-                retriable);
-          }
+          case HTTP_HEALTH_CHECK -> httpProbe(c, h.getHttpHealthCheck(), f + ".http_health_check");
           case TCP_HEALTH_CHECK -> {
             var tcp = h.getTcpHealthCheck();
-            if (tcp.hasSend() || tcp.getReceiveCount() > 0) {
-              throw new InvalidResourceException(
-                  f + ".tcp_health_check", "send/receive payloads are not supported");
+            String tf = f + ".tcp_health_check";
+            java.util.List<String> receive = new java.util.ArrayList<>();
+            for (int i = 0; i < tcp.getReceiveCount(); i++) {
+              receive.add(payload(tcp.getReceive(i), tf + ".receive[" + i + "]"));
             }
-            yield new ClusterPolicy.TcpProbe();
+            yield new ClusterPolicy.TcpProbe(
+                tcp.hasSend() ? payload(tcp.getSend(), tf + ".send") : "", receive);
+          }
+          case GRPC_HEALTH_CHECK -> {
+            var g = h.getGrpcHealthCheck();
+            if (g.getInitialMetadataCount() > 0) {
+              throw new InvalidResourceException(
+                  f + ".grpc_health_check.initial_metadata", "is not supported");
+            }
+            yield new ClusterPolicy.GrpcProbe(
+                g.getServiceName(), g.getAuthority().isEmpty() ? c.getName() : g.getAuthority());
           }
           default ->
               throw new InvalidResourceException(
-                  f, h.getHealthCheckerCase() + " is not supported (http or tcp only)");
+                  f, h.getHealthCheckerCase() + " is not supported (http, tcp or grpc only)");
         };
+    if (h.hasAltPort()) {
+      throw new InvalidResourceException(f + ".alt_port", "is not supported");
+    }
+    java.util.Optional<java.util.Map<String, String>> criteria = java.util.Optional.empty();
+    if (h.hasTransportSocketMatchCriteria()) {
+      java.util.Map<String, String> m = new java.util.TreeMap<>();
+      for (var e : h.getTransportSocketMatchCriteria().getFieldsMap().entrySet()) {
+        m.put(e.getKey(), TlsParser.value(e.getValue()));
+      }
+      criteria = java.util.Optional.of(m);
+    }
+    var connection =
+        new ClusterPolicy.Connection(
+            !h.hasReuseConnection() || h.getReuseConnection().getValue(),
+            criteria,
+            h.getTlsOptions().getAlpnProtocolsList());
     // Envoy's defaults (HealthCheckerImplBase): no_traffic_interval 60 s, unhealthy_interval and
     // healthy_edge_interval the interval, unhealthy_edge_interval the unhealthy_interval
     Duration noTraffic =
@@ -397,7 +408,106 @@ final class ClusterPolicyParser {
             h.hasIntervalJitter() ? Protos.duration(h.getIntervalJitter()) : Duration.ZERO,
             h.getIntervalJitterPercent(),
             c.getCommonLbConfig().getIgnoreNewHostsUntilFirstHc(),
-            c.getIgnoreHealthOnHostRemoval()));
+            c.getIgnoreHealthOnHostRemoval(),
+            connection));
+  }
+
+  private static ClusterPolicy.HttpProbe httpProbe(
+      Cluster c, io.envoyproxy.envoy.config.core.v3.HealthCheck.HttpHealthCheck http, String f)
+      throws InvalidResourceException {
+    if (!http.getPath().startsWith("/")) {
+      throw new InvalidResourceException(f + ".path", "must start with /");
+    }
+    java.util.List<ClusterPolicy.StatusRange> expected = new java.util.ArrayList<>();
+    for (var r : http.getExpectedStatusesList()) {
+      expected.add(new ClusterPolicy.StatusRange((int) r.getStart(), (int) r.getEnd()));
+    }
+    if (expected.isEmpty()) {
+      expected.add(new ClusterPolicy.StatusRange(200, 201));
+    }
+    java.util.List<ClusterPolicy.StatusRange> retriable = new java.util.ArrayList<>();
+    for (var r : http.getRetriableStatusesList()) {
+      retriable.add(new ClusterPolicy.StatusRange((int) r.getStart(), (int) r.getEnd()));
+    }
+    for (var r : expected) {
+      statusRange(f + ".expected_statuses", r);
+    }
+    for (var r : retriable) {
+      statusRange(f + ".retriable_statuses", r);
+    }
+    String method =
+        switch (http.getMethod()) {
+          case METHOD_UNSPECIFIED -> "GET";
+          case CONNECT, UNRECOGNIZED ->
+              throw new InvalidResourceException(
+                  f + ".method", "must not be " + http.getMethod() + " (Envoy's not_in CONNECT)");
+          default -> http.getMethod().name();
+        };
+    for (int i = 0; i < http.getRequestHeadersToRemoveCount(); i++) {
+      String n = http.getRequestHeadersToRemove(i).toLowerCase(java.util.Locale.ROOT);
+      if (n.isEmpty() || n.startsWith(":") || n.equals("host")) {
+        throw new InvalidResourceException(
+            f + ".request_headers_to_remove[" + i + "]", "cannot remove '" + n + "'");
+      }
+    }
+    var headers =
+        RouteConfigParser.mutation(
+            http.getRequestHeadersToAddList(),
+            http.getRequestHeadersToRemoveList(),
+            f + ".request_headers_to_add");
+    boolean h2 =
+        switch (http.getCodecClientType()) {
+          case HTTP1 -> false;
+          case HTTP2 -> true;
+          default ->
+              throw new InvalidResourceException(
+                  f + ".codec_client_type", http.getCodecClientType() + " is not supported");
+        };
+    if (http.hasServiceNameMatcher()) {
+      throw new InvalidResourceException(f + ".service_name_matcher", "is not supported");
+    }
+    if (http.hasSend()) {
+      throw new InvalidResourceException(f + ".send", "is not supported");
+    }
+    java.util.List<String> receive = new java.util.ArrayList<>();
+    for (int i = 0; i < http.getReceiveCount(); i++) {
+      receive.add(payload(http.getReceive(i), f + ".receive[" + i + "]"));
+    }
+    long buffer = http.hasResponseBufferSize() ? http.getResponseBufferSize().getValue() : 1024;
+    if (buffer < 1 || buffer > Integer.MAX_VALUE) {
+      // Envoy: 0 means the default (1024); cap as a Java buffer
+      buffer = buffer == 0 ? 1024 : Integer.MAX_VALUE;
+    }
+    return new ClusterPolicy.HttpProbe(
+        http.getPath(),
+        http.getHost().isEmpty() ? c.getName() : http.getHost(),
+        expected,
+        retriable,
+        method,
+        headers,
+        h2,
+        receive,
+        (int) buffer);
+  }
+
+  /** Envoy's {@code Payload}, as lowercase hex: {@code text} is hex already, {@code binary} raw. */
+  private static String payload(io.envoyproxy.envoy.config.core.v3.HealthCheck.Payload p, String f)
+      throws InvalidResourceException {
+    return switch (p.getPayloadCase()) {
+      case TEXT -> {
+        String t = p.getText();
+        if (t.isEmpty()) {
+          throw new InvalidResourceException(f + ".text", "must not be empty");
+        }
+        try {
+          yield java.util.HexFormat.of().formatHex(java.util.HexFormat.of().parseHex(t));
+        } catch (IllegalArgumentException e) {
+          throw new InvalidResourceException(f + ".text", "is not hex: " + e.getMessage());
+        }
+      }
+      case BINARY -> java.util.HexFormat.of().formatHex(p.getBinary().toByteArray());
+      default -> throw new InvalidResourceException(f, "text or binary is required");
+    };
   }
 
   /**

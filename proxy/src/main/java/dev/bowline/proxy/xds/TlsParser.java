@@ -91,7 +91,7 @@ final class TlsParser {
     return out;
   }
 
-  private static String value(com.google.protobuf.Value v) {
+  static String value(com.google.protobuf.Value v) {
     return switch (v.getKindCase()) {
       case STRING_VALUE -> v.getStringValue();
       case BOOL_VALUE -> Boolean.toString(v.getBoolValue());
