@@ -124,11 +124,89 @@ class UpstreamPolicyParserTest {
         "\"outlier_detection\": {\"max_ejection_percent\": 101}",
         "Cluster c: outlier_detection.max_ejection_percent: must be at most 100");
     rejected(
-        "\"health_checks\": [{\"timeout\": \"1s\", \"interval\": \"1s\", \"unhealthy_threshold\": 2, \"healthy_threshold\": 1, \"grpc_health_check\": {}}]",
-        "Cluster c: health_checks[0]: GRPC_HEALTH_CHECK is not supported (http or tcp only)");
+        "\"health_checks\": [{\"timeout\": \"1s\", \"interval\": \"1s\", \"unhealthy_threshold\": 2, \"healthy_threshold\": 1, \"custom_health_check\": {\"name\": \"x\"}}]",
+        "Cluster c: health_checks[0]: CUSTOM_HEALTH_CHECK is not supported (http, tcp or grpc only)");
     rejected(
         "\"least_request_lb_config\": {\"choice_count\": 1}, \"lb_policy\": \"LEAST_REQUEST\"",
         "Cluster c: least_request_lb_config.choice_count: must be at least 2");
+  }
+
+  @Test
+  void healthCheckProbesAndConnectionsTakeEnvoysFieldsAndBadOnesNameTheField() throws Exception {
+    String head =
+        "\"health_checks\": [{\"timeout\": \"1s\", \"interval\": \"2s\", "
+            + "\"unhealthy_threshold\": 2, \"healthy_threshold\": 1, ";
+    var http =
+        cluster(
+                head
+                    + "\"reuse_connection\": false, \"transport_socket_match_criteria\": {\"a\": \"b\"}, "
+                    + "\"tls_options\": {\"alpn_protocols\": [\"h2\"]}, "
+                    + "\"http_health_check\": {\"path\": \"/h\", \"method\": \"HEAD\", "
+                    + "\"codec_client_type\": \"HTTP2\", \"receive\": [{\"text\": \"4F4b\"}], "
+                    + "\"response_buffer_size\": 64, "
+                    + "\"request_headers_to_add\": [{\"header\": {\"key\": \"X-A\", \"value\": \"1\"}}], "
+                    + "\"request_headers_to_remove\": [\"user-agent\"]}}]")
+            .policy()
+            .healthCheck()
+            .orElseThrow();
+    assertThat(http.connection())
+        .isEqualTo(
+            new ClusterPolicy.Connection(
+                false, Optional.of(java.util.Map.of("a", "b")), java.util.List.of("h2")));
+    var probe = (ClusterPolicy.HttpProbe) http.probe();
+    assertThat(probe.method()).isEqualTo("HEAD");
+    assertThat(probe.http2()).isTrue();
+    assertThat(probe.receiveHex()).containsExactly("4f4b");
+    assertThat(probe.responseBufferSize()).isEqualTo(64);
+    assertThat(probe.headers().add()).hasSize(1);
+    assertThat(probe.headers().remove()).containsExactly("user-agent");
+    var defaults =
+        cluster(head + "\"http_health_check\": {\"path\": \"/h\"}}]")
+            .policy()
+            .healthCheck()
+            .orElseThrow();
+    assertThat(defaults.connection()).isEqualTo(ClusterPolicy.Connection.DEFAULT);
+    assertThat(((ClusterPolicy.HttpProbe) defaults.probe()).method()).isEqualTo("GET");
+
+    var tcp =
+        cluster(
+                head
+                    + "\"tcp_health_check\": {\"send\": {\"text\": \"01ff\"}, "
+                    + "\"receive\": [{\"binary\": \"AQ==\"}]}}]")
+            .policy()
+            .healthCheck()
+            .orElseThrow();
+    assertThat(tcp.probe()).isEqualTo(new ClusterPolicy.TcpProbe("01ff", java.util.List.of("01")));
+    var grpc =
+        cluster(head + "\"grpc_health_check\": {\"service_name\": \"s\"}}]")
+            .policy()
+            .healthCheck()
+            .orElseThrow();
+    assertThat(grpc.probe()).isEqualTo(new ClusterPolicy.GrpcProbe("s", "c")); // the cluster's name
+
+    rejected(
+        head + "\"tcp_health_check\": {\"send\": {\"text\": \"zz\"}}}]",
+        "Cluster c: health_checks[0].tcp_health_check.send.text: is not hex: "
+            + "not a hexadecimal digit: \"z\" = 122");
+    rejected(
+        head + "\"http_health_check\": {\"path\": \"/h\", \"method\": \"CONNECT\"}}]",
+        "Cluster c: health_checks[0].http_health_check.method: must not be CONNECT (Envoy's not_in"
+            + " CONNECT)");
+    rejected(
+        head + "\"http_health_check\": {\"path\": \"/h\", \"codec_client_type\": \"HTTP3\"}}]",
+        "Cluster c: health_checks[0].http_health_check.codec_client_type: HTTP3 is not supported");
+    rejected(
+        head
+            + "\"http_health_check\": {\"path\": \"/h\", \"request_headers_to_remove\": [\"Host\"]}}]",
+        "Cluster c: health_checks[0].http_health_check.request_headers_to_remove[0]: cannot remove"
+            + " 'host'");
+    rejected(
+        head
+            + "\"grpc_health_check\": {\"initial_metadata\": [{\"header\": {\"key\": \"a\", \"value\": \"b\"}}]}}]",
+        "Cluster c: health_checks[0].grpc_health_check.initial_metadata: is not supported");
+    rejected(
+        head + "\"alt_port\": 8080, \"http_health_check\": {\"path\": \"/h\"}}]",
+        "Cluster c: health_checks[0].alt_port: is not supported");
   }
 
   @Test
