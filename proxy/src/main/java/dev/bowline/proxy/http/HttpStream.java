@@ -84,6 +84,8 @@ final class HttpStream
   private boolean done;
   private @Nullable Upstream upstream;
   private @Nullable ClusterStats clusterStats;
+  // the virtual host's virtual cluster this request is counted in; null when it has none
+  private dev.bowline.proxy.stats.@Nullable VirtualClusterStats vcluster;
   // the route timeout is armed on the connection's timer (HttpConnection.armRouteTimeout)
   private boolean timeoutArmed;
   private final boolean headRequest;
@@ -774,7 +776,13 @@ final class HttpStream
     Route route =
         vh == null || (vh.requireTls() != VirtualHost.RequireTls.NONE && tlsRedirect(vh, h))
             ? null // Envoy: the virtual host's require_tls redirect comes before its routes
-            : RouteMatcher.match(vh, path, q < 0 ? "" : uri.substring(q + 1), h, connect);
+            : RouteMatcher.match(
+                vh,
+                java.util.Objects.requireNonNull(table).matchPath(path),
+                q < 0 ? "" : uri.substring(q + 1),
+                h,
+                connect,
+                method);
     this.matchedTable = table;
     this.matchedHost = vh;
     this.matchedRoute = route;
@@ -1330,6 +1338,18 @@ final class HttpStream
       return;
     }
     this.upstreamCluster = clusterName;
+    VirtualHost vh = matchedHost;
+    if (vh != null && !vh.virtualClusters().isEmpty()) {
+      // Envoy's router: once the cluster is known, from the request as the filters left it
+      var vc =
+          RouteMatcher.virtualCluster(
+              vh,
+              req.headers(),
+              req.method().name(),
+              path,
+              queryPart.isEmpty() ? "" : queryPart.substring(1));
+      vcluster = vc == null ? null : vc.stats(worker.stats());
+    }
     if (connect) {
       connectTunnel(cluster);
       return;
@@ -1654,6 +1674,25 @@ final class HttpStream
     rare().waitingFor = wait;
   }
 
+  private void countVclusterRetry() {
+    var v = vcluster;
+    if (v != null) {
+      v.retry();
+    }
+  }
+
+  /** Counts a response (or the router's reply for a failed try) on the cluster and vcluster. */
+  private void chargeResponse(int status) {
+    ClusterStats cs = clusterStats;
+    if (cs != null) {
+      cs.response(status);
+    }
+    var v = vcluster;
+    if (v != null) {
+      v.response(status);
+    }
+  }
+
   @Override
   public void overflowed() {
     // a circuit breaker said no (Envoy's UO response flag)
@@ -1664,9 +1703,7 @@ final class HttpStream
       return;
     }
     responseFlags |= ResponseFlag.UO.bit();
-    if (clusterStats != null) {
-      clusterStats.response(503);
-    }
+    chargeResponse(503);
     var resp =
         buildLocal(
             503,
@@ -2115,6 +2152,10 @@ final class HttpStream
       return;
     }
     upstream = connection;
+    var v = vcluster;
+    if (v != null) {
+      v.request(); // Envoy: on each try's pool ready, beside the cluster's upstream_rq_total
+    }
     var ch = connection.channel();
     upstreamAddress = ch.remoteAddress();
     upstreamChannel = ch;
@@ -2222,6 +2263,7 @@ final class HttpStream
     r.consume();
     cancelPerTryTimer();
     java.util.Objects.requireNonNull(clusterStats).upstreamRqRetry().inc();
+    countVclusterRetry();
     long backoff = r.nextBackoffMillis(random());
     ctx.executor().schedule(this::startAttempt, backoff, TimeUnit.MILLISECONDS);
     return true;
@@ -2274,6 +2316,7 @@ final class HttpStream
       // nothing reached the upstream: safe to try again, on a host the balancer picks anew
       retriesLeft--;
       java.util.Objects.requireNonNull(clusterStats).upstreamRqRetry().inc();
+      countVclusterRetry();
       if (java.util.Objects.requireNonNull(conn.worker)
           .acquire(target, targetEndpoints, targetHost, this, this, upgrade)) {
         return;
@@ -2334,9 +2377,7 @@ final class HttpStream
         // connection manager forwards none without proxy_100_continue (it answered the client's
         // Expect itself).
         if (code == 100 || code == 102 || code == 103) {
-          if (clusterStats != null) {
-            clusterStats.response(code);
-          }
+          chargeResponse(code);
           if (rare != null) {
             rare.retry = null;
           }
@@ -2402,9 +2443,7 @@ final class HttpStream
             .set(X_ENVOY_UPSTREAM_SERVICE_TIME, millisValue((now - startNanos) / 1_000_000));
       }
       int status = resp.status().code();
-      if (clusterStats != null) {
-        clusterStats.response(status);
-      }
+      chargeResponse(status);
       conn.stats.response(status);
       for (int i = filters.length - 1; i >= 0; i--) {
         filters[i].onResponseHeaders(resp);
@@ -2573,7 +2612,15 @@ final class HttpStream
     String newPath = q < 0 ? rest : rest.substring(0, q);
     VirtualHost vh = table.pick(newAuthority);
     Route target =
-        vh == null ? null : RouteMatcher.match(vh, newPath, q < 0 ? "" : rest.substring(q + 1), h);
+        vh == null
+            ? null
+            : RouteMatcher.match(
+                vh,
+                table.matchPath(newPath),
+                q < 0 ? "" : rest.substring(q + 1),
+                h,
+                false,
+                upstreamRequest.method().name());
     boolean accepted = target != null;
     if (accepted && ir.allowListed() != null) {
       accepted = ir.allowListed().contains(target.name());
@@ -2644,9 +2691,7 @@ final class HttpStream
     if (u instanceof dev.bowline.proxy.upstream.UpstreamConnection uc) {
       uc.detachForUpgrade();
     }
-    if (clusterStats != null) {
-      clusterStats.response(101);
-    }
+    chargeResponse(101);
     conn.stats.response(101);
     conn.stats.downstreamRqResponseBeforeRqComplete().inc(); // an upgrade's request never ends
     responseCode = 101;
@@ -2719,10 +2764,7 @@ final class HttpStream
           }
           done = true;
           cancelTimeout();
-          var clusterStats = this.clusterStats;
-          if (clusterStats != null) {
-            clusterStats.response(200);
-          }
+          chargeResponse(200);
           conn.stats.response(200);
           if (!remoteComplete()) {
             conn.stats.downstreamRqResponseBeforeRqComplete().inc(); // the tunnel's request goes on
@@ -2832,6 +2874,10 @@ final class HttpStream
     }
     if (clusterStats != null) {
       clusterStats.upstreamRqTimeout().inc();
+    }
+    var v = vcluster;
+    if (v != null) {
+      v.timeout();
     }
     responseFlags |= ResponseFlag.UT.bit();
     Upstream u = upstream;
@@ -3034,8 +3080,8 @@ final class HttpStream
     }
     var resp = buildLocal(status, body, grpc);
     status = responseCode;
-    if (clusterStats != null && status >= 500) {
-      clusterStats.response(status);
+    if (status >= 500) {
+      chargeResponse(status);
     }
     conn.stats.response(status);
     writeLocal(resp, status);
@@ -3327,6 +3373,10 @@ final class HttpStream
     releaseRetry();
     endNanos = conn.clock.nanoTime();
     conn.countStreamEnd(endNanos - startNanos, responseCode != 0);
+    var vc = vcluster;
+    if (vc != null && viaUpstream) {
+      vc.time((endNanos - startNanos) / 1_000_000);
+    }
     for (HttpFilter f : filters) {
       try {
         f.onStreamComplete(this);
@@ -3483,6 +3533,12 @@ final class HttpStream
   public com.google.protobuf.@Nullable Struct routeMetadata(String filter) {
     Route r = matchedRoute;
     return r == null || r.metadata().isEmpty() ? null : r.metadata().get(filter);
+  }
+
+  @Override
+  public com.google.protobuf.@Nullable Struct virtualHostMetadata(String filter) {
+    VirtualHost vh = matchedHost;
+    return vh == null || vh.metadata().isEmpty() ? null : vh.metadata().get(filter);
   }
 
   @Override
