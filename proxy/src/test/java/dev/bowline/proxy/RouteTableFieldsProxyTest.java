@@ -24,12 +24,14 @@ class RouteTableFieldsProxyTest {
 
   static Proxy proxy;
   static int port;
+  static int faultPort;
   static Path log;
 
   @BeforeAll
   static void start() throws IOException {
     log = Files.createTempDirectory("route-table-fields").resolve("access.log");
     port = Ports.free(IP);
+    faultPort = Ports.free(IP);
     String yaml =
         """
         node: {id: route-table-fields-test, cluster: test}
@@ -64,8 +66,48 @@ class RouteTableFieldsProxyTest {
                         direct_response: {status: 200, body: {inline_string: exact}}
                       - match: {prefix: /}
                         direct_response: {status: 404, body: {inline_string: none}}
+          - name: f
+            address: {socket_address: {address: %1$s, port_value: %4$d}}
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: f
+                  http_filters:
+                  - name: envoy.filters.http.fault
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault}
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    name: f
+                    typed_per_filter_config:
+                      envoy.filters.http.fault:
+                        "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
+                        abort: {http_status: 418, percentage: {numerator: 100}}
+                    virtual_hosts:
+                    - name: own
+                      domains: ["own.example"]
+                      typed_per_filter_config:
+                        envoy.filters.http.fault:
+                          "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
+                          abort: {http_status: 429, percentage: {numerator: 100}}
+                      routes:
+                      - match: {prefix: /}
+                        direct_response: {status: 200, body: {inline_string: own}}
+                    - name: f
+                      domains: ["*"]
+                      routes:
+                      - match: {prefix: /route}
+                        direct_response: {status: 200, body: {inline_string: route}}
+                        typed_per_filter_config:
+                          envoy.filters.http.fault:
+                            "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
+                            abort: {http_status: 503, percentage: {numerator: 100}}
+                      - match: {prefix: /}
+                        direct_response: {status: 200, body: {inline_string: table}}
         """
-            .formatted(IP, port, log);
+            .formatted(IP, port, log, faultPort);
     var bs = new BootstrapLoader().parse("route-table-fields.yaml", yaml);
     proxy = Proxy.start(bs, ProxyOptions.defaults().withWorkers(1));
   }
@@ -76,11 +118,15 @@ class RouteTableFieldsProxyTest {
   }
 
   static int get(String path) throws Exception {
+    return get(port, "p.example", path);
+  }
+
+  static int get(int port, String host, String path) throws Exception {
     try (var s = new java.net.Socket(IP, port)) {
       s.setSoTimeout(30_000);
       s.getOutputStream()
           .write(
-              ("GET " + path + " HTTP/1.1\r\nHost: p.example\r\nConnection: close\r\n\r\n")
+              ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
                   .getBytes(StandardCharsets.ISO_8859_1));
       String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
       return Integer.parseInt(all.split(" ")[1]);
@@ -103,5 +149,14 @@ class RouteTableFieldsProxyTest {
             () ->
                 assertThat(Files.exists(log) ? Files.readString(log) : "")
                     .contains("/meta payments {\"team\":\"payments\"} -\n"));
+  }
+
+  @Test
+  void theTablesTypedPerFilterConfigAppliesWhereNeitherRouteNorVirtualHostHasOne()
+      throws Exception {
+    // Envoy's most specific first: route, virtual host, then the route configuration
+    assertThat(get(faultPort, "any.example", "/x")).isEqualTo(418);
+    assertThat(get(faultPort, "own.example", "/x")).isEqualTo(429);
+    assertThat(get(faultPort, "any.example", "/route")).isEqualTo(503);
   }
 }

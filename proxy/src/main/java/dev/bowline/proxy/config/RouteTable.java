@@ -21,6 +21,8 @@ import java.util.Optional;
  * @param ignorePathParameters {@code ignore_path_parameters_in_path_matching}: routes match the
  *     path cut at its first {@code ;} (Envoy's {@code sanitizePathBeforePathMatching}); what goes
  *     upstream keeps it
+ * @param filterConfigs its {@code typed_per_filter_config}: what a filter takes when neither the
+ *     route nor its virtual host has a config for it (Envoy's most specific first)
  */
 public record RouteTable(
     String name,
@@ -31,9 +33,11 @@ public record RouteTable(
     boolean ignorePort,
     boolean mostSpecificWins,
     List<String> internalOnlyHeaders,
-    boolean ignorePathParameters) {
+    boolean ignorePathParameters,
+    Map<String, Object> filterConfigs) {
   public RouteTable {
     internalOnlyHeaders = List.copyOf(internalOnlyHeaders);
+    filterConfigs = Map.copyOf(filterConfigs);
   }
 
   public RouteTable(String name, List<VirtualHost> virtualHosts) {
@@ -81,7 +85,8 @@ public record RouteTable(
         ignorePort,
         mostSpecificWins,
         internalOnlyHeaders,
-        false);
+        false,
+        Map.of());
   }
 
   public RouteTable(
@@ -92,7 +97,8 @@ public record RouteTable(
       boolean ignorePort,
       boolean mostSpecificWins,
       List<String> internalOnlyHeaders,
-      boolean ignorePathParameters) {
+      boolean ignorePathParameters,
+      Map<String, Object> filterConfigs) {
     this(
         name,
         List.copyOf(virtualHosts),
@@ -102,7 +108,8 @@ public record RouteTable(
         ignorePort,
         mostSpecificWins,
         internalOnlyHeaders,
-        ignorePathParameters);
+        ignorePathParameters,
+        filterConfigs);
   }
 
   /**

@@ -1095,6 +1095,9 @@ final class HttpStream
     if (c == null) {
       VirtualHost vh = java.util.Objects.requireNonNull(matchedHost);
       c = vh.filterConfigs().get(name);
+      if (c == null) {
+        c = java.util.Objects.requireNonNull(matchedTable).filterConfigs().get(name);
+      }
     }
     return c;
   }
@@ -1110,6 +1113,19 @@ final class HttpStream
     String name = conn.config.httpFilters().get(i).name();
     Object host = vh.filterConfigs().get(name);
     Object route = r.filterConfigs().get(name);
+    RouteTable t = matchedTable;
+    Object table = t == null ? null : t.filterConfigs().get(name);
+    if (table != null) {
+      List<Object> all = new ArrayList<>(3);
+      all.add(table);
+      if (host != null) {
+        all.add(host);
+      }
+      if (route != null) {
+        all.add(route);
+      }
+      return List.copyOf(all);
+    }
     if (host == null) {
       return route == null ? List.of() : List.of(route);
     }

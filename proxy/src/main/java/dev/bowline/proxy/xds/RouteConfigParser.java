@@ -113,7 +113,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     return table;
   }
 
-  private static RouteTable table(RouteConfiguration rc, List<VirtualHost> hosts)
+  private RouteTable table(RouteConfiguration rc, List<VirtualHost> hosts)
       throws InvalidResourceException {
     return new RouteTable(
         rc.getName(),
@@ -129,7 +129,9 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         rc.getIgnorePortInHostMatching(),
         rc.getMostSpecificHeaderMutationsWins(),
         internalOnlyHeaders(rc),
-        rc.getIgnorePathParametersInPathMatching());
+        rc.getIgnorePathParametersInPathMatching(),
+        FilterConfigs.perRoute(
+            rc.getTypedPerFilterConfigMap(), filters, "typed_per_filter_config"));
   }
 
   /** {@code internal_only_headers}, lower-cased (Envoy's LowerCaseString); each a valid name. */
@@ -1033,6 +1035,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "request_mirror_policies",
           "virtual_hosts.routes.typed_per_filter_config",
           "virtual_hosts.typed_per_filter_config",
+          // a filter's config where neither the route nor its virtual host has one
+          "typed_per_filter_config",
           "virtual_hosts.include_request_attempt_count",
           "virtual_hosts.retry_policy.num_retries",
           "virtual_hosts.routes.route.retry_policy.retry_on",
