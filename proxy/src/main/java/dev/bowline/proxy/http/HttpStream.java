@@ -109,9 +109,8 @@ final class HttpStream
   /** How many filters have seen the request head (their response side sees the response). */
   private int decodedFilters;
 
-  // The filter waiting for the request body (bufferRequestBody); null for every other stream, so
-  // they carry one reference and allocate nothing.
-  private @Nullable BodyWait bodyWait;
+  // The filter waiting for the request body (bufferRequestBody) is rare.bodyWait: null for every
+  // other stream, which allocate nothing for it.
 
   /** A filter's request for the body: its index, limit, allow_partial, bytes buffered so far. */
   private static final class BodyWait {
@@ -177,6 +176,21 @@ final class HttpStream
     // internal_redirect_policy: redirects followed so far, the routes they went to
     int internalRedirects;
     java.util.@Nullable Set<String> redirectRoutes;
+    // the filter waiting for the request body (moved here from the stream so that the stream's
+    // vcluster reference fits without growing it)
+    @Nullable BodyWait bodyWait;
+  }
+
+  private @Nullable BodyWait bodyWait() {
+    Rare r = rare;
+    return r == null ? null : r.bodyWait;
+  }
+
+  private void clearBodyWait() {
+    Rare r = rare;
+    if (r != null) {
+      r.bodyWait = null;
+    }
   }
 
   private Rare rare() {
@@ -826,7 +840,7 @@ final class HttpStream
       if (filters[i].onRequestHeaders(req, this, routeConfig) == FilterStatus.STOP_ITERATION
           || done) {
         resumeAt = i + 1;
-        BodyWait w = bodyWait;
+        BodyWait w = bodyWait();
         if (w != null && w.filter == i) {
           bodyArrived(w); // the body may be here already (a whole request, or short enough)
         }
@@ -1263,7 +1277,7 @@ final class HttpStream
       n += c.content().readableBytes();
     }
     // the filter whose onRequestHeaders runs now
-    bodyWait = new BodyWait(decodedFilters - 1, maxBytes, allowPartial, n);
+    rare().bodyWait = new BodyWait(decodedFilters - 1, maxBytes, allowPartial, n);
     conn.pauseBody(false); // it needs the body: past the connection's limit it gets 413 instead
   }
 
@@ -1279,7 +1293,7 @@ final class HttpStream
     int max = conn.bufferLimit;
     if (!served && (w.buffered > w.limit || (max > 0 && w.buffered > max))) {
       // over the filter's limit, or Envoy's decoder buffer overflow (the connection's limit)
-      bodyWait = null;
+      clearBodyWait();
       conn.stats.downstreamRqTooLarge().inc();
       details = "request_payload_too_large";
       localReply(413, "Payload Too Large");
@@ -1288,7 +1302,7 @@ final class HttpStream
     if (!requestComplete && !(w.partial && w.buffered >= w.limit)) {
       return;
     }
-    bodyWait = null;
+    clearBodyWait();
     io.netty.buffer.ByteBuf body = bufferedBody(w.limit);
     FilterStatus status;
     try {
@@ -2111,7 +2125,7 @@ final class HttpStream
     } else if (u == null) {
       pendingList().add(c);
       held += n;
-      BodyWait w = bodyWait;
+      BodyWait w = bodyWait();
       if (w != null) {
         w.buffered += n;
         bodyArrived(w);
@@ -2138,7 +2152,7 @@ final class HttpStream
    */
   private void hold() {
     int limit = conn.bufferLimit;
-    if (limit > 0 && held > limit && !done && upstream == null && bodyWait == null) {
+    if (limit > 0 && held > limit && !done && upstream == null && bodyWait() == null) {
       conn.pauseBody(true);
     }
   }
