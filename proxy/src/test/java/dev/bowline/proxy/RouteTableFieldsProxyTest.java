@@ -21,6 +21,13 @@ import org.junit.jupiter.api.Test;
  */
 class RouteTableFieldsProxyTest {
   static final String IP = "127.0.7.242";
+  static final String BACKEND_IP = "127.0.7.244";
+  static final java.util.Queue<String> firstTries =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  static java.util.concurrent.ExecutorService executor;
+  static com.sun.net.httpserver.HttpServer backend;
+  static int retryPort;
 
   static Proxy proxy;
   static int port;
@@ -32,6 +39,42 @@ class RouteTableFieldsProxyTest {
     log = Files.createTempDirectory("route-table-fields").resolve("access.log");
     port = Ports.free(IP);
     faultPort = Ports.free(IP);
+    retryPort = Ports.free(IP);
+    executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+    backend =
+        com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress(BACKEND_IP, 0), 64);
+    backend.setExecutor(executor);
+    backend.createContext(
+        "/",
+        ex -> {
+          ex.getRequestBody().readAllBytes();
+          var h = ex.getRequestHeaders();
+          String attempt = h.getFirst("x-envoy-attempt-count");
+          String flag = h.getFirst("x-envoy-is-timeout-retry");
+          int status = 200;
+          if ("1".equals(attempt)) {
+            firstTries.add(ex.getRequestURI().getPath() + " " + flag);
+            if (ex.getRequestURI().getPath().startsWith("/timeout")) {
+              try {
+                Thread.sleep(2_000); // past the per-try timeout
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            } else {
+              status = 503;
+            }
+          }
+          byte[] b =
+              ("attempt=" + attempt + " timeout-retry=" + flag).getBytes(StandardCharsets.UTF_8);
+          try {
+            ex.sendResponseHeaders(status, b.length);
+            ex.getResponseBody().write(b);
+          } catch (IOException gone) {
+            // the proxy gave up on this try
+          }
+          ex.close();
+        });
+    backend.start();
     String yaml =
         """
         node: {id: route-table-fields-test, cluster: test}
@@ -106,8 +149,38 @@ class RouteTableFieldsProxyTest {
                             abort: {http_status: 503, percentage: {numerator: 100}}
                       - match: {prefix: /}
                         direct_response: {status: 200, body: {inline_string: table}}
+          - name: r
+            address: {socket_address: {address: %1$s, port_value: %5$d}}
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: r
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+                  route_config:
+                    name: r
+                    virtual_hosts:
+                    - name: r
+                      domains: ["*"]
+                      include_request_attempt_count: true
+                      include_is_timeout_retry_header: true
+                      routes:
+                      - match: {prefix: /}
+                        route:
+                          cluster: b
+                          retry_policy: {retry_on: "5xx,gateway-error,reset", num_retries: 1, per_try_timeout: 0.3s}
+          clusters:
+          - name: b
+            type: STATIC
+            load_assignment:
+              cluster_name: b
+              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %6$s, port_value: %7$d}}}}]}]
         """
-            .formatted(IP, port, log, faultPort);
+            .formatted(
+                IP, port, log, faultPort, retryPort, BACKEND_IP, backend.getAddress().getPort());
     var bs = new BootstrapLoader().parse("route-table-fields.yaml", yaml);
     proxy = Proxy.start(bs, ProxyOptions.defaults().withWorkers(1));
   }
@@ -115,10 +188,24 @@ class RouteTableFieldsProxyTest {
   @AfterAll
   static void stop() {
     proxy.close();
+    backend.stop(0);
+    executor.shutdownNow();
   }
 
   static int get(String path) throws Exception {
     return get(port, "p.example", path);
+  }
+
+  static String body(int port, String path) throws Exception {
+    try (var s = new java.net.Socket(IP, port)) {
+      s.setSoTimeout(30_000);
+      s.getOutputStream()
+          .write(
+              ("GET " + path + " HTTP/1.1\r\nHost: r.example\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.ISO_8859_1));
+      String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      return all.substring(all.indexOf("\r\n\r\n") + 4);
+    }
   }
 
   static int get(int port, String host, String path) throws Exception {
@@ -158,5 +245,13 @@ class RouteTableFieldsProxyTest {
     assertThat(get(faultPort, "any.example", "/x")).isEqualTo(418);
     assertThat(get(faultPort, "own.example", "/x")).isEqualTo(429);
     assertThat(get(faultPort, "any.example", "/route")).isEqualTo(503);
+  }
+
+  @Test
+  void eachRetrySaysWhetherAPerTryTimeoutCausedIt() throws Exception {
+    assertThat(body(retryPort, "/timeout")).isEqualTo("attempt=2 timeout-retry=true");
+    assertThat(body(retryPort, "/fail")).isEqualTo("attempt=2 timeout-retry=false");
+    // the first try carries none
+    assertThat(firstTries).contains("/timeout null", "/fail null");
   }
 }

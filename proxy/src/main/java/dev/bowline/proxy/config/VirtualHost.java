@@ -10,7 +10,8 @@ import java.util.Map;
  * include_attempt_count_in_response}) and its {@code require_tls}. {@code virtualClusters} is
  * empty, or its {@code virtual_clusters} in order followed by Envoy's catch-all {@code other} (no
  * headers, so it matches what the others do not). {@code metadata} is its {@code
- * metadata.filter_metadata}, which access logs read ({@code %METADATA(VIRTUAL_HOST:...)%}).
+ * metadata.filter_metadata}, which access logs read ({@code %METADATA(VIRTUAL_HOST:...)%}); with
+ * {@code includeIsTimeoutRetryHeader} each retry carries {@code x-envoy-is-timeout-retry}.
  */
 public record VirtualHost(
     String name,
@@ -23,7 +24,8 @@ public record VirtualHost(
     boolean attemptCountInResponse,
     RequireTls requireTls,
     List<VirtualCluster> virtualClusters,
-    Map<String, com.google.protobuf.Struct> metadata) {
+    Map<String, com.google.protobuf.Struct> metadata,
+    boolean includeIsTimeoutRetryHeader) {
   public VirtualHost {
     domains = List.copyOf(domains);
     routes = List.copyOf(routes);
@@ -53,7 +55,8 @@ public record VirtualHost(
         attemptCountInResponse,
         requireTls,
         List.of(),
-        Map.of());
+        Map.of(),
+        false);
   }
 
   /** Envoy's {@code VirtualHost.TlsRequirementType}. */

@@ -179,6 +179,9 @@ final class HttpStream
     // the filter waiting for the request body (moved here from the stream so that the stream's
     // vcluster reference fits without growing it)
     @Nullable BodyWait bodyWait;
+    // the try being started is a retry: 1 after a per-try timeout, 2 after anything else
+    // (include_is_timeout_retry_header); 0 on the first try
+    byte retryKind;
   }
 
   private @Nullable BodyWait bodyWait() {
@@ -1379,6 +1382,8 @@ final class HttpStream
               path,
               queryPart.isEmpty() ? "" : queryPart.substring(1));
       vcluster = vc == null ? null : vc.stats(worker.stats());
+    } else if (vcluster != null) {
+      vcluster = null; // an internal redirect went to a virtual host without virtual clusters
     }
     if (connect) {
       connectTunnel(cluster);
@@ -1609,6 +1614,8 @@ final class HttpStream
 
   private static final io.netty.util.AsciiString X_ENVOY_ATTEMPT_COUNT =
       io.netty.util.AsciiString.cached("x-envoy-attempt-count");
+  private static final io.netty.util.AsciiString X_ENVOY_IS_TIMEOUT_RETRY =
+      io.netty.util.AsciiString.cached("x-envoy-is-timeout-retry");
 
   private static final io.netty.util.AsciiString X_FORWARDED_HOST =
       io.netty.util.AsciiString.cached("x-forwarded-host");
@@ -1671,6 +1678,12 @@ final class HttpStream
     HttpHeaders h = upstreamRequest.headers();
     if (includeAttemptCount()) {
       h.set(X_ENVOY_ATTEMPT_COUNT, attempts);
+    }
+    Rare rr = rare;
+    VirtualHost host = matchedHost;
+    if (rr != null && rr.retryKind != 0 && host != null && host.includeIsTimeoutRetryHeader()) {
+      // Envoy's doRetry: on each retry, whether a per-try timeout caused it
+      h.set(X_ENVOY_IS_TIMEOUT_RETRY, rr.retryKind == 1 ? "true" : "false");
     }
     if (!suppressEnvoyHeaders && (globalTimeoutNanos > 0 || perTryTimeoutNanos() > 0)) {
       h.set(X_ENVOY_EXPECTED_RQ_TIMEOUT_MS, conn.millisText(expectedTimeoutMillis()));
@@ -2292,6 +2305,7 @@ final class HttpStream
     }
     r.consume();
     cancelPerTryTimer();
+    rare().retryKind = outcome == RetryState.Outcome.TIMEOUT ? (byte) 1 : (byte) 2;
     java.util.Objects.requireNonNull(clusterStats).upstreamRqRetry().inc();
     countVclusterRetry();
     long backoff = r.nextBackoffMillis(random());
@@ -2697,6 +2711,7 @@ final class HttpStream
     }
     weightedCluster = null;
     attempts = 0;
+    rare().retryKind = 0;
     upstreamRequest.setUri(rest);
     this.originalPath = rest;
     this.path = newPath;

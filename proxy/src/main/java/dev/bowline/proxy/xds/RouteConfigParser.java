@@ -241,7 +241,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
         vh.getIncludeAttemptCountInResponse(),
         requireTls,
         virtualClusters(vh, field),
-        vh.getMetadata().getFilterMetadataMap());
+        vh.getMetadata().getFilterMetadataMap(),
+        vh.getIncludeIsTimeoutRetryHeader());
   }
 
   /**
@@ -1007,6 +1008,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           // vhost.<vh>.vcluster.<name>.upstream_rq_* (and Envoy's catch-all "other")
           "virtual_hosts.virtual_clusters",
           "virtual_hosts.include_attempt_count_in_response",
+          "virtual_hosts.include_is_timeout_retry_header",
           "virtual_hosts.routes.route.timeout",
           "virtual_hosts.routes.route.max_grpc_timeout",
           "virtual_hosts.routes.route.grpc_timeout_offset",
