@@ -133,6 +133,8 @@ CONF
 # bootstrap for Bowline (listener on ADDRESS:8080 with the HCM codec_type CODEC, default HTTP1;
 # admin on ADDRESS:15000; one STATIC cluster, HTTP/1.1 upstream). HCM_OPTIONS: more HCM fields on
 # one line, e.g. 'common_http_protocol_options: {headers_with_underscores_action: DROP_HEADER}'.
+# VHOST_OPTIONS: more fields of the virtual host, inline, e.g.
+# 'virtual_clusters: [{name: gets, headers: [{name: ":method", string_match: {exact: GET}}]}]'.
 bench_router_bootstrap() {
   cat > "$1" <<CONF
 node: {id: bench}
@@ -154,7 +156,7 @@ static_resources:
             typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
           route_config:
             virtual_hosts:
-            - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: backend}}]}
+            - {name: all, domains: ["*"], ${VHOST_OPTIONS:+$VHOST_OPTIONS, }routes: [{match: {prefix: /}, route: {cluster: backend}}]}
   clusters:
   - name: backend
     type: STATIC

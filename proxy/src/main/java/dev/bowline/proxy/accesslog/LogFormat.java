@@ -240,6 +240,7 @@ public final class LogFormat {
     RESP(false),
     DYNAMIC_METADATA(false),
     ROUTE_METADATA(false),
+    VIRTUAL_HOST_METADATA(false),
     CLUSTER_METADATA(false),
     REQUESTED_SERVER_NAME(false),
     RESPONSE_CODE_DETAILS(false),
@@ -343,7 +344,7 @@ public final class LogFormat {
           }
           appendNullable(sb, v);
         }
-        case DYNAMIC_METADATA, ROUTE_METADATA, CLUSTER_METADATA ->
+        case DYNAMIC_METADATA, ROUTE_METADATA, VIRTUAL_HOST_METADATA, CLUSTER_METADATA ->
             appendNullable(
                 sb, metadata(info, op, java.util.Objects.requireNonNull(header).toString()));
         case REQUEST_DURATION, UNTRACKED -> {} // not tracked yet: "-"
@@ -392,6 +393,7 @@ public final class LogFormat {
           switch (op) {
             case CLUSTER_METADATA -> info.clusterMetadata(path[0]);
             case ROUTE_METADATA -> info.routeMetadata(path[0]);
+            case VIRTUAL_HOST_METADATA -> info.virtualHostMetadata(path[0]);
             default -> info.dynamicMetadata(path[0]);
           };
       if (s == null) {
@@ -504,13 +506,15 @@ public final class LogFormat {
       Op op =
           switch (type) {
             case "ROUTE" -> Op.ROUTE_METADATA;
+            case "VIRTUAL_HOST" -> Op.VIRTUAL_HOST_METADATA;
             case "DYNAMIC" -> Op.DYNAMIC_METADATA;
             case "CLUSTER" -> Op.CLUSTER_METADATA;
             default ->
                 throw new IllegalArgumentException(
                     "command %"
                         + body
-                        + "%: only ROUTE, CLUSTER and DYNAMIC metadata are supported");
+                        + "%: only ROUTE, VIRTUAL_HOST, CLUSTER and DYNAMIC metadata are"
+                        + " supported");
           };
       if (rest.isEmpty() || rest.startsWith(":")) {
         throw new IllegalArgumentException("command %" + body + "%: namespace required");

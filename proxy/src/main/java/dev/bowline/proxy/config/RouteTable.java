@@ -18,6 +18,11 @@ import java.util.Optional;
  *     value is what stays; by default the order is the reverse and this table's wins
  * @param internalOnlyHeaders {@code internal_only_headers}, lower-cased: the connection manager
  *     removes them from requests it does not find internal
+ * @param ignorePathParameters {@code ignore_path_parameters_in_path_matching}: routes match the
+ *     path cut at its first {@code ;} (Envoy's {@code sanitizePathBeforePathMatching}); what goes
+ *     upstream keeps it
+ * @param filterConfigs its {@code typed_per_filter_config}: what a filter takes when neither the
+ *     route nor its virtual host has a config for it (Envoy's most specific first)
  */
 public record RouteTable(
     String name,
@@ -27,9 +32,12 @@ public record RouteTable(
     HeaderMutation responseHeaders,
     boolean ignorePort,
     boolean mostSpecificWins,
-    List<String> internalOnlyHeaders) {
+    List<String> internalOnlyHeaders,
+    boolean ignorePathParameters,
+    Map<String, Object> filterConfigs) {
   public RouteTable {
     internalOnlyHeaders = List.copyOf(internalOnlyHeaders);
+    filterConfigs = Map.copyOf(filterConfigs);
   }
 
   public RouteTable(String name, List<VirtualHost> virtualHosts) {
@@ -71,13 +79,49 @@ public record RouteTable(
       List<String> internalOnlyHeaders) {
     this(
         name,
+        virtualHosts,
+        requestHeaders,
+        responseHeaders,
+        ignorePort,
+        mostSpecificWins,
+        internalOnlyHeaders,
+        false,
+        Map.of());
+  }
+
+  public RouteTable(
+      String name,
+      List<VirtualHost> virtualHosts,
+      HeaderMutation requestHeaders,
+      HeaderMutation responseHeaders,
+      boolean ignorePort,
+      boolean mostSpecificWins,
+      List<String> internalOnlyHeaders,
+      boolean ignorePathParameters,
+      Map<String, Object> filterConfigs) {
+    this(
+        name,
         List.copyOf(virtualHosts),
         Index.of(virtualHosts),
         requestHeaders,
         responseHeaders,
         ignorePort,
         mostSpecificWins,
-        internalOnlyHeaders);
+        internalOnlyHeaders,
+        ignorePathParameters,
+        filterConfigs);
+  }
+
+  /**
+   * The path routes match: {@code path} cut at its first {@code ;} with {@link
+   * #ignorePathParameters}.
+   */
+  public String matchPath(String path) {
+    if (!ignorePathParameters) {
+      return path;
+    }
+    int semi = path.indexOf(';');
+    return semi < 0 ? path : path.substring(0, semi);
   }
 
   /** The virtual host serving {@code authority} (port included or not), if any. */

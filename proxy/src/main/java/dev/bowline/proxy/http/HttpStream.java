@@ -84,6 +84,8 @@ final class HttpStream
   private boolean done;
   private @Nullable Upstream upstream;
   private @Nullable ClusterStats clusterStats;
+  // the virtual host's virtual cluster this request is counted in; null when it has none
+  private dev.bowline.proxy.stats.@Nullable VirtualClusterStats vcluster;
   // the route timeout is armed on the connection's timer (HttpConnection.armRouteTimeout)
   private boolean timeoutArmed;
   private final boolean headRequest;
@@ -107,9 +109,8 @@ final class HttpStream
   /** How many filters have seen the request head (their response side sees the response). */
   private int decodedFilters;
 
-  // The filter waiting for the request body (bufferRequestBody); null for every other stream, so
-  // they carry one reference and allocate nothing.
-  private @Nullable BodyWait bodyWait;
+  // The filter waiting for the request body (bufferRequestBody) is rare.bodyWait: null for every
+  // other stream, which allocate nothing for it.
 
   /** A filter's request for the body: its index, limit, allow_partial, bytes buffered so far. */
   private static final class BodyWait {
@@ -175,6 +176,24 @@ final class HttpStream
     // internal_redirect_policy: redirects followed so far, the routes they went to
     int internalRedirects;
     java.util.@Nullable Set<String> redirectRoutes;
+    // the filter waiting for the request body (moved here from the stream so that the stream's
+    // vcluster reference fits without growing it)
+    @Nullable BodyWait bodyWait;
+    // the try being started is a retry: 1 after a per-try timeout, 2 after anything else
+    // (include_is_timeout_retry_header); 0 on the first try
+    byte retryKind;
+  }
+
+  private @Nullable BodyWait bodyWait() {
+    Rare r = rare;
+    return r == null ? null : r.bodyWait;
+  }
+
+  private void clearBodyWait() {
+    Rare r = rare;
+    if (r != null) {
+      r.bodyWait = null;
+    }
   }
 
   private Rare rare() {
@@ -774,7 +793,13 @@ final class HttpStream
     Route route =
         vh == null || (vh.requireTls() != VirtualHost.RequireTls.NONE && tlsRedirect(vh, h))
             ? null // Envoy: the virtual host's require_tls redirect comes before its routes
-            : RouteMatcher.match(vh, path, q < 0 ? "" : uri.substring(q + 1), h, connect);
+            : RouteMatcher.match(
+                vh,
+                java.util.Objects.requireNonNull(table).matchPath(path),
+                q < 0 ? "" : uri.substring(q + 1),
+                h,
+                connect,
+                method);
     this.matchedTable = table;
     this.matchedHost = vh;
     this.matchedRoute = route;
@@ -818,7 +843,7 @@ final class HttpStream
       if (filters[i].onRequestHeaders(req, this, routeConfig) == FilterStatus.STOP_ITERATION
           || done) {
         resumeAt = i + 1;
-        BodyWait w = bodyWait;
+        BodyWait w = bodyWait();
         if (w != null && w.filter == i) {
           bodyArrived(w); // the body may be here already (a whole request, or short enough)
         }
@@ -1087,6 +1112,9 @@ final class HttpStream
     if (c == null) {
       VirtualHost vh = java.util.Objects.requireNonNull(matchedHost);
       c = vh.filterConfigs().get(name);
+      if (c == null) {
+        c = java.util.Objects.requireNonNull(matchedTable).filterConfigs().get(name);
+      }
     }
     return c;
   }
@@ -1102,6 +1130,19 @@ final class HttpStream
     String name = conn.config.httpFilters().get(i).name();
     Object host = vh.filterConfigs().get(name);
     Object route = r.filterConfigs().get(name);
+    RouteTable t = matchedTable;
+    Object table = t == null ? null : t.filterConfigs().get(name);
+    if (table != null) {
+      List<Object> all = new ArrayList<>(3);
+      all.add(table);
+      if (host != null) {
+        all.add(host);
+      }
+      if (route != null) {
+        all.add(route);
+      }
+      return List.copyOf(all);
+    }
     if (host == null) {
       return route == null ? List.of() : List.of(route);
     }
@@ -1239,7 +1280,7 @@ final class HttpStream
       n += c.content().readableBytes();
     }
     // the filter whose onRequestHeaders runs now
-    bodyWait = new BodyWait(decodedFilters - 1, maxBytes, allowPartial, n);
+    rare().bodyWait = new BodyWait(decodedFilters - 1, maxBytes, allowPartial, n);
     conn.pauseBody(false); // it needs the body: past the connection's limit it gets 413 instead
   }
 
@@ -1255,7 +1296,7 @@ final class HttpStream
     int max = conn.bufferLimit;
     if (!served && (w.buffered > w.limit || (max > 0 && w.buffered > max))) {
       // over the filter's limit, or Envoy's decoder buffer overflow (the connection's limit)
-      bodyWait = null;
+      clearBodyWait();
       conn.stats.downstreamRqTooLarge().inc();
       details = "request_payload_too_large";
       localReply(413, "Payload Too Large");
@@ -1264,7 +1305,7 @@ final class HttpStream
     if (!requestComplete && !(w.partial && w.buffered >= w.limit)) {
       return;
     }
-    bodyWait = null;
+    clearBodyWait();
     io.netty.buffer.ByteBuf body = bufferedBody(w.limit);
     FilterStatus status;
     try {
@@ -1330,6 +1371,20 @@ final class HttpStream
       return;
     }
     this.upstreamCluster = clusterName;
+    VirtualHost vh = matchedHost;
+    if (vh != null && !vh.virtualClusters().isEmpty()) {
+      // Envoy's router: once the cluster is known, from the request as the filters left it
+      var vc =
+          RouteMatcher.virtualCluster(
+              vh,
+              req.headers(),
+              req.method().name(),
+              path,
+              queryPart.isEmpty() ? "" : queryPart.substring(1));
+      vcluster = vc == null ? null : vc.stats(worker.stats());
+    } else if (vcluster != null) {
+      vcluster = null; // an internal redirect went to a virtual host without virtual clusters
+    }
     if (connect) {
       connectTunnel(cluster);
       return;
@@ -1559,6 +1614,8 @@ final class HttpStream
 
   private static final io.netty.util.AsciiString X_ENVOY_ATTEMPT_COUNT =
       io.netty.util.AsciiString.cached("x-envoy-attempt-count");
+  private static final io.netty.util.AsciiString X_ENVOY_IS_TIMEOUT_RETRY =
+      io.netty.util.AsciiString.cached("x-envoy-is-timeout-retry");
 
   private static final io.netty.util.AsciiString X_FORWARDED_HOST =
       io.netty.util.AsciiString.cached("x-forwarded-host");
@@ -1622,6 +1679,12 @@ final class HttpStream
     if (includeAttemptCount()) {
       h.set(X_ENVOY_ATTEMPT_COUNT, attempts);
     }
+    Rare rr = rare;
+    VirtualHost host = matchedHost;
+    if (rr != null && rr.retryKind != 0 && host != null && host.includeIsTimeoutRetryHeader()) {
+      // Envoy's doRetry: on each retry, whether a per-try timeout caused it
+      h.set(X_ENVOY_IS_TIMEOUT_RETRY, rr.retryKind == 1 ? "true" : "false");
+    }
     if (!suppressEnvoyHeaders && (globalTimeoutNanos > 0 || perTryTimeoutNanos() > 0)) {
       h.set(X_ENVOY_EXPECTED_RQ_TIMEOUT_MS, conn.millisText(expectedTimeoutMillis()));
     }
@@ -1654,6 +1717,25 @@ final class HttpStream
     rare().waitingFor = wait;
   }
 
+  private void countVclusterRetry() {
+    var v = vcluster;
+    if (v != null) {
+      v.retry();
+    }
+  }
+
+  /** Counts a response (or the router's reply for a failed try) on the cluster and vcluster. */
+  private void chargeResponse(int status) {
+    ClusterStats cs = clusterStats;
+    if (cs != null) {
+      cs.response(status);
+    }
+    var v = vcluster;
+    if (v != null) {
+      v.response(status);
+    }
+  }
+
   @Override
   public void overflowed() {
     // a circuit breaker said no (Envoy's UO response flag)
@@ -1664,9 +1746,7 @@ final class HttpStream
       return;
     }
     responseFlags |= ResponseFlag.UO.bit();
-    if (clusterStats != null) {
-      clusterStats.response(503);
-    }
+    chargeResponse(503);
     var resp =
         buildLocal(
             503,
@@ -2058,7 +2138,7 @@ final class HttpStream
     } else if (u == null) {
       pendingList().add(c);
       held += n;
-      BodyWait w = bodyWait;
+      BodyWait w = bodyWait();
       if (w != null) {
         w.buffered += n;
         bodyArrived(w);
@@ -2085,7 +2165,7 @@ final class HttpStream
    */
   private void hold() {
     int limit = conn.bufferLimit;
-    if (limit > 0 && held > limit && !done && upstream == null && bodyWait == null) {
+    if (limit > 0 && held > limit && !done && upstream == null && bodyWait() == null) {
       conn.pauseBody(true);
     }
   }
@@ -2115,6 +2195,10 @@ final class HttpStream
       return;
     }
     upstream = connection;
+    var v = vcluster;
+    if (v != null) {
+      v.request(); // Envoy: on each try's pool ready, beside the cluster's upstream_rq_total
+    }
     var ch = connection.channel();
     upstreamAddress = ch.remoteAddress();
     upstreamChannel = ch;
@@ -2221,7 +2305,9 @@ final class HttpStream
     }
     r.consume();
     cancelPerTryTimer();
+    rare().retryKind = outcome == RetryState.Outcome.TIMEOUT ? (byte) 1 : (byte) 2;
     java.util.Objects.requireNonNull(clusterStats).upstreamRqRetry().inc();
+    countVclusterRetry();
     long backoff = r.nextBackoffMillis(random());
     ctx.executor().schedule(this::startAttempt, backoff, TimeUnit.MILLISECONDS);
     return true;
@@ -2274,6 +2360,7 @@ final class HttpStream
       // nothing reached the upstream: safe to try again, on a host the balancer picks anew
       retriesLeft--;
       java.util.Objects.requireNonNull(clusterStats).upstreamRqRetry().inc();
+      countVclusterRetry();
       if (java.util.Objects.requireNonNull(conn.worker)
           .acquire(target, targetEndpoints, targetHost, this, this, upgrade)) {
         return;
@@ -2334,9 +2421,7 @@ final class HttpStream
         // connection manager forwards none without proxy_100_continue (it answered the client's
         // Expect itself).
         if (code == 100 || code == 102 || code == 103) {
-          if (clusterStats != null) {
-            clusterStats.response(code);
-          }
+          chargeResponse(code);
           if (rare != null) {
             rare.retry = null;
           }
@@ -2402,9 +2487,7 @@ final class HttpStream
             .set(X_ENVOY_UPSTREAM_SERVICE_TIME, millisValue((now - startNanos) / 1_000_000));
       }
       int status = resp.status().code();
-      if (clusterStats != null) {
-        clusterStats.response(status);
-      }
+      chargeResponse(status);
       conn.stats.response(status);
       for (int i = filters.length - 1; i >= 0; i--) {
         filters[i].onResponseHeaders(resp);
@@ -2573,7 +2656,15 @@ final class HttpStream
     String newPath = q < 0 ? rest : rest.substring(0, q);
     VirtualHost vh = table.pick(newAuthority);
     Route target =
-        vh == null ? null : RouteMatcher.match(vh, newPath, q < 0 ? "" : rest.substring(q + 1), h);
+        vh == null
+            ? null
+            : RouteMatcher.match(
+                vh,
+                table.matchPath(newPath),
+                q < 0 ? "" : rest.substring(q + 1),
+                h,
+                false,
+                upstreamRequest.method().name());
     boolean accepted = target != null;
     if (accepted && ir.allowListed() != null) {
       accepted = ir.allowListed().contains(target.name());
@@ -2620,6 +2711,7 @@ final class HttpStream
     }
     weightedCluster = null;
     attempts = 0;
+    rare().retryKind = 0;
     upstreamRequest.setUri(rest);
     this.originalPath = rest;
     this.path = newPath;
@@ -2644,9 +2736,7 @@ final class HttpStream
     if (u instanceof dev.bowline.proxy.upstream.UpstreamConnection uc) {
       uc.detachForUpgrade();
     }
-    if (clusterStats != null) {
-      clusterStats.response(101);
-    }
+    chargeResponse(101);
     conn.stats.response(101);
     conn.stats.downstreamRqResponseBeforeRqComplete().inc(); // an upgrade's request never ends
     responseCode = 101;
@@ -2719,10 +2809,7 @@ final class HttpStream
           }
           done = true;
           cancelTimeout();
-          var clusterStats = this.clusterStats;
-          if (clusterStats != null) {
-            clusterStats.response(200);
-          }
+          chargeResponse(200);
           conn.stats.response(200);
           if (!remoteComplete()) {
             conn.stats.downstreamRqResponseBeforeRqComplete().inc(); // the tunnel's request goes on
@@ -2832,6 +2919,10 @@ final class HttpStream
     }
     if (clusterStats != null) {
       clusterStats.upstreamRqTimeout().inc();
+    }
+    var v = vcluster;
+    if (v != null) {
+      v.timeout();
     }
     responseFlags |= ResponseFlag.UT.bit();
     Upstream u = upstream;
@@ -3034,8 +3125,8 @@ final class HttpStream
     }
     var resp = buildLocal(status, body, grpc);
     status = responseCode;
-    if (clusterStats != null && status >= 500) {
-      clusterStats.response(status);
+    if (status >= 500) {
+      chargeResponse(status);
     }
     conn.stats.response(status);
     writeLocal(resp, status);
@@ -3327,6 +3418,10 @@ final class HttpStream
     releaseRetry();
     endNanos = conn.clock.nanoTime();
     conn.countStreamEnd(endNanos - startNanos, responseCode != 0);
+    var vc = vcluster;
+    if (vc != null && viaUpstream) {
+      vc.time((endNanos - startNanos) / 1_000_000);
+    }
     for (HttpFilter f : filters) {
       try {
         f.onStreamComplete(this);
@@ -3483,6 +3578,12 @@ final class HttpStream
   public com.google.protobuf.@Nullable Struct routeMetadata(String filter) {
     Route r = matchedRoute;
     return r == null || r.metadata().isEmpty() ? null : r.metadata().get(filter);
+  }
+
+  @Override
+  public com.google.protobuf.@Nullable Struct virtualHostMetadata(String filter) {
+    VirtualHost vh = matchedHost;
+    return vh == null || vh.metadata().isEmpty() ? null : vh.metadata().get(filter);
   }
 
   @Override

@@ -15,6 +15,8 @@ import org.jspecify.annotations.Nullable;
 public final class Stats {
   private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, ClusterStats> clusters = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, VirtualClusterStats> virtualClusters =
+      new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, HttpStats> http = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, ListenerStats> listeners = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Gauge> gauges = new ConcurrentHashMap<>();
@@ -66,6 +68,19 @@ public final class Stats {
     List<Gauge> list = new ArrayList<>(gauges.values());
     list.sort(Comparator.comparing(Gauge::name));
     return list;
+  }
+
+  /**
+   * The stats of virtual cluster {@code vcluster} of virtual host {@code vhost}: the same object
+   * for the same names, so a route table pushed again keeps counting into them.
+   */
+  public VirtualClusterStats virtualCluster(String vhost, String vcluster) {
+    String key = vhost + '\0' + vcluster;
+    VirtualClusterStats s = virtualClusters.get(key);
+    return s != null
+        ? s
+        : virtualClusters.computeIfAbsent(
+            key, k -> VirtualClusterStats.create(this, vhost, vcluster));
   }
 
   public ClusterStats cluster(String name) {

@@ -113,7 +113,7 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
     return table;
   }
 
-  private static RouteTable table(RouteConfiguration rc, List<VirtualHost> hosts)
+  private RouteTable table(RouteConfiguration rc, List<VirtualHost> hosts)
       throws InvalidResourceException {
     return new RouteTable(
         rc.getName(),
@@ -128,7 +128,10 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             "response_headers_to_add"),
         rc.getIgnorePortInHostMatching(),
         rc.getMostSpecificHeaderMutationsWins(),
-        internalOnlyHeaders(rc));
+        internalOnlyHeaders(rc),
+        rc.getIgnorePathParametersInPathMatching(),
+        FilterConfigs.perRoute(
+            rc.getTypedPerFilterConfigMap(), filters, "typed_per_filter_config"));
   }
 
   /** {@code internal_only_headers}, lower-cased (Envoy's LowerCaseString); each a valid name. */
@@ -236,7 +239,43 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
             vh.getTypedPerFilterConfigMap(), filters, field + ".typed_per_filter_config"),
         vh.getIncludeRequestAttemptCount(),
         vh.getIncludeAttemptCountInResponse(),
-        requireTls);
+        requireTls,
+        virtualClusters(vh, field),
+        vh.getMetadata().getFilterMetadataMap(),
+        vh.getIncludeIsTimeoutRetryHeader());
+  }
+
+  /**
+   * {@code virtual_clusters}, then Envoy's catch-all {@code other} (none when the list is empty).
+   * Each needs a name and, as in Envoy's {@code VirtualHostImpl}, at least one header.
+   */
+  private static List<dev.bowline.proxy.config.VirtualCluster> virtualClusters(
+      io.envoyproxy.envoy.config.route.v3.VirtualHost vh, String field)
+      throws InvalidResourceException {
+    if (vh.getVirtualClustersCount() == 0) {
+      return List.of();
+    }
+    List<dev.bowline.proxy.config.VirtualCluster> out = new ArrayList<>();
+    for (int i = 0; i < vh.getVirtualClustersCount(); i++) {
+      var vc = vh.getVirtualClusters(i);
+      String f = field + ".virtual_clusters[" + i + "]";
+      if (vc.getName().isEmpty()) {
+        throw new InvalidResourceException(f + ".name", "must not be empty");
+      }
+      if (vc.getHeadersCount() == 0) {
+        throw new InvalidResourceException(
+            f + ".headers", "virtual clusters must define 'headers'");
+      }
+      List<HeaderMatch> headers = new ArrayList<>();
+      for (int j = 0; j < vc.getHeadersCount(); j++) {
+        headers.add(header(vc.getHeaders(j), f + ".headers[" + j + "]"));
+      }
+      out.add(new dev.bowline.proxy.config.VirtualCluster(vh.getName(), vc.getName(), headers));
+    }
+    out.add(
+        new dev.bowline.proxy.config.VirtualCluster(
+            vh.getName(), dev.bowline.proxy.config.VirtualCluster.OTHER, List.of()));
+    return out;
   }
 
   @SuppressWarnings("deprecation") // append (BoolValue) is what many control planes still send
@@ -926,6 +965,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.decorator.operation",
           // exposed: config_dump (the resource as received) and %METADATA(ROUTE:...)%
           "virtual_hosts.routes.metadata.filter_metadata",
+          // %METADATA(VIRTUAL_HOST:...)%
+          "virtual_hosts.metadata.filter_metadata",
           "virtual_hosts.routes.decorator.propagate",
           "virtual_hosts.routes.match",
           "virtual_hosts.routes.direct_response",
@@ -960,10 +1001,14 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "virtual_hosts.routes.route.internal_redirect_policy.allow_cross_scheme_redirect",
           "virtual_hosts.routes.route.internal_redirect_policy.response_headers_to_copy",
           "ignore_port_in_host_matching",
+          "ignore_path_parameters_in_path_matching",
           "max_direct_response_body_size_bytes",
           "most_specific_header_mutations_wins",
           "virtual_hosts.require_tls",
+          // vhost.<vh>.vcluster.<name>.upstream_rq_* (and Envoy's catch-all "other")
+          "virtual_hosts.virtual_clusters",
           "virtual_hosts.include_attempt_count_in_response",
+          "virtual_hosts.include_is_timeout_retry_header",
           "virtual_hosts.routes.route.timeout",
           "virtual_hosts.routes.route.max_grpc_timeout",
           "virtual_hosts.routes.route.grpc_timeout_offset",
@@ -992,6 +1037,8 @@ public final class RouteConfigParser extends ResourceParser<RouteConfiguration, 
           "request_mirror_policies",
           "virtual_hosts.routes.typed_per_filter_config",
           "virtual_hosts.typed_per_filter_config",
+          // a filter's config where neither the route nor its virtual host has one
+          "typed_per_filter_config",
           "virtual_hosts.include_request_attempt_count",
           "virtual_hosts.retry_policy.num_retries",
           "virtual_hosts.routes.route.retry_policy.retry_on",

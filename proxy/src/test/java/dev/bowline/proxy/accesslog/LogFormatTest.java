@@ -229,8 +229,8 @@ class LogFormatTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () -> LogFormat.text("%METADATA(LISTENER:istio)%"))
         .hasMessage(
-            "command %METADATA(LISTENER:istio)%: only ROUTE, CLUSTER and DYNAMIC metadata are"
-                + " supported");
+            "command %METADATA(LISTENER:istio)%: only ROUTE, VIRTUAL_HOST, CLUSTER and DYNAMIC"
+                + " metadata are supported");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> LogFormat.text("%METADATA(ROUTE)%"))
         .hasMessage("command %METADATA(ROUTE)%: namespace required");
   }

@@ -62,8 +62,8 @@ public interface StreamContext {
   }
 
   /**
-   * The calling filter's per-route configs from the least to the most specific (the matched virtual
-   * host's, then the route's {@code typed_per_filter_config}; Envoy's {@code
+   * The calling filter's per-route configs from the least to the most specific (the route table's,
+   * the matched virtual host's, then the route's {@code typed_per_filter_config}; Envoy's {@code
    * traversePerFilterConfig}), for filters that merge them; the last one is what {@code
    * onRequestHeaders} got. Only meaningful during {@code onRequestHeaders}; empty by default.
    */

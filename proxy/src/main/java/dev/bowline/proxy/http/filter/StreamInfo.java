@@ -178,6 +178,14 @@ public interface StreamInfo {
   }
 
   /**
+   * The matched virtual host's {@code metadata.filter_metadata} of {@code filter}; null when none
+   * (Envoy's {@code %METADATA(VIRTUAL_HOST:...)%}).
+   */
+  default com.google.protobuf.@Nullable Struct virtualHostMetadata(String filter) {
+    return null;
+  }
+
+  /**
    * Merges {@code fields} into the dynamic metadata of {@code filter} for the rest of this stream
    * (a field already there is replaced, as Envoy's {@code setDynamicMetadata} does).
    */

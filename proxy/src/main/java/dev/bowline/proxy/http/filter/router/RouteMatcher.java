@@ -31,6 +31,20 @@ public final class RouteMatcher {
    */
   public static @Nullable Route match(
       VirtualHost vh, String path, String rawQuery, HttpHeaders headers, boolean connect) {
+    return match(vh, path, rawQuery, headers, connect, null);
+  }
+
+  /**
+   * As above; {@code method} (null: not known) is what a {@code :method} header matcher reads, as
+   * Envoy's header map holds the pseudo-headers beside the others.
+   */
+  public static @Nullable Route match(
+      VirtualHost vh,
+      String path,
+      String rawQuery,
+      HttpHeaders headers,
+      boolean connect,
+      @Nullable String method) {
     Map<String, List<String>> params = null;
     // indexed loops: no iterator per request, also where escape analysis does not remove it (C1)
     List<Route> routes = vh.routes();
@@ -44,9 +58,7 @@ public final class RouteMatcher {
       List<HeaderMatch> headerMatches = m.headers();
       for (int j = 0, hn = headerMatches.size(); j < hn; j++) {
         HeaderMatch h = headerMatches.get(j);
-        String actual =
-            h.name().equals(":authority") ? headers.get("host") : joined(headers, h.name());
-        if (!h.matches(actual)) {
+        if (!h.matches(value(headers, h.name(), method, path, rawQuery))) {
           ok = false;
           break;
         }
@@ -80,6 +92,50 @@ public final class RouteMatcher {
     } catch (IllegalArgumentException malformed) {
       return java.util.Map.of();
     }
+  }
+
+  /**
+   * The virtual cluster of {@code vh} the request belongs to: the first whose headers all match
+   * (the catch-all {@code other} last), or null when the virtual host has none. Envoy's {@code
+   * virtualClusterFromEntries}.
+   */
+  public static dev.bowline.proxy.config.@Nullable VirtualCluster virtualCluster(
+      VirtualHost vh, HttpHeaders headers, String method, String path, String rawQuery) {
+    List<dev.bowline.proxy.config.VirtualCluster> vcs = vh.virtualClusters();
+    for (int i = 0, n = vcs.size(); i < n; i++) {
+      var vc = vcs.get(i);
+      List<HeaderMatch> hm = vc.headers();
+      boolean ok = true;
+      for (int j = 0, hn = hm.size(); j < hn; j++) {
+        HeaderMatch h = hm.get(j);
+        if (!h.matches(value(headers, h.name(), method, path, rawQuery))) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) {
+        return vc;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * What a header matcher of {@code name} reads: the pseudo-headers {@code :authority}, {@code
+   * :method} and {@code :path} (with its query) from the request, other names every value joined
+   * with {@code ,} (Envoy's {@code getAllOfHeaderAsString}).
+   */
+  private static @Nullable String value(
+      HttpHeaders headers, String name, @Nullable String method, String path, String rawQuery) {
+    if (!name.isEmpty() && name.charAt(0) == ':') {
+      return switch (name) {
+        case ":authority" -> headers.get("host");
+        case ":method" -> method;
+        case ":path" -> rawQuery.isEmpty() ? path : path + '?' + rawQuery;
+        default -> joined(headers, name);
+      };
+    }
+    return joined(headers, name);
   }
 
   private static @Nullable String joined(HttpHeaders headers, String name) {
