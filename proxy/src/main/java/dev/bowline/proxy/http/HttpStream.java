@@ -1911,7 +1911,7 @@ final class HttpStream
     if (!conn.restoredDestinationRead) {
       conn.restoredDestinationRead = true;
       java.net.InetSocketAddress r =
-          dev.bowline.proxy.config.ConnectionInfo.restoredLocal(downstream());
+          dev.bowline.proxy.config.ConnectionInfo.restoredLocal(downstreamConnection());
       conn.restoredDestination =
           r == null ? null : new SocketAddr(r.getAddress().getHostAddress(), r.getPort());
     }
@@ -3433,15 +3433,8 @@ final class HttpStream
   }
 
   @Override
-  public @Nullable String upstreamClusterStatName() {
-    var c = target;
-    return c != null ? c.statName() : upstreamCluster;
-  }
-
-  @Override
-  public com.google.protobuf.@Nullable Struct clusterMetadata(String namespace) {
-    var c = target;
-    return c == null ? null : c.metadata().get(namespace);
+  public @Nullable ClusterConfig upstreamClusterConfig() {
+    return target;
   }
 
   @Override
@@ -3450,7 +3443,7 @@ final class HttpStream
     if (ch != null && upstreamAddress == ch.remoteAddress()) {
       return channelText(ch, UPSTREAM_HOST_TEXT, upstreamAddress);
     }
-    return upstreamAddress instanceof java.net.InetSocketAddress a ? address(a) : null;
+    return upstreamAddress instanceof java.net.InetSocketAddress a ? StreamInfo.ipPort(a) : null;
   }
 
   @Override
@@ -3473,7 +3466,7 @@ final class HttpStream
     var attr = ch.attr(key);
     String text = attr.get();
     if (text == null) {
-      text = address(address);
+      text = StreamInfo.ipPort(address);
       attr.set(text);
     }
     return text;
@@ -3495,11 +3488,12 @@ final class HttpStream
   public String downstreamRemoteAddress() {
     var client = xffClient();
     if (client != null) {
-      return address(new java.net.InetSocketAddress(client, 0)); // Envoy: port 0 from the header
+      return StreamInfo.ipPort(
+          new java.net.InetSocketAddress(client, 0)); // Envoy: port 0 from the header
     }
     String a = conn.remoteAddressText;
     if (a == null) {
-      a = address(downstream().remoteAddress());
+      a = StreamInfo.ipPort(downstreamConnection().remoteAddress());
       conn.remoteAddressText = a;
     }
     return a;
@@ -3509,27 +3503,17 @@ final class HttpStream
   public String downstreamLocalAddress() {
     String a = conn.localAddressText;
     if (a == null) {
-      a = address(dev.bowline.proxy.config.ConnectionInfo.localAddress(downstream()));
+      a =
+          StreamInfo.ipPort(
+              dev.bowline.proxy.config.ConnectionInfo.localAddress(downstreamConnection()));
       conn.localAddressText = a;
     }
     return a;
   }
 
-  private io.netty.channel.Channel downstream() {
+  @Override
+  public io.netty.channel.Channel downstreamConnection() {
     return conn.http2Stream ? ctx.channel().parent() : ctx.channel();
-  }
-
-  @Override
-  public java.net.@Nullable InetSocketAddress downstreamLocal() {
-    return dev.bowline.proxy.config.ConnectionInfo.localAddress(downstream())
-            instanceof java.net.InetSocketAddress i
-        ? i
-        : null;
-  }
-
-  @Override
-  public java.net.@Nullable InetSocketAddress downstreamDirectRemote() {
-    return downstream().remoteAddress() instanceof java.net.InetSocketAddress i ? i : null;
   }
 
   @Override
@@ -3562,12 +3546,6 @@ final class HttpStream
       conn.serverNameText = sni;
     }
     return sni;
-  }
-
-  private static String address(java.net.@Nullable SocketAddress a) {
-    return a instanceof java.net.InetSocketAddress i
-        ? i.getAddress().getHostAddress() + ":" + i.getPort()
-        : "-";
   }
 
   @Override
