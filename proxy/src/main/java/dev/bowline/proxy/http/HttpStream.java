@@ -2376,9 +2376,10 @@ final class HttpStream
       Route mr = matchedRoute;
       if (mr != null
           && mr.action() instanceof RouteAction.Forward fw
-          && fw.policy().internalRedirect().isPresent()
-          && fw.policy().internalRedirect().get().follows(code)
-          && followRedirect(fw.policy().internalRedirect().get(), resp)) {
+          && fw.policy().internalRedirect().orElse(null)
+              instanceof dev.bowline.proxy.config.InternalRedirect ir
+          && ir.follows(code)
+          && followRedirect(ir, resp)) {
         ReferenceCountUtil.release(msg); // the redirect's body goes with its exchange
         return;
       }
