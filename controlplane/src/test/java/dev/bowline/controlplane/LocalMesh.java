@@ -158,6 +158,14 @@ final class LocalMesh implements AutoCloseable {
    * namespace-wide PeerAuthentication {@code DISABLE}; a test adds its own documents after it.
    */
   static String plaintextEcho(String spec) {
+    return echoService(spec, "DISABLE", "DISABLE");
+  }
+
+  /**
+   * As {@link #plaintextEcho}, with the DestinationRule's TLS mode {@code tls} (such as {@code
+   * ISTIO_MUTUAL}) and the PeerAuthentication's mode {@code mtls} (such as {@code STRICT}).
+   */
+  static String echoService(String spec, String tls, String mtls) {
     return """
         apiVersion: networking.istio.io/v1
         kind: ServiceEntry
@@ -173,15 +181,15 @@ final class LocalMesh implements AutoCloseable {
         metadata: {name: echo, namespace: shop}
         spec:
           host: echo.shop.example
-          trafficPolicy: {tls: {mode: DISABLE}}
+          trafficPolicy: {tls: {mode: %s}}
         ---
         apiVersion: security.istio.io/v1
         kind: PeerAuthentication
         metadata: {name: default, namespace: shop}
         spec:
-          mtls: {mode: DISABLE}
+          mtls: {mode: %s}
         """
-        .formatted(spec.indent(2).stripTrailing());
+        .formatted(spec.indent(2).stripTrailing(), tls, mtls);
   }
 
   /** The value of counter {@code name} in a proxy's stats {@code text}; -1 when it has none. */

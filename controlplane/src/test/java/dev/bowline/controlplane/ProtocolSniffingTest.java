@@ -204,29 +204,15 @@ class ProtocolSniffingTest {
     int port = LocalMesh.freePort(CLIENT_IP);
     Files.writeString(
         dir.resolve("echo.yaml"),
-        """
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: {name: echo, namespace: shop}
-        spec:
-          hosts: [echo.shop.example]
-          location: MESH_INTERNAL
-          resolution: STATIC
-          ports: [{number: %1$d, name: data}]
-          endpoints: [{address: %2$s, ports: {data: %1$d}, labels: {app: echo}, serviceAccount: echo}]
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: DestinationRule
-        metadata: {name: echo, namespace: shop}
-        spec:
-          host: echo.shop.example
-          trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
-        ---
-        apiVersion: security.istio.io/v1
-        kind: PeerAuthentication
-        metadata: {name: default, namespace: shop}
-        spec:
-          mtls: {mode: STRICT}
+        LocalMesh.echoService(
+                """
+                ports: [{number: %1$d, name: data}]
+                endpoints: [{address: %2$s, ports: {data: %1$d}, labels: {app: echo}, serviceAccount: echo}]
+                """
+                    .formatted(port, SERVER_IP),
+                "ISTIO_MUTUAL",
+                "STRICT")
+            + """
         ---
         apiVersion: security.istio.io/v1
         kind: AuthorizationPolicy
@@ -247,7 +233,7 @@ class ProtocolSniffingTest {
             captureMode: NONE
             hosts: [./echo.shop.example]
         """
-            .formatted(port, SERVER_IP, CLIENT_IP));
+                .formatted(port, SERVER_IP, CLIENT_IP));
     mesh = LocalMesh.start(dir);
     start(CLIENT_IP, "client-1", "{app: client}", "", sds.cluster("127.0.0.1"));
     Proxy server =
