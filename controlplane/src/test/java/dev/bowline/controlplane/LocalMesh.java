@@ -151,7 +151,57 @@ final class LocalMesh implements AutoCloseable {
     return s;
   }
 
-  /** A port nothing listens on at {@code ip} now. */
+  /**
+   * Istio config of a plaintext service {@code echo.shop.example} in namespace {@code shop}: a
+   * MESH_INTERNAL, STATIC ServiceEntry {@code echo} with {@code spec} (YAML at the level of its
+   * {@code hosts}: ports, endpoints, addresses), a DestinationRule that turns its TLS off and a
+   * namespace-wide PeerAuthentication {@code DISABLE}; a test adds its own documents after it.
+   */
+  static String plaintextEcho(String spec) {
+    return echoService(spec, "DISABLE", "DISABLE");
+  }
+
+  /**
+   * As {@link #plaintextEcho}, with the DestinationRule's TLS mode {@code tls} (such as {@code
+   * ISTIO_MUTUAL}) and the PeerAuthentication's mode {@code mtls} (such as {@code STRICT}).
+   */
+  static String echoService(String spec, String tls, String mtls) {
+    return """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: echo, namespace: shop}
+        spec:
+          hosts: [echo.shop.example]
+          location: MESH_INTERNAL
+          resolution: STATIC
+        %s
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: echo, namespace: shop}
+        spec:
+          host: echo.shop.example
+          trafficPolicy: {tls: {mode: %s}}
+        ---
+        apiVersion: security.istio.io/v1
+        kind: PeerAuthentication
+        metadata: {name: default, namespace: shop}
+        spec:
+          mtls: {mode: %s}
+        """
+        .formatted(spec.indent(2).stripTrailing(), tls, mtls);
+  }
+
+  /** The value of counter {@code name} in a proxy's stats {@code text}; -1 when it has none. */
+  static long counter(String stats, String name) {
+    for (String line : stats.split("\n")) {
+      if (line.startsWith(name + ":")) {
+        return Long.parseLong(line.substring(name.length() + 1).trim());
+      }
+    }
+    return -1;
+  }
+
   /**
    * A port free on {@code ip} now that this JVM has not handed out before: the kernel may give the
    * port a probe socket just released to the next {@code bind(0)}, so several asked for in a row

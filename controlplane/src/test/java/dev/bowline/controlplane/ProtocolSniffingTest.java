@@ -114,29 +114,13 @@ class ProtocolSniffingTest {
     int port = LocalMesh.freePort(CLIENT_IP);
     Files.writeString(
         dir.resolve("echo.yaml"),
-        """
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: {name: echo, namespace: shop}
-        spec:
-          hosts: [echo.shop.example]
-          location: MESH_INTERNAL
-          resolution: STATIC
-          ports: [{number: %1$d, name: data}]
-          endpoints: [{address: %2$s, ports: {data: %1$d}, labels: {app: echo}}]
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: DestinationRule
-        metadata: {name: echo, namespace: shop}
-        spec:
-          host: echo.shop.example
-          trafficPolicy: {tls: {mode: DISABLE}}
-        ---
-        apiVersion: security.istio.io/v1
-        kind: PeerAuthentication
-        metadata: {name: default, namespace: shop}
-        spec:
-          mtls: {mode: DISABLE}
+        LocalMesh.plaintextEcho(
+                """
+                ports: [{number: %1$d, name: data}]
+                endpoints: [{address: %2$s, ports: {data: %1$d}, labels: {app: echo}}]
+                """
+                    .formatted(port, SERVER_IP))
+            + """
         ---
         apiVersion: networking.istio.io/v1
         kind: Sidecar
@@ -161,7 +145,7 @@ class ProtocolSniffingTest {
           - headers: {request: {set: {x-routed-by: echo-vs}}}
             route: [{destination: {host: echo.shop.example}}]
         """
-            .formatted(port, SERVER_IP, CLIENT_IP));
+                .formatted(port, SERVER_IP, CLIENT_IP));
     mesh = LocalMesh.start(dir);
     start(CLIENT_IP, "client-1", "{app: client}", "");
     Proxy server =
@@ -202,7 +186,7 @@ class ProtocolSniffingTest {
     String serverStats = server.stats().text();
     System.out.println("server_stats:\n" + serverStats);
     String inboundHttp = "http.inbound_0.0.0.0_" + app.getLocalPort() + ".downstream_rq_total";
-    assertThat(counter(serverStats, inboundHttp)).isEqualTo(1);
+    assertThat(LocalMesh.counter(serverStats, inboundHttp)).isEqualTo(1);
   }
 
   /**
@@ -220,29 +204,15 @@ class ProtocolSniffingTest {
     int port = LocalMesh.freePort(CLIENT_IP);
     Files.writeString(
         dir.resolve("echo.yaml"),
-        """
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: {name: echo, namespace: shop}
-        spec:
-          hosts: [echo.shop.example]
-          location: MESH_INTERNAL
-          resolution: STATIC
-          ports: [{number: %1$d, name: data}]
-          endpoints: [{address: %2$s, ports: {data: %1$d}, labels: {app: echo}, serviceAccount: echo}]
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: DestinationRule
-        metadata: {name: echo, namespace: shop}
-        spec:
-          host: echo.shop.example
-          trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
-        ---
-        apiVersion: security.istio.io/v1
-        kind: PeerAuthentication
-        metadata: {name: default, namespace: shop}
-        spec:
-          mtls: {mode: STRICT}
+        LocalMesh.echoService(
+                """
+                ports: [{number: %1$d, name: data}]
+                endpoints: [{address: %2$s, ports: {data: %1$d}, labels: {app: echo}, serviceAccount: echo}]
+                """
+                    .formatted(port, SERVER_IP),
+                "ISTIO_MUTUAL",
+                "STRICT")
+            + """
         ---
         apiVersion: security.istio.io/v1
         kind: AuthorizationPolicy
@@ -263,7 +233,7 @@ class ProtocolSniffingTest {
             captureMode: NONE
             hosts: [./echo.shop.example]
         """
-            .formatted(port, SERVER_IP, CLIENT_IP));
+                .formatted(port, SERVER_IP, CLIENT_IP));
     mesh = LocalMesh.start(dir);
     start(CLIENT_IP, "client-1", "{app: client}", "", sds.cluster("127.0.0.1"));
     Proxy server =
@@ -296,17 +266,9 @@ class ProtocolSniffingTest {
 
     String serverStats = server.stats().text();
     String inbound = "http.inbound_0.0.0.0_" + app.getLocalPort() + ".";
-    assertThat(counter(serverStats, inbound + "downstream_rq_total")).isGreaterThanOrEqualTo(2);
-    assertThat(counter(serverStats, inbound + "rbac.denied")).isEqualTo(1);
-  }
-
-  static long counter(String stats, String name) {
-    for (String line : stats.split("\n")) {
-      if (line.startsWith(name + ":")) {
-        return Long.parseLong(line.substring(name.length() + 1).trim());
-      }
-    }
-    return -1;
+    assertThat(LocalMesh.counter(serverStats, inbound + "downstream_rq_total"))
+        .isGreaterThanOrEqualTo(2);
+    assertThat(LocalMesh.counter(serverStats, inbound + "rbac.denied")).isEqualTo(1);
   }
 
   /** One line over a new TCP connection, and the line that comes back. */

@@ -74,32 +74,13 @@ class RedirectCaptureTest {
     Path config = Files.createDirectory(dir.resolve("config"));
     Files.writeString(
         config.resolve("echo.yaml"),
-        """
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: {name: echo, namespace: shop}
-        spec:
-          hosts: [echo.shop.example]
-          addresses: [%1$s]
-          location: MESH_INTERNAL
-          resolution: STATIC
-          ports: [{number: 8080, name: http}]
-          endpoints: [{address: %2$s, ports: {http: %3$d}, labels: {app: echo}}]
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: DestinationRule
-        metadata: {name: echo, namespace: shop}
-        spec:
-          host: echo.shop.example
-          trafficPolicy: {tls: {mode: DISABLE}}
-        ---
-        apiVersion: security.istio.io/v1
-        kind: PeerAuthentication
-        metadata: {name: default, namespace: shop}
-        spec:
-          mtls: {mode: DISABLE}
-        """
-            .formatted(VIP, APP_IP, app.getAddress().getPort()));
+        LocalMesh.plaintextEcho(
+            """
+            addresses: [%1$s]
+            ports: [{number: 8080, name: http}]
+            endpoints: [{address: %2$s, ports: {http: %3$d}, labels: {app: echo}}]
+            """
+                .formatted(VIP, APP_IP, app.getAddress().getPort())));
     mesh = LocalMesh.start(config, meshConfig);
     Proxy sidecar =
         mesh.sidecar(
@@ -118,7 +99,7 @@ class RedirectCaptureTest {
                     && sidecar.listenerAddress("virtualInbound").isPresent()
                     && sidecar.snapshot().listeners().containsKey("0.0.0.0_8080"));
     assertThat(sidecar.listenerAddress("0.0.0.0_8080")).isEmpty();
-    assertThat(counter(sidecar.stats().text(), "listener_manager.lds.update_rejected"))
+    assertThat(LocalMesh.counter(sidecar.stats().text(), "listener_manager.lds.update_rejected"))
         .isLessThanOrEqualTo(0);
 
     // the client's connection to the service address, redirected to virtualOutbound; the
@@ -134,12 +115,13 @@ class RedirectCaptureTest {
         .until(() -> get(VIP, 8080, "echo.shop.example").endsWith("echo"));
     String stats = sidecar.stats().text();
     // handed off: counted by the port's listener, not by virtualOutbound
-    assertThat(counter(stats, "listener.0.0.0.0_8080.downstream_cx_total")).isPositive();
-    assertThat(counter(stats, "listener.0.0.0.0_" + outbound + ".downstream_cx_total"))
+    assertThat(LocalMesh.counter(stats, "listener.0.0.0.0_8080.downstream_cx_total")).isPositive();
+    assertThat(LocalMesh.counter(stats, "listener.0.0.0.0_" + outbound + ".downstream_cx_total"))
         .isLessThanOrEqualTo(0);
     // and in through virtualInbound's chain for the app's port
-    assertThat(counter(stats, "listener.0.0.0.0_" + inbound + ".downstream_cx_total")).isPositive();
-    assertThat(counter(stats, "http.inbound_0.0.0.0_" + appPort + ".downstream_rq_total"))
+    assertThat(LocalMesh.counter(stats, "listener.0.0.0.0_" + inbound + ".downstream_cx_total"))
+        .isPositive();
+    assertThat(LocalMesh.counter(stats, "http.inbound_0.0.0.0_" + appPort + ".downstream_rq_total"))
         .isPositive();
   }
 
@@ -186,14 +168,5 @@ class RedirectCaptureTest {
       Thread.currentThread().interrupt();
       return "interrupted";
     }
-  }
-
-  static long counter(String stats, String name) {
-    for (String line : stats.split("\n")) {
-      if (line.startsWith(name + ":")) {
-        return Long.parseLong(line.substring(name.length() + 1).trim());
-      }
-    }
-    return -1;
   }
 }

@@ -2,9 +2,6 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -31,7 +28,6 @@ class ClientAddressProxyTest {
   static ScriptedBackend backend;
   static SocketProxy proxy;
   static Path log;
-  static final java.util.Map<String, Integer> PORTS = new java.util.HashMap<>();
 
   @BeforeAll
   static void start() throws Exception {
@@ -74,34 +70,20 @@ class ClientAddressProxyTest {
 
   /** A listener whose route table has internal_only_headers and an EXTERNAL_ONLY TLS host. */
   static void listener(SocketProxy.Builder b, String name, String options) {
-    int port = Ports.free(IP);
-    PORTS.put(name, port);
-    b.listener(
+    b.httpRouteConfig(
+        name,
+        options,
         """
-          - name: %1$s
-            address: {socket_address: {address: %2$s, port_value: %3$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %1$s
-        %4$s
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    internal_only_headers: [X-Secret]
-                    virtual_hosts:
-                    - name: tls
-                      domains: ["tls.example"]
-                      require_tls: EXTERNAL_ONLY
-                      routes: [{match: {prefix: "/"}, route: {cluster: b}}]
-                    - name: all
-                      domains: ["*"]
-                      routes: [{match: {prefix: "/"}, route: {cluster: b}}]
-        """
-            .formatted(name, IP, port, options.indent(10).stripTrailing()));
+        internal_only_headers: [X-Secret]
+        virtual_hosts:
+        - name: tls
+          domains: ["tls.example"]
+          require_tls: EXTERNAL_ONLY
+          routes: [{match: {prefix: "/"}, route: {cluster: b}}]
+        - name: all
+          domains: ["*"]
+          routes: [{match: {prefix: "/"}, route: {cluster: b}}]
+        """);
   }
 
   @AfterAll
@@ -113,19 +95,7 @@ class ClientAddressProxyTest {
 
   /** A GET through listener {@code name} from {@code peer} with {@code headers}: the response. */
   static String get(String name, String peer, String host, String... headers) throws Exception {
-    try (Socket s = new Socket()) {
-      s.bind(new InetSocketAddress(peer, 0));
-      s.connect(new InetSocketAddress(IP, PORTS.get(name)), 30_000);
-      s.setSoTimeout(60_000);
-      StringBuilder req = new StringBuilder("GET /x HTTP/1.1\r\nHost: " + host + "\r\n");
-      for (int i = 0; i < headers.length; i += 2) {
-        req.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
-      }
-      req.append("Connection: close\r\n\r\n");
-      s.getOutputStream().write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
-      s.getOutputStream().flush();
-      return SocketProxy.response(s.getInputStream());
-    }
+    return SocketProxy.getFrom(peer, IP, proxy.port(name), host, headers);
   }
 
   /** The value of {@code name} in the head the backend echoed, null when it got none. */
@@ -326,7 +296,7 @@ class ClientAddressProxyTest {
         .isEqualTo("example.com");
     assertThat(get("via", EXTERNAL_PEER, "tls.example.:99")).startsWith("HTTP/1.1 301");
     // strip_matching_host_port: only the listener's own port goes
-    int port = PORTS.get("pass");
+    int port = proxy.port("pass");
     assertThat(upstream(get("pass", EXTERNAL_PEER, "a.example:" + port), "host"))
         .isEqualTo("a.example");
     assertThat(upstream(get("pass", EXTERNAL_PEER, "a.example:99"), "host"))
@@ -338,7 +308,7 @@ class ClientAddressProxyTest {
 
   @Test
   void appendXForwardedPortNamesTheListenersPortUnlessATrustedHopDid() throws Exception {
-    int pass = PORTS.get("pass");
+    int pass = proxy.port("pass");
     assertThat(upstream(get("pass", EXTERNAL_PEER, "t"), "x-forwarded-port"))
         .isEqualTo(Integer.toString(pass));
     // without use_remote_address the peer is trusted: its value stays
@@ -352,7 +322,7 @@ class ClientAddressProxyTest {
                 get("port1", EXTERNAL_PEER, "t", "x-forwarded-port", "443"), "x-forwarded-port"))
         .isEqualTo("443");
     assertThat(upstream(get("port1", EXTERNAL_PEER, "t"), "x-forwarded-port"))
-        .isEqualTo(Integer.toString(PORTS.get("port1")));
+        .isEqualTo(Integer.toString(proxy.port("port1")));
     // off (the default): the client's passes, none added
     assertThat(upstream(get("edge", EXTERNAL_PEER, "t"), "x-forwarded-port")).isNull();
   }

@@ -3,16 +3,9 @@ package dev.bowline.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterAll;
@@ -34,8 +27,7 @@ class InternalRedirectProxyTest {
   static HttpServer origin;
   static HttpServer target;
   static ExecutorService executor;
-  static Proxy proxy;
-  static int port;
+  static SocketProxy proxy;
 
   @BeforeAll
   static void start() throws IOException {
@@ -91,80 +83,51 @@ class InternalRedirectProxyTest {
           ex.close();
         });
     target.start();
-    port = Ports.free(IP);
-    String yaml =
-        """
-        node: {id: internal-redirect-test, cluster: test}
-        static_resources:
-          listeners:
-          - name: l
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: l
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    name: t
-                    virtual_hosts:
-                    - name: target
-                      domains: ["target.example"]
-                      routes:
-                      - {name: landed, match: {prefix: /landed}, route: {cluster: target}}
-                      - {name: other, match: {prefix: /other}, route: {cluster: target}}
-                    - name: front
-                      domains: ["front.example"]
-                      routes:
-                      - match: {prefix: /r/}
-                        route:
-                          cluster: origin
-                          internal_redirect_policy:
-                            redirect_response_codes: [302, 303]
-                            response_headers_to_copy: [x-copy]
-                      - match: {prefix: /two/}
-                        route:
-                          cluster: origin
-                          internal_redirect_policy: {max_internal_redirects: 2}
-                      - match: {prefix: /cross/}
-                        route:
-                          cluster: origin
-                          internal_redirect_policy: {allow_cross_scheme_redirect: true}
-                      - match: {prefix: /listed/}
-                        route:
-                          cluster: origin
-                          internal_redirect_policy:
-                            predicates:
-                            - name: allow
-                              typed_config:
-                                "@type": type.googleapis.com/envoy.extensions.internal_redirect.allow_listed_routes.v3.AllowListedRoutesConfig
-                                allowed_route_names: [landed]
-                      - match: {prefix: /plain/}
-                        route: {cluster: origin}
-          clusters:
-          - name: origin
-            type: STATIC
-            load_assignment:
-              cluster_name: origin
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %3$s, port_value: %4$d}}}}]}]
-          - name: target
-            type: STATIC
-            load_assignment:
-              cluster_name: target
-              endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %5$s, port_value: %6$d}}}}]}]
-        """
-            .formatted(
-                IP,
-                port,
-                ORIGIN_IP,
-                origin.getAddress().getPort(),
-                TARGET_IP,
-                target.getAddress().getPort());
-    var bs = new BootstrapLoader().parse("internal-redirect.yaml", yaml);
-    proxy = Proxy.start(bs, ProxyOptions.defaults().withWorkers(1));
+    proxy =
+        SocketProxy.on(IP)
+            .httpRouteConfig(
+                "l",
+                "",
+                """
+                name: t
+                virtual_hosts:
+                - name: target
+                  domains: ["target.example"]
+                  routes:
+                  - {name: landed, match: {prefix: /landed}, route: {cluster: target}}
+                  - {name: other, match: {prefix: /other}, route: {cluster: target}}
+                - name: front
+                  domains: ["front.example"]
+                  routes:
+                  - match: {prefix: /r/}
+                    route:
+                      cluster: origin
+                      internal_redirect_policy:
+                        redirect_response_codes: [302, 303]
+                        response_headers_to_copy: [x-copy]
+                  - match: {prefix: /two/}
+                    route:
+                      cluster: origin
+                      internal_redirect_policy: {max_internal_redirects: 2}
+                  - match: {prefix: /cross/}
+                    route:
+                      cluster: origin
+                      internal_redirect_policy: {allow_cross_scheme_redirect: true}
+                  - match: {prefix: /listed/}
+                    route:
+                      cluster: origin
+                      internal_redirect_policy:
+                        predicates:
+                        - name: allow
+                          typed_config:
+                            "@type": type.googleapis.com/envoy.extensions.internal_redirect.allow_listed_routes.v3.AllowListedRoutesConfig
+                            allowed_route_names: [landed]
+                  - match: {prefix: /plain/}
+                    route: {cluster: origin}
+                """)
+            .cluster("origin", ORIGIN_IP, origin.getAddress().getPort())
+            .cluster("target", TARGET_IP, target.getAddress().getPort())
+            .start();
   }
 
   @AfterAll
@@ -175,63 +138,18 @@ class InternalRedirectProxyTest {
     executor.shutdownNow();
   }
 
-  record Reply(int status, Map<String, String> headers, String body) {}
-
-  /** One HTTP/1.1 request on its own connection; {@code body} null: none. */
-  static Reply send(String method, String path, String body, String... headers) throws IOException {
-    try (Socket s = new Socket(IP, port)) {
-      s.setSoTimeout(30_000);
-      StringBuilder req =
-          new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: front.example\r\n");
-      for (int i = 0; i < headers.length; i += 2) {
-        req.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
-      }
-      if (body != null) {
-        req.append("Content-Length: ").append(body.length()).append("\r\n");
-      }
-      req.append("Connection: close\r\n\r\n");
-      if (body != null) {
-        req.append(body);
-      }
-      OutputStream out = s.getOutputStream();
-      out.write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
-      out.flush();
-      InputStream in = s.getInputStream();
-      String all = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-      int end = all.indexOf("\r\n\r\n");
-      String[] lines = all.substring(0, end).split("\r\n");
-      Map<String, String> h = new LinkedHashMap<>();
-      for (int i = 1; i < lines.length; i++) {
-        int c = lines[i].indexOf(':');
-        h.putIfAbsent(
-            lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT),
-            lines[i].substring(c + 1).trim());
-      }
-      String rest = all.substring(end + 4);
-      if ("chunked".equalsIgnoreCase(h.get("transfer-encoding"))) {
-        StringBuilder b = new StringBuilder();
-        int i = 0;
-        while (true) {
-          int eol = rest.indexOf("\r\n", i);
-          int n = Integer.parseInt(rest.substring(i, eol).trim(), 16);
-          if (n == 0) {
-            break;
-          }
-          b.append(rest, eol + 2, eol + 2 + n);
-          i = eol + 2 + n + 2;
-        }
-        rest = b.toString();
-      }
-      return new Reply(Integer.parseInt(lines[0].split(" ")[1]), h, rest);
-    }
+  /** One HTTP/1.1 request for front.example on its own connection; {@code body} null: none. */
+  static SocketProxy.Reply send(String method, String path, String body, String... headers)
+      throws IOException {
+    return SocketProxy.send(IP, proxy.port("l"), method, path, "front.example", body, headers);
   }
 
-  static Reply get(String path) throws IOException {
+  static SocketProxy.Reply get(String path) throws IOException {
     return send("GET", path, null);
   }
 
   static long counter(String name) {
-    for (String line : proxy.stats().text().split("\n")) {
+    for (String line : proxy.proxy.stats().text().split("\n")) {
       if (line.startsWith(name + ": ")) {
         return Long.parseLong(line.substring(name.length() + 2).trim());
       }
@@ -242,7 +160,7 @@ class InternalRedirectProxyTest {
   @Test
   void aRedirectToAnAbsoluteLocationIsFollowedUnderTheRouteItMatches() throws Exception {
     long ok = counter("cluster.origin.upstream_internal_redirect_succeeded_total");
-    Reply r = get("/r/abs?q=1");
+    SocketProxy.Reply r = get("/r/abs?q=1");
     assertThat(r.status()).isEqualTo(200);
     // the target's route served it: new Host and path (fragment dropped), the URL before in
     // x-envoy-original-url, the redirect's x-copy copied onto the request
@@ -256,7 +174,7 @@ class InternalRedirectProxyTest {
 
   @Test
   void a303TurnsAPostWithoutBodyIntoAGet() throws Exception {
-    Reply r = send("POST", "/r/c303/x", "");
+    SocketProxy.Reply r = send("POST", "/r/c303/x", "");
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).contains("method=GET", "original=http://front.example/r/c303/x");
   }
@@ -265,7 +183,7 @@ class InternalRedirectProxyTest {
   void whatEnvoyDoesNotFollowGoesToTheClientAsItCame() throws Exception {
     long failed = counter("cluster.origin.upstream_internal_redirect_failed_total");
     // a relative Location
-    Reply r = get("/r/rel");
+    SocketProxy.Reply r = get("/r/rel");
     assertThat(r.status()).isEqualTo(302);
     assertThat(r.headers()).containsEntry("location", "/landed");
     assertThat(r.body()).isEqualTo("redirect body");
@@ -295,7 +213,7 @@ class InternalRedirectProxyTest {
 
   @Test
   void maxInternalRedirectsAllowsAChain() throws Exception {
-    Reply r = get("/two/hop1");
+    SocketProxy.Reply r = get("/two/hop1");
     assertThat(r.status()).isEqualTo(200);
     // two followed (the count is the stream's, the limit the route's that got the redirect), and
     // x-envoy-original-url is the URL before the last one
@@ -305,7 +223,7 @@ class InternalRedirectProxyTest {
 
   @Test
   void allowCrossSchemeRedirectFollowsAnHttpsLocation() throws Exception {
-    Reply r = get("/cross/tls");
+    SocketProxy.Reply r = get("/cross/tls");
     assertThat(r.status()).isEqualTo(200);
     assertThat(r.body()).contains("uri=/landed", "original=http://front.example/cross/tls");
   }
@@ -313,7 +231,7 @@ class InternalRedirectProxyTest {
   @Test
   void theAllowListedRoutesPredicateRefusesOtherRoutes() throws Exception {
     assertThat(get("/listed/abs").status()).isEqualTo(200);
-    Reply r = get("/listed/refused");
+    SocketProxy.Reply r = get("/listed/refused");
     assertThat(r.status()).isEqualTo(302);
     assertThat(r.headers()).containsEntry("location", "http://target.example/other");
   }

@@ -2,16 +2,11 @@ package dev.bowline.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
-import dev.bowline.proxy.bootstrap.BootstrapLoader;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,97 +22,62 @@ class MirrorInheritanceProxyTest {
   static final String IP = "127.0.7.153";
   static final String[] BACKEND_IPS = {"127.0.7.154", "127.0.7.155", "127.0.7.156", "127.0.7.157"};
   static final String[] NAMES = {"main", "route_shadow", "vhost_shadow", "table_shadow"};
-  static final HttpServer[] servers = new HttpServer[4];
+  static final ScriptedBackend[] backends = new ScriptedBackend[4];
   static final java.util.List<Queue<String>> seen = new java.util.ArrayList<>();
 
-  static ExecutorService executor;
-  static Proxy proxy;
-  static int port;
+  static SocketProxy proxy;
 
   @BeforeAll
   static void start() throws IOException {
-    executor = Executors.newVirtualThreadPerTaskExecutor();
+    var b =
+        SocketProxy.on(IP)
+            .httpRouteConfig(
+                "l",
+                "",
+                """
+                name: t
+                request_mirror_policies: [{cluster: table_shadow}]
+                virtual_hosts:
+                - name: mirrored
+                  domains: ["mirrored.example"]
+                  request_mirror_policies: [{cluster: vhost_shadow}]
+                  routes:
+                  - match: {prefix: /own}
+                    route: {cluster: main, request_mirror_policies: [{cluster: route_shadow}]}
+                  - match: {prefix: /}
+                    route: {cluster: main}
+                - name: plain
+                  domains: ["*"]
+                  routes:
+                  - match: {prefix: /}
+                    route: {cluster: main}
+                """);
     for (int i = 0; i < 4; i++) {
       Queue<String> q = new ConcurrentLinkedQueue<>();
       seen.add(q);
-      servers[i] = HttpServer.create(new InetSocketAddress(BACKEND_IPS[i], 0), 64);
-      servers[i].setExecutor(executor);
-      servers[i].createContext(
-          "/",
-          ex -> {
-            ex.getRequestBody().readAllBytes();
-            q.add(ex.getRequestURI().getPath());
-            byte[] b = "ok".getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, b.length);
-            ex.getResponseBody().write(b);
-            ex.close();
-          });
-      servers[i].start();
+      backends[i] =
+          new ScriptedBackend(
+              BACKEND_IPS[i],
+              (path, out) -> {
+                q.add(path);
+                ScriptedBackend.write(out, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+                return true;
+              });
+      b.cluster(NAMES[i], BACKEND_IPS[i], backends[i].port());
     }
-    port = Ports.free(IP);
-    StringBuilder clusters = new StringBuilder();
-    for (int i = 0; i < 4; i++) {
-      clusters.append(
-          """
-              - name: %1$s
-                type: STATIC
-                load_assignment:
-                  cluster_name: %1$s
-                  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: %2$s, port_value: %3$d}}}}]}]
-          """
-              .formatted(NAMES[i], BACKEND_IPS[i], servers[i].getAddress().getPort()));
-    }
-    String yaml =
-        """
-        node: {id: mirror-inheritance-test, cluster: test}
-        static_resources:
-          listeners:
-          - name: l
-            address: {socket_address: {address: %1$s, port_value: %2$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: l
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    name: t
-                    request_mirror_policies: [{cluster: table_shadow}]
-                    virtual_hosts:
-                    - name: mirrored
-                      domains: ["mirrored.example"]
-                      request_mirror_policies: [{cluster: vhost_shadow}]
-                      routes:
-                      - match: {prefix: /own}
-                        route: {cluster: main, request_mirror_policies: [{cluster: route_shadow}]}
-                      - match: {prefix: /}
-                        route: {cluster: main}
-                    - name: plain
-                      domains: ["*"]
-                      routes:
-                      - match: {prefix: /}
-                        route: {cluster: main}
-          clusters:
-        %3$s"""
-            .formatted(IP, port, clusters);
-    var bs = new BootstrapLoader().parse("mirror-inheritance.yaml", yaml);
-    proxy = Proxy.start(bs, ProxyOptions.defaults().withWorkers(1));
+    proxy = b.start();
   }
 
   @AfterAll
-  static void stop() {
+  static void stop() throws IOException {
     proxy.close();
-    for (HttpServer s : servers) {
-      s.stop(0);
+    for (ScriptedBackend s : backends) {
+      s.close();
     }
-    executor.shutdownNow();
   }
 
   static int getWithHost(String host, String path) throws Exception {
-    try (var s = new java.net.Socket(IP, port)) {
+    try (var s = new java.net.Socket(IP, proxy.port("l"))) {
       s.setSoTimeout(30_000);
       s.getOutputStream()
           .write(

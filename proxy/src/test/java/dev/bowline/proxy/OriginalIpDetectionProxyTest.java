@@ -3,16 +3,8 @@ package dev.bowline.proxy;
 import static dev.bowline.proxy.ClientAddressProxyTest.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,11 +22,9 @@ class OriginalIpDetectionProxyTest {
   static final String IP = "127.0.7.140";
   static final String TRUSTED_PEER = "127.0.7.142";
   static final String OTHER_PEER = "127.0.7.143";
-  static ServerSocket backend;
-  static final AtomicInteger served = new AtomicInteger();
+  static ScriptedBackend backend;
   static SocketProxy proxy;
   static Path log;
-  static final java.util.Map<String, Integer> PORTS = new java.util.HashMap<>();
 
   static final String CUSTOM =
       "type.googleapis.com/envoy.extensions.http.original_ip_detection"
@@ -44,9 +34,7 @@ class OriginalIpDetectionProxyTest {
 
   @BeforeAll
   static void start() throws Exception {
-    backend = new ServerSocket();
-    backend.bind(new InetSocketAddress("127.0.7.141", 0));
-    Thread.ofVirtual().start(OriginalIpDetectionProxyTest::accept);
+    backend = ScriptedBackend.echo("127.0.7.141");
     log = Files.createTempFile("original-ip", ".log");
     String accessLog = SocketProxy.accessLog(log, "%REQ(X-TEST)% %DOWNSTREAM_REMOTE_ADDRESS%\\n");
     var b = SocketProxy.on(IP).admin();
@@ -115,64 +103,11 @@ class OriginalIpDetectionProxyTest {
         """
                 .formatted(XFF)
             + accessLog);
-    proxy = b.cluster("b", "127.0.7.141", backend.getLocalPort()).start();
+    proxy = b.cluster("b", "127.0.7.141", backend.port()).start();
   }
 
   static void listener(SocketProxy.Builder b, String name, String options) {
-    int port = Ports.free(IP);
-    PORTS.put(name, port);
-    b.listener(
-        """
-          - name: %1$s
-            address: {socket_address: {address: %2$s, port_value: %3$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %1$s
-        %4$s
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes: [{match: {prefix: "/"}, route: {cluster: b}}]
-        """
-            .formatted(name, IP, port, options.indent(10).stripTrailing()));
-  }
-
-  static void accept() {
-    while (!backend.isClosed()) {
-      try {
-        Socket s = backend.accept();
-        Thread.ofVirtual().start(() -> serve(s));
-      } catch (java.io.IOException e) {
-        return; // closed
-      }
-    }
-  }
-
-  /** Answers each request with its head (lower-cased) as the body. */
-  static void serve(Socket s) {
-    try (s) {
-      InputStream in = s.getInputStream();
-      OutputStream out = s.getOutputStream();
-      String head;
-      while ((head = ScriptedBackend.readHead(in)) != null) {
-        served.incrementAndGet();
-        byte[] body = head.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.ISO_8859_1);
-        out.write(
-            ("HTTP/1.1 200 OK\r\ncontent-length: " + body.length + "\r\n\r\n")
-                .getBytes(StandardCharsets.US_ASCII));
-        out.write(body);
-        out.flush();
-      }
-    } catch (java.io.IOException e) {
-      // the proxy closed it
-    }
+    b.http(name, options, SocketProxy.to("/", "b"));
   }
 
   @AfterAll
@@ -184,38 +119,16 @@ class OriginalIpDetectionProxyTest {
 
   /** A GET through listener {@code name} from {@code peer} with {@code headers}: the response. */
   static String get(String name, String peer, String... headers) throws Exception {
-    return get(IP, PORTS.get(name), peer, headers);
+    return get(IP, proxy.port(name), peer, headers);
   }
 
   /** A GET to {@code ip:port} from {@code peer} with {@code headers}: the response. */
   static String get(String ip, int port, String peer, String... headers) throws Exception {
-    try (Socket s = new Socket()) {
-      s.bind(new InetSocketAddress(peer, 0));
-      s.connect(new InetSocketAddress(ip, port), 30_000);
-      s.setSoTimeout(60_000);
-      StringBuilder req = new StringBuilder("GET /x HTTP/1.1\r\nHost: t\r\n");
-      for (int i = 0; i < headers.length; i += 2) {
-        req.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
-      }
-      req.append("Connection: close\r\n\r\n");
-      s.getOutputStream().write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
-      s.getOutputStream().flush();
-      return SocketProxy.response(s.getInputStream());
-    }
+    return SocketProxy.getFrom(peer, ip, port, "t", headers);
   }
 
   static String admin(String path) throws Exception {
-    var a = proxy.proxy.adminAddress().orElseThrow();
-    try (var c = java.net.http.HttpClient.newHttpClient()) {
-      return c.send(
-              java.net.http.HttpRequest.newBuilder(
-                      java.net.URI.create(
-                          "http://" + a.getAddress().getHostAddress() + ":" + a.getPort() + path))
-                  .timeout(java.time.Duration.ofSeconds(30))
-                  .build(),
-              java.net.http.HttpResponse.BodyHandlers.ofString())
-          .body();
-    }
+    return proxy.admin(path);
   }
 
   /** Waits (60 s at most) for an access log line matching {@code regex}. */
@@ -267,12 +180,12 @@ class OriginalIpDetectionProxyTest {
 
   @Test
   void aMissingHeaderIsRejectedWithTheConfiguredStatus() throws Exception {
-    int before = served.get();
+    int before = backend.heads.size();
     String r = get("reject", OTHER_PEER);
     assertThat(r).startsWith("HTTP/1.1 401");
     String bad = get("reject", OTHER_PEER, "x-real-ip", "not-an-address");
     assertThat(bad).startsWith("HTTP/1.1 401");
-    assertThat(served.get()).isEqualTo(before); // the backend never saw them
+    assertThat(backend.heads.size()).isEqualTo(before); // the backend never saw them
     assertThat(get("reject", OTHER_PEER, "x-real-ip", "::1")).startsWith("HTTP/1.1 200");
     // Envoy's counter, on the admin socket
     org.awaitility.Awaitility.await()

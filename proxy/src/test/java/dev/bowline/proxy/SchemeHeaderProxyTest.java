@@ -3,9 +3,6 @@ package dev.bowline.proxy;
 import static dev.bowline.proxy.ClientAddressProxyTest.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -21,27 +18,13 @@ class SchemeHeaderProxyTest {
   static final String IP = "127.0.7.144";
   static final String PEER = "127.0.7.147";
   static H2Backend h2;
-  static ServerSocket h1;
+  static ScriptedBackend h1;
   static SocketProxy proxy;
-  static final java.util.Map<String, Integer> PORTS = new java.util.HashMap<>();
 
   @BeforeAll
   static void start() throws Exception {
     h2 = new H2Backend("h2", "127.0.7.145", 0, 0);
-    h1 = new ServerSocket();
-    h1.bind(new InetSocketAddress("127.0.7.146", 0));
-    Thread.ofVirtual()
-        .start(
-            () -> {
-              while (!h1.isClosed()) {
-                try {
-                  Socket s = h1.accept();
-                  Thread.ofVirtual().start(() -> OriginalIpDetectionProxyTest.serve(s));
-                } catch (java.io.IOException e) {
-                  return;
-                }
-              }
-            });
+    h1 = ScriptedBackend.echo("127.0.7.146");
     var b = SocketProxy.on(IP);
     String overwrite = "scheme_header_transformation: {scheme_to_overwrite: https}";
     listener(b, "overwrite-h2", overwrite, "h2");
@@ -55,34 +38,12 @@ class SchemeHeaderProxyTest {
                 h2.port(),
                 SocketProxy.httpProtocolOptions(
                     "explicit_http_config: {http2_protocol_options: {}}"))
-            .cluster("h1", "127.0.7.146", h1.getLocalPort())
+            .cluster("h1", "127.0.7.146", h1.port())
             .start();
   }
 
   static void listener(SocketProxy.Builder b, String name, String options, String cluster) {
-    int port = Ports.free(IP);
-    PORTS.put(name, port);
-    b.listener(
-        """
-          - name: %1$s
-            address: {socket_address: {address: %2$s, port_value: %3$d}}
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: %1$s
-        %4$s
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes: [{match: {prefix: "/"}, route: {cluster: %5$s}}]
-        """
-            .formatted(name, IP, port, options.indent(10).stripTrailing(), cluster));
+    b.http(name, options, SocketProxy.to("/", cluster));
   }
 
   @AfterAll
@@ -94,20 +55,7 @@ class SchemeHeaderProxyTest {
 
   /** A GET with {@code Connection: close}: all the proxy wrote until it closed. */
   static String get(String name, String... headers) throws Exception {
-    try (Socket s = new Socket()) {
-      s.bind(new InetSocketAddress(PEER, 0));
-      s.connect(new InetSocketAddress(IP, PORTS.get(name)), 30_000);
-      s.setSoTimeout(60_000);
-      StringBuilder req = new StringBuilder("GET /x HTTP/1.1\r\nHost: t\r\n");
-      for (int i = 0; i < headers.length; i += 2) {
-        req.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
-      }
-      req.append("Connection: close\r\n\r\n");
-      s.getOutputStream()
-          .write(req.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
-      return new String(
-          s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
-    }
+    return SocketProxy.getFrom(PEER, IP, proxy.port(name), "t", headers);
   }
 
   @Test

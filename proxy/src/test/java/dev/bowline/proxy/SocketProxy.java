@@ -113,6 +113,14 @@ final class SocketProxy implements AutoCloseable {
               name, ip, port(name), options, filters, routes.length == 0 ? this.routes : routes));
     }
 
+    /**
+     * As {@link #http}, with the connection manager's whole {@code route_config} (YAML at the level
+     * of its {@code virtual_hosts}) instead of one virtual host of routes.
+     */
+    Builder httpRouteConfig(String name, String options, String routeConfig) {
+      return listener(hcmListener(name, ip, port(name), options, filters, routeConfig));
+    }
+
     /** A {@link SocketProxy#tcpListener} {@code name} on a free port of the address. */
     Builder tcp(String name, String cluster, String options) {
       return listener(tcpListener(name, ip, port(name), cluster, options));
@@ -188,6 +196,28 @@ final class SocketProxy implements AutoCloseable {
    */
   private static String listener(
       String name, String ip, int port, String options, String filters, String[] routes) {
+    return hcmListener(
+        name,
+        ip,
+        port,
+        options,
+        filters,
+        """
+        virtual_hosts:
+        - name: all
+          domains: ["*"]
+          routes:
+        """
+            + Arrays.stream(routes).map(r -> "- " + r).collect(Collectors.joining("\n")).indent(2));
+  }
+
+  /**
+   * A listener {@code name} on {@code ip:port} whose connection manager has {@code options}, the
+   * HTTP filters of {@code filters} before the router, and {@code routeConfig} as its {@code
+   * route_config} (YAML at the level of {@code virtual_hosts}).
+   */
+  private static String hcmListener(
+      String name, String ip, int port, String options, String filters, String routeConfig) {
     return """
           - name: %1$s
             address: {socket_address: {address: %2$s, port_value: %3$d}}
@@ -203,10 +233,6 @@ final class SocketProxy implements AutoCloseable {
                   - name: envoy.filters.http.router
                     typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
                   route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
         %6$s
         """
         .formatted(
@@ -215,11 +241,7 @@ final class SocketProxy implements AutoCloseable {
             port,
             options.indent(10).stripTrailing(),
             filters.indent(10).stripTrailing(),
-            Arrays.stream(routes)
-                .map(r -> "- " + r)
-                .collect(Collectors.joining("\n"))
-                .indent(14)
-                .stripTrailing());
+            routeConfig.indent(12).stripTrailing());
   }
 
   /**
@@ -453,13 +475,36 @@ final class SocketProxy implements AutoCloseable {
    */
   static Reply request(String ip, int port, String host, String path, String... headers)
       throws IOException {
+    return send(ip, port, "GET", path, host, null, headers);
+  }
+
+  /**
+   * As {@link #request}, with {@code method} and {@code body} (with its Content-Length; null: no
+   * body).
+   */
+  static Reply send(
+      String ip,
+      int port,
+      String method,
+      String path,
+      String host,
+      @Nullable String body,
+      String... headers)
+      throws IOException {
     try (Socket s = new Socket(ip, port)) {
       s.setSoTimeout(60_000);
-      StringBuilder req = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n");
+      StringBuilder req =
+          new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n");
       for (int i = 0; i < headers.length; i += 2) {
         req.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
       }
+      if (body != null) {
+        req.append("Content-Length: ").append(body.length()).append("\r\n");
+      }
       req.append("Connection: close\r\n\r\n");
+      if (body != null) {
+        req.append(body);
+      }
       OutputStream out = s.getOutputStream();
       out.write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
       out.flush();
@@ -473,11 +518,37 @@ final class SocketProxy implements AutoCloseable {
             lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT),
             lines[i].substring(c + 1).trim());
       }
-      String body = all.substring(end + 4);
+      String rest = all.substring(end + 4);
       if ("chunked".equalsIgnoreCase(h.get("transfer-encoding"))) {
-        body = dechunk(body);
+        rest = dechunk(rest);
       }
-      return new Reply(Integer.parseInt(lines[0].split(" ")[1]), h, body);
+      return new Reply(Integer.parseInt(lines[0].split(" ")[1]), h, rest);
+    }
+  }
+
+  /**
+   * One HTTP/1.1 {@code GET /x} for {@code host} with {@code headers} (extra {@code name, value}
+   * pairs) on its own connection from {@code peer} (a loopback address) to {@code ip:port}: the
+   * response, head and body (by its Content-Length, else all until the proxy closes).
+   */
+  static String getFrom(String peer, String ip, int port, String host, String... headers)
+      throws IOException {
+    try (Socket s = new Socket()) {
+      s.bind(new java.net.InetSocketAddress(peer, 0));
+      s.connect(new java.net.InetSocketAddress(ip, port), 30_000);
+      s.setSoTimeout(60_000);
+      StringBuilder req = new StringBuilder("GET /x HTTP/1.1\r\nHost: " + host + "\r\n");
+      for (int i = 0; i < headers.length; i += 2) {
+        req.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
+      }
+      req.append("Connection: close\r\n\r\n");
+      s.getOutputStream().write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
+      s.getOutputStream().flush();
+      InputStream in = s.getInputStream();
+      String head = head(in);
+      return head.toLowerCase(Locale.ROOT).contains("\r\ncontent-length:")
+          ? head + new String(in.readNBytes(contentLength(head)), StandardCharsets.ISO_8859_1)
+          : head + new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
     }
   }
 
@@ -529,9 +600,13 @@ final class SocketProxy implements AutoCloseable {
   /** The next HTTP/1 response on {@code in}, which has a Content-Length: its head and body. */
   static String response(InputStream in) throws IOException {
     String head = head(in);
+    return head + new String(in.readNBytes(contentLength(head)), StandardCharsets.ISO_8859_1);
+  }
+
+  /** The Content-Length of the HTTP/1 response head {@code head}. */
+  private static int contentLength(String head) {
     int at = head.toLowerCase(java.util.Locale.ROOT).indexOf("\r\ncontent-length:");
-    int length = Integer.parseInt(head.substring(at + 17, head.indexOf("\r\n", at + 2)).trim());
-    return head + new String(in.readNBytes(length), StandardCharsets.ISO_8859_1);
+    return Integer.parseInt(head.substring(at + 17, head.indexOf("\r\n", at + 2)).trim());
   }
 
   /** A raw HTTP/2 connection to {@code port}: preface sent, SETTINGS exchanged both ways. */

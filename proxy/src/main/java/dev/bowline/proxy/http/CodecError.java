@@ -13,8 +13,6 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -269,42 +267,17 @@ final class CodecError implements LocalReplyMapper.View {
 
   @Override
   public String downstreamRemoteAddress() {
-    return address(connection.remoteAddress());
+    return StreamInfo.ipPort(connection.remoteAddress());
   }
 
   @Override
   public String downstreamLocalAddress() {
-    return address(dev.bowline.proxy.config.ConnectionInfo.localAddress(connection));
+    return StreamInfo.ipPort(dev.bowline.proxy.config.ConnectionInfo.localAddress(connection));
   }
 
   @Override
-  public @Nullable InetSocketAddress downstreamLocal() {
-    return dev.bowline.proxy.config.ConnectionInfo.localAddress(connection)
-            instanceof InetSocketAddress i
-        ? i
-        : null;
-  }
-
-  @Override
-  public @Nullable InetSocketAddress downstreamDirectRemote() {
-    return connection.remoteAddress() instanceof InetSocketAddress i ? i : null;
-  }
-
-  @Override
-  public dev.bowline.proxy.tls.@Nullable TlsPeer downstreamTlsPeer() {
-    return dev.bowline.proxy.tls.TlsPeer.of(connection).orElse(null);
-  }
-
-  @Override
-  public String requestedServerName() {
-    var info = dev.bowline.proxy.config.ConnectionInfo.of(connection);
-    return info == null ? "" : info.serverName();
-  }
-
-  private static String address(@Nullable SocketAddress a) {
-    return a instanceof InetSocketAddress i
-        ? i.getAddress().getHostAddress() + ":" + i.getPort()
-        : "-";
+  public Channel downstreamConnection() {
+    return connection;
   }
 
   @Override

@@ -1991,7 +1991,7 @@ final class HttpStream
     if (!conn.restoredDestinationRead) {
       conn.restoredDestinationRead = true;
       java.net.InetSocketAddress r =
-          dev.bowline.proxy.config.ConnectionInfo.restoredLocal(downstream());
+          dev.bowline.proxy.config.ConnectionInfo.restoredLocal(downstreamConnection());
       conn.restoredDestination =
           r == null ? null : new SocketAddr(r.getAddress().getHostAddress(), r.getPort());
     }
@@ -2461,9 +2461,10 @@ final class HttpStream
       Route mr = matchedRoute;
       if (mr != null
           && mr.action() instanceof RouteAction.Forward fw
-          && fw.policy().internalRedirect().isPresent()
-          && fw.policy().internalRedirect().get().follows(code)
-          && followRedirect(fw.policy().internalRedirect().get(), resp)) {
+          && fw.policy().internalRedirect().orElse(null)
+              instanceof dev.bowline.proxy.config.InternalRedirect ir
+          && ir.follows(code)
+          && followRedirect(ir, resp)) {
         ReferenceCountUtil.release(msg); // the redirect's body goes with its exchange
         return;
       }
@@ -3528,15 +3529,8 @@ final class HttpStream
   }
 
   @Override
-  public @Nullable String upstreamClusterStatName() {
-    var c = target;
-    return c != null ? c.statName() : upstreamCluster;
-  }
-
-  @Override
-  public com.google.protobuf.@Nullable Struct clusterMetadata(String namespace) {
-    var c = target;
-    return c == null ? null : c.metadata().get(namespace);
+  public @Nullable ClusterConfig upstreamClusterConfig() {
+    return target;
   }
 
   @Override
@@ -3545,7 +3539,7 @@ final class HttpStream
     if (ch != null && upstreamAddress == ch.remoteAddress()) {
       return channelText(ch, UPSTREAM_HOST_TEXT, upstreamAddress);
     }
-    return upstreamAddress instanceof java.net.InetSocketAddress a ? address(a) : null;
+    return upstreamAddress instanceof java.net.InetSocketAddress a ? StreamInfo.ipPort(a) : null;
   }
 
   @Override
@@ -3568,7 +3562,7 @@ final class HttpStream
     var attr = ch.attr(key);
     String text = attr.get();
     if (text == null) {
-      text = address(address);
+      text = StreamInfo.ipPort(address);
       attr.set(text);
     }
     return text;
@@ -3596,11 +3590,12 @@ final class HttpStream
   public String downstreamRemoteAddress() {
     var client = xffClient();
     if (client != null) {
-      return address(new java.net.InetSocketAddress(client, 0)); // Envoy: port 0 from the header
+      return StreamInfo.ipPort(
+          new java.net.InetSocketAddress(client, 0)); // Envoy: port 0 from the header
     }
     String a = conn.remoteAddressText;
     if (a == null) {
-      a = address(downstream().remoteAddress());
+      a = StreamInfo.ipPort(downstreamConnection().remoteAddress());
       conn.remoteAddressText = a;
     }
     return a;
@@ -3610,27 +3605,17 @@ final class HttpStream
   public String downstreamLocalAddress() {
     String a = conn.localAddressText;
     if (a == null) {
-      a = address(dev.bowline.proxy.config.ConnectionInfo.localAddress(downstream()));
+      a =
+          StreamInfo.ipPort(
+              dev.bowline.proxy.config.ConnectionInfo.localAddress(downstreamConnection()));
       conn.localAddressText = a;
     }
     return a;
   }
 
-  private io.netty.channel.Channel downstream() {
+  @Override
+  public io.netty.channel.Channel downstreamConnection() {
     return conn.http2Stream ? ctx.channel().parent() : ctx.channel();
-  }
-
-  @Override
-  public java.net.@Nullable InetSocketAddress downstreamLocal() {
-    return dev.bowline.proxy.config.ConnectionInfo.localAddress(downstream())
-            instanceof java.net.InetSocketAddress i
-        ? i
-        : null;
-  }
-
-  @Override
-  public java.net.@Nullable InetSocketAddress downstreamDirectRemote() {
-    return downstream().remoteAddress() instanceof java.net.InetSocketAddress i ? i : null;
   }
 
   @Override
@@ -3663,12 +3648,6 @@ final class HttpStream
       conn.serverNameText = sni;
     }
     return sni;
-  }
-
-  private static String address(java.net.@Nullable SocketAddress a) {
-    return a instanceof java.net.InetSocketAddress i
-        ? i.getAddress().getHostAddress() + ":" + i.getPort()
-        : "-";
   }
 
   @Override

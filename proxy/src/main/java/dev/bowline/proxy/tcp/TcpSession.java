@@ -112,27 +112,24 @@ public final class TcpSession implements dev.bowline.proxy.http.filter.StreamInf
   }
 
   @Override
-  public @Nullable String upstreamClusterStatName() {
-    var c = clusterConfig;
-    return c != null ? c.statName() : cluster;
-  }
-
-  @Override
-  public com.google.protobuf.@Nullable Struct clusterMetadata(String namespace) {
-    var c = clusterConfig;
-    return c == null ? null : c.metadata().get(namespace);
+  public dev.bowline.proxy.config.@Nullable ClusterConfig upstreamClusterConfig() {
+    return clusterConfig;
   }
 
   @Override
   public @Nullable String upstreamHost() {
     var up = upstream;
-    return up == null || up.remoteAddress() == null ? null : address(up.remoteAddress());
+    return up == null || up.remoteAddress() == null
+        ? null
+        : dev.bowline.proxy.http.filter.StreamInfo.ipPort(up.remoteAddress());
   }
 
   @Override
   public @Nullable String upstreamLocalAddress() {
     var up = upstream;
-    return up == null || up.localAddress() == null ? null : address(up.localAddress());
+    return up == null || up.localAddress() == null
+        ? null
+        : dev.bowline.proxy.http.filter.StreamInfo.ipPort(up.localAddress());
   }
 
   @Override
@@ -142,33 +139,22 @@ public final class TcpSession implements dev.bowline.proxy.http.filter.StreamInf
 
   @Override
   public String downstreamRemoteAddress() {
-    return address(downstream.remoteAddress());
+    return dev.bowline.proxy.http.filter.StreamInfo.ipPort(downstream.remoteAddress());
   }
 
   @Override
   public String downstreamLocalAddress() {
-    return address(downstream.localAddress());
+    return dev.bowline.proxy.http.filter.StreamInfo.ipPort(downstream.localAddress());
+  }
+
+  @Override
+  public Channel downstreamConnection() {
+    return downstream;
   }
 
   @Override
   public java.net.@Nullable InetSocketAddress downstreamLocal() {
     return downstream.localAddress() instanceof java.net.InetSocketAddress i ? i : null;
-  }
-
-  @Override
-  public java.net.@Nullable InetSocketAddress downstreamDirectRemote() {
-    return downstream.remoteAddress() instanceof java.net.InetSocketAddress i ? i : null;
-  }
-
-  @Override
-  public dev.bowline.proxy.tls.@Nullable TlsPeer downstreamTlsPeer() {
-    return dev.bowline.proxy.tls.TlsPeer.of(downstream).orElse(null);
-  }
-
-  @Override
-  public String requestedServerName() {
-    var info = dev.bowline.proxy.config.ConnectionInfo.of(downstream);
-    return info == null ? "" : info.serverName();
   }
 
   @Override
@@ -179,12 +165,6 @@ public final class TcpSession implements dev.bowline.proxy.http.filter.StreamInf
   @Override
   public <T> void put(dev.bowline.proxy.http.filter.StreamInfo.StateKey<T> key, T value) {
     // nothing reads it
-  }
-
-  private static String address(java.net.@Nullable SocketAddress a) {
-    return a instanceof java.net.InetSocketAddress i
-        ? i.getAddress().getHostAddress() + ":" + i.getPort()
-        : "-";
   }
 
   /** The session of downstream connection {@code ch}, null when no TCP proxy runs on it. */

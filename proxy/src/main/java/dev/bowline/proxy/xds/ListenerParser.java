@@ -336,87 +336,105 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         tcpAccessLogFlush(t, field));
   }
 
-  /**
-   * tcp_proxy's {@code access_log_options}, or the deprecated {@code access_log_flush_interval} and
-   * {@code flush_access_log_on_connected}; both kinds at once are refused, as Envoy's config does.
-   */
+  /** tcp_proxy's flush settings: its deprecated flag is {@code flush_access_log_on_connected}. */
   @SuppressWarnings("deprecation")
   private static dev.bowline.proxy.config.AccessLogFlush tcpAccessLogFlush(TcpProxy t, String field)
       throws InvalidResourceException {
-    if (t.hasAccessLogOptions()) {
-      if (t.getFlushAccessLogOnConnected()) {
-        throw new InvalidResourceException(
-            field + ".flush_access_log_on_connected",
-            "only one of flush_access_log_on_connected or access_log_options can be specified");
-      }
-      if (t.hasAccessLogFlushInterval()) {
-        throw new InvalidResourceException(
-            field + ".access_log_flush_interval",
-            "only one of access_log_flush_interval or access_log_options can be specified");
-      }
-      var o = t.getAccessLogOptions();
-      return new dev.bowline.proxy.config.AccessLogFlush(
-          o.hasAccessLogFlushInterval()
-              ? flushInterval(
-                  o.getAccessLogFlushInterval(),
-                  field + ".access_log_options.access_log_flush_interval")
-              : Duration.ZERO,
-          false,
-          false,
-          o.getFlushAccessLogOnConnected());
-    }
-    if (!t.hasAccessLogFlushInterval() && !t.getFlushAccessLogOnConnected()) {
-      return dev.bowline.proxy.config.AccessLogFlush.NONE;
-    }
-    return new dev.bowline.proxy.config.AccessLogFlush(
-        t.hasAccessLogFlushInterval()
-            ? flushInterval(t.getAccessLogFlushInterval(), field + ".access_log_flush_interval")
-            : Duration.ZERO,
-        false,
-        false,
-        t.getFlushAccessLogOnConnected());
+    var o = t.getAccessLogOptions();
+    return accessLogFlush(
+        field,
+        "flush_access_log_on_connected",
+        t.hasAccessLogOptions()
+            ? new FlushFields(
+                o.hasAccessLogFlushInterval() ? o.getAccessLogFlushInterval() : null,
+                false,
+                false,
+                o.getFlushAccessLogOnConnected())
+            : null,
+        new FlushFields(
+            t.hasAccessLogFlushInterval() ? t.getAccessLogFlushInterval() : null,
+            false,
+            false,
+            t.getFlushAccessLogOnConnected()));
   }
 
   /**
-   * The connection manager's {@code access_log_options}, or the deprecated {@code
-   * access_log_flush_interval} and {@code flush_access_log_on_new_request}; both kinds at once are
-   * refused, as Envoy's config does.
+   * The connection manager's flush settings: its deprecated flag is {@code
+   * flush_access_log_on_new_request}.
    */
   @SuppressWarnings("deprecation")
   private static dev.bowline.proxy.config.AccessLogFlush hcmAccessLogFlush(
       HttpConnectionManager h, String field) throws InvalidResourceException {
-    if (h.hasAccessLogOptions()) {
-      if (h.getFlushAccessLogOnNewRequest()) {
+    var o = h.getAccessLogOptions();
+    return accessLogFlush(
+        field,
+        "flush_access_log_on_new_request",
+        h.hasAccessLogOptions()
+            ? new FlushFields(
+                o.hasAccessLogFlushInterval() ? o.getAccessLogFlushInterval() : null,
+                o.getFlushAccessLogOnNewRequest(),
+                o.getFlushLogOnTunnelSuccessfullyEstablished(),
+                false)
+            : null,
+        new FlushFields(
+            h.hasAccessLogFlushInterval() ? h.getAccessLogFlushInterval() : null,
+            h.getFlushAccessLogOnNewRequest(),
+            false,
+            false));
+  }
+
+  /**
+   * One kind of flush settings as the proto says them: {@code access_log_options}, or the
+   * deprecated top-level {@code access_log_flush_interval} and flag.
+   *
+   * @param interval {@code access_log_flush_interval}; null when unset
+   */
+  private record FlushFields(
+      com.google.protobuf.@org.jspecify.annotations.Nullable Duration interval,
+      boolean onNewRequest,
+      boolean onTunnelEstablished,
+      boolean onConnected) {
+    boolean any() {
+      return interval != null || onNewRequest || onTunnelEstablished || onConnected;
+    }
+  }
+
+  /**
+   * {@code access_log_options}, or the deprecated {@code access_log_flush_interval} and {@code
+   * legacyFlag} (tcp_proxy's and the connection manager's differ only in that flag's name and in
+   * which flags their options carry); both kinds at once are refused, as Envoy's config does.
+   *
+   * @param options {@code access_log_options}; null when unset
+   * @param legacy the deprecated top-level fields
+   */
+  private static dev.bowline.proxy.config.AccessLogFlush accessLogFlush(
+      String field,
+      String legacyFlag,
+      @org.jspecify.annotations.Nullable FlushFields options,
+      FlushFields legacy)
+      throws InvalidResourceException {
+    String intervalField = field + ".access_log_flush_interval";
+    if (options != null) {
+      if (legacy.onNewRequest() || legacy.onTunnelEstablished() || legacy.onConnected()) {
         throw new InvalidResourceException(
-            field + ".flush_access_log_on_new_request",
-            "only one of flush_access_log_on_new_request or access_log_options can be specified");
+            field + "." + legacyFlag,
+            "only one of " + legacyFlag + " or access_log_options can be specified");
       }
-      if (h.hasAccessLogFlushInterval()) {
+      if (legacy.interval() != null) {
         throw new InvalidResourceException(
-            field + ".access_log_flush_interval",
+            intervalField,
             "only one of access_log_flush_interval or access_log_options can be specified");
       }
-      var o = h.getAccessLogOptions();
-      return new dev.bowline.proxy.config.AccessLogFlush(
-          o.hasAccessLogFlushInterval()
-              ? flushInterval(
-                  o.getAccessLogFlushInterval(),
-                  field + ".access_log_options.access_log_flush_interval")
-              : Duration.ZERO,
-          o.getFlushAccessLogOnNewRequest(),
-          o.getFlushLogOnTunnelSuccessfullyEstablished(),
-          false);
-    }
-    if (!h.hasAccessLogFlushInterval() && !h.getFlushAccessLogOnNewRequest()) {
+      intervalField = field + ".access_log_options.access_log_flush_interval";
+    } else if (!legacy.any()) {
       return dev.bowline.proxy.config.AccessLogFlush.NONE;
     }
+    FlushFields f = options != null ? options : legacy;
     return new dev.bowline.proxy.config.AccessLogFlush(
-        h.hasAccessLogFlushInterval()
-            ? flushInterval(h.getAccessLogFlushInterval(), field + ".access_log_flush_interval")
-            : Duration.ZERO,
-        h.getFlushAccessLogOnNewRequest(),
-        false,
-        false);
+        f.interval() != null ? flushInterval(f.interval(), intervalField) : Duration.ZERO,
+        f.onNewRequest(),
+        f.onTunnelEstablished(),
+        f.onConnected());
   }
 
   /** An access-log flush interval: at least 1 ms (Envoy's validation). */

@@ -77,7 +77,16 @@ public interface StreamInfo {
    * Envoy's tracer tags {@code upstream_cluster.name} with); null before a cluster is chosen.
    */
   default @Nullable String upstreamClusterStatName() {
-    return upstreamCluster();
+    var c = upstreamClusterConfig();
+    return c != null ? c.statName() : upstreamCluster();
+  }
+
+  /**
+   * The chosen upstream cluster's config; null before one is chosen or when it does not exist.
+   * {@link #upstreamClusterStatName} and {@link #clusterMetadata} read it.
+   */
+  default dev.bowline.proxy.config.@Nullable ClusterConfig upstreamClusterConfig() {
+    return null;
   }
 
   /** The upstream host {@code ip:port}, once connected. */
@@ -105,14 +114,31 @@ public interface StreamInfo {
     return java.util.Optional.ofNullable(downstreamTlsPeer());
   }
 
-  /** The downstream connection's local address (where it came to); null when not IP. */
-  default java.net.@Nullable InetSocketAddress downstreamLocal() {
+  /**
+   * The downstream connection (an HTTP/2 stream's parent connection); null when there is none. The
+   * connection-level accessors below read it unless an implementation knows better.
+   */
+  default io.netty.channel.@Nullable Channel downstreamConnection() {
     return null;
+  }
+
+  /**
+   * The downstream connection's local address (where it came to: the original destination of a
+   * captured connection); null when not IP.
+   */
+  default java.net.@Nullable InetSocketAddress downstreamLocal() {
+    var c = downstreamConnection();
+    return c != null
+            && dev.bowline.proxy.config.ConnectionInfo.localAddress(c)
+                instanceof java.net.InetSocketAddress i
+        ? i
+        : null;
   }
 
   /** The downstream connection's peer (Envoy's direct remote address); null when not IP. */
   default java.net.@Nullable InetSocketAddress downstreamDirectRemote() {
-    return null;
+    var c = downstreamConnection();
+    return c != null && c.remoteAddress() instanceof java.net.InetSocketAddress i ? i : null;
   }
 
   /**
@@ -129,7 +155,8 @@ public interface StreamInfo {
 
   /** The downstream connection's verified TLS peer; null on a plaintext connection. */
   default dev.bowline.proxy.tls.@Nullable TlsPeer downstreamTlsPeer() {
-    return null;
+    var c = downstreamConnection();
+    return c == null ? null : dev.bowline.proxy.tls.TlsPeer.of(c).orElse(null);
   }
 
   /**
@@ -145,12 +172,22 @@ public interface StreamInfo {
    * %CLUSTER_METADATA(...)%}); null before a cluster is chosen or when it has none there.
    */
   default com.google.protobuf.@Nullable Struct clusterMetadata(String namespace) {
-    return null;
+    var c = upstreamClusterConfig();
+    return c == null ? null : c.metadata().get(namespace);
   }
 
   /** The SNI the downstream client sent (from the listener's tls_inspector); empty if none. */
   default String requestedServerName() {
-    return "";
+    var c = downstreamConnection();
+    var info = c == null ? null : dev.bowline.proxy.config.ConnectionInfo.of(c);
+    return info == null ? "" : info.serverName();
+  }
+
+  /** {@code a} as access logs print an address: {@code ip:port}, {@code -} when it is not IP. */
+  static String ipPort(java.net.@Nullable SocketAddress a) {
+    return a instanceof java.net.InetSocketAddress i
+        ? i.getAddress().getHostAddress() + ":" + i.getPort()
+        : "-";
   }
 
   /** Filter state: a value another filter of this stream put under {@code key}. */
