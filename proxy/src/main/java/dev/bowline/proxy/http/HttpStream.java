@@ -285,6 +285,9 @@ final class HttpStream
     return r == null ? null : r.mirrorBody;
   }
 
+  // the request's :scheme as Envoy's connection manager leaves it (decodeHeaders): what an HTTP/2
+  // upstream is sent unless match_upstream; a shared constant or a header value, never made here
+  private CharSequence scheme = HTTP;
   private String path = "";
   private String queryPart = "";
   private String authority = "";
@@ -528,6 +531,11 @@ final class HttpStream
     decodeHeaders(head);
   }
 
+  /** Envoy's {@code Utility::schemeIsValid}: http or https, in any case. */
+  static boolean validScheme(@Nullable CharSequence s) {
+    return s != null && (HTTP.contentEqualsIgnoreCase(s) || HTTPS.contentEqualsIgnoreCase(s));
+  }
+
   /** Whether {@code s} is a non-empty run of visible ASCII (RFC 9112's request-target). */
   private static boolean visibleAscii(String s) {
     for (int i = 0; i < s.length(); i++) {
@@ -699,15 +707,22 @@ final class HttpStream
     }
     dev.bowline.proxy.tls.TlsPeer tls = conn.tlsPeer();
     boolean edgeScheme = cfg.edgeScheme();
-    if (edgeScheme || !h.contains(X_FORWARDED_PROTO)) {
+    CharSequence xfp = edgeScheme ? null : Http1Decoding.first(h, X_FORWARDED_PROTO);
+    if (xfp == null) {
       // Envoy: an edge request's scheme is the connection's unless trusted proxies are in front
       // (xff_num_trusted_hops); an internal one keeps what it says
-      h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
+      h.set(X_FORWARDED_PROTO, xfp = tls != null ? HTTPS : HTTP);
     }
     var schemeToOverwrite = cfg.headers().schemeToOverwrite();
     if (schemeToOverwrite != null) {
-      // Envoy's scheme_header_transformation: x-forwarded-proto and :scheme (acquired) both
+      // Envoy's scheme_header_transformation: x-forwarded-proto and :scheme both
       h.set(X_FORWARDED_PROTO, schemeToOverwrite);
+      scheme = schemeToOverwrite;
+    } else {
+      // Envoy's :scheme: an HTTP/2 client's own when valid, else (HTTP/1, which has none) a valid
+      // x-forwarded-proto as the rule above left it, else the connection's transport
+      CharSequence own = conn.http2Stream ? conn.requestScheme() : null;
+      scheme = validScheme(own) ? own : validScheme(xfp) ? xfp : tls != null ? HTTPS : HTTP;
     }
     if (cfg.headers().appendXForwardedPort() && (edgeScheme || !h.contains(X_FORWARDED_PORT))) {
       // Envoy: the listener's port, as a trusted hop's x-forwarded-proto is kept or replaced
@@ -1827,7 +1842,8 @@ final class HttpStream
               h,
               io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
       worker.clusterStats(mc).upstreamRqTotal().inc();
-      Mirror shadowRequest = new Mirror(full);
+      Mirror shadowRequest =
+          new Mirror(full, conn.config.headers().schemeMatchUpstream() ? null : scheme);
       if (!worker.acquire(mc, me, shadowRequest, shadowRequest)) {
         shadowRequest.failed("no healthy upstream");
       }
@@ -1854,15 +1870,20 @@ final class HttpStream
   /** A mirrored request: sent when its connection comes, its response read and dropped. */
   private static final class Mirror implements ResponseListener, Worker.AcquireCallback {
     private @Nullable HttpRequest request;
+    private final @Nullable CharSequence scheme; // as the request's own upstream is sent
 
-    Mirror(HttpRequest request) {
+    Mirror(HttpRequest request, @Nullable CharSequence scheme) {
       this.request = request;
+      this.scheme = scheme;
     }
 
     @Override
     public void acquired(Upstream upstream) {
       HttpRequest r = request;
       request = null;
+      if (upstream instanceof dev.bowline.proxy.transport.RequestScheme rs) {
+        rs.requestScheme(scheme);
+      }
       if (r != null) {
         upstream.channel().writeAndFlush(r, upstream.channel().voidPromise());
       }
@@ -2118,15 +2139,10 @@ final class HttpStream
     var ch = connection.channel();
     upstreamAddress = ch.remoteAddress();
     upstreamChannel = ch;
-    var schemeToOverwrite = conn.config.headers().schemeToOverwrite();
-    if (schemeToOverwrite != null) {
-      // an HTTP/2 upstream's :scheme (Netty's codec reads x-http2-scheme; without it, the
-      // upstream transport's, which is match_upstream); an HTTP/1 one must not see the header
-      if (ch instanceof io.netty.handler.codec.http2.Http2StreamChannel) {
-        upstreamRequest.headers().set(X_HTTP2_SCHEME, schemeToOverwrite);
-      } else {
-        upstreamRequest.headers().remove(X_HTTP2_SCHEME);
-      }
+    if (connection instanceof dev.bowline.proxy.transport.RequestScheme r) {
+      // an HTTP/2 upstream's :scheme, Envoy's router: the request's own, or with match_upstream
+      // the upstream transport's (null: Netty's codec writes the connection's)
+      r.requestScheme(conn.config.headers().schemeMatchUpstream() ? null : scheme);
     }
     ch.write(upstreamRequest, ch.voidPromise());
     List<HttpContent> r = replay();
