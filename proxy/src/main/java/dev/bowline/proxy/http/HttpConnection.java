@@ -204,7 +204,8 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   @Nullable HttpConnection timedPrev;
   @Nullable HttpConnection timedNext;
 
-  // an HTTP/2 stream's request's :scheme as the client sent it (its codec says so); null on HTTP/1
+  // the current request's :scheme: on an HTTP/2 stream first the client's own (its codec says so),
+  // then for either version Envoy's, as the connection manager leaves it (HttpStream.decodeHeaders)
   private @Nullable CharSequence requestScheme;
 
   @Override

@@ -162,6 +162,9 @@ final class HttpStream
     // Request mirroring: the chosen mirror clusters and a copy of the body until the request ends.
     @Nullable List<ClusterConfig> mirrorClusters;
     @Nullable HttpRequest mirrorHead;
+    @Nullable CharSequence mirrorScheme;
+    // the connection manager's trace reason when it traces the request (Sampling.decide), else 0
+    char traceReason;
     io.netty.buffer.@Nullable CompositeByteBuf mirrorBody;
     // local_reply_config: the reply's text while its body format renders (%LOCAL_REPLY_BODY%)
     @Nullable String localReplyBody;
@@ -285,9 +288,6 @@ final class HttpStream
     return r == null ? null : r.mirrorBody;
   }
 
-  // the request's :scheme as Envoy's connection manager leaves it (decodeHeaders): what an HTTP/2
-  // upstream is sent unless match_upstream; a shared constant or a header value, never made here
-  private CharSequence scheme = HTTP;
   private String path = "";
   private String queryPart = "";
   private String authority = "";
@@ -714,6 +714,7 @@ final class HttpStream
       h.set(X_FORWARDED_PROTO, xfp = tls != null ? HTTPS : HTTP);
     }
     var schemeToOverwrite = cfg.headers().schemeToOverwrite();
+    CharSequence scheme;
     if (schemeToOverwrite != null) {
       // Envoy's scheme_header_transformation: x-forwarded-proto and :scheme both
       h.set(X_FORWARDED_PROTO, schemeToOverwrite);
@@ -724,6 +725,10 @@ final class HttpStream
       CharSequence own = conn.http2Stream ? conn.requestScheme() : null;
       scheme = validScheme(own) ? own : validScheme(xfp) ? xfp : tls != null ? HTTPS : HTTP;
     }
+    // kept by the connection, which serves one request at a time (HTTP/1) or is the stream's own
+    // (HTTP/2): what an HTTP/2 upstream is sent unless match_upstream (acquired, mirrors); a shared
+    // constant or a header value, never made here
+    conn.requestScheme(scheme);
     if (cfg.headers().appendXForwardedPort() && (edgeScheme || !h.contains(X_FORWARDED_PORT))) {
       // Envoy: the listener's port, as a trusted hop's x-forwarded-proto is kept or replaced
       var local = downstreamLocal();
@@ -748,7 +753,7 @@ final class HttpStream
           h.set(X_REQUEST_ID, requestId());
         } else {
           String rid = h.get(X_REQUEST_ID);
-          if (rid.length() == 36 && rid.charAt(14) != '4') {
+          if (cfg.replies().packTraceReason() && rid.length() == 36 && rid.charAt(14) != '4') {
             h.set(X_REQUEST_ID, rid.substring(0, 14) + '4' + rid.substring(15));
           }
         }
@@ -757,11 +762,20 @@ final class HttpStream
     var tracer = cfg.tracer();
     if (tracer != null) {
       // Envoy's trace decision (x-request-id, force/client headers, an incoming context's flag)
-      var sp = tracer.start(h, random(), startNanos);
+      var replies = cfg.replies();
+      char reason =
+          dev.bowline.proxy.tracing.Sampling.decide(
+              h, tracer.config(), random(), replies.packTraceReason(), replies.requestIdSampling());
+      if (reason != dev.bowline.proxy.tracing.Sampling.NO_TRACE) {
+        rare().traceReason = reason; // a traced request has a side object for its span anyway
+      }
+      var sp =
+          tracer.start(
+              h, reason != dev.bowline.proxy.tracing.Sampling.NO_TRACE, random(), startNanos);
       if (sp != null) {
         rare().span = sp;
       }
-      dev.bowline.proxy.tracing.HttpTracer.charge(h, conn.stats.tracing());
+      dev.bowline.proxy.tracing.HttpTracer.charge(reason, conn.stats.tracing());
     }
 
     // The route is found before the filters run, so they can read its per-filter config.
@@ -1799,6 +1813,9 @@ final class HttpStream
     }
     rare().mirrorClusters = chosen;
     rare().mirrorHead = new DefaultHttpRequest(HttpVersion.HTTP_1_1, req.method(), req.uri(), copy);
+    // the :scheme the mirrors' HTTP/2 upstreams are sent, as the request's own (Envoy's shadow
+    // copies its headers); taken now, as the connection may serve another request when they go
+    rare().mirrorScheme = conn.config.headers().schemeMatchUpstream() ? null : conn.requestScheme();
     var body = ctx.alloc().compositeBuffer();
     rare().mirrorBody = body;
     List<HttpContent> r = replay();
@@ -1842,8 +1859,7 @@ final class HttpStream
               h,
               io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
       worker.clusterStats(mc).upstreamRqTotal().inc();
-      Mirror shadowRequest =
-          new Mirror(full, conn.config.headers().schemeMatchUpstream() ? null : scheme);
+      Mirror shadowRequest = new Mirror(full, rare == null ? null : rare.mirrorScheme);
       if (!worker.acquire(mc, me, shadowRequest, shadowRequest)) {
         shadowRequest.failed("no healthy upstream");
       }
@@ -1903,6 +1919,14 @@ final class HttpStream
 
     @Override
     public void onUpstreamReset(String reason) {}
+  }
+
+  @Override
+  public char traceReason() {
+    Rare r = rare;
+    return r == null || r.traceReason == 0
+        ? dev.bowline.proxy.tracing.Sampling.NO_TRACE
+        : r.traceReason;
   }
 
   @Override
@@ -2142,7 +2166,7 @@ final class HttpStream
     if (connection instanceof dev.bowline.proxy.transport.RequestScheme r) {
       // an HTTP/2 upstream's :scheme, Envoy's router: the request's own, or with match_upstream
       // the upstream transport's (null: Netty's codec writes the connection's)
-      r.requestScheme(conn.config.headers().schemeMatchUpstream() ? null : scheme);
+      r.requestScheme(conn.config.headers().schemeMatchUpstream() ? null : conn.requestScheme());
     }
     ch.write(upstreamRequest, ch.voidPromise());
     List<HttpContent> r = replay();

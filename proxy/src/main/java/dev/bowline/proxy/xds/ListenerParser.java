@@ -552,6 +552,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     Duration request =
         h.hasRequestTimeout() ? Protos.duration(h.getRequestTimeout()) : Duration.ZERO;
     String server = h.getServerName().isEmpty() ? "envoy" : h.getServerName();
+    var uuid = requestIdExtension(h, field);
     return new HttpConnectionManagerConfig(
         h.getStatPrefix(),
         codec,
@@ -582,7 +583,11 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
                 ? LocalReplyParser.parse(h.getLocalReplyConfig(), field + ".local_reply_config")
                 : null,
             h.getPreserveExternalRequestId(),
-            h.getAlwaysSetRequestIdInResponse()),
+            h.getAlwaysSetRequestIdInResponse(),
+            uuid == null || !uuid.hasPackTraceReason() || uuid.getPackTraceReason().getValue(),
+            uuid == null
+                || !uuid.hasUseRequestIdForTraceSampling()
+                || uuid.getUseRequestIdForTraceSampling().getValue()),
         clientAddress(h, field),
         connectionHeaders(h, field),
         hcmAccessLogFlush(h, field));
@@ -672,6 +677,41 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         ranges(iac.getCidrRangesList(), field + ".internal_address_config.cidr_ranges"),
         iac.getUnixSockets(),
         originalIpDetections(h, field));
+  }
+
+  private static final String UUID_REQUEST_ID_TYPE =
+      "type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig";
+
+  /**
+   * {@code request_id_extension}: Envoy's UUID extension, the only one it has; null when unset (its
+   * defaults). Any other type, or none, is refused as Envoy's factory lookup refuses it.
+   */
+  private static io.envoyproxy.envoy.extensions.request_id.uuid.v3.@org.jspecify.annotations
+          .Nullable
+      UuidRequestIdConfig
+      requestIdExtension(
+          io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+                  .HttpConnectionManager
+              h,
+          String field)
+          throws InvalidResourceException {
+    if (!h.hasRequestIdExtension()) {
+      return null;
+    }
+    String ef = field + ".request_id_extension.typed_config";
+    Any any = h.getRequestIdExtension().getTypedConfig();
+    if (!any.getTypeUrl().equals(UUID_REQUEST_ID_TYPE)) {
+      throw new InvalidResourceException(
+          ef, "unknown request ID extension type '" + any.getTypeUrl() + "'");
+    }
+    try {
+      return Anys.unpack(
+          any,
+          io.envoyproxy.envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig.getDescriptor(),
+          io.envoyproxy.envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig.parser());
+    } catch (InvalidProtocolBufferException e) {
+      throw new InvalidResourceException(ef, "cannot unpack: " + e.getMessage());
+    }
   }
 
   private static final String CUSTOM_HEADER_DETECTION_TYPE =
@@ -1071,6 +1111,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "strip_trailing_host_dot",
           "append_x_forwarded_port",
           "scheme_header_transformation",
+          "request_id_extension",
           "skip_xff_append",
           "forward_client_cert_details",
           "set_current_client_cert_details",

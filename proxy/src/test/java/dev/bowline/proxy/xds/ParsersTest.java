@@ -1549,6 +1549,50 @@ class ParsersTest {
   }
 
   @Test
+  void requestIdExtensionIsHonouredAndAnotherTypeNackedNamingTheField() throws Exception {
+    String uuid =
+        "\"request_id_extension\":{\"typed_config\":{\"@type\":"
+            + "\"type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig\"%s}}";
+    Listener set =
+        hcmWith(
+            uuid.formatted(
+                ",\"pack_trace_reason\":false,\"use_request_id_for_trace_sampling\":false"));
+    var replies =
+        ((HttpConnectionManagerConfig)
+                listeners.unpackAndParse(Any.pack(set)).value().filterChains().getFirst().filter())
+            .replies();
+    assertThat(replies.packTraceReason()).isFalse();
+    assertThat(replies.requestIdSampling()).isFalse();
+    assertThat(listeners.nestedIgnored(set)).isEmpty();
+    // the extension's defaults, with it or without it
+    for (String fields : java.util.List.of(uuid.formatted(""), "\"server_name\":\"s\"")) {
+      var d =
+          ((HttpConnectionManagerConfig)
+                  listeners
+                      .unpackAndParse(Any.pack(hcmWith(fields)))
+                      .value()
+                      .filterChains()
+                      .getFirst()
+                      .filter())
+              .replies();
+      assertThat(d.packTraceReason()).isTrue();
+      assertThat(d.requestIdSampling()).isTrue();
+    }
+    Listener other =
+        hcmWith(
+            "\"request_id_extension\":{\"typed_config\":{\"@type\":"
+                + "\"type.googleapis.com/google.protobuf.StringValue\",\"value\":\"x\"}}");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> listeners.unpackAndParse(Any.pack(other)))
+        .hasMessageContaining(
+            ".request_id_extension.typed_config: unknown request ID extension type");
+    Listener none = hcmWith("\"request_id_extension\":{}");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> listeners.unpackAndParse(Any.pack(none)))
+        .hasMessageContaining(".request_id_extension.typed_config");
+  }
+
+  @Test
   void localReplyAndRequestIdOptionsAreHonouredAndTheirBadValuesNackedNamingTheField()
       throws Exception {
     Listener set =
