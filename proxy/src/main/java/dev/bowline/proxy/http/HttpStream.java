@@ -306,6 +306,10 @@ final class HttpStream
       io.netty.util.AsciiString.cached("x-http2-stream-id");
   private static final io.netty.util.AsciiString X_FORWARDED_PROTO =
       io.netty.util.AsciiString.cached("x-forwarded-proto");
+  private static final io.netty.util.AsciiString X_ENVOY_DOWNSTREAM_SERVICE_CLUSTER =
+      io.netty.util.AsciiString.cached("x-envoy-downstream-service-cluster");
+  private static final io.netty.util.AsciiString X_ENVOY_DOWNSTREAM_SERVICE_NODE =
+      io.netty.util.AsciiString.cached("x-envoy-downstream-service-node");
   private static final io.netty.util.AsciiString X_REQUEST_ID =
       io.netty.util.AsciiString.cached("x-request-id");
   private static final io.netty.util.AsciiString X_FORWARDED_FOR =
@@ -691,6 +695,19 @@ final class HttpStream
       }
     }
     boolean internal = clientAddress(h, cfg);
+    var userAgent = cfg.headers().userAgent();
+    if (userAgent != null) {
+      // Envoy's add_user_agent, after the internal headers went: the node's cluster and id
+      h.set(X_ENVOY_DOWNSTREAM_SERVICE_CLUSTER, userAgent);
+      CharSequence agent = Http1Decoding.first(h, HttpHeaderNames.USER_AGENT);
+      if (agent == null || agent.length() == 0) {
+        h.set(HttpHeaderNames.USER_AGENT, userAgent);
+      }
+      var node = cfg.headers().serviceNode();
+      if (node != null) {
+        h.set(X_ENVOY_DOWNSTREAM_SERVICE_NODE, node);
+      }
+    }
     if (cfg.headers().via() != null) {
       appendVia(h, cfg.headers().via());
     }

@@ -51,7 +51,11 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
 
   /** A parser whose access loggers write through {@code accessLogWriter}. */
   public ListenerParser(FilterRegistry filters, AccessLogWriter accessLogWriter) {
-    this(filters, accessLogWriter, null);
+    this(
+        filters,
+        accessLogWriter,
+        (TracingParser.Context) null,
+        new dev.bowline.proxy.tracing.TracingConfig.LocalNode("", "", ""));
   }
 
   /**
@@ -67,21 +71,27 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     this(
         filters,
         accessLogWriter,
-        reporter == null ? null : new TracingParser.Context(node, reporter, System::getenv));
+        reporter == null ? null : new TracingParser.Context(node, reporter, System::getenv),
+        node);
   }
 
   private ListenerParser(
       FilterRegistry filters,
       AccessLogWriter accessLogWriter,
-      TracingParser.@org.jspecify.annotations.Nullable Context tracing) {
+      TracingParser.@org.jspecify.annotations.Nullable Context tracing,
+      dev.bowline.proxy.tracing.TracingConfig.LocalNode node) {
     super(TYPE_URL, Listener.getDescriptor(), Listener.parser());
     this.filters = filters;
     this.routes = new RouteConfigParser(filters);
     this.accessLogWriter = accessLogWriter;
     this.tracing = tracing;
+    this.node = node;
   }
 
   private final TracingParser.@org.jspecify.annotations.Nullable Context tracing;
+
+  // the bootstrap's node: its cluster and id are add_user_agent's headers
+  private final dev.bowline.proxy.tracing.TracingConfig.LocalNode node;
 
   @Override
   public String name(Listener proto) {
@@ -589,7 +599,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
                 || !uuid.hasUseRequestIdForTraceSampling()
                 || uuid.getUseRequestIdForTraceSampling().getValue()),
         clientAddress(h, field),
-        connectionHeaders(h, field),
+        connectionHeaders(h, field, node),
         hcmAccessLogFlush(h, field));
   }
 
@@ -598,9 +608,11 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
               .HttpConnectionManager
           h,
-      String field)
+      String field,
+      dev.bowline.proxy.tracing.TracingConfig.LocalNode node)
       throws InvalidResourceException {
     if (h.getVia().isEmpty()
+        && !(h.hasAddUserAgent() && h.getAddUserAgent().getValue())
         && h.getServerHeaderTransformationValue() == 0
         && !h.getStripMatchingHostPort()
         && !h.getStripAnyHostPort()
@@ -653,7 +665,14 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         h.getStripTrailingHostDot(),
         h.getAppendXForwardedPort(),
         schemeToOverwrite,
-        scheme.getMatchUpstream());
+        scheme.getMatchUpstream(),
+        // Envoy's config.cc: the local cluster name; its mutateRequestHeaders: the node's id
+        h.hasAddUserAgent() && h.getAddUserAgent().getValue()
+            ? io.netty.util.AsciiString.cached(node.cluster())
+            : null,
+        h.hasAddUserAgent() && h.getAddUserAgent().getValue() && !node.id().isEmpty()
+            ? io.netty.util.AsciiString.cached(node.id())
+            : null);
   }
 
   /** {@code xff_num_trusted_hops} and {@code internal_address_config}. */
@@ -1112,6 +1131,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "append_x_forwarded_port",
           "scheme_header_transformation",
           "request_id_extension",
+          "add_user_agent",
           "skip_xff_append",
           "forward_client_cert_details",
           "set_current_client_cert_details",

@@ -1549,6 +1549,36 @@ class ParsersTest {
   }
 
   @Test
+  void addUserAgentIsHonouredWithTheNodesClusterAndId() throws Exception {
+    var parser =
+        new ListenerParser(
+            FilterRegistry.builtIn(),
+            new dev.bowline.proxy.accesslog.AccessLogWriter(10, 100),
+            null,
+            new dev.bowline.proxy.tracing.TracingConfig.LocalNode("node-1", "ratings.default", ""));
+    Listener set = hcmWith("\"add_user_agent\":true");
+    var ch =
+        ((HttpConnectionManagerConfig)
+                parser.unpackAndParse(Any.pack(set)).value().filterChains().getFirst().filter())
+            .headers();
+    assertThat(java.util.Objects.requireNonNull(ch.userAgent()).toString())
+        .isEqualTo("ratings.default");
+    assertThat(java.util.Objects.requireNonNull(ch.serviceNode()).toString()).isEqualTo("node-1");
+    assertThat(parser.nestedIgnored(set)).isEmpty();
+    var off =
+        ((HttpConnectionManagerConfig)
+                parser
+                    .unpackAndParse(Any.pack(hcmWith("\"add_user_agent\":false")))
+                    .value()
+                    .filterChains()
+                    .getFirst()
+                    .filter())
+            .headers();
+    assertThat((Object) off.userAgent()).isNull();
+    assertThat((Object) off.serviceNode()).isNull();
+  }
+
+  @Test
   void requestIdExtensionIsHonouredAndAnotherTypeNackedNamingTheField() throws Exception {
     String uuid =
         "\"request_id_extension\":{\"typed_config\":{\"@type\":"
