@@ -19,6 +19,8 @@
 #   its kernel time per 1k by system call path)
 #   PROTO=h2: HTTP/2 to the proxy (h2c with prior knowledge, h2load -t1 -c5 -m10, run.sh's PROTO=h2
 #   load; HTTP/1.1 to the backend), Bowline variants only (decision 0042)
+#   UPSTREAM=h2: HTTP/2 from the proxy to the backend (NGINX listening h2c with prior knowledge, the
+#   cluster with http2_protocol_options), for the upstream HTTP/2 path; any PROTO
 #   WARMUP_RUNS=N: the warm-up as N wrk runs (run.sh's default: one per 5 s of WARMUP), so its
 #   connections close and reopen while the JIT compiles; one long run lets C2 compile the close
 #   paths away, and its code deoptimises when the measured run starts (decision 0037, addendum 10)
@@ -47,6 +49,16 @@ case "$PROTO" in h1) CODEC=HTTP1 CURL=();; h2) CODEC=HTTP2 CURL=(--http2-prior-k
 JAVA=${BOWLINE_JAVA:-$(ls -d /usr/lib/jvm/*25*/bin/java 2>/dev/null | head -1)}
 OPTS="$ROOT/cli/src/main/resources/dev/bowline/cli/mesh/proxy.jvm-options"
 ADDR=${ADDR:-127.0.7.11} # another loopback address (ADDR=127.0.7.51) skips the bench lock: two runs share the machine
+UPSTREAM=${UPSTREAM:-h1}
+BACKEND_CURL=()
+case "$UPSTREAM" in
+  h1) ;;
+  h2)
+    BACKEND_LISTEN_FLAGS=http2 BACKEND_CURL=(--http2-prior-knowledge)
+    CLUSTER_OPTIONS='typed_extension_protocol_options: {envoy.extensions.upstreams.http.v3.HttpProtocolOptions: {"@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions, explicit_http_config: {http2_protocol_options: {}}}}'
+    ;;
+  *) echo "UPSTREAM is h1 or h2" >&2; exit 2;;
+esac
 bench_backend "$ADDR:8081"
 bench_router_bootstrap "$WORK/bowline.yaml" "$ADDR" "$ADDR" 8081 "$CODEC"
 bench_nginx_proxy "$WORK/peer" "$ADDR:8082" "$ADDR:8081"
@@ -63,7 +75,7 @@ load() {
   [ -z "${3:-}" ] || awk '/^requests:/ {print $2 " requests in (h2load)"}
     /^finished in/ {split($0, f, ", "); split(f[2], r, " "); print "Requests/sec: " r[1]}' "$WORK/h2load.out" >"$3"
 }
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://$ADDR:8081/1k" && break; sleep 0.05; done
+for _ in $(seq 1 100); do curl -sf "${BACKEND_CURL[@]}" -o /dev/null "http://$ADDR:8081/1k" && break; sleep 0.05; done
 
 ticks() { cut -d')' -f2- "$1" | awk '{print $12 + $13}'; }
 usr_sys() { cut -d')' -f2- "$1" | awk '{print $12 "," $13}'; } # utime,stime (clock ticks)

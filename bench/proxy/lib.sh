@@ -61,7 +61,8 @@ bench_packages() {
 }
 
 # bench_backend ADDRESS:PORT: NGINX (one worker, keep-alive without limit, no access log) serving
-# the 1 KB file $WORK/www/1k, pinned to core 0 beside the load generator.
+# the 1 KB file $WORK/www/1k, pinned to core 0 beside the load generator. BACKEND_LISTEN_FLAGS:
+# flags of its listen directive (http2: h2c with prior knowledge only).
 bench_backend() {
   mkdir -p "$WORK/www" "$WORK/backend/logs"
   head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/1k"
@@ -75,7 +76,7 @@ events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 1000000;
-  server { listen $1; location / { root $WORK/www; } }
+  server { listen $1 ${BACKEND_LISTEN_FLAGS:-}; location / { root $WORK/www; } }
 }
 CONF
   taskset -c 0 "$NGINX" -p "$WORK/backend" -c "$WORK/backend/nginx.conf" 2>"$WORK/backend.err" &
@@ -132,7 +133,8 @@ CONF
 # bench_router_bootstrap FILE ADDRESS BACKEND_IP BACKEND_PORT [CODEC]: the bare router as an Envoy
 # bootstrap for Bowline (listener on ADDRESS:8080 with the HCM codec_type CODEC, default HTTP1;
 # admin on ADDRESS:15000; one STATIC cluster, HTTP/1.1 upstream). HCM_OPTIONS: more HCM fields on
-# one line, e.g. 'common_http_protocol_options: {headers_with_underscores_action: DROP_HEADER}'.
+# one line, e.g. 'common_http_protocol_options: {headers_with_underscores_action: DROP_HEADER}';
+# CLUSTER_OPTIONS: more cluster fields on one line (e.g. the HTTP/2 upstream of alloc.sh's UPSTREAM=h2).
 # VHOST_OPTIONS: more fields of the virtual host, inline, e.g.
 # 'virtual_clusters: [{name: gets, headers: [{name: ":method", string_match: {exact: GET}}]}]'.
 bench_router_bootstrap() {
@@ -163,6 +165,7 @@ static_resources:
     load_assignment:
       cluster_name: backend
       endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: $3, port_value: $4}}}}]}]
+    ${CLUSTER_OPTIONS:-}
 CONF
 }
 

@@ -73,14 +73,15 @@ public sealed interface LogFilter {
   }
 
   /**
-   * {@code traceable_filter}: Envoy logs only requests traced because the service forced it (the
-   * {@code x-request-id} trace reason {@code x-envoy-force-trace} set).
+   * {@code traceable_filter}: Envoy logs only requests its connection manager traces because the
+   * service forced it ({@code x-envoy-force-trace}, or that reason packed in the {@code
+   * x-request-id} it got): the stream's trace reason, so never without {@code tracing}, and with
+   * {@code pack_trace_reason: false} too.
    */
   record Traceable() implements LogFilter {
     @Override
     public boolean test(StreamInfo info, AccessLogType type) {
-      return dev.bowline.proxy.tracing.Sampling.serviceForced(
-          info.requestHeaders().get(X_REQUEST_ID));
+      return info.traceReason() == dev.bowline.proxy.tracing.Sampling.FORCED;
     }
   }
 

@@ -48,6 +48,8 @@ public final class SupportedTypes {
           "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
           "envoy.tcp.metadataexchange.config.MetadataExchange",
           "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+          // connection manager request_id_extension
+          "envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig",
           // connection manager original_ip_detection_extensions
           "envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig",
           "envoy.extensions.http.original_ip_detection.xff.v3.XffConfig",
@@ -124,6 +126,8 @@ public final class SupportedTypes {
           dev.bowline.protos.MetadataExchangeProto.descriptor();
       case "envoy.extensions.upstreams.http.v3.HttpProtocolOptions" ->
           HttpProtocolOptions.getDescriptor();
+      case "envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig" ->
+          io.envoyproxy.envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig.getDescriptor();
       case "envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig" ->
           io.envoyproxy.envoy.extensions.http.original_ip_detection.custom_header.v3
               .CustomHeaderConfig.getDescriptor();

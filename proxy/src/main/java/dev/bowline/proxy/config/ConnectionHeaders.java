@@ -22,6 +22,11 @@ import org.jspecify.annotations.Nullable;
  *     unset
  * @param schemeMatchUpstream {@code scheme_header_transformation.match_upstream}: an HTTP/2
  *     upstream's {@code :scheme} is its own transport's (https over TLS)
+ * @param userAgent {@code add_user_agent}: the bootstrap node's cluster, set as every request's
+ *     {@code x-envoy-downstream-service-cluster} and as its {@code user-agent} when it has none;
+ *     null when off
+ * @param serviceNode with {@code add_user_agent}, the node's id as {@code
+ *     x-envoy-downstream-service-node}; null when off or the id is empty
  */
 public record ConnectionHeaders(
     @Nullable AsciiString via,
@@ -30,10 +35,13 @@ public record ConnectionHeaders(
     boolean stripTrailingHostDot,
     boolean appendXForwardedPort,
     @Nullable AsciiString schemeToOverwrite,
-    boolean schemeMatchUpstream) {
+    boolean schemeMatchUpstream,
+    @Nullable AsciiString userAgent,
+    @Nullable AsciiString serviceNode) {
   /** Envoy's defaults: no via, the server header overwritten with {@code server_name}. */
   public static final ConnectionHeaders DEFAULTS =
-      new ConnectionHeaders(null, Server.OVERWRITE, StripPort.NONE, false, false, null, false);
+      new ConnectionHeaders(
+          null, Server.OVERWRITE, StripPort.NONE, false, false, null, false, null, null);
 
   /** Whether the host is rewritten before routing (off by default: nothing done per request). */
   public boolean normalizesHost() {

@@ -28,7 +28,8 @@ import org.jspecify.annotations.Nullable;
  * channel's event loop.
  */
 final class HttpConnection extends ChannelInboundHandlerAdapter
-    implements dev.bowline.proxy.transport.StreamActivity {
+    implements dev.bowline.proxy.transport.StreamActivity,
+        dev.bowline.proxy.transport.RequestScheme {
   /** Pipelined messages held while a request is in flight; beyond this we stop reading. */
   private static final int MAX_QUEUED = 64;
 
@@ -202,6 +203,20 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   LoopClock clock = LoopClock.current();
   @Nullable HttpConnection timedPrev;
   @Nullable HttpConnection timedNext;
+
+  // the current request's :scheme: on an HTTP/2 stream first the client's own (its codec says so),
+  // then for either version Envoy's, as the connection manager leaves it (HttpStream.decodeHeaders)
+  private @Nullable CharSequence requestScheme;
+
+  @Override
+  public void requestScheme(@Nullable CharSequence scheme) {
+    requestScheme = scheme;
+  }
+
+  @Override
+  public @Nullable CharSequence requestScheme() {
+    return requestScheme;
+  }
 
   /** A frame was written on this HTTP/2 stream (its codec says so): it is not idle. */
   @Override

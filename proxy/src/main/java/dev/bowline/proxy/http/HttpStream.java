@@ -163,6 +163,9 @@ final class HttpStream
     // Request mirroring: the chosen mirror clusters and a copy of the body until the request ends.
     @Nullable List<ClusterConfig> mirrorClusters;
     @Nullable HttpRequest mirrorHead;
+    @Nullable CharSequence mirrorScheme;
+    // the connection manager's trace reason when it traces the request (Sampling.decide), else 0
+    char traceReason;
     io.netty.buffer.@Nullable CompositeByteBuf mirrorBody;
     // local_reply_config: the reply's text while its body format renders (%LOCAL_REPLY_BODY%)
     @Nullable String localReplyBody;
@@ -322,6 +325,10 @@ final class HttpStream
       io.netty.util.AsciiString.cached("x-http2-stream-id");
   private static final io.netty.util.AsciiString X_FORWARDED_PROTO =
       io.netty.util.AsciiString.cached("x-forwarded-proto");
+  private static final io.netty.util.AsciiString X_ENVOY_DOWNSTREAM_SERVICE_CLUSTER =
+      io.netty.util.AsciiString.cached("x-envoy-downstream-service-cluster");
+  private static final io.netty.util.AsciiString X_ENVOY_DOWNSTREAM_SERVICE_NODE =
+      io.netty.util.AsciiString.cached("x-envoy-downstream-service-node");
   private static final io.netty.util.AsciiString X_REQUEST_ID =
       io.netty.util.AsciiString.cached("x-request-id");
   private static final io.netty.util.AsciiString X_FORWARDED_FOR =
@@ -547,6 +554,11 @@ final class HttpStream
     decodeHeaders(head);
   }
 
+  /** Envoy's {@code Utility::schemeIsValid}: http or https, in any case. */
+  static boolean validScheme(@Nullable CharSequence s) {
+    return s != null && (HTTP.contentEqualsIgnoreCase(s) || HTTPS.contentEqualsIgnoreCase(s));
+  }
+
   /** Whether {@code s} is a non-empty run of visible ASCII (RFC 9112's request-target). */
   private static boolean visibleAscii(String s) {
     for (int i = 0; i < s.length(); i++) {
@@ -702,6 +714,19 @@ final class HttpStream
       }
     }
     boolean internal = clientAddress(h, cfg);
+    var userAgent = cfg.headers().userAgent();
+    if (userAgent != null) {
+      // Envoy's add_user_agent, after the internal headers went: the node's cluster and id
+      h.set(X_ENVOY_DOWNSTREAM_SERVICE_CLUSTER, userAgent);
+      CharSequence agent = Http1Decoding.first(h, HttpHeaderNames.USER_AGENT);
+      if (agent == null || agent.length() == 0) {
+        h.set(HttpHeaderNames.USER_AGENT, userAgent);
+      }
+      var node = cfg.headers().serviceNode();
+      if (node != null) {
+        h.set(X_ENVOY_DOWNSTREAM_SERVICE_NODE, node);
+      }
+    }
     if (cfg.headers().via() != null) {
       appendVia(h, cfg.headers().via());
     }
@@ -718,16 +743,28 @@ final class HttpStream
     }
     dev.bowline.proxy.tls.TlsPeer tls = conn.tlsPeer();
     boolean edgeScheme = cfg.edgeScheme();
-    if (edgeScheme || !h.contains(X_FORWARDED_PROTO)) {
+    CharSequence xfp = edgeScheme ? null : Http1Decoding.first(h, X_FORWARDED_PROTO);
+    if (xfp == null) {
       // Envoy: an edge request's scheme is the connection's unless trusted proxies are in front
       // (xff_num_trusted_hops); an internal one keeps what it says
-      h.set(X_FORWARDED_PROTO, tls != null ? HTTPS : HTTP);
+      h.set(X_FORWARDED_PROTO, xfp = tls != null ? HTTPS : HTTP);
     }
     var schemeToOverwrite = cfg.headers().schemeToOverwrite();
+    CharSequence scheme;
     if (schemeToOverwrite != null) {
-      // Envoy's scheme_header_transformation: x-forwarded-proto and :scheme (acquired) both
+      // Envoy's scheme_header_transformation: x-forwarded-proto and :scheme both
       h.set(X_FORWARDED_PROTO, schemeToOverwrite);
+      scheme = schemeToOverwrite;
+    } else {
+      // Envoy's :scheme: an HTTP/2 client's own when valid, else (HTTP/1, which has none) a valid
+      // x-forwarded-proto as the rule above left it, else the connection's transport
+      CharSequence own = conn.http2Stream ? conn.requestScheme() : null;
+      scheme = validScheme(own) ? own : validScheme(xfp) ? xfp : tls != null ? HTTPS : HTTP;
     }
+    // kept by the connection, which serves one request at a time (HTTP/1) or is the stream's own
+    // (HTTP/2): what an HTTP/2 upstream is sent unless match_upstream (acquired, mirrors); a shared
+    // constant or a header value, never made here
+    conn.requestScheme(scheme);
     if (cfg.headers().appendXForwardedPort() && (edgeScheme || !h.contains(X_FORWARDED_PORT))) {
       // Envoy: the listener's port, as a trusted hop's x-forwarded-proto is kept or replaced
       var local = downstreamLocal();
@@ -752,7 +789,7 @@ final class HttpStream
           h.set(X_REQUEST_ID, requestId());
         } else {
           String rid = h.get(X_REQUEST_ID);
-          if (rid.length() == 36 && rid.charAt(14) != '4') {
+          if (cfg.replies().packTraceReason() && rid.length() == 36 && rid.charAt(14) != '4') {
             h.set(X_REQUEST_ID, rid.substring(0, 14) + '4' + rid.substring(15));
           }
         }
@@ -761,11 +798,20 @@ final class HttpStream
     var tracer = cfg.tracer();
     if (tracer != null) {
       // Envoy's trace decision (x-request-id, force/client headers, an incoming context's flag)
-      var sp = tracer.start(h, random(), startNanos);
+      var replies = cfg.replies();
+      char reason =
+          dev.bowline.proxy.tracing.Sampling.decide(
+              h, tracer.config(), random(), replies.packTraceReason(), replies.requestIdSampling());
+      if (reason != dev.bowline.proxy.tracing.Sampling.NO_TRACE) {
+        rare().traceReason = reason; // a traced request has a side object for its span anyway
+      }
+      var sp =
+          tracer.start(
+              h, reason != dev.bowline.proxy.tracing.Sampling.NO_TRACE, random(), startNanos);
       if (sp != null) {
         rare().span = sp;
       }
-      dev.bowline.proxy.tracing.HttpTracer.charge(h, conn.stats.tracing());
+      dev.bowline.proxy.tracing.HttpTracer.charge(reason, conn.stats.tracing());
     }
 
     // The route is found before the filters run, so they can read its per-filter config.
@@ -1864,6 +1910,9 @@ final class HttpStream
     }
     rare().mirrorClusters = chosen;
     rare().mirrorHead = new DefaultHttpRequest(HttpVersion.HTTP_1_1, req.method(), req.uri(), copy);
+    // the :scheme the mirrors' HTTP/2 upstreams are sent, as the request's own (Envoy's shadow
+    // copies its headers); taken now, as the connection may serve another request when they go
+    rare().mirrorScheme = conn.config.headers().schemeMatchUpstream() ? null : conn.requestScheme();
     var body = ctx.alloc().compositeBuffer();
     rare().mirrorBody = body;
     List<HttpContent> r = replay();
@@ -1907,7 +1956,7 @@ final class HttpStream
               h,
               io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
       worker.clusterStats(mc).upstreamRqTotal().inc();
-      Mirror shadowRequest = new Mirror(full);
+      Mirror shadowRequest = new Mirror(full, rare == null ? null : rare.mirrorScheme);
       if (!worker.acquire(mc, me, shadowRequest, shadowRequest)) {
         shadowRequest.failed("no healthy upstream");
       }
@@ -1934,15 +1983,20 @@ final class HttpStream
   /** A mirrored request: sent when its connection comes, its response read and dropped. */
   private static final class Mirror implements ResponseListener, Worker.AcquireCallback {
     private @Nullable HttpRequest request;
+    private final @Nullable CharSequence scheme; // as the request's own upstream is sent
 
-    Mirror(HttpRequest request) {
+    Mirror(HttpRequest request, @Nullable CharSequence scheme) {
       this.request = request;
+      this.scheme = scheme;
     }
 
     @Override
     public void acquired(Upstream upstream) {
       HttpRequest r = request;
       request = null;
+      if (upstream instanceof dev.bowline.proxy.transport.RequestScheme rs) {
+        rs.requestScheme(scheme);
+      }
       if (r != null) {
         upstream.channel().writeAndFlush(r, upstream.channel().voidPromise());
       }
@@ -1962,6 +2016,14 @@ final class HttpStream
 
     @Override
     public void onUpstreamReset(String reason) {}
+  }
+
+  @Override
+  public char traceReason() {
+    Rare r = rare;
+    return r == null || r.traceReason == 0
+        ? dev.bowline.proxy.tracing.Sampling.NO_TRACE
+        : r.traceReason;
   }
 
   @Override
@@ -2202,15 +2264,10 @@ final class HttpStream
     var ch = connection.channel();
     upstreamAddress = ch.remoteAddress();
     upstreamChannel = ch;
-    var schemeToOverwrite = conn.config.headers().schemeToOverwrite();
-    if (schemeToOverwrite != null) {
-      // an HTTP/2 upstream's :scheme (Netty's codec reads x-http2-scheme; without it, the
-      // upstream transport's, which is match_upstream); an HTTP/1 one must not see the header
-      if (ch instanceof io.netty.handler.codec.http2.Http2StreamChannel) {
-        upstreamRequest.headers().set(X_HTTP2_SCHEME, schemeToOverwrite);
-      } else {
-        upstreamRequest.headers().remove(X_HTTP2_SCHEME);
-      }
+    if (connection instanceof dev.bowline.proxy.transport.RequestScheme r) {
+      // an HTTP/2 upstream's :scheme, Envoy's router: the request's own, or with match_upstream
+      // the upstream transport's (null: Netty's codec writes the connection's)
+      r.requestScheme(conn.config.headers().schemeMatchUpstream() ? null : conn.requestScheme());
     }
     ch.write(upstreamRequest, ch.voidPromise());
     List<HttpContent> r = replay();

@@ -24,7 +24,15 @@ public record HttpTracer(TracingConfig config, SpanReporter reporter) {
    * (Envoy's tracers take the parent's sampled flag).
    */
   public @Nullable Span start(HttpHeaders h, RandomGenerator random, long startNanos) {
-    boolean decided = Sampling.decide(h, config, random);
+    return start(h, Sampling.decide(h, config, random), random, startNanos);
+  }
+
+  /**
+   * Starts the span of the request with head {@code h} whose connection manager's decision ({@link
+   * Sampling#decide}) is {@code decided}, or returns null when it is not traced.
+   */
+  public @Nullable Span start(
+      HttpHeaders h, boolean decided, RandomGenerator random, long startNanos) {
     int incoming = TraceContext.incomingSampled(h);
     if (incoming == 0 || (incoming < 0 && !decided)) {
       return null;
@@ -79,7 +87,12 @@ public record HttpTracer(TracingConfig config, SpanReporter reporter) {
    */
   public static void charge(HttpHeaders h, dev.bowline.proxy.stats.HttpStats.Tracing stats) {
     String rid = h.get("x-request-id");
-    switch (rid == null ? 0 : Sampling.reason(rid)) {
+    charge(rid == null ? 0 : Sampling.reason(rid), stats);
+  }
+
+  /** Counts the trace reason {@code reason} ({@link Sampling#decide}'s), as Envoy's stats do. */
+  public static void charge(char reason, dev.bowline.proxy.stats.HttpStats.Tracing stats) {
+    switch (reason) {
       case Sampling.SAMPLED -> stats.randomSampling().inc();
       case Sampling.CLIENT -> stats.clientEnabled().inc();
       case Sampling.FORCED -> stats.serviceForced().inc();

@@ -411,7 +411,8 @@ final class ArrayHeaders extends HttpHeaders {
 
   // ---- reads
 
-  private @Nullable CharSequence first(CharSequence name) {
+  /** The first value of {@code name} as it is held (no String made), or null. */
+  @Nullable CharSequence first(CharSequence name) {
     int i = indexOf(name);
     return i < 0 ? null : kv[2 * i + 1];
   }

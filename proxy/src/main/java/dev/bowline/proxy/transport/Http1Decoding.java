@@ -57,6 +57,15 @@ public final class Http1Decoding {
   }
 
   /**
+   * The first value of {@code name} in {@code headers}: for the decoder's own headers ({@link
+   * ArrayHeaders}) as held, an {@code AsciiString} value not copied into a String; any other
+   * headers' {@code get}.
+   */
+  public static @Nullable CharSequence first(HttpHeaders headers, CharSequence name) {
+    return headers instanceof ArrayHeaders a ? a.first(name) : headers.get(name);
+  }
+
+  /**
    * Removes every header whose name starts with {@code prefix} (any case) and that {@code which}
    * accepts ({@code which} sees only the prefixed names): for the decoder's own headers ({@link
    * ArrayHeaders}) in one pass and in place, allocating nothing; any other headers are iterated and

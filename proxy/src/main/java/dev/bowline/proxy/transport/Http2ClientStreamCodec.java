@@ -34,27 +34,38 @@ import java.util.List;
  */
 @ChannelHandler.Sharable
 public final class Http2ClientStreamCodec extends Http2StreamFrameToHttpObjectCodec {
+  private static final io.netty.util.AsciiString SCHEME =
+      HttpConversionUtil.ExtensionHeaderNames.SCHEME.text();
+
   public Http2ClientStreamCodec() {
     super(false);
   }
 
   /**
-   * Netty's encoding, except that a request carrying {@code x-http2-scheme} (the connection
-   * manager's {@code scheme_header_transformation.scheme_to_overwrite}) keeps that {@code :scheme}:
-   * Netty sets the header to the connection's own scheme before it converts the head.
+   * Netty's encoding, except that a request's {@code :scheme} is the one the stream's handler holds
+   * ({@link RequestScheme}: the downstream request's, Envoy's router), when it holds one, not the
+   * connection's own; and that the {@code x-http2-scheme} header Netty puts on the request head to
+   * carry its scheme into the conversion is taken off again, so that nothing after (filters, access
+   * logs, a retry or redirect to an HTTP/1 upstream) sees it.
    */
   @Override
   protected void encode(
       ChannelHandlerContext ctx, io.netty.handler.codec.http.HttpObject obj, List<Object> out)
       throws Exception {
-    String scheme =
-        obj instanceof io.netty.handler.codec.http.HttpRequest r
-            ? r.headers().get(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text())
-            : null;
-    super.encode(ctx, obj, out);
+    if (!(obj instanceof io.netty.handler.codec.http.HttpRequest r)) {
+      super.encode(ctx, obj, out);
+      return;
+    }
+    CharSequence scheme =
+        ctx.pipeline().last() instanceof RequestScheme s ? s.requestScheme() : null;
+    try {
+      super.encode(ctx, obj, out);
+    } finally {
+      r.headers().remove(SCHEME);
+    }
     if (scheme != null) {
-      for (Object o : out) {
-        if (o instanceof Http2HeadersFrame h && h.headers().method() != null) {
+      for (int i = 0, n = out.size(); i < n; i++) {
+        if (out.get(i) instanceof Http2HeadersFrame h && h.headers().method() != null) {
           h.headers().scheme(scheme);
         }
       }

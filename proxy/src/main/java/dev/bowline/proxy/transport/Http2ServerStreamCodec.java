@@ -64,7 +64,8 @@ import org.jspecify.annotations.Nullable;
  * host} header, {@code x-http2-*} names, other pseudo-headers, trailers, informational statuses) is
  * converted by Netty's {@link HttpConversionUtil} itself. What this codec leaves out by design:
  * Netty's {@code x-http2-scheme} and {@code x-http2-stream-id} on requests, which the proxy removes
- * at once (it forwards neither).
+ * at once (it forwards neither): a request's {@code :scheme} goes to the stream's last handler
+ * instead ({@link RequestScheme}), for the connection manager and the router.
  *
  * <p>A response head becomes {@link Http2Headers} in one pass, its names lower-cased (a shared
  * constant for common capitalised names instead of a copy each), connection-specific headers
@@ -135,6 +136,10 @@ public final class Http2ServerStreamCodec extends ChannelDuplexHandler {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof Http2HeadersFrame frame) {
+      if (frame.headers().method() != null && ctx.pipeline().last() instanceof RequestScheme r) {
+        // a request's :scheme goes to the stream's handler, not into a header (RequestScheme)
+        r.requestScheme(frame.headers().scheme());
+      }
       HttpObject decoded;
       try {
         decoded = decode(frame);

@@ -21,7 +21,8 @@ import org.jspecify.annotations.Nullable;
  * stream) or the connection closed on the peer's protocol error; a header block over the cluster's
  * limits is reset by the proxy and reported as {@code remote reset}, as Envoy's codec reports it.
  */
-final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
+final class H2Stream extends ChannelInboundHandlerAdapter
+    implements Upstream, dev.bowline.proxy.transport.RequestScheme {
   static final String REFUSED = "remote refused stream reset";
 
   static final String REMOTE_RESET = "remote reset";
@@ -35,6 +36,8 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   private boolean released;
   // the final (non-1xx) response head came
   private boolean head;
+  // the :scheme to send (the downstream request's, Envoy's router); null: the transport's
+  private @Nullable CharSequence scheme;
 
   H2Stream(Host host, H2Pool pool, H2Connection connection, ResponseListener listener) {
     this.host = host;
@@ -68,6 +71,16 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   @Override
   public Channel channel() {
     return java.util.Objects.requireNonNull(channel, "stream not open");
+  }
+
+  @Override
+  public void requestScheme(@Nullable CharSequence scheme) {
+    this.scheme = scheme;
+  }
+
+  @Override
+  public @Nullable CharSequence requestScheme() {
+    return scheme;
   }
 
   @Override

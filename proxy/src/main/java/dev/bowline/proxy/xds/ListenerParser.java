@@ -51,7 +51,11 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
 
   /** A parser whose access loggers write through {@code accessLogWriter}. */
   public ListenerParser(FilterRegistry filters, AccessLogWriter accessLogWriter) {
-    this(filters, accessLogWriter, null);
+    this(
+        filters,
+        accessLogWriter,
+        (TracingParser.Context) null,
+        new dev.bowline.proxy.tracing.TracingConfig.LocalNode("", "", ""));
   }
 
   /**
@@ -67,21 +71,27 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     this(
         filters,
         accessLogWriter,
-        reporter == null ? null : new TracingParser.Context(node, reporter, System::getenv));
+        reporter == null ? null : new TracingParser.Context(node, reporter, System::getenv),
+        node);
   }
 
   private ListenerParser(
       FilterRegistry filters,
       AccessLogWriter accessLogWriter,
-      TracingParser.@org.jspecify.annotations.Nullable Context tracing) {
+      TracingParser.@org.jspecify.annotations.Nullable Context tracing,
+      dev.bowline.proxy.tracing.TracingConfig.LocalNode node) {
     super(TYPE_URL, Listener.getDescriptor(), Listener.parser());
     this.filters = filters;
     this.routes = new RouteConfigParser(filters);
     this.accessLogWriter = accessLogWriter;
     this.tracing = tracing;
+    this.node = node;
   }
 
   private final TracingParser.@org.jspecify.annotations.Nullable Context tracing;
+
+  // the bootstrap's node: its cluster and id are add_user_agent's headers
+  private final dev.bowline.proxy.tracing.TracingConfig.LocalNode node;
 
   @Override
   public String name(Listener proto) {
@@ -570,6 +580,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
     Duration request =
         h.hasRequestTimeout() ? Protos.duration(h.getRequestTimeout()) : Duration.ZERO;
     String server = h.getServerName().isEmpty() ? "envoy" : h.getServerName();
+    var uuid = requestIdExtension(h, field);
     return new HttpConnectionManagerConfig(
         h.getStatPrefix(),
         codec,
@@ -600,9 +611,13 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
                 ? LocalReplyParser.parse(h.getLocalReplyConfig(), field + ".local_reply_config")
                 : null,
             h.getPreserveExternalRequestId(),
-            h.getAlwaysSetRequestIdInResponse()),
+            h.getAlwaysSetRequestIdInResponse(),
+            uuid == null || !uuid.hasPackTraceReason() || uuid.getPackTraceReason().getValue(),
+            uuid == null
+                || !uuid.hasUseRequestIdForTraceSampling()
+                || uuid.getUseRequestIdForTraceSampling().getValue()),
         clientAddress(h, field),
-        connectionHeaders(h, field),
+        connectionHeaders(h, field, node),
         hcmAccessLogFlush(h, field));
   }
 
@@ -611,9 +626,11 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
       io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
               .HttpConnectionManager
           h,
-      String field)
+      String field,
+      dev.bowline.proxy.tracing.TracingConfig.LocalNode node)
       throws InvalidResourceException {
     if (h.getVia().isEmpty()
+        && !(h.hasAddUserAgent() && h.getAddUserAgent().getValue())
         && h.getServerHeaderTransformationValue() == 0
         && !h.getStripMatchingHostPort()
         && !h.getStripAnyHostPort()
@@ -666,7 +683,14 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         h.getStripTrailingHostDot(),
         h.getAppendXForwardedPort(),
         schemeToOverwrite,
-        scheme.getMatchUpstream());
+        scheme.getMatchUpstream(),
+        // Envoy's config.cc: the local cluster name; its mutateRequestHeaders: the node's id
+        h.hasAddUserAgent() && h.getAddUserAgent().getValue()
+            ? io.netty.util.AsciiString.cached(node.cluster())
+            : null,
+        h.hasAddUserAgent() && h.getAddUserAgent().getValue() && !node.id().isEmpty()
+            ? io.netty.util.AsciiString.cached(node.id())
+            : null);
   }
 
   /** {@code xff_num_trusted_hops} and {@code internal_address_config}. */
@@ -690,6 +714,41 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         ranges(iac.getCidrRangesList(), field + ".internal_address_config.cidr_ranges"),
         iac.getUnixSockets(),
         originalIpDetections(h, field));
+  }
+
+  private static final String UUID_REQUEST_ID_TYPE =
+      "type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig";
+
+  /**
+   * {@code request_id_extension}: Envoy's UUID extension, the only one it has; null when unset (its
+   * defaults). Any other type, or none, is refused as Envoy's factory lookup refuses it.
+   */
+  private static io.envoyproxy.envoy.extensions.request_id.uuid.v3.@org.jspecify.annotations
+          .Nullable
+      UuidRequestIdConfig
+      requestIdExtension(
+          io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+                  .HttpConnectionManager
+              h,
+          String field)
+          throws InvalidResourceException {
+    if (!h.hasRequestIdExtension()) {
+      return null;
+    }
+    String ef = field + ".request_id_extension.typed_config";
+    Any any = h.getRequestIdExtension().getTypedConfig();
+    if (!any.getTypeUrl().equals(UUID_REQUEST_ID_TYPE)) {
+      throw new InvalidResourceException(
+          ef, "unknown request ID extension type '" + any.getTypeUrl() + "'");
+    }
+    try {
+      return Anys.unpack(
+          any,
+          io.envoyproxy.envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig.getDescriptor(),
+          io.envoyproxy.envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig.parser());
+    } catch (InvalidProtocolBufferException e) {
+      throw new InvalidResourceException(ef, "cannot unpack: " + e.getMessage());
+    }
   }
 
   private static final String CUSTOM_HEADER_DETECTION_TYPE =
@@ -1089,6 +1148,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "strip_trailing_host_dot",
           "append_x_forwarded_port",
           "scheme_header_transformation",
+          "request_id_extension",
+          "add_user_agent",
           "skip_xff_append",
           "forward_client_cert_details",
           "set_current_client_cert_details",

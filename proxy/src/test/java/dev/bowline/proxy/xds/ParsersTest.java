@@ -1590,6 +1590,80 @@ class ParsersTest {
   }
 
   @Test
+  void addUserAgentIsHonouredWithTheNodesClusterAndId() throws Exception {
+    var parser =
+        new ListenerParser(
+            FilterRegistry.builtIn(),
+            new dev.bowline.proxy.accesslog.AccessLogWriter(10, 100),
+            null,
+            new dev.bowline.proxy.tracing.TracingConfig.LocalNode("node-1", "ratings.default", ""));
+    Listener set = hcmWith("\"add_user_agent\":true");
+    var ch =
+        ((HttpConnectionManagerConfig)
+                parser.unpackAndParse(Any.pack(set)).value().filterChains().getFirst().filter())
+            .headers();
+    assertThat(java.util.Objects.requireNonNull(ch.userAgent()).toString())
+        .isEqualTo("ratings.default");
+    assertThat(java.util.Objects.requireNonNull(ch.serviceNode()).toString()).isEqualTo("node-1");
+    assertThat(parser.nestedIgnored(set)).isEmpty();
+    var off =
+        ((HttpConnectionManagerConfig)
+                parser
+                    .unpackAndParse(Any.pack(hcmWith("\"add_user_agent\":false")))
+                    .value()
+                    .filterChains()
+                    .getFirst()
+                    .filter())
+            .headers();
+    assertThat((Object) off.userAgent()).isNull();
+    assertThat((Object) off.serviceNode()).isNull();
+  }
+
+  @Test
+  void requestIdExtensionIsHonouredAndAnotherTypeNackedNamingTheField() throws Exception {
+    String uuid =
+        "\"request_id_extension\":{\"typed_config\":{\"@type\":"
+            + "\"type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig\"%s}}";
+    Listener set =
+        hcmWith(
+            uuid.formatted(
+                ",\"pack_trace_reason\":false,\"use_request_id_for_trace_sampling\":false"));
+    var replies =
+        ((HttpConnectionManagerConfig)
+                listeners.unpackAndParse(Any.pack(set)).value().filterChains().getFirst().filter())
+            .replies();
+    assertThat(replies.packTraceReason()).isFalse();
+    assertThat(replies.requestIdSampling()).isFalse();
+    assertThat(listeners.nestedIgnored(set)).isEmpty();
+    // the extension's defaults, with it or without it
+    for (String fields : java.util.List.of(uuid.formatted(""), "\"server_name\":\"s\"")) {
+      var d =
+          ((HttpConnectionManagerConfig)
+                  listeners
+                      .unpackAndParse(Any.pack(hcmWith(fields)))
+                      .value()
+                      .filterChains()
+                      .getFirst()
+                      .filter())
+              .replies();
+      assertThat(d.packTraceReason()).isTrue();
+      assertThat(d.requestIdSampling()).isTrue();
+    }
+    Listener other =
+        hcmWith(
+            "\"request_id_extension\":{\"typed_config\":{\"@type\":"
+                + "\"type.googleapis.com/google.protobuf.StringValue\",\"value\":\"x\"}}");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> listeners.unpackAndParse(Any.pack(other)))
+        .hasMessageContaining(
+            ".request_id_extension.typed_config: unknown request ID extension type");
+    Listener none = hcmWith("\"request_id_extension\":{}");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> listeners.unpackAndParse(Any.pack(none)))
+        .hasMessageContaining(".request_id_extension.typed_config");
+  }
+
+  @Test
   void localReplyAndRequestIdOptionsAreHonouredAndTheirBadValuesNackedNamingTheField()
       throws Exception {
     Listener set =

@@ -33,6 +33,14 @@ public interface StreamInfo {
    * Envoy's response code details: {@code via_upstream}, {@code route_not_found}, {@code
    * upstream_reset_before_response_started{connection_timeout}}, ...; null when unknown.
    */
+  /**
+   * Why the connection manager traces the request (Envoy's trace reason, {@code
+   * dev.bowline.proxy.tracing.Sampling}'s digits): {@code '4'} when not traced or without tracing.
+   */
+  default char traceReason() {
+    return '4';
+  }
+
   default @Nullable String responseCodeDetails() {
     return null;
   }
