@@ -90,8 +90,6 @@ public final class Proxy implements AutoCloseable {
   // java.util.logging forgets the level of a logger nobody holds
   private final List<java.util.logging.Logger> quietNetty = PeerLogs.quiet();
   private final AtomicBoolean closed = new AtomicBoolean();
-  // the admin's /healthcheck/fail until /healthcheck/ok: Envoy's InstanceBase::healthCheckFailed
-  private volatile boolean healthCheckFailed;
   private volatile XdsState xds = XdsState.empty();
   private @Nullable XdsClient xdsClient;
   private @Nullable AdminServer admin;
@@ -161,7 +159,8 @@ public final class Proxy implements AutoCloseable {
             filters,
             new AtomicBoolean(),
             tlsContexts,
-            runtimeValues);
+            runtimeValues,
+            new AtomicBoolean()); // the admin's /healthcheck/fail until /healthcheck/ok
     this.listeners = new ListenerManager(group, options.transport(), runtime, options.drainTime());
     this.xdsStats = new dev.bowline.proxy.xds.XdsStats(stats);
     serverGauges(stats);
@@ -341,7 +340,7 @@ public final class Proxy implements AutoCloseable {
    */
   private void serverGauges(Stats stats) {
     gauge(stats, "server.state", this::serverState);
-    gauge(stats, "server.live", () -> runtime.draining().get() || healthCheckFailed ? 0 : 1);
+    gauge(stats, "server.live", () -> runtime.drainClose() ? 0 : 1);
     gauge(stats, "server.uptime", () -> (options.clock().millis() - startedMillis) / 1000);
     gauge(stats, "server.concurrency", options::workers);
     gauge(stats, "server.total_connections", listeners::openConnectionsNow);
@@ -369,7 +368,7 @@ public final class Proxy implements AutoCloseable {
       return 1; // DRAINING
     }
     if (initialized()) {
-      return healthCheckFailed ? 1 : 0; // DRAINING : LIVE
+      return runtime.healthCheckFailed().get() ? 1 : 0; // DRAINING : LIVE
     }
     // Envoy initialises its cluster manager (CDS, EDS) before it starts its init manager
     return !usesAds() || xdsStats.clustersWarm() ? 3 : 2;
@@ -1070,41 +1069,8 @@ public final class Proxy implements AutoCloseable {
 
     @Override
     public String clusters() {
-      ProxySnapshot s = runtime.snapshot();
-      StringBuilder sb = new StringBuilder();
-      s.clusters().values().stream()
-          .sorted(java.util.Comparator.comparing(ClusterConfig::name))
-          .forEach(
-              c -> {
-                String n = c.name();
-                sb.append(n).append("::observability_name::").append(c.statName()).append('\n');
-                sb.append(n)
-                    .append("::added_via_api::")
-                    .append(!staticClusters.containsKey(n))
-                    .append('\n');
-                var stats = runtime.stats().cluster(c.statName());
-                List<Endpoints.Endpoint> listed =
-                    new ArrayList<>(s.endpointsOf(c).map(Endpoints::endpoints).orElse(List.of()));
-                listed.addAll(clusterStates.kept(n)); // EDS removed them; they pass their checks
-                for (Endpoints.Endpoint e : listed) {
-                  String h = n + "::" + e.address() + "::";
-                  sb.append(h)
-                      .append("health_flags::")
-                      .append(clusterStates.healthFlags(n, e.address()))
-                      .append('\n');
-                  sb.append(h).append("weight::").append(e.weight()).append('\n');
-                  String[] loc = (e.locality() + "//").split("/", -1);
-                  sb.append(h).append("region::").append(loc[0]).append('\n');
-                  sb.append(h).append("zone::").append(loc[1]).append('\n');
-                  sb.append(h).append("sub_zone::").append(loc[2]).append('\n');
-                  sb.append(h).append("priority::").append(e.priority()).append('\n');
-                }
-                sb.append(n)
-                    .append("::upstream_rq_total::")
-                    .append(stats.upstreamRqTotal().value())
-                    .append('\n');
-              });
-      return sb.toString();
+      return AdminJson.clustersText(
+          runtime.snapshot(), staticClusters.keySet(), clusterStates, runtime.workers().values());
     }
 
     @Override
@@ -1185,7 +1151,7 @@ public final class Proxy implements AutoCloseable {
 
     @Override
     public void failHealthCheck(boolean fail) {
-      healthCheckFailed = fail;
+      runtime.healthCheckFailed().set(fail);
     }
 
     @Override
@@ -1195,7 +1161,8 @@ public final class Proxy implements AutoCloseable {
 
     @Override
     public String clustersJson() {
-      return AdminJson.clusters(runtime.snapshot(), staticClusters.keySet(), clusterStates);
+      return AdminJson.clusters(
+          runtime.snapshot(), staticClusters.keySet(), clusterStates, runtime.workers().values());
     }
 
     @Override

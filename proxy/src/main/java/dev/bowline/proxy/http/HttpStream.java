@@ -2194,6 +2194,7 @@ final class HttpStream
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
+      u.timedOut(true);
       u.abort();
     }
     if (retryIf(RetryState.Outcome.TIMEOUT)) {
@@ -2450,6 +2451,8 @@ final class HttpStream
         if (!keepAlive()) {
           h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
+      } else {
+        conn.drainCloseHttp2();
       }
     }
     if (msg instanceof HttpContent content) {
@@ -2837,6 +2840,7 @@ final class HttpStream
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
+      u.timedOut(!responseStarted);
       u.abort();
     }
     responseFlags |= ResponseFlag.UT.bit();
@@ -3000,7 +3004,11 @@ final class HttpStream
    */
   private boolean keepAlive() {
     if (keepAliveDecision == 0) {
-      keepAliveDecision = keepAliveRequested && !conn.draining() ? (byte) 1 : (byte) -1;
+      boolean drain = conn.draining();
+      if (drain && keepAliveRequested && !conn.http2Stream) {
+        conn.stats.downstreamCxDrainClose().inc(); // Envoy's drainClose: connection: close
+      }
+      keepAliveDecision = keepAliveRequested && !drain ? (byte) 1 : (byte) -1;
     }
     return keepAliveDecision > 0;
   }
@@ -3134,6 +3142,8 @@ final class HttpStream
     }
     if (!conn.http2Stream && (!keepAlive() || !remoteComplete())) {
       resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    } else if (conn.http2Stream) {
+      conn.drainCloseHttp2();
     }
     if (headRequest) {
       resp.content().clear();

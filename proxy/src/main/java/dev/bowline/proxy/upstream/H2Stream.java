@@ -71,6 +71,11 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
   }
 
   @Override
+  public void timedOut(boolean beforeResponse) {
+    host.timedOut(beforeResponse);
+  }
+
+  @Override
   public void abort() {
     if (listener != null) {
       listener = null;
@@ -106,6 +111,7 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
       }
       head = true;
       host.state.httpResult(host.health, code);
+      host.responded(code);
     } else if (!head) {
       // DATA, or a header block without :status (Netty's codec makes it trailers), before the
       // response's head: Envoy's codec resets the stream as a messaging error, and its router
@@ -144,6 +150,7 @@ final class H2Stream extends ChannelInboundHandlerAdapter implements Upstream {
     if (l != null) {
       listener = null;
       host.end();
+      host.failed();
       host.state.localFailure(host.health, false);
       String reason = resetReason;
       if (reason == null) {
