@@ -386,6 +386,7 @@ final class H2Pool {
       p.queue = null;
       if (p.end()) {
         ch.stats.upstreamRqPendingFailureEject().inc();
+        host.failed(); // Envoy's router charges its 503 to the host (rq_error)
         p.cb.failed(reason);
       }
     }

@@ -563,6 +563,7 @@ public final class Worker {
             ch.state.localFailure(host.health, false);
             if (p != null && p.end()) {
               ch.stats.upstreamRqPendingFailureEject().inc(); // Envoy's purgePendingStreams
+              host.failed(); // Envoy's router charges its 503 to the host (rq_error)
               p.cb.failed(connectFailure(done.cause()));
             }
           }
