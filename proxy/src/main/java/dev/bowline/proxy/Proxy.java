@@ -648,6 +648,12 @@ public final class Proxy implements AutoCloseable {
    * in Envoy), and waiting for it would keep a proxy without an agent unready for good.
    */
   private boolean secretsReady() {
+    return unreadySecrets().isEmpty();
+  }
+
+  /** The SDS secrets {@link #secretsReady} waits for, by name, in the config's order. */
+  private java.util.SequencedSet<String> unreadySecrets() {
+    java.util.SequencedSet<String> missing = new java.util.LinkedHashSet<>();
     ProxySnapshot s = runtime.snapshot();
     List<dev.bowline.proxy.tls.CommonTls> all = new ArrayList<>();
     TlsUse.upstream(s).forEach(t -> all.add(t.common()));
@@ -665,11 +671,42 @@ public final class Proxy implements AutoCloseable {
               case SdsSource.Static st -> true;
             };
         if (reachable && secrets.get(k).isEmpty()) {
-          return false;
+          missing.add(k.name());
         }
       }
     }
-    return true;
+    return missing;
+  }
+
+  /**
+   * What the server's initialisation still waits for, as {@code /init_dump} names it: {@code CDS}
+   * and {@code LDS} before ADS delivered them, {@code SdsApi <name>} per SDS secret not in yet (the
+   * name Envoy's SDS init target has), {@code HealthCheck <cluster>} per static cluster whose first
+   * round of health checks has not ended. Empty once initialised.
+   */
+  private List<String> unreadyTargets() {
+    if (initialized()) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    if (usesAds() && !xds.initialized()) {
+      if (!xdsStats.clustersWarm()) {
+        out.add("CDS");
+      }
+      out.add("LDS");
+    }
+    for (String name : unreadySecrets()) {
+      out.add("SdsApi " + name);
+    }
+    ProxySnapshot s = runtime.snapshot();
+    for (ClusterConfig c : staticClusters.values()) {
+      if (c.policy().healthCheck().isPresent()
+          && s.endpointsOf(c).map(e -> !e.endpoints().isEmpty()).orElse(false)
+          && !clusterStates.hcInitialized(List.of(c))) {
+        out.add("HealthCheck " + c.name());
+      }
+    }
+    return out;
   }
 
   /** The proxy's secrets (static and from SDS). */
@@ -1087,8 +1124,11 @@ public final class Proxy implements AutoCloseable {
     }
 
     @Override
-    public String stats(java.util.function.Predicate<String> filter, String type, boolean json) {
-      return json ? runtime.stats().json(filter, type) : runtime.stats().text(filter, type);
+    public String stats(
+        java.util.function.Predicate<String> filter, String type, boolean json, boolean usedOnly) {
+      return json
+          ? runtime.stats().json(filter, type, usedOnly)
+          : runtime.stats().text(filter, type, usedOnly);
     }
 
     @Override
@@ -1097,8 +1137,10 @@ public final class Proxy implements AutoCloseable {
     }
 
     @Override
-    public String prometheus() {
-      return runtime.stats().prometheus();
+    public String prometheus(
+        java.util.function.@org.jspecify.annotations.Nullable Predicate<String> filter,
+        boolean usedOnly) {
+      return runtime.stats().prometheus(filter, usedOnly);
     }
 
     @Override
@@ -1168,6 +1210,26 @@ public final class Proxy implements AutoCloseable {
     @Override
     public String listenersJson() {
       return AdminJson.listeners(listeners.bound());
+    }
+
+    @Override
+    public String certs() {
+      return AdminExtras.certs(runtime.snapshot(), secrets, java.time.Instant.now());
+    }
+
+    @Override
+    public String memory() {
+      return AdminExtras.memory();
+    }
+
+    @Override
+    public String runtime() {
+      return AdminExtras.runtime(bootstrap.getLayeredRuntime());
+    }
+
+    @Override
+    public String initDump(@org.jspecify.annotations.Nullable String mask) {
+      return AdminExtras.initDump(unreadyTargets(), mask);
     }
 
     @Override
