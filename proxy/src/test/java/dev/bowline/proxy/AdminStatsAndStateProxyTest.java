@@ -247,6 +247,6 @@ class AdminStatsAndStateProxyTest {
         .contains("  /certs: print certs on machine\n")
         .contains("  /memory: print current allocation/heap usage\n")
         .contains("  /runtime: print runtime values\n")
-        .contains("  /init_dump: print current Envoy init manager information (experimental)\n");
+        .contains("  /init_dump: dump current Envoy init manager information (experimental)\n");
   }
 }

@@ -85,7 +85,7 @@ public final class AdminCommands {
               Command.get("/help", "print out list of admin commands"),
               Command.get(
                   "/init_dump",
-                  "print current Envoy init manager information (experimental)",
+                  "dump current Envoy init manager information (experimental)",
                   Param.of(
                       "mask",
                       "The desired component to dump unready targets. The mask is parsed as a"

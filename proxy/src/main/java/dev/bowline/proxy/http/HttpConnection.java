@@ -262,6 +262,12 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
         || d != null && Boolean.TRUE.equals(d.get());
   }
 
+  /** Whether the proxy or this connection drains already (its drain time closes it). */
+  private boolean drainStarted() {
+    var d = drainingFlag;
+    return runtime.isDraining() || d != null && Boolean.TRUE.equals(d.get());
+  }
+
   /**
    * An HTTP/2 stream's response head goes out: while the proxy's health check is failed, a
    * connection of a {@code drain_type: DEFAULT} listener starts its drain (GOAWAY, {@link
@@ -624,7 +630,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
       ctx.close();
       return;
     }
-    if (!draining()) {
+    if (!drainStarted()) { // a failed health check closes only at a response: the timeout drains
       ConnectionDuration.drainHttp1(ctx.channel(), config.codecOptions());
     }
   }
