@@ -32,12 +32,14 @@ class HealthCheckFailDrainProxyTest {
   SocketProxy proxy;
   int def;
   int modifyOnly;
+  int idle;
 
   @BeforeEach
   void start() {
     backend = new Backend("a", BACKEND_IP);
     def = Ports.free(IP);
     modifyOnly = Ports.free(IP);
+    idle = Ports.free(IP);
     proxy =
         SocketProxy.on(IP)
             .listener(SocketProxy.listener("def", IP, def, "codec_type: AUTO", to("/", "b")))
@@ -45,6 +47,14 @@ class HealthCheckFailDrainProxyTest {
                 SocketProxy.withFields(
                     SocketProxy.listener("mod", IP, modifyOnly, "codec_type: AUTO", to("/", "b")),
                     "drain_type: MODIFY_ONLY"))
+            .listener(
+                SocketProxy.listener(
+                    "idle",
+                    IP,
+                    idle,
+                    "codec_type: AUTO\ncommon_http_protocol_options: {idle_timeout: 1s}\n"
+                        + "drain_timeout: 1s",
+                    to("/", "b")))
             .cluster("b", backend.ip(), backend.port())
             .admin()
             .start();
@@ -99,6 +109,18 @@ class HealthCheckFailDrainProxyTest {
       assertThat(get(d)).startsWith("http/1.1 200").doesNotContain("connection: close");
       assertThat(get(d)).startsWith("http/1.1 200").doesNotContain("connection: close");
     }
+  }
+
+  @Test
+  void anIdleHttp1ConnectionStillMeetsItsIdleTimeoutWhileFailed() throws Exception {
+    try (Socket s = new Socket(IP, idle)) {
+      s.setSoTimeout(60_000);
+      assertThat(get(s)).startsWith("http/1.1 200").doesNotContain("connection: close");
+      post("/healthcheck/fail");
+      // no request comes: the idle timeout drains it (drain_timeout later it closes), as before
+      assertThat(s.getInputStream().read()).as("closed by the idle timeout").isEqualTo(-1);
+    }
+    assertThat(proxy.stat("http.idle.downstream_cx_idle_timeout")).isEqualTo(1);
   }
 
   @Test
