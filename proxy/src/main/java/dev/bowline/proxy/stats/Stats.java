@@ -240,7 +240,7 @@ public final class Stats {
     if (all || type.equals("Gauges")) {
       for (Gauge g : gauges.values()) {
         long v = g.value();
-        if (filter.test(g.name()) && (!usedOnly || v != 0)) {
+        if (filter.test(g.name()) && (!usedOnly || used(g, v))) {
           lines.put(g.name(), v);
         }
       }
@@ -267,12 +267,30 @@ public final class Stats {
   /**
    * Envoy's {@code used()} mark for {@code usedonly}, without a write on the request path to keep
    * it: a counter is used once it counted (a nonzero value, or one {@code /reset_counters} zeroed);
-   * a histogram once it recorded a value; a gauge while it is not zero (a gauge here is read from
-   * its owner, which does not say whether it ever moved: one that went up and back to zero is left
-   * out, where Envoy shows it).
+   * a histogram once it recorded a value; a gauge while it is not zero, or always for the server's
+   * and managers' gauges ({@link #used(Gauge, long)}).
    */
   private boolean used(Counter c, long value) {
     return value != 0 || usedBeforeReset.contains(c.name());
+  }
+
+  /**
+   * Whether gauge {@code g} of value {@code value} counts as used: a gauge here is read from its
+   * owner, which does not say whether it ever moved, so one is used while it is not zero; Envoy's
+   * {@code server.*}, {@code listener_manager.*}, {@code cluster_manager.*} and {@code
+   * control_plane.*} gauges are set by their managers at start and at every stats flush, so they
+   * are always used ({@code server.state} 0 is LIVE). A gauge that went up and back to zero is left
+   * out, where Envoy shows it.
+   */
+  private static boolean used(Gauge g, long value) {
+    if (value != 0) {
+      return true;
+    }
+    String n = g.name();
+    return n.startsWith("server.")
+        || n.startsWith("listener_manager.")
+        || n.startsWith("cluster_manager.")
+        || n.startsWith("control_plane.");
   }
 
   /** Envoy's {@code /reset_counters}: every counter to zero (gauges and histograms kept). */
@@ -349,7 +367,7 @@ public final class Stats {
     java.util.Map<Gauge, Long> values = new java.util.IdentityHashMap<>();
     for (Gauge g : gauges.values()) {
       long v = g.value();
-      if ((filter == null || filter.test(g.name())) && (!usedOnly || v != 0)) {
+      if ((filter == null || filter.test(g.name())) && (!usedOnly || used(g, v))) {
         gaugeList.add(g);
         values.put(g, v);
       }
