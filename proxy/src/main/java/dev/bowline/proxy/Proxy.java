@@ -90,8 +90,6 @@ public final class Proxy implements AutoCloseable {
   // java.util.logging forgets the level of a logger nobody holds
   private final List<java.util.logging.Logger> quietNetty = PeerLogs.quiet();
   private final AtomicBoolean closed = new AtomicBoolean();
-  // the admin's /healthcheck/fail until /healthcheck/ok: Envoy's InstanceBase::healthCheckFailed
-  private volatile boolean healthCheckFailed;
   private volatile XdsState xds = XdsState.empty();
   private @Nullable XdsClient xdsClient;
   private @Nullable AdminServer admin;
@@ -161,7 +159,8 @@ public final class Proxy implements AutoCloseable {
             filters,
             new AtomicBoolean(),
             tlsContexts,
-            runtimeValues);
+            runtimeValues,
+            new AtomicBoolean()); // the admin's /healthcheck/fail until /healthcheck/ok
     this.listeners = new ListenerManager(group, options.transport(), runtime, options.drainTime());
     this.xdsStats = new dev.bowline.proxy.xds.XdsStats(stats);
     serverGauges(stats);
@@ -341,7 +340,7 @@ public final class Proxy implements AutoCloseable {
    */
   private void serverGauges(Stats stats) {
     gauge(stats, "server.state", this::serverState);
-    gauge(stats, "server.live", () -> runtime.draining().get() || healthCheckFailed ? 0 : 1);
+    gauge(stats, "server.live", () -> runtime.drainClose() ? 0 : 1);
     gauge(stats, "server.uptime", () -> (options.clock().millis() - startedMillis) / 1000);
     gauge(stats, "server.concurrency", options::workers);
     gauge(stats, "server.total_connections", listeners::openConnectionsNow);
@@ -369,7 +368,7 @@ public final class Proxy implements AutoCloseable {
       return 1; // DRAINING
     }
     if (initialized()) {
-      return healthCheckFailed ? 1 : 0; // DRAINING : LIVE
+      return runtime.healthCheckFailed().get() ? 1 : 0; // DRAINING : LIVE
     }
     // Envoy initialises its cluster manager (CDS, EDS) before it starts its init manager
     return !usesAds() || xdsStats.clustersWarm() ? 3 : 2;
@@ -649,6 +648,12 @@ public final class Proxy implements AutoCloseable {
    * in Envoy), and waiting for it would keep a proxy without an agent unready for good.
    */
   private boolean secretsReady() {
+    return unreadySecrets().isEmpty();
+  }
+
+  /** The SDS secrets {@link #secretsReady} waits for, by name, in the config's order. */
+  private java.util.SequencedSet<String> unreadySecrets() {
+    java.util.SequencedSet<String> missing = new java.util.LinkedHashSet<>();
     ProxySnapshot s = runtime.snapshot();
     List<dev.bowline.proxy.tls.CommonTls> all = new ArrayList<>();
     TlsUse.upstream(s).forEach(t -> all.add(t.common()));
@@ -666,11 +671,42 @@ public final class Proxy implements AutoCloseable {
               case SdsSource.Static st -> true;
             };
         if (reachable && secrets.get(k).isEmpty()) {
-          return false;
+          missing.add(k.name());
         }
       }
     }
-    return true;
+    return missing;
+  }
+
+  /**
+   * What the server's initialisation still waits for, as {@code /init_dump} names it: {@code CDS}
+   * and {@code LDS} before ADS delivered them, {@code SdsApi <name>} per SDS secret not in yet (the
+   * name Envoy's SDS init target has), {@code HealthCheck <cluster>} per static cluster whose first
+   * round of health checks has not ended. Empty once initialised.
+   */
+  private List<String> unreadyTargets() {
+    if (initialized()) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    if (usesAds() && !xds.initialized()) {
+      if (!xdsStats.clustersWarm()) {
+        out.add("CDS");
+      }
+      out.add("LDS");
+    }
+    for (String name : unreadySecrets()) {
+      out.add("SdsApi " + name);
+    }
+    ProxySnapshot s = runtime.snapshot();
+    for (ClusterConfig c : staticClusters.values()) {
+      if (c.policy().healthCheck().isPresent()
+          && s.endpointsOf(c).map(e -> !e.endpoints().isEmpty()).orElse(false)
+          && !clusterStates.hcInitialized(List.of(c))) {
+        out.add("HealthCheck " + c.name());
+      }
+    }
+    return out;
   }
 
   /** The proxy's secrets (static and from SDS). */
@@ -1070,41 +1106,8 @@ public final class Proxy implements AutoCloseable {
 
     @Override
     public String clusters() {
-      ProxySnapshot s = runtime.snapshot();
-      StringBuilder sb = new StringBuilder();
-      s.clusters().values().stream()
-          .sorted(java.util.Comparator.comparing(ClusterConfig::name))
-          .forEach(
-              c -> {
-                String n = c.name();
-                sb.append(n).append("::observability_name::").append(c.statName()).append('\n');
-                sb.append(n)
-                    .append("::added_via_api::")
-                    .append(!staticClusters.containsKey(n))
-                    .append('\n');
-                var stats = runtime.stats().cluster(c.statName());
-                List<Endpoints.Endpoint> listed =
-                    new ArrayList<>(s.endpointsOf(c).map(Endpoints::endpoints).orElse(List.of()));
-                listed.addAll(clusterStates.kept(n)); // EDS removed them; they pass their checks
-                for (Endpoints.Endpoint e : listed) {
-                  String h = n + "::" + e.address() + "::";
-                  sb.append(h)
-                      .append("health_flags::")
-                      .append(clusterStates.healthFlags(n, e.address()))
-                      .append('\n');
-                  sb.append(h).append("weight::").append(e.weight()).append('\n');
-                  String[] loc = (e.locality() + "//").split("/", -1);
-                  sb.append(h).append("region::").append(loc[0]).append('\n');
-                  sb.append(h).append("zone::").append(loc[1]).append('\n');
-                  sb.append(h).append("sub_zone::").append(loc[2]).append('\n');
-                  sb.append(h).append("priority::").append(e.priority()).append('\n');
-                }
-                sb.append(n)
-                    .append("::upstream_rq_total::")
-                    .append(stats.upstreamRqTotal().value())
-                    .append('\n');
-              });
-      return sb.toString();
+      return AdminJson.clustersText(
+          runtime.snapshot(), staticClusters.keySet(), clusterStates, runtime.workers().values());
     }
 
     @Override
@@ -1121,8 +1124,11 @@ public final class Proxy implements AutoCloseable {
     }
 
     @Override
-    public String stats(java.util.function.Predicate<String> filter, String type, boolean json) {
-      return json ? runtime.stats().json(filter, type) : runtime.stats().text(filter, type);
+    public String stats(
+        java.util.function.Predicate<String> filter, String type, boolean json, boolean usedOnly) {
+      return json
+          ? runtime.stats().json(filter, type, usedOnly)
+          : runtime.stats().text(filter, type, usedOnly);
     }
 
     @Override
@@ -1131,8 +1137,10 @@ public final class Proxy implements AutoCloseable {
     }
 
     @Override
-    public String prometheus() {
-      return runtime.stats().prometheus();
+    public String prometheus(
+        java.util.function.@org.jspecify.annotations.Nullable Predicate<String> filter,
+        boolean usedOnly) {
+      return runtime.stats().prometheus(filter, usedOnly);
     }
 
     @Override
@@ -1185,7 +1193,7 @@ public final class Proxy implements AutoCloseable {
 
     @Override
     public void failHealthCheck(boolean fail) {
-      healthCheckFailed = fail;
+      runtime.healthCheckFailed().set(fail);
     }
 
     @Override
@@ -1195,12 +1203,33 @@ public final class Proxy implements AutoCloseable {
 
     @Override
     public String clustersJson() {
-      return AdminJson.clusters(runtime.snapshot(), staticClusters.keySet(), clusterStates);
+      return AdminJson.clusters(
+          runtime.snapshot(), staticClusters.keySet(), clusterStates, runtime.workers().values());
     }
 
     @Override
     public String listenersJson() {
       return AdminJson.listeners(listeners.bound());
+    }
+
+    @Override
+    public String certs() {
+      return AdminExtras.certs(runtime.snapshot(), secrets, java.time.Instant.now());
+    }
+
+    @Override
+    public String memory() {
+      return AdminExtras.memory();
+    }
+
+    @Override
+    public String runtime() {
+      return AdminExtras.runtime(bootstrap.getLayeredRuntime());
+    }
+
+    @Override
+    public String initDump(@org.jspecify.annotations.Nullable String mask) {
+      return AdminExtras.initDump(unreadyTargets(), mask);
     }
 
     @Override

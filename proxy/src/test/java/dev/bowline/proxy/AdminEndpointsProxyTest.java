@@ -82,7 +82,8 @@ class AdminEndpointsProxyTest {
     String body = help.body();
     assertThat(body)
         .startsWith(
-            "admin commands are:\n  /: Admin home page\n  /clusters: upstream cluster status\n")
+            "admin commands are:\n  /: Admin home page\n  /certs: print certs on machine\n"
+                + "  /clusters: upstream cluster status\n")
         .contains(
             "  /drain_listeners (POST): drain listeners\n"
                 + "      graceful: When draining listeners, enter a graceful drain period prior to"

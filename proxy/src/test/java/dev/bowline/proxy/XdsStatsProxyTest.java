@@ -363,7 +363,9 @@ class XdsStatsProxyTest extends HandAdsFixture {
         admin(
             filter.isEmpty()
                 ? "/stats"
-                : "/stats?usedonly&filter=" + URLEncoder.encode(filter, StandardCharsets.UTF_8));
+                // every stat, zeros included: usedonly leaves out counters never written, as
+                // Envoy's
+                : "/stats?filter=" + URLEncoder.encode(filter, StandardCharsets.UTF_8));
     Map<String, String> out = new HashMap<>();
     for (String line : body.split("\n")) {
       int colon = line.lastIndexOf(": ");

@@ -42,6 +42,7 @@ public final class AdminCommands {
   public static final List<Command> COMMANDS =
       java.util.stream.Stream.of(
               Command.get("/", "Admin home page"),
+              Command.get("/certs", "print certs on machine"),
               Command.get("/clusters", "upstream cluster status"),
               Command.get(
                   "/config_dump",
@@ -83,6 +84,14 @@ public final class AdminCommands {
               Command.post("/healthcheck/ok", "cause the server to pass health checks"),
               Command.get("/help", "print out list of admin commands"),
               Command.get(
+                  "/init_dump",
+                  "dump current Envoy init manager information (experimental)",
+                  Param.of(
+                      "mask",
+                      "The desired component to dump unready targets. The mask is parsed as a"
+                          + " ProtobufWkt::FieldMask. For example, get the unready targets of all"
+                          + " listeners with /init_dump?mask=listener`")),
+              Command.get(
                   "/listeners",
                   "print listener info",
                   Param.of("format", "File format to use", "text", "json")),
@@ -102,9 +111,11 @@ public final class AdminCommands {
                       java.util.stream.Stream.concat(
                               java.util.stream.Stream.of(""), LEVELS.stream())
                           .toList())),
+              Command.get("/memory", "print current allocation/heap usage"),
               Command.post("/quitquitquit", "exit the server"),
               Command.get("/ready", "print server state, return 200 if LIVE, otherwise return 503"),
               Command.post("/reopen_logs", "reopen access logs"),
+              Command.get("/runtime", "print runtime values"),
               Command.get("/server_info", "print server version/status information"),
               Command.get(
                   "/stats",
@@ -123,7 +134,17 @@ public final class AdminCommands {
                       "Gauges",
                       "TextReadouts")),
               Command.post("/reset_counters", "reset all counters to zero"),
-              Command.get("/stats/prometheus", "print server stats in prometheus format"))
+              Command.get(
+                  "/stats/prometheus",
+                  "print server stats in prometheus format",
+                  Param.of(
+                      "usedonly",
+                      "Only include stats that have been written by system since restart"),
+                  Param.of(
+                      "text_readouts",
+                      "Render text_readouts as new gaugues with value 0 (increases Prometheus data"
+                          + " size)"),
+                  Param.of("filter", "Regular expression (Google re2) for filtering stats")))
           .sorted(Comparator.comparing(Command::path))
           .toList();
 

@@ -89,19 +89,16 @@ public final class AdminServer implements AutoCloseable {
      * {@code /stats} as Envoy's {@code StatsParams}: {@code filter} (a regular expression a name
      * must contain a match of), {@code type} ({@code All}, {@code Counters}, {@code Gauges}, {@code
      * Histograms}, {@code TextReadouts}), {@code format} ({@code text}, {@code json}, {@code
-     * prometheus}), each error a 400 with Envoy's text; {@code usedonly} is accepted and shows
-     * every stat (Bowline keeps no "used" mark).
+     * prometheus}), {@code usedonly} (the stats ever written), each error a 400 with Envoy's text.
      */
     private FullHttpResponse stats(Map<String, List<String>> params) {
-      List<String> filter = params.get("filter");
-      java.util.function.Predicate<String> take = name -> true;
-      if (filter != null && !filter.isEmpty() && !filter.getFirst().isEmpty()) {
-        try {
-          take = java.util.regex.Pattern.compile(filter.getFirst()).asPredicate();
-        } catch (java.util.regex.PatternSyntaxException e) {
-          return text(HttpResponseStatus.BAD_REQUEST, "Invalid re2 regex");
-        }
+      java.util.function.Predicate<String> take;
+      try {
+        take = filter(params);
+      } catch (java.util.regex.PatternSyntaxException e) {
+        return text(HttpResponseStatus.BAD_REQUEST, "Invalid re2 regex");
       }
+      boolean usedOnly = params.containsKey("usedonly");
       List<String> types = params.get("type");
       String type = types == null || types.isEmpty() ? "All" : types.getFirst();
       if (!dev.bowline.proxy.stats.Stats.statsType(type)) {
@@ -109,15 +106,45 @@ public final class AdminServer implements AutoCloseable {
       }
       String format = first(params, "format");
       if (format == null || format.equals("text")) {
-        return text(HttpResponseStatus.OK, view.stats(take, type, false));
+        return text(HttpResponseStatus.OK, view.stats(take, type, false, usedOnly));
       } else if (format.equals("json")) {
-        return json(view.stats(take, type, true));
+        return json(view.stats(take, type, true, usedOnly));
       } else if (format.equals("prometheus")) {
-        return text(HttpResponseStatus.OK, view.prometheus());
+        return text(
+            HttpResponseStatus.OK,
+            view.prometheus(first(params, "filter") == null ? null : take, usedOnly));
       }
       return text(
           HttpResponseStatus.BAD_REQUEST,
           "usage: /stats?format=(html|active-html|json|prometheus|text)\n\n");
+    }
+
+    /**
+     * Envoy's {@code filter} parameter: a name must contain a match of the regular expression; all
+     * names without one (or with an empty one).
+     *
+     * @throws java.util.regex.PatternSyntaxException for a bad expression
+     */
+    private static java.util.function.Predicate<String> filter(Map<String, List<String>> params) {
+      List<String> filter = params.get("filter");
+      if (filter != null && !filter.isEmpty() && !filter.getFirst().isEmpty()) {
+        return java.util.regex.Pattern.compile(filter.getFirst()).asPredicate();
+      }
+      return name -> true;
+    }
+
+    /**
+     * {@code /stats/prometheus} with Envoy's {@code usedonly} and {@code filter} ({@code
+     * text_readouts} is accepted: Bowline has no text readouts).
+     */
+    private FullHttpResponse prometheus(Map<String, List<String>> params) {
+      java.util.function.Predicate<String> take;
+      try {
+        take = first(params, "filter") == null ? null : filter(params);
+      } catch (java.util.regex.PatternSyntaxException e) {
+        return text(HttpResponseStatus.BAD_REQUEST, "Invalid re2 regex");
+      }
+      return text(HttpResponseStatus.OK, view.prometheus(take, params.containsKey("usedonly")));
     }
 
     @Override
@@ -172,8 +199,12 @@ public final class AdminServer implements AutoCloseable {
                   view.resetCounters();
                   yield text(HttpResponseStatus.OK, "OK\n");
                 }
-                case "/stats/prometheus" -> text(HttpResponseStatus.OK, view.prometheus());
+                case "/stats/prometheus" -> prometheus(params);
                 case "/server_info" -> json(view.serverInfo());
+                case "/certs" -> json(view.certs());
+                case "/memory" -> json(view.memory());
+                case "/runtime" -> json(view.runtime());
+                case "/init_dump" -> json(view.initDump(given(params, "mask")));
                 case "/logging" -> {
                   var r = ComponentLogs.admin(params);
                   yield text(

@@ -36,15 +36,22 @@ public interface AdminView {
 
   /**
    * Envoy's {@code /stats} text, or its JSON when {@code json}, of the stats of Envoy's {@code
-   * type} ({@code All}, {@code Counters}, ...) whose names {@code filter} takes.
+   * type} ({@code All}, {@code Counters}, ...) whose names {@code filter} takes, only those ever
+   * written when {@code usedOnly}.
    */
-  String stats(java.util.function.Predicate<String> filter, String type, boolean json);
+  String stats(
+      java.util.function.Predicate<String> filter, String type, boolean json, boolean usedOnly);
 
   /** Envoy's {@code /reset_counters}: every counter to zero. */
   void resetCounters();
 
-  /** Envoy's {@code /stats/prometheus} text. */
-  String prometheus();
+  /**
+   * Envoy's {@code /stats/prometheus} text of the stats whose names {@code filter} takes (all when
+   * null), only those ever written when {@code usedOnly}.
+   */
+  String prometheus(
+      java.util.function.@org.jspecify.annotations.Nullable Predicate<String> filter,
+      boolean usedOnly);
 
   /** Envoy's {@code /server_info} JSON. */
   String serverInfo();
@@ -62,6 +69,21 @@ public interface AdminView {
 
   /** {@code /reopen_logs}: the access logs' files are reopened by their paths. */
   void reopenLogs();
+
+  /** Envoy's {@code /certs}: an {@code envoy.admin.v3.Certificates} in JSON. */
+  String certs();
+
+  /** Envoy's {@code /memory}: an {@code envoy.admin.v3.Memory} in JSON, from the JVM's numbers. */
+  String memory();
+
+  /** Envoy's {@code /runtime}: the runtime layers and their entries in JSON. */
+  String runtime();
+
+  /**
+   * Envoy's {@code /init_dump}: an {@code envoy.admin.v3.UnreadyTargetsDumps} in JSON of the
+   * component {@code mask} names (all when null).
+   */
+  String initDump(@org.jspecify.annotations.Nullable String mask);
 
   /** {@code /quitquitquit}: stop the proxy soon (after the response is sent). */
   void quit();

@@ -22,6 +22,10 @@ import java.util.Optional;
  *     listener has (its exact address, else the wildcard address of that port) is handed to it
  * @param inbound {@code traffic_direction: INBOUND}: what {@code /drain_listeners?inboundonly}
  *     drains
+ * @param modifyOnlyDrain {@code drain_type: MODIFY_ONLY}: the proxy's failed health check ({@code
+ *     /healthcheck/fail}) does not drain-close its connections (Envoy's {@code
+ *     DrainManagerImpl::drainClose}); changing or removing the listener, or the proxy's own drain,
+ *     still does
  */
 public record ListenerConfig(
     String name,
@@ -33,7 +37,8 @@ public record ListenerConfig(
     int bufferLimitBytes,
     boolean originalDst,
     boolean useOriginalDst,
-    boolean inbound) {
+    boolean inbound,
+    boolean modifyOnlyDrain) {
   /** Envoy's default {@code per_connection_buffer_limit_bytes}, 1 MiB. */
   public static final int DEFAULT_BUFFER_LIMIT = 1 << 20;
 
@@ -42,6 +47,32 @@ public record ListenerConfig(
     if (bufferLimitBytes < 0) {
       throw new IllegalArgumentException("bufferLimitBytes: negative: " + bufferLimitBytes);
     }
+  }
+
+  /** A listener of {@code drain_type: DEFAULT}. */
+  public ListenerConfig(
+      String name,
+      SocketAddr address,
+      List<FilterChain> filterChains,
+      Optional<FilterChain> defaultChain,
+      boolean bindToPort,
+      Inspection inspection,
+      int bufferLimitBytes,
+      boolean originalDst,
+      boolean useOriginalDst,
+      boolean inbound) {
+    this(
+        name,
+        address,
+        filterChains,
+        defaultChain,
+        bindToPort,
+        inspection,
+        bufferLimitBytes,
+        originalDst,
+        useOriginalDst,
+        inbound,
+        false);
   }
 
   /** A listener without {@code original_dst} or {@code use_original_dst}, not inbound. */

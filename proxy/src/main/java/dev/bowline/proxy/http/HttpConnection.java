@@ -166,6 +166,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
     drainingFlag =
         (parent != null && !(parent instanceof io.netty.channel.ServerChannel) ? parent : own)
             .attr(ProxyRuntime.CONNECTION_DRAINING);
+    healthDrain = ch == null || !ch.hasAttr(ProxyRuntime.MODIFY_ONLY_DRAIN);
     tlsPeer = dev.bowline.proxy.tls.TlsPeer.attribute(own);
     parentTlsPeer = parent == null ? null : dev.bowline.proxy.tls.TlsPeer.attribute(parent);
     if (timers != null) {
@@ -262,10 +263,43 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
   private io.netty.util.@Nullable Attribute<dev.bowline.proxy.tls.TlsPeer> tlsPeer;
   private io.netty.util.@Nullable Attribute<dev.bowline.proxy.tls.TlsPeer> parentTlsPeer;
 
-  /** Whether the proxy or this connection drains ({@code ProxyRuntime.isDraining(Channel)}). */
+  // false on a connection of a drain_type: MODIFY_ONLY listener: the failed health check leaves it
+  private boolean healthDrain = true;
+
+  /**
+   * Whether the proxy or this connection drains ({@code ProxyRuntime.isDraining(Channel)}), or, on
+   * a listener of {@code drain_type: DEFAULT}, the proxy's health check is failed (Envoy's {@code
+   * DrainManagerImpl::drainClose}): the response then closes the connection.
+   */
   boolean draining() {
     var d = drainingFlag;
+    return (healthDrain ? runtime.drainClose() : runtime.isDraining())
+        || d != null && Boolean.TRUE.equals(d.get());
+  }
+
+  /** Whether the proxy or this connection drains already (its drain time closes it). */
+  private boolean drainStarted() {
+    var d = drainingFlag;
     return runtime.isDraining() || d != null && Boolean.TRUE.equals(d.get());
+  }
+
+  /**
+   * An HTTP/2 stream's response head goes out: while the proxy's health check is failed, a
+   * connection of a {@code drain_type: DEFAULT} listener starts its drain (GOAWAY, {@link
+   * Http2Drain}), counted as {@code downstream_cx_drain_close}, as Envoy's connection manager does
+   * at {@code encodeHeaders}. One volatile read otherwise.
+   */
+  void drainCloseHttp2() {
+    if (!healthDrain || !runtime.healthCheckFailed().get() || ctx == null) {
+      return;
+    }
+    io.netty.channel.Channel parent = ctx.channel().parent();
+    if (parent != null
+        && parent.pipeline().get(Http2Drain.class) == null
+        && !Boolean.TRUE.equals(drainingFlag == null ? null : drainingFlag.get())
+        && Http2Drain.start(parent)) {
+      stats.downstreamCxDrainClose().inc();
+    }
   }
 
   /** The downstream TLS peer of this connection (or stream's connection), null without TLS. */
@@ -611,7 +645,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter
       ctx.close();
       return;
     }
-    if (!draining()) {
+    if (!drainStarted()) { // a failed health check closes only at a response: the timeout drains
       ConnectionDuration.drainHttp1(ctx.channel(), config.codecOptions());
     }
   }

@@ -2335,6 +2335,7 @@ final class HttpStream
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
+      u.timedOut(true);
       u.abort();
     }
     if (retryIf(RetryState.Outcome.TIMEOUT)) {
@@ -2591,6 +2592,8 @@ final class HttpStream
         if (!keepAlive()) {
           h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
+      } else {
+        conn.drainCloseHttp2();
       }
     }
     if (msg instanceof HttpContent content) {
@@ -2986,6 +2989,7 @@ final class HttpStream
     Upstream u = upstream;
     upstream = null;
     if (u != null) {
+      u.timedOut(!responseStarted);
       u.abort();
     }
     responseFlags |= ResponseFlag.UT.bit();
@@ -3149,7 +3153,11 @@ final class HttpStream
    */
   private boolean keepAlive() {
     if (keepAliveDecision == 0) {
-      keepAliveDecision = keepAliveRequested && !conn.draining() ? (byte) 1 : (byte) -1;
+      boolean drain = conn.draining();
+      if (drain && keepAliveRequested && !conn.http2Stream) {
+        conn.stats.downstreamCxDrainClose().inc(); // Envoy's drainClose: connection: close
+      }
+      keepAliveDecision = keepAliveRequested && !drain ? (byte) 1 : (byte) -1;
     }
     return keepAliveDecision > 0;
   }
@@ -3283,6 +3291,8 @@ final class HttpStream
     }
     if (!conn.http2Stream && (!keepAlive() || !remoteComplete())) {
       resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    } else if (conn.http2Stream) {
+      conn.drainCloseHttp2();
     }
     if (headRequest) {
       resp.content().clear();

@@ -550,6 +550,9 @@ public final class ListenerManager {
       return;
     }
     ch.attr(ConnectionInfo.KEY).set(info);
+    if (config.modifyOnlyDrain()) {
+      ch.attr(ProxyRuntime.MODIFY_ONLY_DRAIN).set(Boolean.TRUE);
+    }
     int limit = config.bufferLimitBytes(); // per_connection_buffer_limit_bytes
     ch.attr(HttpConnectionManager.BUFFER_LIMIT).set(limit);
     if (limit > 0) {

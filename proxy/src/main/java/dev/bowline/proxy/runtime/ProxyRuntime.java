@@ -12,7 +12,10 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * The state a running proxy shares with its connections. The config is one reference swapped whole;
  * a request reads it once when it starts. Workers are fixed at start, one per event loop. {@code
- * values} are the runtime keys read from the bootstrap's {@code layered_runtime}.
+ * values} are the runtime keys read from the bootstrap's {@code layered_runtime}; {@code
+ * healthCheckFailed} is the admin's {@code /healthcheck/fail} (Envoy's {@code
+ * healthCheckFailed()}), which drain-closes the connections of {@code drain_type: DEFAULT}
+ * listeners.
  */
 public record ProxyRuntime(
     AtomicReference<ProxySnapshot> config,
@@ -21,7 +24,20 @@ public record ProxyRuntime(
     FilterRegistry filters,
     AtomicBoolean draining,
     dev.bowline.proxy.tls.TlsContexts tls,
-    RuntimeValues values) {
+    RuntimeValues values,
+    AtomicBoolean healthCheckFailed) {
+
+  /** A runtime whose health check never fails ({@code /healthcheck/fail} is the proxy's). */
+  public ProxyRuntime(
+      AtomicReference<ProxySnapshot> config,
+      Map<EventExecutor, Worker> workers,
+      Stats stats,
+      FilterRegistry filters,
+      AtomicBoolean draining,
+      dev.bowline.proxy.tls.TlsContexts tls,
+      RuntimeValues values) {
+    this(config, workers, stats, filters, draining, tls, values, new AtomicBoolean());
+  }
 
   /** A runtime with Envoy's default runtime values (no {@code layered_runtime}). */
   public ProxyRuntime(
@@ -67,6 +83,23 @@ public record ProxyRuntime(
   public boolean isDraining() {
     return draining.get();
   }
+
+  /**
+   * Envoy's {@code DrainManagerImpl::drainClose} for a listener of {@code drain_type: DEFAULT}:
+   * whether its connections close as the proxy's drain closes them, because the proxy drains or
+   * because its health check is failed ({@code /healthcheck/fail}, until {@code /healthcheck/ok}).
+   * Two volatile reads.
+   */
+  public boolean drainClose() {
+    return draining.get() || healthCheckFailed.get();
+  }
+
+  /**
+   * Set on a downstream connection of a listener of {@code drain_type: MODIFY_ONLY}: the proxy's
+   * failed health check does not drain it ({@link #drainClose()} is not its drain).
+   */
+  public static final io.netty.util.AttributeKey<Boolean> MODIFY_ONLY_DRAIN =
+      io.netty.util.AttributeKey.newInstance("bowline.modify_only_drain");
 
   /**
    * Set on a downstream connection whose listener was changed or removed: it finishes the request

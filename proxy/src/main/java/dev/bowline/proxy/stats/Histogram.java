@@ -62,6 +62,16 @@ public final class Histogram {
     sum.add(v);
   }
 
+  /** Whether a value was ever recorded (Envoy's {@code used()}, for {@code usedonly}). */
+  boolean used() {
+    for (LongAdder c : counts) {
+      if (c.sum() != 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Envoy's {@code quantileSummary}: {@code P0(nan,v) P25(nan,v) ...} or no recorded values. */
   String summary() {
     long[] c = new long[counts.length];

@@ -55,6 +55,9 @@ import java.util.concurrent.atomic.LongAdder;
  *     request's head to the stream's end, as Envoy's {@code ActiveStream} lives)
  * @param downstreamCxLengthMs the histogram {@code downstream_cx_length_ms}: how long each
  *     connection lasted, recorded as it ends
+ * @param downstreamCxDrainClose connections told to close as they drain by a response (HTTP/1
+ *     {@code connection: close}, HTTP/2 GOAWAY), Envoy's count at its connection manager's {@code
+ *     drainClose} check
  * @param tracing {@code http.<stat_prefix>.tracing.*}
  */
 public record HttpStats(
@@ -95,6 +98,7 @@ public record HttpStats(
     LongAdder downstreamCxSslActive,
     LongAdder downstreamRqActive,
     Histogram downstreamCxLengthMs,
+    Counter downstreamCxDrainClose,
     Tracing tracing) {
 
   /**
@@ -212,6 +216,7 @@ public record HttpStats(
         gauge(s, p, "downstream_cx_ssl_active", tags),
         gauge(s, p, "downstream_rq_active", tags),
         s.histogram(p + "downstream_cx_length_ms", "envoy_http_downstream_cx_length_ms", tags),
+        s.counter(p + "downstream_cx_drain_close", "envoy_http_downstream_cx_drain_close", tags),
         Tracing.create(s, prefix));
   }
 

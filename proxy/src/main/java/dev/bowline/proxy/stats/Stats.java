@@ -154,13 +154,21 @@ public final class Stats {
    * none of the last).
    */
   public String text(java.util.function.Predicate<String> filter, String type) {
-    var lines = scalars(filter, type);
+    return text(filter, type, false);
+  }
+
+  /**
+   * {@link #text(java.util.function.Predicate, String)}, of the stats ever written only when {@code
+   * usedOnly} (Envoy's {@code usedonly}, see {@link #used}).
+   */
+  public String text(java.util.function.Predicate<String> filter, String type, boolean usedOnly) {
+    var lines = scalars(filter, type, usedOnly);
     StringBuilder sb = new StringBuilder();
     lines.forEach(
         (name, value) ->
             sb.append(name).append(": ").append(Long.toUnsignedString(value)).append('\n'));
     // then the histograms, by name, as Envoy's text lists them after the counters and gauges
-    histograms(filter, type)
+    histograms(filter, type, usedOnly)
         .forEach((name, h) -> sb.append(name).append(": ").append(h.summary()).append('\n'));
     return sb.toString();
   }
@@ -172,9 +180,16 @@ public final class Stats {
    * histogram is shown (Bowline keeps no flush interval: {@code interval} is null).
    */
   public String json(java.util.function.Predicate<String> filter, String type) {
+    return json(filter, type, false);
+  }
+
+  /**
+   * {@link #json(java.util.function.Predicate, String)}, of the used stats when {@code usedOnly}.
+   */
+  public String json(java.util.function.Predicate<String> filter, String type, boolean usedOnly) {
     StringBuilder sb = new StringBuilder("{\"stats\":[");
     boolean[] first = {true};
-    scalars(filter, type)
+    scalars(filter, type, usedOnly)
         .forEach(
             (name, value) -> {
               sb.append(first[0] ? "" : ",").append("{\"name\":");
@@ -182,7 +197,7 @@ public final class Stats {
               sb.append(",\"value\":").append(Long.toUnsignedString(value)).append('}');
               first[0] = false;
             });
-    var hs = histograms(filter, type);
+    var hs = histograms(filter, type, usedOnly);
     if (!hs.isEmpty()) {
       sb.append(first[0] ? "" : ",").append("{\"histograms\":{\"supported_quantiles\":[");
       for (int i = 0; i < Histogram.SUPPORTED_QUANTILES.length; i++) {
@@ -221,22 +236,27 @@ public final class Stats {
     };
   }
 
-  /** Counters then gauges of {@code type} whose names {@code filter} takes, by name. */
+  /**
+   * Counters then gauges of {@code type} whose names {@code filter} takes (and, with {@code
+   * usedOnly}, that were used), by name.
+   */
   private java.util.TreeMap<String, Long> scalars(
-      java.util.function.Predicate<String> filter, String type) {
+      java.util.function.Predicate<String> filter, String type, boolean usedOnly) {
     var lines = new java.util.TreeMap<String, Long>();
     boolean all = type.equals("All");
     if (all || type.equals("Counters")) {
       for (Counter c : counters.values()) {
-        if (filter.test(c.name())) {
-          lines.put(c.name(), c.value());
+        long v = c.value();
+        if (filter.test(c.name()) && (!usedOnly || used(c, v))) {
+          lines.put(c.name(), v);
         }
       }
     }
     if (all || type.equals("Gauges")) {
       for (Gauge g : gauges.values()) {
-        if (filter.test(g.name())) {
-          lines.put(g.name(), g.value());
+        long v = g.value();
+        if (filter.test(g.name()) && (!usedOnly || used(g, v))) {
+          lines.put(g.name(), v);
         }
       }
     }
@@ -244,11 +264,11 @@ public final class Stats {
   }
 
   private java.util.TreeMap<String, Histogram> histograms(
-      java.util.function.Predicate<String> filter, String type) {
+      java.util.function.Predicate<String> filter, String type, boolean usedOnly) {
     var hs = new java.util.TreeMap<String, Histogram>();
     if (type.equals("All") || type.equals("Histograms")) {
       for (Histogram h : histograms.values()) {
-        if (filter.test(h.name())) {
+        if (filter.test(h.name()) && (!usedOnly || h.used())) {
           hs.put(h.name(), h);
         }
       }
@@ -256,10 +276,44 @@ public final class Stats {
     return hs;
   }
 
+  // the counters /reset_counters found written: they stay "used" at zero, as Envoy's used flag
+  private final java.util.Set<String> usedBeforeReset = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Envoy's {@code used()} mark for {@code usedonly}, without a write on the request path to keep
+   * it: a counter is used once it counted (a nonzero value, or one {@code /reset_counters} zeroed);
+   * a histogram once it recorded a value; a gauge while it is not zero, or always for the server's
+   * and managers' gauges ({@link #used(Gauge, long)}).
+   */
+  private boolean used(Counter c, long value) {
+    return value != 0 || usedBeforeReset.contains(c.name());
+  }
+
+  /**
+   * Whether gauge {@code g} of value {@code value} counts as used: a gauge here is read from its
+   * owner, which does not say whether it ever moved, so one is used while it is not zero; Envoy's
+   * {@code server.*}, {@code listener_manager.*}, {@code cluster_manager.*} and {@code
+   * control_plane.*} gauges are set by their managers at start and at every stats flush, so they
+   * are always used ({@code server.state} 0 is LIVE). A gauge that went up and back to zero is left
+   * out, where Envoy shows it.
+   */
+  private static boolean used(Gauge g, long value) {
+    if (value != 0) {
+      return true;
+    }
+    String n = g.name();
+    return n.startsWith("server.")
+        || n.startsWith("listener_manager.")
+        || n.startsWith("cluster_manager.")
+        || n.startsWith("control_plane.");
+  }
+
   /** Envoy's {@code /reset_counters}: every counter to zero (gauges and histograms kept). */
   public void resetCounters() {
     for (Counter c : counters.values()) {
-      c.adder().reset();
+      if (c.adder().sumThenReset() != 0) {
+        usedBeforeReset.add(c.name());
+      }
     }
   }
 
@@ -292,8 +346,27 @@ public final class Stats {
 
   /** Envoy's {@code /stats/prometheus} text exposition. */
   public String prometheus() {
+    return prometheus(null, false);
+  }
+
+  /**
+   * Envoy's {@code /stats/prometheus} of the stats whose Envoy names {@code filter} takes (all when
+   * null) and, with {@code usedOnly}, that were used ({@link #used}); a family none of whose stats
+   * is shown is left out, its {@code # TYPE} line too. The extra sources ({@link
+   * #addPrometheusSource}: Istio's stats plugin) write families of their own names, which Envoy's
+   * {@code filter} would match by their stat names: they are shown without a filter only (their
+   * metrics exist once used).
+   */
+  public String prometheus(
+      java.util.function.@org.jspecify.annotations.Nullable Predicate<String> filter,
+      boolean usedOnly) {
     StringBuilder sb = new StringBuilder();
-    List<Counter> list = all();
+    List<Counter> list = new ArrayList<>();
+    for (Counter c : counters.values()) {
+      if ((filter == null || filter.test(c.name())) && (!usedOnly || used(c, c.value()))) {
+        list.add(c);
+      }
+    }
     list.sort(Comparator.comparing(Counter::promName).thenComparing(Counter::name));
     String family = "";
     for (Counter c : list) {
@@ -305,7 +378,15 @@ public final class Stats {
       labels(sb, c.tags());
       sb.append(' ').append(c.value()).append('\n');
     }
-    List<Gauge> gaugeList = gauges();
+    List<Gauge> gaugeList = new ArrayList<>();
+    java.util.Map<Gauge, Long> values = new java.util.IdentityHashMap<>();
+    for (Gauge g : gauges.values()) {
+      long v = g.value();
+      if ((filter == null || filter.test(g.name())) && (!usedOnly || used(g, v))) {
+        gaugeList.add(g);
+        values.put(g, v);
+      }
+    }
     gaugeList.sort(Comparator.comparing(Gauge::promName).thenComparing(Gauge::name));
     family = "";
     for (Gauge g : gaugeList) {
@@ -315,9 +396,14 @@ public final class Stats {
       }
       sb.append(family);
       labels(sb, g.tags());
-      sb.append(' ').append(Long.toUnsignedString(g.value())).append('\n');
+      sb.append(' ').append(Long.toUnsignedString(values.get(g))).append('\n');
     }
-    List<Histogram> hs = new ArrayList<>(histograms.values());
+    List<Histogram> hs = new ArrayList<>();
+    for (Histogram h : histograms.values()) {
+      if ((filter == null || filter.test(h.name())) && (!usedOnly || h.used())) {
+        hs.add(h);
+      }
+    }
     hs.sort(Comparator.comparing(Histogram::promName).thenComparing(Histogram::name));
     family = "";
     for (Histogram h : hs) {
@@ -327,8 +413,10 @@ public final class Stats {
       }
       h.prometheus(sb);
     }
-    for (var source : prometheusSources) {
-      source.accept(sb);
+    if (filter == null) {
+      for (var source : prometheusSources) {
+        source.accept(sb);
+      }
     }
     return sb.toString();
   }

@@ -88,10 +88,12 @@ final class ClusterHosts {
           || !h.hostname.equals(e.hostname())
           || h.state != state
           || !java.util.Objects.equals(h.tls, tls)) {
-        if (h != null) {
-          old.put(e.address(), h); // closed below; changed, start fresh
-        }
+        Host was = h;
         h = new Host(e.address(), e.weight(), e.priority(), e.locality(), e.hostname(), state, tls);
+        if (was != null) {
+          old.put(e.address(), was); // closed below; changed, start fresh
+          h.countsOf(was); // the same endpoint: its stats go on, as Envoy's host keeps them
+        }
       }
       list.add(h);
     }

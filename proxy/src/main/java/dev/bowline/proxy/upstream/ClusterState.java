@@ -401,6 +401,12 @@ final class ClusterState {
     healthVersion++;
   }
 
+  /** The success rate outlier detection last computed for {@code address}, or -1. */
+  double successRate(SocketAddr address) {
+    HostHealth h = health.get(address);
+    return h == null ? -1 : h.successRate;
+  }
+
   /** Envoy's {@code health_flags} of {@code address} for the admin page. */
   String healthFlags(SocketAddr address) {
     HostHealth h = health.get(address);
@@ -568,6 +574,11 @@ final class ClusterState {
     for (int i = 0; i < hosts.size(); i++) {
       requests[i] = hosts.get(i).intervalRequests.sumThenReset();
       failures[i] = hosts.get(i).intervalFailures.sumThenReset();
+      // the admin's success_rate: this interval's, for a host with the detector's request volume
+      hosts.get(i).successRate =
+          requests[i] >= r.successRateRequestVolume() && requests[i] > 0
+              ? 100.0 * (requests[i] - failures[i]) / requests[i]
+              : -1;
     }
     if (r.enforcingSuccessRate() > 0) {
       int n = 0;

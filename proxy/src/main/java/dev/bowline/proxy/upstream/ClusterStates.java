@@ -98,6 +98,16 @@ public final class ClusterStates {
   }
 
   /**
+   * The success rate (percent) outlier detection last computed for {@code address} of {@code
+   * cluster} (Envoy's {@code successRate(ExternalOrigin)}), or -1 when none was: no success-rate
+   * detector, or too few requests in the last interval.
+   */
+  public double successRate(String cluster, SocketAddr address) {
+    ClusterState s = states.get(cluster);
+    return s == null ? -1 : s.successRate(address);
+  }
+
+  /**
    * Starts (or re-times, or stops) the active health checks of {@code snapshot}'s clusters as they
    * are published, each endpoint known to be probed, as Envoy's cluster starts its health checker
    * when it initialises ({@code ClusterImplBase::onPreInitComplete}) rather than at its first

@@ -240,6 +240,7 @@ final class H2Pool {
       c.ready = true;
       connectingCapacity -= c.estimate;
       cluster.stats.upstreamCxConnectFail().inc();
+      host.connectFailed();
       cluster.state.localFailure(host.health, false);
       // the connect's own failure when it failed (Netty's bootstrap closes the channel before the
       // pool's listener sees the cause), else the peer closed it before its SETTINGS
@@ -385,6 +386,7 @@ final class H2Pool {
       p.queue = null;
       if (p.end()) {
         ch.stats.upstreamRqPendingFailureEject().inc();
+        host.failed(); // Envoy's router charges its 503 to the host (rq_error)
         p.cb.failed(reason);
       }
     }

@@ -84,6 +84,11 @@ final class H2Stream extends ChannelInboundHandlerAdapter
   }
 
   @Override
+  public void timedOut(boolean beforeResponse) {
+    host.timedOut(beforeResponse);
+  }
+
+  @Override
   public void abort() {
     if (listener != null) {
       listener = null;
@@ -119,6 +124,7 @@ final class H2Stream extends ChannelInboundHandlerAdapter
       }
       head = true;
       host.state.httpResult(host.health, code);
+      host.responded(code);
     } else if (!head) {
       // DATA, or a header block without :status (Netty's codec makes it trailers), before the
       // response's head: Envoy's codec resets the stream as a messaging error, and its router
@@ -157,6 +163,7 @@ final class H2Stream extends ChannelInboundHandlerAdapter
     if (l != null) {
       listener = null;
       host.end();
+      host.failed();
       host.state.localFailure(host.health, false);
       String reason = resetReason;
       if (reason == null) {

@@ -152,12 +152,75 @@ public final class Host {
     return address;
   }
 
+  // Envoy's per-host stats (the admin's /clusters), counted on the balancer's host (lb) by this
+  // loop only: plain fields, no atomics; the admin sums the loops' values, read racily (a stale
+  // count at worst). rq_active is lb.active, cx_active lb.cxActive.
+  long cxTotal;
+  long cxConnectFail;
+  int cxActive;
+  long rqTotal;
+  long rqSuccess;
+  long rqError;
+  long rqTimeout;
+
+  /** A connection to this host is being opened (Envoy's {@code cx_total}, {@code cx_active}). */
+  void connectionOpened() {
+    lb.cxTotal++;
+    lb.cxActive++;
+  }
+
+  /** A connection to this host closed. */
+  void connectionClosed() {
+    lb.cxActive--;
+  }
+
+  /** A connection to this host failed to connect ({@code cx_connect_fail}). */
+  void connectFailed() {
+    lb.cxConnectFail++;
+  }
+
+  /**
+   * A final response with {@code status} came: Envoy's router counts {@code rq_error} for a 5xx,
+   * {@code rq_success} otherwise.
+   */
+  void responded(int status) {
+    if (status >= 500) {
+      lb.rqError++;
+    } else {
+      lb.rqSuccess++;
+    }
+  }
+
+  /** The request's timeout fired ({@code rq_timeout}; {@code rq_error} before any response). */
+  void timedOut(boolean beforeResponse) {
+    lb.rqTimeout++;
+    if (beforeResponse) {
+      lb.rqError++;
+    }
+  }
+
+  /** The request was reset before its response ended ({@code rq_error}). */
+  void failed() {
+    lb.rqError++;
+  }
+
+  /** Takes the counts of {@code old}, the host this one replaces (its endpoint changed). */
+  void countsOf(Host old) {
+    cxTotal = old.cxTotal;
+    cxConnectFail = old.cxConnectFail;
+    rqTotal = old.rqTotal;
+    rqSuccess = old.rqSuccess;
+    rqError = old.rqError;
+    rqTimeout = old.rqTimeout;
+  }
+
   /** A request starts on this host (counts toward {@code max_requests}). */
   void begin() {
     active++;
     if (lb != this) {
       lb.active++;
     }
+    lb.rqTotal++;
     state.requests.incrementAndGet();
   }
 

@@ -25,6 +25,12 @@ final class HostHealth {
   final java.util.concurrent.atomic.LongAdder intervalFailures =
       new java.util.concurrent.atomic.LongAdder();
 
+  /**
+   * The success rate (percent) of the last outlier-detection interval, -1 when not computed (the
+   * admin's {@code success_rate}); written by the cluster's interval timer only.
+   */
+  volatile double successRate = -1;
+
   /** Ejected by outlier detection; read on the request path through the health version. */
   volatile boolean ejected;
 

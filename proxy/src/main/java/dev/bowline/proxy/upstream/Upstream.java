@@ -13,4 +13,11 @@ public interface Upstream {
 
   /** Gives up on the request: stops delivering to the listener and resets the exchange. */
   void abort();
+
+  /**
+   * The request's timeout (route or per-try) fired; {@link #abort} follows. Counted on the host
+   * ({@code rq_timeout}, and {@code rq_error} when no response had begun, as Envoy's router charges
+   * the 504 it answers).
+   */
+  default void timedOut(boolean beforeResponse) {}
 }

@@ -90,6 +90,11 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
   }
 
   @Override
+  public void timedOut(boolean beforeResponse) {
+    host.timedOut(beforeResponse);
+  }
+
+  @Override
   public void abort() {
     if (listener != null) {
       listener = null;
@@ -147,6 +152,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
       keepAlive = HttpUtil.isKeepAlive(r) && code >= 200;
       if (code >= 200) {
         cluster.state.httpResult(host.health, code);
+        host.responded(code);
         if (!keepAlive) {
           // connection: close (or HTTP/1.0 without keep-alive): Envoy's HTTP/1 pool counts the
           // peer's notice and closes the connection after the response
@@ -218,6 +224,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     if (l != null) {
       listener = null;
       host.end();
+      host.failed();
       cluster.state.localFailure(host.health, false);
     }
     channel.close();
@@ -271,6 +278,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter imple
     if (l != null) {
       listener = null;
       host.end();
+      host.failed();
       cluster.state.localFailure(host.health, false); // reset before the response ended
       l.onUpstreamReset("connection termination");
     }

@@ -34,6 +34,9 @@ public final class Worker {
   private final RandomGenerator random;
   private final Stats stats;
   private final Map<String, ClusterHosts> clusters = new HashMap<>();
+
+  // the admin's view of clusters from other threads: a copy, made when the map changes
+  private volatile Map<String, ClusterHosts> published = Map.of();
   private final ClusterStates states;
   private final TlsContexts tlsContexts;
 
@@ -273,6 +276,7 @@ public final class Worker {
         h.state.workers.add(this);
       }
       clusters.put(cluster.name(), h);
+      published = Map.copyOf(clusters);
     }
     return h;
   }
@@ -556,9 +560,11 @@ public final class Worker {
             }
           } else {
             ch.stats.upstreamCxConnectFail().inc();
+            host.connectFailed();
             ch.state.localFailure(host.health, false);
             if (p != null && p.end()) {
               ch.stats.upstreamRqPendingFailureEject().inc(); // Envoy's purgePendingStreams
+              host.failed(); // Envoy's router charges its 503 to the host (rq_error)
               p.cb.failed(connectFailure(done.cause()));
             }
           }
@@ -658,6 +664,7 @@ public final class Worker {
         done -> {
           if (!done.isSuccess()) {
             ch.stats.upstreamCxConnectFail().inc();
+            host.connectFailed();
             ch.state.localFailure(host.health, false);
           } else {
             ch.state.localSuccess(host.health);
@@ -688,6 +695,7 @@ public final class Worker {
     ClusterState st = ch.state;
     st.connections.incrementAndGet();
     host.connections++;
+    host.connectionOpened();
     java.util.Set<Channel> open = null;
     if (ch.config.closeOnHealthFailure()) { // close_connections_on_host_health_failure
       Host lb = host.lb;
@@ -707,6 +715,7 @@ public final class Worker {
               }
               st.connections.decrementAndGet();
               host.connections--;
+              host.connectionClosed();
               if (!host.pending.isEmpty()) {
                 ClusterHosts current = clusters.get(ch.config.name());
                 servePending(host, current != null ? current : ch, null);
@@ -933,5 +942,48 @@ public final class Worker {
         originalDstEndpoints.remove(e.getKey());
       }
     }
+    if (published.size() != clusters.size()) {
+      published = Map.copyOf(clusters);
+    }
   }
+
+  /**
+   * Envoy's per-host stats of the endpoint at {@code address} of {@code cluster}, summed over the
+   * loops of {@code workers} (the admin's {@code /clusters}). Any thread: each loop's counts are
+   * plain fields its loop writes, read here without synchronisation, so a count may lag by the
+   * requests in flight.
+   */
+  public static HostCounts hostCounts(
+      java.util.Collection<Worker> workers, String cluster, SocketAddr address) {
+    long[] c = new long[8];
+    for (Worker w : workers) {
+      ClusterHosts ch = w.published.get(cluster);
+      Host h = ch == null ? null : ch.find(address);
+      if (h != null) {
+        c[0] += h.cxConnectFail;
+        c[1] += h.cxTotal;
+        c[2] += h.rqError;
+        c[3] += h.rqSuccess;
+        c[4] += h.rqTimeout;
+        c[5] += h.rqTotal;
+        c[6] += h.cxActive;
+        c[7] += h.active;
+      }
+    }
+    return new HostCounts(c[0], c[1], c[2], c[3], c[4], c[5], Math.max(0, c[6]), Math.max(0, c[7]));
+  }
+
+  /**
+   * Envoy's {@code ALL_HOST_STATS}: the counters, then the gauges {@code cx_active} and {@code
+   * rq_active}, in Envoy's order.
+   */
+  public record HostCounts(
+      long cxConnectFail,
+      long cxTotal,
+      long rqError,
+      long rqSuccess,
+      long rqTimeout,
+      long rqTotal,
+      long cxActive,
+      long rqActive) {}
 }

@@ -162,7 +162,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         bufferLimit(l),
         originalDst,
         useOriginalDst,
-        l.getTrafficDirection() == io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND);
+        l.getTrafficDirection() == io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND,
+        l.getDrainType() == Listener.DrainType.MODIFY_ONLY);
   }
 
   /** {@code per_connection_buffer_limit_bytes}: a uint32 our int-sized buffers must hold. */
@@ -1115,6 +1116,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "use_original_dst",
           "per_connection_buffer_limit_bytes",
           "traffic_direction",
+          "drain_type",
           "listener_filters.name",
           "listener_filters.typed_config",
           "listener_filters_timeout",
