@@ -4,7 +4,6 @@ import static dev.bowline.proxy.ClientAddressProxyTest.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -22,26 +21,13 @@ import org.junit.jupiter.api.Test;
  */
 class AddUserAgentProxyTest {
   static final String IP = "127.0.7.198";
-  static ServerSocket backend;
+  static ScriptedBackend backend;
   static SocketProxy proxy;
   static final Map<String, Integer> PORTS = new HashMap<>();
 
   @BeforeAll
   static void start() throws Exception {
-    backend = new ServerSocket();
-    backend.bind(new InetSocketAddress("127.0.7.199", 0));
-    Thread.ofVirtual()
-        .start(
-            () -> {
-              while (!backend.isClosed()) {
-                try {
-                  Socket s = backend.accept();
-                  Thread.ofVirtual().start(() -> OriginalIpDetectionProxyTest.serve(s));
-                } catch (java.io.IOException e) {
-                  return;
-                }
-              }
-            });
+    backend = ScriptedBackend.echo("127.0.7.199");
     var b =
         SocketProxy.on(IP)
             .bootstrap(
@@ -57,7 +43,7 @@ class AddUserAgentProxyTest {
               name.equals("ua") ? "add_user_agent: true" : "",
               SocketProxy.to("/", "b")));
     }
-    proxy = b.cluster("b", "127.0.7.199", backend.getLocalPort()).start();
+    proxy = b.cluster("b", "127.0.7.199", backend.port()).start();
   }
 
   @AfterAll

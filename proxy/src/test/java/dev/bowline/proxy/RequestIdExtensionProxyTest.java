@@ -4,7 +4,6 @@ import static dev.bowline.proxy.ClientAddressProxyTest.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -26,26 +25,13 @@ import org.junit.jupiter.api.Test;
 class RequestIdExtensionProxyTest {
   static final String IP = "127.0.7.195";
   static final String RID = "0000000a-1111-4222-8333-444444444444";
-  static ServerSocket backend;
+  static ScriptedBackend backend;
   static SocketProxy proxy;
   static final Map<String, Integer> PORTS = new HashMap<>();
 
   @BeforeAll
   static void start() throws Exception {
-    backend = new ServerSocket();
-    backend.bind(new InetSocketAddress("127.0.7.196", 0));
-    Thread.ofVirtual()
-        .start(
-            () -> {
-              while (!backend.isClosed()) {
-                try {
-                  Socket s = backend.accept();
-                  Thread.ofVirtual().start(() -> OriginalIpDetectionProxyTest.serve(s));
-                } catch (java.io.IOException e) {
-                  return;
-                }
-              }
-            });
+    backend = ScriptedBackend.echo("127.0.7.196");
     var b = SocketProxy.on(IP).admin();
     listener(b, "nopack", tracing(0) + uuid("pack_trace_reason: false"));
     listener(b, "packed", tracing(0));
@@ -55,7 +41,7 @@ class RequestIdExtensionProxyTest {
     listener(b, "edge", edge);
     listener(b, "edge-nopack", edge + uuid("pack_trace_reason: false"));
     proxy =
-        b.cluster("b", "127.0.7.196", backend.getLocalPort())
+        b.cluster("b", "127.0.7.196", backend.port())
             .cluster("zipkin", "127.0.7.197", Ports.free("127.0.7.197"))
             .start();
   }

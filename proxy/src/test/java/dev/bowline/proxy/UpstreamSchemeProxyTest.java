@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,7 +37,7 @@ class UpstreamSchemeProxyTest {
   static final String PEER = "127.0.7.193";
   static TestPki pki;
   static H2Backend h2;
-  static ServerSocket h1;
+  static ScriptedBackend h1;
   static SocketProxy proxy;
   static Path log;
   static final Map<String, Integer> PORTS = new HashMap<>();
@@ -49,20 +48,7 @@ class UpstreamSchemeProxyTest {
     TestPki.Issued cert = pki.issue("proxy.test");
     log = Files.createTempFile("h2scheme", ".log");
     h2 = new H2Backend("h2", "127.0.7.191", 0, 0);
-    h1 = new ServerSocket();
-    h1.bind(new InetSocketAddress("127.0.7.192", 0));
-    Thread.ofVirtual()
-        .start(
-            () -> {
-              while (!h1.isClosed()) {
-                try {
-                  Socket s = h1.accept();
-                  Thread.ofVirtual().start(() -> OriginalIpDetectionProxyTest.serve(s));
-                } catch (java.io.IOException e) {
-                  return;
-                }
-              }
-            });
+    h1 = ScriptedBackend.echo("127.0.7.192");
     String logged =
         SocketProxy.accessLog(
             log, "%REQ(:PATH)% %REQ(X-HTTP2-SCHEME)% %REQ(X-FORWARDED-PROTO)%\\n");
@@ -83,7 +69,7 @@ class UpstreamSchemeProxyTest {
                 h2.port(),
                 SocketProxy.httpProtocolOptions(
                     "explicit_http_config: {http2_protocol_options: {}}"))
-            .cluster("h1", "127.0.7.192", h1.getLocalPort())
+            .cluster("h1", "127.0.7.192", h1.port())
             .start();
   }
 
