@@ -22,6 +22,9 @@ import java.util.Optional;
  *     listener has (its exact address, else the wildcard address of that port) is handed to it
  * @param inbound {@code traffic_direction: INBOUND}: what {@code /drain_listeners?inboundonly}
  *     drains
+ * @param accessLogs {@code access_log}: a line for each connection the listener closes before a
+ *     filter chain takes it (no chain matched, flag {@code NR}; the listener filters timed out or
+ *     the peer closed while they waited), as Envoy's {@code ActiveStreamListenerBase::emitLogs}
  */
 public record ListenerConfig(
     String name,
@@ -33,15 +36,43 @@ public record ListenerConfig(
     int bufferLimitBytes,
     boolean originalDst,
     boolean useOriginalDst,
-    boolean inbound) {
+    boolean inbound,
+    List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs) {
   /** Envoy's default {@code per_connection_buffer_limit_bytes}, 1 MiB. */
   public static final int DEFAULT_BUFFER_LIMIT = 1 << 20;
 
   public ListenerConfig {
     filterChains = List.copyOf(filterChains);
+    accessLogs = List.copyOf(accessLogs);
     if (bufferLimitBytes < 0) {
       throw new IllegalArgumentException("bufferLimitBytes: negative: " + bufferLimitBytes);
     }
+  }
+
+  /** A listener without access logs. */
+  public ListenerConfig(
+      String name,
+      SocketAddr address,
+      List<FilterChain> filterChains,
+      Optional<FilterChain> defaultChain,
+      boolean bindToPort,
+      Inspection inspection,
+      int bufferLimitBytes,
+      boolean originalDst,
+      boolean useOriginalDst,
+      boolean inbound) {
+    this(
+        name,
+        address,
+        filterChains,
+        defaultChain,
+        bindToPort,
+        inspection,
+        bufferLimitBytes,
+        originalDst,
+        useOriginalDst,
+        inbound,
+        List.of());
   }
 
   /** A listener without {@code original_dst} or {@code use_original_dst}, not inbound. */

@@ -152,7 +152,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         bufferLimit(l),
         originalDst,
         useOriginalDst,
-        l.getTrafficDirection() == io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND);
+        l.getTrafficDirection() == io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND,
+        AccessLogParser.parse(l.getAccessLogList(), "access_log", accessLogWriter));
   }
 
   /** {@code per_connection_buffer_limit_bytes}: a uint32 our int-sized buffers must hold. */
@@ -1038,6 +1039,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "use_original_dst",
           "per_connection_buffer_limit_bytes",
           "traffic_direction",
+          "access_log",
           "listener_filters.name",
           "listener_filters.typed_config",
           "listener_filters_timeout",
