@@ -22,9 +22,10 @@ import java.util.Optional;
  *     listener has (its exact address, else the wildcard address of that port) is handed to it
  * @param inbound {@code traffic_direction: INBOUND}: what {@code /drain_listeners?inboundonly}
  *     drains
- * @param accessLogs {@code access_log}: a line for each connection the listener closes before a
- *     filter chain takes it (no chain matched, flag {@code NR}; the listener filters timed out or
- *     the peer closed while they waited), as Envoy's {@code ActiveStreamListenerBase::emitLogs}
+ * @param accessLogs {@code access_log}: a line for each connection, as Envoy's {@code
+ *     ActiveStreamListenerBase::emitLogs}: when it ends (a TCP proxy's connection with that proxy's
+ *     stream info), or when the listener closes it before a filter chain took it (no chain matched,
+ *     flag {@code NR}; the listener filters timed out or the peer closed while they waited)
  */
 public record ListenerConfig(
     String name,

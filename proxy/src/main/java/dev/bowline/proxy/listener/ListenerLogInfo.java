@@ -15,11 +15,12 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What a listener's {@code access_log} sees of a connection it closes before any filter chain took
- * it, as Envoy's {@code ActiveStreamListenerBase::emitLogs} logs the socket's stream info: the
- * downstream addresses (the restored original destination as the local one), the server name the
- * TLS inspector read, the time since the accept, no bytes, no upstream, and the flags and details
- * the listener set ({@code NR} and {@code filter_chain_not_found} when no chain matched, none when
- * the listener filters gave up). Built only when the listener has access logs.
+ * it (or of a connection manager's connection as it ends), as Envoy's {@code
+ * ActiveStreamListenerBase::emitLogs} logs the socket's stream info: the downstream addresses (the
+ * restored original destination as the local one), the server name the TLS inspector read, the time
+ * since the accept, no bytes, no upstream, and the flags and details the listener set ({@code NR}
+ * and {@code filter_chain_not_found} when no chain matched, none when the listener filters gave
+ * up). Built only when the listener has access logs.
  */
 final class ListenerLogInfo implements StreamInfo {
   private final Channel ch;
@@ -66,7 +67,39 @@ final class ListenerLogInfo implements StreamInfo {
     }
   }
 
-  private static void emit(List<FileAccessLog> logs, ListenerLogInfo info) {
+  /**
+   * A connection a filter chain took: its line when it ends, as Envoy's {@code ActiveTcpConnection}
+   * emits the listener's logs as it goes, with the connection's stream info: a TCP proxy's session
+   * (the one its own {@code access_log} writes, with bytes, upstream and flags), else the
+   * connection's addresses and duration. Run after the connection's own handlers saw it close, so
+   * the TCP proxy's line comes first.
+   */
+  static void atEnd(Channel ch, ListenerConfig config, long startNanos, String serverName) {
+    List<FileAccessLog> logs = config.accessLogs();
+    if (logs.isEmpty()) {
+      return;
+    }
+    ch.closeFuture()
+        .addListener(
+            f -> {
+              try {
+                ch.eventLoop()
+                    .execute(
+                        () -> {
+                          StreamInfo info = dev.bowline.proxy.tcp.TcpSession.of(ch);
+                          emit(
+                              logs,
+                              info != null
+                                  ? info
+                                  : new ListenerLogInfo(ch, startNanos, 0, null, serverName));
+                        });
+              } catch (java.util.concurrent.RejectedExecutionException e) {
+                // the loop is shutting down: no line, as Envoy's workers stop without one
+              }
+            });
+  }
+
+  private static void emit(List<FileAccessLog> logs, StreamInfo info) {
     for (int i = 0; i < logs.size(); i++) {
       logs.get(i).log(info);
     }

@@ -574,6 +574,8 @@ public final class ListenerManager {
     for (var rf : chain.readFilters()) {
       rf.install(ch, runtime);
     }
+    // the listener's access_log: a line as the connection ends (none configured: nothing to do)
+    ListenerLogInfo.atEnd(ch, config, start, info.serverName());
     switch (chain.filter()) {
       case HttpConnectionManagerConfig hcm -> HttpConnectionManager.install(ch, hcm, runtime);
       case TcpProxyConfig tcp -> TcpProxy.install(ch, tcp, runtime);
