@@ -26,6 +26,10 @@ import java.util.Optional;
  *     /healthcheck/fail}) does not drain-close its connections (Envoy's {@code
  *     DrainManagerImpl::drainClose}); changing or removing the listener, or the proxy's own drain,
  *     still does
+ * @param accessLogs {@code access_log}: a line for each connection, as Envoy's {@code
+ *     ActiveStreamListenerBase::emitLogs}: when it ends (a TCP proxy's connection with that proxy's
+ *     stream info), or when the listener closes it before a filter chain took it (no chain matched,
+ *     flag {@code NR}; the listener filters timed out or the peer closed while they waited)
  */
 public record ListenerConfig(
     String name,
@@ -38,18 +42,20 @@ public record ListenerConfig(
     boolean originalDst,
     boolean useOriginalDst,
     boolean inbound,
-    boolean modifyOnlyDrain) {
+    boolean modifyOnlyDrain,
+    List<dev.bowline.proxy.accesslog.FileAccessLog> accessLogs) {
   /** Envoy's default {@code per_connection_buffer_limit_bytes}, 1 MiB. */
   public static final int DEFAULT_BUFFER_LIMIT = 1 << 20;
 
   public ListenerConfig {
     filterChains = List.copyOf(filterChains);
+    accessLogs = List.copyOf(accessLogs);
     if (bufferLimitBytes < 0) {
       throw new IllegalArgumentException("bufferLimitBytes: negative: " + bufferLimitBytes);
     }
   }
 
-  /** A listener of {@code drain_type: DEFAULT}. */
+  /** A listener of {@code drain_type: DEFAULT} without access logs. */
   public ListenerConfig(
       String name,
       SocketAddr address,
@@ -72,7 +78,8 @@ public record ListenerConfig(
         originalDst,
         useOriginalDst,
         inbound,
-        false);
+        false,
+        List.of());
   }
 
   /** A listener without {@code original_dst} or {@code use_original_dst}, not inbound. */

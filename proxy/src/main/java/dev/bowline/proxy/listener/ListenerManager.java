@@ -504,10 +504,10 @@ public final class ListenerManager {
     stats.opened();
     long start = System.nanoTime();
     ch.closeFuture().addListener(f -> stats.closed(start));
-    connection(ch, a.join(ch).config, stats);
+    connection(ch, a.join(ch).config, stats, start);
   }
 
-  private void connection(Channel ch, ListenerConfig config, ListenerStats stats) {
+  private void connection(Channel ch, ListenerConfig config, ListenerStats stats, long start) {
     InetSocketAddress local = (InetSocketAddress) ConnectionInfo.localAddress(ch);
     InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
     String destIp = local.getAddress().getHostAddress();
@@ -523,6 +523,7 @@ public final class ListenerManager {
                           ch,
                           config,
                           stats,
+                          start,
                           new ConnectionInfo(
                               destIp,
                               local.getPort(),
@@ -531,21 +532,28 @@ public final class ListenerManager {
                               found.transportProtocol(),
                               found.serverName(),
                               found.protocols())),
-                  () -> stats.noFilterChainMatch().inc()));
+                  () -> {
+                    stats.noFilterChainMatch().inc();
+                    ListenerLogInfo.notConnected(ch, config, start);
+                  },
+                  () -> ListenerLogInfo.notConnected(ch, config, start)));
       return;
     }
     install(
         ch,
         config,
         stats,
+        start,
         ConnectionInfo.plain(destIp, local.getPort(), sourceIp, remote.getPort()));
   }
 
   private void install(
-      Channel ch, ListenerConfig config, ListenerStats stats, ConnectionInfo info) {
+      Channel ch, ListenerConfig config, ListenerStats stats, long start, ConnectionInfo info) {
     FilterChain chain = config.select(info).orElse(null);
     if (chain == null) {
       stats.noFilterChainMatch().inc();
+      // the listener's access_log (flag NR), as Envoy's ActiveStreamListenerBase::newConnection
+      ListenerLogInfo.noChain(ch, config, start, info.serverName());
       ch.close();
       return;
     }
@@ -569,6 +577,8 @@ public final class ListenerManager {
     for (var rf : chain.readFilters()) {
       rf.install(ch, runtime);
     }
+    // the listener's access_log: a line as the connection ends (none configured: nothing to do)
+    ListenerLogInfo.atEnd(ch, config, start, info.serverName());
     switch (chain.filter()) {
       case HttpConnectionManagerConfig hcm -> HttpConnectionManager.install(ch, hcm, runtime);
       case TcpProxyConfig tcp -> TcpProxy.install(ch, tcp, runtime);

@@ -35,6 +35,7 @@ public final class ConnectionInspector extends ByteToMessageDecoder {
   private final ListenerConfig.Inspection inspection;
   private final Consumer<Found> done;
   private final Runnable timedOut;
+  private final Runnable closed;
   private @Nullable ScheduledFuture<?> timer;
   private boolean finished;
 
@@ -46,9 +47,34 @@ public final class ConnectionInspector extends ByteToMessageDecoder {
    */
   public ConnectionInspector(
       ListenerConfig.Inspection inspection, Consumer<Found> done, Runnable timedOut) {
+    this(inspection, done, timedOut, () -> {});
+  }
+
+  /**
+   * As above, and {@code closed} called when the connection ended before anything conclusive
+   * arrived (the peer closed or reset it while it was inspected).
+   */
+  public ConnectionInspector(
+      ListenerConfig.Inspection inspection,
+      Consumer<Found> done,
+      Runnable timedOut,
+      Runnable closed) {
     this.inspection = inspection;
     this.done = done;
     this.timedOut = timedOut;
+    this.closed = closed;
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    super.channelInactive(ctx); // decodes what is left first: it may still find a chain
+    if (!finished) {
+      finished = true;
+      if (timer != null) {
+        timer.cancel(false);
+      }
+      closed.run();
+    }
   }
 
   @Override

@@ -163,7 +163,8 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
         originalDst,
         useOriginalDst,
         l.getTrafficDirection() == io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND,
-        l.getDrainType() == Listener.DrainType.MODIFY_ONLY);
+        l.getDrainType() == Listener.DrainType.MODIFY_ONLY,
+        AccessLogParser.parse(l.getAccessLogList(), "access_log", accessLogWriter));
   }
 
   /** {@code per_connection_buffer_limit_bytes}: a uint32 our int-sized buffers must hold. */
@@ -1117,6 +1118,7 @@ public final class ListenerParser extends ResourceParser<Listener, ListenerConfi
           "per_connection_buffer_limit_bytes",
           "traffic_direction",
           "drain_type",
+          "access_log",
           "listener_filters.name",
           "listener_filters.typed_config",
           "listener_filters_timeout",

@@ -112,7 +112,10 @@ final class GatewayListenerGenerator implements XdsGenerator {
                       .addFilters(filter))
               .build());
     }
-    return names.select(all);
+    SortedMap<String, Message> out = names.select(all);
+    // istiod's access logs beside the connection managers': TCP proxies and the listeners' own
+    telemetry.addAccessLogs(out, push.mesh());
+    return out;
   }
 
   /**

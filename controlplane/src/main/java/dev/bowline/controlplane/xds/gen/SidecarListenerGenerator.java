@@ -129,7 +129,10 @@ final class SidecarListenerGenerator implements XdsGenerator {
                                       push.mesh())))
                       .build());
             });
-    return names.select(all);
+    SortedMap<String, Message> out = names.select(all);
+    // istiod's access logs beside the connection managers': TCP proxies and the listeners' own
+    telemetry.addAccessLogs(out, push.mesh());
+    return out;
   }
 
   private static Listener virtualOutbound(Proxy proxy, PushContext push) {

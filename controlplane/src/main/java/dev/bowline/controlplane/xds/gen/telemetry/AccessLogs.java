@@ -1,18 +1,29 @@
 package dev.bowline.controlplane.xds.gen.telemetry;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLogFilter;
+import io.envoyproxy.envoy.config.accesslog.v3.AndFilter;
+import io.envoyproxy.envoy.config.accesslog.v3.ResponseFlagFilter;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code envoy.access_loggers.file} for a connection manager, in istiod's shapes and formats. */
+/**
+ * {@code envoy.access_loggers.file} for a connection manager, a TCP proxy and a listener, in
+ * istiod's shapes and formats ({@code pilot/pkg/networking/core/accesslog.go}).
+ */
 public final class AccessLogs {
   /** istiod's default text format ({@code EnvoyTextLogFormat}). */
   public static final String ISTIO_TEXT_FORMAT =
@@ -27,6 +38,18 @@ public final class AccessLogs {
 
   /** istiod's default JSON keys ({@code EnvoyJSONLogFormatIstio}). */
   public static final Map<String, String> ISTIO_JSON_FORMAT = istioJson();
+
+  /**
+   * The filter istiod puts on a listener's own access logs ({@code listenerAccessLogFilter}): only
+   * connections no filter chain took ({@code NR}) are logged there, the rest by their filters.
+   */
+  public static final AccessLogFilter NO_CHAIN =
+      AccessLogFilter.newBuilder()
+          .setResponseFlagFilter(ResponseFlagFilter.newBuilder().addFlags("NR"))
+          .build();
+
+  private static final String TCP_PROXY_TYPE =
+      "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
   /** The name istiod gives the CEL access-log filter. */
   public static final String CEL_FILTER = "envoy.access_loggers.extension_filters.cel";
@@ -100,5 +123,61 @@ public final class AccessLogs {
               .build());
     }
     return out;
+  }
+
+  /**
+   * The listener-level form of {@code logs}, as istiod's {@code setListenerAccessLog}: each log
+   * with {@link #NO_CHAIN} as its filter, and-ed before a Telemetry filter it already has.
+   */
+  public static List<AccessLog> listenerLogs(List<AccessLog> logs) {
+    List<AccessLog> out = new ArrayList<>(logs.size());
+    for (AccessLog l : logs) {
+      AccessLogFilter f =
+          l.hasFilter()
+              ? AccessLogFilter.newBuilder()
+                  .setAndFilter(
+                      AndFilter.newBuilder().addFilters(NO_CHAIN).addFilters(l.getFilter()))
+                  .build()
+              : NO_CHAIN;
+      out.add(l.toBuilder().setFilter(f).build());
+    }
+    return out;
+  }
+
+  /**
+   * {@code listener} with its side's access logs where istiod puts them besides the connection
+   * managers: on each {@code tcp_proxy} of its filter chains ({@code setTCPAccessLog}: TCP
+   * services, passthrough and blackhole chains), and on the listener itself for connections no
+   * chain matched ({@link #listenerLogs}; none when {@code listenerLog} is false, MeshConfig {@code
+   * disableEnvoyListenerLog}). No logs: {@code listener} unchanged.
+   */
+  public static Listener onListener(Listener listener, List<AccessLog> logs, boolean listenerLog) {
+    if (logs.isEmpty()) {
+      return listener;
+    }
+    Listener.Builder l = listener.toBuilder();
+    for (FilterChain.Builder c : l.getFilterChainsBuilderList()) {
+      onTcpProxies(c, logs);
+    }
+    if (l.hasDefaultFilterChain()) {
+      onTcpProxies(l.getDefaultFilterChainBuilder(), logs);
+    }
+    if (listenerLog) {
+      l.addAllAccessLog(listenerLogs(logs));
+    }
+    return l.build();
+  }
+
+  private static void onTcpProxies(FilterChain.Builder chain, List<AccessLog> logs) {
+    for (Filter.Builder f : chain.getFiltersBuilderList()) {
+      if (f.getTypedConfig().getTypeUrl().equals(TCP_PROXY_TYPE)) {
+        try {
+          TcpProxy tcp = f.getTypedConfig().unpack(TcpProxy.class);
+          f.setTypedConfig(Any.pack(tcp.toBuilder().addAllAccessLog(logs).build()));
+        } catch (InvalidProtocolBufferException e) {
+          throw new IllegalStateException("a tcp_proxy this generator packed", e);
+        }
+      }
+    }
   }
 }

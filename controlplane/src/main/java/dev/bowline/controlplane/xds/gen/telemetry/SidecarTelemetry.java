@@ -127,4 +127,27 @@ public record SidecarTelemetry(
             mesh, push.config().telemetries().all(), proxy.namespace(), proxy.labels());
     return tracing(t, true, mesh, proxy, push);
   }
+
+  /**
+   * {@code listeners} (LDS resources by name) with the access logs istiod adds outside the
+   * connection managers ({@link AccessLogs#onListener}): an inbound listener ({@code
+   * traffic_direction: INBOUND}) the server-side logs, any other the client-side ones.
+   */
+  public void addAccessLogs(
+      java.util.Map<String, com.google.protobuf.Message> listeners, MeshConfig mesh) {
+    if (inboundLogs.isEmpty() && outboundLogs.isEmpty()) {
+      return;
+    }
+    boolean listenerLog = !Boolean.TRUE.equals(mesh.disableEnvoyListenerLog());
+    listeners.replaceAll(
+        (name, m) -> {
+          if (!(m instanceof io.envoyproxy.envoy.config.listener.v3.Listener l)) {
+            return m;
+          }
+          boolean inbound =
+              l.getTrafficDirection()
+                  == io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND;
+          return AccessLogs.onListener(l, inbound ? inboundLogs : outboundLogs, listenerLog);
+        });
+  }
 }
