@@ -47,6 +47,7 @@ class OriginalDstProxyTest {
   static int outbound;
   static int inbound;
   static Path log;
+  static Path tcpLog;
 
   @BeforeAll
   static void start() throws IOException {
@@ -57,11 +58,12 @@ class OriginalDstProxyTest {
     outbound = Ports.free("127.0.0.1");
     inbound = Ports.free("127.0.0.1");
     log = Files.createTempFile("original-dst", ".log");
+    tcpLog = Files.createTempFile("original-dst-tcp", ".log");
     String logOptions = SocketProxy.accessLog(log, "%DOWNSTREAM_LOCAL_ADDRESS% %RESPONSE_CODE%\\n");
     proxy =
         SocketProxy.on("127.0.0.1")
             .admin()
-            .listener(virtualOutbound(outbound))
+            .listener(virtualOutbound(outbound, tcpLog))
             .listener(
                 SocketProxy.withFields(
                     SocketProxy.listener(
@@ -109,10 +111,16 @@ class OriginalDstProxyTest {
     if (log != null) {
       Files.deleteIfExists(log);
     }
+    if (tcpLog != null) {
+      Files.deleteIfExists(tcpLog);
+    }
   }
 
-  /** Istio's {@code virtualOutbound}: original_dst, use_original_dst, passthrough chain. */
-  static String virtualOutbound(int port) {
+  /**
+   * Istio's {@code virtualOutbound}: original_dst, use_original_dst, passthrough chain, whose
+   * tcp_proxy logs {@code tcp <%DOWNSTREAM_LOCAL_ADDRESS%>} to {@code tcpLog}.
+   */
+  static String virtualOutbound(int port, Path tcpLog) {
     return """
           - name: virtualOutbound
             address: {socket_address: {address: 127.0.0.1, port_value: %d}}
@@ -128,8 +136,14 @@ class OriginalDstProxyTest {
                   "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
                   stat_prefix: PassthroughCluster
                   cluster: PassthroughCluster
+                  access_log:
+                  - name: envoy.access_loggers.file
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                      path: %s
+                      log_format: {text_format_source: {inline_string: "tcp %%DOWNSTREAM_LOCAL_ADDRESS%%\\n"}}
         """
-        .formatted(port);
+        .formatted(port, tcpLog);
   }
 
   /** Istio's {@code virtualInbound} shape: original_dst alone, chains by destination. */
@@ -229,6 +243,9 @@ class OriginalDstProxyTest {
     String r = getFromClient(PASS, pass.port());
     assertThat(r).startsWith("HTTP/1.1 200").contains("backend=pass path=/");
     assertThat(stat("listener.127.0.0.1_" + outbound + ".downstream_cx_total")).isEqualTo(own + 1);
+    // the tcp_proxy's access log, too, sees the original destination as the local address (as
+    // Envoy's connection info provider holds the restored address for every filter)
+    SocketProxy.awaitLogLine(tcpLog, "tcp " + PASS + ":" + pass.port());
   }
 
   @Test

@@ -142,19 +142,16 @@ public final class TcpSession implements dev.bowline.proxy.http.filter.StreamInf
     return dev.bowline.proxy.http.filter.StreamInfo.ipPort(downstream.remoteAddress());
   }
 
+  /** The restored original destination of a captured connection, as the HTTP streams report. */
   @Override
   public String downstreamLocalAddress() {
-    return dev.bowline.proxy.http.filter.StreamInfo.ipPort(downstream.localAddress());
+    return dev.bowline.proxy.http.filter.StreamInfo.ipPort(
+        dev.bowline.proxy.config.ConnectionInfo.localAddress(downstream));
   }
 
   @Override
   public Channel downstreamConnection() {
     return downstream;
-  }
-
-  @Override
-  public java.net.@Nullable InetSocketAddress downstreamLocal() {
-    return downstream.localAddress() instanceof java.net.InetSocketAddress i ? i : null;
   }
 
   @Override
