@@ -66,4 +66,50 @@ public record HeaderMutation(List<Add> add, List<String> remove) {
 
     void remove(String name);
   }
+
+  /** Netty's HTTP/1 headers (a request's, a response's, a health check's) as {@link Headers}. */
+  public record Http1Headers(io.netty.handler.codec.http.HttpHeaders h) implements Headers {
+    @Override
+    public boolean contains(String name) {
+      return h.contains(name);
+    }
+
+    @Override
+    public void add(String name, String value) {
+      h.add(name, value);
+    }
+
+    @Override
+    public void set(String name, String value) {
+      h.set(name, value);
+    }
+
+    @Override
+    public void remove(String name) {
+      h.remove(name);
+    }
+  }
+
+  /** Netty's HTTP/2 headers (a health check's request) as {@link Headers}. */
+  public record Http2Headers(io.netty.handler.codec.http2.Http2Headers h) implements Headers {
+    @Override
+    public boolean contains(String name) {
+      return h.contains(name);
+    }
+
+    @Override
+    public void add(String name, String value) {
+      h.add(name, value);
+    }
+
+    @Override
+    public void set(String name, String value) {
+      h.set(name, value);
+    }
+
+    @Override
+    public void remove(String name) {
+      h.remove(name);
+    }
+  }
 }

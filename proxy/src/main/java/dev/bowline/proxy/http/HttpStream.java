@@ -1523,7 +1523,7 @@ final class HttpStream
         || !host.requestHeaders().isEmpty()
         || !table.requestHeaders().isEmpty()
         || (wc != null && !wc.requestHeaders().isEmpty())) {
-      HeaderOps ops = new HeaderOps(req.headers());
+      var ops = new dev.bowline.proxy.config.HeaderMutation.Http1Headers(req.headers());
       var wch = wc == null ? null : wc.requestHeaders();
       mutate(
           ops,
@@ -1615,7 +1615,7 @@ final class HttpStream
    * most_specific_header_mutations_wins} the reverse.
    */
   private static void mutate(
-      HeaderOps ops,
+      dev.bowline.proxy.config.HeaderMutation.Http1Headers ops,
       boolean mostSpecificWins,
       dev.bowline.proxy.config.@Nullable HeaderMutation weighted,
       dev.bowline.proxy.config.HeaderMutation route,
@@ -3242,35 +3242,12 @@ final class HttpStream
       return;
     }
     mutate(
-        new HeaderOps(h),
+        new dev.bowline.proxy.config.HeaderMutation.Http1Headers(h),
         matchedTable.mostSpecificWins(),
         wc == null ? null : wc.responseHeaders(),
         matchedRoute.responseHeaders(),
         matchedHost.responseHeaders(),
         matchedTable.responseHeaders());
-  }
-
-  /** Netty headers seen through the config's header operations. */
-  record HeaderOps(HttpHeaders h) implements dev.bowline.proxy.config.HeaderMutation.Headers {
-    @Override
-    public boolean contains(String name) {
-      return h.contains(name);
-    }
-
-    @Override
-    public void add(String name, String value) {
-      h.add(name, value);
-    }
-
-    @Override
-    public void set(String name, String value) {
-      h.set(name, value);
-    }
-
-    @Override
-    public void remove(String name) {
-      h.remove(name);
-    }
   }
 
   private void writeLocal(io.netty.handler.codec.http.FullHttpResponse resp, int status) {

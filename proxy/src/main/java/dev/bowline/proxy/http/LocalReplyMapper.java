@@ -183,7 +183,7 @@ public record LocalReplyMapper(List<Mapper> mappers, @Nullable BodyFormat bodyFo
       if (m.body() != null) {
         body = m.body();
       }
-      m.headers().applyTo(new HttpStream.HeaderOps(headers));
+      m.headers().applyTo(new dev.bowline.proxy.config.HeaderMutation.Http1Headers(headers));
       if (m.status() != 0 && m.status() != status) {
         status = m.status();
         s.showLocalReply(status, headers, null);

@@ -362,7 +362,7 @@ final class HealthChecker {
           req.headers()
               .set(HttpHeaderNames.HOST, http.host())
               .set(HttpHeaderNames.USER_AGENT, "Envoy/HC");
-          http.headers().applyTo(new H1Headers(req.headers()));
+          http.headers().applyTo(new HeaderMutation.Http1Headers(req.headers()));
           c.writeAndFlush(req);
         }
         case ClusterPolicy.HttpProbe http -> {
@@ -373,7 +373,7 @@ final class HealthChecker {
                   .scheme(c.pipeline().get(SslHandler.class) != null ? "https" : "http")
                   .authority(http.host());
           headers.set("user-agent", "Envoy/HC");
-          http.headers().applyTo(new H2Headers(headers));
+          http.headers().applyTo(new HeaderMutation.Http2Headers(headers));
           stream(c, headers, null, new H2Answer(this, c, http, null));
         }
         case ClusterPolicy.GrpcProbe grpc -> {
@@ -823,53 +823,6 @@ final class HealthChecker {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, @Nullable Throwable cause) {
       ctx.close();
-    }
-  }
-
-  /** {@code request_headers_to_add/remove} on an HTTP/1.1 request. */
-  private record H1Headers(io.netty.handler.codec.http.HttpHeaders h)
-      implements HeaderMutation.Headers {
-    @Override
-    public boolean contains(String name) {
-      return h.contains(name);
-    }
-
-    @Override
-    public void add(String name, String value) {
-      h.add(name, value);
-    }
-
-    @Override
-    public void set(String name, String value) {
-      h.set(name, value);
-    }
-
-    @Override
-    public void remove(String name) {
-      h.remove(name);
-    }
-  }
-
-  /** {@code request_headers_to_add/remove} on an HTTP/2 request. */
-  private record H2Headers(Http2Headers h) implements HeaderMutation.Headers {
-    @Override
-    public boolean contains(String name) {
-      return h.contains(name);
-    }
-
-    @Override
-    public void add(String name, String value) {
-      h.add(name, value);
-    }
-
-    @Override
-    public void set(String name, String value) {
-      h.set(name, value);
-    }
-
-    @Override
-    public void remove(String name) {
-      h.remove(name);
     }
   }
 }

@@ -40,7 +40,8 @@ final class LocalRateLimitFilter implements HttpFilter {
     c.stats().rateLimited().inc();
     if (!draw(stream, c.enforcedPerMillion())) {
       if (!c.requestHeadersWhenNotEnforced().isEmpty()) {
-        c.requestHeadersWhenNotEnforced().applyTo(new Ops(request.headers()));
+        c.requestHeadersWhenNotEnforced()
+            .applyTo(new HeaderMutation.Http1Headers(request.headers()));
       }
       return FilterStatus.CONTINUE;
     }
@@ -58,7 +59,7 @@ final class LocalRateLimitFilter implements HttpFilter {
     }
     HttpHeaders h = response.headers();
     if (limited && !c.responseHeaders().isEmpty()) {
-      c.responseHeaders().applyTo(new Ops(h));
+      c.responseHeaders().applyTo(new HeaderMutation.Http1Headers(h));
     }
     TokenBucket b = c.bucket().orElse(null);
     if (c.rateLimitHeaders() && b != null) {
@@ -71,27 +72,5 @@ final class LocalRateLimitFilter implements HttpFilter {
   private static boolean draw(StreamContext stream, int perMillion) {
     return perMillion >= 1_000_000
         || (perMillion > 0 && stream.random().nextInt(1_000_000) < perMillion);
-  }
-
-  private record Ops(HttpHeaders h) implements HeaderMutation.Headers {
-    @Override
-    public boolean contains(String name) {
-      return h.contains(name);
-    }
-
-    @Override
-    public void add(String name, String value) {
-      h.add(name, value);
-    }
-
-    @Override
-    public void set(String name, String value) {
-      h.set(name, value);
-    }
-
-    @Override
-    public void remove(String name) {
-      h.remove(name);
-    }
   }
 }
